@@ -1,0 +1,77 @@
+// Configuration front ends: user data decoding (base64, gzip, MIME multipart),
+// NodeConfig (YAML or JSON) and eks-node TOML, each turned into a Fragment,
+// validated at the edge, and merged in order.
+//
+// Owner area: helpers/lib/config/. See man/eks-node.toml.5.scd for the model.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode {
+
+// What one source says, in the shape of config.json: `spec` is the NodeConfig
+// spec (cluster, kubelet, containerd, instance, featureGates; NodeConfig field
+// names), `settings` holds eks-node's own knobs (TOML `[settings]` only).
+// Only keys the source actually set are present.
+struct Fragment {
+    std::string source;             // "user data (MIME part 2, application/node.eks.aws)", "/etc/eks-node/node.toml.d/10-x.toml"
+    json spec = json::object();
+    json settings = json::object();
+};
+
+// Limits on untrusted input (documented in eks-node.toml(5)).
+namespace limits {
+inline constexpr size_t user_data_bytes = 1u << 20;        // raw or any decoded layer: 1 MiB
+inline constexpr size_t decompressed_bytes = 4u << 20;     // each gunzip output: 4 MiB
+inline constexpr int encoding_layers = 4;                  // nested base64/gzip layers
+inline constexpr int mime_parts = 64;                      // parts across the whole message
+inline constexpr int mime_depth = 4;                       // nested multipart levels
+}  // namespace limits
+
+// The media type of our TOML inside MIME user data.
+inline constexpr std::string_view toml_media_type = "application/vnd.eks-node+toml";
+inline constexpr std::string_view nodeconfig_media_type = "application/node.eks.aws";
+
+// Decodes raw user data into fragments, in document order. Shell scripts and
+// cloud-config (alone or as MIME parts) carry no configuration and yield none
+// (AL2 bootstrap.sh invocations are a later front end). Throws ConfigError
+// naming `label` (and the MIME part) on anything malformed.
+std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label = "user data");
+
+// One NodeConfig document, YAML or JSON (apiVersion node.eks.aws/v1alpha1, kind NodeConfig).
+// Multiple YAML documents in one stream are merged in order.
+std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source);
+
+// One eks-node TOML document.
+Fragment fragment_from_toml(std::string_view text, const std::string& source);
+
+// Types, enums and syntax of every field a fragment sets; unknown fields are
+// errors (a typo must not be silently ignored). Throws ConfigError.
+void validate_fragment(const Fragment& f);
+
+// Later wins; spec.kubelet.flags appends; objects (kubelet.config,
+// containerd.config, containerd.baseRuntimeSpec, featureGates, environment)
+// deep-merge; other lists replace. Records the source of every leaf in `origins`
+// under its JSON pointer ("/spec/cluster/name").
+void merge_fragment(json& spec, json& settings, const Fragment& f, Origins& origins);
+
+// Checks what only the merged whole can tell: required fields
+// (cluster.name, apiServerEndpoint, certificateAuthority, cidr; cluster.id with
+// enableOutpost). Throws ConfigError naming the field and the sources consulted.
+void validate_merged(const json& spec, const json& settings, const Origins& origins);
+
+// Primitives, exposed for tests and other front ends.
+std::string base64_decode(std::string_view text, const std::string& source);  // throws ConfigError
+bool looks_like_base64(std::string_view text);
+std::string gunzip(std::string_view data, const std::string& source);          // throws ConfigError, capped
+
+// The cluster CA as PEM text: accepts base64 of PEM, base64 of DER, or PEM
+// text; every certificate is checked with OpenSSL. Throws ConfigError naming `field`.
+std::string certificate_authority_pem(std::string_view value, const std::string& source,
+                                      const std::string& field = "spec.cluster.certificateAuthority");
+
+}  // namespace eksnode

@@ -1,0 +1,59 @@
+// Errors carry their exit code (systemd.exec(5) conventions) and their context.
+// Library code throws; the step's main logs once and exits with err.exit_code().
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace eksnode {
+
+enum ExitCode : int {
+    EXIT_OK = 0,
+    EXIT_FAILURE_ = 1,   // generic failure
+    EXIT_USAGE = 2,      // bad command line
+    EXIT_CONFIG = 6,     // bad or missing configuration (EXIT_NOTCONFIGURED)
+    EXIT_TEMPFAIL = 75,  // temporary failure, e.g. network; worth a retry
+};
+
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& what, int code = EXIT_FAILURE_)
+        : std::runtime_error(what), code_(code) {}
+    int exit_code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
+// Bad input. Message format: "<source>: <field>: <problem>", e.g.
+//   user data (MIME part 2, application/node.eks.aws): spec.cluster.cidr: "10.100.0.0/33" is not a CIDR
+class ConfigError : public Error {
+public:
+    ConfigError(const std::string& source, const std::string& field, const std::string& problem)
+        : Error(compose(source, field, problem), EXIT_CONFIG),
+          source_(source), field_(field), problem_(problem) {}
+    const std::string& source() const noexcept { return source_; }
+    const std::string& field() const noexcept { return field_; }
+    const std::string& problem() const noexcept { return problem_; }
+
+private:
+    static std::string compose(const std::string& s, const std::string& f, const std::string& p) {
+        std::string out = s;
+        if (!f.empty()) out += (out.empty() ? "" : ": ") + f;
+        if (!p.empty()) out += (out.empty() ? "" : ": ") + p;
+        return out;
+    }
+    std::string source_, field_, problem_;
+};
+
+class UsageError : public Error {
+public:
+    explicit UsageError(const std::string& what) : Error(what, EXIT_USAGE) {}
+};
+
+class TempError : public Error {
+public:
+    explicit TempError(const std::string& what) : Error(what, EXIT_TEMPFAIL) {}
+};
+
+}  // namespace eksnode

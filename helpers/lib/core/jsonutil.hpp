@@ -1,0 +1,29 @@
+// JSON helpers shared by the config model and the renderers.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace eksnode {
+
+// ordered_json keeps keys in insertion order, so files read the way we wrote them
+// (kind and apiVersion first) and user documents keep their own order.
+using json = nlohmann::ordered_json;
+// JSON pointer (e.g. "/spec/cluster/name") -> human label of the source that set it.
+using Origins = std::map<std::string, std::string>;
+
+// Deep merge: objects merge key by key (recursively); anything else in `src`
+// (scalars, arrays, null) replaces what `dst` had.
+void deep_merge(json& dst, const json& src);
+
+// Serialises the way every JSON output of ours looks: 4-space indent, keys in
+// the order the document holds them, trailing newline.
+std::string dump_pretty(const json& j, int indent = 4);
+
+// "spec.cluster.cidr" from "/spec/cluster/cidr" (the form users read in errors).
+std::string dotted(std::string_view pointer);
+
+}  // namespace eksnode

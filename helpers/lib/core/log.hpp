@@ -1,0 +1,52 @@
+// Logging: structured journal entries under systemd, plain stderr otherwise.
+// Library code does not log errors: it throws, and the step's main logs once.
+// It may log facts at info (a derived value and where it came from).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace eksnode::log {
+
+enum class Level { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+
+// Set once by the step runner: the step name goes into EKS_NODE_STEP=.
+void init(std::string_view step, Level level);
+void set_level(Level level);
+Level level();
+// Parses "error|warning|notice|info|debug" (systemd's names); nullopt-like false on junk.
+bool parse_level(std::string_view s, Level& out);
+
+// `path` becomes EKS_NODE_PATH= when non-empty; `message_id` becomes MESSAGE_ID=.
+void emit(Level lvl, std::string_view message, std::string_view path = {}, std::string_view message_id = {});
+
+template <typename... A>
+void info(fmt::format_string<A...> f, A&&... a) {
+    if (level() >= Level::info) emit(Level::info, fmt::format(f, std::forward<A>(a)...));
+}
+template <typename... A>
+void debug(fmt::format_string<A...> f, A&&... a) {
+    if (level() >= Level::debug) emit(Level::debug, fmt::format(f, std::forward<A>(a)...));
+}
+template <typename... A>
+void warning(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::warning, fmt::format(f, std::forward<A>(a)...));
+}
+template <typename... A>
+void error(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::error, fmt::format(f, std::forward<A>(a)...));
+}
+
+// MESSAGE_IDs of milestones and failures; explained by the journal catalog
+// (man/eks-node.catalog). Generated once with `systemd-id128 new`.
+namespace id {
+inline constexpr std::string_view step_done = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a01";
+inline constexpr std::string_view step_failed = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a02";
+inline constexpr std::string_view config_invalid = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a03";
+inline constexpr std::string_view imds_unreachable = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a04";
+inline constexpr std::string_view file_written = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a05";
+}  // namespace id
+
+}  // namespace eksnode::log

@@ -1,0 +1,12 @@
+#include "core/paths.hpp"
+
+namespace eksnode {
+
+fs::path Paths::of(std::string_view absolute) const {
+    if (is_host()) return fs::path(absolute);
+    std::string_view rel = absolute;
+    while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+    return root_ / rel;
+}
+
+}  // namespace eksnode

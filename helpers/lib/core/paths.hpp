@@ -1,0 +1,47 @@
+// Every path the project reads or writes goes through Paths, so that tests and
+// `eks-node render --root=DIR` run the whole chain under a temporary directory.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace eksnode {
+
+namespace fs = std::filesystem;
+
+// Well-known absolute paths (as seen on the node; Paths::of() re-roots them).
+namespace path {
+inline constexpr std::string_view run_dir = "/run/eks-node";
+inline constexpr std::string_view instance_json = "/run/eks-node/instance.json";
+inline constexpr std::string_view user_data = "/run/eks-node/user-data";
+inline constexpr std::string_view config_json = "/run/eks-node/config.json";
+inline constexpr std::string_view ca_crt = "/etc/kubernetes/pki/ca.crt";
+inline constexpr std::string_view kubelet_config = "/etc/kubernetes/kubelet/config.json";
+inline constexpr std::string_view kubelet_config_dir = "/etc/kubernetes/kubelet/config.json.d";
+inline constexpr std::string_view kubelet_user_dropin = "/etc/kubernetes/kubelet/config.json.d/40-user.conf";
+inline constexpr std::string_view kubelet_env = "/etc/eks/kubelet/environment";
+inline constexpr std::string_view kubeconfig = "/var/lib/kubelet/kubeconfig";
+inline constexpr std::string_view credential_provider_config = "/etc/eks/image-credential-provider/config.json";
+inline constexpr std::string_view containerd_config = "/etc/containerd/config.toml";
+inline constexpr std::string_view base_runtime_spec = "/etc/containerd/base-runtime-spec.json";
+inline constexpr std::string_view kubelet_version_txt = "/etc/eks/kubelet-version.txt";
+inline constexpr std::string_view containerd_version_txt = "/etc/eks/containerd-version.txt";
+inline constexpr std::string_view etc_hosts = "/etc/hosts";
+}  // namespace path
+
+class Paths {
+public:
+    Paths() = default;
+    explicit Paths(fs::path root) : root_(std::move(root)) {}
+
+    // "/etc/x" -> "<root>/etc/x"; the root "/" (or empty) is the host itself.
+    fs::path of(std::string_view absolute) const;
+    const fs::path& root() const noexcept { return root_; }
+    bool is_host() const noexcept { return root_.empty() || root_ == "/"; }
+
+private:
+    fs::path root_;
+};
+
+}  // namespace eksnode

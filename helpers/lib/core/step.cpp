@@ -1,0 +1,119 @@
+#include "core/step.hpp"
+
+#include <cstdlib>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace eksnode {
+
+fs::path StepOptions::config_file() const {
+    if (!config_path.empty()) return fs::path(config_path);
+    return paths.of(path::config_json);
+}
+
+bool StepResult::changed() const {
+    for (const auto& [p, r] : outputs)
+        if (r == WriteResult::written) return true;
+    return false;
+}
+
+void StepResult::merge(const StepResult& other) {
+    outputs.insert(outputs.end(), other.outputs.begin(), other.outputs.end());
+}
+
+namespace {
+
+void print_help(const StepSpec& spec) {
+    fmt::print(
+        "eks-node-{0} — {1}\n\n"
+        "Usage: eks-node-{0} [OPTIONS]\n\n"
+        "  --root=DIR            read and write every path under DIR (default /)\n"
+        "  --config=PATH         resolved configuration (default /run/eks-node/config.json)\n"
+        "  --imds-endpoint=URL   instance metadata endpoint (default: link-local IPv4 and IPv6)\n"
+        "  --user-data=FILE      user data file instead of the copy fetched from IMDS\n"
+        "  --log-level=LEVEL     error, warning, notice, info or debug (default info)\n"
+        "  --help                show this help\n"
+        "  --version             show the version\n",
+        spec.name, spec.summary);
+    for (auto o : spec.extra_options) fmt::print("  --{}=VALUE\n", o);
+    fmt::print("\nSee eks-node-{}(8).\n", spec.name);
+}
+
+}  // namespace
+
+void parse_common_options(const std::vector<std::string>& argv, const StepSpec& spec, StepOptions& out) {
+    for (const std::string& a : argv) {
+        if (a.rfind("--", 0) != 0) {
+            out.args.push_back(a);
+            continue;
+        }
+        auto eq = a.find('=');
+        std::string key = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+        if (eq == std::string::npos) throw UsageError(fmt::format("option --{} needs a value (--{}=VALUE)", key, key));
+        std::string val = a.substr(eq + 1);
+        if (key == "root") out.paths = Paths(val);
+        else if (key == "config") out.config_path = val;
+        else if (key == "imds-endpoint") out.imds_endpoint = val;
+        else if (key == "user-data") out.user_data_file = val;
+        else if (key == "log-level") {
+            log::Level l;
+            if (!log::parse_level(val, l)) throw UsageError(fmt::format("--log-level: unknown level \"{}\"", val));
+            log::set_level(l);
+        } else {
+            bool known = false;
+            for (auto o : spec.extra_options) known |= (o == key);
+            if (!known) throw UsageError(fmt::format("unknown option --{}", key));
+            out.extra[key] = val;
+        }
+    }
+}
+
+int report_exception(std::string_view step) {
+    try {
+        throw;
+    } catch (const ConfigError& e) {
+        log::emit(log::Level::error, e.what(), {}, log::id::config_invalid);
+        return e.exit_code();
+    } catch (const Error& e) {
+        log::emit(log::Level::error, e.what(), {}, e.exit_code() == EXIT_TEMPFAIL ? log::id::imds_unreachable : log::id::step_failed);
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        log::emit(log::Level::error, fmt::format("{} failed: {}", step, e.what()), {}, log::id::step_failed);
+        return EXIT_FAILURE_;
+    }
+}
+
+int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
+    log::Level lvl = log::Level::info;
+    if (const char* env = std::getenv("EKS_NODE_LOG_LEVEL")) log::parse_level(env, lvl);
+    log::init(spec.name, lvl);
+
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (const auto& a : args) {
+        if (a == "--help" || a == "-h") {
+            print_help(spec);
+            return EXIT_OK;
+        }
+        if (a == "--version") {
+            fmt::print("eks-node {}\n", EKS_NODE_VERSION);
+            return EXIT_OK;
+        }
+    }
+    try {
+        StepOptions opts;
+        parse_common_options(args, spec, opts);
+        StepResult r = fn(opts);
+        log::emit(log::Level::info,
+                  fmt::format("{}: done, {}", spec.name, r.changed() ? "outputs changed" : "nothing changed"), {},
+                  log::id::step_done);
+        return EXIT_OK;
+    } catch (...) {
+        return report_exception(spec.name);
+    }
+}
+
+}  // namespace eksnode

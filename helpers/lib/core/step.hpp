@@ -1,0 +1,53 @@
+// The shape every step executable shares: parse the common long options, run
+// the step's function, map exceptions to systemd exit codes, log once.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/fsutil.hpp"
+#include "core/paths.hpp"
+
+namespace eksnode {
+
+struct StepOptions {
+    Paths paths;                                // --root=DIR (default /)
+    std::string config_path;                    // --config=PATH (default /run/eks-node/config.json under root)
+    std::string imds_endpoint;                  // --imds-endpoint=URL (default: the link-local endpoints)
+    std::string user_data_file;                 // --user-data=FILE (config: instead of the IMDS copy)
+    std::map<std::string, std::string> extra;   // --key=value options a step declares
+    std::vector<std::string> args;              // positional arguments
+
+    fs::path config_file() const;               // config_path re-rooted, or the default
+};
+
+// What a step did: every output it manages, and whether any changed, so the
+// runner can restart a consumer only when something really changed.
+struct StepResult {
+    std::vector<std::pair<fs::path, WriteResult>> outputs;
+    bool changed() const;
+    void add(const fs::path& p, WriteResult r) { outputs.emplace_back(p, r); }
+    void merge(const StepResult& other);
+};
+
+using StepFn = std::function<StepResult(const StepOptions&)>;
+
+struct StepSpec {
+    std::string_view name;          // "kubelet" -> binary eks-node-kubelet
+    std::string_view summary;       // one line for --help
+    std::vector<std::string_view> extra_options = {};  // names accepted as --name=value
+};
+
+// Parses argv, runs fn, returns the exit code for main().
+int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn);
+
+// Parses the common options into `out`; throws UsageError. Exposed for the CLI.
+void parse_common_options(const std::vector<std::string>& argv, const StepSpec& spec, StepOptions& out);
+
+// Maps the current exception to an exit code and logs it once. For use in catch(...).
+int report_exception(std::string_view step);
+
+}  // namespace eksnode

@@ -1,0 +1,43 @@
+// IMDSv2 client: token PUT with a TTL, every needed path fetched concurrently
+// on one token, refresh on 401, bounded exponential backoff with jitter under
+// an overall deadline, 404 means absent, never through a proxy.
+//
+// Owner area: helpers/lib/imds/. Output schema: man/eks-node-imds.8.scd.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode {
+
+inline constexpr std::string_view imds_ipv4_endpoint = "http://169.254.169.254";
+inline constexpr std::string_view imds_ipv6_endpoint = "http://[fd00:ec2::254]";
+
+struct ImdsOptions {
+    // Endpoints raced for the token; the first that answers serves every GET.
+    std::vector<std::string> endpoints{std::string(imds_ipv4_endpoint), std::string(imds_ipv6_endpoint)};
+    std::chrono::milliseconds deadline{120'000};        // overall, from the first request
+    std::chrono::milliseconds request_timeout{3'000};   // one HTTP exchange
+    std::chrono::milliseconds initial_backoff{50};
+    std::chrono::milliseconds max_backoff{2'000};
+    int token_ttl_seconds = 21600;
+};
+
+struct ImdsResult {
+    json instance;                           // instance.json (schema in eks-node-imds(8))
+    std::optional<std::string> user_data;    // absent when IMDS has none (404)
+    int requests = 0;                        // HTTP requests made, for benchmarks
+};
+
+// Throws TempError (exit 75) when IMDS is unreachable past the deadline, Error
+// for a required path that is absent.
+ImdsResult fetch_instance(const ImdsOptions& opts);
+
+// Options from `settings.imds` (static TOML) and an --imds-endpoint override.
+ImdsOptions imds_options(const json& settings, const std::string& endpoint_override);
+
+}  // namespace eksnode
