@@ -42,3 +42,30 @@ struct ResolveInput {
 json resolve_config(const ResolveInput& in);
 
 }  // namespace eksnode
+
+// config.json, schemaVersion 1 (documented for users in eks-node-config(8)):
+// {
+//   "schemaVersion": 1,
+//   "spec": {                       // merged NodeConfig spec, NodeConfig field names
+//     "cluster": {"name", "apiServerEndpoint", "certificateAuthority" (base64, as given),
+//                 "cidr", "enableOutpost", "id"},
+//     "kubelet": {"config": {...}, "flags": ["--a=b", ...], "maxPodsExpression": "..."},
+//     "containerd": {"config": {...TOML as a JSON object...}, "baseRuntimeSpec": {...}},
+//     "instance": {"localStorage": {"strategy", "mountPath", "disabledMounts": [...]},
+//                  "environment": {"default": {..}, "kubelet": {..}, "containerd": {..}},
+//                  "network": {"nameservers": [...], "domains": [...]}},
+//     "featureGates": {"InstanceIdNodeName": true, "FastImagePull": false}
+//   },
+//   "settings": {...},              // eks-node's own knobs (eks-node.toml(5) [settings])
+//   "instance": {...},              // instance.json as eks-node-imds wrote it
+//   "machine": {"cpuMillicores", "memoryMiB", "kubeletVersion", "containerdVersion", "nvidiaGpu"},
+//   "derived": {
+//     "maxPods": 58,                // effective: kubelet.config.maxPods > expression > ENI table > fallback
+//     "kubeReserved": {"cpu": "70m", "ephemeral-storage": "1Gi", "memory": "893Mi"},
+//     "clusterDNS": ["10.100.0.10"], "ipFamily": "ipv4", "nodeIP": "172.16.34.43",
+//     "providerID": "aws:///us-west-2f/i-...", "nodeName": "ip-...ec2.internal",
+//     "sandboxImage": "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10",
+//     "caPEM": "-----BEGIN CERTIFICATE-----\n...", "apiServerHost": "example.com"
+//   },
+//   "origins": {"/spec/cluster/name": "user data", "/derived/maxPods": "ENI table (m4.xlarge: 4 ENIs x 15 IPs)"}
+// }
