@@ -41,3 +41,23 @@ ImdsResult fetch_instance(const ImdsOptions& opts);
 ImdsOptions imds_options(const json& settings, const std::string& endpoint_override);
 
 }  // namespace eksnode
+
+// instance.json (written by eks-node-imds to /run/eks-node/instance.json, 0644):
+// {
+//   "instanceId": "i-1234567890abcdef0",        // meta-data/instance-id            (required)
+//   "instanceType": "m4.xlarge",                // meta-data/instance-type          (required)
+//   "region": "us-west-2",                      // meta-data/placement/region (else identity document)
+//   "availabilityZone": "us-west-2f",           // meta-data/placement/availability-zone (required)
+//   "architecture": "x86_64",                   // identity document, if served
+//   "partition": "aws",                         // meta-data/services/partition (default "aws")
+//   "domain": "amazonaws.com",                  // meta-data/services/domain (default by partition)
+//   "mac": "0e:49:61:0f:c3:11",                 // meta-data/mac                    (required)
+//   "localIpv4": "172.16.34.43",                // meta-data/local-ipv4 (absent on IPv6-only)
+//   "ipv6s": ["2600:1f14::1"],                  // .../macs/<mac>/ipv6s (absent -> [])
+//   "localHostname": "ip-172-16-34-43.ec2.internal",  // meta-data/local-hostname
+//   "hostname": "ip-172-16-34-43.ec2.internal", // meta-data/hostname
+//   "vpcIpv4CidrBlocks": ["172.16.0.0/16"],     // .../macs/<mac>/vpc-ipv4-cidr-blocks (absent -> [])
+//   "outpostArn": "arn:...",                    // meta-data/outpost-arn, only when served
+//   "imdsEndpoint": "http://169.254.169.254",   // the endpoint that answered
+//   "userData": true                            // whether IMDS served user data
+// }
