@@ -1,0 +1,8 @@
+// The operator CLI `eks-node`: one executable, subcommands. See eks-node(1).
+#pragma once
+
+namespace eksnode {
+
+int cli_main(int argc, char** argv);
+
+}  // namespace eksnode

@@ -1,0 +1,123 @@
+#include "resolve/resolve.hpp"
+
+#include <algorithm>
+#include <map>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "derive/derive.hpp"
+
+namespace eksnode {
+
+namespace {
+
+constexpr std::string_view fragment_subdir = "node.toml.d";
+const std::string user_data_name = std::string(user_data_slot) + ".toml";
+
+// systemd's rule: a drop-in that is a symlink to /dev/null, or empty, masks
+// every lower-priority file of the same name.
+bool is_mask(const fs::path& p) {
+    std::error_code ec;
+    if (fs::is_symlink(p, ec)) return fs::read_symlink(p, ec) == "/dev/null";
+    return fs::is_regular_file(p, ec) && fs::file_size(p, ec) == 0;
+}
+
+bool is_fragment_name(const std::string& name) {
+    return name.size() > 5 && name.ends_with(".toml") && name.front() != '.';
+}
+
+}  // namespace
+
+std::vector<FragmentFile> fragment_files(const Paths& paths) {
+    // Later directories override earlier ones name by name.
+    std::map<std::string, fs::path> by_name;
+    for (std::string_view dir : config_dirs) {
+        fs::path d = paths.of(dir) / fragment_subdir;
+        std::error_code ec;
+        for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
+            std::string name = it->path().filename().string();
+            if (is_fragment_name(name)) by_name[name] = it->path();
+        }
+    }
+    std::vector<FragmentFile> out;
+    out.reserve(by_name.size());
+    for (auto& [name, p] : by_name) out.push_back({name, p});  // std::map: sorted by name
+    return out;
+}
+
+json static_settings(const Paths& paths) {
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+    for (const FragmentFile& f : fragment_files(paths)) {
+        if (f.name == user_data_name || is_mask(f.path)) continue;
+        Fragment frag = fragment_from_toml(read_file(f.path), f.path.string());
+        validate_fragment(frag);
+        merge_fragment(spec, settings, frag, origins);
+    }
+    return settings;
+}
+
+namespace {
+
+// The fragments of every source, in merge order: TOML files sorted by name,
+// with user data in its slot (unless an admin hid or masked that slot).
+std::vector<Fragment> collect_fragments(const ResolveInput& in) {
+    std::vector<FragmentFile> files = fragment_files(in.paths);
+    bool slot_taken = std::any_of(files.begin(), files.end(), [](const FragmentFile& f) { return f.name == user_data_name; });
+    if (!slot_taken) {
+        files.push_back({user_data_name, {}});
+        std::stable_sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    }
+
+    std::vector<Fragment> out;
+    for (const FragmentFile& f : files) {
+        bool is_slot = f.name == user_data_name;
+        if (!f.path.empty() && is_mask(f.path)) {
+            if (is_slot) log::info("user data masked by {}, ignoring it", f.path.string());
+            continue;
+        }
+        if (is_slot && f.path.empty()) {
+            if (!in.user_data) continue;
+            for (Fragment& frag : fragments_from_user_data(*in.user_data, in.user_data_label)) out.push_back(std::move(frag));
+            continue;
+        }
+        if (is_slot) log::info("user data replaced by {}", f.path.string());
+        out.push_back(fragment_from_toml(read_file(f.path), f.path.string()));
+    }
+    return out;
+}
+
+}  // namespace
+
+json resolve_config(const ResolveInput& in) {
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+    std::vector<Fragment> fragments = collect_fragments(in);
+    for (const Fragment& f : fragments) {
+        validate_fragment(f);
+        merge_fragment(spec, settings, f, origins);
+    }
+    validate_merged(spec, settings, origins);
+
+    MachineFacts machine = read_machine_facts(in.paths);
+    for (auto& [k, v] : machine.origins) origins[k] = v;
+    json derived = derive(spec, settings, in.instance, machine, origins);
+
+    json out = json::object();
+    out["schemaVersion"] = 1;
+    out["spec"] = std::move(spec);
+    out["settings"] = std::move(settings);
+    out["instance"] = in.instance;
+    out["machine"] = machine_json(machine);
+    out["derived"] = std::move(derived);
+    json o = json::object();
+    for (auto& [k, v] : origins) o[k] = v;
+    out["origins"] = std::move(o);
+    return out;
+}
+
+}  // namespace eksnode

@@ -1,0 +1,93 @@
+"""Shared pieces of the process-level tests: a temporary node root, the fake
+IMDS as a subprocess, running eks-node, and comparing files as data."""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+
+import yaml
+
+SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
+FAKE_IMDS = SOURCE_ROOT / "tests" / "fake-imds" / "fake_imds.py"
+CONFORMANCE_INSTANCE = SOURCE_ROOT / "tests" / "conformance" / "instance" / "imds.json"
+
+
+class FakeImds:
+    """Runs tests/fake-imds/fake_imds.py on an ephemeral loopback port."""
+
+    def __init__(self, data, user_data=None, extra=()):
+        self.dir = tempfile.mkdtemp(prefix="eksnode-imds-")
+        port_file = os.path.join(self.dir, "port")
+        self.log = os.path.join(self.dir, "requests.log")
+        cmd = [sys.executable, str(FAKE_IMDS), "--data", str(data), "--port", "0",
+               "--port-file", port_file, "--log", self.log, *extra]
+        if user_data is not None:
+            cmd += ["--user-data", str(user_data)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(500):  # up to 5 s for the interpreter to start listening
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("fake IMDS died: " + self.proc.stderr.read().decode())
+            subprocess.run(["sleep", "0.01"])
+        self.endpoint = "http://127.0.0.1:%s" % open(port_file).read().strip()
+
+    def requests(self):
+        with open(self.log) as f:
+            return [line.split() for line in f if line.strip()]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def make_root(kubelet_version="1.29.0", cpus=2, containerd_version="1.7.27"):
+    """A temporary node root holding the machine facts eks-node reads."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-root-"))
+    write(root / "etc/eks/kubelet-version.txt", "v%s\n" % kubelet_version)
+    write(root / "etc/eks/containerd-version.txt", "%s\n" % containerd_version)
+    write(root / "sys/devices/system/cpu/online", "0-%d\n" % (cpus - 1) if cpus > 1 else "0\n")
+    write(root / "proc/meminfo", "MemTotal:       16384000 kB\n")
+    return root
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def tree(root):
+    """Every file under root, relative, sorted."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def run_cli(cli, *args, timeout=60):
+    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def parse_as_data(path):
+    """Parses a file the way the acceptance suite compares it: as data."""
+    text = pathlib.Path(path).read_text()
+    name = str(path)
+    if name.endswith(".toml"):
+        return tomllib.loads(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text

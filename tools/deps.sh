@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages eks-node needs to build and test.
+# Idempotent and quick when everything is present: apt runs only for what is missing.
+set -euo pipefail
+
+build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-json3-dev
+  libtomlplusplus-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libfmt-dev
+  zlib1g-dev catch2 scdoc)
+test_pkgs=(python3 python3-yaml)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
