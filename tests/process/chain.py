@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Tier 3: the step executables, run one by one in unit order against a
+loopback fake IMDS and a temporary root, the way systemd runs them.
+
+Usage: chain.py HELPER_DIR   (the directory holding eks-node-<step>)"""
+
+import os
+import pathlib
+import stat
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
+import harness  # noqa: E402
+
+STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
+CASE = harness.SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"
+results = []
+
+
+def check(name, cond, detail=""):
+    results.append(cond)
+    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else ": " + detail))
+
+
+def step(helpers, name, root, *extra):
+    return harness.run_cli(pathlib.Path(helpers) / ("eks-node-" + name), "--root=%s" % root, *extra)
+
+
+def snapshot(root):
+    out = {}
+    for rel in harness.tree(root):
+        st = os.lstat(root / rel)
+        out[rel] = (st.st_mtime_ns, stat.S_IMODE(st.st_mode), (root / rel).read_bytes())
+    return out
+
+
+def test_chain(helpers):
+    root = harness.make_root(kubelet_version="1.29.0")
+    with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=CASE / "nodeconfig.yaml") as imds:
+        for s in STEPS:
+            r = step(helpers, s, root, "--imds-endpoint=%s" % imds.endpoint)
+            check("step %s exits 0" % s, r.returncode == 0, r.stderr)
+        first = snapshot(root)
+        modes = {rel: m for rel, (_, m, _) in first.items()}
+        check("user data saved 0600", modes.get("run/eks-node/user-data") == 0o600, str(modes))
+        check("config.json 0600", modes.get("run/eks-node/config.json") == 0o600, str(modes))
+        check("kubeconfig 0600", modes.get("var/lib/kubelet/kubeconfig") == 0o600, str(modes))
+        check("ca.crt 0644", modes.get("etc/kubernetes/pki/ca.crt") == 0o644, str(modes))
+        check("no temporary files left", not any("/." in "/" + rel for rel in first), str(list(first)))
+        n = len(imds.requests())
+        time.sleep(0.01)  # a rewrite would now show a different mtime
+        for s in STEPS:
+            r = step(helpers, s, root, "--imds-endpoint=%s" % imds.endpoint)
+            check("re-run %s exits 0" % s, r.returncode == 0, r.stderr)
+        check("re-running every step rewrites nothing", snapshot(root) == first,
+              str(set(snapshot(root).items()) ^ set(first.items()))[:500])
+        check("one imds run makes at most 12 requests", len(imds.requests()) - n <= 12,
+              "%d requests" % (len(imds.requests()) - n))
+    harness.shutil.rmtree(root, ignore_errors=True)
+
+
+def test_imds_down(helpers):
+    root = harness.make_root()
+    harness.write(root / "etc/eks-node/node.toml.d/10-test.toml", "[settings.imds]\ndeadline = \"1s\"\n")
+    t0 = time.monotonic()
+    r = step(helpers, "imds", root, "--imds-endpoint=http://127.0.0.1:9")
+    took = time.monotonic() - t0
+    check("IMDS down: exit 75", r.returncode == 75, "%d %s" % (r.returncode, r.stderr))
+    check("IMDS down: gives up within the deadline (+1 s)", took < 2.0, "%.2fs" % took)
+    check("IMDS down: one error line", len([x for x in r.stderr.splitlines() if "error:" in x]) == 1, r.stderr)
+    check("IMDS down: nothing written", not (root / "run/eks-node/instance.json").exists())
+    harness.shutil.rmtree(root, ignore_errors=True)
+
+
+def test_bad_config_stops_chain(helpers):
+    root = harness.make_root()
+    bad = (CASE / "nodeconfig.yaml").read_text().replace("10.100.0.0/16", "10.100.0.0/33")
+    bad_file = root / "bad.yaml"
+    bad_file.write_text(bad)
+    with harness.FakeImds(harness.CONFORMANCE_INSTANCE) as imds:
+        check("imds ok", step(helpers, "imds", root, "--imds-endpoint=%s" % imds.endpoint).returncode == 0)
+    r = step(helpers, "config", root, "--user-data=%s" % bad_file)
+    check("bad config: exit 6", r.returncode == 6, "%d %s" % (r.returncode, r.stderr))
+    check("bad config: names field and value", "spec.cluster.cidr" in r.stderr and "10.100.0.0/33" in r.stderr,
+          r.stderr)
+    check("bad config: no config.json", not (root / "run/eks-node/config.json").exists())
+    r = step(helpers, "kubelet", root)
+    check("kubelet step without config.json fails", r.returncode != 0, r.stderr)
+    check("kubelet step wrote nothing", not (root / "etc/kubernetes").exists())
+    harness.shutil.rmtree(root, ignore_errors=True)
+
+
+def test_usage(helpers):
+    r = harness.run_cli(pathlib.Path(helpers) / "eks-node-kubelet", "--no-such-option=1")
+    check("unknown option: exit 2", r.returncode == 2, "%d %s" % (r.returncode, r.stderr))
+    r = harness.run_cli(pathlib.Path(helpers) / "eks-node-kubelet", "--help")
+    check("--help: exit 0 and names the man page", r.returncode == 0 and "eks-node-kubelet(8)" in r.stdout, r.stdout)
+
+
+def main():
+    helpers = sys.argv[1]
+    test_chain(helpers)
+    test_imds_down(helpers)
+    test_bad_config_stops_chain(helpers)
+    test_usage(helpers)
+    passed, failed = results.count(True), results.count(False)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
