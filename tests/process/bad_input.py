@@ -24,12 +24,13 @@ def expectations(case):
     return exp
 
 
-def check(cli, imds, case):
+def check(cli, case):
     exp = expectations(case)
     root = harness.make_root()
     before = set(harness.tree(root))
-    r = harness.run_cli(cli, "render", "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint,
-                        "--user-data=%s" % (case / "user-data"))
+    # served by IMDS, as on a node, so the error's source reads "user data ..."
+    with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=case / "user-data") as imds:
+        r = harness.run_cli(cli, "render", "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint)
     problems = []
     if r.returncode != 6:
         problems.append("exit %d, want 6" % r.returncode)
@@ -41,7 +42,7 @@ def check(cli, imds, case):
         if exp.get(key) and exp[key] not in msg:
             problems.append("error does not name %s %r: %r" % (key, exp[key], msg))
     after = set(harness.tree(root)) - before
-    allowed = {"run/eks-node/instance.json"}
+    allowed = {"run/eks-node/instance.json", "run/eks-node/user-data"}
     if after - allowed:
         problems.append("files written despite the error: %s" % sorted(after - allowed))
     harness.shutil.rmtree(root, ignore_errors=True)
@@ -52,17 +53,16 @@ def main():
     cli = sys.argv[1]
     cases = sorted(p for p in CORPUS.iterdir() if (p / "user-data").exists())
     passed = failed = 0
-    with harness.FakeImds(harness.CONFORMANCE_INSTANCE) as imds:
-        for case in cases:
-            problems = check(cli, imds, case)
-            if problems:
-                failed += 1
-                print("FAIL %s" % case.name)
-                for p in problems:
-                    print("  " + p)
-            else:
-                passed += 1
-                print("ok   %s" % case.name)
+    for case in cases:
+        problems = check(cli, case)
+        if problems:
+            failed += 1
+            print("FAIL %s" % case.name)
+            for p in problems:
+                print("  " + p)
+        else:
+            passed += 1
+            print("ok   %s" % case.name)
     if len(cases) < 30:
         print("corpus too small: %d cases, want at least 30" % len(cases))
         failed += 1

@@ -5,6 +5,8 @@
 // Owner area: helpers/lib/config/. See man/eks-node.toml.5.scd for the model.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,23 +32,35 @@ inline constexpr size_t decompressed_bytes = 4u << 20;     // each gunzip output
 inline constexpr int encoding_layers = 4;                  // nested base64/gzip layers
 inline constexpr int mime_parts = 64;                      // parts across the whole message
 inline constexpr int mime_depth = 4;                       // nested multipart levels
+inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML or JSON document
+inline constexpr size_t document_values = 100000;          // values in one YAML document, aliases expanded
 }  // namespace limits
 
 // The media type of our TOML inside MIME user data.
 inline constexpr std::string_view toml_media_type = "application/vnd.eks-node+toml";
 inline constexpr std::string_view nodeconfig_media_type = "application/node.eks.aws";
 
-// Decodes raw user data into fragments, in document order. Shell scripts and
-// cloud-config (alone or as MIME parts) carry no configuration and yield none
-// (AL2 bootstrap.sh invocations are a later front end). Throws ConfigError
-// naming `label` (and the MIME part) on anything malformed.
+// Decodes raw user data into fragments, in document order. Base64 and gzip
+// layers come off first (also inside configuration parts, as nodeadm allows).
+// Then: a MIME message (first line MIME-Version: or Content-...:) yields its
+// application/node.eks.aws and application/vnd.eks-node+toml parts, numbered
+// like IMAP ("MIME part 2", "MIME part 2.1"); a document starting with "{" or
+// "---" or holding an apiVersion:/kind: key is a NodeConfig; anything else is
+// TOML. Shell scripts and other cloud-init formats (alone or as MIME parts)
+// carry no configuration and yield none (AL2 bootstrap.sh invocations are a
+// later front end). Sources read "user data (MIME part 2, application/node.eks.aws)".
+// Throws ConfigError naming `label` (and the MIME part) on anything malformed.
 std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label = "user data");
 
-// One NodeConfig document, YAML or JSON (apiVersion node.eks.aws/v1alpha1, kind NodeConfig).
-// Multiple YAML documents in one stream are merged in order.
+// One NodeConfig stream, YAML or JSON (apiVersion node.eks.aws/v1alpha1, kind
+// NodeConfig), one fragment per document, merged in order by the caller; with
+// several documents the sources say "(document 2)". YAML is typed by the YAML
+// 1.2 core schema; a null means "not set"; spec.containerd.config (TOML text)
+// becomes an object.
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source);
 
-// One eks-node TOML document.
+// One eks-node TOML document: the NodeConfig spec's fields at the top level
+// ([cluster], [kubelet], ...) plus [settings].
 Fragment fragment_from_toml(std::string_view text, const std::string& source);
 
 // Types, enums and syntax of every field a fragment sets; unknown fields are
@@ -59,15 +73,29 @@ void validate_fragment(const Fragment& f);
 // under its JSON pointer ("/spec/cluster/name").
 void merge_fragment(json& spec, json& settings, const Fragment& f, Origins& origins);
 
+// What validate_merged insists on. cluster.name is always required; the
+// coordinates (apiServerEndpoint, certificateAuthority, cidr) can be relaxed by a
+// caller that fills them itself, e.g. from EKS DescribeCluster.
+struct Requirements {
+    bool cluster_coordinates = true;
+};
+
 // Checks what only the merged whole can tell: required fields
 // (cluster.name, apiServerEndpoint, certificateAuthority, cidr; cluster.id with
-// enableOutpost). Throws ConfigError naming the field and the sources consulted.
-void validate_merged(const json& spec, const json& settings, const Origins& origins);
+// enableOutpost) and settings that must agree (imds.requestTimeout <= deadline).
+// Throws ConfigError naming the field and the sources that set (or were
+// consulted for) it.
+void validate_merged(const json& spec, const json& settings, const Origins& origins,
+                     const Requirements& required = {});
 
 // Primitives, exposed for tests and other front ends.
 std::string base64_decode(std::string_view text, const std::string& source);  // throws ConfigError
 bool looks_like_base64(std::string_view text);
 std::string gunzip(std::string_view data, const std::string& source);          // throws ConfigError, capped
+
+// A [settings] duration: integer seconds, or a string "500ms", "90s", "2m", "1h".
+// nullopt if `value` is not a positive duration.
+std::optional<std::chrono::milliseconds> parse_duration(const json& value);
 
 // The cluster CA as PEM text: accepts base64 of PEM, base64 of DER, or PEM
 // text; every certificate is checked with OpenSSL. Throws ConfigError naming `field`.

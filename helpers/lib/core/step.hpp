@@ -36,9 +36,14 @@ struct StepResult {
 using StepFn = std::function<StepResult(const StepOptions&)>;
 
 struct StepSpec {
-    std::string_view name;          // "kubelet" -> binary eks-node-kubelet
-    std::string_view summary;       // one line for --help
-    std::vector<std::string_view> extra_options = {};  // names accepted as --name=value
+    // A constructor rather than aggregate init: call sites stay `{"kubelet", "…"}`
+    // without -Wmissing-field-initializers noise.
+    StepSpec(std::string_view n, std::string_view s, std::vector<std::string_view> extra = {})
+        : name(n), summary(s), extra_options(std::move(extra)) {}
+
+    std::string_view name;                       // "kubelet" -> binary eks-node-kubelet
+    std::string_view summary;                    // one line for --help
+    std::vector<std::string_view> extra_options; // names accepted as --name=value
 };
 
 // Parses argv, runs fn, returns the exit code for main().

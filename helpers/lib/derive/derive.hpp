@@ -5,6 +5,7 @@
 // Owner area: helpers/lib/derive/.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,31 +21,91 @@ struct MachineFacts {
     std::string kubelet_version;       // "1.29.0" (etc/eks/kubelet-version.txt, else `kubelet --version`)
     std::string containerd_version;    // "1.7.20" (etc/eks/containerd-version.txt, else `containerd --version`)
     bool nvidia_gpu = false;           // a PCI device of vendor 0x10de under sys/bus/pci/devices
+    bool fips_enabled = false;         // proc/sys/crypto/fips_enabled is 1
     Origins origins;                   // "/machine/<key>" -> where it came from
 };
 
+// Versions assumed when neither the version file nor the binary answers (a
+// render into an empty temporary root, an image without kubelet yet). Logged
+// as a warning and recorded as "assumed" in the origin. kubelet: the oldest
+// minor in EKS standard support when this was written (2026-11), so version
+// toggles assume neither a retired release nor features newer than most
+// fleets run; containerd: 1.7, whose configuration format (version 2) the
+// 2.x releases still read.
+inline constexpr std::string_view assumed_kubelet_version = "1.34.0";
+inline constexpr std::string_view assumed_containerd_version = "1.7.0";
+
 MachineFacts read_machine_facts(const Paths& paths);
 json machine_json(const MachineFacts& m);   // config.json "machine"
+
+// ENI limits of an instance type: the basis of max pods.
+struct EniLimits {
+    int enis = 0;          // network interfaces on the default network card
+    int ips_per_eni = 0;   // IPv4 addresses per interface, the primary one included
+};
+
+// Seams for the EC2 API (DescribeInstanceTypes, DescribeInstances), consulted
+// only when the embedded data cannot answer. Empty functions: no lookup.
+struct Ec2Lookups {
+    // For an instance type the embedded table does not know; nullopt if EC2 does not either.
+    std::function<std::optional<EniLimits>(std::string_view instance_type)> eni_limits;
+    // EC2 PrivateDnsName of this instance, nodeadm's default node name.
+    std::function<std::optional<std::string>()> private_dns_name;
+};
 
 // Returns config.json "derived". Records origins under "/derived/<key>".
 // Throws ConfigError for inputs only now known to be wrong (bad maxPodsExpression).
 json derive(const json& spec, const json& settings, const json& instance, const MachineFacts& machine,
             Origins& origins);
+json derive(const json& spec, const json& settings, const json& instance, const MachineFacts& machine,
+            Origins& origins, const Ec2Lookups& ec2);
 
 // The maths, exposed for tests and `eks-node max-pods`.
-struct EniLimits {
-    int enis = 0;
-    int ips_per_eni = 0;
-};
 std::optional<EniLimits> eni_limits(std::string_view instance_type);   // embedded table
+// ENIs * (IPs - 1) + 2, or ENIs * ((IPs - 1) * 16) + 2 with prefix delegation;
+// custom networking leaves one ENI fewer for pods. No ceiling applied.
 int max_pods_from_enis(EniLimits l, bool prefix_delegation, bool custom_networking);
+// Whether the VPC CNI can delegate prefixes on this type (Nitro or bare metal).
+bool supports_prefix_delegation(std::string_view instance_type);
+// The ceiling on a prefix-delegation max pods: 110 up to 30 vCPUs, 250 above.
+int prefix_delegation_ceiling(int vcpus);
+
+// Options of settings.maxPods that shape the ENI-based value.
+struct MaxPodsOptions {
+    bool prefix_delegation = false;
+    bool custom_networking = false;
+    std::optional<int> max_enis;   // caps the ENIs used for pods
+    int vcpus = 0;                 // online CPUs, for the prefix-delegation ceiling
+};
+struct MaxPodsValue {
+    int value = 0;
+    std::string explanation;       // "m4.xlarge, 4 ENIs x 15 IPs"
+    std::string warning;           // non-empty when an option could not be honoured
+};
+MaxPodsValue max_pods_for(std::string_view instance_type, EniLimits limits, const MaxPodsOptions& opts);
+
+// Largest max pods accepted from an expression or settings.maxPods.default: far
+// above what any ENI/prefix arithmetic over the table yields, low enough to
+// catch a typo such as `max_pods * 1000`.
+inline constexpr long max_pods_limit = 30000;
+// nodeadm's DefaultMaxPods (kubelet's own default) for an instance type no
+// table or API knows, unless settings.maxPods.default says otherwise.
+inline constexpr int fallback_max_pods = 110;
+
+// Evaluates spec.kubelet.maxPodsExpression (a CEL subset, grammar in expr.cpp)
+// and checks the result is in 1..max_pods_limit. Throws ConfigError naming
+// `source`, the field, the column and the problem.
 long eval_max_pods_expression(std::string_view expr, long default_enis, long ips_per_eni, long max_pods,
                               const std::string& source);
 int cpu_millicores_to_reserve(int cpu_millicores);
 int memory_mib_to_reserve(int max_pods);
-std::string cluster_dns_from_cidr(std::string_view cidr);   // ".10" / "::a"
+// Network address + 10 (IPv4) or + 0xa (IPv6), e.g. "10.100.0.0/16" -> "10.100.0.10".
+// Throws ConfigError (field spec.cluster.cidr, empty source) for a malformed CIDR.
+std::string cluster_dns_from_cidr(std::string_view cidr);
 // "<account>.dkr.ecr.<region>.<suffix>/eks/pause:<tag>" from the embedded table.
+// With `fips`, the ecr-fips host where ECR serves one (US and GovCloud regions).
 std::string sandbox_image(std::string_view region, std::string_view dns_suffix, bool fips);
+inline constexpr std::string_view pause_image_tag = "3.10";
 
 // semver-ish compare of "1.29.0" against "1.29": <0, 0, >0.
 int compare_versions(std::string_view a, std::string_view b);

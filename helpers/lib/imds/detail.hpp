@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,29 +13,79 @@
 
 namespace eksnode::imds_detail {
 
+// Paths under /latest/ that instance.json is built from.
+namespace p {
+inline constexpr std::string_view token = "api/token";
+inline constexpr std::string_view instance_id = "meta-data/instance-id";
+inline constexpr std::string_view instance_type = "meta-data/instance-type";
+inline constexpr std::string_view availability_zone = "meta-data/placement/availability-zone";
+inline constexpr std::string_view region = "meta-data/placement/region";
+inline constexpr std::string_view partition = "meta-data/services/partition";
+inline constexpr std::string_view domain = "meta-data/services/domain";
+inline constexpr std::string_view mac = "meta-data/mac";
+inline constexpr std::string_view local_ipv4 = "meta-data/local-ipv4";
+inline constexpr std::string_view local_hostname = "meta-data/local-hostname";
+inline constexpr std::string_view hostname = "meta-data/hostname";
+inline constexpr std::string_view outpost_arn = "meta-data/outpost-arn";
+inline constexpr std::string_view identity_document = "dynamic/instance-identity/document";
+inline constexpr std::string_view user_data = "user-data";
+}  // namespace p
+
+struct MetadataPath {
+    std::string_view path;
+    bool required;
+};
+
+// Everything that needs no other answer first: requested concurrently as soon
+// as there is a token.
+inline constexpr MetadataPath first_round[] = {
+    {p::instance_id, true},      {p::instance_type, true}, {p::availability_zone, true},
+    {p::region, false},          {p::partition, false},    {p::domain, false},
+    {p::mac, true},              {p::local_ipv4, false},   {p::local_hostname, false},
+    {p::hostname, false},        {p::outpost_arn, false},  {p::identity_document, false},
+    {p::user_data, false},
+};
+
+// Leaves under meta-data/network/interfaces/macs/<mac>/, requested as soon as
+// the primary MAC is known.
+inline constexpr std::string_view mac_leaves[] = {"ipv6s", "vpc-ipv4-cidr-blocks"};
+
+// "meta-data/network/interfaces/macs/<mac>/<leaf>"
+std::string mac_path(std::string_view mac, std::string_view leaf);
+
+// True for "0e:49:61:0f:c3:11": the MAC goes into a URL path, so nothing else
+// may pass.
+bool is_mac(std::string_view s);
+
 // Exponential backoff with "full jitter": a delay drawn uniformly from
 // [0, min(max_backoff, initial * 2^attempt)]. `attempt` counts failures so far
-// (0 for the first retry); `unit` is a random number in [0, 1). Full jitter
-// spreads a fleet of nodes booting together (an Auto Scaling group scaling
-// out) instead of having them hammer IMDS in lockstep.
+// minus one (0 before the first retry); `unit` is a random number in [0, 1).
+// Full jitter spreads a fleet of nodes booting together (an Auto Scaling group
+// scaling out) instead of having them retry in lockstep.
 std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds initial,
                                         std::chrono::milliseconds max_backoff, double unit);
 
-// "us-west-2f" -> "us-west-2"; Local Zones and Wavelength zones keep their
+// "us-west-2f" -> "us-west-2"; Local Zones and Wavelength Zones keep their
 // parent region: "us-west-2-lax-1a" -> "us-west-2". Empty if `az` does not
 // look like a zone name.
 std::string region_from_az(std::string_view az);
 
-// The partition a region belongs to ("cn-north-1" -> "aws-cn").
+// The partition a region belongs to ("cn-north-1" -> "aws-cn", else "aws").
 std::string_view partition_for_region(std::string_view region);
 
 // The DNS suffix of a partition's service endpoints; empty for an unknown one.
 std::string_view domain_for_partition(std::string_view partition);
 
-// A duration setting: an integer number of seconds, or a string of one or
-// more <number><unit> terms with unit ms, s, m/min or h ("500ms", "90s",
-// "2m", "1m30s"). Throws ConfigError naming `field` ("settings: imds.deadline: ...").
+// A duration setting: a number of seconds, or a string of one or more
+// <number><unit> terms with unit ms, s, m/min or h ("500ms", "90s", "2m",
+// "1m30s"); a bare number in a string is seconds, as in systemd. Must be
+// positive. Throws ConfigError naming `field` (e.g. "settings.imds.deadline").
 std::chrono::milliseconds parse_duration(const json& value, std::string_view field);
+
+// "http://169.254.169.254", "http://[fd00:ec2::254]:8080/": trailing slashes
+// dropped. Returns the problem in `problem` (and std::nullopt) when the URL is
+// not a plain http:// base URL.
+std::optional<std::string> normalize_endpoint(std::string_view url, std::string& problem);
 
 // The values one fetch gathered, keyed by path under /latest/; a 404 is stored
 // as std::nullopt. Paths that were never requested are simply missing.

@@ -19,6 +19,9 @@ inline constexpr std::string_view imds_ipv6_endpoint = "http://[fd00:ec2::254]";
 
 struct ImdsOptions {
     // Endpoints raced for the token; the first that answers serves every GET.
+    // The race is staggered: each endpoint starts when the one before it
+    // fails, or 50 ms after it started, so a healthy instance always settles
+    // on the first one (deterministic instance.json, one token request).
     std::vector<std::string> endpoints{std::string(imds_ipv4_endpoint), std::string(imds_ipv6_endpoint)};
     std::chrono::milliseconds deadline{120'000};        // overall, from the first request
     std::chrono::milliseconds request_timeout{3'000};   // one HTTP exchange
@@ -38,6 +41,12 @@ struct ImdsResult {
 ImdsResult fetch_instance(const ImdsOptions& opts);
 
 // Options from `settings.imds` (static TOML) and an --imds-endpoint override.
+// `settings` is the merged [settings] table (static_settings()); its "imds"
+// table may hold endpoint (an http:// base URL, then the only endpoint),
+// endpointMode (auto | ipv4 | ipv6), deadline and requestTimeout (seconds, or
+// "500ms", "90s", "2m"). Unknown keys and bad values throw ConfigError (exit
+// 6); a bad override throws UsageError (exit 2). The override wins and is the
+// only endpoint tried.
 ImdsOptions imds_options(const json& settings, const std::string& endpoint_override);
 
 }  // namespace eksnode
@@ -46,10 +55,10 @@ ImdsOptions imds_options(const json& settings, const std::string& endpoint_overr
 // {
 //   "instanceId": "i-1234567890abcdef0",        // meta-data/instance-id            (required)
 //   "instanceType": "m4.xlarge",                // meta-data/instance-type          (required)
-//   "region": "us-west-2",                      // meta-data/placement/region (else identity document)
+//   "region": "us-west-2",                      // meta-data/placement/region (else identity document, else the AZ)
 //   "availabilityZone": "us-west-2f",           // meta-data/placement/availability-zone (required)
 //   "architecture": "x86_64",                   // identity document, if served
-//   "partition": "aws",                         // meta-data/services/partition (default "aws")
+//   "partition": "aws",                         // meta-data/services/partition (else by region prefix: cn- aws-cn, ...; "aws")
 //   "domain": "amazonaws.com",                  // meta-data/services/domain (default by partition)
 //   "mac": "0e:49:61:0f:c3:11",                 // meta-data/mac                    (required)
 //   "localIpv4": "172.16.34.43",                // meta-data/local-ipv4 (absent on IPv6-only)

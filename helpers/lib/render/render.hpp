@@ -4,24 +4,46 @@
 // Owner area: helpers/lib/render/.
 #pragma once
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 #include "core/step.hpp"
 
 namespace eksnode {
 
+// config.json as eks-node-config wrote it. Throws ConfigError (exit 6) when it
+// is missing or not JSON: the steps after eks-node-config cannot run without it.
+json load_resolved_config(const fs::path& file);
+
 // eks-node-ca: /etc/kubernetes/pki/ca.crt (0644).
 StepResult render_ca(const json& cfg, const Paths& paths);
 
 // eks-node-kubelet: config.json, config.json.d/40-user.conf, kubelet flags
 // environment file, kubeconfig (0600), image credential provider config,
-// service environment files.
+// service environment files, systemd-resolved drop-in.
 StepResult render_kubelet(const json& cfg, const Paths& paths);
 
-// eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json.
+// eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
+// service environment files, SOCI snapshotter config (FastImagePull).
 StepResult render_containerd(const json& cfg, const Paths& paths);
 
-// eks-node-hosts (Outposts): API server addresses in /etc/hosts, idempotently.
-StepResult render_hosts(const json& cfg, const Paths& paths);
+// Addresses of a host name as numeric strings. Throws TempError (exit 75)
+// when the name cannot be resolved now.
+using HostResolver = std::function<std::vector<std::string>(const std::string& host)>;
+
+// The A and AAAA records of `host`, asked of the configured name servers
+// directly: going through /etc/hosts would return the entries eks-node-hosts
+// wrote last time and never see the API server move.
+std::vector<std::string> resolve_with_dns(const std::string& host);
+
+// eks-node-hosts (Outposts): the API server's addresses in a marked block of
+// /etc/hosts, replaced on every run, removed when not on Outposts; the rest of
+// the file is kept byte for byte. If the name cannot be resolved (an Outpost
+// disconnected from its region) an existing block is kept.
+StepResult render_hosts(const json& cfg, const Paths& paths, const HostResolver& resolve);
+StepResult render_hosts(const json& cfg, const Paths& paths);   // resolve_with_dns
 
 }  // namespace eksnode

@@ -1,0 +1,11 @@
+// eks-node-ca: /etc/kubernetes/pki/ca.crt from the resolved configuration.
+// See eks-node-ca(8).
+#include "core/step.hpp"
+#include "render/render.hpp"
+
+int main(int argc, char** argv) {
+    const eksnode::StepSpec spec{"ca", "render the cluster CA certificate"};
+    return eksnode::run_step(argc, argv, spec, [](const eksnode::StepOptions& opts) {
+        return eksnode::render_ca(eksnode::load_resolved_config(opts.config_file()), opts.paths);
+    });
+}

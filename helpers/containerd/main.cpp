@@ -1,0 +1,11 @@
+// eks-node-containerd: containerd's config.toml, base runtime spec and environment.
+// See eks-node-containerd(8).
+#include "core/step.hpp"
+#include "render/render.hpp"
+
+int main(int argc, char** argv) {
+    const eksnode::StepSpec spec{"containerd", "render containerd configuration"};
+    return eksnode::run_step(argc, argv, spec, [](const eksnode::StepOptions& opts) {
+        return eksnode::render_containerd(eksnode::load_resolved_config(opts.config_file()), opts.paths);
+    });
+}

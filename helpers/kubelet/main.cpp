@@ -1,0 +1,11 @@
+// eks-node-kubelet: kubelet's configuration, kubeconfig, flags and environment.
+// See eks-node-kubelet(8).
+#include "core/step.hpp"
+#include "render/render.hpp"
+
+int main(int argc, char** argv) {
+    const eksnode::StepSpec spec{"kubelet", "render kubelet configuration"};
+    return eksnode::run_step(argc, argv, spec, [](const eksnode::StepOptions& opts) {
+        return eksnode::render_kubelet(eksnode::load_resolved_config(opts.config_file()), opts.paths);
+    });
+}

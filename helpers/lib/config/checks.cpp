@@ -1,0 +1,183 @@
+#include "config/checks.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "config/sources.hpp"
+#include "config/text.hpp"
+#include "core/error.hpp"
+
+namespace eksnode::check {
+
+namespace {
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+bool has_control(std::string_view s) {
+    for (char c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+    return false;
+}
+
+bool only(std::string_view s, bool (*allowed)(char)) {
+    for (char c : s)
+        if (!allowed(c)) return false;
+    return true;
+}
+
+bool is_ipv4(std::string_view s) {
+    in_addr a{};
+    return inet_pton(AF_INET, std::string(s).c_str(), &a) == 1;
+}
+
+bool is_ipv6(std::string_view s) {
+    in6_addr a{};
+    return inet_pton(AF_INET6, std::string(s).c_str(), &a) == 1;
+}
+
+bool valid_port(std::string_view s) {
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size() && port >= 1 && port <= 65535;
+}
+
+bool valid_host(std::string_view host) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') return is_ipv6(host.substr(1, host.size() - 2));
+    return !host.empty() && only(host, [](char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_'; });
+}
+
+// authority = host [":" port], host a name, an IPv4 address or "[" IPv6 "]" (RFC 3986 3.2).
+bool valid_authority(std::string_view authority) {
+    size_t bracket = authority.rfind(']');
+    size_t colon = authority.rfind(':');
+    bool has_port = colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket);
+    if (has_port && !valid_port(authority.substr(colon + 1))) return false;
+    return valid_host(authority.substr(0, has_port ? colon : authority.size()));
+}
+
+}  // namespace
+
+std::string cluster_name(std::string_view s) {
+    bool ok = !s.empty() && s.size() <= 100 && is_alnum(s.front()) &&
+              only(s, [](char c) { return is_alnum(c) || c == '-' || c == '_'; });
+    return ok ? "" : text::quote(s) + " is not an EKS cluster name (letters, digits, - and _, at most 100)";
+}
+
+std::string http_url(std::string_view s) {
+    std::string problem = text::quote(s) + " is not an http:// or https:// URL with a host";
+    size_t sep = s.find("://");
+    if (sep == std::string_view::npos || has_control(s) || s.find(' ') != std::string_view::npos) return problem;
+    std::string scheme = text::lower(s.substr(0, sep));
+    if (scheme != "http" && scheme != "https") return problem;
+    std::string_view rest = s.substr(sep + 3);
+    return valid_authority(rest.substr(0, rest.find_first_of("/?#"))) ? "" : problem;
+}
+
+std::string cidr(std::string_view s) {
+    size_t slash = s.find('/');
+    std::string_view address = s.substr(0, slash);
+    std::string_view length = slash == std::string_view::npos ? std::string_view{} : s.substr(slash + 1);
+    unsigned max = is_ipv4(address) ? 32 : is_ipv6(address) ? 128 : 0;
+    unsigned prefix = 0;
+    auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), prefix);
+    bool ok = max > 0 && !length.empty() && length.size() <= 3 && ec == std::errc() &&
+              end == length.data() + length.size() && prefix <= max;
+    return ok ? "" : text::quote(s) + " is not a CIDR";
+}
+
+std::string ip_address(std::string_view s) {
+    return is_ipv4(s) || is_ipv6(s) ? "" : text::quote(s) + " is not an IP address";
+}
+
+// RFC 1123 host names, plus '_' (seen in private zones); resolv.conf takes no more.
+std::string domain_name(std::string_view s) {
+    std::string problem = text::quote(s) + " is not a domain name";
+    std::string_view rest = (!s.empty() && s.back() == '.') ? s.substr(0, s.size() - 1) : s;
+    if (rest.empty() || rest.size() > 253) return problem;
+    for (size_t start = 0; start <= rest.size();) {
+        size_t dot = std::min(rest.find('.', start), rest.size());
+        std::string_view label = rest.substr(start, dot - start);
+        bool ok = !label.empty() && label.size() <= 63 && label.front() != '-' && label.back() != '-' &&
+                  only(label, [](char c) { return is_alnum(c) || c == '-' || c == '_'; });
+        if (!ok) return problem;
+        start = dot + 1;
+    }
+    return "";
+}
+
+std::string certificate_authority(std::string_view s) {
+    try {
+        certificate_authority_pem(s, "", "");
+        return "";
+    } catch (const ConfigError& e) {
+        return e.problem();
+    }
+}
+
+// kubelet flags reach an environment file, one word each: a name, and a value
+// after "=" without line breaks (which would inject further lines).
+std::string kubelet_flag(std::string_view s) {
+    std::string_view name = s.substr(0, s.find('='));
+    bool ok = name.size() > 2 && name.substr(0, 2) == "--" && !has_control(s) &&
+              only(name.substr(2), [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
+    return ok ? "" : text::quote(s) + " is not a kubelet flag (expected --name or --name=value)";
+}
+
+std::string absolute_path(std::string_view s) {
+    bool ok = !s.empty() && s.front() == '/' && !has_control(s) && s.find("/../") == std::string_view::npos &&
+              !(s.size() >= 3 && s.substr(s.size() - 3) == "/..");
+    return ok ? "" : text::quote(s) + " is not an absolute path";
+}
+
+// nodeadm writes /etc/systemd/system/<key>.service.d/ from these keys without
+// checking them ("../x" escapes the directory); we accept systemd unit-name
+// characters only (systemd.unit(5)).
+std::string service_section(std::string_view s) {
+    bool ok = !s.empty() && s.size() <= 240 && s.front() != '.' &&
+              only(s, [](char c) { return is_alnum(c) || c == ':' || c == '-' || c == '_' || c == '.' || c == '@'; });
+    return ok ? "" : text::quote(s) + " is not \"default\" or a service name";
+}
+
+std::string env_name(std::string_view s) {
+    bool ok = !s.empty() && !(s.front() >= '0' && s.front() <= '9') &&
+              only(s, [](char c) { return is_alnum(c) || c == '_'; });
+    return ok ? "" : text::quote(s) + " is not an environment variable name";
+}
+
+std::string single_token(std::string_view s) {
+    bool ok = !s.empty() && !has_control(s) && s.find(' ') == std::string_view::npos;
+    return ok ? "" : text::quote(s) + " must be one word without spaces or control characters";
+}
+
+std::string non_empty(std::string_view s) { return s.empty() ? "must not be empty" : ""; }
+
+}  // namespace eksnode::check
+
+namespace eksnode {
+
+std::optional<std::chrono::milliseconds> parse_duration(const json& value) {
+    // a bound that keeps every unit representable in milliseconds (and is decades long)
+    constexpr int64_t max_count = 1'000'000'000;
+    if (value.is_number_integer()) {
+        if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(max_count)) return std::nullopt;
+        int64_t seconds = value.get<int64_t>();
+        if (seconds < 1 || seconds > max_count) return std::nullopt;
+        return std::chrono::seconds(seconds);
+    }
+    if (!value.is_string()) return std::nullopt;
+    std::string_view s = value.get_ref<const std::string&>();
+    int64_t count = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), count);
+    if (ec != std::errc() || count < 1 || count > max_count) return std::nullopt;
+    std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
+    if (unit == "ms") return std::chrono::milliseconds(count);
+    if (unit == "s") return std::chrono::seconds(count);
+    if (unit == "m") return std::chrono::minutes(count);
+    if (unit == "h") return std::chrono::hours(count);
+    return std::nullopt;
+}
+
+}  // namespace eksnode

@@ -1,0 +1,24 @@
+// Syntax checks on configuration strings (internal to config/). Each returns
+// the problem as errors show it after the field path ("\"10.100.0.0/33\" is
+// not a CIDR"), or an empty string when the value is fine.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace eksnode::check {
+
+std::string cluster_name(std::string_view s);           // EKS: [0-9A-Za-z][A-Za-z0-9_-]*, at most 100
+std::string http_url(std::string_view s);               // http:// or https:// with a host, optional port and path
+std::string cidr(std::string_view s);                   // IPv4 or IPv6 address "/" prefix length
+std::string ip_address(std::string_view s);
+std::string domain_name(std::string_view s);            // a DNS search domain
+std::string certificate_authority(std::string_view s);  // see certificate_authority_pem()
+std::string kubelet_flag(std::string_view s);           // --name or --name=value
+std::string absolute_path(std::string_view s);
+std::string service_section(std::string_view s);        // instance.environment keys: "default" or a service name
+std::string env_name(std::string_view s);               // POSIX environment variable name
+std::string single_token(std::string_view s);           // non-empty, no whitespace or control characters
+std::string non_empty(std::string_view s);
+
+}  // namespace eksnode::check

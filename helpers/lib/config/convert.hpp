@@ -1,0 +1,39 @@
+// Parsers that turn YAML, JSON and TOML text into JSON values (internal to
+// config/). Every error is a ConfigError naming the source and, where known,
+// the field and the position in the text.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode {
+
+// Every document of a YAML stream. Scalars are typed by the YAML 1.2 core
+// schema; quoted scalars stay strings. Empty documents come back as null.
+std::vector<json> yaml_documents(std::string_view text, const std::string& source);
+
+// True if `text` parses as YAML and its first document is a mapping.
+bool is_yaml_mapping(std::string_view text);
+
+// One JSON document, nested at most limits::nesting_depth deep.
+json json_document(std::string_view text, const std::string& source);
+
+// A TOML document. `field` is where the text sits inside a larger document
+// (e.g. "spec.containerd.config"), empty for a whole file.
+toml::table parse_toml(std::string_view text, const std::string& source, const std::string& field = "");
+
+// TOML as JSON: tables become objects, arrays lists, dates and times their
+// RFC 3339 text. `path` is the node's field path, for errors.
+json toml_to_json(const toml::node& node, const std::string& source, const std::string& path);
+
+// A NodeConfig carries spec.containerd.config as TOML text (eks-node.toml may
+// too); fragments hold it parsed, as an object, so it merges key by key.
+// Replaces the string in `spec`; errors name spec.containerd.config.
+void parse_containerd_config(json& spec, const std::string& source);
+
+}  // namespace eksnode

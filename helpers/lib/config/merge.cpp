@@ -1,0 +1,86 @@
+// Merging fragments in order, recording which source set every value.
+#include <fmt/format.h>
+
+#include "config/sources.hpp"
+
+namespace eksnode {
+
+namespace {
+
+// kubelet parses flags with pflag, where a later flag overrides an earlier one
+// and list flags (--node-labels) accumulate; so every source's flags are kept,
+// in order (nodeadm/internal/api/merge.go does the same).
+constexpr std::string_view appended_list = "/spec/kubelet/flags";
+
+// RFC 6901: "~" -> "~0", "/" -> "~1" (kubelet.config keys such as "kubernetes.io/os").
+std::string pointer_token(std::string_view key) {
+    std::string out;
+    for (char c : key) {
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out += c;
+    }
+    return out;
+}
+
+// Drops `pointer` and everything under it: a replaced value takes its origins along.
+void forget(Origins& origins, const std::string& pointer) {
+    auto it = origins.lower_bound(pointer);
+    while (it != origins.end() && (it->first == pointer || it->first.rfind(pointer + "/", 0) == 0))
+        it = origins.erase(it);
+}
+
+// Records `source` for every leaf of `value`: scalars, and empty objects and lists.
+void record(Origins& origins, const json& value, const std::string& pointer, const std::string& source) {
+    if (value.is_object() && !value.empty()) {
+        for (const auto& [key, child] : value.items())
+            record(origins, child, pointer + "/" + pointer_token(key), source);
+    } else if (value.is_array() && !value.empty()) {
+        for (size_t i = 0; i < value.size(); ++i) record(origins, value[i], fmt::format("{}/{}", pointer, i), source);
+    } else {
+        origins[pointer] = source;
+    }
+}
+
+// Objects merge key by key at every depth. That includes containerd.config,
+// which nodeadm cannot merge: when two sources set it, its merge.go replaces
+// both with an empty string (a "TODO"), silently dropping the user's config.
+void merge_value(json& dst, const json& src, const std::string& pointer, const std::string& source, Origins& origins) {
+    if (pointer == appended_list && dst.is_array() && src.is_array()) {
+        if (!src.empty()) origins.erase(pointer);  // no longer an empty leaf
+        for (const json& element : src) {
+            record(origins, element, fmt::format("{}/{}", pointer, dst.size()), source);
+            dst.push_back(element);
+        }
+        return;
+    }
+    if (dst.is_object() && src.is_object()) {
+        if (!src.empty()) origins.erase(pointer);  // no longer an empty leaf
+        for (const auto& [key, child] : src.items()) {
+            std::string child_pointer = pointer + "/" + pointer_token(key);
+            auto existing = dst.find(key);
+            if (existing == dst.end()) {
+                record(origins, child, child_pointer, source);
+                dst[key] = child;
+            } else {
+                merge_value(*existing, child, child_pointer, source, origins);
+            }
+        }
+        return;
+    }
+    forget(origins, pointer);
+    dst = src;
+    record(origins, src, pointer, source);
+}
+
+}  // namespace
+
+void merge_fragment(json& spec, json& settings, const Fragment& f, Origins& origins) {
+    merge_value(spec, f.spec, "/spec", f.source, origins);
+    merge_value(settings, f.settings, "/settings", f.source, origins);
+}
+
+}  // namespace eksnode

@@ -1,0 +1,172 @@
+#include "config/schema.hpp"
+
+#include <fmt/format.h>
+
+#include "config/checks.hpp"
+
+namespace eksnode::schema {
+
+namespace {
+
+Field object(std::string name, std::string doc, std::vector<Field> members) {
+    return {.name = std::move(name), .kind = Kind::object, .doc = std::move(doc), .members = std::move(members)};
+}
+
+Field free_object(std::string name, std::string doc) {
+    return {.name = std::move(name), .kind = Kind::free_object, .doc = std::move(doc)};
+}
+
+Field map_of(std::string name, std::string doc, Check key_check, Field element) {
+    return {.name = std::move(name), .kind = Kind::map, .doc = std::move(doc), .members = {std::move(element)},
+            .check = key_check};
+}
+
+Field list_of(std::string name, std::string doc, Field element) {
+    return {.name = std::move(name), .kind = Kind::list, .doc = std::move(doc), .members = {std::move(element)}};
+}
+
+Field string_field(std::string name, std::string doc, Check check) {
+    return {.name = std::move(name), .kind = Kind::string, .doc = std::move(doc), .check = check};
+}
+
+Field choice(std::string name, std::string doc, std::vector<std::string> choices) {
+    return {.name = std::move(name), .kind = Kind::string, .doc = std::move(doc), .choices = std::move(choices)};
+}
+
+Field boolean(std::string name, std::string doc) {
+    return {.name = std::move(name), .kind = Kind::boolean, .doc = std::move(doc)};
+}
+
+Field integer(std::string name, std::string doc, int64_t min, int64_t max) {
+    return {.name = std::move(name), .kind = Kind::integer, .doc = std::move(doc), .min = min, .max = max};
+}
+
+Field duration(std::string name, std::string doc) {
+    return {.name = std::move(name), .kind = Kind::duration, .doc = std::move(doc)};
+}
+
+Field cluster() {
+    return object("cluster", "the EKS cluster to join", {
+        string_field("name", "cluster name", check::cluster_name),
+        string_field("apiServerEndpoint", "URL of the cluster's API server", check::http_url),
+        string_field("certificateAuthority", "cluster CA: base64 of PEM or DER, or PEM text",
+                     check::certificate_authority),
+        string_field("cidr", "service CIDR; clusterDNS is derived from it", check::cidr),
+        boolean("enableOutpost", "the node joins a local cluster on an AWS Outpost"),
+        string_field("id", "cluster ID, required with enableOutpost", check::single_token),
+    });
+}
+
+Field kubelet() {
+    return object("kubelet", "kubelet options", {
+        free_object("config", "KubeletConfiguration fields merged over the defaults"),
+        list_of("flags", "command-line flags appended after the defaults (later sources append)",
+                string_field("", "one flag, --name or --name=value", check::kubelet_flag)),
+        string_field("maxPodsExpression", "CEL expression giving maxPods", check::non_empty),
+    });
+}
+
+Field containerd() {
+    return object("containerd", "containerd options", {
+        free_object("config", "config.toml content merged over the defaults (TOML text in a NodeConfig)"),
+        free_object("baseRuntimeSpec", "OCI runtime spec merged over the default base spec"),
+    });
+}
+
+// Values of localStorage: nodeadm/internal/api/types.go (LocalStorageStrategy,
+// DisabledMount).
+Field instance() {
+    return object("instance", "operating system and devices", {
+        object("localStorage", "use of EC2 instance-store disks", {
+            choice("strategy", "how to combine the disks", {"RAID0", "RAID10", "Mount"}),
+            string_field("mountPath", "where the array or the disks are mounted", check::absolute_path),
+            list_of("disabledMounts", "directories kept off local storage",
+                    choice("", "a directory", {"Containerd", "PodLogs", "SOCI"})),
+        }),
+        map_of("environment", "environment variables: \"default\" for every service, else per service name",
+               check::service_section,
+               map_of("", "the variables of one section", check::env_name, string_field("", "a value", nullptr))),
+        object("network", "name resolution", {
+            list_of("nameservers", "DNS servers", string_field("", "an IP address", check::ip_address)),
+            list_of("domains", "DNS search domains", string_field("", "a domain", check::domain_name)),
+        }),
+    });
+}
+
+// nodeadm (nodeadm/internal/api/featuregates.go) knows InstanceIdNodeName,
+// FastImagePull and OSManagedNoManageENIs and silently ignores any other key,
+// so a misspelt gate changes nothing without a word. We reject unknown gates,
+// and OSManagedNoManageENIs too until eks-node implements it: accepting it
+// would silently ignore what the user asked for.
+Field feature_gates() {
+    return object("featureGates", "optional behaviour, off unless set to true", {
+        boolean("InstanceIdNodeName", "name the node after its EC2 instance ID"),
+        boolean("FastImagePull", "pull image layers in parallel (more CPU, memory and EBS I/O)"),
+    });
+}
+
+}  // namespace
+
+const Field* Field::member(std::string_view key) const {
+    for (const Field& m : members)
+        if (m.name == key) return &m;
+    return nullptr;
+}
+
+const Field& spec() {
+    static const Field table = object("spec", "NodeConfig spec", {
+        cluster(), kubelet(), containerd(), instance(), feature_gates(),
+    });
+    return table;
+}
+
+const Field& settings() {
+    static const Field table = object("settings", "eks-node's own settings (TOML only)", {
+        boolean("enable", "run the eks-node steps at all"),
+        choice("logLevel", "log threshold of the steps", {"error", "warning", "notice", "info", "debug"}),
+        choice("nodeNameStrategy", "how the node name is chosen", {"imds", "instance-id", "private-dns-name"}),
+        object("imds", "instance metadata service client", {
+            string_field("endpoint", "IMDS base URL, instead of the link-local ones", check::http_url),
+            choice("endpointMode", "which link-local endpoint to use", {"auto", "ipv4", "ipv6"}),
+            duration("deadline", "time allowed for IMDS to answer, retries included"),
+            duration("requestTimeout", "time allowed for one IMDS request"),
+        }),
+        object("maxPods", "maxPods from the ENI table", {
+            boolean("prefixDelegation", "the VPC CNI assigns /28 prefixes"),
+            boolean("customNetworking", "the VPC CNI uses custom networking (the primary ENI hosts no pods)"),
+            integer("maxEnis", "use at most this many ENIs", 1, std::numeric_limits<int64_t>::max()),
+            integer("default", "maxPods for instance types missing from the ENI table", 1, 1000),
+        }),
+        object("containerd", "containerd settings", {
+            string_field("sandboxImage", "pause image, instead of the regional ECR one", check::single_token),
+        }),
+    });
+    return table;
+}
+
+std::string expected(const Field& f) {
+    switch (f.kind) {
+    case Kind::object:
+    case Kind::free_object:
+    case Kind::map: return "an object";
+    case Kind::list: return "a list";
+    case Kind::string: return f.choices.empty() ? "a string" : fmt::format("one of {}", fmt::join(f.choices, ", "));
+    case Kind::boolean: return "a boolean";
+    case Kind::integer: return "an integer";
+    case Kind::duration: return "a duration (seconds, or a string such as \"500ms\", \"90s\", \"2m\")";
+    }
+    return {};
+}
+
+void for_each_field(const Field& root, const std::string& path,
+                    const std::function<void(const std::string&, const Field&)>& fn) {
+    fn(path, root);
+    for (const Field& m : root.members) {
+        std::string child = root.kind == Kind::object ? path + "." + m.name
+                            : root.kind == Kind::map  ? path + ".*"
+                                                      : path + "[]";
+        for_each_field(m, child, fn);
+    }
+}
+
+}  // namespace eksnode::schema

@@ -1,0 +1,35 @@
+// Small text helpers shared by the configuration front ends (internal to config/).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode::text {
+
+// JSON-quoted, as values appear in error messages; long values are cut short
+// (a certificate or a whole document has no place in a one-line message).
+std::string quote(std::string_view s);
+
+// A value as error messages show it: scalars quoted or printed, containers named.
+std::string describe(const json& value);
+
+// Valid UTF-8 without NUL bytes: what a text configuration document must be.
+bool is_text(std::string_view s);
+
+bool is_space(char c);
+std::string_view trim(std::string_view s);
+std::string_view trim_left(std::string_view s);
+std::string lower(std::string_view s);
+
+// Field paths as errors show them: "spec.kubelet" + "flags" -> "spec.kubelet.flags",
+// then + 1 -> "spec.kubelet.flags[1]". An empty parent is the document root.
+std::string child_path(std::string_view parent, std::string_view key);
+std::string element_path(std::string_view parent, size_t index);
+
+// "user data" + "document 2" -> "user data (document 2)";
+// "user data (MIME part 2, x)" + "document 2" -> "user data (MIME part 2, x, document 2)".
+std::string qualify(const std::string& source, std::string_view detail);
+
+}  // namespace eksnode::text

@@ -1,0 +1,163 @@
+// Validation against the field table (config/schema.hpp), per fragment and of
+// the merged whole.
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "config/schema.hpp"
+#include "config/sources.hpp"
+#include "config/text.hpp"
+#include "core/error.hpp"
+
+namespace eksnode {
+
+namespace {
+
+using schema::Field;
+using schema::Kind;
+
+class Validator {
+public:
+    explicit Validator(const std::string& source) : source_(source) {}
+
+    void value(const json& v, const Field& f, const std::string& path) const {
+        switch (f.kind) {
+        case Kind::object: return object(v, f, path);
+        case Kind::free_object: return expect(v.is_object(), v, f, path);
+        case Kind::map: return map(v, f, path);
+        case Kind::list: return list(v, f, path);
+        case Kind::string: return string(v, f, path);
+        case Kind::boolean: return expect(v.is_boolean(), v, f, path);
+        case Kind::integer: return integer(v, f, path);
+        case Kind::duration: return expect(parse_duration(v).has_value(), v, f, path);
+        }
+    }
+
+private:
+    void expect(bool ok, const json& v, const Field& f, const std::string& path) const {
+        if (!ok) fail(path, fmt::format("expected {}, got {}", schema::expected(f), text::describe(v)));
+    }
+
+    [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+        throw ConfigError(source_, path, problem);
+    }
+
+    void object(const json& v, const Field& f, const std::string& path) const {
+        expect(v.is_object(), v, f, path);
+        for (const auto& [key, child] : v.items()) {
+            std::string child_path = text::child_path(path, key);
+            const Field* member = f.member(key);
+            if (!member) fail(child_path, unknown_field(f));
+            value(child, *member, child_path);
+        }
+    }
+
+    static std::string unknown_field(const Field& f) {
+        std::vector<std::string> names;
+        for (const Field& m : f.members) names.push_back(m.name);
+        return fmt::format("unknown field (known fields: {})", fmt::join(names, ", "));
+    }
+
+    void map(const json& v, const Field& f, const std::string& path) const {
+        expect(v.is_object(), v, f, path);
+        for (const auto& [key, child] : v.items()) {
+            std::string child_path = text::child_path(path, key);
+            if (std::string problem = f.check(key); !problem.empty()) fail(child_path, problem);
+            value(child, f.element(), child_path);
+        }
+    }
+
+    void list(const json& v, const Field& f, const std::string& path) const {
+        expect(v.is_array(), v, f, path);
+        for (size_t i = 0; i < v.size(); ++i) value(v[i], f.element(), text::element_path(path, i));
+    }
+
+    void string(const json& v, const Field& f, const std::string& path) const {
+        expect(v.is_string(), v, f, path);
+        const std::string& s = v.get_ref<const std::string&>();
+        if (!f.choices.empty() && std::find(f.choices.begin(), f.choices.end(), s) == f.choices.end())
+            fail(path, fmt::format("{} is not {}", text::quote(s), schema::expected(f)));
+        if (f.check)
+            if (std::string problem = f.check(s); !problem.empty()) fail(path, problem);
+    }
+
+    void integer(const json& v, const Field& f, const std::string& path) const {
+        expect(v.is_number_integer(), v, f, path);
+        // JSON parsers hand out non-negative numbers unsigned; beyond int64_t they exceed any bound
+        bool huge =
+            v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+        int64_t i = huge ? std::numeric_limits<int64_t>::max() : v.get<int64_t>();
+        if (huge || i > f.max) fail(path, fmt::format("{} is more than {}", v.dump(), f.max));
+        if (i < f.min) fail(path, fmt::format("{} is less than {}", v.dump(), f.min));
+    }
+
+    const std::string& source_;
+};
+
+// For a required field nobody set, every source is a suspect.
+std::string sources_consulted(const Origins& origins) {
+    std::set<std::string> sources;
+    for (const auto& [pointer, source] : origins) sources.insert(source);
+    if (sources.empty()) return "configuration";
+    return fmt::format("{}", fmt::join(sources, ", "));
+}
+
+std::string origin_of(const Origins& origins, const std::string& pointer) {
+    auto it = origins.find(pointer);
+    return it != origins.end() ? it->second : sources_consulted(origins);
+}
+
+bool is_set(const json& object, const char* key) {
+    auto it = object.find(key);
+    return it != object.end() && !(it->is_string() && it->get_ref<const std::string&>().empty());
+}
+
+void require_cluster_fields(const json& spec, const Origins& origins, const Requirements& required) {
+    static const json none = json::object();
+    auto found = spec.find("cluster");
+    const json& cluster = found != spec.end() ? *found : none;
+    std::vector<const char*> fields = {"name"};
+    if (required.cluster_coordinates)
+        fields.insert(fields.end(), {"apiServerEndpoint", "certificateAuthority", "cidr"});
+    for (const char* key : fields)
+        if (!is_set(cluster, key))
+            throw ConfigError(sources_consulted(origins), fmt::format("spec.cluster.{}", key),
+                              "required, but no source sets it");
+
+    // (nodeadm's validation.go reports this case as "CIDR is missing".)
+    auto outpost = cluster.find("enableOutpost");
+    if (outpost != cluster.end() && *outpost == true && !is_set(cluster, "id"))
+        throw ConfigError(origin_of(origins, "/spec/cluster/enableOutpost"), "spec.cluster.id",
+                          "required when spec.cluster.enableOutpost is true");
+}
+
+// A single request may not outlast the deadline for all of them.
+void check_imds_timeouts(const json& settings, const Origins& origins) {
+    auto imds = settings.find("imds");
+    if (imds == settings.end() || !imds->contains("deadline") || !imds->contains("requestTimeout")) return;
+    const json& deadline_value = imds->at("deadline");
+    const json& request_value = imds->at("requestTimeout");
+    auto deadline = parse_duration(deadline_value);
+    auto request = parse_duration(request_value);
+    if (deadline && request && *request > *deadline)
+        throw ConfigError(origin_of(origins, "/settings/imds/requestTimeout"), "settings.imds.requestTimeout",
+                          fmt::format("{} is longer than settings.imds.deadline ({})", text::describe(request_value),
+                                      text::describe(deadline_value)));
+}
+
+}  // namespace
+
+void validate_fragment(const Fragment& f) {
+    Validator check(f.source);
+    check.value(f.spec, schema::spec(), "spec");
+    check.value(f.settings, schema::settings(), "settings");
+}
+
+void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required) {
+    require_cluster_fields(spec, origins, required);
+    check_imds_timeouts(settings, origins);
+}
+
+}  // namespace eksnode

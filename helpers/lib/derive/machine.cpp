@@ -1,0 +1,347 @@
+// Facts about the machine under the root: CPUs, memory, kubelet and containerd
+// versions, NVIDIA GPUs, FIPS mode. Read once by eks-node-config and recorded
+// in config.json "machine", so every later step sees the same facts.
+//
+// A render into a temporary root must be deterministic, so under a root that
+// is not the host nothing of the host is consulted (no binaries run, no /sys
+// read), with one exception: a root without sys/devices/system/cpu/online
+// counts the host's CPUs (std::thread::hardware_concurrency()), because
+// reserved CPU cannot be computed without a count and an assumed constant
+// would be no better. The origin says so; a golden test provides the file.
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "derive/internal.hpp"
+
+extern char** environ;
+
+namespace eksnode {
+
+namespace derive_detail {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Parses a non-negative decimal of at most 9 digits (no overflow possible in int).
+std::optional<int> parse_small_uint(std::string_view s) {
+    if (s.empty() || s.size() > 9) return std::nullopt;
+    int v = 0;
+    for (char c : s) {
+        if (!is_digit(c)) return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
+
+}  // namespace
+
+std::optional<int> parse_cpu_list(std::string_view text) {
+    text = trim(text);
+    if (text.empty()) return std::nullopt;
+    long count = 0;
+    while (!text.empty()) {
+        std::size_t comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        if (comma != std::string_view::npos && text.empty()) return std::nullopt;   // trailing comma
+        std::size_t dash = item.find('-');
+        std::optional<int> first = parse_small_uint(item.substr(0, dash));
+        std::optional<int> last = dash == std::string_view::npos ? first : parse_small_uint(item.substr(dash + 1));
+        if (!first || !last || *last < *first) return std::nullopt;
+        count += *last - *first + 1;
+        // The kernel's NR_CPUS tops out at 8192; anything beyond is not a CPU list.
+        if (count > 8192) return std::nullopt;
+    }
+    return static_cast<int>(count);
+}
+
+std::optional<long> parse_meminfo_total_mib(std::string_view text) {
+    constexpr std::string_view key = "MemTotal:";
+    std::size_t at = text.starts_with(key) ? 0 : text.find(std::string("\n") + std::string(key));
+    if (at == std::string_view::npos) return std::nullopt;
+    if (text[at] == '\n') ++at;
+    std::string_view line = text.substr(at + key.size());
+    line = line.substr(0, line.find('\n'));
+    line = trim(line);
+    if (!line.ends_with(" kB")) return std::nullopt;
+    line = trim(line.substr(0, line.size() - 3));
+    if (line.empty() || line.size() > 15) return std::nullopt;
+    long kib = 0;
+    for (char c : line) {
+        if (!is_digit(c)) return std::nullopt;
+        kib = kib * 10 + (c - '0');
+    }
+    return kib / 1024;
+}
+
+std::optional<std::string> parse_version(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+        std::size_t end = i;
+        while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '\n' && text[end] != '\r')
+            ++end;
+        std::string_view word = text.substr(i, end - i);
+        i = end;
+        if (word.starts_with('v') || word.starts_with('V')) word.remove_prefix(1);
+        // Up to the pre-release or build suffix: "1.29.0-eks-5e0fdde", "1.7.20+unknown".
+        std::string_view number = word.substr(0, word.find_first_of("-+"));
+        int parts[3] = {0, 0, 0};
+        int n = 0;
+        bool ok = !number.empty();
+        while (ok && !number.empty()) {
+            std::size_t dot = number.find('.');
+            std::optional<int> part = parse_small_uint(number.substr(0, dot));
+            ok = part.has_value() && n < 3;
+            if (ok) parts[n++] = *part;
+            number = dot == std::string_view::npos ? std::string_view{} : number.substr(dot + 1);
+            if (ok && dot != std::string_view::npos && number.empty()) ok = false;   // "1.29."
+        }
+        // A bare "1" is a count, not a version: demand at least MAJOR.MINOR.
+        if (ok && n >= 2) return fmt::format("{}.{}.{}", parts[0], parts[1], parts[2]);
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+// Closes a descriptor on scope exit.
+struct Fd {
+    int fd = -1;
+    Fd() = default;
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    void reset() {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+};
+
+struct SpawnActions {
+    posix_spawn_file_actions_t a;
+    SpawnActions() { posix_spawn_file_actions_init(&a); }
+    ~SpawnActions() { posix_spawn_file_actions_destroy(&a); }
+    SpawnActions(const SpawnActions&) = delete;
+    SpawnActions& operator=(const SpawnActions&) = delete;
+};
+
+// Waits for `pid`, retrying on EINTR; returns its wait status.
+int reap(pid_t pid) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+}
+
+// Reads the pipe until EOF or the deadline; false on timeout or error.
+bool read_until(int fd, std::chrono::steady_clock::time_point deadline, std::string& out) {
+    constexpr std::size_t max_output = 64 * 1024;   // a --version answer is one line
+    char buf[4096];
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd, POLLIN, 0};
+        int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) return true;
+        if (out.size() + static_cast<std::size_t>(n) > max_output) return false;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> capture_stdout(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+    if (argv.empty()) return std::nullopt;
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) return std::nullopt;
+    Fd read_end(fds[0]), write_end(fds[1]);
+
+    SpawnActions actions;
+    // dup2 clears O_CLOEXEC on the target, so the child keeps exactly fds 0-2.
+    posix_spawn_file_actions_addopen(&actions.a, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions.a, write_end.fd, 1);
+    posix_spawn_file_actions_addopen(&actions.a, 2, "/dev/null", O_WRONLY, 0);
+
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+
+    pid_t pid = 0;
+    if (::posix_spawnp(&pid, args[0], &actions.a, nullptr, args.data(), environ) != 0) return std::nullopt;
+    write_end.reset();   // so EOF arrives when the child exits
+
+    std::string out;
+    bool complete = read_until(read_end.fd, std::chrono::steady_clock::now() + timeout, out);
+    if (!complete) ::kill(pid, SIGKILL);
+    int status = reap(pid);
+    if (!complete || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+    return out;
+}
+
+}  // namespace derive_detail
+
+namespace {
+
+using derive_detail::parse_version;
+
+constexpr auto version_command_timeout = std::chrono::seconds(2);
+
+std::string where(const Paths& paths, std::string_view absolute) { return paths.of(absolute).string(); }
+
+void read_cpus(const Paths& paths, MachineFacts& m) {
+    constexpr std::string_view file = "/sys/devices/system/cpu/online";
+    std::optional<std::string> text = read_file_if_exists(paths.of(file));
+    std::optional<int> cpus = text ? derive_detail::parse_cpu_list(*text) : std::nullopt;
+    if (text && !cpus)
+        throw Error(fmt::format("{}: not a CPU list: \"{}\"", where(paths, file), std::string(*text).substr(0, 80)));
+    std::string origin;
+    if (cpus) {
+        origin = fmt::format("{} CPUs online ({})", *cpus, where(paths, file));
+    } else {
+        unsigned n = std::thread::hardware_concurrency();
+        cpus = n > 0 ? static_cast<int>(n) : 1;
+        origin = fmt::format("{} CPUs as std::thread::hardware_concurrency() counts them ({} is missing)", *cpus,
+                             where(paths, file));
+        log::warning("{} is missing; counting {} CPUs with std::thread::hardware_concurrency() instead",
+                     where(paths, file), *cpus);
+    }
+    m.cpu_millicores = *cpus * 1000;
+    m.origins["/machine/cpuMillicores"] = origin;
+}
+
+void read_memory(const Paths& paths, MachineFacts& m) {
+    constexpr std::string_view file = "/proc/meminfo";
+    std::optional<std::string> text = read_file_if_exists(paths.of(file));
+    std::optional<long> mib = text ? derive_detail::parse_meminfo_total_mib(*text) : std::nullopt;
+    if (mib) {
+        m.memory_mib = *mib;
+        m.origins["/machine/memoryMiB"] = fmt::format("MemTotal of {}", where(paths, file));
+    } else {
+        m.memory_mib = 0;
+        m.origins["/machine/memoryMiB"] =
+            fmt::format("unknown: {} {}", where(paths, file), text ? "has no MemTotal" : "is missing");
+    }
+}
+
+// The version a component reports: its version file (written when the image
+// is built), else `<binary> --version` on the host, else `assumed`.
+std::string read_version(const Paths& paths, std::string_view component, std::string_view file,
+                         std::string_view assumed, std::string& origin) {
+    std::string file_at = where(paths, file);
+    if (std::optional<std::string> text = read_file_if_exists(paths.of(file))) {
+        // The image builder wrote this file to answer exactly this question;
+        // an unreadable answer is an image bug to fix, not to guess around.
+        std::optional<std::string> v = parse_version(*text);
+        if (!v) throw Error(fmt::format("{}: no version number in \"{}\"", file_at, std::string(*text).substr(0, 80)));
+        origin = file_at;
+        return *v;
+    }
+    std::string why = fmt::format("{} is missing", file_at);
+    if (paths.is_host()) {
+        std::vector<std::string> argv{std::string(component), "--version"};
+        std::optional<std::string> out = derive_detail::capture_stdout(argv, version_command_timeout);
+        std::optional<std::string> v = out ? parse_version(*out) : std::nullopt;
+        if (v) {
+            origin = fmt::format("`{} --version`", component);
+            return *v;
+        }
+        why += fmt::format(" and `{} --version` gave no version", component);
+    } else {
+        why += " (binaries are not run under --root)";
+    }
+    log::warning("{}; assuming {} {}", why, component, assumed);
+    origin = fmt::format("assumed: {}", why);
+    return std::string(assumed);
+}
+
+void read_versions(const Paths& paths, MachineFacts& m) {
+    std::string origin;
+    m.kubelet_version =
+        read_version(paths, "kubelet", path::kubelet_version_txt, assumed_kubelet_version, origin);
+    m.origins["/machine/kubeletVersion"] = origin;
+    m.containerd_version =
+        read_version(paths, "containerd", path::containerd_version_txt, assumed_containerd_version, origin);
+    m.origins["/machine/containerdVersion"] = origin;
+}
+
+void detect_nvidia(const Paths& paths, MachineFacts& m) {
+    constexpr std::string_view nvidia_vendor = "0x10de";
+    fs::path dir = paths.of("/sys/bus/pci/devices");
+    std::vector<fs::path> gpus;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::optional<std::string> vendor = read_file_if_exists(it->path() / "vendor");
+        if (vendor && derive_detail::trim(*vendor) == nvidia_vendor) gpus.push_back(it->path());
+    }
+    m.nvidia_gpu = !gpus.empty();
+    // Directory order is arbitrary; name the first device by address so the origin is stable.
+    m.origins["/machine/nvidiaGpu"] =
+        gpus.empty() ? fmt::format("no PCI device of vendor 0x10de under {}", dir.string())
+                     : fmt::format("{} PCI device(s) of vendor 0x10de, first {}", gpus.size(),
+                                   std::min_element(gpus.begin(), gpus.end())->string());
+}
+
+void detect_fips(const Paths& paths, MachineFacts& m) {
+    constexpr std::string_view file = "/proc/sys/crypto/fips_enabled";
+    std::optional<std::string> text = read_file_if_exists(paths.of(file));
+    m.fips_enabled = text && (*text == "1" || *text == "1\n");
+    m.origins["/machine/fipsEnabled"] =
+        text ? fmt::format("{} is {}", where(paths, file), m.fips_enabled ? 1 : 0)
+             : fmt::format("{} is missing", where(paths, file));
+}
+
+}  // namespace
+
+MachineFacts read_machine_facts(const Paths& paths) {
+    MachineFacts m;
+    read_cpus(paths, m);
+    read_memory(paths, m);
+    read_versions(paths, m);
+    detect_nvidia(paths, m);
+    detect_fips(paths, m);
+    log::info("machine: {} CPUs, {} MiB, kubelet {}, containerd {}, NVIDIA GPU {}, FIPS {}",
+              m.cpu_millicores / 1000, m.memory_mib, m.kubelet_version, m.containerd_version,
+              m.nvidia_gpu ? "yes" : "no", m.fips_enabled ? "on" : "off");
+    return m;
+}
+
+json machine_json(const MachineFacts& m) {
+    json j = json::object();
+    j["cpuMillicores"] = m.cpu_millicores;
+    j["memoryMiB"] = m.memory_mib;
+    j["kubeletVersion"] = m.kubelet_version;
+    j["containerdVersion"] = m.containerd_version;
+    j["nvidiaGpu"] = m.nvidia_gpu;
+    j["fipsEnabled"] = m.fips_enabled;
+    return j;
+}
+
+}  // namespace eksnode

@@ -1,0 +1,38 @@
+#include "imds/imds_step.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "core/fsutil.hpp"
+#include "core/jsonutil.hpp"
+#include "core/log.hpp"
+#include "imds/imds.hpp"
+#include "resolve/resolve.hpp"
+
+namespace eksnode {
+
+StepResult run_imds_step(const StepOptions& opts) {
+    ImdsOptions io = imds_options(static_settings(opts.paths), opts.imds_endpoint);
+
+    auto t0 = std::chrono::steady_clock::now();
+    ImdsResult r = fetch_instance(io);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+
+    const json& i = r.instance;
+    log::info("instance {} ({}) in {} from {}: {} requests in {} ms, user data: {}",
+              i.value("instanceId", ""), i.value("instanceType", ""), i.value("availabilityZone", ""),
+              i.value("imdsEndpoint", ""), r.requests, ms.count(),
+              r.user_data ? fmt::format("{} bytes", r.user_data->size()) : std::string("none"));
+
+    StepResult out;
+    // User data first: a reader that finds instance.json saying userData=true
+    // must find the file it describes.
+    fs::path ud = opts.paths.of(path::user_data);
+    out.add(ud, r.user_data ? write_file_atomic(ud, *r.user_data, 0600) : remove_file(ud));
+    fs::path ij = opts.paths.of(path::instance_json);
+    out.add(ij, write_file_atomic(ij, dump_pretty(r.instance), 0644));
+    return out;
+}
+
+}  // namespace eksnode

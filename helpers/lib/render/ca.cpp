@@ -1,0 +1,19 @@
+// eks-node-ca: the cluster CA kubelet trusts (authentication.x509.clientCAFile
+// in its config, certificate-authority in its kubeconfig).
+#include "render/detail.hpp"
+#include "render/render.hpp"
+
+namespace eksnode {
+
+StepResult render_ca(const json& cfg, const Paths& paths) {
+    using namespace render_detail;
+    // eks-node-config already decoded and verified the certificate(s); nodeadm
+    // writes whatever bytes it was given, also 0644.
+    std::string pem = need_string(cfg, "/derived/caPEM");
+    if (!pem.empty() && pem.back() != '\n') pem += '\n';
+    StepResult result;
+    put(result, paths, path::ca_crt, pem, 0644);
+    return result;
+}
+
+}  // namespace eksnode

@@ -1,0 +1,271 @@
+// eks-node-containerd: config.toml and the base OCI runtime spec, equivalent to
+// nodeadm/internal/containerd (config.template.toml for schema 2,
+// config2.template.toml for schema 3, base-runtime-spec.json, nvidia.go).
+#include "render/containerd.hpp"
+
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/paths.hpp"
+#include "render/detail.hpp"
+#include "render/environment.hpp"
+#include "render/render.hpp"
+#include "render/toml_json.hpp"
+
+namespace eksnode {
+
+namespace render_detail {
+
+namespace {
+
+constexpr std::string_view containerd_socket = "/run/containerd/containerd.sock";
+constexpr std::string_view soci_socket = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock";
+constexpr std::string_view v2_cri = "io.containerd.grpc.v1.cri";
+constexpr std::string_view v3_images = "io.containerd.cri.v1.images";
+constexpr std::string_view v3_runtime = "io.containerd.cri.v1.runtime";
+
+struct Runtime {
+    std::string_view name;
+    std::string_view binary;
+};
+
+// The default runtime handler: NVIDIA's runc wrapper (which injects the GPUs)
+// on a node with an NVIDIA GPU, plain runc otherwise. Neuron and other
+// accelerators use runc plus their device plugin.
+Runtime default_runtime(const json& cfg) {
+    if (flag(cfg, "/machine/nvidiaGpu")) return {"nvidia", "/usr/bin/nvidia-container-runtime"};
+    return {"runc", "/usr/sbin/runc"};
+}
+
+json runtime_handler(const Runtime& rt) {
+    json h = json::object();
+    h["runtime_type"] = "io.containerd.runc.v2";
+    h["base_runtime_spec"] = path::base_runtime_spec;
+    h["options"] = {{"BinaryName", rt.binary}, {"SystemdCgroup", true}};
+    return h;
+}
+
+// The schema the user's TOML is written for, if it tells: its `version`, else
+// the CRI plugins it configures (containerd 2's exist only in schema 3;
+// nodeadm looks for the same names).
+std::optional<int> user_schema(const json& user) {
+    if (user.contains("version")) {
+        const json& v = user["version"];
+        if (v != 2 && v != 3)
+            throw ConfigError("config.json", "spec.containerd.config.version",
+                              fmt::format("{} is not a containerd configuration version eks-node writes (2 or 3)",
+                                          v.dump()));
+        return v.get<int>();
+    }
+    const json* plugins = user.contains("plugins") ? &user["plugins"] : nullptr;
+    if (!plugins || !plugins->is_object()) return std::nullopt;
+    if (plugins->contains(v3_images) || plugins->contains(v3_runtime)) return 3;
+    if (plugins->contains(v2_cri) || plugins->contains("cri")) return 2;
+    return std::nullopt;
+}
+
+json top_level(int version) {
+    json c = json::object();
+    c["version"] = version;
+    c["root"] = "/var/lib/containerd";
+    c["state"] = "/run/containerd";
+    c["grpc"] = {{"address", containerd_socket}};
+    return c;
+}
+
+void add_soci(json& c, json& snapshotter_owner) {
+    snapshotter_owner["snapshotter"] = "soci";
+    // SOCI needs the image annotations containerd strips by default.
+    snapshotter_owner["disable_snapshot_annotations"] = false;
+    json soci = json::object();
+    soci["type"] = "snapshot";
+    soci["address"] = soci_socket;
+    soci["exports"] = {{"root", "/var/lib/soci-snapshotter-grpc"}};
+    c["proxy_plugins"] = {{"soci", std::move(soci)}};
+}
+
+json schema2_config(const json& cfg) {
+    const Runtime rt = default_runtime(cfg);
+    json cri = json::object();
+    cri["sandbox_image"] = need_string(cfg, "/derived/sandboxImage");
+    // CDI lets device plugins hand devices over by name; on by default from 1.32.
+    cri["enable_cdi"] = kubelet_at_least(cfg, "1.32");
+    json ctd = json::object();
+    ctd["default_runtime_name"] = rt.name;
+    // Keep the unpacked layers only, not the compressed blobs as well.
+    ctd["discard_unpacked_layers"] = true;
+    ctd["runtimes"] = {{rt.name, runtime_handler(rt)}};
+    cri["containerd"] = std::move(ctd);
+    cri["registry"] = {{"config_path", "/etc/containerd/certs.d:/etc/docker/certs.d"}};
+    cri["cni"] = {{"bin_dir", "/opt/cni/bin"}, {"conf_dir", "/etc/cni/net.d"}};
+
+    json c = top_level(2);
+    if (use_soci_snapshotter(cfg)) add_soci(c, cri["containerd"]);
+    c["plugins"] = {{v2_cri, std::move(cri)}};
+    return c;
+}
+
+json schema3_config(const json& cfg) {
+    const Runtime rt = default_runtime(cfg);
+    json images = json::object();
+    images["discard_unpacked_layers"] = true;
+    images["pinned_images"] = {{"sandbox", need_string(cfg, "/derived/sandboxImage")}};
+    images["registry"] = {{"config_path", "/etc/containerd/certs.d:/etc/docker/certs.d"}};
+
+    json runtime = json::object();
+    runtime["enable_cdi"] = kubelet_at_least(cfg, "1.32");
+    json ctd = json::object();
+    ctd["default_runtime_name"] = rt.name;
+    ctd["runtimes"] = {{rt.name, runtime_handler(rt)}};
+    runtime["containerd"] = std::move(ctd);
+    runtime["cni"] = {{"bin_dirs", json::array({"/opt/cni/bin"})}, {"conf_dir", "/etc/cni/net.d"}};
+
+    json c = top_level(3);
+    if (use_soci_snapshotter(cfg)) add_soci(c, images);
+    json plugins = json::object();
+    plugins[v3_images] = std::move(images);
+    plugins[v3_runtime] = std::move(runtime);
+    c["plugins"] = std::move(plugins);
+    return c;
+}
+
+json mount(std::string_view destination, std::string_view type, std::string_view source, json options) {
+    json m = json::object();
+    m["destination"] = destination;
+    m["options"] = std::move(options);
+    m["source"] = source;
+    m["type"] = type;
+    return m;
+}
+
+// containerd's default Linux spec (`ctr oci spec`) with nodeadm's changes: no
+// inheritable capabilities, and RLIMIT_NOFILE raised to 65536/1048576.
+json default_base_runtime_spec() {
+    const json caps = json::array({"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+                                   "CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
+                                   "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"});
+    json lnx = json::object();
+    lnx["maskedPaths"] = json::array({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                                        "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi",
+                                        "/proc/timer_list", "/proc/timer_stats", "/sys/firmware"});
+    lnx["namespaces"] = json::array();
+    for (const char* ns : {"ipc", "mount", "network", "pid", "uts"}) lnx["namespaces"].push_back({{"type", ns}});
+    lnx["readonlyPaths"] =
+        json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
+    lnx["resources"] = {{"devices", json::array({{{"access", "rwm"}, {"allow", false}}})}};
+
+    json mounts = json::array({
+        mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+        mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+        mount("/dev/pts", "devpts", "devpts",
+              {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+        mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+        mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+    });
+
+    json process = json::object();
+    process["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+    process["cwd"] = "/";
+    process["noNewPrivileges"] = true;
+    json nofile = json::object();
+    nofile["type"] = "RLIMIT_NOFILE";
+    nofile["soft"] = 65536;
+    nofile["hard"] = 1048576;
+    process["rlimits"] = json::array({std::move(nofile)});
+    process["user"] = {{"gid", 0}, {"uid", 0}};
+
+    json spec = json::object();
+    spec["linux"] = std::move(lnx);
+    spec["mounts"] = std::move(mounts);
+    spec["ociVersion"] = "1.1.0";
+    spec["process"] = std::move(process);
+    spec["root"] = {{"path", "rootfs"}};
+    return spec;
+}
+
+}  // namespace
+
+ConfigSchema containerd_schema(const json& cfg) {
+    const json* user = non_empty_object(cfg, "/spec/containerd/config");
+    const std::optional<int> wanted = user ? user_schema(*user) : std::nullopt;
+    if (!containerd_at_least(cfg, "2.0")) {
+        if (wanted == 3)
+            throw ConfigError("config.json", "spec.containerd.config",
+                              fmt::format("is written for containerd 2 (configuration version 3), but containerd {} "
+                                          "reads version 2",
+                                          need_string(cfg, "/machine/containerdVersion")));
+        return ConfigSchema::v2;
+    }
+    // nodeadm renders schema 2 and runs `containerd config migrate` when the
+    // user's TOML is not schema 3. containerd 2 migrates a version 2 file
+    // itself when it loads it, so schema 2 is written as such.
+    return wanted == 2 ? ConfigSchema::v2 : ConfigSchema::v3;
+}
+
+json containerd_config(const json& cfg) {
+    json c = containerd_schema(cfg) == ConfigSchema::v2 ? schema2_config(cfg) : schema3_config(cfg);
+    // Merged here rather than through containerd's `imports`, which replaces
+    // whole tables instead of merging them.
+    if (const json* user = non_empty_object(cfg, "/spec/containerd/config")) deep_merge(c, *user);
+    return c;
+}
+
+bool use_soci_snapshotter(const json& cfg) {
+    if (!flag(cfg, "/spec/featureGates/FastImagePull")) return false;
+    const json& cpu = need(cfg, "/machine/cpuMillicores");
+    const json& mem = need(cfg, "/machine/memoryMiB");
+    // Parallel pulls cost CPU, memory and disk throughput: nodeadm enables them
+    // from 4 CPUs and 7 GiB (most xlarge types; 7 rather than 8 GiB because the
+    // kernel reports less memory than the instance type has).
+    return cpu.is_number() && mem.is_number() && cpu.get<long>() >= 4000 && mem.get<long>() >= 7 * 1024;
+}
+
+std::string soci_snapshotter_config() {
+    json pull = json::object();
+    pull["enable"] = true;
+    pull["concurrent_download_chunk_size"] = "16mb";
+    pull["discard_unpacked_layers"] = true;
+    pull["max_concurrent_downloads"] = -1;
+    pull["max_concurrent_downloads_per_image"] = 20;
+    pull["max_concurrent_unpacks"] = -1;
+    pull["max_concurrent_unpacks_per_image"] = 12;
+    // unpigz decompresses gzip layers on several cores.
+    pull["decompress_streams"] = {{"gzip", {{"path", "/usr/bin/unpigz"}, {"args", json::array({"-d", "-c"})}}}};
+
+    json soci = json::object();
+    soci["debug"] = false;
+    soci["content_store"] = {{"type", "containerd"}};
+    // The snapshotter learns registry credentials from the CRI image requests
+    // that pass through it on their way to containerd.
+    soci["cri_keychain"] = {{"enable_keychain", true}, {"image_service_path", containerd_socket}};
+    soci["pull_modes"] = {{"parallel_pull_unpack", std::move(pull)}};
+    std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
+    return out.append(to_toml(soci, soci_config_path));
+}
+
+json base_runtime_spec(const json& cfg) {
+    json spec = default_base_runtime_spec();
+    if (const json* user = non_empty_object(cfg, "/spec/containerd/baseRuntimeSpec")) deep_merge(spec, *user);
+    return spec;
+}
+
+}  // namespace render_detail
+
+StepResult render_containerd(const json& cfg, const Paths& paths) {
+    using namespace render_detail;
+    StepResult r;
+    std::string toml = generated_header("eks-node-containerd", path::config_json);
+    toml.append(to_toml(containerd_config(cfg), path::containerd_config));
+    put(r, paths, path::containerd_config, toml, 0644);
+    put(r, paths, path::base_runtime_spec, dump_pretty(base_runtime_spec(cfg)), 0644);
+    // Written only while in use and never removed: the SOCI package may ship
+    // its own, and containerd does not talk to the snapshotter without the
+    // proxy plugin above.
+    if (use_soci_snapshotter(cfg)) put(r, paths, soci_config_path, soci_snapshotter_config(), 0644);
+    render_service_environment(r, cfg, paths, Service::containerd);
+    return r;
+}
+
+}  // namespace eksnode

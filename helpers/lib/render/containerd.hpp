@@ -1,0 +1,33 @@
+// The containerd step's documents, each a pure function of config.json.
+// Internal to helpers/lib/render/ and its tests; render_containerd() writes them.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode::render_detail {
+
+inline constexpr std::string_view soci_config_path = "/etc/soci-snapshotter-grpc/config.toml";
+
+// containerd's configuration schema: version 2 for containerd 1.x, version 3
+// for 2.x (which still loads version 2, migrating it in memory).
+enum class ConfigSchema { v2, v3 };
+ConfigSchema containerd_schema(const json& cfg);
+
+// nodeadm's config.toml for this node as data, with spec.containerd.config
+// deep-merged over it (tables merge key by key, other values replace).
+json containerd_config(const json& cfg);
+
+// The FastImagePull feature gate on a node big enough for it (nodeadm: at
+// least 4 CPUs and 7 GiB): images are pulled by the SOCI snapshotter in
+// parallel-pull mode.
+bool use_soci_snapshotter(const json& cfg);
+std::string soci_snapshotter_config();
+
+// /etc/containerd/base-runtime-spec.json: nodeadm's default OCI spec with
+// spec.containerd.baseRuntimeSpec deep-merged over it.
+json base_runtime_spec(const json& cfg);
+
+}  // namespace eksnode::render_detail

@@ -1,0 +1,24 @@
+// Service environment (spec.instance.environment): the one implementation the
+// kubelet and containerd steps both call, each for its own service.
+#pragma once
+
+#include <string_view>
+
+#include "core/jsonutil.hpp"
+#include "core/paths.hpp"
+#include "core/step.hpp"
+
+namespace eksnode::render_detail {
+
+// Files loaded by the static drop-ins (EnvironmentFile=-, so absent is fine).
+inline constexpr std::string_view default_env_file = "/run/eks-node/env/default.env";
+inline constexpr std::string_view kubelet_env_file = "/run/eks-node/env/kubelet.env";
+inline constexpr std::string_view containerd_env_file = "/run/eks-node/env/containerd.env";
+
+enum class Service { kubelet, containerd };
+
+// Writes default.env (spec.instance.environment.default) and the service's
+// own file. An absent or empty map removes its file.
+void render_service_environment(StepResult& result, const json& cfg, const Paths& paths, Service service);
+
+}  // namespace eksnode::render_detail

@@ -1,0 +1,54 @@
+// The kubelet step's documents, each a pure function of config.json. Internal
+// to helpers/lib/render/ and its tests; render_kubelet() writes them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode::render_detail {
+
+// Paths nodeadm uses that core/paths.hpp does not name.
+inline constexpr std::string_view bootstrap_kubeconfig = "/var/lib/kubelet/bootstrap-kubeconfig";
+inline constexpr std::string_view credential_provider_bin_dir = "/etc/eks/image-credential-provider";
+inline constexpr std::string_view resolved_dropin_path = "/run/systemd/resolved.conf.d/40-eks.conf";
+
+// Whether this kubelet reads drop-ins from --config-dir (nodeadm: >= 1.29),
+// so the user's kubelet.config goes to a drop-in instead of into config.json.
+bool kubelet_uses_dropin(const json& cfg);
+// spec.kubelet.config when it goes to a drop-in (set, and the kubelet reads
+// drop-ins); nullptr when there is no drop-in to write.
+const json* user_dropin_config(const json& cfg);
+
+// /etc/kubernetes/kubelet/config.json: nodeadm's defaults, the derived values
+// and the version toggles; for kubelets without drop-ins, spec.kubelet.config
+// deep-merged over it.
+json kubelet_config(const json& cfg);
+
+// config.json.d/40-user.conf: kind and apiVersion (a drop-in must name them to
+// count as a KubeletConfiguration), then the user's keys, which may override them.
+json kubelet_user_dropin(const json& user_config);
+
+// Every kubelet flag, "--name=value": nodeadm's set for this node sorted by
+// name, then spec.kubelet.flags verbatim, so the user's come last and win.
+std::vector<std::string> kubelet_flags(const json& cfg);
+
+// /etc/eks/kubelet/environment: the flags in NODEADM_KUBELET_ARGS (the name the
+// AL2023 kubelet.service expands in ExecStart=) plus the variables nodeadm sets.
+std::string kubelet_environment(const json& cfg);
+
+// The kubeconfig kubelet authenticates with: `aws eks get-token` for `cluster`
+// (the cluster name, or the cluster id on Outposts) in `region`.
+std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region);
+
+// /etc/eks/image-credential-provider/config.json for this kubelet version.
+json credential_provider_config(const json& cfg);
+
+// systemd-resolved drop-in for spec.instance.network; nullopt when neither
+// nameservers nor domains are set.
+std::optional<std::string> resolved_dropin(const json& cfg);
+
+}  // namespace eksnode::render_detail

@@ -1,0 +1,116 @@
+// The KubeletConfiguration nodeadm generates (nodeadm/internal/kubelet/config.go),
+// with the values eks-node-config derived instead of nodeadm's own lookups.
+#include <map>
+
+#include "core/paths.hpp"
+#include "render/detail.hpp"
+#include "render/kubelet.hpp"
+
+namespace eksnode::render_detail {
+
+namespace {
+
+constexpr std::string_view containerd_endpoint = "unix:///run/containerd/containerd.sock";
+
+json authentication() {
+    json a = json::object();
+    a["anonymous"] = {{"enabled", false}};
+    a["webhook"] = {{"cacheTTL", "2m0s"}, {"enabled", true}};
+    a["x509"] = {{"clientCAFile", path::ca_crt}};
+    return a;
+}
+
+json authorization() {
+    json a = json::object();
+    a["mode"] = "Webhook";
+    a["webhook"] = {{"cacheAuthorizedTTL", "5m0s"}, {"cacheUnauthorizedTTL", "30s"}};
+    return a;
+}
+
+// Sorted, as Go marshals nodeadm's map[string]bool.
+json feature_gates(const json& cfg) {
+    std::map<std::string, bool> gates{{"RotateKubeletServerCertificate", true}};
+    // The gate was removed in 1.28, where credential providers are GA.
+    if (!kubelet_at_least(cfg, "1.28")) gates["KubeletCredentialProviders"] = true;
+    // EKS enables Dynamic Resource Allocation from 1.33.
+    if (kubelet_at_least(cfg, "1.33")) gates["DynamicResourceAllocation"] = true;
+    json j = json::object();
+    for (const auto& [name, on] : gates) j[name] = on;
+    return j;
+}
+
+json tls_cipher_suites() {
+    return json::array({
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+        "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    });
+}
+
+json type_meta() {
+    json j = json::object();
+    j["kind"] = "KubeletConfiguration";
+    j["apiVersion"] = "kubelet.config.k8s.io/v1beta1";
+    return j;
+}
+
+}  // namespace
+
+bool kubelet_uses_dropin(const json& cfg) { return kubelet_at_least(cfg, "1.29"); }
+
+const json* user_dropin_config(const json& cfg) {
+    return kubelet_uses_dropin(cfg) ? non_empty_object(cfg, "/spec/kubelet/config") : nullptr;
+}
+
+// Keys in the order of nodeadm's file in the conformance samples; version
+// dependent ones next to their kin.
+json kubelet_config(const json& cfg) {
+    json k = type_meta();
+    k["address"] = "0.0.0.0";
+    k["authentication"] = authentication();
+    k["authorization"] = authorization();
+    k["clusterDomain"] = "cluster.local";
+    k["hairpinMode"] = "hairpin-veth";
+    k["readOnlyPort"] = 0;
+    k["cgroupDriver"] = "systemd";
+    k["cgroupRoot"] = "/";
+    k["featureGates"] = feature_gates(cfg);
+    k["clusterDNS"] = need(cfg, "/derived/clusterDNS");
+    k["containerRuntimeEndpoint"] = containerd_endpoint;
+    // Kubelets 1.22-1.26 default to 5/10 QPS/burst; API Priority and Fairness
+    // lets nodeadm raise them. 1.27 raised the defaults to 50/100 itself.
+    if (kubelet_at_least(cfg, "1.22") && !kubelet_at_least(cfg, "1.27")) {
+        k["kubeAPIQPS"] = 10;
+        k["kubeAPIBurst"] = 20;
+    }
+    // With the external cloud provider (1.26+) nothing else sets providerID.
+    if (kubelet_at_least(cfg, "1.26")) k["providerID"] = need_string(cfg, "/derived/providerID");
+    k["systemReservedCgroup"] = "/system";
+    k["protectKernelDefaults"] = true;
+    k["serializeImagePulls"] = false;
+    k["serverTLSBootstrap"] = true;
+    k["kubeReservedCgroup"] = "/runtime";
+    k["logging"] = {{"verbosity", 2}};
+    k["maxPods"] = need(cfg, "/derived/maxPods");
+    k["evictionHard"] = {{"memory.available", "100Mi"}, {"nodefs.available", "10%"}, {"nodefs.inodesFree", "5%"}};
+    k["kubeReserved"] = need(cfg, "/derived/kubeReserved");
+    k["tlsCipherSuites"] = tls_cipher_suites();
+
+    // Without drop-in support the user's settings can only live in this file.
+    if (!kubelet_uses_dropin(cfg))
+        if (const json* user = non_empty_object(cfg, "/spec/kubelet/config")) deep_merge(k, *user);
+    return k;
+}
+
+json kubelet_user_dropin(const json& user_config) {
+    json d = type_meta();
+    deep_merge(d, user_config);
+    return d;
+}
+
+}  // namespace eksnode::render_detail

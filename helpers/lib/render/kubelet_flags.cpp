@@ -1,0 +1,176 @@
+// Kubelet command line and the environment file that carries it
+// (nodeadm/internal/kubelet/config.go, kubeconfig.go, image-credential-provider.go,
+// environment.go).
+#include <map>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/paths.hpp"
+#include "render/detail.hpp"
+#include "render/kubelet.hpp"
+
+namespace eksnode::render_detail {
+
+namespace {
+
+using FlagMap = std::map<std::string, std::string>;
+
+void version_flags(const json& cfg, FlagMap& f) {
+    // --container-runtime is gone in 1.27, where the endpoint moved into the config file.
+    if (!kubelet_at_least(cfg, "1.27")) {
+        f["container-runtime"] = "remote";
+        f["container-runtime-endpoint"] = "unix:///run/containerd/containerd.sock";
+    }
+    // From 1.29 kubelet pins the CRI sandbox image itself and ignores this flag.
+    if (!kubelet_at_least(cfg, "1.29")) f["pod-infra-container-image"] = need_string(cfg, "/derived/sandboxImage");
+    if (kubelet_at_least(cfg, "1.26")) {
+        f["cloud-provider"] = "external";
+        // The external provider does not name the node: the private DNS name,
+        // or the instance id with the InstanceIdNodeName feature gate.
+        f["hostname-override"] = need_string(cfg, "/derived/nodeName");
+    } else {
+        f["cloud-provider"] = "aws";
+    }
+    // nodeadm labels GPU nodes for the NVIDIA device plugin's node affinity from 1.35.
+    if (kubelet_at_least(cfg, "1.35") && flag(cfg, "/machine/nvidiaGpu"))
+        f["node-labels"] = "nvidia.com/gpu.present=true";
+}
+
+void file_flags(const json& cfg, FlagMap& f) {
+    f["config"] = path::kubelet_config;
+    if (user_dropin_config(cfg)) f["config-dir"] = path::kubelet_config_dir;
+    f["kubeconfig"] = path::kubeconfig;
+    // On Outposts kubelet TLS-bootstraps from the bootstrap kubeconfig and
+    // writes --kubeconfig itself; both flags are needed for that.
+    if (flag(cfg, "/spec/cluster/enableOutpost")) f["bootstrap-kubeconfig"] = bootstrap_kubeconfig;
+    f["image-credential-provider-bin-dir"] = credential_provider_bin_dir;
+    f["image-credential-provider-config"] = path::credential_provider_config;
+}
+
+}  // namespace
+
+std::vector<std::string> kubelet_flags(const json& cfg) {
+    FlagMap f;
+    f["node-ip"] = need_string(cfg, "/derived/nodeIP");
+    version_flags(cfg, f);
+    file_flags(cfg, f);
+
+    std::vector<std::string> out;
+    for (const auto& [name, value] : f) out.push_back(fmt::format("--{}={}", name, value));
+    if (const json* user = find(cfg, "/spec/kubelet/flags")) {
+        if (!user->is_array()) throw ConfigError("config.json", "spec.kubelet.flags", "expected a list of strings");
+        for (const json& flag : *user) {
+            if (!flag.is_string()) throw ConfigError("config.json", "spec.kubelet.flags", "expected a list of strings");
+            out.push_back(flag.get<std::string>());
+        }
+    }
+    return out;
+}
+
+std::string kubelet_environment(const json& cfg) {
+    std::string args;
+    for (const std::string& f : kubelet_flags(cfg)) args.append(args.empty() ? "" : " ").append(f);
+
+    // ExecStart=/usr/bin/kubelet $NODEADM_KUBELET_ARGS splits the value at
+    // whitespace into arguments, so a flag cannot carry a space (as with nodeadm).
+    std::map<std::string, std::string> vars{{"NODEADM_KUBELET_ARGS", args}};
+    // Kubelets before 1.30 read --config-dir only with this set (the feature
+    // was alpha); nodeadm sets it whenever it passes the flag.
+    if (user_dropin_config(cfg)) vars["KUBELET_CONFIG_DROPIN_DIR_ALPHA"] = "on";
+    return environment_file(generated_header("eks-node-kubelet", path::config_json), vars);
+}
+
+std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region) {
+    // Values go through JSON string quoting, which YAML reads as a double-quoted scalar.
+    auto q = [](std::string_view s) { return json(std::string(s)).dump(); };
+    return fmt::format(
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Config\n"
+        "clusters:\n"
+        "  - name: kubernetes\n"
+        "    cluster:\n"
+        "      certificate-authority: {ca}\n"
+        "      server: {server}\n"
+        "current-context: kubelet\n"
+        "contexts:\n"
+        "  - name: kubelet\n"
+        "    context:\n"
+        "      cluster: kubernetes\n"
+        "      user: kubelet\n"
+        "users:\n"
+        "  - name: kubelet\n"
+        "    user:\n"
+        "      exec:\n"
+        "        apiVersion: client.authentication.k8s.io/v1beta1\n"
+        "        command: aws\n"
+        "        args:\n"
+        "          - \"eks\"\n"
+        "          - \"get-token\"\n"
+        "          - \"--cluster-name\"\n"
+        "          - {cluster}\n"
+        "          - \"--region\"\n"
+        "          - {region}\n",
+        fmt::arg("ca", path::ca_crt), fmt::arg("server", q(server)), fmt::arg("cluster", q(cluster)),
+        fmt::arg("region", q(region)));
+}
+
+json credential_provider_config(const json& cfg) {
+    // The v1 APIs are GA from 1.27; older kubelets only know v1alpha1.
+    const bool v1 = kubelet_at_least(cfg, "1.27");
+    json images = json::array({
+        "*.dkr.ecr.*.amazonaws.com",
+        "*.dkr-ecr.*.on.aws",
+        "*.dkr.ecr.*.amazonaws.com.cn",
+        "*.dkr-ecr.*.on.amazonwebservices.com.cn",
+        "*.dkr.ecr-fips.*.amazonaws.com",
+        "*.dkr-ecr-fips.*.on.aws",
+        "*.dkr.ecr.*.c2s.ic.gov",
+        "*.dkr.ecr.*.sc2s.sgov.gov",
+        "*.dkr.ecr.*.cloud.adc-e.uk",
+        "*.dkr.ecr.*.csp.hci.ic.gov",
+        "*.dkr.ecr.*.amazonaws.eu",
+        "public.ecr.aws",
+    });
+    // ecr-credential-provider serves ECR Public's second name from 1.32
+    // (kubernetes/cloud-provider-aws#1332); matching it earlier only adds latency.
+    if (kubelet_at_least(cfg, "1.32")) images.push_back("ecr-public.aws.com");
+
+    json provider = json::object();
+    provider["name"] = "ecr-credential-provider";
+    provider["matchImages"] = std::move(images);
+    provider["defaultCacheDuration"] = "12h0m0s";
+    provider["apiVersion"] = v1 ? "credentialprovider.kubelet.k8s.io/v1" : "credentialprovider.kubelet.k8s.io/v1alpha1";
+
+    json c = json::object();
+    c["apiVersion"] = v1 ? "kubelet.config.k8s.io/v1" : "kubelet.config.k8s.io/v1alpha1";
+    c["kind"] = "CredentialProviderConfig";
+    c["providers"] = json::array({std::move(provider)});
+    return c;
+}
+
+std::optional<std::string> resolved_dropin(const json& cfg) {
+    auto joined = [&](std::string_view pointer) {
+        std::string out;
+        const json* list = find(cfg, pointer);
+        if (!list) return out;
+        if (!list->is_array()) throw ConfigError("config.json", dotted(pointer), "expected a list of strings");
+        for (const json& v : *list) {
+            if (!v.is_string()) throw ConfigError("config.json", dotted(pointer), "expected a list of strings");
+            out.append(out.empty() ? "" : " ").append(v.get<std::string>());
+        }
+        return out;
+    };
+    std::string dns = joined("/spec/instance/network/nameservers");
+    std::string domains = joined("/spec/instance/network/domains");
+    if (dns.empty() && domains.empty()) return std::nullopt;
+
+    std::string out = generated_header("eks-node-kubelet", "spec.instance.network");
+    out += "[Resolve]\n";
+    if (!dns.empty()) out += fmt::format("DNS={}\n", dns);
+    if (!domains.empty()) out += fmt::format("Domains={}\n", domains);
+    return out;
+}
+
+}  // namespace eksnode::render_detail

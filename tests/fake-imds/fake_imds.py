@@ -1,0 +1,355 @@
+#!/usr/bin/python3
+"""A fake EC2 instance metadata service (IMDSv2 only) with fault injection.
+
+Used by the unit tests, the process tests and, inside the test VM, as the IMDS
+on 169.254.169.254:80. Python standard library only; see README.md.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_TTL = 21600  # seconds; what EC2 accepts for a token
+TOKEN_PATH = "/latest/api/token"
+TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
+TOKEN_HEADER = "X-aws-ec2-metadata-token"
+
+
+class Faults:
+    """Parsed --fault options. Counters are consumed under State.lock."""
+
+    def __init__(self, specs):
+        self.down = False
+        self.late = 0.0
+        self.status_code = 0
+        self.status_left = 0
+        self.status_method = None  # None: every method
+        self.token_expire_after = None
+        self.slow = 0.0
+        self.truncate_left = 0
+        self.hangup_left = 0
+        for spec in specs:
+            name, _, arg = spec.partition(":")
+            try:
+                if name == "down" and not arg:
+                    self.down = True
+                elif name == "late":
+                    self.late = float(arg)
+                elif name == "status":
+                    code, count, *method = arg.split(":")
+                    self.status_code, self.status_left = int(code), int(count)
+                    self.status_method = method[0].upper() if method else None
+                    if not 100 <= self.status_code <= 599 or self.status_left < 0 or len(method) > 1:
+                        raise ValueError
+                elif name == "token-expire":
+                    self.token_expire_after = int(arg)
+                elif name == "slow":
+                    self.slow = int(arg) / 1000.0
+                elif name == "truncate":
+                    self.truncate_left = int(arg)
+                elif name == "hangup":
+                    self.hangup_left = int(arg)
+                else:
+                    raise ValueError
+            except ValueError:
+                raise SystemExit(f"fake_imds: bad --fault {spec!r} (see --help)")
+
+
+class State:
+    def __init__(self, data, faults, log):
+        self.data = data
+        self.faults = faults
+        self.log = log
+        self.lock = threading.Lock()
+        self.tokens = {}  # token -> expiry (time.monotonic())
+        self.authorized_gets = 0
+
+    def record(self, method, path, status, note=""):
+        if self.log is None:
+            return
+        line = f"{method} {path} {status}{' ' + note if note else ''}\n"
+        with self.lock:
+            self.log.write(line)
+            self.log.flush()
+
+
+def load_data(path, user_data_file, sets, unsets):
+    data = {}
+    if path:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+        for key, value in raw.items():
+            if key.startswith("_"):  # _comment and friends
+                continue
+            data[key.strip("/")] = value
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"fake_imds: --set needs PATH=VALUE, got {item!r}")
+        data[key.strip("/")] = value
+    for key in unsets:
+        data.pop(key.strip("/"), None)
+    if user_data_file:
+        with open(user_data_file, "rb") as f:
+            data["user-data"] = f.read()
+    return data
+
+
+def render(value):
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, indent=2).encode("utf-8")
+    return str(value).encode("utf-8")
+
+
+def listing(data, prefix):
+    """Directory listing for an intermediate path, as IMDS serves it:
+    one entry per line, sub-directories with a trailing slash."""
+    entries = set()
+    want = prefix + "/" if prefix else ""
+    for key in data:
+        if not key.startswith(want) or key == prefix:
+            continue
+        rest = key[len(want):]
+        head, sep, _ = rest.partition("/")
+        entries.add(head + "/" if sep else head)
+    if not entries:
+        return None
+    return "\n".join(sorted(entries)).encode("utf-8")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like IMDS
+    server_version = "EC2ws"
+    sys_version = ""
+    timeout = 60  # idle keep-alive connections do not pin a thread forever
+
+    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's name
+        if self.server.verbose:
+            sys.stderr.write("fake_imds: " + (format % args) + "\n")
+
+    @property
+    def state(self):
+        return self.server.state
+
+    # --- plumbing ---------------------------------------------------------
+
+    def answer(self, code, body=b"", headers=(), truncate=False):
+        """Logs, then sends. Logging first means a client that has the
+        answer can rely on the log line being there already."""
+        self.state.record(self.command, self.path, code, "truncated" if truncate else "")
+        if self.state.faults.slow:
+            time.sleep(self.state.faults.slow)
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        # A truncated answer promises more than it sends, then hangs up:
+        # what a connection reset in the middle of a body looks like.
+        self.send_header("Content-Length", str(len(body) + (64 if truncate else 0)))
+        for name, value in headers:
+            self.send_header(name, value)
+        if truncate:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def error_page(self, code):
+        text = f"{code} - {self.responses.get(code, ('',))[0]}"
+        return (f'<?xml version="1.0" encoding="iso-8859-1"?>\n<html><head><title>{text}</title></head>'
+                f"<body><h1>{text}</h1></body></html>\n").encode("utf-8")
+
+    def drain_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 0:
+            self.rfile.read(min(length, 1 << 20))
+
+    def injected(self):
+        """Faults that hit any request before IMDS logic. True if answered."""
+        f = self.state.faults
+        with self.state.lock:
+            hangup = f.hangup_left > 0
+            if hangup:
+                f.hangup_left -= 1
+            status = f.status_left > 0 and f.status_method in (None, self.command)
+            if status:
+                f.status_left -= 1
+        if hangup:
+            self.state.record(self.command, self.path, "-", "hangup")
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if status:
+            self.answer(f.status_code, self.error_page(f.status_code))
+            return True
+        return False
+
+    # --- IMDS -------------------------------------------------------------
+
+    def do_PUT(self):
+        self.drain_body()
+        if self.injected():
+            return
+        if self.path != TOKEN_PATH:
+            return self.answer(405, self.error_page(405))
+        # EC2 refuses token requests that went through a proxy (SSRF defence).
+        if self.headers.get("X-Forwarded-For") is not None:
+            return self.answer(403, self.error_page(403))
+        ttl = self.headers.get(TTL_HEADER)
+        try:
+            ttl_seconds = int(ttl)
+        except (TypeError, ValueError):
+            ttl_seconds = 0
+        if not 1 <= ttl_seconds <= MAX_TTL:
+            return self.answer(400, self.error_page(400))
+        token = secrets.token_urlsafe(42)
+        with self.state.lock:
+            self.state.tokens[token] = time.monotonic() + ttl_seconds
+        self.answer(200, token.encode("ascii"), [(TTL_HEADER, str(ttl_seconds))])
+
+    def token_ok(self):
+        token = self.headers.get(TOKEN_HEADER)
+        st = self.state
+        with st.lock:
+            expiry = st.tokens.get(token)
+            if expiry is None or expiry < time.monotonic():
+                return False
+            st.authorized_gets += 1
+            limit = st.faults.token_expire_after
+            if limit is not None and st.authorized_gets > limit:
+                # IMDS forgot every token it issued (as after its own
+                # restart): this request and the others in flight get 401,
+                # a new token works. Happens once.
+                st.faults.token_expire_after = None
+                st.tokens.clear()
+                return False
+            return True
+
+    def do_GET(self):
+        if self.injected():
+            return
+        if not self.token_ok():
+            return self.answer(401, self.error_page(401))
+        f = self.state.faults
+        with self.state.lock:
+            truncate = f.truncate_left > 0
+            if truncate:
+                f.truncate_left -= 1
+        path = self.path.split("?", 1)[0]
+        if path == "/":
+            return self.answer(200, b"latest", truncate=truncate)
+        if path in ("/latest", "/latest/"):
+            return self.answer(200, b"dynamic\nmeta-data\nuser-data", truncate=truncate)
+        if not path.startswith("/latest/"):
+            return self.answer(404, self.error_page(404), truncate=truncate)
+        key = path[len("/latest/"):]
+        data = self.state.data
+        if key.strip("/") in data and not key.endswith("/"):
+            return self.answer(200, render(data[key.strip("/")]), truncate=truncate)
+        body = listing(data, key.strip("/"))
+        if body is None:
+            return self.answer(404, self.error_page(404), truncate=truncate)
+        self.answer(200, body, truncate=truncate)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def refuse(self):
+        self.drain_body()
+        if self.injected():
+            return
+        self.answer(405, self.error_page(405))
+
+    do_POST = do_DELETE = do_PATCH = do_OPTIONS = refuse
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128  # many nodes' worth of concurrent requests
+
+    def __init__(self, addr, state, verbose):
+        self.address_family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
+        self.state = state
+        self.verbose = verbose
+        super().__init__(addr, Handler, bind_and_activate=False)
+
+    def handle_error(self, request, client_address):
+        # A client hanging up mid-answer is normal under fault injection.
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+
+def write_port_file(path, port):
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write(f"{port}\n")
+    os.rename(tmp, path)  # readers never see a half-written port
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Fake EC2 instance metadata service (IMDSv2) with fault injection.",
+        epilog="faults: down | late:SECONDS | status:CODE:N[:METHOD] | token-expire:N | slow:MS | truncate:N | "
+               "hangup:N (see README.md)")
+    ap.add_argument("--data", help="JSON file: {\"meta-data/instance-id\": \"i-...\", ...}, paths under /latest/ "
+                                   "(default: nothing, every path is 404)")
+    ap.add_argument("--user-data", help="file served as /latest/user-data (else 404)")
+    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="add or replace one value")
+    ap.add_argument("--unset", action="append", default=[], metavar="PATH", help="remove one value (404)")
+    ap.add_argument("--bind", action="append", metavar="ADDR",
+                    help="address to listen on (repeatable; default 127.0.0.1)")
+    ap.add_argument("--port", type=int, default=80, help="port (0: pick a free one; default 80)")
+    ap.add_argument("--port-file", help="write the port here once bound")
+    ap.add_argument("--log", help="append one line per request: METHOD PATH STATUS [NOTE]")
+    ap.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable)")
+    ap.add_argument("--verbose", action="store_true", help="log requests and errors to stderr")
+    args = ap.parse_args()
+
+    faults = Faults(args.fault)
+    data = load_data(args.data, args.user_data, args.set, args.unset)
+    log = open(args.log, "a", encoding="utf-8") if args.log else None
+    state = State(data, faults, log)
+
+    # SIGTERM (systemd, tests) ends the process cleanly and at once.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+
+    servers = []
+    port = args.port
+    for addr in args.bind or ["127.0.0.1"]:
+        srv = Server((addr, port), state, args.verbose)
+        srv.server_bind()
+        port = srv.server_address[1]  # every address shares the first one's port
+        servers.append(srv)
+    # Bound but not listening: connections are refused, exactly like a
+    # metadata service that is not up yet.
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    if faults.down:
+        while True:
+            signal.pause()
+    if faults.late:
+        time.sleep(faults.late)
+    for srv in servers:
+        srv.server_activate()
+    for srv in servers[1:]:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        servers[0].serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+#include "support.hpp"
+
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include <stdexcept>
+
+namespace eksnode::test {
+
+const std::string ca_pem = R"(-----BEGIN CERTIFICATE-----
+MIIBgTCCASegAwIBAgIUTVM1DcyxulkP+OZOLEEsU/VgvxIwCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKa3ViZXJuZXRlczAgFw0yNjExMjExMTAxNTBaGA8yMTI2MTAy
+ODExMDE1MFowFTETMBEGA1UEAwwKa3ViZXJuZXRlczBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABBoI00l0o00w0WHGm3iKt7DTHNjx0xzfGo0XzsXLTxS9ppUMMOcx
+TvNWJYlLu2IwRzgO07I9Ckzhq8roGDJzeUWjUzBRMB0GA1UdDgQWBBTWm1mqMrlL
+fnxBoUGQpi4z7e5cADAfBgNVHSMEGDAWgBTWm1mqMrlLfnxBoUGQpi4z7e5cADAP
+BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIFGgQR0srUK+pw5tdX7j
+/M5JyVwj8BLx0w8PbvPn4xUjAiEA0T+R0BsNTzZ+4mKLCY8Q84H2zNUUJVqKynkh
+0IGa7jQ=
+-----END CERTIFICATE-----
+)";
+
+std::string ca_base64() { return base64(ca_pem); }
+
+std::string base64(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    out.resize(static_cast<size_t>(n));
+    return out;
+}
+
+std::string gzip(std::string_view bytes) {
+    z_stream zs{};
+    if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        throw std::runtime_error("deflateInit2");
+    std::string out(deflateBound(&zs, bytes.size()), '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    zs.avail_in = static_cast<uInt>(bytes.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    int rc = deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) throw std::runtime_error("deflate");
+    return out;
+}
+
+std::string nodeconfig_yaml(std::string_view extra) {
+    return "apiVersion: node.eks.aws/v1alpha1\n"
+           "kind: NodeConfig\n"
+           "spec:\n"
+           "  cluster:\n"
+           "    name: my-cluster\n"
+           "    apiServerEndpoint: https://example.com\n"
+           "    certificateAuthority: " +
+           ca_base64() +
+           "\n"
+           "    cidr: 10.100.0.0/16\n" +
+           std::string(extra);
+}
+
+std::filesystem::path source_root() { return EKS_NODE_SOURCE_ROOT; }
+
+std::filesystem::path conformance_root() { return source_root() / "tests/conformance"; }
+
+}  // namespace eksnode::test

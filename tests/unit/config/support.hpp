@@ -1,0 +1,25 @@
+// Helpers for the [config] tests: encoders for building user data, a real CA,
+// and a complete NodeConfig to vary.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace eksnode::test {
+
+// A real self-signed cluster CA (the one the conformance samples use).
+extern const std::string ca_pem;
+std::string ca_base64();  // base64 of ca_pem, the way NodeConfigs carry it
+
+std::string base64(std::string_view bytes);
+std::string gzip(std::string_view bytes);
+
+// A NodeConfig with the four required cluster fields, then `extra` appended
+// (YAML, indented as under "spec:").
+std::string nodeconfig_yaml(std::string_view extra = "");
+
+std::filesystem::path source_root();
+std::filesystem::path conformance_root();  // the conformance samples (tests/conformance)
+
+}  // namespace eksnode::test

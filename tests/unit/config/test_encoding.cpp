@@ -1,0 +1,141 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <zlib.h>
+
+#include "config/sources.hpp"
+#include "core/error.hpp"
+#include "support.hpp"
+
+using namespace eksnode;
+
+namespace {
+
+// gzip of `size` zero bytes, compressed in a stream so the input never exists in memory.
+std::string gzip_of_zeros(size_t size) {
+    z_stream zs{};
+    deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY);
+    std::string zeros(1 << 20, '\0'), out, chunk(1 << 16, '\0');
+    for (size_t fed = 0; fed < size; fed += zeros.size()) {
+        bool last = fed + zeros.size() >= size;
+        zs.next_in = reinterpret_cast<Bytef*>(zeros.data());
+        zs.avail_in = static_cast<uInt>(std::min(zeros.size(), size - fed));
+        do {
+            zs.next_out = reinterpret_cast<Bytef*>(chunk.data());
+            zs.avail_out = static_cast<uInt>(chunk.size());
+            deflate(&zs, last ? Z_FINISH : Z_NO_FLUSH);
+            out.append(chunk.data(), chunk.size() - zs.avail_out);
+        } while (zs.avail_out == 0);
+    }
+    deflateEnd(&zs);
+    return out;
+}
+
+std::string problem_of(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const ConfigError& e) {
+        return e.problem();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("base64 decoding tolerates line breaks and missing padding", "[config][encoding]") {
+    struct Case {
+        std::string in, out;
+    };
+    auto c = GENERATE(values<Case>({
+        {"aGVsbG8=", "hello"},
+        {"aGVsbG8", "hello"},       // padding left off
+        {"aGVs\nbG8=\n", "hello"},  // wrapped, as base64(1) writes it
+        {"  aGVs\r\n bG8=\t", "hello"},
+        {"aGk=", "hi"},
+        {"aGk", "hi"},
+        {"AAEC", std::string("\x00\x01\x02", 3)},
+    }));
+    CHECK(base64_decode(c.in, "t") == c.out);
+}
+
+TEST_CASE("base64 decoding reports what is wrong", "[config][encoding]") {
+    struct Case {
+        std::string in, problem;
+    };
+    auto c = GENERATE(values<Case>({
+        {"aGVsb", "invalid base64: 5 characters do not form whole groups (truncated?)"},
+        {"aGVsbG8==", "invalid base64: 9 characters do not form whole groups (truncated?)"},
+        {"aGVs*G8=", "invalid base64: unexpected \"*\" at offset 4"},
+        {"aGk=aGk=", "invalid base64: data after '=' padding at offset 4"},
+        {"aGk\x01", "invalid base64: unexpected byte 0x01 at offset 3"},
+    }));
+    CHECK(problem_of([&] { base64_decode(c.in, "t"); }) == c.problem);
+}
+
+TEST_CASE("only text made of the base64 alphabet looks like base64", "[config][encoding]") {
+    CHECK(looks_like_base64("aGVsbG8="));
+    CHECK(looks_like_base64("aGVs\nbG8=\n"));
+    CHECK(looks_like_base64("aGVsb"));  // not decodable, but nothing else either: base64 reports the error
+    CHECK_FALSE(looks_like_base64(""));
+    CHECK_FALSE(looks_like_base64(" \n"));
+    CHECK_FALSE(looks_like_base64("enable=true"));  // TOML: '=' inside
+    CHECK_FALSE(looks_like_base64("apiVersion: node.eks.aws/v1alpha1"));
+    CHECK_FALSE(looks_like_base64("{}"));
+    CHECK_FALSE(looks_like_base64("#!/bin/bash"));
+    CHECK_FALSE(looks_like_base64("aGk==="));
+}
+
+TEST_CASE("gunzip decodes one or several members", "[config][encoding]") {
+    CHECK(gunzip(test::gzip("hello"), "t") == "hello");
+    CHECK(gunzip(test::gzip(""), "t").empty());
+    CHECK(gunzip(test::gzip("one ") + test::gzip("two"), "t") == "one two");  // RFC 1952: a series of members
+}
+
+TEST_CASE("gunzip rejects truncated and corrupt data", "[config][encoding]") {
+    std::string gz = test::gzip("some configuration text that compresses");
+    CHECK(problem_of([&] { gunzip(gz.substr(0, gz.size() - 6), "t"); }) == "truncated gzip data");
+    std::string corrupt = gz;
+    corrupt[12] = static_cast<char>(corrupt[12] ^ 0xff);
+    CHECK_THAT(problem_of([&] { gunzip(corrupt, "t"); }), Catch::StartsWith("corrupt gzip data: "));
+    CHECK_THAT(problem_of([&] { gunzip(gz + "junk", "t"); }), Catch::StartsWith("corrupt gzip data: "));
+}
+
+TEST_CASE("a gzip bomb is refused quickly, without inflating it", "[config][encoding]") {
+    std::string bomb = gzip_of_zeros(100u << 20);
+    REQUIRE(bomb.size() < limits::user_data_bytes);  // the raw cap does not catch it: the inflate cap must
+    auto start = std::chrono::steady_clock::now();
+    try {
+        fragments_from_user_data(bomb);
+        FAIL("a 100 MB gzip bomb was accepted");
+    } catch (const ConfigError& e) {
+        CHECK(e.source() == "user data");
+        CHECK_THAT(e.problem(), Catch::StartsWith("gzip data expands beyond the 4 MiB limit"));
+    }
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}
+
+TEST_CASE("encoding layers peel in any order, up to the limit", "[config][encoding]") {
+    std::string toml = "[cluster]\nname = \"layers\"\n";
+    for (const std::string& wrapped :
+         {test::base64(toml), test::gzip(toml), test::base64(test::gzip(toml)),
+          test::gzip(test::base64(test::gzip(toml))), test::base64(test::base64(test::base64(test::base64(toml))))}) {
+        auto fragments = fragments_from_user_data(wrapped);
+        REQUIRE(fragments.size() == 1);
+        CHECK(fragments[0].spec["cluster"]["name"] == "layers");
+    }
+    std::string five = test::gzip(test::base64(test::gzip(test::base64(test::gzip(toml)))));
+    CHECK(problem_of([&] { fragments_from_user_data(five); }) == "more than 4 nested base64/gzip layers");
+}
+
+TEST_CASE("user data beyond 1 MiB is refused before decoding", "[config][encoding]") {
+    std::string big(limits::user_data_bytes + 1, '#');
+    CHECK_THAT(problem_of([&] { fragments_from_user_data(big); }), Catch::Contains("beyond the 1 MiB limit"));
+}
+
+TEST_CASE("binary data that is no known encoding is an error", "[config][encoding]") {
+    CHECK(problem_of([&] { fragments_from_user_data(std::string("\x00\x01\x02\xff", 4)); }) ==
+          "binary data that is neither gzip, base64 nor UTF-8 text");
+    // base64 of junk: decodes, then is binary
+    CHECK(problem_of([&] { fragments_from_user_data(test::base64(std::string("\xff\xfe\x00junk", 7))); }) ==
+          "binary data that is neither gzip, base64 nor UTF-8 text");
+}

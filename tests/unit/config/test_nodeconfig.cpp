@@ -1,0 +1,189 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "config/sources.hpp"
+#include "core/error.hpp"
+#include "support.hpp"
+
+using namespace eksnode;
+
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The spec of a one-document NodeConfig whose spec holds `yaml`.
+json spec_of(std::string_view yaml) {
+    auto fragments = fragments_from_nodeconfig(
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n" + std::string(yaml), "t");
+    REQUIRE(fragments.size() == 1);
+    return fragments[0].spec;
+}
+
+// The JSON a YAML scalar becomes, written as the value of kubelet.config.x.
+json scalar(std::string_view yaml) {
+    return spec_of("  kubelet:\n    config:\n      x: " + std::string(yaml) + "\n")["kubelet"]["config"]["x"];
+}
+
+std::string problem_of(std::string_view text) {
+    try {
+        fragments_from_nodeconfig(text, "t");
+    } catch (const ConfigError& e) {
+        return e.field() + ": " + e.problem();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("conformance NodeConfigs read the same as YAML and as JSON", "[config][nodeconfig]") {
+    std::vector<std::filesystem::path> samples;
+    for (const auto& entry : std::filesystem::directory_iterator(test::conformance_root()))
+        if (std::filesystem::exists(entry.path() / "nodeconfig.yaml"))
+            samples.push_back(entry.path() / "nodeconfig.yaml");
+    REQUIRE(samples.size() >= 4);
+    for (const auto& sample : samples) {
+        INFO(sample);
+        auto from_yaml = fragments_from_nodeconfig(slurp(sample), "yaml");
+        REQUIRE(from_yaml.size() == 1);
+        json as_json = {{"apiVersion", "node.eks.aws/v1alpha1"}, {"kind", "NodeConfig"}, {"spec", from_yaml[0].spec}};
+        auto from_json = fragments_from_nodeconfig(as_json.dump(2), "json");
+        REQUIRE(from_json.size() == 1);
+        CHECK(from_json[0].spec == from_yaml[0].spec);
+        CHECK(from_yaml[0].spec["cluster"]["cidr"] == "10.100.0.0/16");
+        CHECK_NOTHROW(validate_fragment(from_yaml[0]));
+    }
+}
+
+TEST_CASE("kubelet.config as inline JSON and as a YAML mapping give the same JSON", "[config][nodeconfig]") {
+    const auto dir = test::conformance_root();
+    auto inline_json = fragments_from_nodeconfig(slurp(dir / "01-kubelet-config-json/nodeconfig.yaml"), "01");
+    auto yaml_mapping = fragments_from_nodeconfig(slurp(dir / "02-kubelet-config-yaml/nodeconfig.yaml"), "02");
+    REQUIRE(inline_json.size() == 1);
+    REQUIRE(yaml_mapping.size() == 1);
+    json expected = json::parse(R"({"logging": {"verbosity": 5}, "clusterDNS": ["0.0.0.0", "1.1.1.1"]})");
+    CHECK(inline_json[0].spec["kubelet"]["config"] == expected);
+    CHECK(yaml_mapping[0].spec["kubelet"]["config"] == expected);
+    CHECK(inline_json[0].spec == yaml_mapping[0].spec);
+}
+
+TEST_CASE("YAML scalars are typed by the YAML 1.2 core schema", "[config][nodeconfig]") {
+    struct Case {
+        std::string yaml;
+        json value;
+    };
+    // clang-format off
+    auto c = GENERATE(values<Case>({
+        {"true", true}, {"False", false}, {"TRUE", true},
+        {"yes", "yes"}, {"on", "on"},  // YAML 1.1 booleans are strings in 1.2
+        {"110", 110}, {"-5", -5}, {"+7", 7}, {"0o17", 15}, {"0x1F", 31}, {"0755", 755},
+        {"18446744073709551615", 18446744073709551615u},
+        {"1.5", 1.5}, {".5", 0.5}, {"1e3", 1000.0}, {"-2.5E-1", -0.25},
+        {"null", nullptr}, {"~", nullptr}, {"", nullptr},
+        {"\"true\"", "true"}, {"'110'", "110"}, {"\"null\"", "null"}, {"!!str 5", "5"},
+        {"0.0.0.0", "0.0.0.0"}, {"10.100.0.0/16", "10.100.0.0/16"}, {"1.29", 1.29}, {"v1.29", "v1.29"},
+        {"\"5\"", "5"}, {"|\n        line\n", "line\n"},
+    }));
+    // clang-format on
+    INFO(c.yaml);
+    json got = scalar(c.yaml);
+    CHECK(got == c.value);
+    CHECK(got.type() == c.value.type());
+}
+
+TEST_CASE("YAML values JSON cannot hold are errors", "[config][nodeconfig]") {
+    CHECK(problem_of(
+              "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: .inf\n") ==
+          "spec.kubelet.config.x: infinite and NaN numbers have no JSON form");
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: "
+                     "-99999999999999999999\n") == "spec.kubelet.config.x: integer out of range");
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: "
+                     "1\n      x: 2\n") == "spec.kubelet.config.x: duplicate key");
+    CHECK(problem_of(
+              "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      [a]: 1\n") ==
+          "spec.kubelet.config: mapping keys must be plain strings");
+}
+
+TEST_CASE("alias expansion and deep nesting are bounded", "[config][nodeconfig]") {
+    std::string bomb =
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+        "      a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+    for (char level = 'b'; level <= 'h'; ++level) {
+        std::string prev(1, static_cast<char>(level - 1));
+        bomb +=
+            fmt::format("      {0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", level, prev);
+    }
+    CHECK(problem_of(bomb) == ": more than 100000 values in one document (alias expansion?)");
+
+    std::string deep_json = R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": )" +
+                            std::string(100, '[') + std::string(100, ']') + "}";
+    CHECK(problem_of(deep_json) == ": invalid JSON: nested deeper than 64 levels");
+    std::string deep_yaml = "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: " + std::string(80, '[') +
+                            std::string(80, ']') + "\n";
+    CHECK_THAT(problem_of(deep_yaml), Catch::EndsWith("nested deeper than 64 levels"));
+}
+
+TEST_CASE("apiVersion and kind are checked", "[config][nodeconfig]") {
+    CHECK(problem_of("apiVersion: node.eks.aws/v1beta1\nkind: NodeConfig\n") ==
+          "apiVersion: \"node.eks.aws/v1beta1\" is not supported (expected \"node.eks.aws/v1alpha1\")");
+    CHECK(problem_of("kind: NodeConfig\n") == "apiVersion: missing (expected \"node.eks.aws/v1alpha1\")");
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: Pod\n") ==
+          "kind: \"Pod\" is not supported (expected \"NodeConfig\")");
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\n") == "kind: missing (expected \"NodeConfig\")");
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspecs: {}\n") ==
+          "specs: unknown field (known fields: apiVersion, kind, metadata, spec)");
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: [1]\n") ==
+          "spec: expected an object, got a list");
+    CHECK(problem_of("- apiVersion: node.eks.aws/v1alpha1\n") == ": a NodeConfig must be a mapping, got a list");
+    CHECK(problem_of("---\n---\n") == ": holds no NodeConfig document");
+}
+
+TEST_CASE("metadata and status are ignored", "[config][nodeconfig]") {
+    auto fragments = fragments_from_nodeconfig(
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nmetadata:\n  name: x\nstatus:\n  instance: {}\n", "t");
+    REQUIRE(fragments.size() == 1);
+    CHECK(fragments[0].spec == json::object());
+}
+
+TEST_CASE("several YAML documents become fragments in order", "[config][nodeconfig]") {
+    auto fragments = fragments_from_nodeconfig(test::nodeconfig_yaml() + "---\n" +
+                                                   "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\n"
+                                                   "spec:\n  cluster:\n    name: other\n",
+                                               "user data");
+    REQUIRE(fragments.size() == 2);
+    CHECK(fragments[0].source == "user data (document 1)");
+    CHECK(fragments[1].source == "user data (document 2)");
+    CHECK(fragments[1].spec["cluster"]["name"] == "other");
+}
+
+TEST_CASE("null means not set, except inside free-form objects", "[config][nodeconfig]") {
+    json spec = spec_of("  cluster:\n    name: c\n    cidr:\n  kubelet:\n    flags:\n    config:\n      x: null\n");
+    CHECK(spec == json::parse(R"({"cluster": {"name": "c"}, "kubelet": {"config": {"x": null}}})"));
+}
+
+TEST_CASE("containerd.config TOML text becomes an object", "[config][nodeconfig]") {
+    json spec = spec_of(
+        "  containerd:\n    config: |\n      version = 2\n      [plugins.\"io.containerd.grpc.v1.cri\"]\n"
+        "      enable_cdi = true\n      max_concurrent_downloads = 10\n"
+        "      stamp = 2026-11-21T10:00:00Z\n      sizes = [1, 2.5]\n");
+    CHECK(spec["containerd"]["config"] == json::parse(R"({
+        "plugins": {"io.containerd.grpc.v1.cri": {"enable_cdi": true, "max_concurrent_downloads": 10,
+                                                  "sizes": [1, 2.5], "stamp": "2026-11-21T10:00:00Z"}},
+        "version": 2})"));
+    CHECK(spec["containerd"]["config"]["version"].is_number_integer());
+}
+
+TEST_CASE("containerd.config TOML errors name the field and the TOML position", "[config][nodeconfig]") {
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  containerd:\n    config: |\n"
+                     "      version = 2\n      [plugins\n") ==
+          "spec.containerd.config: invalid TOML at line 2, column 9: Error while parsing table header: expected ']', "
+          "saw '\\n'");
+}

@@ -1,0 +1,314 @@
+// derive() end to end on the conformance instance (shared/conformance/instance/imds.json
+// in instance.json shape), then one rule at a time.
+#include <catch2/catch.hpp>
+
+#include "core/error.hpp"
+#include "derive/derive.hpp"
+
+using namespace eksnode;
+
+namespace {
+
+// The conformance cluster CA (instance/cluster-ca.crt), base64 as NodeConfig carries it.
+constexpr const char* conformance_ca_base64 =
+    "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJnVENDQVNlZ0F3SUJBZ0lVVFZNMURjeXh1bGtQK09aT0xFRXNVL1ZndnhJ"
+    "d0NnWUlLb1pJemowRUF3SXcKRlRFVE1CRUdBMVVFQXd3S2EzVmlaWEp1WlhSbGN6QWdGdzB5TmpFeE1qRXhNVEF4TlRCYUdBOHlN"
+    "VEkyTVRBeQpPREV4TURFMU1Gb3dGVEVUTUJFR0ExVUVBd3dLYTNWaVpYSnVaWFJsY3pCWk1CTUdCeXFHU000OUFnRUdDQ3FHClNN"
+    "NDlBd0VIQTBJQUJCb0kwMGwwbzAwdzBXSEdtM2lLdDdEVEhOangweHpmR28wWHpzWExUeFM5cHBVTU1PY3gKVHZOV0pZbEx1Mkl3"
+    "UnpnTzA3STlDa3pocThyb0dESnplVVdqVXpCUk1CMEdBMVVkRGdRV0JCVFdtMW1xTXJsTApmbnhCb1VHUXBpNHo3ZTVjQURBZkJn"
+    "TlZIU01FR0RBV2dCVFdtMW1xTXJsTGZueEJvVUdRcGk0ejdlNWNBREFQCkJnTlZIUk1CQWY4RUJUQURBUUgvTUFvR0NDcUdTTTQ5"
+    "QkFNQ0EwZ0FNRVVDSUZHZ1FSMHNyVUsrcHc1dGRYN2oKL001SnlWd2o4Qkx4MHc4UGJ2UG40eFVqQWlFQTBUK1IwQnNOVHpaKzRt"
+    "S0xDWThRODRIMnpOVVVKVnFLeW5raAowSUdhN2pRPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
+
+json conformance_instance() {
+    return json::parse(R"({
+        "instanceId": "i-1234567890abcdef0",
+        "instanceType": "m4.xlarge",
+        "region": "us-west-2",
+        "availabilityZone": "us-west-2f",
+        "architecture": "x86_64",
+        "partition": "aws",
+        "domain": "amazonaws.com",
+        "mac": "0e:49:61:0f:c3:11",
+        "localIpv4": "172.16.34.43",
+        "ipv6s": [],
+        "localHostname": "ip-172-16-34-43.ec2.internal",
+        "hostname": "ip-172-16-34-43.ec2.internal",
+        "vpcIpv4CidrBlocks": ["172.16.0.0/16"],
+        "imdsEndpoint": "http://169.254.169.254",
+        "userData": true
+    })");
+}
+
+// Conformance case 01: a NodeConfig with kubelet.config (including clusterDNS).
+json conformance_spec() {
+    json spec = json::parse(R"({
+        "cluster": {"name": "my-cluster", "apiServerEndpoint": "https://example.com", "cidr": "10.100.0.0/16"},
+        "kubelet": {"config": {"logging": {"verbosity": 5}, "clusterDNS": ["0.0.0.0", "1.1.1.1"]}}
+    })");
+    spec["cluster"]["certificateAuthority"] = conformance_ca_base64;
+    return spec;
+}
+
+MachineFacts two_cpus() {
+    MachineFacts m;
+    m.cpu_millicores = 2000;
+    m.memory_mib = 15943;
+    m.kubelet_version = "1.29.0";
+    m.containerd_version = "1.7.20";
+    return m;
+}
+
+// Runs derive() the way eks-node-config does, with every spec leaf from "user data".
+struct Run {
+    json spec = conformance_spec();
+    json settings = json::object();
+    json instance = conformance_instance();
+    MachineFacts machine = two_cpus();
+    Ec2Lookups ec2;
+    Origins origins;
+
+    json operator()() {
+        label(spec, "/spec");
+        label(settings, "/settings");
+        return derive(spec, settings, instance, machine, origins, ec2);
+    }
+
+private:
+    void label(const json& j, const std::string& at) {
+        if (j.is_object()) {
+            for (auto it = j.begin(); it != j.end(); ++it) label(*it, at + "/" + it.key());
+            return;
+        }
+        origins[at] = at.starts_with("/settings") ? "/etc/eks-node/node.toml.d/10-image.toml" : "user data";
+    }
+};
+
+// The problem of the ConfigError a run raises, checking its field.
+std::string config_error(Run& run, const std::string& field) {
+    try {
+        run();
+    } catch (const ConfigError& e) {
+        CHECK(e.field() == field);
+        return e.what();
+    }
+    FAIL("no ConfigError");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("derive on the conformance instance gives nodeadm's values", "[derive][conformance]") {
+    Run run;
+    json d = run();
+    CHECK(d["maxPods"] == 58);
+    CHECK(d["kubeReserved"] == json::parse(R"({"cpu": "70m", "ephemeral-storage": "1Gi", "memory": "893Mi"})"));
+    CHECK(d["clusterDNS"] == json::array({"10.100.0.10"}));
+    CHECK(d["ipFamily"] == "ipv4");
+    CHECK(d["nodeIP"] == "172.16.34.43");
+    CHECK(d["providerID"] == "aws:///us-west-2f/i-1234567890abcdef0");
+    CHECK(d["nodeName"] == "ip-172-16-34-43.ec2.internal");
+    CHECK(d["sandboxImage"] == "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10");
+    CHECK_THAT(d["caPEM"].get<std::string>(), Catch::StartsWith("-----BEGIN CERTIFICATE-----\n"));
+    CHECK(d["apiServerHost"] == "example.com");
+
+    // The order config.json documents, so `eks-node config dump` reads the same every time.
+    std::vector<std::string> keys;
+    for (auto it = d.begin(); it != d.end(); ++it) keys.push_back(it.key());
+    CHECK(keys == std::vector<std::string>{"maxPods", "kubeReserved", "clusterDNS", "ipFamily", "nodeIP",
+                                           "providerID", "nodeName", "sandboxImage", "caPEM", "apiServerHost"});
+
+    // Every derived value says where it came from.
+    for (const std::string& k : keys) CHECK(run.origins.count("/derived/" + k) == 1);
+    CHECK(run.origins["/derived/maxPods"] == "ENI table: m4.xlarge, 4 ENIs x 15 IPs");
+    CHECK_THAT(run.origins["/derived/clusterDNS"],
+               Catch::Contains("10.100.0.0/16 (user data)") &&
+                   Catch::Contains("spec.kubelet.config.clusterDNS [\"0.0.0.0\",\"1.1.1.1\"] (user data)"));
+    // Sources stay what they were.
+    CHECK(run.origins["/spec/cluster/cidr"] == "user data");
+}
+
+TEST_CASE("kubelet.config.maxPods wins, and reserved memory follows it", "[derive][max-pods]") {
+    Run run;
+    run.spec["kubelet"]["config"]["maxPods"] = 110;
+    run.spec["kubelet"]["maxPodsExpression"] = "max_pods < 30 ? max_pods : 30";
+    json d = run();
+    CHECK(d["maxPods"] == 110);
+    // 11 * 110 + 255: from the effective value, not the ENI table's 58 (amazon-eks-ami#1698).
+    CHECK(d["kubeReserved"]["memory"] == "1465Mi");
+    CHECK(run.origins["/derived/maxPods"] == "spec.kubelet.config.maxPods (user data)");
+}
+
+TEST_CASE("maxPodsExpression beats the ENI table", "[derive][max-pods]") {
+    Run run;
+    run.spec["kubelet"]["maxPodsExpression"] = "max_pods < 30 ? max_pods : 30";
+    json d = run();
+    CHECK(d["maxPods"] == 30);
+    CHECK(d["kubeReserved"]["memory"] == "585Mi");
+    CHECK(run.origins["/derived/maxPods"] ==
+          "spec.kubelet.maxPodsExpression \"max_pods < 30 ? max_pods : 30\" (user data; default_enis=4, "
+          "ips_per_eni=15, max_pods=58 from the ENI table)");
+}
+
+TEST_CASE("a broken maxPodsExpression is an error even when kubelet.config.maxPods overrides it",
+          "[derive][max-pods]") {
+    Run run;
+    run.spec["kubelet"]["config"]["maxPods"] = 110;
+    run.spec["kubelet"]["maxPodsExpression"] = "max_pods +";
+    CHECK_THAT(config_error(run, "spec.kubelet.maxPodsExpression"),
+               Catch::StartsWith("user data: spec.kubelet.maxPodsExpression: column 11: unexpected end"));
+
+    Run out_of_range;
+    out_of_range.spec["kubelet"]["maxPodsExpression"] = "max_pods - 58";
+    CHECK_THAT(config_error(out_of_range, "spec.kubelet.maxPodsExpression"), Catch::Contains("gives 0"));
+}
+
+TEST_CASE("settings shape the ENI-based max pods", "[derive][max-pods]") {
+    Run pd;
+    pd.instance["instanceType"] = "m5.large";
+    pd.settings["maxPods"]["prefixDelegation"] = true;
+    CHECK(pd()["maxPods"] == 110);
+    CHECK_THAT(pd.origins["/derived/maxPods"], Catch::Contains("capped at 110 for 2 vCPUs"));
+
+    Run cn;
+    cn.settings["maxPods"] = {{"customNetworking", true}, {"maxEnis", 2}};
+    CHECK(cn()["maxPods"] == 1 * 14 + 2);
+
+    Run huge_cap;   // "at most" a number above the instance's ENIs changes nothing
+    huge_cap.settings["maxPods"]["maxEnis"] = 1000000000000;
+    CHECK(huge_cap()["maxPods"] == 58);
+
+    Run bad;
+    bad.settings["maxPods"]["maxEnis"] = "two";
+    CHECK(config_error(bad, "settings.maxPods.maxEnis") ==
+          "/etc/eks-node/node.toml.d/10-image.toml: settings.maxPods.maxEnis: \"two\" is not an integer");
+}
+
+TEST_CASE("an unknown instance type falls back, loudly and visibly", "[derive][max-pods]") {
+    Run run;
+    run.instance["instanceType"] = "zz9.plural";
+    json d = run();
+    CHECK(d["maxPods"] == 110);
+    CHECK(run.origins["/derived/maxPods"] == "default 110 for an unknown instance type zz9.plural");
+
+    Run with_default;
+    with_default.instance["instanceType"] = "zz9.plural";
+    with_default.settings["maxPods"]["default"] = 20;
+    CHECK(with_default()["maxPods"] == 20);
+    CHECK_THAT(with_default.origins["/derived/maxPods"],
+               Catch::StartsWith("settings.maxPods.default (/etc/eks-node/node.toml.d/10-image.toml)"));
+
+    // An expression that needs ENI data falls back too; one that does not still applies.
+    Run needs_enis;
+    needs_enis.instance["instanceType"] = "zz9.plural";
+    needs_enis.spec["kubelet"]["maxPodsExpression"] = "max_pods + 2";
+    CHECK(needs_enis()["maxPods"] == 110);
+    Run constant;
+    constant.instance["instanceType"] = "zz9.plural";
+    constant.spec["kubelet"]["maxPodsExpression"] = "50";
+    CHECK(constant()["maxPods"] == 50);
+}
+
+TEST_CASE("the EC2 seam answers for a type the table does not know", "[derive][max-pods]") {
+    Run run;
+    run.instance["instanceType"] = "zz9.plural";
+    std::string asked;
+    run.ec2.eni_limits = [&asked](std::string_view type) -> std::optional<EniLimits> {
+        asked = std::string(type);
+        return EniLimits{3, 10};
+    };
+    CHECK(run()["maxPods"] == 29);
+    CHECK(asked == "zz9.plural");
+    CHECK(run.origins["/derived/maxPods"] == "EC2 DescribeInstanceTypes: zz9.plural, 3 ENIs x 10 IPs");
+
+    Run known;   // the table answers first; EC2 is not asked
+    known.ec2.eni_limits = [](std::string_view) -> std::optional<EniLimits> {
+        FAIL("EC2 asked for a type in the table");
+        return std::nullopt;
+    };
+    CHECK(known()["maxPods"] == 58);
+}
+
+TEST_CASE("an IPv6 cluster uses the instance's IPv6 address", "[derive][cluster-dns]") {
+    Run run;
+    run.spec["cluster"]["cidr"] = "fd00::/108";
+    run.instance["ipv6s"] = {"2600:1f14:1234::1", "2600:1f14:1234::2"};
+    json d = run();
+    CHECK(d["clusterDNS"] == json::array({"fd00::a"}));
+    CHECK(d["ipFamily"] == "ipv6");
+    CHECK(d["nodeIP"] == "2600:1f14:1234::1");
+
+    Run no_ipv6;
+    no_ipv6.spec["cluster"]["cidr"] = "fd00::/108";
+    CHECK_THAT(config_error(no_ipv6, "spec.cluster.cidr"), Catch::Contains("this instance has no IPv6 address"));
+
+    Run no_ipv4;
+    no_ipv4.instance.erase("localIpv4");
+    CHECK_THAT(config_error(no_ipv4, "spec.cluster.cidr"), Catch::Contains("this instance has no IPv4 address"));
+}
+
+TEST_CASE("a bad service CIDR names its source", "[derive][cluster-dns]") {
+    Run run;
+    run.spec["cluster"]["cidr"] = "10.100.0.0/33";
+    CHECK(config_error(run, "spec.cluster.cidr") ==
+          "user data: spec.cluster.cidr: \"10.100.0.0/33\" is not a CIDR: prefix length above 32");
+}
+
+TEST_CASE("node name strategies", "[derive][node-name]") {
+    Run gate;
+    gate.spec["featureGates"]["InstanceIdNodeName"] = true;
+    CHECK(gate()["nodeName"] == "i-1234567890abcdef0");
+
+    Run setting;
+    setting.settings["nodeNameStrategy"] = "instance-id";
+    CHECK(setting()["nodeName"] == "i-1234567890abcdef0");
+
+    Run setting_wins;
+    setting_wins.spec["featureGates"]["InstanceIdNodeName"] = true;
+    setting_wins.settings["nodeNameStrategy"] = "private-dns-name";
+    CHECK(setting_wins()["nodeName"] == "ip-172-16-34-43.ec2.internal");
+
+    Run from_ec2;
+    from_ec2.ec2.private_dns_name = [] {
+        return std::optional<std::string>("ip-172-16-34-43.us-west-2.compute.internal");
+    };
+    CHECK(from_ec2()["nodeName"] == "ip-172-16-34-43.us-west-2.compute.internal");
+
+    Run imds;   // IMDS's answer even when EC2 could be asked
+    imds.settings["nodeNameStrategy"] = "imds";
+    imds.ec2.private_dns_name = [] { return std::optional<std::string>("from-ec2"); };
+    CHECK(imds()["nodeName"] == "ip-172-16-34-43.ec2.internal");
+
+    Run bad;
+    bad.settings["nodeNameStrategy"] = "hostname";
+    CHECK_THAT(config_error(bad, "settings.nodeNameStrategy"),
+               Catch::Contains("\"hostname\" is not instance-id, private-dns-name or imds"));
+}
+
+TEST_CASE("sandbox image: setting, region and FIPS", "[derive][sandbox-image]") {
+    Run setting;
+    setting.settings["containerd"]["sandboxImage"] = "registry.example/pause:3.10";
+    CHECK(setting()["sandboxImage"] == "registry.example/pause:3.10");
+
+    Run fips;
+    fips.instance["region"] = "us-east-1";
+    fips.machine.fips_enabled = true;
+    CHECK(fips()["sandboxImage"] == "602401143452.dkr.ecr-fips.us-east-1.amazonaws.com/eks/pause:3.10");
+
+    Run china;
+    china.instance["region"] = "cn-north-1";
+    china.instance["domain"] = "amazonaws.com.cn";
+    CHECK(china()["sandboxImage"] == "918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn/eks/pause:3.10");
+}
+
+TEST_CASE("reserved CPU follows the machine's CPUs", "[derive][reserved]") {
+    Run run;
+    run.machine.cpu_millicores = 96000;
+    CHECK(run()["kubeReserved"]["cpu"] == "310m");
+}
+
+TEST_CASE("missing instance facts are errors of instance.json", "[derive]") {
+    Run run;
+    run.instance.erase("availabilityZone");
+    CHECK_THROWS_WITH(run(), "instance.json: availabilityZone is missing");
+}

@@ -1,0 +1,411 @@
+// The IMDS client against tests/fake-imds/fake_imds.py, fault by fault.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sys/stat.h>
+
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "fake_imds.hpp"
+#include "imds/imds.hpp"
+#include "imds/imds_step.hpp"
+
+using namespace eksnode;
+using eksnode::test::FakeImds;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Short enough that the failure cases keep the suite fast, long enough that
+// a loaded CI machine does not turn a success case into a failure.
+ImdsOptions options_for(const std::string& endpoint) {
+    ImdsOptions o;
+    o.endpoints = {endpoint};
+    o.deadline = milliseconds{5000};
+    o.request_timeout = milliseconds{1000};
+    o.initial_backoff = milliseconds{20};
+    o.max_backoff = milliseconds{200};
+    return o;
+}
+
+// token + 13 first-round paths + 2 per-MAC paths
+constexpr int minimal_requests = 16;
+
+std::string expected_instance(const std::string& endpoint, bool user_data) {
+    json e = json::parse(R"({
+        "instanceId": "i-1234567890abcdef0",
+        "instanceType": "m4.xlarge",
+        "region": "us-west-2",
+        "availabilityZone": "us-west-2f",
+        "architecture": "x86_64",
+        "partition": "aws",
+        "domain": "amazonaws.com",
+        "mac": "0e:49:61:0f:c3:11",
+        "localIpv4": "172.16.34.43",
+        "ipv6s": [],
+        "localHostname": "ip-172-16-34-43.ec2.internal",
+        "hostname": "ip-172-16-34-43.ec2.internal",
+        "vpcIpv4CidrBlocks": ["172.16.0.0/16"]
+    })");
+    e["imdsEndpoint"] = endpoint;
+    e["userData"] = user_data;
+    return dump_pretty(e);
+}
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Sets environment variables for one scope and restores them after.
+class EnvGuard {
+public:
+    void set(const char* name, const char* value) {
+        const char* old = std::getenv(name);
+        saved_.emplace(name, old ? std::optional<std::string>(old) : std::nullopt);
+        ::setenv(name, value, 1);
+    }
+    ~EnvGuard() {
+        for (auto& [name, value] : saved_) {
+            if (value) ::setenv(name.c_str(), value->c_str(), 1);
+            else ::unsetenv(name.c_str());
+        }
+    }
+
+private:
+    std::map<std::string, std::optional<std::string>> saved_;
+};
+
+mode_t mode_of(const fs::path& p) {
+    struct stat st {};
+    ::stat(p.c_str(), &st);
+    return st.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST_CASE("fetches the conformance instance in 16 requests on one token", "[imds]") {
+    FakeImds fake;
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
+    CHECK_FALSE(r.user_data.has_value());
+    CHECK(r.requests == minimal_requests);
+
+    std::vector<std::string> log = fake.log();
+    CHECK(log.size() == size_t(minimal_requests));
+    CHECK(fake.count("PUT /latest/api/token 200") == 1);
+    // Every path once, none refused.
+    std::set<std::string> gets;
+    for (const auto& l : log)
+        if (l.starts_with("GET ")) gets.insert(l);
+    CHECK(gets.size() == size_t(minimal_requests - 1));
+    CHECK(fake.count("GET /latest/user-data 404") == 1);
+    CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/ipv6s 404") == 1);
+    CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv4-cidr-blocks 200") == 1);
+    CHECK(fake.count("GET /latest/meta-data/outpost-arn 404") == 1);
+}
+
+TEST_CASE("user data is kept byte for byte when IMDS serves it", "[imds]") {
+    char tmpl[] = "/tmp/eksnode-ud-XXXXXX";
+    fs::path dir = ::mkdtemp(tmpl);
+    // Not text: gzip magic, a NUL, invalid UTF-8. User data is opaque here.
+    const std::string bytes("\x1f\x8b\x08\x00\xff\xfe#!/bin/bash\n", 16);
+    write_file_atomic(dir / "ud", bytes, 0600);
+    FakeImds fake({"--user-data=" + (dir / "ud").string()});
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    REQUIRE(r.user_data.has_value());
+    CHECK(*r.user_data == bytes);
+    CHECK(r.instance["userData"] == true);
+    CHECK(r.requests == minimal_requests);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("an unreachable IMDS is a temporary failure at the deadline", "[imds][faults]") {
+    FakeImds fake({"--fault=down"});
+    ImdsOptions o = options_for(fake.endpoint());
+    o.deadline = milliseconds{1500};
+    auto t0 = Clock::now();
+    try {
+        fetch_instance(o);
+        FAIL("fetch_instance succeeded against a closed port");
+    } catch (const TempError& e) {
+        double took = seconds_since(t0);
+        CHECK(took <= 1.5 + 0.3);
+        // The last backoff is cut short so a final attempt starts 100 ms
+        // before the deadline: the whole deadline is used.
+        CHECK(took >= 1.5 - 0.15);
+        CHECK(e.exit_code() == EXIT_TEMPFAIL);
+        std::string m = e.what();
+        INFO(m);
+        CHECK_THAT(m, Catch::Contains(fake.endpoint()));
+        CHECK_THAT(m, Catch::Contains("refused"));
+        CHECK_THAT(m, Catch::Contains("deadline 1.5s"));
+        CHECK_THAT(m, Catch::Contains("attempts"));
+    }
+    CHECK(fake.log().empty());
+}
+
+TEST_CASE("an IMDS that comes up late is waited for", "[imds][faults]") {
+    FakeImds fake({"--fault=late:1"});
+    auto t0 = Clock::now();
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(seconds_since(t0) >= 0.9);
+    CHECK(r.instance["instanceId"] == "i-1234567890abcdef0");
+    // Refused connections never reach the server's log.
+    CHECK(fake.log().size() == size_t(minimal_requests));
+    CHECK(r.requests > minimal_requests);
+}
+
+TEST_CASE("server errors are retried", "[imds][faults]") {
+    FakeImds fake({"--fault=status:500:3"});
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
+    CHECK(fake.count("PUT /latest/api/token 500") == 3);
+    CHECK(fake.count("PUT /latest/api/token 200") == 1);
+    CHECK(r.requests == minimal_requests + 3);
+}
+
+TEST_CASE("throttling (429) is retried", "[imds][faults]") {
+    FakeImds fake({"--fault=status:429:2"});
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(fake.count("PUT /latest/api/token 429") == 2);
+    CHECK(r.requests == minimal_requests + 2);
+}
+
+TEST_CASE("an expired token is renewed once and the refused requests retried", "[imds][faults]") {
+    FakeImds fake({"--fault=token-expire:5"});
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
+    CHECK(fake.count("PUT /latest/api/token 200") == 2);
+    // The sixth GET and any other in flight with the old token were refused,
+    // then sent again with the new one; every path got its real answer once.
+    int refused = 0, answered = 0;
+    for (const auto& l : fake.log()) {
+        if (!l.starts_with("GET ")) continue;
+        (l.ends_with(" 401") ? refused : answered) += 1;
+    }
+    CHECK(refused >= 1);
+    CHECK(answered == minimal_requests - 1);
+    CHECK(r.requests == minimal_requests + 1 + refused);
+}
+
+TEST_CASE("a token refused again after renewal is an error, not a loop", "[imds][faults]") {
+    FakeImds fake({"--fault=status:401:1000:GET"});
+    try {
+        fetch_instance(options_for(fake.endpoint()));
+        FAIL("no error although every GET is refused");
+    } catch (const TempError&) {
+        FAIL("a 401 with a fresh token is final");
+    } catch (const Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("freshly issued session token"));
+    }
+    // One renewal for the whole fetch, however many requests saw the 401.
+    CHECK(fake.count("PUT /latest/api/token 200") == 2);
+}
+
+TEST_CASE("an endpoint that is not IMDSv2 is refused at once", "[imds][faults]") {
+    FakeImds fake({"--fault=status:405:1000:PUT"});
+    auto t0 = Clock::now();
+    try {
+        fetch_instance(options_for(fake.endpoint()));
+        FAIL("no error without a token");
+    } catch (const TempError&) {
+        FAIL("a final answer is not a temporary failure");
+    } catch (const Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("no IMDSv2 session token") && Catch::Contains("HTTP 405"));
+    }
+    CHECK(seconds_since(t0) < 1.0);
+    CHECK(fake.log().size() == 1);
+}
+
+TEST_CASE("a slow IMDS", "[imds][faults]") {
+    SECTION("within the request timeout: succeeds") {
+        FakeImds fake({"--fault=slow:200"});
+        auto t0 = Clock::now();
+        ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+        CHECK(r.requests == minimal_requests);
+        // Three round trips (token, paths, per-MAC paths): 0.6 s; one
+        // request at a time would take 3.2 s.
+        double took = seconds_since(t0);
+        INFO("took " << took << " s");
+        CHECK(took >= 0.6);
+        CHECK(took < 1.6);
+    }
+    SECTION("beyond the request timeout: fails cleanly at the deadline") {
+        FakeImds fake({"--fault=slow:600"});
+        ImdsOptions o = options_for(fake.endpoint());
+        o.request_timeout = milliseconds{200};
+        o.deadline = milliseconds{1000};
+        auto t0 = Clock::now();
+        try {
+            fetch_instance(o);
+            FAIL("fetch_instance succeeded although every answer came too late");
+        } catch (const TempError& e) {
+            CHECK(seconds_since(t0) <= 1.0 + 0.3);
+            CHECK_THAT(e.what(), Catch::Contains("timed out"));
+        }
+    }
+}
+
+TEST_CASE("truncated answers are retried", "[imds][faults]") {
+    FakeImds fake({"--fault=truncate:3"});
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
+    int truncated = 0;
+    for (const auto& l : fake.log()) truncated += l.ends_with(" truncated");
+    CHECK(truncated == 3);
+    CHECK(r.requests == minimal_requests + 3);
+}
+
+TEST_CASE("connections closed without an answer are retried", "[imds][faults]") {
+    FakeImds fake({"--fault=hangup:2"});
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(r.requests == minimal_requests + 2);
+}
+
+TEST_CASE("IPv6 loopback endpoint", "[imds]") {
+    if (!test::have_ipv6_loopback()) {
+        WARN("no IPv6 loopback here; not tested");
+        return;
+    }
+    FakeImds fake({}, "::1");
+    REQUIRE(fake.endpoint().starts_with("http://[::1]:"));
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
+}
+
+TEST_CASE("proxy variables in the environment do not apply to IMDS", "[imds]") {
+    FakeImds fake;
+    EnvGuard env;
+    // A proxy that refuses everything: used, it would fail every request.
+    for (const char* v : {"http_proxy", "HTTP_PROXY", "https_proxy", "all_proxy", "ALL_PROXY"})
+        env.set(v, "http://127.0.0.1:9");
+    env.set("no_proxy", "");
+    env.set("NO_PROXY", "");
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    CHECK(r.requests == minimal_requests);
+    CHECK(r.instance["instanceId"] == "i-1234567890abcdef0");
+}
+
+TEST_CASE("endpoints race for the token; the winner serves every request", "[imds]") {
+    SECTION("the first endpoint refuses: the second starts at once and serves") {
+        FakeImds down({"--fault=down"}), up;
+        ImdsOptions o = options_for(down.endpoint());
+        o.endpoints.push_back(up.endpoint());
+        ImdsResult r = fetch_instance(o);
+        CHECK(r.instance["imdsEndpoint"] == up.endpoint());
+        CHECK(up.log().size() == size_t(minimal_requests));
+        CHECK(r.requests == minimal_requests + 1);
+    }
+    SECTION("the first endpoint is silent: the second starts after the stagger and serves") {
+        FakeImds silent({"--fault=slow:3000"}), up;
+        ImdsOptions o = options_for(silent.endpoint());
+        o.endpoints.push_back(up.endpoint());
+        auto t0 = Clock::now();
+        ImdsResult r = fetch_instance(o);
+        CHECK(seconds_since(t0) < 1.0);
+        CHECK(r.instance["imdsEndpoint"] == up.endpoint());
+        CHECK(silent.log() == std::vector<std::string>{"PUT /latest/api/token 200"});
+    }
+    SECTION("both answer: the first serves everything, the second is never asked") {
+        // Deterministic, so a re-run writes the same instance.json.
+        FakeImds a, b;
+        ImdsOptions o = options_for(a.endpoint());
+        o.endpoints.push_back(b.endpoint());
+        ImdsResult r = fetch_instance(o);
+        CHECK(r.instance["imdsEndpoint"] == a.endpoint());
+        CHECK(a.log().size() == size_t(minimal_requests));
+        CHECK(b.log().empty());
+        CHECK(r.requests == minimal_requests);
+    }
+}
+
+TEST_CASE("a required path that IMDS lacks is an error, at once", "[imds]") {
+    FakeImds fake({"--unset=meta-data/instance-id"});
+    auto t0 = Clock::now();
+    try {
+        fetch_instance(options_for(fake.endpoint()));
+        FAIL("no error without an instance id");
+    } catch (const TempError&) {
+        FAIL("a 404 is an answer, not a temporary failure");
+    } catch (const Error& e) {
+        CHECK(e.exit_code() == EXIT_FAILURE_);
+        CHECK_THAT(e.what(), Catch::Contains("meta-data/instance-id"));
+        CHECK_THAT(e.what(), Catch::Contains("404"));
+    }
+    CHECK(seconds_since(t0) < 1.0);
+    CHECK(fake.count("GET /latest/meta-data/instance-id 404") == 1);
+}
+
+TEST_CASE("optional paths that IMDS lacks take their defaults", "[imds]") {
+    FakeImds fake({"--unset=meta-data/placement/region", "--unset=meta-data/services/partition",
+                   "--unset=meta-data/services/domain", "--unset=dynamic/instance-identity/document",
+                   "--unset=meta-data/local-ipv4", "--unset=meta-data/hostname",
+                   "--unset=meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv4-cidr-blocks",
+                   "--set=meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/ipv6s=2600:1f14::1\n2600:1f14::2",
+                   "--set=meta-data/outpost-arn=arn:aws:outposts:us-west-2:111122223333:outpost/op-0123"});
+    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    json e = json::parse(R"({
+        "instanceId": "i-1234567890abcdef0", "instanceType": "m4.xlarge", "region": "us-west-2",
+        "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",
+        "mac": "0e:49:61:0f:c3:11", "ipv6s": ["2600:1f14::1", "2600:1f14::2"],
+        "localHostname": "ip-172-16-34-43.ec2.internal", "vpcIpv4CidrBlocks": [],
+        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123"})");
+    e["imdsEndpoint"] = fake.endpoint();
+    e["userData"] = false;
+    CHECK(r.instance.dump() == e.dump());
+}
+
+TEST_CASE("IMDS switched off (403) fails at once, not at the deadline", "[imds][faults]") {
+    FakeImds fake({"--fault=status:403:100"});
+    auto t0 = Clock::now();
+    try {
+        fetch_instance(options_for(fake.endpoint()));
+        FAIL("no error from a 403");
+    } catch (const TempError&) {
+        FAIL("403 is final");
+    } catch (const Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("turned off"));
+    }
+    CHECK(seconds_since(t0) < 1.0);
+    CHECK(fake.log().size() == 1);
+}
+
+TEST_CASE("an answer larger than any metadata value is refused", "[imds]") {
+    FakeImds fake({"--set=meta-data/local-hostname=" + std::string(65 * 1024, 'a')});
+    CHECK_THROWS_WITH(fetch_instance(options_for(fake.endpoint())),
+                      Catch::Contains("meta-data/local-hostname") && Catch::Contains("larger than"));
+}
+
+TEST_CASE("eks-node-imds writes instance.json and user data under the root", "[imds][step]") {
+    char tmpl[] = "/tmp/eksnode-imds-root-XXXXXX";
+    fs::path root = ::mkdtemp(tmpl);
+    write_file_atomic(root / "ud-src", "#!/bin/bash\necho hi\n", 0600);
+    StepOptions opts;
+    opts.paths = Paths(root);
+    const fs::path instance = root / "run/eks-node/instance.json", user_data = root / "run/eks-node/user-data";
+    {
+        FakeImds fake({"--user-data=" + (root / "ud-src").string()});
+        opts.imds_endpoint = fake.endpoint();
+        StepResult r = run_imds_step(opts);
+        CHECK(r.changed());
+        CHECK(read_file(instance) == expected_instance(fake.endpoint(), true));
+        CHECK(mode_of(instance) == 0644);
+        CHECK(read_file(user_data) == "#!/bin/bash\necho hi\n");
+        CHECK(mode_of(user_data) == 0600);
+        // Re-running against the same IMDS changes nothing.
+        CHECK_FALSE(run_imds_step(opts).changed());
+    }
+    {
+        // User data removed from the instance: the stale copy goes too.
+        FakeImds fake;
+        opts.imds_endpoint = fake.endpoint();
+        StepResult r = run_imds_step(opts);
+        CHECK(r.changed());
+        CHECK_FALSE(fs::exists(user_data));
+        CHECK(json::parse(read_file(instance))["userData"] == false);
+    }
+    fs::remove_all(root);
+}

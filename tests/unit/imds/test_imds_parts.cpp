@@ -1,0 +1,219 @@
+// The IMDS client's pure parts: backoff, options, derivations, validation.
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <set>
+
+#include "core/error.hpp"
+#include "imds/detail.hpp"
+#include "imds/imds.hpp"
+
+using namespace eksnode;
+using namespace eksnode::imds_detail;
+using std::chrono::milliseconds;
+
+TEST_CASE("backoff: full jitter below a doubling ceiling capped at max", "[imds][backoff]") {
+    const milliseconds initial{50}, cap{2000};
+    // unit 0 and unit just below 1 are the two ends of the range.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        long long ceiling = std::min<long long>(50LL << attempt, 2000);
+        CHECK(backoff_delay(attempt, initial, cap, 0.0) == milliseconds{0});
+        CHECK(backoff_delay(attempt, initial, cap, 0.999999) == milliseconds{ceiling});
+    }
+    CHECK(backoff_delay(0, initial, cap, 0.5) == milliseconds{25});
+    CHECK(backoff_delay(2, initial, cap, 0.5) == milliseconds{100});
+    // Huge attempt counts neither overflow nor pass the cap.
+    CHECK(backoff_delay(1000, initial, cap, 0.999999) == cap);
+    CHECK(backoff_delay(std::numeric_limits<int>::max(), initial, cap, 0.5) == milliseconds{1000});
+    // Out-of-range randomness is clamped, never scaled past the ceiling.
+    CHECK(backoff_delay(0, initial, cap, 7.0) == milliseconds{50});
+    CHECK(backoff_delay(0, initial, cap, -1.0) == milliseconds{0});
+}
+
+TEST_CASE("backoff: delays are spread, not identical", "[imds][backoff]") {
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::set<long long> seen;
+    for (int i = 0; i < 200; ++i) {
+        milliseconds d = backoff_delay(5, milliseconds{50}, milliseconds{2000}, unit(rng));
+        REQUIRE(d >= milliseconds{0});
+        REQUIRE(d <= milliseconds{1600});
+        seen.insert(d.count());
+    }
+    // 200 draws from 0..1600 ms: lockstep retries would give one value.
+    CHECK(seen.size() > 150);
+    CHECK(*seen.begin() < 400);
+    CHECK(*seen.rbegin() > 1200);
+}
+
+TEST_CASE("region from availability zone", "[imds]") {
+    CHECK(region_from_az("us-west-2f") == "us-west-2");
+    CHECK(region_from_az("cn-north-1a") == "cn-north-1");
+    CHECK(region_from_az("us-gov-west-1b") == "us-gov-west-1");
+    CHECK(region_from_az("eusc-de-east-1a") == "eusc-de-east-1");
+    CHECK(region_from_az("us-west-2-lax-1a") == "us-west-2");         // Local Zone
+    CHECK(region_from_az("us-east-1-wl1-bos-wlz-1") == "us-east-1");  // Wavelength Zone
+    CHECK(region_from_az("us-west-2") == "");                         // a region, not a zone
+    CHECK(region_from_az("usw2-az1") == "");                          // a zone ID
+    CHECK(region_from_az("") == "");
+}
+
+TEST_CASE("partition and domain defaults", "[imds]") {
+    CHECK(partition_for_region("us-west-2") == "aws");
+    CHECK(partition_for_region("cn-northwest-1") == "aws-cn");
+    CHECK(partition_for_region("us-gov-east-1") == "aws-us-gov");
+    CHECK(partition_for_region("us-iso-east-1") == "aws-iso");
+    CHECK(partition_for_region("us-isob-east-1") == "aws-iso-b");
+    CHECK(partition_for_region("eu-isoe-west-1") == "aws-iso-e");
+    CHECK(partition_for_region("us-isof-south-1") == "aws-iso-f");
+    CHECK(partition_for_region("eusc-de-east-1") == "aws-eusc");
+    CHECK(domain_for_partition("aws") == "amazonaws.com");
+    CHECK(domain_for_partition("aws-cn") == "amazonaws.com.cn");
+    CHECK(domain_for_partition("aws-us-gov") == "amazonaws.com");
+    CHECK(domain_for_partition("aws-iso") == "c2s.ic.gov");
+    CHECK(domain_for_partition("aws-iso-b") == "sc2s.sgov.gov");
+    CHECK(domain_for_partition("aws-iso-e") == "cloud.adc-e.uk");
+    CHECK(domain_for_partition("aws-iso-f") == "csp.hci.ic.gov");
+    CHECK(domain_for_partition("aws-eusc") == "amazonaws.eu");
+    CHECK(domain_for_partition("aws-moon") == "");
+}
+
+TEST_CASE("durations: seconds as numbers, unit strings", "[imds][options]") {
+    CHECK(parse_duration(json(5), "f") == milliseconds{5000});
+    CHECK(parse_duration(json(1.5), "f") == milliseconds{1500});
+    CHECK(parse_duration(json("500ms"), "f") == milliseconds{500});
+    CHECK(parse_duration(json("90s"), "f") == milliseconds{90'000});
+    CHECK(parse_duration(json("2m"), "f") == milliseconds{120'000});
+    CHECK(parse_duration(json("2min"), "f") == milliseconds{120'000});
+    CHECK(parse_duration(json("1h"), "f") == milliseconds{3'600'000});
+    CHECK(parse_duration(json("1m 30s"), "f") == milliseconds{90'000});
+    CHECK(parse_duration(json("1.5s"), "f") == milliseconds{1500});
+    CHECK(parse_duration(json("45"), "f") == milliseconds{45'000});
+    for (const char* bad : {"", "5x", "s", "-1s", "0", "0ms", "1.2.3s", "30 5", "25h", "5 s"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(parse_duration(json(bad), "settings.imds.deadline"), ConfigError);
+    }
+    CHECK_THROWS_AS(parse_duration(json(0), "f"), ConfigError);
+    CHECK_THROWS_AS(parse_duration(json(-3), "f"), ConfigError);
+    CHECK_THROWS_AS(parse_duration(json(true), "f"), ConfigError);
+    try {
+        parse_duration(json("5x"), "settings.imds.deadline");
+        FAIL("no error");
+    } catch (const ConfigError& e) {
+        CHECK(e.field() == "settings.imds.deadline");
+        CHECK_THAT(e.what(), Catch::Contains("\"5x\""));
+        CHECK(e.exit_code() == EXIT_CONFIG);
+    }
+}
+
+TEST_CASE("imds options from settings and --imds-endpoint", "[imds][options]") {
+    SECTION("defaults race IPv4 and IPv6") {
+        ImdsOptions o = imds_options(json::object(), "");
+        CHECK(o.endpoints == std::vector<std::string>{"http://169.254.169.254", "http://[fd00:ec2::254]"});
+        CHECK(o.deadline == milliseconds{120'000});
+        CHECK(o.request_timeout == milliseconds{3'000});
+    }
+    SECTION("endpointMode picks one of the pair") {
+        CHECK(imds_options(json::parse(R"({"imds":{"endpointMode":"ipv4"}})"), "").endpoints ==
+              std::vector<std::string>{"http://169.254.169.254"});
+        CHECK(imds_options(json::parse(R"({"imds":{"endpointMode":"ipv6"}})"), "").endpoints ==
+              std::vector<std::string>{"http://[fd00:ec2::254]"});
+        CHECK(imds_options(json::parse(R"({"imds":{"endpointMode":"auto"}})"), "").endpoints.size() == 2);
+    }
+    SECTION("durations") {
+        ImdsOptions o = imds_options(json::parse(R"({"imds":{"deadline":"2m","requestTimeout":"500ms"}})"), "");
+        CHECK(o.deadline == milliseconds{120'000});
+        CHECK(o.request_timeout == milliseconds{500});
+        CHECK(imds_options(json::parse(R"({"imds":{"deadline":30}})"), "").deadline == milliseconds{30'000});
+    }
+    SECTION("an endpoint setting is the only endpoint; the override beats it") {
+        json s = json::parse(R"({"imds":{"endpoint":"http://10.0.0.1:8080/","endpointMode":"ipv6"}})");
+        CHECK(imds_options(s, "").endpoints == std::vector<std::string>{"http://10.0.0.1:8080"});
+        CHECK(imds_options(s, "http://[::1]:1234").endpoints == std::vector<std::string>{"http://[::1]:1234"});
+        CHECK(imds_options(json::object(), "http://127.0.0.1:9").endpoints ==
+              std::vector<std::string>{"http://127.0.0.1:9"});
+    }
+    SECTION("bad settings are configuration errors naming the key") {
+        auto field_of = [](const char* doc) {
+            try {
+                imds_options(json::parse(doc), "");
+            } catch (const ConfigError& e) {
+                return e.field();
+            }
+            return std::string("(no error)");
+        };
+        CHECK(field_of(R"({"imds":{"endpointMode":"ipv5"}})") == "settings.imds.endpointMode");
+        CHECK(field_of(R"({"imds":{"endpoint":"https://169.254.169.254"}})") == "settings.imds.endpoint");
+        CHECK(field_of(R"({"imds":{"endpoint":"http://"}})") == "settings.imds.endpoint");
+        CHECK(field_of(R"({"imds":{"endpoint":"http://a b"}})") == "settings.imds.endpoint");
+        CHECK(field_of(R"({"imds":{"deadline":"soon"}})") == "settings.imds.deadline");
+        CHECK(field_of(R"({"imds":{"requestTimeout":[]}})") == "settings.imds.requestTimeout");
+        CHECK(field_of(R"({"imds":{"dealine":"5s"}})") == "settings.imds.dealine");
+        CHECK(field_of(R"({"imds":"fast"})") == "settings.imds");
+    }
+    SECTION("a bad override is a usage error") {
+        CHECK_THROWS_AS(imds_options(json::object(), "169.254.169.254"), UsageError);
+        CHECK_THROWS_AS(imds_options(json::object(), "http://user@host"), UsageError);
+    }
+}
+
+namespace {
+Fetched minimal() {
+    return Fetched{
+        {"meta-data/instance-id", "i-0abc"},
+        {"meta-data/instance-type", "t3.small"},
+        {"meta-data/placement/availability-zone", "cn-north-1b"},
+        {"meta-data/mac", "02:00:00:00:00:01"},
+    };
+}
+}  // namespace
+
+TEST_CASE("instance.json from the bare minimum: every default is derived", "[imds]") {
+    Fetched v = minimal();
+    v["meta-data/network/interfaces/macs/02:00:00:00:00:01/ipv6s"] = "2406:da00::1\n2406:da00::2\n";
+    v["user-data"] = std::nullopt;
+    json i = assemble_instance(v, "http://[fd00:ec2::254]");
+    CHECK(i.dump() ==
+          json::parse(R"({"instanceId":"i-0abc","instanceType":"t3.small","region":"cn-north-1",
+                          "availabilityZone":"cn-north-1b","partition":"aws-cn","domain":"amazonaws.com.cn",
+                          "mac":"02:00:00:00:00:01","ipv6s":["2406:da00::1","2406:da00::2"],
+                          "vpcIpv4CidrBlocks":[],"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
+              .dump());
+}
+
+TEST_CASE("instance.json: the identity document is the second source of the region", "[imds]") {
+    Fetched v = minimal();
+    v["dynamic/instance-identity/document"] = R"({"region":"cn-northwest-1","architecture":"arm64"})";
+    json i = assemble_instance(v, "e");
+    CHECK(i["region"] == "cn-northwest-1");
+    CHECK(i["architecture"] == "arm64");
+    v["meta-data/placement/region"] = "cn-north-1\n";
+    CHECK(assemble_instance(v, "e")["region"] == "cn-north-1");
+}
+
+TEST_CASE("instance.json refuses values that could inject lines", "[imds]") {
+    Fetched v = minimal();
+    v["meta-data/local-hostname"] = "evil\nExtraFlag=1";
+    CHECK_THROWS_WITH(assemble_instance(v, "e"), Catch::Contains("meta-data/local-hostname"));
+    v = minimal();
+    v["meta-data/mac"] = "../../../etc";
+    CHECK_THROWS_WITH(assemble_instance(v, "e"), Catch::Contains("not a MAC address"));
+    v = minimal();
+    v["meta-data/instance-id"] = "  ";
+    CHECK_THROWS_WITH(assemble_instance(v, "e"), Catch::Contains("meta-data/instance-id"));
+    v = minimal();
+    v["dynamic/instance-identity/document"] = "{truncated";
+    CHECK_THROWS_WITH(assemble_instance(v, "e"), Catch::Contains("dynamic/instance-identity/document"));
+    v = minimal();
+    v["meta-data/placement/availability-zone"] = "usw2-az1";
+    CHECK_THROWS_WITH(assemble_instance(v, "e"), Catch::Contains("does not name a region"));
+}
+
+TEST_CASE("MAC addresses", "[imds]") {
+    CHECK(is_mac("0e:49:61:0f:c3:11"));
+    CHECK(is_mac("0E:49:61:0F:C3:11"));
+    CHECK_FALSE(is_mac("0e:49:61:0f:c3"));
+    CHECK_FALSE(is_mac("0e-49-61-0f-c3-11"));
+    CHECK_FALSE(is_mac("0e:49:61:0f:c3:1g"));
+    CHECK(mac_path("0e:49:61:0f:c3:11", "ipv6s") == "meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/ipv6s");
+}

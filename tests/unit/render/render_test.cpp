@@ -1,0 +1,448 @@
+// Listeners are an "external interface" of Catch2 v2, enabled per file.
+#define CATCH_CONFIG_EXTERNAL_INTERFACES
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "render/containerd.hpp"
+#include "render/detail.hpp"
+#include "render/hosts.hpp"
+#include "render/kubelet.hpp"
+#include "render/render.hpp"
+#include "render/toml_json.hpp"
+#include "test_support.hpp"
+
+using namespace eksnode;
+using namespace eksnode::render_detail;
+using render_test::base_config;
+using render_test::TempDir;
+
+namespace {
+
+// Renderers log every file they write at info, noise in a test run: [render]
+// test cases (here and in golden_test.cpp) log errors only.
+struct QuietRenderLogs : Catch::TestEventListenerBase {
+    using TestEventListenerBase::TestEventListenerBase;
+    log::Level saved = log::Level::info;
+    void testCaseStarting(const Catch::TestCaseInfo& info) override {
+        saved = log::level();
+        if (std::find(info.tags.begin(), info.tags.end(), "render") != info.tags.end())
+            log::set_level(log::Level::error);
+    }
+    void testCaseEnded(const Catch::TestCaseStats&) override { log::set_level(saved); }
+};
+
+}  // namespace
+
+CATCH_REGISTER_LISTENER(QuietRenderLogs)
+
+namespace {
+
+// Compared as data: key order and formatting do not matter (nlohmann::json
+// keeps objects in sorted maps, unlike our ordered json).
+nlohmann::json as_data(const std::string& text) { return nlohmann::json::parse(text); }
+nlohmann::json as_data(const json& j) { return nlohmann::json::parse(j.dump()); }
+
+nlohmann::json yaml_as_data(const YAML::Node& n) {
+    switch (n.Type()) {
+    case YAML::NodeType::Map: {
+        nlohmann::json j = nlohmann::json::object();
+        for (const auto& kv : n) j[kv.first.as<std::string>()] = yaml_as_data(kv.second);
+        return j;
+    }
+    case YAML::NodeType::Sequence: {
+        nlohmann::json j = nlohmann::json::array();
+        for (const auto& e : n) j.push_back(yaml_as_data(e));
+        return j;
+    }
+    case YAML::NodeType::Scalar: return n.as<std::string>();
+    default: return nullptr;
+    }
+}
+
+std::string conformance(const std::string& rel) {
+    return read_file(render_test::source_path("tests/conformance/" + rel));
+}
+
+json with_version(json cfg, const std::string& kubelet, const std::string& containerd = "1.7.27") {
+    cfg["machine"]["kubeletVersion"] = kubelet;
+    cfg["machine"]["containerdVersion"] = containerd;
+    return cfg;
+}
+
+mode_t mode_of(const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+
+bool has_flag(const std::vector<std::string>& flags, const std::string& prefix) {
+    return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) { return f.rfind(prefix, 0) == 0; });
+}
+
+json user_kubelet_config() {
+    return json::parse(R"({"logging": {"verbosity": 5}, "clusterDNS": ["0.0.0.0", "1.1.1.1"]})");
+}
+
+}  // namespace
+
+// ---- equivalence with the conformance samples (nodeadm's output) ----------
+
+TEST_CASE("kubelet 1.29 config.json and drop-in equal conformance case 01", "[render][kubelet]") {
+    json cfg = base_config();
+    cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
+    CHECK(as_data(kubelet_config(cfg)) ==
+          as_data(conformance("01-kubelet-config-json/expected/etc/kubernetes/kubelet/config.json")));
+    CHECK(as_data(kubelet_user_dropin(cfg["spec"]["kubelet"]["config"])) ==
+          as_data(conformance("01-kubelet-config-json/expected/etc/kubernetes/kubelet/config.json.d/40-user.conf")));
+}
+
+TEST_CASE("kubeconfig equals conformance case 03", "[render][kubelet]") {
+    json cfg = with_version(base_config(), "1.35.0");
+    TempDir root;
+    render_kubelet(cfg, Paths(root.path));
+    CHECK(yaml_as_data(YAML::LoadFile((root.path / "var/lib/kubelet/kubeconfig").string())) ==
+          yaml_as_data(YAML::Load(conformance("03-kubeconfig/expected/var/lib/kubelet/kubeconfig"))));
+}
+
+TEST_CASE("credential provider config for kubelet 1.36 equals conformance case 04", "[render][kubelet]") {
+    CHECK(as_data(credential_provider_config(with_version(base_config(), "1.36.0"))) ==
+          as_data(conformance("04-credential-provider/expected/etc/eks/image-credential-provider/config.json")));
+}
+
+// ---- kubelet version toggles ----------------------------------------------
+
+TEST_CASE("kubelet version toggles switch at nodeadm's thresholds", "[render][kubelet]") {
+    struct Row {
+        std::string version;
+        bool credential_provider_gate, api_qps, dra, provider_id, runtime_flags, pod_infra_flag, external_cloud;
+    };
+    const Row rows[] = {
+        {"1.21.14", true, false, false, false, true, true, false},
+        {"1.22.0", true, true, false, false, true, true, false},
+        {"1.25.16", true, true, false, false, true, true, false},
+        {"1.26.0", true, true, false, true, true, true, true},
+        {"1.27.0", true, false, false, true, false, true, true},
+        {"1.28.0", false, false, false, true, false, true, true},
+        {"1.29.0", false, false, false, true, false, false, true},
+        {"1.32.9", false, false, false, true, false, false, true},
+        {"1.33.0", false, false, true, true, false, false, true},
+        {"v1.36.1-eks-5e0fdde", false, false, true, true, false, false, true},
+    };
+    for (const Row& r : rows) {
+        INFO("kubelet " << r.version);
+        json cfg = with_version(base_config(), r.version);
+        json k = kubelet_config(cfg);
+        std::vector<std::string> flags = kubelet_flags(cfg);
+        CHECK(k["featureGates"].contains("KubeletCredentialProviders") == r.credential_provider_gate);
+        CHECK(k.contains("kubeAPIQPS") == r.api_qps);
+        CHECK(k.contains("kubeAPIBurst") == r.api_qps);
+        CHECK(k["featureGates"].contains("DynamicResourceAllocation") == r.dra);
+        CHECK(k.contains("providerID") == r.provider_id);
+        CHECK(has_flag(flags, "--container-runtime=remote") == r.runtime_flags);
+        CHECK(has_flag(flags, "--container-runtime-endpoint=") == r.runtime_flags);
+        CHECK(has_flag(flags, "--pod-infra-container-image=") == r.pod_infra_flag);
+        CHECK(has_flag(flags, "--cloud-provider=external") == r.external_cloud);
+        CHECK(has_flag(flags, "--cloud-provider=aws") == !r.external_cloud);
+        CHECK(has_flag(flags, "--hostname-override=") == r.external_cloud);
+    }
+}
+
+TEST_CASE("credential provider API and ECR Public's second name follow the kubelet version", "[render][kubelet]") {
+    json old = credential_provider_config(with_version(base_config(), "1.26.5"));
+    CHECK(old["apiVersion"] == "kubelet.config.k8s.io/v1alpha1");
+    CHECK(old["providers"][0]["apiVersion"] == "credentialprovider.kubelet.k8s.io/v1alpha1");
+
+    json v131 = credential_provider_config(with_version(base_config(), "1.31.0"));
+    json v132 = credential_provider_config(with_version(base_config(), "1.32.0"));
+    CHECK(v131["apiVersion"] == "kubelet.config.k8s.io/v1");
+    CHECK(v132["providers"][0]["matchImages"].size() == v131["providers"][0]["matchImages"].size() + 1);
+    CHECK(v132["providers"][0]["matchImages"].back() == "ecr-public.aws.com");
+}
+
+TEST_CASE("kubelet.config is merged into config.json only for kubelets without drop-ins", "[render][kubelet]") {
+    json cfg = with_version(base_config(), "1.28.9");
+    cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
+    json k = kubelet_config(cfg);
+    CHECK(k["logging"]["verbosity"] == 5);
+    CHECK(k["clusterDNS"] == json::array({"0.0.0.0", "1.1.1.1"}));
+    // Merged, not replaced: the neighbours of a merged key stay.
+    CHECK(k["authentication"]["x509"]["clientCAFile"] == "/etc/kubernetes/pki/ca.crt");
+    CHECK_FALSE(has_flag(kubelet_flags(cfg), "--config-dir="));
+
+    json k129 = kubelet_config(with_version(cfg, "1.29.0"));
+    CHECK(k129["logging"]["verbosity"] == 2);
+}
+
+TEST_CASE("user kubelet flags come after ours so that they win", "[render][kubelet]") {
+    json cfg = base_config();
+    cfg["spec"]["kubelet"]["flags"] = json::array({"--node-ip=10.9.9.9", "--v=4"});
+    std::vector<std::string> flags = kubelet_flags(cfg);
+    REQUIRE(flags.size() >= 3);
+    CHECK(flags[flags.size() - 2] == "--node-ip=10.9.9.9");
+    CHECK(flags.back() == "--v=4");
+    CHECK(has_flag(flags, "--node-ip=172.16.34.43"));
+}
+
+// ---- files, modes, re-rendering -------------------------------------------
+
+TEST_CASE("a second render of every step rewrites nothing", "[render]") {
+    json cfg = base_config();
+    cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
+    cfg["spec"]["instance"]["environment"]["default"]["HTTP_PROXY"] = "http://proxy:3128";
+    TempDir root;
+    Paths paths(root.path);
+    auto all = [&] {
+        StepResult r = render_ca(cfg, paths);
+        r.merge(render_kubelet(cfg, paths));
+        r.merge(render_containerd(cfg, paths));
+        r.merge(render_hosts(cfg, paths, [](const std::string&) -> std::vector<std::string> {
+            throw std::logic_error("not on Outposts: nothing to resolve");
+        }));
+        return r;
+    };
+    CHECK(all().changed());
+    const auto before = fs::last_write_time(root.path / "etc/kubernetes/kubelet/config.json");
+    StepResult again = all();
+    CHECK_FALSE(again.changed());
+    for (const auto& [p, w] : again.outputs) CHECK(w == WriteResult::unchanged);
+    CHECK(fs::last_write_time(root.path / "etc/kubernetes/kubelet/config.json") == before);
+}
+
+TEST_CASE("credentials are written 0600", "[render][kubelet]") {
+    json cfg = base_config();
+    cfg["spec"]["instance"]["environment"]["kubelet"]["HTTPS_PROXY"] = "http://user:secret@proxy:3128";
+    TempDir root;
+    render_kubelet(cfg, Paths(root.path));
+    CHECK(mode_of(root.path / "var/lib/kubelet/kubeconfig") == 0600);
+    CHECK(mode_of(root.path / "run/eks-node/env/kubelet.env") == 0600);
+    CHECK(mode_of(root.path / "etc/kubernetes/kubelet/config.json") == 0644);
+
+    cfg["spec"]["cluster"]["enableOutpost"] = true;
+    cfg["spec"]["cluster"]["id"] = "6b7d1c2e-0f5a-4c3b-9e8d-1a2b3c4d5e6f";
+    render_kubelet(cfg, Paths(root.path));
+    CHECK(mode_of(root.path / "var/lib/kubelet/bootstrap-kubeconfig") == 0600);
+}
+
+TEST_CASE("removing kubelet.config withdraws the drop-in and its flag", "[render][kubelet]") {
+    json cfg = base_config();
+    cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
+    TempDir root;
+    Paths paths(root.path);
+    render_kubelet(cfg, paths);
+    const fs::path dropin = root.path / "etc/kubernetes/kubelet/config.json.d/40-user.conf";
+    REQUIRE(fs::exists(dropin));
+    CHECK(read_file(root.path / "etc/eks/kubelet/environment").find("--config-dir=") != std::string::npos);
+
+    cfg["spec"]["kubelet"].erase("config");
+    StepResult r = render_kubelet(cfg, paths);
+    CHECK(r.changed());
+    CHECK_FALSE(fs::exists(dropin));
+    const std::string env = read_file(root.path / "etc/eks/kubelet/environment");
+    CHECK(env.find("--config-dir=") == std::string::npos);
+    CHECK(env.find("KUBELET_CONFIG_DROPIN_DIR_ALPHA") == std::string::npos);
+}
+
+TEST_CASE("a missing config.json field is a configuration error naming it", "[render]") {
+    json cfg = base_config();
+    cfg["derived"].erase("caPEM");
+    TempDir root;
+    try {
+        render_ca(cfg, Paths(root.path));
+        FAIL("no error");
+    } catch (const ConfigError& e) {
+        CHECK(e.field() == "derived.caPEM");
+        CHECK(e.exit_code() == EXIT_CONFIG);
+    }
+    CHECK_THROWS_AS(load_resolved_config(root.path / "run/eks-node/config.json"), ConfigError);
+}
+
+// ---- service environment -----------------------------------------------------
+
+TEST_CASE("environment values are quoted the way EnvironmentFile= reads them", "[render][environment]") {
+    // Bare where systemd reads the text back as is.
+    CHECK(environment_value("--a=b --c=d") == "--a=b --c=d");
+    CHECK(environment_value(R"(say "hi" for $5 at 100%)") == R"(say "hi" for $5 at 100%)");
+    // Quoted where it would not.
+    CHECK(environment_value(R"(C:\dir)") == R"("C:\\dir")");
+    CHECK(environment_value(R"("quoted" $HOME `x`)") == R"("\"quoted\" \$HOME \`x\`")");
+    CHECK(environment_value(" padded ") == "\" padded \"");
+    CHECK(environment_value("two\nlines") == "\"two\nlines\"");
+    CHECK(environment_value("") == "\"\"");
+    CHECK(valid_environment_name("HTTP_PROXY"));
+    CHECK(valid_environment_name("_x1"));
+    CHECK_FALSE(valid_environment_name("1X"));
+    CHECK_FALSE(valid_environment_name("A-B"));
+    CHECK_FALSE(valid_environment_name(""));
+}
+
+TEST_CASE("a service's environment file holds the defaults under its own values", "[render][environment]") {
+    json cfg = base_config();
+    cfg["spec"]["instance"]["environment"] = json::parse(R"({
+        "default": {"HTTP_PROXY": "http://d:1", "NO_PROXY": "localhost"},
+        "kubelet": {"HTTP_PROXY": "http://k:2"}})");
+    TempDir root;
+    render_kubelet(cfg, Paths(root.path));
+    const std::string kubelet = read_file(root.path / "run/eks-node/env/kubelet.env");
+    CHECK(kubelet.find("\nHTTP_PROXY=http://k:2\n") != std::string::npos);
+    CHECK(kubelet.find("\nNO_PROXY=localhost\n") != std::string::npos);
+    CHECK(kubelet.find("http://d:1") == std::string::npos);
+    CHECK(read_file(root.path / "run/eks-node/env/default.env").find("\nHTTP_PROXY=http://d:1\n") !=
+          std::string::npos);
+
+    cfg["spec"]["instance"]["environment"]["kubelet"]["BAD NAME"] = "x";
+    CHECK_THROWS_AS(render_kubelet(cfg, Paths(root.path)), ConfigError);
+
+    cfg["spec"]["instance"].erase("environment");
+    render_kubelet(cfg, Paths(root.path));
+    CHECK_FALSE(fs::exists(root.path / "run/eks-node/env/kubelet.env"));
+    CHECK_FALSE(fs::exists(root.path / "run/eks-node/env/default.env"));
+}
+
+// ---- containerd ------------------------------------------------------------------
+
+TEST_CASE("containerd schema follows the containerd version and the user's TOML", "[render][containerd]") {
+    json v3_plugins = json::parse(R"({"plugins": {"io.containerd.cri.v1.images": {"snapshotter": "overlayfs"}}})");
+    json v2_plugins = json::parse(R"({"plugins": {"io.containerd.grpc.v1.cri": {"sandbox_image": "x"}}})");
+
+    json c17 = base_config();
+    CHECK(containerd_schema(c17) == ConfigSchema::v2);
+    c17["spec"]["containerd"]["config"] = v3_plugins;
+    CHECK_THROWS_AS(containerd_schema(c17), ConfigError);
+
+    json c20 = with_version(base_config(), "1.32.0", "2.0.5");
+    CHECK(containerd_schema(c20) == ConfigSchema::v3);
+    c20["spec"]["containerd"]["config"] = v3_plugins;
+    CHECK(containerd_schema(c20) == ConfigSchema::v3);
+    c20["spec"]["containerd"]["config"] = v2_plugins;
+    CHECK(containerd_schema(c20) == ConfigSchema::v2);
+    CHECK(containerd_config(c20)["version"] == 2);
+    // An explicit version decides, whatever the plugins look like.
+    c20["spec"]["containerd"]["config"]["version"] = 3;
+    CHECK(containerd_schema(c20) == ConfigSchema::v3);
+    c20["spec"]["containerd"]["config"]["version"] = 1;
+    CHECK_THROWS_AS(containerd_schema(c20), ConfigError);
+}
+
+TEST_CASE("the user's containerd TOML merges table by table", "[render][containerd]") {
+    json cfg = base_config();
+    cfg["spec"]["containerd"]["config"] = json::parse(
+        R"({"plugins": {"io.containerd.grpc.v1.cri": {"containerd": {"discard_unpacked_layers": false}}}})");
+    json c = containerd_config(cfg);
+    const json& ctd = c["plugins"]["io.containerd.grpc.v1.cri"]["containerd"];
+    CHECK(ctd["discard_unpacked_layers"] == false);
+    CHECK(ctd["default_runtime_name"] == "runc");
+    CHECK(ctd["runtimes"]["runc"]["options"]["SystemdCgroup"] == true);
+}
+
+TEST_CASE("JSON becomes TOML deterministically, or an error names the value", "[render][containerd]") {
+    json doc = json::parse(R"({"b": 1, "a": {"y": [1, 2], "x": "s", "t": [{"k": true}, {"k": false}]}, "f": 0.5})");
+    CHECK(to_toml(doc, "test") ==
+          "b = 1\nf = 0.5\n\n[a]\nx = \"s\"\ny = [ 1, 2 ]\n\n[[a.t]]\nk = true\n\n[[a.t]]\nk = false\n");
+    CHECK_THROWS_WITH(to_toml(json::parse(R"({"a": {"b": null}})"), "test"), Catch::Contains("a.b"));
+    CHECK_THROWS_AS(to_toml(json::parse(R"({"big": 18446744073709551615})"), "test"), Error);
+}
+
+TEST_CASE("FastImagePull uses SOCI only on nodes with 4 CPUs and 7 GiB", "[render][containerd]") {
+    json cfg = with_version(base_config(), "1.33.0", "2.1.4");
+    cfg["spec"]["featureGates"]["FastImagePull"] = true;
+    CHECK_FALSE(use_soci_snapshotter(cfg));   // 2 CPUs
+    cfg["machine"]["cpuMillicores"] = 4000;
+    CHECK(use_soci_snapshotter(cfg));
+    CHECK(containerd_config(cfg)["plugins"]["io.containerd.cri.v1.images"]["snapshotter"] == "soci");
+    cfg["machine"]["memoryMiB"] = 7000;
+    CHECK_FALSE(use_soci_snapshotter(cfg));
+}
+
+// ---- /etc/hosts --------------------------------------------------------------------
+
+namespace {
+
+json outposts_config() {
+    json cfg = base_config();
+    cfg["spec"]["cluster"]["enableOutpost"] = true;
+    cfg["spec"]["cluster"]["id"] = "6b7d1c2e-0f5a-4c3b-9e8d-1a2b3c4d5e6f";
+    cfg["derived"]["apiServerHost"] = "api.outpost.example.com";
+    return cfg;
+}
+
+HostResolver answers(std::vector<std::string> addresses) {
+    return [addresses](const std::string&) { return addresses; };
+}
+
+}  // namespace
+
+TEST_CASE("our /etc/hosts block is replaced in place and the rest kept byte for byte", "[render][hosts]") {
+    const std::string before = "127.0.0.1 localhost\n";
+    const std::string after = "10.9.9.9  kept # comment\n";
+    const std::string old_block = hosts_block("api.example.com", {"10.0.0.9"});
+    const std::string new_block = hosts_block("api.example.com", {"10.0.0.2", "fd00::1", "10.0.0.1", "10.0.0.2"});
+    CHECK(new_block == "# BEGIN eks-node (Outposts API server)\n10.0.0.1\tapi.example.com\n"
+                       "10.0.0.2\tapi.example.com\nfd00::1\tapi.example.com\n# END eks-node\n");
+    CHECK(with_hosts_block(before + old_block + after, new_block, "hosts") == before + new_block + after);
+    CHECK(with_hosts_block(before + old_block + after, "", "hosts") == before + after);
+    CHECK(with_hosts_block("no newline", new_block, "hosts") == "no newline\n" + new_block);
+    CHECK(with_hosts_block(before, "", "hosts") == before);
+}
+
+TEST_CASE("a hand-broken /etc/hosts block is an error, not a guess", "[render][hosts]") {
+    const std::string begin = std::string(hosts_begin) + "\n", end = std::string(hosts_end) + "\n";
+    CHECK_THROWS_AS(find_hosts_block(begin + "1.2.3.4 x\n", "hosts"), Error);
+    CHECK_THROWS_AS(find_hosts_block("1.2.3.4 x\n" + end, "hosts"), Error);
+    CHECK_THROWS_AS(find_hosts_block(begin + end + begin + end, "hosts"), Error);
+}
+
+TEST_CASE("eks-node-hosts keeps the file's mode and skips address literals", "[render][hosts]") {
+    TempDir root;
+    Paths paths(root.path);
+    const fs::path hosts = root.path / "etc/hosts";
+    fs::create_directories(hosts.parent_path());
+    write_file_atomic(hosts, "127.0.0.1 localhost\n", 0640);
+
+    CHECK(render_hosts(outposts_config(), paths, answers({"10.0.1.10"})).changed());
+    CHECK(mode_of(hosts) == 0640);
+    CHECK(read_file(hosts).find("10.0.1.10\tapi.outpost.example.com\n") != std::string::npos);
+
+    json literal = outposts_config();
+    literal["derived"]["apiServerHost"] = "10.0.1.10";
+    render_hosts(literal, paths, [](const std::string&) -> std::vector<std::string> {
+        throw std::logic_error("an address needs no lookup");
+    });
+    CHECK(read_file(hosts) == "127.0.0.1 localhost\n");
+}
+
+TEST_CASE("an unresolvable API server is a temporary failure unless a block exists", "[render][hosts]") {
+    TempDir root;
+    Paths paths(root.path);
+    HostResolver down = [](const std::string& h) -> std::vector<std::string> { throw TempError(h + ": timeout"); };
+    try {
+        render_hosts(outposts_config(), paths, down);
+        FAIL("no error");
+    } catch (const TempError& e) {
+        CHECK(e.exit_code() == EXIT_TEMPFAIL);
+    }
+    render_hosts(outposts_config(), paths, answers({"10.0.1.10"}));
+    StepResult r = render_hosts(outposts_config(), paths, down);
+    CHECK_FALSE(r.changed());
+    CHECK(read_file(root.path / "etc/hosts").find("10.0.1.10") != std::string::npos);
+}
+
+TEST_CASE("addresses are read from a DNS answer, past CNAMEs and compressed names", "[render][hosts]") {
+    const std::vector<unsigned char> msg = {
+        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 0,                        // header: 1 question, 3 answers
+        3, 'a', 'p', 'i', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,  // api.example.com
+        0, 1, 0, 1,                                                               // A, IN
+        0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 5, 2, 'l', 'b', 0xc0, 16,          // CNAME lb.example.com
+        0xc0, 45, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 1, 10,                   // lb: A 10.0.1.10
+        0xc0, 45, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16,                               // lb: AAAA fd00:ec2::10
+        0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    };
+    CHECK(addresses_in_dns_answer(msg.data(), msg.size()) == std::vector<std::string>{"10.0.1.10", "fd00:ec2::10"});
+    // Cut inside the AAAA record: what came before it still counts.
+    CHECK(addresses_in_dns_answer(msg.data(), msg.size() - 3) == std::vector<std::string>{"10.0.1.10"});
+    CHECK(addresses_in_dns_answer(msg.data(), 5).empty());
+}

@@ -1,0 +1,195 @@
+#!/bin/bash
+# Build the Debian 12 base image of the VM test tier, or reuse the cached one.
+#
+# Usage: tests/vm/build-image.sh
+# Prints the image directory (rootfs.img, vmlinuz, initrd.img) as the last line of stdout;
+# progress goes to stderr.
+#
+# Two cached stages, each keyed by a hash of exactly what goes into it, so editing a guest
+# unit does not redo the slow debootstrap:
+#   stage1-KEY/  debootstrapped rootfs      (packages list, mirror, debootstrap function)
+#   base-KEY/    configured, bootable image (stage 1 + this script + tests/vm/guest/)
+# The project itself is never baked in: run-scenario.sh overlays it per run.
+#
+# Environment:
+#   EKS_NODE_VM_CACHE   cache directory (default /var/cache/eks-node-vm)
+#   EKS_NODE_VM_MIRROR  Debian mirror (default: the bookworm mirror apt uses on this host)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm}
+suite=bookworm
+# What configure_rootfs copies from guest/ (part of the cache key). The other files in guest/
+# are shipped per run through the share and never bake into the image.
+baked=(runner imds preinit install-payload kubelet
+  eksvm-runner.service eksvm-imds.service run-eksvm.mount kubelet.service runtime.slice)
+# Sparse: only the ~700 MB written cost disk; the rest is room for scenarios.
+image_size=4G
+
+log() { printf 'build-image: [%ss] %s\n' "$SECONDS" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+install_host_packages() {
+  local p missing=()
+  for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+      missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing host packages: ${missing[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
+}
+
+# The bookworm mirror apt already uses here (deb822 .sources or one-line .list).
+find_mirror() {
+  if [[ -n ${EKS_NODE_VM_MIRROR:-} ]]; then
+    echo "$EKS_NODE_VM_MIRROR"
+    return
+  fi
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -e $f ]] || continue
+    uri=$(awk -v suite="$suite" '
+      /^[[:space:]]*$/ { if (ok && uri != "") { print uri; exit } ok = 0; uri = ""; next }
+      $1 == "URIs:" { uri = $2 }
+      $1 == "Suites:" { for (i = 2; i <= NF; i++) if ($i == suite) ok = 1 }
+      END { if (ok && uri != "") print uri }' "$f" | head -n1)
+    [[ -n $uri ]] && { echo "$uri"; return; }
+  done
+  # One-line format: "deb [options] URI SUITE COMPONENTS..."
+  uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    sed -e 's/\[[^]]*\]//' | awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2; exit }')
+  [[ -n $uri ]] || die "no $suite mirror in /etc/apt/sources.list*; set EKS_NODE_VM_MIRROR"
+  echo "$uri"
+}
+
+packages() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/image-packages.txt" | paste -sd, -; }
+
+# Stage 1: the slow part (~1.5 min). Its text is part of its cache key, so edit freely.
+debootstrap_rootfs() {
+  local rootfs=$1 mirror=$2
+  mkdir -p "$cache/debs"
+  # --cache-dir keeps the .debs: a rebuild after a package-list change downloads only the delta.
+  debootstrap --variant=minbase --components=main --include="$(packages)" \
+    --cache-dir="$cache/debs" "$suite" "$rootfs" "$mirror" >&2
+  rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*_Packages
+}
+
+# Stage 2: make the rootfs boot fast and headless under qemu, with the test plumbing.
+configure_rootfs() {
+  local r=$1 g=$here/guest
+
+  echo eksvm >"$r/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\teksvm\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+    >"$r/etc/hosts"
+  # Root is the only block device we boot from; the 9p share has its own mount unit.
+  printf '/dev/vda\t/\text4\tdefaults,errors=remount-ro\t0\t1\n' >"$r/etc/fstab"
+  # Empty machine-id: every run is a genuine first boot, as on a freshly launched AMI.
+  : >"$r/etc/machine-id"
+  rm -f "$r/var/lib/dbus/machine-id"
+
+  # Journal in RAM: no flush to /var at boot; the runner exports it before poweroff.
+  mkdir -p "$r/etc/systemd/journald.conf.d"
+  printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=64M\n' \
+    >"$r/etc/systemd/journald.conf.d/eksvm.conf"
+
+  # Initramfs: only what finds the root disk and the 9p share; the smaller it is the faster
+  # TCG unpacks it.
+  printf '%s\n' virtio_pci virtio_blk ext4 9p 9pnet_virtio >"$r/etc/initramfs-tools/modules"
+  printf 'MODULES=list\nCOMPRESS=zstd\n' >"$r/etc/initramfs-tools/conf.d/eksvm.conf"
+  # No mdadm in it either: the root is no RAID, and mdadm's hook force-loads raid456 (a 2 s
+  # benchmark under TCG) and re-triggers udev. Non-executable hooks and boot scripts are
+  # skipped, and /etc/initramfs-tools/scripts/ overrides the packaged scripts of that name.
+  chmod -x "$r/usr/share/initramfs-tools/hooks/mdadm"
+  install -D -m 0644 /dev/null "$r/etc/initramfs-tools/scripts/local-block/mdadm"
+  install -D -m 0644 /dev/null "$r/etc/initramfs-tools/scripts/local-bottom/mdadm"
+  chroot "$r" update-initramfs -u -k all >&2
+
+  # Test plumbing: runner, fake IMDS, early payload install, stub kubelet (+ AL2023-shaped unit).
+  install -D -m 0755 -t "$r/usr/lib/eksvm" \
+    "$g/runner" "$g/imds" "$g/preinit" "$g/install-payload"
+  install -D -m 0755 "$g/kubelet" "$r/usr/bin/kubelet"
+  install -D -m 0644 -t "$r/etc/systemd/system" \
+    "$g/eksvm-runner.service" "$g/eksvm-imds.service" "$g/run-eksvm.mount" \
+    "$g/kubelet.service" "$g/runtime.slice"
+  systemctl --root="$r" --quiet enable eksvm-runner.service eksvm-imds.service
+
+  # udev would load these for the emulated CPU and board; kvm alone costs seconds under TCG.
+  printf 'blacklist %s\n' kvm kvm_intel kvm_amd pcspkr >"$r/etc/modprobe.d/eksvm.conf"
+
+  # Boot time under TCG is ~16x host time: mask what a sealed, single-shot test VM never
+  # needs (no logins, no timers that outlive a 1-minute boot, no fsck of a throwaway overlay,
+  # no kernel modules for hardware it does not have; loop and dm_mod still load on first use
+  # of /dev/loop-control and /dev/mapper/control). configfs stays: nvmet needs it.
+  systemctl --root="$r" --quiet mask \
+    getty.target console-getty.service systemd-firstboot.service \
+    systemd-logind.service systemd-user-sessions.service systemd-update-utmp.service \
+    systemd-update-utmp-runlevel.service \
+    systemd-fsck-root.service systemd-pstore.service systemd-timesyncd.service \
+    modprobe@drm.service modprobe@efi_pstore.service modprobe@fuse.service \
+    modprobe@dm_mod.service modprobe@loop.service \
+    sys-fs-fuse-connections.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
+    apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
+    e2scrub_reap.service fstrim.timer mdcheck_start.timer mdcheck_continue.timer \
+    mdmonitor-oneshot.timer mdmonitor.service systemd-networkd-wait-online.service \
+    nvmf-autoconnect.service nvmefc-boot-connections.service
+}
+
+hash_of() { sha256sum | cut -c1-16; }
+
+main() {
+  [[ $(id -u) == 0 ]] || die "needs root (debootstrap, chroot, file ownership in the image)"
+  install_host_packages
+  mkdir -p "$cache"
+  # One builder at a time; a second caller waits and then gets a cache hit.
+  exec 9>"$cache/.lock"
+  flock 9
+
+  local mirror key1 key2 stage1 base tmp
+  mirror=$(find_mirror)
+  key1=$( { echo "$suite $mirror"; packages; declare -f debootstrap_rootfs; } | hash_of)
+  key2=$( { echo "$key1"; cat "${BASH_SOURCE[0]}";
+            (cd "$here/guest" && sha256sum "${baked[@]}"); } | hash_of)
+  stage1=$cache/stage1-$key1
+  base=$cache/base-$key2
+
+  if [[ -f $base/done ]]; then
+    log "cache hit: $base"
+    echo "$base"
+    return
+  fi
+
+  if [[ ! -f $stage1/done ]]; then
+    log "stage 1: debootstrap $suite from $mirror (key $key1)"
+    rm -rf "$stage1" "$stage1.tmp"
+    debootstrap_rootfs "$stage1.tmp/rootfs" "$mirror"
+    touch "$stage1.tmp/done"
+    mv "$stage1.tmp" "$stage1"
+  fi
+
+  log "stage 2: configure and pack (key $key2)"
+  tmp=$(mktemp -d "$cache/build.XXXXXX")
+  # shellcheck disable=SC2064 # expand now: tmp is local
+  trap "rm -rf '$tmp'" EXIT
+  cp -a --reflink=auto "$stage1/rootfs" "$tmp/rootfs"
+  configure_rootfs "$tmp/rootfs"
+
+  mkdir "$tmp/base"
+  cp "$(readlink -f "$tmp/rootfs/vmlinuz")" "$tmp/base/vmlinuz"
+  cp "$(readlink -f "$tmp/rootfs/initrd.img")" "$tmp/base/initrd.img"
+  # The image straight from the directory: no loop device, no mount, no root-only kernel bits.
+  mkfs.ext4 -q -F -L eksvm-root -d "$tmp/rootfs" "$tmp/base/rootfs.img" "$image_size" >&2
+  touch "$tmp/base/done"
+  rm -rf "$base"
+  mv "$tmp/base" "$base"
+
+  # Keep the cache bounded: only the newest entries of each stage survive.
+  find "$cache" -maxdepth 1 -name 'base-*' ! -path "$base" -exec rm -rf {} +
+  find "$cache" -maxdepth 1 -name 'stage1-*' ! -path "$stage1" -exec rm -rf {} +
+  log "built $base"
+  echo "$base"
+}
+
+main "$@"

@@ -1,0 +1,177 @@
+#!/bin/bash
+# Boot the VM test image once and run one scenario in it.
+#
+# Usage: tests/vm/run-scenario.sh SCENARIO_DIR [options]
+#   --kernel-cmdline-extra ARGS  appended to the guest kernel command line
+#   --build-dir DIR    `meson install` this build into the VM (default: $EKS_NODE_VM_BUILD_DIR,
+#                      else <repo>/build when it holds a configured build)
+#   --destdir DIR      install this already staged `meson install --destdir` tree instead
+#   --no-project       boot without the project
+#   --install early|late  override the scenario's VM_INSTALL (below)
+#   --out DIR          results (default: ${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}/SCENARIO)
+#   --keep             keep the run's work directory (overlay disk, share) for a post-mortem
+# Exit status: 0 when the scenario passed, 1 when it failed, 2 on usage errors.
+#
+# A scenario directory holds check.sh (run inside the VM; exit 0 = pass) and optionally
+# scenario.env (options below), imds.json, user-data, and files/ (a tree installed onto /
+# together with the project). Options, with defaults:
+#   VM_MEMORY=2048 VM_CPUS=2   guest size
+#   VM_TIMEOUT=600             host-side limit for the whole boot, in seconds
+#   VM_INSTALL=early           early: project installed before systemd starts (first boot as
+#                              on an AMI); late: by the runner, then daemon-reload
+#   NVME="SERIAL:SIZE ..."     emulated NVMe disks, sparse files (e.g. "vol0:1G vol1:1G")
+#   KERNEL_CMDLINE=""          extra kernel arguments
+#   IMDS, IMDS_ARGS            see guest/imds;  BOOT_TIMEOUT, CHECK_TIMEOUT, COLLECT: guest/runner
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2; exit 2; }
+log() { printf 'vm: %s\n' "$*" >&2; }
+
+scenario='' extra='' build_dir=${EKS_NODE_VM_BUILD_DIR:-} destdir='' no_project='' out='' keep=''
+install=''
+while (($#)); do
+  case $1 in
+    --kernel-cmdline-extra) extra=${2?}; shift ;;
+    --build-dir) build_dir=${2?}; shift ;;
+    --destdir) destdir=${2?}; shift ;;
+    --no-project) no_project=1 ;;
+    --install) install=${2?}; shift ;;
+    --out) out=${2?}; shift ;;
+    --keep) keep=1 ;;
+    -h | --help) usage ;;
+    -*) log "unknown option $1"; usage ;;
+    *) [[ -z $scenario ]] || usage; scenario=$1 ;;
+  esac
+  shift
+done
+[[ -n $scenario && -f $scenario/check.sh ]] || { log "no check.sh in '${scenario}'"; usage; }
+scenario=$(cd "$scenario" && pwd)
+name=$(basename "$scenario")
+out=${out:-${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}/$name}
+if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
+  build_dir=$repo/build
+fi
+
+VM_MEMORY=2048 VM_CPUS=2 VM_TIMEOUT=600 VM_INSTALL=early NVME='' KERNEL_CMDLINE=''
+# shellcheck source=/dev/null
+[[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
+VM_INSTALL=${install:-$VM_INSTALL}
+[[ $VM_INSTALL == early || $VM_INSTALL == late ]] || { log "VM_INSTALL: early or late"; usage; }
+
+base=$("$here/build-image.sh" | tail -n1)
+
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/eks-node-vm.XXXXXX")
+cleanup() { if [[ -n $keep ]]; then log "kept $work"; else rm -rf "$work"; fi; }
+trap cleanup EXIT
+
+# The 9p share: in/ is what the guest reads, out/ what it writes back.
+in=$work/share/in
+mkdir -p "$in" "$work/share/out"
+cp -a "$scenario" "$in/scenario"
+# The guest reads the same options; the command line's overrides come last.
+{
+  [[ -f $scenario/scenario.env ]] && cat "$scenario/scenario.env"
+  echo "VM_INSTALL=$VM_INSTALL"
+} >"$in/scenario.env"
+cp "$here/guest/check-lib.sh" "$in/"
+# The fake IMDS of the process tests serves the VM too.
+cp "$repo/tests/fake-imds/fake_imds.py" "$in/"
+if [[ -n $no_project ]]; then
+  log "booting without the project"
+elif [[ -n $destdir ]]; then
+  mkdir "$in/destdir"
+  cp -a "$destdir/." "$in/destdir/"
+elif [[ -n $build_dir ]]; then
+  log "meson install -C $build_dir"
+  meson install -C "$build_dir" --destdir "$in/destdir" --quiet >&2
+else
+  log "no build directory (configure $repo/build or pass --build-dir/--destdir/--no-project)"
+  exit 2
+fi
+# What was installed, so a check can prove the project arrived (see 00-smoke).
+if [[ -d $in/destdir ]]; then
+  (cd "$in/destdir" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$in/manifest"
+else
+  : >"$in/manifest"
+fi
+
+# Per-run writable layer: the cached image is only ever read.
+qemu-img create -q -f qcow2 -b "$base/rootfs.img" -F raw "$work/root.qcow2"
+
+# Real KVM only with kvm_intel/kvm_amd: the /dev/kvm of some hosts cannot run stock kernels.
+if [[ -e /sys/module/kvm_intel || -e /sys/module/kvm_amd ]] && [[ -w /dev/kvm ]]; then
+  accel=(-accel kvm -cpu host)
+else
+  accel=(-accel "tcg,thread=multi" -cpu max)
+fi
+
+disks=()
+for spec in $NVME; do
+  serial=${spec%%:*}
+  truncate -s "${spec#*:}" "$work/nvme-$serial.img"
+  disks+=(-drive "if=none,id=nvme-$serial,file=$work/nvme-$serial.img,format=raw,cache=unsafe"
+    -device "nvme,serial=$serial,drive=nvme-$serial")
+done
+
+cmdline="console=ttyS0,115200 root=/dev/vda ro panic=1 quiet"
+[[ $VM_INSTALL == early ]] && cmdline+=" init=/usr/lib/eksvm/preinit"
+cmdline+=" ${KERNEL_CMDLINE} ${extra}"
+
+# -nodefaults and no -netdev: the guest has no NIC at all, so nothing (in particular
+# 169.254.169.254) can leave the machine. -no-reboot turns the guest's poweroff, reboot or
+# panic into qemu exiting.
+qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot -display none
+  -machine q35 "${accel[@]}" -smp "$VM_CPUS" -m "$VM_MEMORY"
+  -kernel "$base/vmlinuz" -initrd "$base/initrd.img" -append "$cmdline"
+  -drive "if=none,id=root,file=$work/root.qcow2,format=qcow2,cache=unsafe"
+  -device "virtio-blk-pci,drive=root"
+  -fsdev "local,id=eksvm,path=$work/share,security_model=none"
+  -device "virtio-9p-pci,fsdev=eksvm,mount_tag=eksvm"
+  -device virtio-rng-pci
+  "${disks[@]}"
+  -serial "file:$work/console.log")
+
+log "$name: booting (${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB${NVME:+, NVMe: $NVME})"
+start=$(date +%s.%N)
+qemu_rc=0
+(
+  rc=0
+  timeout --kill-after=10 "$VM_TIMEOUT" "${qemu[@]}" 2>"$work/qemu.log" || rc=$?
+  # CPU time qemu used (this subshell's children, user + sys): unlike wall time it barely
+  # moves when other work shares the machine.
+  times >"$work/times" # not in a pipeline: that would run it in a subshell without children
+  awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f", $1 * 60 + $2 + $3 * 60 + $4 }' \
+    "$work/times" >"$work/qemu-cpu"
+  exit "$rc"
+) || qemu_rc=$?
+wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+cpu=$(cat "$work/qemu-cpu")
+
+rm -rf "$out"
+mkdir -p "$out"
+cp -a "$work/share/out/." "$out/"
+cp "$work/console.log" "$work/qemu.log" "$out/"
+printf '%s\n' "${qemu[@]}" >"$out/qemu-command.txt"
+
+verdict=fail reason=
+if ((qemu_rc == 124 || qemu_rc == 137)); then
+  reason="timed out after ${VM_TIMEOUT}s"
+elif [[ ! -f $out/result ]]; then
+  reason="no result from the guest (qemu exit $qemu_rc; see console.log)"
+elif grep -qx 'status=pass' "$out/result"; then
+  verdict=pass
+else
+  reason="check failed ($(grep '^check_exit=' "$out/result"))"
+fi
+printf 'wall_seconds=%s\nqemu_cpu_seconds=%s\n' "$wall" "$cpu" >"$out/timing.txt"
+
+if [[ $verdict == pass ]]; then
+  echo "vm: $name: PASS in ${wall}s (qemu CPU ${cpu}s; results in $out)"
+else
+  echo "vm: $name: FAIL in ${wall}s: $reason (qemu CPU ${cpu}s; results in $out)"
+  [[ -f $out/check.log ]] && tail -n 30 "$out/check.log" | sed 's/^/    /'
+  exit 1
+fi

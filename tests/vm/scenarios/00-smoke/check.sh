@@ -1,0 +1,66 @@
+#!/bin/bash
+# Smoke test of the VM harness itself. Runs inside the guest (see tests/vm/README.md).
+# With eksvm.selftest=fail on the kernel command line one check fails on purpose, to prove
+# that a failing scenario is reported as failed.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+no_failed_units() {
+  [[ $EKSVM_SYSTEM_STATE == running ]] || { systemctl --failed --no-legend; return 1; }
+}
+check "boot finished cleanly (state: $EKSVM_SYSTEM_STATE)" no_failed_units
+
+check "IMDS IPv4: token, then GET instance-id" \
+  grep -qx i-0smoke0000000000 <(imds_get meta-data/instance-id)
+check "IMDS lists meta-data/" grep -qx 'placement/' <(imds_get meta-data/)
+check "IMDS serves the user data" grep -q 'smoke user data' <(imds_get user-data)
+check "IMDS refuses a GET without a token (401)" \
+  grep -qx 401 <(curl -s -o /dev/null -w '%{http_code}' \
+    http://169.254.169.254/latest/meta-data/instance-id)
+imds6() {
+  local t
+  t=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
+    'http://[fd00:ec2::254]/latest/api/token') &&
+    curl -fsS -H "X-aws-ec2-metadata-token: $t" \
+      'http://[fd00:ec2::254]/latest/meta-data/instance-type'
+}
+check "IMDS IPv6: token, then GET instance-type" grep -qx m5.large <(imds6)
+check "no network interface but lo and the IMDS link" \
+  diff <(ls /sys/class/net) <(printf '%s\n' imds0 lo)
+
+check "containerd is active" systemctl is-active containerd.service
+check "ctr version reaches the daemon" ctr version
+
+nvme_serials() { cat /sys/class/nvme/nvme*/serial | tr -d ' ' | sort; }
+check "two NVMe disks with the scenario's serials" \
+  diff <(nvme_serials) <(printf '%s\n' vol0smoke0 vol0smoke1)
+check "NVMe namespaces are block devices" test -b /dev/nvme0n1 -a -b /dev/nvme1n1
+
+installed() {
+  local f missing=0
+  while read -r f; do
+    [[ -e $f || -L $f ]] || { echo "missing: $f"; missing=1; }
+  done <"$EKSVM_IN/manifest"
+  echo "$(wc -l <"$EKSVM_IN/manifest") files in the project's install tree"
+  return "$missing"
+}
+check "every file of the project's meson install is on /" installed
+
+if [[ $EKSVM_INSTALL == early ]]; then
+  check "the payload's generator ran at first boot" \
+    systemctl is-active eksvm-smoke-generated.service
+else
+  check "late install: daemon-reload ran the payload's generator" \
+    systemctl cat eksvm-smoke-generated.service
+fi
+
+check "stub kubelet reports a version" grep -qx 'Kubernetes v1.31.0' <(kubelet --version)
+check "kubelet.service is installed and left to eks-node (not enabled)" \
+  grep -qx disabled <(systemctl is-enabled kubelet.service)
+check "first boot: systemd generated a machine-id" test -s /etc/machine-id
+
+if grep -qw eksvm.selftest=fail /proc/cmdline; then
+  check "deliberate failure (eksvm.selftest=fail)" systemctl is-active no-such-unit.service
+fi
+finish
