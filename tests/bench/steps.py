@@ -1,57 +1,95 @@
 #!/usr/bin/python3
 """Per-step cost of the step executables at host speed: each step run N times
 in chain order against the loopback fake IMDS and a temporary root; reports
-median wall, mean CPU (user+sys from wait4) and peak RSS per step and in
+median wall, mean CPU (user+sys) and peak RSS per step, and wall and CPU in
 total. Not a timed test: a measurement for the README and issue notes.
+
+How each number is taken, and why:
+
+- wall and CPU: the step is spawned directly and reaped with wait4(); CPU is
+  that child's ru_utime + ru_stime. Only the few microseconds between fork and
+  exec are not the step's own.
+- peak RSS: NOT ru_maxrss of a child spawned from here. Linux folds the
+  high-water mark of the address space a process leaves at execve() into its
+  ru_maxrss (exec_mmap -> setmax_mm_hiwater_rss), and a child forked or
+  vforked from Python leaves Python's ~15 MB, so every step would report this
+  interpreter's size. Instead a second run of the step goes through GNU time
+  (/usr/bin/time -f %M): its child leaves GNU time's ~1 MB address space
+  at exec, below any C++ program, so the maximum is the step's own VmHWM.
+  The floor is printed as "launcher" (GNU time running /bin/true); an RSS
+  at that floor would mean the launcher, not the step, was measured.
+  The CPU of that second run is not used, because it includes GNU time's own.
+
+Re-running a step is idempotent, so the second run sees the same inputs.
 
 Usage: steps.py HELPER_DIR [N] [USER_DATA]"""
 
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
 
 STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
+GNU_TIME = "/usr/bin/time"
 
 
-def run(exe, args):
+def spawn(argv):
+    """Runs argv to completion; returns (wall ms, CPU ms) and fails on a
+    non-zero exit."""
     t0 = time.perf_counter()
-    pid = os.posix_spawn(exe, [exe, *args], os.environ)
+    pid = os.posix_spawn(argv[0], argv, os.environ)
     _, status, ru = os.wait4(pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit("%s failed" % exe)
-    return wall * 1e3, (ru.ru_utime + ru.ru_stime) * 1e3, ru.ru_maxrss
+        raise SystemExit("%s failed" % " ".join(argv))
+    return wall * 1e3, (ru.ru_utime + ru.ru_stime) * 1e3
+
+
+def peak_rss_kib(argv, scratch):
+    """The peak RSS of argv in KiB, measured by GNU time (see the docstring)."""
+    out = os.path.join(scratch, "rss")
+    spawn([GNU_TIME, "-f", "%M", "-o", out, *argv])
+    with open(out) as f:
+        return int(f.read().split()[-1])
 
 
 def main():
+    if not os.access(GNU_TIME, os.X_OK):
+        raise SystemExit("steps.py: needs GNU time at %s (Debian package: time)" % GNU_TIME)
     helpers = pathlib.Path(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     user_data = sys.argv[3] if len(sys.argv) > 3 else harness.SOURCE_ROOT / "examples" / "user-data.mime"
     root = harness.make_root(kubelet_version="1.31.0")
-    samples = {s: [] for s in STEPS}
+    scratch = tempfile.mkdtemp(prefix="eksnode-bench-")
+    times = {s: [] for s in STEPS}
+    rss = {s: [] for s in STEPS}
     with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data) as imds:
         for i in range(n + 1):
             for s in STEPS:
-                r = run(str(helpers / ("eks-node-" + s)),
-                        ["--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint, "--log-level=warning"])
+                argv = [str(helpers / ("eks-node-" + s)), "--root=%s" % root,
+                        "--imds-endpoint=%s" % imds.endpoint, "--log-level=warning"]
+                t = spawn(argv)
+                r = peak_rss_kib(argv, scratch)
                 if i:  # the first round warms the page cache
-                    samples[s].append(r)
+                    times[s].append(t)
+                    rss[s].append(r)
+    floor = peak_rss_kib(["/bin/true"], scratch)
     print("%-11s %10s %10s %10s" % ("step", "wall ms", "cpu ms", "rss KiB"))
     tw = tc = 0
     for s in STEPS:
-        w = statistics.median(x[0] for x in samples[s])
-        c = statistics.mean(x[1] for x in samples[s])
-        r = max(x[2] for x in samples[s])
+        w = statistics.median(x[0] for x in times[s])
+        c = statistics.mean(x[1] for x in times[s])
         tw, tc = tw + w, tc + c
-        print("%-11s %10.2f %10.2f %10d" % (s, w, c, r))
+        print("%-11s %10.2f %10.2f %10d" % (s, w, c, max(rss[s])))
     print("%-11s %10.2f %10.2f" % ("total", tw, tc))
+    print("%-11s %10s %10s %10d" % ("launcher", "", "", floor))
     harness.shutil.rmtree(root, ignore_errors=True)
+    harness.shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,17 @@ installed() {
 }
 check "every file of the project's meson install is on /" installed
 
+# A missing runtime library means image-packages.txt lacks a package.
+libraries_resolve() {
+  local f bad=0
+  while read -r f; do
+    if [[ ! -f $f ]] || ! head -c4 "$f" | grep -q ELF; then continue; fi
+    if ldd "$f" | grep 'not found'; then echo "in $f"; bad=1; fi
+  done <"$EKSVM_IN/manifest"
+  return "$bad"
+}
+check "every installed binary finds its shared libraries" libraries_resolve
+
 if [[ $EKSVM_INSTALL == early ]]; then
   check "the payload's generator ran at first boot" \
     systemctl is-active eksvm-smoke-generated.service
