@@ -117,7 +117,7 @@ configure_rootfs() {
   systemctl --root="$r" --quiet enable eksvm-runner.service eksvm-imds.service
 
   # udev would load these for the emulated CPU and board; kvm alone costs seconds under TCG.
-  printf 'blacklist %s\n' kvm kvm_intel kvm_amd pcspkr >"$r/etc/modprobe.d/eksvm.conf"
+  printf 'blacklist %s\n' kvm kvm_intel kvm_amd pcspkr powernow_k8 >"$r/etc/modprobe.d/eksvm.conf"
 
   # Boot time under TCG is ~16x host time: mask what a sealed, single-shot test VM never
   # needs (no logins, no timers that outlive a 1-minute boot, no fsck of a throwaway overlay,

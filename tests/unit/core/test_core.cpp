@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "fixtures.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
@@ -10,10 +11,6 @@
 using namespace eksnode;
 
 namespace {
-fs::path temp_dir() {
-    char tmpl[] = "/tmp/eksnode-test-XXXXXX";
-    return fs::path(::mkdtemp(tmpl));
-}
 mode_t mode_of(const fs::path& p) {
     struct stat st {};
     ::stat(p.c_str(), &st);
@@ -29,7 +26,8 @@ TEST_CASE("paths are re-rooted under --root", "[core][paths]") {
 }
 
 TEST_CASE("atomic write creates parents, sets the mode and reports changes", "[core][fs]") {
-    fs::path d = temp_dir();
+    test::TempRoot root;
+    const fs::path& d = root.dir;
     fs::path f = d / "a/b/secret";
     CHECK(write_file_atomic(f, "one", 0600) == WriteResult::written);
     CHECK(read_file(f) == "one");
@@ -49,7 +47,6 @@ TEST_CASE("atomic write creates parents, sets the mode and reports changes", "[c
     CHECK(remove_file(f) == WriteResult::unchanged);
     CHECK_FALSE(read_file_if_exists(f).has_value());
     CHECK_THROWS_AS(read_file(f), Error);
-    fs::remove_all(d);
 }
 
 TEST_CASE("deep merge: objects merge, arrays and scalars replace", "[core][json]") {

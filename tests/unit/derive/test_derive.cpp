@@ -2,10 +2,13 @@
 // in instance.json shape), then one rule at a time.
 #include <catch2/catch.hpp>
 
+#include "fixtures.hpp"
+
 #include "core/error.hpp"
 #include "derive/derive.hpp"
 
 using namespace eksnode;
+using eksnode::test::conformance_instance;
 
 namespace {
 
@@ -20,25 +23,6 @@ constexpr const char* conformance_ca_base64 =
     "QkFNQ0EwZ0FNRVVDSUZHZ1FSMHNyVUsrcHc1dGRYN2oKL001SnlWd2o4Qkx4MHc4UGJ2UG40eFVqQWlFQTBUK1IwQnNOVHpaKzRt"
     "S0xDWThRODRIMnpOVVVKVnFLeW5raAowSUdhN2pRPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
 
-json conformance_instance() {
-    return json::parse(R"({
-        "instanceId": "i-1234567890abcdef0",
-        "instanceType": "m4.xlarge",
-        "region": "us-west-2",
-        "availabilityZone": "us-west-2f",
-        "architecture": "x86_64",
-        "partition": "aws",
-        "domain": "amazonaws.com",
-        "mac": "0e:49:61:0f:c3:11",
-        "localIpv4": "172.16.34.43",
-        "ipv6s": [],
-        "localHostname": "ip-172-16-34-43.ec2.internal",
-        "hostname": "ip-172-16-34-43.ec2.internal",
-        "vpcIpv4CidrBlocks": ["172.16.0.0/16"],
-        "imdsEndpoint": "http://169.254.169.254",
-        "userData": true
-    })");
-}
 
 // Conformance case 01: a NodeConfig with kubelet.config (including clusterDNS).
 json conformance_spec() {

@@ -1,6 +1,8 @@
 // Machine facts: parsers, the version probe, and read_machine_facts on a fake root.
 #include <catch2/catch.hpp>
 
+#include "fixtures.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -18,21 +20,7 @@ using namespace derive_detail;
 
 namespace {
 
-// A temporary root, removed at scope exit.
-struct TempRoot {
-    fs::path dir;
-    TempRoot() {
-        char tmpl[] = "/tmp/eksnode-derive-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-    }
-    ~TempRoot() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    void write(std::string_view absolute, std::string_view text) const {
-        write_file_atomic(Paths(dir).of(absolute), text, 0644);
-    }
-};
+using test::TempRoot;
 
 // Puts `dir` first in PATH for the scope.
 struct PathPrefix {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "fixtures.hpp"
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 
@@ -13,27 +14,14 @@ namespace render_test {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under $TMPDIR, removed with everything in it.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "eksnode-render-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
+// A temporary directory; `.path` is its location.
+struct TempDir : eksnode::test::TempRoot {
+    const fs::path& path = dir;
 };
 
-inline fs::path source_path(const std::string& rel) { return fs::path(EKS_NODE_SOURCE_ROOT) / rel; }
+using eksnode::test::source_path;
 
-inline eksnode::json load_json(const std::string& rel) {
-    return eksnode::json::parse(eksnode::read_file(source_path(rel)));
-}
+using eksnode::test::load_json;
 
 // config.json of the conformance instance (m4.xlarge, 2 CPUs, kubelet 1.29,
 // containerd 1.7) without kubelet.config: the base the unit tests vary.

@@ -5,47 +5,32 @@
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "fixtures.hpp"
 #include "resolve/resolve.hpp"
 
 using namespace eksnode;
 
 namespace {
 
-struct TempRoot {
-    fs::path dir;
-    TempRoot() {
-        char tmpl[] = "/tmp/eksnode-resolve-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-    }
-    ~TempRoot() { fs::remove_all(dir); }
-    void put(const std::string& rel, const std::string& text) const { write_file_atomic(dir / rel, text, 0644); }
-    Paths paths() const { return Paths(dir); }
-};
+using test::TempRoot;
+using test::conformance_instance;
 
-std::string source_root() { return EKS_NODE_SOURCE_ROOT; }
+// TempRoot::write takes node paths; these tests name files relative to the root.
+void put(const TempRoot& r, const std::string& rel, const std::string& text) { r.write("/" + rel, text); }
 
-json conformance_instance() {
-    return json::parse(R"({
-      "instanceId": "i-1234567890abcdef0", "instanceType": "m4.xlarge", "region": "us-west-2",
-      "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",
-      "mac": "0e:49:61:0f:c3:11", "localIpv4": "172.16.34.43", "ipv6s": [],
-      "localHostname": "ip-172-16-34-43.ec2.internal", "hostname": "ip-172-16-34-43.ec2.internal",
-      "vpcIpv4CidrBlocks": ["172.16.0.0/16"], "imdsEndpoint": "http://127.0.0.1", "userData": true})");
-}
-
-std::string nodeconfig() { return read_file(source_root() + "/tests/conformance/03-kubeconfig/nodeconfig.yaml"); }
+std::string nodeconfig() { return read_file(test::source_path("tests/conformance/03-kubeconfig/nodeconfig.yaml")); }
 
 }  // namespace
 
 TEST_CASE("fragments sort by name across the three directories; /etc hides /run hides /usr/lib",
           "[resolve]") {
     TempRoot r;
-    r.put("usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nlogLevel = \"info\"\n");
-    r.put("usr/lib/eks-node/node.toml.d/20-same.toml", "[settings]\nlogLevel = \"debug\"\n");
-    r.put("run/eks-node/node.toml.d/20-same.toml", "[settings]\nlogLevel = \"notice\"\n");
-    r.put("etc/eks-node/node.toml.d/20-same.toml", "[settings]\nlogLevel = \"warning\"\n");
-    r.put("etc/eks-node/node.toml.d/90-admin.toml", "[settings]\nenable = true\n");
-    r.put("etc/eks-node/node.toml.d/README", "not a fragment");
+    put(r, "usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nlogLevel = \"info\"\n");
+    put(r, "usr/lib/eks-node/node.toml.d/20-same.toml", "[settings]\nlogLevel = \"debug\"\n");
+    put(r, "run/eks-node/node.toml.d/20-same.toml", "[settings]\nlogLevel = \"notice\"\n");
+    put(r, "etc/eks-node/node.toml.d/20-same.toml", "[settings]\nlogLevel = \"warning\"\n");
+    put(r, "etc/eks-node/node.toml.d/90-admin.toml", "[settings]\nenable = true\n");
+    put(r, "etc/eks-node/node.toml.d/README", "not a fragment");
     auto files = fragment_files(r.paths());
     REQUIRE(files.size() == 3);
     CHECK(files[0].name == "10-image.toml");
@@ -57,22 +42,22 @@ TEST_CASE("fragments sort by name across the three directories; /etc hides /run 
 
 TEST_CASE("a /dev/null symlink or an empty file masks a fragment", "[resolve]") {
     TempRoot r;
-    r.put("usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nlogLevel = \"debug\"\n");
+    put(r, "usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nlogLevel = \"debug\"\n");
     fs::create_directories(r.dir / "etc/eks-node/node.toml.d");
     fs::create_symlink("/dev/null", r.dir / "etc/eks-node/node.toml.d/10-image.toml");
     CHECK_FALSE(static_settings(r.paths()).contains("logLevel"));
     fs::remove(r.dir / "etc/eks-node/node.toml.d/10-image.toml");
-    r.put("run/eks-node/node.toml.d/10-image.toml", "");
+    put(r, "run/eks-node/node.toml.d/10-image.toml", "");
     CHECK_FALSE(static_settings(r.paths()).contains("logLevel"));
 }
 
 TEST_CASE("user data sits between image defaults (10-*) and admin overrides (90-*)", "[resolve]") {
     TempRoot r;
-    r.put("sys/devices/system/cpu/online", "0-1\n");
-    r.put("etc/eks/kubelet-version.txt", "v1.29.0\n");
-    r.put("usr/lib/eks-node/node.toml.d/10-image.toml",
+    put(r, "sys/devices/system/cpu/online", "0-1\n");
+    put(r, "etc/eks/kubelet-version.txt", "v1.29.0\n");
+    put(r, "usr/lib/eks-node/node.toml.d/10-image.toml",
           "[cluster]\ncidr = \"10.200.0.0/16\"\n[kubelet.config]\nmaxPods = 20\n");
-    r.put("etc/eks-node/node.toml.d/90-admin.toml", "[kubelet.config]\nmaxPods = 30\n");
+    put(r, "etc/eks-node/node.toml.d/90-admin.toml", "[kubelet.config]\nmaxPods = 30\n");
     json cfg = resolve_config({r.paths(), conformance_instance(), nodeconfig()});
     // the user data's cidr beats the image default...
     CHECK(cfg["spec"]["cluster"]["cidr"] == "10.100.0.0/16");
@@ -86,8 +71,8 @@ TEST_CASE("user data sits between image defaults (10-*) and admin overrides (90-
 
 TEST_CASE("an admin can replace or mask user data by its slot name", "[resolve]") {
     TempRoot r;
-    r.put("sys/devices/system/cpu/online", "0-1\n");
-    r.put("etc/eks/kubelet-version.txt", "v1.29.0\n");
+    put(r, "sys/devices/system/cpu/online", "0-1\n");
+    put(r, "etc/eks/kubelet-version.txt", "v1.29.0\n");
     fs::create_directories(r.dir / "etc/eks-node/node.toml.d");
     fs::create_symlink("/dev/null", r.dir / "etc/eks-node/node.toml.d/50-user-data.toml");
     // user data masked: the required cluster fields are missing now
@@ -96,7 +81,7 @@ TEST_CASE("an admin can replace or mask user data by its slot name", "[resolve]"
 
 TEST_CASE("invalid user data stops resolution with exit code 6", "[resolve]") {
     TempRoot r;
-    r.put("sys/devices/system/cpu/online", "0-1\n");
+    put(r, "sys/devices/system/cpu/online", "0-1\n");
     std::string bad = nodeconfig();
     bad.replace(bad.find("10.100.0.0/16"), 13, "10.100.0.0/33");
     try {
