@@ -35,6 +35,9 @@ class Faults:
         self.slow = 0.0
         self.truncate_left = 0
         self.hangup_left = 0
+        self.garbage_left = 0
+        self.framing = "length"  # or "chunked", "close"
+        self.dribble = 0
         for spec in specs:
             name, _, arg = spec.partition(":")
             try:
@@ -56,6 +59,14 @@ class Faults:
                     self.truncate_left = int(arg)
                 elif name == "hangup":
                     self.hangup_left = int(arg)
+                elif name == "garbage":
+                    self.garbage_left = int(arg)
+                elif name in ("chunked", "no-length") and not arg:
+                    self.framing = "chunked" if name == "chunked" else "close"
+                elif name == "dribble":
+                    self.dribble = int(arg)
+                    if self.dribble < 1:
+                        raise ValueError
                 else:
                     raise ValueError
             except ValueError:
@@ -128,11 +139,46 @@ def listing(data, prefix):
     return "\n".join(sorted(entries)).encode("utf-8")
 
 
+class Dribble:
+    """A wfile that sends N bytes at a time, a millisecond apart, so that the
+    client's reads split status lines, header lines and chunks."""
+
+    def __init__(self, sock, n):
+        self.sock = sock
+        self.n = n
+
+    def write(self, data):
+        for i in range(0, len(data), self.n):
+            self.sock.sendall(data[i:i + self.n])
+            time.sleep(0.001)
+        return len(data)
+
+    def flush(self):
+        pass
+
+
+def chunked(body, size=7):
+    """body in chunked transfer coding, with a chunk extension and a trailer,
+    as a server may legally send it."""
+    out = b"".join(b"%x;n=%d\r\n%s\r\n" % (len(body[i:i + size]), i, body[i:i + size])
+                   for i in range(0, len(body), size))
+    return out + b"0\r\nX-Fake-Trailer: 1\r\n\r\n"
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like IMDS
     server_version = "EC2ws"
     sys_version = ""
     timeout = 60  # idle keep-alive connections do not pin a thread forever
+    # Headers and body go out in two writes. With Nagle's algorithm the body
+    # waits for the client's delayed ACK of the headers (40 ms on Linux),
+    # which no real IMDS does and which made every fetch look 60 ms slow.
+    disable_nagle_algorithm = True
+
+    def setup(self):
+        super().setup()
+        if self.server.state.faults.dribble:
+            self.wfile = Dribble(self.connection, self.server.state.faults.dribble)
 
     def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's name
         if self.server.verbose:
@@ -152,17 +198,22 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.state.faults.slow)
         self.send_response(code)
         self.send_header("Content-Type", "text/plain")
-        # A truncated answer promises more than it sends, then hangs up:
-        # what a connection reset in the middle of a body looks like.
-        self.send_header("Content-Length", str(len(body) + (64 if truncate else 0)))
+        framing = self.state.faults.framing
+        if framing == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            body = chunked(body)
+        elif framing == "length":
+            # A truncated answer promises more than it sends, then hangs up:
+            # what a connection reset in the middle of a body looks like.
+            self.send_header("Content-Length", str(len(body) + (64 if truncate else 0)))
         for name, value in headers:
             self.send_header(name, value)
-        if truncate:
+        if truncate or framing == "close":
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            self.wfile.write(body[:-64] if truncate and framing == "chunked" else body)
         self.wfile.flush()
 
     def error_page(self, code):
@@ -182,12 +233,22 @@ class Handler(BaseHTTPRequestHandler):
             hangup = f.hangup_left > 0
             if hangup:
                 f.hangup_left -= 1
+            garbage = not hangup and f.garbage_left > 0
+            if garbage:
+                f.garbage_left -= 1
             status = f.status_left > 0 and f.status_method in (None, self.command)
             if status:
                 f.status_left -= 1
         if hangup:
             self.state.record(self.command, self.path, "-", "hangup")
             self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if garbage:
+            self.state.record(self.command, self.path, "-", "garbage")
+            self.close_connection = True
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+            self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             return True
         if status:
@@ -302,7 +363,7 @@ def main():
     ap = argparse.ArgumentParser(
         description="Fake EC2 instance metadata service (IMDSv2) with fault injection.",
         epilog="faults: down | late:SECONDS | status:CODE:N[:METHOD] | token-expire:N | slow:MS | truncate:N | "
-               "hangup:N (see README.md)")
+               "hangup:N | garbage:N | chunked | no-length | dribble:N (see README.md)")
     ap.add_argument("--data", help="JSON file: {\"meta-data/instance-id\": \"i-...\", ...}, paths under /latest/ "
                                    "(default: nothing, every path is 404)")
     ap.add_argument("--user-data", help="file served as /latest/user-data (else 404)")

@@ -8,7 +8,7 @@
 # Two cached stages, each keyed by a hash of exactly what goes into it, so editing a guest
 # unit does not redo the slow debootstrap:
 #   stage1-KEY/  debootstrapped rootfs      (packages list, mirror, debootstrap function)
-#   base-KEY/    configured, bootable image (stage 1 + this script + tests/vm/guest/)
+#   base-KEY/    configured, bootable image (stage 1 + this script + the guest/ files it bakes)
 # The project itself is never baked in: run-scenario.sh overlays it per run.
 #
 # Environment:
@@ -67,13 +67,16 @@ find_mirror() {
 
 packages() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/image-packages.txt" | paste -sd, -; }
 
-# Stage 1: the slow part (~1.5 min). Its text is part of its cache key, so edit freely.
+# Stage 1: the slow part (minutes). Its text is part of its cache key, so edit freely.
 debootstrap_rootfs() {
   local rootfs=$1 mirror=$2
   mkdir -p "$cache/debs"
   # --cache-dir keeps the .debs: a rebuild after a package-list change downloads only the delta.
-  debootstrap --variant=minbase --components=main --include="$(packages)" \
-    --cache-dir="$cache/debs" "$suite" "$rootfs" "$mirror" >&2
+  if ! debootstrap --variant=minbase --components=main --include="$(packages)" \
+    --cache-dir="$cache/debs" "$suite" "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1; then
+    tail -n 30 "$cache/debootstrap.log" >&2
+    die "debootstrap failed (log: $cache/debootstrap.log)"
+  fi
   rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*_Packages
 }
 

@@ -18,7 +18,7 @@
 #   VM_MEMORY=2048 VM_CPUS=2   guest size
 #   VM_TIMEOUT=600             host-side limit for the whole boot, in seconds
 #   VM_INSTALL=early           early: project installed before systemd starts (first boot as
-#                              on an AMI); late: by the runner, then daemon-reload
+#                              on an AMI); late: by the runner into the running system
 #   NVME="SERIAL:SIZE ..."     emulated NVMe disks, sparse files (e.g. "vol0:1G vol1:1G")
 #   KERNEL_CMDLINE=""          extra kernel arguments
 #   IMDS, IMDS_ARGS            see guest/imds;  BOOT_TIMEOUT, CHECK_TIMEOUT, COLLECT: guest/runner
@@ -51,6 +51,11 @@ done
 scenario=$(cd "$scenario" && pwd)
 name=$(basename "$scenario")
 out=${out:-${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}/$name}
+# Results replace an earlier result, but never a directory that is something else.
+if [[ -d $out && -n $(ls -A "$out") && ! -f $out/timing.txt ]]; then
+  log "not overwriting $out: not a result directory"
+  exit 2
+fi
 if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
   build_dir=$repo/build
 fi
@@ -140,8 +145,8 @@ qemu_rc=0
 (
   rc=0
   timeout --kill-after=10 "$VM_TIMEOUT" "${qemu[@]}" 2>"$work/qemu.log" || rc=$?
-  # CPU time qemu used (this subshell's children, user + sys): unlike wall time it barely
-  # moves when other work shares the machine.
+  # CPU time qemu used (this subshell's children, user + sys): next to wall time it tells
+  # whether a slow run was slow or just starved by other work on the machine.
   times >"$work/times" # not in a pipeline: that would run it in a subshell without children
   awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f", $1 * 60 + $2 + $3 * 60 + $4 }' \
     "$work/times" >"$work/qemu-cpu"

@@ -1,9 +1,7 @@
 #include "config/convert.hpp"
 
-#include <cctype>
-#include <charconv>
 #include <cmath>
-#include <limits>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -12,61 +10,24 @@
 
 #include "config/sources.hpp"
 #include "config/text.hpp"
+#include "config/yaml_scalar.hpp"
 #include "core/error.hpp"
 
 namespace eksnode {
 
 namespace {
 
-constexpr std::string_view yaml_str_tag = "tag:yaml.org,2002:str";
 constexpr const char* no_json_form = "infinite and NaN numbers have no JSON form";
 
-bool all_digits(std::string_view s, int base) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        bool ok = base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
-                             : c >= '0' && c < static_cast<char>('0' + base);
-        if (!ok) return false;
-    }
-    return true;
+// The "<<" merge key: plain and untagged, or tagged !!merge (go-yaml v2's isMerge).
+bool is_merge_key(const YAML::Node& key) {
+    return key.IsScalar() && key.Scalar() == "<<" && (key.Tag() == "?" || key.Tag() == "tag:yaml.org,2002:merge");
 }
 
-size_t digits_at(std::string_view s, size_t pos) {
-    size_t n = 0;
-    while (pos + n < s.size() && s[pos + n] >= '0' && s[pos + n] <= '9') ++n;
-    return n;
-}
-
-// YAML 1.2 core schema float: [-+]? ( \.[0-9]+ | [0-9]+ ( \.[0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
-bool is_core_float(std::string_view s) {
-    size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-    size_t whole = digits_at(s, i);
-    i += whole;
-    bool dot = i < s.size() && s[i] == '.';
-    size_t fraction = dot ? digits_at(s, i + 1) : 0;
-    if (dot) i += 1 + fraction;
-    if (whole == 0 && fraction == 0) return false;
-    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-        ++i;
-        if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-        size_t exponent = digits_at(s, i);
-        if (exponent == 0) return false;
-        i += exponent;
-    }
-    return i == s.size();
-}
-
-bool is_core_special_float(std::string_view s) {
-    if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
-    return s == ".inf" || s == ".Inf" || s == ".INF" || s == ".nan" || s == ".NaN" || s == ".NAN";
-}
-
-template <typename T>
-bool parse_integer(std::string_view s, int base, T& out) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
-    return ec == std::errc() && end == s.data() + s.size();
-}
-
+// YAML documents are read the way nodeadm reads them: scalars resolved by
+// go-yaml v2 (YAML 1.1) and turned into JSON as sigs.k8s.io/yaml does; the
+// facts are in config/yaml_scalar.hpp. Unlike nodeadm, a key given twice in
+// one mapping is an error rather than "last wins".
 class YamlConverter {
 public:
     explicit YamlConverter(const std::string& source) : source_(source) {}
@@ -90,15 +51,43 @@ public:
 private:
     json mapping(const YAML::Node& node, const std::string& path, int depth) {
         json out = json::object();
+        std::set<std::string> explicit_keys;
         for (const auto& entry : node) {
-            if (!entry.first.IsScalar()) throw ConfigError(source_, path, "mapping keys must be plain strings");
-            const std::string& key = entry.first.Scalar();
+            if (is_merge_key(entry.first)) {
+                merge(out, entry.second, text::child_path(path, "<<"), depth);
+                continue;
+            }
+            std::string key = key_of(entry.first, path);
             std::string child = text::child_path(path, key);
             // letting either value win would silently hide a mistake
-            if (out.contains(key)) throw ConfigError(source_, child, "duplicate key");
+            if (!explicit_keys.insert(key).second) throw ConfigError(source_, child, "duplicate key");
             out[key] = convert(entry.second, child, depth + 1);
         }
         return out;
+    }
+
+    // go-yaml v2 applies "<<" where it stands: the merged mapping's keys
+    // overwrite keys before it, keys after it overwrite them; of a list of
+    // mappings, the first wins.
+    void merge(json& out, const YAML::Node& value, const std::string& path, int depth) {
+        auto apply = [&](const YAML::Node& m) {
+            if (!m.IsMap()) throw ConfigError(source_, path, "map merge requires map or sequence of maps as the value");
+            // through convert(): counted and depth-checked like any value, so
+            // a mapping merging itself ends at the nesting limit
+            json merged = convert(m, path, depth + 1);
+            for (auto& [key, child] : merged.items()) out[key] = std::move(child);
+        };
+        if (value.IsSequence()) {
+            for (size_t i = value.size(); i-- > 0;) apply(value[i]);
+            return;
+        }
+        apply(value);
+    }
+
+    std::string key_of(const YAML::Node& key, const std::string& path) {
+        if (key.IsNull()) throw ConfigError(source_, path, "a null mapping key has no JSON form");
+        if (!key.IsScalar()) throw ConfigError(source_, path, "mapping keys must be scalars");
+        return yaml_scalar::to_key(yaml_scalar::resolve(key.Scalar(), key.Tag(), source_, path), source_, path);
     }
 
     json sequence(const YAML::Node& node, const std::string& path, int depth) {
@@ -108,49 +97,8 @@ private:
         return out;
     }
 
-    // yaml-cpp tags quoted and block scalars "!" and plain ones "?"; only plain
-    // scalars are typed (YAML 1.2, 10.3.2 tag resolution).
     json scalar(const YAML::Node& node, const std::string& path) {
-        const std::string& s = node.Scalar();
-        if (node.Tag() == "!" || node.Tag() == yaml_str_tag) return s;
-        return resolve_plain(s, path);
-    }
-
-    json resolve_plain(const std::string& s, const std::string& path) {
-        if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-        if (s == "true" || s == "True" || s == "TRUE") return true;
-        if (s == "false" || s == "False" || s == "FALSE") return false;
-        std::string_view v = s;
-        if (v.substr(0, 2) == "0o" && all_digits(v.substr(2), 8)) return unsigned_integer(v.substr(2), 8, path);
-        if (v.substr(0, 2) == "0x" && all_digits(v.substr(2), 16)) return unsigned_integer(v.substr(2), 16, path);
-        std::string_view unsigned_part = (v[0] == '-' || v[0] == '+') ? v.substr(1) : v;
-        if (all_digits(unsigned_part, 10)) return decimal_integer(v, path);
-        if (is_core_float(v)) {
-            std::string_view digits = v[0] == '+' ? v.substr(1) : v;  // from_chars takes no '+'
-            double d = 0;
-            auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
-            if (ec != std::errc() || end != digits.data() + digits.size() || !std::isfinite(d))
-                throw ConfigError(source_, path, no_json_form);
-            return d;
-        }
-        if (is_core_special_float(v)) throw ConfigError(source_, path, no_json_form);
-        return s;
-    }
-
-    // Signed where it fits, so 0x1F and 31 are the same JSON value.
-    json unsigned_integer(std::string_view digits, int base, const std::string& path) {
-        uint64_t u = 0;
-        if (!parse_integer(digits, base, u)) throw ConfigError(source_, path, "integer out of range");
-        if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return static_cast<int64_t>(u);
-        return u;
-    }
-
-    json decimal_integer(std::string_view v, const std::string& path) {
-        if (v[0] == '+') v.remove_prefix(1);
-        int64_t i = 0;
-        if (parse_integer(v, 10, i)) return i;
-        if (v[0] != '-') return unsigned_integer(v, 10, path);
-        throw ConfigError(source_, path, "integer out of range");
+        return yaml_scalar::to_value(yaml_scalar::resolve(node.Scalar(), node.Tag(), source_, path), source_, path);
     }
 
     const std::string& source_;

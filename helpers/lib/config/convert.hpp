@@ -13,8 +13,10 @@
 
 namespace eksnode {
 
-// Every document of a YAML stream. Scalars are typed by the YAML 1.2 core
-// schema; quoted scalars stay strings. Empty documents come back as null.
+// Every document of a YAML stream, read as nodeadm reads it: plain scalars
+// are typed by go-yaml v2's YAML 1.1 rules (yes/no/on/off are booleans, 0755
+// is octal; config/yaml_scalar.hpp), quoted and block scalars stay strings,
+// "<<" merges mappings. Empty documents come back as null.
 std::vector<json> yaml_documents(std::string_view text, const std::string& source);
 
 // True if `text` parses as YAML and its first document is a mapping.

@@ -54,9 +54,10 @@ std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string
 
 // One NodeConfig stream, YAML or JSON (apiVersion node.eks.aws/v1alpha1, kind
 // NodeConfig), one fragment per document, merged in order by the caller; with
-// several documents the sources say "(document 2)". YAML is typed by the YAML
-// 1.2 core schema; a null means "not set"; spec.containerd.config (TOML text)
-// becomes an object.
+// several documents the sources say "(document 2)". YAML scalars are typed as
+// nodeadm types them (go-yaml v2, YAML 1.1: `yes`, `on` are true; see
+// config/yaml_scalar.hpp), JSON and TOML by their own rules; a null means "not
+// set"; spec.containerd.config (TOML text) becomes an object.
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source);
 
 // One eks-node TOML document: the NodeConfig spec's fields at the top level

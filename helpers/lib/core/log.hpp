@@ -39,6 +39,11 @@ void error(fmt::format_string<A...> f, A&&... a) {
     emit(Level::error, fmt::format(f, std::forward<A>(a)...));
 }
 
+// Appends one field to a journal entry in the native protocol: "KEY=value\n",
+// or for a value holding a newline "KEY\n", its size as 64-bit little endian,
+// the value and "\n". Exposed for unit tests.
+void append_journal_field(std::string& entry, std::string_view key, std::string_view value);
+
 // MESSAGE_IDs of milestones and failures; explained by the journal catalog
 // (man/eks-node.catalog). Generated once with `systemd-id128 new`.
 namespace id {

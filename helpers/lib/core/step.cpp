@@ -108,7 +108,7 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
         parse_common_options(args, spec, opts);
         StepResult r = fn(opts);
         log::emit(log::Level::info,
-                  fmt::format("{}: done, {}", spec.name, r.changed() ? "outputs changed" : "nothing changed"), {},
+                  r.changed() ? "done, outputs changed" : "done, nothing changed", {},
                   log::id::step_done);
         return EXIT_OK;
     } catch (...) {

@@ -1,4 +1,5 @@
-// The IMDSv2 client: one libcurl multi handle drives every request of a fetch.
+// The IMDSv2 client: one poll() loop drives every request of a fetch, each on
+// its own non-blocking socket speaking the HTTP/1.1 of imds/http.hpp.
 //
 // Round trips, in order:
 //   1. PUT api/token, raced against every endpoint; the first 200 wins and
@@ -13,25 +14,32 @@
 //      the MAC), so they overlap with the rest of round 2.
 // On a healthy IMDS that is 1 + 13 + 2 = 16 requests in three round trips.
 //
-// Failures: a transport error, a timeout, 5xx, 429 or a truncated body retries
-// that one request after a full-jitter backoff; a 401 fetches one fresh token
-// (shared by every request that saw the 401) and retries once; a 404 is an
-// absent value. Everything stops at the overall deadline.
+// Failures: a transport error, a timeout, 5xx, 429, a malformed or truncated
+// answer retries that one request after a full-jitter backoff; a 401 fetches
+// one fresh token (shared by every request that saw the 401) and retries
+// once; a 404 is an absent value. Everything stops at the overall deadline.
+// There is no proxy support to turn off: IMDS is link-local, and a proxy from
+// the environment (http_proxy, set for the node's own traffic) must never see
+// it or its token.
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <memory>
 #include <random>
-#include <unistd.h>
 #include <vector>
 
-#include <curl/curl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "imds/detail.hpp"
+#include "imds/http.hpp"
 #include "imds/imds.hpp"
 
 namespace eksnode {
@@ -72,18 +80,14 @@ constexpr milliseconds race_stagger{50};
 // The time a last attempt gets before the deadline: IMDS is a link away.
 constexpr milliseconds final_attempt{100};
 
-void init_curl_once() {
-    // Once per process: it initialises OpenSSL and is not thread-safe in the
-    // libcurl versions we support.
-    static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK) throw Error(fmt::format("cannot initialise libcurl: {}", curl_easy_strerror(rc)));
-}
+constexpr std::string_view token_header = "X-aws-ec2-metadata-token";
+constexpr std::string_view ttl_header = "X-aws-ec2-metadata-token-ttl-seconds";
 
 std::string seconds(Clock::duration d) {
     return fmt::format("{:.1f}s", std::chrono::duration<double>(d).count());
 }
 
-std::string_view reason(long code) {
+std::string_view reason(int code) {
     switch (code) {
     case 400: return " Bad Request";
     case 401: return " Unauthorized";
@@ -99,32 +103,18 @@ std::string_view reason(long code) {
     }
 }
 
-std::string http_text(long code) { return fmt::format("HTTP {}{}", code, reason(code)); }
+std::string http_text(int code) { return fmt::format("HTTP {}{}", code, reason(code)); }
 
 // IMDS answers 503 or 429 while it is starting or throttling us, and 5xx is
 // never a final answer.
-bool retryable_status(long code) { return code == 429 || code >= 500; }
+bool retryable_status(int code) { return code == 429 || code >= 500; }
 
-// Transport errors are worth another try (IMDS may not be reachable yet this
-// early in boot) unless they are about us rather than the network.
-bool retryable_curl(CURLcode rc) {
-    switch (rc) {
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_OUT_OF_MEMORY:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-    case CURLE_WRITE_ERROR:
-    case CURLE_FILESIZE_EXCEEDED:
-    case CURLE_TOO_MANY_REDIRECTS:
-    case CURLE_NOT_BUILT_IN:
-        return false;
-    default:
-        return true;
-    }
-}
+std::string errno_text(std::string_view call, int err) { return fmt::format("{}: {}", call, std::strerror(err)); }
 
 enum class Kind { race_token, refresh_token, get };
 enum class State { waiting, running, parked, done };
+// Where a running attempt is, for the message when it times out.
+enum class Phase { connecting, sending, receiving };
 
 struct Transfer {
     Kind kind;
@@ -132,9 +122,7 @@ struct Transfer {
     size_t endpoint;          // index into ImdsOptions::endpoints
     bool required = false;
     size_t cap = metadata_cap;
-    CURL* easy = nullptr;
-    std::string body;
-    bool too_big = false;
+    std::string body;         // of the last complete answer
     State state = State::waiting;
     Clock::time_point start_at{};
     int attempts = 0;         // started
@@ -142,50 +130,45 @@ struct Transfer {
     int token_gen = 0;        // token generation the last attempt carried
     bool retried_after_401 = false;
     std::string last;         // what happened last, for the give-up message
-    char errbuf[CURL_ERROR_SIZE] = {};
+
+    // The attempt in flight, while state is running.
+    int fd = -1;
+    Phase phase = Phase::connecting;
+    std::string request;
+    size_t sent = 0;
+    std::optional<d::ResponseParser> response;
+    Clock::time_point started{}, timeout_at{};
 
     Transfer(Kind k, std::string p, size_t ep) : kind(k), path(std::move(p)), endpoint(ep) {}
     Transfer(const Transfer&) = delete;
     Transfer& operator=(const Transfer&) = delete;
-    ~Transfer() {
-        if (easy) curl_easy_cleanup(easy);
+    ~Transfer() { close_socket(); }
+
+    void close_socket() {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
     }
 };
-
-size_t on_body(char* data, size_t, size_t n, void* userdata) {
-    auto* t = static_cast<Transfer*>(userdata);
-    if (t->body.size() + n > t->cap) {
-        t->too_big = true;
-        return 0;  // aborts the transfer with CURLE_WRITE_ERROR
-    }
-    t->body.append(data, n);
-    return n;
-}
-
-struct SlistDeleter {
-    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 class Fetcher {
 public:
     explicit Fetcher(const ImdsOptions& opts);
-    ~Fetcher();
-    Fetcher(const Fetcher&) = delete;
-    Fetcher& operator=(const Fetcher&) = delete;
 
     ImdsResult run();
 
 private:
     Transfer& add(Kind kind, std::string path, size_t endpoint);
     void start(Transfer& t, Clock::time_point now);
+    void progress(Transfer& t, short revents);
+    void send_request(Transfer& t);
+    void receive(Transfer& t);
+    void fail(Transfer& t, std::string what);
     void stop(Transfer& t);
     void next_in_race(Transfer& failed);
-    void drain();
-    void finish(Transfer& t, CURLcode rc);
-    void finish_race_token(Transfer& t, long code);
-    void finish_refresh_token(Transfer& t, long code);
-    void finish_get(Transfer& t, long code);
+    void finish(Transfer& t, int code);
+    void finish_race_token(Transfer& t, int code);
+    void finish_refresh_token(Transfer& t, int code);
+    void finish_get(Transfer& t, int code);
     void accept_token(Transfer& t);
     void retry(Transfer& t, std::string what);
     [[noreturn]] void give_up_race();
@@ -194,13 +177,9 @@ private:
     Clock::duration elapsed() const { return Clock::now() - start_; }
 
     const ImdsOptions& opts_;
-    CURLM* multi_ = nullptr;
-    CURL* template_ = nullptr;
+    std::vector<d::HttpEndpoint> endpoints_;  // parsed opts_.endpoints
     std::string user_agent_;
-    Slist ttl_header_;
-    // One header list per token generation, all kept to the end: a transfer
-    // that is still connecting when the token is renewed reads its list later.
-    std::vector<Slist> token_headers_;
+    std::string ttl_;
     std::vector<std::unique_ptr<Transfer>> transfers_;
     Clock::time_point start_{}, deadline_{};
     std::optional<size_t> winner_;
@@ -215,89 +194,125 @@ private:
     std::minstd_rand rng_;
 };
 
-Fetcher::Fetcher(const ImdsOptions& opts) : opts_(opts) {
-    init_curl_once();
+Fetcher::Fetcher(const ImdsOptions& opts)
+    : opts_(opts),
+      user_agent_(fmt::format("eks-node/{} (imds)", EKS_NODE_VERSION)),
+      ttl_(std::to_string(opts.token_ttl_seconds)) {
     if (opts_.endpoints.empty()) throw Error("no IMDS endpoint configured");
+    for (const std::string& url : opts_.endpoints) {
+        std::string problem;
+        std::optional<d::HttpEndpoint> ep = d::parse_endpoint(url, problem);
+        if (!ep) throw Error(fmt::format("IMDS endpoint {} {}", url, problem));
+        endpoints_.push_back(std::move(*ep));
+    }
     // Jitter needs no cryptographic randomness, and getrandom() may block this
     // early in boot; the clock and pid differ between nodes booting together.
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     rng_.seed(static_cast<std::minstd_rand::result_type>(ts.tv_nsec ^ (ts.tv_sec << 20) ^ ::getpid()));
-
-    multi_ = curl_multi_init();
-    template_ = curl_easy_init();
-    if (!multi_ || !template_) throw Error("cannot initialise libcurl: out of memory");
-
-    user_agent_ = fmt::format("eks-node/{} (imds)", EKS_NODE_VERSION);
-    ttl_header_.reset(curl_slist_append(nullptr, fmt::format("X-aws-ec2-metadata-token-ttl-seconds: {}",
-                                                             opts_.token_ttl_seconds).c_str()));
-    if (!ttl_header_) throw Error("cannot initialise libcurl: out of memory");
-
-    // Options every request shares; each transfer is a duplicate of this.
-    CURL* e = template_;
-    // IMDS is link-local: a proxy from the environment (http_proxy, also set
-    // for the node's own traffic) must never see it, and must not see the token.
-    curl_easy_setopt(e, CURLOPT_PROXY, "");
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent_.c_str());
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-}
-
-Fetcher::~Fetcher() {
-    for (auto& t : transfers_)
-        if (t->state == State::running) curl_multi_remove_handle(multi_, t->easy);
-    transfers_.clear();
-    if (template_) curl_easy_cleanup(template_);
-    if (multi_) curl_multi_cleanup(multi_);
 }
 
 Transfer& Fetcher::add(Kind kind, std::string path, size_t endpoint) {
     auto t = std::make_unique<Transfer>(kind, std::move(path), endpoint);
-    t->easy = curl_easy_duphandle(template_);
-    if (!t->easy) throw Error("cannot initialise libcurl: out of memory");
-    std::string url = fmt::format("{}/latest/{}", opts_.endpoints[endpoint], t->path);
-    curl_easy_setopt(t->easy, CURLOPT_URL, url.c_str());  // libcurl copies strings
-    curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t.get());
-    curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t.get());
-    curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
     if (kind == Kind::get) {
         if (t->path == d::p::user_data) t->cap = user_data_cap;
         ++outstanding_;
     } else {
         t->cap = token_cap;
-        // A PUT without a body, exactly what `curl -X PUT` sends.
-        curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, "PUT");
-        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, ttl_header_.get());
     }
-    // Fails early on a declared Content-Length; on_body catches the rest.
-    curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t->cap));
     t->start_at = Clock::now();
     transfers_.push_back(std::move(t));
     return *transfers_.back();
 }
 
 void Fetcher::start(Transfer& t, Clock::time_point now) {
-    t.body.clear();
-    t.too_big = false;
-    t.errbuf[0] = '\0';
-    // Never let one attempt run past the overall deadline.
-    auto left = std::chrono::duration_cast<milliseconds>(deadline_ - now);
-    long timeout = static_cast<long>(std::clamp(left, milliseconds{1}, opts_.request_timeout).count());
-    curl_easy_setopt(t.easy, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(t.easy, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-    if (t.kind == Kind::get && t.token_gen != token_gen_) {
-        curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, token_headers_.back().get());
+    const d::HttpEndpoint& ep = endpoints_[t.endpoint];
+    const std::string target = fmt::format("/latest/{}", t.path);
+    if (t.kind == Kind::get) {
+        t.request = d::format_request("GET", ep, target, user_agent_, {{token_header, token_}});
         t.token_gen = token_gen_;
+    } else {
+        t.request = d::format_request("PUT", ep, target, user_agent_, {{ttl_header, ttl_}});
     }
-    if (CURLMcode mc = curl_multi_add_handle(multi_, t.easy); mc != CURLM_OK)
-        throw Error(fmt::format("libcurl: {}", curl_multi_strerror(mc)));
+    t.sent = 0;
+    t.response.emplace(t.cap);
     t.state = State::running;
+    t.phase = Phase::connecting;
+    t.started = now;
+    // Never let one attempt run past the overall deadline.
+    t.timeout_at = now + std::clamp(std::chrono::duration_cast<milliseconds>(deadline_ - now), milliseconds{1},
+                                    opts_.request_timeout);
     ++t.attempts;
     ++requests_;
+
+    t.fd = ::socket(ep.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (t.fd < 0) return fail(t, errno_text("socket", errno));
+    if (::connect(t.fd, reinterpret_cast<const sockaddr*>(&ep.address), ep.address_size) == 0) return send_request(t);
+    // EINPROGRESS: poll() reports the outcome.
+    if (errno != EINPROGRESS) return fail(t, errno_text("connect", errno));
+}
+
+void Fetcher::progress(Transfer& t, short revents) {
+    if (t.phase == Phase::connecting) {
+        int err = 0;
+        socklen_t size = sizeof err;
+        if (::getsockopt(t.fd, SOL_SOCKET, SO_ERROR, &err, &size) != 0) err = errno;
+        if (err != 0) return fail(t, errno_text("connect", err));
+        if (!(revents & POLLOUT)) return;
+        return send_request(t);
+    }
+    if (t.phase == Phase::sending) return send_request(t);
+    receive(t);
+}
+
+void Fetcher::send_request(Transfer& t) {
+    t.phase = Phase::sending;
+    while (t.sent < t.request.size()) {
+        // MSG_NOSIGNAL: a peer that hung up is a failed attempt, not SIGPIPE.
+        ssize_t n = ::send(t.fd, t.request.data() + t.sent, t.request.size() - t.sent, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return;
+            return fail(t, errno_text("send", errno));
+        }
+        t.sent += static_cast<size_t>(n);
+    }
+    t.phase = Phase::receiving;
+}
+
+void Fetcher::receive(Transfer& t) {
+    d::ResponseParser& response = *t.response;
+    char buf[16 * 1024];
+    for (;;) {
+        ssize_t n = ::recv(t.fd, buf, sizeof buf, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return;
+            return fail(t, errno_text("recv", errno));
+        }
+        auto result = n == 0 ? response.eof() : response.feed({buf, static_cast<size_t>(n)});
+        if (result == d::ResponseParser::Result::more) continue;
+        if (result == d::ResponseParser::Result::error) {
+            if (response.too_big())
+                throw Error(fmt::format("IMDS at {}: {}: {}; refusing it", endpoint_of(t), t.path,
+                                        response.problem()));
+            return fail(t, response.problem());
+        }
+        const int code = response.status();
+        t.body = std::move(response.body());
+        t.close_socket();
+        t.response.reset();
+        t.state = State::waiting;
+        return finish(t, code);
+    }
+}
+
+// A failed attempt: the connection goes, the request is retried.
+void Fetcher::fail(Transfer& t, std::string what) {
+    t.close_socket();
+    t.response.reset();
+    t.state = State::waiting;
+    retry(t, std::move(what));
 }
 
 void Fetcher::next_in_race(Transfer& failed) {
@@ -311,7 +326,8 @@ void Fetcher::next_in_race(Transfer& failed) {
 }
 
 void Fetcher::stop(Transfer& t) {
-    if (t.state == State::running) curl_multi_remove_handle(multi_, t.easy);
+    t.close_socket();
+    t.response.reset();
     t.state = State::done;
 }
 
@@ -321,34 +337,44 @@ ImdsResult Fetcher::run() {
     for (size_t i = 0; i < opts_.endpoints.size(); ++i)
         add(Kind::race_token, std::string(d::p::token), i).start_at = start_ + race_stagger * static_cast<int>(i);
 
+    // Terminates by the deadline: every attempt times out by then, and a
+    // failure past the last start time throws (retry()).
+    std::vector<pollfd> fds;
+    std::vector<Transfer*> polled;
     while (!complete()) {
         Clock::time_point now = Clock::now();
         for (auto& t : transfers_)  // start() never adds to transfers_
             if (t->state == State::waiting && t->start_at <= now) start(*t, now);
-        int running = 0;
-        if (CURLMcode mc = curl_multi_perform(multi_, &running); mc != CURLM_OK)
-            throw Error(fmt::format("libcurl: {}", curl_multi_strerror(mc)));
-        drain();
-        if (complete()) break;
+
+        // Sleep until a socket is ready, an attempt times out or a retry is due.
+        fds.clear();
+        polled.clear();
+        Clock::time_point wake = now + std::chrono::seconds(1);
+        for (auto& t : transfers_) {
+            if (t->state == State::waiting) wake = std::min(wake, t->start_at);
+            if (t->state != State::running) continue;
+            wake = std::min(wake, t->timeout_at);
+            fds.push_back({t->fd, static_cast<short>(t->phase == Phase::receiving ? POLLIN : POLLOUT), 0});
+            polled.push_back(t.get());
+        }
+        int wait_ms = wake <= now ? 0 : static_cast<int>(std::chrono::ceil<milliseconds>(wake - now).count());
+        if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) throw Error(errno_text("poll", errno));
+        for (size_t i = 0; i < fds.size(); ++i) {
+            // An answer handled earlier in this pass may have stopped this
+            // transfer (a loser of the race).
+            if (fds[i].revents != 0 && polled[i]->state == State::running) progress(*polled[i], fds[i].revents);
+        }
 
         now = Clock::now();
-        // Every attempt is clamped to the deadline, so this only fires if
-        // libcurl itself failed to time a transfer out.
-        if (now > deadline_ + milliseconds{500})
-            throw TempError(fmt::format("IMDS did not answer within {} (deadline {})", seconds(now - start_),
-                                        seconds(opts_.deadline)));
-        // Sleep until a socket is ready, a libcurl timer fires (curl_multi_poll
-        // shortens the wait to those itself), or the next retry is due.
-        std::optional<Clock::time_point> next;
-        for (auto& t : transfers_)
-            if (t->state == State::waiting) next = std::min(next.value_or(t->start_at), t->start_at);
-        int wait_ms = 1000;
-        if (next) {
-            if (*next <= now) continue;
-            wait_ms = static_cast<int>(std::min<long long>(std::chrono::ceil<milliseconds>(*next - now).count(), 1000));
+        for (auto& t : transfers_) {  // fail() never adds to transfers_
+            if (t->state != State::running || now < t->timeout_at) continue;
+            std::string_view where = t->phase == Phase::connecting ? "connecting"
+                                     : t->phase == Phase::sending  ? "sending the request"
+                                     : t->response->empty()        ? "waiting for the answer"
+                                                                   : "reading the answer";
+            fail(*t, fmt::format("timed out after {} ms {}",
+                                 std::chrono::duration_cast<milliseconds>(now - t->started).count(), where));
         }
-        if (CURLMcode mc = curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr); mc != CURLM_OK)
-            throw Error(fmt::format("libcurl: {}", curl_multi_strerror(mc)));
     }
 
     if (retries_ > 0)
@@ -361,38 +387,7 @@ ImdsResult Fetcher::run() {
     return r;
 }
 
-void Fetcher::drain() {
-    int left = 0;
-    while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
-        if (m->msg != CURLMSG_DONE) continue;
-        char* priv = nullptr;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-        auto* t = reinterpret_cast<Transfer*>(priv);
-        CURLcode rc = m->data.result;
-        if (t->state != State::running) continue;  // dropped loser of the race
-        // `m` is invalid once the handle is removed.
-        curl_multi_remove_handle(multi_, t->easy);
-        t->state = State::waiting;
-        finish(*t, rc);
-    }
-}
-
-void Fetcher::finish(Transfer& t, CURLcode rc) {
-    if (rc != CURLE_OK) {
-        if (t.too_big || rc == CURLE_FILESIZE_EXCEEDED)
-            throw Error(fmt::format("IMDS at {}: {}: the answer is larger than {} bytes; refusing it", endpoint_of(t),
-                                    t.path, t.cap));
-        std::string what = t.errbuf[0] ? std::string(t.errbuf) : std::string(curl_easy_strerror(rc));
-        // "Couldn't connect to server" hides whether IMDS refused us or the
-        // network is not up yet; the system error says which.
-        long os_errno = 0;
-        if (curl_easy_getinfo(t.easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
-            what += fmt::format(" ({})", std::strerror(static_cast<int>(os_errno)));
-        if (!retryable_curl(rc)) throw Error(fmt::format("IMDS at {}: {}: {}", endpoint_of(t), t.path, what));
-        return retry(t, std::move(what));
-    }
-    long code = 0;
-    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &code);
+void Fetcher::finish(Transfer& t, int code) {
     switch (t.kind) {
     case Kind::race_token: return finish_race_token(t, code);
     case Kind::refresh_token: return finish_refresh_token(t, code);
@@ -401,19 +396,18 @@ void Fetcher::finish(Transfer& t, CURLcode rc) {
 }
 
 void Fetcher::accept_token(Transfer& t) {
+    // The token goes into a header line of every request: nothing but
+    // visible ASCII may pass.
     bool printable = !t.body.empty() &&
                      std::all_of(t.body.begin(), t.body.end(), [](char c) { return c > 0x20 && c < 0x7f; });
     if (!printable)
         throw Error(fmt::format("IMDS at {}: {}: the session token is empty or not printable", endpoint_of(t), t.path));
     token_ = std::move(t.body);
     ++token_gen_;
-    std::string header = fmt::format("X-aws-ec2-metadata-token: {}", token_);
-    token_headers_.emplace_back(curl_slist_append(nullptr, header.c_str()));
-    if (!token_headers_.back()) throw Error("out of memory");
     t.state = State::done;
 }
 
-void Fetcher::finish_race_token(Transfer& t, long code) {
+void Fetcher::finish_race_token(Transfer& t, int code) {
     if (code == 200) {
         accept_token(t);
         winner_ = t.endpoint;
@@ -444,7 +438,7 @@ void Fetcher::finish_race_token(Transfer& t, long code) {
     if (!others) give_up_race();
 }
 
-void Fetcher::finish_refresh_token(Transfer& t, long code) {
+void Fetcher::finish_refresh_token(Transfer& t, int code) {
     if (code == 200) {
         accept_token(t);
         refreshing_ = false;
@@ -460,7 +454,7 @@ void Fetcher::finish_refresh_token(Transfer& t, long code) {
                             http_text(code)));
 }
 
-void Fetcher::finish_get(Transfer& t, long code) {
+void Fetcher::finish_get(Transfer& t, int code) {
     if (code == 200 || code == 404) {
         if (code == 404 && t.required)
             throw Error(fmt::format("IMDS at {} has no {} ({}); eks-node cannot identify the instance without it",

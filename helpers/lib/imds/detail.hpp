@@ -84,7 +84,8 @@ std::chrono::milliseconds parse_duration(const json& value, std::string_view fie
 
 // "http://169.254.169.254", "http://[fd00:ec2::254]:8080/": trailing slashes
 // dropped. Returns the problem in `problem` (and std::nullopt) when the URL is
-// not a plain http:// base URL.
+// not a plain http:// base URL whose host is an IP literal (parse_endpoint in
+// imds/http.hpp says why no host names).
 std::optional<std::string> normalize_endpoint(std::string_view url, std::string& problem);
 
 // The values one fetch gathered, keyed by path under /latest/; a 404 is stored

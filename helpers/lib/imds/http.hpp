@@ -81,10 +81,10 @@ private:
     // The next line of the buffer without its line end, or nullopt when the
     // line is not complete yet (or is too long: then state_ is failed).
     std::optional<std::string_view> next_line();
-    Result on_status_line(std::string_view line);
-    Result on_header_line(std::string_view line);
-    Result on_headers_end();
-    Result on_chunk_size(std::string_view line);
+    void on_status_line(std::string_view line);
+    void on_header_line(std::string_view line);
+    void on_headers_end();
+    void on_chunk_size(std::string_view line);
     void take_body(size_t n);
 
     size_t body_cap_, header_cap_;

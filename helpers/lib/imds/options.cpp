@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "imds/detail.hpp"
+#include "imds/http.hpp"
 #include "imds/imds.hpp"
 
 namespace eksnode {
@@ -84,12 +85,8 @@ std::optional<std::string> normalize_endpoint(std::string_view url, std::string&
         }
     }
     while (url.size() > scheme.size() && url.back() == '/') url.remove_suffix(1);
-    std::string_view host = url.substr(scheme.size());
-    host = host.substr(0, host.find('/'));
-    if (host.empty() || host.front() == ':') {
-        problem = "names no host";
-        return std::nullopt;
-    }
+    // Only what the client can reach: an IP literal and a port.
+    if (!parse_endpoint(url, problem)) return std::nullopt;
     return std::string(url);
 }
 

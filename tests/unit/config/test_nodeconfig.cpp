@@ -28,11 +28,6 @@ json spec_of(std::string_view yaml) {
     return fragments[0].spec;
 }
 
-// The JSON a YAML scalar becomes, written as the value of kubelet.config.x.
-json scalar(std::string_view yaml) {
-    return spec_of("  kubelet:\n    config:\n      x: " + std::string(yaml) + "\n")["kubelet"]["config"]["x"];
-}
-
 std::string problem_of(std::string_view text) {
     try {
         fragments_from_nodeconfig(text, "t");
@@ -75,41 +70,15 @@ TEST_CASE("kubelet.config as inline JSON and as a YAML mapping give the same JSO
     CHECK(inline_json[0].spec == yaml_mapping[0].spec);
 }
 
-TEST_CASE("YAML scalars are typed by the YAML 1.2 core schema", "[config][nodeconfig]") {
-    struct Case {
-        std::string yaml;
-        json value;
-    };
-    // clang-format off
-    auto c = GENERATE(values<Case>({
-        {"true", true}, {"False", false}, {"TRUE", true},
-        {"yes", "yes"}, {"on", "on"},  // YAML 1.1 booleans are strings in 1.2
-        {"110", 110}, {"-5", -5}, {"+7", 7}, {"0o17", 15}, {"0x1F", 31}, {"0755", 755},
-        {"18446744073709551615", 18446744073709551615u},
-        {"1.5", 1.5}, {".5", 0.5}, {"1e3", 1000.0}, {"-2.5E-1", -0.25},
-        {"null", nullptr}, {"~", nullptr}, {"", nullptr},
-        {"\"true\"", "true"}, {"'110'", "110"}, {"\"null\"", "null"}, {"!!str 5", "5"},
-        {"0.0.0.0", "0.0.0.0"}, {"10.100.0.0/16", "10.100.0.0/16"}, {"1.29", 1.29}, {"v1.29", "v1.29"},
-        {"\"5\"", "5"}, {"|\n        line\n", "line\n"},
-    }));
-    // clang-format on
-    INFO(c.yaml);
-    json got = scalar(c.yaml);
-    CHECK(got == c.value);
-    CHECK(got.type() == c.value.type());
-}
-
 TEST_CASE("YAML values JSON cannot hold are errors", "[config][nodeconfig]") {
     CHECK(problem_of(
               "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: .inf\n") ==
           "spec.kubelet.config.x: infinite and NaN numbers have no JSON form");
     CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: "
-                     "-99999999999999999999\n") == "spec.kubelet.config.x: integer out of range");
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: "
                      "1\n      x: 2\n") == "spec.kubelet.config.x: duplicate key");
     CHECK(problem_of(
               "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      [a]: 1\n") ==
-          "spec.kubelet.config: mapping keys must be plain strings");
+          "spec.kubelet.config: mapping keys must be scalars");
 }
 
 TEST_CASE("alias expansion and deep nesting are bounded", "[config][nodeconfig]") {

@@ -67,6 +67,19 @@ else
 fi
 
 check "stub kubelet reports a version" grep -qx 'Kubernetes v1.31.0' <(kubelet --version)
+stub_kubelet_runs() {
+  systemd-run --quiet --unit=eksvm-stub-kubelet /usr/bin/kubelet \
+    --config=/etc/eksvm-smoke/kubelet.json --kubeconfig /etc/eksvm-smoke/kubeconfig \
+    --node-ip=10.0.0.1 || return
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ -f /run/stub-kubelet/flags.json ]] && break
+    sleep 0.2
+  done
+  systemctl is-active eksvm-stub-kubelet.service &&
+    grep -q '"node-ip": "10.0.0.1"' /run/stub-kubelet/flags.json
+}
+check "stub kubelet accepts a valid config, records its flags, keeps running" stub_kubelet_runs
 check "kubelet.service is installed and left to eks-node (not enabled)" \
   grep -qx disabled <(systemctl is-enabled kubelet.service)
 check "first boot: systemd generated a machine-id" test -s /etc/machine-id

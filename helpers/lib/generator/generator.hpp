@@ -1,0 +1,78 @@
+// eks-node-generator's decisions as a pure function: which units, drop-ins and
+// .wants/ links this boot needs (the decision table is at the top of
+// generator.cpp and in eks-node-generator(8)). The generator executable only
+// writes the plan; eks-node-config computes it too, to know whether writing
+// config.json changed the generated units and a daemon-reload is due.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jsonutil.hpp"
+#include "core/log.hpp"
+#include "core/paths.hpp"
+
+namespace eksnode::generator {
+
+// One entry of the output directory: a regular file (mode 0644) or a symlink.
+struct GeneratedFile {
+    enum class Kind { file, symlink };
+    Kind kind = Kind::file;
+    std::string data;  // the file's content, or the symlink's target
+
+    bool operator==(const GeneratedFile&) const = default;
+};
+
+struct GeneratorPlan {
+    // Path relative to the output directory -> what to put there.
+    std::map<std::string, GeneratedFile> files;
+    // The threshold the generator itself logs at (the steps' level, if set).
+    log::Level log_level = log::Level::info;
+    // For the caller to log: bad input at warning (each worded "…, ignoring"),
+    // what was decided and why at info or debug. The library itself logs nothing.
+    struct Message {
+        log::Level level;
+        std::string text;
+    };
+    std::vector<Message> messages;
+
+    // Two plans generate the same units (messages do not count).
+    bool same_units(const GeneratorPlan& other) const { return files == other.files; }
+};
+
+// Whether to read run/eks-node/config.json. `ignore` gives the plan the
+// generator made at boot, before eks-node-config wrote it.
+enum class ConfigJson { read, ignore };
+
+// The kernel command line, proc/cmdline under the root. Throws Error naming
+// the file when it cannot be read (the generator warns and goes on without).
+std::string read_kernel_cmdline(const Paths& paths);
+
+// The decisions, from the kernel command line `cmdline`, config.json (unless
+// ignored) or else the static TOML fragments, all read under `paths`. Never
+// throws on bad input: it is skipped with a warning in the plan.
+GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJson config = ConfigJson::read);
+
+// Optional steps the configuration asks for, each pulled in by eks-node.target.
+// The seam for more of them: the instance-store issue adds its units here
+// (and the .mount units they need to the plan). `config` is config.json, or
+// null when it does not exist yet (at boot, only the static settings are known).
+// Bad values are skipped with a warning added to `warnings`.
+struct OptionalUnit {
+    std::string unit;                      // "eks-node-hosts.service"
+    std::string reason;                    // "spec.cluster.enableOutpost = true", for the drop-in's comment
+    std::string source;                    // the input that decided it, for SourcePath=
+    std::vector<std::string> required_by;  // units that must not start without it (fail closed)
+};
+std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* config,
+                                                std::vector<std::string>& warnings);
+
+// True when config.json, as it is now, makes the generator write different
+// units than it did at boot without it: eks-node-config then asks for one
+// daemon-reload (and restarts eks-node.target, so newly wanted units get jobs).
+bool generated_units_would_change(const Paths& paths);
+
+}  // namespace eksnode::generator

@@ -1,0 +1,266 @@
+// NodeConfig YAML is typed as nodeadm types it: go-yaml v2 (YAML 1.1) into
+// interface{}, then JSON via sigs.k8s.io/yaml (config/yaml_scalar.hpp).
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include "config/sources.hpp"
+#include "config/yaml_scalar.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "fixtures.hpp"
+#include "render/render.hpp"
+#include "resolve/resolve.hpp"
+#include "support.hpp"
+
+using namespace eksnode;
+
+namespace {
+
+json spec_of(std::string_view yaml) {
+    auto fragments = fragments_from_nodeconfig(
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n" + std::string(yaml), "t");
+    REQUIRE(fragments.size() == 1);
+    return fragments[0].spec;
+}
+
+// The JSON a YAML scalar becomes, written as the value of kubelet.config.x.
+json value_of(std::string_view yaml) {
+    return spec_of("  kubelet:\n    config:\n      x: " + std::string(yaml) + "\n")["kubelet"]["config"]["x"];
+}
+
+// The JSON object key a YAML scalar becomes, as a key of kubelet.config.
+std::string key_of(std::string_view yaml) {
+    json config = spec_of("  kubelet:\n    config:\n      " + std::string(yaml) + ": v\n")["kubelet"]["config"];
+    REQUIRE(config.size() == 1);
+    return config.begin().key();
+}
+
+std::string problem_of(std::string_view config_lines) {
+    try {
+        spec_of("  kubelet:\n    config:\n" + std::string(config_lines));
+    } catch (const ConfigError& e) {
+        return e.field() + ": " + e.problem();
+    }
+    return "(no error)";
+}
+
+struct Case {
+    std::string yaml;
+    json value;
+};
+
+void check_values(const std::vector<Case>& cases) {
+    for (const Case& c : cases) {
+        INFO(c.yaml);
+        json got = value_of(c.yaml);
+        CHECK(got == c.value);
+        CHECK(got.type() == c.value.type());
+    }
+}
+
+}  // namespace
+
+TEST_CASE("YAML 1.1 booleans and nulls resolve as go-yaml v2 resolves them", "[config][nodeconfig][yaml11]") {
+    check_values({
+        {"y", true}, {"Y", true}, {"yes", true}, {"Yes", true}, {"YES", true},
+        {"true", true}, {"True", true}, {"TRUE", true}, {"on", true}, {"On", true}, {"ON", true},
+        {"n", false}, {"N", false}, {"no", false}, {"No", false}, {"NO", false},
+        {"false", false}, {"False", false}, {"FALSE", false}, {"off", false}, {"Off", false}, {"OFF", false},
+        // only those spellings
+        {"yES", "yES"}, {"oN", "oN"}, {"tRUE", "tRUE"}, {"nO", "nO"}, {"yes please", "yes please"},
+        {"~", nullptr}, {"null", nullptr}, {"Null", nullptr}, {"NULL", nullptr}, {"", nullptr},
+        {"nULL", "nULL"}, {"nil", "nil"}, {"None", "None"},
+    });
+}
+
+TEST_CASE("quoted and block scalars and !!str stay strings", "[config][nodeconfig][yaml11]") {
+    check_values({
+        {"\"yes\"", "yes"}, {"'no'", "no"}, {"\"on\"", "on"}, {"'off'", "off"}, {"\"true\"", "true"},
+        {"'0755'", "0755"}, {"\"1e3\"", "1e3"}, {"\"null\"", "null"}, {"'~'", "~"}, {"''", ""},
+        {"!!str yes", "yes"}, {"!!str 0x1F", "0x1F"}, {"!!str", ""},
+        {"|\n        yes\n", "yes\n"}, {">\n        on\n", "on\n"},
+    });
+}
+
+TEST_CASE("YAML 1.1 integers: Go's ParseInt with base prefixes, underscores dropped", "[config][nodeconfig][yaml11]") {
+    check_values({
+        {"110", 110}, {"-5", -5}, {"+7", 7}, {"0", 0}, {"-0", 0}, {"00", 0},
+        {"0x1F", 31}, {"0X1f", 31}, {"-0x1F", -31}, {"+0x1F", 31},
+        {"0o17", 15}, {"0O17", 15}, {"-0o17", -15},
+        {"0755", 493}, {"-0755", -493}, {"0_755", 493},  // YAML 1.1 octal
+        {"0b101", 5}, {"0B101", 5}, {"-0b101", -5}, {"0b+1", 1},
+        {"1_000", 1000}, {"1__0_", 10}, {"0x_1F", 31}, {"-_1", -1}, {"_1", "_1"},
+        {"9223372036854775807", 9223372036854775807LL},
+        {"-9223372036854775808", std::numeric_limits<int64_t>::min()},
+        {"9223372036854775808", 9223372036854775808ULL},
+        {"18446744073709551615", 18446744073709551615ULL},
+        {"0xFFFFFFFFFFFFFFFF", 18446744073709551615ULL},
+        {"0x10000000000000000", "0x10000000000000000"},  // no float form: a string
+        {"08", 8}, {"0999", 999},                      // not octal, so floats, and integral ones
+        {"0x", "0x"}, {"0b", "0b"}, {"0b2", "0b2"}, {"0xG", "0xG"}, {"1-2", "1-2"},
+    });
+}
+
+TEST_CASE("YAML 1.1 floats, written to JSON as encoding/json writes them", "[config][nodeconfig][yaml11]") {
+    check_values({
+        {"1.5", 1.5}, {".5", 0.5}, {"-.5", -0.5}, {"+.5", 0.5}, {"-2.5E-1", -0.25}, {"1.29", 1.29},
+        {"0.1", 0.1}, {"1_0.5", 10.5}, {".5e1", 5}, {"1.5e300", 1.5e300},
+        // an integral float is written without fraction or exponent below 1e21
+        {"1.0", 1}, {"1.", 1}, {"1e3", 1000}, {"1E3", 1000}, {"1e+3", 1000}, {"-1e3", -1000},
+        {"1e18", 1000000000000000000LL}, {"-0.0", 0}, {"1e-999", 0},
+        {"18446744073709551616", 18446744073709551616.0}, {"1e20", 1e20}, {"1e21", 1e21},
+        // not floats
+        {".5_0", ".5_0"}, {"1e999", "1e999"}, {"1e", "1e"}, {"e3", "e3"}, {".", "."}, {"1.2.3", "1.2.3"},
+        {"0x1p3", "0x1p3"}, {"inf", "inf"}, {"+inf", "+inf"}, {"nan", "nan"}, {"-.nan", "-.nan"},
+        {".nAn", ".nAn"}, {"0.0.0.0", "0.0.0.0"}, {"10.100.0.0/16", "10.100.0.0/16"}, {"v1.29", "v1.29"},
+    });
+}
+
+TEST_CASE("base 60 and timestamps stay strings, as in go-yaml v2", "[config][nodeconfig][yaml11]") {
+    check_values({
+        {"1:20", "1:20"}, {"190:20:30", "190:20:30"}, {"-1:20", "-1:20"},
+        {"2001-12-14", "2001-12-14"}, {"2001-12-14t21:59:43.10-05:00", "2001-12-14t21:59:43.10-05:00"},
+        {"2001-12-14 21:59:43.10", "2001-12-14 21:59:43.10"}, {"<<", "<<"},
+    });
+}
+
+TEST_CASE("explicit tags ask for a type", "[config][nodeconfig][yaml11]") {
+    check_values({
+        {"!!int \"5\"", 5}, {"!!int 0x10", 16}, {"!!float 1", 1}, {"!!float 1.5", 1.5},
+        {"!!bool \"yes\"", true}, {"!!bool off", false}, {"!!null \"\"", nullptr}, {"!!null ~", nullptr},
+        {"! 5", "5"}, {"!custom yes", "yes"}, {"!!timestamp 2001-12-14", "2001-12-14"},
+        {"!!binary aGVsbG8=", "hello"},
+    });
+    CHECK(problem_of("      x: !!int yes\n") == "spec.kubelet.config.x: cannot decode !!bool `yes` as a !!int");
+    CHECK(problem_of("      x: !!bool 1\n") == "spec.kubelet.config.x: cannot decode !!int `1` as a !!bool");
+    CHECK(problem_of("      x: !!null x\n") == "spec.kubelet.config.x: cannot decode !!str `x` as a !!null");
+    CHECK(problem_of("      x: !!float 18446744073709551615\n") ==
+          "spec.kubelet.config.x: cannot decode !!int `18446744073709551615` as a !!float");
+    CHECK(problem_of("      x: !!binary /w==\n") ==
+          "spec.kubelet.config.x: !!binary data is not UTF-8 text, which JSON cannot carry");
+}
+
+TEST_CASE("infinities and NaN resolve but have no JSON form", "[config][nodeconfig][yaml11]") {
+    for (const char* v : {".inf", ".Inf", ".INF", "+.inf", "-.inf", "-.INF", ".nan", ".NaN", ".NAN"}) {
+        INFO(v);
+        CHECK(problem_of(fmt::format("      x: {}\n", v)) ==
+              "spec.kubelet.config.x: infinite and NaN numbers have no JSON form");
+    }
+}
+
+TEST_CASE("mapping keys resolve too and become strings as sigs.k8s.io/yaml makes them",
+          "[config][nodeconfig][yaml11]") {
+    struct KeyCase {
+        std::string yaml, key;
+    };
+    // clang-format off
+    for (const KeyCase& c : std::vector<KeyCase>{
+             {"yes", "true"}, {"No", "false"}, {"on", "true"}, {"\"yes\"", "yes"}, {"'on'", "on"},
+             {"1", "1"}, {"-1", "-1"}, {"0x10", "16"}, {"0755", "493"}, {"1_000", "1000"},
+             {"9223372036854775807", "9223372036854775807"},
+             // floats: Go's %g of the value rounded to float32
+             {"1.5", "1.5"}, {"1e3", "1000"}, {"1.0", "1"}, {"100000.0", "100000"}, {"1e6", "1e+06"},
+             {"0.0001", "0.0001"}, {"0.00001", "1e-05"}, {"1e-7", "1e-07"}, {"3.14159265358979", "3.1415927"},
+             {"123456789.0", "1.2345679e+08"}, {"0.0", "0"}, {"-0.0", "-0"}, {"1e40", ".inf"},
+             {".inf", ".inf"}, {"+.INF", ".inf"}, {"-.inf", "-.inf"}, {".NaN", ".nan"},
+             {"2001-12-14", "2001-12-14"}, {"'~'", "~"}, {"memory.available", "memory.available"},
+         }) {
+        // clang-format on
+        INFO(c.yaml);
+        CHECK(key_of(c.yaml) == c.key);
+    }
+    CHECK(problem_of("      ~: 1\n") == "spec.kubelet.config: a null mapping key has no JSON form");
+    CHECK(problem_of("      null: 1\n") == "spec.kubelet.config: a null mapping key has no JSON form");
+    CHECK(problem_of("      9223372036854775808: 1\n") ==
+          "spec.kubelet.config: mapping key 9223372036854775808 is beyond int64, which nodeadm's YAML decoder "
+          "refuses too");
+    // two spellings of one key are still one key given twice
+    CHECK(problem_of("      yes: 1\n      true: 2\n") == "spec.kubelet.config.true: duplicate key");
+}
+
+TEST_CASE("<< merges mappings where it stands, as go-yaml v2 does", "[config][nodeconfig][yaml11]") {
+    json config = spec_of(R"(  kubelet:
+    config:
+      base: &base {a: 1, b: 2}
+      over: &over {b: 3, c: 4}
+      after: {<<: *base, b: 9}
+      before: {b: 9, <<: *base}
+      list: {<<: [*over, *base]}
+      inline: {<<: {d: yes}}
+      quoted: {"<<": 1}
+      tagged: {!!merge <<: *over}
+)")["kubelet"]["config"];
+    CHECK(config["after"] == json::parse(R"({"a": 1, "b": 9})"));
+    CHECK(config["before"] == json::parse(R"({"b": 2, "a": 1})"));   // the merge came later
+    CHECK(config["list"] == json::parse(R"({"a": 1, "b": 3, "c": 4})"));  // the first mapping wins
+    CHECK(config["inline"] == json::parse(R"({"d": true})"));
+    CHECK(config["quoted"] == json::parse(R"({"<<": 1})"));
+    CHECK(config["tagged"] == json::parse(R"({"b": 3, "c": 4})"));
+    CHECK(problem_of("      x: {<<: 1}\n") ==
+          "spec.kubelet.config.x.<<: map merge requires map or sequence of maps as the value");
+    CHECK(problem_of("      x: {<<: [{a: 1}, 2]}\n") ==
+          "spec.kubelet.config.x.<<: map merge requires map or sequence of maps as the value");
+}
+
+TEST_CASE("JSON and TOML are not YAML: yes and 0755 mean nothing special there", "[config][nodeconfig][yaml11]") {
+    auto from_json = fragments_from_nodeconfig(
+        R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig",
+            "spec": {"kubelet": {"config": {"a": "yes", "b": 10, "c": 1.0}}}})",
+        "json");
+    REQUIRE(from_json.size() == 1);
+    CHECK(from_json[0].spec["kubelet"]["config"]["a"] == "yes");
+    CHECK(from_json[0].spec["kubelet"]["config"]["c"].is_number_float());
+    Fragment toml = fragment_from_toml("[kubelet.config]\na = \"yes\"\nb = 0o755\n", "toml");
+    CHECK(toml.spec["kubelet"]["config"]["a"] == "yes");
+    CHECK(toml.spec["kubelet"]["config"]["b"] == 493);
+}
+
+TEST_CASE("a NodeConfig written for nodeadm with yes/no/on/off works end to end", "[config][nodeconfig][yaml11]") {
+    // user data as nodeadm users write it: YAML 1.1 booleans and a hex number,
+    // in typed fields and in the free-form kubelet.config and baseRuntimeSpec
+    std::string user_data = test::nodeconfig_yaml(R"(    enableOutpost: no
+  kubelet:
+    config:
+      serializeImagePulls: no
+      registryBurst: 0x14
+      featureGates:
+        DisableKubeletCloudCredentialProviders: on
+    flags: ["--node-labels=team=yes"]
+  containerd:
+    baseRuntimeSpec:
+      process:
+        noNewPrivileges: Yes
+      annotations: {"example.com/on": "yes", "off": 'no'}
+  featureGates:
+    InstanceIdNodeName: yes
+    FastImagePull: off
+)");
+
+    test::TempRoot r;
+    r.write("/sys/devices/system/cpu/online", "0-1\n");
+    r.write("/etc/eks/kubelet-version.txt", "v1.31.0\n");
+    // as base64, the way EC2 user data often arrives
+    json cfg = resolve_config({r.paths(), test::conformance_instance(), test::base64(user_data)});
+
+    const json& spec = cfg["spec"];
+    CHECK(spec["cluster"]["enableOutpost"] == false);
+    CHECK(spec["kubelet"]["config"]["serializeImagePulls"] == false);
+    CHECK(spec["kubelet"]["config"]["registryBurst"] == 20);
+    CHECK(spec["kubelet"]["config"]["featureGates"]["DisableKubeletCloudCredentialProviders"] == true);
+    CHECK(spec["kubelet"]["flags"] == json::parse(R"(["--node-labels=team=yes"])"));
+    CHECK(spec["containerd"]["baseRuntimeSpec"]["process"]["noNewPrivileges"] == true);
+    // quoted keys and values stay strings
+    CHECK(spec["containerd"]["baseRuntimeSpec"]["annotations"] ==
+          json::parse(R"({"example.com/on": "yes", "off": "no"})"));
+    CHECK(spec["featureGates"] == json::parse(R"({"InstanceIdNodeName": true, "FastImagePull": false})"));
+    // the gate took effect: the node is named after its instance ID
+    CHECK(cfg["derived"]["nodeName"] == "i-1234567890abcdef0");
+
+    // and kubelet reads the booleans and numbers as such, from the user drop-in
+    render_kubelet(cfg, r.paths());
+    json dropin = json::parse(read_file(r.dir / "etc/kubernetes/kubelet/config.json.d/40-user.conf"));
+    CHECK(dropin["serializeImagePulls"] == false);
+    CHECK(dropin["registryBurst"] == 20);
+    CHECK(dropin["featureGates"]["DisableKubeletCloudCredentialProviders"] == true);
+}
