@@ -42,5 +42,5 @@ else
 fi
 verdict "$r" "a failing check is reported as a failed scenario (exit $rc)"
 
-echo "vm selftest: $passed passed, $failed failed"
+echo "vm-selftest: $passed passed, $failed failed"
 ((failed == 0))

@@ -29,8 +29,9 @@ struct Word {
     bool value;
 };
 
-// go-yaml v2's resolve table, less the IEEE specials (below).
-constexpr std::array<Word, 27> words = {{
+// go-yaml v2's resolve table, less the IEEE specials (below) and "<<", which
+// no value reaches ('<' starts no candidate) and keys test for themselves.
+constexpr std::array<Word, 26> words = {{
     {"y", Type::boolean, true},     {"Y", Type::boolean, true},      {"yes", Type::boolean, true},
     {"Yes", Type::boolean, true},   {"YES", Type::boolean, true},    {"true", Type::boolean, true},
     {"True", Type::boolean, true},  {"TRUE", Type::boolean, true},   {"on", Type::boolean, true},
@@ -39,7 +40,7 @@ constexpr std::array<Word, 27> words = {{
     {"NO", Type::boolean, false},   {"false", Type::boolean, false}, {"False", Type::boolean, false},
     {"FALSE", Type::boolean, false}, {"off", Type::boolean, false},  {"Off", Type::boolean, false},
     {"OFF", Type::boolean, false},  {"~", Type::null, false},        {"null", Type::null, false},
-    {"Null", Type::null, false},    {"NULL", Type::null, false},     {"<<", Type::merge, false},
+    {"Null", Type::null, false},    {"NULL", Type::null, false},
 }};
 
 std::optional<double> ieee_special(std::string_view s) {
@@ -174,7 +175,6 @@ Scalar resolve_plain(std::string_view in) {
             if (w.text == in) {
                 out.type = w.type;
                 out.boolean = w.value;
-                if (w.type == Type::merge) out.string = in;
                 return out;
             }
         if (std::optional<double> special = ieee_special(in)) {
@@ -253,7 +253,6 @@ std::string_view type_tag(Type t) {
     case Type::unsigned_integer: return "int";
     case Type::floating: return "float";
     case Type::string: return "str";
-    case Type::merge: return "merge";
     }
     return "str";
 }
@@ -372,8 +371,7 @@ json to_value(const Scalar& s, const std::string& source, const std::string& pat
     case Type::floating:
         if (!std::isfinite(s.floating)) throw ConfigError(source, path, "infinite and NaN numbers have no JSON form");
         return go_json_number(s.floating);
-    case Type::string:
-    case Type::merge: return s.string;
+    case Type::string: return s.string;
     }
     return s.string;
 }
@@ -388,8 +386,7 @@ std::string to_key(const Scalar& s, const std::string& source, const std::string
                           fmt::format("mapping key {} is beyond int64, which nodeadm's YAML decoder refuses too",
                                       s.unsigned_integer));
     case Type::floating: return go_key_float(s.floating);
-    case Type::string:
-    case Type::merge: return s.string;
+    case Type::string: return s.string;
     }
     return s.string;
 }

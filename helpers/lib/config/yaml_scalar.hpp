@@ -10,8 +10,9 @@
 // the same thing here. JSON documents and TOML are not YAML and are not
 // touched by this.
 //
-// The facts, from go-yaml v2.4.0 resolve.go (also the sigs.k8s.io/yaml
-// goyaml.v2 fork) and decode.go, and sigs.k8s.io/yaml yaml.go:
+// The facts, from go-yaml v2.4.0 resolve.go and decode.go (the goyaml.v2
+// fork inside sigs.k8s.io/yaml has the same table) and sigs.k8s.io/yaml's
+// yaml.go (YAMLToJSON, convertToJSONableObject):
 // - Only plain scalars without a tag are resolved; quoted and block scalars
 //   are strings. An explicit tag (!!str, !!int, !!bool, !!float, !!null,
 //   !!timestamp) asks for that type and is an error when the text is not one
@@ -23,11 +24,13 @@
 //   string. The table: y Y yes Yes YES true True TRUE on On ON are true;
 //   n N no No NO false False FALSE off Off OFF are false; "" ~ null Null NULL
 //   are null; .inf .Inf .INF +.inf ... -.inf and .nan .NaN .NAN are the IEEE
-//   specials; "<<" is the merge key.
+//   specials. A plain "<<" key merges mappings (config/convert.cpp).
 // - Integers: every '_' removed, then Go's strconv.ParseInt(s, 0, 64), else
 //   ParseUint: optional sign, then 0x/0X hex, 0o/0O octal, 0b/0B binary, a
 //   leading 0 octal (0755 is 493; 08 is not octal and becomes the float 8),
-//   else decimal. Beyond uint64 a decimal becomes a float.
+//   else decimal. Beyond uint64 a decimal becomes a float, and a hex, octal
+//   or binary text stays a string (later sigs.k8s.io/yaml forks of v2 make a
+//   big integer of it; v2.4.0, which nodeadm's go.mod names, does not).
 // - Floats: the '_'-free text matching
 //   ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ ; one too large for
 //   a double stays a string ("1e999"), one too small is 0. Text starting with
@@ -52,7 +55,7 @@
 namespace eksnode::yaml_scalar {
 
 struct Scalar {
-    enum class Type { null, boolean, integer, unsigned_integer, floating, string, merge };
+    enum class Type { null, boolean, integer, unsigned_integer, floating, string };
     Type type = Type::string;
     bool boolean = false;
     int64_t integer = 0;

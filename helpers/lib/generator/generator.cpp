@@ -14,6 +14,7 @@
 // fragments; else none is set and the steps log at info.
 //
 //   decision                      writes (relative to the normal generator directory)
+//   in the initrd                 nothing (/etc/initrd-release exists; steps run after switch-root)
 //   enabled                       multi-user.target.wants/eks-node.target -> UNITDIR/eks-node.target
 //   disabled                      eks-node-.service.d/50-disabled.conf: an always-false condition,
 //                                 so every eks-node-*.service is skipped (not failed)
@@ -147,7 +148,7 @@ CmdlineSettings parse_cmdline(std::string_view cmdline, GeneratorPlan& plan) {
         } else if (same_key(key, "eks-node.log-level")) {
             Level l;
             if (!value || !log::parse_level(*value, l)) {
-                warn(plan, fmt::format("{}: {}: not one of error, warning, notice, info, debug, ignoring",
+                warn(plan, fmt::format("{}: {}: not a log level (error, warning, notice, info, debug), ignoring",
                                        cmdline_path, word));
                 continue;
             }
@@ -171,7 +172,7 @@ const json* member(const json* j, const char* key) {
 // The path as seen on the node (SourcePath= and messages never show the test root).
 std::string node_path(const Paths& paths, const fs::path& p) {
     if (paths.is_host()) return p.string();
-    return "/" + p.lexically_relative(paths.root()).string();
+    return (fs::path("/") / p.lexically_relative(paths.root())).string();
 }
 
 // static_settings() gives values only; to name the file in SourcePath= this
@@ -254,7 +255,7 @@ Setting find_setting(const Settings& s, const Paths& paths, const char* key) {
         out.source = std::string(path::config_json);
         out.where = "in " + out.source;
         const json* origin = member(member(&s.config, "origins"), (std::string("/settings/") + key).c_str());
-        if (origin && origin->is_string()) out.where += fmt::format(" (from {})", origin->get<std::string>());
+        if (origin && origin->is_string()) out.where += fmt::format(", set by {}", origin->get<std::string>());
     } else {
         out.source = static_origin(paths, key);
         out.where = "in " + out.source;
@@ -281,7 +282,7 @@ std::optional<Decision<Level>> decide_level(const CmdlineSettings& cl, const Set
     Level l;
     if (e.value->is_string() && log::parse_level(e.value->get<std::string>(), l))
         return Decision<Level>{l, e.source, fmt::format("settings.logLevel = {} {}", e.value->dump(), e.where)};
-    warn(plan, fmt::format("{}: settings.logLevel: {} is not one of error, warning, notice, info, debug, ignoring",
+    warn(plan, fmt::format("{}: settings.logLevel: {} is not a log level (error, warning, notice, info, debug), ignoring",
                            e.source, e.value->dump()));
     return std::nullopt;
 }
@@ -377,6 +378,13 @@ std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* 
 
 GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJson use) {
     GeneratorPlan plan;
+    // As systemd's in_initrd(): should an initrd builder copy every generator,
+    // the node must still be configured after switch-root, never before.
+    std::error_code ec;
+    if (fs::exists(paths.of("/etc/initrd-release"), ec)) {
+        plan.messages.push_back({Level::debug, "in the initrd, nothing to do"});
+        return plan;
+    }
     CmdlineSettings cl = parse_cmdline(cmdline, plan);
     Settings s = load_settings(paths, use, plan);
 

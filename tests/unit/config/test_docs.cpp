@@ -39,9 +39,10 @@ std::vector<std::string> lines_of(const std::string& text) {
 // The lines of the top-level section "# TITLE", up to the next one.
 std::vector<std::string> section(const std::string& page, std::string_view title) {
     std::vector<std::string> out;
-    bool inside = false;
+    bool inside = false, fenced = false;
     for (const std::string& line : lines_of(page)) {
-        if (line.starts_with("# ")) {
+        if (line == "```") fenced = !fenced;
+        if (!fenced && line.starts_with("# ")) {
             if (inside) break;
             inside = line.substr(2) == title;
             continue;
@@ -58,14 +59,15 @@ struct Term {
     bool described = false;   // a tab-indented description follows
 };
 
-// Definition terms of FIELDS: "*cluster.name* (string; required)" followed by
-// a tab-indented description. scdoc escapes '*' as "\*".
+// Definition terms of FIELDS: a paragraph starting "*cluster.name* (string;
+// required)", then a tab-indented description. scdoc escapes '*' as "\*".
 std::map<std::string, Term> documented_fields(const std::string& page) {
     std::vector<std::string> lines = section(page, "FIELDS");
     std::map<std::string, Term> out;
     for (size_t i = 0; i < lines.size(); ++i) {
         const std::string& line = lines[i];
-        if (!line.starts_with("*")) continue;
+        // a term starts a paragraph
+        if (!line.starts_with("*") || (i > 0 && !lines[i - 1].empty())) continue;
         std::string name;
         size_t pos = 1;
         for (; pos < line.size() && line[pos] != '*'; ++pos) {

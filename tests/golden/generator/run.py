@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Golden trees for eks-node-generator, run through the real binary.
+
+Usage: run.py GENERATOR [UNITDIR]
+
+Each case NN-name/ beside this file holds:
+  root/         the node the generator sees (EKS_NODE_ROOT): proc/cmdline,
+                etc/eks-node/node.toml.d/*.toml, run/eks-node/config.json
+  args          optional: the output directories passed, by name: "normal"
+                (the default), "normal early late", or nothing at all
+  expected/     the normal output directory afterwards. Symlinks are stored as
+                symlinks (git keeps them), so `ls -l` and `diff -ru
+                --no-dereference` work on the tree by hand; the .wants/ links
+                point into /usr/lib/systemd/system and dangle here. The unit
+                directory the build was configured with (UNITDIR, from
+                systemd's pkg-config; /lib/systemd/system on Debian 12) is
+                read as /usr/lib/systemd/system, so one tree fits every distro.
+  expected.log  what the generator logged (EKS_NODE_LOG_TARGET=console sends
+                it to stderr), with the case's root path cut out
+  status        optional: the expected exit status (default 0)
+
+Checks, as `diff -ru --no-dereference` would: the same entries, the same
+bytes, the same symlink targets, nothing extra. Also: generated files are
+0644, the early and late directories stay empty, nothing is printed on
+stdout. Then every case runs RUNS times more and the median wall time and CPU
+(user+sys) per case are printed; the slowest CPU median must stay under 10 ms.
+(CPU, not wall: on a loaded CI machine wall time measures the scheduler. On
+a quiet one the two differ by well under a millisecond.)
+
+EKS_NODE_REGENERATE=1 rewrites expected/ and expected.log from the output;
+review the diff like code. args and status are hand-written specifications.
+"""
+
+import difflib
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+RUNS = 100
+BUDGET_MS = 10.0
+CANONICAL_UNITDIR = "/usr/lib/systemd/system"
+UNITDIR = CANONICAL_UNITDIR
+
+
+def canonical_target(target):
+    if target.startswith(UNITDIR + "/"):
+        return CANONICAL_UNITDIR + target[len(UNITDIR):]
+    return target
+
+
+def read_tree(top):
+    """{relative path: ("file", bytes, mode) | ("symlink", target, None)}; directories are implied."""
+    out = {}
+    if not top.is_dir():
+        return out
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            p = pathlib.Path(dirpath) / name
+            rel = p.relative_to(top).as_posix()
+            if p.is_symlink():
+                out[rel] = ("symlink", canonical_target(os.readlink(p)), None)
+            elif p.is_file():
+                out[rel] = ("file", p.read_bytes(), p.stat().st_mode & 0o7777)
+    return out
+
+
+def describe_difference(rel, want, got):
+    if want is None:
+        return ["only in the output: %s (%s)" % (rel, got[0])]
+    if got is None:
+        return ["only in expected/: %s (%s)" % (rel, want[0])]
+    if want[0] != got[0]:
+        return ["%s: expected a %s, got a %s" % (rel, want[0], got[0])]
+    if want[0] == "symlink":
+        return ["%s: symlink to %s, expected %s" % (rel, got[1], want[1])]
+    return list(difflib.unified_diff(want[1].decode().splitlines(True), got[1].decode().splitlines(True),
+                                     "expected/" + rel, "output/" + rel))
+
+
+def write_tree(top, tree):
+    shutil.rmtree(top, ignore_errors=True)
+    for rel, (kind, data, _) in sorted(tree.items()):
+        p = top / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "symlink":
+            os.symlink(data, p)
+        else:
+            p.write_bytes(data)
+
+
+def case_inputs(case, outdir):
+    names = (case / "args").read_text().split() if (case / "args").exists() else ["normal"]
+    status = int((case / "status").read_text()) if (case / "status").exists() else 0
+    env = dict(os.environ, EKS_NODE_ROOT=str(case / "root"), EKS_NODE_LOG_TARGET="console")
+    return [str(outdir / n) for n in names], status, env
+
+
+def check_case(generator, case, regenerate):
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="eksnode-generator-") as tmp:
+        outdir = pathlib.Path(tmp)
+        dirs, status, env = case_inputs(case, outdir)
+        for d in dirs:
+            os.mkdir(d)  # systemd hands the generator existing, empty directories
+        r = subprocess.run([generator, *dirs], env=env, capture_output=True, timeout=10)
+        log = r.stderr.decode().replace(str(case / "root"), "")
+        actual = read_tree(outdir / "normal")
+
+        if regenerate:
+            write_tree(case / "expected", actual)
+            (case / "expected.log").write_text(log)
+
+        if r.returncode != status:
+            problems.append("exit status %d, expected %d" % (r.returncode, status))
+        if r.stdout:
+            problems.append("printed on stdout: %r" % r.stdout.decode())
+        want_log = (case / "expected.log").read_text() if (case / "expected.log").exists() else ""
+        if log != want_log:
+            problems += difflib.unified_diff(want_log.splitlines(True), log.splitlines(True),
+                                             "expected.log", "stderr")
+        expected = read_tree(case / "expected")
+        for rel in sorted(set(expected) | set(actual)):
+            want, got = expected.get(rel), actual.get(rel)
+            if want is None or got is None or want[:2] != got[:2]:
+                problems += describe_difference(rel, want, got)
+            elif got[0] == "file" and got[2] != 0o644:
+                problems.append("%s: mode %04o, expected 0644" % (rel, got[2]))
+        for extra in ("early", "late"):
+            if (outdir / extra).is_dir() and any((outdir / extra).iterdir()):
+                problems.append("wrote into the %s directory: %s" % (extra, sorted(os.listdir(outdir / extra))))
+    return problems
+
+
+def time_case(generator, case):
+    """Median wall and CPU milliseconds of RUNS runs, each into a fresh directory."""
+    walls, cpus = [], []
+    with tempfile.TemporaryDirectory(prefix="eksnode-generator-time-") as tmp:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            for i in range(RUNS):
+                outdir = pathlib.Path(tmp) / str(i)
+                outdir.mkdir()
+                dirs, _, env = case_inputs(case, outdir)
+                for d in dirs:
+                    os.mkdir(d)
+                start = time.perf_counter()
+                pid = os.posix_spawn(generator, [generator, *dirs], env,
+                                     file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1),
+                                                   (os.POSIX_SPAWN_DUP2, devnull, 2)])
+                _, _, usage = os.wait4(pid, 0)
+                walls.append((time.perf_counter() - start) * 1000)
+                cpus.append((usage.ru_utime + usage.ru_stime) * 1000)
+        finally:
+            os.close(devnull)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def main():
+    global UNITDIR
+    generator = os.path.abspath(sys.argv[1])
+    if len(sys.argv) > 2:
+        UNITDIR = sys.argv[2].rstrip("/")
+    regenerate = bool(os.environ.get("EKS_NODE_REGENERATE"))
+    cases = sorted(p for p in HERE.iterdir() if p.is_dir() and p.name[:2].isdigit())
+    failed = 0
+    for case in cases:
+        problems = check_case(generator, case, regenerate)
+        print("%s %s" % ("FAIL" if problems else "ok  ", case.name))
+        for line in problems:
+            print("    " + line.rstrip("\n"))
+        failed += bool(problems)
+
+    print("\n%d runs per case, %s, median wall / CPU (user+sys):" % (RUNS, os.path.basename(generator)))
+    slowest = 0.0
+    for case in cases:
+        wall, cpu = time_case(generator, case)
+        slowest = max(slowest, cpu)
+        print("  %-40s %6.2f ms  %6.2f ms" % (case.name, wall, cpu))
+    if slowest >= BUDGET_MS:
+        print("FAIL slowest median CPU %.2f ms, budget %.0f ms" % (slowest, BUDGET_MS))
+        failed += 1
+    print("\n%d of %d cases failed" % (failed, len(cases)) if failed else "\nall %d cases passed" % len(cases))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

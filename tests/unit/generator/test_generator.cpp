@@ -1,0 +1,104 @@
+// The generator's decisions as plan_units() makes them, and whether writing
+// config.json calls for a daemon-reload. The whole output is specified by the
+// golden trees in tests/golden/generator/; these cover the library calls
+// eks-node-config uses and the command-line parsing corners.
+#include <catch2/catch.hpp>
+
+#include "fixtures.hpp"
+#include "generator/generator.hpp"
+
+using namespace eksnode;
+using namespace eksnode::generator;
+
+namespace {
+
+using test::TempRoot;
+
+const char* const enabled_link = "multi-user.target.wants/eks-node.target";
+const char* const disabled_dropin = "eks-node-.service.d/50-disabled.conf";
+const char* const level_dropin = "eks-node-.service.d/50-log-level.conf";
+
+std::string config_json(bool outpost, const char* settings = "{}") {
+    return fmt::format(R"({{"schemaVersion": 1,
+ "spec": {{"cluster": {{"name": "c", "enableOutpost": {}, "id": "x"}}}},
+ "settings": {}}})", outpost ? "true" : "false", settings);
+}
+
+bool warned(const GeneratorPlan& p, std::string_view fragment) {
+    for (const auto& m : p.messages)
+        if (m.level == log::Level::warning && m.text.find(fragment) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("writing config.json changes the generated units only when it asks for more", "[generator]") {
+    TempRoot r;
+    r.write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro\n");
+
+    SECTION("no config.json yet: nothing to reload") { CHECK_FALSE(generated_units_would_change(r.paths())); }
+    SECTION("config.json without Outposts: the boot plan stands") {
+        r.write(path::config_json, config_json(false));
+        CHECK_FALSE(generated_units_would_change(r.paths()));
+    }
+    SECTION("config.json with Outposts: eks-node-hosts must be pulled in") {
+        r.write(path::config_json, config_json(true));
+        CHECK(generated_units_would_change(r.paths()));
+    }
+    SECTION("user data disables eks-node") {
+        r.write(path::config_json, config_json(false, R"({"enable": false})"));
+        CHECK(generated_units_would_change(r.paths()));
+    }
+    SECTION("the kernel command line already decided: config.json cannot change it") {
+        r.write("/proc/cmdline", "ro eks-node.enable=0\n");
+        r.write(path::config_json, config_json(false, R"({"enable": true})"));
+        CHECK_FALSE(generated_units_would_change(r.paths()));
+    }
+}
+
+TEST_CASE("Outposts: eks-node.target wants eks-node-hosts and kubelet requires it", "[generator]") {
+    TempRoot r;
+    r.write(path::config_json, config_json(true));
+    GeneratorPlan p = plan_units(r.paths(), "");
+    REQUIRE(p.files.count("eks-node.target.wants/eks-node-hosts.service") == 1);
+    CHECK(p.files.at("eks-node.target.wants/eks-node-hosts.service").kind == GeneratedFile::Kind::symlink);
+    REQUIRE(p.files.count("kubelet.service.d/50-eks-node-hosts.conf") == 1);
+    CHECK_THAT(p.files.at("kubelet.service.d/50-eks-node-hosts.conf").data,
+               Catch::Contains("Requires=eks-node-hosts.service\nAfter=eks-node-hosts.service\n"));
+
+    // At boot, before config.json, nothing knows about Outposts yet.
+    CHECK(plan_units(r.paths(), "", ConfigJson::ignore).files.count("kubelet.service.d/50-eks-node-hosts.conf") == 0);
+}
+
+TEST_CASE("kernel command line switches are parsed as systemd parses them", "[generator]") {
+    TempRoot r;
+    auto files = [&](std::string_view cmdline) { return plan_units(r.paths(), cmdline).files; };
+
+    CHECK(files("").count(enabled_link) == 1);
+    CHECK(files("eks-node.enable=0").count(disabled_dropin) == 1);
+    CHECK(files("eks_node.enable=off").count(disabled_dropin) == 1);      // '_' and '-' alike in keys
+    CHECK(files("eks-node.enable=0 eks-node.enable").count(enabled_link) == 1);  // bare switch: yes
+    CHECK(files("eks-node.enable=1 eks-node.enable=No").count(disabled_dropin) == 1);  // last one wins
+    CHECK(files("\"eks-node.log-level=debug\"").count(level_dropin) == 1);  // quotes removed
+    CHECK_THAT(files("eks-node.log-level=warn").at(level_dropin).data,
+               Catch::Contains("Environment=EKS_NODE_LOG_LEVEL=warning\n"));  // written by its canonical name
+
+    GeneratorPlan p = plan_units(r.paths(), "eks-node.enable=0 eks-node.enable=maybe eks-node.enabled=1");
+    CHECK(p.files.count(disabled_dropin) == 1);  // a malformed value does not reset an earlier one
+    CHECK(warned(p, "eks-node.enable=maybe: not a boolean, ignoring"));
+    CHECK(warned(p, "eks-node.enabled=1: unknown eks-node switch, ignoring"));
+}
+
+TEST_CASE("config.json decides instead of the static fragments once it exists", "[generator]") {
+    TempRoot r;
+    r.write("/etc/eks-node/node.toml.d/10-off.toml", "[settings]\nenable = false\n");
+    CHECK(plan_units(r.paths(), "").files.count(disabled_dropin) == 1);
+
+    r.write(path::config_json, config_json(false, R"({"enable": true})"));
+    CHECK(plan_units(r.paths(), "").files.count(enabled_link) == 1);
+
+    r.write(path::config_json, "{\"schemaVersion\": 1, \"settings\": {\"enable\": \"no\"}}");
+    GeneratorPlan p = plan_units(r.paths(), "");
+    CHECK(warned(p, "settings.enable: \"no\" is not a boolean, ignoring"));
+    CHECK(p.files.count(enabled_link) == 1);
+}
