@@ -154,37 +154,26 @@ private:
         }
     }
 
-    Value sum(bool live) {
+    // One left-associative level of integer operators (`ops`), its operands
+    // parsed by `operand`: sum over products, product over unaries.
+    Value integer_level(bool live, std::string_view ops, Value (Evaluator::*operand)(bool)) {
         std::size_t at = skip_space();
-        Value lhs = product(live);
+        Value lhs = (this->*operand)(live);
         for (;;) {
             skip_space();
             char op = peek();
-            if (op != '+' && op != '-') return lhs;
+            if (op == '\0' || ops.find(op) == std::string_view::npos) return lhs;
             std::size_t op_at = pos_++;
             std::size_t rhs_at = skip_space();
-            Value rhs = product(live);
+            Value rhs = (this->*operand)(live);
             require_type(lhs, Type::integer, at, std::string_view(&text_[op_at], 1));
             require_type(rhs, Type::integer, rhs_at, std::string_view(&text_[op_at], 1));
             lhs = arithmetic(op, lhs, rhs, live, op_at);
         }
     }
 
-    Value product(bool live) {
-        std::size_t at = skip_space();
-        Value lhs = unary(live);
-        for (;;) {
-            skip_space();
-            char op = peek();
-            if (op != '*' && op != '/' && op != '%') return lhs;
-            std::size_t op_at = pos_++;
-            std::size_t rhs_at = skip_space();
-            Value rhs = unary(live);
-            require_type(lhs, Type::integer, at, std::string_view(&text_[op_at], 1));
-            require_type(rhs, Type::integer, rhs_at, std::string_view(&text_[op_at], 1));
-            lhs = arithmetic(op, lhs, rhs, live, op_at);
-        }
-    }
+    Value sum(bool live) { return integer_level(live, "+-", &Evaluator::product); }
+    Value product(bool live) { return integer_level(live, "*/%", &Evaluator::unary); }
 
     Value unary(bool live) {
         std::size_t at = skip_space();
