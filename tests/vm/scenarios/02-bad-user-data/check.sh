@@ -1,0 +1,16 @@
+#!/bin/bash
+# Malformed user data -> eks-node-config failed (exit 6), its one error line in the
+# journal, kubelet not started, no output file half-written.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+check "eks-node-config.service failed" bash -c '[[ $(systemctl is-active eks-node-config.service) == failed ]]'
+check "it exited 6" bash -c '[[ $(systemctl show -P ExecMainStatus eks-node-config.service) == 6 ]]'
+check "one error line naming source, field and value" bash -c '
+  lines=$(journalctl -b -u eks-node-config.service -p err --no-pager -o cat | grep -c "user data: spec.cluster.cidr: \"10.100.0.0/33\"")
+  [[ $lines == 1 ]]'
+check "kubelet was not started" bash -c '! systemctl is-active --quiet kubelet.service && [[ ! -e /run/stub-kubelet ]]'
+check "no config.json" test ! -e /run/eks-node/config.json
+check "no kubelet config written" test ! -e /etc/kubernetes/kubelet/config.json
+finish

@@ -1,0 +1,13 @@
+#!/bin/bash
+# IMDS that appears 10 s after boot -> the chain waits and completes.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+check "eks-node-imds.service is active" systemctl is-active eks-node-imds.service
+check "eks-node.target is active" systemctl is-active eks-node.target
+check "kubelet is active" systemctl is-active kubelet.service
+check "instance.json was written" test -s /run/eks-node/instance.json
+check "eks-node-imds retried until IMDS answered" \
+  bash -c 'journalctl -b -u eks-node-imds.service --no-pager -o cat | grep -q "answered after [0-9]* retries"'
+finish

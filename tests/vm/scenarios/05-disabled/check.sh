@@ -1,0 +1,14 @@
+#!/bin/bash
+# eks-node.enable=0 on the kernel command line -> nothing of ours runs.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+check "eks-node.target is not pulled in" bash -c '! systemctl is-active --quiet eks-node.target'
+check "no eks-node step ran" bash -c '
+  for u in imds config ca kubelet containerd; do
+    [[ $(systemctl show -P ExecMainStartTimestampMonotonic eks-node-$u.service) == 0 ]] || { echo "$u ran"; exit 1; }
+  done'
+check "nothing in /run/eks-node" bash -c '[[ -z $(ls -A /run/eks-node 2>/dev/null | grep -v "^env$") ]]'
+check "the generator said so" bash -c 'journalctl -b -t eks-node-generator --no-pager -o cat | grep -qi disabled'
+finish
