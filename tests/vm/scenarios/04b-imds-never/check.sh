@@ -2,6 +2,8 @@
 # IMDS that never appears -> eks-node-imds fails with exit 75 within its deadline,
 # kubelet not started.
 set -uo pipefail
+# The checks pass code to `bash -c` in single quotes on purpose: it expands in the guest check.
+# shellcheck disable=SC2016
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 
