@@ -1,9 +1,8 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # NodeConfig user data -> eks-node.target active, containerd on our config,
 # kubelet started with our flags. Runs inside the guest (see tests/vm/README.md).
 set -uo pipefail
-# The checks pass code to `bash -c` in single quotes on purpose: it expands in the guest check.
-# shellcheck disable=SC2016
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 

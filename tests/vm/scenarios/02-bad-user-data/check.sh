@@ -1,9 +1,8 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # Malformed user data -> eks-node-config failed (exit 6), its one error line in the
 # journal, kubelet not started, no output file half-written.
 set -uo pipefail
-# The checks pass code to `bash -c` in single quotes on purpose: it expands in the guest check.
-# shellcheck disable=SC2016
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 

@@ -1,9 +1,8 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # IMDS that never appears -> eks-node-imds fails with exit 75 within its deadline,
 # kubelet not started.
 set -uo pipefail
-# The checks pass code to `bash -c` in single quotes on purpose: it expands in the guest check.
-# shellcheck disable=SC2016
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 

@@ -1,8 +1,7 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # eks-node.enable=0 on the kernel command line -> nothing of ours runs.
 set -uo pipefail
-# The checks pass code to `bash -c` in single quotes on purpose: it expands in the guest check.
-# shellcheck disable=SC2016
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 
