@@ -1,6 +1,8 @@
 // The IMDS client against tests/fake-imds/fake_imds.py, fault by fault.
 #include <catch2/catch.hpp>
 
+#include "fixtures.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -36,22 +38,9 @@ ImdsOptions options_for(const std::string& endpoint) {
 // token + 13 first-round paths + 2 per-MAC paths
 constexpr int minimal_requests = 16;
 
+// instance.json byte for byte: the shared fixture with this run's endpoint and user-data flag.
 std::string expected_instance(const std::string& endpoint, bool user_data) {
-    json e = json::parse(R"({
-        "instanceId": "i-1234567890abcdef0",
-        "instanceType": "m4.xlarge",
-        "region": "us-west-2",
-        "availabilityZone": "us-west-2f",
-        "architecture": "x86_64",
-        "partition": "aws",
-        "domain": "amazonaws.com",
-        "mac": "0e:49:61:0f:c3:11",
-        "localIpv4": "172.16.34.43",
-        "ipv6s": [],
-        "localHostname": "ip-172-16-34-43.ec2.internal",
-        "hostname": "ip-172-16-34-43.ec2.internal",
-        "vpcIpv4CidrBlocks": ["172.16.0.0/16"]
-    })");
+    json e = test::conformance_instance();
     e["imdsEndpoint"] = endpoint;
     e["userData"] = user_data;
     return dump_pretty(e);
