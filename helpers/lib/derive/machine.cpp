@@ -23,6 +23,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "derive/internal.hpp"
 
 extern char** environ;
@@ -32,14 +33,6 @@ namespace eksnode {
 namespace derive_detail {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -57,7 +50,7 @@ std::optional<int> parse_small_uint(std::string_view s) {
 }  // namespace
 
 std::optional<int> parse_cpu_list(std::string_view text) {
-    text = trim(text);
+    text = trim_line(text);
     if (text.empty()) return std::nullopt;
     long count = 0;
     while (!text.empty()) {
@@ -83,9 +76,9 @@ std::optional<long> parse_meminfo_total_mib(std::string_view text) {
     if (text[at] == '\n') ++at;
     std::string_view line = text.substr(at + key.size());
     line = line.substr(0, line.find('\n'));
-    line = trim(line);
+    line = trim_line(line);
     if (!line.ends_with(" kB")) return std::nullopt;
-    line = trim(line.substr(0, line.size() - 3));
+    line = trim_line(line.substr(0, line.size() - 3));
     if (line.empty() || line.size() > 15) return std::nullopt;
     long kib = 0;
     for (char c : line) {
@@ -299,7 +292,7 @@ void detect_nvidia(const Paths& paths, MachineFacts& m) {
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         std::optional<std::string> vendor = read_file_if_exists(it->path() / "vendor");
-        if (vendor && derive_detail::trim(*vendor) == nvidia_vendor) gpus.push_back(it->path());
+        if (vendor && trim_line(*vendor) == nvidia_vendor) gpus.push_back(it->path());
     }
     m.nvidia_gpu = !gpus.empty();
     // Directory order is arbitrary; name the first device by address so the origin is stable.

@@ -9,19 +9,12 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "imds/detail.hpp"
 
 namespace eksnode::imds_detail {
 
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
 
 bool is_lower_alpha(char c) { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -41,7 +34,7 @@ std::optional<std::string> scalar(const Fetched& values, std::string_view path, 
         if (required) throw Error(fmt::format("IMDS has no {} (HTTP 404); it is served on every EC2 instance", path));
         return std::nullopt;
     }
-    std::string_view s = trim(**v);
+    std::string_view s = trim_line(**v);
     for (char c : s)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
             throw Error(fmt::format("IMDS {}: the value contains control characters", path));
@@ -60,7 +53,7 @@ json list(const Fetched& values, std::string_view path) {
     std::string_view rest = **v;
     while (!rest.empty()) {
         size_t nl = rest.find('\n');
-        std::string_view line = trim(rest.substr(0, nl));
+        std::string_view line = trim_line(rest.substr(0, nl));
         rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
         if (line.empty()) continue;
         for (char c : line)
