@@ -5,7 +5,5 @@
 
 int main(int argc, char** argv) {
     const eksnode::StepSpec spec{"hosts", "pin the Outposts API server in /etc/hosts"};
-    return eksnode::run_step(argc, argv, spec, [](const eksnode::StepOptions& opts) {
-        return eksnode::render_hosts(eksnode::load_resolved_config(opts.config_file()), opts.paths);
-    });
+    return eksnode::run_step(argc, argv, spec, eksnode::render_step<eksnode::render_hosts>);
 }

@@ -1,8 +1,5 @@
 #include "cli/chain.hpp"
 
-#include <fmt/format.h>
-
-#include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 #include "imds/imds_step.hpp"
 #include "render/render.hpp"
@@ -11,13 +8,6 @@
 namespace eksnode {
 
 namespace {
-
-json load_config(const StepOptions& opts) { return json::parse(read_file(opts.config_file())); }
-
-template <StepResult (*Render)(const json&, const Paths&)>
-StepResult render_step(const StepOptions& opts) {
-    return Render(load_config(opts), opts.paths);
-}
 
 constexpr ChainStep steps[] = {
     {"imds", run_imds_step},

@@ -18,6 +18,13 @@ namespace eksnode {
 // is missing or not JSON: the steps after eks-node-config cannot run without it.
 json load_resolved_config(const fs::path& file);
 
+// A renderer as a step: load config.json (--config=, else under --root) and
+// render under the root. Shared by the step binaries and `eks-node render`.
+template <StepResult (*Render)(const json&, const Paths&)>
+StepResult render_step(const StepOptions& opts) {
+    return Render(load_resolved_config(opts.config_file()), opts.paths);
+}
+
 // eks-node-ca: /etc/kubernetes/pki/ca.crt (0644).
 StepResult render_ca(const json& cfg, const Paths& paths);
 
