@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include "fixtures.hpp"
+
 #include <openssl/evp.h>
 #include <zlib.h>
 
@@ -60,8 +62,7 @@ std::string nodeconfig_yaml(std::string_view extra) {
            std::string(extra);
 }
 
-std::filesystem::path source_root() { return EKS_NODE_SOURCE_ROOT; }
 
-std::filesystem::path conformance_root() { return source_root() / "tests/conformance"; }
+std::filesystem::path conformance_root() { return source_path("tests/conformance"); }
 
 }  // namespace eksnode::test

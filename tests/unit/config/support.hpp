@@ -19,7 +19,6 @@ std::string gzip(std::string_view bytes);
 // (YAML, indented as under "spec:").
 std::string nodeconfig_yaml(std::string_view extra = "");
 
-std::filesystem::path source_root();
 std::filesystem::path conformance_root();  // the conformance samples (tests/conformance)
 
 }  // namespace eksnode::test

@@ -9,6 +9,7 @@
 
 #include "config/sources.hpp"
 #include "core/error.hpp"
+#include "fixtures.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -50,7 +51,7 @@ void run_config_step(const std::string& user_data) {
 
 TEST_CASE("every bad-input case is refused with the expected source and field", "[config][bad-input]") {
     std::vector<fs::path> cases;
-    for (const auto& entry : fs::directory_iterator(test::source_root() / "tests/bad-input"))
+    for (const auto& entry : fs::directory_iterator(test::source_path("tests/bad-input")))
         if (entry.is_directory()) cases.push_back(entry.path());
     std::sort(cases.begin(), cases.end());
     REQUIRE(cases.size() >= 36);

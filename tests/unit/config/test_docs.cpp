@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "derive/derive.hpp"
 #include "resolve/resolve.hpp"
+#include "fixtures.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -22,7 +23,7 @@ using namespace eksnode;
 namespace {
 
 std::string man_page() {
-    std::ifstream in(test::source_root() / "man/eks-node.toml.5.scd");
+    std::ifstream in(test::source_path("man/eks-node.toml.5.scd"));
     REQUIRE(in);
     std::stringstream s;
     s << in.rdbuf();

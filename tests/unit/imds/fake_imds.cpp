@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/fsutil.hpp"
+#include "fixtures.hpp"
 
 extern char** environ;
 
@@ -27,11 +28,10 @@ namespace {
 // and a pyenv python3 first on PATH would only add startup time.
 constexpr const char* python = "/usr/bin/python3";
 
-fs::path source_root() { return fs::path(EKS_NODE_SOURCE_ROOT); }
 
 }  // namespace
 
-fs::path conformance_instance_json() { return source_root() / "tests/conformance/instance/imds.json"; }
+fs::path conformance_instance_json() { return test::source_path("tests/conformance/instance/imds.json"); }
 
 bool have_ipv6_loopback() {
     int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -52,7 +52,7 @@ FakeImds::FakeImds(std::vector<std::string> args, std::string bind) {
     bool has_data = false;
     for (const auto& a : args) has_data |= a.starts_with("--data=");
     std::vector<std::string> argv = {python,
-                                     (source_root() / "tests/fake-imds/fake_imds.py").string(),
+                                     test::source_path("tests/fake-imds/fake_imds.py").string(),
                                      "--port=0",
                                      "--port-file=" + (dir_ / "port").string(),
                                      "--log=" + (dir_ / "log").string(),
