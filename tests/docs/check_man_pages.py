@@ -9,7 +9,8 @@ eks-node.toml.5.scd). Checks, for every page:
 - its name is NAME.SECTION and its title line is NAME(SECTION);
 - scdoc renders it with exit status 0 and nothing on stderr;
 - groff (when installed) formats the result with every warning enabled
-  (-ww) and prints nothing.
+  (-ww), for the default device and for the terminal (-Tutf8), and prints
+  nothing.
 Exits 77 (skipped) when scdoc is not installed."""
 
 import argparse
@@ -37,10 +38,16 @@ def check_page(scdoc, groff, page):
         problems.append(f"scdoc exit {r.returncode}: {r.stderr.decode(errors='replace').strip()}")
         return problems
     if groff:
-        # -k: UTF-8 input through preconv, as man(1) does; -t: tables; -z: no output
-        g = subprocess.run([groff, "-k", "-t", "-man", "-ww", "-z"], input=r.stdout, capture_output=True)
-        if g.returncode != 0 or g.stderr:
-            problems.append(f"groff exit {g.returncode}: {g.stderr.decode(errors='replace').strip()}")
+        # -k: UTF-8 input through preconv, as man(1) does; -t: tables; -z: no
+        # output. Twice: for the default (typesetter) device, and for the
+        # terminal (-Tutf8: 78 columns), where man(1) shows it and a table
+        # too wide to break is a warning too.
+        for device in ([], ["-Tutf8"]):
+            g = subprocess.run([groff, "-k", "-t", "-man", "-ww", "-z"] + device, input=r.stdout,
+                               capture_output=True)
+            if g.returncode != 0 or g.stderr:
+                problems.append(f"groff {' '.join(device) or '(default device)'} exit {g.returncode}: "
+                                f"{g.stderr.decode(errors='replace').strip()}")
     return problems
 
 

@@ -14,6 +14,7 @@ import yaml
 
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 FAKE_IMDS = SOURCE_ROOT / "tests" / "fake-imds" / "fake_imds.py"
+FAKE_AWS = SOURCE_ROOT / "tests" / "fake-aws" / "fake_aws.py"
 CONFORMANCE_INSTANCE = SOURCE_ROOT / "tests" / "conformance" / "instance" / "imds.json"
 
 
@@ -53,9 +54,68 @@ class FakeImds:
         self.close()
 
 
-def make_root(kubelet_version="1.29.0", cpus=2, containerd_version="1.7.27"):
-    """A temporary node root holding the machine facts eks-node reads."""
+class FakeAws:
+    """Runs tests/fake-aws/fake_aws.py (EC2 + EKS, signatures checked with
+    botocore) on an ephemeral loopback port. env() gives the variables that
+    point eks-node-config at it with matching credentials."""
+
+    ACCESS_KEY = "AKIDFAKEEKSNODE"
+    SECRET_KEY = "fake/secret/key/for/tests"
+
+    def __init__(self, extra=()):
+        self.dir = tempfile.mkdtemp(prefix="eksnode-aws-")
+        port_file = os.path.join(self.dir, "port")
+        self.log = os.path.join(self.dir, "requests.log")
+        open(self.log, "w").close()
+        cmd = [sys.executable, str(FAKE_AWS), "--port", "0", "--port-file", port_file, "--log", self.log,
+               "--access-key", self.ACCESS_KEY, "--secret-key", self.SECRET_KEY, *extra]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(1000):  # botocore takes a moment to import
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("fake AWS died: " + self.proc.stderr.read().decode())
+            subprocess.run(["sleep", "0.01"])
+        self.endpoint = "http://127.0.0.1:%s" % open(port_file).read().strip()
+
+    def env(self, credentials=True, **more):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and "proxy" not in k.lower()}
+        env["AWS_ENDPOINT_URL"] = self.endpoint
+        if credentials:
+            env["AWS_ACCESS_KEY_ID"] = self.ACCESS_KEY
+            env["AWS_SECRET_ACCESS_KEY"] = self.SECRET_KEY
+        env.update(more)
+        return env
+
+    def requests(self):
+        with open(self.log) as f:
+            return [line.split() for line in f if line.strip()]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def make_root(kubelet_version="1.29.0", cpus=2, containerd_version="1.7.27", node_name_strategy=None):
+    """A temporary node root holding the machine facts eks-node reads.
+
+    node_name_strategy, if given, goes into
+    etc/eks-node/node.toml.d/00-test-node-name.toml (settings.nodeNameStrategy).
+    None leaves nodeadm's default (private-dns-name): with no AWS credentials
+    (the fake IMDS serves no instance profile) that falls back to IMDS
+    local-hostname with a warning and makes no EC2 call, which is what every
+    test about anything but the node name runs on."""
     root = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-root-"))
+    if node_name_strategy:
+        write(root / "etc/eks-node/node.toml.d/00-test-node-name.toml",
+              '[settings]\nnodeNameStrategy = "%s"\n' % node_name_strategy)
     write(root / "etc/eks/kubelet-version.txt", "v%s\n" % kubelet_version)
     write(root / "etc/eks/containerd-version.txt", "%s\n" % containerd_version)
     write(root / "sys/devices/system/cpu/online", "0-%d\n" % (cpus - 1) if cpus > 1 else "0\n")

@@ -8,7 +8,8 @@
 # Two cached stages, each keyed by a hash of exactly what goes into it, so editing a guest
 # unit does not redo the slow debootstrap:
 #   stage1-KEY/  debootstrapped rootfs      (packages list, mirror, debootstrap function)
-#   base-KEY/    configured, bootable image (stage 1 + this script + the guest/ files it bakes)
+#   base-KEY/    configured, bootable image (stage 1 + this script + the guest/ files it bakes
+#                + packer/provisioners/, the image-time steps shared with the AMI build)
 # The project itself is never baked in: run-scenario.sh overlays it per run.
 #
 # Environment:
@@ -17,12 +18,14 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+provisioners=$(cd "$here/../../packer/provisioners" && pwd)
 cache=${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm}
 suite=bookworm
 # What configure_rootfs copies from guest/ (part of the cache key). The other files in guest/
 # are shipped per run through the share and never bake into the image.
+# (kubelet.service and runtime.slice come from the provisioners, like on the AMI.)
 baked=(runner imds preinit install-payload kubelet
-  eksvm-runner.service eksvm-imds.service run-eksvm.mount kubelet.service runtime.slice)
+  eksvm-runner.service eksvm-imds.service run-eksvm.mount)
 # Sparse: only the ~700 MB written cost disk; the rest is room for scenarios.
 image_size=4G
 
@@ -80,9 +83,51 @@ debootstrap_rootfs() {
   rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*_Packages
 }
 
+# The AMI's image-time steps (packer/provisioners/run.sh), through the apt side of their
+# package-manager shim: the packages they want are already in from stage 1, so no network.
+# What the guest cannot download comes from a local binary source staged here, stated per
+# item: kubelet is guest/kubelet (a stub), ecr-credential-provider a stub that always fails,
+# the CNI plugins tarball is repacked from Debian's containernetworking-plugins. Skipped:
+# 30-eks-node (run-scenario.sh installs the build under test at every boot) and
+# 80-pause-image (needs a running containerd and a registry).
+provision_rootfs() {
+  local r=$1 bin arch=amd64 cni_version
+  bin=$r/var/tmp/eks-bin/bin/linux/$arch
+  mkdir -p "$bin" "$r/var/tmp/eks-provision"
+  cp -a "$provisioners/." "$r/var/tmp/eks-provision/"
+
+  install -m 0755 "$here/guest/kubelet" "$bin/kubelet"
+  printf '#!/bin/sh\necho "stub ecr-credential-provider: the VM test image has no ECR access" >&2\nexit 1\n' \
+    >"$bin/ecr-credential-provider"
+  chmod 0755 "$bin/ecr-credential-provider"
+  # shellcheck disable=SC2016 # dpkg-query's format, not a shell expansion
+  cni_version=$(chroot "$r" dpkg-query -W -f='${Version}' containernetworking-plugins | sed -E 's/[+~-].*//')
+  tar -C "$r/usr/lib/cni" --owner=0 --group=0 -czf "$bin/cni-plugins-linux-$arch-v$cni_version.tgz" .
+  chroot "$r" dpkg --purge containernetworking-plugins >&2
+  (cd "$bin" && for f in *; do sha256sum "$f" >"$f.sha256"; done)
+
+  local run=(chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+    EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_KUBERNETES_VERSION=1.31
+    EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION=1.6 EKS_RUNC_VERSION=1.1
+    EKS_CNI_PLUGINS_VERSION="$cni_version" EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub
+    EKS_BINARY_SOURCE=/var/tmp/eks-bin EKS_SKIP="30-eks-node 80-pause-image"
+    bash /var/tmp/eks-provision/run.sh)
+  "${run[@]}" >&2
+  # The steps promise idempotence: a second run must neither write nor install anything.
+  local again
+  again=$("${run[@]}" 2>&1) || { echo "$again" >&2; die "second provisioner run failed"; }
+  if grep -E '^eks-provision: [^:]+: (wrote|installing|removing|moved) ' <<<"$again" >&2; then
+    die "the provisioners are not idempotent (the lines above changed the image again)"
+  fi
+  log "provisioners: a second run changed nothing"
+  rm -rf "$r/var/tmp/eks-bin" "$r/var/tmp/eks-provision"
+}
+
 # Stage 2: make the rootfs boot fast and headless under qemu, with the test plumbing.
 configure_rootfs() {
   local r=$1 g=$here/guest
+
+  provision_rootfs "$r"
 
   echo eksvm >"$r/etc/hostname"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\teksvm\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
@@ -110,13 +155,12 @@ configure_rootfs() {
   install -D -m 0644 /dev/null "$r/etc/initramfs-tools/scripts/local-bottom/mdadm"
   chroot "$r" update-initramfs -u -k all >&2
 
-  # Test plumbing: runner, fake IMDS, early payload install, stub kubelet (+ AL2023-shaped unit).
+  # Test plumbing: runner, fake IMDS, early payload install (the stub kubelet and its unit
+  # came through provision_rootfs).
   install -D -m 0755 -t "$r/usr/lib/eksvm" \
     "$g/runner" "$g/imds" "$g/preinit" "$g/install-payload"
-  install -D -m 0755 "$g/kubelet" "$r/usr/bin/kubelet"
   install -D -m 0644 -t "$r/etc/systemd/system" \
-    "$g/eksvm-runner.service" "$g/eksvm-imds.service" "$g/run-eksvm.mount" \
-    "$g/kubelet.service" "$g/runtime.slice"
+    "$g/eksvm-runner.service" "$g/eksvm-imds.service" "$g/run-eksvm.mount"
   systemctl --root="$r" --quiet enable eksvm-runner.service eksvm-imds.service
 
   # udev would load these for the emulated CPU and board; kvm alone costs seconds under TCG.
@@ -134,7 +178,7 @@ configure_rootfs() {
     modprobe@drm.service modprobe@efi_pstore.service modprobe@fuse.service \
     modprobe@dm_mod.service modprobe@loop.service \
     sys-fs-fuse-connections.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
-    apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
+    apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer logrotate.timer \
     e2scrub_reap.service fstrim.timer mdcheck_start.timer mdcheck_continue.timer \
     mdmonitor-oneshot.timer mdmonitor.service systemd-networkd-wait-online.service \
     nvmf-autoconnect.service nvmefc-boot-connections.service
@@ -154,7 +198,8 @@ main() {
   mirror=$(find_mirror)
   key1=$( { echo "$suite $mirror"; packages; declare -f debootstrap_rootfs; } | hash_of)
   key2=$( { echo "$key1"; cat "${BASH_SOURCE[0]}";
-            (cd "$here/guest" && sha256sum "${baked[@]}"); } | hash_of)
+            (cd "$here/guest" && sha256sum "${baked[@]}");
+            (cd "$provisioners" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)
   stage1=$cache/stage1-$key1
   base=$cache/base-$key2
 

@@ -20,6 +20,8 @@
 #   VM_INSTALL=early           early: project installed before systemd starts (first boot as
 #                              on an AMI); late: by the runner into the running system
 #   NVME="SERIAL:SIZE ..."     emulated NVMe disks, sparse files (e.g. "vol0:1G vol1:1G")
+#   NVMEOF="SERIAL:SIZE ..."   EC2 instance-store disks (exact model), made in the guest by
+#                              check.sh's nvmeof_setup (guest/check-lib.sh)
 #   KERNEL_CMDLINE=""          extra kernel arguments
 #   IMDS, IMDS_ARGS            see guest/imds;  BOOT_TIMEOUT, CHECK_TIMEOUT, COLLECT: guest/runner
 set -euo pipefail

@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/chain.hpp"
+#include "cli/commands.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -31,10 +33,38 @@ constexpr const char* usage_text =
     "                       validate configuration sources (default: this node's); exit 0 or 6\n"
     "  config dump [--origins] [--root=DIR]\n"
     "                       print the resolved configuration (config.json)\n"
+    "  max-pods (--instance-type TYPE | --instance-type-from-imds) [--cni-...] [--json]\n"
+    "                       the recommended maxPods, as AL2's max-pods-calculator.sh computes it\n"
     "  help                 show this help\n"
     "  version              show the version\n"
     "\n"
-    "See eks-node(1).\n";
+    "\"eks-node COMMAND --help\" describes each command. See eks-node(1).\n";
+
+constexpr const char* render_help =
+    "Usage: eks-node render --root=DIR [--imds-endpoint=URL] [--user-data=FILE] [--log-level=LEVEL]\n"
+    "\n"
+    "Runs every step of the boot chain in-process (imds, config, ca, kubelet, containerd, hosts),\n"
+    "reading and writing under DIR only, and prints each step's timing.\n"
+    "\n"
+    "  --root=DIR            the node's root (required: render never writes to the host)\n"
+    "  --imds-endpoint=URL   instance metadata endpoint\n"
+    "  --user-data=FILE      user data instead of IMDS's\n"
+    "  --log-level=LEVEL     error, warning, notice, info or debug\n";
+
+constexpr const char* config_help =
+    "Usage: eks-node config check [SOURCE...] | eks-node config dump [--origins] [--root=DIR]\n"
+    "\n"
+    "  check [SOURCE...]   validate configuration sources: files as user data (NodeConfig, MIME,\n"
+    "                      TOML, AL2 bootstrap.sh scripts), else this node's; exit 0 or 6\n"
+    "  dump                print config.json (resolving it if absent); --origins adds where each\n"
+    "                      value came from\n"
+    "  --root=DIR          read the node under DIR\n";
+
+// `eks-node COMMAND --help`: the arguments before "--" ask for help.
+bool wants_help(const std::vector<std::string>& args) {
+    auto end = std::find(args.begin(), args.end(), "--");
+    return std::any_of(args.begin(), end, [](const std::string& a) { return a == "--help" || a == "-h"; });
+}
 
 const StepSpec cli_spec{"eks-node", "operator CLI", {"origins"}};
 
@@ -125,13 +155,33 @@ int cli_main(int argc, char** argv) {
     }
     std::string cmd = args[0];
     std::vector<std::string> rest(args.begin() + 1, args.end());
+    const char* help = usage_text;   // shown after a usage error
     try {
-        if (cmd == "render") return render_cmd(rest);
-        if (cmd == "config") return config_cmd(rest);
+        struct Command {
+            const char* name;
+            int (*run)(const std::vector<std::string>&);
+            const char* help;
+        };
+        static const Command commands[] = {
+            {"render", render_cmd, render_help},
+            {"config", config_cmd, config_help},
+            {"max-pods", cli::max_pods_cmd, cli::max_pods_help},
+            // hidden: what the /etc/eks/bootstrap.sh shim runs
+            {"bootstrap-sh", cli::bootstrap_sh_cmd, cli::bootstrap_sh_help},
+        };
+        for (const Command& c : commands) {
+            if (cmd != c.name) continue;
+            help = c.help;
+            if (wants_help(rest)) {
+                std::fputs(c.help, stdout);
+                return EXIT_OK;
+            }
+            return c.run(rest);
+        }
         throw UsageError(fmt::format("unknown command \"{}\" (see eks-node help)", cmd));
     } catch (...) {
         int code = report_exception("eks-node");
-        if (code == EXIT_USAGE) std::fputs(usage_text, stderr);
+        if (code == EXIT_USAGE) std::fputs(help, stderr);
         return code;
     }
 }

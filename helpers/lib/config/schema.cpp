@@ -131,6 +131,10 @@ const Field& settings() {
             duration("deadline", "time allowed for IMDS to answer, retries included"),
             duration("requestTimeout", "time allowed for one IMDS request"),
         }),
+        object("aws", "EC2 and EKS API calls of eks-node-config", {
+            duration("deadline", "time allowed for every API call of one run, retries included"),
+            duration("requestTimeout", "time allowed for one API request"),
+        }),
         object("maxPods", "maxPods from the ENI table", {
             boolean("prefixDelegation", "the VPC CNI assigns /28 prefixes"),
             boolean("customNetworking", "the VPC CNI uses custom networking (the primary ENI hosts no pods)"),

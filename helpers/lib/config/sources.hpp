@@ -46,9 +46,10 @@ inline constexpr std::string_view nodeconfig_media_type = "application/node.eks.
 // application/node.eks.aws and application/vnd.eks-node+toml parts, numbered
 // like IMAP ("MIME part 2", "MIME part 2.1"); a document starting with "{" or
 // "---" or holding an apiVersion:/kind: key is a NodeConfig; anything else is
-// TOML. Shell scripts and other cloud-init formats (alone or as MIME parts)
-// carry no configuration and yield none (AL2 bootstrap.sh invocations are a
-// later front end). Sources read "user data (MIME part 2, application/node.eks.aws)".
+// TOML. A shell script (alone or a text/x-shellscript part) yields the
+// fragment of its /etc/eks/bootstrap.sh call, if any (config/bootstrap_sh.hpp);
+// other cloud-init formats carry no configuration and yield none. Sources read
+// "user data (MIME part 2, application/node.eks.aws)".
 // Throws ConfigError naming `label` (and the MIME part) on anything malformed.
 std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label = "user data");
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "config/bootstrap_sh.hpp"
 #include "config/convert.hpp"
 #include "config/encoding.hpp"
 #include "config/mime.hpp"
@@ -17,8 +18,8 @@ namespace eksnode {
 namespace {
 
 // cloud-init's own formats ("User data formats" in its documentation): they
-// configure cloud-init, not the node. AL2 user data calls /etc/eks/bootstrap.sh
-// from a script; reading those calls is a separate front end.
+// configure cloud-init, not the node, except a script's call of
+// /etc/eks/bootstrap.sh (AL2 user data), read by config/bootstrap_sh.hpp.
 constexpr std::array<std::string_view, 5> cloud_init_markers = {"#!", "#cloud-config", "#cloud-boothook", "#include",
                                                                 "#part-handler"};
 
@@ -52,10 +53,22 @@ void require_text(std::string_view doc, const std::string& source) {
     if (!text::is_text(doc)) throw ConfigError(source, "", "binary data that is neither gzip, base64 nor UTF-8 text");
 }
 
+// A shell script yields the fragment of its bootstrap.sh call, if it has one.
+std::vector<Fragment> fragments_from_script(std::string_view script, const std::string& source, bool scripts) {
+    std::optional<Fragment> f;
+    if (scripts) {
+        require_text(script, source);
+        f = bootstrap_sh::fragment_from_script(script, source);
+    }
+    if (!f) log::debug("{}: script without a call of {}, no configuration in it", source, bootstrap_sh::script_path);
+    return f ? std::vector<Fragment>{std::move(*f)} : std::vector<Fragment>{};
+}
+
 // A document without MIME headers: sniff its format.
-std::vector<Fragment> fragments_from_document(std::string_view doc, const std::string& source) {
+std::vector<Fragment> fragments_from_document(std::string_view doc, const std::string& source, bool scripts) {
     std::string_view head = text::trim_left(doc);
     if (head.empty()) return {};
+    if (head.substr(0, 2) == "#!") return fragments_from_script(doc, source, scripts);
     if (is_cloud_init_format(head)) {
         log::debug("{}: {} document, no configuration in it", source, head.substr(0, head.find_first_of(" \r\n")));
         return {};
@@ -77,13 +90,15 @@ std::vector<Fragment> fragments_from_document(std::string_view doc, const std::s
 // "2" is the second part, "2.1" the first part inside it.
 class MimeWalker {
 public:
-    explicit MimeWalker(const std::string& label) : label_(label) {}
+    MimeWalker(const std::string& label, bool scripts) : label_(label), scripts_(scripts) {}
 
     void entity(const mime::Entity& e, const std::string& number, const std::string& source, int depth) {
         if (mime::is_multipart(e)) return multipart(e, number, source, depth + 1);
         if (e.media_type == nodeconfig_media_type)
             return append(fragments_from_nodeconfig(config_text(e, source), source));
         if (e.media_type == toml_media_type) return append({fragment_from_toml(config_text(e, source), source)});
+        if (e.media_type == "text/x-shellscript")
+            return append(fragments_from_script(mime::decode_body(e, source), source, scripts_));
         log::debug("{}: no configuration in this part, ignored", source);
     }
 
@@ -118,13 +133,12 @@ private:
     }
 
     const std::string& label_;
+    bool scripts_;
     std::vector<Fragment> fragments_;
     int parts_seen_ = 0;
 };
 
-}  // namespace
-
-std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label) {
+std::vector<Fragment> user_data_fragments(std::string_view raw, std::string_view label, bool scripts) {
     std::string source(label);
     if (raw.size() > limits::user_data_bytes)
         throw ConfigError(source, "",
@@ -134,13 +148,24 @@ std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string
     // nodeadm falls back to reading a message whose MIME structure is broken
     // as one NodeConfig, and then reports a confusing NodeConfig error; a
     // message that starts with MIME headers is MIME here, and its errors say so.
-    if (!mime::starts_with_header(doc)) return fragments_from_document(doc, source);
+    if (!mime::starts_with_header(doc)) return fragments_from_document(doc, source, scripts);
 
     mime::Entity message = mime::parse_entity(doc, source);
-    MimeWalker walker(source);
+    MimeWalker walker(source, scripts);
     // A single-part MIME message is one entity of its own type.
     walker.entity(message, "", mime::is_multipart(message) ? source : text::qualify(source, message.media_type), 0);
     return walker.take();
+}
+
+}  // namespace
+
+std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label) {
+    return user_data_fragments(raw, label, true);
+}
+
+std::vector<Fragment> bootstrap_sh::fragments_from_user_data_without_scripts(std::string_view raw,
+                                                                            std::string_view label) {
+    return user_data_fragments(raw, label, false);
 }
 
 }  // namespace eksnode

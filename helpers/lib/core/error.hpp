@@ -46,6 +46,15 @@ private:
     std::string source_, field_, problem_;
 };
 
+// No AWS credentials of any kind (no AWS_* variables, no instance profile):
+// no EC2 or EKS call can be made. A lookup with an offline answer (the node
+// name from IMDS, the default max pods) catches it and says so; one without
+// (the cluster from its name alone) lets it through: exit 6.
+class NoCredentialsError : public ConfigError {
+public:
+    using ConfigError::ConfigError;
+};
+
 class UsageError : public Error {
 public:
     explicit UsageError(const std::string& what) : Error(what, EXIT_USAGE) {}

@@ -156,8 +156,14 @@ struct KnownLimits {
 
 std::optional<KnownLimits> find_limits(const std::string& type, const Ec2Lookups& ec2) {
     if (auto l = eni_limits(type)) return KnownLimits{*l, "ENI table"};
-    if (ec2.eni_limits)
-        if (auto l = ec2.eni_limits(type)) return KnownLimits{*l, "EC2 DescribeInstanceTypes"};
+    if (ec2.eni_limits) {
+        try {
+            if (auto l = ec2.eni_limits(type)) return KnownLimits{*l, "EC2 DescribeInstanceTypes"};
+        } catch (const NoCredentialsError& e) {
+            // the documented fallback (settings.maxPods.default) follows
+            log::warning("cannot ask EC2 about instance type {}: {}", type, e.problem());
+        }
+    }
     return std::nullopt;
 }
 
@@ -301,8 +307,11 @@ void derive_provider_id(const json& instance, Recorder& rec) {
 // settings.nodeNameStrategy if set, else NodeConfig's
 // featureGates.InstanceIdNodeName, else the private DNS name (nodeadm's
 // default, amazon-eks-ami#1264). Strategies: "instance-id"; "private-dns-name",
-// EC2's PrivateDnsName, or IMDS local-hostname while no EC2 lookup is wired;
-// "imds", IMDS local-hostname without asking EC2.
+// EC2's PrivateDnsName (DescribeInstances; the lookup throws when EC2 cannot
+// tell, and no other name is taken instead), or IMDS local-hostname when no
+// EC2 lookup is wired at all (offline resolution) or, for the default only,
+// when there are no AWS credentials at all; "imds", IMDS local-hostname
+// without asking EC2.
 void derive_node_name(const Config& cfg, const json& instance, const Ec2Lookups& ec2, Recorder& rec) {
     constexpr std::string_view strategy_pointer = "/settings/nodeNameStrategy";
     constexpr std::string_view gate_pointer = "/spec/featureGates/InstanceIdNodeName";
@@ -328,11 +337,26 @@ void derive_node_name(const Config& cfg, const json& instance, const Ec2Lookups&
         rec.set("nodeName", required_instance_string(instance, "instanceId"), "instance id, " + why);
         return;
     }
-    if (chosen == "private-dns-name" && ec2.private_dns_name)
-        if (std::optional<std::string> name = ec2.private_dns_name()) {
-            rec.set("nodeName", *name, "EC2 PrivateDnsName, " + why);
+    if (chosen == "private-dns-name" && ec2.private_dns_name) {
+        std::optional<std::string> name;
+        try {
+            name = ec2.private_dns_name();
+        } catch (const NoCredentialsError& e) {
+            // Only the default may fall back: an explicit private-dns-name is
+            // a demand. An instance without a profile cannot join EKS as a
+            // managed node anyway, but offline renders and tests can go on.
+            if (why != "default") throw;
+            log::warning("no AWS credentials ({}): node name from IMDS local-hostname; set "
+                         "settings.nodeNameStrategy to choose", e.problem());
+            rec.set("nodeName", required_instance_string(instance, "localHostname"),
+                    "IMDS local-hostname, because no AWS credentials were found (default strategy private-dns-name)");
             return;
         }
+        if (!name || name->empty())
+            throw TempError("EC2 DescribeInstances gave no PrivateDnsName; not falling back to another name");
+        rec.set("nodeName", *name, "EC2 PrivateDnsName (ec2:DescribeInstances), " + why);
+        return;
+    }
     rec.set("nodeName", required_instance_string(instance, "localHostname"), "IMDS local-hostname, " + why);
 }
 

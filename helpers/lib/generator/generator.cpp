@@ -22,12 +22,26 @@
 //   enabled, and config.json has  eks-node.target.wants/eks-node-hosts.service -> UNITDIR/eks-node-hosts.service
 //   spec.cluster.enableOutpost    kubelet.service.d/50-eks-node-hosts.conf: Requires=, After=
 //   = true (Outposts)             eks-node-hosts.service (kubelet fails closed without it)
+//   enabled, and config.json has  eks-node.target.wants/eks-node-instance-store.service -> UNITDIR/...
+//   spec.instance.localStorage.   kubelet.service.d/50-eks-node-instance-store.conf: Wants=, After= the step
+//   strategy, and /sys/block has  RAID0, RAID10: MOUNTPATH/0 (/dev/md/eks-node, xfs) and the bind mounts
+//   instance-store disks          /var/lib/kubelet, and unless disabledMounts says so /var/lib/containerd,
+//                                 /var/log/pods, /var/lib/soci-snapshotter (from MOUNTPATH/0/NAME);
+//                                 Mount: MOUNTPATH/1..N, disk i by serial (/dev/disk/by-id/nvme-...), xfs.
+//                                 Each as NAME.mount + eks-node.target.wants/NAME.mount -> ../NAME.mount,
+//                                 and CONSUMER.service.d/50-eks-node-instance-store.conf: RequiresMountsFor=
+//                                 for the services using them (kubelet, eks-node-kubelet, containerd,
+//                                 soci-snapshotter). RAID10 with < 4 disks: only the step and the
+//                                 kubelet drop-in (the step fails with exit 6, kubelet never starts).
+//                                 No disks: nothing (logged at info).
 //
 // Bad input never fails the boot. It is skipped with a warning "…, ignoring":
 //   a malformed or unknown eks-node.* switch         -> that switch is ignored
 //   config.json unreadable, not JSON, not schema 1   -> the static fragments decide; no optional steps
 //   a bad value in config.json's settings            -> that setting is not set
 //   a bad static fragment (static_settings throws)   -> no static settings (so: enabled)
+//   a bad spec.instance.localStorage in config.json  -> no instance-store units
+//   /sys/block cannot be listed                      -> no instance-store units
 // Only a wrong number of arguments is an error (exit 1), as for systemd's generators.
 #include "generator/generator.hpp"
 
@@ -40,6 +54,7 @@
 #include "core/fsutil.hpp"
 #include "generator/generator_config.hpp"
 #include "resolve/resolve.hpp"
+#include "storage/storage.hpp"
 
 namespace eksnode::generator {
 
@@ -362,7 +377,7 @@ std::string read_kernel_cmdline(const Paths& paths) { return read_file(paths.of(
 
 std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* config,
                                                 std::vector<std::string>& warnings) {
-    (void)paths;  // the instance-store units will read /sys under it
+    (void)paths;  // for optional units decided by the hardware
     std::vector<OptionalUnit> out;
     const json* outpost = member(member(member(config, "spec"), "cluster"), "enableOutpost");
     if (outpost && !outpost->is_boolean())
@@ -371,10 +386,133 @@ std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* 
     else if (outpost && outpost->get<bool>())
         out.push_back({"eks-node-hosts.service", "spec.cluster.enableOutpost = true (Outposts)",
                        std::string(path::config_json), {"kubelet.service"}});
-    // Instance store: its issue adds the eks-node-instance-store.service (and
-    // the .mount units) it needs here.
+    // Instance store needs more than a .wants/ link (mount units, drop-ins
+    // naming paths): add_instance_store() below.
     return out;
 }
+
+namespace {
+
+constexpr std::string_view instance_store_unit = "eks-node-instance-store.service";
+
+std::string mount_unit_body(const storage::Mount& m, const std::string& reason) {
+    std::string deps;
+    if (m.bind) {
+        deps = fmt::format(
+            "# the directory it binds is on the array\n"
+            "RequiresMountsFor={}\n"
+            "# nothing may write to {} before it is in place\n"
+            "Before={}\n",
+            m.what, m.where, fmt::join(m.before, " "));
+    }
+    return fmt::format(
+        "#\n"
+        "# {}: {}.\n"
+        "\n"
+        "[Unit]\n"
+        "Description=EKS node: {}\n"
+        "Documentation=man:eks-node-instance-store(8)\n"
+        "SourcePath={}\n"
+        "# mounted late, after the step (which follows the network): the default\n"
+        "# Before=local-fs.target would be an ordering cycle\n"
+        "DefaultDependencies=no\n"
+        "Conflicts=umount.target\n"
+        "Before=umount.target\n"
+        "# the filesystem{} exists only once the step has run\n"
+        "Requires={}\n"
+        "After={}\n"
+        "{}"
+        "\n"
+        "[Mount]\n"
+        "What={}\n"
+        "Where={}\n"
+        "Type={}\n"
+        "Options={}\n",
+        reason, m.description, m.description, path::config_json, m.bind ? " (and the copied contents)" : "",
+        instance_store_unit, instance_store_unit, deps, m.what, m.where, m.bind ? "none" : "xfs",
+        m.bind ? "bind" : "defaults,noatime");
+}
+
+// spec.instance.localStorage: the step, the mounts it prepares, and the
+// services that must not start without them. Everything lands in the plan,
+// so generated_units_would_change() sees it.
+void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* config) {
+    if (!config) return;
+    std::optional<storage::Settings> settings;
+    try {
+        settings = storage::settings_from_config(*config, path::config_json);
+    } catch (const std::exception& e) {
+        warn(plan, fmt::format("{}, ignoring", e.what()));
+        return;
+    }
+    if (!settings) return;
+    const std::string reason = fmt::format("spec.instance.localStorage.strategy = \"{}\"",
+                                           storage::strategy_name(settings->strategy));
+    storage::Discovery found;
+    try {
+        found = storage::discover(paths, settings->mount_path);
+    } catch (const std::exception& e) {
+        warn(plan, fmt::format("{}, ignoring {}", e.what(), reason));
+        return;
+    }
+    for (const auto& s : found.skipped)
+        plan.messages.push_back({Level::info, fmt::format("/dev/{}: {}, leaving it alone", s.name, s.why)});
+    if (found.disks.empty()) {
+        plan.messages.push_back({Level::info, fmt::format("{}, but no {} disks: nothing to set up", reason,
+                                                          storage::instance_store_model)});
+        return;
+    }
+    add_wants(plan, "eks-node.target", instance_store_unit);
+    std::optional<storage::Layout> layout;
+    try {
+        layout = storage::plan_layout(*settings, found.disks, path::config_json);
+    } catch (const std::exception& e) {
+        // The step fails on it with exit 6 and the same words; kubelet waits for it.
+        warn(plan, fmt::format("{}; only eks-node-instance-store is pulled in, to fail", e.what()));
+    }
+    plan.messages.push_back({Level::debug, fmt::format("{}: pulling in {} ({} disks)", reason, instance_store_unit,
+                                                       found.disks.size())});
+
+    // consumer unit -> the paths it needs mounted
+    std::map<std::string, std::vector<std::string>> needs;
+    needs["kubelet.service"];
+    if (layout) {
+        for (const storage::Mount& m : layout->mounts) {
+            std::string name = storage::escape_path(m.where) + ".mount";
+            add_file(plan, name, mount_unit_body(m, reason));
+            plan.files["eks-node.target.wants/" + name] = {GeneratedFile::Kind::symlink, "../" + name};
+            if (m.bind)
+                for (const std::string& c : m.before) needs[c].push_back(m.where);
+            else if (layout->strategy == storage::Strategy::mount)
+                needs["kubelet.service"].push_back(m.where);
+        }
+    }
+    for (const auto& [unit, where] : needs) {
+        const bool kubelet = unit == "kubelet.service";
+        std::string condition = kubelet ? fmt::format("after {} succeeded", instance_store_unit) : std::string();
+        if (!where.empty())
+            condition += fmt::format("{}{} mounted", kubelet ? "\n# and with " : "with ", fmt::join(where, " "));
+        std::string body = fmt::format(
+            "#\n"
+            "# {} ({} instance-store disks),\n"
+            "# so {} starts only {} (fail closed).\n"
+            "\n"
+            "[Unit]\n"
+            "Documentation=man:eks-node-instance-store(8)\n"
+            "SourcePath={}\n",
+            reason, found.disks.size(), unit, condition, path::config_json);
+        if (kubelet)
+            body += fmt::format(
+                "# Wants=, not Requires=: a failed step holds kubelet back through its\n"
+                "# OnFailure=eks-node-failed.target, without restarting kubelet on a re-run\n"
+                "Wants={}\nAfter={}\n",
+                instance_store_unit, instance_store_unit);
+        if (!where.empty()) body += fmt::format("RequiresMountsFor={}\n", fmt::join(where, " "));
+        add_file(plan, unit + ".d/50-eks-node-instance-store.conf", body);
+    }
+}
+
+}  // namespace
 
 GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJson use) {
     GeneratorPlan plan;
@@ -409,6 +547,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
         plan.messages.push_back({Level::debug, fmt::format("{}: pulling in {}", u.reason, u.unit)});
     }
     for (std::string& w : warnings) warn(plan, std::move(w));
+    add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
     return plan;
 }
 

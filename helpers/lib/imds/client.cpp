@@ -152,9 +152,11 @@ struct Transfer {
 
 class Fetcher {
 public:
-    explicit Fetcher(const ImdsOptions& opts);
+    // `paths`: what to GET once there is a token; empty means instance.json's.
+    explicit Fetcher(const ImdsOptions& opts, std::vector<std::string> paths = {});
 
     ImdsResult run();
+    d::Fetched run_paths();
 
 private:
     Transfer& add(Kind kind, std::string path, size_t endpoint);
@@ -172,11 +174,13 @@ private:
     void accept_token(Transfer& t);
     void retry(Transfer& t, std::string what);
     [[noreturn]] void give_up_race();
+    void drive();
     const std::string& endpoint_of(const Transfer& t) const { return opts_.endpoints[t.endpoint]; }
     bool complete() const { return winner_ && outstanding_ == 0 && !refreshing_; }
     Clock::duration elapsed() const { return Clock::now() - start_; }
 
     const ImdsOptions& opts_;
+    std::vector<std::string> paths_;
     std::vector<d::HttpEndpoint> endpoints_;  // parsed opts_.endpoints
     std::string user_agent_;
     std::string ttl_;
@@ -194,8 +198,9 @@ private:
     std::minstd_rand rng_;
 };
 
-Fetcher::Fetcher(const ImdsOptions& opts)
+Fetcher::Fetcher(const ImdsOptions& opts, std::vector<std::string> paths)
     : opts_(opts),
+      paths_(std::move(paths)),
       user_agent_(fmt::format("eks-node/{} (imds)", EKS_NODE_VERSION)),
       ttl_(std::to_string(opts.token_ttl_seconds)) {
     if (opts_.endpoints.empty()) throw Error("no IMDS endpoint configured");
@@ -332,6 +337,20 @@ void Fetcher::stop(Transfer& t) {
 }
 
 ImdsResult Fetcher::run() {
+    drive();
+    ImdsResult r;
+    r.instance = d::assemble_instance(values_, opts_.endpoints[*winner_]);
+    if (auto it = values_.find(d::p::user_data); it != values_.end()) r.user_data = std::move(it->second);
+    r.requests = requests_;
+    return r;
+}
+
+d::Fetched Fetcher::run_paths() {
+    drive();
+    return std::move(values_);
+}
+
+void Fetcher::drive() {
     start_ = Clock::now();
     deadline_ = start_ + opts_.deadline;
     for (size_t i = 0; i < opts_.endpoints.size(); ++i)
@@ -380,11 +399,6 @@ ImdsResult Fetcher::run() {
     if (retries_ > 0)
         log::info("IMDS at {} answered after {} retr{} in {} (last: {})", opts_.endpoints[*winner_], retries_,
                   retries_ == 1 ? "y" : "ies", seconds(elapsed()), last_retry_);
-    ImdsResult r;
-    r.instance = d::assemble_instance(values_, opts_.endpoints[*winner_]);
-    if (auto it = values_.find(d::p::user_data); it != values_.end()) r.user_data = std::move(it->second);
-    r.requests = requests_;
-    return r;
 }
 
 void Fetcher::finish(Transfer& t, int code) {
@@ -415,6 +429,10 @@ void Fetcher::finish_race_token(Transfer& t, int code) {
         for (auto& other : transfers_)
             if (other->kind == Kind::race_token && other.get() != &t) stop(*other);
         if (opts_.endpoints.size() > 1) log::debug("IMDS: {} answered first", endpoint_of(t));
+        if (!paths_.empty()) {
+            for (const std::string& path : paths_) add(Kind::get, path, t.endpoint);
+            return;
+        }
         for (const d::MetadataPath& mp : d::first_round)
             add(Kind::get, std::string(mp.path), t.endpoint).required = mp.required;
         return;
@@ -552,6 +570,13 @@ void Fetcher::give_up_race() {
 ImdsResult fetch_instance(const ImdsOptions& opts) {
     Fetcher f(opts);
     return f.run();
+}
+
+std::map<std::string, std::optional<std::string>, std::less<>> fetch_paths(const ImdsOptions& opts,
+                                                                           std::vector<std::string> paths) {
+    if (paths.empty()) return {};
+    Fetcher f(opts, std::move(paths));
+    return f.run_paths();
 }
 
 }  // namespace eksnode

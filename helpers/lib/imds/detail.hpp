@@ -27,6 +27,10 @@ inline constexpr std::string_view local_ipv4 = "meta-data/local-ipv4";
 inline constexpr std::string_view local_hostname = "meta-data/local-hostname";
 inline constexpr std::string_view hostname = "meta-data/hostname";
 inline constexpr std::string_view outpost_arn = "meta-data/outpost-arn";
+// The instance profile's role name(s); 404 without a profile. Asked here, in
+// the same round trip, so eks-node-config knows without asking IMDS again
+// whether AWS credentials can exist at all.
+inline constexpr std::string_view iam_roles = "meta-data/iam/security-credentials/";
 inline constexpr std::string_view identity_document = "dynamic/instance-identity/document";
 inline constexpr std::string_view user_data = "user-data";
 }  // namespace p
@@ -43,7 +47,7 @@ inline constexpr MetadataPath first_round[] = {
     {p::region, false},          {p::partition, false},    {p::domain, false},
     {p::mac, true},              {p::local_ipv4, false},   {p::local_hostname, false},
     {p::hostname, false},        {p::outpost_arn, false},  {p::identity_document, false},
-    {p::user_data, false},
+    {p::user_data, false},       {p::iam_roles, false},
 };
 
 // Leaves under meta-data/network/interfaces/macs/<mac>/, requested as soon as

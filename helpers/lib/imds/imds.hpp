@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,13 @@ struct ImdsResult {
 // Throws TempError (exit 75) when IMDS is unreachable past the deadline, Error
 // for a required path that is absent.
 ImdsResult fetch_instance(const ImdsOptions& opts);
+
+// GETs `paths` (under /latest/, e.g. "meta-data/iam/info") on one session
+// token, with fetch_instance's race, retries and deadline and never through
+// a proxy; for eks-node-config, which needs the instance profile's
+// credentials. A 404 is std::nullopt. Throws as fetch_instance does.
+std::map<std::string, std::optional<std::string>, std::less<>> fetch_paths(const ImdsOptions& opts,
+                                                                           std::vector<std::string> paths);
 
 // Options from `settings.imds` (static TOML) and an --imds-endpoint override.
 // `settings` is the merged [settings] table (static_settings()); its "imds"

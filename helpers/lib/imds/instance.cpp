@@ -197,6 +197,12 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
     if (auto v = scalar(values, p::hostname, false)) out["hostname"] = *v;
     out["vpcIpv4CidrBlocks"] = list(values, mac_path(mac, "vpc-ipv4-cidr-blocks"));
     if (auto v = scalar(values, p::outpost_arn, false)) out["outpostArn"] = *v;
+    // The first role listed (an instance profile has exactly one), or null.
+    out["iamRole"] = nullptr;
+    if (auto v = scalar(values, p::iam_roles, false)) {
+        std::string_view first = trim_line(std::string_view(*v).substr(0, v->find('\n')));
+        if (!first.empty()) out["iamRole"] = std::string(first);
+    }
     out["imdsEndpoint"] = std::string(endpoint);
     const std::optional<std::string>* ud = find(values, p::user_data);
     out["userData"] = ud && ud->has_value();

@@ -91,6 +91,46 @@ std::vector<Fragment> collect_fragments(const ResolveInput& in) {
     return out;
 }
 
+bool cluster_has(const json& spec, const char* key) {
+    const json* cluster = spec.contains("cluster") ? &spec["cluster"] : nullptr;
+    return cluster && cluster->contains(key) && (*cluster)[key].is_string() && !(*cluster)[key].get<std::string>().empty();
+}
+
+// Fills spec.cluster's apiServerEndpoint, certificateAuthority and cidr from
+// EKS DescribeCluster when the name is known and any of them is not; values
+// the configuration sets win. Origins say "eks:DescribeCluster".
+void fill_cluster_from_eks(json& spec, const json& settings, Origins& origins, const ApiLookups& api) {
+    static constexpr const char* keys[] = {"apiServerEndpoint", "certificateAuthority", "cidr"};
+    if (!cluster_has(spec, "name")) return;
+    bool missing = false;
+    for (const char* k : keys) missing |= !cluster_has(spec, k);
+    // Outposts local clusters are not described by the EKS API in the region.
+    if (!missing || (spec["cluster"].contains("enableOutpost") && spec["cluster"]["enableOutpost"] == true)) return;
+    std::string name = spec["cluster"]["name"].get<std::string>();
+    ClusterDetails d;
+    try {
+        d = api.describe_cluster(name, origins);
+    } catch (const ConfigError& why) {
+        // The configuration's gap comes first: name the missing field, then
+        // why EKS could not fill it (no credentials, no permission, no such cluster).
+        try {
+            validate_merged(spec, settings, origins);
+        } catch (const ConfigError& gap) {
+            throw ConfigError(gap.source(), gap.field(),
+                              fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), why.what()));
+        }
+        throw;
+    }
+    const std::string values[] = {d.endpoint, d.certificate_authority, d.cidr};
+    for (size_t i = 0; i < 3; ++i) {
+        if (cluster_has(spec, keys[i])) continue;
+        spec["cluster"][keys[i]] = values[i];
+        origins[std::string("/spec/cluster/") + keys[i]] = "eks:DescribeCluster";
+        log::info("spec.cluster.{}={} (eks:DescribeCluster {})", keys[i],
+                  i == 1 ? std::string("<certificate authority>") : values[i], name);
+    }
+}
+
 }  // namespace
 
 json resolve_config(const ResolveInput& in) {
@@ -101,11 +141,19 @@ json resolve_config(const ResolveInput& in) {
         validate_fragment(f);
         merge_fragment(spec, settings, f, origins);
     }
-    validate_merged(spec, settings, origins);
+    // With the API at hand, a cluster name alone is enough (AL2's
+    // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
+    validate_merged(spec, settings, origins, Requirements{.cluster_coordinates = !in.api});
 
     MachineFacts machine = read_machine_facts(in.paths);
     for (auto& [k, v] : machine.origins) origins[k] = v;
-    json derived = derive(spec, settings, in.instance, machine, origins);
+    ApiLookups api = in.api ? in.api(spec, settings, in.instance, machine) : ApiLookups{};
+    if (api.describe_cluster) {
+        fill_cluster_from_eks(spec, settings, origins, api);
+        validate_merged(spec, settings, origins);
+    }
+    json derived = derive(spec, settings, in.instance, machine, origins, api.ec2);
+    if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
 
     json out = json::object();
     out["schemaVersion"] = 1;

@@ -2,6 +2,7 @@
 // derives, and returns the single resolved truth (config.json).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "config/sources.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
+#include "derive/derive.hpp"
 
 namespace eksnode {
 
@@ -31,11 +33,34 @@ std::vector<FragmentFile> fragment_files(const Paths& paths);
 // and the generator may read before user data is known.
 json static_settings(const Paths& paths);
 
+// What EKS DescribeCluster says about a cluster.
+struct ClusterDetails {
+    std::string endpoint;               // "https://ABC.gr7.us-west-2.eks.amazonaws.com"
+    std::string certificate_authority;  // base64 of PEM, as NodeConfig carries it
+    std::string cidr;                   // service CIDR (IPv4 or IPv6, by the cluster's ipFamily)
+    std::string status;                 // "ACTIVE", "CREATING"
+};
+
+// The AWS API calls eks-node-config may make (helpers/lib/aws/ wires them;
+// unit tests stub them). Every member may be empty: no such lookup.
+struct ApiLookups {
+    Ec2Lookups ec2;
+    // For a cluster named in the configuration without endpoint, CA or CIDR;
+    // `origins` tell where the name came from.
+    std::function<ClusterDetails(const std::string& name, const Origins& origins)> describe_cluster;
+    std::function<int()> requests;  // API requests made so far, for the log
+};
+// Builds the lookups once the merged configuration is known; they call
+// nothing until used.
+using ApiFactory =
+    std::function<ApiLookups(const json& spec, const json& settings, const json& instance, const MachineFacts& machine)>;
+
 struct ResolveInput {
     Paths paths;
     json instance;                          // instance.json
     std::optional<std::string> user_data;   // raw bytes, as IMDS served them
     std::string user_data_label = "user data";
+    ApiFactory api = {};                    // empty: no AWS API (offline resolution, tests)
 };
 
 // Returns config.json. Throws ConfigError (exit 6) before anything is written.

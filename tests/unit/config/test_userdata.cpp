@@ -47,7 +47,7 @@ struct Failure {
 
 TEST_CASE("user data formats without configuration yield no fragments", "[config][userdata]") {
     for (std::string_view ud :
-         {"", "   \n\n", "#!/bin/bash\n/etc/eks/bootstrap.sh my-cluster\n", "#cloud-config\npackages: [jq]\n",
+         {"", "   \n\n", "#!/bin/bash\nyum install -y jq\n", "#cloud-config\npackages: [jq]\n",
           "#include\nhttps://example.com/x\n", "\xEF\xBB\xBF#!/bin/sh\necho hi\n"}) {
         INFO(ud);
         CHECK(fragments_from_user_data(ud).empty());

@@ -102,3 +102,41 @@ TEST_CASE("config.json decides instead of the static fragments once it exists", 
     CHECK(warned(p, "settings.enable: \"no\" is not a boolean, ignoring"));
     CHECK(p.files.count(enabled_link) == 1);
 }
+
+TEST_CASE("instance store: config.json with a strategy changes the units only when there are disks",
+          "[generator][storage]") {
+    TempRoot r;
+    r.write("/proc/cmdline", "ro\n");
+    r.write(path::config_json, R"({"schemaVersion": 1, "settings": {},
+ "spec": {"instance": {"localStorage": {"strategy": "RAID0", "disabledMounts": ["SOCI", "PodLogs"]}}}})");
+    auto disk = [&](const std::string& name, const std::string& serial) {
+        r.write("/sys/block/" + name + "/device/model", "Amazon EC2 NVMe Instance Storage        \n");
+        r.write("/sys/block/" + name + "/device/serial", serial + "\n");
+        r.write("/sys/block/" + name + "/dev", "259:1\n");
+    };
+    r.write("/sys/block/vda/dev", "254:0\n");
+    SECTION("no instance-store disk: nothing to reload") {
+        CHECK_FALSE(generated_units_would_change(r.paths()));
+        CHECK(plan_units(r.paths(), "").files.count("eks-node.target.wants/eks-node-instance-store.service") == 0);
+    }
+    SECTION("two disks: the step, the array and the binds not disabled") {
+        disk("nvme1n1", "AWS2");
+        disk("nvme2n1", "AWS1");
+        CHECK(generated_units_would_change(r.paths()));
+        GeneratorPlan p = plan_units(r.paths(), "");
+        CHECK(p.files.count("eks-node.target.wants/eks-node-instance-store.service") == 1);
+        CHECK(p.files.count("mnt-k8s\\x2ddisks-0.mount") == 1);
+        CHECK(p.files.at("eks-node.target.wants/var-lib-kubelet.mount").data == "../var-lib-kubelet.mount");
+        CHECK(p.files.count("var-lib-containerd.mount") == 1);
+        CHECK(p.files.count("var-log-pods.mount") == 0);
+        CHECK(p.files.count("var-lib-soci\\x2dsnapshotter.mount") == 0);
+        CHECK(p.files.at("kubelet.service.d/50-eks-node-instance-store.conf").data.find(
+                  "RequiresMountsFor=/var/lib/kubelet\n") != std::string::npos);
+        // at boot, without config.json, none of it
+        CHECK(plan_units(r.paths(), "", ConfigJson::ignore).files.count("var-lib-kubelet.mount") == 0);
+    }
+    SECTION("disabled on the command line: no instance-store units either") {
+        disk("nvme1n1", "AWS1");
+        CHECK(plan_units(r.paths(), "eks-node.enable=0").files.count("var-lib-kubelet.mount") == 0);
+    }
+}

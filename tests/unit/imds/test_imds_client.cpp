@@ -35,8 +35,8 @@ ImdsOptions options_for(const std::string& endpoint) {
     return o;
 }
 
-// token + 13 first-round paths + 2 per-MAC paths
-constexpr int minimal_requests = 16;
+// token + 14 first-round paths + 2 per-MAC paths
+constexpr int minimal_requests = 17;
 
 // instance.json byte for byte: the shared fixture with this run's endpoint and user-data flag.
 std::string expected_instance(const std::string& endpoint, bool user_data) {
@@ -75,7 +75,7 @@ mode_t mode_of(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("fetches the conformance instance in 16 requests on one token", "[imds]") {
+TEST_CASE("fetches the conformance instance in 17 requests on one token", "[imds]") {
     FakeImds fake;
     ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
@@ -94,6 +94,7 @@ TEST_CASE("fetches the conformance instance in 16 requests on one token", "[imds
     CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/ipv6s 404") == 1);
     CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv4-cidr-blocks 200") == 1);
     CHECK(fake.count("GET /latest/meta-data/outpost-arn 404") == 1);
+    CHECK(fake.count("GET /latest/meta-data/iam/security-credentials/ 404") == 1);
 }
 
 TEST_CASE("user data is kept byte for byte when IMDS serves it", "[imds]") {
@@ -393,7 +394,7 @@ TEST_CASE("optional paths that IMDS lacks take their defaults", "[imds]") {
         "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",
         "mac": "0e:49:61:0f:c3:11", "ipv6s": ["2600:1f14::1", "2600:1f14::2"],
         "localHostname": "ip-172-16-34-43.ec2.internal", "vpcIpv4CidrBlocks": [],
-        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123"})");
+        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123", "iamRole": null})");
     e["imdsEndpoint"] = fake.endpoint();
     e["userData"] = false;
     CHECK(r.instance.dump() == e.dump());

@@ -177,7 +177,7 @@ TEST_CASE("instance.json from the bare minimum: every default is derived", "[imd
           json::parse(R"({"instanceId":"i-0abc","instanceType":"t3.small","region":"cn-north-1",
                           "availabilityZone":"cn-north-1b","partition":"aws-cn","domain":"amazonaws.com.cn",
                           "mac":"02:00:00:00:00:01","ipv6s":["2406:da00::1","2406:da00::2"],
-                          "vpcIpv4CidrBlocks":[],"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
+                          "vpcIpv4CidrBlocks":[],"iamRole":null,"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
               .dump());
 }
 

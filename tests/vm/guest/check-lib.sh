@@ -3,6 +3,7 @@
 #   check "what it proves" COMMAND...   run COMMAND; print "ok"/"not ok" with its output
 #   imds_get PATH                       GET /latest/PATH from the fake IMDS with a fresh token
 #   finish                              summary line; exit 1 if any check failed
+#   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store model), below
 _eksvm_passed=0
 _eksvm_failed=0
 
@@ -32,4 +33,58 @@ imds_get() {
 finish() {
   echo "checks: $_eksvm_passed passed, $_eksvm_failed failed"
   ((_eksvm_failed == 0))
+}
+
+# nvmeof_setup: the scenario option NVMEOF="SERIAL:SIZE ..." as EC2 instance-store disks. qemu's
+# own NVMe disks always say model "QEMU NVMe Ctrl", so each disk is a file-backed namespace of
+# an in-guest NVMe-oF target (nvmet, TCP on 127.0.0.1:4420) whose subsystem reports model
+# "Amazon EC2 NVMe Instance Storage" and the serial, connected with `nvme connect`: the guest
+# then has /dev/nvmeXn1 with that model and udev's /dev/disk/by-id/nvme-Amazon_EC2_NVMe_
+# Instance_Storage_SERIAL_1, as on EC2 (but over TCP, and with hidden nvmeXcYnZ path nodes).
+# The backing files live in /var/lib/eksvm-nvmeof (the run's throw-away overlay), so data
+# survives an in-guest disconnect and reconnect (nvmeof_disconnect, then nvmeof_setup again).
+# Call it before eks-node runs; with VM_INSTALL=late, eks-node-generator runs (daemon-reload)
+# after it and so sees the disks, as it sees real ones at first boot on EC2.
+nvmeof_setup() {
+  local cfs=/sys/kernel/config/nvmet spec serial size nqn port dir=/var/lib/eksvm-nvmeof
+  port=$cfs/ports/1
+  [[ -n ${NVMEOF:-} ]] || { echo "nvmeof_setup: NVMEOF is empty" >&2; return 1; }
+  modprobe -a nvmet nvmet-tcp nvme-tcp || return 1
+  mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config || return 1
+  mkdir -p "$dir"
+  if [[ ! -d $port ]]; then
+    mkdir "$port" &&
+      echo 127.0.0.1 >"$port/addr_traddr" && echo tcp >"$port/addr_trtype" &&
+      echo 4420 >"$port/addr_trsvcid" && echo ipv4 >"$port/addr_adrfam" || return 1
+  fi
+  for spec in $NVMEOF; do
+    serial=${spec%%:*} size=${spec#*:}
+    nqn=nqn.2026-11.io.eksvm:$serial
+    if [[ ! -d $cfs/subsystems/$nqn ]]; then
+      [[ -f $dir/$serial.img ]] || truncate -s "$size" "$dir/$serial.img" || return 1
+      mkdir "$cfs/subsystems/$nqn" &&
+        echo 1 >"$cfs/subsystems/$nqn/attr_allow_any_host" &&
+        echo "Amazon EC2 NVMe Instance Storage" >"$cfs/subsystems/$nqn/attr_model" &&
+        echo "$serial" >"$cfs/subsystems/$nqn/attr_serial" &&
+        mkdir "$cfs/subsystems/$nqn/namespaces/1" &&
+        echo "$dir/$serial.img" >"$cfs/subsystems/$nqn/namespaces/1/device_path" &&
+        echo 1 >"$cfs/subsystems/$nqn/namespaces/1/enable" &&
+        ln -s "$cfs/subsystems/$nqn" "$port/subsystems/$nqn" || return 1
+    fi
+    nvme connect -t tcp -a 127.0.0.1 -s 4420 -n "$nqn" >/dev/null || return 1
+  done
+  udevadm settle
+  for spec in $NVMEOF; do
+    [[ -e /dev/disk/by-id/nvme-Amazon_EC2_NVMe_Instance_Storage_${spec%%:*}_1 ]] ||
+      { echo "nvmeof_setup: no by-id link for ${spec%%:*}" >&2; return 1; }
+  done
+}
+
+# nvmeof_disconnect: the disks go away (as at shutdown); nvmeof_setup brings them back.
+nvmeof_disconnect() {
+  local spec
+  for spec in $NVMEOF; do
+    nvme disconnect -n "nqn.2026-11.io.eksvm:${spec%%:*}" >/dev/null || return 1
+  done
+  udevadm settle
 }

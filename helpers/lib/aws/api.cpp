@@ -1,0 +1,433 @@
+#include "aws/api.hpp"
+
+#include <cstdlib>
+#include <ctime>
+#include <random>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include "config/sources.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "imds/detail.hpp"
+
+namespace eksnode::aws {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// The EC2 Query API version every call here is written against.
+constexpr std::string_view ec2_version = "2016-11-15";
+
+std::string seconds_text(Clock::duration d) {
+    return fmt::format("{:.1f} s", std::chrono::duration<double>(d).count());
+}
+
+pugi::xml_document parse_xml(std::string_view xml, std::string_view what) {
+    pugi::xml_document doc;
+    if (!doc.load_buffer(xml.data(), xml.size()))
+        throw Error(fmt::format("{}: the answer is not XML", what));
+    return doc;
+}
+
+// The first element named `name` anywhere below `node` (EC2 answers nest
+// items in sets; namespaces are in the default xmlns, so names are bare).
+pugi::xml_node find(pugi::xml_node node, const char* name) {
+    return node.find_node([&](pugi::xml_node n) { return std::string_view(n.name()) == name; });
+}
+
+int positive_int(pugi::xml_node n, std::string_view what) {
+    std::string text = n.text().as_string();
+    char* end = nullptr;
+    long v = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end || v < 1 || v > 10000)
+        throw Error(fmt::format("EC2 DescribeInstanceTypes: {} \"{}\" is not a positive count", what, text));
+    return static_cast<int>(v);
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params) {
+    std::string out;
+    for (const auto& [k, v] : params) {
+        if (!out.empty()) out += '&';
+        out.append(uri_encode(k, false)).append(1, '=').append(uri_encode(v, false));
+    }
+    return out;
+}
+
+const json* path_in(const json& j, std::initializer_list<const char*> keys) {
+    const json* node = &j;
+    for (const char* k : keys) {
+        if (!node->is_object()) return nullptr;
+        auto it = node->find(k);
+        if (it == node->end()) return nullptr;
+        node = &*it;
+    }
+    return node;
+}
+
+std::string string_at(const json& j, std::initializer_list<const char*> keys) {
+    const json* v = path_in(j, keys);
+    return v && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+// --- errors ----------------------------------------------------------------------
+
+ApiError parse_error(const HttpResponse& r) {
+    ApiError e;
+    e.status = r.status;
+    if (auto it = r.headers.find("x-amzn-errortype"); it != r.headers.end())
+        e.code = it->second.substr(0, it->second.find(':'));  // "AccessDeniedException:http://..."
+    std::string_view body = r.body;
+    if (body.starts_with("<") || body.find("<?xml") != std::string_view::npos) {
+        pugi::xml_document doc;
+        if (doc.load_buffer(body.data(), body.size())) {
+            if (pugi::xml_node err = find(doc, "Error")) {
+                if (e.code.empty()) e.code = err.child("Code").text().as_string();
+                e.message = err.child("Message").text().as_string();
+            }
+        }
+    } else if (!body.empty()) {
+        try {
+            json j = json::parse(body);
+            if (e.code.empty()) e.code = string_at(j, {"__type"});
+            if (auto pos = e.code.find('#'); pos != std::string::npos) e.code = e.code.substr(pos + 1);
+            e.message = string_at(j, {"message"});
+            if (e.message.empty()) e.message = string_at(j, {"Message"});
+        } catch (const json::parse_error&) {
+        }
+    }
+    if (e.code.empty()) e.code = fmt::format("HTTP {}", r.status);
+    if (e.message.size() > 512) e.message = e.message.substr(0, 512) + "...";
+    return e;
+}
+
+ErrorClass classify(const ApiError& e) {
+    static const std::string_view throttling[] = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
+                                                  "TooManyRequestsException", "RequestThrottled",
+                                                  "RequestThrottledException", "SlowDown", "ServiceUnavailable",
+                                                  "ServiceUnavailableException", "InternalError", "InternalFailure",
+                                                  "ServerException", "Unavailable",
+                                                  // just-launched instance not yet visible (eventual consistency)
+                                                  "InvalidInstanceID.NotFound"};
+    static const std::string_view permission[] = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                                                  "AuthFailure", "UnrecognizedClientException",
+                                                  "InvalidClientTokenId", "SignatureDoesNotMatch",
+                                                  "OptInRequired", "Blocked"};
+    static const std::string_view expired[] = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"};
+    for (std::string_view c : expired)
+        if (e.code == c) return ErrorClass::refresh_credentials;
+    for (std::string_view c : permission)
+        if (e.code == c) return ErrorClass::permission;
+    for (std::string_view c : throttling)
+        if (e.code == c) return ErrorClass::retry;
+    if (e.code == "ResourceNotFoundException" || e.code == "InvalidInstanceType") return ErrorClass::not_found;
+    if (e.status == 429 || e.status >= 500) return ErrorClass::retry;
+    return ErrorClass::fatal;
+}
+
+// --- response parsers ----------------------------------------------------------------
+
+std::string parse_private_dns_name(std::string_view xml) {
+    pugi::xml_document doc = parse_xml(xml, "EC2 DescribeInstances");
+    pugi::xml_node instance = find(find(doc, "instancesSet"), "item");
+    if (!instance) throw Error("EC2 DescribeInstances: the answer lists no instance");
+    std::string name = instance.child("privateDnsName").text().as_string();
+    // It becomes kubelet's --hostname-override: a DNS name and nothing else.
+    for (unsigned char c : name)
+        if (!std::isalnum(c) && c != '.' && c != '-')
+            throw Error(fmt::format("EC2 DescribeInstances: privateDnsName \"{}\" is not a DNS name", name.substr(0, 64)));
+    return name;
+}
+
+std::optional<EniLimits> parse_eni_limits(std::string_view xml) {
+    pugi::xml_document doc = parse_xml(xml, "EC2 DescribeInstanceTypes");
+    pugi::xml_node type = find(find(doc, "instanceTypeSet"), "item");
+    if (!type) return std::nullopt;
+    pugi::xml_node net = type.child("networkInfo");
+    if (!net) throw Error("EC2 DescribeInstanceTypes: the answer has no networkInfo");
+    EniLimits l;
+    l.ips_per_eni = positive_int(net.child("ipv4AddressesPerInterface"), "ipv4AddressesPerInterface");
+    // The VPC CNI attaches ENIs on the default network card only (types
+    // with several cards count the others in maximumNetworkInterfaces).
+    int default_card = net.child("defaultNetworkCardIndex").text().as_int(0);
+    for (pugi::xml_node card : net.child("networkCards").children("item"))
+        if (card.child("networkCardIndex").text().as_int(-1) == default_card)
+            l.enis = positive_int(card.child("maximumNetworkInterfaces"), "maximumNetworkInterfaces");
+    if (l.enis == 0) l.enis = positive_int(net.child("maximumNetworkInterfaces"), "maximumNetworkInterfaces");
+    return l;
+}
+
+ClusterDetails parse_cluster(std::string_view text) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error&) {
+        throw Error("EKS DescribeCluster: the answer is not JSON");
+    }
+    ClusterDetails d;
+    d.endpoint = string_at(j, {"cluster", "endpoint"});
+    d.certificate_authority = string_at(j, {"cluster", "certificateAuthority", "data"});
+    std::string family = string_at(j, {"cluster", "kubernetesNetworkConfig", "ipFamily"});
+    d.cidr = string_at(j, {"cluster", "kubernetesNetworkConfig", family == "ipv6" ? "serviceIpv6Cidr" : "serviceIpv4Cidr"});
+    d.status = string_at(j, {"cluster", "status"});
+    return d;
+}
+
+// --- session ------------------------------------------------------------------------
+
+Session::Session(SessionConfig cfg, CredentialProvider creds) : cfg_(std::move(cfg)), creds_(std::move(creds)) {}
+
+void Session::start_clock() {
+    if (!deadline_) deadline_ = Clock::now() + cfg_.options.deadline;
+}
+
+milliseconds Session::backoff() {
+    // Seeded per process: nodes booting together must not retry in lockstep.
+    static std::minstd_rand rng(static_cast<unsigned>(std::time(nullptr) ^ (::getpid() << 16) ^
+                                                      Clock::now().time_since_epoch().count()));
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    return imds_detail::backoff_delay(failures_++, cfg_.options.initial_backoff, cfg_.options.max_backoff, unit(rng));
+}
+
+bool Session::wait_retry(const std::string& why_text) {
+    start_clock();
+    milliseconds delay = backoff();
+    Clock::time_point now = Clock::now();
+    if (now + delay >= *deadline_) return false;
+    log::debug("AWS API: {}; retry in {} ms", why_text, delay.count());
+    std::this_thread::sleep_for(delay);
+    return true;
+}
+
+std::string Session::call(std::string_view service, const std::string& method, const std::string& path,
+                          const std::string& body, const CallPurpose& why) {
+    start_clock();
+    Endpoint ep = resolve_endpoint({service, cfg_.region, cfg_.domain, cfg_.fips}, cfg_.getenv);
+    std::string host = ep.url.substr(ep.url.find("://") + 3);
+    const std::string where = fmt::format("{} at {}", why.action, ep.url);
+    log::debug("AWS API: {} ({})", where, ep.origin);
+    Clock::time_point began = Clock::now();
+    int attempts = 0;
+    bool refreshed = false;
+    std::string last;
+    for (;;) {
+        Clock::time_point now = Clock::now();
+        if (now >= *deadline_)
+            throw TempError(fmt::format("{}: {} attempt{} in {}, last: {}; gave up at the deadline "
+                                        "(settings.aws.deadline {})",
+                                        where, attempts, attempts == 1 ? "" : "s", seconds_text(now - began),
+                                        last.empty() ? "none started" : last, seconds_text(cfg_.options.deadline)));
+        const Credentials& creds = creds_.get(false);
+        SignableRequest sr;
+        sr.method = method;
+        sr.path = path;
+        sr.body = body;
+        sr.headers.emplace_back("Host", host);
+        if (method == "POST") sr.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+        sign(sr, creds, {ep.region, ep.service, amz_date(std::chrono::system_clock::now())});
+
+        HttpRequest hr;
+        hr.method = method;
+        hr.url = ep.url + path;
+        hr.headers = std::move(sr.headers);
+        hr.body = body;
+        hr.timeout = std::min(cfg_.options.request_timeout,
+                              std::max(milliseconds{1}, std::chrono::duration_cast<milliseconds>(*deadline_ - now)));
+        hr.proxy = cfg_.proxy;
+        hr.no_proxy = cfg_.no_proxy;
+        ++attempts;
+        ++requests_;
+        HttpResponse resp;
+        try {
+            resp = perform(hr);
+        } catch (const TempError& e) {
+            last = e.what();
+            if (!wait_retry(where + ": " + last)) deadline_ = Clock::now();  // the loop reports it
+            continue;
+        }
+        if (resp.status >= 200 && resp.status < 300) {
+            if (attempts > 1) log::info("{} answered after {} attempts in {}", where, attempts, seconds_text(Clock::now() - began));
+            return std::move(resp.body);
+        }
+        ApiError e = parse_error(resp);
+        last = fmt::format("{} (HTTP {}{}{})", e.code, e.status, e.message.empty() ? "" : ": ", e.message);
+        switch (classify(e)) {
+        case ErrorClass::refresh_credentials:
+            if (!refreshed) {
+                refreshed = true;
+                creds_.get(true);
+                continue;
+            }
+            [[fallthrough]];
+        case ErrorClass::permission:
+            throw ConfigError(why.source, why.field,
+                              fmt::format("{} was refused: {}; with credentials from {}. Grant the instance role "
+                                          "{}, or change {}",
+                                          where, last, creds.source, why.action, why.field));
+        case ErrorClass::not_found:
+            throw ConfigError(why.source, why.field, fmt::format("{}: {}", where, last));
+        case ErrorClass::fatal:
+            throw Error(fmt::format("{}: {}", where, last));
+        case ErrorClass::retry:
+            // The next backoff would end past the deadline: report now.
+            if (!wait_retry(where + ": " + last)) deadline_ = Clock::now();
+            continue;
+        }
+    }
+}
+
+// --- the calls ----------------------------------------------------------------------
+
+std::string describe_private_dns_name(Session& s, const std::string& instance_id, const CallPurpose& why) {
+    std::string body = form_encode({{"Action", "DescribeInstances"}, {"Version", std::string(ec2_version)},
+                                    {"InstanceId.1", instance_id}});
+    for (;;) {
+        std::string name = parse_private_dns_name(s.call("ec2", "POST", "/", body, why));
+        if (!name.empty()) return name;
+        // EC2 fills it in shortly after launch; ask again rather than take another name.
+        if (!s.wait_retry("EC2 DescribeInstances: PrivateDnsName of " + instance_id + " is still empty"))
+            throw TempError(fmt::format("EC2 DescribeInstances: PrivateDnsName of {} stayed empty until the "
+                                        "deadline (settings.aws.deadline); not falling back to another name "
+                                        "(settings.nodeNameStrategy = \"imds\" or \"instance-id\" chooses one)",
+                                        instance_id));
+    }
+}
+
+std::optional<EniLimits> describe_eni_limits(Session& s, const std::string& instance_type, const CallPurpose& why) {
+    std::string body = form_encode({{"Action", "DescribeInstanceTypes"}, {"Version", std::string(ec2_version)},
+                                    {"InstanceType.1", instance_type}});
+    try {
+        return parse_eni_limits(s.call("ec2", "POST", "/", body, why));
+    } catch (const ConfigError& e) {
+        // InvalidInstanceType: EC2 does not know it either; the documented fallback applies.
+        if (e.problem().find("InvalidInstanceType") != std::string::npos) return std::nullopt;
+        throw;
+    }
+}
+
+ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why) {
+    // EKS cluster names: letters, digits, '-' and '_' (validated before; a
+    // path segment must not carry anything else).
+    std::string path = "/clusters/" + uri_encode(name, false);
+    for (;;) {
+        ClusterDetails d = parse_cluster(s.call("eks", "GET", path, "", why));
+        if (!d.endpoint.empty() && !d.certificate_authority.empty() && !d.cidr.empty()) return d;
+        // A cluster still CREATING has no endpoint yet.
+        if (!s.wait_retry(fmt::format("EKS DescribeCluster {}: status {}, endpoint or CA not yet there", name,
+                                      d.status.empty() ? "unknown" : d.status)))
+            throw TempError(fmt::format("EKS DescribeCluster {}: status {}, no endpoint, CA or service CIDR until "
+                                        "the deadline (settings.aws.deadline)",
+                                        name, d.status.empty() ? "unknown" : d.status));
+    }
+}
+
+// --- wiring for eks-node-config -----------------------------------------------------
+
+namespace {
+
+std::string instance_field(const json& instance, const char* key) {
+    auto it = instance.find(key);
+    if (it == instance.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        throw Error(fmt::format("instance.json: {} is missing; the AWS API cannot be called without it", key));
+    return it->get<std::string>();
+}
+
+std::string origin_or(const Origins& o, const std::string& pointer, const std::string& fallback) {
+    auto it = o.find(pointer);
+    return it != o.end() ? it->second : fallback;
+}
+
+struct Shared {
+    std::unique_ptr<Session> session;
+    std::string instance_id;
+};
+
+}  // namespace
+
+ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance, const MachineFacts& machine) {
+    SessionConfig cfg;
+    cfg.region = instance_field(instance, "region");
+    cfg.domain = instance_field(instance, "domain");
+    cfg.fips = machine.fips_enabled;
+    cfg.getenv = [](const char* name) -> const char* { return std::getenv(name); };
+    if (const json* aws = path_in(settings, {"aws"})) {
+        if (const json* d = path_in(*aws, {"deadline"})) cfg.options.deadline = *parse_duration(*d);
+        if (const json* t = path_in(*aws, {"requestTimeout"})) cfg.options.request_timeout = *parse_duration(*t);
+    }
+    // The node's proxy (NodeConfig instance.environment), used when the
+    // environment of this process has none: libcurl reads that itself.
+    for (const char* var : {"HTTPS_PROXY", "https_proxy"}) {
+        std::string v = string_at(spec, {"instance", "environment", "default", var});
+        if (!v.empty() && cfg.proxy.empty() && !std::getenv("HTTPS_PROXY") && !std::getenv("https_proxy")) cfg.proxy = v;
+    }
+    for (const char* var : {"NO_PROXY", "no_proxy"}) {
+        std::string v = string_at(spec, {"instance", "environment", "default", var});
+        if (!v.empty() && cfg.no_proxy.empty() && !std::getenv("NO_PROXY") && !std::getenv("no_proxy")) cfg.no_proxy = v;
+    }
+
+    // IMDS for the instance profile: the endpoint that served instance.json,
+    // with settings.imds' deadline and timeouts, never through a proxy.
+    std::string imds_endpoint = instance.contains("imdsEndpoint") && instance["imdsEndpoint"].is_string()
+                                    ? instance["imdsEndpoint"].get<std::string>()
+                                    : std::string();
+    ImdsGet imds_get;
+    if (!imds_endpoint.empty()) {
+        ImdsOptions io = imds_options(settings, imds_endpoint);
+        imds_get = [io](std::vector<std::string> paths) { return fetch_paths(io, std::move(paths)); };
+    }
+    // eks-node-imds already asked for the role list (instance.json iamRole):
+    // answer that from the file, so an instance without a profile costs no
+    // IMDS request here and one with a profile only the role document.
+    if (instance.contains("iamRole")) {
+        std::optional<std::string> listing;
+        if (instance["iamRole"].is_string()) listing = instance["iamRole"].get<std::string>();
+        imds_get = [inner = std::move(imds_get), listing](std::vector<std::string> paths) {
+            std::map<std::string, std::optional<std::string>, std::less<>> out;
+            std::vector<std::string> rest;
+            for (std::string& p : paths) {
+                if (p == "meta-data/iam/security-credentials/") out[p] = listing;
+                else rest.push_back(std::move(p));
+            }
+            if (!rest.empty()) {
+                if (!inner) throw Error("IMDS: no endpoint recorded in instance.json to fetch credentials from");
+                out.merge(inner(std::move(rest)));
+            }
+            return out;
+        };
+    }
+
+    auto shared = std::make_shared<Shared>();
+    shared->instance_id = instance.contains("instanceId") && instance["instanceId"].is_string()
+                              ? instance["instanceId"].get<std::string>()
+                              : std::string();
+    shared->session = std::make_unique<Session>(cfg, CredentialProvider(cfg.getenv, imds_get));
+
+    ApiLookups api;
+    api.ec2.private_dns_name = [shared]() -> std::optional<std::string> {
+        if (shared->instance_id.empty()) throw Error("instance.json: instanceId is missing");
+        CallPurpose why{"ec2:DescribeInstances", "settings.nodeNameStrategy",
+                        "node name strategy private-dns-name (nodeadm's default)"};
+        return describe_private_dns_name(*shared->session, shared->instance_id, why);
+    };
+    api.ec2.eni_limits = [shared](std::string_view type) {
+        CallPurpose why{"ec2:DescribeInstanceTypes", "settings.maxPods.default",
+                        fmt::format("max pods for instance type {}, which the ENI table lacks", type)};
+        return describe_eni_limits(*shared->session, std::string(type), why);
+    };
+    api.describe_cluster = [shared](const std::string& name, const Origins& origins) {
+        CallPurpose why{"eks:DescribeCluster", "spec.cluster.apiServerEndpoint",
+                        origin_or(origins, "/spec/cluster/name", "configuration")};
+        return describe_cluster(*shared->session, name, why);
+    };
+    api.requests = [shared] { return shared->session->requests(); };
+    return api;
+}
+
+}  // namespace eksnode::aws

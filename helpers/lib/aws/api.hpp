@@ -1,0 +1,120 @@
+// The three AWS API calls eks-node-config may make, signed by us (SigV4 on
+// OpenSSL, libcurl loaded on first use), with retries under one deadline:
+//   EC2 DescribeInstances      -> PrivateDnsName, nodeadm's default node name
+//   EC2 DescribeInstanceTypes  -> ENIs and IPv4 addresses per ENI of a type the
+//                                 embedded table does not know
+//   EKS DescribeCluster        -> endpoint, CA and service CIDR from the name alone
+// Each is made only when needed, at most once per run.
+//
+// Errors: throttling (Throttling, RequestLimitExceeded, ...), 5xx, transport
+// failures and eventual-consistency answers are retried with full-jitter
+// exponential backoff until the deadline, then TempError (exit 75).
+// Permission errors (AccessDenied, UnauthorizedOperation, AuthFailure) are
+// not retried: ConfigError (exit 6) naming the setting that needed the call.
+//
+// Owner area: helpers/lib/aws/.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "aws/credentials.hpp"
+#include "aws/endpoint.hpp"
+#include "aws/http.hpp"
+#include "core/jsonutil.hpp"
+#include "derive/derive.hpp"
+#include "resolve/resolve.hpp"
+
+namespace eksnode::aws {
+
+struct ApiOptions {
+    // settings.aws.deadline: every call of one run, retries included. A few
+    // minutes, as nodeadm waits for PrivateDnsName, and below the unit's
+    // TimeoutStartSec so that we report, not systemd.
+    std::chrono::milliseconds deadline{180'000};
+    std::chrono::milliseconds request_timeout{10'000};  // settings.aws.requestTimeout
+    std::chrono::milliseconds initial_backoff{200};
+    std::chrono::milliseconds max_backoff{10'000};
+};
+
+// An API error answer, as the service named it.
+struct ApiError {
+    long status = 0;
+    std::string code;     // "RequestLimitExceeded", "AccessDeniedException"
+    std::string message;  // the service's text (never holds our secrets)
+};
+
+enum class ErrorClass { retry, refresh_credentials, permission, not_found, fatal };
+
+// EC2 Query API XML (<Response><Errors><Error><Code>) or EKS JSON
+// (x-amzn-ErrorType header, {"message": ...}) error answers.
+ApiError parse_error(const HttpResponse& r);
+ErrorClass classify(const ApiError& e);
+
+// Response parsers, exposed for tests. Throw Error on a malformed answer.
+// PrivateDnsName of the one instance in a DescribeInstances answer ("" when
+// EC2 has not assigned it yet).
+std::string parse_private_dns_name(std::string_view xml);
+// ENI limits of the default network card, nullopt for an empty instanceTypeSet.
+std::optional<EniLimits> parse_eni_limits(std::string_view xml);
+// endpoint, certificateAuthority.data and the service CIDR of a DescribeCluster answer.
+ClusterDetails parse_cluster(std::string_view json_text);
+
+// Who asks, and what for: names the setting in a permission error.
+struct CallPurpose {
+    std::string action;   // "ec2:DescribeInstances"
+    std::string field;    // "settings.nodeNameStrategy"
+    std::string source;   // where that setting came from
+};
+
+struct SessionConfig {
+    std::string region, domain;
+    bool fips = false;
+    ApiOptions options;
+    std::string proxy, no_proxy;  // from the configuration, when the environment has none
+    Getenv getenv = nullptr;
+};
+
+// One run's API client: one deadline from its first call, one credential provider.
+class Session {
+public:
+    Session(SessionConfig cfg, CredentialProvider creds);
+
+    // A signed request to `service` ("ec2", "eks") with retries; returns the
+    // 2xx answer's body. Throws as the header of this file says.
+    std::string call(std::string_view service, const std::string& method, const std::string& path,
+                     const std::string& body, const CallPurpose& why);
+
+    // Sleeps a backoff and returns true, or returns false at the deadline.
+    bool wait_retry(const std::string& why_text);
+    int requests() const { return requests_; }
+
+private:
+    void start_clock();
+    std::chrono::milliseconds backoff();
+
+    SessionConfig cfg_;
+    CredentialProvider creds_;
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
+    int requests_ = 0;
+    int failures_ = 0;
+};
+
+// EC2 DescribeInstances for `instance_id`: its PrivateDnsName, asked again
+// (backoff, same deadline) while EC2 returns it empty.
+std::string describe_private_dns_name(Session& s, const std::string& instance_id, const CallPurpose& why);
+std::optional<EniLimits> describe_eni_limits(Session& s, const std::string& instance_type, const CallPurpose& why);
+ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why);
+
+// The ApiFactory eks-node-config passes to resolve_config: lookups that call
+// the APIs lazily, with credentials from the environment or the instance
+// profile (through IMDS at instance.json's imdsEndpoint), the endpoint from
+// instance.json's region and domain (or AWS_ENDPOINT_URL*), FIPS from the
+// machine facts, proxies from spec.instance.environment.default.
+ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance, const MachineFacts& machine);
+
+}  // namespace eksnode::aws

@@ -1,0 +1,127 @@
+#include "aws/credentials.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/jsonutil.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+
+namespace eksnode::aws {
+
+namespace {
+
+constexpr std::string_view profile_dir = "meta-data/iam/security-credentials/";
+
+// IAM role names: letters, digits and +=,.@_- (IAM's own rule); the name goes
+// into an IMDS path, so nothing else may pass.
+bool is_role_name(std::string_view s) {
+    if (s.empty() || s.size() > 128) return false;
+    for (unsigned char c : s)
+        if (!std::isalnum(c) && std::string_view("+=,.@_-").find(static_cast<char>(c)) == std::string_view::npos)
+            return false;
+    return true;
+}
+
+std::string member(const json& doc, const char* key, std::string_view role) {
+    auto it = doc.find(key);
+    if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        throw Error(fmt::format("IMDS: instance profile {}: the credentials document has no {}", role, key));
+    return it->get<std::string>();
+}
+
+}  // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view s) {
+    std::tm tm{};
+    std::string text(s);
+    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end) return std::nullopt;
+    std::string_view rest(end);
+    if (!rest.empty() && rest.front() == '.')  // fractional seconds
+        while (!rest.empty() && rest.front() != 'Z') rest.remove_prefix(1);
+    if (rest != "Z") return std::nullopt;
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+Credentials parse_instance_profile(std::string_view document, std::string_view role) {
+    json doc;
+    try {
+        doc = json::parse(document);
+    } catch (const json::parse_error&) {
+        throw Error(fmt::format("IMDS: instance profile {}: the credentials document is not JSON", role));
+    }
+    if (!doc.is_object()) throw Error(fmt::format("IMDS: instance profile {}: the credentials document is not an object", role));
+    if (auto code = doc.find("Code"); code != doc.end() && *code != "Success")
+        throw TempError(fmt::format("IMDS: instance profile {}: credentials not available (Code {})", role,
+                                    code->is_string() ? code->get<std::string>() : code->dump()));
+    Credentials c;
+    c.access_key_id = member(doc, "AccessKeyId", role);
+    c.secret_access_key = member(doc, "SecretAccessKey", role);
+    c.session_token = member(doc, "Token", role);
+    std::string expiration = member(doc, "Expiration", role);
+    c.expiration = parse_iso8601(expiration);
+    if (!c.expiration)
+        throw Error(fmt::format("IMDS: instance profile {}: Expiration \"{}\" is not a time", role, expiration));
+    c.source = fmt::format("instance profile {} (IMDS)", role);
+    return c;
+}
+
+std::optional<Credentials> environment_credentials(Getenv getenv) {
+    auto var = [&](const char* name) -> std::string {
+        const char* v = getenv ? getenv(name) : nullptr;
+        return v ? v : "";
+    };
+    std::string id = var("AWS_ACCESS_KEY_ID"), secret = var("AWS_SECRET_ACCESS_KEY");
+    if (id.empty() && secret.empty()) return std::nullopt;
+    if (id.empty() || secret.empty())
+        throw ConfigError("environment", id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                          fmt::format("unset, but {} is set; set both or neither",
+                                      id.empty() ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"));
+    Credentials c;
+    c.access_key_id = id;
+    c.secret_access_key = secret;
+    c.session_token = var("AWS_SESSION_TOKEN");
+    c.source = "environment (AWS_ACCESS_KEY_ID)";
+    return c;
+}
+
+const Credentials& CredentialProvider::get(bool force_refresh) {
+    if (current_ && !force_refresh) {
+        if (!current_->expiration || std::chrono::system_clock::now() + refresh_margin < *current_->expiration)
+            return *current_;
+    }
+    if (auto env = environment_credentials(getenv_)) {
+        current_ = std::move(env);  // nothing to renew: the environment is all there is
+        return *current_;
+    }
+    bool renewing = current_.has_value();
+    current_ = from_instance_profile();
+    log::debug("AWS credentials {} from {}", renewing ? "renewed" : "loaded", current_->source);
+    return *current_;
+}
+
+Credentials CredentialProvider::from_instance_profile() {
+    if (!imds_) throw NoCredentialsError("AWS credentials", "AWS_ACCESS_KEY_ID", "unset, and there is no IMDS to ask");
+    auto listing = imds_({std::string(profile_dir)});
+    auto it = listing.find(profile_dir);
+    if (it == listing.end() || !it->second || trim_line(*it->second).empty())
+        throw NoCredentialsError("IMDS meta-data/iam/security-credentials/", "instance profile",
+                          "this instance has no IAM instance profile, so eks-node cannot call the EC2 or EKS API; "
+                          "attach one (or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+    std::string_view first = trim_line(*it->second);
+    first = trim_line(first.substr(0, first.find('\n')));
+    if (!is_role_name(first))
+        throw Error(fmt::format("IMDS {}: \"{}\" is not an IAM role name", profile_dir, first.substr(0, 64)));
+    std::string role(first);
+    std::string path = std::string(profile_dir) + role;
+    auto doc = imds_({path});
+    auto d = doc.find(path);
+    if (d == doc.end() || !d->second)
+        throw TempError(fmt::format("IMDS {}: not found, though the role is listed", path));
+    return parse_instance_profile(*d->second, role);
+}
+
+}  // namespace eksnode::aws

@@ -1,0 +1,154 @@
+#include "aws/http.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace eksnode::aws {
+
+namespace {
+
+// An API answer is a few KiB; a cap keeps a broken endpoint from filling memory.
+constexpr size_t body_cap = 4u << 20;
+
+// The handful of libcurl calls we use, resolved once.
+struct Curl {
+    CURLcode (*global_init)(long);
+    CURL* (*easy_init)();
+    CURLcode (*easy_setopt)(CURL*, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL*);
+    CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...);
+    void (*easy_cleanup)(CURL*);
+    const char* (*easy_strerror)(CURLcode);
+    curl_slist* (*slist_append)(curl_slist*, const char*);
+    void (*slist_free_all)(curl_slist*);
+};
+
+template <typename F>
+void bind(void* lib, const char* name, F& out) {
+    void* sym = dlsym(lib, name);
+    if (!sym) throw Error(fmt::format("libcurl.so.4 has no {}", name));
+    out = reinterpret_cast<F>(sym);
+}
+
+const Curl& curl() {
+    static Curl c{};
+    static std::once_flag once;
+    static std::string failure;
+    std::call_once(once, [] {
+        void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+        if (!lib) {
+            const char* e = dlerror();
+            failure = fmt::format("cannot load libcurl.so.4 for the AWS API ({}); install libcurl4",
+                                  e ? e : "unknown error");
+            return;
+        }
+        try {
+            bind(lib, "curl_global_init", c.global_init);
+            bind(lib, "curl_easy_init", c.easy_init);
+            bind(lib, "curl_easy_setopt", c.easy_setopt);
+            bind(lib, "curl_easy_perform", c.easy_perform);
+            bind(lib, "curl_easy_getinfo", c.easy_getinfo);
+            bind(lib, "curl_easy_cleanup", c.easy_cleanup);
+            bind(lib, "curl_easy_strerror", c.easy_strerror);
+            bind(lib, "curl_slist_append", c.slist_append);
+            bind(lib, "curl_slist_free_all", c.slist_free_all);
+        } catch (const Error& e) {
+            failure = e.what();
+            return;
+        }
+        c.global_init(CURL_GLOBAL_DEFAULT);
+    });
+    if (!failure.empty()) throw Error(failure);
+    return c;
+}
+
+struct Sink {
+    HttpResponse* response;
+    bool too_big = false;
+};
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+    auto* sink = static_cast<Sink*>(user);
+    size_t bytes = size * n;
+    if (sink->response->body.size() + bytes > body_cap) {
+        sink->too_big = true;
+        return 0;  // aborts the transfer
+    }
+    sink->response->body.append(data, bytes);
+    return bytes;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+    auto* sink = static_cast<Sink*>(user);
+    std::string_view line(data, size * n);
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        std::string name(line.substr(0, colon));
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+        while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+            value.remove_suffix(1);
+        sink->response->headers[name] = std::string(value);
+    } else if (line.starts_with("HTTP/")) {
+        sink->response->headers.clear();  // a new response (after 100 Continue)
+    }
+    return size * n;
+}
+
+}  // namespace
+
+HttpResponse perform(const HttpRequest& r) {
+    const Curl& c = curl();
+    CURL* h = c.easy_init();
+    if (!h) throw Error("libcurl: curl_easy_init failed");
+    curl_slist* headers = nullptr;
+    for (const auto& [name, value] : r.headers) headers = c.slist_append(headers, (name + ": " + value).c_str());
+    // libcurl would add "Expect: 100-continue" for a body; AWS needs no such round trip.
+    headers = c.slist_append(headers, "Expect:");
+
+    HttpResponse response;
+    Sink sink{&response};
+    char error[CURL_ERROR_SIZE] = {};
+    long timeout_ms = static_cast<long>(std::max<long long>(1, r.timeout.count()));
+    c.easy_setopt(h, CURLOPT_URL, r.url.c_str());
+    c.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    c.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    c.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    c.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 5000L));
+    c.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    c.easy_setopt(h, CURLOPT_USERAGENT, "eks-node/" EKS_NODE_VERSION " (aws)");
+    c.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    c.easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    c.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    c.easy_setopt(h, CURLOPT_HEADERDATA, &sink);
+    c.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    c.easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    if (r.method == "POST") {
+        c.easy_setopt(h, CURLOPT_POST, 1L);
+        c.easy_setopt(h, CURLOPT_POSTFIELDS, r.body.c_str());
+        c.easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(r.body.size()));
+    } else if (r.method != "GET") {
+        c.easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    }
+    if (!r.proxy.empty()) c.easy_setopt(h, CURLOPT_PROXY, r.proxy.c_str());
+    if (!r.no_proxy.empty()) c.easy_setopt(h, CURLOPT_NOPROXY, r.no_proxy.c_str());
+
+    CURLcode rc = c.easy_perform(h);
+    c.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+    c.easy_cleanup(h);
+    c.slist_free_all(headers);
+    if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", body_cap));
+    // The error text names the host and what failed, never a header.
+    if (rc != CURLE_OK) throw TempError(error[0] ? std::string(error) : std::string(c.easy_strerror(rc)));
+    return response;
+}
+
+}  // namespace eksnode::aws

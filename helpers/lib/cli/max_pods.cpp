@@ -1,0 +1,237 @@
+// eks-node max-pods: AL2's max-pods-calculator.sh on eks-node's ENI table.
+//
+// Its rules (amazon-eks-ami files/max-pods-calculator.sh): --cni-max-eni caps
+// the ENIs, custom networking takes one away, prefix delegation (VPC CNI
+// 1.9.0 or later, on a type that supports it) counts 16 addresses per slot,
+// and the result is capped at 110 below 31 vCPUs, else 250, unless
+// --show-max-allowed asks for the raw number. The script asks EC2 for the ENI
+// limits and vCPUs; the ENI limits here come from the embedded table.
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/paths.hpp"
+#include "derive/derive.hpp"
+#include "imds/imds.hpp"
+
+namespace eksnode::cli {
+
+const char* const max_pods_help =
+    "Usage: eks-node max-pods (--instance-type TYPE | --instance-type-from-imds) [OPTIONS]\n"
+    "\n"
+    "The recommended maxPods for an instance type, as AL2's max-pods-calculator.sh computes it.\n"
+    "\n"
+    "  --instance-type TYPE              e.g. m5.large\n"
+    "  --instance-type-from-imds         this instance's type, from IMDS\n"
+    "  --imds-endpoint=URL               IMDS base URL (default: the link-local endpoints)\n"
+    "  --cni-version VERSION             VPC CNI version; prefix delegation needs 1.9.0 or later\n"
+    "                                    (default: a version that supports it)\n"
+    "  --cni-prefix-delegation-enabled   the VPC CNI assigns /28 prefixes\n"
+    "  --cni-custom-networking-enabled   the primary ENI hosts no pods\n"
+    "  --cni-max-eni N                   use at most N ENIs\n"
+    "  --show-max-allowed                the raw number, without the 110/250 cap\n"
+    "  --vcpus N                         vCPUs of the type, for the cap (default: from the size\n"
+    "                                    name, or this machine's CPUs with --instance-type-from-imds)\n"
+    "  --root=DIR                        read this machine's CPUs under DIR\n"
+    "  --json                            print the inputs and the result as JSON\n"
+    "  --help                            show this help\n"
+    "\n"
+    "Prints the number alone, so $(eks-node max-pods ...) works in scripts. See eks-node(1).\n";
+
+namespace {
+
+struct Options {
+    std::string instance_type;
+    bool from_imds = false;
+    std::string imds_endpoint;
+    std::optional<std::string> cni_version;
+    bool prefix_delegation = false;
+    bool custom_networking = false;
+    std::optional<int> max_enis;
+    bool show_max_allowed = false;
+    std::optional<int> vcpus;
+    Paths paths;
+    bool json_output = false;
+};
+
+int positive_int(const std::string& option, const std::string& v) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < 1)
+        throw UsageError(fmt::format("{}: \"{}\" is not a positive number", option, v));
+    return n;
+}
+
+Options parse(const std::vector<std::string>& args) {
+    Options o;
+    for (size_t i = 0; i < args.size(); ++i) {
+        std::string a = args[i];
+        std::optional<std::string> inline_value;
+        if (size_t eq = a.find('='); a.starts_with("--") && eq != std::string::npos) {
+            inline_value = a.substr(eq + 1);
+            a = a.substr(0, eq);
+        }
+        // the calculator takes "--flag value"; "--flag=value" works too
+        auto value = [&]() -> std::string {
+            if (inline_value) return *inline_value;
+            if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", a));
+            return args[++i];
+        };
+        auto no_value = [&] {
+            if (inline_value) throw UsageError(fmt::format("{} takes no value", a));
+        };
+        if (a == "--instance-type")
+            o.instance_type = value();
+        else if (a == "--instance-type-from-imds")
+            no_value(), o.from_imds = true;
+        else if (a == "--imds-endpoint")
+            o.imds_endpoint = value();
+        else if (a == "--cni-version")
+            o.cni_version = value();
+        else if (a == "--cni-prefix-delegation-enabled")
+            no_value(), o.prefix_delegation = true;
+        else if (a == "--cni-custom-networking-enabled")
+            no_value(), o.custom_networking = true;
+        else if (a == "--cni-max-eni")
+            o.max_enis = positive_int(a, value());
+        else if (a == "--show-max-allowed")
+            no_value(), o.show_max_allowed = true;
+        else if (a == "--vcpus")
+            o.vcpus = positive_int(a, value());
+        else if (a == "--root")
+            o.paths = Paths(value());
+        else if (a == "--json")
+            no_value(), o.json_output = true;
+        else
+            throw UsageError(fmt::format("max-pods: unknown option \"{}\"", args[i]));
+    }
+    if (o.from_imds == !o.instance_type.empty())
+        throw UsageError("max-pods: give exactly one of --instance-type TYPE and --instance-type-from-imds");
+    return o;
+}
+
+// "1.9.0", "v1.18.3-eksbuild.1": 1.9 or later delegates prefixes.
+bool cni_supports_prefixes(const std::string& version) {
+    std::string_view v = version;
+    if (v.starts_with("v")) v.remove_prefix(1);
+    int major = 0, minor = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), major);
+    if (ec != std::errc() || p == v.data() + v.size() || *p != '.' ||
+        std::from_chars(p + 1, v.data() + v.size(), minor).ec != std::errc())
+        throw UsageError(fmt::format("--cni-version: \"{}\" is not a version such as 1.9.0", version));
+    return major > 1 || (major == 1 && minor >= 9);
+}
+
+// vCPUs from EC2's size names: large 2, xlarge 4, NxLarge 4N, metal-Nxl 4N,
+// medium and smaller 2 or fewer. This decides only the 110/250 cap (over or
+// under 30 vCPUs), which it gets right for every size named so; plain .metal
+// says nothing and needs --vcpus.
+std::optional<int> vcpus_from_size(std::string_view instance_type) {
+    std::string_view size = instance_type.substr(instance_type.find('.') + 1);
+    for (std::string_view small : {"nano", "micro", "small", "medium", "large"})
+        if (size == small) return 2;
+    if (size == "xlarge") return 4;
+    std::string_view count = size;
+    if (size.ends_with("xlarge"))
+        count.remove_suffix(6);
+    else if (size.starts_with("metal-") && size.ends_with("xl"))
+        count = size.substr(6, size.size() - 8);
+    else
+        return std::nullopt;
+    int n = 0;
+    auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+    if (ec != std::errc() || p != count.data() + count.size() || n < 1) return std::nullopt;
+    return 4 * n;
+}
+
+// This machine's CPUs: sys/devices/system/cpu/online ("0-3,6").
+std::optional<int> online_cpus(const Paths& paths) {
+    auto text = read_file_if_exists(paths.of("/sys/devices/system/cpu/online"));
+    if (!text) return std::nullopt;
+    int count = 0;
+    std::string_view s = *text;
+    while (!s.empty()) {
+        size_t comma = std::min(s.find(','), s.size());
+        std::string_view range = s.substr(0, comma);
+        while (!range.empty() && (range.back() == '\n' || range.back() == ' ')) range.remove_suffix(1);
+        int a = 0, b = 0;
+        auto [p, ec] = std::from_chars(range.data(), range.data() + range.size(), a);
+        if (ec != std::errc()) return std::nullopt;
+        b = a;
+        if (p != range.data() + range.size() &&
+            (*p != '-' || std::from_chars(p + 1, range.data() + range.size(), b).ec != std::errc()))
+            return std::nullopt;
+        count += b - a + 1;
+        s.remove_prefix(std::min(comma + 1, s.size()));
+    }
+    return count > 0 ? std::optional(count) : std::nullopt;
+}
+
+std::string instance_type_from_imds(const Options& o) {
+    ImdsOptions imds = imds_options(json::object(), o.imds_endpoint);
+    imds.deadline = std::chrono::seconds(10);  // the calculator's curl -m 10
+    ImdsResult r = fetch_instance(imds);
+    return r.instance.at("instanceType").get<std::string>();
+}
+
+}  // namespace
+
+int max_pods_cmd(const std::vector<std::string>& args) {
+    Options o = parse(args);
+    std::string type = o.from_imds ? instance_type_from_imds(o) : o.instance_type;
+    std::optional<EniLimits> limits = eni_limits(type);
+    if (!limits)
+        throw ConfigError("eks-node max-pods", "--instance-type",
+                          fmt::format("\"{}\" is not in eks-node's ENI table (data/instance-info.jsonl)", type));
+
+    bool cni_prefixes = !o.cni_version || cni_supports_prefixes(*o.cni_version);
+    bool prefixes = o.prefix_delegation && cni_prefixes && supports_prefix_delegation(type);
+    EniLimits used = *limits;
+    if (o.max_enis) used.enis = std::min(used.enis, *o.max_enis);
+    int max_allowed = max_pods_from_enis(used, prefixes, o.custom_networking);
+
+    std::optional<int> vcpus = o.vcpus;
+    std::string vcpus_origin = "--vcpus";
+    if (!vcpus && o.from_imds) vcpus = online_cpus(o.paths), vcpus_origin = "online CPUs of this machine";
+    if (!vcpus) vcpus = vcpus_from_size(type), vcpus_origin = "size name";
+    std::optional<int> ceiling;
+    int value = max_allowed;
+    if (!o.show_max_allowed) {
+        // below the lower cap the vCPUs do not matter
+        if (vcpus)
+            ceiling = prefix_delegation_ceiling(*vcpus);
+        else if (max_allowed > prefix_delegation_ceiling(1))
+            throw UsageError(
+                fmt::format("max-pods: the vCPUs of {} decide the cap on {}; pass --vcpus N", type, max_allowed));
+        if (ceiling) value = std::min(max_allowed, *ceiling);
+    }
+
+    if (!o.json_output) {
+        fmt::print("{}\n", value);
+        return EXIT_OK;
+    }
+    json out = json::object();
+    out["instanceType"] = type;
+    out["maxPods"] = value;
+    out["maxAllowed"] = max_allowed;
+    out["enis"] = limits->enis;
+    out["ipv4AddressesPerEni"] = limits->ips_per_eni;
+    out["enisForPods"] = std::max(0, used.enis - (o.custom_networking ? 1 : 0));
+    out["prefixDelegation"] = prefixes;
+    if (o.prefix_delegation && !prefixes)
+        out["prefixDelegationUnavailable"] =
+            !cni_prefixes ? "VPC CNI older than 1.9.0" : "not a Nitro or bare-metal type";
+    out["customNetworking"] = o.custom_networking;
+    out["vcpus"] = vcpus ? json(*vcpus) : json(nullptr);
+    if (vcpus) out["vcpusFrom"] = vcpus_origin;
+    out["ceiling"] = ceiling ? json(*ceiling) : json(nullptr);
+    fmt::print("{}", dump_pretty(out, 2));
+    return EXIT_OK;
+}
+
+}  // namespace eksnode::cli

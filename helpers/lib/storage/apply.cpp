@@ -1,0 +1,325 @@
+#include "storage/apply.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+#include "storage/storage.hpp"
+
+extern char** environ;
+
+namespace eksnode::storage {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// udev makes /dev/md/eks-node and the by-id links a moment after the kernel
+// has the device; on EC2 that is milliseconds, this is a generous bound.
+constexpr auto link_timeout = 30s;
+
+std::string errno_text() { return std::strerror(errno); }
+
+std::string joined(const std::vector<std::string>& v, std::string_view sep = " ") { return fmt::format("{}", fmt::join(v, sep)); }
+
+std::string first_line(const std::string& s) {
+    std::string_view t = trim_line(s);
+    return std::string(t.substr(0, t.find('\n')));
+}
+
+// Runs a tool that must succeed; the error names the command and what it said.
+Command must_run(const std::vector<std::string>& argv) {
+    Command c = run_command(argv);
+    if (c.status != 0)
+        throw Error(fmt::format("`{}` failed (exit {}): {}", joined(argv), c.status,
+                                first_line(c.err.empty() ? c.out : c.err)));
+    return c;
+}
+
+// blkid -p: a low-level probe of the device itself, not blkid's cache, that
+// knows every filesystem, partition table, RAID and LVM signature libblkid
+// does (hundreds). Reading a few magic numbers ourselves would miss the rest,
+// and a miss here means formatting over someone's data.
+Probe probe(const std::string& device) {
+    Command c = run_command({"blkid", "-p", "-o", "export", device});
+    try {
+        return classify_probe(c.status, c.out);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: cannot probe for signatures: {}: {}", device, e.what(), first_line(c.err)));
+    }
+}
+
+[[noreturn]] void refuse(const std::string& device, const std::string& what, std::string_view use) {
+    throw ConfigError(device, "",
+                      fmt::format("holds {}; eks-node-instance-store only formats blank disks, so it is not used {}. "
+                                  "If its data is not needed, `wipefs -a {}` and restart eks-node-instance-store",
+                                  what, use, device));
+}
+
+void wait_for(const std::string& path) {
+    auto deadline = std::chrono::steady_clock::now() + link_timeout;
+    std::error_code ec;
+    while (!fs::exists(path, ec)) {
+        if (std::chrono::steady_clock::now() > deadline)
+            throw Error(fmt::format("{}: did not appear within {}s (is udev running?)", path, link_timeout.count()));
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+// "active", "clean", "inactive", ... of the assembled array, or "" if none.
+std::string array_state() {
+    std::error_code ec;
+    fs::path md = fs::read_symlink(array_device, ec);
+    if (ec) return "";
+    std::optional<std::string> s = read_file_if_exists(fs::path("/sys/block") / md.filename() / "md" / "array_state");
+    return s ? std::string(trim_line(*s)) : "";
+}
+
+bool array_running() {
+    std::string s = array_state();
+    return !s.empty() && s != "inactive" && s != "clear";
+}
+
+std::vector<std::string> devices(const std::vector<Disk>& disks) {
+    std::vector<std::string> out;
+    for (const Disk& d : disks) out.push_back(d.device());
+    return out;
+}
+
+// The array from the disks: running already, assembled from our members, or
+// created from blank disks. Never anything else.
+void ensure_array(const Layout& l, StepResult& result) {
+    std::vector<std::string> members, blank;
+    for (const Disk& d : l.disks) {
+        Probe p = probe(d.device());
+        if (p.content == Content::our_member) members.push_back(d.device());
+        else if (p.content == Content::blank) blank.push_back(d.device());
+        else refuse(d.device(), p.what, "for the array");
+    }
+    if (!members.empty() && !blank.empty())
+        throw ConfigError(blank.front(), "",
+                          fmt::format("is blank but {} belong to an {} array: refusing to guess which array this "
+                                      "is. Wipe the members (`wipefs -a`) to build a new one",
+                                      joined(members, ", "), array_name));
+
+    if (!members.empty()) {
+        if (array_running()) {
+            log::debug("{} is assembled and running", array_device);
+            result.add(array_device, WriteResult::unchanged);
+            return;
+        }
+        // udev's incremental assembly may hold a partial, inactive array: start over.
+        if (!array_state().empty()) must_run({"mdadm", "--stop", std::string(array_device)});
+        std::vector<std::string> argv{"mdadm", "--assemble", std::string(array_device), "--run"};
+        for (const std::string& m : members) argv.push_back(m);
+        Command c = run_command(argv);
+        if (c.status != 0 && !array_running())  // lost a race with udev's assembly: fine if it is running
+            throw Error(fmt::format("`{}` failed (exit {}): {}", joined(argv), c.status, first_line(c.err)));
+        log::info("assembled {} from {} after a reboot", array_device, joined(members, ", "));
+    } else {
+        std::string level = l.strategy == Strategy::raid10 ? "10" : "0";
+        std::vector<std::string> argv{"mdadm", "--create", std::string(array_device),
+            "--name=" + std::string(array_name),
+            // the name is then stored as "any:eks-node": assembled as
+            // /dev/md/eks-node on whatever host name the instance has
+            "--homehost=any", "--metadata=1.2", "--level=" + level,
+            fmt::format("--raid-devices={}", l.disks.size()),
+            // no "Continue creating array?" question (stdin is /dev/null anyway)
+            "--run"};
+        for (const std::string& d : blank) argv.push_back(d);
+        must_run(argv);
+        log::info("created {} ({}) from {}", array_device, strategy_name(l.strategy), joined(blank, ", "));
+    }
+    result.add(array_device, WriteResult::written);
+    wait_for(std::string(array_device));
+}
+
+// XFS on the device unless it has it already; never over another signature.
+void ensure_filesystem(const std::string& device, std::string_view use, StepResult& result) {
+    Probe p = probe(device);
+    if (p.content == Content::our_filesystem) {
+        log::debug("{}: has our XFS filesystem", device);
+        result.add(device, WriteResult::unchanged);
+        return;
+    }
+    if (p.content != Content::blank) refuse(device, p.what, use);
+    // -K: instance-store disks come blank, so discarding every block first
+    // would only add minutes on the large ones. -l su=8b: the log stripe unit
+    // mkfs would take from the array (512k) exceeds the log's maximum (256k);
+    // 32k is what mkfs falls back to anyway, without the warning (the
+    // reference does the same).
+    must_run({"mkfs.xfs", "-q", "-K", "-L", std::string(fs_label), "-l", "su=8b", device});
+    log::info("{}: made an XFS filesystem (label {})", device, fs_label);
+    result.add(device, WriteResult::written);
+}
+
+// Unmounts and removes the temporary mount point on every path out.
+struct SeedMount {
+    std::string dir;
+    bool mounted = false;
+    ~SeedMount() {
+        if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
+        if (!dir.empty()) ::rmdir(dir.c_str());
+    }
+};
+
+// The first time a directory is bound, what it holds is copied onto the
+// array, so the bind mount does not hide it (kubelet's kubeconfig, an image
+// cache baked into the AMI). The copy goes to a temporary name and is renamed
+// into place: a crash leaves either nothing or the whole copy.
+void seed_binds(const Layout& l, StepResult& result) {
+    // Our own mount namespace, so the temporary mount is never seen outside
+    // this process and goes away with it, even if we are killed.
+    if (::unshare(CLONE_NEWNS) < 0) throw Error("unshare(CLONE_NEWNS): " + errno_text());
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
+        throw Error("making / a slave mount: " + errno_text());
+    SeedMount m;
+    std::string tmpl = std::string(path::run_dir) + "/instance-store.XXXXXX";
+    if (!::mkdtemp(tmpl.data())) throw Error(fmt::format("{}: mkdtemp: {}", tmpl, errno_text()));
+    m.dir = tmpl;
+    if (::mount(std::string(array_device).c_str(), m.dir.c_str(), "xfs", MS_NOATIME | MS_NOSUID | MS_NODEV,
+                nullptr) < 0)
+        throw Error(fmt::format("mounting {} on {}: {}", array_device, m.dir, errno_text()));
+    m.mounted = true;
+
+    std::error_code ec;
+    for (const Bind& b : l.binds) {
+        fs::path dst = fs::path(m.dir) / b.name;
+        if (fs::exists(dst, ec)) {
+            result.add(l.array_mount + "/" + b.name, WriteResult::unchanged);
+            continue;
+        }
+        fs::path stage = fs::path(m.dir) / ("." + b.name + ".new");
+        fs::remove_all(stage, ec);  // a crashed earlier copy
+        if (fs::is_directory(b.where, ec)) {
+            must_run({"cp", "-a", "-T", b.where, stage.string()});
+            log::info("{}: copied what it held onto the instance-store array", b.where);
+        } else {
+            fs::create_directory(stage);
+            fs::permissions(stage, fs::perms(0755));
+        }
+        fs::rename(stage, dst);
+        result.add(l.array_mount + "/" + b.name, WriteResult::written);
+    }
+    int fd = ::open(m.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::syncfs(fd);
+        ::close(fd);
+    }
+}
+
+}  // namespace
+
+Command run_command(const std::vector<std::string>& argv) {
+    Command c;
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) < 0) return c;
+    if (::pipe2(err, O_CLOEXEC) < 0) {
+        ::close(out[0]);
+        ::close(out[1]);
+        return c;
+    }
+    posix_spawn_file_actions_t a;
+    posix_spawn_file_actions_init(&a);
+    posix_spawn_file_actions_addopen(&a, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&a, out[1], 1);
+    posix_spawn_file_actions_adddup2(&a, err[1], 2);
+    std::vector<char*> args;
+    for (const std::string& s : argv) args.push_back(const_cast<char*>(s.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = ::posix_spawnp(&pid, args[0], &a, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&a);
+    ::close(out[1]);
+    ::close(err[1]);
+    if (rc != 0) {
+        ::close(out[0]);
+        ::close(err[0]);
+        c.err = fmt::format("cannot run {}: {}", argv[0], std::strerror(rc));
+        return c;
+    }
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    std::string* bufs[2] = {&c.out, &c.err};
+    int open = 2;
+    char buf[4096];
+    while (open > 0) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open;
+            } else if (bufs[i]->size() < 1 << 20) {
+                bufs[i]->append(buf, static_cast<size_t>(n));
+            }
+        }
+    }
+    for (auto& f : fds)
+        if (f.fd >= 0) ::close(f.fd);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    c.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return c;
+}
+
+StepResult apply_instance_store(const StepOptions& opts) {
+    StepResult result;
+    const fs::path cfg_file = opts.config_file();
+    const std::string source = opts.config_path.empty() ? std::string(path::config_json) : cfg_file.string();
+    json config = json::parse(read_file(cfg_file), nullptr, /*allow_exceptions=*/false);
+    if (config.is_discarded()) throw ConfigError(source, "", "not valid JSON");
+
+    std::optional<Settings> settings = settings_from_config(config, source);
+    if (!settings) {
+        log::info("spec.instance.localStorage.strategy is not set: instance-store disks are left alone");
+        return result;
+    }
+    Discovery found = discover(opts.paths, settings->mount_path);
+    for (const auto& s : found.skipped) log::info("/dev/{}: {}, leaving it alone", s.name, s.why);
+    if (found.disks.empty()) {
+        log::info("no {} disks on this instance: nothing to do", instance_store_model);
+        return result;
+    }
+    Layout l = plan_layout(*settings, found.disks, source);
+    log::info("{} over {} instance-store disk(s): {}", strategy_name(l.strategy), l.disks.size(),
+              joined(devices(l.disks), ", "));
+    if (!opts.paths.is_host()) {
+        log::info("--root={}: planned only, no device touched", opts.paths.root().string());
+        return result;
+    }
+
+    if (l.strategy == Strategy::mount) {
+        for (const Disk& d : l.disks) {
+            ensure_filesystem(d.device(), "for a mount", result);
+            wait_for(d.by_id());  // what its .mount unit names
+        }
+        return result;
+    }
+    ensure_array(l, result);
+    ensure_filesystem(std::string(array_device), "as the array's filesystem", result);
+    seed_binds(l, result);
+    return result;
+}
+
+}  // namespace eksnode::storage

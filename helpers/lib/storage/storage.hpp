@@ -1,0 +1,119 @@
+// EC2 instance-store disks: which disks are there (from sysfs, under the root
+// prefix), what instance.localStorage asks for, and the mounts that follow.
+// The generator turns a Layout into .mount units; eks-node-instance-store
+// (apply.cpp) builds the array and the filesystems those units mount.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jsonutil.hpp"
+#include "core/paths.hpp"
+
+namespace eksnode::storage {
+
+// The NVMe model string of every EC2 instance-store disk (what `nvme list`
+// shows; sysfs pads it with spaces). EBS volumes say "Amazon Elastic Block Store".
+inline constexpr std::string_view instance_store_model = "Amazon EC2 NVMe Instance Storage";
+// The md array's name. Created with --homehost=any, so it is assembled as
+// /dev/md/eks-node on any host, never renamed to eks-node_0 after a reboot.
+inline constexpr std::string_view array_name = "eks-node";
+inline constexpr std::string_view array_device = "/dev/md/eks-node";
+// The label of every XFS filesystem we make: what tells ours from a foreign one.
+inline constexpr std::string_view fs_label = "eks-node";
+inline constexpr std::string_view default_mount_path = "/mnt/k8s-disks";
+
+// One instance-store disk (a whole namespace, never a partition).
+struct Disk {
+    std::string name;    // "nvme1n1"
+    std::string model;   // trimmed
+    std::string serial;  // trimmed; the stable sort key
+    unsigned nsid = 1;
+    std::string dev;     // "259:1", to find it in mountinfo
+
+    std::string device() const { return "/dev/" + name; }
+    // The udev link that names this disk the same way on every boot:
+    // /dev/disk/by-id/nvme-<model>_<serial>_<nsid> (60-persistent-storage.rules).
+    std::string by_id() const;
+    bool operator==(const Disk&) const = default;
+};
+
+struct Discovery {
+    std::vector<Disk> disks;  // sorted by serial, then namespace
+    struct Skipped {
+        std::string name;
+        std::string why;
+    };
+    std::vector<Skipped> skipped;  // instance-store disks left alone, and why
+};
+
+// Instance-store disks under /sys/block (read under `paths`): model as above,
+// not a partition, not a hidden multipath path (nvmeXcYnZ), not mounted or
+// held (md, dm) by anything but our own mounts under `mount_path` and our own
+// array (/dev/md/eks-node). Reads /sys, /proc/self/mountinfo and /dev/md only;
+// never opens a device. Throws Error only when /sys/block cannot be listed.
+Discovery discover(const Paths& paths, std::string_view mount_path);
+
+enum class Strategy { raid0, raid10, mount };
+std::string_view strategy_name(Strategy s);
+
+// Directories moved onto the array, as the reference setup-local-disks does.
+struct Bind {
+    std::string name;       // "containerd": the directory on the array, and a disabledMounts value's subject
+    std::string where;      // "/var/lib/containerd"
+    std::string disable;    // the disabledMounts value that keeps it off ("" = always bound)
+    std::vector<std::string> consumers;  // units that use it: ordered after the bind mount
+};
+const std::vector<Bind>& all_binds();
+
+// instance.localStorage from config.json.
+struct Settings {
+    Strategy strategy = Strategy::raid0;
+    std::string mount_path{default_mount_path};
+    std::vector<std::string> disabled_mounts;
+};
+// nullopt when no strategy is set (or "None"). Throws ConfigError naming
+// `source` and the field on a value eks-node-config would have refused.
+std::optional<Settings> settings_from_config(const json& config, std::string_view source);
+
+// What the units mount.
+struct Mount {
+    std::string what;     // device, or the directory on the array for a bind
+    std::string where;
+    bool bind = false;
+    std::string description;
+    std::vector<std::string> before;  // consumers (binds only)
+};
+struct Layout {
+    Strategy strategy;
+    std::vector<Disk> disks;
+    std::vector<Mount> mounts;       // the array or each disk first, then the binds
+    std::vector<Bind> binds;         // the binds in effect
+    std::string array_mount;         // RAID: "<mountPath>/0"
+};
+// The mounts for these settings and disks (disks non-empty). RAID: the array
+// at <mountPath>/0 and the binds; Mount: disk i (by serial) at
+// <mountPath>/<i+1>, no binds (the reference's layout). Throws ConfigError
+// (exit 6) for RAID10 with fewer than 4 disks.
+Layout plan_layout(const Settings& settings, const std::vector<Disk>& disks, std::string_view source);
+
+// What a low-level probe (`blkid -p -o export DEVICE`) found on a device.
+enum class Content { blank, our_member, our_filesystem, foreign };
+struct Probe {
+    Content content = Content::blank;
+    std::string what;  // "TYPE=ext4", for messages
+};
+// From blkid's exit status and output: 2 = no signature at all; 0 = KEY=value
+// lines. Ours: an md member whose array is "any:eks-node", or XFS labelled
+// eks-node. Anything else (another filesystem, a partition table, another
+// array, LVM) is foreign. Throws Error on any other status.
+Probe classify_probe(int status, std::string_view output);
+
+// systemd's unit name escaping for a path ("/mnt/k8s-disks/0" ->
+// "mnt-k8s\x2ddisks-0"), as `systemd-escape --path`.
+std::string escape_path(std::string_view path);
+
+}  // namespace eksnode::storage

@@ -1,0 +1,9 @@
+#!/bin/bash
+# runc from the distribution (dnf/apt verify the signed package), at the
+# version prefix EKS_RUNC_VERSION.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+pkg_install "runc=${EKS_RUNC_VERSION:?}"
+runc --version | head -n1 >&2

@@ -1,0 +1,103 @@
+#!/bin/bash
+# CIS-oriented hardening (EKS_HARDENING=cis). Which CIS Amazon Linux 2023
+# Benchmark items this covers, and which a Kubernetes node cannot follow, is
+# listed in packer/README.md ("CIS-oriented profile"); keep the two in step.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+[[ ${EKS_HARDENING:-none} == cis ]] || skip "EKS_HARDENING is ${EKS_HARDENING:-none}"
+
+# 1.1.1.x: filesystems a node never mounts cannot be loaded.
+{ echo "# Installed by the eks-node image build (CIS 1.1.1.x)."
+  for fs in cramfs freevxfs hfs hfsplus jffs2 udf usb-storage; do
+    echo "install $fs /bin/false"
+    echo "blacklist $fs"
+  done; } | put 0644 /etc/modprobe.d/eks-node-cis.conf
+
+# 1.5.x: no core dumps of setuid programs, full ASLR; 3.3.x: no redirects,
+# no source routing, log martians. Forwarding stays on (3.3.1 cannot apply
+# to a router of pod traffic) and rp_filter stays loose, which the VPC CNI
+# needs for pods on secondary ENIs.
+put 0644 /etc/sysctl.d/60-eks-node-cis.conf <<'CONF'
+# Installed by the eks-node image build (CIS-oriented profile).
+fs.suid_dumpable = 0
+kernel.randomize_va_space = 2
+kernel.dmesg_restrict = 1
+kernel.kptr_restrict = 1
+net.ipv4.conf.all.send_redirects = 0
+net.ipv4.conf.default.send_redirects = 0
+net.ipv4.conf.all.accept_redirects = 0
+net.ipv4.conf.default.accept_redirects = 0
+net.ipv4.conf.all.secure_redirects = 0
+net.ipv4.conf.default.secure_redirects = 0
+net.ipv6.conf.all.accept_redirects = 0
+net.ipv6.conf.default.accept_redirects = 0
+net.ipv4.conf.all.accept_source_route = 0
+net.ipv4.conf.default.accept_source_route = 0
+net.ipv6.conf.all.accept_source_route = 0
+net.ipv6.conf.default.accept_source_route = 0
+net.ipv4.conf.all.log_martians = 1
+net.ipv4.conf.default.log_martians = 1
+net.ipv4.icmp_echo_ignore_broadcasts = 1
+net.ipv4.icmp_ignore_bogus_error_responses = 1
+net.ipv4.tcp_syncookies = 1
+net.ipv6.conf.all.accept_ra = 0
+net.ipv6.conf.default.accept_ra = 0
+CONF
+put 0644 /etc/security/limits.d/60-eks-node-cis.conf <<'CONF'
+# Installed by the eks-node image build (CIS 1.5.1): no core dumps.
+* hard core 0
+CONF
+put 0644 /etc/systemd/coredump.conf.d/60-eks-node-cis.conf <<'CONF'
+# Installed by the eks-node image build (CIS 1.5.1).
+[Coredump]
+Storage=none
+ProcessSizeMax=0
+CONF
+
+# 4.1.x: auditd on, with rules for identity, time and privileged changes.
+pkg_install audit
+put 0640 /etc/audit/rules.d/60-eks-node-cis.rules <<'CONF'
+## Installed by the eks-node image build (CIS 4.1.3.x).
+-w /etc/group -p wa -k identity
+-w /etc/passwd -p wa -k identity
+-w /etc/shadow -p wa -k identity
+-w /etc/sudoers -p wa -k scope
+-w /etc/sudoers.d -p wa -k scope
+-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time-change
+-a always,exit -F arch=b64 -S sethostname,setdomainname -k system-locale
+-w /var/log/sudo.log -p wa -k actions
+-a always,exit -F arch=b64 -S init_module,finit_module,delete_module -k modules
+CONF
+systemctl enable auditd.service >/dev/null 2>&1 || true
+
+# 5.2.x: sshd (when present) without root login, forwarding or long idles.
+if [[ -d /etc/ssh/sshd_config.d ]]; then
+  put 0600 /etc/ssh/sshd_config.d/41-eks-node-cis.conf <<'CONF'
+# Installed by the eks-node image build (CIS 5.2.x).
+PermitRootLogin no
+MaxAuthTries 4
+X11Forwarding no
+AllowTcpForwarding no
+IgnoreRhosts yes
+HostbasedAuthentication no
+PermitEmptyPasswords no
+PermitUserEnvironment no
+LoginGraceTime 60
+ClientAliveInterval 300
+ClientAliveCountMax 3
+MaxStartups 10:30:60
+Banner /etc/issue.net
+CONF
+fi
+put 0644 /etc/issue.net <<'CONF'
+Authorized uses only. All activity may be monitored and reported.
+CONF
+
+# 1.4.x / 5.1.x: permissions of boot and cron configuration.
+for f in /boot/grub2/grub.cfg /etc/crontab; do
+  [[ -f $f ]] && chmod og-rwx "$f"
+done
+# 6.1.x: no world-writable files outside the pseudo filesystems.
+find / -xdev -type f -perm -0002 -not -path '/proc/*' -exec chmod o-w {} + 2>/dev/null || true

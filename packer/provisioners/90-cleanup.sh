@@ -1,0 +1,22 @@
+#!/bin/bash
+# Leave nothing of the build in the image: build tree and build-only
+# packages, package caches, and the per-instance identity a first boot must
+# create afresh (machine-id, SSH host keys, cloud-init state).
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+if [[ -f /var/tmp/eks-node-build-deps ]]; then
+  mapfile -t deps </var/tmp/eks-node-build-deps
+  pkg_remove "${deps[@]}"
+  rm -f /var/tmp/eks-node-build-deps
+fi
+rm -rf /var/tmp/eks-node-build
+case $(pkg_manager) in
+  dnf) dnf clean all -q ;;
+  apt) apt-get clean ;;
+esac
+rm -rf /var/lib/cloud/instances /var/lib/cloud/instance
+rm -f /etc/ssh/ssh_host_*
+: >/etc/machine-id
+rm -f /var/lib/dbus/machine-id

@@ -1,0 +1,43 @@
+#!/bin/bash
+# The image has what the steps promised; the build fails otherwise.
+# Offline checks only: the same in a chroot as on the builder instance.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+failed=0
+check() {
+  local what=$1
+  shift
+  if "$@" >/dev/null 2>&1; then log "ok - $what"; else log "not ok - $what"; failed=1; fi
+}
+listed() { [[ " ${EKS_SKIP:-} " == *" $1 "* ]]; }
+
+check "runc runs" runc --version
+check "containerd is $EKS_CONTAINERD_VERSION" grep -q "^${EKS_CONTAINERD_VERSION//./\\.}" /etc/eks/containerd-version.txt
+check "kubelet is $EKS_KUBELET_VERSION" grep -q "^v${EKS_KUBELET_VERSION//./\\.}" /etc/eks/kubelet-version.txt
+check "ecr-credential-provider is installed" test -x /etc/eks/image-credential-provider/ecr-credential-provider
+for p in loopback portmap bandwidth host-local; do
+  check "CNI plugin $p" test -x "/opt/cni/bin/$p"
+done
+check "sysctls for the CRI" grep -q '^net.bridge.bridge-nf-call-iptables = 1' /etc/sysctl.d/99-kubernetes-cri.conf
+check "protectKernelDefaults sysctls" grep -q '^vm.overcommit_memory = 1' /etc/sysctl.d/99-kubelet.conf
+check "br_netfilter loads at boot" grep -qx br_netfilter /etc/modules-load.d/eks-node.conf
+check "kubelet.service runs in runtime.slice" grep -qx 'Slice=runtime.slice' /etc/systemd/system/kubelet.service
+check "kubelet.service is not enabled" test ! -e /etc/systemd/system/multi-user.target.wants/kubelet.service
+check "/etc/eks/release names the image" grep -q '^KUBELET_VERSION=v' /etc/eks/release
+if [[ -n ${EKS_RUNTIME_HANDLERS:-} ]]; then
+  check "runtime handlers are an eks-node image default" \
+    test -s /usr/lib/eks-node/node.toml.d/20-runtime-handlers.toml
+fi
+if listed 30-eks-node; then
+  log "eks-node not installed by this build (EKS_SKIP): not checked"
+else
+  check "eks-node is installed" /usr/bin/eks-node --version
+  check "eks-node's generator is installed" test -x /usr/lib/systemd/system-generators/eks-node-generator
+  check "eks-node's kubelet drop-in is installed" \
+    test -f /usr/lib/systemd/system/kubelet.service.d/10-eks-node.conf -o \
+    -f /lib/systemd/system/kubelet.service.d/10-eks-node.conf
+fi
+((failed == 0)) || die "the image is incomplete (see 'not ok' above)"
+log "image validated"

@@ -1,0 +1,165 @@
+# shellcheck shell=bash
+# Shared by every provisioner: logging, the package-manager shim, verified
+# binary fetches, idempotent file installs. Sourced, never run.
+#
+# The same scripts build the AL2023 AMI (dnf, binaries from S3) and the VM
+# test image (apt on Debian 12 in a chroot, binaries from a local directory),
+# so nothing here may assume systemd is running or the network is reachable.
+
+step=$(basename "$0" .sh)
+
+log() { printf 'eks-provision: %s: %s\n' "$step" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+# A step that does not apply to this variant or image ends here, saying why.
+skip() { log "skipped: $*"; exit 0; }
+
+# Steps named in EKS_SKIP (space-separated, e.g. "30-eks-node") do nothing;
+# the VM test image uses it for what the harness does per run.
+skip_if_listed() {
+  local s
+  for s in ${EKS_SKIP:-}; do
+    [[ $s == "$step" ]] && skip "listed in EKS_SKIP"
+  done
+  return 0
+}
+
+# dnf on Amazon Linux 2023, apt on Debian. Nothing else is supported.
+pkg_manager() {
+  if command -v dnf >/dev/null; then echo dnf
+  elif command -v apt-get >/dev/null; then echo apt
+  else die "no dnf or apt-get: unsupported distribution"
+  fi
+}
+
+# One name per package in the scripts; the distributions' names differ.
+pkg_name() {
+  local name=$1
+  if [[ $(pkg_manager) == apt ]]; then
+    case $name in
+      conntrack-tools) name=conntrack ;;
+      iptables-nft) name=iptables ;;
+      openssh-server) name=openssh-server ;;
+      audit) name=auditd ;;
+    esac
+  fi
+  echo "$name"
+}
+
+pkg_installed() {
+  local p
+  p=$(pkg_name "$1")
+  case $(pkg_manager) in
+    dnf) rpm -q "$p" >/dev/null 2>&1 ;;
+    apt) dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ;;
+  esac
+}
+
+pkg_version() {
+  local p
+  p=$(pkg_name "$1")
+  case $(pkg_manager) in
+    dnf) rpm -q --qf '%{VERSION}\n' "$p" ;;
+    apt) dpkg-query -W -f='${Version}\n' "$p" ;;
+  esac
+}
+
+# pkg_install NAME[=VERSION]... -- installs what is missing. A VERSION is a
+# prefix ("1.7" matches 1.7.20): an installed package of another version is a
+# build error, not something to silently replace. Packages that are already
+# there cost no network (the VM test image has them from debootstrap).
+pkg_install() {
+  local spec name ver want=()
+  for spec in "$@"; do
+    name=${spec%%=*} ver=
+    [[ $spec == *=* ]] && ver=${spec#*=}
+    if pkg_installed "$name"; then
+      if [[ -n $ver && $(pkg_version "$name") != "$ver"* && $(pkg_version "$name") != *":$ver"* ]]; then
+        die "$name $(pkg_version "$name") is installed, $ver wanted"
+      fi
+      continue
+    fi
+    case $(pkg_manager) in
+      dnf) want+=("$(pkg_name "$name")${ver:+-$ver*}") ;;
+      apt) want+=("$(pkg_name "$name")${ver:+=$ver*}") ;;
+    esac
+  done
+  ((${#want[@]})) || return 0
+  log "installing ${want[*]}"
+  case $(pkg_manager) in
+    dnf) dnf install -y -q "${want[@]}" ;;
+    apt)
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${want[@]}"
+      ;;
+  esac
+}
+
+pkg_remove() {
+  local name
+  for name in "$@"; do
+    pkg_installed "$name" || continue
+    log "removing $name"
+    case $(pkg_manager) in
+      dnf) dnf remove -y -q "$(pkg_name "$name")" ;;
+      apt) DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "$(pkg_name "$name")" ;;
+    esac
+  done
+}
+
+# Go's name of the machine architecture, as release artifacts use it.
+go_arch() {
+  case $(uname -m) in
+    x86_64) echo amd64 ;;
+    aarch64) echo arm64 ;;
+    *) die "unsupported architecture $(uname -m)" ;;
+  esac
+}
+
+# fetch NAME DEST -- copies EKS_BINARY_SOURCE/bin/linux/ARCH/NAME to DEST after
+# checking it against NAME.sha256 (the hash alone, or "HASH  NAME" as
+# sha256sum prints it). The source is s3://BUCKET/PREFIX (aws CLI, region
+# EKS_BINARY_REGION) or a local directory.
+fetch() {
+  local name=$1 dest=$2 src=${EKS_BINARY_SOURCE:?EKS_BINARY_SOURCE is not set}
+  local rel tmp want have
+  rel=bin/linux/$(go_arch)/$name
+  tmp=$(mktemp -d)
+  if [[ $src == s3://* ]]; then
+    aws s3 cp --only-show-errors --region "${EKS_BINARY_REGION:?}" "$src/$rel" "$tmp/$name"
+    aws s3 cp --only-show-errors --region "${EKS_BINARY_REGION:?}" "$src/$rel.sha256" "$tmp/$name.sha256"
+  else
+    [[ -f $src/$rel ]] || die "$src/$rel: no such file"
+    [[ -f $src/$rel.sha256 ]] || die "$src/$rel.sha256: no checksum beside the binary"
+    cp "$src/$rel" "$src/$rel.sha256" "$tmp/"
+  fi
+  want=$(awk '{ print $1; exit }' "$tmp/$name.sha256")
+  have=$(sha256sum "$tmp/$name" | awk '{ print $1 }')
+  [[ ${#want} == 64 ]] || die "$rel.sha256: no SHA-256 in it"
+  [[ $want == "$have" ]] || die "$rel: SHA-256 $have, expected $want"
+  log "$rel: SHA-256 verified"
+  mkdir -p "$(dirname "$dest")"
+  mv "$tmp/$name" "$dest"
+  rm -rf "$tmp"
+}
+
+# put MODE DEST -- writes stdin to DEST only if the content or mode differs,
+# so a re-run changes nothing (and touches no mtime).
+put() {
+  local mode=$1 dest=$2 tmp
+  tmp=$(mktemp)
+  cat >"$tmp"
+  if [[ -f $dest ]] && cmp -s "$tmp" "$dest" && [[ $(stat -c %a "$dest") == "${mode#0}" ]]; then
+    rm -f "$tmp"
+    return 0
+  fi
+  install -D -m "$mode" "$tmp" "$dest"
+  rm -f "$tmp"
+  log "wrote $dest"
+}
+
+# The provisioners' own data files (units, configs), next to this file.
+# shellcheck disable=SC2034 # read by the steps that source this file
+files_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/files
+
+# Every step honours EKS_SKIP.
+skip_if_listed

@@ -1,0 +1,2 @@
+# The general-purpose node: runc, no accelerator drivers.
+variant = "standard"

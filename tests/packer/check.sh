@@ -1,0 +1,85 @@
+#!/bin/bash
+# Checks of packer/ that need no AWS account: `packer fmt -check`, `packer
+# validate` of every variant, shellcheck on every provisioner.
+#
+# Debian 12's Packer is 1.6.6: amazon-ebs is built in, but it knows neither
+# the `required_plugins` block (1.7) nor `metadata_options`/`imds_support`
+# (newer amazon builder), and no plugin can be downloaded here. So validate
+# runs on a copy of the template without plugins.pkr.hcl and without those
+# two settings, which are checked by grep instead. validate runs in a network
+# namespace of its own: the amazon builder must not reach any AWS endpoint.
+#
+# Usage: tests/packer/check.sh [REPO]    prints ok/not ok lines, then "N passed, M failed"
+set -uo pipefail
+
+repo=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
+packer_dir=$repo/packer
+passed=0 failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+  echo "not ok - $1"
+  [[ -n ${2:-} ]] && printf '#   %s\n' "${2//$'\n'/$'\n'#   }"
+  failed=$((failed + 1))
+}
+# check WHAT CMD...: passes when CMD exits 0
+check() {
+  local what=$1 out
+  shift
+  if out=$("$@" 2>&1); then ok "$what"; else not_ok "$what" "$out"; fi
+}
+# refuse WHAT CMD...: passes when CMD fails (a check that must be able to fail)
+refuse() {
+  local what=$1 out
+  shift
+  if out=$("$@" 2>&1); then not_ok "$what" "accepted: $out"; else ok "$what"; fi
+}
+finish() { echo "$passed passed, $failed failed"; ((failed == 0)); exit; }
+
+for tool in packer shellcheck unshare; do
+  command -v "$tool" >/dev/null || { not_ok "$tool is installed (tools/deps.sh --test)"; finish; }
+done
+
+check "packer fmt -check packer/" packer fmt -check "$packer_dir"
+check "packer fmt -check packer/variants/" packer fmt -check "$packer_dir/variants"
+
+# The copy Packer 1.6.6 can read.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$packer_dir/variables.pkr.hcl" "$packer_dir/provisioners" "$work/"
+awk '/^  metadata_options \{/ { skip = 1 } skip && /^  \}/ { skip = 0; next }
+     !skip && !/^  imds_support / { print }' "$packer_dir/al2023.pkr.hcl" >"$work/al2023.pkr.hcl"
+# validate checks that file provisioners' sources exist
+echo "stand-in for git archive output" >"$work/eks-node-src.tar.gz"
+
+check "IMDSv2 is required on the build instance" \
+  grep -Eq '^ +http_tokens += "required"$' "$packer_dir/al2023.pkr.hcl"
+check "instances of the AMI default to IMDSv2" \
+  grep -Eq '^  imds_support += "v2.0"$' "$packer_dir/al2023.pkr.hcl"
+check "only the two newer settings are left out of the copy" \
+  test "$(diff "$packer_dir/al2023.pkr.hcl" "$work/al2023.pkr.hcl" | grep -c '^<')" = 6
+check "required_plugins is in plugins.pkr.hcl alone" \
+  bash -c "grep -l required_plugins '$packer_dir'/*.pkr.hcl | grep -qx '$packer_dir/plugins.pkr.hcl'"
+
+# shellcheck disable=SC2317 # called through check and refuse
+validate() {
+  (cd "$work" && AWS_ACCESS_KEY_ID=none AWS_SECRET_ACCESS_KEY=none \
+    unshare --net packer validate -var eks_node_source=eks-node-src.tar.gz "$@" .)
+}
+for v in "$packer_dir"/variants/*.pkrvars.hcl; do
+  check "packer validate variants/$(basename "$v")" validate -var-file="$v"
+done
+check "packer validate arm64, gp2 root volume" \
+  validate -var-file="$packer_dir/variants/standard.pkrvars.hcl" -var arch=arm64 -var volume_type=gp2
+# The variable validations must bite.
+refuse "packer validate refuses kubelet_version=1.31 (no patch)" validate -var kubelet_version=1.31
+refuse "packer validate refuses variant=gpu" validate -var variant=gpu
+refuse "packer validate refuses a pause image without a tag" \
+  validate -var pause_image=602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause
+
+for f in "$packer_dir"/provisioners/*.sh; do
+  check "shellcheck provisioners/$(basename "$f")" shellcheck -x -P "$packer_dir/provisioners" "$f"
+done
+for f in "$packer_dir"/provisioners/[0-9][0-9]-*.sh "$packer_dir/provisioners/run.sh"; do
+  check "provisioners/$(basename "$f") runs under set -euo pipefail" grep -qx 'set -euo pipefail' "$f"
+done
+finish

@@ -1,0 +1,182 @@
+// The AWS client's pure parts: endpoints, credentials, error mapping and the
+// EC2/EKS answer parsers. The network side is covered by
+// tests/process/aws_lookups.py against the botocore-verifying fake.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "aws/api.hpp"
+#include "core/error.hpp"
+
+using namespace eksnode;
+using namespace eksnode::aws;
+
+namespace {
+
+std::map<std::string, std::string> fake_env;
+const char* test_getenv(const char* name) {
+    auto it = fake_env.find(name);
+    return it == fake_env.end() ? nullptr : it->second.c_str();
+}
+
+HttpResponse answer(long status, std::string body, std::map<std::string, std::string> headers = {}) {
+    HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    r.headers = std::move(headers);
+    return r;
+}
+
+std::string ec2_error(const std::string& code) {
+    return "<?xml version=\"1.0\"?><Response><Errors><Error><Code>" + code +
+           "</Code><Message>text</Message></Error></Errors><RequestID>x</RequestID></Response>";
+}
+
+}  // namespace
+
+TEST_CASE("endpoints from region and partition suffix, FIPS where it exists", "[aws]") {
+    fake_env.clear();
+    CHECK(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test_getenv).url ==
+          "https://ec2.us-west-2.amazonaws.com");
+    CHECK(resolve_endpoint({"eks", "cn-north-1", "amazonaws.com.cn", false}, test_getenv).url ==
+          "https://eks.cn-north-1.amazonaws.com.cn");
+    CHECK(resolve_endpoint({"ec2", "us-east-1", "amazonaws.com", true}, test_getenv).url ==
+          "https://ec2-fips.us-east-1.amazonaws.com");
+    CHECK(resolve_endpoint({"eks", "us-gov-west-1", "amazonaws.com", true}, test_getenv).url ==
+          "https://fips.eks.us-gov-west-1.amazonaws.com");
+    Endpoint no_fips = resolve_endpoint({"eks", "eu-west-1", "amazonaws.com", true}, test_getenv);
+    CHECK(no_fips.url == "https://eks.eu-west-1.amazonaws.com");
+    CHECK_THAT(no_fips.origin, Catch::Contains("no FIPS endpoint"));
+    CHECK_THROWS_AS(resolve_endpoint({"ec2", "us-west-2/evil", "amazonaws.com", false}, test_getenv), Error);
+}
+
+TEST_CASE("AWS_ENDPOINT_URL_<SERVICE> beats AWS_ENDPOINT_URL", "[aws]") {
+    fake_env = {{"AWS_ENDPOINT_URL", "http://127.0.0.1:1/"}, {"AWS_ENDPOINT_URL_EKS", "http://127.0.0.1:2"}};
+    CHECK(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test_getenv).url == "http://127.0.0.1:1");
+    Endpoint eks = resolve_endpoint({"eks", "us-west-2", "amazonaws.com", false}, test_getenv);
+    CHECK(eks.url == "http://127.0.0.1:2");
+    CHECK(eks.origin == "AWS_ENDPOINT_URL_EKS");
+    CHECK(eks.region == "us-west-2");
+    fake_env = {{"AWS_ENDPOINT_URL", "ftp://x"}};
+    CHECK_THROWS_AS(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test_getenv), ConfigError);
+    fake_env.clear();
+}
+
+TEST_CASE("credentials: the environment first, both halves or neither", "[aws]") {
+    fake_env = {{"AWS_ACCESS_KEY_ID", "AKID"}, {"AWS_SECRET_ACCESS_KEY", "s"}, {"AWS_SESSION_TOKEN", "t"}};
+    auto c = environment_credentials(test_getenv);
+    REQUIRE(c);
+    CHECK(c->session_token == "t");
+    fake_env = {{"AWS_ACCESS_KEY_ID", "AKID"}};
+    CHECK_THROWS_AS(environment_credentials(test_getenv), ConfigError);
+    fake_env.clear();
+    CHECK_FALSE(environment_credentials(test_getenv));
+}
+
+TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry", "[aws]") {
+    fake_env.clear();
+    int fetches = 0;
+    std::string expiration = "2099-01-01T00:00:00Z";
+    ImdsGet imds = [&](std::vector<std::string> paths) {
+        std::map<std::string, std::optional<std::string>, std::less<>> out;
+        for (const std::string& p : paths) {
+            if (p == "meta-data/iam/security-credentials/") out[p] = "node-role\n";
+            else if (p == "meta-data/iam/security-credentials/node-role") {
+                ++fetches;
+                out[p] = R"({"Code": "Success", "AccessKeyId": "AKIDP", "SecretAccessKey": "sec", "Token": "tok",
+                             "Expiration": ")" + expiration + "\"}";
+            }
+        }
+        return out;
+    };
+    CredentialProvider p(test_getenv, imds);
+    CHECK(p.get().access_key_id == "AKIDP");
+    CHECK(p.get().source == "instance profile node-role (IMDS)");
+    CHECK(fetches == 1);  // cached while far from expiry
+    p.get(true);
+    CHECK(fetches == 2);  // the API said the token expired
+
+    expiration = "2000-01-01T00:00:00Z";  // already expired: fetched at every use
+    CredentialProvider q(test_getenv, imds);
+    q.get();
+    q.get();
+    CHECK(fetches == 4);
+
+    ImdsGet none = [](std::vector<std::string>) { return std::map<std::string, std::optional<std::string>, std::less<>>{}; };
+    CredentialProvider r(test_getenv, none);
+    CHECK_THROWS_WITH(r.get(), Catch::Contains("no IAM instance profile"));
+}
+
+TEST_CASE("instance profile documents: refused without echoing values", "[aws]") {
+    CHECK_THROWS_AS(parse_instance_profile("not json", "r"), Error);
+    CHECK_THROWS_AS(parse_instance_profile(R"({"Code": "Failure"})", "r"), TempError);
+    try {
+        parse_instance_profile(R"({"Code": "Success", "AccessKeyId": "A", "SecretAccessKey": "TOPSECRET",
+                                   "Token": "t", "Expiration": "tomorrow"})", "r");
+        FAIL("no exception");
+    } catch (const Error& e) {
+        CHECK_THAT(e.what(), !Catch::Contains("TOPSECRET"));
+    }
+    CHECK(parse_iso8601("2015-08-30T12:36:00Z") == std::chrono::system_clock::from_time_t(1440938160));
+    CHECK_FALSE(parse_iso8601("2015-08-30 12:36"));
+}
+
+TEST_CASE("API errors: throttling and 5xx retried, permission refused at once", "[aws]") {
+    CHECK(classify(parse_error(answer(503, ec2_error("RequestLimitExceeded")))) == ErrorClass::retry);
+    CHECK(classify(parse_error(answer(400, ec2_error("Throttling")))) == ErrorClass::retry);
+    CHECK(classify(parse_error(answer(500, ""))) == ErrorClass::retry);
+    CHECK(classify(parse_error(answer(400, ec2_error("InvalidInstanceID.NotFound")))) == ErrorClass::retry);
+    CHECK(classify(parse_error(answer(403, ec2_error("UnauthorizedOperation")))) == ErrorClass::permission);
+    CHECK(classify(parse_error(answer(401, ec2_error("AuthFailure")))) == ErrorClass::permission);
+    CHECK(classify(parse_error(answer(400, ec2_error("RequestExpired")))) == ErrorClass::refresh_credentials);
+    CHECK(classify(parse_error(answer(400, ec2_error("InvalidInstanceID.Malformed")))) == ErrorClass::fatal);
+    ApiError eks = parse_error(answer(403, R"({"message": "User is not authorized"})",
+                                      {{"x-amzn-errortype", "AccessDeniedException:http://internal.amazon.com/"}}));
+    CHECK(eks.code == "AccessDeniedException");
+    CHECK(eks.message == "User is not authorized");
+    CHECK(classify(eks) == ErrorClass::permission);
+    CHECK(classify(parse_error(answer(429, R"({"message": "Rate exceeded"})",
+                                      {{"x-amzn-errortype", "ThrottlingException"}}))) == ErrorClass::retry);
+    CHECK(classify(parse_error(answer(404, "{}", {{"x-amzn-errortype", "ResourceNotFoundException"}}))) ==
+          ErrorClass::not_found);
+}
+
+TEST_CASE("EC2 answers: PrivateDnsName and ENI limits", "[aws]") {
+    std::string xml = R"(<?xml version="1.0"?><DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+      <reservationSet><item><instancesSet><item><instanceId>i-1</instanceId>
+      <privateDnsName>ip-10-0-0-1.ec2.internal</privateDnsName></item></instancesSet></item></reservationSet>
+      </DescribeInstancesResponse>)";
+    CHECK(parse_private_dns_name(xml) == "ip-10-0-0-1.ec2.internal");
+    std::string empty = xml;
+    empty.replace(empty.find("ip-10-0-0-1.ec2.internal"), 24, "");
+    CHECK(parse_private_dns_name(empty).empty());
+    std::string evil = xml;
+    evil.replace(evil.find("ip-10-0-0-1.ec2.internal"), 24, "a b --flag");
+    CHECK_THROWS_AS(parse_private_dns_name(evil), Error);
+    CHECK_THROWS_AS(parse_private_dns_name("<DescribeInstancesResponse/>"), Error);
+    CHECK_THROWS_AS(parse_private_dns_name("not xml <"), Error);
+
+    // Two network cards: the default card's interfaces count, not the sum.
+    std::string types = R"(<DescribeInstanceTypesResponse><instanceTypeSet><item><networkInfo>
+      <maximumNetworkInterfaces>16</maximumNetworkInterfaces><ipv4AddressesPerInterface>50</ipv4AddressesPerInterface>
+      <defaultNetworkCardIndex>0</defaultNetworkCardIndex><networkCards>
+      <item><networkCardIndex>0</networkCardIndex><maximumNetworkInterfaces>8</maximumNetworkInterfaces></item>
+      <item><networkCardIndex>1</networkCardIndex><maximumNetworkInterfaces>8</maximumNetworkInterfaces></item>
+      </networkCards></networkInfo></item></instanceTypeSet></DescribeInstanceTypesResponse>)";
+    auto l = parse_eni_limits(types);
+    REQUIRE(l);
+    CHECK(l->enis == 8);
+    CHECK(l->ips_per_eni == 50);
+    CHECK_FALSE(parse_eni_limits("<DescribeInstanceTypesResponse><instanceTypeSet/></DescribeInstanceTypesResponse>"));
+}
+
+TEST_CASE("EKS DescribeCluster answer: endpoint, CA and the service CIDR of the cluster's family", "[aws]") {
+    ClusterDetails d = parse_cluster(R"({"cluster": {"status": "ACTIVE", "endpoint": "https://x.eks.amazonaws.com",
+        "certificateAuthority": {"data": "Q0E="},
+        "kubernetesNetworkConfig": {"ipFamily": "ipv6", "serviceIpv4Cidr": "10.0.0.0/16", "serviceIpv6Cidr": "fd00::/108"}}})");
+    CHECK(d.endpoint == "https://x.eks.amazonaws.com");
+    CHECK(d.certificate_authority == "Q0E=");
+    CHECK(d.cidr == "fd00::/108");
+    CHECK(d.status == "ACTIVE");
+    CHECK_THROWS_AS(parse_cluster("<html>"), Error);
+}

@@ -1,0 +1,242 @@
+// AL2 user data: the static reading of scripts that call /etc/eks/bootstrap.sh
+// and the mapping of its flags (config/bootstrap_sh.hpp).
+#include <catch2/catch.hpp>
+
+#include "config/bootstrap_sh.hpp"
+#include "config/sources.hpp"
+#include "core/error.hpp"
+#include "support.hpp"
+
+using namespace eksnode;
+
+namespace {
+
+const std::string endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
+
+// The spec a script's call maps to (settings must stay empty: bootstrap.sh
+// has no eks-node settings).
+json spec_of(std::string_view script) {
+    std::optional<Fragment> f = bootstrap_sh::fragment_from_script(script, "user data");
+    REQUIRE(f);
+    CHECK(f->settings == json::object());
+    return f->spec;
+}
+
+json spec_of_args(std::vector<std::string> args) {
+    bootstrap_sh::FileReader none = [](const std::string&, std::string& why) -> std::optional<std::string> {
+        why = "no files here";
+        return std::nullopt;
+    };
+    return bootstrap_sh::fragment_from_args(args, "test", none).spec;
+}
+
+// The error a script gives: "field: problem".
+std::string error_of(std::string_view script) {
+    try {
+        bootstrap_sh::fragment_from_script(script, "user data");
+    } catch (const ConfigError& e) {
+        return e.field() + ": " + e.problem();
+    }
+    return "no error";
+}
+
+json named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
+
+}  // namespace
+
+TEST_CASE("a name-only bootstrap.sh call maps to just the cluster name", "[config][bootstrap-sh]") {
+    CHECK(spec_of("#!/bin/bash\n/etc/eks/bootstrap.sh my-cluster\n") == named("my-cluster"));
+    CHECK(spec_of_args({"my-cluster"}) == named("my-cluster"));
+}
+
+TEST_CASE("scripts without a bootstrap.sh call yield nothing", "[config][bootstrap-sh]") {
+    for (std::string_view s :
+         {"#!/bin/bash\necho hi\n", "#!/bin/sh\n# /etc/eks/bootstrap.sh c\n",
+          "#!/bin/sh\necho /etc/eks/bootstrap.sh c\n", "#!/bin/sh\ncat <<EOF\n/etc/eks/bootstrap.sh c\nEOF\n"}) {
+        INFO(s);
+        CHECK_FALSE(bootstrap_sh::fragment_from_script(s, "user data"));
+    }
+}
+
+TEST_CASE("shell words: quotes, escapes, continuations, both flag forms", "[config][bootstrap-sh]") {
+    json expected = {{"cluster", {{"name", "c"}, {"apiServerEndpoint", endpoint}}},
+                     {"kubelet", {{"flags", {"--node-labels=a=b,c=d", "--v=2"}}}}};
+    auto script = GENERATE_REF(values<std::string>({
+        "#!/bin/bash\n/etc/eks/bootstrap.sh c --apiserver-endpoint " + endpoint +
+            " --kubelet-extra-args '--node-labels=a=b,c=d -v 2'\n",
+        "#!/bin/bash\n/etc/eks/bootstrap.sh \\\n  c \\\n  --apiserver-endpoint=\"" + endpoint +
+            "\" \\\n  --kubelet-extra-args=\"--node-labels=a=b,c=d --v=2\"\n",
+        "#!/bin/bash\nset -ex\nexec /etc/eks/bootstrap.sh c --apiserver-endpoint " + endpoint +
+            " --kubelet-extra-args --node-labels=a=b,c=d\\ --v=2 # done\n",
+        "#!/bin/bash\r\n/etc/eks/bootstrap.sh c --apiserver-endpoint " + endpoint +
+            " --kubelet-extra-args \"--node-labels a=b,c=d --v 2\"\r\n",
+        "#!/bin/bash\nif true; then /etc/eks/bootstrap.sh c --apiserver-endpoint '" + endpoint +
+            "' --kubelet-extra-args '--node-labels=a=b,c=d --v=2' && echo joined; fi\n",
+    }));
+    INFO(script);
+    CHECK(spec_of(script) == expected);
+}
+
+TEST_CASE("variables assigned earlier in the script are expanded", "[config][bootstrap-sh]") {
+    std::string ca = test::ca_base64();
+    json expected = {
+        {"cluster",
+         {{"name", "prod"}, {"apiServerEndpoint", endpoint}, {"certificateAuthority", ca}, {"cidr", "10.100.0.0/16"}}},
+        {"kubelet", {{"flags", {"--node-labels=env=prod,team=a"}}}}};
+    auto script = GENERATE_REF(values<std::string>({
+        "#!/bin/bash\nset -ex\nB64_CLUSTER_CA=" + ca + "\nAPI_SERVER_URL=" + endpoint +
+            "\nK8S_CLUSTER_DNS_IP=10.100.0.10\n/etc/eks/bootstrap.sh prod --b64-cluster-ca $B64_CLUSTER_CA "
+            "--apiserver-endpoint $API_SERVER_URL --dns-cluster-ip $K8S_CLUSTER_DNS_IP "
+            "--kubelet-extra-args '--node-labels=env=prod,team=a'\n",
+        "#!/bin/sh\nexport CLUSTER=prod CA=\"" + ca + "\"\nLABELS=env=prod; TEAM=a\nEP=" + endpoint +
+            "\n/etc/eks/bootstrap.sh \"${CLUSTER}\" --b64-cluster-ca \"$CA\" --apiserver-endpoint ${EP} "
+            "--service-ipv4-cidr ${CIDR:-10.100.0.0/16} --kubelet-extra-args \"--node-labels=${LABELS},team=$TEAM\"\n",
+        // unquoted expansion splits into fields, as the shell does
+        "#!/bin/bash\nARGS=\"prod --apiserver-endpoint " + endpoint + " --b64-cluster-ca " + ca +
+            "\"\nX='--node-labels=env=prod,team=a'\n/etc/eks/bootstrap.sh $ARGS --dns-cluster-ip 10.100.0.10 "
+            "--kubelet-extra-args \"$X\"\n",
+        // a later assignment wins over an earlier unresolvable one
+        "#!/bin/bash\nEP=$(curl -s http://example.com)\nEP=" + endpoint +
+            "\nA=prod B=$A\n/etc/eks/bootstrap.sh $B "
+            "--apiserver-endpoint $EP --b64-cluster-ca " +
+            ca + " --dns-cluster-ip 10.100.0.10 --kubelet-extra-args '--node-labels=env=prod,team=a'\n",
+    }));
+    INFO(script);
+    CHECK(spec_of(script) == expected);
+}
+
+TEST_CASE("every AL2 flag maps onto the model", "[config][bootstrap-sh]") {
+    SECTION("--use-max-pods false leaves maxPods to kubelet's flag or default") {
+        CHECK(spec_of_args({"c", "--use-max-pods", "false"}) ==
+              json{{"cluster", {{"name", "c"}}}, {"kubelet", {{"config", {{"maxPods", 110}}}}}});
+        CHECK(
+            spec_of_args({"c", "--use-max-pods", "false", "--kubelet-extra-args", "--max-pods=58 --node-labels=a=b"}) ==
+            json{{"cluster", {{"name", "c"}}},
+                 {"kubelet", {{"flags", {"--max-pods=58", "--node-labels=a=b"}}, {"config", {{"maxPods", 58}}}}}});
+        CHECK(spec_of_args({"c", "--use-max-pods", "true"}) == named("c"));
+    }
+    SECTION("DNS address and service CIDRs") {
+        CHECK(spec_of_args({"c", "--dns-cluster-ip", "172.20.0.10"})["cluster"]["cidr"] == "172.20.0.0/16");
+        json local_dns = spec_of_args({"c", "--dns-cluster-ip", "169.254.20.10"});
+        CHECK(local_dns["cluster"]["cidr"] == "169.254.20.0/24");
+        CHECK_FALSE(local_dns.contains("kubelet"));
+        json custom = spec_of_args({"c", "--service-ipv4-cidr", "10.50.0.0/16", "--dns-cluster-ip", "169.254.20.10"});
+        CHECK(custom["cluster"]["cidr"] == "10.50.0.0/16");
+        CHECK(custom["kubelet"]["config"]["clusterDNS"] == json::array({"169.254.20.10"}));
+        json v6 = spec_of_args({"c", "--ip-family", "IPv6", "--service-ipv6-cidr", "fd30:1c53:5f8a::/108",
+                                "--dns-cluster-ip", "10.100.0.10"});
+        CHECK(v6 == json{{"cluster", {{"name", "c"}, {"cidr", "fd30:1c53:5f8a::/108"}}}});
+        CHECK(spec_of_args({"c", "--ip-family", "ipv6"}) == named("c"));
+    }
+    SECTION("Outposts, local disks and accepted no-ops") {
+        CHECK(spec_of_args({"c", "--enable-local-outpost", "true", "--cluster-id", "0123abcd-aaaa", "--local-disks",
+                            "raid0", "--mount-bpf-fs", "false", "--aws-api-retry-attempts", "5", "--container-runtime",
+                            "containerd"}) ==
+              json{{"cluster", {{"name", "c"}, {"enableOutpost", true}, {"id", "0123abcd-aaaa"}}},
+                   {"instance", {{"localStorage", {{"strategy", "RAID0"}}}}}});
+        CHECK(spec_of_args({"c", "--local-disks", "mount"})["instance"]["localStorage"]["strategy"] == "Mount");
+    }
+    SECTION("repeated flags: the last wins, as in bootstrap.sh") {
+        CHECK(spec_of_args({"c", "--local-disks", "mount",
+                            "--local-disks=raid10"})["instance"]["localStorage"]["strategy"] == "RAID10");
+    }
+}
+
+TEST_CASE("--containerd-config-file comes from the script's own here-document", "[config][bootstrap-sh]") {
+    std::string head = "#!/bin/bash\nREG=/etc/containerd/certs.d\n";
+    std::string call = "/etc/eks/bootstrap.sh c --containerd-config-file /etc/containerd/custom.toml\n";
+    json expected = {
+        {"cluster", {{"name", "c"}}},
+        {"containerd",
+         {{"config",
+           {{"plugins",
+             {{"io.containerd.grpc.v1.cri", {{"registry", {{"config_path", "/etc/containerd/certs.d"}}}}}}}}}}}};
+    auto body = GENERATE_REF(values<std::string>({
+        "cat > /etc/containerd/custom.toml <<'EOF'\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
+        "config_path = \"/etc/containerd/certs.d\"\nEOF\n",
+        "cat <<EOF >/etc/containerd/custom.toml\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
+        "config_path = \"$REG\"\nEOF\n",
+        "mkdir -p /etc/containerd; tee /etc/containerd/custom.toml >/dev/null "
+        "<<-EOF\n\t[plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
+        "\tconfig_path = \"${REG}\"\n\tEOF\n",
+    }));
+    INFO(body);
+    CHECK(spec_of(head + body + call) == expected);
+    CHECK_THAT(error_of(head + call), Catch::Contains("--containerd-config-file") &&
+                                          Catch::Contains("is not written by the script before the call"));
+    CHECK_THAT(error_of(head + call + body), Catch::Contains("is not written by the script before the call"));
+}
+
+TEST_CASE("bootstrap.sh calls eks-node refuses, naming the flag", "[config][bootstrap-sh]") {
+    struct Bad {
+        std::string script, error;
+    };
+    auto c = GENERATE_REF(values<Bad>({
+        {"/etc/eks/bootstrap.sh c --container-runtime dockerd",
+         "bootstrap.sh --container-runtime: dockerd is not supported"},
+        {"/etc/eks/bootstrap.sh c --enable-docker-bridge true",
+         "bootstrap.sh --enable-docker-bridge: dockerd is not supported"},
+        {"/etc/eks/bootstrap.sh c --docker-config-json '{}'",
+         "bootstrap.sh --docker-config-json: dockerd is not supported"},
+        {"/etc/eks/bootstrap.sh c --pause-container-account 123456789012",
+         "bootstrap.sh --pause-container-account: not supported"},
+        {"/etc/eks/bootstrap.sh c --apiserver-endpoint $(cat /tmp/ep)",
+         "bootstrap.sh --apiserver-endpoint: $(cat /tmp/ep): $(...) is a command substitution"},
+        {"EP=`cat /tmp/ep`\n/etc/eks/bootstrap.sh c --apiserver-endpoint \"$EP\"",
+         "bootstrap.sh --apiserver-endpoint: \"$EP\": $EP is set on line 2: `...` is a command substitution"},
+        {"/etc/eks/bootstrap.sh c --b64-cluster-ca $CA",
+         "bootstrap.sh --b64-cluster-ca: $CA: $CA is not set by the script"},
+        {"/etc/eks/bootstrap.sh $1", "bootstrap.sh argument 1: $1: $1 is a positional or special parameter"},
+        {"/etc/eks/bootstrap.sh c --use-max-pods yes", "bootstrap.sh --use-max-pods: \"yes\" is not true or false"},
+        {"/etc/eks/bootstrap.sh c --use-max-pods", "bootstrap.sh --use-max-pods: needs a value"},
+        {"/etc/eks/bootstrap.sh c --no-such-flag x", "bootstrap.sh --no-such-flag: not a bootstrap.sh flag"},
+        {"/etc/eks/bootstrap.sh --apiserver-endpoint https://x",
+         "bootstrap.sh CLUSTER: the cluster name (first argument) is missing"},
+        {"/etc/eks/bootstrap.sh a b", "bootstrap.sh CLUSTER: one cluster name expected"},
+        {"/etc/eks/bootstrap.sh c --ip-family ipv5", "bootstrap.sh --ip-family: \"ipv5\" is not ipv4 or ipv6"},
+        {"/etc/eks/bootstrap.sh c --ip-family ipv4 --service-ipv6-cidr fd00::/108",
+         "bootstrap.sh --service-ipv6-cidr: given with --ip-family ipv4"},
+        {"/etc/eks/bootstrap.sh c --ip-family ipv6 --apiserver-endpoint https://x --b64-cluster-ca " +
+             test::ca_base64(),
+         "bootstrap.sh --service-ipv6-cidr: required with --ip-family ipv6"},
+        {"/etc/eks/bootstrap.sh c --service-ipv4-cidr 10.0.0.0/33",
+         "bootstrap.sh --service-ipv4-cidr: \"10.0.0.0/33\" is not a CIDR"},
+        {"/etc/eks/bootstrap.sh c --dns-cluster-ip 10.100.0.300", "bootstrap.sh --dns-cluster-ip:"},
+        {"/etc/eks/bootstrap.sh c --local-disks raid5",
+         "bootstrap.sh --local-disks: \"raid5\" is not raid0, raid10 or mount"},
+        {"/etc/eks/bootstrap.sh c --kubelet-extra-args 'node-labels=a=b'",
+         "bootstrap.sh --kubelet-extra-args: \"node-labels=a=b\" is not a kubelet flag"},
+        {"/etc/eks/bootstrap.sh c --use-max-pods false --kubelet-extra-args '--max-pods=lots'",
+         "bootstrap.sh --kubelet-extra-args: --max-pods=lots is not a number of pods"},
+        {"/etc/eks/bootstrap.sh c --aws-api-retry-attempts many",
+         "bootstrap.sh --aws-api-retry-attempts: \"many\" is not a number"},
+        {"/etc/eks/bootstrap.sh c --apiserver-endpoint ftp://x", "bootstrap.sh --apiserver-endpoint:"},
+        {"/etc/eks/bootstrap.sh c --help", "bootstrap.sh --help: prints help and exits"},
+        {"/etc/eks/bootstrap.sh a\n/etc/eks/bootstrap.sh b", ": calls /etc/eks/bootstrap.sh 2 times (lines 2, 3)"},
+        {"/etc/eks/bootstrap.sh 'c", ": line 2: unterminated single quote"},
+    }));
+    INFO(c.script);
+    CHECK_THAT(error_of("#!/bin/bash\n" + c.script + "\n"), Catch::StartsWith(c.error));
+}
+
+TEST_CASE("user data dispatches scripts and text/x-shellscript parts to bootstrap.sh",
+          "[config][bootstrap-sh][userdata]") {
+    std::string script = "#!/bin/bash\nset -e\n/etc/eks/bootstrap.sh my-cluster\n";
+    std::vector<Fragment> alone = fragments_from_user_data(script);
+    REQUIRE(alone.size() == 1);
+    CHECK(alone[0].source == "user data (bootstrap.sh, line 3)");
+    CHECK(alone[0].spec == named("my-cluster"));
+    CHECK(bootstrap_sh::is_bootstrap_fragment(alone[0]));
+    CHECK(bootstrap_sh::fragments_from_user_data_without_scripts(script, "user data").empty());
+
+    std::string mime =
+        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"//\"\n\n--//\n"
+        "Content-Type: text/x-shellscript; charset=\"us-ascii\"\n\n" +
+        script + "\n--//\nContent-Type: application/vnd.eks-node+toml\n\n[cluster]\ncidr = \"10.100.0.0/16\"\n--//--\n";
+    std::vector<Fragment> parts = fragments_from_user_data(mime);
+    REQUIRE(parts.size() == 2);
+    CHECK(parts[0].source == "user data (MIME part 1, text/x-shellscript, bootstrap.sh, line 3)");
+    CHECK(parts[0].spec == named("my-cluster"));
+    CHECK_FALSE(bootstrap_sh::is_bootstrap_fragment(parts[1]));
+    CHECK(bootstrap_sh::fragments_from_user_data_without_scripts(mime, "user data").size() == 1);
+}

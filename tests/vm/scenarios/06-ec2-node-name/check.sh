@@ -1,0 +1,23 @@
+#!/bin/bash
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
+# The node name comes from EC2 DescribeInstances (the in-guest fake), signed
+# with the instance profile's credentials from IMDS; kubelet registers with it.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+name=ip-172-16-34-43.corp.example.internal
+check "eks-node-config.service is active" systemctl is-active eks-node-config.service
+check "eks-node.target is active" systemctl is-active eks-node.target
+check "config.json: nodeName is EC2's PrivateDnsName" \
+  bash -c "grep -q '\"nodeName\": \"$name\"' /run/eks-node/config.json"
+check "config.json: its origin is ec2:DescribeInstances" \
+  bash -c 'grep -q "\"/derived/nodeName\": \"EC2 PrivateDnsName (ec2:DescribeInstances)" /run/eks-node/config.json'
+check "kubelet got --hostname-override with that name" grep -q -- "--hostname-override=$name" /run/stub-kubelet/argv.json
+check "exactly one DescribeInstances, its signature checked by botocore" \
+  bash -c 'test "$(grep -c "^DescribeInstances 200 sig-ok" /run/eksvm-fake-aws.log)" = 1 &&
+    test "$(wc -l </run/eksvm-fake-aws.log)" = 1'
+check "credentials came from the instance profile" \
+  bash -c 'journalctl -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "nodeName=" &&
+    ! journalctl -b --no-pager -o cat | grep -q "vm/fake/secret\|FAKEvmSESSIONtoken"'
+finish

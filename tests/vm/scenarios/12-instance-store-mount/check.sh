@@ -1,0 +1,58 @@
+#!/bin/bash
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
+# Mount: one XFS per disk on /mnt/k8s-disks/1 and /2 in serial order, no bind mounts, no array.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+# shellcheck source=/dev/null # the run's options (NVMEOF), as the runner wrote them
+source "$EKSVM_IN/scenario.env"
+
+# The chain as at first boot on EC2, with the project installed late (VM_INSTALL=late): the
+# image started containerd at boot, which on an AMI waits for eks-node; eks-node-config writes
+# config.json; the daemon-reload it triggers (done here again, which is harmless, in case this
+# build's eks-node-config does not yet) lets eks-node-generator turn localStorage into units;
+# then eks-node.target starts them.
+run_chain() {
+  systemctl stop kubelet.service containerd.service
+  systemctl start eks-node-config.service || return 1
+  systemctl daemon-reload
+  systemctl start eks-node.target
+}
+
+# Seconds from eks-node-instance-store's start to the last bind (or disk) mount being active,
+# from systemd's monotonic timestamps (microseconds).
+store_to_mounts_seconds() {
+  local start last=0 t unit
+  start=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-instance-store.service)
+  for unit in "$@"; do
+    t=$(systemctl show -P ActiveEnterTimestampMonotonic "$unit")
+    ((t > last)) && last=$t
+  done
+  awk -v a="$start" -v b="$last" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'
+}
+
+is_mount_from() { # WHERE SOURCE-SUBSTRING
+  findmnt -n -o SOURCE --mountpoint "$1" | grep -q -- "$2"
+}
+check "two EC2 instance-store disks are connected" nvmeof_setup
+check "the chain starts" run_chain
+mounts=('mnt-k8s\x2ddisks-1.mount' 'mnt-k8s\x2ddisks-2.mount')
+for u in eks-node-instance-store.service "${mounts[@]}" kubelet.service; do
+  check "$u is active" systemctl is-active "$u"
+done
+check "disk 1 is the lower serial" \
+  bash -c 'findmnt -n -o SOURCE /mnt/k8s-disks/1 | xargs -I{} sh -c "cat /sys/block/\$(basename {})/device/serial" | grep -q AWSINST0000000000A1'
+check "disk 2 is the higher serial" \
+  bash -c 'findmnt -n -o SOURCE /mnt/k8s-disks/2 | xargs -I{} sh -c "cat /sys/block/\$(basename {})/device/serial" | grep -q AWSINST0000000000B2'
+for n in 1 2; do
+  check "/mnt/k8s-disks/$n is XFS labelled eks-node" \
+    bash -c 'findmnt -n -o FSTYPE,LABEL /mnt/k8s-disks/'"$n"' | grep -Eq "^xfs +eks-node$"'
+done
+check "no array, no bind mounts" bash -c '! test -e /dev/md/eks-node && ! findmnt /var/lib/kubelet'
+check "the plain qemu NVMe disk is untouched" bash -c '! blkid -p /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_plain0'
+secs=$(store_to_mounts_seconds "${mounts[@]}")
+echo "timing: eks-node-instance-store start -> disk mounts active: ${secs}s (2 disks, Mount)"
+echo "mount-2-disks ${secs}" >"$EKSVM_OUT/timing.txt"
+check "a re-run changes nothing" \
+  bash -c '/usr/libexec/eks-node/eks-node-instance-store 2>&1 | tee /dev/stderr | grep -q "done, nothing changed"'
+finish
