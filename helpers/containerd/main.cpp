@@ -4,6 +4,7 @@
 #include "render/render.hpp"
 
 int main(int argc, char** argv) {
-    const eksnode::StepSpec spec{"containerd", "render containerd configuration"};
+    // containerd.service reads these files only when it starts.
+    const eksnode::StepSpec spec{"containerd", "render containerd configuration", {}, {"containerd.service"}};
     return eksnode::run_step(argc, argv, spec, eksnode::render_step<eksnode::render_containerd>);
 }

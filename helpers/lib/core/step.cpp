@@ -4,9 +4,11 @@
 #include <exception>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/systemd.hpp"
 
 namespace eksnode {
 
@@ -72,6 +74,23 @@ void parse_common_options(const std::vector<std::string>& argv, const StepSpec& 
     }
 }
 
+void restart_consumers(const StepSpec& spec, const StepOptions& opts, const StepResult& result) {
+    if (spec.consumers.empty() || !result.changed()) return;
+    if (!opts.paths.is_host() || !sd::under_systemd()) {
+        log::debug("outputs changed; not a systemd service on the host, so no restart of {}",
+                   fmt::join(spec.consumers, ", "));
+        return;
+    }
+    for (std::string_view unit : spec.consumers) {
+        try {
+            sd::try_restart_unit(unit);
+            log::info("outputs changed: restarting {} if it is running", unit);
+        } catch (const Error& e) {
+            log::warning("{}; restart {} by hand to apply the new files", e.what(), unit);
+        }
+    }
+}
+
 int report_exception(std::string_view step) {
     try {
         throw;
@@ -110,6 +129,7 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
         log::emit(log::Level::info,
                   r.changed() ? "done, outputs changed" : "done, nothing changed", {},
                   log::id::step_done);
+        restart_consumers(spec, opts, r);
         return EXIT_OK;
     } catch (...) {
         return report_exception(spec.name);

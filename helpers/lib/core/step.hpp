@@ -38,12 +38,18 @@ using StepFn = std::function<StepResult(const StepOptions&)>;
 struct StepSpec {
     // A constructor rather than aggregate init: call sites stay `{"kubelet", "…"}`
     // without -Wmissing-field-initializers noise.
-    StepSpec(std::string_view n, std::string_view s, std::vector<std::string_view> extra = {})
-        : name(n), summary(s), extra_options(std::move(extra)) {}
+    StepSpec(std::string_view n, std::string_view s, std::vector<std::string_view> extra = {},
+             std::vector<std::string_view> consumers_ = {})
+        : name(n), summary(s), extra_options(std::move(extra)), consumers(std::move(consumers_)) {}
 
     std::string_view name;                       // "kubelet" -> binary eks-node-kubelet
     std::string_view summary;                    // one line for --help
     std::vector<std::string_view> extra_options; // names accepted as --name=value
+    // Services that read this step's outputs and only at start ("kubelet.service").
+    // When a run changed an output, each one that is running gets a try-restart;
+    // when nothing changed, nothing is restarted. The unit files cannot say
+    // this: Requires= and PartOf= restart the consumer on every re-run.
+    std::vector<std::string_view> consumers;
 };
 
 // Parses argv, runs fn, returns the exit code for main().
@@ -51,6 +57,12 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn);
 
 // Parses the common options into `out`; throws UsageError. Exposed for the CLI.
 void parse_common_options(const std::vector<std::string>& argv, const StepSpec& spec, StepOptions& out);
+
+// After a successful run under systemd on the host: try-restart the
+// consumers if an output changed. Never waits for the job (the consumer is
+// ordered after this step, whose job is still running). A bus failure is a
+// warning: the outputs are written, the admin can restart by hand.
+void restart_consumers(const StepSpec& spec, const StepOptions& opts, const StepResult& result);
 
 // Maps the current exception to an exit code and logs it once. For use in catch(...).
 int report_exception(std::string_view step);
