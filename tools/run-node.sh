@@ -1,13 +1,33 @@
 #!/usr/bin/env bash
-# The main job: builds eks-node, starts the built-in fake instance (a loopback
-# IMDS serving tests/conformance/instance/imds.json and examples/user-data.mime)
-# and runs the whole chain with `eks-node render` into a temporary root, then
-# shows what a node would get. Installs its own dependencies.
+# The main job: builds eks-node, builds the Debian 12 guest image (first time
+# only, cached), and boots it as a node against the built-in fake instance (a
+# fake IMDS inside the VM serving tests/conformance/instance/imds.json and
+# examples/user-data.mime). Prints `systemctl list-dependencies
+# eks-node.target`, the step timings and the rendered kubelet configuration.
+# Installs its own dependencies.
+#
+#   tools/run-node.sh            boot a node in a VM (needs root; ~1-2 min, +4 min the first time)
+#   tools/run-node.sh --offline  no VM: run the chain with `eks-node render` into a temp root
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/deps.sh --test
 tools/build.sh >/dev/null
+
+if [[ "${1:-}" != "--offline" ]]; then
+  scenario=$(mktemp -d /tmp/eks-node-node-vm.XXXXXX)
+  trap 'rm -rf "$scenario"' EXIT
+  cp examples/node-vm/check.sh examples/node-vm/scenario.env "$scenario/"
+  cp tests/conformance/instance/imds.json "$scenario/imds.json"
+  cp examples/user-data.mime "$scenario/user-data"
+  out=${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}/node
+  echo "== booting a node (tests/vm/run-scenario.sh; results in $out)"
+  status=0
+  tests/vm/run-scenario.sh "$scenario" --build-dir build --out "$out" || status=$?
+  echo
+  cat "$out/check.log"
+  exit "$status"
+fi
 
 root=${EKS_NODE_DEMO_ROOT:-$(mktemp -d /tmp/eks-node-demo.XXXXXX)}
 mkdir -p "$root/etc/eks" "$root/sys/devices/system/cpu"

@@ -26,5 +26,7 @@ check "kubelet got the drop-in dir for the user config" grep -q -- "--config-dir
 check "kubeconfig is 0600" test "$(stat -c %a /var/lib/kubelet/kubeconfig)" = 600
 check "the steps logged to the journal with EKS_NODE_STEP" \
   bash -c 'journalctl -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "done"'
+check "no daemon-reload on a plain boot" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
+check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
 systemd-analyze critical-chain kubelet.service || true
 finish

@@ -12,6 +12,8 @@ check "one error line naming source, field and value" bash -c '
   lines=$(journalctl -b -u eks-node-config.service -p err --no-pager -o cat | grep -c "user data: spec.cluster.cidr: \"10.100.0.0/33\"")
   [[ $lines == 1 ]]'
 check "kubelet was not started" bash -c '! systemctl is-active --quiet kubelet.service && [[ ! -e /run/stub-kubelet ]]'
+check "eks-node-failed.target is active (fail closed)" systemctl is-active eks-node-failed.target
+check "eks-node.target is not active" bash -c '! systemctl is-active --quiet eks-node.target'
 check "no config.json" test ! -e /run/eks-node/config.json
 check "no kubelet config written" test ! -e /etc/kubernetes/kubelet/config.json
 finish

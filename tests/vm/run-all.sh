@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The VM test tier: every scenario under tests/vm/scenarios/, one VM at a time
+# (TCG guests are CPU-bound; two at once only slow each other down).
+#
+# Usage: tests/vm/run-all.sh [--build-dir DIR] [SCENARIO_DIR...]
+#
+# Builds (or reuses) the cached guest image first and reports its time, then one
+# line per scenario with its wall time, the checks inside each one, and a
+# closing "N passed, M failed" line counting the guests' checks (a scenario that
+# fails without reporting checks, e.g. a boot that timed out, counts as one
+# failure). Exit 0 only if every scenario passed. Registered as the meson test
+# `vm` (suite vm); `meson test --no-suite vm` leaves it out of a quick local run.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+build_dir=""
+scenarios=()
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --build-dir=*) build_dir=${1#*=}; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) scenarios+=("$1"); shift ;;
+  esac
+done
+if ((${#scenarios[@]} == 0)); then
+  for d in "$here"/scenarios/*/; do scenarios+=("${d%/}"); done
+fi
+build_args=()
+[[ -n $build_dir ]] && build_args=(--build-dir "$build_dir")
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
+
+tier_start=$(now)
+t=$(now)
+if ! "$here/build-image.sh" >/dev/null; then
+  echo "not ok - guest image build"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "# guest image ready in $(since "$t") s (cached: ${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm})"
+
+out_root=${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}
+passed=0
+failed=0
+scenario_failures=0
+for dir in "${scenarios[@]}"; do
+  name=$(basename "$dir")
+  t=$(now)
+  "$here/run-scenario.sh" "$dir" "${build_args[@]}" --out "$out_root/$name" >"$out_root.$name.log" 2>&1
+  rc=$?
+  secs=$(since "$t")
+  log="$out_root/$name/check.log"
+  # the guest's own summary line: "checks: P passed, F failed"
+  summary=$(grep -Eo 'checks: [0-9]+ passed, [0-9]+ failed' "$log" 2>/dev/null | tail -1)
+  p=0 f=0
+  if [[ $summary =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+  fi
+  if ((rc == 0)); then
+    echo "ok - $name in ${secs} s ($p checks)"
+  else
+    scenario_failures=$((scenario_failures + 1))
+    ((f == 0)) && f=1
+    echo "not ok - $name in ${secs} s (exit $rc; $p passed, $f failed)"
+    grep -E '^(not ok|vm:)' "$log" "$out_root.$name.log" 2>/dev/null | sed 's/^/    /' | head -40
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+done
+echo "# VM tier: ${#scenarios[@]} scenarios, $scenario_failures failed, $(since "$tier_start") s in all"
+echo "$passed passed, $failed failed"
+((scenario_failures == 0))
