@@ -86,6 +86,7 @@ cp -a "$scenario" "$in/scenario"
 cp "$here/guest/check-lib.sh" "$in/"
 # The fake IMDS of the process tests serves the VM too.
 cp "$repo/tests/fake-imds/fake_imds.py" "$in/"
+cp "$repo/tests/fake-aws/fake_aws.py" "$in/"
 if [[ -n $no_project ]]; then
   log "booting without the project"
 elif [[ -n $destdir ]]; then
