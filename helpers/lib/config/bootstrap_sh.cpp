@@ -139,6 +139,7 @@ public:
         map_network(f);
         map_kubelet(f);
         map_outposts_and_disks(f);
+        map_pause_image(f);
         if (auto v = value("--containerd-config-file")) map_containerd_file(f, *v);
         return f;
     }
@@ -201,14 +202,6 @@ private:
                                   : fmt::format("{} is not supported; only containerd is", text::quote(*v)));
         for (std::string_view docker_only : {"--docker-config-json", "--enable-docker-bridge"})
             if (value(docker_only)) throw ConfigError(source_, field_of(docker_only), std::string(no_docker));
-        // The pause image lives in a regional registry, and this front end
-        // reads user data without the instance's region; a wrong guess would
-        // leave every pod without a sandbox.
-        for (std::string_view pause : {"--pause-container-account", "--pause-container-version"})
-            if (value(pause))
-                throw ConfigError(source_, field_of(pause),
-                                  "not supported: set the whole image with settings.containerd.sandboxImage in an "
-                                  "eks-node TOML part (application/vnd.eks-node+toml) instead");
         if (auto v = value("--aws-api-retry-attempts")) {
             if (v->empty() || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
                 throw ConfigError(source_, field_of("--aws-api-retry-attempts"),
@@ -283,6 +276,15 @@ private:
             max_pods = std::stol(n);
         }
         f.spec["kubelet"]["config"]["maxPods"] = max_pods;
+    }
+
+    // The registry host stays the region's (derived later, when the region is
+    // known); only the account and the tag come from the flags.
+    void map_pause_image(Fragment& f) const {
+        if (auto v = value("--pause-container-account"))
+            f.settings["containerd"]["pauseAccount"] = checked(*v, "--pause-container-account", check::aws_account_id);
+        if (auto v = value("--pause-container-version"))
+            f.settings["containerd"]["pauseTag"] = checked(*v, "--pause-container-version", check::image_tag);
     }
 
     void map_outposts_and_disks(Fragment& f) const {

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cctype>
+
 #include "config/checks.hpp"
 
 #include <arpa/inet.h>
@@ -153,6 +156,18 @@ std::string single_token(std::string_view s) {
 }
 
 std::string non_empty(std::string_view s) { return s.empty() ? "must not be empty" : ""; }
+
+std::string aws_account_id(std::string_view s) {
+    bool ok = s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return ok ? "" : text::quote(s) + " is not a 12-digit AWS account ID";
+}
+
+std::string image_tag(std::string_view s) {
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    bool ok = !s.empty() && s.size() <= 128 && word(s.front()) &&
+              std::all_of(s.begin(), s.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
+    return ok ? "" : text::quote(s) + " is not an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)";
+}
 
 }  // namespace eksnode::check
 

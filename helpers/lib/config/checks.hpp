@@ -20,5 +20,7 @@ std::string service_section(std::string_view s);        // instance.environment 
 std::string env_name(std::string_view s);               // POSIX environment variable name
 std::string single_token(std::string_view s);           // non-empty, no whitespace or control characters
 std::string non_empty(std::string_view s);
+std::string aws_account_id(std::string_view s);         // 12 digits
+std::string image_tag(std::string_view s);              // an OCI tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
 
 }  // namespace eksnode::check

@@ -143,6 +143,10 @@ const Field& settings() {
         }),
         object("containerd", "containerd settings", {
             string_field("sandboxImage", "pause image, instead of the regional ECR one", check::single_token),
+            string_field("pauseAccount", "ECR account of the regional pause image (AL2 --pause-container-account)",
+                         check::aws_account_id),
+            string_field("pauseTag", "tag of the regional pause image (AL2 --pause-container-version)",
+                         check::image_tag),
         }),
     });
     return table;

@@ -372,6 +372,18 @@ void derive_sandbox_image(const Config& cfg, const json& instance, const Machine
     std::string domain = required_instance_string(instance, "domain");
     derive_detail::SandboxImageChoice c = derive_detail::choose_sandbox_image(region, domain, m.fips_enabled);
     std::string origin = fmt::format("EKS pause image of account {} in {}", c.account, c.registry_region);
+    // AL2's --pause-container-account/-version: the same regional registry
+    // host, another account or tag.
+    std::optional<std::string> account = cfg.string("/settings/containerd/pauseAccount");
+    std::optional<std::string> tag = cfg.string("/settings/containerd/pauseTag");
+    if (account || tag) {
+        c.image = derive_detail::pause_image(account.value_or(std::string(c.account)), c.registry_region, domain, c.fips,
+                                             tag.value_or(std::string(pause_image_tag)));
+        if (account) origin = fmt::format("settings.containerd.pauseAccount {} ({}) in {}", *account,
+                                          cfg.source("/settings/containerd/pauseAccount"), c.registry_region);
+        if (tag) origin += fmt::format(", settings.containerd.pauseTag {} ({})", *tag,
+                                       cfg.source("/settings/containerd/pauseTag"));
+    }
     if (c.fallback) origin += fmt::format(" (region {} has no EKS registry of its own)", region);
     if (m.fips_enabled) origin += c.fips ? ", FIPS endpoint" : ", FIPS is on but ECR has no FIPS endpoint there";
     rec.set("sandboxImage", c.image, origin);

@@ -68,5 +68,8 @@ struct SandboxImageChoice {
     bool fips = false;             // the ecr-fips host is used
 };
 SandboxImageChoice choose_sandbox_image(std::string_view region, std::string_view dns_suffix, bool fips);
+// "<account>.dkr.ecr[-fips].<region>.<suffix>/eks/pause:<tag>"
+std::string pause_image(std::string_view account, std::string_view registry_region, std::string_view dns_suffix,
+                        bool fips, std::string_view tag);
 
 }  // namespace eksnode::derive_detail

@@ -52,9 +52,14 @@ SandboxImageChoice choose_sandbox_image(std::string_view region, std::string_vie
         }
     }
     c.fips = fips && std::binary_search(std::begin(ecr_fips_regions), std::end(ecr_fips_regions), c.registry_region);
-    c.image = fmt::format("{}.dkr.{}.{}.{}/eks/pause:{}", c.account, c.fips ? "ecr-fips" : "ecr", c.registry_region,
-                          dns_suffix, pause_image_tag);
+    c.image = pause_image(c.account, c.registry_region, dns_suffix, c.fips, pause_image_tag);
     return c;
+}
+
+std::string pause_image(std::string_view account, std::string_view registry_region, std::string_view dns_suffix,
+                        bool fips, std::string_view tag) {
+    return fmt::format("{}.dkr.{}.{}.{}/eks/pause:{}", account, fips ? "ecr-fips" : "ecr", registry_region,
+                       dns_suffix, tag);
 }
 
 }  // namespace derive_detail

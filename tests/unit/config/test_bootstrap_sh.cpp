@@ -136,6 +136,15 @@ TEST_CASE("every AL2 flag maps onto the model", "[config][bootstrap-sh]") {
                    {"instance", {{"localStorage", {{"strategy", "RAID0"}}}}}});
         CHECK(spec_of_args({"c", "--local-disks", "mount"})["instance"]["localStorage"]["strategy"] == "Mount");
     }
+    SECTION("the pause image's account and tag become settings") {
+        bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
+            return std::nullopt;
+        };
+        Fragment f = bootstrap_sh::fragment_from_args(
+            {"c", "--pause-container-account", "123456789012", "--pause-container-version", "3.9"}, "test", none);
+        CHECK(f.spec == named("c"));
+        CHECK(f.settings == json{{"containerd", {{"pauseAccount", "123456789012"}, {"pauseTag", "3.9"}}}});
+    }
     SECTION("repeated flags: the last wins, as in bootstrap.sh") {
         CHECK(spec_of_args({"c", "--local-disks", "mount",
                             "--local-disks=raid10"})["instance"]["localStorage"]["strategy"] == "RAID10");
@@ -178,8 +187,10 @@ TEST_CASE("bootstrap.sh calls eks-node refuses, naming the flag", "[config][boot
          "bootstrap.sh --enable-docker-bridge: dockerd is not supported"},
         {"/etc/eks/bootstrap.sh c --docker-config-json '{}'",
          "bootstrap.sh --docker-config-json: dockerd is not supported"},
-        {"/etc/eks/bootstrap.sh c --pause-container-account 123456789012",
-         "bootstrap.sh --pause-container-account: not supported"},
+        {"/etc/eks/bootstrap.sh c --pause-container-account 12345678901",
+         "bootstrap.sh --pause-container-account: \"12345678901\" is not a 12-digit AWS account ID"},
+        {"/etc/eks/bootstrap.sh c --pause-container-version 'bad tag'",
+         "bootstrap.sh --pause-container-version: \"bad tag\" is not an image tag"},
         {"/etc/eks/bootstrap.sh c --apiserver-endpoint $(cat /tmp/ep)",
          "bootstrap.sh --apiserver-endpoint: $(cat /tmp/ep): $(...) is a command substitution"},
         {"EP=`cat /tmp/ep`\n/etc/eks/bootstrap.sh c --apiserver-endpoint \"$EP\"",

@@ -283,6 +283,16 @@ TEST_CASE("sandbox image: setting, region and FIPS", "[derive][sandbox-image]") 
     china.instance["region"] = "cn-north-1";
     china.instance["domain"] = "amazonaws.com.cn";
     CHECK(china()["sandboxImage"] == "918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn/eks/pause:3.10");
+
+    // AL2's --pause-container-account/-version: the region's registry host, another account and tag
+    Run al2;
+    al2.instance["region"] = "eu-west-1";
+    al2.settings["containerd"]["pauseAccount"] = "123456789012";
+    al2.settings["containerd"]["pauseTag"] = "3.9";
+    CHECK(al2()["sandboxImage"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/eks/pause:3.9");
+    Run tag_only;
+    tag_only.settings["containerd"]["pauseTag"] = "3.5";
+    CHECK(tag_only()["sandboxImage"] == "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.5");
 }
 
 TEST_CASE("reserved CPU follows the machine's CPUs", "[derive][reserved]") {
