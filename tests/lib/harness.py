@@ -18,23 +18,22 @@ FAKE_AWS = SOURCE_ROOT / "tests" / "fake-aws" / "fake_aws.py"
 CONFORMANCE_INSTANCE = SOURCE_ROOT / "tests" / "conformance" / "instance" / "imds.json"
 
 
-class FakeImds:
-    """Runs tests/fake-imds/fake_imds.py on an ephemeral loopback port."""
+class _FakeServer:
+    """A fake endpoint as a subprocess on an ephemeral loopback port: it writes
+    the port to a file once it listens and one line per request to a log."""
 
-    def __init__(self, data, user_data=None, extra=()):
-        self.dir = tempfile.mkdtemp(prefix="eksnode-imds-")
+    def _start(self, what, prefix, cmd, wait_steps):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
         port_file = os.path.join(self.dir, "port")
         self.log = os.path.join(self.dir, "requests.log")
-        cmd = [sys.executable, str(FAKE_IMDS), "--data", str(data), "--port", "0",
-               "--port-file", port_file, "--log", self.log, *extra]
-        if user_data is not None:
-            cmd += ["--user-data", str(user_data)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(500):  # up to 5 s for the interpreter to start listening
+        open(self.log, "w").close()
+        self.proc = subprocess.Popen(cmd + ["--port", "0", "--port-file", port_file, "--log", self.log],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(wait_steps):  # 10 ms each, for the interpreter to start listening
             if os.path.exists(port_file) and open(port_file).read().strip():
                 break
             if self.proc.poll() is not None:
-                raise RuntimeError("fake IMDS died: " + self.proc.stderr.read().decode())
+                raise RuntimeError("fake %s died: %s" % (what, self.proc.stderr.read().decode()))
             subprocess.run(["sleep", "0.01"])
         self.endpoint = "http://127.0.0.1:%s" % open(port_file).read().strip()
 
@@ -54,29 +53,28 @@ class FakeImds:
         self.close()
 
 
-class FakeAws:
+class FakeImds(_FakeServer):
+    """Runs tests/fake-imds/fake_imds.py."""
+
+    def __init__(self, data, user_data=None, extra=()):
+        cmd = [sys.executable, str(FAKE_IMDS), "--data", str(data), *extra]
+        if user_data is not None:
+            cmd += ["--user-data", str(user_data)]
+        self._start("IMDS", "eksnode-imds-", cmd, 500)
+
+
+class FakeAws(_FakeServer):
     """Runs tests/fake-aws/fake_aws.py (EC2 + EKS, signatures checked with
-    botocore) on an ephemeral loopback port. env() gives the variables that
-    point eks-node-config at it with matching credentials."""
+    botocore). env() gives the variables that point eks-node-config at it with
+    matching credentials."""
 
     ACCESS_KEY = "AKIDFAKEEKSNODE"
     SECRET_KEY = "fake/secret/key/for/tests"
 
     def __init__(self, extra=()):
-        self.dir = tempfile.mkdtemp(prefix="eksnode-aws-")
-        port_file = os.path.join(self.dir, "port")
-        self.log = os.path.join(self.dir, "requests.log")
-        open(self.log, "w").close()
-        cmd = [sys.executable, str(FAKE_AWS), "--port", "0", "--port-file", port_file, "--log", self.log,
-               "--access-key", self.ACCESS_KEY, "--secret-key", self.SECRET_KEY, *extra]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(1000):  # botocore takes a moment to import
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                break
-            if self.proc.poll() is not None:
-                raise RuntimeError("fake AWS died: " + self.proc.stderr.read().decode())
-            subprocess.run(["sleep", "0.01"])
-        self.endpoint = "http://127.0.0.1:%s" % open(port_file).read().strip()
+        cmd = [sys.executable, str(FAKE_AWS), "--access-key", self.ACCESS_KEY, "--secret-key", self.SECRET_KEY,
+               *extra]
+        self._start("AWS", "eksnode-aws-", cmd, 1000)  # botocore takes a moment to import
 
     def env(self, credentials=True, **more):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and "proxy" not in k.lower()}
@@ -86,21 +84,6 @@ class FakeAws:
             env["AWS_SECRET_ACCESS_KEY"] = self.SECRET_KEY
         env.update(more)
         return env
-
-    def requests(self):
-        with open(self.log) as f:
-            return [line.split() for line in f if line.strip()]
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=5)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def make_root(kubelet_version="1.29.0", cpus=2, containerd_version="1.7.27", node_name_strategy=None):
