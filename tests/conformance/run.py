@@ -44,21 +44,11 @@ def run_case(cli, case, via):
 
 def main():
     cli = sys.argv[1]
-    passed = failed = 0
+    tally = harness.Tally()
     for case in sorted(p for p in HERE.iterdir() if (p / "case.toml").exists()):
         for via in ("file", "imds"):
-            problems = run_case(cli, case, via)
-            name = "%s (user data via %s)" % (case.name, via)
-            if problems:
-                failed += 1
-                print("FAIL %s" % name)
-                for p in problems:
-                    print("  " + p)
-            else:
-                passed += 1
-                print("ok   %s" % name)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+            tally.case("%s (user data via %s)" % (case.name, via), run_case(cli, case, via))
+    return tally.finish()
 
 
 if __name__ == "__main__":

@@ -86,6 +86,34 @@ class FakeAws(_FakeServer):
         return env
 
 
+class Tally:
+    """One "ok   NAME" or "FAIL NAME" line (plus its problems) per case, and the
+    closing "N passed, M failed" line that tools/test.sh sums."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def case(self, name, problems):
+        if problems:
+            self.failed += 1
+            print("FAIL %s" % name)
+            for p in problems:
+                print("  " + p)
+        else:
+            self.passed += 1
+            print("ok   %s" % name)
+
+    def at_least(self, count, minimum, what):
+        """A corpus that shrank by accident fails rather than passes quietly."""
+        if count < minimum:
+            print("%s: %d cases, want at least %d" % (what, count, minimum))
+            self.failed += 1
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed else 0
+
+
 def make_root(kubelet_version="1.29.0", cpus=2, containerd_version="1.7.27", node_name_strategy=None):
     """A temporary node root holding the machine facts eks-node reads.
 

@@ -52,22 +52,11 @@ def check(cli, case):
 def main():
     cli = sys.argv[1]
     cases = sorted(p for p in CORPUS.iterdir() if (p / "user-data").exists())
-    passed = failed = 0
+    tally = harness.Tally()
     for case in cases:
-        problems = check(cli, case)
-        if problems:
-            failed += 1
-            print("FAIL %s" % case.name)
-            for p in problems:
-                print("  " + p)
-        else:
-            passed += 1
-            print("ok   %s" % case.name)
-    if len(cases) < 30:
-        print("corpus too small: %d cases, want at least 30" % len(cases))
-        failed += 1
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        tally.case(case.name, check(cli, case))
+    tally.at_least(len(cases), 30, "bad-input corpus")
+    return tally.finish()
 
 
 if __name__ == "__main__":

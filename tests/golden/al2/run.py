@@ -142,30 +142,17 @@ def shim_path(cli, case, instance, args, static_outputs):
 
 def main():
     cli = sys.argv[1]
-    passed = failed = 0
+    tally = harness.Tally()
     cases = sorted(p for p in HERE.iterdir() if (p / "user-data").exists())
     for case in cases:
         instance = case / "imds.json" if (case / "imds.json").exists() else harness.CONFORMANCE_INSTANCE
         args = json.loads((case / "bootstrap-args.json").read_text())
         static_problems, static_outputs = static_path(cli, case, instance, args)
-        results = [("static", static_problems)]
+        tally.case("%s (static)" % case.name, static_problems)
         if static_outputs is not None:
-            results.append(("shim", shim_path(cli, case, instance, args, static_outputs)))
-        for kind, problems in results:
-            name = "%s (%s)" % (case.name, kind)
-            if problems:
-                failed += 1
-                print("FAIL %s" % name)
-                for p in problems:
-                    print("  " + p)
-            else:
-                passed += 1
-                print("ok   %s" % name)
-    if len(cases) < 5:
-        print("too few cases: %d, want at least 5" % len(cases))
-        failed += 1
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+            tally.case("%s (shim)" % case.name, shim_path(cli, case, instance, args, static_outputs))
+    tally.at_least(len(cases), 5, "AL2 golden cases")
+    return tally.finish()
 
 
 if __name__ == "__main__":
