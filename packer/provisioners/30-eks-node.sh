@@ -35,4 +35,7 @@ ninja -C "$work/build" >&2
 meson install -C "$work/build" --no-rebuild >&2
 # Presets apply to units enabled from now on; kubelet stays disabled.
 systemctl preset eks-node.target kubelet.service >/dev/null 2>&1 || true
+# journalctl -x explains eks-node's MESSAGE_IDs from the binary catalog
+# database; a package manager's trigger would rebuild it, meson install does not.
+journalctl --update-catalog
 /usr/bin/eks-node --version >&2
