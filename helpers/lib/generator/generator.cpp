@@ -20,7 +20,7 @@
 //                                 so every eks-node-*.service is skipped (not failed)
 //   log level set                 eks-node-.service.d/50-log-level.conf: Environment=EKS_NODE_LOG_LEVEL=
 //   enabled, and config.json has  eks-node.target.wants/eks-node-hosts.service -> UNITDIR/eks-node-hosts.service
-//   spec.cluster.enableOutpost    kubelet.service.d/50-eks-node-hosts.conf: Requires=, After=
+//   spec.cluster.enableOutpost    kubelet.service.d/50-eks-node-hosts.conf: Wants=, After=
 //   = true (Outposts)             eks-node-hosts.service (kubelet fails closed without it)
 //   enabled, and config.json has  eks-node.target.wants/eks-node-instance-store.service -> UNITDIR/...
 //   spec.instance.localStorage.   kubelet.service.d/50-eks-node-instance-store.conf: Wants=, After= the step
@@ -360,12 +360,13 @@ void add_optional(GeneratorPlan& plan, const OptionalUnit& u) {
         add_file(plan, fmt::format("{}.d/50-{}.conf", r, stem), fmt::format(
             "#\n"
             "# {}, so eks-node.target wants {}\n"
-            "# and {} does not start unless it succeeded (fail closed).\n"
+            "# and {} waits for it. Wants=, not Requires=: a failure stops it through\n"
+            "# eks-node-failed.target (fail closed) and a re-run restarts it only if a file changed.\n"
             "\n"
             "[Unit]\n"
             "Documentation=man:eks-node-generator(8)\n"
             "SourcePath={}\n"
-            "Requires={}\n"
+            "Wants={}\n"
             "After={}\n",
             u.reason, u.unit, r, u.source, u.unit, u.unit));
     }
