@@ -35,6 +35,11 @@ constexpr const char* usage_text =
     "                       print the resolved configuration (config.json)\n"
     "  max-pods (--instance-type TYPE | --instance-type-from-imds) [--cni-...] [--json]\n"
     "                       the recommended maxPods, as AL2's max-pods-calculator.sh computes it\n"
+    "  status [--json]      every step of eks-node.target: state, times, exit status, last error\n"
+    "  validate [--root=DIR] [--json]\n"
+    "                       check the node's files, kernel settings and services; one line each\n"
+    "  collect-logs [--output=FILE]\n"
+    "                       a tar.gz of journals, rendered files (redacted) and system state\n"
     "  help                 show this help\n"
     "  version              show the version\n"
     "\n"
@@ -166,6 +171,9 @@ int cli_main(int argc, char** argv) {
             {"render", render_cmd, render_help},
             {"config", config_cmd, config_help},
             {"max-pods", cli::max_pods_cmd, cli::max_pods_help},
+            {"status", cli::status_cmd, cli::status_help},
+            {"validate", cli::validate_cmd, cli::validate_help},
+            {"collect-logs", cli::collect_logs_cmd, cli::collect_logs_help},
             // hidden: what the /etc/eks/bootstrap.sh shim runs
             {"bootstrap-sh", cli::bootstrap_sh_cmd, cli::bootstrap_sh_help},
         };

@@ -2,7 +2,12 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/jsonutil.hpp"
+#include "core/paths.hpp"
+#include "core/systemd.hpp"
 
 namespace eksnode::cli {
 
@@ -13,5 +18,48 @@ extern const char* const max_pods_help;
 // `eks-node bootstrap-sh -- CLUSTER [FLAGS]`: what /etc/eks/bootstrap.sh runs.
 int bootstrap_sh_cmd(const std::vector<std::string>& args);
 extern const char* const bootstrap_sh_help;
+
+// `eks-node status [--json]`: every unit eks-node.target wants, from systemd.
+int status_cmd(const std::vector<std::string>& args);
+extern const char* const status_help;
+// One unit's state as status shows it: "active", "failed", "skipped by
+// condition", "not run", or systemd's ActiveState otherwise ("activating", ...).
+std::string step_state(const sd::UnitStatus& u);
+// The whole report `status --json` prints (throws Error when systemd cannot be
+// reached); "configured" is what the exit status says.
+json status_report();
+
+// `eks-node validate [--root=DIR] [--json]`: the running node against its outputs.
+int validate_cmd(const std::vector<std::string>& args);
+extern const char* const validate_help;
+
+struct CheckResult {
+    enum class Outcome { ok, failed, skipped };
+    std::string name;
+    Outcome outcome;
+    std::string detail;  // why it failed or was skipped; "" when ok
+};
+// The checks on files under the root: present, mode, parseable. No systemd, no
+// kernel: these run anywhere (tests run them on a rendered temp root).
+std::vector<CheckResult> validate_files(const Paths& paths);
+
+// `eks-node collect-logs [--output=FILE] [--root=DIR]`: a tar.gz for a bug report.
+int collect_logs_cmd(const std::vector<std::string>& args);
+extern const char* const collect_logs_help;
+
+// Masks secrets in text bound for the archive: credentials in URLs
+// (scheme://user:pass@ -> scheme://REDACTED@), AWS access key IDs, and the
+// value of any "key: value" / "key=value" / "\"key\": value" whose key names a
+// secret (token, password, secret, client-key-data, aws_secret_access_key, ...).
+std::string redact_secrets(std::string_view text);
+
+// An in-memory ustar archive, gzip-compressed on finish().
+class TarGzWriter {
+public:
+    void add(std::string_view name, std::string_view data, unsigned mode = 0644);
+    std::string finish(); // the .tar.gz bytes
+private:
+    std::string tar_;
+};
 
 }  // namespace eksnode::cli

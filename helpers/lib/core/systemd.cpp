@@ -2,8 +2,10 @@
 
 #include <dlfcn.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +42,20 @@ struct SdBusApi {
     decltype(&sd_bus_message_unref) message_unref;
     decltype(&sd_bus_get_property_string) get_property_string;
     decltype(&sd_bus_error_free) error_free;
+    decltype(&sd_bus_get_property_trivial) get_property_trivial;
+    decltype(&sd_bus_get_property_strv) get_property_strv;
+    decltype(&sd_bus_get_property) get_property;
+    decltype(&sd_bus_message_read_array) message_read_array;
+};
+
+// sd-journal, for `eks-node status`'s last error line; same library.
+struct SdJournalApi {
+    decltype(&sd_journal_open) open;
+    decltype(&sd_journal_close) close;
+    decltype(&sd_journal_add_match) add_match;
+    decltype(&sd_journal_seek_tail) seek_tail;
+    decltype(&sd_journal_previous) previous;
+    decltype(&sd_journal_get_data) get_data;
 };
 
 template <typename Fn>
@@ -49,10 +65,18 @@ void resolve(void* lib, const char* name, Fn& out) {
     out = reinterpret_cast<Fn>(sym);
 }
 
+void* libsystemd() {
+    static void* lib = [] {
+        void* l = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+        if (!l) throw Error(fmt::format("cannot talk to systemd: {}", dlerror()));
+        return l;
+    }();
+    return lib;
+}
+
 const SdBusApi& api() {
     static const SdBusApi loaded = [] {
-        void* lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-        if (!lib) throw Error(fmt::format("cannot talk to systemd: {}", dlerror()));
+        void* lib = libsystemd();
         SdBusApi a{};
         resolve(lib, "sd_bus_new", a.bus_new);
         resolve(lib, "sd_bus_set_address", a.set_address);
@@ -64,6 +88,25 @@ const SdBusApi& api() {
         resolve(lib, "sd_bus_message_unref", a.message_unref);
         resolve(lib, "sd_bus_get_property_string", a.get_property_string);
         resolve(lib, "sd_bus_error_free", a.error_free);
+        resolve(lib, "sd_bus_get_property_trivial", a.get_property_trivial);
+        resolve(lib, "sd_bus_get_property_strv", a.get_property_strv);
+        resolve(lib, "sd_bus_get_property", a.get_property);
+        resolve(lib, "sd_bus_message_read_array", a.message_read_array);
+        return a;
+    }();
+    return loaded;
+}
+
+const SdJournalApi& journal_api() {
+    static const SdJournalApi loaded = [] {
+        void* lib = libsystemd();
+        SdJournalApi a{};
+        resolve(lib, "sd_journal_open", a.open);
+        resolve(lib, "sd_journal_close", a.close);
+        resolve(lib, "sd_journal_add_match", a.add_match);
+        resolve(lib, "sd_journal_seek_tail", a.seek_tail);
+        resolve(lib, "sd_journal_previous", a.previous);
+        resolve(lib, "sd_journal_get_data", a.get_data);
         return a;
     }();
     return loaded;
@@ -143,6 +186,136 @@ void daemon_reload() {
 void start_unit(std::string_view unit, std::string_view mode) { unit_job("StartUnit", unit, mode); }
 void restart_unit(std::string_view unit, std::string_view mode) { unit_job("RestartUnit", unit, mode); }
 void try_restart_unit(std::string_view unit, std::string_view mode) { unit_job("TryRestartUnit", unit, mode); }
+
+namespace {
+
+// LoadUnit, not GetUnit: an inactive unit may have been garbage-collected
+// and GetUnit would then call it unknown.
+std::string load_unit(std::string_view unit) {
+    const SdBusApi& a = api();
+    BusError err;
+    sd_bus_message* reply = nullptr;
+    std::string u(unit);
+    int r = a.call_method(bus(), manager_service, manager_path, manager_iface, "LoadUnit", &err.e, &reply, "s",
+                          u.c_str());
+    MessagePtr owned(reply);
+    if (r < 0) throw Error(fmt::format("systemd LoadUnit {}: {}", unit, err.text(r)));
+    const char* object = nullptr;
+    r = a.message_read(reply, "o", &object);
+    if (r < 0) throw Error(fmt::format("systemd LoadUnit {}: bad reply: {}", unit, std::strerror(-r)));
+    return object;
+}
+
+// Typed property readers on one unit object; each throws Error naming the unit.
+struct UnitObject {
+    std::string unit, path;
+
+    std::string string(const char* iface, const char* name) const {
+        BusError err;
+        char* value = nullptr;
+        int r = api().get_property_string(bus(), manager_service, path.c_str(), iface, name, &err.e, &value);
+        if (r < 0) throw Error(fmt::format("systemd {} of {}: {}", name, unit, err.text(r)));
+        std::string s(value);
+        std::free(value);
+        return s;
+    }
+    // type: 't' (uint64_t), 'i' (int32_t), 'b' (int).
+    template <typename T>
+    T trivial(const char* iface, const char* name, char type) const {
+        BusError err;
+        T value{};
+        int r = api().get_property_trivial(bus(), manager_service, path.c_str(), iface, name, &err.e, type, &value);
+        if (r < 0) throw Error(fmt::format("systemd {} of {}: {}", name, unit, err.text(r)));
+        return value;
+    }
+    std::vector<std::string> strv(const char* iface, const char* name) const {
+        BusError err;
+        char** value = nullptr;
+        int r = api().get_property_strv(bus(), manager_service, path.c_str(), iface, name, &err.e, &value);
+        if (r < 0) throw Error(fmt::format("systemd {} of {}: {}", name, unit, err.text(r)));
+        std::vector<std::string> out;
+        for (char** p = value; p && *p; ++p) {
+            out.emplace_back(*p);
+            std::free(*p);
+        }
+        std::free(value);
+        return out;
+    }
+    // InvocationID is "ay": 16 bytes, shown as 32 hex digits like the journal's field.
+    std::string id128(const char* iface, const char* name) const {
+        BusError err;
+        sd_bus_message* reply = nullptr;
+        int r = api().get_property(bus(), manager_service, path.c_str(), iface, name, &err.e, &reply, "ay");
+        MessagePtr owned(reply);
+        if (r < 0) throw Error(fmt::format("systemd {} of {}: {}", name, unit, err.text(r)));
+        const void* data = nullptr;
+        size_t size = 0;
+        r = api().message_read_array(reply, 'y', &data, &size);
+        if (r < 0) throw Error(fmt::format("systemd {} of {}: bad reply: {}", name, unit, std::strerror(-r)));
+        std::string hex;
+        for (size_t i = 0; i < size; ++i) hex += fmt::format("{:02x}", static_cast<const unsigned char*>(data)[i]);
+        return hex;
+    }
+};
+
+constexpr const char* unit_iface = "org.freedesktop.systemd1.Unit";
+
+}  // namespace
+
+UnitStatus unit_status(std::string_view unit) {
+    UnitObject o{std::string(unit), load_unit(unit)};
+    UnitStatus s;
+    s.name = unit;
+    s.load_state = o.string(unit_iface, "LoadState");
+    s.active_state = o.string(unit_iface, "ActiveState");
+    s.sub_state = o.string(unit_iface, "SubState");
+    if (s.load_state == "not-found") return s;
+    s.condition_result = o.trivial<int>(unit_iface, "ConditionResult", 'b') != 0;
+    s.condition_usec = o.trivial<uint64_t>(unit_iface, "ConditionTimestamp", 't');
+    s.start_usec = o.trivial<uint64_t>(unit_iface, "InactiveExitTimestamp", 't');
+    s.end_usec = o.trivial<uint64_t>(unit_iface, "ActiveEnterTimestamp", 't');
+    s.invocation_id = o.id128(unit_iface, "InvocationID");
+    if (unit.ends_with(".service")) {
+        constexpr const char* svc = "org.freedesktop.systemd1.Service";
+        s.result = o.string(svc, "Result");
+        // a oneshot is "activating" while it runs: its main process gives the
+        // real start and end
+        uint64_t start = o.trivial<uint64_t>(svc, "ExecMainStartTimestamp", 't');
+        uint64_t end = o.trivial<uint64_t>(svc, "ExecMainExitTimestamp", 't');
+        if (start) {
+            s.start_usec = start;
+            s.end_usec = end;
+            if (end) s.exit_status = o.trivial<int32_t>(svc, "ExecMainStatus", 'i');
+        }
+    } else if (unit.ends_with(".mount")) {
+        s.result = o.string("org.freedesktop.systemd1.Mount", "Result");
+    }
+    return s;
+}
+
+std::vector<std::string> unit_wants(std::string_view unit) {
+    UnitObject o{std::string(unit), load_unit(unit)};
+    return o.strv(unit_iface, "Wants");
+}
+
+std::optional<std::string> last_error_line(std::string_view unit, std::string_view invocation_id) {
+    const SdJournalApi& j = journal_api();
+    sd_journal* raw = nullptr;
+    if (j.open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
+    std::unique_ptr<sd_journal, decltype(j.close)> journal(raw, j.close);
+    auto match = [&](const std::string& m) { return j.add_match(raw, m.data(), m.size()) >= 0; };
+    // matches on one field are ORed, on different fields ANDed
+    bool ok = match(fmt::format("_SYSTEMD_UNIT={}", unit));
+    if (!invocation_id.empty()) ok = ok && match(fmt::format("_SYSTEMD_INVOCATION_ID={}", invocation_id));
+    for (int p = 0; p <= 3; ++p) ok = ok && match(fmt::format("PRIORITY={}", p));
+    if (!ok || j.seek_tail(raw) < 0 || j.previous(raw) <= 0) return std::nullopt;
+    const void* data = nullptr;
+    size_t size = 0;
+    if (j.get_data(raw, "MESSAGE", &data, &size) < 0) return std::nullopt;
+    std::string_view field(static_cast<const char*>(data), size);
+    field.remove_prefix(std::min(field.size(), std::string_view("MESSAGE=").size()));
+    return std::string(field);
+}
 
 std::optional<std::string> active_state(std::string_view unit) {
     const SdBusApi& a = api();

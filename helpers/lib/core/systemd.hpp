@@ -4,9 +4,11 @@
 // runs) do not pay for loading it and its dependencies at start-up.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace eksnode::sd {
 
@@ -30,5 +32,31 @@ void try_restart_unit(std::string_view unit, std::string_view mode = "replace");
 // The unit's ActiveState ("active", "inactive", "failed", ...), or nullopt if
 // systemd does not know the unit.
 std::optional<std::string> active_state(std::string_view unit);
+
+// What `eks-node status` shows of one unit, read over the bus (LoadUnit, then
+// its properties). Timestamps are CLOCK_REALTIME microseconds, 0 for "never".
+struct UnitStatus {
+    std::string name;
+    std::string load_state;    // loaded, not-found, masked, ...
+    std::string active_state;  // active, inactive, failed, activating, ...
+    std::string sub_state;     // exited, running, dead, failed, mounted, ...
+    std::string result;        // success, exit-code, timeout, ... ("" for targets)
+    bool condition_result = false;
+    uint64_t condition_usec = 0;   // when the conditions were last checked
+    std::optional<int> exit_status;  // ExecMainStatus, services that ran only
+    uint64_t start_usec = 0;       // ExecMainStartTimestamp, else InactiveExitTimestamp
+    uint64_t end_usec = 0;         // ExecMainExitTimestamp, else ActiveEnterTimestamp
+    std::string invocation_id;     // 32 hex digits, "" if it never ran
+};
+UnitStatus unit_status(std::string_view unit);
+
+// The Wants= of a unit (e.g. eks-node.target: every step, containerd, kubelet),
+// as systemd resolved them, including what generators and .wants/ added.
+std::vector<std::string> unit_wants(std::string_view unit);
+
+// The newest journal entry at PRIORITY<=3 (err and worse) of one run of a unit
+// (its invocation ID), or of the unit at all when the ID is empty. sd-journal
+// is dlopen()ed too. nullopt when there is none or the journal is unreadable.
+std::optional<std::string> last_error_line(std::string_view unit, std::string_view invocation_id);
 
 }  // namespace eksnode::sd

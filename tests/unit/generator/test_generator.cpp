@@ -56,7 +56,7 @@ TEST_CASE("writing config.json changes the generated units only when it asks for
     }
 }
 
-TEST_CASE("Outposts: eks-node.target wants eks-node-hosts and kubelet requires it", "[generator]") {
+TEST_CASE("Outposts: eks-node.target wants eks-node-hosts and kubelet waits for it", "[generator]") {
     TempRoot r;
     r.write(path::config_json, config_json(true));
     GeneratorPlan p = plan_units(r.paths(), "");
@@ -64,7 +64,7 @@ TEST_CASE("Outposts: eks-node.target wants eks-node-hosts and kubelet requires i
     CHECK(p.files.at("eks-node.target.wants/eks-node-hosts.service").kind == GeneratedFile::Kind::symlink);
     REQUIRE(p.files.count("kubelet.service.d/50-eks-node-hosts.conf") == 1);
     CHECK_THAT(p.files.at("kubelet.service.d/50-eks-node-hosts.conf").data,
-               Catch::Contains("Requires=eks-node-hosts.service\nAfter=eks-node-hosts.service\n"));
+               Catch::Contains("Wants=eks-node-hosts.service\nAfter=eks-node-hosts.service\n"));
 
     // At boot, before config.json, nothing knows about Outposts yet.
     CHECK(plan_units(r.paths(), "", ConfigJson::ignore).files.count("kubelet.service.d/50-eks-node-hosts.conf") == 0);

@@ -1,0 +1,140 @@
+// eks-node status: every unit eks-node.target wants, read from systemd over
+// sd-bus (state, times, exit status) and the journal (the last error line).
+// The list of steps is what the target wants this boot, not a fixed list, so
+// the optional steps and mount units the generator pulled in show up too.
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+
+namespace eksnode::cli {
+
+const char* const status_help =
+    "Usage: eks-node status [--json]\n"
+    "\n"
+    "Every unit eks-node.target wants (the steps, containerd, kubelet, instance-store mounts)\n"
+    "with its state (active, failed, skipped by condition, not run), start time, duration,\n"
+    "exit status and the last error line its run logged; and whether eks-node-failed.target\n"
+    "is active (a failed step holds kubelet back).\n"
+    "\n"
+    "  --json   print the same as JSON\n"
+    "  --help   show this help\n"
+    "\n"
+    "Exit status: 0 when the node is configured (eks-node.target active, no step failed),\n"
+    "1 otherwise or when systemd cannot be reached. See eks-node(1).\n";
+
+namespace {
+
+constexpr std::string_view target = "eks-node.target";
+constexpr std::string_view failed_target = "eks-node-failed.target";
+
+// Local time, as journalctl and systemctl show it.
+std::string local_time(uint64_t usec) {
+    std::time_t t = static_cast<std::time_t>(usec / 1000000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+std::string utc_time(uint64_t usec) {
+    std::time_t t = static_cast<std::time_t>(usec / 1000000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    return fmt::format("{}.{:06}Z", buf, usec % 1000000);
+}
+
+json unit_json(const sd::UnitStatus& u, bool with_error) {
+    json j = json::object();
+    j["unit"] = u.name;
+    j["state"] = step_state(u);
+    j["activeState"] = u.active_state;
+    j["subState"] = u.sub_state;
+    j["loadState"] = u.load_state;
+    j["result"] = u.result.empty() ? json(nullptr) : json(u.result);
+    j["start"] = u.start_usec ? json(utc_time(u.start_usec)) : json(nullptr);
+    j["startUsec"] = u.start_usec ? json(u.start_usec) : json(nullptr);  // CLOCK_REALTIME, for scripts
+    j["durationSeconds"] =
+        u.start_usec && u.end_usec >= u.start_usec ? json((u.end_usec - u.start_usec) / 1e6) : json(nullptr);
+    j["exitStatus"] = u.exit_status ? json(*u.exit_status) : json(nullptr);
+    std::optional<std::string> err;
+    // a run that succeeded has nothing to explain; ask the journal only otherwise
+    if (with_error && !u.invocation_id.empty() && (u.active_state == "failed" || u.result != "success"))
+        err = sd::last_error_line(u.name, u.invocation_id);
+    j["lastError"] = err ? json(*err) : json(nullptr);
+    return j;
+}
+
+}  // namespace
+
+std::string step_state(const sd::UnitStatus& u) {
+    if (u.load_state == "not-found") return "not found";
+    if (u.active_state == "failed") return "failed";
+    if (u.active_state == "active") return "active";
+    // systemd evaluated the conditions and one was false: skipped, not failed
+    if (u.condition_usec && !u.condition_result) return "skipped by condition";
+    if (u.active_state == "inactive" && !u.start_usec) return "not run";
+    return u.active_state;
+}
+
+json status_report() {
+    std::vector<std::string> wants = sd::unit_wants(target);
+    std::vector<sd::UnitStatus> units;
+    for (const std::string& w : wants) units.push_back(sd::unit_status(w));
+    // in the order they ran; what never ran last, by name
+    std::stable_sort(units.begin(), units.end(), [](const sd::UnitStatus& a, const sd::UnitStatus& b) {
+        uint64_t x = a.start_usec ? a.start_usec : UINT64_MAX, y = b.start_usec ? b.start_usec : UINT64_MAX;
+        return x != y ? x < y : a.name < b.name;
+    });
+    sd::UnitStatus t = sd::unit_status(target), f = sd::unit_status(failed_target);
+    bool any_failed = std::any_of(units.begin(), units.end(), [](const auto& u) { return step_state(u) == "failed"; });
+    json out = json::object();
+    out["configured"] = t.active_state == "active" && f.active_state != "active" && !any_failed;
+    out["target"] = unit_json(t, false);
+    out["failedTarget"] = unit_json(f, false);
+    out["units"] = json::array();
+    for (const auto& u : units) out["units"].push_back(unit_json(u, true));
+    return out;
+}
+
+int status_cmd(const std::vector<std::string>& args) {
+    bool as_json = false;
+    for (const std::string& a : args) {
+        if (a == "--json")
+            as_json = true;
+        else
+            throw UsageError(fmt::format("status: unexpected argument \"{}\"", a));
+    }
+    json r = status_report();
+    bool configured = r["configured"].get<bool>();
+    if (as_json) {
+        fmt::print("{}", dump_pretty(r, 2));
+        return configured ? EXIT_OK : EXIT_FAILURE_;
+    }
+    auto str = [](const json& v) {
+        return v.is_null() ? std::string("-") : v.is_string() ? v.get<std::string>() : v.dump();
+    };
+    fmt::print("{:<34} {}\n", target, r["target"]["state"].get<std::string>());
+    fmt::print("{:<34} {}{}\n", failed_target, r["failedTarget"]["state"].get<std::string>(),
+               r["failedTarget"]["activeState"] == "active" ? " (a step failed: kubelet is held back)" : "");
+    fmt::print("\n{:<34} {:<21} {:<19} {:>9} {:>4}\n", "UNIT", "STATE", "STARTED", "DURATION", "EXIT");
+    for (const json& u : r["units"]) {
+        // the text shows local time, as systemctl does; the JSON keeps UTC
+        std::string started = u["startUsec"].is_null() ? "-" : local_time(u["startUsec"].get<uint64_t>());
+        std::string duration =
+            u["durationSeconds"].is_null() ? "-" : fmt::format("{:.3f}s", u["durationSeconds"].get<double>());
+        fmt::print("{:<34} {:<21} {:<19} {:>9} {:>4}\n", str(u["unit"]), str(u["state"]), started, duration,
+                   str(u["exitStatus"]));
+        if (!u["lastError"].is_null()) fmt::print("    error: {}\n", u["lastError"].get<std::string>());
+    }
+    fmt::print("\n{}\n", configured ? "node configured" : "node NOT configured");
+    return configured ? EXIT_OK : EXIT_FAILURE_;
+}
+
+}  // namespace eksnode::cli

@@ -1,0 +1,242 @@
+// eks-node validate: the node against what its steps should have left behind.
+// The file checks run under --root anywhere; the kernel and systemd checks
+// only on the host itself, under systemd.
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+#include <yaml-cpp/yaml.h>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/text.hpp"
+#include "render/containerd.hpp"
+#include "render/environment.hpp"
+#include "render/kubelet.hpp"
+
+namespace eksnode::cli {
+
+const char* const validate_help =
+    "Usage: eks-node validate [--root=DIR] [--json]\n"
+    "\n"
+    "Checks the node against its resolved configuration, one line per check: every file the\n"
+    "steps write is present, parseable (JSON, TOML, YAML, PEM, environment file) and has its\n"
+    "mode; on the host also the kernel modules (overlay, br_netfilter), the sysctls kubelet\n"
+    "needs, the instance-store mounts, eks-node.target, containerd and kubelet.\n"
+    "\n"
+    "  --root=DIR   check the files under DIR; the kernel and systemd checks are skipped\n"
+    "  --json       print the checks as JSON\n"
+    "  --help       show this help\n"
+    "\n"
+    "Exit status: 0 when no check failed, 1 otherwise. See eks-node(1).\n";
+
+namespace {
+
+using Outcome = CheckResult::Outcome;
+
+enum class Format { json, toml, yaml, pem, env, text };
+
+struct Expected {
+    std::string_view path;
+    mode_t mode;
+    Format format;
+    bool required;
+};
+
+// eks-node(7), DATA FLOW: every file, its mode, and whether every node has it.
+// bootstrap-kubeconfig replaces kubeconfig on Outposts (checked below).
+constexpr Expected expected_files[] = {
+    {path::instance_json, 0644, Format::json, true},
+    {path::user_data, 0600, Format::text, false},
+    {path::config_json, 0600, Format::json, true},
+    {path::ca_crt, 0644, Format::pem, true},
+    {path::kubelet_config, 0644, Format::json, true},
+    {path::kubelet_user_dropin, 0644, Format::json, false},
+    {path::credential_provider_config, 0644, Format::json, true},
+    {path::kubelet_env, 0644, Format::env, true},
+    {render_detail::default_env_file, 0600, Format::env, false},
+    {render_detail::kubelet_env_file, 0600, Format::env, false},
+    {render_detail::containerd_env_file, 0600, Format::env, false},
+    {render_detail::resolved_dropin_path, 0644, Format::text, false},
+    {path::containerd_config, 0644, Format::toml, true},
+    {path::base_runtime_spec, 0644, Format::json, true},
+    {render_detail::soci_config_path, 0644, Format::toml, false},
+};
+
+// Throws with the parser's message when `text` is not `format`.
+void parse_as(Format format, const std::string& text) {
+    switch (format) {
+        case Format::json: {
+            json parsed = json::parse(text);
+            break;
+        }
+        case Format::toml: {
+            toml::table parsed = toml::parse(text);
+            break;
+        }
+        case Format::yaml: {
+            YAML::Node n = YAML::Load(text);
+            if (!n.IsMap()) throw Error("not a YAML mapping");
+            break;
+        }
+        case Format::pem:
+            if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos ||
+                text.find("-----END CERTIFICATE-----") == std::string::npos)
+                throw Error("no PEM certificate");
+            break;
+        case Format::env: {
+            std::istringstream in(text);
+            std::string line;
+            for (int n = 1; std::getline(in, line); ++n) {
+                std::string_view l = trim_line(line);
+                if (l.empty() || l.starts_with('#')) continue;
+                size_t eq = l.find('=');
+                if (eq == 0 || eq == std::string_view::npos)
+                    throw Error(fmt::format("line {}: not KEY=VALUE", n));
+            }
+            break;
+        }
+        case Format::text:
+            break;
+    }
+}
+
+CheckResult check_file(const Paths& paths, std::string_view p, mode_t mode, Format format, bool required) {
+    CheckResult c{std::string(p), Outcome::ok, ""};
+    fs::path f = paths.of(p);
+    struct stat st{};
+    if (lstat(f.c_str(), &st) != 0) {
+        if (required) c.outcome = Outcome::failed, c.detail = "missing";
+        else c.outcome = Outcome::skipped, c.detail = "not present (not wanted by this configuration)";
+        return c;
+    }
+    if (!S_ISREG(st.st_mode)) return {c.name, Outcome::failed, "not a regular file"};
+    if ((st.st_mode & 07777) != mode)
+        return {c.name, Outcome::failed, fmt::format("mode {:04o}, want {:04o}", st.st_mode & 07777, mode)};
+    try {
+        parse_as(format, read_file(f));
+    } catch (const std::exception& e) {
+        return {c.name, Outcome::failed, fmt::format("cannot parse: {}", e.what())};
+    }
+    return c;
+}
+
+std::optional<std::string> read_trimmed(const fs::path& p) {
+    try {
+        auto t = read_file_if_exists(p);
+        if (!t) return std::nullopt;
+        return std::string(trim_line(*t));
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+// What kubelet and the CNI need from the kernel: the image loads the modules
+// (modules-load.d) and sets the sysctls (sysctl.d); packer/README.md.
+std::vector<CheckResult> kernel_checks(const Paths& paths) {
+    std::vector<CheckResult> out;
+    for (const char* m : {"overlay", "br_netfilter"}) {
+        std::string name = fmt::format("kernel module {}", m);
+        // /sys/module/NAME exists for loaded modules and built-in ones alike
+        if (fs::exists(paths.of(fmt::format("/sys/module/{}", m))))
+            out.push_back({name, Outcome::ok, ""});
+        else
+            out.push_back({name, Outcome::failed, "not loaded"});
+    }
+    for (const char* s : {"net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables",
+                          "net.ipv4.ip_forward"}) {
+        std::string file(s);
+        std::replace(file.begin(), file.end(), '.', '/');
+        auto v = read_trimmed(paths.of("/proc/sys/" + file));
+        std::string name = fmt::format("sysctl {} = 1", s);
+        if (!v) out.push_back({name, Outcome::failed, "absent"});
+        else if (*v != "1") out.push_back({name, Outcome::failed, fmt::format("is {}", *v)});
+        else out.push_back({name, Outcome::ok, ""});
+    }
+    return out;
+}
+
+std::vector<CheckResult> systemd_checks() {
+    std::vector<CheckResult> out;
+    auto active = [&](const std::string& unit, const std::string& what) {
+        sd::UnitStatus u = sd::unit_status(unit);
+        if (u.active_state == "active") out.push_back({what, Outcome::ok, ""});
+        else out.push_back({what, Outcome::failed, fmt::format("{} is {}", unit, step_state(u))});
+    };
+    int mounts = 0;
+    for (const std::string& w : sd::unit_wants("eks-node.target"))
+        if (w.ends_with(".mount")) ++mounts, active(w, fmt::format("mount {} active", w));
+    if (!mounts) out.push_back({"mounts", Outcome::skipped, "eks-node.target wants no mount this boot"});
+    active("eks-node.target", "eks-node.target active");
+    active("containerd.service", "containerd active");
+    active("kubelet.service", "kubelet active");
+    return out;
+}
+
+}  // namespace
+
+std::vector<CheckResult> validate_files(const Paths& paths) {
+    std::vector<CheckResult> out;
+    for (const Expected& e : expected_files) out.push_back(check_file(paths, e.path, e.mode, e.format, e.required));
+    // kubelet authenticates with one of the two, whichever the configuration chose
+    CheckResult k = check_file(paths, path::kubeconfig, 0600, Format::yaml, false);
+    CheckResult b = check_file(paths, render_detail::bootstrap_kubeconfig, 0600, Format::yaml, false);
+    if (k.outcome == Outcome::skipped && b.outcome == Outcome::skipped)
+        k = {std::string(path::kubeconfig), Outcome::failed, "missing (and no bootstrap-kubeconfig either)"};
+    out.push_back(k);
+    out.push_back(b);
+    return out;
+}
+
+int validate_cmd(const std::vector<std::string>& args) {
+    Paths paths;
+    bool as_json = false;
+    for (const std::string& a : args) {
+        if (a == "--json")
+            as_json = true;
+        else if (a.starts_with("--root="))
+            paths = Paths(a.substr(7));
+        else
+            throw UsageError(fmt::format("validate: unexpected argument \"{}\"", a));
+    }
+    std::vector<CheckResult> checks = validate_files(paths);
+    // sd_booted(): the host runs systemd
+    bool systemd = fs::exists("/run/systemd/system");
+    std::string skip = !paths.is_host() ? "skipped (not the host)" : !systemd ? "skipped (not running under systemd)" : "";
+    if (skip.empty()) {
+        for (auto& c : kernel_checks(paths)) checks.push_back(c);
+        for (auto& c : systemd_checks()) checks.push_back(c);
+    } else {
+        for (const char* what : {"kernel modules", "sysctls", "mounts", "eks-node.target, containerd, kubelet"})
+            checks.push_back({what, Outcome::skipped, skip});
+    }
+
+    int failed = 0;
+    json out = json::array();
+    for (const CheckResult& c : checks) {
+        const char* word = c.outcome == Outcome::ok ? "ok" : c.outcome == Outcome::failed ? "FAIL" : "skip";
+        failed += c.outcome == Outcome::failed;
+        if (as_json) {
+            json j = json::object();
+            j["check"] = c.name;
+            j["result"] = c.outcome == Outcome::ok ? "ok" : c.outcome == Outcome::failed ? "failed" : "skipped";
+            if (!c.detail.empty()) j["detail"] = c.detail;
+            out.push_back(j);
+        } else {
+            fmt::print("{:<5} {}{}{}\n", word, c.name, c.detail.empty() ? "" : ": ", c.detail);
+        }
+    }
+    if (as_json)
+        fmt::print("{}", dump_pretty(out, 2));
+    else
+        fmt::print("{} check{} failed\n", failed, failed == 1 ? "" : "s");
+    return failed ? EXIT_FAILURE_ : EXIT_OK;
+}
+
+}  // namespace eksnode::cli

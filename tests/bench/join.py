@@ -1,0 +1,338 @@
+#!/usr/bin/python3
+"""Join-time benchmark: boots the VM tier's guest image N times per scenario in
+systemd-nspawn --boot (real systemd 252 as PID 1, at host CPU speed) and reports,
+per step and for the whole chain (eks-node-imds starts -> kubelet's process
+started), wall median/min/max, CPU, peak RSS, IMDS requests, processes and
+daemon-reloads, next to the floor: the same units as empty oneshots with the same
+ordering edges, started in the same boots. See tests/bench/README.md.
+
+Usage: tests/bench/join.py [--build-dir DIR] [-n 10] [--scenario NAME]... [--vm]
+                           [--steps-n 10] [--json FILE] [--keep]
+
+Needs root (overlay mount, nspawn) and systemd-nspawn (package systemd-container).
+The image comes from tests/vm/build-image.sh (EKS_NODE_VM_CACHE is honoured); it is
+only read: its ext4 image is unpacked once into $TMPDIR/eks-node-bench/ with
+debugfs (no loop device, no mount of the shared file)."""
+
+import argparse
+import fcntl
+import json
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+import steps  # noqa: E402
+
+SCENARIOS = ["plain", "merges", "mime", "toml", "instance-store"]
+# What each scenario cannot show under nspawn (no block devices, no md, no nvme).
+SKIPPED = {"instance-store": "no instance-store disks under nspawn: the generator adds no "
+                             "eks-node-instance-store (the VM tier's scenarios 10-13 cover it)"}
+EDGE_KEYS = ("Requires", "Wants", "After", "Before", "BindsTo", "Requisite")
+# systemd-analyze's reference for empty units: one target pulling in chained oneshots
+WORK = pathlib.Path(os.environ.get("TMPDIR", "/var/tmp")) / "eks-node-bench"
+
+
+def log(msg):
+    print("join: " + msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+# ---------------------------------------------------------------------------
+# image: the VM tier's rootfs, unpacked once per image key into our own directory
+
+
+def rootfs():
+    base = pathlib.Path(run([str(REPO / "tests/vm/build-image.sh")], capture_output=True,
+                            text=True).stdout.strip().splitlines()[-1])
+    target = WORK / ("rootfs-" + base.name)
+    if (target / ".done").exists():
+        return target
+    WORK.mkdir(parents=True, exist_ok=True)
+    for old in WORK.glob("rootfs-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    log("unpacking %s/rootfs.img into %s" % (base, target))
+    img = WORK / "rootfs.img"
+    # hold the cache's lock while copying: a concurrent rebuild deletes old entries
+    with open(base.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run(["cp", "--sparse=always", str(base / "rootfs.img"), str(img)])
+    target.mkdir()
+    run(["debugfs", "-R", "rdump / %s" % target, str(img)], capture_output=True)
+    img.unlink()
+    (target / ".done").touch()
+    return target
+
+
+def usrmerge(stage, image):
+    """Moves stage/lib (Debian's unit directory is /lib/systemd/system) into
+    usr/lib when the image has lib -> usr/lib: as an overlay layer, a real lib/
+    would hide the image's symlink (the VM tier's tar keeps it with
+    --keep-directory-symlink)."""
+    for top in list(stage.iterdir()):
+        link = image / top.name
+        if top.is_dir() and link.is_symlink():
+            dest = stage / os.readlink(link).lstrip("/")
+            dest.mkdir(parents=True, exist_ok=True)
+            run(["cp", "-a", "%s/." % top, str(dest)])
+            shutil.rmtree(top)
+
+
+# ---------------------------------------------------------------------------
+# the floor: our units as empty oneshots, same edges
+
+
+def parse_unit(path):
+    """[(section, key, value)] of a unit file or drop-in."""
+    out, section = [], None
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif "=" in line:
+            k, v = line.split("=", 1)
+            out.append((section, k.strip(), v.strip()))
+    return out
+
+
+def floor_name(unit):
+    if unit.startswith("eks-node-"):
+        return "bfloor-" + unit[len("eks-node-"):]
+    return "bfloor-rt-" + unit
+
+
+def floor_units(stage, image):
+    """{file name: text}: one empty oneshot per step, plus containerd and kubelet,
+    with the ordering and requirement edges the installed units and drop-ins give
+    them (names inside the chain mapped to their floor twins). The steps keep
+    their sandboxing, because its namespace setup is systemd's cost of running
+    such a unit, not ours; ExecStart= becomes /bin/true and OnFailure= goes."""
+    unitdir = stage / "usr/lib/systemd/system"
+    steps_ = sorted(p.name for p in unitdir.glob("eks-node-*.service"))
+    chain = set(steps_) | {"containerd.service", "kubelet.service"}
+
+    def mapped(value):
+        return " ".join(floor_name(n) if n in chain else n for n in value.split())
+
+    units = {}
+    for name in steps_:
+        unit, service = [], []
+        for section, k, v in parse_unit(unitdir / name):
+            if section == "Unit" and k in EDGE_KEYS:
+                unit.append("%s=%s" % (k, mapped(v)))
+            elif section == "Service" and not k.startswith(("Exec", "Restart", "Timeout", "Standard",
+                                                              "EnvironmentFile", "Type", "RemainAfter")):
+                service.append("%s=%s" % (k, v))
+        units[floor_name(name)] = (unit, service)
+    for rt in ("containerd.service", "kubelet.service"):
+        unit = []
+        files = [image / "etc/systemd/system" / rt, image / "usr/lib/systemd/system" / rt]
+        files = [f for f in files if f.exists()][:1]
+        files += sorted((unitdir / (rt + ".d")).glob("*.conf"))
+        for f in files:
+            for section, k, v in parse_unit(f):
+                if section == "Unit" and k in EDGE_KEYS:
+                    unit.append("%s=%s" % (k, mapped(v)))
+        units[floor_name(rt)] = (unit, [])
+    text = {}
+    for name, (unit, service) in units.items():
+        text[name] = "\n".join(
+            ["# generated by tests/bench/join.py: the floor twin of %s" % name,
+             "[Unit]", "Description=join benchmark floor: %s" % name, *unit,
+             "[Service]", "Type=oneshot", "RemainAfterExit=yes", "ExecStart=/bin/true", *service, ""])
+    return text
+
+
+# ---------------------------------------------------------------------------
+# one scenario = N boots
+
+
+def prepare(scenario, stage, image, work):
+    """The VM tier's share layout (in/ read by the guest's fake IMDS and runner)
+    plus a files/ layer with the floor units; returns (share, layer)."""
+    share = work / ("share-" + scenario)
+    sc = share / "in/scenario"
+    sc.mkdir(parents=True)
+    shutil.copy(HERE / "scenarios" / scenario / "user-data", sc / "user-data")
+    shutil.copy(REPO / "tests/conformance/instance/imds.json", sc / "imds.json")
+    shutil.copy(HERE / "guest/collect.py", sc / "collect.py")
+    (sc / "check.sh").write_text('#!/bin/bash\nexec python3 ./collect.py "$EKSVM_OUT/boot.json"\n')
+    (sc / "check.sh").chmod(0o755)
+    (share / "in/scenario.env").write_text("VM_INSTALL=early\n")
+    (sc / "scenario.env").write_text("VM_INSTALL=early\n")
+    shutil.copy(REPO / "tests/fake-imds/fake_imds.py", share / "in/fake_imds.py")
+    layer = sc / "files"
+    unitdir = layer / "etc/systemd/system"
+    unitdir.mkdir(parents=True)
+    for name, text in floor_units(stage, image).items():
+        (unitdir / name).write_text(text)
+    return share, layer
+
+
+def boot(share, layer, stage, image, work, timeout=180):
+    """One container boot; returns the parsed boot.json and the IMDS request count."""
+    out = share / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    merged = work / "merged"
+    merged.mkdir(exist_ok=True)
+    # read-only overlay of the image, the project and the floor units; nspawn's
+    # --volatile=overlay puts a tmpfs on top for the boot's writes
+    run(["mount", "-t", "overlay", "overlay", "-o",
+         "lowerdir=%s:%s:%s" % (layer, stage, image), str(merged)])
+    try:
+        with open(out / "console.log", "w") as console:
+            subprocess.run(["timeout", str(timeout), "systemd-nspawn", "--quiet", "--boot",
+                            "--register=no", "--keep-unit", "--private-network",
+                            "--volatile=overlay", "--console=read-only", "-D", str(merged),
+                            "--bind=%s:/run/eksvm" % share],
+                           stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    finally:
+        run(["umount", str(merged)])
+    try:
+        rec = json.loads((out / "artifacts/boot.json").read_text())
+    except FileNotFoundError:
+        raise SystemExit("join: no result from the boot; see %s (check.log, journal.txt, console.log)" % out)
+    log_file = out / "imds-requests.log"
+    rec["imds_requests"] = len(log_file.read_text().splitlines()) if log_file.exists() else None
+    return rec
+
+
+def vm_boot(share, work, build_dir):
+    """One TCG (or KVM) boot of the same scenario through tests/vm/run-scenario.sh."""
+    out = work / "vm-out"
+    r = subprocess.run([str(REPO / "tests/vm/run-scenario.sh"), str(share / "in/scenario"),
+                        "--build-dir", str(build_dir), "--out", str(out)])
+    if r.returncode:
+        raise SystemExit("join: the VM run failed; see %s" % out)
+    rec = json.loads((out / "artifacts/boot.json").read_text())
+    log_file = out / "imds-requests.log"
+    rec["imds_requests"] = len(log_file.read_text().splitlines()) if log_file.exists() else None
+    return rec
+
+
+# ---------------------------------------------------------------------------
+# report
+
+
+def ms(us):
+    return us / 1000.0
+
+
+def span(rec, start, end):
+    a, b = rec.get(start), rec.get(end)
+    return ms(b - a) if a and b and b >= a else None
+
+
+def mmm(values):
+    v = [x for x in values if x is not None]
+    if not v:
+        return "-"
+    return "%7.1f %6.1f %6.1f" % (statistics.median(v), min(v), max(v))
+
+
+def report(name, boots, host, label):
+    order = boots[0]["chain_order"]
+    print("\n== %s: %d boot(s), %s" % (name, len(boots), label))
+    if name in SKIPPED:
+        print("   skipped under nspawn: " + SKIPPED[name])
+    print("%-32s %22s %22s %8s %6s %8s %8s %6s" % (
+        "unit (ms: median min max)", "job (inactive->active)", "process (exec->exit)",
+        "cgrp cpu", "execs", "host cpu", "rss KiB", "procs"))
+    for u in order:
+        recs = [b["chain"]["units"][u] for b in boots]
+        job = mmm(span(r, "InactiveExitTimestampMonotonic", "ActiveEnterTimestampMonotonic") for r in recs)
+        proc = mmm(span(r, "ExecMainStartTimestampMonotonic", "ExecMainExitTimestampMonotonic") for r in recs)
+        cpu = [r["CPUUsageNSec"] / 1e6 for r in recs if isinstance(r["CPUUsageNSec"], int)]
+        step = u[len("eks-node-"):-len(".service")] if u.startswith("eks-node-") else None
+        h = host.get(step) if host and step else None
+        print("%-32s %22s %22s %8s %6d %8s %8s %6s" % (
+            u, job, proc, "%.1f" % statistics.median(cpu) if cpu else "-", recs[0]["execs"],
+            "%.2f" % h["cpu"] if h else "-", h["rss"] if h else "-",
+            (h["procs"] if h["procs"] is not None else "-") if h else "-"))
+    chain = [ms(b["chain"]["chain_us"]) for b in boots if b["chain"]["chain_us"]]
+    floor = [ms(b["floor"]["chain_us"]) for b in boots if b["floor"]["chain_us"]]
+    steps_end = []
+    for b in boots:
+        us = b["chain"]["units"]
+        last = max(us[u]["ActiveEnterTimestampMonotonic"] for u in order if u.startswith("eks-node-"))
+        steps_end.append(ms(last - us[order[0]]["InactiveExitTimestampMonotonic"]))
+    ratios = [ms(b["chain"]["chain_us"]) / ms(b["floor"]["chain_us"]) for b in boots
+              if b["chain"]["chain_us"] and b["floor"]["chain_us"]]
+    print("%-32s %22s" % ("chain: imds start -> kubelet", mmm(chain)))
+    print("%-32s %22s" % ("  our steps: imds -> last step", mmm(steps_end)))
+    print("%-32s %22s" % ("floor (%d empty oneshots)" % len(order), mmm(floor)))
+    print("%-32s %22s   (per boot; median of medians %.2f)" % (
+        "ratio chain/floor", mmm(ratios),
+        statistics.median(chain) / statistics.median(floor) if chain and floor else float("nan")))
+    if host:
+        print("%-32s %22s" % ("host cpu all steps (steps.py)", "%.2f ms" % sum(
+            host[s]["cpu"] for s in steps.STEPS)))
+    print("%-32s %22s" % ("IMDS requests per boot", " ".join(str(b["imds_requests"]) for b in boots)))
+    print("%-32s %22s" % ("daemon-reloads per boot", " ".join(str(b["reloads"]) for b in boots)))
+    print("%-32s %22s" % ("processes (unit exec lines)", sum(
+        boots[0]["chain"]["units"][u]["execs"] for u in order)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build-dir", default=os.environ.get("EKS_NODE_VM_BUILD_DIR", str(REPO / "build")))
+    ap.add_argument("-n", type=int, default=10, help="boots per scenario (default 10)")
+    ap.add_argument("--scenario", action="append", choices=SCENARIOS, help="default: all")
+    ap.add_argument("--vm", action="store_true", help="also one qemu boot of the plain scenario")
+    ap.add_argument("--steps-n", type=int, default=10, help="host runs per step for CPU/RSS (0: skip)")
+    ap.add_argument("--json", help="write every boot's raw record here")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    a = ap.parse_args()
+    if os.geteuid():
+        raise SystemExit("join: needs root (overlay mount, systemd-nspawn)")
+    if not shutil.which("systemd-nspawn"):
+        raise SystemExit("join: needs systemd-nspawn (apt-get install systemd-container)")
+    build = pathlib.Path(a.build_dir).resolve()
+    image = rootfs()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="eks-node-bench.", dir=WORK))
+    stage = work / "stage"
+    run(["meson", "install", "-C", str(build), "--destdir", str(stage), "--quiet"], stdout=subprocess.DEVNULL)
+    usrmerge(stage, image)
+    raw = {}
+    try:
+        for name in a.scenario or SCENARIOS:
+            share, layer = prepare(name, stage, image, work)
+            boots = []
+            for i in range(a.n):
+                t0 = time.monotonic()
+                boots.append(boot(share, layer, stage, image, work))
+                log("%s: boot %d/%d in %.1f s" % (name, i + 1, a.n, time.monotonic() - t0))
+            host = None
+            if a.steps_n:
+                host = steps.measure(build / "helpers", a.steps_n, HERE / "scenarios" / name / "user-data")
+            raw[name] = {"boots": boots, "host": host}
+            report(name, boots, host, "systemd-nspawn --boot, host speed")
+        if a.vm:
+            share, _ = prepare("plain", stage, image, work)
+            rec = vm_boot(share, work, build)
+            raw["vm-plain"] = {"boots": [rec]}
+            report("plain", [rec], None, "qemu VM (TCG unless KVM): EMULATED, ~16x slower than host")
+    finally:
+        if a.json:
+            pathlib.Path(a.json).write_text(json.dumps(raw, indent=1))
+        if a.keep:
+            log("kept " + str(work))
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Bash completion for eks-node (completions/eks-node): sources the script in
+bash, calls its function for partial command lines as bash would (COMP_WORDS,
+COMP_CWORD), and compares COMPREPLY, as a set, with what each line should offer.
+
+Usage: cli_completion.py [COMPLETION_SCRIPT]
+"""
+
+import pathlib
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
+import harness  # noqa: E402
+
+SCRIPT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else harness.SOURCE_ROOT / "completions" / "eks-node"
+
+# command line up to the cursor (a trailing space starts a new, empty word) -> expected words
+CASES = [
+    ("eks-node ", "render config max-pods status validate collect-logs help version"),
+    ("eks-node co", "config collect-logs"),
+    ("eks-node -", "--help --version"),
+    ("eks-node st", "status"),
+    ("eks-node config ", "check dump"),
+    ("eks-node config d", "dump"),
+    ("eks-node config dump --", "--origins --root= --help"),
+    ("eks-node max-pods --inst", "--instance-type --instance-type-from-imds"),
+    ("eks-node max-pods --instance-type ", ""),  # a value: nothing to offer
+    ("eks-node max-pods --instance-type m5.large --cni-p", "--cni-prefix-delegation-enabled"),
+    ("eks-node status --", "--json --help"),
+    ("eks-node validate --", "--root= --json --help"),
+    ("eks-node collect-logs --o", "--output="),
+    ("eks-node render --r", "--root="),
+    ("eks-node nosuch --", ""),
+]
+
+
+def complete(line):
+    words = line.split(" ")
+    program = ["source %s" % SCRIPT,
+               "COMP_WORDS=(%s)" % " ".join("'%s'" % w for w in words),
+               "COMP_CWORD=%d" % (len(words) - 1),
+               "COMP_LINE='%s'" % line,
+               "COMP_POINT=%d" % len(line),
+               "_eks_node",
+               "printf '%s\\n' \"${COMPREPLY[@]}\"",
+               # the function must be the one bound to the command
+               "complete -p eks-node >&2"]
+    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", "\n".join(program)],
+                       capture_output=True, text=True, timeout=30)
+    return r, set(w for w in r.stdout.split("\n") if w)
+
+
+def main():
+    tally = harness.Tally()
+    for line, want in CASES:
+        r, got = complete(line)
+        problems = []
+        if r.returncode != 0:
+            problems.append("bash exited %d: %s" % (r.returncode, r.stderr.strip()))
+        if "-F _eks_node eks-node" not in r.stderr:
+            problems.append("not bound: %r" % r.stderr.strip())
+        if got != set(want.split()):
+            problems.append("offered %s, want %s" % (sorted(got), sorted(want.split())))
+        tally.case("complete %r" % line, problems)
+    tally.at_least(len(CASES), 15, "completion cases")
+    return tally.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

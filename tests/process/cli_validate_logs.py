@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""`eks-node validate` and `eks-node collect-logs` on a rendered node root.
+
+Usage: cli_validate_logs.py EKS_NODE_CLI
+
+The root is rendered by `eks-node render` from the conformance instance (a
+loopback fake IMDS) and the VM scenario's NodeConfig, plus a site fragment with
+a proxy URL holding a password. Then:
+  - validate passes on it, with one line per file and the host checks skipped,
+    and fails, naming the file, on a wrong mode, a file that does not parse
+    and a missing file;
+  - collect-logs, with PATH holding only a few stand-in tools (one of which
+    fails), writes a tar.gz with every section, notes for the tools that are
+    missing, and none of the secrets planted in the user data, the kubeconfig,
+    the environment files, config.json and a tool's output.
+Also: `status` off systemd fails with a message, and the new commands' --help.
+"""
+
+import io
+import json
+import os
+import pathlib
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
+import harness  # noqa: E402
+
+USER_DATA = harness.SOURCE_ROOT / "tests" / "vm" / "scenarios" / "01-nodeconfig" / "user-data"
+SECRETS = ["PLANTED-PROXY-PASSWORD", "PLANTED-KUBECONFIG-TOKEN", "PLANTED-USER-DATA", "PLANTED-IP-PASSWORD",
+           "AKIAPLANTEDEXAMPLE01"]
+SECTIONS = ["journal/eks-node.txt", "journal/containerd.txt", "journal/kubelet.txt",
+            "files/run/eks-node/config.json", "files/etc/kubernetes/kubelet/config.json",
+            "files/var/lib/kubelet/kubeconfig", "files/etc/containerd/config.toml",
+            "files/run/eks-node/env/default.env", "system/sysctl.txt", "system/mounts.txt", "system/lsblk.txt",
+            "network/addresses.txt", "network/routes.txt", "network/nftables.txt", "network/iptables.txt",
+            "system/dmesg.txt", "status.json", "notes.txt"]
+
+
+def render_root(cli, tmp):
+    root = harness.make_root()
+    harness.write(root / "etc/eks-node/node.toml.d/90-site.toml",
+                  '[instance.environment.default]\n'
+                  'HTTPS_PROXY = "http://alice:PLANTED-PROXY-PASSWORD@proxy.internal:3128"\n')
+    user_data = tmp / "user-data"
+    user_data.write_text(USER_DATA.read_text() + "# PLANTED-USER-DATA\n")
+    with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data) as imds:
+        r = harness.run_cli(cli, "render", "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint)
+    if r.returncode != 0:
+        raise RuntimeError("render failed: %s" % r.stderr)
+    return root
+
+
+def validate_cases(cli, root, tally):
+    r = harness.run_cli(cli, "validate", "--root=%s" % root)
+    lines = r.stdout.splitlines()
+    problems = []
+    if r.returncode != 0:
+        problems.append("exit %d, want 0:\n%s" % (r.returncode, r.stdout))
+    for f in ["/run/eks-node/config.json", "/etc/containerd/config.toml", "/var/lib/kubelet/kubeconfig",
+              "/etc/kubernetes/pki/ca.crt", "/etc/eks/kubelet/environment", "/run/eks-node/env/default.env"]:
+        if "ok    %s" % f not in lines:
+            problems.append("no ok line for %s" % f)
+    if not any(ln.startswith("skip") and "skipped (not the host)" in ln for ln in lines):
+        problems.append("host checks not reported as skipped")
+    tally.case("validate passes on a rendered root", problems)
+
+    r = harness.run_cli(cli, "validate", "--root=%s" % root, "--json")
+    problems = []
+    try:
+        checks = json.loads(r.stdout)
+        if not any(c["check"] == "/run/eks-node/config.json" and c["result"] == "ok" for c in checks):
+            problems.append("config.json not ok in %s" % r.stdout)
+    except json.JSONDecodeError as e:
+        problems.append("not JSON: %s" % e)
+    tally.case("validate --json", problems)
+
+    def broken(name, path, damage, want):
+        p = root / path.lstrip("/")
+        saved = p.read_bytes() if p.exists() else None
+        saved_mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else None
+        damage(p)
+        r = harness.run_cli(cli, "validate", "--root=%s" % root)
+        problems = []
+        if r.returncode != 1:
+            problems.append("exit %d, want 1" % r.returncode)
+        line = "FAIL  %s: %s" % (path, want)
+        if not any(ln.startswith(line) for ln in r.stdout.splitlines()):
+            problems.append("no line %r in:\n%s" % (line, r.stdout))
+        if not r.stdout.rstrip().endswith("1 check failed"):
+            problems.append("summary: %r" % r.stdout.splitlines()[-1:])
+        if saved is not None:
+            p.write_bytes(saved)
+            p.chmod(saved_mode)
+        tally.case("validate fails on %s" % name, problems)
+
+    broken("config.json mode 0644", "/run/eks-node/config.json", lambda p: p.chmod(0o644), "mode 0644, want 0600")
+    broken("a containerd config that is not TOML", "/etc/containerd/config.toml",
+           lambda p: p.write_text("version = = 2\n"), "cannot parse")
+    broken("a kubelet config that is not JSON", "/etc/kubernetes/kubelet/config.json",
+           lambda p: p.write_text("{\"kind\": "), "cannot parse")
+    broken("a missing CA", "/etc/kubernetes/pki/ca.crt", lambda p: p.unlink(), "missing")
+
+
+def fake_tools(tmp):
+    """A PATH with ip, sysctl, lsblk and a failing dmesg; no journalctl, nft, iptables-save."""
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    tools = {
+        "ip": 'echo "ip $*: 2: eth0 proxy http://bob:PLANTED-IP-PASSWORD@10.0.0.1:3128 AKIAPLANTEDEXAMPLE01"',
+        "sysctl": 'echo "net.ipv4.ip_forward = 1"',
+        "lsblk": 'echo "nvme0n1 disk 80G"',
+        "dmesg": 'echo "dmesg: read kernel buffer failed: Operation not permitted" >&2; exit 1',
+    }
+    for name, body in tools.items():
+        p = bin_dir / name
+        p.write_text("#!/bin/sh\n%s\n" % body)
+        p.chmod(0o755)
+    return bin_dir
+
+
+def collect_cases(cli, root, tmp, tally):
+    # a kubeconfig token, as a bootstrap-token kubeconfig would have one
+    kc = root / "var/lib/kubelet/kubeconfig"
+    kc.write_text(kc.read_text() + "# token: PLANTED-KUBECONFIG-TOKEN\n  token: PLANTED-KUBECONFIG-TOKEN\n")
+    out = tmp / "logs.tar.gz"
+    env = dict(os.environ, PATH=str(fake_tools(tmp)))
+    r = subprocess.run([str(cli), "collect-logs", "--root=%s" % root, "--output=%s" % out],
+                       capture_output=True, text=True, timeout=120, env=env)
+    problems = []
+    if r.returncode != 0:
+        problems.append("exit %d: %s" % (r.returncode, r.stderr))
+    tally.case("collect-logs succeeds with tools missing", problems)
+    if not out.exists():
+        tally.case("collect-logs wrote the archive", ["no %s" % out])
+        return
+    problems = []
+    if stat.S_IMODE(out.stat().st_mode) != 0o600:
+        problems.append("mode %o, want 600" % stat.S_IMODE(out.stat().st_mode))
+    if r.stdout.strip() != str(out):
+        problems.append("printed %r, want the archive's name" % r.stdout)
+    tally.case("collect-logs archive is 0600 and named on stdout", problems)
+
+    with tarfile.open(out, "r:gz") as t:
+        members = {m.name: t.extractfile(m).read().decode() for m in t.getmembers() if m.isfile()}
+    names = {n.removeprefix("eks-node-logs/") for n in members}
+    missing = [s for s in SECTIONS if s not in names]
+    tally.case("collect-logs archive holds every section", ["missing %s (have %s)" % (missing, sorted(names))]
+               if missing else [])
+
+    progress = r.stderr.splitlines()
+    problems = ["no progress line for %s" % s for s in SECTIONS
+                if not any(ln.startswith("collect-logs: %s " % s) for ln in progress)]
+    tally.case("collect-logs prints a progress line per section", problems)
+
+    notes = members.get("eks-node-logs/notes.txt", "")
+    problems = []
+    for want in ["journal/eks-node.txt: journalctl: not installed", "network/nftables.txt: nft: not installed",
+                 "network/iptables.txt: iptables-save: not installed",
+                 "system/dmesg.txt: dmesg exited with status 1", "files/run/eks-node/user-data: left out",
+                 "status.json: eks-node status:"]:
+        if want not in notes:
+            problems.append("notes.txt lacks %r:\n%s" % (want, notes))
+    if "Operation not permitted" not in members.get("eks-node-logs/system/dmesg.txt", ""):
+        problems.append("dmesg's error output not kept")
+    if "nvme0n1 disk 80G" not in members.get("eks-node-logs/system/lsblk.txt", ""):
+        problems.append("lsblk's output not kept")
+    tally.case("collect-logs notes what is missing or failed", problems)
+
+    problems = []
+    whole = "\n".join(members.values()) + "\n".join(members)
+    for s in SECRETS:
+        if s in whole:
+            where = [n for n, text in members.items() if s in text]
+            problems.append("%s appears in %s" % (s, where))
+    if "user-data" in " ".join(members):
+        problems.append("the user data is in the archive")
+    env_file = members.get("eks-node-logs/files/run/eks-node/env/default.env", "")
+    if "HTTPS_PROXY=http://REDACTED@proxy.internal:3128" not in env_file:
+        problems.append("default.env not redacted as expected: %r" % env_file)
+    if "apiVersion" not in members.get("eks-node-logs/files/var/lib/kubelet/kubeconfig", ""):
+        problems.append("kubeconfig lost its non-secret content")
+    tally.case("collect-logs leaves no planted secret in the archive", problems)
+
+
+def main():
+    cli = pathlib.Path(sys.argv[1]).resolve()
+    tally = harness.Tally()
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-cli-"))
+    root = None
+    try:
+        root = render_root(cli, tmp)
+        validate_cases(cli, root, tally)
+        collect_cases(cli, root, tmp, tally)
+
+        for cmd in ["status", "validate", "collect-logs"]:
+            r = harness.run_cli(cli, cmd, "--help")
+            tally.case("%s --help" % cmd, [] if r.returncode == 0 and r.stdout.startswith(
+                "Usage: eks-node %s" % cmd) else ["exit %d: %r" % (r.returncode, r.stdout[:80])])
+            r = harness.run_cli(cli, cmd, "--no-such-option")
+            tally.case("%s rejects an unknown option" % cmd, [] if r.returncode == 2 and "--no-such-option" in r.stderr
+                       else ["exit %d: %r" % (r.returncode, r.stderr)])
+        if not os.path.exists("/run/systemd/system"):
+            r = harness.run_cli(cli, "status")
+            tally.case("status off systemd fails and says why",
+                       [] if r.returncode == 1 and "systemd" in r.stderr else
+                       ["exit %d: %r" % (r.returncode, r.stderr)])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if root:
+            shutil.rmtree(root, ignore_errors=True)
+    tally.at_least(tally.passed + tally.failed, 17, "cli cases")
+    return tally.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
