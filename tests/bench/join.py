@@ -107,24 +107,26 @@ def parse_unit(path):
     return out
 
 
-def floor_name(unit):
+def floor_name(unit, prefix="bfloor-"):
     if unit.startswith("eks-node-"):
-        return "bfloor-" + unit[len("eks-node-"):]
-    return "bfloor-rt-" + unit
+        return prefix + unit[len("eks-node-"):]
+    return prefix + "rt-" + unit
 
 
-def floor_units(stage, image):
+def floor_units(stage, image, prefix="bfloor-", sandbox=True):
     """{file name: text}: one empty oneshot per step, plus containerd and kubelet,
     with the ordering and requirement edges the installed units and drop-ins give
     them (names inside the chain mapped to their floor twins). The steps keep
     their sandboxing, because its namespace setup is systemd's cost of running
-    such a unit, not ours; ExecStart= becomes /bin/true and OnFailure= goes."""
+    such a unit, not ours; ExecStart= becomes /bin/true and OnFailure= goes.
+    With sandbox=False (prefix bbare-) the [Service] sandboxing goes too: the
+    difference between the two floors is what the sandboxing costs."""
     unitdir = stage / "usr/lib/systemd/system"
     steps_ = sorted(p.name for p in unitdir.glob("eks-node-*.service"))
     chain = set(steps_) | {"containerd.service", "kubelet.service"}
 
     def mapped(value):
-        return " ".join(floor_name(n) if n in chain else n for n in value.split())
+        return " ".join(floor_name(n, prefix) if n in chain else n for n in value.split())
 
     units = {}
     for name in steps_:
@@ -132,10 +134,10 @@ def floor_units(stage, image):
         for section, k, v in parse_unit(unitdir / name):
             if section == "Unit" and k in EDGE_KEYS:
                 unit.append("%s=%s" % (k, mapped(v)))
-            elif section == "Service" and not k.startswith(("Exec", "Restart", "Timeout", "Standard",
+            elif section == "Service" and sandbox and not k.startswith(("Exec", "Restart", "Timeout", "Standard",
                                                               "EnvironmentFile", "Type", "RemainAfter")):
                 service.append("%s=%s" % (k, v))
-        units[floor_name(name)] = (unit, service)
+        units[floor_name(name, prefix)] = (unit, service)
     for rt in ("containerd.service", "kubelet.service"):
         unit = []
         files = [image / "etc/systemd/system" / rt, image / "usr/lib/systemd/system" / rt]
@@ -145,7 +147,7 @@ def floor_units(stage, image):
             for section, k, v in parse_unit(f):
                 if section == "Unit" and k in EDGE_KEYS:
                     unit.append("%s=%s" % (k, mapped(v)))
-        units[floor_name(rt)] = (unit, [])
+        units[floor_name(rt, prefix)] = (unit, [])
     text = {}
     for name, (unit, service) in units.items():
         text[name] = "\n".join(
@@ -159,10 +161,11 @@ def floor_units(stage, image):
 # one scenario = N boots
 
 
-def prepare(scenario, stage, image, work):
+def prepare(scenario, stage, image, work, nspawn=True):
     """The VM tier's share layout (in/ read by the guest's fake IMDS and runner)
-    plus a files/ layer with the floor units; returns (share, layer)."""
-    share = work / ("share-" + scenario)
+    plus a files/ layer with the floor units (and, under nspawn, the fake IMDS on
+    lo: guest/imds-lo); returns (share, layer)."""
+    share = work / ("share-" + scenario + ("" if nspawn else "-vm"))
     sc = share / "in/scenario"
     sc.mkdir(parents=True)
     shutil.copy(HERE / "scenarios" / scenario / "user-data", sc / "user-data")
@@ -176,8 +179,16 @@ def prepare(scenario, stage, image, work):
     layer = sc / "files"
     unitdir = layer / "etc/systemd/system"
     unitdir.mkdir(parents=True)
-    for name, text in floor_units(stage, image).items():
+    for name, text in {**floor_units(stage, image),
+                       **floor_units(stage, image, prefix="bbare-", sandbox=False)}.items():
         (unitdir / name).write_text(text)
+    if nspawn:
+        (unitdir / "eksvm-imds.service.d").mkdir()
+        (unitdir / "eksvm-imds.service.d/bench.conf").write_text(
+            "# tests/bench/join.py: the fake IMDS on lo (no dummy links under nspawn)\n"
+            "[Service]\nExecStart=\nExecStart=/usr/lib/eks-node-bench/imds-lo\n")
+        (layer / "usr/lib/eks-node-bench").mkdir(parents=True)
+        shutil.copy(HERE / "guest/imds-lo", layer / "usr/lib/eks-node-bench/imds-lo")
     return share, layer
 
 
@@ -186,6 +197,11 @@ def boot(share, layer, stage, image, work, timeout=180):
     out = share / "out"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
+    # The guest runner counts BOOT_TIMEOUT on /proc/uptime, which in a container
+    # is the host's: give it the host's uptime now plus the real timeout.
+    with open("/proc/uptime") as f:
+        up = float(f.read().split()[0])
+    (share / "in/scenario.env").write_text("VM_INSTALL=early\nBOOT_TIMEOUT=%d\n" % (up + 120))
     merged = work / "merged"
     merged.mkdir(exist_ok=True)
     # read-only overlay of the image, the project and the floor units; nspawn's
@@ -205,8 +221,6 @@ def boot(share, layer, stage, image, work, timeout=180):
         rec = json.loads((out / "artifacts/boot.json").read_text())
     except FileNotFoundError:
         raise SystemExit("join: no result from the boot; see %s (check.log, journal.txt, console.log)" % out)
-    log_file = out / "imds-requests.log"
-    rec["imds_requests"] = len(log_file.read_text().splitlines()) if log_file.exists() else None
     return rec
 
 
@@ -217,10 +231,7 @@ def vm_boot(share, work, build_dir):
                         "--build-dir", str(build_dir), "--out", str(out)])
     if r.returncode:
         raise SystemExit("join: the VM run failed; see %s" % out)
-    rec = json.loads((out / "artifacts/boot.json").read_text())
-    log_file = out / "imds-requests.log"
-    rec["imds_requests"] = len(log_file.read_text().splitlines()) if log_file.exists() else None
-    return rec
+    return json.loads((out / "artifacts/boot.json").read_text())
 
 
 # ---------------------------------------------------------------------------
@@ -269,11 +280,18 @@ def report(name, boots, host, label):
         us = b["chain"]["units"]
         last = max(us[u]["ActiveEnterTimestampMonotonic"] for u in order if u.startswith("eks-node-"))
         steps_end.append(ms(last - us[order[0]]["InactiveExitTimestampMonotonic"]))
+    bare = [ms(b["bare"]["chain_us"]) for b in boots if b.get("bare") and b["bare"]["chain_us"]]
     ratios = [ms(b["chain"]["chain_us"]) / ms(b["floor"]["chain_us"]) for b in boots
               if b["chain"]["chain_us"] and b["floor"]["chain_us"]]
     print("%-32s %22s" % ("chain: imds start -> kubelet", mmm(chain)))
     print("%-32s %22s" % ("  our steps: imds -> last step", mmm(steps_end)))
     print("%-32s %22s" % ("floor (%d empty oneshots)" % len(order), mmm(floor)))
+    print("%-32s %22s" % ("  floor without sandboxing", mmm(bare)))
+    rerun = [ms(b["rerun"]["chain_us"]) for b in boots if b.get("rerun") and b["rerun"]["chain_us"]]
+    print("%-32s %22s   (after the floors, as one transaction)" % ("chain re-run", mmm(rerun)))
+    rr = [ms(b["rerun"]["chain_us"]) / ms(b["floor"]["chain_us"]) for b in boots
+          if b.get("rerun") and b["rerun"]["chain_us"] and b["floor"]["chain_us"]]
+    print("%-32s %22s" % ("ratio re-run/floor", mmm(rr)))
     print("%-32s %22s   (per boot; median of medians %.2f)" % (
         "ratio chain/floor", mmm(ratios),
         statistics.median(chain) / statistics.median(floor) if chain and floor else float("nan")))
@@ -282,6 +300,8 @@ def report(name, boots, host, label):
             host[s]["cpu"] for s in steps.STEPS)))
     print("%-32s %22s" % ("IMDS requests per boot", " ".join(str(b["imds_requests"]) for b in boots)))
     print("%-32s %22s" % ("daemon-reloads per boot", " ".join(str(b["reloads"]) for b in boots)))
+    print("%-32s %22s" % ("  ... in the re-run", " ".join(
+        str(b["reloads_after_rerun"] - b["reloads_after_floor"]) for b in boots if "rerun" in b)))
     print("%-32s %22s" % ("processes (unit exec lines)", sum(
         boots[0]["chain"]["units"][u]["execs"] for u in order)))
 
@@ -321,7 +341,7 @@ def main():
             raw[name] = {"boots": boots, "host": host}
             report(name, boots, host, "systemd-nspawn --boot, host speed")
         if a.vm:
-            share, _ = prepare("plain", stage, image, work)
+            share, _ = prepare("plain", stage, image, work, nspawn=False)
             rec = vm_boot(share, work, build)
             raw["vm-plain"] = {"boots": [rec]}
             report("plain", [rec], None, "qemu VM (TCG unless KVM): EMULATED, ~16x slower than host")

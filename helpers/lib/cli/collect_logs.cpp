@@ -273,9 +273,11 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
         add(name, data);
     };
 
-    // the journal of this boot: our units and the generator, containerd, kubelet
-    command("journal/eks-node.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-u", "eks-node*",
-                                     "-t", "eks-node-generator"});
+    // the journal of this boot: our units, the generator, containerd, kubelet
+    // (-u and -t together would AND their matches: the generator gets its own file)
+    command("journal/eks-node.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-u", "eks-node*"});
+    command("journal/generator.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-t",
+                                      "eks-node-generator"});
     command("journal/containerd.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-u",
                                        "containerd.service"});
     command("journal/kubelet.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-u",

@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """Runs inside a booted node (systemd-nspawn container or test VM), after the boot
 settled: records what systemd measured for the join chain of this boot, then starts
-the floor chain (the same shape, empty oneshots; floor_units.py) and records it the
+the floor chain (the same shape, empty oneshots; see floor_units in join.py) and records it the
 same way. Writes one JSON document (see `record`) for tests/bench/join.py.
 
 Usage: collect.py OUT.json
+
+Then the chain once more, stopped and started as one transaction like the
+floors ("rerun": warm caches, a settled system), so the ratio can also be taken
+between two chains started the same way.
 
 Timestamps are CLOCK_MONOTONIC microseconds from `systemctl show`, so the chain's
 figures are systemd's own, not this script's. The chain starts when eks-node-imds
@@ -21,7 +25,6 @@ PROPS = ["InactiveExitTimestampMonotonic", "ExecMainStartTimestampMonotonic",
          "CPUUsageNSec", "ExecMainStatus", "ActiveState", "Result"]
 # how many processes a unit's own command lines start (one each)
 EXEC_PROPS = ["ExecStartPre", "ExecStart", "ExecStartPost"]
-FLOOR = "bfloor-"
 
 
 def show(unit):
@@ -31,7 +34,7 @@ def show(unit):
     rec = {}
     for p in PROPS:
         v = raw.get(p, "")
-        rec[p] = int(v) if v.isdigit() and not p.startswith("Active") else v
+        rec[p] = int(v) if v.isdigit() else v
     # `ExecStart={ path=... }` lines, one per command; empty when none
     rec["execs"] = sum(raw.get(p, "").count("path=") for p in EXEC_PROPS)
     return rec
@@ -43,16 +46,20 @@ def chain_units():
     r = subprocess.run(["systemctl", "list-units", "--all", "--plain", "--no-legend",
                         "--type=service", "eks-node-*.service"],
                        capture_output=True, text=True, check=True)
+    # --all lists units that are only referenced (After=eks-node-hosts.service);
+    # those that ran have left "inactive" at some point
     ran = [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
+    ran = [u for u in ran if show(u)["InactiveExitTimestampMonotonic"]]
     order = ["imds", "config", "instance-store", "hosts", "ca", "kubelet", "containerd"]
     steps = ["eks-node-%s.service" % s for s in order if "eks-node-%s.service" % s in ran]
     return steps + ["containerd.service", "kubelet.service"]
 
 
-def floor_name(unit):
+def floor_name(unit, prefix):
+    """bfloor-*: the floor with our sandboxing; bbare-*: without (join.py)."""
     if unit.startswith("eks-node-"):
-        return FLOOR + unit[len("eks-node-"):]
-    return FLOOR + "rt-" + unit
+        return prefix + unit[len("eks-node-"):]
+    return prefix + "rt-" + unit
 
 
 def reloads():
@@ -60,6 +67,15 @@ def reloads():
     r = subprocess.run(["journalctl", "-b", "_PID=1", "-o", "cat", "--no-pager"],
                        capture_output=True, text=True)
     return sum(1 for line in r.stdout.splitlines() if line.startswith("Reloading"))
+
+
+def imds_requests():
+    """Requests the fake IMDS logged so far (tests/vm/guest/imds's log path)."""
+    try:
+        with open("/run/eksvm/out/imds-requests.log") as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return None
 
 
 def figures(units, start_unit, end_unit):
@@ -72,19 +88,24 @@ def figures(units, start_unit, end_unit):
 def main():
     out = sys.argv[1]
     units = chain_units()
-    record = {"chain_order": units, "reloads": reloads()}
+    record = {"chain_order": units, "reloads": reloads(), "imds_requests": imds_requests()}
     record["chain"] = figures(units, units[0], "kubelet.service")
     r = subprocess.run(["systemd-analyze", "critical-chain", "kubelet.service", "--no-pager"],
                        capture_output=True, text=True)
     record["critical_chain"] = r.stdout + r.stderr
     # The floor, started once the boot settled: one transaction with the same units,
     # as eks-node.target's Wants= pull them in at boot.
-    floor = [floor_name(u) for u in units]
-    t0 = time.monotonic()
-    subprocess.run(["systemctl", "start", *floor], check=True)
-    record["floor_start_command_us"] = int((time.monotonic() - t0) * 1e6)
-    record["floor"] = figures(floor, floor[0], floor[-1])
+    for key, prefix in (("floor", "bfloor-"), ("bare", "bbare-")):
+        floor = [floor_name(u, prefix) for u in units]
+        t0 = time.monotonic()
+        subprocess.run(["systemctl", "start", *floor], check=True)
+        record[key + "_start_command_us"] = int((time.monotonic() - t0) * 1e6)
+        record[key] = figures(floor, floor[0], floor[-1])
     record["reloads_after_floor"] = reloads()
+    subprocess.run(["systemctl", "stop", *units], check=True)
+    subprocess.run(["systemctl", "start", *units], check=True)
+    record["rerun"] = figures(units, units[0], "kubelet.service")
+    record["reloads_after_rerun"] = reloads()
     with open(out, "w") as f:
         json.dump(record, f, indent=1)
 

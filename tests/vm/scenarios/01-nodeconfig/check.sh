@@ -28,5 +28,22 @@ check "the steps logged to the journal with EKS_NODE_STEP" \
   bash -c 'journalctl -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "done"'
 check "no daemon-reload on a plain boot" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
 check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
+check "eks-node status exits 0 and lists every step active" \
+  bash -c 'out=$(eks-node status) || { echo "$out"; exit 1; }
+    for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd containerd kubelet; do
+      grep -Eq "^$u\.service +active " <<<"$out" || { echo "$u not active in:"; echo "$out"; exit 1; }; done'
+check "eks-node status --json parses and says configured" \
+  bash -c 'eks-node status --json | python3 -c "import json, sys; r = json.load(sys.stdin); assert r[\"configured\"], r
+assert {u[\"unit\"] for u in r[\"units\"]} >= {\"eks-node-config.service\", \"kubelet.service\"}, r
+assert all(u[\"exitStatus\"] == 0 for u in r[\"units\"] if u[\"unit\"].startswith(\"eks-node-\")), r"'
+check "eks-node validate exits 0" eks-node validate
+check "eks-node collect-logs writes an archive with every section" \
+  bash -c 'eks-node collect-logs --output=/tmp/x.tgz >/dev/null && python3 -c "import tarfile
+names = set(tarfile.open(\"/tmp/x.tgz\").getnames())
+want = {\"eks-node-logs/\" + s for s in [\"journal/eks-node.txt\", \"journal/kubelet.txt\", \"files/run/eks-node/config.json\",
+  \"files/var/lib/kubelet/kubeconfig\", \"system/sysctl.txt\", \"network/routes.txt\", \"status.json\", \"notes.txt\"]}
+assert want <= names, want - names
+j = tarfile.open(\"/tmp/x.tgz\").extractfile(\"eks-node-logs/journal/eks-node.txt\").read().decode()
+assert \"eks-node-config\" in j, j[:500]"'
 systemd-analyze critical-chain kubelet.service || true
 finish

@@ -16,4 +16,11 @@ check "eks-node-failed.target is active (fail closed)" systemctl is-active eks-n
 check "eks-node.target is not active" bash -c '! systemctl is-active --quiet eks-node.target'
 check "no config.json" test ! -e /run/eks-node/config.json
 check "no kubelet config written" test ! -e /etc/kubernetes/kubelet/config.json
+check "eks-node status exits non-zero, shows eks-node-config failed with its error line" \
+  bash -c 'out=$(eks-node status); rc=$?; echo "$out"; [[ $rc != 0 ]] &&
+    grep -Eq "^eks-node-config\.service +failed .* 6$" <<<"$out" &&
+    grep -q "error: .*spec.cluster.cidr" <<<"$out" && grep -q "a step failed" <<<"$out" &&
+    grep -Eq "^eks-node-kubelet\.service +not run " <<<"$out"'
+check "eks-node validate fails" bash -c '! eks-node validate'
+eks-node status || true  # for the log
 finish

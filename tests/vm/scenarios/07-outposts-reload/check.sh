@@ -20,5 +20,9 @@ check "it ran after eks-node-config" bash -c '
 check "list-dependencies shows it" bash -c '
   systemctl list-dependencies --plain --no-legend eks-node.target | grep -q eks-node-hosts.service'
 check "eks-node.target is active" systemctl is-active eks-node.target
-check "kubelet is active" systemctl is-active kubelet.service
+# is-active alone would pass during a restart loop's brief "active" moments
+check "kubelet is active and never failed" bash -c '
+  systemctl is-active --quiet kubelet.service && [[ $(systemctl show -P NRestarts kubelet.service) == 0 ]]'
+check "kubelet started with the bootstrap kubeconfig (TLS bootstrap on Outposts)" \
+  grep -q -- "--bootstrap-kubeconfig=/var/lib/kubelet/bootstrap-kubeconfig" /run/stub-kubelet/argv.json
 finish
