@@ -9,7 +9,7 @@ echo "== systemctl list-dependencies eks-node.target"
 systemctl list-dependencies --no-pager eks-node.target
 echo
 echo "== step timings (emulated CPU under TCG: roughly 10-20x slower than EC2)"
-printf '%-28s %-10s %10s %12s\n' unit result "ran (ms)" "done at (s)"
+printf '%-28s %-10s %10s %12s\n' unit result "ran (ms)" "active at (s since kernel start)"
 for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd \
   eks-node-hosts eks-node-instance-store containerd kubelet; do
   start=$(systemctl show -P ExecMainStartTimestampMonotonic "$unit.service" 2>/dev/null)

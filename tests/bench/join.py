@@ -309,7 +309,7 @@ def report(name, boots, host, label):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-dir", default=os.environ.get("EKS_NODE_VM_BUILD_DIR", str(REPO / "build")))
-    ap.add_argument("-n", type=int, default=10, help="boots per scenario (default 10)")
+    ap.add_argument("-n", type=int, default=10, help="boots per scenario (default 10; 0: only --vm)")
     ap.add_argument("--scenario", action="append", choices=SCENARIOS, help="default: all")
     ap.add_argument("--vm", action="store_true", help="also one qemu boot of the plain scenario")
     ap.add_argument("--steps-n", type=int, default=10, help="host runs per step for CPU/RSS (0: skip)")
@@ -328,7 +328,7 @@ def main():
     usrmerge(stage, image)
     raw = {}
     try:
-        for name in a.scenario or SCENARIOS:
+        for name in (a.scenario or SCENARIOS) if a.n > 0 else []:
             share, layer = prepare(name, stage, image, work)
             boots = []
             for i in range(a.n):

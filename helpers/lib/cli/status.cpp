@@ -31,23 +31,23 @@ namespace {
 constexpr std::string_view target = "eks-node.target";
 constexpr std::string_view failed_target = "eks-node-failed.target";
 
-// Local time, as journalctl and systemctl show it.
-std::string local_time(uint64_t usec) {
+// usec since the epoch, formatted in local time (as journalctl and
+// systemctl show it) or in UTC.
+std::string format_time(uint64_t usec, bool local, const char* format) {
     std::time_t t = static_cast<std::time_t>(usec / 1000000);
     std::tm tm{};
-    localtime_r(&t, &tm);
+    if (local) localtime_r(&t, &tm);
+    else gmtime_r(&t, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    std::strftime(buf, sizeof buf, format, &tm);
     return buf;
 }
 
+std::string local_time(uint64_t usec) { return format_time(usec, true, "%Y-%m-%d %H:%M:%S"); }
+
+// RFC 3339 with microseconds, for --json.
 std::string utc_time(uint64_t usec) {
-    std::time_t t = static_cast<std::time_t>(usec / 1000000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    return fmt::format("{}.{:06}Z", buf, usec % 1000000);
+    return fmt::format("{}.{:06}Z", format_time(usec, false, "%Y-%m-%dT%H:%M:%S"), usec % 1000000);
 }
 
 json unit_json(const sd::UnitStatus& u, bool with_error) {

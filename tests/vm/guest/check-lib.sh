@@ -4,6 +4,7 @@
 #   imds_get PATH                       GET /latest/PATH from the fake IMDS with a fresh token
 #   finish                              summary line; exit 1 if any check failed
 #   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store model), below
+#   run_chain, store_to_mounts_seconds UNIT..., is_mount_from WHERE SOURCE   instance-store scenarios, below
 _eksvm_passed=0
 _eksvm_failed=0
 
@@ -87,4 +88,31 @@ nvmeof_disconnect() {
     nvme disconnect -n "nqn.2026-11.io.eksvm:${spec%%:*}" >/dev/null || return 1
   done
   udevadm settle
+}
+
+# The chain as at first boot on EC2, with the project installed late (VM_INSTALL=late, so the
+# generator runs after nvmeof_setup, as on EC2 where the disks exist at boot): containerd,
+# which the image started at boot, waits for eks-node on an AMI; eks-node-config writes
+# config.json and itself triggers the one daemon-reload that lets eks-node-generator turn
+# localStorage into units, and re-starts eks-node.target; starting it here waits for the jobs.
+run_chain() {
+  systemctl stop kubelet.service containerd.service
+  systemctl start eks-node-config.service || return 1
+  systemctl start eks-node.target
+}
+
+# Seconds from eks-node-instance-store's start to the last of UNIT... (mounts) being active,
+# from systemd's monotonic timestamps (microseconds).
+store_to_mounts_seconds() {
+  local start last=0 t unit
+  start=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-instance-store.service)
+  for unit in "$@"; do
+    t=$(systemctl show -P ActiveEnterTimestampMonotonic "$unit")
+    ((t > last)) && last=$t
+  done
+  awk -v a="$start" -v b="$last" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'
+}
+
+is_mount_from() { # WHERE SOURCE-SUBSTRING
+  findmnt -n -o SOURCE --mountpoint "$1" | grep -q -- "$2"
 }

@@ -8,33 +8,6 @@ source "$EKSVM_IN/check-lib.sh"
 # shellcheck source=/dev/null # the run's options (NVMEOF), as the runner wrote them
 source "$EKSVM_IN/scenario.env"
 
-# The chain as at first boot on EC2, with the project installed late (VM_INSTALL=late): the
-# image started containerd at boot, which on an AMI waits for eks-node; eks-node-config writes
-# config.json; the daemon-reload it triggers (done here again, which is harmless, in case this
-# build's eks-node-config does not yet) lets eks-node-generator turn localStorage into units;
-# then eks-node.target starts them.
-run_chain() {
-  systemctl stop kubelet.service containerd.service
-  systemctl start eks-node-config.service || return 1
-  systemctl daemon-reload
-  systemctl start eks-node.target
-}
-
-# Seconds from eks-node-instance-store's start to the last bind (or disk) mount being active,
-# from systemd's monotonic timestamps (microseconds).
-store_to_mounts_seconds() {
-  local start last=0 t unit
-  start=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-instance-store.service)
-  for unit in "$@"; do
-    t=$(systemctl show -P ActiveEnterTimestampMonotonic "$unit")
-    ((t > last)) && last=$t
-  done
-  awk -v a="$start" -v b="$last" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'
-}
-
-is_mount_from() { # WHERE SOURCE-SUBSTRING
-  findmnt -n -o SOURCE --mountpoint "$1" | grep -q -- "$2"
-}
 check "two EC2 instance-store disks are connected" nvmeof_setup
 foreign=$(readlink -f /dev/disk/by-id/nvme-Amazon_EC2_NVMe_Instance_Storage_AWSINST0000000000B2_1)
 check "someone's ext4 is on $foreign" mkfs.ext4 -q -L precious "$foreign"
