@@ -6,7 +6,8 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-json3-dev
   libtomlplusplus-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libfmt-dev
   zlib1g-dev libpugixml-dev catch2 scdoc)
-test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db)
+test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
+  systemd-container valgrind strace)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi

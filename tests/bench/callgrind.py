@@ -14,7 +14,6 @@ IMDS and a temporary root:
 Usage: tests/bench/callgrind.py BUILD_DIR [USER_DATA]
 (default user data: tests/bench/scenarios/plain/user-data). Needs valgrind."""
 
-import os
 import pathlib
 import re
 import shutil

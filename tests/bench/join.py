@@ -7,7 +7,7 @@ daemon-reloads, next to the floor: the same units as empty oneshots with the sam
 ordering edges, started in the same boots. See tests/bench/README.md.
 
 Usage: tests/bench/join.py [--build-dir DIR] [-n 10] [--scenario NAME]... [--vm]
-                           [--steps-n 10] [--json FILE] [--keep]
+                           [--steps-n 10] [--override KEY=VALUE]... [--json FILE] [--keep]
 
 Needs root (overlay mount, nspawn) and systemd-nspawn (package systemd-container).
 The image comes from tests/vm/build-image.sh (EKS_NODE_VM_CACHE is honoured); it is
@@ -36,7 +36,7 @@ SCENARIOS = ["plain", "merges", "mime", "toml", "instance-store"]
 SKIPPED = {"instance-store": "no instance-store disks under nspawn: the generator adds no "
                              "eks-node-instance-store (the VM tier's scenarios 10-13 cover it)"}
 EDGE_KEYS = ("Requires", "Wants", "After", "Before", "BindsTo", "Requisite")
-# systemd-analyze's reference for empty units: one target pulling in chained oneshots
+# our own scratch: the unpacked image (reused per image key) and per-run work dirs
 WORK = pathlib.Path(os.environ.get("TMPDIR", "/var/tmp")) / "eks-node-bench"
 
 
@@ -161,7 +161,7 @@ def floor_units(stage, image, prefix="bfloor-", sandbox=True):
 # one scenario = N boots
 
 
-def prepare(scenario, stage, image, work, nspawn=True):
+def prepare(scenario, stage, image, work, nspawn=True, overrides=()):
     """The VM tier's share layout (in/ read by the guest's fake IMDS and runner)
     plus a files/ layer with the floor units (and, under nspawn, the fake IMDS on
     lo: guest/imds-lo); returns (share, layer)."""
@@ -179,8 +179,17 @@ def prepare(scenario, stage, image, work, nspawn=True):
     layer = sc / "files"
     unitdir = layer / "etc/systemd/system"
     unitdir.mkdir(parents=True)
-    for name, text in {**floor_units(stage, image),
-                       **floor_units(stage, image, prefix="bbare-", sandbox=False)}.items():
+    floors = floor_units(stage, image)
+    if overrides:
+        # --override: an experiment on every step and its sandboxed floor twin
+        # alike, e.g. ProtectKernelTunables=no, to see what one setting costs
+        body = "# tests/bench/join.py --override\n[Service]\n" + "".join(o + "\n" for o in overrides)
+        for step in (stage / "usr/lib/systemd/system").glob("eks-node-*.service"):
+            (unitdir / (step.name + ".d")).mkdir()
+            (unitdir / (step.name + ".d") / "90-bench-override.conf").write_text(body)
+        floors = {n: t + "".join(o + "\n" for o in overrides) if not n.startswith("bfloor-rt-") else t
+                  for n, t in floors.items()}
+    for name, text in {**floors, **floor_units(stage, image, prefix="bbare-", sandbox=False)}.items():
         (unitdir / name).write_text(text)
     if nspawn:
         (unitdir / "eksvm-imds.service.d").mkdir()
@@ -192,7 +201,7 @@ def prepare(scenario, stage, image, work, nspawn=True):
     return share, layer
 
 
-def boot(share, layer, stage, image, work, timeout=180):
+def boot(share, layer, stage, image, work, timeout=180, result=True):
     """One container boot; returns the parsed boot.json and the IMDS request count."""
     out = share / "out"
     shutil.rmtree(out, ignore_errors=True)
@@ -217,6 +226,8 @@ def boot(share, layer, stage, image, work, timeout=180):
                            stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     finally:
         run(["umount", str(merged)])
+    if not result:
+        return None
     try:
         rec = json.loads((out / "artifacts/boot.json").read_text())
     except FileNotFoundError:
@@ -313,6 +324,10 @@ def main():
     ap.add_argument("--scenario", action="append", choices=SCENARIOS, help="default: all")
     ap.add_argument("--vm", action="store_true", help="also one qemu boot of the plain scenario")
     ap.add_argument("--steps-n", type=int, default=10, help="host runs per step for CPU/RSS (0: skip)")
+    ap.add_argument("--override", action="append", metavar="KEY=VALUE",
+                    help="experiment: add this [Service] setting to every step and its floor twin")
+    ap.add_argument("--sandbox-cost", action="store_true",
+                    help="instead: one boot running guest/sandbox-cost.sh (what each sandboxing setting costs)")
     ap.add_argument("--json", help="write every boot's raw record here")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
@@ -327,9 +342,17 @@ def main():
     run(["meson", "install", "-C", str(build), "--destdir", str(stage), "--quiet"], stdout=subprocess.DEVNULL)
     usrmerge(stage, image)
     raw = {}
+    if a.sandbox_cost:
+        share, layer = prepare("plain", stage, image, work)
+        shutil.copy(HERE / "guest/sandbox-cost.sh", share / "in/scenario/check.sh")
+        boot(share, layer, stage, image, work, result=False)
+        print("setting                                  ExecMainStart -> exit of an empty oneshot, ms (7 runs, sorted)")
+        print((share / "out/check.log").read_text(), end="")
+        shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         for name in (a.scenario or SCENARIOS) if a.n > 0 else []:
-            share, layer = prepare(name, stage, image, work)
+            share, layer = prepare(name, stage, image, work, overrides=a.override or ())
             boots = []
             for i in range(a.n):
                 t0 = time.monotonic()

@@ -124,10 +124,19 @@ std::vector<X509Ptr> certificates(std::string_view value) {
 }  // namespace
 
 std::string certificate_authority_pem(std::string_view value, const std::string& source, const std::string& field) {
+    // eks-node-config parses the same CA twice (validation, then derive); the
+    // second d2i_X509 costs ~7% of the step's instructions (tests/bench/
+    // callgrind.py). Only a success is remembered: an error must name the
+    // caller's source and field.
+    static std::string last_value, last_pem;
+    if (!last_pem.empty() && value == last_value) return last_pem;
     try {
         std::vector<X509Ptr> certs = certificates(value);
         if (certs.empty()) throw Problem{"holds no certificate"};
-        return to_pem(certs);
+        std::string pem = to_pem(certs);
+        last_value = value;
+        last_pem = pem;
+        return pem;
     } catch (const Problem& p) {
         throw ConfigError(source, field, p.text);
     }
