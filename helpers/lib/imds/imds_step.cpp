@@ -13,7 +13,9 @@
 namespace eksnode {
 
 StepResult run_imds_step(const StepOptions& opts) {
-    ImdsOptions io = imds_options(static_settings(opts.paths), opts.imds_endpoint);
+    // Only [settings.imds]: the rest of the static configuration is eks-node-config's to check.
+    json settings = {{"imds", static_settings_table(opts.paths, "imds")}};
+    ImdsOptions io = imds_options(settings, opts.imds_endpoint);
 
     auto t0 = std::chrono::steady_clock::now();
     ImdsResult r = fetch_instance(io);

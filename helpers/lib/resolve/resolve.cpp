@@ -15,39 +15,9 @@ namespace eksnode {
 
 namespace {
 
-constexpr std::string_view fragment_subdir = "node.toml.d";
 const std::string user_data_name = std::string(user_data_slot) + ".toml";
 
-// systemd's rule: a drop-in that is a symlink to /dev/null, or empty, masks
-// every lower-priority file of the same name.
-bool is_mask(const fs::path& p) {
-    std::error_code ec;
-    if (fs::is_symlink(p, ec)) return fs::read_symlink(p, ec) == "/dev/null";
-    return fs::is_regular_file(p, ec) && fs::file_size(p, ec) == 0;
-}
-
-bool is_fragment_name(const std::string& name) {
-    return name.size() > 5 && name.ends_with(".toml") && name.front() != '.';
-}
-
 }  // namespace
-
-std::vector<FragmentFile> fragment_files(const Paths& paths) {
-    // Later directories override earlier ones name by name.
-    std::map<std::string, fs::path> by_name;
-    for (std::string_view dir : config_dirs) {
-        fs::path d = paths.of(dir) / fragment_subdir;
-        std::error_code ec;
-        for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
-            std::string name = it->path().filename().string();
-            if (is_fragment_name(name)) by_name[name] = it->path();
-        }
-    }
-    std::vector<FragmentFile> out;
-    out.reserve(by_name.size());
-    for (auto& [name, p] : by_name) out.push_back({name, p});  // std::map: sorted by name
-    return out;
-}
 
 json static_settings(const Paths& paths) {
     json spec = json::object(), settings = json::object();

@@ -29,6 +29,16 @@ struct FragmentFile {
 // /usr/lib, a symlink to /dev/null (or an empty file) masks.
 std::vector<FragmentFile> fragment_files(const Paths& paths);
 
+// systemd's rule: a drop-in that is a symlink to /dev/null, or empty, masks
+// every lower-priority file of the same name.
+bool is_mask(const fs::path& p);
+
+// settings.<table> of the static fragments (no user data), merged key by key,
+// read with toml++ alone: for eks-node-imds, which must not pull in the whole
+// config model. The caller validates the values (imds_options() does). Throws
+// ConfigError naming the file on a TOML syntax error.
+json static_settings_table(const Paths& paths, std::string_view table);
+
 // Only the static TOML fragments' settings (no user data): what eks-node-imds
 // and the generator may read before user data is known.
 json static_settings(const Paths& paths);

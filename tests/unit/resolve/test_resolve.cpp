@@ -93,3 +93,34 @@ TEST_CASE("invalid user data stops resolution with exit code 6", "[resolve]") {
         CHECK(e.source() == "user data");
     }
 }
+
+TEST_CASE("static_settings_table: one settings table, layered, read with toml++ alone", "[resolve][imds]") {
+    test::TempRoot r;
+    r.write("/usr/lib/eks-node/node.toml.d/10-image.toml",
+            "[settings.imds]\nendpoint = \"http://127.0.0.1:1\"\ndeadline = \"5s\"\n"
+            "[spec.cluster]\ncidr = \"not checked here\"\n");
+    r.write("/etc/eks-node/node.toml.d/90-admin.toml", "[settings.imds]\ndeadline = \"9s\"\n");
+    // user data's slot is not static configuration
+    r.write("/run/eks-node/node.toml.d/50-user-data.toml", "[settings.imds]\nendpointMode = \"ipv6\"\n");
+    CHECK(static_settings_table(r.paths(), "imds") ==
+          json{{"deadline", "9s"}, {"endpoint", "http://127.0.0.1:1"}});  // ordered_json: TOML tables iterate by key
+
+    SECTION("a /dev/null symlink of the same name masks a lower file") {
+        fs::create_directories(r.paths().of("/etc/eks-node/node.toml.d"));
+        fs::create_symlink("/dev/null", r.paths().of("/etc/eks-node/node.toml.d/10-image.toml"));
+        CHECK(static_settings_table(r.paths(), "imds") == json{{"deadline", "9s"}});
+    }
+    SECTION("a TOML syntax error names the file") {
+        r.write("/etc/eks-node/node.toml.d/95-broken.toml", "[settings.imds\n");
+        try {
+            static_settings_table(r.paths(), "imds");
+            FAIL("no error");
+        } catch (const ConfigError& e) {
+            CHECK_THAT(e.source(), Catch::Contains("95-broken.toml"));
+        }
+    }
+    SECTION("settings.imds that is not a table") {
+        r.write("/etc/eks-node/node.toml.d/95-flat.toml", "[settings]\nimds = 3\n");
+        CHECK_THROWS_AS(static_settings_table(r.paths(), "imds"), ConfigError);
+    }
+}
