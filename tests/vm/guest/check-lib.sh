@@ -31,6 +31,17 @@ imds_get() {
       "http://169.254.169.254/latest/$1"
 }
 
+# eventually SECONDS COMMAND...: retry COMMAND every 0.5 s until it succeeds or SECONDS pass
+# (journald stores a message a moment after the step that sent it has exited).
+eventually() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS >= end)) && return 1
+    sleep 0.5
+  done
+}
+
 finish() {
   echo "checks: $_eksvm_passed passed, $_eksvm_failed failed"
   ((_eksvm_failed == 0))
