@@ -436,7 +436,7 @@ std::string mount_unit_body(const storage::Mount& m, const std::string& reason) 
 
 // spec.instance.localStorage: the step, the mounts it prepares, and the
 // services that must not start without them. Everything lands in the plan,
-// so generated_units_would_change() sees it.
+// so eks-node-config's before/after comparison (plan_from_disk()) sees it.
 void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* config) {
     if (!config) return;
     std::optional<storage::Settings> settings;
@@ -552,15 +552,14 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
     return plan;
 }
 
-bool generated_units_would_change(const Paths& paths) {
+GeneratorPlan plan_from_disk(const Paths& paths) {
     std::string cmdline;
     try {
         cmdline = read_kernel_cmdline(paths);
     } catch (const std::exception&) {
-        // The generator ran without it too.
+        // The generator goes on without it too.
     }
-    GeneratorPlan at_boot = plan_units(paths, cmdline, ConfigJson::ignore);
-    return !at_boot.same_units(plan_units(paths, cmdline, ConfigJson::read));
+    return plan_units(paths, cmdline, ConfigJson::read);
 }
 
 }  // namespace eksnode::generator

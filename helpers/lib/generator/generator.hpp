@@ -70,9 +70,11 @@ struct OptionalUnit {
 std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* config,
                                                 std::vector<std::string>& warnings);
 
-// True when config.json, as it is now, makes the generator write different
-// units than it did at boot without it: eks-node-config then asks for one
-// daemon-reload (and restarts eks-node.target, so newly wanted units get jobs).
-bool generated_units_would_change(const Paths& paths);
+// The plan the generator makes of the root as it is now: its kernel command
+// line (none if unreadable, as for the generator) and config.json if present.
+// That is what the generator made at boot, before config.json existed, or at
+// the last daemon-reload. eks-node-config takes it before and after writing
+// config.json and asks for one daemon-reload only if the two differ.
+GeneratorPlan plan_from_disk(const Paths& paths);
 
 }  // namespace eksnode::generator

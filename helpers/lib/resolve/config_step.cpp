@@ -39,27 +39,13 @@ json resolve_from_node(const StepOptions& opts) {
 
 namespace {
 
-// The units eks-node-generator makes of the configuration as it is on disk now.
-// At boot, before this step first runs, that is the generator's own view (no
-// config.json); on a re-run it is the config.json of the last run, which the
-// last daemon-reload (if any was needed) already turned into units.
-generator::GeneratorPlan current_plan(const Paths& paths) {
-    std::string cmdline;
-    try {
-        cmdline = generator::read_kernel_cmdline(paths);
-    } catch (const Error&) {
-        // the generator goes on without it too
-    }
-    return generator::plan_units(paths, cmdline);
-}
-
 // One daemon-reload, only if the new config.json changes what the generator
 // writes (an optional step or mount unit appears or goes away); then start
 // eks-node.target again, so units the target now wants get start jobs in the
 // boot transaction that is still running. Nothing is waited for: the jobs
 // are ordered after this step.
 void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& before) {
-    generator::GeneratorPlan after = current_plan(paths);
+    generator::GeneratorPlan after = generator::plan_from_disk(paths);
     if (after.same_units(before)) {
         log::debug("generated units unchanged, no daemon-reload");
         return;
@@ -83,7 +69,7 @@ StepResult run_config_step(const StepOptions& opts) {
     // Only the config.json the generator reads can change the generated units.
     bool generator_reads_it = opts.config_path.empty();
     std::optional<generator::GeneratorPlan> before;
-    if (generator_reads_it) before = current_plan(opts.paths);
+    if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
     WriteResult w = write_file_atomic(out, dump_pretty(cfg), 0600);
     r.add(out, w);
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before);

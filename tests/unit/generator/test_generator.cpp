@@ -24,6 +24,14 @@ std::string config_json(bool outpost, const char* settings = "{}") {
  "settings": {}}})", outpost ? "true" : "false", settings);
 }
 
+// eks-node-config's decision: the plan before and after it writes config.json
+// (`text`, or nothing written when empty) differ.
+bool writing_changes_units(const TempRoot& r, const std::string& text) {
+    GeneratorPlan before = plan_from_disk(r.paths());
+    if (!text.empty()) r.write(path::config_json, text);
+    return !before.same_units(plan_from_disk(r.paths()));
+}
+
 bool warned(const GeneratorPlan& p, std::string_view fragment) {
     for (const auto& m : p.messages)
         if (m.level == log::Level::warning && m.text.find(fragment) != std::string::npos) return true;
@@ -36,23 +44,27 @@ TEST_CASE("writing config.json changes the generated units only when it asks for
     TempRoot r;
     r.write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro\n");
 
-    SECTION("no config.json yet: nothing to reload") { CHECK_FALSE(generated_units_would_change(r.paths())); }
+    SECTION("no config.json yet: nothing to reload") { CHECK_FALSE(writing_changes_units(r, "")); }
     SECTION("config.json without Outposts: the boot plan stands") {
-        r.write(path::config_json, config_json(false));
-        CHECK_FALSE(generated_units_would_change(r.paths()));
+        CHECK_FALSE(writing_changes_units(r, config_json(false)));
     }
     SECTION("config.json with Outposts: eks-node-hosts must be pulled in") {
-        r.write(path::config_json, config_json(true));
-        CHECK(generated_units_would_change(r.paths()));
+        CHECK(writing_changes_units(r, config_json(true)));
+        // a re-run writing the same config.json: the last reload already made these units
+        CHECK_FALSE(writing_changes_units(r, config_json(true)));
+        // Outposts dropped again: the units go away
+        CHECK(writing_changes_units(r, config_json(false)));
     }
     SECTION("user data disables eks-node") {
-        r.write(path::config_json, config_json(false, R"({"enable": false})"));
-        CHECK(generated_units_would_change(r.paths()));
+        CHECK(writing_changes_units(r, config_json(false, R"({"enable": false})")));
     }
     SECTION("the kernel command line already decided: config.json cannot change it") {
         r.write("/proc/cmdline", "ro eks-node.enable=0\n");
-        r.write(path::config_json, config_json(false, R"({"enable": true})"));
-        CHECK_FALSE(generated_units_would_change(r.paths()));
+        CHECK_FALSE(writing_changes_units(r, config_json(false, R"({"enable": true})")));
+    }
+    SECTION("an unreadable kernel command line counts as empty, as for the generator") {
+        fs::remove(r.paths().of("/proc/cmdline"));
+        CHECK(writing_changes_units(r, config_json(true)));
     }
 }
 
@@ -107,8 +119,8 @@ TEST_CASE("instance store: config.json with a strategy changes the units only wh
           "[generator][storage]") {
     TempRoot r;
     r.write("/proc/cmdline", "ro\n");
-    r.write(path::config_json, R"({"schemaVersion": 1, "settings": {},
- "spec": {"instance": {"localStorage": {"strategy": "RAID0", "disabledMounts": ["SOCI", "PodLogs"]}}}})");
+    const std::string config = R"({"schemaVersion": 1, "settings": {},
+ "spec": {"instance": {"localStorage": {"strategy": "RAID0", "disabledMounts": ["SOCI", "PodLogs"]}}}})";
     auto disk = [&](const std::string& name, const std::string& serial) {
         r.write("/sys/block/" + name + "/device/model", "Amazon EC2 NVMe Instance Storage        \n");
         r.write("/sys/block/" + name + "/device/serial", serial + "\n");
@@ -116,13 +128,13 @@ TEST_CASE("instance store: config.json with a strategy changes the units only wh
     };
     r.write("/sys/block/vda/dev", "254:0\n");
     SECTION("no instance-store disk: nothing to reload") {
-        CHECK_FALSE(generated_units_would_change(r.paths()));
+        CHECK_FALSE(writing_changes_units(r, config));
         CHECK(plan_units(r.paths(), "").files.count("eks-node.target.wants/eks-node-instance-store.service") == 0);
     }
     SECTION("two disks: the step, the array and the binds not disabled") {
         disk("nvme1n1", "AWS2");
         disk("nvme2n1", "AWS1");
-        CHECK(generated_units_would_change(r.paths()));
+        CHECK(writing_changes_units(r, config));
         GeneratorPlan p = plan_units(r.paths(), "");
         CHECK(p.files.count("eks-node.target.wants/eks-node-instance-store.service") == 1);
         CHECK(p.files.count("mnt-k8s\\x2ddisks-0.mount") == 1);
@@ -137,6 +149,7 @@ TEST_CASE("instance store: config.json with a strategy changes the units only wh
     }
     SECTION("disabled on the command line: no instance-store units either") {
         disk("nvme1n1", "AWS1");
+        r.write(path::config_json, config);
         CHECK(plan_units(r.paths(), "eks-node.enable=0").files.count("var-lib-kubelet.mount") == 0);
     }
 }
