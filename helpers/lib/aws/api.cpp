@@ -382,32 +382,19 @@ ApiLookups make_api_lookups(const json& spec, const json& settings, const json& 
         ImdsOptions io = imds_options(settings, imds_endpoint);
         imds_get = [io](std::vector<std::string> paths) { return fetch_paths(io, std::move(paths)); };
     }
-    // eks-node-imds already asked for the role list (instance.json iamRole):
-    // answer that from the file, so an instance without a profile costs no
-    // IMDS request here and one with a profile only the role document.
+    // eks-node-imds asked for the role list already (instance.json iamRole):
+    // without a profile no IMDS request is made here, with one only its document.
+    KnownProfile profile;
     if (instance.contains("iamRole")) {
-        std::optional<std::string> listing;
-        if (instance["iamRole"].is_string()) listing = instance["iamRole"].get<std::string>();
-        imds_get = [inner = std::move(imds_get), listing](std::vector<std::string> paths) {
-            std::map<std::string, std::optional<std::string>, std::less<>> out;
-            std::vector<std::string> rest;
-            for (std::string& p : paths) {
-                if (p == "meta-data/iam/security-credentials/") out[p] = listing;
-                else rest.push_back(std::move(p));
-            }
-            if (!rest.empty()) {
-                if (!inner) throw Error("IMDS: no endpoint recorded in instance.json to fetch credentials from");
-                out.merge(inner(std::move(rest)));
-            }
-            return out;
-        };
+        profile.known = true;
+        if (instance["iamRole"].is_string()) profile.role = instance["iamRole"].get<std::string>();
     }
 
     auto shared = std::make_shared<Shared>();
     shared->instance_id = instance.contains("instanceId") && instance["instanceId"].is_string()
                               ? instance["instanceId"].get<std::string>()
                               : std::string();
-    shared->session = std::make_unique<Session>(cfg, CredentialProvider(cfg.getenv, imds_get));
+    shared->session = std::make_unique<Session>(cfg, CredentialProvider(cfg.getenv, imds_get, profile));
 
     ApiLookups api;
     api.ec2.private_dns_name = [shared]() -> std::optional<std::string> {

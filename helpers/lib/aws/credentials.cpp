@@ -103,19 +103,32 @@ const Credentials& CredentialProvider::get(bool force_refresh) {
     return *current_;
 }
 
-Credentials CredentialProvider::from_instance_profile() {
-    if (!imds_) throw NoCredentialsError("AWS credentials", "AWS_ACCESS_KEY_ID", "unset, and there is no IMDS to ask");
-    auto listing = imds_({std::string(profile_dir)});
-    auto it = listing.find(profile_dir);
-    if (it == listing.end() || !it->second || trim_line(*it->second).empty())
-        throw NoCredentialsError("IMDS meta-data/iam/security-credentials/", "instance profile",
-                          "this instance has no IAM instance profile, so eks-node cannot call the EC2 or EKS API; "
-                          "attach one (or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
-    std::string_view first = trim_line(*it->second);
+// The role name: from instance.json when eks-node-imds asked already (no
+// request here), else from IMDS's listing.
+std::string CredentialProvider::instance_profile_role() {
+    const std::string no_profile =
+        "this instance has no IAM instance profile, so eks-node cannot call the EC2 or EKS API; "
+        "attach one (or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
+    std::optional<std::string> listing;
+    if (profile_.known) {
+        listing = profile_.role;
+    } else {
+        if (!imds_) throw NoCredentialsError("AWS credentials", "AWS_ACCESS_KEY_ID", "unset, and there is no IMDS to ask");
+        auto answer = imds_({std::string(profile_dir)});
+        if (auto it = answer.find(profile_dir); it != answer.end()) listing = it->second;
+    }
+    if (!listing || trim_line(*listing).empty())
+        throw NoCredentialsError("IMDS meta-data/iam/security-credentials/", "instance profile", no_profile);
+    std::string_view first = trim_line(*listing);
     first = trim_line(first.substr(0, first.find('\n')));
     if (!is_role_name(first))
         throw Error(fmt::format("IMDS {}: \"{}\" is not an IAM role name", profile_dir, first.substr(0, 64)));
-    std::string role(first);
+    return std::string(first);
+}
+
+Credentials CredentialProvider::from_instance_profile() {
+    std::string role = instance_profile_role();
+    if (!imds_) throw Error("IMDS: no endpoint recorded in instance.json to fetch credentials from");
     std::string path = std::string(profile_dir) + role;
     auto doc = imds_({path});
     auto d = doc.find(path);

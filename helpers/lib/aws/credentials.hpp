@@ -38,9 +38,17 @@ std::optional<Credentials> environment_credentials(Getenv getenv);
 // IMDS GETs, a seam for tests: paths in, values out (404 = nullopt).
 using ImdsGet = std::function<std::map<std::string, std::optional<std::string>, std::less<>>(std::vector<std::string>)>;
 
+// What eks-node-imds already learned from meta-data/iam/security-credentials/
+// (instance.json "iamRole"): nothing (ask IMDS), no instance profile, or its role.
+struct KnownProfile {
+    bool known = false;
+    std::optional<std::string> role;
+};
+
 class CredentialProvider {
 public:
-    CredentialProvider(Getenv getenv, ImdsGet imds) : getenv_(getenv), imds_(std::move(imds)) {}
+    CredentialProvider(Getenv getenv, ImdsGet imds, KnownProfile profile = {})
+        : getenv_(getenv), imds_(std::move(imds)), profile_(std::move(profile)) {}
 
     // Current credentials; fetched on first use, renewed near expiry or
     // when `force_refresh` (the API said the token expired).
@@ -49,8 +57,11 @@ public:
 private:
     Credentials from_instance_profile();
 
+    std::string instance_profile_role();
+
     Getenv getenv_;
     ImdsGet imds_;
+    KnownProfile profile_;
     std::optional<Credentials> current_;
 };
 
