@@ -113,7 +113,7 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
         return EXIT_OK;
     }
     fmt::print("eks-node: wrote {}\n", slot_path());
-    if (!opts.paths.is_host() || !sd::under_systemd()) {
+    if (!sd::manages_host(opts.paths)) {
         fmt::print(
             "eks-node: not a systemd service on the host; apply with "
             "`systemctl restart eks-node-config.service` (or eks-node render --root=DIR)\n");

@@ -76,7 +76,7 @@ void parse_common_options(const std::vector<std::string>& argv, const StepSpec& 
 
 void restart_consumers(const StepSpec& spec, const StepOptions& opts, const StepResult& result) {
     if (spec.consumers.empty() || !result.changed()) return;
-    if (!opts.paths.is_host() || !sd::under_systemd()) {
+    if (!sd::manages_host(opts.paths)) {
         log::debug("outputs changed; not a systemd service on the host, so no restart of {}",
                    fmt::join(spec.consumers, ", "));
         return;

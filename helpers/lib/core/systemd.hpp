@@ -10,12 +10,18 @@
 #include <string_view>
 #include <vector>
 
+#include "core/paths.hpp"
+
 namespace eksnode::sd {
 
 // True when this process is a systemd service (INVOCATION_ID is set) and the
 // system bus socket exists. Tests and `eks-node render --root` run outside
 // systemd: every caller checks this first and does nothing when false.
 bool under_systemd();
+
+// under_systemd() and working on the host itself, not under --root=DIR: only
+// then may a step ask systemd to reload or restart anything.
+inline bool manages_host(const Paths& paths) { return paths.is_host() && under_systemd(); }
 
 // Manager.Reload. Returns once the reload is done (the generators ran).
 // Throws Error on a bus failure.

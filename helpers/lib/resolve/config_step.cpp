@@ -50,7 +50,7 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
         log::debug("generated units unchanged, no daemon-reload");
         return;
     }
-    if (!paths.is_host() || !sd::under_systemd()) {
+    if (!sd::manages_host(paths)) {
         log::info("the configuration changes the generated units; a daemon-reload would be due (not a systemd "
                   "service on the host: skipped)");
         return;
