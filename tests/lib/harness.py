@@ -103,6 +103,10 @@ class Tally:
             self.passed += 1
             print("ok   %s" % name)
 
+    def check(self, name, cond, detail=""):
+        """One named condition; `detail` is printed (at most 800 characters) when it is false."""
+        self.case(name, [] if cond else [str(detail)[:800]])
+
     def at_least(self, count, minimum, what):
         """A corpus that shrank by accident fails rather than passes quietly."""
         if count < minimum:

@@ -19,12 +19,8 @@ DNS_NAME = "ip-172-16-34-43.us-west-2.compute.internal"
 ROLE = "eks-node-test-role"
 TOKEN = "FwoGZXIvYXdzEFAKEsessionTOKENforEKSnodeTESTS0nly=="
 IMDS_SECRET = "imds/profile/secret/for/tests"
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(bool(cond))
-    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else ": " + str(detail)[:800]))
+TALLY = harness.Tally()
+check = TALLY.check
 
 
 def ca_base64():
@@ -296,9 +292,7 @@ def main():
     test_env_secrets_not_logged(helpers)
     test_describe_cluster(helpers, cli)
     test_unknown_instance_type(helpers)
-    passed, failed = results.count(True), results.count(False)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return TALLY.finish()
 
 
 if __name__ == "__main__":

@@ -15,12 +15,8 @@ import harness  # noqa: E402
 
 STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
 CASE = harness.SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append(cond)
-    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else ": " + detail))
+TALLY = harness.Tally()
+check = TALLY.check
 
 
 def step(helpers, name, root, *extra):
@@ -104,9 +100,7 @@ def main():
     test_imds_down(helpers)
     test_bad_config_stops_chain(helpers)
     test_usage(helpers)
-    passed, failed = results.count(True), results.count(False)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return TALLY.finish()
 
 
 if __name__ == "__main__":

@@ -90,16 +90,10 @@ def expected(limits, xen, itype, vcpus, opts):
 def main():
     cli = sys.argv[1]
     limits, xen = load_limits()
-    passed = failed = 0
+    tally = harness.Tally()
 
     def report(name, problem):
-        nonlocal passed, failed
-        if problem:
-            failed += 1
-            print("FAIL %s: %s" % (name, problem))
-        else:
-            passed += 1
-            print("ok   %s" % name)
+        tally.case(name, [problem] if problem else [])
 
     for itype, published, vcpus in TABLE:
         report("%s: table matches eni-max-pods.txt" % itype,
@@ -158,8 +152,7 @@ def main():
         r = harness.run_cli(cli, cmd, "--help")
         report("%s --help" % cmd, None if r.returncode == 0 and r.stdout.startswith("Usage: eks-node %s" % cmd)
                and text in r.stdout else repr(r))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return tally.finish()
 
 
 if __name__ == "__main__":
