@@ -1,6 +1,6 @@
 #!/bin/bash
 # systemd units the image provides around eks-node's drop-ins: runtime.slice,
-# the AL2023-shaped kubelet.service (eks-node ships only drop-ins for it, see
+# the AL2023-shaped kubelet.service with its FORWARD-policy unit (eks-node ships only drop-ins for it, see
 # dropins/kubelet.service.d/10-eks-node.conf), containerd in runtime.slice.
 # kubelet.service stays disabled: eks-node.target starts it (units/90-eks-node.preset).
 set -euo pipefail
@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 put 0644 /etc/systemd/system/runtime.slice <"$files_dir/runtime.slice"
 put 0644 /etc/systemd/system/kubelet.service <"$files_dir/kubelet.service"
+put 0644 /etc/systemd/system/kubelet-forward-policy.service <"$files_dir/kubelet-forward-policy.service"
 put 0644 /etc/systemd/system/containerd.service.d/00-runtime-slice.conf <<'CONF'
 # Installed by the eks-node image build: kubelet and containerd share runtime.slice.
 [Service]

@@ -24,6 +24,8 @@ check "sysctls for the CRI" grep -q '^net.bridge.bridge-nf-call-iptables = 1' /e
 check "protectKernelDefaults sysctls" grep -q '^vm.overcommit_memory = 1' /etc/sysctl.d/99-kubelet.conf
 check "br_netfilter loads at boot" grep -qx br_netfilter /etc/modules-load.d/eks-node.conf
 check "kubelet.service runs in runtime.slice" grep -qx 'Slice=runtime.slice' /etc/systemd/system/kubelet.service
+check "kubelet.service sets the FORWARD policy off the join path" \
+  grep -qx 'Wants=kubelet-forward-policy.service' /etc/systemd/system/kubelet.service
 check "kubelet.service is not enabled" test ! -e /etc/systemd/system/multi-user.target.wants/kubelet.service
 check "/etc/eks/release names the image" grep -q '^KUBELET_VERSION=v' /etc/eks/release
 if [[ -n ${EKS_RUNTIME_HANDLERS:-} ]]; then

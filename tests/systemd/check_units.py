@@ -16,6 +16,10 @@ containerd.service (the node image's, which we do not ship), then:
   Type=oneshot, RemainAfterExit=yes, TimeoutStartSec=, Documentation=man:,
   OnFailure=eks-node-failed.target, and a comment right above every ordering
   or requirement line (the "why").
+- the confinement every step but eks-node-instance-store shares (eks-node(7),
+  CONFINEMENT): its cheaper spelling scores worse in `security`, so the settings
+  that stand in for ProtectKernelTunables= & co. are checked by name here (and
+  what they refuse, by a probe in the VM tier).
 
 Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 """
@@ -118,6 +122,25 @@ def contracts(unit_dir, steps, dropin_files):
               "every ordering line has a why-comment", "\n".join(missing))
 
 
+# eks-node(7), CONFINEMENT: what every step but eks-node-instance-store carries.
+CONFINEMENT = ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=tmpfs", "PrivateTmp=yes",
+               "ReadOnlyPaths=/proc /sys", "DevicePolicy=closed", "ProtectKernelModules=yes",
+               "CapabilityBoundingSet=\n", "SystemCallArchitectures=native",
+               "SystemCallFilter=@system-service\n", "SystemCallFilter=~@privileged @resources\n",
+               "RestrictNamespaces=yes", "MemoryDenyWriteExecute=yes")
+
+
+def confinement(unit_dir, steps):
+    for unit in steps:
+        if unit == "eks-node-instance-store.service":
+            continue
+        text = (unit_dir / unit).read_text()
+        missing = [w.strip() for w in CONFINEMENT if not re.search("^" + re.escape(w), text, re.M)]
+        check(not missing, f"{unit} has the steps' confinement", "missing: " + ", ".join(missing))
+        if "PrivateNetwork=yes" in text:
+            check("IPAddressDeny=any" in text, f"{unit}: no network, and no IP either")
+
+
 def main():
     build_dir = pathlib.Path(sys.argv[1]).resolve()
     if not shutil.which("systemd-analyze") or not HOST_UNIT_DIR.is_dir():
@@ -134,6 +157,7 @@ def main():
         verify(root, units + ["kubelet.service", "containerd.service"])
         security(root, steps)
         contracts(unit_dir, steps, dropins)
+        confinement(unit_dir, steps)
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if all(results) else 1

@@ -28,7 +28,7 @@ for v in "${variants[@]}"; do
       all) printf '%s\n' "${mounts[@]}" "${seccomp[@]}" "${other[@]}" ;;
       mounts) printf '%s\n' "${mounts[@]}" ;;
       seccomp) printf '%s\n' "${seccomp[@]}" ;;
-      *) printf '%s\n' "$v" ;;
+      *) printf '%s\n' "${v//;/$'\n'}" ;;  # a variant may be a ';'-separated group
     esac
   } >"/run/systemd/system/sbx-$i.service"
 done

@@ -48,6 +48,27 @@ j = tarfile.open(\"/tmp/x.tgz\").extractfile(\"eks-node-logs/journal/eks-node.tx
 assert \"eks-node-config\" in j, j[:500]"'
 systemd-analyze critical-chain kubelet.service || true
 
+# The steps' confinement is spelled for start-up cost (eks-node(7),
+# CONFINEMENT): check what it refuses, by running a probe with each step's
+# settings, next to the same probe unconfined (which must get through).
+touch /root/.eks-node-probe
+probe=$EKSVM_IN/scenario/confinement.sh
+control=$(bash "$probe" probe)
+echo "$control" | tr '\n' ' '; echo
+check "unconfined, the probe gets through all 9" test "$(grep -c '=ok$' <<<"$control")" = 9
+for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd; do
+  out=$(bash "$probe" run "$unit.service")
+  check "$unit's confinement refuses all 9 (/proc/sys, sysrq, cgroupfs, sysfs, kmsg, disk, /etc, /root, modules)" \
+    test "$(grep -c '=denied$' <<<"$out")" = 9 -a -z "$(grep '=ok$' <<<"$out")"
+  grep -q '=ok$' <<<"$out" && echo "$out"
+done
+
+# the AMI's FORWARD policy runs in its own unit, before kubelet, off the join path
+check "kubelet-forward-policy ran before kubelet started" bash -c '
+  a=$(systemctl show -P ExecMainExitTimestampMonotonic kubelet-forward-policy.service)
+  b=$(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service)
+  (( a > 0 && a <= b ))'
+
 # ---------------------------------------------------------------------------
 # Scenario 3 of the issue, in this same boot (HARNESS.md: group what needs no
 # fresh boot): re-run semantics of eks-node(7). `systemctl restart
@@ -104,11 +125,15 @@ check "... no daemon-reload" bash -c '! journalctl -b _PID=1 --no-pager -o cat |
 # 3. an admin fragment changes a kubelet setting
 mkdir -p /etc/eks-node/node.toml.d
 printf '[kubelet.config]\nmaxPods = 42\n' >/etc/eks-node/node.toml.d/90-admin.toml
+# and something reset the FORWARD policy: a kubelet restart sets it again
+iptables -P FORWARD DROP
 timed systemctl restart eks-node-config.service
 settle
 check "kubelet config has the admin's value" grep -q '"maxPods": 42' /etc/kubernetes/kubelet/config.json
 check "kubelet was restarted" test "$(invocation kubelet.service)" != "$kubelet0"
 check "... and is active" systemctl is-active kubelet.service
+check "... with the FORWARD policy set again (PartOf=kubelet.service)" \
+  bash -c 'iptables -S FORWARD | grep -qx -- "-P FORWARD ACCEPT"'
 check "... the step said why" eventually 10 bash -c '
   journalctl -b EKS_NODE_STEP=kubelet --no-pager -o cat | grep -q "outputs changed: restarting kubelet.service"'
 check "containerd kept its invocation (its files did not change)" \
