@@ -15,3 +15,12 @@ put 0644 /etc/systemd/system/containerd.service.d/00-runtime-slice.conf <<'CONF'
 [Service]
 Slice=runtime.slice
 CONF
+put 0644 /etc/systemd/system/containerd.service.d/01-overlay-loaded-at-boot.conf <<'CONF'
+# Installed by the eks-node image build. The vendor unit's
+# ExecStartPre=-/sbin/modprobe overlay only repeats what systemd-modules-load
+# did at boot (/etc/modules-load.d/eks-node.conf, 11-kernel-modules.sh), and
+# runs between eks-node's containerd config and containerd starting, on
+# every node's join path.
+[Service]
+ExecStartPre=
+CONF

@@ -5,16 +5,24 @@
 # ExecMainStart -> ExecMainExit spans in ms (the namespace and seccomp setup
 # happens in the forked child, between the two).
 set -euo pipefail
-# the sandboxing of eks-node-ca.service, the plainest step, one line per setting
-mounts=(ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateDevices=yes
+# eks-node-ca.service's confinement as installed (eks-node(7), CONFINEMENT):
+# its [Service] lines from NoNewPrivileges= on
+mapfile -t steps < <(systemctl cat eks-node-ca.service | sed -n '/^NoNewPrivileges=/,/^\[/p' | grep -v '^#\|^\[\|^$')
+# the same protection in systemd's own names, as the steps had it before
+native_mounts=(ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateDevices=yes
   ProtectKernelTunables=yes ProtectKernelModules=yes ProtectKernelLogs=yes
   ProtectControlGroups=yes ReadWritePaths=/etc/kubernetes)
+# the steps' spelling of the same (one mount path per setting)
+steps_mounts=(ProtectSystem=strict ProtectHome=tmpfs PrivateTmp=yes PrivateMounts=yes
+  "ReadOnlyPaths=/proc /sys" DevicePolicy=closed ProtectKernelModules=yes
+  ReadWritePaths=/etc/kubernetes)
 seccomp=(NoNewPrivileges=yes ProtectClock=yes RestrictNamespaces=yes RestrictRealtime=yes
   RestrictSUIDSGID=yes LockPersonality=yes MemoryDenyWriteExecute=yes
   SystemCallArchitectures=native SystemCallFilter=@system-service
   "SystemCallFilter=~@privileged @resources" RestrictAddressFamilies=AF_UNIX)
-other=(ProtectHostname=yes CapabilityBoundingSet= PrivateNetwork=yes)
-variants=(none all mounts seccomp "${mounts[@]}" "${other[@]}")
+other=(ProtectHostname=yes CapabilityBoundingSet= PrivateNetwork=yes IPAddressDeny=any)
+variants=(none steps native native-mounts steps-mounts seccomp "${native_mounts[@]}"
+  ProtectHome=tmpfs "ReadOnlyPaths=/proc /sys" DevicePolicy=closed "${other[@]}")
 mkdir -p /etc/kubernetes /run/systemd/system
 declare -A name
 i=0
@@ -25,10 +33,12 @@ for v in "${variants[@]}"; do
     printf '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n'
     case $v in
       none) ;;
-      all) printf '%s\n' "${mounts[@]}" "${seccomp[@]}" "${other[@]}" ;;
-      mounts) printf '%s\n' "${mounts[@]}" ;;
+      steps) printf '%s\n' "${steps[@]}" ;;
+      native) printf '%s\n' "${native_mounts[@]}" "${seccomp[@]}" "${other[@]}" ;;
+      native-mounts) printf '%s\n' "${native_mounts[@]}" ;;
+      steps-mounts) printf '%s\n' "${steps_mounts[@]}" ;;
       seccomp) printf '%s\n' "${seccomp[@]}" ;;
-      *) printf '%s\n' "${v//;/$'\n'}" ;;  # a variant may be a ';'-separated group
+      *) printf '%s\n' "$v" ;;
     esac
   } >"/run/systemd/system/sbx-$i.service"
 done
