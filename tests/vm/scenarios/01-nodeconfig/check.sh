@@ -63,6 +63,9 @@ for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-
   grep -q '=ok$' <<<"$out" && echo "$out"
 done
 
+# the AMI loads overlay at boot, so containerd's start runs no modprobe first
+check "overlay is loaded" grep -q '^overlay ' /proc/modules
+check "containerd.service has no ExecStartPre= left" test -z "$(systemctl show -P ExecStartPre containerd.service)"
 # the AMI's FORWARD policy runs in its own unit, before kubelet, off the join path
 check "kubelet-forward-policy ran before kubelet started" bash -c '
   a=$(systemctl show -P ExecMainExitTimestampMonotonic kubelet-forward-policy.service)
