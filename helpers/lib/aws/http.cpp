@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <mutex>
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <fmt/format.h>
 
+#include "core/dl.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::aws {
@@ -30,43 +29,24 @@ struct Curl {
     void (*slist_free_all)(curl_slist*);
 };
 
-template <typename F>
-void bind(void* lib, const char* name, F& out) {
-    void* sym = dlsym(lib, name);
-    if (!sym) throw Error(fmt::format("libcurl.so.4 has no {}", name));
-    out = reinterpret_cast<F>(sym);
-}
-
 const Curl& curl() {
-    static Curl c{};
-    static std::once_flag once;
-    static std::string failure;
-    std::call_once(once, [] {
-        void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-        if (!lib) {
-            const char* e = dlerror();
-            failure = fmt::format("cannot load libcurl.so.4 for the AWS API ({}); install libcurl4",
-                                  e ? e : "unknown error");
-            return;
-        }
-        try {
-            bind(lib, "curl_global_init", c.global_init);
-            bind(lib, "curl_easy_init", c.easy_init);
-            bind(lib, "curl_easy_setopt", c.easy_setopt);
-            bind(lib, "curl_easy_perform", c.easy_perform);
-            bind(lib, "curl_easy_getinfo", c.easy_getinfo);
-            bind(lib, "curl_easy_cleanup", c.easy_cleanup);
-            bind(lib, "curl_easy_strerror", c.easy_strerror);
-            bind(lib, "curl_slist_append", c.slist_append);
-            bind(lib, "curl_slist_free_all", c.slist_free_all);
-        } catch (const Error& e) {
-            failure = e.what();
-            return;
-        }
+    static const Curl loaded = [] {
+        constexpr const char* so = "libcurl.so.4";
+        void* lib = dl::open(so, "for the AWS API", "install libcurl4");
+        Curl c{};
+        dl::bind(lib, so, "curl_global_init", c.global_init);
+        dl::bind(lib, so, "curl_easy_init", c.easy_init);
+        dl::bind(lib, so, "curl_easy_setopt", c.easy_setopt);
+        dl::bind(lib, so, "curl_easy_perform", c.easy_perform);
+        dl::bind(lib, so, "curl_easy_getinfo", c.easy_getinfo);
+        dl::bind(lib, so, "curl_easy_cleanup", c.easy_cleanup);
+        dl::bind(lib, so, "curl_easy_strerror", c.easy_strerror);
+        dl::bind(lib, so, "curl_slist_append", c.slist_append);
+        dl::bind(lib, so, "curl_slist_free_all", c.slist_free_all);
         c.global_init(CURL_GLOBAL_DEFAULT);
-    });
-    if (!failure.empty()) throw Error(failure);
-    return c;
+        return c;
+    }();
+    return loaded;
 }
 
 struct Sink {

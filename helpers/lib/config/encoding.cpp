@@ -1,8 +1,10 @@
 // base64 (RFC 4648, standard alphabet) and gzip (RFC 1952) decoding of
-// untrusted user data, with size caps so that a compression bomb fails fast.
+// untrusted user data, with size caps so that a compression bomb fails fast;
+// base64 encoding for the PEM text of the cluster CA (certificate.cpp).
 #include "config/encoding.hpp"
 
 #include <array>
+#include <cstdint>
 #include <memory>
 
 #include <fmt/format.h>
@@ -91,6 +93,26 @@ std::string base64_decode(std::string_view data, const std::string& source) {
         throw ConfigError(
             source, "",
             fmt::format("invalid base64: {} characters do not form whole groups (truncated?)", symbols + padding));
+    return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    size_t i = 0;
+    auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
+    for (; i + 3 <= bytes.size(); i += 3) {
+        uint32_t group = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
+        for (int shift = 18; shift >= 0; shift -= 6) out.push_back(alphabet[(group >> shift) & 0x3f]);
+    }
+    if (size_t left = bytes.size() - i; left > 0) {  // 1 or 2 bytes: 2 or 3 symbols, then '=' padding
+        uint32_t group = at(i) << 16 | (left == 2 ? at(i + 1) << 8 : 0);
+        out.push_back(alphabet[(group >> 18) & 0x3f]);
+        out.push_back(alphabet[(group >> 12) & 0x3f]);
+        out.push_back(left == 2 ? alphabet[(group >> 6) & 0x3f] : '=');
+        out.push_back('=');
+    }
     return out;
 }
 

@@ -93,6 +93,7 @@ void validate_merged(const json& spec, const json& settings, const Origins& orig
 // Primitives, exposed for tests and other front ends.
 std::string base64_decode(std::string_view text, const std::string& source);  // throws ConfigError
 bool looks_like_base64(std::string_view text);
+std::string base64_encode(std::string_view bytes);  // one line, '=' padded
 std::string gunzip(std::string_view data, const std::string& source);          // throws ConfigError, capped
 
 // A [settings] duration: integer seconds, or a string "500ms", "90s", "2m", "1h".
@@ -100,7 +101,8 @@ std::string gunzip(std::string_view data, const std::string& source);          /
 std::optional<std::chrono::milliseconds> parse_duration(const json& value);
 
 // The cluster CA as PEM text: accepts base64 of PEM, base64 of DER, or PEM
-// text; every certificate is checked with OpenSSL. Throws ConfigError naming `field`.
+// text; every certificate's DER structure is checked (certificate.cpp says
+// how far, and why not with OpenSSL). Throws ConfigError naming `field`.
 std::string certificate_authority_pem(std::string_view value, const std::string& source,
                                       const std::string& field = "spec.cluster.certificateAuthority");
 

@@ -1,6 +1,5 @@
 #include "core/systemd.hpp"
 
-#include <dlfcn.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "core/dl.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -58,20 +58,16 @@ struct SdJournalApi {
     decltype(&sd_journal_get_data) get_data;
 };
 
-template <typename Fn>
-void resolve(void* lib, const char* name, Fn& out) {
-    void* sym = dlsym(lib, name);
-    if (!sym) throw Error(fmt::format("libsystemd.so.0: {} missing", name));
-    out = reinterpret_cast<Fn>(sym);
-}
+constexpr const char* libsystemd_so = "libsystemd.so.0";
 
 void* libsystemd() {
-    static void* lib = [] {
-        void* l = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-        if (!l) throw Error(fmt::format("cannot talk to systemd: {}", dlerror()));
-        return l;
-    }();
+    static void* lib = dl::open(libsystemd_so, "to talk to systemd", "install libsystemd0");
     return lib;
+}
+
+template <typename Fn>
+void resolve(void* lib, const char* name, Fn& out) {
+    dl::bind(lib, libsystemd_so, name, out);
 }
 
 const SdBusApi& api() {

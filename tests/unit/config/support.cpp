@@ -1,8 +1,8 @@
 #include "support.hpp"
 
+#include "config/sources.hpp"
 #include "fixtures.hpp"
 
-#include <openssl/evp.h>
 #include <zlib.h>
 
 #include <stdexcept>
@@ -24,13 +24,7 @@ BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIFGgQR0srUK+pw5tdX7j
 
 std::string ca_base64() { return base64(ca_pem); }
 
-std::string base64(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<size_t>(n));
-    return out;
-}
+std::string base64(std::string_view bytes) { return base64_encode(bytes); }
 
 std::string gzip(std::string_view bytes) {
     z_stream zs{};

@@ -72,6 +72,22 @@ TEST_CASE("base64 decoding reports what is wrong", "[config][encoding]") {
     CHECK(problem_of([&] { base64_decode(c.in, "t"); }) == c.problem);
 }
 
+TEST_CASE("base64 encoding follows RFC 4648 and round-trips every byte", "[config][encoding]") {
+    // RFC 4648 section 10
+    CHECK(base64_encode("") == "");
+    CHECK(base64_encode("f") == "Zg==");
+    CHECK(base64_encode("fo") == "Zm8=");
+    CHECK(base64_encode("foo") == "Zm9v");
+    CHECK(base64_encode("foob") == "Zm9vYg==");
+    CHECK(base64_encode("fooba") == "Zm9vYmE=");
+    CHECK(base64_encode("foobar") == "Zm9vYmFy");
+    CHECK(base64_encode(std::string("\xfb\xff\x00", 3)) == "+/8A");
+    std::string every;
+    for (int i = 0; i < 256; ++i) every += static_cast<char>(i);
+    for (size_t n : {254u, 255u, 256u})
+        CHECK(base64_decode(base64_encode(every.substr(0, n)), "t") == every.substr(0, n));
+}
+
 TEST_CASE("only text made of the base64 alphabet looks like base64", "[config][encoding]") {
     CHECK(looks_like_base64("aGVsbG8="));
     CHECK(looks_like_base64("aGVs\nbG8=\n"));

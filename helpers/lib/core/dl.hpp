@@ -1,0 +1,41 @@
+// Shared libraries loaded on first use, with dlopen(), for what most runs of a
+// step never need: linked, each is loaded and relocated on every run whether
+// it is called or not (libcurl: +7.8 MiB RSS and +5.5 ms; libcrypto: +1.4 MiB
+// and +0.9 ms, tests/bench/steps.py). Users: aws/http.cpp (libcurl),
+// aws/sigv4.cpp (libcrypto), core/systemd.cpp (libsystemd).
+//
+// The pattern at each user: a struct of typed function pointers, filled once
+// in a function-local static, so a failed load throws and the next call
+// tries again.
+#pragma once
+
+#include <dlfcn.h>
+
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace eksnode::dl {
+
+// dlopen(soname), or an Error saying what it was needed `for` and `hint`
+// (which package to install).
+inline void* open(const char* soname, std::string_view for_what, std::string_view hint) {
+    void* lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        const char* e = dlerror();
+        throw Error(fmt::format("cannot load {} {} ({}); {}", soname, for_what, e ? e : "unknown error", hint));
+    }
+    return lib;
+}
+
+// The symbol `name` of `lib` (loaded as `soname`), typed as `out`.
+template <typename F>
+void bind(void* lib, const char* soname, const char* name, F& out) {
+    void* sym = dlsym(lib, name);
+    if (!sym) throw Error(fmt::format("{} has no {}", soname, name));
+    out = reinterpret_cast<F>(sym);
+}
+
+}  // namespace eksnode::dl
