@@ -1,7 +1,8 @@
 #!/bin/bash
 # systemd units the image provides around eks-node's drop-ins: runtime.slice,
-# the AL2023-shaped kubelet.service with its FORWARD-policy unit (eks-node ships only drop-ins for it, see
-# dropins/kubelet.service.d/10-eks-node.conf), containerd in runtime.slice.
+# the AL2023-shaped kubelet.service (eks-node ships only drop-ins for it, see
+# dropins/kubelet.service.d/10-eks-node.conf) with its FORWARD-policy unit,
+# containerd in runtime.slice, and cgroup2's favordynmods set at boot.
 # kubelet.service stays disabled: eks-node.target starts it (units/90-eks-node.preset).
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -10,6 +11,10 @@ source "$(dirname "$0")/lib.sh"
 put 0644 /etc/systemd/system/runtime.slice <"$files_dir/runtime.slice"
 put 0644 /etc/systemd/system/kubelet.service <"$files_dir/kubelet.service"
 put 0644 /etc/systemd/system/kubelet-forward-policy.service <"$files_dir/kubelet-forward-policy.service"
+put 0644 /etc/systemd/system/cgroup-favordynmods.service <"$files_dir/cgroup-favordynmods.service"
+# enabled by hand: the same link `systemctl enable` makes, also in a chroot without systemd running
+mkdir -p /etc/systemd/system/sysinit.target.wants
+ln -sfn ../cgroup-favordynmods.service /etc/systemd/system/sysinit.target.wants/cgroup-favordynmods.service
 put 0644 /etc/systemd/system/containerd.service.d/00-runtime-slice.conf <<'CONF'
 # Installed by the eks-node image build: kubelet and containerd share runtime.slice.
 [Service]

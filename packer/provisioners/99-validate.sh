@@ -26,6 +26,8 @@ check "br_netfilter loads at boot" grep -qx br_netfilter /etc/modules-load.d/eks
 check "kubelet.service runs in runtime.slice" grep -qx 'Slice=runtime.slice' /etc/systemd/system/kubelet.service
 check "kubelet.service sets the FORWARD policy off the join path" \
   grep -qx 'Wants=kubelet-forward-policy.service' /etc/systemd/system/kubelet.service
+check "cgroup2 favordynmods is set at boot" \
+  test -e /etc/systemd/system/sysinit.target.wants/cgroup-favordynmods.service
 check "kubelet.service is not enabled" test ! -e /etc/systemd/system/multi-user.target.wants/kubelet.service
 check "/etc/eks/release names the image" grep -q '^KUBELET_VERSION=v' /etc/eks/release
 if [[ -n ${EKS_RUNTIME_HANDLERS:-} ]]; then

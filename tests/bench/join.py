@@ -15,6 +15,7 @@ only read: its ext4 image is unpacked once into $TMPDIR/eks-node-bench/ with
 debugfs (no loop device, no mount of the shared file)."""
 
 import argparse
+import atexit
 import fcntl
 import json
 import os
@@ -317,6 +318,29 @@ def report(name, boots, host, label):
         boots[0]["chain"]["units"][u]["execs"] for u in order)))
 
 
+def cgroup2_options():
+    """The host's cgroup2 super options (nsdelegate, favordynmods, ...), or None."""
+    for line in open("/proc/self/mountinfo"):
+        left, _, right = line.partition(" - ")
+        fields = right.split()
+        if fields and fields[0] == "cgroup2":
+            return set(o for o in fields[2].split(",") if o not in ("rw", "ro"))
+    return None
+
+
+def restore_cgroup2(before):
+    """The image sets favordynmods on cgroup2 at boot (cgroup-favordynmods.service).
+    Without user namespaces the container shares the host's one cgroup2 hierarchy,
+    so that flag outlives the boots: put the host's options back (every cgroup2
+    mount applies its options to the hierarchy)."""
+    if before is None or cgroup2_options() == before:
+        return
+    with tempfile.TemporaryDirectory(prefix="eks-node-bench-cg2.") as d:
+        run(["mount", "-t", "cgroup2", "-o", ",".join(sorted(before)) or "defaults", "cgroup2", d])
+        run(["umount", d])
+    log("restored the host's cgroup2 options: %s" % (",".join(sorted(before)) or "(none)"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-dir", default=os.environ.get("EKS_NODE_VM_BUILD_DIR", str(REPO / "build")))
@@ -342,6 +366,8 @@ def main():
     run(["meson", "install", "-C", str(build), "--destdir", str(stage), "--quiet"], stdout=subprocess.DEVNULL)
     usrmerge(stage, image)
     raw = {}
+    cgroup2_before = cgroup2_options()
+    atexit.register(restore_cgroup2, cgroup2_before)
     if a.sandbox_cost:
         share, layer = prepare("plain", stage, image, work)
         shutil.copy(HERE / "guest/sandbox-cost.sh", share / "in/scenario/check.sh")

@@ -66,6 +66,13 @@ done
 # the AMI loads overlay at boot, so containerd's start runs no modprobe first
 check "overlay is loaded" grep -q '^overlay ' /proc/modules
 check "containerd.service has no ExecStartPre= left" test -z "$(systemctl show -P ExecStartPre containerd.service)"
+# the AMI sets favordynmods on cgroup2 at boot, before any eks-node step starts
+check "cgroup-favordynmods ran" systemctl is-active cgroup-favordynmods.service
+check "cgroup2 is mounted with favordynmods" bash -c 'grep -E "^cgroup2 " /proc/mounts | grep -q favordynmods'
+check "... before eks-node-imds started" bash -c '
+  a=$(systemctl show -P ExecMainExitTimestampMonotonic cgroup-favordynmods.service)
+  b=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-imds.service)
+  (( a > 0 && a <= b ))'
 # the AMI's FORWARD policy runs in its own unit, before kubelet, off the join path
 check "kubelet-forward-policy ran before kubelet started" bash -c '
   a=$(systemctl show -P ExecMainExitTimestampMonotonic kubelet-forward-policy.service)
