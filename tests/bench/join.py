@@ -219,12 +219,16 @@ def boot(share, layer, stage, image, work, timeout=180, result=True):
     run(["mount", "-t", "overlay", "overlay", "-o",
          "lowerdir=%s:%s:%s" % (layer, stage, image), str(merged)])
     try:
+        # cgroup v2 only in the container, as on AL2023, whatever the host uses
+        # (this one is hybrid): the mount table a step's sandbox setup walks is
+        # a node's, and systemd's per-unit CPU accounting (CPUUsageNSec) works.
+        env = dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
         with open(out / "console.log", "w") as console:
             subprocess.run(["timeout", str(timeout), "systemd-nspawn", "--quiet", "--boot",
                             "--register=no", "--keep-unit", "--private-network",
                             "--volatile=overlay", "--console=read-only", "-D", str(merged),
                             "--bind=%s:/run/eksvm" % share],
-                           stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                           stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     finally:
         run(["umount", str(merged)])
     if not result:
