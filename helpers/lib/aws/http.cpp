@@ -30,23 +30,18 @@ struct Curl {
 };
 
 const Curl& curl() {
-    static const Curl loaded = [] {
-        constexpr const char* so = "libcurl.so.4";
-        void* lib = dl::open(so, "for the AWS API", "install libcurl4");
-        Curl c{};
-        dl::bind(lib, so, "curl_global_init", c.global_init);
-        dl::bind(lib, so, "curl_easy_init", c.easy_init);
-        dl::bind(lib, so, "curl_easy_setopt", c.easy_setopt);
-        dl::bind(lib, so, "curl_easy_perform", c.easy_perform);
-        dl::bind(lib, so, "curl_easy_getinfo", c.easy_getinfo);
-        dl::bind(lib, so, "curl_easy_cleanup", c.easy_cleanup);
-        dl::bind(lib, so, "curl_easy_strerror", c.easy_strerror);
-        dl::bind(lib, so, "curl_slist_append", c.slist_append);
-        dl::bind(lib, so, "curl_slist_free_all", c.slist_free_all);
+    return dl::load<Curl>("libcurl.so.4", "for the AWS API", "install libcurl4", [](const dl::Library& l, Curl& c) {
+        l.bind("curl_global_init", c.global_init);
+        l.bind("curl_easy_init", c.easy_init);
+        l.bind("curl_easy_setopt", c.easy_setopt);
+        l.bind("curl_easy_perform", c.easy_perform);
+        l.bind("curl_easy_getinfo", c.easy_getinfo);
+        l.bind("curl_easy_cleanup", c.easy_cleanup);
+        l.bind("curl_easy_strerror", c.easy_strerror);
+        l.bind("curl_slist_append", c.slist_append);
+        l.bind("curl_slist_free_all", c.slist_free_all);
         c.global_init(CURL_GLOBAL_DEFAULT);
-        return c;
-    }();
-    return loaded;
+    });
 }
 
 struct Sink {

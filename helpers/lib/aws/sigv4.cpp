@@ -32,16 +32,12 @@ struct Crypto {
 };
 
 const Crypto& crypto() {
-    static const Crypto loaded = [] {
-        constexpr const char* so = "libcrypto.so.3";
-        void* lib = dl::open(so, "to sign AWS requests", "install libssl3");
-        Crypto c{};
-        dl::bind(lib, so, "HMAC", c.hmac);
-        dl::bind(lib, so, "EVP_sha256", c.evp_sha256);
-        dl::bind(lib, so, "SHA256", c.sha256);
-        return c;
-    }();
-    return loaded;
+    return dl::load<Crypto>("libcrypto.so.3", "to sign AWS requests", "install libssl3",
+                            [](const dl::Library& l, Crypto& c) {
+        l.bind("HMAC", c.hmac);
+        l.bind("EVP_sha256", c.evp_sha256);
+        l.bind("SHA256", c.sha256);
+    });
 }
 
 std::string hex(const unsigned char* p, size_t n) {

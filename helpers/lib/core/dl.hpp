@@ -4,9 +4,8 @@
 // and +0.9 ms, tests/bench/steps.py). Users: aws/http.cpp (libcurl),
 // aws/sigv4.cpp (libcrypto), core/systemd.cpp (libsystemd).
 //
-// The pattern at each user: a struct of typed function pointers, filled once
-// in a function-local static, so a failed load throws and the next call
-// tries again.
+// Each user keeps a struct of typed function pointers and fills it with
+// dl::load(), once per process.
 #pragma once
 
 #include <dlfcn.h>
@@ -30,12 +29,32 @@ inline void* open(const char* soname, std::string_view for_what, std::string_vie
     return lib;
 }
 
-// The symbol `name` of `lib` (loaded as `soname`), typed as `out`.
-template <typename F>
-void bind(void* lib, const char* soname, const char* name, F& out) {
-    void* sym = dlsym(lib, name);
-    if (!sym) throw Error(fmt::format("{} has no {}", soname, name));
-    out = reinterpret_cast<F>(sym);
+// A loaded library, for binding its symbols.
+struct Library {
+    void* handle;
+    const char* soname;
+
+    // The symbol `name`, typed as `out`.
+    template <typename F>
+    void bind(const char* name, F& out) const {
+        void* sym = dlsym(handle, name);
+        if (!sym) throw Error(fmt::format("{} has no {}", soname, name));
+        out = reinterpret_cast<F>(sym);
+    }
+};
+
+// `Api` (a struct of function pointers) filled by `fill(library, api)` on the
+// first call; later calls return the same. A failed load throws, and the next
+// call tries again.
+template <typename Api, typename Fill>
+const Api& load(const char* soname, std::string_view for_what, std::string_view hint, Fill fill) {
+    static const Api api = [&] {
+        const Library lib{open(soname, for_what, hint), soname};
+        Api a{};
+        fill(lib, a);
+        return a;
+    }();
+    return api;
 }
 
 }  // namespace eksnode::dl

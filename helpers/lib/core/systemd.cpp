@@ -58,54 +58,40 @@ struct SdJournalApi {
     decltype(&sd_journal_get_data) get_data;
 };
 
-constexpr const char* libsystemd_so = "libsystemd.so.0";
-
-void* libsystemd() {
-    static void* lib = dl::open(libsystemd_so, "to talk to systemd", "install libsystemd0");
-    return lib;
-}
-
-template <typename Fn>
-void resolve(void* lib, const char* name, Fn& out) {
-    dl::bind(lib, libsystemd_so, name, out);
+// dlopen()ed on first use (core/dl.hpp): most runs never talk to systemd.
+template <typename Api, typename Fill>
+const Api& libsystemd(Fill fill) {
+    return dl::load<Api>("libsystemd.so.0", "to talk to systemd", "install libsystemd0", fill);
 }
 
 const SdBusApi& api() {
-    static const SdBusApi loaded = [] {
-        void* lib = libsystemd();
-        SdBusApi a{};
-        resolve(lib, "sd_bus_new", a.bus_new);
-        resolve(lib, "sd_bus_set_address", a.set_address);
-        resolve(lib, "sd_bus_start", a.start);
-        resolve(lib, "sd_bus_open_system", a.open_system);
-        resolve(lib, "sd_bus_flush_close_unref", a.close_unref);
-        resolve(lib, "sd_bus_call_method", a.call_method);
-        resolve(lib, "sd_bus_message_read", a.message_read);
-        resolve(lib, "sd_bus_message_unref", a.message_unref);
-        resolve(lib, "sd_bus_get_property_string", a.get_property_string);
-        resolve(lib, "sd_bus_error_free", a.error_free);
-        resolve(lib, "sd_bus_get_property_trivial", a.get_property_trivial);
-        resolve(lib, "sd_bus_get_property_strv", a.get_property_strv);
-        resolve(lib, "sd_bus_get_property", a.get_property);
-        resolve(lib, "sd_bus_message_read_array", a.message_read_array);
-        return a;
-    }();
-    return loaded;
+    return libsystemd<SdBusApi>([](const dl::Library& l, SdBusApi& a) {
+        l.bind("sd_bus_new", a.bus_new);
+        l.bind("sd_bus_set_address", a.set_address);
+        l.bind("sd_bus_start", a.start);
+        l.bind("sd_bus_open_system", a.open_system);
+        l.bind("sd_bus_flush_close_unref", a.close_unref);
+        l.bind("sd_bus_call_method", a.call_method);
+        l.bind("sd_bus_message_read", a.message_read);
+        l.bind("sd_bus_message_unref", a.message_unref);
+        l.bind("sd_bus_get_property_string", a.get_property_string);
+        l.bind("sd_bus_error_free", a.error_free);
+        l.bind("sd_bus_get_property_trivial", a.get_property_trivial);
+        l.bind("sd_bus_get_property_strv", a.get_property_strv);
+        l.bind("sd_bus_get_property", a.get_property);
+        l.bind("sd_bus_message_read_array", a.message_read_array);
+    });
 }
 
 const SdJournalApi& journal_api() {
-    static const SdJournalApi loaded = [] {
-        void* lib = libsystemd();
-        SdJournalApi a{};
-        resolve(lib, "sd_journal_open", a.open);
-        resolve(lib, "sd_journal_close", a.close);
-        resolve(lib, "sd_journal_add_match", a.add_match);
-        resolve(lib, "sd_journal_seek_tail", a.seek_tail);
-        resolve(lib, "sd_journal_previous", a.previous);
-        resolve(lib, "sd_journal_get_data", a.get_data);
-        return a;
-    }();
-    return loaded;
+    return libsystemd<SdJournalApi>([](const dl::Library& l, SdJournalApi& a) {
+        l.bind("sd_journal_open", a.open);
+        l.bind("sd_journal_close", a.close);
+        l.bind("sd_journal_add_match", a.add_match);
+        l.bind("sd_journal_seek_tail", a.seek_tail);
+        l.bind("sd_journal_previous", a.previous);
+        l.bind("sd_journal_get_data", a.get_data);
+    });
 }
 
 struct BusCloser {
