@@ -69,6 +69,8 @@ check "containerd.service has no ExecStartPre= left" test -z "$(systemctl show -
 # the AMI sets favordynmods on cgroup2 at boot, before any eks-node step starts
 check "cgroup-favordynmods ran" systemctl is-active cgroup-favordynmods.service
 check "cgroup2 is mounted with favordynmods" bash -c 'grep -E "^cgroup2 " /proc/mounts | grep -q favordynmods'
+check "... and keeps systemd's nsdelegate and memory_recursiveprot" \
+  bash -c 'grep -E "^cgroup2 " /proc/mounts | grep nsdelegate | grep -q memory_recursiveprot'
 check "... before eks-node-imds started" bash -c '
   a=$(systemctl show -P ExecMainExitTimestampMonotonic cgroup-favordynmods.service)
   b=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-imds.service)
