@@ -1,8 +1,6 @@
 #include "config/convert.hpp"
 
-#include <cmath>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -17,7 +15,6 @@ namespace eksnode {
 
 namespace {
 
-constexpr const char* no_json_form = "infinite and NaN numbers have no JSON form";
 
 // The "<<" merge key: plain and untagged, or tagged !!merge (go-yaml v2's isMerge).
 bool is_merge_key(const YAML::Node& key) {
@@ -113,32 +110,6 @@ private:
 
 }  // namespace
 
-json toml_to_json(const toml::node& node, const std::string& source, const std::string& path) {
-    return node.visit([&](const auto& v) -> json {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (toml::is_table<T>) {
-            json out = json::object();
-            for (const auto& [key, child] : v)
-                out[std::string(key.str())] = toml_to_json(child, source, text::child_path(path, key.str()));
-            return out;
-        } else if constexpr (toml::is_array<T>) {
-            json out = json::array();
-            for (size_t i = 0; i < v.size(); ++i)
-                out.push_back(toml_to_json(v[i], source, text::element_path(path, i)));
-            return out;
-        } else if constexpr (toml::is_floating_point<T>) {
-            if (!std::isfinite(v.get())) throw ConfigError(source, path, no_json_form);
-            return v.get();
-        } else if constexpr (toml::is_string<T> || toml::is_integer<T> || toml::is_boolean<T>) {
-            return v.get();
-        } else {  // date, time, date-time: their RFC 3339 text
-            std::ostringstream out;
-            out << v;
-            return out.str();
-        }
-    });
-}
-
 std::vector<json> yaml_documents(std::string_view text, const std::string& source) {
     std::vector<YAML::Node> nodes;
     try {
@@ -175,16 +146,6 @@ json json_document(std::string_view text, const std::string& source) {
         std::string_view what = e.what();
         size_t start = what.find("] ");
         throw ConfigError(source, "", fmt::format("invalid JSON: {}", what.substr(start == what.npos ? 0 : start + 2)));
-    }
-}
-
-toml::table parse_toml(std::string_view text, const std::string& source, const std::string& field) {
-    try {
-        return toml::parse(text);
-    } catch (const toml::parse_error& e) {
-        const auto& at = e.source().begin;
-        throw ConfigError(source, field,
-                          fmt::format("invalid TOML at line {}, column {}: {}", at.line, at.column, e.description()));
     }
 }
 

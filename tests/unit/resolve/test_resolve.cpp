@@ -117,6 +117,8 @@ TEST_CASE("static_settings_table: one settings table, layered, read with toml++ 
             FAIL("no error");
         } catch (const ConfigError& e) {
             CHECK_THAT(e.source(), Catch::Contains("95-broken.toml"));
+            // the same words eks-node-config and the generator use for it (config/toml_json.cpp)
+            CHECK_THAT(e.problem(), Catch::StartsWith("invalid TOML at line 1, column"));
         }
     }
     SECTION("settings.imds that is not a table") {
