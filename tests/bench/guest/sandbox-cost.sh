@@ -12,10 +12,10 @@ mapfile -t steps < <(systemctl cat eks-node-ca.service | sed -n '/^NoNewPrivileg
 native_mounts=(ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateDevices=yes
   ProtectKernelTunables=yes ProtectKernelModules=yes ProtectKernelLogs=yes
   ProtectControlGroups=yes ReadWritePaths=/etc/kubernetes)
-# the steps' spelling of the same (one mount path per setting)
-steps_mounts=(ProtectSystem=strict ProtectHome=tmpfs PrivateTmp=yes PrivateMounts=yes
-  "ReadOnlyPaths=/proc /sys" DevicePolicy=closed ProtectKernelModules=yes
-  ReadWritePaths=/etc/kubernetes)
+# the steps' spelling of the same (one mount path per setting): their
+# file-system and device lines, taken from the installed unit too
+mapfile -t steps_mounts < <(printf '%s\n' "${steps[@]}" |
+  grep -E '^(ProtectSystem|ProtectHome|PrivateTmp|PrivateMounts|ReadOnlyPaths|ReadWritePaths|DevicePolicy|ProtectKernelModules)=')
 seccomp=(NoNewPrivileges=yes ProtectClock=yes RestrictNamespaces=yes RestrictRealtime=yes
   RestrictSUIDSGID=yes LockPersonality=yes MemoryDenyWriteExecute=yes
   SystemCallArchitectures=native SystemCallFilter=@system-service
