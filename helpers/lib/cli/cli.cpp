@@ -38,6 +38,8 @@ constexpr const char* usage_text =
     "  status [--json]      every step of eks-node.target: state, times, exit status, last error\n"
     "  validate [--root=DIR] [--json]\n"
     "                       check the node's files, kernel settings and services; one line each\n"
+    "  confinement [STEP...] [--probe=STEP]\n"
+    "                       what each step may write (Landlock), and a probe of it\n"
     "  collect-logs [--output=FILE]\n"
     "                       a tar.gz of journals, rendered files (redacted) and system state\n"
     "  help                 show this help\n"
@@ -173,6 +175,7 @@ int cli_main(int argc, char** argv) {
             {"max-pods", cli::max_pods_cmd, cli::max_pods_help},
             {"status", cli::status_cmd, cli::status_help},
             {"validate", cli::validate_cmd, cli::validate_help},
+            {"confinement", cli::confinement_cmd, cli::confinement_help},
             {"collect-logs", cli::collect_logs_cmd, cli::collect_logs_help},
             // hidden: what the /etc/eks/bootstrap.sh shim runs
             {"bootstrap-sh", cli::bootstrap_sh_cmd, cli::bootstrap_sh_help},

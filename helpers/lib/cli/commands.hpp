@@ -43,6 +43,10 @@ struct CheckResult {
 // kernel: these run anywhere (tests run them on a rendered temp root).
 std::vector<CheckResult> validate_files(const Paths& paths);
 
+// `eks-node confinement [STEP...] | --probe=STEP|none`: the steps' Landlock policies.
+int confinement_cmd(const std::vector<std::string>& args);
+extern const char* const confinement_help;
+
 // `eks-node collect-logs [--output=FILE] [--root=DIR]`: a tar.gz for a bug report.
 int collect_logs_cmd(const std::vector<std::string>& args);
 extern const char* const collect_logs_help;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/confine.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
@@ -125,6 +126,7 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
     try {
         StepOptions opts;
         parse_common_options(args, spec, opts);
+        confine::confine_step(spec.name, opts.paths);
         StepResult r = fn(opts);
         log::emit(log::Level::info,
                   r.changed() ? "done, outputs changed" : "done, nothing changed", {},

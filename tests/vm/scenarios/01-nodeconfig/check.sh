@@ -48,19 +48,29 @@ j = tarfile.open(\"/tmp/x.tgz\").extractfile(\"eks-node-logs/journal/eks-node.tx
 assert \"eks-node-config\" in j, j[:500]"'
 systemd-analyze critical-chain kubelet.service || true
 
-# The steps' confinement is spelled for start-up cost (eks-node(7),
-# CONFINEMENT): check what it refuses, by running a probe with each step's
-# settings, next to the same probe unconfined (which must get through).
-touch /root/.eks-node-probe
+# The steps' confinement (eks-node(7), CONFINEMENT): the unit's settings
+# and the step's own Landlock policy. A probe run with each step's settings
+# and policy must be refused everything but its own directory; the same probe
+# unconfined (the control) must get through everything.
 probe=$EKSVM_IN/scenario/confinement.sh
-control=$(bash "$probe" probe)
+labels="own etc usr sysctl sysrq-trigger cgroupfs sysfs kmsg disk exec"
+control=$(bash "$probe" none)
 echo "$control" | tr '\n' ' '; echo
-check "unconfined, the probe gets through all 9" test "$(grep -c '=ok$' <<<"$control")" = 9
-for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd; do
-  out=$(bash "$probe" run "$unit.service")
-  check "$unit's confinement refuses all 9 (/proc/sys, sysrq, cgroupfs, sysfs, kmsg, disk, /etc, /root, modules)" \
-    test "$(grep -c '=denied$' <<<"$out")" = 9 -a -z "$(grep '=ok$' <<<"$out")"
-  grep -q '=ok$' <<<"$out" && echo "$out"
+check "unconfined, the probe gets through all 10" test "$(grep -c '=ok$' <<<"$control")" = 10
+check "this kernel has Landlock" bash -c 'eks-node confinement | grep -q "^Landlock: ABI [1-9]"'
+for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-hosts; do
+  out=$(bash "$probe" "$unit.service")
+  want=""
+  for l in $labels; do
+    case $l:$unit in
+      own:*) want+="$l=ok " ;;
+      etc:eks-node-hosts) want+="$l=ok " ;;  # its policy: /etc/hosts, renamed into place
+      *) want+="$l=denied " ;;
+    esac
+  done
+  got=$(sed 's/ (.*//' <<<"$out" | tr '\n' ' ')
+  check "$unit's confinement refuses all but its own directory ($labels)" test "$got" = "$want"
+  [[ $got == "$want" ]] || echo "$out"
 done
 
 # the AMI loads overlay at boot, so containerd's start runs no modprobe first

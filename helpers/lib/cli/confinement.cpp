@@ -1,0 +1,146 @@
+// `eks-node confinement`: what each step may write (its Landlock policy) and
+// whether this kernel enforces it; `--probe=STEP` shows it enforced, by trying
+// what a confined step must not do. The probes change nothing: files are
+// opened for writing but not written, and what is made is removed at once.
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/commands.hpp"
+#include "core/confine.hpp"
+#include "core/error.hpp"
+
+namespace eksnode::cli {
+
+const char* const confinement_help =
+    "Usage: eks-node confinement [STEP...]\n"
+    "       eks-node confinement --probe=STEP|none\n"
+    "\n"
+    "Lists the directories each step may write beneath (its Landlock policy; it\n"
+    "executes nothing) and whether this kernel enforces it.\n"
+    "\n"
+    "  --probe=STEP   apply STEP's policy to this process, try what a confined step must\n"
+    "                 not do, and print label=ok|denied for each; with \"none\", the same\n"
+    "                 tries unconfined. Run it under the step's unit settings\n"
+    "                 (systemd-run -p ...) to see the whole confinement. Changes nothing.\n"
+    "\n"
+    "See eks-node(7), CONFINEMENT.\n";
+
+namespace {
+
+std::string outcome(int rc, int err) {
+    if (rc >= 0) return "ok";
+    if (err == EACCES || err == EPERM || err == EROFS) return fmt::format("denied ({})", strerrorname_np(err));
+    return fmt::format("error ({})", std::strerror(err));
+}
+
+std::string open_probe(const char* path, int flags) {
+    int fd = ::open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    return outcome(fd, err);
+}
+
+std::string create_probe(const std::string& dir) {
+    std::string p = fmt::format("{}/.eks-node-probe.{}", dir, ::getpid());
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int err = errno;
+    if (fd >= 0) {
+        ::close(fd);
+        ::unlink(p.c_str());
+    }
+    return outcome(fd, err);
+}
+
+std::string mkdir_probe(const std::string& dir) {
+    std::string p = fmt::format("{}/eks-node-probe.{}", dir, ::getpid());
+    int rc = ::mkdir(p.c_str(), 0755);
+    int err = errno;
+    if (rc == 0) ::rmdir(p.c_str());
+    return outcome(rc, err);
+}
+
+std::string exec_probe() {
+    pid_t pid = ::fork();
+    if (pid < 0) return outcome(-1, errno);
+    if (pid == 0) {
+        ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+        ::_exit(errno > 0 && errno < 126 ? errno : 126);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "ok";
+    return outcome(-1, WIFEXITED(status) ? WEXITSTATUS(status) : EINTR);
+}
+
+// The first disk that is not a loop device: reading it needs the device.
+std::string first_disk() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
+        std::string n = e.path().filename().string();
+        if (!n.starts_with("loop") && !n.starts_with("ram")) return "/dev/" + n;
+    }
+    return "";
+}
+
+int probe(const std::string& step) {
+    std::string own = "/run/eks-node";
+    if (step != "none") {
+        if (!confine::find_policy(step)) throw UsageError(fmt::format("--probe: no step \"{}\"", step));
+        const confine::Policy& p = confine::policy_of(step);
+        confine::Applied a = confine::apply(p, Paths());
+        if (a.outcome != confine::Outcome::enforced)
+            fmt::print("# Landlock not enforced ({}): file-system probes show the unit's settings only\n",
+                       a.outcome == confine::Outcome::unsupported ? "no Landlock in this kernel" : "EKS_NODE_LANDLOCK=0");
+        if (!a.writable.empty()) own = a.writable.front();
+    }
+    std::string disk = first_disk();
+    const std::vector<std::pair<const char*, std::string>> results{
+        {"own", create_probe(own)},  // the step's own directory: must stay writable
+        {"etc", create_probe("/etc")},
+        {"usr", create_probe("/usr/lib")},
+        {"sysctl", open_probe("/proc/sys/kernel/sysrq", O_WRONLY)},
+        {"sysrq-trigger", open_probe("/proc/sysrq-trigger", O_WRONLY)},
+        {"cgroupfs", mkdir_probe("/sys/fs/cgroup")},
+        {"sysfs", open_probe("/sys/kernel/mm/transparent_hugepage/enabled", O_WRONLY)},
+        {"kmsg", open_probe("/dev/kmsg", O_RDONLY)},
+        {"disk", disk.empty() ? "error (no disk)" : open_probe(disk.c_str(), O_RDONLY)},
+        {"exec", exec_probe()},
+    };
+    for (const auto& [label, r] : results) fmt::print("{}={}\n", label, r);
+    return EXIT_OK;
+}
+
+}  // namespace
+
+int confinement_cmd(const std::vector<std::string>& args) {
+    std::vector<std::string_view> steps;
+    for (const std::string& a : args) {
+        if (a.starts_with("--probe=")) {
+            if (args.size() != 1) throw UsageError("--probe takes no other arguments");
+            return probe(a.substr(8));
+        }
+        if (a.starts_with("-")) throw UsageError(fmt::format("unknown option {}", a));
+        if (!confine::find_policy(a)) throw UsageError(fmt::format("no step \"{}\" (steps: {})", a, fmt::join(confine::step_names(), ", ")));
+        steps.push_back(a);
+    }
+    if (steps.empty()) steps = confine::step_names();
+    int abi = confine::landlock_abi();
+    fmt::print("Landlock: {}\n", abi > 0 ? fmt::format("ABI {}, enforced by every step below", abi)
+                                         : std::string("not available in this kernel: steps run without it"));
+    for (std::string_view s : steps)
+        fmt::print("eks-node-{:<11} writes beneath {}\n", s, fmt::join(confine::policy_of(s).writable, " "));
+    return EXIT_OK;
+}
+
+}  // namespace eksnode::cli

@@ -1,0 +1,166 @@
+#include "core/confine.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace eksnode::confine {
+
+namespace {
+
+// The kernel's Landlock ABI (include/uapi/linux/landlock.h), spelled here
+// because the build host's headers may predate the rights we use. The system
+// call numbers are the same on every architecture (the unified table).
+constexpr long sys_create_ruleset = 444;
+constexpr long sys_add_rule = 445;
+constexpr long sys_restrict_self = 446;
+constexpr uint32_t create_ruleset_version = 1U << 0;
+constexpr int rule_path_beneath = 1;
+
+enum : uint64_t {
+    fs_execute = 1ULL << 0,
+    fs_write_file = 1ULL << 1,
+    fs_read_file = 1ULL << 2,
+    fs_read_dir = 1ULL << 3,
+    fs_make_sym = 1ULL << 12,  // bits 4-12: remove dir/file, make char/dir/reg/sock/fifo/block/sym
+    fs_refer = 1ULL << 13,     // ABI 2: rename and link across directories
+    fs_truncate = 1ULL << 14,  // ABI 3: truncate(2), O_TRUNC
+};
+
+struct RulesetAttr {
+    uint64_t handled_access_fs;
+};
+
+struct __attribute__((packed)) PathBeneathAttr {
+    uint64_t allowed_access;
+    int32_t parent_fd;
+};
+
+// Every file-system right this ABI can restrict, except ioctl on devices
+// (ABI 5): devices are DevicePolicy=closed's, and terminals need ioctl.
+uint64_t handled_rights(int abi) {
+    uint64_t r = (fs_make_sym << 1) - 1;  // ABI 1: bits 0-12
+    if (abi >= 2) r |= fs_refer;
+    if (abi >= 3) r |= fs_truncate;
+    return r;
+}
+
+// What the steps write, from the unit files' former ReadWritePaths=.
+const std::array<std::pair<std::string_view, Policy>, 6> policies{{
+    {"imds", {{"/run/eks-node"}}},
+    {"config", {{"/run/eks-node"}}},
+    {"ca", {{"/etc/kubernetes"}}},
+    {"containerd", {{"/etc/containerd", "/run/eks-node", "-/etc/soci-snapshotter-grpc"}}},
+    {"hosts", {{"/etc"}}},
+    {"kubelet",
+     {{"/etc/kubernetes", "/etc/eks", "/var/lib/kubelet", "/run/eks-node", "/run/systemd/resolved.conf.d"}}},
+}};
+
+struct Fd {
+    int fd = -1;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+void add_rule(int ruleset, const std::string& dir, uint64_t rights) {
+    Fd d{::open(dir.c_str(), O_PATH | O_CLOEXEC | O_DIRECTORY)};
+    if (d.fd < 0) throw Error(fmt::format("confinement: {}: {}", dir, std::strerror(errno)));
+    PathBeneathAttr attr{rights, d.fd};
+    if (::syscall(sys_add_rule, ruleset, rule_path_beneath, &attr, 0) != 0)
+        throw Error(fmt::format("confinement: Landlock rule for {}: {}", dir, std::strerror(errno)));
+}
+
+}  // namespace
+
+int landlock_abi() {
+    long v = ::syscall(sys_create_ruleset, nullptr, 0, create_ruleset_version);
+    return v > 0 ? static_cast<int>(v) : 0;
+}
+
+const Policy* find_policy(std::string_view step) {
+    for (const auto& [name, p] : policies)
+        if (name == step) return &p;
+    return nullptr;
+}
+
+const Policy& policy_of(std::string_view step) {
+    if (const Policy* p = find_policy(step)) return *p;
+    throw Error(fmt::format("confinement: no policy for step \"{}\"", step));
+}
+
+std::vector<std::string_view> step_names() {
+    std::vector<std::string_view> out;
+    for (const auto& [name, p] : policies) out.push_back(name);
+    return out;
+}
+
+Applied apply(const Policy& policy, const Paths& paths) {
+    Applied out{Outcome::disabled, 0, {}};
+    if (const char* env = std::getenv("EKS_NODE_LANDLOCK"); env && std::string_view(env) == "0") return out;
+    for (std::string_view w : policy.writable) {
+        bool optional = w.starts_with('-');
+        fs::path dir = paths.of(optional ? w.substr(1) : w);
+        std::error_code ec;
+        if (optional) {
+            if (!fs::is_directory(dir, ec)) continue;
+        } else if (!fs::is_directory(dir, ec)) {
+            fs::create_directories(dir, ec);
+            if (ec) throw Error(fmt::format("confinement: {}: cannot create directory: {}", dir.string(), ec.message()));
+        }
+        out.writable.push_back(dir.string());
+    }
+    out.abi = landlock_abi();
+    if (out.abi == 0) {
+        out.outcome = Outcome::unsupported;
+        return out;
+    }
+    const uint64_t handled = handled_rights(out.abi);
+    RulesetAttr attr{handled};
+    Fd ruleset{static_cast<int>(::syscall(sys_create_ruleset, &attr, sizeof attr, 0))};
+    if (ruleset.fd < 0) throw Error(fmt::format("confinement: Landlock ruleset: {}", std::strerror(errno)));
+    add_rule(ruleset.fd, "/", fs_read_file | fs_read_dir);
+    for (const std::string& dir : out.writable) add_rule(ruleset.fd, dir, handled & ~fs_execute);
+    // Landlock requires it of an unprivileged caller; the unit sets it too.
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        throw Error(fmt::format("confinement: no_new_privs: {}", std::strerror(errno)));
+    if (::syscall(sys_restrict_self, ruleset.fd, 0) != 0)
+        throw Error(fmt::format("confinement: Landlock restrict: {}", std::strerror(errno)));
+    out.outcome = Outcome::enforced;
+    return out;
+}
+
+void confine_step(std::string_view step, const Paths& paths) {
+    const Policy* p = find_policy(step);
+    if (!p) return;  // instance-store runs mdadm and mkfs: its unit confines it
+    Applied a = apply(*p, paths);
+    switch (a.outcome) {
+        case Outcome::enforced:
+            log::debug("confined (Landlock ABI {}): writes only beneath {}; no exec", a.abi, fmt::join(a.writable, ", "));
+            break;
+        case Outcome::unsupported:
+            log::emit(log::Level::notice,
+                      fmt::format("this kernel has no Landlock: file-system writes are not confined beyond the unit's "
+                                  "settings (eks-node(7), CONFINEMENT)"));
+            break;
+        case Outcome::disabled:
+            log::debug("Landlock confinement turned off (EKS_NODE_LANDLOCK=0)");
+            break;
+    }
+}
+
+}  // namespace eksnode::confine

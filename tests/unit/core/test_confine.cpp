@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixtures.hpp"
+#include "core/confine.hpp"
+#include "core/error.hpp"
+
+using namespace eksnode;
+
+namespace {
+
+// Runs fn in a child (Landlock cannot be undone) and returns its report.
+template <typename Fn>
+std::string in_child(Fn fn) {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(p[0]);
+        std::string out;
+        try {
+            out = fn();
+        } catch (const std::exception& e) {
+            out = std::string("exception: ") + e.what();
+        }
+        (void)!::write(p[1], out.data(), out.size());
+        ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string out;
+    char buf[512];
+    for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    ::close(p[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return out;
+}
+
+// "ok" or the errno name of one attempt, so a report reads like the probe's.
+std::string attempt(int rc) { return rc >= 0 ? "ok" : (errno == EACCES ? "EACCES" : std::to_string(errno)); }
+
+std::string create(const fs::path& p) {
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    std::string r = attempt(fd);
+    if (fd >= 0) ::close(fd);
+    return r;
+}
+
+std::string run_true() {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+        ::_exit(errno == EACCES ? 13 : 127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : WEXITSTATUS(status) == 13 ? "EACCES" : "other";
+}
+
+}  // namespace
+
+TEST_CASE("every step but instance-store has a Landlock policy", "[core][confine]") {
+    CHECK(confine::step_names() == std::vector<std::string_view>{"imds", "config", "ca", "containerd", "hosts", "kubelet"});
+    CHECK(confine::find_policy("instance-store") == nullptr);
+    CHECK_THROWS_AS(confine::policy_of("instance-store"), Error);
+    CHECK(confine::policy_of("config").writable == std::vector<std::string_view>{"/run/eks-node"});
+}
+
+TEST_CASE("a confined step writes only beneath its directories and executes nothing", "[core][confine]") {
+    test::TempRoot root;
+    const fs::path& d = root.dir;
+    fs::create_directories(d / "other");
+    {
+        std::ofstream(d / "other/file") << "data";
+    }
+    const confine::Policy policy{{"/out", "/made/on/demand", "-/optional"}};
+    const int abi = confine::landlock_abi();
+    std::string report = in_child([&] {
+        confine::Applied a = confine::apply(policy, Paths(d));
+        std::string r = std::to_string(static_cast<int>(a.outcome)) + " " + std::to_string(a.writable.size());
+        r += " out=" + create(d / "out/new");
+        r += " demand=" + create(d / "made/on/demand/new");
+        r += " other=" + create(d / "other/new");
+        r += " mkdir=" + attempt(::mkdir((d / "other/dir").c_str(), 0755));
+        r += " unlink=" + attempt(::unlink((d / "other/file").c_str()));
+        r += " move-out=" + attempt(::rename((d / "out/new").c_str(), (d / "other/moved").c_str()));
+        int fd = ::open((d / "other/file").c_str(), O_RDONLY | O_CLOEXEC);
+        r += " read=" + attempt(fd);
+        if (fd >= 0) ::close(fd);
+        r += " exec=" + run_true();
+        return r;
+    });
+    // The missing required directory was made; the missing optional one was not.
+    CHECK(fs::is_directory(d / "made/on/demand"));
+    CHECK_FALSE(fs::exists(d / "optional"));
+    if (abi > 0) {
+        INFO("Landlock ABI " << abi);
+        CHECK(report ==
+              "0 2 out=ok demand=ok other=EACCES mkdir=EACCES unlink=EACCES move-out=EACCES read=ok exec=EACCES");
+        CHECK(fs::exists(d / "other/file"));
+    } else {
+        // No Landlock here: the step says so and runs unconfined.
+        CHECK(report == "1 2 out=ok demand=ok other=ok mkdir=ok unlink=ok move-out=ok read=2 exec=ok");
+    }
+}
+
+TEST_CASE("EKS_NODE_LANDLOCK=0 turns the confinement off", "[core][confine]") {
+    test::TempRoot root;
+    const fs::path& d = root.dir;
+    std::string report = in_child([&] {
+        ::setenv("EKS_NODE_LANDLOCK", "0", 1);
+        confine::Applied a = confine::apply(confine::Policy{{"/out"}}, Paths(d));
+        return std::to_string(static_cast<int>(a.outcome)) + " other=" + create(d / "other");
+    });
+    CHECK(report == "2 other=ok");
+}
