@@ -296,12 +296,22 @@ def report(name, boots, host, label):
         us = b["chain"]["units"]
         last = max(us[u]["ActiveEnterTimestampMonotonic"] for u in order if u.startswith("eks-node-"))
         steps_end.append(ms(last - us[order[0]]["InactiveExitTimestampMonotonic"]))
+    # the same span in the floor: its step twins (bfloor-imds, ...), without
+    # containerd's and kubelet's
+    floor_steps = []
+    for b in boots:
+        fu = b["floor"]["units"]
+        twins = [u for u in fu if not u.startswith("bfloor-rt-")]
+        first = fu.get("bfloor-imds.service", {}).get("InactiveExitTimestampMonotonic")
+        last = max((fu[u].get("ActiveEnterTimestampMonotonic") or 0) for u in twins) if twins else 0
+        floor_steps.append(ms(last - first) if first and last >= first else None)
     bare = [ms(b["bare"]["chain_us"]) for b in boots if b.get("bare") and b["bare"]["chain_us"]]
     ratios = [ms(b["chain"]["chain_us"]) / ms(b["floor"]["chain_us"]) for b in boots
               if b["chain"]["chain_us"] and b["floor"]["chain_us"]]
     print("%-32s %22s" % ("chain: imds start -> kubelet", mmm(chain)))
     print("%-32s %22s" % ("  our steps: imds -> last step", mmm(steps_end)))
     print("%-32s %22s" % ("floor (%d empty oneshots)" % len(order), mmm(floor)))
+    print("%-32s %22s" % ("  floor's steps: imds -> last", mmm(floor_steps)))
     print("%-32s %22s" % ("  floor without sandboxing", mmm(bare)))
     rerun = [ms(b["rerun"]["chain_us"]) for b in boots if b.get("rerun") and b["rerun"]["chain_us"]]
     print("%-32s %22s   (after the floors, as one transaction)" % ("chain re-run", mmm(rerun)))
@@ -311,6 +321,8 @@ def report(name, boots, host, label):
     print("%-32s %22s   (per boot; median of medians %.2f)" % (
         "ratio chain/floor", mmm(ratios),
         statistics.median(chain) / statistics.median(floor) if chain and floor else float("nan")))
+    sr = [a / f for a, f in zip(steps_end, floor_steps) if a and f]
+    print("%-32s %22s   (ours only: no containerd start)" % ("ratio steps/floor's steps", mmm(sr)))
     if host:
         print("%-32s %22s" % ("host cpu all steps (steps.py)", "%.2f ms" % sum(
             host[s]["cpu"] for s in steps.STEPS)))
