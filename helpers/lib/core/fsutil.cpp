@@ -99,6 +99,10 @@ WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t m
 }
 
 WriteResult remove_file(const fs::path& p) {
+    // Absent is done, even where the directory cannot be written (a drop-in's
+    // ProtectSystem=strict answers unlink with EROFS before looking).
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 && errno == ENOENT) return WriteResult::unchanged;
     if (::unlink(p.c_str()) == 0) return WriteResult::written;
     if (errno == ENOENT) return WriteResult::unchanged;
     throw Error(fmt::format("{}: cannot remove: {}", p.string(), errno_text(errno)));
