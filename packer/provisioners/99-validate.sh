@@ -28,6 +28,16 @@ check "kubelet.service sets the FORWARD policy off the join path" \
   grep -qx 'Wants=kubelet-forward-policy.service' /etc/systemd/system/kubelet.service
 check "cgroup2 favordynmods is set at boot" \
   test -e /etc/systemd/system/sysinit.target.wants/cgroup-favordynmods.service
+# the steps confine their own file system with Landlock (eks-node(7),
+# CONFINEMENT): AL2023 kernels have it from release 2023.8.20250804
+landlock_kernel() {
+  local c
+  for c in /boot/config-*; do
+    grep -qx CONFIG_SECURITY_LANDLOCK=y "$c" && grep -q '^CONFIG_LSM=.*landlock' "$c" && return 0
+  done
+  return 1
+}
+check "the kernel has Landlock, enabled at boot" landlock_kernel
 check "kubelet.service is not enabled" test ! -e /etc/systemd/system/multi-user.target.wants/kubelet.service
 check "/etc/eks/release names the image" grep -q '^KUBELET_VERSION=v' /etc/eks/release
 if [[ -n ${EKS_RUNTIME_HANDLERS:-} ]]; then
