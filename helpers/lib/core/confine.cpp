@@ -112,23 +112,23 @@ std::vector<std::string_view> step_names() {
 Applied apply(const Policy& policy, const Paths& paths) {
     Applied out{Outcome::disabled, 0, {}};
     if (const char* env = std::getenv("EKS_NODE_LANDLOCK"); env && std::string_view(env) == "0") return out;
+    out.abi = landlock_abi();
+    out.outcome = out.abi > 0 ? Outcome::enforced : Outcome::unsupported;
     for (std::string_view w : policy.writable) {
         bool optional = w.starts_with('-');
         fs::path dir = paths.of(optional ? w.substr(1) : w);
         std::error_code ec;
-        if (optional) {
-            if (!fs::is_directory(dir, ec)) continue;
-        } else if (!fs::is_directory(dir, ec)) {
+        if (!fs::is_directory(dir, ec)) {
+            // Made only for its rule (tmpfiles makes them on a node). One that
+            // cannot be made (a drop-in's ProtectSystem=) gets no rule: writes
+            // there fail either way, and the step says where.
+            if (optional || out.outcome != Outcome::enforced) continue;
             fs::create_directories(dir, ec);
-            if (ec) throw Error(fmt::format("confinement: {}: cannot create directory: {}", dir.string(), ec.message()));
+            if (!fs::is_directory(dir, ec)) continue;
         }
         out.writable.push_back(dir.string());
     }
-    out.abi = landlock_abi();
-    if (out.abi == 0) {
-        out.outcome = Outcome::unsupported;
-        return out;
-    }
+    if (out.outcome != Outcome::enforced) return out;
     const uint64_t handled = handled_rights(out.abi);
     RulesetAttr attr{handled};
     Fd ruleset{static_cast<int>(::syscall(sys_create_ruleset, &attr, sizeof attr, 0))};
@@ -140,7 +140,6 @@ Applied apply(const Policy& policy, const Paths& paths) {
         throw Error(fmt::format("confinement: no_new_privs: {}", std::strerror(errno)));
     if (::syscall(sys_restrict_self, ruleset.fd, 0) != 0)
         throw Error(fmt::format("confinement: Landlock restrict: {}", std::strerror(errno)));
-    out.outcome = Outcome::enforced;
     return out;
 }
 

@@ -6,6 +6,11 @@
 #include <string>
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +72,21 @@ std::string run_true() {
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : WEXITSTATUS(status) == 13 ? "EACCES" : "other";
 }
 
+// What a container's seccomp filter does to Landlock (systemd-nspawn's does):
+// its three calls fail with EPERM, everything else passes.
+void refuse_landlock() {
+    sock_filter prog[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 444, 0, 2),
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 446, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog fprog{static_cast<unsigned short>(sizeof prog / sizeof prog[0]), prog};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) != 0)
+        throw std::runtime_error("seccomp");
+}
+
 }  // namespace
 
 TEST_CASE("every step but instance-store has a Landlock policy", "[core][confine]") {
@@ -83,7 +103,10 @@ TEST_CASE("a confined step writes only beneath its directories and executes noth
     {
         std::ofstream(d / "other/file") << "data";
     }
-    const confine::Policy policy{{"/out", "/made/on/demand", "-/optional"}};
+    {
+        std::ofstream(d / "file") << "not a directory";
+    }
+    const confine::Policy policy{{"/out", "/made/on/demand", "-/optional", "/file/sub"}};
     const int abi = confine::landlock_abi();
     std::string report = in_child([&] {
         confine::Applied a = confine::apply(policy, Paths(d));
@@ -100,18 +123,34 @@ TEST_CASE("a confined step writes only beneath its directories and executes noth
         r += " exec=" + run_true();
         return r;
     });
-    // The missing required directory was made; the missing optional one was not.
-    CHECK(fs::is_directory(d / "made/on/demand"));
     CHECK_FALSE(fs::exists(d / "optional"));
     if (abi > 0) {
         INFO("Landlock ABI " << abi);
+        // The missing required directories were made for their rules, but
+        // one that cannot be made (a file is in the way) is skipped.
         CHECK(report ==
               "0 2 out=ok demand=ok other=EACCES mkdir=EACCES unlink=EACCES move-out=EACCES read=ok exec=EACCES");
+        CHECK(fs::is_directory(d / "made/on/demand"));
         CHECK(fs::exists(d / "other/file"));
     } else {
-        // No Landlock here: the step says so and runs unconfined.
-        CHECK(report == "1 2 out=ok demand=ok other=ok mkdir=ok unlink=ok move-out=ok read=2 exec=ok");
+        // No Landlock here: the step says so, makes no directory, and runs
+        // unconfined.
+        CHECK(report == "1 0 out=2 demand=2 other=ok mkdir=ok unlink=ok move-out=2 read=2 exec=ok");
+        CHECK_FALSE(fs::exists(d / "made"));
     }
+}
+
+TEST_CASE("without Landlock a step runs unconfined, makes no directory, and says so", "[core][confine]") {
+    test::TempRoot root;
+    const fs::path& d = root.dir;
+    std::string report = in_child([&] {
+        refuse_landlock();
+        confine::Applied a = confine::apply(confine::Policy{{"/out"}}, Paths(d));
+        return std::to_string(static_cast<int>(a.outcome)) + " abi=" + std::to_string(a.abi) + " " +
+               std::to_string(confine::landlock_abi()) + " other=" + create(d / "other");
+    });
+    CHECK(report == "1 abi=0 0 other=ok");
+    CHECK_FALSE(fs::exists(d / "out"));
 }
 
 TEST_CASE("EKS_NODE_LANDLOCK=0 turns the confinement off", "[core][confine]") {
