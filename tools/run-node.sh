@@ -3,7 +3,8 @@
 # only, cached), and boots it as a node against the built-in fake instance (a
 # fake IMDS inside the VM serving tests/conformance/instance/imds.json and
 # examples/user-data.mime). Prints `systemctl list-dependencies
-# eks-node.target`, the step timings and the rendered kubelet configuration.
+# eks-node.target`, the step timings, the steps' confinement and the rendered
+# kubelet configuration.
 # Installs its own dependencies.
 #
 #   tools/run-node.sh            boot a node in a VM (needs root; ~1-2 min, +4 min the first time)

@@ -22,6 +22,9 @@ for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-
     "$(awk -v t="$active" 'BEGIN { printf "%.2f", t / 1e6 }')"
 done
 echo
+echo "== eks-node confinement (what each step may write; eks-node(7), CONFINEMENT)"
+eks-node confinement
+echo
 echo "== systemd-analyze critical-chain kubelet.service"
 systemd-analyze critical-chain --no-pager kubelet.service
 echo
@@ -33,4 +36,7 @@ tr -d '\n' </run/stub-kubelet/argv.json; echo
 echo
 check "eks-node.target is active" systemctl is-active eks-node.target
 check "kubelet is active" systemctl is-active kubelet.service
+check "the kernel enforces the steps' Landlock policies" bash -c 'eks-node confinement | grep -q "^Landlock: ABI [1-9]"'
+check "no step ran without them" bash -c 'j=$(journalctl -b --no-pager -o cat -u "eks-node-*")
+  grep -q "^done, " <<<"$j" && ! grep -q "has no Landlock" <<<"$j"'
 finish

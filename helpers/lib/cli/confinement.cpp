@@ -138,8 +138,12 @@ int confinement_cmd(const std::vector<std::string>& args) {
     int abi = confine::landlock_abi();
     fmt::print("Landlock: {}\n", abi > 0 ? fmt::format("ABI {}, enforced by every step below", abi)
                                          : std::string("not available in this kernel: steps run without it"));
-    for (std::string_view s : steps)
-        fmt::print("eks-node-{:<11} writes beneath {}\n", s, fmt::join(confine::policy_of(s).writable, " "));
+    for (std::string_view s : steps) {
+        std::vector<std::string> dirs;
+        for (std::string_view w : confine::policy_of(s).writable)
+            dirs.push_back(w.starts_with('-') ? fmt::format("{} (if present)", w.substr(1)) : std::string(w));
+        fmt::print("eks-node-{:<11} writes beneath {}\n", s, fmt::join(dirs, ", "));
+    }
     return EXIT_OK;
 }
 

@@ -58,6 +58,9 @@ control=$(bash "$probe" none)
 echo "$control" | tr '\n' ' '; echo
 check "unconfined, the probe gets through all 10" test "$(grep -c '=ok$' <<<"$control")" = 10
 check "this kernel has Landlock" bash -c 'eks-node confinement | grep -q "^Landlock: ABI [1-9]"'
+check "no step of this boot ran without Landlock" \
+  bash -c 'j=$(journalctl -b --no-pager -o cat -u "eks-node-*")
+  grep -q "^done, " <<<"$j" && ! grep -q "has no Landlock" <<<"$j"'
 for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-hosts; do
   out=$(bash "$probe" "$unit.service")
   want=""
