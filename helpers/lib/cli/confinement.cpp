@@ -96,9 +96,9 @@ std::string first_disk() {
 int probe(const std::string& step) {
     std::string own = "/run/eks-node";
     if (step != "none") {
-        if (!confine::find_policy(step)) throw UsageError(fmt::format("--probe: no step \"{}\"", step));
-        const confine::Policy& p = confine::policy_of(step);
-        confine::Applied a = confine::apply(p, Paths());
+        const confine::Policy* p = confine::find_policy(step);
+        if (!p) throw UsageError(fmt::format("--probe: no step \"{}\"", step));
+        confine::Applied a = confine::apply(*p, Paths());
         if (a.outcome != confine::Outcome::enforced)
             fmt::print("# Landlock not enforced ({}): file-system probes show the unit's settings only\n",
                        a.outcome == confine::Outcome::unsupported ? "no Landlock in this kernel" : "EKS_NODE_LANDLOCK=0");

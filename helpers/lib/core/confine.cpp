@@ -16,6 +16,7 @@
 #include <fmt/ranges.h>
 
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "core/log.hpp"
 
 namespace eksnode::confine {
@@ -69,13 +70,6 @@ const std::array<std::pair<std::string_view, Policy>, 6> policies{{
     {"kubelet",
      {{"/etc/kubernetes", "/etc/eks", "/var/lib/kubelet", "/run/eks-node", "/run/systemd/resolved.conf.d"}}},
 }};
-
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 void add_rule(int ruleset, const std::string& dir, uint64_t rights) {
     Fd d{::open(dir.c_str(), O_PATH | O_CLOEXEC | O_DIRECTORY)};

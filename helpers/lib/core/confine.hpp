@@ -23,7 +23,8 @@ int landlock_abi();
 
 // A writable directory: "/etc/containerd"; "-/etc/x" is optional (skipped
 // when absent, as systemd's "-" prefix); every other one is created (0755)
-// when missing, before the rules are made, since a rule needs the directory.
+// when missing and Landlock is enforced, since a rule needs the directory (one
+// that cannot be created gets no rule).
 struct Policy {
     std::vector<std::string_view> writable;
 };

@@ -16,14 +16,6 @@ namespace {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-// Closes an fd on scope exit.
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 void write_all(int fd, std::string_view data, const fs::path& p) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());

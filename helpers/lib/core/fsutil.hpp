@@ -4,10 +4,25 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "core/paths.hpp"
 
 namespace eksnode {
+
+// A file descriptor closed on scope exit.
+struct Fd {
+    int fd = -1;
+    Fd() = default;
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    void reset() {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+};
 
 // Reads a whole file. Throws Error naming the path on failure.
 std::string read_file(const fs::path& p);

@@ -119,20 +119,6 @@ std::optional<std::string> parse_version(std::string_view text) {
 
 namespace {
 
-// Closes a descriptor on scope exit.
-struct Fd {
-    int fd = -1;
-    Fd() = default;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    void reset() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-};
-
 struct SpawnActions {
     posix_spawn_file_actions_t a;
     SpawnActions() { posix_spawn_file_actions_init(&a); }
