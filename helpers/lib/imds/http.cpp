@@ -346,7 +346,11 @@ void ResponseParser::on_headers_end() {
     }
     bool chunked = false;
     std::optional<size_t> length;
-    for (const auto& [name, value] : fields_) {
+    // a plain reference, not a structured binding: clang 14 cannot capture
+    // those in the lambdas below
+    for (const auto& field : fields_) {
+        const std::string& name = field.first;
+        const std::string& value = field.second;
         if (name == "transfer-encoding") {
             for_each_element(value, [&](std::string_view coding) {
                 // Nothing but chunked was asked for (no TE header), and a
