@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-json3-dev
-  libtomlplusplus-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libfmt-dev
+  libtomlplusplus-dev libyaml-dev libcurl4-openssl-dev libssl-dev libfmt-dev
   zlib1g-dev libpugixml-dev catch2 scdoc)
 test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
   systemd-container valgrind strace)

@@ -19,11 +19,11 @@ fi
 
 # Build dependencies as meson.build lists them; removed again by 90-cleanup.
 build_deps=(meson ninja-build gcc-c++ pkgconf-pkg-config systemd-devel json-devel
-  tomlplusplus-devel yaml-cpp-devel libcurl-devel openssl-devel fmt-devel zlib-devel
+  tomlplusplus-devel libyaml-devel libcurl-devel openssl-devel fmt-devel zlib-devel
   pugixml-devel scdoc)
 if [[ $(pkg_manager) == apt ]]; then
   build_deps=(meson ninja-build g++ pkg-config libsystemd-dev nlohmann-json3-dev
-    libtomlplusplus-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libfmt-dev
+    libtomlplusplus-dev libyaml-dev libcurl4-openssl-dev libssl-dev libfmt-dev
     zlib1g-dev libpugixml-dev scdoc)
 fi
 pkg_install "${build_deps[@]}"

@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
-#include <yaml-cpp/yaml.h>
 
 #include "cli/commands.hpp"
+#include "config/convert.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/text.hpp"
@@ -81,8 +81,7 @@ void parse_as(Format format, const std::string& text) {
             break;
         }
         case Format::yaml: {
-            YAML::Node n = YAML::Load(text);
-            if (!n.IsMap()) throw Error("not a YAML mapping");
+            if (!is_yaml_mapping(text)) throw Error("not a YAML mapping");
             break;
         }
         case Format::pem:

@@ -1,132 +1,299 @@
 #include "config/convert.hpp"
 
+#include <map>
+#include <new>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "config/yaml_scalar.hpp"
 #include "core/error.hpp"
 
+// YAML is read with libyaml's event parser rather than yaml-cpp's node tree.
+// Debian 12's yaml-cpp 0.7.0 never returns from LoadAll on some two-byte
+// inputs (",\n") while allocating without bound, and it copies an aliased
+// node's text once per alias before any limit of ours can look at it.
+// libyaml (the C reader behind PyYAML, fuzzed continuously by OSS-Fuzz) keeps
+// its own state in heap stacks, never recurses, does not expand aliases,
+// and hands us one event at a time, so every limit below is checked while
+// the text is read: nesting before a collection is entered, values and
+// bytes (aliases expanded) before anything is copied.
 namespace eksnode {
 
 namespace {
 
+// One libyaml parser over a string; next() yields the events in order.
+class Events {
+public:
+    Events(std::string_view text, const std::string& source) : source_(source) {
+        if (!yaml_parser_initialize(&parser_)) throw std::bad_alloc();
+        yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    }
+    ~Events() {
+        if (have_event_) yaml_event_delete(&event_);
+        yaml_parser_delete(&parser_);
+    }
+    Events(const Events&) = delete;
+    Events& operator=(const Events&) = delete;
 
-// The "<<" merge key: plain and untagged, or tagged !!merge (go-yaml v2's isMerge).
-bool is_merge_key(const YAML::Node& key) {
-    return key.IsScalar() && key.Scalar() == "<<" && (key.Tag() == "?" || key.Tag() == "tag:yaml.org,2002:merge");
+    // The next event; valid until the following call.
+    const yaml_event_t& next() {
+        if (have_event_) yaml_event_delete(&event_);
+        have_event_ = false;
+        if (!yaml_parser_parse(&parser_, &event_)) fail();
+        have_event_ = true;
+        return event_;
+    }
+
+private:
+    [[noreturn]] void fail() const {
+        if (parser_.error == YAML_MEMORY_ERROR) throw std::bad_alloc();
+        std::string problem = parser_.problem ? parser_.problem : "unreadable text";
+        if (parser_.error == YAML_READER_ERROR)  // encoding: no line/column, a byte offset
+            throw ConfigError(source_, "",
+                              fmt::format("invalid YAML at byte {}: {}", parser_.problem_offset, problem));
+        if (parser_.context)
+            problem = fmt::format("{} ({} at line {}, column {})", problem, parser_.context,
+                                  parser_.context_mark.line + 1, parser_.context_mark.column + 1);
+        throw ConfigError(source_, "",
+                          fmt::format("invalid YAML at line {}, column {}: {}", parser_.problem_mark.line + 1,
+                                      parser_.problem_mark.column + 1, problem));
+    }
+
+    const std::string& source_;
+    yaml_parser_t parser_{};
+    yaml_event_t event_{};
+    bool have_event_ = false;
+};
+
+std::string text_of(const yaml_char_t* s) { return s ? reinterpret_cast<const char*>(s) : ""; }
+
+// A scalar's tag as yaml_scalar::resolve() takes it: "?" for a plain scalar
+// without a tag, "!" for a quoted or block one, else the full tag (libyaml
+// expands "!!int" to "tag:yaml.org,2002:int").
+std::string tag_of(const yaml_event_t& e) {
+    if (e.data.scalar.tag) return text_of(e.data.scalar.tag);
+    return e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? "?" : "!";
 }
 
-// YAML documents are read the way nodeadm reads them: scalars resolved by
-// go-yaml v2 (YAML 1.1) and turned into JSON as sigs.k8s.io/yaml does; the
-// facts are in config/yaml_scalar.hpp. Unlike nodeadm, a key given twice in
-// one mapping is an error rather than "last wins".
+// Anything yaml_scalar::resolve() makes null of, plain and untagged.
+bool is_null_text(std::string_view text, std::string_view tag) {
+    return tag == "?" && (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL");
+}
+
+// The "<<" merge key: plain and untagged, or tagged !!merge (go-yaml v2's isMerge).
+bool is_merge_key(std::string_view text, std::string_view tag) {
+    return text == "<<" && (tag == "?" || tag == "tag:yaml.org,2002:merge");
+}
+
+// What an anchor stands for: its JSON, its scalar text and tag (an alias may
+// be a mapping key), and what it cost, charged again for every alias.
+struct Anchor {
+    json value;
+    bool scalar = false;
+    std::string text, tag;
+    size_t values = 0, bytes = 0;
+};
+
+// One YAML document's events turned into JSON the way nodeadm reads YAML:
+// scalars resolved by go-yaml v2 (YAML 1.1) and turned into JSON as
+// sigs.k8s.io/yaml does; the facts are in config/yaml_scalar.hpp. Unlike
+// nodeadm, a key given twice in one mapping is an error rather than "last
+// wins", and an alias costs what its anchored node cost, so a handful of
+// aliases cannot stand for gigabytes.
 class YamlConverter {
 public:
-    explicit YamlConverter(const std::string& source) : source_(source) {}
+    YamlConverter(Events& events, const std::string& source) : events_(events), source_(source) {}
 
-    json convert(const YAML::Node& node, const std::string& path, int depth) {
-        if (++values_ > limits::document_values)
-            throw ConfigError(
-                source_, "",
-                fmt::format("more than {} values in one document (alias expansion?)", limits::document_values));
-        bool container = node.IsMap() || node.IsSequence();
-        if (container && depth >= limits::nesting_depth)
-            throw ConfigError(source_, path, fmt::format("nested deeper than {} levels", limits::nesting_depth));
-        switch (node.Type()) {
-        case YAML::NodeType::Map: return mapping(node, path, depth);
-        case YAML::NodeType::Sequence: return sequence(node, path, depth);
-        case YAML::NodeType::Scalar: return scalar(node, path);
-        default: return nullptr;  // Null, or Undefined (an empty document)
+    // The node starting at `e` (the current event), up to its last event.
+    json convert(const yaml_event_t& e, const std::string& path, int depth) {
+        switch (e.type) {
+        case YAML_ALIAS_EVENT: return alias(anchor_named(text_of(e.data.alias.anchor), path), path);
+        case YAML_SCALAR_EVENT: {
+            count(path, 1, e.data.scalar.length);
+            std::string text(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
+            std::string tag = tag_of(e);
+            std::string anchor = text_of(e.data.scalar.anchor);
+            json value = is_null_text(text, tag) ? json(nullptr) : scalar(text, tag, path);
+            if (!anchor.empty()) anchors_[anchor] = Anchor{value, true, std::move(text), std::move(tag), 1, e.data.scalar.length};
+            return value;
+        }
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT: {
+            if (depth >= limits::nesting_depth)
+                throw ConfigError(source_, path, fmt::format("nested deeper than {} levels", limits::nesting_depth));
+            bool is_mapping = e.type == YAML_MAPPING_START_EVENT;
+            std::string anchor = text_of(is_mapping ? e.data.mapping_start.anchor : e.data.sequence_start.anchor);
+            size_t values_before = values_, bytes_before = bytes_;
+            count(path, 1, 0);
+            json value = is_mapping ? mapping(path, depth) : sequence(path, depth);
+            if (!anchor.empty()) {
+                Anchor a{value, false, "", "", values_ - values_before, bytes_ - bytes_before};
+                // the stored copy is memory too
+                count(path, 0, a.bytes);
+                anchors_[anchor] = std::move(a);
+            }
+            return value;
+        }
+        default:
+            throw ConfigError(source_, path, "invalid YAML: a node was expected");
         }
     }
 
 private:
-    json mapping(const YAML::Node& node, const std::string& path, int depth) {
+    // Values and bytes of text, aliases expanded, bounded before anything is copied.
+    void count(const std::string& path, size_t values, size_t bytes) {
+        values_ += values;
+        bytes_ += bytes;
+        if (values_ > limits::document_values)
+            throw ConfigError(
+                source_, path,
+                fmt::format("more than {} values in one document (alias expansion?)", limits::document_values));
+        if (bytes_ > limits::document_bytes)
+            throw ConfigError(source_, path,
+                              fmt::format("more than {} MiB of text in one document (alias expansion?)",
+                                          limits::document_bytes >> 20));
+    }
+
+    const Anchor& anchor_named(const std::string& name, const std::string& path) {
+        auto it = anchors_.find(name);
+        // libyaml leaves this to the composer; an anchor is defined once its
+        // node is complete, so no node can contain an alias of itself
+        if (it == anchors_.end())
+            throw ConfigError(source_, path, fmt::format("alias *{} refers to no anchor defined before it", name));
+        return it->second;
+    }
+
+    json alias(const Anchor& a, const std::string& path) {
+        count(path, a.values, a.bytes);
+        return a.value;
+    }
+
+    json mapping(const std::string& path, int depth) {
         json out = json::object();
         std::set<std::string> explicit_keys;
-        for (const auto& entry : node) {
-            if (is_merge_key(entry.first)) {
-                merge(out, entry.second, text::child_path(path, "<<"), depth);
+        for (;;) {
+            const yaml_event_t& k = events_.next();
+            if (k.type == YAML_MAPPING_END_EVENT) return out;
+            std::string text, tag;
+            if (k.type == YAML_SCALAR_EVENT) {
+                count(path, 1, k.data.scalar.length);
+                text.assign(reinterpret_cast<const char*>(k.data.scalar.value), k.data.scalar.length);
+                tag = tag_of(k);
+                std::string anchor = text_of(k.data.scalar.anchor);
+                if (!anchor.empty()) anchors_[anchor] = Anchor{nullptr, true, text, tag, 1, text.size()};
+            } else if (k.type == YAML_ALIAS_EVENT) {
+                const Anchor& a = anchor_named(text_of(k.data.alias.anchor), path);
+                if (!a.scalar) throw ConfigError(source_, path, "mapping keys must be scalars");
+                count(path, 1, a.text.size());
+                text = a.text;
+                tag = a.tag;
+            } else {
+                throw ConfigError(source_, path, "mapping keys must be scalars");
+            }
+            if (is_merge_key(text, tag)) {
+                std::string child = text::child_path(path, "<<");
+                merge(out, convert(events_.next(), child, depth + 1), child);
                 continue;
             }
-            std::string key = key_of(entry.first, path);
+            std::string key = key_of(text, tag, path);
             std::string child = text::child_path(path, key);
             // letting either value win would silently hide a mistake
             if (!explicit_keys.insert(key).second) throw ConfigError(source_, child, "duplicate key");
-            out[key] = convert(entry.second, child, depth + 1);
+            out[key] = convert(events_.next(), child, depth + 1);
         }
-        return out;
     }
 
     // go-yaml v2 applies "<<" where it stands: the merged mapping's keys
     // overwrite keys before it, keys after it overwrite them; of a list of
-    // mappings, the first wins.
-    void merge(json& out, const YAML::Node& value, const std::string& path, int depth) {
-        auto apply = [&](const YAML::Node& m) {
-            if (!m.IsMap()) throw ConfigError(source_, path, "map merge requires map or sequence of maps as the value");
-            // through convert(): counted and depth-checked like any value, so
-            // a mapping merging itself ends at the nesting limit
-            json merged = convert(m, path, depth + 1);
-            for (auto& [key, child] : merged.items()) out[key] = std::move(child);
+    // mappings, the first wins. Only a mapping becomes a JSON object.
+    void merge(json& out, json value, const std::string& path) {
+        auto apply = [&](json& m) {
+            if (!m.is_object())
+                throw ConfigError(source_, path, "map merge requires map or sequence of maps as the value");
+            for (auto& [key, child] : m.items()) out[key] = std::move(child);
         };
-        if (value.IsSequence()) {
+        if (value.is_array()) {
             for (size_t i = value.size(); i-- > 0;) apply(value[i]);
             return;
         }
         apply(value);
     }
 
-    std::string key_of(const YAML::Node& key, const std::string& path) {
-        if (key.IsNull()) throw ConfigError(source_, path, "a null mapping key has no JSON form");
-        if (!key.IsScalar()) throw ConfigError(source_, path, "mapping keys must be scalars");
-        return yaml_scalar::to_key(yaml_scalar::resolve(key.Scalar(), key.Tag(), source_, path), source_, path);
+    std::string key_of(const std::string& text, const std::string& tag, const std::string& path) {
+        if (is_null_text(text, tag)) throw ConfigError(source_, path, "a null mapping key has no JSON form");
+        return yaml_scalar::to_key(yaml_scalar::resolve(text, tag, source_, path), source_, path);
     }
 
-    json sequence(const YAML::Node& node, const std::string& path, int depth) {
+    json sequence(const std::string& path, int depth) {
         json out = json::array();
-        for (size_t i = 0; i < node.size(); ++i)
-            out.push_back(convert(node[i], text::element_path(path, i), depth + 1));
-        return out;
+        for (size_t i = 0;; ++i) {
+            const yaml_event_t& e = events_.next();
+            if (e.type == YAML_SEQUENCE_END_EVENT) return out;
+            out.push_back(convert(e, text::element_path(path, i), depth + 1));
+        }
     }
 
-    json scalar(const YAML::Node& node, const std::string& path) {
-        return yaml_scalar::to_value(yaml_scalar::resolve(node.Scalar(), node.Tag(), source_, path), source_, path);
+    json scalar(const std::string& text, const std::string& tag, const std::string& path) {
+        return yaml_scalar::to_value(yaml_scalar::resolve(text, tag, source_, path), source_, path);
     }
 
+    Events& events_;
     const std::string& source_;
+    std::map<std::string, Anchor> anchors_;  // anchors are scoped to their document
     size_t values_ = 0;
+    size_t bytes_ = 0;
 };
 
-[[noreturn]] void throw_yaml_error(const YAML::Exception& e, const std::string& source) {
-    if (e.mark.is_null()) throw ConfigError(source, "", fmt::format("invalid YAML: {}", e.msg));
-    throw ConfigError(source, "",
-                      fmt::format("invalid YAML at line {}, column {}: {}", e.mark.line + 1, e.mark.column + 1, e.msg));
+// Walks a YAML stream; `document` is called with the first event of each
+// document's root node and must consume the node.
+template <typename F>
+void each_document(Events& events, F&& document) {
+    for (;;) {
+        const yaml_event_t& e = events.next();
+        if (e.type == YAML_STREAM_END_EVENT) return;
+        if (e.type != YAML_DOCUMENT_START_EVENT) continue;  // STREAM_START, DOCUMENT_END
+        document(events.next());
+    }
+}
+
+// Skips the rest of a node whose first event was `e`, checking its syntax only.
+void skip_node(Events& events, const yaml_event_t& e) {
+    if (e.type != YAML_MAPPING_START_EVENT && e.type != YAML_SEQUENCE_START_EVENT) return;
+    for (size_t open = 1; open > 0;) {
+        yaml_event_type_t t = events.next().type;
+        if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) ++open;
+        if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) --open;
+    }
 }
 
 }  // namespace
 
 std::vector<json> yaml_documents(std::string_view text, const std::string& source) {
-    std::vector<YAML::Node> nodes;
-    try {
-        nodes = YAML::LoadAll(std::string(text));
-    } catch (const YAML::Exception& e) {
-        throw_yaml_error(e, source);
-    }
+    Events events(text, source);
     std::vector<json> docs;
-    for (const auto& node : nodes) docs.push_back(YamlConverter(source).convert(node, "", 0));
+    each_document(events, [&](const yaml_event_t& root) {
+        docs.push_back(YamlConverter(events, source).convert(root, "", 0));
+    });
     return docs;
 }
 
 bool is_yaml_mapping(std::string_view text) {
+    const std::string source = "YAML";
     try {
-        std::vector<YAML::Node> nodes = YAML::LoadAll(std::string(text));
-        return !nodes.empty() && nodes.front().IsMap();
-    } catch (const YAML::Exception&) {
+        Events events(text, source);
+        std::optional<bool> first;
+        each_document(events, [&](const yaml_event_t& root) {
+            if (!first) first = root.type == YAML_MAPPING_START_EVENT;
+            skip_node(events, root);
+        });
+        return first.value_or(false);
+    } catch (const ConfigError&) {
         return false;
     }
 }

@@ -64,7 +64,7 @@ struct Scalar {
     std::string string;
 };
 
-// `tag` as yaml-cpp reports it: "?" for a plain scalar without a tag, "!" for
+// `tag` as config/convert.cpp passes it: "?" for a plain scalar without a tag, "!" for
 // a quoted or block scalar (or the non-specific tag "!"), otherwise the full
 // tag ("tag:yaml.org,2002:int", "!custom"). Throws ConfigError naming
 // `source` and `path` for a value that contradicts its explicit tag.

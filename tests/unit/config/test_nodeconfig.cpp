@@ -90,7 +90,7 @@ TEST_CASE("alias expansion and deep nesting are bounded", "[config][nodeconfig]"
         bomb +=
             fmt::format("      {0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", level, prev);
     }
-    CHECK(problem_of(bomb) == ": more than 100000 values in one document (alias expansion?)");
+    CHECK(problem_of(bomb) == "spec.kubelet.config.e[7]: more than 100000 values in one document (alias expansion?)");
 
     std::string deep_json = R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": )" +
                             std::string(100, '[') + std::string(100, ']') + "}";
@@ -98,6 +98,48 @@ TEST_CASE("alias expansion and deep nesting are bounded", "[config][nodeconfig]"
     std::string deep_yaml = "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: " + std::string(80, '[') +
                             std::string(80, ']') + "\n";
     CHECK_THAT(problem_of(deep_yaml), Catch::EndsWith("nested deeper than 64 levels"));
+}
+
+TEST_CASE("anchors and aliases read as go-yaml reads them, and cost what they stand for", "[config][nodeconfig]") {
+    // an alias is a copy of its anchored node, also as a mapping key
+    CHECK(spec_of("  kubelet:\n    config:\n      a: &v {x: 1}\n      b: *v\n      &k c: 2\n      d: {*k : 3}\n")["kubelet"]
+                 ["config"] == json::parse(R"({"a":{"x":1},"b":{"x":1},"c":2,"d":{"c":3}})"));
+    // ... but a key given through its alias is still given twice
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+                     "      &k c: 2\n      *k : 3\n") == "spec.kubelet.config.c: duplicate key");
+    // "<<" merges aliased mappings; of a list, the first wins; later keys win over merged ones
+    CHECK(spec_of("  kubelet:\n    config:\n      a: &a {p: 1, q: 1}\n      b: &b {q: 2, r: 2}\n"
+                  "      m: {<<: [*b, *a], r: 3}\n")["kubelet"]["config"]["m"] ==
+          json::parse(R"({"p":1,"q":2,"r":3})"));
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+                     "      a: &s text\n      m: {<<: *s}\n") ==
+          "spec.kubelet.config.m.<<: map merge requires map or sequence of maps as the value");
+    // an alias before its anchor, or of a mapping as a key, is refused
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+                     "      a: *later\n      b: &later 1\n") ==
+          "spec.kubelet.config.a: alias *later refers to no anchor defined before it");
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+                     "      a: &m {x: 1}\n      *m : 1\n") == "spec.kubelet.config: mapping keys must be scalars");
+    // anchors belong to their document
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: &s {}\n---\n"
+                     "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: *s\n") ==
+          "spec: alias *s refers to no anchor defined before it");
+    // bytes, not only values: one long string aliased a few times is refused
+    // before it is copied (the anchor's stored copy counts as well)
+    std::string big(3u << 20, 'x');
+    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    flags: [&a " + big +
+                     ", *a, *a]\n") == "spec.kubelet.flags[2]: more than 8 MiB of text in one document (alias expansion?)");
+    CHECK(spec_of("  kubelet:\n    flags: [&a " + big + ", *a]\n")["kubelet"]["flags"].size() == 2);
+}
+
+TEST_CASE("YAML syntax errors name the line and column, and come at once", "[config][nodeconfig]") {
+    // inputs that made Debian 12's yaml-cpp 0.7 allocate without end
+    CHECK_THAT(problem_of("---\n,\n"), Catch::StartsWith(": invalid YAML at line 2, column 1: "));
+    CHECK_THAT(problem_of(","), Catch::StartsWith(": invalid YAML at line 1, column 1: "));
+    CHECK_THAT(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: {\n"),
+               Catch::StartsWith(": invalid YAML at line 4, column 1: "));
+    // not UTF-8: a byte offset, as libyaml has no line for it
+    CHECK_THAT(problem_of("apiVersion: \xff\n"), Catch::StartsWith(": invalid YAML at byte 12: "));
 }
 
 TEST_CASE("apiVersion and kind are checked", "[config][nodeconfig]") {

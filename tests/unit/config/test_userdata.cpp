@@ -164,7 +164,7 @@ TEST_CASE("malformed user data names its source and says what is wrong", "[confi
          "user data (MIME part 1, application/node.eks.aws)", "unsupported Content-Transfer-Encoding \"x-uuencode\""},
         {"bad YAML in part 2", head + part + "--B\nContent-Type: application/node.eks.aws\n\nspec: [unclosed\n--B--\n",
          "user data (MIME part 2, application/node.eks.aws)",
-         "invalid YAML at line 1, column 1: end of sequence flow not found"},
+         "invalid YAML at line 2, column 1: did not find expected ',' or ']' (while parsing a flow sequence at line 1, column 7)"},
         {"multipart nested too deep",
          head + "--B\nContent-Type: multipart/mixed; boundary=C\n\n--C\nContent-Type: multipart/mixed; boundary=D\n\n"
                 "--D\nContent-Type: multipart/mixed; boundary=E\n\n--E\nContent-Type: multipart/mixed; boundary=F\n\n"
