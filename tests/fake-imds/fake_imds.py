@@ -91,7 +91,7 @@ class State:
             self.log.flush()
 
 
-def load_data(path, user_data_file, sets, unsets):
+def load_data(path, user_data_file, sets, unsets, set_files=()):
     data = {}
     if path:
         with open(path, encoding="utf-8") as f:
@@ -105,6 +105,12 @@ def load_data(path, user_data_file, sets, unsets):
         if not sep:
             raise SystemExit(f"fake_imds: --set needs PATH=VALUE, got {item!r}")
         data[key.strip("/")] = value
+    for item in set_files:
+        key, sep, file = item.partition("=")
+        if not sep:
+            raise SystemExit(f"fake_imds: --set-file needs PATH=FILE, got {item!r}")
+        with open(file, "rb") as f:
+            data[key.strip("/")] = f.read()  # served byte for byte: NULs, bytes that are not UTF-8
     for key in unsets:
         data.pop(key.strip("/"), None)
     if user_data_file:
@@ -368,6 +374,8 @@ def main():
                                    "(default: nothing, every path is 404)")
     ap.add_argument("--user-data", help="file served as /latest/user-data (else 404)")
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help="add or replace one value")
+    ap.add_argument("--set-file", action="append", default=[], metavar="PATH=FILE",
+                    help="add or replace one value with the bytes of FILE")
     ap.add_argument("--unset", action="append", default=[], metavar="PATH", help="remove one value (404)")
     ap.add_argument("--bind", action="append", metavar="ADDR",
                     help="address to listen on (repeatable; default 127.0.0.1)")
@@ -379,7 +387,7 @@ def main():
     args = ap.parse_args()
 
     faults = Faults(args.fault)
-    data = load_data(args.data, args.user_data, args.set, args.unset)
+    data = load_data(args.data, args.user_data, args.set, args.unset, args.set_file)
     log = open(args.log, "a", encoding="utf-8") if args.log else None
     state = State(data, faults, log)
 

@@ -281,6 +281,32 @@ def test_unknown_instance_type(helpers):
               "%s %s" % (r.stderr, d))
 
 
+def test_bad_values(helpers):
+    """EC2 and EKS values pass the checks IMDS values pass: a PrivateDnsName
+    that would be a second kubelet flag is bad data (exit 6), not retried."""
+    bad = "ip-172-16-34-43.us-west-2.compute.internal --register-node=false"
+    with Node(helpers) as n, harness.FakeAws(["--private-dns-name", bad]) as aws:
+        r = n.config(aws.env())
+        errors = [x for x in r.stderr.splitlines() if "error:" in x]
+        check("PrivateDnsName with a second flag: exit 6", r.returncode == 6, "%d %s" % (r.returncode, r.stderr))
+        check("PrivateDnsName with a second flag: one line naming EC2 DescribeInstances privateDnsName",
+              len(errors) == 1 and "EC2 DescribeInstances: privateDnsName: \"%s\" is not a DNS name" % bad in errors[0],
+              r.stderr)
+        check("PrivateDnsName with a second flag: asked once, not retried", actions(aws) == ["DescribeInstances"],
+              aws.requests())
+        check("PrivateDnsName with a second flag: no config.json", n.config_json() is None)
+    user_data = harness.pathlib.Path(harness.tempfile.mkdtemp()) / "user-data"
+    user_data.write_text('[cluster]\nname = "my-cluster"\n')
+    cluster = ["--cluster", "my-cluster,https://x.eks.amazonaws.com --v=9,%s,172.20.0.0/16" % ca_base64()]
+    with Node(helpers, strategy="imds", user_data=user_data) as n, harness.FakeAws(cluster) as aws:
+        r = n.config(aws.env())
+        check("DescribeCluster endpoint with a space: exit 6 naming EKS DescribeCluster cluster.endpoint",
+              r.returncode == 6 and "EKS DescribeCluster: cluster.endpoint:" in r.stderr,
+              "%d %s" % (r.returncode, r.stderr))
+        check("DescribeCluster endpoint with a space: no config.json", n.config_json() is None)
+    harness.shutil.rmtree(user_data.parent, ignore_errors=True)
+
+
 def main():
     helpers, cli = sys.argv[1], sys.argv[2]
     test_node_name(helpers)
@@ -292,6 +318,7 @@ def main():
     test_env_secrets_not_logged(helpers)
     test_describe_cluster(helpers, cli)
     test_unknown_instance_type(helpers)
+    test_bad_values(helpers)
     return TALLY.finish()
 
 

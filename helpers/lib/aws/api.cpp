@@ -1,5 +1,6 @@
 #include "aws/api.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <random>
@@ -13,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "imds/detail.hpp"
+#include "imds/values.hpp"
 
 namespace eksnode::aws {
 
@@ -46,7 +48,8 @@ int positive_int(pugi::xml_node n, std::string_view what) {
     char* end = nullptr;
     long v = std::strtol(text.c_str(), &end, 10);
     if (text.empty() || *end || v < 1 || v > 10000)
-        throw Error(fmt::format("EC2 DescribeInstanceTypes: {} \"{}\" is not a positive count", what, text));
+        throw Error(fmt::format("EC2 DescribeInstanceTypes: {} {} is not a positive count", what,
+                                aws_value::shown(text)));
     return static_cast<int>(v);
 }
 
@@ -75,6 +78,17 @@ std::string string_at(const json& j, std::initializer_list<const char*> keys) {
     return v && v->is_string() ? v->get<std::string>() : std::string();
 }
 
+// The service's own text (an error code or message) as our one-line error
+// shows it: as it is when it is plain text, quoted and escaped otherwise, so
+// that no line break or byte that is not UTF-8 reaches the log.
+std::string one_line(std::string text) {
+    bool plain = aws_value::is_utf8(text) && std::all_of(text.begin(), text.end(), [](char c) {
+                     auto u = static_cast<unsigned char>(c);
+                     return u >= 0x20 && u != 0x7f;
+                 });
+    return plain ? text : aws_value::shown(text);
+}
+
 }  // namespace
 
 // --- errors ----------------------------------------------------------------------
@@ -100,11 +114,16 @@ ApiError parse_error(const HttpResponse& r) {
             if (auto pos = e.code.find('#'); pos != std::string::npos) e.code = e.code.substr(pos + 1);
             e.message = string_at(j, {"message"});
             if (e.message.empty()) e.message = string_at(j, {"Message"});
-        } catch (const json::parse_error&) {
+        } catch (const json::exception&) {
+            // Not JSON, or JSON nlohmann cannot hold (a number such as 1e400):
+            // the answer is read as if it had no body, so its HTTP status
+            // decides (429 and 5xx are retried), as for any other garbage.
         }
     }
     if (e.code.empty()) e.code = fmt::format("HTTP {}", r.status);
     if (e.message.size() > 512) e.message = e.message.substr(0, 512) + "...";
+    e.code = one_line(std::move(e.code));
+    e.message = one_line(std::move(e.message));
     return e;
 }
 
@@ -139,10 +158,12 @@ std::string parse_private_dns_name(std::string_view xml) {
     pugi::xml_node instance = find(find(doc, "instancesSet"), "item");
     if (!instance) throw Error("EC2 DescribeInstances: the answer lists no instance");
     std::string name = instance.child("privateDnsName").text().as_string();
-    // It becomes kubelet's --hostname-override: a DNS name and nothing else.
-    for (unsigned char c : name)
-        if (!std::isalnum(c) && c != '.' && c != '-')
-            throw Error(fmt::format("EC2 DescribeInstances: privateDnsName \"{}\" is not a DNS name", name.substr(0, 64)));
+    // It becomes the node name and kubelet's --hostname-override: a DNS name
+    // and nothing else, checked as IMDS local-hostname is. A wrong one is bad
+    // instance data (exit 6), not worth asking again.
+    if (!name.empty())
+        if (std::string problem = aws_value::dns_name(name); !problem.empty())
+            throw ConfigError("EC2 DescribeInstances", "privateDnsName", problem);
     return name;
 }
 
@@ -168,15 +189,29 @@ ClusterDetails parse_cluster(std::string_view text) {
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {
+        // parse_error, or out_of_range for a number such as 1e400: either way
+        // not an answer we can read, and refused as any other garbage is.
         throw Error("EKS DescribeCluster: the answer is not JSON");
     }
     ClusterDetails d;
     d.endpoint = string_at(j, {"cluster", "endpoint"});
     d.certificate_authority = string_at(j, {"cluster", "certificateAuthority", "data"});
     std::string family = string_at(j, {"cluster", "kubernetesNetworkConfig", "ipFamily"});
-    d.cidr = string_at(j, {"cluster", "kubernetesNetworkConfig", family == "ipv6" ? "serviceIpv6Cidr" : "serviceIpv4Cidr"});
+    const char* cidr_key = family == "ipv6" ? "serviceIpv6Cidr" : "serviceIpv4Cidr";
+    d.cidr = string_at(j, {"cluster", "kubernetesNetworkConfig", cidr_key});
     d.status = string_at(j, {"cluster", "status"});
+    // What a cluster still CREATING lacks is empty (asked again); what is
+    // there is checked by its type before it reaches the kubeconfig and the
+    // kubelet configuration. A wrong value is bad data (exit 6).
+    auto check = [](const std::string& value, std::string_view field, std::string (*type)(std::string_view)) {
+        if (value.empty()) return;
+        if (std::string problem = type(value); !problem.empty())
+            throw ConfigError("EKS DescribeCluster", std::string(field), problem);
+    };
+    check(d.endpoint, "cluster.endpoint", aws_value::https_url);
+    check(d.certificate_authority, "cluster.certificateAuthority.data", aws_value::base64);
+    check(d.cidr, std::string("cluster.kubernetesNetworkConfig.") + cidr_key, aws_value::cidr);
     return d;
 }
 
@@ -320,11 +355,11 @@ ClusterDetails describe_cluster(Session& s, const std::string& name, const CallP
         ClusterDetails d = parse_cluster(s.call("eks", "GET", path, "", why));
         if (!d.endpoint.empty() && !d.certificate_authority.empty() && !d.cidr.empty()) return d;
         // A cluster still CREATING has no endpoint yet.
-        if (!s.wait_retry(fmt::format("EKS DescribeCluster {}: status {}, endpoint or CA not yet there", name,
-                                      d.status.empty() ? "unknown" : d.status)))
+        std::string status = d.status.empty() ? "unknown" : aws_value::shown(d.status);
+        if (!s.wait_retry(fmt::format("EKS DescribeCluster {}: status {}, endpoint or CA not yet there", name, status)))
             throw TempError(fmt::format("EKS DescribeCluster {}: status {}, no endpoint, CA or service CIDR until "
                                         "the deadline (settings.aws.deadline)",
-                                        name, d.status.empty() ? "unknown" : d.status));
+                                        name, status));
     }
 }
 

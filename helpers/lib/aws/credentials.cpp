@@ -8,6 +8,7 @@
 #include "core/jsonutil.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
+#include "imds/values.hpp"
 
 namespace eksnode::aws {
 
@@ -15,21 +16,19 @@ namespace {
 
 constexpr std::string_view profile_dir = "meta-data/iam/security-credentials/";
 
-// IAM role names: letters, digits and +=,.@_- (IAM's own rule); the name goes
-// into an IMDS path, so nothing else may pass.
-bool is_role_name(std::string_view s) {
-    if (s.empty() || s.size() > 128) return false;
-    for (unsigned char c : s)
-        if (!std::isalnum(c) && std::string_view("+=,.@_-").find(static_cast<char>(c)) == std::string_view::npos)
-            return false;
-    return true;
-}
-
 std::string member(const json& doc, const char* key, std::string_view role) {
     auto it = doc.find(key);
     if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
         throw Error(fmt::format("IMDS: instance profile {}: the credentials document has no {}", role, key));
-    return it->get<std::string>();
+    // Keys and token go into request headers: a line break would add one of
+    // its own. Refused without echoing the value, which may be a secret.
+    const std::string& v = it->get_ref<const std::string&>();
+    for (unsigned char c : v)
+        if (c <= 0x20 || c >= 0x7f)
+            throw Error(fmt::format("IMDS: instance profile {}: the credentials document's {} holds a space, a "
+                                    "control character or a byte that is not ASCII",
+                                    role, key));
+    return v;
 }
 
 }  // namespace
@@ -50,7 +49,8 @@ Credentials parse_instance_profile(std::string_view document, std::string_view r
     json doc;
     try {
         doc = json::parse(document);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {
+        // parse_error, or out_of_range for a number such as 1e400: unreadable either way.
         throw Error(fmt::format("IMDS: instance profile {}: the credentials document is not JSON", role));
     }
     if (!doc.is_object()) throw Error(fmt::format("IMDS: instance profile {}: the credentials document is not an object", role));
@@ -64,7 +64,8 @@ Credentials parse_instance_profile(std::string_view document, std::string_view r
     std::string expiration = member(doc, "Expiration", role);
     c.expiration = parse_iso8601(expiration);
     if (!c.expiration)
-        throw Error(fmt::format("IMDS: instance profile {}: Expiration \"{}\" is not a time", role, expiration));
+        throw Error(fmt::format("IMDS: instance profile {}: Expiration {} is not a time", role,
+                                aws_value::shown(expiration)));
     c.source = fmt::format("instance profile {} (IMDS)", role);
     return c;
 }
@@ -121,8 +122,9 @@ std::string CredentialProvider::instance_profile_role() {
         throw NoCredentialsError("IMDS meta-data/iam/security-credentials/", "instance profile", no_profile);
     std::string_view first = trim_line(*listing);
     first = trim_line(first.substr(0, first.find('\n')));
-    if (!is_role_name(first))
-        throw Error(fmt::format("IMDS {}: \"{}\" is not an IAM role name", profile_dir, first.substr(0, 64)));
+    // The name goes into an IMDS path: nothing but a role name may pass.
+    if (std::string problem = aws_value::iam_role(first); !problem.empty())
+        throw ConfigError(fmt::format("IMDS {}", profile_dir), "", problem);
     return std::string(first);
 }
 

@@ -41,6 +41,7 @@
 #include "imds/detail.hpp"
 #include "imds/http.hpp"
 #include "imds/imds.hpp"
+#include "imds/values.hpp"
 
 namespace eksnode {
 
@@ -481,9 +482,10 @@ void Fetcher::finish_get(Transfer& t, int code) {
             std::string_view mac = t.body;
             while (!mac.empty() && (mac.back() == '\n' || mac.back() == '\r' || mac.back() == ' '))
                 mac.remove_suffix(1);
-            if (!d::is_mac(mac))
-                throw Error(fmt::format("IMDS at {}: {}: \"{}\" is not a MAC address", endpoint_of(t), t.path,
-                                        mac.substr(0, 64)));
+            // It goes into the next paths: checked now, and bad instance data
+            // (exit 6) like any other malformed value, never retried.
+            if (std::string problem = aws_value::mac(mac); !problem.empty())
+                throw ConfigError(fmt::format("IMDS {}", t.path), "", problem);
             for (std::string_view leaf : d::mac_leaves) add(Kind::get, d::mac_path(mac, leaf), t.endpoint);
         }
         if (code == 200) values_.insert_or_assign(t.path, std::move(t.body));

@@ -57,6 +57,13 @@ std::map<std::string, std::optional<std::string>, std::less<>> fetch_paths(const
 // only endpoint tried.
 ImdsOptions imds_options(const json& settings, const std::string& endpoint_override);
 
+// Checks instance.json as eks-node-config reads it, with the checks
+// eks-node-imds made before writing it (imds/values.hpp): the file may have
+// been edited by hand or written by another version. Keys it holds are
+// checked by type; absent ones are left to the reader. Throws ConfigError
+// (exit 6) naming `source` (the file) and the key.
+void check_instance(const json& instance, const std::string& source);
+
 }  // namespace eksnode
 
 // instance.json (written by eks-node-imds to /run/eks-node/instance.json, 0644):

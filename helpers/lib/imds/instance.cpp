@@ -11,6 +11,8 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "imds/detail.hpp"
+#include "imds/imds.hpp"
+#include "imds/values.hpp"
 
 namespace eksnode::imds_detail {
 
@@ -18,47 +20,52 @@ namespace {
 
 bool is_lower_alpha(char c) { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+using Check = std::string (*)(std::string_view);
+
+// A value IMDS serves but that is not what its path holds: bad instance data
+// (exit 6), named by its path. Asking again would get the same answer.
+[[noreturn]] void bad(std::string_view path, const std::string& problem) {
+    throw ConfigError(fmt::format("IMDS {}", path), "", problem);
+}
 
 const std::optional<std::string>* find(const Fetched& values, std::string_view path) {
     auto it = values.find(path);
     return it == values.end() ? nullptr : &it->second;
 }
 
-// A single-line value. Everything here ends up in kubelet flags, file names
-// and unit environments, so a control character (a newline above all) in an
-// answer is refused rather than passed along.
-std::optional<std::string> scalar(const Fetched& values, std::string_view path, bool required) {
+// A single-line value, checked by its type. Everything here ends up in
+// kubelet flags, file names and unit environments, so only what `check`
+// accepts passes: no space, no control character (a newline above all), no
+// byte that is not UTF-8.
+std::optional<std::string> scalar(const Fetched& values, std::string_view path, bool required, Check check) {
     const std::optional<std::string>* v = find(values, path);
     if (!v || !*v) {
         if (required) throw Error(fmt::format("IMDS has no {} (HTTP 404); it is served on every EC2 instance", path));
         return std::nullopt;
     }
     std::string_view s = trim_line(**v);
-    for (char c : s)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-            throw Error(fmt::format("IMDS {}: the value contains control characters", path));
     if (s.empty()) {
-        if (required) throw Error(fmt::format("IMDS {}: the value is empty", path));
+        if (required) bad(path, "the value is empty");
         return std::nullopt;
     }
+    if (std::string problem = check(s); !problem.empty()) bad(path, problem);
     return std::string(s);
 }
 
-// A newline-separated list (ipv6s, vpc-ipv4-cidr-blocks); absent is empty.
-json list(const Fetched& values, std::string_view path) {
+// A newline-separated list (ipv6s, vpc-ipv4-cidr-blocks), each entry checked;
+// absent is empty.
+json list(const Fetched& values, std::string_view path, Check check) {
     json out = json::array();
     const std::optional<std::string>* v = find(values, path);
     if (!v || !*v) return out;
     std::string_view rest = **v;
-    while (!rest.empty()) {
+    for (int line_no = 1; !rest.empty(); ++line_no) {
         size_t nl = rest.find('\n');
         std::string_view line = trim_line(rest.substr(0, nl));
         rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
         if (line.empty()) continue;
-        for (char c : line)
-            if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
-                throw Error(fmt::format("IMDS {}: an entry contains control characters or spaces", path));
+        if (std::string problem = check(line); !problem.empty()) bad(path, fmt::format("line {}: {}", line_no, problem));
         out.push_back(std::string(line));
     }
     return out;
@@ -70,17 +77,7 @@ std::string mac_path(std::string_view mac, std::string_view leaf) {
     return fmt::format("meta-data/network/interfaces/macs/{}/{}", mac, leaf);
 }
 
-bool is_mac(std::string_view s) {
-    if (s.size() != 17) return false;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (i % 3 == 2) {
-            if (s[i] != ':') return false;
-        } else if (!is_hex(s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
+bool is_mac(std::string_view s) { return aws_value::mac(s).empty(); }
 
 std::string region_from_az(std::string_view az) {
     // A region is <letters>(-<letters>)+-<digits>: "us-west-2", "us-gov-east-1",
@@ -133,51 +130,55 @@ std::string_view domain_for_partition(std::string_view partition) {
 }
 
 json assemble_instance(const Fetched& values, std::string_view endpoint) {
-    std::string instance_id = *scalar(values, p::instance_id, true);
-    std::string instance_type = *scalar(values, p::instance_type, true);
-    std::string az = *scalar(values, p::availability_zone, true);
-    std::string mac = *scalar(values, p::mac, true);
-    if (!is_mac(mac)) throw Error(fmt::format("IMDS {}: \"{}\" is not a MAC address", p::mac, mac));
+    namespace v = aws_value;
+    std::string instance_id = *scalar(values, p::instance_id, true, v::instance_id);
+    std::string instance_type = *scalar(values, p::instance_type, true, v::instance_type);
+    std::string az = *scalar(values, p::availability_zone, true, v::availability_zone);
+    std::string mac = *scalar(values, p::mac, true, v::mac);
 
     // The identity document is optional here (instance.json takes it only for
     // the architecture and as a second source of the region), but a document
     // that is served and unreadable means something is badly wrong: say so.
+    // Without exceptions: a number such as 1e400 is as unreadable as any
+    // other broken document, and gets the same message.
     json identity = json::object();
     if (const std::optional<std::string>* doc = find(values, p::identity_document); doc && *doc) {
         identity = json::parse(**doc, nullptr, false);
-        if (!identity.is_object())
-            throw Error(fmt::format("IMDS {}: not a JSON object", p::identity_document));
+        if (!identity.is_object()) bad(p::identity_document, "not a JSON object");
     }
-    auto identity_string = [&](const char* key) -> std::optional<std::string> {
+    auto identity_string = [&](const char* key, Check check) -> std::optional<std::string> {
         auto it = identity.find(key);
         if (it == identity.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) return std::nullopt;
-        return it->get<std::string>();
+        const std::string& s = it->get_ref<const std::string&>();
+        if (std::string problem = check(s); !problem.empty())
+            bad(p::identity_document, fmt::format("{}: {}", key, problem));
+        return s;
     };
 
-    std::optional<std::string> region = scalar(values, p::region, false);
+    std::optional<std::string> region = scalar(values, p::region, false, v::region);
     if (!region) {
-        if ((region = identity_string("region"))) {
+        if ((region = identity_string("region", v::region))) {
             log::info("region {}: from the instance identity document ({} not served)", *region, p::region);
         } else {
             region = region_from_az(az);
             if (region->empty())
-                throw Error(fmt::format("IMDS serves no {} and availability zone \"{}\" does not name a region",
-                                        p::region, az));
+                bad(p::availability_zone,
+                    fmt::format("\"{}\" does not name a region, and IMDS serves no {}", az, p::region));
             log::info("region {}: derived from availability zone {} ({} not served)", *region, az, p::region);
         }
     }
 
-    std::optional<std::string> partition = scalar(values, p::partition, false);
+    std::optional<std::string> partition = scalar(values, p::partition, false, v::partition);
     if (!partition) {
         partition = std::string(partition_for_region(*region));
         log::info("partition {}: derived from region {} ({} not served)", *partition, *region, p::partition);
     }
-    std::optional<std::string> domain = scalar(values, p::domain, false);
+    std::optional<std::string> domain = scalar(values, p::domain, false, v::dns_name);
     if (!domain) {
         std::string_view d = domain_for_partition(*partition);
         if (d.empty())
-            throw Error(fmt::format("IMDS serves no {} and partition \"{}\" is not one eks-node knows", p::domain,
-                                    *partition));
+            bad(p::partition,
+                fmt::format("\"{}\" is not a partition eks-node knows, and IMDS serves no {}", *partition, p::domain));
         domain = std::string(d);
         log::info("domain {}: the default of partition {} ({} not served)", *domain, *partition, p::domain);
     }
@@ -187,21 +188,25 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
     out["instanceType"] = instance_type;
     out["region"] = *region;
     out["availabilityZone"] = az;
-    if (auto arch = identity_string("architecture")) out["architecture"] = *arch;
+    if (auto arch = identity_string("architecture", v::architecture)) out["architecture"] = *arch;
     out["partition"] = *partition;
     out["domain"] = *domain;
     out["mac"] = mac;
-    if (auto v = scalar(values, p::local_ipv4, false)) out["localIpv4"] = *v;
-    out["ipv6s"] = list(values, mac_path(mac, "ipv6s"));
-    if (auto v = scalar(values, p::local_hostname, false)) out["localHostname"] = *v;
-    if (auto v = scalar(values, p::hostname, false)) out["hostname"] = *v;
-    out["vpcIpv4CidrBlocks"] = list(values, mac_path(mac, "vpc-ipv4-cidr-blocks"));
-    if (auto v = scalar(values, p::outpost_arn, false)) out["outpostArn"] = *v;
+    if (auto ip = scalar(values, p::local_ipv4, false, v::ipv4)) out["localIpv4"] = *ip;
+    out["ipv6s"] = list(values, mac_path(mac, "ipv6s"), v::ipv6);
+    if (auto name = scalar(values, p::local_hostname, false, v::dns_name)) out["localHostname"] = *name;
+    if (auto name = scalar(values, p::hostname, false, v::dns_name)) out["hostname"] = *name;
+    out["vpcIpv4CidrBlocks"] = list(values, mac_path(mac, "vpc-ipv4-cidr-blocks"), v::ipv4_cidr);
+    if (auto arn = scalar(values, p::outpost_arn, false, v::outpost_arn)) out["outpostArn"] = *arn;
     // The first role listed (an instance profile has exactly one), or null.
     out["iamRole"] = nullptr;
-    if (auto v = scalar(values, p::iam_roles, false)) {
-        std::string_view first = trim_line(std::string_view(*v).substr(0, v->find('\n')));
-        if (!first.empty()) out["iamRole"] = std::string(first);
+    if (const std::optional<std::string>* roles = find(values, p::iam_roles); roles && *roles) {
+        std::string_view first = trim_line(**roles);
+        first = trim_line(first.substr(0, first.find('\n')));
+        if (!first.empty()) {
+            if (std::string problem = v::iam_role(first); !problem.empty()) bad(p::iam_roles, problem);
+            out["iamRole"] = std::string(first);
+        }
     }
     out["imdsEndpoint"] = std::string(endpoint);
     const std::optional<std::string>* ud = find(values, p::user_data);
@@ -210,3 +215,42 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
 }
 
 }  // namespace eksnode::imds_detail
+
+namespace eksnode {
+
+void check_instance(const json& instance, const std::string& source) {
+    namespace v = aws_value;
+    if (!instance.is_object()) throw ConfigError(source, "", "not a JSON object");
+    using Check = std::string (*)(std::string_view);
+    static constexpr std::pair<const char*, Check> strings[] = {
+        {"instanceId", v::instance_id},      {"instanceType", v::instance_type}, {"region", v::region},
+        {"availabilityZone", v::availability_zone}, {"architecture", v::architecture}, {"partition", v::partition},
+        {"domain", v::dns_name},             {"mac", v::mac},                    {"localIpv4", v::ipv4},
+        {"localHostname", v::dns_name},      {"hostname", v::dns_name},          {"outpostArn", v::outpost_arn},
+    };
+    static constexpr std::pair<const char*, Check> lists[] = {{"ipv6s", v::ipv6}, {"vpcIpv4CidrBlocks", v::ipv4_cidr}};
+    auto check = [&](const json& value, const std::string& field, Check type) {
+        if (!value.is_string()) throw ConfigError(source, field, "not a string");
+        if (std::string problem = type(value.get_ref<const std::string&>()); !problem.empty())
+            throw ConfigError(source, field, problem);
+    };
+    for (auto [key, type] : strings)
+        if (auto it = instance.find(key); it != instance.end()) check(*it, key, type);
+    for (auto [key, type] : lists) {
+        auto it = instance.find(key);
+        if (it == instance.end()) continue;
+        if (!it->is_array()) throw ConfigError(source, key, "not a list");
+        for (size_t i = 0; i < it->size(); ++i) check((*it)[i], fmt::format("{}[{}]", key, i), type);
+    }
+    if (auto it = instance.find("iamRole"); it != instance.end() && !it->is_null()) check(*it, "iamRole", v::iam_role);
+    if (auto it = instance.find("imdsEndpoint"); it != instance.end()) {
+        std::string problem;
+        if (!it->is_string() || !imds_detail::normalize_endpoint(it->get_ref<const std::string&>(), problem))
+            throw ConfigError(source, "imdsEndpoint",
+                              fmt::format("{} is not an IMDS endpoint{}{}",
+                                          it->is_string() ? v::shown(it->get_ref<const std::string&>()) : "a non-string",
+                                          problem.empty() ? "" : ": ", problem));
+    }
+}
+
+}  // namespace eksnode

@@ -27,6 +27,11 @@ constexpr double max_duration_ms = 24.0 * 3600 * 1000;
                                   shown));
 }
 
+// A setting as the error shows it. replace: a string that is not UTF-8
+// (from a source that did not check) still prints, rather than making the
+// error itself throw.
+std::string shown(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 }  // namespace
 
 std::chrono::milliseconds parse_duration(const json& value, std::string_view field) {
@@ -46,7 +51,7 @@ std::chrono::milliseconds parse_duration(const json& value, std::string_view fie
             double n = 0;
             // from_chars: locale-independent, unlike stod.
             auto [end, ec] = std::from_chars(s.data() + num_start, s.data() + i, n);
-            if (i == num_start || ec != std::errc() || end != s.data() + i) bad_duration(field, value.dump());
+            if (i == num_start || ec != std::errc() || end != s.data() + i) bad_duration(field, shown(value));
             size_t unit_start = i;
             while (i < s.size() && s[i] >= 'a' && s[i] <= 'z') ++i;
             std::string_view unit(s.data() + unit_start, i - unit_start);
@@ -55,19 +60,19 @@ std::chrono::milliseconds parse_duration(const json& value, std::string_view fie
             else if (unit.empty() || unit == "s" || unit == "sec") scale = 1000;
             else if (unit == "m" || unit == "min") scale = 60'000;
             else if (unit == "h") scale = 3'600'000;
-            else bad_duration(field, value.dump());
+            else bad_duration(field, shown(value));
             // A unitless number is only allowed alone ("90"), as in systemd.
-            if (unit.empty() && terms > 0) bad_duration(field, value.dump());
+            if (unit.empty() && terms > 0) bad_duration(field, shown(value));
             ms += n * scale;
             ++terms;
             skip_spaces();
-            if (unit.empty() && i < s.size()) bad_duration(field, value.dump());
+            if (unit.empty() && i < s.size()) bad_duration(field, shown(value));
         }
-        if (terms == 0) bad_duration(field, value.dump());
+        if (terms == 0) bad_duration(field, shown(value));
     } else {
-        bad_duration(field, value.dump());
+        bad_duration(field, shown(value));
     }
-    if (!std::isfinite(ms) || ms < 1 || ms > max_duration_ms) bad_duration(field, value.dump());
+    if (!std::isfinite(ms) || ms < 1 || ms > max_duration_ms) bad_duration(field, shown(value));
     return std::chrono::milliseconds(static_cast<long long>(std::llround(ms)));
 }
 
@@ -110,12 +115,12 @@ ImdsOptions imds_options(const json& settings, const std::string& endpoint_overr
                 if (!it->is_string()) throw ConfigError(source, field, "must be a string");
                 std::string problem;
                 endpoint = normalize_endpoint(it->get_ref<const std::string&>(), problem);
-                if (!endpoint) throw ConfigError(source, field, fmt::format("{} {}", it->dump(), problem));
+                if (!endpoint) throw ConfigError(source, field, fmt::format("{} {}", shown(*it), problem));
             } else if (it.key() == "endpointMode") {
                 if (!it->is_string()) throw ConfigError(source, field, "must be a string");
                 mode = it->get<std::string>();
                 if (mode != "auto" && mode != "ipv4" && mode != "ipv6")
-                    throw ConfigError(source, field, fmt::format("{} is not one of auto, ipv4, ipv6", it->dump()));
+                    throw ConfigError(source, field, fmt::format("{} is not one of auto, ipv4, ipv6", shown(*it)));
             } else if (it.key() == "deadline") {
                 o.deadline = parse_duration(*it, field);
             } else if (it.key() == "requestTimeout") {

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
+#include "imds/values.hpp"
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
 
@@ -69,11 +70,18 @@ std::vector<std::string> kubelet_flags(const json& cfg) {
 }
 
 std::string kubelet_environment(const json& cfg) {
-    std::string args;
-    for (const std::string& f : kubelet_flags(cfg)) args.append(args.empty() ? "" : " ").append(f);
-
     // ExecStart=/usr/bin/kubelet $NODEADM_KUBELET_ARGS splits the value at
-    // whitespace into arguments, so a flag cannot carry a space (as with nodeadm).
+    // whitespace into arguments, so a flag cannot carry a space (as with
+    // nodeadm). Values are checked where they enter (IMDS, EC2, user data);
+    // this is the last line of defence: a flag that would split, or that
+    // systemd would drop, stops here rather than reaching kubelet.
+    std::string args;
+    for (const std::string& f : kubelet_flags(cfg)) {
+        if (std::string problem = aws_value::command_word(f); !problem.empty())
+            throw ConfigError("config.json", "kubelet flags", problem);
+        args.append(args.empty() ? "" : " ").append(f);
+    }
+
     std::map<std::string, std::string> vars{{"NODEADM_KUBELET_ARGS", args}};
     // Kubelets before 1.30 read --config-dir only with this set (the feature
     // was alpha); nodeadm sets it whenever it passes the flag.

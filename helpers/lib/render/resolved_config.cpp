@@ -12,7 +12,7 @@ json load_resolved_config(const fs::path& file) {
     if (!text) throw ConfigError(file.string(), "", "missing; eks-node-config writes it (did it run?)");
     try {
         return json::parse(*text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
         throw ConfigError(file.string(), "", fmt::format("not valid JSON: {}", e.what()));
     }
 }

@@ -8,9 +8,52 @@
 #include "core/log.hpp"
 #include "core/systemd.hpp"
 #include "generator/generator.hpp"
+#include "imds/imds.hpp"
+#include "imds/values.hpp"
 #include "resolve/resolve.hpp"
 
 namespace eksnode {
+
+namespace {
+
+// The JSON pointer of the first key or string in `j` that is not UTF-8 text,
+// or nullopt. nlohmann's dump refuses such a string with an exception of its
+// own (type_error 316), so config.json is checked before it is written.
+std::optional<std::string> first_non_text(const json& j, const std::string& at) {
+    if (j.is_string()) return aws_value::is_utf8(j.get_ref<const std::string&>()) ? std::nullopt : std::optional(at);
+    if (j.is_array()) {
+        for (size_t i = 0; i < j.size(); ++i)
+            if (auto bad = first_non_text(j[i], fmt::format("{}/{}", at, i))) return bad;
+    } else if (j.is_object()) {
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            std::string key = aws_value::is_utf8(it.key()) ? it.key() : aws_value::shown(it.key());
+            if (key != it.key()) return at + "/" + key;
+            if (auto bad = first_non_text(*it, at + "/" + key)) return bad;
+        }
+    }
+    return std::nullopt;
+}
+
+// Every source checks its text where it reads it; this is the last look
+// before config.json is written, naming the value and who set it rather
+// than letting the JSON library's exception end the step.
+void check_text(const json& cfg) {
+    std::optional<std::string> bad = first_non_text(cfg, "");
+    if (!bad) return;
+    std::string source = "configuration";
+    if (const json* origins = cfg.contains("origins") ? &cfg["origins"] : nullptr) {
+        // the origin of the value, or of the nearest object above it
+        for (std::string p = *bad; !p.empty(); p = p.substr(0, p.rfind('/'))) {
+            if (auto it = origins->find(p); it != origins->end() && it->is_string()) {
+                source = it->get<std::string>();
+                break;
+            }
+        }
+    }
+    throw ConfigError(source, dotted(*bad), "is not valid UTF-8 text");
+}
+
+}  // namespace
 
 json resolve_from_node(const StepOptions& opts) {
     ResolveInput in{opts.paths, json::object(), std::nullopt};
@@ -24,9 +67,13 @@ json resolve_from_node(const StepOptions& opts) {
                                 instance_path.string()));
     try {
         in.instance = json::parse(*instance_text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error, or out_of_range for a number such as 1e400.
         throw Error(fmt::format("{}: not valid JSON: {}", instance_path.string(), e.what()));
     }
+    // Every instance fact reaches config.json and kubelet's flags from here:
+    // checked again, as eks-node-imds checked it, whoever wrote the file.
+    check_instance(in.instance, instance_path.string());
 
     if (!opts.user_data_file.empty()) {
         in.user_data = read_file(opts.user_data_file);
@@ -34,7 +81,9 @@ json resolve_from_node(const StepOptions& opts) {
     } else {
         in.user_data = read_file_if_exists(opts.paths.of(path::user_data));
     }
-    return resolve_config(in);
+    json cfg = resolve_config(in);
+    check_text(cfg);
+    return cfg;
 }
 
 namespace {

@@ -180,3 +180,129 @@ TEST_CASE("EKS DescribeCluster answer: endpoint, CA and the service CIDR of the 
     CHECK(d.status == "ACTIVE");
     CHECK_THROWS_AS(parse_cluster("<html>"), Error);
 }
+
+TEST_CASE("malformed AWS answers map to our errors, never the JSON library's", "[aws][values]") {
+    // An error answer whose body nlohmann cannot hold (1e400 is out_of_range,
+    // not a parse_error) is read as a body-less answer: the HTTP status
+    // decides, so throttling (429) and 5xx are still retried.
+    const std::string huge = R"({"__type": "ThrottlingException", "message": "slow down", "retryAfter": 1e400})";
+    ApiError e;
+    REQUIRE_NOTHROW(e = parse_error(answer(429, huge)));
+    CHECK(e.code == "HTTP 429");
+    CHECK(classify(e) == ErrorClass::retry);
+    CHECK(classify(parse_error(answer(503, huge))) == ErrorClass::retry);
+    // with the code in the header, as EKS sends it, nothing is lost
+    CHECK(classify(parse_error(answer(400, huge, {{"x-amzn-errortype", "ThrottlingException"}}))) == ErrorClass::retry);
+    CHECK(classify(parse_error(answer(400, huge))) == ErrorClass::fatal);  // as for any other garbage body
+    CHECK(classify(parse_error(answer(400, "{garbage"))) == ErrorClass::fatal);
+
+    // The service's text reaches our one error line as one line.
+    ApiError lines = parse_error(answer(403, "{\"message\": \"denied\\nFAKE: second line\"}",
+                                        {{"x-amzn-errortype", "AccessDeniedException"}}));
+    CHECK(lines.message.find('\n') == std::string::npos);
+    CHECK_THAT(lines.message, Catch::Contains("denied\\nFAKE"));
+    ApiError bytes = parse_error(answer(400, ec2_error("Bad\xff\x01")));
+    for (char c : bytes.code) CHECK((c >= 0x20 && c < 0x7f));
+
+    // A 2xx answer that cannot be read is refused as garbage is (Error, exit 1).
+    try {
+        parse_cluster(R"({"cluster": {"endpoint": "https://x.eks.amazonaws.com", "version": 1e400}})");
+        FAIL("accepted");
+    } catch (const ConfigError&) {
+        FAIL("bad data, not a malformed answer");
+    } catch (const Error& err) {
+        CHECK(err.exit_code() == EXIT_FAILURE_);
+        CHECK_THAT(err.what(), Catch::Contains("EKS DescribeCluster: the answer is not JSON"));
+    }
+    CHECK_THROWS_AS(parse_instance_profile(R"({"Code": "Success", "Expiration": 1e400})", "r"), Error);
+    CHECK_THROWS_WITH(parse_instance_profile(R"({"Code": "Success", "Expiration": 1e400})", "r"),
+                      Catch::Contains("the credentials document is not JSON"));
+}
+
+TEST_CASE("EC2 PrivateDnsName passes the DNS name check IMDS local-hostname passes", "[aws][values]") {
+    auto answer_with = [](const std::string& name) {
+        return "<DescribeInstancesResponse><reservationSet><item><instancesSet><item><privateDnsName>" + name +
+               "</privateDnsName></item></instancesSet></item></reservationSet></DescribeInstancesResponse>";
+    };
+    CHECK(parse_private_dns_name(answer_with("ip-10-0-0-1.ec2.internal")) == "ip-10-0-0-1.ec2.internal");
+    for (const std::string& bad : std::vector<std::string>{"ip-10-0-0-1.ec2.internal --register-node=false", "a..b",
+                                                           "-a.b", "a_b.c", std::string(254, 'a'), "x\xff.internal",
+                                                           "x&#10;--v=9"}) {
+        INFO(bad);
+        try {
+            parse_private_dns_name(answer_with(bad));
+            FAIL("accepted");
+        } catch (const ConfigError& e) {
+            CHECK(e.exit_code() == EXIT_CONFIG);
+            CHECK(e.source() == "EC2 DescribeInstances");
+            CHECK(e.field() == "privateDnsName");
+            CHECK_THAT(e.problem(), Catch::Contains("is not a DNS name"));
+            for (char c : std::string(e.what())) CHECK((c >= 0x20 && c < 0x7f));
+        }
+    }
+}
+
+TEST_CASE("EKS DescribeCluster values are checked by type", "[aws][values]") {
+    auto cluster = [](const std::string& endpoint, const std::string& ca, const std::string& cidr) {
+        json j = {{"cluster",
+                   {{"status", "ACTIVE"},
+                    {"endpoint", endpoint},
+                    {"certificateAuthority", {{"data", ca}}},
+                    {"kubernetesNetworkConfig", {{"ipFamily", "ipv4"}, {"serviceIpv4Cidr", cidr}}}}}};
+        return j.dump();
+    };
+    CHECK(parse_cluster(cluster("https://x.eks.amazonaws.com", "Q0E=", "172.20.0.0/16")).cidr == "172.20.0.0/16");
+    // a cluster still CREATING: empty values are waited for, not refused
+    CHECK(parse_cluster(cluster("", "", "")).endpoint.empty());
+    struct Bad {
+        std::string endpoint, ca, cidr, field;
+    } bads[] = {
+        {"https://x.eks.amazonaws.com --v=9", "Q0E=", "172.20.0.0/16", "cluster.endpoint"},
+        {"http://x.eks.amazonaws.com", "Q0E=", "172.20.0.0/16", "cluster.endpoint"},
+        {"https://x.eks.amazonaws.com", "Q0E=\n", "172.20.0.0/16", "cluster.certificateAuthority.data"},
+        {"https://x.eks.amazonaws.com", "Q0E=", "172.20.0.0/33", "cluster.kubernetesNetworkConfig.serviceIpv4Cidr"},
+        {"https://x.eks.amazonaws.com", "Q0E=", "--cluster-dns=1.2.3.4", "cluster.kubernetesNetworkConfig.serviceIpv4Cidr"},
+    };
+    for (const Bad& b : bads) {
+        INFO(b.field << ": " << b.endpoint << " " << b.ca << " " << b.cidr);
+        try {
+            parse_cluster(cluster(b.endpoint, b.ca, b.cidr));
+            FAIL("accepted");
+        } catch (const ConfigError& e) {
+            CHECK(e.source() == "EKS DescribeCluster");
+            CHECK(e.field() == b.field);
+        }
+    }
+}
+
+TEST_CASE("instance profile: the role name and the credentials go through type checks", "[aws][values]") {
+    fake_env.clear();
+    std::string listing = "role name with spaces\n";
+    ImdsGet imds = [&](std::vector<std::string> paths) {
+        std::map<std::string, std::optional<std::string>, std::less<>> out;
+        for (const std::string& p : paths)
+            if (p == "meta-data/iam/security-credentials/") out[p] = listing;
+        return out;
+    };
+    CredentialProvider p(test_getenv, imds);
+    try {
+        p.get();
+        FAIL("accepted");
+    } catch (const ConfigError& e) {
+        CHECK(e.source() == "IMDS meta-data/iam/security-credentials/");
+        CHECK_THAT(e.what(), Catch::Contains("\"role name with spaces\" is not an IAM role name"));
+    }
+    // a key or token with a line break would add a request header of its own
+    for (const char* key : {"AccessKeyId", "SecretAccessKey", "Token"}) {
+        json doc = {{"Code", "Success"}, {"AccessKeyId", "AKID"}, {"SecretAccessKey", "sec"}, {"Token", "tok"},
+                    {"Expiration", "2099-01-01T00:00:00Z"}};
+        doc[key] = "TOPSECRET\r\nX-Injected: 1";
+        try {
+            parse_instance_profile(doc.dump(), "r");
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK_THAT(e.what(), Catch::Contains(key));
+            CHECK_THAT(e.what(), !Catch::Contains("TOPSECRET"));
+        }
+    }
+}

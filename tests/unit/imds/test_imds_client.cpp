@@ -387,14 +387,14 @@ TEST_CASE("optional paths that IMDS lacks take their defaults", "[imds]") {
                    "--unset=meta-data/local-ipv4", "--unset=meta-data/hostname",
                    "--unset=meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv4-cidr-blocks",
                    "--set=meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/ipv6s=2600:1f14::1\n2600:1f14::2",
-                   "--set=meta-data/outpost-arn=arn:aws:outposts:us-west-2:111122223333:outpost/op-0123"});
+                   "--set=meta-data/outpost-arn=arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0"});
     ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     json e = json::parse(R"({
         "instanceId": "i-1234567890abcdef0", "instanceType": "m4.xlarge", "region": "us-west-2",
         "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",
         "mac": "0e:49:61:0f:c3:11", "ipv6s": ["2600:1f14::1", "2600:1f14::2"],
         "localHostname": "ip-172-16-34-43.ec2.internal", "vpcIpv4CidrBlocks": [],
-        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123", "iamRole": null})");
+        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0", "iamRole": null})");
     e["imdsEndpoint"] = fake.endpoint();
     e["userData"] = false;
     CHECK(r.instance.dump() == e.dump());

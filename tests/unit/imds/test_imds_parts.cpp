@@ -160,7 +160,7 @@ TEST_CASE("imds options from settings and --imds-endpoint", "[imds][options]") {
 namespace {
 Fetched minimal() {
     return Fetched{
-        {"meta-data/instance-id", "i-0abc"},
+        {"meta-data/instance-id", "i-0abc1234"},
         {"meta-data/instance-type", "t3.small"},
         {"meta-data/placement/availability-zone", "cn-north-1b"},
         {"meta-data/mac", "02:00:00:00:00:01"},
@@ -174,7 +174,7 @@ TEST_CASE("instance.json from the bare minimum: every default is derived", "[imd
     v["user-data"] = std::nullopt;
     json i = assemble_instance(v, "http://[fd00:ec2::254]");
     CHECK(i.dump() ==
-          json::parse(R"({"instanceId":"i-0abc","instanceType":"t3.small","region":"cn-north-1",
+          json::parse(R"({"instanceId":"i-0abc1234","instanceType":"t3.small","region":"cn-north-1",
                           "availabilityZone":"cn-north-1b","partition":"aws-cn","domain":"amazonaws.com.cn",
                           "mac":"02:00:00:00:00:01","ipv6s":["2406:da00::1","2406:da00::2"],
                           "vpcIpv4CidrBlocks":[],"iamRole":null,"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
@@ -207,6 +207,128 @@ TEST_CASE("instance.json refuses values that could inject lines", "[imds]") {
     v = minimal();
     v["meta-data/placement/availability-zone"] = "usw2-az1";
     CHECK_THROWS_WITH(assemble_instance(v, "e"), Catch::Contains("does not name a region"));
+}
+
+namespace {
+// The one ConfigError (exit 6) assemble_instance throws for `v`: its source
+// names the path, the value is shown quoted.
+ConfigError refusal(const Fetched& v) {
+    try {
+        assemble_instance(v, "e");
+    } catch (const ConfigError& e) {
+        return e;
+    }
+    FAIL("assemble_instance accepted it");
+    throw;  // not reached
+}
+}  // namespace
+
+TEST_CASE("instance.json: every IMDS value is checked by its type, exit 6 naming IMDS <path>", "[imds][values]") {
+    const std::string nul_ip = std::string("10.0.0.1") + '\0' + "--register-node=false";
+    const std::string mac_dir = "meta-data/network/interfaces/macs/02:00:00:00:00:01/";
+    struct Case {
+        std::string path, value, shown;
+    } cases[] = {
+        {"meta-data/local-hostname", "ip-10-0-0-1.ec2.internal --register-node=false",
+         "\"ip-10-0-0-1.ec2.internal --register-node=false\" is not a DNS name"},
+        {"meta-data/hostname", "a;b", "\"a;b\" is not a DNS name"},
+        {"meta-data/instance-id", "../../x", "\"../../x\" is not an EC2 instance id"},
+        {"meta-data/instance-type", "m5.large --v=9", "is not an EC2 instance type"},
+        {"meta-data/placement/availability-zone", "us-west-2a/../x", "is not an availability zone name"},
+        {"meta-data/placement/region", "us-west-2.evil", "is not an AWS region name"},
+        {"meta-data/services/partition", "aws cn", "is not an AWS partition name"},
+        {"meta-data/services/domain", "amazonaws.com/x", "is not a DNS name"},
+        {"meta-data/local-ipv4", "10.0.0.256", "\"10.0.0.256\" is not an IPv4 address"},
+        {"meta-data/local-ipv4", nul_ip, "\"10.0.0.1\\u0000--register-node=false\" is not an IPv4 address"},
+        {"meta-data/outpost-arn", "arn:aws:outposts:us-west-2:1:outpost/op-1", "is not an Outpost ARN"},
+        {"meta-data/iam/security-credentials/", "role name", "\"role name\" is not an IAM role name"},
+        {mac_dir + "ipv6s", "2600::1\n--node-ip=1.2.3.4\n", "line 2: \"--node-ip=1.2.3.4\" is not an IPv6 address"},
+        {mac_dir + "vpc-ipv4-cidr-blocks", "10.0.0.0/33", "line 1: \"10.0.0.0/33\" is not an IPv4 CIDR"},
+        // bytes that are not UTF-8, and control characters: refused before any JSON is written
+        {"meta-data/local-hostname", "ip-10-0-0-1\xff.ec2.internal", "\"ip-10-0-0-1\\ufffd.ec2.internal\""},
+        {"meta-data/hostname", "evil\nExtraFlag=1", "\"evil\\nExtraFlag=1\""},
+        {"meta-data/instance-id", "  ", "the value is empty"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.path << " = " << c.value);
+        Fetched v = minimal();
+        v[c.path] = c.value;
+        ConfigError e = refusal(v);
+        CHECK(e.exit_code() == EXIT_CONFIG);
+        CHECK(e.source() == "IMDS " + c.path);
+        CHECK_THAT(e.what(), Catch::Contains(c.shown));
+        // one line, printable: what the journal and the console get
+        for (char ch : std::string(e.what())) CHECK((ch >= 0x20 && ch < 0x7f));
+    }
+    // long values are cut in the message
+    Fetched v = minimal();
+    v["meta-data/local-hostname"] = std::string(5000, 'a');
+    CHECK(std::string(refusal(v).what()).size() < 300);
+}
+
+TEST_CASE("instance.json: the identity document is checked too", "[imds][values]") {
+    Fetched v = minimal();
+    v["dynamic/instance-identity/document"] = R"({"region":"cn-north-1 x"})";
+    CHECK_THAT(refusal(v).what(), Catch::Contains("IMDS dynamic/instance-identity/document: region: \"cn-north-1 x\""));
+    v["dynamic/instance-identity/document"] = R"({"region":"cn-north-1","architecture":"x86_64\n"})";
+    CHECK_THAT(refusal(v).what(), Catch::Contains("architecture"));
+    // A number nlohmann cannot hold is as unreadable as any broken document:
+    // the same error, not the library's out_of_range.
+    v["dynamic/instance-identity/document"] = R"({"region":"cn-north-1","version":1e400})";
+    CHECK_THAT(refusal(v).what(), Catch::Contains("IMDS dynamic/instance-identity/document: not a JSON object"));
+    v["dynamic/instance-identity/document"] = "{\"region\":\"\xff\"}";
+    CHECK_THAT(refusal(v).what(), Catch::Contains("not a JSON object"));
+    v["dynamic/instance-identity/document"] = "{truncated";
+    CHECK_THAT(refusal(v).what(), Catch::Contains("not a JSON object"));
+}
+
+TEST_CASE("instance.json: what IMDS serves right passes whole", "[imds][values]") {
+    Fetched v = minimal();
+    const std::string mac_dir = "meta-data/network/interfaces/macs/02:00:00:00:00:01/";
+    v["meta-data/local-hostname"] = "ip-10-0-0-1.cn-north-1.compute.internal\n";
+    v["meta-data/hostname"] = "ip-10-0-0-1.cn-north-1.compute.internal";
+    v["meta-data/local-ipv4"] = "10.0.0.1";
+    v["meta-data/outpost-arn"] = "arn:aws:outposts:cn-north-1:111122223333:outpost/op-0123456789abcdef0";
+    v["meta-data/iam/security-credentials/"] = "eks-node-role\n";
+    v[mac_dir + "ipv6s"] = "2406:da00::1\n";
+    v[mac_dir + "vpc-ipv4-cidr-blocks"] = "10.0.0.0/16\n10.1.0.0/16";
+    v["dynamic/instance-identity/document"] = R"({"region":"cn-north-1","architecture":"arm64","accountId":"111122223333"})";
+    json i = assemble_instance(v, "http://169.254.169.254");
+    CHECK(i["localHostname"] == "ip-10-0-0-1.cn-north-1.compute.internal");
+    CHECK(i["vpcIpv4CidrBlocks"] == json::array({"10.0.0.0/16", "10.1.0.0/16"}));
+    CHECK(i["iamRole"] == "eks-node-role");
+    CHECK(i["architecture"] == "arm64");
+    // and eks-node-config's second look at the file agrees
+    CHECK_NOTHROW(check_instance(i, "instance.json"));
+}
+
+TEST_CASE("instance.json as eks-node-config reads it is checked again", "[imds][values]") {
+    Fetched v = minimal();
+    v["meta-data/local-hostname"] = "ip-10-0-0-1.ec2.internal";
+    v["meta-data/local-ipv4"] = "10.0.0.1";
+    const json good = assemble_instance(v, "http://169.254.169.254");
+    REQUIRE_NOTHROW(check_instance(good, "/run/eks-node/instance.json"));
+    auto refused = [&](const char* key, json value) -> std::string {
+        json i = good;
+        i[key] = std::move(value);
+        try {
+            check_instance(i, "/run/eks-node/instance.json");
+        } catch (const ConfigError& e) {
+            CHECK(e.source() == "/run/eks-node/instance.json");
+            CHECK(e.field().starts_with(key));
+            return e.what();
+        }
+        return "accepted";
+    };
+    CHECK_THAT(refused("instanceId", "../../x"), Catch::Contains("instanceId: \"../../x\" is not an EC2 instance id"));
+    CHECK_THAT(refused("localHostname", "a --register-node=false"), Catch::Contains("not a DNS name"));
+    CHECK_THAT(refused("ipv6s", json::array({"--node-ip=1.2.3.4"})), Catch::Contains("ipv6s[0]"));
+    CHECK_THAT(refused("ipv6s", "2600::1"), Catch::Contains("not a list"));
+    CHECK_THAT(refused("localIpv4", 10), Catch::Contains("not a string"));
+    CHECK_THAT(refused("iamRole", "a/b"), Catch::Contains("not an IAM role name"));
+    CHECK_THAT(refused("imdsEndpoint", "http://imds.example"), Catch::Contains("not an IMDS endpoint"));
+    CHECK(refused("iamRole", nullptr) == "accepted");
+    CHECK_THROWS_AS(check_instance(json::array(), "f"), ConfigError);
 }
 
 TEST_CASE("MAC addresses", "[imds]") {
