@@ -184,8 +184,9 @@ def test_text_that_json_cannot_carry(helpers):
     r = run(helpers, "config", root, "--user-data=%s" % user_data)
     errors = error_lines(r)
     check("user data string that is not UTF-8: exit 6", r.returncode == 6, "%d %r" % (r.returncode, r.stderr))
-    check("user data string that is not UTF-8: one printable line naming the document, no library exception",
-          len(errors) == 1 and b"user-data.yaml (document 2)" in errors[0] and printable(errors[0])
+    # refused where the user data is decoded (strict UTF-8), before any YAML is read
+    check("user data string that is not UTF-8: one printable line naming the file, no library exception",
+          len(errors) == 1 and b"user-data.yaml" in errors[0] and b"UTF-8" in errors[0] and printable(errors[0])
           and b"json.exception" not in r.stderr, r.stderr)
     check("user data string that is not UTF-8: no config.json", not (root / "run/eks-node/config.json").exists())
     harness.shutil.rmtree(root, ignore_errors=True)

@@ -111,7 +111,15 @@ int config_cmd(const std::vector<std::string>& args) {
     if (args[0] == "dump") {
         fs::path p = opts.config_file();
         auto text = read_file_if_exists(p);
-        json cfg = text ? json::parse(*text) : resolve_from_node(opts);
+        json cfg;
+        if (text) {
+            cfg = json::parse(*text, nullptr, false);
+            if (cfg.is_discarded())
+                throw Error(fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew",
+                                        p.string()));
+        } else {
+            cfg = resolve_from_node(opts);
+        }
         if (!origins) cfg.erase("origins");
         std::fputs(dump_pretty(cfg, 2).c_str(), stdout);
         return EXIT_OK;

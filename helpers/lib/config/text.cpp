@@ -25,13 +25,27 @@ std::string describe(const json& value) {
 }
 
 bool is_text(std::string_view s) {
+    // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
+    // U+10FFFF, exactly what JSON may carry; a looser check here would let
+    // text through that the JSON writer refuses later, in another step.
+    auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
     for (size_t i = 0; i < s.size();) {
-        auto c = static_cast<unsigned char>(s[i]);
+        unsigned char c = byte(i);
         if (c == 0) return false;
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
         if (len == 0 || i + len > s.size()) return false;
         for (size_t k = 1; k < len; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+            if ((byte(i + k) & 0xc0) != 0x80) return false;
+        unsigned char second = byte(i + 1);
+        if ((c == 0xe0 && second < 0xa0) ||   // overlong 3-byte form
+            (c == 0xed && second >= 0xa0) ||  // UTF-16 surrogate
+            (c == 0xf0 && second < 0x90) ||   // overlong 4-byte form
+            (c == 0xf4 && second >= 0x90))    // beyond U+10FFFF
+            return false;
         i += len;
     }
     return true;

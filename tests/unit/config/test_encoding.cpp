@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include "config/sources.hpp"
+#include "config/text.hpp"
 #include "core/error.hpp"
 #include "support.hpp"
 
@@ -154,4 +155,24 @@ TEST_CASE("binary data that is no known encoding is an error", "[config][encodin
     // base64 of junk: decodes, then is binary
     CHECK(problem_of([&] { fragments_from_user_data(test::base64(std::string("\xff\xfe\x00junk", 7))); }) ==
           "binary data that is neither gzip, base64 nor UTF-8 text");
+}
+
+TEST_CASE("text is strict UTF-8: what JSON can carry", "[config][encoding]") {
+    CHECK(text::is_text("plain ascii"));
+    CHECK(text::is_text("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"));  // é, €, an emoji, U+10FFFF
+    CHECK_FALSE(text::is_text(std::string("a\0b", 3)));
+    CHECK_FALSE(text::is_text("\xc0\xaf"));          // overlong '/'
+    CHECK_FALSE(text::is_text("\xc1\xbf"));          // overlong
+    CHECK_FALSE(text::is_text("\xe0\x80\xaf"));      // overlong 3-byte '/'
+    CHECK_FALSE(text::is_text("\xed\xa0\x80"));      // surrogate U+D800
+    CHECK_FALSE(text::is_text("\xf0\x80\x80\xaf"));  // overlong 4-byte
+    CHECK_FALSE(text::is_text("\xf4\x90\x80\x80"));  // U+110000
+    CHECK_FALSE(text::is_text("\xf5\x80\x80\x80"));
+    CHECK_FALSE(text::is_text("\xe2\x82"));          // cut short
+    CHECK_FALSE(text::is_text("\x80"));              // a continuation byte alone
+    // every string is_text accepts, JSON's strict writer accepts too
+    for (const char* s : {"\xc3\xa9", "\xef\xbf\xbd", "\xf0\x90\x80\x80"}) {
+        REQUIRE(text::is_text(s));
+        CHECK_NOTHROW(json(s).dump());
+    }
 }

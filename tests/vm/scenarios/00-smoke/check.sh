@@ -12,7 +12,7 @@ no_failed_units() {
 check "boot finished cleanly (state: $EKSVM_SYSTEM_STATE)" no_failed_units
 
 check "IMDS IPv4: token, then GET instance-id" \
-  grep -qx i-0smoke0000000000 <(imds_get meta-data/instance-id)
+  grep -qx i-0000000000000abcd <(imds_get meta-data/instance-id)
 check "IMDS lists meta-data/" grep -qx 'placement/' <(imds_get meta-data/)
 check "IMDS serves the user data" grep -q 'smoke user data' <(imds_get user-data)
 check "IMDS refuses a GET without a token (401)" \
