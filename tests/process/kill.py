@@ -260,7 +260,7 @@ def main():
         total = sum(st["runs"] for st in stats.values())
         for s in chain.STEPS:
             st = stats[s]
-            print("%s: %d runs, %d killed (%d inside the write phase), %d finished first; %d temporary files left" %
+            print("%s: %d runs, %d killed (%d inside the write phase), %d finished first; %d left a temporary file" %
                   (s, st["runs"], st["killed"], st["mixed"], st["runs"] - st["killed"], st["temps"]))
             for what, key in (("every file its old or new version after each kill", "torn"),
                               ("a complete run after each kill gives the expected tree", "after")):
@@ -272,11 +272,14 @@ def main():
             # the kill points miss the program and prove nothing.
             check("%s: killed before it finished in at least 1 run in 20" % s, st["killed"] * 20 >= st["runs"],
                   "%d of %d" % (st["killed"], st["runs"]))
-        check("at least %d runs killed in all" % opts.runs, total >= opts.runs, total)
+        check("at least %d runs with a SIGKILL on the way" % opts.runs, total >= opts.runs, total)
         check("some kills landed between a step's first and last write",
               sum(stats[s]["mixed"] for s in chain.STEPS) > 0, stats)
 
-        # 3. A normal run converges, and cleans up after the killed writers.
+        # 3. A normal run converges, and cleans up after the killed writers: a
+        # writer killed between creating its .NAME.XXXXXX and the rename
+        # leaves it behind; the next run of the step removes those of its own
+        # outputs, so no kill leaves litter for good.
         last = "B" if target == "A" else "A"
         states, _, errors = move(helpers, root, endpoints[last])
         final = states[-1]
