@@ -24,6 +24,12 @@
 #                              check.sh's nvmeof_setup (guest/check-lib.sh)
 #   KERNEL_CMDLINE=""          extra kernel arguments
 #   IMDS, IMDS_ARGS            see guest/imds;  BOOT_TIMEOUT, CHECK_TIMEOUT, COLLECT: guest/runner
+#   POWER_CUT=""               1: two boots of one disk. The first loses power at the point where
+#                              a unit of the scenario runs guest/power-cut: the host freezes the
+#                              disk there (what a power cut leaves), and that boot runs on as the
+#                              clean reference; the second boots the frozen disk. check.sh runs in
+#                              both ($EKSVM_BOOT 1, 2); the second gets the first's result and
+#                              artifacts in $EKSVM_IN/boot1/; the first's results go to boot1/.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -62,7 +68,7 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
   build_dir=$repo/build
 fi
 
-VM_MEMORY=2048 VM_CPUS=2 VM_TIMEOUT=600 VM_INSTALL=early NVME='' KERNEL_CMDLINE=''
+VM_MEMORY=2048 VM_CPUS=2 VM_TIMEOUT=600 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT=''
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
 VM_INSTALL=${install:-$VM_INSTALL}
@@ -84,6 +90,8 @@ cp -a "$scenario" "$in/scenario"
   echo "VM_INSTALL=$VM_INSTALL"
 } >"$in/scenario.env"
 cp "$here/guest/check-lib.sh" "$in/"
+echo 1 >"$in/boot"
+[[ -n $POWER_CUT ]] && cp "$here/guest/power-cut" "$in/"
 # The fake IMDS of the process tests serves the VM too.
 cp "$repo/tests/fake-imds/fake_imds.py" "$in/"
 cp "$repo/tests/fake-aws/fake_aws.py" "$in/"
@@ -141,31 +149,104 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot -display none
   -device virtio-rng-pci
   "${disks[@]}"
   -serial "file:$work/console.log")
+# QMP: the host freezes the disk of a POWER_CUT scenario's first boot through it
+[[ -n $POWER_CUT ]] && qemu+=(-qmp "unix:$work/qmp.sock,server=on,wait=off")
 
-log "$name: booting (${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB${NVME:+, NVMe: $NVME})"
-start=$(date +%s.%N)
-qemu_rc=0
-(
-  rc=0
+# One boot, bounded by VM_TIMEOUT. Run it in a subshell: `times` then counts qemu alone.
+run_qemu() {
+  local rc=0
   timeout --kill-after=10 "$VM_TIMEOUT" "${qemu[@]}" 2>"$work/qemu.log" || rc=$?
   # CPU time qemu used (this subshell's children, user + sys): next to wall time it tells
   # whether a slow run was slow or just starved by other work on the machine.
   times >"$work/times" # not in a pipeline: that would run it in a subshell without children
-  awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f", $1 * 60 + $2 + $3 * 60 + $4 }' \
-    "$work/times" >"$work/qemu-cpu"
+  awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f\n", $1 * 60 + $2 + $3 * 60 + $4 }' \
+    "$work/times" >>"$work/qemu-cpu"
   exit "$rc"
-) || qemu_rc=$?
+}
+
+# One QMP command (JSON) to the running qemu; fails on an error reply.
+qmp() {
+  python3 - "$work/qmp.sock" "$1" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(60)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def reply():
+    while True:
+        msg = json.loads(f.readline())
+        if "return" in msg or "error" in msg:
+            return msg
+json.loads(f.readline())  # the greeting
+for cmd in ('{"execute": "qmp_capabilities"}', sys.argv[2]):
+    f.write(cmd + "\n")
+    f.flush()
+    msg = reply()
+    if "error" in msg:
+        sys.exit("qmp: %s: %s" % (cmd, msg["error"]))
+EOF
+}
+
+# POWER_CUT, first boot: once the guest reports its power-cut point, stop it, move its disk
+# writes to a new overlay (qemu drains and flushes its own queue, as when it quits; what the
+# guest has not written yet is lost), and let it run on. root.qcow2 stays as the cut left it.
+power_cut() {
+  until [[ -e $work/share/out/power-cut.reached ]]; do
+    kill -0 "$qemu_pid" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  local args="{\"device\": \"root\", \"snapshot-file\": \"$work/boot1.qcow2\", \"format\": \"qcow2\"}"
+  qmp '{"execute": "stop"}' &&
+    qmp "{\"execute\": \"blockdev-snapshot-sync\", \"arguments\": $args}" &&
+    qmp '{"execute": "cont"}' || return 1
+  log "$name: power cut: disk frozen at $(cat "$work/share/out/power-cut.reached")"
+  touch "$in/power-cut.released"
+}
+
+start=$(date +%s.%N)
+qemu_rc=0 boot1_reason=''
+: >"$work/qemu-cpu"
+if [[ -n $POWER_CUT ]]; then
+  log "$name: boot 1 of 2 (${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB), power cut on the way"
+  (run_qemu) &
+  qemu_pid=$!
+  power_cut || boot1_reason="no power cut: the first boot never reached its power-cut point"
+  wait "$qemu_pid" || qemu_rc=$?
+  # boot 1's results aside; boot 2 gets its verdict and artifacts
+  mkdir "$work/boot1"
+  mv "$work/share/out" "$work/console.log" "$work/qemu.log" "$work/boot1/"
+  mkdir "$work/share/out" "$in/boot1"
+  if ((qemu_rc == 124 || qemu_rc == 137)); then
+    boot1_reason=${boot1_reason:-"the first boot timed out after ${VM_TIMEOUT}s"}
+  elif ! grep -qx 'status=pass' "$work/boot1/out/result" 2>/dev/null; then
+    boot1_reason=${boot1_reason:-"the first boot (the reference) failed (qemu exit $qemu_rc; see boot1/)"}
+  fi
+  cp -a "$work/boot1/out/artifacts/." "$work/boot1/out/result" "$in/boot1/" 2>/dev/null || true
+  echo 2 >"$in/boot"
+  rm -f "$in/power-cut.released" "$work/qmp.sock"
+  qemu_rc=0
+fi
+if [[ -z $boot1_reason ]]; then
+  log "$name: booting${POWER_CUT:+ 2 of 2, the disk the power cut left} (${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB${NVME:+, NVMe: $NVME})"
+  (run_qemu) || qemu_rc=$?
+fi
 wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-cpu=$(cat "$work/qemu-cpu")
+cpu=$(awk '{ s += $1 } END { printf "%.1f", s }' "$work/qemu-cpu")
 
 rm -rf "$out"
 mkdir -p "$out"
 cp -a "$work/share/out/." "$out/"
-cp "$work/console.log" "$work/qemu.log" "$out/"
+[[ -f $work/console.log ]] && cp "$work/console.log" "$work/qemu.log" "$out/"
+if [[ -d $work/boot1 ]]; then
+  mkdir "$out/boot1"
+  cp -a "$work/boot1/out/." "$work/boot1/console.log" "$work/boot1/qemu.log" "$out/boot1/"
+fi
 printf '%s\n' "${qemu[@]}" >"$out/qemu-command.txt"
 
 verdict=fail reason=
-if ((qemu_rc == 124 || qemu_rc == 137)); then
+if [[ -n $boot1_reason ]]; then
+  reason=$boot1_reason
+elif ((qemu_rc == 124 || qemu_rc == 137)); then
   reason="timed out after ${VM_TIMEOUT}s"
 elif [[ ! -f $out/result ]]; then
   reason="no result from the guest (qemu exit $qemu_rc; see console.log)"

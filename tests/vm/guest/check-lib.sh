@@ -7,6 +7,9 @@
 #   run_chain, store_to_mounts_seconds UNIT..., is_mount_from WHERE SOURCE   instance-store scenarios, below
 _eksvm_passed=0
 _eksvm_failed=0
+# Which boot this is: 1, or 2 for the second boot of a POWER_CUT scenario (run-scenario.sh).
+# shellcheck disable=SC2034 # for check.sh
+EKSVM_BOOT=$(cat "$EKSVM_IN/boot" 2>/dev/null || echo 1)
 
 check() {
   local what=$1 output
