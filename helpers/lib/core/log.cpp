@@ -59,6 +59,28 @@ bool send_to_journal(const std::string& entry) {
     return n == static_cast<ssize_t>(entry.size());
 }
 
+// The unit this process runs in, from its cgroup ("0::/system.slice/eks-node-imds.service").
+// journald finds a datagram's unit from its sender's cgroup when it reads it;
+// a step that has exited by then (most do, within milliseconds) leaves an
+// entry without _SYSTEMD_UNIT, which `journalctl -u` would not show, however
+// important its last line. journalctl -u also matches OBJECT_SYSTEMD_UNIT= in
+// entries from uid 0, so the steps, which run as root, name their unit there.
+std::string own_unit() {
+    FILE* f = std::fopen("/proc/self/cgroup", "re");
+    if (!f) return {};
+    char buf[512];
+    std::string unit;
+    while (std::fgets(buf, sizeof buf, f)) {
+        std::string_view line(buf);
+        if (line.substr(0, 3) != "0::") continue;  // the unified hierarchy's line
+        while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+        std::string_view last = line.substr(line.rfind('/') + 1);
+        if (last.size() > 8 && last.substr(last.size() - 8) == ".service") unit = last;
+    }
+    std::fclose(f);
+    return unit;
+}
+
 const char* prefix(Level l) {
     switch (l) {
     case Level::error: return "error: ";
@@ -111,6 +133,13 @@ void emit(Level lvl, std::string_view message, std::string_view path, std::strin
         append_journal_field(entry, "MESSAGE", message);
         append_journal_field(entry, "PRIORITY", std::to_string(static_cast<int>(lvl)));
         append_journal_field(entry, "EKS_NODE_STEP", g_step);
+        static const std::string unit = own_unit();
+        if (!unit.empty()) {
+            append_journal_field(entry, "OBJECT_SYSTEMD_UNIT", unit);
+            // the name the journal shows and `journalctl -t` finds; without it
+            // journald shows the kernel's 15-byte comm ("eks-node-contai")
+            append_journal_field(entry, "SYSLOG_IDENTIFIER", unit.substr(0, unit.size() - 8));
+        }
         if (!path.empty()) append_journal_field(entry, "EKS_NODE_PATH", path);
         if (!message_id.empty()) append_journal_field(entry, "MESSAGE_ID", message_id);
         if (send_to_journal(entry)) return;

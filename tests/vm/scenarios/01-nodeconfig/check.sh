@@ -27,6 +27,15 @@ check "kubelet got the drop-in dir for the user config" grep -q -- "--config-dir
 check "kubeconfig is 0600" test "$(stat -c %a /var/lib/kubelet/kubeconfig)" = 600
 check "the steps logged to the journal with EKS_NODE_STEP" \
   bash -c 'journalctl -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "done"'
+# a step that exits before journald reads its entry still shows under
+# `journalctl -u` (OBJECT_SYSTEMD_UNIT=) and by its own name (SYSLOG_IDENTIFIER=)
+for s in imds config containerd ca kubelet; do
+  check "eks-node-$s's entries all found by journalctl -u and -t" bash -c "
+    n=\$(journalctl -b EKS_NODE_STEP=$s --no-pager -o cat | wc -l)
+    (( n > 0 )) &&
+    [[ \$(journalctl -b -u eks-node-$s.service EKS_NODE_STEP=$s --no-pager -o cat | wc -l) == \$n ]] &&
+    [[ \$(journalctl -b -t eks-node-$s EKS_NODE_STEP=$s --no-pager -o cat | wc -l) == \$n ]]"
+done
 check "no daemon-reload on a plain boot" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
 check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
 check "eks-node status exits 0 and lists every step active" \
