@@ -1,7 +1,7 @@
 #include "cli/redact.hpp"
 
 #include <algorithm>
-#include <array>
+#include <iterator>
 #include <cctype>
 #include <sstream>
 
@@ -278,8 +278,9 @@ constexpr std::string_view flags_variable = "NODEADM_KUBELET_ARGS";
 
 bool harmless_environment_name(std::string_view name) {
     // The values an operator needs to read a node's behaviour and that carry
-    // no credential of their own (URL userinfo is masked separately).
-    static constexpr std::array<std::string_view, 33> harmless = {
+    // no credential of their own (URL userinfo is masked separately); the
+    // last two are eks-node's own, in /etc/eks/kubelet/environment.
+    static constexpr std::string_view harmless[] = {
         "http_proxy", "https_proxy", "no_proxy", "all_proxy", "ftp_proxy",
         "aws_region", "aws_default_region", "aws_sts_regional_endpoints", "aws_use_fips_endpoint",
         "aws_use_dualstack_endpoint", "aws_endpoint_url", "aws_retry_mode", "aws_max_attempts", "aws_ca_bundle",
@@ -288,11 +289,11 @@ bool harmless_environment_name(std::string_view name) {
         "tz", "lang", "language", "lc_all", "path",
         "godebug", "gogc", "gomaxprocs", "gomemlimit", "gotraceback",
         "containerd_log_level", "kubelet_log_level", "eks_node_log_level", "eks_node_landlock",
-        "nodeadm_kubelet_args"};
+        "nodeadm_kubelet_args", "kubelet_config_dropin_dir_alpha"};
     std::string n = lower(name);
     // AWS_ENDPOINT_URL_<SERVICE>: per-service endpoints, the same kind of value
     if (n.starts_with("aws_endpoint_url_")) return true;
-    return std::find(harmless.begin(), harmless.end(), n) != harmless.end();
+    return std::find(std::begin(harmless), std::end(harmless), n) != std::end(harmless);
 }
 
 bool secret_key(std::string_view key, std::string_view value) {
@@ -366,7 +367,9 @@ void Redactor::remember(std::string_view secret) {
                                       replace_all(secret, "'", "''"), replace_all(secret, "'", "'\\''"),
                                       percent_encode(secret, hex_upper, false), percent_encode(secret, hex_lower, false),
                                       percent_encode(secret, hex_upper, true)};
-    if (std::string d = percent_decode(secret); d != secret) forms.push_back(d);
+    // a secret written percent-encoded (a URL's userinfo) is also searched
+    // for decoded, in every form
+    if (std::string d = percent_decode(secret); d != secret) remember(d);
     // base64 at each of the three byte alignments the secret can have inside
     // a longer encoded text: only the characters that depend on it alone
     for (bool url : {false, true}) {
@@ -460,6 +463,14 @@ void walk(json& j, Redactor& r, std::string_view key) {
         for (auto it = j.begin(); it != j.end(); ++it) {
             if (it.key() == "environment" && it->is_object()) {
                 walk_environment(*it, r);
+            } else if (it.key() == "origins" && it->is_object() && key.empty()) {
+                // config.json's origins: field pointers ("/spec/instance/
+                // environment/default/DB_PWD") to where each value came from.
+                // The keys name fields, not secrets, and the labels (file
+                // names, "user data (document 2)") are no secrets either:
+                // read as text, for a URL a label might quote
+                for (auto o = it->begin(); o != it->end(); ++o)
+                    if (o->is_string()) *o = r.text(o->get<std::string>());
             } else if (it.key() == "env" && it->is_array()) {
                 // [{"name": "AWS_PROFILE", "value": "..."}]: a credential provider's or exec plugin's environment
                 for (json& e : *it) {
