@@ -398,9 +398,28 @@ std::string Redactor::scrub(std::string text) const {
     return text;
 }
 
+namespace {
+
+// "  - name: NAME" / "    value: VALUE": an environment list in YAML (a
+// kubeconfig's exec plugin env:); the value's key says nothing, the name does.
+std::string_view yaml_field(std::string_view line, std::string_view field) {
+    size_t i = line.find_first_not_of(" \t-");
+    if (i == std::string_view::npos || line.substr(i, field.size()) != field) return {};
+    std::string_view rest = line.substr(i + field.size());
+    if (!rest.starts_with(':')) return {};
+    rest.remove_prefix(1);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    if (rest.size() >= 2 && (rest.front() == '"' || rest.front() == '\'') && rest.back() == rest.front())
+        rest = rest.substr(1, rest.size() - 2);
+    return rest;
+}
+
+}  // namespace
+
 std::string Redactor::text(std::string_view text) {
     std::string out;
     out.reserve(text.size());
+    std::string env_name;  // the last "- name:" of a YAML list, for the "value:" after it
     size_t pos = 0;
     while (pos < text.size()) {
         size_t nl = text.find('\n', pos);
@@ -409,10 +428,18 @@ std::string Redactor::text(std::string_view text) {
         std::string line;
         size_t lead = raw.find_first_not_of(" \t");
         std::string_view body = lead == std::string_view::npos ? std::string_view() : raw.substr(lead);
-        if (body.starts_with("Environment=") || body.starts_with("DefaultEnvironment="))
+        std::string_view env_value = yaml_field(raw, "value");
+        if (body.starts_with("Environment=") || body.starts_with("DefaultEnvironment=")) {
             line = redact_environment_line(raw, lead + body.find('=') + 1, *this);
-        else
+        } else if (!env_name.empty() && !env_value.empty() && !harmless_environment_name(env_name)) {
+            remember(env_value);
+            line = std::string(raw.substr(0, raw.find("value:") + 6)) + " \"" + std::string(redacted) + "\"";
+        } else {
             line = redact_key_values(std::string(raw), *this);
+        }
+        if (body.starts_with("- ")) env_name.clear();
+        if (std::string_view n = yaml_field(raw, "name"); !n.empty()) env_name = n;
+        else if (!env_value.empty()) env_name.clear();
         line = redact_url_userinfo(line, this);
         line = redact_flags(std::move(line), *this);
         line = redact_aws_key_ids(std::move(line), *this);

@@ -94,6 +94,15 @@ TEST_CASE("collect-logs redacts secrets, keeps the rest", "[cli][collect-logs]")
     CHECK(r.find("LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==") == std::string::npos);
     CHECK(r.find("    token: \"REDACTED\"\n") != std::string::npos);
     CHECK(r.find("client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem") != std::string::npos);
+    // an exec plugin's environment: the name decides, as in an environment file
+    std::string exec_env = cli::redact_secrets("      env:\n"
+                                               "        - name: APP_SETTING\n"
+                                               "          value: PLANTED-profile-value\n"
+                                               "        - name: AWS_REGION\n"
+                                               "          value: us-west-2\n");
+    CHECK(exec_env.find("PLANTED") == std::string::npos);
+    CHECK(exec_env.find("          value: \"REDACTED\"\n") != std::string::npos);
+    CHECK(exec_env.find("          value: us-west-2\n") != std::string::npos);
 
     CHECK(cli::redact_secrets("HTTPS_PROXY=http://alice:s3cret@proxy.example:3128\n") ==
           "HTTPS_PROXY=http://REDACTED@proxy.example:3128\n");
