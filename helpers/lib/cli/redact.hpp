@@ -48,7 +48,8 @@ public:
     // A systemd EnvironmentFile= (KEY=value, quoted values may span lines).
     std::string environment_file(std::string_view text);
     // Anything else, line by line: "key: value", "key = value", "KEY=value",
-    // Environment= lines, URLs, AWS access key IDs.
+    // "--flag=value", Environment= lines and YAML "- name:"/"value:" lists
+    // (by the allow list), URLs, AWS access key IDs.
     std::string text(std::string_view text);
 
     // Masks every remembered secret, in every form it is searched in.
