@@ -349,7 +349,10 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
         }
     }
     TarGzWriter tar;
-    for (const Item& it : items) tar.add(fmt::format("{}/{}", top, it.name), redactor.scrub(it.data));
+    for (Item& it : items) {
+        tar.add(fmt::format("{}/{}", top, it.name), redactor.scrub(std::move(it.data)));
+        it.data = std::string();  // a journal can be hundreds of MiB: hold it once, in the archive
+    }
 
     tar.add(fmt::format("{}/notes.txt", top), notes.empty() ? "nothing missing\n" : redactor.scrub(notes));
     progress("notes.txt", fmt::format("{} note{}", std::count(notes.begin(), notes.end(), '\n'),
