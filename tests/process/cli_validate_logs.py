@@ -13,9 +13,19 @@ a proxy URL holding a password. Then:
     fails), writes a tar.gz with every section, notes for the tools that are
     missing, and none of the secrets planted in the user data, the kubeconfig,
     the environment files, config.json and a tool's output.
+  - collect-logs with the F6 secrets: environment variables no suffix list
+    knows (DD_API_KEY, REGISTRY_PASS, GITHUB_PAT, DB_PWD, VAULT_AUTH), proxy
+    passwords holding ', @, :, %40, a long one, planted through a node.toml.d
+    fragment and the user data into config.json, the environment files, the
+    kubeconfig, and a journal that repeats them (raw, base64, URL-encoded).
+    The unpacked archive is searched byte for byte for each secret and its
+    JSON-escaped, URL-encoded and base64 forms (every byte alignment): none
+    may appear, while the harmless values (NO_PROXY, AWS_REGION, the proxy
+    hosts) must.
 Also: `status` off systemd fails with a message, and the new commands' --help.
 """
 
+import base64
 import io
 import json
 import os
@@ -26,6 +36,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
@@ -41,13 +52,46 @@ SECTIONS = ["journal/eks-node.txt", "journal/containerd.txt", "journal/kubelet.t
             "system/dmesg.txt", "status.json", "notes.txt"]
 
 
+# F6: what a suffix list missed, and passwords that broke the URL pattern.
+F6_ENV = {"DD_API_KEY": "F6dd0123456789abcdefapikey", "REGISTRY_PASS": "F6-registry-pass-value",
+          "GITHUB_PAT": "ghp_F6githubpat0123456789", "DB_PWD": "F6-database-pwd-value",
+          "VAULT_AUTH": "s.F6vaultauthtokenvalue"}
+F6_QUOTE_PW = "F6pa'ss@wo:rd"                     # ', @ and : in one password
+F6_ENCODED_PW = "F6enc%40oded%3Apw"                # written percent-encoded
+F6_LONG_PW = "F6long-" + "Zq9" * 80                # newline-free but long
+F6_USER_DATA_SECRET = "F6-from-user-data-secret"   # through the user data's NodeConfig
+F6_HARMLESS = {"NO_PROXY": "localhost,127.0.0.1,169.254.169.254,.f6-internal", "AWS_REGION": "us-west-2"}
+
+
+def f6_secrets():
+    """Every secret planted for F6, and the decoded forms of the encoded one."""
+    return list(F6_ENV.values()) + [F6_QUOTE_PW, F6_ENCODED_PW, "F6enc@oded:pw", F6_LONG_PW, F6_USER_DATA_SECRET]
+
+
+def toml_string(v):
+    return '"%s"' % v.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def render_root(cli, tmp):
     root = harness.make_root()
-    harness.write(root / "etc/eks-node/node.toml.d/90-site.toml",
-                  '[instance.environment.default]\n'
-                  'HTTPS_PROXY = "http://alice:PLANTED-PROXY-PASSWORD@proxy.internal:3128"\n')
+    site = ('[instance.environment.default]\n'
+            'HTTPS_PROXY = "http://alice:PLANTED-PROXY-PASSWORD@proxy.internal:3128"\n'
+            'HTTP_PROXY = %s\n' % toml_string("http://bob:%s@proxy.f6-internal:3128" % F6_QUOTE_PW))
+    for k, v in F6_HARMLESS.items():
+        site += "%s = %s\n" % (k, toml_string(v))
+    site += "[instance.environment.kubelet]\n"
+    for k, v in F6_ENV.items():
+        site += "%s = %s\n" % (k, toml_string(v))
+    site += "[instance.environment.containerd]\n"
+    site += "ALL_PROXY = %s\n" % toml_string("socks5://carol:%s@socks.f6-internal:1080" % F6_ENCODED_PW)
+    site += "FTP_PROXY = %s\n" % toml_string("http://dave:%s@ftp.f6-internal:21" % F6_LONG_PW)
+    harness.write(root / "etc/eks-node/node.toml.d/90-site.toml", site)
     user_data = tmp / "user-data"
-    user_data.write_text(USER_DATA.read_text() + "# PLANTED-USER-DATA\n")
+    # a second NodeConfig document, merged after the scenario's
+    user_data.write_text(USER_DATA.read_text() + "# PLANTED-USER-DATA\n"
+                         "---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n"
+                         "  instance:\n    environment:\n      containerd:\n"
+                         "        SOME_APP_SETTING: \"%s\"\n" % F6_USER_DATA_SECRET)
     with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data) as imds:
         r = harness.run_cli(cli, "render", "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint)
     if r.returncode != 0:
@@ -187,6 +231,83 @@ def collect_cases(cli, root, tmp, tally):
     tally.case("collect-logs leaves no planted secret in the archive", problems)
 
 
+def encoded_forms(secret):
+    """The forms a secret may take in a text: raw, JSON-escaped, URL-encoded,
+    and base64 at each of the three byte alignments (only the characters
+    that depend on the secret alone)."""
+    raw = secret.encode()
+    forms = {"raw": raw, "json": json.dumps(secret)[1:-1].encode(),
+             "url": urllib.parse.quote(secret, safe="").encode()}
+    for k in range(3):
+        for name, enc in (("base64", base64.b64encode), ("base64url", base64.urlsafe_b64encode)):
+            b = enc(b"\0" * k + raw).rstrip(b"=")
+            skip = 0 if k == 0 else k + 1
+            forms["%s@%d" % (name, k)] = b[skip:(k + len(raw)) * 8 // 6]
+    return forms
+
+
+def f6_cases(cli, root, tmp, tally):
+    """F6: the planted secrets reach no byte of the archive, the harmless values do."""
+    bin_dir = tmp / "bin-f6"
+    bin_dir.mkdir()
+    # a journal that repeats the secrets as a step's error, a proxy URL, base64 and URL-encoded
+    lines = []
+    for s in f6_secrets():
+        lines.append("eks-node-config[7]: spec.instance.environment.kubelet.X: \"%s\" is not allowed" % s)
+        lines.append("containerd[9]: blob %s" % base64.b64encode(b"x" + s.encode() + b"tail").decode())
+        lines.append("kubelet[11]: param=%s" % urllib.parse.quote(s, safe=""))
+    lines.append("containerd[9]: using proxy http://bob:%s@proxy.f6-internal:3128" % F6_QUOTE_PW)
+    journal = bin_dir / "journal.txt"
+    journal.write_text("\n".join(lines) + "\n")
+    (bin_dir / "journalctl").write_text("#!/bin/sh\nexec /bin/cat %s\n" % journal)
+    (bin_dir / "journalctl").chmod(0o755)
+    out = tmp / "f6.tar.gz"
+    r = subprocess.run([str(cli), "collect-logs", "--root=%s" % root, "--output=%s" % out],
+                       capture_output=True, text=True, timeout=120, env=dict(os.environ, PATH=str(bin_dir)))
+    if r.returncode != 0 or not out.exists():
+        tally.case("collect-logs with the F6 secrets", ["exit %d: %s" % (r.returncode, r.stderr)])
+        return
+    # the planted values really reached the rendered files (else the test proves nothing)
+    rendered = b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+    problems = ["%r not in the rendered root" % s for s in f6_secrets() if s != "F6enc@oded:pw"
+                and s.encode() not in rendered]
+    tally.case("the F6 secrets are planted in the rendered root", problems)
+
+    unpacked = tmp / "f6-unpacked"
+    with tarfile.open(out, "r:gz") as t:
+        t.extractall(unpacked)
+    files = {str(p.relative_to(unpacked)): p.read_bytes() for p in unpacked.rglob("*") if p.is_file()}
+    problems = []
+    for s in f6_secrets():
+        for form, needle in encoded_forms(s).items():
+            where = [n for n, data in files.items() if needle in data]
+            if where:
+                problems.append("%s (%s: %r) appears in %s" % (s[:24], form, needle[:24], where))
+    tally.case("collect-logs leaves no F6 secret in the archive, in any encoding", problems)
+
+    problems = []
+    env_file = files.get("eks-node-logs/files/run/eks-node/env/kubelet.env", b"").decode()
+    for k in F6_ENV:
+        if "%s=REDACTED" % k not in env_file:
+            problems.append("kubelet.env lacks %s=REDACTED: %r" % (k, env_file))
+    everything = b"\n".join(files.values()).decode(errors="replace")
+    for k, v in F6_HARMLESS.items():
+        if v not in files.get("eks-node-logs/files/run/eks-node/config.json", b"").decode():
+            problems.append("config.json lost the harmless %s=%s" % (k, v))
+    for host in ("http://REDACTED@proxy.f6-internal:3128", "socks5://REDACTED@socks.f6-internal:1080",
+                 "http://REDACTED@ftp.f6-internal:21"):
+        if host not in everything:
+            problems.append("%s missing: a harmless proxy host was lost" % host)
+    cfg = json.loads(files.get("eks-node-logs/files/run/eks-node/config.json", b"{}"))
+    label = cfg.get("origins", {}).get("/spec/instance/environment/kubelet/DB_PWD", "")
+    if not label.endswith("90-site.toml"):
+        problems.append("config.json's origin of DB_PWD lost its label: %r" % label)
+    journal_out = files.get("eks-node-logs/journal/eks-node.txt", b"").decode()
+    if "is not allowed" not in journal_out or "REDACTED" not in journal_out:
+        problems.append("the journal was not kept, redacted: %r" % journal_out[:200])
+    tally.case("collect-logs keeps the harmless values and the journal", problems)
+
+
 def main():
     cli = pathlib.Path(sys.argv[1]).resolve()
     tally = harness.Tally()
@@ -196,6 +317,7 @@ def main():
         root = render_root(cli, tmp)
         validate_cases(cli, root, tally)
         collect_cases(cli, root, tmp, tally)
+        f6_cases(cli, root, tmp, tally)
 
         for cmd in ["status", "validate", "collect-logs"]:
             r = harness.run_cli(cli, cmd, "--help")
@@ -213,7 +335,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
         if root:
             shutil.rmtree(root, ignore_errors=True)
-    tally.at_least(tally.passed + tally.failed, 17, "cli cases")
+    tally.at_least(tally.passed + tally.failed, 20, "cli cases")
     return tally.finish()
 
 

@@ -20,6 +20,14 @@ containerd.service (the node image's, which we do not ship), then:
   CONFINEMENT): checked by name, and that no step needs a mount namespace
   (its file system is its own Landlock policy; what the two refuse together
   is probed in the VM tier).
+- every step that reads config.json is ordered after eks-node-config and
+  cannot start when eks-node-config failed: Requires= (or BindsTo=), or, where
+  a restart must not propagate (eks-node-instance-store), Wants= and an
+  ExecStartPre= `systemctl is-active eks-node-config.service`.
+- every step bounds its memory and tasks (MemoryMax=, TasksMax=) with a
+  comment that gives the measurement the bound came from; MemoryMax= also
+  turns on the unit's memory accounting (systemd 252 does so for any unit
+  with a memory limit, whatever DefaultMemoryAccounting= says).
 
 Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 """
@@ -71,6 +79,12 @@ def stage(build_dir, root):
         shutil.copy(src, dst)
     stubs = root / "etc/systemd/system"
     stubs.mkdir(parents=True, exist_ok=True)
+    # what an ExecStartPre= runs must exist in the root for `verify`
+    systemctl = shutil.which("systemctl")
+    if systemctl:
+        (root / "usr/bin").mkdir(parents=True, exist_ok=True)
+        if not (root / "usr/bin/systemctl").exists():
+            shutil.copy(systemctl, root / "usr/bin/systemctl")
     for name in ("kubelet.service", "containerd.service"):
         (stubs / name).write_text(
             "[Unit]\nDescription=stand-in for the node image's unit\n"
@@ -155,6 +169,75 @@ def confinement(unit_dir, steps):
             check("IPAddressDeny=any" in text, f"{unit}: no network, and no IP either")
 
 
+# The steps that produce config.json's inputs; every other step reads it.
+PRODUCERS = ("eks-node-imds.service", "eks-node-config.service")
+CONFIG = "eks-node-config.service"
+
+
+def directives(text, name):
+    """The values of every `name=` line, words split (After=a b -> [a, b])."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith(name + "="):
+            out.extend(line[len(name) + 1:].split())
+    return out
+
+
+def config_consumers(unit_dir, steps):
+    consumers = [u for u in steps if u not in PRODUCERS]
+    check("eks-node-instance-store.service" in consumers and len(consumers) >= 5,
+          f"{len(consumers)} steps read config.json: {' '.join(consumers)}")
+    for unit in consumers:
+        text = (unit_dir / unit).read_text()
+        check(CONFIG in directives(text, "After"), f"{unit} is ordered after {CONFIG}")
+        bound = CONFIG in directives(text, "Requires") + directives(text, "BindsTo")
+        # Wants= + this check: Requires='s "fail when config failed" without
+        # its restart propagation (eks-node-instance-store.service says why)
+        checked = (CONFIG in directives(text, "Wants") and any(
+            re.fullmatch(r"/usr/bin/systemctl --quiet is-active " + re.escape(CONFIG), line.split("=", 1)[1])
+            for line in text.splitlines() if line.startswith("ExecStartPre=")))
+        check(bound or checked, f"{unit} cannot start on a config.json that {CONFIG} failed to renew",
+              "no Requires=/BindsTo= " + CONFIG + ", nor Wants= with ExecStartPre=systemctl is-active")
+
+
+SIZE = re.compile(r"^(\d+)([KMG])$")
+
+
+def memory_bounds(unit_dir, steps):
+    for unit in steps:
+        lines = (unit_dir / unit).read_text().splitlines()
+        found = {}
+        for i, line in enumerate(lines):
+            for key in ("MemoryMax", "TasksMax", "MemoryHigh"):
+                if line.startswith(key + "="):
+                    found[key] = (i, line.split("=", 1)[1])
+        problems = []
+        if "MemoryMax" not in found:
+            problems.append("no MemoryMax=")
+        else:
+            i, value = found["MemoryMax"]
+            m = SIZE.match(value)
+            size = int(m.group(1)) * {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2)] if m else 0
+            # above any step's measured peak (<= 40 MiB with the largest user
+            # data), below what an input bomb may take from the node
+            if not 64 << 20 <= size <= 1 << 30:
+                problems.append(f"MemoryMax={value}: want 64M..1G")
+            j = i - 1
+            while j >= 0 and lines[j].startswith(("MemoryHigh=", "TasksMax=")):
+                j -= 1
+            comment = []
+            while j >= 0 and lines[j].startswith("#"):
+                comment.append(lines[j])
+                j -= 1
+            if not re.search(r"peak RSS|measured", " ".join(comment)):
+                problems.append("no comment above MemoryMax= giving the measurement")
+        if "TasksMax" not in found or not found["TasksMax"][1].isdigit():
+            problems.append("no numeric TasksMax=")
+        if "MemoryHigh" in found and "MemoryMax" in found and found["MemoryHigh"][1] == found["MemoryMax"][1]:
+            problems.append("MemoryHigh= equal to MemoryMax= does nothing")
+        check(not problems, f"{unit} bounds its memory and tasks", "\n".join(problems))
+
+
 def main():
     build_dir = pathlib.Path(sys.argv[1]).resolve()
     if not shutil.which("systemd-analyze") or not HOST_UNIT_DIR.is_dir():
@@ -172,6 +255,8 @@ def main():
         security(root, steps)
         contracts(unit_dir, steps, dropins)
         confinement(unit_dir, steps)
+        config_consumers(unit_dir, steps)
+        memory_bounds(unit_dir, steps)
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if all(results) else 1

@@ -11,15 +11,14 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <regex>
 
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/redact.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "render/containerd.hpp"
@@ -34,8 +33,9 @@ const char* const collect_logs_help =
     "Usage: eks-node collect-logs [--output=FILE] [--root=DIR]\n"
     "\n"
     "Writes a tar.gz for a bug report: the journal of eks-node's units, containerd and\n"
-    "kubelet; the files the steps rendered, with secrets redacted (tokens, keys, passwords,\n"
-    "credentials in proxy URLs, AWS keys; the user data is left out); sysctls, mounts, block\n"
+    "kubelet; the files the steps rendered, with secrets redacted (every environment value\n"
+    "but the known-harmless ones, tokens, keys, passwords, credentials in URLs, AWS keys,\n"
+    "and each of them wherever else it appears; the user data is left out); sysctls, mounts, block\n"
     "devices, addresses, routes, nftables and iptables rules, dmesg; and `eks-node status\n"
     "--json`. One progress line per section on stderr; a missing tool or file becomes a note\n"
     "in the archive (notes.txt), not a failure.\n"
@@ -106,64 +106,12 @@ void octal(char* field, size_t width, uint64_t value) {
     field[width - 1] = '\0';
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-// Keys whose values are secrets, matched on the end of the key (lowercase).
-bool secret_key(std::string_view key) {
-    std::string k = lower(key);
-    for (std::string_view s : {"token", "password", "passwd", "secret", "secret_access_key", "secretaccesskey",
-                               "client-key-data", "client-key", "key-data", "session_token", "sessiontoken",
-                               "private_key", "private-key", "privatekey", "credentials"})
-        if (k.ends_with(s)) return true;
-    return false;
-}
-
-std::string redact_line(std::string line) {
-    // "key: value", "key=value", "\"key\": value", "export KEY=value", "- key: value"
-    size_t sep = line.find_first_of(":=");
-    if (sep != std::string::npos && sep + 1 < line.size() + 1) {
-        std::string_view key(line.data(), sep);
-        while (!key.empty() && (key.back() == ' ' || key.back() == '"' || key.back() == '\'')) key.remove_suffix(1);
-        size_t start = key.find_last_of(" \t\"'{,");
-        std::string_view name = start == std::string_view::npos ? key : key.substr(start + 1);
-        // the key alone, or after "export", "- ", "#" (a commented-out secret is one too)
-        bool one_word = key.substr(0, start == std::string_view::npos ? 0 : start).find_first_not_of(" \t\"'{,-#") ==
-                            std::string_view::npos ||
-                        key.starts_with("export ");
-        std::string_view rest = std::string_view(line).substr(sep + 1);
-        bool has_value = rest.find_first_not_of(" \t\"',") != std::string_view::npos;
-        if (one_word && !name.empty() && secret_key(name) && has_value) {
-            // keep a trailing comma so redacted JSON stays readable
-            bool comma = std::string_view(line).ends_with(",");
-            line = line.substr(0, sep + 1) + (line[sep] == ':' ? " " : "") + "\"REDACTED\"" + (comma ? "," : "");
-        }
-    }
-    return line;
-}
-
 }  // namespace
 
 std::string redact_secrets(std::string_view text) {
-    static const std::regex url_credentials(R"(([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s"']+@)");
-    static const std::regex aws_key_id(R"((AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16})");
-    std::string out;
-    out.reserve(text.size());
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        size_t end = nl == std::string_view::npos ? text.size() : nl;
-        std::string line = redact_line(std::string(text.substr(pos, end - pos)));
-        line = std::regex_replace(line, url_credentials, "$1REDACTED@");
-        line = std::regex_replace(line, aws_key_id, "REDACTED");
-        out += line;
-        if (nl != std::string_view::npos) out += '\n';
-        pos = end + 1;
-    }
-    return out;
+    Redactor r;
+    std::string once = r.text(text);
+    return r.scrub(std::move(once));
 }
 
 void TarGzWriter::add(std::string_view name, std::string_view data, unsigned mode) {
@@ -242,7 +190,16 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
         output = fmt::format("eks-node-logs-{}-{}.tar.gz", host, stamp);
     }
 
-    TarGzWriter tar;
+    // Everything is read first and redacted as a whole, so that a secret
+    // found in one file (config.json's environment, a kubeconfig token) is
+    // also masked where another text repeats it (a step's error in the journal).
+    enum class Kind { text, json, toml, environment, as_is };
+    struct Item {
+        std::string name;
+        std::string data;
+        Kind kind;
+    };
+    std::vector<Item> items;
     std::string notes;
     auto progress = [&](std::string_view section, std::string_view what) {
         fmt::print(stderr, "collect-logs: {:<34} {}\n", section, what);
@@ -255,12 +212,12 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
     // so the archive always lists the same sections
     auto missing = [&](const std::string& name, std::string_view why) {
         notes += fmt::format("{}: {}\n", name, why);
-        tar.add(fmt::format("{}/{}", top, name), fmt::format("[not collected: {}]\n", why));
+        items.push_back({name, fmt::format("[not collected: {}]\n", why), Kind::as_is});
         progress(name, fmt::format("not collected: {}", why));
     };
-    auto add = [&](const std::string& name, const std::string& data) {
-        tar.add(fmt::format("{}/{}", top, name), redact_secrets(data));
+    auto add = [&](const std::string& name, std::string data, Kind kind = Kind::text) {
         progress(name, fmt::format("{} bytes", data.size()));
+        items.push_back({name, std::move(data), kind});
     };
     auto command = [&](const std::string& name, const std::vector<std::string>& argv) {
         Spawned s = spawn(argv);
@@ -270,8 +227,67 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
             notes += fmt::format("{}: {} exited with status {}\n", name, argv[0], s.status);
             data += fmt::format("\n[{} exited with status {}]\n", argv[0], s.status);
         }
-        add(name, data);
+        add(name, std::move(data));
     };
+
+    // the rendered files, each redacted by its format; the user data is left
+    // out whole: it is free-form and may carry anything
+    note(fmt::format("files{}", path::user_data), "left out (may hold secrets)");
+    struct Rendered {
+        std::string_view path;
+        Kind kind;
+    };
+    for (Rendered f : std::initializer_list<Rendered>{
+             {path::instance_json, Kind::json},
+             {path::config_json, Kind::json},
+             {path::ca_crt, Kind::text},
+             {path::kubelet_config, Kind::json},
+             {path::kubelet_user_dropin, Kind::json},
+             {path::credential_provider_config, Kind::json},
+             {path::kubelet_env, Kind::environment},
+             {path::kubeconfig, Kind::text},
+             {render_detail::bootstrap_kubeconfig, Kind::text},
+             {render_detail::default_env_file, Kind::environment},
+             {render_detail::kubelet_env_file, Kind::environment},
+             {render_detail::containerd_env_file, Kind::environment},
+             {render_detail::resolved_dropin_path, Kind::text},
+             {path::containerd_config, Kind::text},
+             {path::base_runtime_spec, Kind::json},
+             {render_detail::soci_config_path, Kind::text},
+             {path::etc_hosts, Kind::text},
+             {path::kubelet_version_txt, Kind::text},
+             {path::containerd_version_txt, Kind::text}}) {
+        std::string name = fmt::format("files{}", f.path);
+        try {
+            auto text = read_file_if_exists(paths.of(f.path));
+            if (text) add(name, std::move(*text), f.kind);
+            else note(name, "not present");
+        } catch (const std::exception& e) {
+            note(name, e.what());
+        }
+    }
+    // node.toml.d fragments: the administrator's and the image's configuration
+    for (std::string_view dir : {"/usr/lib/eks-node/node.toml.d", "/run/eks-node/node.toml.d",
+                                 "/etc/eks-node/node.toml.d"}) {
+        std::error_code ec;
+        std::vector<fs::path> fragments;
+        for (const auto& e : fs::directory_iterator(paths.of(dir), ec))
+            if (e.is_regular_file()) fragments.push_back(e.path());
+        std::sort(fragments.begin(), fragments.end());
+        for (const fs::path& p : fragments) {
+            std::string name = fmt::format("files{}/{}", dir, p.filename().string());
+            // the user data's TOML slot holds user data: left out like it
+            if (p.filename() == "50-user-data.toml") {
+                note(name, "left out (user data)");
+                continue;
+            }
+            try {
+                add(name, read_file(p), Kind::toml);
+            } catch (const std::exception& ex) {
+                note(name, ex.what());
+            }
+        }
+    }
 
     // the journal of this boot: our units, the generator, containerd, kubelet
     // (-u and -t together would AND their matches: the generator gets its own file)
@@ -283,48 +299,11 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
     command("journal/kubelet.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-u",
                                     "kubelet.service"});
 
-    // the rendered files, redacted; the user data is left out whole: it is
-    // free-form and may carry anything
-    note(fmt::format("files{}", path::user_data), "left out (may hold secrets)");
-    for (std::string_view p :
-         {path::instance_json, path::config_json, path::ca_crt, path::kubelet_config, path::kubelet_user_dropin,
-          path::credential_provider_config, path::kubelet_env, path::kubeconfig, render_detail::bootstrap_kubeconfig,
-          render_detail::default_env_file, render_detail::kubelet_env_file, render_detail::containerd_env_file,
-          render_detail::resolved_dropin_path, path::containerd_config, path::base_runtime_spec,
-          render_detail::soci_config_path, path::etc_hosts, path::kubelet_version_txt, path::containerd_version_txt}) {
-        std::string name = fmt::format("files{}", p);
-        try {
-            auto text = read_file_if_exists(paths.of(p));
-            if (text) add(name, *text);
-            else note(name, "not present");
-        } catch (const std::exception& e) {
-            note(name, e.what());
-        }
-    }
-    // node.toml.d fragments: the administrator's and the image's configuration
-    for (std::string_view dir : {"/usr/lib/eks-node/node.toml.d", "/run/eks-node/node.toml.d",
-                                 "/etc/eks-node/node.toml.d"}) {
-        std::error_code ec;
-        for (const auto& e : fs::directory_iterator(paths.of(dir), ec)) {
-            if (!e.is_regular_file()) continue;
-            // the user data's TOML slot holds user data: left out like it
-            if (e.path().filename() == "50-user-data.toml") {
-                note(fmt::format("files{}/{}", dir, e.path().filename().string()), "left out (user data)");
-                continue;
-            }
-            try {
-                add(fmt::format("files{}/{}", dir, e.path().filename().string()), read_file(e.path()));
-            } catch (const std::exception& ex) {
-                note(fmt::format("files{}/{}", dir, e.path().filename().string()), ex.what());
-            }
-        }
-    }
-
     // the kernel's and the network's state
     auto proc_file = [&](const std::string& name, std::string_view p) {
         try {
             auto text = read_file_if_exists(paths.of(p));
-            if (text) add(name, *text);
+            if (text) add(name, std::move(*text));
             else missing(name, fmt::format("{} not present", p));
         } catch (const std::exception& e) {
             missing(name, e.what());
@@ -350,7 +329,32 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
         missing("status.json", fmt::format("eks-node status: {}", e.what()));
     }
 
-    tar.add(fmt::format("{}/notes.txt", top), notes.empty() ? "nothing missing\n" : notes);
+    // Redact by format (which also learns the secrets), then mask every
+    // learned secret in every item. A file that does not parse as its format
+    // is left out: its secrets could not be told from the rest.
+    Redactor redactor;
+    for (Item& it : items) {
+        try {
+            switch (it.kind) {
+            case Kind::json: it.data = redactor.json_text(it.data); break;
+            case Kind::toml: it.data = redactor.toml_text(it.data); break;
+            case Kind::environment: it.data = redactor.environment_file(it.data); break;
+            case Kind::text: it.data = redactor.text(it.data); break;
+            case Kind::as_is: break;
+            }
+        } catch (const std::exception& e) {
+            note(it.name, fmt::format("left out (may hold secrets): {}", e.what()));
+            it.data = fmt::format("[not collected: {}]\n", e.what());
+            it.kind = Kind::as_is;
+        }
+    }
+    TarGzWriter tar;
+    for (Item& it : items) {
+        tar.add(fmt::format("{}/{}", top, it.name), redactor.scrub(std::move(it.data)));
+        it.data = std::string();  // a journal can be hundreds of MiB: hold it once, in the archive
+    }
+
+    tar.add(fmt::format("{}/notes.txt", top), notes.empty() ? "nothing missing\n" : redactor.scrub(notes));
     progress("notes.txt", fmt::format("{} note{}", std::count(notes.begin(), notes.end(), '\n'),
                                       std::count(notes.begin(), notes.end(), '\n') == 1 ? "" : "s"));
     write_file_atomic(fs::absolute(output), tar.finish(), 0600);

@@ -1,7 +1,9 @@
 #include "core/fsutil.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,7 +57,49 @@ std::string read_file(const fs::path& p) {
     return *s;
 }
 
+bool is_temp_file_of(std::string_view candidate, std::string_view name) {
+    // "." NAME marker XXXXXX, exactly: a user's ".NAME.eks-node-tmp.bak" or
+    // another output's temp file does not match
+    if (!candidate.starts_with('.')) return false;
+    candidate.remove_prefix(1);
+    if (!candidate.starts_with(name)) return false;
+    candidate.remove_prefix(name.size());
+    if (!candidate.starts_with(temp_file_marker)) return false;
+    candidate.remove_prefix(temp_file_marker.size());
+    return candidate.size() == 6 && std::all_of(candidate.begin(), candidate.end(), [](char c) {
+               return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+           });
+}
+
+size_t remove_stale_temp_files(const fs::path& p) {
+    // Why removing them cannot hurt a live write: every output has one owner
+    // (the step that renders it, or the CLI command that writes it), systemd
+    // runs one job of a unit at a time, and the two steps that share an
+    // output (default.env: eks-node-kubelet and eks-node-containerd) are
+    // ordered one after the other (After=), so no other writer of the same
+    // file runs while a step does. Even an overlapping hand-run writer could
+    // only lose its temp file: its rename then fails with ENOENT and it
+    // reports the error, the target stays whole.
+    const std::string name = p.filename().string();
+    const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return 0;  // absent (first write) or unreadable: nothing we can clean
+    size_t removed = 0;
+    while (const dirent* e = ::readdir(d)) {
+        if (!is_temp_file_of(e->d_name, name)) continue;
+        // unlinkat on the listed directory: the names come from it
+        if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+    }
+    ::closedir(d);
+    return removed;
+}
+
 WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t mode) {
+    // A step killed between mkstemp and rename (SIGKILL, OOM, power loss)
+    // leaves its temp file; the next write of the same output clears it,
+    // whether or not the output itself changes.
+    remove_stale_temp_files(p);
+
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode &&
         static_cast<size_t>(st.st_size) == data.size()) {
@@ -69,7 +113,7 @@ WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t m
 
     // Built by append: GCC 12 at -O3 raises a false -Wrestrict on operator+ chains.
     std::string name(".");
-    name.append(p.filename().string()).append(".XXXXXX");
+    name.append(p.filename().string()).append(temp_file_marker).append("XXXXXX");
     std::string tmpl = (dir / name).string();
     Fd f{::mkostemp(tmpl.data(), O_CLOEXEC)};
     if (f.fd < 0) throw Error(fmt::format("{}: cannot create temporary file: {}", dir.string(), errno_text(errno)));
@@ -91,6 +135,7 @@ WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t m
 }
 
 WriteResult remove_file(const fs::path& p) {
+    remove_stale_temp_files(p);
     // Absent is done, even where the directory cannot be written (a drop-in's
     // ProtectSystem=strict answers unlink with EROFS before looking).
     struct stat st {};

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -36,10 +37,27 @@ enum class WriteResult { unchanged, written };
 // directories are created (0755). If the file already holds exactly `data`
 // with `mode`, nothing is touched and `unchanged` is returned, so re-running a
 // step leaves mtimes alone and consumers are restarted only on real changes.
+// Either way, the temp files a killed earlier write of `p` left behind are
+// removed first (remove_stale_temp_files).
 WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t mode);
 
 // Removes a file we own if present (used when an output is no longer wanted,
-// e.g. the kubelet drop-in after the user removed kubelet.config).
+// e.g. the kubelet drop-in after the user removed kubelet.config), and the
+// temp files a killed write of it left behind.
 WriteResult remove_file(const fs::path& p);
+
+// The temp file write_file_atomic writes `p` through is
+// ".NAME.eks-node-tmp.XXXXXX" beside it (NAME = p's file name, X = mkstemp's
+// [A-Za-z0-9]): hidden, never ending in a suffix a consumer's directory scan
+// picks up (.conf, .toml, .json), and marked as ours.
+inline constexpr std::string_view temp_file_marker = ".eks-node-tmp.";
+bool is_temp_file_of(std::string_view candidate, std::string_view name);
+
+// Removes the temp files of `p` in its directory: only names matching
+// is_temp_file_of(., p's file name), so another output's, a user's or another
+// program's files stay. Best effort: a directory that cannot be listed or a
+// file that cannot be removed is left as it is (the write that follows reports
+// its own errors). Returns how many were removed.
+size_t remove_stale_temp_files(const fs::path& p);
 
 }  // namespace eksnode

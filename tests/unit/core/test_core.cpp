@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <csignal>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fixtures.hpp"
 #include "core/error.hpp"
@@ -47,6 +51,85 @@ TEST_CASE("atomic write creates parents, sets the mode and reports changes", "[c
     CHECK(remove_file(f) == WriteResult::unchanged);
     CHECK_FALSE(read_file_if_exists(f).has_value());
     CHECK_THROWS_AS(read_file(f), Error);
+}
+
+TEST_CASE("a write removes the temp files a killed write of the same output left, and nothing else",
+          "[core][fs]") {
+    test::TempRoot root;
+    const fs::path d = root.dir / "etc";
+    fs::path out = d / "config.json";
+    auto plant = [&](std::string_view name) { write_file_atomic(d / name, "x", 0600); };
+    // what a step killed between mkstemp and rename leaves behind, twice
+    const std::vector<std::string> stale = {".config.json.eks-node-tmp.AbC123", ".config.json.eks-node-tmp.zz9ZZ9"};
+    // not ours to remove: another output's temp file, a user's dotfiles, the
+    // old unmarked pattern (another program's mkstemp of .NAME.XXXXXX looks
+    // the same), a near-miss suffix
+    const std::vector<std::string> kept = {".other.json.eks-node-tmp.AbC123", ".config.json.swp", ".config.json.AbC123",
+                                           ".config.json.eks-node-tmp.AbC12", ".config.json.eks-node-tmp.AbC1234",
+                                           ".config.json.eks-node-tmp.AbC-12", "config.json.eks-node-tmp.AbC123",
+                                           ".config.jsonx.eks-node-tmp.AbC123"};
+    for (const auto& n : stale) plant(n);
+    for (const auto& n : kept) plant(n);
+    auto present = [&](const std::string& n) { return fs::exists(d / n); };
+
+    SECTION("on a write that changes the output") {
+        CHECK(write_file_atomic(out, "{}", 0600) == WriteResult::written);
+    }
+    SECTION("on a write that finds the output unchanged") {
+        write_file_atomic(out, "{}", 0600);
+        for (const auto& n : stale) plant(n);
+        CHECK(write_file_atomic(out, "{}", 0600) == WriteResult::unchanged);
+    }
+    SECTION("on a removal of the output") {
+        write_file_atomic(out, "{}", 0600);
+        for (const auto& n : stale) plant(n);
+        CHECK(remove_file(out) == WriteResult::written);
+    }
+    for (const auto& n : stale) CHECK_FALSE(present(n));
+    for (const auto& n : kept) CHECK(present(n));
+}
+
+TEST_CASE("temp file names: the marker and exactly six mkstemp characters", "[core][fs]") {
+    CHECK(is_temp_file_of(".hosts.eks-node-tmp.q1W2e3", "hosts"));
+    CHECK_FALSE(is_temp_file_of(".hosts.eks-node-tmp.q1W2e3", "host"));
+    CHECK_FALSE(is_temp_file_of(".hosts.eks-node-tmp.q1W2e.", "hosts"));
+    CHECK_FALSE(is_temp_file_of(".hosts.q1W2e3", "hosts"));
+    CHECK_FALSE(is_temp_file_of("hosts", "hosts"));
+}
+
+TEST_CASE("a writer killed mid-write leaves a temp file the next write removes", "[core][fs]") {
+    test::TempRoot root;
+    fs::path out = root.dir / "kubeconfig";
+    auto temps = [&] {
+        size_t n = 0;
+        for (auto& e : fs::directory_iterator(root.dir)) n += is_temp_file_of(e.path().filename().string(), "kubeconfig");
+        return n;
+    };
+    // The child is killed by the kernel between mkstemp and rename, as a
+    // SIGKILL or the OOM killer would: RLIMIT_FSIZE turns its write() into a
+    // SIGXFSZ, whose default action ends the process then and there.
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::signal(SIGXFSZ, SIG_DFL);
+        rlimit none{0, 0}, small{16, 16};
+        ::setrlimit(RLIMIT_CORE, &none);
+        ::setrlimit(RLIMIT_FSIZE, &small);
+        try {
+            write_file_atomic(out, std::string(4096, 'k'), 0600);
+        } catch (...) {
+        }
+        ::_exit(0);  // not reached when the signal did its job
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGXFSZ);
+    CHECK_FALSE(fs::exists(out));
+    CHECK(temps() == 1);  // the real name write_file_atomic uses
+    CHECK(write_file_atomic(out, "token", 0600) == WriteResult::written);
+    CHECK(temps() == 0);
+    CHECK(read_file(out) == "token");
 }
 
 TEST_CASE("deep merge: objects merge, arrays and scalars replace", "[core][json]") {

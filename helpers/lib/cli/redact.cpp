@@ -1,0 +1,633 @@
+#include "cli/redact.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <cctype>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "core/error.hpp"
+#include "core/jsonutil.hpp"
+#include "render/toml_json.hpp"
+
+namespace eksnode::cli {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// "DD_API_KEY" -> dd api key; "clientKeyData" -> client key data; "x-amz-token" -> x amz token
+std::vector<std::string> key_words(std::string_view key) {
+    std::vector<std::string> words;
+    std::string cur;
+    for (size_t i = 0; i < key.size(); ++i) {
+        char c = key[i];
+        bool boundary = c == '_' || c == '-' || c == '.' || c == ' ';
+        if (!boundary && std::isupper(static_cast<unsigned char>(c)) && i > 0 &&
+            std::islower(static_cast<unsigned char>(key[i - 1])) && !cur.empty()) {
+            words.push_back(cur);
+            cur.clear();
+        }
+        if (boundary) {
+            if (!cur.empty()) words.push_back(cur);
+            cur.clear();
+        } else {
+            cur += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+    }
+    if (!cur.empty()) words.push_back(cur);
+    return words;
+}
+
+constexpr std::string_view hex_upper = "0123456789ABCDEF";
+constexpr std::string_view hex_lower = "0123456789abcdef";
+
+bool unreserved(unsigned char c) { return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+
+std::string percent_encode(std::string_view s, std::string_view hex, bool only_delimiters) {
+    constexpr std::string_view delimiters = "%:/?#[]@ \"'";
+    std::string out;
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        bool encode = only_delimiters ? delimiters.find(ch) != std::string_view::npos : !unreserved(c);
+        if (encode) out += {'%', hex[c >> 4], hex[c & 15]};
+        else out += ch;
+    }
+    return out;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+std::string base64(std::string_view s, bool url) {
+    const std::string_view alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                                          : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    size_t i = 0;
+    for (; i + 2 < s.size(); i += 3) {
+        uint32_t v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
+                     static_cast<unsigned char>(s[i + 2]);
+        out += {alphabet[v >> 18], alphabet[(v >> 12) & 63], alphabet[(v >> 6) & 63], alphabet[v & 63]};
+    }
+    if (i < s.size()) {  // 1 or 2 bytes left: their full characters, no padding
+        uint32_t v = static_cast<unsigned char>(s[i]) << 16;
+        if (i + 1 < s.size()) v |= static_cast<unsigned char>(s[i + 1]) << 8;
+        out += alphabet[v >> 18];
+        out += alphabet[(v >> 12) & 63];
+        if (i + 1 < s.size()) out += alphabet[(v >> 6) & 63];
+    }
+    return out;
+}
+
+std::string escaped(std::string_view s, std::string_view specials) {
+    std::string out;
+    for (char c : s) {
+        if (specials.find(c) != std::string_view::npos) out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+std::string json_escaped(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+            else out += c;
+        }
+    }
+    return out;
+}
+
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+    std::string out;
+    size_t pos = 0;
+    for (size_t hit; (hit = s.find(from, pos)) != std::string_view::npos; pos = hit + from.size())
+        out.append(s.substr(pos, hit - pos)).append(to);
+    out.append(s.substr(pos));
+    return out;
+}
+
+bool is_name_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+}
+
+// AWS access key IDs: AKIA/ASIA/AROA/AIDA and 16 of [A-Z0-9].
+std::string redact_aws_key_ids(std::string line, Redactor& r) {
+    for (std::string_view prefix : {"AKIA", "ASIA", "AROA", "AIDA"}) {
+        for (size_t pos = 0; (pos = line.find(prefix, pos)) != std::string::npos;) {
+            size_t end = pos + 4;
+            while (end < line.size() && end - pos < 20 &&
+                   (std::isupper(static_cast<unsigned char>(line[end])) ||
+                    std::isdigit(static_cast<unsigned char>(line[end]))))
+                ++end;
+            if (end - pos == 20) {
+                r.remember(std::string_view(line).substr(pos, 20));
+                line.replace(pos, 20, redacted);
+                pos += redacted.size();
+            } else {
+                pos += 4;
+            }
+        }
+    }
+    return line;
+}
+
+// "--name=value" words whose name is a secret (kubelet flags, journal FLAG: lines).
+std::string redact_flags(std::string s, Redactor& r) {
+    for (size_t pos = 0; (pos = s.find("--", pos)) != std::string::npos;) {
+        size_t name_end = pos + 2;
+        while (name_end < s.size() && is_name_char(s[name_end])) ++name_end;
+        if (name_end == pos + 2 || name_end >= s.size() || s[name_end] != '=') {
+            pos = name_end;
+            continue;
+        }
+        size_t v = name_end + 1, end = v;
+        while (end < s.size() && !is_space(s[end])) ++end;
+        std::string_view name = std::string_view(s).substr(pos + 2, name_end - pos - 2);
+        std::string_view value = std::string_view(s).substr(v, end - v);
+        if (!value.empty() && value != redacted && secret_key(name, value)) {
+            r.remember(value);
+            s.replace(v, end - v, redacted);
+            end = v + redacted.size();
+        }
+        pos = end;
+    }
+    return s;
+}
+
+// Every "key: value", "key = value", "key=value", "\"key\": value" on the
+// line whose key names a secret: the value (quoted or up to white space, a
+// comma, a semicolon or a closing brace) becomes "REDACTED".
+std::string redact_key_values(std::string line, Redactor& r) {
+    for (size_t sep = 0; (sep = line.find_first_of(":=", sep)) != std::string::npos; ++sep) {
+        // the key: name characters just before, past closing quotes and spaces
+        size_t k = sep;
+        while (k > 0 && (line[k - 1] == ' ' || line[k - 1] == '\t')) --k;
+        while (k > 0 && (line[k - 1] == '"' || line[k - 1] == '\'')) --k;
+        size_t key_end = k;
+        while (k > 0 && is_name_char(line[k - 1])) --k;
+        if (k == key_end) continue;
+        std::string_view key = std::string_view(line).substr(k, key_end - k);
+        // the value
+        size_t v = sep + 1;
+        while (v < line.size() && (line[v] == ' ' || line[v] == '\t')) ++v;
+        if (v >= line.size()) continue;  // "token:" with the value on later lines: a YAML block
+        size_t end;
+        std::string value;
+        char q = line[v];
+        if (q == '"' || q == '\'') {
+            size_t close = v + 1;
+            while (close < line.size() && line[close] != q) close += (line[close] == '\\' && q == '"') ? 2 : 1;
+            if (close >= line.size()) {
+                value = line.substr(v + 1);
+                end = line.size();
+            } else {
+                value = line.substr(v + 1, close - v - 1);
+                end = close + 1;
+            }
+        } else {
+            end = v;
+            while (end < line.size() && !is_space(line[end]) && line[end] != ',' && line[end] != ';' &&
+                   line[end] != '}')
+                ++end;
+            value = line.substr(v, end - v);
+        }
+        if (value.empty() || value == redacted || value.starts_with("//") || !secret_key(key, value)) continue;
+        r.remember(value);
+        line.replace(v, end - v, fmt::format("\"{}\"", redacted));
+        sep = v + redacted.size() + 1;
+    }
+    return line;
+}
+
+// The words of an Environment= line: "A=b" "C=d e" F=g
+std::string redact_environment_line(std::string_view line, size_t start, Redactor& r) {
+    std::string out(line.substr(0, start));
+    size_t i = start;
+    while (i < line.size()) {
+        if (is_space(line[i])) {
+            out += line[i++];
+            continue;
+        }
+        size_t end = i;
+        char q = line[i] == '"' || line[i] == '\'' ? line[i] : 0;
+        if (q) {
+            end = i + 1;
+            while (end < line.size() && line[end] != q) end += line[end] == '\\' ? 2 : 1;
+            end = std::min(end + 1, line.size());
+        } else {
+            while (end < line.size() && !is_space(line[end])) ++end;
+        }
+        std::string_view word = line.substr(i, end - i);
+        std::string_view inner = q ? word.substr(1, word.size() >= 2 ? word.size() - 2 : 0) : word;
+        size_t eq = inner.find('=');
+        if (eq == std::string_view::npos) {
+            out += word;
+        } else {
+            std::string_view name = inner.substr(0, eq), value = inner.substr(eq + 1);
+            std::string kept;
+            if (harmless_environment_name(name)) {
+                kept = redact_url_userinfo(value, &r);
+            } else {
+                r.remember(value);
+                kept = std::string(redacted);
+            }
+            out += q ? fmt::format("{}{}={}{}", q, name, kept, q) : fmt::format("{}={}", name, kept);
+        }
+        i = end;
+    }
+    return out;
+}
+
+// The kubelet flags eks-node derived: kept, but "--secret-name=value" masked.
+constexpr std::string_view flags_variable = "NODEADM_KUBELET_ARGS";
+
+}  // namespace
+
+bool harmless_environment_name(std::string_view name) {
+    // The values an operator needs to read a node's behaviour and that carry
+    // no credential of their own (URL userinfo is masked separately); the
+    // last two are eks-node's own, in /etc/eks/kubelet/environment.
+    static constexpr std::string_view harmless[] = {
+        "http_proxy", "https_proxy", "no_proxy", "all_proxy", "ftp_proxy",
+        "aws_region", "aws_default_region", "aws_sts_regional_endpoints", "aws_use_fips_endpoint",
+        "aws_use_dualstack_endpoint", "aws_endpoint_url", "aws_retry_mode", "aws_max_attempts", "aws_ca_bundle",
+        "aws_ec2_metadata_disabled", "aws_ec2_metadata_service_endpoint",
+        "aws_ec2_metadata_service_endpoint_mode", "aws_ec2_metadata_v1_disabled",
+        "tz", "lang", "language", "lc_all", "path",
+        "godebug", "gogc", "gomaxprocs", "gomemlimit", "gotraceback",
+        "containerd_log_level", "kubelet_log_level", "eks_node_log_level", "eks_node_landlock",
+        "nodeadm_kubelet_args", "kubelet_config_dropin_dir_alpha"};
+    std::string n = lower(name);
+    // AWS_ENDPOINT_URL_<SERVICE>: per-service endpoints, the same kind of value
+    if (n.starts_with("aws_endpoint_url_")) return true;
+    return std::find(std::begin(harmless), std::end(harmless), n) != std::end(harmless);
+}
+
+bool secret_key(std::string_view key, std::string_view value) {
+    // a dotted field path ("spec.instance.environment.default.DD_API_KEY"): its last part
+    if (size_t dot = key.rfind('.'); dot != std::string_view::npos) key = key.substr(dot + 1);
+    std::vector<std::string> words = key_words(key);
+    if (words.empty()) return false;
+    std::string joined;
+    for (const std::string& w : words) joined += w;
+    // a file, directory or config path names where a secret is, not the secret
+    const std::string& last = words.back();
+    bool path_key = last == "file" || last == "path" || last == "dir" || last == "config" || last == "key" ||
+                    last == "certificate";
+    if (path_key && value.starts_with('/') && value.find_first_of(" \t:@") == std::string_view::npos) return false;
+    for (std::string_view part : {"token", "passw", "passphrase", "secret", "credential", "privatekey", "keydata",
+                                  "apikey", "accesskey", "sessionkey", "signingkey", "encryptionkey", "cookie"})
+        if (joined.find(part) != std::string::npos) return true;
+    for (const std::string& w : words)
+        for (std::string_view exact : {"pass", "pwd", "auth", "pat", "bearer", "apitoken"})
+            if (w == exact) return true;
+    return false;
+}
+
+std::string redact_url_userinfo(std::string_view text, Redactor* remember) {
+    std::string out;
+    size_t pos = 0;
+    for (size_t mark; (mark = text.find("://", pos)) != std::string_view::npos;) {
+        // a scheme: a letter, then letters, digits, + - .
+        size_t s = mark;
+        while (s > pos && (std::isalnum(static_cast<unsigned char>(text[s - 1])) || text[s - 1] == '+' ||
+                           text[s - 1] == '-' || text[s - 1] == '.'))
+            --s;
+        size_t start = mark + 3;
+        if (s == mark || !std::isalpha(static_cast<unsigned char>(text[s]))) {
+            out.append(text.substr(pos, start - pos));
+            pos = start;
+            continue;
+        }
+        // the authority's reach: up to white space or the next URL's scheme
+        size_t end = start;
+        while (end < text.size() && !is_space(text[end])) ++end;
+        if (size_t next = text.substr(start, end - start).find("://"); next != std::string_view::npos) {
+            size_t n = start + next;
+            while (n > start && std::isalpha(static_cast<unsigned char>(text[n - 1]))) --n;
+            end = n;
+        }
+        size_t at = text.substr(start, end - start).rfind('@');
+        out.append(text.substr(pos, start - pos));
+        if (at == std::string_view::npos || at == 0 || text.substr(start, at) == redacted) {
+            pos = start;
+            continue;
+        }
+        std::string_view userinfo = text.substr(start, at);
+        if (remember) {
+            remember->remember(userinfo);
+            if (size_t colon = userinfo.find(':'); colon != std::string_view::npos)
+                remember->remember(userinfo.substr(colon + 1));
+        }
+        out += redacted;
+        pos = start + at;  // the '@' and the host stay
+    }
+    out.append(text.substr(pos));
+    return out;
+}
+
+void Redactor::remember(std::string_view secret) {
+    if (secret.size() < min_remembered || secret == redacted) return;
+    if (std::all_of(secret.begin(), secret.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        return;
+    std::vector<std::string> forms = {std::string(secret), json_escaped(secret), escaped(secret, "\\\"`$"),
+                                      replace_all(secret, "'", "''"), replace_all(secret, "'", "'\\''"),
+                                      percent_encode(secret, hex_upper, false), percent_encode(secret, hex_lower, false),
+                                      percent_encode(secret, hex_upper, true)};
+    // a secret written percent-encoded (a URL's userinfo) is also searched
+    // for decoded, in every form
+    if (std::string d = percent_decode(secret); d != secret) remember(d);
+    // base64 at each of the three byte alignments the secret can have inside
+    // a longer encoded text: only the characters that depend on it alone
+    for (bool url : {false, true}) {
+        for (size_t k = 0; k < 3; ++k) {
+            std::string padded = std::string(k, '\0') + std::string(secret);
+            std::string b = base64(padded, url);
+            size_t skip = k == 0 ? 0 : k + 1;
+            size_t end = padded.size() * 8 / 6;
+            if (end > skip) forms.push_back(b.substr(skip, end - skip));
+        }
+    }
+    for (std::string& f : forms) {
+        if (f.size() < min_remembered || std::string_view(redacted).find(f) != std::string_view::npos) continue;
+        if (std::find(needles_.begin(), needles_.end(), f) == needles_.end()) needles_.push_back(std::move(f));
+    }
+    // longest first: a shorter form inside a longer one must not split it
+    std::stable_sort(needles_.begin(), needles_.end(),
+                     [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string Redactor::scrub(std::string text) const {
+    for (const std::string& n : needles_) {
+        if (text.find(n) == std::string::npos) continue;
+        text = replace_all(text, n, redacted);
+    }
+    return text;
+}
+
+namespace {
+
+// "  - name: NAME" / "    value: VALUE": an environment list in YAML (a
+// kubeconfig's exec plugin env:); the value's key says nothing, the name does.
+std::string_view yaml_field(std::string_view line, std::string_view field) {
+    size_t i = line.find_first_not_of(" \t-");
+    if (i == std::string_view::npos || line.substr(i, field.size()) != field) return {};
+    std::string_view rest = line.substr(i + field.size());
+    if (!rest.starts_with(':')) return {};
+    rest.remove_prefix(1);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    if (rest.size() >= 2 && (rest.front() == '"' || rest.front() == '\'') && rest.back() == rest.front())
+        rest = rest.substr(1, rest.size() - 2);
+    return rest;
+}
+
+}  // namespace
+
+std::string Redactor::text(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    std::string env_name;  // the last "- name:" of a YAML list, for the "value:" after it
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        size_t end = nl == std::string_view::npos ? text.size() : nl;
+        std::string_view raw = text.substr(pos, end - pos);
+        std::string line;
+        size_t lead = raw.find_first_not_of(" \t");
+        std::string_view body = lead == std::string_view::npos ? std::string_view() : raw.substr(lead);
+        std::string_view env_value = yaml_field(raw, "value");
+        if (body.starts_with("Environment=") || body.starts_with("DefaultEnvironment=")) {
+            line = redact_environment_line(raw, lead + body.find('=') + 1, *this);
+        } else if (!env_name.empty() && !env_value.empty() && !harmless_environment_name(env_name)) {
+            remember(env_value);
+            line = std::string(raw.substr(0, raw.find("value:") + 6)) + " \"" + std::string(redacted) + "\"";
+        } else {
+            line = redact_key_values(std::string(raw), *this);
+        }
+        if (body.starts_with("- ")) env_name.clear();
+        if (std::string_view n = yaml_field(raw, "name"); !n.empty()) env_name = n;
+        else if (!env_value.empty()) env_name.clear();
+        line = redact_url_userinfo(line, this);
+        line = redact_flags(std::move(line), *this);
+        line = redact_aws_key_ids(std::move(line), *this);
+        out += line;
+        if (nl != std::string_view::npos) out += '\n';
+        pos = end + 1;
+    }
+    return out;
+}
+
+namespace {
+
+// An environment variable's value: kept when harmless (URL credentials
+// masked, and secret kubelet flags), else masked whole.
+std::string environment_value(Redactor& r, std::string_view name, std::string_view value) {
+    if (!harmless_environment_name(name)) {
+        r.remember(value);
+        return std::string(redacted);
+    }
+    std::string kept = redact_url_userinfo(value, &r);
+    if (lower(name) == lower(flags_variable)) kept = redact_flags(std::move(kept), r);
+    return kept;
+}
+
+void walk(json& j, Redactor& r, std::string_view key);
+
+// spec.instance.environment.<service>.<NAME> (config.json) or
+// instance.environment.<service>.<NAME> (TOML): every string is a value
+void walk_environment(json& j, Redactor& r) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it->is_string()) *it = environment_value(r, it.key(), it->get<std::string>());
+        else if (it->is_object()) walk_environment(*it, r);
+        else walk(*it, r, it.key());
+    }
+}
+
+std::string string_value(Redactor& r, std::string_view key, const std::string& s) {
+    if (secret_key(key, s) && !s.empty()) {
+        r.remember(s);
+        return std::string(redacted);
+    }
+    // a value may be a document of its own (a TOML or YAML text): line by line
+    return r.text(s);
+}
+
+void walk(json& j, Redactor& r, std::string_view key) {
+    if (j.is_object()) {
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            if (it.key() == "environment" && it->is_object()) {
+                walk_environment(*it, r);
+            } else if (it.key() == "origins" && it->is_object() && key.empty()) {
+                // config.json's origins: field pointers ("/spec/instance/
+                // environment/default/DB_PWD") to where each value came from.
+                // The keys name fields, not secrets, and the labels (file
+                // names, "user data (document 2)") are no secrets either:
+                // read as text, for a URL a label might quote
+                for (auto o = it->begin(); o != it->end(); ++o)
+                    if (o->is_string()) *o = r.text(o->get<std::string>());
+            } else if (it.key() == "env" && it->is_array()) {
+                // [{"name": "AWS_PROFILE", "value": "..."}]: a credential provider's or exec plugin's environment
+                for (json& e : *it) {
+                    if (e.is_object() && e.contains("name") && e["name"].is_string() && e.contains("value") &&
+                        e["value"].is_string())
+                        e["value"] = environment_value(r, e["name"].get<std::string>(), e["value"].get<std::string>());
+                    else
+                        walk(e, r, "env");
+                }
+            } else if (it->is_string()) {
+                *it = string_value(r, it.key(), it->get<std::string>());
+            } else {
+                walk(*it, r, it.key());
+            }
+        }
+    } else if (j.is_array()) {
+        for (json& e : j) {
+            if (e.is_string()) e = string_value(r, key, e.get<std::string>());
+            else walk(e, r, key);
+        }
+    }
+}
+
+json toml_as_json(const toml::node& n) {
+    if (const auto* t = n.as_table()) {
+        json o = json::object();
+        for (auto&& [k, v] : *t) o[std::string(k.str())] = toml_as_json(v);
+        return o;
+    }
+    if (const auto* a = n.as_array()) {
+        json arr = json::array();
+        for (const toml::node& e : *a) arr.push_back(toml_as_json(e));
+        return arr;
+    }
+    if (const auto* s = n.as_string()) return s->get();
+    if (const auto* i = n.as_integer()) return i->get();
+    if (const auto* f = n.as_floating_point()) return f->get();
+    if (const auto* b = n.as_boolean()) return b->get();
+    // dates and times: their TOML text
+    std::ostringstream os;
+    n.visit([&](const auto& v) { os << v; });
+    return os.str();
+}
+
+}  // namespace
+
+std::string Redactor::json_text(std::string_view text) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error& e) {
+        // not e.what(): it quotes the text near the error, which may be a secret
+        throw Error(fmt::format("not valid JSON (byte {})", e.byte));
+    }
+    walk(j, *this, "");
+    return dump_pretty(j) + "\n";
+}
+
+std::string Redactor::toml_text(std::string_view text) {
+    json j;
+    try {
+        j = toml_as_json(toml::parse(text));
+    } catch (const toml::parse_error& e) {
+        // not the description: it may quote the text near the error
+        throw Error(fmt::format("not valid TOML (line {})", e.source().begin.line));
+    }
+    walk(j, *this, "");
+    return render_detail::to_toml(j, "collect-logs");
+}
+
+std::string Redactor::environment_file(std::string_view t) {
+    std::string out;
+    size_t i = 0;
+    while (i < t.size()) {
+        size_t eol = t.find('\n', i);
+        if (eol == std::string_view::npos) eol = t.size();
+        std::string_view line = t.substr(i, eol - i);
+        size_t lead = line.find_first_not_of(" \t");
+        if (lead == std::string_view::npos || line[lead] == '#' || line[lead] == ';') {
+            out += text(line);  // blank, or a comment (which may quote a secret too)
+            out += '\n';
+            i = eol + 1;
+            continue;
+        }
+        size_t eq = line.find('=');
+        std::string_view name = eq == std::string_view::npos ? std::string_view() : line.substr(lead, eq - lead);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+            })) {
+            out += "# [a line collect-logs could not read: left out]\n";
+            i = eol + 1;
+            continue;
+        }
+        // the value: quoted (may span lines, backslash escapes in "..."), or
+        // to the end of the line, backslash-newline continuing it
+        size_t v = i + eq + 1;
+        while (v < t.size() && (t[v] == ' ' || t[v] == '\t')) ++v;
+        size_t end = v;
+        std::string value;
+        if (v < t.size() && (t[v] == '"' || t[v] == '\'')) {
+            char q = t[v];
+            end = v + 1;
+            while (end < t.size() && t[end] != q) {
+                if (t[end] == '\\' && q == '"' && end + 1 < t.size()) ++end;
+                value += t[end++];
+            }
+            end = std::min(end + 1, t.size());
+            while (end < t.size() && t[end] != '\n') ++end;  // after the closing quote
+        } else {
+            while (end < t.size() && t[end] != '\n') {
+                if (t[end] == '\\' && end + 1 < t.size() && t[end + 1] == '\n') {
+                    end += 2;
+                    continue;
+                }
+                value += t[end++];
+            }
+        }
+        std::string_view raw = t.substr(v, end - v);
+        if (harmless_environment_name(name)) {
+            out += fmt::format("{}={}\n", name, environment_value(*this, name, raw));
+        } else {
+            remember(value);
+            remember(raw);
+            out += fmt::format("{}={}\n", name, redacted);
+        }
+        i = end + 1;
+    }
+    if (!t.empty() && t.back() != '\n' && !out.empty()) out.pop_back();
+    return out;
+}
+
+}  // namespace eksnode::cli
