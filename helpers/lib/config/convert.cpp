@@ -151,13 +151,13 @@ private:
         values_ += values;
         bytes_ += bytes;
         if (values_ > limits::document_values)
-            throw ConfigError(
-                source_, path,
-                fmt::format("more than {} values in one document (alias expansion?)", limits::document_values));
+            throw ConfigError(source_, path,
+                              fmt::format("more than {} values in one document{}", limits::document_values,
+                                          aliased_ ? " (alias expansion?)" : ""));
         if (bytes_ > limits::document_bytes)
             throw ConfigError(source_, path,
-                              fmt::format("more than {} MiB of text in one document (alias expansion?)",
-                                          limits::document_bytes >> 20));
+                              fmt::format("more than {} MiB of text in one document{}", limits::document_bytes >> 20,
+                                          aliased_ ? " (alias expansion?)" : ""));
     }
 
     const Anchor& anchor_named(const std::string& name, const std::string& path) {
@@ -170,6 +170,7 @@ private:
     }
 
     json alias(const Anchor& a, const std::string& path) {
+        aliased_ = true;
         count(path, a.values, a.bytes);
         return a.value;
     }
@@ -190,6 +191,7 @@ private:
             } else if (k.type == YAML_ALIAS_EVENT) {
                 const Anchor& a = anchor_named(text_of(k.data.alias.anchor), path);
                 if (!a.scalar) throw ConfigError(source_, path, "mapping keys must be scalars");
+                aliased_ = true;
                 count(path, 1, a.text.size());
                 text = a.text;
                 tag = a.tag;
@@ -248,6 +250,7 @@ private:
     std::map<std::string, Anchor> anchors_;  // anchors are scoped to their document
     size_t values_ = 0;
     size_t bytes_ = 0;
+    bool aliased_ = false;  // for the error's hint
 };
 
 // Walks a YAML stream; `document` is called with the first event of each
@@ -299,17 +302,24 @@ bool is_yaml_mapping(std::string_view text) {
 }
 
 json json_document(std::string_view text, const std::string& source) {
-    auto limit_depth = [&](int depth, json::parse_event_t event, json&) {
+    size_t values = 0;
+    auto limit = [&](int depth, json::parse_event_t event, json&) {
         bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
         if (opens && depth >= limits::nesting_depth)
             throw ConfigError(source, "",
                               fmt::format("invalid JSON: nested deeper than {} levels", limits::nesting_depth));
+        // the same bound as YAML's: the merge and the renderers handle
+        // objects with linear lookups, so values cost time quadratically
+        if ((opens || event == json::parse_event_t::value) && ++values > limits::document_values)
+            throw ConfigError(source, "", fmt::format("more than {} values in one document", limits::document_values));
         return true;
     };
     try {
-        return json::parse(text.begin(), text.end(), limit_depth);
-    } catch (const json::parse_error& e) {
-        // drop nlohmann's "[json.exception.parse_error.101] " prefix; keep "parse error at line 3, column 5: ..."
+        return json::parse(text.begin(), text.end(), limit);
+    } catch (const json::exception& e) {
+        // parse_error, or out_of_range for a number no double holds (1e400);
+        // drop nlohmann's "[json.exception.parse_error.101] " prefix and keep
+        // "parse error at line 3, column 5: ..."
         std::string_view what = e.what();
         size_t start = what.find("] ");
         throw ConfigError(source, "", fmt::format("invalid JSON: {}", what.substr(start == what.npos ? 0 : start + 2)));

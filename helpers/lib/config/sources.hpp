@@ -33,7 +33,7 @@ inline constexpr int encoding_layers = 4;                  // nested base64/gzip
 inline constexpr int mime_parts = 64;                      // parts across the whole message
 inline constexpr int mime_depth = 4;                       // nested multipart levels
 inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML or JSON document
-inline constexpr size_t document_values = 100000;          // values in one YAML document, aliases expanded
+inline constexpr size_t document_values = 10000;           // values in one YAML or JSON document, aliases expanded
 inline constexpr size_t document_bytes = 8u << 20;         // scalar text in one YAML document, aliases expanded: 8 MiB
 }  // namespace limits
 

@@ -90,7 +90,7 @@ TEST_CASE("alias expansion and deep nesting are bounded", "[config][nodeconfig]"
         bomb +=
             fmt::format("      {0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", level, prev);
     }
-    CHECK(problem_of(bomb) == "spec.kubelet.config.e[7]: more than 100000 values in one document (alias expansion?)");
+    CHECK(problem_of(bomb) == "spec.kubelet.config.d[7]: more than 10000 values in one document (alias expansion?)");
 
     std::string deep_json = R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": )" +
                             std::string(100, '[') + std::string(100, ']') + "}";
