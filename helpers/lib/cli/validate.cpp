@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli/commands.hpp"
+#include "config/convert.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/text.hpp"
@@ -77,7 +78,8 @@ void parse_as(Format format, const std::string& text) {
             break;
         }
         case Format::toml: {
-            toml::table parsed = toml::parse(text);
+            // through parse_toml, which refuses nesting that would overflow toml++'s stack
+            toml::table parsed = parse_toml(text, "");
             break;
         }
         case Format::yaml: {
