@@ -32,8 +32,10 @@ inline constexpr size_t decompressed_bytes = 4u << 20;     // each gunzip output
 inline constexpr int encoding_layers = 4;                  // nested base64/gzip layers
 inline constexpr int mime_parts = 64;                      // parts across the whole message
 inline constexpr int mime_depth = 4;                       // nested multipart levels
-inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML or JSON document
+inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML, JSON or TOML document
 inline constexpr size_t document_values = 100000;          // values in one YAML document, aliases expanded
+inline constexpr size_t script_value_bytes = user_data_bytes;  // AL2 script: one word, variable or here-document, expanded
+inline constexpr size_t script_expansion_bytes = 4u << 20;     // AL2 script: all its expansions and here-document copies
 }  // namespace limits
 
 // The media type of our TOML inside MIME user data.
