@@ -55,6 +55,12 @@ inline constexpr std::string_view nodeconfig_media_type = "application/node.eks.
 // Throws ConfigError naming `label` (and the MIME part) on anything malformed.
 std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label = "user data");
 
+// A user data file (--user-data=FILE, `eks-node config check FILE`): at most
+// limits::user_data_bytes are read, so a pipe that never ends (/dev/stdin)
+// cannot make it wait or grow. Throws ConfigError naming `path` beyond the
+// limit, Error when the file cannot be read.
+std::string read_user_data_file(const std::string& path);
+
 // One NodeConfig stream, YAML or JSON (apiVersion node.eks.aws/v1alpha1, kind
 // NodeConfig), one fragment per document, merged in order by the caller; with
 // several documents the sources say "(document 2)". YAML scalars are typed as
