@@ -74,7 +74,7 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     std::string label = opts.user_data_file.empty() ? "user data" : opts.user_data_file;
     std::optional<std::string> user_data = opts.user_data_file.empty()
                                                ? read_file_if_exists(opts.paths.of(path::user_data))
-                                               : std::optional(read_file(opts.user_data_file));
+                                               : std::optional(read_user_data_file(opts.user_data_file));
 
     bootstrap_sh::FileReader node_file = [&](const std::string& p, std::string& why) {
         std::optional<std::string> content = read_file_if_exists(opts.paths.of(p));

@@ -81,7 +81,7 @@ int config_check_sources(const std::vector<std::string>& sources) {
     json spec = json::object(), settings = json::object();
     Origins origins;
     for (const std::string& s : sources) {
-        std::string raw = read_file(s);
+        std::string raw = read_user_data_file(s);
         std::vector<Fragment> frags = s.ends_with(".toml") ? std::vector<Fragment>{fragment_from_toml(raw, s)}
                                                            : fragments_from_user_data(raw, s);
         for (const Fragment& f : frags) {

@@ -77,7 +77,8 @@ void parse_as(Format format, const std::string& text) {
             break;
         }
         case Format::toml: {
-            toml::table parsed = toml::parse(text);
+            // through parse_toml, which refuses nesting that would overflow toml++'s stack
+            toml::table parsed = parse_toml(text, "");
             break;
         }
         case Format::yaml: {

@@ -430,7 +430,15 @@ public:
                     why = fmt::format("the here-document writing {} {}", path, w.unresolved);
                     return std::nullopt;
                 }
-                content = w.append && content ? *content + w.content : w.content;
+                if (w.append && content)
+                    content->append(w.content);
+                else
+                    content = w.content;
+                if (content->size() > limits::script_value_bytes) {
+                    why = fmt::format("the here-documents writing {} make more than {} MiB", path,
+                                      limits::script_value_bytes >> 20);
+                    return std::nullopt;
+                }
             }
             if (!content)
                 why = fmt::format(
@@ -453,6 +461,7 @@ private:
     void read_line() {
         std::vector<Command> cmds;
         Command cmd;
+        bool leading = true;  // every word of cmd so far is an assignment
         auto finish = [&] {
             if (!cmd.words.empty() || !cmd.redirects.empty()) {
                 cmd.seq = ++seq_;
@@ -460,6 +469,7 @@ private:
                 cmds.push_back(std::move(cmd));
             }
             cmd = Command{};
+            leading = true;
         };
         while (true) {
             skip_blanks();
@@ -490,7 +500,6 @@ private:
             if (!w.quoted && !w.text.empty() && (at(i_) == '<' || at(i_) == '>') &&
                 std::all_of(w.raw.begin(), w.raw.end(), [](char d) { return d >= '0' && d <= '9'; }))
                 continue;
-            bool leading = std::all_of(cmd.words.begin(), cmd.words.end(), is_assignment);
             if (is_assignment(w)) {
                 // the shell does not split an assignment's value; a leading one
                 // takes effect for the words after it
@@ -498,7 +507,10 @@ private:
                 cmd.words.push_back(std::move(w));
                 continue;
             }
-            for (RawWord& field : split(w)) cmd.words.push_back(std::move(field));
+            for (RawWord& field : split(w)) {
+                cmd.words.push_back(std::move(field));
+                leading = false;
+            }
         }
         finish();
         read_heredoc_bodies(cmds);
@@ -716,13 +728,32 @@ private:
             fallback &&
             (it == vars_.end() || (fallback->second && it->second.unresolved.empty() && it->second.value.empty()));
         if (use_fallback) {
+            expanding(w.text.size(), fallback->first.size(), line_);
             for (char c : fallback->first) w.add(c, !quoted);
             w.solid = true;
             return;
         }
         if (it == vars_.end()) return w.fail(fmt::format("${} is not set by the script before this line", name));
         if (!it->second.unresolved.empty()) return w.fail(fmt::format("${} {}", name, it->second.unresolved));
+        expanding(w.text.size(), it->second.value.size(), line_);
         for (char c : it->second.value) w.add(c, !quoted);
+    }
+
+    // Expansion makes much text of little: ten lines of A=$A$A make A a
+    // thousand times longer. So one word, variable or here-document may
+    // grow to limits::script_value_bytes, and all expansions and copies of
+    // here-documents together to limits::script_expansion_bytes. Called
+    // before `added` bytes join `size` bytes, on `line` of the script.
+    void expanding(size_t size, size_t added, int line) {
+        if (size + added > limits::script_value_bytes)
+            throw ConfigError(label_, "",
+                              fmt::format("line {}: a word, variable or here-document expands to more than {} MiB",
+                                          line, limits::script_value_bytes >> 20));
+        expanded_ += added;
+        if (expanded_ > limits::script_expansion_bytes)
+            throw ConfigError(label_, "",
+                              fmt::format("line {}: expansions and here-documents make more than {} MiB in all", line,
+                                          limits::script_expansion_bytes >> 20));
     }
 
     std::vector<RawWord> split(const RawWord& w) {
@@ -744,10 +775,13 @@ private:
         if (have) out.push_back(std::move(cur));
         if (out.empty() && w.solid) out.emplace_back();
         for (RawWord& f : out) {
-            f.raw = w.raw;
             f.quoted = w.quoted;
             f.solid = true;
         }
+        // The raw text serves messages about unresolved words, which are
+        // never split; a copy in each of thousands of fields of a long word
+        // would cost the square of its length.
+        if (out.size() == 1) out.front().raw = w.raw;
         return out;
     }
 
@@ -798,12 +832,13 @@ private:
 
     void read_heredoc_bodies(std::vector<Command>& cmds) {
         // bodies follow the line in the order the here-documents appear in it
+        std::vector<size_t> heredocs;  // per command, counted once
+        for (const Command& c : cmds)
+            heredocs.push_back(std::count_if(c.redirects.begin(), c.redirects.end(),
+                                             [](const Redirect& r) { return r.op == "<<" || r.op == "<<-"; }));
         size_t next_cmd = 0, seen_in_cmd = 0;
         for (Pending& p : pending_) {
-            while (next_cmd < cmds.size()) {
-                size_t heredocs = std::count_if(cmds[next_cmd].redirects.begin(), cmds[next_cmd].redirects.end(),
-                                                [](const Redirect& r) { return r.op == "<<" || r.op == "<<-"; });
-                if (seen_in_cmd < heredocs) break;
+            while (next_cmd < cmds.size() && seen_in_cmd >= heredocs[next_cmd]) {
                 ++next_cmd;
                 seen_in_cmd = 0;
             }
@@ -820,7 +855,7 @@ private:
             }
             if (next_cmd < cmds.size()) {
                 Redirect& r = cmds[next_cmd].redirects[p.redirect];
-                r.body = p.expand ? expand_body(body, r.body_unresolved) : body;
+                r.body = p.expand ? expand_body(body, r.body_unresolved, cmds[next_cmd].line) : body;
                 ++seen_in_cmd;
             }
         }
@@ -828,7 +863,7 @@ private:
     }
 
     // An unquoted here-document delimiter: $NAME, ${NAME} and \ escapes.
-    std::string expand_body(std::string_view body, std::string& unresolved) const {
+    std::string expand_body(std::string_view body, std::string& unresolved, int line) {
         std::string out;
         for (size_t k = 0; k < body.size(); ++k) {
             char c = body[k];
@@ -853,6 +888,7 @@ private:
                     unresolved = fmt::format("uses ${}, which is not known without running the script", name);
                     return {};
                 }
+                expanding(out.size(), it->second.value.size(), line);
                 out += it->second.value;
                 k = braced ? end : end - 1;
             } else {
@@ -870,6 +906,7 @@ private:
         if (!doc || cmd.words.empty() || !cmd.words[0].unresolved.empty()) return;
         auto write = [&](const RawWord& target, bool append) {
             if (!target.unresolved.empty()) return;
+            expanding(0, doc->body.size(), cmd.line);  // `tee a b c <<EOF` copies the body thrice
             writes_.push_back({cmd.seq, target.text, doc->body, doc->body_unresolved, append});
         };
         const std::string& name = cmd.words[0].text;
@@ -895,6 +932,7 @@ private:
     int line_ = 1;
     int seq_ = 0;
     std::map<std::string, Var> vars_;
+    size_t expanded_ = 0;  // bytes made by expansions and here-document copies
     std::vector<Pending> pending_;
     std::vector<FileWrite> writes_;
     std::vector<Call> calls_;

@@ -47,7 +47,9 @@ Fragment fragment_from_args(const std::vector<std::string>& args, const std::str
 
 // Reads a shell script. nullopt if it never calls /etc/eks/bootstrap.sh; the
 // fragment of its call otherwise, with source "<label> (bootstrap.sh, line N)".
-// Throws ConfigError for a second call or an argument it cannot resolve.
+// Throws ConfigError for a second call, an argument it cannot resolve, or
+// expansions beyond limits::script_value_bytes (one word, variable or
+// here-document) or limits::script_expansion_bytes (all of them).
 std::optional<Fragment> fragment_from_script(std::string_view script, const std::string& label);
 
 // True if the fragment came from a bootstrap.sh call in user data.

@@ -32,9 +32,11 @@ inline constexpr size_t decompressed_bytes = 4u << 20;     // each gunzip output
 inline constexpr int encoding_layers = 4;                  // nested base64/gzip layers
 inline constexpr int mime_parts = 64;                      // parts across the whole message
 inline constexpr int mime_depth = 4;                       // nested multipart levels
-inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML or JSON document
+inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML, JSON or TOML document
 inline constexpr size_t document_values = 10000;           // values in one YAML or JSON document, aliases expanded
 inline constexpr size_t document_bytes = 8u << 20;         // scalar text in one YAML document, aliases expanded: 8 MiB
+inline constexpr size_t script_value_bytes = user_data_bytes;  // AL2 script: one word, variable or here-document, expanded
+inline constexpr size_t script_expansion_bytes = 4u << 20;     // AL2 script: all its expansions and here-document copies
 }  // namespace limits
 
 // The media type of our TOML inside MIME user data.
@@ -53,6 +55,12 @@ inline constexpr std::string_view nodeconfig_media_type = "application/node.eks.
 // "user data (MIME part 2, application/node.eks.aws)".
 // Throws ConfigError naming `label` (and the MIME part) on anything malformed.
 std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label = "user data");
+
+// A user data file (--user-data=FILE, `eks-node config check FILE`): at most
+// limits::user_data_bytes are read, so a pipe that never ends (/dev/stdin)
+// cannot make it wait or grow. Throws ConfigError naming `path` beyond the
+// limit, Error when the file cannot be read.
+std::string read_user_data_file(const std::string& path);
 
 // One NodeConfig stream, YAML or JSON (apiVersion node.eks.aws/v1alpha1, kind
 // NodeConfig), one fragment per document, merged in order by the caller; with

@@ -1,6 +1,10 @@
 // User data: peel transport encodings, then read a MIME multipart message, a
 // NodeConfig, our TOML, or recognise formats that carry no configuration.
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -11,6 +15,7 @@
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "core/log.hpp"
 
 namespace eksnode {
@@ -158,6 +163,30 @@ std::vector<Fragment> user_data_fragments(std::string_view raw, std::string_view
 }
 
 }  // namespace
+
+std::string read_user_data_file(const std::string& path) {
+    Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (f.fd < 0)
+        throw Error(errno == ENOENT ? fmt::format("{}: no such file", path)
+                                    : fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    // One byte past the limit tells that there is more, without reading on:
+    // the file may be a pipe that never ends.
+    std::string out(limits::user_data_bytes + 1, '\0');
+    size_t have = 0;
+    while (have < out.size()) {
+        ssize_t n = ::read(f.fd, out.data() + have, out.size() - have);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+        }
+        if (n == 0) break;
+        have += static_cast<size_t>(n);
+    }
+    if (have > limits::user_data_bytes)
+        throw ConfigError(path, "", fmt::format("over the {} MiB limit for user data", limits::user_data_bytes >> 20));
+    out.resize(have);
+    return out;
+}
 
 std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label) {
     return user_data_fragments(raw, label, true);

@@ -2,6 +2,7 @@
 // listed in yaml_scalar.hpp. Written from those facts, not from go-yaml's code.
 #include "config/yaml_scalar.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cfloat>
 #include <charconv>
@@ -149,12 +150,18 @@ std::optional<double> go_parse_float(std::string_view s) {
     // significant digit tells.
     size_t e = s.find_first_of("eE");
     std::string_view mantissa = s.substr(0, e);
+    // The exponent saturates far beyond any double's range, so that adding
+    // the mantissa's magnitude (at most the text's length) cannot overflow:
+    // "1e9223372036854775807" is too large, not 0. Go's ParseFloat saturates
+    // its exponent too.
+    constexpr long saturated = 1'000'000'000;
     long exponent = 0;
     if (e != std::string_view::npos) {
         std::string_view x = s.substr(e + 1);
         if (!x.empty() && x[0] == '+') x.remove_prefix(1);
         auto parsed = std::from_chars(x.data(), x.data() + x.size(), exponent);
-        if (parsed.ec != std::errc()) exponent = x[0] == '-' ? -1'000'000'000 : 1'000'000'000;  // beyond long
+        if (parsed.ec != std::errc()) exponent = x[0] == '-' ? -saturated : saturated;  // beyond long
+        exponent = std::clamp(exponent, -saturated, saturated);
     }
     long point = static_cast<long>(std::min(mantissa.find('.'), mantissa.size()));
     size_t first_digit = mantissa.find_first_of("123456789");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "aws/api.hpp"
+#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -76,7 +77,7 @@ json resolve_from_node(const StepOptions& opts) {
     check_instance(in.instance, instance_path.string());
 
     if (!opts.user_data_file.empty()) {
-        in.user_data = read_file(opts.user_data_file);
+        in.user_data = read_user_data_file(opts.user_data_file);
         in.user_data_label = opts.user_data_file;  // errors then read "FILE (MIME part 2, …): field: …"
     } else {
         in.user_data = read_file_if_exists(opts.paths.of(path::user_data));

@@ -2,6 +2,8 @@
 // and the mapping of its flags (config/bootstrap_sh.hpp).
 #include <catch2/catch.hpp>
 
+#include <ctime>
+
 #include "config/bootstrap_sh.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
@@ -250,4 +252,57 @@ TEST_CASE("user data dispatches scripts and text/x-shellscript parts to bootstra
     CHECK(parts[0].spec == named("my-cluster"));
     CHECK_FALSE(bootstrap_sh::is_bootstrap_fragment(parts[1]));
     CHECK(bootstrap_sh::fragments_from_user_data_without_scripts(mime, "user data").size() == 1);
+}
+
+namespace {
+
+std::string repeat(std::string_view s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+}
+
+// Lines 2-16 of a script: A holds 256 KiB (16 bytes doubled 14 times).
+const std::string a_256k = "#!/bin/bash\nA=0123456789abcdef\n" + repeat("A=$A$A\n", 14);
+
+}  // namespace
+
+// Ten lines of A=$A$A make A a thousand times longer; forty made the reader
+// run until it was killed (2.8 GB after a minute).
+TEST_CASE("a script's expansions are capped: 1 MiB a value, 4 MiB in all", "[config][bootstrap-sh]") {
+    const std::string one_value = "a word, variable or here-document expands to more than 1 MiB";
+    const std::string in_all = "expansions and here-documents make more than 4 MiB in all";
+    const std::string call = "/etc/eks/bootstrap.sh c --kubelet-extra-args \"--node-labels=$A\"\n";
+    // 512 KiB, then "A=" and 1 MiB on line 18
+    CHECK(error_of(a_256k + repeat("A=$A$A\n", 26) + call) == ": line 18: " + one_value);
+    CHECK(error_of(a_256k + "echo $A$A$A$A$A\n" + call) == ": line 17: " + one_value);
+    CHECK(error_of(a_256k + "cat > /f <<EOF\n$A$A$A$A$A\nEOF\n" + call) == ": line 17: " + one_value);
+    // 15 more expansions of A exceed 4 MiB with the 512 KiB made by the doubling
+    CHECK(error_of(a_256k + repeat("B=$A$A$A\n", 5) + call) == ": line 21: " + in_all);
+    CHECK(error_of(a_256k + repeat("echo ${A:-x}\n", 15) + call) == ": line 31: " + in_all);
+    // each file tee writes is a copy of the here-document
+    CHECK(error_of(a_256k + "tee" + repeat(" /f", 20) + " <<EOF\n$A\nEOF\n" + call) == ": line 17: " + in_all);
+    // appending here-documents to the file --containerd-config-file names
+    CHECK(error_of(a_256k + repeat("cat <<EOF >> /etc/c.toml\n$A\nEOF\n", 5) +
+                   "/etc/eks/bootstrap.sh c --containerd-config-file /etc/c.toml\n") ==
+          "bootstrap.sh --containerd-config-file: the here-documents writing /etc/c.toml make more than 1 MiB");
+    // within the limits all is as before: 256 KiB in 4 places and a 512 KiB value
+    json spec = spec_of(a_256k + "B=$A$A\nC=$A\necho $A\n/etc/eks/bootstrap.sh c\n");
+    CHECK(spec == named("c"));
+}
+
+// Each of these took minutes or many gigabytes: every word of a command
+// compared with all before it, every here-document of a command counted
+// again for each body.
+TEST_CASE("long scripts are read in time linear in their length", "[config][bootstrap-sh]") {
+    const std::string scripts[] = {
+        "#!/bin/bash\n" + repeat("a=1 ", 200000) + "\n/etc/eks/bootstrap.sh c\n",
+        "#!/bin/bash\ncat" + repeat(" <<A", 150000) + "\n" + repeat("A\n", 150000) + "/etc/eks/bootstrap.sh c\n",
+    };
+    for (const std::string& script : scripts) {
+        std::clock_t start = std::clock();
+        CHECK(spec_of(script) == named("c"));
+        double seconds = static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
+        CHECK(seconds < 5);  // under 0.5 s; the quadratic reading took over a minute
+    }
 }

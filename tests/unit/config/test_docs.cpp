@@ -194,6 +194,9 @@ TEST_CASE("eks-node.toml(5) states the limits, names and numbers the code uses",
     CHECK(contains(lim, fmt::format("multiparts nested more than {} levels", limits::mime_depth)));
     CHECK(contains(lim, fmt::format("document nested more than {} levels", limits::nesting_depth)));
     CHECK(contains(lim, fmt::format("more than {} values", limits::document_values)));
+    CHECK(contains(lim, "a YAML, JSON or TOML document"));
+    CHECK(contains(lim, fmt::format("longer than {} MiB", limits::script_value_bytes >> 20)));
+    CHECK(contains(lim, fmt::format("more than {} MiB in all", limits::script_expansion_bytes >> 20)));
 
     const std::string all = normalized(page);
     CHECK(contains(all, toml_media_type));

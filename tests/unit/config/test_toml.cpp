@@ -6,6 +6,34 @@
 
 using namespace eksnode;
 
+namespace {
+
+std::string repeat(std::string_view s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+}
+
+// What fragment_from_toml says of `text`: "field: problem", or "(accepted)".
+std::string problem_of(const std::string& text) {
+    try {
+        fragment_from_toml(text, "t");
+    } catch (const ConfigError& e) {
+        return e.field() + ": " + e.problem();
+    }
+    return "(accepted)";
+}
+
+// A key of `parts` parts: "a.a.a".
+std::string dotted(int parts) {
+    std::string out = "a";
+    return out.append(repeat(".a", parts - 1));
+}
+
+const std::string too_deep = ": invalid TOML at line 1: nested deeper than 64 levels";
+
+}  // namespace
+
 TEST_CASE("eks-node.toml maps to the NodeConfig spec and [settings]", "[config][toml]") {
     Fragment f = fragment_from_toml(R"(
 [cluster]
@@ -120,4 +148,78 @@ TEST_CASE("unknown TOML tables are unknown spec fields", "[config][toml]") {
                       Catch::StartsWith("t: spec.clsuter: unknown field (known fields: cluster,"));
     Fragment s = fragment_from_toml("[settings]\nloglevel = \"debug\"\n", "t");
     CHECK_THROWS_WITH(validate_fragment(s), Catch::StartsWith("t: settings.loglevel: unknown field"));
+}
+
+// The root table is one level, each part of a key or header after the first
+// one more, each array and inline table one more: 64 in all, as for JSON.
+TEST_CASE("TOML nested up to 64 levels is read, deeper is refused before toml++ sees it", "[config][toml]") {
+    CHECK(problem_of(dotted(64) + " = 1\n") == "(accepted)");
+    CHECK(problem_of(dotted(65) + " = 1\n") == too_deep);
+    CHECK(problem_of("[" + dotted(63) + "]\nx = 1\n") == "(accepted)");
+    CHECK(problem_of("[" + dotted(64) + "]\nx = 1\n") == too_deep);
+    CHECK(problem_of("[[" + dotted(62) + "]]\nx = 1\n") == "(accepted)");
+    CHECK(problem_of("[[" + dotted(63) + "]]\nx = 1\n") == too_deep);
+    // a header's tables and the key under it add up
+    CHECK(problem_of("[" + dotted(32) + "]\n" + dotted(32) + " = 1\n") == "(accepted)");
+    CHECK(problem_of("[" + dotted(32) + "]\n" + dotted(33) + " = 1\n") ==
+          ": invalid TOML at line 2: nested deeper than 64 levels");
+    // arrays and inline tables, and dotted keys inside inline tables
+    CHECK(problem_of("x = " + repeat("[", 63) + "1" + repeat("]", 63) + "\n") == "(accepted)");
+    CHECK(problem_of("x = " + repeat("[", 64) + "1" + repeat("]", 64) + "\n") == too_deep);
+    CHECK(problem_of("x = " + repeat("{a = ", 63) + "1" + repeat("}", 63) + "\n") == "(accepted)");
+    CHECK(problem_of("x = " + repeat("{a = ", 64) + "1" + repeat("}", 64) + "\n") == too_deep);
+    CHECK(problem_of("x = {b = 1, " + dotted(63) + " = 1}\n") == "(accepted)");
+    CHECK(problem_of("x = {b = 1, " + dotted(64) + " = 1}\n") == too_deep);
+    CHECK(problem_of("x = [{b = 1}, {" + dotted(62) + " = 1}]\n") == "(accepted)");
+    CHECK(problem_of("x = [{b = 1}, {" + dotted(63) + " = 1}]\n") == too_deep);
+    CHECK(problem_of("x = [\n  1, # [[[\n  " + repeat("[", 63) + repeat("]", 63) + "\n]\n") ==
+          ": invalid TOML at line 3: nested deeper than 64 levels");
+    // tens of thousands of levels (a 168-byte gzip'd user data) crashed eks-node-config
+    CHECK(problem_of(dotted(40000) + " = 1\n") == too_deep);
+    CHECK(problem_of("[" + dotted(40000) + "]\n") == too_deep);
+    CHECK(problem_of("x = " + repeat("{a.a = ", 40000) + "1\n") == too_deep);
+}
+
+TEST_CASE("dots and brackets in TOML strings and comments are no nesting", "[config][toml]") {
+    const std::string deep = dotted(100), brackets = repeat("[{", 100);
+    const std::string texts[] = {
+        "x = \"" + deep + brackets + "\"\n",
+        "x = '" + deep + brackets + "'\n",
+        "x = \"\"\"\n" + deep + "\n" + brackets + "\"\"\"\n",
+        "x = '''\n" + deep + "\n" + brackets + "\n'''\n",
+        "x = \"\\\"" + brackets + "\"\n",                       // an escaped quote does not end the string
+        "x = \"\"\"a\"\"\"\"\"\ny = '" + brackets + "'\n",      // content may end in quotes
+        "# " + deep + " " + brackets + "\nx = 1 # " + brackets + "\n",
+        "\"" + deep + "\" = 1\n",
+        "'" + deep + "'.b = 1\n",
+        "[\"" + deep + "\"]\n",
+        "x = {\"" + deep + "\" = \"" + brackets + "\"}\n",
+    };
+    for (const std::string& text : texts) {
+        INFO(text);
+        CHECK(problem_of(text) == "(accepted)");
+    }
+}
+
+TEST_CASE("spec.containerd.config nested too deep names the field", "[config][toml]") {
+    CHECK(problem_of("[containerd]\nconfig = '''\n" + dotted(65) + " = 1\n'''\n") ==
+          "spec.containerd.config: invalid TOML at line 1: nested deeper than 64 levels");
+    try {
+        fragments_from_nodeconfig(
+            test::nodeconfig_yaml("  containerd:\n    config: |\n      [plugins]\n      " + dotted(40000) + " = 1\n"),
+            "user data");
+        FAIL("accepted");
+    } catch (const ConfigError& e) {
+        CHECK(e.source() == "user data");
+        CHECK(e.field() == "spec.containerd.config");
+        CHECK(e.problem() == "invalid TOML at line 2: nested deeper than 64 levels");
+    }
+}
+
+// Each [[a.a]] level is an array and a table, which the scan of one header
+// cannot tell; the conversion to JSON counts what toml++ built.
+TEST_CASE("TOML arrays of tables nested past the limit are refused when converted", "[config][toml]") {
+    std::string text;
+    for (int level = 1; level <= 40; ++level) text += "[[" + dotted(level) + "]]\n";
+    CHECK(problem_of(text) == "spec.a" + repeat("[0].a", 32) + ": nested deeper than 64 levels");
 }

@@ -264,3 +264,51 @@ TEST_CASE("a NodeConfig written for nodeadm with yes/no/on/off works end to end"
     CHECK(dropin["registryBurst"] == 20);
     CHECK(dropin["featureGates"]["DisableKubeletCloudCredentialProviders"] == true);
 }
+
+// Out-of-range numbers found with UBSan: an exponent near LONG_MAX overflowed
+// the float reader's arithmetic, and maxPods: 10e9223372036854775807 became 0.
+// Go's ParseFloat saturates: too large is ErrRange (go-yaml then keeps the
+// text a string, which an integer field refuses), too small is 0.
+TEST_CASE("huge exponents saturate: too large stays text, too small is 0", "[config][yaml11]") {
+    auto resolved = [](std::string_view text) {
+        return yaml_scalar::to_value(yaml_scalar::resolve(text, "?", "t", "x"), "t", "x");
+    };
+    for (std::string_view text : {"10e9223372036854775807", "1e9223372036854775807", "-1e9223372036854775807",
+                                  ".1e9223372036854775807", "0.001e9223372036854775807",
+                                  "1e99999999999999999999999", "1_0e9223372036854775807"}) {
+        INFO(text);
+        CHECK(resolved(text) == json(std::string(text)));
+    }
+    for (std::string_view text : {"1e-9223372036854775808", "0.01e-9223372036854775808", "100e-9223372036854775807",
+                                  "1e-99999999999999999999999", ".5e-9223372036854775808"}) {
+        INFO(text);
+        json v = resolved(text);
+        CHECK(v == 0);
+        CHECK(v.is_number_integer());
+    }
+    // and so, where an integer is wanted, a type error rather than 0
+    CHECK(value_of("10e9223372036854775807") == "10e9223372036854775807");
+}
+
+// The integer readers check every multiplication before it is made; each
+// form at the edge of 64 bits, and one past it.
+TEST_CASE("integers at the edge of 64 bits, in every base", "[config][yaml11]") {
+    check_values({
+        {"0xFFFF_FFFF_FFFF_FFFF", 18446744073709551615ULL}, {"0x1_0000_0000_0000_0000", "0x1_0000_0000_0000_0000"},
+        {"-0x8000000000000000", std::numeric_limits<int64_t>::min()},
+        {"-0x8000000000000001", "-0x8000000000000001"},
+        {"0o1777777777777777777777", 18446744073709551615ULL}, {"0o2000000000000000000000", "0o2000000000000000000000"},
+        {"01777777777777777777777", 18446744073709551615ULL},
+        {"02000000000000000000000", 2e21},  // beyond uint64 a decimal float, as in Go
+        {"0b" + std::string(64, '1'), 18446744073709551615ULL},
+        {"0b1" + std::string(64, '0'), "0b1" + std::string(64, '0')},
+        {"-0b1" + std::string(63, '0'), std::numeric_limits<int64_t>::min()},
+        {"-0b1" + std::string(64, '0'), "-0b1" + std::string(64, '0')},
+        {"18_446_744_073_709_551_615", 18446744073709551615ULL},
+        {"18_446_744_073_709_551_616", 18446744073709551616.0},
+        {"-9_223_372_036_854_775_809", -9223372036854775809.0},
+        {"1" + std::string(400, '0'), "1" + std::string(400, '0')},  // beyond a double: text
+        // base 60 is text in go-yaml v2, however large
+        {"1:20:30", "1:20:30"}, {"9223372036854775807:59:59", "9223372036854775807:59:59"},
+    });
+}

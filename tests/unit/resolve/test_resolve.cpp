@@ -121,6 +121,18 @@ TEST_CASE("static_settings_table: one settings table, layered, read with toml++ 
             CHECK_THAT(e.problem(), Catch::StartsWith("invalid TOML at line 1, column"));
         }
     }
+    SECTION("an admin fragment nested past the limit names the file, as user data would") {
+        std::string deep = "a";
+        for (int i = 0; i < 40000; ++i) deep += ".a";  // overflowed toml++'s stack before the depth scan
+        r.write("/etc/eks-node/node.toml.d/95-deep.toml", deep + " = 1\n");
+        try {
+            static_settings_table(r.paths(), "imds");
+            FAIL("no error");
+        } catch (const ConfigError& e) {
+            CHECK_THAT(e.source(), Catch::Contains("95-deep.toml"));
+            CHECK(e.problem() == "invalid TOML at line 1: nested deeper than 64 levels");
+        }
+    }
     SECTION("settings.imds that is not a table") {
         r.write("/etc/eks-node/node.toml.d/95-flat.toml", "[settings]\nimds = 3\n");
         CHECK_THROWS_AS(static_settings_table(r.paths(), "imds"), ConfigError);
