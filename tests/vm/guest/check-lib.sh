@@ -55,7 +55,8 @@ finish() {
 # then has /dev/nvmeXn1 with that model and udev's /dev/disk/by-id/nvme-Amazon_EC2_NVMe_
 # Instance_Storage_SERIAL_1, as on EC2 (but over TCP, and with hidden nvmeXcYnZ path nodes).
 # The backing files live in /var/lib/eksvm-nvmeof (the run's throw-away overlay), so data
-# survives an in-guest disconnect and reconnect (nvmeof_disconnect, then nvmeof_setup again).
+# survives an in-guest disconnect and reconnect (nvmeof_disconnect, then nvmeof_setup again);
+# a scenario may mount a small tmpfs there first, so that writes fail once it is full.
 # Call it before eks-node runs; with VM_INSTALL=late, eks-node-generator runs (daemon-reload)
 # after it and so sees the disks, as it sees real ones at first boot on EC2.
 nvmeof_setup() {
@@ -65,6 +66,10 @@ nvmeof_setup() {
   modprobe -a nvmet nvmet-tcp nvme-tcp || return 1
   mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config || return 1
   mkdir -p "$dir"
+  # nvmet opens a backing file with O_DIRECT, which tmpfs refuses (a scenario may put the
+  # files on a small tmpfs to make the disks' writes fail once it is full): buffered there
+  local buffered=0
+  [[ $(stat -f -c %T "$dir") == tmpfs ]] && buffered=1
   if [[ ! -d $port ]]; then
     mkdir "$port" &&
       echo 127.0.0.1 >"$port/addr_traddr" && echo tcp >"$port/addr_trtype" &&
@@ -81,6 +86,7 @@ nvmeof_setup() {
         echo "$serial" >"$cfs/subsystems/$nqn/attr_serial" &&
         mkdir "$cfs/subsystems/$nqn/namespaces/1" &&
         echo "$dir/$serial.img" >"$cfs/subsystems/$nqn/namespaces/1/device_path" &&
+        echo "$buffered" >"$cfs/subsystems/$nqn/namespaces/1/buffered_io" &&
         echo 1 >"$cfs/subsystems/$nqn/namespaces/1/enable" &&
         ln -s "$cfs/subsystems/$nqn" "$port/subsystems/$nqn" || return 1
     fi
