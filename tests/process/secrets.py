@@ -15,6 +15,7 @@ base64-, URL- or JSON-encoded (search_forms), in:
   - the archive of `eks-node collect-logs` (unpacked, every member and name);
   - any file under the root, for the session token and the credentials (never written);
   - any file under the root of a mode other than 0600, for the configuration's secrets;
+  - eks-node-config's error when libcurl refuses the proxy URL (proxy_refused_case);
 and the files that hold secrets by design (kubeconfig, env files, config.json, user data)
 are 0600. The VM scenario 16-secrets checks the same on a real boot (journal, console,
 status, coredumps).
@@ -165,6 +166,33 @@ def fake_tools(tmp, journal_text):
     return bin_dir
 
 
+def proxy_refused_case(helpers, check, profile):
+    """The EKS endpoint through the planted HTTPS_PROXY, whose URL libcurl refuses (an
+    unencoded quote and @ in the password): the step fails, and its error line must not show
+    the password. The proxy's host is loopback here, so that nothing leaves the machine
+    whatever libcurl makes of the URL."""
+    root = harness.make_root()
+    harness.write(root / "etc/eks-node/node.toml.d/10-test.toml", '[settings.aws]\ndeadline = "2s"\n')
+    user_data = root / "user-data.yaml"
+    user_data.write_text(USER_DATA.replace("@proxy:3128", "@127.0.0.1:3128"))
+    try:
+        with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data,
+                              extra=["--set", "meta-data/iam/security-credentials/%s=%s" % (ROLE, json.dumps(profile))]) \
+                as imds:
+            r = run([helpers / "eks-node-imds", "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint], None)
+            check("proxy refused: eks-node-imds exits 0", r.returncode == 0, r.text)
+            # https (HTTPS_PROXY applies) to an address NO_PROXY does not name; never reached
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and "proxy" not in k.lower()}
+            env["AWS_ENDPOINT_URL"] = "https://127.0.0.2:9"
+            r = run([helpers / "eks-node-config", "--root=%s" % root], env)
+        check("proxy refused: eks-node-config fails", r.returncode != 0, r.text)
+        found = leaks(r.text)
+        check("proxy refused: the error does not show the proxy's password", not found,
+              describe(found) + "\n" + r.text[-600:])
+    finally:
+        harness.shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     helpers = pathlib.Path(sys.argv[1]).resolve()
     cli = pathlib.Path(sys.argv[2]).resolve()
@@ -273,12 +301,13 @@ def main():
                "eks-node-logs/files/etc/eks-node/node.toml.d/90-site.toml"} <= set(members), sorted(members))
         for name in ALL_SECRETS:
             where = ["%s: %s" % (member, form) for member, text in members.items()
-                     for form in [f for n, f in leaks(text + "\n" + member, [name])]]
-            check("collect-logs archive: no %s" % name, not where, where)
+                     for _, form in leaks(text + "\n" + member, [name])]
+            check("collect-logs archive: no %s" % name, bool(members) and not where, where or "no archive")
+        proxy_refused_case(helpers, check, profile)
     finally:
         harness.shutil.rmtree(tmp, ignore_errors=True)
         harness.shutil.rmtree(root, ignore_errors=True)
-    tally.at_least(tally.passed + tally.failed, 30, "secrets checks")
+    tally.at_least(tally.passed + tally.failed, 40, "secrets checks")
     return tally.finish()
 
 
