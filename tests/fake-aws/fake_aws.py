@@ -12,6 +12,7 @@ guest has no botocore). See README.md for the faults."""
 
 import argparse
 import json
+import os
 import random
 import re
 import signal
@@ -29,6 +30,7 @@ EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 class Faults:
     def __init__(self, specs):
         self.throttle_left = 0
+        self.throttle_action = "*"  # the action to throttle ("*" for all)
         self.status_code, self.status_left = 0, 0
         self.deny = None  # None, or the action to refuse ("*" for all)
         self.slow = 0.0
@@ -39,7 +41,9 @@ class Faults:
             name, _, arg = spec.partition(":")
             try:
                 if name == "throttle":
-                    self.throttle_left = int(arg)
+                    count, _, action = arg.partition(":")
+                    self.throttle_left = int(count)
+                    self.throttle_action = action or "*"
                 elif name == "status":
                     code, count = arg.split(":")
                     self.status_code, self.status_left = int(code), int(count)
@@ -59,10 +63,19 @@ class Faults:
                 raise SystemExit("fake_aws: bad --fault %r" % spec)
 
 
+def read_fault_file(path):
+    """Fault specs from FILE: separated by white space or lines; # comments."""
+    try:
+        with open(path) as f:
+            return [w for line in f for w in line.split("#", 1)[0].split()]
+    except FileNotFoundError:
+        return []
+
+
 class State:
     def __init__(self, args):
         self.args = args
-        self.faults = Faults(args.fault)
+        self.faults = Faults(args.fault + (read_fault_file(args.fault_file) if args.fault_file else []))
         self.lock = threading.Lock()
         self.log = open(args.log, "a") if args.log else None
         self.window = []  # request times within the last second, for --fault rate
@@ -81,6 +94,23 @@ class State:
             with self.lock:
                 self.log.write(line + "\n")
                 self.log.flush()
+
+    def reload_faults(self):
+        """SIGHUP: the faults of --fault-file replace the current ones, counters
+        start again; then FILE.applied says what applies (or why nothing changed)."""
+        specs = read_fault_file(self.args.fault_file)
+        try:
+            faults = Faults(specs)
+            with self.lock:
+                self.faults = faults
+                self.window = []
+            result = "applied: %s\n" % " ".join(specs)
+        except SystemExit as e:
+            result = "error: %s\n" % e
+        tmp = "%s.applied.%d.tmp" % (self.args.fault_file, os.getpid())
+        with open(tmp, "w") as f:
+            f.write(result)
+        os.rename(tmp, self.args.fault_file + ".applied")
 
     def take(self, attr):
         with self.lock:
@@ -208,10 +238,11 @@ class Handler(BaseHTTPRequestHandler):
                                   "not match the signature you provided (%s)" % problem)
         if st.faults.slow:
             time.sleep(st.faults.slow)
-        if st.over_rate() or st.take("throttle_left"):
-            st.record("%s 503 %s throttled" % (action, sig))
+        if st.over_rate() or (st.faults.throttle_action in ("*", action) and st.take("throttle_left")):
             if service == "ec2":
+                st.record("%s 503 %s throttled" % (action, sig))
                 return self.error(service, 503, "RequestLimitExceeded", "Request limit exceeded.")
+            st.record("%s 429 %s throttled" % (action, sig))
             return self.error(service, 429, "ThrottlingException", "Rate exceeded")
         if st.take("status_left"):
             st.record("%s %d %s fault" % (action, st.faults.status_code, sig))
@@ -295,7 +326,10 @@ def main():
     p.add_argument("--instance-type", action="append", default=[], metavar="TYPE:ENIS:IPS")
     p.add_argument("--cluster", action="append", default=[], metavar="NAME,ENDPOINT,CA_BASE64,CIDR")
     p.add_argument("--fault", action="append", default=[],
-                   help="throttle:N, status:CODE:N, deny[:ACTION], slow:MS, empty-dns:N, creating:N, rate:PER_SECOND")
+                   help="throttle:N[:ACTION], status:CODE:N, deny[:ACTION], slow:MS, empty-dns:N, creating:N, "
+                        "rate:PER_SECOND")
+    p.add_argument("--fault-file", metavar="FILE",
+                   help="more faults, one per line; SIGHUP re-reads FILE, replaces the faults and writes FILE.applied")
     p.add_argument("--no-verify", action="store_true", help="do not check signatures (no botocore)")
     args = p.parse_args()
     state = State(args)
@@ -307,6 +341,8 @@ def main():
         with open(args.port_file, "w") as f:
             f.write(str(server.server_address[1]))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.fault_file:
+        signal.signal(signal.SIGHUP, lambda *_: state.reload_faults())
     random.seed()
     server.serve_forever()
 

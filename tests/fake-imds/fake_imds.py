@@ -20,6 +20,7 @@ MAX_TTL = 21600  # seconds; what EC2 accepts for a token
 TOKEN_PATH = "/latest/api/token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
+ELSEWHERE = "/elsewhere"  # where redirect:N points, on this same server
 
 
 class Faults:
@@ -38,6 +39,9 @@ class Faults:
         self.garbage_left = 0
         self.framing = "length"  # or "chunked", "close"
         self.dribble = 0
+        self.redirect_code = 0
+        self.redirect_left = 0
+        self.redirect_method = None  # None: every method
         for spec in specs:
             name, _, arg = spec.partition(":")
             try:
@@ -67,6 +71,13 @@ class Faults:
                     self.dribble = int(arg)
                     if self.dribble < 1:
                         raise ValueError
+                elif name == "redirect":
+                    count, *rest = arg.split(":")
+                    self.redirect_left = int(count)
+                    self.redirect_code = int(rest[0]) if rest else 307
+                    self.redirect_method = rest[1].upper() if len(rest) > 1 else None
+                    if self.redirect_code not in (301, 302, 303, 307, 308) or self.redirect_left < 0 or len(rest) > 2:
+                        raise ValueError
                 else:
                     raise ValueError
             except ValueError:
@@ -74,10 +85,11 @@ class Faults:
 
 
 class State:
-    def __init__(self, data, faults, log):
+    def __init__(self, data, faults, log, token=None):
         self.data = data
         self.faults = faults
         self.log = log
+        self.token = token  # None: a fresh random token per PUT
         self.lock = threading.Lock()
         self.tokens = {}  # token -> expiry (time.monotonic())
         self.authorized_gets = 0
@@ -200,6 +212,9 @@ class Handler(BaseHTTPRequestHandler):
         """Logs, then sends. Logging first means a client that has the
         answer can rely on the log line being there already."""
         self.state.record(self.command, self.path, code, "truncated" if truncate else "")
+        self.answer_unlogged(code, body, headers, truncate)
+
+    def answer_unlogged(self, code, body=b"", headers=(), truncate=False):
         if self.state.faults.slow:
             time.sleep(self.state.faults.slow)
         self.send_response(code)
@@ -245,6 +260,9 @@ class Handler(BaseHTTPRequestHandler):
             status = f.status_left > 0 and f.status_method in (None, self.command)
             if status:
                 f.status_left -= 1
+            redirect = not status and f.redirect_left > 0 and f.redirect_method in (None, self.command)
+            if redirect:
+                f.redirect_left -= 1
         if hangup:
             self.state.record(self.command, self.path, "-", "hangup")
             self.close_connection = True
@@ -260,13 +278,27 @@ class Handler(BaseHTTPRequestHandler):
         if status:
             self.answer(f.status_code, self.error_page(f.status_code))
             return True
+        if redirect:
+            # Elsewhere on this same server, so that a client that follows
+            # shows up in the log (note "followed-redirect").
+            where = "http://%s%s%s" % (self.headers.get("Host") or "169.254.169.254", ELSEWHERE, self.path)
+            self.answer(f.redirect_code, self.error_page(f.redirect_code), [("Location", where)])
+            return True
         return False
+
+    def followed(self):
+        """A request to where a redirect pointed: the client followed it."""
+        if not self.path.startswith(ELSEWHERE + "/"):
+            return False
+        self.state.record(self.command, self.path, 200, "followed-redirect")
+        self.answer_unlogged(200, b"you followed a redirect")
+        return True
 
     # --- IMDS -------------------------------------------------------------
 
     def do_PUT(self):
         self.drain_body()
-        if self.injected():
+        if self.followed() or self.injected():
             return
         if self.path != TOKEN_PATH:
             return self.answer(405, self.error_page(405))
@@ -280,7 +312,7 @@ class Handler(BaseHTTPRequestHandler):
             ttl_seconds = 0
         if not 1 <= ttl_seconds <= MAX_TTL:
             return self.answer(400, self.error_page(400))
-        token = secrets.token_urlsafe(42)
+        token = self.state.token or secrets.token_urlsafe(42)
         with self.state.lock:
             self.state.tokens[token] = time.monotonic() + ttl_seconds
         self.answer(200, token.encode("ascii"), [(TTL_HEADER, str(ttl_seconds))])
@@ -304,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
             return True
 
     def do_GET(self):
-        if self.injected():
+        if self.followed() or self.injected():
             return
         if not self.token_ok():
             return self.answer(401, self.error_page(401))
@@ -334,7 +366,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def refuse(self):
         self.drain_body()
-        if self.injected():
+        if self.followed() or self.injected():
             return
         self.answer(405, self.error_page(405))
 
@@ -358,6 +390,36 @@ class Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def read_fault_file(path):
+    """Fault specs from FILE: separated by white space or lines; # comments."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [w for line in f for w in line.split("#", 1)[0].split()]
+    except FileNotFoundError:
+        return []
+
+
+def reload_faults(state, path):
+    """SIGHUP: the faults of FILE replace the current ones, counters start
+    again; then FILE.applied says what applies (or why nothing changed), so
+    that a test knows when the next request sees the new faults."""
+    specs = read_fault_file(path)
+    try:
+        if any(s.split(":", 1)[0] in ("down", "late") for s in specs):
+            raise SystemExit("fake_imds: down and late apply at start only")
+        faults = Faults(specs)
+        with state.lock:
+            state.faults = faults
+            state.authorized_gets = 0
+        result = "applied: %s\n" % " ".join(specs)
+    except SystemExit as e:
+        result = "error: %s\n" % e
+    tmp = "%s.applied.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(result)
+    os.rename(tmp, path + ".applied")
+
+
 def write_port_file(path, port):
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="ascii") as f:
@@ -369,7 +431,7 @@ def main():
     ap = argparse.ArgumentParser(
         description="Fake EC2 instance metadata service (IMDSv2) with fault injection.",
         epilog="faults: down | late:SECONDS | status:CODE:N[:METHOD] | token-expire:N | slow:MS | truncate:N | "
-               "hangup:N | garbage:N | chunked | no-length | dribble:N (see README.md)")
+               "hangup:N | garbage:N | chunked | no-length | dribble:N | redirect:N[:CODE[:METHOD]] (see README.md)")
     ap.add_argument("--data", help="JSON file: {\"meta-data/instance-id\": \"i-...\", ...}, paths under /latest/ "
                                    "(default: nothing, every path is 404)")
     ap.add_argument("--user-data", help="file served as /latest/user-data (else 404)")
@@ -383,16 +445,23 @@ def main():
     ap.add_argument("--port-file", help="write the port here once bound")
     ap.add_argument("--log", help="append one line per request: METHOD PATH STATUS [NOTE]")
     ap.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable)")
+    ap.add_argument("--fault-file", metavar="FILE",
+                    help="more faults, one per line; SIGHUP re-reads FILE, replaces the faults and writes FILE.applied")
+    ap.add_argument("--token", help="issue this session token to every PUT (default: a fresh random one each)")
     ap.add_argument("--verbose", action="store_true", help="log requests and errors to stderr")
     args = ap.parse_args()
 
-    faults = Faults(args.fault)
+    if args.token is not None and not (args.token and all(0x20 < ord(c) < 0x7f for c in args.token)):
+        raise SystemExit("fake_imds: --token must be visible ASCII")
+    faults = Faults(args.fault + (read_fault_file(args.fault_file) if args.fault_file else []))
     data = load_data(args.data, args.user_data, args.set, args.unset, args.set_file)
     log = open(args.log, "a", encoding="utf-8") if args.log else None
-    state = State(data, faults, log)
+    state = State(data, faults, log, args.token)
 
     # SIGTERM (systemd, tests) ends the process cleanly and at once.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    if args.fault_file:
+        signal.signal(signal.SIGHUP, lambda *_: reload_faults(state, args.fault_file))
 
     servers = []
     port = args.port

@@ -56,12 +56,14 @@ for dir in "${scenarios[@]}"; do
   rc=$?
   secs=$(since "$t")
   log="$out_root/$name/check.log"
-  # the guest's own summary line: "checks: P passed, F failed"
-  summary=$(grep -Eo 'checks: [0-9]+ passed, [0-9]+ failed' "$log" 2>/dev/null | tail -1)
+  # the summary lines "checks: P passed, F failed": the guest's, and the host's if the
+  # scenario has a host-check.py
   p=0 f=0
-  if [[ $summary =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-    p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
-  fi
+  while read -r summary; do
+    if [[ $summary =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+      p=$((p + BASH_REMATCH[1])) f=$((f + BASH_REMATCH[2]))
+    fi
+  done < <(grep -Eo 'checks: [0-9]+ passed, [0-9]+ failed' "$log" 2>/dev/null)
   if ((rc == 0)); then
     echo "ok - $name in ${secs} s ($p checks)"
   else

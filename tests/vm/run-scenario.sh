@@ -13,8 +13,10 @@
 # Exit status: 0 when the scenario passed, 1 when it failed, 2 on usage errors.
 #
 # A scenario directory holds check.sh (run inside the VM; exit 0 = pass) and optionally
-# scenario.env (options below), imds.json, user-data, and files/ (a tree installed onto /
-# together with the project). Options, with defaults:
+# scenario.env (options below), imds.json, user-data, files/ (a tree installed onto /
+# together with the project), and host-check.py (run on the host after the VM with the results
+# directory, for what only the host sees, e.g. console.log; its output is appended to
+# check.log, and it must exit 0 too). Options, with defaults:
 #   VM_MEMORY=2048 VM_CPUS=2   guest size
 #   VM_TIMEOUT=600             host-side limit for the whole boot, in seconds
 #   VM_INSTALL=early           early: project installed before systemd starts (first boot as
@@ -243,6 +245,15 @@ if [[ -d $work/boot1 ]]; then
 fi
 printf '%s\n' "${qemu[@]}" >"$out/qemu-command.txt"
 
+# The host's part of the scenario, on whatever the guest left (even after a failure).
+host_rc=0
+if [[ -f $scenario/host-check.py ]]; then
+  {
+    echo "# host-check.py"
+    python3 "$scenario/host-check.py" "$out"
+  } >>"$out/check.log" 2>&1 || host_rc=$?
+fi
+
 verdict=fail reason=
 if [[ -n $boot1_reason ]]; then
   reason=$boot1_reason
@@ -250,10 +261,12 @@ elif ((qemu_rc == 124 || qemu_rc == 137)); then
   reason="timed out after ${VM_TIMEOUT}s"
 elif [[ ! -f $out/result ]]; then
   reason="no result from the guest (qemu exit $qemu_rc; see console.log)"
-elif grep -qx 'status=pass' "$out/result"; then
-  verdict=pass
-else
+elif ! grep -qx 'status=pass' "$out/result"; then
   reason="check failed ($(grep '^check_exit=' "$out/result"))"
+elif ((host_rc != 0)); then
+  reason="host-check.py failed (exit $host_rc)"
+else
+  verdict=pass
 fi
 printf 'wall_seconds=%s\nqemu_cpu_seconds=%s\n' "$wall" "$cpu" >"$out/timing.txt"
 

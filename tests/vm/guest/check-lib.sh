@@ -5,6 +5,7 @@
 #   finish                              summary line; exit 1 if any check failed
 #   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store model), below
 #   run_chain, store_to_mounts_seconds UNIT..., is_mount_from WHERE SOURCE   instance-store scenarios, below
+#   fake_faults UNIT FILE SPEC..., fails_closed ..., recovers NAME   fault scenarios, below
 _eksvm_passed=0
 _eksvm_failed=0
 # Which boot this is: 1, or 2 for the second boot of a POWER_CUT scenario (run-scenario.sh).
@@ -57,7 +58,8 @@ finish() {
 # then has /dev/nvmeXn1 with that model and udev's /dev/disk/by-id/nvme-Amazon_EC2_NVMe_
 # Instance_Storage_SERIAL_1, as on EC2 (but over TCP, and with hidden nvmeXcYnZ path nodes).
 # The backing files live in /var/lib/eksvm-nvmeof (the run's throw-away overlay), so data
-# survives an in-guest disconnect and reconnect (nvmeof_disconnect, then nvmeof_setup again).
+# survives an in-guest disconnect and reconnect (nvmeof_disconnect, then nvmeof_setup again);
+# a scenario may mount a small tmpfs there first, so that writes fail once it is full.
 # Call it before eks-node runs; with VM_INSTALL=late, eks-node-generator runs (daemon-reload)
 # after it and so sees the disks, as it sees real ones at first boot on EC2.
 nvmeof_setup() {
@@ -67,6 +69,10 @@ nvmeof_setup() {
   modprobe -a nvmet nvmet-tcp nvme-tcp || return 1
   mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config || return 1
   mkdir -p "$dir"
+  # nvmet opens a backing file with O_DIRECT, which tmpfs refuses (a scenario may put the
+  # files on a small tmpfs to make the disks' writes fail once it is full): buffered there
+  local buffered=0
+  [[ $(stat -f -c %T "$dir") == tmpfs ]] && buffered=1
   if [[ ! -d $port ]]; then
     mkdir "$port" &&
       echo 127.0.0.1 >"$port/addr_traddr" && echo tcp >"$port/addr_trtype" &&
@@ -83,6 +89,7 @@ nvmeof_setup() {
         echo "$serial" >"$cfs/subsystems/$nqn/attr_serial" &&
         mkdir "$cfs/subsystems/$nqn/namespaces/1" &&
         echo "$dir/$serial.img" >"$cfs/subsystems/$nqn/namespaces/1/device_path" &&
+        echo "$buffered" >"$cfs/subsystems/$nqn/namespaces/1/buffered_io" &&
         echo 1 >"$cfs/subsystems/$nqn/namespaces/1/enable" &&
         ln -s "$cfs/subsystems/$nqn" "$port/subsystems/$nqn" || return 1
     fi
@@ -129,4 +136,105 @@ store_to_mounts_seconds() {
 
 is_mount_from() { # WHERE SOURCE-SUBSTRING
   findmnt -n -o SOURCE --mountpoint "$1" | grep -q -- "$2"
+}
+
+# fake_faults UNIT FILE [SPEC...]: from its next request on, the fake that UNIT runs with
+# --fault-file FILE (tests/fake-imds/fake_imds.py or tests/fake-aws/fake_aws.py) injects exactly
+# SPEC... (none: it is healthy again), its counters started afresh. The fake re-reads FILE on
+# SIGHUP and confirms in FILE.applied: no restart, so no python start-up (seconds under TCG).
+fake_faults() {
+  local unit=$1 file=$2 i
+  shift 2
+  rm -f "$file.applied"
+  printf '%s\n' "$@" >"$file"
+  systemctl kill -s HUP --kill-who=main "$unit" || return 1
+  for ((i = 0; i < 100; i++)); do
+    if [[ -s $file.applied ]]; then
+      grep -q '^applied:' "$file.applied" && return 0
+      cat "$file.applied" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "fake_faults: $unit did not confirm $file" >&2
+  return 1
+}
+
+# journal_mark: now, as journalctl --since takes it. (Not a cursor: journalctl 252's
+# --after-cursor with a field match skips the first matching entry when the cursor's own
+# entry does not match.)
+journal_mark() { echo "@$EPOCHREALTIME"; }
+
+# step_errors MARK: the error lines (priority err or worse) that eks-node steps logged since
+# MARK, as "STEP: MESSAGE" (STEP from EKS_NODE_STEP=); one journalctl for every step
+step_errors() {
+  local step matches=()
+  for step in imds config ca kubelet containerd instance-store hosts; do matches+=("EKS_NODE_STEP=$step"); done
+  journalctl -q --since="$1" -p err -o export --output-fields=EKS_NODE_STEP,MESSAGE "${matches[@]}" |
+    awk '/^EKS_NODE_STEP=/ { step = substr($0, 15) } /^MESSAGE=/ { msg = substr($0, 9) }
+         /^$/ { if (step != "") print step ": " msg; step = msg = "" }
+         END { if (step != "") print step ": " msg }'
+}
+
+# unit_run UNIT: "STATE EXIT SECONDS" of its last run (ActiveState, ExecMainStatus, and how
+# long the main process ran, from systemd's monotonic timestamps), in one systemctl call
+unit_run() {
+  systemctl show -p ActiveState,ExecMainStatus,ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic "$1" |
+    awk -F= '{ v[$1] = $2 } END { printf "%s %s %.2f\n", v["ActiveState"], v["ExecMainStatus"],
+      (v["ExecMainExitTimestampMonotonic"] - v["ExecMainStartTimestampMonotonic"]) / 1e6 }'
+}
+
+# errors_name MARK PATTERN: every eks-node step that failed logged exactly one error line since
+# MARK, matching PATTERN (grep -E); the steps that did not fail logged none
+errors_name() {
+  local errors failed
+  errors=$(step_errors "$1")
+  failed=$(systemctl list-units --state=failed --plain --no-legend 'eks-node-*.service' |
+    sed -E 's/^eks-node-([^ ]*)\.service .*/\1/' | sort)
+  echo "$errors"
+  [[ -n $errors && $(cut -d: -f1 <<<"$errors" | sort) == "$failed" ]] || { echo "failed: $failed"; return 1; }
+  ! grep -Ev -- "$2" <<<"$errors"
+}
+
+# held_back: kubelet not running and never started since /run/stub-kubelet was removed, and
+# eks-node-failed.target active
+held_back() {
+  ! systemctl is-active --quiet kubelet.service && [[ ! -e /run/stub-kubelet ]] &&
+    systemctl is-active eks-node-failed.target
+}
+
+# fails_closed NAME UNIT EXIT MIN_S MAX_S PATTERN [MARK]: start eks-node.target on the fault
+# the caller set up (unless MARK is given: then it ran since MARK) and check that it failed
+# closed (eks-node(7), FAILING CLOSED): UNIT failed with exit status EXIT after MIN_S to MAX_S
+# seconds (MIN_S > 0 for a fault retried until a deadline: the step must not give up at the
+# first failure), one error line per failed step naming the cause (PATTERN, grep -E), kubelet
+# never started (the caller removes /run/stub-kubelet first), eks-node-failed.target active.
+fails_closed() {
+  local name=$1 unit=$2 want=$3 min=$4 max=$5 pattern=$6 mark=${7:-} run
+  if [[ -z $mark ]]; then
+    mark=$(journal_mark)
+    systemctl start eks-node.target >/dev/null 2>&1
+  fi
+  run=$(unit_run "$unit") # STATE EXIT SECONDS
+  check "$name: $unit failed with exit status $want after ${min}-${max} s (${run##* } s)" \
+    awk -v r="$run" -v w="$want" -v a="$min" -v b="$max" \
+    'BEGIN { split(r, f, " "); exit !(f[1] == "failed" && f[2] == w && f[3] >= a && f[3] <= b) }'
+  check "$name: one error line per failed step, naming the cause ($pattern)" eventually 3 errors_name "$mark" "$pattern"
+  check "$name: kubelet was never started, eks-node-failed.target is active" held_back
+  step_errors "$mark" | sed "s/^/# $name: error line: /"
+}
+
+# joined: eks-node.target and kubelet active, eks-node-failed.target not, and the stub
+# kubelet has started on the rendered files
+joined() {
+  systemctl is-active kubelet.service eks-node.target && ! systemctl is-active --quiet eks-node-failed.target &&
+    eventually 10 test -s /run/stub-kubelet/argv.json
+}
+
+# recovers NAME: the fault is gone; starting eks-node.target again joins
+recovers() {
+  local t0=$SECONDS
+  systemctl start eks-node.target >/dev/null 2>&1
+  check "$1: without the fault, start eks-node.target joins (kubelet started)" joined
+  echo "timing: $1: recovered in $((SECONDS - t0)) s"
 }

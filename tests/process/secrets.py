@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""Planted secrets never leak from a node's chain or from the eks-node CLI.
+
+Usage: secrets.py HELPER_DIR EKS_NODE_CLI
+
+A node root is rendered step by step, at log level debug, against the loopback fake IMDS
+(which issues a known session token and serves an instance profile's credentials) and the
+fake EC2/EKS API (which checks the signatures made with those credentials). The user data
+carries proxy URLs with passwords, an admin fragment service environment keys whose values
+are secrets, and the kubeconfig gets a token line. Then none of them may appear, raw or
+base64-, URL- or JSON-encoded (search_forms), in:
+  - the steps' log output (stdout and stderr: the journal off systemd);
+  - `eks-node config dump` (plain, --origins, and resolving when config.json is absent),
+    `config check`, `validate`, `render`;
+  - the archive of `eks-node collect-logs` (unpacked, every member and name);
+  - any file under the root, for the session token and the credentials (never written);
+  - any file under the root of a mode other than 0600, for the configuration's secrets;
+  - eks-node-config's error when libcurl refuses the proxy URL (proxy_refused_case);
+and the files that hold secrets by design (kubeconfig, env files, config.json, user data)
+are 0600. The VM scenario 16-secrets checks the same on a real boot (journal, console,
+status, coredumps).
+"""
+
+import base64
+import json
+import os
+import pathlib
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.parse
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
+import harness  # noqa: E402
+
+CASE = harness.SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"
+STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
+ROLE = "eks-node-secrets-role"
+
+# Secrets nothing may write, log or print: IMDS's session token and the instance profile's
+# credentials (eks-node-config(8): "They are never logged or written").
+IMDS_TOKEN = "Pl4ntedImdsSessionT0ken-9d8c7b6a5f4e3d2c1b0a"
+KEY_ID = "ASIAPLANTEDKEYID0001"
+SECRET_KEY = "Pl4nted/Secret+Access/Key/9f8e7d6c5b4a3f2e1d0c"
+SESSION_TOKEN = "IQoJb3JpZ2luPl4ntedSession/Token+Value//9z8y7x=="
+NEVER_WRITTEN = {"IMDS session token": IMDS_TOKEN, "AccessKeyId": KEY_ID, "SecretAccessKey": SECRET_KEY,
+                 "session Token": SESSION_TOKEN}
+
+# Secrets of the configuration: only files of mode 0600 may hold them.
+PROXY_PASSWORD = "S3cr3t'@pw"  # a quote and an @: what URL-credential redaction gets wrong
+PROXY_URL = "http://user:%s@proxy:3128" % PROXY_PASSWORD
+PROXY2_PASSWORD = "Tr4il@Segment-Pl4nted"  # the part after the first @ must go too
+PROXY2_URL = "http://svc:%s@proxy2:3128" % PROXY2_PASSWORD
+ENV_SECRETS = {"DD_API_KEY": "dd0pl4nted0api0key0c0ffee0123", "REGISTRY_PASS": "Regi$try-Pl4nted-Pass-77",
+               "GITHUB_PAT": "ghp_Pl4ntedGitHubPat0123456789abcdefXYZ"}
+KUBECONFIG_TOKEN = "Pl4nted-Kubeconfig-Bearer-Token-5e6f"
+CONFIG_SECRETS = {"proxy password": PROXY_PASSWORD, "proxy password after its first @": PROXY2_PASSWORD,
+                  **{"%s value" % k: v for k, v in ENV_SECRETS.items()}, "kubeconfig token": KUBECONFIG_TOKEN}
+
+ALL_SECRETS = {**NEVER_WRITTEN, **CONFIG_SECRETS}
+
+USER_DATA = """---
+apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  cluster:
+    name: my-cluster
+  instance:
+    environment:
+      default:
+        HTTPS_PROXY: "%s"
+        NO_PROXY: "127.0.0.1,localhost,169.254.169.254"
+      containerd:
+        HTTP_PROXY: "%s"
+""" % (PROXY_URL, PROXY2_URL)
+
+SITE_TOML = "[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for kv in ENV_SECRETS.items())
+
+# Files that hold secrets by design, relative to the root: 0600 (eks-node(7), DATA FLOW)
+SECRET_FILES = ["run/eks-node/user-data", "run/eks-node/config.json", "var/lib/kubelet/kubeconfig",
+                "run/eks-node/env/default.env", "run/eks-node/env/kubelet.env", "run/eks-node/env/containerd.env"]
+
+
+def base64_forms(value):
+    """The parts of base64(...value...) that value alone decides, for each of the three
+    alignments it can have inside a longer encoded text, standard and URL-safe."""
+    raw = value.encode()
+    out = set()
+    for k in range(3):
+        enc = base64.b64encode(b"\0" * k + raw).decode()
+        first = (k + 2) // 3  # groups holding a byte before value
+        last = (k + len(raw)) // 3  # groups wholly inside
+        if last - first >= 2:
+            part = enc[4 * first:4 * last]
+            out.add(part)
+            out.add(part.replace("+", "-").replace("/", "_"))
+    return out
+
+
+def search_forms(value):
+    """Every form of value to search for: raw, URL-encoded, JSON-escaped, base64, and the
+    pieces of value between quotes and @ (a redaction that stops at one leaves the rest)."""
+    forms = {"raw": {value}}
+    forms["URL-encoded"] = {urllib.parse.quote(value, safe=""), urllib.parse.quote(value),
+                            urllib.parse.quote_plus(value)} - {value}
+    forms["JSON-escaped"] = {json.dumps(value)[1:-1], json.dumps(value)[1:-1].replace("/", "\\/")} - {value}
+    forms["base64"] = base64_forms(value)
+    pieces = {p for p in value.replace("'", "@").split("@") if len(p) >= 6 and p != value}
+    if pieces:
+        forms["a piece"] = pieces
+    return forms
+
+
+FORMS = {name: search_forms(value) for name, value in ALL_SECRETS.items()}
+
+
+def leaks(text, names=ALL_SECRETS):
+    """[(secret, form)] of the secrets among names that text holds in any form."""
+    found = []
+    for name in names:
+        for form, strings in FORMS[name].items():
+            if any(s in text for s in strings):
+                found.append((name, form))
+    return found
+
+
+def self_test(check):
+    """The search finds every secret in each form, wherever it sits in a longer text."""
+    missed = []
+    for name, value in ALL_SECRETS.items():
+        for pad in ("", "x", "xy"):
+            for form, text in [("raw", value), ("URL-encoded", urllib.parse.quote(value, safe="")),
+                               ("JSON-escaped", json.dumps(value)),
+                               ("base64", base64.b64encode(("<%s%s>" % (pad, value)).encode()).decode())]:
+                if not leaks("{%s}" % text, [name]):
+                    missed.append("%s %s after %r" % (name, form, pad))
+    check("the search finds each secret raw, URL-encoded, JSON-escaped and base64 (3 alignments)", not missed,
+          missed)
+
+
+def describe(found):
+    return ", ".join("%s (%s)" % f for f in found)
+
+
+def run(argv, env, timeout=60):
+    r = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env, timeout=timeout)
+    r.text = r.stdout + r.stderr
+    return r
+
+
+def fake_tools(tmp, journal_text):
+    """A PATH for collect-logs: `journalctl` prints what the steps logged (the journal of
+    this node), the other tools a line each."""
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    (tmp / "journal.txt").write_text(journal_text)
+    tools = {"journalctl": 'cat "%s"' % (tmp / "journal.txt"), "sysctl": 'echo "net.ipv4.ip_forward = 1"',
+             "lsblk": 'echo "nvme0n1 disk 80G"', "ip": 'echo "1: lo: <LOOPBACK,UP>"', "dmesg": "true",
+             "nft": "true", "iptables-save": "true", "ip6tables-save": "true"}
+    for name, body in tools.items():
+        p = bin_dir / name
+        p.write_text("#!/bin/sh\n%s\n" % body)
+        p.chmod(0o755)
+    return bin_dir
+
+
+def proxy_refused_case(helpers, check, profile):
+    """The EKS endpoint through the planted HTTPS_PROXY, whose URL libcurl refuses (an
+    unencoded quote and @ in the password): the step fails, and its error line must not show
+    the password. The proxy's host is loopback here, so that nothing leaves the machine
+    whatever libcurl makes of the URL."""
+    root = harness.make_root()
+    harness.write(root / "etc/eks-node/node.toml.d/10-test.toml", '[settings.aws]\ndeadline = "2s"\n')
+    user_data = root / "user-data.yaml"
+    user_data.write_text(USER_DATA.replace("@proxy:3128", "@127.0.0.1:3128"))
+    try:
+        with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data,
+                              extra=["--set", "meta-data/iam/security-credentials/%s=%s" % (ROLE, json.dumps(profile))]) \
+                as imds:
+            r = run([helpers / "eks-node-imds", "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint], None)
+            check("proxy refused: eks-node-imds exits 0", r.returncode == 0, r.text)
+            # https (HTTPS_PROXY applies) to an address NO_PROXY does not name; never reached
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and "proxy" not in k.lower()}
+            env["AWS_ENDPOINT_URL"] = "https://127.0.0.2:9"
+            r = run([helpers / "eks-node-config", "--root=%s" % root], env)
+        check("proxy refused: eks-node-config fails", r.returncode != 0, r.text)
+        found = leaks(r.text)
+        check("proxy refused: the error does not show the proxy's password", not found,
+              describe(found) + "\n" + r.text[-600:])
+    finally:
+        harness.shutil.rmtree(root, ignore_errors=True)
+
+
+def main():
+    helpers = pathlib.Path(sys.argv[1]).resolve()
+    cli = pathlib.Path(sys.argv[2]).resolve()
+    tally = harness.Tally()
+    check = tally.check
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-secrets-"))
+    root = harness.make_root()
+    harness.write(root / "etc/eks-node/node.toml.d/90-site.toml", SITE_TOML)
+    user_data = tmp / "user-data"
+    user_data.write_text(USER_DATA)
+    ca = [ln.split(":", 1)[1].strip() for ln in (CASE / "nodeconfig.yaml").read_text().splitlines()
+          if "certificateAuthority:" in ln][0]
+    profile = {"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC", "AccessKeyId": KEY_ID,
+               "SecretAccessKey": SECRET_KEY, "Token": SESSION_TOKEN, "Expiration": "2099-01-01T00:00:00Z"}
+    outputs = {}  # what each command printed
+    inputs = set(harness.tree(root))  # what the test wrote; the rest is eks-node's
+    self_test(check)
+    try:
+        with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data,
+                              extra=["--token", IMDS_TOKEN, "--set",
+                                     "meta-data/iam/security-credentials/%s=%s" % (ROLE, json.dumps(profile))]) \
+                as imds, \
+                harness.FakeAws(["--access-key", KEY_ID, "--secret-key", SECRET_KEY, "--token", SESSION_TOKEN,
+                                 "--cluster", "my-cluster,https://example.com,%s,10.100.0.0/16" % ca]) as aws:
+            # credentials from the instance profile only, as on a node
+            env = aws.env(credentials=False)
+            journal = ""
+            for step in STEPS:
+                r = run([helpers / ("eks-node-" + step), "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint,
+                         "--log-level=debug"], env)
+                check("step %s exits 0" % step, r.returncode == 0, r.text)
+                outputs["eks-node-%s --log-level=debug" % step] = r.text
+                journal += r.text
+            reqs = aws.requests()
+            check("the chain signed DescribeCluster and DescribeInstances with the instance profile",
+                  {q[0] for q in reqs} == {"DescribeCluster", "DescribeInstances"} and
+                  all(q[2] == "sig-ok" for q in reqs), reqs)
+            check("the IMDS token and the credentials were served",
+                  any(q[:3] == ["PUT", "/latest/api/token", "200"] for q in imds.requests()) and
+                  any(q[1].startswith("/latest/meta-data/iam/security-credentials/%s" % ROLE) and q[2] == "200"
+                      for q in imds.requests()), imds.requests())
+
+            cfg = root / "run/eks-node/config.json"
+            for args in (["config", "dump"], ["config", "dump", "--origins"], ["config", "check"],
+                         ["validate"], ["validate", "--json"]):
+                r = run([cli, *args, "--root=%s" % root], env)
+                outputs["eks-node " + " ".join(args)] = r.text
+            # without config.json, dump resolves the configuration itself (AWS calls included)
+            saved = cfg.read_bytes()
+            cfg.unlink()
+            r = run([cli, "config", "dump", "--origins", "--root=%s" % root], env)
+            outputs["eks-node config dump --origins (resolving, no config.json)"] = r.text
+            check("config dump resolves without config.json", r.returncode == 0 and '"derived"' in r.stdout, r.text)
+            cfg.write_bytes(saved)
+            cfg.chmod(0o600)
+            root2 = harness.make_root()
+            harness.write(root2 / "etc/eks-node/node.toml.d/90-site.toml", SITE_TOML)
+            r = run([cli, "render", "--root=%s" % root2, "--imds-endpoint=%s" % imds.endpoint, "--log-level=debug"],
+                    env)
+            check("render exits 0", r.returncode == 0, r.text)
+            outputs["eks-node render --log-level=debug"] = r.text
+            harness.shutil.rmtree(root2, ignore_errors=True)
+
+        # The files: modes, and where secrets are
+        for rel in SECRET_FILES:
+            p = root / rel
+            mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else None
+            check("%s is 0600" % rel, mode == 0o600, "mode %s" % (oct(mode) if mode is not None else "missing"))
+        holding = {}
+        for rel in harness.tree(root):
+            p = root / rel
+            if p.is_file() and not p.is_symlink() and rel not in inputs:
+                found = leaks(p.read_bytes().decode(errors="replace"))
+                if found:
+                    holding[rel] = (stat.S_IMODE(p.stat().st_mode), found)
+        never = {rel: describe(f) for rel, (_, found) in holding.items()
+                 if any(name in NEVER_WRITTEN for name, _ in found)}
+        check("no file eks-node wrote holds the IMDS token or the credentials", not never, never)
+        loose = {rel: "%o: %s" % (mode, describe(found)) for rel, (mode, found) in holding.items() if mode != 0o600}
+        check("every file eks-node wrote that holds a configuration secret is 0600", not loose, loose)
+        check("the secrets did reach their files (the test plants what it searches for)",
+              {name for _, found in holding.values() for name, form in found if form == "raw"} >=
+              set(CONFIG_SECRETS) - {"kubeconfig token"}, holding)
+
+        for what, text in outputs.items():
+            found = leaks(text)
+            check("no secret in the output of %s" % what, not found, describe(found) + "\n" + text[-600:])
+
+        # collect-logs, with a token in the kubeconfig as a bootstrap-token kubeconfig has one
+        kc = root / "var/lib/kubelet/kubeconfig"
+        kc.write_text(kc.read_text() + "# a bootstrap token\n    token: %s\n" % KUBECONFIG_TOKEN)
+        out = tmp / "logs.tar.gz"
+        r = run([cli, "collect-logs", "--root=%s" % root, "--output=%s" % out],
+                dict(os.environ, PATH=str(fake_tools(tmp, journal))), timeout=120)
+        check("collect-logs exits 0", r.returncode == 0 and out.exists(), r.text)
+        found = leaks(r.text)
+        check("no secret in the output of collect-logs", not found, describe(found))
+        members = {}
+        if out.exists():
+            with tarfile.open(out, "r:gz") as t:
+                members = {m.name: (t.extractfile(m).read().decode(errors="replace") if m.isfile() else "")
+                           for m in t.getmembers()}
+        check("collect-logs archive has the journal, the env files, the kubeconfig and the fragments",
+              {"eks-node-logs/journal/eks-node.txt", "eks-node-logs/files/run/eks-node/env/default.env",
+               "eks-node-logs/files/var/lib/kubelet/kubeconfig",
+               "eks-node-logs/files/etc/eks-node/node.toml.d/90-site.toml"} <= set(members), sorted(members))
+        for name in ALL_SECRETS:
+            where = ["%s: %s" % (member, form) for member, text in members.items()
+                     for _, form in leaks(text + "\n" + member, [name])]
+            check("collect-logs archive: no %s" % name, bool(members) and not where, where or "no archive")
+        proxy_refused_case(helpers, check, profile)
+    finally:
+        harness.shutil.rmtree(tmp, ignore_errors=True)
+        harness.shutil.rmtree(root, ignore_errors=True)
+    tally.at_least(tally.passed + tally.failed, 40, "secrets checks")
+    return tally.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Host side of 16-secrets (run by run-scenario.sh after the VM: host-check.py RESULTS_DIR).
+
+Searches what the boot left for the planted secrets of tests/process/secrets.py, raw and
+base64-, URL- and JSON-encoded: the serial console log, the whole journal (journal.export:
+every field of every entry), the guest's check output, the outputs check.sh saved (eks-node
+status, config dump in each mode, config check, validate, `journalctl -o verbose`) and the
+collect-logs archive, unpacked. The node's files (COLLECT) may hold the configuration's
+secrets only when 0600, and the session token and credentials nowhere.
+"""
+
+import importlib.util
+import pathlib
+import stat
+import sys
+import tarfile
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
+# by path, under another name: "secrets" would shadow the standard library's module
+_spec = importlib.util.spec_from_file_location("planted_secrets", REPO / "tests" / "process" / "secrets.py")
+planted = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(planted)
+
+passed = failed = 0
+
+
+def check(what, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok - %s" % what)
+    else:
+        failed += 1
+        print("not ok - %s" % what)
+        for line in str(detail)[:1500].splitlines():
+            print("    " + line)
+
+
+def text_of(path):
+    return path.read_bytes().decode(errors="replace")
+
+
+def main():
+    res = pathlib.Path(sys.argv[1])
+    secrets_dir = res / "artifacts" / "secrets"
+    journal = text_of(res / "journal.export") if (res / "journal.export").exists() else ""
+    check("the journal export is there and holds the steps' debug lines",
+          "EKS_NODE_STEP=imds" in journal and "\nPRIORITY=7\n" in journal)
+
+    sources = {"the serial console log (console.log)": res / "console.log",
+               "the journal, every field of every entry (journal.export)": res / "journal.export",
+               "the guest's check output (check.log)": res / "check.log"}
+    for f in sorted(secrets_dir.glob("*")):
+        if f.name != "collect-logs.tar.gz":
+            sources["artifacts/secrets/%s" % f.name] = f
+    for what, path in sources.items():
+        if not path.exists():
+            check("no secret in %s" % what, False, "missing: %s" % path)
+            continue
+        found = planted.leaks(text_of(path))
+        check("no secret in %s" % what, not found, planted.describe(found))
+
+    archive = secrets_dir / "collect-logs.tar.gz"
+    members = {}
+    if archive.exists():
+        with tarfile.open(archive, "r:gz") as t:
+            members = {m.name: (t.extractfile(m).read().decode(errors="replace") if m.isfile() else "")
+                       for m in t.getmembers()}
+    check("the collect-logs archive has the journal, the env files, the kubeconfig and the fragments",
+          {"eks-node-logs/journal/eks-node.txt", "eks-node-logs/files/run/eks-node/env/default.env",
+           "eks-node-logs/files/var/lib/kubelet/kubeconfig",
+           "eks-node-logs/files/etc/eks-node/node.toml.d/90-site.toml"} <= set(members), sorted(members))
+    for name in planted.ALL_SECRETS:
+        where = ["%s: %s" % (member, form) for member, text in members.items()
+                 for _, form in planted.leaks(text + "\n" + member, [name])]
+        check("collect-logs archive: no %s" % name, bool(members) and not where, where or "no archive")
+
+    # the node's files, as the runner copied them (cp -a: modes kept)
+    holding = {}
+    files = res / "files"
+    for p in sorted(files.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            found = planted.leaks(text_of(p))
+            if found:
+                holding["/" + str(p.relative_to(files))] = (stat.S_IMODE(p.stat().st_mode), found)
+    never = {f: planted.describe(found) for f, (_, found) in holding.items()
+             if any(n in planted.NEVER_WRITTEN for n, _ in found)}
+    check("no file of the node holds the IMDS token or the credentials", not never, never)
+    loose = {f: "%o: %s" % (mode, planted.describe(found)) for f, (mode, found) in holding.items() if mode != 0o600}
+    check("every file of the node holding a configuration secret is 0600", not loose, loose)
+    raw = {n for _, found in holding.values() for n, form in found if form == "raw"}
+    check("the configuration's secrets did reach the node's files (the search looks for what is there)",
+          raw >= set(planted.CONFIG_SECRETS), sorted(raw))
+
+    print("checks: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
