@@ -25,7 +25,7 @@ CASES = [
     ("eks-node st", "status"),
     ("eks-node config ", "check dump"),
     ("eks-node config d", "dump"),
-    ("eks-node config dump --", "--origins --root= --help"),
+    ("eks-node config dump --", "--origins --show-secrets --root= --help"),
     ("eks-node max-pods --inst", "--instance-type --instance-type-from-imds"),
     ("eks-node max-pods --instance-type ", ""),  # a value: nothing to offer
     ("eks-node max-pods --instance-type m5.large --cni-p", "--cni-prefix-delegation-enabled"),

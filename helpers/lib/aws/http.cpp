@@ -121,8 +121,15 @@ HttpResponse perform(const HttpRequest& r) {
     c.easy_cleanup(h);
     c.slist_free_all(headers);
     if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", body_cap));
-    // The error text names the host and what failed, never a header.
-    if (rc != CURLE_OK) throw TempError(error[0] ? std::string(error) : std::string(c.easy_strerror(rc)));
+    // The error text names the host and what failed, never a header. libcurl's
+    // own text may quote a URL it refused, a proxy URL's password with it
+    // ("Unsupported proxy syntax in 'http://user:pw@proxy'"): any '@' and
+    // only its generic text for the code is said.
+    if (rc != CURLE_OK) {
+        std::string_view said(error);
+        throw TempError(!said.empty() && said.find('@') == said.npos ? std::string(said)
+                                                                      : std::string(c.easy_strerror(rc)));
+    }
     return response;
 }
 

@@ -11,6 +11,7 @@
 
 #include "cli/chain.hpp"
 #include "cli/commands.hpp"
+#include "cli/redact.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -31,7 +32,7 @@ constexpr const char* usage_text =
     "                       run the whole chain in-process, reading and writing under DIR\n"
     "  config check [SOURCE...]\n"
     "                       validate configuration sources (default: this node's); exit 0 or 6\n"
-    "  config dump [--origins] [--root=DIR]\n"
+    "  config dump [--origins] [--show-secrets] [--root=DIR]\n"
     "                       print the resolved configuration (config.json)\n"
     "  max-pods (--instance-type TYPE | --instance-type-from-imds) [--cni-...] [--json]\n"
     "                       the recommended maxPods, as AL2's max-pods-calculator.sh computes it\n"
@@ -59,12 +60,13 @@ constexpr const char* render_help =
     "  --log-level=LEVEL     error, warning, notice, info or debug\n";
 
 constexpr const char* config_help =
-    "Usage: eks-node config check [SOURCE...] | eks-node config dump [--origins] [--root=DIR]\n"
+    "Usage: eks-node config check [SOURCE...] | eks-node config dump [--origins] [--show-secrets] [--root=DIR]\n"
     "\n"
     "  check [SOURCE...]   validate configuration sources: files as user data (NodeConfig, MIME,\n"
     "                      TOML, AL2 bootstrap.sh scripts), else this node's; exit 0 or 6\n"
     "  dump                print config.json (resolving it if absent); --origins adds where each\n"
-    "                      value came from\n"
+    "                      value came from; secrets are masked as collect-logs masks them\n"
+    "                      (environment values, URL credentials) unless --show-secrets\n"
     "  --root=DIR          read the node under DIR\n";
 
 // `eks-node COMMAND --help`: the arguments before "--" ask for help.
@@ -98,8 +100,9 @@ int config_cmd(const std::vector<std::string>& args) {
     if (args.empty()) throw UsageError("config: expected \"check\" or \"dump\"");
     StepOptions opts;
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    bool origins = false;
+    bool origins = false, show_secrets = false;
     std::erase_if(rest, [&](const std::string& a) { return a == "--origins" && (origins = true); });
+    std::erase_if(rest, [&](const std::string& a) { return a == "--show-secrets" && (show_secrets = true); });
     parse_common_options(rest, cli_spec, opts);
 
     if (args[0] == "check") {
@@ -121,7 +124,15 @@ int config_cmd(const std::vector<std::string>& args) {
             cfg = resolve_from_node(opts);
         }
         if (!origins) cfg.erase("origins");
-        std::fputs(dump_pretty(cfg, 2).c_str(), stdout);
+        std::string out = dump_pretty(cfg, 2);
+        // what is printed ends up in terminals' scrollback and tickets: the
+        // same masking as collect-logs, unless asked for plainly
+        if (!show_secrets) {
+            cli::Redactor redactor;
+            out = redactor.scrub(redactor.json_text(out));
+            if (!out.empty() && out.back() != '\n') out += '\n';
+        }
+        std::fputs(out.c_str(), stdout);
         return EXIT_OK;
     }
     throw UsageError(fmt::format("config: unknown subcommand \"{}\"", args[0]));
