@@ -36,9 +36,21 @@ std::string errno_text() { return std::strerror(errno); }
 
 std::string joined(const std::vector<std::string>& v, std::string_view sep = " ") { return fmt::format("{}", fmt::join(v, sep)); }
 
+// What a tool said, on one line: its lines joined, cut at 400 bytes. Not
+// just the first line: mkfs.xfs prints its warnings before the error.
 std::string first_line(const std::string& s) {
-    std::string_view t = trim_line(s);
-    return std::string(t.substr(0, t.find('\n')));
+    std::string out;
+    std::string_view rest = trim_line(s);
+    while (!rest.empty()) {
+        size_t nl = rest.find('\n');
+        std::string_view line = trim_line(rest.substr(0, nl));
+        rest = nl == rest.npos ? std::string_view() : rest.substr(nl + 1);
+        if (line.empty()) continue;
+        if (!out.empty()) out += " / ";
+        out += line;
+    }
+    if (out.size() > 400) out = out.substr(0, 400) + "...";
+    return out;
 }
 
 // Runs a tool that must succeed; the error names the command and what it said.
@@ -156,13 +168,20 @@ void ensure_filesystem(const std::string& device, std::string_view use, StepResu
         result.add(device, WriteResult::unchanged);
         return;
     }
-    if (p.content != Content::blank) refuse(device, p.what, use);
+    bool unfinished = p.content == Content::our_unfinished_filesystem;
+    if (p.content != Content::blank && !unfinished) refuse(device, p.what, use);
+    if (unfinished) log::warning("{}: an earlier mkfs did not finish ({}); making the filesystem again", device, p.what);
     // -K: instance-store disks come blank, so discarding every block first
     // would only add minutes on the large ones. -l su=8b: the log stripe unit
     // mkfs would take from the array (512k) exceeds the log's maximum (256k);
     // 32k is what mkfs falls back to anyway, without the warning (the
     // reference does the same).
-    must_run({"mkfs.xfs", "-q", "-K", "-L", std::string(fs_label), "-l", "su=8b", device});
+    // -f: over our own unfinished attempt only (refused above otherwise)
+    std::vector<std::string> mkfs = {"mkfs.xfs", "-q", "-K", "-L", std::string(fs_label_unfinished), "-l", "su=8b"};
+    if (unfinished) mkfs.push_back("-f");
+    mkfs.push_back(device);
+    must_run(mkfs);
+    must_run({"xfs_admin", "-L", std::string(fs_label), device});
     log::info("{}: made an XFS filesystem (label {})", device, fs_label);
     result.add(device, WriteResult::written);
 }

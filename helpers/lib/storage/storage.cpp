@@ -300,6 +300,8 @@ Probe classify_probe(int status, std::string_view output) {
     if (type == "linux_raid_member" && label == fmt::format("any:{}", array_name))
         return {Content::our_member, "TYPE=linux_raid_member LABEL=" + label};
     if (type == "xfs" && label == fs_label) return {Content::our_filesystem, "TYPE=xfs LABEL=" + label};
+    if (type == "xfs" && label == fs_label_unfinished)
+        return {Content::our_unfinished_filesystem, "TYPE=xfs LABEL=" + label};
     std::string what;
     if (!type.empty()) what = "TYPE=" + type + (label.empty() ? "" : " LABEL=" + label);
     else if (!pttype.empty()) what = "a partition table (PTTYPE=" + pttype + ")";

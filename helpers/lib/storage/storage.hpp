@@ -24,6 +24,12 @@ inline constexpr std::string_view array_name = "eks-node";
 inline constexpr std::string_view array_device = "/dev/md/eks-node";
 // The label of every XFS filesystem we make: what tells ours from a foreign one.
 inline constexpr std::string_view fs_label = "eks-node";
+// The label mkfs.xfs writes first: mkfs writes the superblock (label
+// included) before the rest, so a mkfs that failed or was cut off by a
+// power loss leaves a filesystem that blkid reports as XFS but that does not
+// mount. Only once mkfs has succeeded does xfs_admin set fs_label; a device
+// still labelled this way is ours and unfinished, and is made again.
+inline constexpr std::string_view fs_label_unfinished = "eks-node-mk";
 inline constexpr std::string_view default_mount_path = "/mnt/k8s-disks";
 
 // One instance-store disk (a whole namespace, never a partition).
@@ -101,14 +107,14 @@ struct Layout {
 Layout plan_layout(const Settings& settings, const std::vector<Disk>& disks, std::string_view source);
 
 // What a low-level probe (`blkid -p -o export DEVICE`) found on a device.
-enum class Content { blank, our_member, our_filesystem, foreign };
+enum class Content { blank, our_member, our_filesystem, our_unfinished_filesystem, foreign };
 struct Probe {
     Content content = Content::blank;
     std::string what;  // "TYPE=ext4", for messages
 };
 // From blkid's exit status and output: 2 = no signature at all; 0 = KEY=value
-// lines. Ours: an md member whose array is "any:eks-node", or XFS labelled
-// eks-node. Anything else (another filesystem, a partition table, another
+// lines. Ours: an md member whose array is "any:eks-node", XFS labelled
+// eks-node, or XFS labelled eks-node-mk (a mkfs that did not finish). Anything else (another filesystem, a partition table, another
 // array, LVM) is foreign. Throws Error on any other status.
 Probe classify_probe(int status, std::string_view output);
 

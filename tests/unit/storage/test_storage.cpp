@@ -209,6 +209,10 @@ TEST_CASE("the probe tells blank, ours and foreign apart", "[storage]") {
     CHECK(classify_probe(2, "").content == Content::blank);
     CHECK(classify_probe(0, "UUID=1b2c\nLABEL=any:eks-node\nTYPE=linux_raid_member\n").content == Content::our_member);
     CHECK(classify_probe(0, "LABEL=eks-node\nUUID=9a8b\nTYPE=xfs\n").content == Content::our_filesystem);
+    // mkfs writes this label first; xfs_admin sets eks-node once mkfs succeeded
+    CHECK(classify_probe(0, "LABEL=eks-node-mk\nUUID=9a8b\nTYPE=xfs\n").content ==
+          Content::our_unfinished_filesystem);
+    CHECK(classify_probe(0, "LABEL=eks-node-mk\nTYPE=ext4\n").content == Content::foreign);
     Probe ext4 = classify_probe(0, "UUID=1234\nVERSION=1.0\nTYPE=ext4\nUSAGE=filesystem\n");
     CHECK(ext4.content == Content::foreign);
     CHECK(ext4.what == "TYPE=ext4");

@@ -28,21 +28,19 @@ mount -t tmpfs -o size=1m eksvm-disks "$store"
 check "two EC2 instance-store disks are connected (1 MiB of room behind them)" nvmeof_setup
 mark=$(journal_mark)
 run_chain >/dev/null 2>&1
-# The line must say why mkfs.xfs failed, not only that it did. Today it fails: the step keeps
-# the first line mkfs.xfs printed, a warning about the stripe unit (waits for the fix of
-# must_run() in helpers/lib/storage/apply.cpp: name what the tool said about the failure).
+# The line must say why mkfs.xfs failed, not only that it did (mkfs.xfs prints a warning
+# about the stripe unit first: the step joins every line the tool printed).
 fails_closed disk-write-errors eks-node-instance-store.service 1 0 60 \
   "mkfs\.xfs.*(Input/output error|I/O error|write failed)" "$mark"
 check "disk-write-errors: the kernel saw the write errors" bash -c 'dmesg | grep -Eiq "I/O error"'
 check "disk-write-errors: nothing is mounted from the disks" nothing_mounted
 mount -o remount,size=1500m "$store"
-# Today this fails: the failed mkfs.xfs left a half-made XFS labelled eks-node on the array,
-# which the next run takes for its own and cannot mount ("Structure needs cleaning"); the node
-# never joins without a manual wipefs. A reboot during the first boot's mkfs.xfs does the
-# same. Waits for the fix in helpers/lib/storage/apply.cpp (make_filesystem: a failed mkfs
-# must not leave a filesystem a later run accepts as made).
+# The failed mkfs.xfs left a half-made XFS on the array; it is labelled eks-node-mk (the label
+# becomes eks-node only once mkfs succeeded), so the next run makes it again rather than
+# mounting it ("Structure needs cleaning"), as after a reboot during the first boot's mkfs.
 recovers disk-write-errors
 check "disk-write-errors: ... the array, its XFS and the bind mounts are active" mounted
+check "disk-write-errors: ... the XFS is labelled eks-node" bash -c '[[ $(blkid -s LABEL -o value /dev/md/eks-node) == eks-node ]]'
 check "disk-write-errors: ... kubelet's kubeconfig is on the array" test -s /mnt/k8s-disks/0/kubelet/kubeconfig
 
 # --- mdadm --create fails: another process holds disk B open exclusively (O_EXCL) ---------
