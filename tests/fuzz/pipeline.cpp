@@ -1,0 +1,18 @@
+// The whole of eks-node-config's reading of user data, as
+// tests/unit/config/test_bad_input.cpp runs it: fragments, each validated,
+// merged in order, and the merged whole checked.
+#include "config/sources.hpp"
+#include "fuzz.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    fuzz::refused_only_as<eksnode::ConfigError>([&] {
+        eksnode::json spec = eksnode::json::object(), settings = eksnode::json::object();
+        eksnode::Origins origins;
+        for (const eksnode::Fragment& f : eksnode::fragments_from_user_data(fuzz::text(data, size))) {
+            eksnode::validate_fragment(f);
+            eksnode::merge_fragment(spec, settings, f, origins);
+        }
+        eksnode::validate_merged(spec, settings, origins);
+    });
+    return 0;
+}
