@@ -50,7 +50,7 @@ for log in sys.argv[1:]:
         out = r.get("stdout") or ""
         m = re.search(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)", out)
         c = re.search(r"test cases: *(\d+) \| *(\d+) passed \| *(\d+) failed", out)
-        p = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
+        p = re.findall(r"^(\d+) passed, (\d+) failed(?:, \d+ skipped)?$", out, re.M)
         if m:
             passed += int(m.group(1))
         elif c:

@@ -18,6 +18,9 @@ case "${1:-}" in
   -runs=*) how=(--runs "${1#-runs=}"); shift ;;
   [0-9]*) how=(--seconds "$1"); shift ;;
 esac
-ninja -C "$build" $(for t in "$@"; do echo "tests/fuzz/fuzz-$t"; done) >/dev/null
+# The fuzz targets only (tests/fuzz/NAME.cpp is fuzz-NAME, "_" as "-").
+targets=("$@")
+((${#targets[@]})) || for f in tests/fuzz/*.cpp; do f=${f##*/}; f=${f%.cpp}; targets+=("${f//_/-}"); done
+ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz-}" >/dev/null
 exec /usr/bin/python3 tests/fuzz/run.py long --build-dir "$build" "${how[@]}" \
   --jobs "${JOBS:-$(nproc)}" ${OUT:+--out "$OUT"} "$@"
