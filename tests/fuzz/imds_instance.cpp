@@ -3,7 +3,8 @@
 //
 // Input: sections "=== PATH\n" followed by the value up to the next "\n=== "
 // (PATH under /latest/, e.g. meta-data/mac); "=== PATH !" is a 404.
-// tests/fuzz/corpus.py writes the fake IMDS's instance this way.
+// tests/fuzz/corpus.py writes the fake IMDS's instance this way. The result
+// is then written out as eks-node-imds writes instance.json.
 #include <string>
 
 #include "fuzz.hpp"
@@ -30,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         pos = next;
     }
-    fuzz::refused_only_as<eksnode::Error>(
-        [&] { eksnode::imds_detail::assemble_instance(values, "http://169.254.169.254"); });
+    fuzz::refused_only_as<eksnode::Error>([&] {
+        eksnode::dump_pretty(eksnode::imds_detail::assemble_instance(values, "http://169.254.169.254"));
+    });
     return 0;
 }

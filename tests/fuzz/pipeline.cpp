@@ -1,6 +1,6 @@
 // The whole of eks-node-config's reading of user data, as
 // tests/unit/config/test_bad_input.cpp runs it: fragments, each validated,
-// merged in order, and the merged whole checked.
+// merged in order, the merged whole checked, and written out as JSON.
 #include "config/sources.hpp"
 #include "fuzz.hpp"
 
@@ -13,6 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             eksnode::merge_fragment(spec, settings, f, origins);
         }
         eksnode::validate_merged(spec, settings, origins);
+        // config.json is written with strict UTF-8 (core/jsonutil.cpp).
+        eksnode::dump_pretty(eksnode::json{{"spec", spec}, {"settings", settings}});
     });
     return 0;
 }

@@ -47,7 +47,7 @@ TARGETS = {
     "certificate": {"runs": 100000, "max_len": 16384, "dict": None, "schema": False},
 }
 
-COMMON = ["-timeout=5", "-rss_limit_mb=2048", "-print_final_stats=1"]
+COMMON = ["-timeout=5", "-rss_limit_mb=2048", "-print_final_stats=1", "-print_funcs=0"]
 
 
 def sanitizer_env():
@@ -121,14 +121,20 @@ def known_findings(name):
     out = []
     for line in (HERE / "pending" / "known.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            target, regex, why = line.split("|", 2)
-            if target.strip() == name:
+            targets, regex, why = line.split("|", 2)
+            if name in [t.strip() for t in targets.split(",")]:
                 out.append((re.compile(regex.strip(), re.S), why.strip()))
     return out
 
 
+REPORT_STARTS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "ERROR: libFuzzer",
+                 "terminate called", "fuzz: property broken")
+
+
 def known(name, output):
-    report = output[output.find("==ERROR") if "==ERROR" in output else 0:]
+    # Only the report counts: the lines before it name functions too.
+    starts = [i for i in (output.find(s) for s in REPORT_STARTS) if i >= 0]
+    report = output[min(starts):] if starts else output
     for regex, why in known_findings(name):
         if regex.search(report):
             return why
@@ -163,7 +169,7 @@ def smoke(args):
             print("FAIL: %s smoke (exit %d): %s" % (name, r.returncode, " ".join(cmd)))
             report_failure(r.stdout, work, keep)
 
-        regressions = sorted(p for p in (HERE / "regressions" / name).glob("*") if p.is_file())
+        regressions = sorted(p for p in (HERE / "regressions" / name).glob("*") if p.is_file() and p.suffix != ".md")
         for p in regressions:
             r = subprocess.run([str(exe)] + COMMON + ["-artifact_prefix=%s/" % work, str(p)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
@@ -193,7 +199,7 @@ def long_one(name, args, out):
             cmd.append("-runs=%d" % args.runs)
         else:
             # Fork mode goes on after a crash, a leak or a timeout and saves each.
-            cmd += ["-max_total_time=%d" % args.seconds, "-print_funcs=0", "-fork=1", "-ignore_crashes=1",
+            cmd += ["-max_total_time=%d" % args.seconds, "-fork=1", "-ignore_crashes=1",
                     "-ignore_timeouts=1", "-ignore_ooms=1"]
         cmd += [str(corpus_dir), str(seeds)]
         log = out / ("%s.log" % name)
