@@ -5,12 +5,21 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-json3-dev
   libtomlplusplus-dev libyaml-dev libcurl4-openssl-dev libssl-dev libfmt-dev
-  zlib1g-dev libpugixml-dev catch2 scdoc)
+  zlib1g-dev libpugixml-dev catch2 scdoc ccache)
 test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
   systemd-container valgrind strace)
+# The sanitizer and fuzz build (tests/fuzz/README.md): clang with libFuzzer
+# and the sanitizer runtimes, llvm-symbolizer for the reports' stacks.
+fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
 
+#   tools/deps.sh [--test] [--fuzz]
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+for arg in "$@"; do
+  case "$arg" in
+    --test) want+=("${test_pkgs[@]}") ;;
+    --fuzz) want+=("${fuzz_pkgs[@]}") ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do

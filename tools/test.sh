@@ -1,36 +1,69 @@
 #!/usr/bin/env bash
 # Runs every test tier that fits here: unit and golden (Catch2), process-level
-# (fake IMDS, conformance samples, bad-input corpus, the chain of step binaries).
+# (fake IMDS, conformance samples, bad-input corpus, the chain of step binaries),
+# then the sanitizer tier and the fuzz smoke in a clang ASan+UBSan build
+# (build-fuzz/, tests/fuzz/README.md).
 # Installs its own dependencies on a fresh Debian 12 machine.
+#
+#   tools/test.sh              both builds
+#   tools/test.sh --no-fuzz    the GCC build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tools/deps.sh --test
+fuzz=1
+[[ "${1:-}" == "--no-fuzz" ]] && fuzz=0
+
+tools/deps.sh --test $( ((fuzz)) && echo --fuzz)
 tools/build.sh >/dev/null
 status=0
 meson test -C build --print-errorlogs --num-processes 2 || status=$?
+logs=(build/meson-logs/testlog.json)
+
+if ((fuzz)); then
+  # The sanitizer tier: the unit, process and conformance tests against the
+  # unit tests, steps and CLI built with ASan+UBSan (a report halts the
+  # process: the test fails), then each fuzz target's smoke. Landlock, the
+  # dlopen()ed libcurl and libcrypto (aws-lookups) and LeakSanitizer at exit
+  # all work there. Left out, with the reason: the VM tier (its own image;
+  # the GCC run covers it), generator-golden (it holds the generator to a
+  # CPU-time budget that ASan more than doubles), and the checks that run no code of
+  # ours (packer, units, unit-docs, cli-completion). tests/fuzz/ubsan.supp
+  # lists the UBSan reports of defects found and not fixed yet.
+  [[ -f build-fuzz/build.ninja ]] ||
+    CC="ccache clang-14" CXX="ccache clang++-14" meson setup build-fuzz -Dfuzz=true \
+      -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 >/dev/null
+  ninja -C build-fuzz >/dev/null
+  sanitized=(unit conformance bad-input max-pods al2-golden aws-lookups cli-validate-logs cli-confinement
+    process-chain)
+  mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
+  ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp \
+    meson test -C build-fuzz --print-errorlogs --num-processes 2 "${sanitized[@]}" "${smokes[@]}" || status=$?
+  logs+=(build-fuzz/meson-logs/testlog.json)
+fi
 
 # One closing line CI can read: the cases inside every meson test (Catch2 test
-# cases, the Python runners' checks), summed from meson's own log.
-/usr/bin/python3 - <<'PY'
-import json, re
+# cases, the Python runners' checks), summed from meson's own logs.
+/usr/bin/python3 - "${logs[@]}" <<'PY'
+import json, re, sys
 passed = failed = 0
-for line in open("build/meson-logs/testlog.json"):
-    r = json.loads(line)
-    out = r.get("stdout") or ""
-    m = re.search(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)", out)
-    c = re.search(r"test cases: *(\d+) \| *(\d+) passed \| *(\d+) failed", out)
-    p = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
-    if m:
-        passed += int(m.group(1))
-    elif c:
-        passed, failed = passed + int(c.group(2)), failed + int(c.group(3))
-    elif p:
-        passed, failed = passed + int(p[-1][0]), failed + int(p[-1][1])
-    elif r["result"] == "OK":
-        passed += 1
-    if r["result"] != "OK" and not (c or p):
-        failed += 1
+for log in sys.argv[1:]:
+    for line in open(log):
+        r = json.loads(line)
+        out = r.get("stdout") or ""
+        m = re.search(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)", out)
+        c = re.search(r"test cases: *(\d+) \| *(\d+) passed \| *(\d+) failed", out)
+        p = re.findall(r"^(\d+) passed, (\d+) failed(?:, \d+ skipped)?$", out, re.M)
+        if m:
+            passed += int(m.group(1))
+        elif c:
+            passed, failed = passed + int(c.group(2)), failed + int(c.group(3))
+        elif p:
+            passed, failed = passed + int(p[-1][0]), failed + int(p[-1][1])
+        elif r["result"] == "OK":
+            passed += 1
+        if r["result"] != "OK" and not (c or p):
+            failed += 1
 print("%d passed, %d failed" % (passed, failed))
 PY
 exit "$status"

@@ -1,0 +1,303 @@
+#!/usr/bin/python3
+"""Seed corpora of the fuzz targets, gathered from the test data in the tree
+at run time, so that the seeds follow the tests (README.md here).
+
+    corpus.py TARGET DIR     write TARGET's seeds into DIR (one file each)
+
+Sources: tests/bad-input/*/user-data, every other user-data file of the tests
+and examples/, the parts of MIME user data (by their media type), the
+conformance NodeConfigs, every .toml of the tree, the CA files, the max pods
+expressions of tests/unit/derive/test_expr.cpp, the instances the fake IMDS
+serves (tests/**/imds.json), and answers of tests/fake-imds and tests/fake-aws
+themselves, started on loopback for the occasion."""
+
+import base64
+import email
+import email.policy
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SKIP_DIRS = {".git", "build", "build-fuzz"}
+
+
+def tree_files(pattern):
+    """Files of the source tree matching a glob, build directories left out."""
+    out = []
+    for p in sorted(ROOT.glob(pattern)):
+        rel = p.relative_to(ROOT).parts
+        if p.is_file() and not (set(rel[:1]) & SKIP_DIRS or rel[0].startswith("build")):
+            out.append(p)
+    return out
+
+
+def user_data_files():
+    files = tree_files("tests/**/user-data") + tree_files("examples/*.mime") + tree_files("examples/**/user-data")
+    return [f for f in files if "fuzz" not in f.parts]
+
+
+def mime_parts(raw):
+    """(media type, decoded payload) of every leaf part of MIME user data."""
+    if not re.match(rb"(?i)(mime-version|content-)", raw.lstrip()[:20]):
+        return []
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return [(p.get_content_type(), p.get_payload(decode=True) or b"") for p in msg.walk() if not p.is_multipart()]
+
+
+def looks_like_script(b):
+    return b.startswith(b"#!") or b"bootstrap.sh" in b
+
+
+def looks_like_toml(b):
+    return re.search(rb"(?m)^\[[A-Za-z]", b) is not None and b"apiVersion" not in b
+
+
+def user_data_seeds():
+    return [f.read_bytes() for f in user_data_files()]
+
+
+def nodeconfig_seeds():
+    seeds = [f.read_bytes() for f in tree_files("tests/conformance/*/nodeconfig.yaml")]
+    for raw in user_data_seeds():
+        parts = mime_parts(raw)
+        if not parts and not looks_like_script(raw) and not looks_like_toml(raw):
+            seeds.append(raw)
+        seeds += [body for kind, body in parts if kind == "application/node.eks.aws"]
+    # The JSON flavour of each YAML NodeConfig (python3-yaml is a test dependency).
+    try:
+        import yaml
+        for s in list(seeds):
+            if b"&" in s:  # anchors: the alias bomb of tests/bad-input expands forever
+                continue
+            try:
+                for doc in yaml.safe_load_all(s):
+                    if isinstance(doc, dict):
+                        seeds.append(json.dumps(doc, default=str).encode())
+            except yaml.YAMLError:
+                pass
+    except ImportError:
+        pass
+    return seeds
+
+
+def toml_seeds():
+    seeds = [f.read_bytes() for f in tree_files("**/*.toml")]
+    for raw in user_data_seeds():
+        parts = mime_parts(raw)
+        if not parts and looks_like_toml(raw):
+            seeds.append(raw)
+        seeds += [body for kind, body in parts if kind == "application/vnd.eks-node+toml"]
+    return seeds
+
+
+def settings_seeds():
+    """Bodies of [settings] tables (the target adds the header itself)."""
+    seeds = []
+    for t in toml_seeds():
+        m = re.search(rb"(?m)^\[settings[.\]]", t)
+        if m:
+            body = t[m.start():]
+            seeds.append(body[body.index(b"\n") + 1:] if body.startswith(b"[settings]") else body)
+    return seeds
+
+
+def bootstrap_sh_seeds():
+    seeds = []
+    for raw in user_data_seeds():
+        if looks_like_script(raw):
+            seeds.append(raw)
+        seeds += [body for kind, body in mime_parts(raw) if kind == "text/x-shellscript" or looks_like_script(body)]
+    return seeds
+
+
+def max_pods_expr_seeds():
+    text = (ROOT / "tests/unit/derive/test_expr.cpp").read_text()
+    # Adjacent literals continue one expression across lines.
+    literal = r'"((?:[^"\\]|\\.)*)"'
+    seeds = []
+    for m in re.finditer(r'\(\s*((?:%s\s*)+)' % literal, text):
+        seeds.append("".join(re.findall(literal, m.group(1))).encode().decode("unicode_escape").encode())
+    return [s for s in seeds if s]
+
+
+def certificate_seeds():
+    seeds = [f.read_bytes() for f in tree_files("tests/data/certificates/*.pem")]
+    seeds += [f.read_bytes() for f in tree_files("tests/conformance/instance/*.crt")]
+    seeds += [base64.b64encode(s) for s in seeds]
+    for raw in user_data_seeds() + nodeconfig_seeds():
+        seeds += re.findall(rb"certificateAuthority[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9+/=]{16,})", raw)
+    return seeds
+
+
+def imds_json_files():
+    return tree_files("tests/**/imds.json")
+
+
+def instance_seeds():
+    """Each fake IMDS instance in the target's format: "=== PATH" sections."""
+    seeds = []
+    for f in imds_json_files():
+        data = json.loads(f.read_text())
+        out = []
+        for path, value in data.items():
+            if path.startswith("_"):
+                continue
+            text = value if isinstance(value, str) else json.dumps(value)
+            out.append("=== %s\n%s" % (path, text))
+        out.append("=== user-data !")
+        seeds.append("\n".join(out).encode())
+    return seeds
+
+
+def free_port_server(cmd, port_file):
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(500):
+        if port_file.exists() and port_file.read_text().strip():
+            return proc, int(port_file.read_text())
+        if proc.poll() is not None:
+            break
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError("%s did not start" % cmd[1])
+
+
+def raw_exchange(port, request):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    return b"".join(chunks)
+
+
+def imds_http_seeds():
+    """Raw answers of tests/fake-imds, byte for byte; the first byte of each
+    seed is the target's split choice."""
+    data = ROOT / "tests/conformance/instance/imds.json"
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        proc, port = free_port_server(
+            [sys.executable, str(ROOT / "tests/fake-imds/fake_imds.py"), "--data", str(data),
+             "--user-data", str(ROOT / "examples/user-data.mime"), "--port", "0", "--port-file", str(port_file)],
+            port_file)
+        try:
+            def req(method, path, headers=()):
+                lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1", "Connection: close"]
+                lines += ["%s: %s" % h for h in headers]
+                return raw_exchange(port, ("\r\n".join(lines) + "\r\n\r\n").encode())
+
+            token_answer = req("PUT", "/latest/api/token", [("X-aws-ec2-metadata-token-ttl-seconds", "60"),
+                                                            ("Content-Length", "0")])
+            token = token_answer.split(b"\r\n\r\n", 1)[1].decode()
+            auth = [("X-aws-ec2-metadata-token", token)]
+            answers = [token_answer, req("PUT", "/latest/api/token", [("Content-Length", "0")]),
+                       req("POST", "/latest/api/token"), req("GET", "/latest/meta-data/instance-id"),
+                       req("GET", "/latest/meta-data/instance-id", auth),
+                       req("GET", "/latest/dynamic/instance-identity/document", auth),
+                       req("GET", "/latest/meta-data/", auth), req("GET", "/latest/meta-data/nothing", auth),
+                       req("GET", "/latest/user-data", auth)]
+        finally:
+            proc.terminate()
+            proc.wait()
+    # A few framings the fake does not send: chunked, interim, close-framed.
+    answers += [
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nbody until close",
+        b"HTTP/1.0 204 No Content\nX-Folded: a\n b\n\n",
+    ]
+    return [bytes([split]) + a for a in answers for split in (0x00, 0x83)]
+
+
+def aws_seeds():
+    """Bodies of tests/fake-aws's answers (run without signature checks),
+    errors included, and an instance profile's credentials document."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        ca = base64.b64encode((ROOT / "tests/conformance/instance/cluster-ca.crt").read_bytes()).decode()
+        proc, port = free_port_server(
+            [sys.executable, str(ROOT / "tests/fake-aws/fake_aws.py"), "--no-verify", "--port", "0",
+             "--port-file", str(port_file), "--instance-type", "x9.fuzz:4:15",
+             "--cluster", "fuzz,https://fuzz.example.com,%s,10.100.0.0/16" % ca,
+             "--cluster", "fuzz6,https://fuzz6.example.com,%s,fd00::/108" % ca,
+             "--fault", "deny:DescribeCluster"],
+            port_file)
+        bodies = []
+        try:
+            def call(method, path, form=None):
+                body = urllib.parse.urlencode(form).encode() if form else None
+                r = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body, method=method)
+                try:
+                    with urllib.request.urlopen(r, timeout=5) as resp:
+                        return resp.read()
+                except urllib.error.HTTPError as e:
+                    return e.read()
+
+            bodies += [call("POST", "/", {"Action": "DescribeInstances", "InstanceId.1": "i-1234567890abcdef0"}),
+                       call("POST", "/", {"Action": "DescribeInstances", "InstanceId.1": "i-0"}),
+                       call("POST", "/", {"Action": "DescribeInstanceTypes", "InstanceType.1": "x9.fuzz"}),
+                       call("POST", "/", {"Action": "DescribeInstanceTypes", "InstanceType.1": "x9.none"}),
+                       call("GET", "/clusters/fuzz")]
+        finally:
+            proc.terminate()
+            proc.wait()
+    # DescribeCluster answers: the fake is told to deny them above, so the
+    # denial is one seed; the clusters themselves are built as it builds them.
+    for name, cidr, family in (("fuzz", "10.100.0.0/16", "serviceIpv4Cidr"), ("fuzz6", "fd00::/108", "serviceIpv6Cidr")):
+        bodies.append(json.dumps({"cluster": {"name": name, "status": "ACTIVE", "endpoint": "https://x.example.com",
+                                              "certificateAuthority": {"data": ca},
+                                              "kubernetesNetworkConfig": {family: cidr}}}).encode())
+    bodies.append(json.dumps({"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC",
+                              "AccessKeyId": "ASIAFUZZ", "SecretAccessKey": "secret", "Token": "token",
+                              "Expiration": "2026-01-01T06:00:00Z"}).encode())
+    return bodies
+
+
+GATHER = {
+    "user-data": user_data_seeds,
+    "pipeline": user_data_seeds,
+    "nodeconfig": nodeconfig_seeds,
+    "toml": toml_seeds,
+    "settings": settings_seeds,
+    "bootstrap-sh": bootstrap_sh_seeds,
+    "max-pods-expr": max_pods_expr_seeds,
+    "certificate": certificate_seeds,
+    "imds-instance": instance_seeds,
+    "imds-http": imds_http_seeds,
+    "aws-api": aws_seeds,
+}
+
+
+def gather(target, out_dir):
+    """Writes the target's seeds into out_dir, named by content; returns how many."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds = {s for s in GATHER[target]() if s}
+    for s in seeds:
+        (out_dir / hashlib.sha1(s).hexdigest()).write_bytes(s)
+    return len(seeds)
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in GATHER:
+        sys.exit("usage: corpus.py {%s} DIR" % ",".join(sorted(GATHER)))
+    print("%s: %d seeds" % (sys.argv[1], gather(sys.argv[1], sys.argv[2])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+// The whole of eks-node-config's reading of user data, as
+// tests/unit/config/test_bad_input.cpp runs it: fragments, each validated,
+// merged in order, the merged whole checked, and written out as JSON.
+#include "config/sources.hpp"
+#include "fuzz.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    fuzz::refused_only_as<eksnode::ConfigError>([&] {
+        eksnode::json spec = eksnode::json::object(), settings = eksnode::json::object();
+        eksnode::Origins origins;
+        for (const eksnode::Fragment& f : eksnode::fragments_from_user_data(fuzz::text(data, size))) {
+            eksnode::validate_fragment(f);
+            eksnode::merge_fragment(spec, settings, f, origins);
+        }
+        eksnode::validate_merged(spec, settings, origins);
+        // config.json is written with strict UTF-8 (core/jsonutil.cpp).
+        eksnode::dump_pretty(eksnode::json{{"spec", spec}, {"settings", settings}});
+    });
+    return 0;
+}

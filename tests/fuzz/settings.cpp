@@ -1,0 +1,29 @@
+// eks-node.toml's [settings] table (the input is its body): the schema's
+// checks (config/checks.cpp), the merged checks, and what the steps then read
+// from validated settings: the IMDS options (imds/options.cpp) and the AWS
+// API deadlines (aws/api.cpp dereferences parse_duration's result, trusting
+// validation).
+#include <string>
+
+#include "config/sources.hpp"
+#include "fuzz.hpp"
+#include "imds/imds.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string text = "[settings]\n";
+    text += fuzz::text(data, size);
+    fuzz::refused_only_as<eksnode::ConfigError>([&] {
+        eksnode::Fragment f = eksnode::fragment_from_toml(text, "/etc/eks-node/node.toml.d/90-fuzz.toml");
+        eksnode::validate_fragment(f);
+        eksnode::json spec = {{"cluster", {{"name", "fuzz"}}}}, settings = eksnode::json::object();
+        eksnode::Origins origins;
+        eksnode::merge_fragment(spec, settings, f, origins);
+        eksnode::validate_merged(spec, settings, origins, eksnode::Requirements{.cluster_coordinates = false});
+        eksnode::imds_options(settings, "");
+        if (auto aws = settings.find("aws"); aws != settings.end() && aws->is_object())
+            for (const char* key : {"deadline", "requestTimeout"})
+                if (auto d = aws->find(key); d != aws->end() && !eksnode::parse_duration(*d))
+                    fuzz::broken("a validated settings.aws duration does not parse");
+    });
+    return 0;
+}
