@@ -42,6 +42,9 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
     if (!rest.empty() && rest.front() == '.')  // fractional seconds
         while (!rest.empty() && rest.front() != 'Z') rest.remove_prefix(1);
     if (rest != "Z") return std::nullopt;
+    // system_clock counts nanoseconds in 64 bits: years 1678-2261 only
+    // (from_time_t overflows beyond); credentials expire within hours anyway
+    if (tm.tm_year + 1900 < 1970 || tm.tm_year + 1900 > 2200) return std::nullopt;
     return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 

@@ -137,7 +137,8 @@ void TarGzWriter::add(std::string_view name, std::string_view data, unsigned mod
     std::memcpy(h + 263, "00", 2);
     std::memcpy(h + 265, "root", 4);
     std::memcpy(h + 297, "root", 4);
-    std::memcpy(h + 345, prefix.data(), prefix.size());
+    // an empty view's data() may be null, which memcpy must not get even for 0 bytes
+    if (!prefix.empty()) std::memcpy(h + 345, prefix.data(), prefix.size());
     unsigned sum = 0;
     for (unsigned char c : h) sum += c;
     std::string chk = fmt::format("{:06o}", sum);

@@ -109,6 +109,10 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
 
 TEST_CASE("instance profile documents: refused without echoing values", "[aws]") {
     CHECK_THROWS_AS(parse_instance_profile("not json", "r"), Error);
+    // beyond what system_clock holds (found by fuzzing: from_time_t overflowed)
+    CHECK_THROWS_WITH(parse_instance_profile(R"({"Code": "Success", "AccessKeyId": "A", "SecretAccessKey": "S",
+                                               "Token": "t", "Expiration": "9999-12-31T23:59:59Z"})", "r"),
+                      Catch::Contains("is not a time"));
     CHECK_THROWS_AS(parse_instance_profile(R"({"Code": "Failure"})", "r"), TempError);
     try {
         parse_instance_profile(R"({"Code": "Success", "AccessKeyId": "A", "SecretAccessKey": "TOPSECRET",
