@@ -147,6 +147,24 @@ void check_imds_timeouts(const json& settings, const Origins& origins) {
                                       text::describe(deadline_value)));
 }
 
+// kubelet.config is passed to kubelet as given, except maxPods, which eks-node
+// reads too (the reserved memory follows it): checked here so that `config
+// check` refuses what eks-node-config would, and before a YAML number too
+// large for a double (a string, as go-yaml leaves it) reaches kubelet.
+void check_kubelet_max_pods(const json& spec, const Origins& origins) {
+    const json* v = nullptr;
+    if (auto k = spec.find("kubelet"); k != spec.end() && k->is_object())
+        if (auto c = k->find("config"); c != k->end() && c->is_object())
+            if (auto m = c->find("maxPods"); m != c->end() && !m->is_null()) v = &*m;
+    if (!v) return;
+    constexpr long max = std::numeric_limits<int>::max();
+    bool ok = (v->is_number_integer() && v->get<long long>() >= 1 && v->get<long long>() <= max) ||
+              (v->is_number_unsigned() && v->get<unsigned long long>() >= 1 && v->get<unsigned long long>() <= max);
+    if (!ok)
+        throw ConfigError(origin_of(origins, "/spec/kubelet/config/maxPods"), "spec.kubelet.config.maxPods",
+                          fmt::format("{} is not an integer from 1 to {}", text::describe(*v), max));
+}
+
 }  // namespace
 
 void validate_fragment(const Fragment& f) {
@@ -158,6 +176,7 @@ void validate_fragment(const Fragment& f) {
 void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required) {
     require_cluster_fields(spec, origins, required);
     check_imds_timeouts(settings, origins);
+    check_kubelet_max_pods(spec, origins);
 }
 
 }  // namespace eksnode
