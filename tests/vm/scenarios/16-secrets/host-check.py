@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Host side of 16-secrets (run by run-scenario.sh after the VM: host-check.py RESULTS_DIR).
 
-Searches what the boot left for the planted secrets of tests/process/secrets.py, raw and
+Searches what the boot left for the planted secrets of tests/process/planted_secrets.py, raw and
 base64-, URL- and JSON-encoded: the serial console log, the whole journal (journal.export:
 every field of every entry), the guest's check output, the outputs check.sh saved (eks-node
 status, config dump in each mode, config check, validate, `journalctl -o verbose`) and the
@@ -17,7 +17,7 @@ import tarfile
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
 # by path, under another name: "secrets" would shadow the standard library's module
-_spec = importlib.util.spec_from_file_location("planted_secrets", REPO / "tests" / "process" / "secrets.py")
+_spec = importlib.util.spec_from_file_location("planted_secrets", REPO / "tests" / "process" / "planted_secrets.py")
 planted = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(planted)
 

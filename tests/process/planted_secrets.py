@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Planted secrets never leak from a node's chain or from the eks-node CLI.
 
-Usage: secrets.py HELPER_DIR EKS_NODE_CLI
+Usage: planted_secrets.py HELPER_DIR EKS_NODE_CLI
 
 A node root is rendered step by step, at log level debug, against the loopback fake IMDS
 (which issues a known session token and serves an instance profile's credentials) and the
