@@ -1,4 +1,5 @@
 #include "cli/redact.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -60,26 +61,6 @@ std::string percent_encode(std::string_view s, std::string_view hex, bool only_d
         bool encode = only_delimiters ? delimiters.find(ch) != std::string_view::npos : !unreserved(c);
         if (encode) out += {'%', hex[c >> 4], hex[c & 15]};
         else out += ch;
-    }
-    return out;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
     }
     return out;
 }

@@ -8,6 +8,7 @@
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace eksnode::mime {
 
@@ -113,13 +114,6 @@ std::string_view part_between(std::string_view body, size_t start, size_t delimi
     if (end > start && body[end - 1] == '\n') --end;
     if (end > start && body[end - 1] == '\r') --end;
     return body.substr(start, end - start);
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;  // not canonical, but seen in the wild
-    return -1;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // HTTP/1.1 for IMDS: endpoint parsing, request formatting, response parsing.
 
 #include "imds/http.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -20,13 +21,6 @@ constexpr std::string_view scheme = "http://";
 constexpr uint16_t default_port = 80;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
