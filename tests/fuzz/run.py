@@ -39,7 +39,7 @@ TARGETS = {
     "nodeconfig": {"runs": 8000, "max_len": 16384, "dict": "yaml", "schema": True},
     "toml": {"runs": 30000, "max_len": 16384, "dict": "toml", "schema": True},
     "settings": {"runs": 40000, "max_len": 4096, "dict": "toml", "schema": True},
-    "bootstrap-sh": {"runs": 15000, "max_len": 16384, "dict": "shell", "schema": False},
+    "bootstrap-sh": {"runs": 3000, "max_len": 16384, "dict": "shell", "schema": False},
     "max-pods-expr": {"runs": 100000, "max_len": 1024, "dict": "cel", "schema": False},
     "imds-http": {"runs": 100000, "max_len": 8192, "dict": "http", "schema": False},
     "imds-instance": {"runs": 60000, "max_len": 8192, "dict": "imds", "schema": False},
