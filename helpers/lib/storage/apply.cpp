@@ -160,6 +160,21 @@ void ensure_array(const Layout& l, StepResult& result) {
     wait_for(std::string(array_device));
 }
 
+// udev probes a device again only on a uevent, and it does not watch md
+// devices for writes (60-block.rules lists nvme, sd, vd...): without one,
+// its database (findmnt's LABEL, /dev/disk/by-label) keeps the label it read
+// between mkfs and xfs_admin until the next boot. A failure here changes
+// nothing on the disk, so it is only a warning.
+void announce_change(const std::string& device) {
+    std::error_code ec;
+    fs::path real = fs::canonical(device, ec);
+    std::string uevent = "/sys/class/block/" + real.filename().string() + "/uevent";
+    FILE* f = ec ? nullptr : std::fopen(uevent.c_str(), "we");
+    bool ok = f && std::fputs("change\n", f) >= 0;
+    if (f && std::fclose(f) != 0) ok = false;
+    if (!ok) log::warning("{}: could not ask udev to read its new label ({}): {}", device, uevent, errno_text());
+}
+
 // XFS on the device unless it has it already; never over another signature.
 void ensure_filesystem(const std::string& device, std::string_view use, StepResult& result) {
     Probe p = probe(device);
@@ -182,6 +197,7 @@ void ensure_filesystem(const std::string& device, std::string_view use, StepResu
     mkfs.push_back(device);
     must_run(mkfs);
     must_run({"xfs_admin", "-L", std::string(fs_label), device});
+    announce_change(device);
     log::info("{}: made an XFS filesystem (label {})", device, fs_label);
     result.add(device, WriteResult::written);
 }

@@ -28,7 +28,7 @@ check "the array is RAID0 of exactly the two instance-store disks" \
     test "$(grep -c "active sync" <<<"$d")" = 2 && grep -q "Name : any:eks-node" <<<"$d"'
 check "the plain qemu NVMe disk is untouched" bash -c '! blkid -p /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_plain0'
 check "XFS labelled eks-node on /mnt/k8s-disks/0" \
-  bash -c 'findmnt -n -o FSTYPE,LABEL /mnt/k8s-disks/0 | grep -Eq "^xfs +eks-node$"'
+  bash -c 'udevadm settle; findmnt -n -o FSTYPE,LABEL /mnt/k8s-disks/0 | grep -Eq "^xfs +eks-node$"'
 check "/var/lib/kubelet is bound from the array" is_mount_from /var/lib/kubelet '[/kubelet]'
 check "/var/lib/containerd is bound from the array" is_mount_from /var/lib/containerd '[/containerd]'
 check "/var/log/pods is bound from the array" is_mount_from /var/log/pods '[/pods]'

@@ -21,7 +21,7 @@ check "the array is RAID10 of the four instance-store disks, in serial order" \
     echo "member serials in RaidDevice order: $order"; test "$order" = "AWSINST0000000000A1 AWSINST0000000000B2 AWSINST0000000000C3 AWSINST0000000000D4 "'
 check "the plain qemu NVMe disk is untouched" bash -c '! blkid -p /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_plain0'
 check "XFS labelled eks-node on /mnt/k8s-disks/0" \
-  bash -c 'findmnt -n -o FSTYPE,LABEL /mnt/k8s-disks/0 | grep -Eq "^xfs +eks-node$"'
+  bash -c 'udevadm settle; findmnt -n -o FSTYPE,LABEL /mnt/k8s-disks/0 | grep -Eq "^xfs +eks-node$"'
 check "/var/lib/containerd is bound from the array" is_mount_from /var/lib/containerd '[/containerd]'
 check "containerd's state is on the array" test -s /mnt/k8s-disks/0/containerd/io.containerd.metadata.v1.bolt/meta.db
 check "kubelet's state is on the array" test -s /mnt/k8s-disks/0/kubelet/kubeconfig

@@ -19,7 +19,7 @@ check "disk 2 is the higher serial" \
   bash -c 'findmnt -n -o SOURCE /mnt/k8s-disks/2 | xargs -I{} sh -c "cat /sys/block/\$(basename {})/device/serial" | grep -q AWSINST0000000000B2'
 for n in 1 2; do
   check "/mnt/k8s-disks/$n is XFS labelled eks-node" \
-    bash -c 'findmnt -n -o FSTYPE,LABEL /mnt/k8s-disks/'"$n"' | grep -Eq "^xfs +eks-node$"'
+    bash -c 'udevadm settle; findmnt -n -o FSTYPE,LABEL /mnt/k8s-disks/'"$n"' | grep -Eq "^xfs +eks-node$"'
 done
 check "no array, no bind mounts" bash -c '! test -e /dev/md/eks-node && ! findmnt /var/lib/kubelet'
 check "the plain qemu NVMe disk is untouched" bash -c '! blkid -p /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_plain0'
