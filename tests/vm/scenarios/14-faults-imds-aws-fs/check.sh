@@ -100,10 +100,12 @@ aws_case() { # NAME EXIT MIN_S MAX_S PATTERN FAULT...
   aws_faults
   recovers "$name"
 }
-aws_case ec2-throttled 75 $((aws_deadline - 2)) $((aws_deadline + 3)) "RequestLimitExceeded" throttle:100000:DescribeInstances
+# Retried faults end before the deadline, not at it: the client stops once its next
+# (jittered) wait would cross the deadline, so anywhere from half of it on
+aws_case ec2-throttled 75 $((aws_deadline / 2)) $((aws_deadline + 3)) "RequestLimitExceeded" throttle:100000:DescribeInstances
 aws_case eks-denied 6 0 5 "AccessDeniedException" deny:DescribeCluster
 aws_case ec2-denied 6 0 5 "UnauthorizedOperation" deny:DescribeInstances
-aws_case aws-slow 75 $((aws_deadline - 2)) $((aws_deadline + 3)) "timed out" slow:4000
+aws_case aws-slow 75 $((aws_deadline / 2)) $((aws_deadline + 3)) "timed out" slow:4000
 check "aws: every request the fake saw was signed right" bash -c '! grep -v " sig-ok" '$aws_log
 
 # --- files ------------------------------------------------------------------------------
