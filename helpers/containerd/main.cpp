@@ -1,10 +1,7 @@
 // eks-node-containerd: containerd's config.toml, base runtime spec and environment.
 // See eks-node-containerd(8).
-#include "core/step.hpp"
-#include "render/render.hpp"
+#include "steps/steps.hpp"
 
 int main(int argc, char** argv) {
-    // containerd.service reads these files only when it starts.
-    const eksnode::StepSpec spec{"containerd", "render containerd configuration", {}, {"containerd.service"}};
-    return eksnode::run_step(argc, argv, spec, eksnode::render_step<eksnode::render_containerd>);
+    return eksnode::run_step(argc, argv, eksnode::steps::containerd_spec, eksnode::steps::containerd);
 }

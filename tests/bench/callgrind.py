@@ -5,8 +5,8 @@ changed number. Two views of the same steps, both against the loopback fake
 IMDS and a temporary root:
 
 - "in render": `eks-node render` runs the whole chain in one process; the
-  inclusive instructions of each step's function (run_imds_step,
-  run_config_step, render_step<render_X>) from callgrind_annotate.
+  inclusive instructions of each step's function (eksnode::steps::imds,
+  ::config, ::ca, ...; helpers/lib/steps/) from callgrind_annotate.
 - "own binary": each step executable run alone, its total instructions,
   dynamic loading and static initialisation included -- what a step costs as
   the process systemd starts.
@@ -27,9 +27,7 @@ import harness  # noqa: E402
 
 STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
 # the step's function inside `eks-node render` (helpers/lib/cli/chain.cpp)
-FUNCTION = {"imds": r"eksnode::run_imds_step\(", "config": r"eksnode::run_config_step\("}
-for _s in STEPS[2:]:
-    FUNCTION[_s] = r"eksnode::render_step<&?eksnode::render_%s>\(" % _s
+FUNCTION = {_s: r"eksnode::steps::%s\(" % _s for _s in STEPS}
 
 
 def callgrind(argv, out):
@@ -48,7 +46,7 @@ def inclusive(out):
                        capture_output=True, text=True, check=True)
     found = {}
     for line in r.stdout.splitlines():
-        # "   383,279 ( 1.78%)  ???:eksnode::run_imds_step(...) [object]"
+        # "   383,279 ( 1.78%)  ???:eksnode::steps::imds(...) [object]"
         m = re.match(r"\s*([\d,]+)\s", line)
         if not m:
             continue

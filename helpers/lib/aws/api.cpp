@@ -11,9 +11,9 @@
 #include <pugixml.hpp>
 
 #include "config/sources.hpp"
+#include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
-#include "imds/detail.hpp"
 #include "imds/values.hpp"
 
 namespace eksnode::aws {
@@ -228,7 +228,7 @@ milliseconds Session::backoff() {
     static std::minstd_rand rng(static_cast<unsigned>(std::time(nullptr) ^ (::getpid() << 16) ^
                                                       Clock::now().time_since_epoch().count()));
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    return imds_detail::backoff_delay(failures_++, cfg_.options.initial_backoff, cfg_.options.max_backoff, unit(rng));
+    return backoff_delay(failures_++, cfg_.options.initial_backoff, cfg_.options.max_backoff, unit(rng));
 }
 
 bool Session::wait_retry(const std::string& why_text) {

@@ -27,7 +27,6 @@
 #include "aws/http.hpp"
 #include "core/jsonutil.hpp"
 #include "derive/derive.hpp"
-#include "resolve/resolve.hpp"
 
 namespace eksnode::aws {
 

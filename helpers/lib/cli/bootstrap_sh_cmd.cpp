@@ -23,7 +23,7 @@
 #include "core/step.hpp"
 #include "core/systemd.hpp"
 #include "render/toml_json.hpp"
-#include "resolve/resolve.hpp"
+#include "config/fragments.hpp"
 
 namespace eksnode::cli {
 
@@ -66,7 +66,7 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     auto dashdash = std::find(args.begin(), args.end(), "--");
     if (dashdash == args.end()) throw UsageError("bootstrap-sh: bootstrap.sh's arguments go after \"--\"");
     StepOptions opts;
-    parse_common_options({args.begin(), dashdash}, StepSpec{"eks-node", "bootstrap-sh"}, opts);
+    parse_common_options({args.begin(), dashdash}, opts);
     if (!opts.args.empty())
         throw UsageError(fmt::format("bootstrap-sh: unexpected argument \"{}\" before --", opts.args[0]));
     std::vector<std::string> flags(dashdash + 1, args.end());

@@ -17,8 +17,7 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/step.hpp"
-#include "resolve/config_step.hpp"
-#include "resolve/resolve.hpp"
+#include "steps/config.hpp"
 
 namespace eksnode {
 
@@ -75,8 +74,6 @@ bool wants_help(const std::vector<std::string>& args) {
     return std::any_of(args.begin(), end, [](const std::string& a) { return a == "--help" || a == "-h"; });
 }
 
-const StepSpec cli_spec{"eks-node", "operator CLI", {"origins"}};
-
 // `config check` with explicit sources: each file is user data as it would be
 // given to an instance (NodeConfig YAML/JSON, MIME, TOML, base64/gzip).
 int config_check_sources(const std::vector<std::string>& sources) {
@@ -103,11 +100,11 @@ int config_cmd(const std::vector<std::string>& args) {
     bool origins = false, show_secrets = false;
     std::erase_if(rest, [&](const std::string& a) { return a == "--origins" && (origins = true); });
     std::erase_if(rest, [&](const std::string& a) { return a == "--show-secrets" && (show_secrets = true); });
-    parse_common_options(rest, cli_spec, opts);
+    parse_common_options(rest, opts);
 
     if (args[0] == "check") {
         if (!opts.args.empty()) return config_check_sources(opts.args);
-        resolve_from_node(opts);
+        steps::resolve_from_node(opts);
         fmt::print("configuration valid\n");
         return EXIT_OK;
     }
@@ -121,7 +118,7 @@ int config_cmd(const std::vector<std::string>& args) {
                 throw Error(fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew",
                                         p.string()));
         } else {
-            cfg = resolve_from_node(opts);
+            cfg = steps::resolve_from_node(opts);
         }
         if (!origins) cfg.erase("origins");
         std::string out = dump_pretty(cfg, 2);
@@ -146,7 +143,7 @@ double cpu_ms() {
 
 int render_cmd(const std::vector<std::string>& args) {
     StepOptions opts;
-    parse_common_options(args, cli_spec, opts);
+    parse_common_options(args, opts);
     if (opts.paths.is_host()) throw UsageError("render: --root=DIR is required (render never writes to the host)");
     if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
 

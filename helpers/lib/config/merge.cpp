@@ -1,7 +1,9 @@
 // Merging fragments in order, recording which source set every value.
 #include <fmt/format.h>
 
+#include "config/fragments.hpp"
 #include "config/sources.hpp"
+#include "core/fsutil.hpp"
 
 namespace eksnode {
 
@@ -81,6 +83,19 @@ void merge_value(json& dst, const json& src, const std::string& pointer, const s
 void merge_fragment(json& spec, json& settings, const Fragment& f, Origins& origins) {
     merge_value(spec, f.spec, "/spec", f.source, origins);
     merge_value(settings, f.settings, "/settings", f.source, origins);
+}
+
+json static_settings(const Paths& paths) {
+    const std::string slot = std::string(user_data_slot) + ".toml";
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+    for (const FragmentFile& f : fragment_files(paths)) {
+        if (f.name == slot || is_mask(f.path)) continue;
+        Fragment frag = fragment_from_toml(read_file(f.path), f.path.string());
+        validate_fragment(frag);
+        merge_fragment(spec, settings, frag, origins);
+    }
+    return settings;
 }
 
 }  // namespace eksnode

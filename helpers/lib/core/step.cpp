@@ -42,13 +42,12 @@ void print_help(const StepSpec& spec) {
         "  --help                show this help\n"
         "  --version             show the version\n",
         spec.name, spec.summary);
-    for (auto o : spec.extra_options) fmt::print("  --{}=VALUE\n", o);
     fmt::print("\nSee eks-node-{}(8).\n", spec.name);
 }
 
 }  // namespace
 
-void parse_common_options(const std::vector<std::string>& argv, const StepSpec& spec, StepOptions& out) {
+void parse_common_options(const std::vector<std::string>& argv, StepOptions& out) {
     for (const std::string& a : argv) {
         if (a.rfind("--", 0) != 0) {
             out.args.push_back(a);
@@ -67,10 +66,7 @@ void parse_common_options(const std::vector<std::string>& argv, const StepSpec& 
             if (!log::parse_level(val, l)) throw UsageError(fmt::format("--log-level: unknown level \"{}\"", val));
             log::set_level(l);
         } else {
-            bool known = false;
-            for (auto o : spec.extra_options) known |= (o == key);
-            if (!known) throw UsageError(fmt::format("unknown option --{}", key));
-            out.extra[key] = val;
+            throw UsageError(fmt::format("unknown option --{}", key));
         }
     }
 }
@@ -125,7 +121,7 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
     }
     try {
         StepOptions opts;
-        parse_common_options(args, spec, opts);
+        parse_common_options(args, opts);
         confine::confine_step(spec.name, opts.paths);
         StepResult r = fn(opts);
         log::emit(log::Level::info,

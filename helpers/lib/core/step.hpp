@@ -3,7 +3,6 @@
 #pragma once
 
 #include <functional>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +17,6 @@ struct StepOptions {
     std::string config_path;                    // --config=PATH (default /run/eks-node/config.json under root)
     std::string imds_endpoint;                  // --imds-endpoint=URL (default: the link-local endpoints)
     std::string user_data_file;                 // --user-data=FILE (config: instead of the IMDS copy)
-    std::map<std::string, std::string> extra;   // --key=value options a step declares
     std::vector<std::string> args;              // positional arguments
 
     fs::path config_file() const;               // config_path re-rooted, or the default
@@ -38,13 +36,11 @@ using StepFn = std::function<StepResult(const StepOptions&)>;
 struct StepSpec {
     // A constructor rather than aggregate init: call sites stay `{"kubelet", "…"}`
     // without -Wmissing-field-initializers noise.
-    StepSpec(std::string_view n, std::string_view s, std::vector<std::string_view> extra = {},
-             std::vector<std::string_view> consumers_ = {})
-        : name(n), summary(s), extra_options(std::move(extra)), consumers(std::move(consumers_)) {}
+    StepSpec(std::string_view n, std::string_view s, std::vector<std::string_view> consumers_ = {})
+        : name(n), summary(s), consumers(std::move(consumers_)) {}
 
     std::string_view name;                       // "kubelet" -> binary eks-node-kubelet
     std::string_view summary;                    // one line for --help
-    std::vector<std::string_view> extra_options; // names accepted as --name=value
     // Services that read this step's outputs and only at start ("kubelet.service").
     // When a run changed an output, each one that is running gets a try-restart;
     // when nothing changed, nothing is restarted. The unit files cannot say
@@ -56,7 +52,7 @@ struct StepSpec {
 int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn);
 
 // Parses the common options into `out`; throws UsageError. Exposed for the CLI.
-void parse_common_options(const std::vector<std::string>& argv, const StepSpec& spec, StepOptions& out);
+void parse_common_options(const std::vector<std::string>& argv, StepOptions& out);
 
 // After a successful run under systemd on the host: try-restart the
 // consumers if an output changed. Never waits for the job (the consumer is

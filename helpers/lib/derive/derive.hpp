@@ -53,6 +53,28 @@ struct Ec2Lookups {
     std::function<std::optional<std::string>()> private_dns_name;
 };
 
+// What EKS DescribeCluster says about a cluster.
+struct ClusterDetails {
+    std::string endpoint;               // "https://ABC.gr7.us-west-2.eks.amazonaws.com"
+    std::string certificate_authority;  // base64 of PEM, as NodeConfig carries it
+    std::string cidr;                   // service CIDR (IPv4 or IPv6, by the cluster's ipFamily)
+    std::string status;                 // "ACTIVE", "CREATING"
+};
+
+// Every AWS API call eks-node-config may make (helpers/lib/aws/ wires them;
+// unit tests stub them). Every member may be empty: no such lookup.
+struct ApiLookups {
+    Ec2Lookups ec2;
+    // For a cluster named in the configuration without endpoint, CA or CIDR;
+    // `origins` tell where the name came from.
+    std::function<ClusterDetails(const std::string& name, const Origins& origins)> describe_cluster;
+    std::function<int()> requests;  // API requests made so far, for the log
+};
+// Builds the lookups once the merged configuration is known; they call
+// nothing until used.
+using ApiFactory =
+    std::function<ApiLookups(const json& spec, const json& settings, const json& instance, const MachineFacts& machine)>;
+
 // Returns config.json "derived". Records origins under "/derived/<key>".
 // Throws ConfigError for inputs only now known to be wrong (bad maxPodsExpression).
 json derive(const json& spec, const json& settings, const json& instance, const MachineFacts& machine,

@@ -49,11 +49,11 @@
 
 #include <fmt/format.h>
 
+#include "config/fragments.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "generator/generator_config.hpp"
-#include "resolve/resolve.hpp"
 #include "storage/storage.hpp"
 
 namespace eksnode::generator {

@@ -36,6 +36,7 @@
 
 #include <fmt/format.h>
 
+#include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "imds/detail.hpp"
@@ -44,23 +45,6 @@
 #include "imds/values.hpp"
 
 namespace eksnode {
-
-namespace imds_detail {
-
-std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds initial,
-                                        std::chrono::milliseconds max_backoff, double unit) {
-    if (initial.count() <= 0 || max_backoff.count() <= 0) return std::chrono::milliseconds{0};
-    // initial * 2^attempt, doubling only up to the cap so no attempt count overflows.
-    long long ceiling = initial.count();
-    for (int i = 0; i < attempt && ceiling < max_backoff.count(); ++i) ceiling *= 2;
-    ceiling = std::min<long long>(ceiling, max_backoff.count());
-    unit = std::clamp(unit, 0.0, 1.0);
-    // floor(unit * (ceiling + 1)) is uniform over 0..ceiling for unit in [0, 1).
-    long long d = static_cast<long long>(unit * static_cast<double>(ceiling + 1));
-    return std::chrono::milliseconds{std::min(d, ceiling)};
-}
-
-}  // namespace imds_detail
 
 namespace {
 
@@ -521,7 +505,7 @@ void Fetcher::retry(Transfer& t, std::string what) {
     if (t.kind == Kind::race_token) next_in_race(t);
     ++t.failures;
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    milliseconds delay = d::backoff_delay(t.failures - 1, opts_.initial_backoff, opts_.max_backoff, unit(rng_));
+    milliseconds delay = backoff_delay(t.failures - 1, opts_.initial_backoff, opts_.max_backoff, unit(rng_));
     Clock::time_point now = Clock::now();
     t.last = std::move(what);
     // A backoff that would end past the deadline is cut short so that one

@@ -61,14 +61,6 @@ std::string mac_path(std::string_view mac, std::string_view leaf);
 // may pass.
 bool is_mac(std::string_view s);
 
-// Exponential backoff with "full jitter": a delay drawn uniformly from
-// [0, min(max_backoff, initial * 2^attempt)]. `attempt` counts failures so far
-// minus one (0 before the first retry); `unit` is a random number in [0, 1).
-// Full jitter spreads a fleet of nodes booting together (an Auto Scaling group
-// scaling out) instead of having them retry in lockstep.
-std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds initial,
-                                        std::chrono::milliseconds max_backoff, double unit);
-
 // "us-west-2f" -> "us-west-2"; Local Zones and Wavelength Zones keep their
 // parent region: "us-west-2-lax-1a" -> "us-west-2". Empty if `az` does not
 // look like a zone name.

@@ -1,5 +1,6 @@
 // Renderers: pure functions of config.json (+ files under the root) that write
-// a step's outputs atomically and report what changed.
+// a step's outputs atomically and report what changed. The steps that call
+// them (steps/ca.cpp, kubelet.cpp, containerd.cpp, hosts.cpp) load config.json.
 //
 // Owner area: helpers/lib/render/.
 #pragma once
@@ -13,17 +14,6 @@
 #include "core/step.hpp"
 
 namespace eksnode {
-
-// config.json as eks-node-config wrote it. Throws ConfigError (exit 6) when it
-// is missing or not JSON: the steps after eks-node-config cannot run without it.
-json load_resolved_config(const fs::path& file);
-
-// A renderer as a step: load config.json (--config=, else under --root) and
-// render under the root. Shared by the step binaries and `eks-node render`.
-template <StepResult (*Render)(const json&, const Paths&)>
-StepResult render_step(const StepOptions& opts) {
-    return Render(load_resolved_config(opts.config_file()), opts.paths);
-}
 
 // eks-node-ca: /etc/kubernetes/pki/ca.crt (0644).
 StepResult render_ca(const json& cfg, const Paths& paths);

@@ -106,12 +106,6 @@ bool array_running() {
     return !s.empty() && s != "inactive" && s != "clear";
 }
 
-std::vector<std::string> devices(const std::vector<Disk>& disks) {
-    std::vector<std::string> out;
-    for (const Disk& d : disks) out.push_back(d.device());
-    return out;
-}
-
 // The array from the disks: running already, assembled from our members, or
 // created from blank disks. Never anything else.
 void ensure_array(const Layout& l, StepResult& result) {
@@ -318,32 +312,8 @@ Command run_command(const std::vector<std::string>& argv) {
     return c;
 }
 
-StepResult apply_instance_store(const StepOptions& opts) {
+StepResult apply_layout(const Layout& l) {
     StepResult result;
-    const fs::path cfg_file = opts.config_file();
-    const std::string source = opts.config_path.empty() ? std::string(path::config_json) : cfg_file.string();
-    json config = json::parse(read_file(cfg_file), nullptr, /*allow_exceptions=*/false);
-    if (config.is_discarded()) throw ConfigError(source, "", "not valid JSON");
-
-    std::optional<Settings> settings = settings_from_config(config, source);
-    if (!settings) {
-        log::info("spec.instance.localStorage.strategy is not set: instance-store disks are left alone");
-        return result;
-    }
-    Discovery found = discover(opts.paths, settings->mount_path);
-    for (const auto& s : found.skipped) log::info("/dev/{}: {}, leaving it alone", s.name, s.why);
-    if (found.disks.empty()) {
-        log::info("no {} disks on this instance: nothing to do", instance_store_model);
-        return result;
-    }
-    Layout l = plan_layout(*settings, found.disks, source);
-    log::info("{} over {} instance-store disk(s): {}", strategy_name(l.strategy), l.disks.size(),
-              joined(devices(l.disks), ", "));
-    if (!opts.paths.is_host()) {
-        log::info("--root={}: planned only, no device touched", opts.paths.root().string());
-        return result;
-    }
-
     if (l.strategy == Strategy::mount) {
         for (const Disk& d : l.disks) {
             ensure_filesystem(d.device(), "for a mount", result);

@@ -1,22 +1,22 @@
-// eks-node-instance-store's work: make the array and filesystems the
-// generated .mount units mount. See eks-node-instance-store(8).
+// The instance-store operations on devices: make the array and filesystems
+// the generated .mount units mount. See eks-node-instance-store(8).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "core/step.hpp"
+#include "storage/storage.hpp"
 
 namespace eksnode::storage {
 
-// Reads instance.localStorage from config.json, finds the disks, and then:
-// RAID0/RAID10: assembles /dev/md/eks-node (or creates it, only from blank
-// disks), makes XFS on it only when it holds no signature at all, and copies
-// what each bound directory already holds onto the array the first time;
-// Mount: makes XFS on each blank disk. A foreign signature on any device is a
-// ConfigError naming the device (exit 6); nothing is ever overwritten.
-// Under a root other than / it only plans and logs (no device is touched).
-StepResult apply_instance_store(const StepOptions& opts);
+// Makes what the layout needs, on the host's devices. RAID0/RAID10:
+// assembles /dev/md/eks-node (or creates it, only from blank disks), makes XFS
+// on it only when it holds no signature at all, and copies what each bound
+// directory already holds onto the array the first time; Mount: makes XFS on
+// each blank disk. A foreign signature on any device is a ConfigError naming
+// the device (exit 6); nothing is ever overwritten.
+StepResult apply_layout(const Layout& layout);
 
 // An external program's result.
 struct Command {

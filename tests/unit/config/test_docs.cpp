@@ -14,7 +14,7 @@
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "derive/derive.hpp"
-#include "resolve/resolve.hpp"
+#include "config/fragments.hpp"
 #include "fixtures.hpp"
 #include "support.hpp"
 

@@ -14,7 +14,7 @@
 #include "core/fsutil.hpp"
 #include "fake_imds.hpp"
 #include "imds/imds.hpp"
-#include "imds/imds_step.hpp"
+#include "steps/steps.hpp"
 
 using namespace eksnode;
 using eksnode::test::FakeImds;
@@ -437,20 +437,20 @@ TEST_CASE("eks-node-imds writes instance.json and user data under the root", "[i
     {
         FakeImds fake({"--user-data=" + (root / "ud-src").string()});
         opts.imds_endpoint = fake.endpoint();
-        StepResult r = run_imds_step(opts);
+        StepResult r = steps::imds(opts);
         CHECK(r.changed());
         CHECK(read_file(instance) == expected_instance(fake.endpoint(), true));
         CHECK(mode_of(instance) == 0644);
         CHECK(read_file(user_data) == "#!/bin/bash\necho hi\n");
         CHECK(mode_of(user_data) == 0600);
         // Re-running against the same IMDS changes nothing.
-        CHECK_FALSE(run_imds_step(opts).changed());
+        CHECK_FALSE(steps::imds(opts).changed());
     }
     {
         // User data removed from the instance: the stale copy goes too.
         FakeImds fake;
         opts.imds_endpoint = fake.endpoint();
-        StepResult r = run_imds_step(opts);
+        StepResult r = steps::imds(opts);
         CHECK(r.changed());
         CHECK_FALSE(fs::exists(user_data));
         CHECK(json::parse(read_file(instance))["userData"] == false);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/backoff.hpp"
 #include "imds/detail.hpp"
 #include "imds/imds.hpp"
 

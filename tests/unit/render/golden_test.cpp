@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "render/render.hpp"
+#include "steps/steps.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -84,8 +85,11 @@ HostResolver resolver_for(const fs::path& case_dir) {
 }
 
 StepResult render(const std::string& step, const fs::path& case_dir, const fs::path& root) {
-    json cfg = load_resolved_config(root / config_rel);
-    Paths paths(root);
+    StepOptions opts;
+    opts.paths = Paths(root);
+    opts.config_path = (root / config_rel).string();
+    json cfg = steps::load_config_json(opts);
+    const Paths& paths = opts.paths;
     if (step == "ca") return render_ca(cfg, paths);
     if (step == "kubelet") return render_kubelet(cfg, paths);
     if (step == "containerd") return render_containerd(cfg, paths);

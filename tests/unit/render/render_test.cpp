@@ -13,6 +13,7 @@
 #include "render/hosts.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
+#include "steps/steps.hpp"
 #include "render/toml_json.hpp"
 #include "test_support.hpp"
 
@@ -249,7 +250,9 @@ TEST_CASE("a missing config.json field is a configuration error naming it", "[re
         CHECK(e.field() == "derived.caPEM");
         CHECK(e.exit_code() == EXIT_CONFIG);
     }
-    CHECK_THROWS_AS(load_resolved_config(root.path / "run/eks-node/config.json"), ConfigError);
+    StepOptions opts;
+    opts.paths = Paths(root.path);
+    CHECK_THROWS_AS(steps::load_config_json(opts), ConfigError);
 }
 
 // ---- service environment -----------------------------------------------------

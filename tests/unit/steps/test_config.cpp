@@ -6,9 +6,11 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
-#include "resolve/resolve.hpp"
+#include "config/fragments.hpp"
+#include "steps/config.hpp"
 
 using namespace eksnode;
+using eksnode::steps::resolve_config;
 
 namespace {
 

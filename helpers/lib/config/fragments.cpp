@@ -1,8 +1,10 @@
 // Fragment files and the settings steps read before user data is known. Kept
-// apart from resolve.cpp on purpose: eks-node-imds links only this and the
-// TOML reader (config/toml_json.cpp, toml++), not the whole config model
-// with its YAML dependency, which cost it more start-up time and memory than
-// its own work.
+// apart from the rest of the config model on purpose: eks-node-imds links
+// only this and the TOML reader (config/toml_json.cpp, toml++), not the whole
+// model with its YAML dependency, which cost it more start-up time and memory
+// than its own work.
+#include "config/fragments.hpp"
+
 #include <map>
 #include <system_error>
 
@@ -12,7 +14,6 @@
 #include "config/convert.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
-#include "resolve/resolve.hpp"
 
 namespace eksnode {
 

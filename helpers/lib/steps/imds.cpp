@@ -1,18 +1,28 @@
-#include "imds/imds_step.hpp"
+// eks-node-imds: fetch instance metadata and user data into /run/eks-node/.
+// See eks-node-imds(8).
+#include "steps/steps.hpp"
 
 #include <chrono>
 
 #include <fmt/format.h>
 
+#include "config/fragments.hpp"
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 #include "core/log.hpp"
 #include "imds/imds.hpp"
-#include "resolve/resolve.hpp"
 
-namespace eksnode {
+namespace eksnode::steps {
 
-StepResult run_imds_step(const StepOptions& opts) {
+const StepSpec imds_spec{"imds", "fetch instance metadata and user data"};
+
+// Reads [settings.imds] from the static configuration, fetches the instance
+// facts and user data (--imds-endpoint=URL overrides the endpoints), then
+// writes /run/eks-node/instance.json (0644) and the raw user data to
+// /run/eks-node/user-data (0600: it may hold secrets); a user-data file left
+// from an earlier run is removed when IMDS has none. Both under opts.paths.
+// Throws TempError (exit 75) when IMDS stays unreachable until the deadline.
+StepResult imds(const StepOptions& opts) {
     // Only [settings.imds]: the rest of the static configuration is eks-node-config's to check.
     json settings = {{"imds", static_settings_table(opts.paths, "imds")}};
     ImdsOptions io = imds_options(settings, opts.imds_endpoint);
@@ -37,4 +47,4 @@ StepResult run_imds_step(const StepOptions& opts) {
     return out;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::steps

@@ -1,13 +1,15 @@
-// config.json, the hand-off from eks-node-config to every renderer.
+// config.json, the hand-off from eks-node-config to every later step.
+#include "steps/steps.hpp"
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
-#include "render/render.hpp"
 
-namespace eksnode {
+namespace eksnode::steps {
 
-json load_resolved_config(const fs::path& file) {
+json load_config_json(const StepOptions& opts) {
+    const fs::path file = opts.config_file();
     std::optional<std::string> text = read_file_if_exists(file);
     if (!text) throw ConfigError(file.string(), "", "missing; eks-node-config writes it (did it run?)");
     try {
@@ -17,4 +19,4 @@ json load_resolved_config(const fs::path& file) {
     }
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::steps

@@ -1,0 +1,45 @@
+// Where the TOML fragments live (node.toml.d/ in three directories, systemd's
+// drop-in rules) and the settings steps read before user data is known.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jsonutil.hpp"
+#include "core/paths.hpp"
+
+namespace eksnode {
+
+// Drop-in directories searched for node.toml.d/*.toml, lowest priority first.
+inline constexpr std::string_view config_dirs[] = {"/usr/lib/eks-node", "/run/eks-node", "/etc/eks-node"};
+// The slot user data takes among the fragments (sorts between 10-* and 90-*).
+inline constexpr std::string_view user_data_slot = "50-user-data";
+
+struct FragmentFile {
+    std::string name;   // file name, e.g. "10-image.toml" (decides the order)
+    fs::path path;      // the winning file across the three directories
+};
+
+// Fragment files in merge order, after systemd drop-in rules: sorted by name
+// across the three directories, a same-named file in /etc hides /run hides
+// /usr/lib, a symlink to /dev/null (or an empty file) masks.
+std::vector<FragmentFile> fragment_files(const Paths& paths);
+
+// systemd's rule: a drop-in that is a symlink to /dev/null, or empty, masks
+// every lower-priority file of the same name.
+bool is_mask(const fs::path& p);
+
+// settings.<table> of the static fragments (no user data), merged key by key,
+// read with toml++ alone: for eks-node-imds, which must not pull in the whole
+// config model. The caller validates the values (imds_options() does). Throws
+// ConfigError naming the file on a TOML syntax error.
+json static_settings_table(const Paths& paths, std::string_view table);
+
+// Only the static TOML fragments' settings (no user data), validated as
+// eks-node-config validates them: what the generator may read before user
+// data is known. Defined in merge.cpp, with the full config model, so that
+// fragments.cpp stays light for eks-node-imds.
+json static_settings(const Paths& paths);
+
+}  // namespace eksnode

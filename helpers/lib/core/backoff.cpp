@@ -1,0 +1,20 @@
+#include "core/backoff.hpp"
+
+#include <algorithm>
+
+namespace eksnode {
+
+std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds initial,
+                                        std::chrono::milliseconds max_backoff, double unit) {
+    if (initial.count() <= 0 || max_backoff.count() <= 0) return std::chrono::milliseconds{0};
+    // initial * 2^attempt, doubling only up to the cap so no attempt count overflows.
+    long long ceiling = initial.count();
+    for (int i = 0; i < attempt && ceiling < max_backoff.count(); ++i) ceiling *= 2;
+    ceiling = std::min<long long>(ceiling, max_backoff.count());
+    unit = std::clamp(unit, 0.0, 1.0);
+    // floor(unit * (ceiling + 1)) is uniform over 0..ceiling for unit in [0, 1).
+    long long d = static_cast<long long>(unit * static_cast<double>(ceiling + 1));
+    return std::chrono::milliseconds{std::min(d, ceiling)};
+}
+
+}  // namespace eksnode

@@ -1,0 +1,245 @@
+#include "steps/config.hpp"
+
+#include <algorithm>
+#include <map>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "aws/api.hpp"
+#include "config/fragments.hpp"
+#include "config/sources.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/systemd.hpp"
+#include "derive/derive.hpp"
+#include "generator/generator.hpp"
+#include "imds/imds.hpp"
+#include "imds/values.hpp"
+
+namespace eksnode::steps {
+
+const StepSpec config_spec{"config", "resolve the node configuration"};
+
+namespace {
+
+const std::string user_data_name = std::string(user_data_slot) + ".toml";
+
+// The fragments of every source, in merge order: TOML files sorted by name,
+// with user data in its slot (unless an admin hid or masked that slot).
+std::vector<Fragment> collect_fragments(const ResolveInput& in) {
+    std::vector<FragmentFile> files = fragment_files(in.paths);
+    bool slot_taken = std::any_of(files.begin(), files.end(), [](const FragmentFile& f) { return f.name == user_data_name; });
+    if (!slot_taken) {
+        files.push_back({user_data_name, {}});
+        std::stable_sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    }
+
+    std::vector<Fragment> out;
+    for (const FragmentFile& f : files) {
+        bool is_slot = f.name == user_data_name;
+        if (!f.path.empty() && is_mask(f.path)) {
+            if (is_slot) log::info("user data masked by {}, ignoring it", f.path.string());
+            continue;
+        }
+        if (is_slot && f.path.empty()) {
+            if (!in.user_data) continue;
+            for (Fragment& frag : fragments_from_user_data(*in.user_data, in.user_data_label)) out.push_back(std::move(frag));
+            continue;
+        }
+        if (is_slot) log::info("user data replaced by {}", f.path.string());
+        out.push_back(fragment_from_toml(read_file(f.path), f.path.string()));
+    }
+    return out;
+}
+
+bool cluster_has(const json& spec, const char* key) {
+    const json* cluster = spec.contains("cluster") ? &spec["cluster"] : nullptr;
+    return cluster && cluster->contains(key) && (*cluster)[key].is_string() && !(*cluster)[key].get<std::string>().empty();
+}
+
+// Fills spec.cluster's apiServerEndpoint, certificateAuthority and cidr from
+// EKS DescribeCluster when the name is known and any of them is not; values
+// the configuration sets win. Origins say "eks:DescribeCluster".
+void fill_cluster_from_eks(json& spec, const json& settings, Origins& origins, const ApiLookups& api) {
+    static constexpr const char* keys[] = {"apiServerEndpoint", "certificateAuthority", "cidr"};
+    if (!cluster_has(spec, "name")) return;
+    bool missing = false;
+    for (const char* k : keys) missing |= !cluster_has(spec, k);
+    // Outposts local clusters are not described by the EKS API in the region.
+    if (!missing || (spec["cluster"].contains("enableOutpost") && spec["cluster"]["enableOutpost"] == true)) return;
+    std::string name = spec["cluster"]["name"].get<std::string>();
+    ClusterDetails d;
+    try {
+        d = api.describe_cluster(name, origins);
+    } catch (const ConfigError& why) {
+        // The configuration's gap comes first: name the missing field, then
+        // why EKS could not fill it (no credentials, no permission, no such cluster).
+        try {
+            validate_merged(spec, settings, origins);
+        } catch (const ConfigError& gap) {
+            throw ConfigError(gap.source(), gap.field(),
+                              fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), why.what()));
+        }
+        throw;
+    }
+    const std::string values[] = {d.endpoint, d.certificate_authority, d.cidr};
+    for (size_t i = 0; i < 3; ++i) {
+        if (cluster_has(spec, keys[i])) continue;
+        spec["cluster"][keys[i]] = values[i];
+        origins[std::string("/spec/cluster/") + keys[i]] = "eks:DescribeCluster";
+        log::info("spec.cluster.{}={} (eks:DescribeCluster {})", keys[i],
+                  i == 1 ? std::string("<certificate authority>") : values[i], name);
+    }
+}
+
+}  // namespace
+
+json resolve_config(const ResolveInput& in) {
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+    std::vector<Fragment> fragments = collect_fragments(in);
+    for (const Fragment& f : fragments) {
+        validate_fragment(f);
+        merge_fragment(spec, settings, f, origins);
+    }
+    // With the API at hand, a cluster name alone is enough (AL2's
+    // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
+    validate_merged(spec, settings, origins, Requirements{.cluster_coordinates = !in.api});
+
+    MachineFacts machine = read_machine_facts(in.paths);
+    for (auto& [k, v] : machine.origins) origins[k] = v;
+    ApiLookups api = in.api ? in.api(spec, settings, in.instance, machine) : ApiLookups{};
+    if (api.describe_cluster) {
+        fill_cluster_from_eks(spec, settings, origins, api);
+        validate_merged(spec, settings, origins);
+    }
+    json derived = derive(spec, settings, in.instance, machine, origins, api.ec2);
+    if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
+
+    json out = json::object();
+    out["schemaVersion"] = 1;
+    out["spec"] = std::move(spec);
+    out["settings"] = std::move(settings);
+    out["instance"] = in.instance;
+    out["machine"] = machine_json(machine);
+    out["derived"] = std::move(derived);
+    json o = json::object();
+    for (auto& [k, v] : origins) o[k] = v;
+    out["origins"] = std::move(o);
+    return out;
+}
+
+namespace {
+
+// The JSON pointer of the first key or string in `j` that is not UTF-8 text,
+// or nullopt. nlohmann's dump refuses such a string with an exception of its
+// own (type_error 316), so config.json is checked before it is written.
+std::optional<std::string> first_non_text(const json& j, const std::string& at) {
+    if (j.is_string()) return aws_value::is_utf8(j.get_ref<const std::string&>()) ? std::nullopt : std::optional(at);
+    if (j.is_array()) {
+        for (size_t i = 0; i < j.size(); ++i)
+            if (auto bad = first_non_text(j[i], fmt::format("{}/{}", at, i))) return bad;
+    } else if (j.is_object()) {
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            std::string key = aws_value::is_utf8(it.key()) ? it.key() : aws_value::shown(it.key());
+            if (key != it.key()) return at + "/" + key;
+            if (auto bad = first_non_text(*it, at + "/" + key)) return bad;
+        }
+    }
+    return std::nullopt;
+}
+
+// Every source checks its text where it reads it; this is the last look
+// before config.json is written, naming the value and who set it rather
+// than letting the JSON library's exception end the step.
+void check_text(const json& cfg) {
+    std::optional<std::string> bad = first_non_text(cfg, "");
+    if (!bad) return;
+    std::string source = "configuration";
+    if (const json* origins = cfg.contains("origins") ? &cfg["origins"] : nullptr) {
+        // the origin of the value, or of the nearest object above it
+        for (std::string p = *bad; !p.empty(); p = p.substr(0, p.rfind('/'))) {
+            if (auto it = origins->find(p); it != origins->end() && it->is_string()) {
+                source = it->get<std::string>();
+                break;
+            }
+        }
+    }
+    throw ConfigError(source, dotted(*bad), "is not valid UTF-8 text");
+}
+
+}  // namespace
+
+json resolve_from_node(const StepOptions& opts) {
+    ResolveInput in{opts.paths, json::object(), std::nullopt};
+    // EC2 and EKS lookups, made only when the configuration needs them.
+    in.api = aws::make_api_lookups;
+
+    fs::path instance_path = opts.paths.of(path::instance_json);
+    auto instance_text = read_file_if_exists(instance_path);
+    if (!instance_text)
+        throw Error(fmt::format("{}: missing; eks-node-imds writes it (systemctl status eks-node-imds)",
+                                instance_path.string()));
+    try {
+        in.instance = json::parse(*instance_text);
+    } catch (const json::exception& e) {
+        // parse_error, or out_of_range for a number such as 1e400.
+        throw Error(fmt::format("{}: not valid JSON: {}", instance_path.string(), e.what()));
+    }
+    // Every instance fact reaches config.json and kubelet's flags from here:
+    // checked again, as eks-node-imds checked it, whoever wrote the file.
+    check_instance(in.instance, instance_path.string());
+
+    if (!opts.user_data_file.empty()) {
+        in.user_data = read_user_data_file(opts.user_data_file);
+        in.user_data_label = opts.user_data_file;  // errors then read "FILE (MIME part 2, …): field: …"
+    } else {
+        in.user_data = read_file_if_exists(opts.paths.of(path::user_data));
+    }
+    json cfg = resolve_config(in);
+    check_text(cfg);
+    return cfg;
+}
+
+namespace {
+
+// One daemon-reload, only if the new config.json changes what the generator
+// writes (an optional step or mount unit appears or goes away); then start
+// eks-node.target again, so units the target now wants get start jobs in the
+// boot transaction that is still running. Nothing is waited for: the jobs
+// are ordered after this step.
+void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& before) {
+    generator::GeneratorPlan after = generator::plan_from_disk(paths);
+    if (after.same_units(before)) {
+        log::debug("generated units unchanged, no daemon-reload");
+        return;
+    }
+    if (!sd::manages_host(paths)) {
+        log::info("the configuration changes the generated units; a daemon-reload would be due (not a systemd "
+                  "service on the host: skipped)");
+        return;
+    }
+    log::info("the configuration changes the generated units: reloading systemd once");
+    sd::daemon_reload();
+    sd::start_unit("eks-node.target");
+}
+
+}  // namespace
+
+StepResult config(const StepOptions& opts) {
+    json cfg = resolve_from_node(opts);
+    StepResult r;
+    fs::path out = opts.config_file();
+    // Only the config.json the generator reads can change the generated units.
+    bool generator_reads_it = opts.config_path.empty();
+    std::optional<generator::GeneratorPlan> before;
+    if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
+    WriteResult w = write_file_atomic(out, dump_pretty(cfg), 0600);
+    r.add(out, w);
+    if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before);
+    return r;
+}
+
+}  // namespace eksnode::steps

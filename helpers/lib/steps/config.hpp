@@ -1,0 +1,66 @@
+// eks-node-config: gathers every configuration source in order, validates,
+// derives, and writes the single resolved truth (config.json). See
+// eks-node-config(8).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/jsonutil.hpp"
+#include "core/paths.hpp"
+#include "core/step.hpp"
+#include "derive/derive.hpp"
+#include "steps/steps.hpp"
+
+namespace eksnode::steps {
+
+struct ResolveInput {
+    Paths paths;
+    json instance;                          // instance.json
+    std::optional<std::string> user_data;   // raw bytes, as IMDS served them
+    std::string user_data_label = "user data";
+    ApiFactory api = {};                    // empty: no AWS API (offline resolution, tests)
+};
+
+// Returns config.json. Throws ConfigError (exit 6) before anything is written.
+json resolve_config(const ResolveInput& in);
+
+// The whole resolution on a node, for the step and `eks-node config
+// check|dump`: instance.json (checked again, whoever wrote it), user data
+// (--user-data=FILE, else the copy eks-node-imds saved), the EC2 and EKS
+// lookups the configuration needs.
+json resolve_from_node(const StepOptions& opts);
+
+// The step (declared in steps.hpp with the others): resolve_from_node, then config.json (0600: it may hold proxy
+// credentials from instance.environment). Nothing is written unless the whole
+// configuration is valid; when the new config.json changes the generated
+// units, one daemon-reload.
+
+}  // namespace eksnode::steps
+
+// config.json, schemaVersion 1 (documented for users in eks-node-config(8)):
+// {
+//   "schemaVersion": 1,
+//   "spec": {                       // merged NodeConfig spec, NodeConfig field names
+//     "cluster": {"name", "apiServerEndpoint", "certificateAuthority" (base64, as given),
+//                 "cidr", "enableOutpost", "id"},
+//     "kubelet": {"config": {...}, "flags": ["--a=b", ...], "maxPodsExpression": "..."},
+//     "containerd": {"config": {...TOML as a JSON object...}, "baseRuntimeSpec": {...}},
+//     "instance": {"localStorage": {"strategy", "mountPath", "disabledMounts": [...]},
+//                  "environment": {"default": {..}, "kubelet": {..}, "containerd": {..}},
+//                  "network": {"nameservers": [...], "domains": [...]}},
+//     "featureGates": {"InstanceIdNodeName": true, "FastImagePull": false}
+//   },
+//   "settings": {...},              // eks-node's own knobs (eks-node.toml(5) [settings])
+//   "instance": {...},              // instance.json as eks-node-imds wrote it
+//   "machine": {"cpuMillicores", "memoryMiB", "kubeletVersion", "containerdVersion", "nvidiaGpu"},
+//   "derived": {
+//     "maxPods": 58,                // effective: kubelet.config.maxPods > expression > ENI table > fallback
+//     "kubeReserved": {"cpu": "70m", "ephemeral-storage": "1Gi", "memory": "893Mi"},
+//     "clusterDNS": ["10.100.0.10"], "ipFamily": "ipv4", "nodeIP": "172.16.34.43",
+//     "providerID": "aws:///us-west-2f/i-...", "nodeName": "ip-...ec2.internal",
+//     "sandboxImage": "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10",
+//     "caPEM": "-----BEGIN CERTIFICATE-----\n...", "apiServerHost": "example.com"
+//   },
+//   "origins": {"/spec/cluster/name": "user data", "/derived/maxPods": "ENI table (m4.xlarge: 4 ENIs x 15 IPs)"}
+// }

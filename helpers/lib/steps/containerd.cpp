@@ -1,0 +1,13 @@
+// eks-node-containerd: containerd's config.toml, base runtime spec and environment.
+// See eks-node-containerd(8).
+#include "render/render.hpp"
+#include "steps/steps.hpp"
+
+namespace eksnode::steps {
+
+// containerd.service reads these files only when it starts.
+const StepSpec containerd_spec{"containerd", "render containerd configuration", {"containerd.service"}};
+
+StepResult containerd(const StepOptions& opts) { return render_containerd(load_config_json(opts), opts.paths); }
+
+}  // namespace eksnode::steps

@@ -1,0 +1,38 @@
+// The steps layer: one file per step, named as its binary, unit and man page
+// (steps/kubelet.cpp is eks-node-kubelet, eks-node-kubelet.service,
+// eks-node-kubelet(8), tests/golden/kubelet/). Each holds the step's glue:
+// what it reads, which domain module does the work, what it writes. Domain
+// modules (config/, imds/, derive/, render/, storage/, aws/) never include
+// this layer; the step binaries and the CLI do.
+#pragma once
+
+#include "core/jsonutil.hpp"
+#include "core/paths.hpp"
+#include "core/step.hpp"
+
+namespace eksnode::steps {
+
+// Each step's name, --help line and the services that read its outputs.
+extern const StepSpec imds_spec;
+extern const StepSpec config_spec;
+extern const StepSpec ca_spec;
+extern const StepSpec kubelet_spec;
+extern const StepSpec containerd_spec;
+extern const StepSpec hosts_spec;
+extern const StepSpec instance_store_spec;
+
+// Each step's work, as main() and `eks-node render` run it.
+StepResult imds(const StepOptions& opts);            // steps/imds.cpp
+StepResult config(const StepOptions& opts);          // steps/config.cpp
+StepResult ca(const StepOptions& opts);              // steps/ca.cpp
+StepResult kubelet(const StepOptions& opts);         // steps/kubelet.cpp
+StepResult containerd(const StepOptions& opts);      // steps/containerd.cpp
+StepResult hosts(const StepOptions& opts);           // steps/hosts.cpp
+StepResult instance_store(const StepOptions& opts);  // steps/instance_store.cpp
+
+// config.json as eks-node-config wrote it (--config=, else under --root).
+// Throws ConfigError (exit 6) when it is missing or not JSON: the steps after
+// eks-node-config cannot run without it.
+json load_config_json(const StepOptions& opts);
+
+}  // namespace eksnode::steps
