@@ -22,6 +22,8 @@ containerd.service (the node image's, which we do not ship), then:
   checked by name in what systemd applies, and that no step needs a mount
   namespace (its file system is its own Landlock policy; what the two refuse
   together is probed in the VM tier).
+- a RestartPreventExitStatus= only where a Restart= gives it something to
+  prevent (eks-node(7), EXIT STATUS: the steps retry inside, not by restart).
 - every step that reads config.json is ordered after eks-node-config and
   cannot start when eks-node-config failed: Requires= (or BindsTo=), or, where
   a restart must not propagate (eks-node-instance-store), Wants= and an
@@ -200,6 +202,18 @@ def confinement(root, unit_dir, steps):
             check(re.search("^IPAddressDeny=any$", text, re.M) is not None, f"{unit}: no network, and no IP either")
 
 
+def restart_policy(root, steps):
+    # systemd acts on RestartPreventExitStatus= only when Restart= would
+    # restart; without it the line only suggests a policy that is not there
+    for unit in steps:
+        text = effective(root, unit)
+        restart = directives(text, "Restart")
+        prevent = directives(text, "RestartPreventExitStatus")
+        active = bool(restart) and restart[-1] != "no"
+        check(active or not prevent, f"{unit}: no RestartPreventExitStatus= without a Restart=",
+              f"RestartPreventExitStatus={' '.join(prevent)}, Restart={' '.join(restart) or '(none: no)'}")
+
+
 # The steps that produce config.json's inputs; every other step reads it.
 PRODUCERS = ("eks-node-imds.service", "eks-node-config.service")
 CONFIG = "eks-node-config.service"
@@ -286,6 +300,7 @@ def main():
         security(root, steps)
         contracts(root, unit_dir, steps, dropins)
         confinement(root, unit_dir, steps)
+        restart_policy(root, steps)
         config_consumers(root, steps)
         memory_bounds(root, steps)
     passed = sum(results)
