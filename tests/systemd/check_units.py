@@ -17,9 +17,13 @@ containerd.service (the node image's, which we do not ship), then:
   OnFailure=eks-node-failed.target, and a comment right above every ordering
   or requirement line (the "why").
 - the confinement every step but eks-node-instance-store shares (eks-node(7),
-  CONFINEMENT): checked by name, and that no step needs a mount namespace
-  (its file system is its own Landlock policy; what the two refuse together
-  is probed in the VM tier).
+  CONFINEMENT): written once, in eks-node-sandbox.conf, linked into each of
+  those steps as the drop-in 10-sandbox.conf and repeated in no unit file;
+  checked by name in what systemd applies, and that no step needs a mount
+  namespace (its file system is its own Landlock policy; what the two refuse
+  together is probed in the VM tier).
+- a RestartPreventExitStatus= only where a Restart= gives it something to
+  prevent (eks-node(7), EXIT STATUS: the steps retry inside, not by restart).
 - every step that reads config.json is ordered after eks-node-config and
   cannot start when eks-node-config failed: Requires= (or BindsTo=), or, where
   a restart must not propagate (eks-node-instance-store), Wants= and an
@@ -28,6 +32,10 @@ containerd.service (the node image's, which we do not ship), then:
   comment that gives the measurement the bound came from; MemoryMax= also
   turns on the unit's memory accounting (systemd 252 does so for any unit
   with a memory limit, whatever DefaultMemoryAccounting= says).
+
+Every check of a unit's settings reads what systemd applies: the unit file
+and its drop-ins, as `systemd-analyze cat-config` prints them (the text
+`systemctl cat` shows an admin), never the unit file alone.
 
 Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 """
@@ -92,6 +100,14 @@ def stage(build_dir, root):
     return unit_dir
 
 
+def effective(root, unit):
+    """The unit file and its drop-ins as systemd reads them, in order."""
+    r = run(["systemd-analyze", "cat-config", f"--root={root}", "--no-pager", f"systemd/system/{unit}"])
+    if r.returncode != 0:
+        sys.exit(f"systemd-analyze cat-config {unit} failed:\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
 def our_units(unit_dir):
     return sorted(p.name for p in unit_dir.iterdir()
                   if p.name.startswith("eks-node") and p.suffix in (".service", ".target") and p.is_file())
@@ -117,9 +133,9 @@ def security(root, steps):
         check(level <= MAX_EXPOSURE, f"{unit} exposure {level} <= {MAX_EXPOSURE}", r.stdout)
 
 
-def contracts(unit_dir, steps, dropin_files):
+def contracts(root, unit_dir, steps, dropin_files):
     for unit in steps:
-        text = (unit_dir / unit).read_text()
+        text = effective(root, unit)
         for want in ("Type=oneshot", "RemainAfterExit=yes", "TimeoutStartSec=", "Documentation=man:",
                      "OnFailure=eks-node-failed.target", "StandardOutput=journal+console"):
             check(re.search("^" + re.escape(want), text, re.M) is not None, f"{unit} has {want}")
@@ -156,17 +172,46 @@ MOUNT_NAMESPACE = ("ProtectSystem=", "ProtectHome=", "PrivateTmp=", "PrivateMoun
                    "BindPaths=", "BindReadOnlyPaths=", "ProtectProc=", "ProcSubset=")
 
 
-def confinement(unit_dir, steps):
+SANDBOX = "eks-node-sandbox.conf"
+SANDBOX_LINK = "10-sandbox.conf"
+
+
+def confinement(root, unit_dir, steps):
+    shared = unit_dir / SANDBOX
+    check(shared.is_file(), f"{SANDBOX} installed once, next to the units")
+    shared_keys = {line.split("=", 1)[0] + "=" for line in shared.read_text().splitlines()
+                   if "=" in line and not line.startswith("#")} if shared.is_file() else set()
     for unit in steps:
         if unit == "eks-node-instance-store.service":
+            # mdadm and mkfs on raw disks: a sandbox of its own, not the shared one
+            check(not (unit_dir / f"{unit}.d" / SANDBOX_LINK).exists(), f"{unit} does not get {SANDBOX}")
             continue
-        text = (unit_dir / unit).read_text()
+        link = unit_dir / f"{unit}.d" / SANDBOX_LINK
+        check(link.is_symlink() and os.readlink(link) == f"../{SANDBOX}",
+              f"{unit}.d/{SANDBOX_LINK} is a link to the one {SANDBOX}",
+              f"{link}: " + (os.readlink(link) if link.is_symlink() else "not a link"))
+        own = (unit_dir / unit).read_text()
+        repeated = [k for k in sorted(shared_keys) if re.search("^" + re.escape(k), own, re.M)]
+        check(not repeated, f"{unit} does not repeat the shared sandbox", "in the unit file: " + ", ".join(repeated))
+        text = effective(root, unit)
         missing = [w.strip() for w in CONFINEMENT if not re.search("^" + re.escape(w), text, re.M)]
         check(not missing, f"{unit} has the steps' confinement", "missing: " + ", ".join(missing))
         mounts = [w for w in MOUNT_NAMESPACE if re.search("^" + re.escape(w), text, re.M)]
         check(not mounts, f"{unit} needs no mount namespace", "found: " + ", ".join(mounts))
-        if "PrivateNetwork=yes" in text:
-            check("IPAddressDeny=any" in text, f"{unit}: no network, and no IP either")
+        if re.search("^PrivateNetwork=yes$", text, re.M):
+            check(re.search("^IPAddressDeny=any$", text, re.M) is not None, f"{unit}: no network, and no IP either")
+
+
+def restart_policy(root, steps):
+    # systemd acts on RestartPreventExitStatus= only when Restart= would
+    # restart; without it the line only suggests a policy that is not there
+    for unit in steps:
+        text = effective(root, unit)
+        restart = directives(text, "Restart")
+        prevent = directives(text, "RestartPreventExitStatus")
+        active = bool(restart) and restart[-1] != "no"
+        check(active or not prevent, f"{unit}: no RestartPreventExitStatus= without a Restart=",
+              f"RestartPreventExitStatus={' '.join(prevent)}, Restart={' '.join(restart) or '(none: no)'}")
 
 
 # The steps that produce config.json's inputs; every other step reads it.
@@ -183,12 +228,12 @@ def directives(text, name):
     return out
 
 
-def config_consumers(unit_dir, steps):
+def config_consumers(root, steps):
     consumers = [u for u in steps if u not in PRODUCERS]
     check("eks-node-instance-store.service" in consumers and len(consumers) >= 5,
           f"{len(consumers)} steps read config.json: {' '.join(consumers)}")
     for unit in consumers:
-        text = (unit_dir / unit).read_text()
+        text = effective(root, unit)
         check(CONFIG in directives(text, "After"), f"{unit} is ordered after {CONFIG}")
         bound = CONFIG in directives(text, "Requires") + directives(text, "BindsTo")
         # Wants= + this check: Requires='s "fail when config failed" without
@@ -203,9 +248,9 @@ def config_consumers(unit_dir, steps):
 SIZE = re.compile(r"^(\d+)([KMG])$")
 
 
-def memory_bounds(unit_dir, steps):
+def memory_bounds(root, steps):
     for unit in steps:
-        lines = (unit_dir / unit).read_text().splitlines()
+        lines = effective(root, unit).splitlines()
         found = {}
         for i, line in enumerate(lines):
             for key in ("MemoryMax", "TasksMax", "MemoryHigh"):
@@ -253,10 +298,11 @@ def main():
         check(len(dropins) >= 2, f"{len(dropins)} drop-ins installed")
         verify(root, units + ["kubelet.service", "containerd.service"])
         security(root, steps)
-        contracts(unit_dir, steps, dropins)
-        confinement(unit_dir, steps)
-        config_consumers(unit_dir, steps)
-        memory_bounds(unit_dir, steps)
+        contracts(root, unit_dir, steps, dropins)
+        confinement(root, unit_dir, steps)
+        restart_policy(root, steps)
+        config_consumers(root, steps)
+        memory_bounds(root, steps)
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if all(results) else 1

@@ -7,8 +7,9 @@
 # ~0.2 ms (nspawn's seccomp filter refuses the calls in this container anyway).
 set -euo pipefail
 # eks-node-ca.service's confinement as installed (eks-node(7), CONFINEMENT):
-# its [Service] lines from NoNewPrivileges= on
-mapfile -t steps < <(systemctl cat eks-node-ca.service | sed -n '/^NoNewPrivileges=/,/^\[/p' | grep -v '^#\|^\[\|^$')
+# its confinement lines from the unit and its drop-ins (the shared
+# 10-sandbox.conf among them), in systemd's order
+mapfile -t steps < <(systemctl cat eks-node-ca.service | grep -E '^(NoNewPrivileges|DevicePolicy|DeviceAllow|Protect[A-Za-z]*|Restrict[A-Za-z]*|LockPersonality|MemoryDenyWriteExecute|SystemCall[A-Za-z]*|CapabilityBoundingSet|AmbientCapabilities|Private[A-Za-z]*|IPAddress(Allow|Deny))=')
 mapfile -t seccomp < <(printf '%s\n' "${steps[@]}" | grep -E '^(SystemCall|Restrict|LockPersonality|MemoryDeny|NoNewPriv)')
 # the mount namespace the steps had before Landlock did the file system:
 # the same protection spelled with one path per setting...

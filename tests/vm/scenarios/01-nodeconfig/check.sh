@@ -70,7 +70,16 @@ check "this kernel has Landlock" bash -c 'eks-node confinement | grep -q "^Landl
 check "no step of this boot ran without Landlock" \
   bash -c 'j=$(journalctl -b --no-pager -o cat -u "eks-node-*")
   grep -q "^done, " <<<"$j" && ! grep -q "has no Landlock" <<<"$j"'
+# The settings the steps share come from one drop-in (eks-node-sandbox.conf,
+# linked as 10-sandbox.conf): systemd must have loaded it for each of these
+# steps, and what it sets must be in force, not just on disk.
+check "eks-node-instance-store keeps its own sandbox, not the shared one" \
+  bash -c '! systemctl show -P DropInPaths eks-node-instance-store.service | grep -q 10-sandbox.conf'
 for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-hosts; do
+  check "$unit loads the shared 10-sandbox.conf, and its settings are in force" bash -c "
+    systemctl show -P DropInPaths $unit.service | tr ' ' '\\n' | grep -q '/$unit.service.d/10-sandbox.conf\$' &&
+    test \"\$(systemctl show -P DevicePolicy $unit.service) \$(systemctl show -P NoNewPrivileges $unit.service)\" = 'closed yes' &&
+    test -z \"\$(systemctl show -P CapabilityBoundingSet $unit.service)\""
   out=$(bash "$probe" "$unit.service")
   want=""
   for l in $labels; do
