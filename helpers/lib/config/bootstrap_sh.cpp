@@ -21,10 +21,10 @@
 
 #include "config/checks.hpp"
 #include "config/convert.hpp"
+#include "config/defaults.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
-#include "derive/derive.hpp"
 
 namespace eksnode::bootstrap_sh {
 
@@ -253,7 +253,7 @@ private:
             cluster["cidr"] = default_service_cidr(*dns).value_or(enclosing_slash24(*dns));
         }
         // bootstrap.sh's --dns-cluster-ip wins over the CIDR's .10
-        if (dns && cluster.contains("cidr") && cluster_dns_from_cidr(cluster["cidr"].get<std::string>()) != *dns)
+        if (dns && cluster.contains("cidr") && defaults::cluster_dns(cluster["cidr"].get<std::string>()) != *dns)
             f.spec["kubelet"]["config"]["clusterDNS"] = json::array({*dns});
     }
 
@@ -265,7 +265,7 @@ private:
         // bootstrap.sh then leaves maxPods to kubelet: its --max-pods flag if
         // the extra args carry one, else kubelet's default of 110. Recording
         // the number lets kubeReserved follow it.
-        long max_pods = fallback_max_pods;
+        long max_pods = defaults::kubelet_max_pods;
         for (const std::string& fl : flags) {
             if (!fl.starts_with("--max-pods=")) continue;
             std::string n = fl.substr(std::string_view("--max-pods=").size());

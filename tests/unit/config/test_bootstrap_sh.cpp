@@ -125,6 +125,13 @@ TEST_CASE("every AL2 flag maps onto the model", "[config][bootstrap-sh]") {
         json custom = spec_of_args({"c", "--service-ipv4-cidr", "10.50.0.0/16", "--dns-cluster-ip", "169.254.20.10"});
         CHECK(custom["cluster"]["cidr"] == "10.50.0.0/16");
         CHECK(custom["kubelet"]["config"]["clusterDNS"] == json::array({"169.254.20.10"}));
+        // the CIDR's own DNS address (network + 10, whatever the CIDR is written as) is not repeated
+        CHECK(spec_of_args({"c", "--service-ipv4-cidr", "10.50.3.7/16", "--dns-cluster-ip", "10.50.0.10"}) ==
+              json{{"cluster", {{"name", "c"}, {"cidr", "10.50.3.7/16"}}}});
+        CHECK(spec_of_args({"c", "--service-ipv4-cidr", "10.50.3.7/16", "--dns-cluster-ip", "10.50.3.10"})["kubelet"]
+                          ["config"]["clusterDNS"] == json::array({"10.50.3.10"}));
+        CHECK_THROWS_WITH(spec_of_args({"c", "--service-ipv4-cidr", "10.0.0.0/29", "--dns-cluster-ip", "10.0.0.3"}),
+                          Catch::Contains("\"10.0.0.0/29\" is too small to hold the cluster DNS address"));
         json v6 = spec_of_args({"c", "--ip-family", "IPv6", "--service-ipv6-cidr", "fd30:1c53:5f8a::/108",
                                 "--dns-cluster-ip", "10.100.0.10"});
         CHECK(v6 == json{{"cluster", {{"name", "c"}, {"cidr", "fd30:1c53:5f8a::/108"}}}});
