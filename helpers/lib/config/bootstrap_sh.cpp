@@ -1,5 +1,6 @@
-// AL2 bootstrap.sh front end: a static reader for the shell scripts that call
-// it, and the mapping of its flags onto the configuration model.
+// AL2 bootstrap.sh front end: the mapping of its flags onto the configuration
+// model. The scripts that call it are read by config/shell.hpp; this file only
+// decides what the call's words mean.
 //
 // Facts about bootstrap.sh (amazon-eks-ami, files/bootstrap.sh of the AL2
 // releases): the first positional argument is the cluster name; every flag
@@ -15,22 +16,21 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
 #include "config/convert.hpp"
+#include "config/defaults.hpp"
+#include "config/shell.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
-#include "derive/derive.hpp"
 
 namespace eksnode::bootstrap_sh {
 
 namespace {
-
-// --- flag mapping ------------------------------------------------------------
 
 enum class Takes { value, boolean };
 
@@ -253,7 +253,7 @@ private:
             cluster["cidr"] = default_service_cidr(*dns).value_or(enclosing_slash24(*dns));
         }
         // bootstrap.sh's --dns-cluster-ip wins over the CIDR's .10
-        if (dns && cluster.contains("cidr") && cluster_dns_from_cidr(cluster["cidr"].get<std::string>()) != *dns)
+        if (dns && cluster.contains("cidr") && defaults::cluster_dns(cluster["cidr"].get<std::string>()) != *dns)
             f.spec["kubelet"]["config"]["clusterDNS"] = json::array({*dns});
     }
 
@@ -265,7 +265,7 @@ private:
         // bootstrap.sh then leaves maxPods to kubelet: its --max-pods flag if
         // the extra args carry one, else kubelet's default of 110. Recording
         // the number lets kubeReserved follow it.
-        long max_pods = fallback_max_pods;
+        long max_pods = defaults::kubelet_max_pods;
         for (const std::string& fl : flags) {
             if (!fl.starts_with("--max-pods=")) continue;
             std::string n = fl.substr(std::string_view("--max-pods=").size());
@@ -325,619 +325,6 @@ private:
     std::map<std::string, std::string> flags_;
 };
 
-// --- static script reader ------------------------------------------------------
-//
-// Reads POSIX shell just far enough to find the bootstrap.sh call: words,
-// quotes, escapes, `\` continuations, comments, command separators,
-// redirections and here-documents, NAME=value assignments (also after export,
-// readonly, declare, local) and $NAME / ${NAME} / ${NAME:-word} expansion with
-// field splitting. Control flow is not followed: assignments apply in script
-// order. Whatever needs running something ($(...), `...`, $((...)), $1, a
-// variable the script does not set) leaves the word unresolved, which is an
-// error only if the call uses it.
-
-constexpr std::string_view command_substitution = "is a command substitution, which eks-node does not run";
-
-struct Var {
-    std::string value;
-    std::string unresolved;
-};
-
-// A word as read: its text after quote removal and expansion, which characters
-// came from unquoted expansions (the shell splits fields there), and why it
-// cannot be known, if so.
-struct RawWord {
-    std::string text;
-    std::vector<bool> splittable;
-    std::string unresolved;
-    std::string raw;
-    bool solid = false;   // a literal or quoted part: the word never vanishes
-    bool quoted = false;  // any quoting (a here-document delimiter so written is not expanded)
-
-    void add(char c, bool split) {
-        text.push_back(c);
-        splittable.push_back(split);
-    }
-    void fail(std::string why) {
-        if (unresolved.empty()) unresolved = std::move(why);
-    }
-};
-
-struct Redirect {
-    std::string op;
-    RawWord target;
-    std::string body;  // here-document
-    std::string body_unresolved;
-};
-
-struct Command {
-    int line = 0;
-    int seq = 0;
-    std::vector<RawWord> words;
-    std::vector<Redirect> redirects;
-};
-
-struct FileWrite {
-    int seq;
-    std::string path;
-    std::string content;
-    std::string unresolved;
-    bool append;
-};
-
-struct Call {
-    int line;
-    int seq;
-    std::vector<Arg> args;
-};
-
-bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
-bool is_meta(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '<' ||
-           c == '>';
-}
-
-// "NAME=..." as written (the name unquoted): an assignment.
-bool is_assignment(const RawWord& w) {
-    if (w.raw.empty() || !is_name_start(w.raw[0])) return false;
-    size_t k = 1;
-    while (k < w.raw.size() && is_name_char(w.raw[k])) ++k;
-    return k < w.raw.size() && w.raw[k] == '=';
-}
-
-class ScriptReader {
-public:
-    ScriptReader(std::string_view script, const std::string& label) : s_(script), label_(label) {}
-
-    std::optional<Fragment> read() {
-        while (i_ < s_.size()) read_line();
-        if (calls_.empty()) return std::nullopt;
-        if (calls_.size() > 1) {
-            std::vector<int> lines;
-            for (const Call& c : calls_) lines.push_back(c.line);
-            throw ConfigError(label_, "",
-                              fmt::format("calls {} {} times (lines {}); eks-node reads exactly one call", script_path,
-                                          calls_.size(), fmt::join(lines, ", ")));
-        }
-        const Call& call = calls_.front();
-        std::string source = text::qualify(label_, fmt::format("bootstrap.sh, line {}", call.line));
-        FileReader files = [&](const std::string& path, std::string& why) -> std::optional<std::string> {
-            std::optional<std::string> content;
-            for (const FileWrite& w : writes_) {
-                if (w.seq > call.seq || w.path != path) continue;
-                if (!w.unresolved.empty()) {
-                    why = fmt::format("the here-document writing {} {}", path, w.unresolved);
-                    return std::nullopt;
-                }
-                if (w.append && content)
-                    content->append(w.content);
-                else
-                    content = w.content;
-                if (content->size() > limits::script_value_bytes) {
-                    why = fmt::format("the here-documents writing {} make more than {} MiB", path,
-                                      limits::script_value_bytes >> 20);
-                    return std::nullopt;
-                }
-            }
-            if (!content)
-                why = fmt::format(
-                    "{} is not written by the script before the call (cat > {} <<EOF ... EOF); "
-                    "user data is read before the script runs",
-                    path, path);
-            return content;
-        };
-        return fragment_from_args(call.args, source, files);
-    }
-
-private:
-    [[noreturn]] void syntax(const std::string& problem) const {
-        throw ConfigError(label_, "", fmt::format("line {}: {}", line_, problem));
-    }
-
-    char at(size_t k) const { return k < s_.size() ? s_[k] : '\0'; }
-
-    // One line of commands, then the bodies of its here-documents.
-    void read_line() {
-        std::vector<Command> cmds;
-        Command cmd;
-        bool leading = true;  // every word of cmd so far is an assignment
-        auto finish = [&] {
-            if (!cmd.words.empty() || !cmd.redirects.empty()) {
-                cmd.seq = ++seq_;
-                run(cmd);
-                cmds.push_back(std::move(cmd));
-            }
-            cmd = Command{};
-            leading = true;
-        };
-        while (true) {
-            skip_blanks();
-            char c = at(i_);
-            if (i_ >= s_.size()) break;
-            if (c == '\n') {
-                ++i_;
-                ++line_;
-                break;
-            }
-            if (c == '#') {
-                while (i_ < s_.size() && s_[i_] != '\n') ++i_;
-                continue;
-            }
-            if (cmd.words.empty() && cmd.redirects.empty()) cmd.line = line_;
-            if ((c == '&' && at(i_ + 1) == '>') || c == '<' || c == '>') {
-                read_redirect(cmd);
-                continue;
-            }
-            if (c == ';' || c == '&' || c == '|' || c == '(' || c == ')') {
-                ++i_;
-                if ((c == ';' || c == '&' || c == '|') && at(i_) == c) ++i_;
-                finish();
-                continue;
-            }
-            RawWord w = read_word();
-            // "2>file": the digits name a file descriptor
-            if (!w.quoted && !w.text.empty() && (at(i_) == '<' || at(i_) == '>') &&
-                std::all_of(w.raw.begin(), w.raw.end(), [](char d) { return d >= '0' && d <= '9'; }))
-                continue;
-            if (is_assignment(w)) {
-                // the shell does not split an assignment's value; a leading one
-                // takes effect for the words after it
-                if (leading) assign(w);
-                cmd.words.push_back(std::move(w));
-                continue;
-            }
-            for (RawWord& field : split(w)) {
-                cmd.words.push_back(std::move(field));
-                leading = false;
-            }
-        }
-        finish();
-        read_heredoc_bodies(cmds);
-        for (const Command& done : cmds) record_file_write(done);
-    }
-
-    void skip_blanks() {
-        while (i_ < s_.size()) {
-            if (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r') {
-                ++i_;
-            } else if (s_[i_] == '\\' && at(i_ + 1) == '\n') {
-                i_ += 2;
-                ++line_;
-            } else {
-                break;
-            }
-        }
-    }
-
-    void read_redirect(Command& cmd) {
-        static constexpr std::string_view ops[] = {"<<-", "<<<", "&>>", "<<", "<&", "<>",
-                                                   ">>",  ">&",  ">|",  "&>", "<",  ">"};
-        Redirect r;
-        for (std::string_view op : ops)
-            if (s_.substr(i_, op.size()) == op) {
-                r.op = op;
-                break;
-            }
-        i_ += r.op.size();
-        skip_blanks();
-        if (i_ >= s_.size() || s_[i_] == '\n' || (is_meta(s_[i_]) && s_[i_] != ' '))
-            syntax(fmt::format("{} without a target", r.op));
-        r.target = read_word();
-        if (r.op == "<<" || r.op == "<<-")
-            pending_.push_back({cmd.redirects.size(), r.target.text, r.op == "<<-", !r.target.quoted});
-        cmd.redirects.push_back(std::move(r));
-    }
-
-    RawWord read_word() {
-        RawWord w;
-        size_t start = i_;
-        while (i_ < s_.size()) {
-            char c = s_[i_];
-            if (is_meta(c) || c == '\r') break;
-            if (c == '\\') {
-                if (at(i_ + 1) == '\n') {
-                    i_ += 2;
-                    ++line_;
-                    continue;
-                }
-                if (i_ + 1 < s_.size()) w.add(s_[i_ + 1], false);
-                w.solid = w.quoted = true;
-                i_ += 2;
-            } else if (c == '\'') {
-                size_t end = s_.find('\'', i_ + 1);
-                if (end == std::string_view::npos) syntax("unterminated single quote");
-                for (size_t k = i_ + 1; k < end; ++k) {
-                    if (s_[k] == '\n') ++line_;
-                    w.add(s_[k], false);
-                }
-                w.solid = w.quoted = true;
-                i_ = end + 1;
-            } else if (c == '"') {
-                read_double_quoted(w);
-            } else if (c == '$') {
-                expand(w, false);
-            } else if (c == '`') {
-                skip_backticks();
-                w.solid = true;
-                w.fail(fmt::format("`...` {}", command_substitution));
-            } else {
-                w.add(c, false);
-                w.solid = true;
-                ++i_;
-            }
-        }
-        w.raw = std::string(s_.substr(start, i_ - start));
-        return w;
-    }
-
-    void read_double_quoted(RawWord& w) {
-        w.solid = w.quoted = true;
-        ++i_;
-        while (true) {
-            if (i_ >= s_.size()) syntax("unterminated double quote");
-            char c = s_[i_];
-            if (c == '"') {
-                ++i_;
-                return;
-            }
-            if (c == '\\') {
-                char n = at(i_ + 1);
-                if (n == '\n') {
-                    ++line_;
-                } else if (n == '$' || n == '`' || n == '"' || n == '\\') {
-                    w.add(n, false);
-                } else {
-                    w.add('\\', false);
-                    ++i_;
-                    continue;
-                }
-                i_ += 2;
-            } else if (c == '$') {
-                expand(w, true);
-            } else if (c == '`') {
-                skip_backticks();
-                w.fail(fmt::format("`...` {}", command_substitution));
-            } else {
-                if (c == '\n') ++line_;
-                w.add(c, false);
-                ++i_;
-            }
-        }
-    }
-
-    void skip_backticks() {
-        for (size_t k = i_ + 1; k < s_.size(); ++k) {
-            if (s_[k] == '\\') {
-                ++k;
-            } else if (s_[k] == '\n') {
-                ++line_;
-            } else if (s_[k] == '`') {
-                i_ = k + 1;
-                return;
-            }
-        }
-        syntax("unterminated `...`");
-    }
-
-    // From the "(" at i_ to its matching ")", quotes respected.
-    void skip_parens() {
-        int depth = 0;
-        for (; i_ < s_.size(); ++i_) {
-            char c = s_[i_];
-            if (c == '\n') ++line_;
-            if (c == '\\') {
-                ++i_;
-            } else if (c == '\'') {
-                size_t end = s_.find('\'', i_ + 1);
-                if (end == std::string_view::npos) break;
-                line_ += static_cast<int>(std::count(s_.begin() + i_, s_.begin() + end, '\n'));
-                i_ = end;
-            } else if (c == '(') {
-                ++depth;
-            } else if (c == ')' && --depth == 0) {
-                ++i_;
-                return;
-            }
-        }
-        syntax("unterminated $(...)");
-    }
-
-    // At a '$'.
-    void expand(RawWord& w, bool quoted) {
-        char n = at(i_ + 1);
-        w.solid = w.solid || quoted;
-        if (n == '(') {
-            bool arithmetic = at(i_ + 2) == '(';
-            ++i_;
-            skip_parens();
-            w.solid = true;
-            w.fail(arithmetic ? "$((...)) is arithmetic, which eks-node does not evaluate"
-                              : fmt::format("$(...) {}", command_substitution));
-            return;
-        }
-        if (n == '{') {
-            size_t end = s_.find('}', i_ + 2);
-            if (end == std::string_view::npos) syntax("unterminated ${...}");
-            std::string_view inner = s_.substr(i_ + 2, end - i_ - 2);
-            i_ = end + 1;
-            size_t k = 0;
-            while (k < inner.size() && is_name_char(inner[k])) ++k;
-            std::string name(inner.substr(0, k));
-            std::string_view op = inner.substr(k);
-            if (name.empty() || !is_name_start(name[0])) {
-                w.fail(fmt::format("${{{}}} is a positional or special parameter, known only when the script runs",
-                                   inner));
-                return;
-            }
-            if (op.empty()) return substitute(w, name, quoted, std::nullopt);
-            bool colon = op.starts_with(":-");
-            if (colon || op.starts_with("-")) {
-                std::string_view word = op.substr(colon ? 2 : 1);
-                if (word.find_first_of("$`\"'\\") != std::string_view::npos) {
-                    w.fail(fmt::format("${{{}}} has a default eks-node does not evaluate", inner));
-                    return;
-                }
-                return substitute(w, name, quoted, std::pair(std::string(word), colon));
-            }
-            w.fail(fmt::format("${{{}}} uses an operator eks-node does not evaluate", inner));
-            return;
-        }
-        if (is_name_start(n)) {
-            size_t k = i_ + 1;
-            while (k < s_.size() && is_name_char(s_[k])) ++k;
-            std::string name(s_.substr(i_ + 1, k - i_ - 1));
-            i_ = k;
-            return substitute(w, name, quoted, std::nullopt);
-        }
-        if (n != '\0' && std::string_view("0123456789@*#?$!-").find(n) != std::string_view::npos) {
-            w.fail(fmt::format("${} is a positional or special parameter, known only when the script runs", n));
-            i_ += 2;
-            return;
-        }
-        w.add('$', false);
-        w.solid = true;
-        ++i_;
-    }
-
-    // `fallback`: the word of ${NAME-word} (second: ":-", also for an empty value).
-    void substitute(RawWord& w, const std::string& name, bool quoted,
-                    const std::optional<std::pair<std::string, bool>>& fallback) {
-        auto it = vars_.find(name);
-        bool use_fallback =
-            fallback &&
-            (it == vars_.end() || (fallback->second && it->second.unresolved.empty() && it->second.value.empty()));
-        if (use_fallback) {
-            expanding(w.text.size(), fallback->first.size(), line_);
-            for (char c : fallback->first) w.add(c, !quoted);
-            w.solid = true;
-            return;
-        }
-        if (it == vars_.end()) return w.fail(fmt::format("${} is not set by the script before this line", name));
-        if (!it->second.unresolved.empty()) return w.fail(fmt::format("${} {}", name, it->second.unresolved));
-        expanding(w.text.size(), it->second.value.size(), line_);
-        for (char c : it->second.value) w.add(c, !quoted);
-    }
-
-    // Expansion makes much text of little: ten lines of A=$A$A make A a
-    // thousand times longer. So one word, variable or here-document may
-    // grow to limits::script_value_bytes, and all expansions and copies of
-    // here-documents together to limits::script_expansion_bytes. Called
-    // before `added` bytes join `size` bytes, on `line` of the script.
-    void expanding(size_t size, size_t added, int line) {
-        if (size + added > limits::script_value_bytes)
-            throw ConfigError(label_, "",
-                              fmt::format("line {}: a word, variable or here-document expands to more than {} MiB",
-                                          line, limits::script_value_bytes >> 20));
-        expanded_ += added;
-        if (expanded_ > limits::script_expansion_bytes)
-            throw ConfigError(label_, "",
-                              fmt::format("line {}: expansions and here-documents make more than {} MiB in all", line,
-                                          limits::script_expansion_bytes >> 20));
-    }
-
-    std::vector<RawWord> split(const RawWord& w) {
-        if (!w.unresolved.empty()) return {w};
-        std::vector<RawWord> out;
-        RawWord cur;
-        bool have = false;
-        for (size_t k = 0; k < w.text.size(); ++k) {
-            char c = w.text[k];
-            if (w.splittable[k] && (c == ' ' || c == '\t' || c == '\n')) {
-                if (have) out.push_back(std::move(cur));
-                cur = RawWord{};
-                have = false;
-                continue;
-            }
-            cur.add(c, false);
-            have = true;
-        }
-        if (have) out.push_back(std::move(cur));
-        if (out.empty() && w.solid) out.emplace_back();
-        for (RawWord& f : out) {
-            f.quoted = w.quoted;
-            f.solid = true;
-        }
-        // The raw text serves messages about unresolved words, which are
-        // never split; a copy in each of thousands of fields of a long word
-        // would cost the square of its length.
-        if (out.size() == 1) out.front().raw = w.raw;
-        return out;
-    }
-
-    void assign(const RawWord& w) {
-        size_t eq = w.text.find('=');
-        std::string name = w.text.substr(0, eq);
-        if (w.unresolved.empty())
-            vars_[name] = {w.text.substr(eq + 1), ""};
-        else  // a later assignment replaces it: only the value at the call matters
-            vars_[name] = {"", fmt::format("is set on line {}: {}", line_, w.unresolved)};
-    }
-
-    void run(const Command& cmd) {
-        static const std::set<std::string> prefixes = {"if",    "then",    "do",    "else", "elif", "while",
-                                                       "until", "!",       "{",     "}",    "time", "exec",
-                                                       "sudo",  "command", "nohup", "fi",   "done", "esac"};
-        static const std::set<std::string> declarations = {"export", "readonly", "declare", "typeset", "local"};
-        static const std::set<std::string> shells = {"bash",         "sh",  "/bin/bash", "/bin/sh", "/usr/bin/bash",
-                                                     "/usr/bin/env", "env", "source",    "."};
-        size_t k = 0;
-        const auto& ws = cmd.words;
-        auto resolved_is = [&](size_t at, const std::set<std::string>& names) {
-            return at < ws.size() && ws[at].unresolved.empty() && !ws[at].quoted && names.count(ws[at].text);
-        };
-        while (k < ws.size() && (is_assignment(ws[k]) || resolved_is(k, prefixes))) ++k;
-        if (resolved_is(k, declarations)) {
-            for (size_t a = k + 1; a < ws.size(); ++a)
-                if (is_assignment(ws[a])) assign(ws[a]);
-            return;
-        }
-        if (resolved_is(k, shells)) {
-            ++k;
-            while (k < ws.size() && ws[k].unresolved.empty() && ws[k].text.starts_with("-")) ++k;
-        }
-        if (k >= ws.size() || !ws[k].unresolved.empty() || ws[k].text != script_path) return;
-        Call call{cmd.line, 0, {}};
-        for (size_t a = k + 1; a < ws.size(); ++a) call.args.push_back({ws[a].text, ws[a].unresolved, ws[a].raw});
-        call.seq = seq_;
-        calls_.push_back(std::move(call));
-    }
-
-    struct Pending {
-        size_t redirect;
-        std::string delimiter;
-        bool strip_tabs;
-        bool expand;
-    };
-
-    void read_heredoc_bodies(std::vector<Command>& cmds) {
-        // bodies follow the line in the order the here-documents appear in it
-        std::vector<size_t> heredocs;  // per command, counted once
-        for (const Command& c : cmds)
-            heredocs.push_back(std::count_if(c.redirects.begin(), c.redirects.end(),
-                                             [](const Redirect& r) { return r.op == "<<" || r.op == "<<-"; }));
-        size_t next_cmd = 0, seen_in_cmd = 0;
-        for (Pending& p : pending_) {
-            while (next_cmd < cmds.size() && seen_in_cmd >= heredocs[next_cmd]) {
-                ++next_cmd;
-                seen_in_cmd = 0;
-            }
-            std::string body;
-            while (i_ < s_.size()) {
-                size_t nl = s_.find('\n', i_);
-                std::string_view line = s_.substr(i_, (nl == std::string_view::npos ? s_.size() : nl) - i_);
-                i_ = nl == std::string_view::npos ? s_.size() : nl + 1;
-                ++line_;
-                if (p.strip_tabs) line.remove_prefix(std::min(line.find_first_not_of('\t'), line.size()));
-                if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-                if (line == p.delimiter) break;
-                body.append(line).push_back('\n');
-            }
-            if (next_cmd < cmds.size()) {
-                Redirect& r = cmds[next_cmd].redirects[p.redirect];
-                r.body = p.expand ? expand_body(body, r.body_unresolved, cmds[next_cmd].line) : body;
-                ++seen_in_cmd;
-            }
-        }
-        pending_.clear();
-    }
-
-    // An unquoted here-document delimiter: $NAME, ${NAME} and \ escapes.
-    std::string expand_body(std::string_view body, std::string& unresolved, int line) {
-        std::string out;
-        for (size_t k = 0; k < body.size(); ++k) {
-            char c = body[k];
-            if (c == '\\' && k + 1 < body.size() &&
-                std::string_view("$`\\\n").find(body[k + 1]) != std::string_view::npos) {
-                if (body[k + 1] != '\n') out.push_back(body[k + 1]);
-                ++k;
-            } else if (c == '`' || (c == '$' && k + 1 < body.size() && body[k + 1] == '(')) {
-                unresolved = fmt::format("has a command substitution, which eks-node does not run");
-                return {};
-            } else if (c == '$' && k + 1 < body.size() && (is_name_start(body[k + 1]) || body[k + 1] == '{')) {
-                bool braced = body[k + 1] == '{';
-                size_t start = k + (braced ? 2 : 1), end = start;
-                while (end < body.size() && is_name_char(body[end])) ++end;
-                if (braced && (end >= body.size() || body[end] != '}')) {
-                    unresolved = "has a ${...} form eks-node does not evaluate";
-                    return {};
-                }
-                std::string name(body.substr(start, end - start));
-                auto it = vars_.find(name);
-                if (it == vars_.end() || !it->second.unresolved.empty()) {
-                    unresolved = fmt::format("uses ${}, which is not known without running the script", name);
-                    return {};
-                }
-                expanding(out.size(), it->second.value.size(), line);
-                out += it->second.value;
-                k = braced ? end : end - 1;
-            } else {
-                out.push_back(c);
-            }
-        }
-        return out;
-    }
-
-    // cat > PATH <<EOF / cat <<EOF >> PATH / tee [-a] PATH <<EOF
-    void record_file_write(const Command& cmd) {
-        const Redirect* doc = nullptr;
-        for (const Redirect& r : cmd.redirects)
-            if (r.op == "<<" || r.op == "<<-") doc = &r;
-        if (!doc || cmd.words.empty() || !cmd.words[0].unresolved.empty()) return;
-        auto write = [&](const RawWord& target, bool append) {
-            if (!target.unresolved.empty()) return;
-            expanding(0, doc->body.size(), cmd.line);  // `tee a b c <<EOF` copies the body thrice
-            writes_.push_back({cmd.seq, target.text, doc->body, doc->body_unresolved, append});
-        };
-        const std::string& name = cmd.words[0].text;
-        if (name == "cat") {
-            for (const Redirect& r : cmd.redirects)
-                if (r.op == ">" || r.op == ">>" || r.op == ">|") write(r.target, r.op == ">>");
-        } else if (name == "tee" || name == "sudo") {
-            bool append = false;
-            for (size_t a = 1; a < cmd.words.size(); ++a) {
-                const std::string& t = cmd.words[a].text;
-                if (t == "tee") continue;
-                if (t == "-a" || t == "--append")
-                    append = true;
-                else if (!t.starts_with("-"))
-                    write(cmd.words[a], append);
-            }
-        }
-    }
-
-    std::string_view s_;
-    const std::string& label_;
-    size_t i_ = 0;
-    int line_ = 1;
-    int seq_ = 0;
-    std::map<std::string, Var> vars_;
-    size_t expanded_ = 0;  // bytes made by expansions and here-document copies
-    std::vector<Pending> pending_;
-    std::vector<FileWrite> writes_;
-    std::vector<Call> calls_;
-};
-
 }  // namespace
 
 Fragment fragment_from_args(const std::vector<Arg>& args, const std::string& source, const FileReader& read_file) {
@@ -952,7 +339,26 @@ Fragment fragment_from_args(const std::vector<std::string>& args, const std::str
 }
 
 std::optional<Fragment> fragment_from_script(std::string_view script, const std::string& label) {
-    return ScriptReader(script, label).read();
+    shell::Script read = shell::read(script, script_path, label);
+    if (read.calls.empty()) return std::nullopt;
+    // bootstrap.sh joins the node; a second call would change what the first
+    // configured, and which one wins depends on control flow not followed
+    if (read.calls.size() > 1) {
+        std::vector<int> lines;
+        for (const shell::Call& c : read.calls) lines.push_back(c.line);
+        throw ConfigError(label, "",
+                          fmt::format("calls {} {} times (lines {}); eks-node reads exactly one call", script_path,
+                                      read.calls.size(), fmt::join(lines, ", ")));
+    }
+    shell::Call& call = read.calls.front();
+    std::string source = text::qualify(label, fmt::format("bootstrap.sh, line {}", call.line));
+    FileReader files = [&](const std::string& path, std::string& why) {
+        return shell::file_before(read, call, path, why);
+    };
+    std::vector<Arg> args;
+    args.reserve(call.args.size());
+    for (shell::Word& w : call.args) args.push_back({std::move(w.value), std::move(w.unresolved), std::move(w.raw)});
+    return fragment_from_args(args, source, files);
 }
 
 bool is_bootstrap_fragment(const Fragment& f) { return f.source.find("bootstrap.sh, line ") != std::string::npos; }

@@ -1,9 +1,8 @@
 // AL2 user data: shell scripts that call /etc/eks/bootstrap.sh CLUSTER [flags].
 //
 // Two ways in, one mapping. eks-node-config reads the script statically (never
-// runs it): shell words, quotes, `\` line continuations, here-documents and
-// simple NAME=value assignments with $NAME / ${NAME} expansion, enough to find
-// the one bootstrap.sh call and its arguments. When cloud-init later runs the
+// runs it, config/shell.hpp), enough to find the one bootstrap.sh call and its
+// arguments. When cloud-init later runs the
 // script, /etc/eks/bootstrap.sh is our shim (`eks-node bootstrap-sh`), which
 // gets the arguments from the shell itself. Both map the same flags to the same
 // Fragment. What is understood, and how each flag maps: eks-node-config(8),

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/defaults.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 
@@ -112,7 +113,7 @@ MaxPodsValue max_pods_for(std::string_view instance_type, EniLimits limits, cons
 inline constexpr long max_pods_limit = 30000;
 // nodeadm's DefaultMaxPods (kubelet's own default) for an instance type no
 // table or API knows, unless settings.maxPods.default says otherwise.
-inline constexpr int fallback_max_pods = 110;
+inline constexpr int fallback_max_pods = defaults::kubelet_max_pods;
 
 // Evaluates spec.kubelet.maxPodsExpression (a CEL subset, grammar in expr.cpp)
 // and checks the result is in 1..max_pods_limit. Throws ConfigError naming

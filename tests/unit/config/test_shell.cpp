@@ -1,0 +1,263 @@
+// The static shell reader (config/shell.hpp): words, quotes, variables,
+// here-documents, and the limits that keep expansion from eating the node.
+// The command looked for is a made-up one: the reader must not care which.
+#include <catch2/catch.hpp>
+
+#include <ctime>
+
+#include "config/shell.hpp"
+#include "core/error.hpp"
+
+using namespace eksnode;
+
+namespace {
+
+constexpr std::string_view command = "/usr/local/bin/join-node";
+const std::string endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
+
+shell::Script read(std::string_view script) { return shell::read(script, command, "user data"); }
+
+// The words of the script's one call, every one of them resolved.
+std::vector<std::string> words_of(std::string_view script) {
+    shell::Script s = read(script);
+    REQUIRE(s.calls.size() == 1);
+    std::vector<std::string> words;
+    for (const shell::Word& w : s.calls.front().args) {
+        INFO(w.raw);
+        CHECK(w.unresolved.empty());
+        words.push_back(w.value);
+    }
+    return words;
+}
+
+// The error reading a script gives: "field: problem".
+std::string error_of(std::string_view script) {
+    try {
+        read(script);
+    } catch (const ConfigError& e) {
+        return e.field() + ": " + e.problem();
+    }
+    return "no error";
+}
+
+std::string repeat(std::string_view s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("shell words: quotes, escapes, continuations, comments, CRLF", "[config][shell]") {
+    struct Case {
+        std::string script;
+        std::vector<std::string> words;
+        int line;
+    };
+    auto c = GENERATE_REF(values<Case>({
+        {"#!/bin/bash\n/usr/local/bin/join-node c --endpoint " + endpoint + " --extra '--labels=a=b,c=d -v 2'\n",
+         {"c", "--endpoint", endpoint, "--extra", "--labels=a=b,c=d -v 2"},
+         2},
+        {"#!/bin/bash\n\n/usr/local/bin/join-node \\\n  c \\\n  --endpoint=\"" + endpoint +
+             "\" \\\n  --extra=\"--labels=a=b,c=d --v=2\"\n",
+         {"c", "--endpoint=" + endpoint, "--extra=--labels=a=b,c=d --v=2"},
+         3},
+        {"#!/bin/bash\nset -ex\nexec /usr/local/bin/join-node c --extra --labels=a=b,c=d\\ --v=2 # done\n",
+         {"c", "--extra", "--labels=a=b,c=d --v=2"},
+         3},
+        {"#!/bin/bash\r\n/usr/local/bin/join-node c --extra \"--labels a=b,\\$c \\d\"\r\n",
+         {"c", "--extra", "--labels a=b,$c \\d"},
+         2},
+        {"#!/bin/bash\nif true; then /usr/local/bin/join-node c '" + endpoint + "' \"\" && echo joined; fi\n",
+         {"c", endpoint, ""},
+         2},
+    }));
+    INFO(c.script);
+    CHECK(words_of(c.script) == c.words);
+    CHECK(read(c.script).calls.front().line == c.line);
+}
+
+TEST_CASE("the command is found after prefixes and assignments, and only as a command", "[config][shell]") {
+    for (std::string_view prefix : {"", "sudo ", "exec ", "nohup ", "bash ", "/bin/sh -x ", "env -i ", "X=1 ",
+                                    "! ", "{ ", "time "}) {
+        std::string script = "#!/bin/sh\n" + std::string(prefix) + "/usr/local/bin/join-node a\n";
+        INFO(script);
+        CHECK(words_of(script) == std::vector<std::string>{"a"});
+    }
+    for (std::string_view script :
+         {"#!/bin/bash\necho hi\n", "#!/bin/sh\n# /usr/local/bin/join-node c\n",
+          "#!/bin/sh\necho /usr/local/bin/join-node c\n", "#!/bin/sh\ncat <<EOF\n/usr/local/bin/join-node c\nEOF\n",
+          "#!/bin/sh\n/usr/local/bin/join-node.sh c\n", "#!/bin/sh\n/etc/eks/bootstrap.sh c\n"}) {
+        INFO(script);
+        CHECK(read(script).calls.empty());
+    }
+    shell::Script twice = read("#!/bin/sh\n/usr/local/bin/join-node a\necho\n/usr/local/bin/join-node b; true\n");
+    REQUIRE(twice.calls.size() == 2);
+    CHECK(twice.calls[0].line == 2);
+    CHECK(twice.calls[1].line == 4);
+    CHECK(twice.calls[0].seq < twice.calls[1].seq);
+}
+
+TEST_CASE("variables assigned earlier in the script are expanded", "[config][shell]") {
+    struct Case {
+        std::string script;
+        std::vector<std::string> words;
+    };
+    auto c = GENERATE_REF(values<Case>({
+        {"A=x\nB=\"y z\"\n/usr/local/bin/join-node $A \"$B\" ${A} \"${A}1\"", {"x", "y z", "x", "x1"}},
+        // unquoted expansion splits into fields, as the shell does; an empty one vanishes
+        {"B=\"y  z\tw\"\nE=\n/usr/local/bin/join-node $B $E \"$E\"", {"y", "z", "w", ""}},
+        {"export C=prod D=\"q r\"\nreadonly F=f; local G=g\n/usr/local/bin/join-node \"$C\" $D $F $G",
+         {"prod", "q", "r", "f", "g"}},
+        // ${NAME:-word} also for an empty value, ${NAME-word} only for an unset one
+        {"E=\n/usr/local/bin/join-node ${E:-f} ${E-g}x ${U-u} ${U:-v w}", {"f", "x", "u", "v", "w"}},
+        // a later assignment wins over an earlier unresolvable one; A is set for B
+        {"EP=$(curl -s http://example.com)\nEP=" + endpoint + "\nA=p B=$A\n/usr/local/bin/join-node $B $EP",
+         {"p", endpoint}},
+        // "$" before no name is literal
+        {"/usr/local/bin/join-node a$ \"$\" $%", {"a$", "$", "$%"}},
+    }));
+    INFO(c.script);
+    CHECK(words_of("#!/bin/bash\n" + c.script + "\n") == c.words);
+}
+
+TEST_CASE("a word that needs the script run says why", "[config][shell]") {
+    struct Case {
+        std::string script, raw, why;
+    };
+    auto c = GENERATE_REF(values<Case>({
+        {"/usr/local/bin/join-node $(cat /tmp/ep)", "$(cat /tmp/ep)", "$(...) is a command substitution"},
+        {"/usr/local/bin/join-node `cat /tmp/ep`", "`cat /tmp/ep`", "`...` is a command substitution"},
+        {"EP=`cat /tmp/ep`\n/usr/local/bin/join-node \"$EP\"", "\"$EP\"",
+         "$EP is set on line 2: `...` is a command substitution"},
+        {"/usr/local/bin/join-node $CA", "$CA", "$CA is not set by the script before this line"},
+        {"/usr/local/bin/join-node $1", "$1", "$1 is a positional or special parameter"},
+        {"/usr/local/bin/join-node ${@}", "${@}", "${@} is a positional or special parameter"},
+        {"/usr/local/bin/join-node $((1+2))", "$((1+2))", "$((...)) is arithmetic"},
+        {"A=a\n/usr/local/bin/join-node ${A#x}", "${A#x}", "${A#x} uses an operator eks-node does not evaluate"},
+        {"/usr/local/bin/join-node ${A:-$B}", "${A:-$B}", "${A:-$B} has a default eks-node does not evaluate"},
+    }));
+    INFO(c.script);
+    shell::Script s = read("#!/bin/bash\n" + c.script + "\n");
+    REQUIRE(s.calls.size() == 1);
+    REQUIRE(s.calls.front().args.size() == 1);
+    const shell::Word& w = s.calls.front().args.front();
+    CHECK(w.raw == c.raw);
+    CHECK_THAT(w.unresolved, Catch::StartsWith(c.why));
+}
+
+// The line is where reading stopped: for an unterminated quote or substitution,
+// the end of the script.
+TEST_CASE("syntax the reader cannot read past is an error naming the line", "[config][shell]") {
+    struct Case {
+        std::string script, error;
+    };
+    auto c = GENERATE_REF(values<Case>({
+        {"/usr/local/bin/join-node 'c", ": line 2: unterminated single quote"},
+        {"echo \"a\n\nb", ": line 5: unterminated double quote"},
+        {"echo $(date", ": line 3: unterminated $(...)"},
+        {"echo ${A", ": line 2: unterminated ${...}"},
+        {"echo `date", ": line 3: unterminated `...`"},
+        {"true\necho >", ": line 3: > without a target"},
+    }));
+    INFO(c.script);
+    CHECK(error_of("#!/bin/bash\n" + c.script + "\n") == c.error);
+    try {
+        read("#!/bin/bash\n" + c.script + "\n");
+    } catch (const ConfigError& e) {
+        CHECK(e.source() == "user data");
+    }
+}
+
+TEST_CASE("files written from here-documents before a call", "[config][shell]") {
+    const std::string head = "#!/bin/bash\nREG=/etc/containerd/certs.d\n";
+    const std::string call = "/usr/local/bin/join-node c\n";
+    const std::string expected = "[registry]\nconfig_path = \"/etc/containerd/certs.d\"\n";
+    auto content_of = [](const std::string& script, const std::string& path, std::string& why) {
+        shell::Script s = read(script);
+        REQUIRE(s.calls.size() == 1);
+        return shell::file_before(s, s.calls.front(), path, why);
+    };
+    auto body = GENERATE_REF(values<std::string>({
+        "cat > /etc/c.toml <<'EOF'\n[registry]\nconfig_path = \"/etc/containerd/certs.d\"\nEOF\n",
+        "cat <<EOF >/etc/c.toml\n[registry]\nconfig_path = \"$REG\"\nEOF\n",
+        "mkdir -p /etc; tee /etc/c.toml >/dev/null <<-EOF\n\t[registry]\n\tconfig_path = \"${REG}\"\n\tEOF\n",
+        "cat > /etc/c.toml <<EOF\n[registry]\nEOF\ncat >> /etc/c.toml <<EOF\nconfig_path = \"\\\n$REG\"\nEOF\n",
+        "sudo tee -a /etc/other /etc/c.toml <<\"EOF\"\n[registry]\nconfig_path = \"/etc/containerd/certs.d\"\nEOF\n",
+    }));
+    INFO(body);
+    std::string why;
+    CHECK(content_of(head + body + call, "/etc/c.toml", why) == expected);
+
+    why.clear();
+    CHECK_FALSE(content_of(head + call + body, "/etc/c.toml", why));
+    CHECK(why ==
+          "/etc/c.toml is not written by the script before the call (cat > /etc/c.toml <<EOF ... EOF); "
+          "user data is read before the script runs");
+    why.clear();
+    CHECK_FALSE(content_of(head + body + call, "/etc/c.tom", why));
+    CHECK_THAT(why, Catch::StartsWith("/etc/c.tom is not written"));
+}
+
+TEST_CASE("a here-document's expansion is kept literal when quoted, refused when it needs running",
+          "[config][shell]") {
+    shell::Script s = read(
+        "#!/bin/bash\ncat > /quoted <<'EOF'\n$HOME `x`\nEOF\ncat > /run <<EOF\n$(date)\nEOF\n"
+        "cat > /unset <<EOF\n$NOPE\nEOF\n/usr/local/bin/join-node\n");
+    REQUIRE(s.calls.size() == 1);
+    std::string why;
+    CHECK(shell::file_before(s, s.calls.front(), "/quoted", why) == "$HOME `x`\n");
+    CHECK_FALSE(shell::file_before(s, s.calls.front(), "/run", why));
+    CHECK(why == "the here-document writing /run has a command substitution, which eks-node does not run");
+    CHECK_FALSE(shell::file_before(s, s.calls.front(), "/unset", why));
+    CHECK(why == "the here-document writing /unset uses $NOPE, which is not known without running the script");
+}
+
+namespace {
+
+// Lines 2-16 of a script: A holds 256 KiB (16 bytes doubled 14 times).
+const std::string a_256k = "#!/bin/bash\nA=0123456789abcdef\n" + repeat("A=$A$A\n", 14);
+
+}  // namespace
+
+// Ten lines of A=$A$A make A a thousand times longer; forty made the reader
+// run until it was killed (2.8 GB after a minute).
+TEST_CASE("a script's expansions are capped: 1 MiB a value, 4 MiB in all", "[config][shell]") {
+    const std::string one_value = "a word, variable or here-document expands to more than 1 MiB";
+    const std::string in_all = "expansions and here-documents make more than 4 MiB in all";
+    const std::string call = "/usr/local/bin/join-node c --extra \"--labels=$A\"\n";
+    // 512 KiB, then "A=" and 1 MiB on line 18
+    CHECK(error_of(a_256k + repeat("A=$A$A\n", 26) + call) == ": line 18: " + one_value);
+    CHECK(error_of(a_256k + "echo $A$A$A$A$A\n" + call) == ": line 17: " + one_value);
+    CHECK(error_of(a_256k + "cat > /f <<EOF\n$A$A$A$A$A\nEOF\n" + call) == ": line 17: " + one_value);
+    // 15 more expansions of A exceed 4 MiB with the 512 KiB made by the doubling
+    CHECK(error_of(a_256k + repeat("B=$A$A$A\n", 5) + call) == ": line 21: " + in_all);
+    CHECK(error_of(a_256k + repeat("echo ${A:-x}\n", 15) + call) == ": line 31: " + in_all);
+    // each file tee writes is a copy of the here-document
+    CHECK(error_of(a_256k + "tee" + repeat(" /f", 20) + " <<EOF\n$A\nEOF\n" + call) == ": line 17: " + in_all);
+    // appending here-documents grows one file past what one may hold
+    shell::Script appended =
+        read(a_256k + repeat("cat <<EOF >> /etc/c.toml\n$A\nEOF\n", 5) + "/usr/local/bin/join-node\n");
+    REQUIRE(appended.calls.size() == 1);
+    std::string why;
+    CHECK_FALSE(shell::file_before(appended, appended.calls.front(), "/etc/c.toml", why));
+    CHECK(why == "the here-documents writing /etc/c.toml make more than 1 MiB");
+    // within the limits all is as before: 256 KiB in 4 places and a 512 KiB value
+    CHECK(words_of(a_256k + "B=$A$A\nC=$A\necho $A\n/usr/local/bin/join-node c\n") == std::vector<std::string>{"c"});
+}
+
+// Each of these took minutes or many gigabytes: every word of a command
+// compared with all before it, every here-document of a command counted
+// again for each body.
+TEST_CASE("long scripts are read in time linear in their length", "[config][shell]") {
+    const std::string scripts[] = {
+        "#!/bin/bash\n" + repeat("a=1 ", 200000) + "\n/usr/local/bin/join-node c\n",
+        "#!/bin/bash\ncat" + repeat(" <<A", 150000) + "\n" + repeat("A\n", 150000) + "/usr/local/bin/join-node c\n",
+    };
+    for (const std::string& script : scripts) {
+        std::clock_t start = std::clock();
+        CHECK(words_of(script) == std::vector<std::string>{"c"});
+        double seconds = static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
+        CHECK(seconds < 5);  // under 0.5 s; the quadratic reading took over a minute
+    }
+}
