@@ -21,4 +21,8 @@ inline constexpr int kubelet_max_pods = 110;
 // hold the address.
 std::string cluster_dns(std::string_view cidr);
 
+// Whether a service CIDR is IPv6; throws ConfigError as cluster_dns() does
+// for a malformed one.
+bool cidr_is_ipv6(std::string_view cidr);
+
 }  // namespace eksnode::defaults
