@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""The library's layering, checked from the #include lines (no build needed).
+
+    tools/layers.py           the module graph, then any violation; exit 1 if one
+    tools/layers.py --dot     the graph for Graphviz (tools/layers.py --dot | dot -Tsvg)
+
+Layers, lowest first. A file may include its own module and any module of a
+lower layer, never one of its own layer or above:
+
+    core                          files, logging, steps' common shape, systemd
+    config  imds  storage         the readers of input and of the machine
+    derive                        the numbers and names a node needs
+    aws  render  generator        the clients and writers built on them
+    steps                         one file per step binary (helpers/lib/steps/)
+    cli                           the operator CLI
+    main                          helpers/*/main.cpp, generators/main.cpp
+
+And a namespace ending in `_detail` (`render_detail`) is its module's
+inside: only files of that module (and the tests) may name it.
+"""
+
+import collections
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "helpers/lib"
+
+LAYERS = [["core"], ["config", "imds", "storage"], ["derive"], ["aws", "render", "generator"], ["steps"], ["cli"],
+          ["main"]]
+RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
+# namespace `X_detail` belongs to module X
+DETAIL = re.compile(r"\b([a-z]+)_detail::")
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/[^"]+"', re.M)
+
+
+def sources():
+    """(module, path) of every C++ file the layering covers."""
+    for d in sorted(p for p in LIB.iterdir() if p.is_dir()):
+        for f in sorted(d.iterdir()):
+            if f.suffix in (".cpp", ".hpp"):
+                yield d.name, f
+    for f in sorted(list((ROOT / "helpers").glob("*/main.cpp")) + list((ROOT / "generators").glob("*.cpp"))):
+        yield "main", f
+
+
+def strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def main():
+    edges = collections.defaultdict(collections.Counter)
+    problems = []
+    for module, path in sources():
+        rel = path.relative_to(ROOT)
+        if module not in RANK:
+            problems.append(f"{rel}: module {module}/ is in no layer (add it to LAYERS in tools/layers.py)")
+            continue
+        text = path.read_text()
+        for target in INCLUDE.findall(text):
+            if target == module or target not in RANK and not (LIB / target).is_dir():
+                continue  # own module, or not a library module (generated headers, data/)
+            edges[module][target] += 1
+            if target not in RANK:
+                problems.append(f"{rel}: includes {target}/, a module in no layer")
+            elif RANK[target] >= RANK[module]:
+                problems.append(f"{rel}: {module} includes {target}/ (layer {RANK[target]} >= {RANK[module]}): "
+                                "an arrow back up")
+        for owner in sorted(set(DETAIL.findall(strip_comments(text)))):
+            if owner != module:
+                problems.append(f"{rel}: names {owner}_detail::, the inside of {owner}/")
+
+    if sys.argv[1:] == ["--dot"]:
+        print("digraph layers {\n  rankdir=BT;")
+        for a in sorted(edges):
+            for b, n in sorted(edges[a].items()):
+                print(f'  "{a}" -> "{b}" [label={n}];')
+        print("}")
+        return 0
+    for i, layer in enumerate(LAYERS):
+        for m in layer:
+            deps = ", ".join(f"{b} ({n})" for b, n in sorted(edges[m].items(), key=lambda e: (RANK.get(e[0], 99), e[0])))
+            print(f"{i} {m:<10} -> {deps or '-'}")
+    for p in problems:
+        print(f"not ok: {p}")
+    print(f"{len(problems)} violation{'s' if len(problems) != 1 else ''}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
