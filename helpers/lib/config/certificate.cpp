@@ -15,6 +15,16 @@
 // strict DER, as Go's parser (kubelet's) reads it, plus PEM armour in and out.
 // What the values say (algorithms, names and their strings, dates, key bits)
 // is not looked at: there OpenSSL refused a little more, and kubelet still does.
+//
+// Kept after a second look (issue 15), for two reasons. The check belongs in
+// eks-node-config, before anything is written: moved to eks-node-ca (off the
+// critical path) a bad CA would fail the node after kubelet's files are out.
+// And measured again (tests/bench/ca_check.cpp, a 2-certificate bundle, Debian
+// 12's OpenSSL 3.0): this reader 0.05 ms for the first check and ~45 us after,
+// OpenSSL 1.4-13.8 ms for the first (its initialisation) and 0.7-1.35 ms
+// after, +2.4 MiB peak RSS. It is a parser of input we do not control, so it
+// has a fuzz target (tests/fuzz/certificate.cpp): 12.3 million executions
+// under ASan+UBSan in one long run, no finding.
 #include <string>
 #include <utility>
 #include <vector>
