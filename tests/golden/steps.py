@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Golden trees for the steps that are not renderers: imds, config and
+instance-store (the renderers' are tests/unit/render/golden_test.cpp).
+
+Usage: steps.py HELPERS_DIR STEP...     (HELPERS_DIR holds the eks-node-* binaries)
+
+tests/golden/imds/NN-name/
+  imds.json   optional: the instance the fake IMDS serves (default: the conformance one)
+  user-data   optional: the user data it serves (none: IMDS answers 404)
+  expected/   what eks-node-imds writes under its root: run/eks-node/{instance.json,user-data}
+tests/golden/config/NN-name/
+  imds.json, user-data   as above; eks-node-imds runs first, as at boot
+  node/       optional: files of the node (node.toml.d fragments, a masked slot...)
+  expected/   what eks-node-config adds under the root: run/eks-node/config.json
+tests/golden/instance-store/NN-name/
+  root/       a node: sys/ (its disks), run/eks-node/config.json
+  expected.log  what eks-node-instance-store --root= logs: it plans, touches no device
+
+Files are compared as text, with the fake IMDS's URL written IMDS_ENDPOINT and
+the temporary root ROOT. EKS_NODE_REGENERATE=1 rewrites expected/ (and
+expected.log); review the diff like code.
+"""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "lib"))
+import harness  # noqa: E402
+
+REGENERATE = os.environ.get("EKS_NODE_REGENERATE") == "1"
+
+
+def run(helpers, step, root, *args):
+    return subprocess.run([str(helpers / ("eks-node-" + step)), "--root=%s" % root, *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def normalised(text, root, endpoint):
+    if endpoint:
+        text = text.replace(endpoint, "IMDS_ENDPOINT")
+    return text.replace(str(root), "ROOT")
+
+
+def compare_tree(case, got):
+    """Problems between got {rel: text} and case/expected/."""
+    expected = case / "expected"
+    if REGENERATE:
+        shutil.rmtree(expected, ignore_errors=True)
+        for rel, text in got.items():
+            harness.write(expected / rel, text)
+    want = {rel: (expected / rel).read_text() for rel in harness.tree(expected)} if expected.is_dir() else {}
+    problems = []
+    for rel in sorted(set(want) | set(got)):
+        if rel not in got:
+            problems.append("%s: missing" % rel)
+        elif rel not in want:
+            problems.append("%s: not expected" % rel)
+        elif want[rel] != got[rel]:
+            problems.append("%s: differs from expected/" % rel)
+    return problems
+
+
+def with_imds(case, helpers, root):
+    """Runs eks-node-imds against the case's fake IMDS: (result, endpoint)."""
+    data = case / "imds.json"
+    user_data = case / "user-data"
+    with harness.FakeImds(data if data.exists() else harness.CONFORMANCE_INSTANCE,
+                          user_data=user_data if user_data.exists() else None) as imds:
+        return run(helpers, "imds", root, "--imds-endpoint=%s" % imds.endpoint), imds.endpoint
+
+
+def files_under(root, rels):
+    return {rel: (root / rel).read_text(errors="replace") for rel in rels}
+
+
+def imds_case(case, helpers):
+    root = harness.make_root()
+    before = set(harness.tree(root))
+    r, endpoint = with_imds(case, helpers, root)
+    if r.returncode != 0:
+        return ["eks-node-imds exited %d: %s" % (r.returncode, r.stderr.strip())]
+    written = [rel for rel in harness.tree(root) if rel not in before]
+    got = {rel: normalised(t, root, endpoint) for rel, t in files_under(root, written).items()}
+    problems = compare_tree(case, got)
+    # a re-run against the same instance writes the same bytes
+    again, endpoint = with_imds(case, helpers, root)  # another fake IMDS, another port
+    if again.returncode != 0 or {rel: normalised(t, root, endpoint) for rel, t in files_under(root, written).items()} != got:
+        problems.append("a second run changed the outputs (exit %d)" % again.returncode)
+    shutil.rmtree(root, ignore_errors=True)
+    return problems
+
+
+def config_case(case, helpers):
+    root = harness.make_root()
+    if (case / "node").is_dir():
+        shutil.copytree(case / "node", root, dirs_exist_ok=True, symlinks=True)
+    r, endpoint = with_imds(case, helpers, root)
+    if r.returncode != 0:
+        return ["eks-node-imds exited %d: %s" % (r.returncode, r.stderr.strip())]
+    before = set(harness.tree(root))
+    c = run(helpers, "config", root)
+    if c.returncode != 0:
+        return ["eks-node-config exited %d: %s" % (c.returncode, c.stderr.strip())]
+    written = [rel for rel in harness.tree(root) if rel not in before]
+    got = {rel: normalised(t, root, endpoint) for rel, t in files_under(root, written).items()}
+    problems = compare_tree(case, got)
+    mode = (root / "run/eks-node/config.json").stat().st_mode & 0o777
+    if mode != 0o600:
+        problems.append("config.json mode %o, want 600 (it may hold proxy credentials)" % mode)
+    shutil.rmtree(root, ignore_errors=True)
+    return problems
+
+
+def instance_store_case(case, helpers):
+    root = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-root-"))
+    shutil.copytree(case / "root", root, dirs_exist_ok=True, symlinks=True)
+    before = {rel: (root / rel).read_bytes() for rel in harness.tree(root) if (root / rel).is_file()}
+    r = run(helpers, "instance-store", root)
+    problems = [] if r.returncode == 0 else ["exit %d" % r.returncode]
+    log = normalised(r.stderr, root, None)
+    expected = case / "expected.log"
+    if REGENERATE:
+        expected.write_text(log)
+    if log != expected.read_text():
+        problems.append("log differs from expected.log:\n" + log)
+    after = {rel: (root / rel).read_bytes() for rel in harness.tree(root) if (root / rel).is_file()}
+    if after != before:
+        problems.append("under --root it wrote files: %s" % sorted(set(after) ^ set(before)))
+    shutil.rmtree(root, ignore_errors=True)
+    return problems
+
+
+CASES = {"imds": imds_case, "config": config_case, "instance-store": instance_store_case}
+
+
+def main():
+    helpers = pathlib.Path(sys.argv[1])
+    tally = harness.Tally()
+    for step in sys.argv[2:]:
+        cases = sorted(p for p in (HERE / step).iterdir() if p.is_dir())
+        tally.at_least(len(cases), 2, "%s cases" % step)
+        for case in cases:
+            tally.case("%s/%s" % (step, case.name), CASES[step](case, helpers))
+    return tally.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
