@@ -1,6 +1,6 @@
 // TOML text into JSON values. Apart from convert.cpp (YAML and JSON) so that
 // a step reading only TOML (eks-node-imds's [settings.imds],
-// resolve/fragments.cpp) links toml++ and not libyaml.
+// config/fragments.cpp) links toml++ and not libyaml.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
