@@ -194,14 +194,12 @@ std::optional<Choice> expression_choice(const Config& cfg, const std::optional<K
         vars.ips_per_eni = known->limits.ips_per_eni;
         vars.max_pods = max_pods_from_enis(known->limits, false, false);
     }
-    derive_detail::ExpressionResult r = derive_detail::evaluate_expression(*expr, vars, source);
+    derive_detail::ExpressionResult r = derive_detail::max_pods_from_expression(*expr, vars, source);
     if (!r.value) {
         log::warning("maxPodsExpression \"{}\" needs {}, which is unknown for instance type {}", *expr,
                      r.unknown_variable, type);
         return std::nullopt;
     }
-    if (*r.value < 1 || *r.value > max_pods_limit)
-        cfg.bad(pointer, fmt::format("\"{}\" gives {}; max pods must be in 1..{}", *expr, *r.value, max_pods_limit));
     std::string vars_text = known ? fmt::format("; default_enis={}, ips_per_eni={}, max_pods={} from the {}",
                                                 *vars.default_enis, *vars.ips_per_eni, *vars.max_pods, known->source)
                                   : std::string();

@@ -115,11 +115,6 @@ inline constexpr long max_pods_limit = 30000;
 // table or API knows, unless settings.maxPods.default says otherwise.
 inline constexpr int fallback_max_pods = defaults::kubelet_max_pods;
 
-// Evaluates spec.kubelet.maxPodsExpression (a CEL subset, grammar in expr.cpp)
-// and checks the result is in 1..max_pods_limit. Throws ConfigError naming
-// `source`, the field, the column and the problem.
-long eval_max_pods_expression(std::string_view expr, long default_enis, long ips_per_eni, long max_pods,
-                              const std::string& source);
 int cpu_millicores_to_reserve(int cpu_millicores);
 int memory_mib_to_reserve(int max_pods);
 // Network address + 10 (IPv4) or + 0xa (IPv6), e.g. "10.100.0.0/16" -> "10.100.0.10".

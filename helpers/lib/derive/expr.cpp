@@ -394,20 +394,13 @@ ExpressionResult evaluate_expression(std::string_view expr, const ExpressionVari
     return Evaluator(expr, vars, source).run();
 }
 
-}  // namespace eksnode::derive_detail
-
-namespace eksnode {
-
-long eval_max_pods_expression(std::string_view expr, long default_enis, long ips_per_eni, long max_pods,
-                              const std::string& source) {
-    derive_detail::ExpressionResult r =
-        derive_detail::evaluate_expression(expr, {default_enis, ips_per_eni, max_pods}, source);
-    // Every variable is bound, so the value is known.
-    long v = *r.value;
-    if (v < 1 || v > max_pods_limit)
+ExpressionResult max_pods_from_expression(std::string_view expr, const ExpressionVariables& vars,
+                                          const std::string& source) {
+    ExpressionResult r = evaluate_expression(expr, vars, source);
+    if (r.value && (*r.value < 1 || *r.value > max_pods_limit))
         throw ConfigError(source, "spec.kubelet.maxPodsExpression",
-                          fmt::format("\"{}\" gives {}; max pods must be in 1..{}", expr, v, max_pods_limit));
-    return v;
+                          fmt::format("\"{}\" gives {}; max pods must be in 1..{}", expr, *r.value, max_pods_limit));
+    return r;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::derive_detail

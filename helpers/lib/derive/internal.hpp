@@ -47,6 +47,11 @@ struct ExpressionResult {
 // The value is not range-checked.
 ExpressionResult evaluate_expression(std::string_view expr, const ExpressionVariables& vars,
                                      const std::string& source);
+// The expression as max pods: its value checked to be in 1..max_pods_limit
+// (ConfigError naming `source` and the field otherwise), or a result without
+// value when it needs a variable `vars` does not bind.
+ExpressionResult max_pods_from_expression(std::string_view expr, const ExpressionVariables& vars,
+                                          const std::string& source);
 
 // --- networking --------------------------------------------------------------
 

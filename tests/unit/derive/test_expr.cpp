@@ -172,7 +172,12 @@ TEST_CASE("an expression without ENI data is unknown only if it needs that data"
     CHECK_THAT(error_of("max_pods +", none), Catch::Contains("unexpected end"));
 }
 
-TEST_CASE("eval_max_pods_expression range-checks the result", "[derive][expr]") {
+TEST_CASE("as max pods, the result is range-checked", "[derive][expr]") {
+    auto eval_max_pods_expression = [](std::string_view expr, long enis, long ips, long max_pods, const std::string& src) {
+        derive_detail::ExpressionResult r = derive_detail::max_pods_from_expression(expr, {enis, ips, max_pods}, src);
+        REQUIRE(r.value);
+        return *r.value;
+    };
     CHECK(eval_max_pods_expression("max_pods + 3", 3, 6, 17, source) == 20);
     CHECK(eval_max_pods_expression("30000", 3, 6, 17, source) == max_pods_limit);
     CHECK(eval_max_pods_expression("1", 3, 6, 17, source) == 1);
