@@ -1,10 +1,11 @@
 // eks-node.toml's [settings] table (the input is its body): the schema's
 // checks (config/checks.cpp), the merged checks, and what the steps then read
 // from validated settings: the IMDS options (imds/options.cpp) and the AWS
-// API deadlines (aws/api.cpp dereferences parse_duration's result, trusting
-// validation).
+// API deadlines (aws/api.cpp), both through config/settings.hpp, which must
+// accept whatever validation accepted.
 #include <string>
 
+#include "config/settings.hpp"
 #include "config/sources.hpp"
 #include "fuzz.hpp"
 #include "imds/imds.hpp"
@@ -19,11 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         eksnode::Origins origins;
         eksnode::merge_fragment(spec, settings, f, origins);
         eksnode::validate_merged(spec, settings, origins, eksnode::Requirements{.cluster_coordinates = false});
-        eksnode::imds_options(settings, "");
-        if (auto aws = settings.find("aws"); aws != settings.end() && aws->is_object())
-            for (const char* key : {"deadline", "requestTimeout"})
-                if (auto d = aws->find(key); d != aws->end() && !eksnode::parse_duration(*d))
-                    fuzz::broken("a validated settings.aws duration does not parse");
+        try {
+            eksnode::imds_options(settings, "");
+            eksnode::settings::read_aws(settings.contains("aws") ? settings["aws"] : eksnode::json(), "fuzz");
+        } catch (const eksnode::ConfigError&) {
+            fuzz::broken("a step's reader refuses validated settings");
+        }
     });
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
+#include "config/settings.hpp"
 #include "config/sources.hpp"
 #include "core/backoff.hpp"
 #include "core/error.hpp"
@@ -392,10 +393,11 @@ ApiLookups make_api_lookups(const json& spec, const json& settings, const json& 
     cfg.domain = instance_field(instance, "domain");
     cfg.fips = machine.fips_enabled;
     cfg.getenv = [](const char* name) -> const char* { return std::getenv(name); };
-    if (const json* aws = path_in(settings, {"aws"})) {
-        if (const json* d = path_in(*aws, {"deadline"})) cfg.options.deadline = *parse_duration(*d);
-        if (const json* t = path_in(*aws, {"requestTimeout"})) cfg.options.request_timeout = *parse_duration(*t);
-    }
+    // The reader validation used (config/settings.hpp): it cannot refuse here what passed there.
+    const json* aws = path_in(settings, {"aws"});
+    eksnode::settings::AwsSettings s = eksnode::settings::read_aws(aws ? *aws : json(), "merged configuration");
+    if (s.deadline) cfg.options.deadline = *s.deadline;
+    if (s.request_timeout) cfg.options.request_timeout = *s.request_timeout;
     // The node's proxy (NodeConfig instance.environment), used when the
     // environment of this process has none: libcurl reads that itself.
     for (const char* var : {"HTTPS_PROXY", "https_proxy"}) {

@@ -170,29 +170,3 @@ std::string image_tag(std::string_view s) {
 }
 
 }  // namespace eksnode::check
-
-namespace eksnode {
-
-std::optional<std::chrono::milliseconds> parse_duration(const json& value) {
-    // a bound that keeps every unit representable in milliseconds (and is decades long)
-    constexpr int64_t max_count = 1'000'000'000;
-    if (value.is_number_integer()) {
-        if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(max_count)) return std::nullopt;
-        int64_t seconds = value.get<int64_t>();
-        if (seconds < 1 || seconds > max_count) return std::nullopt;
-        return std::chrono::seconds(seconds);
-    }
-    if (!value.is_string()) return std::nullopt;
-    std::string_view s = value.get_ref<const std::string&>();
-    int64_t count = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), count);
-    if (ec != std::errc() || count < 1 || count > max_count) return std::nullopt;
-    std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
-    if (unit == "ms") return std::chrono::milliseconds(count);
-    if (unit == "s") return std::chrono::seconds(count);
-    if (unit == "m") return std::chrono::minutes(count);
-    if (unit == "h") return std::chrono::hours(count);
-    return std::nullopt;
-}
-
-}  // namespace eksnode

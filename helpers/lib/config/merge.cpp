@@ -95,6 +95,7 @@ json static_settings(const Paths& paths) {
         validate_fragment(frag);
         merge_fragment(spec, settings, frag, origins);
     }
+    validate_settings(settings, origins);  // what eks-node-config and eks-node-imds refuse, the generator ignores
     return settings;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/settings.hpp"
 
 namespace eksnode::schema {
 
@@ -43,6 +44,11 @@ Field integer(std::string name, std::string doc, int64_t min, int64_t max) {
 
 Field duration(std::string name, std::string doc) {
     return {.name = std::move(name), .kind = Kind::duration, .doc = std::move(doc)};
+}
+
+Field read_by(Reader reader, Field f) {
+    f.read = reader;
+    return f;
 }
 
 Field cluster() {
@@ -125,16 +131,21 @@ const Field& settings() {
         boolean("enable", "run the eks-node steps at all"),
         choice("logLevel", "log threshold of the steps", {"error", "warning", "notice", "info", "debug"}),
         choice("nodeNameStrategy", "how the node name is chosen", {"imds", "instance-id", "private-dns-name"}),
-        object("imds", "instance metadata service client", {
+        // eks-node-imds reads this table too: with the same reader.
+        read_by([](const json& v, const std::string& source) {
+            settings::read_imds(v, source, settings::Table::fragment);
+        }, object("imds", "instance metadata service client", {
             string_field("endpoint", "IMDS base URL, instead of the link-local ones", check::http_url),
             choice("endpointMode", "which link-local endpoint to use", {"auto", "ipv4", "ipv6"}),
             duration("deadline", "time allowed for IMDS to answer, retries included"),
             duration("requestTimeout", "time allowed for one IMDS request"),
-        }),
-        object("aws", "EC2 and EKS API calls of eks-node-config", {
+        })),
+        // aws/api.cpp reads this table when it builds the API client: with the same reader.
+        read_by([](const json& v, const std::string& source) { settings::read_aws(v, source); },
+                object("aws", "EC2 and EKS API calls of eks-node-config", {
             duration("deadline", "time allowed for every API call of one run, retries included"),
             duration("requestTimeout", "time allowed for one API request"),
-        }),
+        })),
         object("maxPods", "maxPods from the ENI table", {
             boolean("prefixDelegation", "the VPC CNI assigns /28 prefixes"),
             boolean("customNetworking", "the VPC CNI uses custom networking (the primary ENI hosts no pods)"),
@@ -161,7 +172,7 @@ std::string expected(const Field& f) {
     case Kind::string: return f.choices.empty() ? "a string" : fmt::format("one of {}", fmt::join(f.choices, ", "));
     case Kind::boolean: return "a boolean";
     case Kind::integer: return "an integer";
-    case Kind::duration: return "a duration (seconds, or a string such as \"500ms\", \"90s\", \"2m\")";
+    case Kind::duration: return std::string(settings::duration_expected);
     }
     return {};
 }

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/jsonutil.hpp"
+
 namespace eksnode::schema {
 
 enum class Kind {
@@ -20,11 +22,16 @@ enum class Kind {
     string,       // optionally one of `choices`, optionally checked by `check`
     boolean,
     integer,   // within [min, max]
-    duration,  // integer seconds, or a string such as "500ms", "90s", "2m", "1h"
+    duration,  // settings::parse_duration() (config/settings.hpp)
 };
 
 // "" if the value is fine, else the problem (see config/checks.hpp).
 using Check = std::string (*)(std::string_view);
+
+// Checks a whole value, throwing ConfigError naming `source`: the reader the
+// steps themselves call (config/settings.hpp), so validation cannot accept
+// what a step refuses, nor the reverse.
+using Reader = void (*)(const json& value, const std::string& source);
 
 struct Field {
     std::string name;
@@ -33,6 +40,7 @@ struct Field {
     std::vector<Field> members = {};  // object: the known keys; map and list: one entry, the element
     std::vector<std::string> choices = {};
     Check check = nullptr;  // string: checks the value; map: checks each key
+    Reader read = nullptr;  // object: checks it instead of `members`, which then only document it
     int64_t min = std::numeric_limits<int64_t>::min();
     int64_t max = std::numeric_limits<int64_t>::max();
 

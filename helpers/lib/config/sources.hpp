@@ -91,9 +91,13 @@ struct Requirements {
     bool cluster_coordinates = true;
 };
 
+// The merged [settings] that must agree (imds.requestTimeout <= deadline),
+// as eks-node-imds reads them. Throws ConfigError naming the field and its source.
+void validate_settings(const json& settings, const Origins& origins);
+
 // Checks what only the merged whole can tell: required fields
 // (cluster.name, apiServerEndpoint, certificateAuthority, cidr; cluster.id with
-// enableOutpost) and settings that must agree (imds.requestTimeout <= deadline).
+// enableOutpost) and validate_settings().
 // Throws ConfigError naming the field and the sources that set (or were
 // consulted for) it.
 void validate_merged(const json& spec, const json& settings, const Origins& origins,
@@ -104,10 +108,6 @@ std::string base64_decode(std::string_view text, const std::string& source);  //
 bool looks_like_base64(std::string_view text);
 std::string base64_encode(std::string_view bytes);  // one line, '=' padded
 std::string gunzip(std::string_view data, const std::string& source);          // throws ConfigError, capped
-
-// A [settings] duration: integer seconds, or a string "500ms", "90s", "2m", "1h".
-// nullopt if `value` is not a positive duration.
-std::optional<std::chrono::milliseconds> parse_duration(const json& value);
 
 // The cluster CA as PEM text: accepts base64 of PEM, base64 of DER, or PEM
 // text; every certificate's DER structure is checked (certificate.cpp says

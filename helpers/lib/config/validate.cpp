@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "config/schema.hpp"
+#include "config/settings.hpp"
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
@@ -23,6 +24,7 @@ public:
     explicit Validator(const std::string& source) : source_(source) {}
 
     void value(const json& v, const Field& f, const std::string& path) const {
+        if (f.read) return f.read(v, source_);
         switch (f.kind) {
         case Kind::object: return object(v, f, path);
         case Kind::free_object: return expect(v.is_object(), v, f, path);
@@ -31,7 +33,7 @@ public:
         case Kind::string: return string(v, f, path);
         case Kind::boolean: return expect(v.is_boolean(), v, f, path);
         case Kind::integer: return integer(v, f, path);
-        case Kind::duration: return expect(parse_duration(v).has_value(), v, f, path);
+        case Kind::duration: return duration(v, path);
         }
     }
 
@@ -42,6 +44,11 @@ private:
 
     [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
         throw ConfigError(source_, path, problem);
+    }
+
+    void duration(const json& v, const std::string& path) const {
+        std::string problem;
+        if (!settings::parse_duration(v, problem)) fail(path, problem);
     }
 
     void object(const json& v, const Field& f, const std::string& path) const {
@@ -133,20 +140,6 @@ void require_cluster_fields(const json& spec, const Origins& origins, const Requ
                           "required when spec.cluster.enableOutpost is true");
 }
 
-// A single request may not outlast the deadline for all of them.
-void check_imds_timeouts(const json& settings, const Origins& origins) {
-    auto imds = settings.find("imds");
-    if (imds == settings.end() || !imds->contains("deadline") || !imds->contains("requestTimeout")) return;
-    const json& deadline_value = imds->at("deadline");
-    const json& request_value = imds->at("requestTimeout");
-    auto deadline = parse_duration(deadline_value);
-    auto request = parse_duration(request_value);
-    if (deadline && request && *request > *deadline)
-        throw ConfigError(origin_of(origins, "/settings/imds/requestTimeout"), "settings.imds.requestTimeout",
-                          fmt::format("{} is longer than settings.imds.deadline ({})", text::describe(request_value),
-                                      text::describe(deadline_value)));
-}
-
 // kubelet.config is passed to kubelet as given, except maxPods, which eks-node
 // reads too (the reserved memory follows it): checked here so that `config
 // check` refuses what eks-node-config would, and before a YAML number too
@@ -173,9 +166,18 @@ void validate_fragment(const Fragment& f) {
     check.value(f.settings, schema::settings(), "settings");
 }
 
+void validate_settings(const json& settings, const Origins& origins) {
+    auto imds = settings.find("imds");
+    if (imds == settings.end()) return;
+    // Each key was read with its fragment (validate_fragment()); the merged
+    // table adds the rule between keys, whose error names where
+    // requestTimeout was set. eks-node-imds calls the same reader.
+    settings::read_imds(*imds, origin_of(origins, "/settings/imds/requestTimeout"), settings::Table::merged);
+}
+
 void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required) {
     require_cluster_fields(spec, origins, required);
-    check_imds_timeouts(settings, origins);
+    validate_settings(settings, origins);
     check_kubelet_max_pods(spec, origins);
 }
 

@@ -72,18 +72,6 @@ std::string_view partition_for_region(std::string_view region);
 // The DNS suffix of a partition's service endpoints; empty for an unknown one.
 std::string_view domain_for_partition(std::string_view partition);
 
-// A duration setting: a number of seconds, or a string of one or more
-// <number><unit> terms with unit ms, s, m/min or h ("500ms", "90s", "2m",
-// "1m30s"); a bare number in a string is seconds, as in systemd. Must be
-// positive. Throws ConfigError naming `field` (e.g. "settings.imds.deadline").
-std::chrono::milliseconds parse_duration(const json& value, std::string_view field);
-
-// "http://169.254.169.254", "http://[fd00:ec2::254]:8080/": trailing slashes
-// dropped. Returns the problem in `problem` (and std::nullopt) when the URL is
-// not a plain http:// base URL whose host is an IP literal (parse_endpoint in
-// imds/http.hpp says why no host names).
-std::optional<std::string> normalize_endpoint(std::string_view url, std::string& problem);
-
 // The values one fetch gathered, keyed by path under /latest/; a 404 is stored
 // as std::nullopt. Paths that were never requested are simply missing.
 using Fetched = std::map<std::string, std::optional<std::string>, std::less<>>;

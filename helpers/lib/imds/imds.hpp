@@ -50,11 +50,10 @@ std::map<std::string, std::optional<std::string>, std::less<>> fetch_paths(const
 
 // Options from `settings.imds` (static TOML) and an --imds-endpoint override.
 // `settings` is the merged [settings] table (static_settings()); its "imds"
-// table may hold endpoint (an http:// base URL, then the only endpoint),
-// endpointMode (auto | ipv4 | ipv6), deadline and requestTimeout (seconds, or
-// "500ms", "90s", "2m"). Unknown keys and bad values throw ConfigError (exit
-// 6); a bad override throws UsageError (exit 2). The override wins and is the
-// only endpoint tried.
+// table is read by settings::read_imds() (config/settings.hpp), the reader
+// eks-node-config validates with, grammar in eks-node.toml(5). Bad values
+// throw ConfigError (exit 6); a bad override throws UsageError (exit 2). The
+// override wins and is the only endpoint tried.
 ImdsOptions imds_options(const json& settings, const std::string& endpoint_override);
 
 // Checks instance.json as eks-node-config reads it, with the checks

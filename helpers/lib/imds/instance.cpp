@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "config/settings.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
@@ -245,7 +246,7 @@ void check_instance(const json& instance, const std::string& source) {
     if (auto it = instance.find("iamRole"); it != instance.end() && !it->is_null()) check(*it, "iamRole", v::iam_role);
     if (auto it = instance.find("imdsEndpoint"); it != instance.end()) {
         std::string problem;
-        if (!it->is_string() || !imds_detail::normalize_endpoint(it->get_ref<const std::string&>(), problem))
+        if (!it->is_string() || !settings::imds_endpoint(it->get_ref<const std::string&>(), problem))
             throw ConfigError(source, "imdsEndpoint",
                               fmt::format("{} is not an IMDS endpoint{}{}",
                                           it->is_string() ? v::shown(it->get_ref<const std::string&>()) : "a non-string",

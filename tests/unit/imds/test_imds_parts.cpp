@@ -79,34 +79,6 @@ TEST_CASE("partition and domain defaults", "[imds]") {
     CHECK(domain_for_partition("aws-moon") == "");
 }
 
-TEST_CASE("durations: seconds as numbers, unit strings", "[imds][options]") {
-    CHECK(parse_duration(json(5), "f") == milliseconds{5000});
-    CHECK(parse_duration(json(1.5), "f") == milliseconds{1500});
-    CHECK(parse_duration(json("500ms"), "f") == milliseconds{500});
-    CHECK(parse_duration(json("90s"), "f") == milliseconds{90'000});
-    CHECK(parse_duration(json("2m"), "f") == milliseconds{120'000});
-    CHECK(parse_duration(json("2min"), "f") == milliseconds{120'000});
-    CHECK(parse_duration(json("1h"), "f") == milliseconds{3'600'000});
-    CHECK(parse_duration(json("1m 30s"), "f") == milliseconds{90'000});
-    CHECK(parse_duration(json("1.5s"), "f") == milliseconds{1500});
-    CHECK(parse_duration(json("45"), "f") == milliseconds{45'000});
-    for (const char* bad : {"", "5x", "s", "-1s", "0", "0ms", "1.2.3s", "30 5", "25h", "5 s"}) {
-        INFO(bad);
-        CHECK_THROWS_AS(parse_duration(json(bad), "settings.imds.deadline"), ConfigError);
-    }
-    CHECK_THROWS_AS(parse_duration(json(0), "f"), ConfigError);
-    CHECK_THROWS_AS(parse_duration(json(-3), "f"), ConfigError);
-    CHECK_THROWS_AS(parse_duration(json(true), "f"), ConfigError);
-    try {
-        parse_duration(json("5x"), "settings.imds.deadline");
-        FAIL("no error");
-    } catch (const ConfigError& e) {
-        CHECK(e.field() == "settings.imds.deadline");
-        CHECK_THAT(e.what(), Catch::Contains("\"5x\""));
-        CHECK(e.exit_code() == EXIT_CONFIG);
-    }
-}
-
 TEST_CASE("imds options from settings and --imds-endpoint", "[imds][options]") {
     SECTION("defaults race IPv4 and IPv6") {
         ImdsOptions o = imds_options(json::object(), "");
@@ -126,6 +98,7 @@ TEST_CASE("imds options from settings and --imds-endpoint", "[imds][options]") {
         CHECK(o.deadline == milliseconds{120'000});
         CHECK(o.request_timeout == milliseconds{500});
         CHECK(imds_options(json::parse(R"({"imds":{"deadline":30}})"), "").deadline == milliseconds{30'000});
+        // the grammar itself: tests/unit/config/test_settings.cpp
     }
     SECTION("an endpoint setting is the only endpoint; the override beats it") {
         json s = json::parse(R"({"imds":{"endpoint":"http://10.0.0.1:8080/","endpointMode":"ipv6"}})");

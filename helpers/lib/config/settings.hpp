@@ -1,0 +1,64 @@
+// eks-node's own [settings.imds] and [settings.aws]: one reader and one
+// grammar per key, called by every step that reads them, so that a fragment
+// one step accepts is never refused by the next (issue 15: deadline = "1m30s"
+// passed eks-node-imds, then stopped eks-node-config with exit 6). The
+// grammars are documented once, in eks-node.toml(5).
+//
+// Light on purpose: eks-node-imds links this, so it pulls in neither YAML nor
+// the schema nor the NodeConfig model (only JSON, fmt and the IMDS client's
+// URL parser).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode::settings {
+
+// A duration (eks-node.toml(5), FIELDS): an integer number of seconds, or a
+// string of a positive integer and one unit, ms, s, m or h ("500ms", "90s",
+// "2m"); from 1 ms to 24 h. No compound values ("1m30s"), fractions or spaces.
+// Returns nullopt and sets `problem` (as errors show it after the field)
+// when `value` is not one.
+std::optional<std::chrono::milliseconds> parse_duration(const json& value, std::string& problem);
+
+// What a duration must be, as errors say it ("expected <this>, got ...").
+inline constexpr std::string_view duration_expected =
+    "a duration (an integer number of seconds, or a string of a positive integer and one unit, ms, s, m or h, "
+    "such as \"500ms\", \"90s\", \"2m\"; at most 24h)";
+
+// settings.imds.endpoint: an http:// base URL whose host is an IP literal,
+// the only kind the IMDS client connects to (imds/http.hpp says why). Returns
+// it without trailing slashes, or nullopt and sets `problem`.
+std::optional<std::string> imds_endpoint(std::string_view url, std::string& problem);
+
+enum class EndpointMode { automatic, ipv4, ipv6 };
+
+struct ImdsSettings {
+    std::optional<std::string> endpoint;  // normalized (imds_endpoint())
+    EndpointMode endpoint_mode = EndpointMode::automatic;
+    std::optional<std::chrono::milliseconds> deadline;
+    std::optional<std::chrono::milliseconds> request_timeout;
+};
+
+struct AwsSettings {
+    std::optional<std::chrono::milliseconds> deadline;
+    std::optional<std::chrono::milliseconds> request_timeout;
+};
+
+// Whether the rules between keys apply: only to the merged table, since a
+// later fragment may set what makes an earlier one's value fit.
+enum class Table { fragment, merged };
+
+// The JSON of [settings.imds] (null: absent). Throws ConfigError(source,
+// "settings.imds[.<key>]", problem), exit 6, for the first bad key; for a
+// merged table also when requestTimeout is longer than deadline (both set).
+ImdsSettings read_imds(const json& table, const std::string& source, Table which);
+
+// The JSON of [settings.aws] (null: absent). Throws as read_imds() does.
+AwsSettings read_aws(const json& table, const std::string& source);
+
+}  // namespace eksnode::settings
