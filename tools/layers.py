@@ -7,9 +7,10 @@
 Layers, lowest first. A file may include its own module and any module of a
 lower layer, never one of its own layer or above:
 
-    core                          files, logging, steps' common shape, systemd
-    config  imds  storage         the readers of input and of the machine
-    derive                        the numbers and names a node needs
+    core                          files, logging, steps' common shape, systemd, HTTP/1.1
+    config  storage               the readers of configuration and of the machine
+    imds  derive                  instance facts (read with config's settings), the
+                                  numbers and names a node needs
     aws  render  generator        the clients and writers built on them
     steps                         one file per step binary (helpers/lib/steps/)
     cli                           the operator CLI
@@ -27,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "helpers/lib"
 
-LAYERS = [["core"], ["config", "imds", "storage"], ["derive"], ["aws", "render", "generator"], ["steps"], ["cli"],
+LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["steps"], ["cli"],
           ["main"]]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 # namespace `X_detail` belongs to module X

@@ -1,15 +1,15 @@
-// IMDS answers as bytes off the socket: imds/http.hpp's ResponseParser. Its
+// IMDS answers as bytes off the socket: core/http.hpp's ResponseParser. Its
 // contract is that the result is a pure function of the bytes, however reads
 // split them; the first input byte picks where to split, and the answer fed
 // whole must match the answer fed in pieces.
 #include <string>
 
 #include "fuzz.hpp"
-#include "imds/http.hpp"
+#include "core/http.hpp"
 
 namespace {
 
-using eksnode::imds_detail::ResponseParser;
+using eksnode::http::ResponseParser;
 
 struct Outcome {
     ResponseParser::Result result;

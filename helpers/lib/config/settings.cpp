@@ -7,7 +7,7 @@
 
 #include "config/text.hpp"
 #include "core/error.hpp"
-#include "imds/http.hpp"
+#include "core/http.hpp"
 
 namespace eksnode::settings {
 
@@ -80,7 +80,7 @@ std::optional<std::string> imds_endpoint(std::string_view url, std::string& prob
     }
     while (url.size() > scheme.size() && url.back() == '/') url.remove_suffix(1);
     // Only what the client can reach: an IP literal and a port.
-    if (!imds_detail::parse_endpoint(url, problem)) return std::nullopt;
+    if (!http::parse_endpoint(url, problem)) return std::nullopt;
     return std::string(url);
 }
 

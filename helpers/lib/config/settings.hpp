@@ -31,7 +31,7 @@ inline constexpr std::string_view duration_expected =
     "such as \"500ms\", \"90s\", \"2m\"; at most 24h)";
 
 // settings.imds.endpoint: an http:// base URL whose host is an IP literal,
-// the only kind the IMDS client connects to (imds/http.hpp says why). Returns
+// the only kind the IMDS client connects to (core/http.hpp says why). Returns
 // it without trailing slashes, or nullopt and sets `problem`.
 std::optional<std::string> imds_endpoint(std::string_view url, std::string& problem);
 

@@ -1,5 +1,5 @@
 // The IMDSv2 client: one poll() loop drives every request of a fetch, each on
-// its own non-blocking socket speaking the HTTP/1.1 of imds/http.hpp.
+// its own non-blocking socket speaking the HTTP/1.1 of core/http.hpp.
 //
 // Round trips, in order:
 //   1. PUT api/token, raced against every endpoint; the first 200 wins and
@@ -38,9 +38,9 @@
 
 #include "core/backoff.hpp"
 #include "core/error.hpp"
+#include "core/http.hpp"
 #include "core/log.hpp"
 #include "imds/detail.hpp"
-#include "imds/http.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
 
@@ -121,7 +121,7 @@ struct Transfer {
     Phase phase = Phase::connecting;
     std::string request;
     size_t sent = 0;
-    std::optional<d::ResponseParser> response;
+    std::optional<http::ResponseParser> response;
     Clock::time_point started{}, timeout_at{};
 
     Transfer(Kind k, std::string p, size_t ep) : kind(k), path(std::move(p)), endpoint(ep) {}
@@ -166,7 +166,7 @@ private:
 
     const ImdsOptions& opts_;
     std::vector<std::string> paths_;
-    std::vector<d::HttpEndpoint> endpoints_;  // parsed opts_.endpoints
+    std::vector<http::HttpEndpoint> endpoints_;  // parsed opts_.endpoints
     std::string user_agent_;
     std::string ttl_;
     std::vector<std::unique_ptr<Transfer>> transfers_;
@@ -191,7 +191,7 @@ Fetcher::Fetcher(const ImdsOptions& opts, std::vector<std::string> paths)
     if (opts_.endpoints.empty()) throw Error("no IMDS endpoint configured");
     for (const std::string& url : opts_.endpoints) {
         std::string problem;
-        std::optional<d::HttpEndpoint> ep = d::parse_endpoint(url, problem);
+        std::optional<http::HttpEndpoint> ep = http::parse_endpoint(url, problem);
         if (!ep) throw Error(fmt::format("IMDS endpoint {} {}", url, problem));
         endpoints_.push_back(std::move(*ep));
     }
@@ -216,13 +216,13 @@ Transfer& Fetcher::add(Kind kind, std::string path, size_t endpoint) {
 }
 
 void Fetcher::start(Transfer& t, Clock::time_point now) {
-    const d::HttpEndpoint& ep = endpoints_[t.endpoint];
+    const http::HttpEndpoint& ep = endpoints_[t.endpoint];
     const std::string target = fmt::format("/latest/{}", t.path);
     if (t.kind == Kind::get) {
-        t.request = d::format_request("GET", ep, target, user_agent_, {{token_header, token_}});
+        t.request = http::format_request("GET", ep, target, user_agent_, {{token_header, token_}});
         t.token_gen = token_gen_;
     } else {
-        t.request = d::format_request("PUT", ep, target, user_agent_, {{ttl_header, ttl_}});
+        t.request = http::format_request("PUT", ep, target, user_agent_, {{ttl_header, ttl_}});
     }
     t.sent = 0;
     t.response.emplace(t.cap);
@@ -271,7 +271,7 @@ void Fetcher::send_request(Transfer& t) {
 }
 
 void Fetcher::receive(Transfer& t) {
-    d::ResponseParser& response = *t.response;
+    http::ResponseParser& response = *t.response;
     char buf[16 * 1024];
     for (;;) {
         ssize_t n = ::recv(t.fd, buf, sizeof buf, 0);
@@ -281,8 +281,8 @@ void Fetcher::receive(Transfer& t) {
             return fail(t, errno_text("recv", errno));
         }
         auto result = n == 0 ? response.eof() : response.feed({buf, static_cast<size_t>(n)});
-        if (result == d::ResponseParser::Result::more) continue;
-        if (result == d::ResponseParser::Result::error) {
+        if (result == http::ResponseParser::Result::more) continue;
+        if (result == http::ResponseParser::Result::error) {
             if (response.too_big())
                 throw Error(fmt::format("IMDS at {}: {}: {}; refusing it", endpoint_of(t), t.path,
                                         response.problem()));

@@ -1,6 +1,6 @@
 // HTTP/1.1 for IMDS: endpoint parsing, request formatting, response parsing.
 
-#include "imds/http.hpp"
+#include "core/http.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-namespace eksnode::imds_detail {
+namespace eksnode::http {
 
 namespace {
 
@@ -419,4 +419,4 @@ void ResponseParser::take_body(size_t n) {
     pos_ += n;
 }
 
-}  // namespace eksnode::imds_detail
+}  // namespace eksnode::http

@@ -1,7 +1,9 @@
 // The HTTP/1.1 that IMDS needs, and nothing more: endpoints that are IP
 // literals, requests of a few headers, and a response parser that is a pure
 // function of the bytes fed to it (unit-tested on its own, split anywhere).
-// The I/O lives in client.cpp. Not an API for other areas: use imds.hpp.
+// The I/O lives in imds/client.cpp; config/settings.cpp reads endpoints with
+// parse_endpoint, so [settings.imds] endpoint has one grammar. In core/, below
+// both.
 //
 // Why not libcurl: IMDS is plain HTTP to a link-local address, and loading
 // libcurl with its ~30 libraries (TLS, Kerberos, LDAP, ...) cost about 4 ms of
@@ -17,7 +19,7 @@
 
 #include <sys/socket.h>
 
-namespace eksnode::imds_detail {
+namespace eksnode::http {
 
 // A base URL taken apart: where to connect and what to say.
 struct HttpEndpoint {
@@ -102,4 +104,4 @@ private:
     bool too_big_ = false;
 };
 
-}  // namespace eksnode::imds_detail
+}  // namespace eksnode::http

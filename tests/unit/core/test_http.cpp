@@ -6,11 +6,11 @@
 #include <netinet/in.h>
 
 #include "core/error.hpp"
-#include "imds/http.hpp"
+#include "core/http.hpp"
 #include "imds/imds.hpp"
 
 using namespace eksnode;
-using namespace eksnode::imds_detail;
+using namespace eksnode::http;
 using Result = ResponseParser::Result;
 
 namespace {
