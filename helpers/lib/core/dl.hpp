@@ -103,23 +103,22 @@ consteval bool plain(std::string_view s) {
 // that loads the library is. `priority` is "required" (the program does not
 // work without it), "recommended" (an important feature needs it) or
 // "suggested". At namespace scope, once per library and file.
-#define EKSNODE_DLOPEN_NOTE(feature, priority, description, soname)                                                    \
-    static_assert(::eksnode::dl::note::plain(feature) && ::eksnode::dl::note::plain(description) &&                    \
-                      ::eksnode::dl::note::plain(soname),                                                              \
-                  "EKSNODE_DLOPEN_NOTE: arguments go into JSON unescaped");                                            \
-    static_assert(std::string_view(priority) == "required" || std::string_view(priority) == "recommended" ||           \
-                      std::string_view(priority) == "suggested",                                                       \
-                  "EKSNODE_DLOPEN_NOTE: priority is required, recommended or suggested");                              \
-    EKSNODE_DLOPEN_NOTE_AT_(EKSNODE_DLOPEN_NOTE_NAME_(__COUNTER__),                                                    \
-                            "[{\"soname\":[\"" soname "\"],\"feature\":\"" feature "\",\"description\":\"" description \
-                            "\",\"priority\":\"" priority "\"}]")
+#define EKSNODE_DLOPEN_NOTE(feature, priority, description, soname)                                          \
+    static_assert(::eksnode::dl::note::plain(feature) && ::eksnode::dl::note::plain(description) &&          \
+                      ::eksnode::dl::note::plain(soname),                                                    \
+                  "EKSNODE_DLOPEN_NOTE: arguments go into JSON unescaped");                                  \
+    static_assert(std::string_view(priority) == "required" || std::string_view(priority) == "recommended" || \
+                      std::string_view(priority) == "suggested",                                             \
+                  "EKSNODE_DLOPEN_NOTE: priority is required, recommended or suggested");                    \
+    EKSNODE_DLOPEN_NOTE_AT_(__COUNTER__, "[{\"soname\":[\"" soname "\"],\"feature\":\"" feature              \
+                                         "\",\"description\":\"" description "\",\"priority\":\"" priority "\"}]")
 
 // `used`: nothing refers to the note, and the compiler must emit it anyway.
 // alignas on the variable, not only its type: GCC aligns a larger object to
 // 32 bytes on x86-64 unless told otherwise, and the padding between two notes
 // would break the section into notes no reader can walk.
-#define EKSNODE_DLOPEN_NOTE_AT_(var, json)                                                                         \
+#define EKSNODE_DLOPEN_NOTE_AT_(n, json)                                                                           \
     [[gnu::used, gnu::section(".note.dlopen")]] alignas(4) static constexpr ::eksnode::dl::note::Elf<sizeof(json)> \
-        var = {sizeof(::eksnode::dl::note::owner), sizeof(json), ::eksnode::dl::note::type, "FDO", json}
-#define EKSNODE_DLOPEN_NOTE_NAME_(n) EKSNODE_DLOPEN_NOTE_CAT_(eksnode_dlopen_note_, n)
+    EKSNODE_DLOPEN_NOTE_CAT_(eksnode_dlopen_note_, n) = {sizeof(::eksnode::dl::note::owner), sizeof(json),         \
+                                                         ::eksnode::dl::note::type, "FDO", json}
 #define EKSNODE_DLOPEN_NOTE_CAT_(a, b) a##b
