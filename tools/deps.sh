@@ -6,8 +6,9 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-json3-dev
   libtomlplusplus-dev libyaml-dev libcurl4-openssl-dev libssl-dev libfmt-dev
   zlib1g-dev libpugixml-dev catch2 scdoc ccache)
+# clang-format-14 and clang-tidy-14: tools/lint.sh, which tools/test.sh runs.
 test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
-  systemd-container valgrind strace)
+  systemd-container valgrind strace clang-format-14 clang-tidy-14)
 # The sanitizer and fuzz build (tests/fuzz/README.md): clang with libFuzzer
 # and the sanitizer runtimes, llvm-symbolizer for the reports' stacks.
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)

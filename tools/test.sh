@@ -16,6 +16,10 @@ fuzz=1
 tools/deps.sh --test $( ((fuzz)) && echo --fuzz)
 tools/build.sh >/dev/null
 status=0
+# clang-format on the changed lines, clang-tidy on the changed files
+# (tools/lint.sh says which base): a finding fails the run; the tests still
+# run, so one CI round shows both.
+tools/lint.sh || status=$?
 meson test -C build --print-errorlogs --num-processes 2 || status=$?
 logs=(build/meson-logs/testlog.json)
 

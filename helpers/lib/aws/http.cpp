@@ -29,6 +29,9 @@ struct Curl {
     void (*slist_free_all)(curl_slist*);
 };
 
+EKSNODE_DLOPEN_NOTE("aws-api", "recommended", "HTTPS to the EC2 and EKS APIs, for values user data leaves out",
+                    "libcurl.so.4");
+
 const Curl& curl() {
     return dl::load<Curl>("libcurl.so.4", "for the AWS API", "install libcurl4", [](const dl::Library& l, Curl& c) {
         l.bind("curl_global_init", c.global_init);

@@ -32,6 +32,9 @@ struct Crypto {
     decltype(&::SHA256) sha256;
 };
 
+EKSNODE_DLOPEN_NOTE("aws-sigv4", "recommended", "SigV4 signatures (HMAC-SHA256) of the EC2 and EKS API requests",
+                    "libcrypto.so.3");
+
 const Crypto& crypto() {
     return dl::load<Crypto>("libcrypto.so.3", "to sign AWS requests", "install libssl3",
                             [](const dl::Library& l, Crypto& c) {

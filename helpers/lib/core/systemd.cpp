@@ -58,6 +58,10 @@ struct SdJournalApi {
     decltype(&sd_journal_get_data) get_data;
 };
 
+EKSNODE_DLOPEN_NOTE("sd-bus", "recommended",
+                    "restarting the services that read a changed file; the last error for eks-node status",
+                    "libsystemd.so.0");
+
 // dlopen()ed on first use (core/dl.hpp): most runs never talk to systemd.
 template <typename Api, typename Fill>
 const Api& libsystemd(Fill fill) {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Lints the C++ under helpers/ generators/ tests/ with the LLVM 14 tools of
+# Debian 12 (tools/deps.sh --test installs them); any finding fails the run.
+#
+#   clang-format  .clang-format, on the lines changed since the base below
+#                 only: the tree predates the file (~960 of its lines differ),
+#                 and a change should not have to reformat code it did not touch.
+#   clang-tidy    .clang-tidy, on every source file whose compilation read a
+#                 changed file: a changed .cpp, and each .cpp that includes a
+#                 changed header (from ninja's dependency records in build/, so
+#                 tools/build.sh must have run). Not the whole tree: its 110
+#                 files take 4-8 s of CPU each (nlohmann-json, fmt and toml++
+#                 in every one), ~13 CPU-minutes, twice CI's 3-minute budget
+#                 on two cores. EKS_NODE_LINT_TIDY=all runs them all anyway.
+#
+# The base for "changed": $EKS_NODE_LINT_BASE if set (CI may pass the target
+# branch or the previously tested commit); else, on a branch, where it forked
+# from main (main or origin/main); else, on main, HEAD's first parent, which
+# for a merge commit is main before the merge, so the whole merged branch is
+# checked. The working tree counts too: run it before committing. A clone too
+# shallow to hold the base fails, saying so (fetch 2 commits or more, or set
+# EKS_NODE_LINT_BASE), rather than passing without a check.
+#
+#   tools/lint.sh              both
+#   tools/lint.sh --format     clang-format only (no build needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=all
+[[ "${1:-}" == "--format" ]] && what=format
+dirs=(helpers generators tests)
+status=0
+
+if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  echo "lint: not a git checkout: nothing says which lines changed" >&2
+  exit 2
+fi
+base=${EKS_NODE_LINT_BASE:-}
+if [[ -z "$base" ]]; then
+  for trunk in main origin/main; do
+    git rev-parse -q --verify "$trunk^{commit}" >/dev/null || continue
+    fork=$(git merge-base HEAD "$trunk")
+    [[ "$fork" != "$(git rev-parse HEAD)" ]] && base=$fork
+    break
+  done
+  [[ -z "$base" ]] && base=$(git rev-parse -q --verify 'HEAD^1^{commit}' || true)
+fi
+if [[ -z "$base" ]]; then
+  echo "lint: no base commit to find changed lines against (a shallow clone?); fetch 2+ commits or set EKS_NODE_LINT_BASE" >&2
+  exit 2
+fi
+
+# git-clang-format formats only the lines that differ from $base; --diff
+# prints what it would change instead of changing it. The files it looks at:
+# C++ sources and headers by their extension.
+out=$(git clang-format-14 --binary clang-format-14 --diff "$base" -- "${dirs[@]}")
+if [[ "$out" == *"diff --git"* ]]; then
+  echo "lint: clang-format: lines changed since $(git rev-parse --short "$base") are not formatted (.clang-format):" >&2
+  echo "$out" >&2
+  echo "lint: apply with: git clang-format-14 $(git rev-parse --short "$base")" >&2
+  status=1
+else
+  echo "lint: clang-format: changed lines since $(git rev-parse --short "$base") are formatted"
+fi
+
+if [[ "$what" == all ]]; then
+  if [[ ! -f build/build.ninja ]]; then
+    echo "lint: clang-tidy needs build/ (its compile_commands.json and dependency records): run tools/build.sh first" >&2
+    exit 2
+  fi
+  # ninja -t deps: per object, the source (first line) then every header the
+  # compiler read, relative to build/. A source is linted when it or one of
+  # them changed since $base.
+  mapfile -t changed < <(git diff --name-only "$base" -- "${dirs[@]}"; git ls-files --others --exclude-standard -- "${dirs[@]}")
+  mapfile -t sources < <(ninja -C build -t deps | awk -v all="${EKS_NODE_LINT_TIDY:-changed}" -v list="${changed[*]}" '
+    BEGIN { n = split(list, c, " "); for (i = 1; i <= n; i++) want["../" c[i]] = 1 }
+    /^[^ ]/ { src = ""; next }
+    /^    / { f = $1; if (src == "") src = f
+              if (src ~ /^\.\.\/(helpers|generators|tests)\// && (all == "all" || f in want)) print substr(src, 4) }' | sort -u)
+  if ((${#sources[@]} == 0)); then
+    echo "lint: clang-tidy: no changed C++ since $(git rev-parse --short "$base")"
+  # WarningsAsErrors in .clang-tidy: a finding makes clang-tidy exit non-zero,
+  # and xargs then 123. Two at a time: the machines have two cores.
+  elif printf '%s\n' "${sources[@]}" | xargs -P 2 -n 1 clang-tidy-14 -p build --quiet >build/clang-tidy.log 2>&1; then
+    echo "lint: clang-tidy: no findings in ${#sources[@]} files"
+  else
+    grep -E '(warning|error): ' build/clang-tidy.log | sed 's/\x1b\[[0-9;]*m//; s/\x1b\[[0-9;]*m//g' | sort -u >&2 || true
+    echo "lint: clang-tidy: findings above, in ${#sources[@]} files checked (full log: build/clang-tidy.log)" >&2
+    status=1
+  fi
+fi
+exit "$status"
