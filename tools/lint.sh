@@ -53,7 +53,7 @@ fi
 # git-clang-format formats only the lines that differ from $base; --diff
 # prints what it would change instead of changing it. The files it looks at:
 # C++ sources and headers by their extension.
-out=$(git clang-format-14 --binary clang-format-14 --diff "$base" -- "${dirs[@]}")
+out=$(git clang-format-14 --binary clang-format-14 --extensions cpp,hpp --diff "$base" -- "${dirs[@]}")
 if [[ "$out" == *"diff --git"* ]]; then
   echo "lint: clang-format: lines changed since $(git rev-parse --short "$base") are not formatted (.clang-format):" >&2
   echo "$out" >&2

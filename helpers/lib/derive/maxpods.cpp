@@ -71,7 +71,7 @@ int prefix_delegation_ceiling(int vcpus) {
 
 MaxPodsValue max_pods_for(std::string_view instance_type, EniLimits limits, const MaxPodsOptions& opts) {
     MaxPodsValue out;
-    auto warn = [&out](std::string w) { out.warning += (out.warning.empty() ? "" : "; ") + w; };
+    auto warn = [&out](const std::string& w) { out.warning += (out.warning.empty() ? "" : "; ") + w; };
     out.explanation = fmt::format("{}, {} ENIs x {} IPs", instance_type, limits.enis, limits.ips_per_eni);
     EniLimits used = limits;
     if (opts.max_enis && *opts.max_enis < used.enis) {

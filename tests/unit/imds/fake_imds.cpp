@@ -44,7 +44,7 @@ bool have_ipv6_loopback() {
     return ok;
 }
 
-FakeImds::FakeImds(std::vector<std::string> args, std::string bind) {
+FakeImds::FakeImds(std::vector<std::string> args, const std::string& bind) {
     char tmpl[] = "/tmp/eksnode-fake-imds-XXXXXX";
     if (!::mkdtemp(tmpl)) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
     dir_ = tmpl;

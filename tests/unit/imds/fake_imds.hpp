@@ -15,7 +15,7 @@ class FakeImds {
 public:
     // `args` go to fake_imds.py after --port --port-file --log --bind; without
     // --data=FILE it serves tests/conformance/instance/imds.json.
-    explicit FakeImds(std::vector<std::string> args = {}, std::string bind = "127.0.0.1");
+    explicit FakeImds(std::vector<std::string> args = {}, const std::string& bind = "127.0.0.1");
     ~FakeImds();
     FakeImds(const FakeImds&) = delete;
     FakeImds& operator=(const FakeImds&) = delete;
