@@ -2,6 +2,4 @@
 // See eks-node-ca(8).
 #include "steps/steps.hpp"
 
-int main(int argc, char** argv) {
-    return eksnode::run_step(argc, argv, eksnode::steps::ca_spec, eksnode::steps::ca);
-}
+int main(int argc, char** argv) { return eksnode::run_step(argc, argv, eksnode::steps::ca_spec, eksnode::steps::ca); }

@@ -2,4 +2,6 @@
 // See eks-node-imds(8).
 #include "steps/steps.hpp"
 
-int main(int argc, char** argv) { return eksnode::run_step(argc, argv, eksnode::steps::imds_spec, eksnode::steps::imds); }
+int main(int argc, char** argv) {
+    return eksnode::run_step(argc, argv, eksnode::steps::imds_spec, eksnode::steps::imds);
+}

@@ -4,8 +4,8 @@
 // whole must match the answer fed in pieces.
 #include <string>
 
-#include "fuzz.hpp"
 #include "core/http.hpp"
+#include "fuzz.hpp"
 
 namespace {
 

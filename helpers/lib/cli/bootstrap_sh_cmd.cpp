@@ -17,13 +17,13 @@
 
 #include "cli/commands.hpp"
 #include "config/bootstrap_sh.hpp"
+#include "config/fragments.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/step.hpp"
 #include "core/systemd.hpp"
 #include "render/toml_json.hpp"
-#include "config/fragments.hpp"
 
 namespace eksnode::cli {
 

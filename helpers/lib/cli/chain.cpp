@@ -7,12 +7,8 @@ namespace eksnode {
 namespace {
 
 constexpr ChainStep steps_in_order[] = {
-    {"imds", steps::imds},
-    {"config", steps::config},
-    {"ca", steps::ca},
-    {"kubelet", steps::kubelet},
-    {"containerd", steps::containerd},
-    {"hosts", steps::hosts},
+    {"imds", steps::imds},       {"config", steps::config},         {"ca", steps::ca},
+    {"kubelet", steps::kubelet}, {"containerd", steps::containerd}, {"hosts", steps::hosts},
 };
 
 }  // namespace

@@ -61,17 +61,15 @@ std::string cluster_dns(std::string_view cidr) {
     // + 10 needs 4 host bits; EKS service CIDRs are /12 to /24, so this
     // refuses only nonsense
     if (bits - c.prefix < 4)
-        throw ConfigError("", std::string(cidr_field),
-                          fmt::format("\"{}\" is too small to hold the cluster DNS address (network + {})", cidr,
-                                      dns_offset));
+        throw ConfigError(
+            "", std::string(cidr_field),
+            fmt::format("\"{}\" is too small to hold the cluster DNS address (network + {})", cidr, dns_offset));
 
     // the network address: host bits cleared
     for (int i = 0; i < bits / 8; ++i) {
         int keep = c.prefix - i * 8;
-        if (keep <= 0)
-            c.bytes[i] = 0;
-        else if (keep < 8)
-            c.bytes[i] &= static_cast<uint8_t>(0xFF00u >> keep);
+        if (keep <= 0) c.bytes[i] = 0;
+        else if (keep < 8) c.bytes[i] &= static_cast<uint8_t>(0xFF00u >> keep);
     }
     // at least 4 host bits, all zero, in the last byte: + 10 never carries
     c.bytes[bits / 8 - 1] = static_cast<uint8_t>(c.bytes[bits / 8 - 1] + dns_offset);

@@ -60,8 +60,7 @@ json static_settings_table(const Paths& paths, std::string_view table) {
         toml::table doc = parse_toml(read_file(f.path), source);
         const toml::node* section = doc.at_path(field).node();
         if (!section) continue;
-        if (!section->is_table())
-            throw ConfigError(source, field, "must be a table");
+        if (!section->is_table()) throw ConfigError(source, field, "must be a table");
         // Later fragments win key by key, as in the full merge.
         json values = toml_to_json(*section, source, field);
         for (auto& [k, v] : values.items()) merged[k] = std::move(v);

@@ -17,8 +17,8 @@ inline constexpr std::string_view config_dirs[] = {"/usr/lib/eks-node", "/run/ek
 inline constexpr std::string_view user_data_slot = "50-user-data";
 
 struct FragmentFile {
-    std::string name;   // file name, e.g. "10-image.toml" (decides the order)
-    fs::path path;      // the winning file across the three directories
+    std::string name;  // file name, e.g. "10-image.toml" (decides the order)
+    fs::path path;     // the winning file across the three directories
 };
 
 // Fragment files in merge order, after systemd drop-in rules: sorted by name

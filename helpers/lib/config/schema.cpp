@@ -127,39 +127,50 @@ const Field& spec() {
 }
 
 const Field& settings() {
-    static const Field table = object("settings", "eks-node's own settings (TOML only)", {
-        boolean("enable", "run the eks-node steps at all"),
-        choice("logLevel", "log threshold of the steps", {"error", "warning", "notice", "info", "debug"}),
-        choice("nodeNameStrategy", "how the node name is chosen", {"imds", "instance-id", "private-dns-name"}),
-        // eks-node-imds reads this table too: with the same reader.
-        read_by([](const json& v, const std::string& source) {
-            settings::read_imds(v, source, settings::Table::fragment);
-        }, object("imds", "instance metadata service client", {
-            string_field("endpoint", "IMDS base URL, instead of the link-local ones", check::http_url),
-            choice("endpointMode", "which link-local endpoint to use", {"auto", "ipv4", "ipv6"}),
-            duration("deadline", "time allowed for IMDS to answer, retries included"),
-            duration("requestTimeout", "time allowed for one IMDS request"),
-        })),
-        // aws/api.cpp reads this table when it builds the API client: with the same reader.
-        read_by([](const json& v, const std::string& source) { settings::read_aws(v, source); },
-                object("aws", "EC2 and EKS API calls of eks-node-config", {
-            duration("deadline", "time allowed for every API call of one run, retries included"),
-            duration("requestTimeout", "time allowed for one API request"),
-        })),
-        object("maxPods", "maxPods from the ENI table", {
-            boolean("prefixDelegation", "the VPC CNI assigns /28 prefixes"),
-            boolean("customNetworking", "the VPC CNI uses custom networking (the primary ENI hosts no pods)"),
-            integer("maxEnis", "use at most this many ENIs", 1, std::numeric_limits<int64_t>::max()),
-            integer("default", "maxPods for instance types missing from the ENI table", 1, 1000),
-        }),
-        object("containerd", "containerd settings", {
-            string_field("sandboxImage", "pause image, instead of the regional ECR one", check::single_token),
-            string_field("pauseAccount", "ECR account of the regional pause image (AL2 --pause-container-account)",
-                         check::aws_account_id),
-            string_field("pauseTag", "tag of the regional pause image (AL2 --pause-container-version)",
-                         check::image_tag),
-        }),
-    });
+    static const Field table = object(
+        "settings", "eks-node's own settings (TOML only)",
+        {
+            boolean("enable", "run the eks-node steps at all"),
+            choice("logLevel", "log threshold of the steps", {"error", "warning", "notice", "info", "debug"}),
+            choice("nodeNameStrategy", "how the node name is chosen", {"imds", "instance-id", "private-dns-name"}),
+            // eks-node-imds reads this table too: with the same reader.
+            read_by(
+                [](const json& v, const std::string& source) {
+                    settings::read_imds(v, source, settings::Table::fragment);
+                },
+                object("imds", "instance metadata service client",
+                       {
+                           string_field("endpoint", "IMDS base URL, instead of the link-local ones", check::http_url),
+                           choice("endpointMode", "which link-local endpoint to use", {"auto", "ipv4", "ipv6"}),
+                           duration("deadline", "time allowed for IMDS to answer, retries included"),
+                           duration("requestTimeout", "time allowed for one IMDS request"),
+                       })),
+            // aws/api.cpp reads this table when it builds the API client: with the same reader.
+            read_by([](const json& v, const std::string& source) { settings::read_aws(v, source); },
+                    object("aws", "EC2 and EKS API calls of eks-node-config",
+                           {
+                               duration("deadline", "time allowed for every API call of one run, retries included"),
+                               duration("requestTimeout", "time allowed for one API request"),
+                           })),
+            object(
+                "maxPods", "maxPods from the ENI table",
+                {
+                    boolean("prefixDelegation", "the VPC CNI assigns /28 prefixes"),
+                    boolean("customNetworking", "the VPC CNI uses custom networking (the primary ENI hosts no pods)"),
+                    integer("maxEnis", "use at most this many ENIs", 1, std::numeric_limits<int64_t>::max()),
+                    integer("default", "maxPods for instance types missing from the ENI table", 1, 1000),
+                }),
+            object(
+                "containerd", "containerd settings",
+                {
+                    string_field("sandboxImage", "pause image, instead of the regional ECR one", check::single_token),
+                    string_field("pauseAccount",
+                                 "ECR account of the regional pause image (AL2 --pause-container-account)",
+                                 check::aws_account_id),
+                    string_field("pauseTag", "tag of the regional pause image (AL2 --pause-container-version)",
+                                 check::image_tag),
+                }),
+        });
     return table;
 }
 

@@ -94,8 +94,7 @@ ImdsSettings read_imds(const json& table, const std::string& source, Table which
             if (!value.is_string()) throw ConfigError(source, field, expected("a string", value));
             std::string problem;
             out.endpoint = imds_endpoint(value.get_ref<const std::string&>(), problem);
-            if (!out.endpoint)
-                throw ConfigError(source, field, fmt::format("{}: {}", text::describe(value), problem));
+            if (!out.endpoint) throw ConfigError(source, field, fmt::format("{}: {}", text::describe(value), problem));
         } else if (key == "endpointMode") {
             if (!value.is_string()) throw ConfigError(source, field, expected("one of auto, ipv4, ipv6", value));
             if (value == "auto") out.endpoint_mode = EndpointMode::automatic;

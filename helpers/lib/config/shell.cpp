@@ -421,8 +421,7 @@ private:
     void assign(const RawWord& w) {
         size_t eq = w.text.find('=');
         std::string name = w.text.substr(0, eq);
-        if (w.unresolved.empty())
-            vars_[name] = {w.text.substr(eq + 1), ""};
+        if (w.unresolved.empty()) vars_[name] = {w.text.substr(eq + 1), ""};
         else  // a later assignment replaces it: only the value at the call matters
             vars_[name] = {"", fmt::format("is set on line {}: {}", line_, w.unresolved)};
     }
@@ -551,10 +550,8 @@ private:
             for (size_t a = 1; a < cmd.words.size(); ++a) {
                 const std::string& t = cmd.words[a].text;
                 if (t == "tee") continue;
-                if (t == "-a" || t == "--append")
-                    append = true;
-                else if (!t.starts_with("-"))
-                    write(cmd.words[a], append);
+                if (t == "-a" || t == "--append") append = true;
+                else if (!t.starts_with("-")) write(cmd.words[a], append);
             }
         }
     }
@@ -587,10 +584,8 @@ std::optional<std::string> file_before(const Script& script, const Call& call, c
             why = fmt::format("the here-document writing {} {}", path, w.unresolved);
             return std::nullopt;
         }
-        if (w.append && content)
-            content->append(w.content);
-        else
-            content = w.content;
+        if (w.append && content) content->append(w.content);
+        else content = w.content;
         // appending grows a file past what one here-document may hold
         if (content->size() > limits::script_value_bytes) {
             why = fmt::format("the here-documents writing {} make more than {} MiB", path,

@@ -37,9 +37,8 @@ std::string_view trim_ows(std::string_view s) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return lower(x) == lower(y);
-           });
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 // What a peer sent, quoted safely into one log line.
@@ -143,9 +142,10 @@ std::optional<HttpEndpoint> parse_endpoint(std::string_view url, std::string& pr
         a.sin_port = htons(port);
         if (inet_pton(AF_INET, literal.c_str(), &a.sin_addr) != 1) {
             // Why no names: see parse_endpoint in http.hpp.
-            problem = fmt::format("names the host {} instead of an IP address; IMDS has a fixed address "
-                                  "(169.254.169.254 or [fd00:ec2::254]) and eks-node-imds resolves no names",
-                                  shown(literal));
+            problem = fmt::format(
+                "names the host {} instead of an IP address; IMDS has a fixed address "
+                "(169.254.169.254 or [fd00:ec2::254]) and eks-node-imds resolves no names",
+                shown(literal));
             return std::nullopt;
         }
         std::memcpy(&ep.address, &a, sizeof a);
@@ -360,8 +360,7 @@ void ResponseParser::on_headers_end() {
                 auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
                 if (ec != std::errc() || end != digits.data() + digits.size() || !is_digit(digits.front()))
                     fail(fmt::format("a bad Content-Length {}", shown(value)));
-                else if (length && *length != n)
-                    fail("conflicting Content-Length values");
+                else if (length && *length != n) fail("conflicting Content-Length values");
                 length = n;
             });
         }

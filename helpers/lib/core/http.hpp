@@ -25,8 +25,8 @@ namespace eksnode::http {
 struct HttpEndpoint {
     sockaddr_storage address{};  // sockaddr_in or sockaddr_in6, port included
     socklen_t address_size = 0;
-    std::string host;            // Host header: "169.254.169.254", "[::1]:8080"
-    std::string base_path;       // "" or "/prefix", never ending in '/'
+    std::string host;       // Host header: "169.254.169.254", "[::1]:8080"
+    std::string base_path;  // "" or "/prefix", never ending in '/'
 };
 
 // Parses "http://IP[:PORT][/PATH]", IP being dotted-quad IPv4 or bracketed
@@ -74,8 +74,18 @@ public:
     bool empty() const { return total_ == 0; }
 
 private:
-    enum class State { status_line, headers, body_length, chunk_size, chunk_data, chunk_end, trailers, body_to_close,
-                       done, failed };
+    enum class State {
+        status_line,
+        headers,
+        body_length,
+        chunk_size,
+        chunk_data,
+        chunk_end,
+        trailers,
+        body_to_close,
+        done,
+        failed
+    };
 
     Result run();
     Result fail(std::string problem);
@@ -91,14 +101,14 @@ private:
 
     size_t body_cap_, header_cap_;
     State state_ = State::status_line;
-    std::string in_;           // received and not yet consumed, from pos_
+    std::string in_;  // received and not yet consumed, from pos_
     size_t pos_ = 0;
     size_t total_ = 0;         // bytes fed so far
     size_t header_bytes_ = 0;  // of the current header section or trailer
     int status_ = 0;
     std::vector<std::pair<std::string, std::string>> fields_;  // lower-case name, value
-    size_t remaining_ = 0;     // of the Content-Length body or of the current chunk
-    size_t declared_ = 0;      // Content-Length, for the truncation message
+    size_t remaining_ = 0;                                     // of the Content-Length body or of the current chunk
+    size_t declared_ = 0;                                      // Content-Length, for the truncation message
     std::string body_;
     std::string problem_;
     bool too_big_ = false;

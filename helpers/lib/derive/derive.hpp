@@ -73,8 +73,8 @@ struct ApiLookups {
 };
 // Builds the lookups once the merged configuration is known; they call
 // nothing until used.
-using ApiFactory =
-    std::function<ApiLookups(const json& spec, const json& settings, const json& instance, const MachineFacts& machine)>;
+using ApiFactory = std::function<ApiLookups(const json& spec, const json& settings, const json& instance,
+                                            const MachineFacts& machine)>;
 
 // Returns config.json "derived". Records origins under "/derived/<key>".
 // Throws ConfigError for inputs only now known to be wrong (bad maxPodsExpression).

@@ -30,7 +30,8 @@ const std::string user_data_name = std::string(user_data_slot) + ".toml";
 // with user data in its slot (unless an admin hid or masked that slot).
 std::vector<Fragment> collect_fragments(const ResolveInput& in) {
     std::vector<FragmentFile> files = fragment_files(in.paths);
-    bool slot_taken = std::any_of(files.begin(), files.end(), [](const FragmentFile& f) { return f.name == user_data_name; });
+    bool slot_taken =
+        std::any_of(files.begin(), files.end(), [](const FragmentFile& f) { return f.name == user_data_name; });
     if (!slot_taken) {
         files.push_back({user_data_name, {}});
         std::stable_sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.name < b.name; });
@@ -45,7 +46,8 @@ std::vector<Fragment> collect_fragments(const ResolveInput& in) {
         }
         if (is_slot && f.path.empty()) {
             if (!in.user_data) continue;
-            for (Fragment& frag : fragments_from_user_data(*in.user_data, in.user_data_label)) out.push_back(std::move(frag));
+            for (Fragment& frag : fragments_from_user_data(*in.user_data, in.user_data_label))
+                out.push_back(std::move(frag));
             continue;
         }
         if (is_slot) log::info("user data replaced by {}", f.path.string());
@@ -56,7 +58,8 @@ std::vector<Fragment> collect_fragments(const ResolveInput& in) {
 
 bool cluster_has(const json& spec, const char* key) {
     const json* cluster = spec.contains("cluster") ? &spec["cluster"] : nullptr;
-    return cluster && cluster->contains(key) && (*cluster)[key].is_string() && !(*cluster)[key].get<std::string>().empty();
+    return cluster && cluster->contains(key) && (*cluster)[key].is_string() &&
+           !(*cluster)[key].get<std::string>().empty();
 }
 
 // Fills spec.cluster's apiServerEndpoint, certificateAuthority and cidr from
@@ -79,8 +82,9 @@ void fill_cluster_from_eks(json& spec, const json& settings, Origins& origins, c
         try {
             validate_merged(spec, settings, origins);
         } catch (const ConfigError& gap) {
-            throw ConfigError(gap.source(), gap.field(),
-                              fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), why.what()));
+            throw ConfigError(
+                gap.source(), gap.field(),
+                fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), why.what()));
         }
         throw;
     }
@@ -217,8 +221,9 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
         return;
     }
     if (!sd::manages_host(paths)) {
-        log::info("the configuration changes the generated units; a daemon-reload would be due (not a systemd "
-                  "service on the host: skipped)");
+        log::info(
+            "the configuration changes the generated units; a daemon-reload would be due (not a systemd "
+            "service on the host: skipped)");
         return;
     }
     log::info("the configuration changes the generated units: reloading systemd once");

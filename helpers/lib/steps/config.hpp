@@ -16,10 +16,10 @@ namespace eksnode::steps {
 
 struct ResolveInput {
     Paths paths;
-    json instance;                          // instance.json
-    std::optional<std::string> user_data;   // raw bytes, as IMDS served them
+    json instance;                         // instance.json
+    std::optional<std::string> user_data;  // raw bytes, as IMDS served them
     std::string user_data_label = "user data";
-    ApiFactory api = {};                    // empty: no AWS API (offline resolution, tests)
+    ApiFactory api = {};  // empty: no AWS API (offline resolution, tests)
 };
 
 // Returns config.json. Throws ConfigError (exit 6) before anything is written.

@@ -32,10 +32,9 @@ StepResult imds(const StepOptions& opts) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
 
     const json& i = r.instance;
-    log::info("instance {} ({}) in {} from {}: {} requests in {} ms, user data: {}",
-              i.value("instanceId", ""), i.value("instanceType", ""), i.value("availabilityZone", ""),
-              i.value("imdsEndpoint", ""), r.requests, ms.count(),
-              r.user_data ? fmt::format("{} bytes", r.user_data->size()) : std::string("none"));
+    log::info("instance {} ({}) in {} from {}: {} requests in {} ms, user data: {}", i.value("instanceId", ""),
+              i.value("instanceType", ""), i.value("availabilityZone", ""), i.value("imdsEndpoint", ""), r.requests,
+              ms.count(), r.user_data ? fmt::format("{} bytes", r.user_data->size()) : std::string("none"));
 
     StepResult out;
     // User data first: a reader that finds instance.json saying userData=true

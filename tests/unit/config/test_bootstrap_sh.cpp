@@ -60,10 +60,11 @@ TEST_CASE("scripts without a bootstrap.sh call yield nothing", "[config][bootstr
 
 TEST_CASE("a script's call maps as the shim's arguments do", "[config][bootstrap-sh]") {
     std::string ca = test::ca_base64();
-    std::string script = "#!/bin/bash\nset -ex\nB64_CLUSTER_CA=" + ca + "\nAPI_SERVER_URL=" + endpoint +
-                         "\nK8S_CLUSTER_DNS_IP=10.100.0.10\n/etc/eks/bootstrap.sh prod --b64-cluster-ca $B64_CLUSTER_CA "
-                         "--apiserver-endpoint $API_SERVER_URL --dns-cluster-ip $K8S_CLUSTER_DNS_IP "
-                         "--kubelet-extra-args '--node-labels=env=prod,team=a -v 2'\n";
+    std::string script =
+        "#!/bin/bash\nset -ex\nB64_CLUSTER_CA=" + ca + "\nAPI_SERVER_URL=" + endpoint +
+        "\nK8S_CLUSTER_DNS_IP=10.100.0.10\n/etc/eks/bootstrap.sh prod --b64-cluster-ca $B64_CLUSTER_CA "
+        "--apiserver-endpoint $API_SERVER_URL --dns-cluster-ip $K8S_CLUSTER_DNS_IP "
+        "--kubelet-extra-args '--node-labels=env=prod,team=a -v 2'\n";
     json expected = {
         {"cluster",
          {{"name", "prod"}, {"apiServerEndpoint", endpoint}, {"certificateAuthority", ca}, {"cidr", "10.100.0.0/16"}}},
@@ -94,8 +95,8 @@ TEST_CASE("every AL2 flag maps onto the model", "[config][bootstrap-sh]") {
         // the CIDR's own DNS address (network + 10, whatever the CIDR is written as) is not repeated
         CHECK(spec_of_args({"c", "--service-ipv4-cidr", "10.50.3.7/16", "--dns-cluster-ip", "10.50.0.10"}) ==
               json{{"cluster", {{"name", "c"}, {"cidr", "10.50.3.7/16"}}}});
-        CHECK(spec_of_args({"c", "--service-ipv4-cidr", "10.50.3.7/16", "--dns-cluster-ip", "10.50.3.10"})["kubelet"]
-                          ["config"]["clusterDNS"] == json::array({"10.50.3.10"}));
+        CHECK(spec_of_args({"c", "--service-ipv4-cidr", "10.50.3.7/16", "--dns-cluster-ip",
+                            "10.50.3.10"})["kubelet"]["config"]["clusterDNS"] == json::array({"10.50.3.10"}));
         CHECK_THROWS_WITH(spec_of_args({"c", "--service-ipv4-cidr", "10.0.0.0/29", "--dns-cluster-ip", "10.0.0.3"}),
                           Catch::Contains("\"10.0.0.0/29\" is too small to hold the cluster DNS address"));
         json v6 = spec_of_args({"c", "--ip-family", "IPv6", "--service-ipv6-cidr", "fd30:1c53:5f8a::/108",

@@ -26,8 +26,8 @@ TEST_CASE("the cluster DNS address is the service CIDR's network + 10", "[config
     CHECK(defaults::cluster_dns("2600:1f14:abcd:ef00::/56") == "2600:1f14:abcd:ef00::a");
     CHECK_THROWS_WITH(defaults::cluster_dns("10.1.2.0/29"),
                       Catch::EndsWith("\"10.1.2.0/29\" is too small to hold the cluster DNS address (network + 10)"));
-    for (const char* bad : {"10.100.0.0", "10.100.0.0/33", "fd00::/129", "10.100.0/16", "10.100.0.0/1a", "",
-                            "abc/16", "10.100.0.0/", "10.100.0.0/ 16", "10.100.0.0/1000", "10.100.0.0/+16"}) {
+    for (const char* bad : {"10.100.0.0", "10.100.0.0/33", "fd00::/129", "10.100.0/16", "10.100.0.0/1a", "", "abc/16",
+                            "10.100.0.0/", "10.100.0.0/ 16", "10.100.0.0/1000", "10.100.0.0/+16"}) {
         INFO(bad);
         try {
             defaults::cluster_dns(bad);

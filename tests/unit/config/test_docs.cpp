@@ -10,11 +10,11 @@
 
 #include <fmt/format.h>
 
+#include "config/fragments.hpp"
 #include "config/schema.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "derive/derive.hpp"
-#include "config/fragments.hpp"
 #include "fixtures.hpp"
 #include "support.hpp"
 

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "aws/api.hpp"
+#include "config/fragments.hpp"
 #include "config/settings.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
 #include "imds/imds.hpp"
-#include "config/fragments.hpp"
 #include "steps/config.hpp"
 
 using namespace eksnode;
@@ -92,15 +92,40 @@ enum Grammar { accepted, refused, not_toml };
 // seconds, or a string of a positive integer and one unit (ms, s, m, h); from
 // 1 ms to 24 h.
 const std::vector<std::pair<std::string, Grammar>> durations = {
-    {"90", accepted},          {"\"500ms\"", accepted},   {"\"90s\"", accepted},     {"\"2m\"", accepted},
-    {"\"24h\"", accepted},     {"\"1440m\"", accepted},   {"86400", accepted},       {"\"1ms\"", accepted},
-    {"\"1m30s\"", refused},    {"\"1m 30s\"", refused},   {"\"90\"", refused},       {"\"0\"", refused},
-    {"0", refused},            {"-1", refused},           {"\"-1s\"", refused},      {"\"25h\"", refused},
-    {"\"1441m\"", refused},    {"86401", refused},        {"\"abc\"", refused},      {"\"\"", refused},
-    {"1e300", refused},        {"1.5", refused},          {"\"1.5s\"", refused},     {"\"2min\"", refused},
-    {"\"5sec\"", refused},     {"\" 5s\"", refused},      {"\"5s \"", refused},      {"\"5S\"", refused},
-    {"\"+5s\"", refused},      {"true", refused},         {"[5]", refused},          {"{ s = 5 }", refused},
-    {"9223372036854775807", refused},                     {"\"99999999999999999999s\"", refused},
+    {"90", accepted},
+    {"\"500ms\"", accepted},
+    {"\"90s\"", accepted},
+    {"\"2m\"", accepted},
+    {"\"24h\"", accepted},
+    {"\"1440m\"", accepted},
+    {"86400", accepted},
+    {"\"1ms\"", accepted},
+    {"\"1m30s\"", refused},
+    {"\"1m 30s\"", refused},
+    {"\"90\"", refused},
+    {"\"0\"", refused},
+    {"0", refused},
+    {"-1", refused},
+    {"\"-1s\"", refused},
+    {"\"25h\"", refused},
+    {"\"1441m\"", refused},
+    {"86401", refused},
+    {"\"abc\"", refused},
+    {"\"\"", refused},
+    {"1e300", refused},
+    {"1.5", refused},
+    {"\"1.5s\"", refused},
+    {"\"2min\"", refused},
+    {"\"5sec\"", refused},
+    {"\" 5s\"", refused},
+    {"\"5s \"", refused},
+    {"\"5S\"", refused},
+    {"\"+5s\"", refused},
+    {"true", refused},
+    {"[5]", refused},
+    {"{ s = 5 }", refused},
+    {"9223372036854775807", refused},
+    {"\"99999999999999999999s\"", refused},
     // toml++ refuses the file: every step stops at its syntax error, naming no field.
     {"1e400", not_toml},
 };
@@ -110,7 +135,7 @@ std::vector<Case> cases() {
     for (const auto& [value, grammar] : durations) {
         for (std::string table : {"imds", "aws"}) {
             for (std::string key : {"deadline", "requestTimeout"}) {
-                Verdict expected = grammar == accepted ? Verdict()
+                Verdict expected = grammar == accepted  ? Verdict()
                                    : grammar == refused ? Verdict("settings." + table + "." + key)
                                                         : Verdict("");
                 out.push_back({{fmt::format("[settings.{}]\n{} = {}\n", table, key, value)}, expected});
@@ -180,11 +205,10 @@ TEST_CASE("durations: one grammar, from JSON values TOML cannot write too", "[se
     CHECK(parse(json("2m")) == milliseconds{120'000});
     CHECK(parse(json("24h")) == milliseconds{86'400'000});
     CHECK(parse(json("86400000ms")) == milliseconds{86'400'000});
-    for (const json& bad :
-         {json(std::numeric_limits<double>::infinity()), json(std::nan("")), json(1e300), json(90.0),
-          json(std::numeric_limits<uint64_t>::max()), json(std::numeric_limits<int64_t>::min()), json("86400001ms"),
-          json("18446744073709551617ms"), json(std::string("\xff") + "5s"), json(nullptr), json::object(),
-          json::array()}) {
+    for (const json& bad : {json(std::numeric_limits<double>::infinity()), json(std::nan("")), json(1e300), json(90.0),
+                            json(std::numeric_limits<uint64_t>::max()), json(std::numeric_limits<int64_t>::min()),
+                            json("86400001ms"), json("18446744073709551617ms"), json(std::string("\xff") + "5s"),
+                            json(nullptr), json::object(), json::array()}) {
         INFO(bad.dump(-1, ' ', false, json::error_handler_t::replace));
         CHECK_FALSE(parse(bad).has_value());
     }
@@ -206,9 +230,9 @@ TEST_CASE("the settings readers name the source and the field; exit 6", "[settin
     json table = {{"deadline", "1s"}, {"requestTimeout", "2s"}};
     CHECK_NOTHROW(settings::read_imds(table, "f", settings::Table::fragment));
     CHECK_THROWS_AS(settings::read_imds(table, "f", settings::Table::merged), ConfigError);
-    settings::ImdsSettings s = settings::read_imds(
-        json{{"endpoint", "http://10.0.0.1:8080//"}, {"endpointMode", "ipv6"}, {"deadline", 30}}, "f",
-        settings::Table::merged);
+    settings::ImdsSettings s =
+        settings::read_imds(json{{"endpoint", "http://10.0.0.1:8080//"}, {"endpointMode", "ipv6"}, {"deadline", 30}},
+                            "f", settings::Table::merged);
     CHECK(s.endpoint == "http://10.0.0.1:8080");
     CHECK(s.endpoint_mode == settings::EndpointMode::ipv6);
     CHECK(s.deadline == std::chrono::milliseconds{30'000});

@@ -78,8 +78,8 @@ TEST_CASE("shell words: quotes, escapes, continuations, comments, CRLF", "[confi
 }
 
 TEST_CASE("the command is found after prefixes and assignments, and only as a command", "[config][shell]") {
-    for (std::string_view prefix : {"", "sudo ", "exec ", "nohup ", "bash ", "/bin/sh -x ", "env -i ", "X=1 ",
-                                    "! ", "{ ", "time "}) {
+    for (std::string_view prefix :
+         {"", "sudo ", "exec ", "nohup ", "bash ", "/bin/sh -x ", "env -i ", "X=1 ", "! ", "{ ", "time "}) {
         std::string script = "#!/bin/sh\n" + std::string(prefix) + "/usr/local/bin/join-node a\n";
         INFO(script);
         CHECK(words_of(script) == std::vector<std::string>{"a"});
@@ -199,8 +199,7 @@ TEST_CASE("files written from here-documents before a call", "[config][shell]") 
     CHECK_THAT(why, Catch::StartsWith("/etc/c.tom is not written"));
 }
 
-TEST_CASE("a here-document's expansion is kept literal when quoted, refused when it needs running",
-          "[config][shell]") {
+TEST_CASE("a here-document's expansion is kept literal when quoted, refused when it needs running", "[config][shell]") {
     shell::Script s = read(
         "#!/bin/bash\ncat > /quoted <<'EOF'\n$HOME `x`\nEOF\ncat > /run <<EOF\n$(date)\nEOF\n"
         "cat > /unset <<EOF\n$NOPE\nEOF\n/usr/local/bin/join-node\n");

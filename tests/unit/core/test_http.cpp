@@ -24,7 +24,8 @@ struct Parsed {
 };
 
 // Feeds `pieces` one after another, then the close if `close` is set.
-Parsed parse(std::vector<std::string_view> pieces, bool close = false, size_t cap = 1024, size_t header_cap = 16 * 1024) {
+Parsed parse(std::vector<std::string_view> pieces, bool close = false, size_t cap = 1024,
+             size_t header_cap = 16 * 1024) {
     ResponseParser p(cap, header_cap);
     Result r = Result::more;
     for (std::string_view piece : pieces) r = p.feed(piece);
@@ -63,8 +64,9 @@ std::string problem_of(std::string_view url) {
 }  // namespace
 
 TEST_CASE("http: a Content-Length answer, whole and split anywhere", "[imds][http]") {
-    const std::string_view wire = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n"
-                                  "Server: EC2ws\r\n\r\ni-1234567890abcdef0";
+    const std::string_view wire =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n"
+        "Server: EC2ws\r\n\r\ni-1234567890abcdef0";
     Parsed whole = parse({wire});
     CHECK(whole.result == Result::done);
     CHECK(whole.status == 200);
@@ -73,10 +75,11 @@ TEST_CASE("http: a Content-Length answer, whole and split anywhere", "[imds][htt
 }
 
 TEST_CASE("http: chunked transfer coding with extensions and trailers", "[imds][http]") {
-    const std::string_view wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                  "7;n=0\r\ni-12345\r\n"
-                                  "C\r\n67890abcdef0\r\n"
-                                  "00000 ; last\r\nX-Trailer: 1\r\n\r\n";
+    const std::string_view wire =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "7;n=0\r\ni-12345\r\n"
+        "C\r\n67890abcdef0\r\n"
+        "00000 ; last\r\nX-Trailer: 1\r\n\r\n";
     Parsed whole = parse({wire});
     CHECK(whole.result == Result::done);
     CHECK(whole.body == "i-1234567890abcdef0");
@@ -179,7 +182,8 @@ TEST_CASE("http: header fields", "[imds][http]") {
         // The same one line at a time.
         ResponseParser q(1024, 4096);
         Result r = Result::more;
-        for (size_t i = 0; i < wire.size() && r == Result::more; i += 50) r = q.feed(std::string_view(wire).substr(i, 50));
+        for (size_t i = 0; i < wire.size() && r == Result::more; i += 50)
+            r = q.feed(std::string_view(wire).substr(i, 50));
         CHECK(r == Result::error);
     }
     SECTION("malformed fields") {
@@ -207,13 +211,15 @@ TEST_CASE("http: header fields", "[imds][http]") {
         Parsed big = parse({"HTTP/1.1 200 OK\r\nContent-Length: 1025\r\n\r\n"});
         CHECK(big.result == Result::error);  // refused before the body arrives
         CHECK(big.too_big);
-        CHECK(parse({"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\n", std::string(1024, 'x')}).result == Result::done);
+        CHECK(parse({"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\n", std::string(1024, 'x')}).result ==
+              Result::done);
     }
 }
 
 TEST_CASE("http: interim answers and answers without a body", "[imds][http]") {
-    Parsed p = parse({"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
-                      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"});
+    Parsed p =
+        parse({"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"});
     CHECK(p.status == 200);
     CHECK(p.body == "ok");
     CHECK(parse({"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"}).result == Result::error);

@@ -173,7 +173,8 @@ TEST_CASE("an expression without ENI data is unknown only if it needs that data"
 }
 
 TEST_CASE("as max pods, the result is range-checked", "[derive][expr]") {
-    auto eval_max_pods_expression = [](std::string_view expr, long enis, long ips, long max_pods, const std::string& src) {
+    auto eval_max_pods_expression = [](std::string_view expr, long enis, long ips, long max_pods,
+                                       const std::string& src) {
         derive_detail::ExpressionResult r = derive_detail::max_pods_from_expression(expr, {enis, ips, max_pods}, src);
         REQUIRE(r.value);
         return *r.value;

@@ -4,8 +4,8 @@
 #include <random>
 #include <set>
 
-#include "core/error.hpp"
 #include "core/backoff.hpp"
+#include "core/error.hpp"
 #include "imds/detail.hpp"
 #include "imds/imds.hpp"
 

@@ -13,8 +13,8 @@
 #include "render/hosts.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
-#include "steps/steps.hpp"
 #include "render/toml_json.hpp"
+#include "steps/steps.hpp"
 #include "test_support.hpp"
 
 using namespace eksnode;

@@ -1,12 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <unistd.h>
+#include <cstdlib>
 
+#include "config/fragments.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
-#include "config/fragments.hpp"
 #include "steps/config.hpp"
 
 using namespace eksnode;
@@ -14,8 +14,8 @@ using eksnode::steps::resolve_config;
 
 namespace {
 
-using test::TempRoot;
 using test::conformance_instance;
+using test::TempRoot;
 
 // TempRoot::write takes node paths; these tests name files relative to the root.
 void put(const TempRoot& r, const std::string& rel, const std::string& text) { r.write("/" + rel, text); }
@@ -24,8 +24,7 @@ std::string nodeconfig() { return read_file(test::source_path("tests/conformance
 
 }  // namespace
 
-TEST_CASE("fragments sort by name across the three directories; /etc hides /run hides /usr/lib",
-          "[resolve]") {
+TEST_CASE("fragments sort by name across the three directories; /etc hides /run hides /usr/lib", "[resolve]") {
     TempRoot r;
     put(r, "usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nlogLevel = \"info\"\n");
     put(r, "usr/lib/eks-node/node.toml.d/20-same.toml", "[settings]\nlogLevel = \"debug\"\n");
@@ -58,7 +57,7 @@ TEST_CASE("user data sits between image defaults (10-*) and admin overrides (90-
     put(r, "sys/devices/system/cpu/online", "0-1\n");
     put(r, "etc/eks/kubelet-version.txt", "v1.29.0\n");
     put(r, "usr/lib/eks-node/node.toml.d/10-image.toml",
-          "[cluster]\ncidr = \"10.200.0.0/16\"\n[kubelet.config]\nmaxPods = 20\n");
+        "[cluster]\ncidr = \"10.200.0.0/16\"\n[kubelet.config]\nmaxPods = 20\n");
     put(r, "etc/eks-node/node.toml.d/90-admin.toml", "[kubelet.config]\nmaxPods = 30\n");
     json cfg = resolve_config({r.paths(), conformance_instance(), nodeconfig()});
     // the user data's cidr beats the image default...
