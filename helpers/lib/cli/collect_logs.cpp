@@ -4,9 +4,6 @@
 // unredacted copy ever touches the disk, and a missing tar cannot break it.
 // The system's state comes from its own tools, spawned with an explicit argv
 // (no shell); a tool that is missing or fails becomes a note, never a failure.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -21,11 +18,10 @@
 #include "cli/redact.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/process.hpp"
 #include "render/containerd.hpp"
 #include "render/environment.hpp"
 #include "render/kubelet.hpp"
-
-extern char** environ;
 
 namespace eksnode::cli {
 
@@ -50,6 +46,10 @@ namespace {
 
 constexpr std::string_view top = "eks-node-logs";
 
+// A journal can be hundreds of MiB; past this the archive could not be built
+// in memory anyway, so the rest is dropped and the section says so.
+constexpr std::size_t max_command_output = std::size_t{1} << 30;
+
 struct Spawned {
     bool started = false;
     int status = 0;  // exit status, or 128+signal
@@ -57,43 +57,21 @@ struct Spawned {
     std::string error;   // why it did not start
 };
 
-// Runs argv[0] from PATH with stdout+stderr into a pipe; no shell.
+// Runs argv[0] from PATH with stdout+stderr into one buffer; no shell.
 Spawned spawn(const std::vector<std::string>& argv) {
+    ProcessOptions options;
+    options.stderr_to = ProcessOptions::Stderr::merge;
+    options.max_output = max_command_output;
+    ProcessResult p = run_process(argv, options);
     Spawned s;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        s.error = std::strerror(errno);
-        return s;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    int r = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (r != 0) {
-        close(fds[0]);
-        s.error = r == ENOENT ? "not installed" : std::strerror(r);
+    if (!p.started) {
+        s.error = p.spawn_error == ENOENT ? "not installed" : std::strerror(p.spawn_error);
         return s;
     }
     s.started = true;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n > 0) s.output.append(buf, static_cast<size_t>(n));
-        else if (n == 0 || errno != EINTR) break;
-    }
-    close(fds[0]);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    s.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    s.output = std::move(p.out);
+    if (p.truncated) s.output += fmt::format("\n[cut at {} MiB]\n", max_command_output >> 20);
+    s.status = p.exited ? p.exit_status : 128 + p.signal;
     // a shell's "command not found" convention, for tools run through env or wrappers
     if (s.status == 127 && s.output.empty()) s.started = false, s.error = "not installed";
     return s;
