@@ -44,16 +44,6 @@ const Crypto& crypto() {
     });
 }
 
-std::string hex(const unsigned char* p, size_t n) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out(n * 2, '0');
-    for (size_t i = 0; i < n; ++i) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 0xf];
-    }
-    return out;
-}
-
 std::string hmac(std::string_view key, std::string_view data) {
     const Crypto& c = crypto();
     unsigned char out[EVP_MAX_MD_SIZE];
@@ -155,7 +145,7 @@ std::string amz_date(std::chrono::system_clock::time_point t) {
 std::string sha256_hex(std::string_view data) {
     unsigned char out[SHA256_DIGEST_LENGTH];
     crypto().sha256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-    return hex(out, sizeof out);
+    return hex_encode({reinterpret_cast<const char*>(out), sizeof out});
 }
 
 std::string uri_encode(std::string_view s, bool keep_slash) {
@@ -198,7 +188,7 @@ std::string signature(std::string_view secret, const SigningScope& scope, std::s
     key = hmac(key, scope.service);
     key = hmac(key, "aws4_request");
     std::string sig = hmac(key, sts);
-    return hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+    return hex_encode(sig);
 }
 
 std::string authorization(const Credentials& c, const SigningScope& scope, const SignableRequest& r) {

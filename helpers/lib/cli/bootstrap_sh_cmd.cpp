@@ -19,11 +19,11 @@
 #include "config/bootstrap_sh.hpp"
 #include "config/fragments.hpp"
 #include "config/sources.hpp"
+#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/step.hpp"
 #include "core/systemd.hpp"
-#include "render/toml_json.hpp"
 
 namespace eksnode::cli {
 
@@ -105,7 +105,7 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
         "# the user data's configuration with the flags as the shell resolved them.\n"
         "# It takes the user data's slot (eks-node.toml(5)); delete it to go back to the user data.\n",
         bootstrap_sh::script_path);
-    text += render_detail::to_toml(doc, slot.string());
+    text += json_to_toml(doc, slot.string());
     validate_fragment(fragment_from_toml(text, slot.string()));  // reads back as meant
 
     if (write_file_atomic(slot, text, 0600) == WriteResult::unchanged) {

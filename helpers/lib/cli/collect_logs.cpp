@@ -4,9 +4,6 @@
 // unredacted copy ever touches the disk, and a missing tar cannot break it.
 // The system's state comes from its own tools, spawned with an explicit argv
 // (no shell); a tool that is missing or fails becomes a note, never a failure.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -14,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -21,11 +19,10 @@
 #include "cli/redact.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/process.hpp"
 #include "render/containerd.hpp"
 #include "render/environment.hpp"
 #include "render/kubelet.hpp"
-
-extern char** environ;
 
 namespace eksnode::cli {
 
@@ -50,54 +47,9 @@ namespace {
 
 constexpr std::string_view top = "eks-node-logs";
 
-struct Spawned {
-    bool started = false;
-    int status = 0;  // exit status, or 128+signal
-    std::string output;  // stdout and stderr, interleaved
-    std::string error;   // why it did not start
-};
-
-// Runs argv[0] from PATH with stdout+stderr into a pipe; no shell.
-Spawned spawn(const std::vector<std::string>& argv) {
-    Spawned s;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        s.error = std::strerror(errno);
-        return s;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    int r = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (r != 0) {
-        close(fds[0]);
-        s.error = r == ENOENT ? "not installed" : std::strerror(r);
-        return s;
-    }
-    s.started = true;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n > 0) s.output.append(buf, static_cast<size_t>(n));
-        else if (n == 0 || errno != EINTR) break;
-    }
-    close(fds[0]);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    s.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    // a shell's "command not found" convention, for tools run through env or wrappers
-    if (s.status == 127 && s.output.empty()) s.started = false, s.error = "not installed";
-    return s;
-}
+// A journal can be hundreds of MiB; past this the archive could not be built
+// in memory anyway, so the rest is dropped and the section says so.
+constexpr std::size_t max_command_output = std::size_t{1} << 30;
 
 void octal(char* field, size_t width, uint64_t value) {
     // width-1 digits and a NUL, as ustar wants
@@ -169,68 +121,156 @@ std::string TarGzWriter::finish() {
     return out;
 }
 
-int collect_logs_cmd(const std::vector<std::string>& args) {
-    Paths paths;
-    std::string output;
-    for (const std::string& a : args) {
-        if (a.starts_with("--output="))
-            output = a.substr(9);
-        else if (a.starts_with("--root="))
-            paths = Paths(a.substr(7));
-        else
-            throw UsageError(fmt::format("collect-logs: unexpected argument \"{}\"", a));
-    }
-    if (output.empty()) {
-        char host[256] = "node";
-        gethostname(host, sizeof host - 1);
-        std::time_t t = std::time(nullptr);
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        char stamp[32];
-        std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-        output = fmt::format("eks-node-logs-{}-{}.tar.gz", host, stamp);
+namespace {
+
+// How a text is redacted before it goes into the archive (cli/redact.hpp).
+enum class Kind { text, json, toml, environment, as_is };
+
+// Everything is read first and redacted as a whole, so that a secret
+// found in one file (config.json's environment, a kubeconfig token) is
+// also masked where another text repeats it (a step's error in the journal).
+struct Item {
+    std::string name;
+    std::string data;
+    Kind kind;
+};
+
+// What a section gathers.
+enum class Source {
+    rendered_files,  // the files the steps rendered, each redacted by its format (files/...)
+    fragments,       // the node.toml.d fragments, as TOML (files/...)
+    journal,         // journalctl for this boot with the section's matches
+    command,         // a tool's stdout and stderr
+    file,            // a file under --root (/proc)
+    status,          // what `eks-node status --json` prints
+};
+
+// One part of the archive. The table below is the archive's layout, in order;
+// collect_logs_cmd walks it.
+struct Section {
+    std::string name;               // the archive member ("files": each file its own)
+    Source source;
+    std::vector<std::string> what;  // journal matches, a command's argv, or a file's path
+    // How the text is redacted; nullopt: each file by its own format.
+    std::optional<Kind> redact;
+};
+
+const std::vector<Section>& sections() {
+    static const std::vector<Section> table = {
+        {"files", Source::rendered_files, {}, std::nullopt},
+        {"files", Source::fragments, {}, Kind::toml},
+        // the journal of this boot: our units, the generator, containerd, kubelet
+        // (-u and -t together would AND their matches: the generator gets its own file)
+        {"journal/eks-node.txt", Source::journal, {"-u", "eks-node*"}, Kind::text},
+        {"journal/generator.txt", Source::journal, {"-t", "eks-node-generator"}, Kind::text},
+        {"journal/containerd.txt", Source::journal, {"-u", "containerd.service"}, Kind::text},
+        {"journal/kubelet.txt", Source::journal, {"-u", "kubelet.service"}, Kind::text},
+        // the kernel's and the network's state
+        {"system/sysctl.txt", Source::command, {"sysctl", "-a"}, Kind::text},
+        {"system/mounts.txt", Source::file, {"/proc/self/mountinfo"}, Kind::text},
+        {"system/modules.txt", Source::file, {"/proc/modules"}, Kind::text},
+        {"system/lsblk.txt", Source::command, {"lsblk", "-a", "-o", "NAME,TYPE,SIZE,FSTYPE,LABEL,MOUNTPOINTS"},
+         Kind::text},
+        {"network/addresses.txt", Source::command, {"ip", "-d", "address", "show"}, Kind::text},
+        {"network/routes.txt", Source::command, {"ip", "route", "show", "table", "all"}, Kind::text},
+        {"network/routes6.txt", Source::command, {"ip", "-6", "route", "show", "table", "all"}, Kind::text},
+        {"network/rules.txt", Source::command, {"ip", "rule", "show"}, Kind::text},
+        {"network/nftables.txt", Source::command, {"nft", "list", "ruleset"}, Kind::text},
+        {"network/iptables.txt", Source::command, {"iptables-save"}, Kind::text},
+        {"network/ip6tables.txt", Source::command, {"ip6tables-save"}, Kind::text},
+        {"system/dmesg.txt", Source::command, {"dmesg"}, Kind::text},
+        // without spawning ourselves
+        {"status.json", Source::status, {}, Kind::text},
+    };
+    return table;
+}
+
+// The archive's members as they are gathered, and the notes on what is missing.
+class Collection {
+public:
+    explicit Collection(const Paths& p) : paths(p) {}
+
+    void gather(const Section& s) {
+        switch (s.source) {
+        case Source::rendered_files: return rendered_files();
+        case Source::fragments: return fragments(*s.redact);
+        case Source::journal: {
+            std::vector<std::string> argv{"journalctl", "--no-pager", "-b", "-o", "short-precise"};
+            argv.insert(argv.end(), s.what.begin(), s.what.end());
+            return command(s.name, argv, *s.redact);
+        }
+        case Source::command: return command(s.name, s.what, *s.redact);
+        case Source::file: return file(s.name, s.what.at(0), *s.redact);
+        case Source::status: return status(s.name, *s.redact);
+        }
     }
 
-    // Everything is read first and redacted as a whole, so that a secret
-    // found in one file (config.json's environment, a kubeconfig token) is
-    // also masked where another text repeats it (a step's error in the journal).
-    enum class Kind { text, json, toml, environment, as_is };
-    struct Item {
-        std::string name;
-        std::string data;
-        Kind kind;
-    };
+    // The tar.gz of everything gathered, redacted.
+    std::string archive();
+
+private:
+    const Paths& paths;
     std::vector<Item> items;
     std::string notes;
-    auto progress = [&](std::string_view section, std::string_view what) {
+
+    void progress(std::string_view section, std::string_view what) const {
         fmt::print(stderr, "collect-logs: {:<34} {}\n", section, what);
-    };
-    auto note = [&](std::string_view section, std::string_view why) {
+    }
+    void note(std::string_view section, std::string_view why) {
         notes += fmt::format("{}: {}\n", section, why);
         progress(section, why);
-    };
+    }
     // a section that could not be collected still has its file, saying why,
     // so the archive always lists the same sections
-    auto missing = [&](const std::string& name, std::string_view why) {
+    void missing(const std::string& name, std::string_view why) {
         notes += fmt::format("{}: {}\n", name, why);
         items.push_back({name, fmt::format("[not collected: {}]\n", why), Kind::as_is});
         progress(name, fmt::format("not collected: {}", why));
-    };
-    auto add = [&](const std::string& name, std::string data, Kind kind = Kind::text) {
+    }
+    void add(const std::string& name, std::string data, Kind kind = Kind::text) {
         progress(name, fmt::format("{} bytes", data.size()));
         items.push_back({name, std::move(data), kind});
-    };
-    auto command = [&](const std::string& name, const std::vector<std::string>& argv) {
-        Spawned s = spawn(argv);
-        if (!s.started) return missing(name, fmt::format("{}: {}", argv[0], s.error));
-        std::string data = s.output;
-        if (s.status != 0) {
-            notes += fmt::format("{}: {} exited with status {}\n", name, argv[0], s.status);
-            data += fmt::format("\n[{} exited with status {}]\n", argv[0], s.status);
+    }
+    // argv[0] from PATH, no shell; stdout and stderr in the order written
+    void command(const std::string& name, const std::vector<std::string>& argv, Kind kind) {
+        ProcessOptions options;
+        options.stderr_to = ProcessOptions::Stderr::merge;
+        options.max_output = max_command_output;
+        ProcessResult p = run_process(argv, options);
+        int status = p.exited ? p.exit_status : 128 + p.signal;
+        // 127 and no word: a shell's "command not found", for tools run through env or wrappers
+        if ((!p.started && p.spawn_error == ENOENT) || (p.started && status == 127 && p.out.empty()))
+            return missing(name, fmt::format("{}: not installed", argv[0]));
+        if (!p.started) return missing(name, fmt::format("{}: {}", argv[0], std::strerror(p.spawn_error)));
+        std::string data = std::move(p.out);
+        if (p.truncated) data += fmt::format("\n[cut at {} MiB]\n", max_command_output >> 20);
+        if (status != 0) {
+            notes += fmt::format("{}: {} exited with status {}\n", name, argv[0], status);
+            data += fmt::format("\n[{} exited with status {}]\n", argv[0], status);
         }
-        add(name, std::move(data));
-    };
+        add(name, std::move(data), kind);
+    }
+    void file(const std::string& name, std::string_view p, Kind kind) {
+        try {
+            auto text = read_file_if_exists(paths.of(p));
+            if (text) add(name, std::move(*text), kind);
+            else missing(name, fmt::format("{} not present", p));
+        } catch (const std::exception& e) {
+            missing(name, e.what());
+        }
+    }
+    void status(const std::string& name, Kind kind) {
+        try {
+            add(name, dump_pretty(status_report(), 2), kind);
+        } catch (const std::exception& e) {
+            missing(name, fmt::format("eks-node status: {}", e.what()));
+        }
+    }
+    void rendered_files();
+    void fragments(Kind kind);
+};
 
+void Collection::rendered_files() {
     // the rendered files, each redacted by its format; the user data is left
     // out whole: it is free-form and may carry anything
     note(fmt::format("files{}", path::user_data), "left out (may hold secrets)");
@@ -267,6 +307,9 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
             note(name, e.what());
         }
     }
+}
+
+void Collection::fragments(Kind kind) {
     // node.toml.d fragments: the administrator's and the image's configuration
     for (std::string_view dir : {"/usr/lib/eks-node/node.toml.d", "/run/eks-node/node.toml.d",
                                  "/etc/eks-node/node.toml.d"}) {
@@ -283,53 +326,16 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
                 continue;
             }
             try {
-                add(name, read_file(p), Kind::toml);
+                add(name, read_file(p), kind);
             } catch (const std::exception& ex) {
                 note(name, ex.what());
             }
         }
     }
 
-    // the journal of this boot: our units, the generator, containerd, kubelet
-    // (-u and -t together would AND their matches: the generator gets its own file)
-    command("journal/eks-node.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-u", "eks-node*"});
-    command("journal/generator.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-t",
-                                      "eks-node-generator"});
-    command("journal/containerd.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-u",
-                                       "containerd.service"});
-    command("journal/kubelet.txt", {"journalctl", "--no-pager", "-b", "-o", "short-precise", "-u",
-                                    "kubelet.service"});
+}
 
-    // the kernel's and the network's state
-    auto proc_file = [&](const std::string& name, std::string_view p) {
-        try {
-            auto text = read_file_if_exists(paths.of(p));
-            if (text) add(name, std::move(*text));
-            else missing(name, fmt::format("{} not present", p));
-        } catch (const std::exception& e) {
-            missing(name, e.what());
-        }
-    };
-    command("system/sysctl.txt", {"sysctl", "-a"});
-    proc_file("system/mounts.txt", "/proc/self/mountinfo");
-    proc_file("system/modules.txt", "/proc/modules");
-    command("system/lsblk.txt", {"lsblk", "-a", "-o", "NAME,TYPE,SIZE,FSTYPE,LABEL,MOUNTPOINTS"});
-    command("network/addresses.txt", {"ip", "-d", "address", "show"});
-    command("network/routes.txt", {"ip", "route", "show", "table", "all"});
-    command("network/routes6.txt", {"ip", "-6", "route", "show", "table", "all"});
-    command("network/rules.txt", {"ip", "rule", "show"});
-    command("network/nftables.txt", {"nft", "list", "ruleset"});
-    command("network/iptables.txt", {"iptables-save"});
-    command("network/ip6tables.txt", {"ip6tables-save"});
-    command("system/dmesg.txt", {"dmesg"});
-
-    // what `eks-node status --json` prints, without spawning ourselves
-    try {
-        add("status.json", dump_pretty(status_report(), 2));
-    } catch (const std::exception& e) {
-        missing("status.json", fmt::format("eks-node status: {}", e.what()));
-    }
-
+std::string Collection::archive() {
     // Redact by format (which also learns the secrets), then mask every
     // learned secret in every item. A file that does not parse as its format
     // is left out: its secrets could not be told from the rest.
@@ -358,7 +364,36 @@ int collect_logs_cmd(const std::vector<std::string>& args) {
     tar.add(fmt::format("{}/notes.txt", top), notes.empty() ? "nothing missing\n" : redactor.scrub(notes));
     progress("notes.txt", fmt::format("{} note{}", std::count(notes.begin(), notes.end(), '\n'),
                                       std::count(notes.begin(), notes.end(), '\n') == 1 ? "" : "s"));
-    write_file_atomic(fs::absolute(output), tar.finish(), 0600);
+    return tar.finish();
+}
+
+}  // namespace
+
+int collect_logs_cmd(const std::vector<std::string>& args) {
+    Paths paths;
+    std::string output;
+    for (const std::string& a : args) {
+        if (a.starts_with("--output="))
+            output = a.substr(9);
+        else if (a.starts_with("--root="))
+            paths = Paths(a.substr(7));
+        else
+            throw UsageError(fmt::format("collect-logs: unexpected argument \"{}\"", a));
+    }
+    if (output.empty()) {
+        char host[256] = "node";
+        gethostname(host, sizeof host - 1);
+        std::time_t t = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char stamp[32];
+        std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+        output = fmt::format("eks-node-logs-{}-{}.tar.gz", host, stamp);
+    }
+
+    Collection c(paths);
+    for (const Section& s : sections()) c.gather(s);
+    write_file_atomic(fs::absolute(output), c.archive(), 0600);
     fmt::print("{}\n", output);
     return EXIT_OK;
 }

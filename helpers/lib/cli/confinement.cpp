@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "core/confine.hpp"
 #include "core/error.hpp"
+#include "core/process.hpp"
 
 namespace eksnode::cli {
 
@@ -70,6 +71,9 @@ std::string mkdir_probe(const std::string& dir) {
     return outcome(rc, err);
 }
 
+// fork+exec of its own rather than core/process.hpp's run_process: this asks
+// whether execve itself is allowed under the policy, and run_process would
+// also open /dev/null and pipes, which the policy may refuse on their own.
 std::string exec_probe() {
     pid_t pid = ::fork();
     if (pid < 0) return outcome(-1, errno);
@@ -77,8 +81,8 @@ std::string exec_probe() {
         ::execl("/bin/true", "true", static_cast<char*>(nullptr));
         ::_exit(errno > 0 && errno < 126 ? errno : 126);
     }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    int status = wait_for_child(pid);
+    if (status < 0) return outcome(-1, errno);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "ok";
     return outcome(-1, WIFEXITED(status) ? WEXITSTATUS(status) : EINTR);
 }

@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
-#include "render/toml_json.hpp"
 
 namespace eksnode::cli {
 
@@ -546,7 +546,7 @@ std::string Redactor::toml_text(std::string_view text) {
         throw Error(fmt::format("not valid TOML (line {})", e.source().begin.line));
     }
     walk(j, *this, "");
-    return render_detail::to_toml(j, "collect-logs");
+    return json_to_toml(j, "collect-logs");
 }
 
 std::string Redactor::environment_file(std::string_view t) {

@@ -7,8 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include <toml++/toml.h>
-
+#include "config/toml_json.hpp"
 #include "core/jsonutil.hpp"
 
 namespace eksnode {
@@ -25,15 +24,7 @@ bool is_yaml_mapping(std::string_view text);
 // One JSON document, nested at most limits::nesting_depth deep.
 json json_document(std::string_view text, const std::string& source);
 
-// A TOML document, nested at most limits::nesting_depth deep (each part of a
-// dotted key or table header a level). `field` is where the text sits inside
-// a larger document (e.g. "spec.containerd.config"), empty for a whole file.
-toml::table parse_toml(std::string_view text, const std::string& source, const std::string& field = "");
-
-// TOML as JSON: tables become objects, arrays lists, dates and times their
-// RFC 3339 text. `path` is the node's field path, for errors. A node nested
-// deeper than limits::nesting_depth below `node` is an error.
-json toml_to_json(const toml::node& node, const std::string& source, const std::string& path);
+// TOML: parse_toml and toml_to_json are in config/toml_json.hpp.
 
 // A NodeConfig carries spec.containerd.config as TOML text (eks-node.toml may
 // too); fragments hold it parsed, as an object, so it merges key by key.

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "config/convert.hpp"
+#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 

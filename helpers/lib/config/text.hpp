@@ -15,11 +15,6 @@ std::string quote(std::string_view s);
 // A value as error messages show it: scalars quoted or printed, containers named.
 std::string describe(const json& value);
 
-// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
-// without NUL bytes: what a text configuration document must be, and what
-// JSON can carry.
-bool is_text(std::string_view s);
-
 bool is_space(char c);
 std::string_view trim(std::string_view s);
 std::string_view trim_left(std::string_view s);

@@ -1,6 +1,7 @@
 // TOML text into JSON values. Apart from convert.cpp (YAML and JSON) so that
 // a step reading only TOML (eks-node-imds's [settings.imds],
-// config/fragments.cpp) links toml++ and not libyaml.
+// config/fragments.cpp) links toml++ and not libyaml; apart from
+// json_toml.cpp (the other direction) so that it links no writer either.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -8,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "config/convert.hpp"
+#include "config/toml_json.hpp"
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"

@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 namespace eksnode {
 
@@ -55,7 +56,7 @@ bool has_nodeconfig_key(std::string_view doc) {
 std::string_view without_bom(std::string_view s) { return s.substr(0, 3) == "\xEF\xBB\xBF" ? s.substr(3) : s; }
 
 void require_text(std::string_view doc, const std::string& source) {
-    if (!text::is_text(doc)) throw ConfigError(source, "", "binary data that is neither gzip, base64 nor UTF-8 text");
+    if (!is_utf8_text(doc)) throw ConfigError(source, "", "binary data that is neither gzip, base64 nor UTF-8 text");
 }
 
 // A shell script yields the fragment of its bootstrap.sh call, if it has one.

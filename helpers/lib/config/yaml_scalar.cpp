@@ -15,6 +15,7 @@
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace eksnode::yaml_scalar {
 
@@ -276,7 +277,7 @@ Scalar binary_scalar(std::string_view text, const std::string& source, const std
     for (char c : text)
         if (!text::is_space(c)) compact += c;
     std::string data = base64_decode(compact, source);
-    if (!text::is_text(data)) throw ConfigError(source, path, "!!binary data is not UTF-8 text, which JSON cannot carry");
+    if (!is_utf8_text(data)) throw ConfigError(source, path, "!!binary data is not UTF-8 text, which JSON cannot carry");
     return string_scalar(data);
 }
 

@@ -15,6 +15,7 @@
 #include "core/dl.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 namespace eksnode::sd {
 
@@ -238,9 +239,7 @@ struct UnitObject {
         size_t size = 0;
         r = api().message_read_array(reply, 'y', &data, &size);
         if (r < 0) throw Error(fmt::format("systemd {} of {}: bad reply: {}", name, unit, std::strerror(-r)));
-        std::string hex;
-        for (size_t i = 0; i < size; ++i) hex += fmt::format("{:02x}", static_cast<const unsigned char*>(data)[i]);
-        return hex;
+        return hex_encode({static_cast<const char*>(data), size});
     }
 };
 

@@ -1,6 +1,8 @@
-// Small text helpers shared across areas.
+// Small text helpers shared across areas: the one home for hexadecimal,
+// percent-decoding, UTF-8 validation and quoting a value into a message.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -37,5 +39,22 @@ inline std::string percent_decode(std::string_view s) {
     }
     return out;
 }
+
+// `bytes` as lowercase hexadecimal, two digits a byte (SigV4's hashes and
+// signatures, systemd's invocation ids).
+std::string hex_encode(std::string_view bytes);
+
+// Strict UTF-8 (RFC 3629: no overlong forms, no UTF-16 surrogates, nothing
+// past U+10FFFF) without NUL bytes: what a text document must be and exactly
+// what JSON can carry. A looser check would let text through that the JSON
+// writer refuses later, in another step.
+bool is_utf8_text(std::string_view s);
+
+// `s` JSON-quoted for a one-line message: control characters escaped, bytes
+// that are not UTF-8 replaced by U+FFFD (never thrown), and cut after
+// `max_bytes` with "..." inside the closing quote. `ascii`: everything past
+// U+007F escaped too, for logs that must stay 7-bit.
+enum class QuoteAs { utf8, ascii };
+std::string json_quoted(std::string_view s, std::size_t max_bytes, QuoteAs as = QuoteAs::utf8);
 
 }  // namespace eksnode

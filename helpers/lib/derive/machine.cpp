@@ -10,11 +10,6 @@
 // would be no better. The origin says so; a golden test provides the file.
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -23,10 +18,9 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/process.hpp"
 #include "core/text.hpp"
 #include "derive/internal.hpp"
-
-extern char** environ;
 
 namespace eksnode {
 
@@ -117,72 +111,14 @@ std::optional<std::string> parse_version(std::string_view text) {
     return std::nullopt;
 }
 
-namespace {
-
-struct SpawnActions {
-    posix_spawn_file_actions_t a;
-    SpawnActions() { posix_spawn_file_actions_init(&a); }
-    ~SpawnActions() { posix_spawn_file_actions_destroy(&a); }
-    SpawnActions(const SpawnActions&) = delete;
-    SpawnActions& operator=(const SpawnActions&) = delete;
-};
-
-// Waits for `pid`, retrying on EINTR; returns its wait status.
-int reap(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return status;
-}
-
-// Reads the pipe until EOF or the deadline; false on timeout or error.
-bool read_until(int fd, std::chrono::steady_clock::time_point deadline, std::string& out) {
-    constexpr std::size_t max_output = 64 * 1024;   // a --version answer is one line
-    char buf[4096];
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return false;
-        pollfd p{fd, POLLIN, 0};
-        int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return false;
-        if (n == 0) return true;
-        if (out.size() + static_cast<std::size_t>(n) > max_output) return false;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-}
-
-}  // namespace
-
 std::optional<std::string> capture_stdout(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-    if (argv.empty()) return std::nullopt;
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0) return std::nullopt;
-    Fd read_end(fds[0]), write_end(fds[1]);
-
-    SpawnActions actions;
-    // dup2 clears O_CLOEXEC on the target, so the child keeps exactly fds 0-2.
-    posix_spawn_file_actions_addopen(&actions.a, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions.a, write_end.fd, 1);
-    posix_spawn_file_actions_addopen(&actions.a, 2, "/dev/null", O_WRONLY, 0);
-
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-
-    pid_t pid = 0;
-    if (::posix_spawnp(&pid, args[0], &actions.a, nullptr, args.data(), environ) != 0) return std::nullopt;
-    write_end.reset();   // so EOF arrives when the child exits
-
-    std::string out;
-    bool complete = read_until(read_end.fd, std::chrono::steady_clock::now() + timeout, out);
-    if (!complete) ::kill(pid, SIGKILL);
-    int status = reap(pid);
-    if (!complete || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-    return out;
+    ProcessOptions options;
+    options.stderr_to = ProcessOptions::Stderr::discard;
+    options.max_output = 64 * 1024;  // a --version answer is one line
+    options.timeout = timeout;
+    ProcessResult p = run_process(argv, options);
+    if (!p.succeeded() || p.truncated) return std::nullopt;
+    return std::move(p.out);
 }
 
 }  // namespace derive_detail

@@ -4,7 +4,7 @@
 
 #include <charconv>
 
-#include "core/jsonutil.hpp"
+#include "core/text.hpp"
 
 namespace eksnode::aws_value {
 
@@ -80,44 +80,7 @@ std::string problem(std::string_view s, std::string_view what) { return shown(s)
 
 }  // namespace
 
-std::string shown(std::string_view s) {
-    bool cut = s.size() > shown_max;
-    json j = std::string(s.substr(0, cut ? shown_max : s.size()));
-    // replace: a value cut inside a UTF-8 sequence, or binary junk, still prints.
-    std::string out = j.dump(-1, ' ', true, json::error_handler_t::replace);
-    if (cut) out.insert(out.size() - 1, "...");
-    return out;
-}
-
-bool is_utf8(std::string_view s) {
-    for (size_t i = 0; i < s.size();) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c == 0) return false;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        // Lead byte: sequence length and the range of the second byte that
-        // rules out overlong forms, surrogates and code points past U+10FFFF.
-        size_t len = 0;
-        unsigned char lo = 0x80, hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) len = 2;
-        else if (c == 0xe0) len = 3, lo = 0xa0;
-        else if (c == 0xed) len = 3, hi = 0x9f;
-        else if (c >= 0xe1 && c <= 0xef) len = 3;
-        else if (c == 0xf0) len = 4, lo = 0x90;
-        else if (c >= 0xf1 && c <= 0xf3) len = 4;
-        else if (c == 0xf4) len = 4, hi = 0x8f;
-        else return false;
-        if (i + len > s.size()) return false;
-        auto second = static_cast<unsigned char>(s[i + 1]);
-        if (second < lo || second > hi) return false;
-        for (size_t k = 2; k < len; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-        i += len;
-    }
-    return true;
-}
+std::string shown(std::string_view s) { return json_quoted(s, shown_max, QuoteAs::ascii); }
 
 std::string dns_name(std::string_view s) {
     return is_dns_name(s) ? ""
@@ -240,7 +203,7 @@ std::string base64(std::string_view s) {
 }
 
 std::string command_word(std::string_view s) {
-    bool ok = !s.empty() && is_utf8(s) && all_of(s, [](char c) {
+    bool ok = !s.empty() && is_utf8_text(s) && all_of(s, [](char c) {
                   auto u = static_cast<unsigned char>(c);
                   return u > 0x20 && u != 0x7f;
               });

@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/text.hpp"
+
 namespace eksnode::aws_value {
 
 // A value as a message shows it: JSON-quoted (control characters escaped,
@@ -23,8 +25,9 @@ namespace eksnode::aws_value {
 // a log line nor the journal ever carries it raw.
 std::string shown(std::string_view s);
 
-// Valid UTF-8 without NUL bytes.
-bool is_utf8(std::string_view s);
+// Valid UTF-8 without NUL bytes: core/text.hpp's is_utf8_text, under the name
+// the steps and aws/ already call it by.
+inline bool is_utf8(std::string_view s) { return is_utf8_text(s); }
 
 std::string dns_name(std::string_view s);           // RFC 1123: labels [A-Za-z0-9-], 63 each, 253 in all
 std::string instance_id(std::string_view s);        // i- and 8 or 17 lowercase hex digits

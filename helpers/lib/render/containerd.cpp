@@ -7,12 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/paths.hpp"
 #include "render/detail.hpp"
 #include "render/environment.hpp"
 #include "render/render.hpp"
-#include "render/toml_json.hpp"
 
 namespace eksnode {
 
@@ -242,7 +242,7 @@ std::string soci_snapshotter_config() {
     soci["cri_keychain"] = {{"enable_keychain", true}, {"image_service_path", containerd_socket}};
     soci["pull_modes"] = {{"parallel_pull_unpack", std::move(pull)}};
     std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
-    return out.append(to_toml(soci, soci_config_path));
+    return out.append(json_to_toml(soci, soci_config_path));
 }
 
 json base_runtime_spec(const json& cfg) {
@@ -257,7 +257,7 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     using namespace render_detail;
     StepResult r;
     std::string toml = generated_header("eks-node-containerd", path::config_json);
-    toml.append(to_toml(containerd_config(cfg), path::containerd_config));
+    toml.append(json_to_toml(containerd_config(cfg), path::containerd_config));
     put(r, paths, path::containerd_config, toml, 0644);
     put(r, paths, path::base_runtime_spec, dump_pretty(base_runtime_spec(cfg)), 0644);
     // Written only while in use and never removed: the SOCI package may ship

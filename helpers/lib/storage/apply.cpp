@@ -4,11 +4,8 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
-#include <spawn.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -17,10 +14,9 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/process.hpp"
 #include "core/text.hpp"
 #include "storage/storage.hpp"
-
-extern char** environ;
 
 namespace eksnode::storage {
 
@@ -254,61 +250,17 @@ void seed_binds(const Layout& l, StepResult& result) {
 }  // namespace
 
 Command run_command(const std::vector<std::string>& argv) {
+    // 1 MiB of each stream: mdadm and blkid say a few lines, and only the
+    // first line of an error reaches a message
+    ProcessResult p = run_process(argv);
     Command c;
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) < 0) return c;
-    if (::pipe2(err, O_CLOEXEC) < 0) {
-        ::close(out[0]);
-        ::close(out[1]);
+    if (!p.started) {
+        c.err = fmt::format("cannot run {}: {}", argv.empty() ? "" : argv[0], std::strerror(p.spawn_error));
         return c;
     }
-    posix_spawn_file_actions_t a;
-    posix_spawn_file_actions_init(&a);
-    posix_spawn_file_actions_addopen(&a, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&a, out[1], 1);
-    posix_spawn_file_actions_adddup2(&a, err[1], 2);
-    std::vector<char*> args;
-    for (const std::string& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, args[0], &a, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&a);
-    ::close(out[1]);
-    ::close(err[1]);
-    if (rc != 0) {
-        ::close(out[0]);
-        ::close(err[0]);
-        c.err = fmt::format("cannot run {}: {}", argv[0], std::strerror(rc));
-        return c;
-    }
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    std::string* bufs[2] = {&c.out, &c.err};
-    int open = 2;
-    char buf[4096];
-    while (open > 0) {
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open;
-            } else if (bufs[i]->size() < 1 << 20) {
-                bufs[i]->append(buf, static_cast<size_t>(n));
-            }
-        }
-    }
-    for (auto& f : fds)
-        if (f.fd >= 0) ::close(f.fd);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    c.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    c.status = p.exited ? p.exit_status : -1;
+    c.out = std::move(p.out);
+    c.err = std::move(p.err);
     return c;
 }
 

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/sources.hpp"
+#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "support.hpp"
 
@@ -222,4 +223,23 @@ TEST_CASE("TOML arrays of tables nested past the limit are refused when converte
     std::string text;
     for (int level = 1; level <= 40; ++level) text += "[[" + dotted(level) + "]]\n";
     CHECK(problem_of(text) == "spec.a" + repeat("[0].a", 32) + ": nested deeper than 64 levels");
+}
+
+TEST_CASE("JSON becomes TOML deterministically, or an error names the value", "[config][toml]") {
+    json doc = json::parse(R"({"b": 1, "a": {"y": [1, 2], "x": "s", "t": [{"k": true}, {"k": false}]}, "f": 0.5})");
+    CHECK(json_to_toml(doc, "test") ==
+          "b = 1\nf = 0.5\n\n[a]\nx = \"s\"\ny = [ 1, 2 ]\n\n[[a.t]]\nk = true\n\n[[a.t]]\nk = false\n");
+    CHECK_THROWS_WITH(json_to_toml(json::parse(R"({"a": {"b": null}})"), "test"), Catch::Contains("a.b"));
+    CHECK_THROWS_AS(json_to_toml(json::parse(R"({"big": 18446744073709551615})"), "test"), Error);
+}
+
+TEST_CASE("TOML to JSON and back: the two directions agree", "[config][toml]") {
+    // keys in sorted order: json keeps insertion order, and TOML tables come back sorted
+    json doc = json::parse(R"({"empty": {}, "list": [{"k": "a"}, {"k": "b"}], "on": true,
+        "plugins": {"io.containerd.grpc.v1.cri": {"registry": {"mirrors": {"docker.io": {"endpoint":
+        ["https://m.example"]}}}, "sandbox_image": "p:3.9"}}, "ratio": 0.25, "version": 2})");
+    std::string text = json_to_toml(doc, "test");
+    CHECK(toml_to_json(parse_toml(text, "round trip"), "round trip", "") == doc);
+    // and the text is a fixed point: written again, the same bytes
+    CHECK(json_to_toml(toml_to_json(parse_toml(text, "t"), "t", ""), "test") == text);
 }

@@ -13,7 +13,6 @@
 #include "render/hosts.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
-#include "render/toml_json.hpp"
 #include "steps/steps.hpp"
 #include "test_support.hpp"
 
@@ -331,14 +330,6 @@ TEST_CASE("the user's containerd TOML merges table by table", "[render][containe
     CHECK(ctd["discard_unpacked_layers"] == false);
     CHECK(ctd["default_runtime_name"] == "runc");
     CHECK(ctd["runtimes"]["runc"]["options"]["SystemdCgroup"] == true);
-}
-
-TEST_CASE("JSON becomes TOML deterministically, or an error names the value", "[render][containerd]") {
-    json doc = json::parse(R"({"b": 1, "a": {"y": [1, 2], "x": "s", "t": [{"k": true}, {"k": false}]}, "f": 0.5})");
-    CHECK(to_toml(doc, "test") ==
-          "b = 1\nf = 0.5\n\n[a]\nx = \"s\"\ny = [ 1, 2 ]\n\n[[a.t]]\nk = true\n\n[[a.t]]\nk = false\n");
-    CHECK_THROWS_WITH(to_toml(json::parse(R"({"a": {"b": null}})"), "test"), Catch::Contains("a.b"));
-    CHECK_THROWS_AS(to_toml(json::parse(R"({"big": 18446744073709551615})"), "test"), Error);
 }
 
 TEST_CASE("FastImagePull uses SOCI only on nodes with 4 CPUs and 7 GiB", "[render][containerd]") {

@@ -1,4 +1,6 @@
-#include "render/toml_json.hpp"
+// JSON into TOML text. Apart from toml_json.cpp (TOML into JSON) so that a
+// binary reading TOML does not link the writer, and the reverse.
+#include "config/toml_json.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -9,7 +11,7 @@
 
 #include "core/error.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode {
 
 namespace {
 
@@ -59,7 +61,7 @@ toml::array to_array(const json& arr, std::string_view what, const std::string& 
 
 }  // namespace
 
-std::string to_toml(const json& doc, std::string_view what) {
+std::string json_to_toml(const json& doc, std::string_view what) {
     std::ostringstream out;
     // format_flags::none: no indentation of sub-tables, basic "..." strings;
     // the same data always prints the same way.
@@ -69,4 +71,4 @@ std::string to_toml(const json& doc, std::string_view what) {
     return s;
 }
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode

@@ -1,0 +1,36 @@
+// TOML and JSON, both ways: the one home for the conversion. Two object files
+// behind this header, so a binary links only the direction it calls:
+//   config/toml_json.cpp  TOML text -> JSON (node.toml.d fragments, eks-node.toml,
+//                         spec.containerd.config); eks-node-imds links it and
+//                         must not pull in the YAML reader with it
+//   config/json_toml.cpp  JSON -> TOML text (containerd's config.toml, the
+//                         CLI's bootstrap-sh slot and redacted fragments)
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <toml++/toml.h>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode {
+
+// A TOML document, nested at most limits::nesting_depth deep (each part of a
+// dotted key or table header a level). `field` is where the text sits inside
+// a larger document (e.g. "spec.containerd.config"), empty for a whole file.
+// Errors are ConfigErrors naming the source, the field and the position.
+toml::table parse_toml(std::string_view text, const std::string& source, const std::string& field = "");
+
+// TOML as JSON: tables become objects, arrays lists, dates and times their
+// RFC 3339 text. `path` is the node's field path, for errors. A node nested
+// deeper than limits::nesting_depth below `node` is an error.
+json toml_to_json(const toml::node& node, const std::string& source, const std::string& path);
+
+// `doc` (a JSON object) as a TOML document: keys sorted, every table under its
+// full dotted header, no indentation, so equal data always gives equal bytes.
+// Throws Error naming `what` and the key for values TOML cannot hold (null,
+// integers beyond int64).
+std::string json_to_toml(const json& doc, std::string_view what);
+
+}  // namespace eksnode
