@@ -6,7 +6,7 @@ Usage: cli_confinement.py EKS_NODE_CLI
 The listing names every confined step and its directories, and says whether
 this kernel has Landlock. The probe, run here as root: unconfined (--probe=none)
 it gets through its writes and exec; with eks-node-containerd's policy the
-writes outside /etc/containerd and /run/eks-node, and exec, are refused while
+writes outside its directories (derived from the output registry), and exec, are refused while
 its own directory stays writable. Without Landlock in this kernel the probe
 says so, and the refusals are not expected. Bad arguments exit 2.
 """
@@ -36,7 +36,7 @@ def main():
     for step in ("imds", "config", "ca", "containerd", "hosts", "kubelet"):
         check(f"listing: eks-node-{step}", any(line.startswith(f"eks-node-{step} ") for line in lines), r.stdout)
     check("listing: containerd's directories",
-          "writes beneath /etc/containerd, /run/eks-node, /etc/soci-snapshotter-grpc (if present)" in r.stdout,
+          "writes beneath /etc/containerd, /etc/soci-snapshotter-grpc (if present), /run/eks-node/env" in r.stdout,
           r.stdout)
     check("listing: instance-store is not Landlock-confined", "instance-store" not in r.stdout, r.stdout)
 
