@@ -43,6 +43,10 @@ def main():
     own = pathlib.Path("/run/eks-node")  # the probe's own directory
     made = not own.exists()
     own.mkdir(parents=True, exist_ok=True)
+    # containerd's policy includes /run/eks-node/env, which the probe makes
+    # (as a step would) when Landlock is enforced: removed again below
+    env = own / "env"
+    env_made = not env.exists()
     r = harness.run_cli(cli, "confinement", "--probe=none")
     got = results(r.stdout)
     check("probe unconfined: exit 0", r.returncode == 0, r.stderr)
@@ -60,6 +64,8 @@ def main():
         check("probe containerd: says Landlock is not enforced", r.stdout.startswith("# Landlock not enforced"),
               r.stdout)
 
+    if env_made and env.exists():
+        env.rmdir()
     if made:
         own.rmdir()
 
