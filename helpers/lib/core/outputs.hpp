@@ -6,7 +6,6 @@
 // everywhere at once (tests/unit/core/test_outputs.cpp holds it to the man pages).
 #pragma once
 
-#include <span>
 #include <string_view>
 #include <sys/types.h>
 #include <vector>
