@@ -4,6 +4,7 @@ IMDS as a subprocess, running eks-node, and comparing files as data."""
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -136,6 +137,33 @@ def make_root(kubelet_version="1.29.0", cpus=2, containerd_version="1.7.27", nod
     write(root / "sys/devices/system/cpu/online", "0-%d\n" % (cpus - 1) if cpus > 1 else "0\n")
     write(root / "proc/meminfo", "MemTotal:       16384000 kB\n")
     return root
+
+
+def outputs():
+    """The output registry, read from helpers/lib/core/outputs.hpp (paths from
+    core/paths.hpp): one dict per file a step writes, with "path" (relative to
+    a root), "mode", "format", "step", "also_step", "secret", "optional",
+    "block_only". Read from the source, so the mode tests have no list of their
+    own to drift; raises when an entry does not read as expected."""
+    core = SOURCE_ROOT / "helpers" / "lib" / "core"
+    consts = dict(re.findall(r'constexpr std::string_view (\w+) = "([^"]+)";', (core / "paths.hpp").read_text()))
+    table = (core / "outputs.hpp").read_text().split("inline constexpr Output all[] = {", 1)[1].split("\n};", 1)[0]
+    out = []
+    for body in re.findall(r"\{(\.path = .*?)\},", table, re.S):
+        fields = dict(re.findall(r"\.(\w+) = ([^,}]+)", body))
+        if not {"path", "mode", "format", "step"} <= fields.keys():
+            raise ValueError("outputs.hpp: cannot read entry %r" % body)
+        out.append({
+            "path": consts[fields["path"].strip().removeprefix("path::")].lstrip("/"),
+            "mode": int(fields["mode"], 8),
+            "format": fields["format"].strip().removeprefix("Format::"),
+            "step": fields["step"].strip().strip('"'),
+            "also_step": fields.get("also_step", '""').strip().strip('"'),
+            **{flag: fields.get(flag, "false").strip() == "true" for flag in ("secret", "optional", "block_only")},
+        })
+    if len(out) < 10 or len(out) != table.count(".path ="):
+        raise ValueError("outputs.hpp: read %d entries of %d" % (len(out), table.count(".path =")))
+    return out
 
 
 def write(path, text):

@@ -6,7 +6,7 @@ Usage: cli_confinement.py EKS_NODE_CLI
 The listing names every confined step and its directories, and says whether
 this kernel has Landlock. The probe, run here as root: unconfined (--probe=none)
 it gets through its writes and exec; with eks-node-containerd's policy the
-writes outside /etc/containerd and /run/eks-node, and exec, are refused while
+writes outside its directories (derived from the output registry), and exec, are refused while
 its own directory stays writable. Without Landlock in this kernel the probe
 says so, and the refusals are not expected. Bad arguments exit 2.
 """
@@ -36,13 +36,17 @@ def main():
     for step in ("imds", "config", "ca", "containerd", "hosts", "kubelet"):
         check(f"listing: eks-node-{step}", any(line.startswith(f"eks-node-{step} ") for line in lines), r.stdout)
     check("listing: containerd's directories",
-          "writes beneath /etc/containerd, /run/eks-node, /etc/soci-snapshotter-grpc (if present)" in r.stdout,
+          "writes beneath /etc/containerd, /etc/soci-snapshotter-grpc (if present), /run/eks-node/env" in r.stdout,
           r.stdout)
     check("listing: instance-store is not Landlock-confined", "instance-store" not in r.stdout, r.stdout)
 
     own = pathlib.Path("/run/eks-node")  # the probe's own directory
     made = not own.exists()
     own.mkdir(parents=True, exist_ok=True)
+    # containerd's policy includes /run/eks-node/env, which the probe makes
+    # (as a step would) when Landlock is enforced: removed again below
+    env = own / "env"
+    env_made = not env.exists()
     r = harness.run_cli(cli, "confinement", "--probe=none")
     got = results(r.stdout)
     check("probe unconfined: exit 0", r.returncode == 0, r.stderr)
@@ -60,6 +64,8 @@ def main():
         check("probe containerd: says Landlock is not enforced", r.stdout.startswith("# Landlock not enforced"),
               r.stdout)
 
+    if env_made and env.exists():
+        env.rmdir()
     if made:
         own.rmdir()
 

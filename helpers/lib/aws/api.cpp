@@ -15,6 +15,7 @@
 #include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "imds/values.hpp"
 
 namespace eksnode::aws {
@@ -83,7 +84,7 @@ std::string string_at(const json& j, std::initializer_list<const char*> keys) {
 // shows it: as it is when it is plain text, quoted and escaped otherwise, so
 // that no line break or byte that is not UTF-8 reaches the log.
 std::string one_line(std::string text) {
-    bool plain = aws_value::is_utf8(text) && std::all_of(text.begin(), text.end(), [](char c) {
+    bool plain = is_utf8_text(text) && std::all_of(text.begin(), text.end(), [](char c) {
                      auto u = static_cast<unsigned char>(c);
                      return u >= 0x20 && u != 0x7f;
                  });

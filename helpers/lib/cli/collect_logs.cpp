@@ -19,10 +19,8 @@
 #include "cli/redact.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/outputs.hpp"
 #include "core/process.hpp"
-#include "render/containerd.hpp"
-#include "render/environment.hpp"
-#include "render/kubelet.hpp"
 
 namespace eksnode::cli {
 
@@ -271,42 +269,34 @@ private:
 };
 
 void Collection::rendered_files() {
-    // the rendered files, each redacted by its format; the user data is left
-    // out whole: it is free-form and may carry anything
-    note(fmt::format("files{}", path::user_data), "left out (may hold secrets)");
-    struct Rendered {
-        std::string_view path;
-        Kind kind;
-    };
-    for (Rendered f : std::initializer_list<Rendered>{
-             {path::instance_json, Kind::json},
-             {path::config_json, Kind::json},
-             {path::ca_crt, Kind::text},
-             {path::kubelet_config, Kind::json},
-             {path::kubelet_user_dropin, Kind::json},
-             {path::credential_provider_config, Kind::json},
-             {path::kubelet_env, Kind::environment},
-             {path::kubeconfig, Kind::text},
-             {render_detail::bootstrap_kubeconfig, Kind::text},
-             {render_detail::default_env_file, Kind::environment},
-             {render_detail::kubelet_env_file, Kind::environment},
-             {render_detail::containerd_env_file, Kind::environment},
-             {render_detail::resolved_dropin_path, Kind::text},
-             {path::containerd_config, Kind::text},
-             {path::base_runtime_spec, Kind::json},
-             {render_detail::soci_config_path, Kind::text},
-             {path::etc_hosts, Kind::text},
-             {path::kubelet_version_txt, Kind::text},
-             {path::containerd_version_txt, Kind::text}}) {
-        std::string name = fmt::format("files{}", f.path);
+    // The steps' outputs (core/outputs.hpp), then the versions the image
+    // records, which eks-node-config reads. Each is redacted by its format; a
+    // secret with no format to redact by (the user data: free-form, it may
+    // carry anything) is left out whole.
+    auto collect = [&](std::string_view p, Kind kind) {
+        std::string name = fmt::format("files{}", p);
         try {
-            auto text = read_file_if_exists(paths.of(f.path));
-            if (text) add(name, std::move(*text), f.kind);
+            auto text = read_file_if_exists(paths.of(p));
+            if (text) add(name, std::move(*text), kind);
             else note(name, "not present");
         } catch (const std::exception& e) {
             note(name, e.what());
         }
+    };
+    for (const outputs::Output& o : outputs::all) {
+        if (o.secret && o.format == outputs::Format::text) {
+            note(fmt::format("files{}", o.path), "left out (may hold secrets)");
+            continue;
+        }
+        // JSON and environment files are redacted by key; the rest (TOML,
+        // YAML, PEM, text) as text, which masks secret-looking values anywhere.
+        switch (o.format) {
+            case outputs::Format::json: collect(o.path, Kind::json); break;
+            case outputs::Format::env: collect(o.path, Kind::environment); break;
+            default: collect(o.path, Kind::text); break;
+        }
     }
+    for (std::string_view p : {path::kubelet_version_txt, path::containerd_version_txt}) collect(p, Kind::text);
 }
 
 void Collection::fragments(Kind kind) {

@@ -15,10 +15,8 @@
 #include "config/convert.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/outputs.hpp"
 #include "core/text.hpp"
-#include "render/containerd.hpp"
-#include "render/environment.hpp"
-#include "render/kubelet.hpp"
 
 namespace eksnode::cli {
 
@@ -40,34 +38,7 @@ namespace {
 
 using Outcome = CheckResult::Outcome;
 
-enum class Format { json, toml, yaml, pem, env, text };
-
-struct Expected {
-    std::string_view path;
-    mode_t mode;
-    Format format;
-    bool required;
-};
-
-// eks-node(7), DATA FLOW: every file, its mode, and whether every node has it.
-// bootstrap-kubeconfig replaces kubeconfig on Outposts (checked below).
-constexpr Expected expected_files[] = {
-    {path::instance_json, 0644, Format::json, true},
-    {path::user_data, 0600, Format::text, false},
-    {path::config_json, 0600, Format::json, true},
-    {path::ca_crt, 0644, Format::pem, true},
-    {path::kubelet_config, 0644, Format::json, true},
-    {path::kubelet_user_dropin, 0644, Format::json, false},
-    {path::credential_provider_config, 0644, Format::json, true},
-    {path::kubelet_env, 0644, Format::env, true},
-    {render_detail::default_env_file, 0600, Format::env, false},
-    {render_detail::kubelet_env_file, 0600, Format::env, false},
-    {render_detail::containerd_env_file, 0600, Format::env, false},
-    {render_detail::resolved_dropin_path, 0644, Format::text, false},
-    {path::containerd_config, 0644, Format::toml, true},
-    {path::base_runtime_spec, 0644, Format::json, true},
-    {render_detail::soci_config_path, 0644, Format::toml, false},
-};
+using outputs::Format;
 
 // Throws with the parser's message when `text` is not `format`.
 void parse_as(Format format, const std::string& text) {
@@ -183,14 +154,20 @@ std::vector<CheckResult> systemd_checks() {
 
 std::vector<CheckResult> validate_files(const Paths& paths) {
     std::vector<CheckResult> out;
-    for (const Expected& e : expected_files) out.push_back(check_file(paths, e.path, e.mode, e.format, e.required));
-    // kubelet authenticates with one of the two, whichever the configuration chose
-    CheckResult k = check_file(paths, path::kubeconfig, 0600, Format::yaml, false);
-    CheckResult b = check_file(paths, render_detail::bootstrap_kubeconfig, 0600, Format::yaml, false);
-    if (k.outcome == Outcome::skipped && b.outcome == Outcome::skipped)
-        k = {std::string(path::kubeconfig), Outcome::failed, "missing (and no bootstrap-kubeconfig either)"};
-    out.push_back(k);
-    out.push_back(b);
+    // Every registered output (core/outputs.hpp): present unless optional, its
+    // mode, parseable as its format. /etc/hosts is the system's file (its
+    // mode is the administrator's, its format free): there is nothing of it
+    // to check but our block, which eks-node-hosts itself refuses when broken.
+    for (const outputs::Output& o : outputs::all)
+        if (!o.block_only) out.push_back(check_file(paths, o.path, o.mode, o.format, !o.optional));
+    // kubelet authenticates with one of the two, whichever the configuration
+    // chose, so the registry has both optional and the pair is checked here
+    auto named = [&](std::string_view p) {
+        return std::find_if(out.begin(), out.end(), [&](const CheckResult& c) { return c.name == p; });
+    };
+    auto k = named(path::kubeconfig), b = named(path::bootstrap_kubeconfig);
+    if (k != out.end() && b != out.end() && k->outcome == Outcome::skipped && b->outcome == Outcome::skipped)
+        *k = {std::string(path::kubeconfig), Outcome::failed, "missing (and no bootstrap-kubeconfig either)"};
     return out;
 }
 

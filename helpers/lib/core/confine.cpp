@@ -1,6 +1,6 @@
 #include "core/confine.hpp"
 
-#include <array>
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/outputs.hpp"
 
 namespace eksnode::confine {
 
@@ -60,16 +61,16 @@ uint64_t handled_rights(int abi) {
     return r;
 }
 
-// What the steps write, from the unit files' former ReadWritePaths=.
-const std::array<std::pair<std::string_view, Policy>, 6> policies{{
-    {"imds", {{"/run/eks-node"}}},
-    {"config", {{"/run/eks-node"}}},
-    {"ca", {{"/etc/kubernetes"}}},
-    {"containerd", {{"/etc/containerd", "/run/eks-node", "-/etc/soci-snapshotter-grpc"}}},
-    {"hosts", {{"/etc"}}},
-    {"kubelet",
-     {{"/etc/kubernetes", "/etc/eks", "/var/lib/kubelet", "/run/eks-node", "/run/systemd/resolved.conf.d"}}},
-}};
+// Every step with an output in the registry, and its derived policy: built
+// once, so find_policy's pointers stay valid.
+const std::vector<std::pair<std::string_view, Policy>>& policies() {
+    static const std::vector<std::pair<std::string_view, Policy>> all = [] {
+        std::vector<std::pair<std::string_view, Policy>> out;
+        for (std::string_view step : outputs::steps()) out.emplace_back(step, derive_policy(step));
+        return out;
+    }();
+    return all;
+}
 
 void add_rule(int ruleset, const std::string& dir, uint64_t rights) {
     Fd d{::open(dir.c_str(), O_PATH | O_CLOEXEC | O_DIRECTORY)};
@@ -81,13 +82,45 @@ void add_rule(int ruleset, const std::string& dir, uint64_t rights) {
 
 }  // namespace
 
+Policy derive_policy(std::string_view step) {
+    struct Dir {
+        std::string_view path;
+        bool optional;
+    };
+    std::vector<Dir> dirs;
+    for (const outputs::Output* o : outputs::of_step(step)) {
+        std::string_view dir = o->path.substr(0, o->path.rfind('/'));
+        if (dir.empty()) dir = "/";
+        auto same = [&](const Dir& d) { return d.path == dir; };
+        if (auto it = std::find_if(dirs.begin(), dirs.end(), same); it != dirs.end())
+            it->optional = it->optional && o->existing_dir;  // another output there needs it made
+        else
+            dirs.push_back({dir, o->existing_dir});
+    }
+    // A rule covers everything beneath its directory (config.json.d beneath
+    // /etc/kubernetes/kubelet): the inner one would only repeat it.
+    auto beneath = [](std::string_view inner, std::string_view outer) {
+        return inner.size() > outer.size() && inner.starts_with(outer) &&
+               (outer == "/" || inner[outer.size()] == '/');
+    };
+    std::sort(dirs.begin(), dirs.end(), [](const Dir& a, const Dir& b) { return a.path < b.path; });
+    Policy p;
+    for (const Dir& d : dirs) {
+        bool covered = std::any_of(dirs.begin(), dirs.end(), [&](const Dir& o) {
+            return beneath(d.path, o.path) && !o.optional;
+        });
+        if (!covered) p.writable.push_back(fmt::format("{}{}", d.optional ? "-" : "", d.path));
+    }
+    return p;
+}
+
 int landlock_abi() {
     long v = ::syscall(sys_create_ruleset, nullptr, 0, create_ruleset_version);
     return v > 0 ? static_cast<int>(v) : 0;
 }
 
 const Policy* find_policy(std::string_view step) {
-    for (const auto& [name, p] : policies)
+    for (const auto& [name, p] : policies())
         if (name == step) return &p;
     return nullptr;
 }
@@ -99,7 +132,7 @@ const Policy& policy_of(std::string_view step) {
 
 std::vector<std::string_view> step_names() {
     std::vector<std::string_view> out;
-    for (const auto& [name, p] : policies) out.push_back(name);
+    for (const auto& [name, p] : policies()) out.push_back(name);
     return out;
 }
 

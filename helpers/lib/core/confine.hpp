@@ -26,11 +26,19 @@ int landlock_abi();
 // when missing and Landlock is enforced, since a rule needs the directory (one
 // that cannot be created gets no rule).
 struct Policy {
-    std::vector<std::string_view> writable;
+    std::vector<std::string> writable;
 };
 
+// A step's policy from the output registry (core/outputs.hpp): the directory
+// of each file it writes, since the atomic write makes its temporary file
+// there and renames it into place; "-" for an output whose directory belongs
+// to another package (existing_dir). Sorted, without a directory that another
+// one already contains.
+Policy derive_policy(std::string_view step);
+
 // The policy of a step by name ("containerd"): nullptr for a step that is not
-// confined this way (instance-store runs mdadm and mkfs); policy_of throws.
+// confined this way (instance-store runs mdadm and mkfs, and has no output in
+// the registry); policy_of throws.
 const Policy* find_policy(std::string_view step);
 const Policy& policy_of(std::string_view step);
 std::vector<std::string_view> step_names();  // the confined steps

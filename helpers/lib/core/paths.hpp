@@ -28,6 +28,13 @@ inline constexpr std::string_view base_runtime_spec = "/etc/containerd/base-runt
 inline constexpr std::string_view kubelet_version_txt = "/etc/eks/kubelet-version.txt";
 inline constexpr std::string_view containerd_version_txt = "/etc/eks/containerd-version.txt";
 inline constexpr std::string_view etc_hosts = "/etc/hosts";
+// Outputs of one configuration or another (core/outputs.hpp says which).
+inline constexpr std::string_view bootstrap_kubeconfig = "/var/lib/kubelet/bootstrap-kubeconfig";
+inline constexpr std::string_view resolved_dropin = "/run/systemd/resolved.conf.d/40-eks.conf";
+inline constexpr std::string_view default_env = "/run/eks-node/env/default.env";
+inline constexpr std::string_view kubelet_service_env = "/run/eks-node/env/kubelet.env";
+inline constexpr std::string_view containerd_service_env = "/run/eks-node/env/containerd.env";
+inline constexpr std::string_view soci_config = "/etc/soci-snapshotter-grpc/config.toml";
 }  // namespace path
 
 class Paths {

@@ -25,10 +25,6 @@ namespace eksnode::aws_value {
 // a log line nor the journal ever carries it raw.
 std::string shown(std::string_view s);
 
-// Valid UTF-8 without NUL bytes: core/text.hpp's is_utf8_text, under the name
-// the steps and aws/ already call it by.
-inline bool is_utf8(std::string_view s) { return is_utf8_text(s); }
-
 std::string dns_name(std::string_view s);           // RFC 1123: labels [A-Za-z0-9-], 63 each, 253 in all
 std::string instance_id(std::string_view s);        // i- and 8 or 17 lowercase hex digits
 std::string instance_type(std::string_view s);      // family.size: "m5.large", "u-6tb1.metal", "c7i.metal-48xl"

@@ -12,7 +12,7 @@ StepResult render_ca(const json& cfg, const Paths& paths) {
     std::string pem = need_string(cfg, "/derived/caPEM");
     if (!pem.empty() && pem.back() != '\n') pem += '\n';
     StepResult result;
-    put(result, paths, path::ca_crt, pem, 0644);
+    put(result, paths, path::ca_crt, pem);
     return result;
 }
 

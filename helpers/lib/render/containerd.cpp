@@ -242,7 +242,7 @@ std::string soci_snapshotter_config() {
     soci["cri_keychain"] = {{"enable_keychain", true}, {"image_service_path", containerd_socket}};
     soci["pull_modes"] = {{"parallel_pull_unpack", std::move(pull)}};
     std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
-    return out.append(json_to_toml(soci, soci_config_path));
+    return out.append(json_to_toml(soci, path::soci_config));
 }
 
 json base_runtime_spec(const json& cfg) {
@@ -258,12 +258,12 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     StepResult r;
     std::string toml = generated_header("eks-node-containerd", path::config_json);
     toml.append(json_to_toml(containerd_config(cfg), path::containerd_config));
-    put(r, paths, path::containerd_config, toml, 0644);
-    put(r, paths, path::base_runtime_spec, dump_pretty(base_runtime_spec(cfg)), 0644);
+    put(r, paths, path::containerd_config, toml);
+    put(r, paths, path::base_runtime_spec, dump_pretty(base_runtime_spec(cfg)));
     // Written only while in use and never removed: the SOCI package may ship
     // its own, and containerd does not talk to the snapshotter without the
     // proxy plugin above.
-    if (use_soci_snapshotter(cfg)) put(r, paths, soci_config_path, soci_snapshotter_config(), 0644);
+    if (use_soci_snapshotter(cfg)) put(r, paths, path::soci_config, soci_snapshotter_config());
     render_service_environment(r, cfg, paths, Service::containerd);
     return r;
 }

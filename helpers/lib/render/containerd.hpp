@@ -9,8 +9,6 @@
 
 namespace eksnode::render_detail {
 
-inline constexpr std::string_view soci_config_path = "/etc/soci-snapshotter-grpc/config.toml";
-
 // containerd's configuration schema: version 2 for containerd 1.x, version 3
 // for 2.x (which still loads version 2, migrating it in memory).
 enum class ConfigSchema { v2, v3 };

@@ -1,5 +1,7 @@
 #include "render/detail.hpp"
 
+#include <sys/stat.h>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -12,6 +14,12 @@ namespace eksnode::render_detail {
 namespace {
 
 constexpr std::string_view config_source = "config.json";
+
+mode_t mode_of(const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) throw Error(fmt::format("{}: cannot stat", p.string()));
+    return st.st_mode & 07777;
+}
 
 json::json_pointer pointer_of(std::string_view pointer) { return json::json_pointer(std::string(pointer)); }
 
@@ -58,8 +66,12 @@ bool containerd_at_least(const json& cfg, std::string_view release) {
     return compare_versions(need_string(cfg, "/machine/containerdVersion"), release) >= 0;
 }
 
-void put(StepResult& result, const Paths& paths, std::string_view absolute, std::string_view data, mode_t mode) {
+void put(StepResult& result, const Paths& paths, std::string_view absolute, std::string_view data) {
+    const outputs::Output& out = outputs::of(absolute);
     fs::path p = paths.of(absolute);
+    // The administrator's mode on a system file we only add a block to.
+    std::error_code ec;
+    const mode_t mode = out.block_only && fs::exists(p, ec) ? mode_of(p) : out.mode;
     WriteResult r = write_file_atomic(p, data, mode);
     if (r == WriteResult::written)
         log::emit(log::Level::info, fmt::format("wrote {}", absolute), p.string(), log::id::file_written);
@@ -67,6 +79,8 @@ void put(StepResult& result, const Paths& paths, std::string_view absolute, std:
 }
 
 void withdraw(StepResult& result, const Paths& paths, std::string_view absolute) {
+    if (!outputs::of(absolute).optional)
+        throw Error(fmt::format("{}: withdrawn, but the output registry says every node has it", absolute));
     fs::path p = paths.of(absolute);
     WriteResult r = remove_file(p);
     if (r == WriteResult::written)

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "core/jsonutil.hpp"
+#include "core/outputs.hpp"
 #include "core/paths.hpp"
 #include "core/step.hpp"
 
@@ -31,10 +32,15 @@ const json* non_empty_object(const json& cfg, std::string_view pointer);
 bool kubelet_at_least(const json& cfg, std::string_view release);
 bool containerd_at_least(const json& cfg, std::string_view release);
 
-// Writes `data` to `absolute` under the root and records the result. Logs the
-// path when the content changed, so the journal says what a re-run touched.
-void put(StepResult& result, const Paths& paths, std::string_view absolute, std::string_view data, mode_t mode);
+// Writes `data` to the registered output `absolute` (core/outputs.hpp) under
+// the root, with the registry's mode, and records the result; the mode is not
+// the caller's to choose, so a renderer cannot drift from validate and the man
+// pages. A block-only output (/etc/hosts) keeps the mode the file already has.
+// Throws Error for a path the registry does not know. Logs the path when the
+// content changed, so the journal says what a re-run touched.
+void put(StepResult& result, const Paths& paths, std::string_view absolute, std::string_view data);
 // Removes an output this step no longer produces (idempotent re-render).
+// Throws Error unless the registry says the output is optional.
 void withdraw(StepResult& result, const Paths& paths, std::string_view absolute);
 
 // Every generated text file we own starts with these lines ("#" comments are

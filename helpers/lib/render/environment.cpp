@@ -12,11 +12,6 @@ namespace eksnode::render_detail {
 
 namespace {
 
-// 0600, not the 0644 of nodeadm's drop-ins: these values are typically proxy
-// URLs, which may carry credentials (config.json is 0600 for the same reason),
-// and only PID 1 reads an EnvironmentFile=.
-constexpr mode_t env_mode = 0600;
-
 // nodeadm writes the same maps as systemd configuration instead:
 //   default    -> DefaultEnvironment= in /etc/systemd/system.conf.d/environment.conf
 //   kubelet    -> Environment= in /etc/systemd/system/kubelet.service.d/environment.conf
@@ -46,20 +41,23 @@ void write_env(StepResult& result, const Paths& paths, std::string_view file, st
         withdraw(result, paths, file);
         return;
     }
-    put(result, paths, file, environment_file(generated_header(writer, from), vars), env_mode);
+    // 0600 (core/outputs.hpp), not the 0644 of nodeadm's drop-ins: these values
+    // are typically proxy URLs, which may carry credentials (config.json is
+    // 0600 for the same reason), and only PID 1 reads an EnvironmentFile=.
+    put(result, paths, file, environment_file(generated_header(writer, from), vars));
 }
 
 }  // namespace
 
 void render_service_environment(StepResult& result, const json& cfg, const Paths& paths, Service service) {
     const std::string_view name = service == Service::kubelet ? "kubelet" : "containerd";
-    const std::string_view file = service == Service::kubelet ? kubelet_env_file : containerd_env_file;
+    const std::string_view file = service == Service::kubelet ? path::kubelet_service_env : path::containerd_service_env;
 
     // Both steps write default.env, byte for byte the same: whichever runs
     // first (or alone, on a re-run) leaves it current.
     EnvMap defaults;
     add_vars(defaults, cfg, "default");
-    write_env(result, paths, default_env_file, "eks-node-kubelet and eks-node-containerd",
+    write_env(result, paths, path::default_env, "eks-node-kubelet and eks-node-containerd",
               "spec.instance.environment.default", defaults);
 
     // The service file repeats the defaults under its own values (as systemd's

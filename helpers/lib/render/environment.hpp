@@ -10,11 +10,9 @@
 
 namespace eksnode::render_detail {
 
-// Files loaded by the static drop-ins (EnvironmentFile=-, so absent is fine).
-inline constexpr std::string_view default_env_file = "/run/eks-node/env/default.env";
-inline constexpr std::string_view kubelet_env_file = "/run/eks-node/env/kubelet.env";
-inline constexpr std::string_view containerd_env_file = "/run/eks-node/env/containerd.env";
-
+// The files (path::default_env, path::kubelet_service_env,
+// path::containerd_service_env) are loaded by the static drop-ins
+// (EnvironmentFile=-, so absent is fine).
 enum class Service { kubelet, containerd };
 
 // Writes default.env (spec.instance.environment.default) and the service's

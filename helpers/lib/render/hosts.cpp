@@ -10,7 +10,6 @@
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
-#include <sys/stat.h>
 
 #include <fmt/format.h>
 
@@ -113,12 +112,6 @@ bool is_ip_literal(const std::string& host) {
     return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-mode_t mode_of(const fs::path& p) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) throw Error(fmt::format("{}: cannot stat", p.string()));
-    return st.st_mode & 07777;
-}
-
 }  // namespace
 
 std::vector<std::string> resolve_with_dns(const std::string& host) {
@@ -168,8 +161,8 @@ StepResult render_hosts(const json& cfg, const Paths& paths, const HostResolver&
         result.add(file, WriteResult::unchanged);
         return result;
     }
-    // Keep the administrator's mode; 0644 is the usual one for a new file.
-    put(result, paths, path::etc_hosts, updated, current ? mode_of(file) : 0644);
+    // put() keeps the administrator's mode (the registry's 0644 is for a new file).
+    put(result, paths, path::etc_hosts, updated);
     return result;
 }
 

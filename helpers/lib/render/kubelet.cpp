@@ -13,10 +13,10 @@ namespace {
 using namespace render_detail;
 
 void render_config(StepResult& r, const json& cfg, const Paths& paths) {
-    put(r, paths, path::kubelet_config, dump_pretty(kubelet_config(cfg)), 0644);
+    put(r, paths, path::kubelet_config, dump_pretty(kubelet_config(cfg)));
     // nodeadm names its drop-in 40-nodeadm.conf; 40-user.conf says whose settings it holds.
     if (const json* user = user_dropin_config(cfg))
-        put(r, paths, path::kubelet_user_dropin, dump_pretty(kubelet_user_dropin(*user)), 0644);
+        put(r, paths, path::kubelet_user_dropin, dump_pretty(kubelet_user_dropin(*user)));
     else
         withdraw(r, paths, path::kubelet_user_dropin);
 }
@@ -29,13 +29,13 @@ void render_kubeconfig(StepResult& r, const json& cfg, const Paths& paths) {
     if (flag(cfg, "/spec/cluster/enableOutpost")) {
         // A local cluster on Outposts knows itself by id, not name: the token
         // asked for must name the id (nodeadm's kubeconfig.go does the same).
-        put(r, paths, bootstrap_kubeconfig,
-            kubeconfig_yaml(server, need_string(cfg, "/spec/cluster/id"), region), 0600);
+        put(r, paths, path::bootstrap_kubeconfig,
+            kubeconfig_yaml(server, need_string(cfg, "/spec/cluster/id"), region));
         // /var/lib/kubelet/kubeconfig is now kubelet's own, from TLS bootstrap.
         return;
     }
-    put(r, paths, path::kubeconfig, kubeconfig_yaml(server, need_string(cfg, "/spec/cluster/name"), region), 0600);
-    withdraw(r, paths, bootstrap_kubeconfig);
+    put(r, paths, path::kubeconfig, kubeconfig_yaml(server, need_string(cfg, "/spec/cluster/name"), region));
+    withdraw(r, paths, path::bootstrap_kubeconfig);
 }
 
 void render_resolver(StepResult& r, const json& cfg, const Paths& paths) {
@@ -43,9 +43,9 @@ void render_resolver(StepResult& r, const json& cfg, const Paths& paths) {
     // change applies after `systemctl restart systemd-resolved` (nodeadm
     // restarts it right after writing).
     if (std::optional<std::string> dropin = resolved_dropin(cfg))
-        put(r, paths, resolved_dropin_path, *dropin, 0644);
+        put(r, paths, path::resolved_dropin, *dropin);
     else
-        withdraw(r, paths, resolved_dropin_path);
+        withdraw(r, paths, path::resolved_dropin);
 }
 
 }  // namespace
@@ -54,8 +54,8 @@ StepResult render_kubelet(const json& cfg, const Paths& paths) {
     StepResult r;
     render_config(r, cfg, paths);
     render_kubeconfig(r, cfg, paths);
-    put(r, paths, path::credential_provider_config, dump_pretty(credential_provider_config(cfg)), 0644);
-    put(r, paths, path::kubelet_env, kubelet_environment(cfg), 0644);
+    put(r, paths, path::credential_provider_config, dump_pretty(credential_provider_config(cfg)));
+    put(r, paths, path::kubelet_env, kubelet_environment(cfg));
     render_service_environment(r, cfg, paths, Service::kubelet);
     render_resolver(r, cfg, paths);
     return r;

@@ -11,10 +11,9 @@
 
 namespace eksnode::render_detail {
 
-// Paths nodeadm uses that core/paths.hpp does not name.
-inline constexpr std::string_view bootstrap_kubeconfig = "/var/lib/kubelet/bootstrap-kubeconfig";
+// Where kubelet finds ecr-credential-provider: a flag value, not an output
+// (the outputs' paths are in core/paths.hpp, their modes in core/outputs.hpp).
 inline constexpr std::string_view credential_provider_bin_dir = "/etc/eks/image-credential-provider";
-inline constexpr std::string_view resolved_dropin_path = "/run/systemd/resolved.conf.d/40-eks.conf";
 
 // Whether this kubelet reads drop-ins from --config-dir (nodeadm: >= 1.29),
 // so the user's kubelet.config goes to a drop-in instead of into config.json.

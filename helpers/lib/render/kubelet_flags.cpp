@@ -44,7 +44,7 @@ void file_flags(const json& cfg, FlagMap& f) {
     f["kubeconfig"] = path::kubeconfig;
     // On Outposts kubelet TLS-bootstraps from the bootstrap kubeconfig and
     // writes --kubeconfig itself; both flags are needed for that.
-    if (flag(cfg, "/spec/cluster/enableOutpost")) f["bootstrap-kubeconfig"] = bootstrap_kubeconfig;
+    if (flag(cfg, "/spec/cluster/enableOutpost")) f["bootstrap-kubeconfig"] = path::bootstrap_kubeconfig;
     f["image-credential-provider-bin-dir"] = credential_provider_bin_dir;
     f["image-credential-provider-config"] = path::credential_provider_config;
 }

@@ -12,7 +12,9 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/outputs.hpp"
 #include "core/systemd.hpp"
+#include "core/text.hpp"
 #include "derive/derive.hpp"
 #include "generator/generator.hpp"
 #include "imds/imds.hpp"
@@ -141,13 +143,13 @@ namespace {
 // or nullopt. nlohmann's dump refuses such a string with an exception of its
 // own (type_error 316), so config.json is checked before it is written.
 std::optional<std::string> first_non_text(const json& j, const std::string& at) {
-    if (j.is_string()) return aws_value::is_utf8(j.get_ref<const std::string&>()) ? std::nullopt : std::optional(at);
+    if (j.is_string()) return is_utf8_text(j.get_ref<const std::string&>()) ? std::nullopt : std::optional(at);
     if (j.is_array()) {
         for (size_t i = 0; i < j.size(); ++i)
             if (auto bad = first_non_text(j[i], fmt::format("{}/{}", at, i))) return bad;
     } else if (j.is_object()) {
         for (auto it = j.begin(); it != j.end(); ++it) {
-            std::string key = aws_value::is_utf8(it.key()) ? it.key() : aws_value::shown(it.key());
+            std::string key = is_utf8_text(it.key()) ? it.key() : aws_value::shown(it.key());
             if (key != it.key()) return at + "/" + key;
             if (auto bad = first_non_text(*it, at + "/" + key)) return bad;
         }
@@ -241,7 +243,7 @@ StepResult config(const StepOptions& opts) {
     bool generator_reads_it = opts.config_path.empty();
     std::optional<generator::GeneratorPlan> before;
     if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
-    WriteResult w = write_file_atomic(out, dump_pretty(cfg), 0600);
+    WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
     r.add(out, w);
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before);
     return r;

@@ -10,6 +10,7 @@
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 #include "core/log.hpp"
+#include "core/outputs.hpp"
 #include "imds/imds.hpp"
 
 namespace eksnode::steps {
@@ -40,9 +41,9 @@ StepResult imds(const StepOptions& opts) {
     // User data first: a reader that finds instance.json saying userData=true
     // must find the file it describes.
     fs::path ud = opts.paths.of(path::user_data);
-    out.add(ud, r.user_data ? write_file_atomic(ud, *r.user_data, 0600) : remove_file(ud));
+    out.add(ud, r.user_data ? write_file_atomic(ud, *r.user_data, outputs::of(path::user_data).mode) : remove_file(ud));
     fs::path ij = opts.paths.of(path::instance_json);
-    out.add(ij, write_file_atomic(ij, dump_pretty(r.instance), 0644));
+    out.add(ij, write_file_atomic(ij, dump_pretty(r.instance), outputs::of(path::instance_json).mode));
     return out;
 }
 

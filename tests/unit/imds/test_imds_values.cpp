@@ -243,18 +243,18 @@ TEST_CASE("values: one word of an unquoted command line", "[imds][values][kubele
 }
 
 TEST_CASE("values: UTF-8", "[imds][values]") {
-    CHECK(v::is_utf8(""));
-    CHECK(v::is_utf8("plain"));
-    CHECK(v::is_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-    CHECK_FALSE(v::is_utf8(with_nul("a", "b")));
-    CHECK_FALSE(v::is_utf8("\xff"));
-    CHECK_FALSE(v::is_utf8("\x80"));
-    CHECK_FALSE(v::is_utf8("\xc3"));
-    CHECK_FALSE(v::is_utf8("\xc0\xaf"));          // overlong '/'
-    CHECK_FALSE(v::is_utf8("\xe0\x80\xaf"));      // overlong '/'
-    CHECK_FALSE(v::is_utf8("\xed\xa0\x80"));      // a UTF-16 surrogate
-    CHECK_FALSE(v::is_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-    CHECK_FALSE(v::is_utf8("\xe2\x82"));
+    CHECK(is_utf8_text(""));
+    CHECK(is_utf8_text("plain"));
+    CHECK(is_utf8_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    CHECK_FALSE(is_utf8_text(with_nul("a", "b")));
+    CHECK_FALSE(is_utf8_text("\xff"));
+    CHECK_FALSE(is_utf8_text("\x80"));
+    CHECK_FALSE(is_utf8_text("\xc3"));
+    CHECK_FALSE(is_utf8_text("\xc0\xaf"));          // overlong '/'
+    CHECK_FALSE(is_utf8_text("\xe0\x80\xaf"));      // overlong '/'
+    CHECK_FALSE(is_utf8_text("\xed\xa0\x80"));      // a UTF-16 surrogate
+    CHECK_FALSE(is_utf8_text("\xf4\x90\x80\x80"));  // past U+10FFFF
+    CHECK_FALSE(is_utf8_text("\xe2\x82"));
 }
 
 TEST_CASE("values are shown quoted, escaped and cut", "[imds][values]") {

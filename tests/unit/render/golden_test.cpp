@@ -20,6 +20,7 @@
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/outputs.hpp"
 #include "render/render.hpp"
 #include "steps/steps.hpp"
 #include "test_support.hpp"
@@ -110,11 +111,34 @@ void regenerate(const fs::path& case_dir, const Tree& actual) {
     std::ofstream(case_dir / "expected.modes") << modes;
 }
 
+// Everything the step wrote, or found already right, is an output the
+// registry (core/outputs.hpp) gives to this step, with the registry's mode:
+// validate, collect-logs and the confinement read their lists from there.
+void check_registered(const std::string& step, const fs::path& root, const StepResult& result) {
+    for (const auto& [p, r] : result.outputs) {
+        // by append: GCC 12 at -O3 raises a false -Wrestrict on "/" + string
+        std::string absolute = "/";
+        absolute.append(fs::relative(p, root).string());
+        INFO(step << " output " << absolute);
+        const outputs::Output* o = outputs::find(absolute);
+        REQUIRE(o != nullptr);
+        CHECK(o->written_by(step));
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0) {
+            CHECK(o->optional);  // withdrawn: only an optional output may be
+            continue;
+        }
+        // a block-only file keeps the mode it had: the input's 0644 here
+        CHECK(static_cast<mode_t>(st.st_mode & 07777) == o->mode);
+    }
+}
+
 void check_case(const std::string& step, const fs::path& case_dir) {
     TempDir root;
     copy_input(case_dir / "input", root.path);
 
     StepResult first = render(step, case_dir, root.path);
+    check_registered(step, root.path, first);
     const Tree actual = read_tree(root.path);
     if (std::getenv("EKS_NODE_REGENERATE")) regenerate(case_dir, actual);
 

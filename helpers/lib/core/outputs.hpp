@@ -1,0 +1,88 @@
+// The output registry: every file a step leaves on the node, once. The
+// renderers write with its modes, `eks-node validate` checks against it,
+// `eks-node collect-logs` collects (and masks) by it, and each step's Landlock
+// policy is derived from it. Before, four hand-kept lists said the same thing
+// and could drift; a file added here is checked, collected and writable
+// everywhere at once (tests/unit/core/test_outputs.cpp holds it to the man pages).
+#pragma once
+
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+#include "core/paths.hpp"
+
+namespace eksnode::outputs {
+
+// How a file is parsed by `eks-node validate` and redacted by collect-logs.
+enum class Format { json, toml, yaml, pem, env, text };
+
+struct Output {
+    std::string_view path;  // as seen on the node (Paths::of re-roots it)
+    mode_t mode;
+    Format format;
+    std::string_view step;  // the step that writes it ("kubelet")
+    // A second step writing the same bytes: default.env is every service's
+    // defaults, so both kubelet and containerd keep it current.
+    std::string_view also_step = {};
+    // May hold credentials: 0600, and collect-logs redacts it by its format or,
+    // when it has none to redact by (free-form text), leaves it out.
+    bool secret = false;
+    // Written only in some configurations (and withdrawn in the others).
+    bool optional = false;
+    // The file is the system's and the step owns only a marked block of it
+    // (/etc/hosts): it keeps the file's mode, and `mode` is only for a new file.
+    bool block_only = false;
+    // Its directory belongs to another package: written only into an existing
+    // one, so confinement grants it if present and never creates it.
+    bool existing_dir = false;
+
+    bool written_by(std::string_view s) const { return step == s || (!also_step.empty() && also_step == s); }
+};
+
+// In the order collect-logs archives them and validate lists them: the chain's
+// order, then each step's files in the order it writes them.
+inline constexpr Output all[] = {
+    {.path = path::user_data, .mode = 0600, .format = Format::text, .step = "imds", .secret = true, .optional = true},
+    {.path = path::instance_json, .mode = 0644, .format = Format::json, .step = "imds"},
+    // may carry proxy URLs with credentials (spec.instance.environment)
+    {.path = path::config_json, .mode = 0600, .format = Format::json, .step = "config", .secret = true},
+    {.path = path::ca_crt, .mode = 0644, .format = Format::pem, .step = "ca"},
+    {.path = path::kubelet_config, .mode = 0644, .format = Format::json, .step = "kubelet"},
+    {.path = path::kubelet_user_dropin, .mode = 0644, .format = Format::json, .step = "kubelet", .optional = true},
+    {.path = path::credential_provider_config, .mode = 0644, .format = Format::json, .step = "kubelet"},
+    {.path = path::kubelet_env, .mode = 0644, .format = Format::env, .step = "kubelet"},
+    // one of the two kubeconfigs, by enableOutpost: both grant cluster access
+    {.path = path::kubeconfig, .mode = 0600, .format = Format::yaml, .step = "kubelet", .secret = true,
+     .optional = true},
+    {.path = path::bootstrap_kubeconfig, .mode = 0600, .format = Format::yaml, .step = "kubelet", .secret = true,
+     .optional = true},
+    {.path = path::default_env, .mode = 0600, .format = Format::env, .step = "kubelet", .also_step = "containerd",
+     .secret = true, .optional = true},
+    {.path = path::kubelet_service_env, .mode = 0600, .format = Format::env, .step = "kubelet", .secret = true,
+     .optional = true},
+    {.path = path::containerd_service_env, .mode = 0600, .format = Format::env, .step = "containerd",
+     .secret = true, .optional = true},
+    {.path = path::resolved_dropin, .mode = 0644, .format = Format::text, .step = "kubelet", .optional = true},
+    {.path = path::containerd_config, .mode = 0644, .format = Format::toml, .step = "containerd"},
+    {.path = path::base_runtime_spec, .mode = 0644, .format = Format::json, .step = "containerd"},
+    {.path = path::soci_config, .mode = 0644, .format = Format::toml, .step = "containerd", .optional = true,
+     .existing_dir = true},
+    // our block only on Outposts; a node without /etc/hosts is left without one
+    {.path = path::etc_hosts, .mode = 0644, .format = Format::text, .step = "hosts", .optional = true,
+     .block_only = true},
+};
+
+// The entry for `path`, or nullptr when no step writes it.
+const Output* find(std::string_view path);
+// The entry for `path`; throws Error when it is not registered (a renderer
+// writing a file the registry does not know is a programming error).
+const Output& of(std::string_view path);
+// The outputs `step` writes, in registry order.
+std::vector<const Output*> of_step(std::string_view step);
+// Every step that writes an output, in order of first appearance.
+std::vector<std::string_view> steps();
+// "json", "toml", ... for messages and tests.
+std::string_view format_name(Format format);
+
+}  // namespace eksnode::outputs
