@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-generator: decides at boot (and on every daemon-reload) whether
 // eks-node runs and which optional steps it needs, by writing .wants/ links
 // and drop-ins. See eks-node-generator(8); the decisions live in

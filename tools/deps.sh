@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages eks-node needs to build and test.
 # Idempotent and quick when everything is present: apt runs only for what is missing.
 set -euo pipefail

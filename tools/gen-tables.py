@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Generate the C++ tables of eks-node's reference data.
 
 Reads the files under data/ and writes one C++ source file with sorted

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The library's layering, checked from the #include lines (no build needed).
 
     tools/layers.py           the module graph, then any violation; exit 1 if one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Lints the C++ under helpers/ generators/ tests/ with the LLVM 14 tools of
 # Debian 12 (tools/deps.sh --test installs them); any finding fails the run.
 #

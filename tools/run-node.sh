@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job: builds eks-node, builds the Debian 12 guest image (first time
 # only, cached), and boots it as a node against the built-in fake instance (a
 # fake IMDS inside the VM serving tests/conformance/instance/imds.json and

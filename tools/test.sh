@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every test tier that fits here: unit and golden (Catch2), process-level
 # (fake IMDS, conformance samples, bad-input corpus, the chain of step binaries),
 # then the sanitizer tier and the fuzz smoke in a clang ASan+UBSan build

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's main job, inside the booted node (see tools/run-node.sh): show the
 # unit graph, what each step cost and the kubelet configuration it rendered.
 set -uo pipefail

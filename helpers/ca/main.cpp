@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-ca: /etc/kubernetes/pki/ca.crt from the resolved configuration.
 // See eks-node-ca(8).
 #include "steps/steps.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node: the operator CLI. See eks-node(1).
 #include "cli/cli.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-config: merge every configuration source, validate, derive, and
 // write /run/eks-node/config.json. See eks-node-config(8).
 #include "steps/steps.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-containerd: containerd's config.toml, base runtime spec and environment.
 // See eks-node-containerd(8).
 #include "steps/steps.hpp"

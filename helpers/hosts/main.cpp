@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-hosts: the Outposts API server's addresses in /etc/hosts.
 // See eks-node-hosts(8).
 #include "steps/steps.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-imds: fetch instance metadata and user data into /run/eks-node/.
 // See eks-node-imds(8).
 #include "steps/steps.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-instance-store: the md array and XFS filesystems that the
 // generated .mount units put on the EC2 instance-store disks.
 // See eks-node-instance-store(8).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What kubelet and kube-proxy call on a node (iptables, conntrack, ethtool,
 # socat), plus the image's extra packages (EKS_EXTRA_PACKAGES: the custom
 # runtime hook, e.g. a runtime's own package).

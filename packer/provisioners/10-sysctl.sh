@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Kernel parameters for a Kubernetes node, applied by systemd-sysctl at boot.
 set -euo pipefail
 # shellcheck source=lib.sh

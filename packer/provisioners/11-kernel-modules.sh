@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Modules loaded at boot by systemd-modules-load (before systemd-sysctl, so
 # the net.bridge.* keys exist): overlay for containerd's snapshotter,
 # br_netfilter for bridged pod traffic, plus EKS_EXTRA_KERNEL_MODULES (the

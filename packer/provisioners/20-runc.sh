@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # runc from the distribution (dnf/apt verify the signed package), at the
 # version prefix EKS_RUNC_VERSION.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # containerd from the distribution at the version prefix EKS_CONTAINERD_VERSION.
 # eks-node-containerd renders /etc/containerd/config.toml at boot; the
 # package's own config is moved out of the way so nothing mistakes it for ours.

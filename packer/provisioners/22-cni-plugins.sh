@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The reference CNI plugins into /opt/cni/bin (the VPC CNI chains loopback,
 # portmap, bandwidth), from the release tarball in the binary source.
 set -euo pipefail

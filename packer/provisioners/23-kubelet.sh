@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # kubelet from the binary source, checksum verified, and checked to be the
 # version EKS_KUBELET_VERSION.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # systemd units the image provides around eks-node's drop-ins: runtime.slice,
 # the AL2023-shaped kubelet.service (eks-node ships only drop-ins for it, see
 # dropins/kubelet.service.d/10-eks-node.conf) with its FORWARD-policy unit,

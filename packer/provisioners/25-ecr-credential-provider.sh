@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The kubelet image credential provider for ECR, where eks-node's
 # credential-provider config points (/etc/eks/image-credential-provider/).
 set -euo pipefail

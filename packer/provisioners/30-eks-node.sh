@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # eks-node itself: `meson install` of this repository, built on the instance
 # (so it links the image's own libraries). EKS_NODE_SOURCE is a source tree
 # or a `git archive` tarball of it. The VM test image skips this step: its

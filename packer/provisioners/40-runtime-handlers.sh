@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The custom runtime hook's containerd side: EKS_RUNTIME_HANDLERS, a
 # space-separated list of NAME=RUNTIME_TYPE[=BINARY], becomes an image default
 # of eks-node (/usr/lib/eks-node/node.toml.d/20-runtime-handlers.toml, see

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Logs that are not pod logs (kubelet rotates those): a bounded journal, which
 # holds kubelet's and containerd's output, and logrotate for the plain files
 # node agents still write under /var/log.

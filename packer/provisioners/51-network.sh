@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The VPC CNI owns the routes and policy rules of pod ENIs. Keep the OS
 # network stack from removing or re-creating them: systemd-networkd must not
 # manage foreign routes and rules, and the AL2-era ec2-net-utils (which

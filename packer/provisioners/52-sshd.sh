@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # sshd without weak ciphers, MACs and key exchanges (CBC modes, SHA-1, the
 # 1024-bit group). Skipped where there is no OpenSSH server.
 set -euo pipefail

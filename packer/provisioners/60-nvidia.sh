@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # NVIDIA variant: the kernel driver (EKS_NVIDIA_DRIVER_VERSION) from NVIDIA's
 # AL2023 repository and nvidia-container-toolkit, whose runtime eks-node makes
 # containerd's default handler on a node with an NVIDIA GPU

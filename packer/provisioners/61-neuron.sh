@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Neuron variant (Inferentia, Trainium): the aws-neuronx-dkms driver and
 # tools from AWS's Neuron repository; pods reach the devices through the
 # Neuron device plugin with runc. Only on the AMI (dnf): untested here.

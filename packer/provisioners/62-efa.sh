@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Elastic Fabric Adapter (EKS_EFA_VERSION, empty: none): the AWS EFA installer
 # from the binary source (checksum verified), minimal install (kernel module
 # and libfabric, no MPI). Used by the NVIDIA and Neuron variants. Only on the

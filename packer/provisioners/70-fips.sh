@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # FIPS variant: the kernel and the crypto policy in FIPS mode
 # (fips-mode-setup, Amazon Linux 2023's own tool). Takes effect at the next
 # boot, i.e. the first boot of an instance from the AMI. Only on the AMI

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # CIS-oriented hardening (EKS_HARDENING=cis). Which CIS Amazon Linux 2023
 # Benchmark items this covers, and which a Kubernetes node cannot follow, is
 # listed in packer/README.md ("CIS-oriented profile"); keep the two in step.

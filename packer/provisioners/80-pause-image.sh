@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Cache the pause (sandbox) image as a pinned local image, so no pod start
 # waits for a pull and kubelet's image GC never removes it; an image default
 # of eks-node makes it the sandbox image. Needs a running containerd and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What the image is: /etc/eks/release for people, and the version files
 # eks-node-config reads instead of running `kubelet --version` and
 # `containerd --version` at every boot (eks-node.toml(5), VERSIONS).

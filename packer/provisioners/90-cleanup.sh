@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Leave nothing of the build in the image: build tree and build-only
 # packages, package caches, and the per-instance identity a first boot must
 # create afresh (machine-id, SSH host keys, cloud-init state).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The image has what the steps promised; the build fails otherwise.
 # Offline checks only: the same in a chroot as on the builder instance.
 set -euo pipefail

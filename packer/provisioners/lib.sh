@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by every provisioner: logging, the package-manager shim, verified
 # binary fetches, idempotent file installs. Sourced, never run.

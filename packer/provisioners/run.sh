@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every image-time step (NN-name.sh beside this file) in order, as root.
 # The AMI build (packer/al2023.pkr.hcl) and the VM test image
 # (tests/vm/build-image.sh) both call this, with the EKS_* variables of

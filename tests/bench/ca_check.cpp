@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cluster CA check two ways, in one process each: eks-node's DER reader
 // (config/certificate.cpp) and OpenSSL 3 (PEM_read_bio_X509, what the check
 // would be with libcrypto). Prints the first call (OpenSSL's includes its

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Instruction counts per step under valgrind's callgrind: stable where wall
 time is not (a shared 2-core machine), so a regression shows in review as a
 changed number. Two views of the same steps, both against the loopback fake

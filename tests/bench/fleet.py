@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Fleet check (a benchmark, not a timed test): N simulated bootstraps of the
 node-name lookup started at once, every one a real eks-node-config run with
 nodeadm's default strategy (EC2 DescribeInstances), against the fake EC2

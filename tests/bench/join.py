@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Join-time benchmark: boots the VM tier's guest image N times per scenario in
 systemd-nspawn --boot (real systemd 252 as PID 1, at host CPU speed) and reports,
 per step and for the whole chain (eks-node-imds starts -> kubelet's process

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Per-step cost of the step executables at host speed: each step run N times
 in chain order against the loopback fake IMDS and a temporary root; reports
 median wall, mean CPU (user+sys) and peak RSS per step, and wall and CPU in

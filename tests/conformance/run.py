@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Conformance samples: each case's NodeConfig, on the instance in
 instance/imds.json, through `eks-node render`, must give files equal (as
 parsed data) to the case's expected/ tree. Every case runs twice: the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks the journal message catalog against the MESSAGE_IDs the code logs.
 
 Usage: check_catalog.py --log-hpp=FILE --log-cpp=FILE --catalog=FILE

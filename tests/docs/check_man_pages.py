@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Renders every man page in man/ with scdoc and fails on any error or warning.
 
 Usage: check_man_pages.py --scdoc=PATH MAN_DIR PAGE...

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks that every Documentation= of our units names a man page we build.
 
 Usage: check_unit_docs.py --units=DIR --dropins=DIR [--generated=DIR]... PAGE...

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A fake EC2 + EKS API endpoint on loopback that checks every request's
 SigV4 signature with botocore (an implementation independent of ours) and
 serves canned answers, with fault injection.

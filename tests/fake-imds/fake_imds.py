@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A fake EC2 instance metadata service (IMDSv2 only) with fault injection.
 
 Used by the unit tests, the process tests and, inside the test VM, as the IMDS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Answers of the AWS APIs eks-node-config calls (aws/api.cpp): EC2's XML
 // (DescribeInstances, DescribeInstanceTypes, error documents), EKS's JSON
 // (DescribeCluster, errors), and the instance profile's credentials document

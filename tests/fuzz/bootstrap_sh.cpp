@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AL2 user data: the static reader of shell scripts calling
 // /etc/eks/bootstrap.sh (words, quotes, here-documents, variables), and the
 // flag mapping the shim shares with it (arguments one per input line).

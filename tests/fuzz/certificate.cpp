@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spec.cluster.certificateAuthority (config/certificate.cpp): base64 of PEM
 // or DER, or PEM text, every certificate's DER structure checked. What it
 // accepts it hands on as normalized PEM, and normalized PEM must read back

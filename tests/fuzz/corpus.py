@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Seed corpora of the fuzz targets, gathered from the test data in the tree
 at run time, so that the seeds follow the tests (README.md here).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every fuzz target shares (README.md here). A target feeds one entry
 // point of input we do not control; the entry point may refuse the input only
 // with the error its contract names. Any other exception is left to escape:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IMDS answers as bytes off the socket: core/http.hpp's ResponseParser. Its
 // contract is that the result is a pure function of the bytes, however reads
 // split them; the first input byte picks where to split, and the answer fed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // instance.json from what IMDS answered (imds/instance.cpp): every value, the
 // identity document's JSON above all, comes from the metadata service.
 //

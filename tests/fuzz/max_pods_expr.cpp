@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spec.kubelet.maxPodsExpression, the CEL subset of derive/expr.cpp: parsing,
 // type checks and arithmetic, with every variable known and with none.
 #include "derive/derive.hpp"

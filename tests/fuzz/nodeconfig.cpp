@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A NodeConfig stream, YAML or JSON, as user data or a MIME part carries it:
 // the YAML reader and its go-yaml scalar typing, the JSON reader, the
 // containerd TOML inside, and every document's validation.

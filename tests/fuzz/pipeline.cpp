@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The whole of eks-node-config's reading of user data, as
 // tests/unit/config/test_bad_input.cpp runs it: fragments, each validated,
 // merged in order, the merged whole checked, and written out as JSON.

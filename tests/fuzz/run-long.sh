@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Long fuzzing runs of every target (or the ones named), several at a time,
 # from a -Dfuzz=true build (README.md here). Findings are kept, each run goes
 # on after one, and a table of executions/s and coverage closes the run.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs the fuzz targets of a -Dfuzz=true build (README.md here).
 
     run.py smoke --build-dir DIR TARGET

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node.toml's [settings] table (the input is its body): the schema's
 // checks (config/checks.cpp), the merged checks, and what the steps then read
 // from validated settings: the IMDS options (imds/options.cpp) and the AWS

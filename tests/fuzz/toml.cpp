@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One eks-node TOML document: user data, a MIME part of
 // application/vnd.eks-node+toml, or an admin's /etc/eks-node/node.toml.d/
 // file; toml++, the TOML-to-JSON mapping and the fragment's validation.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Raw EC2 user data, all the way to fragments: base64 and gzip layers, MIME
 // multipart (headers, parameters, transfer encodings, nesting), and each
 // part's front end (NodeConfig YAML/JSON, eks-node TOML, bootstrap.sh

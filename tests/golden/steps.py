@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden trees for the steps that are not renderers: imds, config and
 instance-store (the renderers' are tests/unit/render/golden_test.cpp).
 

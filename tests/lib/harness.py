@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared pieces of the process-level tests: a temporary node root, the fake
 IMDS as a subprocess, running eks-node, and comparing files as data."""
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Checks of packer/ that need no AWS account: `packer fmt -check`, `packer
 # validate` of every variant, shellcheck on every provisioner.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Tier 3: eks-node-config's AWS API lookups against the loopback fake EC2/EKS
 endpoint (tests/fake-aws/), which checks every request's SigV4 signature with
 botocore, and the fake IMDS (instance profile credentials).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Bad-input corpus (tests/bad-input/*): each case's user data, through
 `eks-node render` against the conformance instance, must exit 6 with exactly
 one error line naming the source and the field, and leave the root as the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Tier 3: the step executables, run one by one in unit order against a
 loopback fake IMDS and a temporary root, the way systemd runs them.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Bash completion for eks-node (completions/eks-node): sources the script in
 bash, calls its function for partial command lines as bash would (COMP_WORDS,
 COMP_CWORD), and compares COMPREPLY, as a set, with what each line should offer.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`eks-node confinement`: the steps' Landlock policies, and the probe.
 
 Usage: cli_confinement.py EKS_NODE_CLI

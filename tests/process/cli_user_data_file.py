@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """User data files are read up to the 1 MiB limit and no further.
 
 Usage: cli_user_data_file.py EKS_NODE_CLI

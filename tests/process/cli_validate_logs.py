@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`eks-node validate` and `eks-node collect-logs` on a rendered node root.
 
 Usage: cli_validate_logs.py EKS_NODE_CLI

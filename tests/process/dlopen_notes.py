@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """ELF dlopen notes (core/dl.hpp, EKSNODE_DLOPEN_NOTE): every library the code
 dlopen()s is declared in the binaries that may load it, in the format packaging
 tools read (https://systemd.io/ELF_DLOPEN_METADATA/).

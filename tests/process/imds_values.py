@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Tier 3: instance data that is not what its IMDS path holds. Each value
 below is served by the loopback fake IMDS; eks-node-imds must refuse it with
 exit 6 and one error line naming "IMDS <path>" and the value (quoted,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Tier 3: every step SIGKILLed at random points while it moves a node from one
 configuration to another. A node can lose a step at any instant (OOM killer,
 `systemctl kill`, a timeout); its files must then still be whole.

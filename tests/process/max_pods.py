@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`eks-node max-pods` against AL2's max-pods-calculator.sh rules.
 
 Usage: max_pods.py EKS_NODE_CLI

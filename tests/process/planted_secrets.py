@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Planted secrets never leak from a node's chain or from the eks-node CLI.
 
 Usage: planted_secrets.py HELPER_DIR EKS_NODE_CLI

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks the installed units and drop-ins with systemd's own tools.
 
 Usage: check_units.py BUILD_DIR

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fixtures every area's unit tests share: a temporary node root, paths into
 // the source tree, and the conformance instance as eks-node-imds writes it.
 #pragma once

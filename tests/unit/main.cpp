@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Catch2 main. The library logs derived values at info; tests keep stderr for
 // failures unless EKS_NODE_TEST_LOG=debug|info asks for more.
 #define CATCH_CONFIG_RUNNER

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the Debian 12 base image of the VM test tier, or reuse the cached one.
 #
 # Usage: tests/vm/build-image.sh

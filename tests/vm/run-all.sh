@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The VM test tier: every scenario under tests/vm/scenarios/, one VM at a time
 # (TCG guests are CPU-bound; two at once only slow each other down).
 #

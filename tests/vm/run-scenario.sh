@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Boot the VM test image once and run one scenario in it.
 #
 # Usage: tests/vm/run-scenario.sh SCENARIO_DIR [options]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Self-test of the VM harness, three boots of scenarios/00-smoke:
 #   early  the project installed before systemd starts; must pass
 #   late   installed by the runner + daemon-reload; must pass

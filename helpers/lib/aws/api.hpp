@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The three AWS API calls eks-node-config may make, signed by us (SigV4 on
 // OpenSSL, libcurl loaded on first use), with retries under one deadline:
 //   EC2 DescribeInstances      -> PrivateDnsName, nodeadm's default node name

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the API credentials come from, in order: the environment
 // (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: tests and odd
 // setups), then the instance profile through IMDS

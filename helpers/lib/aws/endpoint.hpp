@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the EC2 and EKS APIs of this instance's region answer.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HTTPS for the AWS APIs over libcurl, loaded with dlopen() on the first
 // request: linked normally, libcurl and its ~30 libraries cost every run of
 // eks-node-config about 5 ms of CPU and 7 MiB of RSS (measured, see

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "aws/sigv4.hpp"
 #include "core/text.hpp"
 

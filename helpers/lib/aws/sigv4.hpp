@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AWS Signature Version 4, header signing, on OpenSSL (HMAC-SHA256, SHA-256).
 // Pure functions of their inputs, checked against the published AWS test
 // suite (tests/data/sigv4/) and, request by request, by the fake endpoint's

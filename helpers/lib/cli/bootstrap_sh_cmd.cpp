@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node bootstrap-sh: the body of the /etc/eks/bootstrap.sh shim.
 //
 // AL2 user data calls /etc/eks/bootstrap.sh when cloud-init runs it, late in

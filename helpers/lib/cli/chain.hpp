@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The boot chain in unit order, for in-process runs (`eks-node render`).
 // The units under units/ express the same order for systemd.
 #pragma once

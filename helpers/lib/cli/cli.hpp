@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator CLI `eks-node`: one executable, subcommands. See eks-node(1).
 #pragma once
 

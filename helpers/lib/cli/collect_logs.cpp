@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node collect-logs: one tar.gz with what a bug report needs. The archive
 // is written here (ustar + zlib, both a few dozen lines) rather than by
 // spawning tar(1): the contents are redacted in memory first, so no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Subcommands of the operator CLI that live in their own files (internal to cli/).
 #pragma once
 

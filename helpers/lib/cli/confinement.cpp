@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `eks-node confinement`: what each step may write (its Landlock policy) and
 // whether this kernel enforces it; `--probe=STEP` shows it enforced, by trying
 // what a confined step must not do. The probes change nothing: files are

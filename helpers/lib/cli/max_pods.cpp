@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node max-pods: AL2's max-pods-calculator.sh on eks-node's ENI table.
 //
 // Its rules (amazon-eks-ami files/max-pods-calculator.sh): --cni-max-eni caps

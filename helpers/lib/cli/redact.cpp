@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/redact.hpp"
 #include "core/text.hpp"
 

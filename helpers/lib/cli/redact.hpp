@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `eks-node collect-logs` masks before anything enters the archive.
 //
 // The rule is an allow list, not a list of suspicious names: every value of

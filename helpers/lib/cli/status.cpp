@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node status: every unit eks-node.target wants, read from systemd over
 // sd-bus (state, times, exit status) and the journal (the last error line).
 // The list of steps is what the target wants this boot, not a fixed list, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node validate: the node against what its steps should have left behind.
 // The file checks run under --root anywhere; the kernel and systemd checks
 // only on the host itself, under systemd.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AL2 bootstrap.sh front end: the mapping of its flags onto the configuration
 // model. The scripts that call it are read by config/shell.hpp; this file only
 // decides what the call's words mean.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AL2 user data: shell scripts that call /etc/eks/bootstrap.sh CLUSTER [flags].
 //
 // Two ways in, one mapping. eks-node-config reads the script statically (never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cluster CA: nodeadm writes whatever bytes it is given and kubelet fails
 // later with a TLS error; we check every certificate up front and hand the
 // renderers normalized PEM.

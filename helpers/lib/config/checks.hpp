@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Syntax checks on configuration strings (internal to config/). Each returns
 // the problem as errors show it after the field path ("\"10.100.0.0/33\" is
 // not a CIDR"), or an empty string when the value is fine.

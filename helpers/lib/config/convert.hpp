@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parsers that turn YAML, JSON and TOML text into JSON values (internal to
 // config/). Every error is a ConfigError naming the source and, where known,
 // the field and the position in the text.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EKS's CoreDNS service takes the tenth address of the service CIDR. nodeadm
 // finds it by string surgery (cut at the last dot, append ".10"), right only
 // for a CIDR written as its network address; this computes network + 10 for

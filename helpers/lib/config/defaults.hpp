@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Values EKS and kubelet take when configuration leaves them out: facts about
 // those programs, not eks-node's decisions. The configuration readers need them
 // to map what user data says (bootstrap.sh's flags are relative to them), and

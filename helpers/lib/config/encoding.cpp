@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // base64 (RFC 4648, standard alphabet) and gzip (RFC 1952) decoding of
 // untrusted user data, with size caps so that a compression bomb fails fast;
 // base64 encoding for the PEM text of the cluster CA (certificate.cpp).

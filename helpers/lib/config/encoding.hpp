@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Transport encodings of user data (internal to config/): base64 and gzip
 // layers, peeled off in any order up to limits::encoding_layers.
 #pragma once

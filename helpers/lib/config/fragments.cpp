@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fragment files and the settings steps read before user data is known. Kept
 // apart from the rest of the config model on purpose: eks-node-imds links
 // only this and the TOML reader (config/toml_json.cpp, toml++), not the whole

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the TOML fragments live (node.toml.d/ in three directories, systemd's
 // drop-in rules) and the settings steps read before user data is known.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON into TOML text. Apart from toml_json.cpp (TOML into JSON) so that a
 // binary reading TOML does not link the writer, and the reverse.
 #include "config/toml_json.hpp"

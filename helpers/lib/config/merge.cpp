@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Merging fragments in order, recording which source set every value.
 #include <fmt/format.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small MIME reader for user data (RFC 2045, RFC 2046): header blocks,
 // Content-Type parameters, multipart bodies and transfer encodings. Internal
 // to config/; user data is the only MIME we read.

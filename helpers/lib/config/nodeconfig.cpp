@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NodeConfig front end: nodeadm's configuration document in YAML or JSON.
 #include <algorithm>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one table of every configuration field eks-node knows, with its type
 // and syntax. Validation walks it, the tests iterate it, and eks-node.toml(5)
 // documents the same names (internal to the library).

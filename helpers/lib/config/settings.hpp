@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node's own [settings.imds] and [settings.aws]: one reader and one
 // grammar per key, called by every step that reads them, so that a fragment
 // one step accepts is never refused by the next (issue 15: deadline = "1m30s"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The static shell reader (config/shell.hpp): reads POSIX shell just far
 // enough to find the runs of one command and the here-documents written to
 // files, line by line, each line's here-document bodies after it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A static reader of POSIX shell scripts: finds the runs of one command and the
 // files the script writes from here-documents, without running anything.
 //

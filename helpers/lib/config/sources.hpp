@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Configuration front ends: user data decoding (base64, gzip, MIME multipart),
 // NodeConfig (YAML or JSON) and eks-node TOML, each turned into a Fragment,
 // validated at the edge, and merged in order.

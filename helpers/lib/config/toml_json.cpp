@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TOML text into JSON values. Apart from convert.cpp (YAML and JSON) so that
 // a step reading only TOML (eks-node-imds's [settings.imds],
 // config/fragments.cpp) links toml++ and not libyaml; apart from

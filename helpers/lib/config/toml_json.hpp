@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TOML and JSON, both ways: the one home for the conversion. Two object files
 // behind this header, so a binary links only the direction it calls:
 //   config/toml_json.cpp  TOML text -> JSON (node.toml.d fragments, eks-node.toml,

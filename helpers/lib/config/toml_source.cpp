@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node.toml front end: the NodeConfig spec's fields at the top level,
 // plus [settings] for eks-node's own knobs.
 #include "config/convert.hpp"

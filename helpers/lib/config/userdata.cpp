@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // User data: peel transport encodings, then read a MIME multipart message, a
 // NodeConfig, our TOML, or recognise formats that carry no configuration.
 #include <array>

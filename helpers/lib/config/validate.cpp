@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validation against the field table (config/schema.hpp), per fragment and of
 // the merged whole.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // YAML 1.1 scalar resolution as nodeadm's go-yaml v2 does it; the facts are
 // listed in yaml_scalar.hpp. Written from those facts, not from go-yaml's code.
 #include "config/yaml_scalar.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // YAML scalars typed the way nodeadm types them (internal to config/).
 //
 // nodeadm decodes a NodeConfig with k8s.io/apimachinery's YAML serializer,

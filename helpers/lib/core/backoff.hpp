@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Retry delays shared by every client that retries (IMDS, the AWS APIs).
 #pragma once
 

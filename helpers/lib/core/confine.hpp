@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File-system confinement a step applies to itself (Landlock), in place of
 // the mount-namespace settings systemd would need for the same (eks-node(7),
 // CONFINEMENT): on systemd 252 those cost ~7 ms of a step's start, on the

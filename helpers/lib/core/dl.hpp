@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared libraries loaded on first use, with dlopen(), for what most runs of a
 // step never need: linked, each is loaded and relocated on every run whether
 // it is called or not (libcurl: +7.8 MiB RSS and +5.5 ms; libcrypto: +1.4 MiB

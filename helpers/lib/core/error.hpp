@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors carry their exit code (systemd.exec(5) conventions) and their context.
 // Library code throws; the step's main logs once and exits with err.exit_code().
 #pragma once

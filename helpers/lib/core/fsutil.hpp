@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File primitives: every write is atomic and carries an explicit mode.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HTTP/1.1 for IMDS: endpoint parsing, request formatting, response parsing.
 
 #include "core/http.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTTP/1.1 that IMDS needs, and nothing more: endpoints that are IP
 // literals, requests of a few headers, and a response parser that is a pure
 // function of the bytes fed to it (unit-tested on its own, split anywhere).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON helpers shared by the config model and the renderers.
 #pragma once
 

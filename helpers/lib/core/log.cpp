@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logging: journal entries in the journal's native protocol when stderr is
 // the journal, plain stderr lines otherwise.
 //

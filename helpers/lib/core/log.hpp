@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logging: structured journal entries under systemd, plain stderr otherwise.
 // Library code does not log errors: it throws, and the step's main logs once.
 // It may log facts at info (a derived value and where it came from).

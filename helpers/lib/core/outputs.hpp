@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The output registry: every file a step leaves on the node, once. The
 // renderers write with its modes, `eks-node validate` checks against it,
 // `eks-node collect-logs` collects (and masks) by it, and each step's Landlock

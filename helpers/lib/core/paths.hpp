@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every path the project reads or writes goes through Paths, so that tests and
 // `eks-node render --root=DIR` run the whole chain under a temporary directory.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Running an external program: the one way eks-node does it (blkid and mdadm
 // for instance-store, kubelet --version for the machine facts, the tools
 // collect-logs asks). Always an explicit argv, never a shell, so a value with

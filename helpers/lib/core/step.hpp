@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shape every step executable shares: parse the common long options, run
 // the step's function, map exceptions to systemd exit codes, log once.
 #pragma once

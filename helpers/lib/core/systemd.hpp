@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Asking the service manager to do things: daemon-reload, start a target,
 // restart a consumer. libsystemd's sd-bus is loaded with dlopen() the first
 // time one of these is called, so the steps that never talk to systemd (most

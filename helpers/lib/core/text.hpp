@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small text helpers shared across areas: the one home for hexadecimal,
 // percent-decoding, UTF-8 validation and quoting a value into a message.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // derive(): every value eks-node computes rather than reads, each recorded in
 // config.json "derived" with its origin under "/derived/<key>" and logged once.
 #include <algorithm>

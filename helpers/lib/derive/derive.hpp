@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Derived values, computed once by eks-node-config and recorded in config.json
 // with their origin: max pods, reserved resources, cluster DNS, IP family,
 // node IP, provider ID, node name, versions, sandbox image.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spec.kubelet.maxPodsExpression: the subset of CEL (https://cel.dev) that max
 // pods arithmetic needs, evaluated the way nodeadm's cel-go environment does,
 // without pulling a CEL implementation into a boot-time helper.

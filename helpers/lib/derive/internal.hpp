@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Building blocks of derive(), exposed for unit tests and the operator CLI.
 // Not a stable interface: helpers call derive() and read config.json.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Facts about the machine under the root: CPUs, memory, kubelet and containerd
 // versions, NVIDIA GPUs, FIPS mode. Read once by eks-node-config and recorded
 // in config.json "machine", so every later step sees the same facts.

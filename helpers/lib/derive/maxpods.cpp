@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Max pods from ENI limits, and the resources kubelet reserves for itself.
 //
 // Facts behind the numbers (amazon-eks-ami and amazon-vpc-cni-k8s):

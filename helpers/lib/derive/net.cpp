@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cluster DNS address and IP family from the service CIDR (config/defaults.cpp
 // reads CIDRs, and says how eks-node differs from nodeadm there); host of an URL.
 #include "config/defaults.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pause (sandbox) image containerd runs for every pod.
 //
 // Registry coordinates follow nodeadm's getEKSRegistryCoordinates

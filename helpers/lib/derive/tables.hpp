@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reference data compiled into the library. The definitions are generated at
 // build time by tools/gen-tables.py from data/ (see data/README.md), as sorted
 // constexpr arrays: nothing is parsed at boot, lookups are binary searches.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Version comparison for the kubelet and containerd version toggles.
 #include "derive/derive.hpp"
 

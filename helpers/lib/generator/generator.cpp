@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-generator's decisions. The table below is the contract; it is
 // repeated in eks-node-generator(8).
 //

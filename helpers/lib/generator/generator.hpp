@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-generator's decisions as a pure function: which units, drop-ins and
 // .wants/ links this boot needs (the decision table is at the top of
 // generator.cpp and in eks-node-generator(8)). The generator executable only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the generator executable does with a plan: write it into systemd's
 // output directory, and log the way generators must (the journal is not up
 // yet when they run at boot, so they log to the kernel's ring buffer).

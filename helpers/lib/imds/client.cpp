@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The IMDSv2 client: one poll() loop drives every request of a fetch, each on
 // its own non-blocking socket speaking the HTTP/1.1 of core/http.hpp.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pieces of the IMDS client that are pure functions, exposed for unit tests.
 // Not an API for other areas: use imds.hpp.
 #pragma once

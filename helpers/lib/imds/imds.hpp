@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IMDSv2 client: token PUT with a TTL, every needed path fetched concurrently
 // on one token, refresh on 401, bounded exponential backoff with jitter under
 // an overall deadline, 404 means absent, never through a proxy.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // instance.json from the raw IMDS answers: validation, defaults, derivations.
 
 #include <array>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ImdsOptions from [settings.imds] and --imds-endpoint.
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Syntax checks for the values AWS hands a node: IMDS answers (eks-node-imds),
 // EC2 DescribeInstances and EKS DescribeCluster (eks-node-config). They end
 // up in kubelet flags, file names, URLs and unit environments, so each is

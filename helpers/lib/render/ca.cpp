@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-ca: the cluster CA kubelet trusts (authentication.x509.clientCAFile
 // in its config, certificate-authority in its kubeconfig).
 #include "render/detail.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-containerd: config.toml and the base OCI runtime spec, equivalent to
 // nodeadm/internal/containerd (config.template.toml for schema 2,
 // config2.template.toml for schema 3, base-runtime-spec.json, nvidia.go).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pieces the renderers share: reading config.json with errors that name the
 // field, version toggles, and writing or withdrawing an output while recording
 // it in the step's result. Internal to helpers/lib/render/ and its tests.

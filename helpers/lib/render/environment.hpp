@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Service environment (spec.instance.environment): the one implementation the
 // kubelet and containerd steps both call, each for its own service.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-hosts: on Outposts, the API server's addresses in /etc/hosts, so
 // that nodes keep reaching a local control plane while the Outpost is
 // disconnected from its region (nodeadm/internal/kubelet/config.go,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /etc/hosts editing for eks-node-hosts. Internal to helpers/lib/render/ and its tests.
 #pragma once
 

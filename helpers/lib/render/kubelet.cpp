@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-kubelet: everything kubelet.service reads, written where nodeadm
 // writes it, plus the service environment and DNS resolver settings.
 #include "core/paths.hpp"

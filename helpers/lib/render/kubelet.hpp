@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kubelet step's documents, each a pure function of config.json. Internal
 // to helpers/lib/render/ and its tests; render_kubelet() writes them.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The KubeletConfiguration nodeadm generates (nodeadm/internal/kubelet/config.go),
 // with the values eks-node-config derived instead of nodeadm's own lookups.
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kubelet command line and the environment file that carries it
 // (nodeadm/internal/kubelet/config.go, kubeconfig.go, image-credential-provider.go,
 // environment.go).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Renderers: pure functions of config.json (+ files under the root) that write
 // a step's outputs atomically and report what changed. The steps that call
 // them (steps/ca.cpp, kubelet.cpp, containerd.cpp, hosts.cpp) load config.json.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-config: gathers every configuration source in order, validates,
 // derives, and writes the single resolved truth (config.json). See
 // eks-node-config(8).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node-kubelet: kubelet's configuration, kubeconfig, flags and environment.
 // See eks-node-kubelet(8).
 #include "render/render.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config.json, the hand-off from eks-node-config to every later step.
 #include "steps/steps.hpp"
 

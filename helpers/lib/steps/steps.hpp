@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The steps layer: one file per step, named as its binary, unit and man page
 // (steps/kubelet.cpp is eks-node-kubelet, eks-node-kubelet.service,
 // eks-node-kubelet(8), tests/golden/kubelet/). Each holds the step's glue:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The instance-store operations on devices: make the array and filesystems
 // the generated .mount units mount. See eks-node-instance-store(8).
 #pragma once

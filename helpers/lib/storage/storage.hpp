@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EC2 instance-store disks: which disks are there (from sysfs, under the root
 // prefix), what instance.localStorage asks for, and the mounts that follow.
 // The generator turns a Layout into .mount units; eks-node-instance-store

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs inside a booted node (systemd-nspawn container or test VM), after the boot
 settled: records what systemd measured for the join chain of this boot, then starts
 the floor chain (the same shape, empty oneshots; see floor_units in join.py) and records it the

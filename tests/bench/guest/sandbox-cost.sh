@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs inside a booted container (join.py --sandbox-cost): what the steps'
 # confinement costs systemd before the program runs. One empty oneshot per
 # variant, started 7 times; prints the sorted ExecMainStart -> ExecMainExit

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden trees for AL2 user data: scripts calling /etc/eks/bootstrap.sh.
 
 Usage: run.py EKS_NODE_CLI

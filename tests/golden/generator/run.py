@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden trees for eks-node-generator, run through the real binary.
 
 Usage: run.py GENERATOR [UNITDIR]

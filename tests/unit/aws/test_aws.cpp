@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The AWS client's pure parts: endpoints, credentials, error mapping and the
 // EC2/EKS answer parsers. The network side is covered by
 // tests/process/aws_lookups.py against the botocore-verifying fake.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SigV4 against the published AWS test suite (tests/data/sigv4/ORIGIN.md):
 // each case's canonical request, string to sign and Authorization header.
 #include <catch2/catch.hpp>

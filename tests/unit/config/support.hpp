@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the [config] tests: encoders for building user data, a real CA,
 // and a complete NodeConfig to vary.
 #pragma once

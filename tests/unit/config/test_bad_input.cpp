@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the bad-input corpus (tests/bad-input/README.md) through the steps
 // eks-node-config takes with user data.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AL2 user data: the mapping of bootstrap.sh's flags (config/bootstrap_sh.hpp),
 // from the shim's arguments and from a script's call. How scripts are read is
 // test_shell.cpp's.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cluster CA check (helpers/lib/config/certificate.cpp): real certificates
 // come out as the PEM OpenSSL wrote for them, and what cannot be a certificate
 // is refused with where and what. Fixtures: tests/data/certificates/README.md.

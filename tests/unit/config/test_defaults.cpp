@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What EKS and kubelet take when configuration is silent (config/defaults.hpp).
 #include <catch2/catch.hpp>
 

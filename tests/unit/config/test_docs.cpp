@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // eks-node.toml(5) cannot drift from the code: every field of the schema is
 // documented under FIELDS with its type (and nothing else is), the limits,
 // media types and names are the ones the code uses, and the examples are

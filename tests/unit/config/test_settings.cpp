@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every step that reads a [settings] fragment gives it the same verdict: the
 // same static fragments are fed to eks-node-imds's reader, to eks-node-config
 // (validation, then the AWS API factory that reads settings.aws and

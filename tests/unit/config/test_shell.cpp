@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The static shell reader (config/shell.hpp): words, quotes, variables,
 // here-documents, and the limits that keep expansion from eating the node.
 // The command looked for is a made-up one: the reader must not care which.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NodeConfig YAML is typed as nodeadm types it: go-yaml v2 (YAML 1.1) into
 // interface{}, then JSON via sigs.k8s.io/yaml (config/yaml_scalar.hpp).
 #include <catch2/catch.hpp>

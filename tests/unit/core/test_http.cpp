@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The IMDS client's HTTP/1.1: endpoints, requests, and the response parser
 // fed byte sequences directly, split every way a socket may split them.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Journal entries in the native protocol (core/log.cpp).
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The output registry (core/outputs.hpp) against itself, the steps, the
 // confinement derived from it and the man pages: the registry is the one list,
 // so these hold what the four lists it replaced could only hope for.

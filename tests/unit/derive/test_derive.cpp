@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // derive() end to end on the conformance instance (shared/conformance/instance/imds.json
 // in instance.json shape), then one rule at a time.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spec.kubelet.maxPodsExpression: the CEL subset, its semantics and its errors.
 #include <catch2/catch.hpp>
 

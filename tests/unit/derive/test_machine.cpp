@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Machine facts: parsers, the version probe, and read_machine_facts on a fake root.
 #include <catch2/catch.hpp>
 

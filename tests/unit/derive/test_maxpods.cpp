@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Max pods from the embedded ENI table. Expected numbers are computed by hand
 // from ENIs * (IPs - 1) + 2 (and match nodeadm's eni-max-pods.txt).
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cluster DNS from the service CIDR, IP family, API server host, sandbox image.
 #include <catch2/catch.hpp>
 

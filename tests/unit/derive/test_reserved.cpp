@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kubeReserved CPU and memory, computed like nodeadm's config.go.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The generator's decisions as plan_units() makes them, and whether writing
 // config.json calls for a daemon-reload. The whole output is specified by the
 // golden trees in tests/golden/generator/; these cover the library calls

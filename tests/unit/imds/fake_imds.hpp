@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs tests/fake-imds/fake_imds.py on a loopback port for one test.
 #pragma once
 

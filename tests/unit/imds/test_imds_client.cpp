@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The IMDS client against tests/fake-imds/fake_imds.py, fault by fault.
 #include <catch2/catch.hpp>
 

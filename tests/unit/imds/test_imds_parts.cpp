@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The IMDS client's pure parts: backoff, options, derivations, validation.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // imds/values.hpp: the type checks every value from IMDS, EC2 and EKS passes
 // before it reaches instance.json, config.json or a kubelet flag.
 #include <catch2/catch.hpp>

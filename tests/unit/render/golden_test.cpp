@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Golden trees: tests/golden/<step>/<NN-case>/
 //   input/config.json    the resolved configuration, placed at run/eks-node/config.json
 //   input/<path>         files already on the node (e.g. etc/hosts), copied as 0644

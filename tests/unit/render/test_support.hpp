@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the render tests: a temporary node root and the golden fixtures.
 #pragma once
 

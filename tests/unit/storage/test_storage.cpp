@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Instance-store discovery from fake sysfs trees (laid out as the kernel 6.1
 // shows NVMe namespaces: /sys/block/NAME/{dev,nsid,hidden,device/{model,serial}}),
 // the settings and mount layout, and the signature probe's verdicts.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers for a scenario's check.sh (shipped into the VM per run; source "$EKSVM_IN/check-lib.sh").
 #   check "what it proves" COMMAND...   run COMMAND; print "ok"/"not ok" with its output

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Smoke test of the VM harness itself. Runs inside the guest (see tests/vm/README.md).
 # With eksvm.selftest=fail on the kernel command line one check fails on purpose, to prove
 # that a failing scenario is reported as failed.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # NodeConfig user data -> eks-node.target active, containerd on our config,
 # kubelet started with our flags; then re-runs (no change, changed admin

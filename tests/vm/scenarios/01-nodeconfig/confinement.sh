@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What a step's confinement really refuses, not what its unit file says: the
 # unit's settings (devices, system calls, capabilities) and the step's own
 # Landlock policy together (eks-node(7), CONFINEMENT).

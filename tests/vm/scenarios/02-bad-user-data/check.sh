@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # Malformed user data -> eks-node-config failed (exit 6), its one error line in the
 # journal, kubelet not started, no output file half-written.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # IMDS that never appears -> eks-node-imds fails with exit 75 within its deadline,
 # kubelet not started.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # The node name comes from EC2 DescribeInstances (the in-guest fake), signed
 # with the instance profile's credentials from IMDS; kubelet registers with it.

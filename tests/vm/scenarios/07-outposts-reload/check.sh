@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # Outposts from user data: the generator could not know it at boot, so
 # eks-node-config reloads systemd exactly once and eks-node-hosts runs in the same boot.

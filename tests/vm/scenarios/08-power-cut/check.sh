@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # Power cut in the middle of the chain at first boot (POWER_CUT=1, tests/vm/run-scenario.sh).
 # Boot 1 is cut once eks-node-ca and eks-node-containerd have written their files and before

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # RAID0 over two instance-store disks: array, XFS, bind mounts as generated units, containerd
 # and kubelet state on the array, an idempotent re-run, and the data kept across an emulated

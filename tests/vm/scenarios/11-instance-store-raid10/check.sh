@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # RAID10 over four instance-store disks: the array, its mounts, containerd and kubelet on it,
 # and the time from the step's start to the bind mounts.

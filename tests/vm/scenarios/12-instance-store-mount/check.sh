@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # Mount: one XFS per disk on /mnt/k8s-disks/1 and /2 in serial order, no bind mounts, no array.
 set -uo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # A disk with a foreign filesystem is never formatted: exit 6 names it, nothing is written to
 # either disk, and kubelet does not start (fail closed).

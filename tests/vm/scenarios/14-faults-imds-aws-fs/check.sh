@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # The fault matrix on one real boot. Per fault: the fake misbehaves, and the chain must fail
 # closed: the failing step exits with the status its man page documents, within its deadline

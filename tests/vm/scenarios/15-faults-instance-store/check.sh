@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # eks-node-instance-store when the tools it runs fail, the nearest real way: mkfs.xfs on
 # instance-store disks whose writes fail (the backing store of the NVMe-oF disks is a full

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # Planted secrets on a real boot (scenario.env): the node joins using them, the files holding
 # them are 0600, no step dumped core; then every output a person would paste into a ticket is

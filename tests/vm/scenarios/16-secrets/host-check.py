@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Host side of 16-secrets (run by run-scenario.sh after the VM: host-check.py RESULTS_DIR).
 
 Searches what the boot left for the planted secrets of tests/process/planted_secrets.py, raw and
