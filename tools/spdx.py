@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Every source file we write says its license in its first lines (SPDX).
 
     tools/spdx.py          list the files without the line; exit 1 if any

@@ -47,25 +47,6 @@ def normalised(text, root, endpoint):
     return text.replace(str(root), "ROOT")
 
 
-def compare_tree(case, got):
-    """Problems between got {rel: text} and case/expected/."""
-    expected = case / "expected"
-    if REGENERATE:
-        shutil.rmtree(expected, ignore_errors=True)
-        for rel, text in got.items():
-            harness.write(expected / rel, text)
-    want = {rel: (expected / rel).read_text() for rel in harness.tree(expected)} if expected.is_dir() else {}
-    problems = []
-    for rel in sorted(set(want) | set(got)):
-        if rel not in got:
-            problems.append("%s: missing" % rel)
-        elif rel not in want:
-            problems.append("%s: not expected" % rel)
-        elif want[rel] != got[rel]:
-            problems.append("%s: differs from expected/" % rel)
-    return problems
-
-
 def with_imds(case, helpers, root):
     """Runs eks-node-imds against the case's fake IMDS: (result, endpoint)."""
     data = case / "imds.json"
@@ -87,7 +68,7 @@ def imds_case(case, helpers):
         return ["eks-node-imds exited %d: %s" % (r.returncode, r.stderr.strip())]
     written = [rel for rel in harness.tree(root) if rel not in before]
     got = {rel: normalised(t, root, endpoint) for rel, t in files_under(root, written).items()}
-    problems = compare_tree(case, got)
+    problems = harness.compare_expected(case / "expected", got)
     # a re-run against the same instance writes the same bytes
     again, endpoint = with_imds(case, helpers, root)  # another fake IMDS, another port
     if again.returncode != 0 or {rel: normalised(t, root, endpoint) for rel, t in files_under(root, written).items()} != got:
@@ -109,7 +90,7 @@ def config_case(case, helpers):
         return ["eks-node-config exited %d: %s" % (c.returncode, c.stderr.strip())]
     written = [rel for rel in harness.tree(root) if rel not in before]
     got = {rel: normalised(t, root, endpoint) for rel, t in files_under(root, written).items()}
-    problems = compare_tree(case, got)
+    problems = harness.compare_expected(case / "expected", got)
     mode = (root / "run/eks-node/config.json").stat().st_mode & 0o777
     if mode != 0o600:
         problems.append("config.json mode %o, want 600 (it may hold proxy credentials)" % mode)

@@ -177,6 +177,26 @@ def tree(root):
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink())
 
 
+def compare_expected(expected, got):
+    """Problems between the files `got` ({relative path: text}) and the tree
+    `expected` holds, one line per file; EKS_NODE_REGENERATE=1 first rewrites
+    `expected` from `got` (review the diff like code)."""
+    if os.environ.get("EKS_NODE_REGENERATE") == "1":
+        shutil.rmtree(expected, ignore_errors=True)
+        for rel, text in got.items():
+            write(expected / rel, text)
+    want = {rel: (expected / rel).read_text() for rel in tree(expected)} if expected.is_dir() else {}
+    problems = []
+    for rel in sorted(set(want) | set(got)):
+        if rel not in got:
+            problems.append("%s: missing" % rel)
+        elif rel not in want:
+            problems.append("%s: not expected" % rel)
+        elif want[rel] != got[rel]:
+            problems.append("%s: differs from expected/" % rel)
+    return problems
+
+
 def run_cli(cli, *args, timeout=60):
     return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=timeout)
 

@@ -32,7 +32,6 @@ diff like code.
 """
 
 import json
-import os
 import pathlib
 import shutil
 import sys
@@ -83,19 +82,7 @@ def static_path(cli, case, instance, args):
     if r.returncode != 0:
         return ["render exited %d: %s" % (r.returncode, r.stderr.strip())], None
     got = outputs(root, endpoint)
-    expected_dir = case / "expected"
-    if os.environ.get("EKS_NODE_REGENERATE") == "1":
-        shutil.rmtree(expected_dir, ignore_errors=True)
-        for rel, text in got.items():
-            harness.write(expected_dir / rel, text)
-    want = {rel: (expected_dir / rel).read_text() for rel in harness.tree(expected_dir)}
-    for rel in sorted(set(want) | set(got)):
-        if rel not in got:
-            problems.append("%s: missing" % rel)
-        elif rel not in want:
-            problems.append("%s: not expected" % rel)
-        elif want[rel] != got[rel]:
-            problems.append("%s: differs from expected/" % rel)
+    problems += harness.compare_expected(case / "expected", got)
 
     copy_node_files(case, root)
     s = harness.run_cli(cli, "bootstrap-sh", "--root=%s" % root, "--", *args)
