@@ -139,7 +139,7 @@ def render(args, instance_info, pause_exact, pause_fallback, xen_families):
     emit("")
     emit("#include <algorithm>")
     emit("")
-    emit("namespace eksnode::tables {")
+    emit("namespace eksnode::derive::tables {")
     emit("namespace {")
     emit("")
     emit("constexpr InstanceEni instance_eni_rows[] = {")
@@ -182,7 +182,7 @@ def render(args, instance_info, pause_exact, pause_fallback, xen_families):
     emit("const std::span<const PauseFallback> pause_fallback{pause_fallback_rows};")
     emit("const std::span<const std::string_view> xen_instance_families{xen_family_rows};")
     emit("")
-    emit("}  // namespace eksnode::tables")
+    emit("}  // namespace eksnode::derive::tables")
     return "\n".join(out) + "\n"
 
 

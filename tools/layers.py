@@ -17,8 +17,12 @@ lower layer, never one of its own layer or above:
     cli                           the operator CLI
     main                          helpers/*/main.cpp, generators/main.cpp
 
-And a namespace ending in `_detail` (`render_detail`) is its module's
-inside: only files of that module (and the tests) may name it.
+Namespaces: a module's files declare their names in `eksnode::<module>`
+(`eksnode::render::ca`), with its inside in `eksnode::<module>::detail`, which
+only files of that module (and the tests) may name. core is the exception by
+design: it is the vocabulary every module speaks (Error, Paths, json, atomic
+writes), declared in `eksnode` itself, with a few components in
+`eksnode::<component>` (log, sd, http, confine, outputs, dl).
 """
 
 import collections
@@ -32,8 +36,10 @@ LIB = ROOT / "helpers/lib"
 LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["steps"], ["cli"],
           ["main"]]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
-# namespace `X_detail` belongs to module X
-DETAIL = re.compile(r"\b([a-z]+)_detail::")
+# namespace `X::detail` belongs to module X
+DETAIL = re.compile(r"\b([a-z]+)::detail::")
+# a namespace opened at file level: `namespace eksnode::render {`
+OPENS = re.compile(r"^namespace (eksnode[\w:]*) \{", re.M)
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/[^"]+"', re.M)
 
 
@@ -70,9 +76,19 @@ def main():
             elif RANK[target] >= RANK[module]:
                 problems.append(f"{rel}: {module} includes {target}/ (layer {RANK[target]} >= {RANK[module]}): "
                                 "an arrow back up")
-        for owner in sorted(set(DETAIL.findall(strip_comments(text)))):
-            if owner != module:
-                problems.append(f"{rel}: names {owner}_detail::, the inside of {owner}/")
+        code = strip_comments(text)
+        for owner in sorted(set(DETAIL.findall(code))):
+            if owner in RANK and owner != module:
+                problems.append(f"{rel}: names {owner}::detail::, the inside of {owner}/")
+        for ns in OPENS.findall(code):
+            if module == "core":
+                ok = ns.count("::") <= 1
+            elif module == "main":
+                ok = False  # a main only calls the library
+            else:
+                ok = ns == f"eksnode::{module}" or ns.startswith(f"eksnode::{module}::")
+            if not ok:
+                problems.append(f"{rel}: opens namespace {ns}, outside eksnode::{module}")
 
     if sys.argv[1:] == ["--dot"]:
         print("digraph layers {\n  rankdir=BT;")

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     int turn = 0;
     auto once = [&] {
         const std::string& pem = texts[turn++ % 2];
-        return how == "openssl" ? with_openssl(pem) : eksnode::certificate_authority_pem(pem, "bench").size();
+        return how == "openssl" ? with_openssl(pem) : eksnode::config::certificate_authority_pem(pem, "bench").size();
     };
 
     using clock = std::chrono::steady_clock;

@@ -10,10 +10,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::refused_only_as<eksnode::ConfigError>([&] {
-        std::string pem = eksnode::certificate_authority_pem(fuzz::text(data, size), "fuzz");
+        std::string pem = eksnode::config::certificate_authority_pem(fuzz::text(data, size), "fuzz");
         std::string again;
         try {
-            again = eksnode::certificate_authority_pem(pem, "fuzz (normalized)");
+            again = eksnode::config::certificate_authority_pem(pem, "fuzz (normalized)");
         } catch (const eksnode::ConfigError&) {
             fuzz::broken("the normalized PEM of an accepted CA is refused");
         }

@@ -13,7 +13,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in = fuzz::text(data, size);
-    eksnode::imds_detail::Fetched values;
+    eksnode::imds::detail::Fetched values;
     constexpr std::string_view marker = "=== ";
     size_t pos = in.starts_with(marker) ? 0 : in.find("\n=== ");
     while (pos != std::string_view::npos) {
@@ -32,8 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         pos = next;
     }
-    fuzz::refused_only_as<eksnode::Error>([&] {
-        eksnode::dump_pretty(eksnode::imds_detail::assemble_instance(values, "http://169.254.169.254"));
-    });
+    fuzz::refused_only_as<eksnode::Error>(
+        [&] { eksnode::dump_pretty(eksnode::imds::detail::assemble_instance(values, "http://169.254.169.254")); });
     return 0;
 }

@@ -8,9 +8,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view expr = fuzz::text(data, size);
     fuzz::refused_only_as<eksnode::ConfigError>([&] {
-        eksnode::derive_detail::max_pods_from_expression(expr, {4, 15, 58}, "user data");
+        eksnode::derive::detail::max_pods_from_expression(expr, {4, 15, 58}, "user data");
     });
-    fuzz::refused_only_as<eksnode::ConfigError>(
-        [&] { eksnode::derive_detail::evaluate_expression(expr, eksnode::derive_detail::ExpressionVariables{}, "user data"); });
+    fuzz::refused_only_as<eksnode::ConfigError>([&] {
+        eksnode::derive::detail::evaluate_expression(expr, eksnode::derive::detail::ExpressionVariables{}, "user data");
+    });
     return 0;
 }

@@ -7,8 +7,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::refused_only_as<eksnode::ConfigError>([&] {
-        for (const eksnode::Fragment& f : eksnode::fragments_from_nodeconfig(fuzz::text(data, size), "fuzz"))
-            eksnode::validate_fragment(f);
+        for (const eksnode::config::Fragment& f :
+             eksnode::config::fragments_from_nodeconfig(fuzz::text(data, size), "fuzz"))
+            eksnode::config::validate_fragment(f);
     });
     return 0;
 }

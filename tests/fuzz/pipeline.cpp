@@ -9,11 +9,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::refused_only_as<eksnode::ConfigError>([&] {
         eksnode::json spec = eksnode::json::object(), settings = eksnode::json::object();
         eksnode::Origins origins;
-        for (const eksnode::Fragment& f : eksnode::fragments_from_user_data(fuzz::text(data, size))) {
-            eksnode::validate_fragment(f);
-            eksnode::merge_fragment(spec, settings, f, origins);
+        for (const eksnode::config::Fragment& f : eksnode::config::fragments_from_user_data(fuzz::text(data, size))) {
+            eksnode::config::validate_fragment(f);
+            eksnode::config::merge_fragment(spec, settings, f, origins);
         }
-        eksnode::validate_merged(spec, settings, origins);
+        eksnode::config::validate_merged(spec, settings, origins);
         // config.json is written with strict UTF-8 (core/jsonutil.cpp).
         eksnode::dump_pretty(eksnode::json{{"spec", spec}, {"settings", settings}});
     });

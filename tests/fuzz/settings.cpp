@@ -15,15 +15,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string text = "[settings]\n";
     text += fuzz::text(data, size);
     fuzz::refused_only_as<eksnode::ConfigError>([&] {
-        eksnode::Fragment f = eksnode::fragment_from_toml(text, "/etc/eks-node/node.toml.d/90-fuzz.toml");
-        eksnode::validate_fragment(f);
+        eksnode::config::Fragment f =
+            eksnode::config::fragment_from_toml(text, "/etc/eks-node/node.toml.d/90-fuzz.toml");
+        eksnode::config::validate_fragment(f);
         eksnode::json spec = {{"cluster", {{"name", "fuzz"}}}}, settings = eksnode::json::object();
         eksnode::Origins origins;
-        eksnode::merge_fragment(spec, settings, f, origins);
-        eksnode::validate_merged(spec, settings, origins, eksnode::Requirements{.cluster_coordinates = false});
+        eksnode::config::merge_fragment(spec, settings, f, origins);
+        eksnode::config::validate_merged(spec, settings, origins,
+                                         eksnode::config::Requirements{.cluster_coordinates = false});
         try {
-            eksnode::imds_options(settings, "");
-            eksnode::settings::read_aws(settings.contains("aws") ? settings["aws"] : eksnode::json(), "fuzz");
+            eksnode::imds::imds_options(settings, "");
+            eksnode::config::settings::read_aws(settings.contains("aws") ? settings["aws"] : eksnode::json(), "fuzz");
         } catch (const eksnode::ConfigError&) {
             fuzz::broken("a step's reader refuses validated settings");
         }

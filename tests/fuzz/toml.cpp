@@ -7,7 +7,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::refused_only_as<eksnode::ConfigError>([&] {
-        eksnode::validate_fragment(eksnode::fragment_from_toml(fuzz::text(data, size), "/etc/eks-node/node.toml.d/90-fuzz.toml"));
+        eksnode::config::validate_fragment(
+            eksnode::config::fragment_from_toml(fuzz::text(data, size), "/etc/eks-node/node.toml.d/90-fuzz.toml"));
     });
     return 0;
 }

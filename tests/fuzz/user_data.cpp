@@ -9,8 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view raw = fuzz::text(data, size);
-    fuzz::refused_only_as<eksnode::ConfigError>([&] { eksnode::fragments_from_user_data(raw); });
+    fuzz::refused_only_as<eksnode::ConfigError>([&] { eksnode::config::fragments_from_user_data(raw); });
     fuzz::refused_only_as<eksnode::ConfigError>(
-        [&] { eksnode::bootstrap_sh::fragments_from_user_data_without_scripts(raw, "user data"); });
+        [&] { eksnode::config::bootstrap_sh::fragments_from_user_data_without_scripts(raw, "user data"); });
     return 0;
 }

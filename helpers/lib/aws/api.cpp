@@ -51,8 +51,8 @@ int positive_int(pugi::xml_node n, std::string_view what) {
     char* end = nullptr;
     long v = std::strtol(text.c_str(), &end, 10);
     if (text.empty() || *end || v < 1 || v > 10000)
-        throw Error(fmt::format("EC2 DescribeInstanceTypes: {} {} is not a positive count", what,
-                                aws_value::shown(text)));
+        throw Error(
+            fmt::format("EC2 DescribeInstanceTypes: {} {} is not a positive count", what, imds::value::shown(text)));
     return static_cast<int>(v);
 }
 
@@ -89,7 +89,7 @@ std::string one_line(std::string text) {
                      auto u = static_cast<unsigned char>(c);
                      return u >= 0x20 && u != 0x7f;
                  });
-    return plain ? text : aws_value::shown(text);
+    return plain ? text : imds::value::shown(text);
 }
 
 }  // namespace
@@ -165,18 +165,18 @@ std::string parse_private_dns_name(std::string_view xml) {
     // and nothing else, checked as IMDS local-hostname is. A wrong one is bad
     // instance data (exit 6), not worth asking again.
     if (!name.empty())
-        if (std::string problem = aws_value::dns_name(name); !problem.empty())
+        if (std::string problem = imds::value::dns_name(name); !problem.empty())
             throw ConfigError("EC2 DescribeInstances", "privateDnsName", problem);
     return name;
 }
 
-std::optional<EniLimits> parse_eni_limits(std::string_view xml) {
+std::optional<derive::EniLimits> parse_eni_limits(std::string_view xml) {
     pugi::xml_document doc = parse_xml(xml, "EC2 DescribeInstanceTypes");
     pugi::xml_node type = find(find(doc, "instanceTypeSet"), "item");
     if (!type) return std::nullopt;
     pugi::xml_node net = type.child("networkInfo");
     if (!net) throw Error("EC2 DescribeInstanceTypes: the answer has no networkInfo");
-    EniLimits l;
+    derive::EniLimits l;
     l.ips_per_eni = positive_int(net.child("ipv4AddressesPerInterface"), "ipv4AddressesPerInterface");
     // The VPC CNI attaches ENIs on the default network card only (types
     // with several cards count the others in maximumNetworkInterfaces).
@@ -188,7 +188,7 @@ std::optional<EniLimits> parse_eni_limits(std::string_view xml) {
     return l;
 }
 
-ClusterDetails parse_cluster(std::string_view text) {
+derive::ClusterDetails parse_cluster(std::string_view text) {
     json j;
     try {
         j = json::parse(text);
@@ -197,7 +197,7 @@ ClusterDetails parse_cluster(std::string_view text) {
         // not an answer we can read, and refused as any other garbage is.
         throw Error("EKS DescribeCluster: the answer is not JSON");
     }
-    ClusterDetails d;
+    derive::ClusterDetails d;
     d.endpoint = string_at(j, {"cluster", "endpoint"});
     d.certificate_authority = string_at(j, {"cluster", "certificateAuthority", "data"});
     std::string family = string_at(j, {"cluster", "kubernetesNetworkConfig", "ipFamily"});
@@ -212,9 +212,9 @@ ClusterDetails parse_cluster(std::string_view text) {
         if (std::string problem = type(value); !problem.empty())
             throw ConfigError("EKS DescribeCluster", std::string(field), problem);
     };
-    check(d.endpoint, "cluster.endpoint", aws_value::https_url);
-    check(d.certificate_authority, "cluster.certificateAuthority.data", aws_value::base64);
-    check(d.cidr, std::string("cluster.kubernetesNetworkConfig.") + cidr_key, aws_value::cidr);
+    check(d.endpoint, "cluster.endpoint", imds::value::https_url);
+    check(d.certificate_authority, "cluster.certificateAuthority.data", imds::value::base64);
+    check(d.cidr, std::string("cluster.kubernetesNetworkConfig.") + cidr_key, imds::value::cidr);
     return d;
 }
 
@@ -338,7 +338,8 @@ std::string describe_private_dns_name(Session& s, const std::string& instance_id
     }
 }
 
-std::optional<EniLimits> describe_eni_limits(Session& s, const std::string& instance_type, const CallPurpose& why) {
+std::optional<derive::EniLimits> describe_eni_limits(Session& s, const std::string& instance_type,
+                                                     const CallPurpose& why) {
     std::string body = form_encode({{"Action", "DescribeInstanceTypes"}, {"Version", std::string(ec2_version)},
                                     {"InstanceType.1", instance_type}});
     try {
@@ -350,15 +351,15 @@ std::optional<EniLimits> describe_eni_limits(Session& s, const std::string& inst
     }
 }
 
-ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why) {
+derive::ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why) {
     // EKS cluster names: letters, digits, '-' and '_' (validated before; a
     // path segment must not carry anything else).
     std::string path = "/clusters/" + uri_encode(name, false);
     for (;;) {
-        ClusterDetails d = parse_cluster(s.call("eks", "GET", path, "", why));
+        derive::ClusterDetails d = parse_cluster(s.call("eks", "GET", path, "", why));
         if (!d.endpoint.empty() && !d.certificate_authority.empty() && !d.cidr.empty()) return d;
         // A cluster still CREATING has no endpoint yet.
-        std::string status = d.status.empty() ? "unknown" : aws_value::shown(d.status);
+        std::string status = d.status.empty() ? "unknown" : imds::value::shown(d.status);
         if (!s.wait_retry(fmt::format("EKS DescribeCluster {}: status {}, endpoint or CA not yet there", name, status)))
             throw TempError(fmt::format("EKS DescribeCluster {}: status {}, no endpoint, CA or service CIDR until "
                                         "the deadline (settings.aws.deadline)",
@@ -389,7 +390,8 @@ struct Shared {
 
 }  // namespace
 
-ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance, const MachineFacts& machine) {
+derive::ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance,
+                                    const derive::MachineFacts& machine) {
     SessionConfig cfg;
     cfg.region = instance_field(instance, "region");
     cfg.domain = instance_field(instance, "domain");
@@ -397,7 +399,7 @@ ApiLookups make_api_lookups(const json& spec, const json& settings, const json& 
     cfg.getenv = [](const char* name) -> const char* { return std::getenv(name); };
     // The reader validation used (config/settings.hpp): it cannot refuse here what passed there.
     const json* aws = path_in(settings, {"aws"});
-    eksnode::settings::AwsSettings s = eksnode::settings::read_aws(aws ? *aws : json(), "merged configuration");
+    config::settings::AwsSettings s = config::settings::read_aws(aws ? *aws : json(), "merged configuration");
     if (s.deadline) cfg.options.deadline = *s.deadline;
     if (s.request_timeout) cfg.options.request_timeout = *s.request_timeout;
     // The node's proxy (NodeConfig instance.environment), used when the
@@ -418,7 +420,7 @@ ApiLookups make_api_lookups(const json& spec, const json& settings, const json& 
                                     : std::string();
     ImdsGet imds_get;
     if (!imds_endpoint.empty()) {
-        ImdsOptions io = imds_options(settings, imds_endpoint);
+        imds::ImdsOptions io = imds::imds_options(settings, imds_endpoint);
         imds_get = [io](std::vector<std::string> paths) { return fetch_paths(io, std::move(paths)); };
     }
     // eks-node-imds asked for the role list already (instance.json iamRole):
@@ -435,7 +437,7 @@ ApiLookups make_api_lookups(const json& spec, const json& settings, const json& 
                               : std::string();
     shared->session = std::make_unique<Session>(cfg, CredentialProvider(cfg.getenv, imds_get, profile));
 
-    ApiLookups api;
+    derive::ApiLookups api;
     api.ec2.private_dns_name = [shared]() -> std::optional<std::string> {
         if (shared->instance_id.empty()) throw Error("instance.json: instanceId is missing");
         CallPurpose why{"ec2:DescribeInstances", "settings.nodeNameStrategy",

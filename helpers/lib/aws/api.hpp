@@ -60,9 +60,9 @@ ErrorClass classify(const ApiError& e);
 // EC2 has not assigned it yet).
 std::string parse_private_dns_name(std::string_view xml);
 // ENI limits of the default network card, nullopt for an empty instanceTypeSet.
-std::optional<EniLimits> parse_eni_limits(std::string_view xml);
+std::optional<derive::EniLimits> parse_eni_limits(std::string_view xml);
 // endpoint, certificateAuthority.data and the service CIDR of a DescribeCluster answer.
-ClusterDetails parse_cluster(std::string_view json_text);
+derive::ClusterDetails parse_cluster(std::string_view json_text);
 
 // Who asks, and what for: names the setting in a permission error.
 struct CallPurpose {
@@ -107,14 +107,16 @@ private:
 // EC2 DescribeInstances for `instance_id`: its PrivateDnsName, asked again
 // (backoff, same deadline) while EC2 returns it empty.
 std::string describe_private_dns_name(Session& s, const std::string& instance_id, const CallPurpose& why);
-std::optional<EniLimits> describe_eni_limits(Session& s, const std::string& instance_type, const CallPurpose& why);
-ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why);
+std::optional<derive::EniLimits> describe_eni_limits(Session& s, const std::string& instance_type,
+                                                     const CallPurpose& why);
+derive::ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why);
 
 // The ApiFactory eks-node-config passes to resolve_config: lookups that call
 // the APIs lazily, with credentials from the environment or the instance
 // profile (through IMDS at instance.json's imdsEndpoint), the endpoint from
 // instance.json's region and domain (or AWS_ENDPOINT_URL*), FIPS from the
 // machine facts, proxies from spec.instance.environment.default.
-ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance, const MachineFacts& machine);
+derive::ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance,
+                                    const derive::MachineFacts& machine);
 
 }  // namespace eksnode::aws

@@ -69,7 +69,7 @@ Credentials parse_instance_profile(std::string_view document, std::string_view r
     c.expiration = parse_iso8601(expiration);
     if (!c.expiration)
         throw Error(fmt::format("IMDS: instance profile {}: Expiration {} is not a time", role,
-                                aws_value::shown(expiration)));
+                                imds::value::shown(expiration)));
     c.source = fmt::format("instance profile {} (IMDS)", role);
     return c;
 }
@@ -127,7 +127,7 @@ std::string CredentialProvider::instance_profile_role() {
     std::string_view first = trim_line(*listing);
     first = trim_line(first.substr(0, first.find('\n')));
     // The name goes into an IMDS path: nothing but a role name may pass.
-    if (std::string problem = aws_value::iam_role(first); !problem.empty())
+    if (std::string problem = imds::value::iam_role(first); !problem.empty())
         throw ConfigError(fmt::format("IMDS {}", profile_dir), "", problem);
     return std::string(first);
 }

@@ -46,18 +46,20 @@ namespace {
 
 constexpr std::string_view shim_source = "/etc/eks/bootstrap.sh (run by the user data script)";
 
-std::string slot_path() { return fmt::format("{}/node.toml.d/{}.toml", config_dirs[1], user_data_slot); }
+std::string slot_path() {
+    return fmt::format("{}/node.toml.d/{}.toml", config::config_dirs[1], config::user_data_slot);
+}
 
 // Did eks-node-config read the same call from the user data?
-bool applied_at_boot(const std::string& user_data, const std::string& label, const Fragment& flags) {
-    std::vector<Fragment> fragments;
+bool applied_at_boot(const std::string& user_data, const std::string& label, const config::Fragment& flags) {
+    std::vector<config::Fragment> fragments;
     try {
-        fragments = fragments_from_user_data(user_data, label);
+        fragments = config::fragments_from_user_data(user_data, label);
     } catch (const ConfigError&) {
         return false;  // the boot refused the user data; these flags are news
     }
-    return std::any_of(fragments.begin(), fragments.end(), [&](const Fragment& f) {
-        return bootstrap_sh::is_bootstrap_fragment(f) && f.spec == flags.spec && f.settings == flags.settings;
+    return std::any_of(fragments.begin(), fragments.end(), [&](const config::Fragment& f) {
+        return config::bootstrap_sh::is_bootstrap_fragment(f) && f.spec == flags.spec && f.settings == flags.settings;
     });
 }
 
@@ -75,27 +77,27 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     std::string label = opts.user_data_file.empty() ? "user data" : opts.user_data_file;
     std::optional<std::string> user_data = opts.user_data_file.empty()
                                                ? read_file_if_exists(opts.paths.of(path::user_data))
-                                               : std::optional(read_user_data_file(opts.user_data_file));
+                                               : std::optional(config::read_user_data_file(opts.user_data_file));
 
-    bootstrap_sh::FileReader node_file = [&](const std::string& p, std::string& why) {
+    config::bootstrap_sh::FileReader node_file = [&](const std::string& p, std::string& why) {
         std::optional<std::string> content = read_file_if_exists(opts.paths.of(p));
         if (!content) why = fmt::format("{} does not exist", p);
         return content;
     };
-    Fragment from_flags = bootstrap_sh::fragment_from_args(flags, std::string(shim_source), node_file);
-    validate_fragment(from_flags);
+    config::Fragment from_flags = config::bootstrap_sh::fragment_from_args(flags, std::string(shim_source), node_file);
+    config::validate_fragment(from_flags);
     if (user_data && applied_at_boot(*user_data, label, from_flags)) {
         fmt::print("eks-node: these bootstrap.sh flags were applied at boot from the user data; nothing to do\n");
         return EXIT_OK;
     }
 
     fs::path slot = opts.paths.of(slot_path());
-    std::vector<Fragment> fragments;
-    if (user_data) fragments = bootstrap_sh::fragments_from_user_data_without_scripts(*user_data, label);
+    std::vector<config::Fragment> fragments;
+    if (user_data) fragments = config::bootstrap_sh::fragments_from_user_data_without_scripts(*user_data, label);
     fragments.push_back(std::move(from_flags));
     json spec = json::object(), settings = json::object();
     Origins origins;
-    for (const Fragment& f : fragments) {
+    for (const config::Fragment& f : fragments) {
         validate_fragment(f);
         merge_fragment(spec, settings, f, origins);
     }
@@ -105,9 +107,9 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
         "# Written by `eks-node bootstrap-sh` when the user data script ran {}:\n"
         "# the user data's configuration with the flags as the shell resolved them.\n"
         "# It takes the user data's slot (eks-node.toml(5)); delete it to go back to the user data.\n",
-        bootstrap_sh::script_path);
-    text += json_to_toml(doc, slot.string());
-    validate_fragment(fragment_from_toml(text, slot.string()));  // reads back as meant
+        config::bootstrap_sh::script_path);
+    text += config::json_to_toml(doc, slot.string());
+    validate_fragment(config::fragment_from_toml(text, slot.string()));  // reads back as meant
 
     if (write_file_atomic(slot, text, 0600) == WriteResult::unchanged) {
         fmt::print("eks-node: {} already holds these flags; nothing to do\n", slot_path());

@@ -3,7 +3,7 @@
 
 #include "steps/steps.hpp"
 
-namespace eksnode {
+namespace eksnode::cli {
 
 namespace {
 
@@ -16,4 +16,4 @@ constexpr ChainStep steps_in_order[] = {
 
 std::span<const ChainStep> chain_steps() { return steps_in_order; }
 
-}  // namespace eksnode
+}  // namespace eksnode::cli

@@ -8,7 +8,7 @@
 
 #include "core/step.hpp"
 
-namespace eksnode {
+namespace eksnode::cli {
 
 struct ChainStep {
     std::string_view name;
@@ -17,4 +17,4 @@ struct ChainStep {
 
 std::span<const ChainStep> chain_steps();
 
-}  // namespace eksnode
+}  // namespace eksnode::cli

@@ -20,7 +20,7 @@
 #include "core/step.hpp"
 #include "steps/config.hpp"
 
-namespace eksnode {
+namespace eksnode::cli {
 
 namespace {
 
@@ -81,15 +81,16 @@ int config_check_sources(const std::vector<std::string>& sources) {
     json spec = json::object(), settings = json::object();
     Origins origins;
     for (const std::string& s : sources) {
-        std::string raw = read_user_data_file(s);
-        std::vector<Fragment> frags = s.ends_with(".toml") ? std::vector<Fragment>{fragment_from_toml(raw, s)}
-                                                           : fragments_from_user_data(raw, s);
-        for (const Fragment& f : frags) {
+        std::string raw = config::read_user_data_file(s);
+        std::vector<config::Fragment> frags = s.ends_with(".toml")
+                                                  ? std::vector<config::Fragment>{config::fragment_from_toml(raw, s)}
+                                                  : config::fragments_from_user_data(raw, s);
+        for (const config::Fragment& f : frags) {
             validate_fragment(f);
             merge_fragment(spec, settings, f, origins);
         }
     }
-    validate_merged(spec, settings, origins);
+    config::validate_merged(spec, settings, origins);
     fmt::print("configuration valid ({} source{})\n", sources.size(), sources.size() == 1 ? "" : "s");
     return EXIT_OK;
 }
@@ -214,4 +215,4 @@ int cli_main(int argc, char** argv) {
     }
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::cli

@@ -2,8 +2,8 @@
 // The operator CLI `eks-node`: one executable, subcommands. See eks-node(1).
 #pragma once
 
-namespace eksnode {
+namespace eksnode::cli {
 
 int cli_main(int argc, char** argv);
 
-}  // namespace eksnode
+}  // namespace eksnode::cli

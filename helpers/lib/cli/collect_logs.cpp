@@ -59,12 +59,6 @@ void octal(char* field, size_t width, uint64_t value) {
 
 }  // namespace
 
-std::string redact_secrets(std::string_view text) {
-    Redactor r;
-    std::string once = r.text(text);
-    return r.scrub(std::move(once));
-}
-
 void TarGzWriter::add(std::string_view name, std::string_view data, unsigned mode) {
     char h[512] = {};
     std::string_view prefix, base = name;

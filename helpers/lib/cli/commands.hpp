@@ -52,15 +52,6 @@ extern const char* const confinement_help;
 int collect_logs_cmd(const std::vector<std::string>& args);
 extern const char* const collect_logs_help;
 
-// Masks secrets in free text bound for the archive (cli/redact.hpp has the
-// rules; collect-logs itself redacts each file by its format): credentials in
-// URLs (scheme://user:pass@ -> scheme://REDACTED@), AWS access key IDs, the
-// value of any "key: value" / "key=value" / "\"key\": value" / "--flag=value"
-// whose key names a secret (token, password, secret, auth, client-key-data,
-// aws_secret_access_key, ...), and of Environment= assignments not known to be
-// harmless; then every value masked so, wherever else the text repeats it.
-std::string redact_secrets(std::string_view text);
-
 // An in-memory ustar archive, gzip-compressed on finish().
 class TarGzWriter {
 public:

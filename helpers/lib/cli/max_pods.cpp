@@ -174,9 +174,9 @@ std::optional<int> online_cpus(const Paths& paths) {
 }
 
 std::string instance_type_from_imds(const Options& o) {
-    ImdsOptions imds = imds_options(json::object(), o.imds_endpoint);
+    imds::ImdsOptions imds = imds::imds_options(json::object(), o.imds_endpoint);
     imds.deadline = std::chrono::seconds(10);  // the calculator's curl -m 10
-    ImdsResult r = fetch_instance(imds);
+    imds::ImdsResult r = fetch_instance(imds);
     return r.instance.at("instanceType").get<std::string>();
 }
 
@@ -185,16 +185,16 @@ std::string instance_type_from_imds(const Options& o) {
 int max_pods_cmd(const std::vector<std::string>& args) {
     Options o = parse(args);
     std::string type = o.from_imds ? instance_type_from_imds(o) : o.instance_type;
-    std::optional<EniLimits> limits = eni_limits(type);
+    std::optional<derive::EniLimits> limits = derive::eni_limits(type);
     if (!limits)
         throw ConfigError("eks-node max-pods", "--instance-type",
                           fmt::format("\"{}\" is not in eks-node's ENI table (data/instance-info.jsonl)", type));
 
     bool cni_prefixes = !o.cni_version || cni_supports_prefixes(*o.cni_version);
-    bool prefixes = o.prefix_delegation && cni_prefixes && supports_prefix_delegation(type);
-    EniLimits used = *limits;
+    bool prefixes = o.prefix_delegation && cni_prefixes && derive::supports_prefix_delegation(type);
+    derive::EniLimits used = *limits;
     if (o.max_enis) used.enis = std::min(used.enis, *o.max_enis);
-    int max_allowed = max_pods_from_enis(used, prefixes, o.custom_networking);
+    int max_allowed = derive::max_pods_from_enis(used, prefixes, o.custom_networking);
 
     std::optional<int> vcpus = o.vcpus;
     std::string vcpus_origin = "--vcpus";
@@ -204,9 +204,8 @@ int max_pods_cmd(const std::vector<std::string>& args) {
     int value = max_allowed;
     if (!o.show_max_allowed) {
         // below the lower cap the vCPUs do not matter
-        if (vcpus)
-            ceiling = prefix_delegation_ceiling(*vcpus);
-        else if (max_allowed > prefix_delegation_ceiling(1))
+        if (vcpus) ceiling = derive::prefix_delegation_ceiling(*vcpus);
+        else if (max_allowed > derive::prefix_delegation_ceiling(1))
             throw UsageError(
                 fmt::format("max-pods: the vCPUs of {} decide the cap on {}; pass --vcpus N", type, max_allowed));
         if (ceiling) value = std::min(max_allowed, *ceiling);

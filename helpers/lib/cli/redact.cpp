@@ -547,7 +547,7 @@ std::string Redactor::toml_text(std::string_view text) {
         throw Error(fmt::format("not valid TOML (line {})", e.source().begin.line));
     }
     walk(j, *this, "");
-    return json_to_toml(j, "collect-logs");
+    return config::json_to_toml(j, "collect-logs");
 }
 
 std::string Redactor::environment_file(std::string_view t) {

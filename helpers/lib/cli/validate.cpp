@@ -50,11 +50,11 @@ void parse_as(Format format, const std::string& text) {
         }
         case Format::toml: {
             // through parse_toml, which refuses nesting that would overflow toml++'s stack
-            toml::table parsed = parse_toml(text, "");
+            toml::table parsed = config::parse_toml(text, "");
             break;
         }
         case Format::yaml: {
-            if (!is_yaml_mapping(text)) throw Error("not a YAML mapping");
+            if (!config::is_yaml_mapping(text)) throw Error("not a YAML mapping");
             break;
         }
         case Format::pem:

@@ -29,7 +29,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 
-namespace eksnode::bootstrap_sh {
+namespace eksnode::config::bootstrap_sh {
 
 namespace {
 
@@ -314,7 +314,7 @@ private:
         if (!content) throw ConfigError(source_, field, why);
         f.spec["containerd"]["config"] = *content;
         try {
-            eksnode::parse_containerd_config(f.spec, source_);
+            parse_containerd_config(f.spec, source_);
         } catch (const ConfigError& e) {
             throw ConfigError(source_, field, fmt::format("{}: {}", path, e.problem()));
         }
@@ -364,4 +364,4 @@ std::optional<Fragment> fragment_from_script(std::string_view script, const std:
 
 bool is_bootstrap_fragment(const Fragment& f) { return f.source.find("bootstrap.sh, line ") != std::string::npos; }
 
-}  // namespace eksnode::bootstrap_sh
+}  // namespace eksnode::config::bootstrap_sh

@@ -20,7 +20,7 @@
 
 #include "config/sources.hpp"
 
-namespace eksnode::bootstrap_sh {
+namespace eksnode::config::bootstrap_sh {
 
 inline constexpr std::string_view script_path = "/etc/eks/bootstrap.sh";
 
@@ -60,4 +60,4 @@ bool is_bootstrap_fragment(const Fragment& f);
 // shim keeps of user data beside the flags it was run with.
 std::vector<Fragment> fragments_from_user_data_without_scripts(std::string_view raw, std::string_view label);
 
-}  // namespace eksnode::bootstrap_sh
+}  // namespace eksnode::config::bootstrap_sh

@@ -36,7 +36,7 @@
 #include "config/text.hpp"
 #include "core/error.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -433,4 +433,4 @@ std::string certificate_authority_pem(std::string_view value, const std::string&
     }
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

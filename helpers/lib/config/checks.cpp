@@ -14,7 +14,7 @@
 #include "config/text.hpp"
 #include "core/error.hpp"
 
-namespace eksnode::check {
+namespace eksnode::config::check {
 
 namespace {
 
@@ -170,4 +170,4 @@ std::string image_tag(std::string_view s) {
     return ok ? "" : text::quote(s) + " is not an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)";
 }
 
-}  // namespace eksnode::check
+}  // namespace eksnode::config::check

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace eksnode::check {
+namespace eksnode::config::check {
 
 std::string cluster_name(std::string_view s);           // EKS: [0-9A-Za-z][A-Za-z0-9_-]*, at most 100
 std::string http_url(std::string_view s);               // http:// or https:// with a host, optional port and path
@@ -24,4 +24,4 @@ std::string non_empty(std::string_view s);
 std::string aws_account_id(std::string_view s);         // 12 digits
 std::string image_tag(std::string_view s);              // an OCI tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
 
-}  // namespace eksnode::check
+}  // namespace eksnode::config::check

@@ -24,7 +24,7 @@
 // and hands us one event at a time, so every limit below is checked while
 // the text is read: nesting before a collection is entered, values and
 // bytes (aliases expanded) before anything is copied.
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -336,4 +336,4 @@ void parse_containerd_config(json& spec, const std::string& source) {
     *config = toml_to_json(parse_toml(config->get_ref<const std::string&>(), source, field), source, field);
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

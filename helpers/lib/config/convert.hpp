@@ -11,7 +11,7 @@
 #include "config/toml_json.hpp"
 #include "core/jsonutil.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 // Every document of a YAML stream, read as nodeadm reads it: plain scalars
 // are typed by go-yaml v2's YAML 1.1 rules (yes/no/on/off are booleans, 0755
@@ -32,4 +32,4 @@ json json_document(std::string_view text, const std::string& source);
 // Replaces the string in `spec`; errors name spec.containerd.config.
 void parse_containerd_config(json& spec, const std::string& source);
 
-}  // namespace eksnode
+}  // namespace eksnode::config

@@ -14,7 +14,7 @@
 
 #include "core/error.hpp"
 
-namespace eksnode::defaults {
+namespace eksnode::config::defaults {
 
 namespace {
 
@@ -79,4 +79,4 @@ std::string cluster_dns(std::string_view cidr) {
     return text;
 }
 
-}  // namespace eksnode::defaults
+}  // namespace eksnode::config::defaults

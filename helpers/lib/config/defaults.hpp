@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace eksnode::defaults {
+namespace eksnode::config::defaults {
 
 // kubelet's own default for --max-pods (and nodeadm's DefaultMaxPods).
 inline constexpr int kubelet_max_pods = 110;
@@ -26,4 +26,4 @@ std::string cluster_dns(std::string_view cidr);
 // for a malformed one.
 bool cidr_is_ipv6(std::string_view cidr);
 
-}  // namespace eksnode::defaults
+}  // namespace eksnode::config::defaults

@@ -15,7 +15,7 @@
 #include "config/text.hpp"
 #include "core/error.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -165,4 +165,4 @@ std::string unwrap_encodings(std::string_view data, const std::string& source) {
     }
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

@@ -6,11 +6,11 @@
 #include <string>
 #include <string_view>
 
-namespace eksnode {
+namespace eksnode::config {
 
 // Removes base64 and gzip layers until plain content remains. Every base64
 // layer is held to limits::user_data_bytes, every gunzip output to
 // limits::decompressed_bytes. Throws ConfigError naming `source`.
 std::string unwrap_encodings(std::string_view data, const std::string& source);
 
-}  // namespace eksnode
+}  // namespace eksnode::config

@@ -16,7 +16,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -69,4 +69,4 @@ json static_settings_table(const Paths& paths, std::string_view table) {
     return merged;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

@@ -10,7 +10,7 @@
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 // Drop-in directories searched for node.toml.d/*.toml, lowest priority first.
 inline constexpr std::string_view config_dirs[] = {"/usr/lib/eks-node", "/run/eks-node", "/etc/eks-node"};
@@ -43,4 +43,4 @@ json static_settings_table(const Paths& paths, std::string_view table);
 // fragments.cpp stays light for eks-node-imds.
 json static_settings(const Paths& paths);
 
-}  // namespace eksnode
+}  // namespace eksnode::config

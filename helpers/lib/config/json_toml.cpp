@@ -12,7 +12,7 @@
 
 #include "core/error.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -72,4 +72,4 @@ std::string json_to_toml(const json& doc, std::string_view what) {
     return s;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

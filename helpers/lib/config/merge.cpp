@@ -6,7 +6,7 @@
 #include "config/sources.hpp"
 #include "core/fsutil.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -100,4 +100,4 @@ json static_settings(const Paths& paths) {
     return settings;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

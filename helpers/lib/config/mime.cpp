@@ -11,7 +11,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 
-namespace eksnode::mime {
+namespace eksnode::config::mime {
 
 namespace {
 
@@ -224,4 +224,4 @@ std::string decode_quoted_printable(std::string_view data, const std::string& so
     return out;
 }
 
-}  // namespace eksnode::mime
+}  // namespace eksnode::config::mime

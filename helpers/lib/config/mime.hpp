@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace eksnode::mime {
+namespace eksnode::config::mime {
 
 struct Entity {
     std::string media_type = "text/plain";      // lower case; RFC 2045 5.2 default
@@ -38,4 +38,4 @@ std::string decode_body(const Entity& e, const std::string& source);
 
 std::string decode_quoted_printable(std::string_view data, const std::string& source);
 
-}  // namespace eksnode::mime
+}  // namespace eksnode::config::mime

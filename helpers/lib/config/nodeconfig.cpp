@@ -10,7 +10,7 @@
 #include "config/text.hpp"
 #include "core/error.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -93,4 +93,4 @@ std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std
     return out;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

@@ -6,7 +6,7 @@
 #include "config/checks.hpp"
 #include "config/settings.hpp"
 
-namespace eksnode::schema {
+namespace eksnode::config::schema {
 
 namespace {
 
@@ -200,4 +200,4 @@ void for_each_field(const Field& root, const std::string& path,
     }
 }
 
-}  // namespace eksnode::schema
+}  // namespace eksnode::config::schema

@@ -13,7 +13,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode::schema {
+namespace eksnode::config::schema {
 
 enum class Kind {
     object,       // fixed members; any other key is an error
@@ -61,4 +61,4 @@ std::string expected(const Field& f);
 void for_each_field(const Field& root, const std::string& path,
                     const std::function<void(const std::string&, const Field&)>& fn);
 
-}  // namespace eksnode::schema
+}  // namespace eksnode::config::schema

@@ -10,7 +10,7 @@
 #include "core/error.hpp"
 #include "core/http.hpp"
 
-namespace eksnode::settings {
+namespace eksnode::config::settings {
 
 namespace {
 
@@ -134,4 +134,4 @@ AwsSettings read_aws(const json& table, const std::string& source) {
     return out;
 }
 
-}  // namespace eksnode::settings
+}  // namespace eksnode::config::settings

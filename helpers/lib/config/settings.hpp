@@ -17,7 +17,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode::settings {
+namespace eksnode::config::settings {
 
 // A duration (eks-node.toml(5), FIELDS): an integer number of seconds, or a
 // string of a positive integer and one unit, ms, s, m or h ("500ms", "90s",
@@ -62,4 +62,4 @@ ImdsSettings read_imds(const json& table, const std::string& source, Table which
 // The JSON of [settings.aws] (null: absent). Throws as read_imds() does.
 AwsSettings read_aws(const json& table, const std::string& source);
 
-}  // namespace eksnode::settings
+}  // namespace eksnode::config::settings

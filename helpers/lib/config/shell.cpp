@@ -14,7 +14,7 @@
 #include "config/sources.hpp"
 #include "core/error.hpp"
 
-namespace eksnode::shell {
+namespace eksnode::config::shell {
 
 namespace {
 
@@ -602,4 +602,4 @@ std::optional<std::string> file_before(const Script& script, const Call& call, c
     return content;
 }
 
-}  // namespace eksnode::shell
+}  // namespace eksnode::config::shell

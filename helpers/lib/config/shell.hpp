@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace eksnode::shell {
+namespace eksnode::config::shell {
 
 // One word of a command after quote removal, expansion and field splitting.
 struct Word {
@@ -67,4 +67,4 @@ Script read(std::string_view text, std::string_view command, const std::string& 
 std::optional<std::string> file_before(const Script& script, const Call& call, const std::string& path,
                                        std::string& why);
 
-}  // namespace eksnode::shell
+}  // namespace eksnode::config::shell

@@ -14,7 +14,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 // What one source says, in the shape of config.json: `spec` is the NodeConfig
 // spec (cluster, kubelet, containerd, instance, featureGates; NodeConfig field
@@ -116,4 +116,4 @@ std::string gunzip(std::string_view data, const std::string& source);          /
 std::string certificate_authority_pem(std::string_view value, const std::string& source,
                                       const std::string& field = "spec.cluster.certificateAuthority");
 
-}  // namespace eksnode
+}  // namespace eksnode::config

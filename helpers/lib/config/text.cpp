@@ -5,7 +5,7 @@
 
 #include "core/text.hpp"
 
-namespace eksnode::text {
+namespace eksnode::config::text {
 
 namespace {
 constexpr size_t quoted_max = 80;
@@ -55,4 +55,4 @@ std::string qualify(const std::string& source, std::string_view detail) {
     return source + " (" + std::string(detail) + ")";
 }
 
-}  // namespace eksnode::text
+}  // namespace eksnode::config::text

@@ -7,7 +7,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode::text {
+namespace eksnode::config::text {
 
 // JSON-quoted, as values appear in error messages; long values are cut short
 // (a certificate or a whole document has no place in a one-line message).
@@ -30,4 +30,4 @@ std::string element_path(std::string_view parent, size_t index);
 // "user data (MIME part 2, x)" + "document 2" -> "user data (MIME part 2, x, document 2)".
 std::string qualify(const std::string& source, std::string_view detail);
 
-}  // namespace eksnode::text
+}  // namespace eksnode::config::text

@@ -15,7 +15,7 @@
 #include "config/text.hpp"
 #include "core/error.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -289,4 +289,4 @@ json toml_to_json(const toml::node& node, const std::string& source, const std::
     return TomlToJson(source, path).convert(node, nullptr, 0);
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

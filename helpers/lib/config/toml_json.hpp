@@ -15,7 +15,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 // A TOML document, nested at most limits::nesting_depth deep (each part of a
 // dotted key or table header a level). `field` is where the text sits inside
@@ -34,4 +34,4 @@ json toml_to_json(const toml::node& node, const std::string& source, const std::
 // integers beyond int64).
 std::string json_to_toml(const json& doc, std::string_view what);
 
-}  // namespace eksnode
+}  // namespace eksnode::config

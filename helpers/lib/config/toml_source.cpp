@@ -4,7 +4,7 @@
 #include "config/convert.hpp"
 #include "config/sources.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 Fragment fragment_from_toml(std::string_view text, const std::string& source) {
     Fragment f{source};
@@ -20,4 +20,4 @@ Fragment fragment_from_toml(std::string_view text, const std::string& source) {
     return f;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

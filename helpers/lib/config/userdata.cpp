@@ -20,7 +20,7 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -199,4 +199,4 @@ std::vector<Fragment> bootstrap_sh::fragments_from_user_data_without_scripts(std
     return user_data_fragments(raw, label, false);
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

@@ -13,7 +13,7 @@
 #include "config/text.hpp"
 #include "core/error.hpp"
 
-namespace eksnode {
+namespace eksnode::config {
 
 namespace {
 
@@ -182,4 +182,4 @@ void validate_merged(const json& spec, const json& settings, const Origins& orig
     check_kubelet_max_pods(spec, origins);
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::config

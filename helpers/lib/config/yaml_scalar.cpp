@@ -18,7 +18,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 
-namespace eksnode::yaml_scalar {
+namespace eksnode::config::yaml_scalar {
 
 namespace {
 
@@ -400,4 +400,4 @@ std::string to_key(const Scalar& s, const std::string& source, const std::string
     return s.string;
 }
 
-}  // namespace eksnode::yaml_scalar
+}  // namespace eksnode::config::yaml_scalar

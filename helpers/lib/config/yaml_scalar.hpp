@@ -53,7 +53,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode::yaml_scalar {
+namespace eksnode::config::yaml_scalar {
 
 struct Scalar {
     enum class Type { null, boolean, integer, unsigned_integer, floating, string };
@@ -87,4 +87,4 @@ json go_json_number(double d);
 // the infinities and NaN.
 std::string go_key_float(double d);
 
-}  // namespace eksnode::yaml_scalar
+}  // namespace eksnode::config::yaml_scalar

@@ -42,18 +42,8 @@ bool iequals(std::string_view a, std::string_view b) {
            std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
-// What a peer sent, quoted safely into one log line.
-std::string shown(std::string_view s) {
-    constexpr size_t max = 64;
-    std::string out = "\"";
-    for (char c : s.substr(0, max)) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') out += fmt::format("\\x{:02x}", u);
-        else out += c;
-    }
-    out += s.size() > max ? "\"..." : "\"";
-    return out;
-}
+// What a peer sent, quoted safely into one log line (core/text.hpp).
+std::string shown(std::string_view s) { return json_quoted(s, 64, QuoteAs::ascii); }
 
 // Calls fn(element) for each non-empty element of a comma-separated field
 // value (RFC 9110 5.6.1), OWS trimmed.

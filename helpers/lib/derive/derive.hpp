@@ -15,7 +15,7 @@
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 
-namespace eksnode {
+namespace eksnode::derive {
 
 struct MachineFacts {
     int cpu_millicores = 0;            // online CPUs * 1000 (sys/devices/system/cpu/online)
@@ -77,12 +77,12 @@ struct ApiLookups {
 using ApiFactory = std::function<ApiLookups(const json& spec, const json& settings, const json& instance,
                                             const MachineFacts& machine)>;
 
-// Returns config.json "derived". Records origins under "/derived/<key>".
+// values(): config.json "derived". Records origins under "/derived/<key>".
 // Throws ConfigError for inputs only now known to be wrong (bad maxPodsExpression).
-json derive(const json& spec, const json& settings, const json& instance, const MachineFacts& machine,
+json values(const json& spec, const json& settings, const json& instance, const MachineFacts& machine,
             Origins& origins);
-json derive(const json& spec, const json& settings, const json& instance, const MachineFacts& machine,
-            Origins& origins, const Ec2Lookups& ec2);
+json values(const json& spec, const json& settings, const json& instance, const MachineFacts& machine, Origins& origins,
+            const Ec2Lookups& ec2);
 
 // The maths, exposed for tests and `eks-node max-pods`.
 std::optional<EniLimits> eni_limits(std::string_view instance_type);   // embedded table
@@ -114,7 +114,7 @@ MaxPodsValue max_pods_for(std::string_view instance_type, EniLimits limits, cons
 inline constexpr long max_pods_limit = 30000;
 // nodeadm's DefaultMaxPods (kubelet's own default) for an instance type no
 // table or API knows, unless settings.maxPods.default says otherwise.
-inline constexpr int fallback_max_pods = defaults::kubelet_max_pods;
+inline constexpr int fallback_max_pods = config::defaults::kubelet_max_pods;
 
 int cpu_millicores_to_reserve(int cpu_millicores);
 int memory_mib_to_reserve(int max_pods);
@@ -129,4 +129,4 @@ inline constexpr std::string_view pause_image_tag = "3.10";
 // semver-ish compare of "1.29.0" against "1.29": <0, 0, >0.
 int compare_versions(std::string_view a, std::string_view b);
 
-}  // namespace eksnode
+}  // namespace eksnode::derive

@@ -38,7 +38,7 @@
 #include "core/error.hpp"
 #include "derive/internal.hpp"
 
-namespace eksnode::derive_detail {
+namespace eksnode::derive::detail {
 
 namespace {
 
@@ -404,4 +404,4 @@ ExpressionResult max_pods_from_expression(std::string_view expr, const Expressio
     return r;
 }
 
-}  // namespace eksnode::derive_detail
+}  // namespace eksnode::derive::detail

@@ -12,7 +12,7 @@
 #include "core/error.hpp"
 #include "derive/derive.hpp"
 
-namespace eksnode::derive_detail {
+namespace eksnode::derive::detail {
 
 // --- machine facts -----------------------------------------------------------
 
@@ -78,4 +78,4 @@ SandboxImageChoice choose_sandbox_image(std::string_view region, std::string_vie
 std::string pause_image(std::string_view account, std::string_view registry_region, std::string_view dns_suffix,
                         bool fips, std::string_view tag);
 
-}  // namespace eksnode::derive_detail
+}  // namespace eksnode::derive::detail

@@ -22,7 +22,7 @@
 #include "derive/derive.hpp"
 #include "derive/tables.hpp"
 
-namespace eksnode {
+namespace eksnode::derive {
 
 namespace {
 
@@ -122,4 +122,4 @@ int cpu_millicores_to_reserve(int cpu_millicores) {
 
 int memory_mib_to_reserve(int max_pods) { return 11 * max_pods + 255; }
 
-}  // namespace eksnode
+}  // namespace eksnode::derive

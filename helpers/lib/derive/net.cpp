@@ -4,14 +4,16 @@
 #include "config/defaults.hpp"
 #include "derive/internal.hpp"
 
-namespace eksnode {
+namespace eksnode::derive {
 
 // One CIDR reader, below both config (the bootstrap.sh flags) and derive.
-std::string cluster_dns_from_cidr(std::string_view cidr) { return defaults::cluster_dns(cidr); }
+std::string cluster_dns_from_cidr(std::string_view cidr) { return config::defaults::cluster_dns(cidr); }
 
-namespace derive_detail {
+namespace detail {
 
-IpFamily cidr_family(std::string_view cidr) { return defaults::cidr_is_ipv6(cidr) ? IpFamily::ipv6 : IpFamily::ipv4; }
+IpFamily cidr_family(std::string_view cidr) {
+    return config::defaults::cidr_is_ipv6(cidr) ? IpFamily::ipv6 : IpFamily::ipv4;
+}
 
 std::string url_host(std::string_view url) {
     std::size_t scheme = url.find("://");
@@ -25,6 +27,6 @@ std::string url_host(std::string_view url) {
     return std::string(authority.substr(0, authority.find(':')));
 }
 
-}  // namespace derive_detail
+}  // namespace detail
 
-}  // namespace eksnode
+}  // namespace eksnode::derive

@@ -21,7 +21,7 @@
 #include "derive/internal.hpp"
 #include "derive/tables.hpp"
 
-namespace eksnode {
+namespace eksnode::derive {
 
 namespace {
 
@@ -32,7 +32,7 @@ static_assert(std::is_sorted(std::begin(ecr_fips_regions), std::end(ecr_fips_reg
 
 }  // namespace
 
-namespace derive_detail {
+namespace detail {
 
 SandboxImageChoice choose_sandbox_image(std::string_view region, std::string_view dns_suffix, bool fips) {
     SandboxImageChoice c;
@@ -63,10 +63,10 @@ std::string pause_image(std::string_view account, std::string_view registry_regi
                        dns_suffix, tag);
 }
 
-}  // namespace derive_detail
+}  // namespace detail
 
 std::string sandbox_image(std::string_view region, std::string_view dns_suffix, bool fips) {
-    return derive_detail::choose_sandbox_image(region, dns_suffix, fips).image;
+    return derive::detail::choose_sandbox_image(region, dns_suffix, fips).image;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::derive

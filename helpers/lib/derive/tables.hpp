@@ -8,7 +8,7 @@
 #include <span>
 #include <string_view>
 
-namespace eksnode::tables {
+namespace eksnode::derive::tables {
 
 // data/instance-info.jsonl, sorted by instance type.
 struct InstanceEni {
@@ -38,4 +38,4 @@ extern const std::span<const PauseFallback> pause_fallback;
 // data/xen-instance-families.txt, sorted.
 extern const std::span<const std::string_view> xen_instance_families;
 
-}  // namespace eksnode::tables
+}  // namespace eksnode::derive::tables

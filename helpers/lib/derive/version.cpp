@@ -2,7 +2,7 @@
 // Version comparison for the kubelet and containerd version toggles.
 #include "derive/derive.hpp"
 
-namespace eksnode {
+namespace eksnode::derive {
 
 namespace {
 
@@ -36,4 +36,4 @@ int compare_versions(std::string_view a, std::string_view b) {
     return 0;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::derive

@@ -40,7 +40,7 @@
 //   a malformed or unknown eks-node.* switch         -> that switch is ignored
 //   config.json unreadable, not JSON, not schema 1   -> the static fragments decide; no optional steps
 //   a bad value in config.json's settings            -> that setting is not set
-//   a bad static fragment (static_settings throws)   -> no static settings (so: enabled)
+//   a bad static fragment (config::static_settings throws)   -> no static settings (so: enabled)
 //   a bad spec.instance.localStorage in config.json  -> no instance-store units
 //   /sys/block cannot be listed                      -> no instance-store units
 // Only a wrong number of arguments is an error (exit 1), as for systemd's generators.
@@ -191,20 +191,20 @@ std::string node_path(const Paths& paths, const fs::path& p) {
     return (fs::path("/") / p.lexically_relative(paths.root())).string();
 }
 
-// static_settings() gives values only; to name the file in SourcePath= this
+// config::static_settings() gives values only; to name the file in SourcePath= this
 // re-reads the few fragments and returns the last one (in merge order) that
 // sets settings.<key>. Called only when a setting decided something.
-// TODO(lead): drop this once static_settings() can return its Origins.
+// TODO(lead): drop this once config::static_settings() can return its Origins.
 std::string static_origin(const Paths& paths, const char* key) {
-    const std::string slot = std::string(user_data_slot) + ".toml";
+    const std::string slot = std::string(config::user_data_slot) + ".toml";
     std::string found = "/etc/eks-node/node.toml.d";
-    for (const FragmentFile& f : fragment_files(paths)) {
-        if (f.name == slot) continue;  // static_settings() skips the user data slot too
+    for (const config::FragmentFile& f : config::fragment_files(paths)) {
+        if (f.name == slot) continue;  // config::static_settings() skips the user data slot too
         try {
-            if (fragment_from_toml(read_file(f.path), f.path.string()).settings.contains(key))
+            if (config::fragment_from_toml(read_file(f.path), f.path.string()).settings.contains(key))
                 found = node_path(paths, f.path);
         } catch (const std::exception&) {
-            // static_settings() already parsed it; a race with an edit only costs the name.
+            // config::static_settings() already parsed it; a race with an edit only costs the name.
         }
     }
     return found;
@@ -250,7 +250,7 @@ Settings load_settings(const Paths& paths, ConfigJson use, GeneratorPlan& plan) 
         return s;
     }
     try {
-        s.settings = static_settings(paths);
+        s.settings = config::static_settings(paths);
     } catch (const std::exception& e) {
         warn(plan, fmt::format("{}, ignoring the static settings", e.what()));
     }

@@ -45,13 +45,13 @@
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
 
-namespace eksnode {
+namespace eksnode::imds {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-namespace d = imds_detail;
+namespace d = detail;
 
 // A metadata value is a few bytes; anything near this is not IMDS talking.
 constexpr size_t metadata_cap = 64 * 1024;
@@ -469,7 +469,7 @@ void Fetcher::finish_get(Transfer& t, int code) {
                 mac.remove_suffix(1);
             // It goes into the next paths: checked now, and bad instance data
             // (exit 6) like any other malformed value, never retried.
-            if (std::string problem = aws_value::mac(mac); !problem.empty())
+            if (std::string problem = imds::value::mac(mac); !problem.empty())
                 throw ConfigError(fmt::format("IMDS {}", t.path), "", problem);
             for (std::string_view leaf : d::mac_leaves) add(Kind::get, d::mac_path(mac, leaf), t.endpoint);
         }
@@ -566,4 +566,4 @@ std::map<std::string, std::optional<std::string>, std::less<>> fetch_paths(const
     return f.run_paths();
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::imds

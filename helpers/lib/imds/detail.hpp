@@ -12,7 +12,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode::imds_detail {
+namespace eksnode::imds::detail {
 
 // Paths under /latest/ that instance.json is built from.
 namespace p {
@@ -81,4 +81,4 @@ using Fetched = std::map<std::string, std::optional<std::string>, std::less<>>;
 // Throws Error naming the path when a required value is missing or malformed.
 json assemble_instance(const Fetched& values, std::string_view endpoint);
 
-}  // namespace eksnode::imds_detail
+}  // namespace eksnode::imds::detail

@@ -14,7 +14,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode {
+namespace eksnode::imds {
 
 inline constexpr std::string_view imds_ipv4_endpoint = "http://169.254.169.254";
 inline constexpr std::string_view imds_ipv6_endpoint = "http://[fd00:ec2::254]";
@@ -64,7 +64,7 @@ ImdsOptions imds_options(const json& settings, const std::string& endpoint_overr
 // (exit 6) naming `source` (the file) and the key.
 void check_instance(const json& instance, const std::string& source);
 
-}  // namespace eksnode
+}  // namespace eksnode::imds
 
 // instance.json (written by eks-node-imds to /run/eks-node/instance.json, 0644):
 // {

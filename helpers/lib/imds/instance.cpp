@@ -16,7 +16,7 @@
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
 
-namespace eksnode::imds_detail {
+namespace eksnode::imds::detail {
 
 namespace {
 
@@ -79,7 +79,7 @@ std::string mac_path(std::string_view mac, std::string_view leaf) {
     return fmt::format("meta-data/network/interfaces/macs/{}/{}", mac, leaf);
 }
 
-bool is_mac(std::string_view s) { return aws_value::mac(s).empty(); }
+bool is_mac(std::string_view s) { return imds::value::mac(s).empty(); }
 
 std::string region_from_az(std::string_view az) {
     // A region is <letters>(-<letters>)+-<digits>: "us-west-2", "us-gov-east-1",
@@ -132,7 +132,7 @@ std::string_view domain_for_partition(std::string_view partition) {
 }
 
 json assemble_instance(const Fetched& values, std::string_view endpoint) {
-    namespace v = aws_value;
+    namespace v = value;
     std::string instance_id = *scalar(values, p::instance_id, true, v::instance_id);
     std::string instance_type = *scalar(values, p::instance_type, true, v::instance_type);
     std::string az = *scalar(values, p::availability_zone, true, v::availability_zone);
@@ -216,12 +216,12 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
     return out;
 }
 
-}  // namespace eksnode::imds_detail
+}  // namespace eksnode::imds::detail
 
-namespace eksnode {
+namespace eksnode::imds {
 
 void check_instance(const json& instance, const std::string& source) {
-    namespace v = aws_value;
+    namespace v = value;
     if (!instance.is_object()) throw ConfigError(source, "", "not a JSON object");
     using Check = std::string (*)(std::string_view);
     static constexpr std::pair<const char*, Check> strings[] = {
@@ -247,7 +247,7 @@ void check_instance(const json& instance, const std::string& source) {
     if (auto it = instance.find("iamRole"); it != instance.end() && !it->is_null()) check(*it, "iamRole", v::iam_role);
     if (auto it = instance.find("imdsEndpoint"); it != instance.end()) {
         std::string problem;
-        if (!it->is_string() || !settings::imds_endpoint(it->get_ref<const std::string&>(), problem))
+        if (!it->is_string() || !config::settings::imds_endpoint(it->get_ref<const std::string&>(), problem))
             throw ConfigError(source, "imdsEndpoint",
                               fmt::format("{} is not an IMDS endpoint{}{}",
                                           it->is_string() ? v::shown(it->get_ref<const std::string&>()) : "a non-string",
@@ -255,4 +255,4 @@ void check_instance(const json& instance, const std::string& source) {
     }
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::imds

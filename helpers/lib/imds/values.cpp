@@ -7,7 +7,7 @@
 
 #include "core/text.hpp"
 
-namespace eksnode::aws_value {
+namespace eksnode::imds::value {
 
 namespace {
 
@@ -211,4 +211,4 @@ std::string command_word(std::string_view s) {
     return ok ? "" : problem(s, "one word (no spaces, control characters or bytes that are not UTF-8)");
 }
 
-}  // namespace eksnode::aws_value
+}  // namespace eksnode::imds::value

@@ -19,7 +19,7 @@
 
 #include "core/text.hpp"
 
-namespace eksnode::aws_value {
+namespace eksnode::imds::value {
 
 // A value as a message shows it: JSON-quoted (control characters escaped,
 // bytes that are not UTF-8 replaced) and cut after 64 bytes, so that neither
@@ -50,4 +50,4 @@ std::string base64(std::string_view s);             // [A-Za-z0-9+/] with = padd
 // argument, or be dropped by systemd with the whole line.
 std::string command_word(std::string_view s);
 
-}  // namespace eksnode::aws_value
+}  // namespace eksnode::imds::value

@@ -4,10 +4,10 @@
 #include "render/detail.hpp"
 #include "render/render.hpp"
 
-namespace eksnode {
+namespace eksnode::render {
 
 StepResult render_ca(const json& cfg, const Paths& paths) {
-    using namespace render_detail;
+    using namespace render::detail;
     // eks-node-config already decoded and verified the certificate(s); nodeadm
     // writes whatever bytes it was given, also 0644.
     std::string pem = need_string(cfg, "/derived/caPEM");
@@ -17,4 +17,4 @@ StepResult render_ca(const json& cfg, const Paths& paths) {
     return result;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::render

@@ -15,9 +15,9 @@
 #include "render/environment.hpp"
 #include "render/render.hpp"
 
-namespace eksnode {
+namespace eksnode::render {
 
-namespace render_detail {
+namespace detail {
 
 namespace {
 
@@ -243,7 +243,7 @@ std::string soci_snapshotter_config() {
     soci["cri_keychain"] = {{"enable_keychain", true}, {"image_service_path", containerd_socket}};
     soci["pull_modes"] = {{"parallel_pull_unpack", std::move(pull)}};
     std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
-    return out.append(json_to_toml(soci, path::soci_config));
+    return out.append(config::json_to_toml(soci, path::soci_config));
 }
 
 json base_runtime_spec(const json& cfg) {
@@ -252,13 +252,13 @@ json base_runtime_spec(const json& cfg) {
     return spec;
 }
 
-}  // namespace render_detail
+}  // namespace detail
 
 StepResult render_containerd(const json& cfg, const Paths& paths) {
-    using namespace render_detail;
+    using namespace render::detail;
     StepResult r;
     std::string toml = generated_header("eks-node-containerd", path::config_json);
-    toml.append(json_to_toml(containerd_config(cfg), path::containerd_config));
+    toml.append(config::json_to_toml(containerd_config(cfg), path::containerd_config));
     put(r, paths, path::containerd_config, toml);
     put(r, paths, path::base_runtime_spec, dump_pretty(base_runtime_spec(cfg)));
     // Written only while in use and never removed: the SOCI package may ship
@@ -269,4 +269,4 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     return r;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::render

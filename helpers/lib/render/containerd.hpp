@@ -8,7 +8,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 // containerd's configuration schema: version 2 for containerd 1.x, version 3
 // for 2.x (which still loads version 2, migrating it in memory).
@@ -29,4 +29,4 @@ std::string soci_snapshotter_config();
 // spec.containerd.baseRuntimeSpec deep-merged over it.
 json base_runtime_spec(const json& cfg);
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

@@ -10,7 +10,7 @@
 #include "core/log.hpp"
 #include "derive/derive.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 namespace {
 
@@ -60,11 +60,11 @@ const json* non_empty_object(const json& cfg, std::string_view pointer) {
 }
 
 bool kubelet_at_least(const json& cfg, std::string_view release) {
-    return compare_versions(need_string(cfg, "/machine/kubeletVersion"), release) >= 0;
+    return derive::compare_versions(need_string(cfg, "/machine/kubeletVersion"), release) >= 0;
 }
 
 bool containerd_at_least(const json& cfg, std::string_view release) {
-    return compare_versions(need_string(cfg, "/machine/containerdVersion"), release) >= 0;
+    return derive::compare_versions(need_string(cfg, "/machine/containerdVersion"), release) >= 0;
 }
 
 void put(StepResult& result, const Paths& paths, std::string_view absolute, std::string_view data) {
@@ -127,4 +127,4 @@ std::string environment_file(std::string_view header, const std::map<std::string
     return out;
 }
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

@@ -14,7 +14,7 @@
 #include "core/paths.hpp"
 #include "core/step.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 // The field at `pointer` ("/derived/maxPods"), or ConfigError
 // "config.json: derived.maxPods: missing" (exit 6): a renderer only runs after
@@ -59,4 +59,4 @@ std::string environment_value(std::string_view value);
 // [A-Za-z_][A-Za-z0-9_]*: what systemd accepts as a variable name.
 bool valid_environment_name(std::string_view name);
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

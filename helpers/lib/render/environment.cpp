@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "render/detail.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 namespace {
 
@@ -71,4 +71,4 @@ void render_service_environment(StepResult& result, const json& cfg, const Paths
               fmt::format("spec.instance.environment.default and .{}", name), own);
 }
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

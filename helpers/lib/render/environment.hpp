@@ -9,7 +9,7 @@
 #include "core/paths.hpp"
 #include "core/step.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 // The files (path::default_env, path::kubelet_service_env,
 // path::containerd_service_env) are loaded by the static drop-ins
@@ -20,4 +20,4 @@ enum class Service { kubelet, containerd };
 // own file. An absent or empty map removes its file.
 void render_service_environment(StepResult& result, const json& cfg, const Paths& paths, Service service);
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

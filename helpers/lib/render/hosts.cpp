@@ -20,9 +20,9 @@
 #include "render/detail.hpp"
 #include "render/render.hpp"
 
-namespace eksnode {
+namespace eksnode::render {
 
-namespace render_detail {
+namespace detail {
 
 std::string hosts_block(const std::string& host, const std::vector<std::string>& addresses) {
     // DNS answers come in rotating order; sorted (IPv4 first) the block only
@@ -102,11 +102,11 @@ std::vector<std::string> addresses_in_dns_answer(const unsigned char* msg, size_
     return out;
 }
 
-}  // namespace render_detail
+}  // namespace detail
 
 namespace {
 
-using namespace render_detail;
+using namespace render::detail;
 
 bool is_ip_literal(const std::string& host) {
     unsigned char buf[sizeof(in6_addr)];
@@ -169,4 +169,4 @@ StepResult render_hosts(const json& cfg, const Paths& paths, const HostResolver&
 
 StepResult render_hosts(const json& cfg, const Paths& paths) { return render_hosts(cfg, paths, resolve_with_dns); }
 
-}  // namespace eksnode
+}  // namespace eksnode::render

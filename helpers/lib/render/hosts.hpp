@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 inline constexpr std::string_view hosts_begin = "# BEGIN eks-node (Outposts API server)";
 inline constexpr std::string_view hosts_end = "# END eks-node";
@@ -35,4 +35,4 @@ std::string with_hosts_block(std::string_view text, std::string_view block, std:
 // leading to them, are skipped; a malformed message yields what precedes the fault.
 std::vector<std::string> addresses_in_dns_answer(const unsigned char* message, size_t length);
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

@@ -7,11 +7,11 @@
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
 
-namespace eksnode {
+namespace eksnode::render {
 
 namespace {
 
-using namespace render_detail;
+using namespace render::detail;
 
 void render_config(StepResult& r, const json& cfg, const Paths& paths) {
     put(r, paths, path::kubelet_config, dump_pretty(kubelet_config(cfg)));
@@ -62,4 +62,4 @@ StepResult render_kubelet(const json& cfg, const Paths& paths) {
     return r;
 }
 
-}  // namespace eksnode
+}  // namespace eksnode::render

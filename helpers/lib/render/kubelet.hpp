@@ -10,7 +10,7 @@
 
 #include "core/jsonutil.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 // Where kubelet finds ecr-credential-provider: a flag value, not an output
 // (the outputs' paths are in core/paths.hpp, their modes in core/outputs.hpp).
@@ -51,4 +51,4 @@ json credential_provider_config(const json& cfg);
 // nameservers nor domains are set.
 std::optional<std::string> resolved_dropin(const json& cfg);
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

@@ -7,7 +7,7 @@
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 namespace {
 
@@ -114,4 +114,4 @@ json kubelet_user_dropin(const json& user_config) {
     return d;
 }
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

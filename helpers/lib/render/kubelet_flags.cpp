@@ -12,7 +12,7 @@
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
 
-namespace eksnode::render_detail {
+namespace eksnode::render::detail {
 
 namespace {
 
@@ -78,7 +78,7 @@ std::string kubelet_environment(const json& cfg) {
     // systemd would drop, stops here rather than reaching kubelet.
     std::string args;
     for (const std::string& f : kubelet_flags(cfg)) {
-        if (std::string problem = aws_value::command_word(f); !problem.empty())
+        if (std::string problem = imds::value::command_word(f); !problem.empty())
             throw ConfigError("config.json", "kubelet flags", problem);
         args.append(args.empty() ? "" : " ").append(f);
     }
@@ -182,4 +182,4 @@ std::optional<std::string> resolved_dropin(const json& cfg) {
     return out;
 }
 
-}  // namespace eksnode::render_detail
+}  // namespace eksnode::render::detail

@@ -14,7 +14,7 @@
 #include "core/paths.hpp"
 #include "core/step.hpp"
 
-namespace eksnode {
+namespace eksnode::render {
 
 // eks-node-ca: /etc/kubernetes/pki/ca.crt (0644).
 StepResult render_ca(const json& cfg, const Paths& paths);
@@ -44,4 +44,4 @@ std::vector<std::string> resolve_with_dns(const std::string& host);
 StepResult render_hosts(const json& cfg, const Paths& paths, const HostResolver& resolve);
 StepResult render_hosts(const json& cfg, const Paths& paths);   // resolve_with_dns
 
-}  // namespace eksnode
+}  // namespace eksnode::render

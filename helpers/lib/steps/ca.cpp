@@ -9,6 +9,6 @@ namespace eksnode::steps {
 // kubelet.service reads these files only when it starts.
 const StepSpec ca_spec{"ca", "render the cluster CA certificate", {"kubelet.service"}};
 
-StepResult ca(const StepOptions& opts) { return render_ca(load_config_json(opts), opts.paths); }
+StepResult ca(const StepOptions& opts) { return render::render_ca(load_config_json(opts), opts.paths); }
 
 }  // namespace eksnode::steps

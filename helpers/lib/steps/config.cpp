@@ -27,34 +27,34 @@ const StepSpec config_spec{"config", "resolve the node configuration"};
 
 namespace {
 
-const std::string user_data_name = std::string(user_data_slot) + ".toml";
+const std::string user_data_name = std::string(config::user_data_slot) + ".toml";
 
 // The fragments of every source, in merge order: TOML files sorted by name,
 // with user data in its slot (unless an admin hid or masked that slot).
-std::vector<Fragment> collect_fragments(const ResolveInput& in) {
-    std::vector<FragmentFile> files = fragment_files(in.paths);
+std::vector<config::Fragment> collect_fragments(const ResolveInput& in) {
+    std::vector<config::FragmentFile> files = config::fragment_files(in.paths);
     bool slot_taken =
-        std::any_of(files.begin(), files.end(), [](const FragmentFile& f) { return f.name == user_data_name; });
+        std::any_of(files.begin(), files.end(), [](const config::FragmentFile& f) { return f.name == user_data_name; });
     if (!slot_taken) {
         files.push_back({user_data_name, {}});
         std::stable_sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.name < b.name; });
     }
 
-    std::vector<Fragment> out;
-    for (const FragmentFile& f : files) {
+    std::vector<config::Fragment> out;
+    for (const config::FragmentFile& f : files) {
         bool is_slot = f.name == user_data_name;
-        if (!f.path.empty() && is_mask(f.path)) {
+        if (!f.path.empty() && config::is_mask(f.path)) {
             if (is_slot) log::info("user data masked by {}, ignoring it", f.path.string());
             continue;
         }
         if (is_slot && f.path.empty()) {
             if (!in.user_data) continue;
-            for (Fragment& frag : fragments_from_user_data(*in.user_data, in.user_data_label))
+            for (config::Fragment& frag : config::fragments_from_user_data(*in.user_data, in.user_data_label))
                 out.push_back(std::move(frag));
             continue;
         }
         if (is_slot) log::info("user data replaced by {}", f.path.string());
-        out.push_back(fragment_from_toml(read_file(f.path), f.path.string()));
+        out.push_back(config::fragment_from_toml(read_file(f.path), f.path.string()));
     }
     return out;
 }
@@ -68,7 +68,7 @@ bool cluster_has(const json& spec, const char* key) {
 // Fills spec.cluster's apiServerEndpoint, certificateAuthority and cidr from
 // EKS DescribeCluster when the name is known and any of them is not; values
 // the configuration sets win. Origins say "eks:DescribeCluster".
-void fill_cluster_from_eks(json& spec, const json& settings, Origins& origins, const ApiLookups& api) {
+void fill_cluster_from_eks(json& spec, const json& settings, Origins& origins, const derive::ApiLookups& api) {
     static constexpr const char* keys[] = {"apiServerEndpoint", "certificateAuthority", "cidr"};
     if (!cluster_has(spec, "name")) return;
     bool missing = false;
@@ -76,14 +76,14 @@ void fill_cluster_from_eks(json& spec, const json& settings, Origins& origins, c
     // Outposts local clusters are not described by the EKS API in the region.
     if (!missing || (spec["cluster"].contains("enableOutpost") && spec["cluster"]["enableOutpost"] == true)) return;
     std::string name = spec["cluster"]["name"].get<std::string>();
-    ClusterDetails d;
+    derive::ClusterDetails d;
     try {
         d = api.describe_cluster(name, origins);
     } catch (const ConfigError& why) {
         // The configuration's gap comes first: name the missing field, then
         // why EKS could not fill it (no credentials, no permission, no such cluster).
         try {
-            validate_merged(spec, settings, origins);
+            config::validate_merged(spec, settings, origins);
         } catch (const ConfigError& gap) {
             throw ConfigError(
                 gap.source(), gap.field(),
@@ -106,23 +106,23 @@ void fill_cluster_from_eks(json& spec, const json& settings, Origins& origins, c
 json resolve_config(const ResolveInput& in) {
     json spec = json::object(), settings = json::object();
     Origins origins;
-    std::vector<Fragment> fragments = collect_fragments(in);
-    for (const Fragment& f : fragments) {
+    std::vector<config::Fragment> fragments = collect_fragments(in);
+    for (const config::Fragment& f : fragments) {
         validate_fragment(f);
         merge_fragment(spec, settings, f, origins);
     }
     // With the API at hand, a cluster name alone is enough (AL2's
     // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
-    validate_merged(spec, settings, origins, Requirements{.cluster_coordinates = !in.api});
+    config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});
 
-    MachineFacts machine = read_machine_facts(in.paths);
+    derive::MachineFacts machine = derive::read_machine_facts(in.paths);
     for (auto& [k, v] : machine.origins) origins[k] = v;
-    ApiLookups api = in.api ? in.api(spec, settings, in.instance, machine) : ApiLookups{};
+    derive::ApiLookups api = in.api ? in.api(spec, settings, in.instance, machine) : derive::ApiLookups{};
     if (api.describe_cluster) {
         fill_cluster_from_eks(spec, settings, origins, api);
-        validate_merged(spec, settings, origins);
+        config::validate_merged(spec, settings, origins);
     }
-    json derived = derive(spec, settings, in.instance, machine, origins, api.ec2);
+    json derived = derive::values(spec, settings, in.instance, machine, origins, api.ec2);
     if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
 
     json out = json::object();
@@ -130,7 +130,7 @@ json resolve_config(const ResolveInput& in) {
     out["spec"] = std::move(spec);
     out["settings"] = std::move(settings);
     out["instance"] = in.instance;
-    out["machine"] = machine_json(machine);
+    out["machine"] = derive::machine_json(machine);
     out["derived"] = std::move(derived);
     json o = json::object();
     for (auto& [k, v] : origins) o[k] = v;
@@ -150,7 +150,7 @@ std::optional<std::string> first_non_text(const json& j, const std::string& at) 
             if (auto bad = first_non_text(j[i], fmt::format("{}/{}", at, i))) return bad;
     } else if (j.is_object()) {
         for (auto it = j.begin(); it != j.end(); ++it) {
-            std::string key = is_utf8_text(it.key()) ? it.key() : aws_value::shown(it.key());
+            std::string key = is_utf8_text(it.key()) ? it.key() : imds::value::shown(it.key());
             if (key != it.key()) return at + "/" + key;
             if (auto bad = first_non_text(*it, at + "/" + key)) return bad;
         }
@@ -197,10 +197,10 @@ json resolve_from_node(const StepOptions& opts) {
     }
     // Every instance fact reaches config.json and kubelet's flags from here:
     // checked again, as eks-node-imds checked it, whoever wrote the file.
-    check_instance(in.instance, instance_path.string());
+    imds::check_instance(in.instance, instance_path.string());
 
     if (!opts.user_data_file.empty()) {
-        in.user_data = read_user_data_file(opts.user_data_file);
+        in.user_data = config::read_user_data_file(opts.user_data_file);
         in.user_data_label = opts.user_data_file;  // errors then read "FILE (MIME part 2, …): field: …"
     } else {
         in.user_data = read_file_if_exists(opts.paths.of(path::user_data));

@@ -20,7 +20,7 @@ struct ResolveInput {
     json instance;                         // instance.json
     std::optional<std::string> user_data;  // raw bytes, as IMDS served them
     std::string user_data_label = "user data";
-    ApiFactory api = {};  // empty: no AWS API (offline resolution, tests)
+    derive::ApiFactory api = {};  // empty: no AWS API (offline resolution, tests)
 };
 
 // Returns config.json. Throws ConfigError (exit 6) before anything is written.

@@ -9,6 +9,6 @@ namespace eksnode::steps {
 // containerd.service reads these files only when it starts.
 const StepSpec containerd_spec{"containerd", "render containerd configuration", {"containerd.service"}};
 
-StepResult containerd(const StepOptions& opts) { return render_containerd(load_config_json(opts), opts.paths); }
+StepResult containerd(const StepOptions& opts) { return render::render_containerd(load_config_json(opts), opts.paths); }
 
 }  // namespace eksnode::steps

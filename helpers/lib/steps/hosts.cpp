@@ -8,6 +8,6 @@ namespace eksnode::steps {
 
 const StepSpec hosts_spec{"hosts", "pin the Outposts API server in /etc/hosts"};
 
-StepResult hosts(const StepOptions& opts) { return render_hosts(load_config_json(opts), opts.paths); }
+StepResult hosts(const StepOptions& opts) { return render::render_hosts(load_config_json(opts), opts.paths); }
 
 }  // namespace eksnode::steps

@@ -26,11 +26,11 @@ const StepSpec imds_spec{"imds", "fetch instance metadata and user data"};
 // Throws TempError (exit 75) when IMDS stays unreachable until the deadline.
 StepResult imds(const StepOptions& opts) {
     // Only [settings.imds]: the rest of the static configuration is eks-node-config's to check.
-    json settings = {{"imds", static_settings_table(opts.paths, "imds")}};
-    ImdsOptions io = imds_options(settings, opts.imds_endpoint);
+    json settings = {{"imds", config::static_settings_table(opts.paths, "imds")}};
+    imds::ImdsOptions io = imds::imds_options(settings, opts.imds_endpoint);
 
     auto t0 = std::chrono::steady_clock::now();
-    ImdsResult r = fetch_instance(io);
+    imds::ImdsResult r = fetch_instance(io);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
 
     const json& i = r.instance;

@@ -9,6 +9,6 @@ namespace eksnode::steps {
 // kubelet.service reads these files only when it starts.
 const StepSpec kubelet_spec{"kubelet", "render kubelet configuration", {"kubelet.service"}};
 
-StepResult kubelet(const StepOptions& opts) { return render_kubelet(load_config_json(opts), opts.paths); }
+StepResult kubelet(const StepOptions& opts) { return render::render_kubelet(load_config_json(opts), opts.paths); }
 
 }  // namespace eksnode::steps

@@ -176,7 +176,8 @@ TEST_CASE("EC2 answers: PrivateDnsName and ENI limits", "[aws]") {
 }
 
 TEST_CASE("EKS DescribeCluster answer: endpoint, CA and the service CIDR of the cluster's family", "[aws]") {
-    ClusterDetails d = parse_cluster(R"({"cluster": {"status": "ACTIVE", "endpoint": "https://x.eks.amazonaws.com",
+    derive::ClusterDetails d =
+        parse_cluster(R"({"cluster": {"status": "ACTIVE", "endpoint": "https://x.eks.amazonaws.com",
         "certificateAuthority": {"data": "Q0E="},
         "kubernetesNetworkConfig": {"ipFamily": "ipv6", "serviceIpv4Cidr": "10.0.0.0/16", "serviceIpv6Cidr": "fd00::/108"}}})");
     CHECK(d.endpoint == "https://x.eks.amazonaws.com");

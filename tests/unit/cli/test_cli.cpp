@@ -13,6 +13,7 @@
 #include "core/fsutil.hpp"
 
 using namespace eksnode;
+using namespace eksnode::cli;
 using Outcome = cli::CheckResult::Outcome;
 
 namespace {
@@ -82,6 +83,13 @@ TEST_CASE("status names each step's state as systemd reports it", "[cli][status]
     CHECK(cli::step_state(missing) == "not found");
 }
 
+// Free text as collect-logs redacts it (cli/redact.hpp): the rules, then
+// every value masked so, wherever else the text repeats it.
+static std::string redact_text(std::string_view text) {
+    cli::Redactor r;
+    return r.scrub(r.text(text));
+}
+
 TEST_CASE("collect-logs redacts secrets, keeps the rest", "[cli][collect-logs]") {
     std::string kubeconfig =
         "users:\n"
@@ -90,13 +98,13 @@ TEST_CASE("collect-logs redacts secrets, keeps the rest", "[cli][collect-logs]")
         "    token: abcdef.0123456789abcdef\n"
         "    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==\n"
         "    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem\n";
-    std::string r = cli::redact_secrets(kubeconfig);
+    std::string r = redact_text(kubeconfig);
     CHECK(r.find("abcdef.0123456789abcdef") == std::string::npos);
     CHECK(r.find("LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==") == std::string::npos);
     CHECK(r.find("    token: \"REDACTED\"\n") != std::string::npos);
     CHECK(r.find("client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem") != std::string::npos);
     // an exec plugin's environment: the name decides, as in an environment file
-    std::string exec_env = cli::redact_secrets("      env:\n"
+    std::string exec_env = redact_text("      env:\n"
                                                "        - name: APP_SETTING\n"
                                                "          value: PLANTED-profile-value\n"
                                                "        - name: AWS_REGION\n"
@@ -105,18 +113,18 @@ TEST_CASE("collect-logs redacts secrets, keeps the rest", "[cli][collect-logs]")
     CHECK(exec_env.find("          value: \"REDACTED\"\n") != std::string::npos);
     CHECK(exec_env.find("          value: us-west-2\n") != std::string::npos);
 
-    CHECK(cli::redact_secrets("HTTPS_PROXY=http://alice:s3cret@proxy.example:3128\n") ==
+    CHECK(redact_text("HTTPS_PROXY=http://alice:s3cret@proxy.example:3128\n") ==
           "HTTPS_PROXY=http://REDACTED@proxy.example:3128\n");
-    CHECK(cli::redact_secrets("  \"httpsProxy\": \"http://bob:pw@10.0.0.1:3128\",") ==
+    CHECK(redact_text("  \"httpsProxy\": \"http://bob:pw@10.0.0.1:3128\",") ==
           "  \"httpsProxy\": \"http://REDACTED@10.0.0.1:3128\",");
-    CHECK(cli::redact_secrets("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG") ==
+    CHECK(redact_text("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG") ==
           "export AWS_SECRET_ACCESS_KEY=\"REDACTED\"");
-    CHECK(cli::redact_secrets("{\"aws_session_token\": \"FwoGZXIvYXdz\",") == "{\"aws_session_token\": \"REDACTED\",");
-    CHECK(cli::redact_secrets("key id AKIAIOSFODNN7EXAMPLE used") == "key id REDACTED used");
+    CHECK(redact_text("{\"aws_session_token\": \"FwoGZXIvYXdz\",") == "{\"aws_session_token\": \"REDACTED\",");
+    CHECK(redact_text("key id AKIAIOSFODNN7EXAMPLE used") == "key id REDACTED used");
     // no secret: untouched, including URLs without credentials and prose with "token"
     std::string plain = "server: https://ABCD.gr7.us-west-2.eks.amazonaws.com\n"
                         "imds: token request failed: timeout\n\"maxPods\": 58,\n";
-    CHECK(cli::redact_secrets(plain) == plain);
+    CHECK(redact_text(plain) == plain);
 }
 
 namespace {

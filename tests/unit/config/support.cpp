@@ -25,7 +25,7 @@ BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIFGgQR0srUK+pw5tdX7j
 
 std::string ca_base64() { return base64(ca_pem); }
 
-std::string base64(std::string_view bytes) { return base64_encode(bytes); }
+std::string base64(std::string_view bytes) { return config::base64_encode(bytes); }
 
 std::string gzip(std::string_view bytes) {
     z_stream zs{};

@@ -14,6 +14,7 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 namespace fs = std::filesystem;
 
 namespace {
@@ -41,7 +42,7 @@ std::map<std::string, std::string> read_expect(const fs::path& p) {
 void run_config_step(const std::string& user_data) {
     json spec = json::object(), settings = json::object();
     Origins origins;
-    for (const Fragment& f : fragments_from_user_data(user_data)) {
+    for (const config::Fragment& f : fragments_from_user_data(user_data)) {
         validate_fragment(f);
         merge_fragment(spec, settings, f, origins);
     }

@@ -9,6 +9,7 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 
 namespace {
 
@@ -17,24 +18,24 @@ const std::string endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
 // The spec a script's call maps to (settings must stay empty: bootstrap.sh
 // has no eks-node settings).
 json spec_of(std::string_view script) {
-    std::optional<Fragment> f = bootstrap_sh::fragment_from_script(script, "user data");
+    std::optional<config::Fragment> f = config::bootstrap_sh::fragment_from_script(script, "user data");
     REQUIRE(f);
     CHECK(f->settings == json::object());
     return f->spec;
 }
 
 json spec_of_args(std::vector<std::string> args) {
-    bootstrap_sh::FileReader none = [](const std::string&, std::string& why) -> std::optional<std::string> {
+    config::bootstrap_sh::FileReader none = [](const std::string&, std::string& why) -> std::optional<std::string> {
         why = "no files here";
         return std::nullopt;
     };
-    return bootstrap_sh::fragment_from_args(args, "test", none).spec;
+    return config::bootstrap_sh::fragment_from_args(args, "test", none).spec;
 }
 
 // The error a script gives: "field: problem".
 std::string error_of(std::string_view script) {
     try {
-        bootstrap_sh::fragment_from_script(script, "user data");
+        config::bootstrap_sh::fragment_from_script(script, "user data");
     } catch (const ConfigError& e) {
         return e.field() + ": " + e.problem();
     }
@@ -55,7 +56,7 @@ TEST_CASE("scripts without a bootstrap.sh call yield nothing", "[config][bootstr
          {"#!/bin/bash\necho hi\n", "#!/bin/sh\n# /etc/eks/bootstrap.sh c\n",
           "#!/bin/sh\necho /etc/eks/bootstrap.sh c\n", "#!/bin/sh\ncat <<EOF\n/etc/eks/bootstrap.sh c\nEOF\n"}) {
         INFO(s);
-        CHECK_FALSE(bootstrap_sh::fragment_from_script(s, "user data"));
+        CHECK_FALSE(config::bootstrap_sh::fragment_from_script(s, "user data"));
     }
 }
 
@@ -114,10 +115,10 @@ TEST_CASE("every AL2 flag maps onto the model", "[config][bootstrap-sh]") {
         CHECK(spec_of_args({"c", "--local-disks", "mount"})["instance"]["localStorage"]["strategy"] == "Mount");
     }
     SECTION("the pause image's account and tag become settings") {
-        bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
+        config::bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
             return std::nullopt;
         };
-        Fragment f = bootstrap_sh::fragment_from_args(
+        config::Fragment f = config::bootstrap_sh::fragment_from_args(
             {"c", "--pause-container-account", "123456789012", "--pause-container-version", "3.9"}, "test", none);
         CHECK(f.spec == named("c"));
         CHECK(f.settings == json{{"containerd", {{"pauseAccount", "123456789012"}, {"pauseTag", "3.9"}}}});
@@ -210,21 +211,21 @@ TEST_CASE("bootstrap.sh calls eks-node refuses, naming the flag", "[config][boot
 TEST_CASE("user data dispatches scripts and text/x-shellscript parts to bootstrap.sh",
           "[config][bootstrap-sh][userdata]") {
     std::string script = "#!/bin/bash\nset -e\n/etc/eks/bootstrap.sh my-cluster\n";
-    std::vector<Fragment> alone = fragments_from_user_data(script);
+    std::vector<config::Fragment> alone = fragments_from_user_data(script);
     REQUIRE(alone.size() == 1);
     CHECK(alone[0].source == "user data (bootstrap.sh, line 3)");
     CHECK(alone[0].spec == named("my-cluster"));
-    CHECK(bootstrap_sh::is_bootstrap_fragment(alone[0]));
-    CHECK(bootstrap_sh::fragments_from_user_data_without_scripts(script, "user data").empty());
+    CHECK(config::bootstrap_sh::is_bootstrap_fragment(alone[0]));
+    CHECK(config::bootstrap_sh::fragments_from_user_data_without_scripts(script, "user data").empty());
 
     std::string mime =
         "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"//\"\n\n--//\n"
         "Content-Type: text/x-shellscript; charset=\"us-ascii\"\n\n" +
         script + "\n--//\nContent-Type: application/vnd.eks-node+toml\n\n[cluster]\ncidr = \"10.100.0.0/16\"\n--//--\n";
-    std::vector<Fragment> parts = fragments_from_user_data(mime);
+    std::vector<config::Fragment> parts = fragments_from_user_data(mime);
     REQUIRE(parts.size() == 2);
     CHECK(parts[0].source == "user data (MIME part 1, text/x-shellscript, bootstrap.sh, line 3)");
     CHECK(parts[0].spec == named("my-cluster"));
-    CHECK_FALSE(bootstrap_sh::is_bootstrap_fragment(parts[1]));
-    CHECK(bootstrap_sh::fragments_from_user_data_without_scripts(mime, "user data").size() == 1);
+    CHECK_FALSE(config::bootstrap_sh::is_bootstrap_fragment(parts[1]));
+    CHECK(config::bootstrap_sh::fragments_from_user_data_without_scripts(mime, "user data").size() == 1);
 }

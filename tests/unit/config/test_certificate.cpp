@@ -10,6 +10,7 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 
 namespace {
 

@@ -11,6 +11,7 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 
 namespace {
 
@@ -121,7 +122,7 @@ TEST_CASE("gunzip rejects truncated and corrupt data", "[config][encoding]") {
 
 TEST_CASE("a gzip bomb is refused quickly, without inflating it", "[config][encoding]") {
     std::string bomb = gzip_of_zeros(100u << 20);
-    REQUIRE(bomb.size() < limits::user_data_bytes);  // the raw cap does not catch it: the inflate cap must
+    REQUIRE(bomb.size() < config::limits::user_data_bytes);  // the raw cap does not catch it: the inflate cap must
     auto start = std::chrono::steady_clock::now();
     try {
         fragments_from_user_data(bomb);
@@ -147,7 +148,7 @@ TEST_CASE("encoding layers peel in any order, up to the limit", "[config][encodi
 }
 
 TEST_CASE("user data beyond 1 MiB is refused before decoding", "[config][encoding]") {
-    std::string big(limits::user_data_bytes + 1, '#');
+    std::string big(config::limits::user_data_bytes + 1, '#');
     CHECK_THAT(problem_of([&] { fragments_from_user_data(big); }), Catch::Contains("beyond the 1 MiB limit"));
 }
 

@@ -5,6 +5,7 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 
 namespace {
 
@@ -13,13 +14,13 @@ struct Merged {
     json settings = json::object();
     Origins origins;
 
-    Merged& add(const Fragment& f) {
+    Merged& add(const config::Fragment& f) {
         merge_fragment(spec, settings, f, origins);
         return *this;
     }
 };
 
-Fragment fragment(std::string source, std::string_view spec, std::string_view settings = "{}") {
+config::Fragment fragment(std::string source, std::string_view spec, std::string_view settings = "{}") {
     return {std::move(source), json::parse(spec), json::parse(settings)};
 }
 
@@ -35,7 +36,7 @@ TEST_CASE("kubelet flags append across MIME parts, in order", "[config][merge]")
         "--node-labels=c=d]\n"
         "--B--\n";
     Merged m;
-    for (const Fragment& f : fragments_from_user_data(ud)) {
+    for (const config::Fragment& f : fragments_from_user_data(ud)) {
         validate_fragment(f);
         m.add(f);
     }

@@ -11,6 +11,7 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 
 namespace {
 

@@ -24,6 +24,8 @@
 #include "steps/config.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
+using namespace eksnode::imds;
 using eksnode::steps::resolve_config;
 using eksnode::steps::ResolveInput;
 
@@ -60,9 +62,9 @@ Verdict imds_step(const Paths& p) {
 Verdict config_step(const Paths& p) {
     std::string user_data = read_file(test::source_path("tests/conformance/03-kubeconfig/nodeconfig.yaml"));
     ResolveInput in{p, test::conformance_instance(), user_data};
-    in.api = [](const json& spec, const json& settings, const json& instance, const MachineFacts& machine) {
+    in.api = [](const json& spec, const json& settings, const json& instance, const derive::MachineFacts& machine) {
         aws::make_api_lookups(spec, settings, instance, machine);
-        return ApiLookups{};
+        return derive::ApiLookups{};
     };
     try {
         resolve_config(in);

@@ -10,20 +10,21 @@
 #include "core/error.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 
 namespace {
 
 constexpr std::string_view command = "/usr/local/bin/join-node";
 const std::string endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
 
-shell::Script read(std::string_view script) { return shell::read(script, command, "user data"); }
+config::shell::Script read(std::string_view script) { return config::shell::read(script, command, "user data"); }
 
 // The words of the script's one call, every one of them resolved.
 std::vector<std::string> words_of(std::string_view script) {
-    shell::Script s = read(script);
+    config::shell::Script s = read(script);
     REQUIRE(s.calls.size() == 1);
     std::vector<std::string> words;
-    for (const shell::Word& w : s.calls.front().args) {
+    for (const config::shell::Word& w : s.calls.front().args) {
         INFO(w.raw);
         CHECK(w.unresolved.empty());
         words.push_back(w.value);
@@ -92,7 +93,8 @@ TEST_CASE("the command is found after prefixes and assignments, and only as a co
         INFO(script);
         CHECK(read(script).calls.empty());
     }
-    shell::Script twice = read("#!/bin/sh\n/usr/local/bin/join-node a\necho\n/usr/local/bin/join-node b; true\n");
+    config::shell::Script twice =
+        read("#!/bin/sh\n/usr/local/bin/join-node a\necho\n/usr/local/bin/join-node b; true\n");
     REQUIRE(twice.calls.size() == 2);
     CHECK(twice.calls[0].line == 2);
     CHECK(twice.calls[1].line == 4);
@@ -139,10 +141,10 @@ TEST_CASE("a word that needs the script run says why", "[config][shell]") {
         {"/usr/local/bin/join-node ${A:-$B}", "${A:-$B}", "${A:-$B} has a default eks-node does not evaluate"},
     }));
     INFO(c.script);
-    shell::Script s = read("#!/bin/bash\n" + c.script + "\n");
+    config::shell::Script s = read("#!/bin/bash\n" + c.script + "\n");
     REQUIRE(s.calls.size() == 1);
     REQUIRE(s.calls.front().args.size() == 1);
-    const shell::Word& w = s.calls.front().args.front();
+    const config::shell::Word& w = s.calls.front().args.front();
     CHECK(w.raw == c.raw);
     CHECK_THAT(w.unresolved, Catch::StartsWith(c.why));
 }
@@ -175,9 +177,9 @@ TEST_CASE("files written from here-documents before a call", "[config][shell]") 
     const std::string call = "/usr/local/bin/join-node c\n";
     const std::string expected = "[registry]\nconfig_path = \"/etc/containerd/certs.d\"\n";
     auto content_of = [](const std::string& script, const std::string& path, std::string& why) {
-        shell::Script s = read(script);
+        config::shell::Script s = read(script);
         REQUIRE(s.calls.size() == 1);
-        return shell::file_before(s, s.calls.front(), path, why);
+        return config::shell::file_before(s, s.calls.front(), path, why);
     };
     auto body = GENERATE_REF(values<std::string>({
         "cat > /etc/c.toml <<'EOF'\n[registry]\nconfig_path = \"/etc/containerd/certs.d\"\nEOF\n",
@@ -201,15 +203,15 @@ TEST_CASE("files written from here-documents before a call", "[config][shell]") 
 }
 
 TEST_CASE("a here-document's expansion is kept literal when quoted, refused when it needs running", "[config][shell]") {
-    shell::Script s = read(
+    config::shell::Script s = read(
         "#!/bin/bash\ncat > /quoted <<'EOF'\n$HOME `x`\nEOF\ncat > /run <<EOF\n$(date)\nEOF\n"
         "cat > /unset <<EOF\n$NOPE\nEOF\n/usr/local/bin/join-node\n");
     REQUIRE(s.calls.size() == 1);
     std::string why;
-    CHECK(shell::file_before(s, s.calls.front(), "/quoted", why) == "$HOME `x`\n");
-    CHECK_FALSE(shell::file_before(s, s.calls.front(), "/run", why));
+    CHECK(config::shell::file_before(s, s.calls.front(), "/quoted", why) == "$HOME `x`\n");
+    CHECK_FALSE(config::shell::file_before(s, s.calls.front(), "/run", why));
     CHECK(why == "the here-document writing /run has a command substitution, which eks-node does not run");
-    CHECK_FALSE(shell::file_before(s, s.calls.front(), "/unset", why));
+    CHECK_FALSE(config::shell::file_before(s, s.calls.front(), "/unset", why));
     CHECK(why == "the here-document writing /unset uses $NOPE, which is not known without running the script");
 }
 
@@ -236,11 +238,11 @@ TEST_CASE("a script's expansions are capped: 1 MiB a value, 4 MiB in all", "[con
     // each file tee writes is a copy of the here-document
     CHECK(error_of(a_256k + "tee" + repeat(" /f", 20) + " <<EOF\n$A\nEOF\n" + call) == ": line 17: " + in_all);
     // appending here-documents grows one file past what one may hold
-    shell::Script appended =
+    config::shell::Script appended =
         read(a_256k + repeat("cat <<EOF >> /etc/c.toml\n$A\nEOF\n", 5) + "/usr/local/bin/join-node\n");
     REQUIRE(appended.calls.size() == 1);
     std::string why;
-    CHECK_FALSE(shell::file_before(appended, appended.calls.front(), "/etc/c.toml", why));
+    CHECK_FALSE(config::shell::file_before(appended, appended.calls.front(), "/etc/c.toml", why));
     CHECK(why == "the here-documents writing /etc/c.toml make more than 1 MiB");
     // within the limits all is as before: 256 KiB in 4 places and a 512 KiB value
     CHECK(words_of(a_256k + "B=$A$A\nC=$A\necho $A\n/usr/local/bin/join-node c\n") == std::vector<std::string>{"c"});

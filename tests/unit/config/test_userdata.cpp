@@ -6,6 +6,7 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 
 namespace {
 
@@ -23,9 +24,9 @@ std::string nodeconfig(std::string_view name) {
 // What a decoded fragment says, compactly: source -> spec.
 using Summary = std::vector<std::pair<std::string, json>>;
 
-Summary summarize(const std::vector<Fragment>& fragments) {
+Summary summarize(const std::vector<config::Fragment>& fragments) {
     Summary out;
-    for (const Fragment& f : fragments) out.emplace_back(f.source, f.spec);
+    for (const config::Fragment& f : fragments) out.emplace_back(f.source, f.spec);
     return out;
 }
 

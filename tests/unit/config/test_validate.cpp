@@ -8,12 +8,13 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 
 namespace {
 
 // "field: problem" of the first error in a fragment, or "" when it validates.
 std::string problem(const json& spec, const json& settings = json::object()) {
-    Fragment f{"src", spec, settings};
+    config::Fragment f{"src", spec, settings};
     try {
         validate_fragment(f);
     } catch (const ConfigError& e) {
@@ -30,13 +31,13 @@ json at(std::string_view pointer, json value) {
 }
 
 // A value of the wrong type for every kind of field.
-json wrong_value(const schema::Field& f) {
+json wrong_value(const config::schema::Field& f) {
     switch (f.kind) {
-    case schema::Kind::string: return 5;
-    case schema::Kind::boolean: return "yes";
-    case schema::Kind::integer: return "5";
-    case schema::Kind::duration: return true;
-    case schema::Kind::list: return "x";
+    case config::schema::Kind::string: return 5;
+    case config::schema::Kind::boolean: return "yes";
+    case config::schema::Kind::integer: return "5";
+    case config::schema::Kind::duration: return true;
+    case config::schema::Kind::list: return "x";
     default: return json::array({1});
     }
 }
@@ -62,15 +63,15 @@ std::pair<json, std::string> document_at(const std::string& path, const json& va
 
 TEST_CASE("every field in the table rejects a value of the wrong type", "[config][validate]") {
     size_t checked = 0;
-    for (const schema::Field* root : {&schema::spec(), &schema::settings()}) {
-        schema::for_each_field(*root, root->name, [&](const std::string& path, const schema::Field& f) {
+    for (const config::schema::Field* root : {&config::schema::spec(), &config::schema::settings()}) {
+        config::schema::for_each_field(*root, root->name, [&](const std::string& path, const config::schema::Field& f) {
             if (path == root->name) return;
             json wrong = wrong_value(f);
             auto [doc, error_path] = document_at(path, wrong);
             INFO(path << " = " << wrong.dump());
-            std::string expected = error_path + ": expected " + schema::expected(f) + ", got " +
+            std::string expected = error_path + ": expected " + config::schema::expected(f) + ", got " +
                                    (wrong.is_array() ? "a list" : wrong.dump());
-            std::string got = root == &schema::spec() ? problem(doc) : problem(json::object(), doc);
+            std::string got = root == &config::schema::spec() ? problem(doc) : problem(json::object(), doc);
             CHECK(got == expected);
             ++checked;
         });
@@ -308,9 +309,10 @@ TEST_CASE("validate_merged requires the cluster coordinates", "[config][validate
 TEST_CASE("the cluster coordinates can be left to a later lookup", "[config][validate]") {
     json named = {{"cluster", {{"name", "c"}}}};
     CHECK_THROWS_AS(validate_merged(named, json::object(), {}), ConfigError);
-    CHECK_NOTHROW(validate_merged(named, json::object(), {}, Requirements{.cluster_coordinates = false}));
-    CHECK_THROWS_WITH(validate_merged(json::object(), json::object(), {}, Requirements{.cluster_coordinates = false}),
-                      Catch::Contains("spec.cluster.name"));
+    CHECK_NOTHROW(validate_merged(named, json::object(), {}, config::Requirements{.cluster_coordinates = false}));
+    CHECK_THROWS_WITH(
+        validate_merged(json::object(), json::object(), {}, config::Requirements{.cluster_coordinates = false}),
+        Catch::Contains("spec.cluster.name"));
 }
 
 TEST_CASE("an Outpost cluster needs its id, named after the source that enabled it", "[config][validate]") {

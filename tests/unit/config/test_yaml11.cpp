@@ -15,6 +15,8 @@
 #include "support.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
+using namespace eksnode::render;
 
 namespace {
 
@@ -212,7 +214,7 @@ TEST_CASE("JSON and TOML are not YAML: yes and 0755 mean nothing special there",
     REQUIRE(from_json.size() == 1);
     CHECK(from_json[0].spec["kubelet"]["config"]["a"] == "yes");
     CHECK(from_json[0].spec["kubelet"]["config"]["c"].is_number_float());
-    Fragment toml = fragment_from_toml("[kubelet.config]\na = \"yes\"\nb = 0o755\n", "toml");
+    config::Fragment toml = fragment_from_toml("[kubelet.config]\na = \"yes\"\nb = 0o755\n", "toml");
     CHECK(toml.spec["kubelet"]["config"]["a"] == "yes");
     CHECK(toml.spec["kubelet"]["config"]["b"] == 493);
 }
@@ -272,7 +274,7 @@ TEST_CASE("a NodeConfig written for nodeadm with yes/no/on/off works end to end"
 // text a string, which an integer field refuses), too small is 0.
 TEST_CASE("huge exponents saturate: too large stays text, too small is 0", "[config][yaml11]") {
     auto resolved = [](std::string_view text) {
-        return yaml_scalar::to_value(yaml_scalar::resolve(text, "?", "t", "x"), "t", "x");
+        return config::yaml_scalar::to_value(config::yaml_scalar::resolve(text, "?", "t", "x"), "t", "x");
     };
     for (std::string_view text : {"10e9223372036854775807", "1e9223372036854775807", "-1e9223372036854775807",
                                   ".1e9223372036854775807", "0.001e9223372036854775807",

@@ -11,6 +11,7 @@
 #include "imds/imds.hpp"
 
 using namespace eksnode;
+using namespace eksnode::imds;
 using namespace eksnode::http;
 using Result = ResponseParser::Result;
 

@@ -9,6 +9,7 @@
 #include "derive/derive.hpp"
 
 using namespace eksnode;
+using namespace eksnode::derive;
 using eksnode::test::conformance_instance;
 
 namespace {
@@ -35,8 +36,8 @@ json conformance_spec() {
     return spec;
 }
 
-MachineFacts two_cpus() {
-    MachineFacts m;
+derive::MachineFacts two_cpus() {
+    derive::MachineFacts m;
     m.cpu_millicores = 2000;
     m.memory_mib = 15943;
     m.kubelet_version = "1.29.0";
@@ -49,14 +50,14 @@ struct Run {
     json spec = conformance_spec();
     json settings = json::object();
     json instance = conformance_instance();
-    MachineFacts machine = two_cpus();
-    Ec2Lookups ec2;
+    derive::MachineFacts machine = two_cpus();
+    derive::Ec2Lookups ec2;
     Origins origins;
 
     json operator()() {
         label(spec, "/spec");
         label(settings, "/settings");
-        return derive(spec, settings, instance, machine, origins, ec2);
+        return derive::values(spec, settings, instance, machine, origins, ec2);
     }
 
 private:
@@ -198,16 +199,16 @@ TEST_CASE("the EC2 seam answers for a type the table does not know", "[derive][m
     Run run;
     run.instance["instanceType"] = "zz9.plural";
     std::string asked;
-    run.ec2.eni_limits = [&asked](std::string_view type) -> std::optional<EniLimits> {
+    run.ec2.eni_limits = [&asked](std::string_view type) -> std::optional<derive::EniLimits> {
         asked = std::string(type);
-        return EniLimits{3, 10};
+        return derive::EniLimits{3, 10};
     };
     CHECK(run()["maxPods"] == 29);
     CHECK(asked == "zz9.plural");
     CHECK(run.origins["/derived/maxPods"] == "EC2 DescribeInstanceTypes: zz9.plural, 3 ENIs x 10 IPs");
 
     Run known;   // the table answers first; EC2 is not asked
-    known.ec2.eni_limits = [](std::string_view) -> std::optional<EniLimits> {
+    known.ec2.eni_limits = [](std::string_view) -> std::optional<derive::EniLimits> {
         FAIL("EC2 asked for a type in the table");
         return std::nullopt;
     };

@@ -9,8 +9,9 @@
 #include "derive/internal.hpp"
 
 using namespace eksnode;
-using derive_detail::evaluate_expression;
-using derive_detail::ExpressionVariables;
+using namespace eksnode::derive;
+using derive::detail::evaluate_expression;
+using derive::detail::ExpressionVariables;
 
 namespace {
 
@@ -19,7 +20,7 @@ const ExpressionVariables t3_medium{3, 6, 17};
 
 // The value with every variable bound (no range check).
 long eval(std::string_view expr, ExpressionVariables vars = t3_medium) {
-    derive_detail::ExpressionResult r = evaluate_expression(expr, vars, source);
+    derive::detail::ExpressionResult r = evaluate_expression(expr, vars, source);
     REQUIRE(r.value);
     return *r.value;
 }
@@ -158,7 +159,7 @@ TEST_CASE("expression nesting is bounded", "[derive][expr]") {
 
 TEST_CASE("an expression without ENI data is unknown only if it needs that data", "[derive][expr]") {
     const ExpressionVariables none{};
-    derive_detail::ExpressionResult r = evaluate_expression("max_pods + 1", none, source);
+    derive::detail::ExpressionResult r = evaluate_expression("max_pods + 1", none, source);
     CHECK_FALSE(r.value);
     CHECK(r.unknown_variable == "max_pods");
     CHECK(eval("200", none) == 200);
@@ -176,7 +177,7 @@ TEST_CASE("an expression without ENI data is unknown only if it needs that data"
 TEST_CASE("as max pods, the result is range-checked", "[derive][expr]") {
     auto eval_max_pods_expression = [](std::string_view expr, long enis, long ips, long max_pods,
                                        const std::string& src) {
-        derive_detail::ExpressionResult r = derive_detail::max_pods_from_expression(expr, {enis, ips, max_pods}, src);
+        derive::detail::ExpressionResult r = derive::detail::max_pods_from_expression(expr, {enis, ips, max_pods}, src);
         REQUIRE(r.value);
         return *r.value;
     };

@@ -17,7 +17,8 @@
 #include "derive/internal.hpp"
 
 using namespace eksnode;
-using namespace derive_detail;
+using namespace eksnode::derive;
+using namespace derive::detail;
 
 namespace {
 
@@ -120,7 +121,7 @@ TEST_CASE("machine facts from a prepared root", "[derive][machine]") {
     root.write("/sys/bus/pci/devices/0000:00:1e.0/vendor", "0x10de\n");
     root.write("/proc/sys/crypto/fips_enabled", "1\n");
 
-    MachineFacts m = read_machine_facts(Paths(root.dir));
+    derive::MachineFacts m = read_machine_facts(Paths(root.dir));
     CHECK(m.cpu_millicores == 2000);
     CHECK(m.memory_mib == 15943);
     CHECK(m.kubelet_version == "1.29.0");
@@ -146,7 +147,7 @@ TEST_CASE("an empty root gives documented fallbacks and runs nothing", "[derive]
     PathPrefix path(bin.dir);
     REQUIRE(capture_stdout({"kubelet", "--version"}, std::chrono::seconds(2)) == "Kubernetes v1.99.0\n");
 
-    MachineFacts m = read_machine_facts(Paths(root.dir));
+    derive::MachineFacts m = read_machine_facts(Paths(root.dir));
     unsigned n = std::thread::hardware_concurrency();
     CHECK(m.cpu_millicores == static_cast<int>(n > 0 ? n : 1) * 1000);
     CHECK_THAT(m.origins.at("/machine/cpuMillicores"), Catch::Contains("hardware_concurrency"));

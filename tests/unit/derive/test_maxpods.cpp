@@ -7,18 +7,19 @@
 #include "derive/tables.hpp"
 
 using namespace eksnode;
+using namespace eksnode::derive;
 
 namespace {
 
 int standard_max_pods(std::string_view type) {
-    std::optional<EniLimits> l = eni_limits(type);
+    std::optional<derive::EniLimits> l = eni_limits(type);
     REQUIRE(l);
     return max_pods_from_enis(*l, false, false);
 }
 
 // Reads like the settings it stands for: Options().prefixes(2).custom_networking().
 struct Options {
-    MaxPodsOptions o;
+    derive::MaxPodsOptions o;
     Options& prefixes(int vcpus) {
         o.prefix_delegation = true;
         o.vcpus = vcpus;
@@ -34,8 +35,8 @@ struct Options {
     }
 };
 
-MaxPodsValue for_type(std::string_view type, const Options& opts) {
-    std::optional<EniLimits> l = eni_limits(type);
+derive::MaxPodsValue for_type(std::string_view type, const Options& opts) {
+    std::optional<derive::EniLimits> l = eni_limits(type);
     REQUIRE(l);
     return max_pods_for(type, *l, opts.o);
 }
@@ -59,7 +60,7 @@ TEST_CASE("max pods from the ENI table match hand-computed values", "[derive][ma
     };
     for (const Case& c : cases) {
         INFO(c.type);
-        std::optional<EniLimits> l = eni_limits(c.type);
+        std::optional<derive::EniLimits> l = eni_limits(c.type);
         REQUIRE(l);
         CHECK(l->enis == c.enis);
         CHECK(l->ips_per_eni == c.ips);
@@ -84,7 +85,7 @@ TEST_CASE("every table row gives a usable max pods within the expression limit",
     REQUIRE(tables::instance_eni.size() > 1000);
     for (const tables::InstanceEni& row : tables::instance_eni) {
         INFO(row.instance_type);
-        EniLimits l{row.default_max_enis, row.ipv4_addresses_per_eni};
+        derive::EniLimits l{row.default_max_enis, row.ipv4_addresses_per_eni};
         CHECK(l.enis >= 1);
         CHECK(l.ips_per_eni >= 2);
         CHECK(max_pods_from_enis(l, true, false) <= max_pods_limit);
@@ -103,7 +104,7 @@ TEST_CASE("max pods with prefix delegation on Nitro", "[derive][max-pods]") {
     CHECK(for_type("m5.large", Options().prefixes(2)).value == 110);
     CHECK(for_type("m5.24xlarge", Options().prefixes(96)).value == 250);
     CHECK(for_type("c5.4xlarge", Options().prefixes(16)).value == 110);
-    MaxPodsValue v = for_type("m5.large", Options().prefixes(2));
+    derive::MaxPodsValue v = for_type("m5.large", Options().prefixes(2));
     CHECK(v.warning.empty());
     CHECK(v.explanation == "m5.large, 3 ENIs x 10 IPs, prefix delegation (16 addresses per slot), 434 capped at 110 "
                            "for 2 vCPUs");
@@ -127,7 +128,7 @@ TEST_CASE("prefix delegation is ignored where the VPC CNI cannot delegate prefix
     CHECK(supports_prefix_delegation("m5.large"));
     CHECK(supports_prefix_delegation("zz9.future"));      // new families are Nitro
 
-    MaxPodsValue v = for_type("m4.xlarge", Options().prefixes(4));
+    derive::MaxPodsValue v = for_type("m4.xlarge", Options().prefixes(4));
     CHECK(v.value == 58);
     CHECK_THAT(v.warning, Catch::Contains("not a Nitro instance"));
 }
@@ -140,7 +141,7 @@ TEST_CASE("max pods with custom networking uses one ENI fewer", "[derive][max-po
     CHECK(for_type("t3.medium", Options().prefixes(31).custom_networking()).value == 162);
     CHECK(for_type("t3.medium", Options().prefixes(2).custom_networking()).value == 110);
 
-    MaxPodsValue one_eni = for_type("hpc6id.32xlarge", Options().custom_networking());
+    derive::MaxPodsValue one_eni = for_type("hpc6id.32xlarge", Options().custom_networking());
     CHECK(one_eni.value == 2);
     CHECK_THAT(one_eni.warning, Catch::Contains("leaves no ENI for pods"));
 }
@@ -149,7 +150,7 @@ TEST_CASE("settings.maxPods.maxEnis caps the ENIs before custom networking", "[d
     CHECK(for_type("m5.24xlarge", Options().max_enis(4)).value == 4 * 49 + 2);
     CHECK(for_type("m5.24xlarge", Options().custom_networking().max_enis(4)).value == 3 * 49 + 2);
     // A cap above the instance's ENIs changes nothing.
-    MaxPodsValue v = for_type("m4.xlarge", Options().max_enis(10));
+    derive::MaxPodsValue v = for_type("m4.xlarge", Options().max_enis(10));
     CHECK(v.value == 58);
     CHECK(v.explanation == "m4.xlarge, 4 ENIs x 15 IPs");
 }

@@ -9,6 +9,7 @@
 #include "derive/internal.hpp"
 
 using namespace eksnode;
+using namespace eksnode::derive;
 
 TEST_CASE("cluster DNS is the network address + 10", "[derive][cluster-dns]") {
     struct Case {
@@ -61,13 +62,13 @@ TEST_CASE("a malformed service CIDR is a config error", "[derive][cluster-dns]")
 }
 
 TEST_CASE("IP family follows the service CIDR", "[derive][cluster-dns]") {
-    CHECK(derive_detail::cidr_family("10.100.0.0/16") == derive_detail::IpFamily::ipv4);
-    CHECK(derive_detail::cidr_family("fd00::/108") == derive_detail::IpFamily::ipv6);
-    CHECK_THROWS_AS(derive_detail::cidr_family("nope"), ConfigError);
+    CHECK(derive::detail::cidr_family("10.100.0.0/16") == derive::detail::IpFamily::ipv4);
+    CHECK(derive::detail::cidr_family("fd00::/108") == derive::detail::IpFamily::ipv6);
+    CHECK_THROWS_AS(derive::detail::cidr_family("nope"), ConfigError);
 }
 
 TEST_CASE("API server host is the URL's host without port or brackets", "[derive][api-server]") {
-    using derive_detail::url_host;
+    using derive::detail::url_host;
     CHECK(url_host("https://example.com") == "example.com");
     CHECK(url_host("https://ABC123.gr7.us-west-2.eks.amazonaws.com:443/path?q#f") ==
           "ABC123.gr7.us-west-2.eks.amazonaws.com");
@@ -110,13 +111,13 @@ TEST_CASE("sandbox image of a region without a registry comes from its partition
     };
     for (const Case& c : cases) {
         INFO(c.region);
-        derive_detail::SandboxImageChoice s = derive_detail::choose_sandbox_image(c.region, "example.net", false);
+        derive::detail::SandboxImageChoice s = derive::detail::choose_sandbox_image(c.region, "example.net", false);
         CHECK(s.fallback);
         CHECK(s.account == c.account);
         CHECK(s.registry_region == c.registry_region);
         CHECK(s.image == fmt::format("{}.dkr.ecr.{}.example.net/eks/pause:3.10", c.account, c.registry_region));
     }
-    CHECK_FALSE(derive_detail::choose_sandbox_image("us-west-2", "amazonaws.com", false).fallback);
+    CHECK_FALSE(derive::detail::choose_sandbox_image("us-west-2", "amazonaws.com", false).fallback);
 }
 
 TEST_CASE("sandbox image with FIPS uses ecr-fips where ECR has a FIPS endpoint", "[derive][sandbox-image]") {

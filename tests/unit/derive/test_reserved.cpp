@@ -5,6 +5,7 @@
 #include "derive/derive.hpp"
 
 using namespace eksnode;
+using namespace eksnode::derive;
 
 TEST_CASE("reserved CPU by tiers of online CPUs", "[derive][reserved]") {
     struct Case {

@@ -18,6 +18,7 @@
 #include "steps/steps.hpp"
 
 using namespace eksnode;
+using namespace eksnode::imds;
 using eksnode::test::FakeImds;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
@@ -26,8 +27,8 @@ namespace {
 
 // Short enough that the failure cases keep the suite fast, long enough that
 // a loaded CI machine does not turn a success case into a failure.
-ImdsOptions options_for(const std::string& endpoint) {
-    ImdsOptions o;
+imds::ImdsOptions options_for(const std::string& endpoint) {
+    imds::ImdsOptions o;
     o.endpoints = {endpoint};
     o.deadline = milliseconds{5000};
     o.request_timeout = milliseconds{1000};
@@ -78,7 +79,7 @@ mode_t mode_of(const fs::path& p) {
 
 TEST_CASE("fetches the conformance instance in 17 requests on one token", "[imds]") {
     FakeImds fake;
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
     CHECK_FALSE(r.user_data.has_value());
     CHECK(r.requests == minimal_requests);
@@ -105,7 +106,7 @@ TEST_CASE("user data is kept byte for byte when IMDS serves it", "[imds]") {
     const std::string bytes("\x1f\x8b\x08\x00\xff\xfe#!/bin/bash\n", 16);
     write_file_atomic(dir / "ud", bytes, 0600);
     FakeImds fake({"--user-data=" + (dir / "ud").string()});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     REQUIRE(r.user_data.has_value());
     CHECK(*r.user_data == bytes);
     CHECK(r.instance["userData"] == true);
@@ -115,7 +116,7 @@ TEST_CASE("user data is kept byte for byte when IMDS serves it", "[imds]") {
 
 TEST_CASE("an unreachable IMDS is a temporary failure at the deadline", "[imds][faults]") {
     FakeImds fake({"--fault=down"});
-    ImdsOptions o = options_for(fake.endpoint());
+    imds::ImdsOptions o = options_for(fake.endpoint());
     o.deadline = milliseconds{1500};
     auto t0 = Clock::now();
     try {
@@ -141,7 +142,7 @@ TEST_CASE("an unreachable IMDS is a temporary failure at the deadline", "[imds][
 TEST_CASE("an IMDS that comes up late is waited for", "[imds][faults]") {
     FakeImds fake({"--fault=late:1"});
     auto t0 = Clock::now();
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(seconds_since(t0) >= 0.9);
     CHECK(r.instance["instanceId"] == "i-1234567890abcdef0");
     // Refused connections never reach the server's log.
@@ -151,7 +152,7 @@ TEST_CASE("an IMDS that comes up late is waited for", "[imds][faults]") {
 
 TEST_CASE("server errors are retried", "[imds][faults]") {
     FakeImds fake({"--fault=status:500:3"});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
     CHECK(fake.count("PUT /latest/api/token 500") == 3);
     CHECK(fake.count("PUT /latest/api/token 200") == 1);
@@ -160,14 +161,14 @@ TEST_CASE("server errors are retried", "[imds][faults]") {
 
 TEST_CASE("throttling (429) is retried", "[imds][faults]") {
     FakeImds fake({"--fault=status:429:2"});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(fake.count("PUT /latest/api/token 429") == 2);
     CHECK(r.requests == minimal_requests + 2);
 }
 
 TEST_CASE("an expired token is renewed once and the refused requests retried", "[imds][faults]") {
     FakeImds fake({"--fault=token-expire:5"});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
     CHECK(fake.count("PUT /latest/api/token 200") == 2);
     // The sixth GET and any other in flight with the old token were refused,
@@ -215,7 +216,7 @@ TEST_CASE("a slow IMDS", "[imds][faults]") {
     SECTION("within the request timeout: succeeds") {
         FakeImds fake({"--fault=slow:200"});
         auto t0 = Clock::now();
-        ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+        imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
         CHECK(r.requests == minimal_requests);
         // Three round trips (token, paths, per-MAC paths): 0.6 s; one
         // request at a time would take 3.2 s.
@@ -226,7 +227,7 @@ TEST_CASE("a slow IMDS", "[imds][faults]") {
     }
     SECTION("beyond the request timeout: fails cleanly at the deadline") {
         FakeImds fake({"--fault=slow:600"});
-        ImdsOptions o = options_for(fake.endpoint());
+        imds::ImdsOptions o = options_for(fake.endpoint());
         o.request_timeout = milliseconds{200};
         o.deadline = milliseconds{1000};
         auto t0 = Clock::now();
@@ -242,7 +243,7 @@ TEST_CASE("a slow IMDS", "[imds][faults]") {
 
 TEST_CASE("truncated answers are retried", "[imds][faults]") {
     FakeImds fake({"--fault=truncate:3"});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
     int truncated = 0;
     for (const auto& l : fake.log()) truncated += l.ends_with(" truncated");
@@ -252,13 +253,13 @@ TEST_CASE("truncated answers are retried", "[imds][faults]") {
 
 TEST_CASE("connections closed without an answer are retried", "[imds][faults]") {
     FakeImds fake({"--fault=hangup:2"});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(r.requests == minimal_requests + 2);
 }
 
 TEST_CASE("answers that are not HTTP are retried", "[imds][faults]") {
     FakeImds fake({"--fault=garbage:3"});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
     CHECK(r.requests == minimal_requests + 3);
 }
@@ -280,10 +281,10 @@ TEST_CASE("every legal framing of an answer is read whole", "[imds][http]") {
         // framing, not timing, is tested here: a dribbled answer takes ~0.5 s,
         // and a loaded machine (or a sanitizer build) must not make that a
         // timed-out request and a retry
-        ImdsOptions o = options_for(fake.endpoint());
+        imds::ImdsOptions o = options_for(fake.endpoint());
         o.request_timeout = milliseconds{10000};
         o.deadline = milliseconds{30000};
-        ImdsResult r = fetch_instance(o);
+        imds::ImdsResult r = fetch_instance(o);
         CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), true));
         REQUIRE(r.user_data.has_value());
         CHECK(*r.user_data == bytes);
@@ -294,7 +295,7 @@ TEST_CASE("every legal framing of an answer is read whole", "[imds][http]") {
 
 TEST_CASE("a truncated chunked answer is retried", "[imds][faults]") {
     FakeImds fake({"--fault=chunked", "--fault=truncate:2"});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
     CHECK(r.requests == minimal_requests + 2);
 }
@@ -314,7 +315,7 @@ TEST_CASE("IPv6 loopback endpoint", "[imds]") {
     }
     FakeImds fake({}, "::1");
     REQUIRE(fake.endpoint().starts_with("http://[::1]:"));
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
 }
 
@@ -326,7 +327,7 @@ TEST_CASE("proxy variables in the environment do not apply to IMDS", "[imds]") {
         env.set(v, "http://127.0.0.1:9");
     env.set("no_proxy", "");
     env.set("NO_PROXY", "");
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(r.requests == minimal_requests);
     CHECK(r.instance["instanceId"] == "i-1234567890abcdef0");
 }
@@ -334,9 +335,9 @@ TEST_CASE("proxy variables in the environment do not apply to IMDS", "[imds]") {
 TEST_CASE("endpoints race for the token; the winner serves every request", "[imds]") {
     SECTION("the first endpoint refuses: the second starts at once and serves") {
         FakeImds down({"--fault=down"}), up;
-        ImdsOptions o = options_for(down.endpoint());
+        imds::ImdsOptions o = options_for(down.endpoint());
         o.endpoints.push_back(up.endpoint());
-        ImdsResult r = fetch_instance(o);
+        imds::ImdsResult r = fetch_instance(o);
         CHECK(r.instance["imdsEndpoint"] == up.endpoint());
         // The second endpoint serves everything, each request once.
         CHECK(up.log().size() == size_t(minimal_requests));
@@ -350,10 +351,10 @@ TEST_CASE("endpoints race for the token; the winner serves every request", "[imd
     }
     SECTION("the first endpoint is silent: the second starts after the stagger and serves") {
         FakeImds silent({"--fault=slow:3000"}), up;
-        ImdsOptions o = options_for(silent.endpoint());
+        imds::ImdsOptions o = options_for(silent.endpoint());
         o.endpoints.push_back(up.endpoint());
         auto t0 = Clock::now();
-        ImdsResult r = fetch_instance(o);
+        imds::ImdsResult r = fetch_instance(o);
         CHECK(seconds_since(t0) < 1.0);
         CHECK(r.instance["imdsEndpoint"] == up.endpoint());
         CHECK(silent.log() == std::vector<std::string>{"PUT /latest/api/token 200"});
@@ -361,9 +362,9 @@ TEST_CASE("endpoints race for the token; the winner serves every request", "[imd
     SECTION("both answer: the first serves everything, the second is never asked") {
         // Deterministic, so a re-run writes the same instance.json.
         FakeImds a, b;
-        ImdsOptions o = options_for(a.endpoint());
+        imds::ImdsOptions o = options_for(a.endpoint());
         o.endpoints.push_back(b.endpoint());
-        ImdsResult r = fetch_instance(o);
+        imds::ImdsResult r = fetch_instance(o);
         CHECK(r.instance["imdsEndpoint"] == a.endpoint());
         CHECK(a.log().size() == size_t(minimal_requests));
         CHECK(b.log().empty());
@@ -395,7 +396,7 @@ TEST_CASE("optional paths that IMDS lacks take their defaults", "[imds]") {
                    "--unset=meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv4-cidr-blocks",
                    "--set=meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/ipv6s=2600:1f14::1\n2600:1f14::2",
                    "--set=meta-data/outpost-arn=arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0"});
-    ImdsResult r = fetch_instance(options_for(fake.endpoint()));
+    imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     json e = json::parse(R"({
         "instanceId": "i-1234567890abcdef0", "instanceType": "m4.xlarge", "region": "us-west-2",
         "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",

@@ -11,7 +11,8 @@
 #include "imds/imds.hpp"
 
 using namespace eksnode;
-using namespace eksnode::imds_detail;
+using namespace eksnode::imds;
+using namespace eksnode::imds::detail;
 using std::chrono::milliseconds;
 
 TEST_CASE("backoff: full jitter below a doubling ceiling capped at max", "[imds][backoff]") {
@@ -82,7 +83,7 @@ TEST_CASE("partition and domain defaults", "[imds]") {
 
 TEST_CASE("imds options from settings and --imds-endpoint", "[imds][options]") {
     SECTION("defaults race IPv4 and IPv6") {
-        ImdsOptions o = imds_options(json::object(), "");
+        imds::ImdsOptions o = imds_options(json::object(), "");
         CHECK(o.endpoints == std::vector<std::string>{"http://169.254.169.254", "http://[fd00:ec2::254]"});
         CHECK(o.deadline == milliseconds{120'000});
         CHECK(o.request_timeout == milliseconds{3'000});
@@ -95,7 +96,7 @@ TEST_CASE("imds options from settings and --imds-endpoint", "[imds][options]") {
         CHECK(imds_options(json::parse(R"({"imds":{"endpointMode":"auto"}})"), "").endpoints.size() == 2);
     }
     SECTION("durations") {
-        ImdsOptions o = imds_options(json::parse(R"({"imds":{"deadline":"2m","requestTimeout":"500ms"}})"), "");
+        imds::ImdsOptions o = imds_options(json::parse(R"({"imds":{"deadline":"2m","requestTimeout":"500ms"}})"), "");
         CHECK(o.deadline == milliseconds{120'000});
         CHECK(o.request_timeout == milliseconds{500});
         CHECK(imds_options(json::parse(R"({"imds":{"deadline":30}})"), "").deadline == milliseconds{30'000});

@@ -8,7 +8,8 @@
 #include "imds/values.hpp"
 
 using namespace eksnode;
-namespace v = eksnode::aws_value;
+using namespace eksnode::imds;
+namespace v = eksnode::imds::value;
 
 namespace {
 

@@ -29,6 +29,7 @@
 namespace {
 
 using namespace eksnode;
+using namespace eksnode::render;
 using render_test::TempDir;
 
 const fs::path golden_root = fs::path(EKS_NODE_SOURCE_ROOT) / "tests" / "golden";

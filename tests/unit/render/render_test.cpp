@@ -18,7 +18,9 @@
 #include "test_support.hpp"
 
 using namespace eksnode;
-using namespace eksnode::render_detail;
+using namespace eksnode::config;
+using namespace eksnode::render;
+using namespace eksnode::render::detail;
 using render_test::base_config;
 using render_test::TempDir;
 

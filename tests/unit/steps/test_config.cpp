@@ -11,6 +11,7 @@
 #include "steps/config.hpp"
 
 using namespace eksnode;
+using namespace eksnode::config;
 using eksnode::steps::resolve_config;
 
 namespace {
