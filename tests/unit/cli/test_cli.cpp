@@ -104,11 +104,12 @@ TEST_CASE("collect-logs redacts secrets, keeps the rest", "[cli][collect-logs]")
     CHECK(r.find("    token: \"REDACTED\"\n") != std::string::npos);
     CHECK(r.find("client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem") != std::string::npos);
     // an exec plugin's environment: the name decides, as in an environment file
-    std::string exec_env = redact_text("      env:\n"
-                                               "        - name: APP_SETTING\n"
-                                               "          value: PLANTED-profile-value\n"
-                                               "        - name: AWS_REGION\n"
-                                               "          value: us-west-2\n");
+    std::string exec_env = redact_text(
+        "      env:\n"
+        "        - name: APP_SETTING\n"
+        "          value: PLANTED-profile-value\n"
+        "        - name: AWS_REGION\n"
+        "          value: us-west-2\n");
     CHECK(exec_env.find("PLANTED") == std::string::npos);
     CHECK(exec_env.find("          value: \"REDACTED\"\n") != std::string::npos);
     CHECK(exec_env.find("          value: us-west-2\n") != std::string::npos);
