@@ -201,8 +201,13 @@ private:
                               *v == "dockerd"
                                   ? std::string(no_docker)
                                   : fmt::format("{} is not supported; only containerd is", text::quote(*v)));
+        // Leftovers of docker-era user data: AL2's bootstrap.sh only warned
+        // about them under containerd (kubelet >= 1.24) and the node joined,
+        // so they are not worth a failed boot here either. The value is not
+        // shown: a docker config.json can hold registry credentials.
         for (std::string_view docker_only : {"--docker-config-json", "--enable-docker-bridge"})
-            if (value(docker_only)) throw ConfigError(source_, field_of(docker_only), std::string(no_docker));
+            if (value(docker_only))
+                log::warning("{}: ignored: it configures dockerd, and eks-node runs containerd", field_of(docker_only));
         if (auto v = value("--aws-api-retry-attempts")) {
             if (v->empty() || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
                 throw ConfigError(source_, field_of("--aws-api-retry-attempts"),

@@ -60,6 +60,24 @@ json type_meta() {
     return j;
 }
 
+// Whether the user reserves CPUs for the system: kubelet.config
+// reservedSystemCPUs or a --reserved-cpus flag (Go's flag package takes one
+// dash or two, "=VALUE" or the next word).
+bool reserves_cpus(const json& cfg) {
+    if (const json* c = find(cfg, "/spec/kubelet/config/reservedSystemCPUs"); c && !c->is_null()) return true;
+    const json* flags = find(cfg, "/spec/kubelet/flags");
+    if (!flags || !flags->is_array()) return false;
+    for (const json& f : *flags) {
+        if (!f.is_string()) continue;
+        std::string_view s = f.get_ref<const std::string&>();
+        if (s.starts_with("--")) s.remove_prefix(2);
+        else if (s.starts_with("-")) s.remove_prefix(1);
+        else continue;
+        if (s == "reserved-cpus" || s.starts_with("reserved-cpus=")) return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 bool kubelet_uses_dropin(const json& cfg) { return kubelet_at_least(cfg, "1.29"); }
@@ -91,11 +109,14 @@ json kubelet_config(const json& cfg) {
     }
     // With the external cloud provider (1.26+) nothing else sets providerID.
     if (kubelet_at_least(cfg, "1.26")) k["providerID"] = need_string(cfg, "/derived/providerID");
-    k["systemReservedCgroup"] = "/system";
+    // kubelet refuses reservedSystemCPUs (--reserved-cpus) together with
+    // either reserved cgroup; bootstrap.sh left both out then, and so do we.
+    const bool reserved_cgroups = !reserves_cpus(cfg);
+    if (reserved_cgroups) k["systemReservedCgroup"] = "/system";
     k["protectKernelDefaults"] = true;
     k["serializeImagePulls"] = false;
     k["serverTLSBootstrap"] = true;
-    k["kubeReservedCgroup"] = "/runtime";
+    if (reserved_cgroups) k["kubeReservedCgroup"] = "/runtime";
     k["logging"] = {{"verbosity", 2}};
     k["maxPods"] = need(cfg, "/derived/maxPods");
     k["evictionHard"] = {{"memory.available", "100Mi"}, {"nodefs.available", "10%"}, {"nodefs.inodesFree", "5%"}};

@@ -4,8 +4,14 @@
 // test_shell.cpp's.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
 #include "config/bootstrap_sh.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -40,6 +46,29 @@ std::string error_of(std::string_view script) {
         return e.field() + ": " + e.problem();
     }
     return "no error";
+}
+
+// What `fn` logs at warning and above (stderr, where log lines go outside
+// the journal).
+template <typename F>
+std::string stderr_of(F fn) {
+    const log::Level was = log::level();
+    log::set_level(std::max(was, log::Level::warning));
+    std::fflush(stderr);
+    FILE* tmp = std::tmpfile();
+    REQUIRE(tmp);
+    int saved = ::dup(2);
+    ::dup2(::fileno(tmp), 2);
+    fn();
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    log::set_level(was);
+    std::string out;
+    std::rewind(tmp);
+    for (int c; (c = std::fgetc(tmp)) != EOF;) out += static_cast<char>(c);
+    std::fclose(tmp);
+    return out;
 }
 
 json named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
@@ -154,6 +183,24 @@ TEST_CASE("--containerd-config-file comes from the script's own here-document", 
     CHECK_THAT(error_of(head + call + body), Catch::Contains("is not written by the script before the call"));
 }
 
+TEST_CASE("docker-era flags are ignored with a warning, as AL2 did under containerd", "[config][bootstrap-sh]") {
+    // AL2's bootstrap.sh warned and the node joined (kubelet >= 1.24); a
+    // leftover flag must not fail the boot. The value is never logged: a
+    // docker config.json can carry registry credentials.
+    const std::string secret = "{\"auths\":{\"r.example\":{\"auth\":\"c2VjcmV0\"}}}";
+    json spec;
+    std::string logged = stderr_of([&] {
+        spec = spec_of("/etc/eks/bootstrap.sh c --enable-docker-bridge true --docker-config-json '" + secret + "'");
+    });
+    CHECK(spec == named("c"));
+    CHECK_THAT(logged, Catch::Contains("bootstrap.sh --enable-docker-bridge: ignored") &&
+                           Catch::Contains("bootstrap.sh --docker-config-json: ignored"));
+    CHECK(logged.find("c2VjcmV0") == std::string::npos);
+    // --container-runtime dockerd asks for a runtime eks-node cannot give: still exit 6.
+    CHECK_THAT(error_of("/etc/eks/bootstrap.sh c --container-runtime dockerd"),
+               Catch::Contains("dockerd is not supported"));
+}
+
 TEST_CASE("bootstrap.sh calls eks-node refuses, naming the flag", "[config][bootstrap-sh]") {
     struct Bad {
         std::string script, error;
@@ -161,10 +208,6 @@ TEST_CASE("bootstrap.sh calls eks-node refuses, naming the flag", "[config][boot
     auto c = GENERATE_REF(values<Bad>({
         {"/etc/eks/bootstrap.sh c --container-runtime dockerd",
          "bootstrap.sh --container-runtime: dockerd is not supported"},
-        {"/etc/eks/bootstrap.sh c --enable-docker-bridge true",
-         "bootstrap.sh --enable-docker-bridge: dockerd is not supported"},
-        {"/etc/eks/bootstrap.sh c --docker-config-json '{}'",
-         "bootstrap.sh --docker-config-json: dockerd is not supported"},
         {"/etc/eks/bootstrap.sh c --pause-container-account 12345678901",
          "bootstrap.sh --pause-container-account: \"12345678901\" is not a 12-digit AWS account ID"},
         {"/etc/eks/bootstrap.sh c --pause-container-version 'bad tag'",

@@ -182,6 +182,30 @@ TEST_CASE("user kubelet flags come after ours so that they win", "[render][kubel
     CHECK(has_flag(flags, "--node-ip=172.16.34.43"));
 }
 
+TEST_CASE("reserved CPUs leave both reserved cgroups out, as bootstrap.sh did", "[render][kubelet]") {
+    // kubelet's own validation refuses reservedSystemCPUs with
+    // systemReservedCgroup or kubeReservedCgroup: kubelet would not start.
+    auto cgroups = [](const json& cfg) {
+        json k = kubelet_config(cfg);
+        return std::pair{k.contains("systemReservedCgroup"), k.contains("kubeReservedCgroup")};
+    };
+    CHECK(cgroups(base_config()) == std::pair{true, true});
+    for (json flags : {json::array({"--reserved-cpus=0-1"}), json::array({"-reserved-cpus", "0"}),
+                       json::array({"--v=2", "--reserved-cpus", "0,2"})}) {
+        INFO(flags.dump());
+        json cfg = base_config();
+        cfg["spec"]["kubelet"]["flags"] = flags;
+        CHECK(cgroups(cfg) == std::pair{false, false});
+    }
+    json cfg = base_config();
+    cfg["spec"]["kubelet"]["config"]["reservedSystemCPUs"] = "0-1";
+    CHECK(cgroups(cfg) == std::pair{false, false});
+    // A flag that only starts alike is not it.
+    cfg = base_config();
+    cfg["spec"]["kubelet"]["flags"] = json::array({"--reserved-cpus-policy=x", "reserved-cpus=0"});
+    CHECK(cgroups(cfg) == std::pair{true, true});
+}
+
 // ---- files, modes, re-rendering -------------------------------------------
 
 TEST_CASE("a second render of every step rewrites nothing", "[render]") {
