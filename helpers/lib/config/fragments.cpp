@@ -6,6 +6,7 @@
 // than its own work.
 #include "config/fragments.hpp"
 
+#include <algorithm>
 #include <map>
 #include <system_error>
 
@@ -48,6 +49,19 @@ std::vector<FragmentFile> fragment_files(const Paths& paths) {
     std::vector<FragmentFile> out;
     out.reserve(by_name.size());
     for (auto& [name, p] : by_name) out.push_back({name, p});  // std::map: sorted by name
+    return out;
+}
+
+std::vector<fs::path> nodeadm_dropins(const Paths& paths) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(paths.of(nodeadm_dropin_dir), ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        bool nodeconfig = name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json");
+        std::error_code type_ec;
+        if (nodeconfig && name.front() != '.' && fs::is_regular_file(it->path(), type_ec)) out.push_back(it->path());
+    }
+    std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
     return out;
 }
 

@@ -27,6 +27,17 @@ struct FragmentFile {
 // /usr/lib, a symlink to /dev/null (or an empty file) masks.
 std::vector<FragmentFile> fragment_files(const Paths& paths);
 
+// nodeadm's drop-in directory: NodeConfig files (.yaml, .yml, .json) baked
+// into an image or written before eks-node-config runs. nodeadm merges them
+// after user data, in name order, and they win over it; eks-node merges them
+// right after the user data slot (so before 60-* and later TOML fragments).
+inline constexpr std::string_view nodeadm_dropin_dir = "/etc/eks/nodeadm.d";
+
+// The NodeConfig files of nodeadm_dropin_dir, sorted by name: regular files
+// (or symlinks to them) whose names end in .yaml, .yml or .json and do not
+// start with a dot. None when the directory does not exist.
+std::vector<fs::path> nodeadm_dropins(const Paths& paths);
+
 // systemd's rule: a drop-in that is a symlink to /dev/null, or empty, masks
 // every lower-priority file of the same name.
 bool is_mask(const fs::path& p);

@@ -29,8 +29,35 @@ namespace {
 
 const std::string user_data_name = std::string(config::user_data_slot) + ".toml";
 
+// The user data slot: user data itself, or the admin's file of that name
+// (a mask hides user data).
+void user_data_fragments(const ResolveInput& in, const config::FragmentFile& slot, std::vector<config::Fragment>& out) {
+    if (!slot.path.empty() && config::is_mask(slot.path)) {
+        log::info("user data masked by {}, ignoring it", slot.path.string());
+    } else if (!slot.path.empty()) {
+        log::info("user data replaced by {}", slot.path.string());
+        out.push_back(config::fragment_from_toml(read_file(slot.path), slot.path.string()));
+    } else if (in.user_data) {
+        for (config::Fragment& frag : config::fragments_from_user_data(*in.user_data, in.user_data_label))
+            out.push_back(std::move(frag));
+    }
+}
+
+// nodeadm's /etc/eks/nodeadm.d/ NodeConfig files, after user data as nodeadm
+// merges them. Each is capped like user data: a file there is input we did
+// not write either.
+void nodeadm_fragments(const Paths& paths, std::vector<config::Fragment>& out) {
+    for (const fs::path& p : config::nodeadm_dropins(paths)) {
+        const std::string source = p.string();
+        log::info("NodeConfig drop-in {}", source);
+        for (config::Fragment& frag : config::fragments_from_nodeconfig(config::read_user_data_file(source), source))
+            out.push_back(std::move(frag));
+    }
+}
+
 // The fragments of every source, in merge order: TOML files sorted by name,
-// with user data in its slot (unless an admin hid or masked that slot).
+// with user data in its slot (unless an admin hid or masked that slot), and
+// nodeadm's drop-ins right after it.
 std::vector<config::Fragment> collect_fragments(const ResolveInput& in) {
     std::vector<config::FragmentFile> files = config::fragment_files(in.paths);
     bool slot_taken =
@@ -43,18 +70,12 @@ std::vector<config::Fragment> collect_fragments(const ResolveInput& in) {
     std::vector<config::Fragment> out;
     for (const config::FragmentFile& f : files) {
         bool is_slot = f.name == user_data_name;
-        if (!f.path.empty() && config::is_mask(f.path)) {
-            if (is_slot) log::info("user data masked by {}, ignoring it", f.path.string());
-            continue;
+        if (is_slot) {
+            user_data_fragments(in, f, out);
+            nodeadm_fragments(in.paths, out);
+        } else if (!config::is_mask(f.path)) {
+            out.push_back(config::fragment_from_toml(read_file(f.path), f.path.string()));
         }
-        if (is_slot && f.path.empty()) {
-            if (!in.user_data) continue;
-            for (config::Fragment& frag : config::fragments_from_user_data(*in.user_data, in.user_data_label))
-                out.push_back(std::move(frag));
-            continue;
-        }
-        if (is_slot) log::info("user data replaced by {}", f.path.string());
-        out.push_back(config::fragment_from_toml(read_file(f.path), f.path.string()));
     }
     return out;
 }

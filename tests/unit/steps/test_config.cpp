@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "config/fragments.hpp"
+#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
@@ -79,6 +80,46 @@ TEST_CASE("an admin can replace or mask user data by its slot name", "[resolve]"
     fs::create_directories(r.dir / "etc/eks-node/node.toml.d");
     fs::create_symlink("/dev/null", r.dir / "etc/eks-node/node.toml.d/50-user-data.toml");
     // user data masked: the required cluster fields are missing now
+    CHECK_THROWS_AS(resolve_config({r.paths(), conformance_instance(), nodeconfig()}), ConfigError);
+}
+
+TEST_CASE("nodeadm.d NodeConfig files merge after user data, by name, and win over it", "[resolve]") {
+    TempRoot r;
+    put(r, "sys/devices/system/cpu/online", "0-1\n");
+    put(r, "etc/eks/kubelet-version.txt", "v1.29.0\n");
+    const std::string head = "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n";
+    put(r, "etc/eks/nodeadm.d/20-pods.yaml", head + "  kubelet:\n    config:\n      maxPods: 42\n");
+    put(r, "etc/eks/nodeadm.d/10-first.yml", head + "  kubelet:\n    config:\n      maxPods: 7\n");
+    put(r, "etc/eks/nodeadm.d/30-cidr.json",
+        R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": {"cluster": {"cidr": "10.44.0.0/16"}}})");
+    put(r, "etc/eks/nodeadm.d/40-skipped.txt", "not a NodeConfig file");
+    put(r, "etc/eks/nodeadm.d/.50-hidden.yaml", "{");
+    put(r, "etc/eks-node/node.toml.d/90-admin.toml", "[cluster]\ncidr = \"10.55.0.0/16\"\n");
+    json cfg = resolve_config({r.paths(), conformance_instance(), nodeconfig()});
+    // 20-pods.yaml beats 10-first.yml, and both beat user data
+    CHECK(cfg["spec"]["kubelet"]["config"]["maxPods"] == 42);
+    CHECK(cfg["origins"]["/spec/kubelet/config/maxPods"] == (r.dir / "etc/eks/nodeadm.d/20-pods.yaml").string());
+    // user data's other fields stay
+    CHECK(cfg["spec"]["cluster"]["name"] == "my-cluster");
+    // an admin's 90-* TOML fragment still has the last word
+    CHECK(cfg["spec"]["cluster"]["cidr"] == "10.55.0.0/16");
+    fs::remove(r.dir / "etc/eks-node/node.toml.d/90-admin.toml");
+    cfg = resolve_config({r.paths(), conformance_instance(), nodeconfig()});
+    CHECK(cfg["spec"]["cluster"]["cidr"] == "10.44.0.0/16");
+    CHECK(cfg["origins"]["/spec/cluster/cidr"] == (r.dir / "etc/eks/nodeadm.d/30-cidr.json").string());
+
+    // a bad file is exit 6 naming that file and the field
+    put(r, "etc/eks/nodeadm.d/25-bad.yaml", head + "  kubelet:\n    config:\n      maxPods: many\n");
+    try {
+        resolve_config({r.paths(), conformance_instance(), nodeconfig()});
+        FAIL("no error");
+    } catch (const ConfigError& e) {
+        CHECK(e.exit_code() == 6);
+        CHECK(e.source() == (r.dir / "etc/eks/nodeadm.d/25-bad.yaml").string());
+        CHECK(e.field() == "spec.kubelet.config.maxPods");
+    }
+    // and so is one over the user data limit, read no further than it
+    put(r, "etc/eks/nodeadm.d/25-bad.yaml", head + "#" + std::string(limits::user_data_bytes, 'x') + "\n");
     CHECK_THROWS_AS(resolve_config({r.paths(), conformance_instance(), nodeconfig()}), ConfigError);
 }
 
