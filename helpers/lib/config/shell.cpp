@@ -119,6 +119,11 @@ private:
                 continue;
             }
             if (cmd.words.empty() && cmd.redirects.empty()) cmd.line = line_;
+            if ((c == '<' || c == '>') && at(i_ + 1) == '(') {
+                cmd.words.push_back(read_process_substitution());
+                leading = false;
+                continue;
+            }
             if ((c == '&' && at(i_ + 1) == '>') || c == '<' || c == '>') {
                 read_redirect(cmd);
                 continue;
@@ -175,12 +180,30 @@ private:
             }
         i_ += r.op.size();
         skip_blanks();
+        if ((at(i_) == '<' || at(i_) == '>') && at(i_ + 1) == '(') {
+            r.target = read_process_substitution();
+            cmd.redirects.push_back(std::move(r));
+            return;
+        }
         if (i_ >= s_.size() || s_[i_] == '\n' || (is_meta(s_[i_]) && s_[i_] != ' '))
             syntax(fmt::format("{} without a target", r.op));
         r.target = read_word();
         if (r.op == "<<" || r.op == "<<-")
             pending_.push_back({cmd.redirects.size(), r.target.text, r.op == "<<-", !r.target.quoted});
         cmd.redirects.push_back(std::move(r));
+    }
+
+    // "<(list)" or ">(list)" at i_ (bash): a /dev/fd/N path, known only when
+    // the script runs. AWS's documented user-data logging line redirects to
+    // one: exec > >(tee /var/log/user-data.log|logger -t user-data -s 2>/dev/console) 2>&1
+    RawWord read_process_substitution() {
+        RawWord w;
+        const size_t start = i_++;
+        skip_parens(s_[start] == '<' ? "<(...)" : ">(...)");
+        w.raw = std::string(s_.substr(start, i_ - start));
+        w.solid = true;
+        w.fail(fmt::format("{}(...) is a process substitution, known only when the script runs", s_[start]));
+        return w;
     }
 
     RawWord read_word() {
@@ -275,7 +298,7 @@ private:
     }
 
     // From the "(" at i_ to its matching ")", quotes respected.
-    void skip_parens() {
+    void skip_parens(std::string_view what = "$(...)") {
         int depth = 0;
         for (; i_ < s_.size(); ++i_) {
             char c = s_[i_];
@@ -294,7 +317,7 @@ private:
                 return;
             }
         }
-        syntax("unterminated $(...)");
+        syntax(fmt::format("unterminated {}", what));
     }
 
     // At a '$'.

@@ -201,6 +201,12 @@ TEST_CASE("docker-era flags are ignored with a warning, as AL2 did under contain
                Catch::Contains("dockerd is not supported"));
 }
 
+TEST_CASE("AWS's user-data logging line does not stop the reading", "[config][bootstrap-sh]") {
+    CHECK(spec_of("#!/bin/bash\nset -ex\n"
+                  "exec > >(tee /var/log/user-data.log|logger -t user-data -s 2>/dev/console) 2>&1\n"
+                  "/etc/eks/bootstrap.sh c\n") == named("c"));
+}
+
 TEST_CASE("bootstrap.sh calls eks-node refuses, naming the flag", "[config][bootstrap-sh]") {
     struct Bad {
         std::string script, error;

@@ -139,6 +139,7 @@ TEST_CASE("a word that needs the script run says why", "[config][shell]") {
         {"/usr/local/bin/join-node $((1+2))", "$((1+2))", "$((...)) is arithmetic"},
         {"A=a\n/usr/local/bin/join-node ${A#x}", "${A#x}", "${A#x} uses an operator eks-node does not evaluate"},
         {"/usr/local/bin/join-node ${A:-$B}", "${A:-$B}", "${A:-$B} has a default eks-node does not evaluate"},
+        {"/usr/local/bin/join-node <(cat /tmp/ca)", "<(cat /tmp/ca)", "<(...) is a process substitution"},
     }));
     INFO(c.script);
     config::shell::Script s = read("#!/bin/bash\n" + c.script + "\n");
@@ -162,6 +163,7 @@ TEST_CASE("syntax the reader cannot read past is an error naming the line", "[co
         {"echo ${A", ": line 2: unterminated ${...}"},
         {"echo `date", ": line 3: unterminated `...`"},
         {"true\necho >", ": line 3: > without a target"},
+        {"exec > >(tee /var/log/x", ": line 3: unterminated >(...)"},
     }));
     INFO(c.script);
     CHECK(error_of("#!/bin/bash\n" + c.script + "\n") == c.error);
@@ -170,6 +172,18 @@ TEST_CASE("syntax the reader cannot read past is an error naming the line", "[co
     } catch (const ConfigError& e) {
         CHECK(e.source() == "user data");
     }
+}
+
+TEST_CASE("process substitutions are words the reader steps over", "[config][shell]") {
+    // The logging line AWS documents for user data: a redirection to a
+    // process substitution, on a command that is not the call.
+    const std::string logging = "exec > >(tee /var/log/user-data.log|logger -t user-data -s 2>/dev/console) 2>&1\n";
+    CHECK(words_of("#!/bin/bash\nset -ex\n" + logging + "/usr/local/bin/join-node c --x y\n") ==
+          std::vector<std::string>{"c", "--x", "y"});
+    // as arguments of another command
+    CHECK(words_of("diff <(echo a) <(echo b)\n/usr/local/bin/join-node c\n") == std::vector<std::string>{"c"});
+    // the parenthesis inside it does not end the line's command early
+    CHECK(words_of("exec 2> >(logger -t x)\n/usr/local/bin/join-node \"c d\"\n") == std::vector<std::string>{"c d"});
 }
 
 TEST_CASE("files written from here-documents before a call", "[config][shell]") {
