@@ -10,6 +10,7 @@
 
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/paths.hpp"
 #include "render/detail.hpp"
 #include "render/environment.hpp"
@@ -186,6 +187,21 @@ json default_base_runtime_spec() {
     return spec;
 }
 
+// Replaces `from` by `to` in every string value under `v`; whether any was.
+bool replace_in_strings(json& v, std::string_view from, std::string_view to) {
+    bool any = false;
+    if (v.is_string()) {
+        std::string& s = v.get_ref<std::string&>();
+        for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+            s.replace(at, from.size(), to);
+            any = true;
+        }
+    } else if (v.is_structured()) {
+        for (json& child : v) any |= replace_in_strings(child, from, to);
+    }
+    return any;
+}
+
 }  // namespace
 
 ConfigSchema containerd_schema(const json& cfg) {
@@ -209,7 +225,17 @@ json containerd_config(const json& cfg) {
     json c = containerd_schema(cfg) == ConfigSchema::v2 ? schema2_config(cfg) : schema3_config(cfg);
     // Merged here rather than through containerd's `imports`, which replaces
     // whole tables instead of merging them.
-    if (const json* user = non_empty_object(cfg, "/spec/containerd/config")) deep_merge(c, *user);
+    if (const json* user = non_empty_object(cfg, "/spec/containerd/config")) {
+        deep_merge(c, *user);
+        // AWS told AL2 users to start from AL2's own containerd template,
+        // whose sandbox_image is the placeholder bootstrap.sh replaced with
+        // the pause image; so is it here, wherever it appears. None of our
+        // defaults carries it: what matches came from the user.
+        const std::string& image = need_string(cfg, "/derived/sandboxImage");
+        if (replace_in_strings(c, sandbox_image_placeholder, image))
+            log::info("spec.containerd.config: {} replaced by {}, as bootstrap.sh did", sandbox_image_placeholder,
+                      image);
+    }
     return c;
 }
 

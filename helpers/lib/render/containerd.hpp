@@ -17,6 +17,10 @@ ConfigSchema containerd_schema(const json& cfg);
 
 // nodeadm's config.toml for this node as data, with spec.containerd.config
 // deep-merged over it (tables merge key by key, other values replace).
+// AL2's containerd template's sandbox image, replaced by derived.sandboxImage
+// wherever the user's containerd.config still carries it.
+inline constexpr std::string_view sandbox_image_placeholder = "SANDBOX_IMAGE";
+
 json containerd_config(const json& cfg);
 
 // The FastImagePull feature gate on a node big enough for it (nodeadm: at

@@ -359,6 +359,25 @@ TEST_CASE("the user's containerd TOML merges table by table", "[render][containe
     CHECK(ctd["runtimes"]["runc"]["options"]["SystemdCgroup"] == true);
 }
 
+TEST_CASE("AL2's SANDBOX_IMAGE placeholder becomes the pause image, as bootstrap.sh made it", "[render][containerd]") {
+    json cfg = base_config();
+    const std::string pause = cfg["derived"]["sandboxImage"].get<std::string>();
+    REQUIRE(pause.find("pause") != std::string::npos);
+    // AL2's template (a TOML --containerd-config-file starts from), parsed
+    cfg["spec"]["containerd"]["config"] = json::parse(R"({"version": 2, "plugins": {"io.containerd.grpc.v1.cri": {
+        "sandbox_image": "SANDBOX_IMAGE",
+        "registry": {"config_path": "/etc/containerd/certs.d:/etc/docker/certs.d"}}},
+        "proxy_plugins": {"x": {"address": "/run/SANDBOX_IMAGE.sock"}}})");
+    json c = containerd_config(cfg);
+    CHECK(c["plugins"]["io.containerd.grpc.v1.cri"]["sandbox_image"] == pause);
+    CHECK(c["proxy_plugins"]["x"]["address"] == "/run/" + pause + ".sock");  // wherever it appears, as sed did
+    CHECK(c["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"] ==
+          "/etc/containerd/certs.d:/etc/docker/certs.d");
+    // without the placeholder, the user's image stays
+    cfg["spec"]["containerd"]["config"]["plugins"]["io.containerd.grpc.v1.cri"]["sandbox_image"] = "r.example/pause:9";
+    CHECK(containerd_config(cfg)["plugins"]["io.containerd.grpc.v1.cri"]["sandbox_image"] == "r.example/pause:9");
+}
+
 TEST_CASE("FastImagePull uses SOCI only on nodes with 4 CPUs and 7 GiB", "[render][containerd]") {
     json cfg = with_version(base_config(), "1.33.0", "2.1.4");
     cfg["spec"]["featureGates"]["FastImagePull"] = true;
