@@ -184,7 +184,7 @@ void ensure_filesystem(const std::string& device, std::string_view use, StepResu
     // reference does the same).
     // -f: over our own unfinished attempt only (refused above otherwise)
     std::vector<std::string> mkfs = {"mkfs.xfs", "-q", "-K", "-L", std::string(fs_label_unfinished), "-l", "su=8b"};
-    if (unfinished) mkfs.push_back("-f");
+    if (unfinished) mkfs.emplace_back("-f");
     mkfs.push_back(device);
     must_run(mkfs);
     must_run({"xfs_admin", "-L", std::string(fs_label), device});

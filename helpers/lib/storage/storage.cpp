@@ -123,7 +123,7 @@ Discovery discover(const Paths& paths, std::string_view mount_path) {
 
     for (const fs::directory_entry& e : it) {
         const std::string name = e.path().filename().string();
-        const fs::path dir = e.path();
+        const fs::path& dir = e.path();
         if (name.rfind("nvme", 0) != 0) continue;
         if (is_path_node(name) || read_attr(dir / "hidden") == "1") continue;
         if (fs::exists(dir / "partition", ec)) continue;

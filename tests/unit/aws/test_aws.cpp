@@ -78,7 +78,7 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
     fake_env.clear();
     int fetches = 0;
     std::string expiration = "2099-01-01T00:00:00Z";
-    ImdsGet imds = [&](std::vector<std::string> paths) {
+    ImdsGet imds = [&](const std::vector<std::string>& paths) {
         std::map<std::string, std::optional<std::string>, std::less<>> out;
         for (const std::string& p : paths) {
             if (p == "meta-data/iam/security-credentials/") out[p] = "node-role\n";
@@ -103,7 +103,9 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
     q.get();
     CHECK(fetches == 4);
 
-    ImdsGet none = [](std::vector<std::string>) { return std::map<std::string, std::optional<std::string>, std::less<>>{}; };
+    ImdsGet none = [](const std::vector<std::string>&) {
+        return std::map<std::string, std::optional<std::string>, std::less<>>{};
+    };
     CredentialProvider r(test_getenv, none);
     CHECK_THROWS_WITH(r.get(), Catch::Contains("no IAM instance profile"));
 }
@@ -284,7 +286,7 @@ TEST_CASE("EKS DescribeCluster values are checked by type", "[aws][values]") {
 TEST_CASE("instance profile: the role name and the credentials go through type checks", "[aws][values]") {
     fake_env.clear();
     std::string listing = "role name with spaces\n";
-    ImdsGet imds = [&](std::vector<std::string> paths) {
+    ImdsGet imds = [&](const std::vector<std::string>& paths) {
         std::map<std::string, std::optional<std::string>, std::less<>> out;
         for (const std::string& p : paths)
             if (p == "meta-data/iam/security-credentials/") out[p] = listing;

@@ -30,7 +30,7 @@ json spec_of(std::string_view script) {
     return f->spec;
 }
 
-json spec_of_args(std::vector<std::string> args) {
+json spec_of_args(const std::vector<std::string>& args) {
     config::bootstrap_sh::FileReader none = [](const std::string&, std::string& why) -> std::optional<std::string> {
         why = "no files here";
         return std::nullopt;

@@ -190,8 +190,8 @@ TEST_CASE("reserved CPUs leave both reserved cgroups out, as bootstrap.sh did", 
         return std::pair{k.contains("systemReservedCgroup"), k.contains("kubeReservedCgroup")};
     };
     CHECK(cgroups(base_config()) == std::pair{true, true});
-    for (json flags : {json::array({"--reserved-cpus=0-1"}), json::array({"-reserved-cpus", "0"}),
-                       json::array({"--v=2", "--reserved-cpus", "0,2"})}) {
+    for (const json& flags : {json::array({"--reserved-cpus=0-1"}), json::array({"-reserved-cpus", "0"}),
+                              json::array({"--v=2", "--reserved-cpus", "0,2"})}) {
         INFO(flags.dump());
         json cfg = base_config();
         cfg["spec"]["kubelet"]["flags"] = flags;
@@ -401,7 +401,7 @@ json outposts_config() {
     return cfg;
 }
 
-HostResolver answers(std::vector<std::string> addresses) {
+HostResolver answers(const std::vector<std::string>& addresses) {
     return [addresses](const std::string&) { return addresses; };
 }
 
