@@ -58,8 +58,6 @@ public:
 
     // Remembers `secret` (if long enough) for scrub().
     void remember(std::string_view secret);
-    // The strings scrub() searches for, longest first (tests print them).
-    const std::vector<std::string>& needles() const { return needles_; }
 
 private:
     std::vector<std::string> needles_;

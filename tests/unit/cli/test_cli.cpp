@@ -287,7 +287,6 @@ TEST_CASE("collect-logs masks a learned secret wherever it appears, in its encod
         CHECK_FALSE(contains(out, whole.substr(prefix.empty() ? 0 : prefix.size() + 1, 20)));
     }
     CHECK(contains(out, "is not allowed"));
-    CHECK(r.needles().size() > 10);
     // a short value is masked where it is assigned, not searched for everywhere
     cli::Redactor s;
     CHECK(s.environment_file("FLAG=true\n") == "FLAG=REDACTED\n");
