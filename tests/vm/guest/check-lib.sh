@@ -96,10 +96,19 @@ nvmeof_setup() {
     fi
     nvme connect -t tcp -a 127.0.0.1 -s 4420 -n "$nqn" >/dev/null || return 1
   done
-  udevadm settle
+  # nvme connect returns before the kernel has scanned the new controller's
+  # namespaces (asynchronous work), so the disk's uevent may not be queued yet
+  # when udevadm settle runs: wait for each link, about 10 s at most (a loaded TCG
+  # guest once needed more than one settle).
+  local link tries
   for spec in $NVMEOF; do
-    [[ -e /dev/disk/by-id/nvme-Amazon_EC2_NVMe_Instance_Storage_${spec%%:*}_1 ]] ||
-      { echo "nvmeof_setup: no by-id link for ${spec%%:*}" >&2; return 1; }
+    link=/dev/disk/by-id/nvme-Amazon_EC2_NVMe_Instance_Storage_${spec%%:*}_1
+    for ((tries = 0; tries < 100; tries++)); do
+      udevadm settle --timeout=5
+      [[ -e $link ]] && break
+      sleep 0.1
+    done
+    [[ -e $link ]] || { echo "nvmeof_setup: no by-id link for ${spec%%:*} after 10 s" >&2; return 1; }
   done
 }
 
