@@ -236,11 +236,14 @@ milliseconds Session::backoff() {
 
 bool Session::wait_retry(const std::string& why_text) {
     start_clock();
-    milliseconds delay = backoff();
-    Clock::time_point now = Clock::now();
-    if (now + delay >= *deadline_) return false;
-    log::debug("AWS API: {}; retry in {} ms", why_text, delay.count());
-    std::this_thread::sleep_for(delay);
+    const Clock::time_point now = Clock::now();
+    // A backoff past the deadline is cut short so that one last signed HTTPS
+    // round trip (half a second) still fits (core/backoff.hpp).
+    const std::optional<Clock::time_point> at =
+        next_attempt_at(now, backoff(), *deadline_, std::min(cfg_.options.request_timeout, milliseconds{500}));
+    if (!at) return false;
+    log::debug("AWS API: {}; retry in {} ms", why_text, std::chrono::duration_cast<milliseconds>(*at - now).count());
+    std::this_thread::sleep_until(*at);
     return true;
 }
 

@@ -18,4 +18,13 @@ std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds i
     return std::chrono::milliseconds{std::min(d, ceiling)};
 }
 
+std::optional<std::chrono::steady_clock::time_point> next_attempt_at(std::chrono::steady_clock::time_point now,
+                                                                     std::chrono::milliseconds delay,
+                                                                     std::chrono::steady_clock::time_point deadline,
+                                                                     std::chrono::milliseconds last_attempt) {
+    const std::chrono::steady_clock::time_point last_start = deadline - last_attempt;
+    if (now >= last_start) return std::nullopt;
+    return std::min(now + delay, last_start);
+}
+
 }  // namespace eksnode

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 
 namespace eksnode {
 
@@ -13,5 +14,16 @@ namespace eksnode {
 // scaling out) instead of having them retry in lockstep.
 std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds initial,
                                         std::chrono::milliseconds max_backoff, double unit);
+
+// When to start the next attempt after a failure at `now`, `delay` being the
+// drawn backoff. A backoff that would end past the deadline is cut short so
+// that one last attempt, given `last_attempt` to run, still fits: the budget
+// is used, not forfeited (giving up a whole backoff early ended an 8 s AWS
+// deadline at 2.4 s, a 120 s one at 118 s). nullopt when even that no longer
+// fits: the caller gives up, at its deadline.
+std::optional<std::chrono::steady_clock::time_point> next_attempt_at(std::chrono::steady_clock::time_point now,
+                                                                     std::chrono::milliseconds delay,
+                                                                     std::chrono::steady_clock::time_point deadline,
+                                                                     std::chrono::milliseconds last_attempt);
 
 }  // namespace eksnode

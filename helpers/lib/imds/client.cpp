@@ -509,11 +509,10 @@ void Fetcher::retry(Transfer& t, std::string what) {
     milliseconds delay = backoff_delay(t.failures - 1, opts_.initial_backoff, opts_.max_backoff, unit(rng_));
     Clock::time_point now = Clock::now();
     t.last = std::move(what);
-    // A backoff that would end past the deadline is cut short so that one
-    // last attempt still fits; giving up a whole backoff early would leave
-    // a deadline of 120s at 118s, or a test's 1.5s at 0.4s.
-    const Clock::time_point last_start = deadline_ - std::min(opts_.request_timeout, final_attempt);
-    if (now >= last_start) {
+    // Cut short before the deadline, so one last attempt still fits (core/backoff.hpp).
+    const std::optional<Clock::time_point> at =
+        next_attempt_at(now, delay, deadline_, std::min(opts_.request_timeout, final_attempt));
+    if (!at) {
         if (t.kind == Kind::race_token) {
             t.state = State::done;
             bool others = std::any_of(transfers_.begin(), transfers_.end(), [](const auto& o) {
@@ -529,7 +528,7 @@ void Fetcher::retry(Transfer& t, std::string what) {
     ++retries_;
     last_retry_ = fmt::format("{}/latest/{}: {}", endpoint_of(t), t.path, t.last);
     t.state = State::waiting;
-    t.start_at = std::min(now + delay, last_start);
+    t.start_at = *at;
     log::debug("IMDS at {}: {}: {}; retry {} in {} ms", endpoint_of(t), t.path, t.last, t.failures,
                std::chrono::duration_cast<milliseconds>(t.start_at - now).count());
 }

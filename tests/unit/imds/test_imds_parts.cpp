@@ -49,6 +49,21 @@ TEST_CASE("backoff: delays are spread, not identical", "[imds][backoff]") {
     CHECK(*seen.rbegin() > 1200);
 }
 
+TEST_CASE("backoff: one past the deadline is cut short while a last attempt fits", "[imds][aws][backoff]") {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point t0{}, deadline = t0 + milliseconds{8000};
+    const milliseconds last{500};
+    // within the budget: the drawn delay as is
+    CHECK(next_attempt_at(t0 + milliseconds{2400}, milliseconds{1000}, deadline, last) == t0 + milliseconds{3400});
+    // a delay past the deadline no longer forfeits the rest of the budget
+    // (an AWS session gave up 8 s early at 2.4 s): the last attempt starts
+    // with `last` to go
+    CHECK(next_attempt_at(t0 + milliseconds{2400}, milliseconds{6000}, deadline, last) == t0 + milliseconds{7500});
+    // no room for an attempt: give up, at the deadline
+    CHECK_FALSE(next_attempt_at(t0 + milliseconds{7500}, milliseconds{1}, deadline, last));
+    CHECK_FALSE(next_attempt_at(t0 + milliseconds{9000}, milliseconds{0}, deadline, last));
+}
+
 TEST_CASE("region from availability zone", "[imds]") {
     CHECK(region_from_az("us-west-2f") == "us-west-2");
     CHECK(region_from_az("cn-north-1a") == "cn-north-1");
@@ -56,9 +71,9 @@ TEST_CASE("region from availability zone", "[imds]") {
     CHECK(region_from_az("eusc-de-east-1a") == "eusc-de-east-1");
     CHECK(region_from_az("us-west-2-lax-1a") == "us-west-2");         // Local Zone
     CHECK(region_from_az("us-east-1-wl1-bos-wlz-1") == "us-east-1");  // Wavelength Zone
-    CHECK(region_from_az("us-west-2") == "");                         // a region, not a zone
-    CHECK(region_from_az("usw2-az1") == "");                          // a zone ID
-    CHECK(region_from_az("") == "");
+    CHECK(region_from_az("us-west-2").empty());                       // a region, not a zone
+    CHECK(region_from_az("usw2-az1").empty());                        // a zone ID
+    CHECK(region_from_az("").empty());
 }
 
 TEST_CASE("partition and domain defaults", "[imds]") {
@@ -78,7 +93,7 @@ TEST_CASE("partition and domain defaults", "[imds]") {
     CHECK(domain_for_partition("aws-iso-e") == "cloud.adc-e.uk");
     CHECK(domain_for_partition("aws-iso-f") == "csp.hci.ic.gov");
     CHECK(domain_for_partition("aws-eusc") == "amazonaws.eu");
-    CHECK(domain_for_partition("aws-moon") == "");
+    CHECK(domain_for_partition("aws-moon").empty());
 }
 
 TEST_CASE("imds options from settings and --imds-endpoint", "[imds][options]") {
