@@ -127,7 +127,7 @@ int config_cmd(const std::vector<std::string>& args) {
         // what is printed ends up in terminals' scrollback and tickets: the
         // same masking as collect-logs, unless asked for plainly
         if (!show_secrets) {
-            cli::Redactor redactor;
+            Redactor redactor;
             out = redactor.scrub(redactor.json_text(out));
             if (!out.empty() && out.back() != '\n') out += '\n';
         }
@@ -190,13 +190,13 @@ int cli_main(int argc, char** argv) {
         static const Command commands[] = {
             {"render", render_cmd, render_help},
             {"config", config_cmd, config_help},
-            {"max-pods", cli::max_pods_cmd, cli::max_pods_help},
-            {"status", cli::status_cmd, cli::status_help},
-            {"validate", cli::validate_cmd, cli::validate_help},
-            {"confinement", cli::confinement_cmd, cli::confinement_help},
-            {"collect-logs", cli::collect_logs_cmd, cli::collect_logs_help},
+            {"max-pods", max_pods_cmd, max_pods_help},
+            {"status", status_cmd, status_help},
+            {"validate", validate_cmd, validate_help},
+            {"confinement", confinement_cmd, confinement_help},
+            {"collect-logs", collect_logs_cmd, collect_logs_help},
             // hidden: what the /etc/eks/bootstrap.sh shim runs
-            {"bootstrap-sh", cli::bootstrap_sh_cmd, cli::bootstrap_sh_help},
+            {"bootstrap-sh", bootstrap_sh_cmd, bootstrap_sh_help},
         };
         for (const Command& c : commands) {
             if (cmd != c.name) continue;

@@ -189,13 +189,13 @@ std::optional<Choice> expression_choice(const Config& cfg, const std::optional<K
     std::optional<std::string> expr = cfg.string(pointer);
     if (!expr) return std::nullopt;
     std::string source = cfg.source(pointer);
-    derive::detail::ExpressionVariables vars;
+    detail::ExpressionVariables vars;
     if (known) {
         vars.default_enis = known->limits.enis;
         vars.ips_per_eni = known->limits.ips_per_eni;
         vars.max_pods = max_pods_from_enis(known->limits, false, false);
     }
-    derive::detail::ExpressionResult r = derive::detail::max_pods_from_expression(*expr, vars, source);
+    detail::ExpressionResult r = detail::max_pods_from_expression(*expr, vars, source);
     if (!r.value) {
         log::warning("maxPodsExpression \"{}\" needs {}, which is unknown for instance type {}", *expr,
                      r.unknown_variable, type);
@@ -262,25 +262,25 @@ auto with_source(const Config& cfg, std::string_view pointer, F&& f) {
     }
 }
 
-derive::detail::IpFamily derive_cluster_dns(const Config& cfg, Recorder& rec) {
+detail::IpFamily derive_cluster_dns(const Config& cfg, Recorder& rec) {
     constexpr std::string_view cidr_pointer = "/spec/cluster/cidr";
     std::string cidr = cfg.required_string(cidr_pointer);
     std::string dns = with_source(cfg, cidr_pointer, [&] { return cluster_dns_from_cidr(cidr); });
-    auto family = with_source(cfg, cidr_pointer, [&] { return derive::detail::cidr_family(cidr); });
+    auto family = with_source(cfg, cidr_pointer, [&] { return detail::cidr_family(cidr); });
     std::string origin = fmt::format("network of spec.cluster.cidr {} ({}) + {}", cidr, cfg.source(cidr_pointer),
-                                     family == derive::detail::IpFamily::ipv4 ? "10" : "0xa");
+                                     family == detail::IpFamily::ipv4 ? "10" : "0xa");
     constexpr std::string_view user_pointer = "/spec/kubelet/config/clusterDNS";
     if (const json* user = cfg.at(user_pointer))
         origin += fmt::format("; kubelet uses spec.kubelet.config.clusterDNS {} ({}) from its drop-in instead",
                               user->dump(), cfg.source(user_pointer));
     rec.set("clusterDNS", json::array({dns}), origin);
-    rec.set("ipFamily", family == derive::detail::IpFamily::ipv4 ? "ipv4" : "ipv6",
+    rec.set("ipFamily", family == detail::IpFamily::ipv4 ? "ipv4" : "ipv6",
             fmt::format("family of spec.cluster.cidr {}", cidr));
     return family;
 }
 
-void derive_node_ip(const Config& cfg, const json& instance, derive::detail::IpFamily family, Recorder& rec) {
-    if (family == derive::detail::IpFamily::ipv4) {
+void derive_node_ip(const Config& cfg, const json& instance, detail::IpFamily family, Recorder& rec) {
+    if (family == detail::IpFamily::ipv4) {
         std::optional<std::string> ip = instance_string(instance, "localIpv4");
         if (!ip)
             cfg.bad("/spec/cluster/cidr", "the cluster is IPv4, but this instance has no IPv4 address "
@@ -369,15 +369,15 @@ void derive_sandbox_image(const Config& cfg, const json& instance, const Machine
     }
     std::string region = required_instance_string(instance, "region");
     std::string domain = required_instance_string(instance, "domain");
-    derive::detail::SandboxImageChoice c = derive::detail::choose_sandbox_image(region, domain, m.fips_enabled);
+    detail::SandboxImageChoice c = detail::choose_sandbox_image(region, domain, m.fips_enabled);
     std::string origin = fmt::format("EKS pause image of account {} in {}", c.account, c.registry_region);
     // AL2's --pause-container-account/-version: the same regional registry
     // host, another account or tag.
     std::optional<std::string> account = cfg.string("/settings/containerd/pauseAccount");
     std::optional<std::string> tag = cfg.string("/settings/containerd/pauseTag");
     if (account || tag) {
-        c.image = derive::detail::pause_image(account.value_or(std::string(c.account)), c.registry_region, domain,
-                                              c.fips, tag.value_or(std::string(pause_image_tag)));
+        c.image = detail::pause_image(account.value_or(std::string(c.account)), c.registry_region, domain, c.fips,
+                                      tag.value_or(std::string(pause_image_tag)));
         if (account) origin = fmt::format("settings.containerd.pauseAccount {} ({}) in {}", *account,
                                           cfg.source("/settings/containerd/pauseAccount"), c.registry_region);
         if (tag) origin += fmt::format(", settings.containerd.pauseTag {} ({})", *tag,
@@ -401,7 +401,7 @@ void derive_cluster_access(const Config& cfg, Recorder& rec) {
 
     constexpr std::string_view endpoint_pointer = "/spec/cluster/apiServerEndpoint";
     std::string endpoint = cfg.required_string(endpoint_pointer);
-    std::string host = derive::detail::url_host(endpoint);
+    std::string host = detail::url_host(endpoint);
     if (host.empty()) cfg.bad(endpoint_pointer, fmt::format("\"{}\" has no host", endpoint));
     rec.set("apiServerHost", host,
             fmt::format("host of spec.cluster.apiServerEndpoint ({})", cfg.source(endpoint_pointer)));
@@ -422,7 +422,7 @@ json values(const json& spec, const json& settings, const json& instance, const 
     Config cfg(spec, settings, sources);
     Recorder rec(origins);
     derive_max_pods_and_reserved(cfg, instance, machine, ec2, rec);
-    derive::detail::IpFamily family = derive_cluster_dns(cfg, rec);
+    detail::IpFamily family = derive_cluster_dns(cfg, rec);
     derive_node_ip(cfg, instance, family, rec);
     derive_provider_id(instance, rec);
     derive_node_name(cfg, instance, ec2, rec);

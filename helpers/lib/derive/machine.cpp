@@ -126,7 +126,7 @@ std::optional<std::string> capture_stdout(const std::vector<std::string>& argv, 
 
 namespace {
 
-using derive::detail::parse_version;
+using detail::parse_version;
 
 constexpr auto version_command_timeout = std::chrono::seconds(2);
 
@@ -135,7 +135,7 @@ std::string where(const Paths& paths, std::string_view absolute) { return paths.
 void read_cpus(const Paths& paths, MachineFacts& m) {
     constexpr std::string_view file = "/sys/devices/system/cpu/online";
     std::optional<std::string> text = read_file_if_exists(paths.of(file));
-    std::optional<int> cpus = text ? derive::detail::parse_cpu_list(*text) : std::nullopt;
+    std::optional<int> cpus = text ? detail::parse_cpu_list(*text) : std::nullopt;
     if (text && !cpus)
         throw Error(fmt::format("{}: not a CPU list: \"{}\"", where(paths, file), std::string(*text).substr(0, 80)));
     std::string origin;
@@ -156,7 +156,7 @@ void read_cpus(const Paths& paths, MachineFacts& m) {
 void read_memory(const Paths& paths, MachineFacts& m) {
     constexpr std::string_view file = "/proc/meminfo";
     std::optional<std::string> text = read_file_if_exists(paths.of(file));
-    std::optional<long> mib = text ? derive::detail::parse_meminfo_total_mib(*text) : std::nullopt;
+    std::optional<long> mib = text ? detail::parse_meminfo_total_mib(*text) : std::nullopt;
     if (mib) {
         m.memory_mib = *mib;
         m.origins["/machine/memoryMiB"] = fmt::format("MemTotal of {}", where(paths, file));
@@ -183,7 +183,7 @@ std::string read_version(const Paths& paths, std::string_view component, std::st
     std::string why = fmt::format("{} is missing", file_at);
     if (paths.is_host()) {
         std::vector<std::string> argv{std::string(component), "--version"};
-        std::optional<std::string> out = derive::detail::capture_stdout(argv, version_command_timeout);
+        std::optional<std::string> out = detail::capture_stdout(argv, version_command_timeout);
         std::optional<std::string> v = out ? parse_version(*out) : std::nullopt;
         if (v) {
             origin = fmt::format("`{} --version`", component);

@@ -66,7 +66,7 @@ std::string pause_image(std::string_view account, std::string_view registry_regi
 }  // namespace detail
 
 std::string sandbox_image(std::string_view region, std::string_view dns_suffix, bool fips) {
-    return derive::detail::choose_sandbox_image(region, dns_suffix, fips).image;
+    return detail::choose_sandbox_image(region, dns_suffix, fips).image;
 }
 
 }  // namespace eksnode::derive

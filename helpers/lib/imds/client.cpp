@@ -469,7 +469,7 @@ void Fetcher::finish_get(Transfer& t, int code) {
                 mac.remove_suffix(1);
             // It goes into the next paths: checked now, and bad instance data
             // (exit 6) like any other malformed value, never retried.
-            if (std::string problem = imds::value::mac(mac); !problem.empty())
+            if (std::string problem = value::mac(mac); !problem.empty())
                 throw ConfigError(fmt::format("IMDS {}", t.path), "", problem);
             for (std::string_view leaf : d::mac_leaves) add(Kind::get, d::mac_path(mac, leaf), t.endpoint);
         }

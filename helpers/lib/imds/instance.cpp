@@ -79,7 +79,7 @@ std::string mac_path(std::string_view mac, std::string_view leaf) {
     return fmt::format("meta-data/network/interfaces/macs/{}/{}", mac, leaf);
 }
 
-bool is_mac(std::string_view s) { return imds::value::mac(s).empty(); }
+bool is_mac(std::string_view s) { return value::mac(s).empty(); }
 
 std::string region_from_az(std::string_view az) {
     // A region is <letters>(-<letters>)+-<digits>: "us-west-2", "us-gov-east-1",
