@@ -16,7 +16,8 @@ namespace eksnode::cli {
 const char* const status_help =
     "Usage: eks-node status [--json]\n"
     "\n"
-    "Every unit eks-node.target wants (the steps, containerd, kubelet, instance-store mounts)\n"
+    "Every unit eks-node.target wants (the steps, containerd, kubelet, instance-store mounts),\n"
+    "and eks-node-cloud-init with cloud-final.service when cloud-init ran user data scripts,\n"
     "with its state (active, failed, skipped by condition, not run), start time, duration,\n"
     "exit status and the last error line its run logged; and whether eks-node-failed.target\n"
     "is active (a failed step holds kubelet back).\n"
@@ -31,6 +32,8 @@ namespace {
 
 constexpr std::string_view target = "eks-node.target";
 constexpr std::string_view failed_target = "eks-node-failed.target";
+constexpr std::string_view cloud_init_unit = "eks-node-cloud-init.service";
+constexpr std::string_view cloud_final = "cloud-final.service";
 
 // usec since the epoch, formatted in local time (as journalctl and
 // systemctl show it) or in UTC.
@@ -88,6 +91,16 @@ json status_report() {
     std::vector<std::string> wants = sd::unit_wants(target);
     std::vector<sd::UnitStatus> units;
     for (const std::string& w : wants) units.push_back(sd::unit_status(w));
+    // Not wanted by the target: eks-node-config starts it when cloud-init
+    // runs parts of the user data. Then cloud-init's final stage, which ran
+    // the scripts, is shown too: a failed script is reported here with its
+    // unit and exit status, without counting as a failed step (cloud-init's
+    // semantics: the node goes on).
+    std::vector<sd::UnitStatus> scripts;
+    if (sd::UnitStatus c = sd::unit_status(cloud_init_unit); c.start_usec || c.active_state != "inactive") {
+        units.push_back(c);
+        scripts.push_back(sd::unit_status(cloud_final));
+    }
     // in the order they ran; what never ran last, by name
     std::stable_sort(units.begin(), units.end(), [](const sd::UnitStatus& a, const sd::UnitStatus& b) {
         uint64_t x = a.start_usec ? a.start_usec : UINT64_MAX, y = b.start_usec ? b.start_usec : UINT64_MAX;
@@ -95,6 +108,7 @@ json status_report() {
     });
     sd::UnitStatus t = sd::unit_status(target), f = sd::unit_status(failed_target);
     bool any_failed = std::any_of(units.begin(), units.end(), [](const auto& u) { return step_state(u) == "failed"; });
+    units.insert(units.end(), scripts.begin(), scripts.end());
     json out = json::object();
     out["configured"] = t.active_state == "active" && f.active_state != "active" && !any_failed;
     out["target"] = unit_json(t, false);

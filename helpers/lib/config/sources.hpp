@@ -26,6 +26,7 @@ struct Fragment {
     json settings = json::object();
 };
 
+
 // Limits on untrusted input (documented in eks-node.toml(5)).
 namespace limits {
 inline constexpr size_t user_data_bytes = 1u << 20;        // raw or any decoded layer: 1 MiB
@@ -56,6 +57,14 @@ inline constexpr std::string_view nodeconfig_media_type = "application/node.eks.
 // "user data (MIME part 2, application/node.eks.aws)".
 // Throws ConfigError naming `label` (and the MIME part) on anything malformed.
 std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label = "user data");
+
+// The parts of the user data that cloud-init runs, or that can make it run
+// something (scripts, boothooks, includes, part handlers, cloud-config with
+// runcmd/bootcmd/write_files/packages), named like fragment sources ("user
+// data (MIME part 2, text/x-shellscript)"); empty for a bare NodeConfig or
+// TOML. Configuration parts are not parsed. Throws ConfigError like
+// fragments_from_user_data on a malformed message.
+std::vector<std::string> cloud_init_parts(std::string_view raw, std::string_view label = "user data");
 
 // A user data file (--user-data=FILE, `eks-node config check FILE`): at most
 // limits::user_data_bytes are read, so a pipe that never ends (/dev/stdin)

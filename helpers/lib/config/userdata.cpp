@@ -54,6 +54,79 @@ bool has_nodeconfig_key(std::string_view doc) {
     return false;
 }
 
+// What cloud-init does with a document it types by its first line (its
+// "User data formats"; a `## template: jinja` line is rendered first, so the
+// line after it decides). Returns the kind of a document cloud-init will run
+// or that can make it run something, else "".
+//   #!                    a script, run by cloud-final.service (scripts-user)
+//   #cloud-config         only with runcmd, bootcmd, write_files or packages
+//   #cloud-boothook       run early, at every boot
+//   #include[-once], #cloud-config-archive, #cloud-config-jsonp, #part-handler
+//                         anything may come of them: counted, to be safe
+std::string cloud_init_kind_of_text(std::string_view doc);
+
+std::string_view first_line(std::string_view s) { return s.substr(0, s.find_first_of("\r\n")); }
+
+// A top-level key of a cloud-config document that makes cloud-init run a
+// command or write a file: block style ("runcmd:" at column 0) or a JSON
+// document ("\"runcmd\":"). A line scan, not a YAML parse: cloud-init's own
+// parser decides the rest, and a false "yes" only costs waiting for it.
+bool cloud_config_runs_something(std::string_view doc) {
+    static constexpr std::string_view keys[] = {"runcmd", "bootcmd", "write_files", "packages"};
+    for (size_t pos = 0; pos < doc.size();) {
+        size_t nl = std::min(doc.find('\n', pos), doc.size());
+        std::string_view line = doc.substr(pos, nl - pos);
+        pos = nl + 1;
+        for (std::string_view key : keys) {
+            if (line.substr(0, key.size()) == key && text::trim_left(line.substr(key.size())).substr(0, 1) == ":")
+                return true;
+            if (line.find(fmt::format("\"{}\"", key)) != std::string_view::npos) return true;
+        }
+    }
+    return false;
+}
+
+std::string cloud_init_kind_of_text(std::string_view doc) {
+    std::string_view head = text::trim_left(doc);
+    if (head.substr(0, 2) == "##" && first_line(head).find("template:") != std::string_view::npos) {
+        size_t nl = head.find('\n');
+        return nl == std::string_view::npos ? "" : cloud_init_kind_of_text(head.substr(nl + 1));
+    }
+    if (head.substr(0, 2) == "#!") return "shell script";
+    if (head.substr(0, 13) == "#cloud-config" && head.substr(13, 1) != "-")
+        return cloud_config_runs_something(head) ? "cloud-config with commands or files" : "";
+    for (std::string_view marker : {"#cloud-boothook", "#include", "#cloud-config-archive", "#cloud-config-jsonp",
+                                    "#part-handler"})
+        if (head.substr(0, marker.size()) == marker) return std::string(first_line(head));
+    return "";
+}
+
+// The same for a MIME part, by its media type as cloud-init's handlers
+// register them; text/plain and unlabelled parts are typed by content.
+std::string cloud_init_kind_of_part(std::string_view media_type, std::string_view body) {
+    if (media_type.starts_with("text/x-shellscript") || media_type == "text/cloud-boothook" ||
+        media_type == "text/x-include-url" || media_type == "text/x-include-once-url" ||
+        media_type == "text/part-handler" || media_type == "text/cloud-config-archive" ||
+        media_type == "text/cloud-config-jsonp" || media_type == "text/jinja2")
+        return std::string(media_type);
+    if (media_type == "text/cloud-config")
+        return cloud_config_runs_something(body) ? "text/cloud-config with commands or files" : "";
+    if (media_type == "text/plain" || media_type == "text/x-not-multipart") return cloud_init_kind_of_text(body);
+    return "";
+}
+
+// cloud-init unpacks a gzip part itself; base64 comes off as the transfer
+// encoding says. A body that does not unwrap is looked at as it is.
+std::string part_text(const mime::Entity& e, const std::string& source) {
+    std::string body = mime::decode_body(e, source);
+    if (body.substr(0, 2) != "\x1f\x8b") return body;
+    try {
+        return gunzip(body, source);
+    } catch (const ConfigError&) {
+        return body;
+    }
+}
+
 std::string_view without_bom(std::string_view s) { return s.substr(0, 3) == "\xEF\xBB\xBF" ? s.substr(3) : s; }
 
 void require_text(std::string_view doc, const std::string& source) {
@@ -93,14 +166,23 @@ std::vector<Fragment> fragments_from_document(std::string_view doc, const std::s
     }
 }
 
+// User data as read: its configuration and what cloud-init will run of it.
+struct UserData {
+    std::vector<Fragment> fragments;
+    std::vector<std::string> cloud_init_parts;
+};
+
 // Walks a MIME message, numbering parts like IMAP does (RFC 3501 6.4.5):
 // "2" is the second part, "2.1" the first part inside it.
 class MimeWalker {
 public:
-    MimeWalker(const std::string& label, bool scripts) : label_(label), scripts_(scripts) {}
+    MimeWalker(const std::string& label, bool scripts, bool parse) : label_(label), scripts_(scripts), parse_(parse) {}
 
     void entity(const mime::Entity& e, const std::string& number, const std::string& source, int depth) {
         if (mime::is_multipart(e)) return multipart(e, number, source, depth + 1);
+        if (std::string kind = cloud_init_kind_of_part(e.media_type, part_text(e, source)); !kind.empty())
+            cloud_init_.push_back(source);
+        if (!parse_) return;
         if (e.media_type == nodeconfig_media_type)
             return append(fragments_from_nodeconfig(config_text(e, source), source));
         if (e.media_type == toml_media_type) return append({fragment_from_toml(config_text(e, source), source)});
@@ -109,7 +191,7 @@ public:
         log::debug("{}: no configuration in this part, ignored", source);
     }
 
-    std::vector<Fragment> take() { return std::move(fragments_); }
+    UserData take() { return {std::move(fragments_), std::move(cloud_init_)}; }
 
 private:
     void multipart(const mime::Entity& e, const std::string& number, const std::string& source, int depth) {
@@ -141,11 +223,14 @@ private:
 
     const std::string& label_;
     bool scripts_;
+    bool parse_;
     std::vector<Fragment> fragments_;
+    std::vector<std::string> cloud_init_;
     int parts_seen_ = 0;
 };
 
-std::vector<Fragment> user_data_fragments(std::string_view raw, std::string_view label, bool scripts) {
+// parse: read the configuration parts (else only find what cloud-init runs).
+UserData walk_user_data(std::string_view raw, std::string_view label, bool scripts, bool parse) {
     std::string source(label);
     if (raw.size() > limits::user_data_bytes)
         throw ConfigError(source, "",
@@ -155,10 +240,15 @@ std::vector<Fragment> user_data_fragments(std::string_view raw, std::string_view
     // nodeadm falls back to reading a message whose MIME structure is broken
     // as one NodeConfig, and then reports a confusing NodeConfig error; a
     // message that starts with MIME headers is MIME here, and its errors say so.
-    if (!mime::starts_with_header(doc)) return fragments_from_document(doc, source, scripts);
+    if (!mime::starts_with_header(doc)) {
+        UserData out;
+        if (!cloud_init_kind_of_text(doc).empty()) out.cloud_init_parts.push_back(source);
+        if (parse) out.fragments = fragments_from_document(doc, source, scripts);
+        return out;
+    }
 
     mime::Entity message = mime::parse_entity(doc, source);
-    MimeWalker walker(source, scripts);
+    MimeWalker walker(source, scripts, parse);
     // A single-part MIME message is one entity of its own type.
     walker.entity(message, "", mime::is_multipart(message) ? source : text::qualify(source, message.media_type), 0);
     return walker.take();
@@ -191,12 +281,16 @@ std::string read_user_data_file(const std::string& path) {
 }
 
 std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label) {
-    return user_data_fragments(raw, label, true);
+    return walk_user_data(raw, label, true, true).fragments;
+}
+
+std::vector<std::string> cloud_init_parts(std::string_view raw, std::string_view label) {
+    return walk_user_data(raw, label, false, false).cloud_init_parts;
 }
 
 std::vector<Fragment> bootstrap_sh::fragments_from_user_data_without_scripts(std::string_view raw,
                                                                             std::string_view label) {
-    return user_data_fragments(raw, label, false);
+    return walk_user_data(raw, label, false, true).fragments;
 }
 
 }  // namespace eksnode::config

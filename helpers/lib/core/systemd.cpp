@@ -279,9 +279,9 @@ UnitStatus unit_status(std::string_view unit) {
     return s;
 }
 
-std::vector<std::string> unit_wants(std::string_view unit) {
+std::vector<std::string> unit_dependencies(std::string_view unit, std::string_view property) {
     UnitObject o{std::string(unit), load_unit(unit)};
-    return o.strv(unit_iface, "Wants");
+    return o.strv(unit_iface, std::string(property).c_str());
 }
 
 std::optional<std::string> last_error_line(std::string_view unit, std::string_view invocation_id) {

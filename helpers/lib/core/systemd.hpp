@@ -57,9 +57,11 @@ struct UnitStatus {
 };
 UnitStatus unit_status(std::string_view unit);
 
-// The Wants= of a unit (e.g. eks-node.target: every step, containerd, kubelet),
-// as systemd resolved them, including what generators and .wants/ added.
-std::vector<std::string> unit_wants(std::string_view unit);
+// A dependency list of a unit as systemd resolved it, including what
+// generators, .wants/ links and default dependencies added: property "Wants"
+// (e.g. eks-node.target: every step, containerd, kubelet), "After", "Before".
+std::vector<std::string> unit_dependencies(std::string_view unit, std::string_view property);
+inline std::vector<std::string> unit_wants(std::string_view unit) { return unit_dependencies(unit, "Wants"); }
 
 // The newest journal entry at PRIORITY<=3 (err and worse) of one run of a unit
 // (its invocation ID), or of the unit at all when the ID is empty. sd-journal

@@ -144,6 +144,16 @@ json resolve_config(const ResolveInput& in) {
         config::validate_merged(spec, settings, origins);
     }
     json derived = derive::values(spec, settings, in.instance, machine, origins, api.ec2);
+    // What cloud-init will run of the user data (even where an admin's file
+    // hides the user data from eks-node: cloud-init reads it all the same).
+    // eks-node-config then orders kubelet after cloud-init's scripts.
+    if (in.user_data) {
+        std::vector<std::string> parts = config::cloud_init_parts(*in.user_data, in.user_data_label);
+        if (!parts.empty()) {
+            derived["cloudInitParts"] = parts;
+            origins["/derived/cloudInitParts"] = in.user_data_label;
+        }
+    }
     if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
 
     json out = json::object();
@@ -255,6 +265,45 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
     sd::start_unit("eks-node.target");
 }
 
+bool contains(const std::vector<std::string>& list, std::string_view item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// When the user data has parts cloud-init runs, kubelet must start after
+// them, as nodeadm's does. eks-node-cloud-init.service is ordered after
+// cloud-final.service and before kubelet.service, and nothing wants it
+// statically: a start job for it, enqueued here while kubelet's start job
+// still waits for the steps, holds kubelet back until cloud-init's final
+// stage is done (ordering applies to queued jobs; no daemon-reload). Without
+// such parts no job is queued and nothing waits for cloud-init.
+void order_kubelet_after_cloud_init(const Paths& paths, const json& cfg) {
+    const json& derived = cfg.at("derived");
+    if (!derived.contains("cloudInitParts")) return;
+    std::string list;
+    for (const json& p : derived["cloudInitParts"]) list += (list.empty() ? "" : "; ") + p.get<std::string>();
+    if (!sd::manages_host(paths)) {
+        log::info("cloud-init runs part(s) of the user data ({}); kubelet would wait for them (not a systemd "
+                  "service on the host: skipped)",
+                  list);
+        return;
+    }
+    // Where cloud-final.service is ordered after multi-user.target (cloud-init
+    // on Debian and Ubuntu) and multi-user.target after kubelet (an image that
+    // enables kubelet.service itself), the job would wait for itself: warn
+    // instead of hanging the boot.
+    if (contains(sd::unit_dependencies("cloud-final.service", "After"), "multi-user.target") &&
+        contains(sd::unit_dependencies("multi-user.target", "After"), "kubelet.service")) {
+        log::warning(
+            "cloud-init runs part(s) of the user data ({}), but kubelet cannot wait for them on this image: "
+            "cloud-final.service is ordered after multi-user.target, which waits for kubelet.service (disable "
+            "kubelet.service; eks-node.target starts it; see eks-node-cloud-init(8))",
+            list);
+        return;
+    }
+    log::info("cloud-init runs part(s) of the user data ({}): kubelet starts after them", list);
+    sd::start_unit("eks-node-cloud-init.service");
+}
+
 }  // namespace
 
 StepResult config(const StepOptions& opts) {
@@ -268,6 +317,7 @@ StepResult config(const StepOptions& opts) {
     WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
     r.add(out, w);
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before);
+    if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
     return r;
 }
 

@@ -216,3 +216,77 @@ TEST_CASE("the label names the user data's origin, MIME parts qualify it", "[con
     REQUIRE(parts.size() == 1);
     CHECK(parts[0].source == "user data (/tmp/ud, MIME part 1, application/node.eks.aws)");
 }
+
+namespace {
+
+// A two-part MIME message: a NodeConfig and a part of the given type and body.
+std::string mime_with(std::string_view type, std::string_view body, std::string_view extra_headers = "") {
+    return lines({"MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=\"B\"", "", "--B",
+                  "Content-Type: application/node.eks.aws", ""}) +
+           nodeconfig("c") + lines({"--B"}) + "Content-Type: " + std::string(type) + "\n" +
+           std::string(extra_headers) + "\n" + std::string(body) + "\n--B--\n";
+}
+
+}  // namespace
+
+TEST_CASE("the parts cloud-init runs are found, and only those", "[config][userdata][cloud-init]") {
+    struct Expect {
+        std::string name;
+        std::string user_data;
+        std::vector<std::string> parts;
+    };
+    const std::string mp2 = "user data (MIME part 2, ";
+    std::vector<Expect> cases = {
+        // the Karpenter / managed node group case: nothing to wait for
+        {"bare NodeConfig", nodeconfig("c"), {}},
+        {"TOML", "[cluster]\nname = \"c\"\n", {}},
+        {"NodeConfig only in MIME", mime_with("application/node.eks.aws", nodeconfig("d")), {}},
+        // the common AL2023 pattern
+        {"script part", mime_with("text/x-shellscript", "#!/bin/bash\necho hi"), {mp2 + "text/x-shellscript)"}},
+        {"per-boot script part", mime_with("text/x-shellscript-per-boot", "#!/bin/sh\n:"),
+         {mp2 + "text/x-shellscript-per-boot)"}},
+        {"boothook part", mime_with("text/cloud-boothook", "#cloud-boothook\necho"), {mp2 + "text/cloud-boothook)"}},
+        {"include part", mime_with("text/x-include-url", "http://x/y"), {mp2 + "text/x-include-url)"}},
+        {"cloud-config with runcmd", mime_with("text/cloud-config", "#cloud-config\nruncmd:\n  - echo hi"),
+         {mp2 + "text/cloud-config)"}},
+        {"cloud-config with write_files", mime_with("text/cloud-config", "#cloud-config\nwrite_files:\n- path: /x"),
+         {mp2 + "text/cloud-config)"}},
+        {"cloud-config with bootcmd (JSON)", mime_with("text/cloud-config", "#cloud-config\n{\"bootcmd\": [\"x\"]}"),
+         {mp2 + "text/cloud-config)"}},
+        // cloud-config that only configures cloud-init runs nothing of the user's
+        {"cloud-config without commands",
+         mime_with("text/cloud-config", "#cloud-config\nssh_pwauth: false\nusers:\n  - runcmd: no"), {}},
+        // a nested key named like a command key is not one
+        {"indented runcmd", mime_with("text/cloud-config", "#cloud-config\nfoo:\n  runcmd: x"), {}},
+        // text/plain is typed by its first line, as cloud-init does
+        {"text/plain script", mime_with("text/plain", "#!/bin/sh\necho"), {mp2 + "text/plain)"}},
+        {"text/plain note", mime_with("text/plain", "just a note"), {}},
+        {"jinja template of a script", mime_with("text/plain", "## template: jinja\n#!/bin/sh\necho {{ v1.region }}"),
+         {mp2 + "text/plain)"}},
+        // a base64 transfer encoding comes off first
+        {"base64 script part", mime_with("text/x-shellscript", "IyEvYmluL3NoCmVjaG8gaGkK",
+                                         "Content-Transfer-Encoding: base64\n"),
+         {mp2 + "text/x-shellscript)"}},
+        // parts of no interest to cloud-init
+        {"unknown type", mime_with("application/x-whatever", "#!/bin/sh"), {}},
+        // documents without MIME
+        {"AL2 script", "#!/bin/bash\n/etc/eks/bootstrap.sh c\n", {"user data"}},
+        {"cloud-config document", "#cloud-config\nruncmd: [ls]\n", {"user data"}},
+        {"#include document", "#include\nhttp://x\n", {"user data"}},
+        {"cloud-config document without commands", "#cloud-config\nhostname: x\n", {}},
+    };
+    for (const Expect& c : cases) {
+        INFO(c.name);
+        CHECK(cloud_init_parts(c.user_data) == c.parts);
+    }
+}
+
+TEST_CASE("finding cloud-init parts does not parse the configuration", "[config][userdata][cloud-init]") {
+    // A NodeConfig error is eks-node-config's to report, once, from the
+    // fragments; the cloud-init scan must not fail on it.
+    std::string ud = mime_with("text/x-shellscript", "#!/bin/sh\n:");
+    std::string broken = ud;
+    broken.replace(broken.find("kind: NodeConfig"), 16, "kind: [broken");
+    CHECK(cloud_init_parts(broken) == std::vector<std::string>{"user data (MIME part 2, text/x-shellscript)"});
+    CHECK_THROWS_AS(fragments_from_user_data(broken), ConfigError);
+}
