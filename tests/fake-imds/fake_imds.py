@@ -9,6 +9,7 @@ on 169.254.169.254:80. Python standard library only; see README.md.
 import argparse
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -19,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_TTL = 21600  # seconds; what EC2 accepts for a token
 TOKEN_PATH = "/latest/api/token"
+# A few of the dated versions the real IMDS lists at /
+API_VERSIONS = ("2009-04-04", "2016-09-02", "2018-09-24", "2021-03-23", "2021-07-15")
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 ELSEWHERE = "/elsewhere"  # where redirect:N points, on this same server
@@ -347,8 +350,13 @@ class Handler(BaseHTTPRequestHandler):
             if truncate:
                 f.truncate_left -= 1
         path = self.path.split("?", 1)[0]
+        # Dated API versions serve what /latest/ does (cloud-init asks for
+        # /2021-03-23/..., falling back to /2009-04-04/...).
+        m = re.match(r"/(\d{4}-\d{2}-\d{2})(/.*)?$", path)
+        if m and m.group(1) in API_VERSIONS:
+            path = "/latest" + (m.group(2) or "")
         if path == "/":
-            return self.answer(200, b"latest", truncate=truncate)
+            return self.answer(200, "\n".join(API_VERSIONS + ("latest",)).encode(), truncate=truncate)
         if path in ("/latest", "/latest/"):
             return self.answer(200, b"dynamic\nmeta-data\nuser-data", truncate=truncate)
         if not path.startswith("/latest/"):

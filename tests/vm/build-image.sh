@@ -164,6 +164,35 @@ configure_rootfs() {
     "$g/eksvm-runner.service" "$g/eksvm-imds.service" "$g/run-eksvm.mount"
   systemctl --root="$r" --quiet enable eksvm-runner.service eksvm-imds.service
 
+  # cloud-init, as on the AMI, but off: a scenario turns it on with the kernel argument
+  # cloud-init=enabled (KERNEL_CMDLINE), which its generator reads before this file. Its
+  # Ec2 datasource reads the fake IMDS (the guest has no SMBIOS saying EC2, so Ec2Local
+  # stays out, and nothing is tried on the NIC the VM does not have). Only the modules
+  # that run user data, to keep its Python stages short under TCG.
+  : >"$r/etc/cloud/cloud-init.disabled"
+  cat >"$r/etc/cloud/cloud.cfg.d/90-eksvm.cfg" <<'CFG'
+datasource_list: [ Ec2 ]
+datasource:
+  Ec2:
+    metadata_urls: [ "http://169.254.169.254" ]
+    timeout: 5
+    max_wait: 60
+network: { config: disabled }
+cloud_init_modules: [ bootcmd, write-files ]
+cloud_config_modules: [ runcmd ]
+cloud_final_modules: [ scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message ]
+CFG
+  mkdir -p "$r/etc/systemd/system/cloud-init.service.d"
+  printf '[Unit]\n# its datasource is the fake IMDS\nWants=eksvm-imds.service\nAfter=eksvm-imds.service\n' \
+    >"$r/etc/systemd/system/cloud-init.service.d/eksvm.conf"
+  # systemd-resolved: off unless a scenario's files/ enables it; /etc/resolv.conf stays a
+  # plain file (its package made it a link to the stub resolver)
+  systemctl --root="$r" --quiet disable systemd-resolved.service
+  if [[ -L $r/etc/resolv.conf ]]; then
+    rm -f "$r/etc/resolv.conf"
+    printf '# no network in the test VM\n' >"$r/etc/resolv.conf"
+  fi
+
   # udev would load these for the emulated CPU and board; kvm alone costs seconds under TCG.
   printf 'blacklist %s\n' kvm kvm_intel kvm_amd pcspkr powernow_k8 >"$r/etc/modprobe.d/eksvm.conf"
 

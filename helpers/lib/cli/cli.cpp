@@ -80,6 +80,7 @@ bool wants_help(const std::vector<std::string>& args) {
 int config_check_sources(const std::vector<std::string>& sources) {
     json spec = json::object(), settings = json::object();
     Origins origins;
+    std::vector<std::string> scripts;  // the parts cloud-init runs
     for (const std::string& s : sources) {
         std::string raw = config::read_user_data_file(s);
         std::vector<config::Fragment> frags = s.ends_with(".toml")
@@ -89,9 +90,12 @@ int config_check_sources(const std::vector<std::string>& sources) {
             validate_fragment(f);
             merge_fragment(spec, settings, f, origins);
         }
+        if (!s.ends_with(".toml"))
+            for (std::string& p : config::cloud_init_parts(raw, s)) scripts.push_back(std::move(p));
     }
     config::validate_merged(spec, settings, origins);
     fmt::print("configuration valid ({} source{})\n", sources.size(), sources.size() == 1 ? "" : "s");
+    for (const std::string& p : scripts) fmt::print("cloud-init runs {}: kubelet would start after it\n", p);
     return EXIT_OK;
 }
 

@@ -180,8 +180,15 @@ public:
 
     void entity(const mime::Entity& e, const std::string& number, const std::string& source, int depth) {
         if (mime::is_multipart(e)) return multipart(e, number, source, depth + 1);
-        if (std::string kind = cloud_init_kind_of_part(e.media_type, part_text(e, source)); !kind.empty())
+        if (std::string text = part_text(e, source); !cloud_init_kind_of_part(e.media_type, text).empty()) {
             cloud_init_.push_back(source);
+            // cloud-init executes such a part as it is: without an
+            // interpreter line the kernel refuses it (ENOEXEC) and the
+            // script fails in cloud-final.service. Said here, at boot, first.
+            if (!parse_ && e.media_type.starts_with("text/x-shellscript") &&
+                text::trim_left(text).substr(0, 2) != "#!")
+                log::warning("{}: no #! line: cloud-init cannot run this script (Exec format error)", source);
+        }
         if (!parse_) return;
         if (e.media_type == nodeconfig_media_type)
             return append(fragments_from_nodeconfig(config_text(e, source), source));

@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
+# MIME user data (NodeConfig + a slow x-shellscript part) with real cloud-init: the script
+# runs to completion before kubelet's process starts, kubelet sees the file the script
+# wrote, and the NodeConfig drop-in the script wrote takes effect. Runs inside the guest.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+usec() { systemctl show -P "$1" "$2"; }
+check "cloud-init ran on this boot (cloud-final.service active)" systemctl is-active cloud-final.service
+check "the user script ran to its end" test -s /run/eksvm-user-script-done
+check "eks-node-config found the script part" \
+  bash -c 'journalctl -b -u eks-node-config --no-pager -o cat |
+    grep -F "cloud-init runs part(s) of the user data (user data (MIME part 2, text/x-shellscript)): kubelet starts after them"'
+check "eks-node-cloud-init.service ran and is active" systemctl is-active eks-node-cloud-init.service
+check "eks-node-cloud-init started after cloud-final finished" bash -c '
+  f=$(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service)
+  c=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-cloud-init.service)
+  echo "cloud-final exited at $f us, eks-node-cloud-init started at $c us"; (( f > 0 && c >= f ))'
+check "kubelet is active" systemctl is-active kubelet.service
+check "kubelet's process started after the script's last line" bash -c '
+  done_us=$(cat /run/eksvm-user-script-done)
+  k_us=$(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service)
+  echo "script done at ${done_us} us, kubelet started at ${k_us} us (monotonic)"
+  (( done_us > 0 && k_us >= done_us ))'
+check "kubelet read the drop-in the script wrote" \
+  grep -q '"90-from-user-script.conf"' /run/stub-kubelet/config-dir.json
+check "the NodeConfig drop-in the script wrote reached kubelet's flags" \
+  grep -q -- "written-by=user-script" /run/stub-kubelet/argv.json
+check "eks-node-cloud-init restarted eks-node-config for the new drop-in" \
+  bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat | grep -F "/etc/eks/nodeadm.d"'
+check "eks-node-cloud-init reported the scripts' success" \
+  bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat | grep -E "cloud-final.service finished in"'
+check "no daemon-reload" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
+check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
+check "eks-node status lists eks-node-cloud-init and cloud-final, and says configured" \
+  bash -c 'out=$(eks-node status) || { echo "$out"; exit 1; }
+    grep -Eq "^eks-node-cloud-init\.service +active " <<<"$out" &&
+    grep -Eq "^cloud-final\.service +active " <<<"$out" || { echo "$out"; exit 1; }'
+systemd-analyze critical-chain kubelet.service | tee "$EKSVM_OUT/critical-chain-kubelet.txt" || true
+finish
