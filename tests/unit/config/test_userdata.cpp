@@ -3,6 +3,7 @@
 
 #include "config/sources.hpp"
 #include "core/error.hpp"
+#include "fixtures.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -215,4 +216,24 @@ TEST_CASE("the label names the user data's origin, MIME parts qualify it", "[con
     auto parts = fragments_from_user_data(mime, "user data (/tmp/ud)");
     REQUIRE(parts.size() == 1);
     CHECK(parts[0].source == "user data (/tmp/ud, MIME part 1, application/node.eks.aws)");
+}
+
+TEST_CASE("a user data file that is not there, or not a file, is a missing configuration", "[config][userdata]") {
+    test::TempRoot t;
+    t.write("/ud.yaml", "kind: NodeConfig\n");
+    CHECK(read_user_data_file((t.dir / "ud.yaml").string()) == "kind: NodeConfig\n");
+
+    auto error_of = [](const std::string& path) -> std::string {
+        try {
+            read_user_data_file(path);
+        } catch (const ConfigError& e) {
+            CHECK(e.source() == path);
+            CHECK(e.field().empty());
+            CHECK(e.exit_code() == EXIT_CONFIG);
+            return e.problem();
+        }
+        return "read";
+    };
+    CHECK(error_of((t.dir / "missing.yaml").string()) == "no such file");
+    CHECK(error_of(t.dir.string()) == "a directory, not a file");
 }
