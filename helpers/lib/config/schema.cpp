@@ -52,16 +52,29 @@ Field read_by(Reader reader, Field f) {
     return f;
 }
 
+// A field of nodeadm's NodeConfig that eks-node does not implement, and why
+// (tests/data/nodeadm-fields.md lists every nodeadm field and what eks-node
+// does with it).
+Field refuse(std::string why, Field f) {
+    f.refused = std::move(why);
+    return f;
+}
+
 Field cluster() {
-    return object("cluster", "the EKS cluster to join", {
-        string_field("name", "cluster name", check::cluster_name),
-        string_field("apiServerEndpoint", "URL of the cluster's API server", check::http_url),
-        string_field("certificateAuthority", "cluster CA: base64 of PEM or DER, or PEM text",
-                     check::certificate_authority),
-        string_field("cidr", "service CIDR; clusterDNS is derived from it", check::cidr),
-        boolean("enableOutpost", "the node joins a local cluster on an AWS Outpost"),
-        string_field("id", "cluster ID, required with enableOutpost", check::single_token),
-    });
+    return object(
+        "cluster", "the EKS cluster to join",
+        {
+            string_field("name", "cluster name", check::cluster_name),
+            string_field("apiServerEndpoint", "URL of the cluster's API server", check::http_url),
+            string_field("certificateAuthority", "cluster CA: base64 of PEM or DER, or PEM text",
+                         check::certificate_authority),
+            string_field("cidr", "service CIDR; clusterDNS is derived from it", check::cidr),
+            boolean("enableOutpost", "the node joins a local cluster on an AWS Outpost"),
+            string_field("id", "cluster ID, required with enableOutpost", check::single_token),
+            refuse(
+                "an EKS Hybrid Nodes setting; eks-node joins EC2 instances, whose region comes from instance metadata",
+                string_field("region", "AWS region of the cluster (EKS Hybrid Nodes)", nullptr)),
+        });
 }
 
 Field kubelet() {
@@ -83,33 +96,59 @@ Field containerd() {
 // Values of localStorage: nodeadm/internal/api/types.go (LocalStorageStrategy,
 // DisabledMount).
 Field instance() {
-    return object("instance", "operating system and devices", {
-        object("localStorage", "use of EC2 instance-store disks", {
-            choice("strategy", "how to combine the disks", {"RAID0", "RAID10", "Mount"}),
-            string_field("mountPath", "where the array or the disks are mounted", check::absolute_path),
-            list_of("disabledMounts", "directories kept off local storage",
-                    choice("", "a directory", {"Containerd", "PodLogs", "SOCI"})),
-        }),
-        map_of("environment", "environment variables: \"default\" for every service, else per service name",
-               check::service_section,
-               map_of("", "the variables of one section", check::env_name, string_field("", "a value", nullptr))),
-        object("network", "name resolution", {
-            list_of("nameservers", "DNS servers", string_field("", "an IP address", check::ip_address)),
-            list_of("domains", "DNS search domains", string_field("", "a domain", check::domain_name)),
-        }),
-    });
+    return object(
+        "instance", "operating system and devices",
+        {
+            object("localStorage", "use of EC2 instance-store disks",
+                   {
+                       choice("strategy", "how to combine the disks", {"RAID0", "RAID10", "Mount"}),
+                       string_field("mountPath", "where the array or the disks are mounted", check::absolute_path),
+                       list_of("disabledMounts", "directories kept off local storage",
+                               choice("", "a directory", {"Containerd", "PodLogs", "SOCI"})),
+                   }),
+            map_of("environment", "environment variables: \"default\" for every service, else per service name",
+                   check::service_section,
+                   map_of("", "the variables of one section", check::env_name, string_field("", "a value", nullptr))),
+            object("network", "name resolution",
+                   {
+                       list_of("nameservers", "DNS servers", string_field("", "an IP address", check::ip_address)),
+                       list_of("domains", "DNS search domains", string_field("", "a domain", check::domain_name)),
+                   }),
+            refuse("formatting and mounting EBS volumes is left to the image or cloud-init; eks-node prepares "
+                   "instance-store disks only (instance.localStorage)",
+                   object("storage", "EBS volumes to format and mount", {})),
+        });
 }
 
 // nodeadm (nodeadm/internal/api/featuregates.go) knows InstanceIdNodeName,
 // FastImagePull and OSManagedNoManageENIs and silently ignores any other key,
 // so a misspelt gate changes nothing without a word. We reject unknown gates,
-// and OSManagedNoManageENIs too until eks-node implements it: accepting it
-// would silently ignore what the user asked for.
+// and OSManagedNoManageENIs turned on until eks-node implements it (it needs
+// EC2 DescribeNetworkInterfaces and systemd-networkd units for hot-plugged
+// ENIs): accepting it would silently ignore what the user asked for. Turned
+// off it asks for nothing, as its default does.
 Field feature_gates() {
-    return object("featureGates", "optional behaviour, off unless set to true", {
-        boolean("InstanceIdNodeName", "name the node after its EC2 instance ID"),
-        boolean("FastImagePull", "pull image layers in parallel (more CPU, memory and EBS I/O)"),
-    });
+    Field f =
+        object("featureGates", "optional behaviour, off unless set to true",
+               {
+                   boolean("InstanceIdNodeName", "name the node after its EC2 instance ID"),
+                   boolean("FastImagePull", "pull image layers in parallel (more CPU, memory and EBS I/O)"),
+                   refuse("configuring ENIs tagged node.k8s.amazonaws.com/no_manage=true with systemd-networkd is not "
+                          "implemented; false (the default) is accepted",
+                          boolean("OSManagedNoManageENIs", "let the OS configure ENIs the VPC CNI must not manage")),
+               });
+    f.unknown_what = "not a feature gate eks-node knows";
+    f.unknown_why = "nodeadm would ignore it; eks-node refuses it, so that a misspelt gate does not go unnoticed";
+    return f;
+}
+
+// EKS Hybrid Nodes (aws/eks-hybrid's nodeadm, same apiVersion): credentials
+// from SSM hybrid activations or IAM Roles Anywhere for machines outside EC2.
+Field hybrid() {
+    return refuse(
+        "EKS Hybrid Nodes (SSM or IAM Roles Anywhere credentials) are machines outside EC2; eks-node "
+        "joins EC2 instances only (hybrid nodes use nodeadm from aws/eks-hybrid)",
+        object("hybrid", "EKS Hybrid Nodes credentials", {}));
 }
 
 }  // namespace
@@ -121,9 +160,15 @@ const Field* Field::member(std::string_view key) const {
 }
 
 const Field& spec() {
-    static const Field table = object("spec", "NodeConfig spec", {
-        cluster(), kubelet(), containerd(), instance(), feature_gates(),
-    });
+    static const Field table = object("spec", "NodeConfig spec",
+                                      {
+                                          cluster(),
+                                          kubelet(),
+                                          containerd(),
+                                          instance(),
+                                          feature_gates(),
+                                          hybrid(),
+                                      });
     return table;
 }
 
@@ -173,6 +218,15 @@ const Field& settings() {
                 }),
         });
     return table;
+}
+
+std::string refusal(const Field& f, const json& v) {
+    if (f.refused.empty()) return {};
+    // its zero value, as Go's omitempty sees it: nodeadm would not act on it either
+    bool asks_nothing = (f.kind == Kind::boolean && v == false) ||
+                        (f.kind == Kind::string && v.is_string() && v.get_ref<const std::string&>().empty()) ||
+                        (f.kind == Kind::object && v.is_object() && v.empty());
+    return asks_nothing ? std::string() : fmt::format("not supported by eks-node: {}", f.refused);
 }
 
 std::string expected(const Field& f) {

@@ -42,6 +42,16 @@ struct Field {
     std::vector<std::string> choices = {};
     Check check = nullptr;  // string: checks the value; map: checks each key
     Reader read = nullptr;  // object: checks it instead of `members`, which then only document it
+    // A nodeadm field eks-node does not implement: setting it is an error
+    // "not supported by eks-node: <refused>", never "unknown field", and
+    // never silently ignored. Its zero value (false, "", {}) asks for
+    // nothing and is accepted: a feature gate turned off is its default.
+    std::string refused = {};
+    // object: what a key it does not know is not, and why that is an error
+    // ("not a feature gate eks-node knows", "nodeadm would ignore it; ..."),
+    // instead of "unknown field"
+    std::string unknown_what = {};
+    std::string unknown_why = {};
     int64_t min = std::numeric_limits<int64_t>::min();
     int64_t max = std::numeric_limits<int64_t>::max();
 
@@ -51,6 +61,10 @@ struct Field {
 
 const Field& spec();      // config.json "spec": the NodeConfig spec, NodeConfig field names
 const Field& settings();  // config.json "settings": eks-node's own knobs (TOML [settings])
+
+// "not supported by eks-node: <why>" for a refused field with value `v`,
+// "" when `v` is the field's zero value (false, "", {}), which asks for nothing.
+std::string refusal(const Field& f, const json& v);
 
 // What a value of the field must be, as errors say it: "a boolean",
 // "one of RAID0, RAID10, Mount".

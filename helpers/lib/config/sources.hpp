@@ -69,7 +69,7 @@ std::vector<std::string> cloud_init_parts(std::string_view raw, std::string_view
 // A user data file (--user-data=FILE, `eks-node config check FILE`): at most
 // limits::user_data_bytes are read, so a pipe that never ends (/dev/stdin)
 // cannot make it wait or grow. Throws ConfigError naming `path` beyond the
-// limit, Error when the file cannot be read.
+// limit, when it does not exist or is a directory; Error when it cannot be read.
 std::string read_user_data_file(const std::string& path);
 
 // One NodeConfig stream, YAML or JSON (apiVersion node.eks.aws/v1alpha1, kind

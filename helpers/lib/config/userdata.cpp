@@ -264,10 +264,11 @@ UserData walk_user_data(std::string_view raw, std::string_view label, bool scrip
 }  // namespace
 
 std::string read_user_data_file(const std::string& path) {
+    // A source that is not there, or not a file, is a missing configuration
+    // (exit 6, as `config check` promises); an I/O error is a failure.
     Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (f.fd < 0)
-        throw Error(errno == ENOENT ? fmt::format("{}: no such file", path)
-                                    : fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    if (f.fd < 0 && errno == ENOENT) throw ConfigError(path, "", "no such file");
+    if (f.fd < 0) throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
     // One byte past the limit tells that there is more, without reading on:
     // the file may be a pipe that never ends.
     std::string out(limits::user_data_bytes + 1, '\0');
@@ -276,6 +277,7 @@ std::string read_user_data_file(const std::string& path) {
         ssize_t n = ::read(f.fd, out.data() + have, out.size() - have);
         if (n < 0) {
             if (errno == EINTR) continue;
+            if (errno == EISDIR) throw ConfigError(path, "", "a directory, not a file");
             throw Error(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
         }
         if (n == 0) break;

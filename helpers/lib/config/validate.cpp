@@ -25,6 +25,11 @@ public:
     explicit Validator(const std::string& source) : source_(source) {}
 
     void value(const json& v, const Field& f, const std::string& path) const {
+        if (!f.refused.empty()) {
+            // its zero value (false, "", {}) asks for nothing eks-node would not do
+            if (std::string why = schema::refusal(f, v); !why.empty()) fail(path, why);
+            return;
+        }
         if (f.read) return f.read(v, source_);
         switch (f.kind) {
         case Kind::object: return object(v, f, path);
@@ -62,10 +67,14 @@ private:
         }
     }
 
+    // The names it suggests are those a value may be given to: a refused
+    // field is known (its own error says why), but no help with a typo.
     static std::string unknown_field(const Field& f) {
         std::vector<std::string> names;
-        for (const Field& m : f.members) names.push_back(m.name);
-        return fmt::format("unknown field (known fields: {})", fmt::join(names, ", "));
+        for (const Field& m : f.members)
+            if (m.refused.empty()) names.push_back(m.name);
+        if (f.unknown_what.empty()) return fmt::format("unknown field (known fields: {})", fmt::join(names, ", "));
+        return fmt::format("{} ({}): {}", f.unknown_what, fmt::join(names, ", "), f.unknown_why);
     }
 
     void map(const json& v, const Field& f, const std::string& path) const {

@@ -176,10 +176,12 @@ TEST_CASE("eks-node.toml(5) documents every schema field, and only those", "[con
         const Term& t = it->second;
         CHECK(t.type == type_word(*field));
         CHECK(t.described);
-        // every setting a source may leave out says what happens then
+        // every setting a source may leave out says what happens then; a
+        // nodeadm field eks-node refuses says so
         bool element = path.ends_with("[]") || path.ends_with(".*");
         bool container = field->kind == config::schema::Kind::object || field->kind == config::schema::Kind::map;
-        if (!element && !container)
+        if (!field->refused.empty()) CHECK(contains(t.annotation, "refused"));
+        else if (!element && !container)
             CHECK((contains(t.annotation, "default") || contains(t.annotation, "required")));
     }
     for (const auto& [name, term] : documented) {

@@ -3,6 +3,7 @@
 
 #include "config/sources.hpp"
 #include "core/error.hpp"
+#include "fixtures.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -289,4 +290,24 @@ TEST_CASE("finding cloud-init parts does not parse the configuration", "[config]
     broken.replace(broken.find("kind: NodeConfig"), 16, "kind: [broken");
     CHECK(cloud_init_parts(broken) == std::vector<std::string>{"user data (MIME part 2, text/x-shellscript)"});
     CHECK_THROWS_AS(fragments_from_user_data(broken), ConfigError);
+}
+
+TEST_CASE("a user data file that is not there, or not a file, is a missing configuration", "[config][userdata]") {
+    test::TempRoot t;
+    t.write("/ud.yaml", "kind: NodeConfig\n");
+    CHECK(read_user_data_file((t.dir / "ud.yaml").string()) == "kind: NodeConfig\n");
+
+    auto error_of = [](const std::string& path) -> std::string {
+        try {
+            read_user_data_file(path);
+        } catch (const ConfigError& e) {
+            CHECK(e.source() == path);
+            CHECK(e.field().empty());
+            CHECK(e.exit_code() == EXIT_CONFIG);
+            return e.problem();
+        }
+        return "read";
+    };
+    CHECK(error_of((t.dir / "missing.yaml").string()) == "no such file");
+    CHECK(error_of(t.dir.string()) == "a directory, not a file");
 }
