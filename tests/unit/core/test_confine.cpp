@@ -10,7 +10,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <stddef.h>
+#include <cstddef>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

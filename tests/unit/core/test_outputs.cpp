@@ -79,7 +79,7 @@ TEST_CASE("secrets are 0600 and everything else is 0644", "[core][outputs]") {
 TEST_CASE("each step's Landlock policy is the directories of its outputs", "[core][outputs][confine]") {
     // every writer, and eks-node-cloud-init, which writes nothing
     std::vector<std::string_view> confined = outputs::steps();
-    confined.push_back("cloud-init");
+    confined.emplace_back("cloud-init");
     CHECK(confine::step_names() == confined);
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
     CHECK(confine::policy_of("ca").writable == std::vector<std::string>{"/etc/kubernetes/pki"});
