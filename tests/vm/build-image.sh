@@ -166,9 +166,10 @@ configure_rootfs() {
 
   # cloud-init, as on the AMI, but off: a scenario turns it on with the kernel argument
   # cloud-init=enabled (KERNEL_CMDLINE), which its generator reads before this file. Its
-  # Ec2 datasource reads the fake IMDS (the guest has no SMBIOS saying EC2, so Ec2Local
-  # stays out, and nothing is tried on the NIC the VM does not have). Only the modules
-  # that run user data, to keep its Python stages short under TCG.
+  # Ec2 datasource reads the fake IMDS (scenarios set SMBIOS_EC2=1: cloud-init asks for an
+  # IMDSv2 token only on a platform it identifies as AWS). Its local stage is masked: it
+  # would try DHCP on the NIC the VM does not have. Only the modules that run user data, to
+  # keep its Python stages short under TCG.
   : >"$r/etc/cloud/cloud-init.disabled"
   cat >"$r/etc/cloud/cloud.cfg.d/90-eksvm.cfg" <<'CFG'
 datasource_list: [ Ec2 ]
@@ -182,6 +183,7 @@ cloud_init_modules: [ bootcmd, write-files ]
 cloud_config_modules: [ runcmd ]
 cloud_final_modules: [ scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message ]
 CFG
+  systemctl --root="$r" --quiet mask cloud-init-local.service
   mkdir -p "$r/etc/systemd/system/cloud-init.service.d"
   printf '[Unit]\n# its datasource is the fake IMDS\nWants=eksvm-imds.service\nAfter=eksvm-imds.service\n' \
     >"$r/etc/systemd/system/cloud-init.service.d/eksvm.conf"

@@ -26,6 +26,9 @@
 #   NVMEOF="SERIAL:SIZE ..."   EC2 instance-store disks (exact model), made in the guest by
 #                              check.sh's nvmeof_setup (guest/check-lib.sh)
 #   KERNEL_CMDLINE=""          extra kernel arguments
+#   SMBIOS_EC2=""              1: SMBIOS says EC2 (system UUID and serial ec2..., vendor
+#                              "Amazon EC2"), as cloud-init's platform check wants before it
+#                              uses IMDSv2 (token), which is all the fake IMDS answers
 #   IMDS, IMDS_ARGS            see guest/imds;  BOOT_TIMEOUT, CHECK_TIMEOUT, COLLECT: guest/runner
 #   POWER_CUT=""               1: two boots of one disk. The first loses power at the point where
 #                              a unit of the scenario runs guest/power-cut: the host freezes the
@@ -71,7 +74,7 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
   build_dir=$repo/build
 fi
 
-VM_MEMORY=2048 VM_CPUS=2 VM_TIMEOUT=600 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT=''
+VM_MEMORY=2048 VM_CPUS=2 VM_TIMEOUT=600 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
 VM_INSTALL=${install:-$VM_INSTALL}
@@ -152,6 +155,8 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot -display none
   -device virtio-rng-pci
   "${disks[@]}"
   -serial "file:$work/console.log")
+[[ -n $SMBIOS_EC2 ]] && qemu+=(-smbios
+  "type=1,manufacturer=Amazon EC2,product=m5.large,uuid=ec2e1916-9099-7caf-fd21-0123456789ab,serial=ec2e1916-9099-7caf-fd21-0123456789ab")
 # QMP: the host freezes the disk of a POWER_CUT scenario's first boot through it
 [[ -n $POWER_CUT ]] && qemu+=(-qmp "unix:$work/qmp.sock,server=on,wait=off")
 

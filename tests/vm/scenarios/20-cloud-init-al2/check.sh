@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
+# AL2 user data with real cloud-init: the static reader skips the logging line and follows
+# the call; the script drops a containerd config.d file after containerd started, so
+# eks-node-cloud-init restarts containerd once before kubelet. Runs inside the guest.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+check "eks-node-config read the call at boot (not failed)" \
+  bash -c '[[ $(systemctl show -P NRestarts eks-node-config.service) == 0 ]] &&
+    ! journalctl -b -u eks-node-config -p err --no-pager -o cat | grep -q .'
+check "cloud-init ran the script (cloud-final.service active)" systemctl is-active cloud-final.service
+check "the logging line worked under real bash" grep -q "bootstrap.sh\|nothing to do" /var/log/user-data.log
+check "the bootstrap.sh shim found the boot's flags applied" \
+  grep -q "were applied at boot from the user data; nothing to do" /var/log/user-data.log
+check "eks-node-cloud-init ran after cloud-final" bash -c '
+  f=$(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service)
+  c=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-cloud-init.service)
+  (( f > 0 && c >= f ))'
+check "eks-node-cloud-init restarted containerd for the config.d file" \
+  bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat |
+    grep -F "/etc/containerd/config.d/90-debug.toml changed after containerd.service started"'
+check "containerd runs with the config.d file imported (debug level)" \
+  bash -c 'containerd config dump 2>/dev/null | grep -A2 "^\[debug\]" | grep -q "level = \"debug\""'
+check "kubelet is active, started after the script" bash -c '
+  systemctl is-active --quiet kubelet.service &&
+  (( $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) >=
+     $(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service) ))'
+check "kubelet got the call's labels" grep -q "role=workers" /run/stub-kubelet/argv.json
+check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
+finish
