@@ -9,11 +9,12 @@ set -uo pipefail
 source "$EKSVM_IN/check-lib.sh"
 
 usec() { systemctl show -P "$1" "$2"; }
-check "cloud-init ran on this boot (cloud-final.service active)" systemctl is-active cloud-final.service
+check "cloud-init ran both scripts; the second failed, so cloud-final.service failed" \
+  bash -c '[[ $(systemctl show -P Result cloud-final.service) == exit-code ]] &&
+    grep -q "failing on purpose" /var/log/cloud-init-output.log' 
 check "the user script ran to its end" test -s /run/eksvm-user-script-done
-check "eks-node-config found the script part" \
-  bash -c 'journalctl -b -u eks-node-config --no-pager -o cat |
-    grep -F "cloud-init runs part(s) of the user data (user data (MIME part 2, text/x-shellscript)): kubelet starts after them"'
+check "eks-node-config found both script parts" \
+  bash -c 'journalctl -b -u eks-node-config --no-pager -o cat | grep -F "cloud-init runs part(s) of the user data (user data (MIME part 2, text/x-shellscript); user data (MIME part 3, text/x-shellscript)): kubelet starts after them"'
 check "eks-node-cloud-init.service ran and is active" systemctl is-active eks-node-cloud-init.service
 check "eks-node-cloud-init started after cloud-final finished" bash -c '
   f=$(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service)
@@ -31,13 +32,14 @@ check "the NodeConfig drop-in the script wrote reached kubelet's flags" \
   grep -q -- "written-by=user-script" /run/stub-kubelet/argv.json
 check "eks-node-cloud-init restarted eks-node-config for the new drop-in" \
   bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat | grep -F "/etc/eks/nodeadm.d"'
-check "eks-node-cloud-init reported the scripts' success" \
-  bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat | grep -E "cloud-final.service finished in"'
+check "eks-node-cloud-init reported the failed script with cloud-final's unit and exit (a warning)" \
+  bash -c 'journalctl -b -u eks-node-cloud-init -p warning --no-pager -o cat |
+    grep -F "cloud-final.service failed (exit-code, exit status 1): a script failed, kubelet starts anyway"'
 check "no daemon-reload" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
 check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
-check "eks-node status lists eks-node-cloud-init and cloud-final, and says configured" \
+check "eks-node status says configured, lists eks-node-cloud-init active and cloud-final failed (exit 1)" \
   bash -c 'out=$(eks-node status) || { echo "$out"; exit 1; }
     grep -Eq "^eks-node-cloud-init\.service +active " <<<"$out" &&
-    grep -Eq "^cloud-final\.service +active " <<<"$out" || { echo "$out"; exit 1; }'
+    grep -Eq "^cloud-final\.service +failed .* 1\s*$" <<<"$out" || { echo "$out"; exit 1; }'
 systemd-analyze critical-chain kubelet.service | tee "$EKSVM_OUT/critical-chain-kubelet.txt" || true
 finish
