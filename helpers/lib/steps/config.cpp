@@ -143,6 +143,8 @@ json resolve_config(const ResolveInput& in) {
         fill_cluster_from_eks(spec, settings, origins, api);
         config::validate_merged(spec, settings, origins);
     }
+    // Once the cluster's endpoint and CIDR are known (derive/proxy.cpp).
+    derive::complete_no_proxy(spec, in.instance, origins);
     json derived = derive::values(spec, settings, in.instance, machine, origins, api.ec2);
     if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
 
