@@ -479,17 +479,22 @@ def main():
         srv.server_bind()
         port = srv.server_address[1]  # every address shares the first one's port
         servers.append(srv)
-    # Bound but not listening: connections are refused, exactly like a
-    # metadata service that is not up yet.
-    if args.port_file:
-        write_port_file(args.port_file, port)
-    if faults.down:
-        while True:
-            signal.pause()
-    if faults.late:
+    # With --fault=down or late, the port is announced while bound but not
+    # listening: connections are refused, exactly like a metadata service that
+    # is not up yet. Otherwise only once listening, so that a test counting
+    # requests never sees a refused first one (a race that made exact counts
+    # flaky under load).
+    if faults.down or faults.late:
+        if args.port_file:
+            write_port_file(args.port_file, port)
+        if faults.down:
+            while True:
+                signal.pause()
         time.sleep(faults.late)
     for srv in servers:
         srv.server_activate()
+    if args.port_file and not (faults.down or faults.late):
+        write_port_file(args.port_file, port)
     for srv in servers[1:]:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:

@@ -197,6 +197,8 @@ const Field& settings() {
                            {
                                duration("deadline", "time allowed for every API call of one run, retries included"),
                                duration("requestTimeout", "time allowed for one API request"),
+                               integer("maxAttempts", "attempts of one API request, the first included", 1,
+                                       settings::max_aws_attempts),
                            })),
             object(
                 "maxPods", "maxPods from the ENI table",

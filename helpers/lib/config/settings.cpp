@@ -127,9 +127,22 @@ AwsSettings read_aws(const json& table, const std::string& source) {
     if (!table.is_object()) throw ConfigError(source, "settings.aws", expected("an object", table));
     for (const auto& [key, value] : table.items()) {
         const std::string field = "settings.aws." + key;
-        if (key == "deadline") out.deadline = duration_at(value, source, field);
-        else if (key == "requestTimeout") out.request_timeout = duration_at(value, source, field);
-        else unknown_field(source, field, "deadline, requestTimeout");
+        if (key == "deadline") {
+            out.deadline = duration_at(value, source, field);
+        } else if (key == "requestTimeout") {
+            out.request_timeout = duration_at(value, source, field);
+        } else if (key == "maxAttempts") {
+            // The schema walk's messages (config/validate.cpp), as for any integer.
+            if (!value.is_number_integer()) throw ConfigError(source, field, expected("an integer", value));
+            if (value.is_number_unsigned() ? value.get<uint64_t>() > static_cast<uint64_t>(max_aws_attempts)
+                                           : value.get<int64_t>() > max_aws_attempts)
+                throw ConfigError(source, field, fmt::format("{} is more than {}", value.dump(), max_aws_attempts));
+            if (value.get<int64_t>() < 1)
+                throw ConfigError(source, field, fmt::format("{} is less than 1", value.dump()));
+            out.max_attempts = static_cast<int>(value.get<int64_t>());
+        } else {
+            unknown_field(source, field, "deadline, requestTimeout, maxAttempts");
+        }
     }
     return out;
 }

@@ -48,7 +48,11 @@ struct ImdsSettings {
 struct AwsSettings {
     std::optional<std::chrono::milliseconds> deadline;
     std::optional<std::chrono::milliseconds> request_timeout;
+    std::optional<int> max_attempts;  // of one API request, the first included (AWS_MAX_ATTEMPTS in TOML)
 };
+
+// settings.aws.maxAttempts: from 1 to this.
+inline constexpr int max_aws_attempts = 1000;
 
 // Whether the rules between keys apply: only to the merged table, since a
 // later fragment may set what makes an earlier one's value fit.

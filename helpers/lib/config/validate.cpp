@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "config/aws_env.hpp"
 #include "config/schema.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
@@ -168,6 +169,26 @@ void check_kubelet_max_pods(const json& spec, const Origins& origins) {
                           fmt::format("{} is not an integer from 1 to {}", text::describe(*v), max));
 }
 
+// The AWS SDK variables of the node's environment, which eks-node-config's
+// own AWS client reads too (config/aws_env.hpp): checked by the client's
+// reader, whether or not this run makes an API call.
+void check_aws_environment(const json& spec, const Origins& origins) {
+    const json* section = nullptr;
+    if (auto i = spec.find("instance"); i != spec.end() && i->is_object())
+        if (auto e = i->find("environment"); e != i->end() && e->is_object())
+            if (auto d = e->find("default"); d != e->end() && d->is_object()) section = &*d;
+    if (!section) return;
+    aws_env::Values ignored;
+    for (std::string_view name : aws_env::names) {
+        auto v = section->find(name);
+        if (v == section->end() || !v->is_string()) continue;
+        std::string key(name);
+        aws_env::read(name, v->get_ref<const std::string&>(), ignored,
+                      origin_of(origins, "/spec/instance/environment/default/" + key),
+                      "spec.instance.environment.default." + key);
+    }
+}
+
 }  // namespace
 
 void validate_fragment(const Fragment& f) {
@@ -189,6 +210,7 @@ void validate_merged(const json& spec, const json& settings, const Origins& orig
     require_cluster_fields(spec, origins, required);
     validate_settings(settings, origins);
     check_kubelet_max_pods(spec, origins);
+    check_aws_environment(spec, origins);
 }
 
 }  // namespace eksnode::config

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/defaults.hpp"
 #include "core/jsonutil.hpp"
@@ -125,6 +126,33 @@ std::string cluster_dns_from_cidr(std::string_view cidr);
 // With `fips`, the ecr-fips host where ECR serves one (US and GovCloud regions).
 std::string sandbox_image(std::string_view region, std::string_view dns_suffix, bool fips);
 inline constexpr std::string_view pause_image_tag = "3.10";
+
+// --- proxies (derive/proxy.cpp) ----------------------------------------------
+
+// An entry eks-node adds to NO_PROXY, and why (for origins and logs).
+struct NoProxyEntry {
+    std::string entry;  // "169.254.169.254", "172.16.0.0/16", "abc.gr7.us-west-2.eks.amazonaws.com"
+    std::string why;    // "IMDS", "VPC CIDR, from IMDS"
+};
+
+// What a node reaches directly whatever the proxy: IMDS (IPv4 and IPv6),
+// loopback, the VPC's CIDRs (instance.json), the service CIDR and the cluster
+// endpoint's host (spec.cluster), those known at the time, in that order.
+std::vector<NoProxyEntry> no_proxy_additions(const json& spec, const json& instance);
+
+// `list` as the user wrote it (trailing commas dropped), then, after commas,
+// each of `additions` it does not name already (compared without regard to
+// case; IP addresses and CIDRs by value). What was added goes to `added`.
+std::string complete_no_proxy_list(std::string_view list, const std::vector<NoProxyEntry>& additions,
+                                   std::vector<NoProxyEntry>* added = nullptr);
+
+// When any section of spec.instance.environment sets a proxy (HTTP_PROXY,
+// HTTPS_PROXY or ALL_PROXY, either case): completes NO_PROXY and no_proxy of
+// the default section, and of each other section that lists its own and goes
+// through a proxy (its own or default's), both spellings to the same list,
+// and records their origins. A section listing neither inherits default's.
+// Nothing changes when no proxy is set.
+void complete_no_proxy(json& spec, const json& instance, Origins& origins);
 
 // semver-ish compare of "1.29.0" against "1.29": <0, 0, >0.
 int compare_versions(std::string_view a, std::string_view b);

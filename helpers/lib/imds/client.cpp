@@ -13,7 +13,7 @@
 //   2. Every path of first_round, concurrently, with that token.
 //   3. The per-MAC paths, started the moment meta-data/mac answers (they need
 //      the MAC), so they overlap with the rest of round 2.
-// On a healthy IMDS that is 1 + 13 + 2 = 16 requests in three round trips.
+// On a healthy IMDS that is 1 + 14 + 3 = 18 requests in three round trips.
 //
 // Failures: a transport error, a timeout, 5xx, 429, a malformed or truncated
 // answer retries that one request after a full-jitter backoff; a 401 fetches
@@ -510,8 +510,10 @@ void Fetcher::retry(Transfer& t, std::string what) {
     Clock::time_point now = Clock::now();
     t.last = std::move(what);
     // Cut short before the deadline, so one last attempt still fits (core/backoff.hpp).
+    const bool attempts_left = opts_.max_attempts <= 0 || t.attempts < opts_.max_attempts;
     const std::optional<Clock::time_point> at =
-        next_attempt_at(now, delay, deadline_, std::min(opts_.request_timeout, final_attempt));
+        attempts_left ? next_attempt_at(now, delay, deadline_, std::min(opts_.request_timeout, final_attempt))
+                      : std::nullopt;
     if (!at) {
         if (t.kind == Kind::race_token) {
             t.state = State::done;
@@ -521,9 +523,12 @@ void Fetcher::retry(Transfer& t, std::string what) {
             if (!others) give_up_race();
             return;
         }
-        throw TempError(fmt::format("IMDS at {}: {}: {} attempts, last: {}; gave up after {} (deadline {})",
-                                    endpoint_of(t), t.path, t.attempts, t.last, seconds(now - start_),
-                                    seconds(opts_.deadline)));
+        throw TempError(fmt::format("IMDS at {}: {}: {} attempt{}, last: {}; gave up after {} ({})", endpoint_of(t),
+                                    t.path, t.attempts, t.attempts == 1 ? "" : "s", t.last, seconds(now - start_),
+                                    attempts_left
+                                        ? "deadline " + seconds(opts_.deadline)
+                                        : fmt::format("at most {} attempt{}: {}", opts_.max_attempts,
+                                                      opts_.max_attempts == 1 ? "" : "s", opts_.max_attempts_origin)));
     }
     ++retries_;
     last_retry_ = fmt::format("{}/latest/{}: {}", endpoint_of(t), t.path, t.last);
@@ -547,8 +552,12 @@ void Fetcher::give_up_race() {
     }
     if (all_refused)
         throw Error(fmt::format("no IMDSv2 session token from any endpoint: {}", detail));
-    throw TempError(fmt::format("IMDS unreachable: no session token after {} (deadline {}): {}", seconds(elapsed()),
-                                seconds(opts_.deadline), detail));
+    throw TempError(fmt::format(
+        "IMDS unreachable: no session token after {} (deadline {}{}): {}", seconds(elapsed()), seconds(opts_.deadline),
+        opts_.max_attempts > 0 ? fmt::format(", at most {} attempt{} each: {}", opts_.max_attempts,
+                                             opts_.max_attempts == 1 ? "" : "s", opts_.max_attempts_origin)
+                               : std::string(),
+        detail));
 }
 
 }  // namespace

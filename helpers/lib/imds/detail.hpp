@@ -52,8 +52,10 @@ inline constexpr MetadataPath first_round[] = {
 };
 
 // Leaves under meta-data/network/interfaces/macs/<mac>/, requested as soon as
-// the primary MAC is known.
-inline constexpr std::string_view mac_leaves[] = {"ipv6s", "vpc-ipv4-cidr-blocks"};
+// the primary MAC is known. The VPC's CIDRs complete NO_PROXY when a proxy is
+// set (derive/proxy.cpp); the IPv6 ones cost one more request in the same
+// round trip.
+inline constexpr std::string_view mac_leaves[] = {"ipv6s", "vpc-ipv4-cidr-blocks", "vpc-ipv6-cidr-blocks"};
 
 // "meta-data/network/interfaces/macs/<mac>/<leaf>"
 std::string mac_path(std::string_view mac, std::string_view leaf);

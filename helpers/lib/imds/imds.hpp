@@ -30,6 +30,12 @@ struct ImdsOptions {
     std::chrono::milliseconds initial_backoff{50};
     std::chrono::milliseconds max_backoff{2'000};
     int token_ttl_seconds = 21600;
+    // Attempts of one request, the first included; 0: as many as the deadline
+    // allows. eks-node-config's credential fetch sets it from
+    // AWS_METADATA_SERVICE_NUM_ATTEMPTS; `max_attempts_origin` names that in
+    // the give-up message.
+    int max_attempts = 0;
+    std::string max_attempts_origin;
 };
 
 struct ImdsResult {
@@ -73,7 +79,7 @@ void check_instance(const json& instance, const std::string& source);
 //   "region": "us-west-2",                      // meta-data/placement/region (else identity document, else the AZ)
 //   "availabilityZone": "us-west-2f",           // meta-data/placement/availability-zone (required)
 //   "architecture": "x86_64",                   // identity document, if served
-//   "partition": "aws",                         // meta-data/services/partition (else by region prefix: cn- aws-cn, ...; "aws")
+//   "partition": "aws",                         // meta-data/services/partition (else by region prefix: cn- aws-cn)
 //   "domain": "amazonaws.com",                  // meta-data/services/domain (default by partition)
 //   "mac": "0e:49:61:0f:c3:11",                 // meta-data/mac                    (required)
 //   "localIpv4": "172.16.34.43",                // meta-data/local-ipv4 (absent on IPv6-only)
@@ -81,6 +87,7 @@ void check_instance(const json& instance, const std::string& source);
 //   "localHostname": "ip-172-16-34-43.ec2.internal",  // meta-data/local-hostname
 //   "hostname": "ip-172-16-34-43.ec2.internal", // meta-data/hostname
 //   "vpcIpv4CidrBlocks": ["172.16.0.0/16"],     // .../macs/<mac>/vpc-ipv4-cidr-blocks (absent -> [])
+//   "vpcIpv6CidrBlocks": ["2600:1f14::/56"],    // .../macs/<mac>/vpc-ipv6-cidr-blocks (absent -> [])
 //   "outpostArn": "arn:...",                    // meta-data/outpost-arn, only when served
 //   "imdsEndpoint": "http://169.254.169.254",   // the endpoint that answered
 //   "userData": true                            // whether IMDS served user data

@@ -55,7 +55,7 @@ std::optional<std::string> scalar(const Fetched& values, std::string_view path, 
     return std::string(s);
 }
 
-// A newline-separated list (ipv6s, vpc-ipv4-cidr-blocks), each entry checked;
+// A newline-separated list (ipv6s, vpc-ipv4/6-cidr-blocks), each entry checked;
 // absent is empty.
 json list(const Fetched& values, std::string_view path, Check check) {
     json out = json::array();
@@ -199,6 +199,7 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
     if (auto name = scalar(values, p::local_hostname, false, v::dns_name)) out["localHostname"] = *name;
     if (auto name = scalar(values, p::hostname, false, v::dns_name)) out["hostname"] = *name;
     out["vpcIpv4CidrBlocks"] = list(values, mac_path(mac, "vpc-ipv4-cidr-blocks"), v::ipv4_cidr);
+    out["vpcIpv6CidrBlocks"] = list(values, mac_path(mac, "vpc-ipv6-cidr-blocks"), v::ipv6_cidr);
     if (auto arn = scalar(values, p::outpost_arn, false, v::outpost_arn)) out["outpostArn"] = *arn;
     // The first role listed (an instance profile has exactly one), or null.
     out["iamRole"] = nullptr;
@@ -230,7 +231,8 @@ void check_instance(const json& instance, const std::string& source) {
         {"domain", v::dns_name},             {"mac", v::mac},                    {"localIpv4", v::ipv4},
         {"localHostname", v::dns_name},      {"hostname", v::dns_name},          {"outpostArn", v::outpost_arn},
     };
-    static constexpr std::pair<const char*, Check> lists[] = {{"ipv6s", v::ipv6}, {"vpcIpv4CidrBlocks", v::ipv4_cidr}};
+    static constexpr std::pair<const char*, Check> lists[] = {
+        {"ipv6s", v::ipv6}, {"vpcIpv4CidrBlocks", v::ipv4_cidr}, {"vpcIpv6CidrBlocks", v::ipv6_cidr}};
     auto check = [&](const json& value, const std::string& field, Check type) {
         if (!value.is_string()) throw ConfigError(source, field, "not a string");
         if (std::string problem = type(value.get_ref<const std::string&>()); !problem.empty())

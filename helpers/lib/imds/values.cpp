@@ -141,6 +141,13 @@ std::string ipv4_cidr(std::string_view s) {
     return ok ? "" : problem(s, "an IPv4 CIDR (address/prefix length, e.g. 10.0.0.0/16)");
 }
 
+std::string ipv6_cidr(std::string_view s) {
+    size_t slash = s.find('/');
+    bool ok = slash != std::string_view::npos && parses_as(AF_INET6, s.substr(0, slash)) &&
+              prefix_length(s.substr(slash + 1), 128);
+    return ok ? "" : problem(s, "an IPv6 CIDR (address/prefix length, e.g. 2600:1f14:abc:de00::/56)");
+}
+
 std::string cidr(std::string_view s) {
     size_t slash = s.find('/');
     if (slash != std::string_view::npos) {

@@ -37,6 +37,7 @@ std::string mac(std::string_view s);                // "0e:49:61:0f:c3:11"
 std::string ipv4(std::string_view s);               // dotted quad (inet_pton)
 std::string ipv6(std::string_view s);               // inet_pton
 std::string ipv4_cidr(std::string_view s);          // "172.16.0.0/16"
+std::string ipv6_cidr(std::string_view s);          // "2600:1f14:abc:de00::/56"
 std::string cidr(std::string_view s);               // IPv4 or IPv6 address "/" prefix length
 std::string account_id(std::string_view s);         // 12 digits
 std::string outpost_arn(std::string_view s);        // arn:aws:outposts:<region>:<account>:outpost/op-<17 hex>

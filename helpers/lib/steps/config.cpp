@@ -143,6 +143,8 @@ json resolve_config(const ResolveInput& in) {
         fill_cluster_from_eks(spec, settings, origins, api);
         config::validate_merged(spec, settings, origins);
     }
+    // Once the cluster's endpoint and CIDR are known (derive/proxy.cpp).
+    derive::complete_no_proxy(spec, in.instance, origins);
     json derived = derive::values(spec, settings, in.instance, machine, origins, api.ec2);
     // What cloud-init will run of the user data (even where an admin's file
     // hides the user data from eks-node: cloud-init reads it all the same).

@@ -167,6 +167,15 @@ std::vector<Case> cases() {
     add({"[settings]\nimds = 5\n"}, "settings.imds");
     add({"[settings.aws]\nregion = \"us-east-1\"\n"}, "settings.aws.region");
     add({"[settings]\naws = \"fast\"\n"}, "settings.aws");
+    // Attempts of one API request (AWS_MAX_ATTEMPTS in TOML).
+    add({"[settings.aws]\nmaxAttempts = 1\n"}, nullptr);
+    add({"[settings.aws]\nmaxAttempts = 1000\n"}, nullptr);
+    add({"[settings.aws]\nmaxAttempts = 0\n"}, "settings.aws.maxAttempts");
+    add({"[settings.aws]\nmaxAttempts = 1001\n"}, "settings.aws.maxAttempts");
+    add({"[settings.aws]\nmaxAttempts = -3\n"}, "settings.aws.maxAttempts");
+    add({"[settings.aws]\nmaxAttempts = \"3\"\n"}, "settings.aws.maxAttempts");
+    add({"[settings.aws]\nmaxAttempts = 3.0\n"}, "settings.aws.maxAttempts");
+    add({"[settings.aws]\nmaxAttempts = 9223372036854775807\n"}, "settings.aws.maxAttempts");
     // The generator's own keys.
     add({"[settings]\nlogLevel = \"debug\"\n"}, nullptr);
     add({"[settings]\nlogLevel = \"warn\"\n"}, "settings.logLevel");

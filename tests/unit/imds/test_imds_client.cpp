@@ -37,8 +37,8 @@ imds::ImdsOptions options_for(const std::string& endpoint) {
     return o;
 }
 
-// token + 14 first-round paths + 2 per-MAC paths
-constexpr int minimal_requests = 17;
+// token + 14 first-round paths + 3 per-MAC paths
+constexpr int minimal_requests = 18;
 
 // instance.json byte for byte: the shared fixture with this run's endpoint and user-data flag.
 std::string expected_instance(const std::string& endpoint, bool user_data) {
@@ -77,7 +77,7 @@ mode_t mode_of(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("fetches the conformance instance in 17 requests on one token", "[imds]") {
+TEST_CASE("fetches the conformance instance in 18 requests on one token", "[imds]") {
     FakeImds fake;
     imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
@@ -95,6 +95,7 @@ TEST_CASE("fetches the conformance instance in 17 requests on one token", "[imds
     CHECK(fake.count("GET /latest/user-data 404") == 1);
     CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/ipv6s 404") == 1);
     CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv4-cidr-blocks 200") == 1);
+    CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv6-cidr-blocks 404") == 1);
     CHECK(fake.count("GET /latest/meta-data/outpost-arn 404") == 1);
     CHECK(fake.count("GET /latest/meta-data/iam/security-credentials/ 404") == 1);
 }
@@ -157,6 +158,32 @@ TEST_CASE("server errors are retried", "[imds][faults]") {
     CHECK(fake.count("PUT /latest/api/token 500") == 3);
     CHECK(fake.count("PUT /latest/api/token 200") == 1);
     CHECK(r.requests == minimal_requests + 3);
+}
+
+TEST_CASE("max_attempts (AWS_METADATA_SERVICE_NUM_ATTEMPTS) stops retrying before the deadline", "[imds][faults]") {
+    FakeImds fake({"--fault=status:500:3"});
+    imds::ImdsOptions o = options_for(fake.endpoint());
+    o.max_attempts = 2;
+    o.max_attempts_origin = "AWS_METADATA_SERVICE_NUM_ATTEMPTS=2 (environment)";
+    auto t0 = Clock::now();
+    try {
+        fetch_paths(o, {"meta-data/iam/info"});
+        FAIL("fetch_paths succeeded though every allowed attempt failed");
+    } catch (const TempError& e) {
+        std::string m = e.what();
+        INFO(m);
+        CHECK_THAT(m, Catch::Contains("at most 2 attempts each: AWS_METADATA_SERVICE_NUM_ATTEMPTS=2 (environment)"));
+        CHECK_THAT(m, Catch::Contains(": 2 attempts, last: HTTP 500"));
+        CHECK(seconds_since(t0) < 1.0);  // far from the 5 s deadline
+    }
+    CHECK(fake.count("PUT /latest/api/token 500") == 2);  // and no third
+
+    // Enough attempts: the third answers.
+    FakeImds again({"--fault=status:500:2"});
+    o = options_for(again.endpoint());
+    o.max_attempts = 3;
+    auto got = fetch_paths(o, {"meta-data/instance-id"});
+    CHECK(got["meta-data/instance-id"] == std::optional<std::string>("i-1234567890abcdef0"));
 }
 
 TEST_CASE("throttling (429) is retried", "[imds][faults]") {
@@ -401,7 +428,7 @@ TEST_CASE("optional paths that IMDS lacks take their defaults", "[imds]") {
         "instanceId": "i-1234567890abcdef0", "instanceType": "m4.xlarge", "region": "us-west-2",
         "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",
         "mac": "0e:49:61:0f:c3:11", "ipv6s": ["2600:1f14::1", "2600:1f14::2"],
-        "localHostname": "ip-172-16-34-43.ec2.internal", "vpcIpv4CidrBlocks": [],
+        "localHostname": "ip-172-16-34-43.ec2.internal", "vpcIpv4CidrBlocks": [], "vpcIpv6CidrBlocks": [],
         "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0", "iamRole": null})");
     e["imdsEndpoint"] = fake.endpoint();
     e["userData"] = false;

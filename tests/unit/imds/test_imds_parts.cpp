@@ -164,12 +164,12 @@ TEST_CASE("instance.json from the bare minimum: every default is derived", "[imd
     v["meta-data/network/interfaces/macs/02:00:00:00:00:01/ipv6s"] = "2406:da00::1\n2406:da00::2\n";
     v["user-data"] = std::nullopt;
     json i = assemble_instance(v, "http://[fd00:ec2::254]");
-    CHECK(i.dump() ==
-          json::parse(R"({"instanceId":"i-0abc1234","instanceType":"t3.small","region":"cn-north-1",
+    CHECK(i.dump() == json::parse(R"({"instanceId":"i-0abc1234","instanceType":"t3.small","region":"cn-north-1",
                           "availabilityZone":"cn-north-1b","partition":"aws-cn","domain":"amazonaws.com.cn",
                           "mac":"02:00:00:00:00:01","ipv6s":["2406:da00::1","2406:da00::2"],
-                          "vpcIpv4CidrBlocks":[],"iamRole":null,"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
-              .dump());
+                          "vpcIpv4CidrBlocks":[],"vpcIpv6CidrBlocks":[],
+                          "iamRole":null,"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
+                          .dump());
 }
 
 TEST_CASE("instance.json: the identity document is the second source of the region", "[imds]") {
@@ -235,6 +235,8 @@ TEST_CASE("instance.json: every IMDS value is checked by its type, exit 6 naming
         {"meta-data/iam/security-credentials/", "role name", "\"role name\" is not an IAM role name"},
         {mac_dir + "ipv6s", "2600::1\n--node-ip=1.2.3.4\n", "line 2: \"--node-ip=1.2.3.4\" is not an IPv6 address"},
         {mac_dir + "vpc-ipv4-cidr-blocks", "10.0.0.0/33", "line 1: \"10.0.0.0/33\" is not an IPv4 CIDR"},
+        {mac_dir + "vpc-ipv6-cidr-blocks", "2600:1f14::/56\n10.0.0.0/16",
+         "line 2: \"10.0.0.0/16\" is not an IPv6 CIDR"},
         // bytes that are not UTF-8, and control characters: refused before any JSON is written
         {"meta-data/local-hostname", "ip-10-0-0-1\xff.ec2.internal", "\"ip-10-0-0-1\\ufffd.ec2.internal\""},
         {"meta-data/hostname", "evil\nExtraFlag=1", "\"evil\\nExtraFlag=1\""},
@@ -283,10 +285,12 @@ TEST_CASE("instance.json: what IMDS serves right passes whole", "[imds][values]"
     v["meta-data/iam/security-credentials/"] = "eks-node-role\n";
     v[mac_dir + "ipv6s"] = "2406:da00::1\n";
     v[mac_dir + "vpc-ipv4-cidr-blocks"] = "10.0.0.0/16\n10.1.0.0/16";
+    v[mac_dir + "vpc-ipv6-cidr-blocks"] = "2406:da00:ff00::/56\n";
     v["dynamic/instance-identity/document"] = R"({"region":"cn-north-1","architecture":"arm64","accountId":"111122223333"})";
     json i = assemble_instance(v, "http://169.254.169.254");
     CHECK(i["localHostname"] == "ip-10-0-0-1.cn-north-1.compute.internal");
     CHECK(i["vpcIpv4CidrBlocks"] == json::array({"10.0.0.0/16", "10.1.0.0/16"}));
+    CHECK(i["vpcIpv6CidrBlocks"] == json::array({"2406:da00:ff00::/56"}));
     CHECK(i["iamRole"] == "eks-node-role");
     CHECK(i["architecture"] == "arm64");
     // and eks-node-config's second look at the file agrees

@@ -175,6 +175,11 @@ TEST_CASE("values: CIDRs", "[imds][values]") {
     CHECK_FALSE(v::ipv4_cidr("10.0.0.0/+8").empty());
     CHECK_FALSE(v::ipv4_cidr("fd00::/108").empty());
     CHECK_FALSE(v::ipv4_cidr("10.0.0.0/16/1").empty());
+    refuses_junk(v::ipv6_cidr, "2600:1f14:abc:de00::/56");
+    CHECK(v::ipv6_cidr("::/0").empty());
+    CHECK_FALSE(v::ipv6_cidr("10.0.0.0/8").empty());
+    CHECK_FALSE(v::ipv6_cidr("fd00::/129").empty());
+    CHECK_FALSE(v::ipv6_cidr("fd00::").empty());
     CHECK_FALSE(v::cidr("fd00::/129").empty());
     CHECK_FALSE(v::cidr("10.0.0.0/64").empty());
 }
