@@ -17,6 +17,7 @@ import yaml
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 FAKE_IMDS = SOURCE_ROOT / "tests" / "fake-imds" / "fake_imds.py"
 FAKE_AWS = SOURCE_ROOT / "tests" / "fake-aws" / "fake_aws.py"
+FAKE_PROXY = SOURCE_ROOT / "tests" / "fake-proxy" / "fake_proxy.py"
 CONFORMANCE_INSTANCE = SOURCE_ROOT / "tests" / "conformance" / "instance" / "imds.json"
 
 
@@ -24,7 +25,7 @@ class _FakeServer:
     """A fake endpoint as a subprocess on an ephemeral loopback port: it writes
     the port to a file once it listens and one line per request to a log."""
 
-    def _start(self, what, prefix, cmd, wait_steps):
+    def _start(self, what, prefix, cmd, wait_steps, host="127.0.0.1"):
         self.dir = tempfile.mkdtemp(prefix=prefix)
         port_file = os.path.join(self.dir, "port")
         self.log = os.path.join(self.dir, "requests.log")
@@ -37,7 +38,8 @@ class _FakeServer:
             if self.proc.poll() is not None:
                 raise RuntimeError("fake %s died: %s" % (what, self.proc.stderr.read().decode()))
             subprocess.run(["sleep", "0.01"])
-        self.endpoint = "http://127.0.0.1:%s" % open(port_file).read().strip()
+        self.port = int(open(port_file).read().strip())
+        self.endpoint = "http://%s:%d" % (host, self.port)
 
     def requests(self):
         with open(self.log) as f:
@@ -58,11 +60,13 @@ class _FakeServer:
 class FakeImds(_FakeServer):
     """Runs tests/fake-imds/fake_imds.py."""
 
-    def __init__(self, data, user_data=None, extra=()):
+    def __init__(self, data, user_data=None, extra=(), bind=None):
         cmd = [sys.executable, str(FAKE_IMDS), "--data", str(data), *extra]
         if user_data is not None:
             cmd += ["--user-data", str(user_data)]
-        self._start("IMDS", "eksnode-imds-", cmd, 500)
+        if bind:
+            cmd += ["--bind", bind]
+        self._start("IMDS", "eksnode-imds-", cmd, 500, host=bind or "127.0.0.1")
 
 
 class FakeAws(_FakeServer):
@@ -73,10 +77,12 @@ class FakeAws(_FakeServer):
     ACCESS_KEY = "AKIDFAKEEKSNODE"
     SECRET_KEY = "fake/secret/key/for/tests"
 
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), bind=None):
         cmd = [sys.executable, str(FAKE_AWS), "--access-key", self.ACCESS_KEY, "--secret-key", self.SECRET_KEY,
                *extra]
-        self._start("AWS", "eksnode-aws-", cmd, 1000)  # botocore takes a moment to import
+        if bind:
+            cmd += ["--bind", bind]
+        self._start("AWS", "eksnode-aws-", cmd, 1000, host=bind or "127.0.0.1")  # botocore takes a moment to import
 
     def env(self, credentials=True, **more):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and "proxy" not in k.lower()}
@@ -86,6 +92,17 @@ class FakeAws(_FakeServer):
             env["AWS_SECRET_ACCESS_KEY"] = self.SECRET_KEY
         env.update(more)
         return env
+
+
+class FakeProxy(_FakeServer):
+    """Runs tests/fake-proxy/fake_proxy.py: forwards absolute-URL requests and
+    tunnels CONNECT, logging each; requests() gives [KIND, METHOD/TARGET, ...]."""
+
+    def __init__(self, require_auth=None):
+        cmd = [sys.executable, str(FAKE_PROXY)]
+        if require_auth:
+            cmd += ["--require-auth", require_auth]
+        self._start("proxy", "eksnode-proxy-", cmd, 500)
 
 
 class Tally:

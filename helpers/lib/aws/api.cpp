@@ -252,12 +252,23 @@ std::string Session::call(std::string_view service, const std::string& method, c
     start_clock();
     Endpoint ep = resolve_endpoint({service, cfg_.region, cfg_.domain, cfg_.fips}, cfg_.getenv);
     std::string host = ep.url.substr(ep.url.find("://") + 3);
-    const std::string where = fmt::format("{} at {}", why.action, ep.url);
+    const ProxyChoice proxy = choose_proxy(cfg_.proxies, ep.url);
+    // Which proxy variable applies, never its value (a password may be in it).
+    const std::string where =
+        fmt::format("{} at {}{}", why.action, ep.url, proxy.url.empty() ? std::string() : " " + proxy.why);
+    if (cfg_.proxies.any_proxy()) log::info("AWS API: {} at {}: {}", why.action, ep.url, proxy.why);
     log::debug("AWS API: {} ({})", where, ep.origin);
     Clock::time_point began = Clock::now();
     int attempts = 0;
     bool refreshed = false;
     std::string last;
+    const int max_attempts = cfg_.options.max_attempts;
+    auto give_up_if_no_attempt_left = [&] {
+        if (max_attempts <= 0 || attempts < max_attempts) return;
+        throw TempError(fmt::format("{}: {} attempt{} in {}, last: {}; gave up at {}", where, attempts,
+                                    attempts == 1 ? "" : "s", seconds_text(Clock::now() - began), last,
+                                    cfg_.options.max_attempts_origin));
+    };
     for (;;) {
         Clock::time_point now = Clock::now();
         if (now >= *deadline_)
@@ -281,8 +292,7 @@ std::string Session::call(std::string_view service, const std::string& method, c
         hr.body = body;
         hr.timeout = std::min(cfg_.options.request_timeout,
                               std::max(milliseconds{1}, std::chrono::duration_cast<milliseconds>(*deadline_ - now)));
-        hr.proxy = cfg_.proxy;
-        hr.no_proxy = cfg_.no_proxy;
+        hr.proxy = proxy.url;
         ++attempts;
         ++requests_;
         HttpResponse resp;
@@ -290,7 +300,24 @@ std::string Session::call(std::string_view service, const std::string& method, c
             resp = perform(hr);
         } catch (const TempError& e) {
             last = e.what();
+            give_up_if_no_attempt_left();
             if (!wait_retry(where + ": " + last)) deadline_ = Clock::now();  // the loop reports it
+            continue;
+        }
+        // The proxy, not AWS, refused: 407 is a user or password the proxy
+        // does not take, which waiting does not change (exit 6, naming the
+        // variable, never its value); any other refusal of a tunnel may pass.
+        if (resp.proxy_connect_status == 407 || (!proxy.url.empty() && resp.status == 407)) {
+            const ProxyVariable& v = proxy_variable_for(cfg_.proxies, ep.url);
+            throw ConfigError(v.source, v.name,
+                              fmt::format("the proxy answered HTTP 407 (Proxy Authentication Required) to {} at {}: "
+                                          "the user or password in the proxy URL is missing or wrong",
+                                          why.action, ep.url));
+        }
+        if (resp.proxy_connect_status != 0) {
+            last = fmt::format("the proxy refused the tunnel (HTTP {})", resp.proxy_connect_status);
+            give_up_if_no_attempt_left();
+            if (!wait_retry(where + ": " + last)) deadline_ = Clock::now();
             continue;
         }
         if (resp.status >= 200 && resp.status < 300) {
@@ -303,6 +330,7 @@ std::string Session::call(std::string_view service, const std::string& method, c
         case ErrorClass::refresh_credentials:
             if (!refreshed) {
                 refreshed = true;
+                give_up_if_no_attempt_left();
                 creds_.get(true);
                 continue;
             }
@@ -317,6 +345,7 @@ std::string Session::call(std::string_view service, const std::string& method, c
         case ErrorClass::fatal:
             throw Error(fmt::format("{}: {}", where, last));
         case ErrorClass::retry:
+            give_up_if_no_attempt_left();
             // The next backoff would end past the deadline: report now.
             if (!wait_retry(where + ": " + last)) deadline_ = Clock::now();
             continue;
@@ -393,27 +422,117 @@ struct Shared {
 
 }  // namespace
 
-derive::ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance,
-                                    const derive::MachineFacts& machine) {
-    SessionConfig cfg;
+namespace {
+
+// One place variables are read from, in precedence order.
+struct Layer {
+    // "environment", "spec.instance.environment.default"
+    std::string source;
+    // The value of a variable, if set and not empty.
+    std::function<std::optional<std::string>(const char*)> get;
+};
+
+std::vector<Layer> layers(Getenv getenv, const json& spec) {
+    std::vector<Layer> out;
+    out.push_back({"environment", [getenv](const char* name) -> std::optional<std::string> {
+                       const char* v = getenv ? getenv(name) : nullptr;
+                       if (!v || !*v) return std::nullopt;
+                       return std::string(v);
+                   }});
+    const json* section = path_in(spec, {"instance", "environment", "default"});
+    out.push_back({"spec.instance.environment.default", [section](const char* name) -> std::optional<std::string> {
+                       if (!section || !section->is_object()) return std::nullopt;
+                       auto it = section->find(name);
+                       if (it == section->end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+                           return std::nullopt;
+                       return it->get<std::string>();
+                   }});
+    return out;
+}
+
+// The first layer that sets either spelling; upper case first within one, as
+// Go's net/http reads them (nodeadm, kubelet, containerd).
+ProxyVariable proxy_variable(const std::vector<Layer>& from, const char* upper, const char* lower) {
+    for (const Layer& l : from)
+        for (const char* name : {upper, lower})
+            if (std::optional<std::string> v = l.get(name)) return {*v, name, l.source};
+    return {};
+}
+
+}  // namespace
+
+ClientEnvironment client_environment(Getenv getenv, const json& spec) {
+    const std::vector<Layer> from = layers(getenv, spec);
+    ClientEnvironment env;
+    env.proxies.http = proxy_variable(from, "HTTP_PROXY", "http_proxy");
+    env.proxies.https = proxy_variable(from, "HTTPS_PROXY", "https_proxy");
+    env.proxies.all = proxy_variable(from, "ALL_PROXY", "all_proxy");
+    env.proxies.no_proxy = proxy_variable(from, "NO_PROXY", "no_proxy");
+    for (std::string_view name : config::aws_env::names) {
+        const std::string key(name);
+        for (const Layer& l : from) {
+            std::optional<std::string> v = l.get(key.c_str());
+            if (!v) continue;
+            // Validation checked the configuration's value already, naming its
+            // origin; the process environment is checked here.
+            const std::string field = l.source == "environment" ? key : l.source + "." + key;
+            config::aws_env::read(name, *v, env.sdk, l.source == "environment" ? l.source : "configuration", field);
+            env.sdk_sources[key] = l.source;
+            break;
+        }
+    }
+    return env;
+}
+
+ClientSetup client_setup(const json& spec, const json& settings, const json& instance,
+                         const derive::MachineFacts& machine, Getenv getenv) {
+    ClientSetup setup;
+    SessionConfig& cfg = setup.session;
     cfg.region = instance_field(instance, "region");
     cfg.domain = instance_field(instance, "domain");
     cfg.fips = machine.fips_enabled;
-    cfg.getenv = [](const char* name) -> const char* { return std::getenv(name); };
+    cfg.getenv = getenv;
+    ClientEnvironment env = client_environment(getenv, spec);
+    auto shown = [&](std::string_view name, const auto& value) {
+        return fmt::format("{}={} ({})", name, value, env.sdk_sources[std::string(name)]);
+    };
+
     // The reader validation used (config/settings.hpp): it cannot refuse here what passed there.
     const json* aws = path_in(settings, {"aws"});
     config::settings::AwsSettings s = config::settings::read_aws(aws ? *aws : json(), "merged configuration");
     if (s.deadline) cfg.options.deadline = *s.deadline;
     if (s.request_timeout) cfg.options.request_timeout = *s.request_timeout;
-    // The node's proxy (NodeConfig instance.environment), used when the
-    // environment of this process has none: libcurl reads that itself.
-    for (const char* var : {"HTTPS_PROXY", "https_proxy"}) {
-        std::string v = string_at(spec, {"instance", "environment", "default", var});
-        if (!v.empty() && cfg.proxy.empty() && !std::getenv("HTTPS_PROXY") && !std::getenv("https_proxy")) cfg.proxy = v;
+    // eks-node's own TOML wins over the SDKs' variable: it is meant for this
+    // client alone, while AWS_MAX_ATTEMPTS may be set for every tool on the node.
+    if (s.max_attempts) {
+        cfg.options.max_attempts = *s.max_attempts;
+        cfg.options.max_attempts_origin = fmt::format("settings.aws.maxAttempts={}", *s.max_attempts);
+        if (env.sdk.max_attempts)
+            log::info("settings.aws.maxAttempts={} wins over {}", *s.max_attempts,
+                      shown("AWS_MAX_ATTEMPTS", *env.sdk.max_attempts));
+    } else if (env.sdk.max_attempts) {
+        cfg.options.max_attempts = *env.sdk.max_attempts;
+        cfg.options.max_attempts_origin = shown("AWS_MAX_ATTEMPTS", *env.sdk.max_attempts);
+        log::info("AWS API: at most {} attempt{} per request ({})", *env.sdk.max_attempts,
+                  *env.sdk.max_attempts == 1 ? "" : "s", cfg.options.max_attempts_origin);
     }
-    for (const char* var : {"NO_PROXY", "no_proxy"}) {
-        std::string v = string_at(spec, {"instance", "environment", "default", var});
-        if (!v.empty() && cfg.no_proxy.empty() && !std::getenv("NO_PROXY") && !std::getenv("no_proxy")) cfg.no_proxy = v;
+    // Every mode retries the same errors with the same backoff here, and none
+    // implies the SDKs' default of 3 attempts: a booting node waits out
+    // throttling until settings.aws.deadline (eks-node-config(8), AWS SDK VARIABLES).
+    if (env.sdk.retry_mode)
+        log::debug("{}: eks-node retries alike in every mode, until settings.aws.deadline",
+                   shown("AWS_RETRY_MODE", config::aws_env::mode_name(*env.sdk.retry_mode)));
+
+    // Proxies. NO_PROXY gets what the node's services get (derive/proxy.cpp),
+    // from what is known before the first call: the cluster's endpoint and
+    // CIDR only when the configuration names them (neither is ever an AWS API
+    // endpoint), the VPC's CIDRs always.
+    cfg.proxies = env.proxies;
+    if (cfg.proxies.any_proxy()) {
+        ProxyVariable& np = cfg.proxies.no_proxy;
+        np.value = derive::complete_no_proxy_list(np.value, derive::no_proxy_additions(spec, instance));
+        np.source = np.name.empty() ? "eks-node NO_PROXY completion" : np.source + ", completed by eks-node";
+        if (np.name.empty()) np.name = "NO_PROXY";
     }
 
     // IMDS for the instance profile: the endpoint that served instance.json,
@@ -421,24 +540,47 @@ derive::ApiLookups make_api_lookups(const json& spec, const json& settings, cons
     std::string imds_endpoint = instance.contains("imdsEndpoint") && instance["imdsEndpoint"].is_string()
                                     ? instance["imdsEndpoint"].get<std::string>()
                                     : std::string();
-    ImdsGet imds_get;
-    if (!imds_endpoint.empty()) {
+    if (env.sdk.metadata_disabled.value_or(false)) {
+        setup.profile.disabled_by = shown("AWS_EC2_METADATA_DISABLED", "true");
+    } else if (!imds_endpoint.empty()) {
         imds::ImdsOptions io = imds::imds_options(settings, imds_endpoint);
-        imds_get = [io](std::vector<std::string> paths) { return fetch_paths(io, std::move(paths)); };
+        if (env.sdk.metadata_timeout) {
+            if (path_in(settings, {"imds", "requestTimeout"})) {
+                log::info("settings.imds.requestTimeout wins over {}",
+                          shown("AWS_METADATA_SERVICE_TIMEOUT", env.sdk.metadata_timeout->count() / 1000));
+            } else {
+                io.request_timeout = *env.sdk.metadata_timeout;
+            }
+        }
+        if (env.sdk.metadata_attempts) {
+            io.max_attempts = *env.sdk.metadata_attempts;
+            io.max_attempts_origin = shown("AWS_METADATA_SERVICE_NUM_ATTEMPTS", *env.sdk.metadata_attempts);
+        }
+        setup.imds = io;
     }
     // eks-node-imds asked for the role list already (instance.json iamRole):
     // without a profile no IMDS request is made here, with one only its document.
-    KnownProfile profile;
     if (instance.contains("iamRole")) {
-        profile.known = true;
-        if (instance["iamRole"].is_string()) profile.role = instance["iamRole"].get<std::string>();
+        setup.profile.known = true;
+        if (instance["iamRole"].is_string()) setup.profile.role = instance["iamRole"].get<std::string>();
     }
+    return setup;
+}
+
+derive::ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance,
+                                    const derive::MachineFacts& machine) {
+    ClientSetup setup = client_setup(spec, settings, instance, machine,
+                                     [](const char* name) -> const char* { return std::getenv(name); });
+    ImdsGet imds_get;
+    if (setup.imds)
+        imds_get = [io = *setup.imds](std::vector<std::string> paths) { return fetch_paths(io, std::move(paths)); };
 
     auto shared = std::make_shared<Shared>();
     shared->instance_id = instance.contains("instanceId") && instance["instanceId"].is_string()
                               ? instance["instanceId"].get<std::string>()
                               : std::string();
-    shared->session = std::make_unique<Session>(cfg, CredentialProvider(cfg.getenv, imds_get, profile));
+    shared->session =
+        std::make_unique<Session>(setup.session, CredentialProvider(setup.session.getenv, imds_get, setup.profile));
 
     derive::ApiLookups api;
     api.ec2.private_dns_name = [shared]() -> std::optional<std::string> {

@@ -9,7 +9,8 @@
 //
 // Errors: throttling (Throttling, RequestLimitExceeded, ...), 5xx, transport
 // failures and eventual-consistency answers are retried with full-jitter
-// exponential backoff until the deadline, then TempError (exit 75).
+// exponential backoff until the deadline (or the attempts AWS_MAX_ATTEMPTS
+// allows), then TempError (exit 75).
 // Permission errors (AccessDenied, UnauthorizedOperation, AuthFailure) are
 // not retried: ConfigError (exit 6) naming the setting that needed the call.
 //
@@ -18,6 +19,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +28,8 @@
 #include "aws/credentials.hpp"
 #include "aws/endpoint.hpp"
 #include "aws/http.hpp"
+#include "aws/proxy.hpp"
+#include "config/aws_env.hpp"
 #include "core/jsonutil.hpp"
 #include "derive/derive.hpp"
 
@@ -39,6 +43,12 @@ struct ApiOptions {
     std::chrono::milliseconds request_timeout{10'000};  // settings.aws.requestTimeout
     std::chrono::milliseconds initial_backoff{200};
     std::chrono::milliseconds max_backoff{10'000};
+    // Attempts of one API request, the first included (settings.aws.maxAttempts,
+    // else AWS_MAX_ATTEMPTS); 0: as many as the deadline allows. Polling for a
+    // value still missing from a successful answer (an empty PrivateDnsName, a
+    // cluster still CREATING) is bounded by the deadline only.
+    int max_attempts = 0;
+    std::string max_attempts_origin;  // "AWS_MAX_ATTEMPTS=1 (environment)", for the give-up message
 };
 
 // An API error answer, as the service named it.
@@ -75,7 +85,7 @@ struct SessionConfig {
     std::string region, domain;
     bool fips = false;
     ApiOptions options;
-    std::string proxy, no_proxy;  // from the configuration, when the environment has none
+    ProxySettings proxies;  // chosen per request by its URL (aws/proxy.hpp)
     Getenv getenv = nullptr;
 };
 
@@ -111,11 +121,35 @@ std::optional<derive::EniLimits> describe_eni_limits(Session& s, const std::stri
                                                      const CallPurpose& why);
 derive::ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why);
 
+// The variables the client reads besides credentials and endpoints: the proxy
+// variables (aws/proxy.hpp) and the AWS SDKs' retry and IMDS ones
+// (config/aws_env.hpp). Each from the first of: this process's environment
+// (an admin's drop-in on eks-node-config.service), then
+// spec.instance.environment.default (user data). Throws ConfigError (exit 6)
+// for an SDK variable the SDKs would refuse, naming it and where it was set.
+struct ClientEnvironment {
+    ProxySettings proxies;  // NO_PROXY as found, not completed
+    config::aws_env::Values sdk;
+    std::map<std::string, std::string, std::less<>> sdk_sources;  // "AWS_MAX_ATTEMPTS" -> "environment"
+};
+ClientEnvironment client_environment(Getenv getenv, const json& spec);
+
+// Everything make_api_lookups builds its client from, exposed for tests.
+struct ClientSetup {
+    SessionConfig session;  // proxies with NO_PROXY completed when a proxy is set
+    // IMDS for instance-profile credentials; nullopt without an endpoint in
+    // instance.json, or with AWS_EC2_METADATA_DISABLED=true.
+    std::optional<imds::ImdsOptions> imds;
+    KnownProfile profile;
+};
+ClientSetup client_setup(const json& spec, const json& settings, const json& instance,
+                         const derive::MachineFacts& machine, Getenv getenv);
+
 // The ApiFactory eks-node-config passes to resolve_config: lookups that call
 // the APIs lazily, with credentials from the environment or the instance
 // profile (through IMDS at instance.json's imdsEndpoint), the endpoint from
 // instance.json's region and domain (or AWS_ENDPOINT_URL*), FIPS from the
-// machine facts, proxies from spec.instance.environment.default.
+// machine facts, proxies and SDK variables as client_environment() reads them.
 derive::ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance,
                                     const derive::MachineFacts& machine);
 

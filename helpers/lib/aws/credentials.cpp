@@ -114,6 +114,9 @@ std::string CredentialProvider::instance_profile_role() {
     const std::string no_profile =
         "this instance has no IAM instance profile, so eks-node cannot call the EC2 or EKS API; "
         "attach one (or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
+    if (!profile_.disabled_by.empty())
+        throw NoCredentialsError("AWS credentials", "AWS_ACCESS_KEY_ID",
+                                 fmt::format("unset, and the instance profile is not asked: {}", profile_.disabled_by));
     std::optional<std::string> listing;
     if (profile_.known) {
         listing = profile_.role;

@@ -44,6 +44,9 @@ using ImdsGet = std::function<std::map<std::string, std::optional<std::string>, 
 struct KnownProfile {
     bool known = false;
     std::optional<std::string> role;
+    // Non-empty: IMDS is not asked for credentials at all, because of this
+    // setting ("AWS_EC2_METADATA_DISABLED=true (environment)").
+    std::string disabled_by;
 };
 
 class CredentialProvider {

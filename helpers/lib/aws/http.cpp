@@ -117,11 +117,16 @@ HttpResponse perform(const HttpRequest& r) {
     } else if (r.method != "GET") {
         c.easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     }
-    if (!r.proxy.empty()) c.easy_setopt(h, CURLOPT_PROXY, r.proxy.c_str());
-    if (!r.no_proxy.empty()) c.easy_setopt(h, CURLOPT_NOPROXY, r.no_proxy.c_str());
+    // Always set, "" included: an empty CURLOPT_PROXY means no proxy even if
+    // the environment names one, and an empty CURLOPT_NOPROXY keeps libcurl
+    // from reading no_proxy itself. The choice was made by aws/proxy.hpp.
+    c.easy_setopt(h, CURLOPT_PROXY, r.proxy.c_str());
+    c.easy_setopt(h, CURLOPT_NOPROXY, "");
 
     CURLcode rc = c.easy_perform(h);
     c.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+    long connect_status = 0;
+    c.easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_status);
     c.easy_cleanup(h);
     c.slist_free_all(headers);
     if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", body_cap));
@@ -129,6 +134,12 @@ HttpResponse perform(const HttpRequest& r) {
     // own text may quote a URL it refused, a proxy URL's password with it
     // ("Unsupported proxy syntax in 'http://user:pw@proxy'"): any '@' and
     // only its generic text for the code is said.
+    if (rc != CURLE_OK && connect_status >= 300) {
+        response.status = 0;
+        response.proxy_connect_status = connect_status;
+        response.body.clear();
+        return response;
+    }
     if (rc != CURLE_OK) {
         std::string_view said(error);
         throw TempError(!said.empty() && said.find('@') == said.npos ? std::string(said)

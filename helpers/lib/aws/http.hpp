@@ -4,10 +4,8 @@
 // eks-node-config about 5 ms of CPU and 7 MiB of RSS (measured, see
 // meson.build), and most runs make no API call at all.
 //
-// Proxies: libcurl reads https_proxy/HTTPS_PROXY, http_proxy and
-// no_proxy/NO_PROXY from the environment; `proxy`/`no_proxy` below, when set,
-// come from the node's configuration (spec.instance.environment.default) and
-// apply when the environment has none. IMDS never comes here (imds/ speaks its
+// Proxies: the caller decides (aws/proxy.hpp) and `proxy` says it; libcurl
+// reads no proxy variable of its own. IMDS never comes here (imds/ speaks its
 // own HTTP without any proxy).
 #pragma once
 
@@ -25,12 +23,15 @@ struct HttpRequest {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::chrono::milliseconds timeout{10'000};
-    std::string proxy;     // "" = libcurl's own environment rules
-    std::string no_proxy;
+    std::string proxy;  // the proxy URL, "" for a direct connection
 };
 
 struct HttpResponse {
     long status = 0;
+    // The proxy's refusal of a CONNECT tunnel (https through a proxy): its
+    // HTTP status, with `status` 0 and no body. A plain-http request through
+    // a proxy gets the proxy's refusal in `status` itself.
+    long proxy_connect_status = 0;
     std::map<std::string, std::string> headers;  // lower-case names
     std::string body;
 };
