@@ -91,7 +91,8 @@ void refuse_landlock() {
 }  // namespace
 
 TEST_CASE("every step but instance-store has a Landlock policy", "[core][confine]") {
-    CHECK(confine::step_names() == std::vector<std::string_view>{"imds", "config", "ca", "kubelet", "containerd", "hosts"});
+    CHECK(confine::step_names() ==
+          std::vector<std::string_view>{"imds", "config", "system", "ca", "kubelet", "containerd", "hosts"});
     CHECK(confine::find_policy("instance-store") == nullptr);
     CHECK_THROWS_AS(confine::policy_of("instance-store"), Error);
     CHECK(confine::policy_of("config").writable == std::vector<std::string>{"/run/eks-node"});
