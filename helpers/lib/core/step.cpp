@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -98,12 +99,22 @@ void restart_consumers(const StepSpec& spec, const StepOptions& opts, const Step
         try {
             // The fixed consumers (kubelet, containerd) are the node's own;
             // a unit from the configuration may not be installed (yet), and
-            // TryRestartUnit would call that an error.
+            // TryRestartUnit would call that an error. Its state is asked
+            // first, which also spares the restart job of a unit that is not
+            // running (at first boot: kubelet and containerd, still waiting
+            // for this step), which would have been a no-op.
             const bool configured =
                 std::find(spec.consumers.begin(), spec.consumers.end(), r.unit) == spec.consumers.end();
-            if (configured && !sd::active_state(r.unit)) {
-                log::info("{}: no {} on this node, nothing to restart", r.why, r.unit);
-                continue;
+            if (configured) {
+                std::optional<std::string> state = sd::active_state(r.unit);
+                if (!state) {
+                    log::info("{}: no {} on this node, nothing to restart", r.why, r.unit);
+                    continue;
+                }
+                if (*state != "active" && *state != "activating" && *state != "reloading") {
+                    log::debug("{}: {} is {}, it reads the new files when it starts", r.why, r.unit, *state);
+                    continue;
+                }
             }
             sd::try_restart_unit(r.unit);
             log::info("{}: restarting {} if it is running", r.why, r.unit);

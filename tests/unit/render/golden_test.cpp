@@ -169,8 +169,9 @@ void check_case(const std::string& step, const fs::path& case_dir) {
     // the same outputs, but for a stale file of a pattern the first run withdrew
     // (a section since removed), which the second no longer finds
     for (const auto& [p, r] : first.outputs) {
+        const fs::path& path = p;  // clang 14 cannot capture a structured binding in a lambda
         bool again =
-            std::any_of(second.outputs.begin(), second.outputs.end(), [&](const auto& o) { return o.first == p; });
+            std::any_of(second.outputs.begin(), second.outputs.end(), [&](const auto& o) { return o.first == path; });
         if (again) continue;
         INFO("output of the first run only: " << p);
         CHECK(r == WriteResult::written);

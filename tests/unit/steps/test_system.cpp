@@ -10,7 +10,7 @@ TEST_CASE("DNS settings need a running systemd-resolved", "[steps][system]") {
     // running, or on its way: it reads the drop-in when it (re)starts
     for (const char* running : {"active", "activating", "reloading"}) {
         INFO(running);
-        CHECK(resolver_problem(std::string(running)) == "");
+        CHECK(resolver_problem(std::string(running)).empty());
     }
     CHECK(resolver_problem(std::nullopt) ==
           "spec.instance.network sets DNS servers or search domains, but systemd-resolved.service is not installed, "
