@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// eks-node-containerd: containerd's config.toml, base runtime spec and environment.
+// eks-node-containerd: containerd's config.toml and base runtime spec.
 // See eks-node-containerd(8).
 #include "steps/steps.hpp"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// eks-node-kubelet: kubelet's configuration, kubeconfig, flags and environment.
+// eks-node-kubelet: kubelet's configuration, kubeconfig and flags.
 // See eks-node-kubelet(8).
 #include "steps/steps.hpp"
 

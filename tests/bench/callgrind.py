@@ -26,7 +26,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 import harness  # noqa: E402
 
-STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
+STEPS = ["imds", "config", "system", "ca", "kubelet", "containerd", "hosts"]
 # the step's function inside `eks-node render` (helpers/lib/cli/chain.cpp)
 FUNCTION = {_s: r"eksnode::steps::%s\(" % _s for _s in STEPS}
 

@@ -41,7 +41,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
 
-STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
+STEPS = ["imds", "config", "system", "ca", "kubelet", "containerd", "hosts"]
 GNU_TIME = "/usr/bin/time"
 STRACE = shutil.which("strace")
 

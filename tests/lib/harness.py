@@ -160,9 +160,10 @@ def make_root(kubelet_version="1.29.0", cpus=2, containerd_version="1.7.27", nod
 def outputs():
     """The output registry, read from helpers/lib/core/outputs.hpp (paths from
     core/paths.hpp): one dict per file a step writes, with "path" (relative to
-    a root), "mode", "format", "step", "also_step", "secret", "optional",
-    "block_only". Read from the source, so the mode tests have no list of their
-    own to drift; raises when an entry does not read as expected."""
+    a root; a pattern, with "*", stands for one file per name), "mode",
+    "format", "step", "secret", "optional", "block_only". Read from the
+    source, so the mode tests have no list of their own to drift; raises when
+    an entry does not read as expected."""
     core = SOURCE_ROOT / "helpers" / "lib" / "core"
     consts = dict(re.findall(r'constexpr std::string_view (\w+) = "([^"]+)";', (core / "paths.hpp").read_text()))
     table = (core / "outputs.hpp").read_text().split("inline constexpr Output all[] = {", 1)[1].split("\n};", 1)[0]
@@ -176,7 +177,6 @@ def outputs():
             "mode": int(fields["mode"], 8),
             "format": fields["format"].strip().removeprefix("Format::"),
             "step": fields["step"].strip().strip('"'),
-            "also_step": fields.get("also_step", '""').strip().strip('"'),
             **{flag: fields.get(flag, "false").strip() == "true" for flag in ("secret", "optional", "block_only")},
         })
     if len(out) < 10 or len(out) != table.count(".path ="):

@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
 
-STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
+STEPS = ["imds", "config", "system", "ca", "kubelet", "containerd", "hosts"]
 CASE = harness.SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"
 TALLY = harness.Tally()
 check = TALLY.check

@@ -34,20 +34,24 @@ def main():
     landlock = bool(lines) and lines[0].startswith("Landlock: ABI")
     check("listing: first line says whether Landlock is here",
           bool(lines) and (landlock or lines[0].startswith("Landlock: not available")), r.stdout)
-    for step in ("imds", "config", "ca", "containerd", "hosts", "kubelet"):
+    for step in ("imds", "config", "system", "ca", "containerd", "hosts", "kubelet"):
         check(f"listing: eks-node-{step}", any(line.startswith(f"eks-node-{step} ") for line in lines), r.stdout)
     check("listing: containerd's directories",
-          "writes beneath /etc/containerd, /etc/soci-snapshotter-grpc (if present), /run/eks-node/env" in r.stdout,
-          r.stdout)
+          "writes beneath /etc/containerd, /etc/soci-snapshotter-grpc (if present)\n" in r.stdout, r.stdout)
+    check("listing: eks-node-system's directories (the service environment, resolved's drop-ins)",
+          "writes beneath /run/eks-node/env, /run/systemd/resolved.conf.d\n" in r.stdout, r.stdout)
     check("listing: instance-store is not Landlock-confined", "instance-store" not in r.stdout, r.stdout)
 
     own = pathlib.Path("/run/eks-node")  # the probe's own directory
     made = not own.exists()
     own.mkdir(parents=True, exist_ok=True)
-    # containerd's policy includes /run/eks-node/env, which the probe makes
-    # (as a step would) when Landlock is enforced: removed again below
+    # eks-node-system's policy names /run/eks-node/env and
+    # /run/systemd/resolved.conf.d, which the probe makes (as a step would)
+    # when Landlock is enforced: removed again below
     env = own / "env"
     env_made = not env.exists()
+    resolved = pathlib.Path("/run/systemd/resolved.conf.d")
+    resolved_made = not resolved.exists()
     r = harness.run_cli(cli, "confinement", "--probe=none")
     got = results(r.stdout)
     check("probe unconfined: exit 0", r.returncode == 0, r.stderr)
@@ -65,6 +69,16 @@ def main():
         check("probe containerd: says Landlock is not enforced", r.stdout.startswith("# Landlock not enforced"),
               r.stdout)
 
+    r = harness.run_cli(cli, "confinement", "--probe=system")
+    got = results(r.stdout)
+    check("probe system: exit 0", r.returncode == 0, r.stderr)
+    check("probe system: its own directory (/run/eks-node/env) stays writable", got.get("own") == "ok", r.stdout)
+    if landlock:
+        for label in ("etc", "usr", "cgroupfs", "exec"):
+            check(f"probe system: {label} refused", got.get(label, "").startswith("denied"), r.stdout)
+
+    if resolved_made and resolved.exists():
+        resolved.rmdir()
     if env_made and env.exists():
         env.rmdir()
     if made:

@@ -37,7 +37,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
 
 CASE = harness.SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"
-STEPS = ["imds", "config", "ca", "kubelet", "containerd", "hosts"]
+STEPS = ["imds", "config", "system", "ca", "kubelet", "containerd", "hosts"]
 ROLE = "eks-node-secrets-role"
 
 # Secrets nothing may write, log or print: IMDS's session token and the instance profile's
@@ -260,13 +260,18 @@ def main():
             harness.shutil.rmtree(root2, ignore_errors=True)
 
         # The files: modes, and where secrets are
-        for rel in SECRET_FILES:
-            p = root / rel
-            mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else None
-            if rel in NOT_WRITTEN_HERE:
-                check("%s is not written off Outposts" % rel, mode is None, "mode %s" % oct(mode or 0))
-                continue
-            check("%s is 0600" % rel, mode == 0o600, "mode %s" % (oct(mode) if mode is not None else "missing"))
+        for pattern in SECRET_FILES:
+            # a pattern (one environment file per unit): every file of it, and at least one
+            files = [str(p.relative_to(root)) for p in sorted(root.glob(pattern)) if p.name != "default.env"] \
+                if "*" in pattern else [pattern]
+            check("%s: files present" % pattern, files, "none")
+            for rel in files:
+                p = root / rel
+                mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else None
+                if rel in NOT_WRITTEN_HERE:
+                    check("%s is not written off Outposts" % rel, mode is None, "mode %s" % oct(mode or 0))
+                    continue
+                check("%s is 0600" % rel, mode == 0o600, "mode %s" % (oct(mode) if mode is not None else "missing"))
         holding = {}
         for rel in harness.tree(root):
             p = root / rel

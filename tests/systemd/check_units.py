@@ -23,6 +23,12 @@ containerd.service (the node image's, which we do not ship), then:
   checked by name in what systemd applies, and that no step needs a mount
   namespace (its file system is its own Landlock policy; what the two refuse
   together is probed in the VM tier).
+- the service environment (eks-node-system(8)): one top-level drop-in
+  service.d/10-eks-node-environment.conf reads default.env, then %N.env, for
+  every service; it sorts before the steps' 10-sandbox.conf, which resets
+  EnvironmentFile= for them; kubelet's and containerd's own drop-ins name no
+  environment file of eks-node-system's, and are ordered after it and after
+  systemd-resolved (whose restart it may have queued).
 - a RestartPreventExitStatus= only where a Restart= gives it something to
   prevent (eks-node(7), EXIT STATUS: the steps retry inside, not by restart).
 - every step that reads config.json is ordered after eks-node-config and
@@ -203,6 +209,36 @@ def confinement(root, unit_dir, steps):
             check(re.search("^IPAddressDeny=any$", text, re.M) is not None, f"{unit}: no network, and no IP either")
 
 
+ENV_DROPIN = "10-eks-node-environment.conf"
+
+
+def service_environment(root, unit_dir, steps):
+    dropin = unit_dir / "service.d" / ENV_DROPIN
+    check(dropin.is_file(), f"service.d/{ENV_DROPIN} installed (a drop-in for every service)")
+    if not dropin.is_file():
+        return
+    files = directives(dropin.read_text(), "EnvironmentFile")
+    check(files == ["-/run/eks-node/env/default.env", "-/run/eks-node/env/%N.env"],
+          f"service.d/{ENV_DROPIN}: default.env, then the unit's own %N.env, both optional", " ".join(files))
+    # systemd reads drop-ins in the order of their file names, across directories
+    check(sorted([ENV_DROPIN, SANDBOX_LINK]) == [ENV_DROPIN, SANDBOX_LINK],
+          f"{ENV_DROPIN} sorts before {SANDBOX_LINK}, so that the steps' reset comes after it")
+    for unit in steps:
+        if unit == "eks-node-instance-store.service":
+            continue
+        lines = [line for line in effective(root, unit).splitlines() if line.startswith("EnvironmentFile=")]
+        check(lines[-1:] == ["EnvironmentFile="], f"{unit} resets EnvironmentFile= (reads no service environment)",
+              "\n".join(lines) or "no EnvironmentFile= line")
+    for rt in ("kubelet.service", "containerd.service"):
+        text = effective(root, rt)
+        stale = [f for f in directives(text, "EnvironmentFile") if "/run/eks-node/env/" in f]
+        check(not stale, f"{rt}: its drop-in leaves the environment files to service.d/{ENV_DROPIN}", " ".join(stale))
+        after = directives(text, "After")
+        check("eks-node-system.service" in after and "eks-node-system.service" in directives(text, "Wants"),
+              f"{rt} wants and is ordered after eks-node-system.service")
+        check("systemd-resolved.service" in after, f"{rt} is ordered after systemd-resolved.service")
+
+
 def restart_policy(root, steps):
     # systemd acts on RestartPreventExitStatus= only when Restart= would
     # restart; without it the line only suggests a policy that is not there
@@ -295,12 +331,13 @@ def main():
         units = our_units(unit_dir)
         steps = [u for u in units if u.endswith(".service")]
         check(len(steps) >= 6, f"{len(steps)} step units installed: {' '.join(steps)}")
-        dropins = sorted(unit_dir.glob("*.service.d/*.conf"))
+        dropins = sorted(unit_dir.glob("*.service.d/*.conf")) + sorted(unit_dir.glob("service.d/*.conf"))
         check(len(dropins) >= 2, f"{len(dropins)} drop-ins installed")
         verify(root, units + ["kubelet.service", "containerd.service"])
         security(root, steps)
         contracts(root, unit_dir, steps, dropins)
         confinement(root, unit_dir, steps)
+        service_environment(root, unit_dir, steps)
         restart_policy(root, steps)
         config_consumers(root, steps)
         memory_bounds(root, steps)

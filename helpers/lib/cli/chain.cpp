@@ -8,7 +8,7 @@ namespace eksnode::cli {
 namespace {
 
 constexpr ChainStep steps_in_order[] = {
-    {"imds", steps::imds},       {"config", steps::config},         {"ca", steps::ca},
+    {"imds", steps::imds},       {"config", steps::config},         {"system", steps::system}, {"ca", steps::ca},
     {"kubelet", steps::kubelet}, {"containerd", steps::containerd}, {"hosts", steps::hosts},
 };
 

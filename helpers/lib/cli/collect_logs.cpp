@@ -285,11 +285,17 @@ void Collection::rendered_files() {
         }
         // JSON and environment files are redacted by key; the rest (TOML,
         // YAML, PEM, text) as text, which masks secret-looking values anywhere.
-        switch (o.format) {
-            case outputs::Format::json: collect(o.path, Kind::json); break;
-            case outputs::Format::env: collect(o.path, Kind::environment); break;
-            default: collect(o.path, Kind::text); break;
+        const Kind kind = o.format == outputs::Format::json  ? Kind::json
+                          : o.format == outputs::Format::env ? Kind::environment
+                                                             : Kind::text;
+        if (!o.is_pattern()) {
+            collect(o.path, kind);
+            continue;
         }
+        // a family (a unit's environment): each file there
+        std::vector<std::string> files = outputs::present(o, paths);
+        for (const std::string& f : files) collect(f, kind);
+        if (files.empty()) note(fmt::format("files{}", o.path), "none present");
     }
     for (std::string_view p : {path::kubelet_version_txt, path::containerd_version_txt}) collect(p, Kind::text);
 }

@@ -159,8 +159,18 @@ std::vector<CheckResult> validate_files(const Paths& paths) {
     // mode, parseable as its format. /etc/hosts is the system's file (its
     // mode is the administrator's, its format free): there is nothing of it
     // to check but our block, which eks-node-hosts itself refuses when broken.
-    for (const outputs::Output& o : outputs::all)
-        if (!o.block_only) out.push_back(check_file(paths, o.path, o.mode, o.format, !o.optional));
+    for (const outputs::Output& o : outputs::all) {
+        if (o.block_only) continue;
+        if (!o.is_pattern()) {
+            out.push_back(check_file(paths, o.path, o.mode, o.format, !o.optional));
+            continue;
+        }
+        // a family (a unit's environment): each file there, or one line saying there is none
+        std::vector<std::string> files = outputs::present(o, paths);
+        for (const std::string& f : files) out.push_back(check_file(paths, f, o.mode, o.format, true));
+        if (files.empty())
+            out.push_back({std::string(o.path), Outcome::skipped, "none present (not wanted by this configuration)"});
+    }
     // kubelet authenticates with one of the two, whichever the configuration
     // chose, so the registry has both optional and the pair is checked here
     auto named = [&](std::string_view p) {

@@ -137,12 +137,44 @@ std::string absolute_path(std::string_view s) {
 }
 
 // nodeadm writes /etc/systemd/system/<key>.service.d/ from these keys without
-// checking them ("../x" escapes the directory); we accept systemd unit-name
-// characters only (systemd.unit(5)).
+// checking them ("../x" escapes the directory). A key here names the file
+// /run/eks-node/env/NAME.env, which service.d/10-eks-node-environment.conf
+// reads as %N.env (the unit name without ".service"): so only names systemd
+// accepts for a service (systemd.unit(5): letters, digits, ":-_.\\", an "@"
+// before an instance; at most 255 characters with ".service").
 std::string service_section(std::string_view s) {
-    bool ok = !s.empty() && s.size() <= 240 && s.front() != '.' &&
-              only(s, [](char c) { return is_alnum(c) || c == ':' || c == '-' || c == '_' || c == '.' || c == '@'; });
-    return ok ? "" : text::quote(s) + " is not \"default\" or a service name";
+    if (s == "default") return "";
+    std::string not_a_name = text::quote(s) + " is not \"default\" or a service name";
+    std::string_view name = s;
+    if (name.ends_with(".service")) {
+        name.remove_suffix(std::string_view(".service").size());
+    } else if (size_t dot = name.rfind('.'); dot != std::string_view::npos) {
+        static constexpr std::string_view other_types[] = {"socket", "target", "device", "mount", "automount",
+                                                           "swap",   "timer",  "path",   "slice", "scope"};
+        std::string_view type = name.substr(dot + 1);
+        if (std::find(std::begin(other_types), std::end(other_types), type) != std::end(other_types))
+            return fmt::format("{} is a .{} unit: the environment applies to services", text::quote(s), type);
+    }
+    bool chars = only(name, [](char c) {
+        return is_alnum(c) || c == ':' || c == '-' || c == '_' || c == '.' || c == '\\' || c == '@';
+    });
+    // a leading "." would make a hidden file of NAME.env
+    if (name.empty() || !chars || name.front() == '.' || name.front() == '@') return not_a_name;
+    if (name.size() + std::string_view(".service").size() > 255)
+        return text::quote(s) + " is longer than a unit name may be (255 characters with \".service\")";
+    if (name.back() == '@')
+        return fmt::format("{} is a template: name one of its instances ({}NAME)", text::quote(s), name);
+    if (name == "default") return text::quote(s) + " would be read as the section \"default\" (every service)";
+    if (name.starts_with("eks-node-"))
+        return text::quote(s) +
+               " is one of eks-node's own units, which take their settings from the node configuration, not from "
+               "the service environment";
+    return "";
+}
+
+std::string service_section_unit(std::string_view s) {
+    if (s.ends_with(".service")) s.remove_suffix(std::string_view(".service").size());
+    return std::string(s);
 }
 
 std::string env_name(std::string_view s) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Syntax checks on configuration strings (internal to config/). Each returns
+// Syntax checks on configuration strings (config/'s, and render/'s last line
+// of defence on config.json). Each returns
 // the problem as errors show it after the field path ("\"10.100.0.0/33\" is
 // not a CIDR"), or an empty string when the value is fine.
 #pragma once
@@ -17,11 +18,17 @@ std::string domain_name(std::string_view s);            // a DNS search domain
 std::string certificate_authority(std::string_view s);  // see certificate_authority_pem()
 std::string kubelet_flag(std::string_view s);           // --name or --name=value
 std::string absolute_path(std::string_view s);
-std::string service_section(std::string_view s);        // instance.environment keys: "default" or a service name
+std::string service_section(std::string_view s);        // instance.environment keys: "default", NAME or NAME.service
 std::string env_name(std::string_view s);               // POSIX environment variable name
 std::string single_token(std::string_view s);           // non-empty, no whitespace or control characters
 std::string non_empty(std::string_view s);
 std::string aws_account_id(std::string_view s);         // 12 digits
 std::string image_tag(std::string_view s);              // an OCI tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+
+// The unit of an instance.environment key that service_section() accepts,
+// without ".service": "kubelet.service" and "kubelet" -> "kubelet", the name
+// of its file (NAME.env) and of its unit (NAME.service). eks-node-system
+// renders the sections by it.
+std::string service_section_unit(std::string_view s);
 
 }  // namespace eksnode::config::check

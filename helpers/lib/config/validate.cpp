@@ -3,11 +3,13 @@
 // the merged whole.
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "config/aws_env.hpp"
+#include "config/checks.hpp"
 #include "config/schema.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
@@ -189,6 +191,32 @@ void check_aws_environment(const json& spec, const Origins& origins) {
     }
 }
 
+// Two sections of instance.environment for one unit ("kubelet" and
+// "kubelet.service", perhaps from two sources) would race for one file,
+// /run/eks-node/env/kubelet.env: refused, naming both. Each key alone was
+// checked with its fragment (check::service_section).
+void check_environment_sections(const json& spec, const Origins& origins) {
+    const json* sections = nullptr;
+    if (auto i = spec.find("instance"); i != spec.end() && i->is_object())
+        if (auto e = i->find("environment"); e != i->end() && e->is_object()) sections = &*e;
+    if (!sections) return;
+    std::map<std::string, std::string> first_key;  // unit -> the section that named it first
+    for (const auto& [key, vars] : sections->items()) {
+        std::string unit = check::service_section_unit(key);
+        auto [it, fresh] = first_key.emplace(unit, key);
+        if (fresh) continue;
+        // the source of the section: the origin of any of its variables
+        const std::string pointer = "/spec/instance/environment/" + key + "/";
+        auto origin = origins.lower_bound(pointer);
+        bool known = origin != origins.end() && origin->first.starts_with(pointer);
+        throw ConfigError(known ? origin->second : sources_consulted(origins),
+                          text::child_path("spec.instance.environment", key),
+                          fmt::format("names the same unit as spec.instance.environment.{} ({}.service): use one "
+                                      "section for it",
+                                      it->second, unit));
+    }
+}
+
 }  // namespace
 
 void validate_fragment(const Fragment& f) {
@@ -211,6 +239,7 @@ void validate_merged(const json& spec, const json& settings, const Origins& orig
     validate_settings(settings, origins);
     check_kubelet_max_pods(spec, origins);
     check_aws_environment(spec, origins);
+    check_environment_sections(spec, origins);
 }
 
 }  // namespace eksnode::config

@@ -19,13 +19,14 @@ namespace eksnode::outputs {
 enum class Format { json, toml, yaml, pem, env, text };
 
 struct Output {
-    std::string_view path;  // as seen on the node (Paths::of re-roots it)
+    // As seen on the node (Paths::of re-roots it). A "*" in the file name makes
+    // it a pattern for a family of files, one per name ("/run/eks-node/env/*.env":
+    // a unit's environment), the "*" standing for a name without "/" or a
+    // leading "."; a file with an entry of its own (default.env) is not one of them.
+    std::string_view path;
     mode_t mode;
     Format format;
     std::string_view step;  // the step that writes it ("kubelet")
-    // A second step writing the same bytes: default.env is every service's
-    // defaults, so both kubelet and containerd keep it current.
-    std::string_view also_step = {};
     // May hold credentials: 0600, and collect-logs redacts it by its format or,
     // when it has none to redact by (free-form text), leaves it out.
     bool secret = false;
@@ -38,16 +39,28 @@ struct Output {
     // one, so confinement grants it if present and never creates it.
     bool existing_dir = false;
 
-    bool written_by(std::string_view s) const { return step == s || (!also_step.empty() && also_step == s); }
+    bool written_by(std::string_view s) const { return step == s; }
+    bool is_pattern() const { return path.find('*') != std::string_view::npos; }
+    // `absolute` is this file, or one of this pattern's.
+    bool matches(std::string_view absolute) const;
 };
 
 // In the order collect-logs archives them and validate lists them: the chain's
 // order, then each step's files in the order it writes them.
+// A table, kept as one: clang-format would give each field a line of its own.
+// clang-format off
 inline constexpr Output all[] = {
     {.path = path::user_data, .mode = 0600, .format = Format::text, .step = "imds", .secret = true, .optional = true},
     {.path = path::instance_json, .mode = 0644, .format = Format::json, .step = "imds"},
     // may carry proxy URLs with credentials (spec.instance.environment)
     {.path = path::config_json, .mode = 0600, .format = Format::json, .step = "config", .secret = true},
+    // spec.instance.environment.default, and one file per other section, named
+    // after its unit: proxy URLs with credentials, typically
+    {.path = path::default_env, .mode = 0600, .format = Format::env, .step = "system", .secret = true,
+     .optional = true},
+    {.path = path::unit_env, .mode = 0600, .format = Format::env, .step = "system", .secret = true, .optional = true},
+    // spec.instance.network
+    {.path = path::resolved_dropin, .mode = 0644, .format = Format::text, .step = "system", .optional = true},
     {.path = path::ca_crt, .mode = 0644, .format = Format::pem, .step = "ca"},
     {.path = path::kubelet_config, .mode = 0644, .format = Format::json, .step = "kubelet"},
     {.path = path::kubelet_user_dropin, .mode = 0644, .format = Format::json, .step = "kubelet", .optional = true},
@@ -58,13 +71,6 @@ inline constexpr Output all[] = {
      .optional = true},
     {.path = path::bootstrap_kubeconfig, .mode = 0600, .format = Format::yaml, .step = "kubelet", .secret = true,
      .optional = true},
-    {.path = path::default_env, .mode = 0600, .format = Format::env, .step = "kubelet", .also_step = "containerd",
-     .secret = true, .optional = true},
-    {.path = path::kubelet_service_env, .mode = 0600, .format = Format::env, .step = "kubelet", .secret = true,
-     .optional = true},
-    {.path = path::containerd_service_env, .mode = 0600, .format = Format::env, .step = "containerd",
-     .secret = true, .optional = true},
-    {.path = path::resolved_dropin, .mode = 0644, .format = Format::text, .step = "kubelet", .optional = true},
     {.path = path::containerd_config, .mode = 0644, .format = Format::toml, .step = "containerd"},
     {.path = path::base_runtime_spec, .mode = 0644, .format = Format::json, .step = "containerd"},
     {.path = path::soci_config, .mode = 0644, .format = Format::toml, .step = "containerd", .optional = true,
@@ -73,8 +79,10 @@ inline constexpr Output all[] = {
     {.path = path::etc_hosts, .mode = 0644, .format = Format::text, .step = "hosts", .optional = true,
      .block_only = true},
 };
+// clang-format on
 
-// The entry for `path`, or nullptr when no step writes it.
+// The entry for `path` (its own, else the pattern it matches), or nullptr
+// when no step writes it.
 const Output* find(std::string_view path);
 // The entry for `path`; throws Error when it is not registered (a renderer
 // writing a file the registry does not know is a programming error).
@@ -83,6 +91,9 @@ const Output& of(std::string_view path);
 std::vector<const Output*> of_step(std::string_view step);
 // Every step that writes an output, in order of first appearance.
 std::vector<std::string_view> steps();
+// The files present under the root that `o` stands for: the file itself, or
+// every file of the pattern (sorted), as absolute paths on the node.
+std::vector<std::string> present(const Output& o, const Paths& paths);
 // "json", "toml", ... for messages and tests.
 std::string_view format_name(Format format);
 

@@ -32,9 +32,11 @@ inline constexpr std::string_view etc_hosts = "/etc/hosts";
 // Outputs of one configuration or another (core/outputs.hpp says which).
 inline constexpr std::string_view bootstrap_kubeconfig = "/var/lib/kubelet/bootstrap-kubeconfig";
 inline constexpr std::string_view resolved_dropin = "/run/systemd/resolved.conf.d/40-eks.conf";
+// The service environment (eks-node-system): default.env for every service,
+// and one NAME.env per unit with a section of its own (a pattern: core/outputs.hpp).
+inline constexpr std::string_view env_dir = "/run/eks-node/env";
 inline constexpr std::string_view default_env = "/run/eks-node/env/default.env";
-inline constexpr std::string_view kubelet_service_env = "/run/eks-node/env/kubelet.env";
-inline constexpr std::string_view containerd_service_env = "/run/eks-node/env/containerd.env";
+inline constexpr std::string_view unit_env = "/run/eks-node/env/*.env";
 inline constexpr std::string_view soci_config = "/etc/soci-snapshotter-grpc/config.toml";
 }  // namespace path
 

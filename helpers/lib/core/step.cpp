@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/step.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -25,8 +27,15 @@ bool StepResult::changed() const {
     return false;
 }
 
+void StepResult::restart(std::string unit, std::string why) {
+    for (const Restart& r : restarts)
+        if (r.unit == unit) return;
+    restarts.push_back({std::move(unit), std::move(why)});
+}
+
 void StepResult::merge(const StepResult& other) {
     outputs.insert(outputs.end(), other.outputs.begin(), other.outputs.end());
+    for (const Restart& r : other.restarts) restart(r.unit, r.why);
 }
 
 namespace {
@@ -73,18 +82,44 @@ void parse_common_options(const std::vector<std::string>& argv, StepOptions& out
 }
 
 void restart_consumers(const StepSpec& spec, const StepOptions& opts, const StepResult& result) {
-    if (spec.consumers.empty() || !result.changed()) return;
+    std::vector<Restart> units;
+    if (result.changed())
+        for (std::string_view unit : spec.consumers) units.push_back({std::string(unit), "outputs changed"});
+    for (const Restart& r : result.restarts)
+        if (std::none_of(units.begin(), units.end(), [&](const Restart& u) { return u.unit == r.unit; }))
+            units.push_back(r);
+    if (units.empty()) return;
     if (!sd::manages_host(opts.paths)) {
-        log::debug("outputs changed; not a systemd service on the host, so no restart of {}",
-                   fmt::join(spec.consumers, ", "));
+        std::vector<std::string> names;
+        for (const Restart& r : units) names.push_back(fmt::format("{} ({})", r.unit, r.why));
+        log::debug("not a systemd service on the host, so no restart; would try-restart: {}", fmt::join(names, ", "));
         return;
     }
-    for (std::string_view unit : spec.consumers) {
+    for (const Restart& r : units) {
         try {
-            sd::try_restart_unit(unit);
-            log::info("outputs changed: restarting {} if it is running", unit);
+            // The fixed consumers (kubelet, containerd) are the node's own;
+            // a unit from the configuration may not be installed (yet), and
+            // TryRestartUnit would call that an error. Its state is asked
+            // first, which also spares the restart job of a unit that is not
+            // running (at first boot: kubelet and containerd, still waiting
+            // for this step), which would have been a no-op.
+            const bool configured =
+                std::find(spec.consumers.begin(), spec.consumers.end(), r.unit) == spec.consumers.end();
+            if (configured) {
+                std::optional<std::string> state = sd::active_state(r.unit);
+                if (!state) {
+                    log::info("{}: no {} on this node, nothing to restart", r.why, r.unit);
+                    continue;
+                }
+                if (*state != "active" && *state != "activating" && *state != "reloading") {
+                    log::debug("{}: {} is {}, it reads the new files when it starts", r.why, r.unit, *state);
+                    continue;
+                }
+            }
+            sd::try_restart_unit(r.unit);
+            log::info("{}: restarting {} if it is running", r.why, r.unit);
         } catch (const Error& e) {
-            log::warning("{}; restart {} by hand to apply the new files", e.what(), unit);
+            log::warning("{}; restart {} by hand to apply the new files", e.what(), r.unit);
         }
     }
 }

@@ -23,12 +23,24 @@ struct StepOptions {
     fs::path config_file() const;               // config_path re-rooted, or the default
 };
 
+// A unit the step asks to try-restart after its run, and why
+// ("/run/eks-node/env/default.env changed").
+struct Restart {
+    std::string unit;
+    std::string why;
+};
+
 // What a step did: every output it manages, and whether any changed, so the
 // runner can restart a consumer only when something really changed.
 struct StepResult {
     std::vector<std::pair<fs::path, WriteResult>> outputs;
+    // Consumers known only from the configuration (eks-node-system: the units
+    // whose environment files changed, systemd-resolved): besides the fixed
+    // StepSpec::consumers, and only the ones whose inputs did change.
+    std::vector<Restart> restarts;
     bool changed() const;
     void add(const fs::path& p, WriteResult r) { outputs.emplace_back(p, r); }
+    void restart(std::string unit, std::string why);  // once per unit: the first reason is kept
     void merge(const StepResult& other);
 };
 
@@ -56,9 +68,11 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn);
 void parse_common_options(const std::vector<std::string>& argv, StepOptions& out);
 
 // After a successful run under systemd on the host: try-restart the
-// consumers if an output changed. Never waits for the job (the consumer is
-// ordered after this step, whose job is still running). A bus failure is a
-// warning: the outputs are written, the admin can restart by hand.
+// consumers if an output changed, and every unit in result.restarts that is
+// installed (a section may name a unit the node does not have yet). Never
+// waits for a job (the consumer may be ordered after this step, whose job is
+// still running). A bus failure is a warning: the outputs are written, the
+// admin can restart by hand. Off the host, logs at debug what it would ask.
 void restart_consumers(const StepSpec& spec, const StepOptions& opts, const StepResult& result);
 
 // Maps the current exception to an exit code and logs it once. For use in catch(...).

@@ -13,7 +13,6 @@
 #include "core/log.hpp"
 #include "core/paths.hpp"
 #include "render/detail.hpp"
-#include "render/environment.hpp"
 #include "render/render.hpp"
 
 namespace eksnode::render {
@@ -291,7 +290,6 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     // its own, and containerd does not talk to the snapshotter without the
     // proxy plugin above.
     if (use_soci_snapshotter(cfg)) put(r, paths, path::soci_config, soci_snapshotter_config());
-    render_service_environment(r, cfg, paths, Service::containerd);
     return r;
 }
 

@@ -105,11 +105,14 @@ bool valid_environment_name(std::string_view name) {
 }
 
 std::string environment_value(std::string_view value) {
-    // Unquoted, systemd strips surrounding whitespace, processes backslashes
-    // and treats a leading quote as the start of a quoted value.
+    // Unquoted, systemd strips surrounding whitespace, processes backslashes,
+    // treats a leading quote as the start of a quoted value and ends the
+    // value at a line break, "\r" as well as "\n" (which would let the rest
+    // of the value set a variable of its own). Inside double quotes both are
+    // kept as they are.
     auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
     const bool bare = !value.empty() && !space(value.front()) && !space(value.back()) && value.front() != '"' &&
-                      value.front() != '\'' && value.find_first_of("\\\n") == std::string_view::npos;
+                      value.front() != '\'' && value.find_first_of("\\\n\r") == std::string_view::npos;
     if (bare) return std::string(value);
 
     std::string out = "\"";

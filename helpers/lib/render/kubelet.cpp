@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-kubelet: everything kubelet.service reads, written where nodeadm
-// writes it, plus the service environment and DNS resolver settings.
+// writes it (its environment and the DNS settings are eks-node-system's).
+#include "render/kubelet.hpp"
 #include "core/paths.hpp"
 #include "render/detail.hpp"
-#include "render/environment.hpp"
-#include "render/kubelet.hpp"
 #include "render/render.hpp"
 
 namespace eksnode::render {
@@ -39,16 +38,6 @@ void render_kubeconfig(StepResult& r, const json& cfg, const Paths& paths) {
     withdraw(r, paths, path::bootstrap_kubeconfig);
 }
 
-void render_resolver(StepResult& r, const json& cfg, const Paths& paths) {
-    // systemd-resolved reads /run/systemd/resolved.conf.d/ when it starts: a
-    // change applies after `systemctl restart systemd-resolved` (nodeadm
-    // restarts it right after writing).
-    if (std::optional<std::string> dropin = resolved_dropin(cfg))
-        put(r, paths, path::resolved_dropin, *dropin);
-    else
-        withdraw(r, paths, path::resolved_dropin);
-}
-
 }  // namespace
 
 StepResult render_kubelet(const json& cfg, const Paths& paths) {
@@ -57,8 +46,6 @@ StepResult render_kubelet(const json& cfg, const Paths& paths) {
     render_kubeconfig(r, cfg, paths);
     put(r, paths, path::credential_provider_config, dump_pretty(credential_provider_config(cfg)));
     put(r, paths, path::kubelet_env, kubelet_environment(cfg));
-    render_service_environment(r, cfg, paths, Service::kubelet);
-    render_resolver(r, cfg, paths);
     return r;
 }
 

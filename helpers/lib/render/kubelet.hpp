@@ -47,8 +47,4 @@ std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, s
 // /etc/eks/image-credential-provider/config.json for this kubelet version.
 json credential_provider_config(const json& cfg);
 
-// systemd-resolved drop-in for spec.instance.network; nullopt when neither
-// nameservers nor domains are set.
-std::optional<std::string> resolved_dropin(const json& cfg);
-
 }  // namespace eksnode::render::detail

@@ -159,27 +159,4 @@ json credential_provider_config(const json& cfg) {
     return c;
 }
 
-std::optional<std::string> resolved_dropin(const json& cfg) {
-    auto joined = [&](std::string_view pointer) {
-        std::string out;
-        const json* list = find(cfg, pointer);
-        if (!list) return out;
-        if (!list->is_array()) throw ConfigError("config.json", dotted(pointer), "expected a list of strings");
-        for (const json& v : *list) {
-            if (!v.is_string()) throw ConfigError("config.json", dotted(pointer), "expected a list of strings");
-            out.append(out.empty() ? "" : " ").append(v.get<std::string>());
-        }
-        return out;
-    };
-    std::string dns = joined("/spec/instance/network/nameservers");
-    std::string domains = joined("/spec/instance/network/domains");
-    if (dns.empty() && domains.empty()) return std::nullopt;
-
-    std::string out = generated_header("eks-node-kubelet", "spec.instance.network");
-    out += "[Resolve]\n";
-    if (!dns.empty()) out += fmt::format("DNS={}\n", dns);
-    if (!domains.empty()) out += fmt::format("Domains={}\n", domains);
-    return out;
-}
-
 }  // namespace eksnode::render::detail

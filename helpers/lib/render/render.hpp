@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Renderers: pure functions of config.json (+ files under the root) that write
 // a step's outputs atomically and report what changed. The steps that call
-// them (steps/ca.cpp, kubelet.cpp, containerd.cpp, hosts.cpp) load config.json.
+// them (steps/ca.cpp, kubelet.cpp, containerd.cpp, hosts.cpp, system.cpp) load config.json.
 //
 // Owner area: helpers/lib/render/.
 #pragma once
@@ -20,13 +20,23 @@ namespace eksnode::render {
 StepResult render_ca(const json& cfg, const Paths& paths);
 
 // eks-node-kubelet: config.json, config.json.d/40-user.conf, kubelet flags
-// environment file, kubeconfig (0600), image credential provider config,
-// service environment files, systemd-resolved drop-in.
+// environment file, kubeconfig (0600), image credential provider config.
 StepResult render_kubelet(const json& cfg, const Paths& paths);
 
 // eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
-// service environment files, SOCI snapshotter config (FastImagePull).
+// SOCI snapshotter config (FastImagePull).
 StepResult render_containerd(const json& cfg, const Paths& paths);
+
+// eks-node-system: spec.instance.environment as /run/eks-node/env/default.env
+// and one NAME.env per other section (0600; stale ones withdrawn), and
+// spec.instance.network as /run/systemd/resolved.conf.d/40-eks.conf. The
+// result asks for a try-restart of each unit whose environment changed
+// (default.env or its own file; kubelet and containerd always count) and of
+// systemd-resolved when its drop-in changed.
+StepResult render_system(const json& cfg, const Paths& paths);
+// spec.instance.network sets name servers or search domains (render_system()
+// writes the drop-in), which only a running systemd-resolved applies.
+bool sets_dns(const json& cfg);
 
 // Addresses of a host name as numeric strings. Throws TempError (exit 75)
 // when the name cannot be resolved now.

@@ -16,6 +16,7 @@ namespace eksnode::steps {
 // Each step's name, --help line and the services that read its outputs.
 extern const StepSpec imds_spec;
 extern const StepSpec config_spec;
+extern const StepSpec system_spec;
 extern const StepSpec ca_spec;
 extern const StepSpec kubelet_spec;
 extern const StepSpec containerd_spec;
@@ -26,6 +27,7 @@ extern const StepSpec cloud_init_spec;
 // Each step's work, as main() and `eks-node render` run it.
 StepResult imds(const StepOptions& opts);            // steps/imds.cpp
 StepResult config(const StepOptions& opts);          // steps/config.cpp
+StepResult system(const StepOptions& opts);          // steps/system.cpp
 StepResult ca(const StepOptions& opts);              // steps/ca.cpp
 StepResult kubelet(const StepOptions& opts);         // steps/kubelet.cpp
 StepResult containerd(const StepOptions& opts);      // steps/containerd.cpp

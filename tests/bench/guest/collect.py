@@ -51,7 +51,7 @@ def chain_units():
     # those that ran have left "inactive" at some point
     ran = [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
     ran = [u for u in ran if show(u)["InactiveExitTimestampMonotonic"]]
-    order = ["imds", "config", "instance-store", "hosts", "ca", "kubelet", "containerd"]
+    order = ["imds", "config", "system", "instance-store", "hosts", "ca", "kubelet", "containerd"]
     steps = ["eks-node-%s.service" % s for s in order if "eks-node-%s.service" % s in ran]
     return steps + ["containerd.service", "kubelet.service"]
 

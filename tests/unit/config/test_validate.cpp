@@ -220,6 +220,58 @@ TEST_CASE("instance fields are checked", "[config][validate]") {
           "spec.instance.environment.kubelet.PORT: expected a string, got 8080");
 }
 
+TEST_CASE("environment sections name services as systemd names them", "[config][validate][environment]") {
+    auto section = [](const std::string& key) { return problem(at("/instance/environment", {{key, {{"A", "1"}}}})); };
+    auto refused = [&](const std::string& key, const std::string& why) {
+        INFO(key);
+        CHECK(section(key) == "spec.instance.environment." + key + ": " + json(key).dump() + " " + why);
+    };
+    // default, plain names, NAME.service, template instances, systemd's escapes
+    for (const char* good : {"default", "kubelet", "kubelet.service", "foo.bar", "bar@1", "bar@1.service", "getty@tty1",
+                             "a@b@c", "x:y_z-1", "systemd-fsck@dev-disk-by\\x2dlabel-root"}) {
+        INFO(good);
+        CHECK(section(good).empty());
+    }
+    // other unit types: an environment is a service's
+    refused("x.timer", "is a .timer unit: the environment applies to services");
+    refused("x.socket", "is a .socket unit: the environment applies to services");
+    refused("multi-user.target", "is a .target unit: the environment applies to services");
+    // a template is no unit that runs
+    refused("foo@", "is a template: name one of its instances (foo@NAME)");
+    refused("foo@.service", "is a template: name one of its instances (foo@NAME)");
+    // what systemd would refuse, or a file name that would be hidden or escape the directory
+    for (const char* bad : {"", ".service", "@x", "a b", "a/b", "../etc", ".hidden", "caf\xc3\xa9", "x%n", "x\n"})
+        refused(bad, "is not \"default\" or a service name");
+    CHECK(section(std::string(247, 'a')).empty());
+    // (the message shortens so long a name)
+    CHECK_THAT(section(std::string(248, 'a')),
+               Catch::EndsWith("...\" is longer than a unit name may be (255 characters with \".service\")"));
+    CHECK(section(std::string(247, 'a') + ".service").empty());
+    // default.service would be the default section's file; eks-node's own steps reset the service environment
+    refused("default.service", "would be read as the section \"default\" (every service)");
+    refused("eks-node-config",
+            "is one of eks-node's own units, which take their settings from the node "
+            "configuration, not from the service environment");
+}
+
+TEST_CASE("two environment sections for one unit are refused, naming both", "[config][validate][environment]") {
+    json spec = fragments_from_nodeconfig(test::nodeconfig_yaml(), "t")[0].spec;
+    spec["instance"]["environment"] = {{"kubelet", {{"A", "1"}}}, {"foo@1", {{"B", "2"}}}};
+    Origins origins = {{"/spec/instance/environment/kubelet/A", "user data"},
+                       {"/spec/instance/environment/kubelet.service/A", "/etc/eks-node/node.toml.d/90-a.toml"}};
+    CHECK_NOTHROW(validate_merged(spec, json::object(), origins));
+    spec["instance"]["environment"]["kubelet.service"] = {{"A", "3"}};
+    CHECK_THROWS_WITH(validate_merged(spec, json::object(), origins),
+                      "/etc/eks-node/node.toml.d/90-a.toml: spec.instance.environment.kubelet.service: names the same "
+                      "unit as spec.instance.environment.kubelet (kubelet.service): use one section for it");
+    // an empty section counts: it names the unit too
+    spec["instance"]["environment"].erase("kubelet.service");
+    spec["instance"]["environment"]["foo@1.service"] = json::object();
+    CHECK_THROWS_WITH(validate_merged(spec, json::object(), origins),
+                      Catch::Contains("spec.instance.environment.foo@1.service: names the same unit as "
+                                      "spec.instance.environment.foo@1 (foo@1.service)"));
+}
+
 TEST_CASE("feature gates are known names with boolean values", "[config][validate]") {
     CHECK(problem(at("/featureGates", {{"InstanceIdNodeName", true}, {"FastImagePull", false}})).empty());
     CHECK(problem(at("/featureGates/InstanceIDNodeName", true)) ==

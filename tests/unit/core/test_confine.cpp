@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -10,7 +11,6 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <cstddef>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -92,7 +92,7 @@ void refuse_landlock() {
 
 TEST_CASE("every step but instance-store has a Landlock policy", "[core][confine]") {
     CHECK(confine::step_names() ==
-          std::vector<std::string_view>{"imds", "config", "ca", "kubelet", "containerd", "hosts", "cloud-init"});
+          std::vector<std::string_view>{"imds", "config", "system", "ca", "kubelet", "containerd", "hosts", "cloud-init"});
     // eks-node-cloud-init writes nothing: confined to no writable directory at all
     CHECK(confine::policy_of("cloud-init").writable.empty());
     CHECK(confine::find_policy("instance-store") == nullptr);

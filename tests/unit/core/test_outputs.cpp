@@ -50,14 +50,13 @@ TEST_CASE("the output registry names each file once", "[core][outputs]") {
 
 TEST_CASE("every step in the output registry is a real step", "[core][outputs]") {
     std::set<std::string_view> real;
-    for (const StepSpec* s : {&steps::imds_spec, &steps::config_spec, &steps::ca_spec, &steps::kubelet_spec,
-                              &steps::containerd_spec, &steps::hosts_spec, &steps::instance_store_spec})
+    for (const StepSpec* s :
+         {&steps::imds_spec, &steps::config_spec, &steps::system_spec, &steps::ca_spec, &steps::kubelet_spec,
+          &steps::containerd_spec, &steps::hosts_spec, &steps::instance_store_spec})
         real.insert(s->name);
     for (const outputs::Output& o : outputs::all) {
         INFO(o.path);
         CHECK(real.count(o.step) == 1);
-        if (!o.also_step.empty()) CHECK(real.count(o.also_step) == 1);
-        CHECK(o.also_step != o.step);
     }
     // every step but instance-store (mounts, not files) leaves a file behind
     std::vector<std::string_view> writers = outputs::steps();
@@ -65,6 +64,41 @@ TEST_CASE("every step in the output registry is a real step", "[core][outputs]")
         INFO(s);
         CHECK((std::find(writers.begin(), writers.end(), s) != writers.end()) == (s != "instance-store"));
     }
+}
+
+TEST_CASE("a pattern stands for the files of its directory that have no entry of their own", "[core][outputs]") {
+    const outputs::Output& env = outputs::of(path::unit_env);
+    CHECK(env.is_pattern());
+    CHECK(env.step == "system");
+    // one unit's file, template instances and systemd's escapes included
+    for (std::string_view p : {"/run/eks-node/env/kubelet.env", "/run/eks-node/env/bar@1.env",
+                               "/run/eks-node/env/foo\\x2dbar.env", "/run/eks-node/env/a.b.env"}) {
+        INFO(p);
+        CHECK(outputs::find(p) == &env);
+        CHECK(&outputs::of(p) == &env);
+    }
+    // default.env has its own entry; hidden files (a writer's temporary), other
+    // names and directories are no unit's file
+    CHECK(outputs::find(path::default_env) != &env);
+    CHECK(outputs::find(path::default_env)->path == path::default_env);
+    for (std::string_view p : {"/run/eks-node/env/.env", "/run/eks-node/env/.kubelet.env", "/run/eks-node/env/x.conf",
+                               "/run/eks-node/env/sub/x.env", "/run/eks-node/x.env", "/run/eks-node/env/x.env.tmp"}) {
+        INFO(p);
+        CHECK(outputs::find(p) == nullptr);
+    }
+    CHECK_FALSE(outputs::of(path::config_json).is_pattern());
+
+    test::TempRoot root;
+    CHECK(outputs::present(env, root.paths()).empty());
+    for (std::string_view p :
+         {"/run/eks-node/env/kubelet.env", "/run/eks-node/env/default.env", "/run/eks-node/env/bar@1.env",
+          "/run/eks-node/env/.x.env.eks-node-tmp.abcdef", "/run/eks-node/env/notes.txt"})
+        root.write(p, "A=1\n");
+    CHECK(outputs::present(env, root.paths()) ==
+          std::vector<std::string>{"/run/eks-node/env/bar@1.env", "/run/eks-node/env/kubelet.env"});
+    CHECK(outputs::present(outputs::of(path::default_env), root.paths()) ==
+          std::vector<std::string>{"/run/eks-node/env/default.env"});
+    CHECK(outputs::present(outputs::of(path::config_json), root.paths()).empty());
 }
 
 TEST_CASE("secrets are 0600 and everything else is 0644", "[core][outputs]") {
@@ -84,25 +118,25 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
     CHECK(confine::policy_of("ca").writable == std::vector<std::string>{"/etc/kubernetes/pki"});
     CHECK(confine::policy_of("hosts").writable == std::vector<std::string>{"/etc"});
-    // default.env is containerd's too; SOCI's directory is the package's
+    // SOCI's directory is the package's
     CHECK(confine::policy_of("containerd").writable ==
-          std::vector<std::string>{"/etc/containerd", "-/etc/soci-snapshotter-grpc", "/run/eks-node/env"});
+          std::vector<std::string>{"/etc/containerd", "-/etc/soci-snapshotter-grpc"});
     // config.json.d is beneath /etc/kubernetes/kubelet: one rule for both
     CHECK(confine::policy_of("kubelet").writable ==
           std::vector<std::string>{"/etc/eks/image-credential-provider", "/etc/eks/kubelet", "/etc/kubernetes/kubelet",
-                                   "/run/eks-node/env", "/run/systemd/resolved.conf.d", "/var/lib/kubelet"});
+                                   "/var/lib/kubelet"});
+    // the service environment (a pattern's directory) and resolved's drop-in
+    CHECK(confine::policy_of("system").writable ==
+          std::vector<std::string>{"/run/eks-node/env", "/run/systemd/resolved.conf.d"});
     // the atomic write's temporary file and rename need each output's directory
     for (const outputs::Output& o : outputs::all) {
         INFO(o.path);
         std::string_view dir = o.path.substr(0, o.path.rfind('/'));
-        for (std::string_view step : {o.step, o.also_step}) {
-            if (step.empty()) continue;
-            const auto& w = confine::policy_of(step).writable;
-            CHECK(std::any_of(w.begin(), w.end(), [&](const std::string& d) {
-                std::string_view g = d.starts_with('-') ? std::string_view(d).substr(1) : std::string_view(d);
-                return dir == g || (dir.starts_with(g) && dir[g.size()] == '/');
-            }));
-        }
+        const auto& w = confine::policy_of(o.step).writable;
+        CHECK(std::any_of(w.begin(), w.end(), [&](const std::string& d) {
+            std::string_view g = d.starts_with('-') ? std::string_view(d).substr(1) : std::string_view(d);
+            return dir == g || (dir.starts_with(g) && dir[g.size()] == '/');
+        }));
     }
 }
 
@@ -121,7 +155,10 @@ TEST_CASE("each step's man page lists its outputs under FILES, with their modes"
         REQUIRE_FALSE(files.empty());
         for (const outputs::Output* o : outputs::of_step(step)) {
             INFO(o->path);
-            const std::string quoted = fmt::format("*{}*", o->path);
+            // scdoc's bold; a pattern's "*" escaped, as the page must write it
+            std::string text(o->path);
+            if (size_t star = text.find('*'); star != std::string::npos) text.replace(star, 1, "\\*");
+            const std::string quoted = fmt::format("*{}*", text);
             auto line = std::find_if(files.begin(), files.end(),
                                      [&](const std::string& l) { return l.find(quoted) != std::string::npos; });
             REQUIRE(line != files.end());

@@ -215,7 +215,8 @@ TEST_CASE("a second render of every step rewrites nothing", "[render]") {
     TempDir root;
     Paths paths(root.path);
     auto all = [&] {
-        StepResult r = render_ca(cfg, paths);
+        StepResult r = render_system(cfg, paths);
+        r.merge(render_ca(cfg, paths));
         r.merge(render_kubelet(cfg, paths));
         r.merge(render_containerd(cfg, paths));
         r.merge(render_hosts(cfg, paths, [](const std::string&) -> std::vector<std::string> {
@@ -227,6 +228,7 @@ TEST_CASE("a second render of every step rewrites nothing", "[render]") {
     const auto before = fs::last_write_time(root.path / "etc/kubernetes/kubelet/config.json");
     StepResult again = all();
     CHECK_FALSE(again.changed());
+    CHECK(again.restarts.empty());
     for (const auto& [p, w] : again.outputs) CHECK(w == WriteResult::unchanged);
     CHECK(fs::last_write_time(root.path / "etc/kubernetes/kubelet/config.json") == before);
 }
@@ -236,6 +238,7 @@ TEST_CASE("credentials are written 0600", "[render][kubelet]") {
     cfg["spec"]["instance"]["environment"]["kubelet"]["HTTPS_PROXY"] = "http://user:secret@proxy:3128";
     TempDir root;
     render_kubelet(cfg, Paths(root.path));
+    render_system(cfg, Paths(root.path));
     CHECK(mode_of(root.path / "var/lib/kubelet/kubeconfig") == 0600);
     CHECK(mode_of(root.path / "run/eks-node/env/kubelet.env") == 0600);
     CHECK(mode_of(root.path / "etc/kubernetes/kubelet/config.json") == 0644);
@@ -292,35 +295,14 @@ TEST_CASE("environment values are quoted the way EnvironmentFile= reads them", "
     CHECK(environment_value(R"("quoted" $HOME `x`)") == R"("\"quoted\" \$HOME \`x\`")");
     CHECK(environment_value(" padded ") == "\" padded \"");
     CHECK(environment_value("two\nlines") == "\"two\nlines\"");
+    // unquoted, a carriage return ends the value too, and the rest would be a line of its own
+    CHECK(environment_value("x\rLD_PRELOAD=/tmp/evil.so") == "\"x\rLD_PRELOAD=/tmp/evil.so\"");
     CHECK(environment_value("") == "\"\"");
     CHECK(valid_environment_name("HTTP_PROXY"));
     CHECK(valid_environment_name("_x1"));
     CHECK_FALSE(valid_environment_name("1X"));
     CHECK_FALSE(valid_environment_name("A-B"));
     CHECK_FALSE(valid_environment_name(""));
-}
-
-TEST_CASE("a service's environment file holds the defaults under its own values", "[render][environment]") {
-    json cfg = base_config();
-    cfg["spec"]["instance"]["environment"] = json::parse(R"({
-        "default": {"HTTP_PROXY": "http://d:1", "NO_PROXY": "localhost"},
-        "kubelet": {"HTTP_PROXY": "http://k:2"}})");
-    TempDir root;
-    render_kubelet(cfg, Paths(root.path));
-    const std::string kubelet = read_file(root.path / "run/eks-node/env/kubelet.env");
-    CHECK(kubelet.find("\nHTTP_PROXY=http://k:2\n") != std::string::npos);
-    CHECK(kubelet.find("\nNO_PROXY=localhost\n") != std::string::npos);
-    CHECK(kubelet.find("http://d:1") == std::string::npos);
-    CHECK(read_file(root.path / "run/eks-node/env/default.env").find("\nHTTP_PROXY=http://d:1\n") !=
-          std::string::npos);
-
-    cfg["spec"]["instance"]["environment"]["kubelet"]["BAD NAME"] = "x";
-    CHECK_THROWS_AS(render_kubelet(cfg, Paths(root.path)), ConfigError);
-
-    cfg["spec"]["instance"].erase("environment");
-    render_kubelet(cfg, Paths(root.path));
-    CHECK_FALSE(fs::exists(root.path / "run/eks-node/env/kubelet.env"));
-    CHECK_FALSE(fs::exists(root.path / "run/eks-node/env/default.env"));
 }
 
 // ---- containerd ------------------------------------------------------------------
