@@ -22,6 +22,7 @@ CASES = [
     ("eks-node co", "config collect-logs confinement"),
     ("eks-node confinement c", "config ca containerd"),
     ("eks-node confinement --probe=h", "hosts"),
+    ("eks-node confinement --probe=s", "system"),
     ("eks-node -", "--help --version"),
     ("eks-node st", "status"),
     ("eks-node config ", "check dump"),

@@ -51,7 +51,7 @@ constexpr const char* usage_text =
 constexpr const char* render_help =
     "Usage: eks-node render --root=DIR [--imds-endpoint=URL] [--user-data=FILE] [--log-level=LEVEL]\n"
     "\n"
-    "Runs every step of the boot chain in-process (imds, config, ca, kubelet, containerd, hosts),\n"
+    "Runs every step of the boot chain in-process (imds, config, system, ca, kubelet, containerd, hosts),\n"
     "reading and writing under DIR only, and prints each step's timing.\n"
     "\n"
     "  --root=DIR            the node's root (required: render never writes to the host)\n"

@@ -179,7 +179,7 @@ journal_mark() { echo "@$EPOCHREALTIME"; }
 # MARK, as "STEP: MESSAGE" (STEP from EKS_NODE_STEP=); one journalctl for every step
 step_errors() {
   local step matches=()
-  for step in imds config ca kubelet containerd instance-store hosts; do matches+=("EKS_NODE_STEP=$step"); done
+  for step in imds config system ca kubelet containerd instance-store hosts; do matches+=("EKS_NODE_STEP=$step"); done
   journalctl -q --since="$1" -p err -o export --output-fields=EKS_NODE_STEP,MESSAGE "${matches[@]}" |
     awk '/^EKS_NODE_STEP=/ { step = substr($0, 15) } /^MESSAGE=/ { msg = substr($0, 9) }
          /^$/ { if (step != "") print step ": " msg; step = msg = "" }

@@ -8,7 +8,7 @@ set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 
-for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd; do
+for unit in eks-node-imds eks-node-config eks-node-system eks-node-ca eks-node-kubelet eks-node-containerd; do
   check "$unit.service is active" systemctl is-active "$unit.service"
 done
 check "eks-node.target is active" systemctl is-active eks-node.target
@@ -76,7 +76,7 @@ check "no step of this boot ran without Landlock" \
 # steps, and what it sets must be in force, not just on disk.
 check "eks-node-instance-store keeps its own sandbox, not the shared one" \
   bash -c '! systemctl show -P DropInPaths eks-node-instance-store.service | grep -q 10-sandbox.conf'
-for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-hosts; do
+for unit in eks-node-imds eks-node-config eks-node-system eks-node-ca eks-node-kubelet eks-node-containerd eks-node-hosts; do
   check "$unit loads the shared 10-sandbox.conf, and its settings are in force" bash -c "
     systemctl show -P DropInPaths $unit.service | tr ' ' '\\n' | grep -q '/$unit.service.d/10-sandbox.conf\$' &&
     test \"\$(systemctl show -P DevicePolicy $unit.service) \$(systemctl show -P NoNewPrivileges $unit.service)\" = 'closed yes' &&

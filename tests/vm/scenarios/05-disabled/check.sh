@@ -8,7 +8,7 @@ source "$EKSVM_IN/check-lib.sh"
 
 check "eks-node.target is not pulled in" bash -c '! systemctl is-active --quiet eks-node.target'
 check "no eks-node step ran" bash -c '
-  for u in imds config ca kubelet containerd; do
+  for u in imds config system ca kubelet containerd; do
     [[ $(systemctl show -P ExecMainStartTimestampMonotonic eks-node-$u.service) == 0 ]] || { echo "$u ran"; exit 1; }
   done'
 check "nothing in /run/eks-node" bash -c '[[ -z $(ls -A /run/eks-node 2>/dev/null | grep -v "^env$") ]]'
