@@ -12,6 +12,8 @@
 # restarts exactly its unit; a changed search domain restarts only systemd-resolved; with
 # systemd-resolved stopped the step fails closed, and starting eks-node.target recovers.
 set -uo pipefail
+# NO_PROXY: the user's entries first, then what eks-node-config completes (eks-node-config(8),
+# NO_PROXY completion), IMDS's IPv6 address among them
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 
@@ -63,14 +65,16 @@ check "systemctl show -p Environment lists the unit's own lines only" \
 
 check "kubelet: HTTPS_PROXY and NO_PROXY of default" bash -c '
   [[ $(kubelet_var HTTPS_PROXY) == http://proxy.internal:3128 ]] &&
-    [[ $(kubelet_var NO_PROXY) == localhost,127.0.0.1,169.254.169.254,.internal ]]'
+    [[ $(kubelet_var NO_PROXY) == localhost,127.0.0.1,169.254.169.254,.internal,* ]] &&
+    [[ ,$(kubelet_var NO_PROXY), == *,fd00:ec2::254,* ]]'
 check "kubelet: its own section" bash -c '[[ $(kubelet_var KUBELET_ONLY) == kubelet-section ]]'
 check "kubelet: NODEADM_KUBELET_ARGS still from /etc/eks/kubelet/environment" \
   bash -c '[[ $(kubelet_var NODEADM_KUBELET_ARGS) == *--node-ip=* ]]'
 check "kubelet: no other unit's section" bash -c '[[ -z $(kubelet_var PROBE_VALUE) && -z $(kubelet_var EARLY_VALUE) ]]'
 
 check "probe (started after eks-node.target): NO_PROXY of default" \
-  bash -c '[[ $(probe_var eksvm-envprobe NO_PROXY) == localhost,127.0.0.1,169.254.169.254,.internal ]]'
+  bash -c '[[ $(probe_var eksvm-envprobe NO_PROXY) == localhost,127.0.0.1,169.254.169.254,.internal,* ]] &&
+    [[ ,$(probe_var eksvm-envprobe NO_PROXY), == *,fd00:ec2::254,* ]]'
 check "probe: its section's HTTPS_PROXY wins over default" \
   bash -c '[[ $(probe_var eksvm-envprobe HTTPS_PROXY) == http://probe-proxy.internal:3128 ]]'
 check "probe: a value with spaces, quotes and \$ arrives unchanged" \
