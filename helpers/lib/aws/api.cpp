@@ -65,17 +65,6 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
     return out;
 }
 
-const json* path_in(const json& j, std::initializer_list<const char*> keys) {
-    const json* node = &j;
-    for (const char* k : keys) {
-        if (!node->is_object()) return nullptr;
-        auto it = node->find(k);
-        if (it == node->end()) return nullptr;
-        node = &*it;
-    }
-    return node;
-}
-
 std::string string_at(const json& j, std::initializer_list<const char*> keys) {
     const json* v = path_in(j, keys);
     return v && v->is_string() ? v->get<std::string>() : std::string();

@@ -19,6 +19,17 @@ std::string dump_pretty(const json& j, int indent) {
     return j.dump(indent, ' ', false, json::error_handler_t::strict) + "\n";
 }
 
+const json* path_in(const json& j, std::initializer_list<const char*> keys) {
+    const json* node = &j;
+    for (const char* k : keys) {
+        if (!node->is_object()) return nullptr;
+        auto it = node->find(k);
+        if (it == node->end()) return nullptr;
+        node = &*it;
+    }
+    return node;
+}
+
 std::string dotted(std::string_view pointer) {
     std::string out;
     out.reserve(pointer.size());

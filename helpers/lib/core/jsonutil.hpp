@@ -2,6 +2,7 @@
 // JSON helpers shared by the config model and the renderers.
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ void deep_merge(json& dst, const json& src);
 // Serialises the way every JSON output of ours looks: 4-space indent, keys in
 // the order the document holds them, trailing newline.
 std::string dump_pretty(const json& j, int indent = 4);
+
+// The value at keys below j (each step into an object), or nullptr where a
+// key is missing or a value on the way is not an object.
+const json* path_in(const json& j, std::initializer_list<const char*> keys);
 
 // "spec.cluster.cidr" from "/spec/cluster/cidr" (the form users read in errors).
 std::string dotted(std::string_view pointer);

@@ -76,14 +76,8 @@ bool lists(std::string_view list, const std::string& canonical_entry) {
 }
 
 const json* object_at(const json& j, std::initializer_list<const char*> keys) {
-    const json* node = &j;
-    for (const char* k : keys) {
-        if (!node->is_object()) return nullptr;
-        auto it = node->find(k);
-        if (it == node->end()) return nullptr;
-        node = &*it;
-    }
-    return node->is_object() ? node : nullptr;
+    const json* node = path_in(j, keys);
+    return node && node->is_object() ? node : nullptr;
 }
 
 std::optional<std::string> own(const json& section, const char* key) {
