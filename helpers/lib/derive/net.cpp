@@ -34,8 +34,7 @@ std::optional<VpcServiceCidr> service_cidr_from_vpc(const std::vector<std::strin
         if (octet >= 0) known.push_back(c);
     }
     if (known.empty()) return std::nullopt;
-    return VpcServiceCidr{"10.100.0.0/16",
-                          fmt::format("no VPC CIDR lies in 10.0.0.0/8 ({})", fmt::join(known, ", "))};
+    return VpcServiceCidr{"10.100.0.0/16", fmt::format("no VPC CIDR lies in 10.0.0.0/8 ({})", fmt::join(known, ", "))};
 }
 
 std::optional<VpcServiceCidr> service_cidr_from_instance(const json& instance) {

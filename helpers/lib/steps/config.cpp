@@ -157,9 +157,8 @@ void fill_cluster_from_eks(json& spec, const json& settings, const json& instanc
         try {
             config::validate_merged(spec, settings, origins);
         } catch (const ConfigError& gap) {
-            throw ConfigError(
-                gap.source(), gap.field(),
-                fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), e.what()));
+            throw ConfigError(gap.source(), gap.field(),
+                              fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), e.what()));
         }
         throw;
     }
@@ -172,8 +171,9 @@ void fill_cluster_from_eks(json& spec, const json& settings, const json& instanc
                                         fmt::format("eks:DescribeCluster {}: the answer has no service CIDR", name)))
                 continue;
             if (strategy == config::ServiceCidrStrategy::vpc) continue;  // require_cidr() says why
-            throw ConfigError("eks:DescribeCluster", "spec.cluster.cidr",
-                              fmt::format("the answer for cluster {} has no service CIDR; set spec.cluster.cidr", name));
+            throw ConfigError(
+                "eks:DescribeCluster", "spec.cluster.cidr",
+                fmt::format("the answer for cluster {} has no service CIDR; set spec.cluster.cidr", name));
         }
         spec["cluster"][keys[i]] = values[i];
         origins[std::string("/spec/cluster/") + keys[i]] = "eks:DescribeCluster";
@@ -188,11 +188,11 @@ void require_cidr(const json& spec, const json& settings, const json& instance, 
     config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
     if (cluster_has(spec, "cidr") || strategy == config::ServiceCidrStrategy::describe_cluster) return;
     bool vpc_known = derive::service_cidr_from_instance(instance).has_value();
-    throw ConfigError(
-        setting_source(origins, "/settings/serviceCidrStrategy"), "spec.cluster.cidr",
-        fmt::format("not set, and settings.serviceCidrStrategy = {} cannot derive it: {}", config::to_string(strategy),
-                    vpc_known ? "eks:DescribeCluster was not asked for it"
-                              : "instance.json lists no VPC IPv4 CIDR (IMDS vpc-ipv4-cidr-blocks)"));
+    throw ConfigError(setting_source(origins, "/settings/serviceCidrStrategy"), "spec.cluster.cidr",
+                      fmt::format("not set, and settings.serviceCidrStrategy = {} cannot derive it: {}",
+                                  config::to_string(strategy),
+                                  vpc_known ? "eks:DescribeCluster was not asked for it"
+                                            : "instance.json lists no VPC IPv4 CIDR (IMDS vpc-ipv4-cidr-blocks)"));
 }
 
 }  // namespace

@@ -181,13 +181,15 @@ TEST_CASE("without a service CIDR or DNS address, the CIDR comes the way bootstr
     CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca}) == "describe-cluster-or-vpc");
     CHECK(strategy_of_args({"c", "--apiserver-endpoint", endpoint}) == "describe-cluster-or-vpc");
     // a CIDR or a DNS address given: the CIDR is known, no strategy
-    CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", endpoint, "--service-ipv4-cidr",
-                            "10.50.0.0/16"}) == "");
-    CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", endpoint, "--dns-cluster-ip",
-                            "10.100.0.10"}) == "");
+    CHECK(strategy_of_args(
+              {"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", endpoint, "--service-ipv4-cidr", "10.50.0.0/16"})
+              .empty());
+    CHECK(strategy_of_args(
+              {"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", endpoint, "--dns-cluster-ip", "10.100.0.10"})
+              .empty());
     // IPv6: bootstrap.sh never derived from the VPC (the CIDR is required, or comes from DescribeCluster)
-    CHECK(strategy_of_args({"c", "--ip-family", "ipv6"}) == "");
-    CHECK(strategy_of_args({"c", "--service-ipv6-cidr", "fd30:1c53:5f8a::/108"}) == "");
+    CHECK(strategy_of_args({"c", "--ip-family", "ipv6"}).empty());
+    CHECK(strategy_of_args({"c", "--service-ipv6-cidr", "fd30:1c53:5f8a::/108"}).empty());
     // and a script's call says the same as the shim's arguments
     std::optional<config::Fragment> f = config::bootstrap_sh::fragment_from_script(
         "#!/bin/bash\n/etc/eks/bootstrap.sh c --b64-cluster-ca " + ca + " --apiserver-endpoint " + endpoint + "\n",

@@ -146,7 +146,7 @@ std::vector<Case> cases() {
         }
     }
     auto add = [&](std::vector<std::string> fragments, const char* field) {
-        out.push_back({fragments, field ? Verdict(field) : Verdict()});
+        out.push_back({std::move(fragments), field ? Verdict(field) : Verdict()});
     };
     // One request may not outlast the deadline, wherever the two are set.
     add({"[settings.imds]\ndeadline = \"5s\"\nrequestTimeout = \"5s\"\n"}, nullptr);

@@ -26,7 +26,7 @@ struct Parsed {
 };
 
 // Feeds `pieces` one after another, then the close if `close` is set.
-Parsed parse(std::vector<std::string_view> pieces, bool close = false, size_t cap = 1024,
+Parsed parse(const std::vector<std::string_view>& pieces, bool close = false, size_t cap = 1024,
              size_t header_cap = 16 * 1024) {
     ResponseParser p(cap, header_cap);
     Result r = Result::more;

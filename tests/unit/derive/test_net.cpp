@@ -162,7 +162,8 @@ TEST_CASE("AL2's service CIDR from the VPC: 172.20.0.0/16 beside a 10.x VPC, els
         CHECK(cluster_dns_from_cidr(got->cidr) == c.dns);
     }
     // the reason names what decided
-    CHECK(service_cidr_from_vpc({"172.31.0.0/16", "10.1.0.0/16"})->because == "VPC CIDR 10.1.0.0/16 lies in 10.0.0.0/8");
+    CHECK(service_cidr_from_vpc({"172.31.0.0/16", "10.1.0.0/16"})->because ==
+          "VPC CIDR 10.1.0.0/16 lies in 10.0.0.0/8");
     CHECK(service_cidr_from_vpc({"192.168.0.0/16", "100.64.0.0/10"})->because ==
           "no VPC CIDR lies in 10.0.0.0/8 (192.168.0.0/16, 100.64.0.0/10)");
 }

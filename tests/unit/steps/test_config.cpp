@@ -4,12 +4,12 @@
 #include <unistd.h>
 #include <cstdlib>
 
+#include "../config/support.hpp"
 #include "config/fragments.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
-#include "../config/support.hpp"
 #include "steps/config.hpp"
 
 using namespace eksnode;
@@ -202,7 +202,7 @@ std::string al2_script(const std::string& flags = "") {
            " --apiserver-endpoint " + al2_endpoint + flags + "\n";
 }
 
-json instance_in_vpc(std::vector<std::string> cidrs) {
+json instance_in_vpc(const std::vector<std::string>& cidrs) {
     json i = conformance_instance();
     i["vpcIpv4CidrBlocks"] = cidrs;
     return i;
@@ -235,8 +235,8 @@ TEST_CASE("AL2 user data with endpoint and CA: the CIDR from the VPC, EKS never 
     machine(r);
     FakeEks eks;
     SECTION("a VPC in 10.0.0.0/8: 172.20.0.0/16") {
-        json cfg = resolve_config({r.paths(), instance_in_vpc({"10.0.0.0/16"}), al2_script(), "user data",
-                                   eks.factory()});
+        json cfg =
+            resolve_config({r.paths(), instance_in_vpc({"10.0.0.0/16"}), al2_script(), "user data", eks.factory()});
         CHECK(eks.calls == 0);
         CHECK(cfg["spec"]["cluster"]["cidr"] == "172.20.0.0/16");
         CHECK(cfg["derived"]["clusterDNS"] == json::array({"172.20.0.10"}));
@@ -257,8 +257,8 @@ TEST_CASE("AL2 user data with endpoint and CA: the CIDR from the VPC, EKS never 
     }
     SECTION("a CIDR another source sets wins, and EKS is still not asked") {
         put(r, "etc/eks-node/node.toml.d/90-admin.toml", "[cluster]\ncidr = \"10.55.0.0/16\"\n");
-        json cfg = resolve_config({r.paths(), instance_in_vpc({"10.0.0.0/16"}), al2_script(), "user data",
-                                   eks.factory()});
+        json cfg =
+            resolve_config({r.paths(), instance_in_vpc({"10.0.0.0/16"}), al2_script(), "user data", eks.factory()});
         CHECK(eks.calls == 0);
         CHECK(cfg["derived"]["clusterDNS"] == json::array({"10.55.0.10"}));
     }
