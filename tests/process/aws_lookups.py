@@ -266,6 +266,90 @@ def test_describe_cluster(helpers, cli):
     harness.shutil.rmtree(user_data.parent, ignore_errors=True)
 
 
+def test_al2_cluster_dns(helpers, cli):
+    """AL2 user data without a service CIDR: bootstrap.sh derived the DNS
+    address from the VPC (IMDS) and asked EKS only for a missing endpoint or
+    CA; eks-node does the same, and falls back to that rule when a call it
+    did make cannot be made."""
+    ca = ca_base64()
+    endpoint = "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com"
+    tmp = harness.pathlib.Path(harness.tempfile.mkdtemp())
+    commonest = tmp / "commonest.sh"
+    commonest.write_text("#!/bin/bash\nset -ex\n/etc/eks/bootstrap.sh my-cluster --b64-cluster-ca %s "
+                         "--apiserver-endpoint %s\n" % (ca, endpoint))
+    vpc10 = ["--set", "meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv4-cidr-blocks=10.0.0.0/16"]
+    cluster = ["--cluster", "my-cluster,%s,%s,10.77.0.0/16" % (endpoint, ca)]
+    deadline = '[settings.aws]\ndeadline = "2s"\nrequestTimeout = "500ms"\n'
+
+    with Node(helpers, strategy="imds", user_data=commonest, imds_extra=vpc10) as n, \
+            harness.FakeAws(cluster + ["--fault", "slow:5000"]) as aws:
+        r = n.config(aws.env())
+        cfg = n.config_json() or {}
+        check("AL2 endpoint + CA: exit 0", r.returncode == 0, r.stderr)
+        check("AL2 endpoint + CA: no DescribeCluster (no request at all)", aws.requests() == [], aws.requests())
+        check("AL2 endpoint + CA: no wait on a slow EKS", r.took < 1.5, "%.2fs" % r.took)
+        check("AL2 endpoint + CA in a 10.x VPC: clusterDNS 172.20.0.10",
+              cfg.get("derived", {}).get("clusterDNS") == ["172.20.0.10"], cfg.get("derived"))
+        check("AL2 endpoint + CA: the journal says which CIDR and why",
+              "spec.cluster.cidr=172.20.0.0/16 (EKS's default service CIDR for this VPC, AL2 bootstrap.sh's rule: "
+              "VPC CIDR 10.0.0.0/16 lies in 10.0.0.0/8" in r.stderr, r.stderr)
+        d = subprocess.run([str(cli), "config", "dump", "--origins", "--root=%s" % n.root],
+                           capture_output=True, text=True, timeout=30)
+        origins = json.loads(d.stdout).get("origins", {}) if d.returncode == 0 else {}
+        check("config dump --origins: the CIDR's origin is AL2's rule, from the bootstrap.sh line",
+              "AL2 bootstrap.sh's rule" in origins.get("/spec/cluster/cidr", "") and
+              "settings.serviceCidrStrategy = vpc from user data (bootstrap.sh, line 3)" in
+              origins.get("/spec/cluster/cidr", "") and
+              "spec.cluster.cidr 172.20.0.0/16 (EKS's default" in origins.get("/derived/clusterDNS", ""), origins)
+
+    with Node(helpers, strategy="imds", user_data=commonest) as n:
+        # no AWS endpoint, no credentials at all: nothing is asked, nothing waited for
+        env = {k: v for k, v in harness.os.environ.items() if not k.startswith("AWS_")}
+        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        r = n.config(env)
+        cfg = n.config_json() or {}
+        check("AL2 endpoint + CA, no credentials, 172.16.0.0/16 VPC: exit 0 with clusterDNS 10.100.0.10",
+              r.returncode == 0 and cfg.get("derived", {}).get("clusterDNS") == ["10.100.0.10"],
+              "%d %s" % (r.returncode, r.stderr))
+
+    # bootstrap.sh my-cluster, the endpoint and CA baked into the image: AL2
+    # asked DescribeCluster (and so does eks-node); when that cannot be done,
+    # the CIDR falls back to AL2's rule
+    name_only = tmp / "name-only.sh"
+    name_only.write_text("#!/bin/bash\n/etc/eks/bootstrap.sh my-cluster\n")
+    image = '[cluster]\napiServerEndpoint = "%s"\ncertificateAuthority = "%s"\n' % (endpoint, ca)
+    with Node(helpers, strategy="imds", user_data=name_only, imds_extra=vpc10, toml=image) as n, \
+            harness.FakeAws(cluster) as aws:
+        r = n.config(aws.env())
+        cfg = n.config_json() or {}
+        check("AL2 name only: one DescribeCluster, its CIDR",
+              actions(aws) == ["DescribeCluster"] and cfg.get("spec", {}).get("cluster", {}).get("cidr") == "10.77.0.0/16",
+              "%s %s" % (r.stderr, aws.requests()))
+    with Node(helpers, strategy="imds", user_data=name_only, imds_extra=vpc10, toml=image) as n, \
+            harness.FakeAws(cluster + ["--fault", "deny"]) as aws:
+        r = n.config(aws.env())
+        cfg = n.config_json() or {}
+        warnings = [x for x in r.stderr.splitlines() if "warning:" in x]
+        check("AL2 name only, DescribeCluster denied: exit 0, one request, not retried",
+              r.returncode == 0 and actions(aws) == ["DescribeCluster"], "%d %s %s" % (r.returncode, r.stderr, aws.requests()))
+        check("AL2 name only, DescribeCluster denied: clusterDNS by AL2's rule",
+              cfg.get("derived", {}).get("clusterDNS") == ["172.20.0.10"], cfg.get("derived"))
+        check("AL2 name only, DescribeCluster denied: one warning line naming the refusal, the value and the rule",
+              len(warnings) == 1 and "eks:DescribeCluster my-cluster could not be asked" in warnings[0] and
+              "AccessDeniedException" in warnings[0] and "Grant" not in warnings[0] and
+              "spec.cluster.cidr=172.20.0.0/16 instead" in warnings[0] and "AL2 bootstrap.sh's rule" in warnings[0],
+              r.stderr)
+    with Node(helpers, strategy="imds", user_data=name_only, imds_extra=vpc10, toml=image + deadline) as n:
+        with harness.FakeAws() as aws:
+            env = aws.env()
+        r = n.config(env)  # the fake is gone: EKS unreachable until the deadline
+        cfg = n.config_json() or {}
+        check("AL2 name only, EKS unreachable: AL2's rule after the deadline, exit 0",
+              r.returncode == 0 and cfg.get("derived", {}).get("clusterDNS") == ["172.20.0.10"] and r.took < 3.5,
+              "%d %.2fs %s" % (r.returncode, r.took, r.stderr))
+    harness.shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_unknown_instance_type(helpers):
     extra = ["--set", "meta-data/instance-type=m99.large"]
     with Node(helpers, strategy="imds", imds_extra=extra) as n, harness.FakeAws(["--instance-type", "m99.large:5:20"]) as aws:
@@ -318,6 +402,7 @@ def main():
     test_instance_profile(helpers)
     test_env_secrets_not_logged(helpers)
     test_describe_cluster(helpers, cli)
+    test_al2_cluster_dns(helpers, cli)
     test_unknown_instance_type(helpers)
     test_bad_values(helpers)
     return TALLY.finish()

@@ -9,7 +9,8 @@ loopback fake IMDS) and the VM scenario's NodeConfig, plus a site fragment with
 a proxy URL holding a password. Then:
   - validate passes on it, with one line per file and the host checks skipped,
     and fails, naming the file, on a wrong mode, a file that does not parse
-    and a missing file;
+    and a missing file; a containerd drop-in that is not TOML or too new is a
+    warning, not a failure;
   - collect-logs, with PATH holding only a few stand-in tools (one of which
     fails), writes a tar.gz with every section, notes for the tools that are
     missing, and none of the secrets planted in the user data, the kubeconfig,
@@ -142,6 +143,38 @@ def validate_cases(cli, root, tally):
             p.write_bytes(saved)
             p.chmod(saved_mode)
         tally.case("validate fails on %s" % name, problems)
+
+    # containerd's drop-ins are not eks-node's: what is wrong with one is a
+    # warning, and validate still passes
+    dropins = root / "etc/containerd/config.d"
+    dropins.mkdir(parents=True, exist_ok=True)
+    (dropins / "10-metrics.toml").write_text('version = 2\n[metrics]\naddress = "127.0.0.1:1338"\n')
+    (dropins / "20-broken.toml").write_text("[debug\nlevel = 'debug'\n")
+    (dropins / "30-newer.toml").write_text("version = 3\n")
+    r = harness.run_cli(cli, "validate", "--root=%s" % root)
+    lines = r.stdout.splitlines()
+    problems = []
+    if r.returncode != 0:
+        problems.append("exit %d, want 0:\n%s" % (r.returncode, r.stdout))
+    if "ok    containerd drop-in /etc/containerd/config.d/10-metrics.toml" not in lines:
+        problems.append("no ok line for the good drop-in:\n%s" % r.stdout)
+    if not any(ln.startswith("warn  containerd drop-in /etc/containerd/config.d/20-broken.toml: invalid TOML at line 1")
+               and "containerd will not start" in ln for ln in lines):
+        problems.append("no warning for the broken drop-in:\n%s" % r.stdout)
+    if not any(ln.startswith("warn  containerd drop-in /etc/containerd/config.d/30-newer.toml: version 3 is newer")
+               for ln in lines):
+        problems.append("no warning for the version 3 drop-in on containerd 1.7:\n%s" % r.stdout)
+    if not r.stdout.rstrip().endswith("0 checks failed, 2 warnings"):
+        problems.append("summary: %r" % r.stdout.splitlines()[-1:])
+    j = harness.run_cli(cli, "validate", "--root=%s" % root, "--json")
+    try:
+        results = {c["check"]: c["result"] for c in json.loads(j.stdout)}
+        if results.get("containerd drop-in /etc/containerd/config.d/20-broken.toml") != "warning":
+            problems.append("--json: %s" % results)
+    except json.JSONDecodeError as e:
+        problems.append("--json not JSON: %s" % e)
+    shutil.rmtree(dropins)
+    tally.case("validate warns, without failing, about containerd drop-ins", problems)
 
     broken("config.json mode 0644", "/run/eks-node/config.json", lambda p: p.chmod(0o644), "mode 0644, want 0600")
     broken("a containerd config that is not TOML", "/etc/containerd/config.toml",

@@ -325,10 +325,11 @@ std::string Session::call(std::string_view service, const std::string& method, c
             }
             [[fallthrough]];
         case ErrorClass::permission:
-            throw ConfigError(why.source, why.field,
-                              fmt::format("{} was refused: {}; with credentials from {}. Grant the instance role "
-                                          "{}, or change {}",
-                                          where, last, creds.source, why.action, why.field));
+            throw AccessDeniedError(why.source, why.field,
+                                    fmt::format("{} was refused: {}; with credentials from {}. Grant the instance "
+                                                "role {}, or change {}",
+                                                where, last, creds.source, why.action, why.field),
+                                    fmt::format("{} was refused: {}", where, last));
         case ErrorClass::not_found:
             throw ConfigError(why.source, why.field, fmt::format("{}: {}", where, last));
         case ErrorClass::fatal:
@@ -378,7 +379,10 @@ derive::ClusterDetails describe_cluster(Session& s, const std::string& name, con
     std::string path = "/clusters/" + uri_encode(name, false);
     for (;;) {
         derive::ClusterDetails d = parse_cluster(s.call("eks", "GET", path, "", why));
-        if (!d.endpoint.empty() && !d.certificate_authority.empty() && !d.cidr.empty()) return d;
+        // An ACTIVE cluster's answer without a service CIDR will not grow
+        // one: the caller decides (AL2 then took the VPC's default).
+        if (!d.endpoint.empty() && !d.certificate_authority.empty() && (!d.cidr.empty() || d.status == "ACTIVE"))
+            return d;
         // A cluster still CREATING has no endpoint yet.
         std::string status = d.status.empty() ? "unknown" : imds::value::shown(d.status);
         if (!s.wait_retry(fmt::format("EKS DescribeCluster {}: status {}, endpoint or CA not yet there", name, status)))

@@ -5,6 +5,8 @@
 //   EC2 DescribeInstanceTypes  -> ENIs and IPv4 addresses per ENI of a type the
 //                                 embedded table does not know
 //   EKS DescribeCluster        -> endpoint, CA and service CIDR from the name alone
+//                                 (the CIDR may be empty for an ACTIVE cluster
+//                                 whose answer has none)
 // Each is made only when needed, at most once per run.
 //
 // Errors: throttling (Throttling, RequestLimitExceeded, ...), 5xx, transport
@@ -12,7 +14,8 @@
 // exponential backoff until the deadline (or the attempts AWS_MAX_ATTEMPTS
 // allows), then TempError (exit 75).
 // Permission errors (AccessDenied, UnauthorizedOperation, AuthFailure) are
-// not retried: ConfigError (exit 6) naming the setting that needed the call.
+// not retried: AccessDeniedError, a ConfigError (exit 6) naming the setting
+// that needed the call.
 //
 // Owner area: helpers/lib/aws/.
 #pragma once

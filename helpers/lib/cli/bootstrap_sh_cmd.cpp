@@ -12,6 +12,8 @@
 // admin's 90-* still beats it, exactly as for user data. The user data's other
 // configuration parts (NodeConfig, TOML) are kept in that file, before the
 // flags. Then the chain is re-run: eks-node-config, whose consumers follow.
+// Either way eks-node-containerd runs again, for the containerd drop-ins the
+// script may have written before its call.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -31,8 +33,9 @@ namespace eksnode::cli {
 const char* const bootstrap_sh_help =
     "Usage: eks-node bootstrap-sh [--root=DIR] [--user-data=FILE] -- CLUSTER [BOOTSTRAP.SH FLAGS]\n"
     "\n"
-    "What /etc/eks/bootstrap.sh runs when AL2 user data calls it. Does nothing if the boot\n"
-    "already applied these flags from the user data; else writes them, with the user data's\n"
+    "What /etc/eks/bootstrap.sh runs when AL2 user data calls it. If the boot already applied\n"
+    "these flags from the user data, it only re-runs eks-node-containerd.service (for drop-ins\n"
+    "the script wrote to /etc/containerd/config.d); else it writes them, with the user data's\n"
     "other configuration, to /run/eks-node/node.toml.d/50-user-data.toml and restarts\n"
     "eks-node-config.service (under systemd on the host).\n"
     "\n"
@@ -63,6 +66,19 @@ bool applied_at_boot(const std::string& user_data, const std::string& label, con
     });
 }
 
+// The script may have written containerd drop-ins (/etc/containerd/config.d)
+// before calling bootstrap.sh, as AL2 user data does, after containerd
+// started. eks-node-containerd lists them in config.toml's header: re-run,
+// it changes config.toml, and so restarts containerd, only if they changed.
+void rerender_containerd(const Paths& paths) {
+    if (!sd::manages_host(paths)) return;
+    sd::restart_unit("eks-node-containerd.service");
+    fmt::print(
+        "eks-node: re-running eks-node-containerd.service for {}/*.toml (containerd restarts if they "
+        "changed)\n",
+        path::containerd_dropin_dir);
+}
+
 }  // namespace
 
 int bootstrap_sh_cmd(const std::vector<std::string>& args) {
@@ -88,6 +104,7 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     config::validate_fragment(from_flags);
     if (user_data && applied_at_boot(*user_data, label, from_flags)) {
         fmt::print("eks-node: these bootstrap.sh flags were applied at boot from the user data; nothing to do\n");
+        rerender_containerd(opts.paths);
         return EXIT_OK;
     }
 

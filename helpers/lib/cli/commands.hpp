@@ -35,13 +35,16 @@ int validate_cmd(const std::vector<std::string>& args);
 extern const char* const validate_help;
 
 struct CheckResult {
-    enum class Outcome { ok, failed, skipped };
+    // warning: something to look at in a file eks-node does not own (a
+    // containerd drop-in); not a failure of the node's own files
+    enum class Outcome { ok, failed, skipped, warning };
     std::string name;
     Outcome outcome;
     std::string detail;  // why it failed or was skipped; "" when ok
 };
-// The checks on files under the root: present, mode, parseable. No systemd, no
-// kernel: these run anywhere (tests run them on a rendered temp root).
+// The checks on files under the root: present, mode, parseable; and the
+// containerd drop-ins config.toml imports (warnings). No systemd, no kernel:
+// these run anywhere (tests run them on a rendered temp root).
 std::vector<CheckResult> validate_files(const Paths& paths);
 
 // `eks-node confinement [STEP...] | --probe=STEP|none`: the steps' Landlock policies.

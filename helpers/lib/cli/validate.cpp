@@ -18,6 +18,7 @@
 #include "core/fsutil.hpp"
 #include "core/outputs.hpp"
 #include "core/text.hpp"
+#include "render/render.hpp"
 
 namespace eksnode::cli {
 
@@ -26,8 +27,10 @@ const char* const validate_help =
     "\n"
     "Checks the node against its resolved configuration, one line per check: every file the\n"
     "steps write is present, parseable (JSON, TOML, YAML, PEM, environment file) and has its\n"
-    "mode; on the host also the kernel modules (overlay, br_netfilter), the sysctls kubelet\n"
-    "needs, the instance-store mounts, eks-node.target, containerd and kubelet.\n"
+    "mode; each containerd drop-in in /etc/containerd/config.d (a warning, not a failure, when\n"
+    "containerd will not take it as meant); on the host also the kernel modules (overlay,\n"
+    "br_netfilter), the sysctls kubelet needs, the instance-store mounts, eks-node.target,\n"
+    "containerd and kubelet.\n"
     "\n"
     "  --root=DIR   check the files under DIR; the kernel and systemd checks are skipped\n"
     "  --json       print the checks as JSON\n"
@@ -151,6 +154,25 @@ std::vector<CheckResult> systemd_checks() {
     return out;
 }
 
+// The drop-ins containerd imports over config.toml: not eks-node's files, so
+// what is wrong with one is a warning (containerd, checked on the host, is
+// the judge). Checked against config.json when it can be read, else as TOML.
+std::vector<CheckResult> dropin_checks(const Paths& paths) {
+    json cfg = json::object();
+    try {
+        if (auto text = read_file_if_exists(paths.of(path::config_json))) cfg = json::parse(*text);
+    } catch (const std::exception&) {
+        cfg = json::object();  // its own check above says what is wrong with it
+    }
+    std::vector<CheckResult> out;
+    for (const render::ContainerdDropin& d : render::containerd_dropins(cfg, paths)) {
+        std::string name = fmt::format("containerd drop-in {}", d.path);
+        if (d.warnings.empty()) out.push_back({name, Outcome::ok, ""});
+        for (const std::string& w : d.warnings) out.push_back({name, Outcome::warning, w});
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<CheckResult> validate_files(const Paths& paths) {
@@ -179,6 +201,7 @@ std::vector<CheckResult> validate_files(const Paths& paths) {
     auto k = named(path::kubeconfig), b = named(path::bootstrap_kubeconfig);
     if (k != out.end() && b != out.end() && k->outcome == Outcome::skipped && b->outcome == Outcome::skipped)
         *k = {std::string(path::kubeconfig), Outcome::failed, "missing (and no bootstrap-kubeconfig either)"};
+    for (CheckResult& c : dropin_checks(paths)) out.push_back(std::move(c));
     return out;
 }
 
@@ -206,14 +229,23 @@ int validate_cmd(const std::vector<std::string>& args) {
     }
 
     int failed = 0;
+    int warned = 0;
     json out = json::array();
     for (const CheckResult& c : checks) {
-        const char* word = c.outcome == Outcome::ok ? "ok" : c.outcome == Outcome::failed ? "FAIL" : "skip";
+        const char* word = "ok";
+        const char* result = "ok";
+        switch (c.outcome) {
+        case Outcome::ok: break;
+        case Outcome::failed: word = "FAIL", result = "failed"; break;
+        case Outcome::skipped: word = "skip", result = "skipped"; break;
+        case Outcome::warning: word = "warn", result = "warning"; break;
+        }
         failed += c.outcome == Outcome::failed;
+        warned += c.outcome == Outcome::warning;
         if (as_json) {
             json j = json::object();
             j["check"] = c.name;
-            j["result"] = c.outcome == Outcome::ok ? "ok" : c.outcome == Outcome::failed ? "failed" : "skipped";
+            j["result"] = result;
             if (!c.detail.empty()) j["detail"] = c.detail;
             out.push_back(j);
         } else {
@@ -223,7 +255,8 @@ int validate_cmd(const std::vector<std::string>& args) {
     if (as_json)
         fmt::print("{}", dump_pretty(out, 2));
     else
-        fmt::print("{} check{} failed\n", failed, failed == 1 ? "" : "s");
+        fmt::print("{} check{} failed{}\n", failed, failed == 1 ? "" : "s",
+                   warned ? fmt::format(", {} warning{}", warned, warned == 1 ? "" : "s") : "");
     return failed ? EXIT_FAILURE_ : EXIT_OK;
 }
 

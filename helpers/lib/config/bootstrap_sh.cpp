@@ -8,9 +8,13 @@
 // takes a value in the next word; --kubelet-extra-args lands unquoted in
 // kubelet's ExecStart through a systemd Environment= line, so systemd splits it
 // at whitespace; --use-max-pods defaults to true; without --dns-cluster-ip the
-// DNS address is the service CIDR's .10; with --ip-family ipv6 it is the IPv6
-// service CIDR's ::a and --service-ipv6-cidr is required when the endpoint and
-// CA are given; --container-runtime defaulted to dockerd before Kubernetes 1.24.
+// DNS address is the service CIDR's .10, and without either it is 172.20.0.10
+// when a VPC CIDR block of the primary interface starts with "10.", else
+// 10.100.0.10 (DescribeCluster is called only when the endpoint or the CA is
+// missing, and then its service CIDR is used if it has one); with --ip-family
+// ipv6 it is the IPv6 service CIDR's ::a and --service-ipv6-cidr is required
+// when the endpoint and CA are given; --container-runtime defaulted to dockerd
+// before Kubernetes 1.24.
 #include "config/bootstrap_sh.hpp"
 
 #include <arpa/inet.h>
@@ -257,6 +261,13 @@ private:
                 throw ConfigError(source_, field_of("--dns-cluster-ip"),
                                   "an IPv6 address needs --ip-family ipv6 and --service-ipv6-cidr");
             cluster["cidr"] = default_service_cidr(*dns).value_or(enclosing_slash24(*dns));
+        } else {
+            // Neither: bootstrap.sh took the DNS address from the VPC's CIDR
+            // blocks (IMDS), without asking EKS when the endpoint and CA were
+            // given, and when it had to ask for them, from DescribeCluster's
+            // service CIDR if the answer had one.
+            bool coordinates = value("--apiserver-endpoint") && value("--b64-cluster-ca");
+            f.settings["serviceCidrStrategy"] = coordinates ? "vpc" : "describe-cluster-or-vpc";
         }
         // bootstrap.sh's --dns-cluster-ip wins over the CIDR's .10
         if (dns && cluster.contains("cidr") && defaults::cluster_dns(cluster["cidr"].get<std::string>()) != *dns)

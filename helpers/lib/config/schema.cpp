@@ -179,6 +179,8 @@ const Field& settings() {
             boolean("enable", "run the eks-node steps at all"),
             choice("logLevel", "log threshold of the steps", {"error", "warning", "notice", "info", "debug"}),
             choice("nodeNameStrategy", "how the node name is chosen", {"imds", "instance-id", "private-dns-name"}),
+            choice("serviceCidrStrategy", "where spec.cluster.cidr comes from when no source sets it",
+                   {"describe-cluster", "vpc", "describe-cluster-or-vpc"}),
             // eks-node-imds reads this table too: with the same reader.
             read_by(
                 [](const json& v, const std::string& source) {

@@ -101,13 +101,27 @@ struct Requirements {
     bool cluster_coordinates = true;
 };
 
+// settings.serviceCidrStrategy: where spec.cluster.cidr comes from when no
+// source sets it (eks-node.toml(5)). describe_cluster (the default): EKS
+// DescribeCluster. vpc: AL2 bootstrap.sh's rule, EKS's default service CIDR
+// for the instance's VPC (derive::service_cidr_from_vpc), EKS never asked for
+// it. describe_cluster_or_vpc: DescribeCluster's, else AL2's rule when the
+// call cannot be made (refused, no credentials, EKS unreachable until the
+// deadline) or the answer has none. The bootstrap.sh front end sets one of the
+// last two when its flags give no service CIDR or DNS address.
+enum class ServiceCidrStrategy { describe_cluster, vpc, describe_cluster_or_vpc };
+// Of a merged [settings] table that passed validate_fragment().
+ServiceCidrStrategy service_cidr_strategy(const json& settings);
+std::string_view to_string(ServiceCidrStrategy s);
+
 // The merged [settings] that must agree (imds.requestTimeout <= deadline),
 // as eks-node-imds reads them. Throws ConfigError naming the field and its source.
 void validate_settings(const json& settings, const Origins& origins);
 
 // Checks what only the merged whole can tell: required fields
 // (cluster.name, apiServerEndpoint, certificateAuthority, cidr; cluster.id with
-// enableOutpost) and validate_settings().
+// enableOutpost) and validate_settings(). cidr is not required when
+// settings.serviceCidrStrategy derives it from the VPC on the node.
 // Throws ConfigError naming the field and the sources that set (or were
 // consulted for) it.
 void validate_merged(const json& spec, const json& settings, const Origins& origins,

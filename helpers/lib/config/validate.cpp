@@ -134,13 +134,17 @@ bool is_set(const json& object, const char* key) {
     return it != object.end() && !(it->is_string() && it->get_ref<const std::string&>().empty());
 }
 
-void require_cluster_fields(const json& spec, const Origins& origins, const Requirements& required) {
+void require_cluster_fields(const json& spec, const json& settings, const Origins& origins,
+                            const Requirements& required) {
     static const json none = json::object();
     auto found = spec.find("cluster");
     const json& cluster = found != spec.end() ? *found : none;
     std::vector<const char*> fields = {"name"};
-    if (required.cluster_coordinates)
-        fields.insert(fields.end(), {"apiServerEndpoint", "certificateAuthority", "cidr"});
+    if (required.cluster_coordinates) {
+        fields.insert(fields.end(), {"apiServerEndpoint", "certificateAuthority"});
+        // the node derives it from its VPC (eks-node-config)
+        if (service_cidr_strategy(settings) == ServiceCidrStrategy::describe_cluster) fields.push_back("cidr");
+    }
     for (const char* key : fields)
         if (!is_set(cluster, key))
             throw ConfigError(sources_consulted(origins), fmt::format("spec.cluster.{}", key),
@@ -234,8 +238,26 @@ void validate_settings(const json& settings, const Origins& origins) {
     settings::read_imds(*imds, origin_of(origins, "/settings/imds/requestTimeout"), settings::Table::merged);
 }
 
+ServiceCidrStrategy service_cidr_strategy(const json& settings) {
+    auto it = settings.find("serviceCidrStrategy");
+    if (it == settings.end() || !it->is_string()) return ServiceCidrStrategy::describe_cluster;
+    const std::string& s = it->get_ref<const std::string&>();
+    if (s == "vpc") return ServiceCidrStrategy::vpc;
+    if (s == "describe-cluster-or-vpc") return ServiceCidrStrategy::describe_cluster_or_vpc;
+    return ServiceCidrStrategy::describe_cluster;
+}
+
+std::string_view to_string(ServiceCidrStrategy s) {
+    switch (s) {
+    case ServiceCidrStrategy::vpc: return "vpc";
+    case ServiceCidrStrategy::describe_cluster_or_vpc: return "describe-cluster-or-vpc";
+    case ServiceCidrStrategy::describe_cluster: break;
+    }
+    return "describe-cluster";
+}
+
 void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required) {
-    require_cluster_fields(spec, origins, required);
+    require_cluster_fields(spec, settings, origins, required);
     validate_settings(settings, origins);
     check_kubelet_max_pods(spec, origins);
     check_aws_environment(spec, origins);

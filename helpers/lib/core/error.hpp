@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace eksnode {
 
@@ -54,6 +55,23 @@ private:
 class NoCredentialsError : public ConfigError {
 public:
     using ConfigError::ConfigError;
+};
+
+// An AWS service refused the call itself: no permission for the action, or
+// credentials it does not accept. Not retried (exit 6); a lookup with an
+// answer of its own when the service cannot be asked (AL2's cluster DNS from
+// the VPC, settings.serviceCidrStrategy) catches it and says so.
+class AccessDeniedError : public ConfigError {
+public:
+    AccessDeniedError(const std::string& source, const std::string& field, const std::string& problem,
+                      std::string refusal = {})
+        : ConfigError(source, field, problem), refusal_(std::move(refusal)) {}
+    // The refusal alone ("eks:DescribeCluster at URL was refused:
+    // AccessDeniedException (HTTP 403)"), without the advice of problem().
+    std::string refusal() const { return refusal_.empty() ? problem() : refusal_; }
+
+private:
+    std::string refusal_;
 };
 
 class UsageError : public Error {

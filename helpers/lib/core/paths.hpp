@@ -26,6 +26,8 @@ inline constexpr std::string_view kubeconfig = "/var/lib/kubelet/kubeconfig";
 inline constexpr std::string_view credential_provider_config = "/etc/eks/image-credential-provider/config.json";
 inline constexpr std::string_view containerd_config = "/etc/containerd/config.toml";
 inline constexpr std::string_view base_runtime_spec = "/etc/containerd/base-runtime-spec.json";
+// containerd imports every *.toml here over config.toml (eks-node-containerd(8)); not ours
+inline constexpr std::string_view containerd_dropin_dir = "/etc/containerd/config.d";
 inline constexpr std::string_view kubelet_version_txt = "/etc/eks/kubelet-version.txt";
 inline constexpr std::string_view containerd_version_txt = "/etc/eks/containerd-version.txt";
 inline constexpr std::string_view etc_hosts = "/etc/hosts";

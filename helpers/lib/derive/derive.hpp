@@ -122,6 +122,24 @@ int memory_mib_to_reserve(int max_pods);
 // Network address + 10 (IPv4) or + 0xa (IPv6), e.g. "10.100.0.0/16" -> "10.100.0.10".
 // Throws ConfigError (field spec.cluster.cidr, empty source) for a malformed CIDR.
 std::string cluster_dns_from_cidr(std::string_view cidr);
+
+// The service CIDR EKS gives a cluster created without one, as AL2's
+// bootstrap.sh inferred it from the VPC when it was told neither the CIDR nor
+// the DNS address: 172.20.0.0/16 when one of the VPC's IPv4 CIDR blocks lies
+// in 10.0.0.0/8 (bootstrap.sh: a vpc-ipv4-cidr-blocks line of the primary
+// interface starting "10."), so that services do not collide with the VPC,
+// else 10.100.0.0/16. Its cluster DNS is then 172.20.0.10 or 10.100.0.10.
+struct VpcServiceCidr {
+    std::string cidr;     // "172.20.0.0/16"
+    std::string because;  // "VPC CIDR 10.0.0.0/16 lies in 10.0.0.0/8"
+};
+// nullopt when `vpc_ipv4_cidrs` holds no IPv4 CIDR (nothing to infer from:
+// bootstrap.sh's 10.100.0.0/16 then would be a guess, not a derivation).
+std::optional<VpcServiceCidr> service_cidr_from_vpc(const std::vector<std::string>& vpc_ipv4_cidrs);
+// The same from instance.json's vpcIpv4CidrBlocks (eks-node-imds reads them
+// for the primary interface, as bootstrap.sh did).
+std::optional<VpcServiceCidr> service_cidr_from_instance(const json& instance);
+
 // "<account>.dkr.ecr.<region>.<suffix>/eks/pause:<tag>" from the embedded table.
 // With `fips`, the ecr-fips host where ECR serves one (US and GovCloud regions).
 std::string sandbox_image(std::string_view region, std::string_view dns_suffix, bool fips);

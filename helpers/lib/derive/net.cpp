@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cluster DNS address and IP family from the service CIDR (config/defaults.cpp
-// reads CIDRs, and says how eks-node differs from nodeadm there); host of an URL.
+// reads CIDRs, and says how eks-node differs from nodeadm there); AL2's
+// service CIDR from the VPC; host of an URL.
+#include <arpa/inet.h>
+
+#include <fmt/format.h>
+
 #include "config/defaults.hpp"
 #include "derive/internal.hpp"
 
@@ -8,6 +13,38 @@ namespace eksnode::derive {
 
 // One CIDR reader, below both config (the bootstrap.sh flags) and derive.
 std::string cluster_dns_from_cidr(std::string_view cidr) { return config::defaults::cluster_dns(cidr); }
+
+namespace {
+
+// The first octet of an IPv4 CIDR's address, or -1 for anything else.
+int first_octet(std::string_view cidr) {
+    std::string address(cidr.substr(0, cidr.find('/')));
+    in_addr a{};
+    if (inet_pton(AF_INET, address.c_str(), &a) != 1) return -1;
+    return static_cast<int>(ntohl(a.s_addr) >> 24);
+}
+
+}  // namespace
+
+std::optional<VpcServiceCidr> service_cidr_from_vpc(const std::vector<std::string>& vpc_ipv4_cidrs) {
+    std::vector<std::string> known;
+    for (const std::string& c : vpc_ipv4_cidrs) {
+        int octet = first_octet(c);
+        if (octet == 10) return VpcServiceCidr{"172.20.0.0/16", fmt::format("VPC CIDR {} lies in 10.0.0.0/8", c)};
+        if (octet >= 0) known.push_back(c);
+    }
+    if (known.empty()) return std::nullopt;
+    return VpcServiceCidr{"10.100.0.0/16", fmt::format("no VPC CIDR lies in 10.0.0.0/8 ({})", fmt::join(known, ", "))};
+}
+
+std::optional<VpcServiceCidr> service_cidr_from_instance(const json& instance) {
+    std::vector<std::string> cidrs;
+    auto it = instance.find("vpcIpv4CidrBlocks");
+    if (it != instance.end() && it->is_array())
+        for (const json& c : *it)
+            if (c.is_string()) cidrs.push_back(c.get<std::string>());
+    return service_cidr_from_vpc(cidrs);
+}
 
 namespace detail {
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The containerd step's documents, each a pure function of config.json.
+// The containerd step's documents, each a pure function of config.json (the
+// drop-ins containerd imports aside, which are read from the node).
 // Internal to helpers/lib/render/ and its tests; render_containerd() writes them.
 #pragma once
 
@@ -22,6 +23,10 @@ ConfigSchema containerd_schema(const json& cfg);
 inline constexpr std::string_view sandbox_image_placeholder = "SANDBOX_IMAGE";
 
 json containerd_config(const json& cfg);
+
+// FNV-1a, 64 bits, as 16 hex digits: a change detector, not a checksum
+// against tampering.
+std::string fnv1a64_hex(std::string_view bytes);
 
 // The FastImagePull feature gate on a node big enough for it (nodeadm: at
 // least 4 CPUs and 7 GiB): images are pulled by the SOCI snapshotter in

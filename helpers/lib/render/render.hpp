@@ -38,6 +38,28 @@ StepResult render_system(const json& cfg, const Paths& paths);
 // writes the drop-in), which only a running systemd-resolved applies.
 bool sets_dns(const json& cfg);
 
+// What config.toml imports: AL2's drop-in directory, whose files (written by
+// the image, by user data scripts, by an admin) containerd itself loads at
+// start over config.toml, in name order.
+inline constexpr std::string_view containerd_imports = "/etc/containerd/config.d/*.toml";
+
+// One file containerd will import, as eks-node sees it at render time.
+struct ContainerdDropin {
+    std::string path;                   // node path, "/etc/containerd/config.d/10-metrics.toml"
+    std::string fingerprint;            // FNV-1a 64 of its bytes, hex; "" when it could not be read
+    std::vector<std::string> warnings;  // what will go wrong with it in containerd, one line each
+};
+// The files containerd's glob matches (names ending in .toml, sorted byte by
+// byte as Go's filepath.Glob sorts them), each read at most
+// dropin_check_bytes (1 MiB) and checked: TOML (config::parse_toml, the project's
+// nesting limit), a version containerd accepts beside config.toml's, and on
+// containerd 1.x, which replaces a whole plugin's table with an imported
+// one, the plugin tables config.toml sets too. Never throws for a file:
+// they are not eks-node's, and containerd is their judge.
+std::vector<ContainerdDropin> containerd_dropins(const json& cfg, const Paths& paths);
+
+inline constexpr size_t dropin_check_bytes = 1u << 20;
+
 // Addresses of a host name as numeric strings. Throws TempError (exit 75)
 // when the name cannot be resolved now.
 using HostResolver = std::function<std::vector<std::string>(const std::string& host)>;

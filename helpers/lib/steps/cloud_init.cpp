@@ -38,9 +38,12 @@ Newest newest_in(const fs::path& dir, std::string_view suffix) {
     Newest best{0, ""};
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return best;
-    consider(best, dir);
     for (const auto& e : fs::directory_iterator(dir, ec))
         if (e.path().filename().string().ends_with(suffix)) consider(best, e.path());
+    // The directory last: its mtime also moves when a file is removed, and
+    // on a tie (a file created and written within one clock tick) the file
+    // is the better name to log.
+    consider(best, dir);
     return best;
 }
 
@@ -84,12 +87,13 @@ void report_cloud_final(const json& cfg) {
 
 // A unit that read its inputs at start and has been started since boot:
 // restart it when one of them is newer than its start (a script wrote it).
-void restart_if_newer(std::string_view unit, const Newest& newest, std::string_view why) {
+bool restart_if_newer(std::string_view unit, const Newest& newest, std::string_view why) {
     sd::UnitStatus u = sd::unit_status(unit);
-    if (!u.start_usec || newest.first <= u.start_usec) return;
+    if (!u.start_usec || newest.first <= u.start_usec) return false;
     log::info("{} changed after {} started (a user data script wrote it): restarting {} before kubelet starts{}",
                 newest.second, unit, unit, why);
     sd::restart_unit(unit);
+    return true;
 }
 
 }  // namespace
@@ -112,11 +116,17 @@ StepResult cloud_init(const StepOptions& opts) {
     }
     restart_if_newer("eks-node-config.service", newest_config, " (and the steps after it)");
 
-    // containerd reads these only at start: a script that drops a file into
-    // config.d (AL2 user data does) or edits config.toml takes effect now.
-    auto newest_containerd = newest_of(opts.paths, {path::containerd_config, path::base_runtime_spec},
-                                       {{"/etc/containerd/config.d", ".toml"}});
-    restart_if_newer("containerd.service", newest_containerd, "");
+    // containerd reads these only at start. A script that edits config.toml
+    // or the base spec keeps its edit: containerd restarts over it (a re-run
+    // of eks-node-containerd would render the edit away).
+    auto edited = newest_of(opts.paths, {path::containerd_config, path::base_runtime_spec}, {});
+    if (restart_if_newer("containerd.service", edited, "")) return {};
+    // A drop-in in config.d (AL2 user data writes them): eks-node-containerd
+    // re-runs, checks it and lists its fingerprint in config.toml's header,
+    // and that change of config.toml restarts containerd.
+    auto dropins = newest_of(opts.paths, {}, {{path::containerd_dropin_dir, ".toml"}});
+    restart_if_newer("eks-node-containerd.service", dropins,
+                     " (it checks the drop-in; its changed config.toml restarts containerd)");
     return {};
 }
 

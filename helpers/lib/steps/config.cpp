@@ -86,40 +86,113 @@ bool cluster_has(const json& spec, const char* key) {
            !(*cluster)[key].get<std::string>().empty();
 }
 
+std::string setting_source(const Origins& origins, const char* pointer) {
+    auto it = origins.find(pointer);
+    return it != origins.end() ? it->second : "the default";
+}
+
+// spec.cluster.cidr by AL2 bootstrap.sh's rule, from the VPC CIDR blocks in
+// instance.json. The origin says the rule, the block that decided, and
+// `why` this rule rather than EKS (short: clusterDNS's origin repeats it);
+// the log line, a warning then, starts with `failure` when there is one (a
+// refused call, say). False when instance.json has no VPC CIDR to go by.
+bool cidr_from_vpc(json& spec, const json& instance, Origins& origins, config::ServiceCidrStrategy strategy,
+                   const std::string& why, const std::string& failure = {}) {
+    std::optional<derive::VpcServiceCidr> v = derive::service_cidr_from_instance(instance);
+    if (!v) return false;
+    spec["cluster"]["cidr"] = v->cidr;
+    std::string origin = fmt::format(
+        "EKS's default service CIDR for this VPC, AL2 bootstrap.sh's rule: {} (IMDS vpc-ipv4-cidr-blocks); "
+        "settings.serviceCidrStrategy = {} from {}, {}",
+        v->because, config::to_string(strategy), setting_source(origins, "/settings/serviceCidrStrategy"), why);
+    if (failure.empty()) log::info("spec.cluster.cidr={} ({})", v->cidr, origin);
+    else log::warning("{}; spec.cluster.cidr={} instead ({})", failure, v->cidr, origin);
+    origins["/spec/cluster/cidr"] = std::move(origin);
+    return true;
+}
+
+// Why an AWS call could not be made at all (no credentials, refused, EKS
+// unreachable until the deadline), or nullopt for an answer that says
+// something (no such cluster, a malformed answer).
+std::optional<std::string> unavailable(const Error& e) {
+    if (const auto* denied = dynamic_cast<const AccessDeniedError*>(&e)) return denied->refusal();
+    if (const auto* none = dynamic_cast<const NoCredentialsError*>(&e)) return none->problem();
+    if (dynamic_cast<const TempError*>(&e)) return std::string(e.what());
+    return std::nullopt;
+}
+
 // Fills spec.cluster's apiServerEndpoint, certificateAuthority and cidr from
-// EKS DescribeCluster when the name is known and any of them is not; values
-// the configuration sets win. Origins say "eks:DescribeCluster".
-void fill_cluster_from_eks(json& spec, const json& settings, Origins& origins, const derive::ApiLookups& api) {
+// EKS DescribeCluster when the name is known and any of them is not (the
+// CIDR only when settings.serviceCidrStrategy lets EKS tell it); values the
+// configuration sets win. Origins say "eks:DescribeCluster". With
+// describe-cluster-or-vpc, a call made for the CIDR alone that cannot be
+// made (refused, no credentials, EKS unreachable until the deadline), or an
+// answer without a CIDR, leaves it to AL2's rule (cidr_from_vpc).
+void fill_cluster_from_eks(json& spec, const json& settings, const json& instance, Origins& origins,
+                           const derive::ApiLookups& api) {
     static constexpr const char* keys[] = {"apiServerEndpoint", "certificateAuthority", "cidr"};
     if (!cluster_has(spec, "name")) return;
-    bool missing = false;
-    for (const char* k : keys) missing |= !cluster_has(spec, k);
+    const config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
+    const bool or_vpc = strategy == config::ServiceCidrStrategy::describe_cluster_or_vpc;
+    bool missing = !cluster_has(spec, keys[0]) || !cluster_has(spec, keys[1]);
+    if (strategy != config::ServiceCidrStrategy::vpc) missing |= !cluster_has(spec, keys[2]);
     // Outposts local clusters are not described by the EKS API in the region.
     if (!missing || (spec["cluster"].contains("enableOutpost") && spec["cluster"]["enableOutpost"] == true)) return;
     std::string name = spec["cluster"]["name"].get<std::string>();
+    // Only the CIDR is asked for, and AL2's rule can answer instead.
+    const bool can_fall_back = or_vpc && cluster_has(spec, keys[0]) && cluster_has(spec, keys[1]) &&
+                               derive::service_cidr_from_instance(instance).has_value();
     derive::ClusterDetails d;
     try {
         d = api.describe_cluster(name, origins);
-    } catch (const ConfigError& why) {
+    } catch (const Error& e) {
+        if (std::optional<std::string> why = unavailable(e); why && can_fall_back) {
+            cidr_from_vpc(spec, instance, origins, strategy, "as eks:DescribeCluster could not be asked",
+                          fmt::format("eks:DescribeCluster {} could not be asked: {}", name, *why));
+            return;
+        }
+        if (!dynamic_cast<const ConfigError*>(&e)) throw;
         // The configuration's gap comes first: name the missing field, then
         // why EKS could not fill it (no credentials, no permission, no such cluster).
         try {
             config::validate_merged(spec, settings, origins);
         } catch (const ConfigError& gap) {
-            throw ConfigError(
-                gap.source(), gap.field(),
-                fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), why.what()));
+            throw ConfigError(gap.source(), gap.field(),
+                              fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), e.what()));
         }
         throw;
     }
     const std::string values[] = {d.endpoint, d.certificate_authority, d.cidr};
     for (size_t i = 0; i < 3; ++i) {
         if (cluster_has(spec, keys[i])) continue;
+        if (i == 2 && values[i].empty()) {
+            // An ACTIVE cluster whose answer has no service CIDR.
+            if (or_vpc && cidr_from_vpc(spec, instance, origins, strategy, "as eks:DescribeCluster gave none",
+                                        fmt::format("eks:DescribeCluster {}: the answer has no service CIDR", name)))
+                continue;
+            if (strategy == config::ServiceCidrStrategy::vpc) continue;  // require_cidr() says why
+            throw ConfigError(
+                "eks:DescribeCluster", "spec.cluster.cidr",
+                fmt::format("the answer for cluster {} has no service CIDR; set spec.cluster.cidr", name));
+        }
         spec["cluster"][keys[i]] = values[i];
         origins[std::string("/spec/cluster/") + keys[i]] = "eks:DescribeCluster";
         log::info("spec.cluster.{}={} (eks:DescribeCluster {})", keys[i],
                   i == 1 ? std::string("<certificate authority>") : values[i], name);
     }
+}
+
+// With a strategy that derives the CIDR on the node, no CIDR now means there
+// was nothing to derive it from: say so, rather than "required".
+void require_cidr(const json& spec, const json& settings, const json& instance, const Origins& origins) {
+    config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
+    if (cluster_has(spec, "cidr") || strategy == config::ServiceCidrStrategy::describe_cluster) return;
+    bool vpc_known = derive::service_cidr_from_instance(instance).has_value();
+    throw ConfigError(setting_source(origins, "/settings/serviceCidrStrategy"), "spec.cluster.cidr",
+                      fmt::format("not set, and settings.serviceCidrStrategy = {} cannot derive it: {}",
+                                  config::to_string(strategy),
+                                  vpc_known ? "eks:DescribeCluster was not asked for it"
+                                            : "instance.json lists no VPC IPv4 CIDR (IMDS vpc-ipv4-cidr-blocks)"));
 }
 
 }  // namespace
@@ -138,11 +211,17 @@ json resolve_config(const ResolveInput& in) {
 
     derive::MachineFacts machine = derive::read_machine_facts(in.paths);
     for (auto& [k, v] : machine.origins) origins[k] = v;
+    const config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
+    if (!cluster_has(spec, "cidr") && strategy == config::ServiceCidrStrategy::vpc)
+        cidr_from_vpc(spec, in.instance, origins, strategy, "so eks:DescribeCluster is not asked");
     derive::ApiLookups api = in.api ? in.api(spec, settings, in.instance, machine) : derive::ApiLookups{};
     if (api.describe_cluster) {
-        fill_cluster_from_eks(spec, settings, origins, api);
-        config::validate_merged(spec, settings, origins);
+        fill_cluster_from_eks(spec, settings, in.instance, origins, api);
+    } else if (!cluster_has(spec, "cidr") && strategy == config::ServiceCidrStrategy::describe_cluster_or_vpc) {
+        cidr_from_vpc(spec, in.instance, origins, strategy, "resolved without the AWS API");
     }
+    require_cidr(spec, settings, in.instance, origins);
+    if (api.describe_cluster) config::validate_merged(spec, settings, origins);
     // Once the cluster's endpoint and CIDR are known (derive/proxy.cpp).
     derive::complete_no_proxy(spec, in.instance, origins);
     json derived = derive::values(spec, settings, in.instance, machine, origins, api.ec2);

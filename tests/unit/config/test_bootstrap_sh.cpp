@@ -21,21 +21,31 @@ namespace {
 
 const std::string endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
 
-// The spec a script's call maps to (settings must stay empty: bootstrap.sh
-// has no eks-node settings).
+// The spec a script's call maps to. Its settings hold at most where the
+// service CIDR comes from (the flags without one say how bootstrap.sh found
+// it); the tests below of the pause image and the CIDR strategy check them.
 json spec_of(std::string_view script) {
     std::optional<config::Fragment> f = config::bootstrap_sh::fragment_from_script(script, "user data");
     REQUIRE(f);
-    CHECK(f->settings == json::object());
+    json rest = f->settings;
+    rest.erase("serviceCidrStrategy");
+    CHECK(rest == json::object());
     return f->spec;
 }
 
-json spec_of_args(const std::vector<std::string>& args) {
+config::Fragment fragment_of_args(const std::vector<std::string>& args) {
     config::bootstrap_sh::FileReader none = [](const std::string&, std::string& why) -> std::optional<std::string> {
         why = "no files here";
         return std::nullopt;
     };
-    return config::bootstrap_sh::fragment_from_args(args, "test", none).spec;
+    return config::bootstrap_sh::fragment_from_args(args, "test", none);
+}
+
+json spec_of_args(const std::vector<std::string>& args) { return fragment_of_args(args).spec; }
+
+// settings.serviceCidrStrategy of a call, "" when it sets none.
+std::string strategy_of_args(const std::vector<std::string>& args) {
+    return fragment_of_args(args).settings.value("serviceCidrStrategy", "");
 }
 
 // The error a script gives: "field: problem".
@@ -150,12 +160,44 @@ TEST_CASE("every AL2 flag maps onto the model", "[config][bootstrap-sh]") {
         config::Fragment f = config::bootstrap_sh::fragment_from_args(
             {"c", "--pause-container-account", "123456789012", "--pause-container-version", "3.9"}, "test", none);
         CHECK(f.spec == named("c"));
-        CHECK(f.settings == json{{"containerd", {{"pauseAccount", "123456789012"}, {"pauseTag", "3.9"}}}});
+        CHECK(f.settings == json{{"serviceCidrStrategy", "describe-cluster-or-vpc"},
+                                 {"containerd", {{"pauseAccount", "123456789012"}, {"pauseTag", "3.9"}}}});
     }
     SECTION("repeated flags: the last wins, as in bootstrap.sh") {
         CHECK(spec_of_args({"c", "--local-disks", "mount",
                             "--local-disks=raid10"})["instance"]["localStorage"]["strategy"] == "RAID10");
     }
+}
+
+TEST_CASE("without a service CIDR or DNS address, the CIDR comes the way bootstrap.sh found it",
+          "[config][bootstrap-sh][al2]") {
+    const std::string ca = test::ca_base64();
+    // endpoint and CA given: bootstrap.sh never called EKS, it read the VPC's CIDRs from IMDS
+    CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", endpoint}) == "vpc");
+    CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", endpoint, "--ip-family", "ipv4"}) ==
+          "vpc");
+    // either missing: it called DescribeCluster and used its CIDR, else the VPC's
+    CHECK(strategy_of_args({"c"}) == "describe-cluster-or-vpc");
+    CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca}) == "describe-cluster-or-vpc");
+    CHECK(strategy_of_args({"c", "--apiserver-endpoint", endpoint}) == "describe-cluster-or-vpc");
+    // a CIDR or a DNS address given: the CIDR is known, no strategy
+    CHECK(strategy_of_args(
+              {"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", endpoint, "--service-ipv4-cidr", "10.50.0.0/16"})
+              .empty());
+    CHECK(strategy_of_args(
+              {"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", endpoint, "--dns-cluster-ip", "10.100.0.10"})
+              .empty());
+    // IPv6: bootstrap.sh never derived from the VPC (the CIDR is required, or comes from DescribeCluster)
+    CHECK(strategy_of_args({"c", "--ip-family", "ipv6"}).empty());
+    CHECK(strategy_of_args({"c", "--service-ipv6-cidr", "fd30:1c53:5f8a::/108"}).empty());
+    // and a script's call says the same as the shim's arguments
+    std::optional<config::Fragment> f = config::bootstrap_sh::fragment_from_script(
+        "#!/bin/bash\n/etc/eks/bootstrap.sh c --b64-cluster-ca " + ca + " --apiserver-endpoint " + endpoint + "\n",
+        "user data");
+    REQUIRE(f);
+    CHECK(f->settings == json{{"serviceCidrStrategy", "vpc"}});
+    CHECK_FALSE(f->spec["cluster"].contains("cidr"));
+    config::validate_fragment(*f);  // the setting is one the schema knows
 }
 
 TEST_CASE("--containerd-config-file comes from the script's own here-document", "[config][bootstrap-sh]") {

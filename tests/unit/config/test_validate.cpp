@@ -373,6 +373,25 @@ TEST_CASE("the cluster coordinates can be left to a later lookup", "[config][val
         Catch::Contains("spec.cluster.name"));
 }
 
+TEST_CASE("the service CIDR is not required when the node derives it from its VPC", "[config][validate][al2]") {
+    json spec = fragments_from_nodeconfig(test::nodeconfig_yaml(), "t")[0].spec;
+    spec["cluster"].erase("cidr");
+    CHECK_THROWS_WITH(validate_merged(spec, json::object(), {}), Catch::Contains("spec.cluster.cidr: required"));
+    CHECK_THROWS_WITH(validate_merged(spec, json{{"serviceCidrStrategy", "describe-cluster"}}, {}),
+                      Catch::Contains("spec.cluster.cidr: required"));
+    for (const char* s : {"vpc", "describe-cluster-or-vpc"}) {
+        INFO(s);
+        CHECK_NOTHROW(validate_merged(spec, json{{"serviceCidrStrategy", s}}, {}));
+    }
+    // the other coordinates stay required
+    spec["cluster"].erase("certificateAuthority");
+    CHECK_THROWS_WITH(validate_merged(spec, json{{"serviceCidrStrategy", "vpc"}}, {}),
+                      Catch::Contains("spec.cluster.certificateAuthority: required"));
+    // and the setting is one of three
+    CHECK(problem(json::object(), json{{"serviceCidrStrategy", "guess"}}) ==
+          "settings.serviceCidrStrategy: \"guess\" is not one of describe-cluster, vpc, describe-cluster-or-vpc");
+}
+
 TEST_CASE("an Outpost cluster needs its id, named after the source that enabled it", "[config][validate]") {
     json spec = fragments_from_nodeconfig(test::nodeconfig_yaml("    enableOutpost: true\n"), "t")[0].spec;
     Origins origins = {{"/spec/cluster/enableOutpost", "user data (MIME part 2, application/node.eks.aws)"}};

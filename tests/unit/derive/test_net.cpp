@@ -131,3 +131,49 @@ TEST_CASE("sandbox image with FIPS uses ecr-fips where ECR has a FIPS endpoint",
     CHECK(sandbox_image("mars-east-1", "amazonaws.com", true) ==
           "602401143452.dkr.ecr-fips.us-west-2.amazonaws.com/eks/pause:3.10");
 }
+
+TEST_CASE("AL2's service CIDR from the VPC: 172.20.0.0/16 beside a 10.x VPC, else 10.100.0.0/16",
+          "[derive][cluster-dns][al2]") {
+    struct Case {
+        std::vector<std::string> vpc;
+        const char* cidr;
+        const char* dns;
+    };
+    const Case cases[] = {
+        {{"10.0.0.0/16"}, "172.20.0.0/16", "172.20.0.10"},
+        {{"10.100.0.0/16"}, "172.20.0.0/16", "172.20.0.10"},
+        {{"10.0.0.0/8"}, "172.20.0.0/16", "172.20.0.10"},
+        {{"192.168.0.0/16"}, "10.100.0.0/16", "10.100.0.10"},
+        {{"172.31.0.0/16"}, "10.100.0.0/16", "10.100.0.10"},
+        {{"172.16.0.0/12"}, "10.100.0.0/16", "10.100.0.10"},
+        // 100.x, 11.x and 110.x are not 10.0.0.0/8, however they read
+        {{"100.64.0.0/16"}, "10.100.0.0/16", "10.100.0.10"},
+        {{"11.0.0.0/16", "110.0.0.0/16"}, "10.100.0.0/16", "10.100.0.10"},
+        // several blocks (a secondary CIDR added to the VPC): any in 10.0.0.0/8 decides, in any position
+        {{"172.31.0.0/16", "10.1.0.0/16"}, "172.20.0.0/16", "172.20.0.10"},
+        {{"10.1.0.0/16", "100.64.0.0/16"}, "172.20.0.0/16", "172.20.0.10"},
+        {{"192.168.0.0/16", "100.64.0.0/10"}, "10.100.0.0/16", "10.100.0.10"},
+    };
+    for (const Case& c : cases) {
+        INFO(fmt::format("{}", fmt::join(c.vpc, ", ")));
+        std::optional<VpcServiceCidr> got = service_cidr_from_vpc(c.vpc);
+        REQUIRE(got);
+        CHECK(got->cidr == c.cidr);
+        CHECK(cluster_dns_from_cidr(got->cidr) == c.dns);
+    }
+    // the reason names what decided
+    CHECK(service_cidr_from_vpc({"172.31.0.0/16", "10.1.0.0/16"})->because ==
+          "VPC CIDR 10.1.0.0/16 lies in 10.0.0.0/8");
+    CHECK(service_cidr_from_vpc({"192.168.0.0/16", "100.64.0.0/10"})->because ==
+          "no VPC CIDR lies in 10.0.0.0/8 (192.168.0.0/16, 100.64.0.0/10)");
+}
+
+TEST_CASE("AL2's service CIDR from the VPC needs a VPC CIDR to go by", "[derive][cluster-dns][al2]") {
+    CHECK_FALSE(service_cidr_from_vpc(std::vector<std::string>{}));
+    CHECK_FALSE(service_cidr_from_vpc(std::vector<std::string>{"not a CIDR", ""}));
+    // from instance.json, as eks-node-imds writes it
+    json instance = {{"vpcIpv4CidrBlocks", {"10.20.0.0/16"}}};
+    CHECK(service_cidr_from_instance(instance)->cidr == "172.20.0.0/16");
+    CHECK_FALSE(service_cidr_from_instance(json{{"vpcIpv4CidrBlocks", json::array()}}));
+    CHECK_FALSE(service_cidr_from_instance(json::object()));  // an instance.json of an older eks-node-imds
+}

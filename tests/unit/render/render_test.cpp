@@ -4,8 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "config/convert.hpp"
+#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -369,6 +373,178 @@ TEST_CASE("FastImagePull uses SOCI only on nodes with 4 CPUs and 7 GiB", "[rende
     CHECK(containerd_config(cfg)["plugins"]["io.containerd.cri.v1.images"]["snapshotter"] == "soci");
     cfg["machine"]["memoryMiB"] = 7000;
     CHECK_FALSE(use_soci_snapshotter(cfg));
+}
+
+// ---- containerd drop-ins (/etc/containerd/config.d) ---------------------------------
+
+namespace {
+
+// What `fn` logs at info and above (stderr, where log lines go outside the journal).
+template <typename F>
+std::string logged(F fn) {
+    const log::Level was = log::level();
+    log::set_level(log::Level::info);
+    std::fflush(stderr);
+    FILE* tmp = std::tmpfile();
+    REQUIRE(tmp);
+    int saved = ::dup(2);
+    ::dup2(::fileno(tmp), 2);
+    fn();
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    log::set_level(was);
+    std::string out;
+    std::rewind(tmp);
+    for (int c; (c = std::fgetc(tmp)) != EOF;) out += static_cast<char>(c);
+    std::fclose(tmp);
+    return out;
+}
+
+void dropin(const TempDir& root, const std::string& name, const std::string& text) {
+    fs::create_directories(root.path / "etc/containerd/config.d");
+    write_file_atomic(root.path / "etc/containerd/config.d" / name, text, 0644);
+}
+
+const ContainerdDropin* named(const std::vector<ContainerdDropin>& ds, const std::string& name) {
+    for (const ContainerdDropin& d : ds)
+        if (d.path == "/etc/containerd/config.d/" + name) return &d;
+    return nullptr;
+}
+
+std::string warnings_of(const ContainerdDropin* d) {
+    REQUIRE(d);
+    std::string out;
+    for (const std::string& w : d->warnings) out += w + "\n";
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("config.toml imports AL2's drop-in directory, first, whatever the user imports", "[render][containerd]") {
+    json cfg = base_config();
+    CHECK(containerd_config(cfg)["imports"] == json::array({"/etc/containerd/config.d/*.toml"}));
+    CHECK(containerd_config(with_version(base_config(), "1.32.0", "2.0.5"))["imports"] ==
+          json::array({"/etc/containerd/config.d/*.toml"}));
+    // a TOML array would replace ours in the merge: the user's join it instead
+    cfg["spec"]["containerd"]["config"] =
+        json::parse(R"({"imports": ["/etc/containerd/mine.toml", "/etc/containerd/config.d/*.toml"]})");
+    CHECK(containerd_config(cfg)["imports"] ==
+          json::array({"/etc/containerd/config.d/*.toml", "/etc/containerd/mine.toml"}));
+    cfg["spec"]["containerd"]["config"] = json::parse(R"({"imports": "/etc/containerd/mine.toml"})");
+    CHECK_THROWS_WITH(containerd_config(cfg), Catch::Contains("spec.containerd.config.imports"));
+}
+
+TEST_CASE("the drop-ins containerd will import, in its order, each checked", "[render][containerd]") {
+    TempDir root;
+    const Paths paths(root.path);
+    json cfg = base_config();                       // containerd 1.7: plugin tables are replaced whole
+    CHECK(containerd_dropins(cfg, paths).empty());  // no directory: nothing, no warning
+
+    dropin(root, "20-debug.toml", "version = 2\n[debug]\nlevel = \"debug\"\n");
+    dropin(root, "10-metrics.toml", "version = 2\n[metrics]\naddress = \"127.0.0.1:1338\"\n");
+    dropin(root, "README", "not imported: containerd's glob is *.toml");
+    dropin(root, "15-notes.toml.bak", "not imported either");
+    std::vector<ContainerdDropin> ds = containerd_dropins(cfg, paths);
+    REQUIRE(ds.size() == 2);
+    CHECK(ds[0].path == "/etc/containerd/config.d/10-metrics.toml");  // byte order, as Go's Glob sorts
+    CHECK(ds[1].path == "/etc/containerd/config.d/20-debug.toml");
+    CHECK(ds[0].warnings.empty());
+    CHECK(ds[1].warnings.empty());
+    CHECK(ds[0].fingerprint == fnv1a64_hex(read_file(root.path / "etc/containerd/config.d/10-metrics.toml")));
+    CHECK(ds[0].fingerprint.size() == 16);
+
+    SECTION("not TOML: containerd will not start") {
+        dropin(root, "30-broken.toml", "version = = 2\n");
+        CHECK_THAT(warnings_of(named(containerd_dropins(cfg, paths), "30-broken.toml")),
+                   Catch::Contains("invalid TOML at line 1") && Catch::Contains("containerd will not start"));
+    }
+    SECTION("nested past the project's TOML limit") {
+        std::string deep = "a";
+        for (int i = 0; i < 100; ++i) deep += ".a";
+        dropin(root, "30-deep.toml", deep + " = 1\n");
+        CHECK_THAT(warnings_of(named(containerd_dropins(cfg, paths), "30-deep.toml")),
+                   Catch::Contains("nested deeper than 64 levels"));
+    }
+    SECTION("a version newer than config.toml's") {
+        dropin(root, "30-v3.toml", "version = 3\n[plugins.\"io.containerd.cri.v1.images\"]\nsnapshotter = \"x\"\n");
+        CHECK_THAT(warnings_of(named(containerd_dropins(cfg, paths), "30-v3.toml")),
+                   Catch::Contains("version 3 is newer than config.toml's 2"));
+        // containerd 2 (config.toml version 3) takes it, and migrates a version 2 file itself
+        json c20 = with_version(base_config(), "1.32.0", "2.0.5");
+        CHECK(named(containerd_dropins(c20, paths), "30-v3.toml")->warnings.empty());
+        CHECK(named(containerd_dropins(c20, paths), "10-metrics.toml")->warnings.empty());
+    }
+    SECTION("on containerd 1.x, a plugin table of config.toml's is replaced whole") {
+        dropin(root, "40-registry.toml",
+               "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
+               "config_path = \"/etc/containerd/mirrors\"\n"
+               "[plugins.\"io.containerd.runtime.v1.linux\"]\nshim_debug = true\n");
+        std::string w = warnings_of(named(containerd_dropins(cfg, paths), "40-registry.toml"));
+        CHECK_THAT(w, Catch::Contains("[plugins.\"io.containerd.grpc.v1.cri\"] replaces config.toml's whole table") &&
+                          Catch::Contains("cni, containerd, enable_cdi, registry, sandbox_image") &&
+                          Catch::Contains("spec.containerd.config"));
+        CHECK_THAT(w, !Catch::Contains("io.containerd.runtime.v1.linux"));  // not one of ours
+        // containerd 2 merges key by key (containerd#9982): nothing to say
+        json c20 = with_version(base_config(), "1.32.0", "2.0.5");
+        CHECK(named(containerd_dropins(c20, paths), "40-registry.toml")->warnings.empty());
+    }
+    SECTION("not a regular file, a FIFO included, without waiting on it") {
+        fs::create_directories(root.path / "etc/containerd/config.d/50-dir.toml");
+        REQUIRE(::mkfifo((root.path / "etc/containerd/config.d/60-fifo.toml").c_str(), 0644) == 0);
+        std::vector<ContainerdDropin> got = containerd_dropins(cfg, paths);
+        CHECK_THAT(warnings_of(named(got, "50-dir.toml")), Catch::Contains("not a regular file"));
+        CHECK_THAT(warnings_of(named(got, "60-fifo.toml")), Catch::Contains("not a regular file"));
+        CHECK(named(got, "60-fifo.toml")->fingerprint.empty());
+    }
+    SECTION("larger than eks-node checks") {
+        dropin(root, "70-big.toml", "# " + std::string(dropin_check_bytes, 'x') + "\n");
+        const std::vector<ContainerdDropin> got = containerd_dropins(cfg, paths);
+        const ContainerdDropin* big = named(got, "70-big.toml");
+        CHECK_THAT(warnings_of(big), Catch::Contains("not checked"));
+        CHECK_FALSE(big->fingerprint.empty());  // its size, so a change still shows
+    }
+}
+
+TEST_CASE("eks-node-containerd names each drop-in, lists it in config.toml and re-renders when one changes",
+          "[render][containerd]") {
+    TempDir root;
+    const Paths paths(root.path);
+    json cfg = base_config();
+    const fs::path config_toml = root.path / "etc/containerd/config.toml";
+    std::string log = logged([&] { render_containerd(cfg, paths); });
+    CHECK_THAT(log, !Catch::Contains("containerd imports"));
+    CHECK_THAT(read_file(config_toml),
+               Catch::Contains("# containerd loads /etc/containerd/config.d/*.toml over this file (imports), in name "
+                               "order; none when rendered\n"));
+
+    // a user data script writes a drop-in after the boot's render
+    dropin(root, "10-metrics.toml", "version = 2\n[metrics]\naddress = \"127.0.0.1:1338\"\n");
+    StepResult r;
+    log = logged([&] { r = render_containerd(cfg, paths); });
+    CHECK(r.changed());  // so the step restarts containerd
+    CHECK_THAT(log, Catch::Contains("containerd imports /etc/containerd/config.d/10-metrics.toml\n"));
+    CHECK_THAT(log, !Catch::Contains("127.0.0.1:1338"));  // the name, not the contents
+    const std::string listed = read_file(config_toml);
+    CHECK_THAT(listed,
+               Catch::Contains("when rendered:\n#   /etc/containerd/config.d/10-metrics.toml " +
+                               fnv1a64_hex(read_file(root.path / "etc/containerd/config.d/10-metrics.toml")) + "\n"));
+    CHECK(config::parse_toml(listed, "config.toml")["imports"][0].value_or(std::string()) ==
+          "/etc/containerd/config.d/*.toml");
+
+    // the same drop-ins: byte-identical, nothing changed
+    CHECK_FALSE(render_containerd(cfg, paths).changed());
+    CHECK(read_file(config_toml) == listed);
+
+    // its contents changed (same size): config.toml changes with it
+    dropin(root, "10-metrics.toml", "version = 2\n[metrics]\naddress = \"127.0.0.1:1339\"\n");
+    CHECK(render_containerd(cfg, paths).changed());
+
+    // a broken one is a warning, not a failed step; the step's own files are still written
+    dropin(root, "20-broken.toml", "[debug\n");
+    log = logged([&] { r = render_containerd(cfg, paths); });
+    CHECK(r.changed());
+    CHECK_THAT(log, Catch::Contains("warning: /etc/containerd/config.d/20-broken.toml: invalid TOML at line 1"));
 }
 
 // ---- /etc/hosts --------------------------------------------------------------------

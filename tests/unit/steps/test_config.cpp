@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <cstdlib>
 
+#include "../config/support.hpp"
 #include "config/fragments.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
@@ -181,4 +182,188 @@ TEST_CASE("static_settings_table: one settings table, layered, read with toml++ 
         r.write("/etc/eks-node/node.toml.d/95-flat.toml", "[settings]\nimds = 3\n");
         CHECK_THROWS_AS(static_settings_table(r.paths(), "imds"), ConfigError);
     }
+}
+
+// --- the service CIDR of AL2 user data (settings.serviceCidrStrategy) ---------
+
+namespace {
+
+const std::string al2_endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
+
+// A node with the machine facts resolve_config reads.
+void machine(const TempRoot& r) {
+    put(r, "sys/devices/system/cpu/online", "0-1\n");
+    put(r, "etc/eks/kubelet-version.txt", "v1.29.0\n");
+}
+
+// The commonest AL2 user data: endpoint and CA, no CIDR, no DNS address.
+std::string al2_script(const std::string& flags = "") {
+    return "#!/bin/bash\nset -ex\n/etc/eks/bootstrap.sh my-cluster --b64-cluster-ca " + test::ca_base64() +
+           " --apiserver-endpoint " + al2_endpoint + flags + "\n";
+}
+
+json instance_in_vpc(const std::vector<std::string>& cidrs) {
+    json i = conformance_instance();
+    i["vpcIpv4CidrBlocks"] = cidrs;
+    return i;
+}
+
+// A DescribeCluster stub: counts its calls, then answers with `answer` or
+// throws what `fail` throws. The EC2 lookups stay unset (the node name from
+// IMDS, the ENI table).
+struct FakeEks {
+    int calls = 0;
+    std::function<derive::ClusterDetails()> answer = [] {
+        return derive::ClusterDetails{al2_endpoint, test::ca_base64(), "10.77.0.0/16", "ACTIVE"};
+    };
+    derive::ApiFactory factory() {
+        return [this](const json&, const json&, const json&, const derive::MachineFacts&) {
+            derive::ApiLookups api;
+            api.describe_cluster = [this](const std::string&, const Origins&) {
+                ++calls;
+                return answer();
+            };
+            return api;
+        };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("AL2 user data with endpoint and CA: the CIDR from the VPC, EKS never asked", "[resolve][al2]") {
+    TempRoot r;
+    machine(r);
+    FakeEks eks;
+    SECTION("a VPC in 10.0.0.0/8: 172.20.0.0/16") {
+        json cfg =
+            resolve_config({r.paths(), instance_in_vpc({"10.0.0.0/16"}), al2_script(), "user data", eks.factory()});
+        CHECK(eks.calls == 0);
+        CHECK(cfg["spec"]["cluster"]["cidr"] == "172.20.0.0/16");
+        CHECK(cfg["derived"]["clusterDNS"] == json::array({"172.20.0.10"}));
+        CHECK(cfg["settings"]["serviceCidrStrategy"] == "vpc");
+        CHECK(cfg["origins"]["/settings/serviceCidrStrategy"] == "user data (bootstrap.sh, line 3)");
+        const std::string origin = cfg["origins"]["/spec/cluster/cidr"];
+        CHECK_THAT(origin, Catch::Contains("AL2 bootstrap.sh's rule: VPC CIDR 10.0.0.0/16 lies in 10.0.0.0/8"));
+        CHECK_THAT(origin, Catch::Contains("settings.serviceCidrStrategy = vpc from user data (bootstrap.sh, line 3)"));
+        // clusterDNS's origin leads back to it
+        CHECK_THAT(cfg["origins"]["/derived/clusterDNS"].get<std::string>(),
+                   Catch::Contains("spec.cluster.cidr 172.20.0.0/16 (EKS's default service CIDR for this VPC"));
+    }
+    SECTION("any other VPC: 10.100.0.0/16") {
+        json cfg = resolve_config({r.paths(), instance_in_vpc({"192.168.0.0/16", "100.64.0.0/16"}), al2_script(),
+                                   "user data", eks.factory()});
+        CHECK(eks.calls == 0);
+        CHECK(cfg["derived"]["clusterDNS"] == json::array({"10.100.0.10"}));
+    }
+    SECTION("a CIDR another source sets wins, and EKS is still not asked") {
+        put(r, "etc/eks-node/node.toml.d/90-admin.toml", "[cluster]\ncidr = \"10.55.0.0/16\"\n");
+        json cfg =
+            resolve_config({r.paths(), instance_in_vpc({"10.0.0.0/16"}), al2_script(), "user data", eks.factory()});
+        CHECK(eks.calls == 0);
+        CHECK(cfg["derived"]["clusterDNS"] == json::array({"10.55.0.10"}));
+    }
+    SECTION("no VPC CIDR in instance.json: exit 6 naming the strategy and why") {
+        try {
+            resolve_config({r.paths(), instance_in_vpc({}), al2_script(), "user data", eks.factory()});
+            FAIL("no error");
+        } catch (const ConfigError& e) {
+            CHECK(e.source() == "user data (bootstrap.sh, line 3)");
+            CHECK(e.field() == "spec.cluster.cidr");
+            CHECK_THAT(e.problem(), Catch::Contains("settings.serviceCidrStrategy = vpc cannot derive it"));
+            CHECK_THAT(e.problem(), Catch::Contains("vpc-ipv4-cidr-blocks"));
+        }
+        CHECK(eks.calls == 0);
+    }
+    SECTION("resolved offline (no AWS API), the same") {
+        json cfg = resolve_config({r.paths(), instance_in_vpc({"10.0.0.0/16"}), al2_script()});
+        CHECK(cfg["derived"]["clusterDNS"] == json::array({"172.20.0.10"}));
+    }
+}
+
+TEST_CASE("AL2 user data that needs DescribeCluster anyway: its CIDR, else the VPC's", "[resolve][al2]") {
+    TempRoot r;
+    machine(r);
+    FakeEks eks;
+    // bootstrap.sh my-cluster, with the endpoint and CA baked into the image
+    const std::string name_only = "#!/bin/bash\n/etc/eks/bootstrap.sh my-cluster\n";
+    put(r, "usr/lib/eks-node/node.toml.d/10-image.toml",
+        "[cluster]\napiServerEndpoint = \"" + al2_endpoint + "\"\ncertificateAuthority = \"" + test::ca_base64() +
+            "\"\n");
+    const json instance = instance_in_vpc({"10.0.0.0/16"});
+    SECTION("EKS answers: its CIDR") {
+        json cfg = resolve_config({r.paths(), instance, name_only, "user data", eks.factory()});
+        CHECK(eks.calls == 1);
+        CHECK(cfg["spec"]["cluster"]["cidr"] == "10.77.0.0/16");
+        CHECK(cfg["origins"]["/spec/cluster/cidr"] == "eks:DescribeCluster");
+    }
+    SECTION("the call is refused: AL2's rule, with a warning saying so") {
+        eks.answer = []() -> derive::ClusterDetails {
+            throw AccessDeniedError("user data (bootstrap.sh, line 2)", "spec.apiServerEndpoint",
+                                    "eks:DescribeCluster was refused: AccessDeniedException (HTTP 403)");
+        };
+        json cfg = resolve_config({r.paths(), instance, name_only, "user data", eks.factory()});
+        CHECK(eks.calls == 1);
+        CHECK(cfg["derived"]["clusterDNS"] == json::array({"172.20.0.10"}));
+        const std::string origin = cfg["origins"]["/spec/cluster/cidr"];
+        CHECK_THAT(origin, Catch::Contains("AL2 bootstrap.sh's rule: VPC CIDR 10.0.0.0/16 lies in 10.0.0.0/8"));
+        CHECK_THAT(origin, Catch::EndsWith("settings.serviceCidrStrategy = describe-cluster-or-vpc from user data "
+                                           "(bootstrap.sh, line 2), as eks:DescribeCluster could not be asked"));
+    }
+    SECTION("no credentials, or EKS unreachable until the deadline: the same") {
+        eks.answer = []() -> derive::ClusterDetails { throw NoCredentialsError("", "", "no AWS credentials"); };
+        CHECK(resolve_config({r.paths(), instance, name_only, "user data", eks.factory()})["derived"]["clusterDNS"] ==
+              json::array({"172.20.0.10"}));
+        eks.answer = []() -> derive::ClusterDetails { throw TempError("gave up at the deadline"); };
+        CHECK(resolve_config({r.paths(), instance, name_only, "user data", eks.factory()})["derived"]["clusterDNS"] ==
+              json::array({"172.20.0.10"}));
+    }
+    SECTION("an answer without a CIDR: AL2's rule") {
+        eks.answer = [] { return derive::ClusterDetails{al2_endpoint, test::ca_base64(), "", "ACTIVE"}; };
+        json cfg = resolve_config({r.paths(), instance, name_only, "user data", eks.factory()});
+        CHECK_THAT(cfg["origins"]["/spec/cluster/cidr"].get<std::string>(),
+                   Catch::EndsWith("as eks:DescribeCluster gave none"));
+    }
+    SECTION("no such cluster is not papered over") {
+        eks.answer = []() -> derive::ClusterDetails {
+            throw ConfigError("user data", "spec.apiServerEndpoint", "ResourceNotFoundException");
+        };
+        CHECK_THROWS_WITH(resolve_config({r.paths(), instance, name_only, "user data", eks.factory()}),
+                          Catch::Contains("ResourceNotFoundException"));
+    }
+    SECTION("the endpoint itself missing: a refusal stays an error, nothing to fall back on") {
+        fs::remove(r.dir / "usr/lib/eks-node/node.toml.d/10-image.toml");
+        eks.answer = []() -> derive::ClusterDetails {
+            throw AccessDeniedError("user data", "spec.apiServerEndpoint", "eks:DescribeCluster was refused");
+        };
+        try {
+            resolve_config({r.paths(), instance, name_only, "user data", eks.factory()});
+            FAIL("no error");
+        } catch (const ConfigError& e) {
+            CHECK(e.field() == "spec.cluster.apiServerEndpoint");
+            CHECK_THAT(e.problem(), Catch::Contains("eks:DescribeCluster could not supply it"));
+        }
+    }
+}
+
+TEST_CASE("NodeConfig and TOML without a CIDR keep asking DescribeCluster, and fail when it cannot tell",
+          "[resolve][al2]") {
+    TempRoot r;
+    machine(r);
+    FakeEks eks;
+    const std::string toml = "[cluster]\nname = \"my-cluster\"\napiServerEndpoint = \"" + al2_endpoint +
+                             "\"\ncertificateAuthority = \"" + test::ca_base64() + "\"\n";
+    const json instance = instance_in_vpc({"10.0.0.0/16"});
+    json cfg = resolve_config({r.paths(), instance, toml, "user data", eks.factory()});
+    CHECK(eks.calls == 1);
+    CHECK(cfg["spec"]["cluster"]["cidr"] == "10.77.0.0/16");
+    eks.answer = []() -> derive::ClusterDetails {
+        throw AccessDeniedError("user data", "spec.apiServerEndpoint", "eks:DescribeCluster was refused");
+    };
+    CHECK_THROWS_WITH(resolve_config({r.paths(), instance, toml, "user data", eks.factory()}),
+                      Catch::Contains("spec.cluster.cidr: required, but no source sets it; eks:DescribeCluster "
+                                      "could not supply it"));
+    // an admin may choose AL2's rule for it
+    put(r, "etc/eks-node/node.toml.d/90-admin.toml", "[settings]\nserviceCidrStrategy = \"describe-cluster-or-vpc\"\n");
+    cfg = resolve_config({r.paths(), instance, toml, "user data", eks.factory()});
+    CHECK(cfg["derived"]["clusterDNS"] == json::array({"172.20.0.10"}));
 }
