@@ -144,8 +144,12 @@ def contracts(root, unit_dir, steps, dropin_files):
     for unit in steps:
         text = effective(root, unit)
         for want in ("Type=oneshot", "RemainAfterExit=yes", "TimeoutStartSec=", "Documentation=man:",
-                     "OnFailure=eks-node-failed.target", "StandardOutput=journal+console"):
+                     "OnFailure=eks-node-failed.target", "StartLimitIntervalSec=0",
+                     "StandardOutput=journal+console"):
             check(re.search("^" + re.escape(want), text, re.M) is not None, f"{unit} has {want}")
+    # started by every failure, however often: a refused start would let kubelet start
+    check(re.search("^StartLimitIntervalSec=0$", effective(root, "eks-node-failed.target"), re.M) is not None,
+          "eks-node-failed.target has StartLimitIntervalSec=0")
     for path in [unit_dir / u for u in steps] + dropin_files:
         lines = path.read_text().splitlines()
         missing = []

@@ -23,5 +23,18 @@ check "eks-node status exits non-zero, shows eks-node-config failed with its err
     grep -q "error: .*spec.cluster.cidr" <<<"$out" && grep -q "a step failed" <<<"$out" &&
     grep -Eq "^eks-node-kubelet\.service +not run " <<<"$out"'
 check "eks-node validate fails" bash -c '! eks-node validate'
+# An admin re-running the chain quickly: systemd's default start limit
+# (5 starts in 10 s) must not refuse eks-node-failed.target's or the step's
+# start, or the 6th round would start kubelet (fail open).
+check "8 quick re-runs of eks-node.target: each fails closed, kubelet never started" bash -c '
+  for i in 1 2 3 4 5 6 7 8; do
+    systemctl start eks-node.target 2>/dev/null
+    for _ in $(seq 200); do systemctl list-jobs --no-legend | grep -q . || break; sleep 0.05; done
+    r=$(systemctl show -P Result eks-node-config.service)
+    [[ $r == exit-code ]] || { echo "round $i: eks-node-config Result=$r"; exit 1; }
+    systemctl is-active --quiet eks-node-failed.target || { echo "round $i: eks-node-failed.target not active"; exit 1; }
+    ! systemctl is-active --quiet eks-node.target || { echo "round $i: eks-node.target active"; exit 1; }
+  done
+  ! systemctl is-active --quiet kubelet.service && [[ ! -e /run/stub-kubelet ]]'
 eks-node status || true  # for the log
 finish
