@@ -2,7 +2,8 @@
 // Raw EC2 user data, all the way to fragments: base64 and gzip layers, MIME
 // multipart (headers, parameters, transfer encodings, nesting), and each
 // part's front end (NodeConfig YAML/JSON, eks-node TOML, bootstrap.sh
-// scripts). Also the shim's reading, which keeps everything but the scripts.
+// scripts). Also the shim's reading, which keeps everything but the scripts,
+// and cloud_init_parts(), which tells apart what cloud-init will run.
 #include "config/bootstrap_sh.hpp"
 #include "config/sources.hpp"
 #include "fuzz.hpp"
@@ -12,5 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::refused_only_as<eksnode::ConfigError>([&] { eksnode::config::fragments_from_user_data(raw); });
     fuzz::refused_only_as<eksnode::ConfigError>(
         [&] { eksnode::config::bootstrap_sh::fragments_from_user_data_without_scripts(raw, "user data"); });
+    fuzz::refused_only_as<eksnode::ConfigError>([&] { eksnode::config::cloud_init_parts(raw); });
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
+#include "core/jsonutil.hpp"
 
 namespace eksnode::config {
 
@@ -179,11 +180,8 @@ void check_kubelet_max_pods(const json& spec, const Origins& origins) {
 // own AWS client reads too (config/aws_env.hpp): checked by the client's
 // reader, whether or not this run makes an API call.
 void check_aws_environment(const json& spec, const Origins& origins) {
-    const json* section = nullptr;
-    if (auto i = spec.find("instance"); i != spec.end() && i->is_object())
-        if (auto e = i->find("environment"); e != i->end() && e->is_object())
-            if (auto d = e->find("default"); d != e->end() && d->is_object()) section = &*d;
-    if (!section) return;
+    const json* section = path_in(spec, {"instance", "environment", "default"});
+    if (!section || !section->is_object()) return;
     aws_env::Values ignored;
     for (std::string_view name : aws_env::names) {
         auto v = section->find(name);
@@ -200,10 +198,8 @@ void check_aws_environment(const json& spec, const Origins& origins) {
 // /run/eks-node/env/kubelet.env: refused, naming both. Each key alone was
 // checked with its fragment (check::service_section).
 void check_environment_sections(const json& spec, const Origins& origins) {
-    const json* sections = nullptr;
-    if (auto i = spec.find("instance"); i != spec.end() && i->is_object())
-        if (auto e = i->find("environment"); e != i->end() && e->is_object()) sections = &*e;
-    if (!sections) return;
+    const json* sections = path_in(spec, {"instance", "environment"});
+    if (!sections || !sections->is_object()) return;
     std::map<std::string, std::string> first_key;  // unit -> the section that named it first
     for (const auto& [key, vars] : sections->items()) {
         std::string unit = check::service_section_unit(key);
