@@ -3,6 +3,9 @@
 // the source tree, and the conformance instance as eks-node-imds writes it.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -11,6 +14,7 @@
 
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
+#include "core/log.hpp"
 #include "core/paths.hpp"
 
 namespace eksnode::test {
@@ -40,6 +44,29 @@ struct TempRoot {
 inline fs::path source_path(std::string_view rel) { return fs::path(EKS_NODE_SOURCE_ROOT) / rel; }
 
 inline json load_json(std::string_view rel) { return json::parse(read_file(source_path(rel))); }
+
+// What `fn` logs at `level` and above: the text of stderr, where log lines
+// go outside the journal, while it ran.
+template <typename F>
+std::string logged_at(log::Level level, F fn) {
+    const log::Level was = log::level();
+    log::set_level(level);
+    std::fflush(stderr);
+    FILE* tmp = std::tmpfile();
+    if (!tmp) throw std::runtime_error("tmpfile failed");
+    int saved = ::dup(2);
+    ::dup2(::fileno(tmp), 2);
+    fn();
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    log::set_level(was);
+    std::string out;
+    std::rewind(tmp);
+    for (int c; (c = std::fgetc(tmp)) != EOF;) out += static_cast<char>(c);
+    std::fclose(tmp);
+    return out;
+}
 
 // instance.json of tests/conformance/instance (m4.xlarge in us-west-2f).
 inline json conformance_instance() { return load_json("tests/unit/conformance-instance.json"); }

@@ -4,14 +4,10 @@
 // test_shell.cpp's.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstdio>
-
 #include "config/bootstrap_sh.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "fixtures.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -56,29 +52,6 @@ std::string error_of(std::string_view script) {
         return e.field() + ": " + e.problem();
     }
     return "no error";
-}
-
-// What `fn` logs at warning and above (stderr, where log lines go outside
-// the journal).
-template <typename F>
-std::string stderr_of(F fn) {
-    const log::Level was = log::level();
-    log::set_level(std::max(was, log::Level::warning));
-    std::fflush(stderr);
-    FILE* tmp = std::tmpfile();
-    REQUIRE(tmp);
-    int saved = ::dup(2);
-    ::dup2(::fileno(tmp), 2);
-    fn();
-    std::fflush(stderr);
-    ::dup2(saved, 2);
-    ::close(saved);
-    log::set_level(was);
-    std::string out;
-    std::rewind(tmp);
-    for (int c; (c = std::fgetc(tmp)) != EOF;) out += static_cast<char>(c);
-    std::fclose(tmp);
-    return out;
 }
 
 json named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
@@ -231,7 +204,7 @@ TEST_CASE("docker-era flags are ignored with a warning, as AL2 did under contain
     // docker config.json can carry registry credentials.
     const std::string secret = "{\"auths\":{\"r.example\":{\"auth\":\"c2VjcmV0\"}}}";
     json spec;
-    std::string logged = stderr_of([&] {
+    std::string logged = test::logged_at(log::Level::warning, [&] {
         spec = spec_of("/etc/eks/bootstrap.sh c --enable-docker-bridge true --docker-config-json '" + secret + "'");
     });
     CHECK(spec == named("c"));

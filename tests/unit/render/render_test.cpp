@@ -6,8 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 #include "config/convert.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
@@ -379,28 +377,6 @@ TEST_CASE("FastImagePull uses SOCI only on nodes with 4 CPUs and 7 GiB", "[rende
 
 namespace {
 
-// What `fn` logs at info and above (stderr, where log lines go outside the journal).
-template <typename F>
-std::string logged(F fn) {
-    const log::Level was = log::level();
-    log::set_level(log::Level::info);
-    std::fflush(stderr);
-    FILE* tmp = std::tmpfile();
-    REQUIRE(tmp);
-    int saved = ::dup(2);
-    ::dup2(::fileno(tmp), 2);
-    fn();
-    std::fflush(stderr);
-    ::dup2(saved, 2);
-    ::close(saved);
-    log::set_level(was);
-    std::string out;
-    std::rewind(tmp);
-    for (int c; (c = std::fgetc(tmp)) != EOF;) out += static_cast<char>(c);
-    std::fclose(tmp);
-    return out;
-}
-
 void dropin(const TempDir& root, const std::string& name, const std::string& text) {
     fs::create_directories(root.path / "etc/containerd/config.d");
     write_file_atomic(root.path / "etc/containerd/config.d" / name, text, 0644);
@@ -512,7 +488,7 @@ TEST_CASE("eks-node-containerd names each drop-in, lists it in config.toml and r
     const Paths paths(root.path);
     json cfg = base_config();
     const fs::path config_toml = root.path / "etc/containerd/config.toml";
-    std::string log = logged([&] { render_containerd(cfg, paths); });
+    std::string log = test::logged_at(log::Level::info, [&] { render_containerd(cfg, paths); });
     CHECK_THAT(log, !Catch::Contains("containerd imports"));
     CHECK_THAT(read_file(config_toml),
                Catch::Contains("# containerd loads /etc/containerd/config.d/*.toml over this file (imports), in name "
@@ -521,7 +497,7 @@ TEST_CASE("eks-node-containerd names each drop-in, lists it in config.toml and r
     // a user data script writes a drop-in after the boot's render
     dropin(root, "10-metrics.toml", "version = 2\n[metrics]\naddress = \"127.0.0.1:1338\"\n");
     StepResult r;
-    log = logged([&] { r = render_containerd(cfg, paths); });
+    log = test::logged_at(log::Level::info, [&] { r = render_containerd(cfg, paths); });
     CHECK(r.changed());  // so the step restarts containerd
     CHECK_THAT(log, Catch::Contains("containerd imports /etc/containerd/config.d/10-metrics.toml\n"));
     CHECK_THAT(log, !Catch::Contains("127.0.0.1:1338"));  // the name, not the contents
@@ -542,7 +518,7 @@ TEST_CASE("eks-node-containerd names each drop-in, lists it in config.toml and r
 
     // a broken one is a warning, not a failed step; the step's own files are still written
     dropin(root, "20-broken.toml", "[debug\n");
-    log = logged([&] { r = render_containerd(cfg, paths); });
+    log = test::logged_at(log::Level::info, [&] { r = render_containerd(cfg, paths); });
     CHECK(r.changed());
     CHECK_THAT(log, Catch::Contains("warning: /etc/containerd/config.d/20-broken.toml: invalid TOML at line 1"));
 }
