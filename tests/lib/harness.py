@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 
 import yaml
@@ -155,6 +156,67 @@ def make_root(kubelet_version="1.29.0", cpus=2, containerd_version="1.7.27", nod
     write(root / "sys/devices/system/cpu/online", "0-%d\n" % (cpus - 1) if cpus > 1 else "0\n")
     write(root / "proc/meminfo", "MemTotal:       16384000 kB\n")
     return root
+
+
+CONFORMANCE_CASE = SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"
+
+
+def conformance_ca_base64():
+    """The cluster CA of the conformance case's NodeConfig, base64 as NodeConfigs carry it."""
+    for line in (CONFORMANCE_CASE / "nodeconfig.yaml").read_text().splitlines():
+        if "certificateAuthority:" in line:
+            return line.split(":", 1)[1].strip()
+    raise RuntimeError("no CA in the conformance case")
+
+
+class ConfigNode:
+    """A temp root with instance.json from the fake IMDS, ready for
+    eks-node-config: for the tests of its AWS requests.
+
+    user_data is a path, or text (written to a temp file); imds_bind the
+    fake IMDS's address (127.0.0.1 unless given)."""
+
+    def __init__(self, helpers, user_data=CONFORMANCE_CASE / "nodeconfig.yaml", strategy=None, toml="",
+                 imds_extra=(), imds_bind=None):
+        self.helpers = pathlib.Path(helpers)
+        self.root = make_root(node_name_strategy=strategy)
+        self.ud_dir = None
+        if toml:
+            write(self.root / "etc/eks-node/node.toml.d/10-test.toml", toml)
+        if isinstance(user_data, str):
+            self.ud_dir = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-ud-"))
+            (self.ud_dir / "user-data").write_text(user_data)
+            user_data = self.ud_dir / "user-data"
+        self.imds = FakeImds(CONFORMANCE_INSTANCE, user_data=user_data, extra=list(imds_extra), bind=imds_bind)
+        r = subprocess.run([str(self.helpers / "eks-node-imds"), "--root=%s" % self.root,
+                            "--imds-endpoint=%s" % self.imds.endpoint], capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            self.close()
+            raise RuntimeError("eks-node-imds failed: " + r.stderr)
+
+    def config(self, env, *extra, timeout=60):
+        """Runs eks-node-config with `env`; the result carries .took (seconds)."""
+        t0 = time.monotonic()
+        r = subprocess.run([str(self.helpers / "eks-node-config"), "--root=%s" % self.root, *extra],
+                           capture_output=True, text=True, env=env, timeout=timeout)
+        r.took = time.monotonic() - t0
+        return r
+
+    def config_json(self):
+        p = self.root / "run/eks-node/config.json"
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def close(self):
+        self.imds.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+        if self.ud_dir:
+            shutil.rmtree(self.ud_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def outputs():

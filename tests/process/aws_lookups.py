@@ -10,12 +10,10 @@ import json
 import pathlib
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
 
-CASE = harness.SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"
 DNS_NAME = "ip-172-16-34-43.us-west-2.compute.internal"
 ROLE = "eks-node-test-role"
 TOKEN = "FwoGZXIvYXdzEFAKEsessionTOKENforEKSnodeTESTS0nly=="
@@ -23,48 +21,7 @@ IMDS_SECRET = "imds/profile/secret/for/tests"
 TALLY = harness.Tally()
 check = TALLY.check
 
-
-def ca_base64():
-    for line in (CASE / "nodeconfig.yaml").read_text().splitlines():
-        if "certificateAuthority:" in line:
-            return line.split(":", 1)[1].strip()
-    raise RuntimeError("no CA in the conformance case")
-
-
-class Node:
-    """A temp root with instance.json from the fake IMDS, ready for the config step."""
-
-    def __init__(self, helpers, strategy=None, toml="", imds_extra=(), user_data=CASE / "nodeconfig.yaml"):
-        self.helpers = pathlib.Path(helpers)
-        self.root = harness.make_root(node_name_strategy=strategy)
-        if toml:
-            harness.write(self.root / "etc/eks-node/node.toml.d/10-test.toml", toml)
-        self.imds = harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data, extra=imds_extra)
-        r = subprocess.run([str(self.helpers / "eks-node-imds"), "--root=%s" % self.root,
-                            "--imds-endpoint=%s" % self.imds.endpoint], capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            raise RuntimeError("eks-node-imds failed: " + r.stderr)
-
-    def config(self, env, *extra, timeout=60):
-        t0 = time.monotonic()
-        r = subprocess.run([str(self.helpers / "eks-node-config"), "--root=%s" % self.root, *extra],
-                           capture_output=True, text=True, env=env, timeout=timeout)
-        r.took = time.monotonic() - t0
-        return r
-
-    def config_json(self):
-        p = self.root / "run/eks-node/config.json"
-        return json.loads(p.read_text()) if p.exists() else None
-
-    def close(self):
-        self.imds.close()
-        harness.shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+Node = harness.ConfigNode
 
 
 def actions(aws):
@@ -224,7 +181,7 @@ def test_env_secrets_not_logged(helpers):
 
 
 def test_describe_cluster(helpers, cli):
-    ca = ca_base64()
+    ca = harness.conformance_ca_base64()
     endpoint = "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com"
     user_data = harness.pathlib.Path(harness.tempfile.mkdtemp()) / "user-data"
     user_data.write_text('[cluster]\nname = "my-cluster"\n')
@@ -271,7 +228,7 @@ def test_al2_cluster_dns(helpers, cli):
     address from the VPC (IMDS) and asked EKS only for a missing endpoint or
     CA; eks-node does the same, and falls back to that rule when a call it
     did make cannot be made."""
-    ca = ca_base64()
+    ca = harness.conformance_ca_base64()
     endpoint = "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com"
     tmp = harness.pathlib.Path(harness.tempfile.mkdtemp())
     commonest = tmp / "commonest.sh"
@@ -382,7 +339,7 @@ def test_bad_values(helpers):
         check("PrivateDnsName with a second flag: no config.json", n.config_json() is None)
     user_data = harness.pathlib.Path(harness.tempfile.mkdtemp()) / "user-data"
     user_data.write_text('[cluster]\nname = "my-cluster"\n')
-    cluster = ["--cluster", "my-cluster,https://x.eks.amazonaws.com --v=9,%s,172.20.0.0/16" % ca_base64()]
+    cluster = ["--cluster", "my-cluster,https://x.eks.amazonaws.com --v=9,%s,172.20.0.0/16" % harness.conformance_ca_base64()]
     with Node(helpers, strategy="imds", user_data=user_data) as n, harness.FakeAws(cluster) as aws:
         r = n.config(aws.env())
         check("DescribeCluster endpoint with a space: exit 6 naming EKS DescribeCluster cluster.endpoint",

@@ -24,13 +24,11 @@ import json
 import pathlib
 import subprocess
 import sys
-import time
 import urllib.parse
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
 
-CASE = harness.SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"
 AWS_HOST = "127.0.0.2"
 IMDS_HOST = "127.0.0.3"
 DNS_NAME = "ip-172-16-34-43.us-west-2.compute.internal"
@@ -44,63 +42,20 @@ TALLY = harness.Tally()
 check = TALLY.check
 
 
-def ca_base64():
-    for line in (CASE / "nodeconfig.yaml").read_text().splitlines():
-        if "certificateAuthority:" in line:
-            return line.split(":", 1)[1].strip()
-    raise RuntimeError("no CA in the conformance case")
+def Node(helpers, ud, **kw):  # noqa: N802 (used as the class it returns)
+    """A node whose user data is `ud`, its fake IMDS on IMDS_HOST."""
+    return harness.ConfigNode(helpers, user_data=ud, imds_bind=IMDS_HOST, **kw)
 
 
 def user_data(environment, full_cluster=True):
     """A NodeConfig with `environment` (section -> {VAR: value})."""
     cluster = {"name": "my-cluster"}
     if full_cluster:
-        cluster.update({"apiServerEndpoint": "https://example.com", "certificateAuthority": ca_base64(),
+        cluster.update({"apiServerEndpoint": "https://example.com", "certificateAuthority": harness.conformance_ca_base64(),
                         "cidr": "10.100.0.0/16"})
     doc = {"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig",
            "spec": {"cluster": cluster, "instance": {"environment": environment}}}
     return "---\n" + json.dumps(doc, indent=2) + "\n"
-
-
-class Node:
-    """A temp root with instance.json from the fake IMDS (on IMDS_HOST), user
-    data in place, ready for eks-node-config."""
-
-    def __init__(self, helpers, ud, strategy=None, toml="", imds_extra=()):
-        self.helpers = pathlib.Path(helpers)
-        self.root = harness.make_root(node_name_strategy=strategy)
-        if toml:
-            harness.write(self.root / "etc/eks-node/node.toml.d/10-test.toml", toml)
-        self.ud_dir = pathlib.Path(harness.tempfile.mkdtemp(prefix="eksnode-ud-"))
-        (self.ud_dir / "user-data").write_text(ud)
-        self.imds = harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=self.ud_dir / "user-data",
-                                     extra=list(imds_extra), bind=IMDS_HOST)
-        r = subprocess.run([str(self.helpers / "eks-node-imds"), "--root=%s" % self.root,
-                            "--imds-endpoint=%s" % self.imds.endpoint], capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            raise RuntimeError("eks-node-imds failed: " + r.stderr)
-
-    def config(self, env, *extra, timeout=60):
-        t0 = time.monotonic()
-        r = subprocess.run([str(self.helpers / "eks-node-config"), "--root=%s" % self.root, *extra],
-                           capture_output=True, text=True, env=env, timeout=timeout)
-        r.took = time.monotonic() - t0
-        return r
-
-    def config_json(self):
-        p = self.root / "run/eks-node/config.json"
-        return json.loads(p.read_text()) if p.exists() else None
-
-    def close(self):
-        self.imds.close()
-        harness.shutil.rmtree(self.root, ignore_errors=True)
-        harness.shutil.rmtree(self.ud_dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def proxied(proxy):
@@ -197,7 +152,7 @@ def test_process_environment_first(helpers):
 
 
 def test_describe_cluster_and_completion(helpers, cli):
-    ca = ca_base64()
+    ca = harness.conformance_ca_base64()
     cluster = ["--cluster", "my-cluster,%s,%s,172.20.0.0/16" % (CLUSTER_ENDPOINT, ca)]
     with harness.FakeProxy() as proxy, harness.FakeAws(cluster, bind=AWS_HOST) as aws:
         ud = user_data({"default": {"HTTP_PROXY": proxy.endpoint, "NO_PROXY": ".internal"},
