@@ -49,7 +49,7 @@ TEST_CASE("hex digits and percent-decoding", "[core][text]") {
 }
 
 TEST_CASE("hex_encode: two lowercase digits a byte", "[core][text]") {
-    CHECK(hex_encode("") == "");
+    CHECK(hex_encode("").empty());
     CHECK(hex_encode(std::string("\x00\x0f\xa5\xff", 4)) == "000fa5ff");
     for (int b = 0; b < 256; ++b) {
         std::string h = hex_encode(std::string(1, static_cast<char>(b)));
