@@ -26,7 +26,6 @@ struct Fragment {
     json settings = json::object();
 };
 
-
 // Limits on untrusted input (documented in eks-node.toml(5)).
 namespace limits {
 inline constexpr size_t user_data_bytes = 1u << 20;        // raw or any decoded layer: 1 MiB

@@ -95,8 +95,8 @@ std::string cloud_init_kind_of_text(std::string_view doc) {
     if (head.substr(0, 2) == "#!") return "shell script";
     if (head.substr(0, 13) == "#cloud-config" && head.substr(13, 1) != "-")
         return cloud_config_runs_something(head) ? "cloud-config with commands or files" : "";
-    for (std::string_view marker : {"#cloud-boothook", "#include", "#cloud-config-archive", "#cloud-config-jsonp",
-                                    "#part-handler"})
+    for (std::string_view marker :
+         {"#cloud-boothook", "#include", "#cloud-config-archive", "#cloud-config-jsonp", "#part-handler"})
         if (head.substr(0, marker.size()) == marker) return std::string(first_line(head));
     return "";
 }
@@ -185,8 +185,7 @@ public:
             // cloud-init executes such a part as it is: without an
             // interpreter line the kernel refuses it (ENOEXEC) and the
             // script fails in cloud-final.service. Said here, at boot, first.
-            if (!parse_ && e.media_type.starts_with("text/x-shellscript") &&
-                text::trim_left(text).substr(0, 2) != "#!")
+            if (!parse_ && e.media_type.starts_with("text/x-shellscript") && text::trim_left(text).substr(0, 2) != "#!")
                 log::warning("{}: no #! line: cloud-init cannot run this script (Exec format error)", source);
         }
         if (!parse_) return;

@@ -75,10 +75,11 @@ void report_cloud_final(const json& cfg) {
             "(disabled, or no datasource found): they did not run",
             parts);
     } else if (u.active_state == "failed" || u.result != "success") {
-        log::warning("cloud-init ran the user data ({}); {} failed ({}{}): a script failed, kubelet starts anyway "
-                     "(journalctl -u {}; /var/log/cloud-init-output.log)",
-                     parts, cloud_final, u.result,
-                     u.exit_status ? fmt::format(", exit status {}", *u.exit_status) : std::string(), cloud_final);
+        log::warning(
+            "cloud-init ran the user data ({}); {} failed ({}{}): a script failed, kubelet starts anyway "
+            "(journalctl -u {}; /var/log/cloud-init-output.log)",
+            parts, cloud_final, u.result,
+            u.exit_status ? fmt::format(", exit status {}", *u.exit_status) : std::string(), cloud_final);
     } else {
         double took = u.end_usec >= u.start_usec ? (u.end_usec - u.start_usec) / 1e6 : 0;
         log::info("cloud-init ran the user data ({}): {} finished in {:.1f} s", parts, cloud_final, took);
@@ -91,7 +92,7 @@ bool restart_if_newer(std::string_view unit, const Newest& newest, std::string_v
     sd::UnitStatus u = sd::unit_status(unit);
     if (!u.start_usec || newest.first <= u.start_usec) return false;
     log::info("{} changed after {} started (a user data script wrote it): restarting {} before kubelet starts{}",
-                newest.second, unit, unit, why);
+              newest.second, unit, unit, why);
     sd::restart_unit(unit);
     return true;
 }

@@ -363,9 +363,10 @@ void order_kubelet_after_cloud_init(const Paths& paths, const json& cfg) {
     std::string list;
     for (const json& p : derived["cloudInitParts"]) list += (list.empty() ? "" : "; ") + p.get<std::string>();
     if (!sd::manages_host(paths)) {
-        log::info("cloud-init runs part(s) of the user data ({}); kubelet would wait for them (not a systemd "
-                  "service on the host: skipped)",
-                  list);
+        log::info(
+            "cloud-init runs part(s) of the user data ({}); kubelet would wait for them (not a systemd "
+            "service on the host: skipped)",
+            list);
         return;
     }
     // Where cloud-final.service is ordered after multi-user.target (cloud-init

@@ -224,8 +224,8 @@ namespace {
 std::string mime_with(std::string_view type, std::string_view body, std::string_view extra_headers = "") {
     return lines({"MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=\"B\"", "", "--B",
                   "Content-Type: application/node.eks.aws", ""}) +
-           nodeconfig("c") + lines({"--B"}) + "Content-Type: " + std::string(type) + "\n" +
-           std::string(extra_headers) + "\n" + std::string(body) + "\n--B--\n";
+           nodeconfig("c") + lines({"--B"}) + "Content-Type: " + std::string(type) + "\n" + std::string(extra_headers) +
+           "\n" + std::string(body) + "\n--B--\n";
 }
 
 }  // namespace
@@ -244,29 +244,35 @@ TEST_CASE("the parts cloud-init runs are found, and only those", "[config][userd
         {"NodeConfig only in MIME", mime_with("application/node.eks.aws", nodeconfig("d")), {}},
         // the common AL2023 pattern
         {"script part", mime_with("text/x-shellscript", "#!/bin/bash\necho hi"), {mp2 + "text/x-shellscript)"}},
-        {"per-boot script part", mime_with("text/x-shellscript-per-boot", "#!/bin/sh\n:"),
+        {"per-boot script part",
+         mime_with("text/x-shellscript-per-boot", "#!/bin/sh\n:"),
          {mp2 + "text/x-shellscript-per-boot)"}},
         {"boothook part", mime_with("text/cloud-boothook", "#cloud-boothook\necho"), {mp2 + "text/cloud-boothook)"}},
         {"include part", mime_with("text/x-include-url", "http://x/y"), {mp2 + "text/x-include-url)"}},
-        {"cloud-config with runcmd", mime_with("text/cloud-config", "#cloud-config\nruncmd:\n  - echo hi"),
+        {"cloud-config with runcmd",
+         mime_with("text/cloud-config", "#cloud-config\nruncmd:\n  - echo hi"),
          {mp2 + "text/cloud-config)"}},
-        {"cloud-config with write_files", mime_with("text/cloud-config", "#cloud-config\nwrite_files:\n- path: /x"),
+        {"cloud-config with write_files",
+         mime_with("text/cloud-config", "#cloud-config\nwrite_files:\n- path: /x"),
          {mp2 + "text/cloud-config)"}},
-        {"cloud-config with bootcmd (JSON)", mime_with("text/cloud-config", "#cloud-config\n{\"bootcmd\": [\"x\"]}"),
+        {"cloud-config with bootcmd (JSON)",
+         mime_with("text/cloud-config", "#cloud-config\n{\"bootcmd\": [\"x\"]}"),
          {mp2 + "text/cloud-config)"}},
         // cloud-config that only configures cloud-init runs nothing of the user's
         {"cloud-config without commands",
-         mime_with("text/cloud-config", "#cloud-config\nssh_pwauth: false\nusers:\n  - runcmd: no"), {}},
+         mime_with("text/cloud-config", "#cloud-config\nssh_pwauth: false\nusers:\n  - runcmd: no"),
+         {}},
         // a nested key named like a command key is not one
         {"indented runcmd", mime_with("text/cloud-config", "#cloud-config\nfoo:\n  runcmd: x"), {}},
         // text/plain is typed by its first line, as cloud-init does
         {"text/plain script", mime_with("text/plain", "#!/bin/sh\necho"), {mp2 + "text/plain)"}},
         {"text/plain note", mime_with("text/plain", "just a note"), {}},
-        {"jinja template of a script", mime_with("text/plain", "## template: jinja\n#!/bin/sh\necho {{ v1.region }}"),
+        {"jinja template of a script",
+         mime_with("text/plain", "## template: jinja\n#!/bin/sh\necho {{ v1.region }}"),
          {mp2 + "text/plain)"}},
         // a base64 transfer encoding comes off first
-        {"base64 script part", mime_with("text/x-shellscript", "IyEvYmluL3NoCmVjaG8gaGkK",
-                                         "Content-Transfer-Encoding: base64\n"),
+        {"base64 script part",
+         mime_with("text/x-shellscript", "IyEvYmluL3NoCmVjaG8gaGkK", "Content-Transfer-Encoding: base64\n"),
          {mp2 + "text/x-shellscript)"}},
         // parts of no interest to cloud-init
         {"unknown type", mime_with("application/x-whatever", "#!/bin/sh"), {}},
