@@ -32,6 +32,15 @@ check "the NodeConfig drop-in the script wrote reached kubelet's flags" \
   grep -q -- "written-by=user-script" /run/stub-kubelet/argv.json
 check "eks-node-cloud-init restarted eks-node-config for the new drop-in" \
   bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat | grep -F "/etc/eks/nodeadm.d"'
+check "eks-node-cloud-init re-ran eks-node-containerd for the config.d drop-in the script wrote" \
+  bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat |
+    grep -F "/etc/containerd/config.d/50-debug.toml changed after eks-node-containerd.service started"'
+check "the re-run listed the drop-in in config.toml's header" \
+  grep -qE "^#   /etc/containerd/config.d/50-debug.toml [0-9a-f]{16}$" /etc/containerd/config.toml
+check "the running containerd applied the drop-in (it logs at debug level), restarted before kubelet" bash -c '
+  journalctl -b -u containerd --no-pager -o cat | grep -q "level=debug" &&
+  (( $(systemctl show -P ExecMainStartTimestampMonotonic containerd.service) <=
+     $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) ))'
 check "eks-node-cloud-init reported the failed script with cloud-final's unit and exit (a warning)" \
   bash -c 'journalctl -b -u eks-node-cloud-init -p warning --no-pager -o cat |
     grep -F "cloud-final.service failed (exit-code, exit status 1): a script failed, kubelet starts anyway"'
