@@ -8,17 +8,12 @@
 
 #include "aws/api.hpp"
 #include "core/error.hpp"
+#include "fake_env.hpp"
 
 using namespace eksnode;
 using namespace eksnode::aws;
 
 namespace {
-
-std::map<std::string, std::string> fake_env;
-const char* test_getenv(const char* name) {
-    auto it = fake_env.find(name);
-    return it == fake_env.end() ? nullptr : it->second.c_str();
-}
 
 HttpResponse answer(long status, std::string body, std::map<std::string, std::string> headers = {}) {
     HttpResponse r;
@@ -36,46 +31,46 @@ std::string ec2_error(const std::string& code) {
 }  // namespace
 
 TEST_CASE("endpoints from region and partition suffix, FIPS where it exists", "[aws]") {
-    fake_env.clear();
-    CHECK(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test_getenv).url ==
+    test::fake_env.clear();
+    CHECK(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test::fake_getenv).url ==
           "https://ec2.us-west-2.amazonaws.com");
-    CHECK(resolve_endpoint({"eks", "cn-north-1", "amazonaws.com.cn", false}, test_getenv).url ==
+    CHECK(resolve_endpoint({"eks", "cn-north-1", "amazonaws.com.cn", false}, test::fake_getenv).url ==
           "https://eks.cn-north-1.amazonaws.com.cn");
-    CHECK(resolve_endpoint({"ec2", "us-east-1", "amazonaws.com", true}, test_getenv).url ==
+    CHECK(resolve_endpoint({"ec2", "us-east-1", "amazonaws.com", true}, test::fake_getenv).url ==
           "https://ec2-fips.us-east-1.amazonaws.com");
-    CHECK(resolve_endpoint({"eks", "us-gov-west-1", "amazonaws.com", true}, test_getenv).url ==
+    CHECK(resolve_endpoint({"eks", "us-gov-west-1", "amazonaws.com", true}, test::fake_getenv).url ==
           "https://fips.eks.us-gov-west-1.amazonaws.com");
-    Endpoint no_fips = resolve_endpoint({"eks", "eu-west-1", "amazonaws.com", true}, test_getenv);
+    Endpoint no_fips = resolve_endpoint({"eks", "eu-west-1", "amazonaws.com", true}, test::fake_getenv);
     CHECK(no_fips.url == "https://eks.eu-west-1.amazonaws.com");
     CHECK_THAT(no_fips.origin, Catch::Contains("no FIPS endpoint"));
-    CHECK_THROWS_AS(resolve_endpoint({"ec2", "us-west-2/evil", "amazonaws.com", false}, test_getenv), Error);
+    CHECK_THROWS_AS(resolve_endpoint({"ec2", "us-west-2/evil", "amazonaws.com", false}, test::fake_getenv), Error);
 }
 
 TEST_CASE("AWS_ENDPOINT_URL_<SERVICE> beats AWS_ENDPOINT_URL", "[aws]") {
-    fake_env = {{"AWS_ENDPOINT_URL", "http://127.0.0.1:1/"}, {"AWS_ENDPOINT_URL_EKS", "http://127.0.0.1:2"}};
-    CHECK(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test_getenv).url == "http://127.0.0.1:1");
-    Endpoint eks = resolve_endpoint({"eks", "us-west-2", "amazonaws.com", false}, test_getenv);
+    test::fake_env = {{"AWS_ENDPOINT_URL", "http://127.0.0.1:1/"}, {"AWS_ENDPOINT_URL_EKS", "http://127.0.0.1:2"}};
+    CHECK(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test::fake_getenv).url == "http://127.0.0.1:1");
+    Endpoint eks = resolve_endpoint({"eks", "us-west-2", "amazonaws.com", false}, test::fake_getenv);
     CHECK(eks.url == "http://127.0.0.1:2");
     CHECK(eks.origin == "AWS_ENDPOINT_URL_EKS");
     CHECK(eks.region == "us-west-2");
-    fake_env = {{"AWS_ENDPOINT_URL", "ftp://x"}};
-    CHECK_THROWS_AS(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test_getenv), ConfigError);
-    fake_env.clear();
+    test::fake_env = {{"AWS_ENDPOINT_URL", "ftp://x"}};
+    CHECK_THROWS_AS(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test::fake_getenv), ConfigError);
+    test::fake_env.clear();
 }
 
 TEST_CASE("credentials: the environment first, both halves or neither", "[aws]") {
-    fake_env = {{"AWS_ACCESS_KEY_ID", "AKID"}, {"AWS_SECRET_ACCESS_KEY", "s"}, {"AWS_SESSION_TOKEN", "t"}};
-    auto c = environment_credentials(test_getenv);
+    test::fake_env = {{"AWS_ACCESS_KEY_ID", "AKID"}, {"AWS_SECRET_ACCESS_KEY", "s"}, {"AWS_SESSION_TOKEN", "t"}};
+    auto c = environment_credentials(test::fake_getenv);
     REQUIRE(c);
     CHECK(c->session_token == "t");
-    fake_env = {{"AWS_ACCESS_KEY_ID", "AKID"}};
-    CHECK_THROWS_AS(environment_credentials(test_getenv), ConfigError);
-    fake_env.clear();
-    CHECK_FALSE(environment_credentials(test_getenv));
+    test::fake_env = {{"AWS_ACCESS_KEY_ID", "AKID"}};
+    CHECK_THROWS_AS(environment_credentials(test::fake_getenv), ConfigError);
+    test::fake_env.clear();
+    CHECK_FALSE(environment_credentials(test::fake_getenv));
 }
 
 TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry", "[aws]") {
-    fake_env.clear();
+    test::fake_env.clear();
     int fetches = 0;
     std::string expiration = "2099-01-01T00:00:00Z";
     ImdsGet imds = [&](const std::vector<std::string>& paths) {
@@ -90,7 +85,7 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
         }
         return out;
     };
-    CredentialProvider p(test_getenv, imds);
+    CredentialProvider p(test::fake_getenv, imds);
     CHECK(p.get().access_key_id == "AKIDP");
     CHECK(p.get().source == "instance profile node-role (IMDS)");
     CHECK(fetches == 1);  // cached while far from expiry
@@ -98,7 +93,7 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
     CHECK(fetches == 2);  // the API said the token expired
 
     expiration = "2000-01-01T00:00:00Z";  // already expired: fetched at every use
-    CredentialProvider q(test_getenv, imds);
+    CredentialProvider q(test::fake_getenv, imds);
     q.get();
     q.get();
     CHECK(fetches == 4);
@@ -106,7 +101,7 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
     ImdsGet none = [](const std::vector<std::string>&) {
         return std::map<std::string, std::optional<std::string>, std::less<>>{};
     };
-    CredentialProvider r(test_getenv, none);
+    CredentialProvider r(test::fake_getenv, none);
     CHECK_THROWS_WITH(r.get(), Catch::Contains("no IAM instance profile"));
 }
 
@@ -284,7 +279,7 @@ TEST_CASE("EKS DescribeCluster values are checked by type", "[aws][values]") {
 }
 
 TEST_CASE("instance profile: the role name and the credentials go through type checks", "[aws][values]") {
-    fake_env.clear();
+    test::fake_env.clear();
     std::string listing = "role name with spaces\n";
     ImdsGet imds = [&](const std::vector<std::string>& paths) {
         std::map<std::string, std::optional<std::string>, std::less<>> out;
@@ -292,7 +287,7 @@ TEST_CASE("instance profile: the role name and the credentials go through type c
             if (p == "meta-data/iam/security-credentials/") out[p] = listing;
         return out;
     };
-    CredentialProvider p(test_getenv, imds);
+    CredentialProvider p(test::fake_getenv, imds);
     try {
         p.get();
         FAIL("accepted");

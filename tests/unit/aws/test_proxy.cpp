@@ -10,17 +10,12 @@
 #include "aws/api.hpp"
 #include "aws/proxy.hpp"
 #include "core/error.hpp"
+#include "fake_env.hpp"
 
 using namespace eksnode;
 using namespace eksnode::aws;
 
 namespace {
-
-std::map<std::string, std::string> process_env;
-const char* fake_getenv(const char* name) {
-    auto it = process_env.find(name);
-    return it == process_env.end() ? nullptr : it->second.c_str();
-}
 
 ProxyVariable var(std::string value, std::string name = "X", std::string source = "environment") {
     return {std::move(value), std::move(name), std::move(source)};
@@ -155,13 +150,13 @@ TEST_CASE("NO_PROXY addresses and CIDRs match hosts written as addresses", "[aws
 
 TEST_CASE("the client's variables: the process environment first, then spec.instance.environment.default",
           "[aws][proxy]") {
-    process_env.clear();
+    test::fake_env.clear();
     json spec = spec_with_default({{"HTTPS_PROXY", "http://user-data-proxy:3128"},
                                    {"http_proxy", "http://user-data-plain:3128"},
                                    {"NO_PROXY", ".internal"},
                                    {"AWS_MAX_ATTEMPTS", "4"}});
     SECTION("user data alone") {
-        ClientEnvironment env = client_environment(fake_getenv, spec);
+        ClientEnvironment env = client_environment(test::fake_getenv, spec);
         CHECK(env.proxies.https.value == "http://user-data-proxy:3128");
         CHECK(env.proxies.https.source == "spec.instance.environment.default");
         CHECK(env.proxies.http.name == "http_proxy");
@@ -170,8 +165,8 @@ TEST_CASE("the client's variables: the process environment first, then spec.inst
         CHECK(env.sdk_sources["AWS_MAX_ATTEMPTS"] == "spec.instance.environment.default");
     }
     SECTION("an admin's drop-in wins, variable by variable, in either spelling") {
-        process_env = {{"https_proxy", "http://admin-proxy:3128"}, {"AWS_MAX_ATTEMPTS", "1"}};
-        ClientEnvironment env = client_environment(fake_getenv, spec);
+        test::fake_env = {{"https_proxy", "http://admin-proxy:3128"}, {"AWS_MAX_ATTEMPTS", "1"}};
+        ClientEnvironment env = client_environment(test::fake_getenv, spec);
         CHECK(env.proxies.https.value == "http://admin-proxy:3128");
         CHECK(env.proxies.https.name == "https_proxy");
         CHECK(env.proxies.https.source == "environment");
@@ -181,29 +176,29 @@ TEST_CASE("the client's variables: the process environment first, then spec.inst
         CHECK(env.sdk_sources["AWS_MAX_ATTEMPTS"] == "environment");
     }
     SECTION("upper case first within one source; empty is unset") {
-        process_env = {{"HTTPS_PROXY", "http://upper:1"}, {"https_proxy", "http://lower:2"}, {"NO_PROXY", ""}};
-        ClientEnvironment env = client_environment(fake_getenv, spec);
+        test::fake_env = {{"HTTPS_PROXY", "http://upper:1"}, {"https_proxy", "http://lower:2"}, {"NO_PROXY", ""}};
+        ClientEnvironment env = client_environment(test::fake_getenv, spec);
         CHECK(env.proxies.https.value == "http://upper:1");
         CHECK(env.proxies.no_proxy.value == ".internal");
     }
     SECTION("a bad SDK variable in the environment is exit 6 naming it") {
-        process_env = {{"AWS_RETRY_MODE", "fast"}};
+        test::fake_env = {{"AWS_RETRY_MODE", "fast"}};
         try {
-            client_environment(fake_getenv, spec);
+            client_environment(test::fake_getenv, spec);
             FAIL("AWS_RETRY_MODE=fast accepted");
         } catch (const ConfigError& e) {
             CHECK(std::string(e.what()) ==
                   "environment: AWS_RETRY_MODE: \"fast\" is not one of standard, adaptive, legacy");
         }
     }
-    process_env.clear();
+    test::fake_env.clear();
 }
 
 TEST_CASE("the client's NO_PROXY is completed as the node's, when a proxy is set", "[aws][proxy]") {
-    process_env.clear();
+    test::fake_env.clear();
     derive::MachineFacts machine;
     ClientSetup s = client_setup(spec_with_default({{"HTTPS_PROXY", "http://p:3128"}, {"NO_PROXY", ".internal"}}),
-                                 json::object(), instance(), machine, fake_getenv);
+                                 json::object(), instance(), machine, test::fake_getenv);
     const ProxyVariable& np = s.session.proxies.no_proxy;
     CHECK(np.value ==
           ".internal,169.254.169.254,fd00:ec2::254,localhost,127.0.0.1,::1,172.16.0.0/16,10.100.0.0/16,"
@@ -215,40 +210,40 @@ TEST_CASE("the client's NO_PROXY is completed as the node's, when a proxy is set
 
     SECTION("no proxy: NO_PROXY as given") {
         ClientSetup none = client_setup(spec_with_default({{"NO_PROXY", ".internal"}}), json::object(), instance(),
-                                        machine, fake_getenv);
+                                        machine, test::fake_getenv);
         CHECK(none.session.proxies.no_proxy.value == ".internal");
     }
 }
 
 TEST_CASE("AWS_MAX_ATTEMPTS caps attempts; settings.aws.maxAttempts wins over it", "[aws][retry]") {
     derive::MachineFacts machine;
-    process_env = {{"AWS_MAX_ATTEMPTS", "2"}};
-    ClientSetup s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, fake_getenv);
+    test::fake_env = {{"AWS_MAX_ATTEMPTS", "2"}};
+    ClientSetup s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, test::fake_getenv);
     CHECK(s.session.options.max_attempts == 2);
     CHECK(s.session.options.max_attempts_origin == "AWS_MAX_ATTEMPTS=2 (environment)");
 
     json settings = {{"aws", {{"maxAttempts", 7}}}};
-    s = client_setup(spec_with_default(json::object()), settings, instance(), machine, fake_getenv);
+    s = client_setup(spec_with_default(json::object()), settings, instance(), machine, test::fake_getenv);
     CHECK(s.session.options.max_attempts == 7);
     CHECK(s.session.options.max_attempts_origin == "settings.aws.maxAttempts=7");
 
-    process_env.clear();
-    s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, fake_getenv);
+    test::fake_env.clear();
+    s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, test::fake_getenv);
     CHECK(s.session.options.max_attempts == 0);  // until the deadline
 
     // Every retry mode is accepted and changes nothing here.
     for (const char* mode : {"standard", "adaptive", "legacy", "Adaptive"}) {
-        process_env = {{"AWS_RETRY_MODE", mode}};
-        s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, fake_getenv);
+        test::fake_env = {{"AWS_RETRY_MODE", mode}};
+        s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, test::fake_getenv);
         CHECK(s.session.options.max_attempts == 0);
     }
-    process_env.clear();
+    test::fake_env.clear();
 }
 
 TEST_CASE("the IMDS credential fetch: AWS_METADATA_SERVICE_* and AWS_EC2_METADATA_DISABLED", "[aws][retry]") {
     derive::MachineFacts machine;
-    process_env = {{"AWS_METADATA_SERVICE_TIMEOUT", "7"}, {"AWS_METADATA_SERVICE_NUM_ATTEMPTS", "3"}};
-    ClientSetup s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, fake_getenv);
+    test::fake_env = {{"AWS_METADATA_SERVICE_TIMEOUT", "7"}, {"AWS_METADATA_SERVICE_NUM_ATTEMPTS", "3"}};
+    ClientSetup s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, test::fake_getenv);
     REQUIRE(s.imds);
     CHECK(s.imds->request_timeout == std::chrono::seconds(7));
     CHECK(s.imds->max_attempts == 3);
@@ -257,17 +252,17 @@ TEST_CASE("the IMDS credential fetch: AWS_METADATA_SERVICE_* and AWS_EC2_METADAT
 
     // settings.imds.requestTimeout wins over the variable.
     json settings = {{"imds", {{"requestTimeout", "2s"}}}};
-    s = client_setup(spec_with_default(json::object()), settings, instance(), machine, fake_getenv);
+    s = client_setup(spec_with_default(json::object()), settings, instance(), machine, test::fake_getenv);
     REQUIRE(s.imds);
     CHECK(s.imds->request_timeout == std::chrono::seconds(2));
 
     // From user data too.
-    process_env.clear();
+    test::fake_env.clear();
     s = client_setup(spec_with_default({{"AWS_EC2_METADATA_DISABLED", "TRUE"}}), json::object(), instance(), machine,
-                     fake_getenv);
+                     test::fake_getenv);
     CHECK_FALSE(s.imds);
     CHECK(s.profile.disabled_by == "AWS_EC2_METADATA_DISABLED=true (spec.instance.environment.default)");
-    CredentialProvider creds(fake_getenv, nullptr, s.profile);
+    CredentialProvider creds(test::fake_getenv, nullptr, s.profile);
     CHECK_THROWS_AS(creds.get(), NoCredentialsError);
-    process_env.clear();
+    test::fake_env.clear();
 }
