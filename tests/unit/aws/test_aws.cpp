@@ -48,7 +48,8 @@ TEST_CASE("endpoints from region and partition suffix, FIPS where it exists", "[
 
 TEST_CASE("AWS_ENDPOINT_URL_<SERVICE> beats AWS_ENDPOINT_URL", "[aws]") {
     test::fake_env = {{"AWS_ENDPOINT_URL", "http://127.0.0.1:1/"}, {"AWS_ENDPOINT_URL_EKS", "http://127.0.0.1:2"}};
-    CHECK(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test::fake_getenv).url == "http://127.0.0.1:1");
+    CHECK(resolve_endpoint({"ec2", "us-west-2", "amazonaws.com", false}, test::fake_getenv).url ==
+          "http://127.0.0.1:1");
     Endpoint eks = resolve_endpoint({"eks", "us-west-2", "amazonaws.com", false}, test::fake_getenv);
     CHECK(eks.url == "http://127.0.0.1:2");
     CHECK(eks.origin == "AWS_ENDPOINT_URL_EKS");

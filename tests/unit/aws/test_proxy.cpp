@@ -218,7 +218,8 @@ TEST_CASE("the client's NO_PROXY is completed as the node's, when a proxy is set
 TEST_CASE("AWS_MAX_ATTEMPTS caps attempts; settings.aws.maxAttempts wins over it", "[aws][retry]") {
     derive::MachineFacts machine;
     test::fake_env = {{"AWS_MAX_ATTEMPTS", "2"}};
-    ClientSetup s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, test::fake_getenv);
+    ClientSetup s =
+        client_setup(spec_with_default(json::object()), json::object(), instance(), machine, test::fake_getenv);
     CHECK(s.session.options.max_attempts == 2);
     CHECK(s.session.options.max_attempts_origin == "AWS_MAX_ATTEMPTS=2 (environment)");
 
@@ -243,7 +244,8 @@ TEST_CASE("AWS_MAX_ATTEMPTS caps attempts; settings.aws.maxAttempts wins over it
 TEST_CASE("the IMDS credential fetch: AWS_METADATA_SERVICE_* and AWS_EC2_METADATA_DISABLED", "[aws][retry]") {
     derive::MachineFacts machine;
     test::fake_env = {{"AWS_METADATA_SERVICE_TIMEOUT", "7"}, {"AWS_METADATA_SERVICE_NUM_ATTEMPTS", "3"}};
-    ClientSetup s = client_setup(spec_with_default(json::object()), json::object(), instance(), machine, test::fake_getenv);
+    ClientSetup s =
+        client_setup(spec_with_default(json::object()), json::object(), instance(), machine, test::fake_getenv);
     REQUIRE(s.imds);
     CHECK(s.imds->request_timeout == std::chrono::seconds(7));
     CHECK(s.imds->max_attempts == 3);
