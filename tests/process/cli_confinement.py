@@ -58,24 +58,17 @@ def main():
     for label in ("own", "etc", "usr", "exec"):  # (cgroupfs depends on the machine)
         check(f"probe unconfined: {label}=ok", got.get(label) == "ok", r.stdout)
 
-    r = harness.run_cli(cli, "confinement", "--probe=containerd")
-    got = results(r.stdout)
-    check("probe containerd: exit 0", r.returncode == 0, r.stderr)
-    check("probe containerd: its own directory stays writable", got.get("own") == "ok", r.stdout)
-    if landlock:
-        for label in ("etc", "usr", "cgroupfs", "exec"):
-            check(f"probe containerd: {label} refused", got.get(label, "").startswith("denied"), r.stdout)
-    else:
-        check("probe containerd: says Landlock is not enforced", r.stdout.startswith("# Landlock not enforced"),
-              r.stdout)
-
-    r = harness.run_cli(cli, "confinement", "--probe=system")
-    got = results(r.stdout)
-    check("probe system: exit 0", r.returncode == 0, r.stderr)
-    check("probe system: its own directory (/run/eks-node/env) stays writable", got.get("own") == "ok", r.stdout)
-    if landlock:
-        for label in ("etc", "usr", "cgroupfs", "exec"):
-            check(f"probe system: {label} refused", got.get(label, "").startswith("denied"), r.stdout)
+    for step, own_dir in (("containerd", "its own directory"), ("system", "its own directory (/run/eks-node/env)")):
+        r = harness.run_cli(cli, "confinement", f"--probe={step}")
+        got = results(r.stdout)
+        check(f"probe {step}: exit 0", r.returncode == 0, r.stderr)
+        check(f"probe {step}: {own_dir} stays writable", got.get("own") == "ok", r.stdout)
+        if landlock:
+            for label in ("etc", "usr", "cgroupfs", "exec"):
+                check(f"probe {step}: {label} refused", got.get(label, "").startswith("denied"), r.stdout)
+        else:
+            check(f"probe {step}: says Landlock is not enforced", r.stdout.startswith("# Landlock not enforced"),
+                  r.stdout)
 
     if resolved_made and resolved.exists():
         resolved.rmdir()
