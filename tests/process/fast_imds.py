@@ -114,7 +114,8 @@ def main():
         except OSError:
             v6 = False
         if v6:
-            with FastImds(binary, harness.CONFORMANCE_INSTANCE, user_data, ["--bind", "127.0.0.1", "--bind", "::1"]) as f:
+            binds = ["--bind", "127.0.0.1", "--bind", "::1"]
+            with FastImds(binary, harness.CONFORMANCE_INSTANCE, user_data, binds) as f:
                 c = http.client.HTTPConnection("::1", f.port, timeout=10)
                 status, token, ttl, _ = ask(c, "PUT", "/latest/api/token", {TTL: "60"})
                 check("IPv6: token PUT", status == 200 and ttl == "60" and len(token) == 56
