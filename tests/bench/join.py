@@ -8,7 +8,8 @@ daemon-reloads, next to the floor: the same units as empty oneshots with the sam
 ordering edges, started in the same boots. See tests/bench/README.md.
 
 Usage: tests/bench/join.py [--build-dir DIR] [-n 10] [--scenario NAME]... [--vm]
-                           [--steps-n 10] [--override KEY=VALUE]... [--json FILE] [--keep]
+                           [--steps-n 10] [--override KEY=VALUE]... [--imds fast|python]
+                           [--json FILE] [--keep]
 
 Needs root (overlay mount, nspawn) and systemd-nspawn (package systemd-container).
 The image comes from tests/vm/build-image.sh (EKS_NODE_VM_CACHE is honoured); it is
@@ -163,10 +164,11 @@ def floor_units(stage, image, prefix="bfloor-", sandbox=True):
 # one scenario = N boots
 
 
-def prepare(scenario, stage, image, work, nspawn=True, overrides=()):
+def prepare(scenario, stage, image, work, nspawn=True, overrides=(), fast_imds=None):
     """The VM tier's share layout (in/ read by the guest's fake IMDS and runner)
     plus a files/ layer with the floor units (and, under nspawn, the fake IMDS on
-    lo: guest/imds-lo); returns (share, layer)."""
+    lo: guest/imds-lo, which runs fast_imds, the built tests/bench/fast-imds,
+    when given); returns (share, layer)."""
     share = work / ("share-" + scenario + ("" if nspawn else "-vm"))
     sc = share / "in/scenario"
     sc.mkdir(parents=True)
@@ -200,6 +202,8 @@ def prepare(scenario, stage, image, work, nspawn=True, overrides=()):
             "[Service]\nExecStart=\nExecStart=/usr/lib/eks-node-bench/imds-lo\n")
         (layer / "usr/lib/eks-node-bench").mkdir(parents=True)
         shutil.copy(HERE / "guest/imds-lo", layer / "usr/lib/eks-node-bench/imds-lo")
+        if fast_imds:
+            shutil.copy(fast_imds, layer / "usr/lib/eks-node-bench/fast-imds")
     return share, layer
 
 
@@ -369,6 +373,9 @@ def main():
                     help="experiment: add this [Service] setting to every step and its floor twin")
     ap.add_argument("--sandbox-cost", action="store_true",
                     help="instead: one boot running guest/sandbox-cost.sh (what each sandboxing setting costs)")
+    ap.add_argument("--imds", choices=["fast", "python"], default="fast",
+                    help="the guest's fake IMDS: BUILD/tests/bench/fast-imds, answering in microseconds as EC2's "
+                         "does (default), or tests/fake-imds/fake_imds.py (~3 ms a round trip)")
     ap.add_argument("--json", help="write every boot's raw record here")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
@@ -377,6 +384,10 @@ def main():
     if not shutil.which("systemd-nspawn"):
         raise SystemExit("join: needs systemd-nspawn (apt-get install systemd-container)")
     build = pathlib.Path(a.build_dir).resolve()
+    fast_imds = build / "tests/bench/fast-imds" if a.imds == "fast" else None
+    if fast_imds and not fast_imds.exists():
+        raise SystemExit("join: no %s: build it (ninja -C %s tests/bench/fast-imds) or use --imds python"
+                         % (fast_imds, build))
     image = rootfs()
     work = pathlib.Path(tempfile.mkdtemp(prefix="eks-node-bench.", dir=WORK))
     stage = work / "stage"
@@ -386,7 +397,7 @@ def main():
     cgroup2_before = cgroup2_options()
     atexit.register(restore_cgroup2, cgroup2_before)
     if a.sandbox_cost:
-        share, layer = prepare("plain", stage, image, work)
+        share, layer = prepare("plain", stage, image, work, fast_imds=fast_imds)
         shutil.copy(HERE / "guest/sandbox-cost.sh", share / "in/scenario/check.sh")
         boot(share, layer, stage, image, work, result=False)
         print("setting                                  ExecMainStart -> exit of an empty oneshot, ms (7 runs, sorted)")
@@ -395,7 +406,7 @@ def main():
         return
     try:
         for name in (a.scenario or SCENARIOS) if a.n > 0 else []:
-            share, layer = prepare(name, stage, image, work, overrides=a.override or ())
+            share, layer = prepare(name, stage, image, work, overrides=a.override or (), fast_imds=fast_imds)
             boots = []
             for i in range(a.n):
                 t0 = time.monotonic()
@@ -405,7 +416,7 @@ def main():
             if a.steps_n:
                 host = steps.measure(build / "helpers", a.steps_n, HERE / "scenarios" / name / "user-data")
             raw[name] = {"boots": boots, "host": host}
-            report(name, boots, host, "systemd-nspawn --boot, host speed")
+            report(name, boots, host, "systemd-nspawn --boot, host speed, %s fake IMDS" % a.imds)
         if a.vm:
             share, _ = prepare("plain", stage, image, work, nspawn=False)
             rec = vm_boot(share, work, build)
