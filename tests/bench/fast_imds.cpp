@@ -118,7 +118,7 @@ Options parse_options(int argc, char** argv) {
             usage_error(fmt::format("unknown option {} (fault injection is fake_imds.py's)", name));
         }
     }
-    if (o.binds.empty()) o.binds.push_back("127.0.0.1");
+    if (o.binds.empty()) o.binds.emplace_back("127.0.0.1");
     return o;
 }
 
