@@ -27,8 +27,12 @@ containerd.service (the node image's, which we do not ship), then:
   service.d/10-eks-node-environment.conf reads default.env, then %N.env, for
   every service; it sorts before the steps' 10-sandbox.conf, which resets
   EnvironmentFile= for them; kubelet's and containerd's own drop-ins name no
-  environment file of eks-node-system's, and are ordered after it and after
+  environment file of eks-node-system's, want it, and are ordered after
   systemd-resolved (whose restart it may have queued).
+- containerd early (eks-node-generator(8), EARLY CONTAINERD): containerd is
+  ordered after none of the steps; kubelet after eks-node-system,
+  eks-node-containerd and containerd (so after a restart either step queued);
+  eks-node-kubelet and eks-node-ca run beside eks-node-containerd.
 - a RestartPreventExitStatus= only where a Restart= gives it something to
   prevent (eks-node(7), EXIT STATUS: the steps retry inside, not by restart).
 - every step that reads config.json is ordered after eks-node-config and
@@ -237,10 +241,21 @@ def service_environment(root, unit_dir, steps):
         text = effective(root, rt)
         stale = [f for f in directives(text, "EnvironmentFile") if "/run/eks-node/env/" in f]
         check(not stale, f"{rt}: its drop-in leaves the environment files to service.d/{ENV_DROPIN}", " ".join(stale))
-        after = directives(text, "After")
-        check("eks-node-system.service" in after and "eks-node-system.service" in directives(text, "Wants"),
-              f"{rt} wants and is ordered after eks-node-system.service")
+        after, wants = directives(text, "After"), directives(text, "Wants")
+        check("eks-node-system.service" in wants, f"{rt} wants eks-node-system.service")
         check("systemd-resolved.service" in after, f"{rt} is ordered after systemd-resolved.service")
+    # containerd starts at boot, in parallel with the steps (eks-node-generator(8),
+    # EARLY CONTAINERD); the steps restart it when its files changed, and
+    # kubelet waits for both steps and for containerd (and so for that restart)
+    after = directives(effective(root, "containerd.service"), "After")
+    for step in ("eks-node-system.service", "eks-node-containerd.service", "eks-node-config.service"):
+        check(step not in after, f"containerd.service is not ordered after {step} (it starts early)", " ".join(after))
+    after = directives(effective(root, "kubelet.service"), "After")
+    for unit in ("eks-node-system.service", "eks-node-containerd.service", "containerd.service"):
+        check(unit in after, f"kubelet.service is ordered after {unit}", " ".join(after))
+    for step in ("eks-node-kubelet.service", "eks-node-ca.service"):
+        check("eks-node-containerd.service" not in directives(effective(root, step), "After"),
+              f"{step} runs beside eks-node-containerd, not after it")
 
 
 def restart_policy(root, steps):

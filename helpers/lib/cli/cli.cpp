@@ -50,11 +50,17 @@ constexpr const char* usage_text =
 
 constexpr const char* render_help =
     "Usage: eks-node render --root=DIR [--imds-endpoint=URL] [--user-data=FILE] [--log-level=LEVEL]\n"
+    "       eks-node render --image [--root=DIR] [--log-level=LEVEL]\n"
     "\n"
     "Runs every step of the boot chain in-process (imds, config, system, ca, kubelet, containerd, hosts),\n"
     "reading and writing under DIR only, and prints each step's timing.\n"
     "\n"
-    "  --root=DIR            the node's root (required: render never writes to the host)\n"
+    "With --image, for an image build: writes containerd's config.toml and base runtime spec from what\n"
+    "the image fixes (node.toml.d, nodeadm.d, this machine; no user data, no network), so that containerd\n"
+    "starts at boot in parallel with eks-node's steps. Needs settings.containerd.sandboxImage (a cached\n"
+    "pause image); writes to the host unless --root is given.\n"
+    "\n"
+    "  --root=DIR            the node's root (required without --image: render never writes to the host)\n"
     "  --imds-endpoint=URL   instance metadata endpoint\n"
     "  --user-data=FILE      user data instead of IMDS's\n"
     "  --log-level=LEVEL     error, warning, notice, info or debug\n";
@@ -149,7 +155,19 @@ double cpu_ms() {
 
 int render_cmd(const std::vector<std::string>& args) {
     StepOptions opts;
-    parse_common_options(args, opts);
+    std::vector<std::string> rest = args;
+    bool image = false;
+    std::erase_if(rest, [&](const std::string& a) { return a == "--image" && (image = true); });
+    parse_common_options(rest, opts);
+    if (image) {
+        if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
+        if (!opts.imds_endpoint.empty() || !opts.user_data_file.empty() || !opts.config_path.empty())
+            throw UsageError("render --image reads no instance, user data or config.json: only --root and --log-level");
+        StepResult r = steps::containerd_image(opts);
+        for (const auto& [p, w] : r.outputs)
+            fmt::print("{} {}\n", w == WriteResult::written ? "wrote" : "kept ", p.string());
+        return EXIT_OK;
+    }
     if (opts.paths.is_host()) throw UsageError("render: --root=DIR is required (render never writes to the host)");
     if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
 

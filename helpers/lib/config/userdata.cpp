@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <system_error>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -270,21 +271,16 @@ std::string read_user_data_file(const std::string& path) {
     if (f.fd < 0) throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
     // One byte past the limit tells that there is more, without reading on:
     // the file may be a pipe that never ends.
-    std::string out(limits::user_data_bytes + 1, '\0');
-    size_t have = 0;
-    while (have < out.size()) {
-        ssize_t n = ::read(f.fd, out.data() + have, out.size() - have);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EISDIR) throw ConfigError(path, "", "a directory, not a file");
-            throw Error(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
-        }
-        if (n == 0) break;
-        have += static_cast<size_t>(n);
+    std::string out;
+    try {
+        out = read_at_most(f.fd, limits::user_data_bytes + 1);
+    } catch (const std::system_error& e) {
+        if (e.code().value() == EISDIR) throw ConfigError(path, "", "a directory, not a file");
+        throw Error(fmt::format("{}: read failed: {}", path, std::strerror(e.code().value())));
     }
+    const size_t have = out.size();
     if (have > limits::user_data_bytes)
         throw ConfigError(path, "", fmt::format("over the {} MiB limit for user data", limits::user_data_bytes >> 20));
-    out.resize(have);
     return out;
 }
 

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <system_error>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -31,6 +33,20 @@ void write_all(int fd, std::string_view data, const fs::path& p) {
 }
 
 }  // namespace
+
+std::string read_at_most(int fd, size_t limit) {
+    std::string out(limit, '\0');
+    size_t have = 0;
+    while (have < out.size()) {
+        ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::system_error(errno, std::generic_category(), "read");
+        if (n == 0) break;
+        have += static_cast<size_t>(n);
+    }
+    out.resize(have);
+    return out;
+}
 
 std::optional<std::string> read_file_if_exists(const fs::path& p) {
     Fd f{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};

@@ -26,6 +26,12 @@ struct Fd {
     }
 };
 
+// Reads from fd until end of file or `limit` bytes, whichever comes first,
+// retrying EINTR: ask for one byte more than you accept to learn that there
+// is more, without reading on (the file may be a pipe that never ends).
+// Throws std::system_error with the read's errno.
+std::string read_at_most(int fd, size_t limit);
+
 // Reads a whole file. Throws Error naming the path on failure.
 std::string read_file(const fs::path& p);
 // Like read_file, but an absent file is std::nullopt (other errors still throw).

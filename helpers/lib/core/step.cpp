@@ -97,31 +97,35 @@ void restart_consumers(const StepSpec& spec, const StepOptions& opts, const Step
     }
     for (const Restart& r : units) {
         try {
-            // The fixed consumers (kubelet, containerd) are the node's own;
-            // a unit from the configuration may not be installed (yet), and
-            // TryRestartUnit would call that an error. Its state is asked
-            // first, which also spares the restart job of a unit that is not
-            // running (at first boot: kubelet and containerd, still waiting
-            // for this step), which would have been a no-op.
-            const bool configured =
-                std::find(spec.consumers.begin(), spec.consumers.end(), r.unit) == spec.consumers.end();
-            if (configured) {
-                std::optional<std::string> state = sd::active_state(r.unit);
-                if (!state) {
-                    log::info("{}: no {} on this node, nothing to restart", r.why, r.unit);
-                    continue;
-                }
-                if (*state != "active" && *state != "activating" && *state != "reloading") {
-                    log::debug("{}: {} is {}, it reads the new files when it starts", r.why, r.unit, *state);
-                    continue;
-                }
+            // Asked first: a unit from the configuration may not be installed
+            // (yet), and a unit that is not running reads the new files when
+            // it starts (at first boot: kubelet, still waiting for this step).
+            std::optional<std::string> state = sd::active_state(r.unit);
+            if (!state) {
+                log::info("{}: no {} on this node, nothing to restart", r.why, r.unit);
+                continue;
             }
-            sd::try_restart_unit(r.unit);
-            log::info("{}: restarting {} if it is running", r.why, r.unit);
+            if (!restart_applies(*state)) {
+                log::debug("{}: {} is {}, it reads the new files when it starts", r.why, r.unit, *state);
+                continue;
+            }
+            // RestartUnit, not TryRestartUnit: systemd turns a try-restart of
+            // an activating unit into nothing, and containerd starts in
+            // parallel with the steps, so it may have read the old files and
+            // still be activating now. The files were written before the
+            // state was asked: whatever started before that is restarted.
+            sd::restart_unit(r.unit);
+            log::info("{}: restarting {} ({} on the old files)", r.why, r.unit, *state);
         } catch (const Error& e) {
             log::warning("{}; restart {} by hand to apply the new files", e.what(), r.unit);
         }
     }
+}
+
+bool restart_applies(std::string_view state) {
+    // failed: it may have failed on the old files; inactive: it reads the
+    // new ones when it starts, or was stopped by hand and stays stopped.
+    return state == "active" || state == "activating" || state == "reloading" || state == "failed";
 }
 
 int report_exception(std::string_view step) {

@@ -67,13 +67,20 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn);
 // Parses the common options into `out`; throws UsageError. Exposed for the CLI.
 void parse_common_options(const std::vector<std::string>& argv, StepOptions& out);
 
-// After a successful run under systemd on the host: try-restart the
-// consumers if an output changed, and every unit in result.restarts that is
-// installed (a section may name a unit the node does not have yet). Never
+// After a successful run under systemd on the host: restart the consumers if
+// an output changed, and every unit in result.restarts that is installed (a
+// section may name a unit the node does not have yet), each only when
+// restart_applies() to its state. Never
 // waits for a job (the consumer may be ordered after this step, whose job is
 // still running). A bus failure is a warning: the outputs are written, the
 // admin can restart by hand. Off the host, logs at debug what it would ask.
 void restart_consumers(const StepSpec& spec, const StepOptions& opts, const StepResult& result);
+
+// Whether a consumer in this ActiveState may be running on the old files:
+// active, activating (containerd starts in parallel with the steps), reloading,
+// or failed (perhaps on them). Not inactive: it has not started yet, or an
+// admin stopped it.
+bool restart_applies(std::string_view state);
 
 // Maps the current exception to an exit code and logs it once. For use in catch(...).
 int report_exception(std::string_view step);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -174,6 +175,21 @@ void daemon_reload() {
 void start_unit(std::string_view unit, std::string_view mode) { unit_job("StartUnit", unit, mode); }
 void restart_unit(std::string_view unit, std::string_view mode) { unit_job("RestartUnit", unit, mode); }
 void try_restart_unit(std::string_view unit, std::string_view mode) { unit_job("TryRestartUnit", unit, mode); }
+
+void stop_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout) {
+    unit_job("StopUnit", unit, "replace");
+    // Polled, not JobRemoved signals: a stop takes as long as the unit's own
+    // ExecStop and signals, the poll costs a property read every 10 ms, and
+    // it needs no bus match or event loop in a step that asks this once.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::optional<std::string> state = active_state(unit);
+        if (!state || *state == "inactive" || *state == "failed") return;
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw Error(fmt::format("{} is still {} {} ms after it was asked to stop", unit, *state, timeout.count()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
 
 namespace {
 

@@ -5,6 +5,7 @@
 // runs) do not pay for loading it and its dependencies at start-up.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,6 +36,12 @@ void start_unit(std::string_view unit, std::string_view mode = "replace");
 void restart_unit(std::string_view unit, std::string_view mode = "replace");
 // Restarts the unit only if it is running; a no-op for an inactive unit.
 void try_restart_unit(std::string_view unit, std::string_view mode = "replace");
+
+// Stops the unit and returns once it is inactive (or failed). Only for a unit
+// whose stop is not ordered after the calling step (its stop job would wait
+// for the step); throws Error on a bus failure or when it is still not down
+// after `timeout`.
+void stop_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout);
 
 // The unit's ActiveState ("active", "inactive", "failed", ...), or nullopt if
 // systemd does not know the unit.

@@ -237,24 +237,19 @@ DropinText read_dropin(const fs::path& p) {
         r.fingerprint = fmt::format("{}-bytes", st.st_size);
         return r;
     }
-    std::string text(static_cast<size_t>(st.st_size) + 1, '\0');
-    size_t have = 0;
-    while (have < text.size()) {
-        ssize_t n = ::read(f.fd, text.data() + have, text.size() - have);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            r.problem = fmt::format("cannot be read ({})", std::strerror(errno));
-            return r;
-        }
-        if (n == 0) break;
-        have += static_cast<size_t>(n);
+    std::string text;
+    try {
+        text = read_at_most(f.fd, static_cast<size_t>(st.st_size) + 1);
+    } catch (const std::system_error& e) {
+        r.problem = fmt::format("cannot be read ({})", std::strerror(e.code().value()));
+        return r;
     }
+    const size_t have = text.size();
     if (have > dropin_check_bytes) {  // grew while being read
         r.problem = fmt::format("more than eks-node checks ({} MiB): not checked", dropin_check_bytes >> 20);
         r.fingerprint = "growing";
         return r;
     }
-    text.resize(have);
     r.fingerprint = fnv1a64_hex(text);
     r.text = std::move(text);
     return r;

@@ -250,6 +250,36 @@ json resolve_config(const ResolveInput& in) {
     return out;
 }
 
+json resolve_image_config(const Paths& paths) {
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+    // The sources collect_fragments() reads with no user data: the TOML
+    // fragments (an admin's 50-user-data.toml included) and nodeadm.d.
+    ResolveInput in;
+    in.paths = paths;
+    for (const config::Fragment& f : collect_fragments(in)) {
+        validate_fragment(f);
+        merge_fragment(spec, settings, f, origins);
+    }
+    config::validate_settings(settings, origins);
+    constexpr const char* pointer = "/settings/containerd/sandboxImage";
+    const json* image = settings.contains("containerd") ? &settings["containerd"] : nullptr;
+    image = image && image->is_object() && image->contains("sandboxImage") ? &(*image)["sandboxImage"] : nullptr;
+    if (!image || !image->is_string())
+        throw ConfigError("the image's configuration (node.toml.d, nodeadm.d)", "settings.containerd.sandboxImage",
+                          "not set: without a pause image cached in the image, its name depends on the region, "
+                          "known only at boot (packer/provisioners/80-pause-image.sh caches it and sets this)");
+    derive::MachineFacts machine = derive::read_machine_facts(paths);
+    json out = json::object();
+    out["schemaVersion"] = 1;
+    out["spec"] = std::move(spec);
+    out["settings"] = std::move(settings);
+    out["machine"] = derive::machine_json(machine);
+    out["derived"] = {{"sandboxImage", *image}};
+    out["origins"] = {{"/derived/sandboxImage", setting_source(origins, pointer)}};
+    return out;
+}
+
 namespace {
 
 // The JSON pointer of the first key or string in `j` that is not UTF-8 text,
@@ -324,6 +354,32 @@ json resolve_from_node(const StepOptions& opts) {
 
 namespace {
 
+// containerd (and whatever else runs early) starts at boot, before this step
+// knew that instance-store mounts go over its state directory: a running
+// service would keep the directory it opened, hidden under the mount, and
+// eks-node-instance-store would copy it while it is written. Each running
+// service the new plan gives mounts it did not have is stopped, and waited
+// for (its stop is ordered after no step), before the reload; it is started
+// again after it, ordered after the mounts. Returns the units stopped.
+std::vector<std::string> stop_services_under_new_mounts(const generator::GeneratorPlan& before,
+                                                        const generator::GeneratorPlan& after) {
+    constexpr std::string_view suffix = ".service.d/50-eks-node-instance-store.conf";
+    std::vector<std::string> stopped;
+    for (const auto& [rel, file] : after.files) {
+        if (!rel.ends_with(suffix)) continue;
+        if (auto was = before.files.find(rel); was != before.files.end() && was->second == file) continue;
+        std::string unit = rel.substr(0, rel.size() - suffix.size() + std::string_view(".service").size());
+        std::optional<std::string> state = sd::active_state(unit);
+        if (!state || (*state != "active" && *state != "activating" && *state != "reloading")) continue;
+        log::info("{} is {}, and the instance-store mounts go over its directories: stopping it until they are "
+                  "in place",
+                  unit, *state);
+        sd::stop_unit_and_wait(unit, std::chrono::seconds(90));
+        stopped.push_back(std::move(unit));
+    }
+    return stopped;
+}
+
 // One daemon-reload, only if the new config.json changes what the generator
 // writes (an optional step or mount unit appears or goes away); then start
 // eks-node.target again, so units the target now wants get start jobs in the
@@ -342,8 +398,11 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
         return;
     }
     log::info("the configuration changes the generated units: reloading systemd once");
+    std::vector<std::string> stopped = stop_services_under_new_mounts(before, after);
     sd::daemon_reload();
     sd::start_unit("eks-node.target");
+    // After the reload their start jobs are ordered after the new mounts.
+    for (const std::string& unit : stopped) sd::start_unit(unit);
 }
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {

@@ -26,6 +26,14 @@ struct ResolveInput {
 // Returns config.json. Throws ConfigError (exit 6) before anything is written.
 json resolve_config(const ResolveInput& in);
 
+// What the image fixes of the configuration, for `eks-node render --image`:
+// the static sources alone (node.toml.d, nodeadm.d; no user data, no IMDS,
+// no AWS API) and this machine's facts, with derived.sandboxImage from
+// settings.containerd.sandboxImage (a pause image cached in the image). Only
+// containerd's render reads it: the other steps need the instance. Throws
+// ConfigError when the sandbox image is not fixed by the image.
+json resolve_image_config(const Paths& paths);
+
 // The whole resolution on a node, for the step and `eks-node config
 // check|dump`: instance.json (checked again, whoever wrote it), user data
 // (--user-data=FILE, else the copy eks-node-imds saved), the EC2 and EKS

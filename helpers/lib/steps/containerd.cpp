@@ -2,6 +2,7 @@
 // eks-node-containerd: containerd's config.toml and base runtime spec.
 // See eks-node-containerd(8).
 #include "render/render.hpp"
+#include "steps/config.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {
@@ -10,5 +11,13 @@ namespace eksnode::steps {
 const StepSpec containerd_spec{"containerd", "render containerd configuration", {"containerd.service"}};
 
 StepResult containerd(const StepOptions& opts) { return render::render_containerd(load_config_json(opts), opts.paths); }
+
+// The same files from what the image fixes, written at image build so that
+// containerd can start at boot before eks-node-config has run: the step
+// renders the same bytes when user data changes nothing containerd reads, and
+// then does not restart it (eks-node-generator(8), EARLY CONTAINERD).
+StepResult containerd_image(const StepOptions& opts) {
+    return render::render_containerd(resolve_image_config(opts.paths), opts.paths);
+}
 
 }  // namespace eksnode::steps

@@ -31,6 +31,7 @@ StepResult system(const StepOptions& opts);          // steps/system.cpp
 StepResult ca(const StepOptions& opts);              // steps/ca.cpp
 StepResult kubelet(const StepOptions& opts);         // steps/kubelet.cpp
 StepResult containerd(const StepOptions& opts);      // steps/containerd.cpp
+StepResult containerd_image(const StepOptions& opts);  // steps/containerd.cpp, `eks-node render --image`
 StepResult hosts(const StepOptions& opts);           // steps/hosts.cpp
 StepResult instance_store(const StepOptions& opts);  // steps/instance_store.cpp
 StepResult cloud_init(const StepOptions& opts);      // steps/cloud_init.cpp

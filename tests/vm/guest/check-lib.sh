@@ -122,12 +122,16 @@ nvmeof_disconnect() {
 }
 
 # The chain as at first boot on EC2, with the project installed late (VM_INSTALL=late, so the
-# generator runs after nvmeof_setup, as on EC2 where the disks exist at boot): containerd,
-# which the image started at boot, waits for eks-node on an AMI; eks-node-config writes
-# config.json and itself triggers the one daemon-reload that lets eks-node-generator turn
-# localStorage into units, and re-starts eks-node.target; starting it here waits for the jobs.
+# generator runs after nvmeof_setup, as on EC2 where the disks exist at boot). containerd
+# starts at boot on the image's config.toml (install-payload rendered it, as the AMI build
+# does), so it is (re)started here first, on the root disk's /var/lib/containerd:
+# eks-node-config writes config.json, stops containerd because the new mounts go over its
+# state directory, triggers the one daemon-reload that lets eks-node-generator turn
+# localStorage into units, and re-starts eks-node.target and containerd; starting the target
+# here waits for the jobs.
 run_chain() {
-  systemctl stop kubelet.service containerd.service
+  systemctl stop kubelet.service
+  systemctl restart containerd.service || return 1
   systemctl start eks-node-config.service || return 1
   systemctl start eks-node.target
 }
@@ -232,6 +236,24 @@ fails_closed() {
   check "$name: one error line per failed step, naming the cause ($pattern)" eventually 3 errors_name "$mark" "$pattern"
   check "$name: kubelet was never started, eks-node-failed.target is active" held_back
   step_errors "$mark" | sed "s/^/# $name: error line: /"
+}
+
+# containerd_started N: containerd.service started exactly N times this boot (systemd's
+# "Started" message, SD_MESSAGE_UNIT_STARTED)
+containerd_started() {
+  local n
+  n=$(journalctl -b -u containerd.service MESSAGE_ID=39f53479d3a045ac8e11786248231fbf --no-pager -o cat | wc -l)
+  echo "containerd started $n time(s)"
+  ((n == $1))
+}
+
+# after_start UNIT OTHER: UNIT's process started after OTHER became active (monotonic time)
+after_start() {
+  local a b
+  a=$(systemctl show -P ExecMainStartTimestampMonotonic "$1")
+  b=$(systemctl show -P ActiveEnterTimestampMonotonic "$2")
+  echo "$1 started at ${a}us, $2 active at ${b}us"
+  ((a > b))
 }
 
 # joined: eks-node.target and kubelet active, eks-node-failed.target not, and the stub

@@ -18,9 +18,19 @@ check "list-dependencies shows every step, containerd and kubelet" \
   bash -c 'deps=$(systemctl list-dependencies --plain --no-legend eks-node.target)
     for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd containerd kubelet; do
       grep -q "$u.service" <<<"$deps" || { echo "missing $u"; exit 1; }; done'
-check "containerd runs with our sandbox image" \
+check "containerd runs with the image's cached sandbox image" \
   bash -c 'ctr --address /run/containerd/containerd.sock plugins ls >/dev/null &&
-    grep -q "eks/pause" /etc/containerd/config.toml'
+    grep -q "sandbox_image = \"localhost/kubernetes/pause:3.10\"" /etc/containerd/config.toml'
+# containerd early (eks-node-generator(8), EARLY CONTAINERD): it started at boot on the
+# image's config.toml; the user's containerd.config changes it, so eks-node-containerd
+# restarts containerd once, and kubelet starts only after that restart
+check "containerd started twice: at boot, then for the user's containerd.config" containerd_started 2
+check "eks-node-containerd restarted it because config.toml changed" bash -c '
+  journalctl -b -u eks-node-containerd.service --no-pager -o cat | grep -q "outputs changed: restarting containerd.service"'
+check "the running containerd has the user's debug level" bash -c '
+  id=$(systemctl show -P InvocationID containerd.service)
+  journalctl -b _SYSTEMD_INVOCATION_ID="$id" --no-pager -o cat | grep -q "level=debug"'
+check "kubelet started after containerd's restart" after_start kubelet.service containerd.service
 check "containerd's own client sees SystemdCgroup" \
   bash -c 'containerd config dump 2>/dev/null | grep -q "SystemdCgroup = true"'
 check "kubelet got --node-ip from IMDS" grep -q -- "--node-ip=172.16.34.43" /run/stub-kubelet/argv.json

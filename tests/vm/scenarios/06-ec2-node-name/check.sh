@@ -21,4 +21,12 @@ check "exactly one DescribeInstances, its signature checked by botocore" \
 check "credentials came from the instance profile" \
   bash -c 'journalctl -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "nodeName=" &&
     ! journalctl -b --no-pager -o cat | grep -q "vm/fake/secret\|FAKEvmSESSIONtoken"'
+# containerd early (eks-node-generator(8), EARLY CONTAINERD): it started at boot on the
+# image's config.toml, and this user data changes nothing containerd reads
+check "containerd is not ordered after eks-node-containerd (config.toml is eks-node's)" \
+  test ! -e /run/systemd/generator/containerd.service.d/50-eks-node-after-render.conf
+check "eks-node-containerd rendered what containerd started on: nothing changed" bash -c '
+  journalctl -b -u eks-node-containerd.service --no-pager -o cat | grep -q "done, nothing changed"'
+check "containerd started once this boot (no restart)" containerd_started 1
+check "kubelet started after containerd" after_start kubelet.service containerd.service
 finish

@@ -19,6 +19,14 @@ binds=(var-lib-kubelet.mount var-lib-containerd.mount var-log-pods.mount)
 for u in eks-node-instance-store.service 'mnt-k8s\x2ddisks-0.mount' "${binds[@]}" containerd.service kubelet.service; do
   check "$u is active" systemctl is-active "$u"
 done
+# containerd ran before eks-node knew of the array (it starts at boot, on the image's file)
+check "eks-node-config stopped the running containerd before the mounts went over its state" bash -c '
+  journalctl -b -u eks-node-config.service --no-pager -o cat |
+    grep -q "containerd.service is active, and the instance-store mounts go over its directories"'
+check "containerd started again after /var/lib/containerd was mounted" bash -c '
+  m=$(systemctl show -P ActiveEnterTimestampMonotonic var-lib-containerd.mount)
+  c=$(systemctl show -P ExecMainStartTimestampMonotonic containerd.service)
+  echo "mount $m, containerd $c"; ((c > m))'
 check "list-dependencies eks-node.target shows the step and every mount" \
   bash -c 'deps=$(systemctl list-dependencies --plain --no-legend eks-node.target)
     for u in eks-node-instance-store.service "mnt-k8s\\x2ddisks-0.mount" var-lib-kubelet.mount \
