@@ -5,7 +5,9 @@
 # of eks-node makes it the sandbox image. Needs a running containerd and
 # registry credentials: the AMI build pulls EKS_PAUSE_IMAGE from ECR (the
 # builder's instance profile); the VM test image skips it (no containerd
-# running in a chroot, no network), and keeps eks-node's regional default.
+# running in a chroot, no network), and tests/vm/guest/install-payload names a
+# local pause image and renders the same files at each test boot instead.
+# Then `eks-node render --image`: containerd's files from what the image fixes.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -31,3 +33,9 @@ put 0644 /usr/lib/eks-node/node.toml.d/10-pause-image.toml <<CONF
 [settings.containerd]
 sandboxImage = "$local_ref"
 CONF
+
+# containerd's files from what the image fixes, now that the pause image's name does not
+# depend on the region: containerd starts at boot in parallel with eks-node's steps, and
+# eks-node-containerd restarts it only for user data that changes what it reads
+# (eks-node-generator(8), EARLY CONTAINERD).
+eks-node render --image

@@ -35,6 +35,9 @@
 //                                 soci-snapshotter). RAID10 with < 4 disks: only the step and the
 //                                 kubelet drop-in (the step fails with exit 6, kubelet never starts).
 //                                 No disks: nothing (logged at info).
+//   enabled, and /etc/containerd/ containerd.service.d/50-eks-node-after-render.conf: After=eks-node-containerd
+//   config.toml is missing, or    (else containerd starts at boot in parallel with the steps, on the file
+//   not rendered by eks-node      eks-node rendered; eks-node-containerd restarts it if its render differs)
 //
 // Bad input never fails the boot. It is skipped with a warning "…, ignoring":
 //   a malformed or unknown eks-node.* switch         -> that switch is ignored

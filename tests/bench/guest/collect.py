@@ -79,6 +79,13 @@ def imds_requests():
         return None
 
 
+def starts(unit):
+    """How many times UNIT started this boot (systemd's "Started" message)."""
+    r = subprocess.run(["journalctl", "-b", "-u", unit, "MESSAGE_ID=39f53479d3a045ac8e11786248231fbf",
+                        "-o", "cat", "--no-pager"], capture_output=True, text=True)
+    return sum(1 for line in r.stdout.splitlines() if line.strip())
+
+
 def figures(units, start_unit, end_unit):
     recs = {u: show(u) for u in units}
     start = recs[start_unit]["InactiveExitTimestampMonotonic"]
@@ -91,6 +98,8 @@ def main():
     units = chain_units()
     record = {"chain_order": units, "reloads": reloads(), "imds_requests": imds_requests()}
     record["chain"] = figures(units, units[0], "kubelet.service")
+    # once when containerd started early on the right file, twice when a step restarted it
+    record["containerd_starts"] = starts("containerd.service")
     r = subprocess.run(["systemd-analyze", "critical-chain", "kubelet.service", "--no-pager"],
                        capture_output=True, text=True)
     record["critical_chain"] = r.stdout + r.stderr

@@ -128,10 +128,11 @@ nvmeof_disconnect() {
 # eks-node-config writes config.json, stops containerd because the new mounts go over its
 # state directory, triggers the one daemon-reload that lets eks-node-generator turn
 # localStorage into units, and re-starts eks-node.target and containerd; starting the target
-# here waits for the jobs.
+# here waits for the jobs. containerd alone (ignore-dependencies): its Wants= would start
+# the chain in the same transaction, while containerd is still starting.
 run_chain() {
   systemctl stop kubelet.service
-  systemctl restart containerd.service || return 1
+  systemctl restart --job-mode=ignore-dependencies containerd.service || return 1
   systemctl start eks-node-config.service || return 1
   systemctl start eks-node.target
 }

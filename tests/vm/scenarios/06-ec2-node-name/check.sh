@@ -27,6 +27,9 @@ check "containerd is not ordered after eks-node-containerd (config.toml is eks-n
   test ! -e /run/systemd/generator/containerd.service.d/50-eks-node-after-render.conf
 check "eks-node-containerd rendered what containerd started on: nothing changed" bash -c '
   journalctl -b -u eks-node-containerd.service --no-pager -o cat | grep -q "done, nothing changed"'
-check "containerd started once this boot (no restart)" containerd_started 1
+check "no step asked for a restart of containerd" bash -c '
+  ! journalctl -b -t eks-node-containerd -t eks-node-system -t eks-node-config --no-pager -o cat |
+    grep "restarting containerd\|stopping it"'
+check "containerd started once this boot" containerd_started 1
 check "kubelet started after containerd" after_start kubelet.service containerd.service
 finish

@@ -22,7 +22,7 @@ done
 # containerd ran before eks-node knew of the array (it starts at boot, on the image's file)
 check "eks-node-config stopped the running containerd before the mounts went over its state" bash -c '
   journalctl -b -u eks-node-config.service --no-pager -o cat |
-    grep -q "containerd.service is active, and the instance-store mounts go over its directories"'
+    grep -Eq "containerd.service is (active|activating), and the instance-store mounts go over its directories"'
 check "containerd started again after /var/lib/containerd was mounted" bash -c '
   m=$(systemctl show -P ActiveEnterTimestampMonotonic var-lib-containerd.mount)
   c=$(systemctl show -P ExecMainStartTimestampMonotonic containerd.service)
