@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // User data: peel transport encodings, then read a MIME multipart message, a
 // NodeConfig, our TOML, or recognise formats that carry no configuration.
+#include <fcntl.h>
+#include <unistd.h>
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <system_error>
-#include <unistd.h>
 
 #include <fmt/format.h>
 

@@ -554,21 +554,21 @@ void add_containerd_order(GeneratorPlan& plan, const Paths& paths) {
             why = fmt::format("cannot be read ({})", std::strerror(e.code().value()));
         }
     }
-    add_file(plan, "containerd.service.d/50-eks-node-after-render.conf", fmt::format(
-        "#\n"
-        "# {} {}.\n"
-        "# So containerd starts after eks-node-containerd has rendered it, not at\n"
-        "# boot in parallel with the steps: started on another file, it would\n"
-        "# always be restarted. `eks-node render --image` writes the file at image\n"
-        "# build; a boot after one that rendered it starts containerd early.\n"
-        "\n"
-        "[Unit]\n"
-        "Documentation=man:eks-node-generator(8)\n"
-        "SourcePath={}\n"
-        "After=eks-node-containerd.service\n",
-        path::containerd_config, why, path::containerd_config));
-    plan.messages.push_back({Level::info, fmt::format("{} {}: containerd starts after eks-node-containerd",
-                                                      path::containerd_config, why)});
+    add_file(plan, "containerd.service.d/50-eks-node-after-render.conf",
+             fmt::format("#\n"
+                         "# {} {}.\n"
+                         "# So containerd starts after eks-node-containerd has rendered it, not at\n"
+                         "# boot in parallel with the steps: started on another file, it would\n"
+                         "# always be restarted. `eks-node render --image` writes the file at image\n"
+                         "# build; a boot after one that rendered it starts containerd early.\n"
+                         "\n"
+                         "[Unit]\n"
+                         "Documentation=man:eks-node-generator(8)\n"
+                         "SourcePath={}\n"
+                         "After=eks-node-containerd.service\n",
+                         path::containerd_config, why, path::containerd_config));
+    plan.messages.push_back(
+        {Level::info, fmt::format("{} {}: containerd starts after eks-node-containerd", path::containerd_config, why)});
 }
 
 }  // namespace

@@ -371,9 +371,10 @@ std::vector<std::string> stop_services_under_new_mounts(const generator::Generat
         std::string unit = rel.substr(0, rel.size() - suffix.size() + std::string_view(".service").size());
         std::optional<std::string> state = sd::active_state(unit);
         if (!state || (*state != "active" && *state != "activating" && *state != "reloading")) continue;
-        log::info("{} is {}, and the instance-store mounts go over its directories: stopping it until they are "
-                  "in place",
-                  unit, *state);
+        log::info(
+            "{} is {}, and the instance-store mounts go over its directories: stopping it until they are "
+            "in place",
+            unit, *state);
         sd::stop_unit_and_wait(unit, std::chrono::seconds(90));
         stopped.push_back(std::move(unit));
     }

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
-#include <csignal>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
+#include <system_error>
 
-#include "fixtures.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
+#include "core/step.hpp"
+#include "fixtures.hpp"
 
 using namespace eksnode;
 
@@ -131,6 +134,32 @@ TEST_CASE("a writer killed mid-write leaves a temp file the next write removes",
     CHECK(write_file_atomic(out, "token", 0600) == WriteResult::written);
     CHECK(temps() == 0);
     CHECK(read_file(out) == "token");
+}
+
+TEST_CASE("read_at_most stops at the limit or at end of file", "[core][fs]") {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    Fd r{fds[0]}, w{fds[1]};
+    REQUIRE(::write(w.fd, "abcdef", 6) == 6);
+    CHECK(read_at_most(r.fd, 4) == "abcd");  // a pipe that has more: no read past the limit
+    w.reset();
+    CHECK(read_at_most(r.fd, 100) == "ef");  // then end of file
+    CHECK(read_at_most(r.fd, 100).empty());
+    Fd dir{::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    try {
+        (void)read_at_most(dir.fd, 10);
+        FAIL("a directory was read");
+    } catch (const std::system_error& e) {
+        CHECK(e.code().value() == EISDIR);
+    }
+}
+
+TEST_CASE("a changed file restarts a consumer that may run on the old one, not one that has not started",
+          "[core][step]") {
+    // containerd starts in parallel with the steps: activating means it may
+    // have read the old file; failed, that it may have failed on it
+    for (const char* s : {"active", "activating", "reloading", "failed"}) CHECK(restart_applies(s));
+    for (const char* s : {"inactive", "deactivating", "maintenance", ""}) CHECK_FALSE(restart_applies(s));
 }
 
 TEST_CASE("deep merge: objects merge, arrays and scalars replace", "[core][json]") {
