@@ -35,9 +35,10 @@
 //                                 soci-snapshotter). RAID10 with < 4 disks: only the step and the
 //                                 kubelet drop-in (the step fails with exit 6, kubelet never starts).
 //                                 No disks: nothing (logged at info).
-//   enabled, and /etc/containerd/ containerd.service.d/50-eks-node-after-render.conf: After=eks-node-containerd
-//   config.toml is missing, or    (else containerd starts at boot in parallel with the steps, on the file
-//   not rendered by eks-node      eks-node rendered; eks-node-containerd restarts it if its render differs)
+//   enabled, and /etc/containerd/ containerd.service.d/50-eks-node-after-render.conf: After=eks-node-containerd,
+//   config.toml is missing, or    and the same for eks-node-ca and eks-node-kubelet (they run while containerd
+//   not rendered by eks-node      starts). Else containerd starts at boot in parallel with the steps, on the
+//                                 file eks-node rendered; eks-node-containerd restarts it if its render differs
 //
 // Bad input never fails the boot. It is skipped with a warning "…, ignoring":
 //   a malformed or unknown eks-node.* switch         -> that switch is ignored
@@ -567,6 +568,22 @@ void add_containerd_order(GeneratorPlan& plan, const Paths& paths) {
                          "SourcePath={}\n"
                          "After=eks-node-containerd.service\n",
                          path::containerd_config, why, path::containerd_config));
+    // containerd's start then follows eks-node-containerd on the chain: give
+    // that step the CPUs, and run these two (which kubelet waits for anyway)
+    // while containerd starts.
+    for (std::string_view step : {"eks-node-ca", "eks-node-kubelet"})
+        add_file(plan, fmt::format("{}.service.d/50-eks-node-after-render.conf", step),
+                 fmt::format("#\n"
+                             "# {} {}, so containerd starts after\n"
+                             "# eks-node-containerd: this step, which neither reads nor writes what\n"
+                             "# containerd does, runs while containerd starts, not beside\n"
+                             "# eks-node-containerd, which is then on kubelet's critical path.\n"
+                             "\n"
+                             "[Unit]\n"
+                             "Documentation=man:eks-node-generator(8)\n"
+                             "SourcePath={}\n"
+                             "After=eks-node-containerd.service\n",
+                             path::containerd_config, why, path::containerd_config));
     plan.messages.push_back(
         {Level::info, fmt::format("{} {}: containerd starts after eks-node-containerd", path::containerd_config, why)});
 }

@@ -17,5 +17,7 @@ check "eks-node-imds retried until IMDS answered" \
 check "the generator ordered containerd after eks-node-containerd" \
   grep -qx "After=eks-node-containerd.service" /run/systemd/generator/containerd.service.d/50-eks-node-after-render.conf
 check "containerd started after eks-node-containerd" after_start containerd.service eks-node-containerd.service
+check "eks-node-kubelet ran while containerd started, after eks-node-containerd" \
+  after_start eks-node-kubelet.service eks-node-containerd.service
 check "containerd started once this boot" containerd_started 1
 finish
