@@ -10,6 +10,7 @@ ordering edges, started in the same boots. See tests/bench/README.md.
 Usage: tests/bench/join.py [--build-dir DIR] [-n 10] [--scenario NAME]... [--vm]
                            [--steps-n 10] [--override KEY=VALUE]... [--imds fast|python]
                            [--image-render yes|no] [--json FILE] [--keep]
+       tests/bench/join.py --whole-boot [-n 10] [--vm [--vm-n 1]]
 
 Needs root (overlay mount, nspawn) and systemd-nspawn (package systemd-container).
 The image comes from tests/vm/build-image.sh (EKS_NODE_VM_CACHE is honoured); it is
@@ -274,6 +275,92 @@ def boot(share, layer, stage, image, work, timeout=180, result=True):
     return rec
 
 
+def static_layer(layer, rendered, work):
+    """The same image as a node that runs no bootstrapper: eks-node installed but
+    disabled (settings.enable = false, as eks-node.enable=0 would), the files eks-node
+    rendered in a boot of the same scenario baked in, and containerd and kubelet
+    pulled in by multi-user.target. kubelet's start there is the floor of any
+    bootstrapper on this image."""
+    static = work / "layer-static"
+    shutil.rmtree(static, ignore_errors=True)
+    shutil.copytree(layer, static, symlinks=True)
+    shutil.copytree(rendered, static, symlinks=True, dirs_exist_ok=True)
+    frag = static / "etc/eks-node/node.toml.d/00-bench-static.toml"
+    frag.parent.mkdir(parents=True, exist_ok=True)
+    frag.write_text("# tests/bench/join.py --whole-boot: a node without a bootstrapper\n"
+                    "[settings]\nenable = false\n")
+    d = static / "etc/systemd/system/multi-user.target.d"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "bench-static.conf").write_text("# tests/bench/join.py --whole-boot: kubelet on a static config\n"
+                                         "[Unit]\nWants=containerd.service kubelet.service\n")
+    return static
+
+
+def whole_figures(rec, vm):
+    """ms from the boot's start (the kernel's in a VM, PID 1's in a container) to
+    kubelet's process start, and to containerd ready."""
+    w = rec["whole"]
+    zero = 0 if vm else w["userspace_us"]
+    return {k: (ms(w[k] - zero) if w.get(k) and w[k] >= zero else None)
+            for k in ("kubelet_exec_us", "containerd_active_us", "userspace_us")}
+
+
+def report_whole(label, ours, static, vm):
+    print("\n== whole boot: %s, %d boot(s) each, interleaved" % (label, len(ours)))
+    print("%-44s %22s" % ("ms from %s start (median min max)" % ("the kernel's" if vm else "PID 1's"), ""))
+    for name, recs in (("eks-node (plain user data)", ours), ("no bootstrapper (static config)", static)):
+        f = [whole_figures(r, vm) for r in recs]
+        print("%-44s %22s" % (name + ": kubelet started", mmm(x["kubelet_exec_us"] for x in f)))
+        print("%-44s %22s" % ("  containerd ready", mmm(x["containerd_active_us"] for x in f)))
+        if vm:
+            print("%-44s %22s" % ("  systemd started (kernel + initrd)", mmm(x["userspace_us"] for x in f)))
+    a = [whole_figures(r, vm)["kubelet_exec_us"] for r in ours]
+    b = [whole_figures(r, vm)["kubelet_exec_us"] for r in static]
+    diffs = [x - y for x, y in zip(a, b) if x is not None and y is not None]
+    print("%-44s %22s   (per pair of boots)" % ("eks-node's cost: difference", mmm(diffs)))
+    ratios = [x / y for x, y in zip(a, b) if x and y]
+    print("%-44s %22s" % ("ratio eks-node/no bootstrapper", "%7.2f %6.2f %6.2f" % (
+        statistics.median(ratios), min(ratios), max(ratios)) if ratios else "-"))
+    for name, recs in (("eks-node", ours), ("no bootstrapper", static)):
+        print("\n-- systemd-analyze critical-chain kubelet.service, first %s boot:" % name)
+        print(recs[0]["whole"]["critical_chain"].split("\n\n", 1)[-1].rstrip())
+        print("-- systemd-analyze blame, first %s boot, top 12:" % name)
+        print("\n".join(recs[0]["whole"]["blame"].splitlines()[:12]))
+
+
+def whole_boot(a, build, stage, image, work, fast_imds):
+    """--whole-boot: boot start -> kubelet, eks-node against no bootstrapper."""
+    share, layer = prepare("plain", stage, image, work, fast_imds=fast_imds,
+                           render_from=build if a.image_render == "yes" else None)
+    boot(share, layer, stage, image, work)
+    rendered = work / "rendered"
+    shutil.copytree(share / "out/artifacts/rendered", rendered)
+    static = static_layer(layer, rendered, work)
+    ours, floor = [], []
+    for i in range(a.n):
+        ours.append(boot(share, layer, stage, image, work))
+        floor.append(boot(share, static, stage, image, work))
+        log("whole boot: pair %d/%d" % (i + 1, a.n))
+    if ours:
+        report_whole("systemd-nspawn --boot, host speed", ours, floor, vm=False)
+    if a.vm:
+        vshare, vlayer = prepare("plain", stage, image, work, nspawn=False)
+        vstatic = static_layer(vlayer, rendered, work)
+        sshare = work / "share-plain-vm-static"
+        shutil.copytree(vshare, sshare, symlinks=True)
+        shutil.rmtree(sshare / "in/scenario/files")
+        shutil.copytree(vstatic, sshare / "in/scenario/files", symlinks=True)
+        # the image's own containerd config, as the static node's: no eks-node render at boot
+        (sshare / "in/scenario/scenario.env").write_text("VM_INSTALL=early\nVM_IMAGE_RENDER=0\n")
+        vm_ours, vm_static = [], []
+        for i in range(a.vm_n):
+            vm_ours.append(vm_boot(vshare, work, build))
+            vm_static.append(vm_boot(sshare, work, build))
+        report_whole("qemu VM (TCG unless KVM): EMULATED", vm_ours, vm_static, vm=True)
+        return {"nspawn": {"eks-node": ours, "static": floor}, "vm": {"eks-node": vm_ours, "static": vm_static}}
+    return {"nspawn": {"eks-node": ours, "static": floor}}
+
+
 def vm_boot(share, work, build_dir):
     """One TCG (or KVM) boot of the same scenario through tests/vm/run-scenario.sh."""
     out = work / "vm-out"
@@ -431,6 +518,11 @@ def main():
                     help="name a cached pause image and run `eks-node render --image` into the image, as the "
                          "AMI build does (default; containerd starts at boot), or not (containerd starts after "
                          "eks-node-containerd)")
+    ap.add_argument("--whole-boot", action="store_true",
+                    help="instead: boot start -> kubelet's process start, eks-node (plain) against the same image "
+                         "with eks-node disabled and kubelet on the files eks-node rendered, -n pairs "
+                         "interleaved (with --vm: also --vm-n qemu pairs)")
+    ap.add_argument("--vm-n", type=int, default=1, help="qemu boot pairs for --whole-boot --vm (default 1)")
     ap.add_argument("--json", help="write every boot's raw record here")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
@@ -458,6 +550,15 @@ def main():
         print("setting                                  ExecMainStart -> exit of an empty oneshot, ms (7 runs, sorted)")
         print((share / "out/check.log").read_text(), end="")
         shutil.rmtree(work, ignore_errors=True)
+        return
+    if a.whole_boot:
+        try:
+            raw["whole"] = whole_boot(a, build, stage, image, work, fast_imds)
+        finally:
+            if a.json:
+                pathlib.Path(a.json).write_text(json.dumps(raw, indent=1))
+            if not a.keep:
+                shutil.rmtree(work, ignore_errors=True)
         return
     try:
         for name in (a.scenario or SCENARIOS) if a.n > 0 else []:

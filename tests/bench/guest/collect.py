@@ -17,6 +17,8 @@ leaves "inactive" (its job started: namespace setup included) and ends when kube
 main process was forked (ExecMainStartTimestamp, after its ExecStartPre)."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -93,10 +95,51 @@ def figures(units, start_unit, end_unit):
     return {"units": recs, "chain_us": end - start if start and end else None}
 
 
+# What eks-node rendered for kubelet and containerd: join.py --whole-boot bakes these
+# into the image as the static configuration of a node that runs no bootstrapper.
+RENDERED = ["/etc/kubernetes/kubelet/config.json", "/etc/kubernetes/pki/ca.crt",
+            "/var/lib/kubelet/kubeconfig", "/etc/eks/kubelet/environment",
+            "/etc/containerd/config.toml", "/etc/containerd/base-runtime-spec.json"]
+
+
+def whole_boot():
+    """Boot start -> kubelet's process start. CLOCK_MONOTONIC counts from the kernel's
+    start in a VM and from the host's in a container, so both the kernel-relative time
+    and the time since systemd (PID 1) started are kept; plus systemd-analyze's view."""
+    def prop(unit, name):
+        r = subprocess.run(["systemctl", "show", "-P", name] + ([unit] if unit else []),
+                           capture_output=True, text=True)
+        v = r.stdout.strip()
+        return int(v) if v.isdigit() else None
+    rec = {"userspace_us": prop(None, "UserspaceTimestampMonotonic"),
+           "kubelet_exec_us": prop("kubelet.service", "ExecMainStartTimestampMonotonic"),
+           "containerd_active_us": prop("containerd.service", "ActiveEnterTimestampMonotonic")}
+    for key, cmd in (("critical_chain", ["critical-chain", "kubelet.service"]), ("blame", ["blame"])):
+        r = subprocess.run(["systemd-analyze", *cmd, "--no-pager"], capture_output=True, text=True)
+        rec[key] = r.stdout + r.stderr
+    return rec
+
+
+def save_rendered(out):
+    base = os.path.join(os.path.dirname(out), "rendered")
+    for path in RENDERED:
+        if os.path.exists(path):
+            os.makedirs(os.path.dirname(base + path), exist_ok=True)
+            shutil.copy2(path, base + path)
+
+
 def main():
     out = sys.argv[1]
+    whole = whole_boot()
+    if not subprocess.run(["systemctl", "show", "-P", "InactiveExitTimestampMonotonic", "eks-node-imds.service"],
+                          capture_output=True, text=True).stdout.strip().strip("0"):
+        # no eks-node in this boot (join.py --whole-boot's static node): nothing else to time
+        with open(out, "w") as f:
+            json.dump({"whole": whole}, f, indent=1)
+        return
+    save_rendered(out)
     units = chain_units()
-    record = {"chain_order": units, "reloads": reloads(), "imds_requests": imds_requests()}
+    record = {"chain_order": units, "reloads": reloads(), "imds_requests": imds_requests(), "whole": whole}
     record["chain"] = figures(units, units[0], "kubelet.service")
     # once when containerd started early on the right file, twice when a step restarted it
     record["containerd_starts"] = starts("containerd.service")
