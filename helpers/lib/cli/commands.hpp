@@ -47,6 +47,12 @@ struct CheckResult {
 // these run anywhere (tests run them on a rendered temp root).
 std::vector<CheckResult> validate_files(const Paths& paths);
 
+// containerd reads config.toml and the base runtime spec only when it starts,
+// and starts at boot in parallel with the steps: it runs on them only if it
+// started after their last write (`start_usec`, systemd's ExecMainStartTimestamp,
+// and `written_usec` the newer file's mtime, both CLOCK_REALTIME microseconds).
+CheckResult containerd_current(const std::string& state, uint64_t start_usec, uint64_t written_usec);
+
 // `eks-node confinement [STEP...] | --probe=STEP|none`: the steps' Landlock policies.
 int confinement_cmd(const std::vector<std::string>& args);
 extern const char* const confinement_help;

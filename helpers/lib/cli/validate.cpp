@@ -30,7 +30,7 @@ const char* const validate_help =
     "mode; each containerd drop-in in /etc/containerd/config.d (a warning, not a failure, when\n"
     "containerd will not take it as meant); on the host also the kernel modules (overlay,\n"
     "br_netfilter), the sysctls kubelet needs, the instance-store mounts, eks-node.target,\n"
-    "containerd and kubelet.\n"
+    "containerd (and that it started after config.toml was last written) and kubelet.\n"
     "\n"
     "  --root=DIR   check the files under DIR; the kernel and systemd checks are skipped\n"
     "  --json       print the checks as JSON\n"
@@ -137,7 +137,20 @@ std::vector<CheckResult> kernel_checks(const Paths& paths) {
     return out;
 }
 
-std::vector<CheckResult> systemd_checks() {
+// The newer mtime of containerd's two files, CLOCK_REALTIME microseconds; 0
+// when neither exists (validate_files() reports them missing).
+uint64_t containerd_files_written(const Paths& paths) {
+    uint64_t newest = 0;
+    for (std::string_view f : {path::containerd_config, path::base_runtime_spec}) {
+        struct stat st {};
+        if (::stat(paths.of(f).c_str(), &st) != 0) continue;
+        newest = std::max<uint64_t>(newest, static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000u +
+                                                static_cast<uint64_t>(st.st_mtim.tv_nsec) / 1000u);
+    }
+    return newest;
+}
+
+std::vector<CheckResult> systemd_checks(const Paths& paths) {
     std::vector<CheckResult> out;
     auto active = [&](const std::string& unit, const std::string& what) {
         sd::UnitStatus u = sd::unit_status(unit);
@@ -150,6 +163,8 @@ std::vector<CheckResult> systemd_checks() {
     if (!mounts) out.push_back({"mounts", Outcome::skipped, "eks-node.target wants no mount this boot"});
     active("eks-node.target", "eks-node.target active");
     active("containerd.service", "containerd active");
+    sd::UnitStatus c = sd::unit_status("containerd.service");
+    out.push_back(containerd_current(c.active_state, c.start_usec, containerd_files_written(paths)));
     active("kubelet.service", "kubelet active");
     return out;
 }
@@ -174,6 +189,17 @@ std::vector<CheckResult> dropin_checks(const Paths& paths) {
 }
 
 }  // namespace
+
+CheckResult containerd_current(const std::string& state, uint64_t start_usec, uint64_t written_usec) {
+    const std::string name = "containerd runs on config.toml and the base runtime spec as written";
+    if (state != "active") return {name, Outcome::skipped, fmt::format("containerd is {}", state)};
+    if (!written_usec) return {name, Outcome::skipped, "neither file exists"};
+    if (start_usec > written_usec) return {name, Outcome::ok, ""};
+    return {name, Outcome::failed,
+            fmt::format("containerd started {:.3f} s before they were last written: it runs on what they held "
+                        "before; systemctl restart containerd",
+                        static_cast<double>(written_usec - start_usec) / 1e6)};
+}
 
 std::vector<CheckResult> validate_files(const Paths& paths) {
     std::vector<CheckResult> out;
@@ -222,9 +248,10 @@ int validate_cmd(const std::vector<std::string>& args) {
     std::string skip = !paths.is_host() ? "skipped (not the host)" : !systemd ? "skipped (not running under systemd)" : "";
     if (skip.empty()) {
         for (auto& c : kernel_checks(paths)) checks.push_back(c);
-        for (auto& c : systemd_checks()) checks.push_back(c);
+        for (auto& c : systemd_checks(paths)) checks.push_back(c);
     } else {
-        for (const char* what : {"kernel modules", "sysctls", "mounts", "eks-node.target, containerd, kubelet"})
+        for (const char* what :
+             {"kernel modules", "sysctls", "mounts", "eks-node.target, containerd, kubelet", "containerd's files"})
             checks.push_back({what, Outcome::skipped, skip});
     }
 

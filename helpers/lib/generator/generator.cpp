@@ -555,35 +555,32 @@ void add_containerd_order(GeneratorPlan& plan, const Paths& paths) {
             why = fmt::format("cannot be read ({})", std::strerror(e.code().value()));
         }
     }
-    add_file(plan, "containerd.service.d/50-eks-node-after-render.conf",
-             fmt::format("#\n"
-                         "# {} {}.\n"
-                         "# So containerd starts after eks-node-containerd has rendered it, not at\n"
-                         "# boot in parallel with the steps: started on another file, it would\n"
-                         "# always be restarted. `eks-node render --image` writes the file at image\n"
-                         "# build; a boot after one that rendered it starts containerd early.\n"
-                         "\n"
-                         "[Unit]\n"
-                         "Documentation=man:eks-node-generator(8)\n"
-                         "SourcePath={}\n"
-                         "After=eks-node-containerd.service\n",
-                         path::containerd_config, why, path::containerd_config));
-    // containerd's start then follows eks-node-containerd on the chain: give
-    // that step the CPUs, and run these two (which kubelet waits for anyway)
-    // while containerd starts.
-    for (std::string_view step : {"eks-node-ca", "eks-node-kubelet"})
-        add_file(plan, fmt::format("{}.service.d/50-eks-node-after-render.conf", step),
+    // One drop-in per unit, the same ordering; `comment` says why for that unit.
+    auto after_render = [&](const std::string& unit, std::string_view comment) {
+        add_file(plan, unit + ".d/50-eks-node-after-render.conf",
                  fmt::format("#\n"
-                             "# {} {}, so containerd starts after\n"
-                             "# eks-node-containerd: this step, which neither reads nor writes what\n"
-                             "# containerd does, runs while containerd starts, not beside\n"
-                             "# eks-node-containerd, which is then on kubelet's critical path.\n"
-                             "\n"
+                             "# {} {}{}\n"
                              "[Unit]\n"
                              "Documentation=man:eks-node-generator(8)\n"
                              "SourcePath={}\n"
                              "After=eks-node-containerd.service\n",
-                             path::containerd_config, why, path::containerd_config));
+                             path::containerd_config, why, comment, path::containerd_config));
+    };
+    after_render("containerd.service",
+                 ".\n"
+                 "# So containerd starts after eks-node-containerd has rendered it, not at\n"
+                 "# boot in parallel with the steps: started on another file, it would\n"
+                 "# always be restarted. `eks-node render --image` writes the file at image\n"
+                 "# build; a boot after one that rendered it starts containerd early.\n");
+    // containerd's start then follows eks-node-containerd on the chain: give
+    // that step the CPUs, and run these two (which kubelet waits for anyway)
+    // while containerd starts.
+    for (const char* step : {"eks-node-ca.service", "eks-node-kubelet.service"})
+        after_render(step,
+                     ", so containerd starts after\n"
+                     "# eks-node-containerd: this step, which neither reads nor writes what\n"
+                     "# containerd does, runs while containerd starts, not beside\n"
+                     "# eks-node-containerd, which is then on kubelet's critical path.\n");
     plan.messages.push_back(
         {Level::info, fmt::format("{} {}: containerd starts after eks-node-containerd", path::containerd_config, why)});
 }

@@ -69,6 +69,19 @@ sd::UnitStatus unit(std::string active, uint64_t start = 0, bool condition = tru
 
 }  // namespace
 
+TEST_CASE("validate: containerd must have started after its files were last written", "[cli][validate]") {
+    using O = cli::CheckResult::Outcome;
+    CHECK(cli::containerd_current("active", 2'000'000, 1'000'000).outcome == O::ok);
+    // started early, then eks-node-containerd rewrote config.toml and no restart followed
+    cli::CheckResult stale = cli::containerd_current("active", 1'000'000, 3'500'000);
+    CHECK(stale.outcome == O::failed);
+    CHECK(stale.detail.find("2.500 s before") != std::string::npos);
+    CHECK(stale.detail.find("systemctl restart containerd") != std::string::npos);
+    CHECK(cli::containerd_current("active", 1'000'000, 1'000'000).outcome == O::failed);  // same µs: not after
+    CHECK(cli::containerd_current("inactive", 0, 1'000'000).outcome == O::skipped);
+    CHECK(cli::containerd_current("active", 1'000'000, 0).outcome == O::skipped);
+}
+
 TEST_CASE("status names each step's state as systemd reports it", "[cli][status]") {
     CHECK(cli::step_state(unit("active", 5)) == "active");
     CHECK(cli::step_state(unit("failed", 5)) == "failed");
