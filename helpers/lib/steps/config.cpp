@@ -128,11 +128,10 @@ std::optional<std::string> unavailable(const Error& e) {
 // describe-cluster-or-vpc, a call made for the CIDR alone that cannot be
 // made (refused, no credentials, EKS unreachable until the deadline), or an
 // answer without a CIDR, leaves it to AL2's rule (cidr_from_vpc).
-void fill_cluster_from_eks(json& spec, const json& settings, const json& instance, Origins& origins,
-                           const derive::ApiLookups& api) {
+void fill_cluster_from_eks(json& spec, const json& settings, config::ServiceCidrStrategy strategy, const json& instance,
+                           Origins& origins, const derive::ApiLookups& api) {
     static constexpr const char* keys[] = {"apiServerEndpoint", "certificateAuthority", "cidr"};
     if (!cluster_has(spec, "name")) return;
-    const config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
     const bool or_vpc = strategy == config::ServiceCidrStrategy::describe_cluster_or_vpc;
     bool missing = !cluster_has(spec, keys[0]) || !cluster_has(spec, keys[1]);
     if (strategy != config::ServiceCidrStrategy::vpc) missing |= !cluster_has(spec, keys[2]);
@@ -184,8 +183,8 @@ void fill_cluster_from_eks(json& spec, const json& settings, const json& instanc
 
 // With a strategy that derives the CIDR on the node, no CIDR now means there
 // was nothing to derive it from: say so, rather than "required".
-void require_cidr(const json& spec, const json& settings, const json& instance, const Origins& origins) {
-    config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
+void require_cidr(const json& spec, config::ServiceCidrStrategy strategy, const json& instance,
+                  const Origins& origins) {
     if (cluster_has(spec, "cidr") || strategy == config::ServiceCidrStrategy::describe_cluster) return;
     bool vpc_known = derive::service_cidr_from_instance(instance).has_value();
     throw ConfigError(setting_source(origins, "/settings/serviceCidrStrategy"), "spec.cluster.cidr",
@@ -216,11 +215,11 @@ json resolve_config(const ResolveInput& in) {
         cidr_from_vpc(spec, in.instance, origins, strategy, "so eks:DescribeCluster is not asked");
     derive::ApiLookups api = in.api ? in.api(spec, settings, in.instance, machine) : derive::ApiLookups{};
     if (api.describe_cluster) {
-        fill_cluster_from_eks(spec, settings, in.instance, origins, api);
+        fill_cluster_from_eks(spec, settings, strategy, in.instance, origins, api);
     } else if (!cluster_has(spec, "cidr") && strategy == config::ServiceCidrStrategy::describe_cluster_or_vpc) {
         cidr_from_vpc(spec, in.instance, origins, strategy, "resolved without the AWS API");
     }
-    require_cidr(spec, settings, in.instance, origins);
+    require_cidr(spec, strategy, in.instance, origins);
     if (api.describe_cluster) config::validate_merged(spec, settings, origins);
     // Once the cluster's endpoint and CIDR are known (derive/proxy.cpp).
     derive::complete_no_proxy(spec, in.instance, origins);
