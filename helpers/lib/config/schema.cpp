@@ -209,6 +209,9 @@ const Field& settings() {
                     boolean("customNetworking", "the VPC CNI uses custom networking (the primary ENI hosts no pods)"),
                     integer("maxEnis", "use at most this many ENIs", 1, std::numeric_limits<int64_t>::max()),
                     integer("default", "maxPods for instance types missing from the ENI table", 1, 1000),
+                    integer("reservedMemoryPercent",
+                            "lower a computed maxPods until kubeReserved memory is at most this % of MemTotal", 1,
+                            100),
                 }),
             object(
                 "containerd", "containerd settings",

@@ -137,6 +137,11 @@ void emit(Level lvl, std::string_view message, std::string_view path, std::strin
         static const std::string unit = own_unit();
         if (!unit.empty()) {
             append_journal_field(entry, "OBJECT_SYSTEMD_UNIT", unit);
+            // likewise the invocation (systemd sets $INVOCATION_ID for a
+            // service): `eks-node status` finds a failed run's last error
+            // line by it (sd::last_error_line)
+            static const char* invocation = std::getenv("INVOCATION_ID");
+            if (invocation && *invocation) append_journal_field(entry, "OBJECT_SYSTEMD_INVOCATION_ID", invocation);
             // the name the journal shows and `journalctl -t` finds; without it
             // journald shows the kernel's 15-byte comm ("eks-node-contai")
             append_journal_field(entry, "SYSLOG_IDENTIFIER", unit.substr(0, unit.size() - 8));

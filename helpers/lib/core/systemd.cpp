@@ -56,6 +56,7 @@ struct SdJournalApi {
     decltype(&sd_journal_open) open;
     decltype(&sd_journal_close) close;
     decltype(&sd_journal_add_match) add_match;
+    decltype(&sd_journal_add_disjunction) add_disjunction;
     decltype(&sd_journal_seek_tail) seek_tail;
     decltype(&sd_journal_previous) previous;
     decltype(&sd_journal_get_data) get_data;
@@ -95,6 +96,7 @@ const SdJournalApi& journal_api() {
         l.bind("sd_journal_open", a.open);
         l.bind("sd_journal_close", a.close);
         l.bind("sd_journal_add_match", a.add_match);
+        l.bind("sd_journal_add_disjunction", a.add_disjunction);
         l.bind("sd_journal_seek_tail", a.seek_tail);
         l.bind("sd_journal_previous", a.previous);
         l.bind("sd_journal_get_data", a.get_data);
@@ -306,10 +308,20 @@ std::optional<std::string> last_error_line(std::string_view unit, std::string_vi
     if (j.open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
     std::unique_ptr<sd_journal, decltype(j.close)> journal(raw, j.close);
     auto match = [&](const std::string& m) { return j.add_match(raw, m.data(), m.size()) >= 0; };
-    // matches on one field are ORed, on different fields ANDed
-    bool ok = match(fmt::format("_SYSTEMD_UNIT={}", unit));
-    if (!invocation_id.empty()) ok = ok && match(fmt::format("_SYSTEMD_INVOCATION_ID={}", invocation_id));
-    for (int p = 0; p <= 3; ++p) ok = ok && match(fmt::format("PRIORITY={}", p));
+    // Matches on one field are ORed, on different fields ANDed, and a
+    // disjunction ORs the groups. journald reads a datagram sender's unit and
+    // invocation from its cgroup when it reads the datagram, and a step that
+    // has exited by then (a failing one does at once) may leave its last line
+    // without them: the steps name both themselves (core/log.cpp), so the
+    // second group finds that line.
+    bool ok = true;
+    for (const char* prefix : {"_SYSTEMD_", "OBJECT_SYSTEMD_"}) {
+        if (prefix[0] != '_') ok = ok && j.add_disjunction(raw) >= 0;
+        ok = ok && match(fmt::format("{}UNIT={}", prefix, unit));
+        if (!invocation_id.empty())
+            ok = ok && match(fmt::format("{}INVOCATION_ID={}", prefix, invocation_id));
+        for (int p = 0; p <= 3; ++p) ok = ok && match(fmt::format("PRIORITY={}", p));
+    }
     if (!ok || j.seek_tail(raw) < 0 || j.previous(raw) <= 0) return std::nullopt;
     const void* data = nullptr;
     size_t size = 0;

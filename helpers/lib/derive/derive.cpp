@@ -208,7 +208,38 @@ std::optional<Choice> expression_choice(const Config& cfg, const std::optional<K
                   fmt::format("spec.kubelet.maxPodsExpression \"{}\" ({}{})", *expr, source, vars_text)};
 }
 
-// Effective max pods: kubelet.config.maxPods > maxPodsExpression > ENI data > default.
+// settings.maxPods.reservedMemoryPercent: the computed maxPods, lowered so
+// that kubeReserved memory (11 MiB a pod + 255 MiB) stays within that share
+// of MemTotal. On small instances the ENI table, and prefix delegation above
+// all, allows more pods than the memory can hold: t3.small with prefix
+// delegation gets 110 pods and 1,465 MiB reserved of its ~1,900 MiB.
+Choice capped_by_memory(const Config& cfg, const MachineFacts& m, Choice c) {
+    constexpr std::string_view pointer = "/settings/maxPods/reservedMemoryPercent";
+    constexpr const char* field = "settings.maxPods.reservedMemoryPercent";
+    std::optional<long> percent = cfg.integer(pointer, 1, 100);
+    if (!percent) return c;
+    const std::string source = cfg.source(pointer);
+    if (m.memory_mib <= 0)
+        throw ConfigError(source, field,
+                          "this node's memory is unknown (no MemTotal in /proc/meminfo), so maxPods cannot be "
+                          "bounded by it");
+    const int cap = max_pods_within_memory(m.memory_mib, static_cast<int>(*percent));
+    const long share = m.memory_mib * *percent / 100;
+    if (cap < 1)
+        throw ConfigError(source, field,
+                          fmt::format("{}% of this node's {} MiB is {} MiB, less than the {} MiB kubelet reserves "
+                                      "for a single pod",
+                                      *percent, m.memory_mib, share, memory_mib_to_reserve(1)));
+    const std::string bound = fmt::format("{} = {} ({}): {}% of {} MiB MemTotal is {} MiB, room for the reserved "
+                                          "memory of {} pods",
+                                          field, *percent, source, *percent, m.memory_mib, share, cap);
+    if (c.value <= cap) return {c.value, fmt::format("{}; within {}", c.origin, bound)};
+    log::info("maxPods {} lowered to {} by {}", c.value, cap, bound);
+    return {cap, fmt::format("{} gave {}, lowered by {}", c.origin, c.value, bound)};
+}
+
+// Effective max pods: kubelet.config.maxPods > maxPodsExpression > ENI data >
+// default; all but the first bounded by settings.maxPods.reservedMemoryPercent.
 Choice choose_max_pods(const Config& cfg, const json& instance, const MachineFacts& m, const Ec2Lookups& ec2) {
     std::string type = required_instance_string(instance, "instanceType");
     std::optional<KnownLimits> known = find_limits(type, ec2);
@@ -218,17 +249,23 @@ Choice choose_max_pods(const Config& cfg, const json& instance, const MachineFac
     if (auto n = cfg.integer(user_pointer, 1, INT_MAX)) {
         if (from_expression)
             log::info("spec.kubelet.config.maxPods={} overrides maxPodsExpression's {}", *n, from_expression->value);
+        // A number the user wrote is taken as written: the bound is for
+        // computed values.
+        if (cfg.integer("/settings/maxPods/reservedMemoryPercent", 1, 100))
+            log::info("spec.kubelet.config.maxPods={} is set, so settings.maxPods.reservedMemoryPercent does not "
+                      "lower it",
+                      *n);
         return {static_cast<int>(*n), fmt::format("spec.kubelet.config.maxPods ({})", cfg.source(user_pointer))};
     }
-    if (from_expression) return *from_expression;
+    if (from_expression) return capped_by_memory(cfg, m, *from_expression);
     if (known) {
         MaxPodsValue v = max_pods_for(type, known->limits, max_pods_options(cfg, m));
         if (!v.warning.empty()) log::warning("maxPods: {}", v.warning);
-        return {v.value, fmt::format("{}: {}", known->source, v.explanation)};
+        return capped_by_memory(cfg, m, {v.value, fmt::format("{}: {}", known->source, v.explanation)});
     }
     std::string why = fmt::format("instance type {} is not in the ENI table", type);
     if (ec2.eni_limits) why += " and EC2 does not know it";
-    return fallback_max_pods_choice(cfg, type, why);
+    return capped_by_memory(cfg, m, fallback_max_pods_choice(cfg, type, why));
 }
 
 void derive_max_pods_and_reserved(const Config& cfg, const json& instance, const MachineFacts& m,

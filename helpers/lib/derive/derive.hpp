@@ -119,6 +119,10 @@ inline constexpr int fallback_max_pods = config::defaults::kubelet_max_pods;
 
 int cpu_millicores_to_reserve(int cpu_millicores);
 int memory_mib_to_reserve(int max_pods);
+// settings.maxPods.reservedMemoryPercent: the most pods whose reserved memory
+// (memory_mib_to_reserve) fits in `percent` % of `memory_mib`; 0 when not
+// even one pod's does.
+int max_pods_within_memory(long memory_mib, int percent);
 // Network address + 10 (IPv4) or + 0xa (IPv6), e.g. "10.100.0.0/16" -> "10.100.0.10".
 // Throws ConfigError (field spec.cluster.cidr, empty source) for a malformed CIDR.
 std::string cluster_dns_from_cidr(std::string_view cidr);

@@ -122,4 +122,12 @@ int cpu_millicores_to_reserve(int cpu_millicores) {
 
 int memory_mib_to_reserve(int max_pods) { return 11 * max_pods + 255; }
 
+int max_pods_within_memory(long memory_mib, int percent) {
+    // memory_mib_to_reserve() inverted, rounding down at each step: the
+    // share in whole MiB, then whole pods.
+    const long long share = static_cast<long long>(memory_mib) * percent / 100;
+    if (share < memory_mib_to_reserve(1)) return 0;
+    return static_cast<int>(std::min<long long>((share - 255) / 11, max_pods_limit));
+}
+
 }  // namespace eksnode::derive

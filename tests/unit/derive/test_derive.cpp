@@ -149,6 +149,57 @@ TEST_CASE("a broken maxPodsExpression is an error even when kubelet.config.maxPo
     CHECK_THAT(config_error(out_of_range, "spec.kubelet.maxPodsExpression"), Catch::Contains("gives 0"));
 }
 
+TEST_CASE("reservedMemoryPercent lowers a computed maxPods until kubeReserved memory fits", "[derive][max-pods]") {
+    CHECK(max_pods_within_memory(1900, 25) == 20);     // 475 MiB: (475 - 255) / 11
+    CHECK(max_pods_within_memory(15943, 25) == 339);   // 3985 MiB
+    CHECK(max_pods_within_memory(1000, 26) == 0);      // 260 MiB: one pod's 266 do not fit
+    CHECK(max_pods_within_memory(1064, 25) == 1);      // 266 MiB: exactly one pod's
+    CHECK(max_pods_within_memory(1000, 1) == 0);
+    for (int pods : {1, 20, 339})                       // the inverse of the reservation rule
+        CHECK(memory_mib_to_reserve(pods) <= 15943 * 25 / 100);
+
+    // a small instance with prefix delegation: 110 pods would reserve 1,465 MiB of 1,900
+    Run small;
+    small.instance["instanceType"] = "m5.large";
+    small.machine.memory_mib = 1900;
+    small.settings["maxPods"] = {{"prefixDelegation", true}, {"reservedMemoryPercent", 25}};
+    json d = small();
+    CHECK(d["maxPods"] == 20);
+    CHECK(d["kubeReserved"]["memory"] == "475Mi");
+    CHECK_THAT(small.origins["/derived/maxPods"],
+               Catch::Contains("gave 110, lowered by settings.maxPods.reservedMemoryPercent = 25") &&
+                   Catch::Contains("25% of 1900 MiB MemTotal is 475 MiB, room for the reserved memory of 20 pods"));
+
+    Run within;   // 58 pods reserve 893 MiB, within 25% of 15,943
+    within.settings["maxPods"]["reservedMemoryPercent"] = 25;
+    CHECK(within()["maxPods"] == 58);
+    CHECK_THAT(within.origins["/derived/maxPods"], Catch::Contains("; within settings.maxPods.reservedMemoryPercent"));
+
+    Run expression;   // computed values are bounded, whatever computed them
+    expression.machine.memory_mib = 1900;
+    expression.spec["kubelet"]["maxPodsExpression"] = "max_pods * 2";
+    expression.settings["maxPods"]["reservedMemoryPercent"] = 25;
+    CHECK(expression()["maxPods"] == 20);
+
+    Run explicit_value;   // a number the user wrote is taken as written
+    explicit_value.machine.memory_mib = 1900;
+    explicit_value.spec["kubelet"]["config"]["maxPods"] = 110;
+    explicit_value.settings["maxPods"]["reservedMemoryPercent"] = 25;
+    CHECK(explicit_value()["maxPods"] == 110);
+
+    Run unknown;
+    unknown.machine.memory_mib = 0;
+    unknown.settings["maxPods"]["reservedMemoryPercent"] = 25;
+    CHECK_THAT(config_error(unknown, "settings.maxPods.reservedMemoryPercent"),
+               Catch::Contains("this node's memory is unknown"));
+
+    Run tiny;
+    tiny.machine.memory_mib = 512;
+    tiny.settings["maxPods"]["reservedMemoryPercent"] = 10;
+    CHECK_THAT(config_error(tiny, "settings.maxPods.reservedMemoryPercent"),
+               Catch::Contains("10% of this node's 512 MiB is 51 MiB, less than the 266 MiB kubelet reserves"));
+}
+
 TEST_CASE("settings shape the ENI-based max pods", "[derive][max-pods]") {
     Run pd;
     pd.instance["instanceType"] = "m5.large";
