@@ -22,6 +22,8 @@
 #   VM_TIMEOUT=600             host-side limit for the whole boot, in seconds
 #   VM_INSTALL=early           early: project installed before systemd starts (first boot as
 #                              on an AMI); late: by the runner into the running system
+#   VM_IMAGE_RENDER=1          1: the payload install names a cached pause image and runs
+#                              `eks-node render --image`, as the AMI build does (guest/install-payload)
 #   NVME="SERIAL:SIZE ..."     emulated NVMe disks, sparse files (e.g. "vol0:1G vol1:1G")
 #   NVMEOF="SERIAL:SIZE ..."   EC2 instance-store disks (exact model), made in the guest by
 #                              check.sh's nvmeof_setup (guest/check-lib.sh)
