@@ -32,4 +32,16 @@ check "no step asked for a restart of containerd" bash -c '
     grep "restarting containerd\|stopping it"'
 check "containerd started once this boot" containerd_started 1
 check "kubelet started after containerd" after_start kubelet.service containerd.service
+# settings.maxPods.reservedMemoryPercent = 25 (files/): the ENI table's 58 pods for m4.xlarge
+# lowered until kubeReserved memory fits 25 % of this VM's MemTotal
+bounded_max_pods() {
+  local mib want
+  mib=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024))
+  want=$(((mib * 25 / 100 - 255) / 11))
+  echo "MemTotal $mib MiB: want maxPods $want"
+  grep -q "\"maxPods\": $want," /etc/kubernetes/kubelet/config.json &&
+    grep -q "\"memory\": \"$((11 * want + 255))Mi\"" /etc/kubernetes/kubelet/config.json &&
+    eks-node config dump --origins | grep -q "gave 58, lowered by settings.maxPods.reservedMemoryPercent = 25"
+}
+check "maxPods lowered until kubeReserved memory fits 25 % of MemTotal" bounded_max_pods
 finish
