@@ -210,8 +210,7 @@ const Field& settings() {
                     integer("maxEnis", "use at most this many ENIs", 1, std::numeric_limits<int64_t>::max()),
                     integer("default", "maxPods for instance types missing from the ENI table", 1, 1000),
                     integer("reservedMemoryPercent",
-                            "lower a computed maxPods until kubeReserved memory is at most this % of MemTotal", 1,
-                            100),
+                            "lower a computed maxPods until kubeReserved memory is at most this % of MemTotal", 1, 100),
                 }),
             object(
                 "containerd", "containerd settings",

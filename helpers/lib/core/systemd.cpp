@@ -318,8 +318,7 @@ std::optional<std::string> last_error_line(std::string_view unit, std::string_vi
     for (const char* prefix : {"_SYSTEMD_", "OBJECT_SYSTEMD_"}) {
         if (prefix[0] != '_') ok = ok && j.add_disjunction(raw) >= 0;
         ok = ok && match(fmt::format("{}UNIT={}", prefix, unit));
-        if (!invocation_id.empty())
-            ok = ok && match(fmt::format("{}INVOCATION_ID={}", prefix, invocation_id));
+        if (!invocation_id.empty()) ok = ok && match(fmt::format("{}INVOCATION_ID={}", prefix, invocation_id));
         for (int p = 0; p <= 3; ++p) ok = ok && match(fmt::format("PRIORITY={}", p));
     }
     if (!ok || j.seek_tail(raw) < 0 || j.previous(raw) <= 0) return std::nullopt;

@@ -230,9 +230,10 @@ Choice capped_by_memory(const Config& cfg, const MachineFacts& m, Choice c) {
                           fmt::format("{}% of this node's {} MiB is {} MiB, less than the {} MiB kubelet reserves "
                                       "for a single pod",
                                       *percent, m.memory_mib, share, memory_mib_to_reserve(1)));
-    const std::string bound = fmt::format("{} = {} ({}): {}% of {} MiB MemTotal is {} MiB, room for the reserved "
-                                          "memory of {} pods",
-                                          field, *percent, source, *percent, m.memory_mib, share, cap);
+    const std::string bound = fmt::format(
+        "{} = {} ({}): {}% of {} MiB MemTotal is {} MiB, room for the reserved "
+        "memory of {} pods",
+        field, *percent, source, *percent, m.memory_mib, share, cap);
     if (c.value <= cap) return {c.value, fmt::format("{}; within {}", c.origin, bound)};
     log::info("maxPods {} lowered to {} by {}", c.value, cap, bound);
     return {cap, fmt::format("{} gave {}, lowered by {}", c.origin, c.value, bound)};
@@ -252,9 +253,10 @@ Choice choose_max_pods(const Config& cfg, const json& instance, const MachineFac
         // A number the user wrote is taken as written: the bound is for
         // computed values.
         if (cfg.integer("/settings/maxPods/reservedMemoryPercent", 1, 100))
-            log::info("spec.kubelet.config.maxPods={} is set, so settings.maxPods.reservedMemoryPercent does not "
-                      "lower it",
-                      *n);
+            log::info(
+                "spec.kubelet.config.maxPods={} is set, so settings.maxPods.reservedMemoryPercent does not "
+                "lower it",
+                *n);
         return {static_cast<int>(*n), fmt::format("spec.kubelet.config.maxPods ({})", cfg.source(user_pointer))};
     }
     if (from_expression) return capped_by_memory(cfg, m, *from_expression);

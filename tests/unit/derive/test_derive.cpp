@@ -150,12 +150,12 @@ TEST_CASE("a broken maxPodsExpression is an error even when kubelet.config.maxPo
 }
 
 TEST_CASE("reservedMemoryPercent lowers a computed maxPods until kubeReserved memory fits", "[derive][max-pods]") {
-    CHECK(max_pods_within_memory(1900, 25) == 20);     // 475 MiB: (475 - 255) / 11
-    CHECK(max_pods_within_memory(15943, 25) == 339);   // 3985 MiB
-    CHECK(max_pods_within_memory(1000, 26) == 0);      // 260 MiB: one pod's 266 do not fit
-    CHECK(max_pods_within_memory(1064, 25) == 1);      // 266 MiB: exactly one pod's
+    CHECK(max_pods_within_memory(1900, 25) == 20);    // 475 MiB: (475 - 255) / 11
+    CHECK(max_pods_within_memory(15943, 25) == 339);  // 3985 MiB
+    CHECK(max_pods_within_memory(1000, 26) == 0);     // 260 MiB: one pod's 266 do not fit
+    CHECK(max_pods_within_memory(1064, 25) == 1);     // 266 MiB: exactly one pod's
     CHECK(max_pods_within_memory(1000, 1) == 0);
-    for (int pods : {1, 20, 339})                       // the inverse of the reservation rule
+    for (int pods : {1, 20, 339})  // the inverse of the reservation rule
         CHECK(memory_mib_to_reserve(pods) <= 15943 * 25 / 100);
 
     // a small instance with prefix delegation: 110 pods would reserve 1,465 MiB of 1,900
@@ -170,18 +170,18 @@ TEST_CASE("reservedMemoryPercent lowers a computed maxPods until kubeReserved me
                Catch::Contains("gave 110, lowered by settings.maxPods.reservedMemoryPercent = 25") &&
                    Catch::Contains("25% of 1900 MiB MemTotal is 475 MiB, room for the reserved memory of 20 pods"));
 
-    Run within;   // 58 pods reserve 893 MiB, within 25% of 15,943
+    Run within;  // 58 pods reserve 893 MiB, within 25% of 15,943
     within.settings["maxPods"]["reservedMemoryPercent"] = 25;
     CHECK(within()["maxPods"] == 58);
     CHECK_THAT(within.origins["/derived/maxPods"], Catch::Contains("; within settings.maxPods.reservedMemoryPercent"));
 
-    Run expression;   // computed values are bounded, whatever computed them
+    Run expression;  // computed values are bounded, whatever computed them
     expression.machine.memory_mib = 1900;
     expression.spec["kubelet"]["maxPodsExpression"] = "max_pods * 2";
     expression.settings["maxPods"]["reservedMemoryPercent"] = 25;
     CHECK(expression()["maxPods"] == 20);
 
-    Run explicit_value;   // a number the user wrote is taken as written
+    Run explicit_value;  // a number the user wrote is taken as written
     explicit_value.machine.memory_mib = 1900;
     explicit_value.spec["kubelet"]["config"]["maxPods"] = 110;
     explicit_value.settings["maxPods"]["reservedMemoryPercent"] = 25;
