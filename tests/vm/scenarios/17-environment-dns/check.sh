@@ -89,7 +89,7 @@ check "early unit: restarted by eks-node-system into its section (same boot)" \
   bash -c '[[ $(starts eksvm-envearly) == 2 && $(probe_var eksvm-envearly EARLY_VALUE 2) == first ]]'
 check "early unit: the step said why" eventually 10 bash -c '
   journalctl -b EKS_NODE_STEP=system --no-pager -o cat |
-    grep -q "changed: restarting eksvm-envearly.service if it is running"'
+    grep -q "changed: restarting eksvm-envearly.service ("'
 check "eks-node's own steps read no service environment (10-sandbox.conf resets EnvironmentFile=)" \
   bash -c '[[ -z $(systemctl show -P EnvironmentFiles eks-node-config.service) &&
     -z $(systemctl show -P EnvironmentFiles eks-node-system.service) ]]'
@@ -104,7 +104,7 @@ check "resolvectl domain: the configured search domains" \
   bash -c 'resolvectl domain | grep -q "^Global: corp.example.com ec2.internal"'
 check "systemd-resolved was restarted by eks-node-system" eventually 10 bash -c '
   journalctl -b EKS_NODE_STEP=system --no-pager -o cat |
-    grep -q "40-eks.conf changed: restarting systemd-resolved.service if it is running"'
+    grep -q "40-eks.conf changed: restarting systemd-resolved.service ("'
 check "kubelet started after systemd-resolved's restart finished" bash -c '
   s=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-system.service)
   r=$(systemctl show -P ActiveEnterTimestampMonotonic systemd-resolved.service)
