@@ -230,6 +230,13 @@ fails_closed() {
     mark=$(journal_mark)
     systemctl start eks-node.target >/dev/null 2>&1
   fi
+  # the start above returns once the first step failed (eks-node-failed.target); the steps run
+  # side by side, so the one checked here may still be running: wait for its end, up to 10 s
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(systemctl show -P ActiveState "$unit") == activating ]] || break
+    sleep 0.1
+  done
   run=$(unit_run "$unit") # STATE EXIT SECONDS
   check "$name: $unit failed with exit status $want after ${min}-${max} s (${run##* } s)" \
     awk -v r="$run" -v w="$want" -v a="$min" -v b="$max" \
