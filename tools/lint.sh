@@ -64,6 +64,17 @@ else
   echo "lint: clang-format: changed lines since $(git rev-parse --short "$base") are formatted"
 fi
 
+# libFuzzer drops crash-/leak-/oom-/timeout-<sha1> files in its working
+# directory; one was once committed at the top of the tree by mistake. A
+# finding belongs in tests/fuzz/regressions/ (fixed) or pending/ (not yet),
+# named after the defect.
+mapfile -t artifacts < <(git ls-files --cached --others --exclude-standard |
+  grep -E '(^|/)(crash|leak|oom|timeout|slow-unit)-[0-9a-f]{40}$' || true)
+if ((${#artifacts[@]} > 0)); then
+  echo "lint: libFuzzer artifacts in the tree (name them after the defect under tests/fuzz/regressions/ or pending/): ${artifacts[*]}" >&2
+  status=1
+fi
+
 if [[ "$what" == all ]]; then
   if [[ ! -f build/build.ninja ]]; then
     echo "lint: clang-tidy needs build/ (its compile_commands.json and dependency records): run tools/build.sh first" >&2
