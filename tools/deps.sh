@@ -8,8 +8,9 @@ build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-jso
   libtomlplusplus-dev libyaml-dev libcurl4-openssl-dev libssl-dev libfmt-dev
   zlib1g-dev libpugixml-dev catch2 scdoc ccache)
 # clang-format-14 and clang-tidy-14: tools/lint.sh, which tools/test.sh runs.
+# openssl: the certificates of the preflight test's TLS servers.
 test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
-  systemd-container valgrind strace clang-format-14 clang-tidy-14)
+  systemd-container valgrind strace clang-format-14 clang-tidy-14 openssl)
 # The sanitizer and fuzz build (tests/fuzz/README.md): clang with libFuzzer
 # and the sanitizer runtimes, llvm-symbolizer for the reports' stacks.
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)

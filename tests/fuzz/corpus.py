@@ -269,6 +269,15 @@ def aws_seeds():
     return bodies
 
 
+def journal_calls_seeds():
+    """What the steps log, and the shapes the unit tests read back."""
+    seeds = [b"{}", b'{"imds":{"requests":9,"retries":1}}',
+             b'{"imds":{"requests":19,"retries":0},"ec2":{"requests":2,"retries":1},"eks":{"requests":1,"retries":0}}']
+    for f in tree_files("tests/unit/core/test_telemetry.cpp"):
+        seeds += re.findall(rb'R"\((\{.*?\})\)"', f.read_bytes())
+    return seeds
+
+
 GATHER = {
     "user-data": user_data_seeds,
     "pipeline": user_data_seeds,
@@ -281,6 +290,7 @@ GATHER = {
     "imds-instance": instance_seeds,
     "imds-http": imds_http_seeds,
     "aws-api": aws_seeds,
+    "journal-calls": journal_calls_seeds,
 }
 
 

@@ -46,6 +46,7 @@ TARGETS = {
     "imds-instance": {"runs": 60000, "max_len": 8192, "dict": "imds", "schema": False},
     "aws-api": {"runs": 20000, "max_len": 16384, "dict": "aws", "schema": False},
     "certificate": {"runs": 100000, "max_len": 16384, "dict": None, "schema": False},
+    "journal-calls": {"runs": 100000, "max_len": 1024, "dict": "journal-calls", "schema": False},
 }
 
 COMMON = ["-timeout=5", "-rss_limit_mb=2048", "-print_final_stats=1", "-print_funcs=0"]

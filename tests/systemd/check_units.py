@@ -339,6 +339,26 @@ def memory_bounds(root, steps):
         check(not problems, f"{unit} bounds its memory and tasks", "\n".join(problems))
 
 
+# Not steps of the chain: they run once it has ended, whichever way, and hold
+# nothing back (no OnFailure=, nothing waits for them).
+AFTER_CHAIN = ("eks-node-telemetry.service",)
+
+
+def after_chain(root):
+    for unit in AFTER_CHAIN:
+        text = effective(root, unit)
+        for want in ("Type=oneshot", "TimeoutStartSec=", "Documentation=man:", "StandardOutput=journal+console"):
+            check(re.search("^" + re.escape(want), text, re.M) is not None, f"{unit} has {want}")
+        # each start of a target runs it again: a re-run of the chain refreshes its output
+        check(re.search("^RemainAfterExit=yes", text, re.M) is None, f"{unit} has no RemainAfterExit=yes")
+        check(not directives(text, "OnFailure"), f"{unit} has no OnFailure=: its failure holds nothing back")
+        after = directives(text, "After")
+        check("eks-node.target" in after and "eks-node-failed.target" in after,
+              f"{unit} is ordered after eks-node.target and eks-node-failed.target", " ".join(after))
+        for target in ("eks-node.target", "eks-node-failed.target"):
+            check(unit in directives(effective(root, target), "Wants"), f"{target} wants {unit}")
+
+
 def main():
     build_dir = pathlib.Path(sys.argv[1]).resolve()
     if not shutil.which("systemd-analyze") or not HOST_UNIT_DIR.is_dir():
@@ -353,12 +373,14 @@ def main():
         dropins = sorted(unit_dir.glob("*.service.d/*.conf")) + sorted(unit_dir.glob("service.d/*.conf"))
         check(len(dropins) >= 2, f"{len(dropins)} drop-ins installed")
         verify(root, units + ["kubelet.service", "containerd.service"])
+        chain = [u for u in steps if u not in AFTER_CHAIN]
         security(root, steps)
-        contracts(root, unit_dir, steps, dropins)
+        contracts(root, unit_dir, chain, dropins)
+        after_chain(root)
         confinement(root, unit_dir, steps)
         service_environment(root, unit_dir, steps)
-        restart_policy(root, steps)
-        config_consumers(root, steps)
+        restart_policy(root, chain)
+        config_consumers(root, chain)
         memory_bounds(root, steps)
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")

@@ -16,6 +16,7 @@
 #include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/telemetry.hpp"
 #include "core/text.hpp"
 #include "imds/values.hpp"
 
@@ -284,6 +285,7 @@ std::string Session::call(std::string_view service, const std::string& method, c
         hr.proxy = proxy.url;
         ++attempts;
         ++requests_;
+        telemetry::count_request(ep.service, attempts > 1);
         HttpResponse resp;
         try {
             resp = perform(hr);

@@ -148,4 +148,76 @@ HttpResponse perform(const HttpRequest& r) {
     return response;
 }
 
+std::string_view stage_name(Stage s) {
+    switch (s) {
+    case Stage::ok: return "ok";
+    case Stage::dns: return "DNS";
+    case Stage::proxy: return "proxy";
+    case Stage::tcp: return "TCP";
+    case Stage::tls: return "TLS";
+    case Stage::timeout: return "timeout";
+    case Stage::other: return "connection";
+    }
+    return "connection";
+}
+
+Reach reach(const std::string& url, const std::string& proxy, const std::string& ca_pem,
+            std::chrono::milliseconds timeout) {
+    const Curl& c = curl();
+    CURL* h = c.easy_init();
+    if (!h) throw Error("libcurl: curl_easy_init failed");
+    char error[CURL_ERROR_SIZE] = {};
+    long timeout_ms = static_cast<long>(std::max<long long>(1, timeout.count()));
+    c.easy_setopt(h, CURLOPT_URL, url.c_str());
+    c.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    c.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    c.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    c.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    // connect, tunnel and handshake, then stop: no request reaches the server
+    c.easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    c.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    c.easy_setopt(h, CURLOPT_PROXY, proxy.c_str());
+    c.easy_setopt(h, CURLOPT_NOPROXY, "");
+    // an https URL through a proxy always tunnels; said for http too, so that
+    // the proxy is asked for the same CONNECT kubelet's client would ask
+    if (!proxy.empty()) c.easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
+    // from memory: the check needs no file eks-node-ca may not have written yet
+    curl_blob ca{const_cast<char*>(ca_pem.data()), ca_pem.size(), CURL_BLOB_COPY};
+    if (!ca_pem.empty()) c.easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+    CURLcode rc = c.easy_perform(h);
+    long connect_status = 0;
+    c.easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_status);
+    double connected = 0;
+    c.easy_getinfo(h, CURLINFO_CONNECT_TIME, &connected);
+    c.easy_cleanup(h);
+    if (rc == CURLE_OK) return {};
+    // libcurl's own text, unless it may quote a proxy URL (see perform())
+    std::string_view said(error);
+    std::string text =
+        !said.empty() && said.find('@') == said.npos ? std::string(said) : std::string(c.easy_strerror(rc));
+    if (connect_status >= 300)
+        return {Stage::proxy, fmt::format("the proxy refused the tunnel (HTTP {})", connect_status)};
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST: return {Stage::dns, text};
+    case CURLE_COULDNT_RESOLVE_PROXY: return {Stage::proxy, "the proxy's name does not resolve: " + text};
+    case CURLE_COULDNT_CONNECT:
+        return proxy.empty() ? Reach{Stage::tcp, text} : Reach{Stage::proxy, "no connection to the proxy: " + text};
+    case CURLE_OPERATION_TIMEDOUT:
+        return {Stage::timeout,
+                fmt::format("{} ({})", connected > 0 ? "no TLS handshake in time" : "no TCP connection in time", text)};
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return {Stage::tls, text};
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING: return {proxy.empty() ? Stage::other : Stage::proxy, text};
+    default: return {Stage::other, text};
+    }
+}
+
 }  // namespace eksnode::aws

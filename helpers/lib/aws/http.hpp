@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,5 +41,23 @@ struct HttpResponse {
 // TLS handshake, timeout): the caller decides about retrying. Throws Error
 // when libcurl cannot be loaded. Never logs: headers carry the signature.
 HttpResponse perform(const HttpRequest& r);
+
+// How far a connection got: the stage that failed, or ok.
+enum class Stage { ok, dns, proxy, tcp, tls, timeout, other };
+
+struct Reach {
+    Stage failed = Stage::ok;
+    std::string detail;  // what failed, in words; never a proxy URL or password
+};
+
+// Opens a connection to `url` as kubelet would, and sends nothing: the name
+// resolved (by the proxy when there is one), TCP connected (a CONNECT tunnel
+// through `proxy`), and for https a TLS handshake verifying the server's
+// certificate against `ca_pem` and the URL's
+// host name. `ca_pem`: the certificates to trust, PEM (the system's store
+// when ""). Within `timeout`. Throws Error only when libcurl cannot be loaded.
+Reach reach(const std::string& url, const std::string& proxy, const std::string& ca_pem,
+            std::chrono::milliseconds timeout);
+std::string_view stage_name(Stage s);  // "DNS", "proxy", "TCP", "TLS", "timeout", "connection"
 
 }  // namespace eksnode::aws

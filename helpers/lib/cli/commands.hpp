@@ -8,6 +8,7 @@
 
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
+#include "core/step.hpp"
 #include "core/systemd.hpp"
 
 namespace eksnode::cli {
@@ -29,6 +30,13 @@ std::string step_state(const sd::UnitStatus& u);
 // The whole report `status --json` prints (throws Error when systemd cannot be
 // reached); "configured" is what the exit status says.
 json status_report();
+// That report as Prometheus metrics, text exposition format 0.0.4
+// (`status --prometheus`; the names are documented in eks-node-telemetry(8)).
+std::string prometheus_text(const json& report);
+
+// eks-node-telemetry: prometheus_text into path::telemetry_textfile, after the boot.
+extern const StepSpec telemetry_spec;
+StepResult telemetry(const StepOptions& opts);
 
 // `eks-node validate [--root=DIR] [--json]`: the running node against its outputs.
 int validate_cmd(const std::vector<std::string>& args);

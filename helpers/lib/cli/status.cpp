@@ -7,23 +7,27 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/telemetry.hpp"
 
 namespace eksnode::cli {
 
 const char* const status_help =
-    "Usage: eks-node status [--json]\n"
+    "Usage: eks-node status [--json | --prometheus]\n"
     "\n"
     "Every unit eks-node.target wants (the steps, containerd, kubelet, instance-store mounts),\n"
     "and eks-node-cloud-init with cloud-final.service when cloud-init ran user data scripts,\n"
     "with its state (active, failed, skipped by condition, not run), start time, duration,\n"
-    "exit status and the last error line its run logged; and whether eks-node-failed.target\n"
-    "is active (a failed step holds kubelet back).\n"
+    "exit status, the last error line its run logged and the requests a step made to IMDS\n"
+    "and the AWS APIs (retries included); whether eks-node-failed.target is active (a failed\n"
+    "step holds kubelet back); and the time from the first step's start to kubelet's.\n"
     "\n"
-    "  --json   print the same as JSON\n"
-    "  --help   show this help\n"
+    "  --json         print the same as JSON\n"
+    "  --prometheus   print it as Prometheus metrics (what eks-node-telemetry(8) writes)\n"
+    "  --help         show this help\n"
     "\n"
     "Exit status: 0 when the node is configured (eks-node.target active, no step failed),\n"
     "1 otherwise or when systemd cannot be reached. See eks-node(1).\n";
@@ -72,7 +76,58 @@ json unit_json(const sd::UnitStatus& u, bool with_error) {
     if (with_error && !u.invocation_id.empty() && (u.active_state == "failed" || u.result != "success"))
         err = sd::last_error_line(u.name, u.invocation_id);
     j["lastError"] = err ? json(*err) : json(nullptr);
+    // the step's own record of its run (core/telemetry.hpp): null for a unit
+    // that is not a step, or a run whose last entry the journal no longer has
+    std::optional<std::vector<telemetry::Calls>> calls;
+    if (with_error && !u.invocation_id.empty() && u.name.starts_with("eks-node-"))
+        if (std::optional<std::string> f = sd::run_field(u.name, u.invocation_id, telemetry::calls_field))
+            calls = telemetry::from_json(*f);
+    j["calls"] = calls ? telemetry::to_json(*calls) : json(nullptr);
+    j["startSinceBootSeconds"] = u.start_monotonic_usec ? json(u.start_monotonic_usec / 1e6) : json(nullptr);
     return j;
+}
+
+// The chain from the first step's start to kubelet's; null fields for what
+// has not happened (kubelet held back, or not started yet).
+json chain_json(const std::vector<sd::UnitStatus>& units) {
+    const sd::UnitStatus* first = nullptr;
+    const sd::UnitStatus* kubelet = nullptr;
+    for (const sd::UnitStatus& u : units) {
+        if (u.name == "kubelet.service") kubelet = &u;
+        // the chain's steps: not the units that wait for something else
+        // (cloud-init's scripts) or run after it (eks-node-telemetry)
+        bool step = u.name.starts_with("eks-node-") && u.name.ends_with(".service") && u.name != cloud_init_unit &&
+                    u.name != "eks-node-telemetry.service";
+        if (step && u.start_usec && (!first || u.start_usec < first->start_usec)) first = &u;
+    }
+    const bool started = kubelet && kubelet->start_usec && kubelet->active_state != "inactive";
+    json c = json::object();
+    c["firstStep"] = first ? json(first->name) : json(nullptr);
+    c["firstStepStart"] = first ? json(utc_time(first->start_usec)) : json(nullptr);
+    c["kubeletStart"] = started ? json(utc_time(kubelet->start_usec)) : json(nullptr);
+    c["seconds"] = started && first && kubelet->start_usec >= first->start_usec
+                       ? json((kubelet->start_usec - first->start_usec) / 1e6)
+                       : json(nullptr);
+    c["bootToKubeletSeconds"] =
+        started && kubelet->start_monotonic_usec ? json(kubelet->start_monotonic_usec / 1e6) : json(nullptr);
+    return c;
+}
+
+// Every unit's calls added up, by API.
+json total_calls(const json& units) {
+    std::vector<telemetry::Calls> sum;
+    for (const json& u : units) {
+        if (!u["calls"].is_object()) continue;
+        for (const auto& item : u["calls"].items()) {
+            const std::string& api = item.key();
+            const json& v = item.value();
+            auto it = std::find_if(sum.begin(), sum.end(), [&](const auto& c) { return c.api == api; });
+            if (it == sum.end()) it = sum.insert(sum.end(), telemetry::Calls{api});
+            it->requests += v["requests"].get<unsigned>();
+            it->retries += v["retries"].get<unsigned>();
+        }
+    }
+    return telemetry::to_json(sum);
 }
 
 }  // namespace
@@ -115,19 +170,28 @@ json status_report() {
     out["failedTarget"] = unit_json(f, false);
     out["units"] = json::array();
     for (const auto& u : units) out["units"].push_back(unit_json(u, true));
+    out["chain"] = chain_json(units);
+    out["calls"] = total_calls(out["units"]);
     return out;
 }
 
 int status_cmd(const std::vector<std::string>& args) {
-    bool as_json = false;
+    bool as_json = false, as_prometheus = false;
     for (const std::string& a : args) {
         if (a == "--json")
             as_json = true;
+        else if (a == "--prometheus") as_prometheus = true;
         else
             throw UsageError(fmt::format("status: unexpected argument \"{}\"", a));
     }
+    if (as_json && as_prometheus)
+        throw UsageError("status: --json and --prometheus are two different outputs: pick one");
     json r = status_report();
     bool configured = r["configured"].get<bool>();
+    if (as_prometheus) {
+        fmt::print("{}", prometheus_text(r));
+        return configured ? EXIT_OK : EXIT_FAILURE_;
+    }
     if (as_json) {
         fmt::print("{}", dump_pretty(r, 2));
         return configured ? EXIT_OK : EXIT_FAILURE_;
@@ -148,6 +212,19 @@ int status_cmd(const std::vector<std::string>& args) {
                    str(u["exitStatus"]));
         if (!u["lastError"].is_null()) fmt::print("    error: {}\n", u["lastError"].get<std::string>());
     }
+    const json& c = r["chain"];
+    if (!c["seconds"].is_null())
+        fmt::print("\nkubelet started {:.3f}s after {} started{}\n", c["seconds"].get<double>(),
+                   c["firstStep"].get<std::string>(),
+                   c["bootToKubeletSeconds"].is_null()
+                       ? ""
+                       : fmt::format(", {:.3f}s after the kernel", c["bootToKubeletSeconds"].get<double>()));
+    std::vector<std::string> calls;
+    for (const auto& [api, v] : r["calls"].items())
+        calls.push_back(fmt::format("{} {} request{} ({} retr{})", api, v["requests"].get<unsigned>(),
+                                    v["requests"] == 1 ? "" : "s", v["retries"].get<unsigned>(),
+                                    v["retries"] == 1 ? "y" : "ies"));
+    if (!calls.empty()) fmt::print("network: {}\n", fmt::join(calls, ", "));
     fmt::print("\n{}\n", configured ? "node configured" : "node NOT configured");
     return configured ? EXIT_OK : EXIT_FAILURE_;
 }

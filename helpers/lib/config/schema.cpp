@@ -212,6 +212,11 @@ const Field& settings() {
                     integer("reservedMemoryPercent",
                             "lower a computed maxPods until kubeReserved memory is at most this % of MemTotal", 1, 100),
                 }),
+            object("preflight", "reachability checks before kubelet starts (eks-node-preflight(8))",
+                   {
+                       choice("policy", "what an unreachable endpoint does", {"warn", "fail", "off"}),
+                       duration("timeout", "time allowed for the checks, retries included"),
+                   }),
             object(
                 "containerd", "containerd settings",
                 {

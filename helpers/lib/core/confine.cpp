@@ -71,6 +71,8 @@ const std::vector<std::pair<std::string_view, Policy>>& policies() {
         // eks-node-cloud-init writes no file at all: it reads and asks
         // systemd for restarts. Confined with no writable directory.
         out.emplace_back("cloud-init", Policy{});
+        // eks-node-preflight writes nothing either: it connects and logs.
+        out.emplace_back("preflight", Policy{});
         return out;
     }();
     return all;

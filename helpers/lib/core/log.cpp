@@ -126,7 +126,8 @@ void append_journal_field(std::string& entry, std::string_view key, std::string_
     entry += '\n';
 }
 
-void emit(Level lvl, std::string_view message, std::string_view path, std::string_view message_id) {
+void emit(Level lvl, std::string_view message, std::string_view path, std::string_view message_id,
+          std::span<const Field> fields) {
     if (lvl > g_level) return;
     if (g_journal < 0) g_journal = stderr_is_journal() ? 1 : 0;
     if (g_journal == 1) {
@@ -148,6 +149,7 @@ void emit(Level lvl, std::string_view message, std::string_view path, std::strin
         }
         if (!path.empty()) append_journal_field(entry, "EKS_NODE_PATH", path);
         if (!message_id.empty()) append_journal_field(entry, "MESSAGE_ID", message_id);
+        for (const Field& f : fields) append_journal_field(entry, f.key, f.value);
         if (send_to_journal(entry)) return;
     }
     std::string line = fmt::format("{}{}{}\n", g_step.empty() ? "" : g_step + ": ", prefix(lvl), message);

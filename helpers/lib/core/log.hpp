@@ -4,6 +4,7 @@
 // It may log facts at info (a derived value and where it came from).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,8 +21,15 @@ Level level();
 // Parses "error|warning|notice|info|debug" (systemd's names); nullopt-like false on junk.
 bool parse_level(std::string_view s, Level& out);
 
-// `path` becomes EKS_NODE_PATH= when non-empty; `message_id` becomes MESSAGE_ID=.
-void emit(Level lvl, std::string_view message, std::string_view path = {}, std::string_view message_id = {});
+// A journal field of an entry's own ("EKS_NODE_CALLS", "{...}").
+struct Field {
+    std::string_view key;
+    std::string value;
+};
+// `path` becomes EKS_NODE_PATH= when non-empty; `message_id` becomes MESSAGE_ID=;
+// `fields` go to the journal only (stderr shows the message alone).
+void emit(Level lvl, std::string_view message, std::string_view path = {}, std::string_view message_id = {},
+          std::span<const Field> fields = {});
 
 template <typename... A>
 void info(fmt::format_string<A...> f, A&&... a) {

@@ -78,6 +78,8 @@ inline constexpr Output all[] = {
     // our block only on Outposts; a node without /etc/hosts is left without one
     {.path = path::etc_hosts, .mode = 0644, .format = Format::text, .step = "hosts", .optional = true,
      .block_only = true},
+    // after the boot (eks-node-telemetry(8)); absent until it has run
+    {.path = path::telemetry_textfile, .mode = 0644, .format = Format::text, .step = "telemetry", .optional = true},
 };
 // clang-format on
 

@@ -40,6 +40,9 @@ inline constexpr std::string_view env_dir = "/run/eks-node/env";
 inline constexpr std::string_view default_env = "/run/eks-node/env/default.env";
 inline constexpr std::string_view unit_env = "/run/eks-node/env/*.env";
 inline constexpr std::string_view soci_config = "/etc/soci-snapshotter-grpc/config.toml";
+// node-exporter's textfile collector reads *.prom in the directory its
+// --collector.textfile.directory names; this one is the collector's documented example
+inline constexpr std::string_view telemetry_textfile = "/var/lib/node_exporter/textfile_collector/eks-node.prom";
 }  // namespace path
 
 class Paths {

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
+#include "core/telemetry.hpp"
 
 namespace eksnode {
 
@@ -128,17 +129,24 @@ bool restart_applies(std::string_view state) {
     return state == "active" || state == "activating" || state == "reloading" || state == "failed";
 }
 
+std::vector<log::Field> run_fields() {
+    return {{telemetry::calls_field, telemetry::to_json(telemetry::calls()).dump()}};
+}
+
 int report_exception(std::string_view step) {
+    // the run's last entry carries its network counts, as a success's does
+    const std::vector<log::Field> fields = run_fields();
     try {
         throw;
     } catch (const ConfigError& e) {
-        log::emit(log::Level::error, e.what(), {}, log::id::config_invalid);
+        log::emit(log::Level::error, e.what(), {}, log::id::config_invalid, fields);
         return e.exit_code();
     } catch (const Error& e) {
-        log::emit(log::Level::error, e.what(), {}, e.exit_code() == EXIT_TEMPFAIL ? log::id::imds_unreachable : log::id::step_failed);
+        log::emit(log::Level::error, e.what(), {},
+                  e.exit_code() == EXIT_TEMPFAIL ? log::id::imds_unreachable : log::id::step_failed, fields);
         return e.exit_code();
     } catch (const std::exception& e) {
-        log::emit(log::Level::error, fmt::format("{} failed: {}", step, e.what()), {}, log::id::step_failed);
+        log::emit(log::Level::error, fmt::format("{} failed: {}", step, e.what()), {}, log::id::step_failed, fields);
         return EXIT_FAILURE_;
     }
 }
@@ -164,9 +172,8 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
         parse_common_options(args, opts);
         confine::confine_step(spec.name, opts.paths);
         StepResult r = fn(opts);
-        log::emit(log::Level::info,
-                  r.changed() ? "done, outputs changed" : "done, nothing changed", {},
-                  log::id::step_done);
+        log::emit(log::Level::info, r.changed() ? "done, outputs changed" : "done, nothing changed", {},
+                  log::id::step_done, run_fields());
         restart_consumers(spec, opts, r);
         return EXIT_OK;
     } catch (...) {

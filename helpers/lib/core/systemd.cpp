@@ -277,6 +277,7 @@ UnitStatus unit_status(std::string_view unit) {
     s.condition_result = o.trivial<int>(unit_iface, "ConditionResult", 'b') != 0;
     s.condition_usec = o.trivial<uint64_t>(unit_iface, "ConditionTimestamp", 't');
     s.start_usec = o.trivial<uint64_t>(unit_iface, "InactiveExitTimestamp", 't');
+    s.start_monotonic_usec = o.trivial<uint64_t>(unit_iface, "InactiveExitTimestampMonotonic", 't');
     s.end_usec = o.trivial<uint64_t>(unit_iface, "ActiveEnterTimestamp", 't');
     s.invocation_id = o.id128(unit_iface, "InvocationID");
     if (unit.ends_with(".service")) {
@@ -288,6 +289,7 @@ UnitStatus unit_status(std::string_view unit) {
         uint64_t end = o.trivial<uint64_t>(svc, "ExecMainExitTimestamp", 't');
         if (start) {
             s.start_usec = start;
+            s.start_monotonic_usec = o.trivial<uint64_t>(svc, "ExecMainStartTimestampMonotonic", 't');
             s.end_usec = end;
             if (end) s.exit_status = o.trivial<int32_t>(svc, "ExecMainStatus", 'i');
         }
@@ -302,7 +304,13 @@ std::vector<std::string> unit_dependencies(std::string_view unit, std::string_vi
     return o.strv(unit_iface, std::string(property).c_str());
 }
 
-std::optional<std::string> last_error_line(std::string_view unit, std::string_view invocation_id) {
+namespace {
+
+// The value of `field` in the newest journal entry of one run of a unit (its
+// invocation ID; of the unit at all when the ID is empty) that matches one
+// of `any_of` ("PRIORITY=3", "MESSAGE_ID=..."). sd-journal is dlopen()ed.
+std::optional<std::string> last_entry_field(std::string_view unit, std::string_view invocation_id,
+                                            const std::vector<std::string>& any_of, std::string_view field) {
     const SdJournalApi& j = journal_api();
     sd_journal* raw = nullptr;
     if (j.open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
@@ -319,15 +327,30 @@ std::optional<std::string> last_error_line(std::string_view unit, std::string_vi
         if (prefix[0] != '_') ok = ok && j.add_disjunction(raw) >= 0;
         ok = ok && match(fmt::format("{}UNIT={}", prefix, unit));
         if (!invocation_id.empty()) ok = ok && match(fmt::format("{}INVOCATION_ID={}", prefix, invocation_id));
-        for (int p = 0; p <= 3; ++p) ok = ok && match(fmt::format("PRIORITY={}", p));
+        for (const std::string& m : any_of) ok = ok && match(m);
     }
     if (!ok || j.seek_tail(raw) < 0 || j.previous(raw) <= 0) return std::nullopt;
     const void* data = nullptr;
     size_t size = 0;
-    if (j.get_data(raw, "MESSAGE", &data, &size) < 0) return std::nullopt;
-    std::string_view field(static_cast<const char*>(data), size);
-    field.remove_prefix(std::min(field.size(), std::string_view("MESSAGE=").size()));
-    return std::string(field);
+    std::string name(field);
+    if (j.get_data(raw, name.c_str(), &data, &size) < 0) return std::nullopt;
+    std::string_view value(static_cast<const char*>(data), size);
+    value.remove_prefix(std::min(value.size(), name.size() + 1));  // "FIELD="
+    return std::string(value);
+}
+
+}  // namespace
+
+std::optional<std::string> last_error_line(std::string_view unit, std::string_view invocation_id) {
+    return last_entry_field(unit, invocation_id, {"PRIORITY=0", "PRIORITY=1", "PRIORITY=2", "PRIORITY=3"}, "MESSAGE");
+}
+
+std::optional<std::string> run_field(std::string_view unit, std::string_view invocation_id, std::string_view field) {
+    std::vector<std::string> ids;
+    for (std::string_view id :
+         {log::id::step_done, log::id::step_failed, log::id::config_invalid, log::id::imds_unreachable})
+        ids.push_back(fmt::format("MESSAGE_ID={}", id));
+    return last_entry_field(unit, invocation_id, ids, field);
 }
 
 std::optional<std::string> active_state(std::string_view unit) {

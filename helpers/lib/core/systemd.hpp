@@ -59,6 +59,7 @@ struct UnitStatus {
     uint64_t condition_usec = 0;   // when the conditions were last checked
     std::optional<int> exit_status;  // ExecMainStatus, services that ran only
     uint64_t start_usec = 0;       // ExecMainStartTimestamp, else InactiveExitTimestamp
+    uint64_t start_monotonic_usec = 0;  // the same on CLOCK_MONOTONIC: since the kernel started
     uint64_t end_usec = 0;         // ExecMainExitTimestamp, else ActiveEnterTimestamp
     std::string invocation_id;     // 32 hex digits, "" if it never ran
 };
@@ -74,5 +75,9 @@ inline std::vector<std::string> unit_wants(std::string_view unit) { return unit_
 // (its invocation ID), or of the unit at all when the ID is empty. sd-journal
 // is dlopen()ed too. nullopt when there is none or the journal is unreadable.
 std::optional<std::string> last_error_line(std::string_view unit, std::string_view invocation_id);
+
+// A field of the last entry of a step's run (MESSAGE_ID done or failed, core/step.cpp):
+// EKS_NODE_CALLS (core/telemetry.hpp). nullopt when there is none.
+std::optional<std::string> run_field(std::string_view unit, std::string_view invocation_id, std::string_view field);
 
 }  // namespace eksnode::sd

@@ -41,6 +41,7 @@
 #include "core/error.hpp"
 #include "core/http.hpp"
 #include "core/log.hpp"
+#include "core/telemetry.hpp"
 #include "imds/detail.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
@@ -300,6 +301,10 @@ void Fetcher::receive(Transfer& t) {
 
 // A failed attempt: the connection goes, the request is retried.
 void Fetcher::fail(Transfer& t, std::string what) {
+    // counted when it ends, answered (finish) or not (here): a loser of the
+    // token race, dropped when another endpoint answered, is not a request
+    // the step made (core/telemetry.hpp)
+    telemetry::count_request("imds", t.attempts > 1);
     t.close_socket();
     t.response.reset();
     t.state = State::waiting;
@@ -388,6 +393,7 @@ void Fetcher::drive() {
 }
 
 void Fetcher::finish(Transfer& t, int code) {
+    telemetry::count_request("imds", t.attempts > 1);
     switch (t.kind) {
     case Kind::race_token: return finish_race_token(t, code);
     case Kind::refresh_token: return finish_refresh_token(t, code);

@@ -23,6 +23,7 @@ extern const StepSpec containerd_spec;
 extern const StepSpec hosts_spec;
 extern const StepSpec instance_store_spec;
 extern const StepSpec cloud_init_spec;
+extern const StepSpec preflight_spec;
 
 // Each step's work, as main() and `eks-node render` run it.
 StepResult imds(const StepOptions& opts);            // steps/imds.cpp
@@ -35,6 +36,7 @@ StepResult containerd_image(const StepOptions& opts);  // steps/containerd.cpp, 
 StepResult hosts(const StepOptions& opts);           // steps/hosts.cpp
 StepResult instance_store(const StepOptions& opts);  // steps/instance_store.cpp
 StepResult cloud_init(const StepOptions& opts);      // steps/cloud_init.cpp
+StepResult preflight(const StepOptions& opts);       // steps/preflight.cpp
 
 // config.json as eks-node-config wrote it (--config=, else under --root).
 // Throws ConfigError (exit 6) when it is missing or not JSON: the steps after

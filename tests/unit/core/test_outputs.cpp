@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.hpp"
 #include "core/confine.hpp"
 #include "core/error.hpp"
 #include "core/outputs.hpp"
@@ -52,7 +53,7 @@ TEST_CASE("every step in the output registry is a real step", "[core][outputs]")
     std::set<std::string_view> real;
     for (const StepSpec* s :
          {&steps::imds_spec, &steps::config_spec, &steps::system_spec, &steps::ca_spec, &steps::kubelet_spec,
-          &steps::containerd_spec, &steps::hosts_spec, &steps::instance_store_spec})
+          &steps::containerd_spec, &steps::hosts_spec, &steps::instance_store_spec, &cli::telemetry_spec})
         real.insert(s->name);
     for (const outputs::Output& o : outputs::all) {
         INFO(o.path);
@@ -111,9 +112,10 @@ TEST_CASE("secrets are 0600 and everything else is 0644", "[core][outputs]") {
 }
 
 TEST_CASE("each step's Landlock policy is the directories of its outputs", "[core][outputs][confine]") {
-    // every writer, and eks-node-cloud-init, which writes nothing
+    // every writer, and eks-node-cloud-init and eks-node-preflight, which write nothing
     std::vector<std::string_view> confined = outputs::steps();
     confined.emplace_back("cloud-init");
+    confined.emplace_back("preflight");
     CHECK(confine::step_names() == confined);
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
     CHECK(confine::policy_of("ca").writable == std::vector<std::string>{"/etc/kubernetes/pki"});

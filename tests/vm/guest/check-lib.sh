@@ -278,3 +278,56 @@ recovers() {
   check "$1: without the fault, start eks-node.target joins (kubelet started)" joined
   echo "timing: $1: recovered in $((SECONDS - t0)) s"
 }
+
+# telemetry_ok 1|0 [UNIT EXIT]: eks-node-telemetry ran once the chain had ended (joined: 1;
+# failed: 0, UNIT exited EXIT) and wrote what Prometheus's own Python parser reads, with a
+# sample for every unit `eks-node status --json` lists, the same durations and request counts,
+# and a chain time only when kubelet started (eks-node-telemetry(8)).
+telemetry_ok() {
+  [[ $(systemctl show -P Result eks-node-telemetry.service) == success &&
+    $(systemctl show -P ExecMainStatus eks-node-telemetry.service) == 0 ]] ||
+    { systemctl status --no-pager eks-node-telemetry.service; return 1; }
+  eks-node status --json >/run/eksvm-status.json
+  python3 - "$@" <<'PY'
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+
+configured = sys.argv[1] == "1"
+path = "/var/lib/node_exporter/textfile_collector/eks-node.prom"
+samples = {}
+for family in text_string_to_metric_families(open(path).read()):
+    for s in family.samples:
+        samples.setdefault(s.name, []).append((s.labels, s.value))
+status = json.load(open("/run/eksvm-status.json"))
+def one(name, **labels):
+    got = [v for l, v in samples.get(name, []) if all(l.get(k) == w for k, w in labels.items())]
+    assert len(got) == 1, f"{name}{labels}: {len(got)} samples"
+    return got[0]
+assert one("eks_node_configured") == (1 if configured else 0), "eks_node_configured"
+assert one("eks_node_failed") == (0 if configured else 1), "eks_node_failed"
+units = [u for u in status["units"] if u["unit"] != "eks-node-telemetry.service"]
+assert {l["unit"] for l, _ in samples["eks_node_unit_state"]} == {u["unit"] for u in units}, "a unit missing"
+total = 0
+for u in units:
+    assert one("eks_node_unit_state", unit=u["unit"], state=u["state"]) == 1, u["unit"]
+    if u["durationSeconds"] is not None:
+        assert abs(one("eks_node_unit_duration_seconds", unit=u["unit"]) - u["durationSeconds"]) < 1e-6, u["unit"]
+    for api, c in (u["calls"] or {}).items():
+        assert one("eks_node_api_requests_total", unit=u["unit"], api=api) == c["requests"], (u["unit"], api)
+        if api == "imds":
+            total += c["requests"]
+imds = one("eks_node_api_requests_total", unit="eks-node-imds.service", api="imds")
+assert imds >= 2, f"eks-node-imds made {imds} IMDS requests (a token and at least one GET)"
+assert total == status["calls"]["imds"]["requests"], "total IMDS requests"
+if configured:
+    chain, boot = one("eks_node_chain_seconds"), one("eks_node_boot_to_kubelet_seconds")
+    assert 0 < chain < boot, (chain, boot)
+    print(f"chain {chain:.3f} s, kubelet {boot:.3f} s after the kernel, {total} IMDS requests")
+else:
+    assert "eks_node_chain_seconds" not in samples, "a chain time without kubelet"
+    unit, code = sys.argv[2], int(sys.argv[3])
+    assert one("eks_node_unit_exit_status", unit=unit) == code, unit
+    assert one("eks_node_unit_state", unit=unit, state="failed") == 1, unit
+    print(f"{unit} failed with {code}; {total} IMDS requests")
+PY
+}

@@ -14,9 +14,34 @@ done
 check "eks-node.target is active" systemctl is-active eks-node.target
 check "containerd is active" systemctl is-active containerd.service
 check "kubelet is active" systemctl is-active kubelet.service
+# before any check asks the fake IMDS itself: what it served is what the steps asked
+imds_served=$(wc -l </run/eksvm/out/imds-requests.log)
+check "eks-node-telemetry wrote the boot's metrics, Prometheus's parser reads them" telemetry_ok 1
+check "the steps' IMDS requests, as counted, are the fake IMDS's ($imds_served served)" bash -c '
+  n=$(eks-node status --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"calls\"][\"imds\"][\"requests\"])")
+  echo "counted $n"; [[ $n == '"$imds_served"' ]]'
+check "eks-node-telemetry ran after kubelet started" after_start eks-node-telemetry.service kubelet.service
+# its unit's MemoryMax= comment quotes this figure (KiB, from getrusage)
+telemetry_rss=$(python3 -c '
+import resource, subprocess
+subprocess.run(["/usr/libexec/eks-node/eks-node-telemetry", "--root=/tmp/eksvm-telemetry"], check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)')
+check "eks-node-telemetry's peak RSS (${telemetry_rss:-?} KiB) is far below its 256M bound" \
+  test "${telemetry_rss:-999999}" -lt 65536
+# eks-node-preflight(8): example.com does not resolve in the VM (no DNS server), so the
+# default policy warns once, naming the stage, and kubelet starts after the verdict
+check "eks-node-preflight warned once: the API server's name does not resolve" bash -c '
+  n=$(journalctl -b -u eks-node-preflight.service -p warning --no-pager -o cat |
+    grep -c "the API server at https://example.com is unreachable: DNS: .*settings.preflight.policy = \"warn\"")
+  [[ $n == 1 ]] && systemctl is-active eks-node-preflight.service'
+check "kubelet started after eks-node-preflight's verdict" bash -c '
+  a=$(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service)
+  b=$(systemctl show -P ExecMainExitTimestampMonotonic eks-node-preflight.service)
+  echo "kubelet at ${a}us, preflight done at ${b}us"; ((b > 0 && a > b))'
 check "list-dependencies shows every step, containerd and kubelet" \
   bash -c 'deps=$(systemctl list-dependencies --plain --no-legend eks-node.target)
-    for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd containerd kubelet; do
+    for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-preflight \
+      eks-node-telemetry containerd kubelet; do
       grep -q "$u.service" <<<"$deps" || { echo "missing $u"; exit 1; }; done'
 check "containerd runs with the image's cached sandbox image" \
   bash -c 'ctr --address /run/containerd/containerd.sock plugins ls >/dev/null &&
@@ -54,7 +79,8 @@ check "no daemon-reload on a plain boot" bash -c '! journalctl -b _PID=1 --no-pa
 check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
 check "eks-node status exits 0 and lists every step active" \
   bash -c 'out=$(eks-node status) || { echo "$out"; exit 1; }
-    for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd containerd kubelet; do
+    for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-preflight \
+      containerd kubelet; do
       grep -Eq "^$u\.service +active " <<<"$out" || { echo "$u not active in:"; echo "$out"; exit 1; }; done'
 check "eks-node status --json parses and says configured" \
   bash -c 'eks-node status --json | python3 -c "import json, sys; r = json.load(sys.stdin); assert r[\"configured\"], r

@@ -23,6 +23,8 @@ check "eks-node status exits non-zero, shows eks-node-config failed with its err
     grep -q "error: .*spec.cluster.cidr" <<<"$out" && grep -q "a step failed" <<<"$out" &&
     grep -Eq "^eks-node-kubelet\.service +not run " <<<"$out"'
 check "eks-node validate fails" bash -c '! eks-node validate'
+check "eks-node-telemetry wrote the failed boot's metrics: eks-node-config, exit 6" \
+  telemetry_ok 0 eks-node-config.service 6
 # An admin re-running the chain quickly: systemd's default start limit
 # (5 starts in 10 s) must not refuse eks-node-failed.target's or the step's
 # start, or the 6th round would start kubelet (fail open).

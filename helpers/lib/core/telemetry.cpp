@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/telemetry.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace eksnode::telemetry {
+
+namespace {
+
+// A step is one process, and its clients run on one thread (the IMDS fetcher
+// multiplexes with poll, libcurl runs synchronously): no lock needed.
+std::vector<Calls>& table() {
+    static std::vector<Calls> t;
+    return t;
+}
+
+}  // namespace
+
+void count_request(std::string_view api, bool retry) {
+    std::vector<Calls>& t = table();
+    auto it = std::find_if(t.begin(), t.end(), [&](const Calls& c) { return c.api == api; });
+    if (it == t.end()) it = t.insert(t.end(), Calls{std::string(api)});
+    ++it->requests;
+    if (retry) ++it->retries;
+}
+
+const std::vector<Calls>& calls() { return table(); }
+
+void reset() { table().clear(); }
+
+json to_json(const std::vector<Calls>& calls) {
+    json out = json::object();
+    for (const Calls& c : calls) out[c.api] = {{"requests", c.requests}, {"retries", c.retries}};
+    return out;
+}
+
+std::optional<std::vector<Calls>> from_json(std::string_view text) {
+    json j = json::parse(text, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    std::vector<Calls> out;
+    auto count = [](const json& v, const char* key) -> std::optional<unsigned> {
+        auto it = v.find(key);
+        if (it == v.end() || !it->is_number_unsigned() || it->get<uint64_t>() > std::numeric_limits<unsigned>::max())
+            return std::nullopt;
+        return it->get<unsigned>();
+    };
+    for (const auto& [api, v] : j.items()) {
+        // an API name is a short lower-case word; anything else is not ours
+        if (api.empty() || api.size() > 32 || !std::all_of(api.begin(), api.end(), [](char ch) {
+                return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+            }))
+            return std::nullopt;
+        if (!v.is_object()) return std::nullopt;
+        std::optional<unsigned> requests = count(v, "requests"), retries = count(v, "retries");
+        if (!requests || !retries || *retries > *requests) return std::nullopt;
+        out.push_back({api, *requests, *retries});
+    }
+    return out;
+}
+
+}  // namespace eksnode::telemetry

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// What one run of a step asked of the network: requests to IMDS and to each
+// AWS API, and how many of them repeated one that had failed. The clients
+// count (imds/client.cpp, aws/api.cpp); the step runner puts the counts on
+// the run's last journal entry (EKS_NODE_CALLS=, core/step.cpp), where
+// `eks-node status` and eks-node-telemetry(8) read them back.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jsonutil.hpp"
+
+namespace eksnode::telemetry {
+
+// The journal field the counts travel in, as JSON: {"imds":{"requests":4,"retries":1}}.
+inline constexpr std::string_view calls_field = "EKS_NODE_CALLS";
+
+struct Calls {
+    std::string api;        // "imds", or the AWS service: "ec2", "eks"
+    unsigned requests = 0;  // HTTP exchanges made, retries included: answered or failed,
+                            // not a race's loser dropped unanswered (imds/client.cpp)
+    unsigned retries = 0;   // of them, those that repeated a failed one
+    bool operator==(const Calls&) const = default;
+};
+
+// One request started; `retry` when it repeats a failed one.
+void count_request(std::string_view api, bool retry);
+// This process's counts, by API in the order first used.
+const std::vector<Calls>& calls();
+// Forgets the counts (tests).
+void reset();
+
+// {"imds":{"requests":4,"retries":1},...}: the field's value.
+json to_json(const std::vector<Calls>& calls);
+// The field's value read back. nullopt when it is not that shape: the
+// journal takes entries from any local process, so a forged or cut entry is
+// ignored rather than trusted.
+std::optional<std::vector<Calls>> from_json(std::string_view text);
+
+}  // namespace eksnode::telemetry
