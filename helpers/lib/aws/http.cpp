@@ -82,6 +82,33 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     return size * n;
 }
 
+// What every transfer here sets: the URL, the protocols, the time bounds,
+// libcurl's error text into `error`, and the proxy. Always set, "" included:
+// an empty CURLOPT_PROXY means no proxy even if the environment names one,
+// and an empty CURLOPT_NOPROXY keeps libcurl from reading no_proxy itself.
+// The choice was made by aws/proxy.hpp.
+void set_common(const Curl& c, CURL* h, const std::string& url, const std::string& proxy, long timeout_ms,
+                long connect_timeout_ms, char* error) {
+    c.easy_setopt(h, CURLOPT_URL, url.c_str());
+    c.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    c.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    c.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    c.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    c.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    c.easy_setopt(h, CURLOPT_PROXY, proxy.c_str());
+    c.easy_setopt(h, CURLOPT_NOPROXY, "");
+}
+
+// What a failed transfer is said to be. The error text names the host and
+// what failed, never a header. libcurl's own text may quote a URL it
+// refused, a proxy URL's password with it ("Unsupported proxy syntax in
+// 'http://user:pw@proxy'"): with any '@' in it, only libcurl's generic text
+// for the code is said.
+std::string failure_text(const Curl& c, const char* error, CURLcode rc) {
+    std::string_view said(error);
+    return !said.empty() && said.find('@') == said.npos ? std::string(said) : std::string(c.easy_strerror(rc));
+}
+
 }  // namespace
 
 HttpResponse perform(const HttpRequest& r) {
@@ -97,18 +124,13 @@ HttpResponse perform(const HttpRequest& r) {
     Sink sink{&response};
     char error[CURL_ERROR_SIZE] = {};
     long timeout_ms = static_cast<long>(std::max<long long>(1, r.timeout.count()));
-    c.easy_setopt(h, CURLOPT_URL, r.url.c_str());
-    c.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    c.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    c.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    c.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 5000L));
+    set_common(c, h, r.url, r.proxy, timeout_ms, std::min(timeout_ms, 5000L), error);
     c.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     c.easy_setopt(h, CURLOPT_USERAGENT, "eks-node/" EKS_NODE_VERSION " (aws)");
     c.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     c.easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     c.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     c.easy_setopt(h, CURLOPT_HEADERDATA, &sink);
-    c.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
     c.easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     if (r.method == "POST") {
         c.easy_setopt(h, CURLOPT_POST, 1L);
@@ -117,11 +139,6 @@ HttpResponse perform(const HttpRequest& r) {
     } else if (r.method != "GET") {
         c.easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     }
-    // Always set, "" included: an empty CURLOPT_PROXY means no proxy even if
-    // the environment names one, and an empty CURLOPT_NOPROXY keeps libcurl
-    // from reading no_proxy itself. The choice was made by aws/proxy.hpp.
-    c.easy_setopt(h, CURLOPT_PROXY, r.proxy.c_str());
-    c.easy_setopt(h, CURLOPT_NOPROXY, "");
 
     CURLcode rc = c.easy_perform(h);
     c.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
@@ -130,21 +147,13 @@ HttpResponse perform(const HttpRequest& r) {
     c.easy_cleanup(h);
     c.slist_free_all(headers);
     if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", body_cap));
-    // The error text names the host and what failed, never a header. libcurl's
-    // own text may quote a URL it refused, a proxy URL's password with it
-    // ("Unsupported proxy syntax in 'http://user:pw@proxy'"): any '@' and
-    // only its generic text for the code is said.
     if (rc != CURLE_OK && connect_status >= 300) {
         response.status = 0;
         response.proxy_connect_status = connect_status;
         response.body.clear();
         return response;
     }
-    if (rc != CURLE_OK) {
-        std::string_view said(error);
-        throw TempError(!said.empty() && said.find('@') == said.npos ? std::string(said)
-                                                                      : std::string(c.easy_strerror(rc)));
-    }
+    if (rc != CURLE_OK) throw TempError(failure_text(c, error, rc));
     return response;
 }
 
@@ -168,16 +177,9 @@ Reach reach(const std::string& url, const std::string& proxy, const std::string&
     if (!h) throw Error("libcurl: curl_easy_init failed");
     char error[CURL_ERROR_SIZE] = {};
     long timeout_ms = static_cast<long>(std::max<long long>(1, timeout.count()));
-    c.easy_setopt(h, CURLOPT_URL, url.c_str());
-    c.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    c.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    c.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    c.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    set_common(c, h, url, proxy, timeout_ms, timeout_ms, error);
     // connect, tunnel and handshake, then stop: no request reaches the server
     c.easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-    c.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    c.easy_setopt(h, CURLOPT_PROXY, proxy.c_str());
-    c.easy_setopt(h, CURLOPT_NOPROXY, "");
     // an https URL through a proxy always tunnels; said for http too, so that
     // the proxy is asked for the same CONNECT kubelet's client would ask
     if (!proxy.empty()) c.easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
@@ -191,10 +193,7 @@ Reach reach(const std::string& url, const std::string& proxy, const std::string&
     c.easy_getinfo(h, CURLINFO_CONNECT_TIME, &connected);
     c.easy_cleanup(h);
     if (rc == CURLE_OK) return {};
-    // libcurl's own text, unless it may quote a proxy URL (see perform())
-    std::string_view said(error);
-    std::string text =
-        !said.empty() && said.find('@') == said.npos ? std::string(said) : std::string(c.easy_strerror(rc));
+    const std::string text = failure_text(c, error, rc);
     if (connect_status >= 300)
         return {Stage::proxy, fmt::format("the proxy refused the tunnel (HTTP {})", connect_status)};
     switch (rc) {

@@ -35,6 +35,7 @@ json status_report();
 std::string prometheus_text(const json& report);
 
 // eks-node-telemetry: prometheus_text into path::telemetry_textfile, after the boot.
+inline constexpr std::string_view telemetry_unit = "eks-node-telemetry.service";
 extern const StepSpec telemetry_spec;
 StepResult telemetry(const StepOptions& opts);
 

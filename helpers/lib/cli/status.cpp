@@ -97,7 +97,7 @@ json chain_json(const std::vector<sd::UnitStatus>& units) {
         // the chain's steps: not the units that wait for something else
         // (cloud-init's scripts) or run after it (eks-node-telemetry)
         bool step = u.name.starts_with("eks-node-") && u.name.ends_with(".service") && u.name != cloud_init_unit &&
-                    u.name != "eks-node-telemetry.service";
+                    u.name != telemetry_unit;
         if (step && u.start_usec && (!first || u.start_usec < first->start_usec)) first = &u;
     }
     const bool started = kubelet && kubelet->start_usec && kubelet->active_state != "inactive";
@@ -118,14 +118,9 @@ json total_calls(const json& units) {
     std::vector<telemetry::Calls> sum;
     for (const json& u : units) {
         if (!u["calls"].is_object()) continue;
-        for (const auto& item : u["calls"].items()) {
-            const std::string& api = item.key();
-            const json& v = item.value();
-            auto it = std::find_if(sum.begin(), sum.end(), [&](const auto& c) { return c.api == api; });
-            if (it == sum.end()) it = sum.insert(sum.end(), telemetry::Calls{api});
-            it->requests += v["requests"].get<unsigned>();
-            it->retries += v["retries"].get<unsigned>();
-        }
+        for (const auto& item : u["calls"].items())
+            telemetry::add(
+                sum, {item.key(), item.value()["requests"].get<unsigned>(), item.value()["retries"].get<unsigned>()});
     }
     return telemetry::to_json(sum);
 }

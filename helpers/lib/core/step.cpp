@@ -129,9 +129,15 @@ bool restart_applies(std::string_view state) {
     return state == "active" || state == "activating" || state == "reloading" || state == "failed";
 }
 
+namespace {
+
+// The journal fields of a run's last entry (done or failed): its network
+// counts (core/telemetry.hpp).
 std::vector<log::Field> run_fields() {
     return {{telemetry::calls_field, telemetry::to_json(telemetry::calls()).dump()}};
 }
+
+}  // namespace
 
 int report_exception(std::string_view step) {
     // the run's last entry carries its network counts, as a success's does

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/fsutil.hpp"
-#include "core/log.hpp"
 #include "core/paths.hpp"
 
 namespace eksnode {
@@ -82,10 +81,6 @@ void restart_consumers(const StepSpec& spec, const StepOptions& opts, const Step
 // or failed (perhaps on them). Not inactive: it has not started yet, or an
 // admin stopped it.
 bool restart_applies(std::string_view state);
-
-// The journal fields of a run's last entry (done or failed): its network
-// counts (core/telemetry.hpp).
-std::vector<log::Field> run_fields();
 
 // Maps the current exception to an exit code and logs it once. For use in catch(...).
 int report_exception(std::string_view step);

@@ -17,13 +17,14 @@ std::vector<Calls>& table() {
 
 }  // namespace
 
-void count_request(std::string_view api, bool retry) {
-    std::vector<Calls>& t = table();
-    auto it = std::find_if(t.begin(), t.end(), [&](const Calls& c) { return c.api == api; });
-    if (it == t.end()) it = t.insert(t.end(), Calls{std::string(api)});
-    ++it->requests;
-    if (retry) ++it->retries;
+void add(std::vector<Calls>& into, const Calls& c) {
+    auto it = std::find_if(into.begin(), into.end(), [&](const Calls& o) { return o.api == c.api; });
+    if (it == into.end()) it = into.insert(into.end(), Calls{c.api});
+    it->requests += c.requests;
+    it->retries += c.retries;
 }
+
+void count_request(std::string_view api, bool retry) { add(table(), {std::string(api), 1, retry ? 1U : 0U}); }
 
 const std::vector<Calls>& calls() { return table(); }
 

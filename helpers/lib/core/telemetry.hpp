@@ -26,8 +26,11 @@ struct Calls {
     bool operator==(const Calls&) const = default;
 };
 
-// One request started; `retry` when it repeats a failed one.
+// One request made; `retry` when it repeats a failed one.
 void count_request(std::string_view api, bool retry);
+// Adds `c` to the entry of its API in `into` (appended when it has none):
+// this process's counts, and a node's sum over its steps (`eks-node status`).
+void add(std::vector<Calls>& into, const Calls& c);
 // This process's counts, by API in the order first used.
 const std::vector<Calls>& calls();
 // Forgets the counts (tests).

@@ -73,7 +73,8 @@ std::vector<Target> targets(const json& cfg) {
         std::string host = image->get<std::string>().substr(0, image->get<std::string>().find('/'));
         if (size_t at = host.find(".dkr.ecr"); at != std::string::npos) {
             out.push_back({"the pause image's registry (ECR)", "https://" + host, ""});
-            out.push_back({"the ECR API (pull tokens)", "https://api" + host.substr(host.find(".dkr") + 4), ""});
+            // "<account>.dkr.ecr[-fips].<region>.<suffix>" -> "api.ecr[-fips].<region>.<suffix>"
+            out.push_back({"the ECR API (pull tokens)", "https://api" + host.substr(at + 4), ""});
         }
     }
     return out;
