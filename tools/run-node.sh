@@ -22,7 +22,7 @@ if [[ "${1:-}" != "--offline" ]]; then
   cp examples/node-vm/check.sh examples/node-vm/scenario.env "$scenario/"
   cp tests/conformance/instance/imds.json "$scenario/imds.json"
   cp examples/user-data.mime "$scenario/user-data"
-  out=${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}/node
+  out=${EKS_NODE_VM_OUT:-$(tests/vm/out-root.sh)}/node
   echo "== booting a node (tests/vm/run-scenario.sh; results in $out)"
   status=0
   tests/vm/run-scenario.sh "$scenario" --build-dir build --out "$out" || status=$?

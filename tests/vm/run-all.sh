@@ -46,7 +46,7 @@ if ! "$here/build-image.sh" >/dev/null; then
 fi
 echo "# guest image ready in $(since "$t") s (cached: ${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm})"
 
-out_root=${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}
+out_root=${EKS_NODE_VM_OUT:-$("$here/out-root.sh")}
 passed=0
 failed=0
 scenario_failures=0

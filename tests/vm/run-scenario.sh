@@ -9,7 +9,7 @@
 #   --destdir DIR      install this already staged `meson install --destdir` tree instead
 #   --no-project       boot without the project
 #   --install early|late  override the scenario's VM_INSTALL (below)
-#   --out DIR          results (default: ${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}/SCENARIO)
+#   --out DIR          results (default: ${EKS_NODE_VM_OUT:-/tmp/eks-node-vm/CHECKOUT}/SCENARIO, tests/vm/out-root.sh)
 #   --keep             keep the run's work directory (overlay disk, share) for a post-mortem
 # Exit status: 0 when the scenario passed, 1 when it failed, 2 on usage errors.
 #
@@ -66,7 +66,7 @@ done
 [[ -n $scenario && -f $scenario/check.sh ]] || { log "no check.sh in '${scenario}'"; usage; }
 scenario=$(cd "$scenario" && pwd)
 name=$(basename "$scenario")
-out=${out:-${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}/$name}
+out=${out:-${EKS_NODE_VM_OUT:-$("$here/out-root.sh")}/$name}
 # Results replace an earlier result, but never a directory that is something else.
 if [[ -d $out && -n $(ls -A "$out") && ! -f $out/timing.txt ]]; then
   log "not overwriting $out: not a result directory"

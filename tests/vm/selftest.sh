@@ -10,7 +10,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 smoke=$here/scenarios/00-smoke
-results=${EKS_NODE_VM_OUT:-/tmp/eks-node-vm}
+results=${EKS_NODE_VM_OUT:-$("$here/out-root.sh")}
 passed=0 failed=0
 
 verdict() {
