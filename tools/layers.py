@@ -13,6 +13,7 @@ lower layer, never one of its own layer or above:
     imds  derive                  instance facts (read with config's settings), the
                                   numbers and names a node needs
     aws  render  generator        the clients and writers built on them
+    cri                           containerd's image service, over aws/'s transport
     steps                         one file per step binary (helpers/lib/steps/)
     cli                           the operator CLI
     main                          helpers/*/main.cpp, generators/main.cpp
@@ -33,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "helpers/lib"
 
-LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["steps"], ["cli"],
+LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["cri"], ["steps"], ["cli"],
           ["main"]]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 # namespace `X::detail` belongs to module X

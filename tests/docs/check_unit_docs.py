@@ -46,7 +46,8 @@ def documentation_links(text):
 def own_page(unit_name):
     stem, _, suffix = unit_name.rpartition(".")
     if suffix == "service":
-        return f"{stem}.8"
+        # a template's page is its name without the "@": eks-node-hook@.service -> eks-node-hook(8)
+        return f"{stem.removesuffix('@')}.8"
     return None
 
 

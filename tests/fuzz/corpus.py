@@ -278,6 +278,48 @@ def journal_calls_seeds():
     return seeds
 
 
+def _pb(number, payload):
+    """One protobuf LEN field (payloads under 128 bytes)."""
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def _grpc(message, status=b"0", extra=b""):
+    head = b"content-type: application/grpc\ngrpc-status: " + status + b"\n" + extra
+    return head + b"\n" + b"\x00" + len(message).to_bytes(4, "big") + message
+
+
+def cri_answer_seeds():
+    """What containerd answers to ImageStatus and PullImage (the prepull
+    test's fake CRI answers the same), and the ways an answer goes wrong."""
+    ref = b"sha256:" + b"ab" * 32
+    image = _pb(1, _pb(1, ref) + _pb(2, b"registry.test:5000/team/app:3"))
+    return [
+        _grpc(_pb(1, ref)),                                      # PullImageResponse
+        _grpc(image),                                            # ImageStatusResponse, present
+        _grpc(b""),                                              # ImageStatusResponse, absent
+        _grpc(b"", b"5", b"grpc-message: failed to resolve reference%3A not found\n"),
+        _grpc(b"", b"14", b"grpc-message: registry unavailable\n"),
+        b"content-type: application/grpc\n\n",                  # no trailers
+        b"content-type: application/grpc\ngrpc-status: 0\n\n\x01\x00\x00\x00\x02ab",  # compressed
+        _grpc(b"\x28\x96\x01\x11" + b"\x7f" * 8 + _pb(1, ref)),  # unknown fields first
+    ]
+
+
+def credential_provider_seeds():
+    """A pattern line, an image line, then a plugin's answer or the config
+    eks-node-kubelet renders (every one the tests hold)."""
+    lines = b"*.dkr.ecr.*.amazonaws.com\n602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.18.3\n"
+    answer = (b'{"kind":"CredentialProviderResponse","apiVersion":"credentialprovider.kubelet.k8s.io/v1",'
+              b'"cacheKeyType":"Registry","cacheDuration":"6h","auth":{"*.dkr.ecr.*.amazonaws.com":'
+              b'{"username":"AWS","password":"pw"},"602401143452.dkr.ecr.us-west-2.amazonaws.com":'
+              b'{"username":"AWS","password":"exact"}}}')
+    seeds = [lines + answer, b"registry-[0-9].example.com:5000/team\nregistry-7.example.com:5000/team/app@sha256:"
+             + b"0" * 64 + b"\n" + answer, b"docker.io/library\nbusybox:1.36\n{}"]
+    for f in tree_files("tests/**/image-credential-provider/config.json"):
+        seeds.append(lines + f.read_bytes())
+    return seeds
+
+
 GATHER = {
     "user-data": user_data_seeds,
     "pipeline": user_data_seeds,
@@ -291,6 +333,8 @@ GATHER = {
     "imds-http": imds_http_seeds,
     "aws-api": aws_seeds,
     "journal-calls": journal_calls_seeds,
+    "cri-answer": cri_answer_seeds,
+    "credential-provider": credential_provider_seeds,
 }
 
 

@@ -47,6 +47,8 @@ TARGETS = {
     "aws-api": {"runs": 20000, "max_len": 16384, "dict": "aws", "schema": False},
     "certificate": {"runs": 100000, "max_len": 16384, "dict": None, "schema": False},
     "journal-calls": {"runs": 100000, "max_len": 1024, "dict": "journal-calls", "schema": False},
+    "cri-answer": {"runs": 100000, "max_len": 4096, "dict": "cri", "schema": False},
+    "credential-provider": {"runs": 40000, "max_len": 8192, "dict": "cri", "schema": False},
 }
 
 COMMON = ["-timeout=5", "-rss_limit_mb=2048", "-print_final_stats=1", "-print_funcs=0"]

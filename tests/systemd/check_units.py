@@ -154,7 +154,11 @@ def contracts(root, unit_dir, steps, dropin_files):
     # started by every failure, however often: a refused start would let kubelet start
     check(re.search("^StartLimitIntervalSec=0$", effective(root, "eks-node-failed.target"), re.M) is not None,
           "eks-node-failed.target has StartLimitIntervalSec=0")
-    for path in [unit_dir / u for u in steps] + dropin_files:
+    why_comments([unit_dir / u for u in steps] + dropin_files)
+
+
+def why_comments(paths):
+    for path in paths:
         lines = path.read_text().splitlines()
         missing = []
         for i, line in enumerate(lines):
@@ -359,6 +363,70 @@ def after_chain(root):
             check(unit in directives(effective(root, target), "Wants"), f"{target} wants {unit}")
 
 
+# Steps off the join path: they run after kubelet has started and hold nothing
+# back (no OnFailure=, nothing Requires= them); eks-node-generator(8) pulls
+# them in only when the configuration asks, so the target does not want them.
+OFF_JOIN_PATH = ("eks-node-prepull.service", "eks-node-joined.service")
+
+
+def off_join_path(root, unit_dir, units):
+    why_comments([unit_dir / u for u in OFF_JOIN_PATH])
+    for unit in OFF_JOIN_PATH:
+        text = effective(root, unit)
+        for want in ("Type=oneshot", "RemainAfterExit=yes", "TimeoutStartSec=", "Documentation=man:",
+                     "StartLimitIntervalSec=0", "StandardOutput=journal+console"):
+            check(re.search("^" + re.escape(want), text, re.M) is not None, f"{unit} has {want}")
+        check(not directives(text, "OnFailure"), f"{unit} has no OnFailure=: its failure holds nothing back")
+        after = directives(text, "After")
+        for other in ("kubelet.service", "eks-node.target"):
+            check(other in after, f"{unit} is ordered after {other} (never delays kubelet or the boot)",
+                  " ".join(after))
+        check(not set(directives(text, "Before")) & {"kubelet.service", "eks-node.target"},
+              f"{unit} is ordered before neither kubelet nor eks-node.target")
+        check(unit not in directives(effective(root, "eks-node.target"), "Wants"),
+              f"eks-node.target does not want {unit} statically (the generator does)")
+        holders = [u for u in units + ["kubelet.service", "containerd.service"]
+                   if unit in directives(effective(root, u), "Requires") + directives(effective(root, u), "BindsTo")]
+        check(not holders, f"nothing requires {unit}", " ".join(holders))
+
+
+# Not a step: the template of settings.hooks' units (eks-node-hook(8)). Its
+# instances run the admin's or the user data's command, with the node's
+# environment and without the steps' sandbox; the generator gives each one its
+# command, order, timeout and OnFailure= in a drop-in.
+HOOK_TEMPLATE = "eks-node-hook@.service"
+HOOK_GOLDEN = ("25-hooks-static", "26-hooks-config-json")
+
+
+def hook_template(root, unit_dir):
+    text = (unit_dir / HOOK_TEMPLATE).read_text()
+    for want in ("Type=oneshot", "RemainAfterExit=yes", "Documentation=man:eks-node-hook(8)",
+                 "StartLimitIntervalSec=0", "StandardOutput=journal+console"):
+        check(re.search("^" + re.escape(want), text, re.M) is not None, f"{HOOK_TEMPLATE} has {want}")
+    # an instance nobody declared has no command: systemd refuses to start it
+    check(not directives(text, "ExecStart"), f"{HOOK_TEMPLATE} has no ExecStart= (each hook's drop-in gives it)")
+    check(not (unit_dir / f"{HOOK_TEMPLATE}.d" / SANDBOX_LINK).exists(),
+          f"{HOOK_TEMPLATE} does not get the steps' sandbox (a hook does what its author needs)")
+    lines = [line for line in effective(root, "eks-node-hook@x.service").splitlines()
+             if line.startswith("EnvironmentFile=")]
+    check(lines[-1:] != ["EnvironmentFile="], f"{HOOK_TEMPLATE} keeps the node's environment (proxies)",
+          "\n".join(lines))
+    # the generator's drop-ins (the golden trees) make instances systemd accepts
+    here = pathlib.Path(__file__).resolve().parent.parent / "golden" / "generator"
+    for case in HOOK_GOLDEN:
+        for conf in sorted((here / case / "expected").glob("eks-node-hook@*.service.d/50-hook.conf")):
+            unit = conf.parent.name[:-2]
+            dest = root / "etc/systemd/system" / conf.parent.name
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy(conf, dest / conf.name)
+            # the commands named must exist in the root for `verify`
+            program = re.search(r'^ExecStart="([^"]+)"', conf.read_text(), re.M).group(1)
+            (root / program.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+            (root / program.lstrip("/")).write_text("#!/bin/sh\n")
+            (root / program.lstrip("/")).chmod(0o755)
+            verify(root, [unit])
+
+
 def main():
     build_dir = pathlib.Path(sys.argv[1]).resolve()
     if not shutil.which("systemd-analyze") or not HOST_UNIT_DIR.is_dir():
@@ -368,15 +436,17 @@ def main():
         root = pathlib.Path(tmp)
         unit_dir = stage(build_dir, root)
         units = our_units(unit_dir)
-        steps = [u for u in units if u.endswith(".service")]
+        steps = [u for u in units if u.endswith(".service") and u != HOOK_TEMPLATE]
         check(len(steps) >= 6, f"{len(steps)} step units installed: {' '.join(steps)}")
         dropins = sorted(unit_dir.glob("*.service.d/*.conf")) + sorted(unit_dir.glob("service.d/*.conf"))
         check(len(dropins) >= 2, f"{len(dropins)} drop-ins installed")
-        verify(root, units + ["kubelet.service", "containerd.service"])
-        chain = [u for u in steps if u not in AFTER_CHAIN]
+        verify(root, [u for u in units if u != HOOK_TEMPLATE] + ["kubelet.service", "containerd.service"])
+        hook_template(root, unit_dir)
+        chain = [u for u in steps if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH]
         security(root, steps)
         contracts(root, unit_dir, chain, dropins)
         after_chain(root)
+        off_join_path(root, unit_dir, units)
         confinement(root, unit_dir, steps)
         service_environment(root, unit_dir, steps)
         restart_policy(root, chain)

@@ -14,9 +14,6 @@ namespace eksnode::aws {
 
 namespace {
 
-// An API answer is a few KiB; a cap keeps a broken endpoint from filling memory.
-constexpr size_t body_cap = 4u << 20;
-
 // The handful of libcurl calls we use, resolved once.
 struct Curl {
     CURLcode (*global_init)(long);
@@ -48,15 +45,17 @@ const Curl& curl() {
     });
 }
 
+// A cap (HttpRequest::body_cap) keeps a broken endpoint from filling memory.
 struct Sink {
     HttpResponse* response;
+    size_t body_cap;
     bool too_big = false;
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
     auto* sink = static_cast<Sink*>(user);
     size_t bytes = size * n;
-    if (sink->response->body.size() + bytes > body_cap) {
+    if (sink->response->body.size() + bytes > sink->body_cap) {
         sink->too_big = true;
         return 0;  // aborts the transfer
     }
@@ -121,12 +120,16 @@ HttpResponse perform(const HttpRequest& r) {
     headers = c.slist_append(headers, "Expect:");
 
     HttpResponse response;
-    Sink sink{&response};
+    Sink sink{&response, r.body_cap};
     char error[CURL_ERROR_SIZE] = {};
     long timeout_ms = static_cast<long>(std::max<long long>(1, r.timeout.count()));
     set_common(c, h, r.url, r.proxy, timeout_ms, std::min(timeout_ms, 5000L), error);
     c.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    c.easy_setopt(h, CURLOPT_USERAGENT, "eks-node/" EKS_NODE_VERSION " (aws)");
+    const std::string agent = "eks-node/" EKS_NODE_VERSION " (" + r.agent + ")";
+    c.easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
+    if (!r.unix_socket.empty()) c.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, r.unix_socket.c_str());
+    if (r.http2_prior_knowledge)
+        c.easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
     c.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     c.easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     c.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -146,7 +149,7 @@ HttpResponse perform(const HttpRequest& r) {
     c.easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_status);
     c.easy_cleanup(h);
     c.slist_free_all(headers);
-    if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", body_cap));
+    if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", r.body_cap));
     if (rc != CURLE_OK && connect_status >= 300) {
         response.status = 0;
         response.proxy_connect_status = connect_status;

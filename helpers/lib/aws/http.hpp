@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <string_view>
@@ -25,6 +26,14 @@ struct HttpRequest {
     std::string body;
     std::chrono::milliseconds timeout{10'000};
     std::string proxy;  // the proxy URL, "" for a direct connection
+    // Not AWS, the same transport: cri/ speaks gRPC to containerd with it.
+    // A unix socket to connect to instead of the URL's host ("" for TCP);
+    // HTTP/2 without upgrade (gRPC's "prior knowledge" on a cleartext
+    // socket); the largest body taken; the User-Agent's comment.
+    std::string unix_socket;
+    bool http2_prior_knowledge = false;
+    size_t body_cap = 4u << 20;  // an API answer is a few KiB
+    std::string agent = "aws";
 };
 
 struct HttpResponse {
@@ -33,7 +42,9 @@ struct HttpResponse {
     // HTTP status, with `status` 0 and no body. A plain-http request through
     // a proxy gets the proxy's refusal in `status` itself.
     long proxy_connect_status = 0;
-    std::map<std::string, std::string> headers;  // lower-case names
+    // Lower-case names. HTTP/2 trailers land here too (libcurl hands them
+    // to the header callback after the body): gRPC's grpc-status.
+    std::map<std::string, std::string> headers;
     std::string body;
 };
 

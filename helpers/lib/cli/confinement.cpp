@@ -147,7 +147,14 @@ int confinement_cmd(const std::vector<std::string>& args) {
         std::vector<std::string> dirs;
         for (std::string_view w : confine::policy_of(s).writable)
             dirs.push_back(w.starts_with('-') ? fmt::format("{} (if present)", w.substr(1)) : std::string(w));
-        fmt::print("eks-node-{:<11} writes beneath {}\n", s, fmt::join(dirs, ", "));
+        const confine::Policy& p = confine::policy_of(s);
+        std::vector<std::string> exec;
+        for (std::string_view e : p.executable)
+            exec.push_back(e.starts_with('-') ? fmt::format("{} (if present)", e.substr(1)) : std::string(e));
+        if (p.system_executables) exec.emplace_back("/usr");
+        fmt::print("eks-node-{:<11} writes beneath {}{}\n", s,
+                   dirs.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(dirs, ", ")),
+                   exec.empty() ? std::string() : fmt::format("; executes beneath {}", fmt::join(exec, ", ")));
     }
     return EXIT_OK;
 }

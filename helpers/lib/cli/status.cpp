@@ -37,6 +37,7 @@ namespace {
 constexpr std::string_view target = "eks-node.target";
 constexpr std::string_view failed_target = "eks-node-failed.target";
 constexpr std::string_view cloud_init_unit = "eks-node-cloud-init.service";
+constexpr std::string_view prepull_unit = "eks-node-prepull.service";
 constexpr std::string_view cloud_final = "cloud-final.service";
 
 // usec since the epoch, formatted in local time (as journalctl and
@@ -97,7 +98,7 @@ json chain_json(const std::vector<sd::UnitStatus>& units) {
         // the chain's steps: not the units that wait for something else
         // (cloud-init's scripts) or run after it (eks-node-telemetry)
         bool step = u.name.starts_with("eks-node-") && u.name.ends_with(".service") && u.name != cloud_init_unit &&
-                    u.name != telemetry_unit;
+                    u.name != telemetry_unit && u.name != prepull_unit;
         if (step && u.start_usec && (!first || u.start_usec < first->start_usec)) first = &u;
     }
     const bool started = kubelet && kubelet->start_usec && kubelet->active_state != "inactive";
@@ -157,7 +158,19 @@ json status_report() {
         return x != y ? x < y : a.name < b.name;
     });
     sd::UnitStatus t = sd::unit_status(target), f = sd::unit_status(failed_target);
-    bool any_failed = std::any_of(units.begin(), units.end(), [](const auto& u) { return step_state(u) == "failed"; });
+    // A failed pre-pull is its unit's failure alone: kubelet runs, the node
+    // joined (eks-node-prepull(8)); it shows failed in the list all the same.
+    // Likewise a hook declared essential = false (eks-node-hook(8)): its
+    // unit has no OnFailure=eks-node-failed.target, which is how the
+    // generator says a failure does not fail the join.
+    auto counts = [](const sd::UnitStatus& u) {
+        if (u.name == prepull_unit) return false;
+        if (!u.name.starts_with("eks-node-hook@")) return true;
+        std::vector<std::string> on_failure = sd::unit_dependencies(u.name, "OnFailure");
+        return std::find(on_failure.begin(), on_failure.end(), failed_target) != on_failure.end();
+    };
+    bool any_failed =
+        std::any_of(units.begin(), units.end(), [&](const auto& u) { return step_state(u) == "failed" && counts(u); });
     units.insert(units.end(), scripts.begin(), scripts.end());
     json out = json::object();
     out["configured"] = t.active_state == "active" && f.active_state != "active" && !any_failed;

@@ -202,4 +202,90 @@ std::string image_tag(std::string_view s) {
     return ok ? "" : text::quote(s) + " is not an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)";
 }
 
+// The distribution reference grammar (distribution/reference), which
+// containerd parses the CRI's image with, simplified to what a registry
+// serves: a host ("registry.example.com", "localhost:5000", a first
+// component with a '.' or ':' or "localhost"), path components of lower-case
+// letters and digits joined by '.', '_', '__' or dashes, an optional tag and
+// an optional digest (ALGORITHM:HEX, at least 32 hex digits). No IPv6
+// literal hosts. Checked here rather than left to containerd, so that a typo
+// is refused with the fragment's name at eks-node-config, not found after
+// kubelet started.
+std::string image_reference(std::string_view s) {
+    auto bad = [&](std::string_view why) {
+        return fmt::format("{} is not an image reference: {}", text::quote(s), why);
+    };
+    if (s.empty()) return bad("empty");
+    if (s.size() > 512) return bad("more than 512 bytes");
+    for (char c : s)
+        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+            return bad("a space, a control character or a byte that is not ASCII");
+    auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    std::string_view name = s, tag, digest;
+    if (size_t at = s.find('@'); at != s.npos) {
+        name = s.substr(0, at);
+        digest = s.substr(at + 1);
+        size_t colon = digest.find(':');
+        std::string_view alg = digest.substr(0, colon), value = colon == digest.npos ? "" : digest.substr(colon + 1);
+        if (alg.empty() ||
+            !std::all_of(alg.begin(), alg.end(),
+                         [&](char c) { return lower_alnum(c) || c == '+' || c == '.' || c == '_' || c == '-'; }) ||
+            value.size() < 32 || !std::all_of(value.begin(), value.end(), hex))
+            return bad("the digest is not ALGORITHM:HEX (sha256:<64 hex digits>)");
+    }
+    // a tag's ':' comes after the last '/' (a port's before it)
+    size_t last_slash = name.rfind('/');
+    if (size_t colon = name.rfind(':'); colon != name.npos && (last_slash == name.npos || colon > last_slash)) {
+        tag = name.substr(colon + 1);
+        name = name.substr(0, colon);
+        if (!image_tag(tag).empty()) return bad("the tag is not [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128");
+    }
+    std::string_view path = name;
+    if (size_t slash = name.find('/'); slash != name.npos) {
+        std::string_view first = name.substr(0, slash);
+        if (first.find_first_of(".:") != first.npos || first == "localhost") {
+            path = name.substr(slash + 1);
+            std::string_view host = first, port;
+            if (size_t colon = first.find(':'); colon != first.npos) {
+                host = first.substr(0, colon);
+                port = first.substr(colon + 1);
+                if (port.empty() || port.size() > 5 ||
+                    !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                    return bad("the registry's port is not a number");
+            }
+            for (size_t start = 0;;) {
+                size_t dot = host.find('.', start);
+                std::string_view label = host.substr(start, dot == host.npos ? host.npos : dot - start);
+                if (label.empty() || label.front() == '-' || label.back() == '-' ||
+                    !std::all_of(label.begin(), label.end(),
+                                 [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; }))
+                    return bad("the registry is not a host name");
+                if (dot == host.npos) break;
+                start = dot + 1;
+            }
+        }
+    }
+    // components: [a-z0-9]+ joined by '.', '_', '__' or one or more '-'
+    constexpr std::string_view component =
+        "a path component is not lower-case letters and digits joined by '.', '_', '__' or '-'";
+    for (size_t start = 0;;) {
+        size_t slash = path.find('/', start);
+        std::string_view c = path.substr(start, slash == path.npos ? path.npos : slash - start);
+        if (c.empty() || !lower_alnum(c.front()) || !lower_alnum(c.back())) return bad(component);
+        for (size_t i = 0; i < c.size(); ++i) {
+            if (lower_alnum(c[i])) continue;
+            size_t j = i;
+            while (j < c.size() && !lower_alnum(c[j])) ++j;
+            std::string_view sep = c.substr(i, j - i);
+            bool dashes = std::all_of(sep.begin(), sep.end(), [](char x) { return x == '-'; });
+            if (sep != "." && sep != "_" && sep != "__" && !dashes) return bad(component);
+            i = j - 1;
+        }
+        if (slash == path.npos) break;
+        start = slash + 1;
+    }
+    return "";
+}
+
 }  // namespace eksnode::config::check

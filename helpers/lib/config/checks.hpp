@@ -24,6 +24,9 @@ std::string single_token(std::string_view s);           // non-empty, no whitesp
 std::string non_empty(std::string_view s);
 std::string aws_account_id(std::string_view s);         // 12 digits
 std::string image_tag(std::string_view s);              // an OCI tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+// An image reference as containerd's CRI takes it: [HOST[:PORT]/]PATH[:TAG][@DIGEST],
+// path components in lower case, at most 512 bytes (image_reference() in checks.cpp).
+std::string image_reference(std::string_view s);
 
 // The unit of an instance.environment key that service_section() accepts,
 // without ".service": "kubelet.service" and "kubelet" -> "kubelet", the name

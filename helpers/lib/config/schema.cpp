@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/hooks.hpp"
 #include "config/settings.hpp"
 
 namespace eksnode::config::schema {
@@ -212,11 +213,35 @@ const Field& settings() {
                     integer("reservedMemoryPercent",
                             "lower a computed maxPods until kubeReserved memory is at most this % of MemTotal", 1, 100),
                 }),
+            // eks-node-prepull reads this table from config.json: with the same reader.
+            read_by([](const json& v, const std::string& source) { settings::read_pre_pull(v, source); },
+                    object("prePull", "images pulled after kubelet started (eks-node-prepull(8))",
+                           {
+                               list_of("images", "image references, pulled in this order (at most 64)",
+                                       string_field("", "an image reference", check::image_reference)),
+                               duration("timeout",
+                                        "time allowed for each image, its credentials included "
+                                        "(default 5m, at most 30m)"),
+                           })),
             object("preflight", "reachability checks before kubelet starts (eks-node-preflight(8))",
                    {
                        choice("policy", "what an unreachable endpoint does", {"warn", "fail", "off"}),
                        duration("timeout", "time allowed for the checks, retries included"),
                    }),
+            // The merged table is read again by config/hooks.cpp (a command
+            // is required, and its first word a path), with the same words.
+            map_of("hooks", "commands run by their own units at one point of the join (eks-node-hook(8))",
+                   hooks::name_problem,
+                   object("", "one hook, eks-node-hook@NAME.service",
+                          {
+                              list_of("command", "the program (an absolute path) and its arguments, no shell",
+                                      string_field("", "one word", hooks::word_problem)),
+                              choice("stage", "where in the join it runs",
+                                     {std::begin(hooks::stage_names), std::end(hooks::stage_names)}),
+                              duration("timeout", "time allowed for the command (default 5 min)"),
+                              boolean("essential", "a failure holds kubelet back (default true)"),
+                              string_field("description", "one line for systemctl status", nullptr),
+                          })),
             object(
                 "containerd", "containerd settings",
                 {

@@ -20,6 +20,10 @@ using std::chrono::milliseconds;
 // and keeps deadline arithmetic on steady_clock (nanoseconds) far from overflow.
 constexpr int64_t max_ms = 24LL * 3600 * 1000;
 
+}  // namespace
+
+namespace detail {
+
 // The messages of the schema walk (config/validate.cpp), so that a bad
 // [settings.imds] reads the same from every step.
 std::string expected(std::string_view what, const json& value) {
@@ -37,7 +41,11 @@ milliseconds duration_at(const json& value, const std::string& source, const std
     return *d;
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::duration_at;
+using detail::expected;
+using detail::unknown_field;
 
 std::optional<milliseconds> parse_duration(const json& value, std::string& problem) {
     int64_t ms = 0;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/jsonutil.hpp"
 
@@ -65,5 +66,29 @@ ImdsSettings read_imds(const json& table, const std::string& source, Table which
 
 // The JSON of [settings.aws] (null: absent). Throws as read_imds() does.
 AwsSettings read_aws(const json& table, const std::string& source);
+
+// The readers' common words (settings.cpp), for a table read in a file of
+// its own (pre_pull.cpp): "expected WHAT, got VALUE", an unknown key, a
+// duration at `field` (ConfigError(source, field, problem) when not one).
+namespace detail {
+std::string expected(std::string_view what, const json& value);
+[[noreturn]] void unknown_field(const std::string& source, const std::string& field, std::string_view known);
+std::chrono::milliseconds duration_at(const json& value, const std::string& source, const std::string& field);
+}  // namespace detail
+
+// [settings.prePull]: images pulled after kubelet started (eks-node-prepull(8)).
+struct PrePullSettings {
+    std::vector<std::string> images;             // each an image reference (check::image_reference)
+    std::chrono::milliseconds timeout{300'000};  // per image: the credential plugin and the pull
+};
+// Bounds: a list an operator writes by hand, and a per-image timeout that
+// fits the unit's TimeoutStartSec= (1 h) a few times over.
+inline constexpr size_t max_pre_pull_images = 64;
+inline constexpr std::chrono::milliseconds max_pre_pull_timeout{30 * 60'000};
+
+// The JSON of [settings.prePull] (null: absent). Throws ConfigError(source,
+// "settings.prePull[.<key>]", problem): a bad reference, a duplicate, more
+// than max_pre_pull_images, a timeout over max_pre_pull_timeout.
+PrePullSettings read_pre_pull(const json& table, const std::string& source);
 
 }  // namespace eksnode::config::settings

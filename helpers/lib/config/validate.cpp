@@ -10,6 +10,7 @@
 
 #include "config/aws_env.hpp"
 #include "config/checks.hpp"
+#include "config/hooks.hpp"
 #include "config/schema.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
@@ -226,6 +227,10 @@ void validate_fragment(const Fragment& f) {
 }
 
 void validate_settings(const json& settings, const Origins& origins) {
+    // A hook's keys may come from several sources (an admin turning an image's
+    // hook non-essential): only the merged table must have a command.
+    if (auto h = settings.find("hooks"); h != settings.end())
+        hooks::read(*h, [&](const std::string& pointer) { return origin_of(origins, pointer); });
     auto imds = settings.find("imds");
     if (imds == settings.end()) return;
     // Each key was read with its fragment (validate_fragment()); the merged

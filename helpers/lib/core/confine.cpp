@@ -73,6 +73,11 @@ const std::vector<std::pair<std::string_view, Policy>>& policies() {
         out.emplace_back("cloud-init", Policy{});
         // eks-node-preflight writes nothing either: it connects and logs.
         out.emplace_back("preflight", Policy{});
+        // eks-node-joined: it asks kubelet's health port and logs.
+        out.emplace_back("joined", Policy{});
+        // eks-node-prepull writes nothing; it runs kubelet's credential
+        // provider plugins, which inherit this (core/confine.hpp, Policy).
+        out.emplace_back("prepull", Policy{{}, {"-" + std::string(path::credential_provider_bin_dir)}, true});
         return out;
     }();
     return all;
@@ -143,7 +148,7 @@ std::vector<std::string_view> step_names() {
 }
 
 Applied apply(const Policy& policy, const Paths& paths) {
-    Applied out{Outcome::disabled, 0, {}};
+    Applied out{Outcome::disabled, 0, {}, {}};
     if (const char* env = std::getenv("EKS_NODE_LANDLOCK"); env && std::string_view(env) == "0") return out;
     out.abi = landlock_abi();
     out.outcome = out.abi > 0 ? Outcome::enforced : Outcome::unsupported;
@@ -161,6 +166,12 @@ Applied apply(const Policy& policy, const Paths& paths) {
         }
         out.writable.push_back(dir.string());
     }
+    for (std::string_view e : policy.executable) {
+        fs::path dir = paths.of(e.starts_with('-') ? e.substr(1) : e);
+        std::error_code ec;
+        if (fs::is_directory(dir, ec)) out.executable.push_back(dir.string());  // none made: nothing to run there
+    }
+    if (policy.system_executables) out.executable.emplace_back("/usr");
     if (out.outcome != Outcome::enforced) return out;
     const uint64_t handled = handled_rights(out.abi);
     RulesetAttr attr{handled};
@@ -168,6 +179,7 @@ Applied apply(const Policy& policy, const Paths& paths) {
     if (ruleset.fd < 0) throw Error(fmt::format("confinement: Landlock ruleset: {}", std::strerror(errno)));
     add_rule(ruleset.fd, "/", fs_read_file | fs_read_dir);
     for (const std::string& dir : out.writable) add_rule(ruleset.fd, dir, handled & ~fs_execute);
+    for (const std::string& dir : out.executable) add_rule(ruleset.fd, dir, fs_execute | fs_read_file | fs_read_dir);
     // Landlock requires it of an unprivileged caller; the unit sets it too.
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw Error(fmt::format("confinement: no_new_privs: {}", std::strerror(errno)));
@@ -182,7 +194,12 @@ void confine_step(std::string_view step, const Paths& paths) {
     Applied a = apply(*p, paths);
     switch (a.outcome) {
         case Outcome::enforced:
-            log::debug("confined (Landlock ABI {}): writes only beneath {}; no exec", a.abi, fmt::join(a.writable, ", "));
+            if (a.executable.empty())
+                log::debug("confined (Landlock ABI {}): writes only beneath {}; no exec", a.abi,
+                           fmt::join(a.writable, ", "));
+            else
+                log::debug("confined (Landlock ABI {}): writes only beneath {}; executes only beneath {}", a.abi,
+                           fmt::join(a.writable, ", "), fmt::join(a.executable, ", "));
             break;
         case Outcome::unsupported:
             log::emit(log::Level::notice,

@@ -6,7 +6,9 @@
 //
 // After confine_step() the process may read everything it could read before,
 // may create, write, rename and remove files only beneath the step's writable
-// directories, and may execute nothing at all (no step runs another program).
+// directories, and may execute nothing at all (no step runs another program)
+// but the programs its policy names (eks-node-prepull: kubelet's credential
+// provider plugins).
 // Devices, capabilities, system calls and the network stay the unit's business.
 #pragma once
 
@@ -28,6 +30,16 @@ int landlock_abi();
 // that cannot be created gets no rule).
 struct Policy {
     std::vector<std::string> writable;
+    // Directories beneath which execve() is allowed (re-rooted like
+    // writable; "-" optional): only eks-node-prepull has one, the credential
+    // provider plugins' directory.
+    std::vector<std::string> executable = {};
+    // Also the host's /usr, not re-rooted: a plugin that is a script or a
+    // dynamic executable needs its interpreter or ld.so, which the kernel
+    // opens for execution too (Landlock checks both). /usr holds only what
+    // the packages installed, and a step with no writable directory cannot
+    // add to it.
+    bool system_executables = false;
 };
 
 // A step's policy from the output registry (core/outputs.hpp): the directory
@@ -48,8 +60,9 @@ enum class Outcome { enforced, unsupported, disabled };
 
 struct Applied {
     Outcome outcome;
-    int abi = 0;                        // the ABI used when enforced
-    std::vector<std::string> writable;  // the directories granted, re-rooted
+    int abi = 0;                               // the ABI used when enforced
+    std::vector<std::string> writable;         // the directories granted, re-rooted
+    std::vector<std::string> executable = {};  // the same for execution, /usr included
 };
 
 // Restricts this process (and its future children) to `policy`, with every

@@ -24,6 +24,8 @@ inline constexpr std::string_view kubelet_user_dropin = "/etc/kubernetes/kubelet
 inline constexpr std::string_view kubelet_env = "/etc/eks/kubelet/environment";
 inline constexpr std::string_view kubeconfig = "/var/lib/kubelet/kubeconfig";
 inline constexpr std::string_view credential_provider_config = "/etc/eks/image-credential-provider/config.json";
+// kubelet's --image-credential-provider-bin-dir: a flag value, not an output
+inline constexpr std::string_view credential_provider_bin_dir = "/etc/eks/image-credential-provider";
 inline constexpr std::string_view containerd_config = "/etc/containerd/config.toml";
 inline constexpr std::string_view base_runtime_spec = "/etc/containerd/base-runtime-spec.json";
 // containerd imports every *.toml here over config.toml (eks-node-containerd(8)); not ours

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <ctime>
+#include <optional>
+#include <string_view>
 
 #include "core/fsutil.hpp"
 
@@ -45,6 +49,36 @@ int poll_timeout(const std::optional<std::chrono::steady_clock::time_point>& dea
     return static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0));
 }
 
+// SIGPIPE blocked in this thread while it lives; one raised meanwhile by
+// our writes is taken off the pending set before the mask is restored.
+class PipeSignalBlock {
+public:
+    PipeSignalBlock() {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        sigset_t pending;
+        sigemptyset(&pending);
+        // already pending (process-wide) before us: not ours to take
+        ::sigpending(&pending);
+        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+        ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    }
+    ~PipeSignalBlock() {
+        if (!was_pending_) {
+            timespec zero{0, 0};
+            while (::sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+            }
+        }
+        ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+    PipeSignalBlock(const PipeSignalBlock&) = delete;
+    PipeSignalBlock& operator=(const PipeSignalBlock&) = delete;
+
+private:
+    sigset_t pipe_{}, old_{};
+    bool was_pending_ = false;
+};
+
 }  // namespace
 
 int wait_for_child(pid_t pid) {
@@ -69,8 +103,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         return r;
     }
 
+    Fd in_read, in_write;
+    if (options.input && !make_pipe(in_read, in_write)) {
+        r.spawn_error = errno;
+        return r;
+    }
+
     SpawnActions actions;
-    posix_spawn_file_actions_addopen(&actions.a, 0, "/dev/null", O_RDONLY, 0);
+    if (options.input) posix_spawn_file_actions_adddup2(&actions.a, in_read.fd, 0);
+    else posix_spawn_file_actions_addopen(&actions.a, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions.a, out_write.fd, 1);
     switch (options.stderr_to) {
     case Stderr::capture: posix_spawn_file_actions_adddup2(&actions.a, err_write.fd, 2); break;
@@ -81,13 +122,21 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
 
+    std::vector<char*> env;
+    if (options.environment) {
+        for (const std::string& e : *options.environment) env.push_back(const_cast<char*>(e.c_str()));
+        env.push_back(nullptr);
+    }
+
     pid_t pid = 0;
     // glibc's posix_spawnp reports a failed exec (ENOENT, EACCES) here, not as
     // an exit status of 127.
-    int rc = ::posix_spawnp(&pid, args[0], &actions.a, nullptr, args.data(), environ);
+    int rc =
+        ::posix_spawnp(&pid, args[0], &actions.a, nullptr, args.data(), options.environment ? env.data() : environ);
     // our copies of the write ends go, so EOF comes when the child's do
     out_write.reset();
     err_write.reset();
+    in_read.reset();
     if (rc != 0) {
         r.spawn_error = rc;
         return r;
@@ -96,11 +145,20 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (options.timeout) deadline = std::chrono::steady_clock::now() + *options.timeout;
-    pollfd fds[2] = {{out_read.fd, POLLIN, 0}, {err_read.fd, POLLIN, 0}};
+    // Non-blocking, so that a child that stops reading costs a poll round,
+    // not a write blocked past the deadline.
+    std::string_view input = options.input ? std::string_view(*options.input) : std::string_view();
+    if (in_write.fd >= 0 && (input.empty() || ::fcntl(in_write.fd, F_SETFL, O_NONBLOCK) < 0)) in_write.reset();
+    // A child that exits without reading its input would SIGPIPE us on the
+    // next write: blocked (after the spawn, which would hand the mask on)
+    // and discarded below, so that the write fails with EPIPE instead.
+    std::optional<PipeSignalBlock> no_sigpipe;
+    if (in_write.fd >= 0) no_sigpipe.emplace();
+    pollfd fds[3] = {{out_read.fd, POLLIN, 0}, {err_read.fd, POLLIN, 0}, {in_write.fd, POLLOUT, 0}};
     std::string* bufs[2] = {&r.out, &r.err};
     char buf[65536];
     while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-        int n = ::poll(fds, 2, poll_timeout(deadline));  // a negative fd is skipped
+        int n = ::poll(fds, 3, poll_timeout(deadline));  // a negative fd is skipped
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) break;
         if (n == 0) {
@@ -109,6 +167,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
             ::kill(pid, SIGKILL);
             r.timed_out = true;
             break;
+        }
+        if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLHUP | POLLERR))) {
+            ssize_t put = ::write(fds[2].fd, input.data(), input.size());
+            if (put > 0) input.remove_prefix(static_cast<std::size_t>(put));
+            // done, or the child closed its end (EPIPE): EOF for it either way
+            if (input.empty() || (put < 0 && errno != EINTR && errno != EAGAIN)) {
+                in_write.reset();
+                fds[2].fd = -1;
+            }
         }
         for (int i = 0; i < 2; ++i) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -126,6 +193,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     }
     out_read.reset();
     err_read.reset();
+    in_write.reset();
 
     int status = wait_for_child(pid);
     if (status < 0) return r;  // not ours to reap (SIGCHLD ignored): nothing known

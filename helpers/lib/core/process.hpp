@@ -27,6 +27,12 @@ struct ProcessOptions {
     // After this, the child is SIGKILLed and `timed_out` set; none: wait as
     // long as it runs.
     std::optional<std::chrono::milliseconds> timeout;
+    // What the child reads on stdin, then EOF; none: /dev/null. Written as
+    // the child reads, in the same poll loop as its output, so that a child
+    // that answers before it has read everything cannot deadlock us.
+    std::optional<std::string> input;
+    // The child's whole environment ("NAME=value"); none: this process's.
+    std::optional<std::vector<std::string>> environment;
 };
 
 struct ProcessResult {
@@ -44,7 +50,8 @@ struct ProcessResult {
 };
 
 // Runs argv[0] (looked up in PATH unless it holds a '/') with argv, the
-// environment of this process, stdin from /dev/null and no other inherited
+// environment of this process (or options.environment), stdin from /dev/null
+// (or options.input) and no other inherited
 // descriptors than 0-2 (ours are O_CLOEXEC). Returns once the child is
 // reaped. An empty argv is not started (spawn_error EINVAL). Never throws for
 // the child's sake; only an allocation failure can.

@@ -60,6 +60,7 @@
 #include <fmt/format.h>
 
 #include "config/fragments.hpp"
+#include "config/hooks.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -204,14 +205,17 @@ std::string node_path(const Paths& paths, const fs::path& p) {
 // re-reads the few fragments and returns the last one (in merge order) that
 // sets settings.<key>. Called only when a setting decided something.
 // TODO(lead): drop this once config::static_settings() can return its Origins.
-std::string static_origin(const Paths& paths, const char* key) {
+// `sub`, if given, is a path of keys below settings.<key> (a hook's name and "command").
+std::string static_origin(const Paths& paths, const char* key, const std::vector<std::string>& sub = {}) {
     const std::string slot = std::string(config::user_data_slot) + ".toml";
     std::string found = "/etc/eks-node/node.toml.d";
     for (const config::FragmentFile& f : config::fragment_files(paths)) {
         if (f.name == slot) continue;  // config::static_settings() skips the user data slot too
         try {
-            if (config::fragment_from_toml(read_file(f.path), f.path.string()).settings.contains(key))
-                found = node_path(paths, f.path);
+            json settings = config::fragment_from_toml(read_file(f.path), f.path.string()).settings;
+            const json* v = member(&settings, key);
+            for (const std::string& k : sub) v = member(v, k.c_str());
+            if (v) found = node_path(paths, f.path);
         } catch (const std::exception&) {
             // config::static_settings() already parsed it; a race with an edit only costs the name.
         }
@@ -397,6 +401,18 @@ std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* 
     else if (outpost && outpost->get<bool>())
         out.push_back({"eks-node-hosts.service", "spec.cluster.enableOutpost = true (Outposts)",
                        std::string(path::config_json), {"kubelet.service"}});
+    // Images to pull after kubelet started: wanted by the target only, and
+    // required by nothing, so that a failed pull never holds kubelet back
+    // (the unit orders itself after kubelet and the target).
+    const json* images = member(member(member(config, "settings"), "prePull"), "images");
+    if (images && !images->is_array())
+        warnings.push_back(fmt::format("{}: settings.prePull.images: not a list, ignoring", path::config_json));
+    else if (images && !images->empty())
+        out.push_back(
+            {"eks-node-prepull.service",
+             fmt::format("settings.prePull.images lists {} image{}", images->size(), images->size() == 1 ? "" : "s"),
+             std::string(path::config_json),
+             {}});
     // Instance store needs more than a .wants/ link (mount units, drop-ins
     // naming paths): add_instance_store() below.
     return out;
@@ -585,6 +601,121 @@ void add_containerd_order(GeneratorPlan& plan, const Paths& paths) {
         {Level::info, fmt::format("{} {}: containerd starts after eks-node-containerd", path::containerd_config, why)});
 }
 
+// ---- hooks: settings.hooks, each its own unit -------------------------------
+
+constexpr std::string_view joined_unit = "eks-node-joined.service";
+
+// What each stage's drop-in says about order, with the reason for each line.
+std::string_view stage_order(config::hooks::Stage stage) {
+    using config::hooks::Stage;
+    switch (stage) {
+    case Stage::before_containerd:
+        return "# stage = \"before-containerd\": containerd starts after it, and so does\n"
+               "# everything waiting for containerd (kubelet). Not after eks-node-config:\n"
+               "# containerd starts at boot, in parallel with the steps\n"
+               "Before=containerd.service kubelet.service\n";
+    case Stage::before_kubelet:
+        return "# stage = \"before-kubelet\": after the steps have written the node's files and\n"
+               "# containerd runs on them, so the command sees the node as kubelet will\n"
+               "After=eks-node-config.service eks-node-system.service eks-node-ca.service\n"
+               "After=eks-node-kubelet.service eks-node-containerd.service containerd.service\n"
+               "After=eks-node-hosts.service eks-node-instance-store.service eks-node-cloud-init.service\n"
+               "# kubelet waits for it\n"
+               "Before=kubelet.service\n";
+    case Stage::after_join:
+        return "# stage = \"after-join\": once kubelet answers its health check, as far as the\n"
+               "# node can tell it joined (eks-node-joined(8)); not run if it never does\n"
+               "Requires=eks-node-joined.service\n"
+               "After=eks-node-joined.service kubelet.service\n"
+               "# after the target, so that neither it nor multi-user.target waits for the hook\n"
+               "After=eks-node.target\n";
+    }
+    return {};
+}
+
+void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::string& source, const std::string& where) {
+    using config::hooks::Stage;
+    const std::string unit = config::hooks::unit_name(h.name);
+    // A template instance's .wants/ link points at the template, as systemctl enable makes it.
+    plan.files["eks-node.target.wants/" + unit] = {GeneratedFile::Kind::symlink,
+                                                   fmt::format("{}/eks-node-hook@.service", unitdir)};
+    std::string failure = !h.essential ? "# essential = false: a failure is logged, and the join goes on\n"
+                          : h.stage == Stage::after_join
+                              ? "# essential: a failure stops kubelet (eks-node-failed.target), as a failed\n"
+                                "# step before the join would have held it back\n"
+                                "OnFailure=eks-node-failed.target\n"
+                              : "# essential: a failure holds kubelet back (eks-node-failed.target)\n"
+                                "OnFailure=eks-node-failed.target\n";
+    std::string description = h.description.empty() ? fmt::format("EKS node hook {}", h.name)
+                                                    : fmt::format("EKS node hook {}: {}", h.name, h.description);
+    // '%' starts a specifier in Description= too.
+    std::string escaped;
+    for (char c : description) escaped += c == '%' ? std::string("%%") : std::string(1, c);
+    add_file(plan, unit + ".d/50-hook.conf",
+             fmt::format("#\n"
+                         "# settings.hooks.{} {}.\n"
+                         "# Its command runs as this unit's ExecStart=, without a shell.\n"
+                         "\n"
+                         "[Unit]\n"
+                         "Description={}\n"
+                         "SourcePath={}\n"
+                         "{}"
+                         "{}"
+                         "\n"
+                         "[Service]\n"
+                         "TimeoutStartSec={}\n"
+                         "ExecStart={}\n",
+                         h.name, where, escaped, source, stage_order(h.stage), failure,
+                         h.timeout.count() % 1000 ? fmt::format("{}ms", h.timeout.count())
+                                                  : fmt::format("{}s", h.timeout.count() / 1000),
+                         config::hooks::exec_line(h.command)));
+    if (h.stage == Stage::after_join) add_wants(plan, "eks-node.target", joined_unit);
+}
+
+void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
+    const json* table = member(&s.settings, "hooks");
+    if (!table) return;
+    const std::string table_source =
+        s.from_config_json ? std::string(path::config_json) : static_origin(paths, "hooks");
+    std::vector<config::hooks::Hook> hooks;
+    try {
+        hooks = config::hooks::read(*table, [&](const std::string&) { return table_source; });
+    } catch (const std::exception& e) {
+        // eks-node-config refuses the same table with exit 6 (or, for a static
+        // fragment, `eks-node config check` says so): no hook runs half declared.
+        warn(plan, fmt::format("{}, ignoring every hook", e.what()));
+        return;
+    }
+    for (const config::hooks::Hook& h : hooks) {
+        // SourcePath= is where the hook's command was declared, whether the
+        // generator reads it from config.json (its origins) or, at boot, from
+        // the static fragments: so a hook of the image or an admin generates
+        // the same drop-in both times, and writing config.json does not call
+        // for a daemon-reload (nor restart containerd for a before-containerd
+        // hook). A hook from user data is only ever read from config.json.
+        std::string source, where;
+        if (s.from_config_json) {
+            const json* origin =
+                member(member(&s.config, "origins"), fmt::format("/settings/hooks/{}/command/0", h.name).c_str());
+            std::string o = origin && origin->is_string() ? origin->get<std::string>() : std::string();
+            if (o.starts_with('/')) {
+                source = o;
+                where = "in " + o;
+            } else {
+                source = std::string(path::config_json);
+                where = o.empty() ? "in " + source : fmt::format("in {}, set by {}", source, o);
+            }
+        } else {
+            source = static_origin(paths, "hooks", {h.name, "command"});
+            where = "in " + source;
+        }
+        add_hook(plan, h, source, where);
+        plan.messages.push_back(
+            {Level::debug, fmt::format("settings.hooks.{} ({}): pulling in {}", h.name,
+                                       config::hooks::stage_name(h.stage), config::hooks::unit_name(h.name))});
+    }
+}
+
 }  // namespace
 
 GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJson use) {
@@ -621,6 +752,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
     }
     for (std::string& w : warnings) warn(plan, std::move(w));
     add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
+    add_hooks(plan, s, paths);
     add_containerd_order(plan, paths);
     return plan;
 }

@@ -40,6 +40,12 @@ void render_kubeconfig(StepResult& r, const json& cfg, const Paths& paths) {
 
 }  // namespace
 
+json kubelet_effective_config(const json& cfg) {
+    json out = kubelet_config(cfg);
+    if (const json* user = user_dropin_config(cfg); user && user->is_object()) deep_merge(out, *user);
+    return out;
+}
+
 StepResult render_kubelet(const json& cfg, const Paths& paths) {
     StepResult r;
     render_config(r, cfg, paths);

@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "core/jsonutil.hpp"
+#include "core/paths.hpp"
 
 namespace eksnode::render::detail {
 
 // Where kubelet finds ecr-credential-provider: a flag value, not an output
 // (the outputs' paths are in core/paths.hpp, their modes in core/outputs.hpp).
-inline constexpr std::string_view credential_provider_bin_dir = "/etc/eks/image-credential-provider";
+inline constexpr std::string_view credential_provider_bin_dir = path::credential_provider_bin_dir;
 
 // Whether this kubelet reads drop-ins from --config-dir (nodeadm: >= 1.29),
 // so the user's kubelet.config goes to a drop-in instead of into config.json.

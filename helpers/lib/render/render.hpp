@@ -23,6 +23,11 @@ StepResult render_ca(const json& cfg, const Paths& paths);
 // environment file, kubeconfig (0600), image credential provider config.
 StepResult render_kubelet(const json& cfg, const Paths& paths);
 
+// The KubeletConfiguration kubelet ends up with: config.json as
+// render_kubelet() writes it, with the user's drop-in keys over it, as
+// kubelet merges them (eks-node-joined reads its health port from it).
+json kubelet_effective_config(const json& cfg);
+
 // eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
 // SOCI snapshotter config (FastImagePull).
 StepResult render_containerd(const json& cfg, const Paths& paths);

@@ -380,6 +380,25 @@ std::vector<std::string> stop_services_under_new_mounts(const generator::Generat
     return stopped;
 }
 
+// A before-containerd hook that user data declared (or changed) is known only
+// now, and containerd started at boot, in parallel with the steps: it is
+// restarted, and its restart job, queued after the hook's start job (the
+// hook is ordered Before= it), runs once the hook is done. No pod runs yet:
+// kubelet waits for containerd.
+void restart_containerd_after_new_hooks(const generator::GeneratorPlan& before, const generator::GeneratorPlan& after) {
+    for (const auto& [rel, file] : after.files) {
+        if (!rel.starts_with("eks-node-hook@") || !rel.ends_with(".service.d/50-hook.conf")) continue;
+        if (file.data.find("\nBefore=containerd.service") == std::string::npos) continue;
+        if (auto was = before.files.find(rel); was != before.files.end() && was->second == file) continue;
+        std::optional<std::string> state = sd::active_state("containerd.service");
+        if (!state || (*state != "active" && *state != "activating" && *state != "reloading")) return;
+        std::string unit = rel.substr(0, rel.find(".d/"));
+        log::info("{} runs before containerd, which is {} already: restarting containerd after it", unit, *state);
+        sd::restart_unit("containerd.service");
+        return;
+    }
+}
+
 // One daemon-reload, only if the new config.json changes what the generator
 // writes (an optional step or mount unit appears or goes away); then start
 // eks-node.target again, so units the target now wants get start jobs in the
@@ -403,6 +422,7 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
     sd::start_unit("eks-node.target");
     // After the reload their start jobs are ordered after the new mounts.
     for (const std::string& unit : stopped) sd::start_unit(unit);
+    restart_containerd_after_new_hooks(before, after);
 }
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {

@@ -24,6 +24,8 @@ extern const StepSpec hosts_spec;
 extern const StepSpec instance_store_spec;
 extern const StepSpec cloud_init_spec;
 extern const StepSpec preflight_spec;
+extern const StepSpec joined_spec;
+extern const StepSpec prepull_spec;
 
 // Each step's work, as main() and `eks-node render` run it.
 StepResult imds(const StepOptions& opts);            // steps/imds.cpp
@@ -37,6 +39,8 @@ StepResult hosts(const StepOptions& opts);           // steps/hosts.cpp
 StepResult instance_store(const StepOptions& opts);  // steps/instance_store.cpp
 StepResult cloud_init(const StepOptions& opts);      // steps/cloud_init.cpp
 StepResult preflight(const StepOptions& opts);       // steps/preflight.cpp
+StepResult joined(const StepOptions& opts);          // steps/joined.cpp
+StepResult prepull(const StepOptions& opts);         // steps/prepull.cpp
 
 // config.json as eks-node-config wrote it (--config=, else under --root).
 // Throws ConfigError (exit 6) when it is missing or not JSON: the steps after

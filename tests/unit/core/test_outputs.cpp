@@ -112,10 +112,13 @@ TEST_CASE("secrets are 0600 and everything else is 0644", "[core][outputs]") {
 }
 
 TEST_CASE("each step's Landlock policy is the directories of its outputs", "[core][outputs][confine]") {
-    // every writer, and eks-node-cloud-init and eks-node-preflight, which write nothing
+    // every writer, and eks-node-cloud-init, eks-node-preflight and eks-node-joined, which write nothing
     std::vector<std::string_view> confined = outputs::steps();
     confined.emplace_back("cloud-init");
     confined.emplace_back("preflight");
+    confined.emplace_back("joined");
+    // eks-node-prepull writes nothing; it executes the credential provider plugins
+    confined.emplace_back("prepull");
     CHECK(confine::step_names() == confined);
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
     CHECK(confine::policy_of("ca").writable == std::vector<std::string>{"/etc/kubernetes/pki"});

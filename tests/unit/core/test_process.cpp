@@ -118,3 +118,26 @@ TEST_CASE("wait_for_child returns the wait status, -1 for no child of ours", "[c
     CHECK(wait_for_child(pid) == -1);  // reaped already
     CHECK(errno == ECHILD);
 }
+
+TEST_CASE("run_process feeds input larger than a pipe holds, and survives a child that does not read it",
+          "[core][process]") {
+    ProcessOptions o;
+    o.input = std::string(1 << 20, 'x');  // 16 pipe buffers: only written as the child reads
+    ProcessResult all = run_process({"wc", "-c"}, o);
+    CHECK(all.succeeded());
+    CHECK(all.out == "1048576\n");
+    // exits at once: our next write gets EPIPE, not a SIGPIPE that kills us
+    ProcessResult none = run_process({"true"}, o);
+    CHECK(none.succeeded());
+    o.input = "";
+    ProcessResult empty = run_process({"wc", "-c"}, o);  // EOF at once
+    CHECK(empty.out == "0\n");
+}
+
+TEST_CASE("run_process gives the child exactly the environment asked for", "[core][process]") {
+    ProcessOptions o;
+    o.environment = std::vector<std::string>{"ONLY=this"};
+    ProcessResult r = run_process({"/usr/bin/env"}, o);
+    CHECK(r.succeeded());
+    CHECK(r.out == "ONLY=this\n");
+}

@@ -5,6 +5,7 @@
 // eks-node-config uses and the command-line parsing corners.
 #include <catch2/catch.hpp>
 
+#include "config/sources.hpp"
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
 
@@ -153,4 +154,45 @@ TEST_CASE("instance store: config.json with a strategy changes the units only wh
         r.write(path::config_json, config);
         CHECK(plan_units(r.paths(), "eks-node.enable=0").files.count("var-lib-kubelet.mount") == 0);
     }
+}
+
+TEST_CASE("hooks: an image's or admin's hooks call for no reload; user data's do", "[generator][hooks]") {
+    TempRoot r;
+    r.write("/proc/cmdline", "ro\n");
+    const std::string image =
+        "[settings.hooks.early]\ncommand = [\"/usr/sbin/modprobe\", \"overlay\"]\n"
+        "stage = \"before-containerd\"\n";
+    const std::string admin = "[settings.hooks.early]\ntimeout = \"20s\"\n";
+    r.write("/usr/lib/eks-node/node.toml.d/10-image.toml", image);
+    r.write("/etc/eks-node/node.toml.d/90-admin.toml", admin);
+    // config.json as eks-node-config writes it: the merged settings and the origin of every leaf
+    auto config_from = [&](const std::vector<std::pair<std::string, std::string>>& sources) {
+        json spec = json::object(), settings = json::object();
+        Origins origins;
+        for (const auto& [source, text] : sources)
+            config::merge_fragment(spec, settings, config::fragment_from_toml(text, source), origins);
+        json o = json::object();
+        for (const auto& [pointer, source] : origins) o[pointer] = source;
+        return json{{"schemaVersion", 1}, {"spec", spec}, {"settings", settings}, {"origins", o}}.dump();
+    };
+    const std::vector<std::pair<std::string, std::string>> statics = {
+        {"/usr/lib/eks-node/node.toml.d/10-image.toml", image}, {"/etc/eks-node/node.toml.d/90-admin.toml", admin}};
+    GeneratorPlan boot = plan_from_disk(r.paths());
+    REQUIRE(boot.files.count("eks-node-hook@early.service.d/50-hook.conf") == 1);
+    // the command's source names the drop-in, whichever the generator read
+    CHECK(boot.files["eks-node-hook@early.service.d/50-hook.conf"].data.find(
+              "SourcePath=/usr/lib/eks-node/node.toml.d/10-image.toml\n") != std::string::npos);
+    CHECK(boot.files["eks-node-hook@early.service.d/50-hook.conf"].data.find("TimeoutStartSec=20s\n") !=
+          std::string::npos);
+    CHECK_FALSE(writing_changes_units(r, config_from(statics)));
+
+    auto with_user_data = statics;
+    with_user_data.emplace_back("user data (MIME part 2, application/vnd.eks-node+toml)",
+                                "[settings.hooks.agent]\ncommand = [\"/opt/agent\"]\nstage = \"after-join\"\n");
+    CHECK(writing_changes_units(r, config_from(with_user_data)));
+    GeneratorPlan after = plan_from_disk(r.paths());
+    CHECK(after.files.count("eks-node.target.wants/eks-node-hook@agent.service") == 1);
+    CHECK(after.files.count("eks-node.target.wants/eks-node-joined.service") == 1);
+    CHECK(after.files["eks-node-hook@early.service.d/50-hook.conf"] ==
+          boot.files["eks-node-hook@early.service.d/50-hook.conf"]);
 }

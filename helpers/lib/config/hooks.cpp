@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/hooks.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "config/checks.hpp"
+#include "config/settings.hpp"
+#include "config/text.hpp"
+#include "core/error.hpp"
+
+namespace eksnode::config::hooks {
+
+namespace {
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
+}
+
+std::string expected(std::string_view what, const json& value) {
+    return fmt::format("expected {}, got {}", what, text::describe(value));
+}
+
+}  // namespace
+
+std::string_view stage_name(Stage s) { return stage_names[static_cast<size_t>(s)]; }
+
+std::string name_problem(std::string_view name) {
+    bool ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+    if (ok) return {};
+    return fmt::format(
+        "{} is not a hook name (letters, digits, '-' and '_', at most 64: it names the unit "
+        "eks-node-hook@NAME.service)",
+        text::quote(name));
+}
+
+std::string word_problem(std::string_view word) {
+    if (word.size() > max_word) return fmt::format("a word of more than {} bytes", max_word);
+    if (has_control(word)) return text::quote(word) + " contains a control character";
+    return {};
+}
+
+std::vector<Hook> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
+    std::vector<Hook> out;
+    if (table.is_null()) return out;
+    if (!table.is_object())
+        throw ConfigError(origin("/settings/hooks"), "settings.hooks", expected("an object", table));
+    if (table.size() > max_hooks)
+        throw ConfigError(origin("/settings/hooks"), "settings.hooks",
+                          fmt::format("{} hooks, more than {}", table.size(), max_hooks));
+    // nlohmann's objects iterate in key order: units in name order, every run alike.
+    for (const auto& [name, body] : table.items()) {
+        const std::string field = text::child_path("settings.hooks", name);
+        const std::string pointer = "/settings/hooks/" + name;
+        auto fail = [&](const std::string& key, const std::string& problem) {
+            std::string where = key.empty() ? field : field + "." + key;
+            // the source that set this key, else any key of the hook
+            std::string p = key.empty() ? pointer + "/command" : pointer + "/" + key;
+            throw ConfigError(origin(p), where, problem);
+        };
+        if (std::string problem = name_problem(name); !problem.empty()) fail("", problem);
+        if (!body.is_object()) fail("", expected("an object", body));
+        Hook h;
+        h.name = name;
+        for (const auto& [key, value] : body.items()) {
+            if (key == "command") {
+                if (!value.is_array()) fail(key, expected("a list of strings", value));
+                if (value.size() > max_words) fail(key, fmt::format("more than {} words", max_words));
+                for (size_t i = 0; i < value.size(); ++i) {
+                    if (!value[i].is_string()) fail(fmt::format("command[{}]", i), expected("a string", value[i]));
+                    const std::string& w = value[i].get_ref<const std::string&>();
+                    if (std::string problem = word_problem(w); !problem.empty())
+                        fail(fmt::format("command[{}]", i), problem);
+                    h.command.push_back(w);
+                }
+            } else if (key == "stage") {
+                auto it = std::find(std::begin(stage_names), std::end(stage_names),
+                                    value.is_string() ? value.get<std::string>() : "");
+                if (it == std::end(stage_names))
+                    fail(key, expected(fmt::format("one of {}", fmt::join(stage_names, ", ")), value));
+                h.stage = static_cast<Stage>(it - std::begin(stage_names));
+            } else if (key == "timeout") {
+                std::string problem;
+                auto d = settings::parse_duration(value, problem);
+                if (!d) fail(key, problem);
+                h.timeout = *d;
+            } else if (key == "essential") {
+                if (!value.is_boolean()) fail(key, expected("a boolean", value));
+                h.essential = value.get<bool>();
+            } else if (key == "description") {
+                if (!value.is_string()) fail(key, expected("a string", value));
+                h.description = value.get<std::string>();
+                if (has_control(h.description) || h.description.size() > 256)
+                    fail(key, "must be one line of at most 256 bytes");
+            } else {
+                fail(key, "unknown field (known fields: command, stage, timeout, essential, description)");
+            }
+        }
+        if (h.command.empty()) fail("command", "required: the program to run and its arguments");
+        if (std::string problem = check::absolute_path(h.command.front()); !problem.empty())
+            fail("command[0]", problem + " (hooks run without a shell: name the program by its path)");
+        out.push_back(std::move(h));
+    }
+    return out;
+}
+
+std::string unit_name(std::string_view name) { return fmt::format("eks-node-hook@{}.service", name); }
+
+std::string exec_line(const std::vector<std::string>& command) {
+    std::string out;
+    for (const std::string& word : command) {
+        if (!out.empty()) out += ' ';
+        out += '"';
+        for (char c : word) {
+            switch (c) {
+            case '\\': out += "\\\\"; break;
+            case '"': out += "\\\""; break;
+            case '%': out += "%%"; break;
+            case '$': out += "$$"; break;
+            default: out += c;
+            }
+        }
+        out += '"';
+    }
+    return out;
+}
+
+}  // namespace eksnode::config::hooks

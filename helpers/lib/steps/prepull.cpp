@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// eks-node-prepull: after kubelet has started, pull settings.prePull.images
+// through containerd's CRI image service, with the credentials kubelet's
+// credential provider plugins give for each image, so that the first pods
+// scheduled on the node start without waiting for their images. Off the
+// join path: its unit is ordered after eks-node.target and kubelet, and a
+// failure fails only this unit. See eks-node-prepull(8).
+#include <sys/stat.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "config/checks.hpp"
+#include "config/settings.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "cri/credentials.hpp"
+#include "cri/image_service.hpp"
+#include "steps/steps.hpp"
+
+namespace eksnode::steps {
+
+const StepSpec prepull_spec{"prepull", "pull settings.prePull.images through containerd after kubelet has started"};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// ImageStatus is a lookup in containerd's image store: seconds would mean
+// containerd is stuck, and the pull would not do better.
+constexpr milliseconds status_timeout{30'000};
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// The plugins kubelet runs, from the file eks-node-kubelet wrote. None (no
+// file, or one kubelet would refuse too): every image is pulled
+// anonymously, and the journal says why once.
+std::vector<cri::Provider> providers(const Paths& paths) {
+    const fs::path file = paths.of(path::credential_provider_config);
+    std::optional<std::string> text;
+    try {
+        text = read_file_if_exists(file);
+    } catch (const std::exception& e) {
+        log::warning("{}; pulling every image without credentials", e.what());
+        return {};
+    }
+    if (!text) {
+        log::info("no {}: pulling every image without credentials", path::credential_provider_config);
+        return {};
+    }
+    try {
+        return cri::parse_provider_config(*text, std::string(path::credential_provider_config));
+    } catch (const ConfigError& e) {
+        log::warning("{}; pulling every image without credentials", e.what());
+        return {};
+    }
+}
+
+// What kubelet's unit adds to a plugin's environment: spec.instance.environment's
+// default section, then kubelet's own (eks-node-system(8) writes them as
+// default.env and kubelet.env, which every service reads in that order), so
+// that a plugin reaches its token API through the proxy kubelet's plugin
+// would. The steps' own units read neither file (eks-node-sandbox.conf).
+cri::EnvVars kubelet_environment(const json& cfg) {
+    cri::EnvVars out;
+    const json* sections = path_in(cfg, {"spec", "instance", "environment"});
+    if (!sections || !sections->is_object()) return out;
+    auto add = [&](const json& vars) {
+        if (!vars.is_object()) return;
+        for (const auto& [name, value] : vars.items())
+            if (value.is_string()) out.emplace_back(name, value.get<std::string>());
+    };
+    if (auto d = sections->find("default"); d != sections->end()) add(*d);
+    for (const auto& [key, vars] : sections->items())
+        if (key != "default" && config::check::service_section_unit(key) == "kubelet") add(vars);
+    return out;
+}
+
+}  // namespace
+
+StepResult prepull(const StepOptions& opts) {
+    const json cfg = load_config_json(opts);
+    const json* table = path_in(cfg, {"settings", "prePull"});
+    const config::settings::PrePullSettings s = config::settings::read_pre_pull(table ? *table : json(), "config.json");
+    if (s.images.empty()) {
+        log::info("settings.prePull.images is empty: nothing to pull");
+        return {};
+    }
+    // Said once, before any image: without containerd every pull would fail
+    // the same way. Temporary (75): containerd may be restarting.
+    const std::string socket = opts.paths.of(cri::containerd_socket).string();
+    struct stat st {};
+    if (::stat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+        throw TempError(
+            fmt::format("containerd's CRI socket {} is missing: is containerd running? "
+                        "(systemctl status containerd.service); no image pulled",
+                        socket));
+    const std::vector<cri::Provider> plugins = providers(opts.paths);
+    const cri::EnvVars service_env = kubelet_environment(cfg);
+    const std::string bin_dir = opts.paths.of(path::credential_provider_bin_dir).string();
+
+    std::vector<std::string> failed;
+    size_t temporary = 0;
+    for (const std::string& image : s.images) {
+        const Clock::time_point start = Clock::now();
+        const std::vector<log::Field> fields{{"EKS_NODE_IMAGE", image}};
+        try {
+            // kubelet's IfNotPresent: an image containerd has (from an
+            // earlier boot, or baked into the AMI) costs no registry call
+            if (std::optional<std::string> id = cri::image_status(socket, image, std::min(status_timeout, s.timeout))) {
+                log::emit(log::Level::info, fmt::format("{} is present already ({})", image, *id), {}, {}, fields);
+                continue;
+            }
+            const cri::Lookup creds = cri::lookup(plugins, bin_dir, image, s.timeout, service_env);
+            for (const std::string& p : creds.problems)
+                log::warning("{}: credential provider: {}; pulling without its credentials", image, p);
+            // what is left of this image's budget after its plugin ran
+            const milliseconds left = std::max(
+                milliseconds{1000}, s.timeout - std::chrono::duration_cast<milliseconds>(Clock::now() - start));
+            const std::string ref = cri::pull_image(socket, image, creds.auth, left);
+            const std::string how = creds.auth.empty() ? std::string("without credentials")
+                                                       : fmt::format("with credentials from {}", creds.provider);
+            std::vector<log::Field> done = fields;
+            done.push_back({"EKS_NODE_IMAGE_REF", ref});
+            log::emit(log::Level::info,
+                      fmt::format("pulled {} ({}) in {:.1f} s, {}", image, ref, seconds_since(start), how), {}, {},
+                      done);
+        } catch (const Error& e) {
+            // one line per image; the next image is tried all the same
+            const double took = seconds_since(start);
+            const bool timed_out = took * 1000 >= static_cast<double>(s.timeout.count());
+            std::string why = timed_out ? fmt::format("no answer within settings.prePull.timeout ({:.1f} s): {}",
+                                                      static_cast<double>(s.timeout.count()) / 1000, e.what())
+                                        : std::string(e.what());
+            log::emit(log::Level::warning, fmt::format("failed to pull {} after {:.1f} s: {}", image, took, why), {},
+                      {}, fields);
+            failed.push_back(image);
+            if (e.exit_code() == EXIT_TEMPFAIL) ++temporary;
+        }
+    }
+    if (failed.empty()) return {};
+    // 75 when every failure may pass (containerd or the registry unavailable,
+    // a deadline): a restart of the unit is worth it; 1 otherwise.
+    throw Error(fmt::format("{} of {} images not pulled: {} (kubelet is not affected)", failed.size(), s.images.size(),
+                            fmt::join(failed, ", ")),
+                temporary == failed.size() ? EXIT_TEMPFAIL : EXIT_FAILURE_);
+}
+
+}  // namespace eksnode::steps

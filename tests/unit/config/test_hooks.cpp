@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// settings.hooks: what a declaration must be, how fragments merge into one
+// hook, and the ExecStart= line that systemd splits back into the same words.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "config/hooks.hpp"
+#include "config/sources.hpp"
+#include "core/error.hpp"
+
+using namespace eksnode;
+using namespace eksnode::config;
+
+namespace {
+
+// Merges TOML fragments as eks-node-config does, validating each, then the whole.
+json merged_settings(const std::vector<std::pair<std::string, std::string>>& fragments, Origins& origins) {
+    json spec = json::object(), settings = json::object();
+    for (const auto& [source, text] : fragments) {
+        Fragment f = fragment_from_toml(text, source);
+        validate_fragment(f);
+        merge_fragment(spec, settings, f, origins);
+    }
+    validate_settings(settings, origins);
+    return settings;
+}
+
+std::string error_of(const std::vector<std::pair<std::string, std::string>>& fragments) {
+    Origins origins;
+    try {
+        merged_settings(fragments, origins);
+    } catch (const ConfigError& e) {
+        CHECK(e.exit_code() == EXIT_CONFIG);
+        return e.what();
+    }
+    return "accepted";
+}
+
+// systemd's unquoting of one ExecStart= word (extract_first_word with
+// EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE) and its specifier and $ expansion, for
+// the characters exec_line() escapes: an independent reading of the line.
+std::vector<std::string> systemd_words(const std::string& line) {
+    std::vector<std::string> words;
+    size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && line[i] == ' ') ++i;
+        if (i == line.size()) break;
+        REQUIRE(line[i] == '"');
+        std::string w;
+        for (++i; line[i] != '"'; ++i) {
+            if (line[i] == '\\') w += line[++i];
+            else if (line[i] == '%' || line[i] == '$') {
+                REQUIRE(line[i + 1] == line[i]);  // a lone one would be a specifier or a variable
+                w += line[i++];
+            } else w += line[i];
+        }
+        ++i;
+        words.push_back(w);
+    }
+    return words;
+}
+
+}  // namespace
+
+TEST_CASE("a hook has defaults for everything but its command", "[config][hooks]") {
+    Origins origins;
+    json s = merged_settings({{"image", "[settings.hooks.a]\ncommand = [\"/bin/true\"]\n"}}, origins);
+    std::vector<hooks::Hook> h = hooks::read(s["hooks"], [](const std::string&) { return "x"; });
+    REQUIRE(h.size() == 1);
+    CHECK(h[0].name == "a");
+    CHECK(h[0].command == std::vector<std::string>{"/bin/true"});
+    CHECK(h[0].stage == hooks::Stage::before_kubelet);
+    CHECK(h[0].timeout == std::chrono::minutes(5));
+    CHECK(h[0].essential);
+    CHECK(hooks::unit_name(h[0].name) == "eks-node-hook@a.service");
+}
+
+TEST_CASE("an admin's fragment changes one key of an image's hook", "[config][hooks]") {
+    Origins origins;
+    json s =
+        merged_settings({{"/usr/lib/eks-node/node.toml.d/10-image.toml",
+                          "[settings.hooks.warm]\ncommand = [\"/usr/bin/warm\", \"--all\"]\n"
+                          "stage = \"after-join\"\ntimeout = \"90s\"\n"},
+                         {"/etc/eks-node/node.toml.d/90-admin.toml", "[settings.hooks.warm]\nessential = false\n"}},
+                        origins);
+    std::vector<hooks::Hook> h = hooks::read(s["hooks"], [](const std::string&) { return "x"; });
+    REQUIRE(h.size() == 1);
+    CHECK(h[0].command == std::vector<std::string>{"/usr/bin/warm", "--all"});
+    CHECK(h[0].stage == hooks::Stage::after_join);
+    CHECK(h[0].timeout == std::chrono::seconds(90));
+    CHECK_FALSE(h[0].essential);
+}
+
+TEST_CASE("bad hooks are exit 6 naming the hook, the key and the source", "[config][hooks]") {
+    // only the merged table must have a command: the admin's fragment alone is fine
+    CHECK(error_of({{"admin.toml", "[settings.hooks.x]\nessential = false\n"}}) ==
+          "admin.toml: settings.hooks.x.command: required: the program to run and its arguments");
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"true\"]\n"}}) ==
+          "u: settings.hooks.x.command[0]: \"true\" is not an absolute path (hooks run without a shell: name the "
+          "program by its path)");
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = []\n"}}) ==
+          "u: settings.hooks.x.command: required: the program to run and its arguments");
+    CHECK(error_of({{"u", "[settings.hooks.\"a b\"]\ncommand = [\"/bin/true\"]\n"}})
+              .find("settings.hooks.a b: \"a b\" is not a hook name") != std::string::npos);
+    CHECK(error_of({{"u", "[settings.hooks.\"x@y\"]\ncommand = [\"/bin/true\"]\n"}}).find("is not a hook name") !=
+          std::string::npos);
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/echo\", \"a\\nb\"]\n"}}) ==
+          "u: settings.hooks.x.command[1]: \"a\\nb\" contains a control character");
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nstage = \"later\"\n"}})
+              .find("settings.hooks.x.stage: \"later\" is not one of before-containerd, before-kubelet, after-join") !=
+          std::string::npos);
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ntimeout = \"1.5s\"\n"}})
+              .find("settings.hooks.x.timeout: expected a duration") != std::string::npos);
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nessential = \"yes\"\n"}})
+              .find("settings.hooks.x.essential: expected a boolean") != std::string::npos);
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nuser = \"nobody\"\n"}})
+              .find("settings.hooks.x.user: unknown field") != std::string::npos);
+    std::string many;
+    for (size_t i = 0; i <= hooks::max_hooks; ++i)
+        many += fmt::format("[settings.hooks.h{}]\ncommand = [\"/bin/true\"]\n", i);
+    CHECK(error_of({{"u", many}}) ==
+          fmt::format("u: settings.hooks: {} hooks, more than {}", hooks::max_hooks + 1, hooks::max_hooks));
+}
+
+TEST_CASE("the ExecStart= line gives systemd back the words as written", "[config][hooks]") {
+    const std::vector<std::string> words = {"/opt/my tool/run", "--msg=\"hi\" $HOME ${X} %n 100%", "back\\slash", "",
+                                            "'single'"};
+    std::string line = hooks::exec_line(words);
+    CHECK(line == R"("/opt/my tool/run" "--msg=\"hi\" $$HOME $${X} %%n 100%%" "back\\slash" "" "'single'")");
+    CHECK(systemd_words(line) == words);
+}
