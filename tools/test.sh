@@ -39,7 +39,7 @@ if ((fuzz)); then
       -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 >/dev/null
   ninja -C build-fuzz >/dev/null
   sanitized=(unit conformance bad-input max-pods al2-golden aws-lookups cli-validate-logs cli-user-data-file
-    secrets cli-confinement process-chain imds-values process-kill)
+    secrets cli-confinement process-chain imds-values process-kill joined prepull)
   mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
   ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp \

@@ -675,8 +675,7 @@ void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::stri
 void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
     const json* table = member(&s.settings, "hooks");
     if (!table) return;
-    const std::string table_source =
-        s.from_config_json ? std::string(path::config_json) : static_origin(paths, "hooks");
+    std::string table_source = s.from_config_json ? std::string(path::config_json) : static_origin(paths, "hooks");
     std::vector<config::hooks::Hook> hooks;
     try {
         hooks = config::hooks::read(*table, [&](const std::string&) { return table_source; });
