@@ -16,15 +16,15 @@
 
 namespace eksnode::config::check {
 
-namespace {
-
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-
 bool has_control(std::string_view s) {
     for (char c : s)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
     return false;
 }
+
+namespace {
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 bool only(std::string_view s, bool (*allowed)(char)) {
     for (char c : s)

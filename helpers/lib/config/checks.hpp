@@ -28,6 +28,9 @@ std::string image_tag(std::string_view s);              // an OCI tag: [A-Za-z0-
 // path components in lower case, at most 512 bytes (image_reference() in checks.cpp).
 std::string image_reference(std::string_view s);
 
+// A byte below 0x20 or DEL: what ends a line or a word where the value goes.
+bool has_control(std::string_view s);
+
 // The unit of an instance.environment key that service_section() accepts,
 // without ".service": "kubelet.service" and "kubelet" -> "kubelet", the name
 // of its file (NAME.env) and of its unit (NAME.service). eks-node-system

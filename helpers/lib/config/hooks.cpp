@@ -12,20 +12,8 @@
 
 namespace eksnode::config::hooks {
 
-namespace {
-
-bool has_control(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char c) {
-        auto u = static_cast<unsigned char>(c);
-        return u < 0x20 || u == 0x7f;
-    });
-}
-
-std::string expected(std::string_view what, const json& value) {
-    return fmt::format("expected {}, got {}", what, text::describe(value));
-}
-
-}  // namespace
+using check::has_control;
+using settings::detail::expected;
 
 std::string_view stage_name(Stage s) { return stage_names[static_cast<size_t>(s)]; }
 

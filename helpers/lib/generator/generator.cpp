@@ -201,27 +201,43 @@ std::string node_path(const Paths& paths, const fs::path& p) {
     return (fs::path("/") / p.lexically_relative(paths.root())).string();
 }
 
-// config::static_settings() gives values only; to name the file in SourcePath= this
-// re-reads the few fragments and returns the last one (in merge order) that
-// sets settings.<key>. Called only when a setting decided something.
-// TODO(lead): drop this once config::static_settings() can return its Origins.
-// `sub`, if given, is a path of keys below settings.<key> (a hook's name and "command").
-std::string static_origin(const Paths& paths, const char* key, const std::vector<std::string>& sub = {}) {
+// The [settings] table of each static fragment, in merge order, by the
+// fragment's path on the node: read once by whoever needs several origins.
+struct StaticFragment {
+    std::string path;
+    json settings;
+};
+std::vector<StaticFragment> static_fragments(const Paths& paths) {
     const std::string slot = std::string(config::user_data_slot) + ".toml";
-    std::string found = "/etc/eks-node/node.toml.d";
+    std::vector<StaticFragment> out;
     for (const config::FragmentFile& f : config::fragment_files(paths)) {
         if (f.name == slot) continue;  // config::static_settings() skips the user data slot too
         try {
-            json settings = config::fragment_from_toml(read_file(f.path), f.path.string()).settings;
-            const json* v = member(&settings, key);
-            for (const std::string& k : sub) v = member(v, k.c_str());
-            if (v) found = node_path(paths, f.path);
+            out.push_back(
+                {node_path(paths, f.path), config::fragment_from_toml(read_file(f.path), f.path.string()).settings});
         } catch (const std::exception&) {
             // config::static_settings() already parsed it; a race with an edit only costs the name.
         }
     }
+    return out;
+}
+
+// The last fragment that sets settings.<keys...> ("hooks", NAME, "command").
+std::string last_setter(const std::vector<StaticFragment>& fragments, const std::vector<std::string>& keys) {
+    std::string found = "/etc/eks-node/node.toml.d";
+    for (const StaticFragment& f : fragments) {
+        const json* v = &f.settings;
+        for (const std::string& k : keys) v = member(v, k.c_str());
+        if (v) found = f.path;
+    }
     return found;
 }
+
+// config::static_settings() gives values only; to name the file in SourcePath= this
+// re-reads the few fragments and returns the last one (in merge order) that
+// sets settings.<key>. Called only when a setting decided something.
+// TODO(lead): drop this once config::static_settings() can return its Origins.
+std::string static_origin(const Paths& paths, const char* key) { return last_setter(static_fragments(paths), {key}); }
 
 // Where eks-node's settings come from when the command line is silent.
 struct Settings {
@@ -387,6 +403,8 @@ void add_optional(GeneratorPlan& plan, const OptionalUnit& u) {
 }
 
 }  // namespace
+
+std::string hook_dropin(std::string_view name) { return config::hooks::unit_name(name) + ".d/50-hook.conf"; }
 
 std::string read_kernel_cmdline(const Paths& paths) { return read_file(paths.of(cmdline_path)); }
 
@@ -651,7 +669,7 @@ void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::stri
     // '%' starts a specifier in Description= too.
     std::string escaped;
     for (char c : description) escaped += c == '%' ? std::string("%%") : std::string(1, c);
-    add_file(plan, unit + ".d/50-hook.conf",
+    add_file(plan, hook_dropin(h.name),
              fmt::format("#\n"
                          "# settings.hooks.{} {}.\n"
                          "# Its command runs as this unit's ExecStart=, without a shell.\n"
@@ -675,7 +693,10 @@ void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::stri
 void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
     const json* table = member(&s.settings, "hooks");
     if (!table) return;
-    std::string table_source = s.from_config_json ? std::string(path::config_json) : static_origin(paths, "hooks");
+    // Static hooks name their fragments: those are read once, for every hook.
+    std::vector<StaticFragment> fragments;
+    if (!s.from_config_json) fragments = static_fragments(paths);
+    std::string table_source = s.from_config_json ? std::string(path::config_json) : last_setter(fragments, {"hooks"});
     std::vector<config::hooks::Hook> hooks;
     try {
         hooks = config::hooks::read(*table, [&](const std::string&) { return table_source; });
@@ -705,7 +726,7 @@ void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
                 where = o.empty() ? "in " + source : fmt::format("in {}, set by {}", source, o);
             }
         } else {
-            source = static_origin(paths, "hooks", {h.name, "command"});
+            source = last_setter(fragments, {"hooks", h.name, "command"});
             where = "in " + source;
         }
         add_hook(plan, h, source, where);

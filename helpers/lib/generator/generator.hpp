@@ -71,6 +71,10 @@ struct OptionalUnit {
 std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* config,
                                                 std::vector<std::string>& warnings);
 
+// Where the plan puts the drop-in of hook NAME (settings.hooks):
+// "eks-node-hook@NAME.service.d/50-hook.conf".
+std::string hook_dropin(std::string_view name);
+
 // The plan the generator makes of the root as it is now: its kernel command
 // line (none if unreadable, as for the generator) and config.json if present.
 // That is what the generator made at boot, before config.json existed, or at

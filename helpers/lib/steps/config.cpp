@@ -9,6 +9,7 @@
 
 #include "aws/api.hpp"
 #include "config/fragments.hpp"
+#include "config/hooks.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -385,15 +386,21 @@ std::vector<std::string> stop_services_under_new_mounts(const generator::Generat
 // restarted, and its restart job, queued after the hook's start job (the
 // hook is ordered Before= it), runs once the hook is done. No pod runs yet:
 // kubelet waits for containerd.
-void restart_containerd_after_new_hooks(const generator::GeneratorPlan& before, const generator::GeneratorPlan& after) {
-    for (const auto& [rel, file] : after.files) {
-        if (!rel.starts_with("eks-node-hook@") || !rel.ends_with(".service.d/50-hook.conf")) continue;
-        if (file.data.find("\nBefore=containerd.service") == std::string::npos) continue;
-        if (auto was = before.files.find(rel); was != before.files.end() && was->second == file) continue;
+void restart_containerd_after_new_hooks(const generator::GeneratorPlan& before, const generator::GeneratorPlan& after,
+                                        const json& cfg) {
+    const json* table = path_in(cfg, {"settings", "hooks"});
+    if (!table) return;
+    // validated with the rest of config.json (validate_merged): read for the stages
+    for (const config::hooks::Hook& h :
+         config::hooks::read(*table, [](const std::string&) { return std::string(path::config_json); })) {
+        if (h.stage != config::hooks::Stage::before_containerd) continue;
+        const std::string dropin = generator::hook_dropin(h.name);
+        auto was = before.files.find(dropin), now = after.files.find(dropin);
+        if (now == after.files.end() || (was != before.files.end() && was->second == now->second)) continue;
         std::optional<std::string> state = sd::active_state("containerd.service");
         if (!state || (*state != "active" && *state != "activating" && *state != "reloading")) return;
-        std::string unit = rel.substr(0, rel.find(".d/"));
-        log::info("{} runs before containerd, which is {} already: restarting containerd after it", unit, *state);
+        log::info("{} runs before containerd, which is {} already: restarting containerd after it",
+                  config::hooks::unit_name(h.name), *state);
         sd::restart_unit("containerd.service");
         return;
     }
@@ -404,7 +411,7 @@ void restart_containerd_after_new_hooks(const generator::GeneratorPlan& before, 
 // eks-node.target again, so units the target now wants get start jobs in the
 // boot transaction that is still running. Nothing is waited for: the jobs
 // are ordered after this step.
-void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& before) {
+void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& before, const json& cfg) {
     generator::GeneratorPlan after = generator::plan_from_disk(paths);
     if (after.same_units(before)) {
         log::debug("generated units unchanged, no daemon-reload");
@@ -422,7 +429,7 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
     sd::start_unit("eks-node.target");
     // After the reload their start jobs are ordered after the new mounts.
     for (const std::string& unit : stopped) sd::start_unit(unit);
-    restart_containerd_after_new_hooks(before, after);
+    restart_containerd_after_new_hooks(before, after, cfg);
 }
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {
@@ -477,7 +484,7 @@ StepResult config(const StepOptions& opts) {
     if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
     WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
     r.add(out, w);
-    if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before);
+    if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
     if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
     return r;
 }
