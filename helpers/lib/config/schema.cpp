@@ -245,7 +245,10 @@ const Field& settings() {
             object(
                 "containerd", "containerd settings",
                 {
-                    string_field("sandboxImage", "pause image, instead of the regional ECR one", check::single_token),
+                    string_field("sandboxImage", "pause image, instead of the image's cached one",
+                                 check::single_token),
+                    choice("pauseSource", "cached (the image's, the default) or regional-ecr",
+                           {"cached", "regional-ecr"}),
                     string_field("pauseAccount",
                                  "ECR account of the regional pause image (AL2 --pause-container-account)",
                                  check::aws_account_id),

@@ -18,6 +18,9 @@ inline constexpr std::string_view instance_json = "/run/eks-node/instance.json";
 inline constexpr std::string_view user_data = "/run/eks-node/user-data";
 inline constexpr std::string_view config_json = "/run/eks-node/config.json";
 inline constexpr std::string_view ca_crt = "/etc/kubernetes/pki/ca.crt";
+// NVIDIA's runc wrapper, which hands a container the GPUs it asks for; an
+// image that has it installed wants containers to run through it.
+inline constexpr std::string_view nvidia_container_runtime = "/usr/bin/nvidia-container-runtime";
 inline constexpr std::string_view kubelet_config = "/etc/kubernetes/kubelet/config.json";
 inline constexpr std::string_view kubelet_config_dir = "/etc/kubernetes/kubelet/config.json.d";
 inline constexpr std::string_view kubelet_user_dropin = "/etc/kubernetes/kubelet/config.json.d/40-user.conf";

@@ -24,6 +24,7 @@ struct MachineFacts {
     std::string kubelet_version;       // "1.29.0" (etc/eks/kubelet-version.txt, else `kubelet --version`)
     std::string containerd_version;    // "1.7.20" (etc/eks/containerd-version.txt, else `containerd --version`)
     bool nvidia_gpu = false;           // a PCI device of vendor 0x10de under sys/bus/pci/devices
+    bool nvidia_runtime = false;       // usr/bin/nvidia-container-runtime is installed (the image's choice)
     bool fips_enabled = false;         // proc/sys/crypto/fips_enabled is 1
     Origins origins;                   // "/machine/<key>" -> where it came from
 };
@@ -148,6 +149,9 @@ std::optional<VpcServiceCidr> service_cidr_from_instance(const json& instance);
 // With `fips`, the ecr-fips host where ECR serves one (US and GovCloud regions).
 std::string sandbox_image(std::string_view region, std::string_view dns_suffix, bool fips);
 inline constexpr std::string_view pause_image_tag = "3.10";
+// The name AL2023 images give the pause image they pull at build time
+// (nodeadm's sandbox image default): a local name, never pulled.
+inline constexpr std::string_view cached_pause_image = "localhost/kubernetes/pause:latest";
 
 // --- proxies (derive/proxy.cpp) ----------------------------------------------
 

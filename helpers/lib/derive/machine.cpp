@@ -225,6 +225,17 @@ void detect_nvidia(const Paths& paths, MachineFacts& m) {
                                    std::min_element(gpus.begin(), gpus.end())->string());
 }
 
+// Which runtime binaries the image installed: a handler is configured only
+// for a binary that is there (containerd would fail every container of a
+// handler whose binary is missing). An executable file, as exec() needs.
+void detect_runtimes(const Paths& paths, MachineFacts& m) {
+    const fs::path bin = paths.of(path::nvidia_container_runtime);
+    m.nvidia_runtime = ::access(bin.c_str(), X_OK) == 0 && fs::is_regular_file(bin);
+    m.origins["/machine/nvidiaContainerRuntime"] =
+        fmt::format("{} {}", where(paths, path::nvidia_container_runtime),
+                    m.nvidia_runtime ? "is installed" : "is not installed (no executable file)");
+}
+
 void detect_fips(const Paths& paths, MachineFacts& m) {
     constexpr std::string_view file = "/proc/sys/crypto/fips_enabled";
     std::optional<std::string> text = read_file_if_exists(paths.of(file));
@@ -242,10 +253,13 @@ MachineFacts read_machine_facts(const Paths& paths) {
     read_memory(paths, m);
     read_versions(paths, m);
     detect_nvidia(paths, m);
+    detect_runtimes(paths, m);
     detect_fips(paths, m);
-    log::info("machine: {} CPUs, {} MiB, kubelet {}, containerd {}, NVIDIA GPU {}, FIPS {}",
+    log::info("machine: {} CPUs, {} MiB, kubelet {}, containerd {}, NVIDIA GPU {}, NVIDIA container runtime {}, "
+              "FIPS {}",
               m.cpu_millicores / 1000, m.memory_mib, m.kubelet_version, m.containerd_version,
-              m.nvidia_gpu ? "yes" : "no", m.fips_enabled ? "on" : "off");
+              m.nvidia_gpu ? "yes" : "no", m.nvidia_runtime ? "installed" : "not installed",
+              m.fips_enabled ? "on" : "off");
     return m;
 }
 
@@ -256,6 +270,7 @@ json machine_json(const MachineFacts& m) {
     j["kubeletVersion"] = m.kubelet_version;
     j["containerdVersion"] = m.containerd_version;
     j["nvidiaGpu"] = m.nvidia_gpu;
+    j["nvidiaContainerRuntime"] = m.nvidia_runtime;
     j["fipsEnabled"] = m.fips_enabled;
     return j;
 }

@@ -41,11 +41,14 @@ struct Runtime {
     std::string_view binary;
 };
 
-// The default runtime handler: NVIDIA's runc wrapper (which injects the GPUs)
-// on a node with an NVIDIA GPU, plain runc otherwise. Neuron and other
-// accelerators use runc plus their device plugin.
+// The default runtime handler, chosen by what the image installed, as nodeadm
+// does: NVIDIA's runc wrapper (which hands containers the GPUs they ask for,
+// and is plain runc to those that ask for none) when the image has it, plain
+// runc otherwise. Never a handler whose binary is missing: containerd would
+// fail every container with it. Neuron, as in nodeadm, needs no handler:
+// runc plus its device plugin.
 Runtime default_runtime(const json& cfg) {
-    if (flag(cfg, "/machine/nvidiaGpu")) return {"nvidia", "/usr/bin/nvidia-container-runtime"};
+    if (flag(cfg, "/machine/nvidiaContainerRuntime")) return {"nvidia", path::nvidia_container_runtime};
     return {"runc", "/usr/sbin/runc"};
 }
 
@@ -131,7 +134,13 @@ json schema3_config(const json& cfg) {
     ctd["default_runtime_name"] = rt.name;
     ctd["runtimes"] = {{rt.name, runtime_handler(rt)}};
     runtime["containerd"] = std::move(ctd);
-    runtime["cni"] = {{"bin_dirs", json::array({"/opt/cni/bin"})}, {"conf_dir", "/etc/cni/net.d"}};
+    // containerd 2.1 made the CNI binary directory a list (bin_dirs) and
+    // keeps reading bin_dir, deprecated; 2.0 knows only bin_dir (nodeadm's
+    // template writes that for both).
+    if (containerd_at_least(cfg, "2.1"))
+        runtime["cni"] = {{"bin_dirs", json::array({"/opt/cni/bin"})}, {"conf_dir", "/etc/cni/net.d"}};
+    else
+        runtime["cni"] = {{"bin_dir", "/opt/cni/bin"}, {"conf_dir", "/etc/cni/net.d"}};
 
     json c = top_level(3);
     if (use_soci_snapshotter(cfg)) add_soci(c, images);
@@ -140,6 +149,115 @@ json schema3_config(const json& cfg) {
     plugins[v3_runtime] = std::move(runtime);
     c["plugins"] = std::move(plugins);
     return c;
+}
+
+// --- a schema 2 snippet on containerd 2 ---------------------------------------------
+
+std::string user_key(std::string_view plugin, std::string_view rest) {
+    return fmt::format("spec.containerd.config.plugins.\"{}\".{}", plugin, rest);
+}
+
+// Settings containerd 2 removed: kept, containerd would refuse to start (or
+// ignore them); migrated, they would mean something else. The user has to
+// say what they want in schema 3 terms.
+void refuse_removed(const json& cri) {
+    static constexpr std::pair<std::string_view, std::string_view> removed[] = {
+        {"systemd_cgroup", "removed in containerd 2.0: set SystemdCgroup in the runc runtime's options"},
+        {"containerd.default_runtime", "removed in containerd 2.0: name a runtime in containerd.runtimes and set "
+                                       "containerd.default_runtime_name"},
+        {"containerd.untrusted_workload_runtime", "removed in containerd 2.0: define a runtime handler in "
+                                                  "containerd.runtimes and select it with a RuntimeClass"},
+    };
+    for (const auto& [key, why] : removed) {
+        const size_t dot = key.find('.');
+        const json* parent = dot == std::string_view::npos ? &cri : nullptr;
+        if (!parent && cri.contains("containerd") && cri["containerd"].is_object()) parent = &cri["containerd"];
+        const std::string_view leaf = dot == std::string_view::npos ? key : key.substr(dot + 1);
+        if (parent && parent->contains(leaf))
+            throw ConfigError("config.json", user_key(v2_cri, key),
+                              fmt::format("is a containerd configuration version 2 setting that {}", why));
+    }
+    const json* runtimes = find(cri, "/containerd/runtimes");
+    if (!runtimes || !runtimes->is_object()) return;
+    for (const auto& [name, rt] : runtimes->items()) {
+        const json* type = rt.is_object() ? find(rt, "/runtime_type") : nullptr;
+        if (type && (*type == "io.containerd.runtime.v1.linux" || *type == "io.containerd.runc.v1"))
+            throw ConfigError("config.json", user_key(v2_cri, fmt::format("containerd.runtimes.{}.runtime_type", name)),
+                              fmt::format("{} was removed in containerd 2.0: use io.containerd.runc.v2", type->dump()));
+    }
+}
+
+// Moves `key` of `from` (if there) to `to[as]`.
+void move_key(json& from, std::string_view key, json& to, std::string_view as) {
+    auto it = from.find(std::string(key));
+    if (it == from.end()) return;
+    to[std::string(as)] = std::move(*it);
+    from.erase(it);
+}
+
+// The user's schema 2 TOML in schema 3's places, as `containerd config
+// migrate` (and containerd 2 when it loads a version 2 file) splits the CRI
+// plugin: image settings to io.containerd.cri.v1.images, the CRI server's
+// own (streaming) settings stay in io.containerd.grpc.v1.cri, the rest is the
+// runtime's, io.containerd.cri.v1.runtime. Merged into our schema 3 file,
+// the user's values win over ours key by key, as in schema 3 TOML.
+json migrate_v2_snippet(json user, bool cni_bin_dirs) {
+    user.erase("version");
+    json* plugins = user.contains("plugins") && user["plugins"].is_object() ? &user["plugins"] : nullptr;
+    if (!plugins) return user;
+    // Schema 1's short plugin name, which schema 2 already renamed.
+    if (plugins->contains("cri")) {
+        if (plugins->contains(v2_cri))
+            throw ConfigError("config.json", "spec.containerd.config.plugins.cri",
+                              fmt::format("configures the CRI plugin a second time, beside \"{}\"", v2_cri));
+        (*plugins)[std::string(v2_cri)] = std::move((*plugins)["cri"]);
+        plugins->erase("cri");
+    }
+    auto it = plugins->find(std::string(v2_cri));
+    if (it == plugins->end()) return user;
+    if (!it->is_object())
+        throw ConfigError("config.json", fmt::format("spec.containerd.config.plugins.\"{}\"", v2_cri),
+                          "expected a table");
+    json cri = std::move(*it);
+    plugins->erase(it);
+    refuse_removed(cri);
+
+    json images = json::object();
+    json server = json::object();
+    json pinned = json::object();
+    move_key(cri, "sandbox_image", pinned, "sandbox");
+    if (!pinned.empty()) images["pinned_images"] = std::move(pinned);
+    for (const char* key : {"registry", "image_decryption", "max_concurrent_downloads", "image_pull_progress_timeout",
+                            "image_pull_with_sync_fs", "stats_collect_period"})
+        move_key(cri, key, images, key);
+    for (const char* key : {"disable_tcp_service", "stream_server_address", "stream_server_port",
+                            "stream_idle_timeout", "enable_tls_streaming", "x509_key_pair_streaming"})
+        move_key(cri, key, server, key);
+    if (cri.contains("containerd") && cri["containerd"].is_object()) {
+        json& ctd = cri["containerd"];
+        for (const char* key : {"snapshotter", "disable_snapshot_annotations", "discard_unpacked_layers"})
+            move_key(ctd, key, images, key);
+        // A runtime's sandbox_mode is its sandboxer in schema 3.
+        if (json* runtimes = ctd.contains("runtimes") ? &ctd["runtimes"] : nullptr; runtimes && runtimes->is_object())
+            for (auto& [name, rt] : runtimes->items()) {
+                if (!rt.is_object() || !rt.contains("sandbox_mode") || rt.contains("sandboxer")) continue;
+                rt["sandboxer"] = rt["sandbox_mode"];
+                rt.erase("sandbox_mode");
+            }
+        if (ctd.empty()) cri.erase("containerd");
+    }
+    // The CNI binary directory is a list from containerd 2.1 on (containerd
+    // 2.0 knows only bin_dir), in the key our file uses.
+    if (cni_bin_dirs && cri.contains("cni") && cri["cni"].is_object() && cri["cni"].contains("bin_dir")) {
+        json& cni = cri["cni"];
+        if (!cni.contains("bin_dirs")) cni["bin_dirs"] = json::array({cni["bin_dir"]});
+        cni.erase("bin_dir");
+    }
+    // What is left is the runtime plugin's.
+    if (!images.empty()) (*plugins)[std::string(v3_images)] = std::move(images);
+    if (!cri.empty()) (*plugins)[std::string(v3_runtime)] = std::move(cri);
+    if (!server.empty()) (*plugins)[std::string(v2_cri)] = std::move(server);
+    return user;
 }
 
 json mount(std::string_view destination, std::string_view type, std::string_view source, json options) {
@@ -358,18 +476,21 @@ ConfigSchema containerd_schema(const json& cfg) {
                                           need_string(cfg, "/machine/containerdVersion")));
         return ConfigSchema::v2;
     }
-    // nodeadm renders schema 2 and runs `containerd config migrate` when the
-    // user's TOML is not schema 3. containerd 2 migrates a version 2 file
-    // itself when it loads it, so schema 2 is written as such.
-    return wanted == 2 ? ConfigSchema::v2 : ConfigSchema::v3;
+    // containerd 2 reads schema 3; a user's schema 2 TOML is moved into its
+    // schema 3 places (migrate_v2_snippet) and merged into ours.
+    return ConfigSchema::v3;
 }
 
 json containerd_config(const json& cfg) {
-    json c = containerd_schema(cfg) == ConfigSchema::v2 ? schema2_config(cfg) : schema3_config(cfg);
+    const ConfigSchema schema = containerd_schema(cfg);
+    json c = schema == ConfigSchema::v2 ? schema2_config(cfg) : schema3_config(cfg);
     // Merged here rather than through containerd's `imports`, which replaces
     // whole tables instead of merging them.
     if (const json* user = non_empty_object(cfg, "/spec/containerd/config")) {
-        deep_merge(c, *user);
+        if (schema == ConfigSchema::v3 && user_schema(*user) == 2)
+            deep_merge(c, migrate_v2_snippet(*user, containerd_at_least(cfg, "2.1")));
+        else
+            deep_merge(c, *user);
         keep_dropin_import(c);
         // AWS told AL2 users to start from AL2's own containerd template,
         // whose sandbox_image is the placeholder bootstrap.sh replaced with
@@ -447,6 +568,12 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     using namespace render::detail;
     StepResult r;
     const json rendered = containerd_config(cfg);
+    if (flag(cfg, "/machine/nvidiaGpu") && !flag(cfg, "/machine/nvidiaContainerRuntime"))
+        log::emit(log::Level::notice,
+                  fmt::format("NVIDIA GPU present, but {} is not installed: the default runtime stays runc and "
+                              "containers get no GPU (an image with NVIDIA's container toolkit, such as the nvidia "
+                              "variant, configures it)",
+                              path::nvidia_container_runtime));
     // The drop-ins are containerd's to load; named here, with what will go
     // wrong with them, and listed in config.toml's header with their
     // fingerprints, so that a re-run after one changed (the bootstrap.sh shim

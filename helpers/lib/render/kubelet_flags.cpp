@@ -55,6 +55,10 @@ void file_flags(const json& cfg, FlagMap& f) {
 std::vector<std::string> kubelet_flags(const json& cfg) {
     FlagMap f;
     f["node-ip"] = need_string(cfg, "/derived/nodeIP");
+    // containerd's cgroup, which nodeadm names on every kubelet: kubelet
+    // reports the runtime's resource use (summary API) from it, and the AL2023
+    // image runs containerd in runtime.slice, beside kubelet.
+    f["runtime-cgroups"] = "/runtime.slice/containerd.service";
     version_flags(cfg, f);
     file_flags(cfg, f);
 

@@ -62,7 +62,8 @@ json resolve_from_node(const StepOptions& opts);
 //   },
 //   "settings": {...},              // eks-node's own knobs (eks-node.toml(5) [settings])
 //   "instance": {...},              // instance.json as eks-node-imds wrote it
-//   "machine": {"cpuMillicores", "memoryMiB", "kubeletVersion", "containerdVersion", "nvidiaGpu"},
+//   "machine": {"cpuMillicores", "memoryMiB", "kubeletVersion", "containerdVersion", "nvidiaGpu",
+//               "nvidiaContainerRuntime"},
 //   "derived": {
 //     "maxPods": 58,                // effective: kubelet.config.maxPods > expression > ENI table > fallback
 //     "kubeReserved": {"cpu": "70m", "ephemeral-storage": "1Gi", "memory": "893Mi"},

@@ -94,7 +94,7 @@ TEST_CASE("derive on the conformance instance gives nodeadm's values", "[derive]
     CHECK(d["nodeIP"] == "172.16.34.43");
     CHECK(d["providerID"] == "aws:///us-west-2f/i-1234567890abcdef0");
     CHECK(d["nodeName"] == "ip-172-16-34-43.ec2.internal");
-    CHECK(d["sandboxImage"] == "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10");
+    CHECK(d["sandboxImage"] == "localhost/kubernetes/pause:latest");
     CHECK_THAT(d["caPEM"].get<std::string>(), Catch::StartsWith("-----BEGIN CERTIFICATE-----\n"));
     CHECK(d["apiServerHost"] == "example.com");
 
@@ -322,17 +322,38 @@ TEST_CASE("node name strategies", "[derive][node-name]") {
                Catch::Contains("\"hostname\" is not instance-id, private-dns-name or imds"));
 }
 
-TEST_CASE("sandbox image: setting, region and FIPS", "[derive][sandbox-image]") {
+TEST_CASE("sandbox image: the image's cached pause image unless told otherwise", "[derive][sandbox-image]") {
+    Run cached;
+    CHECK(cached()["sandboxImage"] == "localhost/kubernetes/pause:latest");
+    CHECK_THAT(cached.origins["/derived/sandboxImage"], Catch::Contains("the image's cached pause image"));
+
+    // An explicit image wins over every other setting.
     Run setting;
     setting.settings["containerd"]["sandboxImage"] = "registry.example/pause:3.10";
+    setting.settings["containerd"]["pauseSource"] = "regional-ecr";
     CHECK(setting()["sandboxImage"] == "registry.example/pause:3.10");
 
+    Run regional;
+    regional.settings["containerd"]["pauseSource"] = "regional-ecr";
+    CHECK(regional()["sandboxImage"] == "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10");
+    CHECK_THAT(regional.origins["/derived/sandboxImage"], Catch::Contains("pauseSource regional-ecr"));
+
+    // AL2's account and tag name an ECR image, unless pauseSource says cached.
+    Run cached_anyway;
+    cached_anyway.settings["containerd"]["pauseTag"] = "3.9";
+    cached_anyway.settings["containerd"]["pauseSource"] = "cached";
+    CHECK(cached_anyway()["sandboxImage"] == "localhost/kubernetes/pause:latest");
+}
+
+TEST_CASE("sandbox image: the regional ECR image by region and FIPS", "[derive][sandbox-image]") {
     Run fips;
+    fips.settings["containerd"]["pauseSource"] = "regional-ecr";
     fips.instance["region"] = "us-east-1";
     fips.machine.fips_enabled = true;
     CHECK(fips()["sandboxImage"] == "602401143452.dkr.ecr-fips.us-east-1.amazonaws.com/eks/pause:3.10");
 
     Run china;
+    china.settings["containerd"]["pauseSource"] = "regional-ecr";
     china.instance["region"] = "cn-north-1";
     china.instance["domain"] = "amazonaws.com.cn";
     CHECK(china()["sandboxImage"] == "918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn/eks/pause:3.10");

@@ -120,6 +120,8 @@ TEST_CASE("machine facts from a prepared root", "[derive][machine]") {
     root.write("/sys/bus/pci/devices/0000:00:03.0/vendor", "0x1d0f\n");
     root.write("/sys/bus/pci/devices/0000:00:1e.0/vendor", "0x10de\n");
     root.write("/proc/sys/crypto/fips_enabled", "1\n");
+    root.write("/usr/bin/nvidia-container-runtime", "#!/bin/sh\n");
+    fs::permissions(root.dir / "usr/bin/nvidia-container-runtime", fs::perms::owner_all);
 
     derive::MachineFacts m = read_machine_facts(Paths(root.dir));
     CHECK(m.cpu_millicores == 2000);
@@ -127,6 +129,8 @@ TEST_CASE("machine facts from a prepared root", "[derive][machine]") {
     CHECK(m.kubelet_version == "1.29.0");
     CHECK(m.containerd_version == "2.0.5");
     CHECK(m.nvidia_gpu);
+    CHECK(m.nvidia_runtime);
+    CHECK_THAT(m.origins.at("/machine/nvidiaContainerRuntime"), Catch::EndsWith("is installed"));
     CHECK(m.fips_enabled);
     CHECK(m.origins.at("/machine/cpuMillicores") ==
           fmt::format("2 CPUs online ({}/sys/devices/system/cpu/online)", root.dir.string()));
@@ -135,7 +139,8 @@ TEST_CASE("machine facts from a prepared root", "[derive][machine]") {
 
     json j = machine_json(m);
     CHECK(j == json::parse(R"({"cpuMillicores": 2000, "memoryMiB": 15943, "kubeletVersion": "1.29.0",
-                               "containerdVersion": "2.0.5", "nvidiaGpu": true, "fipsEnabled": true})"));
+                               "containerdVersion": "2.0.5", "nvidiaGpu": true, "nvidiaContainerRuntime": true,
+                               "fipsEnabled": true})"));
 }
 
 TEST_CASE("an empty root gives documented fallbacks and runs nothing", "[derive][machine]") {
@@ -159,7 +164,17 @@ TEST_CASE("an empty root gives documented fallbacks and runs nothing", "[derive]
     CHECK(m.containerd_version == assumed_containerd_version);
     CHECK_THAT(m.origins.at("/machine/containerdVersion"), Catch::StartsWith("assumed"));
     CHECK_FALSE(m.nvidia_gpu);
+    CHECK_FALSE(m.nvidia_runtime);
     CHECK_FALSE(m.fips_enabled);
+}
+
+TEST_CASE("a runtime binary counts as installed only as an executable file", "[derive][machine]") {
+    TempRoot root;
+    root.write("/sys/devices/system/cpu/online", "0\n");
+    root.write("/usr/bin/nvidia-container-runtime", "not executable\n");
+    derive::MachineFacts m = read_machine_facts(Paths(root.dir));
+    CHECK_FALSE(m.nvidia_runtime);
+    CHECK_THAT(m.origins.at("/machine/nvidiaContainerRuntime"), Catch::Contains("is not installed"));
 }
 
 TEST_CASE("an unreadable version file is an error, not a guess", "[derive][machine]") {

@@ -322,14 +322,97 @@ TEST_CASE("containerd schema follows the containerd version and the user's TOML"
     CHECK(containerd_schema(c20) == ConfigSchema::v3);
     c20["spec"]["containerd"]["config"] = v3_plugins;
     CHECK(containerd_schema(c20) == ConfigSchema::v3);
+    // A schema 2 snippet is migrated into schema 3, not a reason to write schema 2.
     c20["spec"]["containerd"]["config"] = v2_plugins;
-    CHECK(containerd_schema(c20) == ConfigSchema::v2);
-    CHECK(containerd_config(c20)["version"] == 2);
+    CHECK(containerd_schema(c20) == ConfigSchema::v3);
+    CHECK(containerd_config(c20)["version"] == 3);
     // An explicit version decides, whatever the plugins look like.
     c20["spec"]["containerd"]["config"]["version"] = 3;
     CHECK(containerd_schema(c20) == ConfigSchema::v3);
     c20["spec"]["containerd"]["config"]["version"] = 1;
     CHECK_THROWS_AS(containerd_schema(c20), ConfigError);
+}
+
+TEST_CASE("the CNI binary directory key follows containerd's minor version", "[render][containerd]") {
+    const json cni20 = containerd_config(with_version(base_config(), "1.33.0", "2.0.5"))["plugins"]
+                                        ["io.containerd.cri.v1.runtime"]["cni"];
+    CHECK(cni20["bin_dir"] == "/opt/cni/bin");
+    CHECK_FALSE(cni20.contains("bin_dirs"));
+    const json cni21 = containerd_config(with_version(base_config(), "1.33.0", "2.1.9"))["plugins"]
+                                        ["io.containerd.cri.v1.runtime"]["cni"];
+    CHECK(cni21["bin_dirs"] == json::array({"/opt/cni/bin"}));
+    CHECK_FALSE(cni21.contains("bin_dir"));
+}
+
+TEST_CASE("a schema 2 snippet on containerd 2 lands where containerd's migration puts it", "[render][containerd]") {
+    json cfg = with_version(base_config(), "1.33.0", "2.1.9");
+    cfg["spec"]["containerd"]["config"] = json::parse(R"({"version": 2, "plugins": {"cri": {
+        "sandbox_image": "registry.example/pause:1", "max_concurrent_downloads": 9,
+        "stream_server_port": "10010", "enable_cdi": false, "cni": {"bin_dir": "/x"},
+        "containerd": {"snapshotter": "soci", "default_runtime_name": "kata",
+                       "runtimes": {"kata": {"runtime_type": "io.containerd.kata.v2", "sandbox_mode": "shim"}}}}}})");
+    const json c = containerd_config(cfg);
+    CHECK(c["version"] == 3);
+    const json& images = c["plugins"]["io.containerd.cri.v1.images"];
+    const json& runtime = c["plugins"]["io.containerd.cri.v1.runtime"];
+    CHECK(images["pinned_images"]["sandbox"] == "registry.example/pause:1");
+    CHECK(images["max_concurrent_downloads"] == 9);
+    CHECK(images["snapshotter"] == "soci");
+    CHECK(images["discard_unpacked_layers"] == true);  // ours, untouched
+    CHECK(c["plugins"]["io.containerd.grpc.v1.cri"] == json::parse(R"({"stream_server_port": "10010"})"));
+    CHECK(runtime["enable_cdi"] == false);
+    CHECK(runtime["cni"]["bin_dirs"] == json::array({"/x"}));
+    CHECK_FALSE(runtime["cni"].contains("bin_dir"));
+    CHECK(runtime["containerd"]["default_runtime_name"] == "kata");
+    CHECK(runtime["containerd"]["runtimes"]["kata"]["sandboxer"] == "shim");
+    CHECK_FALSE(runtime["containerd"]["runtimes"]["kata"].contains("sandbox_mode"));
+    CHECK(runtime["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] == true);  // ours, kept
+    CHECK_FALSE(runtime["containerd"].contains("snapshotter"));
+    // containerd 2.0 has no bin_dirs: the key stays as written.
+    cfg["machine"]["containerdVersion"] = "2.0.5";
+    CHECK(containerd_config(cfg)["plugins"]["io.containerd.cri.v1.runtime"]["cni"]["bin_dir"] == "/x");
+}
+
+TEST_CASE("schema 2 settings containerd 2 removed are refused, naming the key", "[render][containerd]") {
+    auto refused = [](const char* cri) {
+        json cfg = with_version(base_config(), "1.33.0", "2.1.9");
+        cfg["spec"]["containerd"]["config"] = {{"plugins", {{"io.containerd.grpc.v1.cri", json::parse(cri)}}}};
+        try {
+            containerd_config(cfg);
+        } catch (const ConfigError& e) {
+            return e.field() + ": " + e.problem();
+        }
+        return std::string("accepted");
+    };
+    CHECK_THAT(refused(R"({"systemd_cgroup": true})"),
+               Catch::StartsWith("spec.containerd.config.plugins.\"io.containerd.grpc.v1.cri\".systemd_cgroup: ") &&
+                   Catch::Contains("SystemdCgroup"));
+    CHECK_THAT(refused(R"({"containerd": {"default_runtime": {"runtime_type": "io.containerd.runc.v2"}}})"),
+               Catch::Contains(".containerd.default_runtime: ") && Catch::Contains("default_runtime_name"));
+    CHECK_THAT(refused(R"({"containerd": {"untrusted_workload_runtime": {}}})"),
+               Catch::Contains(".containerd.untrusted_workload_runtime: "));
+    CHECK_THAT(refused(R"({"containerd": {"runtimes": {"old": {"runtime_type": "io.containerd.runtime.v1.linux"}}}})"),
+               Catch::Contains(".containerd.runtimes.old.runtime_type: ") && Catch::Contains("io.containerd.runc.v2"));
+    // containerd 1.7 still reads them: written as given.
+    json cfg17 = with_version(base_config(), "1.33.0", "1.7.27");
+    cfg17["spec"]["containerd"]["config"] = json::parse(R"({"plugins": {"io.containerd.grpc.v1.cri": {"systemd_cgroup": true}}})");
+    CHECK(containerd_config(cfg17)["plugins"]["io.containerd.grpc.v1.cri"]["systemd_cgroup"] == true);
+}
+
+TEST_CASE("the NVIDIA runtime is the default only where its binary is installed", "[render][containerd]") {
+    json cfg = with_version(base_config(), "1.33.0", "2.1.9");
+    auto default_runtime = [&] {
+        const json c = containerd_config(cfg)["plugins"]["io.containerd.cri.v1.runtime"]["containerd"];
+        return c["default_runtime_name"].get<std::string>() + " " +
+               c["runtimes"][c["default_runtime_name"].get<std::string>()]["options"]["BinaryName"].get<std::string>();
+    };
+    cfg["machine"]["nvidiaGpu"] = true;  // a GPU instance, a standard image
+    cfg["machine"]["nvidiaContainerRuntime"] = false;
+    CHECK(default_runtime() == "runc /usr/sbin/runc");
+    cfg["machine"]["nvidiaContainerRuntime"] = true;
+    CHECK(default_runtime() == "nvidia /usr/bin/nvidia-container-runtime");
+    cfg["machine"]["nvidiaGpu"] = false;  // as nodeadm: the binary decides
+    CHECK(default_runtime() == "nvidia /usr/bin/nvidia-container-runtime");
 }
 
 TEST_CASE("the user's containerd TOML merges table by table", "[render][containerd]") {
