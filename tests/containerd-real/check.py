@@ -130,7 +130,7 @@ def check(case, binaries, problems):
         # deprecation warning, when the CRI plugin starts.
         notes.append("2.0's bin_dir: 2.1 still reads it (deprecated)")
     print(f"{'FAIL' if len(problems) > before else 'ok'} {case.name} (containerd {version}): {checked} keys "
-          f"checked against containerd {Path(binary).parents[2].name}'s dump"
+          f"checked against the dump of {binaries[binary]}"
           f"{', migrated 2 -> 3' if migrate else ''}{''.join('; ' + n for n in notes)}")
 
 
@@ -142,6 +142,9 @@ def main():
         print("0 passed, 1 failed")
         return 1
     binaries = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+    for path in list(binaries.values()):  # each binary's own word for its version, for the report
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.split()
+        binaries[path] = f"containerd {out[2] if len(out) > 2 else '?'}"
     problems = []
     cases = sorted(p for p in (root / "tests/golden/containerd").iterdir() if (p / "expected").is_dir())
     failed = 0

@@ -245,8 +245,7 @@ const Field& settings() {
             object(
                 "containerd", "containerd settings",
                 {
-                    string_field("sandboxImage", "pause image, instead of the image's cached one",
-                                 check::single_token),
+                    string_field("sandboxImage", "pause image, instead of the image's cached one", check::single_token),
                     choice("pauseSource", "cached (the image's, the default) or regional-ecr",
                            {"cached", "regional-ecr"}),
                     string_field("pauseAccount",

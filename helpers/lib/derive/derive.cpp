@@ -412,9 +412,9 @@ void derive_sandbox_image(const Config& cfg, const json& instance, const Machine
     // ECR); nodeadm names that tag. The regional ECR image stays a setting:
     // pauseSource, or pauseAccount/pauseTag (AL2's flags name an ECR image).
     std::optional<std::string> source = cfg.string("/settings/containerd/pauseSource");
-    const bool regional = source ? *source == "regional-ecr"
-                                 : cfg.string("/settings/containerd/pauseAccount") ||
-                                       cfg.string("/settings/containerd/pauseTag");
+    const bool regional =
+        source ? *source == "regional-ecr"
+               : cfg.string("/settings/containerd/pauseAccount") || cfg.string("/settings/containerd/pauseTag");
     if (!regional) {
         rec.set("sandboxImage", cached_pause_image,
                 source ? fmt::format("settings.containerd.pauseSource cached ({}): the image's cached pause image",
@@ -427,8 +427,9 @@ void derive_sandbox_image(const Config& cfg, const json& instance, const Machine
     std::string domain = required_instance_string(instance, "domain");
     detail::SandboxImageChoice c = detail::choose_sandbox_image(region, domain, m.fips_enabled);
     std::string origin = fmt::format("EKS pause image of account {} in {}", c.account, c.registry_region);
-    if (source) origin += fmt::format(", settings.containerd.pauseSource regional-ecr ({})",
-                                      cfg.source("/settings/containerd/pauseSource"));
+    if (source)
+        origin += fmt::format(", settings.containerd.pauseSource regional-ecr ({})",
+                              cfg.source("/settings/containerd/pauseSource"));
     // AL2's --pause-container-account/-version: the same regional registry
     // host, another account or tag.
     std::optional<std::string> account = cfg.string("/settings/containerd/pauseAccount");

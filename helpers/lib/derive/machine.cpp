@@ -255,11 +255,11 @@ MachineFacts read_machine_facts(const Paths& paths) {
     detect_nvidia(paths, m);
     detect_runtimes(paths, m);
     detect_fips(paths, m);
-    log::info("machine: {} CPUs, {} MiB, kubelet {}, containerd {}, NVIDIA GPU {}, NVIDIA container runtime {}, "
-              "FIPS {}",
-              m.cpu_millicores / 1000, m.memory_mib, m.kubelet_version, m.containerd_version,
-              m.nvidia_gpu ? "yes" : "no", m.nvidia_runtime ? "installed" : "not installed",
-              m.fips_enabled ? "on" : "off");
+    log::info(
+        "machine: {} CPUs, {} MiB, kubelet {}, containerd {}, NVIDIA GPU {}, NVIDIA container runtime {}, "
+        "FIPS {}",
+        m.cpu_millicores / 1000, m.memory_mib, m.kubelet_version, m.containerd_version, m.nvidia_gpu ? "yes" : "no",
+        m.nvidia_runtime ? "installed" : "not installed", m.fips_enabled ? "on" : "off");
     return m;
 }
 

@@ -139,8 +139,7 @@ json schema3_config(const json& cfg) {
     // template writes that for both).
     if (containerd_at_least(cfg, "2.1"))
         runtime["cni"] = {{"bin_dirs", json::array({"/opt/cni/bin"})}, {"conf_dir", "/etc/cni/net.d"}};
-    else
-        runtime["cni"] = {{"bin_dir", "/opt/cni/bin"}, {"conf_dir", "/etc/cni/net.d"}};
+    else runtime["cni"] = {{"bin_dir", "/opt/cni/bin"}, {"conf_dir", "/etc/cni/net.d"}};
 
     json c = top_level(3);
     if (use_soci_snapshotter(cfg)) add_soci(c, images);
@@ -163,10 +162,12 @@ std::string user_key(std::string_view plugin, std::string_view rest) {
 void refuse_removed(const json& cri) {
     static constexpr std::pair<std::string_view, std::string_view> removed[] = {
         {"systemd_cgroup", "removed in containerd 2.0: set SystemdCgroup in the runc runtime's options"},
-        {"containerd.default_runtime", "removed in containerd 2.0: name a runtime in containerd.runtimes and set "
-                                       "containerd.default_runtime_name"},
-        {"containerd.untrusted_workload_runtime", "removed in containerd 2.0: define a runtime handler in "
-                                                  "containerd.runtimes and select it with a RuntimeClass"},
+        {"containerd.default_runtime",
+         "removed in containerd 2.0: name a runtime in containerd.runtimes and set "
+         "containerd.default_runtime_name"},
+        {"containerd.untrusted_workload_runtime",
+         "removed in containerd 2.0: define a runtime handler in "
+         "containerd.runtimes and select it with a RuntimeClass"},
     };
     for (const auto& [key, why] : removed) {
         const size_t dot = key.find('.');
@@ -230,8 +231,8 @@ json migrate_v2_snippet(json user, bool cni_bin_dirs) {
     for (const char* key : {"registry", "image_decryption", "max_concurrent_downloads", "image_pull_progress_timeout",
                             "image_pull_with_sync_fs", "stats_collect_period"})
         move_key(cri, key, images, key);
-    for (const char* key : {"disable_tcp_service", "stream_server_address", "stream_server_port",
-                            "stream_idle_timeout", "enable_tls_streaming", "x509_key_pair_streaming"})
+    for (const char* key : {"disable_tcp_service", "stream_server_address", "stream_server_port", "stream_idle_timeout",
+                            "enable_tls_streaming", "x509_key_pair_streaming"})
         move_key(cri, key, server, key);
     if (cri.contains("containerd") && cri["containerd"].is_object()) {
         json& ctd = cri["containerd"];
@@ -489,8 +490,7 @@ json containerd_config(const json& cfg) {
     if (const json* user = non_empty_object(cfg, "/spec/containerd/config")) {
         if (schema == ConfigSchema::v3 && user_schema(*user) == 2)
             deep_merge(c, migrate_v2_snippet(*user, containerd_at_least(cfg, "2.1")));
-        else
-            deep_merge(c, *user);
+        else deep_merge(c, *user);
         keep_dropin_import(c);
         // AWS told AL2 users to start from AL2's own containerd template,
         // whose sandbox_image is the placeholder bootstrap.sh replaced with

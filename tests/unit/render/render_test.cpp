@@ -334,12 +334,12 @@ TEST_CASE("containerd schema follows the containerd version and the user's TOML"
 }
 
 TEST_CASE("the CNI binary directory key follows containerd's minor version", "[render][containerd]") {
-    const json cni20 = containerd_config(with_version(base_config(), "1.33.0", "2.0.5"))["plugins"]
-                                        ["io.containerd.cri.v1.runtime"]["cni"];
+    const json cni20 = containerd_config(
+        with_version(base_config(), "1.33.0", "2.0.5"))["plugins"]["io.containerd.cri.v1.runtime"]["cni"];
     CHECK(cni20["bin_dir"] == "/opt/cni/bin");
     CHECK_FALSE(cni20.contains("bin_dirs"));
-    const json cni21 = containerd_config(with_version(base_config(), "1.33.0", "2.1.9"))["plugins"]
-                                        ["io.containerd.cri.v1.runtime"]["cni"];
+    const json cni21 = containerd_config(
+        with_version(base_config(), "1.33.0", "2.1.9"))["plugins"]["io.containerd.cri.v1.runtime"]["cni"];
     CHECK(cni21["bin_dirs"] == json::array({"/opt/cni/bin"}));
     CHECK_FALSE(cni21.contains("bin_dir"));
 }
@@ -395,7 +395,8 @@ TEST_CASE("schema 2 settings containerd 2 removed are refused, naming the key", 
                Catch::Contains(".containerd.runtimes.old.runtime_type: ") && Catch::Contains("io.containerd.runc.v2"));
     // containerd 1.7 still reads them: written as given.
     json cfg17 = with_version(base_config(), "1.33.0", "1.7.27");
-    cfg17["spec"]["containerd"]["config"] = json::parse(R"({"plugins": {"io.containerd.grpc.v1.cri": {"systemd_cgroup": true}}})");
+    cfg17["spec"]["containerd"]["config"] =
+        json::parse(R"({"plugins": {"io.containerd.grpc.v1.cri": {"systemd_cgroup": true}}})");
     CHECK(containerd_config(cfg17)["plugins"]["io.containerd.grpc.v1.cri"]["systemd_cgroup"] == true);
 }
 
