@@ -161,22 +161,18 @@ std::string user_key(std::string_view plugin, std::string_view rest) {
 // say what they want in schema 3 terms.
 void refuse_removed(const json& cri) {
     static constexpr std::pair<std::string_view, std::string_view> removed[] = {
-        {"systemd_cgroup", "removed in containerd 2.0: set SystemdCgroup in the runc runtime's options"},
-        {"containerd.default_runtime",
-         "removed in containerd 2.0: name a runtime in containerd.runtimes and set "
-         "containerd.default_runtime_name"},
-        {"containerd.untrusted_workload_runtime",
-         "removed in containerd 2.0: define a runtime handler in "
-         "containerd.runtimes and select it with a RuntimeClass"},
+        {"/systemd_cgroup", "set SystemdCgroup in the runc runtime's options"},
+        {"/containerd/default_runtime", "name a runtime in containerd.runtimes and set containerd.default_runtime_name"},
+        {"/containerd/untrusted_workload_runtime",
+         "define a runtime handler in containerd.runtimes and select it with a RuntimeClass"},
     };
-    for (const auto& [key, why] : removed) {
-        const size_t dot = key.find('.');
-        const json* parent = dot == std::string_view::npos ? &cri : nullptr;
-        if (!parent && cri.contains("containerd") && cri["containerd"].is_object()) parent = &cri["containerd"];
-        const std::string_view leaf = dot == std::string_view::npos ? key : key.substr(dot + 1);
-        if (parent && parent->contains(leaf))
-            throw ConfigError("config.json", user_key(v2_cri, key),
-                              fmt::format("is a containerd configuration version 2 setting that {}", why));
+    for (const auto& [pointer, instead] : removed) {
+        if (!find(cri, pointer)) continue;
+        std::string key(pointer.substr(1));
+        std::replace(key.begin(), key.end(), '/', '.');
+        throw ConfigError("config.json", user_key(v2_cri, key),
+                          fmt::format("is a containerd configuration version 2 setting that containerd 2.0 removed: {}",
+                                      instead));
     }
     const json* runtimes = find(cri, "/containerd/runtimes");
     if (!runtimes || !runtimes->is_object()) return;
