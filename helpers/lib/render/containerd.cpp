@@ -162,7 +162,8 @@ std::string user_key(std::string_view plugin, std::string_view rest) {
 void refuse_removed(const json& cri) {
     static constexpr std::pair<std::string_view, std::string_view> removed[] = {
         {"/systemd_cgroup", "set SystemdCgroup in the runc runtime's options"},
-        {"/containerd/default_runtime", "name a runtime in containerd.runtimes and set containerd.default_runtime_name"},
+        {"/containerd/default_runtime",
+         "name a runtime in containerd.runtimes and set containerd.default_runtime_name"},
         {"/containerd/untrusted_workload_runtime",
          "define a runtime handler in containerd.runtimes and select it with a RuntimeClass"},
     };
@@ -170,9 +171,9 @@ void refuse_removed(const json& cri) {
         if (!find(cri, pointer)) continue;
         std::string key(pointer.substr(1));
         std::replace(key.begin(), key.end(), '/', '.');
-        throw ConfigError("config.json", user_key(v2_cri, key),
-                          fmt::format("is a containerd configuration version 2 setting that containerd 2.0 removed: {}",
-                                      instead));
+        throw ConfigError(
+            "config.json", user_key(v2_cri, key),
+            fmt::format("is a containerd configuration version 2 setting that containerd 2.0 removed: {}", instead));
     }
     const json* runtimes = find(cri, "/containerd/runtimes");
     if (!runtimes || !runtimes->is_object()) return;
