@@ -6,8 +6,8 @@
 //   1. PUT api/token, raced against every endpoint; the first 200 wins and
 //      the losers are dropped. The race is staggered as in Happy Eyeballs
 //      (RFC 8305): each endpoint starts when the one before it has failed, or
-//      after race_stagger, whichever is first. A healthy instance thus always
-//      settles on the first endpoint (IPv4 by default) with one PUT, and a
+//      ImdsOptions::stagger (50 ms) after it, whichever is first. A healthy
+//      instance thus always settles on the first endpoint (IPv4 by default) with one PUT, and a
 //      re-run writes a byte-identical instance.json (imdsEndpoint included)
 //      instead of whichever endpoint won a coin toss.
 //   2. Every path of first_round, concurrently, with that token.
@@ -63,7 +63,6 @@ constexpr size_t user_data_cap = 1024 * 1024 + 64 * 1024;
 constexpr size_t token_cap = 4096;
 // IMDS answers a token request in about a millisecond; an endpoint silent for
 // this long is likely unreachable (dropped SYNs), so the next one starts.
-constexpr milliseconds race_stagger{50};
 // The time a last attempt gets before the deadline: IMDS is a link away.
 constexpr milliseconds final_attempt{100};
 
@@ -345,7 +344,7 @@ void Fetcher::drive() {
     start_ = Clock::now();
     deadline_ = start_ + opts_.deadline;
     for (size_t i = 0; i < opts_.endpoints.size(); ++i)
-        add(Kind::race_token, std::string(d::p::token), i).start_at = start_ + race_stagger * static_cast<int>(i);
+        add(Kind::race_token, std::string(d::p::token), i).start_at = start_ + opts_.stagger * static_cast<int>(i);
 
     // Terminates by the deadline: every attempt times out by then, and a
     // failure past the last start time throws (retry()).

@@ -22,9 +22,10 @@ inline constexpr std::string_view imds_ipv6_endpoint = "http://[fd00:ec2::254]";
 struct ImdsOptions {
     // Endpoints raced for the token; the first that answers serves every GET.
     // The race is staggered: each endpoint starts when the one before it
-    // fails, or 50 ms after it started, so a healthy instance always settles
-    // on the first one (deterministic instance.json, one token request).
+    // fails, or `stagger` after it started, so a healthy instance always
+    // settles on the first one (deterministic instance.json, one token request).
     std::vector<std::string> endpoints{std::string(imds_ipv4_endpoint), std::string(imds_ipv6_endpoint)};
+    std::chrono::milliseconds stagger{50};
     std::chrono::milliseconds deadline{120'000};        // overall, from the first request
     std::chrono::milliseconds request_timeout{3'000};   // one HTTP exchange
     std::chrono::milliseconds initial_backoff{50};
