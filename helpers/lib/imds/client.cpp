@@ -8,8 +8,8 @@
 //      (RFC 8305): each endpoint starts when the one before it has failed, or
 //      ImdsOptions::stagger (50 ms) after it, whichever is first. A healthy
 //      instance thus always settles on the first endpoint (IPv4 by default)
-//      with one PUT, and a re-run writes a byte-identical instance.json (imdsEndpoint included)
-//      instead of whichever endpoint won a coin toss.
+//      with one PUT, and a re-run writes a byte-identical instance.json
+//      (imdsEndpoint included) instead of whichever endpoint won a coin toss.
 //   2. Every path of first_round, concurrently, with that token.
 //   3. The per-MAC paths, started the moment meta-data/mac answers (they need
 //      the MAC), so they overlap with the rest of round 2.
