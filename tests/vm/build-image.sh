@@ -10,7 +10,7 @@
 # unit does not redo the slow debootstrap:
 #   stage1-KEY/  debootstrapped rootfs      (packages list, mirror, debootstrap function)
 #   base-KEY/    configured, bootable image (stage 1 + this script + the guest/ files it bakes
-#                + packer/provisioners/, the image-time steps shared with the AMI build)
+#                + pause/ + packer/provisioners/, the image-time steps shared with the AMI build)
 # The project itself is never baked in: run-scenario.sh overlays it per run.
 #
 # Environment:
@@ -35,7 +35,7 @@ die() { log "error: $*"; exit 1; }
 
 install_host_packages() {
   local p missing=()
-  for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs; do
+  for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs gcc libc6-dev; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
       missing+=("$p")
   done
@@ -88,9 +88,14 @@ debootstrap_rootfs() {
 # package-manager shim: the packages they want are already in from stage 1, so no network.
 # What the guest cannot download comes from a local binary source staged here, stated per
 # item: kubelet is guest/kubelet (a stub), ecr-credential-provider a stub that always fails,
-# the CNI plugins tarball is repacked from Debian's containernetworking-plugins. Skipped:
-# 30-eks-node (run-scenario.sh installs the build under test at every boot) and
-# 80-pause-image (needs a running containerd and a registry).
+# the CNI plugins tarball is repacked from Debian's containernetworking-plugins, the pause
+# image is our own (pause/: a static pause(2) binary packed as an OCI archive here, which
+# 80-pause-image imports instead of pulling). Skipped: 30-eks-node (run-scenario.sh installs
+# the build under test at every boot).
+#
+# The steps run in a mount namespace of their own with /proc, /sys and a tmpfs /run mounted
+# in the chroot: 80-pause-image runs containerd there for its duration (no systemd in a
+# chroot); the mounts go away with the namespace, nothing of /run reaches the image.
 provision_rootfs() {
   local r=$1 bin arch=amd64 cni_version
   bin=$r/var/tmp/eks-bin/bin/linux/$arch
@@ -107,11 +112,24 @@ provision_rootfs() {
   chroot "$r" dpkg --purge containernetworking-plugins >&2
   (cd "$bin" && for f in *; do sha256sum "$f" >"$f.sha256"; done)
 
-  local run=(chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+  # The pause image: deterministic bytes, so the same pause.c gives the same image digest.
+  mkdir -p "$r/var/tmp/eks-pause"
+  gcc -static -Os -s -Wall -Wextra -Werror -o "$r/var/tmp/eks-pause/pause" "$here/pause/pause.c"
+  python3 "$here/pause/oci-archive.py" --binary "$r/var/tmp/eks-pause/pause" --arch "$arch" \
+    --name localhost/kubernetes/pause:latest --out "$r/var/tmp/eks-pause/pause.oci.tar" |
+    sed 's/^/build-image: pause image manifest /' >&2
+
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  local run=(unshare --mount --propagation private -- bash -c '
+    r=$1; shift
+    mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" &&
+      mount -t tmpfs -o mode=0755 tmpfs "$r/run" && exec chroot "$r" "$@"' bash "$r"
+    /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
     EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_KUBERNETES_VERSION=1.31
     EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION=1.6 EKS_RUNC_VERSION=1.1
     EKS_CNI_PLUGINS_VERSION="$cni_version" EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub
-    EKS_BINARY_SOURCE=/var/tmp/eks-bin EKS_SKIP="30-eks-node 80-pause-image"
+    EKS_BINARY_SOURCE=/var/tmp/eks-bin EKS_SKIP=30-eks-node
+    EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar
     bash /var/tmp/eks-provision/run.sh)
   "${run[@]}" >&2
   # The steps promise idempotence: a second run must neither write nor install anything.
@@ -121,7 +139,7 @@ provision_rootfs() {
     die "the provisioners are not idempotent (the lines above changed the image again)"
   fi
   log "provisioners: a second run changed nothing"
-  rm -rf "$r/var/tmp/eks-bin" "$r/var/tmp/eks-provision"
+  rm -rf "$r/var/tmp/eks-bin" "$r/var/tmp/eks-provision" "$r/var/tmp/eks-pause"
 }
 
 # Stage 2: make the rootfs boot fast and headless under qemu, with the test plumbing.
@@ -231,6 +249,7 @@ main() {
   key1=$( { echo "$suite $mirror"; packages; declare -f debootstrap_rootfs; } | hash_of)
   key2=$( { echo "$key1"; cat "${BASH_SOURCE[0]}";
             (cd "$here/guest" && sha256sum "${baked[@]}");
+            (cd "$here/pause" && sha256sum pause.c oci-archive.py);
             (cd "$provisioners" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)
   stage1=$cache/stage1-$key1
   base=$cache/base-$key2
