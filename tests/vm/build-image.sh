@@ -25,7 +25,7 @@ suite=bookworm
 # What configure_rootfs copies from guest/ (part of the cache key). The other files in guest/
 # are shipped per run through the share and never bake into the image.
 # (kubelet.service and runtime.slice come from the provisioners, like on the AMI.)
-baked=(runner imds preinit install-payload kubelet
+baked=(runner imds preinit install-payload kubelet cri.py
   eksvm-runner.service eksvm-imds.service run-eksvm.mount)
 # Sparse: only the ~700 MB written cost disk; the rest is room for scenarios.
 image_size=4G
@@ -178,6 +178,8 @@ configure_rootfs() {
   # came through provision_rootfs).
   install -D -m 0755 -t "$r/usr/lib/eksvm" \
     "$g/runner" "$g/imds" "$g/preinit" "$g/install-payload"
+  # the stub kubelet's CRI driver (it imports it from here)
+  install -D -m 0644 -t "$r/usr/lib/eksvm" "$g/cri.py"
   install -D -m 0644 -t "$r/etc/systemd/system" \
     "$g/eksvm-runner.service" "$g/eksvm-imds.service" "$g/run-eksvm.mount"
   systemctl --root="$r" --quiet enable eksvm-runner.service eksvm-imds.service
