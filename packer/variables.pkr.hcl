@@ -96,7 +96,7 @@ variable "efa_version" {
 
 variable "pause_image" {
   type        = string
-  description = "Pause image pulled at build time and cached, pinned, as localhost/kubernetes/pause:TAG."
+  description = "Pause image pulled at build time and cached, pinned, as localhost/kubernetes/pause:latest."
   default     = "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10"
   validation {
     condition     = regex_replace(var.pause_image, "^[0-9]+[.]dkr[.]ecr[.][a-z0-9-]+[.]amazonaws[.]com[^:]*:[A-Za-z0-9._-]+$", "") == ""

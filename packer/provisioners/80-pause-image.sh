@@ -2,31 +2,84 @@
 # SPDX-License-Identifier: Apache-2.0
 # Cache the pause (sandbox) image as a pinned local image, so no pod start
 # waits for a pull and kubelet's image GC never removes it; an image default
-# of eks-node makes it the sandbox image. Needs a running containerd and
-# registry credentials: the AMI build pulls EKS_PAUSE_IMAGE from ECR (the
-# builder's instance profile); the VM test image skips it (no containerd
-# running in a chroot, no network), and tests/vm/guest/install-payload names a
-# local pause image and renders the same files at each test boot instead.
-# Then `eks-node render --image`: containerd's files from what the image fixes.
+# of eks-node makes it the sandbox image. Its local name is the one nodeadm's
+# AMIs use, localhost/kubernetes/pause:latest: no registry serves it, so it is
+# never pulled, only ever the cached copy.
+#
+# Where it comes from:
+#   EKS_PAUSE_IMAGE_ARCHIVE=PATH  an OCI image layout archive on this machine,
+#                                 imported (the VM test image: tests/vm/pause/,
+#                                 built by tests/vm/build-image.sh; no network)
+#   EKS_PAUSE_IMAGE=REF           otherwise: pulled from ECR with the builder's
+#                                 instance profile (the AMI build)
+#
+# Needs a running containerd. Under systemd (the packer instance) that is
+# containerd.service; in a chroot without systemd (the VM test image) this step
+# runs containerd itself for its own duration, on the chroot's /run, and stops
+# it again (the caller mounts /proc, /sys and a tmpfs on /run, build-image.sh).
+# Then `eks-node render --image`: containerd's files from what the image fixes;
+# where eks-node is not in the image yet (EKS_SKIP has 30-eks-node: the VM test
+# image, whose per-run install does it, tests/vm/guest/install-payload) that
+# part is left to whoever installs eks-node.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 [[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true ]] || skip "EKS_CACHE_PAUSE_IMAGE is not true"
-image=${EKS_PAUSE_IMAGE:?EKS_PAUSE_IMAGE is not set}
-# A local name no registry serves: never pulled, only ever the cached copy.
-local_ref=localhost/kubernetes/pause:${image##*:}
+archive=${EKS_PAUSE_IMAGE_ARCHIVE:-}
+[[ -n $archive ]] || image=${EKS_PAUSE_IMAGE:?EKS_PAUSE_IMAGE or EKS_PAUSE_IMAGE_ARCHIVE must be set}
+local_ref=localhost/kubernetes/pause:latest
 ctr=(ctr --namespace k8s.io)
 
-systemctl start containerd.service
+# containerd_up: containerd.service under systemd, else a containerd of our own until exit.
+own_containerd=
+stop_own_containerd() {
+  [[ -n $own_containerd ]] || return 0
+  kill -TERM "$own_containerd" 2>/dev/null || true
+  wait "$own_containerd" 2>/dev/null || true
+  own_containerd=
+}
+containerd_up() {
+  if [[ -d /run/systemd/system ]]; then
+    systemctl start containerd.service
+    return
+  fi
+  [[ -d /proc/self && -d /sys/kernel ]] || die "no systemd and no /proc or /sys: mount them for this step"
+  mkdir -p /run/containerd
+  containerd >/run/containerd/provision.log 2>&1 &
+  own_containerd=$!
+  trap stop_own_containerd EXIT
+  local i
+  for ((i = 0; i < 100; i++)); do
+    "${ctr[@]}" version >/dev/null 2>&1 && { log "containerd started (no systemd here)"; return; }
+    kill -0 "$own_containerd" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat /run/containerd/provision.log >&2
+  die "containerd did not come up"
+}
+
+containerd_up
 if ! "${ctr[@]}" images check "name==$local_ref" 2>/dev/null | grep -q complete; then
-  registry=${image%%/*}
-  region=$(sed -E 's/.*\.ecr\.([a-z0-9-]+)\.amazonaws\.com.*/\1/' <<<"$registry")
-  "${ctr[@]}" images pull --user "AWS:$(aws ecr get-login-password --region "$region")" "$image" >/dev/null
-  "${ctr[@]}" images tag --force "$image" "$local_ref"
-  "${ctr[@]}" images rm "$image" >/dev/null
+  if [[ -n $archive ]]; then
+    [[ -f $archive ]] || die "$archive: no such file"
+    # The archive's index names the image (io.containerd.image.name); unpacked for the
+    # snapshotter, as a pull would leave it.
+    "${ctr[@]}" images import "$archive" >/dev/null
+    "${ctr[@]}" images check "name==$local_ref" | grep -q complete ||
+      die "$archive: no complete image $local_ref after the import"
+    log "imported $local_ref from $archive"
+  else
+    registry=${image%%/*}
+    region=$(sed -E 's/.*\.ecr\.([a-z0-9-]+)\.amazonaws\.com.*/\1/' <<<"$registry")
+    "${ctr[@]}" images pull --user "AWS:$(aws ecr get-login-password --region "$region")" "$image" >/dev/null
+    "${ctr[@]}" images tag --force "$image" "$local_ref"
+    "${ctr[@]}" images rm "$image" >/dev/null
+    log "pulled $image as $local_ref"
+  fi
 fi
 "${ctr[@]}" images label "$local_ref" io.cri-containerd.pinned=pinned >/dev/null
+stop_own_containerd
 
 put 0644 /usr/lib/eks-node/node.toml.d/10-pause-image.toml <<CONF
 # Installed by the eks-node image build: the pause image cached in this image.
@@ -38,4 +91,8 @@ CONF
 # depend on the region: containerd starts at boot in parallel with eks-node's steps, and
 # eks-node-containerd restarts it only for user data that changes what it reads
 # (eks-node-generator(8), EARLY CONTAINERD).
-eks-node render --image
+if [[ " ${EKS_SKIP:-} " == *" 30-eks-node "* ]]; then
+  log "eks-node is not installed here (EKS_SKIP): its installer runs eks-node render --image"
+else
+  eks-node render --image
+fi

@@ -1,31 +1,46 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Build the Debian 12 base image of the VM test tier, or reuse the cached one.
+# Build a base image of the VM test tier, or reuse the cached one. Two flavours, built by the
+# same provisioners: bookworm (Debian 12: systemd 252, containerd 1.6, runc 1.1, as AL2023's
+# generation) and sid (Debian unstable: containerd 2.x, runc 1.3, soci-snapshotter, systemd and
+# kernel of the day).
 #
-# Usage: tests/vm/build-image.sh
+# Usage: [EKS_NODE_VM_FLAVOUR=bookworm|sid] tests/vm/build-image.sh
 # Prints the image directory (rootfs.img, vmlinuz, initrd.img) as the last line of stdout;
 # progress goes to stderr.
 #
-# Two cached stages, each keyed by a hash of exactly what goes into it, so editing a guest
-# unit does not redo the slow debootstrap:
-#   stage1-KEY/  debootstrapped rootfs      (packages list, mirror, debootstrap function)
-#   base-KEY/    configured, bootable image (stage 1 + this script + the guest/ files it bakes
-#                + packer/provisioners/, the image-time steps shared with the AMI build)
+# Two cached stages per flavour, each keyed by a hash of exactly what goes into it, so editing a
+# guest unit does not redo the slow debootstrap:
+#   stage1-FLAVOUR-KEY/  debootstrapped rootfs      (packages list, mirror, debootstrap function)
+#   base-FLAVOUR-KEY/    configured, bootable image (stage 1 + this script + the guest/ files it
+#                        bakes + pause/ + packer/provisioners/, the image-time steps shared with
+#                        the AMI build)
 # The project itself is never baked in: run-scenario.sh overlays it per run.
 #
 # Environment:
+#   EKS_NODE_VM_FLAVOUR bookworm (default) or sid
 #   EKS_NODE_VM_CACHE   cache directory (default /var/cache/eks-node-vm)
-#   EKS_NODE_VM_MIRROR  Debian mirror (default: the bookworm mirror apt uses on this host)
+#   EKS_NODE_VM_MIRROR  Debian mirror (default: bookworm: the bookworm mirror apt uses on this
+#                       host; sid: http://deb.debian.org/debian)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 provisioners=$(cd "$here/../../packer/provisioners" && pwd)
 cache=${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm}
-suite=bookworm
+flavour=${EKS_NODE_VM_FLAVOUR:-bookworm}
+case $flavour in
+  bookworm)
+    suite=bookworm package_list=$here/image-packages.txt
+    containerd_version=1.6 runc_version=1.1 ;;
+  sid)
+    suite=sid package_list=$here/image-packages-sid.txt
+    containerd_version=2.1 runc_version=1.3 ;;
+  *) echo "build-image: EKS_NODE_VM_FLAVOUR: bookworm or sid, not '$flavour'" >&2; exit 2 ;;
+esac
 # What configure_rootfs copies from guest/ (part of the cache key). The other files in guest/
 # are shipped per run through the share and never bake into the image.
 # (kubelet.service and runtime.slice come from the provisioners, like on the AMI.)
-baked=(runner imds preinit install-payload kubelet
+baked=(runner imds preinit install-payload kubelet cri.py
   eksvm-runner.service eksvm-imds.service run-eksvm.mount)
 # Sparse: only the ~700 MB written cost disk; the rest is room for scenarios.
 image_size=4G
@@ -35,7 +50,7 @@ die() { log "error: $*"; exit 1; }
 
 install_host_packages() {
   local p missing=()
-  for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs; do
+  for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs gcc libc6-dev; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
       missing+=("$p")
   done
@@ -46,10 +61,15 @@ install_host_packages() {
     "${missing[@]}" >&2
 }
 
-# The bookworm mirror apt already uses here (deb822 .sources or one-line .list).
+# The bookworm mirror apt already uses here (deb822 .sources or one-line .list); sid's is
+# Debian's own (debootstrap checks the Release signature, not its Valid-Until).
 find_mirror() {
   if [[ -n ${EKS_NODE_VM_MIRROR:-} ]]; then
     echo "$EKS_NODE_VM_MIRROR"
+    return
+  fi
+  if [[ $suite == sid ]]; then
+    echo http://deb.debian.org/debian
     return
   fi
   local f uri
@@ -69,17 +89,47 @@ find_mirror() {
   echo "$uri"
 }
 
-packages() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/image-packages.txt" | paste -sd, -; }
+packages() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$package_list" | paste -sd, -; }
 
 # Stage 1: the slow part (minutes). Its text is part of its cache key, so edit freely.
 debootstrap_rootfs() {
-  local rootfs=$1 mirror=$2
-  mkdir -p "$cache/debs"
+  local rootfs=$1 mirror=$2 debs=$cache/debs log=$cache/debootstrap-$suite.log
+  local include
+  include=$(packages)
+  [[ $suite == bookworm ]] || debs=$cache/debs-$suite
+  # sid's kernel depends on "dracut | initramfs-tools | ...": debootstrap takes the first
+  # alternative (and dracut then conflicts with the initramfs-tools the image is configured
+  # for), so for sid the kernel comes afterwards through apt, which sees initramfs-tools there
+  [[ $suite == sid ]] && include=$(tr , '\n' <<<"$include" | grep -vx linux-image-amd64 | paste -sd, -)
+  mkdir -p "$debs"
   # --cache-dir keeps the .debs: a rebuild after a package-list change downloads only the delta.
-  if ! debootstrap --variant=minbase --components=main --include="$(packages)" \
-    --cache-dir="$cache/debs" "$suite" "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1; then
-    tail -n 30 "$cache/debootstrap.log" >&2
-    die "debootstrap failed (log: $cache/debootstrap.log)"
+  if ! debootstrap --variant=minbase --components=main --include="$include" \
+    --cache-dir="$debs" "$suite" "$rootfs" "$mirror" >"$log" 2>&1; then
+    umount "$rootfs/proc" "$rootfs/sys" 2>/dev/null || true  # what a failed debootstrap leaves
+    tail -n 30 "$log" >&2
+    die "debootstrap failed (log: $log)"
+  fi
+  if [[ $suite == sid ]]; then
+    # the kernel, with apt in the chroot (its .debs in the same cache; the mirror's sid Release
+    # may be past its Valid-Until); /proc for the maintainer scripts, gone with the namespace
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    unshare --mount --propagation private -- bash -c '
+      r=$1 debs=$2
+      mount -t proc proc "$r/proc" && mount --bind "$debs" "$r/var/cache/apt/archives" &&
+        exec chroot "$r" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends linux-image-amd64"' \
+      bash "$rootfs" "$debs" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; die "installing sid's kernel failed"; }
+    rm -rf "$rootfs/var/lib/apt/lists/"*
+    # The eks-node binaries are built on bookworm and link libfmt.so.9; sid ships only
+    # libfmt10 (libfmt.so.10). Bookworm's libfmt9 (its own soname, so no conflict with
+    # anything of sid's) from Debian's archive through this host's apt (a bookworm host,
+    # as the build machine is), installed with dpkg like any package.
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq libfmt9) >&2 || die "apt-get download libfmt9 (bookworm) failed"
+    cp "$tmp"/libfmt9_*.deb "$rootfs/var/tmp/"
+    rm -rf "$tmp"
+    chroot "$rootfs" sh -c 'dpkg -i /var/tmp/libfmt9_*.deb && rm /var/tmp/libfmt9_*.deb' >&2
   fi
   rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*_Packages
 }
@@ -88,9 +138,14 @@ debootstrap_rootfs() {
 # package-manager shim: the packages they want are already in from stage 1, so no network.
 # What the guest cannot download comes from a local binary source staged here, stated per
 # item: kubelet is guest/kubelet (a stub), ecr-credential-provider a stub that always fails,
-# the CNI plugins tarball is repacked from Debian's containernetworking-plugins. Skipped:
-# 30-eks-node (run-scenario.sh installs the build under test at every boot) and
-# 80-pause-image (needs a running containerd and a registry).
+# the CNI plugins tarball is repacked from Debian's containernetworking-plugins, the pause
+# image is our own (pause/: a static pause(2) binary packed as an OCI archive here, which
+# 80-pause-image imports instead of pulling). Skipped: 30-eks-node (run-scenario.sh installs
+# the build under test at every boot).
+#
+# The steps run in a mount namespace of their own with /proc, /sys and a tmpfs /run mounted
+# in the chroot: 80-pause-image runs containerd there for its duration (no systemd in a
+# chroot); the mounts go away with the namespace, nothing of /run reaches the image.
 provision_rootfs() {
   local r=$1 bin arch=amd64 cni_version
   bin=$r/var/tmp/eks-bin/bin/linux/$arch
@@ -107,11 +162,27 @@ provision_rootfs() {
   chroot "$r" dpkg --purge containernetworking-plugins >&2
   (cd "$bin" && for f in *; do sha256sum "$f" >"$f.sha256"; done)
 
-  local run=(chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+  # The pause image: deterministic bytes, so the same pause.c gives the same image digest.
+  mkdir -p "$r/var/tmp/eks-pause"
+  gcc -static -Os -s -Wall -Wextra -Werror -o "$r/var/tmp/eks-pause/pause" "$here/pause/pause.c"
+  python3 "$here/pause/oci-archive.py" --binary "$r/var/tmp/eks-pause/pause" --arch "$arch" \
+    --name localhost/kubernetes/pause:latest --out "$r/var/tmp/eks-pause/pause.oci.tar" |
+    sed 's/^/build-image: pause image manifest /' >&2
+
+  # The chroot's root is bound onto itself first, so that it is a mount point the chroot's
+  # /proc/self/mountinfo shows as "/" (containerd 2 fails its snapshotters, and everything
+  # that depends on them, when it finds no mount for its root directory).
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  local run=(unshare --mount --propagation private -- bash -c '
+    r=$1; shift
+    mount --bind "$r" "$r" && mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" &&
+      mount -t tmpfs -o mode=0755 tmpfs "$r/run" && exec chroot "$r" "$@"' bash "$r"
+    /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
     EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_KUBERNETES_VERSION=1.31
-    EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION=1.6 EKS_RUNC_VERSION=1.1
+    EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
     EKS_CNI_PLUGINS_VERSION="$cni_version" EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub
-    EKS_BINARY_SOURCE=/var/tmp/eks-bin EKS_SKIP="30-eks-node 80-pause-image"
+    EKS_BINARY_SOURCE=/var/tmp/eks-bin EKS_SKIP=30-eks-node
+    EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar
     bash /var/tmp/eks-provision/run.sh)
   "${run[@]}" >&2
   # The steps promise idempotence: a second run must neither write nor install anything.
@@ -121,7 +192,7 @@ provision_rootfs() {
     die "the provisioners are not idempotent (the lines above changed the image again)"
   fi
   log "provisioners: a second run changed nothing"
-  rm -rf "$r/var/tmp/eks-bin" "$r/var/tmp/eks-provision"
+  rm -rf "$r/var/tmp/eks-bin" "$r/var/tmp/eks-provision" "$r/var/tmp/eks-pause"
 }
 
 # Stage 2: make the rootfs boot fast and headless under qemu, with the test plumbing.
@@ -151,7 +222,7 @@ configure_rootfs() {
   # No mdadm in it either: the root is no RAID, and mdadm's hook force-loads raid456 (a 2 s
   # benchmark under TCG) and re-triggers udev. Non-executable hooks and boot scripts are
   # skipped, and /etc/initramfs-tools/scripts/ overrides the packaged scripts of that name.
-  chmod -x "$r/usr/share/initramfs-tools/hooks/mdadm"
+  [[ ! -e $r/usr/share/initramfs-tools/hooks/mdadm ]] || chmod -x "$r/usr/share/initramfs-tools/hooks/mdadm"
   install -D -m 0644 /dev/null "$r/etc/initramfs-tools/scripts/local-block/mdadm"
   install -D -m 0644 /dev/null "$r/etc/initramfs-tools/scripts/local-bottom/mdadm"
   chroot "$r" update-initramfs -u -k all >&2
@@ -160,6 +231,8 @@ configure_rootfs() {
   # came through provision_rootfs).
   install -D -m 0755 -t "$r/usr/lib/eksvm" \
     "$g/runner" "$g/imds" "$g/preinit" "$g/install-payload"
+  # the stub kubelet's CRI driver (it imports it from here)
+  install -D -m 0644 -t "$r/usr/lib/eksvm" "$g/cri.py"
   install -D -m 0644 -t "$r/etc/systemd/system" \
     "$g/eksvm-runner.service" "$g/eksvm-imds.service" "$g/run-eksvm.mount"
   systemctl --root="$r" --quiet enable eksvm-runner.service eksvm-imds.service
@@ -223,7 +296,7 @@ main() {
   install_host_packages
   mkdir -p "$cache"
   # One builder at a time; a second caller waits and then gets a cache hit.
-  exec 9>"$cache/.lock"
+  exec 9>"$cache/.lock-$flavour"
   flock 9
 
   local mirror key1 key2 stage1 base tmp
@@ -231,9 +304,10 @@ main() {
   key1=$( { echo "$suite $mirror"; packages; declare -f debootstrap_rootfs; } | hash_of)
   key2=$( { echo "$key1"; cat "${BASH_SOURCE[0]}";
             (cd "$here/guest" && sha256sum "${baked[@]}");
+            (cd "$here/pause" && sha256sum pause.c oci-archive.py);
             (cd "$provisioners" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)
-  stage1=$cache/stage1-$key1
-  base=$cache/base-$key2
+  stage1=$cache/stage1-$flavour-$key1
+  base=$cache/base-$flavour-$key2
 
   if [[ -f $base/done ]]; then
     log "cache hit: $base"
@@ -265,9 +339,10 @@ main() {
   rm -rf "$base"
   mv "$tmp/base" "$base"
 
-  # Keep the cache bounded: only the newest entries of each stage survive.
-  find "$cache" -maxdepth 1 -name 'base-*' ! -path "$base" -exec rm -rf {} +
-  find "$cache" -maxdepth 1 -name 'stage1-*' ! -path "$stage1" -exec rm -rf {} +
+  # Keep the cache bounded: only the newest entries of each stage survive, per flavour (and
+  # the unflavoured names older versions of this script wrote).
+  find "$cache" -maxdepth 1 \( -name "base-$flavour-*" -o -regex '.*/base-[0-9a-f]+' \) ! -path "$base" -exec rm -rf {} +
+  find "$cache" -maxdepth 1 \( -name "stage1-$flavour-*" -o -regex '.*/stage1-[0-9a-f]+' \) ! -path "$stage1" -exec rm -rf {} +
   log "built $base"
   echo "$base"
 }

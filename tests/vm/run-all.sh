@@ -38,13 +38,22 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
 
 tier_start=$(now)
-t=$(now)
-if ! "$here/build-image.sh" >/dev/null; then
-  echo "not ok - guest image build"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-echo "# guest image ready in $(since "$t") s (cached: ${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm})"
+# Each image flavour the scenarios ask for (VM_FLAVOUR in scenario.env), built once up front.
+flavours=$(for dir in "${scenarios[@]}"; do
+  (VM_FLAVOUR=bookworm
+    # shellcheck source=/dev/null
+    [[ -f $dir/scenario.env ]] && source "$dir/scenario.env"
+    echo "$VM_FLAVOUR")
+done | sort -u)
+for flavour in $flavours; do
+  t=$(now)
+  if ! EKS_NODE_VM_FLAVOUR=$flavour "$here/build-image.sh" >/dev/null; then
+    echo "not ok - guest image build ($flavour)"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  echo "# guest image $flavour ready in $(since "$t") s (cached: ${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm})"
+done
 
 out_root=${EKS_NODE_VM_OUT:-$("$here/out-root.sh")}
 passed=0

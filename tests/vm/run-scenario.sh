@@ -19,6 +19,8 @@
 # directory, for what only the host sees, e.g. console.log; its output is appended to
 # check.log, and it must exit 0 too). Options, with defaults:
 #   VM_MEMORY=2048 VM_CPUS=2   guest size
+#   VM_FLAVOUR=bookworm        the image: bookworm (Debian 12) or sid (Debian unstable,
+#                              containerd 2.x); build-image.sh's EKS_NODE_VM_FLAVOUR
 #   VM_TIMEOUT=600             host-side limit for the whole boot, in seconds
 #   VM_INSTALL=early           early: project installed before systemd starts (first boot as
 #                              on an AMI); late: by the runner into the running system
@@ -77,12 +79,15 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
 fi
 
 VM_MEMORY=2048 VM_CPUS=2 VM_TIMEOUT=600 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
+VM_FLAVOUR=bookworm
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
 VM_INSTALL=${install:-$VM_INSTALL}
 [[ $VM_INSTALL == early || $VM_INSTALL == late ]] || { log "VM_INSTALL: early or late"; usage; }
 
-base=$("$here/build-image.sh" | tail -n1)
+[[ $VM_FLAVOUR == bookworm || $VM_FLAVOUR == sid ]] || { log "VM_FLAVOUR: bookworm or sid"; usage; }
+base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR "$here/build-image.sh" | tail -n1)
+[[ -f $base/rootfs.img ]] || { log "no $VM_FLAVOUR image"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/eks-node-vm.XXXXXX")
 cleanup() { if [[ -n $keep ]]; then log "kept $work"; else rm -rf "$work"; fi; }
@@ -237,7 +242,7 @@ if [[ -n $POWER_CUT ]]; then
   qemu_rc=0
 fi
 if [[ -z $boot1_reason ]]; then
-  log "$name: booting${POWER_CUT:+ 2 of 2, the disk the power cut left} (${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB${NVME:+, NVMe: $NVME})"
+  log "$name: booting${POWER_CUT:+ 2 of 2, the disk the power cut left} ($VM_FLAVOUR, ${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB${NVME:+, NVMe: $NVME})"
   (run_qemu) || qemu_rc=$?
 fi
 wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')

@@ -3,7 +3,9 @@
 # Helpers for a scenario's check.sh (shipped into the VM per run; source "$EKSVM_IN/check-lib.sh").
 #   check "what it proves" COMMAND...   run COMMAND; print "ok"/"not ok" with its output
 #   imds_get PATH                       GET /latest/PATH from the fake IMDS with a fresh token
-#   finish                              summary line; exit 1 if any check failed
+#   finish                              the cri check where kubelet started, summary line; exit 1
+#                                       if any check failed
+#   cri_ok                              the stub kubelet's CRI run passed (/run/stub-kubelet/cri.json)
 #   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store model), below
 #   run_chain, store_to_mounts_seconds UNIT..., is_mount_from WHERE SOURCE   instance-store scenarios, below
 #   fake_faults UNIT FILE SPEC..., fails_closed ..., recovers NAME   fault scenarios, below
@@ -47,7 +49,46 @@ eventually() {
   done
 }
 
+# cri_ok: the stub kubelet's CRI run (tests/vm/guest/cri.py) passed: waits up to 120 s for
+# /run/stub-kubelet/cri.json, prints what ran (versions, conditions, each call's time) and
+# fails unless every call and every runtime handler's pod passed.
+cri_ok() {
+  eventually 120 test -s /run/stub-kubelet/cri.json || {
+    echo "no /run/stub-kubelet/cri.json within 120 s"
+    journalctl -b -u kubelet.service --no-pager -o cat | tail -n 20
+    return 1
+  }
+  python3 - /run/stub-kubelet/cri.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+v = r.get("version") or {}
+print(f"{v.get('runtime_name')} {v.get('runtime_version')} (CRI {v.get('runtime_api_version')}), "
+      f"endpoint {r.get('endpoint')}, sandbox image {r.get('sandbox_image')}, "
+      f"cgroup driver {r.get('cgroup_driver')}, conditions {r.get('conditions')}, {r.get('seconds')} s")
+for c in r.get("calls", []):
+    print(f"  {c['method']}: {'ok' if c['ok'] else c['error']} ({c['seconds']} s)")
+for p in r.get("pods", []):
+    print(f"  pod, handler {p['handler'] or '(default)'}: {'ok' if p['ok'] else p.get('error')}"
+          f" (cgroup parent {p['cgroup_parent']}, exit code {p.get('exit_code')})")
+if not r.get("ok"):
+    print("error:", r.get("error", "a pod failed"))
+sys.exit(0 if r.get("ok") else 1)
+PY
+}
+
+# kubelet_started: kubelet.service ran the stub kubelet in this boot and it accepted its
+# configuration (it then drives containerd over CRI).
+kubelet_started() {
+  [[ $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) != 0 ]] &&
+    [[ -f /run/stub-kubelet/errors.json ]] && [[ $(tr -d '[:space:]' </run/stub-kubelet/errors.json) == '[]' ]]
+}
+
+# finish: in every scenario where kubelet.service started the stub kubelet, its CRI run must
+# have passed (one check, here rather than in each check.sh); then the summary line.
 finish() {
+  if kubelet_started; then
+    check "kubelet drove containerd over CRI: a pod sandbox and its container ran and were removed" cri_ok
+  fi
   echo "checks: $_eksvm_passed passed, $_eksvm_failed failed"
   ((_eksvm_failed == 0))
 }

@@ -81,6 +81,10 @@ stub_kubelet_runs() {
     grep -q '"node-ip": "10.0.0.1"' /run/stub-kubelet/flags.json
 }
 check "stub kubelet accepts a valid config, records its flags, keeps running" stub_kubelet_runs
+# (eks-node is off here: kubelet.service never starts, so finish does not check this itself)
+check "stub kubelet drove containerd over CRI with the pinned pause image, no network" cri_ok
+check "the pause image is cached and pinned (80-pause-image at image build)" bash -c '
+  ctr -n k8s.io images ls | grep -E "^localhost/kubernetes/pause:latest .*io.cri-containerd.pinned=pinned"'
 check "kubelet.service is installed and left to eks-node (not enabled)" \
   grep -qx disabled <(systemctl is-enabled kubelet.service)
 check "first boot: systemd generated a machine-id" test -s /etc/machine-id

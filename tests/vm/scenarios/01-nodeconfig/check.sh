@@ -48,7 +48,7 @@ check "list-dependencies shows every step, containerd and kubelet" \
       grep -q "$u.service" <<<"$deps" || { echo "missing $u"; exit 1; }; done'
 check "containerd runs with the image's cached sandbox image" \
   bash -c 'ctr --address /run/containerd/containerd.sock plugins ls >/dev/null &&
-    grep -q "sandbox_image = \"localhost/kubernetes/pause:3.10\"" /etc/containerd/config.toml'
+    grep -q "sandbox_image = \"localhost/kubernetes/pause:latest\"" /etc/containerd/config.toml'
 # containerd early (eks-node-generator(8), EARLY CONTAINERD): it started at boot on the
 # image's config.toml; the user's containerd.config changes it, so eks-node-containerd
 # restarts containerd once, and kubelet starts only after that restart (a restart asked while
