@@ -174,6 +174,15 @@ void daemon_reload() {
     if (r < 0) throw Error(fmt::format("systemd daemon-reload: {}", err.text(r)));
 }
 
+void networkd_reload() {
+    BusError err;
+    sd_bus_message* reply = nullptr;
+    int r = api().call_method(bus(), "org.freedesktop.network1", "/org/freedesktop/network1",
+                              "org.freedesktop.network1.Manager", "Reload", &err.e, &reply, "");
+    MessagePtr owned(reply);
+    if (r < 0) throw Error(fmt::format("systemd-networkd Reload: {}", err.text(r)));
+}
+
 void start_unit(std::string_view unit, std::string_view mode) { unit_job("StartUnit", unit, mode); }
 void restart_unit(std::string_view unit, std::string_view mode) { unit_job("RestartUnit", unit, mode); }
 void try_restart_unit(std::string_view unit, std::string_view mode) { unit_job("TryRestartUnit", unit, mode); }
