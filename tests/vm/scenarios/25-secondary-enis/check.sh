@@ -15,8 +15,15 @@ p=$(ifname 0e:49:61:0f:c3:11)
 s=$(ifname 0e:49:61:0f:c3:12)
 check "two NICs: primary $p, second $s" test -n "$p" -a -n "$s"
 check "the node joined" joined
+# what udev told systemd of each NIC (for a post-mortem)
+ls -l /etc/udev/rules.d /usr/lib/udev/rules.d/90-eks-node-network.rules
 for i in "$p" "$s"; do
-  check "eks-node-network@$i.service ran" eventually 120 systemctl is-active --quiet "eks-node-network@$i.service"
+  udevadm info "/sys/class/net/$i" | grep -E 'ID_NET_DRIVER|SYSTEMD_WANTS|ID_NET_NAME=|INTERFACE'
+  systemctl show -p Wants -p Following "sys-subsystem-net-devices-$i.device"
+  udevadm test "/sys/class/net/$i" 2>&1 | grep -iE 'eksvm|eks-node|SYSTEMD_WANTS|ID_NET_DRIVER|invalid|error' | head -20
+done
+for i in "$p" "$s"; do
+  check "eks-node-network@$i.service ran" eventually 60 systemctl is-active --quiet "eks-node-network@$i.service"
   check "systemd-networkd configured $i" eventually 60 bash -c "
     networkctl list --no-legend --no-pager $i | awk '{ print \$NF }' | grep -qx configured"
   check "$i has MTU 9001" eventually 30 grep -qx 9001 "/sys/class/net/$i/mtu"
