@@ -29,6 +29,9 @@ check "kubelet.service sets the FORWARD policy off the join path" \
   grep -qx 'Wants=kubelet-forward-policy.service' /etc/systemd/system/kubelet.service
 check "cgroup2 favordynmods is set at boot" \
   test -e /etc/systemd/system/sysinit.target.wants/cgroup-favordynmods.service
+no_net_utils() { ! pkg_installed amazon-ec2-net-utils && ! pkg_installed ec2-net-utils; }
+check "no amazon-ec2-net-utils (eks-node-network configures the ENIs)" no_net_utils
+check "systemd-networkd is enabled" systemctl is-enabled systemd-networkd.service
 # the steps confine their own file system with Landlock (eks-node(7),
 # CONFINEMENT): AL2023 kernels have it from release 2023.8.20250804
 landlock_kernel() {
@@ -53,6 +56,15 @@ else
   check "eks-node's kubelet drop-in is installed" \
     test -f /usr/lib/systemd/system/kubelet.service.d/10-eks-node.conf -o \
     -f /lib/systemd/system/kubelet.service.d/10-eks-node.conf
+  # 51-network removed amazon-ec2-net-utils: eks-node-network's pieces take its place
+  check "EC2 interfaces get DHCP until eks-node-network has run" \
+    test -s /usr/lib/systemd/network/80-eks-node-ec2.network
+  check "udev starts eks-node-network@ for EC2 interfaces" \
+    grep -q 'eks-node-network@' /usr/lib/udev/rules.d/90-eks-node-network.rules
+  check "MACAddressPolicy=none" \
+    grep -qx 'MACAddressPolicy=none' /usr/lib/systemd/network/99-default.link.d/50-eks-node.conf
+  check "ports of host-network add-ons reserved" \
+    grep -q '^net.ipv4.ip_local_reserved_ports = .*61678' /usr/lib/sysctl.d/67-eks-node-reserved-ports.conf
 fi
 ((failed == 0)) || die "the image is incomplete (see 'not ok' above)"
 log "image validated"

@@ -13,6 +13,14 @@ tests/golden/config/NN-name/
   imds.json, user-data   as above; eks-node-imds runs first, as at boot
   node/       optional: files of the node (node.toml.d fragments, a masked slot...)
   expected/   what eks-node-config adds under the root: run/eks-node/config.json
+tests/golden/network/NN-name/
+  imds.json   the instance the fake IMDS serves (its macs/MAC/ leaves)
+  node/       optional: files of the node before the run: sys/class/net/NAME/address
+              (each interface), run/eks-node/config.json (the node is resolved: an ENI
+              seen now is the VPC CNI's), var/lib/eks-node/network/MAC (earlier decisions)
+  interfaces  the interfaces, one per line, each run as eks-node-network NAME in order
+              (as udev starts their units); "NAME exit=N" expects that exit status
+  expected/   what the runs add or change under the root
 tests/golden/instance-store/NN-name/
   root/       a node: sys/ (its disks), run/eks-node/config.json
   expected.log  what eks-node-instance-store --root= logs: it plans, touches no device
@@ -117,7 +125,40 @@ def instance_store_case(case, helpers):
     return problems
 
 
-CASES = {"imds": imds_case, "config": config_case, "instance-store": instance_store_case}
+def network_case(case, helpers):
+    root = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-root-"))
+    if (case / "node").is_dir():
+        shutil.copytree(case / "node", root, dirs_exist_ok=True, symlinks=True)
+    before = {rel: (root / rel).read_bytes() for rel in harness.tree(root)}
+    problems = []
+
+    def run_all():
+        with harness.FakeImds(case / "imds.json") as imds:
+            for line in (case / "interfaces").read_text().split("\n"):
+                if not line.strip():
+                    continue
+                name, _, want = line.partition(" exit=")
+                r = run(helpers, "network", root, "--imds-endpoint=%s" % imds.endpoint, name.strip())
+                if r.returncode != int(want or 0):
+                    problems.append("eks-node-network %s exited %d, want %s: %s" % (name, r.returncode, want or 0,
+                                                                                    r.stderr.strip()))
+
+    run_all()
+    changed = [rel for rel in harness.tree(root) if (root / rel).read_bytes() != before.get(rel)]
+    got = files_under(root, changed)
+    problems += harness.compare_expected(case / "expected", got)
+    # every run again: the same bytes, no file touched
+    stamps = {rel: (root / rel).stat().st_mtime_ns for rel in changed}
+    run_all()
+    if {rel: (root / rel).stat().st_mtime_ns for rel in harness.tree(root) if rel in stamps} != stamps:
+        problems.append("a second run rewrote a file")
+    if sorted(harness.tree(root)) != sorted(set(before) | set(changed)):
+        problems.append("a second run wrote other files")
+    shutil.rmtree(root, ignore_errors=True)
+    return problems
+
+
+CASES = {"imds": imds_case, "network": network_case, "config": config_case, "instance-store": instance_store_case}
 
 
 def main():

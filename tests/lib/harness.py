@@ -227,7 +227,7 @@ def outputs():
     source, so the mode tests have no list of their own to drift; raises when
     an entry does not read as expected."""
     core = SOURCE_ROOT / "helpers" / "lib" / "core"
-    consts = dict(re.findall(r'constexpr std::string_view (\w+) = "([^"]+)";', (core / "paths.hpp").read_text()))
+    consts = dict(re.findall(r'constexpr std::string_view (\w+) =\s*"([^"]+)";', (core / "paths.hpp").read_text()))
     table = (core / "outputs.hpp").read_text().split("inline constexpr Output all[] = {", 1)[1].split("\n};", 1)[0]
     out = []
     for body in re.findall(r"\{(\.path = .*?)\},", table, re.S):

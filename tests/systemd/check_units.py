@@ -132,7 +132,7 @@ def verify(root, units):
         check(r.returncode == 0 and not out, f"systemd-analyze verify {unit}", out)
 
 
-def security(root, steps):
+def security(root, steps, limit=MAX_EXPOSURE):
     for unit in steps:
         r = run(["systemd-analyze", "security", "--offline=true", f"--root={root}", "--no-pager", unit], cwd=root)
         m = re.search(r"Overall exposure level for \S+: ([\d.]+) (\S+)", r.stdout)
@@ -141,7 +141,7 @@ def security(root, steps):
             continue
         level = float(m.group(1))
         print(f"# exposure {unit}: {level} {m.group(2)}")
-        check(level <= MAX_EXPOSURE, f"{unit} exposure {level} <= {MAX_EXPOSURE}", r.stdout)
+        check(level <= limit, f"{unit} exposure {level} <= {limit}", r.stdout)
 
 
 def contracts(root, unit_dir, steps, dropin_files):
@@ -427,6 +427,46 @@ def hook_template(root, unit_dir):
             verify(root, [unit])
 
 
+# Not a chain step: one instance per EC2 interface (eks-node-network(8)),
+# pulled in by udev, required by nothing, retried by systemd while IMDS does
+# not list a new ENI yet; the steps' sandbox plus CAP_NET_ADMIN (for
+# systemd-networkd's Reload) from a drop-in sorted after it.
+NETWORK_TEMPLATE = "eks-node-network@.service"
+NETWORK_INSTANCE = "eks-node-network@ens6.service"
+# The networked steps' 3.4, and 0.2 for CAP_NET_ADMIN (nothing else: no
+# IPAddressAllow= either, since settings.imds.endpoint may name any address)
+NETWORK_MAX_EXPOSURE = 3.6
+
+
+def network_template(root, unit_dir, units):
+    why_comments([unit_dir / NETWORK_TEMPLATE, unit_dir / f"{NETWORK_TEMPLATE}.d" / "20-net-admin.conf"])
+    verify(root, [NETWORK_INSTANCE])
+    security(root, [NETWORK_INSTANCE], NETWORK_MAX_EXPOSURE)
+    # the template's file and drop-ins (systemd-analyze cat-config resolves no instance)
+    text = effective(root, NETWORK_TEMPLATE)
+    for want in ("Type=oneshot", "RemainAfterExit=yes", "TimeoutStartSec=", "Documentation=man:eks-node-network(8)",
+                 "StartLimitIntervalSec=0", "StandardOutput=journal+console", "Restart=on-failure",
+                 "RestartPreventExitStatus=2 6", "MemoryMax=", "TasksMax=",
+                 "BindsTo=sys-subsystem-net-devices-%i.device"):
+        check(re.search("^" + re.escape(want), text, re.M) is not None, f"{NETWORK_TEMPLATE} has {want}")
+    check(not directives(text, "OnFailure"), f"{NETWORK_TEMPLATE} has no OnFailure=: a failed interface holds "
+          "no join back")
+    link = unit_dir / f"{NETWORK_TEMPLATE}.d" / SANDBOX_LINK
+    check(link.is_symlink() and os.readlink(link) == f"../{SANDBOX}", f"{NETWORK_TEMPLATE}.d/{SANDBOX_LINK} "
+          f"is a link to the one {SANDBOX}")
+    missing = [w.strip() for w in CONFINEMENT[:-1] if not re.search("^" + re.escape(w), text, re.M)]
+    check(not missing, f"{NETWORK_TEMPLATE} has the steps' confinement", "missing: " + ", ".join(missing))
+    caps = directives(text, "CapabilityBoundingSet")
+    check(caps[-1:] == ["CAP_NET_ADMIN"], f"{NETWORK_TEMPLATE}: CAP_NET_ADMIN only, after the sandbox's reset",
+          " ".join(caps))
+    mounts = [w for w in MOUNT_NAMESPACE if re.search("^" + re.escape(w), text, re.M)]
+    check(not mounts, f"{NETWORK_TEMPLATE} needs no mount namespace", "found: " + ", ".join(mounts))
+    holders = [u for u in units + ["kubelet.service", "containerd.service"]
+               if u != NETWORK_TEMPLATE and any(d.startswith("eks-node-network@")
+                                                for d in directives(effective(root, u), "Requires"))]
+    check(not holders, f"nothing requires {NETWORK_TEMPLATE}", " ".join(holders))
+
+
 def main():
     build_dir = pathlib.Path(sys.argv[1]).resolve()
     if not shutil.which("systemd-analyze") or not HOST_UNIT_DIR.is_dir():
@@ -436,12 +476,14 @@ def main():
         root = pathlib.Path(tmp)
         unit_dir = stage(build_dir, root)
         units = our_units(unit_dir)
-        steps = [u for u in units if u.endswith(".service") and u != HOOK_TEMPLATE]
+        steps = [u for u in units if u.endswith(".service") and u not in (HOOK_TEMPLATE, NETWORK_TEMPLATE)]
         check(len(steps) >= 6, f"{len(steps)} step units installed: {' '.join(steps)}")
         dropins = sorted(unit_dir.glob("*.service.d/*.conf")) + sorted(unit_dir.glob("service.d/*.conf"))
         check(len(dropins) >= 2, f"{len(dropins)} drop-ins installed")
-        verify(root, [u for u in units if u != HOOK_TEMPLATE] + ["kubelet.service", "containerd.service"])
+        verify(root, [u for u in units if u not in (HOOK_TEMPLATE, NETWORK_TEMPLATE)]
+               + ["kubelet.service", "containerd.service"])
         hook_template(root, unit_dir)
+        network_template(root, unit_dir, units)
         chain = [u for u in steps if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH]
         security(root, steps)
         contracts(root, unit_dir, chain, dropins)

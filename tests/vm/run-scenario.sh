@@ -34,6 +34,9 @@
 #                              "Amazon EC2"), as cloud-init's platform check wants before it
 #                              uses IMDSv2 (token), which is all the fake IMDS answers
 #   IMDS, IMDS_ARGS            see guest/imds;  BOOT_TIMEOUT, CHECK_TIMEOUT, COLLECT: guest/runner
+#   NICS=0                     N virtio NICs on qemu user networking with restrict=on (nothing
+#                              leaves qemu; its DHCP answers), NIC i: MAC 0e:49:61:0f:c3:1i,
+#                              subnet 10.0.i.0/24 (address 10.0.i.15, gateway 10.0.i.2)
 #   POWER_CUT=""               1: two boots of one disk. The first loses power at the point where
 #                              a unit of the scenario runs guest/power-cut: the host freezes the
 #                              disk there (what a power cut leaves), and that boot runs on as the
@@ -80,6 +83,7 @@ fi
 
 VM_MEMORY=2048 VM_CPUS=2 VM_TIMEOUT=600 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
 VM_FLAVOUR=bookworm
+NICS=0
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
 VM_INSTALL=${install:-$VM_INSTALL}
@@ -149,7 +153,7 @@ cmdline="console=ttyS0,115200 root=/dev/vda ro panic=1 quiet"
 [[ $VM_INSTALL == early ]] && cmdline+=" init=/usr/lib/eksvm/preinit"
 cmdline+=" ${KERNEL_CMDLINE} ${extra}"
 
-# -nodefaults and no -netdev: the guest has no NIC at all, so nothing (in particular
+# -nodefaults and no -netdev (but NICS, below): the guest has no NIC at all, so nothing (in particular
 # 169.254.169.254) can leave the machine. -no-reboot turns the guest's poweroff, reboot or
 # panic into qemu exiting.
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot -display none
@@ -164,6 +168,12 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot -display none
   -serial "file:$work/console.log")
 [[ -n $SMBIOS_EC2 ]] && qemu+=(-smbios
   "type=1,manufacturer=Amazon EC2,product=m5.large,uuid=ec2e1916-9099-7caf-fd21-0123456789ab,serial=ec2e1916-9099-7caf-fd21-0123456789ab")
+# NICS: user-mode networking with restrict=on reaches nothing outside qemu (its DHCP server
+# answers; 169.254.169.254 stays the guest's own, on its dummy link)
+for ((i = 1; i <= NICS; i++)); do
+  qemu+=(-netdev "user,id=nic$i,restrict=on,net=10.0.$i.0/24"
+    -device "virtio-net-pci,netdev=nic$i,mac=0e:49:61:0f:c3:1$i")
+done
 # QMP: the host freezes the disk of a POWER_CUT scenario's first boot through it
 [[ -n $POWER_CUT ]] && qemu+=(-qmp "unix:$work/qmp.sock,server=on,wait=off")
 

@@ -78,6 +78,12 @@ inline constexpr Output all[] = {
     // our block only on Outposts; a node without /etc/hosts is left without one
     {.path = path::etc_hosts, .mode = 0644, .format = Format::text, .step = "hosts", .optional = true,
      .block_only = true},
+    // one per EC2 interface, by eks-node-network@NAME.service; the drop-in
+    // once the primary has its file; the owner decided per MAC
+    {.path = path::eni_network, .mode = 0644, .format = Format::text, .step = "network", .optional = true},
+    {.path = path::network_fallback_dropin, .mode = 0644, .format = Format::text, .step = "network",
+     .optional = true},
+    {.path = path::eni_owner, .mode = 0644, .format = Format::text, .step = "network", .optional = true},
     // after the boot (eks-node-telemetry(8)); absent until it has run
     {.path = path::telemetry_textfile, .mode = 0644, .format = Format::text, .step = "telemetry", .optional = true},
 };

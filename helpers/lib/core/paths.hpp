@@ -44,6 +44,14 @@ inline constexpr std::string_view resolved_dropin = "/run/systemd/resolved.conf.
 inline constexpr std::string_view env_dir = "/run/eks-node/env";
 inline constexpr std::string_view default_env = "/run/eks-node/env/default.env";
 inline constexpr std::string_view unit_env = "/run/eks-node/env/*.env";
+// eks-node-network: one .network file per EC2 interface (a pattern: core/outputs.hpp),
+// the drop-in narrowing the image's fallback to the primary, and the owner
+// decided for each MAC on this instance (kept across reboots)
+inline constexpr std::string_view eni_network = "/run/systemd/network/70-eks-node-*.network";
+inline constexpr std::string_view network_fallback_dropin =
+    "/run/systemd/network/80-eks-node-ec2.network.d/50-primary-only.conf";
+inline constexpr std::string_view eni_owner_dir = "/var/lib/eks-node/network";
+inline constexpr std::string_view eni_owner = "/var/lib/eks-node/network/*";
 inline constexpr std::string_view soci_config = "/etc/soci-snapshotter-grpc/config.toml";
 // node-exporter's textfile collector reads *.prom in the directory its
 // --collector.textfile.directory names; this one is the collector's documented example

@@ -174,6 +174,28 @@ void daemon_reload() {
     if (r < 0) throw Error(fmt::format("systemd daemon-reload: {}", err.text(r)));
 }
 
+void networkd_reload() {
+    // The system bus, not bus(): on systemd's private socket only PID 1
+    // answers ("Unknown object '/org/freedesktop/network1'").
+    const SdBusApi& a = api();
+    sd_bus* raw = nullptr;
+    if (int r = a.open_system(&raw); r < 0)
+        throw Error(fmt::format("systemd-networkd Reload: cannot connect to the system bus: {}", std::strerror(-r)));
+    BusPtr system_bus(raw);
+    // At boot networkd takes its bus name a moment after D-Bus is up: a few
+    // tries, 200 ms apart, before giving up.
+    for (int attempt = 1;; ++attempt) {
+        BusError err;
+        sd_bus_message* reply = nullptr;
+        int r = a.call_method(system_bus.get(), "org.freedesktop.network1", "/org/freedesktop/network1",
+                              "org.freedesktop.network1.Manager", "Reload", &err.e, &reply, "");
+        MessagePtr owned(reply);
+        if (r >= 0) return;
+        if (attempt == 25) throw Error(fmt::format("systemd-networkd Reload: {}", err.text(r)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+}
+
 void start_unit(std::string_view unit, std::string_view mode) { unit_job("StartUnit", unit, mode); }
 void restart_unit(std::string_view unit, std::string_view mode) { unit_job("RestartUnit", unit, mode); }
 void try_restart_unit(std::string_view unit, std::string_view mode) { unit_job("TryRestartUnit", unit, mode); }

@@ -29,6 +29,12 @@ inline bool manages_host(const Paths& paths) { return paths.is_host() && under_s
 // Throws Error on a bus failure.
 void daemon_reload();
 
+// systemd-networkd's Manager.Reload (`networkctl reload`): it reads its
+// .network files again and reconfigures the links whose file changed. The
+// caller needs CAP_NET_ADMIN (networkd's own check, before polkit). Throws
+// Error on a bus failure (networkd not running, not allowed).
+void networkd_reload();
+
 // Enqueue a job without waiting for it: a step must never wait for a job
 // that may itself be ordered after the step (that would deadlock the
 // transaction). mode is a systemd job mode ("replace", "fail", ...).

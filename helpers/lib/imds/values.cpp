@@ -93,6 +93,10 @@ std::string instance_id(std::string_view s) {
     return prefixed_hex(s, "i-") ? "" : problem(s, "an EC2 instance id (i- and 8 or 17 lowercase hex digits)");
 }
 
+std::string eni_id(std::string_view s) {
+    return prefixed_hex(s, "eni-") ? "" : problem(s, "an ENI id (eni- and 8 or 17 lowercase hex digits)");
+}
+
 std::string instance_type(std::string_view s) {
     size_t dot = s.find('.');
     auto part = [](std::string_view p) {

@@ -28,6 +28,7 @@ std::string shown(std::string_view s);
 
 std::string dns_name(std::string_view s);           // RFC 1123: labels [A-Za-z0-9-], 63 each, 253 in all
 std::string instance_id(std::string_view s);        // i- and 8 or 17 lowercase hex digits
+std::string eni_id(std::string_view s);             // eni- and 8 or 17 lowercase hex digits
 std::string instance_type(std::string_view s);      // family.size: "m5.large", "u-6tb1.metal", "c7i.metal-48xl"
 std::string region(std::string_view s);             // "us-west-2", "us-gov-east-1"
 std::string availability_zone(std::string_view s);  // "us-west-2f", "us-west-2-lax-1a"

@@ -73,6 +73,16 @@ TEST_CASE("values: DNS names are RFC 1123 host names", "[imds][values]") {
     CHECK_THAT(v::dns_name("a b"), Catch::Contains("\"a b\" is not a DNS name"));
 }
 
+TEST_CASE("values: ENI ids", "[imds][values]") {
+    refuses_junk(v::eni_id, "eni-0a1b2c3d4e5f60718");
+    CHECK(v::eni_id("eni-0a1b2c3d").empty());
+    CHECK_FALSE(v::eni_id("eni-0A1B2C3D").empty());
+    CHECK_FALSE(v::eni_id("eni-0a1b2c3d4e5f6071").empty());  // 16 digits
+    CHECK_FALSE(v::eni_id("i-0a1b2c3d").empty());
+    CHECK_FALSE(v::eni_id("eni-../x").empty());
+    CHECK_THAT(v::eni_id("eni-"), Catch::Contains("\"eni-\" is not an ENI id"));
+}
+
 TEST_CASE("values: EC2 instance ids", "[imds][values]") {
     refuses_junk(v::instance_id, "i-1234567890abcdef0");
     CHECK(v::instance_id("i-0abc1234").empty());  // the old 8-digit form

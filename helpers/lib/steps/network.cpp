@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: Apache-2.0
+// eks-node-network: configure one EC2 network interface for systemd-networkd,
+// or leave it to the VPC CNI. Run as eks-node-network@NAME.service, which
+// udev pulls in for every EC2 interface (network/90-eks-node-network.rules),
+// at boot and whenever an ENI is attached. See eks-node-network(8).
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "config/fragments.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/outputs.hpp"
+#include "core/systemd.hpp"
+#include "core/text.hpp"
+#include "imds/imds.hpp"
+#include "imds/values.hpp"
+#include "render/network.hpp"
+#include "steps/steps.hpp"
+
+namespace eksnode::steps {
+
+const StepSpec network_spec{"network", "configure an EC2 network interface, or leave it to the VPC CNI"};
+
+namespace {
+
+namespace v = imds::value;
+using Fetched = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+// The kernel's interface name as udev passes it (%k): at most 15 bytes; only
+// the characters systemd's own naming policies produce, so that the name is
+// safe in a file name and a unit name.
+void check_interface_name(std::string_view name) {
+    bool ok = !name.empty() && name.size() <= 15 && name.front() != '.' && name.front() != '-' &&
+              std::all_of(name.begin(), name.end(), [](char c) {
+                  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                         c == '-' || c == '.';
+              });
+    if (!ok)
+        throw UsageError(fmt::format("{} is not a network interface name (1-15 of A-Z a-z 0-9 _ - .)", v::shown(name)));
+}
+
+std::string mac_leaf(std::string_view mac, std::string_view leaf) {
+    return fmt::format("meta-data/network/interfaces/macs/{}/{}", mac, leaf);
+}
+
+[[noreturn]] void bad(std::string_view path, const std::string& problem) {
+    throw ConfigError(fmt::format("IMDS {}", path), "", problem);
+}
+
+// A single value, checked by `check`; nullopt when IMDS has none (404 or empty).
+using Check = std::string (*)(std::string_view);
+std::optional<std::string> scalar(const Fetched& f, const std::string& path, Check check) {
+    auto it = f.find(path);
+    if (it == f.end() || !it->second) return std::nullopt;
+    std::string_view s = trim_line(*it->second);
+    if (s.empty()) return std::nullopt;
+    if (std::string problem = check(s); !problem.empty()) bad(path, problem);
+    return std::string(s);
+}
+
+// A newline-separated list, each line checked; absent is empty.
+std::vector<std::string> list(const Fetched& f, const std::string& path, Check check) {
+    std::vector<std::string> out;
+    auto it = f.find(path);
+    if (it == f.end() || !it->second) return out;
+    std::string_view rest = *it->second;
+    for (int line_no = 1; !rest.empty(); ++line_no) {
+        size_t nl = rest.find('\n');
+        std::string_view line = trim_line(rest.substr(0, nl));
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        if (line.empty()) continue;
+        if (std::string problem = check(line); !problem.empty())
+            bad(path, fmt::format("line {}: {}", line_no, problem));
+        out.emplace_back(line);
+    }
+    return out;
+}
+
+// device-number and network-card: small decimal numbers. A route table is
+// 10000 + 100 * card + device, so both stay below 100 or tables would collide.
+std::string small_number(std::string_view s) {
+    bool digits =
+        !s.empty() && s.size() <= 2 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return digits ? "" : fmt::format("{} is not a number from 0 to 99", v::shown(s));
+}
+
+// What was decided for a MAC on this instance: "INSTANCE-ID OWNER\n".
+// Another instance's record (an image made from a node) counts for nothing.
+std::optional<render::EniOwner> recorded_owner(const fs::path& record, std::string_view instance_id) {
+    std::optional<std::string> text = read_file_if_exists(record);
+    if (!text) return std::nullopt;
+    std::string_view line = trim_line(*text);
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos || line.substr(0, sp) != instance_id) return std::nullopt;
+    std::string_view owner = line.substr(sp + 1);
+    if (owner == "systemd") return render::EniOwner::systemd;
+    if (owner == "cni") return render::EniOwner::cni;
+    log::warning("{}: {} is not an owner (systemd or cni), ignoring", record.string(), v::shown(owner));
+    return std::nullopt;
+}
+
+}  // namespace
+
+StepResult network(const StepOptions& opts) {
+    if (opts.args.size() != 1)
+        throw UsageError("expects one argument, the interface name (as eks-node-network@NAME.service passes it)");
+    render::Eni eni;
+    eni.name = opts.args[0];
+    check_interface_name(eni.name);
+
+    // The MAC the interface was born with: what IMDS knows it by, and what
+    // the file matches (PermanentMACAddress=, as a MAC policy could change
+    // the current one).
+    const std::string address_file = fmt::format("/sys/class/net/{}/address", eni.name);
+    std::optional<std::string> address = read_file_if_exists(opts.paths.of(address_file));
+    if (!address) throw Error(fmt::format("{}: no such interface", eni.name));
+    eni.mac = std::string(trim_line(*address));
+    if (std::string problem = v::mac(eni.mac); !problem.empty())
+        throw Error(fmt::format("{}: {}", address_file, problem));
+
+    json settings = {{"imds", config::static_settings_table(opts.paths, "imds")}};
+    imds::ImdsOptions io = imds::imds_options(settings, opts.imds_endpoint);
+    static constexpr std::string_view leaves[] = {
+        "device-number",          "network-card", "interface-id",           "local-ipv4s",
+        "subnet-ipv4-cidr-block", "ipv6s",        "subnet-ipv6-cidr-blocks"};
+    std::vector<std::string> paths{"meta-data/instance-id", "meta-data/mac"};
+    for (std::string_view leaf : leaves) paths.push_back(mac_leaf(eni.mac, leaf));
+    Fetched f = imds::fetch_paths(io, paths);
+
+    std::optional<std::string> instance_id = scalar(f, "meta-data/instance-id", v::instance_id);
+    std::optional<std::string> primary_mac = scalar(f, "meta-data/mac", v::mac);
+    if (!instance_id || !primary_mac)
+        throw Error(
+            "IMDS has no meta-data/instance-id or meta-data/mac (HTTP 404); both are served on every EC2 instance");
+    eni.primary = eni.mac == *primary_mac;
+
+    // Who owns it: what was decided at its first sight on this instance
+    // (after a reboot, the VPC CNI's ENIs are present at boot like the
+    // others); else the primary and every ENI seen before eks-node-config
+    // resolved the node are systemd-networkd's, and one attached later is the
+    // VPC CNI's: it attaches ENIs only once kubelet runs its pod.
+    const fs::path record = opts.paths.of(fmt::format("{}/{}", path::eni_owner_dir, eni.mac));
+    std::optional<render::EniOwner> owner = recorded_owner(record, *instance_id);
+    std::string why = "recorded at its first sight on this instance";
+    if (!owner) {
+        if (eni.primary) {
+            owner = render::EniOwner::systemd;
+            why = "the primary interface";
+        } else if (fs::exists(opts.config_file())) {
+            owner = render::EniOwner::cni;
+            why = "attached after eks-node-config resolved the node";
+        } else {
+            owner = render::EniOwner::systemd;
+            why = "attached before eks-node-config resolved the node";
+        }
+    }
+
+    if (*owner == render::EniOwner::systemd) {
+        std::optional<std::string> device = scalar(f, mac_leaf(eni.mac, "device-number"), small_number);
+        // IMDS lists a new ENI a moment after the kernel sees it: a 404 now
+        // is worth asking again (exit 75; the unit restarts).
+        if (!device)
+            throw TempError(fmt::format("IMDS does not list {} ({}) yet: no {}", eni.mac, eni.name,
+                                        mac_leaf(eni.mac, "device-number")));
+        eni.device_number = std::stoi(*device);
+        if (auto card = scalar(f, mac_leaf(eni.mac, "network-card"), small_number)) eni.network_card = std::stoi(*card);
+        eni.interface_id = scalar(f, mac_leaf(eni.mac, "interface-id"), v::eni_id).value_or("");
+        eni.ipv4s = list(f, mac_leaf(eni.mac, "local-ipv4s"), v::ipv4);
+        eni.ipv4_subnet = scalar(f, mac_leaf(eni.mac, "subnet-ipv4-cidr-block"), v::ipv4_cidr).value_or("");
+        eni.ipv6s = list(f, mac_leaf(eni.mac, "ipv6s"), v::ipv6);
+        eni.ipv6_subnets = list(f, mac_leaf(eni.mac, "subnet-ipv6-cidr-blocks"), v::ipv6_cidr);
+    } else {
+        eni.interface_id = scalar(f, mac_leaf(eni.mac, "interface-id"), v::eni_id).value_or("");
+    }
+    if (eni.primary && eni.device_number != 0)
+        log::warning("{}: the primary interface has device number {}, not 0", eni.name, eni.device_number);
+
+    StepResult out;
+    const fs::path file = opts.paths.of(render::eni_network_path(eni.name));
+    out.add(file, write_file_atomic(file, render::eni_network_text(eni, *owner), outputs::of(path::eni_network).mode));
+    if (eni.primary) {
+        const fs::path dropin = opts.paths.of(path::network_fallback_dropin);
+        out.add(dropin, write_file_atomic(dropin, render::fallback_dropin_text(eni.mac),
+                                          outputs::of(path::network_fallback_dropin).mode));
+    }
+    // Last: a record says a decision was carried out.
+    out.add(record, write_file_atomic(record, fmt::format("{} {}\n", *instance_id, render::owner_name(*owner)),
+                                      outputs::of(path::eni_owner).mode));
+
+    std::string what = *owner == render::EniOwner::cni ? std::string("left to the VPC CNI (Unmanaged=yes)")
+                       : eni.primary                   ? std::string("configured as the primary interface")
+                                     : fmt::format("configured with route table {}", render::route_table(eni));
+    log::info("{} ({}{}{}): {}; {}", eni.name, eni.mac, eni.interface_id.empty() ? "" : ", ", eni.interface_id, what,
+              why);
+
+    // networkd reads its files at start and on Reload only. Asked over
+    // D-Bus, and only when a file changed: a re-run with nothing new leaves
+    // every link alone (`networkctl reload` in ExecStartPost= would
+    // reconfigure on every run, and the step has no program to run anyway).
+    const bool changed = std::any_of(out.outputs.begin(), out.outputs.end() - 1,
+                                     [](const auto& o) { return o.second == WriteResult::written; });
+    if (changed && sd::manages_host(opts.paths)) {
+        try {
+            sd::networkd_reload();
+            log::info("systemd-networkd reloaded");
+        } catch (const Error& e) {
+            // Not fatal: networkd reads the file when it starts.
+            log::warning("{}; the file applies when systemd-networkd next starts or reloads", e.what());
+        }
+    } else if (changed) {
+        log::debug("not on the host under systemd: no systemd-networkd reload");
+    }
+    return out;
+}
+
+}  // namespace eksnode::steps

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
+# Secondary ENIs (eks-node-network(8)) on two virtio NICs: udev pulls in
+# eks-node-network@NAME.service for each, the primary gets its own file (and the fallback
+# is narrowed to it), the second ENI its route table 10001, its policy rule and MTU 9001,
+# as systemd-networkd applied them; the fake IMDS stays reachable. Runs inside the guest.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+# the interface with this MAC
+ifname() { ip -o link | awk -v mac="link/ether $1 " 'index($0, mac) { sub(":$", "", $2); print $2 }'; }
+p=$(ifname 0e:49:61:0f:c3:11)
+s=$(ifname 0e:49:61:0f:c3:12)
+check "two NICs: primary $p, second $s" test -n "$p" -a -n "$s"
+check "the node joined" joined
+# what udev told systemd of each NIC (for a post-mortem)
+ls -l /etc/udev/rules.d /usr/lib/udev/rules.d/90-eks-node-network.rules
+for i in "$p" "$s"; do
+  udevadm info "/sys/class/net/$i" | grep -E 'ID_NET_DRIVER|SYSTEMD_WANTS|ID_NET_NAME=|INTERFACE'
+  systemctl show -p Wants -p Following "sys-subsystem-net-devices-$i.device"
+  udevadm test "/sys/class/net/$i" 2>&1 | grep -iE 'eksvm|eks-node|SYSTEMD_WANTS|ID_NET_DRIVER|invalid|error' | head -20
+done
+for i in "$p" "$s"; do
+  check "eks-node-network@$i.service ran" eventually 60 systemctl is-active --quiet "eks-node-network@$i.service"
+  check "systemd-networkd configured $i" eventually 60 bash -c "
+    networkctl list --no-legend --no-pager $i | awk '{ print \$NF }' | grep -qx configured"
+  check "$i has MTU 9001" eventually 30 grep -qx 9001 "/sys/class/net/$i/mtu"
+done
+check "the primary's file matches its MAC and has no table of its own" bash -c "
+  f=/run/systemd/network/70-eks-node-$p.network; cat \$f
+  grep -qx PermanentMACAddress=0e:49:61:0f:c3:11 \$f && ! grep -q '^Table=' \$f"
+check "the fallback is narrowed to the primary" \
+  grep -qx PermanentMACAddress=0e:49:61:0f:c3:11 /run/systemd/network/80-eks-node-ec2.network.d/50-primary-only.conf
+check "networkctl shows the primary's file" bash -c "networkctl status --no-pager $p | grep -F 70-eks-node-$p.network"
+check "$s has its DHCP address" eventually 30 bash -c "ip -4 -o addr show dev $s | grep -qF 'inet 10.0.2.15/24'"
+check "a rule sends 10.0.2.15's traffic to table 10001" eventually 30 bash -c "
+  ip rule show | grep -E '^32765:\s+from 10.0.2.15 lookup 10001'"
+check "table 10001 holds $s's subnet" eventually 30 bash -c "
+  ip route show table 10001 | grep -q '^10.0.2.0/24 dev $s'"
+# The default routes (main table, table 10001) need a router from DHCP; seen on
+# 2026-11-24: qemu's user networking with restrict=on gave none, so neither the
+# fallback nor our files had a gateway (ip route show default: empty).
+if ip route show default | grep -q .; then
+  check "table 10001: the default route through $s's gateway" bash -c "
+    ip route show table 10001 | grep -q '^default via 10.0.2.2 dev $s'"
+  check "replies from 10.0.2.15 leave by $s" bash -c "ip route get 10.9.9.9 from 10.0.2.15 | grep -F 'dev $s'"
+  check "the main table's default route is the primary's (metric 512)" bash -c "
+    ip route show default | head -n1 | grep -E 'dev $p .*metric 512'"
+else
+  echo "skip - default routes: DHCP gave no router (qemu user networking with restrict=on)"
+fi
+check "the fake IMDS is still this machine's own address" bash -c "ip route get 169.254.169.254 | grep -q '^local'"
+check "IMDS answers" imds_get meta-data/instance-id
+check "each decision recorded for this instance" bash -c '
+  grep -qx "i-1234567890abcdef0 systemd" /var/lib/eks-node/network/0e:49:61:0f:c3:11 &&
+  grep -qx "i-1234567890abcdef0 systemd" /var/lib/eks-node/network/0e:49:61:0f:c3:12'
+check "MACAddressPolicy=none for every link" bash -c '
+  systemd-analyze cat-config systemd/network/99-default.link | grep -x MACAddressPolicy=none'
+check "ports of host-network add-ons reserved" bash -c '
+  sysctl -n net.ipv4.ip_local_reserved_ports | grep -F 61678'
+# a re-run with nothing new: the file is not rewritten and networkd not reloaded
+before=$(stat -c %Y "/run/systemd/network/70-eks-node-$s.network" 2>/dev/null)
+mark=$(date '+%Y-%m-%d %H:%M:%S')
+sleep 1
+check "a re-run succeeds" systemctl restart "eks-node-network@$s.service"
+check "a re-run changes nothing and reloads nothing" bash -c "
+  j=\$(journalctl -u eks-node-network@$s.service --since '$mark' --no-pager -o cat); echo \"\$j\"
+  grep -q 'done, nothing changed' <<<\"\$j\" && ! grep -q 'systemd-networkd reloaded' <<<\"\$j\" &&
+  [[ \$(stat -c %Y /run/systemd/network/70-eks-node-$s.network) == $before ]]"
+check "no step failed" bash -c '! systemctl --failed --no-legend | grep -q .'
+finish
