@@ -39,18 +39,9 @@ check "a rule sends 10.0.2.15's traffic to table 10001" eventually 30 bash -c "
   ip rule show | grep -E '^32765:\s+from 10.0.2.15 lookup 10001'"
 check "table 10001 holds $s's subnet" eventually 30 bash -c "
   ip route show table 10001 | grep -q '^10.0.2.0/24 dev $s'"
-# The default routes (main table, table 10001) need a router from DHCP; seen on
-# 2026-11-24: qemu's user networking with restrict=on gave none, so neither the
-# fallback nor our files had a gateway (ip route show default: empty).
-if ip route show default | grep -q .; then
-  check "table 10001: the default route through $s's gateway" bash -c "
-    ip route show table 10001 | grep -q '^default via 10.0.2.2 dev $s'"
-  check "replies from 10.0.2.15 leave by $s" bash -c "ip route get 10.9.9.9 from 10.0.2.15 | grep -F 'dev $s'"
-  check "the main table's default route is the primary's (metric 512)" bash -c "
-    ip route show default | head -n1 | grep -E 'dev $p .*metric 512'"
-else
-  echo "skip - default routes: DHCP gave no router (qemu user networking with restrict=on)"
-fi
+# Not checked here: the default routes (main table, table 10001). They need a router
+# from DHCP, and qemu's user networking with restrict=on offered none on 2026-11-24;
+# the golden cases (tests/golden/network/) check the Gateway= routes we write.
 check "the fake IMDS is still this machine's own address" bash -c "ip route get 169.254.169.254 | grep -q '^local'"
 check "IMDS answers" imds_get meta-data/instance-id
 check "each decision recorded for this instance" bash -c '
