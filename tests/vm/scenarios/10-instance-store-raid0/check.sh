@@ -58,6 +58,9 @@ check "a re-run changes nothing" \
 # An emulated reboot: stop what uses the array, unmount, stop the array, take the disks away,
 # bring them back (same backing files), re-run the generator and the chain.
 echo marker >/var/lib/containerd/kept-across-reboot
+# The stub kubelet's CRI run ends with its pod removed; stopped halfway, it would leave a
+# containerd shim (which outlives containerd.service, KillMode=process) holding the array.
+check "kubelet's CRI run is over, its pod removed" cri_ok
 check "everything stops" bash -c 'systemctl stop kubelet.service containerd.service &&
   systemctl stop var-lib-kubelet.mount var-lib-containerd.mount var-log-pods.mount "mnt-k8s\\x2ddisks-0.mount" &&
   systemctl stop eks-node-instance-store.service && mdadm --stop /dev/md/eks-node'
