@@ -260,6 +260,11 @@ CFG
   mkdir -p "$r/etc/systemd/system/cloud-init.service.d"
   printf '[Unit]\n# its datasource is the fake IMDS\nWants=eksvm-imds.service\nAfter=eksvm-imds.service\n' \
     >"$r/etc/systemd/system/cloud-init.service.d/eksvm.conf"
+  # Docker (sid only): installed for the ECS scenarios, off otherwise, as on an EKS AMI; the
+  # ECS chain starts it
+  if [[ -e $r/usr/lib/systemd/system/docker.service || -e $r/lib/systemd/system/docker.service ]]; then
+    systemctl --root="$r" --quiet disable docker.service docker.socket
+  fi
   # systemd-resolved: off unless a scenario's files/ enables it; /etc/resolv.conf stays a
   # plain file (its package made it a link to the stub resolver)
   systemctl --root="$r" --quiet disable systemd-resolved.service

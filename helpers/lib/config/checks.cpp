@@ -202,6 +202,20 @@ std::string image_tag(std::string_view s) {
     return ok ? "" : text::quote(s) + " is not an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)";
 }
 
+std::string runtime_handler_name(std::string_view s) {
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    bool ok = !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
+              std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+    return ok ? "" : text::quote(s) + " is not a runtime handler name (a DNS label: [a-z0-9-], at most 63)";
+}
+
+std::string kernel_module(std::string_view s) {
+    bool ok = !s.empty() && s.size() <= 55 && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    return ok ? "" : text::quote(s) + " is not a kernel module name ([A-Za-z0-9_-], at most 55)";
+}
+
 // The distribution reference grammar (distribution/reference), which
 // containerd parses the CRI's image with, simplified to what a registry
 // serves: a host ("registry.example.com", "localhost:5000", a first

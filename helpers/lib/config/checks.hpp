@@ -24,6 +24,13 @@ std::string single_token(std::string_view s);           // non-empty, no whitesp
 std::string non_empty(std::string_view s);
 std::string aws_account_id(std::string_view s);         // 12 digits
 std::string image_tag(std::string_view s);              // an OCI tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+// A runtime handler's name as a RuntimeClass's `handler` takes it: a DNS label
+// ([a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63), which is also a safe containerd
+// table key.
+std::string runtime_handler_name(std::string_view s);
+// A kernel module name as modprobe takes it: [A-Za-z0-9_-]+, at most 55
+// (MODULE_NAME_LEN - 1 on 64-bit).
+std::string kernel_module(std::string_view s);
 // An image reference as containerd's CRI takes it: [HOST[:PORT]/]PATH[:TAG][@DIGEST],
 // path components in lower case, at most 512 bytes (image_reference() in checks.cpp).
 std::string image_reference(std::string_view s);

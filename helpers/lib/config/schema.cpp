@@ -254,6 +254,30 @@ const Field& settings() {
                     string_field("pauseTag", "tag of the regional pause image (AL2 --pause-container-version)",
                                  check::image_tag),
                 }),
+            // Runtime handlers beside the default one (eks-node.toml(5) RUNTIME HANDLERS):
+            // rendered into containerd's config, their kernel modules loaded by systemd before
+            // containerd starts, their binaries checked before anything points at them.
+            map_of("runtimes", "containerd runtime handlers, by handler name (a RuntimeClass's handler)",
+                   check::runtime_handler_name,
+                   object("", "one runtime handler",
+                          {
+                              string_field("type",
+                                           "containerd runtime type (default io.containerd.runc.v2), or a shim's "
+                                           "io.containerd.NAME.vN",
+                                           check::single_token),
+                              string_field("binary",
+                                           "the OCI runtime (runc.v2: its BinaryName) or, for another type, the "
+                                           "shim binary; checked to exist",
+                                           check::absolute_path),
+                              free_object("options", "the runtime's options table, merged over eks-node's"),
+                              boolean("privilegedWithoutHostDevices",
+                                      "privileged pods of this handler get no host devices"),
+                              list_of("podAnnotations", "pod annotations passed through to the runtime",
+                                      string_field("", "an annotation key or prefix*", check::single_token)),
+                              list_of("kernelModules", "kernel modules loaded (by systemd) before containerd starts",
+                                      string_field("", "a module name", check::kernel_module)),
+                              boolean("default", "containerd's default runtime (at most one handler)"),
+                          })),
         });
     return table;
 }
