@@ -116,6 +116,7 @@ build {
       "EKS_RUNTIME_HANDLERS=${local.runtime_handlers}",
       "EKS_PAUSE_IMAGE=${var.pause_image}",
       "EKS_CACHE_PAUSE_IMAGE=${var.cache_pause_image}",
+      "EKS_SOCI_SNAPSHOTTER=${var.soci_snapshotter}",
       "EKS_FIPS=${var.variant == "fips"}",
       "EKS_HARDENING=${var.variant == "cis" ? "cis" : "none"}",
     ]

@@ -104,6 +104,12 @@ variable "pause_image" {
   }
 }
 
+variable "soci_snapshotter" {
+  type        = bool
+  description = "Install the SOCI snapshotter, which the FastImagePull feature gate needs (eks-node-containerd(8))."
+  default     = true
+}
+
 variable "cache_pause_image" {
   type        = bool
   description = "Cache the pause image in the AMI (false: nodes pull it at first pod start)."

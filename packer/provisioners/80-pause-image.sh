@@ -79,6 +79,15 @@ if ! "${ctr[@]}" images check "name==$local_ref" 2>/dev/null | grep -q complete;
   fi
 fi
 "${ctr[@]}" images label "$local_ref" io.cri-containerd.pinned=pinned >/dev/null
+# Its archive too, where nodeadm's AMIs keep it: with FastImagePull, pod sandboxes
+# unpack in the SOCI snapshotter, and containerd imports it there at each start
+# (eks-node-generator(8)); no registry is asked for it then either.
+if [[ ! -s /etc/eks/pause.tar ]]; then
+  mkdir -p /etc/eks
+  "${ctr[@]}" images export /etc/eks/pause.tar.tmp "$local_ref"
+  mv /etc/eks/pause.tar.tmp /etc/eks/pause.tar
+  log "exported $local_ref to /etc/eks/pause.tar"
+fi
 stop_own_containerd
 
 put 0644 /usr/lib/eks-node/node.toml.d/10-pause-image.toml <<CONF

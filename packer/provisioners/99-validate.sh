@@ -32,6 +32,14 @@ check "cgroup2 favordynmods is set at boot" \
 no_net_utils() { ! pkg_installed amazon-ec2-net-utils && ! pkg_installed ec2-net-utils; }
 check "no amazon-ec2-net-utils (eks-node-network configures the ENIs)" no_net_utils
 check "systemd-networkd is enabled" systemctl is-enabled systemd-networkd.service
+if [[ ${EKS_SOCI_SNAPSHOTTER:-true} == true ]]; then
+  soci_unit() { [[ -e /usr/lib/systemd/system/soci-snapshotter.service || -e /lib/systemd/system/soci-snapshotter.service ]]; }
+  check "the SOCI snapshotter and its unit (FastImagePull)" soci_unit
+  check "the SOCI snapshotter's release is recorded" test -s /etc/eks/soci-snapshotter-version.txt
+fi
+if [[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true ]]; then
+  check "the cached pause image's archive" test -s /etc/eks/pause.tar
+fi
 # the steps confine their own file system with Landlock (eks-node(7),
 # CONFINEMENT): AL2023 kernels have it from release 2023.8.20250804
 landlock_kernel() {

@@ -31,10 +31,10 @@ flavour=${EKS_NODE_VM_FLAVOUR:-bookworm}
 case $flavour in
   bookworm)
     suite=bookworm package_list=$here/image-packages.txt
-    containerd_version=1.6 runc_version=1.1 ;;
+    containerd_version=1.6 runc_version=1.1 soci=false ;;  # bookworm has no soci-snapshotter
   sid)
     suite=sid package_list=$here/image-packages-sid.txt
-    containerd_version=2.1 runc_version=1.3 ;;
+    containerd_version=2.1 runc_version=1.3 soci=true ;;
   *) echo "build-image: EKS_NODE_VM_FLAVOUR: bookworm or sid, not '$flavour'" >&2; exit 2 ;;
 esac
 # What configure_rootfs copies from guest/ (part of the cache key). The other files in guest/
@@ -182,7 +182,7 @@ provision_rootfs() {
     EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
     EKS_CNI_PLUGINS_VERSION="$cni_version" EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub
     EKS_BINARY_SOURCE=/var/tmp/eks-bin EKS_SKIP=30-eks-node
-    EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar
+    EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_SOCI_SNAPSHOTTER="$soci"
     bash /var/tmp/eks-provision/run.sh)
   "${run[@]}" >&2
   # The steps promise idempotence: a second run must neither write nor install anything.

@@ -53,6 +53,14 @@ inline constexpr std::string_view network_fallback_dropin =
 inline constexpr std::string_view eni_owner_dir = "/var/lib/eks-node/network";
 inline constexpr std::string_view eni_owner = "/var/lib/eks-node/network/*";
 inline constexpr std::string_view soci_config = "/etc/soci-snapshotter-grpc/config.toml";
+// The SOCI snapshotter (FastImagePull): its daemon, the version file the image
+// build writes (packer/provisioners/85-release.sh), its gRPC socket (containerd's
+// proxy plugin and kubelet's image service endpoint), and the cached pause
+// image's archive, which is imported into it at containerd's start
+inline constexpr std::string_view soci_snapshotter_grpc = "/usr/bin/soci-snapshotter-grpc";
+inline constexpr std::string_view soci_version_txt = "/etc/eks/soci-snapshotter-version.txt";
+inline constexpr std::string_view soci_socket = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock";
+inline constexpr std::string_view pause_archive = "/etc/eks/pause.tar";
 // node-exporter's textfile collector reads *.prom in the directory its
 // --collector.textfile.directory names; this one is the collector's documented example
 inline constexpr std::string_view telemetry_textfile = "/var/lib/node_exporter/textfile_collector/eks-node.prom";

@@ -400,6 +400,34 @@ void derive_node_name(const Config& cfg, const json& instance, const Ec2Lookups&
 
 // --- images and cluster access ---------------------------------------------------
 
+// FastImagePull: containerd's CRI pulls and unpacks through the SOCI
+// snapshotter. nodeadm turns the gate into that only on a machine with at
+// least 4 CPUs and 7 GiB (most xlarge types; 7 rather than 8 GiB because the
+// kernel reports less memory than the instance type has), since parallel
+// pulls cost CPU, memory and disk throughput, and ignores it below. On an
+// image without the snapshotter nodeadm still points containerd at its
+// socket, which nothing serves, and every pull fails; eks-node refuses the
+// gate there, on every instance size, so that one launch template behaves the
+// same on every type.
+void derive_soci_snapshotter(const Config& cfg, const MachineFacts& m, Recorder& rec) {
+    constexpr std::string_view gate = "/spec/featureGates/FastImagePull";
+    if (!cfg.boolean(gate).value_or(false)) {
+        rec.set("sociSnapshotter", false, "default: spec.featureGates.FastImagePull is off");
+        return;
+    }
+    if (!m.soci_snapshotter)
+        cfg.bad(gate, fmt::format("true needs the SOCI snapshotter, and this image has none ({} is not installed): "
+                                  "containerd and kubelet would be pointed at a socket nothing serves",
+                                  path::soci_snapshotter_grpc));
+    const bool big = m.cpu_millicores >= 4000 && m.memory_mib >= 7 * 1024;
+    rec.set("sociSnapshotter", big,
+            big ? fmt::format("spec.featureGates.FastImagePull ({}) on {} CPUs and {} MiB (at least 4 and 7168)",
+                              cfg.source(gate), m.cpu_millicores / 1000, m.memory_mib)
+                : fmt::format("spec.featureGates.FastImagePull ({}) ignored on {} CPUs and {} MiB: it needs at least "
+                              "4 CPUs and 7168 MiB, as nodeadm's",
+                              cfg.source(gate), m.cpu_millicores / 1000, m.memory_mib));
+}
+
 void derive_sandbox_image(const Config& cfg, const json& instance, const MachineFacts& m, Recorder& rec) {
     constexpr std::string_view pointer = "/settings/containerd/sandboxImage";
     if (std::optional<std::string> image = cfg.string(pointer)) {
@@ -486,6 +514,7 @@ json values(const json& spec, const json& settings, const json& instance, const 
     derive_provider_id(instance, rec);
     derive_node_name(cfg, instance, ec2, rec);
     derive_sandbox_image(cfg, instance, machine, rec);
+    derive_soci_snapshotter(cfg, machine, rec);
     derive_cluster_access(cfg, rec);
     return rec.take();
 }

@@ -26,6 +26,8 @@ struct MachineFacts {
     bool nvidia_gpu = false;           // a PCI device of vendor 0x10de under sys/bus/pci/devices
     bool nvidia_runtime = false;       // usr/bin/nvidia-container-runtime is installed (the image's choice)
     bool fips_enabled = false;         // proc/sys/crypto/fips_enabled is 1
+    bool soci_snapshotter = false;     // usr/bin/soci-snapshotter-grpc is installed
+    std::string soci_version;          // its version (etc/eks/soci-snapshotter-version.txt, else --version), or ""
     Origins origins;                   // "/machine/<key>" -> where it came from
 };
 
@@ -38,6 +40,10 @@ struct MachineFacts {
 // 2.x releases still read.
 inline constexpr std::string_view assumed_kubelet_version = "1.34.0";
 inline constexpr std::string_view assumed_containerd_version = "1.7.0";
+// soci-snapshotter: the oldest release eks-node was tested with (Debian's 0.4.1),
+// whose configuration (no parallel pull mode, its own content store) every
+// later release still reads.
+inline constexpr std::string_view assumed_soci_version = "0.4.1";
 
 MachineFacts read_machine_facts(const Paths& paths);
 json machine_json(const MachineFacts& m);   // config.json "machine"

@@ -236,6 +236,22 @@ void detect_runtimes(const Paths& paths, MachineFacts& m) {
                     m.nvidia_runtime ? "is installed" : "is not installed (no executable file)");
 }
 
+// The SOCI snapshotter (FastImagePull): only a snapshotter that is there may
+// be named in containerd's and kubelet's configuration (a socket nothing
+// serves fails every pull); its version chooses its configuration.
+void detect_soci(const Paths& paths, MachineFacts& m) {
+    const fs::path bin = paths.of(path::soci_snapshotter_grpc);
+    m.soci_snapshotter = ::access(bin.c_str(), X_OK) == 0 && fs::is_regular_file(bin);
+    m.origins["/machine/sociSnapshotter"] =
+        fmt::format("{} {}", where(paths, path::soci_snapshotter_grpc),
+                    m.soci_snapshotter ? "is installed" : "is not installed (no executable file)");
+    if (!m.soci_snapshotter) return;
+    std::string origin;
+    m.soci_version = read_version(paths, std::string(path::soci_snapshotter_grpc), path::soci_version_txt,
+                                  assumed_soci_version, origin);
+    m.origins["/machine/sociSnapshotterVersion"] = origin;
+}
+
 void detect_fips(const Paths& paths, MachineFacts& m) {
     constexpr std::string_view file = "/proc/sys/crypto/fips_enabled";
     std::optional<std::string> text = read_file_if_exists(paths.of(file));
@@ -254,6 +270,7 @@ MachineFacts read_machine_facts(const Paths& paths) {
     read_versions(paths, m);
     detect_nvidia(paths, m);
     detect_runtimes(paths, m);
+    detect_soci(paths, m);
     detect_fips(paths, m);
     log::info(
         "machine: {} CPUs, {} MiB, kubelet {}, containerd {}, NVIDIA GPU {}, NVIDIA container runtime {}, "
@@ -272,6 +289,8 @@ json machine_json(const MachineFacts& m) {
     j["nvidiaGpu"] = m.nvidia_gpu;
     j["nvidiaContainerRuntime"] = m.nvidia_runtime;
     j["fipsEnabled"] = m.fips_enabled;
+    j["sociSnapshotter"] = m.soci_snapshotter;
+    if (m.soci_snapshotter) j["sociSnapshotterVersion"] = m.soci_version;
     return j;
 }
 

@@ -35,6 +35,10 @@
 //                                 soci-snapshotter). RAID10 with < 4 disks: only the step and the
 //                                 kubelet drop-in (the step fails with exit 6, kubelet never starts).
 //                                 No disks: nothing (logged at info).
+//   enabled, and config.json has  containerd.service.d/50-eks-node-soci.conf: Requires=, After=
+//   derived.sociSnapshotter =     soci-snapshotter.service (containerd's CRI pulls through it), and,
+//   true (FastImagePull)          if /etc/eks/pause.tar exists, ExecStartPost= importing the cached
+//                                 pause image into the snapshotter (pod sandboxes unpack there)
 //   enabled, and /etc/containerd/ containerd.service.d/50-eks-node-after-render.conf: After=eks-node-containerd,
 //   config.toml is missing, or    and the same for eks-node-ca and eks-node-kubelet (they run while containerd
 //   not rendered by eks-node      starts). Else containerd starts at boot in parallel with the steps, on the
@@ -54,6 +58,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -619,6 +624,56 @@ void add_containerd_order(GeneratorPlan& plan, const Paths& paths) {
         {Level::info, fmt::format("{} {}: containerd starts after eks-node-containerd", path::containerd_config, why)});
 }
 
+// ---- FastImagePull: containerd over the SOCI snapshotter ----------------------
+
+constexpr std::string_view soci_unit = "soci-snapshotter.service";
+
+// containerd's CRI pulls and unpacks through the snapshotter's socket, which
+// the snapshotter only serves while it runs: containerd requires it and starts
+// after it is ready (Type=notify). 0.4.1 cannot be socket-activated (it binds
+// its socket itself), so there is no .socket unit to order against instead.
+// A pod sandbox unpacks its image in the CRI's snapshotter, and the cached
+// pause image was unpacked for overlayfs when the image was built, its layers
+// then discarded: the pause image's archive (packer/provisioners/80-pause-image.sh)
+// is imported into the snapshotter each time containerd starts, which is
+// quick and idempotent, and needs no registry (as nodeadm does).
+void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config) {
+    const json* on = member(member(config, "derived"), "sociSnapshotter");
+    if (!on || !on->is_boolean() || !on->get<bool>()) return;
+    std::error_code ec;
+    const bool archive = fs::exists(paths.of(path::pause_archive), ec);
+    // ctr imports through containerd's transfer service from 1.7 on, which
+    // unpacks for no platform unless told one; --local (1.7+) unpacks for
+    // the machine's own, as the import at image build did.
+    const json* version = member(member(config, "machine"), "containerdVersion");
+    int major = 0, minor = 0;
+    if (version && version->is_string())
+        std::sscanf(version->get_ref<const std::string&>().c_str(), "%d.%d", &major, &minor);
+    const bool local = major > 1 || (major == 1 && minor >= 7);
+    std::string import =
+        archive ? fmt::format(
+                      "\n"
+                      "[Service]\n"
+                      "# the cached pause image, unpacked in the snapshotter pod sandboxes use\n"
+                      "ExecStartPost=/usr/bin/ctr --namespace k8s.io images import{} --snapshotter soci {}\n",
+                      local ? " --local" : "", path::pause_archive)
+                : fmt::format("# no {}: no cached pause image to import into the snapshotter\n", path::pause_archive);
+    add_file(plan, "containerd.service.d/50-eks-node-soci.conf",
+             fmt::format("#\n"
+                         "# derived.sociSnapshotter = true (spec.featureGates.FastImagePull): containerd's\n"
+                         "# CRI pulls and unpacks images through the SOCI snapshotter.\n"
+                         "[Unit]\n"
+                         "Documentation=man:eks-node-containerd(8)\n"
+                         "SourcePath={}\n"
+                         "# its proxy plugin \"soci\" and kubelet's image service are the snapshotter's socket\n"
+                         "Requires={}\n"
+                         "After={}\n"
+                         "{}",
+                         path::config_json, soci_unit, soci_unit, import));
+    plan.messages.push_back({Level::debug, fmt::format("derived.sociSnapshotter: containerd requires {}{}", soci_unit,
+                                                       archive ? ", imports the pause image into it" : "")});
+}
+
 // ---- hooks: settings.hooks, each its own unit -------------------------------
 
 constexpr std::string_view joined_unit = "eks-node-joined.service";
@@ -773,6 +828,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
     for (std::string& w : warnings) warn(plan, std::move(w));
     add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
     add_hooks(plan, s, paths);
+    add_soci(plan, paths, s.config.is_null() ? nullptr : &s.config);
     add_containerd_order(plan, paths);
     return plan;
 }

@@ -21,6 +21,7 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/paths.hpp"
+#include "derive/derive.hpp"
 #include "render/detail.hpp"
 #include "render/render.hpp"
 
@@ -31,7 +32,6 @@ namespace detail {
 namespace {
 
 constexpr std::string_view containerd_socket = "/run/containerd/containerd.sock";
-constexpr std::string_view soci_socket = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock";
 constexpr std::string_view v2_cri = "io.containerd.grpc.v1.cri";
 constexpr std::string_view v3_images = "io.containerd.cri.v1.images";
 constexpr std::string_view v3_runtime = "io.containerd.cri.v1.runtime";
@@ -95,7 +95,7 @@ void add_soci(json& c, json& snapshotter_owner) {
     snapshotter_owner["disable_snapshot_annotations"] = false;
     json soci = json::object();
     soci["type"] = "snapshot";
-    soci["address"] = soci_socket;
+    soci["address"] = path::soci_socket;
     soci["exports"] = {{"root", "/var/lib/soci-snapshotter-grpc"}};
     c["proxy_plugins"] = {{"soci", std::move(soci)}};
 }
@@ -511,16 +511,34 @@ std::string fnv1a64_hex(std::string_view bytes) {
 }
 
 bool use_soci_snapshotter(const json& cfg) {
-    if (!flag(cfg, "/spec/featureGates/FastImagePull")) return false;
-    const json& cpu = need(cfg, "/machine/cpuMillicores");
-    const json& mem = need(cfg, "/machine/memoryMiB");
-    // Parallel pulls cost CPU, memory and disk throughput: nodeadm enables them
-    // from 4 CPUs and 7 GiB (most xlarge types; 7 rather than 8 GiB because the
-    // kernel reports less memory than the instance type has).
-    return cpu.is_number() && mem.is_number() && cpu.get<long>() >= 4000 && mem.get<long>() >= 7 * 1024;
+    // eks-node-config decided (derive.cpp, derive_soci_snapshotter): the gate,
+    // the machine's size, the snapshotter installed.
+    return flag(cfg, "/derived/sociSnapshotter");
 }
 
-std::string soci_snapshotter_config() {
+std::string soci_snapshotter_config(const json& cfg) {
+    json soci = json::object();
+    soci["debug"] = false;
+    // The snapshotter learns registry credentials from the CRI image requests
+    // that pass through it on their way to containerd (kubelet's
+    // imageServiceEndpoint is its socket).
+    soci["cri_keychain"] = {{"enable_keychain", true}, {"image_service_path", containerd_socket}};
+    std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
+    // Releases before 0.10 have no parallel pull mode, and connect to a
+    // "containerd" content store when they start: 10 s without containerd's
+    // socket and they exit. containerd starts after the snapshotter (its proxy
+    // plugin and the pause image import need it), so these keep their own
+    // content store (SOCI indexes and zTOCs), and pull layers lazily where the
+    // registry has a SOCI index, else as containerd would.
+    const json* v = find(cfg, "/machine/sociSnapshotterVersion");
+    const std::string version = v && v->is_string() ? v->get<std::string>() : std::string();
+    if (!version.empty() && derive::compare_versions(version, "0.10") < 0) {
+        soci["content_store"] = {{"type", "soci"}};
+        out +=
+            fmt::format("# soci-snapshotter {} (before 0.10): no parallel pull mode; its own content store\n", version);
+        return out.append(config::json_to_toml(soci, path::soci_config));
+    }
+    soci["content_store"] = {{"type", "containerd"}};
     json pull = json::object();
     pull["enable"] = true;
     pull["concurrent_download_chunk_size"] = "16mb";
@@ -531,15 +549,7 @@ std::string soci_snapshotter_config() {
     pull["max_concurrent_unpacks_per_image"] = 12;
     // unpigz decompresses gzip layers on several cores.
     pull["decompress_streams"] = {{"gzip", {{"path", "/usr/bin/unpigz"}, {"args", json::array({"-d", "-c"})}}}};
-
-    json soci = json::object();
-    soci["debug"] = false;
-    soci["content_store"] = {{"type", "containerd"}};
-    // The snapshotter learns registry credentials from the CRI image requests
-    // that pass through it on their way to containerd.
-    soci["cri_keychain"] = {{"enable_keychain", true}, {"image_service_path", containerd_socket}};
     soci["pull_modes"] = {{"parallel_pull_unpack", std::move(pull)}};
-    std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
     return out.append(config::json_to_toml(soci, path::soci_config));
 }
 
@@ -592,7 +602,7 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     // Written only while in use and never removed: the SOCI package may ship
     // its own, and containerd does not talk to the snapshotter without the
     // proxy plugin above.
-    if (use_soci_snapshotter(cfg)) put(r, paths, path::soci_config, soci_snapshotter_config());
+    if (use_soci_snapshotter(cfg)) put(r, paths, path::soci_config, soci_snapshotter_config(cfg));
     return r;
 }
 

@@ -29,10 +29,10 @@ json containerd_config(const json& cfg);
 std::string fnv1a64_hex(std::string_view bytes);
 
 // The FastImagePull feature gate on a node big enough for it (nodeadm: at
-// least 4 CPUs and 7 GiB): images are pulled by the SOCI snapshotter in
-// parallel-pull mode.
+// least 4 CPUs and 7 GiB), as eks-node-config decided (derived.sociSnapshotter):
+// images are pulled by the SOCI snapshotter, in parallel-pull mode from 0.10.
 bool use_soci_snapshotter(const json& cfg);
-std::string soci_snapshotter_config();
+std::string soci_snapshotter_config(const json& cfg);
 
 // /etc/containerd/base-runtime-spec.json: nodeadm's default OCI spec with
 // spec.containerd.baseRuntimeSpec deep-merged over it.

@@ -3,6 +3,8 @@
 // with the values eks-node-config derived instead of nodeadm's own lookups.
 #include <map>
 
+#include <fmt/format.h>
+
 #include "core/paths.hpp"
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
@@ -101,6 +103,11 @@ json kubelet_config(const json& cfg) {
     k["featureGates"] = feature_gates(cfg);
     k["clusterDNS"] = need(cfg, "/derived/clusterDNS");
     k["containerRuntimeEndpoint"] = containerd_endpoint;
+    // FastImagePull: image requests go through the SOCI snapshotter, which
+    // passes them on to containerd and so learns the registry credentials
+    // kubelet's credential provider gave (its cri_keychain); without them it
+    // could fetch no private image's layers.
+    if (flag(cfg, "/derived/sociSnapshotter")) k["imageServiceEndpoint"] = fmt::format("unix://{}", path::soci_socket);
     // Kubelets 1.22-1.26 default to 5/10 QPS/burst; API Priority and Fairness
     // lets nodeadm raise them. 1.27 raised the defaults to 50/100 itself.
     if (kubelet_at_least(cfg, "1.22") && !kubelet_at_least(cfg, "1.27")) {

@@ -101,8 +101,8 @@ TEST_CASE("derive on the conformance instance gives nodeadm's values", "[derive]
     // The order config.json documents, so `eks-node config dump` reads the same every time.
     std::vector<std::string> keys;
     for (auto it = d.begin(); it != d.end(); ++it) keys.push_back(it.key());
-    CHECK(keys == std::vector<std::string>{"maxPods", "kubeReserved", "clusterDNS", "ipFamily", "nodeIP",
-                                           "providerID", "nodeName", "sandboxImage", "caPEM", "apiServerHost"});
+    CHECK(keys == std::vector<std::string>{"maxPods", "kubeReserved", "clusterDNS", "ipFamily", "nodeIP", "providerID",
+                                           "nodeName", "sandboxImage", "sociSnapshotter", "caPEM", "apiServerHost"});
 
     // Every derived value says where it came from.
     for (const std::string& k : keys) CHECK(run.origins.count("/derived/" + k) == 1);
@@ -320,6 +320,34 @@ TEST_CASE("node name strategies", "[derive][node-name]") {
     bad.settings["nodeNameStrategy"] = "hostname";
     CHECK_THAT(config_error(bad, "settings.nodeNameStrategy"),
                Catch::Contains("\"hostname\" is not instance-id, private-dns-name or imds"));
+}
+
+TEST_CASE("FastImagePull: SOCI on 4 CPUs and 7 GiB, refused on an image without the snapshotter", "[derive][soci]") {
+    Run off;
+    CHECK(off()["sociSnapshotter"] == false);
+
+    // The gate on an image without the snapshotter: exit 6, on every size.
+    Run none;
+    none.spec["featureGates"]["FastImagePull"] = true;
+    CHECK_THAT(config_error(none, "spec.featureGates.FastImagePull"),
+               Catch::Contains("/usr/bin/soci-snapshotter-grpc is not installed") && Catch::Contains("user data"));
+
+    Run small;
+    small.spec["featureGates"]["FastImagePull"] = true;
+    small.machine.soci_snapshotter = true;
+    CHECK(small()["sociSnapshotter"] == false);  // 2 CPUs
+    CHECK_THAT(small.origins["/derived/sociSnapshotter"], Catch::Contains("ignored on 2 CPUs"));
+
+    Run big = small;
+    big.origins.clear();
+    big.machine.cpu_millicores = 4000;
+    CHECK(big()["sociSnapshotter"] == true);
+    CHECK_THAT(big.origins["/derived/sociSnapshotter"], Catch::Contains("on 4 CPUs and 15943 MiB"));
+
+    Run little_memory = big;
+    little_memory.origins.clear();
+    little_memory.machine.memory_mib = 7000;
+    CHECK(little_memory()["sociSnapshotter"] == false);
 }
 
 TEST_CASE("sandbox image: the image's cached pause image unless told otherwise", "[derive][sandbox-image]") {

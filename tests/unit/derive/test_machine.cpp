@@ -122,6 +122,9 @@ TEST_CASE("machine facts from a prepared root", "[derive][machine]") {
     root.write("/proc/sys/crypto/fips_enabled", "1\n");
     root.write("/usr/bin/nvidia-container-runtime", "#!/bin/sh\n");
     fs::permissions(root.dir / "usr/bin/nvidia-container-runtime", fs::perms::owner_all);
+    root.write("/usr/bin/soci-snapshotter-grpc", "#!/bin/sh\n");
+    fs::permissions(root.dir / "usr/bin/soci-snapshotter-grpc", fs::perms::owner_all);
+    root.write("/etc/eks/soci-snapshotter-version.txt", "0.4.1\n");
 
     derive::MachineFacts m = read_machine_facts(Paths(root.dir));
     CHECK(m.cpu_millicores == 2000);
@@ -140,7 +143,11 @@ TEST_CASE("machine facts from a prepared root", "[derive][machine]") {
     json j = machine_json(m);
     CHECK(j == json::parse(R"({"cpuMillicores": 2000, "memoryMiB": 15943, "kubeletVersion": "1.29.0",
                                "containerdVersion": "2.0.5", "nvidiaGpu": true, "nvidiaContainerRuntime": true,
-                               "fipsEnabled": true})"));
+                               "fipsEnabled": true, "sociSnapshotter": true,
+                               "sociSnapshotterVersion": "0.4.1"})"));
+    CHECK_THAT(m.origins.at("/machine/sociSnapshotter"), Catch::EndsWith("is installed"));
+    CHECK(m.origins.at("/machine/sociSnapshotterVersion") ==
+          (root.dir / "etc/eks/soci-snapshotter-version.txt").string());
 }
 
 TEST_CASE("an empty root gives documented fallbacks and runs nothing", "[derive][machine]") {

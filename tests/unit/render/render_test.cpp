@@ -446,15 +446,29 @@ TEST_CASE("AL2's SANDBOX_IMAGE placeholder becomes the pause image, as bootstrap
     CHECK(containerd_config(cfg)["plugins"]["io.containerd.grpc.v1.cri"]["sandbox_image"] == "r.example/pause:9");
 }
 
-TEST_CASE("FastImagePull uses SOCI only on nodes with 4 CPUs and 7 GiB", "[render][containerd]") {
+TEST_CASE("FastImagePull: the SOCI snapshotter as eks-node-config decided, configured for its release",
+          "[render][containerd][soci]") {
     json cfg = with_version(base_config(), "1.33.0", "2.1.4");
-    cfg["spec"]["featureGates"]["FastImagePull"] = true;
-    CHECK_FALSE(use_soci_snapshotter(cfg));   // 2 CPUs
-    cfg["machine"]["cpuMillicores"] = 4000;
-    CHECK(use_soci_snapshotter(cfg));
-    CHECK(containerd_config(cfg)["plugins"]["io.containerd.cri.v1.images"]["snapshotter"] == "soci");
-    cfg["machine"]["memoryMiB"] = 7000;
+    cfg["spec"]["featureGates"]["FastImagePull"] = true;  // derive decides; render follows derived
     CHECK_FALSE(use_soci_snapshotter(cfg));
+    CHECK_FALSE(kubelet_config(cfg).contains("imageServiceEndpoint"));
+    cfg["derived"]["sociSnapshotter"] = true;
+    CHECK(use_soci_snapshotter(cfg));
+    json c = containerd_config(cfg);
+    CHECK(c["plugins"]["io.containerd.cri.v1.images"]["snapshotter"] == "soci");
+    CHECK(c["proxy_plugins"]["soci"]["address"] == "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock");
+    CHECK(kubelet_config(cfg)["imageServiceEndpoint"] ==
+          "unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock");
+
+    // 0.10 and later: nodeadm's file, parallel pull mode over containerd's content store
+    cfg["machine"]["sociSnapshotterVersion"] = "0.11.1";
+    std::string now = soci_snapshotter_config(cfg);
+    CHECK_THAT(now, Catch::Contains("[pull_modes.parallel_pull_unpack]") && Catch::Contains("type = \"containerd\""));
+    // before 0.10: no parallel pull mode, and its own content store, so that it starts before containerd
+    cfg["machine"]["sociSnapshotterVersion"] = "0.4.1";
+    std::string old = soci_snapshotter_config(cfg);
+    CHECK_THAT(old, Catch::Contains("type = \"soci\"") && Catch::Contains("enable_keychain = true"));
+    CHECK_THAT(old, !Catch::Contains("pull_modes") && !Catch::Contains("\"containerd\""));
 }
 
 // ---- containerd drop-ins (/etc/containerd/config.d) ---------------------------------

@@ -278,8 +278,10 @@ def cgroup_parent(driver, pod_uid):
     return f"/kubepods/besteffort/pod{pod_uid}"
 
 
-def pod_cycle(client, handler, image, driver, log):
-    """One pod: sandbox with host network, the pause image as its container, then all removed."""
+def pod_cycle(client, handler, image, driver, log, while_running=None):
+    """One pod: sandbox with host network, the pause image as its container, then all removed.
+    while_running(container_id), if given, runs while the container runs; what it returns is
+    recorded as "while_running" (a check's evidence of how the container runs)."""
     uid = str(uuid.uuid4())
     name = "eksvm-cri-" + (handler or "default")
     host_ns = {"network": "NODE", "pid": "CONTAINER", "ipc": "POD"}
@@ -315,6 +317,8 @@ def pod_cycle(client, handler, image, driver, log):
         result["state_started"] = status.get("state")
         if status.get("state") != "CONTAINER_RUNNING":
             raise CallFailed(f"ContainerStatus: state {status.get('state')}, not CONTAINER_RUNNING")
+        if while_running:
+            result["while_running"] = while_running(container_id)
         client.call("StopContainer", {"container_id": container_id, "timeout": 10})
         status = client.call("ContainerStatus", {"container_id": container_id})["status"] or {}
         result["state_stopped"], result["exit_code"] = status.get("state"), status.get("exit_code")
@@ -343,16 +347,20 @@ def pod_cycle(client, handler, image, driver, log):
     return result
 
 
-def run(endpoint, sandbox_image, driver, handlers, log, connect_seconds=60):
-    """The whole sequence; returns the record (ok: every step and every handler's pod passed)."""
-    record = {"endpoint": endpoint, "sandbox_image": sandbox_image, "cgroup_driver": driver,
-              "handlers": handlers, "ok": False}
+def run(endpoint, sandbox_image, driver, handlers, log, connect_seconds=60, image_endpoint=None):
+    """The whole sequence; returns the record (ok: every step and every handler's pod passed).
+    ImageService calls go to image_endpoint when it is another socket (kubelet's
+    imageServiceEndpoint: the SOCI snapshotter's, which passes them on to containerd)."""
+    record = {"endpoint": endpoint, "image_endpoint": image_endpoint or endpoint, "sandbox_image": sandbox_image,
+              "cgroup_driver": driver, "handlers": handlers, "ok": False}
     t0 = time.monotonic()
     try:
         client = Client(endpoint, log)
+        images = Client(image_endpoint, log) if image_endpoint and image_endpoint != endpoint else client
     except ImportError as e:
         record["error"] = f"no grpc: {e}"
         return record
+    images.calls = client.calls  # one record, in call order
     record["calls"] = client.calls
     try:
         # kubelet waits for the runtime's socket to answer before anything else
@@ -370,7 +378,7 @@ def run(endpoint, sandbox_image, driver, handlers, log, connect_seconds=60):
         record["runtime_handlers"] = [h["name"] for h in status["runtime_handlers"]]
         if not record["conditions"].get("RuntimeReady"):
             raise CallFailed(f"Status: RuntimeReady is not true: {record['conditions']}")
-        image = client.call("ImageStatus", {"image": {"image": sandbox_image}})["image"]
+        image = images.call("ImageStatus", {"image": {"image": sandbox_image}})["image"]
         if not image or not image["id"]:
             raise CallFailed(f"ImageStatus: containerd has no {sandbox_image}")
         record["sandbox_image_status"] = image
@@ -380,5 +388,6 @@ def run(endpoint, sandbox_image, driver, handlers, log, connect_seconds=60):
         record["error"] = str(e)
     finally:
         client.channel.close()
+        images.channel.close()
     record["seconds"] = round(time.monotonic() - t0, 3)
     return record

@@ -21,7 +21,7 @@ source "$EKSVM_IN/check-lib.sh"
 } | tee "${EKSVM_OUT:?}/versions.txt"
 check "the sid stack: containerd 2.1, runc 1.3" bash -c "
   grep -E '^containerd: .* v?2\.1\.' '$EKSVM_OUT/versions.txt' && grep -E '^runc: runc version 1\.3\.' '$EKSVM_OUT/versions.txt'"
-check "soci-snapshotter is installed (not configured)" test -x /usr/bin/soci-snapshotter-grpc
+check "soci-snapshotter is installed, not started (FastImagePull is off; 31-fast-image-pull turns it on)" bash -c "test -x /usr/bin/soci-snapshotter-grpc && ! systemctl is-active soci-snapshotter.service"
 check "boot finished cleanly (state: $EKSVM_SYSTEM_STATE)" test "$EKSVM_SYSTEM_STATE" = running
 check "the node joined: eks-node.target and kubelet active, eks-node-failed.target not" joined
 for unit in eks-node-imds eks-node-config eks-node-system eks-node-ca eks-node-kubelet eks-node-containerd; do

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
+# FastImagePull on the sid image (VM_FLAVOUR=sid, 4 vCPUs, 7.5 GiB): eks-node-config turned the
+# gate into derived.sociSnapshotter, the generator made containerd require the SOCI snapshotter
+# (started first, Type=notify) and import the cached pause image into it, containerd's CRI
+# unpacks and runs through it, and kubelet's image service is its socket. Debian's 0.4.1 has no
+# parallel pull mode (0.10+), and no registry is reachable here, so lazy loading from a SOCI
+# index is not exercised: what is, is every piece of the wiring with the real daemon.
+# Runs inside the guest (see tests/vm/README.md).
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+soci_socket=/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
+echo "soci-snapshotter: $(soci-snapshotter-grpc --version)" | tee "${EKSVM_OUT:?}/versions.txt"
+check "boot finished cleanly (state: $EKSVM_SYSTEM_STATE)" test "$EKSVM_SYSTEM_STATE" = running
+check "the node joined: eks-node.target and kubelet active, eks-node-failed.target not" joined
+check "eks-node-config decided: the gate applies on 4 CPUs and 7.5 GiB" bash -c '
+  python3 -c "import json; c = json.load(open(\"/run/eks-node/config.json\"));
+print(c[\"origins\"][\"/derived/sociSnapshotter\"]); assert c[\"derived\"][\"sociSnapshotter\"] is True
+assert c[\"machine\"][\"sociSnapshotterVersion\"] == \"0.4.1\""'
+check "the generator made containerd require the snapshotter and import the pause image" bash -c '
+  f=/run/systemd/generator/containerd.service.d/50-eks-node-soci.conf
+  grep -qx "Requires=soci-snapshotter.service" $f && grep -qx "After=soci-snapshotter.service" $f &&
+  grep -q "^ExecStartPost=/usr/bin/ctr --namespace k8s.io images import --local --snapshotter soci /etc/eks/pause.tar" $f'
+check "soci-snapshotter.service is active (Type=notify: it said READY) and serves its socket" bash -c "
+  systemctl is-active soci-snapshotter.service && [[ \$(systemctl show -P Type soci-snapshotter.service) == notify ]] &&
+  test -S $soci_socket"
+# the ordering as it happened, not as written: the snapshotter was ready before containerd started
+soci_then_containerd() {
+  local ready start
+  ready=$(systemctl show -P ActiveEnterTimestampMonotonic soci-snapshotter.service)
+  start=$(systemctl show -P ExecMainStartTimestampMonotonic containerd.service)
+  echo "soci-snapshotter active at ${ready} us, containerd's main process started at ${start} us"
+  ((ready > 0 && start > ready))
+}
+check "containerd started after the snapshotter was ready" soci_then_containerd
+check "eks-node wrote the 0.4.1 configuration: its own content store, no parallel pull mode" bash -c '
+  grep -q "^type = \"soci\"" /etc/soci-snapshotter-grpc/config.toml && ! grep -q pull_modes /etc/soci-snapshotter-grpc/config.toml'
+check "containerd runs with the soci proxy plugin as the CRI's snapshotter" bash -c "
+  containerd config dump >/run/eksvm-dump.toml && cp /run/eksvm-dump.toml '$EKSVM_OUT/config-dump.toml' &&
+  python3 -c \"import tomllib; d = tomllib.load(open('/run/eksvm-dump.toml', 'rb'))
+assert d['plugins']['io.containerd.cri.v1.images']['snapshotter'] == 'soci', 'snapshotter'
+assert d['proxy_plugins']['soci']['address'] == '$soci_socket', 'address'\" &&
+  ctr plugins ls | grep -E 'io.containerd.snapshotter.v1 +soci +.* ok'"
+check "the pause image is unpacked in the snapshotter (imported from /etc/eks/pause.tar, no registry)" bash -c '
+  ctr -n k8s.io snapshots --snapshotter soci ls | tee /dev/stderr | grep -q Committed'
+check "kubelet's image service endpoint is the snapshotter's socket" bash -c "
+  grep -q '\"imageServiceEndpoint\": \"unix://$soci_socket\"' /etc/kubernetes/kubelet/config.json"
+check "the stub kubelet's ImageStatus went through the snapshotter's socket" bash -c '
+  eventually() { local end=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS >= end)) && return 1; sleep 0.5; done; }
+  eventually 120 test -s /run/stub-kubelet/cri.json &&
+  python3 -c "import json; r = json.load(open(\"/run/stub-kubelet/cri.json\")); print(r[\"image_endpoint\"])
+assert r[\"image_endpoint\"].endswith(\"soci-snapshotter-grpc.sock\")
+assert [c[\"ok\"] for c in r[\"calls\"] if c[\"method\"] == \"ImageStatus\"] == [True]"'
+# A pod of our own, over CRI as kubelet runs one: while its container runs, its root file
+# system is an overlay of the snapshotter's snapshots (not containerd's overlayfs snapshotter's).
+rootfs_from_soci() {
+  python3 - <<'PY'
+import sys
+sys.path.insert(0, "/usr/lib/eksvm")
+import cri
+
+def mounts(container_id):
+    for line in open("/proc/self/mountinfo"):
+        if container_id in line and "/rootfs " in line:
+            return line.strip()
+    return ""
+
+client = cri.Client("unix:///run/containerd/containerd.sock", print)
+r = cri.pod_cycle(client, "", "localhost/kubernetes/pause:latest", "systemd", print, while_running=mounts)
+line = r.get("while_running", "")
+print("pod:", "ok" if r["ok"] else r.get("error"), "| rootfs:", line)
+sys.exit(0 if r["ok"] and "/var/lib/soci-snapshotter-grpc/" in line else 1)
+PY
+}
+check "a pod's container runs on the snapshotter's snapshots" rootfs_from_soci
+finish
