@@ -144,6 +144,22 @@ ModuleCheck check_module(std::string_view name, const Paths& paths) {
     return r;
 }
 
+bool module_loaded(std::string_view name, const Paths& paths) {
+    const std::string kname = module_name(name);
+    std::error_code ec;
+    if (fs::exists(paths.of("/sys/module/" + kname), ec)) return true;
+    std::optional<std::string> release = read_file_if_exists(paths.of("/proc/sys/kernel/osrelease"));
+    if (!release) return false;
+    while (!release->empty() && (release->back() == '\n' || release->back() == ' ')) release->pop_back();
+    std::optional<std::string> builtin;
+    try {
+        builtin = read_file_if_exists(paths.of("/lib/modules/" + *release + "/modules.builtin"));
+    } catch (const std::exception&) {
+        builtin.reset();
+    }
+    return builtin && lists_module(*builtin, kname);
+}
+
 std::string binary_problem(const Handler& h, const Paths& paths) {
     struct stat st {};
     const fs::path p = paths.of(h.binary);

@@ -66,6 +66,10 @@ struct ModuleCheck {
 };
 ModuleCheck check_module(std::string_view name, const Paths& paths);
 
+// Whether a module is in the running kernel on the machine under `paths`:
+// loaded (/sys/module/NAME) or built in (modules.builtin).
+bool module_loaded(std::string_view name, const Paths& paths);
+
 // The problem with a handler's binary on the machine under `paths` (empty
 // when it is an executable regular file).
 std::string binary_problem(const Handler& h, const Paths& paths);

@@ -617,6 +617,18 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     using namespace render::detail;
     StepResult r;
     check_runtime_handlers(cfg, paths);
+    // A handler's module not in the kernel yet: one that user data declared,
+    // after containerd started at boot. containerd's restart pulls in the
+    // modprobe@ instances its drop-in names (eks-node-config reloaded systemd
+    // with it) and starts after them; without a restart nothing loads the
+    // module (for a new handler, config.toml changes too: one restart). Only
+    // on a machine with a sysfs (not a render into a test tree).
+    if (std::error_code ec; fs::is_directory(paths.of("/sys/module"), ec))
+        for (const config::runtimes::Handler& h : config::runtimes::of_config(cfg))
+            for (const std::string& m : h.kernel_modules)
+                if (!config::runtimes::module_loaded(m, paths))
+                    r.restart("containerd.service",
+                              fmt::format("settings.runtimes.{}: kernel module {} is not loaded", h.name, m));
     const json rendered = containerd_config(cfg);
     if (flag(cfg, "/machine/nvidiaGpu") && !flag(cfg, "/machine/nvidiaContainerRuntime"))
         log::emit(log::Level::notice,

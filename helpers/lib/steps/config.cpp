@@ -406,26 +406,6 @@ void restart_containerd_after_new_hooks(const generator::GeneratorPlan& before, 
     }
 }
 
-// Kernel modules of runtime handlers that user data declared (or changed)
-// are known only now, and containerd started at boot: it is restarted, and
-// its restart job pulls in the new modprobe@ instances of its drop-in and
-// runs after them. A handler new to config.toml is rendered later, by
-// eks-node-containerd, whose own restart loads the modules the same way:
-// this restart is for modules alone. Whether containerd was restarted.
-bool restart_containerd_for_new_modules(const generator::GeneratorPlan& before, const generator::GeneratorPlan& after) {
-    const std::string dropin = generator::runtime_modules_dropin_path();
-    auto was = before.files.find(dropin), now = after.files.find(dropin);
-    if (now == after.files.end() || (was != before.files.end() && was->second == now->second)) return false;
-    std::optional<std::string> state = sd::active_state("containerd.service");
-    if (!state || (*state != "active" && *state != "activating" && *state != "reloading")) return false;
-    log::info(
-        "runtime handlers need kernel modules containerd, {} already, was not started after: restarting it "
-        "after them",
-        *state);
-    sd::restart_unit("containerd.service");
-    return true;
-}
-
 // One daemon-reload, only if the new config.json changes what the generator
 // writes (an optional step or mount unit appears or goes away); then start
 // eks-node.target again, so units the target now wants get start jobs in the
@@ -449,7 +429,7 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
     sd::start_unit("eks-node.target");
     // After the reload their start jobs are ordered after the new mounts.
     for (const std::string& unit : stopped) sd::start_unit(unit);
-    if (!restart_containerd_for_new_modules(before, after)) restart_containerd_after_new_hooks(before, after, cfg);
+    restart_containerd_after_new_hooks(before, after, cfg);
 }
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {

@@ -200,7 +200,7 @@ TEST_CASE("hooks: an image's or admin's hooks call for no reload; user data's do
 // settings.runtimes.*.kernelModules: containerd wants and is ordered after
 // systemd's modprobe@ instance of each, from the image's fragments at boot and
 // from config.json after (the same drop-in: no reload); user data's new
-// modules change it (eks-node-config reloads and restarts containerd).
+// modules change it (eks-node-config reloads; eks-node-containerd restarts containerd).
 TEST_CASE("runtime handlers' kernel modules: loaded by modprobe@ before containerd", "[generator][runtimes]") {
     TempRoot r;
     r.write("/proc/cmdline", "ro\n");

@@ -754,6 +754,16 @@ TEST_CASE("a runtime handler's kernel module must be one the running kernel has"
     CHECK(runtimes::check_module("vhost-vsock", Paths(root.path)).problem.empty());
     CHECK_NOTHROW(render_containerd(cfg, Paths(root.path)));
     CHECK(runtimes::check_module("overlay", Paths(root.path)).problem.empty());
+    // on a machine with a sysfs, a module not loaded yet (user data's, after containerd
+    // started at boot) restarts containerd, whose restart job loads it first
+    fs::create_directories(root.path / "sys/module/overlay");
+    StepResult r = render_containerd(cfg, Paths(root.path));
+    REQUIRE(r.restarts.size() == 1);
+    CHECK(r.restarts[0].unit == "containerd.service");
+    CHECK(r.restarts[0].why == "settings.runtimes.crun: kernel module vhost-vsock is not loaded");
+    fs::create_directories(root.path / "sys/module/vhost_vsock");
+    CHECK(render_containerd(cfg, Paths(root.path)).restarts.empty());
+    CHECK(runtimes::module_loaded("overlay", Paths(root.path)));
     CHECK_FALSE(runtimes::check_module("br_netfilter", Paths(root.path)).problem.empty());
     fs::create_directories(root.path / "sys/module/br_netfilter");
     CHECK(runtimes::check_module("br-netfilter", Paths(root.path)).problem.empty());

@@ -49,13 +49,13 @@ done_id=39f53479d3a045ac8e11786248231fbf  # SD_MESSAGE_UNIT_STARTED ("Finished" 
 check "the image's module: modprobe@vhost_vsock finished before containerd first started" bash -c "
   $(declare -f first_mono)
   m=\$(first_mono modprobe@vhost_vsock.service $done_id); c=\$(first_mono containerd.service $starting)
-  echo \"modprobe@vhost_vsock finished at \${m}us, containerd first starting at \${c}us\"
+  echo \"modprobe@vhost_vsock finished at \${m}us, containerd first starting at \${c}us\" | tee -a '$EKSVM_OUT/evidence.txt'
   [[ -n \$m && -n \$c ]] && ((m < c))"
 check "user data's module: modprobe@vhost_net finished before the containerd that runs crun-ud started" bash -c "
   $(declare -f first_mono last_mono)
   m=\$(first_mono modprobe@vhost_net.service $done_id); c=\$(last_mono containerd.service $starting)
   s=\$(systemctl show -P ExecMainStartTimestampMonotonic containerd.service)
-  echo \"modprobe@vhost_net finished at \${m}us, containerd last starting at \${c}us, its process at \${s}us\"
+  echo \"modprobe@vhost_net finished at \${m}us, containerd last starting at \${c}us, its process at \${s}us\" | tee -a '$EKSVM_OUT/evidence.txt'
   [[ -n \$m && -n \$c ]] && ((m < c && m < s)) && grep -q 'runtimes.crun-ud' /etc/containerd/config.toml"
 containerd_started 2 # at boot on the image's config.toml, then on the one naming crun-ud
 
@@ -81,7 +81,7 @@ assert [p[\"handler\"] for p in r[\"pods\"] if p[\"ok\"]] == [\"\", \"crun\", \"
 # handler's Root (the shim's --root is Root/NAMESPACE), runc does not (it is crun's state, not
 # runc's state.json).
 crun_pod() {
-  python3 - <<'PY'
+  python3 - <<'PY' | tee -a "$EKSVM_OUT/evidence.txt"
 import json, subprocess, sys, uuid
 sys.path.insert(0, "/usr/lib/eksvm")
 import cri
@@ -141,4 +141,6 @@ check "config.toml was not rewritten (names no vendor handler), containerd not r
   [[ \$(sha256sum /etc/containerd/config.toml) == '$config_before' ]] && ! grep -q vendor /etc/containerd/config.toml &&
   [[ \$(systemctl show -P MainPID containerd.service) == $containerd_pid ]]"
 rm /etc/eks-node/node.toml.d/90-vendor.toml
+# what the checks above saw, also when they passed
+sed 's/^/# evidence: /' "$EKSVM_OUT/evidence.txt"
 finish
