@@ -37,26 +37,28 @@ check "modprobe@vhost_vsock and modprobe@vhost_net succeeded (their modprobe exi
        $(systemctl show -P ExecMainStatus modprobe@$m.service) == 0 &&
        $(systemctl show -P ExecMainStartTimestampMonotonic modprobe@$m.service) != 0 ]] || exit 1
   done'
-# journal entries' monotonic times (µs since boot), first of each kind this boot
-first_mono() { # UNIT MESSAGE_ID
-  journalctl -b -u "$1" MESSAGE_ID="$2" -o export --output-fields=MESSAGE | awk -F= '/^__MONOTONIC_TIMESTAMP=/ { print $2; exit }'
+# The monotonic time (µs since boot) of the first (or last) line of PID 1 matching TEXT, whatever
+# its transport: the messages of early boot reach the journal through kmsg, without the unit
+# fields `journalctl -u` matches.
+pid1_mono() { # first|last TEXT
+  journalctl -b -o short-monotonic --no-pager --no-hostname |
+    grep -F "systemd[1]: $2" | { if [[ $1 == first ]]; then head -n1; else tail -n1; fi; } |
+    sed -E 's/^\[ *([0-9]+)\.([0-9]{6})\].*/\1\2/'
 }
-last_mono() {
-  journalctl -b -u "$1" MESSAGE_ID="$2" -o export --output-fields=MESSAGE | awk -F= '/^__MONOTONIC_TIMESTAMP=/ { t = $2 } END { print t }'
-}
-starting=7d4958e842da4a758f6c1cdc7b36dcc5 # SD_MESSAGE_UNIT_STARTING
-done_id=39f53479d3a045ac8e11786248231fbf  # SD_MESSAGE_UNIT_STARTED ("Finished" for a oneshot)
-check "the image's module: modprobe@vhost_vsock finished before containerd first started" bash -c "
-  $(declare -f first_mono)
-  m=\$(first_mono modprobe@vhost_vsock.service $done_id); c=\$(first_mono containerd.service $starting)
+check "the image's module: modprobe@vhost_vsock loaded it (its condition, not already loaded, held) and finished before containerd first started" bash -c "
+  $(declare -f pid1_mono)
+  journalctl -b -o short-monotonic --no-pager --no-hostname | grep -F 'systemd[1]: ' | grep -m1 -F 'modprobe@vhost_vsock.service' |
+    tee -a '$EKSVM_OUT/evidence.txt' | grep -qF 'systemd[1]: Starting modprobe@vhost_vsock.service'
+  ok=\$?
+  m=\$(pid1_mono first 'Finished modprobe@vhost_vsock.service'); c=\$(pid1_mono first 'Starting containerd.service')
   echo \"modprobe@vhost_vsock finished at \${m}us, containerd first starting at \${c}us\" | tee -a '$EKSVM_OUT/evidence.txt'
-  [[ -n \$m && -n \$c ]] && ((m < c))"
+  ((ok == 0)) && [[ -n \$m && -n \$c ]] && ((10#\$m < 10#\$c))"
 check "user data's module: modprobe@vhost_net finished before the containerd that runs crun-ud started" bash -c "
-  $(declare -f first_mono last_mono)
-  m=\$(first_mono modprobe@vhost_net.service $done_id); c=\$(last_mono containerd.service $starting)
+  $(declare -f pid1_mono)
+  m=\$(pid1_mono first 'Finished modprobe@vhost_net.service'); c=\$(pid1_mono last 'Starting containerd.service')
   s=\$(systemctl show -P ExecMainStartTimestampMonotonic containerd.service)
   echo \"modprobe@vhost_net finished at \${m}us, containerd last starting at \${c}us, its process at \${s}us\" | tee -a '$EKSVM_OUT/evidence.txt'
-  [[ -n \$m && -n \$c ]] && ((m < c && m < s)) && grep -q 'runtimes.crun-ud' /etc/containerd/config.toml"
+  [[ -n \$m && -n \$c ]] && ((10#\$m < 10#\$c && 10#\$m < s)) && grep -q 'runtimes.crun-ud' /etc/containerd/config.toml"
 containerd_started 2 # at boot on the image's config.toml, then on the one naming crun-ud
 
 # --- the handlers in containerd, and pods under them ---------------------------------------
