@@ -114,6 +114,8 @@ build {
       "EKS_EXTRA_PACKAGES=${join(" ", var.extra_packages)}",
       "EKS_EXTRA_KERNEL_MODULES=${join(" ", var.extra_kernel_modules)}",
       "EKS_RUNTIME_HANDLERS=${local.runtime_handlers}",
+      # TOML spans lines: base64, so that the environment carries it whole
+      "EKS_RUNTIME_HANDLERS_TOML=${base64encode(var.runtime_handlers_toml)}",
       "EKS_PAUSE_IMAGE=${var.pause_image}",
       "EKS_CACHE_PAUSE_IMAGE=${var.cache_pause_image}",
       "EKS_SOCI_SNAPSHOTTER=${var.soci_snapshotter}",

@@ -136,8 +136,19 @@ variable "runtime_handlers" {
     runtime_type = string
     binary_name  = string
   }))
-  description = "containerd runtime handlers (name, runtime_type, BinaryName or \"\") baked in as an eks-node image default."
+  description = "containerd runtime handlers (name, runtime_type, binary: the OCI runtime for io.containerd.runc.v2, else the shim), baked in as eks-node's settings.runtimes (eks-node.toml(5), RUNTIME HANDLERS)."
   default     = []
+  validation {
+    # no alltrue() in the Packer that tests/packer/check.sh runs: count the bad ones
+    condition     = length([for h in var.runtime_handlers : h if ! (can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", h.name)) && can(regex("^/", h.binary_name)))]) == 0
+    error_message = "Each runtime handler needs a DNS-label name and an absolute binary_name."
+  }
+}
+
+variable "runtime_handlers_toml" {
+  type        = string
+  description = "eks-node TOML with [settings.runtimes.NAME] tables (every field: type, binary, options, privilegedWithoutHostDevices, podAnnotations, kernelModules, default), baked in with runtime_handlers as an image default; checked with `eks-node config check` at build."
+  default     = ""
 }
 
 # --- Where the binaries come from ------------------------------------------------

@@ -1,13 +1,15 @@
 # Example of the custom runtime hook: a VM-based runtime next to runc
 # (Kontain's krun, as in its EKS custom-AMI guide), without forking the
-# template. Pods select it with a RuntimeClass whose handler is "krun".
+# template: the same eks-node configuration a node could get in user data
+# (eks-node.toml(5), RUNTIME HANDLERS). eks-node checks the binary and the
+# module at build (eks-node render --image) and at boot, has systemd load the
+# module before containerd starts, and prints the RuntimeClass for the
+# cluster (eks-node runtime-class). Pods select it with runtimeClassName: krun.
 # Combine with a variant: -var-file=variants/standard.pkrvars.hcl -var-file=THIS.
-extra_packages       = ["kontain-krun"]
-extra_kernel_modules = ["kvm"]
-runtime_handlers = [
-  {
-    name         = "krun"
-    runtime_type = "io.containerd.runc.v2"
-    binary_name  = "/opt/kontain/bin/krun"
-  },
-]
+extra_packages        = ["kontain-krun"]
+runtime_handlers_toml = <<-EOT
+  [settings.runtimes.krun]
+  binary = "/opt/kontain/bin/krun"
+  kernelModules = ["kvm"]
+  podAnnotations = ["app.kontain.*"]
+  EOT

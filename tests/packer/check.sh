@@ -77,6 +77,19 @@ refuse "packer validate refuses variant=gpu" validate -var variant=gpu
 refuse "packer validate refuses a pause image without a tag" \
   validate -var pause_image=602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause
 
+refuse "packer validate refuses a runtime handler whose binary is not an absolute path" \
+  validate -var 'runtime_handlers=[{name = "krun", runtime_type = "io.containerd.runc.v2", binary_name = "krun"}]'
+# The example's handlers are eks-node configuration: `eks-node config check` takes them
+# (with the eks-node of this build, when the caller names it: EKS_NODE_CLI).
+if [[ -n ${EKS_NODE_CLI:-} ]]; then
+  awk '/<<-EOT$/ { on = 1; next } /^ *EOT$/ { on = 0 } on { sub(/^  /, ""); print }' \
+    "$packer_dir/variants/runtime-handler.example.pkrvars.hcl" >"$work/runtime-handlers.toml"
+  # with a cluster (user data's part), which every configuration needs
+  sed '/^\[settings/,$d' "$repo/tests/bad-input/99-toml-hook-no-command/user-data" >"$work/cluster.toml"
+  check "eks-node config check takes the runtime-handler example's runtime_handlers_toml" \
+    bash -c "grep -q '^\[settings.runtimes.krun\]' '$work/runtime-handlers.toml' &&
+      '$EKS_NODE_CLI' config check '$work/cluster.toml' '$work/runtime-handlers.toml'"
+fi
 for f in "$packer_dir"/provisioners/*.sh; do
   check "shellcheck provisioners/$(basename "$f")" shellcheck -x -P "$packer_dir/provisioners" "$f"
 done

@@ -13,11 +13,14 @@
 #include "cli/chain.hpp"
 #include "cli/commands.hpp"
 #include "cli/redact.hpp"
+#include "config/runtimes.hpp"
 #include "config/sources.hpp"
+#include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/step.hpp"
+#include "render/render.hpp"
 #include "steps/config.hpp"
 
 namespace eksnode::cli {
@@ -34,6 +37,8 @@ constexpr const char* usage_text =
     "                       validate configuration sources (default: this node's); exit 0 or 6\n"
     "  config dump [--origins] [--show-secrets] [--root=DIR]\n"
     "                       print the resolved configuration (config.json)\n"
+    "  runtime-class [NAME...] [--node-selector=KEY=VALUE...] [--root=DIR]\n"
+    "                       the RuntimeClass manifests of the node's runtime handlers (settings.runtimes)\n"
     "  max-pods (--instance-type TYPE | --instance-type-from-imds) [--cni-...] [--json]\n"
     "                       the recommended maxPods, as AL2's max-pods-calculator.sh computes it\n"
     "  status [--json]      every step of eks-node.target: state, times, exit status, last error\n"
@@ -74,6 +79,16 @@ constexpr const char* config_help =
     "                      value came from; secrets are masked as collect-logs masks them\n"
     "                      (environment values, URL credentials) unless --show-secrets\n"
     "  --root=DIR          read the node under DIR\n";
+
+constexpr const char* runtime_class_help =
+    "Usage: eks-node runtime-class [NAME...] [--node-selector=KEY=VALUE...] [--root=DIR]\n"
+    "\n"
+    "Prints a RuntimeClass (node.k8s.io/v1) for each runtime handler of settings.runtimes (or each\n"
+    "NAME), as YAML documents for `kubectl apply -f -`: its name and handler are the handler's name.\n"
+    "Reads config.json (resolving the configuration if absent); exit 6 for a NAME not configured.\n"
+    "\n"
+    "  --node-selector=KEY=VALUE  schedule the class's pods on nodes with this label (repeatable)\n"
+    "  --root=DIR                 read the node under DIR\n";
 
 // `eks-node COMMAND --help`: the arguments before "--" ask for help.
 bool wants_help(const std::vector<std::string>& args) {
@@ -116,7 +131,9 @@ int config_cmd(const std::vector<std::string>& args) {
 
     if (args[0] == "check") {
         if (!opts.args.empty()) return config_check_sources(opts.args);
-        steps::resolve_from_node(opts);
+        json cfg = steps::resolve_from_node(opts);
+        // on the node: what the configuration names must be there too
+        render::check_runtime_handlers(cfg, opts.paths);
         fmt::print("configuration valid\n");
         return EXIT_OK;
     }
@@ -145,6 +162,43 @@ int config_cmd(const std::vector<std::string>& args) {
         return EXIT_OK;
     }
     throw UsageError(fmt::format("config: unknown subcommand \"{}\"", args[0]));
+}
+
+// The RuntimeClasses of the node's handlers: what the cluster admin applies
+// so that pods can name a handler (runtimeClassName).
+int runtime_class_cmd(const std::vector<std::string>& args) {
+    StepOptions opts;
+    std::vector<std::string> rest = args;
+    json selector = json::object();
+    std::erase_if(rest, [&](const std::string& a) {
+        constexpr std::string_view flag = "--node-selector=";
+        if (!a.starts_with(flag)) return false;
+        std::string kv = a.substr(flag.size());
+        size_t eq = kv.find('=');
+        if (eq == 0 || eq == std::string::npos)
+            throw UsageError(fmt::format("runtime-class: {} is not --node-selector=KEY=VALUE", a));
+        selector[kv.substr(0, eq)] = kv.substr(eq + 1);
+        return true;
+    });
+    parse_common_options(rest, opts);
+    auto text = read_file_if_exists(opts.config_file());
+    json cfg = text ? json::parse(*text, nullptr, false) : steps::resolve_from_node(opts);
+    if (cfg.is_discarded())
+        throw Error(fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew",
+                                opts.config_file().string()));
+    const std::vector<config::runtimes::Handler> handlers = config::runtimes::of_config(cfg);
+    for (const std::string& name : opts.args)
+        if (std::none_of(handlers.begin(), handlers.end(), [&](const auto& h) { return h.name == name; }))
+            throw ConfigError(opts.config_file().string(), config::text::child_path("settings.runtimes", name),
+                              "no such runtime handler on this node");
+    std::string out;
+    for (const config::runtimes::Handler& h : handlers) {
+        if (!opts.args.empty() && std::find(opts.args.begin(), opts.args.end(), h.name) == opts.args.end()) continue;
+        out += (out.empty() ? "" : "---\n") + config::runtimes::runtime_class_yaml(h, selector);
+    }
+    if (out.empty()) log::warning("no runtime handlers configured (settings.runtimes): nothing to print");
+    std::fputs(out.c_str(), stdout);
+    return EXIT_OK;
 }
 
 double cpu_ms() {
@@ -212,6 +266,7 @@ int cli_main(int argc, char** argv) {
         static const Command commands[] = {
             {"render", render_cmd, render_help},
             {"config", config_cmd, config_help},
+            {"runtime-class", runtime_class_cmd, runtime_class_help},
             {"max-pods", max_pods_cmd, max_pods_help},
             {"status", status_cmd, status_help},
             {"validate", validate_cmd, validate_help},

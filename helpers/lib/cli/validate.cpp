@@ -14,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "config/convert.hpp"
+#include "config/runtimes.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/outputs.hpp"
@@ -188,6 +189,38 @@ std::vector<CheckResult> dropin_checks(const Paths& paths) {
     return out;
 }
 
+// settings.runtimes: each handler's binary on the node, and on the host its
+// kernel modules loaded (containerd started after them); under --root, that
+// the kernel there has them.
+std::vector<CheckResult> runtime_handler_checks(const Paths& paths, bool host) {
+    std::vector<CheckResult> out;
+    std::vector<config::runtimes::Handler> handlers;
+    try {
+        if (auto text = read_file_if_exists(paths.of(path::config_json)))
+            handlers = config::runtimes::of_config(json::parse(*text));
+    } catch (const std::exception& e) {
+        out.push_back({"runtime handlers (settings.runtimes)", Outcome::failed, e.what()});
+        return out;
+    }
+    for (const config::runtimes::Handler& h : handlers) {
+        std::string name = fmt::format("runtime handler {}: {}", h.name, h.binary);
+        std::string problem = config::runtimes::binary_problem(h, paths);
+        out.push_back({name, problem.empty() ? Outcome::ok : Outcome::failed, problem});
+        for (const std::string& m : h.kernel_modules) {
+            std::string what = fmt::format("runtime handler {}: kernel module {}", h.name, m);
+            if (host) {
+                bool loaded = fs::exists(paths.of("/sys/module/" + config::runtimes::module_name(m)));
+                out.push_back({what, loaded ? Outcome::ok : Outcome::failed, loaded ? "" : "not loaded"});
+                continue;
+            }
+            config::runtimes::ModuleCheck c = config::runtimes::check_module(m, paths);
+            if (!c.checked) out.push_back({what, Outcome::skipped, "no kernel release under the root"});
+            else out.push_back({what, c.problem.empty() ? Outcome::ok : Outcome::failed, c.problem});
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 CheckResult containerd_current(const std::string& state, uint64_t start_usec, uint64_t written_usec) {
@@ -246,6 +279,7 @@ int validate_cmd(const std::vector<std::string>& args) {
     // sd_booted(): the host runs systemd
     bool systemd = fs::exists("/run/systemd/system");
     std::string skip = !paths.is_host() ? "skipped (not the host)" : !systemd ? "skipped (not running under systemd)" : "";
+    for (auto& c : runtime_handler_checks(paths, skip.empty())) checks.push_back(c);
     if (skip.empty()) {
         for (auto& c : kernel_checks(paths)) checks.push_back(c);
         for (auto& c : systemd_checks(paths)) checks.push_back(c);

@@ -11,6 +11,7 @@
 #include "config/aws_env.hpp"
 #include "config/checks.hpp"
 #include "config/hooks.hpp"
+#include "config/runtimes.hpp"
 #include "config/schema.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
@@ -231,6 +232,17 @@ void validate_settings(const json& settings, const Origins& origins) {
     // hook non-essential): only the merged table must have a command.
     if (auto h = settings.find("hooks"); h != settings.end())
         hooks::read(*h, [&](const std::string& pointer) { return origin_of(origins, pointer); });
+    // A handler's keys may come from several sources too (an image's handler
+    // made the default by user data): the rules between keys and handlers
+    // hold for the merged table, an error naming the source of the key (or
+    // of any key of the handler).
+    if (auto r = settings.find("runtimes"); r != settings.end())
+        runtimes::read(*r, [&](const std::string& pointer) {
+            if (auto it = origins.find(pointer); it != origins.end()) return it->second;
+            auto below = origins.lower_bound(pointer + "/");
+            if (below != origins.end() && below->first.starts_with(pointer + "/")) return below->second;
+            return sources_consulted(origins);
+        });
     auto imds = settings.find("imds");
     if (imds == settings.end()) return;
     // Each key was read with its fragment (validate_fragment()); the merged

@@ -66,6 +66,7 @@
 
 #include "config/fragments.hpp"
 #include "config/hooks.hpp"
+#include "config/runtimes.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -410,6 +411,8 @@ void add_optional(GeneratorPlan& plan, const OptionalUnit& u) {
 }  // namespace
 
 std::string hook_dropin(std::string_view name) { return config::hooks::unit_name(name) + ".d/50-hook.conf"; }
+
+const std::string runtime_modules_dropin = "containerd.service.d/50-eks-node-runtime-modules.conf";
 
 std::string read_kernel_cmdline(const Paths& paths) { return read_file(paths.of(cmdline_path)); }
 
@@ -791,7 +794,76 @@ void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
     }
 }
 
+// ---- runtime handlers: their kernel modules, loaded before containerd ------
+
+// settings.runtimes.*.kernelModules, each loaded by systemd's own
+// modprobe@.service instance, which containerd wants and is ordered after: a
+// start (or restart) of containerd first loads them, whether it starts at
+// boot on the image's handlers or is restarted by eks-node-containerd on
+// handlers user data added (eks-node-config reloads systemd first, so the
+// restart job pulls them in). No shell, no step of ours loads a module (the
+// steps' sandbox forbids it); systemd-modules-load would load them only at
+// its own start, early at boot, before user data is known.
+void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
+    const json* table = member(&s.settings, "runtimes");
+    if (!table) return;
+    std::vector<StaticFragment> fragments;
+    if (!s.from_config_json) fragments = static_fragments(paths);
+    std::vector<config::runtimes::Handler> handlers;
+    try {
+        handlers = config::runtimes::read(*table, [&](const std::string&) {
+            return s.from_config_json ? std::string(path::config_json) : last_setter(fragments, {"runtimes"});
+        });
+    } catch (const std::exception& e) {
+        // eks-node-config refuses the same table with exit 6, and
+        // eks-node-containerd renders no config.toml naming these handlers.
+        warn(plan, fmt::format("{}, ignoring every runtime handler's kernel modules", e.what()));
+        return;
+    }
+    std::string lines, first_source;
+    std::vector<std::string> seen;
+    for (const config::runtimes::Handler& h : handlers) {
+        if (h.kernel_modules.empty()) continue;
+        // Where the modules were set, as for a hook's command: the same
+        // drop-in from the static fragments at boot and from config.json
+        // after, so that writing config.json calls for no daemon-reload.
+        std::string source;
+        if (s.from_config_json) {
+            const json* origin = member(member(&s.config, "origins"),
+                                        fmt::format("/settings/runtimes/{}/kernelModules/0", h.name).c_str());
+            std::string o = origin && origin->is_string() ? origin->get<std::string>() : std::string();
+            source = o.starts_with('/') ? o : std::string(path::config_json);
+        } else {
+            source = last_setter(fragments, {"runtimes", h.name, "kernelModules"});
+        }
+        if (first_source.empty()) first_source = source;
+        lines += fmt::format("# settings.runtimes.{}.kernelModules, in {}\n", h.name, source);
+        for (const std::string& m : h.kernel_modules) {
+            const std::string unit = fmt::format("modprobe@{}.service", config::runtimes::module_name(m));
+            if (std::find(seen.begin(), seen.end(), unit) != seen.end()) continue;
+            seen.push_back(unit);
+            lines += fmt::format("Wants={}\nAfter={}\n", unit, unit);
+        }
+    }
+    if (seen.empty()) return;
+    add_file(plan, runtime_modules_dropin,
+             fmt::format("#\n"
+                         "# The kernel modules of containerd's runtime handlers, loaded by systemd's\n"
+                         "# modprobe@.service before containerd starts (eks-node-containerd(8), KERNEL\n"
+                         "# MODULES). modprobe@ ignores a failure: eks-node-containerd refuses a module\n"
+                         "# this kernel does not have, before config.toml names its handler.\n"
+                         "\n"
+                         "[Unit]\n"
+                         "SourcePath={}\n"
+                         "{}",
+                         first_source, lines));
+    plan.messages.push_back(
+        {Level::debug, fmt::format("settings.runtimes: containerd starts after {}", fmt::join(seen, ", "))});
+}
+
 }  // namespace
+
+std::string runtime_modules_dropin_path() { return runtime_modules_dropin; }
 
 GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJson use) {
     GeneratorPlan plan;
@@ -829,6 +901,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
     add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
     add_hooks(plan, s, paths);
     add_soci(plan, paths, s.config.is_null() ? nullptr : &s.config);
+    add_runtime_modules(plan, s, paths);
     add_containerd_order(plan, paths);
     return plan;
 }

@@ -75,6 +75,10 @@ std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* 
 // "eks-node-hook@NAME.service.d/50-hook.conf".
 std::string hook_dropin(std::string_view name);
 
+// Where the plan puts containerd's drop-in that loads the runtime handlers'
+// kernel modules (settings.runtimes.*.kernelModules) before it starts.
+std::string runtime_modules_dropin_path();
+
 // The plan the generator makes of the root as it is now: its kernel command
 // line (none if unreadable, as for the generator) and config.json if present.
 // That is what the generator made at boot, before config.json existed, or at

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "config/runtimes.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -41,13 +42,13 @@ struct Runtime {
     std::string_view binary;
 };
 
-// The default runtime handler, chosen by what the image installed, as nodeadm
-// does: NVIDIA's runc wrapper (which hands containers the GPUs they ask for,
-// and is plain runc to those that ask for none) when the image has it, plain
-// runc otherwise. Never a handler whose binary is missing: containerd would
-// fail every container with it. Neuron, as in nodeadm, needs no handler:
-// runc plus its device plugin.
-Runtime default_runtime(const json& cfg) {
+// The built-in runtime handler, chosen by what the image installed, as
+// nodeadm does: NVIDIA's runc wrapper (which hands containers the GPUs they
+// ask for, and is plain runc to those that ask for none) when the image has
+// it, plain runc otherwise. Never a handler whose binary is missing:
+// containerd would fail every container with it. Neuron, as in nodeadm,
+// needs no handler: runc plus its device plugin.
+Runtime builtin_runtime(const json& cfg) {
     if (flag(cfg, "/machine/nvidiaContainerRuntime")) return {"nvidia", path::nvidia_container_runtime};
     return {"runc", "/usr/sbin/runc"};
 }
@@ -58,6 +59,44 @@ json runtime_handler(const Runtime& rt) {
     h["base_runtime_spec"] = path::base_runtime_spec;
     h["options"] = {{"BinaryName", rt.binary}, {"SystemdCgroup", true}};
     return h;
+}
+
+// A handler of settings.runtimes as containerd's CRI runtime table (the same
+// keys in schema 2 and 3). For runc's shim the binary is the OCI runtime it
+// runs (BinaryName), cgroups through systemd as for runc; another type's
+// binary is its shim (runtime_path), whose options are its own. Every
+// handler starts from the same base runtime spec as runc's.
+json runtime_handler(const config::runtimes::Handler& h) {
+    json t = json::object();
+    t["runtime_type"] = h.type;
+    t["base_runtime_spec"] = path::base_runtime_spec;
+    json options = json::object();
+    if (h.type == config::runtimes::runc_v2) {
+        options["BinaryName"] = h.binary;
+        options["SystemdCgroup"] = true;
+    } else {
+        t["runtime_path"] = h.binary;
+    }
+    deep_merge(options, h.options);
+    if (!options.empty()) t["options"] = std::move(options);
+    if (h.privileged_without_host_devices) t["privileged_without_host_devices"] = true;
+    if (!h.pod_annotations.empty()) t["pod_annotations"] = h.pod_annotations;
+    return t;
+}
+
+// containerd's runtimes table and default runtime: the built-in handler and
+// settings.runtimes; the default is the handler marked so, else the built-in.
+void add_runtimes(const json& cfg, json& ctd) {
+    const Runtime rt = builtin_runtime(cfg);
+    std::string default_name(rt.name);
+    json runtimes = json::object();
+    runtimes[std::string(rt.name)] = runtime_handler(rt);
+    for (const config::runtimes::Handler& h : config::runtimes::of_config(cfg)) {
+        runtimes[h.name] = runtime_handler(h);
+        if (h.is_default) default_name = h.name;
+    }
+    ctd["default_runtime_name"] = default_name;
+    ctd["runtimes"] = std::move(runtimes);
 }
 
 // The schema the user's TOML is written for, if it tells: its `version`, else
@@ -101,16 +140,15 @@ void add_soci(json& c, json& snapshotter_owner) {
 }
 
 json schema2_config(const json& cfg) {
-    const Runtime rt = default_runtime(cfg);
     json cri = json::object();
     cri["sandbox_image"] = need_string(cfg, "/derived/sandboxImage");
     // CDI lets device plugins hand devices over by name; on by default from 1.32.
     cri["enable_cdi"] = kubelet_at_least(cfg, "1.32");
     json ctd = json::object();
-    ctd["default_runtime_name"] = rt.name;
+    ctd["default_runtime_name"] = "";  // add_runtimes(): first, where containerd's own dump has it
     // Keep the unpacked layers only, not the compressed blobs as well.
     ctd["discard_unpacked_layers"] = true;
-    ctd["runtimes"] = {{rt.name, runtime_handler(rt)}};
+    add_runtimes(cfg, ctd);
     cri["containerd"] = std::move(ctd);
     cri["registry"] = {{"config_path", "/etc/containerd/certs.d:/etc/docker/certs.d"}};
     cri["cni"] = {{"bin_dir", "/opt/cni/bin"}, {"conf_dir", "/etc/cni/net.d"}};
@@ -122,7 +160,6 @@ json schema2_config(const json& cfg) {
 }
 
 json schema3_config(const json& cfg) {
-    const Runtime rt = default_runtime(cfg);
     json images = json::object();
     images["discard_unpacked_layers"] = true;
     images["pinned_images"] = {{"sandbox", need_string(cfg, "/derived/sandboxImage")}};
@@ -131,8 +168,7 @@ json schema3_config(const json& cfg) {
     json runtime = json::object();
     runtime["enable_cdi"] = kubelet_at_least(cfg, "1.32");
     json ctd = json::object();
-    ctd["default_runtime_name"] = rt.name;
-    ctd["runtimes"] = {{rt.name, runtime_handler(rt)}};
+    add_runtimes(cfg, ctd);
     runtime["containerd"] = std::move(ctd);
     // containerd 2.1 made the CNI binary directory a list (bin_dirs) and
     // keeps reading bin_dir, deprecated; 2.0 knows only bin_dir (nodeadm's
@@ -571,9 +607,38 @@ std::vector<ContainerdDropin> containerd_dropins(const json& cfg, const Paths& p
     return detail::dropins_over(ours ? &*ours : nullptr, ours && !detail::containerd_at_least(cfg, "2.0"), paths);
 }
 
+void check_runtime_handlers(const json& cfg, const Paths& paths) {
+    for (const config::runtimes::Handler& h : config::runtimes::of_config(cfg)) {
+        // Fail closed: containerd never starts on a config.toml that points a
+        // handler at nothing (every pod of its RuntimeClass would fail to
+        // start, on a node that looks ready).
+        if (std::string problem = config::runtimes::binary_problem(h, paths); !problem.empty())
+            throw ConfigError(h.binary_source, fmt::format("settings.runtimes.{}.binary", h.name), problem);
+        for (const std::string& m : h.kernel_modules) {
+            config::runtimes::ModuleCheck c = config::runtimes::check_module(m, paths);
+            if (!c.problem.empty())
+                throw ConfigError(h.modules_source, fmt::format("settings.runtimes.{}.kernelModules", h.name),
+                                  c.problem);
+        }
+    }
+}
+
 StepResult render_containerd(const json& cfg, const Paths& paths) {
     using namespace render::detail;
     StepResult r;
+    check_runtime_handlers(cfg, paths);
+    // A handler's module not in the kernel yet: one that user data declared,
+    // after containerd started at boot. containerd's restart pulls in the
+    // modprobe@ instances its drop-in names (eks-node-config reloaded systemd
+    // with it) and starts after them; without a restart nothing loads the
+    // module (for a new handler, config.toml changes too: one restart). Only
+    // on a machine with a sysfs (not a render into a test tree).
+    if (std::error_code ec; fs::is_directory(paths.of("/sys/module"), ec))
+        for (const config::runtimes::Handler& h : config::runtimes::of_config(cfg))
+            for (const std::string& m : h.kernel_modules)
+                if (!config::runtimes::module_loaded(m, paths))
+                    r.restart("containerd.service",
+                              fmt::format("settings.runtimes.{}: kernel module {} is not loaded", h.name, m));
     const json rendered = containerd_config(cfg);
     if (flag(cfg, "/machine/nvidiaGpu") && !flag(cfg, "/machine/nvidiaContainerRuntime"))
         log::emit(log::Level::notice,

@@ -31,6 +31,12 @@ json kubelet_effective_config(const json& cfg);
 // eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
 // SOCI snapshotter config (FastImagePull).
 StepResult render_containerd(const json& cfg, const Paths& paths);
+// settings.runtimes against the machine under `paths`: each handler's binary
+// an executable file, each kernel module loadable (when the running kernel's
+// release can be read there). Throws ConfigError (exit 6) naming the handler,
+// the file or module and where it was set. render_containerd() calls it
+// first; `eks-node config check` and `validate` too.
+void check_runtime_handlers(const json& cfg, const Paths& paths);
 
 // eks-node-system: spec.instance.environment as /run/eks-node/env/default.env
 // and one NAME.env per other section (0600; stale ones withdrawn), and

@@ -196,3 +196,51 @@ TEST_CASE("hooks: an image's or admin's hooks call for no reload; user data's do
     CHECK(after.files["eks-node-hook@early.service.d/50-hook.conf"] ==
           boot.files["eks-node-hook@early.service.d/50-hook.conf"]);
 }
+
+// settings.runtimes.*.kernelModules: containerd wants and is ordered after
+// systemd's modprobe@ instance of each, from the image's fragments at boot and
+// from config.json after (the same drop-in: no reload); user data's new
+// modules change it (eks-node-config reloads; eks-node-containerd restarts containerd).
+TEST_CASE("runtime handlers' kernel modules: loaded by modprobe@ before containerd", "[generator][runtimes]") {
+    TempRoot r;
+    r.write("/proc/cmdline", "ro\n");
+    const std::string image =
+        "[settings.runtimes.crun]\nbinary = \"/usr/bin/crun\"\n"
+        "kernelModules = [\"vhost-vsock\", \"vhost_net\"]\n";
+    r.write("/usr/lib/eks-node/node.toml.d/20-crun.toml", image);
+    auto config_from = [&](const std::vector<std::pair<std::string, std::string>>& sources) {
+        json spec = json::object(), settings = json::object();
+        Origins origins;
+        for (const auto& [source, text] : sources)
+            config::merge_fragment(spec, settings, config::fragment_from_toml(text, source), origins);
+        json o = json::object();
+        for (const auto& [pointer, source] : origins) o[pointer] = source;
+        return json{{"schemaVersion", 1}, {"spec", spec}, {"settings", settings}, {"origins", o}}.dump();
+    };
+    const std::string dropin = "containerd.service.d/50-eks-node-runtime-modules.conf";
+    GeneratorPlan boot = plan_from_disk(r.paths());
+    REQUIRE(boot.files.count(dropin) == 1);
+    const std::string& text = boot.files[dropin].data;
+    CHECK(text.find("SourcePath=/usr/lib/eks-node/node.toml.d/20-crun.toml\n") != std::string::npos);
+    // the kernel's name ('_'), which /sys/module and modprobe@%i use alike
+    CHECK(text.find("Wants=modprobe@vhost_vsock.service\nAfter=modprobe@vhost_vsock.service\n") != std::string::npos);
+    CHECK(text.find("Wants=modprobe@vhost_net.service\nAfter=modprobe@vhost_net.service\n") != std::string::npos);
+    const std::vector<std::pair<std::string, std::string>> statics = {
+        {"/usr/lib/eks-node/node.toml.d/20-crun.toml", image}};
+    CHECK_FALSE(writing_changes_units(r, config_from(statics)));
+
+    auto with_user_data = statics;
+    with_user_data.emplace_back("user data (MIME part 2, application/vnd.eks-node+toml)",
+                                "[settings.runtimes.kata]\ntype = \"io.containerd.kata.v2\"\n"
+                                "binary = \"/opt/kata/bin/containerd-shim-kata-v2\"\nkernelModules = [\"kvm\"]\n");
+    CHECK(writing_changes_units(r, config_from(with_user_data)));
+    GeneratorPlan after = plan_from_disk(r.paths());
+    CHECK(after.files[dropin].data.find("Wants=modprobe@kvm.service\nAfter=modprobe@kvm.service\n") !=
+          std::string::npos);
+
+    // a handler without modules: no drop-in
+    TempRoot plain;
+    plain.write("/proc/cmdline", "ro\n");
+    plain.write("/usr/lib/eks-node/node.toml.d/20-crun.toml", "[settings.runtimes.crun]\nbinary = \"/usr/bin/crun\"\n");
+    CHECK(plan_from_disk(plain.paths()).files.count(dropin) == 0);
+}

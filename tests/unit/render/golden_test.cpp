@@ -72,7 +72,11 @@ void copy_input(const fs::path& input, const fs::path& root) {
         fs::path to = root / (rel == "config.json" ? config_rel : rel);
         fs::create_directories(to.parent_path());
         fs::copy_file(e.path(), to);
-        fs::permissions(to, fs::perms(0644));   // git keeps no modes; make them explicit
+        // git keeps no modes but the executable bit; make them explicit (an
+        // executable input stands for a program on the node, such as a
+        // runtime handler's binary, which eks-node-containerd checks)
+        const bool exec = (fs::status(e.path()).permissions() & fs::perms::owner_exec) != fs::perms::none;
+        fs::permissions(to, fs::perms(exec ? 0755 : 0644));
     }
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config/convert.hpp"
+#include "config/runtimes.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -708,4 +709,86 @@ TEST_CASE("addresses are read from a DNS answer, past CNAMEs and compressed name
     // Cut inside the AAAA record: what came before it still counts.
     CHECK(addresses_in_dns_answer(msg.data(), msg.size() - 3) == std::vector<std::string>{"10.0.1.10"});
     CHECK(addresses_in_dns_answer(msg.data(), 5).empty());
+}
+
+// settings.runtimes (eks-node.toml(5), RUNTIME HANDLERS): a handler whose
+// binary is missing never reaches config.toml; eks-node-containerd exits 6
+// naming the handler, the file and where it was set.
+TEST_CASE("a runtime handler whose binary is missing fails closed, naming it", "[render][containerd][runtimes]") {
+    TempDir root;
+    json cfg = with_version(base_config(), "1.33.0", "2.1.9");
+    cfg["settings"]["runtimes"] = {{"crun", {{"binary", "/usr/bin/crun"}}}};
+    cfg["origins"] = {{"/settings/runtimes/crun/binary", "/usr/lib/eks-node/node.toml.d/20-crun.toml"}};
+    try {
+        render_containerd(cfg, Paths(root.path));
+        FAIL("rendered a config.toml naming a missing runtime");
+    } catch (const ConfigError& e) {
+        CHECK(e.exit_code() == EXIT_CONFIG);
+        CHECK(e.source() == "/usr/lib/eks-node/node.toml.d/20-crun.toml");
+        CHECK(e.field() == "settings.runtimes.crun.binary");
+        CHECK(e.problem() == "/usr/bin/crun does not exist on this node");
+    }
+    CHECK_FALSE(fs::exists(root.path / "etc/containerd/config.toml"));
+
+    fs::create_directories(root.path / "usr/bin");
+    write_file_atomic(root.path / "usr/bin/crun", "#!/bin/sh\n", 0644);
+    fs::permissions(root.path / "usr/bin/crun", fs::perms(0644));
+    CHECK_THROWS_WITH(render_containerd(cfg, Paths(root.path)), Catch::Contains("/usr/bin/crun is not executable"));
+    fs::permissions(root.path / "usr/bin/crun", fs::perms(0755));
+    render_containerd(cfg, Paths(root.path));
+    const json c = containerd_config(cfg)["plugins"]["io.containerd.cri.v1.runtime"]["containerd"];
+    CHECK(c["runtimes"]["crun"]["options"]["BinaryName"] == "/usr/bin/crun");
+    CHECK(c["default_runtime_name"] == "runc");
+}
+
+TEST_CASE("a runtime handler's kernel module must be one the running kernel has", "[render][containerd][runtimes]") {
+    TempDir root;
+    fs::create_directories(root.path / "usr/bin");
+    write_file_atomic(root.path / "usr/bin/crun", "#!/bin/sh\n", 0644);
+    fs::permissions(root.path / "usr/bin/crun", fs::perms(0755));
+    json cfg = with_version(base_config(), "1.33.0", "2.1.9");
+    cfg["settings"]["runtimes"] = {{"crun", {{"binary", "/usr/bin/crun"}, {"kernelModules", {"vhost-vsock"}}}}};
+    // no /proc/sys/kernel/osrelease under the root: a render into a test tree, not checked
+    CHECK(runtimes::check_module("vhost-vsock", Paths(root.path)).checked == false);
+    CHECK_NOTHROW(render_containerd(cfg, Paths(root.path)));
+
+    fs::create_directories(root.path / "proc/sys/kernel");
+    write_file_atomic(root.path / "proc/sys/kernel/osrelease", "7.2.0-1-amd64\n", 0644);
+    fs::create_directories(root.path / "lib/modules/7.2.0-1-amd64");
+    write_file_atomic(root.path / "lib/modules/7.2.0-1-amd64/modules.dep",
+                      "kernel/net/vmw_vsock/vsock.ko.xz:\nkernel/drivers/net/dummy.ko.xz:\n", 0644);
+    write_file_atomic(root.path / "lib/modules/7.2.0-1-amd64/modules.builtin", "kernel/fs/overlayfs/overlay.ko\n",
+                      0644);
+    CHECK_THROWS_WITH(render_containerd(cfg, Paths(root.path)),
+                      Catch::Contains("settings.runtimes.crun.kernelModules") &&
+                          Catch::Contains("\"vhost-vsock\" is neither loaded nor built into kernel 7.2.0-1-amd64"));
+    // in modules.dep ('-' and '_' alike, as modprobe takes them), built in, or loaded
+    write_file_atomic(root.path / "lib/modules/7.2.0-1-amd64/modules.dep",
+                      "kernel/drivers/vhost/vhost_vsock.ko.xz: kernel/net/vmw_vsock/vsock.ko.xz\n", 0644);
+    CHECK(runtimes::check_module("vhost-vsock", Paths(root.path)).problem.empty());
+    CHECK_NOTHROW(render_containerd(cfg, Paths(root.path)));
+    CHECK(runtimes::check_module("overlay", Paths(root.path)).problem.empty());
+    // on a machine with a sysfs, a module not loaded yet (user data's, after containerd
+    // started at boot) restarts containerd, whose restart job loads it first
+    fs::create_directories(root.path / "sys/module/overlay");
+    StepResult r = render_containerd(cfg, Paths(root.path));
+    REQUIRE(r.restarts.size() == 1);
+    CHECK(r.restarts[0].unit == "containerd.service");
+    CHECK(r.restarts[0].why == "settings.runtimes.crun: kernel module vhost-vsock is not loaded");
+    fs::create_directories(root.path / "sys/module/vhost_vsock");
+    CHECK(render_containerd(cfg, Paths(root.path)).restarts.empty());
+    CHECK(runtimes::module_loaded("overlay", Paths(root.path)));
+    CHECK_FALSE(runtimes::check_module("br_netfilter", Paths(root.path)).problem.empty());
+    fs::create_directories(root.path / "sys/module/br_netfilter");
+    CHECK(runtimes::check_module("br-netfilter", Paths(root.path)).problem.empty());
+}
+
+TEST_CASE("a RuntimeClass per runtime handler, its handler the handler's name", "[runtimes]") {
+    runtimes::Handler h;
+    h.name = "crun";
+    CHECK(runtimes::runtime_class_yaml(h, json::object()) ==
+          "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: crun\nhandler: crun\n");
+    CHECK(runtimes::runtime_class_yaml(h, {{"eks-node/runtime", "crun"}, {"gpu", "true"}}) ==
+          "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: crun\nhandler: crun\n"
+          "scheduling:\n  nodeSelector:\n    eks-node/runtime: \"crun\"\n    gpu: \"true\"\n");
 }

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/runtimes.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "config/settings.hpp"
+#include "config/text.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/paths.hpp"
+
+namespace eksnode::config::runtimes {
+
+using settings::detail::expected;
+
+std::vector<Handler> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
+    std::vector<Handler> out;
+    if (table.is_null()) return out;
+    if (!table.is_object())
+        throw ConfigError(origin("/settings/runtimes"), "settings.runtimes", expected("an object", table));
+    if (table.size() > max_handlers)
+        throw ConfigError(origin("/settings/runtimes"), "settings.runtimes",
+                          fmt::format("{} runtime handlers, more than {}", table.size(), max_handlers));
+    std::string default_name;
+    for (const auto& [name, body] : table.items()) {
+        const std::string field = text::child_path("settings.runtimes", name);
+        const std::string pointer = "/settings/runtimes/" + name;
+        auto fail = [&](const std::string& key, const std::string& problem) {
+            throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
+                              key.empty() ? field : field + "." + key, problem);
+        };
+        if (std::find(std::begin(builtin_names), std::end(builtin_names), name) != std::end(builtin_names))
+            fail("",
+                 "is a runtime handler eks-node defines itself (runc, or nvidia with NVIDIA's container "
+                 "runtime installed): name yours differently, or set its options in containerd.config");
+        if (!body.is_object()) fail("", expected("an object", body));
+        Handler h;
+        h.name = name;
+        // The field types were checked with each fragment (schema.cpp); what
+        // is checked here is what only the merged table can tell.
+        if (const json* v = path_in(body, {"type"}); v && v->is_string()) h.type = v->get<std::string>();
+        if (const json* v = path_in(body, {"binary"}); v && v->is_string()) h.binary = v->get<std::string>();
+        if (const json* v = path_in(body, {"options"}); v && v->is_object()) h.options = *v;
+        if (const json* v = path_in(body, {"privilegedWithoutHostDevices"}); v && v->is_boolean())
+            h.privileged_without_host_devices = v->get<bool>();
+        if (const json* v = path_in(body, {"podAnnotations"}); v && v->is_array())
+            for (const json& a : *v)
+                if (a.is_string()) h.pod_annotations.push_back(a.get<std::string>());
+        if (const json* v = path_in(body, {"kernelModules"}); v && v->is_array())
+            for (const json& m : *v)
+                if (m.is_string()) h.kernel_modules.push_back(m.get<std::string>());
+        if (const json* v = path_in(body, {"default"}); v && v->is_boolean()) h.is_default = v->get<bool>();
+        h.binary_source = origin(pointer + "/binary");
+        h.modules_source = origin(pointer + "/kernelModules");
+        if (h.binary.empty())
+            fail("binary", "is required: the OCI runtime (io.containerd.runc.v2) or the shim the handler runs");
+        if (h.type != runc_v2 && !(h.type.starts_with("io.containerd.") && h.type.size() > 14))
+            fail("type", fmt::format("{} is not a containerd runtime type ({}, or a shim's io.containerd.NAME.vN)",
+                                     text::quote(h.type), runc_v2));
+        if (h.type == runc_v2 && h.options.contains("BinaryName"))
+            fail("options.BinaryName", "is what binary sets: set binary only");
+        if (h.is_default) {
+            if (!default_name.empty())
+                fail("default",
+                     fmt::format("settings.runtimes.{} is the default already: at most one handler is", default_name));
+            default_name = name;
+        }
+        out.push_back(std::move(h));
+    }
+    // in name order, whatever order the sources merged them in: the same
+    // config.toml and RuntimeClasses every run
+    std::sort(out.begin(), out.end(), [](const Handler& a, const Handler& b) { return a.name < b.name; });
+    return out;
+}
+
+std::vector<Handler> of_config(const json& cfg) {
+    const json* table = path_in(cfg, {"settings", "runtimes"});
+    if (!table) return {};
+    const json* origins = path_in(cfg, {"origins"});
+    auto origin = [&](const std::string& pointer) {
+        if (origins && origins->is_object()) {
+            // the source of the key itself, else of any key below it
+            if (auto it = origins->find(pointer); it != origins->end() && it->is_string())
+                return it->get<std::string>();
+            for (const auto& [p, source] : origins->items())
+                if (p.starts_with(pointer + "/") && source.is_string()) return source.get<std::string>();
+        }
+        return std::string(path::config_json);
+    };
+    return read(*table, origin);
+}
+
+std::string module_name(std::string_view name) {
+    std::string out(name);
+    std::replace(out.begin(), out.end(), '-', '_');
+    return out;
+}
+
+namespace {
+
+// Whether `list` (modules.builtin or modules.dep: one module path a line,
+// modules.dep's followed by ':') names the module.
+bool lists_module(const std::string& list, const std::string& name) {
+    std::istringstream in(list);
+    for (std::string line; std::getline(in, line);) {
+        line = line.substr(0, line.find(':'));
+        size_t slash = line.rfind('/');
+        std::string base = line.substr(slash == std::string::npos ? 0 : slash + 1);
+        base = base.substr(0, base.find(".ko"));
+        if (module_name(base) == name) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+ModuleCheck check_module(std::string_view name, const Paths& paths) {
+    ModuleCheck r;
+    std::optional<std::string> release = read_file_if_exists(paths.of("/proc/sys/kernel/osrelease"));
+    if (!release) return r;
+    r.checked = true;
+    const std::string kname = module_name(name);
+    std::error_code ec;
+    if (fs::exists(paths.of("/sys/module/" + kname), ec)) return r;
+    while (!release->empty() && (release->back() == '\n' || release->back() == ' ')) release->pop_back();
+    const std::string dir = "/lib/modules/" + *release;
+    for (const char* list : {"/modules.builtin", "/modules.dep"}) {
+        std::optional<std::string> text;
+        try {
+            text = read_file_if_exists(paths.of(dir + list));
+        } catch (const std::exception&) {
+            text.reset();
+        }
+        if (text && lists_module(*text, kname)) return r;
+    }
+    r.problem = fmt::format("{} is neither loaded nor built into kernel {}, nor in {}/modules.dep", text::quote(name),
+                            *release, dir);
+    return r;
+}
+
+bool module_loaded(std::string_view name, const Paths& paths) {
+    const std::string kname = module_name(name);
+    std::error_code ec;
+    if (fs::exists(paths.of("/sys/module/" + kname), ec)) return true;
+    std::optional<std::string> release = read_file_if_exists(paths.of("/proc/sys/kernel/osrelease"));
+    if (!release) return false;
+    while (!release->empty() && (release->back() == '\n' || release->back() == ' ')) release->pop_back();
+    std::optional<std::string> builtin;
+    try {
+        builtin = read_file_if_exists(paths.of("/lib/modules/" + *release + "/modules.builtin"));
+    } catch (const std::exception&) {
+        builtin.reset();
+    }
+    return builtin && lists_module(*builtin, kname);
+}
+
+std::string binary_problem(const Handler& h, const Paths& paths) {
+    struct stat st {};
+    const fs::path p = paths.of(h.binary);
+    if (::stat(p.c_str(), &st) != 0) return fmt::format("{} does not exist on this node", h.binary);
+    if (!S_ISREG(st.st_mode)) return fmt::format("{} is not a regular file", h.binary);
+    if (::access(p.c_str(), X_OK) != 0 && (st.st_mode & 0111) == 0)
+        return fmt::format("{} is not executable", h.binary);
+    return {};
+}
+
+std::string runtime_class_yaml(const Handler& h, const json& node_selector) {
+    // The handler name is a DNS label and selector keys and values are
+    // label-shaped: nothing here needs YAML quoting, but values are quoted
+    // anyway so that a value like "true" stays a string.
+    std::string out = fmt::format(
+        "apiVersion: node.k8s.io/v1\n"
+        "kind: RuntimeClass\n"
+        "metadata:\n"
+        "  name: {}\n"
+        "handler: {}\n",
+        h.name, h.name);
+    if (node_selector.is_object() && !node_selector.empty()) {
+        out += "scheduling:\n  nodeSelector:\n";
+        for (const auto& [k, v] : node_selector.items())
+            out += fmt::format("    {}: {}\n", k, json(v.is_string() ? v.get<std::string>() : v.dump()).dump());
+    }
+    return out;
+}
+
+}  // namespace eksnode::config::runtimes
