@@ -110,7 +110,7 @@ std::optional<std::string> sysctl_conf(const json& cfg) {
     if (!table) return std::nullopt;
     const json* origins = find(cfg, "/origins");
     std::string out = generated_header(writer, "settings.profile and settings.sysctls");
-    out += "# Applied by systemd-sysctl before kubelet starts; a later file name wins per key.\n";
+    out += "# Applied by systemd-sysctl before kubelet starts; /etc/sysctl.d/ may hide this file by its name.\n";
     // In name order (a JSON object's): one origin comment, then the value.
     for (auto it = table->begin(); it != table->end(); ++it) {
         const std::string field = fmt::format("settings.sysctls.{}", it.key());

@@ -47,8 +47,8 @@ void require_resolver(const json& cfg, const Paths& paths) {
 }
 
 // systemd's own mechanism applies the kernel parameters: systemd-sysctl reads
-// every sysctl.d file, ours among them, so a later file name (an admin's
-// 99-*.conf) still wins per key. Restarted and waited for here, not with the
+// every sysctl.d file in order, ours last (core/paths.hpp says why).
+// Restarted and waited for here, not with the
 // other restarts after the step: kubelet, ordered after this step, must find
 // the values in effect. Only when the file changed: a re-run with the same
 // values rewrites nothing the kernel holds.
