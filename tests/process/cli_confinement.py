@@ -39,7 +39,7 @@ def main():
     check("listing: containerd's directories",
           "writes beneath /etc/containerd, /etc/soci-snapshotter-grpc (if present)\n" in r.stdout, r.stdout)
     check("listing: eks-node-system's directories (the service environment, resolved's drop-ins)",
-          "writes beneath /run/eks-node/env, /run/systemd/resolved.conf.d\n" in r.stdout, r.stdout)
+          "writes beneath /run/eks-node/env, /run/sysctl.d, /run/systemd/resolved.conf.d\n" in r.stdout, r.stdout)
     check("listing: instance-store is not Landlock-confined", "instance-store" not in r.stdout, r.stdout)
 
     own = pathlib.Path("/run/eks-node")  # the probe's own directory

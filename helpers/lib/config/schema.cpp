@@ -5,6 +5,7 @@
 
 #include "config/checks.hpp"
 #include "config/hooks.hpp"
+#include "config/profiles.hpp"
 #include "config/settings.hpp"
 
 namespace eksnode::config::schema {
@@ -278,6 +279,15 @@ const Field& settings() {
                                       string_field("", "a module name", check::kernel_module)),
                               boolean("default", "containerd's default runtime (at most one handler)"),
                           })),
+            // Workload profiles (eks-node.toml(5), WORKLOAD PROFILES): a named set of values laid
+            // under every source's (config/profiles.hpp), and kernel parameters applied by
+            // systemd-sysctl before kubelet starts (eks-node-system(8)).
+            choice("profile", "a workload profile: sysctls, kubelet and maxPods values under the sources' own",
+                   {std::begin(profiles::names), std::end(profiles::names)}),
+            read_by(profiles::read_sysctls,
+                    map_of("sysctls", "kernel parameters by dotted name, applied before kubelet starts",
+                           profiles::sysctl_name_problem,
+                           string_field("", "a value (a string or an integer)", nullptr))),
         });
     return table;
 }

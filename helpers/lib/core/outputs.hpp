@@ -61,6 +61,8 @@ inline constexpr Output all[] = {
     {.path = path::unit_env, .mode = 0600, .format = Format::env, .step = "system", .secret = true, .optional = true},
     // spec.instance.network
     {.path = path::resolved_dropin, .mode = 0644, .format = Format::text, .step = "system", .optional = true},
+    // settings.profile and settings.sysctls
+    {.path = path::sysctl_conf, .mode = 0644, .format = Format::text, .step = "system", .optional = true},
     {.path = path::ca_crt, .mode = 0644, .format = Format::pem, .step = "ca"},
     {.path = path::kubelet_config, .mode = 0644, .format = Format::json, .step = "kubelet"},
     {.path = path::kubelet_user_dropin, .mode = 0644, .format = Format::json, .step = "kubelet", .optional = true},

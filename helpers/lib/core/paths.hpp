@@ -39,6 +39,11 @@ inline constexpr std::string_view etc_hosts = "/etc/hosts";
 // Outputs of one configuration or another (core/outputs.hpp says which).
 inline constexpr std::string_view bootstrap_kubeconfig = "/var/lib/kubelet/bootstrap-kubeconfig";
 inline constexpr std::string_view resolved_dropin = "/run/systemd/resolved.conf.d/40-eks.conf";
+// settings.profile's and settings.sysctls' kernel parameters (eks-node-system),
+// read by systemd-sysctl. Named to sort after the image's own sysctl.d files
+// (99-kubelet.conf): its values are the merge of the eks-node sources, where
+// user data already beats the image's fragments and an admin's beats both.
+inline constexpr std::string_view sysctl_conf = "/run/sysctl.d/99-zz-eks-node.conf";
 // The service environment (eks-node-system): default.env for every service,
 // and one NAME.env per unit with a section of its own (a pattern: core/outputs.hpp).
 inline constexpr std::string_view env_dir = "/run/eks-node/env";

@@ -200,6 +200,25 @@ void start_unit(std::string_view unit, std::string_view mode) { unit_job("StartU
 void restart_unit(std::string_view unit, std::string_view mode) { unit_job("RestartUnit", unit, mode); }
 void try_restart_unit(std::string_view unit, std::string_view mode) { unit_job("TryRestartUnit", unit, mode); }
 
+void restart_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout) {
+    const std::string before = unit_status(unit).invocation_id;
+    unit_job("RestartUnit", unit, "replace");
+    // A new run has a new InvocationID; polled as stop_unit_and_wait() is.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        UnitStatus s = unit_status(unit);
+        if (!s.invocation_id.empty() && s.invocation_id != before && s.active_state != "activating" &&
+            s.active_state != "deactivating") {
+            if (s.active_state == "failed")
+                throw Error(fmt::format("{} failed ({}); journalctl -u {} says why", unit, s.result, unit));
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw Error(fmt::format("{} has not finished {} ms after it was restarted", unit, timeout.count()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
 void stop_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout) {
     unit_job("StopUnit", unit, "replace");
     // Polled, not JobRemoved signals: a stop takes as long as the unit's own

@@ -49,6 +49,10 @@ void try_restart_unit(std::string_view unit, std::string_view mode = "replace");
 // after `timeout`.
 void stop_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout);
 
+// Restarts `unit` and returns once its new run has ended (a oneshot's
+// ExecStart= done): throws Error when it failed or had not ended by `timeout`.
+void restart_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout);
+
 // The unit's ActiveState ("active", "inactive", "failed", ...), or nullopt if
 // systemd does not know the unit.
 std::optional<std::string> active_state(std::string_view unit);

@@ -48,6 +48,9 @@ StepResult render_system(const json& cfg, const Paths& paths);
 // spec.instance.network sets name servers or search domains (render_system()
 // writes the drop-in), which only a running systemd-resolved applies.
 bool sets_dns(const json& cfg);
+// render_system() wrote a new or changed sysctl.d file (path::sysctl_conf),
+// which systemd-sysctl has yet to apply.
+bool sysctls_changed(const StepResult& r);
 
 // What config.toml imports: AL2's drop-in directory, whose files (written by
 // the image, by user data scripts, by an admin) containerd itself loads at

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/profiles.hpp"
 #include "core/error.hpp"
 #include "core/outputs.hpp"
 #include "core/paths.hpp"
@@ -104,6 +105,29 @@ std::optional<std::string> resolved_dropin(const json& cfg) {
     return out;
 }
 
+std::optional<std::string> sysctl_conf(const json& cfg) {
+    const json* table = non_empty_object(cfg, "/settings/sysctls");
+    if (!table) return std::nullopt;
+    const json* origins = find(cfg, "/origins");
+    std::string out = generated_header(writer, "settings.profile and settings.sysctls");
+    out += "# Applied by systemd-sysctl before kubelet starts; /etc/sysctl.d/ may hide this file by its name.\n";
+    // In name order (a JSON object's): one origin comment, then the value.
+    for (auto it = table->begin(); it != table->end(); ++it) {
+        const std::string field = fmt::format("settings.sysctls.{}", it.key());
+        if (std::string problem = config::profiles::sysctl_name_problem(it.key()); !problem.empty())
+            throw ConfigError("config.json", field, problem);
+        std::string problem;
+        std::string value = config::profiles::sysctl_value(*it, problem);
+        if (!problem.empty()) throw ConfigError("config.json", field, problem);
+        std::string origin = "configuration";
+        if (origins && origins->is_object())
+            if (auto o = origins->find("/settings/sysctls/" + it.key()); o != origins->end() && o->is_string())
+                origin = o->get<std::string>();
+        out += fmt::format("# {}\n{} = {}\n", origin, it.key(), value);
+    }
+    return out;
+}
+
 }  // namespace detail
 
 namespace {
@@ -168,7 +192,24 @@ void render_resolver(StepResult& r, const json& cfg, const Paths& paths) {
     if (last_changed(r)) r.restart("systemd-resolved.service", fmt::format("{} changed", path::resolved_dropin));
 }
 
+// Written here; systemd-sysctl applies it (steps/system.cpp restarts it and
+// waits, so the values are in effect before kubelet starts).
+void render_sysctls(StepResult& r, const json& cfg, const Paths& paths) {
+    std::optional<std::string> conf = sysctl_conf(cfg);
+    if (conf) {
+        put(r, paths, path::sysctl_conf, *conf);
+    } else {
+        withdraw(r, paths, path::sysctl_conf);
+    }
+}
+
 }  // namespace
+
+bool sysctls_changed(const StepResult& r) {
+    for (const auto& [file, result] : r.outputs)
+        if (file.string().ends_with(path::sysctl_conf) && result == WriteResult::written) return true;
+    return false;
+}
 
 bool sets_dns(const json& cfg) { return resolved_dropin(cfg).has_value(); }
 
@@ -176,6 +217,7 @@ StepResult render_system(const json& cfg, const Paths& paths) {
     StepResult r;
     render_environment(r, cfg, paths);
     render_resolver(r, cfg, paths);
+    render_sysctls(r, cfg, paths);
     return r;
 }
 

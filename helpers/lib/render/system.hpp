@@ -42,4 +42,8 @@ std::string unit_env_path(std::string_view unit);
 // break in one would add settings of its own.
 std::optional<std::string> resolved_dropin(const json& cfg);
 
+// The sysctl.d file of settings.sysctls, each value under a comment naming its
+// origin (config.json "origins"); nullopt when there is none.
+std::optional<std::string> sysctl_conf(const json& cfg);
+
 }  // namespace eksnode::render::detail

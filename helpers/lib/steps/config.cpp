@@ -10,6 +10,7 @@
 #include "aws/api.hpp"
 #include "config/fragments.hpp"
 #include "config/hooks.hpp"
+#include "config/profiles.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -205,6 +206,9 @@ json resolve_config(const ResolveInput& in) {
         validate_fragment(f);
         merge_fragment(spec, settings, f, origins);
     }
+    // Under every source's values, so that any of them wins per key; checked
+    // with them below.
+    config::profiles::apply(spec, settings, origins);
     // With the API at hand, a cluster name alone is enough (AL2's
     // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
     config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});

@@ -46,12 +46,29 @@ void require_resolver(const json& cfg, const Paths& paths) {
         throw Error(problem);
 }
 
+// systemd's own mechanism applies the kernel parameters: systemd-sysctl reads
+// every sysctl.d file in order, ours last (core/paths.hpp says why).
+// Restarted and waited for here, not with the
+// other restarts after the step: kubelet, ordered after this step, must find
+// the values in effect. Only when the file changed: a re-run with the same
+// values rewrites nothing the kernel holds.
+void apply_sysctls(const StepResult& r, const Paths& paths) {
+    if (!render::sysctls_changed(r)) return;
+    if (!sd::manages_host(paths)) {
+        log::debug("not a systemd service on the host: {} is not restarted", detail::sysctl_unit);
+        return;
+    }
+    sd::restart_unit_and_wait(detail::sysctl_unit, std::chrono::seconds(20));
+    log::info("{} applied by {}", path::sysctl_conf, detail::sysctl_unit);
+}
+
 }  // namespace
 
 StepResult system(const StepOptions& opts) {
     json cfg = load_config_json(opts);
     StepResult r = render::render_system(cfg, opts.paths);
     require_resolver(cfg, opts.paths);
+    apply_sysctls(r, opts.paths);
     return r;
 }
 

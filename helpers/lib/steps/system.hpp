@@ -12,6 +12,7 @@
 namespace eksnode::steps::detail {
 
 inline constexpr std::string_view resolved_unit = "systemd-resolved.service";
+inline constexpr std::string_view sysctl_unit = "systemd-sysctl.service";
 
 // Why the DNS settings of spec.instance.network are not in effect, given the
 // ActiveState of systemd-resolved.service (nullopt: no such unit), or "" when

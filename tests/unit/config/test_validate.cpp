@@ -66,6 +66,8 @@ TEST_CASE("every field in the table rejects a value of the wrong type", "[config
     for (const config::schema::Field* root : {&config::schema::spec(), &config::schema::settings()}) {
         config::schema::for_each_field(*root, root->name, [&](const std::string& path, const config::schema::Field& f) {
             if (path == root->name) return;
+            // a string or an integer, under a checked name: test_profiles.cpp
+            if (path == "settings.sysctls.*") return;
             json wrong = wrong_value(f);
             auto [doc, error_path] = document_at(path, wrong);
             INFO(path << " = " << wrong.dump());

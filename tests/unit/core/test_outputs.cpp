@@ -130,9 +130,9 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     CHECK(confine::policy_of("kubelet").writable ==
           std::vector<std::string>{"/etc/eks/image-credential-provider", "/etc/eks/kubelet", "/etc/kubernetes/kubelet",
                                    "/var/lib/kubelet"});
-    // the service environment (a pattern's directory) and resolved's drop-in
+    // the service environment (a pattern's directory), the sysctl.d file and resolved's drop-in
     CHECK(confine::policy_of("system").writable ==
-          std::vector<std::string>{"/run/eks-node/env", "/run/systemd/resolved.conf.d"});
+          std::vector<std::string>{"/run/eks-node/env", "/run/sysctl.d", "/run/systemd/resolved.conf.d"});
     // the atomic write's temporary file and rename need each output's directory
     for (const outputs::Output& o : outputs::all) {
         INFO(o.path);
