@@ -81,11 +81,23 @@ build_image() {
 }
 check "an image built in the guest is imported into Docker" build_image
 check "docker run starts a container of it" docker run -d --name eksvm-ecs --network none eksvm/local:ecs
+# crun keeps a container's state in a directory named after it holding "status" (runc's has
+# state.json instead); where that directory lives is the shim's choice (its Root option).
+crun_state_of() {
+  local dir
+  for dir in $(find /run -maxdepth 6 -type d -name "$1" 2>/dev/null); do
+    ls "$dir"
+    [[ -f $dir/status && ! -f $dir/state.json ]] && crun --root "$(dirname "$dir")" list | grep -q "^$1" && return 0
+  done
+  echo "no crun state directory for $1 under /run"
+  return 1
+}
+export -f crun_state_of
 check "the container runs under crun: Docker's record, and crun's own state" bash -c '
   id=$(docker inspect -f "{{.Id}}" eksvm-ecs) &&
   [[ $(docker inspect -f "{{.HostConfig.Runtime}}" eksvm-ecs) == crun ]] &&
   [[ $(docker inspect -f "{{.State.Running}}" eksvm-ecs) == true ]] &&
-  crun --root /run/docker/runtime-crun/moby list | tee /dev/stderr | grep -q "^$id"'
+  crun_state_of "$id"'
 check "the container stops cleanly (its program exits 0 on SIGTERM)" bash -c '
   docker stop -t 20 eksvm-ecs >/dev/null &&
     [[ $(docker inspect -f "{{.State.ExitCode}}" eksvm-ecs) == 0 ]] && docker rm eksvm-ecs >/dev/null'
