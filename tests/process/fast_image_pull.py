@@ -7,10 +7,11 @@ that differ only in what the image installed:
   and its source, nothing rendered (the gate would point containerd and
   kubelet at a socket nothing serves);
 - soci-snapshotter 0.4.1 on 4 CPUs: containerd's CRI snapshotter is "soci"
-  (proxy plugin at its socket), kubelet's imageServiceEndpoint is that socket,
-  and the snapshotter's config has its own content store and no parallel pull
-  mode (which 0.4.1 does not have);
-- 0.11.1: nodeadm's config (parallel pull over containerd's content store);
+  (proxy plugin at its socket), and the snapshotter's config has its own
+  content store, no parallel pull mode and no keychain (0.4.1 has no parallel
+  pull, and its image service is CRI v1alpha2: kubelet keeps containerd's);
+- 0.11.1: nodeadm's config (parallel pull over containerd's content store,
+  the keychain) and kubelet's imageServiceEndpoint is the snapshotter;
 - 2 CPUs: the gate is ignored, as nodeadm ignores it, and said so.
 
 Usage: fast_image_pull.py EKS_NODE_CLI"""
@@ -82,8 +83,10 @@ def main():
         tally.check("soci %s: the proxy plugin is its socket" % version,
                     ctd.get("proxy_plugins", {}).get("soci", {}).get("address") == SOCKET, ctd.get("proxy_plugins"))
         kubelet = json.loads((root / "etc/kubernetes/kubelet/config.json").read_text())
-        tally.check("soci %s: kubelet's image service is the snapshotter" % version,
-                    kubelet.get("imageServiceEndpoint") == "unix://" + SOCKET, kubelet.get("imageServiceEndpoint"))
+        # before 0.10 its CRI image service is v1alpha2 only, which kubelet 1.26+ does not speak
+        want = "unix://" + SOCKET if parallel else None
+        tally.check("soci %s: kubelet's image service is %s" % (version, want or "containerd (no endpoint)"),
+                    kubelet.get("imageServiceEndpoint") == want, kubelet.get("imageServiceEndpoint"))
         soci = tomllib.loads((root / "etc/soci-snapshotter-grpc/config.toml").read_text())
         want_store = "containerd" if parallel else "soci"
         tally.check("soci %s: content store %s, parallel pull mode %s" % (version, want_store, parallel),

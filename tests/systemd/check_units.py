@@ -104,7 +104,7 @@ def stage(build_dir, root):
         (root / "usr/bin").mkdir(parents=True, exist_ok=True)
         if not (root / "usr/bin/systemctl").exists():
             shutil.copy(systemctl, root / "usr/bin/systemctl")
-    for name in ("kubelet.service", "containerd.service"):
+    for name in ("kubelet.service", "containerd.service", "docker.service"):
         (stubs / name).write_text(
             "[Unit]\nDescription=stand-in for the node image's unit\n"
             "[Service]\nExecStart=/usr/bin/eks-node --version\n")
@@ -121,7 +121,8 @@ def effective(root, unit):
 
 def our_units(unit_dir):
     return sorted(p.name for p in unit_dir.iterdir()
-                  if p.name.startswith("eks-node") and p.suffix in (".service", ".target") and p.is_file())
+                  if p.name.startswith(("eks-node", "ecs-node")) and p.suffix in (".service", ".target")
+                  and p.is_file())
 
 
 def verify(root, units):

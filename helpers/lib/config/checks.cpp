@@ -209,6 +209,43 @@ std::string runtime_handler_name(std::string_view s) {
     return ok ? "" : text::quote(s) + " is not a runtime handler name (a DNS label: [a-z0-9-], at most 63)";
 }
 
+namespace {
+
+bool ecs_word(std::string_view s) {
+    return !s.empty() && s.size() <= 128 && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '@' || c == '/' ||
+               c == ':' || c == '-';
+    });
+}
+
+bool ecs_cluster_name(std::string_view s) {
+    return !s.empty() && s.size() <= 255 && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+}
+
+}  // namespace
+
+std::string ecs_cluster(std::string_view s) {
+    constexpr std::string_view marker = ":cluster/";
+    size_t at = s.find(marker);
+    // an ARN: arn:PARTITION:ecs:REGION:ACCOUNT:cluster/NAME, each part one word
+    bool arn = s.starts_with("arn:") && at != std::string_view::npos && s.find(":ecs:") != std::string_view::npos &&
+               ecs_word(s.substr(0, at)) && ecs_cluster_name(s.substr(at + marker.size()));
+    return arn || ecs_cluster_name(s) ? ""
+                                      : text::quote(s) +
+                                            " is not an ECS cluster name ([A-Za-z0-9_-], at most 255) "
+                                            "or cluster ARN";
+}
+
+std::string ecs_attribute_name(std::string_view s) {
+    return ecs_word(s) ? "" : text::quote(s) + " is not an attribute name ([A-Za-z0-9_.@/:-], at most 128)";
+}
+
+std::string ecs_attribute_value(std::string_view s) {
+    return ecs_word(s) ? "" : text::quote(s) + " is not an attribute value ([A-Za-z0-9_.@/:-], at most 128)";
+}
+
 std::string kernel_module(std::string_view s) {
     bool ok = !s.empty() && s.size() <= 55 && std::all_of(s.begin(), s.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';

@@ -35,6 +35,19 @@ std::string kernel_module(std::string_view s);
 // path components in lower case, at most 512 bytes (image_reference() in checks.cpp).
 std::string image_reference(std::string_view s);
 
+// settings.ecs (eks-node-ecs(8)). Each value ends up on one line of
+// /etc/ecs/ecs.config, which the agent reads as KEY=VALUE lines: none may
+// carry a control character (a newline would inject another key).
+// An ECS cluster: a name ([A-Za-z0-9_-], at most 255, as ECS CreateCluster
+// takes it) or a cluster ARN (arn:PARTITION:ecs:REGION:ACCOUNT:cluster/NAME).
+std::string ecs_cluster(std::string_view s);
+// A custom attribute's name: [A-Za-z0-9_.@/:-], at most 128 (ECS's rule,
+// without the spaces it also allows: one word keeps ecs.config greppable).
+std::string ecs_attribute_name(std::string_view s);
+// A custom attribute's value: [A-Za-z0-9_.@/:-], at most 128 (ECS's rule,
+// without spaces and backslashes, so the JSON in ecs.config needs no escapes).
+std::string ecs_attribute_value(std::string_view s);
+
 // A byte below 0x20 or DEL: what ends a line or a word where the value goes.
 bool has_control(std::string_view s);
 

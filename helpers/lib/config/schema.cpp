@@ -153,6 +153,32 @@ Field hybrid() {
         object("hybrid", "EKS Hybrid Nodes credentials", {}));
 }
 
+// settings.ecs: /etc/ecs/ecs.config for the ECS agent (eks-node-ecs(8)). Each
+// field is one of the agent's documented keys; a value never holds a
+// control character (checks, choices, integers), so none can add a line.
+Field ecs() {
+    return object(
+        "ecs", "the ECS container instance (settings.node = \"ecs\"; eks-node-ecs(8))",
+        {
+            string_field("cluster", "ECS_CLUSTER: the cluster's name or ARN (the agent's default: \"default\")",
+                         check::ecs_cluster),
+            map_of("attributes", "ECS_INSTANCE_ATTRIBUTES: custom attributes of the container instance",
+                   check::ecs_attribute_name, string_field("", "an attribute value", check::ecs_attribute_value)),
+            boolean("enableGpuSupport", "ECS_ENABLE_GPU_SUPPORT: the agent offers the instance's GPUs to tasks"),
+            boolean("enableTaskIamRole", "ECS_ENABLE_TASK_IAM_ROLE: tasks may have IAM roles of their own"),
+            list_of("availableLoggingDrivers", "ECS_AVAILABLE_LOGGING_DRIVERS: log drivers tasks may use",
+                    choice("", "a Docker logging driver",
+                           {"json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens",
+                            "none"})),
+            duration("containerStopTimeout",
+                     "ECS_CONTAINER_STOP_TIMEOUT: time a container has to exit before it is killed"),
+            integer("reservedMemory", "ECS_RESERVED_MEMORY: MiB of memory the agent does not give to tasks", 0,
+                    1 << 22),
+            choice("imagePullBehavior", "ECS_IMAGE_PULL_BEHAVIOR: when the agent pulls a task's image",
+                   {"default", "always", "once", "prefer-cached"}),
+        });
+}
+
 }  // namespace
 
 const Field* Field::member(std::string_view key) const {
@@ -179,6 +205,12 @@ const Field& settings() {
         "settings", "eks-node's own settings (TOML only)",
         {
             boolean("enable", "run the eks-node steps at all"),
+            // Which target the generator pulls in: read at boot from the
+            // static fragments, so refused in user data (eks-node-generator(8)).
+            choice("node",
+                   "what the instance joins: an EKS cluster (eks, the default) or an ECS cluster (ecs); "
+                   "image or admin configuration only",
+                   {"eks", "ecs"}),
             choice("logLevel", "log threshold of the steps", {"error", "warning", "notice", "info", "debug"}),
             choice("nodeNameStrategy", "how the node name is chosen", {"imds", "instance-id", "private-dns-name"}),
             choice("serviceCidrStrategy", "where spec.cluster.cidr comes from when no source sets it",
@@ -288,6 +320,7 @@ const Field& settings() {
                     map_of("sysctls", "kernel parameters by dotted name, applied before kubelet starts",
                            profiles::sysctl_name_problem,
                            string_field("", "a value (a string or an integer)", nullptr))),
+            ecs(),
         });
     return table;
 }

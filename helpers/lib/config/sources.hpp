@@ -126,6 +126,15 @@ void validate_settings(const json& settings, const Origins& origins);
 void validate_merged(const json& spec, const json& settings, const Origins& origins,
                      const Requirements& required = {});
 
+// settings.node: which target the node runs (eks-node.target or
+// ecs-node.target). Of a merged [settings] table that passed validate_fragment().
+enum class NodeKind { eks, ecs };
+NodeKind node_kind(const json& settings);
+
+// validate_merged() for an ECS container instance (settings.node = "ecs"):
+// the settings and the environment, and none of the EKS cluster's fields.
+void validate_ecs_merged(const json& spec, const json& settings, const Origins& origins);
+
 // Primitives, exposed for tests and other front ends.
 std::string base64_decode(std::string_view text, const std::string& source);  // throws ConfigError
 bool looks_like_base64(std::string_view text);

@@ -285,7 +285,17 @@ std::string read_user_data_file(const std::string& path) {
 }
 
 std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string_view label) {
-    return walk_user_data(raw, label, true, true).fragments;
+    std::vector<Fragment> out = walk_user_data(raw, label, true, true).fragments;
+    // The generator chose the node's target at boot from the static
+    // fragments, before user data was read; a daemon-reload cannot undo a
+    // target already started. So user data cannot choose it (eks-node.toml(5),
+    // settings.node; eks-node-generator(8), ECS MODE).
+    for (const Fragment& f : out)
+        if (f.settings.is_object() && f.settings.contains("node"))
+            throw ConfigError(f.source, "settings.node",
+                              "chooses eks-node.target or ecs-node.target at boot, before user data is read: set it "
+                              "in the image's or an admin's node.toml.d fragment, not in user data");
+    return out;
 }
 
 std::vector<std::string> cloud_init_parts(std::string_view raw, std::string_view label) {

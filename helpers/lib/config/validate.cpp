@@ -269,6 +269,17 @@ std::string_view to_string(ServiceCidrStrategy s) {
     return "describe-cluster";
 }
 
+NodeKind node_kind(const json& settings) {
+    auto it = settings.find("node");
+    return it != settings.end() && *it == "ecs" ? NodeKind::ecs : NodeKind::eks;
+}
+
+void validate_ecs_merged(const json& spec, const json& settings, const Origins& origins) {
+    validate_settings(settings, origins);
+    check_aws_environment(spec, origins);
+    check_environment_sections(spec, origins);
+}
+
 void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required) {
     require_cluster_fields(spec, settings, origins, required);
     validate_settings(settings, origins);

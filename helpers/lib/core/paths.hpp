@@ -36,6 +36,10 @@ inline constexpr std::string_view containerd_dropin_dir = "/etc/containerd/confi
 inline constexpr std::string_view kubelet_version_txt = "/etc/eks/kubelet-version.txt";
 inline constexpr std::string_view containerd_version_txt = "/etc/eks/containerd-version.txt";
 inline constexpr std::string_view etc_hosts = "/etc/hosts";
+// An ECS container instance (eks-node-ecs(8)): the ECS agent's configuration,
+// and Docker's, whose default runtime is the one ECS tasks run under.
+inline constexpr std::string_view ecs_config = "/etc/ecs/ecs.config";
+inline constexpr std::string_view docker_daemon_json = "/etc/docker/daemon.json";
 // Outputs of one configuration or another (core/outputs.hpp says which).
 inline constexpr std::string_view bootstrap_kubeconfig = "/var/lib/kubelet/bootstrap-kubeconfig";
 inline constexpr std::string_view resolved_dropin = "/run/systemd/resolved.conf.d/40-eks.conf";

@@ -17,6 +17,9 @@
 //   decision                      writes (relative to the normal generator directory)
 //   in the initrd                 nothing (/etc/initrd-release exists; steps run after switch-root)
 //   enabled                       multi-user.target.wants/eks-node.target -> UNITDIR/eks-node.target
+//   enabled, settings.node =      multi-user.target.wants/ecs-node.target -> UNITDIR/ecs-node.target, and
+//   "ecs" (config.json, else      NAME.service.d/50-ecs-node.conf (an always-false condition) for each EKS
+//   the static fragments)         step; none of the decisions below (decide_ecs(), add_ecs())
 //   disabled                      eks-node-.service.d/50-disabled.conf: an always-false condition,
 //                                 so every eks-node-*.service is skipped (not failed)
 //   log level set                 eks-node-.service.d/50-log-level.conf: Environment=EKS_NODE_LOG_LEVEL=
@@ -861,6 +864,53 @@ void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& pa
         {Level::debug, fmt::format("settings.runtimes: containerd starts after {}", fmt::join(seen, ", "))});
 }
 
+// ---- ECS: settings.node = "ecs" ---------------------------------------------
+
+// settings.node: true for "ecs". eks-node-config refuses it in user data, so
+// config.json and the static fragments agree on it: the boot's plan and the
+// one after eks-node-config are the same, and no daemon-reload ever swaps
+// one target for the other.
+std::optional<Decision<bool>> decide_ecs(const Settings& s, const Paths& paths, GeneratorPlan& plan) {
+    Setting e = find_setting(s, paths, "node");
+    if (!e.value) return std::nullopt;
+    if (*e.value == "ecs" || *e.value == "eks")
+        return Decision<bool>{*e.value == "ecs", e.source,
+                              fmt::format("settings.node = {} {}", e.value->dump(), e.where)};
+    warn(plan, fmt::format("{}: settings.node: {} is not one of eks, ecs, ignoring", e.source, e.value->dump()));
+    return std::nullopt;
+}
+
+// The steps only an EKS node runs. Units outside eks-node still pull some in
+// (containerd.service, which Docker starts, wants eks-node-containerd; an
+// enabled kubelet.service wants eks-node-kubelet): on an ECS node they are
+// skipped, not failed, so that no EKS step fails for want of a cluster and
+// sends the node to eks-node-failed.target.
+constexpr std::string_view eks_only_steps[] = {
+    "eks-node-ca.service",         "eks-node-kubelet.service", "eks-node-containerd.service",
+    "eks-node-preflight.service",  "eks-node-hosts.service",   "eks-node-instance-store.service",
+    "eks-node-cloud-init.service", "eks-node-joined.service",  "eks-node-prepull.service",
+};
+
+void add_ecs(GeneratorPlan& plan, const Decision<bool>& d) {
+    add_wants(plan, "multi-user.target", "ecs-node.target");
+    for (std::string_view unit : eks_only_steps)
+        add_file(plan, fmt::format("{}.d/50-ecs-node.conf", unit),
+                 fmt::format("#\n"
+                             "# An ECS container instance: {}.\n"
+                             "# ecs-node.target runs instead of eks-node.target, and this EKS step is\n"
+                             "# skipped (not failed) should another unit pull it in.\n"
+                             "#\n"
+                             "# The two conditions together are always false; `systemctl status` shows\n"
+                             "# the first as unmet.\n"
+                             "\n"
+                             "[Unit]\n"
+                             "Documentation=man:eks-node-generator(8)\n"
+                             "SourcePath={}\n"
+                             "ConditionEnvironment=EKS_NODE_EKS_STEPS_ON_ECS_NODE\n"
+                             "ConditionEnvironment=!EKS_NODE_EKS_STEPS_ON_ECS_NODE\n",
+                             d.why, d.source));
+}
+
 }  // namespace
 
 std::string runtime_modules_dropin_path() { return runtime_modules_dropin; }
@@ -887,6 +937,13 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
     if (!enable.value) {
         add_disabled(plan, enable);
         plan.messages.push_back({Level::info, fmt::format("eks-node disabled by {}, its steps will be skipped", enable.why)});
+        return plan;
+    }
+    if (std::optional<Decision<bool>> ecs = decide_ecs(s, paths, plan); ecs && ecs->value) {
+        add_ecs(plan, *ecs);
+        plan.messages.push_back({Level::info, fmt::format("an ECS container instance ({}), pulling in "
+                                                          "ecs-node.target; the EKS steps will be skipped",
+                                                          ecs->why)});
         return plan;
     }
     add_wants(plan, "multi-user.target", "eks-node.target");

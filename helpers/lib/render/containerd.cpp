@@ -552,28 +552,37 @@ bool use_soci_snapshotter(const json& cfg) {
     return flag(cfg, "/derived/sociSnapshotter");
 }
 
+// Releases before 0.10 (Debian's 0.4.1, tested in the VM): no parallel pull
+// mode; a "containerd" content store they connect to when they start (10 s
+// without containerd's socket and they exit, while containerd starts after
+// the snapshotter); and the CRI image service they proxy for their keychain is
+// CRI v1alpha2 only, which kubelet 1.26+ does not speak. An unknown release
+// (no version recorded) is taken as current.
+bool soci_before_0_10(const json& cfg) {
+    const json* v = find(cfg, "/machine/sociSnapshotterVersion");
+    const std::string version = v && v->is_string() ? v->get<std::string>() : std::string();
+    return !version.empty() && derive::compare_versions(version, "0.10") < 0;
+}
+
 std::string soci_snapshotter_config(const json& cfg) {
     json soci = json::object();
     soci["debug"] = false;
+    std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
+    if (soci_before_0_10(cfg)) {
+        // Its own content store (SOCI indexes and zTOCs), so that it starts
+        // before containerd; layers are pulled lazily where the registry has a
+        // SOCI index, else as containerd would. No keychain: kubelet's image
+        // requests cannot pass through it (CRI v1alpha2 only).
+        soci["content_store"] = {{"type", "soci"}};
+        out += fmt::format(
+            "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no CRI keychain\n",
+            need_string(cfg, "/machine/sociSnapshotterVersion"));
+        return out.append(config::json_to_toml(soci, path::soci_config));
+    }
     // The snapshotter learns registry credentials from the CRI image requests
     // that pass through it on their way to containerd (kubelet's
     // imageServiceEndpoint is its socket).
     soci["cri_keychain"] = {{"enable_keychain", true}, {"image_service_path", containerd_socket}};
-    std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
-    // Releases before 0.10 have no parallel pull mode, and connect to a
-    // "containerd" content store when they start: 10 s without containerd's
-    // socket and they exit. containerd starts after the snapshotter (its proxy
-    // plugin and the pause image import need it), so these keep their own
-    // content store (SOCI indexes and zTOCs), and pull layers lazily where the
-    // registry has a SOCI index, else as containerd would.
-    const json* v = find(cfg, "/machine/sociSnapshotterVersion");
-    const std::string version = v && v->is_string() ? v->get<std::string>() : std::string();
-    if (!version.empty() && derive::compare_versions(version, "0.10") < 0) {
-        soci["content_store"] = {{"type", "soci"}};
-        out +=
-            fmt::format("# soci-snapshotter {} (before 0.10): no parallel pull mode; its own content store\n", version);
-        return out.append(config::json_to_toml(soci, path::soci_config));
-    }
     soci["content_store"] = {{"type", "containerd"}};
     json pull = json::object();
     pull["enable"] = true;

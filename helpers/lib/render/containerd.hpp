@@ -33,6 +33,9 @@ std::string fnv1a64_hex(std::string_view bytes);
 // images are pulled by the SOCI snapshotter, in parallel-pull mode from 0.10.
 bool use_soci_snapshotter(const json& cfg);
 std::string soci_snapshotter_config(const json& cfg);
+// A SOCI snapshotter release before 0.10 (machine.sociSnapshotterVersion):
+// its own content store, no parallel pull, no CRI v1 image service.
+bool soci_before_0_10(const json& cfg);
 
 // /etc/containerd/base-runtime-spec.json: nodeadm's default OCI spec with
 // spec.containerd.baseRuntimeSpec deep-merged over it.

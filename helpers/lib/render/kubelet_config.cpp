@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/paths.hpp"
+#include "render/containerd.hpp"
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
 
@@ -106,8 +107,11 @@ json kubelet_config(const json& cfg) {
     // FastImagePull: image requests go through the SOCI snapshotter, which
     // passes them on to containerd and so learns the registry credentials
     // kubelet's credential provider gave (its cri_keychain); without them it
-    // could fetch no private image's layers.
-    if (flag(cfg, "/derived/sociSnapshotter")) k["imageServiceEndpoint"] = fmt::format("unix://{}", path::soci_socket);
+    // could fetch no private image's layers. Not to a release before 0.10,
+    // whose image service is CRI v1alpha2 only: kubelet 1.26+ would fail
+    // every image request (seen in the VM with Debian's 0.4.1).
+    if (use_soci_snapshotter(cfg) && !soci_before_0_10(cfg))
+        k["imageServiceEndpoint"] = fmt::format("unix://{}", path::soci_socket);
     // Kubelets 1.22-1.26 default to 5/10 QPS/burst; API Priority and Fairness
     // lets nodeadm raise them. 1.27 raised the defaults to 50/100 itself.
     if (kubelet_at_least(cfg, "1.22") && !kubelet_at_least(cfg, "1.27")) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,20 @@
 #include "core/step.hpp"
 
 namespace eksnode::render {
+
+// eks-node-ecs (settings.node = "ecs"): /etc/ecs/ecs.config from
+// settings.ecs, and in /etc/docker/daemon.json the default runtime handler
+// of settings.runtimes (its binary checked first), the file's other keys
+// kept. Asks for a try-restart of ecs.service and docker.service when their
+// file changed. Throws ConfigError (exit 6) for a default handler Docker
+// cannot run, a missing binary, or a daemon.json that is not a JSON object.
+StepResult render_ecs(const json& cfg, const Paths& paths);
+// The handler with default = true, as Docker's runtime; nullopt when none.
+struct DockerRuntime {
+    std::string name;
+    std::string binary;
+};
+std::optional<DockerRuntime> docker_default_runtime(const json& cfg, const Paths& paths);
 
 // eks-node-ca: /etc/kubernetes/pki/ca.crt (0644).
 StepResult render_ca(const json& cfg, const Paths& paths);

@@ -196,6 +196,29 @@ void require_cidr(const json& spec, config::ServiceCidrStrategy strategy, const 
                                             : "instance.json lists no VPC IPv4 CIDR (IMDS vpc-ipv4-cidr-blocks)"));
 }
 
+// An ECS container instance: no EKS cluster to describe, no kubelet values
+// to derive. config.json keeps the same shape (the steps that serve both
+// kinds read spec.instance and settings), with derived empty.
+json resolve_ecs(const ResolveInput& in, json& spec, json& settings, Origins& origins) {
+    config::validate_ecs_merged(spec, settings, origins);
+    derive::MachineFacts machine = derive::read_machine_facts(in.paths);
+    for (auto& [k, v] : machine.origins) origins[k] = v;
+    // IMDS and the instance's own addresses stay off the proxy here too.
+    derive::complete_no_proxy(spec, in.instance, origins);
+    log::info("settings.node = \"ecs\": an ECS container instance, no EKS cluster resolved");
+    json out = json::object();
+    out["schemaVersion"] = 1;
+    out["spec"] = std::move(spec);
+    out["settings"] = std::move(settings);
+    out["instance"] = in.instance;
+    out["machine"] = derive::machine_json(machine);
+    out["derived"] = json::object();
+    json o = json::object();
+    for (auto& [k, v] : origins) o[k] = v;
+    out["origins"] = std::move(o);
+    return out;
+}
+
 }  // namespace
 
 json resolve_config(const ResolveInput& in) {
@@ -209,6 +232,7 @@ json resolve_config(const ResolveInput& in) {
     // Under every source's values, so that any of them wins per key; checked
     // with them below.
     config::profiles::apply(spec, settings, origins);
+    if (config::node_kind(settings) == config::NodeKind::ecs) return resolve_ecs(in, spec, settings, origins);
     // With the API at hand, a cluster name alone is enough (AL2's
     // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
     config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});
@@ -430,7 +454,11 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
     log::info("the configuration changes the generated units: reloading systemd once");
     std::vector<std::string> stopped = stop_services_under_new_mounts(before, after);
     sd::daemon_reload();
-    sd::start_unit("eks-node.target");
+    // The node's own target: never eks-node.target on an ECS node, whose
+    // kind user data cannot change (the generator's plan picks the same one).
+    const json* settings = cfg.contains("settings") ? &cfg["settings"] : nullptr;
+    const bool ecs = settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs;
+    sd::start_unit(ecs ? "ecs-node.target" : "eks-node.target");
     // After the reload their start jobs are ordered after the new mounts.
     for (const std::string& unit : stopped) sd::start_unit(unit);
     restart_containerd_after_new_hooks(before, after, cfg);

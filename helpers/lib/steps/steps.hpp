@@ -27,6 +27,7 @@ extern const StepSpec preflight_spec;
 extern const StepSpec joined_spec;
 extern const StepSpec prepull_spec;
 extern const StepSpec network_spec;
+extern const StepSpec ecs_spec;
 
 // Each step's work, as main() and `eks-node render` run it.
 StepResult imds(const StepOptions& opts);            // steps/imds.cpp
@@ -43,6 +44,7 @@ StepResult preflight(const StepOptions& opts);       // steps/preflight.cpp
 StepResult joined(const StepOptions& opts);          // steps/joined.cpp
 StepResult prepull(const StepOptions& opts);         // steps/prepull.cpp
 StepResult network(const StepOptions& opts);         // steps/network.cpp, one interface
+StepResult ecs(const StepOptions& opts);             // steps/ecs.cpp
 
 // config.json as eks-node-config wrote it (--config=, else under --root).
 // Throws ConfigError (exit 6) when it is missing or not JSON: the steps after

@@ -51,9 +51,10 @@ TEST_CASE("the output registry names each file once", "[core][outputs]") {
 
 TEST_CASE("every step in the output registry is a real step", "[core][outputs]") {
     std::set<std::string_view> real;
-    for (const StepSpec* s : {&steps::imds_spec, &steps::config_spec, &steps::system_spec, &steps::ca_spec,
-                              &steps::kubelet_spec, &steps::containerd_spec, &steps::hosts_spec,
-                              &steps::instance_store_spec, &steps::network_spec, &cli::telemetry_spec})
+    for (const StepSpec* s :
+         {&steps::imds_spec, &steps::config_spec, &steps::system_spec, &steps::ca_spec, &steps::kubelet_spec,
+          &steps::containerd_spec, &steps::hosts_spec, &steps::instance_store_spec, &steps::network_spec,
+          &steps::ecs_spec, &cli::telemetry_spec})
         real.insert(s->name);
     for (const outputs::Output& o : outputs::all) {
         INFO(o.path);

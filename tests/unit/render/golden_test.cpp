@@ -102,6 +102,7 @@ StepResult render(const std::string& step, const fs::path& case_dir, const fs::p
     if (step == "kubelet") return render_kubelet(cfg, paths);
     if (step == "containerd") return render_containerd(cfg, paths);
     if (step == "system") return render_system(cfg, paths);
+    if (step == "ecs") return render_ecs(cfg, paths);
     return render_hosts(cfg, paths, resolver_for(case_dir));
 }
 
@@ -210,3 +211,4 @@ TEST_CASE("eks-node-kubelet renders its golden trees", "[render][golden]") { che
 TEST_CASE("eks-node-containerd renders its golden trees", "[render][golden]") { check_step("containerd"); }
 TEST_CASE("eks-node-hosts renders its golden trees", "[render][golden]") { check_step("hosts"); }
 TEST_CASE("eks-node-system renders its golden trees", "[render][golden][system]") { check_step("system"); }
+TEST_CASE("eks-node-ecs renders its golden trees", "[render][golden][ecs]") { check_step("ecs"); }

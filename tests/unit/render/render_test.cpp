@@ -463,13 +463,16 @@ TEST_CASE("FastImagePull: the SOCI snapshotter as eks-node-config decided, confi
 
     // 0.10 and later: nodeadm's file, parallel pull mode over containerd's content store
     cfg["machine"]["sociSnapshotterVersion"] = "0.11.1";
+    CHECK(kubelet_config(cfg).contains("imageServiceEndpoint"));
     std::string now = soci_snapshotter_config(cfg);
     CHECK_THAT(now, Catch::Contains("[pull_modes.parallel_pull_unpack]") && Catch::Contains("type = \"containerd\""));
     // before 0.10: no parallel pull mode, and its own content store, so that it starts before containerd
     cfg["machine"]["sociSnapshotterVersion"] = "0.4.1";
     std::string old = soci_snapshotter_config(cfg);
-    CHECK_THAT(old, Catch::Contains("type = \"soci\"") && Catch::Contains("enable_keychain = true"));
-    CHECK_THAT(old, !Catch::Contains("pull_modes") && !Catch::Contains("\"containerd\""));
+    CHECK_THAT(old, Catch::Contains("type = \"soci\""));
+    CHECK_THAT(old, !Catch::Contains("pull_modes") && !Catch::Contains("\"containerd\"") && !Catch::Contains("keychain"));
+    // its image service is CRI v1alpha2 only: kubelet is not pointed at it
+    CHECK_FALSE(kubelet_config(cfg).contains("imageServiceEndpoint"));
 }
 
 // ---- containerd drop-ins (/etc/containerd/config.d) ---------------------------------

@@ -367,3 +367,35 @@ TEST_CASE("NodeConfig and TOML without a CIDR keep asking DescribeCluster, and f
     cfg = resolve_config({r.paths(), instance, toml, "user data", eks.factory()});
     CHECK(cfg["derived"]["clusterDNS"] == json::array({"172.20.0.10"}));
 }
+
+TEST_CASE("an ECS node resolves no EKS cluster: settings.ecs from user data, derived empty", "[resolve][ecs]") {
+    TempRoot r;
+    put(r, "sys/devices/system/cpu/online", "0-1\n");
+    put(r, "usr/lib/eks-node/node.toml.d/10-ecs.toml", "[settings]\nnode = \"ecs\"\n");
+    const std::string user_data = "[settings.ecs]\ncluster = \"batch\"\n[settings.ecs.attributes]\nstack = \"prod\"\n";
+    json cfg = resolve_config({r.paths(), conformance_instance(), user_data});
+    CHECK(cfg["settings"]["node"] == "ecs");
+    CHECK(cfg["settings"]["ecs"]["cluster"] == "batch");
+    CHECK(cfg["origins"]["/settings/ecs/cluster"] == "user data");
+    CHECK(cfg["derived"] == json::object());
+    CHECK_FALSE(cfg["spec"].contains("cluster"));
+    // the same user data on an EKS node still needs its cluster
+    fs::remove(r.dir / "usr/lib/eks-node/node.toml.d/10-ecs.toml");
+    CHECK_THROWS_AS(resolve_config({r.paths(), conformance_instance(), user_data}), ConfigError);
+}
+
+TEST_CASE("user data cannot choose the node kind, even to repeat the image's", "[resolve][ecs]") {
+    TempRoot r;
+    put(r, "usr/lib/eks-node/node.toml.d/10-ecs.toml", "[settings]\nnode = \"ecs\"\n");
+    try {
+        resolve_config({r.paths(), conformance_instance(), "[settings]\nnode = \"ecs\"\n"});
+        FAIL("no error");
+    } catch (const ConfigError& e) {
+        CHECK(e.field() == "settings.node");
+        CHECK(e.source() == "user data");
+    }
+    // an admin's file in the user data slot is static configuration: accepted
+    put(r, "etc/eks-node/node.toml.d/50-user-data.toml", "[settings]\nnode = \"ecs\"\n");
+    CHECK(resolve_config({r.paths(), conformance_instance(), "[settings]\nnode = \"ecs\"\n"})["settings"]["node"] ==
+          "ecs");
+}

@@ -4,9 +4,10 @@
 # FastImagePull on the sid image (VM_FLAVOUR=sid, 4 vCPUs, 7.5 GiB): eks-node-config turned the
 # gate into derived.sociSnapshotter, the generator made containerd require the SOCI snapshotter
 # (started first, Type=notify) and import the cached pause image into it, containerd's CRI
-# unpacks and runs through it, and kubelet's image service is its socket. Debian's 0.4.1 has no
+# unpacks and runs through it. Debian's 0.4.1 has no
 # parallel pull mode (0.10+), and no registry is reachable here, so lazy loading from a SOCI
-# index is not exercised: what is, is every piece of the wiring with the real daemon.
+# index is not exercised, nor (0.4.1 proxies CRI v1alpha2 only) kubelet's image service through
+# it: what is, is every other piece of the wiring with the real daemon.
 # Runs inside the guest (see tests/vm/README.md).
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
@@ -46,14 +47,17 @@ assert d['proxy_plugins']['soci']['address'] == '$soci_socket', 'address'\" &&
   ctr plugins ls | grep -E 'io.containerd.snapshotter.v1 +soci +.* ok'"
 check "the pause image is unpacked in the snapshotter (imported from /etc/eks/pause.tar, no registry)" bash -c '
   ctr -n k8s.io snapshots --snapshotter soci ls | tee /dev/stderr | grep -q Committed'
-check "kubelet's image service endpoint is the snapshotter's socket" bash -c "
-  grep -q '\"imageServiceEndpoint\": \"unix://$soci_socket\"' /etc/kubernetes/kubelet/config.json"
-check "the stub kubelet's ImageStatus went through the snapshotter's socket" bash -c '
-  eventually() { local end=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS >= end)) && return 1; sleep 0.5; done; }
-  eventually 120 test -s /run/stub-kubelet/cri.json &&
-  python3 -c "import json; r = json.load(open(\"/run/stub-kubelet/cri.json\")); print(r[\"image_endpoint\"])
-assert r[\"image_endpoint\"].endswith(\"soci-snapshotter-grpc.sock\")
-assert [c[\"ok\"] for c in r[\"calls\"] if c[\"method\"] == \"ImageStatus\"] == [True]"'
+# Debian's 0.4.1 proxies the CRI image service (for its keychain) as CRI v1alpha2 only; kubelet
+# 1.26+ speaks v1, so eks-node leaves kubelet's image service on containerd before 0.10.
+check "0.4.1's socket serves no CRI v1 image service (why kubelet is not pointed at it)" bash -c "
+  python3 -c \"import sys; sys.path.insert(0, '/usr/lib/eksvm'); import cri
+c = cri.Client('unix://$soci_socket', print)
+try:
+    c.call('ImageStatus', {'image': {'image': 'localhost/kubernetes/pause:latest'}}); sys.exit(1)
+except cri.CallFailed as e:
+    sys.exit(0 if 'UNIMPLEMENTED' in str(e) else 1)\""
+check "kubelet's image service stays containerd's (no imageServiceEndpoint for 0.4.1)" bash -c "
+  ! grep -q imageServiceEndpoint /etc/kubernetes/kubelet/config.json"
 # A pod of our own, over CRI as kubelet runs one: while its container runs, its root file
 # system is an overlay of the snapshotter's snapshots (not containerd's overlayfs snapshotter's).
 rootfs_from_soci() {
