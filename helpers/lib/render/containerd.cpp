@@ -575,7 +575,7 @@ std::string soci_snapshotter_config(const json& cfg) {
         // requests cannot pass through it (CRI v1alpha2 only).
         soci["content_store"] = {{"type", "soci"}};
         out += fmt::format(
-            "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no CRI keychain\n",
+            "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no credential proxy\n",
             need_string(cfg, "/machine/sociSnapshotterVersion"));
         return out.append(config::json_to_toml(soci, path::soci_config));
     }
