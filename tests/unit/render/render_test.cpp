@@ -470,7 +470,8 @@ TEST_CASE("FastImagePull: the SOCI snapshotter as eks-node-config decided, confi
     cfg["machine"]["sociSnapshotterVersion"] = "0.4.1";
     std::string old = soci_snapshotter_config(cfg);
     CHECK_THAT(old, Catch::Contains("type = \"soci\""));
-    CHECK_THAT(old, !Catch::Contains("pull_modes") && !Catch::Contains("\"containerd\"") && !Catch::Contains("keychain"));
+    CHECK_THAT(old,
+               !Catch::Contains("pull_modes") && !Catch::Contains("\"containerd\"") && !Catch::Contains("keychain"));
     // its image service is CRI v1alpha2 only: kubelet is not pointed at it
     CHECK_FALSE(kubelet_config(cfg).contains("imageServiceEndpoint"));
 }
