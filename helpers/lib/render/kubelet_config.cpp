@@ -133,6 +133,15 @@ json kubelet_config(const json& cfg) {
     k["evictionHard"] = {{"memory.available", "100Mi"}, {"nodefs.available", "10%"}, {"nodefs.inodesFree", "5%"}};
     k["kubeReserved"] = need(cfg, "/derived/kubeReserved");
     k["tlsCipherSuites"] = tls_cipher_suites();
+    // Graceful node shutdown from 1.34, as nodeadm's (amazon-eks-ami #2390):
+    // EC2 gives an instance "several minutes" to shut down, read as 3; kubelet
+    // takes 2m30s of them (30 s for critical pods) and leaves the rest to the
+    // OS's own orderly shutdown. kubelet holds the shutdown with a logind
+    // inhibitor lock for that long.
+    if (kubelet_at_least(cfg, "1.34")) {
+        k["shutdownGracePeriod"] = "2m30s";
+        k["shutdownGracePeriodCriticalPods"] = "30s";
+    }
 
     // Without drop-in support the user's settings can only live in this file.
     if (!kubelet_uses_dropin(cfg))
