@@ -196,6 +196,22 @@ void require_cidr(const json& spec, config::ServiceCidrStrategy strategy, const 
                                             : "instance.json lists no VPC IPv4 CIDR (IMDS vpc-ipv4-cidr-blocks)"));
 }
 
+// config.json of a node, EKS or ECS: one shape, in this key order.
+json config_json(json& spec, json& settings, const json& instance, const derive::MachineFacts& machine, json derived,
+                 const Origins& origins) {
+    json out = json::object();
+    out["schemaVersion"] = 1;
+    out["spec"] = std::move(spec);
+    out["settings"] = std::move(settings);
+    out["instance"] = instance;
+    out["machine"] = derive::machine_json(machine);
+    out["derived"] = std::move(derived);
+    json o = json::object();
+    for (const auto& [k, v] : origins) o[k] = v;
+    out["origins"] = std::move(o);
+    return out;
+}
+
 // An ECS container instance: no EKS cluster to describe, no kubelet values
 // to derive. config.json keeps the same shape (the steps that serve both
 // kinds read spec.instance and settings), with derived empty.
@@ -206,17 +222,7 @@ json resolve_ecs(const ResolveInput& in, json& spec, json& settings, Origins& or
     // IMDS and the instance's own addresses stay off the proxy here too.
     derive::complete_no_proxy(spec, in.instance, origins);
     log::info("settings.node = \"ecs\": an ECS container instance, no EKS cluster resolved");
-    json out = json::object();
-    out["schemaVersion"] = 1;
-    out["spec"] = std::move(spec);
-    out["settings"] = std::move(settings);
-    out["instance"] = in.instance;
-    out["machine"] = derive::machine_json(machine);
-    out["derived"] = json::object();
-    json o = json::object();
-    for (auto& [k, v] : origins) o[k] = v;
-    out["origins"] = std::move(o);
-    return out;
+    return config_json(spec, settings, in.instance, machine, json::object(), origins);
 }
 
 }  // namespace
@@ -265,17 +271,7 @@ json resolve_config(const ResolveInput& in) {
     }
     if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
 
-    json out = json::object();
-    out["schemaVersion"] = 1;
-    out["spec"] = std::move(spec);
-    out["settings"] = std::move(settings);
-    out["instance"] = in.instance;
-    out["machine"] = derive::machine_json(machine);
-    out["derived"] = std::move(derived);
-    json o = json::object();
-    for (auto& [k, v] : origins) o[k] = v;
-    out["origins"] = std::move(o);
-    return out;
+    return config_json(spec, settings, in.instance, machine, std::move(derived), origins);
 }
 
 json resolve_image_config(const Paths& paths) {
