@@ -228,23 +228,24 @@ void detect_nvidia(const Paths& paths, MachineFacts& m) {
 // Which runtime binaries the image installed: a handler is configured only
 // for a binary that is there (containerd would fail every container of a
 // handler whose binary is missing). An executable file, as exec() needs.
+// An executable file at `binary` (as exec() needs), recorded with its origin at `key`.
+bool installed(const Paths& paths, std::string_view binary, const std::string& key, MachineFacts& m) {
+    const fs::path bin = paths.of(binary);
+    const bool there = ::access(bin.c_str(), X_OK) == 0 && fs::is_regular_file(bin);
+    m.origins[key] = fmt::format("{} {}", where(paths, binary),
+                                 there ? "is installed" : "is not installed (no executable file)");
+    return there;
+}
+
 void detect_runtimes(const Paths& paths, MachineFacts& m) {
-    const fs::path bin = paths.of(path::nvidia_container_runtime);
-    m.nvidia_runtime = ::access(bin.c_str(), X_OK) == 0 && fs::is_regular_file(bin);
-    m.origins["/machine/nvidiaContainerRuntime"] =
-        fmt::format("{} {}", where(paths, path::nvidia_container_runtime),
-                    m.nvidia_runtime ? "is installed" : "is not installed (no executable file)");
+    m.nvidia_runtime = installed(paths, path::nvidia_container_runtime, "/machine/nvidiaContainerRuntime", m);
 }
 
 // The SOCI snapshotter (FastImagePull): only a snapshotter that is there may
 // be named in containerd's and kubelet's configuration (a socket nothing
 // serves fails every pull); its version chooses its configuration.
 void detect_soci(const Paths& paths, MachineFacts& m) {
-    const fs::path bin = paths.of(path::soci_snapshotter_grpc);
-    m.soci_snapshotter = ::access(bin.c_str(), X_OK) == 0 && fs::is_regular_file(bin);
-    m.origins["/machine/sociSnapshotter"] =
-        fmt::format("{} {}", where(paths, path::soci_snapshotter_grpc),
-                    m.soci_snapshotter ? "is installed" : "is not installed (no executable file)");
+    m.soci_snapshotter = installed(paths, path::soci_snapshotter_grpc, "/machine/sociSnapshotter", m);
     if (!m.soci_snapshotter) return;
     std::string origin;
     m.soci_version = read_version(paths, std::string(path::soci_snapshotter_grpc), path::soci_version_txt,
