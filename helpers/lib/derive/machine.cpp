@@ -232,8 +232,8 @@ void detect_nvidia(const Paths& paths, MachineFacts& m) {
 bool installed(const Paths& paths, std::string_view binary, const std::string& key, MachineFacts& m) {
     const fs::path bin = paths.of(binary);
     const bool there = ::access(bin.c_str(), X_OK) == 0 && fs::is_regular_file(bin);
-    m.origins[key] = fmt::format("{} {}", where(paths, binary),
-                                 there ? "is installed" : "is not installed (no executable file)");
+    m.origins[key] =
+        fmt::format("{} {}", where(paths, binary), there ? "is installed" : "is not installed (no executable file)");
     return there;
 }
 
