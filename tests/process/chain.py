@@ -105,12 +105,40 @@ def test_usage(helpers):
     check("--help: exit 0 and names the man page", r.returncode == 0 and "eks-node-kubelet(8)" in r.stdout, r.stdout)
 
 
+def test_render_ecs(helpers):
+    """`eks-node render` of an ECS container instance runs ecs-node.target's
+    steps (the shared ones, then eks-node-ecs) and no EKS step."""
+    root = harness.make_root()
+    harness.write(root / "usr/lib/eks-node/node.toml.d/10-ecs.toml",
+                  '[settings]\nnode = "ecs"\n\n[settings.runtimes.crun]\nbinary = "/usr/bin/crun"\ndefault = true\n')
+    harness.write(root / "usr/bin/crun", "#!/bin/sh\n")
+    os.chmod(root / "usr/bin/crun", 0o755)
+    user_data = pathlib.Path(root / "user-data.toml")
+    user_data.write_text('[settings.ecs]\ncluster = "render-ecs"\n')
+    with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data) as imds:
+        r = harness.run_cli(pathlib.Path(helpers) / "eks-node", "render", "--root=%s" % root,
+                            "--imds-endpoint=%s" % imds.endpoint)
+    check("render of an ECS node exits 0", r.returncode == 0, r.stderr)
+    ran = [line.split()[0] for line in r.stdout.splitlines() if " ms wall " in line]
+    check("render ran imds, config, system, ecs, in that order, and no EKS step",
+          ran == ["imds", "config", "system", "ecs"], r.stdout)
+    ecs_config = root / "etc/ecs/ecs.config"
+    check("ecs.config names the cluster", ecs_config.exists() and
+          "ECS_CLUSTER=render-ecs\n" in ecs_config.read_text(), r.stdout)
+    check("daemon.json names crun", (root / "etc/docker/daemon.json").exists() and
+          '"default-runtime": "crun"' in (root / "etc/docker/daemon.json").read_text())
+    check("nothing of kubelet's or containerd's was written",
+          not (root / "etc/kubernetes").exists() and not (root / "etc/containerd").exists(),
+          str(harness.tree(root)))
+
+
 def main():
     helpers = sys.argv[1]
     test_chain(helpers)
     test_imds_down(helpers)
     test_bad_config_stops_chain(helpers)
     test_usage(helpers)
+    test_render_ecs(helpers)
     return TALLY.finish()
 
 

@@ -8,8 +8,14 @@ namespace eksnode::cli {
 namespace {
 
 constexpr ChainStep steps_in_order[] = {
-    {"imds", steps::imds},       {"config", steps::config},         {"system", steps::system}, {"ca", steps::ca},
-    {"kubelet", steps::kubelet}, {"containerd", steps::containerd}, {"hosts", steps::hosts},
+    {"imds", steps::imds},
+    {"config", steps::config},
+    {"system", steps::system},
+    {"ca", steps::ca, NodeKinds::eks},
+    {"kubelet", steps::kubelet, NodeKinds::eks},
+    {"containerd", steps::containerd, NodeKinds::eks},
+    {"hosts", steps::hosts, NodeKinds::eks},
+    {"ecs", steps::ecs, NodeKinds::ecs},
 };
 
 }  // namespace

@@ -10,9 +10,14 @@
 
 namespace eksnode::cli {
 
+// Which node runs a step: eks-node.target's, ecs-node.target's, or both
+// (the instance facts, the configuration, the service environment).
+enum class NodeKinds { both, eks, ecs };
+
 struct ChainStep {
     std::string_view name;
     StepResult (*run)(const StepOptions&);
+    NodeKinds kinds = NodeKinds::both;
 };
 
 std::span<const ChainStep> chain_steps();

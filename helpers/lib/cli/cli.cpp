@@ -225,7 +225,15 @@ int render_cmd(const std::vector<std::string>& args) {
     if (opts.paths.is_host()) throw UsageError("render: --root=DIR is required (render never writes to the host)");
     if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
 
+    // The node's kind is known once the config step has written config.json:
+    // an ECS container instance's render runs ecs-node.target's steps, as
+    // the generator would on the node, and no EKS step.
+    NodeKinds kind = NodeKinds::both;
     for (const ChainStep& step : chain_steps()) {
+        if (step.kinds != NodeKinds::both && kind != NodeKinds::both && step.kinds != kind) {
+            log::debug("{}: not a step of this kind of node, skipped", step.name);
+            continue;
+        }
         log::init(step.name, log::level());
         auto t0 = std::chrono::steady_clock::now();
         double c0 = cpu_ms();
@@ -236,6 +244,13 @@ int render_cmd(const std::vector<std::string>& args) {
                    r.changed() ? "changed" : "unchanged");
         for (const auto& [p, w] : r.outputs)
             log::debug("  {} {}", w == WriteResult::written ? "wrote" : "kept ", p.string());
+        if (step.run == steps::config) {
+            const json cfg = json::parse(read_file(opts.config_file()), nullptr, /*allow_exceptions=*/false);
+            const json* settings = cfg.is_object() && cfg.contains("settings") ? &cfg["settings"] : nullptr;
+            kind = settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs
+                       ? NodeKinds::ecs
+                       : NodeKinds::eks;
+        }
     }
     return EXIT_OK;
 }

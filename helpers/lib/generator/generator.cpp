@@ -19,7 +19,10 @@
 //   enabled                       multi-user.target.wants/eks-node.target -> UNITDIR/eks-node.target
 //   enabled, settings.node =      multi-user.target.wants/ecs-node.target -> UNITDIR/ecs-node.target, and
 //   "ecs" (config.json, else      NAME.service.d/50-ecs-node.conf (an always-false condition) for each EKS
-//   the static fragments)         step; none of the decisions below (decide_ecs(), add_ecs())
+//   the static fragments)         step (decide_ecs(), add_ecs()); of the decisions below only the instance
+//                                 store, under ecs-node.target, with /var/lib/docker for /var/lib/kubelet
+//                                 and docker.service for kubelet.service (no pods or SOCI binds); and the
+//                                 runtime handlers' modules (add_runtime_modules()) go to docker.service too
 //   disabled                      eks-node-.service.d/50-disabled.conf: an always-false condition,
 //                                 so every eks-node-*.service is skipped (not failed)
 //   log level set                 eks-node-.service.d/50-log-level.conf: Environment=EKS_NODE_LOG_LEVEL=
@@ -416,6 +419,7 @@ void add_optional(GeneratorPlan& plan, const OptionalUnit& u) {
 std::string hook_dropin(std::string_view name) { return config::hooks::unit_name(name) + ".d/50-hook.conf"; }
 
 const std::string runtime_modules_dropin = "containerd.service.d/50-eks-node-runtime-modules.conf";
+const std::string runtime_modules_docker_dropin = "docker.service.d/50-eks-node-runtime-modules.conf";
 
 std::string read_kernel_cmdline(const Paths& paths) { return read_file(paths.of(cmdline_path)); }
 
@@ -518,12 +522,17 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
                                                           storage::instance_store_model)});
         return;
     }
-    add_wants(plan, "eks-node.target", instance_store_unit);
+    // The node's own target, and the service its disks hold back: kubelet,
+    // or Docker on an ECS container instance.
+    const bool ecs = settings->node == storage::Node::ecs;
+    const std::string target = ecs ? "ecs-node.target" : "eks-node.target";
+    const std::string primary(storage::primary_consumer(settings->node));
+    add_wants(plan, target, instance_store_unit);
     std::optional<storage::Layout> layout;
     try {
         layout = storage::plan_layout(*settings, found.disks, path::config_json);
     } catch (const std::exception& e) {
-        // The step fails on it with exit 6 and the same words; kubelet waits for it.
+        // The step fails on it with exit 6 and the same words; kubelet (Docker) waits for it.
         warn(plan, fmt::format("{}; only eks-node-instance-store is pulled in, to fail", e.what()));
     }
     plan.messages.push_back({Level::debug, fmt::format("{}: pulling in {} ({} disks)", reason, instance_store_unit,
@@ -531,23 +540,23 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
 
     // consumer unit -> the paths it needs mounted
     std::map<std::string, std::vector<std::string>> needs;
-    needs["kubelet.service"];
+    needs[primary];
     if (layout) {
         for (const storage::Mount& m : layout->mounts) {
             std::string name = storage::escape_path(m.where) + ".mount";
             add_file(plan, name, mount_unit_body(m, reason));
-            plan.files["eks-node.target.wants/" + name] = {GeneratedFile::Kind::symlink, "../" + name};
+            plan.files[target + ".wants/" + name] = {GeneratedFile::Kind::symlink, "../" + name};
             if (m.bind)
                 for (const std::string& c : m.before) needs[c].push_back(m.where);
             else if (layout->strategy == storage::Strategy::mount)
-                needs["kubelet.service"].push_back(m.where);
+                needs[primary].push_back(m.where);
         }
     }
     for (const auto& [unit, where] : needs) {
-        const bool kubelet = unit == "kubelet.service";
-        std::string condition = kubelet ? fmt::format("after {} succeeded", instance_store_unit) : std::string();
+        const bool is_primary = unit == primary;
+        std::string condition = is_primary ? fmt::format("after {} succeeded", instance_store_unit) : std::string();
         if (!where.empty())
-            condition += fmt::format("{}{} mounted", kubelet ? "\n# and with " : "with ", fmt::join(where, " "));
+            condition += fmt::format("{}{} mounted", is_primary ? "\n# and with " : "with ", fmt::join(where, " "));
         std::string body = fmt::format(
             "#\n"
             "# {} ({} instance-store disks),\n"
@@ -557,10 +566,17 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
             "Documentation=man:eks-node-instance-store(8)\n"
             "SourcePath={}\n",
             reason, found.disks.size(), unit, condition, path::config_json);
-        if (kubelet)
+        if (is_primary && !ecs)
             body += fmt::format(
                 "# Wants=, not Requires=: a failed step holds kubelet back through its\n"
                 "# OnFailure=eks-node-failed.target, without restarting kubelet on a re-run\n"
+                "Wants={}\nAfter={}\n",
+                instance_store_unit, instance_store_unit);
+        else if (is_primary)
+            body += fmt::format(
+                "# Wants=, not Requires=: a failed step holds the ECS agent back through its\n"
+                "# OnFailure=eks-node-failed.target (and Docker through the mounts, which\n"
+                "# Require= the step), without restarting Docker on a re-run\n"
                 "Wants={}\nAfter={}\n",
                 instance_store_unit, instance_store_unit);
         if (!where.empty()) body += fmt::format("RequiresMountsFor={}\n", fmt::join(where, " "));
@@ -807,7 +823,11 @@ void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
 // restart job pulls them in). No shell, no step of ours loads a module (the
 // steps' sandbox forbids it); systemd-modules-load would load them only at
 // its own start, early at boot, before user data is known.
-void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
+//
+// On an ECS container instance Docker runs the tasks, on its default runtime:
+// the same lines go into a docker.service drop-in, so that the modules are in
+// before dockerd (and whatever containerd it runs) starts.
+void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& paths, bool ecs) {
     const json* table = member(&s.settings, "runtimes");
     if (!table) return;
     std::vector<StaticFragment> fragments;
@@ -862,6 +882,20 @@ void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& pa
                          first_source, lines));
     plan.messages.push_back(
         {Level::debug, fmt::format("settings.runtimes: containerd starts after {}", fmt::join(seen, ", "))});
+    if (!ecs) return;
+    add_file(plan, runtime_modules_docker_dropin,
+             fmt::format("#\n"
+                         "# The kernel modules of the runtime handlers, loaded by systemd's\n"
+                         "# modprobe@.service before Docker starts (eks-node-ecs(8), KERNEL MODULES).\n"
+                         "# modprobe@ ignores a failure: eks-node-ecs refuses a module this kernel\n"
+                         "# does not have, before daemon.json names its runtime.\n"
+                         "\n"
+                         "[Unit]\n"
+                         "SourcePath={}\n"
+                         "{}",
+                         first_source, lines));
+    plan.messages.push_back(
+        {Level::debug, fmt::format("settings.runtimes: docker starts after {}", fmt::join(seen, ", "))});
 }
 
 // ---- ECS: settings.node = "ecs" ---------------------------------------------
@@ -887,8 +921,8 @@ std::optional<Decision<bool>> decide_ecs(const Settings& s, const Paths& paths, 
 // sends the node to eks-node-failed.target.
 constexpr std::string_view eks_only_steps[] = {
     "eks-node-ca.service",         "eks-node-kubelet.service", "eks-node-containerd.service",
-    "eks-node-preflight.service",  "eks-node-hosts.service",   "eks-node-instance-store.service",
-    "eks-node-cloud-init.service", "eks-node-joined.service",  "eks-node-prepull.service",
+    "eks-node-preflight.service",  "eks-node-hosts.service",  "eks-node-cloud-init.service",
+    "eks-node-joined.service",     "eks-node-prepull.service",
 };
 
 void add_ecs(GeneratorPlan& plan, const Decision<bool>& d) {
@@ -944,6 +978,10 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
         plan.messages.push_back({Level::info, fmt::format("an ECS container instance ({}), pulling in "
                                                           "ecs-node.target; the EKS steps will be skipped",
                                                           ecs->why)});
+        // What an ECS node shares with an EKS one: the instance-store disks
+        // (Docker's state on them) and the runtimes' kernel modules.
+        add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
+        add_runtime_modules(plan, s, paths, /*ecs=*/true);
         return plan;
     }
     add_wants(plan, "multi-user.target", "eks-node.target");
@@ -958,7 +996,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
     add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
     add_hooks(plan, s, paths);
     add_soci(plan, paths, s.config.is_null() ? nullptr : &s.config);
-    add_runtime_modules(plan, s, paths);
+    add_runtime_modules(plan, s, paths, /*ecs=*/false);
     add_containerd_order(plan, paths);
     return plan;
 }

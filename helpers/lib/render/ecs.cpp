@@ -3,6 +3,7 @@
 // default runtime in /etc/docker/daemon.json (eks-node-ecs(8)).
 #include <fmt/format.h>
 
+#include "config/runtimes.hpp"
 #include "config/settings.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -18,7 +19,7 @@ using namespace render::detail;
 
 // runc's shim runs an OCI runtime binary, which is what Docker's runtimes
 // are; any other type names a containerd shim, which Docker cannot run.
-constexpr std::string_view oci_type = "io.containerd.runc.v2";
+constexpr std::string_view oci_type = config::runtimes::runc_v2;
 
 std::string origin(const json& cfg, const std::string& pointer) {
     const json* o = find(cfg, "/origins");
@@ -71,29 +72,23 @@ std::string ecs_config_text(const json& cfg) {
 }  // namespace
 
 std::optional<DockerRuntime> docker_default_runtime(const json& cfg, const Paths& paths) {
-    const json* runtimes = find(cfg, "/settings/runtimes");
-    if (!runtimes || !runtimes->is_object()) return std::nullopt;
-    for (const auto& [name, h] : runtimes->items()) {
-        if (!h.is_object() || h.value("default", false) != true) continue;
-        const std::string at = "/settings/runtimes/" + name;
-        const std::string field = "settings.runtimes." + name;
-        const std::string type = h.value("type", std::string(oci_type));
-        if (type != oci_type)
-            throw ConfigError(origin(cfg, at + "/type"), field + ".type",
+    // The handlers as eks-node-containerd reads them (config::runtimes), and
+    // the same checks of the node, for the one Docker runs.
+    for (const config::runtimes::Handler& h : config::runtimes::of_config(cfg)) {
+        if (!h.is_default) continue;
+        const std::string field = "settings.runtimes." + h.name;
+        if (h.type != oci_type)
+            throw ConfigError(origin(cfg, "/settings/runtimes/" + h.name + "/type"), field + ".type",
                               fmt::format("\"{}\" is a containerd shim, and Docker's default runtime must be an OCI "
                                           "runtime ({}): an ECS node cannot make it the default",
-                                          type, oci_type));
-        auto binary = h.find("binary");
-        if (binary == h.end() || !binary->is_string())
-            throw ConfigError(origin(cfg, at + "/default"), field + ".binary",
-                              "required: Docker's default runtime is run by its path");
-        const std::string path = binary->get<std::string>();
-        std::error_code ec;
+                                          h.type, oci_type));
         // Checked before daemon.json names it: dockerd would start, then fail every container.
-        if (!fs::exists(paths.of(path), ec))
-            throw ConfigError(origin(cfg, at + "/binary"), field + ".binary",
-                              fmt::format("{} does not exist (handler {})", path, name));
-        return DockerRuntime{name, path};
+        if (std::string problem = config::runtimes::binary_problem(h, paths); !problem.empty())
+            throw ConfigError(h.binary_source, field + ".binary", fmt::format("{} (handler {})", problem, h.name));
+        for (const std::string& m : h.kernel_modules)
+            if (config::runtimes::ModuleCheck c = config::runtimes::check_module(m, paths); !c.problem.empty())
+                throw ConfigError(h.modules_source, field + ".kernelModules", c.problem);
+        return DockerRuntime{h.name, h.binary, h.kernel_modules};
     }
     return std::nullopt;
 }
@@ -128,6 +123,15 @@ StepResult render_ecs(const json& cfg, const Paths& paths) {
         updated["default-runtime"] = runtime->name;
         updated["runtimes"] = {{runtime->name, {{"path", runtime->binary}}}};
         log::info("Docker's default runtime: {} ({})", runtime->name, runtime->binary);
+        // A module not in the kernel yet (one that user data declared, after
+        // Docker started): Docker's restart pulls in the modprobe@ instances
+        // its drop-in names, as containerd's does (render_containerd). Only
+        // on a machine with a sysfs, not a render into a test tree.
+        if (std::error_code ec; fs::is_directory(paths.of("/sys/module"), ec))
+            for (const std::string& m : runtime->kernel_modules)
+                if (!config::runtimes::module_loaded(m, paths))
+                    result.restart("docker.service", fmt::format("settings.runtimes.{}: kernel module {} is not loaded",
+                                                                 runtime->name, m));
     }
     if (current && updated == daemon) {
         result.add(file, WriteResult::unchanged);

@@ -21,13 +21,16 @@ namespace eksnode::render {
 // settings.ecs, and in /etc/docker/daemon.json the default runtime handler
 // of settings.runtimes (its binary checked first), the file's other keys
 // kept. Asks for a try-restart of ecs.service and docker.service when their
-// file changed. Throws ConfigError (exit 6) for a default handler Docker
-// cannot run, a missing binary, or a daemon.json that is not a JSON object.
+// file changed, and of docker.service when a kernel module of the default
+// handler is not loaded yet. Throws ConfigError (exit 6) for a default
+// handler Docker cannot run, a missing or non-executable binary, a kernel
+// module this kernel does not have, or a daemon.json that is not a JSON object.
 StepResult render_ecs(const json& cfg, const Paths& paths);
 // The handler with default = true, as Docker's runtime; nullopt when none.
 struct DockerRuntime {
     std::string name;
     std::string binary;
+    std::vector<std::string> kernel_modules;  // checked: this kernel has them
 };
 std::optional<DockerRuntime> docker_default_runtime(const json& cfg, const Paths& paths);
 

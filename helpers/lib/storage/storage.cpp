@@ -190,18 +190,27 @@ std::string_view strategy_name(Strategy s) {
     return "";
 }
 
-const std::vector<Bind>& all_binds() {
+const std::vector<Bind>& binds_for(Node node) {
     // The reference (amazon-eks-ami setup-local-disks, nodeadm's
     // disabledMounts) moves these onto the array: kubelet always, the others
     // unless disabled. The directory names on the array are the reference's.
-    static const std::vector<Bind> binds = {
+    static const std::vector<Bind> eks = {
         {"kubelet", "/var/lib/kubelet", "", {"eks-node-kubelet.service", "kubelet.service"}},
         {"containerd", "/var/lib/containerd", "Containerd", {"containerd.service"}},
         {"pods", "/var/log/pods", "PodLogs", {"kubelet.service"}},
         {"soci-snapshotter", "/var/lib/soci-snapshotter", "SOCI", {"soci-snapshotter.service"}},
     };
-    return binds;
+    // No reference here: the ECS-optimized AMIs leave instance-store disks
+    // alone, and AWS's ECS guide points Docker's data root at them. The same
+    // array, with Docker's state where an EKS node has kubelet's.
+    static const std::vector<Bind> ecs = {
+        {"docker", "/var/lib/docker", "", {"docker.service"}},
+        {"containerd", "/var/lib/containerd", "Containerd", {"containerd.service"}},
+    };
+    return node == Node::ecs ? ecs : eks;
 }
+
+std::string_view primary_consumer(Node node) { return node == Node::ecs ? "docker.service" : "kubelet.service"; }
 
 std::optional<Settings> settings_from_config(const json& config, std::string_view source) {
     const std::string src(source);
@@ -218,6 +227,8 @@ std::optional<Settings> settings_from_config(const json& config, std::string_vie
     if (!ls.contains("strategy")) return std::nullopt;
 
     Settings s;
+    if (auto set = config.find("settings"); set != config.end() && set->is_object())
+        if (auto node = set->find("node"); node != set->end() && *node == "ecs") s.node = Node::ecs;
     const json& st = ls["strategy"];
     if (st == "RAID0") s.strategy = Strategy::raid0;
     else if (st == "RAID10") s.strategy = Strategy::raid10;
@@ -238,7 +249,10 @@ std::optional<Settings> settings_from_config(const json& config, std::string_vie
         if (!dm.is_array()) throw bad("spec.instance.localStorage.disabledMounts", dm, "a list");
         for (size_t i = 0; i < dm.size(); ++i) {
             bool known = false;
-            for (const Bind& b : all_binds()) known |= !b.disable.empty() && dm[i] == b.disable;
+            // Either node's: PodLogs and SOCI keep nothing off an ECS node's
+            // array (it binds neither), and are no error there.
+            for (Node n : {Node::eks, Node::ecs})
+                for (const Bind& b : binds_for(n)) known |= !b.disable.empty() && dm[i] == b.disable;
             if (!known)
                 throw bad(fmt::format("spec.instance.localStorage.disabledMounts[{}]", i), dm[i],
                           "one of Containerd, PodLogs, SOCI");
@@ -266,7 +280,7 @@ Layout plan_layout(const Settings& settings, const std::vector<Disk>& disks, std
                         fmt::format("instance-store {} array of {} disks", strategy_name(settings.strategy),
                                     disks.size()),
                         {}});
-    for (const Bind& b : all_binds()) {
+    for (const Bind& b : binds_for(settings.node)) {
         const auto& off = settings.disabled_mounts;
         if (!b.disable.empty() && std::find(off.begin(), off.end(), b.disable) != off.end()) continue;
         l.binds.push_back(b);

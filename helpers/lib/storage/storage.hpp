@@ -67,6 +67,9 @@ Discovery discover(const Paths& paths, std::string_view mount_path);
 enum class Strategy { raid0, raid10, mount };
 std::string_view strategy_name(Strategy s);
 
+// Which node the disks serve: what lives on them and who waits for them.
+enum class Node { eks, ecs };
+
 // Directories moved onto the array, as the reference setup-local-disks does.
 struct Bind {
     std::string name;       // "containerd": the directory on the array, and a disabledMounts value's subject
@@ -74,10 +77,20 @@ struct Bind {
     std::string disable;    // the disabledMounts value that keeps it off ("" = always bound)
     std::vector<std::string> consumers;  // units that use it: ordered after the bind mount
 };
-const std::vector<Bind>& all_binds();
+// An EKS node's: /var/lib/kubelet always, and unless disabledMounts says so
+// /var/lib/containerd, /var/log/pods, /var/lib/soci-snapshotter. An ECS
+// container instance's: /var/lib/docker always (Docker's images, containers
+// and volumes, what an EKS node keeps under kubelet and containerd), and
+// /var/lib/containerd unless "Containerd" is disabled (Docker's containerd
+// image store, where Docker uses one).
+const std::vector<Bind>& binds_for(Node node);
+// The unit that must not start until the disks are set up: kubelet.service,
+// or docker.service on an ECS container instance.
+std::string_view primary_consumer(Node node);
 
 // instance.localStorage from config.json.
 struct Settings {
+    Node node = Node::eks;  // settings.node
     Strategy strategy = Strategy::raid0;
     std::string mount_path{default_mount_path};
     std::vector<std::string> disabled_mounts;
@@ -103,7 +116,8 @@ struct Layout {
 };
 // The mounts for these settings and disks (disks non-empty). RAID: the array
 // at <mountPath>/0 and the binds; Mount: disk i (by serial) at
-// <mountPath>/<i+1>, no binds (the reference's layout). Throws ConfigError
+// <mountPath>/<i+1>, no binds (the reference's layout). The binds are
+// binds_for(settings.node) less the disabled ones. Throws ConfigError
 // (exit 6) for RAID10 with fewer than 4 disks.
 Layout plan_layout(const Settings& settings, const std::vector<Disk>& disks, std::string_view source);
 

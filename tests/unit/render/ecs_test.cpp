@@ -2,6 +2,7 @@
 // eks-node-ecs: what it refuses (exit 6, naming the field), and that a refusal
 // writes neither file. Its outputs are golden trees (tests/golden/ecs/).
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -46,7 +47,7 @@ TEST_CASE("a default runtime whose binary is missing is refused, naming the hand
     ConfigError e = refusal(ecs_config(), root);
     CHECK(e.field() == "settings.runtimes.crun.binary");
     CHECK(e.source() == "/etc/eks-node/node.toml.d/10-ecs.toml");
-    CHECK(e.problem() == "/usr/bin/crun does not exist (handler crun)");
+    CHECK(e.problem() == "/usr/bin/crun does not exist on this node (handler crun)");
 }
 
 TEST_CASE("a default runtime that is a containerd shim is refused: Docker runs OCI runtimes", "[render][ecs]") {
@@ -88,4 +89,59 @@ TEST_CASE("a changed file asks for a try-restart of its consumer only", "[render
     StepResult second = render_ecs(cfg, Paths(root.path));
     REQUIRE(second.restarts.size() == 1);
     CHECK(second.restarts[0].unit == "ecs.service");
+}
+
+TEST_CASE("a default runtime whose binary is not executable is refused", "[render][ecs]") {
+    TempDir root;
+    fs::create_directories(root.path / "usr/bin");
+    write_file_atomic(root.path / "usr/bin/crun", "not a program\n", 0644);
+    ConfigError e = refusal(ecs_config(), root);
+    CHECK(e.field() == "settings.runtimes.crun.binary");
+    CHECK(e.problem() == "/usr/bin/crun is not executable (handler crun)");
+}
+
+namespace {
+
+// A machine under `root` running kernel 6.1.0-test, which has `available`
+// as a loadable module and has loaded none.
+void place_kernel(const TempDir& root, const std::string& available) {
+    fs::create_directories(root.path / "proc/sys/kernel");
+    write_file_atomic(root.path / "proc/sys/kernel/osrelease", "6.1.0-test\n", 0644);
+    fs::create_directories(root.path / "lib/modules/6.1.0-test");
+    write_file_atomic(root.path / "lib/modules/6.1.0-test/modules.dep",
+                      fmt::format("kernel/drivers/misc/{}.ko:\n", available), 0644);
+    fs::create_directories(root.path / "sys/module/loop");
+}
+
+json with_module(json cfg, const std::string& module) {
+    cfg["settings"]["runtimes"]["crun"]["kernelModules"] = {module};
+    cfg["origins"]["/settings/runtimes/crun/kernelModules/0"] = "user data (MIME part 2)";
+    return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("a default runtime's kernel module this kernel lacks is refused, naming its source", "[render][ecs]") {
+    TempDir root;
+    place_crun(root);
+    place_kernel(root, "vmw_vsock_virtio_transport");
+    ConfigError e = refusal(with_module(ecs_config(), "no_such_module"), root);
+    CHECK(e.field() == "settings.runtimes.crun.kernelModules");
+    CHECK(e.source() == "user data (MIME part 2)");
+    CHECK_THAT(e.problem(), Catch::Contains("6.1.0-test") && Catch::Contains("no_such_module"));
+}
+
+TEST_CASE("a default runtime's module not loaded yet asks for Docker's restart, which loads it", "[render][ecs]") {
+    TempDir root;
+    place_crun(root);
+    place_kernel(root, "vmw_vsock_virtio_transport");
+    const json cfg = with_module(ecs_config(), "vmw-vsock-virtio-transport");
+    render_ecs(cfg, Paths(root.path));  // the first: daemon.json is new, Docker restarts anyway
+    StepResult r = render_ecs(cfg, Paths(root.path));
+    REQUIRE(r.restarts.size() == 1);
+    CHECK(r.restarts[0].unit == "docker.service");
+    CHECK_THAT(r.restarts[0].why, Catch::Contains("kernel module vmw-vsock-virtio-transport is not loaded"));
+
+    fs::create_directories(root.path / "sys/module/vmw_vsock_virtio_transport");
+    CHECK(render_ecs(cfg, Paths(root.path)).restarts.empty());
 }

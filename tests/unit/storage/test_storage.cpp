@@ -179,6 +179,30 @@ TEST_CASE("RAID layout: the array at mountPath/0, then the bind mounts not disab
     CHECK(l.binds.size() == 3);
 }
 
+TEST_CASE("an ECS container instance's array holds Docker's state, and PodLogs or SOCI change nothing", "[storage]") {
+    json cfg = config_with({{"strategy", "RAID0"}, {"disabledMounts", {"PodLogs", "SOCI"}}});
+    cfg["settings"] = {{"node", "ecs"}};
+    auto s = settings_from_config(cfg, "config.json");
+    REQUIRE(s);
+    CHECK(s->node == Node::ecs);
+    Layout l = plan_layout(*s, some_disks(2), "config.json");
+    REQUIRE(l.mounts.size() == 3);
+    CHECK(l.mounts[1].what == "/mnt/k8s-disks/0/docker");
+    CHECK(l.mounts[1].where == "/var/lib/docker");
+    CHECK(l.mounts[1].before == std::vector<std::string>{"docker.service"});
+    CHECK(l.mounts[2].where == "/var/lib/containerd");
+    CHECK(primary_consumer(s->node) == "docker.service");
+
+    s->disabled_mounts = {"Containerd"};
+    l = plan_layout(*s, some_disks(2), "config.json");
+    REQUIRE(l.binds.size() == 1);
+    CHECK(l.binds[0].where == "/var/lib/docker");
+
+    cfg["settings"]["node"] = "eks";
+    CHECK(settings_from_config(cfg, "config.json")->node == Node::eks);
+    CHECK(primary_consumer(Node::eks) == "kubelet.service");
+}
+
 TEST_CASE("RAID10 needs four disks: fewer is exit 6 with the count", "[storage]") {
     Settings s;
     s.strategy = Strategy::raid10;
