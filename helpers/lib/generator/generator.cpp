@@ -548,8 +548,7 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
             plan.files[target + ".wants/" + name] = {GeneratedFile::Kind::symlink, "../" + name};
             if (m.bind)
                 for (const std::string& c : m.before) needs[c].push_back(m.where);
-            else if (layout->strategy == storage::Strategy::mount)
-                needs[primary].push_back(m.where);
+            else if (layout->strategy == storage::Strategy::mount) needs[primary].push_back(m.where);
         }
     }
     for (const auto& [unit, where] : needs) {
@@ -920,9 +919,9 @@ std::optional<Decision<bool>> decide_ecs(const Settings& s, const Paths& paths, 
 // skipped, not failed, so that no EKS step fails for want of a cluster and
 // sends the node to eks-node-failed.target.
 constexpr std::string_view eks_only_steps[] = {
-    "eks-node-ca.service",         "eks-node-kubelet.service", "eks-node-containerd.service",
-    "eks-node-preflight.service",  "eks-node-hosts.service",  "eks-node-cloud-init.service",
-    "eks-node-joined.service",     "eks-node-prepull.service",
+    "eks-node-ca.service",        "eks-node-kubelet.service", "eks-node-containerd.service",
+    "eks-node-preflight.service", "eks-node-hosts.service",   "eks-node-cloud-init.service",
+    "eks-node-joined.service",    "eks-node-prepull.service",
 };
 
 void add_ecs(GeneratorPlan& plan, const Decision<bool>& d) {

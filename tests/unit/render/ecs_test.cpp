@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-ecs: what it refuses (exit 6, naming the field), and that a refusal
 // writes neither file. Its outputs are golden trees (tests/golden/ecs/).
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
