@@ -83,7 +83,7 @@ SITE_TOML = "[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for 
 # secrets (helpers/lib/core/outputs.hpp), every one 0600. This scenario (not on
 # Outposts) writes all of them but the Outposts kubeconfig.
 SECRET_FILES = [o["path"] for o in harness.outputs() if o["secret"]]
-NOT_WRITTEN_HERE = {"var/lib/kubelet/bootstrap-kubeconfig"}
+NOT_WRITTEN_HERE = {"var/lib/kubelet/bootstrap-kubeconfig", "etc/ecs/ecs.config"}  # ecs.config: ecs_case()
 
 
 def base64_forms(value):
@@ -196,6 +196,45 @@ def proxy_refused_case(helpers, check, profile):
         harness.shutil.rmtree(root, ignore_errors=True)
 
 
+def ecs_case(cli, check, tmp):
+    """An ECS container instance behind a proxy with a password: ecs.config carries the proxy
+    for the agent's container (it needs the password), so it is 0600, and neither the render's
+    log nor collect-logs' archive shows the password."""
+    root = harness.make_root()
+    tmp = tmp / "ecs"
+    tmp.mkdir()
+    harness.write(root / "usr/lib/eks-node/node.toml.d/10-ecs.toml", '[settings]\nnode = "ecs"\n')
+    user_data = tmp / "user-data.toml"
+    user_data.write_text('[settings.ecs]\ncluster = "c"\n\n[instance.environment.default]\n'
+                         'HTTPS_PROXY = "%s"\nNO_PROXY = "10.0.0.0/8"\n' % PROXY_URL)
+    try:
+        with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data) as imds:
+            r = run([cli, "render", "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint,
+                     "--log-level=debug"], None)
+        check("ECS: render exits 0", r.returncode == 0, r.text)
+        found = leaks(r.text)
+        check("ECS: no secret in the output of render --log-level=debug", not found, describe(found))
+        ecs_config = root / "etc/ecs/ecs.config"
+        text = ecs_config.read_text() if ecs_config.exists() else ""
+        check("ECS: ecs.config carries the proxy, password included, for the agent's container",
+              "HTTPS_PROXY=%s\n" % PROXY_URL in text, text)
+        check("ECS: ecs.config is 0600", ecs_config.exists() and stat.S_IMODE(ecs_config.stat().st_mode) == 0o600)
+        out = tmp / "logs.tar.gz"
+        r = run([cli, "collect-logs", "--root=%s" % root, "--output=%s" % out],
+                dict(os.environ, PATH=str(fake_tools(tmp, ""))), timeout=120)
+        members = {}
+        if out.exists():
+            with tarfile.open(out, "r:gz") as t:
+                members = {m.name: (t.extractfile(m).read().decode(errors="replace") if m.isfile() else "")
+                           for m in t.getmembers()}
+        check("ECS: collect-logs has ecs.config, its password masked",
+              "eks-node-logs/files/etc/ecs/ecs.config" in members and
+              not leaks(members["eks-node-logs/files/etc/ecs/ecs.config"], ["proxy password"]),
+              sorted(members))
+    finally:
+        harness.shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     helpers = pathlib.Path(sys.argv[1]).resolve()
     cli = pathlib.Path(sys.argv[2]).resolve()
@@ -269,7 +308,7 @@ def main():
                 p = root / rel
                 mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else None
                 if rel in NOT_WRITTEN_HERE:
-                    check("%s is not written off Outposts" % rel, mode is None, "mode %s" % oct(mode or 0))
+                    check("%s is not written on this node" % rel, mode is None, "mode %s" % oct(mode or 0))
                     continue
                 check("%s is 0600" % rel, mode == 0o600, "mode %s" % (oct(mode) if mode is not None else "missing"))
         holding = {}
@@ -315,6 +354,7 @@ def main():
                      for _, form in leaks(text + "\n" + member, [name])]
             check("collect-logs archive: no %s" % name, bool(members) and not where, where or "no archive")
         proxy_refused_case(helpers, check, profile)
+        ecs_case(cli, check, tmp)
     finally:
         harness.shutil.rmtree(tmp, ignore_errors=True)
         harness.shutil.rmtree(root, ignore_errors=True)

@@ -80,9 +80,11 @@ inline constexpr Output all[] = {
     // our block only on Outposts; a node without /etc/hosts is left without one
     {.path = path::etc_hosts, .mode = 0644, .format = Format::text, .step = "hosts", .optional = true,
      .block_only = true},
-    // an ECS node only (settings.node = "ecs"); daemon.json only with a
-    // default runtime handler, and then only its default-runtime and runtimes keys
-    {.path = path::ecs_config, .mode = 0644, .format = Format::env, .step = "ecs", .optional = true},
+    // an ECS node only (settings.node = "ecs"); ecs.config may carry proxy
+    // URLs with credentials (ecs.service's spec.instance.environment), and
+    // the agent (root) alone reads it; daemon.json only with a default
+    // runtime handler, and then only its default-runtime and runtimes keys
+    {.path = path::ecs_config, .mode = 0600, .format = Format::env, .step = "ecs", .secret = true, .optional = true},
     {.path = path::docker_daemon_json, .mode = 0644, .format = Format::json, .step = "ecs", .optional = true,
      .block_only = true},
     // one per EC2 interface, by eks-node-network@NAME.service; the drop-in

@@ -167,10 +167,16 @@ struct NoProxyEntry {
     std::string why;    // "IMDS", "VPC CIDR, from IMDS"
 };
 
+// Which node the list is for: an ECS container instance also reaches its
+// tasks' credentials endpoint and Docker's socket directly.
+enum class ProxyNode { eks, ecs };
+
 // What a node reaches directly whatever the proxy: IMDS (IPv4 and IPv6),
 // loopback, the VPC's CIDRs (instance.json), the service CIDR and the cluster
-// endpoint's host (spec.cluster), those known at the time, in that order.
-std::vector<NoProxyEntry> no_proxy_additions(const json& spec, const json& instance);
+// endpoint's host (spec.cluster), those known at the time, in that order; on
+// an ECS node then 169.254.170.2 and /var/run/docker.sock (AWS's proxy
+// guidance for ECS container instances).
+std::vector<NoProxyEntry> no_proxy_additions(const json& spec, const json& instance, ProxyNode node = ProxyNode::eks);
 
 // `list` as the user wrote it (trailing commas dropped), then, after commas,
 // each of `additions` it does not name already (compared without regard to
@@ -184,7 +190,7 @@ std::string complete_no_proxy_list(std::string_view list, const std::vector<NoPr
 // through a proxy (its own or default's), both spellings to the same list,
 // and records their origins. A section listing neither inherits default's.
 // Nothing changes when no proxy is set.
-void complete_no_proxy(json& spec, const json& instance, Origins& origins);
+void complete_no_proxy(json& spec, const json& instance, Origins& origins, ProxyNode node = ProxyNode::eks);
 
 // semver-ish compare of "1.29.0" against "1.29": <0, 0, >0.
 int compare_versions(std::string_view a, std::string_view b);

@@ -100,7 +100,7 @@ std::string origin_of(const Origins& origins, const std::string& pointer) {
 
 }  // namespace
 
-std::vector<NoProxyEntry> no_proxy_additions(const json& spec, const json& instance) {
+std::vector<NoProxyEntry> no_proxy_additions(const json& spec, const json& instance, ProxyNode node) {
     std::vector<NoProxyEntry> out;
     auto add = [&](std::string entry, std::string why) {
         if (entry.empty()) return;
@@ -131,6 +131,12 @@ std::vector<NoProxyEntry> no_proxy_additions(const json& spec, const json& insta
             add(host, "cluster endpoint, host of spec.cluster.apiServerEndpoint");
         }
     }
+    if (node == ProxyNode::ecs) {
+        // The agent serves tasks their IAM role credentials and metadata
+        // there, and talks to dockerd over its socket: never through a proxy.
+        add("169.254.170.2", "ECS task credentials and metadata endpoint");
+        add("/var/run/docker.sock", "Docker's socket, which the ECS agent uses");
+    }
     return out;
 }
 
@@ -146,7 +152,7 @@ std::string complete_no_proxy_list(std::string_view list, const std::vector<NoPr
     return out;
 }
 
-void complete_no_proxy(json& spec, const json& instance, Origins& origins) {
+void complete_no_proxy(json& spec, const json& instance, Origins& origins, ProxyNode node) {
     json* environment = nullptr;
     if (auto i = spec.find("instance"); i != spec.end() && i->is_object())
         if (auto e = i->find("environment"); e != i->end() && e->is_object()) environment = &*e;
@@ -155,7 +161,7 @@ void complete_no_proxy(json& spec, const json& instance, Origins& origins) {
                                [](const json& section) { return section.is_object() && sets_proxy(section); });
     if (!proxied) return;
 
-    const std::vector<NoProxyEntry> additions = no_proxy_additions(spec, instance);
+    const std::vector<NoProxyEntry> additions = no_proxy_additions(spec, instance, node);
     // default first: every other section inherits its values (render/environment.cpp).
     if (!environment->contains("default")) (*environment)["default"] = json::object();
     // Then each section that lists its own, as it overrides default's, and

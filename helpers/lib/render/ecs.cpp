@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-ecs: an ECS container instance's /etc/ecs/ecs.config, and Docker's
 // default runtime in /etc/docker/daemon.json (eks-node-ecs(8)).
+#include <map>
+
 #include <fmt/format.h>
 
+#include "config/checks.hpp"
 #include "config/runtimes.hpp"
 #include "config/settings.hpp"
 #include "core/error.hpp"
@@ -40,9 +43,35 @@ void line(std::string& out, std::string_view key, const std::string& value) {
     out += fmt::format("{}={}\n", key, value);
 }
 
+// The proxy variables of ecs.service: its own section of
+// spec.instance.environment over the default one, as eks-node-system's
+// drop-ins give them to the unit (render_system). ecs-init passes ecs.config,
+// not its own environment, to the agent's container: AWS's proxy guide for
+// ECS container instances sets them in both places, and so does this.
+void proxy_lines(std::string& out, const json& cfg) {
+    static constexpr std::string_view keys[] = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+                                                "http_proxy", "https_proxy", "no_proxy"};
+    const json* sections = find(cfg, "/spec/instance/environment");
+    if (!sections || !sections->is_object()) return;
+    std::map<std::string_view, std::string> vars;
+    auto take = [&](const json& section) {
+        if (!section.is_object()) return;
+        for (std::string_view k : keys)
+            if (auto v = section.find(k); v != section.end() && v->is_string()) vars[k] = v->get<std::string>();
+    };
+    if (auto d = sections->find("default"); d != sections->end()) take(*d);
+    for (const auto& [key, section] : sections->items())
+        if (key != "default" && config::check::service_section_unit(key) == "ecs") take(section);
+    if (vars.empty()) return;
+    out += "# The proxy of ecs.service (spec.instance.environment), for the agent's container\n";
+    for (std::string_view k : keys)
+        if (auto v = vars.find(k); v != vars.end()) line(out, k, v->second);
+}
+
 std::string ecs_config_text(const json& cfg) {
     std::string out = generated_header("eks-node-ecs", "settings.ecs") +
                       "# Read by the ECS agent at its start; restart ecs.service after a change.\n";
+    proxy_lines(out, cfg);
     const json* ecs = find(cfg, "/settings/ecs");
     if (!ecs || !ecs->is_object()) return out;
     if (auto v = ecs->find("cluster"); v != ecs->end()) line(out, "ECS_CLUSTER", v->get<std::string>());

@@ -220,7 +220,7 @@ json resolve_ecs(const ResolveInput& in, json& spec, json& settings, Origins& or
     derive::MachineFacts machine = derive::read_machine_facts(in.paths);
     for (auto& [k, v] : machine.origins) origins[k] = v;
     // IMDS and the instance's own addresses stay off the proxy here too.
-    derive::complete_no_proxy(spec, in.instance, origins);
+    derive::complete_no_proxy(spec, in.instance, origins, derive::ProxyNode::ecs);
     log::info("settings.node = \"ecs\": an ECS container instance, no EKS cluster resolved");
     return config_json(spec, settings, in.instance, machine, json::object(), origins);
 }

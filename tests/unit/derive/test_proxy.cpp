@@ -53,6 +53,23 @@ TEST_CASE("what is added: IMDS, loopback, VPC CIDRs, service CIDR, cluster endpo
     CHECK(no_proxy_additions(bare, json::object()).size() == 5);
 }
 
+TEST_CASE("an ECS node also bypasses the task credentials endpoint and Docker's socket", "[derive][no-proxy]") {
+    json spec;
+    spec["instance"]["environment"] = {{"default", {{"HTTP_PROXY", "http://p:3128"}, {"NO_PROXY", "/VAR/run/docker.sock"}}}};
+    std::vector<NoProxyEntry> a = no_proxy_additions(spec, instance(), ProxyNode::ecs);
+    REQUIRE(a.size() == 9);
+    CHECK(a[7].entry == "169.254.170.2");
+    CHECK(a[8].entry == "/var/run/docker.sock");
+    CHECK(no_proxy_additions(spec, instance()).size() == 7);  // an EKS node's: neither
+
+    Origins origins;
+    complete_no_proxy(spec, instance(), origins, ProxyNode::ecs);
+    // the user's spelling of the socket counts (compared without regard to case)
+    CHECK(spec["instance"]["environment"]["default"]["NO_PROXY"] ==
+          "/VAR/run/docker.sock,169.254.169.254,fd00:ec2::254,localhost,127.0.0.1,::1,172.16.0.0/16,"
+          "2600:1f14:abc:de00::/56,169.254.170.2");
+}
+
 TEST_CASE("no proxy set: nothing changes", "[derive][no-proxy]") {
     json env = {{"default", {{"NO_PROXY", "localhost"}, {"FOO", "bar"}}}, {"kubelet", {{"X", "1"}}}};
     CHECK(environment_after(env) == env);

@@ -57,7 +57,7 @@ check "ecs.config holds every configured key, from the image fragment and from u
     grep -qx "ECS_AVAILABLE_LOGGING_DRIVERS=\[\"json-file\",\"awslogs\"\]" $f &&
     grep -qx "ECS_CONTAINER_STOP_TIMEOUT=45s" $f &&
     grep -qx "ECS_IMAGE_PULL_BEHAVIOR=prefer-cached" $f &&
-    [[ $(grep -vc "^#" $f) == 6 ]] && [[ $(stat -c %a $f) == 644 ]] || { cat $f; exit 1; }'
+    [[ $(grep -vc "^#" $f) == 6 ]] && [[ $(stat -c %a $f) == 600 ]] || { cat $f; exit 1; }'
 check "daemon.json names crun as Docker's default runtime" python3 -c '
 import json; d = json.load(open("/etc/docker/daemon.json"))
 assert d == {"default-runtime": "crun", "runtimes": {"crun": {"path": "/usr/bin/crun"}}}, d'
