@@ -55,7 +55,8 @@ TEST_CASE("what is added: IMDS, loopback, VPC CIDRs, service CIDR, cluster endpo
 
 TEST_CASE("an ECS node also bypasses the task credentials endpoint and Docker's socket", "[derive][no-proxy]") {
     json spec;
-    spec["instance"]["environment"] = {{"default", {{"HTTP_PROXY", "http://p:3128"}, {"NO_PROXY", "/VAR/run/docker.sock"}}}};
+    spec["instance"]["environment"] = {
+        {"default", {{"HTTP_PROXY", "http://p:3128"}, {"NO_PROXY", "/VAR/run/docker.sock"}}}};
     std::vector<NoProxyEntry> a = no_proxy_additions(spec, instance(), ProxyNode::ecs);
     REQUIRE(a.size() == 9);
     CHECK(a[7].entry == "169.254.170.2");
