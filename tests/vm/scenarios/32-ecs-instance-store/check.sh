@@ -49,6 +49,11 @@ check "list-dependencies ecs-node.target shows the step and every mount" bash -c
 check "the array is RAID0 of exactly the two instance-store disks" \
   bash -c 'd=$(mdadm --detail /dev/md/eks-node); grep -q "Raid Level : raid0" <<<"$d" &&
     test "$(grep -c "active sync" <<<"$d")" = 2 || { echo "$d"; exit 1; }'
+check "md_mod was loaded by modprobe@md_mod.service, which finished before the step started" bash -c '
+  test -d /sys/module/md_mod && [[ $(systemctl show -P Result modprobe@md_mod.service) == success ]] &&
+    a=$(systemctl show -P ExecMainExitTimestampMonotonic modprobe@md_mod.service) &&
+    b=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-instance-store.service) &&
+    echo "modprobe@md_mod exited at ${a}us, the step started at ${b}us" && ((a > 0 && a < b))'
 check "/var/lib/docker is bound from the array" is_mount_from /var/lib/docker '[/docker]'
 check "/var/lib/containerd is bound from the array" is_mount_from /var/lib/containerd '[/containerd]'
 check "what /var/lib/docker held before is still there" test -s /var/lib/docker/from-the-image
