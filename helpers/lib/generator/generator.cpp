@@ -868,33 +868,26 @@ void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& pa
         }
     }
     if (seen.empty()) return;
-    add_file(plan, runtime_modules_dropin,
-             fmt::format("#\n"
-                         "# The kernel modules of containerd's runtime handlers, loaded by systemd's\n"
-                         "# modprobe@.service before containerd starts (eks-node-containerd(8), KERNEL\n"
-                         "# MODULES). modprobe@ ignores a failure: eks-node-containerd refuses a module\n"
-                         "# this kernel does not have, before config.toml names its handler.\n"
-                         "\n"
-                         "[Unit]\n"
-                         "SourcePath={}\n"
-                         "{}",
-                         first_source, lines));
-    plan.messages.push_back(
-        {Level::debug, fmt::format("settings.runtimes: containerd starts after {}", fmt::join(seen, ", "))});
-    if (!ecs) return;
-    add_file(plan, runtime_modules_docker_dropin,
-             fmt::format("#\n"
-                         "# The kernel modules of the runtime handlers, loaded by systemd's\n"
-                         "# modprobe@.service before Docker starts (eks-node-ecs(8), KERNEL MODULES).\n"
-                         "# modprobe@ ignores a failure: eks-node-ecs refuses a module this kernel\n"
-                         "# does not have, before daemon.json names its runtime.\n"
-                         "\n"
-                         "[Unit]\n"
-                         "SourcePath={}\n"
-                         "{}",
-                         first_source, lines));
-    plan.messages.push_back(
-        {Level::debug, fmt::format("settings.runtimes: docker starts after {}", fmt::join(seen, ", "))});
+    // The same lines for each service that runs the handlers; only the
+    // header (who starts after them, who refuses a missing module) differs.
+    auto dropin = [&](const std::string& path, std::string_view header, std::string_view service) {
+        add_file(plan, path, fmt::format("#\n{}\n[Unit]\nSourcePath={}\n{}", header, first_source, lines));
+        plan.messages.push_back(
+            {Level::debug, fmt::format("settings.runtimes: {} starts after {}", service, fmt::join(seen, ", "))});
+    };
+    dropin(runtime_modules_dropin,
+           "# The kernel modules of containerd's runtime handlers, loaded by systemd's\n"
+           "# modprobe@.service before containerd starts (eks-node-containerd(8), KERNEL\n"
+           "# MODULES). modprobe@ ignores a failure: eks-node-containerd refuses a module\n"
+           "# this kernel does not have, before config.toml names its handler.\n",
+           "containerd");
+    if (ecs)
+        dropin(runtime_modules_docker_dropin,
+               "# The kernel modules of the runtime handlers, loaded by systemd's\n"
+               "# modprobe@.service before Docker starts (eks-node-ecs(8), KERNEL MODULES).\n"
+               "# modprobe@ ignores a failure: eks-node-ecs refuses a module this kernel\n"
+               "# does not have, before daemon.json names its runtime.\n",
+               "docker");
 }
 
 // ---- ECS: settings.node = "ecs" ---------------------------------------------
