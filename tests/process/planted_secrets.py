@@ -169,6 +169,15 @@ def fake_tools(tmp, journal_text):
     return bin_dir
 
 
+def archive_members(path):
+    """collect-logs' archive as {member name: text} ("" for a directory); {} when there is none."""
+    if not path.exists():
+        return {}
+    with tarfile.open(path, "r:gz") as t:
+        return {m.name: (t.extractfile(m).read().decode(errors="replace") if m.isfile() else "")
+                for m in t.getmembers()}
+
+
 def proxy_refused_case(helpers, check, profile):
     """The EKS endpoint through the planted HTTPS_PROXY, whose URL libcurl refuses (an
     unencoded quote and @ in the password): the step fails, and its error line must not show
@@ -222,11 +231,7 @@ def ecs_case(cli, check, tmp):
         out = tmp / "logs.tar.gz"
         r = run([cli, "collect-logs", "--root=%s" % root, "--output=%s" % out],
                 dict(os.environ, PATH=str(fake_tools(tmp, ""))), timeout=120)
-        members = {}
-        if out.exists():
-            with tarfile.open(out, "r:gz") as t:
-                members = {m.name: (t.extractfile(m).read().decode(errors="replace") if m.isfile() else "")
-                           for m in t.getmembers()}
+        members = archive_members(out)
         check("ECS: collect-logs has ecs.config, its password masked",
               "eks-node-logs/files/etc/ecs/ecs.config" in members and
               not leaks(members["eks-node-logs/files/etc/ecs/ecs.config"], ["proxy password"]),
@@ -340,11 +345,7 @@ def main():
         check("collect-logs exits 0", r.returncode == 0 and out.exists(), r.text)
         found = leaks(r.text)
         check("no secret in the output of collect-logs", not found, describe(found))
-        members = {}
-        if out.exists():
-            with tarfile.open(out, "r:gz") as t:
-                members = {m.name: (t.extractfile(m).read().decode(errors="replace") if m.isfile() else "")
-                           for m in t.getmembers()}
+        members = archive_members(out)
         check("collect-logs archive has the journal, the env files, the kubeconfig and the fragments",
               {"eks-node-logs/journal/eks-node.txt", "eks-node-logs/files/run/eks-node/env/default.env",
                "eks-node-logs/files/var/lib/kubelet/kubeconfig",
