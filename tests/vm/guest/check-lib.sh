@@ -287,6 +287,18 @@ fails_closed() {
   step_errors "$mark" | sed "s/^/# $name: error line: /"
 }
 
+# docker_import_pause IMAGE: an image for Docker built in the guest, without a registry: the
+# cached pause image's file system (one static program) imported as IMAGE, entrypoint /pause
+docker_import_pause() {
+  local mnt=/run/eksvm-pause-rootfs
+  mkdir -p $mnt &&
+    ctr -n k8s.io images mount localhost/kubernetes/pause:latest $mnt >/dev/null &&
+    tar -C $mnt -c . | docker import --change 'ENTRYPOINT ["/pause"]' - "$1"
+  local rc=$?
+  ctr -n k8s.io images unmount $mnt >/dev/null 2>&1
+  return $rc
+}
+
 # containerd_started N: containerd.service started exactly N times this boot (systemd's
 # "Started" message, SD_MESSAGE_UNIT_STARTED)
 containerd_started() {

@@ -70,16 +70,7 @@ check "dockerd runs crun by default" bash -c '
 
 # An image built here, without a registry: the cached pause image's file system (one static
 # program) imported into Docker. Run detached, so that crun's state is seen while it runs.
-build_image() {
-  local mnt=/run/eksvm-pause-rootfs
-  mkdir -p $mnt &&
-    ctr -n k8s.io images mount localhost/kubernetes/pause:latest $mnt >/dev/null &&
-    tar -C $mnt -c . | docker import --change 'ENTRYPOINT ["/pause"]' - eksvm/local:ecs
-  local rc=$?
-  ctr -n k8s.io images unmount $mnt >/dev/null 2>&1
-  return $rc
-}
-check "an image built in the guest is imported into Docker" build_image
+check "an image built in the guest is imported into Docker" docker_import_pause eksvm/local:ecs
 check "docker run starts a container of it" docker run -d --name eksvm-ecs --network none eksvm/local:ecs
 # crun keeps a container's state in a directory named after it holding "status" (runc's has
 # state.json instead); where that directory lives is the shim's choice (its Root option).

@@ -76,16 +76,7 @@ check "dockerd runs crun by default" bash -c 'docker info --format "{{.DefaultRu
 
 # A container of an image built here (the cached pause image's file system), under crun, its
 # writable layer on the array.
-build_image() {
-  local mnt=/run/eksvm-pause-rootfs
-  mkdir -p $mnt &&
-    ctr -n k8s.io images mount localhost/kubernetes/pause:latest $mnt >/dev/null &&
-    tar -C $mnt -c . | docker import --change 'ENTRYPOINT ["/pause"]' - eksvm/local:ecs
-  local rc=$?
-  ctr -n k8s.io images unmount $mnt >/dev/null 2>&1
-  return $rc
-}
-check "an image built in the guest is imported into Docker" build_image
+check "an image built in the guest is imported into Docker" docker_import_pause eksvm/local:ecs
 check "docker run starts a container of it" docker run -d --name eksvm-ecs --network none eksvm/local:ecs
 check "the container runs under crun, its directory on the array" bash -c '
   id=$(docker inspect -f "{{.Id}}" eksvm-ecs) &&
