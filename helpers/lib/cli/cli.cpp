@@ -22,6 +22,7 @@
 #include "core/step.hpp"
 #include "render/render.hpp"
 #include "steps/config.hpp"
+#include "steps/steps.hpp"
 
 namespace eksnode::cli {
 
@@ -245,11 +246,8 @@ int render_cmd(const std::vector<std::string>& args) {
         for (const auto& [p, w] : r.outputs)
             log::debug("  {} {}", w == WriteResult::written ? "wrote" : "kept ", p.string());
         if (step.run == steps::config) {
-            const json cfg = json::parse(read_file(opts.config_file()), nullptr, /*allow_exceptions=*/false);
-            const json* settings = cfg.is_object() && cfg.contains("settings") ? &cfg["settings"] : nullptr;
-            kind = settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs
-                       ? NodeKinds::ecs
-                       : NodeKinds::eks;
+            const json settings = steps::load_config_json(opts).value("settings", json::object());
+            kind = config::node_kind(settings) == config::NodeKind::ecs ? NodeKinds::ecs : NodeKinds::eks;
         }
     }
     return EXIT_OK;
