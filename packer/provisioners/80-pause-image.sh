@@ -80,11 +80,24 @@ if ! "${ctr[@]}" images check "name==$local_ref" 2>/dev/null | grep -q complete;
 fi
 "${ctr[@]}" images label "$local_ref" io.cri-containerd.pinned=pinned >/dev/null
 # Its archive too, where nodeadm's AMIs keep it: with FastImagePull, pod sandboxes
-# unpack in the SOCI snapshotter, and containerd imports it there at each start
-# (eks-node-generator(8)); no registry is asked for it then either.
-if [[ ! -s /etc/eks/pause.tar ]]; then
+# unpack in the SOCI snapshotter, and eks-node-pause-image.service imports it there at
+# each containerd start (eks-node-generator(8)); no registry is asked for it then either.
+#
+# Checked by content (files/check-oci-archive: the tar whole, every blob's size and
+# digest as the index names them), an archive already there too: ctr 2.1's export
+# through containerd's transfer service once returned with the file cut short after
+# 196,608 bytes of a blob, and the image shipped it (issue 33). So the export runs in
+# ctr itself (--local, where ctr has it: 2.x; 1.x exports locally anyway), is flushed
+# to disk before the check, and only a whole archive takes the final name.
+check_archive() { python3 "$files_dir/check-oci-archive" "$1" "$(go_arch)"; }
+if [[ ! -e /etc/eks/pause.tar ]] || ! check_archive /etc/eks/pause.tar >/dev/null; then
   mkdir -p /etc/eks
-  "${ctr[@]}" images export /etc/eks/pause.tar.tmp "$local_ref"
+  local_export=()
+  "${ctr[@]}" images export --help 2>&1 | grep -q -- '--local' && local_export=(--local)
+  rm -f /etc/eks/pause.tar.tmp
+  "${ctr[@]}" images export "${local_export[@]}" /etc/eks/pause.tar.tmp "$local_ref"
+  sync /etc/eks/pause.tar.tmp
+  check_archive /etc/eks/pause.tar.tmp >&2 || die "the export of $local_ref is not whole (above)"
   mv /etc/eks/pause.tar.tmp /etc/eks/pause.tar
   log "exported $local_ref to /etc/eks/pause.tar"
 fi

@@ -38,7 +38,9 @@ if [[ ${EKS_SOCI_SNAPSHOTTER:-true} == true ]]; then
   check "the SOCI snapshotter's release is recorded" test -s /etc/eks/soci-snapshotter-version.txt
 fi
 if [[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true ]]; then
-  check "the cached pause image's archive" test -s /etc/eks/pause.tar
+  # by content, not size: a cut-short archive had passed `test -s` (issue 33)
+  check "the cached pause image's archive is whole (every blob's digest)" \
+    python3 "$files_dir/check-oci-archive" /etc/eks/pause.tar "$(go_arch)"
 fi
 # the steps confine their own file system with Landlock (eks-node(7),
 # CONFINEMENT): AL2023 kernels have it from release 2023.8.20250804
@@ -61,6 +63,10 @@ if listed 30-eks-node; then
 else
   check "eks-node is installed" /usr/bin/eks-node --version
   check "eks-node's generator is installed" test -x /usr/lib/systemd/system-generators/eks-node-generator
+  if [[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true ]]; then
+    # the check eks-node-pause-image.service runs at boot agrees with the build's
+    check "eks-node check-archive takes the cached pause archive" eks-node check-archive /etc/eks/pause.tar
+  fi
   check "eks-node's kubelet drop-in is installed" \
     test -f /usr/lib/systemd/system/kubelet.service.d/10-eks-node.conf -o \
     -f /lib/systemd/system/kubelet.service.d/10-eks-node.conf

@@ -16,12 +16,14 @@ import base64
 import email
 import email.policy
 import hashlib
+import io
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.error
@@ -320,6 +322,25 @@ def credential_provider_seeds():
     return seeds
 
 
+def image_archive_seeds():
+    """The pause image's archive as the VM image's build packs it
+    (tests/vm/pause/oci-archive.py), around a small binary so that it fits
+    max_len, and that archive cut short in the middle of a blob."""
+    with tempfile.TemporaryDirectory(prefix="eksnode-fuzz-archive-") as d:
+        binary, out = Path(d) / "pause", Path(d) / "pause.tar"
+        binary.write_bytes(b"\x7fELF" + bytes(range(64)))
+        subprocess.run([sys.executable, str(ROOT / "tests/vm/pause/oci-archive.py"), "--binary", str(binary),
+                        "--name", "localhost/kubernetes/pause:latest", "--out", str(out)],
+                       check=True, capture_output=True)
+        data = out.read_bytes()
+    # without tarfile's padding of the archive to 10 KiB records: the last member,
+    # then the two zero blocks that end a tar
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        end = max(m.offset_data + (m.size + 511) // 512 * 512 for m in tar.getmembers())
+    whole = data[:end] + bytes(1024)
+    return [whole, whole[:len(whole) // 2]]
+
+
 GATHER = {
     "user-data": user_data_seeds,
     "pipeline": user_data_seeds,
@@ -335,6 +356,7 @@ GATHER = {
     "journal-calls": journal_calls_seeds,
     "cri-answer": cri_answer_seeds,
     "credential-provider": credential_provider_seeds,
+    "image-archive": image_archive_seeds,
 }
 
 

@@ -49,6 +49,7 @@ TARGETS = {
     "journal-calls": {"runs": 100000, "max_len": 1024, "dict": "journal-calls", "schema": False},
     "cri-answer": {"runs": 100000, "max_len": 4096, "dict": "cri", "schema": False},
     "credential-provider": {"runs": 40000, "max_len": 8192, "dict": "cri", "schema": False},
+    "image-archive": {"runs": 20000, "max_len": 16384, "dict": "image-archive", "schema": False},
 }
 
 COMMON = ["-timeout=5", "-rss_limit_mb=2048", "-print_final_stats=1", "-print_funcs=0"]

@@ -18,7 +18,7 @@ SCRIPT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else harness.SOURCE_ROOT
 
 # command line up to the cursor (a trailing space starts a new, empty word) -> expected words
 CASES = [
-    ("eks-node ", "render config runtime-class max-pods status validate collect-logs confinement help version"),
+    ("eks-node ", "render config runtime-class max-pods status validate collect-logs check-archive confinement help version"),
     ("eks-node runtime-class --n", "--node-selector="),
     ("eks-node co", "config collect-logs confinement"),
     ("eks-node confinement c", "config ca containerd"),
@@ -35,6 +35,7 @@ CASES = [
     ("eks-node status --", "--json --help"),
     ("eks-node validate --", "--root= --json --help"),
     ("eks-node collect-logs --o", "--output="),
+    ("eks-node check-archive --a", "--arch="),
     ("eks-node render --r", "--root="),
     ("eks-node nosuch --", ""),
 ]

@@ -91,7 +91,8 @@ def main():
         r, took = run(helper, config)
         timer.join()
         k = holder["k"]
-        check("kubelet late, then ok: exit 0 after it answered", r.returncode == 0 and took >= 1.0,
+        # no wall-clock bound: the only server that answers ok is the late one
+        check("kubelet late, then ok: exit 0 after it answered", r.returncode == 0,
               f"exit {r.returncode} after {took:.2f} s: {r.stderr}")
         check("it asked GET /healthz on the configured port", k.requests[-1:] == ["/healthz"], k.requests)
         check("one line says it joined, and the URL", f"answered http://127.0.0.1:{port}/healthz with ok after"
@@ -104,18 +105,21 @@ def main():
         k = Kubelet(port, status=500, body=b"[-]ping failed\n")
         r, took = run(helper, config_with(tmp, port), timeout="2s")
         errors = [line for line in r.stderr.splitlines() if "error" in line]
-        check("never ok: exit 75 at the deadline", r.returncode == 75 and 1.5 <= took <= 5,
+        # exit 75 is its deadline's (it never got an ok); no wall-clock bound, it fails under load
+        check("never ok: exit 75 at the deadline", r.returncode == 75,
               f"exit {r.returncode} after {took:.2f} s: {r.stderr}")
         check("one error line naming the URL and the last answer",
               len(errors) == 1 and f"http://127.0.0.1:{port}/healthz" in errors[0] and "HTTP 500" in errors[0],
               r.stderr)
-        check("it asked again while waiting (every 250 ms)", 4 <= len(k.requests) <= 12, len(k.requests))
+        # at most one request per 250 ms of the 2 s deadline (+1); at least a second one: a
+        # loaded machine makes fewer, never more
+        check("it asked again while waiting (every 250 ms)", 2 <= len(k.requests) <= 9, len(k.requests))
         k.close()
 
         # health check off
         r, took = run(helper, config_with(tmp, 0))
         check("healthzPort 0: exit 0 at once, saying kubelet serves no health check",
-              r.returncode == 0 and took < 1 and "health check is off" in r.stderr, f"{r.returncode} {r.stderr}")
+              r.returncode == 0 and "health check is off" in r.stderr, f"{r.returncode} {r.stderr}")
 
         r, _ = run(helper, config_with(tmp, 0), timeout="soon")
         check("a bad EKS_NODE_JOINED_TIMEOUT: exit 6", r.returncode == 6, f"{r.returncode} {r.stderr}")

@@ -26,11 +26,16 @@ namespace {
 // must match them.
 static_assert(OPENSSL_VERSION_MAJOR == 3, "sigv4.cpp loads libcrypto.so.3: update the soname with the headers");
 
-// The three libcrypto calls we use, resolved once.
+// The libcrypto calls we use, resolved once.
 struct Crypto {
     decltype(&::HMAC) hmac;
     decltype(&::EVP_sha256) evp_sha256;
     decltype(&::SHA256) sha256;
+    decltype(&::EVP_MD_CTX_new) md_ctx_new;
+    decltype(&::EVP_MD_CTX_free) md_ctx_free;
+    decltype(&::EVP_DigestInit_ex) digest_init;
+    decltype(&::EVP_DigestUpdate) digest_update;
+    decltype(&::EVP_DigestFinal_ex) digest_final;
 };
 
 EKSNODE_DLOPEN_NOTE("aws-sigv4", "recommended", "SigV4 signatures (HMAC-SHA256) of the EC2 and EKS API requests",
@@ -42,6 +47,11 @@ const Crypto& crypto() {
         l.bind("HMAC", c.hmac);
         l.bind("EVP_sha256", c.evp_sha256);
         l.bind("SHA256", c.sha256);
+        l.bind("EVP_MD_CTX_new", c.md_ctx_new);
+        l.bind("EVP_MD_CTX_free", c.md_ctx_free);
+        l.bind("EVP_DigestInit_ex", c.digest_init);
+        l.bind("EVP_DigestUpdate", c.digest_update);
+        l.bind("EVP_DigestFinal_ex", c.digest_final);
     });
 }
 
@@ -147,6 +157,28 @@ std::string sha256_hex(std::string_view data) {
     unsigned char out[SHA256_DIGEST_LENGTH];
     crypto().sha256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
     return hex_encode({reinterpret_cast<const char*>(out), sizeof out});
+}
+
+Sha256::Sha256() : ctx_(crypto().md_ctx_new()) {
+    if (!ctx_ || !crypto().digest_init(static_cast<EVP_MD_CTX*>(ctx_), crypto().evp_sha256(), nullptr)) {
+        if (ctx_) crypto().md_ctx_free(static_cast<EVP_MD_CTX*>(ctx_));
+        throw Error("SHA-256: cannot start a digest (OpenSSL)");
+    }
+}
+
+Sha256::~Sha256() { crypto().md_ctx_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256::update(std::string_view data) {
+    if (!crypto().digest_update(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()))
+        throw Error("SHA-256: digest update failed (OpenSSL)");
+}
+
+std::string Sha256::hex() {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!crypto().digest_final(static_cast<EVP_MD_CTX*>(ctx_), out, &n))
+        throw Error("SHA-256: digest failed (OpenSSL)");
+    return hex_encode({reinterpret_cast<const char*>(out), n});
 }
 
 std::string uri_encode(std::string_view s, bool keep_slash) {

@@ -49,6 +49,8 @@ constexpr const char* usage_text =
     "                       what each step may write (Landlock), and a probe of it\n"
     "  collect-logs [--output=FILE]\n"
     "                       a tar.gz of journals, rendered files (redacted) and system state\n"
+    "  check-archive [--arch=GOARCH] FILE...\n"
+    "                       an image archive (e.g. /etc/eks/pause.tar) whole, every blob's digest checked\n"
     "  help                 show this help\n"
     "  version              show the version\n"
     "\n"
@@ -285,6 +287,7 @@ int cli_main(int argc, char** argv) {
             {"validate", validate_cmd, validate_help},
             {"confinement", confinement_cmd, confinement_help},
             {"collect-logs", collect_logs_cmd, collect_logs_help},
+            {"check-archive", check_archive_cmd, check_archive_help},
             // hidden: what the /etc/eks/bootstrap.sh shim runs
             {"bootstrap-sh", bootstrap_sh_cmd, bootstrap_sh_help},
         };

@@ -66,6 +66,10 @@ CheckResult containerd_current(const std::string& state, uint64_t start_usec, ui
 int confinement_cmd(const std::vector<std::string>& args);
 extern const char* const confinement_help;
 
+// `eks-node check-archive [--arch=GOARCH] FILE...`: image archives checked by content.
+int check_archive_cmd(const std::vector<std::string>& args);
+extern const char* const check_archive_help;
+
 // `eks-node collect-logs [--output=FILE] [--root=DIR]`: a tar.gz for a bug report.
 int collect_logs_cmd(const std::vector<std::string>& args);
 extern const char* const collect_logs_help;

@@ -43,8 +43,9 @@
 //                                 No disks: nothing (logged at info).
 //   enabled, and config.json has  containerd.service.d/50-eks-node-soci.conf: Requires=, After=
 //   derived.sociSnapshotter =     soci-snapshotter.service (containerd's CRI pulls through it), and,
-//   true (FastImagePull)          if /etc/eks/pause.tar exists, ExecStartPost= importing the cached
-//                                 pause image into the snapshotter (pod sandboxes unpack there)
+//   true (FastImagePull)          if /etc/eks/pause.tar exists, eks-node-pause-image.service (wanted by
+//                                 containerd and kubelet) checking that archive and importing the
+//                                 cached pause image into the snapshotter (pod sandboxes unpack there)
 //   enabled, and /etc/containerd/ containerd.service.d/50-eks-node-after-render.conf: After=eks-node-containerd,
 //   config.toml is missing, or    and the same for eks-node-ca and eks-node-kubelet (they run while containerd
 //   not rendered by eks-node      starts). Else containerd starts at boot in parallel with the steps, on the
@@ -658,6 +659,15 @@ constexpr std::string_view soci_unit = "soci-snapshotter.service";
 // then discarded: the pause image's archive (packer/provisioners/80-pause-image.sh)
 // is imported into the snapshotter each time containerd starts, which is
 // quick and idempotent, and needs no registry (as nodeadm does).
+//
+// In a unit of its own, not an ExecStartPost= of containerd's: a bad archive
+// (one cut short at image build, issue 33) then fails that unit, named, and
+// containerd keeps running for everything else; an ExecStartPost= failure
+// failed containerd.service itself, which restarted into the same failure.
+// The archive is checked by content first (eks-node check-archive), so ctr
+// never unpacks a half of it.
+constexpr std::string_view pause_image_unit = "eks-node-pause-image.service";
+
 void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config) {
     const json* on = member(member(config, "derived"), "sociSnapshotter");
     if (!on || !on->is_boolean() || !on->get<bool>()) return;
@@ -671,14 +681,6 @@ void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config) {
     if (version && version->is_string())
         std::sscanf(version->get_ref<const std::string&>().c_str(), "%d.%d", &major, &minor);
     const bool local = major > 1 || (major == 1 && minor >= 7);
-    std::string import =
-        archive ? fmt::format(
-                      "\n"
-                      "[Service]\n"
-                      "# the cached pause image, unpacked in the snapshotter pod sandboxes use\n"
-                      "ExecStartPost=/usr/bin/ctr --namespace k8s.io images import{} --snapshotter soci {}\n",
-                      local ? " --local" : "", path::pause_archive)
-                : fmt::format("# no {}: no cached pause image to import into the snapshotter\n", path::pause_archive);
     add_file(plan, "containerd.service.d/50-eks-node-soci.conf",
              fmt::format("#\n"
                          "# derived.sociSnapshotter = true (spec.featureGates.FastImagePull): containerd's\n"
@@ -690,9 +692,44 @@ void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config) {
                          "Requires={}\n"
                          "After={}\n"
                          "{}",
-                         path::config_json, soci_unit, soci_unit, import));
-    plan.messages.push_back({Level::debug, fmt::format("derived.sociSnapshotter: containerd requires {}{}", soci_unit,
-                                                       archive ? ", imports the pause image into it" : "")});
+                         path::config_json, soci_unit, soci_unit,
+                         archive ? fmt::format("# the cached pause image is imported into it by {}\n", pause_image_unit)
+                                 : fmt::format("# no {}: no cached pause image to import into the snapshotter\n",
+                                               path::pause_archive)));
+    if (archive) {
+        add_file(plan, std::string(pause_image_unit),
+                 fmt::format("#\n"
+                             "# derived.sociSnapshotter = true (spec.featureGates.FastImagePull): pod sandboxes\n"
+                             "# unpack their image in the SOCI snapshotter, so the cached pause image goes there.\n"
+                             "[Unit]\n"
+                             "Description=EKS node: import the cached pause image into the SOCI snapshotter\n"
+                             "Documentation=man:eks-node-containerd(8)\n"
+                             "SourcePath={}\n"
+                             "# imported through containerd; again whenever containerd (re)starts\n"
+                             "Requires=containerd.service\n"
+                             "After=containerd.service\n"
+                             "PartOf=containerd.service\n"
+                             "# kubelet's first pod sandbox unpacks it; a failure here is this unit's, and\n"
+                             "# containerd keeps serving everything else\n"
+                             "Before=kubelet.service\n"
+                             "\n"
+                             "[Service]\n"
+                             "Type=oneshot\n"
+                             "RemainAfterExit=yes\n"
+                             "TimeoutStartSec=120s\n"
+                             "StandardOutput=journal+console\n"
+                             "# whole, every blob's digest as its index says, before ctr unpacks any of it\n"
+                             "ExecStartPre=/usr/bin/eks-node check-archive {}\n"
+                             "ExecStart=/usr/bin/ctr --namespace k8s.io images import{} --snapshotter soci {}\n",
+                             path::config_json, path::pause_archive, local ? " --local" : "", path::pause_archive));
+        for (std::string_view wanted_by : {"containerd.service", "kubelet.service"})
+            plan.files[fmt::format("{}.wants/{}", wanted_by, pause_image_unit)] = {
+                GeneratedFile::Kind::symlink, fmt::format("../{}", pause_image_unit)};
+    }
+    plan.messages.push_back(
+        {Level::debug,
+         fmt::format("derived.sociSnapshotter: containerd requires {}{}", soci_unit,
+                     archive ? fmt::format(", {} imports the pause image into it", pause_image_unit) : std::string())});
 }
 
 // ---- hooks: settings.hooks, each its own unit -------------------------------

@@ -23,10 +23,16 @@ Each case NN-name/ beside this file holds:
 Checks, as `diff -ru --no-dereference` would: the same entries, the same
 bytes, the same symlink targets, nothing extra. Also: generated files are
 0644, the early and late directories stay empty, nothing is printed on
-stdout. Then every case runs RUNS times more and the median wall time and CPU
-(user+sys) per case are printed; the slowest CPU median must stay under 10 ms.
-(CPU, not wall: on a loaded CI machine wall time measures the scheduler. On
-a quiet one the two differ by well under a millisecond.)
+stdout. Then the cost of each case, in terms that do not depend on the
+machine's load: under strace, the generator makes at most SYSCALL_BUDGET
+system calls and starts no process (systemd runs every generator at each boot
+and daemon-reload, before anything else can start). Times are the benchmark's
+(tests/bench/generator.py: `run.py GENERATOR [UNITDIR] --bench`), never an
+assertion here: CPU milliseconds measured 14 ms instead of 3 when other work
+shared the two cores.
+
+--bench: only the timing, RUNS runs per case (median wall and CPU, next to
+the same spawn of /bin/true as the baseline measured in the same run).
 
 EKS_NODE_REGENERATE=1 rewrites expected/ and expected.log from the output;
 review the diff like code. args and status are hand-written specifications.
@@ -44,7 +50,10 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 RUNS = 100
-BUDGET_MS = 10.0
+# System calls of one generator run (strace -f -c), the dynamic loader's
+# included: 198-628 per case on Debian 12 (2026-11), the most for instance
+# store, which walks /sys/block. A loop over files or a retry would show here.
+SYSCALL_BUDGET = 1000
 # At boot the output directories are on a tmpfs (/run/systemd/generator); time
 # there, not on a journaling disk where each mkdir costs more than the work.
 TIMING_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
@@ -141,6 +150,27 @@ def check_case(generator, case, regenerate):
     return problems
 
 
+def count_syscalls(generator, case):
+    """(system calls, processes started) of one run under strace -f: the load-independent
+    cost the test holds the generator to."""
+    with tempfile.TemporaryDirectory(prefix="eksnode-generator-strace-") as tmp:
+        outdir = pathlib.Path(tmp) / "out"
+        outdir.mkdir()
+        dirs, _, env = case_inputs(case, outdir)
+        for d in dirs:
+            os.mkdir(d)
+        summary = pathlib.Path(tmp) / "strace.txt"
+        subprocess.run(["strace", "-f", "-qq", "-c", "-U", "name,calls", "-o", str(summary), generator, *dirs],
+                       env=env, capture_output=True, timeout=60, check=False)
+        calls = {}
+        for line in summary.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                calls[parts[0]] = int(parts[1])
+        spawned = sum(calls.get(n, 0) for n in ("fork", "vfork", "clone", "clone3"))
+        return sum(calls.values()), spawned, calls.get("execve", 0)
+
+
 def time_case(generator, case):
     """Median wall and CPU milliseconds of RUNS runs, each into a fresh directory."""
     walls, cpus = [], []
@@ -172,25 +202,41 @@ def main():
         UNITDIR = sys.argv[2].rstrip("/")
     regenerate = bool(os.environ.get("EKS_NODE_REGENERATE"))
     cases = sorted(p for p in HERE.iterdir() if p.is_dir() and p.name[:2].isdigit())
+    if "--bench" in sys.argv[3:]:
+        return bench(generator, cases)
     failed = 0
+    passed = 0
     for case in cases:
         problems = check_case(generator, case, regenerate)
-        print("%s %s" % ("FAIL" if problems else "ok  ", case.name))
+        calls, spawned, execs = count_syscalls(generator, case)
+        if calls == 0:
+            problems.append("strace counted no system call (is strace installed?)")
+        elif calls > SYSCALL_BUDGET:
+            problems.append("%d system calls, budget %d" % (calls, SYSCALL_BUDGET))
+        if spawned or execs > 1:
+            problems.append("started %d processes (%d execve): a generator runs alone" % (spawned, execs - 1))
+        print("%s %s (%d system calls)" % ("FAIL" if problems else "ok  ", case.name, calls))
         for line in problems:
             print("    " + line.rstrip("\n"))
         failed += bool(problems)
+        passed += not problems
+    print("\n%d of %d cases failed" % (failed, len(cases)) if failed else "\nall %d cases passed" % len(cases))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
 
-    print("\n%d runs per case, %s, median wall / CPU (user+sys):" % (RUNS, os.path.basename(generator)))
-    slowest = 0.0
+
+def bench(generator, cases):
+    """Median wall and CPU per case next to /bin/true spawned the same way (the
+    baseline, measured in the same run: single figures here move by 30 %)."""
+    print("%d runs per case, %s, median wall / CPU (user+sys), and as a ratio to /bin/true:"
+          % (RUNS, os.path.basename(generator)))
+    base_wall, base_cpu = time_case("/bin/true", cases[0])
+    print("  %-40s %6.2f ms  %6.2f ms" % ("baseline /bin/true", base_wall, base_cpu))
     for case in cases:
         wall, cpu = time_case(generator, case)
-        slowest = max(slowest, cpu)
-        print("  %-40s %6.2f ms  %6.2f ms" % (case.name, wall, cpu))
-    if slowest >= BUDGET_MS:
-        print("FAIL slowest median CPU %.2f ms, budget %.0f ms" % (slowest, BUDGET_MS))
-        failed += 1
-    print("\n%d of %d cases failed" % (failed, len(cases)) if failed else "\nall %d cases passed" % len(cases))
-    return 1 if failed else 0
+        print("  %-40s %6.2f ms  %6.2f ms  %5.1fx  %5.1fx" % (case.name, wall, cpu, wall / base_wall,
+                                                             cpu / max(base_cpu, 0.001)))
+    return 0
 
 
 if __name__ == "__main__":

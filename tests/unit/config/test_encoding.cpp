@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <zlib.h>
 
 #include "config/sources.hpp"
@@ -123,7 +122,7 @@ TEST_CASE("gunzip rejects truncated and corrupt data", "[config][encoding]") {
 TEST_CASE("a gzip bomb is refused quickly, without inflating it", "[config][encoding]") {
     std::string bomb = gzip_of_zeros(100u << 20);
     REQUIRE(bomb.size() < config::limits::user_data_bytes);  // the raw cap does not catch it: the inflate cap must
-    auto start = std::chrono::steady_clock::now();
+    // No clock (it fails under load): the message says where inflating stopped.
     try {
         fragments_from_user_data(bomb);
         FAIL("a 100 MB gzip bomb was accepted");
@@ -131,7 +130,6 @@ TEST_CASE("a gzip bomb is refused quickly, without inflating it", "[config][enco
         CHECK(e.source() == "user data");
         CHECK_THAT(e.problem(), Catch::StartsWith("gzip data expands beyond the 4 MiB limit"));
     }
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
 }
 
 TEST_CASE("encoding layers peel in any order, up to the limit", "[config][encoding]") {

@@ -41,18 +41,18 @@ reset_node() {
 }
 
 # --- IMDS (eks-node-imds(8): retried until settings.imds.deadline, then exit 75) ------------
-imds_case() { # NAME EXIT MIN_S MAX_S PATTERN FAULT...
-  local name=$1 want=$2 min=$3 max=$4 text=$5
-  shift 5
+imds_case() { # NAME EXIT MIN_S PATTERN FAULT...
+  local name=$1 want=$2 min=$3 text=$4
+  shift 4
   reset_node
   check "$name: the fake IMDS injects $*" imds_faults "$@"
-  fails_closed "$name" eks-node-imds.service "$want" "$min" "$max" "$text"
+  fails_closed "$name" eks-node-imds.service "$want" "$min" "$text"
   imds_faults
   recovers "$name"
 }
 # At first boot, the fake IMDS answered every request after 2.5 s (--fault slow:2500), one
 # second more than settings.imds.requestTimeout.
-fails_closed imds-slow-at-boot eks-node-imds.service 75 $((imds_deadline - 1)) $((imds_deadline + 3)) "timed out" @0
+fails_closed imds-slow-at-boot eks-node-imds.service 75 $((imds_deadline - 1)) "timed out" @0
 check "imds-slow-at-boot: the fake IMDS got the token requests (and answered them too late)" \
   grep -q "^PUT /latest/api/token 200" "$imds_log"
 imds_faults
@@ -62,16 +62,16 @@ check "... with the cluster from EKS and the node name from EC2, both signed rig
 
 # The last attempt before the deadline gets what is left (~100 ms): under TCG the fake's
 # answer may take longer, and the line then names that timeout as the last failure.
-imds_case imds-5xx 75 $((imds_deadline - 1)) $((imds_deadline + 3)) "HTTP 503|timed out after [0-9]+ ms" status:503:100000
-imds_case imds-truncated 75 $((imds_deadline - 1)) $((imds_deadline + 3)) "cut short" truncate:100000
-imds_case imds-garbage 75 $((imds_deadline - 1)) $((imds_deadline + 3)) "not an HTTP/1.1 status line" garbage:100000
+imds_case imds-5xx 75 $((imds_deadline - 1)) "HTTP 503|timed out after [0-9]+ ms" status:503:100000
+imds_case imds-truncated 75 $((imds_deadline - 1)) "cut short" truncate:100000
+imds_case imds-garbage 75 $((imds_deadline - 1)) "not an HTTP/1.1 status line" garbage:100000
 
 # 401 on every GET, even with a fresh token: not a token that expired, so no retry (exit 1).
 # The recovery then runs through a real expiry: IMDS forgets its tokens after 3 GETs, the
 # step takes a new token once and joins.
 reset_node
 check "imds-401: the fake IMDS answers every GET 401" imds_faults status:401:100000:GET
-fails_closed imds-401 eks-node-imds.service 1 0 3 "401 Unauthorized even with a freshly issued session token"
+fails_closed imds-401 eks-node-imds.service 1 0 "401 Unauthorized even with a freshly issued session token"
 n=$(wc -l <"$imds_log")
 imds_faults token-expire:3
 recovers "imds-401 (a token expiring mid-run)"
@@ -83,8 +83,8 @@ check "imds-401: ... the step saw the 401 and took a second token" \
 # 3xx to the token request counts as "unreachable" on both endpoints and gives up at once
 # with exit 75; a 3xx to a GET is an unexpected answer, exit 1.
 n=$(wc -l <"$imds_log")
-imds_case imds-redirect-token 75 0 3 "HTTP 307" redirect:100000:307
-imds_case imds-redirect-get 1 0 3 "unexpected HTTP 302" redirect:100000:302:GET
+imds_case imds-redirect-token 75 0 "HTTP 307" redirect:100000:307
+imds_case imds-redirect-get 1 0 "unexpected HTTP 302" redirect:100000:302:GET
 check "imds-redirect: the fake answered 307 and 302, and no redirect was followed" \
   bash -c 'new=$(tail -n +'$((n + 1))' '$imds_log')
     grep -q "^PUT /latest/api/token 307" <<<"$new" && grep -q "^GET /latest/.* 302" <<<"$new" &&
@@ -92,21 +92,21 @@ check "imds-redirect: the fake answered 307 and 302, and no redirect was followe
 
 # --- EC2 and EKS APIs (eks-node-config(8): throttling, 5xx and timeouts retried until
 # settings.aws.deadline, then 75; a refused permission exits 6 at once) --------------------
-aws_case() { # NAME EXIT MIN_S MAX_S PATTERN FAULT...
-  local name=$1 want=$2 min=$3 max=$4 text=$5
-  shift 5
+aws_case() { # NAME EXIT MIN_S PATTERN FAULT...
+  local name=$1 want=$2 min=$3 text=$4
+  shift 4
   reset_node keep-imds
   check "$name: the fake AWS API injects $*" aws_faults "$@"
-  fails_closed "$name" eks-node-config.service "$want" "$min" "$max" "$text"
+  fails_closed "$name" eks-node-config.service "$want" "$min" "$text"
   aws_faults
   recovers "$name"
 }
 # Retried faults end before the deadline, not at it: the client stops once its next
 # (jittered) wait would cross the deadline, so anywhere from half of it on
-aws_case ec2-throttled 75 $((aws_deadline / 2)) $((aws_deadline + 3)) "RequestLimitExceeded" throttle:100000:DescribeInstances
-aws_case eks-denied 6 0 5 "AccessDeniedException" deny:DescribeCluster
-aws_case ec2-denied 6 0 5 "UnauthorizedOperation" deny:DescribeInstances
-aws_case aws-slow 75 $((aws_deadline / 2)) $((aws_deadline + 3)) "timed out" slow:4000
+aws_case ec2-throttled 75 $((aws_deadline / 2)) "RequestLimitExceeded" throttle:100000:DescribeInstances
+aws_case eks-denied 6 0 "AccessDeniedException" deny:DescribeCluster
+aws_case ec2-denied 6 0 "UnauthorizedOperation" deny:DescribeInstances
+aws_case aws-slow 75 $((aws_deadline / 2)) "timed out" slow:4000
 check "aws: every request the fake saw was signed right" bash -c '! grep -v " sig-ok" '$aws_log
 
 # --- files ------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ reset_node
 mount -t tmpfs -o size=16k,mode=0755 eksvm-full /run/eks-node &&
   { head -c 1M /dev/zero >/run/eks-node/.fill 2>/dev/null; true; }
 check "run-full: /run/eks-node is a full tmpfs" bash -c 'df --output=avail /run/eks-node | tail -1 | grep -qx " *0"'
-fails_closed run-full eks-node-imds.service 1 0 3 "No space left on device"
+fails_closed run-full eks-node-imds.service 1 0 "No space left on device"
 check "run-full: nothing but the filler is left in /run/eks-node" test "$(ls -A /run/eks-node)" = .fill
 umount /run/eks-node
 recovers run-full
@@ -127,7 +127,7 @@ reset_node
 rm -f /etc/containerd/config.toml /etc/kubernetes/pki/ca.crt /etc/kubernetes/kubelet/config.json
 mount --bind /etc /etc && mount -o remount,bind,ro /etc
 check "etc-readonly: /etc is read-only" bash -c '! touch /etc/eksvm-probe 2>/dev/null'
-fails_closed etc-readonly eks-node-containerd.service 1 0 3 "Read-only file system"
+fails_closed etc-readonly eks-node-containerd.service 1 0 "Read-only file system"
 umount /etc
 recovers etc-readonly
 check "etc-readonly: ... and wrote the files it could not before" \

@@ -31,7 +31,7 @@ mark=$(journal_mark)
 run_chain >/dev/null 2>&1
 # The line must say why mkfs.xfs failed, not only that it did (mkfs.xfs prints a warning
 # about the stripe unit first: the step joins every line the tool printed).
-fails_closed disk-write-errors eks-node-instance-store.service 1 0 60 \
+fails_closed disk-write-errors eks-node-instance-store.service 1 0 \
   "mkfs\.xfs.*(Input/output error|I/O error|write failed)" "$mark"
 check "disk-write-errors: the kernel saw the write errors" bash -c 'dmesg | grep -Eiq "I/O error"'
 check "disk-write-errors: nothing is mounted from the disks" nothing_mounted
@@ -61,7 +61,7 @@ open("/run/eksvm-holder", "w").close()
 signal.pause()' "$(readlink -f "$disk_b")" &
 holder=$!
 check "mdadm-busy: disk B is held open exclusively" eventually 30 test -e /run/eksvm-holder
-fails_closed mdadm-busy eks-node-instance-store.service 1 0 60 "mdadm.*(busy|Device or resource busy)"
+fails_closed mdadm-busy eks-node-instance-store.service 1 0 "mdadm.*(busy|Device or resource busy)"
 check "mdadm-busy: nothing was written to disk A" bash -c '! blkid -p '"$disk_a"
 check "mdadm-busy: no array, nothing mounted" bash -c '! test -e /dev/md/eks-node && ! findmnt /mnt/k8s-disks/0'
 kill "$holder"

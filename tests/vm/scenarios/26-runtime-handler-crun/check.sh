@@ -137,7 +137,7 @@ check "eks-node config check refuses it (exit 6), naming the handler and the pat
 rm -rf /run/stub-kubelet
 mark=$(journal_mark)
 systemctl restart eks-node-config.service >/dev/null 2>&1
-fails_closed "missing runtime binary" eks-node-containerd.service 6 0 30 \
+fails_closed "missing runtime binary" eks-node-containerd.service 6 0 \
   "^containerd: /etc/eks-node/node.toml.d/90-vendor.toml: settings.runtimes.vendor.binary: /opt/vendor/bin/containerd-shim-vendor-v1 does not exist on this node$" "$mark"
 check "config.toml was not rewritten (names no vendor handler), containerd not restarted on it" bash -c "
   [[ \$(sha256sum /etc/containerd/config.toml) == '$config_before' ]] && ! grep -q vendor /etc/containerd/config.toml &&

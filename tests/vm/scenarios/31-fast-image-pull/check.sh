@@ -3,7 +3,8 @@
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # FastImagePull on the sid image (VM_FLAVOUR=sid, 4 vCPUs, 7.5 GiB): eks-node-config turned the
 # gate into derived.sociSnapshotter, the generator made containerd require the SOCI snapshotter
-# (started first, Type=notify) and import the cached pause image into it, containerd's CRI
+# (started first, Type=notify) and eks-node-pause-image.service import the cached pause image
+# (checked by content first) into it, containerd's CRI
 # unpacks and runs through it. Debian's 0.4.1 has no
 # parallel pull mode (0.10+), and no registry is reachable here, so lazy loading from a SOCI
 # index is not exercised, nor (0.4.1 proxies CRI v1alpha2 only) kubelet's image service through
@@ -21,10 +22,15 @@ check "eks-node-config decided: the gate applies on 4 CPUs and 7.5 GiB" bash -c 
   python3 -c "import json; c = json.load(open(\"/run/eks-node/config.json\"));
 print(c[\"origins\"][\"/derived/sociSnapshotter\"]); assert c[\"derived\"][\"sociSnapshotter\"] is True
 assert c[\"machine\"][\"sociSnapshotterVersion\"] == \"0.4.1\""'
-check "the generator made containerd require the snapshotter and import the pause image" bash -c '
-  f=/run/systemd/generator/containerd.service.d/50-eks-node-soci.conf
-  grep -qx "Requires=soci-snapshotter.service" $f && grep -qx "After=soci-snapshotter.service" $f &&
-  grep -q "^ExecStartPost=/usr/bin/ctr --namespace k8s.io images import --local --snapshotter soci /etc/eks/pause.tar" $f'
+check "the generator made containerd require the snapshotter, and a unit of its own import the pause image" bash -c '
+  f=/run/systemd/generator/containerd.service.d/50-eks-node-soci.conf u=/run/systemd/generator/eks-node-pause-image.service
+  grep -qx "Requires=soci-snapshotter.service" $f && grep -qx "After=soci-snapshotter.service" $f && ! grep -q ExecStartPost $f &&
+  grep -qx "ExecStartPre=/usr/bin/eks-node check-archive /etc/eks/pause.tar" $u &&
+  grep -qx "ExecStart=/usr/bin/ctr --namespace k8s.io images import --local --snapshotter soci /etc/eks/pause.tar" $u &&
+  test -L /run/systemd/generator/containerd.service.wants/eks-node-pause-image.service'
+check "eks-node-pause-image.service ran after containerd, its check found the archive whole" bash -c '
+  systemctl is-active eks-node-pause-image.service &&
+  journalctl -b -u eks-node-pause-image.service -o cat | grep "^/etc/eks/pause.tar: whole: localhost/kubernetes/pause:latest"'
 check "soci-snapshotter.service is active (Type=notify: it said READY) and serves its socket" bash -c "
   systemctl is-active soci-snapshotter.service && [[ \$(systemctl show -P Type soci-snapshotter.service) == notify ]] &&
   test -S $soci_socket"
@@ -80,4 +86,24 @@ sys.exit(0 if r["ok"] and "/var/lib/soci-snapshotter-grpc/" in line else 1)
 PY
 }
 check "a pod's container runs on the snapshotter's snapshots" rootfs_from_soci
+
+# A cached archive cut short, as the sid image build once shipped one (issue 33: 200,192 of
+# 311,296 bytes, in the middle of a blob): refused by name in eks-node-pause-image.service;
+# containerd.service stays up for everything else (it was an ExecStartPost= of containerd's,
+# which failed and restarted containerd in a loop)
+cp /etc/eks/pause.tar /run/eksvm-pause.tar.whole
+size=$(stat -c %s /etc/eks/pause.tar)
+head -c $((size * 200192 / 311296 / 512 * 512)) /run/eksvm-pause.tar.whole >/etc/eks/pause.tar
+mark=$(journal_mark)
+systemctl restart containerd.service # PartOf=: the import runs again with it
+pause_unit_failed() { [[ $(systemctl show -P ActiveState eks-node-pause-image.service) == failed ]]; }
+check "a cut-short pause archive: eks-node-pause-image.service failed" eventually 60 pause_unit_failed
+check "... with one line naming the archive and saying it is cut short, before ctr saw it" bash -c '
+  j=$(journalctl --since "'"$mark"'" -u eks-node-pause-image.service -o cat); echo "$j"
+  test "$(grep -c "/etc/eks/pause.tar: cut short: " <<<"$j")" = 1 && ! grep -q "ctr: " <<<"$j"'
+check "... and containerd.service stays active, started once for that restart" bash -c '
+  systemctl is-active containerd.service &&
+  test "$(journalctl --since "'"$mark"'" -u containerd.service MESSAGE_ID=39f53479d3a045ac8e11786248231fbf -o cat | wc -l)" = 1'
+cp /run/eksvm-pause.tar.whole /etc/eks/pause.tar
+check "the archive put back: eks-node-pause-image.service imports it again" systemctl restart eks-node-pause-image.service
 finish
