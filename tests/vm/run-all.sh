@@ -56,13 +56,15 @@ for flavour in $flavours; do
 done
 
 out_root=${EKS_NODE_VM_OUT:-$("$here/out-root.sh")}
+# made here: a fresh machine has none of it (issue 33: every scenario failed on its log's path)
+mkdir -p "$out_root"
 passed=0
 failed=0
 scenario_failures=0
 for dir in "${scenarios[@]}"; do
   name=$(basename "$dir")
   t=$(now)
-  "$here/run-scenario.sh" "$dir" "${build_args[@]}" --out "$out_root/$name" >"$out_root.$name.log" 2>&1
+  "$here/run-scenario.sh" "$dir" "${build_args[@]}" --out "$out_root/$name" >"$out_root/$name.log" 2>&1
   rc=$?
   secs=$(since "$t")
   log="$out_root/$name/check.log"
@@ -80,7 +82,7 @@ for dir in "${scenarios[@]}"; do
     scenario_failures=$((scenario_failures + 1))
     ((f == 0)) && f=1
     echo "not ok - $name in ${secs} s (exit $rc; $p passed, $f failed)"
-    grep -E '^(not ok|vm:)' "$log" "$out_root.$name.log" 2>/dev/null | sed 's/^/    /' | head -40
+    grep -E '^(not ok|vm:)' "$log" "$out_root/$name.log" 2>/dev/null | sed 's/^/    /' | head -40
   fi
   passed=$((passed + p))
   failed=$((failed + f))

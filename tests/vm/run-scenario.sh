@@ -11,6 +11,9 @@
 #   --install early|late  override the scenario's VM_INSTALL (below)
 #   --out DIR          results (default: ${EKS_NODE_VM_OUT:-/tmp/eks-node-vm/CHECKOUT}/SCENARIO, tests/vm/out-root.sh)
 #   --keep             keep the run's work directory (overlay disk, share) for a post-mortem
+#   --case DIR         a boot group's further scenario (repeatable): run in the same boot after
+#                      SCENARIO_DIR's check, as a re-run of the chain (guest/subcases.sh), its
+#                      results in OUT/cases/NAME/; its boot options must be SCENARIO_DIR's
 # Exit status: 0 when the scenario passed, 1 when it failed, 2 on usage errors.
 #
 # A scenario directory holds check.sh (run inside the VM; exit 0 = pass) and optionally
@@ -52,7 +55,7 @@ usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2; e
 log() { printf 'vm: %s\n' "$*" >&2; }
 
 scenario='' extra='' build_dir=${EKS_NODE_VM_BUILD_DIR:-} destdir='' no_project='' out='' keep=''
-install=''
+install='' cases=()
 while (($#)); do
   case $1 in
     --kernel-cmdline-extra) extra=${2?}; shift ;;
@@ -62,6 +65,7 @@ while (($#)); do
     --install) install=${2?}; shift ;;
     --out) out=${2?}; shift ;;
     --keep) keep=1 ;;
+    --case) cases+=("$(cd "${2?}" && pwd)"); shift ;;
     -h | --help) usage ;;
     -*) log "unknown option $1"; usage ;;
     *) [[ -z $scenario ]] || usage; scenario=$1 ;;
@@ -87,6 +91,29 @@ NICS=0
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
 VM_INSTALL=${install:-$VM_INSTALL}
+
+# A boot group's cases share this boot: the options that shape it must be the same. One line
+# of every boot option's value, as a case's scenario.env leaves them.
+boot_options() { # [SCENARIO_ENV]
+  (
+    VM_MEMORY=2048 VM_CPUS=2 VM_INSTALL=early NVME='' NVMEOF='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
+    VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1
+    # shellcheck source=/dev/null
+    [[ -n ${1:-} && -f $1 ]] && source "$1"
+    echo "$VM_MEMORY $VM_CPUS $VM_INSTALL [$NVME] [$NVMEOF] [$KERNEL_CMDLINE] [$POWER_CUT] [$SMBIOS_EC2]" \
+      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER"
+  )
+}
+for c in "${cases[@]}"; do
+  [[ -f $c/check.sh ]] || { log "no check.sh in $c"; usage; }
+  if [[ $(boot_options "$c/scenario.env") != "$(boot_options "$scenario/scenario.env")" ]]; then
+    log "$(basename "$c") cannot share $name's boot: its boot options differ"
+    log "  $name: $(boot_options "$scenario/scenario.env")"
+    log "  $(basename "$c"): $(boot_options "$c/scenario.env")"
+    exit 2
+  fi
+done
+[[ ${#cases[@]} == 0 || -z $POWER_CUT ]] || { log "a POWER_CUT scenario boots twice: it cannot have --case"; exit 2; }
 [[ $VM_INSTALL == early || $VM_INSTALL == late ]] || { log "VM_INSTALL: early or late"; usage; }
 
 [[ $VM_FLAVOUR == bookworm || $VM_FLAVOUR == sid ]] || { log "VM_FLAVOUR: bookworm or sid"; usage; }
@@ -107,6 +134,14 @@ cp -a "$scenario" "$in/scenario"
   echo "VM_INSTALL=$VM_INSTALL"
 } >"$in/scenario.env"
 cp "$here/guest/check-lib.sh" "$in/"
+if ((${#cases[@]})); then
+  mkdir "$in/cases"
+  for c in "${cases[@]}"; do
+    cp -a "$c" "$in/cases/"
+    basename "$c" >>"$in/cases.list"
+  done
+  cp "$here/guest/subcases.sh" "$in/"
+fi
 echo 1 >"$in/boot"
 [[ -n $POWER_CUT ]] && cp "$here/guest/power-cut" "$in/"
 # The fake IMDS of the process tests serves the VM too.
@@ -183,10 +218,12 @@ done
 # QMP: the host freezes the disk of a POWER_CUT scenario's first boot through it
 [[ -n $POWER_CUT ]] && qemu+=(-qmp "unix:$work/qmp.sock,server=on,wait=off")
 
-# One boot, bounded by VM_TIMEOUT. Run it in a subshell: `times` then counts qemu alone.
+# One boot, bounded by VM_TIMEOUT, and 300 s more for each case of a boot group.
+vm_timeout=$((VM_TIMEOUT + 300 * ${#cases[@]}))
+# Run it in a subshell: `times` then counts qemu alone.
 run_qemu() {
   local rc=0
-  timeout --kill-after=10 "$VM_TIMEOUT" "${qemu[@]}" 2>"$work/qemu.log" || rc=$?
+  timeout --kill-after=10 "$vm_timeout" "${qemu[@]}" 2>"$work/qemu.log" || rc=$?
   # CPU time qemu used (this subshell's children, user + sys): next to wall time it tells
   # whether a slow run was slow or just starved by other work on the machine.
   times >"$work/times" # not in a pipeline: that would run it in a subshell without children
@@ -248,7 +285,7 @@ if [[ -n $POWER_CUT ]]; then
   mv "$work/share/out" "$work/console.log" "$work/qemu.log" "$work/boot1/"
   mkdir "$work/share/out" "$in/boot1"
   if ((qemu_rc == 124 || qemu_rc == 137)); then
-    boot1_reason=${boot1_reason:-"the first boot timed out after ${VM_TIMEOUT}s"}
+    boot1_reason=${boot1_reason:-"the first boot timed out after ${vm_timeout}s"}
   elif ! grep -qx 'status=pass' "$work/boot1/out/result" 2>/dev/null; then
     boot1_reason=${boot1_reason:-"the first boot (the reference) failed (qemu exit $qemu_rc; see boot1/)"}
   fi
@@ -287,7 +324,7 @@ verdict=fail reason=
 if [[ -n $boot1_reason ]]; then
   reason=$boot1_reason
 elif ((qemu_rc == 124 || qemu_rc == 137)); then
-  reason="timed out after ${VM_TIMEOUT}s"
+  reason="timed out after ${vm_timeout}s"
 elif [[ ! -f $out/result ]]; then
   reason="no result from the guest (qemu exit $qemu_rc; see console.log)"
 elif ! grep -qx 'status=pass' "$out/result"; then
@@ -298,11 +335,48 @@ else
   verdict=pass
 fi
 printf 'wall_seconds=%s\nqemu_cpu_seconds=%s\n' "$wall" "$cpu" >"$out/timing.txt"
+echo "$verdict${reason:+: $reason}" >"$out/verdict"
 
+status=0
 if [[ $verdict == pass ]]; then
   echo "vm: $name: PASS in ${wall}s (qemu CPU ${cpu}s; results in $out)"
 else
   echo "vm: $name: FAIL in ${wall}s: $reason (qemu CPU ${cpu}s; results in $out)"
   [[ -f $out/check.log ]] && tail -n 30 "$out/check.log" | sed 's/^/    /'
-  exit 1
+  status=1
 fi
+
+# A boot group's further cases: each its own verdict, under cases/NAME/
+for c in "${cases[@]}"; do
+  cname=$(basename "$c") cout=$out/cases/$(basename "$c")
+  mkdir -p "$cout"
+  host_rc=0
+  if [[ -f $c/host-check.py ]]; then
+    {
+      echo "# host-check.py"
+      python3 "$c/host-check.py" "$cout"
+    } >>"$cout/check.log" 2>&1 || host_rc=$?
+  fi
+  verdict=fail reason=
+  if [[ ! -f $cout/result ]]; then
+    reason="no result from the guest (the boot ended before this case: qemu exit $qemu_rc; see $out/console.log)"
+    ((qemu_rc == 124 || qemu_rc == 137)) && reason="timed out after ${vm_timeout}s before this case ended"
+  elif ! grep -qx 'status=pass' "$cout/result"; then
+    reason="check failed ($(grep '^check_exit=' "$cout/result"))"
+  elif ((host_rc != 0)); then
+    reason="host-check.py failed (exit $host_rc)"
+  else
+    verdict=pass
+  fi
+  echo "$verdict${reason:+: $reason}" >"$cout/verdict"
+  secs=$(sed -n 's/^reset_and_chain_seconds=//p; s/^check_seconds=//p' "$cout/result" 2>/dev/null |
+    awk '{ s += $1 } END { printf "%.1f", s }')
+  if [[ $verdict == pass ]]; then
+    echo "vm: $cname: PASS in ${secs}s of $name's boot (results in $cout)"
+  else
+    echo "vm: $cname: FAIL in $name's boot: $reason (results in $cout)"
+    [[ -f $cout/check.log ]] && tail -n 30 "$cout/check.log" | sed 's/^/    /'
+    status=1
+  fi
+done
+exit "$status"
