@@ -15,13 +15,30 @@ fuzz=1
 [[ "${1:-}" == "--no-fuzz" ]] && fuzz=0
 
 tools/deps.sh --test $( ((fuzz)) && echo --fuzz)
+# The VM tier's guest images (tests/vm/build-image.sh; cached by content in
+# /var/cache/eks-node-vm, minutes when absent) are built beside the compile:
+# debootstrap waits on the network and the disk more than on the CPU.
+mkdir -p build
+images_log=build/vm-images.log
+(for flavour in bookworm sid; do
+  EKS_NODE_VM_FLAVOUR=$flavour tests/vm/build-image.sh >/dev/null || echo "image $flavour: FAILED"
+done) >"$images_log" 2>&1 &
+images=$!
 tools/build.sh >/dev/null
 status=0
 # clang-format on the changed lines, clang-tidy on the changed files
 # (tools/lint.sh says which base): a finding fails the run; the tests still
 # run, so one CI round shows both.
 tools/lint.sh || status=$?
-meson test -C build --print-errorlogs --num-processes 2 || status=$?
+wait "$images" || true
+if grep -q FAILED "$images_log"; then
+  tail -n 40 "$images_log"
+  status=1
+fi
+# Every tier, two tests at a time: two VM boots share the two cores (each
+# leaves part of its vCPUs idle while it waits); a boot group's scenarios
+# share one boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
+EKS_NODE_VM_RUN=$(date +%s%N)-$$ meson test -C build --print-errorlogs --num-processes 2 || status=$?
 logs=(build/meson-logs/testlog.json)
 
 if ((fuzz)); then

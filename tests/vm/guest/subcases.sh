@@ -58,7 +58,9 @@ subcase_reset() { # PREVIOUS_CASE_DIR
     rm -rf /etc/containerd
     cp -a "$pristine/etc/containerd" /etc/containerd
     subcase_say "containerd's configuration put back as at boot; restarting containerd"
-    systemctl restart containerd.service
+    # alone: containerd.service Wants= the steps (dropins/containerd.service.d), which would
+    # run now, on the previous case's metadata
+    systemctl restart --job-mode=ignore-dependencies containerd.service
   fi
 }
 
@@ -100,6 +102,10 @@ run_subcases() {
     subcase_say "sub-case $name: resetting the node, installing its inputs"
     subcase_reset "$prev"
     subcase_install "$dir"
+    # nothing of the chain may have run on the previous case's metadata meanwhile
+    if systemctl is-active --quiet eks-node-imds.service eks-node-config.service; then
+      subcase_say "sub-case $name: a step ran during the reset ($(systemctl is-active eks-node-imds.service eks-node-config.service | paste -sd' '))"
+    fi
     systemctl start --no-block eks-node.target
     state=$(subcase_settle "${BOOT_TIMEOUT:-180}")
     t1=$(uptime_s)
