@@ -17,7 +17,7 @@ tools/deps.sh --test
 tools/build.sh >/dev/null
 
 if [[ "${1:-}" != "--offline" ]]; then
-  scenario=$(mktemp -d /tmp/eks-node-node-vm.XXXXXX)
+  scenario=$(mktemp -d "${TMPDIR:-/tmp}/eks-node-node-vm.XXXXXX")
   trap 'rm -rf "$scenario"' EXIT
   cp examples/node-vm/check.sh examples/node-vm/scenario.env "$scenario/"
   cp tests/conformance/instance/imds.json "$scenario/imds.json"
@@ -31,7 +31,7 @@ if [[ "${1:-}" != "--offline" ]]; then
   exit "$status"
 fi
 
-root=${EKS_NODE_DEMO_ROOT:-$(mktemp -d /tmp/eks-node-demo.XXXXXX)}
+root=${EKS_NODE_DEMO_ROOT:-$(mktemp -d "${TMPDIR:-/tmp}/eks-node-demo.XXXXXX")}
 mkdir -p "$root/etc/eks" "$root/sys/devices/system/cpu"
 echo "v1.31.0" >"$root/etc/eks/kubelet-version.txt"
 echo "1.7.27" >"$root/etc/eks/containerd-version.txt"

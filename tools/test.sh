@@ -35,6 +35,16 @@ if grep -q FAILED "$images_log"; then
   tail -n 40 "$images_log"
   status=1
 fi
+# The sanitizer build compiles meanwhile, at the lowest priority: on the CPU
+# the VM guests leave idle while they wait, not instead of them.
+fuzz_build=
+if ((fuzz)); then
+  [[ -f build-fuzz/build.ninja ]] ||
+    CC="ccache clang-14" CXX="ccache clang++-14" meson setup build-fuzz -Dfuzz=true \
+      -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 >/dev/null
+  nice -n 19 ninja -C build-fuzz >build/fuzz-build.log 2>&1 &
+  fuzz_build=$!
+fi
 # Every tier, two tests at a time: two VM boots share the two cores (each
 # leaves part of its vCPUs idle while it waits); a boot group's scenarios
 # share one boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
@@ -42,21 +52,36 @@ EKS_NODE_VM_RUN=$(date +%s%N)-$$ meson test -C build --print-errorlogs --num-pro
 logs=(build/meson-logs/testlog.json)
 
 if ((fuzz)); then
-  # The sanitizer tier: the unit, process and conformance tests against the
-  # unit tests, steps and CLI built with ASan+UBSan (a report halts the
-  # process: the test fails), then each fuzz target's smoke. Landlock, the
-  # dlopen()ed libcurl and libcrypto (aws-lookups) and LeakSanitizer at exit
-  # all work there. Left out, with the reason: the VM tier (its own image;
-  # the GCC run covers it), generator-golden (it holds the generator to a
-  # CPU-time budget that ASan more than doubles), and the checks that run no code of
-  # ours (packer, units, unit-docs, cli-completion). tests/fuzz/ubsan.supp
-  # lists the UBSan reports of defects found and not fixed yet.
-  [[ -f build-fuzz/build.ninja ]] ||
-    CC="ccache clang-14" CXX="ccache clang++-14" meson setup build-fuzz -Dfuzz=true \
-      -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 >/dev/null
-  ninja -C build-fuzz >/dev/null
-  sanitized=(unit conformance bad-input max-pods al2-golden aws-lookups cli-validate-logs cli-user-data-file
-    secrets cli-confinement process-chain imds-values process-kill joined prepull)
+  # The sanitizer tier: the tests whose code paths no other sanitized test
+  # reaches, against the unit tests, steps and CLI built with ASan+UBSan (a
+  # report halts the process: the test fails), then each fuzz target's smoke.
+  # Landlock, the dlopen()ed libcurl and libcrypto and LeakSanitizer at exit
+  # all work there. Each suite here, and what only it reaches:
+  #   unit              the library, every module (the widest)
+  #   bad-input         eks-node-config on hostile user data, at its limits
+  #   process-chain     every step binary's main, in chain order, and re-runs
+  #   aws-lookups       libcurl and libcrypto (SigV4, XML) against a faulty fake AWS
+  #   imds-values       eks-node-imds's HTTP client on hostile metadata answers
+  #   prepull           the CRI client (gRPC framing, protobuf) on a fake containerd
+  #   joined            eks-node-joined's socket loop
+  #   secrets           collect-logs' tar writer and the redaction
+  #   cli-validate-logs validate and the journal reader
+  #   cli-confinement   the Landlock rule sets and their probe
+  # Left to the GCC run, with the reason: conformance, max-pods, al2-golden and
+  # cli-user-data-file (the same parsers and renderers as unit, bad-input and
+  # process-chain, and the fuzz smokes of bootstrap-sh, nodeconfig and
+  # user-data), process-kill (SIGKILL timing, not memory: its writes are
+  # process-chain's), the VM tier (its own image), generator-golden (the
+  # generator's code is the unit tests' generator cases, and its golden cases
+  # run each under strace), and the checks that run no code of ours (packer,
+  # units, unit-docs, cli-completion). tests/fuzz/ubsan.supp lists the UBSan
+  # reports of defects found and not fixed yet.
+  if ! wait "$fuzz_build"; then
+    tail -n 40 build/fuzz-build.log
+    status=1
+  fi
+  sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
+    cli-confinement)
   mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
   ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp \

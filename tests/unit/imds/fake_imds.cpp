@@ -46,8 +46,9 @@ bool have_ipv6_loopback() {
 }
 
 FakeImds::FakeImds(std::vector<std::string> args, const std::string& bind) {
-    char tmpl[] = "/tmp/eksnode-fake-imds-XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    // under $TMPDIR: the test command may point it at a fresh directory
+    std::string tmpl = (std::filesystem::temp_directory_path() / "eksnode-fake-imds-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
     dir_ = tmpl;
 
     bool has_data = false;
