@@ -19,6 +19,7 @@ Every refusal is one line on stderr that names the archive.
 
 Usage: check_archive.py EKS_NODE_CLI"""
 
+import importlib.util
 import io
 import json
 import pathlib
@@ -37,6 +38,9 @@ PACKER = ROOT / "tests" / "vm" / "pause" / "oci-archive.py"
 ORACLE = ROOT / "packer" / "provisioners" / "files" / "check-oci-archive"
 TALLY = harness.Tally()
 check = TALLY.check
+_spec = importlib.util.spec_from_file_location("oci_archive", PACKER)
+PACKER_MODULE = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(PACKER_MODULE)
 
 
 def ours(cli, path):
@@ -55,18 +59,9 @@ def members(data):
 
 
 def repack(entries):
-    """[(name, bytes or None)] as a ustar archive (directories for None)."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as t:
-        for name, data in entries:
-            info = tarfile.TarInfo(name)
-            if data is None:
-                info.type = tarfile.DIRTYPE
-                t.addfile(info)
-            else:
-                info.size = len(data)
-                t.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+    """[(name, bytes or None)] as a ustar archive (directories for None), packed as the
+    image build packs one (oci-archive.py's tar_bytes)."""
+    return PACKER_MODULE.tar_bytes([(name, data, 0o755 if data is None else 0o644) for name, data in entries])
 
 
 def both_refuse(cli, tmp, name, data, word):

@@ -46,6 +46,7 @@
 #                              clean reference; the second boots the frozen disk. check.sh runs in
 #                              both ($EKSVM_BOOT 1, 2); the second gets the first's result and
 #                              artifacts in $EKSVM_IN/boot1/; the first's results go to boot1/.
+# shellcheck disable=SC2030,SC2031 # boot_options reads a case's options in a subshell, on purpose
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -311,72 +312,61 @@ if [[ -d $work/boot1 ]]; then
 fi
 printf '%s\n' "${qemu[@]}" >"$out/qemu-command.txt"
 
-# The host's part of the scenario, on whatever the guest left (even after a failure).
-host_rc=0
-if [[ -f $scenario/host-check.py ]]; then
-  {
-    echo "# host-check.py"
-    python3 "$scenario/host-check.py" "$out"
-  } >>"$out/check.log" 2>&1 || host_rc=$?
-fi
-
-verdict=fail reason=
-if [[ -n $boot1_reason ]]; then
-  reason=$boot1_reason
-elif ((qemu_rc == 124 || qemu_rc == 137)); then
-  reason="timed out after ${vm_timeout}s"
-elif [[ ! -f $out/result ]]; then
-  reason="no result from the guest (qemu exit $qemu_rc; see console.log)"
-elif ! grep -qx 'status=pass' "$out/result"; then
-  reason="check failed ($(grep '^check_exit=' "$out/result"))"
-elif ((host_rc != 0)); then
-  reason="host-check.py failed (exit $host_rc)"
-else
-  verdict=pass
-fi
-printf 'wall_seconds=%s\nqemu_cpu_seconds=%s\n' "$wall" "$cpu" >"$out/timing.txt"
-echo "$verdict${reason:+: $reason}" >"$out/verdict"
-
-status=0
-if [[ $verdict == pass ]]; then
-  echo "vm: $name: PASS in ${wall}s (qemu CPU ${cpu}s; results in $out)"
-else
-  echo "vm: $name: FAIL in ${wall}s: $reason (qemu CPU ${cpu}s; results in $out)"
-  [[ -f $out/check.log ]] && tail -n 30 "$out/check.log" | sed 's/^/    /'
-  status=1
-fi
-
-# A boot group's further cases: each its own verdict, under cases/NAME/
-for c in "${cases[@]}"; do
-  cname=$(basename "$c") cout=$out/cases/$(basename "$c")
-  mkdir -p "$cout"
-  host_rc=0
-  if [[ -f $c/host-check.py ]]; then
+# judge RESULTS SCENARIO_DIR NO_RESULT: the host's part of a scenario (its host-check.py, on
+# whatever the guest left, even after a failure), then its verdict, "pass" or "fail: REASON",
+# in $verdict, $reason and RESULTS/verdict; NO_RESULT is the reason when the guest left none
+judge() {
+  local res=$1 dir=$2 no_result=$3 host_rc=0
+  if [[ -f $dir/host-check.py ]]; then
     {
       echo "# host-check.py"
-      python3 "$c/host-check.py" "$cout"
-    } >>"$cout/check.log" 2>&1 || host_rc=$?
+      python3 "$dir/host-check.py" "$res"
+    } >>"$res/check.log" 2>&1 || host_rc=$?
   fi
   verdict=fail reason=
-  if [[ ! -f $cout/result ]]; then
-    reason="no result from the guest (the boot ended before this case: qemu exit $qemu_rc; see $out/console.log)"
-    ((qemu_rc == 124 || qemu_rc == 137)) && reason="timed out after ${vm_timeout}s before this case ended"
-  elif ! grep -qx 'status=pass' "$cout/result"; then
-    reason="check failed ($(grep '^check_exit=' "$cout/result"))"
+  if [[ ! -f $res/result ]]; then
+    reason=$no_result
+  elif ! grep -qx 'status=pass' "$res/result"; then
+    reason="check failed ($(grep '^check_exit=' "$res/result"))"
   elif ((host_rc != 0)); then
     reason="host-check.py failed (exit $host_rc)"
   else
     verdict=pass
   fi
-  echo "$verdict${reason:+: $reason}" >"$cout/verdict"
-  secs=$(sed -n 's/^reset_and_chain_seconds=//p; s/^check_seconds=//p' "$cout/result" 2>/dev/null |
-    awk '{ s += $1 } END { printf "%.1f", s }')
+  echo "$verdict${reason:+: $reason}" >"$res/verdict"
+}
+
+judge "$out" "$scenario" "no result from the guest (qemu exit $qemu_rc; see console.log)"
+if [[ -n $boot1_reason ]]; then
+  verdict=fail reason=$boot1_reason
+elif ((qemu_rc == 124 || qemu_rc == 137)); then
+  verdict=fail reason="timed out after ${vm_timeout}s"
+fi
+echo "$verdict${reason:+: $reason}" >"$out/verdict"
+printf 'wall_seconds=%s\nqemu_cpu_seconds=%s\n' "$wall" "$cpu" >"$out/timing.txt"
+
+# say NAME RESULTS HOW: the verdict's line (and the check's last lines on a failure)
+status=0
+say() {
   if [[ $verdict == pass ]]; then
-    echo "vm: $cname: PASS in ${secs}s of $name's boot (results in $cout)"
+    echo "vm: $1: PASS $3 (results in $2)"
   else
-    echo "vm: $cname: FAIL in $name's boot: $reason (results in $cout)"
-    [[ -f $cout/check.log ]] && tail -n 30 "$cout/check.log" | sed 's/^/    /'
+    echo "vm: $1: FAIL $3: $reason (results in $2)"
+    [[ -f $2/check.log ]] && tail -n 30 "$2/check.log" | sed 's/^/    /'
     status=1
   fi
+}
+say "$name" "$out" "in ${wall}s, qemu CPU ${cpu}s"
+
+# A boot group's further cases: each its own verdict, under cases/NAME/
+for c in "${cases[@]}"; do
+  cout=$out/cases/$(basename "$c")
+  mkdir -p "$cout"
+  no_result="no result from the guest (the boot ended before this case: qemu exit $qemu_rc; see $out/console.log)"
+  ((qemu_rc == 124 || qemu_rc == 137)) && no_result="timed out after ${vm_timeout}s before this case ended"
+  judge "$cout" "$c" "$no_result"
+  secs=$(sed -n 's/^reset_and_chain_seconds=//p; s/^check_seconds=//p' "$cout/result" 2>/dev/null |
+    awk '{ s += $1 } END { printf "%.1f", s }')
+  say "$(basename "$c")" "$cout" "in ${secs}s of $name's boot"
 done
 exit "$status"
