@@ -85,10 +85,15 @@ fi
 #
 # Checked by content (files/check-oci-archive: the tar whole, every blob's size and
 # digest as the index names them), an archive already there too: ctr 2.1's export
-# through containerd's transfer service once returned with the file cut short after
-# 196,608 bytes of a blob, and the image shipped it (issue 33). So the export runs in
-# ctr itself (--local, where ctr has it: 2.x; 1.x exports locally anyway), is flushed
-# to disk before the check, and only a whole archive takes the final name.
+# through containerd's transfer service once left the file cut short at a 64 KiB chunk
+# boundary (196,608 bytes of a 303,167-byte blob), and the image shipped it (issue 33).
+# Why: without --local, ctr streams the tar from containerd, and the client side
+# (core/transfer/archive, ImageExportStream.MarshalAny) copies that stream into the file
+# in a goroutine nobody waits for: Transfer() returns when containerd has sent the
+# last chunk, ctr closes the file and exits, and what the goroutine had not copied yet
+# is lost. So the export runs in ctr itself (--local, where ctr has it: 2.x; 1.x
+# exports locally anyway), is flushed to disk before the check, and only a whole
+# archive takes the final name.
 check_archive() { python3 "$files_dir/check-oci-archive" "$1" "$(go_arch)"; }
 if [[ ! -e /etc/eks/pause.tar ]] || ! check_archive /etc/eks/pause.tar >/dev/null; then
   mkdir -p /etc/eks
