@@ -147,6 +147,8 @@ echo 1 >"$in/boot"
 [[ -n $POWER_CUT ]] && cp "$here/guest/power-cut" "$in/"
 # The fake IMDS of the process tests serves the VM too.
 cp "$repo/tests/fake-imds/fake_imds.py" "$in/"
+# ...and its C++ twin from the build, where there is one (guest/imds says when it serves)
+[[ -n $build_dir && -x $build_dir/tests/bench/fast-imds ]] && cp "$build_dir/tests/bench/fast-imds" "$in/"
 cp "$repo/tests/fake-aws/fake_aws.py" "$in/"
 if [[ -n $no_project ]]; then
   log "booting without the project"
