@@ -18,8 +18,7 @@ tools/deps.sh --test $( ((fuzz)) && echo --fuzz)
 # The VM tier's guest images (tests/vm/build-image.sh; cached by content in
 # /var/cache/eks-node-vm, minutes when absent) are built beside the compile:
 # debootstrap waits on the network and the disk more than on the CPU.
-mkdir -p build
-images_log=build/vm-images.log
+images_log=$(mktemp "${TMPDIR:-/tmp}/eks-node-vm-images.XXXXXX")
 (for flavour in bookworm sid; do
   EKS_NODE_VM_FLAVOUR=$flavour tests/vm/build-image.sh >/dev/null || echo "image $flavour: FAILED"
 done) >"$images_log" 2>&1 &
