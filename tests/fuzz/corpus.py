@@ -277,6 +277,11 @@ def journal_calls_seeds():
              b'{"imds":{"requests":19,"retries":0},"ec2":{"requests":2,"retries":1},"eks":{"requests":1,"retries":0}}']
     for f in tree_files("tests/unit/core/test_telemetry.cpp"):
         seeds += re.findall(rb'R"\((\{.*?\})\)"', f.read_bytes())
+    # issue 34: forged fields past the bounds (core/telemetry.hpp): 65 names,
+    # and 100,000 names in ~3.7 MB (refused on its size, before parsing)
+    def names(n):
+        return b"{" + b",".join(b'"a%d":{"requests":1,"retries":0}' % i for i in range(n)) + b"}"
+    seeds += [names(64), names(65), names(100000), b'{"imds":{"requests":1,"retries":0}}' + b" " * 65536]
     return seeds
 
 

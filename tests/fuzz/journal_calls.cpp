@@ -10,6 +10,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::refused_only_as<eksnode::Error>([&] {
         auto calls = eksnode::telemetry::from_json(fuzz::text(data, size));
         if (!calls) return;
+        // the bounds that keep a forged field from costing minutes (issue 34)
+        if (size > eksnode::telemetry::max_field_bytes || calls->size() > eksnode::telemetry::max_apis)
+            fuzz::broken("a field over the bounds accepted");
         auto again = eksnode::telemetry::from_json(eksnode::telemetry::to_json(*calls).dump());
         if (!again) fuzz::broken("accepted counts, written back, are refused");
         // a repeated key reads as its last value, once: the same as what was written back

@@ -56,9 +56,21 @@ void drop_nulls(json& value, const schema::Field& field) {
     }
 }
 
+// What a document is, never what it says: a file that is no NodeConfig at
+// all may be a symlink to one that is not ours to show (/etc/passwd as an
+// /etc/eks/nodeadm.d/ file had its first lines quoted in the error).
+std::string_view kind_of(const json& doc) {
+    if (doc.is_object()) return "an object";
+    if (doc.is_array()) return "a list";
+    if (doc.is_string()) return "a string";
+    if (doc.is_boolean()) return "a boolean";
+    if (doc.is_null()) return "null";
+    return "a number";
+}
+
 Fragment fragment_from_document(json doc, const std::string& source) {
     if (!doc.is_object())
-        throw ConfigError(source, "", fmt::format("a NodeConfig must be a mapping, got {}", text::describe(doc)));
+        throw ConfigError(source, "", fmt::format("a NodeConfig must be a mapping, got {}", kind_of(doc)));
     require_type_meta(doc, "apiVersion", api_version, source);
     require_type_meta(doc, "kind", kind, source);
     check_top_level(doc, source);

@@ -23,6 +23,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/text.hpp"
+
 namespace eksnode::log {
 
 namespace {
@@ -126,13 +128,19 @@ void append_journal_field(std::string& entry, std::string_view key, std::string_
     entry += '\n';
 }
 
+std::string message_text(std::string_view message) { return one_line(message, max_message_bytes); }
+
+std::string format_line(std::string_view step, Level lvl, std::string_view message) {
+    return fmt::format("{}{}{}{}\n", step, step.empty() ? "" : ": ", prefix(lvl), message_text(message));
+}
+
 void emit(Level lvl, std::string_view message, std::string_view path, std::string_view message_id,
           std::span<const Field> fields) {
     if (lvl > g_level) return;
     if (g_journal < 0) g_journal = stderr_is_journal() ? 1 : 0;
     if (g_journal == 1) {
         std::string entry;
-        append_journal_field(entry, "MESSAGE", message);
+        append_journal_field(entry, "MESSAGE", message_text(message));
         append_journal_field(entry, "PRIORITY", std::to_string(static_cast<int>(lvl)));
         append_journal_field(entry, "EKS_NODE_STEP", g_step);
         static const std::string unit = own_unit();
@@ -152,7 +160,7 @@ void emit(Level lvl, std::string_view message, std::string_view path, std::strin
         for (const Field& f : fields) append_journal_field(entry, f.key, f.value);
         if (send_to_journal(entry)) return;
     }
-    std::string line = fmt::format("{}{}{}\n", g_step.empty() ? "" : g_step + ": ", prefix(lvl), message);
+    std::string line = format_line(g_step, lvl, message);
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

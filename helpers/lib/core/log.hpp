@@ -4,6 +4,7 @@
 // It may log facts at info (a derived value and where it came from).
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,17 @@ template <typename... A>
 void error(fmt::format_string<A...> f, A&&... a) {
     emit(Level::error, fmt::format(f, std::forward<A>(a)...));
 }
+
+// Every message, in the journal and on stderr, is one line of at most 1 KiB:
+// its control characters escaped ("\n", "\x1b") and a longer one cut with
+// "..." (one_line() in core/text.hpp). Messages quote keys, file names and
+// values from input we do not control: a newline in a file name would
+// otherwise forge a log line, an ESC steer the console, a quoted document
+// fill a screen.
+inline constexpr std::size_t max_message_bytes = 1024;
+std::string message_text(std::string_view message);
+// The stderr line of a message: "STEP: error: MESSAGE\n". Exposed for unit tests.
+std::string format_line(std::string_view step, Level lvl, std::string_view message);
 
 // Appends one field to a journal entry in the native protocol: "KEY=value\n",
 // or for a value holding a newline "KEY\n", its size as 64-bit little endian,

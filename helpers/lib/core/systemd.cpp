@@ -60,6 +60,7 @@ struct SdJournalApi {
     decltype(&sd_journal_seek_tail) seek_tail;
     decltype(&sd_journal_previous) previous;
     decltype(&sd_journal_get_data) get_data;
+    decltype(&sd_journal_set_data_threshold) set_data_threshold;
 };
 
 EKSNODE_DLOPEN_NOTE("sd-bus", "recommended",
@@ -100,6 +101,7 @@ const SdJournalApi& journal_api() {
         l.bind("sd_journal_seek_tail", a.seek_tail);
         l.bind("sd_journal_previous", a.previous);
         l.bind("sd_journal_get_data", a.get_data);
+        l.bind("sd_journal_set_data_threshold", a.set_data_threshold);
     });
 }
 
@@ -345,45 +347,70 @@ std::vector<std::string> unit_dependencies(std::string_view unit, std::string_vi
     return o.strv(unit_iface, std::string(property).c_str());
 }
 
-namespace {
-
-// The value of `field` in the newest journal entry of one run of a unit (its
-// invocation ID; of the unit at all when the ID is empty) that matches one
-// of `any_of` ("PRIORITY=3", "MESSAGE_ID=..."). sd-journal is dlopen()ed.
-std::optional<std::string> last_entry_field(std::string_view unit, std::string_view invocation_id,
-                                            const std::vector<std::string>& any_of, std::string_view field) {
-    const SdJournalApi& j = journal_api();
-    sd_journal* raw = nullptr;
-    if (j.open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
-    std::unique_ptr<sd_journal, decltype(j.close)> journal(raw, j.close);
-    auto match = [&](const std::string& m) { return j.add_match(raw, m.data(), m.size()) >= 0; };
+std::vector<std::vector<std::string>> journal_match_groups(std::string_view unit, std::string_view invocation_id,
+                                                           const std::vector<std::string>& any_of) {
     // Matches on one field are ORed, on different fields ANDed, and a
     // disjunction ORs the groups. journald reads a datagram sender's unit and
     // invocation from its cgroup when it reads the datagram, and a step that
     // has exited by then (a failing one does at once) may leave its last line
     // without them: the steps name both themselves (core/log.cpp), so the
-    // second group finds that line.
-    bool ok = true;
+    // second group finds that line. Any local process can send OBJECT_* (and
+    // MESSAGE_ID, EKS_NODE_CALLS) fields, which is why journalctl -u trusts
+    // OBJECT_SYSTEMD_UNIT= only with _UID=0; both groups require it (the
+    // steps run as root; _UID is journald's, not the sender's word), and the
+    // run's invocation, so an older run's or a forger's entry never answers.
+    std::vector<std::vector<std::string>> groups;
     for (const char* prefix : {"_SYSTEMD_", "OBJECT_SYSTEMD_"}) {
-        if (prefix[0] != '_') ok = ok && j.add_disjunction(raw) >= 0;
-        ok = ok && match(fmt::format("{}UNIT={}", prefix, unit));
-        if (!invocation_id.empty()) ok = ok && match(fmt::format("{}INVOCATION_ID={}", prefix, invocation_id));
-        for (const std::string& m : any_of) ok = ok && match(m);
+        std::vector<std::string> g{"_UID=0", fmt::format("{}UNIT={}", prefix, unit),
+                                   fmt::format("{}INVOCATION_ID={}", prefix, invocation_id)};
+        g.insert(g.end(), any_of.begin(), any_of.end());
+        groups.push_back(std::move(g));
+    }
+    return groups;
+}
+
+namespace {
+
+// The value of `field` in the newest journal entry of one run of a unit (its
+// invocation ID) that matches one of `any_of` ("PRIORITY=3",
+// "MESSAGE_ID=..."), read no further than `max_bytes` (a longer value comes
+// back cut to max_bytes + 1, so the caller can tell). sd-journal is dlopen()ed.
+std::optional<std::string> last_entry_field(std::string_view unit, std::string_view invocation_id,
+                                            const std::vector<std::string>& any_of, std::string_view field,
+                                            size_t max_bytes) {
+    // without the run there is nothing to tell its entries from another's
+    if (invocation_id.empty()) return std::nullopt;
+    const SdJournalApi& j = journal_api();
+    sd_journal* raw = nullptr;
+    if (j.open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
+    std::unique_ptr<sd_journal, decltype(j.close)> journal(raw, j.close);
+    std::string name(field);
+    // "FIELD=" and the value, decompressed no further than that
+    if (j.set_data_threshold(raw, name.size() + 1 + max_bytes + 1) < 0) return std::nullopt;
+    bool ok = true;
+    bool first = true;
+    for (const std::vector<std::string>& group : journal_match_groups(unit, invocation_id, any_of)) {
+        if (!first) ok = ok && j.add_disjunction(raw) >= 0;
+        first = false;
+        for (const std::string& m : group) ok = ok && j.add_match(raw, m.data(), m.size()) >= 0;
     }
     if (!ok || j.seek_tail(raw) < 0 || j.previous(raw) <= 0) return std::nullopt;
     const void* data = nullptr;
     size_t size = 0;
-    std::string name(field);
     if (j.get_data(raw, name.c_str(), &data, &size) < 0) return std::nullopt;
     std::string_view value(static_cast<const char*>(data), size);
     value.remove_prefix(std::min(value.size(), name.size() + 1));  // "FIELD="
-    return std::string(value);
+    // an uncompressed field comes back whole, whatever the threshold
+    return std::string(value.substr(0, max_bytes + 1));
 }
 
 }  // namespace
 
 std::optional<std::string> last_error_line(std::string_view unit, std::string_view invocation_id) {
-    return last_entry_field(unit, invocation_id, {"PRIORITY=0", "PRIORITY=1", "PRIORITY=2", "PRIORITY=3"}, "MESSAGE");
+    std::optional<std::string> line = last_entry_field(
+        unit, invocation_id, {"PRIORITY=0", "PRIORITY=1", "PRIORITY=2", "PRIORITY=3"}, "MESSAGE", max_error_line_bytes);
+    if (line) *line = one_line(*line, max_error_line_bytes);
+    return line;
 }
 
 std::optional<std::string> run_field(std::string_view unit, std::string_view invocation_id, std::string_view field) {
@@ -391,7 +418,7 @@ std::optional<std::string> run_field(std::string_view unit, std::string_view inv
     for (std::string_view id :
          {log::id::step_done, log::id::step_failed, log::id::config_invalid, log::id::imds_unreachable})
         ids.push_back(fmt::format("MESSAGE_ID={}", id));
-    return last_entry_field(unit, invocation_id, ids, field);
+    return last_entry_field(unit, invocation_id, ids, field, max_run_field_bytes);
 }
 
 std::optional<std::string> active_state(std::string_view unit) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -81,9 +82,26 @@ UnitStatus unit_status(std::string_view unit);
 std::vector<std::string> unit_dependencies(std::string_view unit, std::string_view property);
 inline std::vector<std::string> unit_wants(std::string_view unit) { return unit_dependencies(unit, "Wants"); }
 
-// The newest journal entry at PRIORITY<=3 (err and worse) of one run of a unit
-// (its invocation ID), or of the unit at all when the ID is empty. sd-journal
-// is dlopen()ed too. nullopt when there is none or the journal is unreadable.
+// The journal is read as journalctl -u reads it, and stricter: an entry
+// counts only when journald recorded uid 0 as its sender (_UID=0) and it
+// belongs to the unit's run (its InvocationID, UnitStatus::invocation_id),
+// by the fields journald sets (_SYSTEMD_UNIT=, _SYSTEMD_INVOCATION_ID=) or
+// the ones the steps set themselves (OBJECT_SYSTEMD_*, core/log.cpp). The
+// groups of matches, ORed, each ANDed with `any_of` ORed; for the tests.
+std::vector<std::vector<std::string>> journal_match_groups(std::string_view unit, std::string_view invocation_id,
+                                                           const std::vector<std::string>& any_of);
+
+// The bounds of what is read back: an error line is shown in 1 KiB (control
+// characters escaped, one_line() in core/text.hpp); a run field is read no
+// further than 64 KiB (a longer one comes back longer than that, cut, for
+// the caller to refuse: telemetry::from_json).
+inline constexpr size_t max_error_line_bytes = 1024;
+inline constexpr size_t max_run_field_bytes = 64 * 1024;
+
+// The newest journal entry at PRIORITY<=3 (err and worse) of one run of a
+// unit (its invocation ID), as one bounded, escaped line. sd-journal is
+// dlopen()ed too. nullopt when there is none, the ID is empty or the journal
+// is unreadable.
 std::optional<std::string> last_error_line(std::string_view unit, std::string_view invocation_id);
 
 // A field of the last entry of a step's run (MESSAGE_ID done or failed, core/step.cpp):

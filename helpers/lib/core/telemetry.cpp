@@ -37,8 +37,9 @@ json to_json(const std::vector<Calls>& calls) {
 }
 
 std::optional<std::vector<Calls>> from_json(std::string_view text) {
+    if (text.size() > max_field_bytes) return std::nullopt;
     json j = json::parse(text, nullptr, false);
-    if (!j.is_object()) return std::nullopt;
+    if (!j.is_object() || j.size() > max_apis) return std::nullopt;
     std::vector<Calls> out;
     auto count = [](const json& v, const char* key) -> std::optional<unsigned> {
         auto it = v.find(key);

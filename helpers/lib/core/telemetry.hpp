@@ -6,6 +6,7 @@
 // `eks-node status` and eks-node-telemetry(8) read them back.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,9 +39,16 @@ void reset();
 
 // {"imds":{"requests":4,"retries":1},...}: the field's value.
 json to_json(const std::vector<Calls>& calls);
-// The field's value read back. nullopt when it is not that shape: the
-// journal takes entries from any local process, so a forged or cut entry is
-// ignored rather than trusted.
+// What a field read back may hold: a step uses three or four APIs and writes
+// a few hundred bytes. Anything larger is not a step's (status and telemetry
+// would otherwise spend minutes on a forged megabyte of names).
+inline constexpr std::size_t max_field_bytes = 64 * 1024;
+inline constexpr std::size_t max_apis = 64;
+
+// The field's value read back. nullopt when it is not that shape or over the
+// bounds above: the step's entry is matched by uid 0 and the run's
+// invocation (sd::run_field), and a cut or forged value is still ignored
+// rather than trusted.
 std::optional<std::vector<Calls>> from_json(std::string_view text);
 
 }  // namespace eksnode::telemetry

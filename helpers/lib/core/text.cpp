@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/text.hpp"
 
+#include <algorithm>
+
 #include "core/jsonutil.hpp"
 
 namespace eksnode {
@@ -46,6 +48,74 @@ bool is_utf8_text(std::string_view s) {
         i += len;
     }
     return true;
+}
+
+namespace {
+
+// The length of the valid UTF-8 sequence at the start of `s`, 0 when it does
+// not start with one (is_utf8_text's rule, one character at a time).
+size_t utf8_length(std::string_view s) {
+    auto c = static_cast<unsigned char>(s[0]);
+    if (c < 0x80) return 1;
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c == 0xe0) len = 3, lo = 0xa0;
+    else if (c == 0xed) len = 3, hi = 0x9f;
+    else if (c >= 0xe1 && c <= 0xef) len = 3;
+    else if (c == 0xf0) len = 4, lo = 0x90;
+    else if (c >= 0xf1 && c <= 0xf3) len = 4;
+    else if (c == 0xf4) len = 4, hi = 0x8f;
+    else return 0;
+    if (len > s.size()) return 0;
+    auto second = static_cast<unsigned char>(s[1]);
+    if (second < lo || second > hi) return 0;
+    for (size_t k = 2; k < len; ++k)
+        if ((static_cast<unsigned char>(s[k]) & 0xc0) != 0x80) return 0;
+    return len;
+}
+
+}  // namespace
+
+std::string one_line(std::string_view s, std::size_t max_bytes) {
+    static constexpr std::string_view ellipsis = "...";
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(std::min(s.size(), max_bytes));
+    size_t cut = 0;
+    for (size_t i = 0; i < s.size();) {
+        size_t len = utf8_length(s.substr(i));
+        auto c = static_cast<unsigned char>(s[i]);
+        // C1 controls (U+0080..U+009F) are CSI and friends on some terminals
+        bool c1 = len == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0;
+        if ((len == 1 && c >= 0x20 && c != 0x7f) || (len > 1 && !c1)) {
+            out.append(s.data() + i, len);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else {
+            // one escape per byte of what is shown escaped
+            if (len == 0) len = 1;
+            for (size_t k = 0; k < len; ++k) {
+                auto b = static_cast<unsigned char>(s[i + k]);
+                out += "\\x";
+                out += digits[b >> 4];
+                out += digits[b & 0xf];
+            }
+        }
+        i += len;
+        // the last place to cut with room for the ellipsis, should the rest not fit
+        if (out.size() + ellipsis.size() <= max_bytes) cut = out.size();
+        if (out.size() > max_bytes) {
+            out.resize(cut);
+            out += ellipsis;
+            return out;
+        }
+    }
+    return out;
 }
 
 std::string json_quoted(std::string_view s, std::size_t max_bytes, QuoteAs as) {

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
+
 namespace eksnode::generator {
 
 namespace {
@@ -71,17 +73,16 @@ GeneratorLog::~GeneratorLog() {
 void GeneratorLog::emit(log::Level level, std::string_view message) {
     if (level > level_) return;
     if (kmsg_ >= 0) {
-        // One write() is one record; a newline would end it early, and the
-        // kernel refuses records over about 1 KiB.
-        std::string text(message.substr(0, 900));
-        for (char& c : text)
-            if (c == '\n') c = ' ';
+        // One write() is one record; the kernel refuses records over about
+        // 1 KiB (the prefix and a message cut at 900 bytes fit), and a
+        // newline would end it early: message_text() escapes it.
+        std::string text = one_line(message, 900);
         std::string record = fmt::format("<{}>{}[{}]: {}\n", LOG_DAEMON | static_cast<int>(level), program,
                                          static_cast<long>(::getpid()), text);
         if (::write(kmsg_, record.data(), record.size()) == static_cast<ssize_t>(record.size())) return;
     }
-    const char* prefix = level == log::Level::error ? "error: " : level == log::Level::warning ? "warning: " : "";
-    std::string line = fmt::format("{}: {}{}\n", program, prefix, message);
+    // the logging core's line: one line, bounded, control characters escaped
+    std::string line = log::format_line(program, level, message);
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -156,6 +156,11 @@ TEST_CASE("apiVersion and kind are checked", "[config][nodeconfig]") {
     CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: [1]\n") ==
           "spec: expected an object, got a list");
     CHECK(problem_of("- apiVersion: node.eks.aws/v1alpha1\n") == ": a NodeConfig must be a mapping, got a list");
+    // issue 34: what is not a NodeConfig is named by its kind, its text never
+    // quoted (a symlink to /etc/passwd had its first lines in the error)
+    CHECK(problem_of("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/false\n") ==
+          ": a NodeConfig must be a mapping, got a string");
+    CHECK(problem_of("42\n") == ": a NodeConfig must be a mapping, got a number");
     CHECK(problem_of("---\n---\n") == ": holds no NodeConfig document");
 }
 

@@ -116,3 +116,26 @@ TEST_CASE("json_quoted: escaped, replaced, cut", "[core][text]") {
     CHECK(json_quoted("0123456789x", 10) == "\"0123456789...\"");
     CHECK(json_quoted("\xc3\xa9\xc3\xa9", 3, QuoteAs::ascii) == "\"\\u00e9\\ufffd...\"");  // cut inside a character
 }
+
+TEST_CASE("one_line: control characters escaped, one line, bounded with an ellipsis", "[core][text]") {
+    CHECK(one_line("plain caf\xc3\xa9", 64) == "plain caf\xc3\xa9");
+    // a newline cannot start a forged line; ESC cannot steer the terminal
+    CHECK(one_line("a\nerror: forged\r\tb", 64) == "a\\nerror: forged\\r\\tb");
+    CHECK(one_line("\x1b]0;title\x07\x1b[2J", 64) == "\\x1b]0;title\\x07\\x1b[2J");
+    CHECK(one_line(std::string("nul\0del\x7f", 8), 64) == "nul\\x00del\\x7f");
+    CHECK(one_line("csi\xc2\x9b"
+                   "2J",
+                   64) == "csi\\xc2\\x9b2J");               // C1 CSI, U+009B
+    CHECK(one_line("bad\xff\xc3", 64) == "bad\\xff\\xc3");  // not UTF-8
+    // exactly the bound: whole; one byte more: cut, "..." included in the bound
+    CHECK(one_line("0123456789", 10) == "0123456789");
+    CHECK(one_line("0123456789x", 10) == "0123456...");
+    // never cut inside a character or an escape
+    CHECK(one_line("abcdef\xc3\xa9xyz", 9) == "abcdef...");
+    CHECK(one_line("abcde\nxyzw", 9) == "abcde...");
+    std::string big(300 * 1024, '\n');
+    std::string line = one_line(big, 1024);
+    CHECK(line.size() <= 1024);
+    CHECK(line.ends_with("..."));
+    CHECK(line.find('\n') == std::string::npos);
+}
