@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/cli.hpp"
 
+#include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <sys/resource.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -145,8 +145,8 @@ int config_cmd(const std::vector<std::string>& args) {
         if (text) {
             cfg = json::parse(*text, nullptr, false);
             if (cfg.is_discarded())
-                throw Error(fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew",
-                                        p.string()));
+                throw Error(
+                    fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew", p.string()));
         } else {
             cfg = steps::resolve_from_node(opts);
         }
@@ -178,7 +178,16 @@ int runtime_class_cmd(const std::vector<std::string>& args) {
         size_t eq = kv.find('=');
         if (eq == 0 || eq == std::string::npos)
             throw UsageError(fmt::format("runtime-class: {} is not --node-selector=KEY=VALUE", a));
-        selector[kv.substr(0, eq)] = kv.substr(eq + 1);
+        // printed into YAML the admin applies: only what the API server
+        // takes as a label, so that no key or value can add YAML of its own
+        const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+        if (std::string problem = config::runtimes::label_key_problem(key); !problem.empty())
+            throw UsageError(
+                fmt::format("runtime-class: --node-selector key {}: {}", config::text::quote(key), problem));
+        if (std::string problem = config::runtimes::label_value_problem(value); !problem.empty())
+            throw UsageError(fmt::format("runtime-class: --node-selector {} value {}: {}", config::text::quote(key),
+                                         config::text::quote(value), problem));
+        selector[key] = value;
         return true;
     });
     parse_common_options(rest, opts);
@@ -269,7 +278,7 @@ int cli_main(int argc, char** argv) {
     }
     std::string cmd = args[0];
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    const char* help = usage_text;   // shown after a usage error
+    const char* help = usage_text;  // shown after a usage error
     try {
         struct Command {
             const char* name;

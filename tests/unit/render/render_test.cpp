@@ -649,8 +649,9 @@ TEST_CASE("our /etc/hosts block is replaced in place and the rest kept byte for 
     const std::string after = "10.9.9.9  kept # comment\n";
     const std::string old_block = hosts_block("api.example.com", {"10.0.0.9"});
     const std::string new_block = hosts_block("api.example.com", {"10.0.0.2", "fd00::1", "10.0.0.1", "10.0.0.2"});
-    CHECK(new_block == "# BEGIN eks-node (Outposts API server)\n10.0.0.1\tapi.example.com\n"
-                       "10.0.0.2\tapi.example.com\nfd00::1\tapi.example.com\n# END eks-node\n");
+    CHECK(new_block ==
+          "# BEGIN eks-node (Outposts API server)\n10.0.0.1\tapi.example.com\n"
+          "10.0.0.2\tapi.example.com\nfd00::1\tapi.example.com\n# END eks-node\n");
     CHECK(with_hosts_block(before + old_block + after, new_block, "hosts") == before + new_block + after);
     CHECK(with_hosts_block(before + old_block + after, "", "hosts") == before + after);
     CHECK(with_hosts_block("no newline", new_block, "hosts") == "no newline\n" + new_block);
@@ -701,13 +702,13 @@ TEST_CASE("an unresolvable API server is a temporary failure unless a block exis
 
 TEST_CASE("addresses are read from a DNS answer, past CNAMEs and compressed names", "[render][hosts]") {
     const std::vector<unsigned char> msg = {
-        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 0,                        // header: 1 question, 3 answers
-        3, 'a', 'p', 'i', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,  // api.example.com
-        0, 1, 0, 1,                                                               // A, IN
-        0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 5, 2, 'l', 'b', 0xc0, 16,          // CNAME lb.example.com
-        0xc0, 45, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 1, 10,                   // lb: A 10.0.1.10
-        0xc0, 45, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16,                               // lb: AAAA fd00:ec2::10
-        0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0x12, 0x34, 0x81, 0x80, 0, 1,   0,   3,   0,   0,   0,   0,  // header: 1 question, 3 answers
+        3,    'a',  'p',  'i',  7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,  'c', 'o', 'm',  0,   // api.example.com
+        0,    1,    0,    1,                                                                   // A, IN
+        0xc0, 12,   0,    5,    0, 1,   0,   0,   0,   60,  0,   5,   2,  'l', 'b', 0xc0, 16,  // CNAME lb.example.com
+        0xc0, 45,   0,    1,    0, 1,   0,   0,   0,   60,  0,   4,   10, 0,   1,   10,        // lb: A 10.0.1.10
+        0xc0, 45,   0,    28,   0, 1,   0,   0,   0,   60,  0,   16,                           // lb: AAAA fd00:ec2::10
+        0xfd, 0,    0x0e, 0xc2, 0, 0,   0,   0,   0,   0,   0,   0,   0,  0,   0,   0x10,
     };
     CHECK(addresses_in_dns_answer(msg.data(), msg.size()) == std::vector<std::string>{"10.0.1.10", "fd00:ec2::10"});
     // Cut inside the AAAA record: what came before it still counts.
@@ -795,4 +796,26 @@ TEST_CASE("a RuntimeClass per runtime handler, its handler the handler's name", 
     CHECK(runtimes::runtime_class_yaml(h, {{"eks-node/runtime", "crun"}, {"gpu", "true"}}) ==
           "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: crun\nhandler: crun\n"
           "scheduling:\n  nodeSelector:\n    eks-node/runtime: \"crun\"\n    gpu: \"true\"\n");
+    // a key YAML would type is quoted, so that it stays the string it is
+    CHECK_THAT(runtimes::runtime_class_yaml(h, json::object({{"null", ""}, {"yes", "1"}, {"1", "x"}})),
+               Catch::EndsWith("nodeSelector:\n    \"null\": \"\"\n    \"yes\": \"1\"\n    \"1\": \"x\"\n"));
+}
+
+TEST_CASE("node selector keys and values are Kubernetes labels", "[runtimes]") {
+    for (std::string_view ok : {"gpu", "eks-node/runtime", "node.kubernetes.io/instance-type", "a_b.c-D", "x",
+                                "example.com/"
+                                "A1"})
+        CHECK(runtimes::label_key_problem(ok).empty());
+    // a newline, a tab, ": " or a control character would write YAML of its own
+    using namespace std::string_view_literals;
+    for (std::string_view bad : {"a\nb"sv, "a\tb"sv, "a: b"sv, "a\x01"sv, ""sv, "-a"sv, "a-"sv, "UPPER.io/x"sv,
+                                 "a//b"sv, "/x"sv, "x/"sv, "a..b/x"sv, "a\0b"sv})
+        CHECK_FALSE(runtimes::label_key_problem(bad).empty());
+    CHECK_FALSE(runtimes::label_key_problem(std::string(64, 'a')).empty());
+    CHECK(runtimes::label_key_problem(std::string(63, 'a')).empty());
+    CHECK_FALSE(runtimes::label_key_problem(std::string(254, 'a') + "/x").empty());
+    CHECK(runtimes::label_value_problem("").empty());
+    CHECK(runtimes::label_value_problem("true").empty());
+    CHECK_FALSE(runtimes::label_value_problem("a\nkind: Pod").empty());
+    CHECK_FALSE(runtimes::label_value_problem("a b").empty());
 }
