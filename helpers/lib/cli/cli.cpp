@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/cli.hpp"
 
-#include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -145,8 +145,8 @@ int config_cmd(const std::vector<std::string>& args) {
         if (text) {
             cfg = json::parse(*text, nullptr, false);
             if (cfg.is_discarded())
-                throw Error(
-                    fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew", p.string()));
+                throw Error(fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew",
+                                        p.string()));
         } else {
             cfg = steps::resolve_from_node(opts);
         }
@@ -278,7 +278,7 @@ int cli_main(int argc, char** argv) {
     }
     std::string cmd = args[0];
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    const char* help = usage_text;  // shown after a usage error
+    const char* help = usage_text;   // shown after a usage error
     try {
         struct Command {
             const char* name;

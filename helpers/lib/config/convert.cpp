@@ -56,7 +56,8 @@ private:
         if (parser_.error == YAML_MEMORY_ERROR) throw std::bad_alloc();
         std::string problem = parser_.problem ? parser_.problem : "unreadable text";
         if (parser_.error == YAML_READER_ERROR)  // encoding: no line/column, a byte offset
-            throw ConfigError(source_, "", fmt::format("invalid YAML at byte {}: {}", parser_.problem_offset, problem));
+            throw ConfigError(source_, "",
+                              fmt::format("invalid YAML at byte {}: {}", parser_.problem_offset, problem));
         if (parser_.context)
             problem = fmt::format("{} ({} at line {}, column {})", problem, parser_.context,
                                   parser_.context_mark.line + 1, parser_.context_mark.column + 1);
@@ -123,8 +124,7 @@ public:
             std::string tag = tag_of(e);
             std::string anchor = text_of(e.data.scalar.anchor);
             json value = is_null_text(text, tag) ? json(nullptr) : scalar(text, tag, path);
-            if (!anchor.empty())
-                anchors_[anchor] = Anchor{value, true, std::move(text), std::move(tag), 1, e.data.scalar.length};
+            if (!anchor.empty()) anchors_[anchor] = Anchor{value, true, std::move(text), std::move(tag), 1, e.data.scalar.length};
             return value;
         }
         case YAML_MAPPING_START_EVENT:
@@ -144,7 +144,8 @@ public:
             }
             return value;
         }
-        default: throw ConfigError(source_, path, "invalid YAML: a node was expected");
+        default:
+            throw ConfigError(source_, path, "invalid YAML: a node was expected");
         }
     }
 
@@ -260,7 +261,7 @@ private:
     const std::string& source_;
     ReadBudget& budget_;
     std::map<std::string, Anchor> anchors_;  // anchors are scoped to their document
-    bool aliased_ = false;                   // for the error's hint
+    bool aliased_ = false;  // for the error's hint
 };
 
 // Walks a YAML stream; `document` is called with the first event of each

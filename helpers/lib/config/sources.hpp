@@ -21,25 +21,23 @@ namespace eksnode::config {
 // names), `settings` holds eks-node's own knobs (TOML `[settings]` only).
 // Only keys the source actually set are present.
 struct Fragment {
-    std::string source;  // "user data (MIME part 2, application/node.eks.aws)", "/etc/eks-node/node.toml.d/10-x.toml"
+    std::string source;             // "user data (MIME part 2, application/node.eks.aws)", "/etc/eks-node/node.toml.d/10-x.toml"
     json spec = json::object();
     json settings = json::object();
 };
 
 // Limits on untrusted input (documented in eks-node.toml(5)).
 namespace limits {
-inline constexpr size_t user_data_bytes = 1u << 20;     // raw or any decoded layer: 1 MiB
-inline constexpr size_t decompressed_bytes = 4u << 20;  // each gunzip output: 4 MiB
-inline constexpr int encoding_layers = 4;               // nested base64/gzip layers
-inline constexpr int mime_parts = 64;                   // parts across the whole message
-inline constexpr int mime_depth = 4;                    // nested multipart levels
-inline constexpr int nesting_depth = 64;                // nested mappings/lists in one YAML, JSON or TOML document
-inline constexpr size_t document_values = 10000;  // values in one source's YAML or JSON documents, aliases expanded
-inline constexpr size_t document_bytes = 8u
-                                         << 20;  // scalar text in one source's YAML documents, aliases expanded: 8 MiB
-inline constexpr size_t script_value_bytes =
-    user_data_bytes;                                        // AL2 script: one word, variable or here-document, expanded
-inline constexpr size_t script_expansion_bytes = 4u << 20;  // AL2 script: all its expansions and here-document copies
+inline constexpr size_t user_data_bytes = 1u << 20;        // raw or any decoded layer: 1 MiB
+inline constexpr size_t decompressed_bytes = 4u << 20;     // each gunzip output: 4 MiB
+inline constexpr int encoding_layers = 4;                  // nested base64/gzip layers
+inline constexpr int mime_parts = 64;                      // parts across the whole message
+inline constexpr int mime_depth = 4;                       // nested multipart levels
+inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML, JSON or TOML document
+inline constexpr size_t document_values = 10000;           // values in one source's YAML or JSON, aliases expanded
+inline constexpr size_t document_bytes = 8u << 20;         // scalar text in one source's YAML, aliases expanded: 8 MiB
+inline constexpr size_t script_value_bytes = user_data_bytes;  // AL2 script: one word, variable or here-document, expanded
+inline constexpr size_t script_expansion_bytes = 4u << 20;     // AL2 script: all its expansions and here-document copies
 }  // namespace limits
 
 // What reading one source may cost: values and YAML text (aliases expanded)
@@ -138,7 +136,8 @@ void validate_settings(const json& settings, const Origins& origins);
 // settings.serviceCidrStrategy derives it from the VPC on the node.
 // Throws ConfigError naming the field and the sources that set (or were
 // consulted for) it.
-void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required = {});
+void validate_merged(const json& spec, const json& settings, const Origins& origins,
+                     const Requirements& required = {});
 
 // settings.node: which target the node runs (eks-node.target or
 // ecs-node.target). Of a merged [settings] table that passed validate_fragment().
@@ -152,8 +151,8 @@ void validate_ecs_merged(const json& spec, const json& settings, const Origins& 
 // Primitives, exposed for tests and other front ends.
 std::string base64_decode(std::string_view text, const std::string& source);  // throws ConfigError
 bool looks_like_base64(std::string_view text);
-std::string base64_encode(std::string_view bytes);                     // one line, '=' padded
-std::string gunzip(std::string_view data, const std::string& source);  // throws ConfigError, capped
+std::string base64_encode(std::string_view bytes);  // one line, '=' padded
+std::string gunzip(std::string_view data, const std::string& source);          // throws ConfigError, capped
 
 // The cluster CA as PEM text: accepts base64 of PEM, base64 of DER, or PEM
 // text; every certificate's DER structure is checked (certificate.cpp says

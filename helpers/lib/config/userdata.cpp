@@ -307,7 +307,7 @@ std::vector<std::string> cloud_init_parts(std::string_view raw, std::string_view
 }
 
 std::vector<Fragment> bootstrap_sh::fragments_from_user_data_without_scripts(std::string_view raw,
-                                                                             std::string_view label) {
+                                                                            std::string_view label) {
     return walk_user_data(raw, label, false, true).fragments;
 }
 

@@ -104,11 +104,8 @@ TEST_CASE("alias expansion and deep nesting are bounded", "[config][nodeconfig]"
 
 TEST_CASE("anchors and aliases read as go-yaml reads them, and cost what they stand for", "[config][nodeconfig]") {
     // an alias is a copy of its anchored node, also as a mapping key
-    CHECK(
-        spec_of(
-            "  kubelet:\n    config:\n      a: &v {x: 1}\n      b: *v\n      &k c: 2\n      d: {*k : 3}\n")["kubelet"]
-                                                                                                           ["config"] ==
-        json::parse(R"({"a":{"x":1},"b":{"x":1},"c":2,"d":{"c":3}})"));
+    CHECK(spec_of("  kubelet:\n    config:\n      a: &v {x: 1}\n      b: *v\n      &k c: 2\n      d: {*k : 3}\n")["kubelet"]
+                 ["config"] == json::parse(R"({"a":{"x":1},"b":{"x":1},"c":2,"d":{"c":3}})"));
     // ... but a key given through its alias is still given twice
     CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
                      "      &k c: 2\n      *k : 3\n") == "spec.kubelet.config.c: duplicate key");
@@ -133,8 +130,7 @@ TEST_CASE("anchors and aliases read as go-yaml reads them, and cost what they st
     // before it is copied (the anchor's stored copy counts as well)
     std::string big(3u << 20, 'x');
     CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    flags: [&a " + big +
-                     ", *a, *a]\n") ==
-          "spec.kubelet.flags[2]: more than 8 MiB of text in one document (alias expansion?)");
+                     ", *a, *a]\n") == "spec.kubelet.flags[2]: more than 8 MiB of text in one document (alias expansion?)");
     CHECK(spec_of("  kubelet:\n    flags: [&a " + big + ", *a]\n")["kubelet"]["flags"].size() == 2);
 }
 

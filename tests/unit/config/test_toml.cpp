@@ -190,8 +190,8 @@ TEST_CASE("dots and brackets in TOML strings and comments are no nesting", "[con
         "x = '" + deep + brackets + "'\n",
         "x = \"\"\"\n" + deep + "\n" + brackets + "\"\"\"\n",
         "x = '''\n" + deep + "\n" + brackets + "\n'''\n",
-        "x = \"\\\"" + brackets + "\"\n",                   // an escaped quote does not end the string
-        "x = \"\"\"a\"\"\"\"\"\ny = '" + brackets + "'\n",  // content may end in quotes
+        "x = \"\\\"" + brackets + "\"\n",                       // an escaped quote does not end the string
+        "x = \"\"\"a\"\"\"\"\"\ny = '" + brackets + "'\n",      // content may end in quotes
         "# " + deep + " " + brackets + "\nx = 1 # " + brackets + "\n",
         "\"" + deep + "\" = 1\n",
         "'" + deep + "'.b = 1\n",
@@ -250,8 +250,7 @@ TEST_CASE("TOML keys: any printable key reads back as itself, a control characte
           "[config][toml][bad-input]") {
     // keys a user's containerd.config or runtime options may hold: each must
     // come back from the written text as itself (toml++ quotes what is not bare)
-    for (const char* key :
-         {"a b", "a.b", "a\"b", "a\\b", "a=b", "a#b", "[a]", "", "ä", "a\u00a0b", "1.5", "-"}) {
+    for (const char* key : {"a b", "a.b", "a\"b", "a\\b", "a=b", "a#b", "[a]", "", "ä", "a\u00a0b", "1.5", "-"}) {
         json doc = {{"plugins", {{key, {{key, 1}}}}}};
         std::string text = json_to_toml(doc, "test");
         INFO(text);
