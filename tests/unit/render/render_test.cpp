@@ -801,9 +801,8 @@ TEST_CASE("a RuntimeClass per runtime handler, its handler the handler's name", 
 }
 
 TEST_CASE("node selector keys and values are Kubernetes labels", "[runtimes]") {
-    for (std::string_view ok : {"gpu", "eks-node/runtime", "node.kubernetes.io/instance-type", "a_b.c-D", "x",
-                                "example.com/"
-                                "A1"})
+    for (std::string_view ok :
+         {"gpu", "eks-node/runtime", "node.kubernetes.io/instance-type", "a_b.c-D", "x", "example.com/A1"})
         CHECK(runtimes::label_key_problem(ok).empty());
     // a newline, a tab, ": " or a control character would write YAML of its own
     using namespace std::string_view_literals;
