@@ -9,7 +9,11 @@ written with an absolute URL (plain http through a proxy) and tunnels CONNECT
 
 --require-auth USER:PASSWORD answers 407 unless Proxy-Authorization carries
 exactly those (Basic), so a test can tell that the credentials of a proxy URL
-reached the proxy. Python standard library only."""
+reached the proxy. --refuse-body BYTES answers every request 407 with a body
+of BYTES bytes (Content-Length) streamed in 64 KiB writes, the line ending
+in sent=N: the bytes of it written before the client hung up (what the
+client read is at most that, less what the two sockets' buffers held).
+Python standard library only."""
 
 import argparse
 import base64
@@ -54,14 +58,37 @@ class Handler(BaseHTTPRequestHandler):
         return "ok" if ok else "bad"
 
     def refuse_auth(self, what, auth):
+        if self.server.refuse_body:
+            return self.refuse_with_body(what, auth)
         self.record("%s %d auth=%s" % (what, 407, auth))
         self.send_response(407)
         self.send_header("Proxy-Authenticate", 'Basic realm="fake"')
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def refuse_with_body(self, what, auth):
+        total = self.server.refuse_body
+        self.send_response(407)
+        self.send_header("Proxy-Authenticate", 'Basic realm="fake"')
+        self.send_header("Content-Length", str(total))
+        self.end_headers()
+        chunk = b"x" * 65536
+        sent = 0
+        try:
+            self.wfile.flush()
+            while sent < total:
+                n = min(len(chunk), total - sent)
+                self.connection.sendall(chunk[:n])
+                sent += n
+        except OSError:
+            pass
+        self.close_connection = True
+        self.record("%s %d auth=%s sent=%d" % (what, 407, auth, sent))
+
     def do_CONNECT(self):  # noqa: N802
         auth = self.auth()
+        if self.server.refuse_body:
+            return self.refuse_with_body("CONNECT %s" % self.path, auth)
         if auth != "ok":
             return self.refuse_auth("CONNECT %s" % self.path, auth)
         host, _, port = self.path.rpartition(":")
@@ -103,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         auth = self.auth()
-        if auth != "ok":
+        if auth != "ok" or self.server.refuse_body:
             return self.refuse_auth(line, auth)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
@@ -140,11 +167,14 @@ def main():
     p.add_argument("--port-file", help="write the bound port here once listening")
     p.add_argument("--log", help="append one line per request")
     p.add_argument("--require-auth", metavar="USER:PASSWORD", help="answer 407 without these credentials")
+    p.add_argument("--refuse-body", metavar="BYTES", type=int, default=0,
+                   help="answer every request 407 with a body of BYTES bytes")
     args = p.parse_args()
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True
     server.log_path = args.log
     server.require_auth = args.require_auth
+    server.refuse_body = args.refuse_body
     server.lock = threading.Lock()
     if args.port_file:
         with open(args.port_file, "w") as f:

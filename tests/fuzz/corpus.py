@@ -72,6 +72,11 @@ def user_data_seeds():
 
 def nodeconfig_seeds():
     seeds = [f.read_bytes() for f in tree_files("tests/conformance/*/nodeconfig.yaml")]
+    # A stream of documents with anchors and aliases, each under the caps
+    # alone: the budget is the stream's (tests/bad-input/94-*).
+    doc = (b"---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nmetadata:\n  a: &a " + b"x" * 64 +
+           b"\n  b: &b [" + b", ".join([b"*a"] * 16) + b"]\n  c: [" + b", ".join([b"*b"] * 16) + b"]\n")
+    seeds.append(doc * 8)
     for raw in user_data_seeds():
         parts = mime_parts(raw)
         if not parts and not looks_like_script(raw) and not looks_like_toml(raw):
@@ -322,6 +327,8 @@ def credential_provider_seeds():
               b'{"username":"AWS","password":"exact"}}}')
     seeds = [lines + answer, b"registry-[0-9].example.com:5000/team\nregistry-7.example.com:5000/team/app@sha256:"
              + b"0" * 64 + b"\n" + answer, b"docker.io/library\nbusybox:1.36\n{}"]
+    # many stars against a long label: the matcher must stay linear
+    seeds.append(b"*a" * 13 + b"*b.io\n" + b"a" * 40 + b".io/x\n" + answer)
     for f in tree_files("tests/**/image-credential-provider/config.json"):
         seeds.append(lines + f.read_bytes())
     return seeds

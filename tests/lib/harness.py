@@ -97,12 +97,16 @@ class FakeAws(_FakeServer):
 
 class FakeProxy(_FakeServer):
     """Runs tests/fake-proxy/fake_proxy.py: forwards absolute-URL requests and
-    tunnels CONNECT, logging each; requests() gives [KIND, METHOD/TARGET, ...]."""
+    tunnels CONNECT, logging each; requests() gives [KIND, METHOD/TARGET, ...].
+    refuse_body=N: every request answered 407 with an N-byte body, the log
+    line ending in sent=BYTES written before the client hung up."""
 
-    def __init__(self, require_auth=None):
+    def __init__(self, require_auth=None, refuse_body=0):
         cmd = [sys.executable, str(FAKE_PROXY)]
         if require_auth:
             cmd += ["--require-auth", require_auth]
+        if refuse_body:
+            cmd += ["--refuse-body", str(refuse_body)]
         self._start("proxy", "eksnode-proxy-", cmd, 500)
 
 

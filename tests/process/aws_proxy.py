@@ -22,6 +22,7 @@ Usage: aws_proxy.py HELPER_DIR EKS_NODE_CLI"""
 
 import json
 import pathlib
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -250,6 +251,46 @@ def test_proxy_password(helpers):
                       not [s for s in (PROXY_PASSWORD, quoted, "pa'ss") if s in r.stdout + r.stderr], r.stderr)
 
 
+BIG_BODY = 50 << 20
+
+
+def sent_bytes(proxy, more_than):
+    """The sent=N of the proxy's refusals, once it has logged more than
+    `more_than` of them (the proxy logs after the client hung up)."""
+    sent = []
+    for _ in range(500):
+        sent = [int(x[-1][5:]) for x in proxy.requests() if x and x[-1].startswith("sent=")]
+        if len(sent) > more_than:
+            break
+        subprocess.run(["sleep", "0.01"])
+    return sent
+
+
+def test_proxy_big_refusal(helpers):
+    # A proxy streaming a 50 MB 407 body: libcurl read a CONNECT refusal's
+    # body a byte per call without looking at the clock (68 s for a 6 s
+    # deadline). Now the refusal is judged by its headers and the client
+    # hangs up; a plain-http refusal's body is cut at 64 KiB.
+    with harness.FakeProxy(refuse_body=BIG_BODY) as proxy, harness.FakeAws(bind=AWS_HOST) as aws:
+        url = "http://127.0.0.1:%d" % proxy.port
+        for scheme, var in (("https", "HTTPS_PROXY"), ("http", "HTTP_PROXY")):
+            before = len(proxy.requests())
+            with Node(helpers, user_data({"default": {var: url}}),
+                      toml='[settings.aws]\ndeadline = "6s"\n') as n:
+                r = n.config(aws.env(AWS_ENDPOINT_URL="%s://%s:%d" % (scheme, AWS_HOST, aws.port)))
+                check("%s, a proxy streaming a 50 MB 407: exit 6 naming %s and user data" % (scheme, var),
+                      r.returncode == 6 and
+                      "spec.instance.environment.default: %s: the proxy answered HTTP 407" % var in r.stderr,
+                      "%d %s" % (r.returncode, r.stderr))
+                if scheme == "https":
+                    m = re.search(r"\((\d+) bytes of headers read, its (\d+)-byte body left unread\)", r.stderr)
+                    check("https, a proxy streaming a 50 MB 407: the CONNECT aborted after its headers",
+                          m is not None and int(m.group(1)) <= 64 << 10 and int(m.group(2)) == BIG_BODY, r.stderr)
+                sent = sent_bytes(proxy, before)[before:]
+                check("%s, a proxy streaming a 50 MB 407: the client hung up long before its end" % scheme,
+                      len(sent) == 1 and sent[0] < BIG_BODY // 2, "%s %s" % (sent, proxy.requests()))
+
+
 def test_max_attempts(helpers):
     with harness.FakeAws(["--fault", "throttle:3"], bind=AWS_HOST) as aws:
         with Node(helpers, user_data({"default": {"AWS_MAX_ATTEMPTS": "1"}})) as n:
@@ -313,6 +354,7 @@ def main():
     test_describe_cluster_and_completion(helpers, cli)
     test_imds_never_proxied(helpers)
     test_proxy_password(helpers)
+    test_proxy_big_refusal(helpers)
     test_max_attempts(helpers)
     test_metadata_disabled(helpers)
     return TALLY.finish()

@@ -201,6 +201,19 @@ def main():
         tally.case("a directory", refused(cli, [d], str(d), "", "a directory, not a file"))
         tally.case("a missing file after a good one",
                    refused(cli, [good_yaml, missing], str(missing), "", "no such file"))
+
+        # runtime-class prints YAML for the admin to apply: a --node-selector
+        # key or value that is not a Kubernetes label (a newline, a tab, ": ")
+        # is a usage error naming it, never printed
+        for arg, named in (("a\nkind: Pod=x", '"a\\nkind: Pod"'), ("gpu\t=x", '"gpu\\t"'),
+                           ("gpu=a\nb", '"a\\nb"')):
+            r = harness.run_cli(cli, "runtime-class", "--node-selector=" + arg, "--root=%s" % d)
+            problems = [] if r.returncode == 2 else ["exit %d, want 2" % r.returncode]
+            if named not in r.stderr or "--node-selector" not in r.stderr:
+                problems.append("the error does not name %s: %r" % (named, r.stderr))
+            if r.stdout:
+                problems.append("printed despite the error: %r" % r.stdout)
+            tally.case("runtime-class refuses the node selector %r" % arg, problems)
     return tally.finish()
 
 

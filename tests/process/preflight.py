@@ -17,6 +17,7 @@ certificates the openssl tool makes for the run:
 Usage: preflight.py HELPER_DIR"""
 
 import json
+import re
 import os
 import pathlib
 import socket
@@ -185,13 +186,32 @@ def main():
         code, err, _ = run(helpers, config(d, url, "ca.crt", environment=env))
         check("kubelet's own section wins; the proxy's 407 is a proxy failure",
               code == 0 and "through the proxy of HTTPS_PROXY (spec.instance.environment.kubelet): proxy: "
-              "the proxy refused the tunnel (HTTP 407)" in err, err)
+              "the proxy refused the tunnel (HTTP 407; " in err, err)
         code, err, _ = run(helpers, config(d, url, "ca.crt", environment=env,
                                            sandbox_image="602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10"))
         ecr = [line for line in lines(err, "unreachable") if "ECR" in line]
         check("an ECR pause image: its registry and the ECR API are checked too",
               len(ecr) == 2 and "at https://602401143452.dkr.ecr.us-west-2.amazonaws.com is" in ecr[0]
               and "at https://api.ecr.us-west-2.amazonaws.com is" in ecr[1], err)
+    # A proxy streaming a 50 MB 407 body: libcurl read a CONNECT refusal's
+    # body a byte per call without looking at the clock (18 s for 10 MB with
+    # an 8 s timeout). Judged by its headers now, the client hanging up.
+    with harness.FakeProxy(refuse_body=50 << 20) as proxy:
+        env = {"default": {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}"}}
+        code, err, _ = run(helpers, config(d, url, "ca.crt", {"timeout": "8s"}, environment=env))
+        m = re.search(r"the proxy refused the tunnel \(HTTP 407; (\d+) bytes of headers read, its (\d+)-byte body "
+                      r"left unread\)", err)
+        check("a proxy streaming a 50 MB 407: a proxy failure naming the proxy, its body unread",
+              code == 0 and "through the proxy of HTTPS_PROXY (spec.instance.environment.default): proxy:" in err
+              and m is not None and int(m.group(1)) <= 64 << 10 and int(m.group(2)) == 50 << 20, err)
+        sent = []
+        for _ in range(500):  # the proxy logs once the client hung up
+            sent = [int(x[-1][5:]) for x in proxy.requests() if x and x[-1].startswith("sent=")]
+            if sent:
+                break
+            time.sleep(0.01)
+        check("a proxy streaming a 50 MB 407: the client hung up long before its end",
+              len(sent) == 1 and sent[0] < 25 << 20, f"{sent} {proxy.requests()}")
     return TALLY.finish()
 
 

@@ -302,11 +302,13 @@ std::string Session::call(std::string_view service, const std::string& method, c
             const ProxyVariable& v = proxy_variable_for(cfg_.proxies, ep.url);
             throw ConfigError(v.source, v.name,
                               fmt::format("the proxy answered HTTP 407 (Proxy Authentication Required) to {} at {}: "
-                                          "the user or password in the proxy URL is missing or wrong",
-                                          why.action, ep.url));
+                                          "the user or password in the proxy URL is missing or wrong{}",
+                                          why.action, ep.url,
+                                          resp.proxy_refusal.empty() ? "" : " (" + resp.proxy_refusal + ")"));
         }
         if (resp.proxy_connect_status != 0) {
-            last = fmt::format("the proxy refused the tunnel (HTTP {})", resp.proxy_connect_status);
+            last = fmt::format("the proxy refused the tunnel (HTTP {}; {})", resp.proxy_connect_status,
+                               resp.proxy_refusal);
             give_up_if_no_attempt_left();
             if (!wait_retry(where + ": " + last)) deadline_ = Clock::now();
             continue;

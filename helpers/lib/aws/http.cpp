@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -45,19 +46,42 @@ const Curl& curl() {
     });
 }
 
+// An answer's headers: libcurl takes 100 KiB of one header line; this bounds them all.
+constexpr size_t header_cap = 64u << 10;
+// The body of an answer that is not a success: an AWS error document is well
+// under 1 KiB. A proxy's or server's error page beyond this is cut, and the
+// answer is judged by its status.
+constexpr size_t error_body_cap = 64u << 10;
+
 // A cap (HttpRequest::body_cap) keeps a broken endpoint from filling memory.
 struct Sink {
     HttpResponse* response;
     size_t body_cap;
+    // A CONNECT is asked first (https through a proxy): its answer's status
+    // line is the first one seen.
+    bool connect_pending = false;
     bool too_big = false;
+    bool error_body_cut = false;
+    bool headers_too_big = false;
+    long status = 0;           // of the answer whose headers came last
+    long connect_refused = 0;  // the CONNECT's status when not 2xx
+    size_t header_bytes = 0;
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
     auto* sink = static_cast<Sink*>(user);
     size_t bytes = size * n;
-    if (sink->response->body.size() + bytes > sink->body_cap) {
-        sink->too_big = true;
-        return 0;  // aborts the transfer
+    const bool success = sink->status >= 200 && sink->status < 300;
+    const size_t cap = success ? sink->body_cap : std::min(sink->body_cap, error_body_cap);
+    if (sink->response->body.size() + bytes > cap) {
+        if (success) {
+            sink->too_big = true;
+            return 0;  // aborts the transfer
+        }
+        // an error's status says enough: keep its start, read no more
+        sink->response->body.append(data, cap - sink->response->body.size());
+        sink->error_body_cut = true;
+        return 0;
     }
     sink->response->body.append(data, bytes);
     return bytes;
@@ -66,8 +90,22 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
 size_t on_header(char* data, size_t size, size_t n, void* user) {
     auto* sink = static_cast<Sink*>(user);
     std::string_view line(data, size * n);
+    sink->header_bytes += line.size();
+    if (sink->header_bytes > header_cap) {
+        sink->headers_too_big = true;
+        return 0;
+    }
     size_t colon = line.find(':');
-    if (colon != std::string_view::npos) {
+    if (line.starts_with("HTTP/")) {
+        sink->response->headers.clear();  // a new response (after 100 Continue, or the CONNECT's)
+        size_t space = line.find(' ');
+        sink->status =
+            space == line.npos ? 0 : std::strtol(std::string(line.substr(space + 1, 3)).c_str(), nullptr, 10);
+        if (sink->connect_pending && sink->status >= 200) {
+            sink->connect_pending = false;
+            if (sink->status >= 300) sink->connect_refused = sink->status;
+        }
+    } else if (colon != std::string_view::npos) {
         std::string name(line.substr(0, colon));
         std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
         std::string_view value = line.substr(colon + 1);
@@ -75,10 +113,21 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
         while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
             value.remove_suffix(1);
         sink->response->headers[name] = std::string(value);
-    } else if (line.starts_with("HTTP/")) {
-        sink->response->headers.clear();  // a new response (after 100 Continue)
+    } else if (sink->connect_refused && (line == "\r\n" || line == "\n")) {
+        // The end of a refused CONNECT's headers. libcurl 7.88 then reads
+        // the refusal's body itself, a byte per call, looking at no timer
+        // while bytes keep coming: a proxy streaming a 10 MB 407 body held a
+        // step 18 s past its 8 s timeout. The status is all we need.
+        return 0;
     }
     return size * n;
+}
+
+// What a refused CONNECT left unread, for the error line.
+std::string refusal_note(const Sink& sink) {
+    auto it = sink.response->headers.find("content-length");
+    std::string body = it == sink.response->headers.end() ? "its body" : fmt::format("its {}-byte body", it->second);
+    return fmt::format("{} bytes of headers read, {} left unread", sink.header_bytes, body);
 }
 
 // What every transfer here sets: the URL, the protocols, the time bounds,
@@ -121,6 +170,7 @@ HttpResponse perform(const HttpRequest& r) {
 
     HttpResponse response;
     Sink sink{&response, r.body_cap};
+    sink.connect_pending = !r.proxy.empty() && r.url.starts_with("https://");
     char error[CURL_ERROR_SIZE] = {};
     long timeout_ms = static_cast<long>(std::max<long long>(1, r.timeout.count()));
     set_common(c, h, r.url, r.proxy, timeout_ms, std::min(timeout_ms, 5000L), error);
@@ -150,6 +200,19 @@ HttpResponse perform(const HttpRequest& r) {
     c.easy_cleanup(h);
     c.slist_free_all(headers);
     if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", r.body_cap));
+    if (sink.headers_too_big)
+        throw TempError(fmt::format("the answer's headers are larger than {} bytes; refusing it", header_cap));
+    if (sink.connect_refused) {
+        response.status = 0;
+        response.proxy_connect_status = sink.connect_refused;
+        response.proxy_refusal = refusal_note(sink);
+        response.body.clear();
+        return response;
+    }
+    if (sink.error_body_cut) {
+        response.status = sink.status;
+        return response;
+    }
     if (rc != CURLE_OK && connect_status >= 300) {
         response.status = 0;
         response.proxy_connect_status = connect_status;
@@ -189,6 +252,12 @@ Reach reach(const std::string& url, const std::string& proxy, const std::string&
     // from memory: the check needs no file eks-node-ca may not have written yet
     curl_blob ca{const_cast<char*>(ca_pem.data()), ca_pem.size(), CURL_BLOB_COPY};
     if (!ca_pem.empty()) c.easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+    // the CONNECT's answer through on_header: a refusal's body is never read
+    HttpResponse answer;
+    Sink sink{&answer, 0};
+    sink.connect_pending = !proxy.empty();
+    c.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    c.easy_setopt(h, CURLOPT_HEADERDATA, &sink);
     CURLcode rc = c.easy_perform(h);
     long connect_status = 0;
     c.easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_status);
@@ -197,6 +266,11 @@ Reach reach(const std::string& url, const std::string& proxy, const std::string&
     c.easy_cleanup(h);
     if (rc == CURLE_OK) return {};
     const std::string text = failure_text(c, error, rc);
+    if (sink.connect_refused)
+        return {Stage::proxy,
+                fmt::format("the proxy refused the tunnel (HTTP {}; {})", sink.connect_refused, refusal_note(sink))};
+    if (sink.headers_too_big)
+        return {Stage::proxy, fmt::format("the proxy's answer has more than {} bytes of headers", header_cap)};
     if (connect_status >= 300)
         return {Stage::proxy, fmt::format("the proxy refused the tunnel (HTTP {})", connect_status)};
     switch (rc) {

@@ -42,13 +42,19 @@ struct HttpResponse {
     // HTTP status, with `status` 0 and no body. A plain-http request through
     // a proxy gets the proxy's refusal in `status` itself.
     long proxy_connect_status = 0;
+    // What of that refusal was read: its headers only, never its body
+    // ("117 bytes of headers read, its 52428800-byte body left unread").
+    std::string proxy_refusal;
     // Lower-case names. HTTP/2 trailers land here too (libcurl hands them
     // to the header callback after the body): gRPC's grpc-status.
     std::map<std::string, std::string> headers;
     std::string body;
 };
 
-// One exchange. Throws TempError for a transport failure (no route, DNS,
+// One exchange, within r.timeout whatever the peer sends: a refused CONNECT
+// is judged by its status line and headers (its body is never read), the
+// body of any other answer that is not a 2xx is cut at 64 KiB, headers at
+// 64 KiB. Throws TempError for a transport failure (no route, DNS,
 // TLS handshake, timeout): the caller decides about retrying. Throws Error
 // when libcurl cannot be loaded. Never logs: headers carry the signature.
 HttpResponse perform(const HttpRequest& r);

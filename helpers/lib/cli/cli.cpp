@@ -180,7 +180,16 @@ int runtime_class_cmd(const std::vector<std::string>& args) {
         size_t eq = kv.find('=');
         if (eq == 0 || eq == std::string::npos)
             throw UsageError(fmt::format("runtime-class: {} is not --node-selector=KEY=VALUE", a));
-        selector[kv.substr(0, eq)] = kv.substr(eq + 1);
+        // printed into YAML the admin applies: only what the API server
+        // takes as a label, so that no key or value can add YAML of its own
+        const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+        if (std::string problem = config::runtimes::label_key_problem(key); !problem.empty())
+            throw UsageError(
+                fmt::format("runtime-class: --node-selector key {}: {}", config::text::quote(key), problem));
+        if (std::string problem = config::runtimes::label_value_problem(value); !problem.empty())
+            throw UsageError(fmt::format("runtime-class: --node-selector {} value {}: {}", config::text::quote(key),
+                                         config::text::quote(value), problem));
+        selector[key] = value;
         return true;
     });
     parse_common_options(rest, opts);

@@ -109,7 +109,10 @@ struct Anchor {
 // aliases cannot stand for gigabytes.
 class YamlConverter {
 public:
-    YamlConverter(Events& events, const std::string& source) : events_(events), source_(source) {}
+    YamlConverter(Events& events, const std::string& source, ReadBudget& budget)
+        : events_(events), source_(source), budget_(budget) {
+        ++budget_.documents;
+    }
 
     // The node starting at `e` (the current event), up to its last event.
     json convert(const yaml_event_t& e, const std::string& path, int depth) {
@@ -130,11 +133,11 @@ public:
                 throw ConfigError(source_, path, fmt::format("nested deeper than {} levels", limits::nesting_depth));
             bool is_mapping = e.type == YAML_MAPPING_START_EVENT;
             std::string anchor = text_of(is_mapping ? e.data.mapping_start.anchor : e.data.sequence_start.anchor);
-            size_t values_before = values_, bytes_before = bytes_;
+            size_t values_before = budget_.values, bytes_before = budget_.bytes;
             count(path, 1, 0);
             json value = is_mapping ? mapping(path, depth) : sequence(path, depth);
             if (!anchor.empty()) {
-                Anchor a{value, false, "", "", values_ - values_before, bytes_ - bytes_before};
+                Anchor a{value, false, "", "", budget_.values - values_before, budget_.bytes - bytes_before};
                 // the stored copy is memory too
                 count(path, 0, a.bytes);
                 anchors_[anchor] = std::move(a);
@@ -147,18 +150,26 @@ public:
     }
 
 private:
-    // Values and bytes of text, aliases expanded, bounded before anything is copied.
+    // Values and bytes of text, aliases expanded, bounded before anything is
+    // copied. The budget is the source's, shared by all its documents: per
+    // document, a stream of many documents multiplied the caps.
     void count(const std::string& path, size_t values, size_t bytes) {
-        values_ += values;
-        bytes_ += bytes;
-        if (values_ > limits::document_values)
+        budget_.values += values;
+        budget_.bytes += bytes;
+        if (budget_.values > limits::document_values)
             throw ConfigError(source_, path,
-                              fmt::format("more than {} values in one document{}", limits::document_values,
+                              fmt::format("more than {} values in {}{}", limits::document_values, scope(),
                                           aliased_ ? " (alias expansion?)" : ""));
-        if (bytes_ > limits::document_bytes)
+        if (budget_.bytes > limits::document_bytes)
             throw ConfigError(source_, path,
-                              fmt::format("more than {} MiB of text in one document{}", limits::document_bytes >> 20,
+                              fmt::format("more than {} MiB of text in {}{}", limits::document_bytes >> 20, scope(),
                                           aliased_ ? " (alias expansion?)" : ""));
+    }
+
+    std::string scope() const {
+        if (budget_.documents <= 1) return "one document";
+        if (budget_.source == source_) return fmt::format("{} documents", budget_.documents);
+        return fmt::format("{} documents of {}", budget_.documents, budget_.source);
     }
 
     const Anchor& anchor_named(const std::string& name, const std::string& path) {
@@ -248,9 +259,8 @@ private:
 
     Events& events_;
     const std::string& source_;
+    ReadBudget& budget_;
     std::map<std::string, Anchor> anchors_;  // anchors are scoped to their document
-    size_t values_ = 0;
-    size_t bytes_ = 0;
     bool aliased_ = false;  // for the error's hint
 };
 
@@ -278,13 +288,18 @@ void skip_node(Events& events, const yaml_event_t& e) {
 
 }  // namespace
 
-std::vector<json> yaml_documents(std::string_view text, const std::string& source) {
+std::vector<json> yaml_documents(std::string_view text, const std::string& source, ReadBudget& budget) {
     Events events(text, source);
     std::vector<json> docs;
     each_document(events, [&](const yaml_event_t& root) {
-        docs.push_back(YamlConverter(events, source).convert(root, "", 0));
+        docs.push_back(YamlConverter(events, source, budget).convert(root, "", 0));
     });
     return docs;
+}
+
+std::vector<json> yaml_documents(std::string_view text, const std::string& source) {
+    ReadBudget budget{source};
+    return yaml_documents(text, source, budget);
 }
 
 bool is_yaml_mapping(std::string_view text) {
@@ -302,8 +317,12 @@ bool is_yaml_mapping(std::string_view text) {
     }
 }
 
-json json_document(std::string_view text, const std::string& source) {
-    size_t values = 0;
+json json_document(std::string_view text, const std::string& source, ReadBudget& budget) {
+    ++budget.documents;
+    const std::string scope = budget.documents <= 1 ? std::string("one document")
+                              : budget.source == source
+                                  ? fmt::format("{} documents", budget.documents)
+                                  : fmt::format("{} documents of {}", budget.documents, budget.source);
     auto limit = [&](int depth, json::parse_event_t event, json&) {
         bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
         if (opens && depth >= limits::nesting_depth)
@@ -311,8 +330,8 @@ json json_document(std::string_view text, const std::string& source) {
                               fmt::format("invalid JSON: nested deeper than {} levels", limits::nesting_depth));
         // the same bound as YAML's: the merge and the renderers handle
         // objects with linear lookups, so values cost time quadratically
-        if ((opens || event == json::parse_event_t::value) && ++values > limits::document_values)
-            throw ConfigError(source, "", fmt::format("more than {} values in one document", limits::document_values));
+        if ((opens || event == json::parse_event_t::value) && ++budget.values > limits::document_values)
+            throw ConfigError(source, "", fmt::format("more than {} values in {}", limits::document_values, scope));
         return true;
     };
     try {

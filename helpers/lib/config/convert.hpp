@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/sources.hpp"
 #include "config/toml_json.hpp"
 #include "core/jsonutil.hpp"
 
@@ -16,14 +17,18 @@ namespace eksnode::config {
 // Every document of a YAML stream, read as nodeadm reads it: plain scalars
 // are typed by go-yaml v2's YAML 1.1 rules (yes/no/on/off are booleans, 0755
 // is octal; config/yaml_scalar.hpp), quoted and block scalars stay strings,
-// "<<" merges mappings. Empty documents come back as null.
+// "<<" merges mappings. Empty documents come back as null. Values and text
+// are charged to `budget` (limits::document_values, document_bytes), or to
+// one of the stream's own without it.
 std::vector<json> yaml_documents(std::string_view text, const std::string& source);
+std::vector<json> yaml_documents(std::string_view text, const std::string& source, ReadBudget& budget);
 
 // True if `text` parses as YAML and its first document is a mapping.
 bool is_yaml_mapping(std::string_view text);
 
-// One JSON document, nested at most limits::nesting_depth deep.
-json json_document(std::string_view text, const std::string& source);
+// One JSON document, nested at most limits::nesting_depth deep, its values
+// charged to `budget`.
+json json_document(std::string_view text, const std::string& source, ReadBudget& budget);
 
 // TOML: parse_toml and toml_to_json are in config/toml_json.hpp.
 

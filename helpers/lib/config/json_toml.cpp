@@ -3,6 +3,7 @@
 // binary reading TOML does not link the writer, and the reverse.
 #include "config/toml_json.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <sstream>
@@ -48,6 +49,12 @@ toml::table to_table(const json& obj, std::string_view what, const std::string& 
     toml::table t;
     for (auto it = obj.begin(); it != obj.end(); ++it) {
         const std::string& key = it.key();
+        // validation refuses them; this keeps a broken file from being written anyway
+        if (!toml_writable_key(key))
+            throw Error(
+                fmt::format("{}: {}: a key with a control character or an apostrophe, which toml++ writes "
+                            "unquoted",
+                            what, child(at, json(key).dump(-1, ' ', false, json::error_handler_t::replace))));
         convert(*it, what, child(at, key), [&](auto&& x) { t.insert_or_assign(key, std::forward<decltype(x)>(x)); });
     }
     return t;

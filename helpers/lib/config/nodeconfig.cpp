@@ -89,11 +89,14 @@ Fragment fragment_from_document(json doc, const std::string& source) {
 }  // namespace
 
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source) {
+    ReadBudget budget{source};
+    return fragments_from_nodeconfig(text, source, budget);
+}
+
+std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source, ReadBudget& budget) {
     std::vector<json> docs;
-    if (text::trim_left(text).substr(0, 1) == "{")
-        docs.push_back(json_document(text, source));
-    else
-        docs = yaml_documents(text, source);
+    if (text::trim_left(text).substr(0, 1) == "{") docs.push_back(json_document(text, source, budget));
+    else docs = yaml_documents(text, source, budget);
     std::erase_if(docs, [](const json& d) { return d.is_null(); });  // "---" with nothing after it
     if (docs.empty()) throw ConfigError(source, "", "holds no NodeConfig document");
 

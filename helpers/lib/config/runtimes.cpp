@@ -170,10 +170,65 @@ std::string binary_problem(const Handler& h, const Paths& paths) {
     return {};
 }
 
+namespace {
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// A label's name part, or a label value: at most 63 bytes of [-A-Za-z0-9_.],
+// starting and ending with a letter or digit (Kubernetes' qualified name rules).
+bool is_label_name(std::string_view s) {
+    if (s.empty() || s.size() > 63 || !is_alnum(s.front()) || !is_alnum(s.back())) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+// A label key's prefix: a DNS subdomain, lower case, at most 253 bytes.
+bool is_dns_subdomain(std::string_view s) {
+    if (s.empty() || s.size() > 253) return false;
+    for (size_t start = 0;;) {
+        size_t dot = s.find('.', start);
+        std::string_view part = s.substr(start, dot == s.npos ? s.npos : dot - start);
+        auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+        if (part.empty() || !lower_alnum(part.front()) || !lower_alnum(part.back())) return false;
+        if (!std::all_of(part.begin(), part.end(), [&](char c) { return lower_alnum(c) || c == '-'; })) return false;
+        if (dot == s.npos) return true;
+        start = dot + 1;
+    }
+}
+
+// A plain YAML scalar that reads as a string, whether by YAML 1.1 or 1.2
+// rules: a label key starting with a letter, but not a boolean or null word.
+bool plain_yaml_string(std::string_view s) {
+    static const char* const typed[] = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"};
+    if (s.empty() || !((s.front() >= 'a' && s.front() <= 'z') || (s.front() >= 'A' && s.front() <= 'Z'))) return false;
+    std::string lower(s);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    return std::none_of(std::begin(typed), std::end(typed), [&](const char* w) { return lower == w; });
+}
+
+}  // namespace
+
+std::string label_key_problem(std::string_view key) {
+    size_t slash = key.find('/');
+    std::string_view name = slash == key.npos ? key : key.substr(slash + 1);
+    if (slash != key.npos && !is_dns_subdomain(key.substr(0, slash)))
+        return "its prefix is not a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253 bytes)";
+    if (!is_label_name(name))
+        return "not a label name (at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter "
+               "or digit)";
+    return {};
+}
+
+std::string label_value_problem(std::string_view value) {
+    if (value.empty() || is_label_name(value)) return {};
+    return "not a label value (empty, or at most 63 letters, digits, '-', '_' and '.', starting and ending with a "
+           "letter or digit)";
+}
+
 std::string runtime_class_yaml(const Handler& h, const json& node_selector) {
     // The handler name is a DNS label and selector keys and values are
-    // label-shaped: nothing here needs YAML quoting, but values are quoted
-    // anyway so that a value like "true" stays a string.
+    // label-shaped (the CLI checks them): nothing needs YAML quoting but
+    // keys YAML would type (null, yes, on...); values are quoted anyway so
+    // that a value like "true" stays a string. JSON strings are YAML.
     std::string out = fmt::format(
         "apiVersion: node.k8s.io/v1\n"
         "kind: RuntimeClass\n"
@@ -184,7 +239,9 @@ std::string runtime_class_yaml(const Handler& h, const json& node_selector) {
     if (node_selector.is_object() && !node_selector.empty()) {
         out += "scheduling:\n  nodeSelector:\n";
         for (const auto& [k, v] : node_selector.items())
-            out += fmt::format("    {}: {}\n", k, json(v.is_string() ? v.get<std::string>() : v.dump()).dump());
+            out +=
+                fmt::format("    {}: {}\n", plain_yaml_string(k) && label_key_problem(k).empty() ? k : json(k).dump(),
+                            json(v.is_string() ? v.get<std::string>() : v.dump()).dump());
     }
     return out;
 }

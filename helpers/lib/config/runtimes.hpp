@@ -77,4 +77,11 @@ std::string binary_problem(const Handler& h, const Paths& paths);
 // The RuntimeClass (node.k8s.io/v1) for a handler, as YAML.
 std::string runtime_class_yaml(const Handler& h, const json& node_selector);
 
+// Why `key` is not a Kubernetes label key ([PREFIX/]NAME: PREFIX a DNS
+// subdomain, NAME a qualified name), or why `value` is not a label value;
+// empty if it is. kube-apiserver refuses a RuntimeClass whose nodeSelector
+// breaks them, and a key with a newline or ": " would change the YAML.
+std::string label_key_problem(std::string_view key);
+std::string label_value_problem(std::string_view value);
+
 }  // namespace eksnode::config::runtimes

@@ -34,11 +34,22 @@ inline constexpr int encoding_layers = 4;                  // nested base64/gzip
 inline constexpr int mime_parts = 64;                      // parts across the whole message
 inline constexpr int mime_depth = 4;                       // nested multipart levels
 inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML, JSON or TOML document
-inline constexpr size_t document_values = 10000;           // values in one YAML or JSON document, aliases expanded
-inline constexpr size_t document_bytes = 8u << 20;         // scalar text in one YAML document, aliases expanded: 8 MiB
+inline constexpr size_t document_values = 10000;           // values in one source's YAML or JSON, aliases expanded
+inline constexpr size_t document_bytes = 8u << 20;         // scalar text in one source's YAML, aliases expanded: 8 MiB
 inline constexpr size_t script_value_bytes = user_data_bytes;  // AL2 script: one word, variable or here-document, expanded
 inline constexpr size_t script_expansion_bytes = 4u << 20;     // AL2 script: all its expansions and here-document copies
 }  // namespace limits
+
+// What reading one source may cost: values and YAML text (aliases expanded)
+// across all its documents. One per source, not per document: a stream of
+// 270 small documents, each just under the caps, stood for 2 GB. A whole
+// user data, all its MIME parts, is one source; so is each file.
+struct ReadBudget {
+    std::string source;    // named in the error: "user data", a file's path
+    size_t values = 0;     // limits::document_values
+    size_t bytes = 0;      // limits::document_bytes
+    size_t documents = 0;  // YAML or JSON documents begun
+};
 
 // The media type of our TOML inside MIME user data.
 inline constexpr std::string_view toml_media_type = "application/vnd.eks-node+toml";
@@ -78,6 +89,8 @@ std::string read_user_data_file(const std::string& path);
 // config/yaml_scalar.hpp), JSON and TOML by their own rules; a null means "not
 // set"; spec.containerd.config (TOML text) becomes an object.
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source);
+// The same, charging `budget`, which the caller shares with the source's other documents.
+std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source, ReadBudget& budget);
 
 // One eks-node TOML document: the NodeConfig spec's fields at the top level
 // ([cluster], [kubelet], ...) plus [settings].

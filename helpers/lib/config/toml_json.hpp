@@ -34,4 +34,15 @@ json toml_to_json(const toml::node& node, const std::string& source, const std::
 // integers beyond int64).
 std::string json_to_toml(const json& doc, std::string_view what);
 
+// Whether json_to_toml can write `key`: toml++ 3.3's writer leaves a key bare
+// when it holds a newline, a tab or an apostrophe and is otherwise bare, text
+// no TOML reader takes (containerd's neither). Keys with those, or any other
+// control character, are refused where they enter and never written.
+// Inline: validation asks it without linking the writer.
+inline bool toml_writable_key(std::string_view key) {
+    for (char c : key)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\'') return false;
+    return true;
+}
+
 }  // namespace eksnode::config

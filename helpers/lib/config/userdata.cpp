@@ -146,7 +146,8 @@ std::vector<Fragment> fragments_from_script(std::string_view script, const std::
 }
 
 // A document without MIME headers: sniff its format.
-std::vector<Fragment> fragments_from_document(std::string_view doc, const std::string& source, bool scripts) {
+std::vector<Fragment> fragments_from_document(std::string_view doc, const std::string& source, bool scripts,
+                                              ReadBudget& budget) {
     std::string_view head = text::trim_left(doc);
     if (head.empty()) return {};
     if (head.substr(0, 2) == "#!") return fragments_from_script(doc, source, scripts);
@@ -156,13 +157,13 @@ std::vector<Fragment> fragments_from_document(std::string_view doc, const std::s
     }
     require_text(doc, source);
     if (head.front() == '{' || head.substr(0, 3) == "---" || has_nodeconfig_key(doc))
-        return fragments_from_nodeconfig(doc, source);
+        return fragments_from_nodeconfig(doc, source, budget);
     try {
         return {fragment_from_toml(doc, source)};
     } catch (const ConfigError&) {
         // Neither TOML nor clearly a NodeConfig: a YAML mapping is a NodeConfig
         // missing its apiVersion, and saying so helps more than a TOML error.
-        if (is_yaml_mapping(doc)) return fragments_from_nodeconfig(doc, source);
+        if (is_yaml_mapping(doc)) return fragments_from_nodeconfig(doc, source, budget);
         throw;
     }
 }
@@ -177,7 +178,8 @@ struct UserData {
 // "2" is the second part, "2.1" the first part inside it.
 class MimeWalker {
 public:
-    MimeWalker(const std::string& label, bool scripts, bool parse) : label_(label), scripts_(scripts), parse_(parse) {}
+    MimeWalker(const std::string& label, bool scripts, bool parse)
+        : label_(label), scripts_(scripts), parse_(parse), budget_{label} {}
 
     void entity(const mime::Entity& e, const std::string& number, const std::string& source, int depth) {
         if (mime::is_multipart(e)) return multipart(e, number, source, depth + 1);
@@ -191,7 +193,7 @@ public:
         }
         if (!parse_) return;
         if (e.media_type == nodeconfig_media_type)
-            return append(fragments_from_nodeconfig(config_text(e, source), source));
+            return append(fragments_from_nodeconfig(config_text(e, source), source, budget_));
         if (e.media_type == toml_media_type) return append({fragment_from_toml(config_text(e, source), source)});
         if (e.media_type == "text/x-shellscript")
             return append(fragments_from_script(mime::decode_body(e, source), source, scripts_));
@@ -234,6 +236,7 @@ private:
     std::vector<Fragment> fragments_;
     std::vector<std::string> cloud_init_;
     int parts_seen_ = 0;
+    ReadBudget budget_;  // one for the whole message: its parts share the caps
 };
 
 // parse: read the configuration parts (else only find what cloud-init runs).
@@ -250,7 +253,8 @@ UserData walk_user_data(std::string_view raw, std::string_view label, bool scrip
     if (!mime::starts_with_header(doc)) {
         UserData out;
         if (!cloud_init_kind_of_text(doc).empty()) out.cloud_init_parts.push_back(source);
-        if (parse) out.fragments = fragments_from_document(doc, source, scripts);
+        ReadBudget budget{source};
+        if (parse) out.fragments = fragments_from_document(doc, source, scripts, budget);
         return out;
     }
 

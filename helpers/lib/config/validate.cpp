@@ -16,6 +16,7 @@
 #include "config/settings.hpp"
 #include "config/sources.hpp"
 #include "config/text.hpp"
+#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 
@@ -39,7 +40,7 @@ public:
         if (f.read) return f.read(v, source_);
         switch (f.kind) {
         case Kind::object: return object(v, f, path);
-        case Kind::free_object: return expect(v.is_object(), v, f, path);
+        case Kind::free_object: expect(v.is_object(), v, f, path); return free_keys(v, path);
         case Kind::map: return map(v, f, path);
         case Kind::list: return list(v, f, path);
         case Kind::string: return string(v, f, path);
@@ -56,6 +57,27 @@ private:
 
     [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
         throw ConfigError(source_, path, problem);
+    }
+
+    // A free-form object's keys are passed through to files other programs
+    // read: containerd.config and a runtime handler's options into
+    // config.toml, where toml++ 3.3 writes a key with a newline, a tab or an
+    // apostrophe unquoted, a file containerd cannot parse (toml_writable_key).
+    // No key of any of them has one for a reason; the path quotes the key, so
+    // that the error stays one line.
+    void free_keys(const json& v, const std::string& path) const {
+        if (v.is_array()) {
+            for (size_t i = 0; i < v.size(); ++i) free_keys(v[i], text::element_path(path, i));
+            return;
+        }
+        if (!v.is_object()) return;
+        for (const auto& [key, child] : v.items()) {
+            if (!toml_writable_key(key))
+                fail(text::child_path(path, text::quote(key)),
+                     "a key with a control character (a newline, a tab...) or an apostrophe, which config.toml's "
+                     "writer leaves unquoted");
+            free_keys(child, text::child_path(path, key));
+        }
     }
 
     void duration(const json& v, const std::string& path) const {

@@ -30,7 +30,8 @@ struct Provider {
 // kubelet.config.k8s.io CredentialProviderConfig (JSON, as eks-node renders
 // it) read from `text`; `source` names it in errors. Throws ConfigError
 // (exit 6) for a document kubelet would refuse too: a provider without a
-// name or matchImages, a name with a '/', more than 64 providers.
+// name or matchImages, a name with a '/', more than 64 providers; or
+// beyond ours: a matchImages pattern longer than max_pattern_bytes.
 std::vector<Provider> parse_provider_config(std::string_view text, const std::string& source);
 
 // Whether `image` matches a matchImages pattern by kubelet's rules
@@ -41,6 +42,17 @@ std::vector<Provider> parse_provider_config(std::string_view text, const std::st
 // The image is taken as the registry names it: "busybox" is
 // "docker.io/library/busybox".
 bool image_matches(std::string_view pattern, std::string_view image);
+
+// The longest matchImages pattern parse_provider_config accepts: a host name
+// (253) with a port and a path prefix. The matcher is linear in it; the cap
+// keeps what a provider config can make it do small and stated.
+inline constexpr size_t max_pattern_bytes = 512;
+
+namespace detail {
+// One host label against one label of a pattern (Go's path.Match); `steps`
+// grows by the elements compared, at most (pattern + 1) * (label + 1).
+bool glob(std::string_view pattern, std::string_view label, size_t& steps);
+}  // namespace detail
 
 // The image as kubelet hands it to a credential provider and to its key
 // matching: with the registry host made explicit (docker.io/library/...).

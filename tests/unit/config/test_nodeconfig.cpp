@@ -134,6 +134,52 @@ TEST_CASE("anchors and aliases read as go-yaml reads them, and cost what they st
     CHECK(spec_of("  kubelet:\n    flags: [&a " + big + ", *a]\n")["kubelet"]["flags"].size() == 2);
 }
 
+// A document standing for 3 MiB of text through an alias of an aliased
+// sequence, in 1,500 bytes: under the cap alone, and valid (metadata is ignored).
+std::string three_mib_document() {
+    std::string aliases_a, aliases_b;
+    for (int i = 0; i < 96; ++i) aliases_a += i ? ", *a" : "*a";
+    for (int i = 0; i < 31; ++i) aliases_b += i ? ", *b" : "*b";
+    return fmt::format(
+        "---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nmetadata:\n  a: &a {}\n  b: &b [{}]\n"
+        "  c: [{}]\n",
+        std::string(1000, 'x'), aliases_a, aliases_b);
+}
+
+TEST_CASE("a YAML stream shares one alias budget across its documents", "[config][nodeconfig][bad-input]") {
+    // alone, each document is under 8 MiB of text...
+    CHECK(fragments_from_nodeconfig(three_mib_document(), "t").size() == 1);
+    CHECK(fragments_from_nodeconfig(three_mib_document() + three_mib_document(), "t").size() == 2);
+    // ... but the stream's third one takes its source past it: 270 such
+    // documents stood for 2 GB while the cap was per document
+    std::string stream;
+    for (int i = 0; i < 270; ++i) stream += three_mib_document();
+    CHECK(problem_of(stream) == "metadata.c[19]: more than 8 MiB of text in 3 documents (alias expansion?)");
+
+    // values too: 4,000 per document is under the 10,000 cap, three are not
+    std::string many;
+    for (int i = 0; i < 3; ++i) {
+        many += "---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nmetadata: {a: [";
+        for (int j = 0; j < 4000; ++j) many += j ? ",0" : "0";
+        many += "]}\n";
+    }
+    CHECK_THAT(problem_of(many), Catch::EndsWith("more than 10000 values in 3 documents"));
+}
+
+TEST_CASE("the parts of one user data share one alias budget", "[config][userdata][bad-input]") {
+    std::string message = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n";
+    for (int i = 0; i < 3; ++i)
+        message += "--B\nContent-Type: application/node.eks.aws\n\n" + three_mib_document() + "\n";
+    message += "--B--\n";
+    try {
+        fragments_from_user_data(message);
+        FAIL("three parts of 3 MiB of aliased text each were accepted");
+    } catch (const ConfigError& e) {
+        CHECK(e.source() == "user data (MIME part 3, application/node.eks.aws)");
+        CHECK(e.problem() == "more than 8 MiB of text in 3 documents of user data (alias expansion?)");
+    }
+}
+
 TEST_CASE("YAML syntax errors name the line and column, and come at once", "[config][nodeconfig]") {
     // inputs that made Debian 12's yaml-cpp 0.7 allocate without end
     CHECK_THAT(problem_of("---\n,\n"), Catch::StartsWith(": invalid YAML at line 2, column 1: "));

@@ -245,3 +245,37 @@ TEST_CASE("TOML to JSON and back: the two directions agree", "[config][toml]") {
     // and the text is a fixed point: written again, the same bytes
     CHECK(json_to_toml(toml_to_json(parse_toml(text, "t"), "t", ""), "test") == text);
 }
+
+TEST_CASE("TOML keys: any printable key reads back as itself, a control character is refused",
+          "[config][toml][bad-input]") {
+    // keys a user's containerd.config or runtime options may hold: each must
+    // come back from the written text as itself (toml++ quotes what is not bare)
+    for (const char* key : {"a b", "a.b", "a\"b", "a\\b", "a=b", "a#b", "[a]", "", "ä", "a\u00a0b", "1.5", "-"}) {
+        json doc = {{"plugins", {{key, {{key, 1}}}}}};
+        std::string text = json_to_toml(doc, "test");
+        INFO(text);
+        CHECK(toml_to_json(parse_toml(text, "round trip"), "round trip", "") == doc);
+    }
+    // toml++ 3.3 writes a key with a newline, a tab or an apostrophe (and
+    // otherwise bare) unquoted: never written
+    for (const char* key : {"a\nb", "a\tb", "\x01", "a\x7f", "a'b"}) {
+        json doc = {{"plugins", {{"x", {{key, 1}}}}}};
+        CHECK_THROWS_WITH(json_to_toml(doc, "test"), Catch::Contains("a key with a control character"));
+    }
+    // ... and refused where it enters, naming the key path and the source
+    const std::string toml = "[containerd.config.plugins.\"io.containerd.grpc.v1.cri\"]\n\"a\\nb\" = 1\n";
+    Fragment f = fragment_from_toml(toml, "node.toml");
+    try {
+        validate_fragment(f);
+        FAIL("a containerd.config key with a newline was accepted");
+    } catch (const ConfigError& e) {
+        CHECK(e.source() == "node.toml");
+        CHECK(e.field() == "spec.containerd.config.plugins.io.containerd.grpc.v1.cri.\"a\\nb\"");
+        CHECK_THAT(e.problem(), Catch::StartsWith("a key with a control character"));
+    }
+    Fragment r = fragment_from_toml(
+        "[settings.runtimes.crun]\nbinary = \"/usr/bin/crun\"\n"
+        "[settings.runtimes.crun.options]\n\"Sys\\ttemd\" = true\n",
+        "node.toml");
+    CHECK_THROWS_WITH(validate_fragment(r), Catch::Contains("settings.runtimes.crun.options.\"Sys\\ttemd\""));
+}

@@ -37,6 +37,35 @@ TEST_CASE("matchImages: each host label is a glob of its own", "[cri][credential
     CHECK_FALSE(image_matches("registry-[0-9.example.com", "registry-1.example.com/x"));
 }
 
+TEST_CASE("matchImages: stars within a label, in linear steps", "[cri][credentials]") {
+    CHECK(image_matches("a*b*c.io", "aXXbYYc.io/x"));
+    CHECK(image_matches("a*b*c.io", "abc.io/x"));
+    CHECK(image_matches("*-*-*.io", "a-b-c-d.io/x"));
+    CHECK_FALSE(image_matches("a*b*c.io", "aXXbYY.io/x"));
+    CHECK(image_matches("**.io", ".io/x") == image_matches("*.io", ".io/x"));
+    CHECK(image_matches("\\*x.io", "*x.io/x"));
+    CHECK_FALSE(image_matches("\\*x.io", "ax.io/x"));
+    CHECK(image_matches("*[0-9]?.io", "abc12.io/x"));
+    CHECK_FALSE(image_matches("*[0-9]?.io", "abc1.io/x"));
+    // a malformed part anywhere matches nothing, even after a mismatch
+    CHECK_FALSE(image_matches("*a[", "aa/x"));
+
+    // 13 stars against a 40-byte label that almost matches: a recursive
+    // try of every split took minutes; the steps stay within
+    // (pattern + 1) * (label + 1)
+    const std::string label(40, 'a');
+    std::string pattern;
+    for (int i = 0; i < 13; ++i) pattern += "*a";
+    pattern += "*b";
+    size_t steps = 0;
+    CHECK_FALSE(cri::detail::glob(pattern, label, steps));
+    CHECK(steps <= (pattern.size() + 1) * (label.size() + 1));
+    CHECK_FALSE(image_matches(pattern + ".io", label + ".io/x"));
+    steps = 0;
+    CHECK(cri::detail::glob(pattern.substr(0, pattern.size() - 2), label, steps));
+    CHECK(steps <= (pattern.size() + 1) * (label.size() + 1));
+}
+
 TEST_CASE("matchImages: the port must be the same, none included", "[cri][credentials]") {
     CHECK(image_matches("registry.local:5000", "registry.local:5000/app:1"));
     CHECK_FALSE(image_matches("registry.local", "registry.local:5000/app:1"));
@@ -106,6 +135,12 @@ TEST_CASE("a CredentialProviderConfig kubelet would refuse is refused", "[cri][c
     std::string many;
     for (int i = 0; i < 65; ++i) many += std::string(i ? "," : "") + R"({"name": "p", )" + ok + "}";
     CHECK_THROWS_WITH(cri::parse_provider_config(with(many), "f"), Catch::Contains("more than 64"));
+    // ours: a pattern longer than the cap, named by its index
+    const std::string long_pattern(cri::max_pattern_bytes + 1, '*');
+    CHECK_THROWS_WITH(cri::parse_provider_config(with(R"({"name": "p", "matchImages": ["x.io", ")" + long_pattern +
+                                                      R"("], "apiVersion": "credentialprovider.kubelet.k8s.io/v1"})"),
+                                                 "f"),
+                      Catch::Contains("providers[0].matchImages[1]: a pattern of 513 bytes, longer than 512"));
 }
 
 TEST_CASE("a CredentialProviderResponse: the most specific matching key's credentials", "[cri][credentials]") {

@@ -795,4 +795,25 @@ TEST_CASE("a RuntimeClass per runtime handler, its handler the handler's name", 
     CHECK(runtimes::runtime_class_yaml(h, {{"eks-node/runtime", "crun"}, {"gpu", "true"}}) ==
           "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: crun\nhandler: crun\n"
           "scheduling:\n  nodeSelector:\n    eks-node/runtime: \"crun\"\n    gpu: \"true\"\n");
+    // a key YAML would type is quoted, so that it stays the string it is
+    CHECK_THAT(runtimes::runtime_class_yaml(h, json::object({{"null", ""}, {"yes", "1"}, {"1", "x"}})),
+               Catch::EndsWith("nodeSelector:\n    \"null\": \"\"\n    \"yes\": \"1\"\n    \"1\": \"x\"\n"));
+}
+
+TEST_CASE("node selector keys and values are Kubernetes labels", "[runtimes]") {
+    for (std::string_view ok :
+         {"gpu", "eks-node/runtime", "node.kubernetes.io/instance-type", "a_b.c-D", "x", "example.com/A1"})
+        CHECK(runtimes::label_key_problem(ok).empty());
+    // a newline, a tab, ": " or a control character would write YAML of its own
+    using namespace std::string_view_literals;
+    for (std::string_view bad : {"a\nb"sv, "a\tb"sv, "a: b"sv, "a\x01"sv, ""sv, "-a"sv, "a-"sv, "UPPER.io/x"sv,
+                                 "a//b"sv, "/x"sv, "x/"sv, "a..b/x"sv, "a\0b"sv})
+        CHECK_FALSE(runtimes::label_key_problem(bad).empty());
+    CHECK_FALSE(runtimes::label_key_problem(std::string(64, 'a')).empty());
+    CHECK(runtimes::label_key_problem(std::string(63, 'a')).empty());
+    CHECK_FALSE(runtimes::label_key_problem(std::string(254, 'a') + "/x").empty());
+    CHECK(runtimes::label_value_problem("").empty());
+    CHECK(runtimes::label_value_problem("true").empty());
+    CHECK_FALSE(runtimes::label_value_problem("a\nkind: Pod").empty());
+    CHECK_FALSE(runtimes::label_value_problem("a b").empty());
 }
