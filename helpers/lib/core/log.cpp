@@ -128,7 +128,23 @@ void append_journal_field(std::string& entry, std::string_view key, std::string_
     entry += '\n';
 }
 
-std::string message_text(std::string_view message) { return one_line(message, max_message_bytes); }
+// An error line ends with its cause ("SOURCE: FIELD: ... AccessDeniedException"), after the
+// sources it names, whose paths grow with the root: a cut at the end dropped the cause once
+// (a longer TMPDIR in aws-lookups). So a long line keeps its start and its end, "..." between.
+std::string message_text(std::string_view message) {
+    constexpr std::string_view ellipsis = " ... ";
+    // escaped whole first (a control character becomes 2-4 bytes), the input itself bounded
+    constexpr std::size_t input_cap = 64 * max_message_bytes;
+    std::string line = one_line(message, input_cap);
+    if (line.size() <= max_message_bytes) return line;
+    const std::size_t head_bytes = max_message_bytes / 4;
+    const std::size_t tail_bytes = max_message_bytes - head_bytes - ellipsis.size();
+    auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(line[i]) & 0xc0) == 0x80; };
+    std::size_t head = head_bytes, tail = line.size() - tail_bytes;
+    while (head > 0 && continuation(head)) --head;  // never inside a UTF-8 character
+    while (tail < line.size() && continuation(tail)) ++tail;
+    return line.substr(0, head) + std::string(ellipsis) + line.substr(tail);
+}
 
 std::string format_line(std::string_view step, Level lvl, std::string_view message) {
     return fmt::format("{}{}{}{}\n", step, step.empty() ? "" : ": ", prefix(lvl), message_text(message));

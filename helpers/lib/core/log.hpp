@@ -50,8 +50,9 @@ void error(fmt::format_string<A...> f, A&&... a) {
 }
 
 // Every message, in the journal and on stderr, is one line of at most 1 KiB:
-// its control characters escaped ("\n", "\x1b") and a longer one cut with
-// "..." (one_line() in core/text.hpp). Messages quote keys, file names and
+// its control characters escaped ("\n", "\x1b", one_line() in core/text.hpp) and
+// a longer one cut in the middle, " ... " between its start and its end (an
+// error line ends with its cause). Messages quote keys, file names and
 // values from input we do not control: a newline in a file name would
 // otherwise forge a log line, an ESC steer the console, a quoted document
 // fill a screen.

@@ -37,10 +37,24 @@ TEST_CASE("log lines: one line per message, control characters escaped, 1 KiB", 
     CHECK(std::count(forged.begin(), forged.end(), '\n') == 1);
     // ESC cannot steer the console that shows the line
     CHECK(log::format_line("config", Level::warning, "x\x1b[2Jy") == "config: warning: x\\x1b[2Jy\n");
-    // one error line once reached 295 KB: the message is cut at 1 KiB with "..."
+    // one error line once reached 295 KB: the message is cut to 1 KiB, "..." in the middle
     std::string text = log::message_text(std::string(295 * 1000, 'a'));
     CHECK(text.size() == log::max_message_bytes);
-    CHECK(text.ends_with("..."));
+    CHECK(text.find(" ... ") != std::string::npos);
     CHECK(log::message_text(std::string(log::max_message_bytes, 'a')).size() == log::max_message_bytes);
-    CHECK_FALSE(log::message_text(std::string(log::max_message_bytes, 'a')).ends_with("..."));
+    CHECK(log::message_text(std::string(log::max_message_bytes, 'a')).find("...") == std::string::npos);
+    // the cause an error line ends with survives a long list of sources before it (a cut at
+    // the end lost "ResourceNotFoundException" when TMPDIR was longer)
+    std::string sources;
+    for (int i = 0; i < 40; ++i) sources += "/a/long/temporary/root/etc/eks-node/node.toml.d/x.toml, ";
+    std::string kept = log::message_text(sources + "user data: spec.cluster.name: ResourceNotFoundException");
+    CHECK(kept.size() <= log::max_message_bytes);
+    CHECK(kept.ends_with("ResourceNotFoundException"));
+    CHECK(kept.starts_with("/a/long/temporary/root/"));
+    // a cut never splits a UTF-8 character
+    std::string e_acute;
+    for (int i = 0; i < 500; ++i) e_acute += "\xc3\xa9";
+    std::string wide = log::message_text(std::string(2001, 'a') + e_acute);
+    CHECK(wide.substr(wide.find(" ... ") + 5, 2) == "\xc3\xa9");
+    CHECK(wide.size() <= log::max_message_bytes);
 }
