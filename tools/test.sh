@@ -34,6 +34,7 @@ if grep -q FAILED "$images_log"; then
   tail -n 40 "$images_log"
   status=1
 fi
+rm -f "$images_log" # the run leaves nothing outside the clone and the caches
 # The sanitizer build compiles meanwhile, at the lowest priority: on the CPU
 # the VM guests leave idle while they wait, not instead of them.
 fuzz_build=
