@@ -16,7 +16,7 @@ tests/golden/config/NN-name/
 tests/golden/network/NN-name/
   imds.json   the instance the fake IMDS serves (its macs/MAC/ leaves)
   node/       optional: files of the node before the run: sys/class/net/NAME/address
-              (each interface), run/eks-node/config.json (the node is resolved: an ENI
+              (each interface), run/eks-node/config.json (off the host it stands in for "kubelet started": an ENI
               seen now is the VPC CNI's), var/lib/eks-node/network/MAC (earlier decisions)
   interfaces  the interfaces, one per line, each run as eks-node-network NAME in order
               (as udev starts their units); "NAME exit=N" expects that exit status

@@ -105,6 +105,21 @@ std::optional<render::EniOwner> recorded_owner(const fs::path& record, std::stri
     return std::nullopt;
 }
 
+// Whether kubelet has started in this boot, as systemd knows it (its start
+// timestamp is 0 until then). Off the host (--root, the golden tests) there is
+// no systemd to ask: config.json, which exists once the chain resolved the
+// node, stands in for it.
+bool kubelet_started(const StepOptions& opts) {
+    if (!opts.paths.is_host()) return fs::exists(opts.config_file());
+    try {
+        return sd::unit_status("kubelet.service").start_monotonic_usec != 0;
+    } catch (const Error& e) {
+        // the unit is After=dbus.service; a bus that does not answer yet is
+        // worth asking again (exit 75: the unit restarts), not a decision
+        throw TempError(fmt::format("cannot ask systemd whether kubelet started: {}", e.what()));
+    }
+}
+
 }  // namespace
 
 StepResult network(const StepOptions& opts) {
@@ -142,9 +157,12 @@ StepResult network(const StepOptions& opts) {
 
     // Who owns it: what was decided at its first sight on this instance
     // (after a reboot, the VPC CNI's ENIs are present at boot like the
-    // others); else the primary and every ENI seen before eks-node-config
-    // resolved the node are systemd-networkd's, and one attached later is the
-    // VPC CNI's: it attaches ENIs only once kubelet runs its pod.
+    // others); else the primary and every ENI seen before kubelet started
+    // are systemd-networkd's, and one seen later is the VPC CNI's: it attaches
+    // ENIs only once kubelet runs its pod. Not "before eks-node-config wrote
+    // config.json": on a slow boot udev can announce an ENI of the launch
+    // template after the chain resolved the node (CI, 2026-11-25), while
+    // kubelet starts only after the whole chain.
     const fs::path record = opts.paths.of(fmt::format("{}/{}", path::eni_owner_dir, eni.mac));
     std::optional<render::EniOwner> owner = recorded_owner(record, *instance_id);
     std::string why = "recorded at its first sight on this instance";
@@ -152,12 +170,12 @@ StepResult network(const StepOptions& opts) {
         if (eni.primary) {
             owner = render::EniOwner::systemd;
             why = "the primary interface";
-        } else if (fs::exists(opts.config_file())) {
+        } else if (kubelet_started(opts)) {
             owner = render::EniOwner::cni;
-            why = "attached after eks-node-config resolved the node";
+            why = "attached after kubelet started";
         } else {
             owner = render::EniOwner::systemd;
-            why = "attached before eks-node-config resolved the node";
+            why = "attached before kubelet started";
         }
     }
 

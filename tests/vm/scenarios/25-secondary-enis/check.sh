@@ -44,6 +44,11 @@ check "table 10001 holds $s's subnet" eventually 30 bash -c "
 # the golden cases (tests/golden/network/) check the Gateway= routes we write.
 check "the fake IMDS is still this machine's own address" bash -c "ip route get 169.254.169.254 | grep -q '^local'"
 check "IMDS answers" imds_get meta-data/instance-id
+# files/: udev announced the second ENI only after eks-node-config had started (and resolved
+# the node); still the launch template's ENI, systemd-networkd's
+check "the second ENI was first seen after eks-node-config started" bash -c "
+  (( \$(systemctl show -P InactiveExitTimestampMonotonic eks-node-network@$s.service) >
+     \$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-config.service) ))"
 check "each decision recorded for this instance" bash -c '
   grep -qx "i-1234567890abcdef0 systemd" /var/lib/eks-node/network/0e:49:61:0f:c3:11 &&
   grep -qx "i-1234567890abcdef0 systemd" /var/lib/eks-node/network/0e:49:61:0f:c3:12'
