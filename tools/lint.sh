@@ -13,6 +13,9 @@
 #                 files take 4-8 s of CPU each (nlohmann-json, fmt and toml++
 #                 in every one), ~13 CPU-minutes, twice CI's 3-minute budget
 #                 on two cores. EKS_NODE_LINT_TIDY=all runs them all anyway.
+#                 A file checked clean before with the same inputs is skipped
+#                 (tools/tidy-keys.py; cache: $EKS_NODE_LINT_CACHE, else
+#                 ~/.cache/eks-node-lint).
 #
 # The base for "changed": $EKS_NODE_LINT_BASE if set (CI may pass the target
 # branch or the previously tested commit); else, on a branch, where it forked
@@ -89,15 +92,27 @@ if [[ "$what" == all ]]; then
     /^[^ ]/ { src = ""; next }
     /^    / { f = $1; if (src == "") src = f
               if (src ~ /^\.\.\/(helpers|generators|tests)\// && (all == "all" || f in want)) print substr(src, 4) }' | sort -u)
+  # A source checked clean before with exactly these inputs (tools/tidy-keys.py
+  # says which: clang-tidy's version, .clang-tidy, the compile command, the
+  # content of every file its compilation read) is not checked again: a warm
+  # machine re-lints only what changed since its last clean run.
+  cache=${EKS_NODE_LINT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eks-node-lint}
+  mkdir -p "$cache"
+  mapfile -t todo < <(printf '%s\n' "${sources[@]}" | tools/tidy-keys.py "$cache" "$(clang-tidy-14 --version)")
+  cached=$((${#sources[@]} - ${#todo[@]}))
   if ((${#sources[@]} == 0)); then
     echo "lint: clang-tidy: no changed C++ since $(git rev-parse --short "$base")"
+  elif ((${#todo[@]} == 0)); then
+    echo "lint: clang-tidy: ${#sources[@]} files, each checked clean before with the same inputs ($cache)"
   # WarningsAsErrors in .clang-tidy: a finding makes clang-tidy exit non-zero,
-  # and xargs then 123. Two at a time: the machines have two cores.
-  elif printf '%s\n' "${sources[@]}" | xargs -P 2 -n 1 clang-tidy-14 -p build --quiet >build/clang-tidy.log 2>&1; then
-    echo "lint: clang-tidy: no findings in ${#sources[@]} files"
+  # and xargs then 123; a clean check records its key. Two at a time: the
+  # machines have two cores.
+  elif printf '%s\n' "${todo[@]}" | CACHE=$cache xargs -P 2 -L 1 sh -c \
+    'clang-tidy-14 -p build --quiet "$2" && { [ "$1" = - ] || : >"$CACHE/$1"; }' lint-tidy >build/clang-tidy.log 2>&1; then
+    echo "lint: clang-tidy: no findings in ${#sources[@]} files (${#todo[@]} checked, $cached clean before with the same inputs)"
   else
     grep -E '(warning|error): ' build/clang-tidy.log | sed 's/\x1b\[[0-9;]*m//; s/\x1b\[[0-9;]*m//g' | sort -u >&2 || true
-    echo "lint: clang-tidy: findings above, in ${#sources[@]} files checked (full log: build/clang-tidy.log)" >&2
+    echo "lint: clang-tidy: findings above, in ${#todo[@]} files checked (full log: build/clang-tidy.log)" >&2
     status=1
   fi
 fi
