@@ -100,6 +100,7 @@ if [[ "$what" == all ]]; then
   mkdir -p "$cache"
   mapfile -t todo < <(printf '%s\n' "${sources[@]}" | tools/tidy-keys.py "$cache" "$(clang-tidy-14 --version)")
   cached=$((${#sources[@]} - ${#todo[@]}))
+  # shellcheck disable=SC2016 # $1, $2 and $CACHE expand in the sh -c below, on purpose
   if ((${#sources[@]} == 0)); then
     echo "lint: clang-tidy: no changed C++ since $(git rev-parse --short "$base")"
   elif ((${#todo[@]} == 0)); then
