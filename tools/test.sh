@@ -45,10 +45,10 @@ if ((fuzz)); then
   nice -n 19 ninja -C build-fuzz >build/fuzz-build.log 2>&1 &
   fuzz_build=$!
 fi
-# Every tier, two tests at a time (two VM boots at a time gain nothing under
-# TCG on two cores, where one keeps both busy, and do with more cores or KVM:
-# README, "What the test command costs"); a boot group's scenarios
-# share one boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
+# Every tier, two tests at a time, but the VM tier's boots one at a time (two
+# side by side gain nothing under TCG on two cores: README, "What the test
+# command costs"); a boot group's scenarios share one boot within this run
+# (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
 EKS_NODE_VM_RUN=$(date +%s%N)-$$ meson test -C build --print-errorlogs --num-processes 2 || status=$?
 logs=(build/meson-logs/testlog.json)
 

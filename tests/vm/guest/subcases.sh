@@ -11,8 +11,8 @@
 # image's containerd config, /etc/hosts), the previous case's files/ taken away and this
 # one's installed, its metadata and user data served by a restarted fake IMDS, a
 # daemon-reload (the generator sees the new static configuration), the journal started
-# afresh (so `journalctl -b` shows this case alone), then `systemctl start eks-node.target`
-# and, once systemd has no job left, the case's check.sh. EKSVM_SUBCASE=1 tells a check it
+# afresh (so `journalctl -b` shows this case alone), then `systemctl start multi-user.target`
+# (eks-node.target and the case's enabled units, as at boot) and, once systemd has no job left, the case's check.sh. EKSVM_SUBCASE=1 tells a check it
 # runs as a re-run (e.g. containerd is not restarted by a re-run whose files did not change).
 
 # in, out, uptime_s, VM_INSTALL, BOOT_TIMEOUT, CHECK_TIMEOUT: the runner's, which sources this file
@@ -106,7 +106,10 @@ run_subcases() {
     if systemctl is-active --quiet eks-node-imds.service eks-node-config.service; then
       subcase_say "sub-case $name: a step ran during the reset ($(systemctl is-active eks-node-imds.service eks-node-config.service | paste -sd' '))"
     fi
-    systemctl start --no-block eks-node.target
+    # as at boot: multi-user.target pulls in eks-node.target (the generator's link) and the
+    # units the case's files/ enable (*.wants/ links), in one transaction, so their ordering
+    # against the chain (Before=eks-node-system, After=eks-node.target) holds as at boot
+    systemctl start --no-block multi-user.target
     state=$(subcase_settle "${BOOT_TIMEOUT:-180}")
     t1=$(uptime_s)
     subcase_say "sub-case $name: chain settled ($state) in $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')s; running check.sh"
