@@ -428,10 +428,10 @@ TEST_CASE("validate checks every output file: present, mode, parseable", "[cli][
     put(path::instance_json, "{}", 0644);
     put(path::config_json, "{\"spec\": {}}", 0600);
     put(path::ca_crt, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 0644);
-    put(path::kubelet_config, "{\"kind\": \"KubeletConfiguration\"}", 0644);
+    put(path::kubelet_config, "{\"kind\": \"KubeletConfiguration\"}", 0600);
     put(path::credential_provider_config, "{}", 0644);
-    put(path::kubelet_env, "# from eks-node\nNODEADM_KUBELET_ARGS=--node-ip=10.0.0.1\n", 0644);
-    put(path::containerd_config, "version = 2\n[plugins]\n", 0644);
+    put(path::kubelet_env, "# from eks-node\nNODEADM_KUBELET_ARGS=--node-ip=10.0.0.1\n", 0600);
+    put(path::containerd_config, "version = 2\n[plugins]\n", 0600);
     put(path::base_runtime_spec, "{}", 0644);
     put(path::kubeconfig, "apiVersion: v1\nkind: Config\n", 0600);
     for (const auto& c : cli::validate_files(p)) {
@@ -441,13 +441,16 @@ TEST_CASE("validate checks every output file: present, mode, parseable", "[cli][
 
     put(path::config_json, "{\"spec\": {}}", 0644);
     CHECK(outcome(path::config_json).detail == "mode 0644, want 0600");
-    put(path::containerd_config, "version = = 2\n", 0644);
+    put(path::containerd_config, "version = = 2\n", 0600);
     CHECK(outcome(path::containerd_config).outcome == Outcome::failed);
     CHECK(outcome(path::containerd_config).detail.starts_with("cannot parse"));
-    put(path::kubelet_env, "not an assignment\n", 0644);
+    put(path::kubelet_env, "not an assignment\n", 0600);
     CHECK(outcome(path::kubelet_env).detail == "cannot parse: line 1: not KEY=VALUE");
     put(path::ca_crt, "garbage", 0644);
     CHECK(outcome(path::ca_crt).outcome == Outcome::failed);
+    // files that may carry a registry's or a static pod URL's credentials
+    put(path::containerd_config, "version = 2\n", 0644);
+    CHECK(outcome(path::containerd_config).detail == "mode 0644, want 0600");
     // an optional file is checked once present
     put(path::user_data, "x", 0644);
     CHECK(outcome(path::user_data).detail == "mode 0644, want 0600");
