@@ -130,7 +130,7 @@ spec:
 Content-Type: application/vnd.eks-node+toml
 
 [settings.hooks.ud-agent]
-command = ["/usr/bin/ud-agent", "register", "--token", "%(ud_hook_arg)s"]
+command = ["/bin/true", "register", "--token", "%(ud_hook_arg)s"]
 
 [settings.hooks.ud-agent.environment]
 AGENT_ENROLL_KEY = "%(ud_hook_env)s"
@@ -148,7 +148,7 @@ AGENT_ENROLL_KEY = "%(ud_hook_env)s"
        "ud_hook_arg": S["hook command word (user data)"], "ud_hook_env": S["hook environment (user data)"]}
 
 SITE_TOML = ("[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for kv in ENV_SECRETS.items()) +
-             '\n[settings.hooks.site-agent]\ncommand = ["/usr/local/bin/site-agent", "--key=%s"]\n'
+             '\n[settings.hooks.site-agent]\ncommand = ["/bin/true", "--key=%s"]\n'
              % S["hook command word (admin fragment)"])
 
 # Files that hold secrets by design, relative to the root: the output registry's
@@ -363,6 +363,10 @@ def main():
     outputs = {}  # what each command printed
     inputs = set(harness.tree(root))  # what the test wrote; the rest is eks-node's
     self_test(check)
+    vm = harness.SOURCE_ROOT / "tests/vm/scenarios/16-secrets"
+    check("VM scenario 16-secrets plants the same user data and admin hook",
+          (vm / "user-data").read_text() == USER_DATA and
+          SITE_TOML.split("\n[settings.hooks")[1] in (vm / "files/etc/eks-node/node.toml.d/90-site.toml").read_text())
     try:
         with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data,
                               extra=["--token", IMDS_TOKEN, "--set",
@@ -388,16 +392,25 @@ def main():
             check("generator after config.json exits 0", r.returncode == 0, r.text)
             check_generated(check, gen_out, "after config.json", ["site-agent", "ud-agent"])
             journal += r.text
-            # The hooks' runner: the programs do not exist here, so each fails as systemd
+            # The hooks, as their units run them (/bin/true, which the VM scenario has too),
+            # at log level debug; then one whose program is missing fails as systemd's
             # would (203/EXEC), naming the program and no argument
             runner = helpers / "eks-node-hook"
             check("the hooks' runner is built", runner.exists(), runner)
-            for name, program in (("site-agent", "/usr/local/bin/site-agent"), ("ud-agent", "/usr/bin/ud-agent")):
-                r = run([runner, "--root=%s" % root, name] if runner.exists() else ["false"], env)
+            for name in ("site-agent", "ud-agent"):
+                r = run([runner, "--root=%s" % root, name] if runner.exists() else ["false"],
+                        dict(env, EKS_NODE_LOG_LEVEL="debug"))
                 outputs["eks-node-hook %s" % name] = r.text
-                check("eks-node-hook %s: exit 203 naming %s" % (name, program),
-                      r.returncode == 203 and program in r.text, "%d: %s" % (r.returncode, r.text))
+                check("eks-node-hook %s: exit 0" % name, r.returncode == 0, "%d: %s" % (r.returncode, r.text))
                 journal += r.text
+            hook_json = gen_out / "eks-node-hook@ud-agent.service.d/hook.json"
+            if hook_json.exists():
+                hook_json.write_text(hook_json.read_text().replace('"/bin/true"', '"/nonexistent/ud-agent"'))
+            r = run([runner, "--root=%s" % root, "ud-agent"] if runner.exists() else ["false"], env)
+            outputs["eks-node-hook ud-agent (its program missing)"] = r.text
+            check("eks-node-hook ud-agent, its program missing: exit 203 naming it",
+                  r.returncode == 203 and "/nonexistent/ud-agent" in r.text, "%d: %s" % (r.returncode, r.text))
+            journal += r.text
             reqs = aws.requests()
             check("the chain signed DescribeCluster and DescribeInstances with the instance profile",
                   {q[0] for q in reqs} == {"DescribeCluster", "DescribeInstances"} and
