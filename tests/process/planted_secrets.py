@@ -387,6 +387,13 @@ def main():
                 check("step %s exits 0" % step, r.returncode == 0, r.text)
                 outputs["eks-node-%s --log-level=debug" % step] = r.text
                 journal += r.text
+            # containerd 1.x logs its CRI configuration when it starts (Go's %+v), the registry
+            # headers' values with it: collect-logs must mask them in its journal too
+            journal += ('containerd[402]: level=info msg="Start cri plugin with config {PluginConfig:'
+                        '{Registry:{ConfigPath:/etc/containerd/certs.d Mirrors:map[] Configs:map['
+                        'registry.example.com:{Auth:0xc000a1b2c0 TLS:<nil>}] Auths:map[] Headers:map['
+                        'Authorization:[Bearer %s] X-Origin-Verify:[%s]]} MaxConcurrentDownloads:3}}"\n'
+                        % (S["containerd registry Authorization header"], S["containerd registry custom header"]))
             # after eks-node-config's daemon-reload: the user data's hook too, from config.json
             r, gen_out = run_generator(generator, root, outputs, "after config.json")
             check("generator after config.json exits 0", r.returncode == 0, r.text)
