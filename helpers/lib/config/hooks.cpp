@@ -107,8 +107,9 @@ std::vector<Hook> read(const json& table, const std::function<std::string(const 
                     h.environment[var] = v.get<std::string>();
                 }
             } else {
-                fail(key, "unknown field (known fields: command, stage, timeout, essential, description, "
-                          "environment)");
+                fail(key,
+                     "unknown field (known fields: command, stage, timeout, essential, description, "
+                     "environment)");
             }
         }
         if (h.command.empty()) fail("command", "required: the program to run and its arguments");

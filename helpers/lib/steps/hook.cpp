@@ -83,13 +83,13 @@ int hook_main(int argc, char** argv) {
         if (name.empty()) throw UsageError("expected the hook's NAME (usage: eks-node-hook [--root=DIR] NAME)");
         if (std::string problem = config::hooks::name_problem(name); !problem.empty()) throw UsageError(problem);
 
-        const fs::path file = paths.of(fmt::format("{}/{}", generator::hook_generator_dir,
-                                                   generator::hook_command_file(name)));
+        const fs::path file =
+            paths.of(fmt::format("{}/{}", generator::hook_generator_dir, generator::hook_command_file(name)));
         config::hooks::Command c = config::hooks::parse_command_file(read_command_file(file), file.string());
         for (const auto& [var, value] : c.environment)
             if (::setenv(var.c_str(), value.c_str(), 1) != 0)
-                throw Error(fmt::format("settings.hooks.{}.environment: cannot set {}: {}", name, var,
-                                        std::strerror(errno)));
+                throw Error(
+                    fmt::format("settings.hooks.{}.environment: cannot set {}: {}", name, var, std::strerror(errno)));
         std::vector<char*> args;
         for (std::string& w : c.argv) args.push_back(w.data());
         args.push_back(nullptr);

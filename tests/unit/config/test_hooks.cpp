@@ -129,8 +129,9 @@ TEST_CASE("bad hooks are exit 6 naming the hook, the key and the source", "[conf
 
 TEST_CASE("a hook's environment: variable names, values never quoted in errors", "[config][hooks]") {
     Origins origins;
-    json s = merged_settings({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\n"
-                                    "[settings.hooks.x.environment]\nAGENT_TOKEN = \"tok-123\"\nB = \"\"\n"}},
+    json s = merged_settings({{"u",
+                               "[settings.hooks.x]\ncommand = [\"/bin/true\"]\n"
+                               "[settings.hooks.x.environment]\nAGENT_TOKEN = \"tok-123\"\nB = \"\"\n"}},
                              origins);
     std::vector<hooks::Hook> h = hooks::read(s["hooks"], [](const std::string&) { return std::string("u"); });
     REQUIRE(h.size() == 1);
