@@ -169,6 +169,13 @@ std::string redact_flags(std::string s, Redactor& r) {
     return s;
 }
 
+// "Authorization", "Proxy-Authorization", "x_authorization": a header whose
+// value is a scheme and a credential.
+bool names_authorization(std::string_view key) {
+    std::vector<std::string> words = key_words(key);
+    return !words.empty() && words.back() == "authorization";
+}
+
 // Every "key: value", "key = value", "key=value", "\"key\": value" on the
 // line whose key names a secret: the value (quoted or up to white space, a
 // comma, a semicolon or a closing brace) becomes "REDACTED".
@@ -203,6 +210,11 @@ std::string redact_key_values(std::string line, Redactor& r) {
             // a list ("Authorization = [\"Bearer x\"]"): all of it, to its closing bracket
             end = line.find(']', v);
             end = end == std::string::npos ? line.size() : end + 1;
+            value = line.substr(v, end - v);
+        } else if (names_authorization(key)) {
+            // an HTTP header's line ("Authorization: Bearer TOKEN", as curl -v prints
+            // it): the scheme and the credential, to the end of the line
+            end = line.find_last_not_of(" \t\r") + 1;
             value = line.substr(v, end - v);
         } else {
             end = v;
@@ -305,7 +317,7 @@ bool secret_key(std::string_view key, std::string_view value) {
     // and a header given whole ("--manifest-url-header=Name:value"). Only as
     // the last word: kubelet's "authorization" table and
     // "--authorization-mode=Webhook" name a policy, not a credential.
-    if (last == "authorization" || secret_table(key)) return true;
+    if (names_authorization(key) || secret_table(key)) return true;
     return false;
 }
 
