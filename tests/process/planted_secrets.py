@@ -2,20 +2,26 @@
 # SPDX-License-Identifier: Apache-2.0
 """Planted secrets never leak from a node's chain or from the eks-node CLI.
 
-Usage: planted_secrets.py HELPER_DIR EKS_NODE_CLI
+Usage: planted_secrets.py HELPER_DIR EKS_NODE_CLI EKS_NODE_GENERATOR
 
 A node root is rendered step by step, at log level debug, against the loopback fake IMDS
 (which issues a known session token and serves an instance profile's credentials) and the
 fake EC2/EKS API (which checks the signatures made with those credentials). The user data
-carries proxy URLs with passwords, an admin fragment service environment keys whose values
-are secrets, and the kubeconfig gets a token line. Then none of them may appear, raw or
-base64-, URL- or JSON-encoded (search_forms), in:
+carries proxy URLs with passwords, containerd's registry credentials and headers, kubelet's
+static pod URL (with a password) and headers, a kubelet flag carrying a header and a hook whose
+command and environment carry secrets; an admin fragment service environment keys whose values
+are secrets and a hook of its own; the kubeconfig gets a token line. Then none of them may
+appear, raw or base64-, URL- or JSON-encoded (search_forms), in:
   - the steps' log output (stdout and stderr: the journal off systemd);
   - `eks-node config dump` (plain, --origins, and resolving when config.json is absent),
     `config check`, `validate`, `render`;
   - the archive of `eks-node collect-logs` (unpacked, every member and name);
   - any file under the root, for the session token and the credentials (never written);
-  - any file under the root of a mode other than 0600, for the configuration's secrets;
+  - any file under the root of a mode other than 0600, for the configuration's secrets: the
+    steps' files and eks-node-generator's output (run into the root's /run/systemd/generator
+    at boot, before config.json, and again after it);
+  - the generator's unit files and drop-ins, whatever their mode: systemd shows every
+    setting of a loaded unit (ExecStart=, Environment=) to every user (`systemctl show`);
   - eks-node-config's error when libcurl refuses the proxy URL (proxy_refused_case);
 and the files that hold secrets by design (kubeconfig, env files, config.json, user data)
 are 0600. The VM scenario 16-secrets checks the same on a real boot (journal, console,
@@ -57,27 +63,93 @@ PROXY2_URL = "http://svc:%s@proxy2:3128" % PROXY2_PASSWORD
 ENV_SECRETS = {"DD_API_KEY": "dd0pl4nted0api0key0c0ffee0123", "REGISTRY_PASS": "Regi$try-Pl4nted-Pass-77",
                "GITHUB_PAT": "ghp_Pl4ntedGitHubPat0123456789abcdefXYZ"}
 KUBECONFIG_TOKEN = "Pl4nted-Kubeconfig-Bearer-Token-5e6f"
+# One per field of the configuration that can carry a credential to containerd, kubelet or a
+# hook (issue 34, item 3): names that do not look secret on their own ("X-Origin-Verify",
+# "--manifest-url-header") are masked by the key above them (headers), or by the field.
+SURFACE_SECRETS = {
+    "containerd registry Authorization header": "Pl4nted-Registry-Bearer-7a1b",
+    "containerd registry custom header": "Pl4nted-Registry-Origin-Verify-2c3d",
+    "containerd registry password": "Pl4nted-Registry-Passw0rd-4e5f",
+    "containerd registry auth": "UGw0bnRlZC1SZWdpc3RyeS1BdXRo",
+    "containerd registry identitytoken": "Pl4nted-Registry-Identity-Token-6a7b",
+    "kubelet staticPodURLHeader Authorization": "Pl4nted-StaticPod-Bearer-8c9d",
+    "kubelet staticPodURLHeader custom header": "Pl4nted-StaticPod-Origin-Verify-0e1f",
+    "kubelet staticPodURL password": "Pl4nted-StaticPod-Url-Pass-2a3b",
+    "kubelet --manifest-url-header": "Pl4nted-Manifest-Header-4c5d",
+    "hook command word (admin fragment)": "Pl4nted-Site-Hook-Arg-6e7f",
+    "hook command word (user data)": "Pl4nted-UserData-Hook-Arg-8a9b",
+    "hook environment (user data)": "Pl4nted-UserData-Hook-Env-0c1d",
+}
+S = SURFACE_SECRETS
 CONFIG_SECRETS = {"proxy password": PROXY_PASSWORD, "proxy password after its first @": PROXY2_PASSWORD,
-                  **{"%s value" % k: v for k, v in ENV_SECRETS.items()}, "kubeconfig token": KUBECONFIG_TOKEN}
+                  **{"%s value" % k: v for k, v in ENV_SECRETS.items()}, "kubeconfig token": KUBECONFIG_TOKEN,
+                  **SURFACE_SECRETS}
 
 ALL_SECRETS = {**NEVER_WRITTEN, **CONFIG_SECRETS}
 
-USER_DATA = """---
+CRI = 'plugins."io.containerd.grpc.v1.cri".registry'
+USER_DATA = """MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="==B=="
+
+--==B==
+Content-Type: application/node.eks.aws
+
+---
 apiVersion: node.eks.aws/v1alpha1
 kind: NodeConfig
 spec:
   cluster:
     name: my-cluster
+  containerd:
+    config: |
+      [%(cri)s.headers]
+      Authorization = ["Bearer %(ctd_bearer)s"]
+      X-Origin-Verify = ["%(ctd_header)s"]
+      [%(cri)s.configs."registry.example.com".auth]
+      username = "puller"
+      password = "%(ctd_password)s"
+      auth = "%(ctd_auth)s"
+      identitytoken = "%(ctd_identity)s"
+  kubelet:
+    config:
+      staticPodURL: "https://pods:%(pod_url_pass)s@pods.example.com/manifests"
+      staticPodURLHeader:
+        Authorization: ["Bearer %(pod_bearer)s"]
+        X-Origin-Verify: ["%(pod_header)s"]
+    flags:
+      - "--manifest-url-header=X-Origin-Verify:%(manifest_header)s"
   instance:
     environment:
       default:
-        HTTPS_PROXY: "%s"
+        HTTPS_PROXY: "%(proxy)s"
         NO_PROXY: "127.0.0.1,localhost,169.254.169.254"
       containerd:
-        HTTP_PROXY: "%s"
-""" % (PROXY_URL, PROXY2_URL)
+        HTTP_PROXY: "%(proxy2)s"
 
-SITE_TOML = "[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for kv in ENV_SECRETS.items())
+--==B==
+Content-Type: application/vnd.eks-node+toml
+
+[settings.hooks.ud-agent]
+command = ["/bin/true", "register", "--token", "%(ud_hook_arg)s"]
+
+[settings.hooks.ud-agent.environment]
+AGENT_ENROLL_KEY = "%(ud_hook_env)s"
+
+--==B==--
+""" % {"cri": CRI, "proxy": PROXY_URL, "proxy2": PROXY2_URL,
+       "ctd_bearer": S["containerd registry Authorization header"],
+       "ctd_header": S["containerd registry custom header"],
+       "ctd_password": S["containerd registry password"], "ctd_auth": S["containerd registry auth"],
+       "ctd_identity": S["containerd registry identitytoken"],
+       "pod_url_pass": S["kubelet staticPodURL password"],
+       "pod_bearer": S["kubelet staticPodURLHeader Authorization"],
+       "pod_header": S["kubelet staticPodURLHeader custom header"],
+       "manifest_header": S["kubelet --manifest-url-header"],
+       "ud_hook_arg": S["hook command word (user data)"], "ud_hook_env": S["hook environment (user data)"]}
+
+SITE_TOML = ("[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for kv in ENV_SECRETS.items()) +
+             '\n[settings.hooks.site-agent]\ncommand = ["/bin/true", "--key=%s"]\n'
+             % S["hook command word (admin fragment)"])
 
 # Files that hold secrets by design, relative to the root: the output registry's
 # secrets (helpers/lib/core/outputs.hpp), every one 0600. This scenario (not on
@@ -240,14 +312,48 @@ def ecs_case(cli, check, tmp):
         harness.shutil.rmtree(root, ignore_errors=True)
 
 
+GENERATOR_DIR = "run/systemd/generator"
+
+
+def run_generator(generator, root, outputs, when):
+    """eks-node-generator into the root's /run/systemd/generator, as systemd runs it (the
+    directory emptied first, as a daemon-reload does); its log goes to outputs."""
+    out = root / GENERATOR_DIR
+    harness.shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    env = dict(os.environ, EKS_NODE_ROOT=str(root), EKS_NODE_LOG_TARGET="console")
+    r = run([generator, out], env)
+    outputs["eks-node-generator (%s)" % when] = r.text
+    return r, out
+
+
+def check_generated(check, out, when, hooks):
+    """The generator's output: hooks wired, no secret in any unit file or drop-in (systemd
+    shows their settings to every user), every file holding one 0600."""
+    files = [p for p in sorted(out.rglob("*")) if p.is_file() and not p.is_symlink()]
+    for name in hooks:
+        check("generator (%s): hook %s wired" % (when, name),
+              (out / ("eks-node.target.wants/eks-node-hook@%s.service" % name)).is_symlink() and
+              (out / ("eks-node-hook@%s.service.d/50-hook.conf" % name)).is_file(), sorted(map(str, files)))
+    # what systemd loads: units and *.conf drop-ins
+    shown = {str(p.relative_to(out)): describe(leaks(p.read_text())) for p in files
+             if (p.suffix == ".conf" or p.parent == out) and leaks(p.read_text())}
+    check("generator (%s): no secret in a unit or drop-in systemd loads (systemctl show)" % when, not shown, shown)
+    loose = {str(p.relative_to(out)): "%o" % stat.S_IMODE(p.stat().st_mode) for p in files
+             if leaks(p.read_bytes().decode(errors="replace")) and stat.S_IMODE(p.stat().st_mode) != 0o600}
+    check("generator (%s): every file holding a secret is 0600" % when, not loose, loose)
+
+
 def main():
     helpers = pathlib.Path(sys.argv[1]).resolve()
     cli = pathlib.Path(sys.argv[2]).resolve()
+    generator = pathlib.Path(sys.argv[3]).resolve()
     tally = harness.Tally()
     check = tally.check
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-secrets-"))
     root = harness.make_root()
     harness.write(root / "etc/eks-node/node.toml.d/90-site.toml", SITE_TOML)
+    harness.write(root / "proc/cmdline", "console=ttyS0 eks-node.log-level=debug\n")
     user_data = tmp / "user-data"
     user_data.write_text(USER_DATA)
     ca = [ln.split(":", 1)[1].strip() for ln in (CASE / "nodeconfig.yaml").read_text().splitlines()
@@ -257,6 +363,10 @@ def main():
     outputs = {}  # what each command printed
     inputs = set(harness.tree(root))  # what the test wrote; the rest is eks-node's
     self_test(check)
+    vm = harness.SOURCE_ROOT / "tests/vm/scenarios/16-secrets"
+    check("VM scenario 16-secrets plants the same user data and admin hook",
+          (vm / "user-data").read_text() == USER_DATA and
+          SITE_TOML.split("\n[settings.hooks")[1] in (vm / "files/etc/eks-node/node.toml.d/90-site.toml").read_text())
     try:
         with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data,
                               extra=["--token", IMDS_TOKEN, "--set",
@@ -266,13 +376,48 @@ def main():
                                  "--cluster", "my-cluster,https://example.com,%s,10.100.0.0/16" % ca]) as aws:
             # credentials from the instance profile only, as on a node
             env = aws.env(credentials=False)
-            journal = ""
+            # at boot: the admin's hook, from its fragment (config.json does not exist yet)
+            r, gen_out = run_generator(generator, root, outputs, "at boot")
+            check("generator at boot exits 0", r.returncode == 0, r.text)
+            check_generated(check, gen_out, "at boot", ["site-agent"])
+            journal = r.text
             for step in STEPS:
                 r = run([helpers / ("eks-node-" + step), "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint,
                          "--log-level=debug"], env)
                 check("step %s exits 0" % step, r.returncode == 0, r.text)
                 outputs["eks-node-%s --log-level=debug" % step] = r.text
                 journal += r.text
+            # containerd 1.x logs its CRI configuration when it starts (Go's %+v), the registry
+            # headers' values with it: collect-logs must mask them in its journal too
+            journal += ('containerd[402]: level=info msg="Start cri plugin with config {PluginConfig:'
+                        '{Registry:{ConfigPath:/etc/containerd/certs.d Mirrors:map[] Configs:map['
+                        'registry.example.com:{Auth:0xc000a1b2c0 TLS:<nil>}] Auths:map[] Headers:map['
+                        'Authorization:[Bearer %s] X-Origin-Verify:[%s]]} MaxConcurrentDownloads:3}}"\n'
+                        % (S["containerd registry Authorization header"], S["containerd registry custom header"]))
+            # after eks-node-config's daemon-reload: the user data's hook too, from config.json
+            r, gen_out = run_generator(generator, root, outputs, "after config.json")
+            check("generator after config.json exits 0", r.returncode == 0, r.text)
+            check_generated(check, gen_out, "after config.json", ["site-agent", "ud-agent"])
+            journal += r.text
+            # The hooks, as their units run them (/bin/true, which the VM scenario has too),
+            # at log level debug; then one whose program is missing fails as systemd's
+            # would (203/EXEC), naming the program and no argument
+            runner = helpers / "eks-node-hook"
+            check("the hooks' runner is built", runner.exists(), runner)
+            for name in ("site-agent", "ud-agent"):
+                r = run([runner, "--root=%s" % root, name] if runner.exists() else ["false"],
+                        dict(env, EKS_NODE_LOG_LEVEL="debug"))
+                outputs["eks-node-hook %s" % name] = r.text
+                check("eks-node-hook %s: exit 0" % name, r.returncode == 0, "%d: %s" % (r.returncode, r.text))
+                journal += r.text
+            hook_json = gen_out / "eks-node-hook@ud-agent.service.d/hook.json"
+            if hook_json.exists():
+                hook_json.write_text(hook_json.read_text().replace('"/bin/true"', '"/nonexistent/ud-agent"'))
+            r = run([runner, "--root=%s" % root, "ud-agent"] if runner.exists() else ["false"], env)
+            outputs["eks-node-hook ud-agent (its program missing)"] = r.text
+            check("eks-node-hook ud-agent, its program missing: exit 203 naming it",
+                  r.returncode == 203 and "/nonexistent/ud-agent" in r.text, "%d: %s" % (r.returncode, r.text))
+            journal += r.text
             reqs = aws.requests()
             check("the chain signed DescribeCluster and DescribeInstances with the instance profile",
                   {q[0] for q in reqs} == {"DescribeCluster", "DescribeInstances"} and

@@ -117,7 +117,7 @@ std::string TarGzWriter::finish() {
 namespace {
 
 // How a text is redacted before it goes into the archive (cli/redact.hpp).
-enum class Kind { text, json, toml, environment, as_is };
+enum class Kind { text, json, toml, rendered_toml, environment, as_is };
 
 // Everything is read first and redacted as a whole, so that a secret
 // found in one file (config.json's environment, a kubeconfig token) is
@@ -283,11 +283,14 @@ void Collection::rendered_files() {
             note(fmt::format("files{}", o.path), "left out (may hold secrets)");
             continue;
         }
-        // JSON and environment files are redacted by key; the rest (TOML,
-        // YAML, PEM, text) as text, which masks secret-looking values anywhere.
-        const Kind kind = o.format == outputs::Format::json  ? Kind::json
-                          : o.format == outputs::Format::env ? Kind::environment
-                                                             : Kind::text;
+        // JSON, TOML and environment files are parsed and redacted by key
+        // (a TOML table of headers is masked whole, which a line alone cannot
+        // tell); the rest (YAML, PEM, text) as text, which masks
+        // secret-looking values anywhere.
+        const Kind kind = o.format == outputs::Format::json   ? Kind::json
+                          : o.format == outputs::Format::toml ? Kind::rendered_toml
+                          : o.format == outputs::Format::env  ? Kind::environment
+                                                              : Kind::text;
         if (!o.is_pattern()) {
             collect(o.path, kind);
             continue;
@@ -336,6 +339,7 @@ std::string Collection::archive() {
             switch (it.kind) {
             case Kind::json: it.data = redactor.json_text(it.data); break;
             case Kind::toml: it.data = redactor.toml_text(it.data); break;
+            case Kind::rendered_toml: it.data = redactor.rendered_toml(it.data); break;
             case Kind::environment: it.data = redactor.environment_file(it.data); break;
             case Kind::text: it.data = redactor.text(it.data); break;
             case Kind::as_is: break;

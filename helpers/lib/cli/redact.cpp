@@ -169,6 +169,13 @@ std::string redact_flags(std::string s, Redactor& r) {
     return s;
 }
 
+// "Authorization", "Proxy-Authorization", "x_authorization": a header whose
+// value is a scheme and a credential.
+bool names_authorization(std::string_view key) {
+    std::vector<std::string> words = key_words(key);
+    return !words.empty() && words.back() == "authorization";
+}
+
 // Every "key: value", "key = value", "key=value", "\"key\": value" on the
 // line whose key names a secret: the value (quoted or up to white space, a
 // comma, a semicolon or a closing brace) becomes "REDACTED".
@@ -199,6 +206,16 @@ std::string redact_key_values(std::string line, Redactor& r) {
                 value = line.substr(v + 1, close - v - 1);
                 end = close + 1;
             }
+        } else if (q == '[') {
+            // a list ("Authorization = [\"Bearer x\"]"): all of it, to its closing bracket
+            end = line.find(']', v);
+            end = end == std::string::npos ? line.size() : end + 1;
+            value = line.substr(v, end - v);
+        } else if (names_authorization(key)) {
+            // an HTTP header's line ("Authorization: Bearer TOKEN", as curl -v prints
+            // it): the scheme and the credential, to the end of the line
+            end = line.find_last_not_of(" \t\r") + 1;
+            value = line.substr(v, end - v);
         } else {
             end = v;
             while (end < line.size() && !is_space(line[end]) && line[end] != ',' && line[end] != ';' &&
@@ -296,7 +313,21 @@ bool secret_key(std::string_view key, std::string_view value) {
     for (const std::string& w : words)
         for (std::string_view exact : {"pass", "pwd", "auth", "pat", "bearer", "apitoken"})
             if (w == exact) return true;
+    // An HTTP header's credential ("Authorization", "Proxy-Authorization"),
+    // and a header given whole ("--manifest-url-header=Name:value"). Only as
+    // the last word: kubelet's "authorization" table and
+    // "--authorization-mode=Webhook" name a policy, not a credential.
+    if (names_authorization(key) || secret_table(key)) return true;
     return false;
+}
+
+bool secret_table(std::string_view key) {
+    if (size_t dot = key.rfind('.'); dot != std::string_view::npos) key = key.substr(dot + 1);
+    std::string joined;
+    for (const std::string& w : key_words(key)) joined += w;
+    // containerd's registry "headers", kubelet's "staticPodURLHeader": what
+    // is sent with every request, so whatever its name ("X-Origin-Verify")
+    return joined.ends_with("header") || joined.ends_with("headers");
 }
 
 std::string redact_url_userinfo(std::string_view text, Redactor* remember) {
@@ -342,7 +373,12 @@ std::string redact_url_userinfo(std::string_view text, Redactor* remember) {
 }
 
 void Redactor::remember(std::string_view secret) {
-    if (secret.size() < min_remembered || secret == redacted) return;
+    // a value masked already, as a key's value is ("REDACTED", quoted): to
+    // remember it would mask the quotes of every other one
+    std::string_view bare = secret;
+    if (bare.size() >= 2 && (bare.front() == '"' || bare.front() == '\'') && bare.back() == bare.front())
+        bare = bare.substr(1, bare.size() - 2);
+    if (secret.size() < min_remembered || bare == redacted) return;
     if (std::all_of(secret.begin(), secret.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
         return;
     std::vector<std::string> forms = {std::string(secret), json_escaped(secret), escaped(secret, "\\\"`$"),
@@ -467,10 +503,37 @@ std::string string_value(Redactor& r, std::string_view key, const std::string& s
     return r.text(s);
 }
 
+std::string masked(Redactor& r, const std::string& s) {
+    r.remember(s);
+    return std::string(redacted);
+}
+
+// Every string under `j`, whatever its key: the values of a headers table.
+void mask_all(json& j, Redactor& r) {
+    if (j.is_string() && !j.get_ref<const std::string&>().empty()) j = masked(r, j.get<std::string>());
+    else if (j.is_structured())
+        for (json& e : j) mask_all(e, r);
+}
+
+// settings.hooks: a hook's arguments are its author's to fill, and a token
+// passed as "--token", "VALUE" has no key to tell it by: every word but the
+// program (an absolute path, kept to tell the hooks apart) is masked.
+void mask_hooks(json& hooks, Redactor& r) {
+    for (auto& [name, hook] : hooks.items()) {
+        if (!hook.is_object() || !hook.contains("command") || !hook["command"].is_array()) continue;
+        json& command = hook["command"];
+        for (size_t i = 1; i < command.size(); ++i)
+            if (command[i].is_string()) command[i] = masked(r, command[i].get<std::string>());
+    }
+}
+
 void walk(json& j, Redactor& r, std::string_view key) {
     if (j.is_object()) {
+        if (key == "settings" && j.contains("hooks") && j["hooks"].is_object()) mask_hooks(j["hooks"], r);
         for (auto it = j.begin(); it != j.end(); ++it) {
-            if (it.key() == "environment" && it->is_object()) {
+            if (secret_table(it.key()) && it->is_structured()) {
+                mask_all(*it, r);
+            } else if (it.key() == "environment" && it->is_object()) {
                 walk_environment(*it, r);
             } else if (it.key() == "origins" && it->is_object() && key.empty()) {
                 // config.json's origins: field pointers ("/spec/instance/
@@ -548,6 +611,16 @@ std::string Redactor::toml_text(std::string_view text) {
     }
     walk(j, *this, "");
     return config::json_to_toml(j, "collect-logs");
+}
+
+std::string Redactor::rendered_toml(std::string_view t) {
+    size_t body = 0;
+    while (body < t.size() && t[body] == '#') {
+        size_t eol = t.find('\n', body);
+        body = eol == std::string_view::npos ? t.size() : eol + 1;
+    }
+    std::string out = toml_text(t);  // first: a text that is not TOML is left out whole
+    return text(t.substr(0, body)) + out;
 }
 
 std::string Redactor::environment_file(std::string_view t) {

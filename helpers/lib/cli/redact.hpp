@@ -8,8 +8,11 @@
 // kubelet flags eks-node derived). Credentials in a URL are masked whatever
 // the variable or key: "scheme://USERINFO@host" keeps only "scheme://" and
 // what follows the last '@'. Elsewhere (kubeconfig, containerd, journal,
-// command output) keys that name a secret (token, password, auth, ...) have
-// their values masked, and so do AWS access key IDs.
+// command output) keys that name a secret (token, password, auth,
+// Authorization, ...) have their values masked, every value of an HTTP
+// headers table is, and so are AWS access key IDs. A hook's arguments
+// (settings.hooks.NAME.command after the program) are masked whole: a
+// secret there has no key to be told by.
 //
 // Each value masked that way is also remembered, and at the end every text
 // of the archive is searched for it and its encoded forms (JSON and systemd
@@ -31,10 +34,19 @@ inline constexpr size_t min_remembered = 6;
 // An environment variable whose value is kept (URL credentials still masked).
 bool harmless_environment_name(std::string_view name);
 
-// A key (JSON, YAML, TOML, "--flag=") whose string value is a secret. A value
-// that is an absolute path under a key naming a file, path, directory or
-// config ("tokenFile", "--image-credential-provider-config") is not one.
+// A key (JSON, YAML, TOML, "--flag=") whose string value is a secret, by its
+// words, case-insensitively: token, password, secret, credential, auth, API
+// key and the like; an HTTP header's credential (the last word
+// "authorization"), or a header (see secret_table). A value that is an
+// absolute path under a key naming a file, path, directory or config
+// ("tokenFile", "--image-credential-provider-config") is not one.
 bool secret_key(std::string_view key, std::string_view value = {});
+
+// A key whose every value, however deep and whatever its own key, is a
+// secret: HTTP headers sent with requests (containerd's registry "headers",
+// kubelet's "staticPodURLHeader"), where a credential's header may have any
+// name ("X-Origin-Verify").
+bool secret_table(std::string_view key);
 
 class Redactor {
 public:
@@ -46,6 +58,10 @@ public:
     // sorted; comments do not survive (a commented-out secret is one too).
     // Throws Error when `text` is not TOML.
     std::string toml_text(std::string_view text);
+    // A TOML file eks-node rendered (containerd's config.toml): as
+    // toml_text(), under the comments that head it (which generated it, the
+    // drop-ins it imports) read as text().
+    std::string rendered_toml(std::string_view text);
     // A systemd EnvironmentFile= (KEY=value, quoted values may span lines).
     std::string environment_file(std::string_view text);
     // Anything else, line by line: "key: value", "key = value", "KEY=value",

@@ -9,6 +9,7 @@
 #include "config/settings.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
+#include "core/jsonutil.hpp"
 
 namespace eksnode::config::hooks {
 
@@ -28,9 +29,16 @@ std::string name_problem(std::string_view name) {
         text::quote(name));
 }
 
+std::string value_problem(std::string_view value) {
+    if (value.size() > max_word) return fmt::format("a value of more than {} bytes", max_word);
+    if (has_control(value)) return "a value with a control character";
+    return {};
+}
+
 std::string word_problem(std::string_view word) {
     if (word.size() > max_word) return fmt::format("a word of more than {} bytes", max_word);
-    if (has_control(word)) return text::quote(word) + " contains a control character";
+    // not quoted: an argument may be a secret, and the error is logged
+    if (has_control(word)) return "a word with a control character";
     return {};
 }
 
@@ -86,8 +94,22 @@ std::vector<Hook> read(const json& table, const std::function<std::string(const 
                 h.description = value.get<std::string>();
                 if (has_control(h.description) || h.description.size() > 256)
                     fail(key, "must be one line of at most 256 bytes");
+            } else if (key == "environment") {
+                if (!value.is_object()) fail(key, expected("a table of strings", value));
+                if (value.size() > max_variables) fail(key, fmt::format("more than {} variables", max_variables));
+                for (const auto& [var, v] : value.items()) {
+                    const std::string at = text::child_path(key, var);
+                    if (std::string problem = check::env_name(var); !problem.empty()) fail(at, problem);
+                    if (!v.is_string()) fail(at, expected("a string", v));
+                    // not quoted: the value is likely a secret
+                    if (std::string problem = value_problem(v.get_ref<const std::string&>()); !problem.empty())
+                        fail(at, problem);
+                    h.environment[var] = v.get<std::string>();
+                }
             } else {
-                fail(key, "unknown field (known fields: command, stage, timeout, essential, description)");
+                fail(key,
+                     "unknown field (known fields: command, stage, timeout, essential, description, "
+                     "environment)");
             }
         }
         if (h.command.empty()) fail("command", "required: the program to run and its arguments");
@@ -99,6 +121,42 @@ std::vector<Hook> read(const json& table, const std::function<std::string(const 
 }
 
 std::string unit_name(std::string_view name) { return fmt::format("eks-node-hook@{}.service", name); }
+
+std::string command_file_text(const Hook& h) {
+    json j = json::object();
+    j["command"] = h.command;
+    j["environment"] = h.environment;
+    return dump_pretty(j);
+}
+
+Command parse_command_file(std::string_view text, std::string_view origin) {
+    auto fail = [&](const std::string& problem) { throw ConfigError(std::string(origin), "", problem); };
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail("not a hook's command file (JSON)");
+    Command c;
+    const json* command = j.contains("command") ? &j["command"] : nullptr;
+    if (!command || !command->is_array() || command->empty() || command->size() > max_words)
+        fail(fmt::format("\"command\" must be a list of 1 to {} words", max_words));
+    for (size_t i = 0; i < command->size(); ++i) {
+        const json& w = (*command)[i];
+        // the position, never the word: it may be a secret
+        if (!w.is_string() || !word_problem(w.get_ref<const std::string&>()).empty())
+            fail(fmt::format("command[{}] is not a word a hook takes", i));
+        c.argv.push_back(w.get<std::string>());
+    }
+    if (std::string problem = check::absolute_path(c.argv.front()); !problem.empty()) fail("command[0]: " + problem);
+    if (j.contains("environment")) {
+        const json& env = j["environment"];
+        if (!env.is_object() || env.size() > max_variables)
+            fail(fmt::format("\"environment\" must be a table of at most {} strings", max_variables));
+        for (const auto& [var, v] : env.items()) {
+            if (!check::env_name(var).empty() || !v.is_string() || !value_problem(v.get<std::string>()).empty())
+                fail(fmt::format("environment: {} is not a variable a hook takes", text::quote(var)));
+            c.environment[var] = v.get<std::string>();
+        }
+    }
+    return c;
+}
 
 std::string exec_line(const std::vector<std::string>& command) {
     std::string out;

@@ -274,6 +274,9 @@ const Field& settings() {
                               duration("timeout", "time allowed for the command (default 5 min)"),
                               boolean("essential", "a failure holds kubelet back (default true)"),
                               string_field("description", "one line for systemctl status", nullptr),
+                              map_of("environment",
+                                     "variables for the command only, where its secrets belong (root reads them)",
+                                     check::env_name, string_field("", "a value", hooks::value_problem)),
                           })),
             object(
                 "containerd", "containerd settings",

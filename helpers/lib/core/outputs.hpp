@@ -64,16 +64,25 @@ inline constexpr Output all[] = {
     // settings.profile and settings.sysctls
     {.path = path::sysctl_conf, .mode = 0644, .format = Format::text, .step = "system", .optional = true},
     {.path = path::ca_crt, .mode = 0644, .format = Format::pem, .step = "ca"},
-    {.path = path::kubelet_config, .mode = 0644, .format = Format::json, .step = "kubelet"},
-    {.path = path::kubelet_user_dropin, .mode = 0644, .format = Format::json, .step = "kubelet", .optional = true},
+    // spec.kubelet.config lands in one of the two (the drop-in from kubelet
+    // 1.29), and its staticPodURLHeader is a credential (staticPodURL may
+    // carry one in its userinfo); spec.kubelet.flags in the environment
+    // (--manifest-url-header). Only kubelet (root) reads them: 0600 always,
+    // so that no file's mode depends on what the user data holds.
+    {.path = path::kubelet_config, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true},
+    {.path = path::kubelet_user_dropin, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true,
+     .optional = true},
     {.path = path::credential_provider_config, .mode = 0644, .format = Format::json, .step = "kubelet"},
-    {.path = path::kubelet_env, .mode = 0644, .format = Format::env, .step = "kubelet"},
+    {.path = path::kubelet_env, .mode = 0600, .format = Format::env, .step = "kubelet", .secret = true},
     // one of the two kubeconfigs, by enableOutpost: both grant cluster access
     {.path = path::kubeconfig, .mode = 0600, .format = Format::yaml, .step = "kubelet", .secret = true,
      .optional = true},
     {.path = path::bootstrap_kubeconfig, .mode = 0600, .format = Format::yaml, .step = "kubelet", .secret = true,
      .optional = true},
-    {.path = path::containerd_config, .mode = 0644, .format = Format::toml, .step = "containerd"},
+    // spec.containerd.config may hold registry credentials and headers
+    // (registry.configs.*.auth, registry.headers), which containerd reads
+    // only from here; containerd (root) alone reads it: 0600 always
+    {.path = path::containerd_config, .mode = 0600, .format = Format::toml, .step = "containerd", .secret = true},
     {.path = path::base_runtime_spec, .mode = 0644, .format = Format::json, .step = "containerd"},
     {.path = path::soci_config, .mode = 0644, .format = Format::toml, .step = "containerd", .optional = true,
      .existing_dir = true},

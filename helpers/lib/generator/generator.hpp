@@ -12,17 +12,22 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "core/jsonutil.hpp"
 #include "core/log.hpp"
 #include "core/paths.hpp"
 
 namespace eksnode::generator {
 
-// One entry of the output directory: a regular file (mode 0644) or a symlink.
+// One entry of the output directory: a regular file or a symlink.
 struct GeneratedFile {
     enum class Kind { file, symlink };
     Kind kind = Kind::file;
     std::string data;  // the file's content, or the symlink's target
+    // A file's mode: 0644, as systemd's own generators write units, or 0600
+    // for one systemd does not load and only root may read (a hook's command).
+    mode_t mode = 0644;
 
     bool operator==(const GeneratedFile&) const = default;
 };
@@ -74,6 +79,12 @@ std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* 
 // Where the plan puts the drop-in of hook NAME (settings.hooks):
 // "eks-node-hook@NAME.service.d/50-hook.conf".
 std::string hook_dropin(std::string_view name);
+// And the hook's command and environment (config::hooks::command_file_text),
+// 0600 beside the drop-in: "eks-node-hook@NAME.service.d/hook.json". systemd
+// reads only *.conf there; eks-node-hook NAME reads this, under
+// /run/systemd/generator (hook_generator_dir).
+std::string hook_command_file(std::string_view name);
+inline constexpr std::string_view hook_generator_dir = "/run/systemd/generator";
 
 // Where the plan puts containerd's drop-in that loads the runtime handlers'
 // kernel modules (settings.runtimes.*.kernelModules) before it starts.

@@ -35,10 +35,11 @@ std::string write_entry(const fs::path& dir, const std::string& rel, const Gener
 
     // No temp file and fsync: systemd reads the directory (a tmpfs) only after
     // the generator has exited, and a boot without it regenerates everything.
-    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    // Created with its mode, so that a 0600 file is never readable by others.
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, entry.mode);
     if (fd < 0) return errno_message(p);
     std::string error;
-    if (::fchmod(fd, 0644) < 0) error = errno_message(p);  // whatever the umask
+    if (::fchmod(fd, entry.mode) < 0) error = errno_message(p);  // whatever the umask
     for (size_t done = 0; error.empty() && done < entry.data.size();) {
         ssize_t n = ::write(fd, entry.data.data() + done, entry.data.size() - done);
         if (n < 0 && errno == EINTR) continue;

@@ -15,7 +15,7 @@
 namespace eksnode::generator {
 
 // Writes every entry of the plan under `dir`, creating directories (0755):
-// files 0644, symlinks as planned. An existing entry is replaced, so running
+// files with their mode (0644, a hook's command 0600), symlinks as planned. An existing entry is replaced, so running
 // the generator twice into one directory is harmless. Returns one message per
 // entry that could not be written, naming the path.
 std::vector<std::string> write_plan(const GeneratorPlan& plan, const fs::path& dir);

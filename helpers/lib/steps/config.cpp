@@ -418,9 +418,12 @@ void restart_containerd_after_new_hooks(const generator::GeneratorPlan& before, 
     for (const config::hooks::Hook& h :
          config::hooks::read(*table, [](const std::string&) { return std::string(path::config_json); })) {
         if (h.stage != config::hooks::Stage::before_containerd) continue;
-        const std::string dropin = generator::hook_dropin(h.name);
-        auto was = before.files.find(dropin), now = after.files.find(dropin);
-        if (now == after.files.end() || (was != before.files.end() && was->second == now->second)) continue;
+        // new, or changed: its drop-in (order, timeout) or its command file
+        auto changed = [&](const std::string& rel) {
+            auto was = before.files.find(rel), now = after.files.find(rel);
+            return now != after.files.end() && (was == before.files.end() || was->second != now->second);
+        };
+        if (!changed(generator::hook_dropin(h.name)) && !changed(generator::hook_command_file(h.name))) continue;
         std::optional<std::string> state = sd::active_state("containerd.service");
         if (!state || (*state != "active" && *state != "activating" && *state != "reloading")) return;
         log::info("{} runs before containerd, which is {} already: restarting containerd after it",

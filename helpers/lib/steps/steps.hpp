@@ -46,6 +46,11 @@ StepResult prepull(const StepOptions& opts);         // steps/prepull.cpp
 StepResult network(const StepOptions& opts);         // steps/network.cpp, one interface
 StepResult ecs(const StepOptions& opts);             // steps/ecs.cpp
 
+// eks-node-hook NAME: execv()s hook NAME's command (steps/hook.cpp); returns
+// only on failure, with the exit status (203 when the command cannot be
+// executed, as systemd's own, 6 when its file is missing or not root's).
+int hook_main(int argc, char** argv);
+
 // config.json as eks-node-config wrote it (--config=, else under --root).
 // Throws ConfigError (exit 6) when it is missing or not JSON: the steps after
 // eks-node-config cannot run without it.

@@ -3,6 +3,7 @@
 // hook, and the ExecStart= line that systemd splits back into the same words.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -109,7 +110,7 @@ TEST_CASE("bad hooks are exit 6 naming the hook, the key and the source", "[conf
     CHECK(error_of({{"u", "[settings.hooks.\"x@y\"]\ncommand = [\"/bin/true\"]\n"}}).find("is not a hook name") !=
           std::string::npos);
     CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/echo\", \"a\\nb\"]\n"}}) ==
-          "u: settings.hooks.x.command[1]: \"a\\nb\" contains a control character");
+          "u: settings.hooks.x.command[1]: a word with a control character");
     CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nstage = \"later\"\n"}})
               .find("settings.hooks.x.stage: \"later\" is not one of before-containerd, before-kubelet, after-join") !=
           std::string::npos);
@@ -124,6 +125,52 @@ TEST_CASE("bad hooks are exit 6 naming the hook, the key and the source", "[conf
         many += fmt::format("[settings.hooks.h{}]\ncommand = [\"/bin/true\"]\n", i);
     CHECK(error_of({{"u", many}}) ==
           fmt::format("u: settings.hooks: {} hooks, more than {}", hooks::max_hooks + 1, hooks::max_hooks));
+}
+
+TEST_CASE("a hook's environment: variable names, values never quoted in errors", "[config][hooks]") {
+    Origins origins;
+    json s = merged_settings({{"u",
+                               "[settings.hooks.x]\ncommand = [\"/bin/true\"]\n"
+                               "[settings.hooks.x.environment]\nAGENT_TOKEN = \"tok-123\"\nB = \"\"\n"}},
+                             origins);
+    std::vector<hooks::Hook> h = hooks::read(s["hooks"], [](const std::string&) { return std::string("u"); });
+    REQUIRE(h.size() == 1);
+    CHECK(h[0].environment == std::map<std::string, std::string>{{"AGENT_TOKEN", "tok-123"}, {"B", ""}});
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nenvironment = { \"1X\" = \"v\" }\n"}})
+              .find("\"1X\" is not an environment variable name") != std::string::npos);
+    std::string bad = error_of(
+        {{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nenvironment = { T = \"sec\\nret-PLANTED\" }\n"}});
+    CHECK(bad.find("settings.hooks.x.environment.T") != std::string::npos);
+    CHECK(bad.find("PLANTED") == std::string::npos);
+    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nenvironment = { T = 1 }\n"}})
+              .find("settings.hooks.x.environment.T") != std::string::npos);
+}
+
+TEST_CASE("the command file gives eks-node-hook the words and variables as declared", "[config][hooks]") {
+    hooks::Hook h;
+    h.name = "x";
+    h.command = {"/opt/my tool/run", "--msg=\"hi\" $HOME ${X} %n 100%", "back\\slash", "", "'single'"};
+    h.environment = {{"TOKEN", "t%$\"'"}, {"A", "1"}};
+    const std::string text = hooks::command_file_text(h);
+    CHECK(text == hooks::command_file_text(h));  // deterministic: the generator's output is compared
+    hooks::Command c = hooks::parse_command_file(text, "f");
+    CHECK(c.argv == h.command);
+    CHECK(c.environment == h.environment);
+    // what read() refuses, eks-node-hook refuses too, naming the position only
+    auto problem = [](std::string_view t) {
+        try {
+            hooks::parse_command_file(t, "f");
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(problem("{\"command\": []}") == "f: \"command\" must be a list of 1 to 256 words");
+    CHECK(problem("{\"command\": [\"true\"]}").starts_with("f: command[0]: "));
+    CHECK(problem("{\"command\": [\"/bin/x\", \"PLANTED\\n\"]}") == "f: command[1] is not a word a hook takes");
+    CHECK(problem("{\"command\": [\"/bin/x\"], \"environment\": {\"A B\": \"v\"}}") ==
+          "f: environment: \"A B\" is not a variable a hook takes");
+    CHECK(problem("not json") == "f: not a hook's command file (JSON)");
 }
 
 TEST_CASE("the ExecStart= line gives systemd back the words as written", "[config][hooks]") {

@@ -22,8 +22,20 @@ check "the steps logged at debug (eks-node.log-level=debug)" \
 check "kubelet runs with the proxy of instance.environment (the secret is live)" \
   bash -c 'grep -q "\"HTTPS_PROXY\": \"http://user:" /run/stub-kubelet/environ.json'
 for f in /run/eks-node/user-data /run/eks-node/config.json /var/lib/kubelet/kubeconfig \
-  /run/eks-node/env/default.env /run/eks-node/env/kubelet.env /run/eks-node/env/containerd.env; do
+  /run/eks-node/env/default.env /run/eks-node/env/kubelet.env /run/eks-node/env/containerd.env \
+  /etc/containerd/config.toml /etc/kubernetes/kubelet/config.json \
+  /etc/kubernetes/kubelet/config.json.d/40-user.conf /etc/eks/kubelet/environment \
+  /run/systemd/generator/eks-node-hook@site-agent.service.d/hook.json \
+  /run/systemd/generator/eks-node-hook@ud-agent.service.d/hook.json; do
   check "$f is 0600" test "$(stat -c %a "$f")" = 600
+done
+check "containerd runs on the registry credentials and headers (config.toml holds them)" \
+  bash -c 'systemctl is-active --quiet containerd.service && grep -q "identitytoken" /etc/containerd/config.toml'
+# The hooks ran through eks-node-hook, their words in hook.json, not in the units
+for h in site-agent ud-agent; do
+  check "eks-node-hook@$h.service ran and succeeded" systemctl is-active --quiet "eks-node-hook@$h.service"
+  check "eks-node-hook@$h.service's ExecStart= is eks-node-hook $h" bash -c "
+    systemctl show -P ExecStart eks-node-hook@$h.service | grep -q 'argv\[\]=/usr/libexec/eks-node/eks-node-hook $h ;'"
 done
 
 out=$EKSVM_OUT/secrets
@@ -31,6 +43,11 @@ mkdir -p "$out"
 # The CLI where it may call EC2 or EKS (config check, dump without config.json) in the
 # environment eks-node-config.service has here: the fake AWS API (its drop-in).
 export AWS_ENDPOINT_URL=http://127.0.0.1:8080
+# what systemd tells every user of the units that carry the planted settings
+for u in eks-node-hook@site-agent.service eks-node-hook@ud-agent.service kubelet.service containerd.service; do
+  systemctl show "$u" >"$out/systemctl-show-$u.txt" 2>&1
+  systemctl cat "$u" >"$out/systemctl-cat-$u.txt" 2>&1
+done
 eks-node status >"$out/status.txt" 2>&1
 eks-node status --json >"$out/status.json" 2>&1
 eks-node config dump >"$out/config-dump.txt" 2>&1

@@ -30,8 +30,12 @@ done
 check "the admin's hooks were generated at boot, the user data's after one daemon-reload" bash -c '
   n=$(journalctl -b _PID=1 --no-pager -o cat | grep -c "^Reloading"); echo "reloads: $n"; [[ $n == 1 ]] &&
   journalctl -b -u eks-node-config.service --no-pager -o cat | grep -q "reloading systemd once"'
-check "systemctl cat shows each hook's command as its ExecStart=" bash -c '
-  systemctl cat eks-node-hook@from-user-data.service | grep -qx "ExecStart=\"/usr/bin/touch\" \"/run/hook-from-user-data\""'
+check "a hook's ExecStart= runs eks-node-hook NAME; its words are in hook.json, 0600, not in the unit" bash -c '
+  systemctl cat eks-node-hook@from-user-data.service |
+    grep -qx "ExecStart=\"/usr/libexec/eks-node/eks-node-hook\" \"from-user-data\"" &&
+  ! systemctl show eks-node-hook@from-user-data.service | grep -F /run/hook-from-user-data &&
+  f=/run/systemd/generator/eks-node-hook@from-user-data.service.d/hook.json &&
+  [[ $(stat -c %a "$f") == 600 ]] && grep -qF "\"/run/hook-from-user-data\"" "$f"'
 
 # before-containerd
 check "early ran while containerd was not running" grep -qx inactive /run/hooks/early.containerd
