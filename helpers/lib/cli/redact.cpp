@@ -176,6 +176,18 @@ bool names_authorization(std::string_view key) {
     return !words.empty() && words.back() == "authorization";
 }
 
+// Past the bracket or brace that closes the first one at or after `from`,
+// those nested in it counted (quotes are not: a Go dump does not quote); the
+// line's end if it is not closed there.
+size_t closing_bracket(std::string_view line, size_t from) {
+    int depth = 0;
+    for (size_t i = from; i < line.size(); ++i) {
+        if (line[i] == '[' || line[i] == '{') ++depth;
+        else if ((line[i] == ']' || line[i] == '}') && --depth == 0) return i + 1;
+    }
+    return line.size();
+}
+
 // Every "key: value", "key = value", "key=value", "\"key\": value" on the
 // line whose key names a secret: the value (quoted or up to white space, a
 // comma, a semicolon or a closing brace) becomes "REDACTED".
@@ -206,10 +218,12 @@ std::string redact_key_values(std::string line, Redactor& r) {
                 value = line.substr(v + 1, close - v - 1);
                 end = close + 1;
             }
-        } else if (q == '[') {
-            // a list ("Authorization = [\"Bearer x\"]"): all of it, to its closing bracket
-            end = line.find(']', v);
-            end = end == std::string::npos ? line.size() : end + 1;
+        } else if (q == '[' || q == '{' || line.compare(v, 4, "map[") == 0) {
+            // a list ("Authorization = [\"Bearer x\"]"), or a map or struct as Go
+            // prints one (containerd 1.x logs its configuration so: "Headers:map[
+            // Authorization:[Bearer x] X-Origin-Verify:[y]]"): all of it, to the
+            // bracket that closes the first, nested ones counted
+            end = closing_bracket(line, v);
             value = line.substr(v, end - v);
         } else if (names_authorization(key)) {
             // an HTTP header's line ("Authorization: Bearer TOKEN", as curl -v prints

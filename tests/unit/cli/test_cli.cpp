@@ -322,6 +322,15 @@ TEST_CASE("headers and Authorization are masked by key, whatever the header's na
     // a header line read as text: the whole list
     CHECK(redact_text("Authorization = [\"Bearer line-PLANTED\", \"x\"] # note") ==
           "Authorization = \"REDACTED\" # note");
+    // containerd 1.x logs its CRI configuration as Go prints a struct (%+v): a
+    // map whose values are lists, brackets nested (seen in VM 16's journal)
+    std::string go = redact_text(
+        "Registry:{ConfigPath:/etc/containerd/certs.d Headers:map[Authorization:[Bearer go-PLANTED-bearer] "
+        "X-Origin-Verify:[go-PLANTED-origin]]} ImageDecryption:{KeyModel:node}");
+    CAPTURE(go);
+    CHECK_FALSE(contains(go, "PLANTED"));
+    CHECK(contains(go, "ImageDecryption:{KeyModel:node}"));
+    CHECK(contains(go, "ConfigPath:/etc/containerd/certs.d"));
 }
 
 TEST_CASE("a hook's arguments are masked, its program kept", "[cli][collect-logs]") {

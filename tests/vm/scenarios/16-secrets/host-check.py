@@ -52,14 +52,26 @@ CONTAINERD_CONFIG_LINE = "Start cri plugin with config"
 IN_CONTAINERD_CONFIG = {"containerd registry Authorization header", "containerd registry custom header"}
 
 
+# A command word is public while its process runs: every user reads /proc/PID/cmdline, and
+# journald records it as _CMDLINE= of each entry the process logs. So a header given as
+# kubelet's --manifest-url-header, and a hook's command words, are (eks-node-kubelet(8) and
+# eks-node-hook(8), SECRETS, say to use staticPodURLHeader and a hook's environment, which stay
+# in 0600 files). Only _CMDLINE= fields may hold those, and nothing else.
+CMDLINE_FIELD = "_CMDLINE="
+IN_CMDLINE = {"kubelet --manifest-url-header", "hook command word (admin fragment)",
+              "hook command word (user data)"}
+
+
 def journal_leaks(text):
-    """leaks() of a journal text, but what containerd's configuration line may hold; and
-    whether that line was seen."""
+    """leaks() of a journal text, but what containerd's configuration line and the
+    processes' command lines may hold; and whether containerd's line was seen."""
     lines = text.splitlines()
     dump = [ln for ln in lines if CONTAINERD_CONFIG_LINE in ln]
-    rest = "\n".join(ln for ln in lines if CONTAINERD_CONFIG_LINE not in ln)
+    cmdline = [ln for ln in lines if ln.lstrip().startswith(CMDLINE_FIELD)]
+    rest = "\n".join(ln for ln in lines if CONTAINERD_CONFIG_LINE not in ln and ln not in cmdline)
     found = planted.leaks(rest)
     found += [f for f in planted.leaks("\n".join(dump)) if f[0] not in IN_CONTAINERD_CONFIG]
+    found += [f for f in planted.leaks("\n".join(cmdline)) if f[0] not in IN_CMDLINE]
     return found, bool(dump)
 
 
