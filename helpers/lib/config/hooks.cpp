@@ -9,6 +9,7 @@
 #include "config/settings.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
+#include "core/syntax.hpp"
 
 namespace eksnode::config::hooks {
 
@@ -86,6 +87,9 @@ std::vector<Hook> read(const json& table, const std::function<std::string(const 
                 h.description = value.get<std::string>();
                 if (has_control(h.description) || h.description.size() > 256)
                     fail(key, "must be one line of at most 256 bytes");
+                // it becomes Description=, which systemd reads verbatim
+                if (std::string problem = syntax::unit::value_problem(h.description); !problem.empty())
+                    fail(key, fmt::format("{} {}", text::quote(h.description), problem));
             } else {
                 fail(key, "unknown field (known fields: command, stage, timeout, essential, description)");
             }
@@ -100,23 +104,6 @@ std::vector<Hook> read(const json& table, const std::function<std::string(const 
 
 std::string unit_name(std::string_view name) { return fmt::format("eks-node-hook@{}.service", name); }
 
-std::string exec_line(const std::vector<std::string>& command) {
-    std::string out;
-    for (const std::string& word : command) {
-        if (!out.empty()) out += ' ';
-        out += '"';
-        for (char c : word) {
-            switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '"': out += "\\\""; break;
-            case '%': out += "%%"; break;
-            case '$': out += "$$"; break;
-            default: out += c;
-            }
-        }
-        out += '"';
-    }
-    return out;
-}
+std::string exec_line(const std::vector<std::string>& command) { return syntax::unit::exec(command); }
 
 }  // namespace eksnode::config::hooks

@@ -64,9 +64,10 @@ std::vector<Hook> read(const json& table, const std::function<std::string(const 
 // "eks-node-hook@NAME.service"
 std::string unit_name(std::string_view name);
 
-// The command as one ExecStart= value: each word double-quoted, with '\\'
-// and '"' escaped, and '%' and '$' doubled, so that systemd neither splits,
-// expands specifiers in nor substitutes variables into what the user wrote.
+// The command as one ExecStart= value, by the unit-file writer
+// (syntax::unit::exec): each word double-quoted, with '\\' and '"' escaped,
+// and '%' and '$' doubled, so that systemd neither splits, expands
+// specifiers in nor substitutes variables into what the user wrote.
 std::string exec_line(const std::vector<std::string>& command);
 
 }  // namespace eksnode::config::hooks

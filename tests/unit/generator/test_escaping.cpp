@@ -21,7 +21,7 @@ using test::TempRoot;
 // [Unit] section, add an ExecStartPre= and hide the rest of the file in a
 // section systemd ignores without a word (X-*).
 const std::string hostile_name = "10-image\n[Service]\nExecStartPre=false\n[X-eks]\n#.toml";
-const std::string hook_dropin = "eks-node-hook@warm.service.d/50-hook.conf";
+const std::string warm_dropin = "eks-node-hook@warm.service.d/50-hook.conf";
 const std::string warm_hook = "[settings.hooks.warm]\ncommand = [\"/usr/bin/true\"]\n";
 
 // Every generated file parses without a problem, only into the sections a
@@ -47,7 +47,8 @@ bool warned(const GeneratorPlan& p, std::string_view fragment) {
 std::string config_json(const std::string& settings, const std::string& origin) {
     json s = json::parse(settings);
     json origins = json::object();
-    for (const auto& [pointer, value] : s.flatten().items()) origins["/settings" + pointer] = origin;
+    const json leaves = s.flatten();
+    for (const auto& [pointer, value] : leaves.items()) origins["/settings" + pointer] = origin;
     return json{{"schemaVersion", 1}, {"spec", json::object()}, {"settings", s}, {"origins", origins}}.dump();
 }
 
@@ -60,7 +61,7 @@ TEST_CASE("a fragment whose name has a line break is refused, and names nothing"
     GeneratorPlan p = plan_units(r.paths(), "", ConfigJson::ignore);
     check_reads_back(p);
     // a bad static fragment: the static settings are ignored, so no hook is half declared
-    CHECK(p.files.count(hook_dropin) == 0);
+    CHECK(p.files.count(warm_dropin) == 0);
     CHECK(warned(p, "10-image\n[Service]"));
 }
 
@@ -72,8 +73,8 @@ TEST_CASE("a hook's source from config.json cannot end the drop-in's section", "
                                            "/usr/lib/eks-node/node.toml.d/" + hostile_name));
     GeneratorPlan p = plan_units(r.paths(), "");
     check_reads_back(p);
-    REQUIRE(p.files.count(hook_dropin) == 1);
-    systemd_model::UnitFile u = systemd_model::parse(p.files.at(hook_dropin).data);
+    REQUIRE(p.files.count(warm_dropin) == 1);
+    systemd_model::UnitFile u = systemd_model::parse(p.files.at(warm_dropin).data);
     // essential: a failure still holds kubelet back
     CHECK(u.values("Unit", "OnFailure") == std::vector<std::string>{"eks-node-failed.target"});
     CHECK(u.values("Unit", "Before") == std::vector<std::string>{"kubelet.service"});
@@ -91,7 +92,7 @@ TEST_CASE("a hook's description ending in a backslash swallows no line", "[gener
     GeneratorPlan p = plan_units(r.paths(), "");
     check_reads_back(p);
     // eks-node-config refuses it (exit 6); the generator ignores the hooks
-    CHECK(p.files.count(hook_dropin) == 0);
+    CHECK(p.files.count(warm_dropin) == 0);
     CHECK(warned(p, "settings.hooks.warm.description"));
 }
 
@@ -102,8 +103,8 @@ TEST_CASE("a '%' in a source path or a hook's description is not a specifier", "
             "[settings.hooks.warm]\ncommand = [\"/usr/bin/true\"]\ndescription = \"fills 90%i of the cache\"\n");
     GeneratorPlan p = plan_units(r.paths(), "", ConfigJson::ignore);
     check_reads_back(p);
-    REQUIRE(p.files.count(hook_dropin) == 1);
-    systemd_model::UnitFile u = systemd_model::parse(p.files.at(hook_dropin).data);
+    REQUIRE(p.files.count(warm_dropin) == 1);
+    systemd_model::UnitFile u = systemd_model::parse(p.files.at(warm_dropin).data);
     REQUIRE(u.values("Unit", "SourcePath").size() == 1);
     CHECK(systemd_model::without_specifiers(u.values("Unit", "SourcePath")[0]) ==
           "/etc/eks-node/node.toml.d/90-100%n.toml");
