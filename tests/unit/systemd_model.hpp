@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace systemd_model {
@@ -180,6 +181,96 @@ inline std::optional<std::vector<std::string>> exec_words(std::string_view v) {
         if (i < v.size() && !is_space(v[i])) return std::nullopt;  // a quote glued to more text
         words.push_back(std::move(w));
     }
+}
+
+// An environment file as EnvironmentFile= reads it (env-file.c's
+// parse_env_file_internal(), load_env_file()): the (name, value) pairs in
+// order; a name without '=' has no value. Comments start at a line's first
+// non-blank '#' or ';' and, like unquoted values, continue past a line break
+// escaped with a backslash; inside double quotes \ \" \` \$ are unescaped,
+// other backslashes kept, and line breaks kept as they are.
+inline std::vector<std::pair<std::string, std::optional<std::string>>> env_file(std::string_view text) {
+    enum State { pre_key, key, pre_value, value, value_escape, single_quote, double_quote, double_quote_escape,
+                 comment, comment_escape };
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    auto newline = [](char c) { return c == '\n' || c == '\r'; };
+    std::vector<std::pair<std::string, std::optional<std::string>>> out;
+    State state = pre_key;
+    std::string k;
+    std::optional<std::string> v;
+    size_t key_blank = std::string::npos, value_blank = std::string::npos;
+    auto push = [&](bool strip_value) {
+        if (key_blank != std::string::npos) k.resize(key_blank);
+        if (strip_value && v && value_blank != std::string::npos) v->resize(value_blank);
+        out.emplace_back(k, v);
+        k.clear();
+        v.reset();
+    };
+    auto add = [&](char c) {
+        if (!v) v.emplace();
+        v->push_back(c);
+    };
+    for (char c : text) {
+        if (c == '\0') break;  // read as a C string
+        switch (state) {
+        case pre_key:
+            if (c == '#' || c == ';') state = comment;
+            else if (!blank(c)) state = key, key_blank = std::string::npos, k += c;
+            break;
+        case key:
+            if (newline(c)) state = pre_key, k.clear();
+            else if (c == '=') state = pre_value, value_blank = std::string::npos;
+            else {
+                if (!blank(c)) key_blank = std::string::npos;
+                else if (key_blank == std::string::npos) key_blank = k.size();
+                k += c;
+            }
+            break;
+        case pre_value:
+            if (newline(c)) state = pre_key, push(false);
+            else if (c == '\'') state = single_quote;
+            else if (c == '"') state = double_quote;
+            else if (c == '\\') state = value_escape;
+            else if (!blank(c)) state = value, add(c);
+            break;
+        case value:
+            if (newline(c)) state = pre_key, push(true);
+            else if (c == '\\') state = value_escape, value_blank = std::string::npos;
+            else {
+                if (!blank(c)) value_blank = std::string::npos;
+                else if (value_blank == std::string::npos) value_blank = v ? v->size() : 0;
+                add(c);
+            }
+            break;
+        case value_escape:
+            state = value;
+            if (!newline(c)) add(c);
+            break;
+        case single_quote:
+            if (c == '\'') state = pre_value;
+            else add(c);
+            break;
+        case double_quote:
+            if (c == '"') state = pre_value;
+            else if (c == '\\') state = double_quote_escape;
+            else add(c);
+            break;
+        case double_quote_escape:
+            state = double_quote;
+            if (c == '"' || c == '\\' || c == '`' || c == '$') add(c);
+            else if (c != '\n') add('\\'), add(c);
+            break;
+        case comment:
+            if (c == '\\') state = comment_escape;
+            else if (newline(c)) state = pre_key;
+            break;
+        case comment_escape: state = comment; break;
+        }
+    }
+    if (state == pre_value || state == value || state == value_escape || state == single_quote ||
+        state == double_quote || state == double_quote_escape)
+        push(state == value);
+    return out;
 }
 
 }  // namespace systemd_model
