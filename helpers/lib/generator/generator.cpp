@@ -55,7 +55,10 @@
 //   a malformed or unknown eks-node.* switch         -> that switch is ignored
 //   config.json unreadable, not JSON, not schema 1   -> the static fragments decide; no optional steps
 //   a bad value in config.json's settings            -> that setting is not set
-//   a bad static fragment (config::static_settings throws)   -> no static settings (so: enabled)
+//   a bad static fragment (config::static_settings throws,   -> no static settings (so: enabled)
+//     also for a file name with a control character)
+//   a value a unit-file writer refuses (core/syntax.hpp)     -> that hook (or mount) is not generated;
+//                                                               a source path it refuses -> SourcePath=config.json
 //   a bad spec.instance.localStorage in config.json  -> no instance-store units
 //   /sys/block cannot be listed                      -> no instance-store units
 // Only a wrong number of arguments is an error (exit 1), as for systemd's generators.
