@@ -22,8 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string note = in.ConsumeRandomLengthString(64);
 
     try {
-        std::string file = "# " + syntax::comment(note) + "\n" + syntax::env::assignment("NAME", value) +
-                           "# " + syntax::comment(note) + "\nNEXT=1\n";
+        std::string file = "# " + syntax::comment(note) + "\n" + syntax::env::assignment("NAME", value) + "# " +
+                           syntax::comment(note) + "\nNEXT=1\n";
         auto vars = systemd_model::env_file(file);
         if (vars.size() != 2 || vars[0].first != "NAME" || vars[1].first != "NEXT" || vars[1].second != "1")
             fuzz::broken("an environment value or comment took a line");

@@ -84,12 +84,14 @@ void check_hook(const GeneratorPlan& p, const Expected& h) {
         if (!r) fuzz::broken("a hook drop-in value with a specifier");
         return *r;
     };
-    std::string want = h.description.empty() ? "EKS node hook " + h.name : "EKS node hook " + h.name + ": " + h.description;
+    std::string want =
+        h.description.empty() ? "EKS node hook " + h.name : "EKS node hook " + h.name + ": " + h.description;
     if (one("Unit", "Description") != want) fuzz::broken("a hook's description read back differently");
     std::optional<std::vector<std::string>> words = systemd_model::exec_words(one("Service", "ExecStart"));
     if (!words || *words != h.command) fuzz::broken("a hook's command read back as other words");
     std::string source = one("Unit", "SourcePath");
-    if (source != h.origin && source != "/run/eks-node/config.json") fuzz::broken("a hook's source read back differently");
+    if (source != h.origin && source != "/run/eks-node/config.json")
+        fuzz::broken("a hook's source read back differently");
     if (h.essential && u.values("Unit", "OnFailure") != std::vector<std::string>{"eks-node-failed.target"})
         fuzz::broken("an essential hook lost its OnFailure=");
 }

@@ -21,7 +21,9 @@ namespace unit = eksnode::syntax::unit;
 // comment()'s escapes undone, written apart from it: \\ \n \t \r \xNN \uNNNN.
 std::string decode_comment(std::string_view s) {
     std::string out;
-    auto hex = [&](size_t at, size_t n) { return static_cast<unsigned>(std::stoul(std::string(s.substr(at, n)), nullptr, 16)); };
+    auto hex = [&](size_t at, size_t n) {
+        return static_cast<unsigned>(std::stoul(std::string(s.substr(at, n)), nullptr, 16));
+    };
     for (size_t i = 0; i < s.size(); ++i) {
         if (s[i] != '\\') {
             out += s[i];
@@ -96,7 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (in.remaining_bytes() > 0 && words.size() < 8) words.push_back(in.ConsumeRandomLengthString(64));
     try {
         std::string line = unit::exec(words);
-        std::optional<std::vector<std::string>> back = systemd_model::exec_words(resolved(read_back("Service", "ExecStart", line)));
+        std::optional<std::vector<std::string>> back =
+            systemd_model::exec_words(resolved(read_back("Service", "ExecStart", line)));
         if (!back || *back != words) fuzz::broken("a command read back as other words");
     } catch (const Unwritable&) {
         bool problem = words.empty() || words[0].empty() || words[0][0] != '/';

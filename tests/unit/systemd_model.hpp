@@ -190,8 +190,18 @@ inline std::optional<std::vector<std::string>> exec_words(std::string_view v) {
 // escaped with a backslash; inside double quotes \ \" \` \$ are unescaped,
 // other backslashes kept, and line breaks kept as they are.
 inline std::vector<std::pair<std::string, std::optional<std::string>>> env_file(std::string_view text) {
-    enum State { pre_key, key, pre_value, value, value_escape, single_quote, double_quote, double_quote_escape,
-                 comment, comment_escape };
+    enum State {
+        pre_key,
+        key,
+        pre_value,
+        value,
+        value_escape,
+        single_quote,
+        double_quote,
+        double_quote_escape,
+        comment,
+        comment_escape
+    };
     auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
     auto newline = [](char c) { return c == '\n' || c == '\r'; };
     std::vector<std::pair<std::string, std::optional<std::string>>> out;

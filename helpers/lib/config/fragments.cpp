@@ -33,9 +33,8 @@ bool is_fragment_name(const std::string& name) {
 // as one line of text is refused, naming the file, before it is read.
 void check_file_name(const fs::path& p) {
     const std::string name = p.filename().string();
-    bool control = std::any_of(name.begin(), name.end(), [](char c) {
-        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-    });
+    bool control =
+        std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
     if (control || !is_utf8_text(name))
         throw ConfigError(p.string(), "",
                           "a file name with a control character or bytes that are not UTF-8, which no generated "

@@ -240,10 +240,9 @@ std::string runtime_class_yaml(const Handler& h, const json& node_selector) {
     if (node_selector.is_object() && !node_selector.empty()) {
         out += "scheduling:\n  nodeSelector:\n";
         for (const auto& [k, v] : node_selector.items())
-            out +=
-                fmt::format("    {}: {}\n",
-                            plain_yaml_string(k) && label_key_problem(k).empty() ? k : syntax::yaml::string(k),
-                            syntax::yaml::string(v.is_string() ? v.get<std::string>() : v.dump()));
+            out += fmt::format("    {}: {}\n",
+                               plain_yaml_string(k) && label_key_problem(k).empty() ? k : syntax::yaml::string(k),
+                               syntax::yaml::string(v.is_string() ? v.get<std::string>() : v.dump()));
     }
     return out;
 }

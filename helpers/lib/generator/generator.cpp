@@ -387,58 +387,58 @@ void add_disabled(GeneratorPlan& plan, const Decision<bool>& d) {
     std::string override_hint = d.source == cmdline_path
         ? "Boot without it to run the steps."
         : "eks-node.enable=1 on the kernel command line overrides it.";
-    add_file(plan, "eks-node-.service.d/50-disabled.conf", fmt::format(
-        "#\n"
-        "# eks-node is disabled by {}.\n"
-        "# {}\n"
-        "#\n"
-        "# Nothing pulls in eks-node.target, and this drop-in skips every\n"
-        "# eks-node-*.service: a unit whose condition fails is skipped, not failed,\n"
-        "# so kubelet.service and containerd.service, which Require= eks-node\n"
-        "# steps, still start, on configuration eks-node did not write.\n"
-        "#\n"
-        "# The two conditions together are always false. On a plain boot\n"
-        "# `systemctl status` shows the first as unmet, which says how to enable\n"
-        "# eks-node; the second keeps the steps skipped when a later\n"
-        "# eks-node.enable=0 on the command line overrode an earlier =1.\n"
-        "\n"
-        "[Unit]\n"
-        "Documentation=man:eks-node-generator(8)\n"
-        "SourcePath={}\n"
-        "ConditionKernelCommandLine=eks-node.enable=1\n"
-        "ConditionKernelCommandLine=!eks-node.enable=1\n",
-        comment(d.why), override_hint, source_path(d.source)));
+    add_file(plan, "eks-node-.service.d/50-disabled.conf",
+             fmt::format("#\n"
+                         "# eks-node is disabled by {}.\n"
+                         "# {}\n"
+                         "#\n"
+                         "# Nothing pulls in eks-node.target, and this drop-in skips every\n"
+                         "# eks-node-*.service: a unit whose condition fails is skipped, not failed,\n"
+                         "# so kubelet.service and containerd.service, which Require= eks-node\n"
+                         "# steps, still start, on configuration eks-node did not write.\n"
+                         "#\n"
+                         "# The two conditions together are always false. On a plain boot\n"
+                         "# `systemctl status` shows the first as unmet, which says how to enable\n"
+                         "# eks-node; the second keeps the steps skipped when a later\n"
+                         "# eks-node.enable=0 on the command line overrode an earlier =1.\n"
+                         "\n"
+                         "[Unit]\n"
+                         "Documentation=man:eks-node-generator(8)\n"
+                         "SourcePath={}\n"
+                         "ConditionKernelCommandLine=eks-node.enable=1\n"
+                         "ConditionKernelCommandLine=!eks-node.enable=1\n",
+                         comment(d.why), override_hint, source_path(d.source)));
 }
 
 void add_log_level(GeneratorPlan& plan, const Decision<Level>& d) {
-    add_file(plan, "eks-node-.service.d/50-log-level.conf", fmt::format(
-        "#\n"
-        "# Every eks-node step logs at {} ({}).\n"
-        "\n"
-        "[Unit]\n"
-        "SourcePath={}\n"
-        "\n"
-        "[Service]\n"
-        "Environment=EKS_NODE_LOG_LEVEL={}\n",
-        level_name(d.value), comment(d.why), source_path(d.source), level_name(d.value)));
+    add_file(plan, "eks-node-.service.d/50-log-level.conf",
+             fmt::format("#\n"
+                         "# Every eks-node step logs at {} ({}).\n"
+                         "\n"
+                         "[Unit]\n"
+                         "SourcePath={}\n"
+                         "\n"
+                         "[Service]\n"
+                         "Environment=EKS_NODE_LOG_LEVEL={}\n",
+                         level_name(d.value), comment(d.why), source_path(d.source), level_name(d.value)));
 }
 
 void add_optional(GeneratorPlan& plan, const OptionalUnit& u) {
     add_wants(plan, "eks-node.target", u.unit);
     std::string_view stem = std::string_view(u.unit).substr(0, u.unit.rfind('.'));
     for (const std::string& r : u.required_by) {
-        add_file(plan, fmt::format("{}.d/50-{}.conf", r, stem), fmt::format(
-            "#\n"
-            "# {}, so eks-node.target wants {}\n"
-            "# and {} waits for it. Wants=, not Requires=: a failure stops it through\n"
-            "# eks-node-failed.target (fail closed) and a re-run restarts it only if a file changed.\n"
-            "\n"
-            "[Unit]\n"
-            "Documentation=man:eks-node-generator(8)\n"
-            "SourcePath={}\n"
-            "Wants={}\n"
-            "After={}\n",
-            comment(u.reason), u.unit, r, source_path(u.source), u.unit, u.unit));
+        add_file(plan, fmt::format("{}.d/50-{}.conf", r, stem),
+                 fmt::format("#\n"
+                             "# {}, so eks-node.target wants {}\n"
+                             "# and {} waits for it. Wants=, not Requires=: a failure stops it through\n"
+                             "# eks-node-failed.target (fail closed) and a re-run restarts it only if a file changed.\n"
+                             "\n"
+                             "[Unit]\n"
+                             "Documentation=man:eks-node-generator(8)\n"
+                             "SourcePath={}\n"
+                             "Wants={}\n"
+                             "After={}\n",
+                             comment(u.reason), u.unit, r, source_path(u.source), u.unit, u.unit));
     }
 }
 
@@ -584,7 +584,8 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
         const bool is_primary = unit == primary;
         std::string condition = is_primary ? fmt::format("after {} succeeded", instance_store_unit) : std::string();
         if (!where.empty())
-            condition += fmt::format("{}{} mounted", is_primary ? "\n# and with " : "with ", comment(fmt::format("{}", fmt::join(where, " "))));
+            condition += fmt::format("{}{} mounted", is_primary ? "\n# and with " : "with ",
+                                     comment(fmt::format("{}", fmt::join(where, " "))));
         std::string body = fmt::format(
             "#\n"
             "# {} ({} instance-store disks),\n"
@@ -653,7 +654,8 @@ void add_containerd_order(GeneratorPlan& plan, const Paths& paths) {
                              "Documentation=man:eks-node-generator(8)\n"
                              "SourcePath={}\n"
                              "After=eks-node-containerd.service\n",
-                             path::containerd_config, syntax::comment(why), note, source_path(path::containerd_config)));
+                             path::containerd_config, syntax::comment(why), note,
+                             source_path(path::containerd_config)));
     };
     after_render("containerd.service",
                  ".\n"
@@ -942,8 +944,7 @@ void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& pa
     // The same lines for each service that runs the handlers; only the
     // header (who starts after them, who refuses a missing module) differs.
     auto dropin = [&](const std::string& path, std::string_view header, std::string_view service) {
-        add_file(plan, path,
-                 fmt::format("#\n{}\n[Unit]\nSourcePath={}\n{}", header, source_path(first_source), lines));
+        add_file(plan, path, fmt::format("#\n{}\n[Unit]\nSourcePath={}\n{}", header, source_path(first_source), lines));
         plan.messages.push_back(
             {Level::debug, fmt::format("settings.runtimes: {} starts after {}", service, fmt::join(seen, ", "))});
     };

@@ -58,6 +58,6 @@ TEST_CASE("a fragment name with a control character or not UTF-8 is refused", "[
 TEST_CASE("a nodeadm drop-in name with a control character is refused", "[config][syntax]") {
     test::TempRoot r;
     r.write("/etc/eks/nodeadm.d/10-a\nb.yaml", "");
-    CHECK_THROWS_WITH(config::nodeadm_dropins(r.paths()), Catch::Contains("10-a\nb.yaml") &&
-                                                               Catch::Contains("file name"));
+    CHECK_THROWS_WITH(config::nodeadm_dropins(r.paths()),
+                      Catch::Contains("10-a\nb.yaml") && Catch::Contains("file name"));
 }

@@ -141,8 +141,8 @@ TEST_CASE("a hook's description must be one line systemd reads back as written",
         return error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ndescription = " + toml_string + "\n"}});
     };
     // a trailing backslash would join the next line of the drop-in to it
-    CHECK_THAT(with_description("'C:\\'"), Catch::Contains("settings.hooks.x.description") &&
-                                               Catch::Contains("ends in a backslash"));
+    CHECK_THAT(with_description("'C:\\'"),
+               Catch::Contains("settings.hooks.x.description") && Catch::Contains("ends in a backslash"));
     // systemd strips the blanks around a value
     CHECK_THAT(with_description("'padded '"), Catch::Contains("settings.hooks.x.description"));
     CHECK(with_description("'100% a\\\\b \"quoted\"'") == "accepted");

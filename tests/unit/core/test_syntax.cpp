@@ -18,7 +18,7 @@ TEST_CASE("a comment is one line whatever its text", "[syntax]") {
     CHECK(syntax::comment("a\nb\r\tc") == "a\\nb\\r\\tc");
     CHECK(syntax::comment("C:\\") == "C:\\\\");  // no line ends in a backslash
     CHECK(syntax::comment("\x1b[31m\x7f") == "\\x1b[31m\\x7f");
-    CHECK(syntax::comment("\xff") == "\\xff");                            // not UTF-8
+    CHECK(syntax::comment("\xff") == "\\xff");                                // not UTF-8
     CHECK(syntax::comment("\xc2\x85 \xe2\x80\xa8") == "\\xc2\\x85 \\u2028");  // NEL, LINE SEPARATOR
     CHECK(syntax::comment("100% é") == "100% é");
 }
@@ -51,8 +51,8 @@ TEST_CASE("unit-file paths are absolute, without . or .., a list without blanks"
 }
 
 TEST_CASE("an ExecStart= command reads back as its words", "[syntax]") {
-    const std::vector<std::string> words = {"/opt/my tool/run", "--msg=\"hi\" $HOME ${X} %n 100%", "back\\slash", "",
-                                            "'single'", ";"};
+    const std::vector<std::string> words = {
+        "/opt/my tool/run", "--msg=\"hi\" $HOME ${X} %n 100%", "back\\slash", "", "'single'", ";"};
     std::string line = unit::exec(words);
     systemd_model::UnitFile u = systemd_model::parse("[Service]\nExecStart=" + line + "\n");
     auto resolved = systemd_model::without_specifiers(u.values("Service", "ExecStart").at(0));
@@ -64,8 +64,9 @@ TEST_CASE("an ExecStart= command reads back as its words", "[syntax]") {
 }
 
 TEST_CASE("an environment file gives systemd back each value", "[syntax]") {
-    const std::vector<std::string> values = {"plain", "--flag=a --other=b", " padded ", "\"quoted\"", "'single'",
-                                             "back\\slash", "line\nbreak", "cr\rhere", "$HOME `id`", "", "#not"};
+    const std::vector<std::string> values = {"plain",       "--flag=a --other=b", " padded ", "\"quoted\"", "'single'",
+                                             "back\\slash", "line\nbreak",        "cr\rhere", "$HOME `id`", "",
+                                             "#not"};
     std::string file = "# a comment ending in a backslash: " + syntax::comment("C:\\") + "\n";
     for (size_t i = 0; i < values.size(); ++i) file += syntax::env::assignment(fmt::format("V{}", i), values[i]);
     auto vars = systemd_model::env_file(file);
