@@ -91,12 +91,12 @@ inline UnitFile parse(std::string_view text) {
         l = strip(l);
         if (l.empty()) return;
         if (!valid_utf8(l)) {
-            out.problems.push_back("not UTF-8, line ignored");
+            out.problems.emplace_back("not UTF-8, line ignored");
             return;
         }
         if (l.front() == '[') {
             if (l.back() != ']') {
-                out.problems.push_back("invalid section header: the file is refused");
+                out.problems.emplace_back("invalid section header: the file is refused");
                 return;
             }
             section = std::string(l.substr(1, l.size() - 2));
@@ -105,16 +105,16 @@ inline UnitFile parse(std::string_view text) {
         }
         size_t eq = l.find('=');
         if (eq == std::string_view::npos || eq == 0) {
-            out.problems.push_back("missing '=' or key, line ignored");
+            out.problems.emplace_back("missing '=' or key, line ignored");
             return;
         }
         if (section.empty()) {
-            out.problems.push_back("assignment outside of a section, ignored");
+            out.problems.emplace_back("assignment outside of a section, ignored");
             return;
         }
         out.assignments.push_back({section, std::string(strip(l.substr(0, eq))), std::string(strip(l.substr(eq + 1)))});
     };
-    for (std::string line : lines(text)) {
+    for (const std::string& line : lines(text)) {
         std::string_view lead = strip(line);
         if (!lead.empty() && (lead.front() == '#' || lead.front() == ';')) continue;
         std::string joined = continuation ? *continuation + line : line;

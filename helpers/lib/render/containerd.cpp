@@ -577,7 +577,7 @@ std::string soci_snapshotter_config(const json& cfg) {
         soci["content_store"] = {{"type", "soci"}};
         out += fmt::format(
             "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no credential proxy\n",
-            need_string(cfg, "/machine/sociSnapshotterVersion"));
+            syntax::comment(need_string(cfg, "/machine/sociSnapshotterVersion")));
         return out.append(config::json_to_toml(soci, path::soci_config));
     }
     // The snapshotter learns registry credentials from the CRI image requests
