@@ -37,7 +37,7 @@ std::string decode_comment(std::string_view s) {
         else if (e == 'r') out += '\r';
         else if (e == 'x' && i + 2 < s.size()) out += static_cast<char>(hex(i + 1, 2)), i += 2;
         else if (e == 'u' && i + 4 < s.size()) {
-            unsigned cp = hex(i + 1, 4);  // only U+2028 and U+2029 are escaped so
+            unsigned cp = hex(i + 1, 4);  // U+2028, U+2029, U+FEFF, U+FFFE, U+FFFF: three bytes
             out += static_cast<char>(0xe0 | (cp >> 12));
             out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
             out += static_cast<char>(0x80 | (cp & 0x3f));

@@ -60,8 +60,10 @@ std::string comment(std::string_view text) {
             else if (cp == '\r') out += "\\r";
             else if (is_control(cp))
                 for (char b : seq) out += byte_escape(static_cast<unsigned char>(b));
-            // YAML 1.1 (libyaml) ends a line at these too
-            else if (cp == 0x2028 || cp == 0x2029) out += fmt::format("\\u{:04x}", static_cast<uint32_t>(cp));
+            // YAML 1.1 (libyaml) ends a line at the first two, and refuses the
+            // others anywhere, comments included
+            else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe || cp == 0xffff)
+                out += fmt::format("\\u{:04x}", static_cast<uint32_t>(cp));
             else out += seq;
         },
         [&](unsigned char b) { out += byte_escape(b); });

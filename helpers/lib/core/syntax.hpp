@@ -31,8 +31,9 @@ public:
 };
 
 // `text` as it may follow "# " on one comment line of any format here: line
-// breaks and other control characters, bytes that are not UTF-8 and Unicode's
-// own line separators shown as C escapes ("\n", "\x1b", "\u2028"), and the
+// breaks and other control characters, bytes that are not UTF-8, Unicode's
+// own line separators and what YAML refuses even in a comment (U+FEFF,
+// U+FFFE, U+FFFF) shown as C escapes ("\n", "\x1b", "\u2028"), and the
 // backslash doubled, so the escapes are unambiguous and no line ends in a
 // backslash (systemd's environment-file parser continues a comment that
 // does). Never refuses: a comment only has to be read by a person.

@@ -21,6 +21,11 @@ TEST_CASE("a comment is one line whatever its text", "[syntax]") {
     CHECK(syntax::comment("\xff") == "\\xff");                                // not UTF-8
     CHECK(syntax::comment("\xc2\x85 \xe2\x80\xa8") == "\\xc2\\x85 \\u2028");  // NEL, LINE SEPARATOR
     CHECK(syntax::comment("100% é") == "100% é");
+    // what YAML refuses even in a comment (found by fuzzing, env-yaml-writer)
+    CHECK(syntax::comment("\xef\xbb\xbf \xef\xbf\xbe \xef\xbf\xbf") == "\\ufeff \\ufffe \\uffff");
+    std::vector<json> docs =
+        config::yaml_documents("# " + syntax::comment("\xef\xbf\xbe\n\xe2\x80\xa8x: 1") + "\nk: 2\n", "test");
+    CHECK(docs == std::vector<json>{json{{"k", 2}}});
 }
 
 TEST_CASE("a unit-file value reads back as written, or is refused", "[syntax]") {
