@@ -57,7 +57,8 @@
 //   a bad value in config.json's settings            -> that setting is not set
 //   a bad static fragment (config::static_settings throws,   -> no static settings (so: enabled)
 //     also for a file name with a control character)
-//   a value a unit-file writer refuses (core/syntax.hpp)     -> that hook (or mount) is not generated;
+//   a value a unit-file writer refuses (core/syntax.hpp)     -> that hook is not generated; a mount's
+//                                                               path: no mount units, only the step;
 //                                                               a source path it refuses -> SourcePath=config.json
 //   a bad spec.instance.localStorage in config.json  -> no instance-store units
 //   /sys/block cannot be listed                      -> no instance-store units
@@ -516,7 +517,9 @@ std::string mount_unit_body(const storage::Mount& m, const std::string& reason) 
         "Where={}\n"
         "Type={}\n"
         "Options={}\n",
-        comment(reason), comment(m.description), syntax::unit::value(m.description), source_path(path::config_json),
+        // a disk's serial, from the hardware, is in the description: shown escaped
+        comment(reason), comment(m.description), syntax::unit::value(comment(m.description)),
+        source_path(path::config_json),
         m.bind ? " (and the copied contents)" : "", instance_store_unit, instance_store_unit, deps,
         syntax::unit::path(m.what), syntax::unit::path(m.where), m.bind ? "none" : "xfs",
         m.bind ? "bind" : "defaults,noatime");
@@ -563,6 +566,19 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
     } catch (const std::exception& e) {
         // The step fails on it with exit 6 and the same words; kubelet (Docker) waits for it.
         warn(plan, fmt::format("{}; only eks-node-instance-store is pulled in, to fail", e.what()));
+    }
+    // The paths the mount units would name, checked before any is written: a
+    // half-written set of units must not be. (The step checks mountPath the
+    // same way, with exit 6, and What= is udev's escaped by-id name.)
+    for (const storage::Mount& m : layout ? layout->mounts : std::vector<storage::Mount>{}) {
+        std::string problem = syntax::unit::path_problem(m.what);
+        if (problem.empty()) problem = syntax::unit::path_problem(m.where);
+        if (problem.empty()) continue;
+        warn(plan, fmt::format("{}: a mount unit cannot name {} or {}: {}; only eks-node-instance-store is pulled "
+                               "in",
+                               reason, m.what, m.where, problem));
+        layout.reset();
+        break;
     }
     plan.messages.push_back({Level::debug, fmt::format("{}: pulling in {} ({} disks)", reason, instance_store_unit,
                                                        found.disks.size())});
