@@ -290,6 +290,19 @@ def journal_calls_seeds():
     return seeds
 
 
+def writer_seeds():
+    """Values the writers of core/syntax.hpp must carry or refuse (issue 34): the
+    hostile names and descriptions of the regression tests, then the generator
+    goldens' config.json files and TOML, whose bytes the targets cut into values."""
+    seeds = [b"10-image\n[Service]\nExecStartPre=false\n[X-eks]\n#.toml", b"C:\\", b"padded ", b"100%n",
+             b"$HOME ${X} `id`", b'a\\b "c"', b"\xe2\x80\xa8 \xc2\x85 \xef\xbb\xbf", b"\x1b[31m\r\t\x7f",
+             b"/etc/eks-node/node.toml.d/90-100%n a\\b.toml", b"10-x\ndisabled_plugins = [\"cri\"]\n#.toml",
+             b"\xff\xfe", b"'single' \"double\" ;", b"/mnt/./x/../y"]
+    seeds += [f.read_bytes() for f in tree_files("tests/golden/generator/*/root/run/eks-node/config.json")]
+    seeds += [f.read_bytes() for f in tree_files("tests/golden/generator/*/root/**/*.toml")]
+    return seeds
+
+
 def _pb(number, payload):
     """One protobuf LEN field (payloads under 128 bytes)."""
     return bytes([number << 3 | 2, len(payload)]) + payload
@@ -369,6 +382,10 @@ GATHER = {
     "cri-answer": cri_answer_seeds,
     "credential-provider": credential_provider_seeds,
     "image-archive": image_archive_seeds,
+    "unit-writer": writer_seeds,
+    "generator-dropins": writer_seeds,
+    "toml-writer": writer_seeds,
+    "env-yaml-writer": writer_seeds,
 }
 
 

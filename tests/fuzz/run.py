@@ -50,6 +50,10 @@ TARGETS = {
     "cri-answer": {"runs": 100000, "max_len": 4096, "dict": "cri", "schema": False},
     "credential-provider": {"runs": 40000, "max_len": 8192, "dict": "cri", "schema": False},
     "image-archive": {"runs": 20000, "max_len": 16384, "dict": "image-archive", "schema": False},
+    "unit-writer": {"runs": 40000, "max_len": 2048, "dict": "unit-file", "schema": False},
+    "generator-dropins": {"runs": 10000, "max_len": 2048, "dict": "unit-file", "schema": False},
+    "toml-writer": {"runs": 30000, "max_len": 4096, "dict": "toml", "schema": False},
+    "env-yaml-writer": {"runs": 40000, "max_len": 1024, "dict": "unit-file", "schema": False},
 }
 
 COMMON = ["-timeout=5", "-rss_limit_mb=2048", "-print_final_stats=1", "-print_funcs=0"]

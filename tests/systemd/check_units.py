@@ -96,6 +96,12 @@ def stage(build_dir, root):
         if dst.exists() or src.is_dir() or src.is_symlink():
             continue
         shutil.copy(src, dst)
+    stage_stubs(root)
+    return unit_dir
+
+
+def stage_stubs(root):
+    """Stand-ins in the root's /etc/systemd/system for the node image's units."""
     stubs = root / "etc/systemd/system"
     stubs.mkdir(parents=True, exist_ok=True)
     # what an ExecStartPre= runs must exist in the root for `verify`
@@ -108,7 +114,6 @@ def stage(build_dir, root):
         (stubs / name).write_text(
             "[Unit]\nDescription=stand-in for the node image's unit\n"
             "[Service]\nExecStart=/usr/bin/eks-node --version\n")
-    return unit_dir
 
 
 def effective(root, unit):

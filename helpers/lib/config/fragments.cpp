@@ -16,6 +16,7 @@
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/text.hpp"
 
 namespace eksnode::config {
 
@@ -25,6 +26,19 @@ constexpr std::string_view fragment_subdir = "node.toml.d";
 
 bool is_fragment_name(const std::string& name) {
     return name.size() > 5 && name.ends_with(".toml") && name.front() != '.';
+}
+
+// A configuration file's path is written into generated files (SourcePath=,
+// comments, config.json's origins, sysctl.d): a name they could not carry
+// as one line of text is refused, naming the file, before it is read.
+void check_file_name(const fs::path& p) {
+    const std::string name = p.filename().string();
+    bool control =
+        std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    if (control || !is_utf8_text(name))
+        throw ConfigError(p.string(), "",
+                          "a file name with a control character or bytes that are not UTF-8, which no generated "
+                          "file could name (SourcePath=, comments, config.json's origins): rename the file");
 }
 
 }  // namespace
@@ -43,7 +57,9 @@ std::vector<FragmentFile> fragment_files(const Paths& paths) {
         std::error_code ec;
         for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
             std::string name = it->path().filename().string();
-            if (is_fragment_name(name)) by_name[name] = it->path();
+            if (!is_fragment_name(name)) continue;
+            check_file_name(it->path());
+            by_name[name] = it->path();
         }
     }
     std::vector<FragmentFile> out;
@@ -59,7 +75,9 @@ std::vector<fs::path> nodeadm_dropins(const Paths& paths) {
         std::string name = it->path().filename().string();
         bool nodeconfig = name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json");
         std::error_code type_ec;
-        if (nodeconfig && name.front() != '.' && fs::is_regular_file(it->path(), type_ec)) out.push_back(it->path());
+        if (!nodeconfig || name.front() == '.') continue;
+        check_file_name(it->path());
+        if (fs::is_regular_file(it->path(), type_ec)) out.push_back(it->path());
     }
     std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
     return out;

@@ -24,7 +24,10 @@ struct FragmentFile {
 
 // Fragment files in merge order, after systemd drop-in rules: sorted by name
 // across the three directories, a same-named file in /etc hides /run hides
-// /usr/lib, a symlink to /dev/null (or an empty file) masks.
+// /usr/lib, a symlink to /dev/null (or an empty file) masks. Throws
+// ConfigError naming the file for a fragment whose name has a control
+// character or is not UTF-8: generated files name their sources, and such a
+// name would add lines to them.
 std::vector<FragmentFile> fragment_files(const Paths& paths);
 
 // nodeadm's drop-in directory: NodeConfig files (.yaml, .yml, .json) baked
@@ -35,7 +38,8 @@ inline constexpr std::string_view nodeadm_dropin_dir = "/etc/eks/nodeadm.d";
 
 // The NodeConfig files of nodeadm_dropin_dir, sorted by name: regular files
 // (or symlinks to them) whose names end in .yaml, .yml or .json and do not
-// start with a dot. None when the directory does not exist.
+// start with a dot. None when the directory does not exist. Throws
+// ConfigError for a name as fragment_files() does.
 std::vector<fs::path> nodeadm_dropins(const Paths& paths);
 
 // systemd's rule: a drop-in that is a symlink to /dev/null, or empty, masks

@@ -10,6 +10,7 @@
 #include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
+#include "core/syntax.hpp"
 
 namespace eksnode::config::hooks {
 
@@ -94,6 +95,9 @@ std::vector<Hook> read(const json& table, const std::function<std::string(const 
                 h.description = value.get<std::string>();
                 if (has_control(h.description) || h.description.size() > 256)
                     fail(key, "must be one line of at most 256 bytes");
+                // it becomes Description=, which systemd reads verbatim
+                if (std::string problem = syntax::unit::value_problem(h.description); !problem.empty())
+                    fail(key, fmt::format("{} {}", text::quote(h.description), problem));
             } else if (key == "environment") {
                 if (!value.is_object()) fail(key, expected("a table of strings", value));
                 if (value.size() > max_variables) fail(key, fmt::format("more than {} variables", max_variables));
@@ -158,23 +162,6 @@ Command parse_command_file(std::string_view text, std::string_view origin) {
     return c;
 }
 
-std::string exec_line(const std::vector<std::string>& command) {
-    std::string out;
-    for (const std::string& word : command) {
-        if (!out.empty()) out += ' ';
-        out += '"';
-        for (char c : word) {
-            switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '"': out += "\\\""; break;
-            case '%': out += "%%"; break;
-            case '$': out += "$$"; break;
-            default: out += c;
-            }
-        }
-        out += '"';
-    }
-    return out;
-}
+std::string exec_line(const std::vector<std::string>& command) { return syntax::unit::exec(command); }
 
 }  // namespace eksnode::config::hooks

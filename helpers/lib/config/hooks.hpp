@@ -91,9 +91,10 @@ std::string command_file_text(const Hook& h);
 // a word or a variable it does not take).
 Command parse_command_file(std::string_view text, std::string_view origin);
 
-// The command as one ExecStart= value: each word double-quoted, with '\\'
-// and '"' escaped, and '%' and '$' doubled, so that systemd neither splits,
-// expands specifiers in nor substitutes variables into what the user wrote.
+// The command as one ExecStart= value, by the unit-file writer
+// (syntax::unit::exec): each word double-quoted, with '\\' and '"' escaped,
+// and '%' and '$' doubled, so that systemd neither splits, expands
+// specifiers in nor substitutes variables into what the user wrote.
 std::string exec_line(const std::vector<std::string>& command);
 
 }  // namespace eksnode::config::hooks

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/paths.hpp"
+#include "core/syntax.hpp"
 
 namespace eksnode::config::runtimes {
 
@@ -228,7 +229,7 @@ std::string runtime_class_yaml(const Handler& h, const json& node_selector) {
     // The handler name is a DNS label and selector keys and values are
     // label-shaped (the CLI checks them): nothing needs YAML quoting but
     // keys YAML would type (null, yes, on...); values are quoted anyway so
-    // that a value like "true" stays a string. JSON strings are YAML.
+    // that a value like "true" stays a string.
     std::string out = fmt::format(
         "apiVersion: node.k8s.io/v1\n"
         "kind: RuntimeClass\n"
@@ -239,9 +240,9 @@ std::string runtime_class_yaml(const Handler& h, const json& node_selector) {
     if (node_selector.is_object() && !node_selector.empty()) {
         out += "scheduling:\n  nodeSelector:\n";
         for (const auto& [k, v] : node_selector.items())
-            out +=
-                fmt::format("    {}: {}\n", plain_yaml_string(k) && label_key_problem(k).empty() ? k : json(k).dump(),
-                            json(v.is_string() ? v.get<std::string>() : v.dump()).dump());
+            out += fmt::format("    {}: {}\n",
+                               plain_yaml_string(k) && label_key_problem(k).empty() ? k : syntax::yaml::string(k),
+                               syntax::yaml::string(v.is_string() ? v.get<std::string>() : v.dump()));
     }
     return out;
 }

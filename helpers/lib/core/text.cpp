@@ -18,13 +18,10 @@ std::string hex_encode(std::string_view bytes) {
     return out;
 }
 
-namespace {
-
-// The length of the valid UTF-8 sequence at the start of `s` (not empty), 0
-// when it does not start with one. The lead byte gives the sequence's length
-// and the range its second byte must fall in; that range is what rules out
-// overlong forms (E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code
-// points past U+10FFFF (F4 90..BF). C0, C1 and F5..FF never lead.
+// The lead byte gives the sequence's length and the range its second byte
+// must fall in; that range is what rules out overlong forms (E0 80..9F,
+// F0 80..8F), surrogates (ED A0..BF) and code points past U+10FFFF
+// (F4 90..BF). C0, C1 and F5..FF never lead.
 size_t utf8_length(std::string_view s) {
     auto c = static_cast<unsigned char>(s[0]);
     if (c < 0x80) return 1;
@@ -45,8 +42,6 @@ size_t utf8_length(std::string_view s) {
         if ((static_cast<unsigned char>(s[k]) & 0xc0) != 0x80) return 0;
     return len;
 }
-
-}  // namespace
 
 bool is_utf8_text(std::string_view s) {
     for (size_t i = 0; i < s.size();) {

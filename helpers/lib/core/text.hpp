@@ -45,6 +45,11 @@ inline std::string percent_decode(std::string_view s) {
 // signatures, systemd's invocation ids).
 std::string hex_encode(std::string_view bytes);
 
+// The length of the valid UTF-8 sequence that `s` (not empty) starts with,
+// 0 when it starts with none (RFC 3629: no overlong forms, no surrogates,
+// nothing past U+10FFFF).
+std::size_t utf8_length(std::string_view s);
+
 // Strict UTF-8 (RFC 3629: no overlong forms, no UTF-16 surrogates, nothing
 // past U+10FFFF) without NUL bytes: what a text document must be and exactly
 // what JSON can carry. A looser check would let text through that the JSON

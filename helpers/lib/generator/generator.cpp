@@ -55,7 +55,11 @@
 //   a malformed or unknown eks-node.* switch         -> that switch is ignored
 //   config.json unreadable, not JSON, not schema 1   -> the static fragments decide; no optional steps
 //   a bad value in config.json's settings            -> that setting is not set
-//   a bad static fragment (config::static_settings throws)   -> no static settings (so: enabled)
+//   a bad static fragment (config::static_settings throws,   -> no static settings (so: enabled)
+//     also for a file name with a control character)
+//   a value a unit-file writer refuses (core/syntax.hpp)     -> that hook is not generated; a mount's
+//                                                               path: no mount units, only the step;
+//                                                               a source path it refuses -> SourcePath=config.json
 //   a bad spec.instance.localStorage in config.json  -> no instance-store units
 //   /sys/block cannot be listed                      -> no instance-store units
 // Only a wrong number of arguments is an error (exit 1), as for systemd's generators.
@@ -77,6 +81,7 @@
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/syntax.hpp"
 #include "generator/generator_config.hpp"
 #include "storage/storage.hpp"
 
@@ -225,7 +230,13 @@ struct StaticFragment {
 std::vector<StaticFragment> static_fragments(const Paths& paths) {
     const std::string slot = std::string(config::user_data_slot) + ".toml";
     std::vector<StaticFragment> out;
-    for (const config::FragmentFile& f : config::fragment_files(paths)) {
+    std::vector<config::FragmentFile> files;
+    try {
+        files = config::fragment_files(paths);
+    } catch (const std::exception&) {
+        return out;  // config::static_settings() refused the same names, and the generator ignored it
+    }
+    for (const config::FragmentFile& f : files) {
         if (f.name == slot) continue;  // config::static_settings() skips the user data slot too
         try {
             out.push_back(
@@ -349,6 +360,23 @@ std::optional<Decision<Level>> decide_level(const CmdlineSettings& cl, const Set
 
 // ---- output ----------------------------------------------------------------
 
+// Every value below reaches a unit file through core/syntax.hpp's writers:
+// comment() for the words of a comment, unit::value() and unit::path() for
+// settings. A file name, path or description can then add no line to a
+// drop-in (issue 34): input they cannot write is refused where it enters
+// (eks-node-config, exit 6) and ignored here with a warning.
+
+// SourcePath= for `source`: config.json, the kernel command line or a
+// fragment. A path systemd could not take back as written (an origin in a
+// config.json from before eks-node-config refused such names) names
+// config.json instead, where the value was read.
+std::string source_path(std::string_view source) {
+    if (syntax::unit::path_problem(source).empty()) return syntax::unit::path(source);
+    return syntax::unit::path(path::config_json);
+}
+
+using syntax::comment;
+
 void add_file(GeneratorPlan& plan, const std::string& rel, std::string_view body) {
     plan.files[rel] = {GeneratedFile::Kind::file, std::string(header) + std::string(body)};
 }
@@ -362,58 +390,58 @@ void add_disabled(GeneratorPlan& plan, const Decision<bool>& d) {
     std::string override_hint = d.source == cmdline_path
         ? "Boot without it to run the steps."
         : "eks-node.enable=1 on the kernel command line overrides it.";
-    add_file(plan, "eks-node-.service.d/50-disabled.conf", fmt::format(
-        "#\n"
-        "# eks-node is disabled by {}.\n"
-        "# {}\n"
-        "#\n"
-        "# Nothing pulls in eks-node.target, and this drop-in skips every\n"
-        "# eks-node-*.service: a unit whose condition fails is skipped, not failed,\n"
-        "# so kubelet.service and containerd.service, which Require= eks-node\n"
-        "# steps, still start, on configuration eks-node did not write.\n"
-        "#\n"
-        "# The two conditions together are always false. On a plain boot\n"
-        "# `systemctl status` shows the first as unmet, which says how to enable\n"
-        "# eks-node; the second keeps the steps skipped when a later\n"
-        "# eks-node.enable=0 on the command line overrode an earlier =1.\n"
-        "\n"
-        "[Unit]\n"
-        "Documentation=man:eks-node-generator(8)\n"
-        "SourcePath={}\n"
-        "ConditionKernelCommandLine=eks-node.enable=1\n"
-        "ConditionKernelCommandLine=!eks-node.enable=1\n",
-        d.why, override_hint, d.source));
+    add_file(plan, "eks-node-.service.d/50-disabled.conf",
+             fmt::format("#\n"
+                         "# eks-node is disabled by {}.\n"
+                         "# {}\n"
+                         "#\n"
+                         "# Nothing pulls in eks-node.target, and this drop-in skips every\n"
+                         "# eks-node-*.service: a unit whose condition fails is skipped, not failed,\n"
+                         "# so kubelet.service and containerd.service, which Require= eks-node\n"
+                         "# steps, still start, on configuration eks-node did not write.\n"
+                         "#\n"
+                         "# The two conditions together are always false. On a plain boot\n"
+                         "# `systemctl status` shows the first as unmet, which says how to enable\n"
+                         "# eks-node; the second keeps the steps skipped when a later\n"
+                         "# eks-node.enable=0 on the command line overrode an earlier =1.\n"
+                         "\n"
+                         "[Unit]\n"
+                         "Documentation=man:eks-node-generator(8)\n"
+                         "SourcePath={}\n"
+                         "ConditionKernelCommandLine=eks-node.enable=1\n"
+                         "ConditionKernelCommandLine=!eks-node.enable=1\n",
+                         comment(d.why), override_hint, source_path(d.source)));
 }
 
 void add_log_level(GeneratorPlan& plan, const Decision<Level>& d) {
-    add_file(plan, "eks-node-.service.d/50-log-level.conf", fmt::format(
-        "#\n"
-        "# Every eks-node step logs at {} ({}).\n"
-        "\n"
-        "[Unit]\n"
-        "SourcePath={}\n"
-        "\n"
-        "[Service]\n"
-        "Environment=EKS_NODE_LOG_LEVEL={}\n",
-        level_name(d.value), d.why, d.source, level_name(d.value)));
+    add_file(plan, "eks-node-.service.d/50-log-level.conf",
+             fmt::format("#\n"
+                         "# Every eks-node step logs at {} ({}).\n"
+                         "\n"
+                         "[Unit]\n"
+                         "SourcePath={}\n"
+                         "\n"
+                         "[Service]\n"
+                         "Environment=EKS_NODE_LOG_LEVEL={}\n",
+                         level_name(d.value), comment(d.why), source_path(d.source), level_name(d.value)));
 }
 
 void add_optional(GeneratorPlan& plan, const OptionalUnit& u) {
     add_wants(plan, "eks-node.target", u.unit);
     std::string_view stem = std::string_view(u.unit).substr(0, u.unit.rfind('.'));
     for (const std::string& r : u.required_by) {
-        add_file(plan, fmt::format("{}.d/50-{}.conf", r, stem), fmt::format(
-            "#\n"
-            "# {}, so eks-node.target wants {}\n"
-            "# and {} waits for it. Wants=, not Requires=: a failure stops it through\n"
-            "# eks-node-failed.target (fail closed) and a re-run restarts it only if a file changed.\n"
-            "\n"
-            "[Unit]\n"
-            "Documentation=man:eks-node-generator(8)\n"
-            "SourcePath={}\n"
-            "Wants={}\n"
-            "After={}\n",
-            u.reason, u.unit, r, u.source, u.unit, u.unit));
+        add_file(plan, fmt::format("{}.d/50-{}.conf", r, stem),
+                 fmt::format("#\n"
+                             "# {}, so eks-node.target wants {}\n"
+                             "# and {} waits for it. Wants=, not Requires=: a failure stops it through\n"
+                             "# eks-node-failed.target (fail closed) and a re-run restarts it only if a file changed.\n"
+                             "\n"
+                             "[Unit]\n"
+                             "Documentation=man:eks-node-generator(8)\n"
+                             "SourcePath={}\n"
+                             "Wants={}\n"
+                             "After={}\n",
+                             comment(u.reason), u.unit, r, source_path(u.source), u.unit, u.unit));
     }
 }
 
@@ -467,7 +495,7 @@ std::string mount_unit_body(const storage::Mount& m, const std::string& reason) 
             "RequiresMountsFor={}\n"
             "# nothing may write to {} before it is in place\n"
             "Before={}\n",
-            m.what, m.where, fmt::join(m.before, " "));
+            syntax::unit::paths({m.what}), comment(m.where), fmt::join(m.before, " "));
     }
     return fmt::format(
         "#\n"
@@ -492,8 +520,11 @@ std::string mount_unit_body(const storage::Mount& m, const std::string& reason) 
         "Where={}\n"
         "Type={}\n"
         "Options={}\n",
-        reason, m.description, m.description, path::config_json, m.bind ? " (and the copied contents)" : "",
-        instance_store_unit, instance_store_unit, deps, m.what, m.where, m.bind ? "none" : "xfs",
+        // a disk's serial, from the hardware, is in the description: shown escaped
+        comment(reason), comment(m.description), syntax::unit::value(comment(m.description)),
+        source_path(path::config_json),
+        m.bind ? " (and the copied contents)" : "", instance_store_unit, instance_store_unit, deps,
+        syntax::unit::path(m.what), syntax::unit::path(m.where), m.bind ? "none" : "xfs",
         m.bind ? "bind" : "defaults,noatime");
 }
 
@@ -539,6 +570,19 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
         // The step fails on it with exit 6 and the same words; kubelet (Docker) waits for it.
         warn(plan, fmt::format("{}; only eks-node-instance-store is pulled in, to fail", e.what()));
     }
+    // The paths the mount units would name, checked before any is written: a
+    // half-written set of units must not be. (The step checks mountPath the
+    // same way, with exit 6, and What= is udev's escaped by-id name.)
+    for (const storage::Mount& m : layout ? layout->mounts : std::vector<storage::Mount>{}) {
+        std::string problem = syntax::unit::path_problem(m.what);
+        if (problem.empty()) problem = syntax::unit::path_problem(m.where);
+        if (problem.empty()) continue;
+        warn(plan, fmt::format("{}: a mount unit cannot name {} or {}: {}; only eks-node-instance-store is pulled "
+                               "in",
+                               reason, m.what, m.where, problem));
+        layout.reset();
+        break;
+    }
     plan.messages.push_back({Level::debug, fmt::format("{}: pulling in {} ({} disks)", reason, instance_store_unit,
                                                        found.disks.size())});
 
@@ -559,7 +603,8 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
         const bool is_primary = unit == primary;
         std::string condition = is_primary ? fmt::format("after {} succeeded", instance_store_unit) : std::string();
         if (!where.empty())
-            condition += fmt::format("{}{} mounted", is_primary ? "\n# and with " : "with ", fmt::join(where, " "));
+            condition += fmt::format("{}{} mounted", is_primary ? "\n# and with " : "with ",
+                                     comment(fmt::format("{}", fmt::join(where, " "))));
         std::string body = fmt::format(
             "#\n"
             "# {} ({} instance-store disks),\n"
@@ -568,7 +613,7 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
             "[Unit]\n"
             "Documentation=man:eks-node-instance-store(8)\n"
             "SourcePath={}\n",
-            reason, found.disks.size(), unit, condition, path::config_json);
+            comment(reason), found.disks.size(), unit, condition, source_path(path::config_json));
         if (is_primary && !ecs)
             body += fmt::format(
                 "# Wants=, not Requires=: a failed step holds kubelet back through its\n"
@@ -582,7 +627,7 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
                 "# Require= the step), without restarting Docker on a re-run\n"
                 "Wants={}\nAfter={}\n",
                 instance_store_unit, instance_store_unit);
-        if (!where.empty()) body += fmt::format("RequiresMountsFor={}\n", fmt::join(where, " "));
+        if (!where.empty()) body += fmt::format("RequiresMountsFor={}\n", syntax::unit::paths(where));
         add_file(plan, unit + ".d/50-eks-node-instance-store.conf", body);
     }
 }
@@ -619,8 +664,8 @@ void add_containerd_order(GeneratorPlan& plan, const Paths& paths) {
             why = fmt::format("cannot be read ({})", std::strerror(e.code().value()));
         }
     }
-    // One drop-in per unit, the same ordering; `comment` says why for that unit.
-    auto after_render = [&](const std::string& unit, std::string_view comment) {
+    // One drop-in per unit, the same ordering; `note` says why for that unit.
+    auto after_render = [&](const std::string& unit, std::string_view note) {
         add_file(plan, unit + ".d/50-eks-node-after-render.conf",
                  fmt::format("#\n"
                              "# {} {}{}\n"
@@ -628,7 +673,8 @@ void add_containerd_order(GeneratorPlan& plan, const Paths& paths) {
                              "Documentation=man:eks-node-generator(8)\n"
                              "SourcePath={}\n"
                              "After=eks-node-containerd.service\n",
-                             path::containerd_config, why, comment, path::containerd_config));
+                             path::containerd_config, syntax::comment(why), note,
+                             source_path(path::containerd_config)));
     };
     after_render("containerd.service",
                  ".\n"
@@ -695,7 +741,7 @@ void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config) {
                          "Requires={}\n"
                          "After={}\n"
                          "{}",
-                         path::config_json, soci_unit, soci_unit,
+                         source_path(path::config_json), soci_unit, soci_unit,
                          archive ? fmt::format("# the cached pause image is imported into it by {}\n", pause_image_unit)
                                  : fmt::format("# no {}: no cached pause image to import into the snapshotter\n",
                                                path::pause_archive)));
@@ -724,7 +770,8 @@ void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config) {
                              "# whole, every blob's digest as its index says, before ctr unpacks any of it\n"
                              "ExecStartPre=/usr/bin/eks-node check-archive {}\n"
                              "ExecStart=/usr/bin/ctr --namespace k8s.io images import{} --snapshotter soci {}\n",
-                             path::config_json, path::pause_archive, local ? " --local" : "", path::pause_archive));
+                             source_path(path::config_json), path::pause_archive, local ? " --local" : "",
+                             path::pause_archive));
         for (std::string_view wanted_by : {"containerd.service", "kubelet.service"})
             plan.files[fmt::format("{}.wants/{}", wanted_by, pause_image_unit)] = {
                 GeneratedFile::Kind::symlink, fmt::format("../{}", pause_image_unit)};
@@ -770,9 +817,6 @@ std::string_view stage_order(config::hooks::Stage stage) {
 void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::string& source, const std::string& where) {
     using config::hooks::Stage;
     const std::string unit = config::hooks::unit_name(h.name);
-    // A template instance's .wants/ link points at the template, as systemctl enable makes it.
-    plan.files["eks-node.target.wants/" + unit] = {GeneratedFile::Kind::symlink,
-                                                   fmt::format("{}/eks-node-hook@.service", unitdir)};
     std::string failure = !h.essential ? "# essential = false: a failure is logged, and the join goes on\n"
                           : h.stage == Stage::after_join
                               ? "# essential: a failure stops kubelet (eks-node-failed.target), as a failed\n"
@@ -782,9 +826,6 @@ void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::stri
                                 "OnFailure=eks-node-failed.target\n";
     std::string description = h.description.empty() ? fmt::format("EKS node hook {}", h.name)
                                                     : fmt::format("EKS node hook {}: {}", h.name, h.description);
-    // '%' starts a specifier in Description= too.
-    std::string escaped;
-    for (char c : description) escaped += c == '%' ? std::string("%%") : std::string(1, c);
     add_file(plan, hook_dropin(h.name),
              fmt::format("#\n"
                          "# settings.hooks.{} {}.\n"
@@ -800,10 +841,15 @@ void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::stri
                          "[Service]\n"
                          "TimeoutStartSec={}\n"
                          "ExecStart={}\n",
-                         h.name, where, escaped, source, stage_order(h.stage), failure,
+                         h.name, comment(where), syntax::unit::value(description), source_path(source),
+                         stage_order(h.stage), failure,
                          h.timeout.count() % 1000 ? fmt::format("{}ms", h.timeout.count())
                                                   : fmt::format("{}s", h.timeout.count() / 1000),
                          config::hooks::exec_line({std::string(hook_runner), h.name})));
+    // After the drop-in, which a writer may refuse: no link to a hook without one.
+    // A template instance's .wants/ link points at the template, as systemctl enable makes it.
+    plan.files["eks-node.target.wants/" + unit] = {GeneratedFile::Kind::symlink,
+                                                   fmt::format("{}/eks-node-hook@.service", unitdir)};
     if (h.stage == Stage::after_join) add_wants(plan, "eks-node.target", joined_unit);
     plan.files[hook_command_file(h.name)] = {GeneratedFile::Kind::file, config::hooks::command_file_text(h), 0600};
 }
@@ -847,7 +893,13 @@ void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
             source = last_setter(fragments, {"hooks", h.name, "command"});
             where = "in " + source;
         }
-        add_hook(plan, h, source, where);
+        try {
+            add_hook(plan, h, source, where);
+        } catch (const syntax::Unwritable& e) {
+            // eks-node-config refuses what the writers cannot write; this is a config.json from before.
+            warn(plan, fmt::format("settings.hooks.{}: {}, ignoring the hook", h.name, e.what()));
+            continue;
+        }
         plan.messages.push_back(
             {Level::debug, fmt::format("settings.hooks.{} ({}): pulling in {}", h.name,
                                        config::hooks::stage_name(h.stage), config::hooks::unit_name(h.name))});
@@ -901,7 +953,7 @@ void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& pa
             source = last_setter(fragments, {"runtimes", h.name, "kernelModules"});
         }
         if (first_source.empty()) first_source = source;
-        lines += fmt::format("# settings.runtimes.{}.kernelModules, in {}\n", h.name, source);
+        lines += fmt::format("# settings.runtimes.{}.kernelModules, in {}\n", h.name, comment(source));
         for (const std::string& m : h.kernel_modules) {
             const std::string unit = fmt::format("modprobe@{}.service", config::runtimes::module_name(m));
             if (std::find(seen.begin(), seen.end(), unit) != seen.end()) continue;
@@ -913,7 +965,7 @@ void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& pa
     // The same lines for each service that runs the handlers; only the
     // header (who starts after them, who refuses a missing module) differs.
     auto dropin = [&](const std::string& path, std::string_view header, std::string_view service) {
-        add_file(plan, path, fmt::format("#\n{}\n[Unit]\nSourcePath={}\n{}", header, first_source, lines));
+        add_file(plan, path, fmt::format("#\n{}\n[Unit]\nSourcePath={}\n{}", header, source_path(first_source), lines));
         plan.messages.push_back(
             {Level::debug, fmt::format("settings.runtimes: {} starts after {}", service, fmt::join(seen, ", "))});
     };
@@ -976,7 +1028,7 @@ void add_ecs(GeneratorPlan& plan, const Decision<bool>& d) {
                              "SourcePath={}\n"
                              "ConditionEnvironment=EKS_NODE_EKS_STEPS_ON_ECS_NODE\n"
                              "ConditionEnvironment=!EKS_NODE_EKS_STEPS_ON_ECS_NODE\n",
-                             d.why, d.source));
+                             comment(d.why), source_path(d.source)));
 }
 
 }  // namespace

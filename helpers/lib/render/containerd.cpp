@@ -22,6 +22,7 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/paths.hpp"
+#include "core/syntax.hpp"
 #include "derive/derive.hpp"
 #include "render/detail.hpp"
 #include "render/render.hpp"
@@ -576,7 +577,7 @@ std::string soci_snapshotter_config(const json& cfg) {
         soci["content_store"] = {{"type", "soci"}};
         out += fmt::format(
             "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no credential proxy\n",
-            need_string(cfg, "/machine/sociSnapshotterVersion"));
+            syntax::comment(need_string(cfg, "/machine/sociSnapshotterVersion")));
         return out.append(config::json_to_toml(soci, path::soci_config));
     }
     // The snapshotter learns registry credentials from the CRI image requests
@@ -664,7 +665,10 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
         const bool file = d.path != path::containerd_dropin_dir;  // else the directory could not be listed
         if (file) log::info("containerd imports {}", d.path);
         for (const std::string& w : d.warnings) log::warning("{}: {}", d.path, w);
-        if (file) listed += fmt::format("#   {} {}\n", d.path, d.fingerprint.empty() ? "unreadable" : d.fingerprint);
+        // a file name is containerd's to load; here it is only named, in a comment
+        if (file)
+            listed += fmt::format("#   {} {}\n", syntax::comment(d.path),
+                                  d.fingerprint.empty() ? "unreadable" : d.fingerprint);
     }
     std::string toml = generated_header("eks-node-containerd", path::config_json);
     toml += fmt::format("# containerd loads {} over this file (imports), in name order; {}\n", containerd_imports,

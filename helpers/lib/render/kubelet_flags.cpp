@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
+#include "core/syntax.hpp"
 #include "imds/values.hpp"
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
@@ -95,8 +96,7 @@ std::string kubelet_environment(const json& cfg) {
 }
 
 std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region) {
-    // Values go through JSON string quoting, which YAML reads as a double-quoted scalar.
-    auto q = [](std::string_view s) { return json(std::string(s)).dump(); };
+    auto q = [](std::string_view s) { return syntax::yaml::string(s); };
     return fmt::format(
         "---\n"
         "apiVersion: v1\n"

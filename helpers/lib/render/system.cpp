@@ -23,6 +23,7 @@
 #include "core/error.hpp"
 #include "core/outputs.hpp"
 #include "core/paths.hpp"
+#include "core/syntax.hpp"
 #include "render/detail.hpp"
 #include "render/render.hpp"
 
@@ -123,7 +124,7 @@ std::optional<std::string> sysctl_conf(const json& cfg) {
         if (origins && origins->is_object())
             if (auto o = origins->find("/settings/sysctls/" + it.key()); o != origins->end() && o->is_string())
                 origin = o->get<std::string>();
-        out += fmt::format("# {}\n{} = {}\n", origin, it.key(), value);
+        out += fmt::format("# {}\n{} = {}\n", syntax::comment(origin), it.key(), value);
     }
     return out;
 }

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/syntax.hpp"
 #include "core/text.hpp"
 
 namespace eksnode::storage {
@@ -238,8 +239,10 @@ std::optional<Settings> settings_from_config(const json& config, std::string_vie
     if (ls.contains("mountPath")) {
         const json& mp = ls["mountPath"];
         std::string p = mp.is_string() ? mp.get<std::string>() : std::string();
-        bool ok = p.size() > 1 && p.front() == '/' && p.find("/..") == std::string::npos &&
-                  p.find('\n') == std::string::npos && p.find(' ') == std::string::npos;
+        // It becomes What=, Where= and RequiresMountsFor= of mount units: a
+        // path the unit-file writer takes, without a blank (which would split
+        // the RequiresMountsFor= list).
+        bool ok = p.size() > 1 && syntax::unit::path_problem(p).empty() && p.find(' ') == std::string::npos;
         if (!ok) throw bad("spec.instance.localStorage.mountPath", mp, "an absolute path");
         while (p.size() > 1 && p.back() == '/') p.pop_back();
         s.mount_path = p;

@@ -19,6 +19,9 @@ Each case NN-name/ beside this file holds:
   expected.log  what the generator logged (EKS_NODE_LOG_TARGET=console sends
                 it to stderr), with the case's root path cut out
   status        optional: the expected exit status (default 0)
+  names.json    optional: files of root/ to rename before the run, {"path in
+                root/": "new file name"}, for names git and meson would
+                rather not hold (a line break in a fragment's name)
 
 Checks, as `diff -ru --no-dereference` would: the same entries, the same
 bytes, the same symlink targets, nothing extra. Also: generated files are
@@ -39,7 +42,9 @@ EKS_NODE_REGENERATE=1 rewrites expected/ and expected.log from the output;
 review the diff like code. args and status are hand-written specifications.
 """
 
+import contextlib
 import difflib
+import json
 import os
 import pathlib
 import shutil
@@ -108,10 +113,25 @@ def write_tree(top, tree):
             p.write_bytes(data)
 
 
-def case_inputs(case, outdir):
+@contextlib.contextmanager
+def case_root(case):
+    """The root the generator sees: root/ itself, or a copy with names.json's renames."""
+    renames = case / "names.json"
+    if not renames.exists():
+        yield case / "root"
+        return
+    with tempfile.TemporaryDirectory(prefix="eksnode-generator-root-") as tmp:
+        root = pathlib.Path(tmp) / "root"
+        shutil.copytree(case / "root", root, symlinks=True)
+        for rel, name in json.loads(renames.read_text()).items():
+            (root / rel).rename((root / rel).with_name(name))
+        yield root
+
+
+def case_inputs(case, outdir, root):
     names = (case / "args").read_text().split() if (case / "args").exists() else ["normal"]
     status = int((case / "status").read_text()) if (case / "status").exists() else 0
-    env = dict(os.environ, EKS_NODE_ROOT=str(case / "root"), EKS_NODE_LOG_TARGET="console")
+    env = dict(os.environ, EKS_NODE_ROOT=str(root), EKS_NODE_LOG_TARGET="console")
     return [str(outdir / n) for n in names], status, env
 
 
@@ -122,13 +142,13 @@ def expected_mode(rel):
 
 def check_case(generator, case, regenerate):
     problems = []
-    with tempfile.TemporaryDirectory(prefix="eksnode-generator-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="eksnode-generator-") as tmp, case_root(case) as root:
         outdir = pathlib.Path(tmp)
-        dirs, status, env = case_inputs(case, outdir)
+        dirs, status, env = case_inputs(case, outdir, root)
         for d in dirs:
             os.mkdir(d)  # systemd hands the generator existing, empty directories
         r = subprocess.run([generator, *dirs], env=env, capture_output=True, timeout=10)
-        log = r.stderr.decode().replace(str(case / "root"), "")
+        log = r.stderr.decode().replace(str(root), "")
         actual = read_tree(outdir / "normal")
 
         if regenerate:
@@ -159,10 +179,10 @@ def check_case(generator, case, regenerate):
 def count_syscalls(generator, case):
     """(system calls, processes started) of one run under strace -f: the load-independent
     cost the test holds the generator to."""
-    with tempfile.TemporaryDirectory(prefix="eksnode-generator-strace-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="eksnode-generator-strace-") as tmp, case_root(case) as root:
         outdir = pathlib.Path(tmp) / "out"
         outdir.mkdir()
-        dirs, _, env = case_inputs(case, outdir)
+        dirs, _, env = case_inputs(case, outdir, root)
         for d in dirs:
             os.mkdir(d)
         summary = pathlib.Path(tmp) / "strace.txt"
@@ -180,13 +200,14 @@ def count_syscalls(generator, case):
 def time_case(generator, case):
     """Median wall and CPU milliseconds of RUNS runs, each into a fresh directory."""
     walls, cpus = [], []
-    with tempfile.TemporaryDirectory(prefix="eksnode-generator-time-", dir=TIMING_DIR) as tmp:
+    with tempfile.TemporaryDirectory(prefix="eksnode-generator-time-", dir=TIMING_DIR) as tmp, \
+            case_root(case) as root:
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
             for i in range(RUNS):
                 outdir = pathlib.Path(tmp) / str(i)
                 outdir.mkdir()
-                dirs, _, env = case_inputs(case, outdir)
+                dirs, _, env = case_inputs(case, outdir, root)
                 for d in dirs:
                     os.mkdir(d)
                 start = time.perf_counter()

@@ -180,3 +180,17 @@ TEST_CASE("the ExecStart= line gives systemd back the words as written", "[confi
     CHECK(line == R"("/opt/my tool/run" "--msg=\"hi\" $$HOME $${X} %%n 100%%" "back\\slash" "" "'single'")");
     CHECK(systemd_words(line) == words);
 }
+
+// issue 34, item 5: Description= takes its value verbatim, so what it cannot
+// hold is refused where the hook is declared (exit 6), not mangled later.
+TEST_CASE("a hook's description must be one line systemd reads back as written", "[config][hooks][syntax]") {
+    auto with_description = [](const std::string& toml_string) {
+        return error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ndescription = " + toml_string + "\n"}});
+    };
+    // a trailing backslash would join the next line of the drop-in to it
+    CHECK_THAT(with_description("'C:\\'"),
+               Catch::Contains("settings.hooks.x.description") && Catch::Contains("ends in a backslash"));
+    // systemd strips the blanks around a value
+    CHECK_THAT(with_description("'padded '"), Catch::Contains("settings.hooks.x.description"));
+    CHECK(with_description("'100% a\\\\b \"quoted\"'") == "accepted");
+}
