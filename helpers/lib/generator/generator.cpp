@@ -519,9 +519,8 @@ std::string mount_unit_body(const storage::Mount& m, const std::string& reason) 
         "Options={}\n",
         // a disk's serial, from the hardware, is in the description: shown escaped
         comment(reason), comment(m.description), syntax::unit::value(comment(m.description)),
-        source_path(path::config_json),
-        m.bind ? " (and the copied contents)" : "", instance_store_unit, instance_store_unit, deps,
-        syntax::unit::path(m.what), syntax::unit::path(m.where), m.bind ? "none" : "xfs",
+        source_path(path::config_json), m.bind ? " (and the copied contents)" : "", instance_store_unit,
+        instance_store_unit, deps, syntax::unit::path(m.what), syntax::unit::path(m.where), m.bind ? "none" : "xfs",
         m.bind ? "bind" : "defaults,noatime");
 }
 
