@@ -46,17 +46,20 @@ void withdraw(StepResult& result, const Paths& paths, std::string_view absolute)
 
 // Every generated text file we own starts with these lines ("#" comments are
 // valid in TOML, EnvironmentFile= and resolved.conf), naming the program that
-// wrote it ("eks-node-kubelet"), its source, and what to change instead.
+// wrote it ("eks-node-kubelet"), its source (through syntax::comment(): one
+// line whatever it holds), and what to change instead.
 std::string generated_header(std::string_view writer, std::string_view from);
 
-// KEY=value lines for a systemd EnvironmentFile=, sorted by key.
+// KEY=value lines for a systemd EnvironmentFile=, sorted by key, written by
+// the environment-file writer (core/syntax.hpp, syntax::env): throws
+// syntax::Unwritable for a name or value systemd would not take back.
 std::string environment_file(std::string_view header, const std::map<std::string, std::string>& vars);
-// A value as systemd.exec(5) reads it back unchanged from an EnvironmentFile=:
-// bare when that is exact (as nodeadm writes them, so `grep 'flag$'` works),
-// else double-quoted with \ " ` $ escaped. No variables or specifiers are
-// expanded in these files.
+// syntax::env::value(): a value as systemd.exec(5) reads it back unchanged
+// from an EnvironmentFile=: bare when that is exact (as nodeadm writes them,
+// so `grep 'flag$'` works), else double-quoted with \ " ` $ escaped. No
+// variables or specifiers are expanded in these files.
 std::string environment_value(std::string_view value);
-// [A-Za-z_][A-Za-z0-9_]*: what systemd accepts as a variable name.
+// syntax::env::valid_name(): [A-Za-z_][A-Za-z0-9_]*, what systemd accepts.
 bool valid_environment_name(std::string_view name);
 
 }  // namespace eksnode::render::detail
