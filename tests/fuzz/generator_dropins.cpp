@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../unit/systemd_model.hpp"
+#include "config/hooks.hpp"
 #include "core/paths.hpp"
 #include "fuzz.hpp"
 #include "generator/generator.hpp"
@@ -87,8 +88,14 @@ void check_hook(const GeneratorPlan& p, const Expected& h) {
     std::string want =
         h.description.empty() ? "EKS node hook " + h.name : "EKS node hook " + h.name + ": " + h.description;
     if (one("Unit", "Description") != want) fuzz::broken("a hook's description read back differently");
+    // systemd runs eks-node-hook NAME; it runs the command from hook.json
     std::optional<std::vector<std::string>> words = systemd_model::exec_words(one("Service", "ExecStart"));
-    if (!words || *words != h.command) fuzz::broken("a hook's command read back as other words");
+    if (!words || *words != std::vector<std::string>{"/usr/libexec/eks-node/eks-node-hook", h.name})
+        fuzz::broken("a hook's ExecStart= is not eks-node-hook NAME");
+    auto file = p.files.find(generator::hook_command_file(h.name));
+    if (file == p.files.end()) fuzz::broken("a hook drop-in without its hook.json");
+    if (config::hooks::parse_command_file(file->second.data, "hook.json").argv != h.command)
+        fuzz::broken("a hook's command read back as other words");
     std::string source = one("Unit", "SourcePath");
     if (source != h.origin && source != "/run/eks-node/config.json")
         fuzz::broken("a hook's source read back differently");
@@ -130,7 +137,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::ofstream(root() / "run/eks-node/config.json", std::ios::trunc) << cfg.dump();
     GeneratorPlan plan = generator::plan_units(Paths(root()), cmdline);
     for (const auto& [rel, entry] : plan.files)
-        if (entry.kind == GeneratedFile::Kind::file) check_file(rel, entry.data);
+        // a hook's hook.json is JSON for eks-node-hook: check_hook reads it back
+        if (entry.kind == GeneratedFile::Kind::file && !rel.ends_with(".json")) check_file(rel, entry.data);
     for (const auto& [name, h] : hooks) check_hook(plan, h);
     return 0;
 }
