@@ -79,6 +79,7 @@ SURFACE_SECRETS = {
     "hook command word (admin fragment)": "Pl4nted-Site-Hook-Arg-6e7f",
     "hook command word (user data)": "Pl4nted-UserData-Hook-Arg-8a9b",
     "hook environment (user data)": "Pl4nted-UserData-Hook-Env-0c1d",
+    "containerd baseRuntimeSpec process.env": "Pl4nted-Runtime-Spec-Env-5b6c",
 }
 S = SURFACE_SECRETS
 CONFIG_SECRETS = {"proxy password": PROXY_PASSWORD, "proxy password after its first @": PROXY2_PASSWORD,
@@ -110,6 +111,10 @@ spec:
       password = "%(ctd_password)s"
       auth = "%(ctd_auth)s"
       identitytoken = "%(ctd_identity)s"
+    baseRuntimeSpec:
+      process:
+        env:
+          - "SPEC_DB_PASSWORD=%(spec_env)s"
   kubelet:
     config:
       staticPodURL: "https://pods:%(pod_url_pass)s@pods.example.com/manifests"
@@ -145,7 +150,8 @@ AGENT_ENROLL_KEY = "%(ud_hook_env)s"
        "pod_bearer": S["kubelet staticPodURLHeader Authorization"],
        "pod_header": S["kubelet staticPodURLHeader custom header"],
        "manifest_header": S["kubelet --manifest-url-header"],
-       "ud_hook_arg": S["hook command word (user data)"], "ud_hook_env": S["hook environment (user data)"]}
+       "ud_hook_arg": S["hook command word (user data)"], "ud_hook_env": S["hook environment (user data)"],
+       "spec_env": S["containerd baseRuntimeSpec process.env"]}
 
 SITE_TOML = ("[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for kv in ENV_SECRETS.items()) +
              '\n[settings.hooks.site-agent]\ncommand = ["/bin/true", "--key=%s"]\n'

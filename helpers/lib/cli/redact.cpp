@@ -558,13 +558,21 @@ void walk(json& j, Redactor& r, std::string_view key) {
                 for (auto o = it->begin(); o != it->end(); ++o)
                     if (o->is_string()) *o = r.text(o->get<std::string>());
             } else if (it.key() == "env" && it->is_array()) {
-                // [{"name": "AWS_PROFILE", "value": "..."}]: a credential provider's or exec plugin's environment
+                // [{"name": "AWS_PROFILE", "value": "..."}]: a credential provider's or exec plugin's environment;
+                // ["NAME=value"]: an OCI runtime spec's process.env (baseRuntimeSpec)
                 for (json& e : *it) {
                     if (e.is_object() && e.contains("name") && e["name"].is_string() && e.contains("value") &&
-                        e["value"].is_string())
+                        e["value"].is_string()) {
                         e["value"] = environment_value(r, e["name"].get<std::string>(), e["value"].get<std::string>());
-                    else
+                    } else if (e.is_string()) {
+                        const std::string& s = e.get_ref<const std::string&>();
+                        size_t eq = s.find('=');
+                        if (eq == std::string::npos) e = string_value(r, "env", s);
+                        else e = s.substr(0, eq + 1) + environment_value(r, std::string_view(s).substr(0, eq),
+                                                                         std::string_view(s).substr(eq + 1));
+                    } else {
                         walk(e, r, "env");
+                    }
                 }
             } else if (it->is_string()) {
                 *it = string_value(r, it.key(), it->get<std::string>());

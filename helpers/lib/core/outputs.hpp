@@ -83,7 +83,10 @@ inline constexpr Output all[] = {
     // (registry.configs.*.auth, registry.headers), which containerd reads
     // only from here; containerd (root) alone reads it: 0600 always
     {.path = path::containerd_config, .mode = 0600, .format = Format::toml, .step = "containerd", .secret = true},
-    {.path = path::base_runtime_spec, .mode = 0644, .format = Format::json, .step = "containerd"},
+    // spec.containerd.baseRuntimeSpec may set process.env, which a user may
+    // fill with a credential for every container; containerd (root) alone
+    // reads the file: 0600 always, as config.toml
+    {.path = path::base_runtime_spec, .mode = 0600, .format = Format::json, .step = "containerd", .secret = true},
     {.path = path::soci_config, .mode = 0644, .format = Format::toml, .step = "containerd", .optional = true,
      .existing_dir = true},
     // our block only on Outposts; a node without /etc/hosts is left without one

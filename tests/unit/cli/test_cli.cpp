@@ -322,6 +322,14 @@ TEST_CASE("headers and Authorization are masked by key, whatever the header's na
     // a header line read as text: the whole list
     CHECK(redact_text("Authorization = [\"Bearer line-PLANTED\", \"x\"] # note") ==
           "Authorization = \"REDACTED\" # note");
+    // an OCI spec's process.env (baseRuntimeSpec): NAME=value strings, the
+    // value masked unless the name is a harmless one
+    json spec = {{"process", {{"env", {"PATH=/usr/bin", "DB_PASSWORD=env-PLANTED-value", "PLAIN"}}}}};
+    std::string env = r.json_text(spec.dump());
+    CAPTURE(env);
+    CHECK_FALSE(contains(env, "PLANTED"));
+    CHECK(contains(env, "PATH=/usr/bin"));
+    CHECK(contains(env, "DB_PASSWORD="));
     // containerd 1.x logs its CRI configuration as Go prints a struct (%+v): a
     // map whose values are lists, brackets nested (seen in VM 16's journal)
     std::string go = redact_text(
@@ -447,7 +455,7 @@ TEST_CASE("validate checks every output file: present, mode, parseable", "[cli][
     put(path::credential_provider_config, "{}", 0644);
     put(path::kubelet_env, "# from eks-node\nNODEADM_KUBELET_ARGS=--node-ip=10.0.0.1\n", 0600);
     put(path::containerd_config, "version = 2\n[plugins]\n", 0600);
-    put(path::base_runtime_spec, "{}", 0644);
+    put(path::base_runtime_spec, "{}", 0600);
     put(path::kubeconfig, "apiVersion: v1\nkind: Config\n", 0600);
     for (const auto& c : cli::validate_files(p)) {
         INFO(c.name << ": " << c.detail);
