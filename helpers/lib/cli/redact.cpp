@@ -568,8 +568,9 @@ void walk(json& j, Redactor& r, std::string_view key) {
                         const std::string& s = e.get_ref<const std::string&>();
                         size_t eq = s.find('=');
                         if (eq == std::string::npos) e = string_value(r, "env", s);
-                        else e = s.substr(0, eq + 1) + environment_value(r, std::string_view(s).substr(0, eq),
-                                                                         std::string_view(s).substr(eq + 1));
+                        else
+                            e = s.substr(0, eq + 1) + environment_value(r, std::string_view(s).substr(0, eq),
+                                                                        std::string_view(s).substr(eq + 1));
                     } else {
                         walk(e, r, "env");
                     }
