@@ -55,7 +55,7 @@ if ((fuzz)); then
   [[ -f build-fuzz/build.ninja ]] ||
     CC="ccache clang-14" CXX="ccache clang++-14" meson setup build-fuzz -Dfuzz=true \
       -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 >/dev/null
-  setsid bash -c '[[ -w /proc/self/autogroup ]] && echo 19 >/proc/self/autogroup
+  setsid --wait bash -c '[[ -w /proc/self/autogroup ]] && echo 19 >/proc/self/autogroup
     exec nice -n 19 ninja -C build-fuzz' >build/fuzz-build.log 2>&1 &
   fuzz_build=$!
 fi
