@@ -45,15 +45,9 @@ SECTIONS = {"Unit", "Service", "Mount", "Install"}
 IMAGE_UNITS = ("soci-snapshotter.service",)
 EXEC = re.compile(r'^Exec\w*=[-@:+!|]*"?([^" ]+)"?', re.M)
 
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(ok)
-    print(("ok - " if ok else "not ok - ") + what)
-    if detail and not ok:
-        for line in detail.rstrip().splitlines():
-            print("    " + line)
+# one TAP-like reporter with check_units.py
+check = check_units.check
+results = check_units.results
 
 
 def read_as_systemd(text):
