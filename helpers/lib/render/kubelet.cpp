@@ -30,11 +30,12 @@ void render_kubeconfig(StepResult& r, const json& cfg, const Paths& paths) {
         // A local cluster on Outposts knows itself by id, not name: the token
         // asked for must name the id (nodeadm's kubeconfig.go does the same).
         put(r, paths, path::bootstrap_kubeconfig,
-            kubeconfig_yaml(server, need_string(cfg, "/spec/cluster/id"), region));
+            kubeconfig_yaml(server, kubelet_credential_plugin(cfg, need_string(cfg, "/spec/cluster/id"), region)));
         // /var/lib/kubelet/kubeconfig is now kubelet's own, from TLS bootstrap.
         return;
     }
-    put(r, paths, path::kubeconfig, kubeconfig_yaml(server, need_string(cfg, "/spec/cluster/name"), region));
+    put(r, paths, path::kubeconfig,
+        kubeconfig_yaml(server, kubelet_credential_plugin(cfg, need_string(cfg, "/spec/cluster/name"), region)));
     withdraw(r, paths, path::bootstrap_kubeconfig);
 }
 

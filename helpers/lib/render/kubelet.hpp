@@ -10,6 +10,7 @@
 
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
+#include "render/render.hpp"
 
 namespace eksnode::render::detail {
 
@@ -41,9 +42,9 @@ std::vector<std::string> kubelet_flags(const json& cfg);
 // AL2023 kubelet.service expands in ExecStart=) plus the variables nodeadm sets.
 std::string kubelet_environment(const json& cfg);
 
-// The kubeconfig kubelet authenticates with: `aws eks get-token` for `cluster`
-// (the cluster name, or the cluster id on Outposts) in `region`.
-std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region);
+// The kubeconfig kubelet authenticates with: the API server at `server`, the cluster CA,
+// and `plugin` (kubelet_credential_plugin()) for its token.
+std::string kubeconfig_yaml(std::string_view server, const CredentialPlugin& plugin);
 
 // /etc/eks/image-credential-provider/config.json for this kubelet version.
 json credential_provider_config(const json& cfg);

@@ -95,8 +95,10 @@ std::string kubelet_environment(const json& cfg) {
     return environment_file(generated_header("eks-node-kubelet", path::config_json), vars);
 }
 
-std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region) {
+std::string kubeconfig_yaml(std::string_view server, const CredentialPlugin& plugin) {
     auto q = [](std::string_view s) { return syntax::yaml::string(s); };
+    std::string args;
+    for (const std::string& a : plugin.args) args += fmt::format("          - {}\n", q(a));
     return fmt::format(
         "---\n"
         "apiVersion: v1\n"
@@ -116,17 +118,12 @@ std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, s
         "  - name: kubelet\n"
         "    user:\n"
         "      exec:\n"
-        "        apiVersion: client.authentication.k8s.io/v1beta1\n"
-        "        command: aws\n"
+        "        apiVersion: {api}\n"
+        "        command: {command}\n"
         "        args:\n"
-        "          - \"eks\"\n"
-        "          - \"get-token\"\n"
-        "          - \"--cluster-name\"\n"
-        "          - {cluster}\n"
-        "          - \"--region\"\n"
-        "          - {region}\n",
-        fmt::arg("ca", path::ca_crt), fmt::arg("server", q(server)), fmt::arg("cluster", q(cluster)),
-        fmt::arg("region", q(region)));
+        "{args}",
+        fmt::arg("ca", path::ca_crt), fmt::arg("server", q(server)), fmt::arg("api", plugin.api_version),
+        fmt::arg("command", plugin.command), fmt::arg("args", args));
 }
 
 json credential_provider_config(const json& cfg) {
@@ -164,3 +161,19 @@ json credential_provider_config(const json& cfg) {
 }
 
 }  // namespace eksnode::render::detail
+
+namespace eksnode::render {
+
+// nodeadm's kubeconfig template: `aws eks get-token --cluster-name CLUSTER --region REGION`.
+// The one place the plugin is chosen: the kubeconfig is rendered from it, and
+// `eks-node validate --image` checks that the image has the command it names.
+CredentialPlugin kubelet_credential_plugin(const json& cfg, std::string_view cluster, std::string_view region) {
+    (void)cfg;  // for a choice of plugin by configuration
+    return {"client.authentication.k8s.io/v1beta1",
+            "aws",
+            {"eks", "get-token", "--cluster-name", std::string(cluster), "--region", std::string(region)}};
+}
+
+json image_credential_provider_config(const json& cfg) { return detail::credential_provider_config(cfg); }
+
+}  // namespace eksnode::render
