@@ -278,8 +278,7 @@ int validate_cmd(const std::vector<std::string>& args) {
     for (const std::string& a : args) {
         if (a == "--json")
             as_json = true;
-        else if (a == "--image")
-            image = true;
+        else if (a == "--image") image = true;
         else if (a.starts_with("--root="))
             paths = Paths(a.substr(7));
         else
@@ -292,8 +291,9 @@ int validate_cmd(const std::vector<std::string>& args) {
         checks = validate_files(paths);
         // sd_booted(): the host runs systemd
         bool systemd = fs::exists("/run/systemd/system");
-        std::string skip =
-            !paths.is_host() ? "skipped (not the host)" : !systemd ? "skipped (not running under systemd)" : "";
+        std::string skip = !paths.is_host() ? "skipped (not the host)"
+                           : !systemd       ? "skipped (not running under systemd)"
+                                            : "";
         for (auto& c : runtime_handler_checks(paths, skip.empty())) checks.push_back(c);
         if (skip.empty()) {
             for (auto& c : kernel_checks(paths)) checks.push_back(c);

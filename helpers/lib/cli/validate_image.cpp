@@ -45,7 +45,7 @@ using namespace std::chrono_literals;
 // credential plugin up in and eks-node-instance-store its tools; /sbin and /bin too, for
 // systems that keep them apart from /usr.
 constexpr std::string_view service_path[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
-                                             "/usr/bin",        "/sbin",           "/bin"};
+                                             "/usr/bin",        "/sbin",          "/bin"};
 // systemd's unit search path for the system manager (systemd.unit(5)), generators' aside:
 // an image has none of their output.
 constexpr std::string_view unit_dirs[] = {"/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
@@ -53,9 +53,18 @@ constexpr std::string_view unit_dirs[] = {"/etc/systemd/system", "/run/systemd/s
 // The programs known to print their version for --version and exit 0: run so, a program
 // that is there but cannot run (a missing library, the wrong architecture) fails its check.
 // Others are checked for being executable only: an unknown program's options are unknown.
-constexpr std::string_view answers_version[] = {
-    "kubelet", "containerd", "runc", "crun", "nvidia-container-runtime", "aws", "eks-node",
-    "soci-snapshotter-grpc", "unpigz", "iptables", "systemctl", "ctr"};
+constexpr std::string_view answers_version[] = {"kubelet",
+                                                "containerd",
+                                                "runc",
+                                                "crun",
+                                                "nvidia-container-runtime",
+                                                "aws",
+                                                "eks-node",
+                                                "soci-snapshotter-grpc",
+                                                "unpigz",
+                                                "iptables",
+                                                "systemctl",
+                                                "ctr"};
 // How long a program may take to tell its version: a Python program (the AWS CLI) needs a
 // second or two on a small instance; ten is a hang.
 constexpr auto version_timeout = 10s;
@@ -185,14 +194,14 @@ private:
 // ---- units ------------------------------------------------------------------------
 
 struct UnitFile {
-    std::map<std::string, std::vector<std::string>> deps;  // Wants= ... -> unit names
+    std::map<std::string, std::vector<std::string>> deps;    // Wants= ... -> unit names
     std::vector<std::pair<std::string, std::string>> execs;  // (ExecStart=, program)
 };
 
 // The lines of a unit file or drop-in that name other units or programs.
 void read_unit_text(const std::string& text, UnitFile& u) {
-    static constexpr std::string_view dep_keys[] = {"Wants", "Requires", "Requisite", "BindsTo", "OnFailure",
-                                                    "Upholds"};
+    static constexpr std::string_view dep_keys[] = {"Wants",   "Requires",  "Requisite",
+                                                    "BindsTo", "OnFailure", "Upholds"};
     static constexpr std::string_view exec_keys[] = {"ExecStart",    "ExecStartPre", "ExecStartPost", "ExecStop",
                                                      "ExecStopPost", "ExecReload",   "ExecCondition"};
     std::string section, line, pending;
@@ -220,7 +229,8 @@ void read_unit_text(const std::string& text, UnitFile& u) {
         } else if (section == "[Service]" && is_one_of(key, exec_keys)) {
             // the first word, less systemd's prefixes (-@:+!|)
             std::string_view v = value;
-            while (!v.empty() && std::string_view("-@:+!|").find(v.front()) != std::string_view::npos) v.remove_prefix(1);
+            while (!v.empty() && std::string_view("-@:+!|").find(v.front()) != std::string_view::npos)
+                v.remove_prefix(1);
             std::string program(v.substr(0, v.find_first_of(" \t")));
             if (!program.empty()) u.execs.emplace_back(key, program);
         }
@@ -357,7 +367,8 @@ void check_credential_plugin(ImageChecks& c, const json& cfg) {
 // answer no --version (ecr-credential-provider has none): executable is what is checked.
 std::vector<cri::Provider> check_image_credential_providers(ImageChecks& c, const json& cfg) {
     const json doc = render::image_credential_provider_config(cfg);
-    std::vector<cri::Provider> providers = cri::parse_provider_config(doc.dump(), std::string(path::credential_provider_config));
+    std::vector<cri::Provider> providers =
+        cri::parse_provider_config(doc.dump(), std::string(path::credential_provider_config));
     for (const cri::Provider& p : providers)
         c.program("image credential provider (kubelet --image-credential-provider-bin-dir)",
                   fmt::format("{}/{}", path::credential_provider_bin_dir, p.name));
@@ -411,7 +422,8 @@ void check_soci(ImageChecks& c, const json& cfg) {
 
 void check_instance_store(ImageChecks& c) {
     for (const storage::Tool& t : storage::tools)
-        c.program("eks-node-instance-store's", std::string(t.name), std::vector<std::string>{std::string(t.version_arg)});
+        c.program("eks-node-instance-store's", std::string(t.name),
+                  std::vector<std::string>{std::string(t.version_arg)});
 }
 
 void check_generated(ImageChecks& c) {
@@ -435,7 +447,8 @@ void check_version_files(ImageChecks& c, const json& cfg) {
         // eks-node-config reads the number in it (and refuses a file without one: the
         // image's configuration above would have failed)
         std::string v = text ? std::string(trim_line(*text)) : "";
-        if (!text) c.add(name, Outcome::failed, "missing (packer/provisioners/85-release.sh writes it)", std::string(f));
+        if (!text)
+            c.add(name, Outcome::failed, "missing (packer/provisioners/85-release.sh writes it)", std::string(f));
         else if (v.empty()) c.add(name, Outcome::failed, "empty", std::string(f));
         else c.add(name, Outcome::ok, v.substr(0, 40), std::string(f));
     }

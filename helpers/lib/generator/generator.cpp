@@ -491,11 +491,11 @@ std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* 
     if (sandbox && !sandbox->is_string())
         warnings.push_back(fmt::format("{}: derived.sandboxImage: not a string, ignoring", path::config_json));
     else if (sandbox && !sandbox->get_ref<const std::string&>().starts_with("localhost/"))
-        out.push_back({"eks-node-sandbox-image.service",
-                       fmt::format("derived.sandboxImage {} is not cached in the image",
-                                   sandbox->get_ref<const std::string&>()),
-                       std::string(path::config_json),
-                       {"kubelet.service"}});
+        out.push_back(
+            {"eks-node-sandbox-image.service",
+             fmt::format("derived.sandboxImage {} is not cached in the image", sandbox->get_ref<const std::string&>()),
+             std::string(path::config_json),
+             {"kubelet.service"}});
     // Instance store needs more than a .wants/ link (mount units, drop-ins
     // naming paths): add_instance_store() below.
     return out;

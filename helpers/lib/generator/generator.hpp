@@ -101,14 +101,14 @@ inline constexpr std::string_view eks_only_steps[] = {
 // eks-node's units that no target wants statically, each started by what the comment
 // says: they must be on an image all the same (`eks-node validate --image`).
 inline constexpr std::string_view units_started_on_demand[] = {
-    "eks-node-hosts.service",          // this plan (Outposts)
+    "eks-node-hosts.service",           // this plan (Outposts)
     "eks-node-instance-store.service",  // this plan (instance.localStorage)
-    "eks-node-prepull.service",        // this plan (settings.prePull.images)
-    "eks-node-sandbox-image.service",  // this plan (a pause image not cached in the image)
-    "eks-node-joined.service",         // this plan (hooks of the after-join stage)
-    "eks-node-hook@.service",          // this plan (settings.hooks)
-    "eks-node-cloud-init.service",     // eks-node-config (user data scripts), as a job
-    "eks-node-network@.service",       // udev (90-eks-node-network.rules), per EC2 interface
+    "eks-node-prepull.service",         // this plan (settings.prePull.images)
+    "eks-node-sandbox-image.service",   // this plan (a pause image not cached in the image)
+    "eks-node-joined.service",          // this plan (hooks of the after-join stage)
+    "eks-node-hook@.service",           // this plan (settings.hooks)
+    "eks-node-cloud-init.service",      // eks-node-config (user data scripts), as a job
+    "eks-node-network@.service",        // udev (90-eks-node-network.rules), per EC2 interface
 };
 
 // A program a unit the plan may write runs (`eks-node validate --image` checks that an

@@ -655,7 +655,8 @@ std::vector<NamedProgram> containerd_programs(const json& cfg) {
 std::vector<std::string> containerd_cni_dirs(const json& cfg) {
     std::vector<std::string> out;
     const json rendered = detail::containerd_config(cfg);
-    for (const char* pointer : {"/plugins/io.containerd.grpc.v1.cri/cni", "/plugins/io.containerd.cri.v1.runtime/cni"}) {
+    for (const char* pointer :
+         {"/plugins/io.containerd.grpc.v1.cri/cni", "/plugins/io.containerd.cri.v1.runtime/cni"}) {
         const json* cni = find(rendered, pointer);
         if (!cni || !cni->is_object()) continue;
         if (const json* d = find(*cni, "/bin_dir"); d && d->is_string()) out.push_back(d->get<std::string>());

@@ -135,12 +135,11 @@ void ensure_array(const Layout& l, StepResult& result) {
         log::info("assembled {} from {} after a reboot", array_device, joined(members, ", "));
     } else {
         std::string level = l.strategy == Strategy::raid10 ? "10" : "0";
-        std::vector<std::string> argv{std::string(tool::mdadm.name), "--create", std::string(array_device),
-            "--name=" + std::string(array_name),
+        std::vector<std::string> argv{
+            std::string(tool::mdadm.name), "--create", std::string(array_device), "--name=" + std::string(array_name),
             // the name is then stored as "any:eks-node": assembled as
             // /dev/md/eks-node on whatever host name the instance has
-            "--homehost=any", "--metadata=1.2", "--level=" + level,
-            fmt::format("--raid-devices={}", l.disks.size()),
+            "--homehost=any", "--metadata=1.2", "--level=" + level, fmt::format("--raid-devices={}", l.disks.size()),
             // no "Continue creating array?" question (stdin is /dev/null anyway)
             "--run"};
         for (const std::string& d : blank) argv.push_back(d);
@@ -183,7 +182,8 @@ void ensure_filesystem(const std::string& device, std::string_view use, StepResu
     // 32k is what mkfs falls back to anyway, without the warning (the
     // reference does the same).
     // -f: over our own unfinished attempt only (refused above otherwise)
-    std::vector<std::string> mkfs = {std::string(tool::mkfs_xfs.name), "-q", "-K", "-L", std::string(fs_label_unfinished), "-l", "su=8b"};
+    std::vector<std::string> mkfs = {std::string(tool::mkfs_xfs.name), "-q", "-K",   "-L",
+                                     std::string(fs_label_unfinished), "-l", "su=8b"};
     if (unfinished) mkfs.emplace_back("-f");
     mkfs.push_back(device);
     must_run(mkfs);

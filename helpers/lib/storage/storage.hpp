@@ -41,11 +41,11 @@ struct Tool {
     std::string_view version_arg;
 };
 namespace tool {
-inline constexpr Tool blkid{"blkid", "-V"};       // probes a disk for signatures before anything writes
+inline constexpr Tool blkid{"blkid", "-V"};  // probes a disk for signatures before anything writes
 inline constexpr Tool mdadm{"mdadm", "--version"};
 inline constexpr Tool mkfs_xfs{"mkfs.xfs", "-V"};
 inline constexpr Tool xfs_admin{"xfs_admin", "-V"};  // the final label, once mkfs has succeeded
-inline constexpr Tool cp{"cp", "--version"};      // a directory's content onto the array
+inline constexpr Tool cp{"cp", "--version"};         // a directory's content onto the array
 }  // namespace tool
 inline constexpr Tool tools[] = {tool::blkid, tool::mdadm, tool::mkfs_xfs, tool::xfs_admin, tool::cp};
 
