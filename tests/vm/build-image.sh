@@ -368,10 +368,11 @@ validate_rootfs() {
     hide=("${@:1:n}"); shift "$n"   # then run.sh'"'"'s environment
     m=$work/merged
     mount -t overlay overlay -o "lowerdir=$r,upperdir=$work/upper,workdir=$work/work" "$m"
-    # the files of the plumbing packages, listed before any is gone; directories stay
+    # the files of the plumbing packages, listed before any is gone; directories stay, and
+    # so do links to them (merged /usr: a package lists /bin/ip, and /bin is a link)
     for p in "${hide[@]}"; do chroot "$m" dpkg-query -L "$p" 2>/dev/null || true; done >"$work/hidden"
     while IFS= read -r f; do
-      [[ -n $f && ( -L $m$f || ( -e $m$f && ! -d $m$f ) ) ]] && rm -f "$m$f"
+      [[ -n $f && ( -L $m$f || -e $m$f ) && ! -d $m$f ]] && rm -f "$m$f"
     done <"$work/hidden"
     echo "build-image: validation: the files of ${#hide[@]} test plumbing packages hidden" >&2
     tar -C "$tree" -cf - . | tar -C "$m" -xf - --no-overwrite-dir --keep-directory-symlink --no-same-owner
