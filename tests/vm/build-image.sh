@@ -372,7 +372,7 @@ validate_rootfs() {
     # so do links to them (merged /usr: a package lists /bin/ip, and /bin is a link)
     for p in "${hide[@]}"; do chroot "$m" dpkg-query -L "$p" 2>/dev/null || true; done >"$work/hidden"
     while IFS= read -r f; do
-      [[ -n $f && ( -L $m$f || -e $m$f ) && ! -d $m$f ]] && rm -f "$m$f"
+      if [[ -n $f && ( -L $m$f || -e $m$f ) && ! -d $m$f ]]; then rm -f "$m$f"; fi
     done <"$work/hidden"
     echo "build-image: validation: the files of ${#hide[@]} test plumbing packages hidden" >&2
     tar -C "$tree" -cf - . | tar -C "$m" -xf - --no-overwrite-dir --keep-directory-symlink --no-same-owner
