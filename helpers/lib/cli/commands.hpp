@@ -47,13 +47,10 @@ struct CheckResult {
     // warning: something to look at in a file eks-node does not own (a
     // containerd drop-in); not a failure of the node's own files
     enum class Outcome { ok, failed, skipped, warning };
-    CheckResult() = default;
-    CheckResult(std::string name_, Outcome outcome_, std::string detail_, std::string path_ = {})
-        : name(std::move(name_)), outcome(outcome_), detail(std::move(detail_)), path(std::move(path_)) {}
     std::string name;
-    Outcome outcome = Outcome::ok;
-    std::string detail;  // why it failed or was skipped; "" when ok
-    std::string path;    // the node path, or unit name, the check is about ("": none in particular)
+    Outcome outcome;
+    std::string detail;     // why it failed or was skipped; "" when ok
+    std::string path = {};  // what its absence would fail it for: a node path, a unit ("": nothing in particular)
 };
 // The checks on files under the root: present, mode, parseable; and the
 // containerd drop-ins config.toml imports (warnings). No systemd, no kernel:

@@ -247,7 +247,7 @@ public:
     std::string find(const std::string& name) const {
         for (const std::string& candidate : candidates(name))
             for (std::string_view dir : unit_dirs) {
-                const std::string node = fmt::format("{}/{}", dir, candidate);
+                std::string node = fmt::format("{}/{}", dir, candidate);
                 std::error_code ec;
                 fs::path file = paths_.of(node);
                 if (!fs::exists(fs::symlink_status(file, ec))) continue;
