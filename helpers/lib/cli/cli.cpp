@@ -315,7 +315,9 @@ int cli_main(int argc, char** argv) {
         throw UsageError(fmt::format("unknown command \"{}\" (see eks-node help)", cmd));
     } catch (...) {
         int code = report_exception("eks-node");
-        if (code == EXIT_USAGE) std::fputs(help, stderr);
+        // get-token's caller is kubelet, which logs each line of the
+        // plugin's stderr: the error line alone says what is wrong.
+        if (code == EXIT_USAGE && cmd != "get-token") std::fputs(help, stderr);
         return code;
     }
 }
