@@ -155,9 +155,11 @@ std::string region_of(const Options& o, const json& instance, const fs::path& in
 // client eks-node-config's EC2 and EKS calls use (aws::client_setup: the
 // endpoint that served instance.json, settings.imds, the SDKs' IMDS
 // variables), with a deadline of its own.
-aws::Credentials credentials(const Options& o, const json& config, json instance, const std::string& region,
+aws::Credentials credentials(const Options& o, json instance, const std::string& region,
                              const std::string& domain) {
     if (std::optional<aws::Credentials> c = aws::environment_credentials(env)) return *c;
+    // settings.imds and the SDKs' variables in spec.instance.environment.default
+    const json config = read_run_file(o.common.config_file());
     instance["region"] = region;
     instance["domain"] = domain;
     // client_setup() asks the IMDS endpoint instance.json names, and only it;
@@ -216,8 +218,7 @@ int get_token_cmd(const std::vector<std::string>& args) {
     if (domain.empty() || string_at(instance, "region") != region) domain = std::string(imds::default_domain(region));
     const std::string host = aws::sts_host(region, domain);
 
-    const json config = read_run_file(o.common.config_file());
-    const aws::Credentials creds = credentials(o, config, instance, region, domain);
+    const aws::Credentials creds = credentials(o, instance, region, domain);
     log::debug("signing for {} with credentials from {}", host, creds.source);
     const std::string token =
         aws::token_from_url(aws::presigned_get_caller_identity(creds, region, host, cluster, signed_at));

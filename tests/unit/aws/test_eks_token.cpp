@@ -102,7 +102,7 @@ TEST_CASE("STS host names per partition suffix; nothing else forms one", "[aws][
 }
 
 TEST_CASE("token: k8s-aws-v1. and unpadded base64url of the URL", "[aws][get-token]") {
-    CHECK(base64url("") == "");
+    CHECK(base64url("").empty());
     CHECK(base64url("f") == "Zg");
     CHECK(base64url("fo") == "Zm8");
     CHECK(base64url("foo") == "Zm9v");

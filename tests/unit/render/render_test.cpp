@@ -112,8 +112,8 @@ TEST_CASE("kubeconfig runs eks-node get-token by default: conformance case 03 bu
           "[render][kubelet]") {
     // nodeadm's kubeconfig runs `aws eks get-token`, which the AMI does not
     // ship (README, the differences from nodeadm); the rest is nodeadm's
-    json want = yaml_as_data(conformance("03-kubeconfig/expected/var/lib/kubelet/kubeconfig"));
-    json& exec = want["users"][0]["user"]["exec"];
+    nlohmann::json want = yaml_as_data(conformance("03-kubeconfig/expected/var/lib/kubelet/kubeconfig"));
+    nlohmann::json& exec = want["users"][0]["user"]["exec"];
     exec["command"] = EKS_NODE_CLI;
     exec["args"] = {"get-token", "--cluster-name", "my-cluster", "--region", "us-west-2"};
     for (const char* setting : {"", "eks-node"}) {
@@ -145,8 +145,8 @@ TEST_CASE("Outposts: the bootstrap kubeconfig's token names the cluster id", "[r
         cfg["settings"]["credentialPlugin"] = plugin;
         TempDir root;
         render_kubelet(cfg, Paths(root.path));
-        json kc = yaml_as_data(read_file(root.path / "var/lib/kubelet/bootstrap-kubeconfig"));
-        CHECK(kc["users"][0]["user"]["exec"]["args"] == json(args));
+        nlohmann::json kc = yaml_as_data(read_file(root.path / "var/lib/kubelet/bootstrap-kubeconfig"));
+        CHECK(kc["users"][0]["user"]["exec"]["args"] == nlohmann::json(args));
         CHECK_FALSE(fs::exists(root.path / "var/lib/kubelet/kubeconfig"));
     }
     cfg["settings"]["credentialPlugin"] = "gcloud";
