@@ -27,8 +27,7 @@ using Answers = std::map<std::string, std::optional<std::string>, std::less<>>;
 
 // IMDS as imds::fetch_paths serves it: `answer` for each path asked, then for
 // each path a follow-up names; `calls` counts the fetches (one session token each).
-ImdsGet fake_imds(const std::function<std::optional<std::string>(const std::string&)>& answer,
-                  int* calls = nullptr) {
+ImdsGet fake_imds(const std::function<std::optional<std::string>(const std::string&)>& answer, int* calls = nullptr) {
     return [answer, calls](std::vector<std::string> paths, const imds::FollowUp& then) {
         if (calls) ++*calls;
         Answers out;
