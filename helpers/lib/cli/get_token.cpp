@@ -207,7 +207,6 @@ int get_token_cmd(const std::vector<std::string>& args) {
 
     const aws::ExecInfo exec_info = aws::parse_exec_info(env("KUBERNETES_EXEC_INFO"));
     if (!exec_info.warning.empty()) log::warning("{}", exec_info.warning);
-    const Clock::time_point signed_at = now();
 
     const fs::path instance_file = o.common.paths.of(path::instance_json);
     const json instance = read_run_file(instance_file);
@@ -218,6 +217,8 @@ int get_token_cmd(const std::vector<std::string>& args) {
     const std::string host = aws::sts_host(region, domain);
 
     const aws::Credentials creds = credentials(o, instance, region, domain);
+    // after IMDS, which may take seconds: the token's 15 minutes start here
+    const Clock::time_point signed_at = now();
     log::debug("signing for {} with credentials from {}", host, creds.source);
     const std::string token =
         aws::token_from_url(aws::presigned_get_caller_identity(creds, region, host, cluster, signed_at));
