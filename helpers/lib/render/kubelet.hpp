@@ -41,9 +41,19 @@ std::vector<std::string> kubelet_flags(const json& cfg);
 // AL2023 kubelet.service expands in ExecStart=) plus the variables nodeadm sets.
 std::string kubelet_environment(const json& cfg);
 
-// The kubeconfig kubelet authenticates with: `aws eks get-token` for `cluster`
-// (the cluster name, or the cluster id on Outposts) in `region`.
-std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region);
+// What the kubeconfig runs for kubelet's token (settings.credentialPlugin):
+// `eks-node get-token` (the default) or `aws eks get-token`, for images that
+// ship the AWS CLI.
+enum class CredentialPlugin { eks_node, aws_cli };
+// settings.credentialPlugin of config.json (ConfigError for another value).
+CredentialPlugin credential_plugin(const json& cfg);
+
+// The kubeconfig kubelet authenticates with: the plugin's token for `cluster`
+// in `region`. `cluster` is the cluster name, or on an Outposts local cluster
+// its id (`by_id`): eks-node get-token takes it as --cluster-id; the AWS CLI
+// is given it as --cluster-name, as nodeadm does (the token is the same).
+std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region,
+                            CredentialPlugin plugin, bool by_id);
 
 // /etc/eks/image-credential-provider/config.json for this kubelet version.
 json credential_provider_config(const json& cfg);

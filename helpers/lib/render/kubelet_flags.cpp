@@ -12,12 +12,16 @@
 #include "imds/values.hpp"
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
+#include "render/render_config.hpp"
 
 namespace eksnode::render::detail {
 
 namespace {
 
 using FlagMap = std::map<std::string, std::string>;
+
+// The operator CLI as meson installs it (render/meson.build): kubelet's credential plugin.
+constexpr std::string_view eks_node_cli = EKS_NODE_CLI;
 
 void version_flags(const json& cfg, FlagMap& f) {
     // --container-runtime is gone in 1.27, where the endpoint moved into the config file.
@@ -95,8 +99,28 @@ std::string kubelet_environment(const json& cfg) {
     return environment_file(generated_header("eks-node-kubelet", path::config_json), vars);
 }
 
-std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region) {
+CredentialPlugin credential_plugin(const json& cfg) {
+    const json* v = find(cfg, "/settings/credentialPlugin");
+    if (!v || *v == "eks-node") return CredentialPlugin::eks_node;
+    if (*v == "aws-cli") return CredentialPlugin::aws_cli;
+    throw ConfigError("config.json", "settings.credentialPlugin", "expected \"eks-node\" or \"aws-cli\"");
+}
+
+std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region,
+                            CredentialPlugin plugin, bool by_id) {
     auto q = [](std::string_view s) { return syntax::yaml::string(s); };
+    std::string command, args;
+    if (plugin == CredentialPlugin::eks_node) {
+        command = std::string(eks_node_cli);
+        args = fmt::format("          - \"get-token\"\n"
+                           "          - {}\n",
+                           q(by_id ? "--cluster-id" : "--cluster-name"));
+    } else {
+        command = "aws";
+        args = "          - \"eks\"\n"
+               "          - \"get-token\"\n"
+               "          - \"--cluster-name\"\n";
+    }
     return fmt::format(
         "---\n"
         "apiVersion: v1\n"
@@ -117,16 +141,14 @@ std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, s
         "    user:\n"
         "      exec:\n"
         "        apiVersion: client.authentication.k8s.io/v1beta1\n"
-        "        command: aws\n"
+        "        command: {command}\n"
         "        args:\n"
-        "          - \"eks\"\n"
-        "          - \"get-token\"\n"
-        "          - \"--cluster-name\"\n"
+        "{args}"
         "          - {cluster}\n"
         "          - \"--region\"\n"
         "          - {region}\n",
-        fmt::arg("ca", path::ca_crt), fmt::arg("server", q(server)), fmt::arg("cluster", q(cluster)),
-        fmt::arg("region", q(region)));
+        fmt::arg("ca", path::ca_crt), fmt::arg("server", q(server)), fmt::arg("command", command),
+        fmt::arg("args", args), fmt::arg("cluster", q(cluster)), fmt::arg("region", q(region)));
 }
 
 json credential_provider_config(const json& cfg) {
