@@ -187,9 +187,10 @@ PY
 }
 
 # kubelet_started: kubelet.service ran the stub kubelet in this boot and it accepted its
-# configuration (it then drives containerd over CRI and authenticates). A stub kubelet still starting (python under TCG: seconds) has not written errors.json yet:
-# while kubelet runs without one, wait for it (up to 60 s), rather than take it for a kubelet
-# that never started and leave finish's checks out (a short check.sh got there first).
+# configuration (it then drives containerd over CRI and authenticates). A stub kubelet still
+# starting (python under TCG: seconds) has not written errors.json yet: while kubelet runs
+# without one, wait for it (up to 60 s), rather than take it for a kubelet that never started
+# and leave finish's checks out (a short check.sh got there first).
 kubelet_started() {
   [[ $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) != 0 ]] || return 1
   if [[ ! -f /run/stub-kubelet/errors.json ]] && systemctl is-active --quiet kubelet.service; then
