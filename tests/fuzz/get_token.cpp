@@ -58,15 +58,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (region_ok) {
         const std::string_view domain = eksnode::imds::default_domain(region);
         host = aws::sts_host(region, domain);  // must not throw
-        if (host != "sts." + region + "." + std::string(domain)) fuzz::broken("an STS host that is not sts.REGION.DOMAIN");
+        if (host != "sts." + region + "." + std::string(domain))
+            fuzz::broken("an STS host that is not sts.REGION.DOMAIN");
     }
 
     fuzz::refused_only_as<eksnode::Error>([&] {
         const aws::Credentials c = aws::parse_instance_profile(document, "fuzz-role");
         if (!cluster_ok) return;
         const auto now = std::chrono::system_clock::from_time_t(1767225600);  // 2026-01-01
-        const std::string url = aws::presigned_get_caller_identity(c, region_ok ? region : "us-west-2", host,
-                                                                   cluster, now);
+        const std::string url =
+            aws::presigned_get_caller_identity(c, region_ok ? region : "us-west-2", host, cluster, now);
         if (!printable_ascii(url) || !url.starts_with("https://" + host + "/?Action=GetCallerIdentity&"))
             fuzz::broken("a presigned URL that is not printable ASCII or not STS's");
         const std::string token = aws::token_from_url(url);
@@ -75,10 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             body.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
                 std::string_view::npos)
             fuzz::broken("a token that is not the unpadded base64url of its URL");
-        const json out = json::parse(aws::exec_credential_json(info.api_version, token,
-                                                               aws::token_expiration(now, c.expiration)));
-        if (out["apiVersion"] != info.api_version || out["status"]["token"] != token ||
-            out["kind"] != "ExecCredential")
+        const json out =
+            json::parse(aws::exec_credential_json(info.api_version, token, aws::token_expiration(now, c.expiration)));
+        if (out["apiVersion"] != info.api_version || out["status"]["token"] != token || out["kind"] != "ExecCredential")
             fuzz::broken("an ExecCredential that does not read back");
     });
     return 0;

@@ -142,7 +142,9 @@ def botocore_cases(cli, check):
         if r.url is None:
             continue
         want = botocore_url(region, cluster, NOW, token, crt=False)
-        check("botocore: %s: the same URL, byte for byte" % name, r.url == want, "ours   %s\nbotocore %s" % (r.url, want))
+        check("botocore: %s: the same URL, byte for byte" % name, r.url == want,
+              "ours   %s\nbotocore %s" % (r.url, want),
+              compat=("token-prefix", "action", "signed-header", "regional-endpoint"))
         if has_crt():
             crt = botocore_url(region, cluster, NOW, token, crt=True)
             check("AWS CRT signer: %s: the same signature over the same parameters" % name,
@@ -194,16 +196,19 @@ def aws_cli_cases(cli, check, tmp):
                 check("aws eks get-token %s: an ExecCredential" % name, False, theirs.stderr)
                 continue
             check("AWS CLI: %s: the same request shape" % name, ours.url and shape(ours.url) == shape(url),
-                  "ours %s\naws  %s" % (ours.url and shape(ours.url), shape(url)))
+                  "ours %s\naws  %s" % (ours.url and shape(ours.url), shape(url)),
+                  compat=("presign-expires", "action", "signed-header", "regional-endpoint", "cluster-id"))
             check("AWS CLI: %s: the same ExecCredential keys, kind and apiVersion" % name,
                   ours.credential and
                   [list(ours.credential), sorted(ours.credential["status"]), ours.credential["kind"],
                    ours.credential["apiVersion"]] ==
                   [list(cred), sorted(cred["status"]), cred["kind"], cred["apiVersion"]],
-                  "ours %s\naws  %s" % (ours.stdout, theirs.stdout))
+                  "ours %s\naws  %s" % (ours.stdout, theirs.stdout),
+                  compat=("output-shape", "exec-info-version"))
             check("AWS CLI: %s: both expire 14 minutes ahead (within 5 s)" % name,
                   ours.credential and abs(expires_in(ours.credential) - 840) < 5 and abs(expires_in(cred) - 840) < 5,
-                  "%s %s" % (ours.credential and expires_in(ours.credential), expires_in(cred)))
+                  "%s %s" % (ours.credential and expires_in(ours.credential), expires_in(cred)),
+                  compat=("expiration",))
 
 
 def sts_cases(cli, check):
@@ -219,13 +224,14 @@ def sts_cases(cli, check):
         identity, why = verify(token)
         check("fake STS: a fresh token is accepted, the identity is the credentials'",
               identity and identity["Account"] == "111122223333" and "assumed-role/eks-node-role" in identity["Arn"],
-              why)
+              why,
+              compat=("verifier-window", "token-prefix"))
         check("fake STS: the signature was checked by botocore and the cluster id came with it",
               any(q[:4] == ["GetCallerIdentity", "200", "sig-ok", "my-cluster"] for q in sts.requests()),
               sts.requests())
         _, why = verify(token, cluster="other-cluster")
         check("fake STS: refused for another cluster's id (x-k8s-aws-id is signed)",
-              "SignatureDoesNotMatch" in why, why)
+              "SignatureDoesNotMatch" in why, why, compat=("signed-header",))
         # signed 16 minutes ago: the authenticator refuses it, and so does STS
         old = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=16)).strftime(
             "%Y-%m-%dT%H:%M:%SZ")
@@ -233,7 +239,7 @@ def sts_cases(cli, check):
         stale = r.credential["status"]["token"] if r.credential else ""
         _, why = verify(stale)
         check("fake STS: a token signed 16 minutes ago is refused by the authenticator's check",
-              "more than 15 minutes ago" in why, why)
+              "more than 15 minutes ago" in why, why, compat=("verifier-window",))
         status, body = eks_authenticator.forward(eks_authenticator.decode(stale), "my-cluster", sts.endpoint) \
             if stale else (0, "")
         check("fake STS: ... and by STS (RequestExpired), though its signature is right",
@@ -333,11 +339,11 @@ def closed_port():
     return port
 
 
-def one_line_failure(check, name, r, code, naming):
+def one_line_failure(check, name, r, code, naming, compat=()):
     lines = r.stderr.splitlines()
     check("%s: exit %d, nothing on stdout, one line on stderr naming %s" % (name, code, naming),
           r.returncode == code and r.stdout == "" and len(lines) == 1 and naming in lines[0],
-          "exit %d, stdout %r, stderr %r" % (r.returncode, r.stdout, r.stderr))
+          "exit %d, stdout %r, stderr %r" % (r.returncode, r.stdout, r.stderr), compat=compat)
 
 
 def bad_input_cases(cli, check):
@@ -360,12 +366,12 @@ def bad_input_cases(cli, check):
         r = get_token(cli, ["--region", "us-west-2", *base], creds_env())
         one_line_failure(check, "no cluster", r, 2, "--cluster-name")
         r = get_token(cli, ["--cluster-name", "a", "--cluster-id", "b", "--region", "us-west-2", *base], creds_env())
-        one_line_failure(check, "a name and an id", r, 2, "--cluster-id")
+        one_line_failure(check, "a name and an id", r, 2, "--cluster-id", compat=["cluster-id"])
         r = get_token(cli, ["--cluster-name", "bad name\nX-Injected: 1", "--region", "us-west-2", *base], creds_env())
         one_line_failure(check, "a cluster name that is not one", r, 2, "--cluster-name")
         r = get_token(cli, ["--cluster-name", "c", "--role-arn", "arn:aws:iam::1:role/x", "--region", "us-west-2",
                             *base], creds_env())
-        one_line_failure(check, "--role-arn (not supported)", r, 2, "--role-arn")
+        one_line_failure(check, "--role-arn (not supported)", r, 2, "--role-arn", compat=["role-arn"])
         r = get_token(cli, ["--cluster-name", "c", "--region", "us-west-2", *base],
                       clean_env(AWS_ACCESS_KEY_ID=KEY))
         one_line_failure(check, "half the environment's credentials", r, 6, "AWS_SECRET_ACCESS_KEY")
@@ -389,24 +395,50 @@ def bad_input_cases(cli, check):
             r = get_token(cli, ["--cluster-name", "c", "--region", "us-west-2", *base], env)
             check("KUBERNETES_EXEC_INFO %s: apiVersion %s%s" % (info, want, ", one warning line" if warns else ""),
                   r.credential and r.credential["apiVersion"] == want and r.credential["kind"] == "ExecCredential" and
-                  len(r.stderr.splitlines()) == (1 if warns else 0), r.stdout + r.stderr)
+                  len(r.stderr.splitlines()) == (1 if warns else 0), r.stdout + r.stderr,
+                  compat=("exec-info-version",))
         r = get_token(cli, ["--cluster-name", "c", "--region", "us-west-2", *base], creds_env(EKS_NODE_TEST_NOW=NOW))
         check("expirationTimestamp: 14 minutes after the signing time, RFC 3339",
-              r.credential and r.credential["status"]["expirationTimestamp"] == "2026-01-01T00:14:00Z", r.stdout)
+              r.credential and r.credential["status"]["expirationTimestamp"] == "2026-01-01T00:14:00Z", r.stdout,
+              compat=("expiration", "timestamp-format"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+COMPAT_TABLE = harness.SOURCE_ROOT / "tests" / "data" / "get-token-compat.tsv"
+
+
+def walk_compat(check, backed):
+    """Every behaviour tests/data/get-token-compat.tsv claims is backed by checks that passed,
+    and every check that backs one names a row of it."""
+    rows = [line.split("\t") for line in COMPAT_TABLE.read_text().splitlines()
+            if line and not line.startswith("#")][1:]
+    check("compat table: 5 columns a row", rows and all(len(r) == 5 for r in rows), [r for r in rows if len(r) != 5])
+    ids = [r[0] for r in rows]
+    for row in rows:
+        check("compat table: %s (%s) backed by passing checks" % (row[0], row[1]), backed.get(row[0]) is True,
+              "no check" if row[0] not in backed else "a check failed")
+    check("compat table: every check's id is a row", set(backed) <= set(ids), sorted(set(backed) - set(ids)))
 
 
 def main():
     cli = pathlib.Path(sys.argv[1]).resolve()
     tally = harness.Tally()
+    backed = {}  # compat table id -> all its checks passed
+
+    def check(name, cond, detail="", compat=()):
+        tally.check(name, cond, detail)
+        for i in compat:
+            backed[i] = backed.get(i, True) and bool(cond)
+
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-get-token-"))
     try:
-        botocore_cases(cli, tally.check)
-        aws_cli_cases(cli, tally.check, tmp)
-        sts_cases(cli, tally.check)
-        imds_cases(cli, tally.check)
-        bad_input_cases(cli, tally.check)
+        botocore_cases(cli, check)
+        aws_cli_cases(cli, check, tmp)
+        sts_cases(cli, check)
+        imds_cases(cli, check)
+        bad_input_cases(cli, check)
+        walk_compat(check, backed)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     tally.at_least(tally.passed + tally.failed, 60, "get-token checks")

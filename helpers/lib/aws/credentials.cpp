@@ -145,12 +145,12 @@ Credentials CredentialProvider::from_instance_profile() {
     if (profile_.known) {
         answers = imds_({std::string(profile_dir) + role}, {});
     } else {
-        answers = imds_({std::string(profile_dir)},
-                        [&role](std::string_view path, const std::optional<std::string>& answer) {
-            if (path != profile_dir) return std::vector<std::string>{};
-            role = listed_role(answer);
-            return std::vector<std::string>{std::string(profile_dir) + role};
-        });
+        answers =
+            imds_({std::string(profile_dir)}, [&role](std::string_view path, const std::optional<std::string>& answer) {
+                if (path != profile_dir) return std::vector<std::string>{};
+                role = listed_role(answer);
+                return std::vector<std::string>{std::string(profile_dir) + role};
+            });
         if (role.empty()) {
             auto it = answers.find(profile_dir);
             role = listed_role(it == answers.end() ? std::nullopt : it->second);

@@ -34,8 +34,8 @@ constexpr size_t exec_info_cap = 256 * 1024;
 std::string sts_host(std::string_view region, std::string_view domain) {
     // Both become a host name the token names: nothing else may pass.
     if (!host_label_chars(region) || region.find('.') != std::string_view::npos || !host_label_chars(domain))
-        throw Error(fmt::format("region {} or domain {} cannot form the STS endpoint's name",
-                                json_quoted(region, 64), json_quoted(domain, 64)));
+        throw Error(fmt::format("region {} or domain {} cannot form the STS endpoint's name", json_quoted(region, 64),
+                                json_quoted(domain, 64)));
     return fmt::format("sts.{}.{}", region, domain);
 }
 

@@ -65,8 +65,7 @@ std::string token_from_url(std::string_view url);
 // expiration_margin when that is sooner, never sooner than now +
 // shortest_expiration; whole seconds (the timestamp carries no fraction).
 std::chrono::system_clock::time_point token_expiration(
-    std::chrono::system_clock::time_point now,
-    std::optional<std::chrono::system_clock::time_point> credentials_expiry);
+    std::chrono::system_clock::time_point now, std::optional<std::chrono::system_clock::time_point> credentials_expiry);
 
 // "2026-01-01T00:14:00Z" (RFC 3339, UTC, whole seconds), as the AWS CLI writes it.
 std::string rfc3339(std::chrono::system_clock::time_point t);

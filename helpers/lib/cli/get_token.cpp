@@ -76,8 +76,9 @@ Options parse(const std::vector<std::string>& args) {
         if (!slot) {
             // the AWS CLI's options of get-token we do not take: refused by name
             if (a == "--role-arn")
-                throw UsageError("get-token: --role-arn is not supported: the token is signed with the node's own "
-                                 "credentials");
+                throw UsageError(
+                    "get-token: --role-arn is not supported: the token is signed with the node's own "
+                    "credentials");
             if (!a.starts_with("--")) throw UsageError(fmt::format("get-token: unexpected argument \"{}\"", a));
             common.push_back(args[i]);
             continue;
@@ -185,7 +186,8 @@ aws::Credentials credentials(const Options& o, const json& config, json instance
     try {
         return provider.get();
     } catch (const NoCredentialsError& e) {
-        throw ConfigError("eks-node get-token", "AWS credentials", fmt::format("none to sign the token with: {}", e.what()));
+        throw ConfigError("eks-node get-token", "AWS credentials",
+                          fmt::format("none to sign the token with: {}", e.what()));
     }
 }
 
@@ -199,7 +201,8 @@ int get_token_cmd(const std::vector<std::string>& args) {
     std::string problem = by_id ? config::check::single_token(cluster) : config::check::cluster_name(cluster);
     if (problem.empty() && !std::all_of(cluster.begin(), cluster.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
         problem = imds::value::shown(cluster) + " is not printable ASCII";
-    if (!problem.empty()) throw UsageError(fmt::format("get-token: {}: {}", by_id ? "--cluster-id" : "--cluster-name", problem));
+    if (!problem.empty())
+        throw UsageError(fmt::format("get-token: {}: {}", by_id ? "--cluster-id" : "--cluster-name", problem));
 
     const aws::ExecInfo exec_info = aws::parse_exec_info(env("KUBERNETES_EXEC_INFO"));
     if (!exec_info.warning.empty()) log::warning("{}", exec_info.warning);
@@ -220,7 +223,8 @@ int get_token_cmd(const std::vector<std::string>& args) {
         aws::token_from_url(aws::presigned_get_caller_identity(creds, region, host, cluster, signed_at));
     const std::string out =
         aws::exec_credential_json(exec_info.api_version, token, aws::token_expiration(signed_at, creds.expiration));
-    if (std::fputs(out.c_str(), stdout) < 0 || std::fflush(stdout) != 0) throw Error("get-token: cannot write to stdout");
+    if (std::fputs(out.c_str(), stdout) < 0 || std::fflush(stdout) != 0)
+        throw Error("get-token: cannot write to stdout");
     return EXIT_OK;
 }
 

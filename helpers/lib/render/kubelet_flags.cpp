@@ -112,14 +112,16 @@ std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, s
     std::string command, args;
     if (plugin == CredentialPlugin::eks_node) {
         command = std::string(eks_node_cli);
-        args = fmt::format("          - \"get-token\"\n"
-                           "          - {}\n",
-                           q(by_id ? "--cluster-id" : "--cluster-name"));
+        args = fmt::format(
+            "          - \"get-token\"\n"
+            "          - {}\n",
+            q(by_id ? "--cluster-id" : "--cluster-name"));
     } else {
         command = "aws";
-        args = "          - \"eks\"\n"
-               "          - \"get-token\"\n"
-               "          - \"--cluster-name\"\n";
+        args =
+            "          - \"eks\"\n"
+            "          - \"get-token\"\n"
+            "          - \"--cluster-name\"\n";
     }
     return fmt::format(
         "---\n"

@@ -99,7 +99,8 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
             if (p != "meta-data/iam/security-credentials/node-role") return std::nullopt;
             ++fetches;
             return R"({"Code": "Success", "AccessKeyId": "AKIDP", "SecretAccessKey": "sec", "Token": "tok",
-                       "Expiration": ")" + expiration + "\"}";
+                       "Expiration": ")" +
+                   expiration + "\"}";
         },
         &calls);
     CredentialProvider p(test::fake_getenv, imds);

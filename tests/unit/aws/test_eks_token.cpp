@@ -53,8 +53,8 @@ std::string base64url_decode(std::string_view s) {
 }  // namespace
 
 TEST_CASE("presigned GetCallerIdentity: botocore's URL, byte for byte", "[aws][get-token]") {
-    CHECK(presigned_get_caller_identity(creds(true), "us-west-2", sts_host("us-west-2", "amazonaws.com"),
-                                        "my-cluster", at("2026-01-01T00:00:00Z")) ==
+    CHECK(presigned_get_caller_identity(creds(true), "us-west-2", sts_host("us-west-2", "amazonaws.com"), "my-cluster",
+                                        at("2026-01-01T00:00:00Z")) ==
           "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15"
           "&X-Amz-Algorithm=AWS4-HMAC-SHA256"
           "&X-Amz-Credential=AKIDGETTOKENTEST0001%2F20260101%2Fus-west-2%2Fsts%2Faws4_request"
@@ -91,9 +91,13 @@ TEST_CASE("STS host names per partition suffix; nothing else forms one", "[aws][
     CHECK(sts_host("us-west-2", "amazonaws.com") == "sts.us-west-2.amazonaws.com");
     CHECK(sts_host("cn-northwest-1", "amazonaws.com.cn") == "sts.cn-northwest-1.amazonaws.com.cn");
     CHECK(sts_host("us-iso-east-1", "c2s.ic.gov") == "sts.us-iso-east-1.c2s.ic.gov");
-    for (auto [region, domain] : {std::pair{"us-west-2/x", "amazonaws.com"}, {"us.west", "amazonaws.com"},
-                                  {"", "amazonaws.com"}, {"us-west-2", "evil.com/"}, {"us-west-2", ""},
-                                  {"US-WEST-2", "amazonaws.com"}, {"us-west-2", "amazonaws.com."}})
+    for (auto [region, domain] : {std::pair{"us-west-2/x", "amazonaws.com"},
+                                  {"us.west", "amazonaws.com"},
+                                  {"", "amazonaws.com"},
+                                  {"us-west-2", "evil.com/"},
+                                  {"us-west-2", ""},
+                                  {"US-WEST-2", "amazonaws.com"},
+                                  {"us-west-2", "amazonaws.com."}})
         CHECK_THROWS_AS(sts_host(region, domain), Error);
 }
 
@@ -156,8 +160,8 @@ TEST_CASE("KUBERNETES_EXEC_INFO: the apiVersion kubelet asks for", "[aws][get-to
 }
 
 TEST_CASE("ExecCredential: the AWS CLI's document", "[aws][get-token]") {
-    std::string out = exec_credential_json("client.authentication.k8s.io/v1", "k8s-aws-v1.abc",
-                                           at("2026-01-01T00:14:00Z"));
+    std::string out =
+        exec_credential_json("client.authentication.k8s.io/v1", "k8s-aws-v1.abc", at("2026-01-01T00:14:00Z"));
     CHECK(out == R"({"kind": "ExecCredential", "apiVersion": "client.authentication.k8s.io/v1", "spec": {}, )"
                  R"("status": {"expirationTimestamp": "2026-01-01T00:14:00Z", "token": "k8s-aws-v1.abc"}})"
                  "\n");

@@ -137,8 +137,8 @@ TEST_CASE("Outposts: the bootstrap kubeconfig's token names the cluster id", "[r
         // eks-node get-token takes the id as what it is
         {"eks-node", {"get-token", "--cluster-id", "8f0b2d9e-4c1a-4d6b-9e7f-0a1b2c3d4e5f", "--region", "us-west-2"}},
         // as nodeadm writes it: the AWS CLI puts --cluster-name's value in the same header
-        {"aws-cli", {"eks", "get-token", "--cluster-name", "8f0b2d9e-4c1a-4d6b-9e7f-0a1b2c3d4e5f", "--region",
-                     "us-west-2"}},
+        {"aws-cli",
+         {"eks", "get-token", "--cluster-name", "8f0b2d9e-4c1a-4d6b-9e7f-0a1b2c3d4e5f", "--region", "us-west-2"}},
     };
     for (const auto& [plugin, args] : cases) {
         INFO(plugin);
