@@ -9,11 +9,11 @@
 - the stub kubelet's client (tests/vm/guest/kubelet_exec.py) loads a kubeconfig, runs its exec
   plugin and reads the answer as client-go does, and refuses what client-go refuses;
 - with EKS_NODE given, tokens of `eks-node get-token` (environment credentials) pass and fail
-  the same way: accepted, another cluster's refused, a changed signature refused, expired 16
-  minutes later (the fakes' clock moved on).
+  the same way: accepted, another cluster's refused, a changed signature refused, one signed
+  16 minutes ago (its test clock, EKS_NODE_TEST_NOW) expired, one signed 14 minutes ago not.
 
 Both fakes run in this process on loopback ports; "expired" is a token signed 16 minutes ago
-(botocore's clock frozen there), never a wait.
+(botocore's clock frozen there, get-token's EKS_NODE_TEST_NOW), never a wait.
 
 Usage: eks_auth_test.py [EKS_NODE]"""
 
@@ -455,9 +455,16 @@ def test_eks_node(eks_node):
         check("eks-node get-token's URL is the one botocore presigns (same parameters but the signature's time)",
               sorted(k for k, _ in urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)) ==
               sorted(k for k, _ in urllib.parse.parse_qsl(urllib.parse.urlsplit(botocore_url()).query)), url)
-    later = fea.utcnow() + datetime.timedelta(minutes=16)
-    with Cluster(now=lambda: later) as c:
-        check("eks-node get-token's token 16 minutes later: expired", *refused(c, token, "format", "is expired"))
+    def signed_ago(minutes):
+        """get-token's token signed `minutes` ago (EKS_NODE_TEST_NOW, its test clock)"""
+        when = fea.utcnow() - datetime.timedelta(minutes=minutes)
+        doc, err = eks_node_token(eks_node, CLUSTER, dict(env, EKS_NODE_TEST_NOW=when.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        return doc["status"]["token"] if doc else err
+
+    with Cluster() as c:
+        check("eks-node get-token's token signed 16 minutes ago: expired",
+              *refused(c, signed_ago(16), "format", "is expired"))
+        check("eks-node get-token's token signed 14 minutes ago: still accepted", *accepted(c, signed_ago(14)))
 
 
 def main():
