@@ -119,6 +119,7 @@ build {
       "EKS_PAUSE_IMAGE=${var.pause_image}",
       "EKS_CACHE_PAUSE_IMAGE=${var.cache_pause_image}",
       "EKS_SOCI_SNAPSHOTTER=${var.soci_snapshotter}",
+      "EKS_AWS_CLI=${var.install_aws_cli}",
       "EKS_FIPS=${var.variant == "fips"}",
       "EKS_HARDENING=${var.variant == "cis" ? "cis" : "none"}",
     ]

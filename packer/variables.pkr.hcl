@@ -112,8 +112,14 @@ variable "soci_snapshotter" {
 
 variable "cache_pause_image" {
   type        = bool
-  description = "Cache the pause image in the AMI (false: nodes pull it at first pod start)."
+  description = "Cache the pause image in the AMI (false: nodes pull the regional EKS pause image with kubelet's image credentials before kubelet starts, eks-node-sandbox-image(8))."
   default     = true
+}
+
+variable "install_aws_cli" {
+  type        = bool
+  description = "Keep the AWS CLI in the AMI, for a kubeconfig whose credential plugin is `aws eks get-token`. The build installs it for itself where it fetches from S3 or ECR, and removes it again unless this is true."
+  default     = false
 }
 
 # --- Custom runtime hook (no fork of the template needed) ----------------------

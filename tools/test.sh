@@ -20,16 +20,19 @@ deps=(--test)
 ((fuzz)) && deps+=(--fuzz)
 tools/deps.sh "${deps[@]}"
 phase dependencies
-# The VM tier's guest images (tests/vm/build-image.sh; cached by content in
-# /var/cache/eks-node-vm, minutes when absent) are built beside the compile:
-# debootstrap waits on the network and the disk more than on the CPU.
-images_log=$(mktemp "${TMPDIR:-/tmp}/eks-node-vm-images.XXXXXX")
-(for flavour in bookworm sid; do
-  EKS_NODE_VM_FLAVOUR=$flavour tests/vm/build-image.sh >/dev/null || echo "image $flavour: FAILED"
-done) >"$images_log" 2>&1 &
-images=$!
 tools/build.sh >/dev/null
 phase build
+# The VM tier's guest images (tests/vm/build-image.sh; cached by content in
+# /var/cache/eks-node-vm, minutes when absent) are built beside the lint and the
+# sanitizer build: debootstrap waits on the network and the disk more than on the
+# CPU. After the build, not beside it: a new image is validated by the eks-node just
+# built (`meson install` of build/, `eks-node validate --image`).
+images_log=$(mktemp "${TMPDIR:-/tmp}/eks-node-vm-images.XXXXXX")
+(for flavour in bookworm sid; do
+  EKS_NODE_VM_FLAVOUR=$flavour EKS_NODE_VM_BUILD_DIR=$PWD/build tests/vm/build-image.sh >/dev/null ||
+    echo "image $flavour: FAILED"
+done) >"$images_log" 2>&1 &
+images=$!
 status=0
 # clang-format on the changed lines, clang-tidy on the changed files
 # (tools/lint.sh says which base): a finding fails the run; the tests still

@@ -13,7 +13,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 [[ ${EKS_SOCI_SNAPSHOTTER:-true} == true ]] || skip "EKS_SOCI_SNAPSHOTTER is not true"
-pkg_install soci-snapshotter
+# pigz: from release 0.10 its parallel pull decompresses gzip layers with unpigz, which
+# the configuration eks-node-containerd writes names (/usr/bin/unpigz)
+pkg_install soci-snapshotter pigz
 [[ -x /usr/bin/soci-snapshotter-grpc ]] || die "soci-snapshotter installed no /usr/bin/soci-snapshotter-grpc"
 # eks-node-containerd writes its config.toml there and may create no directory
 # under /etc (its Landlock rules); Debian's package has none

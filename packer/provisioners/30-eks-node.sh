@@ -18,17 +18,12 @@ if [[ -f $src ]]; then
 fi
 [[ -f $src/meson.build ]] || die "$src: no meson.build (want the eks-node source tree)"
 
-# Build dependencies as meson.build lists them; removed again by 90-cleanup.
-build_deps=(meson ninja-build gcc-c++ pkgconf-pkg-config systemd-devel json-devel
-  tomlplusplus-devel libyaml-devel libcurl-devel openssl-devel fmt-devel zlib-devel
-  pugixml-devel scdoc)
-if [[ $(pkg_manager) == apt ]]; then
-  build_deps=(meson ninja-build g++ pkg-config libsystemd-dev nlohmann-json3-dev
-    libtomlplusplus-dev libyaml-dev libcurl4-openssl-dev libssl-dev libfmt-dev
-    zlib1g-dev libpugixml-dev scdoc)
-fi
+# Build dependencies as meson.build lists them (packages.tsv); removed by 90-cleanup. The
+# libraries the binaries link at run time are 29-eks-node-libraries', and stay.
+build_deps=(meson ninja-build gcc-c++ pkgconf systemd-devel json-devel tomlplusplus-devel
+  libyaml-devel libcurl-devel openssl-devel fmt-devel zlib-devel pugixml-devel scdoc)
 pkg_install "${build_deps[@]}"
-printf '%s\n' "${build_deps[@]}" | put 0644 /var/tmp/eks-node-build-deps
+build_only "${build_deps[@]}"
 
 meson setup "$work/build" "$src" --wipe -Dtests=false -Dbuildtype=release >&2 ||
   meson setup "$work/build" "$src" -Dtests=false -Dbuildtype=release >&2

@@ -18,7 +18,7 @@ arch=$(uname -m)
   dnf config-manager --add-repo "https://developer.download.nvidia.com/compute/cuda/repos/amzn2023/$arch/cuda-amzn2023.repo"
 [[ -f /etc/yum.repos.d/nvidia-container-toolkit.repo ]] ||
   dnf config-manager --add-repo https://nvidia.github.io/libnvidia-container/stable/rpm/nvidia-container-toolkit.repo
-pkg_install "kernel-devel-$(uname -r)" kernel-modules-extra
+pkg_install kernel-devel kernel-modules-extra
 dnf module install -y -q "nvidia-driver:${ver%%.*}-open" || pkg_install "nvidia-driver=$ver"
 pkg_install nvidia-container-toolkit
 # Persistence keeps the driver loaded between CUDA jobs (no re-init per pod).

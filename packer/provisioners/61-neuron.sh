@@ -18,4 +18,4 @@ enabled=1
 gpgcheck=1
 gpgkey=https://yum.repos.neuron.amazonaws.com/GPG-PUB-KEY-AMAZON-AWS-NEURON.PUB
 CONF
-pkg_install "kernel-devel-$(uname -r)" aws-neuronx-dkms aws-neuronx-tools
+pkg_install kernel-devel aws-neuronx-dkms aws-neuronx-tools

@@ -13,6 +13,13 @@
 #   EKS_PAUSE_IMAGE=REF           otherwise: pulled from ECR with the builder's
 #                                 instance profile (the AMI build)
 #
+# EKS_CACHE_PAUSE_IMAGE=false (cache_pause_image): nothing cached, and the image default
+# names the regional EKS pause image instead (settings.containerd.pauseSource =
+# "regional-ecr": 602401143452.dkr.ecr.REGION.amazonaws.com/eks/pause:3.10, the region's
+# account by eks-node's table), which eks-node-sandbox-image.service pulls at boot with
+# kubelet's image credentials before kubelet starts. The cached name would be a pause image
+# nothing can pull: every pod sandbox would fail.
+#
 # Needs a running containerd. Under systemd (the packer instance) that is
 # containerd.service; in a chroot without systemd (the VM test image) this step
 # runs containerd itself for its own duration, on the chroot's /run, and stops
@@ -25,7 +32,17 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true ]] || skip "EKS_CACHE_PAUSE_IMAGE is not true"
+fragment=/usr/lib/eks-node/node.toml.d/10-pause-image.toml
+if [[ ${EKS_CACHE_PAUSE_IMAGE:-true} != true ]]; then
+  put 0644 "$fragment" <<'CONF'
+# Installed by the eks-node image build: no pause image is cached in this image
+# (cache_pause_image = false). Nodes pull the regional EKS pause image with kubelet's
+# image credentials before kubelet starts (eks-node-sandbox-image(8)).
+[settings.containerd]
+pauseSource = "regional-ecr"
+CONF
+  skip "EKS_CACHE_PAUSE_IMAGE is not true: nodes pull the regional pause image ($fragment)"
+fi
 archive=${EKS_PAUSE_IMAGE_ARCHIVE:-}
 [[ -n $archive ]] || image=${EKS_PAUSE_IMAGE:?EKS_PAUSE_IMAGE or EKS_PAUSE_IMAGE_ARCHIVE must be set}
 local_ref=localhost/kubernetes/pause:latest
@@ -108,7 +125,7 @@ if [[ ! -e /etc/eks/pause.tar ]] || ! check_archive /etc/eks/pause.tar >/dev/nul
 fi
 stop_own_containerd
 
-put 0644 /usr/lib/eks-node/node.toml.d/10-pause-image.toml <<CONF
+put 0644 "$fragment" <<CONF
 # Installed by the eks-node image build: the pause image cached in this image.
 [settings.containerd]
 sandboxImage = "$local_ref"

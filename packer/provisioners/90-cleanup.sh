@@ -7,10 +7,12 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-if [[ -f /var/tmp/eks-node-build-deps ]]; then
-  mapfile -t deps </var/tmp/eks-node-build-deps
+# what the build needed and the image does not (build_only: 30-eks-node's build
+# dependencies, the AWS CLI the build fetched with)
+if [[ -f $build_only_list ]]; then
+  mapfile -t deps <"$build_only_list"
   pkg_remove "${deps[@]}"
-  rm -f /var/tmp/eks-node-build-deps
+  rm -f "$build_only_list"
 fi
 rm -rf /var/tmp/eks-node-build
 case $(pkg_manager) in

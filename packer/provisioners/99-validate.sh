@@ -14,6 +14,10 @@ check() {
 }
 listed() { [[ " ${EKS_SKIP:-} " == *" $1 "* ]]; }
 
+# what the recipe takes from the base image (packages.tsv, step "base"), by its name here
+for p in $(pkg_of_step base); do
+  [[ -n $(pkg_name "$p") ]] && check "base package $p ($(pkg_name "$p"))" pkg_installed "$p"
+done
 check "runc runs" runc --version
 check "containerd is $EKS_CONTAINERD_VERSION" grep -q "^${EKS_CONTAINERD_VERSION//./\\.}" /etc/eks/containerd-version.txt
 check "kubelet is $EKS_KUBELET_VERSION" grep -q "^v${EKS_KUBELET_VERSION//./\\.}" /etc/eks/kubelet-version.txt
@@ -66,6 +70,14 @@ else
   if [[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true ]]; then
     # the check eks-node-pause-image.service runs at boot agrees with the build's
     check "eks-node check-archive takes the cached pause archive" eks-node check-archive /etc/eks/pause.tar
+  fi
+  # every program, file and unit that what eks-node renders, and its units, name: each on a
+  # line of its own in the build's log, a missing one named (eks-node(1), validate --image)
+  if eks-node validate --image >&2; then
+    log "ok - eks-node validate --image"
+  else
+    log "not ok - eks-node validate --image (its FAIL lines above)"
+    failed=1
   fi
   check "eks-node's kubelet drop-in is installed" \
     test -f /usr/lib/systemd/system/kubelet.service.d/10-eks-node.conf -o \

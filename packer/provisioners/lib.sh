@@ -32,47 +32,75 @@ pkg_manager() {
   fi
 }
 
-# One name per package in the scripts; the distributions' names differ.
-pkg_name() {
-  local name=$1
-  if [[ $(pkg_manager) == apt ]]; then
-    case $name in
-      conntrack-tools) name=conntrack ;;
-      iptables-nft) name=iptables ;;
-      openssh-server) name=openssh-server ;;
-      audit) name=auditd ;;
-    esac
-  fi
-  echo "$name"
+# One name per package in the steps, the logical name of packages.tsv (beside this file),
+# which gives each distribution's own: the AMI's (AL2023, dnf) and the VM test image's
+# (Debian, apt; bookworm or sid, by the release this runs on). The same table is the test
+# image's package list (tests/vm/build-image.sh), so a package a step installs is in it.
+packages_table=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/packages.tsv
+
+# The column of packages.tsv for this machine: 3 AL2023, 4 Debian 12, 5 Debian unstable.
+pkg_column() {
+  case $(pkg_manager) in
+    dnf) echo 3 ;;
+    apt) if [[ $(cat /etc/debian_version 2>/dev/null) == 12* ]]; then echo 4; else echo 5; fi ;;
+  esac
 }
 
+# pkg_name LOGICAL -- this distribution's name of a package of packages.tsv; nothing when
+# it has none there ("-"). Not in the table: an error, so that no step installs what the
+# test image's package list cannot know of. Callers that must stop say `|| exit 1`: the
+# message is printed here, in the command substitution that cannot end the step itself.
+pkg_name() {
+  local logical=$1 name
+  name=$(awk -F'\t' -v n="$logical" -v c="$(pkg_column)" \
+    '!/^#/ && $1 == n { print $c; found = 1; exit } END { exit !found }' "$packages_table") ||
+    die "$logical: not in $(basename "$packages_table") (every package a step installs or removes is named there)"
+  [[ $name == - ]] && return 0
+  name=${name%%+*}        # "a+b": b only completes a's dependencies for debootstrap
+  name=${name#bookworm:}  # bookworm's package in the sid image: installed like any other
+  # shellcheck disable=SC2016 # the table's literal text, replaced by the running kernel's release
+  echo "${name//'$(uname -r)'/$(uname -r)}"
+}
+
+# pkg_of_step STEP -- the logical names packages.tsv gives STEP ("base": the base image's).
+pkg_of_step() {
+  awk -F'\t' -v s="$1" '!/^#/ && NF >= 6 { n = split($2, steps, ","); for (i = 1; i <= n; i++) if (steps[i] == s) print $1 }' \
+    "$packages_table"
+}
+
+# pkg_installed LOGICAL -- whether it is installed; false where the distribution has none.
+# dnf asks for what provides the name: AL2023's libcurl-minimal is libcurl to every other
+# package, and `dnf install libcurl` beside it would fail on the conflict.
 pkg_installed() {
   local p
-  p=$(pkg_name "$1")
+  p=$(pkg_name "$1") || exit 1
+  [[ -n $p ]] || return 1
   case $(pkg_manager) in
-    dnf) rpm -q "$p" >/dev/null 2>&1 ;;
+    dnf) rpm -q --whatprovides "$p" >/dev/null 2>&1 ;;
     apt) dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ;;
   esac
 }
 
 pkg_version() {
   local p
-  p=$(pkg_name "$1")
+  p=$(pkg_name "$1") || exit 1
   case $(pkg_manager) in
-    dnf) rpm -q --qf '%{VERSION}\n' "$p" ;;
+    dnf) rpm -q --whatprovides --qf '%{VERSION}\n' "$p" | head -n1 ;;
     apt) dpkg-query -W -f='${Version}\n' "$p" ;;
   esac
 }
 
-# pkg_install NAME[=VERSION]... -- installs what is missing. A VERSION is a
-# prefix ("1.7" matches 1.7.20): an installed package of another version is a
-# build error, not something to silently replace. Packages that are already
-# there cost no network (the VM test image has them from debootstrap).
+# pkg_install LOGICAL[=VERSION]... -- installs what is missing. A VERSION is a prefix
+# ("1.7" matches 1.7.20): an installed package of another version is a build error, not
+# something to silently replace. Packages that are already there cost no network (the VM
+# test image has them from debootstrap). One the distribution has no name for is an error.
 pkg_install() {
-  local spec name ver want=()
+  local spec name ver p want=()
   for spec in "$@"; do
     name=${spec%%=*} ver=
     [[ $spec == *=* ]] && ver=${spec#*=}
+    p=$(pkg_name "$name") || exit 1
+    [[ -n $p ]] || die "$name: $(pkg_manager) has no package of it here ($(basename "$packages_table"))"
     if pkg_installed "$name"; then
       if [[ -n $ver && $(pkg_version "$name") != "$ver"* && $(pkg_version "$name") != *":$ver"* ]]; then
         die "$name $(pkg_version "$name") is installed, $ver wanted"
@@ -80,9 +108,23 @@ pkg_install() {
       continue
     fi
     case $(pkg_manager) in
-      dnf) want+=("$(pkg_name "$name")${ver:+-$ver*}") ;;
-      apt) want+=("$(pkg_name "$name")${ver:+=$ver*}") ;;
+      dnf) want+=("$p${ver:+-$ver*}") ;;
+      apt) want+=("$p${ver:+=$ver*}") ;;
     esac
+  done
+  pkg_install_native "${want[@]}"
+}
+
+# pkg_install_native NAME... -- packages by the distribution's own names (EKS_EXTRA_PACKAGES:
+# the image builder names them for the distribution the image is built on).
+pkg_install_native() {
+  local want=() n
+  for n in "$@"; do
+    case $(pkg_manager) in
+      dnf) rpm -q "$n" >/dev/null 2>&1 && continue ;;
+      apt) dpkg-query -W -f='${Status}' "$n" 2>/dev/null | grep -q 'install ok installed' && continue ;;
+    esac
+    want+=("$n")
   done
   ((${#want[@]})) || return 0
   log "installing ${want[*]}"
@@ -96,14 +138,26 @@ pkg_install() {
 }
 
 pkg_remove() {
-  local name
+  local name p
   for name in "$@"; do
+    p=$(pkg_name "$name") || exit 1
+    [[ -n $p ]] || continue
     pkg_installed "$name" || continue
     log "removing $name"
     case $(pkg_manager) in
-      dnf) dnf remove -y -q "$(pkg_name "$name")" ;;
-      apt) DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "$(pkg_name "$name")" ;;
+      dnf) dnf remove -y -q "$p" ;;
+      apt) DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "$p" ;;
     esac
+  done
+}
+
+# build_only LOGICAL... -- packages the build needs and the image does not: 90-cleanup
+# removes them (listed in /var/tmp/eks-build-only-packages, once each).
+build_only_list=/var/tmp/eks-build-only-packages
+build_only() {
+  local name
+  for name in "$@"; do
+    grep -qxF -- "$name" "$build_only_list" 2>/dev/null || echo "$name" >>"$build_only_list"
   done
 }
 

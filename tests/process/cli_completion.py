@@ -39,7 +39,7 @@ CASES = [
     ("eks-node max-pods --instance-type ", ""),  # a value: nothing to offer
     ("eks-node max-pods --instance-type m5.large --cni-p", "--cni-prefix-delegation-enabled"),
     ("eks-node status --", "--json --help"),
-    ("eks-node validate --", "--root= --json --help"),
+    ("eks-node validate --", "--image --root= --json --help"),
     ("eks-node collect-logs --o", "--output="),
     ("eks-node check-archive --a", "--arch="),
     ("eks-node render --r", "--root="),

@@ -18,7 +18,11 @@ plugin in kubelet's plugin directory:
   is still pulled, exit 1; Unavailable only: exit 75;
 - a pull slower than settings.prePull.timeout fails within its bound;
 - no containerd socket: exit 75 and one clear line, no plugin run;
-- an empty list: nothing asked; a bad reference in config.json: exit 6.
+- an empty list: nothing asked; a bad reference in config.json: exit 6;
+- `eks-node-prepull sandbox-image` (eks-node-sandbox-image.service): derived.sandboxImage
+  alone, pulled with its provider's credentials (settings.prePull.images untouched),
+  present already: not pulled again; the image's cached pause image: nothing asked;
+  a refused pull: exit 1, one line naming the pause image; any other argument: exit 2.
 
 Usage: prepull.py HELPER_DIR"""
 
@@ -157,7 +161,7 @@ class FakeCri:
         self.server.stop(0)
 
 
-def node(root, images, timeout=None, providers=None):
+def node(root, images, timeout=None, providers=None, sandbox=None):
     settings = {"prePull": {"images": images}}
     if timeout:
         settings["prePull"]["timeout"] = timeout
@@ -165,9 +169,10 @@ def node(root, images, timeout=None, providers=None):
     environment = {"default": {"HTTPS_PROXY": "http://default-proxy:3128", "FAKE_PLUGIN_ENV": "from-default"},
                    "kubelet.service": {"HTTPS_PROXY": "http://kubelet-proxy:3128"},
                    "containerd": {"HTTPS_PROXY": "http://not-kubelets:3128"}}
-    harness.write(root / "run/eks-node/config.json",
-                  json.dumps({"schemaVersion": 1, "spec": {"instance": {"environment": environment}},
-                              "settings": settings}))
+    cfg = {"schemaVersion": 1, "spec": {"instance": {"environment": environment}}, "settings": settings}
+    if sandbox:
+        cfg["derived"] = {"sandboxImage": sandbox}
+    harness.write(root / "run/eks-node/config.json", json.dumps(cfg))
     plugins = root / PLUGIN_DIR
     plugins.mkdir(parents=True, exist_ok=True)
     (plugins / "fake-provider").write_text(PLUGIN)
@@ -184,9 +189,10 @@ def node(root, images, timeout=None, providers=None):
     (plugins / "config.json").write_text(json.dumps(cfg))
 
 
-def run(helpers, root, timeout=60):
+def run(helpers, root, timeout=60, args=()):
     t = time.monotonic()
-    r = subprocess.run([os.path.join(helpers, "eks-node-prepull"), f"--root={root}"], capture_output=True, text=True,
+    r = subprocess.run([os.path.join(helpers, "eks-node-prepull"), f"--root={root}", *args], capture_output=True,
+                       text=True,
                        timeout=timeout, env=dict(os.environ, EKS_NODE_LOG_TARGET="console", EKS_NODE_LOG_LEVEL="debug"))
     return r.returncode, r.stderr + r.stdout, time.monotonic() - t
 
@@ -308,6 +314,38 @@ def main():
     cri.close()
     check("a bad reference in config.json: exit 6, nothing asked",
           code == 6 and not cri.calls and "settings.prePull.images[0]" in out, out)
+
+    # the pause image the image did not cache (eks-node-sandbox-image.service)
+    pause = "registry.test:5000/eks/pause:3.10"
+    root, sock = fresh_root()
+    roots.append(root)
+    cri = FakeCri(sock, {})
+    node(root, ["quay.io/team/app:2"], sandbox=pause)
+    code, out, _ = run(helpers, root, args=["sandbox-image"])
+    check("sandbox-image: exit 0, the pause image alone pulled, with its provider's credentials",
+          code == 0 and [c["image"] for c in cri.pulls()] == [pause]
+          and cri.pulls()[0]["auth"] and cri.pulls()[0]["auth"]["username"] == "AWS"
+          and len(lines(out, f"pulled {pause} (sha256:")) == 1, out + str(cri.calls))
+    cri.close()
+    cri = FakeCri(sock, {pause: "present"})
+    code, out, _ = run(helpers, root, args=["sandbox-image"])
+    check("sandbox-image: present already, not pulled again", code == 0 and not cri.pulls()
+          and lines(out, "present already"), out)
+    cri.close()
+    cri = FakeCri(sock, {pause: "notfound"})
+    code, out, _ = run(helpers, root, args=["sandbox-image"])
+    check("sandbox-image: a refused pull is exit 1, one error line naming the pause image and holding kubelet",
+          code == 1 and len(lines(out, f"the pause image {pause} could not be pulled after")) == 1
+          and "kubelet is held back" in out, out)
+    cri.close()
+    cri = FakeCri(sock, {})
+    node(root, [], sandbox="localhost/kubernetes/pause:latest")
+    code, out, _ = run(helpers, root, args=["sandbox-image"])
+    check("sandbox-image: the image's cached pause image: exit 0, nothing asked",
+          code == 0 and not cri.calls and "cached pause image" in out, out)
+    code, out, _ = run(helpers, root, args=["sandbox"])
+    check("an unknown argument: exit 2", code == 2 and "unexpected argument" in out, out)
+    cri.close()
 
     for r in roots:
         shutil.rmtree(r, ignore_errors=True)

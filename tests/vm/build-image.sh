@@ -22,18 +22,23 @@
 #   EKS_NODE_VM_CACHE   cache directory (default /var/cache/eks-node-vm)
 #   EKS_NODE_VM_MIRROR  Debian mirror (default: bookworm: the bookworm mirror apt uses on this
 #                       host; sid: http://deb.debian.org/debian)
+#   EKS_NODE_VM_BUILD_DIR, EKS_NODE_VM_DESTDIR
+#                       the eks-node that validates a newly built image (validate_rootfs): a
+#                       `meson install --destdir` tree, else one installed from the build
+#                       directory (default: <repo>/build if configured)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 provisioners=$(cd "$here/../../packer/provisioners" && pwd)
 cache=${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm}
 flavour=${EKS_NODE_VM_FLAVOUR:-bookworm}
+# package_list: the test plumbing; the node's packages are packages.tsv's column for the flavour
 case $flavour in
   bookworm)
-    suite=bookworm package_list=$here/image-packages.txt
+    suite=bookworm package_list=$here/image-packages.txt column=4
     containerd_version=1.6 runc_version=1.1 soci=false ;;  # bookworm has no soci-snapshotter
   sid)
-    suite=sid package_list=$here/image-packages-sid.txt
+    suite=sid package_list=$here/image-packages-sid.txt column=5
     containerd_version=2.1 runc_version=1.3 soci=true ;;
   *) echo "build-image: EKS_NODE_VM_FLAVOUR: bookworm or sid, not '$flavour'" >&2; exit 2 ;;
 esac
@@ -90,7 +95,28 @@ find_mirror() {
   echo "$uri"
 }
 
-packages() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$package_list" | paste -sd, -; }
+# The steps the test image skips (provision_rootfs): 30-eks-node, as run-scenario.sh installs
+# the build under test at every boot. Their packages are not in the image either.
+skipped_steps=30-eks-node
+
+# What a node needs, as the provisioners install it on the AMI: packages.tsv's column for this
+# flavour, less the packages of skipped steps; "a+b" is both (b completes a's dependencies for
+# debootstrap); "bookworm:NAME" comes from bookworm's archive (from_bookworm), not the mirror.
+node_packages() {
+  awk -F'\t' -v c="$column" -v skip=" $skipped_steps " '
+    /^#/ || NF < 6 || $c == "-" || $c ~ /^bookworm:/ { next }
+    { n = split($2, steps, ","); s = 0
+      for (i = 1; i <= n; i++) if (index(skip, " " steps[i] " ")) s++
+      if (s == n) next
+      gsub(/[+]/, "\n", $c); print $c }' "$provisioners/packages.tsv"
+}
+from_bookworm() {
+  awk -F'\t' -v c="$column" '!/^#/ && $c ~ /^bookworm:/ { sub(/^bookworm:/, "", $c); print $c }' \
+    "$provisioners/packages.tsv"
+}
+# The test plumbing (image-packages*.txt: NAME ROLE a line).
+plumbing() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$package_list" | awk '{ print $1 }'; }
+packages() { { node_packages; plumbing; } | paste -sd, -; }
 
 # Stage 1: the slow part (minutes). Its text is part of its cache key, so edit freely.
 debootstrap_rootfs() {
@@ -123,14 +149,20 @@ debootstrap_rootfs() {
     rm -rf "$rootfs/var/lib/apt/lists/"*
     # The eks-node binaries are built on bookworm and link libfmt.so.9; sid ships only
     # libfmt10 (libfmt.so.10). Bookworm's libfmt9 (its own soname, so no conflict with
-    # anything of sid's) from Debian's archive through this host's apt (a bookworm host,
-    # as the build machine is), installed with dpkg like any package.
-    local tmp
+    # anything of sid's; packages.tsv: "bookworm:libfmt9") from Debian's archive through
+    # this host's apt (a bookworm host, as the build machine is), installed with dpkg like
+    # any package.
+    local tmp p
     tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download -qq libfmt9) >&2 || die "apt-get download libfmt9 (bookworm) failed"
-    cp "$tmp"/libfmt9_*.deb "$rootfs/var/tmp/"
+    for p in $(from_bookworm) ''; do
+      [[ -n $p ]] || break
+      (cd "$tmp" && apt-get download -qq "$p") >&2 || die "apt-get download $p (bookworm) failed"
+    done
+    if [[ -n $(from_bookworm) ]]; then
+      cp "$tmp"/*.deb "$rootfs/var/tmp/"
+      chroot "$rootfs" sh -c 'dpkg -i /var/tmp/*.deb && rm /var/tmp/*.deb' >&2
+    fi
     rm -rf "$tmp"
-    chroot "$rootfs" sh -c 'dpkg -i /var/tmp/libfmt9_*.deb && rm /var/tmp/libfmt9_*.deb' >&2
   fi
   rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*_Packages
 }
@@ -147,6 +179,18 @@ debootstrap_rootfs() {
 # The steps run in a mount namespace of their own with /proc, /sys and a tmpfs /run mounted
 # in the chroot: 80-pause-image runs containerd there for its duration (no systemd in a
 # chroot); the mounts go away with the namespace, nothing of /run reaches the image.
+# The EKS_* variables of packer/README.md, as this image sets them (run.sh's environment,
+# for provision_rootfs and validate_rootfs).
+# EKS_AWS_CLI=true: until the kubeconfig names `eks-node get-token` (issue 35), its
+# credential plugin is `aws eks get-token`, and an image without the AWS CLI fails
+# `eks-node validate --image`; the AMI's default is false (install_aws_cli).
+provision_env=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+  EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_KUBERNETES_VERSION=1.31
+  EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
+  EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub EKS_BINARY_SOURCE=/var/tmp/eks-bin
+  EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_SOCI_SNAPSHOTTER="$soci"
+  EKS_AWS_CLI=true)
+
 provision_rootfs() {
   local r=$1 bin arch=amd64 cni_version
   bin=$r/var/tmp/eks-bin/bin/linux/$arch
@@ -178,12 +222,7 @@ provision_rootfs() {
     r=$1; shift
     mount --bind "$r" "$r" && mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" &&
       mount -t tmpfs -o mode=0755 tmpfs "$r/run" && exec chroot "$r" "$@"' bash "$r"
-    /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-    EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_KUBERNETES_VERSION=1.31
-    EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
-    EKS_CNI_PLUGINS_VERSION="$cni_version" EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub
-    EKS_BINARY_SOURCE=/var/tmp/eks-bin EKS_SKIP=30-eks-node
-    EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_SOCI_SNAPSHOTTER="$soci"
+    "${provision_env[@]}" EKS_CNI_PLUGINS_VERSION="$cni_version" EKS_SKIP="$skipped_steps"
     bash /var/tmp/eks-provision/run.sh)
   "${run[@]}" >&2
   # The steps promise idempotence: a second run must neither write nor install anything.
@@ -300,6 +339,56 @@ CFG
     nvmf-autoconnect.service nvmefc-boot-connections.service
 }
 
+# The eks-node to validate the image with, installed under DIR: the tree of
+# EKS_NODE_VM_DESTDIR, else `meson install` of EKS_NODE_VM_BUILD_DIR (or <repo>/build).
+# Prints the tree's path.
+eks_node_tree() {
+  local dir=$1 build=${EKS_NODE_VM_BUILD_DIR:-}
+  if [[ -n ${EKS_NODE_VM_DESTDIR:-} ]]; then
+    [[ -x $EKS_NODE_VM_DESTDIR/usr/bin/eks-node ]] || die "EKS_NODE_VM_DESTDIR: no usr/bin/eks-node in $EKS_NODE_VM_DESTDIR"
+    echo "$EKS_NODE_VM_DESTDIR"
+    return
+  fi
+  [[ -z $build && -f $here/../../build/build.ninja ]] && build=$(cd "$here/../../build" && pwd)
+  [[ -n $build ]] || die "no eks-node to validate the image with: configure <repo>/build, or set EKS_NODE_VM_BUILD_DIR or EKS_NODE_VM_DESTDIR"
+  meson install -C "$build" --destdir "$dir" --quiet >&2 || die "meson install -C $build failed"
+  echo "$dir"
+}
+
+# The image as a node boots it, checked by 99-validate (packer/provisioners) with nothing
+# skipped, which runs `eks-node validate --image`: every program, file and unit what eks-node
+# renders and its units name. eks-node is installed (the build under test, as run-scenario.sh
+# installs it at each boot), and the files of the test plumbing (image-packages*.txt) are
+# hidden: the node must get what it needs from the provisioners, as on the AMI. All of it in
+# a throw-away overlay over the rootfs, in a mount namespace of its own: nothing reaches the
+# image. Not part of the cache key: a cached image was validated when it was built.
+validate_rootfs() {
+  local r=$1 work=$2 tree=$3
+  local hide=()
+  mapfile -t hide < <(plumbing)
+  mkdir -p "$work/upper" "$work/work" "$work/merged"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  unshare --mount --propagation private -- bash -c '
+    set -euo pipefail
+    r=$1 work=$2 tree=$3 provisioners=$4 n=$5; shift 5
+    hide=("${@:1:n}"); shift "$n"   # then run.sh'"'"'s environment
+    m=$work/merged
+    mount -t overlay overlay -o "lowerdir=$r,upperdir=$work/upper,workdir=$work/work" "$m"
+    # the files of the plumbing packages, listed before any is gone; directories stay, and
+    # so do links to them (merged /usr: a package lists /bin/ip, and /bin is a link)
+    for p in "${hide[@]}"; do chroot "$m" dpkg-query -L "$p" 2>/dev/null || true; done >"$work/hidden"
+    while IFS= read -r f; do
+      if [[ -n $f && ( -L $m$f || -e $m$f ) && ! -d $m$f ]]; then rm -f "$m$f"; fi
+    done <"$work/hidden"
+    echo "build-image: validation: the files of ${#hide[@]} test plumbing packages hidden" >&2
+    tar -C "$tree" -cf - . | tar -C "$m" -xf - --no-overwrite-dir --keep-directory-symlink --no-same-owner
+    mkdir -p "$m/var/tmp/eks-provision"
+    cp -a "$provisioners/." "$m/var/tmp/eks-provision/"
+    mount -t proc proc "$m/proc" && mount -t sysfs sysfs "$m/sys" && mount -t tmpfs -o mode=0755 tmpfs "$m/run"
+    exec chroot "$m" "$@" EKS_SKIP= bash /var/tmp/eks-provision/run.sh 99-validate' \
+    bash "$r" "$work" "$tree" "$provisioners" "${#hide[@]}" "${hide[@]}" "${provision_env[@]}" >&2
+}
+
 hash_of() { sha256sum | cut -c1-16; }
 
 main() {
@@ -310,9 +399,9 @@ main() {
   exec 9>"$cache/.lock-$flavour"
   flock 9
 
-  local mirror key1 key2 stage1 base tmp
+  local mirror key1 key2 stage1 base tmp tree
   mirror=$(find_mirror)
-  key1=$( { echo "$suite $mirror"; packages; declare -f debootstrap_rootfs; } | hash_of)
+  key1=$( { echo "$suite $mirror"; packages; from_bookworm; declare -f debootstrap_rootfs; } | hash_of)
   key2=$( { echo "$key1"; cat "${BASH_SOURCE[0]}";
             (cd "$here/guest" && sha256sum "${baked[@]}");
             (cd "$here/pause" && sha256sum pause.c oci-archive.py);
@@ -334,12 +423,15 @@ main() {
     mv "$stage1.tmp" "$stage1"
   fi
 
-  log "stage 2: configure and pack (key $key2)"
+  log "stage 2: configure, validate and pack (key $key2)"
   tmp=$(mktemp -d "$cache/build.XXXXXX")
   # shellcheck disable=SC2064 # expand now: tmp is local
   trap "rm -rf '$tmp'" EXIT
+  tree=$(eks_node_tree "$tmp/eks-node")
   cp -a --reflink=auto "$stage1/rootfs" "$tmp/rootfs"
   configure_rootfs "$tmp/rootfs"
+  validate_rootfs "$tmp/rootfs" "$tmp/validate" "$tree" || die "the image failed its validation (the 'not ok' lines above)"
+  log "validated: 99-validate and eks-node validate --image passed, test plumbing hidden"
 
   mkdir "$tmp/base"
   cp "$(readlink -f "$tmp/rootfs/vmlinuz")" "$tmp/base/vmlinuz"

@@ -118,7 +118,9 @@ done
 [[ $VM_INSTALL == early || $VM_INSTALL == late ]] || { log "VM_INSTALL: early or late"; usage; }
 
 [[ $VM_FLAVOUR == bookworm || $VM_FLAVOUR == sid ]] || { log "VM_FLAVOUR: bookworm or sid"; usage; }
-base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR "$here/build-image.sh" | tail -n1)
+# the build under test validates a newly built image (build-image.sh, validate_rootfs)
+base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR EKS_NODE_VM_BUILD_DIR=$build_dir EKS_NODE_VM_DESTDIR=$destdir \
+  "$here/build-image.sh" | tail -n1)
 [[ -f $base/rootfs.img ]] || { log "no $VM_FLAVOUR image"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/eks-node-vm.XXXXXX")

@@ -52,9 +52,13 @@ struct CheckResult {
     // warning: something to look at in a file eks-node does not own (a
     // containerd drop-in); not a failure of the node's own files
     enum class Outcome { ok, failed, skipped, warning };
+    CheckResult() = default;
+    CheckResult(std::string name_, Outcome outcome_, std::string detail_, std::string path_ = {})
+        : name(std::move(name_)), outcome(outcome_), detail(std::move(detail_)), path(std::move(path_)) {}
     std::string name;
-    Outcome outcome;
+    Outcome outcome = Outcome::ok;
     std::string detail;  // why it failed or was skipped; "" when ok
+    std::string path;    // the node path, or unit name, the check is about ("": none in particular)
 };
 // The checks on files under the root: present, mode, parseable; and the
 // containerd drop-ins config.toml imports (warnings). No systemd, no kernel:
@@ -66,6 +70,12 @@ std::vector<CheckResult> validate_files(const Paths& paths);
 // started after their last write (`start_usec`, systemd's ExecMainStartTimestamp,
 // and `written_usec` the newer file's mtime, both CLOCK_REALTIME microseconds).
 CheckResult containerd_current(const std::string& state, uint64_t start_usec, uint64_t written_usec);
+
+// `eks-node validate --image`: the image under `paths` has every program, file and unit
+// that what eks-node renders on it and its units name, each run where it answers
+// --version (validate_image.cpp). Runs the image's programs: under a root that is not the
+// host's, by their path there.
+std::vector<CheckResult> validate_image(const Paths& paths);
 
 // `eks-node confinement [STEP...] | --probe=STEP|none`: the steps' Landlock policies.
 int confinement_cmd(const std::vector<std::string>& args);

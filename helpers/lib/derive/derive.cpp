@@ -496,6 +496,17 @@ void derive_cluster_access(const Config& cfg, Recorder& rec) {
 
 }  // namespace
 
+std::string sandbox_image_for(const json& settings, std::string_view region, std::string_view domain, bool fips) {
+    Origins origins;
+    const Origins sources;
+    Config cfg(json::object(), settings, sources);
+    MachineFacts machine;
+    machine.fips_enabled = fips;
+    Recorder rec(origins);
+    derive_sandbox_image(cfg, {{"region", region}, {"domain", domain}}, machine, rec);
+    return rec.take().value("sandboxImage", std::string());
+}
+
 json values(const json& spec, const json& settings, const json& instance, const MachineFacts& machine,
             Origins& origins) {
     return values(spec, settings, instance, machine, origins, Ec2Lookups{});

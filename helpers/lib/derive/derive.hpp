@@ -158,6 +158,10 @@ inline constexpr std::string_view pause_image_tag = "3.10";
 // The name AL2023 images give the pause image they pull at build time
 // (nodeadm's sandbox image default): a local name, never pulled.
 inline constexpr std::string_view cached_pause_image = "localhost/kubernetes/pause:latest";
+// derived.sandboxImage as eks-node-config derives it from `settings` (settings.containerd's
+// sandboxImage, pauseSource, pauseAccount, pauseTag) for an instance in `region` of the
+// partition whose DNS suffix is `domain`: what an image's own fragments give its nodes there.
+std::string sandbox_image_for(const json& settings, std::string_view region, std::string_view domain, bool fips);
 
 // --- proxies (derive/proxy.cpp) ----------------------------------------------
 

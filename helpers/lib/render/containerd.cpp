@@ -565,20 +565,19 @@ bool soci_before_0_10(const json& cfg) {
     return !version.empty() && derive::compare_versions(version, "0.10") < 0;
 }
 
-std::string soci_snapshotter_config(const json& cfg) {
+namespace {
+
+// The SOCI snapshotter's config.toml as data, for the release of machine.sociSnapshotterVersion.
+json soci_config_document(const json& cfg) {
     json soci = json::object();
     soci["debug"] = false;
-    std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
     if (soci_before_0_10(cfg)) {
         // Its own content store (SOCI indexes and zTOCs), so that it starts
         // before containerd; layers are pulled lazily where the registry has a
         // SOCI index, else as containerd would. No keychain: kubelet's image
         // requests cannot pass through it (CRI v1alpha2 only).
         soci["content_store"] = {{"type", "soci"}};
-        out += fmt::format(
-            "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no credential proxy\n",
-            syntax::comment(need_string(cfg, "/machine/sociSnapshotterVersion")));
-        return out.append(config::json_to_toml(soci, path::soci_config));
+        return soci;
     }
     // The snapshotter learns registry credentials from the CRI image requests
     // that pass through it on their way to containerd (kubelet's
@@ -596,7 +595,18 @@ std::string soci_snapshotter_config(const json& cfg) {
     // unpigz decompresses gzip layers on several cores.
     pull["decompress_streams"] = {{"gzip", {{"path", "/usr/bin/unpigz"}, {"args", json::array({"-d", "-c"})}}}};
     soci["pull_modes"] = {{"parallel_pull_unpack", std::move(pull)}};
-    return out.append(config::json_to_toml(soci, path::soci_config));
+    return soci;
+}
+
+}  // namespace
+
+std::string soci_snapshotter_config(const json& cfg) {
+    std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
+    if (soci_before_0_10(cfg))
+        out += fmt::format(
+            "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no credential proxy\n",
+            syntax::comment(need_string(cfg, "/machine/sociSnapshotterVersion")));
+    return out.append(config::json_to_toml(soci_config_document(cfg), path::soci_config));
 }
 
 json base_runtime_spec(const json& cfg) {
@@ -606,6 +616,70 @@ json base_runtime_spec(const json& cfg) {
 }
 
 }  // namespace detail
+
+namespace {
+
+using detail::find;
+
+// The runtimes table of a rendered config.toml (schema 2 or 3), or nullptr.
+const json* rendered_runtimes(const json& c) {
+    for (const char* pointer : {"/plugins/io.containerd.grpc.v1.cri/containerd/runtimes",
+                                "/plugins/io.containerd.cri.v1.runtime/containerd/runtimes"}) {
+        const json* t = find(c, pointer);
+        if (t && t->is_object()) return t;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::vector<NamedProgram> containerd_programs(const json& cfg) {
+    std::vector<NamedProgram> out;
+    const json rendered = detail::containerd_config(cfg);
+    const json* runtimes = rendered_runtimes(rendered);
+    if (!runtimes) return out;
+    for (const auto& [name, rt] : runtimes->items()) {
+        if (!rt.is_object()) continue;
+        // runc's shim runs the OCI runtime its options name (BinaryName; none: "runc" in
+        // the shim's PATH); another shim is a program of its own (runtime_path)
+        const json* binary = find(rt, "/options/BinaryName");
+        const json* shim = find(rt, "/runtime_path");
+        if (binary && binary->is_string() && !binary->get<std::string>().empty())
+            out.push_back({binary->get<std::string>(), fmt::format("runtime handler {} (BinaryName)", name), true});
+        if (shim && shim->is_string() && !shim->get<std::string>().empty())
+            out.push_back({shim->get<std::string>(), fmt::format("runtime handler {} (runtime_path)", name), false});
+    }
+    return out;
+}
+
+std::vector<std::string> containerd_cni_dirs(const json& cfg) {
+    std::vector<std::string> out;
+    const json rendered = detail::containerd_config(cfg);
+    for (const char* pointer :
+         {"/plugins/io.containerd.grpc.v1.cri/cni", "/plugins/io.containerd.cri.v1.runtime/cni"}) {
+        const json* cni = find(rendered, pointer);
+        if (!cni || !cni->is_object()) continue;
+        if (const json* d = find(*cni, "/bin_dir"); d && d->is_string()) out.push_back(d->get<std::string>());
+        if (const json* ds = find(*cni, "/bin_dirs"); ds && ds->is_array())
+            for (const json& d : *ds)
+                if (d.is_string()) out.push_back(d.get<std::string>());
+    }
+    return out;
+}
+
+std::vector<std::string> soci_snapshotter_programs(const json& cfg) {
+    std::vector<std::string> out;
+    const json soci = detail::soci_config_document(cfg);
+    const json* modes = find(soci, "/pull_modes");
+    if (!modes || !modes->is_object()) return out;
+    for (const auto& [mode, m] : modes->items()) {
+        const json* streams = find(m, "/decompress_streams");
+        if (!streams || !streams->is_object()) continue;
+        for (const auto& [format, d] : streams->items())
+            if (const json* p = find(d, "/path"); p && p->is_string()) out.push_back(p->get<std::string>());
+    }
+    return out;
+}
 
 std::vector<ContainerdDropin> containerd_dropins(const json& cfg, const Paths& paths) {
     std::optional<json> ours;

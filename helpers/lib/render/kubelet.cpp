@@ -24,19 +24,18 @@ void render_config(StepResult& r, const json& cfg, const Paths& paths) {
 void render_kubeconfig(StepResult& r, const json& cfg, const Paths& paths) {
     const std::string server = need_string(cfg, "/spec/cluster/apiServerEndpoint");
     const std::string region = need_string(cfg, "/instance/region");
-    const CredentialPlugin plugin = credential_plugin(cfg);
     // 0600 where nodeadm uses 0644: only kubelet (root) reads it, and eks-node
     // keeps everything that grants cluster access to its owner.
     if (flag(cfg, "/spec/cluster/enableOutpost")) {
         // A local cluster on Outposts knows itself by id, not name: the token
         // asked for must name the id (nodeadm's kubeconfig.go does the same).
         put(r, paths, path::bootstrap_kubeconfig,
-            kubeconfig_yaml(server, need_string(cfg, "/spec/cluster/id"), region, plugin, true));
+            kubeconfig_yaml(server, kubelet_credential_plugin(cfg, need_string(cfg, "/spec/cluster/id"), region)));
         // /var/lib/kubelet/kubeconfig is now kubelet's own, from TLS bootstrap.
         return;
     }
     put(r, paths, path::kubeconfig,
-        kubeconfig_yaml(server, need_string(cfg, "/spec/cluster/name"), region, plugin, false));
+        kubeconfig_yaml(server, kubelet_credential_plugin(cfg, need_string(cfg, "/spec/cluster/name"), region)));
     withdraw(r, paths, path::bootstrap_kubeconfig);
 }
 

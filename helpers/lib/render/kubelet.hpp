@@ -10,6 +10,7 @@
 
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
+#include "render/render.hpp"
 
 namespace eksnode::render::detail {
 
@@ -41,19 +42,9 @@ std::vector<std::string> kubelet_flags(const json& cfg);
 // AL2023 kubelet.service expands in ExecStart=) plus the variables nodeadm sets.
 std::string kubelet_environment(const json& cfg);
 
-// What the kubeconfig runs for kubelet's token (settings.credentialPlugin):
-// `eks-node get-token` (the default) or `aws eks get-token`, for images that
-// ship the AWS CLI.
-enum class CredentialPlugin { eks_node, aws_cli };
-// settings.credentialPlugin of config.json (ConfigError for another value).
-CredentialPlugin credential_plugin(const json& cfg);
-
-// The kubeconfig kubelet authenticates with: the plugin's token for `cluster`
-// in `region`. `cluster` is the cluster name, or on an Outposts local cluster
-// its id (`by_id`): eks-node get-token takes it as --cluster-id; the AWS CLI
-// is given it as --cluster-name, as nodeadm does (the token is the same).
-std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region,
-                            CredentialPlugin plugin, bool by_id);
+// The kubeconfig kubelet authenticates with: the API server at `server`, the cluster CA,
+// and `plugin` (kubelet_credential_plugin()) for its token.
+std::string kubeconfig_yaml(std::string_view server, const CredentialPlugin& plugin);
 
 // /etc/eks/image-credential-provider/config.json for this kubelet version.
 json credential_provider_config(const json& cfg);

@@ -99,30 +99,10 @@ std::string kubelet_environment(const json& cfg) {
     return environment_file(generated_header("eks-node-kubelet", path::config_json), vars);
 }
 
-CredentialPlugin credential_plugin(const json& cfg) {
-    const json* v = find(cfg, "/settings/credentialPlugin");
-    if (!v || *v == "eks-node") return CredentialPlugin::eks_node;
-    if (*v == "aws-cli") return CredentialPlugin::aws_cli;
-    throw ConfigError("config.json", "settings.credentialPlugin", "expected \"eks-node\" or \"aws-cli\"");
-}
-
-std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, std::string_view region,
-                            CredentialPlugin plugin, bool by_id) {
+std::string kubeconfig_yaml(std::string_view server, const CredentialPlugin& plugin) {
     auto q = [](std::string_view s) { return syntax::yaml::string(s); };
-    std::string command, args;
-    if (plugin == CredentialPlugin::eks_node) {
-        command = std::string(eks_node_cli);
-        args = fmt::format(
-            "          - \"get-token\"\n"
-            "          - {}\n",
-            q(by_id ? "--cluster-id" : "--cluster-name"));
-    } else {
-        command = "aws";
-        args =
-            "          - \"eks\"\n"
-            "          - \"get-token\"\n"
-            "          - \"--cluster-name\"\n";
-    }
+    std::string args;
+    for (const std::string& a : plugin.args) args += fmt::format("          - {}\n", q(a));
     return fmt::format(
         "---\n"
         "apiVersion: v1\n"
@@ -142,15 +122,12 @@ std::string kubeconfig_yaml(std::string_view server, std::string_view cluster, s
         "  - name: kubelet\n"
         "    user:\n"
         "      exec:\n"
-        "        apiVersion: client.authentication.k8s.io/v1beta1\n"
+        "        apiVersion: {api}\n"
         "        command: {command}\n"
         "        args:\n"
-        "{args}"
-        "          - {cluster}\n"
-        "          - \"--region\"\n"
-        "          - {region}\n",
-        fmt::arg("ca", path::ca_crt), fmt::arg("server", q(server)), fmt::arg("command", command),
-        fmt::arg("args", args), fmt::arg("cluster", q(cluster)), fmt::arg("region", q(region)));
+        "{args}",
+        fmt::arg("ca", path::ca_crt), fmt::arg("server", q(server)), fmt::arg("api", plugin.api_version),
+        fmt::arg("command", plugin.command), fmt::arg("args", args));
 }
 
 json credential_provider_config(const json& cfg) {
@@ -188,3 +165,30 @@ json credential_provider_config(const json& cfg) {
 }
 
 }  // namespace eksnode::render::detail
+
+namespace eksnode::render {
+
+// The one place the plugin is chosen (settings.credentialPlugin): the kubeconfig is
+// rendered from it, and `eks-node validate --image` checks that the image has the command
+// it names. `eks-node get-token` by default; `aws eks get-token`, nodeadm's kubeconfig
+// template, for images that ship the AWS CLI. On an Outposts local cluster `cluster` is the
+// cluster's id: eks-node get-token takes it as --cluster-id; the AWS CLI is given it as
+// --cluster-name, as nodeadm does (the token is the same).
+CredentialPlugin kubelet_credential_plugin(const json& cfg, std::string_view cluster, std::string_view region) {
+    const json* v = detail::find(cfg, "/settings/credentialPlugin");
+    const std::string api = "client.authentication.k8s.io/v1beta1";
+    if (!v || *v == "eks-node") {
+        const bool by_id = detail::flag(cfg, "/spec/cluster/enableOutpost");
+        return {api,
+                std::string(detail::eks_node_cli),
+                {"get-token", by_id ? "--cluster-id" : "--cluster-name", std::string(cluster), "--region",
+                 std::string(region)}};
+    }
+    if (*v == "aws-cli")
+        return {api, "aws", {"eks", "get-token", "--cluster-name", std::string(cluster), "--region", std::string(region)}};
+    throw ConfigError("config.json", "settings.credentialPlugin", "expected \"eks-node\" or \"aws-cli\"");
+}
+
+json image_credential_provider_config(const json& cfg) { return detail::credential_provider_config(cfg); }
+
+}  // namespace eksnode::render

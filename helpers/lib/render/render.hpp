@@ -34,6 +34,48 @@ struct DockerRuntime {
 };
 std::optional<DockerRuntime> docker_default_runtime(const json& cfg, const Paths& paths);
 
+// ---- What the rendered files name ------------------------------------------
+// The programs a node must have because a file eks-node renders names them, read from the
+// functions that render those files (eks-node validate --image checks an image against them).
+
+// The kubeconfig's exec credential plugin (users[].user.exec), as kubelet runs it for the
+// token of its first request: `command` as written there (a name kubelet looks up in its
+// PATH, or an absolute path), then `args`. `cluster` is the cluster's name (its id on
+// Outposts), `region` the instance's.
+struct CredentialPlugin {
+    std::string api_version;  // client.authentication.k8s.io/v1beta1
+    std::string command;
+    std::vector<std::string> args;
+};
+CredentialPlugin kubelet_credential_plugin(const json& cfg, std::string_view cluster, std::string_view region);
+
+// /etc/eks/image-credential-provider/config.json as eks-node-kubelet writes it for this
+// kubelet version: each provider's name is a program in kubelet's
+// --image-credential-provider-bin-dir (path::credential_provider_bin_dir).
+json image_credential_provider_config(const json& cfg);
+
+// A program containerd's config.toml names, and what names it.
+struct NamedProgram {
+    std::string path;  // absolute, as written
+    std::string what;  // "runtime handler runc (BinaryName)"
+    bool oci_runtime;  // an OCI runtime (runc, crun, ...): answers --version
+};
+// The runtime handlers' programs of containerd_config(cfg) (the built-in handler's runc or
+// NVIDIA's wrapper, each settings.runtimes handler's binary or shim, and any a user's
+// containerd.config adds), read back from the rendered document.
+std::vector<NamedProgram> containerd_programs(const json& cfg);
+// The CNI binary directories the rendered config.toml names (bin_dir, or bin_dirs from 2.1).
+std::vector<std::string> containerd_cni_dirs(const json& cfg);
+// The reference CNI plugins a node needs there besides the VPC CNI's own: loopback, which
+// containerd's CRI runs for every pod's lo; portmap and bandwidth, which the VPC CNI's
+// configuration chains; host-local, its egress plugin's IPAM. The image installs them
+// (packer/provisioners/22-cni-plugins.sh), the VPC CNI only its own.
+inline constexpr std::string_view cni_plugins_needed[] = {"loopback", "portmap", "bandwidth", "host-local"};
+// The programs the SOCI snapshotter's config (soci_config) names for the snapshotter release
+// of machine.sociSnapshotterVersion, as eks-node-containerd writes it when FastImagePull is
+// on: from 0.10, its parallel pull's gzip decompressor (/usr/bin/unpigz); before, none.
+std::vector<std::string> soci_snapshotter_programs(const json& cfg);
+
 // eks-node-ca: /etc/kubernetes/pki/ca.crt (0644).
 StepResult render_ca(const json& cfg, const Paths& paths);
 

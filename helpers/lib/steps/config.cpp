@@ -274,20 +274,46 @@ json resolve_config(const ResolveInput& in) {
     return config_json(spec, settings, in.instance, machine, std::move(derived), origins);
 }
 
-json resolve_image_config(const Paths& paths) {
+namespace {
+
+struct ImageSources {
     json spec = json::object(), settings = json::object();
     Origins origins;
-    // The sources collect_fragments() reads with no user data: the TOML
-    // fragments (an admin's 50-user-data.toml included) and nodeadm.d.
+};
+
+// The sources collect_fragments() reads with no user data: the TOML fragments (an
+// admin's 50-user-data.toml included) and nodeadm.d.
+ImageSources merge_image_sources(const Paths& paths) {
+    ImageSources s;
     ResolveInput in;
     in.paths = paths;
     for (const config::Fragment& f : collect_fragments(in)) {
         validate_fragment(f);
-        merge_fragment(spec, settings, f, origins);
+        merge_fragment(s.spec, s.settings, f, s.origins);
     }
-    config::validate_settings(settings, origins);
+    config::validate_settings(s.settings, s.origins);
+    return s;
+}
+
+}  // namespace
+
+json resolve_image_sources(const Paths& paths) {
+    ImageSources s = merge_image_sources(paths);
+    json out = json::object();
+    out["schemaVersion"] = 1;
+    out["spec"] = std::move(s.spec);
+    out["settings"] = std::move(s.settings);
+    out["machine"] = derive::machine_json(derive::read_machine_facts(paths));
+    json origins = json::object();
+    for (const auto& [pointer, origin] : s.origins) origins[pointer] = origin;
+    out["origins"] = std::move(origins);
+    return out;
+}
+
+json resolve_image_config(const Paths& paths) {
+    ImageSources s = merge_image_sources(paths);
     constexpr const char* pointer = "/settings/containerd/sandboxImage";
-    const json* image = settings.contains("containerd") ? &settings["containerd"] : nullptr;
+    const json* image = s.settings.contains("containerd") ? &s.settings["containerd"] : nullptr;
     image = image && image->is_object() && image->contains("sandboxImage") ? &(*image)["sandboxImage"] : nullptr;
     if (!image || !image->is_string())
         throw ConfigError("the image's configuration (node.toml.d, nodeadm.d)", "settings.containerd.sandboxImage",
@@ -296,11 +322,11 @@ json resolve_image_config(const Paths& paths) {
     derive::MachineFacts machine = derive::read_machine_facts(paths);
     json out = json::object();
     out["schemaVersion"] = 1;
-    out["spec"] = std::move(spec);
-    out["settings"] = std::move(settings);
+    out["spec"] = std::move(s.spec);
+    out["settings"] = std::move(s.settings);
     out["machine"] = derive::machine_json(machine);
     out["derived"] = {{"sandboxImage", *image}};
-    out["origins"] = {{"/derived/sandboxImage", setting_source(origins, pointer)}};
+    out["origins"] = {{"/derived/sandboxImage", setting_source(s.origins, pointer)}};
     return out;
 }
 

@@ -33,6 +33,9 @@ json resolve_config(const ResolveInput& in);
 // containerd's render reads it: the other steps need the instance. Throws
 // ConfigError when the sandbox image is not fixed by the image.
 json resolve_image_config(const Paths& paths);
+// The same without derived values: the image's static sources merged (spec, settings,
+// origins) and this machine's facts, whatever the pause image (`eks-node validate --image`).
+json resolve_image_sources(const Paths& paths);
 
 // The whole resolution on a node, for the step and `eks-node config
 // check|dump`: instance.json (checked again, whoever wrote it), user data

@@ -82,28 +82,95 @@ cri::EnvVars kubelet_environment(const json& cfg) {
     return out;
 }
 
+// What every pull needs: containerd's socket, the plugins kubelet runs and their environment.
+struct Puller {
+    std::string socket;
+    std::vector<cri::Provider> plugins;
+    cri::EnvVars service_env;
+    std::string bin_dir;
+};
+
+Puller puller(const StepOptions& opts, const json& cfg) {
+    // Said once, before any image: without containerd every pull would fail
+    // the same way. Temporary (75): containerd may be restarting.
+    Puller p;
+    p.socket = opts.paths.of(cri::containerd_socket).string();
+    struct stat st {};
+    if (::stat(p.socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+        throw TempError(
+            fmt::format("containerd's CRI socket {} is missing: is containerd running? "
+                        "(systemctl status containerd.service); no image pulled",
+                        p.socket));
+    p.plugins = providers(opts.paths);
+    p.service_env = kubelet_environment(cfg);
+    p.bin_dir = opts.paths.of(path::credential_provider_bin_dir).string();
+    return p;
+}
+
+// One image, kubelet's IfNotPresent: an image containerd has (from an earlier boot, or
+// baked into the AMI) costs no registry call. Throws Error when it cannot be pulled.
+void pull_if_absent(const Puller& p, const std::string& image, milliseconds timeout) {
+    const Clock::time_point start = Clock::now();
+    const std::vector<log::Field> fields{{"EKS_NODE_IMAGE", image}};
+    if (std::optional<std::string> id = cri::image_status(p.socket, image, std::min(status_timeout, timeout))) {
+        log::emit(log::Level::info, fmt::format("{} is present already ({})", image, *id), {}, {}, fields);
+        return;
+    }
+    const cri::Lookup creds = cri::lookup(p.plugins, p.bin_dir, image, timeout, p.service_env);
+    for (const std::string& problem : creds.problems)
+        log::warning("{}: credential provider: {}; pulling without its credentials", image, problem);
+    // what is left of this image's budget after its plugin ran
+    const milliseconds left =
+        std::max(milliseconds{1000}, timeout - std::chrono::duration_cast<milliseconds>(Clock::now() - start));
+    const std::string ref = cri::pull_image(p.socket, image, creds.auth, left);
+    const std::string how = creds.auth.empty() ? std::string("without credentials")
+                                               : fmt::format("with credentials from {}", creds.provider);
+    std::vector<log::Field> done = fields;
+    done.push_back({"EKS_NODE_IMAGE_REF", ref});
+    log::emit(log::Level::info, fmt::format("pulled {} ({}) in {:.1f} s, {}", image, ref, seconds_since(start), how),
+              {}, {}, done);
+}
+
+// `eks-node-prepull sandbox-image` (eks-node-sandbox-image.service, which kubelet waits
+// for): derived.sandboxImage, when the image build cached none. containerd pulls a missing
+// sandbox image itself at the first pod sandbox, with no credentials, which ECR refuses;
+// pulled here first with the ones kubelet's credential provider gives, it is present then.
+StepResult sandbox_image(const StepOptions& opts, const json& cfg, milliseconds timeout) {
+    const json* image = path_in(cfg, {"derived", "sandboxImage"});
+    if (!image || !image->is_string() || image->get_ref<const std::string&>().empty())
+        throw ConfigError("config.json", "derived.sandboxImage", "missing: `systemctl restart eks-node-config`");
+    const std::string& name = image->get_ref<const std::string&>();
+    if (name.starts_with("localhost/")) {
+        log::info("{} is the image's cached pause image: nothing to pull", name);
+        return {};
+    }
+    const Clock::time_point start = Clock::now();
+    try {
+        pull_if_absent(puller(opts, cfg), name, timeout);
+    } catch (const Error& e) {
+        const double took = seconds_since(start);
+        throw Error(fmt::format("the pause image {} could not be pulled after {:.1f} s: {}; every pod sandbox needs "
+                                "it, so kubelet is held back",
+                                name, took, e.what()),
+                    e.exit_code());
+    }
+    return {};
+}
+
 }  // namespace
 
 StepResult prepull(const StepOptions& opts) {
     const json cfg = load_config_json(opts);
     const json* table = path_in(cfg, {"settings", "prePull"});
     const config::settings::PrePullSettings s = config::settings::read_pre_pull(table ? *table : json(), "config.json");
+    if (opts.args.size() == 1 && opts.args[0] == "sandbox-image") return sandbox_image(opts, cfg, s.timeout);
+    if (!opts.args.empty())
+        throw UsageError(fmt::format("unexpected argument \"{}\" (only sandbox-image)", opts.args[0]));
     if (s.images.empty()) {
         log::info("settings.prePull.images is empty: nothing to pull");
         return {};
     }
-    // Said once, before any image: without containerd every pull would fail
-    // the same way. Temporary (75): containerd may be restarting.
-    const std::string socket = opts.paths.of(cri::containerd_socket).string();
-    struct stat st {};
-    if (::stat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
-        throw TempError(
-            fmt::format("containerd's CRI socket {} is missing: is containerd running? "
-                        "(systemctl status containerd.service); no image pulled",
-                        socket));
-    const std::vector<cri::Provider> plugins = providers(opts.paths);
-    const cri::EnvVars service_env = kubelet_environment(cfg);
-    const std::string bin_dir = opts.paths.of(path::credential_provider_bin_dir).string();
+    const Puller p = puller(opts, cfg);
 
     std::vector<std::string> failed;
     size_t temporary = 0;
@@ -111,26 +178,7 @@ StepResult prepull(const StepOptions& opts) {
         const Clock::time_point start = Clock::now();
         const std::vector<log::Field> fields{{"EKS_NODE_IMAGE", image}};
         try {
-            // kubelet's IfNotPresent: an image containerd has (from an
-            // earlier boot, or baked into the AMI) costs no registry call
-            if (std::optional<std::string> id = cri::image_status(socket, image, std::min(status_timeout, s.timeout))) {
-                log::emit(log::Level::info, fmt::format("{} is present already ({})", image, *id), {}, {}, fields);
-                continue;
-            }
-            const cri::Lookup creds = cri::lookup(plugins, bin_dir, image, s.timeout, service_env);
-            for (const std::string& p : creds.problems)
-                log::warning("{}: credential provider: {}; pulling without its credentials", image, p);
-            // what is left of this image's budget after its plugin ran
-            const milliseconds left = std::max(
-                milliseconds{1000}, s.timeout - std::chrono::duration_cast<milliseconds>(Clock::now() - start));
-            const std::string ref = cri::pull_image(socket, image, creds.auth, left);
-            const std::string how = creds.auth.empty() ? std::string("without credentials")
-                                                       : fmt::format("with credentials from {}", creds.provider);
-            std::vector<log::Field> done = fields;
-            done.push_back({"EKS_NODE_IMAGE_REF", ref});
-            log::emit(log::Level::info,
-                      fmt::format("pulled {} ({}) in {:.1f} s, {}", image, ref, seconds_since(start), how), {}, {},
-                      done);
+            pull_if_absent(p, image, s.timeout);
         } catch (const Error& e) {
             // one line per image; the next image is tried all the same
             const double took = seconds_since(start);

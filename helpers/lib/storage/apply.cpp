@@ -64,7 +64,7 @@ Command must_run(const std::vector<std::string>& argv) {
 // does (hundreds). Reading a few magic numbers ourselves would miss the rest,
 // and a miss here means formatting over someone's data.
 Probe probe(const std::string& device) {
-    Command c = run_command({"blkid", "-p", "-o", "export", device});
+    Command c = run_command({std::string(tool::blkid.name), "-p", "-o", "export", device});
     try {
         return classify_probe(c.status, c.out);
     } catch (const Error& e) {
@@ -126,8 +126,8 @@ void ensure_array(const Layout& l, StepResult& result) {
             return;
         }
         // udev's incremental assembly may hold a partial, inactive array: start over.
-        if (!array_state().empty()) must_run({"mdadm", "--stop", std::string(array_device)});
-        std::vector<std::string> argv{"mdadm", "--assemble", std::string(array_device), "--run"};
+        if (!array_state().empty()) must_run({std::string(tool::mdadm.name), "--stop", std::string(array_device)});
+        std::vector<std::string> argv{std::string(tool::mdadm.name), "--assemble", std::string(array_device), "--run"};
         for (const std::string& m : members) argv.push_back(m);
         Command c = run_command(argv);
         if (c.status != 0 && !array_running())  // lost a race with udev's assembly: fine if it is running
@@ -135,12 +135,11 @@ void ensure_array(const Layout& l, StepResult& result) {
         log::info("assembled {} from {} after a reboot", array_device, joined(members, ", "));
     } else {
         std::string level = l.strategy == Strategy::raid10 ? "10" : "0";
-        std::vector<std::string> argv{"mdadm", "--create", std::string(array_device),
-            "--name=" + std::string(array_name),
+        std::vector<std::string> argv{
+            std::string(tool::mdadm.name), "--create", std::string(array_device), "--name=" + std::string(array_name),
             // the name is then stored as "any:eks-node": assembled as
             // /dev/md/eks-node on whatever host name the instance has
-            "--homehost=any", "--metadata=1.2", "--level=" + level,
-            fmt::format("--raid-devices={}", l.disks.size()),
+            "--homehost=any", "--metadata=1.2", "--level=" + level, fmt::format("--raid-devices={}", l.disks.size()),
             // no "Continue creating array?" question (stdin is /dev/null anyway)
             "--run"};
         for (const std::string& d : blank) argv.push_back(d);
@@ -183,11 +182,12 @@ void ensure_filesystem(const std::string& device, std::string_view use, StepResu
     // 32k is what mkfs falls back to anyway, without the warning (the
     // reference does the same).
     // -f: over our own unfinished attempt only (refused above otherwise)
-    std::vector<std::string> mkfs = {"mkfs.xfs", "-q", "-K", "-L", std::string(fs_label_unfinished), "-l", "su=8b"};
+    std::vector<std::string> mkfs = {std::string(tool::mkfs_xfs.name), "-q", "-K",   "-L",
+                                     std::string(fs_label_unfinished), "-l", "su=8b"};
     if (unfinished) mkfs.emplace_back("-f");
     mkfs.push_back(device);
     must_run(mkfs);
-    must_run({"xfs_admin", "-L", std::string(fs_label), device});
+    must_run({std::string(tool::xfs_admin.name), "-L", std::string(fs_label), device});
     announce_change(device);
     log::info("{}: made an XFS filesystem (label {})", device, fs_label);
     result.add(device, WriteResult::written);
@@ -232,7 +232,7 @@ void seed_binds(const Layout& l, StepResult& result) {
         fs::path stage = fs::path(m.dir) / ("." + b.name + ".new");
         fs::remove_all(stage, ec);  // a crashed earlier copy
         if (fs::is_directory(b.where, ec)) {
-            must_run({"cp", "-a", "-T", b.where, stage.string()});
+            must_run({std::string(tool::cp.name), "-a", "-T", b.where, stage.string()});
             log::info("{}: copied what it held onto the instance-store array", b.where);
         } else {
             fs::create_directory(stage);

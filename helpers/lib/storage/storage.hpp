@@ -33,6 +33,22 @@ inline constexpr std::string_view fs_label = "eks-node";
 inline constexpr std::string_view fs_label_unfinished = "eks-node-mk";
 inline constexpr std::string_view default_mount_path = "/mnt/k8s-disks";
 
+// The programs eks-node-instance-store runs (apply.cpp), by the names it looks them up by in
+// its PATH, each with the argument that makes it print its version and exit 0
+// (`eks-node validate --image` checks that an image has them and that they run).
+struct Tool {
+    std::string_view name;
+    std::string_view version_arg;
+};
+namespace tool {
+inline constexpr Tool blkid{"blkid", "-V"};  // probes a disk for signatures before anything writes
+inline constexpr Tool mdadm{"mdadm", "--version"};
+inline constexpr Tool mkfs_xfs{"mkfs.xfs", "-V"};
+inline constexpr Tool xfs_admin{"xfs_admin", "-V"};  // the final label, once mkfs has succeeded
+inline constexpr Tool cp{"cp", "--version"};         // a directory's content onto the array
+}  // namespace tool
+inline constexpr Tool tools[] = {tool::blkid, tool::mdadm, tool::mkfs_xfs, tool::xfs_admin, tool::cp};
+
 // One instance-store disk (a whole namespace, never a partition).
 struct Disk {
     std::string name;    // "nvme1n1"
