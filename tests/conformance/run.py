@@ -5,6 +5,12 @@ instance/imds.json, through `eks-node render`, must give files equal (as
 parsed data) to the case's expected/ tree. Every case runs twice: the
 NodeConfig as a file source (--user-data=FILE) and as IMDS user data.
 
+Intended differences from nodeadm (README, "eks-node and nodeadm") that
+change a file of the samples are listed in DIFFERENCES, each with the
+setting that gives nodeadm's file back: a case runs with eks-node's defaults
+against expected/ with the difference applied, and with the image fragment
+that sets those settings against expected/ as it is.
+
 Usage: run.py EKS_NODE_CLI"""
 
 import pathlib
@@ -17,9 +23,27 @@ import harness  # noqa: E402
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def run_case(cli, case, via):
+def eks_node_get_token(kubeconfig):
+    """nodeadm's kubeconfig runs `aws eks get-token`, which the AMI does not ship; eks-node's
+    runs its own get-token (settings.credentialPlugin, eks-node-get-token(1)), same arguments."""
+    exec_ = kubeconfig["users"][0]["user"]["exec"]
+    assert exec_["command"] == "aws" and exec_["args"][:2] == ["eks", "get-token"], exec_
+    exec_["command"] = "/usr/bin/eks-node"
+    exec_["args"] = exec_["args"][1:]
+    return kubeconfig
+
+
+# file -> how eks-node's default differs from nodeadm's
+DIFFERENCES = {"var/lib/kubelet/kubeconfig": eks_node_get_token}
+# the image fragment that gives nodeadm's files back
+NODEADM_SETTINGS = '[settings]\ncredentialPlugin = "aws-cli"\n'
+
+
+def run_case(cli, case, via, nodeadm_settings):
     meta = tomllib.loads((case / "case.toml").read_text())
     root = harness.make_root(kubelet_version=meta["kubelet_version"], cpus=2)
+    if nodeadm_settings:
+        harness.write(root / "usr/lib/eks-node/node.toml.d/10-nodeadm-settings.toml", NODEADM_SETTINGS)
     user_data = case / "nodeconfig.yaml"
     with harness.FakeImds(HERE / "instance" / "imds.json",
                           user_data=user_data if via == "imds" else None) as imds:
@@ -37,6 +61,8 @@ def run_case(cli, case, via):
             problems.append("%s: missing" % rel)
             continue
         want, have = harness.parse_as_data(expected_root / rel), harness.parse_as_data(got)
+        if not nodeadm_settings and rel in DIFFERENCES:
+            want = DIFFERENCES[rel](want)
         if want != have:
             problems.append("%s: differs\n  want %r\n  have %r" % (rel, want, have))
     harness.shutil.rmtree(root, ignore_errors=True)
@@ -48,7 +74,9 @@ def main():
     tally = harness.Tally()
     for case in sorted(p for p in HERE.iterdir() if (p / "case.toml").exists()):
         for via in ("file", "imds"):
-            tally.case("%s (user data via %s)" % (case.name, via), run_case(cli, case, via))
+            tally.case("%s (user data via %s)" % (case.name, via), run_case(cli, case, via, False))
+            tally.case("%s (user data via %s, %s)" % (case.name, via, NODEADM_SETTINGS.replace("\n", " ").strip()),
+                       run_case(cli, case, via, True))
     return tally.finish()
 
 

@@ -6,9 +6,15 @@ serves canned answers, with fault injection.
 
 EC2 (Query API, POST / form body): DescribeInstances, DescribeInstanceTypes.
 EKS (REST JSON): GET /clusters/NAME (DescribeCluster).
+STS: GET /?Action=GetCallerIdentity&...&X-Amz-Signature=... (a presigned URL, as
+the EKS authenticator sends the one in kubelet's token, with the x-k8s-aws-id
+header set to its own cluster): the identity, as XML, or JSON when the request
+accepts application/json (aws-iam-authenticator asks for JSON). A URL signed
+more than 15 minutes ago (or ahead) gets 403 RequestExpired.
 
 A request whose signature botocore does not reproduce gets 403
-SignatureDoesNotMatch, as AWS answers. --no-verify skips the check (the VM
+SignatureDoesNotMatch, as AWS answers (for a presigned URL, from its query:
+credential scope, date, signed headers, security token). --no-verify skips the check (the VM
 guest has no botocore). See README.md for the faults."""
 
 import argparse
@@ -26,6 +32,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
                      r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
 EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+# How long STS accepts a presigned GetCallerIdentity after its X-Amz-Date,
+# whatever its X-Amz-Expires says (aws-iam-authenticator's token.go says so,
+# and checks the same window itself).
+PRESIGNED_WINDOW = 15 * 60
 
 
 class Faults:
@@ -180,6 +191,57 @@ class Verifier:
         return "" if expected == signature else "signature mismatch"
 
 
+    def check_presigned(self, path, headers, now=None):
+        """('', '') when the presigned URL's signature is right and it is
+        within its window, else (error code, what is wrong)."""
+        import calendar
+        url = urllib.parse.urlsplit(path)
+        pairs = [p.partition("=")[::2] for p in url.query.split("&") if p]
+        params = {}
+        for k, v in pairs:
+            k, v = urllib.parse.unquote(k), urllib.parse.unquote(v)
+            if k in params:
+                return "SignatureDoesNotMatch", "query parameter %s twice" % k
+            params[k] = v
+        signature = params.pop("X-Amz-Signature", "")
+        if params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+            return "SignatureDoesNotMatch", "X-Amz-Algorithm is not AWS4-HMAC-SHA256"
+        scope = params.get("X-Amz-Credential", "").split("/")
+        if len(scope) != 5 or scope[4] != "aws4_request":
+            return "SignatureDoesNotMatch", "malformed X-Amz-Credential"
+        key_id, day, region, service = scope[:4]
+        if key_id != self.args.access_key:
+            return "InvalidClientTokenId", "unknown access key id"
+        if region != self.args.region or service != "sts":
+            return "SignatureDoesNotMatch", "scope %s/%s, expected %s/sts" % (region, service, self.args.region)
+        amz_date = params.get("X-Amz-Date", "")
+        if not re.fullmatch(r"\d{8}T\d{6}Z", amz_date) or not amz_date.startswith(day):
+            return "SignatureDoesNotMatch", "X-Amz-Date missing or not the credential scope's day"
+        token = params.get("X-Amz-Security-Token")
+        if (self.args.token or None) != token:
+            return "InvalidClientTokenId", "wrong or missing X-Amz-Security-Token"
+        names = params.get("X-Amz-SignedHeaders", "").split(";")
+        if "host" not in names:
+            return "SignatureDoesNotMatch", "host must be signed"
+        lower = {k.lower(): v for k, v in headers.items()}
+        for n in names:
+            if n not in lower:
+                return "SignatureDoesNotMatch", "signed header %s is missing" % n
+        # botocore encodes and sorts the parameters itself (_canonical_query_string_params)
+        req = self.AWSRequest(method="GET", url="https://%s%s" % (lower["host"], url.path), params=params)
+        req.context["timestamp"] = amz_date
+        signer = self.SigV4Auth(self.Credentials(self.args.access_key, self.args.secret_key, token), service, region)
+        signer.headers_to_sign = lambda r: _header_map(names, lower)
+        expected = signer.signature(signer.string_to_sign(req, signer.canonical_request(req)), req)
+        if expected != signature:
+            return "SignatureDoesNotMatch", "signature mismatch"
+        signed_at = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+        now = time.time() if now is None else now
+        if abs(now - signed_at) > PRESIGNED_WINDOW:
+            return "RequestExpired", "signed at %s, %d s from now" % (amz_date, now - signed_at)
+        return "", ""
+
+
 def _header_map(names, lower):
     from botocore.awsrequest import HTTPHeaders
     h = HTTPHeaders()
@@ -225,12 +287,26 @@ class Handler(BaseHTTPRequestHandler):
             action = form.get("Action", "?")
         elif self.command == "GET" and path.startswith("/clusters/"):
             service, form, action = "eks", {}, "DescribeCluster"
+        elif self.command == "GET" and urllib.parse.urlsplit(path).path == "/" and "X-Amz-Signature=" in path:
+            service = "sts"
+            form = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+            action = form.get("Action", "?")
         else:
             self.state.record("%s %s 404 -" % (self.command, path))
             return self.send(404, b"not found", "text/plain")
         st = self.state
         sig = "unchecked"
-        if st.verifier:
+        if st.verifier and service == "sts":
+            code, problem = st.verifier.check_presigned(path, dict(self.headers.items()))
+            sig = "sig-ok" if code in ("", "RequestExpired") else "sig-bad"
+            if problem:
+                st.record("%s 403 %s %s" % (action, sig, problem.replace(" ", "_")))
+                return self.error(service, 403, code, {
+                    "RequestExpired": "Request has expired.",
+                    "InvalidClientTokenId": "The security token included in the request is invalid."}.get(
+                        code, "The request signature we calculated does not match the signature you provided."
+                    ) + " (%s)" % problem)
+        elif st.verifier:
             problem = st.verifier.check(self.command, path, dict(self.headers.items()), body)
             sig = "sig-ok" if not problem else "sig-bad"
             if problem:
@@ -243,6 +319,9 @@ class Handler(BaseHTTPRequestHandler):
             if service == "ec2":
                 st.record("%s 503 %s throttled" % (action, sig))
                 return self.error(service, 503, "RequestLimitExceeded", "Request limit exceeded.")
+            if service == "sts":
+                st.record("%s 400 %s throttled" % (action, sig))
+                return self.error(service, 400, "Throttling", "Rate exceeded")
             st.record("%s 429 %s throttled" % (action, sig))
             return self.error(service, 429, "ThrottlingException", "Rate exceeded")
         if st.take("status_left"):
@@ -257,6 +336,14 @@ class Handler(BaseHTTPRequestHandler):
         getattr(self, "do_" + action.replace("Describe", "describe_").lower(), self.unknown)(form, path, sig, action)
 
     def error(self, service, code, err, message):
+        if service == "sts":
+            if self.wants_json():
+                body = json.dumps({"Error": {"Code": err, "Message": message, "Type": "Sender"},
+                                   "RequestId": "fake"}).encode()
+                return self.send(code, body, "application/json")
+            xml = ('<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message>'
+                   '</Error><RequestId>fake</RequestId></ErrorResponse>' % (STS_NS, err, message))
+            return self.send(code, xml.encode(), "text/xml")
         if service == "ec2":
             return self.send(code, ec2_error(err, message), "text/xml;charset=UTF-8")
         return self.send(code, json.dumps({"message": message}).encode(), "application/json",
@@ -294,6 +381,28 @@ class Handler(BaseHTTPRequestHandler):
                '</requestId><instanceTypeSet>%s</instanceTypeSet></DescribeInstanceTypesResponse>' % (EC2_NS, item))
         self.send(200, xml.encode(), "text/xml;charset=UTF-8")
 
+    def wants_json(self):
+        return "application/json" in self.headers.get("Accept", "")
+
+    def do_getcalleridentity(self, form, path, sig, action):
+        a = self.state.args
+        cluster = self.headers.get("x-k8s-aws-id", "")
+        self.state.record("%s 200 %s %s" % (action, sig, cluster or "-"))
+        if a.token:  # temporary credentials: the instance profile's role session
+            arn, user = ("arn:aws:sts::%s:assumed-role/%s/%s" % (a.account, a.role, a.instance_id),
+                         "AROAFAKEEKSNODEROLE:%s" % a.instance_id)
+        else:
+            arn, user = "arn:aws:iam::%s:user/eks-node-test" % a.account, "AIDAFAKEEKSNODEUSER"
+        result = {"Account": a.account, "Arn": arn, "UserId": user}
+        if self.wants_json():
+            body = json.dumps({"GetCallerIdentityResponse": {"GetCallerIdentityResult": result,
+                                                             "ResponseMetadata": {"RequestId": "fake"}}})
+            return self.send(200, body.encode(), "application/json")
+        xml = ('<GetCallerIdentityResponse xmlns="%s"><GetCallerIdentityResult><Arn>%s</Arn><UserId>%s</UserId>'
+               '<Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>fake</RequestId>'
+               '</ResponseMetadata></GetCallerIdentityResponse>' % (STS_NS, arn, user, a.account))
+        self.send(200, xml.encode(), "text/xml")
+
     def do_describe_cluster(self, form, path, sig, action):
         name = urllib.parse.unquote(path[len("/clusters/"):])
         if name not in self.state.clusters:
@@ -323,6 +432,8 @@ def main():
     p.add_argument("--secret-key", default="fake/secret/key/for/tests")
     p.add_argument("--token", default="", help="expected X-Amz-Security-Token ('' for none)")
     p.add_argument("--instance-id", default="i-1234567890abcdef0")
+    p.add_argument("--account", default="111122223333", help="STS GetCallerIdentity's account")
+    p.add_argument("--role", default="eks-node-role", help="STS GetCallerIdentity's role, for temporary credentials")
     p.add_argument("--private-dns-name", default="ip-172-16-34-43.us-west-2.compute.internal")
     p.add_argument("--instance-type", action="append", default=[], metavar="TYPE:ENIS:IPS")
     p.add_argument("--cluster", action="append", default=[], metavar="NAME,ENDPOINT,CA_BASE64,CIDR")

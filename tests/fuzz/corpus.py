@@ -276,6 +276,22 @@ def aws_seeds():
     return bodies
 
 
+def get_token_seeds():
+    """eks-node get-token's inputs: a region, a cluster, KUBERNETES_EXEC_INFO as kubelet
+    sets it (and as it should not be), an instance profile's credentials document."""
+    doc = json.dumps({"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC",
+                      "AccessKeyId": "ASIAFUZZ", "SecretAccessKey": "se/cr+et", "Token": "to/ken+==",
+                      "Expiration": "2026-01-01T00:10:00Z"}).encode()
+    infos = [b'{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}',
+             b'{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false,'
+             b'"cluster":{"server":"https://x.example.com","certificate-authority-data":"LS0t"}}}',
+             b'{"apiVersion":"client.authentication.k8s.io/v1alpha1"}', b"", b"{", b'{"apiVersion":7}']
+    places = [(b"us-west-2", b"my-cluster"), (b"cn-north-1", b"8f0b2d9e-4c1a-4d6b-9e7f-0a1b2c3d4e5f"),
+              (b"us-iso-east-1", b"iso"), (b"eusc-de-east-1", b"c"), (b"US-WEST-2", b"a b")]
+    return [r + b"\n" + c + b"\n" + i + b"\n" + doc for r, c in places for i in infos] + \
+        [b"us-west-2\nc\n\n" + body for body in aws_seeds() if body.startswith(b"{")]
+
+
 def journal_calls_seeds():
     """What the steps log, and the shapes the unit tests read back."""
     seeds = [b"{}", b'{"imds":{"requests":9,"retries":1}}',
@@ -386,6 +402,7 @@ GATHER = {
     "generator-dropins": writer_seeds,
     "toml-writer": writer_seeds,
     "env-yaml-writer": writer_seeds,
+    "get-token": get_token_seeds,
 }
 
 

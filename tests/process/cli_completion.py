@@ -18,7 +18,13 @@ SCRIPT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else harness.SOURCE_ROOT
 
 # command line up to the cursor (a trailing space starts a new, empty word) -> expected words
 CASES = [
-    ("eks-node ", "render config runtime-class max-pods status validate collect-logs check-archive confinement help version"),
+    ("eks-node ", "render config runtime-class max-pods status validate collect-logs check-archive confinement "
+                  "get-token help version"),
+    ("eks-node g", "get-token"),
+    ("eks-node get-token --c", "--cluster-name --cluster-id"),
+    ("eks-node get-token --cluster-name ", ""),  # a value: nothing to offer
+    ("eks-node get-token --region ", ""),
+    ("eks-node get-token --cluster-name c --r", "--region --root="),
     ("eks-node runtime-class --n", "--node-selector="),
     ("eks-node co", "config collect-logs confinement"),
     ("eks-node confinement c", "config ca containerd"),

@@ -23,6 +23,10 @@ appear, raw or base64-, URL- or JSON-encoded (search_forms), in:
   - the generator's unit files and drop-ins, whatever their mode: systemd shows every
     setting of a loaded unit (ExecStart=, Environment=) to every user (`systemctl show`);
   - eks-node-config's error when libcurl refuses the proxy URL (proxy_refused_case);
+  - `eks-node get-token`'s stderr at log level debug, with the instance profile's credentials
+    and with environment credentials, on success and on failure (get_token_case); its stdout
+    carries the session token by design (inside the token, as the AWS tools' does) and nothing
+    else secret;
 and the files that hold secrets by design (kubeconfig, env files, config.json, user data)
 are 0600. The VM scenario 16-secrets checks the same on a real boot (journal, console,
 status, coredumps).
@@ -283,6 +287,44 @@ def proxy_refused_case(helpers, check, profile):
         harness.shutil.rmtree(root, ignore_errors=True)
 
 
+def get_token_case(cli, check, root, outputs, env):
+    """kubelet's credential plugin, run as kubelet runs it, on the node the chain rendered
+    (instance.json names the fake IMDS and the role). What it prints on stderr goes to
+    kubelet's journal: no secret there, ever. Its token holds the session token, which STS
+    needs to check it, URL- and base64url-encoded: stdout, and only stdout, carries that."""
+    args = [cli, "get-token", "--cluster-name", "my-cluster", "--root=%s" % root, "--log-level=debug"]
+    r = run(args, dict(env, KUBERNETES_EXEC_INFO='{"apiVersion":"client.authentication.k8s.io/v1"}'))
+    outputs["eks-node get-token --log-level=debug (stderr), instance profile"] = r.stderr
+    try:
+        token = json.loads(r.stdout)["status"]["token"]
+        url = base64.urlsafe_b64decode(token[len("k8s-aws-v1."):] + "==").decode()
+    except (ValueError, KeyError):
+        token = url = ""
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    check("get-token with the instance profile: exit 0, a token signed with its credentials",
+          r.returncode == 0 and query.get("X-Amz-Security-Token") == SESSION_TOKEN and
+          query.get("X-Amz-Credential", "").startswith(KEY_ID + "/"), r.stderr)
+    found = leaks(r.stdout.replace(token, "")) if token else []
+    check("get-token's stdout: nothing secret beside the token", not found, describe(found))
+    check("get-token's stdout: never the secret access key, in any form", not leaks(r.stdout, ["SecretAccessKey"]),
+          describe(leaks(r.stdout, ["SecretAccessKey"])))
+    plain = {k: v for k, v in env.items() if not k.startswith("AWS_")}
+    cases = {
+        "environment credentials": dict(plain, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+                                        AWS_SESSION_TOKEN=SESSION_TOKEN),
+        "half of the environment's credentials (fails)": dict(plain, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+                                                               AWS_SESSION_TOKEN=SESSION_TOKEN),
+        "environment credentials, KUBERNETES_EXEC_INFO not JSON (a warning)": dict(
+            plain, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET_KEY, AWS_SESSION_TOKEN=SESSION_TOKEN,
+            KUBERNETES_EXEC_INFO="{not json"),
+    }
+    for what, e in cases.items():
+        r = run(args, e)
+        outputs["eks-node get-token --log-level=debug (stderr), %s" % what] = r.stderr
+        check("get-token, %s: exit %s" % (what, "non-zero" if "fails" in what else "0"),
+              (r.returncode != 0) == ("fails" in what), "%d: %s" % (r.returncode, r.stderr))
+
+
 def ecs_case(cli, check, tmp):
     """An ECS container instance behind a proxy with a password: ecs.config carries the proxy
     for the agent's container (it needs the password), so it is 0600, and neither the render's
@@ -441,6 +483,7 @@ def main():
             # without config.json, dump resolves the configuration itself (AWS calls included)
             saved = cfg.read_bytes()
             cfg.unlink()
+            get_token_case(cli, check, root, outputs, env)
             r = run([cli, "config", "dump", "--origins", "--root=%s" % root], env)
             outputs["eks-node config dump --origins (resolving, no config.json)"] = r.text
             check("config dump resolves without config.json", r.returncode == 0 and '"derived"' in r.stdout, r.text)

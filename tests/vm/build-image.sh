@@ -45,8 +45,9 @@ esac
 # What configure_rootfs copies from guest/ (part of the cache key). The other files in guest/
 # are shipped per run through the share and never bake into the image.
 # (kubelet.service and runtime.slice come from the provisioners, like on the AMI.)
-baked=(runner imds preinit install-payload kubelet cri.py
-  eksvm-runner.service eksvm-imds.service run-eksvm.mount)
+baked=(runner imds preinit install-payload kubelet cri.py kubelet_exec.py
+  eksvm-runner.service eksvm-imds.service run-eksvm.mount
+  eksvm-apiserver.socket eksvm-sts.socket eksvm-eks-auth.service 50-fake-aws.conf)
 # Sparse: only the ~700 MB written cost disk; the rest is room for scenarios.
 image_size=4G
 
@@ -270,11 +271,16 @@ configure_rootfs() {
   # came through provision_rootfs).
   install -D -m 0755 -t "$r/usr/lib/eksvm" \
     "$g/runner" "$g/imds" "$g/preinit" "$g/install-payload"
-  # the stub kubelet's CRI driver (it imports it from here)
-  install -D -m 0644 -t "$r/usr/lib/eksvm" "$g/cri.py"
+  # the stub kubelet's CRI driver and credential plugin client (it imports them from here)
+  install -D -m 0644 -t "$r/usr/lib/eksvm" "$g/cri.py" "$g/kubelet_exec.py"
   install -D -m 0644 -t "$r/etc/systemd/system" \
-    "$g/eksvm-runner.service" "$g/eksvm-imds.service" "$g/run-eksvm.mount"
-  systemctl --root="$r" --quiet enable eksvm-runner.service eksvm-imds.service
+    "$g/eksvm-runner.service" "$g/eksvm-imds.service" "$g/run-eksvm.mount" \
+    "$g/eksvm-apiserver.socket" "$g/eksvm-sts.socket" "$g/eksvm-eks-auth.service"
+  systemctl --root="$r" --quiet enable eksvm-runner.service eksvm-imds.service \
+    eksvm-apiserver.socket eksvm-sts.socket
+  # eks-node-config keeps off the instance profile unless a scenario brings the fake AWS API
+  # (the file says why); a vendor drop-in, so that a scenario's /etc one of the name hides it
+  install -D -m 0644 -t "$r/usr/lib/systemd/system/eks-node-config.service.d" "$g/50-fake-aws.conf"
 
   # cloud-init, as on the AMI, but off: a scenario turns it on with the kernel argument
   # cloud-init=enabled (KERNEL_CMDLINE), which its generator reads before this file. Its

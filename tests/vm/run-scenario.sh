@@ -152,6 +152,29 @@ cp "$repo/tests/fake-imds/fake_imds.py" "$in/"
 # ...and its C++ twin from the build, where there is one (guest/imds says when it serves)
 [[ -n $build_dir && -x $build_dir/tests/bench/fast-imds ]] && cp "$build_dir/tests/bench/fast-imds" "$in/"
 cp "$repo/tests/fake-aws/fake_aws.py" "$in/"
+# ...and the cluster side of kubelet's authentication (guest/eksvm-eks-auth.service)
+cp "$repo/tests/fake-aws/fake_eks_auth.py" "$in/"
+# Every instance here has an instance profile, as every EKS node has one: kubelet's credential
+# plugin signs its token with it. A scenario's (or case's) imds.json without one gets
+# instance-profile.json's keys in the run's copy, which the fake IMDS serves and the fake STS
+# checks signatures against.
+with_instance_profile() {
+  [[ -f $1/imds.json ]] || return 0
+  python3 - "$1/imds.json" "$here/instance-profile.json" <<'PY'
+import json, sys
+path, default = sys.argv[1:]
+with open(path) as f:
+    data = json.load(f)
+if not any(k.strip("/").startswith("meta-data/iam/") for k in data):
+    with open(default) as f:
+        data.update((k, v) for k, v in json.load(f).items() if not k.startswith("_"))
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+PY
+}
+with_instance_profile "$in/scenario"
+for c in "${cases[@]}"; do with_instance_profile "$in/cases/$(basename "$c")"; done
 if [[ -n $no_project ]]; then
   log "booting without the project"
 elif [[ -n $destdir ]]; then

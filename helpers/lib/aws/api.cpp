@@ -570,7 +570,9 @@ derive::ApiLookups make_api_lookups(const json& spec, const json& settings, cons
                                      [](const char* name) -> const char* { return std::getenv(name); });
     ImdsGet imds_get;
     if (setup.imds)
-        imds_get = [io = *setup.imds](std::vector<std::string> paths) { return fetch_paths(io, std::move(paths)); };
+        imds_get = [io = *setup.imds](std::vector<std::string> paths, imds::FollowUp then) {
+            return fetch_paths(io, std::move(paths), std::move(then));
+        };
 
     auto shared = std::make_shared<Shared>();
     shared->instance_id = instance.contains("instanceId") && instance["instanceId"].is_string()

@@ -108,40 +108,57 @@ const Credentials& CredentialProvider::get(bool force_refresh) {
     return *current_;
 }
 
-// The role name: from instance.json when eks-node-imds asked already (no
-// request here), else from IMDS's listing.
-std::string CredentialProvider::instance_profile_role() {
-    const std::string no_profile =
-        "this instance has no IAM instance profile, so eks-node cannot call the EC2 or EKS API; "
-        "attach one (or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
-    if (!profile_.disabled_by.empty())
-        throw NoCredentialsError("AWS credentials", "AWS_ACCESS_KEY_ID",
-                                 fmt::format("unset, and the instance profile is not asked: {}", profile_.disabled_by));
-    std::optional<std::string> listing;
-    if (profile_.known) {
-        listing = profile_.role;
-    } else {
-        if (!imds_) throw NoCredentialsError("AWS credentials", "AWS_ACCESS_KEY_ID", "unset, and there is no IMDS to ask");
-        auto answer = imds_({std::string(profile_dir)});
-        if (auto it = answer.find(profile_dir); it != answer.end()) listing = it->second;
-    }
+namespace {
+
+// The role the listing names (its first line), checked: it goes into an IMDS
+// path, so nothing but a role name may pass.
+std::string listed_role(const std::optional<std::string>& listing) {
     if (!listing || trim_line(*listing).empty())
-        throw NoCredentialsError("IMDS meta-data/iam/security-credentials/", "instance profile", no_profile);
+        throw NoCredentialsError("IMDS meta-data/iam/security-credentials/", "instance profile",
+                                 "this instance has no IAM instance profile, so eks-node has no AWS credentials (for "
+                                 "the EC2 and EKS APIs, or kubelet's token); attach one (or set AWS_ACCESS_KEY_ID "
+                                 "and AWS_SECRET_ACCESS_KEY)");
     std::string_view first = trim_line(*listing);
     first = trim_line(first.substr(0, first.find('\n')));
-    // The name goes into an IMDS path: nothing but a role name may pass.
     if (std::string problem = imds::value::iam_role(first); !problem.empty())
         throw ConfigError(fmt::format("IMDS {}", profile_dir), "", problem);
     return std::string(first);
 }
 
+}  // namespace
+
+// The role name from instance.json when eks-node-imds asked already (one
+// request: the document), else from IMDS's listing, with the document asked
+// for on the same session token as soon as the listing answers.
 Credentials CredentialProvider::from_instance_profile() {
-    std::string role = instance_profile_role();
-    if (!imds_) throw Error("IMDS: no endpoint recorded in instance.json to fetch credentials from");
-    std::string path = std::string(profile_dir) + role;
-    auto doc = imds_({path});
-    auto d = doc.find(path);
-    if (d == doc.end() || !d->second)
+    if (!profile_.disabled_by.empty())
+        throw NoCredentialsError("AWS credentials", "AWS_ACCESS_KEY_ID",
+                                 fmt::format("unset, and the instance profile is not asked: {}", profile_.disabled_by));
+    std::string role;
+    if (profile_.known) role = listed_role(profile_.role);
+    if (!imds_) {
+        if (!profile_.known)
+            throw NoCredentialsError("AWS credentials", "AWS_ACCESS_KEY_ID", "unset, and there is no IMDS to ask");
+        throw Error("IMDS: no endpoint recorded in instance.json to fetch credentials from");
+    }
+    std::map<std::string, std::optional<std::string>, std::less<>> answers;
+    if (profile_.known) {
+        answers = imds_({std::string(profile_dir) + role}, {});
+    } else {
+        answers =
+            imds_({std::string(profile_dir)}, [&role](std::string_view path, const std::optional<std::string>& answer) {
+                if (path != profile_dir) return std::vector<std::string>{};
+                role = listed_role(answer);
+                return std::vector<std::string>{std::string(profile_dir) + role};
+            });
+        if (role.empty()) {
+            auto it = answers.find(profile_dir);
+            role = listed_role(it == answers.end() ? std::nullopt : it->second);
+        }
+    }
+    const std::string path = std::string(profile_dir) + role;
+    auto d = answers.find(path);
+    if (d == answers.end() || !d->second)
         throw TempError(fmt::format("IMDS {}: not found, though the role is listed", path));
     return parse_instance_profile(*d->second, role);
 }

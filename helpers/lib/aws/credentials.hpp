@@ -36,8 +36,11 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
 // AWS_SECRET_ACCESS_KEY are both unset. Throws ConfigError when only one is.
 std::optional<Credentials> environment_credentials(Getenv getenv);
 
-// IMDS GETs, a seam for tests: paths in, values out (404 = nullopt).
-using ImdsGet = std::function<std::map<std::string, std::optional<std::string>, std::less<>>(std::vector<std::string>)>;
+// IMDS GETs, a seam for tests: paths in, values out (404 = nullopt), and the
+// paths `then` names from an answer fetched too, on the same session token
+// (imds::fetch_paths): the role's document right after the listing names it.
+using ImdsGet = std::function<std::map<std::string, std::optional<std::string>, std::less<>>(
+    std::vector<std::string> paths, imds::FollowUp then)>;
 
 // What eks-node-imds already learned from meta-data/iam/security-credentials/
 // (instance.json "iamRole"): nothing (ask IMDS), no instance profile, or its role.
@@ -60,8 +63,6 @@ public:
 
 private:
     Credentials from_instance_profile();
-
-    std::string instance_profile_role();
 
     Getenv getenv_;
     ImdsGet imds_;

@@ -238,4 +238,31 @@ void sign(SignableRequest& r, const Credentials& c, const SigningScope& scope) {
     r.headers.emplace_back("Authorization", std::move(value));
 }
 
+std::string presign_url(const PresignRequest& r, const Credentials& c, const SigningScope& scope) {
+    SignableRequest sr;
+    sr.method = "GET";
+    sr.path = r.path;
+    sr.headers.emplace_back("Host", r.host);
+    for (const auto& h : r.headers) sr.headers.push_back(h);
+    std::string signed_headers;
+    canonical_request(sr, &signed_headers);  // only for the header list; the query is not built yet
+
+    auto add = [&](std::string_view k, std::string_view v) {
+        if (!sr.query.empty()) sr.query += '&';
+        sr.query.append(uri_encode(k, false)).append(1, '=').append(uri_encode(v, false));
+    };
+    for (const auto& [k, v] : r.params) add(k, v);
+    add("X-Amz-Algorithm", "AWS4-HMAC-SHA256");
+    add("X-Amz-Credential", c.access_key_id + "/" + scope_text(scope));
+    add("X-Amz-Date", scope.amz_date);
+    add("X-Amz-Expires", std::to_string(r.expires_seconds));
+    add("X-Amz-SignedHeaders", signed_headers);
+    // Part of the signed query, not a header: whoever sends the URL cannot add one.
+    if (!c.session_token.empty()) add("X-Amz-Security-Token", c.session_token);
+
+    const std::string creq = canonical_request(sr);
+    const std::string sig = signature(c.secret_access_key, scope, string_to_sign(scope, creq));
+    return fmt::format("https://{}{}?{}&X-Amz-Signature={}", r.host, r.path, sr.query, sig);
+}
+
 }  // namespace eksnode::aws

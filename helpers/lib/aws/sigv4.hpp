@@ -74,4 +74,23 @@ std::string authorization(const Credentials& c, const SigningScope& scope, const
 // Authorization to `r`; every header present is signed.
 void sign(SignableRequest& r, const Credentials& c, const SigningScope& scope);
 
+// A GET to presign: the request travels as a URL whose query carries the
+// signature (SigV4 query-string signing), for someone else to send.
+struct PresignRequest {
+    std::string host;                                          // "sts.us-west-2.amazonaws.com"
+    std::string path = "/";                                    // as sent, percent-encoded
+    std::vector<std::pair<std::string, std::string>> params;   // the operation's, raw, in this order
+    std::vector<std::pair<std::string, std::string>> headers;  // signed besides Host ("x-k8s-aws-id")
+    int expires_seconds = 60;                                  // X-Amz-Expires
+};
+
+// "https://HOST/PATH?PARAMS&X-Amz-Algorithm=...&X-Amz-Credential=...&X-Amz-Date=...
+// &X-Amz-Expires=...&X-Amz-SignedHeaders=...[&X-Amz-Security-Token=...]&X-Amz-Signature=..."
+// with the query in the order botocore's SigV4QueryAuth writes it (the
+// operation's parameters, then the signing ones), so that the same credentials
+// and time give the same URL byte for byte (tests/process/get_token.py holds
+// it to botocore's). The payload is empty, hashed as such; the sender must
+// send the signed headers with their values.
+std::string presign_url(const PresignRequest& r, const Credentials& c, const SigningScope& scope);
+
 }  // namespace eksnode::aws

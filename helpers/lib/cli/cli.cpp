@@ -52,6 +52,8 @@ constexpr const char* usage_text =
     "                       a tar.gz of journals, rendered files (redacted) and system state\n"
     "  check-archive [--arch=GOARCH] FILE...\n"
     "                       an image archive (e.g. /etc/eks/pause.tar) whole, every blob's digest checked\n"
+    "  get-token (--cluster-name NAME | --cluster-id ID) [--region REGION]\n"
+    "                       kubelet's credential plugin: an ExecCredential with the token EKS accepts\n"
     "  help                 show this help\n"
     "  version              show the version\n"
     "\n"
@@ -298,6 +300,7 @@ int cli_main(int argc, char** argv) {
             {"confinement", confinement_cmd, confinement_help},
             {"collect-logs", collect_logs_cmd, collect_logs_help},
             {"check-archive", check_archive_cmd, check_archive_help},
+            {"get-token", get_token_cmd, get_token_help},
             // hidden: what the /etc/eks/bootstrap.sh shim runs
             {"bootstrap-sh", bootstrap_sh_cmd, bootstrap_sh_help},
         };
@@ -313,7 +316,9 @@ int cli_main(int argc, char** argv) {
         throw UsageError(fmt::format("unknown command \"{}\" (see eks-node help)", cmd));
     } catch (...) {
         int code = report_exception("eks-node");
-        if (code == EXIT_USAGE) std::fputs(help, stderr);
+        // get-token's caller is kubelet, which logs each line of the
+        // plugin's stderr: the error line alone says what is wrong.
+        if (code == EXIT_USAGE && cmd != "get-token") std::fputs(help, stderr);
         return code;
     }
 }

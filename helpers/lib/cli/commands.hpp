@@ -17,6 +17,11 @@ namespace eksnode::cli {
 int max_pods_cmd(const std::vector<std::string>& args);
 extern const char* const max_pods_help;
 
+// `eks-node get-token (--cluster-name NAME | --cluster-id ID) [--region R]`:
+// kubelet's exec credential plugin, an ExecCredential on stdout.
+int get_token_cmd(const std::vector<std::string>& args);
+extern const char* const get_token_help;
+
 // `eks-node bootstrap-sh -- CLUSTER [FLAGS]`: what /etc/eks/bootstrap.sh runs.
 int bootstrap_sh_cmd(const std::vector<std::string>& args);
 extern const char* const bootstrap_sh_help;

@@ -215,6 +215,11 @@ const Field& settings() {
             choice("nodeNameStrategy", "how the node name is chosen", {"imds", "instance-id", "private-dns-name"}),
             choice("serviceCidrStrategy", "where spec.cluster.cidr comes from when no source sets it",
                    {"describe-cluster", "vpc", "describe-cluster-or-vpc"}),
+            // render/kubelet_flags.cpp reads it from config.json (eks-node-kubelet(8)).
+            choice("credentialPlugin",
+                   "what the kubeconfig runs for kubelet's API server token: eks-node get-token (eks-node, the "
+                   "default) or aws eks get-token (aws-cli, for images that ship the AWS CLI)",
+                   {"eks-node", "aws-cli"}),
             // eks-node-imds reads this table too: with the same reader.
             read_by(
                 [](const json& v, const std::string& source) {

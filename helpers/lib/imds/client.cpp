@@ -139,7 +139,8 @@ struct Transfer {
 class Fetcher {
 public:
     // `paths`: what to GET once there is a token; empty means instance.json's.
-    explicit Fetcher(const ImdsOptions& opts, std::vector<std::string> paths = {});
+    // `then`: more paths to GET, on the same token, from an answer.
+    explicit Fetcher(const ImdsOptions& opts, std::vector<std::string> paths = {}, FollowUp then = {});
 
     ImdsResult run();
     d::Fetched run_paths();
@@ -167,6 +168,7 @@ private:
 
     const ImdsOptions& opts_;
     std::vector<std::string> paths_;
+    FollowUp then_;
     std::vector<http::HttpEndpoint> endpoints_;  // parsed opts_.endpoints
     std::string user_agent_;
     std::string ttl_;
@@ -184,9 +186,10 @@ private:
     std::minstd_rand rng_;
 };
 
-Fetcher::Fetcher(const ImdsOptions& opts, std::vector<std::string> paths)
+Fetcher::Fetcher(const ImdsOptions& opts, std::vector<std::string> paths, FollowUp then)
     : opts_(opts),
       paths_(std::move(paths)),
+      then_(std::move(then)),
       user_agent_(fmt::format("eks-node/{} (imds)", EKS_NODE_VERSION)),
       ttl_(std::to_string(opts.token_ttl_seconds)) {
     if (opts_.endpoints.empty()) throw Error("no IMDS endpoint configured");
@@ -478,6 +481,10 @@ void Fetcher::finish_get(Transfer& t, int code) {
                 throw ConfigError(fmt::format("IMDS {}", t.path), "", problem);
             for (std::string_view leaf : d::mac_leaves) add(Kind::get, d::mac_path(mac, leaf), t.endpoint);
         }
+        if (then_) {
+            const std::optional<std::string> answer = code == 200 ? std::optional<std::string>(t.body) : std::nullopt;
+            for (std::string& next : then_(t.path, answer)) add(Kind::get, std::move(next), t.endpoint);
+        }
         if (code == 200) values_.insert_or_assign(t.path, std::move(t.body));
         else values_.insert_or_assign(t.path, std::nullopt);
         t.state = State::done;
@@ -573,9 +580,10 @@ ImdsResult fetch_instance(const ImdsOptions& opts) {
 }
 
 std::map<std::string, std::optional<std::string>, std::less<>> fetch_paths(const ImdsOptions& opts,
-                                                                           std::vector<std::string> paths) {
+                                                                           std::vector<std::string> paths,
+                                                                           FollowUp then) {
     if (paths.empty()) return {};
-    Fetcher f(opts, std::move(paths));
+    Fetcher f(opts, std::move(paths), std::move(then));
     return f.run_paths();
 }
 

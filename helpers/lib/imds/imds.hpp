@@ -7,9 +7,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/jsonutil.hpp"
@@ -49,12 +51,25 @@ struct ImdsResult {
 // for a required path that is absent.
 ImdsResult fetch_instance(const ImdsOptions& opts);
 
-// GETs `paths` (under /latest/, e.g. "meta-data/iam/info") on one session
-// token, with fetch_instance's race, retries and deadline and never through
-// a proxy; for eks-node-config, which needs the instance profile's
-// credentials. A 404 is std::nullopt. Throws as fetch_instance does.
+// More paths to GET from one path's answer (std::nullopt for a 404): the
+// instance profile's document once the listing has named the role. May throw
+// (a value that cannot go into a path), which ends the fetch.
+using FollowUp =
+    std::function<std::vector<std::string>(std::string_view path, const std::optional<std::string>& answer)>;
+
+// GETs `paths` (under /latest/, e.g. "meta-data/iam/info"), and what `then`
+// names from their answers, on one session token, with fetch_instance's race,
+// retries and deadline and never through a proxy; for the instance profile's
+// credentials (eks-node-config, eks-node get-token). A 404 is std::nullopt.
+// Throws as fetch_instance does.
 std::map<std::string, std::optional<std::string>, std::less<>> fetch_paths(const ImdsOptions& opts,
-                                                                           std::vector<std::string> paths);
+                                                                           std::vector<std::string> paths,
+                                                                           FollowUp then = {});
+
+// The DNS suffix of a region's service endpoints, from its partition (by the
+// region's prefix, as instance.json's "domain" when IMDS serves none):
+// "amazonaws.com", "amazonaws.com.cn" for cn-*, "c2s.ic.gov" for us-iso-*, ...
+std::string_view default_domain(std::string_view region);
 
 // Options from `settings.imds` (static TOML) and an --imds-endpoint override.
 // `settings` is the merged [settings] table (static_settings()); its "imds"

@@ -221,6 +221,11 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
 
 namespace eksnode::imds {
 
+std::string_view default_domain(std::string_view region) {
+    // every partition partition_for_region() names has a domain
+    return detail::domain_for_partition(detail::partition_for_region(region));
+}
+
 void check_instance(const json& instance, const std::string& source) {
     namespace v = value;
     if (!instance.is_object()) throw ConfigError(source, "", "not a JSON object");

@@ -12,12 +12,16 @@
 #include "imds/values.hpp"
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
+#include "render/render_config.hpp"
 
 namespace eksnode::render::detail {
 
 namespace {
 
 using FlagMap = std::map<std::string, std::string>;
+
+// The operator CLI as meson installs it (render/meson.build): kubelet's credential plugin.
+constexpr std::string_view eks_node_cli = EKS_NODE_CLI;
 
 void version_flags(const json& cfg, FlagMap& f) {
     // --container-runtime is gone in 1.27, where the endpoint moved into the config file.
@@ -164,14 +168,25 @@ json credential_provider_config(const json& cfg) {
 
 namespace eksnode::render {
 
-// nodeadm's kubeconfig template: `aws eks get-token --cluster-name CLUSTER --region REGION`.
-// The one place the plugin is chosen: the kubeconfig is rendered from it, and
-// `eks-node validate --image` checks that the image has the command it names.
+// The one place the plugin is chosen (settings.credentialPlugin): the kubeconfig is
+// rendered from it, and `eks-node validate --image` checks that the image has the command
+// it names. `eks-node get-token` by default; `aws eks get-token`, nodeadm's kubeconfig
+// template, for images that ship the AWS CLI. On an Outposts local cluster `cluster` is the
+// cluster's id: eks-node get-token takes it as --cluster-id; the AWS CLI is given it as
+// --cluster-name, as nodeadm does (the token is the same).
 CredentialPlugin kubelet_credential_plugin(const json& cfg, std::string_view cluster, std::string_view region) {
-    (void)cfg;  // for a choice of plugin by configuration
-    return {"client.authentication.k8s.io/v1beta1",
-            "aws",
-            {"eks", "get-token", "--cluster-name", std::string(cluster), "--region", std::string(region)}};
+    const json* v = detail::find(cfg, "/settings/credentialPlugin");
+    const std::string api = "client.authentication.k8s.io/v1beta1";
+    if (!v || *v == "eks-node") {
+        const bool by_id = detail::flag(cfg, "/spec/cluster/enableOutpost");
+        return {api,
+                std::string(detail::eks_node_cli),
+                {"get-token", by_id ? "--cluster-id" : "--cluster-name", std::string(cluster), "--region",
+                 std::string(region)}};
+    }
+    if (*v == "aws-cli")
+        return {api, "aws", {"eks", "get-token", "--cluster-name", std::string(cluster), "--region", std::string(region)}};
+    throw ConfigError("config.json", "settings.credentialPlugin", "expected \"eks-node\" or \"aws-cli\"");
 }
 
 json image_credential_provider_config(const json& cfg) { return detail::credential_provider_config(cfg); }

@@ -23,6 +23,24 @@ HttpResponse answer(long status, std::string body, std::map<std::string, std::st
     return r;
 }
 
+using Answers = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+// IMDS as imds::fetch_paths serves it: `answer` for each path asked, then for
+// each path a follow-up names; `calls` counts the fetches (one session token each).
+ImdsGet fake_imds(const std::function<std::optional<std::string>(const std::string&)>& answer, int* calls = nullptr) {
+    return [answer, calls](std::vector<std::string> paths, const imds::FollowUp& then) {
+        if (calls) ++*calls;
+        Answers out;
+        for (size_t i = 0; i < paths.size(); ++i) {
+            std::optional<std::string> a = answer(paths[i]);
+            if (then)
+                for (std::string& next : then(paths[i], a)) paths.push_back(std::move(next));
+            out[paths[i]] = std::move(a);
+        }
+        return out;
+    };
+}
+
 std::string ec2_error(const std::string& code) {
     return "<?xml version=\"1.0\"?><Response><Errors><Error><Code>" + code +
            "</Code><Message>text</Message></Error></Errors><RequestID>x</RequestID></Response>";
@@ -74,22 +92,22 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
     test::fake_env.clear();
     int fetches = 0;
     std::string expiration = "2099-01-01T00:00:00Z";
-    ImdsGet imds = [&](const std::vector<std::string>& paths) {
-        std::map<std::string, std::optional<std::string>, std::less<>> out;
-        for (const std::string& p : paths) {
-            if (p == "meta-data/iam/security-credentials/") out[p] = "node-role\n";
-            else if (p == "meta-data/iam/security-credentials/node-role") {
-                ++fetches;
-                out[p] = R"({"Code": "Success", "AccessKeyId": "AKIDP", "SecretAccessKey": "sec", "Token": "tok",
-                             "Expiration": ")" + expiration + "\"}";
-            }
-        }
-        return out;
-    };
+    int calls = 0;
+    ImdsGet imds = fake_imds(
+        [&](const std::string& p) -> std::optional<std::string> {
+            if (p == "meta-data/iam/security-credentials/") return "node-role\n";
+            if (p != "meta-data/iam/security-credentials/node-role") return std::nullopt;
+            ++fetches;
+            return R"({"Code": "Success", "AccessKeyId": "AKIDP", "SecretAccessKey": "sec", "Token": "tok",
+                       "Expiration": ")" +
+                   expiration + "\"}";
+        },
+        &calls);
     CredentialProvider p(test::fake_getenv, imds);
     CHECK(p.get().access_key_id == "AKIDP");
     CHECK(p.get().source == "instance profile node-role (IMDS)");
     CHECK(fetches == 1);  // cached while far from expiry
+    CHECK(calls == 1);    // the listing and the document on one session token
     p.get(true);
     CHECK(fetches == 2);  // the API said the token expired
 
@@ -99,9 +117,7 @@ TEST_CASE("credentials: the instance profile through IMDS, renewed near expiry",
     q.get();
     CHECK(fetches == 4);
 
-    ImdsGet none = [](const std::vector<std::string>&) {
-        return std::map<std::string, std::optional<std::string>, std::less<>>{};
-    };
+    ImdsGet none = fake_imds([](const std::string&) { return std::nullopt; });
     CredentialProvider r(test::fake_getenv, none);
     CHECK_THROWS_WITH(r.get(), Catch::Contains("no IAM instance profile"));
 }
@@ -282,12 +298,10 @@ TEST_CASE("EKS DescribeCluster values are checked by type", "[aws][values]") {
 TEST_CASE("instance profile: the role name and the credentials go through type checks", "[aws][values]") {
     test::fake_env.clear();
     std::string listing = "role name with spaces\n";
-    ImdsGet imds = [&](const std::vector<std::string>& paths) {
-        std::map<std::string, std::optional<std::string>, std::less<>> out;
-        for (const std::string& p : paths)
-            if (p == "meta-data/iam/security-credentials/") out[p] = listing;
-        return out;
-    };
+    ImdsGet imds = fake_imds([&](const std::string& p) -> std::optional<std::string> {
+        if (p == "meta-data/iam/security-credentials/") return listing;
+        return std::nullopt;
+    });
     CredentialProvider p(test::fake_getenv, imds);
     try {
         p.get();

@@ -17,6 +17,7 @@
 #include "render/hosts.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
+#include "render/render_config.hpp"
 #include "steps/steps.hpp"
 #include "test_support.hpp"
 
@@ -98,12 +99,59 @@ TEST_CASE("kubelet 1.29 config.json and drop-in equal conformance case 01", "[re
           as_data(conformance("01-kubelet-config-json/expected/etc/kubernetes/kubelet/config.json.d/40-user.conf")));
 }
 
-TEST_CASE("kubeconfig equals conformance case 03", "[render][kubelet]") {
+TEST_CASE("kubeconfig with settings.credentialPlugin = aws-cli equals conformance case 03", "[render][kubelet]") {
     json cfg = with_version(base_config(), "1.35.0");
+    cfg["settings"]["credentialPlugin"] = "aws-cli";
     TempDir root;
     render_kubelet(cfg, Paths(root.path));
     CHECK(yaml_as_data(read_file(root.path / "var/lib/kubelet/kubeconfig")) ==
           yaml_as_data(conformance("03-kubeconfig/expected/var/lib/kubelet/kubeconfig")));
+}
+
+TEST_CASE("kubeconfig runs eks-node get-token by default: conformance case 03 but for the exec command",
+          "[render][kubelet]") {
+    // nodeadm's kubeconfig runs `aws eks get-token`, which the AMI does not
+    // ship (README, the differences from nodeadm); the rest is nodeadm's
+    nlohmann::json want = yaml_as_data(conformance("03-kubeconfig/expected/var/lib/kubelet/kubeconfig"));
+    nlohmann::json& exec = want["users"][0]["user"]["exec"];
+    exec["command"] = EKS_NODE_CLI;
+    exec["args"] = {"get-token", "--cluster-name", "my-cluster", "--region", "us-west-2"};
+    for (const char* setting : {"", "eks-node"}) {
+        INFO(setting);
+        json cfg = with_version(base_config(), "1.35.0");
+        if (*setting) cfg["settings"]["credentialPlugin"] = setting;
+        TempDir root;
+        render_kubelet(cfg, Paths(root.path));
+        CHECK(yaml_as_data(read_file(root.path / "var/lib/kubelet/kubeconfig")) == want);
+    }
+    // the path meson installs the CLI to (render/meson.build), /usr/bin/eks-node by default
+    CHECK(std::string_view(EKS_NODE_CLI).starts_with("/"));
+    CHECK(std::string_view(EKS_NODE_CLI).ends_with("/bin/eks-node"));
+}
+
+TEST_CASE("Outposts: the bootstrap kubeconfig's token names the cluster id", "[render][kubelet]") {
+    json cfg = with_version(base_config(), "1.35.0");
+    cfg["spec"]["cluster"]["enableOutpost"] = true;
+    cfg["spec"]["cluster"]["id"] = "8f0b2d9e-4c1a-4d6b-9e7f-0a1b2c3d4e5f";
+    const std::pair<const char*, std::vector<std::string>> cases[] = {
+        // eks-node get-token takes the id as what it is
+        {"eks-node", {"get-token", "--cluster-id", "8f0b2d9e-4c1a-4d6b-9e7f-0a1b2c3d4e5f", "--region", "us-west-2"}},
+        // as nodeadm writes it: the AWS CLI puts --cluster-name's value in the same header
+        {"aws-cli",
+         {"eks", "get-token", "--cluster-name", "8f0b2d9e-4c1a-4d6b-9e7f-0a1b2c3d4e5f", "--region", "us-west-2"}},
+    };
+    for (const auto& [plugin, args] : cases) {
+        INFO(plugin);
+        cfg["settings"]["credentialPlugin"] = plugin;
+        TempDir root;
+        render_kubelet(cfg, Paths(root.path));
+        nlohmann::json kc = yaml_as_data(read_file(root.path / "var/lib/kubelet/bootstrap-kubeconfig"));
+        CHECK(kc["users"][0]["user"]["exec"]["args"] == nlohmann::json(args));
+        CHECK_FALSE(fs::exists(root.path / "var/lib/kubelet/kubeconfig"));
+    }
+    cfg["settings"]["credentialPlugin"] = "gcloud";
+    TempDir root;
+    CHECK_THROWS_AS(render_kubelet(cfg, Paths(root.path)), ConfigError);
 }
 
 TEST_CASE("credential provider config for kubelet 1.36 equals conformance case 04", "[render][kubelet]") {

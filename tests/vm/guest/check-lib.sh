@@ -3,9 +3,11 @@
 # Helpers for a scenario's check.sh (shipped into the VM per run; source "$EKSVM_IN/check-lib.sh").
 #   check "what it proves" COMMAND...   run COMMAND; print "ok"/"not ok" with its output
 #   imds_get PATH                       GET /latest/PATH from the fake IMDS with a fresh token
-#   finish                              the cri check where kubelet started, summary line; exit 1
-#                                       if any check failed
+#   finish                              the cri and auth checks where kubelet started, summary
+#                                       line; exit 1 if any check failed
 #   cri_ok                              the stub kubelet's CRI run passed (/run/stub-kubelet/cri.json)
+#   auth_ok                             the stub kubelet authenticated with a token of eks-node
+#                                       get-token (/run/stub-kubelet/auth.json)
 #   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store model), below
 #   run_chain, store_to_mounts_seconds UNIT..., is_mount_from WHERE SOURCE   instance-store scenarios, below
 #   fake_faults UNIT FILE SPEC..., fails_closed ..., recovers NAME   fault scenarios, below
@@ -76,18 +78,135 @@ sys.exit(0 if r.get("ok") else 1)
 PY
 }
 
+# imds_json: the metadata the fake IMDS serves now: the run's imds.json, or a boot group's
+# sub-case's (guest/subcases.sh names its directory); run-scenario.sh added the default
+# instance profile to it where the scenario has none
+imds_json() {
+  local dir=$EKSVM_IN/scenario
+  [[ -s /run/eksvm-case-dir ]] && dir=$(cat /run/eksvm-case-dir)
+  echo "$dir/imds.json"
+}
+
+# auth_settled: the stub kubelet's authentication has a verdict: accepted, or refused three
+# times (it retries as kubelet does, without end: three refusals say what more would)
+auth_settled() {
+  [[ -s /run/stub-kubelet/auth.json ]] && python3 -c '
+import json, sys
+r = json.load(open("/run/stub-kubelet/auth.json"))
+sys.exit(0 if r.get("ok") or r.get("attempts", 0) >= 3 else 1)'
+}
+
+# auth_ok: kubelet's credential is ours and the cluster accepts it. The stub kubelet ran the
+# kubeconfig's exec plugin as client-go does (guest/kubelet_exec.py) and presented the token to
+# the in-guest API server, which checked it as EKS's authenticator does and had the fake STS
+# verify its signature with botocore (tests/fake-aws/fake_eks_auth.py). Waits up to 120 s for
+# a verdict in /run/stub-kubelet/auth.json, then fails unless:
+#   - the plugin is eks-node get-token: the absolute path of the installed eks-node, first
+#     argument get-token, with --cluster-name NAME (--cluster-id ID on an Outposts local
+#     cluster) and --region REGION of config.json;
+#   - KUBERNETES_EXEC_INFO was an ExecCredential of the kubeconfig's apiVersion, spec.interactive
+#     false, and the answer an ExecCredential of that apiVersion with an expirationTimestamp
+#     after the token was signed and no later than the 15 minutes EKS accepts it;
+#   - the API server accepted it (HTTP 201): the fake STS recomputed the signature with
+#     botocore, for the cluster's id (config.json's spec.cluster.name, or spec.cluster.id on
+#     Outposts), at the regional STS endpoint of the instance's region, signed headers
+#     host;x-k8s-aws-id, X-Amz-Expires 60, as the instance profile's role (the ARN's role and
+#     session name are the fake IMDS's role and instance id).
+auth_ok() {
+  eventually 120 auth_settled || {
+    echo "no verdict in /run/stub-kubelet/auth.json within 120 s"
+    cat /run/stub-kubelet/auth.json 2>/dev/null
+    journalctl -b -u kubelet.service --no-pager -o cat | tail -n 20
+    return 1
+  }
+  python3 - /run/stub-kubelet/auth.json /run/eks-node/config.json "$(imds_json)" "$(readlink -f "$(command -v eks-node)")" <<'PY'
+import datetime, json, os, sys
+auth, config, imds, eks_node = sys.argv[1:]
+r = json.load(open(auth))
+cfg = json.load(open(config))
+data = {k.strip("/"): v for k, v in json.load(open(imds)).items()}
+prefix = "meta-data/iam/security-credentials/"
+roles = [k[len(prefix):] for k in data if k.startswith(prefix) and "/" not in k[len(prefix):]]
+cluster = cfg["spec"]["cluster"]
+outpost = bool(cluster.get("enableOutpost"))
+cluster_id = cluster.get("id") if outpost else cluster.get("name")
+region = cfg["instance"]["region"]
+ex = r.get("exec") or {}
+cred = ex.get("credential") or {}
+review = r.get("review") or {}
+user = review.get("userInfo") or {}
+extra = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (user.get("extra") or {}).items()}
+print(f"{ex.get('command')} {' '.join(ex.get('args', []))} ({ex.get('apiVersion')}, exit {ex.get('exitCode')}, "
+      f"{ex.get('seconds')} s) -> {r.get('stage')}, {r.get('attempts')} attempt(s); "
+      f"{extra.get('arn')}, cluster {extra.get('clusterId')}, {extra.get('stsEndpoint')}, "
+      f"expires {cred.get('expirationTimestamp')}, {extra.get('eksvm.test/verifiedBy') or extra.get('verifiedBy')}")
+problems = []
+def want(ok, what):
+    if not ok:
+        problems.append(what)
+if not r.get("ok"):
+    problems.append(f"not authenticated: {r.get('stage')}: {r.get('error')}")
+want(os.path.isabs(ex.get("command") or "") and os.path.realpath(ex.get("path") or "") == eks_node,
+     f"the plugin is {ex.get('command')!r}, not eks-node by its absolute path ({eks_node})")
+args = ex.get("args") or []
+want(args[:1] == ["get-token"], f"its arguments {args} do not start with get-token")
+flag = "--cluster-id" if outpost else "--cluster-name"
+want(args[args.index(flag) + 1:args.index(flag) + 2] == [cluster_id] if flag in args else False,
+     f"no {flag} {cluster_id} in {args}")
+want(args[args.index("--region") + 1:args.index("--region") + 2] == [region] if "--region" in args else False,
+     f"no --region {region} in {args}")
+try:
+    info = json.loads(ex.get("execInfo") or "")
+except ValueError:
+    info = {}
+want(info.get("kind") == "ExecCredential" and info.get("apiVersion") == ex.get("apiVersion")
+     and info.get("spec", {}).get("interactive") is False, f"KUBERNETES_EXEC_INFO was {ex.get('execInfo')!r}")
+want(cred.get("kind") == "ExecCredential" and cred.get("apiVersion") == ex.get("apiVersion"),
+     f"the answer is {cred.get('kind')} {cred.get('apiVersion')}, the kubeconfig asks for {ex.get('apiVersion')}")
+want(cred.get("tokenPrefix") == "k8s-aws-v1.", f"token prefix {cred.get('tokenPrefix')!r}")
+if r.get("ok"):
+    signed = datetime.datetime.strptime(extra["eksvm.test/date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    exp = cred.get("expirationTimestamp")
+    exp = datetime.datetime.fromisoformat(exp) if exp else None
+    want(exp is not None and signed < exp <= signed + datetime.timedelta(minutes=15),
+         f"expirationTimestamp {exp} is not within the 15 minutes after the token was signed ({signed})")
+    want("botocore" in extra.get("eksvm.test/verifiedBy", ""), "the signature was not checked with botocore")
+    want(extra.get("eksvm.test/clusterId") == cluster_id, f"verified for cluster {extra.get('eksvm.test/clusterId')}, not {cluster_id}")
+    domain = cfg["instance"].get("domain") or "amazonaws.com"
+    want(extra.get("eksvm.test/stsEndpoint") == f"sts.{region}.{domain}",
+         f"STS endpoint {extra.get('eksvm.test/stsEndpoint')}, not the regional sts.{region}.{domain}")
+    want(extra.get("eksvm.test/signedHeaders") == "host;x-k8s-aws-id", f"signed headers {extra.get('eksvm.test/signedHeaders')}")
+    want(extra.get("eksvm.test/expires") == "60", f"X-Amz-Expires {extra.get('eksvm.test/expires')}, not 60")
+    arn = extra.get("arn", "")
+    want(len(roles) == 1 and arn.endswith(f":assumed-role/{roles[0]}/{data.get('meta-data/instance-id')}"),
+         f"identity {arn}, not the instance profile's role {roles} for {data.get('meta-data/instance-id')}")
+for p in problems:
+    print("problem:", p)
+sys.exit(1 if problems else 0)
+PY
+}
+
 # kubelet_started: kubelet.service ran the stub kubelet in this boot and it accepted its
-# configuration (it then drives containerd over CRI).
+# configuration (it then drives containerd over CRI and authenticates). A stub kubelet still
+# starting (python under TCG: seconds) has not written errors.json yet: while kubelet runs
+# without one, wait for it (up to 60 s), rather than take it for a kubelet that never started
+# and leave finish's checks out (a short check.sh got there first).
 kubelet_started() {
-  [[ $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) != 0 ]] &&
-    [[ -f /run/stub-kubelet/errors.json ]] && [[ $(tr -d '[:space:]' </run/stub-kubelet/errors.json) == '[]' ]]
+  [[ $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) != 0 ]] || return 1
+  if [[ ! -f /run/stub-kubelet/errors.json ]] && systemctl is-active --quiet kubelet.service; then
+    eventually 60 test -f /run/stub-kubelet/errors.json
+  fi
+  [[ -f /run/stub-kubelet/errors.json ]] && [[ $(tr -d '[:space:]' </run/stub-kubelet/errors.json) == '[]' ]]
 }
 
 # finish: in every scenario where kubelet.service started the stub kubelet, its CRI run must
-# have passed (one check, here rather than in each check.sh); then the summary line.
+# have passed and it must have authenticated (two checks, here rather than in each check.sh);
+# then the summary line.
 finish() {
   if kubelet_started; then
     check "kubelet drove containerd over CRI: a pod sandbox and its container ran and were removed" cri_ok
+    check "kubelet authenticated: eks-node get-token's token, its signature verified by the fake STS with botocore" \
+      auth_ok
   fi
   echo "checks: $_eksvm_passed passed, $_eksvm_failed failed"
   ((_eksvm_failed == 0))

@@ -83,6 +83,24 @@ stub_kubelet_runs() {
 check "stub kubelet accepts a valid config, records its flags, keeps running" stub_kubelet_runs
 # (eks-node is off here: kubelet.service never starts, so finish does not check this itself)
 check "stub kubelet drove containerd over CRI with the pinned pause image, no network" cri_ok
+# The harness's authentication chain without eks-node: the smoke kubeconfig's plugin signs as
+# `aws eks get-token` does, with botocore, the instance profile run-scenario.sh adds to
+# imds.json (tests/vm/instance-profile.json); the fake API server knows itself as "smoke"
+# (files/etc/eksvm/cluster-id)
+smoke_auth() {
+  eventually 120 auth_settled || { cat /run/stub-kubelet/auth.json; return 1; }
+  python3 - /run/stub-kubelet/auth.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+extra = {k: v[0] for k, v in (((r.get("review") or {}).get("userInfo") or {}).get("extra") or {}).items()}
+print(r.get("stage"), r.get("error"), extra.get("arn"), extra.get("eksvm.test/clusterId"),
+      extra.get("eksvm.test/verifiedBy"))
+sys.exit(0 if r.get("ok") and extra.get("eksvm.test/clusterId") == "smoke"
+         and extra.get("arn", "").endswith(":assumed-role/eks-node-vm-node-role/i-0000000000000abcd")
+         and "botocore" in extra.get("eksvm.test/verifiedBy", "") else 1)
+PY
+}
+check "stub kubelet authenticated: a botocore token from the instance profile, verified by the fake STS" smoke_auth
 check "the pause image is cached and pinned (80-pause-image at image build)" bash -c '
   ctr -n k8s.io images ls | grep -E "^localhost/kubernetes/pause:latest .*io.cri-containerd.pinned=pinned"'
 check "kubelet.service is installed and left to eks-node (not enabled)" \

@@ -41,8 +41,10 @@ done
 out=$EKSVM_OUT/secrets
 mkdir -p "$out"
 # The CLI where it may call EC2 or EKS (config check, dump without config.json) in the
-# environment eks-node-config.service has here: the fake AWS API (its drop-in).
+# environment eks-node-config.service has here: the fake AWS API (its drop-in), with the
+# instance profile (the runner's environment keeps check.sh off it elsewhere, eksvm-runner.service)
 export AWS_ENDPOINT_URL=http://127.0.0.1:8080
+unset AWS_EC2_METADATA_DISABLED
 # what systemd tells every user of the units that carry the planted settings
 for u in eks-node-hook@site-agent.service eks-node-hook@ud-agent.service kubelet.service containerd.service; do
   systemctl show "$u" >"$out/systemctl-show-$u.txt" 2>&1

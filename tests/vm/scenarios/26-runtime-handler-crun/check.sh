@@ -120,6 +120,10 @@ check "eks-node validate checks each handler's binary and module" bash -c '
   grep -qx "ok    runtime handler crun: kernel module vhost_vsock" <<<"$out" &&
   grep -qx "ok    runtime handler crun-ud: kernel module vhost_net" <<<"$out"'
 check "eks-node config check passes on the node" eks-node config check
+# finish checks kubelet's authentication only where kubelet runs at the end; here the node
+# ends held back (below), so now
+check "kubelet authenticated: eks-node get-token's token, its signature verified by the fake STS with botocore" \
+  auth_ok
 
 # --- a missing binary fails closed -----------------------------------------------------------
 # An admin adds a handler whose binary the image does not have, and re-runs the chain.
