@@ -86,6 +86,8 @@ if ((fuzz)); then
   #   secrets           collect-logs' tar writer and the redaction
   #   cli-validate-logs validate and the journal reader
   #   cli-confinement   the Landlock rule sets and their probe
+  #   get-token         eks-node get-token: the presign, KUBERNETES_EXEC_INFO, the role's
+  #                     document on the listing's IMDS session token
   # Left to the GCC run, with the reason: conformance, max-pods, al2-golden and
   # cli-user-data-file (the same parsers and renderers as unit, bad-input and
   # process-chain, and the fuzz smokes of bootstrap-sh, nodeconfig and
@@ -100,7 +102,7 @@ if ((fuzz)); then
     status=1
   fi
   sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
-    cli-confinement)
+    cli-confinement get-token)
   mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
   ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp \
