@@ -185,7 +185,8 @@ CredentialPlugin kubelet_credential_plugin(const json& cfg, std::string_view clu
                  std::string(region)}};
     }
     if (*v == "aws-cli")
-        return {api, "aws", {"eks", "get-token", "--cluster-name", std::string(cluster), "--region", std::string(region)}};
+        return {
+            api, "aws", {"eks", "get-token", "--cluster-name", std::string(cluster), "--region", std::string(region)}};
     throw ConfigError("config.json", "settings.credentialPlugin", "expected \"eks-node\" or \"aws-cli\"");
 }
 
