@@ -179,6 +179,14 @@ def conformance_ca_base64():
     raise RuntimeError("no CA in the conformance case")
 
 
+def nodeconfig_yaml(name="my-cluster", extra=""):
+    """The smallest NodeConfig a node joins with (the conformance CA), then `extra`: lines of
+    spec (two-space indented) after its cluster."""
+    return ("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n"
+            "    name: %s\n    apiServerEndpoint: https://example.com\n"
+            "    certificateAuthority: %s\n    cidr: 10.100.0.0/16\n%s" % (name, conformance_ca_base64(), extra))
+
+
 class ConfigNode:
     """A temp root with instance.json from the fake IMDS, ready for
     eks-node-config: for the tests of its AWS requests.

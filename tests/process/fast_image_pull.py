@@ -26,17 +26,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
 
 SOCKET = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock"
-USER_DATA = """apiVersion: node.eks.aws/v1alpha1
-kind: NodeConfig
-spec:
-  cluster:
-    name: my-cluster
-    apiServerEndpoint: https://example.com
-    certificateAuthority: %s
-    cidr: 10.100.0.0/16
-  featureGates:
-    FastImagePull: true
-""" % harness.conformance_ca_base64()
+USER_DATA = harness.nodeconfig_yaml(extra="  featureGates:\n    FastImagePull: true\n")
 
 
 def render(root, user_data):

@@ -28,13 +28,10 @@ TALLY = harness.Tally()
 check = TALLY.check
 FILES = ["etc/containerd/config.toml", "etc/containerd/base-runtime-spec.json"]
 PAUSE = '[settings.containerd]\nsandboxImage = "localhost/kubernetes/pause:3.10"\n'
-CA = harness.conformance_ca_base64()
 
 
 def nodeconfig(extra=""):
-    return ("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n"
-            "    name: image-render\n    apiServerEndpoint: https://example.com\n"
-            "    certificateAuthority: %s\n    cidr: 10.100.0.0/16\n%s" % (CA, extra))
+    return harness.nodeconfig_yaml("image-render", extra)
 
 
 def files(root):

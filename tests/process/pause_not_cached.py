@@ -38,15 +38,7 @@ ROOT = HERE.parents[2]
 STEP = ROOT / "packer/provisioners/80-pause-image.sh"
 FRAGMENT = "usr/lib/eks-node/node.toml.d/10-pause-image.toml"
 REGIONAL = "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10"
-USER_DATA = """apiVersion: node.eks.aws/v1alpha1
-kind: NodeConfig
-spec:
-  cluster:
-    name: my-cluster
-    apiServerEndpoint: https://example.com
-    certificateAuthority: %s
-    cidr: 10.100.0.0/16
-""" % harness.conformance_ca_base64()
+USER_DATA = harness.nodeconfig_yaml()
 
 
 def run_step(tmp):
