@@ -292,6 +292,15 @@ def get_token_seeds():
         [b"us-west-2\nc\n\n" + body for body in aws_seeds() if body.startswith(b"{")]
 
 
+def unit_reader_seeds():
+    """The units and drop-ins of the tree (what validate --image reads on an image), then
+    the writers' values."""
+    seeds = [f.read_bytes() for f in tree_files("units/*")]
+    seeds += [f.read_bytes() for f in tree_files("dropins/**/*.conf")]
+    seeds += [b"[Service]\nExecStart=-/bin/a \\\n  b\n", b"[Unit\nWants=x.service\n", b"[Unit]\nWants=a\\"]
+    return seeds + writer_seeds()
+
+
 def journal_calls_seeds():
     """What the steps log, and the shapes the unit tests read back."""
     seeds = [b"{}", b'{"imds":{"requests":9,"retries":1}}',
@@ -399,6 +408,7 @@ GATHER = {
     "credential-provider": credential_provider_seeds,
     "image-archive": image_archive_seeds,
     "unit-writer": writer_seeds,
+    "unit-reader": unit_reader_seeds,
     "generator-dropins": writer_seeds,
     "toml-writer": writer_seeds,
     "env-yaml-writer": writer_seeds,

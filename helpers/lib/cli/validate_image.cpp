@@ -26,6 +26,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/process.hpp"
+#include "core/syntax.hpp"
 #include "core/text.hpp"
 #include "cri/archive.hpp"
 #include "cri/credentials.hpp"
@@ -199,41 +200,23 @@ struct UnitFile {
     std::vector<std::pair<std::string, std::string>> execs;  // (ExecStart=, program)
 };
 
-// The lines of a unit file or drop-in that name other units or programs.
+// The settings of a unit file or drop-in that name other units or programs.
 void read_unit_text(const std::string& text, UnitFile& u) {
     static constexpr std::string_view dep_keys[] = {"Wants",   "Requires",  "Requisite",
                                                     "BindsTo", "OnFailure", "Upholds"};
     static constexpr std::string_view exec_keys[] = {"ExecStart",    "ExecStartPre", "ExecStartPost", "ExecStop",
                                                      "ExecStopPost", "ExecReload",   "ExecCondition"};
-    std::string section, line, pending;
-    std::istringstream in(text);
-    while (std::getline(in, line)) {
-        std::string_view l = trim_line(line);
-        if (pending.empty() && (l.empty() || l.starts_with('#') || l.starts_with(';'))) continue;
-        if (l.ends_with('\\')) {
-            pending.append(l.substr(0, l.size() - 1)).push_back(' ');
-            continue;
-        }
-        std::string full = pending + std::string(l);
-        pending.clear();
-        if (full.starts_with('[')) {
-            section = full;
-            continue;
-        }
-        size_t eq = full.find('=');
-        if (eq == std::string::npos) continue;
-        std::string key(trim_line(std::string_view(full).substr(0, eq)));
-        std::string value(trim_line(std::string_view(full).substr(eq + 1)));
-        if (section == "[Unit]" && is_one_of(key, dep_keys)) {
-            std::istringstream words(value);
-            for (std::string w; words >> w;) u.deps[key].push_back(w);
-        } else if (section == "[Service]" && is_one_of(key, exec_keys)) {
+    for (const syntax::unit::Setting& s : syntax::unit::read(text)) {
+        if (s.section == "Unit" && is_one_of(s.key, dep_keys)) {
+            std::istringstream words(s.value);
+            for (std::string w; words >> w;) u.deps[s.key].push_back(w);
+        } else if (s.section == "Service" && is_one_of(s.key, exec_keys)) {
             // the first word, less systemd's prefixes (-@:+!|)
-            std::string_view v = value;
+            std::string_view v = s.value;
             while (!v.empty() && std::string_view("-@:+!|").find(v.front()) != std::string_view::npos)
                 v.remove_prefix(1);
             std::string program(v.substr(0, v.find_first_of(" \t")));
-            if (!program.empty()) u.execs.emplace_back(key, program);
+            if (!program.empty()) u.execs.emplace_back(s.key, program);
         }
     }
 }

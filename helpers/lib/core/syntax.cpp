@@ -150,6 +150,32 @@ std::string exec(const std::vector<std::string>& words) {
     return out;
 }
 
+std::vector<Setting> read(std::string_view text) {
+    std::vector<Setting> out;
+    std::string section, pending;
+    while (!text.empty()) {
+        const size_t nl = text.find('\n');
+        const std::string_view l = trim_line(text.substr(0, nl));
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        if (pending.empty() && (l.empty() || l.starts_with('#') || l.starts_with(';'))) continue;
+        if (l.ends_with('\\')) {
+            pending.append(l.substr(0, l.size() - 1)).push_back(' ');
+            continue;
+        }
+        std::string full = pending + std::string(l);
+        pending.clear();
+        if (full.starts_with('[')) {
+            section = full.ends_with(']') ? full.substr(1, full.size() - 2) : full;
+            continue;
+        }
+        const size_t eq = full.find('=');
+        if (eq == std::string::npos) continue;
+        const std::string_view f = full;
+        out.push_back({section, std::string(trim_line(f.substr(0, eq))), std::string(trim_line(f.substr(eq + 1)))});
+    }
+    return out;
+}
+
 }  // namespace unit
 
 namespace env {

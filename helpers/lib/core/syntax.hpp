@@ -70,6 +70,17 @@ std::string exec_word_problem(std::string_view word);
 // or '!' would be read as one of systemd's prefixes. Throws Unwritable.
 std::string exec(const std::vector<std::string>& words);
 
+// The reading side, for units and drop-ins admins and packages write (`eks-node validate
+// --image` reads what they name). One setting as the line reader sees it: its section's
+// name ("Unit" for a "[Unit]" header; a header without its closing bracket is kept as
+// written, so it names no section), its key and its value, both trimmed. A line ending in
+// a backslash goes on in the next, joined with a space; blank lines and '#' or ';'
+// comments between settings are skipped; a continuation the text ends in is dropped.
+struct Setting {
+    std::string section, key, value;
+};
+std::vector<Setting> read(std::string_view text);
+
 }  // namespace unit
 
 // Environment files as systemd's EnvironmentFile= reads them (systemd.exec(5)).

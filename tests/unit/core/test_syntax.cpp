@@ -96,3 +96,24 @@ TEST_CASE("a YAML string stays the string, whatever YAML would type or break", "
     }
     CHECK_THROWS_AS(syntax::yaml::string("\xff"), syntax::Unwritable);
 }
+
+TEST_CASE("a unit file reads as its settings, section by section", "[syntax]") {
+    const std::vector<unit::Setting> s = unit::read(
+        "# a comment\n"
+        "[Unit]\r\n"
+        "Wants = a.service b.service \n"
+        "; another\n"
+        "\n"
+        "[Service]\n"
+        "ExecStart=-/usr/bin/x \\\n"
+        "  --flag\n"
+        "no equals sign here\n"
+        "[Install\n"
+        "WantedBy=multi-user.target\n"
+        "ExecStop=/bin/dropped \\");
+    REQUIRE(s.size() == 3);
+    CHECK((s[0].section == "Unit" && s[0].key == "Wants" && s[0].value == "a.service b.service"));
+    CHECK((s[1].section == "Service" && s[1].key == "ExecStart" && s[1].value == "-/usr/bin/x  --flag"));
+    // a header without its closing bracket names no section a reader asks for
+    CHECK((s[2].section == "[Install" && s[2].key == "WantedBy"));
+}
