@@ -96,8 +96,11 @@ find_mirror() {
 }
 
 # The steps the test image skips (provision_rootfs): 30-eks-node, as run-scenario.sh installs
-# the build under test at every boot. Their packages are not in the image either.
-skipped_steps=30-eks-node
+# the build under test at every boot; 01-aws-cli, as the kubeconfig names `eks-node
+# get-token` (settings.credentialPlugin's default) and the binary source is local, so neither
+# the node nor the build needs the AWS CLI (the AMI's default too: install_aws_cli). Their
+# packages are not in the image either.
+skipped_steps="30-eks-node 01-aws-cli"
 
 # What a node needs, as the provisioners install it on the AMI: packages.tsv's column for this
 # flavour, less the packages of skipped steps; "a+b" is both (b completes a's dependencies for
@@ -173,23 +176,18 @@ debootstrap_rootfs() {
 # item: kubelet is guest/kubelet (a stub), ecr-credential-provider a stub that always fails,
 # the CNI plugins tarball is repacked from Debian's containernetworking-plugins, the pause
 # image is our own (pause/: a static pause(2) binary packed as an OCI archive here, which
-# 80-pause-image imports instead of pulling). Skipped: 30-eks-node (run-scenario.sh installs
-# the build under test at every boot).
+# 80-pause-image imports instead of pulling). Skipped: skipped_steps (above).
 #
 # The steps run in a mount namespace of their own with /proc, /sys and a tmpfs /run mounted
 # in the chroot: 80-pause-image runs containerd there for its duration (no systemd in a
 # chroot); the mounts go away with the namespace, nothing of /run reaches the image.
 # The EKS_* variables of packer/README.md, as this image sets them (run.sh's environment,
 # for provision_rootfs and validate_rootfs).
-# EKS_AWS_CLI=true: until the kubeconfig names `eks-node get-token` (issue 35), its
-# credential plugin is `aws eks get-token`, and an image without the AWS CLI fails
-# `eks-node validate --image`; the AMI's default is false (install_aws_cli).
 provision_env=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
   EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_KUBERNETES_VERSION=1.31
   EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
   EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub EKS_BINARY_SOURCE=/var/tmp/eks-bin
-  EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_SOCI_SNAPSHOTTER="$soci"
-  EKS_AWS_CLI=true)
+  EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_SOCI_SNAPSHOTTER="$soci")
 
 provision_rootfs() {
   local r=$1 bin arch=amd64 cni_version
