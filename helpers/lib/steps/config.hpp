@@ -6,7 +6,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "config/sources.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 #include "core/step.hpp"
@@ -33,6 +35,11 @@ json resolve_config(const ResolveInput& in);
 // containerd's render reads it: the other steps need the instance. Throws
 // ConfigError when the sandbox image is not fixed by the image.
 json resolve_image_config(const Paths& paths);
+
+// One warning line per NodeConfig field ignored as nodeadm ignores it
+// (config::unknown_field_warnings()), with MESSAGE_ID=config_field_ignored;
+// past the first 64, one line saying how many more config.json lists.
+void log_warnings(const std::vector<config::Warning>& warnings);
 
 // The whole resolution on a node, for the step and `eks-node config
 // check|dump`: instance.json (checked again, whoever wrote it), user data
@@ -72,5 +79,9 @@ json resolve_from_node(const StepOptions& opts);
 //     "sandboxImage": "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10",
 //     "caPEM": "-----BEGIN CERTIFICATE-----\n...", "apiServerHost": "example.com"
 //   },
+//   "warnings": [                  // only when there are: NodeConfig fields ignored as nodeadm ignores them
+//     {"source": "user data (MIME part 1, application/node.eks.aws)", "field": "spec.cluster.nmae",
+//      "nearest": "name", "message": "unknown field, ignored as nodeadm ignores it (nearest known field: name)"}
+//   ],
 //   "origins": {"/spec/cluster/name": "user data", "/derived/maxPods": "ENI table (m4.xlarge: 4 ENIs x 15 IPs)"}
 // }
