@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             eksnode::config::merge_fragment(spec, settings, f, origins);
         }
         // the NodeConfig parts' unknown fields: warnings, or settings.strict's error
-        const std::vector<eksnode::config::Warning> warnings = eksnode::config::unknown_field_warnings(fragments, settings);
+        const std::vector<eksnode::config::Warning> warnings =
+            eksnode::config::unknown_field_warnings(fragments, settings);
         eksnode::config::validate_merged(spec, settings, origins);
         // config.json is written with strict UTF-8 (core/jsonutil.cpp).
         eksnode::dump_pretty(eksnode::json{

@@ -107,10 +107,11 @@ bool wants_help(const std::vector<std::string>& args) {
 // warnings still exits 0, as the node would still join.
 std::string valid_line(std::string_view what, size_t warnings) {
     if (warnings == 0) return fmt::format("configuration valid{}\n", what);
-    return fmt::format("configuration valid{}; {} NodeConfig field{} ignored, as nodeadm ignores {} (see the "
-                       "warning{} above; settings.strict = true refuses {})\n",
-                       what, warnings, warnings == 1 ? "" : "s", warnings == 1 ? "it" : "them",
-                       warnings == 1 ? "" : "s", warnings == 1 ? "it" : "them");
+    return fmt::format(
+        "configuration valid{}; {} NodeConfig field{} ignored, as nodeadm ignores {} (see the "
+        "warning{} above; settings.strict = true refuses {})\n",
+        what, warnings, warnings == 1 ? "" : "s", warnings == 1 ? "it" : "them", warnings == 1 ? "" : "s",
+        warnings == 1 ? "it" : "them");
 }
 
 int config_check_sources(const std::vector<std::string>& sources) {

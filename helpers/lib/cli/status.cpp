@@ -256,9 +256,10 @@ int status_cmd(const std::vector<std::string>& args) {
                                     v["retries"] == 1 ? "y" : "ies"));
     if (!calls.empty()) fmt::print("network: {}\n", fmt::join(calls, ", "));
     if (const json& w = r["configWarnings"]; w.is_number() && w.get<size_t>() > 0)
-        fmt::print("configuration: {} NodeConfig field{} ignored, as nodeadm ignores {} (eks-node config dump "
-                   "--origins lists {})\n",
-                   w.get<size_t>(), w == 1 ? "" : "s", w == 1 ? "it" : "them", w == 1 ? "it" : "them");
+        fmt::print(
+            "configuration: {} NodeConfig field{} ignored, as nodeadm ignores {} (eks-node config dump "
+            "--origins lists {})\n",
+            w.get<size_t>(), w == 1 ? "" : "s", w == 1 ? "it" : "them", w == 1 ? "it" : "them");
     fmt::print("\n{}\n", configured ? "node configured" : "node NOT configured");
     return configured ? EXIT_OK : EXIT_FAILURE_;
 }

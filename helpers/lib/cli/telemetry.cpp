@@ -136,8 +136,8 @@ std::string prometheus_text(const json& report) {
 StepResult telemetry(const StepOptions& opts) {
     StepResult r;
     const fs::path file = opts.paths.of(path::telemetry_textfile);
-    r.add(file,
-          write_file_atomic(file, prometheus_text(status_report(opts.paths)), outputs::of(path::telemetry_textfile).mode));
+    r.add(file, write_file_atomic(file, prometheus_text(status_report(opts.paths)),
+                                  outputs::of(path::telemetry_textfile).mode));
     log::info("metrics of this boot in {}", path::telemetry_textfile);
     return r;
 }

@@ -163,10 +163,11 @@ std::vector<Warning> unknown_field_warnings(const std::vector<Fragment>& fragmen
         for (const UnknownField& u : f.unknown) {
             const std::string_view what = u.feature_gate ? "not a feature gate eks-node knows" : "unknown field";
             if (refuse)
-                throw ConfigError(f.source, u.field,
-                                  u.feature_gate ? fmt::format("{} ({}); {}", what, fmt::join(u.known, ", "), strict_why)
-                                                 : fmt::format("{} (known fields: {}); {}", what,
-                                                               fmt::join(u.known, ", "), strict_why));
+                throw ConfigError(
+                    f.source, u.field,
+                    u.feature_gate
+                        ? fmt::format("{} ({}); {}", what, fmt::join(u.known, ", "), strict_why)
+                        : fmt::format("{} (known fields: {}); {}", what, fmt::join(u.known, ", "), strict_why));
             out.push_back({f.source, u.field, u.nearest,
                            fmt::format("{}, ignored as nodeadm ignores it (nearest known {}: {})", what,
                                        u.feature_gate ? "gate" : "field", u.nearest)});

@@ -144,8 +144,9 @@ Field feature_gates() {
                           boolean("OSManagedNoManageENIs", "let the OS configure ENIs the VPC CNI must not manage")),
                });
     f.unknown_what = "not a feature gate eks-node knows";
-    f.unknown_why = "eks-node's TOML refuses names it does not know (in a NodeConfig, an unknown gate is ignored with "
-                    "a warning, as nodeadm ignores it)";
+    f.unknown_why =
+        "eks-node's TOML refuses names it does not know (in a NodeConfig, an unknown gate is ignored with "
+        "a warning, as nodeadm ignores it)";
     return f;
 }
 

@@ -124,10 +124,10 @@ void validate_fragment(const Fragment& f);
 // ("warnings"), `eks-node config check` and `config dump --origins` show it.
 // It names the field, never its value (a value may be a secret).
 struct Warning {
-    std::string source;   // the fragment's source, as errors name it
-    std::string field;    // "spec.cluster.nmae"
-    std::string nearest;  // "name"
-    std::string problem;  // "unknown field, ignored as nodeadm ignores it (nearest known field: name)"
+    std::string source;        // the fragment's source, as errors name it
+    std::string field;         // "spec.cluster.nmae"
+    std::string nearest;       // "name"
+    std::string problem;       // "unknown field, ignored as nodeadm ignores it (nearest known field: name)"
     std::string text() const;  // "SOURCE: FIELD: PROBLEM", one line like an error's
 };
 

@@ -256,8 +256,7 @@ json resolve_config(const ResolveInput& in) {
     // Under every source's values, so that any of them wins per key; checked
     // with them below.
     config::profiles::apply(spec, settings, origins);
-    if (config::node_kind(settings) == config::NodeKind::ecs)
-        return resolve_ecs(in, spec, settings, warnings, origins);
+    if (config::node_kind(settings) == config::NodeKind::ecs) return resolve_ecs(in, spec, settings, warnings, origins);
     // With the API at hand, a cluster name alone is enough (AL2's
     // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
     config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});

@@ -172,7 +172,8 @@ TEST_CASE("several unknown fields: one warning each, in document order, each nam
                                  "  featureGates:\n    FastImagePull: false\n    FastImagePul: true\n    Gate2: no\n") +
                              "---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  containerd:\n"
                              "    conifg: x\n  cluster:\n    nmae:\n";
-    std::vector<Fragment> fragments = fragments_from_nodeconfig(text, "user data (MIME part 1, application/node.eks.aws)");
+    std::vector<Fragment> fragments =
+        fragments_from_nodeconfig(text, "user data (MIME part 1, application/node.eks.aws)");
     REQUIRE(fragments.size() == 2);
     std::vector<Warning> w = unknown_field_warnings(fragments, json::object());
     std::vector<std::string> lines;
@@ -223,7 +224,8 @@ TEST_CASE("an unknown feature gate must still be a boolean, as nodeadm's decoder
 
 TEST_CASE("a known field of the wrong type stays an error", "[config][unknown-fields]") {
     // nodeadm's decoder refuses these too: only unknown names are passed over
-    std::vector<Fragment> f = fragments_from_nodeconfig(with(complete(), "/spec/cluster/enableOutpost", "yes").dump(), "t");
+    std::vector<Fragment> f =
+        fragments_from_nodeconfig(with(complete(), "/spec/cluster/enableOutpost", "yes").dump(), "t");
     CHECK_THROWS_WITH(validate_fragment(f[0]), "t: spec.cluster.enableOutpost: expected a boolean, got \"yes\"");
     f = fragments_from_nodeconfig(with(complete(), "/spec/kubelet", json::array()).dump(), "t");
     CHECK_THROWS_WITH(validate_fragment(f[0]), "t: spec.kubelet: expected an object, got a list");

@@ -63,8 +63,9 @@ TEST_CASE("a merged MIME user data: part 1's unknown fields are ignored, part 2'
                                   "  instance:\n    localStorage:\n      strategey: RAID0\n"
                                   "  featureGates:\n    InstanceIDNodeName: true\n";
     const std::string generated = test::nodeconfig_yaml("  kubelet:\n    config:\n      maxPods: 42\n");
-    json cfg = resolve_config({r.paths(), conformance_instance(),
-                               mime({{"application/node.eks.aws", user_part}, {"application/node.eks.aws", generated}})});
+    json cfg =
+        resolve_config({r.paths(), conformance_instance(),
+                        mime({{"application/node.eks.aws", user_part}, {"application/node.eks.aws", generated}})});
     CHECK(cfg["spec"]["cluster"]["name"] == "my-cluster");
     CHECK(cfg["origins"]["/spec/cluster/name"] == "user data (MIME part 2, application/node.eks.aws)");
     CHECK(cfg["spec"]["kubelet"]["config"]["maxPods"] == 42);
@@ -137,8 +138,9 @@ TEST_CASE("settings.strict from the image, an admin or the user data's TOML refu
         // a nodeadm.d file the image bakes in is held to it too
         r.write("/etc/eks/nodeadm.d/10-x.json",
                 R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": {"clusterr": {}}})");
-        CHECK_THAT(refusal(r, test::nodeconfig_yaml()),
-                   Catch::StartsWith((r.dir / "etc/eks/nodeadm.d/10-x.json").string() + ": spec.clusterr: unknown field"));
+        CHECK_THAT(
+            refusal(r, test::nodeconfig_yaml()),
+            Catch::StartsWith((r.dir / "etc/eks/nodeadm.d/10-x.json").string() + ": spec.clusterr: unknown field"));
     }
     SECTION("an admin's fragment, over the user data's false") {
         TempRoot r;
