@@ -14,7 +14,10 @@ Usage: unknown_fields.py EKS_NODE_CLI
 - `config dump --origins` shows config.json's warnings, a plain dump does not;
   `config check` on the node says how many fields it ignored, exit 0.
 - settings.strict = true in an admin's fragment: exit 6, exactly one error
-  line naming the part and the field, nothing rendered."""
+  line naming the part and the field, nothing rendered.
+- `eks-node bootstrap-sh` (the AL2 shim) beside such a NodeConfig part: a
+  warning, and the slot it writes without the field; with the image's
+  settings.strict, exit 6 and no slot."""
 
 import json
 import pathlib
@@ -164,6 +167,46 @@ def strict(cli):
     return problems
 
 
+def shim(cli):
+    """`eks-node bootstrap-sh`, run by an AL2 script beside a NodeConfig part
+    with an unknown field: the slot it writes holds the known fields only, so
+    it warns (or, with the node's settings.strict, refuses) itself."""
+    problems = []
+    ca = harness.conformance_ca_base64()
+    script = ("#!/bin/bash\n/etc/eks/bootstrap.sh $(true) my-cluster --b64-cluster-ca %s "
+              "--apiserver-endpoint https://example.com --dns-cluster-ip 10.100.0.10\n" % ca)
+    user_data = mime((PART, nodeconfig({"kubelet": {"flags": ["--v=2"], "flag": [SECRET]}})),
+                     ("text/x-shellscript", script))
+    args = ["--", "my-cluster", "--b64-cluster-ca", ca, "--apiserver-endpoint", "https://example.com",
+            "--dns-cluster-ip", "10.100.0.10"]
+    slot = "run/eks-node/node.toml.d/50-user-data.toml"
+    for strict_mode in (False, True):
+        root = harness.make_root()
+        if strict_mode:
+            harness.write(root / "usr/lib/eks-node/node.toml.d/10-strict.toml", "[settings]\nstrict = true\n")
+        ud = root.parent / (root.name + ".user-data")
+        ud.write_text(user_data)
+        r = harness.run_cli(cli, "bootstrap-sh", "--root=%s" % root, "--user-data=%s" % ud, *args)
+        ud.unlink()
+        what = "strict" if strict_mode else "lenient"
+        if SECRET in r.stderr + r.stdout:
+            problems.append("%s: the value was shown" % what)
+        if strict_mode:
+            errors = [line for line in r.stderr.splitlines() if "error:" in line]
+            if r.returncode != 6 or len(errors) != 1 or "spec.kubelet.flag: unknown field" not in errors[0]:
+                problems.append("strict: exit %d, want 6 naming spec.kubelet.flag: %r" % (r.returncode, r.stderr))
+            if (root / slot).exists():
+                problems.append("strict: the slot was written despite the error")
+        else:
+            problems += ["lenient: " + p for p in expect_warnings(r, [(str(ud) + " (MIME part 1, %s)" % PART,
+                                                                         "spec.kubelet.flag", "flags")])]
+            text = (root / slot).read_text() if (root / slot).exists() else ""
+            if r.returncode != 0 or "--v=2" not in text or SECRET in text:
+                problems.append("lenient: exit %d, slot %r" % (r.returncode, text))
+        harness.shutil.rmtree(root, ignore_errors=True)
+    return problems
+
+
 def main():
     cli = sys.argv[1]
     tally = harness.Tally()
@@ -172,6 +215,7 @@ def main():
     tally.case("unknown fields in JSON and YAML user data and in nodeadm.d, each warned of with its source",
                yaml_json_nodeadm_d(cli))
     tally.case("settings.strict = true: exit 6 naming the part and the field, nothing rendered", strict(cli))
+    tally.case("the bootstrap.sh shim warns of (or with settings.strict refuses) what its slot leaves out", shim(cli))
     return tally.finish()
 
 

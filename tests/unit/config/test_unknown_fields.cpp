@@ -178,19 +178,17 @@ TEST_CASE("several unknown fields: one warning each, in document order, each nam
     std::vector<Warning> w = unknown_field_warnings(fragments, json::object());
     std::vector<std::string> lines;
     for (const Warning& x : w) lines.push_back(x.text());
+    const std::string doc1 = "user data (MIME part 1, application/node.eks.aws, document 1): ";
+    const std::string doc2 = "user data (MIME part 1, application/node.eks.aws, document 2): ";
+    const std::string field = "unknown field, ignored as nodeadm ignores it (nearest known field: ";
+    const std::string gate = "not a feature gate eks-node knows, ignored as nodeadm ignores it (nearest known gate: ";
     CHECK(lines == std::vector<std::string>{
-                       "user data (MIME part 1, application/node.eks.aws, document 1): spec.kubelet.flag: unknown "
-                       "field, ignored as nodeadm ignores it (nearest known field: flags)",
-                       "user data (MIME part 1, application/node.eks.aws, document 1): spec.featureGates.FastImagePul: "
-                       "not a feature gate eks-node knows, ignored as nodeadm ignores it (nearest known gate: "
-                       "FastImagePull)",
-                       "user data (MIME part 1, application/node.eks.aws, document 1): spec.featureGates.Gate2: not a "
-                       "feature gate eks-node knows, ignored as nodeadm ignores it (nearest known gate: FastImagePull)",
-                       "user data (MIME part 1, application/node.eks.aws, document 2): spec.containerd.conifg: "
-                       "unknown field, ignored as nodeadm ignores it (nearest known field: config)",
+                       doc1 + "spec.kubelet.flag: " + field + "flags)",
+                       doc1 + "spec.featureGates.FastImagePul: " + gate + "FastImagePull)",
+                       doc1 + "spec.featureGates.Gate2: " + gate + "FastImagePull)",
+                       doc2 + "spec.containerd.conifg: " + field + "config)",
                        // "nmae:" with nothing after it is a typo all the same
-                       "user data (MIME part 1, application/node.eks.aws, document 2): spec.cluster.nmae: unknown "
-                       "field, ignored as nodeadm ignores it (nearest known field: name)",
+                       doc2 + "spec.cluster.nmae: " + field + "name)",
                    });
     // the known values stay: the gate that is known, the kubelet config
     CHECK(fragments[0].spec["featureGates"] == json{{"FastImagePull", false}});
@@ -269,7 +267,7 @@ TEST_CASE("nearest: the known name fewest edits away, letter case aside", "[conf
     CHECK(text::nearest("apiserverendpoint", known) == "apiServerEndpoint");
     CHECK(text::nearest("certificate-authority", known) == "certificateAuthority");
     CHECK(text::nearest("cdr", known) == "cidr");
-    CHECK(text::nearest("x", {}) == "");
+    CHECK(text::nearest("x", {}).empty());
     // equals: the first in the table's order
     CHECK(text::nearest("ab", {"ax", "xb"}) == "ax");
     // a key of a megabyte costs no more than its first 64 bytes would

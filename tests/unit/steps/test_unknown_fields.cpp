@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "../config/support.hpp"
+#include "config/fragments.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
@@ -171,4 +172,16 @@ TEST_CASE("an ECS node's config.json records the warnings too", "[resolve][unkno
     r.write("/usr/lib/eks-node/node.toml.d/10-ecs.toml", "[settings]\nnode = \"ecs\"\n");
     json cfg = resolve_config({r.paths(), conformance_instance(), head + "  instance:\n    environmnet: {}\n"});
     CHECK(fields_of(cfg) == std::vector<std::string>{"spec.instance.environmnet"});
+}
+
+TEST_CASE("settings_with_user_data: the user data's fragments in the slot, between 10-* and 90-*",
+          "[resolve][unknown-fields]") {
+    TempRoot r;
+    const std::vector<config::Fragment> user_data = {config::fragment_from_toml("[settings]\nstrict = true\n", "ud")};
+    r.write("/usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nstrict = false\nlogLevel = \"debug\"\n");
+    CHECK(config::strict(config::settings_with_user_data(r.paths(), user_data)));
+    CHECK(config::settings_with_user_data(r.paths(), user_data)["logLevel"] == "debug");
+    r.write("/etc/eks-node/node.toml.d/90-admin.toml", "[settings]\nstrict = false\n");
+    CHECK_FALSE(config::strict(config::settings_with_user_data(r.paths(), user_data)));
+    CHECK(config::strict(config::settings_with_user_data(r.paths(), {})) == false);
 }
