@@ -1,15 +1,47 @@
 // SPDX-License-Identifier: Apache-2.0
 // A NodeConfig stream, YAML or JSON, as user data or a MIME part carries it:
 // the YAML reader and its go-yaml scalar typing, the JSON reader, the
-// containerd TOML inside, and every document's validation.
+// containerd TOML inside, every document's validation, and the fields it
+// does not know (ignored as nodeadm ignores them, or refused with
+// settings.strict).
+#include <algorithm>
+
 #include "config/sources.hpp"
+#include "core/jsonutil.hpp"
 #include "fuzz.hpp"
+
+namespace {
+
+// A warning is one line, whatever key the document holds: the key is shown
+// quoted when it is not a plain name (config/text.hpp key_in_path).
+bool one_line(const std::string& s) {
+    return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::refused_only_as<eksnode::ConfigError>([&] {
-        for (const eksnode::config::Fragment& f :
-             eksnode::config::fragments_from_nodeconfig(fuzz::text(data, size), "fuzz"))
-            eksnode::config::validate_fragment(f);
+        const std::vector<eksnode::config::Fragment> fragments =
+            eksnode::config::fragments_from_nodeconfig(fuzz::text(data, size), "fuzz");
+        size_t unknown = 0;
+        for (const eksnode::config::Fragment& f : fragments) {
+            eksnode::config::validate_fragment(f);  // what is left holds no unknown field
+            unknown += f.unknown.size();
+        }
+        const std::vector<eksnode::config::Warning> warnings =
+            eksnode::config::unknown_field_warnings(fragments, eksnode::json::object());
+        if (warnings.size() != unknown) fuzz::broken("one warning per unknown field");
+        for (const eksnode::config::Warning& w : warnings)
+            if (!one_line(w.text())) fuzz::broken("a warning is one line");
+        eksnode::dump_pretty(eksnode::config::warnings_json(warnings));  // config.json's strict UTF-8
+        if (unknown == 0) return;
+        try {
+            eksnode::config::unknown_field_warnings(fragments, {{"strict", true}});
+        } catch (const eksnode::ConfigError&) {
+            return;
+        }
+        fuzz::broken("settings.strict refuses an unknown field");
     });
     return 0;
 }

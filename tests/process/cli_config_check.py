@@ -13,8 +13,13 @@ Usage: cli_config_check.py EKS_NODE_CLI
   line naming the file, the field (or the section holding it) and why, and
   never "unknown field".
 - Refusals in a MIME part and in a later source name that part or source.
+- A field nodeadm does not know either (a feature gate of a newer nodeadm, a
+  typo) is ignored as nodeadm ignores it: exit 0, one warning line on stderr
+  naming the file, the field and the nearest known name, and the count on
+  stdout; with settings.strict = true (a TOML source) it is exit 6, an
+  "unknown field" naming the known ones.
 - A file that does not exist, or is a directory, exits 6 with one line
-  naming it; a field nodeadm does not know either is an "unknown field"."""
+  naming it."""
 
 import copy
 import json
@@ -80,6 +85,31 @@ def accepted(cli, *files):
     lines = [line for line in r.stdout.splitlines() if not line.startswith("cloud-init runs ")]
     if lines != [want] or r.stderr:
         problems.append("want %r and no stderr, got %r, %r" % (want, r.stdout, r.stderr[-600:]))
+    return problems
+
+
+def warned(cli, files, warnings):
+    """Problems unless `config check FILES` exits 0 with exactly `warnings`
+    (lines "SOURCE: FIELD: ...(nearest known ...: NAME)", as (source, field,
+    nearest)) on stderr, and says how many it ignored."""
+    r, errors = run(cli, *files)
+    problems = []
+    if r.returncode != 0:
+        problems.append("exit %d, want 0: %r" % (r.returncode, r.stderr[-600:]))
+    lines = [line.split("warning: ", 1)[1] for line in r.stderr.splitlines() if "warning: " in line]
+    want = ["%s: %s: " % (source, field) for source, field, _ in warnings]
+    if len(lines) != len(want) or any(not line.startswith(w) for line, w in zip(lines, want)):
+        problems.append("want warnings %r, got %r" % (want, r.stderr[-600:]))
+    for line, (_, _, nearest) in zip(lines, warnings):
+        if not line.endswith(": %s)" % nearest) or "ignored as nodeadm ignores it" not in line:
+            problems.append("the warning does not name %r: %r" % (nearest, line))
+    if errors:
+        problems.append("no error line wanted: %r" % errors)
+    n = len(warnings)
+    want_out = "configuration valid (%d source%s); %d NodeConfig field%s ignored" % (
+        len(files), "" if len(files) == 1 else "s", n, "" if n == 1 else "s")
+    if not r.stdout.startswith(want_out):
+        problems.append("want stdout to start with %r: %r" % (want_out, r.stdout))
     return problems
 
 
@@ -161,6 +191,9 @@ def main():
             for form, text in (("yaml", yaml.safe_dump(doc)), ("json", json.dumps(doc))):
                 name = "%s: %s (%s)" % (handling, path, form)
                 f = put("field.%s" % form, text)
+                if path == "spec.featureGates.SomeFutureGate":  # a gate of a newer nodeadm
+                    tally.case(name, warned(cli, [f], [(str(f), path, "InstanceIdNodeName")]))
+                    continue
                 if handling != "refused":
                     tally.case(name, accepted(cli, f))
                     continue
@@ -169,9 +202,7 @@ def main():
                 if field is None:
                     tally.case(name, ["want one error naming %s or a section above it: %r" % (path, r.stderr)])
                     continue
-                says = ("not a feature gate eks-node knows" if path == "spec.featureGates.SomeFutureGate"
-                        else "not supported by eks-node: ")
-                tally.case(name, refused(cli, [f], str(f), field, says))
+                tally.case(name, refused(cli, [f], str(f), field, "not supported by eks-node: "))
 
         # where a refusal comes from
         refusal = yaml.safe_dump({"apiVersion": base["apiVersion"], "kind": "NodeConfig",
@@ -189,9 +220,26 @@ def main():
         f = put("gate-off.yaml", yaml.safe_dump(with_field(base, "spec.featureGates.OSManagedNoManageENIs", False)))
         tally.case("a refused feature gate turned off asks for nothing", accepted(cli, f))
 
-        # not nodeadm's either: unknown, naming what is known
+        # not nodeadm's either: ignored as nodeadm ignores it, named with the
+        # nearest known name; refused with settings.strict
         f = put("typo.yaml", yaml.safe_dump(with_field(base, "spec.cluster.nmae", "x")))
-        tally.case("a field nodeadm does not know either is unknown",
+        tally.case("a field nodeadm does not know either is ignored with a warning",
+                   warned(cli, [f], [(str(f), "spec.cluster.nmae", "name")]))
+        strict = put("strict.toml", "[settings]\nstrict = true\n")
+        tally.case("... and refused with settings.strict",
+                   refused(cli, [strict, f], str(f), "spec.cluster.nmae", "unknown field (known fields: name,",
+                           forbidden=None))
+        typos = put("typos.mime", mime((NODECONFIG_PART, yaml.safe_dump(
+            with_field(with_field(base, "spec.kubelet.flag", ["--v=2"]), "spec.featureGates.FastImagePul", True))),
+            (NODECONFIG_PART, labels)))
+        # in document order (safe_dump sorts the keys: featureGates first)
+        tally.case("one warning per field, naming the MIME part",
+                   warned(cli, [typos], [("%s (MIME part 1, %s)" % (typos, NODECONFIG_PART),
+                                          "spec.featureGates.FastImagePul", "FastImagePull"),
+                                         ("%s (MIME part 1, %s)" % (typos, NODECONFIG_PART), "spec.kubelet.flag",
+                                          "flags")]))
+        f = put("typo.toml", toml + "nmae = \"x\"\n")
+        tally.case("eks-node's TOML refuses a key it does not know, strict or not",
                    refused(cli, [f], str(f), "spec.cluster.nmae", "unknown field (known fields: name,",
                            forbidden=None))
 

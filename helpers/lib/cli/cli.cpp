@@ -82,7 +82,8 @@ constexpr const char* config_help =
     "  check [SOURCE...]   validate configuration sources: files as user data (NodeConfig, MIME,\n"
     "                      TOML, AL2 bootstrap.sh scripts), else this node's; exit 0 or 6\n"
     "  dump                print config.json (resolving it if absent); --origins adds where each\n"
-    "                      value came from; secrets are masked as collect-logs masks them\n"
+    "                      value came from and the NodeConfig fields ignored (warnings); secrets\n"
+    "                      are masked as collect-logs masks them\n"
     "                      (environment values, URL credentials) unless --show-secrets\n"
     "  --root=DIR          read the node under DIR\n";
 
@@ -104,24 +105,43 @@ bool wants_help(const std::vector<std::string>& args) {
 
 // `config check` with explicit sources: each file is user data as it would be
 // given to an instance (NodeConfig YAML/JSON, MIME, TOML, base64/gzip).
+// "configuration valid", and how many NodeConfig fields it ignored (each
+// logged above, on stderr, as the step logs it): a check that passes with
+// warnings still exits 0, as the node would still join.
+std::string valid_line(std::string_view what, size_t warnings) {
+    if (warnings == 0) return fmt::format("configuration valid{}\n", what);
+    return fmt::format(
+        "configuration valid{}; {} NodeConfig field{} ignored, as nodeadm ignores {} (see the "
+        "warning{} above; settings.strict = true refuses {})\n",
+        what, warnings, warnings == 1 ? "" : "s", warnings == 1 ? "it" : "them", warnings == 1 ? "" : "s",
+        warnings == 1 ? "it" : "them");
+}
+
 int config_check_sources(const std::vector<std::string>& sources) {
     json spec = json::object(), settings = json::object();
     Origins origins;
     std::vector<std::string> scripts;  // the parts cloud-init runs
+    std::vector<config::Fragment> all;
     for (const std::string& s : sources) {
         std::string raw = config::read_user_data_file(s);
         std::vector<config::Fragment> frags = s.ends_with(".toml")
                                                   ? std::vector<config::Fragment>{config::fragment_from_toml(raw, s)}
                                                   : config::fragments_from_user_data(raw, s);
-        for (const config::Fragment& f : frags) {
+        for (config::Fragment& f : frags) {
             validate_fragment(f);
             merge_fragment(spec, settings, f, origins);
+            all.push_back(std::move(f));
         }
         if (!s.ends_with(".toml"))
             for (std::string& p : config::cloud_init_parts(raw, s)) scripts.push_back(std::move(p));
     }
+    // in the order eks-node-config takes: the strict error, or the warnings,
+    // before the merged checks (an ignored "nmae" explains a missing name)
+    const std::vector<config::Warning> warnings = config::unknown_field_warnings(all, settings);
+    steps::log_warnings(warnings);
     config::validate_merged(spec, settings, origins);
-    fmt::print("configuration valid ({} source{})\n", sources.size(), sources.size() == 1 ? "" : "s");
+    fmt::print("{}", valid_line(fmt::format(" ({} source{})", sources.size(), sources.size() == 1 ? "" : "s"),
+                                warnings.size()));
     for (const std::string& p : scripts) fmt::print("cloud-init runs {}: kubelet would start after it\n", p);
     return EXIT_OK;
 }
@@ -140,7 +160,7 @@ int config_cmd(const std::vector<std::string>& args) {
         json cfg = steps::resolve_from_node(opts);
         // on the node: what the configuration names must be there too
         render::check_runtime_handlers(cfg, opts.paths);
-        fmt::print("configuration valid\n");
+        fmt::print("{}", valid_line("", cfg.contains("warnings") ? cfg["warnings"].size() : 0));
         return EXIT_OK;
     }
     if (args[0] == "dump") {
@@ -155,7 +175,11 @@ int config_cmd(const std::vector<std::string>& args) {
         } else {
             cfg = steps::resolve_from_node(opts);
         }
-        if (!origins) cfg.erase("origins");
+        // where values came from, and the fields no value came from (ignored)
+        if (!origins) {
+            cfg.erase("origins");
+            cfg.erase("warnings");
+        }
         std::string out = dump_pretty(cfg, 2);
         // what is printed ends up in terminals' scrollback and tickets: the
         // same masking as collect-logs, unless asked for plainly

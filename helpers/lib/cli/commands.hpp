@@ -33,8 +33,14 @@ extern const char* const status_help;
 // condition", "not run", or systemd's ActiveState otherwise ("activating", ...).
 std::string step_state(const sd::UnitStatus& u);
 // The whole report `status --json` prints (throws Error when systemd cannot be
-// reached); "configured" is what the exit status says.
-json status_report();
+// reached); "configured" is what the exit status says. "configWarnings"
+// counts the NodeConfig fields eks-node-config ignored (config.json's
+// "warnings" under `paths`), null without a readable config.json.
+json status_report(const Paths& paths = Paths());
+// config.json's warnings (NodeConfig fields ignored as nodeadm ignores them)
+// counted, under `paths`; null when there is no config.json to count them in
+// (the config step has not run, or failed) or it cannot be read.
+json config_warning_count(const Paths& paths);
 // That report as Prometheus metrics, text exposition format 0.0.4
 // (`status --prometheus`; the names are documented in eks-node-telemetry(8)).
 std::string prometheus_text(const json& report);

@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "core/telemetry.hpp"
 
 namespace eksnode::cli {
@@ -24,7 +25,8 @@ const char* const status_help =
     "with its state (active, failed, skipped by condition, not run), start time, duration,\n"
     "exit status, the last error line its run logged and the requests a step made to IMDS\n"
     "and the AWS APIs (retries included); whether eks-node-failed.target is active (a failed\n"
-    "step holds kubelet back); and the time from the first step's start to kubelet's.\n"
+    "step holds kubelet back); the time from the first step's start to kubelet's; and how\n"
+    "many NodeConfig fields eks-node-config ignored, as nodeadm would (config.json's warnings).\n"
     "\n"
     "  --json         print the same as JSON\n"
     "  --prometheus   print it as Prometheus metrics (what eks-node-telemetry(8) writes)\n"
@@ -134,6 +136,20 @@ json total_calls(const json& units) {
 
 }  // namespace
 
+json config_warning_count(const Paths& paths) {
+    std::optional<std::string> text;
+    try {
+        text = read_file_if_exists(paths.of(path::config_json));
+    } catch (const Error&) {
+        return nullptr;  // not readable (not root): the rest of the report still is
+    }
+    if (!text) return nullptr;
+    json cfg = json::parse(*text, nullptr, false);
+    if (!cfg.is_object()) return nullptr;
+    auto w = cfg.find("warnings");
+    return w != cfg.end() && w->is_array() ? w->size() : 0;
+}
+
 std::string step_state(const sd::UnitStatus& u) {
     if (u.load_state == "not-found") return "not found";
     if (u.active_state == "failed") return "failed";
@@ -144,7 +160,7 @@ std::string step_state(const sd::UnitStatus& u) {
     return u.active_state;
 }
 
-json status_report() {
+json status_report(const Paths& paths) {
     std::vector<std::string> wants = sd::unit_wants(target);
     std::vector<sd::UnitStatus> units;
     for (const std::string& w : wants) units.push_back(sd::unit_status(w));
@@ -186,6 +202,7 @@ json status_report() {
     for (const auto& u : units) out["units"].push_back(unit_json(u, true));
     out["chain"] = chain_json(units);
     out["calls"] = total_calls(out["units"]);
+    out["configWarnings"] = config_warning_count(paths);
     return out;
 }
 
@@ -239,6 +256,11 @@ int status_cmd(const std::vector<std::string>& args) {
                                     v["requests"] == 1 ? "" : "s", v["retries"].get<unsigned>(),
                                     v["retries"] == 1 ? "y" : "ies"));
     if (!calls.empty()) fmt::print("network: {}\n", fmt::join(calls, ", "));
+    if (const json& w = r["configWarnings"]; w.is_number() && w.get<size_t>() > 0)
+        fmt::print(
+            "configuration: {} NodeConfig field{} ignored, as nodeadm ignores {} (eks-node config dump "
+            "--origins lists {})\n",
+            w.get<size_t>(), w == 1 ? "" : "s", w == 1 ? "it" : "them", w == 1 ? "it" : "them");
     fmt::print("\n{}\n", configured ? "node configured" : "node NOT configured");
     return configured ? EXIT_OK : EXIT_FAILURE_;
 }

@@ -123,13 +123,21 @@ std::string prometheus_text(const json& report) {
         chain.add(fmt::format("first_step=\"{}\"", label(c["firstStep"].get<std::string>())), seconds(c["seconds"]));
     Family boot{"eks_node_boot_to_kubelet_seconds", "gauge", "From the kernel's start to kubelet's start."};
     if (!c["bootToKubeletSeconds"].is_null()) boot.add("", seconds(c["bootToKubeletSeconds"]));
-    return out + chain.text() + boot.text();
+    // a fleet's dashboard finds the nodes whose user data carries a typo
+    // (or a newer nodeadm's field) that their join passed over
+    Family warnings{"eks_node_config_warnings", "gauge",
+                    "NodeConfig fields or feature gates eks-node-config ignored, as nodeadm ignores them "
+                    "(config.json's warnings; eks-node config dump --origins)."};
+    if (auto w = report.find("configWarnings"); w != report.end() && w->is_number_integer() && *w >= 0)
+        warnings.add("", std::to_string(w->get<uint64_t>()));
+    return out + chain.text() + boot.text() + warnings.text();
 }
 
 StepResult telemetry(const StepOptions& opts) {
     StepResult r;
     const fs::path file = opts.paths.of(path::telemetry_textfile);
-    r.add(file, write_file_atomic(file, prometheus_text(status_report()), outputs::of(path::telemetry_textfile).mode));
+    r.add(file, write_file_atomic(file, prometheus_text(status_report(opts.paths)),
+                                  outputs::of(path::telemetry_textfile).mode));
     log::info("metrics of this boot in {}", path::telemetry_textfile);
     return r;
 }

@@ -58,4 +58,13 @@ json static_settings_table(const Paths& paths, std::string_view table);
 // fragments.cpp stays light for eks-node-imds.
 json static_settings(const Paths& paths);
 
+struct Fragment;  // config/sources.hpp
+
+// The settings eks-node-config will merge when `user_data` (its fragments,
+// validated) takes the user data's slot among the static fragments: an
+// image's 10-*.toml yields to it, an admin's 90-*.toml beats it. For
+// `eks-node bootstrap-sh`, which writes that slot and must refuse what
+// eks-node-config would (settings.strict). Defined in merge.cpp.
+json settings_with_user_data(const Paths& paths, const std::vector<Fragment>& user_data);
+
 }  // namespace eksnode::config

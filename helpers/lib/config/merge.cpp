@@ -100,4 +100,25 @@ json static_settings(const Paths& paths) {
     return settings;
 }
 
+json settings_with_user_data(const Paths& paths, const std::vector<Fragment>& user_data) {
+    const std::string slot = std::string(user_data_slot) + ".toml";
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+    bool placed = false;
+    auto place = [&] {
+        for (const Fragment& f : user_data) merge_fragment(spec, settings, f, origins);
+        placed = true;
+    };
+    for (const FragmentFile& f : fragment_files(paths)) {  // sorted by name
+        if (!placed && f.name >= slot) place();
+        // an admin's file in the slot hides the user data from eks-node-config
+        if (f.name == slot || is_mask(f.path)) continue;
+        Fragment frag = fragment_from_toml(read_file(f.path), f.path.string());
+        validate_fragment(frag);
+        merge_fragment(spec, settings, frag, origins);
+    }
+    if (!placed) place();
+    return settings;
+}
+
 }  // namespace eksnode::config

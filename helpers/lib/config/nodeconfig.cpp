@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "config/convert.hpp"
 #include "config/schema.hpp"
@@ -28,12 +29,68 @@ void require_type_meta(const json& doc, const char* key, std::string_view want, 
 }
 
 // metadata is Kubernetes object metadata and status describes the instance
-// (nodeadm's internal type has one); neither is configuration, so both are ignored.
-void check_top_level(const json& doc, const std::string& source) {
-    static const std::vector<std::string> known = {"apiVersion", "kind", "metadata", "spec", "status"};
+// (nodeadm's internal type has one); neither is configuration, so both are
+// ignored without a word. Any other key is unknown to nodeadm too.
+void top_level_unknowns(const json& doc, std::vector<UnknownField>& out) {
+    static const std::vector<std::string> known = {"apiVersion", "kind", "metadata", "spec"};
     for (const auto& [key, value] : doc.items())
-        if (std::find(known.begin(), known.end(), key) == known.end())
-            throw ConfigError(source, key, "unknown field (known fields: apiVersion, kind, metadata, spec)");
+        if (key != "status" && std::find(known.begin(), known.end(), key) == known.end())
+            out.push_back({text::key_in_path(key), text::nearest(key, known), known});
+}
+
+// The names a value may be given to under an object field: a refused field
+// is known, but no help with a typo (its own error says why).
+std::vector<std::string> settable(const schema::Field& f) {
+    std::vector<std::string> names;
+    for (const schema::Field& m : f.members)
+        if (m.refused.empty()) names.push_back(m.name);
+    return names;
+}
+
+// nodeadm's decoder is apimachinery's UniversalDecoder, not the strict one
+// (nodeadm/internal/api/bridge/decode.go): encoding/json's rules with keys
+// matched case-sensitively (sigs.k8s.io/json), where a key the Go types lack
+// is skipped whatever its value. A document with a stray key, or written for
+// a newer nodeadm, joins there; so it does here: every such key is dropped
+// from `value` and recorded. What remains is validated as before, so a known
+// field of the wrong type is still an error, as it is for nodeadm.
+void drop_unknowns(json& value, const schema::Field& field, const std::string& path, const std::string& source,
+                   std::vector<UnknownField>& out) {
+    // a refused section is refused whole, a field with a reader of its own read whole
+    if (!field.refused.empty() || field.read) return;
+    if (field.kind == schema::Kind::list && value.is_array()) {
+        for (size_t i = 0; i < value.size(); ++i)
+            drop_unknowns(value[i], field.element(), text::element_path(path, i), source, out);
+        return;
+    }
+    if (field.kind == schema::Kind::map && value.is_object()) {
+        for (auto& [key, child] : value.items())
+            drop_unknowns(child, field.element(), text::child_path(path, text::key_in_path(key)), source, out);
+        return;
+    }
+    // anything else of the wrong type is left for validation to name
+    if (field.kind != schema::Kind::object || !value.is_object()) return;
+    // featureGates is a map[Feature]bool in nodeadm's types: any name decodes,
+    // and a name nodeadm does not check (featuregates.go) changes nothing; a
+    // value that is not a boolean fails its decoding all the same.
+    const bool gates = field.name == "featureGates";
+    for (auto it = value.begin(); it != value.end();) {
+        std::string child = text::child_path(path, text::key_in_path(it.key()));
+        if (const schema::Field* member = field.member(it.key())) {
+            drop_unknowns(*it, *member, child, source, out);
+            ++it;
+            continue;
+        }
+        if (gates && !it->is_boolean() && !it->is_null())
+            throw ConfigError(source, child,
+                              fmt::format("expected a boolean, got {} (nodeadm refuses it too: featureGates holds "
+                                          "booleans, whatever the gate)",
+                                          text::describe(*it)));
+        std::vector<std::string> known = settable(field);
+        std::string nearest = text::nearest(it.key(), known);
+        out.push_back({std::move(child), std::move(nearest), std::move(known), gates});
+        it = value.erase(it);
+    }
 }
 
 // In YAML and JSON a null ("flags:" with nothing after it) means "not set",
@@ -73,20 +130,64 @@ Fragment fragment_from_document(json doc, const std::string& source) {
         throw ConfigError(source, "", fmt::format("a NodeConfig must be a mapping, got {}", kind_of(doc)));
     require_type_meta(doc, "apiVersion", api_version, source);
     require_type_meta(doc, "kind", kind, source);
-    check_top_level(doc, source);
     Fragment f{source};
+    top_level_unknowns(doc, f.unknown);
     auto spec = doc.find("spec");
     if (spec != doc.end() && !spec->is_null()) {
         if (!spec->is_object())
             throw ConfigError(source, "spec", fmt::format("expected an object, got {}", text::describe(*spec)));
         f.spec = std::move(*spec);
     }
+    // before the nulls go: "nmae:" with nothing after it is a typo all the same
+    drop_unknowns(f.spec, schema::spec(), "spec", source, f.unknown);
     drop_nulls(f.spec, schema::spec());
     parse_containerd_config(f.spec, source);
     return f;
 }
 
+constexpr std::string_view strict_why = "settings.strict = true refuses what nodeadm would ignore";
+
 }  // namespace
+
+std::string Warning::text() const { return fmt::format("{}: {}: {}", source, field, problem); }
+
+bool strict(const json& settings) {
+    auto it = settings.find("strict");
+    return it != settings.end() && *it == true;
+}
+
+std::vector<Warning> unknown_field_warnings(const std::vector<Fragment>& fragments, const json& settings) {
+    const bool refuse = strict(settings);
+    std::vector<Warning> out;
+    for (const Fragment& f : fragments) {
+        for (const UnknownField& u : f.unknown) {
+            const std::string_view what = u.feature_gate ? "not a feature gate eks-node knows" : "unknown field";
+            if (refuse)
+                throw ConfigError(
+                    f.source, u.field,
+                    u.feature_gate
+                        ? fmt::format("{} ({}); {}", what, fmt::join(u.known, ", "), strict_why)
+                        : fmt::format("{} (known fields: {}); {}", what, fmt::join(u.known, ", "), strict_why));
+            out.push_back({f.source, u.field, u.nearest,
+                           fmt::format("{}, ignored as nodeadm ignores it (nearest known {}: {})", what,
+                                       u.feature_gate ? "gate" : "field", u.nearest)});
+        }
+    }
+    return out;
+}
+
+json warnings_json(const std::vector<Warning>& warnings) {
+    json out = json::array();
+    for (const Warning& w : warnings) {
+        json j = json::object();
+        j["source"] = w.source;
+        j["field"] = w.field;
+        j["nearest"] = w.nearest;
+        j["message"] = w.problem;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
 
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source) {
     ReadBudget budget{source};

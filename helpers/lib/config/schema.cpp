@@ -123,12 +123,16 @@ Field instance() {
 }
 
 // nodeadm (nodeadm/internal/api/featuregates.go) knows InstanceIdNodeName,
-// FastImagePull and OSManagedNoManageENIs and silently ignores any other key,
-// so a misspelt gate changes nothing without a word. We reject unknown gates,
-// and OSManagedNoManageENIs turned on until eks-node implements it (it needs
-// EC2 DescribeNetworkInterfaces and systemd-networkd units for hot-plugged
-// ENIs): accepting it would silently ignore what the user asked for. Turned
-// off it asks for nothing, as its default does.
+// FastImagePull and OSManagedNoManageENIs; featureGates is a map of
+// booleans in its types, so any other name decodes, and IsFeatureEnabled()
+// reads it as off: a gate it does not know changes nothing. A NodeConfig's
+// unknown gate is dropped likewise, with a warning naming the nearest known
+// gate (config/nodeconfig.cpp), an error with settings.strict; eks-node's
+// own TOML refuses it, as it refuses any key it does not know.
+// OSManagedNoManageENIs turned on is refused until eks-node implements it
+// (it needs EC2 DescribeNetworkInterfaces and systemd-networkd units for
+// hot-plugged ENIs): accepting it would silently ignore what the user asked
+// for. Turned off it asks for nothing, as its default does.
 Field feature_gates() {
     Field f =
         object("featureGates", "optional behaviour, off unless set to true",
@@ -140,7 +144,9 @@ Field feature_gates() {
                           boolean("OSManagedNoManageENIs", "let the OS configure ENIs the VPC CNI must not manage")),
                });
     f.unknown_what = "not a feature gate eks-node knows";
-    f.unknown_why = "nodeadm would ignore it; eks-node refuses it, so that a misspelt gate does not go unnoticed";
+    f.unknown_why =
+        "eks-node's TOML refuses names it does not know (in a NodeConfig, an unknown gate is ignored with "
+        "a warning, as nodeadm ignores it)";
     return f;
 }
 
@@ -212,6 +218,12 @@ const Field& settings() {
                    "image or admin configuration only",
                    {"eks", "ecs"}),
             choice("logLevel", "log threshold of the steps", {"error", "warning", "notice", "info", "debug"}),
+            // nodeadm drops a NodeConfig field it does not know, and so does
+            // eks-node by default (config/nodeconfig.cpp), with a warning;
+            // an image or a fleet that wants a typo to stop the join says so.
+            boolean("strict",
+                    "a NodeConfig field or feature gate eks-node does not know is an error (exit 6) instead of "
+                    "a warning"),
             choice("nodeNameStrategy", "how the node name is chosen", {"imds", "instance-id", "private-dns-name"}),
             choice("serviceCidrStrategy", "where spec.cluster.cidr comes from when no source sets it",
                    {"describe-cluster", "vpc", "describe-cluster-or-vpc"}),

@@ -16,6 +16,20 @@
 
 namespace eksnode::config {
 
+// A field of a NodeConfig document that eks-node does not know, at any
+// level (a feature gate included). nodeadm decodes NodeConfig with
+// apimachinery's UniversalDecoder, which is not strict
+// (nodeadm/internal/api/bridge/decode.go): such a field is dropped and the
+// node joins. The NodeConfig front end drops it likewise and records it here;
+// unknown_field_warnings() turns it into a warning, or with settings.strict
+// into the error it was before.
+struct UnknownField {
+    std::string field;               // as errors name fields: "spec.cluster.nmae", "specs"
+    std::string nearest;             // the known name at its level nearest to it (text::nearest)
+    std::vector<std::string> known;  // the names a value may be given to at its level
+    bool feature_gate = false;       // under spec.featureGates
+};
+
 // What one source says, in the shape of config.json: `spec` is the NodeConfig
 // spec (cluster, kubelet, containerd, instance, featureGates; NodeConfig field
 // names), `settings` holds eks-node's own knobs (TOML `[settings]` only).
@@ -24,6 +38,7 @@ struct Fragment {
     std::string source;             // "user data (MIME part 2, application/node.eks.aws)", "/etc/eks-node/node.toml.d/10-x.toml"
     json spec = json::object();
     json settings = json::object();
+    std::vector<UnknownField> unknown = {};  // dropped from a NodeConfig document (never from TOML, which refuses them)
 };
 
 // Limits on untrusted input (documented in eks-node.toml(5)).
@@ -87,7 +102,10 @@ std::string read_user_data_file(const std::string& path);
 // several documents the sources say "(document 2)". YAML scalars are typed as
 // nodeadm types them (go-yaml v2, YAML 1.1: `yes`, `on` are true; see
 // config/yaml_scalar.hpp), JSON and TOML by their own rules; a null means "not
-// set"; spec.containerd.config (TOML text) becomes an object.
+// set"; spec.containerd.config (TOML text) becomes an object. A field
+// nodeadm's types do not have either is dropped into Fragment::unknown, as
+// nodeadm drops it; a feature gate it does not know must still be a boolean
+// (nodeadm's featureGates is a map of booleans), else ConfigError.
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source);
 // The same, charging `budget`, which the caller shares with the source's other documents.
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source, ReadBudget& budget);
@@ -96,9 +114,36 @@ std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std
 // ([cluster], [kubelet], ...) plus [settings].
 Fragment fragment_from_toml(std::string_view text, const std::string& source);
 
-// Types, enums and syntax of every field a fragment sets; unknown fields are
-// errors (a typo must not be silently ignored). Throws ConfigError.
+// Types, enums and syntax of every field a fragment sets; an unknown field
+// is an error (eks-node's TOML refuses keys it does not know; a NodeConfig's
+// unknown fields never get here: its front end drops them, see
+// UnknownField). Throws ConfigError.
 void validate_fragment(const Fragment& f);
+
+// One unknown NodeConfig field that was ignored, as the journal, config.json
+// ("warnings"), `eks-node config check` and `config dump --origins` show it.
+// It names the field, never its value (a value may be a secret).
+struct Warning {
+    std::string source;        // the fragment's source, as errors name it
+    std::string field;         // "spec.cluster.nmae"
+    std::string nearest;       // "name"
+    std::string problem;       // "unknown field, ignored as nodeadm ignores it (nearest known field: name)"
+    std::string text() const;  // "SOURCE: FIELD: PROBLEM", one line like an error's
+};
+
+// settings.strict of merged [settings] that passed validate_fragment(): false
+// unless set to true.
+bool strict(const json& settings);
+
+// The fragments' unknown fields (Fragment::unknown) in merge order, given the
+// merged settings: with settings.strict, the first is a ConfigError (exit 6)
+// naming the field, its source and the names known there; otherwise each is
+// a Warning for the caller to log and record.
+std::vector<Warning> unknown_field_warnings(const std::vector<Fragment>& fragments, const json& settings);
+
+// config.json's "warnings": one object per warning (source, field, nearest,
+// message).
+json warnings_json(const std::vector<Warning>& warnings);
 
 // Later wins; spec.kubelet.flags appends; objects (kubelet.config,
 // containerd.config, containerd.baseRuntimeSpec, featureGates, environment)

@@ -2,6 +2,7 @@
 #include "config/text.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "core/text.hpp"
 
@@ -9,6 +10,7 @@ namespace eksnode::config::text {
 
 namespace {
 constexpr size_t quoted_max = 80;
+constexpr size_t name_max = 64;
 }
 
 std::string quote(std::string_view s) { return json_quoted(s, quoted_max); }
@@ -47,6 +49,41 @@ std::string child_path(std::string_view parent, std::string_view key) {
 
 std::string element_path(std::string_view parent, size_t index) {
     return std::string(parent) + "[" + std::to_string(index) + "]";
+}
+
+std::string key_in_path(std::string_view key) {
+    bool plain = !key.empty() && key.size() <= name_max && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+    return plain ? std::string(key) : quote(key);
+}
+
+std::string nearest(std::string_view name, const std::vector<std::string>& known) {
+    const std::string a = lower(name.substr(0, name_max));
+    std::string best;
+    size_t best_distance = SIZE_MAX;
+    std::vector<size_t> row;
+    for (const std::string& candidate : known) {
+        const std::string b = lower(candidate);
+        // Levenshtein, one row at a time: row[j] is the distance between
+        // the first i bytes of a and the first j of b
+        row.resize(b.size() + 1);
+        for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+        for (size_t i = 1; i <= a.size(); ++i) {
+            size_t diagonal = row[0];
+            row[0] = i;
+            for (size_t j = 1; j <= b.size(); ++j) {
+                size_t above = row[j];
+                row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+                diagonal = above;
+            }
+        }
+        if (row[b.size()] < best_distance) {
+            best_distance = row[b.size()];
+            best = candidate;
+        }
+    }
+    return best;
 }
 
 std::string qualify(const std::string& source, std::string_view detail) {

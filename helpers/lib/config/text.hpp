@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/jsonutil.hpp"
 
@@ -25,6 +26,18 @@ std::string lower(std::string_view s);
 // then + 1 -> "spec.kubelet.flags[1]". An empty parent is the document root.
 std::string child_path(std::string_view parent, std::string_view key);
 std::string element_path(std::string_view parent, size_t index);
+
+// A key as a field path shows it: as it is when it reads as a name
+// (letters, digits, '_', '-', at most 64 bytes), else JSON-quoted and cut
+// short, so that a path stays one short line whatever key the input holds.
+std::string key_in_path(std::string_view key);
+
+// The name of `known` nearest to `name` by edit distance (one insertion,
+// deletion or substitution each, letter case ignored), the first of equals;
+// "" when `known` is empty. Only a name's first 64 bytes are compared: what
+// a longer key meant cannot be guessed any better, and a key of a megabyte
+// must not cost megabytes of work per known name.
+std::string nearest(std::string_view name, const std::vector<std::string>& known);
 
 // "user data" + "document 2" -> "user data (document 2)";
 // "user data (MIME part 2, x)" + "document 2" -> "user data (MIME part 2, x, document 2)".

@@ -74,6 +74,7 @@ inline constexpr std::string_view step_failed = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a0
 inline constexpr std::string_view config_invalid = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a03";
 inline constexpr std::string_view imds_unreachable = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a04";
 inline constexpr std::string_view file_written = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a05";
+inline constexpr std::string_view config_field_ignored = "ac2312c344e1497895fe9d872012559c";
 }  // namespace id
 
 }  // namespace eksnode::log

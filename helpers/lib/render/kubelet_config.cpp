@@ -36,8 +36,14 @@ json feature_gates(const json& cfg) {
     std::map<std::string, bool> gates{{"RotateKubeletServerCertificate", true}};
     // The gate was removed in 1.28, where credential providers are GA.
     if (!kubelet_at_least(cfg, "1.28")) gates["KubeletCredentialProviders"] = true;
-    // EKS enables Dynamic Resource Allocation from 1.33.
+    // nodeadm's version toggles (nodeadm/internal/kubelet/config.go,
+    // withVersionToggles; tests/data/nodeadm-version-toggles.md lists each):
+    // EKS enables Dynamic Resource Allocation from 1.33, and from 1.34 lets
+    // a CSI driver update the number of volumes a node can attach
+    // (CSINode's allocatable count, beta and off by default there), which
+    // on EC2 shrinks as ENIs and other volumes take attachment slots.
     if (kubelet_at_least(cfg, "1.33")) gates["DynamicResourceAllocation"] = true;
+    if (kubelet_at_least(cfg, "1.34")) gates["MutableCSINodeAllocatableCount"] = true;
     json j = json::object();
     for (const auto& [name, on] : gates) j[name] = on;
     return j;

@@ -94,8 +94,9 @@ std::string kubelet_environment(const json& cfg) {
 
     std::map<std::string, std::string> vars{{"NODEADM_KUBELET_ARGS", args}};
     // Kubelets before 1.30 read --config-dir only with this set (the feature
-    // was alpha); nodeadm sets it whenever it passes the flag.
-    if (user_dropin_config(cfg)) vars["KUBELET_CONFIG_DROPIN_DIR_ALPHA"] = "on";
+    // was alpha); nodeadm sets it with the flag on those kubelets only
+    // (writeKubeletConfig in nodeadm/internal/kubelet/config.go), and so do we.
+    if (user_dropin_config(cfg) && !kubelet_at_least(cfg, "1.30")) vars["KUBELET_CONFIG_DROPIN_DIR_ALPHA"] = "on";
     return environment_file(generated_header("eks-node-kubelet", path::config_json), vars);
 }
 

@@ -197,8 +197,10 @@ void require_cidr(const json& spec, config::ServiceCidrStrategy strategy, const 
 }
 
 // config.json of a node, EKS or ECS: one shape, in this key order.
+// "warnings" only when there are any, so that a configuration without one
+// reads as it did before there were warnings.
 json config_json(json& spec, json& settings, const json& instance, const derive::MachineFacts& machine, json derived,
-                 const Origins& origins) {
+                 const std::vector<config::Warning>& warnings, const Origins& origins) {
     json out = json::object();
     out["schemaVersion"] = 1;
     out["spec"] = std::move(spec);
@@ -206,6 +208,7 @@ json config_json(json& spec, json& settings, const json& instance, const derive:
     out["instance"] = instance;
     out["machine"] = derive::machine_json(machine);
     out["derived"] = std::move(derived);
+    if (!warnings.empty()) out["warnings"] = config::warnings_json(warnings);
     json o = json::object();
     for (const auto& [k, v] : origins) o[k] = v;
     out["origins"] = std::move(o);
@@ -215,17 +218,28 @@ json config_json(json& spec, json& settings, const json& instance, const derive:
 // An ECS container instance: no EKS cluster to describe, no kubelet values
 // to derive. config.json keeps the same shape (the steps that serve both
 // kinds read spec.instance and settings), with derived empty.
-json resolve_ecs(const ResolveInput& in, json& spec, json& settings, Origins& origins) {
+json resolve_ecs(const ResolveInput& in, json& spec, json& settings, const std::vector<config::Warning>& warnings,
+                 Origins& origins) {
     config::validate_ecs_merged(spec, settings, origins);
     derive::MachineFacts machine = derive::read_machine_facts(in.paths);
     for (auto& [k, v] : machine.origins) origins[k] = v;
     // IMDS and the instance's own addresses stay off the proxy here too.
     derive::complete_no_proxy(spec, in.instance, origins, derive::ProxyNode::ecs);
     log::info("settings.node = \"ecs\": an ECS container instance, no EKS cluster resolved");
-    return config_json(spec, settings, in.instance, machine, json::object(), origins);
+    return config_json(spec, settings, in.instance, machine, json::object(), warnings, origins);
 }
 
 }  // namespace
+
+void log_warnings(const std::vector<config::Warning>& warnings) {
+    // a document of ten thousand stray keys must not flood the journal
+    constexpr size_t logged = 64;
+    for (size_t i = 0; i < warnings.size() && i < logged; ++i)
+        log::emit(log::Level::warning, warnings[i].text(), {}, log::id::config_field_ignored);
+    if (warnings.size() > logged)
+        log::warning("{} more NodeConfig fields ignored: {} lists them all (eks-node config dump --origins)",
+                     warnings.size() - logged, path::config_json);
+}
 
 json resolve_config(const ResolveInput& in) {
     json spec = json::object(), settings = json::object();
@@ -235,10 +249,14 @@ json resolve_config(const ResolveInput& in) {
         validate_fragment(f);
         merge_fragment(spec, settings, f, origins);
     }
+    // What the NodeConfig documents held that nodeadm would ignore: ignored,
+    // or refused with settings.strict, before anything is derived from the rest.
+    const std::vector<config::Warning> warnings = config::unknown_field_warnings(fragments, settings);
+    log_warnings(warnings);
     // Under every source's values, so that any of them wins per key; checked
     // with them below.
     config::profiles::apply(spec, settings, origins);
-    if (config::node_kind(settings) == config::NodeKind::ecs) return resolve_ecs(in, spec, settings, origins);
+    if (config::node_kind(settings) == config::NodeKind::ecs) return resolve_ecs(in, spec, settings, warnings, origins);
     // With the API at hand, a cluster name alone is enough (AL2's
     // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
     config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});
@@ -271,7 +289,7 @@ json resolve_config(const ResolveInput& in) {
     }
     if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
 
-    return config_json(spec, settings, in.instance, machine, std::move(derived), origins);
+    return config_json(spec, settings, in.instance, machine, std::move(derived), warnings, origins);
 }
 
 namespace {
@@ -287,10 +305,13 @@ ImageSources merge_image_sources(const Paths& paths) {
     ImageSources s;
     ResolveInput in;
     in.paths = paths;
-    for (const config::Fragment& f : collect_fragments(in)) {
+    const std::vector<config::Fragment> fragments = collect_fragments(in);
+    for (const config::Fragment& f : fragments) {
         validate_fragment(f);
         merge_fragment(s.spec, s.settings, f, s.origins);
     }
+    // the image's nodeadm.d files: what eks-node-config will say of them at boot
+    log_warnings(config::unknown_field_warnings(fragments, s.settings));
     config::validate_settings(s.settings, s.origins);
     return s;
 }

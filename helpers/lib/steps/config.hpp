@@ -6,7 +6,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "config/sources.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 #include "core/step.hpp"
@@ -36,6 +38,11 @@ json resolve_image_config(const Paths& paths);
 // The same without derived values: the image's static sources merged (spec, settings,
 // origins) and this machine's facts, whatever the pause image (`eks-node validate --image`).
 json resolve_image_sources(const Paths& paths);
+
+// One warning line per NodeConfig field ignored as nodeadm ignores it
+// (config::unknown_field_warnings()), with MESSAGE_ID=config_field_ignored;
+// past the first 64, one line saying how many more config.json lists.
+void log_warnings(const std::vector<config::Warning>& warnings);
 
 // The whole resolution on a node, for the step and `eks-node config
 // check|dump`: instance.json (checked again, whoever wrote it), user data
@@ -75,5 +82,9 @@ json resolve_from_node(const StepOptions& opts);
 //     "sandboxImage": "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10",
 //     "caPEM": "-----BEGIN CERTIFICATE-----\n...", "apiServerHost": "example.com"
 //   },
+//   "warnings": [                  // only when there are: NodeConfig fields ignored as nodeadm ignores them
+//     {"source": "user data (MIME part 1, application/node.eks.aws)", "field": "spec.cluster.nmae",
+//      "nearest": "name", "message": "unknown field, ignored as nodeadm ignores it (nearest known field: name)"}
+//   ],
 //   "origins": {"/spec/cluster/name": "user data", "/derived/maxPods": "ENI table (m4.xlarge: 4 ENIs x 15 IPs)"}
 // }

@@ -478,3 +478,15 @@ TEST_CASE("validate checks every output file: present, mode, parseable", "[cli][
     put(path::user_data, "x", 0644);
     CHECK(outcome(path::user_data).detail == "mode 0644, want 0600");
 }
+
+TEST_CASE("status counts config.json's warnings: the NodeConfig fields ignored", "[cli][status]") {
+    test::TempRoot r;
+    CHECK(config_warning_count(r.paths()).is_null());  // no config.json: nothing resolved to count in
+    r.write("/run/eks-node/config.json", R"({"schemaVersion": 1, "spec": {}})");
+    CHECK(config_warning_count(r.paths()) == 0);
+    r.write("/run/eks-node/config.json",
+            R"({"schemaVersion": 1, "warnings": [{"field": "spec.cluster.nmae"}, {"field": "specs"}]})");
+    CHECK(config_warning_count(r.paths()) == 2);
+    r.write("/run/eks-node/config.json", "{not json");
+    CHECK(config_warning_count(r.paths()).is_null());
+}

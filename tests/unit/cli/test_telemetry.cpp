@@ -37,6 +37,7 @@ json joined() {
         unit("eks-node-telemetry.service", "activating", 1763900000600000ULL, 3.0, nullptr, nullptr, nullptr),
     });
     r["chain"] = {{"firstStep", "eks-node-imds.service"}, {"seconds", 0.412077}, {"bootToKubeletSeconds", 2.912077}};
+    r["configWarnings"] = 2;
     return r;
 }
 
@@ -114,6 +115,9 @@ eks_node_chain_seconds{first_step="eks-node-imds.service"} 0.412077
 # HELP eks_node_boot_to_kubelet_seconds From the kernel's start to kubelet's start.
 # TYPE eks_node_boot_to_kubelet_seconds gauge
 eks_node_boot_to_kubelet_seconds 2.912077
+# HELP eks_node_config_warnings NodeConfig fields or feature gates eks-node-config ignored, as nodeadm ignores them (config.json's warnings; eks-node config dump --origins).
+# TYPE eks_node_config_warnings gauge
+eks_node_config_warnings 2
 )");
     families(text);
 }
@@ -141,6 +145,11 @@ TEST_CASE("telemetry: a failed boot says which step, and has no chain time", "[c
     CHECK_THAT(text, !Catch::Contains("eks_node_boot_to_kubelet_seconds"));
     CHECK_THAT(text, !Catch::Contains("eks-node-telemetry.service"));
     families(text);
+    // without a config.json (the config step failed) there is nothing to count
+    r["configWarnings"] = nullptr;
+    CHECK_THAT(cli::prometheus_text(r), !Catch::Contains("eks_node_config_warnings"));
+    r["configWarnings"] = 0;
+    CHECK_THAT(cli::prometheus_text(r), Catch::Contains("\neks_node_config_warnings 0\n"));
 }
 
 TEST_CASE("telemetry: label values are escaped", "[cli][telemetry]") {
@@ -165,5 +174,5 @@ TEST_CASE("eks-node-telemetry(8) documents exactly the metrics written", "[cli][
         else if (in && std::regex_match(line, m, entry)) documented.insert(m[1]);
     }
     CHECK(written == documented);
-    CHECK(written.size() == 11);
+    CHECK(written.size() == 12);
 }

@@ -42,10 +42,12 @@ std::map<std::string, std::string> read_expect(const fs::path& p) {
 void run_config_step(const std::string& user_data) {
     json spec = json::object(), settings = json::object();
     Origins origins;
-    for (const config::Fragment& f : fragments_from_user_data(user_data)) {
+    const std::vector<config::Fragment> fragments = fragments_from_user_data(user_data);
+    for (const config::Fragment& f : fragments) {
         validate_fragment(f);
         merge_fragment(spec, settings, f, origins);
     }
+    unknown_field_warnings(fragments, settings);  // the error settings.strict asks for
     validate_merged(spec, settings, origins);
 }
 

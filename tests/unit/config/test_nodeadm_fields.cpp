@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every field of nodeadm's NodeConfig (tests/data/nodeadm-fields.md) is
-// accepted with nodeadm's meaning or refused with a reason; none is an
-// "unknown field". The table and the schema are checked against each other,
+// accepted with nodeadm's meaning or refused with a reason; none is taken for
+// an unknown field (which eks-node, as nodeadm, would ignore). The table and the schema are checked against each other,
 // so a field added to one without the other fails here.
 #include <catch2/catch.hpp>
 
@@ -85,6 +85,27 @@ std::optional<ConfigError> error_of(const std::string& text, const std::string& 
     return std::nullopt;
 }
 
+// The fields of one NodeConfig eks-node does not know (dropped with a warning).
+std::vector<std::string> unknown_of(const std::string& text) {
+    std::vector<std::string> out;
+    for (const Fragment& f : fragments_from_nodeconfig(text, "nc.json"))
+        for (const UnknownField& u : f.unknown) out.push_back(u.field);
+    return out;
+}
+
+// Whether the schema knows `path`, or a section above it that it refuses whole.
+bool known_to_schema(const std::string& path) {
+    if (!path.starts_with("spec.")) return true;  // apiVersion, kind, metadata, status
+    const config::schema::Field* f = &config::schema::spec();
+    std::istringstream keys(replace_all(path.substr(5), "[]", ""));
+    for (std::string key; std::getline(keys, key, '.');) {
+        f = f->member(key);
+        if (!f) return false;
+        if (!f->refused.empty()) return true;
+    }
+    return true;
+}
+
 // `field` is `path` or a section holding it ("spec.hybrid" for spec.hybrid.ssm.activationId).
 bool names(const std::string& field, const std::string& path) {
     return field == path || path.starts_with(field + ".") || path.starts_with(field + "[");
@@ -92,7 +113,7 @@ bool names(const std::string& field, const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("every field of nodeadm's NodeConfig is accepted or refused with a reason, never unknown",
+TEST_CASE("every field of nodeadm's NodeConfig is accepted or refused with a reason, never unknown to eks-node",
           "[config][nodeadm-fields]") {
     std::vector<Row> table = rows();
     REQUIRE(table.size() >= 35);
@@ -103,6 +124,11 @@ TEST_CASE("every field of nodeadm's NodeConfig is accepted or refused with a rea
         std::optional<ConfigError> e = error_of(document(r.path, r.sample));
         if (r.handling == "accepted" || r.handling == "differs" || r.handling == "ignored") {
             if (e) FAIL_CHECK(e->what());
+            // a field eks-node knows is never taken for an unknown one; one
+            // it does not (a gate of a newer nodeadm) is passed over, named
+            std::vector<std::string> unknown = unknown_of(document(r.path, r.sample));
+            if (known_to_schema(r.path)) CHECK(unknown.empty());
+            else CHECK(unknown == std::vector<std::string>{r.path});
             continue;
         }
         REQUIRE(r.handling == "refused");
@@ -137,24 +163,26 @@ TEST_CASE("the nodeadm field table and the schema agree", "[config][nodeadm-fiel
                                        CHECK(found >= 1);
                                    });
     // and every row is a field the schema knows, or lies below a field it
-    // refuses whole, or is a feature gate it does not know (refused too)
+    // refuses whole, or is a feature gate it does not know (ignored, as
+    // nodeadm ignores it)
     for (const Row& r : table) {
         if (!r.path.starts_with("spec.")) continue;
         INFO(r.path);
         const config::schema::Field* f = &config::schema::spec();
         std::istringstream keys(replace_all(r.path.substr(5), "[]", ""));
-        bool refused = false;
+        bool refused = false, unknown = false;
         for (std::string key; !refused && std::getline(keys, key, '.');) {
             const config::schema::Field* m = f->member(key);
             if (!m) {
                 CHECK(f->name == "featureGates");
-                refused = true;
+                unknown = true;
                 break;
             }
             f = m;
             refused = !f->refused.empty();
         }
-        CHECK(refused == (r.handling == "refused"));
+        if (unknown) CHECK(r.handling == "ignored");
+        else CHECK(refused == (r.handling == "refused"));
     }
 }
 
@@ -187,19 +215,24 @@ TEST_CASE("a refused field says why, and its zero value asks for nothing", "[con
     CHECK_FALSE(error_of(test::nodeconfig_yaml("  hybrid:\n"), "nc.yaml").has_value());
 }
 
-TEST_CASE("an unknown feature gate is refused saying why", "[config][nodeadm-fields]") {
-    std::optional<ConfigError> e = error_of(document("spec.featureGates.InstanceIDNodeName", true));
-    REQUIRE(e.has_value());
-    CHECK(e->field() == "spec.featureGates.InstanceIDNodeName");
-    CHECK(e->problem() ==
-          "not a feature gate eks-node knows (InstanceIdNodeName, FastImagePull): nodeadm would "
-          "ignore it; eks-node refuses it, so that a misspelt gate does not go unnoticed");
-    // elsewhere an unknown field is still one, naming the fields that may be set
-    e = error_of(document("spec.cluster.nmae", "x"));
-    REQUIRE(e.has_value());
-    CHECK(e->problem() ==
-          "unknown field (known fields: name, apiServerEndpoint, certificateAuthority, cidr, "
-          "enableOutpost, id)");
+TEST_CASE("an unknown feature gate is ignored as nodeadm ignores it; settings.strict refuses it",
+          "[config][nodeadm-fields]") {
+    const std::string text = document("spec.featureGates.InstanceIDNodeName", true);
+    CHECK_FALSE(error_of(text).has_value());
+    std::vector<Fragment> fragments = fragments_from_nodeconfig(text, "nc.json");
+    std::vector<Warning> w = unknown_field_warnings(fragments, json::object());
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].field == "spec.featureGates.InstanceIDNodeName");
+    CHECK(w[0].nearest == "InstanceIdNodeName");
+    CHECK_THROWS_WITH(unknown_field_warnings(fragments, {{"strict", true}}),
+                      "nc.json: spec.featureGates.InstanceIDNodeName: not a feature gate eks-node knows "
+                      "(InstanceIdNodeName, FastImagePull); settings.strict = true refuses what nodeadm would ignore");
+    // elsewhere an unknown field likewise, its strict error naming the fields that may be set
+    fragments = fragments_from_nodeconfig(document("spec.cluster.nmae", "x"), "nc.json");
+    CHECK_THROWS_WITH(unknown_field_warnings(fragments, {{"strict", true}}),
+                      "nc.json: spec.cluster.nmae: unknown field (known fields: name, apiServerEndpoint, "
+                      "certificateAuthority, cidr, enableOutpost, id); settings.strict = true refuses what nodeadm "
+                      "would ignore");
 }
 
 TEST_CASE("eks-node's TOML refuses the same fields", "[config][nodeadm-fields]") {

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+// eks-node-config on NodeConfig fields it does not know: ignored as nodeadm
+// ignores them, in user data (YAML, JSON, MIME) and /etc/eks/nodeadm.d, each
+// recorded in config.json's "warnings"; refused with settings.strict from
+// any TOML source.
+#include <catch2/catch.hpp>
+
+#include "../config/support.hpp"
+#include "config/fragments.hpp"
+#include "config/sources.hpp"
+#include "core/error.hpp"
+#include "fixtures.hpp"
+#include "steps/config.hpp"
+
+using namespace eksnode;
+using eksnode::steps::resolve_config;
+
+namespace {
+
+using test::conformance_instance;
+using test::TempRoot;
+
+const std::string head = "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n";
+
+// A node root with the machine facts resolve_config() reads.
+void machine(const TempRoot& r) {
+    r.write("/sys/devices/system/cpu/online", "0-1\n");
+    r.write("/etc/eks/kubelet-version.txt", "v1.34.0\n");
+}
+
+std::string mime(const std::vector<std::pair<std::string, std::string>>& parts) {
+    std::string out = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n";
+    for (const auto& [type, body] : parts) out += "--BOUNDARY\nContent-Type: " + type + "\n\n" + body + "\n";
+    return out + "--BOUNDARY--\n";
+}
+
+std::vector<std::string> fields_of(const json& cfg) {
+    std::vector<std::string> out;
+    for (const json& w : cfg.value("warnings", json::array())) out.push_back(w["field"].get<std::string>());
+    return out;
+}
+
+// The ConfigError resolving gives, or "" when it resolves.
+std::string refusal(const TempRoot& r, const std::string& user_data) {
+    try {
+        resolve_config({r.paths(), conformance_instance(), user_data});
+    } catch (const ConfigError& e) {
+        CHECK(e.exit_code() == 6);
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("a merged MIME user data: part 1's unknown fields are ignored, part 2's values render",
+          "[resolve][unknown-fields]") {
+    TempRoot r;
+    machine(r);
+    // Karpenter's shape: the user's own NodeConfig in front of the generated one
+    const std::string user_part = head +
+                                  "  cluster:\n    name: placeholder\n    nmae: my-cluster\n"
+                                  "  kubelet:\n    maxPodsExpresion: max_pods * 2\n    config:\n      maxPods: 10\n"
+                                  "  instance:\n    localStorage:\n      strategey: RAID0\n"
+                                  "  featureGates:\n    InstanceIDNodeName: true\n";
+    const std::string generated = test::nodeconfig_yaml("  kubelet:\n    config:\n      maxPods: 42\n");
+    json cfg =
+        resolve_config({r.paths(), conformance_instance(),
+                        mime({{"application/node.eks.aws", user_part}, {"application/node.eks.aws", generated}})});
+    CHECK(cfg["spec"]["cluster"]["name"] == "my-cluster");
+    CHECK(cfg["origins"]["/spec/cluster/name"] == "user data (MIME part 2, application/node.eks.aws)");
+    CHECK(cfg["spec"]["kubelet"]["config"]["maxPods"] == 42);
+    CHECK(cfg["derived"]["maxPods"] == 42);
+    CHECK_FALSE(cfg["spec"]["kubelet"].contains("maxPodsExpresion"));
+    CHECK(cfg["spec"]["featureGates"] == json::object());  // its only gate was unknown
+    CHECK(cfg["spec"]["instance"]["localStorage"] == json::object());
+    // the node name: the unknown gate did not turn InstanceIdNodeName on
+    CHECK(cfg["derived"]["nodeName"] != conformance_instance()["instanceId"]);
+    CHECK(fields_of(cfg) == std::vector<std::string>{"spec.cluster.nmae", "spec.kubelet.maxPodsExpresion",
+                                                     "spec.instance.localStorage.strategey",
+                                                     "spec.featureGates.InstanceIDNodeName"});
+    for (const json& w : cfg["warnings"]) CHECK(w["source"] == "user data (MIME part 1, application/node.eks.aws)");
+    CHECK(cfg["warnings"][0]["nearest"] == "name");
+    CHECK(cfg["warnings"][1]["nearest"] == "maxPodsExpression");
+    CHECK(cfg["warnings"][2]["nearest"] == "strategy");
+    CHECK(cfg["warnings"][3]["nearest"] == "InstanceIdNodeName");
+    // no value of an ignored field reaches config.json
+    CHECK(cfg.dump().find("max_pods * 2") == std::string::npos);
+    // the same user data under settings.strict: the first of them, exit 6
+    r.write("/etc/eks-node/node.toml.d/90-strict.toml", "[settings]\nstrict = true\n");
+    CHECK(refusal(r, mime({{"application/node.eks.aws", user_part}, {"application/node.eks.aws", generated}})) ==
+          "user data (MIME part 1, application/node.eks.aws): spec.cluster.nmae: unknown field (known fields: "
+          "name, apiServerEndpoint, certificateAuthority, cidr, enableOutpost, id); settings.strict = true refuses "
+          "what nodeadm would ignore");
+}
+
+TEST_CASE("unknown fields in YAML, JSON and nodeadm.d are ignored with their source", "[resolve][unknown-fields]") {
+    TempRoot r;
+    machine(r);
+    const std::string yaml = test::nodeconfig_yaml("  containerd:\n    configs: x\n");
+    json cfg = resolve_config({r.paths(), conformance_instance(), yaml});
+    CHECK(fields_of(cfg) == std::vector<std::string>{"spec.containerd.configs"});
+    CHECK(cfg["warnings"][0]["source"] == "user data");
+
+    json doc = {{"apiVersion", "node.eks.aws/v1alpha1"},
+                {"kind", "NodeConfig"},
+                {"spec",
+                 {{"cluster",
+                   {{"name", "my-cluster"},
+                    {"apiServerEndpoint", "https://example.com"},
+                    {"certificateAuthority", test::ca_base64()},
+                    {"cidr", "10.100.0.0/16"}}},
+                  {"instance", {{"network", {{"nameserver", json::array({"10.0.0.2"})}}}}}}},
+                {"metadata", {{"name", "n"}}},
+                {"kindd", "x"}};
+    r.write("/etc/eks/nodeadm.d/20-extra.yaml", head + "  kubelet:\n    flagz: [--v=4]\n");
+    cfg = resolve_config({r.paths(), conformance_instance(), doc.dump()});
+    CHECK(fields_of(cfg) ==
+          std::vector<std::string>{"kindd", "spec.instance.network.nameserver", "spec.kubelet.flagz"});
+    CHECK(cfg["warnings"][0]["source"] == "user data");
+    CHECK(cfg["warnings"][2]["source"] == (r.dir / "etc/eks/nodeadm.d/20-extra.yaml").string());
+    CHECK(cfg["warnings"][2]["nearest"] == "flags");
+    // nothing ignored: no "warnings" at all, config.json as it always was
+    fs::remove(r.dir / "etc/eks/nodeadm.d/20-extra.yaml");
+    CHECK_FALSE(resolve_config({r.paths(), conformance_instance(), test::nodeconfig_yaml()}).contains("warnings"));
+}
+
+TEST_CASE("settings.strict from the image, an admin or the user data's TOML refuses them",
+          "[resolve][unknown-fields]") {
+    const std::string typo = test::nodeconfig_yaml("  featureGates:\n    FastImagePul: true\n");
+    const std::string refused =
+        "spec.featureGates.FastImagePul: not a feature gate eks-node knows (InstanceIdNodeName, FastImagePull); "
+        "settings.strict = true refuses what nodeadm would ignore";
+    SECTION("the image's fragment") {
+        TempRoot r;
+        machine(r);
+        r.write("/usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nstrict = true\n");
+        CHECK(refusal(r, typo) == "user data: " + refused);
+        // a nodeadm.d file the image bakes in is held to it too
+        r.write("/etc/eks/nodeadm.d/10-x.json",
+                R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": {"clusterr": {}}})");
+        CHECK_THAT(
+            refusal(r, test::nodeconfig_yaml()),
+            Catch::StartsWith((r.dir / "etc/eks/nodeadm.d/10-x.json").string() + ": spec.clusterr: unknown field"));
+    }
+    SECTION("an admin's fragment, over the user data's false") {
+        TempRoot r;
+        machine(r);
+        r.write("/etc/eks-node/node.toml.d/90-admin.toml", "[settings]\nstrict = true\n");
+        CHECK(refusal(r, mime({{"application/vnd.eks-node+toml", "[settings]\nstrict = false\n"},
+                               {"application/node.eks.aws", typo}})) ==
+              "user data (MIME part 2, application/node.eks.aws): " + refused);
+    }
+    SECTION("the user data's own TOML part, over the image's false") {
+        TempRoot r;
+        machine(r);
+        r.write("/usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nstrict = false\n");
+        CHECK(refusal(r, mime({{"application/node.eks.aws", typo},
+                               {"application/vnd.eks-node+toml", "[settings]\nstrict = true\n"}})) ==
+              "user data (MIME part 1, application/node.eks.aws): " + refused);
+        // and false there lets it through, with its warning
+        json cfg = resolve_config({r.paths(), conformance_instance(),
+                                   mime({{"application/node.eks.aws", typo},
+                                         {"application/vnd.eks-node+toml", "[settings]\nstrict = false\n"}})});
+        CHECK(fields_of(cfg) == std::vector<std::string>{"spec.featureGates.FastImagePul"});
+    }
+}
+
+TEST_CASE("an ECS node's config.json records the warnings too", "[resolve][unknown-fields][ecs]") {
+    TempRoot r;
+    machine(r);
+    r.write("/usr/lib/eks-node/node.toml.d/10-ecs.toml", "[settings]\nnode = \"ecs\"\n");
+    json cfg = resolve_config({r.paths(), conformance_instance(), head + "  instance:\n    environmnet: {}\n"});
+    CHECK(fields_of(cfg) == std::vector<std::string>{"spec.instance.environmnet"});
+}
+
+TEST_CASE("settings_with_user_data: the user data's fragments in the slot, between 10-* and 90-*",
+          "[resolve][unknown-fields]") {
+    TempRoot r;
+    const std::vector<config::Fragment> user_data = {config::fragment_from_toml("[settings]\nstrict = true\n", "ud")};
+    r.write("/usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nstrict = false\nlogLevel = \"debug\"\n");
+    CHECK(config::strict(config::settings_with_user_data(r.paths(), user_data)));
+    CHECK(config::settings_with_user_data(r.paths(), user_data)["logLevel"] == "debug");
+    r.write("/etc/eks-node/node.toml.d/90-admin.toml", "[settings]\nstrict = false\n");
+    CHECK_FALSE(config::strict(config::settings_with_user_data(r.paths(), user_data)));
+    CHECK(config::strict(config::settings_with_user_data(r.paths(), {})) == false);
+}
