@@ -30,7 +30,11 @@ using generator::GeneratorPlan;
 // One node root for the whole run, with an instance-store disk.
 const fs::path& root() {
     static const fs::path dir = [] {
-        std::string tmpl = (fs::temp_directory_path() / "fuzz-generator-XXXXXX").string();
+        // tmpfs when there is one: rewriting config.json on ext4 (O_TRUNC) waits for
+        // the old blocks' flush (auto_da_alloc), 1-7 ms a run, 4/5 of the run's time
+        std::error_code ec;
+        const fs::path base = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
+        std::string tmpl = (base / "fuzz-generator-XXXXXX").string();
         if (!::mkdtemp(tmpl.data())) std::abort();
         fs::path d = tmpl;
         fs::create_directories(d / "sys/block/nvme1n1/device");
