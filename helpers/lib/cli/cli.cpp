@@ -179,6 +179,13 @@ int config_cmd(const std::vector<std::string>& args) {
         if (!origins) {
             cfg.erase("origins");
             cfg.erase("warnings");
+        } else {
+            // and who decided each key of kubelet's configuration (settings.kubelet.configMode)
+            try {
+                cfg["kubeletConfig"] = render::kubelet_config_origins(cfg);
+            } catch (const Error& e) {
+                cfg["kubeletConfig"] = fmt::format("not known: {}", e.what());
+            }
         }
         std::string out = dump_pretty(cfg, 2);
         // what is printed ends up in terminals' scrollback and tickets: the

@@ -232,6 +232,15 @@ const Field& settings() {
                    "what the kubeconfig runs for kubelet's API server token: eks-node get-token (eks-node, the "
                    "default) or aws eks get-token (aws-cli, for images that ship the AWS CLI)",
                    {"eks-node", "aws-cli"}),
+            // render/kubelet_config.cpp reads it from config.json (eks-node-kubelet(8)).
+            object("kubelet", "how kubelet's configuration is made",
+                   {
+                       choice("configMode",
+                              "merge (the default): spec.kubelet.config over eks-node's KubeletConfiguration, as "
+                              "nodeadm does; replace: spec.kubelet.config is the whole file, eks-node filling only "
+                              "the keys it must own where it is silent",
+                              {"merge", "replace"}),
+                   }),
             // eks-node-imds reads this table too: with the same reader.
             read_by(
                 [](const json& v, const std::string& source) {

@@ -200,6 +200,41 @@ void check_kubelet_max_pods(const json& spec, const Origins& origins) {
                           fmt::format("{} is not an integer from 1 to {}", text::describe(*v), max));
 }
 
+// settings.kubelet.configMode = "replace" makes spec.kubelet.config the whole
+// KubeletConfiguration (render/kubelet_config.cpp): there must be one, of the
+// one type kubelet reads, and what eks-node set up for kubelet (containerd's
+// socket, the systemd cgroup driver containerd's runc uses) cannot be changed
+// there, or kubelet would fail at its first pod instead of here.
+void check_kubelet_config_mode(const json& spec, const json& settings, const Origins& origins) {
+    const json* mode = path_in(settings, {"kubelet", "configMode"});
+    if (!mode || *mode != "replace") return;
+    const json* user = path_in(spec, {"kubelet", "config"});
+    if (!user || !user->is_object() || user->empty())
+        throw ConfigError(origin_of(origins, "/settings/kubelet/configMode"), "settings.kubelet.configMode",
+                          "replace needs a KubeletConfiguration in spec.kubelet.config, and no source sets one");
+    auto refuse_unless = [&](const char* key, std::string_view want, std::string_view why) {
+        auto v = user->find(key);
+        if (v == user->end() || v->is_null() || (v->is_string() && *v == want)) return;
+        throw ConfigError(origin_of(origins, fmt::format("/spec/kubelet/config/{}", key)),
+                          fmt::format("spec.kubelet.config.{}", key),
+                          fmt::format("{} with settings.kubelet.configMode = replace: must be \"{}\" ({})",
+                                      text::describe(*v), want, why));
+    };
+    refuse_unless("kind", "KubeletConfiguration", "the one document kubelet's --config reads");
+    refuse_unless("apiVersion", "kubelet.config.k8s.io/v1beta1", "the version eks-node writes and checks");
+    refuse_unless("cgroupDriver", "systemd", "containerd's runc runs with SystemdCgroup = true");
+    refuse_unless("containerRuntimeEndpoint", "unix:///run/containerd/containerd.sock",
+                  "the containerd eks-node configures and starts");
+    // eks-node fills authentication.x509.clientCAFile inside the user's table
+    const json* auth = path_in(*user, {"authentication"});
+    const json* x509 = auth && auth->is_object() ? path_in(*auth, {"x509"}) : nullptr;
+    for (auto [table, field] : {std::pair{auth, "authentication"}, std::pair{x509, "authentication.x509"}})
+        if (table && !table->is_null() && !table->is_object())
+            throw ConfigError(origin_of(origins, "/spec/kubelet/config/authentication"),
+                              fmt::format("spec.kubelet.config.{}", field),
+                              fmt::format("{} is not a table", text::describe(*table)));
+}
+
 // The AWS SDK variables of the node's environment, which eks-node-config's
 // own AWS client reads too (config/aws_env.hpp): checked by the client's
 // reader, whether or not this run makes an API call.
@@ -306,6 +341,7 @@ void validate_merged(const json& spec, const json& settings, const Origins& orig
     require_cluster_fields(spec, settings, origins, required);
     validate_settings(settings, origins);
     check_kubelet_max_pods(spec, origins);
+    check_kubelet_config_mode(spec, settings, origins);
     check_aws_environment(spec, origins);
     check_environment_sections(spec, origins);
 }

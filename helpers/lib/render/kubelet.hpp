@@ -18,8 +18,12 @@ namespace eksnode::render::detail {
 // (the outputs' paths are in core/paths.hpp, their modes in core/outputs.hpp).
 inline constexpr std::string_view credential_provider_bin_dir = path::credential_provider_bin_dir;
 
+// settings.kubelet.configMode = "replace": spec.kubelet.config is the whole
+// KubeletConfiguration, eks-node's values only filling the keys it must own.
+bool kubelet_replaces_config(const json& cfg);
 // Whether this kubelet reads drop-ins from --config-dir (nodeadm: >= 1.29),
-// so the user's kubelet.config goes to a drop-in instead of into config.json.
+// so the user's kubelet.config goes to a drop-in instead of into config.json
+// (never in replace mode: the user's configuration is config.json).
 bool kubelet_uses_dropin(const json& cfg);
 // spec.kubelet.config when it goes to a drop-in (set, and the kubelet reads
 // drop-ins); nullptr when there is no drop-in to write.
@@ -27,7 +31,8 @@ const json* user_dropin_config(const json& cfg);
 
 // /etc/kubernetes/kubelet/config.json: nodeadm's defaults, the derived values
 // and the version toggles; for kubelets without drop-ins, spec.kubelet.config
-// deep-merged over it.
+// deep-merged over it. In replace mode: spec.kubelet.config, with the keys
+// eks-node must own filled where it has none.
 json kubelet_config(const json& cfg);
 
 // config.json.d/40-user.conf: kind and apiVersion (a drop-in must name them to

@@ -9,6 +9,7 @@
 #include "render/containerd.hpp"
 #include "render/detail.hpp"
 #include "render/kubelet.hpp"
+#include "render/render.hpp"
 
 namespace eksnode::render::detail {
 
@@ -87,17 +88,9 @@ bool reserves_cpus(const json& cfg) {
     return false;
 }
 
-}  // namespace
-
-bool kubelet_uses_dropin(const json& cfg) { return kubelet_at_least(cfg, "1.29"); }
-
-const json* user_dropin_config(const json& cfg) {
-    return kubelet_uses_dropin(cfg) ? non_empty_object(cfg, "/spec/kubelet/config") : nullptr;
-}
-
 // Keys in the order of nodeadm's file in the conformance samples; version
 // dependent ones next to their kin.
-json kubelet_config(const json& cfg) {
+json eks_node_kubelet_config(const json& cfg) {
     json k = type_meta();
     k["address"] = "0.0.0.0";
     k["authentication"] = authentication();
@@ -149,6 +142,67 @@ json kubelet_config(const json& cfg) {
         k["shutdownGracePeriodCriticalPods"] = "30s";
     }
 
+    return k;
+}
+
+// settings.kubelet.configMode = "replace": the user's KubeletConfiguration is
+// the file, and these of eks-node's values fill it where it has none: without
+// them the node does not join (CA, cluster DNS, provider ID), or kubelet
+// disagrees with what eks-node set up (containerd's socket and cgroup driver)
+// or runs on kubelet's defaults, which are wrong for this instance (110 pods,
+// nothing reserved). eks-node.toml(5) KUBELET CONFIGURATION lists them;
+// config/validate.cpp refuses the values that cannot work.
+constexpr std::string_view filled_when_absent[] = {
+    "/authentication/x509/clientCAFile",
+    "/clusterDNS",
+    "/providerID",
+    "/containerRuntimeEndpoint",
+    "/imageServiceEndpoint",
+    "/cgroupDriver",
+    "/maxPods",
+    "/kubeReserved",
+};
+
+bool absent(const json& k, const json::json_pointer& p) { return !k.contains(p) || k.at(p).is_null(); }
+
+json replaced_kubelet_config(const json& cfg, const json& ours) {
+    json k = type_meta();
+    if (const json* user = non_empty_object(cfg, "/spec/kubelet/config")) deep_merge(k, *user);
+    for (std::string_view key : filled_when_absent) {
+        json::json_pointer p{std::string(key)};
+        if (ours.contains(p) && absent(k, p)) k[p] = ours.at(p);
+    }
+    return k;
+}
+
+std::string user_key_origin(const json& cfg, const std::string& key) {
+    const json* o = find(cfg, "/origins");
+    if (o && o->is_object()) {
+        // the key's own origin, or the one of the first of its fields
+        std::string pointer = "/spec/kubelet/config" + key;
+        if (auto it = o->find(pointer); it != o->end() && it->is_string()) return it->get<std::string>();
+        for (const auto& [field, origin] : o->items())
+            if (field.starts_with(pointer + "/") && origin.is_string()) return origin.get<std::string>();
+    }
+    return "configuration";
+}
+
+}  // namespace
+
+bool kubelet_replaces_config(const json& cfg) {
+    const json* mode = find(cfg, "/settings/kubelet/configMode");
+    return mode && mode->is_string() && *mode == "replace";
+}
+
+bool kubelet_uses_dropin(const json& cfg) { return kubelet_at_least(cfg, "1.29") && !kubelet_replaces_config(cfg); }
+
+const json* user_dropin_config(const json& cfg) {
+    return kubelet_uses_dropin(cfg) ? non_empty_object(cfg, "/spec/kubelet/config") : nullptr;
+}
+
+json kubelet_config(const json& cfg) {
+    json k = eks_node_kubelet_config(cfg);
+    if (kubelet_replaces_config(cfg)) return replaced_kubelet_config(cfg, k);
     // Without drop-in support the user's settings can only live in this file.
     if (!kubelet_uses_dropin(cfg))
         if (const json* user = non_empty_object(cfg, "/spec/kubelet/config")) deep_merge(k, *user);
@@ -162,3 +216,39 @@ json kubelet_user_dropin(const json& user_config) {
 }
 
 }  // namespace eksnode::render::detail
+
+namespace eksnode::render {
+
+using namespace detail;
+
+json kubelet_config_origins(const json& cfg) {
+    const bool replace = kubelet_replaces_config(cfg);
+    const std::string mode = fmt::format("settings.kubelet.configMode = {}", replace ? "replace" : "merge");
+    const json* user = non_empty_object(cfg, "/spec/kubelet/config");
+    const json ours = eks_node_kubelet_config(cfg);
+    const json effective = kubelet_effective_config(cfg);
+    json out = json::object();
+    for (const auto& [key, value] : effective.items()) {
+        const std::string pointer = "/" + key;
+        if (key == "kind" || key == "apiVersion") {
+            out[pointer] = "eks-node (the document's type)";
+        } else if (user && user->contains(key)) {
+            out[pointer] = fmt::format("{}: spec.kubelet.config.{} ({}{})", user_key_origin(cfg, pointer), key, mode,
+                                       replace                    ? ""
+                                       : kubelet_uses_dropin(cfg) ? ", over eks-node's in the drop-in 40-user.conf"
+                                                                  : ", merged over eks-node's");
+        } else {
+            out[pointer] =
+                fmt::format("eks-node ({}{})", mode, replace ? ": filled, absent from spec.kubelet.config" : "");
+        }
+    }
+    // the nested value replace mode fills inside the user's own table
+    if (replace && user) {
+        const json::json_pointer ca{"/authentication/x509/clientCAFile"};
+        if (absent(*user, ca) && ours.contains(ca))
+            out[ca.to_string()] = fmt::format("eks-node ({}: filled, absent from spec.kubelet.config)", mode);
+    }
+    return out;
+}
+
+}  // namespace eksnode::render

@@ -87,6 +87,10 @@ StepResult render_kubelet(const json& cfg, const Paths& paths);
 // render_kubelet() writes it, with the user's drop-in keys over it, as
 // kubelet merges them (eks-node-joined reads its health port from it).
 json kubelet_effective_config(const json& cfg);
+// Where each key of kubelet_effective_config() came from, by JSON pointer
+// into it: the user's (with the source and the configuration mode) or
+// eks-node's. `eks-node config dump --origins` prints it.
+json kubelet_config_origins(const json& cfg);
 
 // eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
 // SOCI snapshotter config (FastImagePull).

@@ -322,6 +322,57 @@ TEST_CASE("removing kubelet.config withdraws the drop-in and its flag", "[render
     CHECK(env.find("KUBELET_CONFIG_DROPIN_DIR_ALPHA") == std::string::npos);
 }
 
+TEST_CASE("configMode replace: a merge node switched to replace withdraws the drop-in and keeps the user's values",
+          "[render][kubelet]") {
+    json cfg = base_config();
+    cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
+    TempDir root;
+    Paths paths(root.path);
+    render_kubelet(cfg, paths);
+    const fs::path dropin = root.path / "etc/kubernetes/kubelet/config.json.d/40-user.conf";
+    REQUIRE(fs::exists(dropin));
+
+    cfg["settings"]["kubelet"]["configMode"] = "replace";
+    CHECK(render_kubelet(cfg, paths).changed());
+    CHECK_FALSE(fs::exists(dropin));
+    CHECK(read_file(root.path / "etc/eks/kubelet/environment").find("--config-dir=") == std::string::npos);
+    const nlohmann::json written = as_data(read_file(root.path / "etc/kubernetes/kubelet/config.json"));
+    // the user's keys, and eks-node's only where the user is silent
+    const nlohmann::json user = as_data(user_kubelet_config());
+    for (const auto& [key, value] : user.items()) CHECK(written.at(key) == value);
+    CHECK(written.at("maxPods") == as_data(cfg["derived"]["maxPods"]));
+    // what the user did not set and eks-node does not own is kubelet's default again
+    CHECK_FALSE(written.contains("tlsCipherSuites"));
+    CHECK_FALSE(written.contains("featureGates"));
+    CHECK(as_data(kubelet_effective_config(cfg)) == written);
+}
+
+TEST_CASE("config dump --origins: who decided each kubelet key, in either mode", "[render][kubelet]") {
+    json cfg = render_test::load_json("tests/golden/kubelet/15-config-replace-1.35/input/config.json");
+    json o = kubelet_config_origins(cfg);
+    // exactly the keys of the file
+    json effective = kubelet_effective_config(cfg);
+    for (const auto& [key, value] : effective.items()) CHECK(o.contains("/" + key));
+    CHECK(o.size() == effective.size() + 1);  // + the CA file filled inside the user's table
+    CHECK(o["/maxPods"] ==
+          "user data (MIME part 1, application/node.eks.aws): spec.kubelet.config.maxPods "
+          "(settings.kubelet.configMode = replace)");
+    // a table's origin is the one of its fields
+    CHECK(o["/authentication"].get<std::string>().starts_with("user data (MIME part 1"));
+    CHECK(o["/clusterDNS"] ==
+          "eks-node (settings.kubelet.configMode = replace: filled, absent from spec.kubelet.config)");
+    CHECK(o["/authentication/x509/clientCAFile"] ==
+          "eks-node (settings.kubelet.configMode = replace: filled, absent from spec.kubelet.config)");
+
+    cfg["settings"].erase("kubelet");  // merge, the default: kubelet 1.35 reads the drop-in
+    o = kubelet_config_origins(cfg);
+    CHECK(o["/maxPods"] ==
+          "user data (MIME part 1, application/node.eks.aws): spec.kubelet.config.maxPods "
+          "(settings.kubelet.configMode = merge, over eks-node's in the drop-in 40-user.conf)");
+    CHECK(o["/tlsCipherSuites"] == "eks-node (settings.kubelet.configMode = merge)");
+    CHECK_FALSE(o.contains("/authentication/x509/clientCAFile"));
+}
+
 TEST_CASE("a missing config.json field is a configuration error naming it", "[render]") {
     json cfg = base_config();
     cfg["derived"].erase("caPEM");
