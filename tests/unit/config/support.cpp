@@ -57,6 +57,16 @@ std::string nodeconfig_yaml(std::string_view extra) {
            std::string(extra);
 }
 
+nlohmann::ordered_json nodeconfig_document() {
+    return {{"apiVersion", "node.eks.aws/v1alpha1"},
+            {"kind", "NodeConfig"},
+            {"spec",
+             {{"cluster",
+               {{"name", "my-cluster"},
+                {"apiServerEndpoint", "https://example.com"},
+                {"certificateAuthority", ca_base64()},
+                {"cidr", "10.100.0.0/16"}}}}}};
+}
 
 std::filesystem::path conformance_root() { return source_path("tests/conformance"); }
 

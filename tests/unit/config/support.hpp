@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace eksnode::test {
 
 // A real self-signed cluster CA (the one the conformance samples use).
@@ -19,6 +21,8 @@ std::string gzip(std::string_view bytes);
 // A NodeConfig with the four required cluster fields, then `extra` appended
 // (YAML, indented as under "spec:").
 std::string nodeconfig_yaml(std::string_view extra = "");
+// The same NodeConfig as a document, to vary field by field.
+nlohmann::ordered_json nodeconfig_document();
 
 std::filesystem::path conformance_root();  // the conformance samples (tests/conformance)
 

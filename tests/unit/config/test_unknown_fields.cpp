@@ -31,16 +31,7 @@ json with(json base, const std::string& at, json value) {
     return base;
 }
 
-json complete() {
-    return {{"apiVersion", "node.eks.aws/v1alpha1"},
-            {"kind", "NodeConfig"},
-            {"spec",
-             {{"cluster",
-               {{"name", "my-cluster"},
-                {"apiServerEndpoint", "https://example.com"},
-                {"certificateAuthority", test::ca_base64()},
-                {"cidr", "10.100.0.0/16"}}}}}};
-}
+json complete() { return test::nodeconfig_document(); }
 
 // The document as YAML: JSON is YAML's flow style; a block style is made
 // by the YAML reader's own tests (test_yaml11.cpp). Here both forms of the

@@ -86,6 +86,18 @@ json user_kubelet_config() {
     return json::parse(R"({"logging": {"verbosity": 5}, "clusterDNS": ["0.0.0.0", "1.1.1.1"]})");
 }
 
+// A node rendered with the user's kubelet.config in the drop-in (kubelet 1.29+).
+struct DropinNode {
+    json cfg = base_config();
+    TempDir root;
+    Paths paths{root.path};
+    fs::path dropin = root.path / "etc/kubernetes/kubelet/config.json.d/40-user.conf";
+    DropinNode() {
+        cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
+        render_kubelet(cfg, paths);
+    }
+};
+
 }  // namespace
 
 // ---- equivalence with the conformance samples (nodeadm's output) ----------
@@ -304,12 +316,8 @@ TEST_CASE("credentials are written 0600", "[render][kubelet]") {
 }
 
 TEST_CASE("removing kubelet.config withdraws the drop-in and its flag", "[render][kubelet]") {
-    json cfg = base_config();
-    cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
-    TempDir root;
-    Paths paths(root.path);
-    render_kubelet(cfg, paths);
-    const fs::path dropin = root.path / "etc/kubernetes/kubelet/config.json.d/40-user.conf";
+    DropinNode n;
+    auto& [cfg, root, paths, dropin] = n;
     REQUIRE(fs::exists(dropin));
     CHECK(read_file(root.path / "etc/eks/kubelet/environment").find("--config-dir=") != std::string::npos);
 
@@ -324,12 +332,8 @@ TEST_CASE("removing kubelet.config withdraws the drop-in and its flag", "[render
 
 TEST_CASE("configMode replace: a merge node switched to replace withdraws the drop-in and keeps the user's values",
           "[render][kubelet]") {
-    json cfg = base_config();
-    cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
-    TempDir root;
-    Paths paths(root.path);
-    render_kubelet(cfg, paths);
-    const fs::path dropin = root.path / "etc/kubernetes/kubelet/config.json.d/40-user.conf";
+    DropinNode n;
+    auto& [cfg, root, paths, dropin] = n;
     REQUIRE(fs::exists(dropin));
 
     cfg["settings"]["kubelet"]["configMode"] = "replace";

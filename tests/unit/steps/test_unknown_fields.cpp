@@ -102,17 +102,10 @@ TEST_CASE("unknown fields in YAML, JSON and nodeadm.d are ignored with their sou
     CHECK(fields_of(cfg) == std::vector<std::string>{"spec.containerd.configs"});
     CHECK(cfg["warnings"][0]["source"] == "user data");
 
-    json doc = {{"apiVersion", "node.eks.aws/v1alpha1"},
-                {"kind", "NodeConfig"},
-                {"spec",
-                 {{"cluster",
-                   {{"name", "my-cluster"},
-                    {"apiServerEndpoint", "https://example.com"},
-                    {"certificateAuthority", test::ca_base64()},
-                    {"cidr", "10.100.0.0/16"}}},
-                  {"instance", {{"network", {{"nameserver", json::array({"10.0.0.2"})}}}}}}},
-                {"metadata", {{"name", "n"}}},
-                {"kindd", "x"}};
+    json doc = test::nodeconfig_document();
+    doc["spec"]["instance"]["network"]["nameserver"] = json::array({"10.0.0.2"});
+    doc["metadata"] = {{"name", "n"}};
+    doc["kindd"] = "x";
     r.write("/etc/eks/nodeadm.d/20-extra.yaml", head + "  kubelet:\n    flagz: [--v=4]\n");
     cfg = resolve_config({r.paths(), conformance_instance(), doc.dump()});
     CHECK(fields_of(cfg) ==
