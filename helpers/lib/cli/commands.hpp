@@ -57,6 +57,7 @@ StepResult telemetry(const StepOptions& opts);
 // or reboots (settings.onFailure).
 extern const StepSpec verdict_spec;
 StepResult verdict(const StepOptions& opts);
+inline constexpr std::string_view verdict_unit = "eks-node-verdict.service";
 inline constexpr std::string_view fail_fast_unit = "eks-node-fail-fast.service";
 inline constexpr std::string_view prepull_unit_name = "eks-node-prepull.service";
 struct Verdict {
