@@ -42,8 +42,8 @@ Verdict verdict_of(const json& report) {
         // a failed pre-pull or cloud-init script is that unit's alone (eks-node status)
         const std::string name = text_of(u.at("unit"));
         // nor is a unit that runs after the chain (this one, the telemetry)
-        if (u.at("state") != "failed" || name == prepull_unit_name || name == telemetry_unit ||
-            name == verdict_unit || !name.starts_with("eks-node-"))
+        if (u.at("state") != "failed" || name == prepull_unit_name || name == telemetry_unit || name == verdict_unit ||
+            !name.starts_with("eks-node-"))
             continue;
         v.failed = true;
         const json& exit = u.at("exitStatus");

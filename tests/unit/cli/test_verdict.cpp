@@ -51,7 +51,8 @@ TEST_CASE("only exit status 6 and 75 are failures waiting cannot heal", "[cli][v
     CHECK(v.line.find("result exit-code") != std::string::npos);
 }
 
-TEST_CASE("the verdict of a join gives the chain's time; a failed pre-pull or telemetry is no failed join", "[cli][verdict]") {
+TEST_CASE("the verdict of a join gives the chain's time; a failed pre-pull or telemetry is no failed join",
+          "[cli][verdict]") {
     json r = report({unit("eks-node-imds.service", "active", 0, nullptr),
                      unit("eks-node-prepull.service", "failed", 75, "pull failed"),
                      unit("cloud-final.service", "failed", 1, "script failed"),
