@@ -57,6 +57,7 @@ std::string nodeconfig_yaml(std::string_view extra) {
            std::string(extra);
 }
 
+
 std::filesystem::path conformance_root() { return source_path("tests/conformance"); }
 
 }  // namespace eksnode::test
