@@ -47,7 +47,8 @@ Verdict verdict_of(const json& report) {
             continue;
         v.failed = true;
         const json& exit = u.at("exitStatus");
-        v.cannot_heal = exit.is_number_integer() && (exit == EXIT_CONFIG || exit == EXIT_TEMPFAIL);
+        const int code = exit.is_number_integer() ? exit.get<int>() : -1;
+        v.cannot_heal = code == EXIT_CONFIG || code == EXIT_TEMPFAIL;
         std::string unit = name.substr(0, name.rfind(".service"));
         std::string why = u.at("lastError").is_string() ? u.at("lastError").get<std::string>()
                                                         : fmt::format("result {}", text_of(u.at("result")));
