@@ -131,6 +131,50 @@ def test_render_ecs(helpers):
           str(harness.tree(root)))
 
 
+STATIC_POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: node-agent
+spec:
+  containers:
+  - name: agent
+    image: public.ecr.aws/docker/library/busybox:1.36
+"""
+
+
+def test_static_pods(helpers):
+    """settings.staticPods in TOML user data (its manifest's "apiVersion:"
+    and "kind:" lines inside a multi-line string, which the format sniffer
+    must not take for a NodeConfig's) reaches kubelet's staticPodPath through
+    imds, config and kubelet; a re-run without it removes the file and the
+    setting."""
+    root = harness.make_root(kubelet_version="1.29.0")
+    cluster = (harness.SOURCE_ROOT / "tests/bad-input/101-toml-prepull-upper-case/user-data").read_text()
+    cluster = cluster[:cluster.index("[settings")]
+    with_pod = root / "with-pod.toml"
+    with_pod.write_text(cluster + '[settings.staticPods]\nnode-agent = """\n%s"""\n' % STATIC_POD)
+    without = root / "without.toml"
+    without.write_text(cluster)
+    manifest = root / "etc/kubernetes/static-pods/node-agent.yaml"
+    kubelet_config = root / "etc/kubernetes/kubelet/config.json"
+    for user_data, present in ((with_pod, True), (without, False)):
+        with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data) as imds:
+            for s in ("imds", "config", "kubelet"):
+                r = step(helpers, s, root, "--imds-endpoint=%s" % imds.endpoint)
+                check("static pods (%s): step %s exits 0" % (user_data.name, s), r.returncode == 0, r.stderr)
+        config = harness.json.loads(kubelet_config.read_text()) if kubelet_config.exists() else {}
+        if present:
+            check("the manifest is written as given, 0600",
+                  manifest.exists() and manifest.read_text() == STATIC_POD and
+                  stat.S_IMODE(os.stat(manifest).st_mode) == 0o600)
+            check("staticPodPath names the directory",
+                  config.get("staticPodPath") == "/etc/kubernetes/static-pods", str(config.get("staticPodPath")))
+        else:
+            check("the manifest is removed when the setting goes away", not manifest.exists())
+            check("staticPodPath is unset without a pod", "staticPodPath" not in config, str(config)[:300])
+    harness.shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     helpers = sys.argv[1]
     test_chain(helpers)
@@ -138,6 +182,7 @@ def main():
     test_bad_config_stops_chain(helpers)
     test_usage(helpers)
     test_render_ecs(helpers)
+    test_static_pods(helpers)
     return TALLY.finish()
 
 

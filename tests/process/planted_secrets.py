@@ -84,6 +84,7 @@ SURFACE_SECRETS = {
     "hook command word (user data)": "Pl4nted-UserData-Hook-Arg-8a9b",
     "hook environment (user data)": "Pl4nted-UserData-Hook-Env-0c1d",
     "containerd baseRuntimeSpec process.env": "Pl4nted-Runtime-Spec-Env-5b6c",
+    "static pod container env (settings.staticPods)": "Pl4nted-Static-Pod-Env-7d8e",
 }
 S = SURFACE_SECRETS
 CONFIG_SECRETS = {"proxy password": PROXY_PASSWORD, "proxy password after its first @": PROXY2_PASSWORD,
@@ -144,6 +145,21 @@ command = ["/bin/true", "register", "--token", "%(ud_hook_arg)s"]
 [settings.hooks.ud-agent.environment]
 AGENT_ENROLL_KEY = "%(ud_hook_env)s"
 
+[settings.staticPods]
+node-agent = '''
+apiVersion: v1
+kind: Pod
+metadata:
+  name: node-agent
+spec:
+  containers:
+  - name: agent
+    image: busybox:1.36
+    env:
+    - name: AGENT_TOKEN
+      value: "%(static_pod_env)s"
+'''
+
 --==B==--
 """ % {"cri": CRI, "proxy": PROXY_URL, "proxy2": PROXY2_URL,
        "ctd_bearer": S["containerd registry Authorization header"],
@@ -155,7 +171,8 @@ AGENT_ENROLL_KEY = "%(ud_hook_env)s"
        "pod_header": S["kubelet staticPodURLHeader custom header"],
        "manifest_header": S["kubelet --manifest-url-header"],
        "ud_hook_arg": S["hook command word (user data)"], "ud_hook_env": S["hook environment (user data)"],
-       "spec_env": S["containerd baseRuntimeSpec process.env"]}
+       "spec_env": S["containerd baseRuntimeSpec process.env"],
+       "static_pod_env": S["static pod container env (settings.staticPods)"]}
 
 SITE_TOML = ("[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for kv in ENV_SECRETS.items()) +
              '\n[settings.hooks.site-agent]\ncommand = ["/bin/true", "--key=%s"]\n'

@@ -351,7 +351,7 @@ def memory_bounds(root, steps):
 
 # Not steps of the chain: they run once it has ended, whichever way, and hold
 # nothing back (no OnFailure=, nothing waits for them).
-AFTER_CHAIN = ("eks-node-telemetry.service",)
+AFTER_CHAIN = ("eks-node-telemetry.service", "eks-node-verdict.service")
 
 
 def after_chain(root):
@@ -367,6 +367,22 @@ def after_chain(root):
               f"{unit} is ordered after eks-node.target and eks-node-failed.target", " ".join(after))
         for target in ("eks-node.target", "eks-node-failed.target"):
             check(unit in directives(effective(root, target), "Wants"), f"{target} wants {unit}")
+
+
+# Started by eks-node-verdict alone, on a failure waiting cannot heal, when
+# settings.onFailure asks (eks-node-fail-fast(8)): stopped with the failed
+# target, so that starting the chain again calls the power-off off.
+FAIL_FAST = "eks-node-fail-fast.service"
+
+
+def fail_fast(root):
+    text = effective(root, FAIL_FAST)
+    check("eks-node-failed.target" in directives(text, "PartOf"), f"{FAIL_FAST} is PartOf=eks-node-failed.target")
+    check(not directives(text, "OnFailure"), f"{FAIL_FAST} has no OnFailure=")
+    check(re.search("^TimeoutStartSec=infinity", text, re.M) is not None,
+          f"{FAIL_FAST} has TimeoutStartSec=infinity: the delay is its job")
+    for target in ("eks-node.target", "eks-node-failed.target"):
+        check(FAIL_FAST not in directives(effective(root, target), "Wants"), f"{target} does not want {FAIL_FAST}")
 
 
 # Steps off the join path: they run after kubelet has started and hold nothing
@@ -490,10 +506,11 @@ def main():
                + ["kubelet.service", "containerd.service"])
         hook_template(root, unit_dir)
         network_template(root, unit_dir, units)
-        chain = [u for u in steps if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH]
+        chain = [u for u in steps if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH and u != FAIL_FAST]
         security(root, steps)
         contracts(root, unit_dir, chain, dropins)
         after_chain(root)
+        fail_fast(root)
         off_join_path(root, unit_dir, units)
         confinement(root, unit_dir, steps)
         service_environment(root, unit_dir, steps)

@@ -2,6 +2,7 @@
 // Subcommands of the operator CLI that live in their own files (internal to cli/).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,31 @@ std::string prometheus_text(const json& report);
 inline constexpr std::string_view telemetry_unit = "eks-node-telemetry.service";
 extern const StepSpec telemetry_spec;
 StepResult telemetry(const StepOptions& opts);
+
+// eks-node-verdict (eks-node-verdict(8)): one line on the serial console
+// when the join ended, failed or not; `eks-node-verdict fail-fast`, run by
+// eks-node-fail-fast.service, waits settings.onFailureDelay and powers off
+// or reboots (settings.onFailure).
+extern const StepSpec verdict_spec;
+StepResult verdict(const StepOptions& opts);
+inline constexpr std::string_view verdict_unit = "eks-node-verdict.service";
+inline constexpr std::string_view fail_fast_unit = "eks-node-fail-fast.service";
+inline constexpr std::string_view prepull_unit_name = "eks-node-prepull.service";
+struct Verdict {
+    bool failed = false;
+    bool cannot_heal = false;  // exit status 6 (bad input) or 75 (its deadline passed)
+    std::string line;          // the console line, one line
+};
+// The verdict of a status_report(): the first failed step (in the order they
+// ran) with its exit status and last error line, or the chain's time.
+Verdict verdict_of(const json& report);
+struct FailFast {
+    std::string action = "none";               // settings.onFailure: none, poweroff, reboot
+    std::chrono::milliseconds delay{120'000};  // settings.onFailureDelay
+};
+// settings.onFailure and onFailureDelay from the static fragments (image and
+// admin; user data may not set them).
+FailFast fail_fast_settings(const Paths& paths);
 
 // `eks-node validate [--root=DIR] [--json]`: the running node against its outputs.
 int validate_cmd(const std::vector<std::string>& args);

@@ -7,9 +7,11 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "config/convert.hpp"
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
@@ -202,11 +204,42 @@ std::string image_tag(std::string_view s) {
     return ok ? "" : text::quote(s) + " is not an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)";
 }
 
-std::string runtime_handler_name(std::string_view s) {
+namespace {
+
+bool dns_label(std::string_view s) {
     auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-    bool ok = !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
-              std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
-    return ok ? "" : text::quote(s) + " is not a runtime handler name (a DNS label: [a-z0-9-], at most 63)";
+    return !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
+           std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+}  // namespace
+
+std::string runtime_handler_name(std::string_view s) {
+    return dns_label(s) ? "" : text::quote(s) + " is not a runtime handler name (a DNS label: [a-z0-9-], at most 63)";
+}
+
+std::string static_pod_name(std::string_view s) {
+    return dns_label(s) ? "" : text::quote(s) + " is not a static pod name (a DNS label: [a-z0-9-], at most 63)";
+}
+
+std::string static_pod_manifest(std::string_view s) {
+    std::vector<json> docs;
+    try {
+        docs = yaml_documents(s, "the manifest");
+    } catch (const ConfigError& e) {
+        return fmt::format("not a Pod manifest: {}", e.what());
+    }
+    if (docs.size() != 1) return fmt::format("not a Pod manifest: {} YAML documents, expected one", docs.size());
+    const json& pod = docs.front();
+    if (!pod.is_object()) return fmt::format("not a Pod manifest: expected a mapping, got {}", text::describe(pod));
+    auto field = [&](const char* key) { return pod.contains(key) ? text::describe(pod.at(key)) : "nothing"; };
+    if (pod.value("kind", json()) != "Pod") return fmt::format("kind is {}, expected \"Pod\"", field("kind"));
+    if (pod.value("apiVersion", json()) != "v1")
+        return fmt::format("apiVersion is {}, expected \"v1\"", field("apiVersion"));
+    const json* name = path_in(pod, {"metadata", "name"});
+    if (!name || !name->is_string() || name->get_ref<const std::string&>().empty())
+        return "metadata.name is missing: kubelet names the mirror pod after it";
+    return {};
 }
 
 namespace {

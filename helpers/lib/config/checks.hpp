@@ -28,6 +28,14 @@ std::string image_tag(std::string_view s);              // an OCI tag: [A-Za-z0-
 // ([a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63), which is also a safe containerd
 // table key.
 std::string runtime_handler_name(std::string_view s);
+// settings.staticPods: a name is the file NAME.yaml in kubelet's
+// staticPodPath, so a DNS label as runtime_handler_name() takes it.
+std::string static_pod_name(std::string_view s);
+// A static pod's manifest as kubelet reads it from staticPodPath: YAML (read
+// by the NodeConfig reader), one document, a mapping of apiVersion "v1",
+// kind "Pod" and a metadata.name. Checked here so that a typo is refused by
+// eks-node-config (exit 6), not found in kubelet's log after the join.
+std::string static_pod_manifest(std::string_view s);
 // A kernel module name as modprobe takes it: [A-Za-z0-9_-]+, at most 55
 // (MODULE_NAME_LEN - 1 on 64-bit).
 std::string kernel_module(std::string_view s);

@@ -217,6 +217,14 @@ const Field& settings() {
                    "what the instance joins: an EKS cluster (eks, the default) or an ECS cluster (ecs); "
                    "image or admin configuration only",
                    {"eks", "ecs"}),
+            // Read by eks-node-verdict from the static fragments (refused in
+            // user data): a failed join may be a user data that cannot be read.
+            choice("onFailure",
+                   "what a node does when its join fails in a way waiting cannot heal: nothing (none, the default), "
+                   "poweroff or reboot, after onFailureDelay; image or admin configuration only",
+                   {"none", "poweroff", "reboot"}),
+            duration("onFailureDelay",
+                     "time between the verdict and settings.onFailure's power-off or reboot (default 2m)"),
             choice("logLevel", "log threshold of the steps", {"error", "warning", "notice", "info", "debug"}),
             // nodeadm drops a NodeConfig field it does not know, and so does
             // eks-node by default (config/nodeconfig.cpp), with a warning;
@@ -349,6 +357,10 @@ const Field& settings() {
                     map_of("sysctls", "kernel parameters by dotted name, applied before kubelet starts",
                            profiles::sysctl_name_problem,
                            string_field("", "a value (a string or an integer)", nullptr))),
+            // Pods kubelet runs from files (eks-node-kubelet(8), STATIC PODS):
+            // each manifest is written to staticPodPath as NAME.yaml.
+            map_of("staticPods", "static pods by name: each a Pod manifest (YAML), written to kubelet's staticPodPath",
+                   check::static_pod_name, string_field("", "a Pod manifest (YAML)", check::static_pod_manifest)),
             ecs(),
         });
     return table;

@@ -37,13 +37,36 @@ bool is_cloud_init_format(std::string_view head) {
     return false;
 }
 
+// The TOML multi-line string a line leaves open ("\"\"\"" or "'''"), given
+// the one open before it ("" when none).
+std::string_view open_multiline_string(std::string_view line, std::string_view open) {
+    for (size_t at = 0;;) {
+        if (open.empty()) {
+            size_t dq = line.find(R"(""")", at), sq = line.find("'''", at);
+            if (dq == line.npos && sq == line.npos) return open;
+            open = dq < sq ? R"(""")" : "'''";
+            at = std::min(dq, sq) + 3;
+        } else {
+            size_t end = line.find(open, at);
+            if (end == line.npos) return open;
+            open = {};
+            at = end + 3;
+        }
+    }
+}
+
 // A NodeConfig says so on a line of its own ("apiVersion: ...", "kind: ..."),
-// which a TOML document cannot ("key = value").
+// which a TOML document cannot ("key = value"), outside its multi-line
+// strings: a static pod's manifest (settings.staticPods) has such lines.
 bool has_nodeconfig_key(std::string_view doc) {
+    std::string_view in_string;
     for (size_t pos = 0; pos < doc.size();) {
         size_t nl = std::min(doc.find('\n', pos), doc.size());
         std::string_view line = text::trim_left(doc.substr(pos, nl - pos));
         pos = nl + 1;
+        const bool inside = !in_string.empty();
+        in_string = open_multiline_string(line, in_string);
+        if (inside) continue;
         if (!line.empty() && (line.front() == '"' || line.front() == '\'')) line.remove_prefix(1);
         for (std::string_view key : {std::string_view("apiVersion"), std::string_view("kind")}) {
             if (line.substr(0, key.size()) != key) continue;
@@ -294,6 +317,14 @@ std::vector<Fragment> fragments_from_user_data(std::string_view raw, std::string
     // fragments, before user data was read; a daemon-reload cannot undo a
     // target already started. So user data cannot choose it (eks-node.toml(5),
     // settings.node; eks-node-generator(8), ECS MODE).
+    // Likewise what a failed join does (settings.onFailure): the user data
+    // may be what failed to read, and it must not decide to stop a node.
+    for (const Fragment& f : out)
+        for (const char* key : {"onFailure", "onFailureDelay"})
+            if (f.settings.is_object() && f.settings.contains(key))
+                throw ConfigError(f.source, fmt::format("settings.{}", key),
+                                  "decides what a node does when its join fails, which may be its user data: set it "
+                                  "in the image's or an admin's node.toml.d fragment, not in user data");
     for (const Fragment& f : out)
         if (f.settings.is_object() && f.settings.contains("node"))
             throw ConfigError(f.source, "settings.node",

@@ -276,6 +276,32 @@ void check_environment_sections(const json& spec, const Origins& origins) {
     }
 }
 
+// settings.staticPods are written to eks-node's directory and kubelet's
+// staticPodPath set to it: a staticPodPath (or --pod-manifest-path) of the
+// user's own would win, and kubelet would run none of them. Refused, naming
+// both, rather than one of them silently ignored.
+void check_static_pod_path(const json& spec, const json& settings, const Origins& origins) {
+    const json* pods = path_in(settings, {"staticPods"});
+    if (!pods || !pods->is_object() || pods->empty()) return;
+    const std::string first = pods->begin().key();
+    if (const json* p = path_in(spec, {"kubelet", "config", "staticPodPath"}); p && !p->is_null())
+        throw ConfigError(origin_of(origins, "/spec/kubelet/config/staticPodPath"), "spec.kubelet.config.staticPodPath",
+                          fmt::format("cannot be set together with settings.staticPods ({}): eks-node sets it to its "
+                                      "directory of static pods",
+                                      text::child_path("settings.staticPods", first)));
+    const json* flags = path_in(spec, {"kubelet", "flags"});
+    if (!flags || !flags->is_array()) return;
+    for (const json& f : *flags) {
+        if (!f.is_string()) continue;
+        const std::string& s = f.get_ref<const std::string&>();
+        if (s == "--pod-manifest-path" || s.starts_with("--pod-manifest-path="))
+            throw ConfigError(origin_of(origins, "/spec/kubelet/flags"), "spec.kubelet.flags",
+                              fmt::format("{} cannot be given together with settings.staticPods ({}): eks-node sets "
+                                          "staticPodPath to its directory of static pods",
+                                          text::quote(s), text::child_path("settings.staticPods", first)));
+    }
+}
+
 }  // namespace
 
 void validate_fragment(const Fragment& f) {
@@ -340,6 +366,7 @@ void validate_ecs_merged(const json& spec, const json& settings, const Origins& 
 void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required) {
     require_cluster_fields(spec, settings, origins, required);
     validate_settings(settings, origins);
+    check_static_pod_path(spec, settings, origins);
     check_kubelet_max_pods(spec, origins);
     check_kubelet_config_mode(spec, settings, origins);
     check_aws_environment(spec, origins);

@@ -73,6 +73,10 @@ inline constexpr Output all[] = {
     {.path = path::kubelet_user_dropin, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true,
      .optional = true},
     {.path = path::credential_provider_config, .mode = 0644, .format = Format::json, .step = "kubelet"},
+    // settings.staticPods, one file per pod: a manifest may carry a credential
+    // in a container's env; only kubelet (root) reads it
+    {.path = path::static_pod, .mode = 0600, .format = Format::yaml, .step = "kubelet", .secret = true,
+     .optional = true},
     {.path = path::kubelet_env, .mode = 0600, .format = Format::env, .step = "kubelet", .secret = true},
     // one of the two kubeconfigs, by enableOutpost: both grant cluster access
     {.path = path::kubeconfig, .mode = 0600, .format = Format::yaml, .step = "kubelet", .secret = true,

@@ -25,6 +25,10 @@ inline constexpr std::string_view kubelet_config = "/etc/kubernetes/kubelet/conf
 inline constexpr std::string_view kubelet_config_dir = "/etc/kubernetes/kubelet/config.json.d";
 inline constexpr std::string_view kubelet_user_dropin = "/etc/kubernetes/kubelet/config.json.d/40-user.conf";
 inline constexpr std::string_view kubelet_env = "/etc/eks/kubelet/environment";
+// settings.staticPods: kubelet's staticPodPath, this step's directory (set in
+// kubelet's config only when there is a pod), one NAME.yaml per pod (a pattern)
+inline constexpr std::string_view static_pod_dir = "/etc/kubernetes/static-pods";
+inline constexpr std::string_view static_pod = "/etc/kubernetes/static-pods/*.yaml";
 inline constexpr std::string_view kubeconfig = "/var/lib/kubelet/kubeconfig";
 inline constexpr std::string_view credential_provider_config = "/etc/eks/image-credential-provider/config.json";
 // kubelet's --image-credential-provider-bin-dir: a flag value, not an output

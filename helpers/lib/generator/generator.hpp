@@ -109,6 +109,7 @@ inline constexpr std::string_view units_started_on_demand[] = {
     "eks-node-hook@.service",           // this plan (settings.hooks)
     "eks-node-cloud-init.service",      // eks-node-config (user data scripts), as a job
     "eks-node-network@.service",        // udev (90-eks-node-network.rules), per EC2 interface
+    "eks-node-fail-fast.service",       // eks-node-verdict (settings.onFailure), as a job
 };
 
 // A program a unit the plan may write runs (`eks-node validate --image` checks that an

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-kubelet: everything kubelet.service reads, written where nodeadm
 // writes it (its environment and the DNS settings are eks-node-system's).
-#include "render/kubelet.hpp"
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/outputs.hpp"
 #include "core/paths.hpp"
 #include "render/detail.hpp"
+#include "render/kubelet.hpp"
 #include "render/render.hpp"
 
 namespace eksnode::render {
@@ -39,7 +44,27 @@ void render_kubeconfig(StepResult& r, const json& cfg, const Paths& paths) {
     withdraw(r, paths, path::bootstrap_kubeconfig);
 }
 
+// settings.staticPods: each manifest verbatim (eks-node-config checked it is
+// a Pod), as NAME.yaml. The directory is this step's: a file of a pod that
+// is no longer configured is withdrawn, and kubelet then stops the pod.
+void render_static_pods(StepResult& r, const json& cfg, const Paths& paths) {
+    std::set<std::string> current;
+    if (const json* pods = non_empty_object(cfg, "/settings/staticPods")) {
+        for (const auto& [name, manifest] : pods->items()) {
+            std::string file = static_pod_file(name);
+            put(r, paths, file, manifest.get<std::string>());
+            current.insert(std::move(file));
+        }
+    }
+    for (const std::string& file : outputs::present(outputs::of(path::static_pod), paths))
+        if (!current.count(file)) withdraw(r, paths, file);
+}
+
 }  // namespace
+
+std::string detail::static_pod_file(std::string_view name) {
+    return fmt::format("{}/{}.yaml", path::static_pod_dir, name);
+}
 
 json kubelet_effective_config(const json& cfg) {
     json out = kubelet_config(cfg);
@@ -53,6 +78,7 @@ StepResult render_kubelet(const json& cfg, const Paths& paths) {
     render_kubeconfig(r, cfg, paths);
     put(r, paths, path::credential_provider_config, dump_pretty(credential_provider_config(cfg)));
     put(r, paths, path::kubelet_env, kubelet_environment(cfg));
+    render_static_pods(r, cfg, paths);
     return r;
 }
 

@@ -51,6 +51,9 @@ std::string kubelet_environment(const json& cfg);
 // and `plugin` (kubelet_credential_plugin()) for its token.
 std::string kubeconfig_yaml(std::string_view server, const CredentialPlugin& plugin);
 
+// settings.staticPods.NAME's file: /etc/kubernetes/static-pods/NAME.yaml.
+std::string static_pod_file(std::string_view name);
+
 // /etc/eks/image-credential-provider/config.json for this kubelet version.
 json credential_provider_config(const json& cfg);
 

@@ -141,6 +141,9 @@ json eks_node_kubelet_config(const json& cfg) {
         k["shutdownGracePeriod"] = "2m30s";
         k["shutdownGracePeriodCriticalPods"] = "30s";
     }
+    // Only with a pod to run (settings.staticPods): kubelet then watches the
+    // directory, which eks-node-kubelet owns; without, kubelet runs no file's pod.
+    if (non_empty_object(cfg, "/settings/staticPods")) k["staticPodPath"] = path::static_pod_dir;
 
     return k;
 }

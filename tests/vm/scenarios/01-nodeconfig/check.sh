@@ -24,6 +24,9 @@ imds_plugin=$(python3 -c 'import json; print(json.load(open("/run/stub-kubelet/a
 imds_served=$(($(wc -l </run/eksvm/out/imds-requests.log) - imds_plugin))
 imds_tokens=$(grep -c "^PUT /latest/api/token " /run/eksvm/out/imds-requests.log)
 check "eks-node-telemetry wrote the boot's metrics, Prometheus's parser reads them" telemetry_ok 1
+check "eks-node-verdict: one line on the console, kubelet's start after the first step's" bash -c '
+  line=$(journalctl -b -u eks-node-verdict.service -o cat | grep "^eks-node: " | tail -n 1); echo "$line"
+  [[ $line =~ ^eks-node:\ node\ configured:\ kubelet\ started\ [0-9]+\.[0-9]{3}s\ after\ eks-node-[a-z-]+\.service\ started$ ]]'
 check "the steps' IMDS requests, as counted, are the fake IMDS's ($imds_served served to them, $imds_tokens tokens)" bash -c '
   n=$(eks-node status --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"calls\"][\"imds\"][\"requests\"])")
   echo "counted $n"; (('"$imds_served"' - ('"$imds_tokens"' - 1) <= n && n <= '"$imds_served"'))'

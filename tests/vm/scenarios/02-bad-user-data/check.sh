@@ -29,6 +29,11 @@ check "eks-node status exits non-zero, shows eks-node-config failed with its err
 check "eks-node validate fails" bash -c '! eks-node validate'
 check "eks-node-telemetry wrote the failed boot's metrics: eks-node-config, exit 6" \
   telemetry_ok 0 eks-node-config.service 6
+# The verdict on the serial console (StandardOutput=journal+console: the journal
+# holds the same line): the step, its exit status, its one error line, where to look.
+check "eks-node-verdict: one line naming eks-node-config, exit 6, the error and where to look" bash -c '
+  line=$(journalctl -b -u eks-node-verdict.service -o cat | grep "^eks-node: " | tail -n 1); echo "$line"
+  [[ $line == "eks-node: node NOT joined: eks-node-config.service failed (exit status 6): "*"spec.cluster.cidr: \"10.100.0.0/33\" is not a CIDR; see journalctl -b -u eks-node-config and eks-node status" ]]'
 # An admin re-running the chain quickly: systemd's default start limit
 # (5 starts in 10 s) must not refuse eks-node-failed.target's or the step's
 # start, or the 6th round would start kubelet (fail open).
