@@ -164,6 +164,7 @@ constexpr std::string_view filled_when_absent[] = {
     "/cgroupDriver",
     "/maxPods",
     "/kubeReserved",
+    "/staticPodPath",  // only with settings.staticPods, which refuses a user's own
 };
 
 bool absent(const json& k, const json::json_pointer& p) { return !k.contains(p) || k.at(p).is_null(); }
