@@ -118,6 +118,7 @@ build {
       "EKS_RUNTIME_HANDLERS_TOML=${base64encode(var.runtime_handlers_toml)}",
       "EKS_PAUSE_IMAGE=${var.pause_image}",
       "EKS_CACHE_PAUSE_IMAGE=${var.cache_pause_image}",
+      "EKS_CACHE_ADDON_IMAGES=${var.cache_addon_images}",
       "EKS_SOCI_SNAPSHOTTER=${var.soci_snapshotter}",
       "EKS_AWS_CLI=${var.install_aws_cli}",
       "EKS_FIPS=${var.variant == "fips"}",

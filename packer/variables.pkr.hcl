@@ -116,6 +116,12 @@ variable "cache_pause_image" {
   default     = true
 }
 
+variable "cache_addon_images" {
+  type        = bool
+  description = "With cache_pause_image: also cache, pinned, the default and latest kube-proxy, amazon-k8s-cni and amazon-k8s-cni-init images of their EKS add-ons for kubernetes_version, from the pause image's registry (80-pause-image)."
+  default     = true
+}
+
 variable "install_aws_cli" {
   type        = bool
   description = "Keep the AWS CLI in the AMI, for a kubeconfig whose credential plugin is `aws eks get-token`. The build installs it for itself where it fetches from S3 or ECR, and removes it again unless this is true."

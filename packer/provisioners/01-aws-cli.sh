@@ -19,6 +19,8 @@ needs=()
 [[ ${EKS_BINARY_SOURCE:-} == s3://* ]] && needs+=("the binaries from $EKS_BINARY_SOURCE")
 [[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true && -z ${EKS_PAUSE_IMAGE_ARCHIVE:-} ]] &&
   needs+=("the pause image from ECR")
+[[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true && ${EKS_CACHE_ADDON_IMAGES:-true} == true && -z ${EKS_ADDON_IMAGE_ARCHIVES:-} ]] &&
+  needs+=("the add-on images' versions from EKS and the images from ECR")
 ((${#needs[@]})) || skip "EKS_AWS_CLI is not true, and the build fetches nothing with it"
 if pkg_installed aws-cli && ! grep -qx aws-cli "$build_only_list" 2>/dev/null; then
   log "the base image has the AWS CLI: used for the build and kept"

@@ -33,6 +33,8 @@ check "kubelet.service sets the FORWARD policy off the join path" \
   grep -qx 'Wants=kubelet-forward-policy.service' /etc/systemd/system/kubelet.service
 check "cgroup2 favordynmods is set at boot" \
   test -e /etc/systemd/system/sysinit.target.wants/cgroup-favordynmods.service
+check "the CNI results cache of the previous boot is reset at boot (cni-cache-reset)" \
+  test -e /etc/systemd/system/multi-user.target.wants/cni-cache-reset.service
 no_net_utils() { ! pkg_installed amazon-ec2-net-utils && ! pkg_installed ec2-net-utils; }
 check "no amazon-ec2-net-utils (eks-node-network configures the ENIs)" no_net_utils
 check "systemd-networkd is enabled" systemctl is-enabled systemd-networkd.service

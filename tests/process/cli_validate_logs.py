@@ -265,6 +265,63 @@ def collect_cases(cli, root, tmp, tally):
     tally.case("collect-logs leaves no planted secret in the archive", problems)
 
 
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SHIM = REPO / "packer/provisioners/files/eks-log-collector.sh"
+COMPAT = REPO / "tests/data/log-collector-compat.tsv"
+
+
+def shim_cases(cli, root, tmp, tally):
+    """The log collector's path (/etc/eks/log-collector-script/eks-log-collector.sh) over
+    collect-logs: each row of tests/data/log-collector-compat.tsv, run with its arguments."""
+    rows = [ln.split("\t") for ln in COMPAT.read_text().splitlines() if ln and not ln.startswith("#")]
+    tally.at_least(len(rows), 10, "log collector compatibility rows")
+    # the shim's own tools, then eks-node (the build under test) and collect-logs' stand-ins
+    bin_dir = tmp / "shim-bin"
+    bin_dir.mkdir()
+    for tool in ["basename", "sed", "head", "date", "id", "cat"]:
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "eks-node").symlink_to(cli)
+    instance = json.loads((root / "run/eks-node/instance.json").read_text())["instanceId"]
+    for n, (args, aws, want_exit, outcome) in enumerate(rows):
+        log_dir = tmp / ("shim-logs-%d" % n)
+        log_dir.mkdir()
+        (tmp / ("shim-tools-%d" % n)).mkdir()
+        argv = [] if args == "-" else args.split(" ")
+        env = dict(os.environ, PATH="%s:%s" % (bin_dir, fake_tools(tmp / ("shim-tools-%d" % n))),
+                   EKS_LOG_COLLECTOR_DIR=str(log_dir), EKS_LOG_COLLECTOR_ROOT=str(root))
+        r = subprocess.run([shutil.which("bash"), str(SHIM), *argv], capture_output=True, text=True, timeout=120, env=env)
+        problems = []
+        if r.returncode != int(want_exit):
+            problems.append("exit %d, want %s: %s" % (r.returncode, want_exit, r.stderr[-400:]))
+        written = sorted(p.name for p in log_dir.iterdir())
+        if outcome in ("archive", "archive-hybrid"):
+            prefix = "eks_%s_" % ("" if outcome == "archive-hybrid" else instance)
+            if len(written) != 1 or not written[0].startswith(prefix) or not written[0].endswith("_eks-node.tar.gz"):
+                problems.append("wrote %s, want one %s...TIME..._eks-node.tar.gz" % (written, prefix))
+            else:
+                archive = log_dir / written[0]
+                if "Done... your bundled logs are located in %s" % archive not in r.stdout:
+                    problems.append("stdout does not name the archive: %r" % r.stdout)
+                with tarfile.open(archive, "r:gz") as t:
+                    text = "\n".join(t.extractfile(m).read().decode(errors="replace")
+                                     for m in t.getmembers() if m.isfile())
+                leaked = [x for x in SECRETS if x in text]
+                if leaked:
+                    problems.append("secrets in the archive: %s" % leaked)
+                if "apiVersion" not in text:
+                    problems.append("the archive lacks the node's files (no kubeconfig)")
+        elif outcome == "help":
+            if written or "USAGE:" not in r.stdout:
+                problems.append("wrote %s, stdout %r" % (written, r.stdout[:200]))
+        elif outcome == "refused":
+            word = argv[0].split("=")[0] if argv else ""
+            if written or word not in r.stderr:
+                problems.append("wrote %s; stderr %r does not name %s" % (written, r.stderr, word))
+        else:
+            problems.append("%s: unknown outcome in %s" % (outcome, COMPAT.name))
+        tally.case("log collector shim %s (AWS: %s)" % (args, aws[:60]), problems)
+
+
 def encoded_forms(secret):
     """The forms a secret may take in a text: raw, JSON-escaped, URL-encoded,
     and base64 at each of the three byte alignments (only the characters
@@ -351,6 +408,7 @@ def main():
         root = render_root(cli, tmp)
         validate_cases(cli, root, tally)
         collect_cases(cli, root, tmp, tally)
+        shim_cases(cli, root, tmp, tally)
         f6_cases(cli, root, tmp, tally)
 
         for cmd in ["status", "validate", "collect-logs"]:

@@ -18,10 +18,14 @@ files, the SOCI snapshotter at 0.11.1.
 - the pause image not cached (pauseSource regional-ecr, as cache_pause_image = false
   leaves the image): the regional ECR image, pullable with ecr-credential-provider's
   credentials, no archive needed; a sandboxImage naming no registry: FAIL;
+- the cached images' list (/etc/eks/cached-images.tsv): each image ok when its manifest is in
+  containerd's content store (and FAIL when not: planted missing above); the list missing, an
+  entry without a digest, a list naming none: FAIL;
 - --json: each check with its path.
 
 Usage: validate_image.py BUILD_DIR EKS_NODE_CLI"""
 
+import hashlib
 import json
 import pathlib
 import random
@@ -37,6 +41,9 @@ import harness  # noqa: E402
 ROOT = HERE.parents[2]
 FILES = ROOT / "packer" / "provisioners" / "files"
 TALLY = harness.Tally()
+CACHED = ["localhost/kubernetes/pause:latest",
+          "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/kube-proxy:v1.31.13-minimal-eksbuild.2",
+          "602401143452.dkr.ecr-fips.us-west-2.amazonaws.com/amazon-k8s-cni:v1.20.4-eksbuild.1"]
 check = TALLY.check
 
 # program -> what it prints for its version (the stubs; exit 0)
@@ -102,6 +109,17 @@ def make_image(build_dir, tmp):
     subprocess.run([sys.executable, str(ROOT / "tests/vm/pause/oci-archive.py"), "--binary", str(binary),
                     "--arch", "amd64", "--name", "localhost/kubernetes/pause:latest",
                     "--out", str(root / "etc/eks/pause.tar")], check=True, capture_output=True)
+    # the images the build cached (80-pause-image): their list, and the manifests in
+    # containerd's content store
+    lines = ["# REF<TAB>DIGEST"]
+    for ref in CACHED:
+        manifest = json.dumps({"schemaVersion": 2, "ref": ref}).encode()
+        digest = hashlib.sha256(manifest).hexdigest()
+        blob = root / "var/lib/containerd/io.containerd.content.v1.content/blobs/sha256" / digest
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(manifest)
+        lines.append("%s\tsha256:%s" % (ref, digest))
+    harness.write(root / "etc/eks/cached-images.tsv", "\n".join(lines) + "\n")
     # the machine facts eks-node reads under a root
     harness.write(root / "sys/devices/system/cpu/online", "0-3\n")
     harness.write(root / "proc/meminfo", "MemTotal:       16384000 kB\n")
@@ -221,6 +239,27 @@ def main():
             shown(failed(got)))
         pause.write_text('[settings.containerd]\nsandboxImage = "localhost/kubernetes/pause:latest"\n')
         (tmp / "pause.tar").rename(archive)
+
+        # the cached images' list: each image ok (its manifest found), missing, or malformed
+        for ref in CACHED:
+            check("cached image %s: ok" % ref, any(c["check"] == "cached image " + ref and c["result"] == "ok"
+                                                   for c in checks), shown(checks))
+        listing = root / "etc/eks/cached-images.tsv"
+        text = listing.read_text()
+        listing.unlink()
+        r, got = validate(cli, root)
+        check("the cached images' list missing, the pause image cached: FAIL naming it", r.returncode == 1 and any(
+            "cached images" in c["check"] and c.get("path") == "/etc/eks/cached-images.tsv" for c in failed(got)),
+            shown(failed(got)))
+        listing.write_text(text.replace("\tsha256:", "\tsha256:zz", 1))
+        r, got = validate(cli, root)
+        check("a cached image without a sha256 digest: FAIL naming the image", r.returncode == 1 and any(
+            c["check"] == "cached image " + CACHED[0] for c in failed(got)), shown(failed(got)))
+        listing.write_text("# none\n")
+        r, got = validate(cli, root)
+        check("a list naming no image: FAIL", r.returncode == 1 and any(
+            c["check"] == "cached images" for c in failed(got)), shown(failed(got)))
+        listing.write_text(text)
 
         # the plain output: one line per check, the failure named
         (root / "usr/sbin/mdadm").unlink()

@@ -173,7 +173,8 @@ debootstrap_rootfs() {
 # The AMI's image-time steps (packer/provisioners/run.sh), through the apt side of their
 # package-manager shim: the packages they want are already in from stage 1, so no network.
 # What the guest cannot download comes from a local binary source staged here, stated per
-# item: kubelet is guest/kubelet (a stub), ecr-credential-provider a stub that always fails,
+# item: kubelet is guest/kubelet (a stub), crictl guest/crictl (a stand-in over the CRI: Debian
+# packages none), ecr-credential-provider a stub that always fails,
 # the CNI plugins tarball is repacked from Debian's containernetworking-plugins, the pause
 # image is our own (pause/: a static pause(2) binary packed as an OCI archive here, which
 # 80-pause-image imports instead of pulling). Skipped: skipped_steps (above).
@@ -187,7 +188,8 @@ provision_env=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
   EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_KUBERNETES_VERSION=1.31
   EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
   EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub EKS_BINARY_SOURCE=/var/tmp/eks-bin
-  EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_SOCI_SNAPSHOTTER="$soci")
+  EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_ADDON_IMAGE_ARCHIVES=/var/tmp/eks-addon-images
+  EKS_SOCI_SNAPSHOTTER="$soci")
 
 provision_rootfs() {
   local r=$1 bin arch=amd64 cni_version
@@ -196,6 +198,9 @@ provision_rootfs() {
   cp -a "$provisioners/." "$r/var/tmp/eks-provision/"
 
   install -m 0755 "$here/guest/kubelet" "$bin/kubelet"
+  # crictl: Debian has no cri-tools package (27-crictl fetches it from here on Debian); the
+  # stand-in speaks the CRI to the real containerd with the stub kubelet's encoder
+  install -m 0755 "$here/guest/crictl" "$bin/crictl"
   printf '#!/bin/sh\necho "stub ecr-credential-provider: the VM test image has no ECR access" >&2\nexit 1\n' \
     >"$bin/ecr-credential-provider"
   chmod 0755 "$bin/ecr-credential-provider"
@@ -211,6 +216,26 @@ provision_rootfs() {
   python3 "$here/pause/oci-archive.py" --binary "$r/var/tmp/eks-pause/pause" --arch "$arch" \
     --name localhost/kubernetes/pause:latest --out "$r/var/tmp/eks-pause/pause.oci.tar" |
     sed 's/^/build-image: pause image manifest /' >&2
+
+  # The add-on images 80-pause-image caches (kube-proxy, the VPC CNI and its init container,
+  # a default and a latest version each), under the names the AMI build pulls for Kubernetes
+  # 1.31 in us-west-2: the same static pause binary packed under each name (the image's
+  # content does not matter here; its names, import, pin and listing do). The versions have
+  # the shape of the add-ons' (kube-proxy's from the EKS user guide's tables, minimal builds
+  # for 1.24-1.33); which are default and latest today is EKS DescribeAddonVersions' answer
+  # at AMI build, not known here.
+  local ref n=0
+  mkdir -p "$r/var/tmp/eks-addon-images"
+  for ref in \
+    602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/kube-proxy:v1.31.10-minimal-eksbuild.8 \
+    602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/kube-proxy:v1.31.13-minimal-eksbuild.2 \
+    602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1 \
+    602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1 \
+    602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.20.4-eksbuild.1 \
+    602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.20.4-eksbuild.1; do
+    python3 "$here/pause/oci-archive.py" --binary "$r/var/tmp/eks-pause/pause" --arch "$arch" \
+      --name "$ref" --out "$r/var/tmp/eks-addon-images/$((n++)).tar" >/dev/null
+  done
 
   # The chroot's root is bound onto itself first, so that it is a mount point the chroot's
   # /proc/self/mountinfo shows as "/" (containerd 2 fails its snapshotters, and everything
@@ -230,7 +255,7 @@ provision_rootfs() {
     die "the provisioners are not idempotent (the lines above changed the image again)"
   fi
   log "provisioners: a second run changed nothing"
-  rm -rf "$r/var/tmp/eks-bin" "$r/var/tmp/eks-provision" "$r/var/tmp/eks-pause"
+  rm -rf "$r/var/tmp/eks-bin" "$r/var/tmp/eks-provision" "$r/var/tmp/eks-pause" "$r/var/tmp/eks-addon-images"
 }
 
 # Stage 2: make the rootfs boot fast and headless under qemu, with the test plumbing.
@@ -401,7 +426,7 @@ main() {
   mirror=$(find_mirror)
   key1=$( { echo "$suite $mirror"; packages; from_bookworm; declare -f debootstrap_rootfs; } | hash_of)
   key2=$( { echo "$key1"; cat "${BASH_SOURCE[0]}";
-            (cd "$here/guest" && sha256sum "${baked[@]}");
+            (cd "$here/guest" && sha256sum "${baked[@]}" crictl);
             (cd "$here/pause" && sha256sum pause.c oci-archive.py);
             (cd "$provisioners" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)
   stage1=$cache/stage1-$flavour-$key1

@@ -5,8 +5,8 @@
 // kubeconfig's credential plugin from the function that renders the kubeconfig, containerd's
 // runtimes and CNI directory from the rendered config.toml, unpigz from the SOCI
 // snapshotter's rendered config, instance-store's tools from the table it runs them by, the
-// pause image from the derivation eks-node-config runs, the units from the unit files
-// installed. A missing one is a line naming it, and the exit status is 1.
+// pause image from the derivation eks-node-config runs, the images the build cached from its
+// list of them, the units from the unit files installed. A missing one is a line naming it, and the exit status is 1.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +74,12 @@ constexpr auto version_timeout = 10s;
 // names it by region (regional-ecr); the check is about its shape, not the region.
 constexpr std::string_view example_region = "us-west-2";
 constexpr std::string_view example_domain = "amazonaws.com";
+// The images the image build cached and pinned (packer/provisioners/80-pause-image.sh: the
+// pause and the add-on images), "REF<TAB>DIGEST" a line, and where containerd keeps the
+// content they name (its default root: the image build's containerd). Only this check reads
+// them.
+constexpr std::string_view cached_images = "/etc/eks/cached-images.tsv";
+constexpr std::string_view containerd_blobs = "/var/lib/containerd/io.containerd.content.v1.content/blobs";
 
 bool is_one_of(std::string_view name, const auto& list) {
     return std::find(std::begin(list), std::end(list), name) != std::end(list);
@@ -489,6 +495,48 @@ std::string check_pause(ImageChecks& c, const json& cfg, const std::vector<cri::
     return image;
 }
 
+// The images the build cached and pinned (the pause image, kube-proxy, the VPC CNI's), each
+// listed: the content containerd keeps it by (its manifest or index, by the digest the list
+// names) must be in containerd's content store, else containerd has a name for nothing.
+// Only an image with the cached pause image has the list (80-pause-image writes both).
+void check_cached_images(ImageChecks& c, const std::string& pause) {
+    const std::string list(cached_images);
+    std::optional<std::string> text;
+    try {
+        text = read_file_if_exists(c.paths().of(list));
+    } catch (const Error& e) {
+        c.add("cached images", Outcome::failed, e.what(), list);
+        return;
+    }
+    if (!text) {
+        if (pause.starts_with("localhost/"))
+            c.add("cached images", Outcome::failed, "missing (packer/provisioners/80-pause-image.sh writes it)", list);
+        else c.add("cached images", Outcome::skipped, "none: the pause image is pulled at boot (cache_pause_image)");
+        return;
+    }
+    size_t n = 0;
+    for (std::string_view rest = *text; !rest.empty();) {
+        size_t nl = rest.find('\n');
+        std::string_view line = trim_line(rest.substr(0, nl));
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        if (line.empty() || line.front() == '#') continue;
+        ++n;
+        size_t tab = line.find('\t');
+        const std::string ref(line.substr(0, tab));
+        const std::string digest(tab == std::string_view::npos ? "" : trim_line(line.substr(tab + 1)));
+        const std::string name = fmt::format("cached image {}", ref);
+        if (!digest.starts_with("sha256:") || digest.size() != 7 + 64 ||
+            digest.find_first_not_of("0123456789abcdef", 7) != std::string::npos) {
+            c.add(name, Outcome::failed, fmt::format("{}: no sha256 digest after its name", list), list);
+            continue;
+        }
+        const std::string blob = fmt::format("{}/sha256/{}", containerd_blobs, digest.substr(7));
+        if (fs::exists(c.paths().of(blob))) c.add(name, Outcome::ok, fmt::format("{}, pinned", digest), blob);
+        else c.add(name, Outcome::failed, fmt::format("{} is not in containerd's content store", digest), blob);
+    }
+    if (n == 0) c.add("cached images", Outcome::failed, "the list names none", list);
+}
+
 }  // namespace
 
 std::vector<CheckResult> validate_image(const Paths& paths) {
@@ -512,6 +560,7 @@ std::vector<CheckResult> validate_image(const Paths& paths) {
         }
         // containerd's config names the pause image too: the one checked here
         cfg["derived"]["sandboxImage"] = check_pause(c, cfg, providers);
+        check_cached_images(c, cfg["derived"]["sandboxImage"].get<std::string>());
         try {
             check_containerd(c, cfg);
         } catch (const Error& e) {

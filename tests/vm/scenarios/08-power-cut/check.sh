@@ -44,6 +44,18 @@ step_said() { # STEP WORDS: eks-node-STEP logged "done, WORDS" in this boot
   journalctl -b "EKS_NODE_STEP=$1" --no-pager -o cat | grep -q "^done, $2"
 }
 
+# cni-cache-reset's run ended before containerd's and kubelet's main processes started
+# (systemd's monotonic timestamps of this boot: an order, not a duration)
+reset_first() {
+  local reset u start
+  reset=$(systemctl show -p ExecMainExitTimestampMonotonic --value cni-cache-reset.service)
+  for u in containerd.service kubelet.service; do
+    start=$(systemctl show -p ExecMainStartTimestampMonotonic --value "$u")
+    echo "cni-cache-reset ended at $reset, $u started at $start"
+    ((reset > 0 && start > reset)) || return 1
+  done
+}
+
 echo "boot $EKSVM_BOOT of 2"
 check "eks-node validate lists the kubelet config among the outputs" \
   bash -c 'eks-node validate | grep -q " /etc/kubernetes/kubelet/config.json$"'
@@ -56,11 +68,18 @@ check "the stub kubelet started and found its configuration good" \
   bash -c 'test "$(tr -d "[:space:]" </run/stub-kubelet/errors.json)" = "[]"'
 check "eks-node validate exits 0" eks-node validate
 check "no temporary file of an atomic write is left" no_stray_temps
+# cni-cache-reset (the image's unit, packer/provisioners/24-units.sh): eksvm-cni-result wrote
+# a CNI result of this boot after it ran and before the cut; this boot's is there
+this_result=/var/lib/cni/results/eksvm-net-$(cat /proc/sys/kernel/random/boot_id)-eth0
+check "cni-cache-reset.service ran in this boot" systemctl is-active cni-cache-reset.service
+check "cni-cache-reset.service had finished when containerd and kubelet started" reset_first
+check "the CNI result written after the reset in this boot is there" test -e "$this_result"
 
 if [[ $EKSVM_BOOT == 1 ]]; then
   check "the power-cut point was reached in this boot" test -s /run/eksvm/out/power-cut.reached
   # shellcheck disable=SC2153 # EKSVM_OUT comes from the runner
   fingerprints >"$EKSVM_OUT/files.txt"
+  cat /proc/sys/kernel/random/boot_id >"$EKSVM_OUT/boot_id"
 else
   check "boot 1, the clean reference, passed" grep -qx status=pass "$EKSVM_IN/boot1/result"
   # what the cut left: the files eks-node-ca and eks-node-containerd had written (and fsynced),
@@ -70,5 +89,11 @@ else
   check "eks-node-kubelet wrote its files (it had not run before the cut)" step_said kubelet "outputs changed"
   check "every file eks-node writes is byte-identical to the clean boot's (path, mode, sha256)" \
     diff "$EKSVM_IN/boot1/files.txt" <(fingerprints)
+  # the reboot: boot 1's CNI result was on the disk this boot started from, and is gone
+  boot1_result=eksvm-net-$(cat "$EKSVM_IN/boot1/boot_id")-eth0
+  check "boot 1's CNI result was on the disk at this boot's start (before cni-cache-reset)" \
+    grep -qx "$boot1_result" /run/eksvm-cni-before.txt
+  check "cni-cache-reset removed boot 1's CNI result" \
+    test ! -e "/var/lib/cni/results/$boot1_result"
 fi
 finish
