@@ -321,7 +321,7 @@ bool secret_key(std::string_view key, std::string_view value) {
     bool path_key = last == "file" || last == "path" || last == "dir" || last == "config" || last == "key" ||
                     last == "certificate";
     if (path_key && value.starts_with('/') && value.find_first_of(" \t:@") == std::string_view::npos) return false;
-    for (std::string_view part : {"token", "passw", "passphrase", "secret", "credential", "privatekey", "keydata",
+    for (std::string_view part : {"token", "passw", "passphrase", "secret", "credential", "privatekey", "clientkey", "keydata",
                                   "apikey", "accesskey", "sessionkey", "signingkey", "encryptionkey", "cookie"})
         if (joined.find(part) != std::string::npos) return true;
     for (const std::string& w : words)

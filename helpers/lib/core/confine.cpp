@@ -100,8 +100,7 @@ Policy derive_policy(std::string_view step) {
     };
     std::vector<Dir> dirs;
     for (const outputs::Output* o : outputs::of_step(step)) {
-        std::string_view dir = o->path.substr(0, o->path.rfind('/'));
-        if (dir.empty()) dir = "/";
+        std::string_view dir = o->directory();
         auto same = [&](const Dir& d) { return d.path == dir; };
         if (auto it = std::find_if(dirs.begin(), dirs.end(), same); it != dirs.end())
             it->optional = it->optional && o->existing_dir;  // another output there needs it made

@@ -33,6 +33,12 @@ inline constexpr std::string_view containerd_config = "/etc/containerd/config.to
 inline constexpr std::string_view base_runtime_spec = "/etc/containerd/base-runtime-spec.json";
 // containerd imports every *.toml here over config.toml (eks-node-containerd(8)); not ours
 inline constexpr std::string_view containerd_dropin_dir = "/etc/containerd/config.d";
+// settings.registries (eks-node-containerd): containerd's host directories
+// (its config_path's first), and in each registry's the files eks-node writes
+inline constexpr std::string_view registry_hosts_dir = "/etc/containerd/certs.d";
+inline constexpr std::string_view registry_hosts_toml = "/etc/containerd/certs.d/*/hosts.toml";
+inline constexpr std::string_view registry_certificate = "/etc/containerd/certs.d/*/eks-node-*.crt";
+inline constexpr std::string_view registry_key = "/etc/containerd/certs.d/*/eks-node-*.key";
 inline constexpr std::string_view kubelet_version_txt = "/etc/eks/kubelet-version.txt";
 inline constexpr std::string_view containerd_version_txt = "/etc/eks/containerd-version.txt";
 inline constexpr std::string_view etc_hosts = "/etc/hosts";

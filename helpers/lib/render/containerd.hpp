@@ -6,7 +6,9 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "config/registries.hpp"
 #include "core/jsonutil.hpp"
 
 namespace eksnode::render::detail {
@@ -40,5 +42,13 @@ bool soci_before_0_10(const json& cfg);
 // /etc/containerd/base-runtime-spec.json: nodeadm's default OCI spec with
 // spec.containerd.baseRuntimeSpec deep-merged over it.
 json base_runtime_spec(const json& cfg);
+
+// settings.registries' hosts.toml for one registry, naming the TLS files
+// render_registries() wrote for each mirror (in order) and for the registry.
+struct TlsFiles {
+    std::string ca, cert, key;  // node paths, "" when not set
+};
+std::string hosts_toml(const config::registries::Registry& reg, const std::vector<TlsFiles>& mirrors,
+                       const TlsFiles& upstream);
 
 }  // namespace eksnode::render::detail

@@ -83,6 +83,12 @@ StepResult render_ca(const json& cfg, const Paths& paths);
 // environment file, kubeconfig (0600), image credential provider config.
 StepResult render_kubelet(const json& cfg, const Paths& paths);
 
+// settings.credentialProviders against the machine under `paths`: each
+// provider's program an executable file in kubelet's bin directory. Throws
+// ConfigError (exit 6) naming the provider, the file and where it was set.
+// render_kubelet() calls it first; `eks-node config check` too.
+void check_credential_providers(const json& cfg, const Paths& paths);
+
 // The KubeletConfiguration kubelet ends up with: config.json as
 // render_kubelet() writes it, with the user's drop-in keys over it, as
 // kubelet merges them (eks-node-joined reads its health port from it).
@@ -91,6 +97,12 @@ json kubelet_effective_config(const json& cfg);
 // eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
 // SOCI snapshotter config (FastImagePull).
 StepResult render_containerd(const json& cfg, const Paths& paths);
+// Part of it: settings.registries as /etc/containerd/certs.d/HOST/hosts.toml
+// and the TLS files each names (eks-node-*.crt, client keys 0600); what an
+// earlier run wrote for a registry no longer configured is removed (a
+// hosts.toml without eks-node's header is never touched). containerd reads
+// them at each pull: their changes restart nothing (StepResult::read_per_use).
+void render_registries(StepResult& r, const json& cfg, const Paths& paths);
 // settings.runtimes against the machine under `paths`: each handler's binary
 // an executable file, each kernel module loadable (when the running kernel's
 // release can be read there). Throws ConfigError (exit 6) naming the handler,
