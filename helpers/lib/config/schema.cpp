@@ -368,6 +368,14 @@ const Field& settings() {
                         string_field("username", "user for pulls containerd makes outside kubelet", check::non_empty),
                         string_field("password", "its password (kept 0600, never logged)", check::non_empty),
                     })),
+            // extra trust anchors (eks-node.toml(5), TRUST), written by eks-node-ca
+            map_of("trust", "certificate bundles added to the system trust store, by name", check::runtime_handler_name,
+                   object("", "one bundle",
+                          {
+                              string_field("certificates", "PEM or base64 certificates, checked as the cluster CA is",
+                                           check::certificate_authority),
+                              boolean("trusted", "false: distrust them instead (AL2023's blocklist)"),
+                          })),
             // kubelet credential providers beside ECR's (eks-node.toml(5), CREDENTIAL PROVIDERS)
             map_of(
                 "credentialProviders",

@@ -14,6 +14,7 @@
 #include "config/hooks.hpp"
 #include "config/registries.hpp"
 #include "config/runtimes.hpp"
+#include "config/trust.hpp"
 #include "config/schema.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
@@ -271,6 +272,7 @@ void validate_settings(const json& settings, const Origins& origins) {
     // keys any source may set, read as eks-node-containerd and -kubelet read them
     if (auto r = settings.find("registries"); r != settings.end()) registries::read(*r, origin);
     if (auto c = settings.find("credentialProviders"); c != settings.end()) credential_providers::read(*c, origin);
+    if (auto t = settings.find("trust"); t != settings.end()) trust::read(*t, origin);
     auto imds = settings.find("imds");
     if (imds == settings.end()) return;
     // Each key was read with its fragment (validate_fragment()); the merged

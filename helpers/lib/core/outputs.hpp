@@ -72,6 +72,13 @@ inline constexpr Output all[] = {
     // settings.profile and settings.sysctls
     {.path = path::sysctl_conf, .mode = 0644, .format = Format::text, .step = "system", .optional = true},
     {.path = path::ca_crt, .mode = 0644, .format = Format::pem, .step = "ca"},
+    // settings.trust, in the store of the distribution the node runs
+    {.path = path::trust_anchor, .mode = 0644, .format = Format::pem, .step = "ca", .optional = true,
+     .existing_dir = true},
+    {.path = path::trust_blocklist, .mode = 0644, .format = Format::pem, .step = "ca", .optional = true,
+     .existing_dir = true},
+    {.path = path::debian_trust_anchor, .mode = 0644, .format = Format::pem, .step = "ca", .optional = true,
+     .existing_dir = true},
     // spec.kubelet.config lands in one of the two (the drop-in from kubelet
     // 1.29), and its staticPodURLHeader is a credential (staticPodURL may
     // carry one in its userinfo); spec.kubelet.flags in the environment

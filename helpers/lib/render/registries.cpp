@@ -69,13 +69,26 @@ bool ours(const fs::path& file) {
 
 namespace detail {
 
-std::string hosts_toml(const Registry& reg, const std::vector<TlsFiles>& mirrors, const TlsFiles& upstream) {
+std::string hosts_toml(const Registry& reg, const std::vector<TlsFiles>& mirrors, const TlsFiles& upstream,
+                       bool containerd_1x) {
     std::string out = generated_header("eks-node-containerd", path::config_json);
     out += fmt::format(
         "# {} ({}).\n"
         "# containerd reads this file, and the files it names, at each pull: the mirrors\n"
         "# in this order, then the registry itself (no server key: containerd's default).\n",
         syntax::comment(config::text::child_path("settings.registries", reg.host)), syntax::comment(reg.source));
+    if (containerd_1x && reg.mirrors.empty()) {
+        // containerd 1.7 refuses a hosts.toml without a [host] table ("invalid `host` tree",
+        // getSortedHosts) and then ignores it: the registry itself is its one host table
+        if (reg.host == "_default")
+            throw ConfigError(reg.source, "settings.registries._default",
+                              "without mirrors needs containerd 2: containerd 1.7 cannot read a hosts.toml "
+                              "without a [host] table, and _default names no host to write one for");
+        const std::string server = reg.host == "docker.io" ? "registry-1.docker.io" : reg.host;
+        out += fmt::format("\n[host.{}]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n",
+                           toml_string("https://" + server));
+        return out + tls_keys(upstream, reg.tls.insecure, "  ");
+    }
     out += tls_keys(upstream, reg.tls.insecure, "");
     for (size_t i = 0; i < reg.mirrors.size(); ++i) {
         const config::registries::Mirror& m = reg.mirrors[i];
@@ -114,7 +127,8 @@ void render_registries(StepResult& r, const json& cfg, const Paths& paths) {
             mirror_files.push_back(write_tls(r, paths, dir, fmt::format("eks-node-mirror-{}", i + 1), m.tls, wanted));
         }
         const detail::TlsFiles upstream = write_tls(r, paths, dir, "eks-node", reg.tls, wanted);
-        detail::put(r, paths, toml, detail::hosts_toml(reg, mirror_files, upstream));
+        detail::put(r, paths, toml,
+                    detail::hosts_toml(reg, mirror_files, upstream, !detail::containerd_at_least(cfg, "2.0")));
         wanted.push_back(toml);
     }
     // What an earlier run wrote and this configuration no longer asks for:

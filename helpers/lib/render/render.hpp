@@ -76,8 +76,23 @@ inline constexpr std::string_view cni_plugins_needed[] = {"loopback", "portmap",
 // on: from 0.10, its parallel pull's gzip decompressor (/usr/bin/unpigz); before, none.
 std::vector<std::string> soci_snapshotter_programs(const json& cfg);
 
-// eks-node-ca: /etc/kubernetes/pki/ca.crt (0644).
+// eks-node-ca: /etc/kubernetes/pki/ca.crt (0644), and settings.trust in the
+// system trust store (render_trust).
 StepResult render_ca(const json& cfg, const Paths& paths);
+
+// The system trust store under `paths`: p11-kit's (AL2023,
+// /etc/pki/ca-trust/source/anchors), Debian's (/usr/local/share/ca-certificates), or none.
+enum class TrustStore { none, p11_kit, debian };
+TrustStore trust_store(const Paths& paths);
+// Runs the store's tool (argv: update-ca-trust extract, update-ca-certificates).
+using TrustUpdate = std::function<void(const std::vector<std::string>& argv)>;
+// settings.trust as files of that store (0644 eks-node-NAME.pem, or .crt on
+// Debian), stale ones removed; when any changed, `update` runs the store's
+// tool and containerd is asked to try-restart. Throws ConfigError (exit 6)
+// for a bundle the store cannot take (trusted = false on Debian; no store).
+void render_trust(StepResult& r, const json& cfg, const Paths& paths, const TrustUpdate& update);
+// The tool, for real: within a minute, or Error (exit 1) with its output.
+void run_trust_update(const std::vector<std::string>& argv);
 
 // eks-node-kubelet: config.json, config.json.d/40-user.conf, kubelet flags
 // environment file, kubeconfig (0600), image credential provider config.
@@ -160,6 +175,6 @@ std::vector<std::string> resolve_with_dns(const std::string& host);
 // the file is kept byte for byte. If the name cannot be resolved (an Outpost
 // disconnected from its region) an existing block is kept.
 StepResult render_hosts(const json& cfg, const Paths& paths, const HostResolver& resolve);
-StepResult render_hosts(const json& cfg, const Paths& paths);   // resolve_with_dns
+StepResult render_hosts(const json& cfg, const Paths& paths);  // resolve_with_dns
 
 }  // namespace eksnode::render

@@ -12,6 +12,7 @@
 #include "config/credential_providers.hpp"
 #include "config/registries.hpp"
 #include "config/sources.hpp"
+#include "config/trust.hpp"
 #include "core/error.hpp"
 
 using namespace eksnode;
@@ -136,4 +137,25 @@ TEST_CASE("credential providers: defaults, versions and what kubelet would refus
                Catch::Contains("is not a program name"));
     CHECK_THAT(error_of("[settings.credentialProviders.p]\nmatchImages = [\"x\"]\ndefaultCacheDuration = \"1m30s\"\n"),
                Catch::Contains("settings.credentialProviders.p.defaultCacheDuration"));
+}
+
+TEST_CASE("trust bundles: checked as the cluster CA is, distrust spelled out", "[config][trust]") {
+    Origins origins;
+    json s = merged({{"/etc/eks-node/node.toml.d/50-t.toml",
+                      "[settings.trust.corp]\ncertificates = " + toml_literal(fixture("bundle.pem")) +
+                          "\n[settings.trust.old]\ntrusted = false\ncertificates = " +
+                          toml_literal(fixture("registry-ca.pem")) + "\n"}},
+                    origins);
+    auto bs = trust::read(s["trust"], [](const std::string&) { return "src"; });
+    REQUIRE(bs.size() == 2);
+    CHECK(bs[0].name == "corp");
+    CHECK(bs[0].trusted);
+    CHECK(bs[0].pem == fixture("bundle.expected.pem"));
+    CHECK_FALSE(bs[1].trusted);
+
+    CHECK_THAT(error_of("[settings.trust.corp]\ncertificates = \"-----BEGIN PRIVATE KEY-----\\nAAAA\\n\"\n"),
+               Catch::Contains("settings.trust.corp.certificates"));
+    CHECK_THAT(error_of("[settings.trust.corp]\ntrusted = true\n"),
+               Catch::Contains("settings.trust.corp.certificates") && Catch::Contains("is required"));
+    CHECK_THAT(error_of("[settings.trust.\"Bad_Name\"]\ncertificates = \"x\"\n"), Catch::Contains("settings.trust"));
 }
