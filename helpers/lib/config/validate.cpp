@@ -14,12 +14,12 @@
 #include "config/hooks.hpp"
 #include "config/registries.hpp"
 #include "config/runtimes.hpp"
-#include "config/trust.hpp"
 #include "config/schema.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "config/toml_json.hpp"
+#include "config/trust.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 

@@ -14,32 +14,16 @@
 #include "config/sources.hpp"
 #include "config/trust.hpp"
 #include "core/error.hpp"
+#include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
 
 namespace {
 
-json merged(const std::vector<std::pair<std::string, std::string>>& fragments, Origins& origins) {
-    json spec = json::object(), settings = json::object();
-    for (const auto& [source, text] : fragments) {
-        Fragment f = fragment_from_toml(text, source);
-        validate_fragment(f);
-        merge_fragment(spec, settings, f, origins);
-    }
-    validate_settings(settings, origins);
-    return settings;
-}
-
-std::string error_of(const std::vector<std::pair<std::string, std::string>>& fragments) {
-    Origins origins;
-    try {
-        merged(fragments, origins);
-    } catch (const ConfigError& e) {
-        CHECK(e.exit_code() == EXIT_CONFIG);
-        return e.what();
-    }
-    return "no error";
+std::string error_of(const test::Fragments& fragments) {
+    std::string e = test::settings_error(fragments);
+    return e == "accepted" ? "no error" : e;
 }
 
 std::string error_of(const std::string& toml) { return error_of({{"/etc/eks-node/node.toml.d/50-r.toml", toml}}); }
@@ -59,15 +43,16 @@ TEST_CASE("a registry with mirrors, its CA and a client certificate is read in h
     const std::string ca = fixture("registry-ca.pem"), cert = fixture("registry-client.pem"),
                       key = fixture("registry-client.key");
     Origins origins;
-    json s = merged({{"/usr/lib/eks-node/node.toml.d/10-image.toml",
-                      "[settings.registries.\"registry.example.com:8443\"]\nca = " + toml_literal(ca) +
-                          "\nclientCertificate = " + toml_literal(cert) + "\n"},
-                     {"/run/eks-node/node.toml.d/50-user-data",
-                      "[settings.registries.\"registry.example.com:8443\"]\nclientKey = " + toml_literal(key) +
-                          "\n[[settings.registries.\"docker.io\".mirrors]]\nendpoint = \"https://m.example\"\n"
-                          "[[settings.registries.\"docker.io\".mirrors]]\nendpoint = \"http://10.0.0.5:5000\"\n"
-                          "insecure = true\ncapabilities = [\"pull\"]\n"}},
-                    origins);
+    json s = test::merged_settings(
+        {{"/usr/lib/eks-node/node.toml.d/10-image.toml",
+          "[settings.registries.\"registry.example.com:8443\"]\nca = " + toml_literal(ca) +
+              "\nclientCertificate = " + toml_literal(cert) + "\n"},
+         {"/run/eks-node/node.toml.d/50-user-data",
+          "[settings.registries.\"registry.example.com:8443\"]\nclientKey = " + toml_literal(key) +
+              "\n[[settings.registries.\"docker.io\".mirrors]]\nendpoint = \"https://m.example\"\n"
+              "[[settings.registries.\"docker.io\".mirrors]]\nendpoint = \"http://10.0.0.5:5000\"\n"
+              "insecure = true\ncapabilities = [\"pull\"]\n"}},
+        origins);
     std::vector<registries::Registry> regs =
         registries::read(s["registries"], [](const std::string& p) { return "source of " + p; });
     REQUIRE(regs.size() == 2);
@@ -112,12 +97,13 @@ TEST_CASE("bad registries are exit 6 naming the registry, the key and the source
 
 TEST_CASE("credential providers: defaults, versions and what kubelet would refuse", "[config][credential-providers]") {
     Origins origins;
-    json s = merged({{"/etc/eks-node/node.toml.d/50-p.toml",
-                      "[settings.credentialProviders.my-provider]\nmatchImages = [\"*.example.com\"]\n"
-                      "args = [\"--v\"]\nenv = { TOKEN = \"t\", A = \"b\" }\n"
-                      "[settings.credentialProviders.other]\nmatchImages = [\"x.example\"]\ndefaultCacheDuration = 90\n"
-                      "apiVersion = \"credentialprovider.kubelet.k8s.io/v1beta1\"\n"}},
-                    origins);
+    json s = test::merged_settings(
+        {{"/etc/eks-node/node.toml.d/50-p.toml",
+          "[settings.credentialProviders.my-provider]\nmatchImages = [\"*.example.com\"]\n"
+          "args = [\"--v\"]\nenv = { TOKEN = \"t\", A = \"b\" }\n"
+          "[settings.credentialProviders.other]\nmatchImages = [\"x.example\"]\ndefaultCacheDuration = 90\n"
+          "apiVersion = \"credentialprovider.kubelet.k8s.io/v1beta1\"\n"}},
+        origins);
     auto ps = credential_providers::read(s["credentialProviders"], [](const std::string&) { return "src"; });
     REQUIRE(ps.size() == 2);
     CHECK(ps[0].name == "my-provider");
@@ -141,11 +127,11 @@ TEST_CASE("credential providers: defaults, versions and what kubelet would refus
 
 TEST_CASE("trust bundles: checked as the cluster CA is, distrust spelled out", "[config][trust]") {
     Origins origins;
-    json s = merged({{"/etc/eks-node/node.toml.d/50-t.toml",
-                      "[settings.trust.corp]\ncertificates = " + toml_literal(fixture("bundle.pem")) +
-                          "\n[settings.trust.old]\ntrusted = false\ncertificates = " +
-                          toml_literal(fixture("registry-ca.pem")) + "\n"}},
-                    origins);
+    json s = test::merged_settings({{"/etc/eks-node/node.toml.d/50-t.toml",
+                                     "[settings.trust.corp]\ncertificates = " + toml_literal(fixture("bundle.pem")) +
+                                         "\n[settings.trust.old]\ntrusted = false\ncertificates = " +
+                                         toml_literal(fixture("registry-ca.pem")) + "\n"}},
+                                   origins);
     auto bs = trust::read(s["trust"], [](const std::string&) { return "src"; });
     REQUIRE(bs.size() == 2);
     CHECK(bs[0].name == "corp");
