@@ -120,6 +120,31 @@ def settings_seeds():
     return seeds
 
 
+def registries_seeds():
+    """[settings] bodies with registries, credential providers and trust: the
+    goldens' tables written as TOML, and every settings seed."""
+    seeds = []
+    for case in sorted(ROOT.glob("tests/golden/*/*")):
+        cfg = case / "input" / "config.json"
+        if not cfg.exists():
+            continue
+        s = json.loads(cfg.read_text()).get("settings", {})
+        for key in ("registries", "credentialProviders", "trust"):
+            for name, table in s.get(key, {}).items():
+                lines = ["[settings.%s.%s]" % (key, json.dumps(name))]
+                for k, v in table.items():
+                    if k == "mirrors":
+                        continue
+                    lines.append("%s = %s" % (k, json.dumps(v) if not isinstance(v, dict) else
+                                              "{ %s }" % ", ".join("%s = %s" % (a, json.dumps(b))
+                                                                    for a, b in v.items())))
+                for m in table.get("mirrors", []) if isinstance(table, dict) else []:
+                    lines.append("[[settings.%s.%s.mirrors]]" % (key, json.dumps(name)))
+                    lines += ["%s = %s" % (k, json.dumps(v)) for k, v in m.items()]
+                seeds.append(("\n".join(lines) + "\n").encode())
+    return seeds + settings_seeds()
+
+
 def bootstrap_sh_seeds():
     seeds = []
     for raw in user_data_seeds():
@@ -409,6 +434,7 @@ GATHER = {
     "image-archive": image_archive_seeds,
     "unit-writer": writer_seeds,
     "unit-reader": unit_reader_seeds,
+    "registries": registries_seeds,
     "generator-dropins": writer_seeds,
     "toml-writer": writer_seeds,
     "env-yaml-writer": writer_seeds,

@@ -85,9 +85,14 @@ SURFACE_SECRETS = {
     "hook environment (user data)": "Pl4nted-UserData-Hook-Env-0c1d",
     "containerd baseRuntimeSpec process.env": "Pl4nted-Runtime-Spec-Env-5b6c",
     "static pod container env (settings.staticPods)": "Pl4nted-Static-Pod-Env-7d8e",
+    # issue 37: settings.registries' static credentials, a credential provider's env
+    "settings.registries password": "Pl4nted-Settings-Registry-Pass-3d4e",
+    "settings.credentialProviders env": "Pl4nted-Provider-Env-9f0a",
 }
 S = SURFACE_SECRETS
-CONFIG_SECRETS = {"proxy password": PROXY_PASSWORD, "proxy password after its first @": PROXY2_PASSWORD,
+CLIENT_KEY = (harness.SOURCE_ROOT / "tests/data/certificates/registry-client.key").read_text()
+CONFIG_SECRETS = {"registry client key": CLIENT_KEY.splitlines()[1],
+                  "proxy password": PROXY_PASSWORD, "proxy password after its first @": PROXY2_PASSWORD,
                   **{"%s value" % k: v for k, v in ENV_SECRETS.items()}, "kubeconfig token": KUBECONFIG_TOKEN,
                   **SURFACE_SECRETS}
 
@@ -174,6 +179,14 @@ spec:
        "spec_env": S["containerd baseRuntimeSpec process.env"],
        "static_pod_env": S["static pod container env (settings.staticPods)"]}
 
+# A registry client key (a test fixture's; CLIENT_KEY above): its body's first line stands for it.
+CLIENT_CERT = (harness.SOURCE_ROOT / "tests/data/certificates/registry-client.pem").read_text()
+REGISTRIES_TOML = ('[settings.registries."registry.example.com:5000"]\nusername = "puller"\n'
+                   'password = "%s"\nclientCertificate = """\n%s"""\nclientKey = """\n%s"""\n'
+                   '[settings.credentialProviders.site-provider]\nmatchImages = ["registry.example.com:5000"]\n'
+                   'env = { PROVIDER_SETTING = "%s" }\n'
+                   % (S["settings.registries password"], CLIENT_CERT, CLIENT_KEY,
+                      S["settings.credentialProviders env"]))
 SITE_TOML = ("[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for kv in ENV_SECRETS.items()) +
              '\n[settings.hooks.site-agent]\ncommand = ["/bin/true", "--key=%s"]\n'
              % S["hook command word (admin fragment)"])
@@ -418,6 +431,10 @@ def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-secrets-"))
     root = harness.make_root()
     harness.write(root / "etc/eks-node/node.toml.d/90-site.toml", SITE_TOML)
+    # not in the VM scenario's site fragment: its image has no site-provider program
+    harness.write(root / "etc/eks-node/node.toml.d/91-registries.toml", REGISTRIES_TOML)
+    harness.write(root / "etc/eks/image-credential-provider/site-provider", "#!/bin/sh\nexit 1\n")
+    (root / "etc/eks/image-credential-provider/site-provider").chmod(0o755)
     harness.write(root / "proc/cmdline", "console=ttyS0 eks-node.log-level=debug\n")
     user_data = tmp / "user-data"
     user_data.write_text(USER_DATA)

@@ -160,6 +160,7 @@ int config_cmd(const std::vector<std::string>& args) {
         json cfg = steps::resolve_from_node(opts);
         // on the node: what the configuration names must be there too
         render::check_runtime_handlers(cfg, opts.paths);
+        render::check_credential_providers(cfg, opts.paths);
         fmt::print("{}", valid_line("", cfg.contains("warnings") ? cfg["warnings"].size() : 0));
         return EXIT_OK;
     }

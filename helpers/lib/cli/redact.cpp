@@ -3,8 +3,8 @@
 #include "core/text.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <cctype>
+#include <iterator>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -121,9 +121,7 @@ std::string replace_all(std::string_view s, std::string_view from, std::string_v
     return out;
 }
 
-bool is_name_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-}
+bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }
 
 // AWS access key IDs: AKIA/ASIA/AROA/AIDA and 16 of [A-Z0-9].
 std::string redact_aws_key_ids(std::string line, Redactor& r) {
@@ -293,16 +291,40 @@ bool harmless_environment_name(std::string_view name) {
     // The values an operator needs to read a node's behaviour and that carry
     // no credential of their own (URL userinfo is masked separately); the
     // last two are eks-node's own, in /etc/eks/kubelet/environment.
-    static constexpr std::string_view harmless[] = {
-        "http_proxy", "https_proxy", "no_proxy", "all_proxy", "ftp_proxy",
-        "aws_region", "aws_default_region", "aws_sts_regional_endpoints", "aws_use_fips_endpoint",
-        "aws_use_dualstack_endpoint", "aws_endpoint_url", "aws_retry_mode", "aws_max_attempts", "aws_ca_bundle",
-        "aws_ec2_metadata_disabled", "aws_ec2_metadata_service_endpoint",
-        "aws_ec2_metadata_service_endpoint_mode", "aws_ec2_metadata_v1_disabled",
-        "tz", "lang", "language", "lc_all", "path",
-        "godebug", "gogc", "gomaxprocs", "gomemlimit", "gotraceback",
-        "containerd_log_level", "kubelet_log_level", "eks_node_log_level", "eks_node_landlock",
-        "nodeadm_kubelet_args", "kubelet_config_dropin_dir_alpha"};
+    static constexpr std::string_view harmless[] = {"http_proxy",
+                                                    "https_proxy",
+                                                    "no_proxy",
+                                                    "all_proxy",
+                                                    "ftp_proxy",
+                                                    "aws_region",
+                                                    "aws_default_region",
+                                                    "aws_sts_regional_endpoints",
+                                                    "aws_use_fips_endpoint",
+                                                    "aws_use_dualstack_endpoint",
+                                                    "aws_endpoint_url",
+                                                    "aws_retry_mode",
+                                                    "aws_max_attempts",
+                                                    "aws_ca_bundle",
+                                                    "aws_ec2_metadata_disabled",
+                                                    "aws_ec2_metadata_service_endpoint",
+                                                    "aws_ec2_metadata_service_endpoint_mode",
+                                                    "aws_ec2_metadata_v1_disabled",
+                                                    "tz",
+                                                    "lang",
+                                                    "language",
+                                                    "lc_all",
+                                                    "path",
+                                                    "godebug",
+                                                    "gogc",
+                                                    "gomaxprocs",
+                                                    "gomemlimit",
+                                                    "gotraceback",
+                                                    "containerd_log_level",
+                                                    "kubelet_log_level",
+                                                    "eks_node_log_level",
+                                                    "eks_node_landlock",
+                                                    "nodeadm_kubelet_args",
+                                                    "kubelet_config_dropin_dir_alpha"};
     std::string n = lower(name);
     // AWS_ENDPOINT_URL_<SERVICE>: per-service endpoints, the same kind of value
     if (n.starts_with("aws_endpoint_url_")) return true;
@@ -318,11 +340,12 @@ bool secret_key(std::string_view key, std::string_view value) {
     for (const std::string& w : words) joined += w;
     // a file, directory or config path names where a secret is, not the secret
     const std::string& last = words.back();
-    bool path_key = last == "file" || last == "path" || last == "dir" || last == "config" || last == "key" ||
-                    last == "certificate";
+    bool path_key =
+        last == "file" || last == "path" || last == "dir" || last == "config" || last == "key" || last == "certificate";
     if (path_key && value.starts_with('/') && value.find_first_of(" \t:@") == std::string_view::npos) return false;
-    for (std::string_view part : {"token", "passw", "passphrase", "secret", "credential", "privatekey", "keydata",
-                                  "apikey", "accesskey", "sessionkey", "signingkey", "encryptionkey", "cookie"})
+    for (std::string_view part :
+         {"token", "passw", "passphrase", "secret", "credential", "privatekey", "clientkey", "keydata", "apikey",
+          "accesskey", "sessionkey", "signingkey", "encryptionkey", "cookie"})
         if (joined.find(part) != std::string::npos) return true;
     for (const std::string& w : words)
         for (std::string_view exact : {"pass", "pwd", "auth", "pat", "bearer", "apitoken"})
@@ -395,9 +418,13 @@ void Redactor::remember(std::string_view secret) {
     if (secret.size() < min_remembered || bare == redacted) return;
     if (std::all_of(secret.begin(), secret.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
         return;
-    std::vector<std::string> forms = {std::string(secret), json_escaped(secret), escaped(secret, "\\\"`$"),
-                                      replace_all(secret, "'", "''"), replace_all(secret, "'", "'\\''"),
-                                      percent_encode(secret, hex_upper, false), percent_encode(secret, hex_lower, false),
+    std::vector<std::string> forms = {std::string(secret),
+                                      json_escaped(secret),
+                                      escaped(secret, "\\\"`$"),
+                                      replace_all(secret, "'", "''"),
+                                      replace_all(secret, "'", "'\\''"),
+                                      percent_encode(secret, hex_upper, false),
+                                      percent_encode(secret, hex_lower, false),
                                       percent_encode(secret, hex_upper, true)};
     // a secret written percent-encoded (a URL's userinfo) is also searched
     // for decoded, in every form
@@ -547,7 +574,8 @@ void walk(json& j, Redactor& r, std::string_view key) {
         for (auto it = j.begin(); it != j.end(); ++it) {
             if (secret_table(it.key()) && it->is_structured()) {
                 mask_all(*it, r);
-            } else if (it.key() == "environment" && it->is_object()) {
+            } else if ((it.key() == "environment" || it.key() == "env") && it->is_object()) {
+                // settings.credentialProviders.NAME.env: a provider's environment, by the same allow list
                 walk_environment(*it, r);
             } else if (it.key() == "origins" && it->is_object() && key.empty()) {
                 // config.json's origins: field pointers ("/spec/instance/

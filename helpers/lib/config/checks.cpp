@@ -82,6 +82,24 @@ std::string http_url(std::string_view s) {
     return valid_authority(rest.substr(0, rest.find_first_of("/?#"))) ? "" : problem;
 }
 
+std::string registry_host(std::string_view s) {
+    if (s == "_default") return {};
+    // a name ending in ':' would be a port-less "host:", and a '/' a path
+    // also a directory name under config_path: never ".", ".." or hidden
+    return !s.empty() && s.size() <= 260 && s.front() != '.' && s.back() != ':' &&
+                   s.find('/') == std::string_view::npos && s.find("..") == std::string_view::npos && valid_authority(s)
+               ? ""
+               : text::quote(s) +
+                     " is not a registry host (HOST or HOST:PORT as an image reference names it, or "
+                     "_default)";
+}
+
+std::string credential_provider_name(std::string_view s) {
+    bool ok = !s.empty() && s.size() <= 64 && is_alnum(s.front()) &&
+              only(s, [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
+    return ok ? "" : text::quote(s) + " is not a program name (letters, digits, '.', '-' and '_', at most 64)";
+}
+
 std::string cidr(std::string_view s) {
     size_t slash = s.find('/');
     std::string_view address = s.substr(0, slash);

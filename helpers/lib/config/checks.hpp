@@ -42,6 +42,13 @@ std::string kernel_module(std::string_view s);
 // An image reference as containerd's CRI takes it: [HOST[:PORT]/]PATH[:TAG][@DIGEST],
 // path components in lower case, at most 512 bytes (image_reference() in checks.cpp).
 std::string image_reference(std::string_view s);
+// A registry as containerd looks up its host directory under config_path
+// (settings.registries keys): HOST[:PORT] as image references name it, or
+// "_default" (containerd's fallback directory).
+std::string registry_host(std::string_view s);
+// A kubelet credential provider's name: its program's file name in kubelet's
+// --image-credential-provider-bin-dir ([A-Za-z0-9][A-Za-z0-9._-]*, at most 64).
+std::string credential_provider_name(std::string_view s);
 
 // settings.ecs (eks-node-ecs(8)). Each value ends up on one line of
 // /etc/ecs/ecs.config, which the agent reads as KEY=VALUE lines: none may

@@ -83,18 +83,7 @@ std::vector<Handler> read(const json& table, const std::function<std::string(con
 std::vector<Handler> of_config(const json& cfg) {
     const json* table = path_in(cfg, {"settings", "runtimes"});
     if (!table) return {};
-    const json* origins = path_in(cfg, {"origins"});
-    auto origin = [&](const std::string& pointer) {
-        if (origins && origins->is_object()) {
-            // the source of the key itself, else of any key below it
-            if (auto it = origins->find(pointer); it != origins->end() && it->is_string())
-                return it->get<std::string>();
-            for (const auto& [p, source] : origins->items())
-                if (p.starts_with(pointer + "/") && source.is_string()) return source.get<std::string>();
-        }
-        return std::string(path::config_json);
-    };
-    return read(*table, origin);
+    return read(*table, text::origin_in_config(cfg));
 }
 
 std::string module_name(std::string_view name) {
@@ -161,13 +150,14 @@ bool module_loaded(std::string_view name, const Paths& paths) {
     return builtin && lists_module(*builtin, kname);
 }
 
-std::string binary_problem(const Handler& h, const Paths& paths) {
+std::string binary_problem(const Handler& h, const Paths& paths) { return executable_problem(h.binary, paths); }
+
+std::string executable_problem(std::string_view binary, const Paths& paths) {
     struct stat st {};
-    const fs::path p = paths.of(h.binary);
-    if (::stat(p.c_str(), &st) != 0) return fmt::format("{} does not exist on this node", h.binary);
-    if (!S_ISREG(st.st_mode)) return fmt::format("{} is not a regular file", h.binary);
-    if (::access(p.c_str(), X_OK) != 0 && (st.st_mode & 0111) == 0)
-        return fmt::format("{} is not executable", h.binary);
+    const fs::path p = paths.of(binary);
+    if (::stat(p.c_str(), &st) != 0) return fmt::format("{} does not exist on this node", binary);
+    if (!S_ISREG(st.st_mode)) return fmt::format("{} is not a regular file", binary);
+    if (::access(p.c_str(), X_OK) != 0 && (st.st_mode & 0111) == 0) return fmt::format("{} is not executable", binary);
     return {};
 }
 

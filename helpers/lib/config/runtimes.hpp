@@ -73,6 +73,8 @@ bool module_loaded(std::string_view name, const Paths& paths);
 // The problem with a handler's binary on the machine under `paths` (empty
 // when it is an executable regular file).
 std::string binary_problem(const Handler& h, const Paths& paths);
+// The same for any program a rendered file names (a credential provider's).
+std::string executable_problem(std::string_view binary, const Paths& paths);
 
 // The RuntimeClass (node.k8s.io/v1) for a handler, as YAML.
 std::string runtime_class_yaml(const Handler& h, const json& node_selector);

@@ -21,7 +21,10 @@ Field free_object(std::string name, std::string doc) {
 }
 
 Field map_of(std::string name, std::string doc, Check key_check, Field element) {
-    return {.name = std::move(name), .kind = Kind::map, .doc = std::move(doc), .members = {std::move(element)},
+    return {.name = std::move(name),
+            .kind = Kind::map,
+            .doc = std::move(doc),
+            .members = {std::move(element)},
             .check = key_check};
 }
 
@@ -80,19 +83,21 @@ Field cluster() {
 }
 
 Field kubelet() {
-    return object("kubelet", "kubelet options", {
-        free_object("config", "KubeletConfiguration fields merged over the defaults"),
-        list_of("flags", "command-line flags appended after the defaults (later sources append)",
-                string_field("", "one flag, --name or --name=value", check::kubelet_flag)),
-        string_field("maxPodsExpression", "CEL expression giving maxPods", check::non_empty),
-    });
+    return object("kubelet", "kubelet options",
+                  {
+                      free_object("config", "KubeletConfiguration fields merged over the defaults"),
+                      list_of("flags", "command-line flags appended after the defaults (later sources append)",
+                              string_field("", "one flag, --name or --name=value", check::kubelet_flag)),
+                      string_field("maxPodsExpression", "CEL expression giving maxPods", check::non_empty),
+                  });
 }
 
 Field containerd() {
-    return object("containerd", "containerd options", {
-        free_object("config", "config.toml content merged over the defaults (TOML text in a NodeConfig)"),
-        free_object("baseRuntimeSpec", "OCI runtime spec merged over the default base spec"),
-    });
+    return object("containerd", "containerd options",
+                  {
+                      free_object("config", "config.toml content merged over the defaults (TOML text in a NodeConfig)"),
+                      free_object("baseRuntimeSpec", "OCI runtime spec merged over the default base spec"),
+                  });
 }
 
 // Values of localStorage: nodeadm/internal/api/types.go (LocalStorageStrategy,
@@ -348,6 +353,63 @@ const Field& settings() {
                                       string_field("", "a module name", check::kernel_module)),
                               boolean("default", "containerd's default runtime (at most one handler)"),
                           })),
+            // Registries (eks-node.toml(5), REGISTRIES): hosts.toml under containerd's
+            // config_path, written by eks-node-containerd; the rules between keys are
+            // config/registries.cpp's, for the merged table.
+            map_of(
+                "registries", "containerd's configuration of a registry, by host as image references name it",
+                check::registry_host,
+                object(
+                    "", "one registry",
+                    {
+                        list_of(
+                            "mirrors", "endpoints tried before the registry itself, in this order",
+                            object("", "one mirror",
+                                   {
+                                       string_field("endpoint", "the mirror's URL", check::http_url),
+                                       list_of("capabilities", "what the mirror is used for (default pull, resolve)",
+                                               choice("", "a capability", {"pull", "resolve", "push"})),
+                                       boolean("overridePath", "the URL's path is the API root (no /v2)"),
+                                       string_field("ca", "CA certificates (PEM) the mirror is checked with",
+                                                    check::certificate_authority),
+                                       string_field("clientCertificate", "TLS client certificate (PEM)",
+                                                    check::certificate_authority),
+                                       string_field("clientKey", "its private key (PEM)", check::non_empty),
+                                       boolean("insecure", "skip TLS verification, allow http:// (warned about)"),
+                                   })),
+                        string_field("ca", "CA certificates (PEM) the registry is checked with",
+                                     check::certificate_authority),
+                        string_field("clientCertificate", "TLS client certificate (PEM)", check::certificate_authority),
+                        string_field("clientKey", "its private key (PEM)", check::non_empty),
+                        boolean("insecure", "skip TLS verification of the registry (warned about)"),
+                        string_field("username", "user for pulls containerd makes outside kubelet", check::non_empty),
+                        string_field("password", "its password (kept 0600, never logged)", check::non_empty),
+                    })),
+            // extra trust anchors (eks-node.toml(5), TRUST), written by eks-node-ca
+            map_of("trust", "certificate bundles added to the system trust store, by name", check::runtime_handler_name,
+                   object("", "one bundle",
+                          {
+                              string_field("certificates", "PEM or base64 certificates, checked as the cluster CA is",
+                                           check::certificate_authority),
+                              boolean("trusted", "false: distrust them instead (AL2023's blocklist)"),
+                          })),
+            // kubelet credential providers beside ECR's (eks-node.toml(5), CREDENTIAL PROVIDERS)
+            map_of(
+                "credentialProviders",
+                "kubelet image credential providers beside ECR's, by program name in its bin directory",
+                check::credential_provider_name,
+                object("", "one provider",
+                       {
+                           list_of("matchImages", "image patterns it gives credentials for (required)",
+                                   string_field("", "a pattern (*.example.com, host:port/path)", check::single_token)),
+                           duration("defaultCacheDuration", "how long kubelet caches its answer (default 12h)"),
+                           choice("apiVersion", "CredentialProviderRequest version (default: kubelet's)",
+                                  {"credentialprovider.kubelet.k8s.io/v1", "credentialprovider.kubelet.k8s.io/v1beta1",
+                                   "credentialprovider.kubelet.k8s.io/v1alpha1"}),
+                           list_of("args", "its arguments", string_field("", "one argument", nullptr)),
+                           map_of("env", "its environment (kept 0600)", check::env_name,
+                                  string_field("", "a value", nullptr)),
+                       })),
             // Workload profiles (eks-node.toml(5), WORKLOAD PROFILES): a named set of values laid
             // under every source's (config/profiles.hpp), and kernel parameters applied by
             // systemd-sysctl before kubelet starts (eks-node-system(8)).

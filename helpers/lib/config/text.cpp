@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/paths.hpp"
 #include "core/text.hpp"
 
 namespace eksnode::config::text {
@@ -11,7 +12,7 @@ namespace eksnode::config::text {
 namespace {
 constexpr size_t quoted_max = 80;
 constexpr size_t name_max = 64;
-}
+}  // namespace
 
 std::string quote(std::string_view s) { return json_quoted(s, quoted_max); }
 
@@ -90,6 +91,24 @@ std::string qualify(const std::string& source, std::string_view detail) {
     if (!source.empty() && source.back() == ')')
         return source.substr(0, source.size() - 1) + ", " + std::string(detail) + ")";
     return source + " (" + std::string(detail) + ")";
+}
+
+std::function<std::string(const std::string&)> origin_in_config(const json& cfg) {
+    const json* origins = path_in(cfg, {"origins"});
+    return [origins](const std::string& pointer) {
+        if (origins && origins->is_object()) {
+            if (auto it = origins->find(pointer); it != origins->end() && it->is_string())
+                return it->get<std::string>();
+            for (const auto& [p, source] : origins->items())
+                if (p.starts_with(pointer + "/") && source.is_string()) return source.get<std::string>();
+            // a table set whole: the source of the nearest parent recorded
+            for (std::string up = pointer; up.rfind('/') != 0 && up.rfind('/') != std::string::npos;) {
+                up.resize(up.rfind('/'));
+                if (auto it = origins->find(up); it != origins->end() && it->is_string()) return it->get<std::string>();
+            }
+        }
+        return std::string(path::config_json);
+    };
 }
 
 }  // namespace eksnode::config::text

@@ -2,6 +2,7 @@
 // Small text helpers shared by the configuration front ends (internal to config/).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,5 +43,10 @@ std::string nearest(std::string_view name, const std::vector<std::string>& known
 // "user data" + "document 2" -> "user data (document 2)";
 // "user data (MIME part 2, x)" + "document 2" -> "user data (MIME part 2, x, document 2)".
 std::string qualify(const std::string& source, std::string_view detail);
+
+// The source a JSON pointer below config.json's settings came from, as its
+// "origins" record it: the key's own, else of any key below it, else
+// config.json itself. For readers of the merged settings run by a step.
+std::function<std::string(const std::string&)> origin_in_config(const json& cfg);
 
 }  // namespace eksnode::config::text

@@ -10,13 +10,16 @@
 
 #include "config/aws_env.hpp"
 #include "config/checks.hpp"
+#include "config/credential_providers.hpp"
 #include "config/hooks.hpp"
+#include "config/registries.hpp"
 #include "config/runtimes.hpp"
 #include "config/schema.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "config/toml_json.hpp"
+#include "config/trust.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 
@@ -313,19 +316,24 @@ void validate_fragment(const Fragment& f) {
 void validate_settings(const json& settings, const Origins& origins) {
     // A hook's keys may come from several sources (an admin turning an image's
     // hook non-essential): only the merged table must have a command.
+    auto origin = [&](const std::string& pointer) {
+        if (auto it = origins.find(pointer); it != origins.end()) return it->second;
+        auto below = origins.lower_bound(pointer + "/");
+        if (below != origins.end() && below->first.starts_with(pointer + "/")) return below->second;
+        return sources_consulted(origins);
+    };
     if (auto h = settings.find("hooks"); h != settings.end())
         hooks::read(*h, [&](const std::string& pointer) { return origin_of(origins, pointer); });
     // A handler's keys may come from several sources too (an image's handler
     // made the default by user data): the rules between keys and handlers
     // hold for the merged table, an error naming the source of the key (or
     // of any key of the handler).
-    if (auto r = settings.find("runtimes"); r != settings.end())
-        runtimes::read(*r, [&](const std::string& pointer) {
-            if (auto it = origins.find(pointer); it != origins.end()) return it->second;
-            auto below = origins.lower_bound(pointer + "/");
-            if (below != origins.end() && below->first.starts_with(pointer + "/")) return below->second;
-            return sources_consulted(origins);
-        });
+    if (auto r = settings.find("runtimes"); r != settings.end()) runtimes::read(*r, origin);
+    // a client key's certificate, an http:// mirror's insecure: rules between
+    // keys any source may set, read as eks-node-containerd and -kubelet read them
+    if (auto r = settings.find("registries"); r != settings.end()) registries::read(*r, origin);
+    if (auto c = settings.find("credentialProviders"); c != settings.end()) credential_providers::read(*c, origin);
+    if (auto t = settings.find("trust"); t != settings.end()) trust::read(*t, origin);
     auto imds = settings.find("imds");
     if (imds == settings.end()) return;
     // Each key was read with its fragment (validate_fragment()); the merged

@@ -68,6 +68,15 @@ const std::vector<std::pair<std::string_view, Policy>>& policies() {
     static const std::vector<std::pair<std::string_view, Policy>> all = [] {
         std::vector<std::pair<std::string_view, Policy>> out;
         for (std::string_view step : outputs::steps()) out.emplace_back(step, derive_policy(step));
+        // eks-node-ca runs the distribution's trust store tool when
+        // settings.trust changed (update-ca-trust, update-ca-certificates):
+        // the host's programs, writing the store's extracted bundles
+        for (auto& [step, p] : out)
+            if (step == "ca") {
+                p.writable.emplace_back("-/etc/pki/ca-trust/extracted");
+                p.writable.emplace_back("-/etc/ssl/certs");
+                p.system_executables = true;
+            }
         // eks-node-cloud-init writes no file at all: it reads and asks
         // systemd for restarts. Confined with no writable directory.
         out.emplace_back("cloud-init", Policy{});
@@ -100,26 +109,22 @@ Policy derive_policy(std::string_view step) {
     };
     std::vector<Dir> dirs;
     for (const outputs::Output* o : outputs::of_step(step)) {
-        std::string_view dir = o->path.substr(0, o->path.rfind('/'));
-        if (dir.empty()) dir = "/";
+        std::string_view dir = o->directory();
         auto same = [&](const Dir& d) { return d.path == dir; };
         if (auto it = std::find_if(dirs.begin(), dirs.end(), same); it != dirs.end())
             it->optional = it->optional && o->existing_dir;  // another output there needs it made
-        else
-            dirs.push_back({dir, o->existing_dir});
+        else dirs.push_back({dir, o->existing_dir});
     }
     // A rule covers everything beneath its directory (config.json.d beneath
     // /etc/kubernetes/kubelet): the inner one would only repeat it.
     auto beneath = [](std::string_view inner, std::string_view outer) {
-        return inner.size() > outer.size() && inner.starts_with(outer) &&
-               (outer == "/" || inner[outer.size()] == '/');
+        return inner.size() > outer.size() && inner.starts_with(outer) && (outer == "/" || inner[outer.size()] == '/');
     };
     std::sort(dirs.begin(), dirs.end(), [](const Dir& a, const Dir& b) { return a.path < b.path; });
     Policy p;
     for (const Dir& d : dirs) {
-        bool covered = std::any_of(dirs.begin(), dirs.end(), [&](const Dir& o) {
-            return beneath(d.path, o.path) && !o.optional;
-        });
+        bool covered =
+            std::any_of(dirs.begin(), dirs.end(), [&](const Dir& o) { return beneath(d.path, o.path) && !o.optional; });
         if (!covered) p.writable.push_back(fmt::format("{}{}", d.optional ? "-" : "", d.path));
     }
     return p;
@@ -193,22 +198,20 @@ void confine_step(std::string_view step, const Paths& paths) {
     if (!p) return;  // instance-store runs mdadm and mkfs: its unit confines it
     Applied a = apply(*p, paths);
     switch (a.outcome) {
-        case Outcome::enforced:
-            if (a.executable.empty())
-                log::debug("confined (Landlock ABI {}): writes only beneath {}; no exec", a.abi,
-                           fmt::join(a.writable, ", "));
-            else
-                log::debug("confined (Landlock ABI {}): writes only beneath {}; executes only beneath {}", a.abi,
-                           fmt::join(a.writable, ", "), fmt::join(a.executable, ", "));
-            break;
-        case Outcome::unsupported:
-            log::emit(log::Level::notice,
-                      fmt::format("this kernel has no Landlock: file-system writes are not confined beyond the unit's "
-                                  "settings (eks-node(7), CONFINEMENT)"));
-            break;
-        case Outcome::disabled:
-            log::debug("Landlock confinement turned off (EKS_NODE_LANDLOCK=0)");
-            break;
+    case Outcome::enforced:
+        if (a.executable.empty())
+            log::debug("confined (Landlock ABI {}): writes only beneath {}; no exec", a.abi,
+                       fmt::join(a.writable, ", "));
+        else
+            log::debug("confined (Landlock ABI {}): writes only beneath {}; executes only beneath {}", a.abi,
+                       fmt::join(a.writable, ", "), fmt::join(a.executable, ", "));
+        break;
+    case Outcome::unsupported:
+        log::emit(log::Level::notice,
+                  fmt::format("this kernel has no Landlock: file-system writes are not confined beyond the unit's "
+                              "settings (eks-node(7), CONFINEMENT)"));
+        break;
+    case Outcome::disabled: log::debug("Landlock confinement turned off (EKS_NODE_LANDLOCK=0)"); break;
     }
 }
 

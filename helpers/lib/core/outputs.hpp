@@ -19,10 +19,12 @@ namespace eksnode::outputs {
 enum class Format { json, toml, yaml, pem, env, text };
 
 struct Output {
-    // As seen on the node (Paths::of re-roots it). A "*" in the file name makes
-    // it a pattern for a family of files, one per name ("/run/eks-node/env/*.env":
-    // a unit's environment), the "*" standing for a name without "/" or a
-    // leading "."; a file with an entry of its own (default.env) is not one of them.
+    // As seen on the node (Paths::of re-roots it). A "*" makes it a pattern
+    // for a family of files, one per name ("/run/eks-node/env/*.env": a
+    // unit's environment; "/etc/containerd/certs.d/*/hosts.toml": one per
+    // registry), each "*" standing for a part of one path component that is
+    // not empty and does not start with "."; a file with an entry of its own
+    // (default.env) is not one of them.
     std::string_view path;
     mode_t mode;
     Format format;
@@ -38,11 +40,17 @@ struct Output {
     // Its directory belongs to another package: written only into an existing
     // one, so confinement grants it if present and never creates it.
     bool existing_dir = false;
+    // Its consumer reads it at each use, not only at start (containerd reads
+    // a registry's hosts.toml and the files it names at each pull): a change
+    // restarts nothing (StepResult::read_per_use).
+    bool read_per_use = false;
 
     bool written_by(std::string_view s) const { return step == s; }
     bool is_pattern() const { return path.find('*') != std::string_view::npos; }
     // `absolute` is this file, or one of this pattern's.
     bool matches(std::string_view absolute) const;
+    // The directory of its files; of a pattern's, the one above the first "*".
+    std::string_view directory() const;
 };
 
 // In the order collect-logs archives them and validate lists them: the chain's
@@ -64,6 +72,13 @@ inline constexpr Output all[] = {
     // settings.profile and settings.sysctls
     {.path = path::sysctl_conf, .mode = 0644, .format = Format::text, .step = "system", .optional = true},
     {.path = path::ca_crt, .mode = 0644, .format = Format::pem, .step = "ca"},
+    // settings.trust, in the store of the distribution the node runs
+    {.path = path::trust_anchor, .mode = 0644, .format = Format::pem, .step = "ca", .optional = true,
+     .existing_dir = true},
+    {.path = path::trust_blocklist, .mode = 0644, .format = Format::pem, .step = "ca", .optional = true,
+     .existing_dir = true},
+    {.path = path::debian_trust_anchor, .mode = 0644, .format = Format::pem, .step = "ca", .optional = true,
+     .existing_dir = true},
     // spec.kubelet.config lands in one of the two (the drop-in from kubelet
     // 1.29), and its staticPodURLHeader is a credential (staticPodURL may
     // carry one in its userinfo); spec.kubelet.flags in the environment
@@ -72,7 +87,10 @@ inline constexpr Output all[] = {
     {.path = path::kubelet_config, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true},
     {.path = path::kubelet_user_dropin, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true,
      .optional = true},
-    {.path = path::credential_provider_config, .mode = 0644, .format = Format::json, .step = "kubelet"},
+    // settings.credentialProviders.NAME.env may hold a provider's credential;
+    // kubelet and eks-node-prepull (root) alone read it: 0600 always
+    {.path = path::credential_provider_config, .mode = 0600, .format = Format::json, .step = "kubelet",
+     .secret = true},
     // settings.staticPods, one file per pod: a manifest may carry a credential
     // in a container's env; only kubelet (root) reads it
     {.path = path::static_pod, .mode = 0600, .format = Format::yaml, .step = "kubelet", .secret = true,
@@ -91,6 +109,15 @@ inline constexpr Output all[] = {
     // fill with a credential for every container; containerd (root) alone
     // reads the file: 0600 always, as config.toml
     {.path = path::base_runtime_spec, .mode = 0600, .format = Format::json, .step = "containerd", .secret = true},
+    // settings.registries: one directory per registry under containerd's
+    // config_path, ours when its hosts.toml carries our header; the TLS files
+    // its hosts.toml names beside it, the client keys secret
+    {.path = path::registry_hosts_toml, .mode = 0644, .format = Format::toml, .step = "containerd", .optional = true,
+     .read_per_use = true},
+    {.path = path::registry_certificate, .mode = 0644, .format = Format::pem, .step = "containerd", .optional = true,
+     .read_per_use = true},
+    {.path = path::registry_key, .mode = 0600, .format = Format::pem, .step = "containerd", .secret = true,
+     .optional = true, .read_per_use = true},
     {.path = path::soci_config, .mode = 0644, .format = Format::toml, .step = "containerd", .optional = true,
      .existing_dir = true},
     // our block only on Outposts; a node without /etc/hosts is left without one

@@ -37,6 +37,20 @@ inline constexpr std::string_view containerd_config = "/etc/containerd/config.to
 inline constexpr std::string_view base_runtime_spec = "/etc/containerd/base-runtime-spec.json";
 // containerd imports every *.toml here over config.toml (eks-node-containerd(8)); not ours
 inline constexpr std::string_view containerd_dropin_dir = "/etc/containerd/config.d";
+// settings.registries (eks-node-containerd): containerd's host directories
+// (its config_path's first), and in each registry's the files eks-node writes
+inline constexpr std::string_view registry_hosts_dir = "/etc/containerd/certs.d";
+inline constexpr std::string_view registry_hosts_toml = "/etc/containerd/certs.d/*/hosts.toml";
+inline constexpr std::string_view registry_certificate = "/etc/containerd/certs.d/*/eks-node-*.crt";
+inline constexpr std::string_view registry_key = "/etc/containerd/certs.d/*/eks-node-*.key";
+// settings.trust (eks-node-ca): the system trust store's sources, the
+// distribution's way: p11-kit's (AL2023, update-ca-trust) or Debian's
+// ca-certificates (update-ca-certificates)
+inline constexpr std::string_view trust_anchors_dir = "/etc/pki/ca-trust/source/anchors";
+inline constexpr std::string_view trust_anchor = "/etc/pki/ca-trust/source/anchors/eks-node-*.pem";
+inline constexpr std::string_view trust_blocklist = "/etc/pki/ca-trust/source/blocklist/eks-node-*.pem";
+inline constexpr std::string_view debian_trust_dir = "/usr/local/share/ca-certificates";
+inline constexpr std::string_view debian_trust_anchor = "/usr/local/share/ca-certificates/eks-node-*.crt";
 inline constexpr std::string_view kubelet_version_txt = "/etc/eks/kubelet-version.txt";
 inline constexpr std::string_view containerd_version_txt = "/etc/eks/containerd-version.txt";
 inline constexpr std::string_view etc_hosts = "/etc/hosts";

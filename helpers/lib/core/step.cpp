@@ -24,7 +24,8 @@ fs::path StepOptions::config_file() const {
 
 bool StepResult::changed() const {
     for (const auto& [p, r] : outputs)
-        if (r == WriteResult::written) return true;
+        if (r == WriteResult::written && std::find(read_per_use.begin(), read_per_use.end(), p) == read_per_use.end())
+            return true;
     return false;
 }
 
@@ -36,6 +37,7 @@ void StepResult::restart(std::string unit, std::string why) {
 
 void StepResult::merge(const StepResult& other) {
     outputs.insert(outputs.end(), other.outputs.begin(), other.outputs.end());
+    read_per_use.insert(read_per_use.end(), other.read_per_use.begin(), other.read_per_use.end());
     for (const Restart& r : other.restarts) restart(r.unit, r.why);
 }
 

@@ -38,6 +38,9 @@ struct StepResult {
     // whose environment files changed, systemd-resolved): besides the fixed
     // StepSpec::consumers, and only the ones whose inputs did change.
     std::vector<Restart> restarts;
+    // Outputs their consumer reads at each use (a registry's hosts.toml, read
+    // by containerd at each pull): written or removed, they restart nothing.
+    std::vector<fs::path> read_per_use;
     bool changed() const;
     void add(const fs::path& p, WriteResult r) { outputs.emplace_back(p, r); }
     void restart(std::string unit, std::string why);  // once per unit: the first reason is kept

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-ca: the cluster CA kubelet trusts (authentication.x509.clientCAFile
 // in its config, certificate-authority in its kubeconfig).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/log.hpp"
 #include "render/detail.hpp"
 #include "render/render.hpp"
 
@@ -14,6 +18,11 @@ StepResult render_ca(const json& cfg, const Paths& paths) {
     if (!pem.empty() && pem.back() != '\n') pem += '\n';
     StepResult result;
     put(result, paths, path::ca_crt, pem);
+    // the tool only on the node itself; a render into a tree says what it would run
+    render_trust(result, cfg, paths, [&](const std::vector<std::string>& argv) {
+        if (paths.is_host()) run_trust_update(argv);
+        else log::debug("not the host: would run {}", fmt::format("{}", fmt::join(argv, " ")));
+    });
     return result;
 }
 

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "config/registries.hpp"
 #include "config/runtimes.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
@@ -107,9 +108,9 @@ std::optional<int> user_schema(const json& user) {
     if (user.contains("version")) {
         const json& v = user["version"];
         if (v != 2 && v != 3)
-            throw ConfigError("config.json", "spec.containerd.config.version",
-                              fmt::format("{} is not a containerd configuration version eks-node writes (2 or 3)",
-                                          v.dump()));
+            throw ConfigError(
+                "config.json", "spec.containerd.config.version",
+                fmt::format("{} is not a containerd configuration version eks-node writes (2 or 3)", v.dump()));
         return v.get<int>();
     }
     const json* plugins = user.contains("plugins") ? &user["plugins"] : nullptr;
@@ -140,6 +141,20 @@ void add_soci(json& c, json& snapshotter_owner) {
     c["proxy_plugins"] = {{"soci", std::move(soci)}};
 }
 
+// The CRI's registry table: config_path (hosts.toml, render_registries()),
+// and settings.registries' static credentials as registry.configs.HOST.auth,
+// which the CRI image service uses for a pull whose request brings none (the
+// sandbox image, eks-node-prepull without a matching provider, kubelet
+// without one). Deprecated in containerd 2 and read until 2.3
+// (tests/data/registries-compat.tsv); config.toml is 0600 and redacted.
+json registry_table(const json& cfg) {
+    json registry = {{"config_path", "/etc/containerd/certs.d:/etc/docker/certs.d"}};
+    for (const config::registries::Registry& r : config::registries::of_config(cfg))
+        if (!r.username.empty())
+            registry["configs"][r.host]["auth"] = {{"username", r.username}, {"password", r.password}};
+    return registry;
+}
+
 json schema2_config(const json& cfg) {
     json cri = json::object();
     cri["sandbox_image"] = need_string(cfg, "/derived/sandboxImage");
@@ -151,7 +166,7 @@ json schema2_config(const json& cfg) {
     ctd["discard_unpacked_layers"] = true;
     add_runtimes(cfg, ctd);
     cri["containerd"] = std::move(ctd);
-    cri["registry"] = {{"config_path", "/etc/containerd/certs.d:/etc/docker/certs.d"}};
+    cri["registry"] = registry_table(cfg);
     cri["cni"] = {{"bin_dir", "/opt/cni/bin"}, {"conf_dir", "/etc/cni/net.d"}};
 
     json c = top_level(2);
@@ -164,7 +179,7 @@ json schema3_config(const json& cfg) {
     json images = json::object();
     images["discard_unpacked_layers"] = true;
     images["pinned_images"] = {{"sandbox", need_string(cfg, "/derived/sandboxImage")}};
-    images["registry"] = {{"config_path", "/etc/containerd/certs.d:/etc/docker/certs.d"}};
+    images["registry"] = registry_table(cfg);
 
     json runtime = json::object();
     runtime["enable_cdi"] = kubelet_at_least(cfg, "1.32");
@@ -311,13 +326,12 @@ json default_base_runtime_spec() {
                                    "CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
                                    "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"});
     json lnx = json::object();
-    lnx["maskedPaths"] = json::array({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                                        "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi",
-                                        "/proc/timer_list", "/proc/timer_stats", "/sys/firmware"});
+    lnx["maskedPaths"] =
+        json::array({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                     "/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats", "/sys/firmware"});
     lnx["namespaces"] = json::array();
     for (const char* ns : {"ipc", "mount", "network", "pid", "uts"}) lnx["namespaces"].push_back({{"type", ns}});
-    lnx["readonlyPaths"] =
-        json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
+    lnx["readonlyPaths"] = json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
     lnx["resources"] = {{"devices", json::array({{{"access", "rwm"}, {"allow", false}}})}};
 
     json mounts = json::array({
@@ -755,6 +769,7 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     // its own, and containerd does not talk to the snapshotter without the
     // proxy plugin above.
     if (use_soci_snapshotter(cfg)) put(r, paths, path::soci_config, soci_snapshotter_config(cfg));
+    render_registries(r, cfg, paths);
     return r;
 }
 

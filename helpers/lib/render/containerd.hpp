@@ -6,7 +6,9 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "config/registries.hpp"
 #include "core/jsonutil.hpp"
 
 namespace eksnode::render::detail {
@@ -40,5 +42,16 @@ bool soci_before_0_10(const json& cfg);
 // /etc/containerd/base-runtime-spec.json: nodeadm's default OCI spec with
 // spec.containerd.baseRuntimeSpec deep-merged over it.
 json base_runtime_spec(const json& cfg);
+
+// settings.registries' hosts.toml for one registry, naming the TLS files
+// render_registries() wrote for each mirror (in order) and for the registry;
+// on containerd 1.x a registry without mirrors is written as its own [host]
+// table (1.7 cannot read a hosts.toml without one). Throws ConfigError for
+// _default without mirrors there.
+struct TlsFiles {
+    std::string ca, cert, key;  // node paths, "" when not set
+};
+std::string hosts_toml(const config::registries::Registry& reg, const std::vector<TlsFiles>& mirrors,
+                       const TlsFiles& upstream, bool containerd_1x);
 
 }  // namespace eksnode::render::detail

@@ -78,10 +78,13 @@ void put(StepResult& result, const Paths& paths, std::string_view absolute, std:
     if (r == WriteResult::written)
         log::emit(log::Level::info, fmt::format("wrote {}", absolute), p.string(), log::id::file_written);
     result.add(p, r);
+    if (out.read_per_use) result.read_per_use.push_back(p);
 }
 
 void withdraw(StepResult& result, const Paths& paths, std::string_view absolute) {
-    if (!outputs::of(absolute).optional)
+    const outputs::Output& out = outputs::of(absolute);
+    if (out.read_per_use) result.read_per_use.push_back(paths.of(absolute));
+    if (!out.optional)
         throw Error(fmt::format("{}: withdrawn, but the output registry says every node has it", absolute));
     fs::path p = paths.of(absolute);
     WriteResult r = remove_file(p);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "config/credential_providers.hpp"
+#include "core/error.hpp"
 #include "core/outputs.hpp"
 #include "core/paths.hpp"
 #include "render/detail.hpp"
@@ -22,8 +24,7 @@ void render_config(StepResult& r, const json& cfg, const Paths& paths) {
     // nodeadm names its drop-in 40-nodeadm.conf; 40-user.conf says whose settings it holds.
     if (const json* user = user_dropin_config(cfg))
         put(r, paths, path::kubelet_user_dropin, dump_pretty(kubelet_user_dropin(*user)));
-    else
-        withdraw(r, paths, path::kubelet_user_dropin);
+    else withdraw(r, paths, path::kubelet_user_dropin);
 }
 
 void render_kubeconfig(StepResult& r, const json& cfg, const Paths& paths) {
@@ -72,7 +73,16 @@ json kubelet_effective_config(const json& cfg) {
     return out;
 }
 
+void check_credential_providers(const json& cfg, const Paths& paths) {
+    // Fail closed, as for a runtime handler's binary: kubelet would start and
+    // every pull the provider serves would go without credentials.
+    for (const config::credential_providers::Provider& p : config::credential_providers::of_config(cfg))
+        if (std::string problem = config::credential_providers::binary_problem(p, paths); !problem.empty())
+            throw ConfigError(p.source, fmt::format("settings.credentialProviders.{}", p.name), problem);
+}
+
 StepResult render_kubelet(const json& cfg, const Paths& paths) {
+    check_credential_providers(cfg, paths);
     StepResult r;
     render_config(r, cfg, paths);
     render_kubeconfig(r, cfg, paths);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "config/credential_providers.hpp"
 #include "core/error.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
@@ -156,12 +157,30 @@ json credential_provider_config(const json& cfg) {
     provider["name"] = "ecr-credential-provider";
     provider["matchImages"] = std::move(images);
     provider["defaultCacheDuration"] = "12h0m0s";
-    provider["apiVersion"] = v1 ? "credentialprovider.kubelet.k8s.io/v1" : "credentialprovider.kubelet.k8s.io/v1alpha1";
+    const std::string provider_api =
+        v1 ? "credentialprovider.kubelet.k8s.io/v1" : "credentialprovider.kubelet.k8s.io/v1alpha1";
+    provider["apiVersion"] = provider_api;
 
     json c = json::object();
     c["apiVersion"] = v1 ? "kubelet.config.k8s.io/v1" : "kubelet.config.k8s.io/v1alpha1";
     c["kind"] = "CredentialProviderConfig";
     c["providers"] = json::array({std::move(provider)});
+    // settings.credentialProviders after ECR's, in name order: kubelet asks
+    // every provider whose matchImages match and merges their answers, so
+    // the order changes nothing but the file's bytes
+    for (const config::credential_providers::Provider& p : config::credential_providers::of_config(cfg)) {
+        json one = json::object();
+        one["name"] = p.name;
+        one["matchImages"] = p.match_images;
+        one["defaultCacheDuration"] = p.default_cache_duration;
+        one["apiVersion"] = p.api_version.empty() ? provider_api : p.api_version;
+        if (!p.args.empty()) one["args"] = p.args;
+        if (!p.env.empty()) {
+            one["env"] = json::array();
+            for (const auto& [name, value] : p.env) one["env"].push_back({{"name", name}, {"value", value}});
+        }
+        c["providers"].push_back(std::move(one));
+    }
     return c;
 }
 

@@ -76,12 +76,33 @@ inline constexpr std::string_view cni_plugins_needed[] = {"loopback", "portmap",
 // on: from 0.10, its parallel pull's gzip decompressor (/usr/bin/unpigz); before, none.
 std::vector<std::string> soci_snapshotter_programs(const json& cfg);
 
-// eks-node-ca: /etc/kubernetes/pki/ca.crt (0644).
+// eks-node-ca: /etc/kubernetes/pki/ca.crt (0644), and settings.trust in the
+// system trust store (render_trust).
 StepResult render_ca(const json& cfg, const Paths& paths);
+
+// The system trust store under `paths`: p11-kit's (AL2023,
+// /etc/pki/ca-trust/source/anchors), Debian's (/usr/local/share/ca-certificates), or none.
+enum class TrustStore { none, p11_kit, debian };
+TrustStore trust_store(const Paths& paths);
+// Runs the store's tool (argv: update-ca-trust extract, update-ca-certificates).
+using TrustUpdate = std::function<void(const std::vector<std::string>& argv)>;
+// settings.trust as files of that store (0644 eks-node-NAME.pem, or .crt on
+// Debian), stale ones removed; when any changed, `update` runs the store's
+// tool and containerd is asked to try-restart. Throws ConfigError (exit 6)
+// for a bundle the store cannot take (trusted = false on Debian; no store).
+void render_trust(StepResult& r, const json& cfg, const Paths& paths, const TrustUpdate& update);
+// The tool, for real: within a minute, or Error (exit 1) with its output.
+void run_trust_update(const std::vector<std::string>& argv);
 
 // eks-node-kubelet: config.json, config.json.d/40-user.conf, kubelet flags
 // environment file, kubeconfig (0600), image credential provider config.
 StepResult render_kubelet(const json& cfg, const Paths& paths);
+
+// settings.credentialProviders against the machine under `paths`: each
+// provider's program an executable file in kubelet's bin directory. Throws
+// ConfigError (exit 6) naming the provider, the file and where it was set.
+// render_kubelet() calls it first; `eks-node config check` too.
+void check_credential_providers(const json& cfg, const Paths& paths);
 
 // The KubeletConfiguration kubelet ends up with: config.json as
 // render_kubelet() writes it, with the user's drop-in keys over it, as
@@ -95,6 +116,12 @@ json kubelet_config_origins(const json& cfg);
 // eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
 // SOCI snapshotter config (FastImagePull).
 StepResult render_containerd(const json& cfg, const Paths& paths);
+// Part of it: settings.registries as /etc/containerd/certs.d/HOST/hosts.toml
+// and the TLS files each names (eks-node-*.crt, client keys 0600); what an
+// earlier run wrote for a registry no longer configured is removed (a
+// hosts.toml without eks-node's header is never touched). containerd reads
+// them at each pull: their changes restart nothing (StepResult::read_per_use).
+void render_registries(StepResult& r, const json& cfg, const Paths& paths);
 // settings.runtimes against the machine under `paths`: each handler's binary
 // an executable file, each kernel module loadable (when the running kernel's
 // release can be read there). Throws ConfigError (exit 6) naming the handler,
@@ -152,6 +179,6 @@ std::vector<std::string> resolve_with_dns(const std::string& host);
 // the file is kept byte for byte. If the name cannot be resolved (an Outpost
 // disconnected from its region) an existing block is kept.
 StepResult render_hosts(const json& cfg, const Paths& paths, const HostResolver& resolve);
-StepResult render_hosts(const json& cfg, const Paths& paths);   // resolve_with_dns
+StepResult render_hosts(const json& cfg, const Paths& paths);  // resolve_with_dns
 
 }  // namespace eksnode::render

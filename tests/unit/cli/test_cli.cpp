@@ -6,11 +6,11 @@
 #include <cstring>
 #include <map>
 
-#include "fixtures.hpp"
 #include "cli/commands.hpp"
 #include "cli/redact.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "fixtures.hpp"
 
 using namespace eksnode;
 using namespace eksnode::cli;
@@ -136,8 +136,9 @@ TEST_CASE("collect-logs redacts secrets, keeps the rest", "[cli][collect-logs]")
     CHECK(redact_text("{\"aws_session_token\": \"FwoGZXIvYXdz\",") == "{\"aws_session_token\": \"REDACTED\",");
     CHECK(redact_text("key id AKIAIOSFODNN7EXAMPLE used") == "key id REDACTED used");
     // no secret: untouched, including URLs without credentials and prose with "token"
-    std::string plain = "server: https://ABCD.gr7.us-west-2.eks.amazonaws.com\n"
-                        "imds: token request failed: timeout\n\"maxPods\": 58,\n";
+    std::string plain =
+        "server: https://ABCD.gr7.us-west-2.eks.amazonaws.com\n"
+        "imds: token request failed: timeout\n\"maxPods\": 58,\n";
     CHECK(redact_text(plain) == plain);
 }
 
@@ -146,12 +147,9 @@ namespace {
 // The secrets of the F6 report: names no suffix list knows, passwords with
 // the characters that broke the URL pattern.
 const std::vector<std::pair<std::string, std::string>> planted_environment = {
-    {"DD_API_KEY", "dd0123456789abcdefPLANTED"},
-    {"REGISTRY_PASS", "reg-PLANTED-pass"},
-    {"GITHUB_PAT", "ghp_PLANTEDpat0123456789"},
-    {"DB_PWD", "db-PLANTED-pwd"},
-    {"VAULT_AUTH", "s.PLANTEDvaultauth"},
-    {"MY_SETTING", "anything-PLANTED-else"},
+    {"DD_API_KEY", "dd0123456789abcdefPLANTED"}, {"REGISTRY_PASS", "reg-PLANTED-pass"},
+    {"GITHUB_PAT", "ghp_PLANTEDpat0123456789"},  {"DB_PWD", "db-PLANTED-pwd"},
+    {"VAULT_AUTH", "s.PLANTEDvaultauth"},        {"MY_SETTING", "anything-PLANTED-else"},
 };
 const std::string quote_password = "pa'ss:PLANTED@q";  // ', : and @ in one password
 const std::string encoded_password = "enc%40PLANTED%3Apw";
@@ -193,8 +191,8 @@ TEST_CASE("collect-logs masks every environment value but the harmless ones", "[
 }
 
 TEST_CASE("collect-logs masks URL credentials whatever they hold", "[cli][collect-logs]") {
-    for (const std::string& password : {quote_password, encoded_password, std::string("p\"w@x"), std::string("a/b@c"),
-                                        std::string("::@@''")}) {
+    for (const std::string& password :
+         {quote_password, encoded_password, std::string("p\"w@x"), std::string("a/b@c"), std::string("::@@''")}) {
         std::string url = "http://user:" + password + "@proxy.example:3128/x";
         CAPTURE(url);
         CHECK(cli::redact_url_userinfo(url) == "http://REDACTED@proxy.example:3128/x");
@@ -224,8 +222,10 @@ TEST_CASE("collect-logs masks config.json's environment and secret keys, keeps t
                          {{"registry",
                            {{"configs",
                              {{"reg.example",
-                               {{"auth", {{"username", "bob"}, {"password", "containerd-PLANTED-pw"},
-                                          {"auth", "Ym9iOlBMQU5URUQ="}}}}}}}}}}}}}}}}},
+                               {{"auth",
+                                 {{"username", "bob"},
+                                  {"password", "containerd-PLANTED-pw"},
+                                  {"auth", "Ym9iOlBMQU5URUQ="}}}}}}}}}}}}}}}}},
                   {"kubelet", {{"flags", {"--node-labels=a=b", "--some-token=flag-PLANTED-tok"}}}}}},
                 {"origins", {{"spec.instance.environment.kubelet.DD_API_KEY", "/etc/eks-node/node.toml.d/90-x.toml"}}}};
     for (const auto& [k, v] : planted_environment) cfg["spec"]["instance"]["environment"]["kubelet"][k] = v;
@@ -244,15 +244,16 @@ TEST_CASE("collect-logs masks config.json's environment and secret keys, keeps t
 }
 
 TEST_CASE("collect-logs masks a TOML fragment's environment, comments included", "[cli][collect-logs]") {
-    std::string toml = "# DD_API_KEY = \"commented-PLANTED-key\"\n"
-                       "[instance.environment.default]\n"
-                       "HTTPS_PROXY = \"http://alice:pa'ss:PLANTED@q@proxy.internal:3128\"\n"
-                       "NO_PROXY = \"localhost\"\n"
-                       "GITHUB_PAT = 'ghp_PLANTEDpat0123456789'\n"
-                       "[instance.environment]\n"
-                       "kubelet = { VAULT_AUTH = \"s.PLANTEDvaultauth\" }\n"
-                       "[kubelet.config]\n"
-                       "maxPods = 42\n";
+    std::string toml =
+        "# DD_API_KEY = \"commented-PLANTED-key\"\n"
+        "[instance.environment.default]\n"
+        "HTTPS_PROXY = \"http://alice:pa'ss:PLANTED@q@proxy.internal:3128\"\n"
+        "NO_PROXY = \"localhost\"\n"
+        "GITHUB_PAT = 'ghp_PLANTEDpat0123456789'\n"
+        "[instance.environment]\n"
+        "kubelet = { VAULT_AUTH = \"s.PLANTEDvaultauth\" }\n"
+        "[kubelet.config]\n"
+        "maxPods = 42\n";
     cli::Redactor r;
     std::string out = r.toml_text(toml);
     CAPTURE(out);
@@ -367,8 +368,8 @@ TEST_CASE("collect-logs masks a learned secret wherever it appears, in its encod
     r.environment_file("GITHUB_PAT=ghp_PLANTEDpat0123456789\nHTTP_PROXY=http://u:" + encoded_password + "@p:1\n");
     const std::string secret = "ghp_PLANTEDpat0123456789";
     // how a journal line or a tool's output could repeat it
-    std::string journal = "eks-node-config[1]: spec.instance.environment.default.GITHUB_PAT: \"" + secret +
-                          "\" is not allowed\n";
+    std::string journal =
+        "eks-node-config[1]: spec.instance.environment.default.GITHUB_PAT: \"" + secret + "\" is not allowed\n";
     journal += "percent " + std::string("ghp_PLANTEDpat0123456789") + "%21\n";  // raw, followed by an encoded char
     journal += "decoded enc@PLANTED:pw in a log\n";
     const std::string b64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -452,7 +453,7 @@ TEST_CASE("validate checks every output file: present, mode, parseable", "[cli][
     put(path::config_json, "{\"spec\": {}}", 0600);
     put(path::ca_crt, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 0644);
     put(path::kubelet_config, "{\"kind\": \"KubeletConfiguration\"}", 0600);
-    put(path::credential_provider_config, "{}", 0644);
+    put(path::credential_provider_config, "{}", 0600);
     put(path::kubelet_env, "# from eks-node\nNODEADM_KUBELET_ARGS=--node-ip=10.0.0.1\n", 0600);
     put(path::containerd_config, "version = 2\n[plugins]\n", 0600);
     put(path::base_runtime_spec, "{}", 0600);
@@ -489,4 +490,18 @@ TEST_CASE("status counts config.json's warnings: the NodeConfig fields ignored",
     CHECK(config_warning_count(r.paths()) == 2);
     r.write("/run/eks-node/config.json", "{not json");
     CHECK(config_warning_count(r.paths()).is_null());
+}
+
+TEST_CASE("collect-logs and config dump mask registry credentials, client keys and provider environments",
+          "[cli][collect-logs]") {
+    cli::Redactor r;
+    const std::string out = r.json_text(R"({"settings": {
+        "registries": {"r.example": {"username": "puller", "password": "planted-registry-password",
+                                     "clientKey": "-----BEGIN PRIVATE KEY-----\nplanted-key-body\n-----END PRIVATE KEY-----\n"}},
+        "credentialProviders": {"p": {"matchImages": ["x"], "env": {"PROVIDER_SETTING": "planted-provider-env", "HTTPS_PROXY": "http://proxy:3128"}}}}})");
+    CHECK(out.find("planted-registry-password") == std::string::npos);
+    CHECK(out.find("planted-key-body") == std::string::npos);
+    CHECK(out.find("planted-provider-env") == std::string::npos);
+    CHECK(out.find("http://proxy:3128") != std::string::npos);  // harmless, kept
+    CHECK(out.find("puller") != std::string::npos);
 }

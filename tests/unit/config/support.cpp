@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support.hpp"
 
+#include <catch2/catch.hpp>
+
 #include "config/sources.hpp"
+#include "core/error.hpp"
 #include "fixtures.hpp"
 
 #include <zlib.h>
@@ -69,5 +72,27 @@ nlohmann::ordered_json nodeconfig_document() {
 }
 
 std::filesystem::path conformance_root() { return source_path("tests/conformance"); }
+
+json merged_settings(const Fragments& fragments, Origins& origins) {
+    json spec = json::object(), settings = json::object();
+    for (const auto& [source, text] : fragments) {
+        config::Fragment f = config::fragment_from_toml(text, source);
+        config::validate_fragment(f);
+        config::merge_fragment(spec, settings, f, origins);
+    }
+    config::validate_settings(settings, origins);
+    return settings;
+}
+
+std::string settings_error(const Fragments& fragments) {
+    Origins origins;
+    try {
+        merged_settings(fragments, origins);
+    } catch (const ConfigError& e) {
+        CHECK(e.exit_code() == EXIT_CONFIG);
+        return e.what();
+    }
+    return "accepted";
+}
 
 }  // namespace eksnode::test

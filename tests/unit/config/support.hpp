@@ -6,6 +6,10 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/sources.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +28,13 @@ std::string nodeconfig_yaml(std::string_view extra = "");
 // The same NodeConfig as a document, to vary field by field.
 nlohmann::ordered_json nodeconfig_document();
 
-std::filesystem::path conformance_root();  // the conformance samples (tests/conformance)
+std::filesystem::path conformance_root();
+
+// (source, TOML text) fragments merged as eks-node-config merges them,
+// validating each, then the merged settings (validate_settings).
+using Fragments = std::vector<std::pair<std::string, std::string>>;
+json merged_settings(const Fragments& fragments, Origins& origins);
+// The ConfigError merged_settings() throws (checked to be exit 6), or "accepted".
+std::string settings_error(const Fragments& fragments);  // the conformance samples (tests/conformance)
 
 }  // namespace eksnode::test

@@ -12,34 +12,14 @@
 #include "config/hooks.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
+#include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
 
 namespace {
 
-// Merges TOML fragments as eks-node-config does, validating each, then the whole.
-json merged_settings(const std::vector<std::pair<std::string, std::string>>& fragments, Origins& origins) {
-    json spec = json::object(), settings = json::object();
-    for (const auto& [source, text] : fragments) {
-        Fragment f = fragment_from_toml(text, source);
-        validate_fragment(f);
-        merge_fragment(spec, settings, f, origins);
-    }
-    validate_settings(settings, origins);
-    return settings;
-}
-
-std::string error_of(const std::vector<std::pair<std::string, std::string>>& fragments) {
-    Origins origins;
-    try {
-        merged_settings(fragments, origins);
-    } catch (const ConfigError& e) {
-        CHECK(e.exit_code() == EXIT_CONFIG);
-        return e.what();
-    }
-    return "accepted";
-}
+std::string error_of(const test::Fragments& fragments) { return test::settings_error(fragments); }
 
 // systemd's unquoting of one ExecStart= word (extract_first_word with
 // EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE) and its specifier and $ expansion, for
@@ -69,7 +49,7 @@ std::vector<std::string> systemd_words(const std::string& line) {
 
 TEST_CASE("a hook has defaults for everything but its command", "[config][hooks]") {
     Origins origins;
-    json s = merged_settings({{"image", "[settings.hooks.a]\ncommand = [\"/bin/true\"]\n"}}, origins);
+    json s = test::merged_settings({{"image", "[settings.hooks.a]\ncommand = [\"/bin/true\"]\n"}}, origins);
     std::vector<hooks::Hook> h = hooks::read(s["hooks"], [](const std::string&) { return "x"; });
     REQUIRE(h.size() == 1);
     CHECK(h[0].name == "a");
@@ -82,12 +62,12 @@ TEST_CASE("a hook has defaults for everything but its command", "[config][hooks]
 
 TEST_CASE("an admin's fragment changes one key of an image's hook", "[config][hooks]") {
     Origins origins;
-    json s =
-        merged_settings({{"/usr/lib/eks-node/node.toml.d/10-image.toml",
-                          "[settings.hooks.warm]\ncommand = [\"/usr/bin/warm\", \"--all\"]\n"
-                          "stage = \"after-join\"\ntimeout = \"90s\"\n"},
-                         {"/etc/eks-node/node.toml.d/90-admin.toml", "[settings.hooks.warm]\nessential = false\n"}},
-                        origins);
+    json s = test::merged_settings(
+        {{"/usr/lib/eks-node/node.toml.d/10-image.toml",
+          "[settings.hooks.warm]\ncommand = [\"/usr/bin/warm\", \"--all\"]\n"
+          "stage = \"after-join\"\ntimeout = \"90s\"\n"},
+         {"/etc/eks-node/node.toml.d/90-admin.toml", "[settings.hooks.warm]\nessential = false\n"}},
+        origins);
     std::vector<hooks::Hook> h = hooks::read(s["hooks"], [](const std::string&) { return "x"; });
     REQUIRE(h.size() == 1);
     CHECK(h[0].command == std::vector<std::string>{"/usr/bin/warm", "--all"});
@@ -129,10 +109,10 @@ TEST_CASE("bad hooks are exit 6 naming the hook, the key and the source", "[conf
 
 TEST_CASE("a hook's environment: variable names, values never quoted in errors", "[config][hooks]") {
     Origins origins;
-    json s = merged_settings({{"u",
-                               "[settings.hooks.x]\ncommand = [\"/bin/true\"]\n"
-                               "[settings.hooks.x.environment]\nAGENT_TOKEN = \"tok-123\"\nB = \"\"\n"}},
-                             origins);
+    json s = test::merged_settings({{"u",
+                                     "[settings.hooks.x]\ncommand = [\"/bin/true\"]\n"
+                                     "[settings.hooks.x.environment]\nAGENT_TOKEN = \"tok-123\"\nB = \"\"\n"}},
+                                   origins);
     std::vector<hooks::Hook> h = hooks::read(s["hooks"], [](const std::string&) { return std::string("u"); });
     REQUIRE(h.size() == 1);
     CHECK(h[0].environment == std::map<std::string, std::string>{{"AGENT_TOKEN", "tok-123"}, {"B", ""}});

@@ -122,7 +122,11 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     confined.emplace_back("prepull");
     CHECK(confine::step_names() == confined);
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
-    CHECK(confine::policy_of("ca").writable == std::vector<std::string>{"/etc/kubernetes/pki"});
+    // settings.trust's store directories are the distribution's; its tool writes the extracted bundles
+    CHECK(confine::policy_of("ca").writable ==
+          std::vector<std::string>{"/etc/kubernetes/pki", "-/etc/pki/ca-trust/source/anchors",
+                                   "-/etc/pki/ca-trust/source/blocklist", "-/usr/local/share/ca-certificates",
+                                   "-/etc/pki/ca-trust/extracted", "-/etc/ssl/certs"});
     CHECK(confine::policy_of("hosts").writable == std::vector<std::string>{"/etc"});
     // SOCI's directory is the package's
     CHECK(confine::policy_of("containerd").writable ==
@@ -163,7 +167,8 @@ TEST_CASE("each step's man page lists its outputs under FILES, with their modes"
             INFO(o->path);
             // scdoc's bold; a pattern's "*" escaped, as the page must write it
             std::string text(o->path);
-            if (size_t star = text.find('*'); star != std::string::npos) text.replace(star, 1, "\\*");
+            for (size_t star = 0; (star = text.find('*', star)) != std::string::npos; star += 2)
+                text.replace(star, 1, "\\*");
             const std::string quoted = fmt::format("*{}*", text);
             auto line = std::find_if(files.begin(), files.end(),
                                      [&](const std::string& l) { return l.find(quoted) != std::string::npos; });

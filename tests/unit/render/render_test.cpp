@@ -307,7 +307,7 @@ TEST_CASE("credentials are written 0600", "[render][kubelet]") {
     // spec.kubelet.config may carry staticPodURLHeader, flags --manifest-url-header
     CHECK(mode_of(root.path / "etc/kubernetes/kubelet/config.json") == 0600);
     CHECK(mode_of(root.path / "etc/eks/kubelet/environment") == 0600);
-    CHECK(mode_of(root.path / "etc/eks/image-credential-provider/config.json") == 0644);
+    CHECK(mode_of(root.path / "etc/eks/image-credential-provider/config.json") == 0600);
 
     cfg["spec"]["cluster"]["enableOutpost"] = true;
     cfg["spec"]["cluster"]["id"] = "6b7d1c2e-0f5a-4c3b-9e8d-1a2b3c4d5e6f";

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/credential_providers.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "config/checks.hpp"
+#include "config/runtimes.hpp"
+#include "config/settings.hpp"
+#include "config/text.hpp"
+#include "core/error.hpp"
+
+namespace eksnode::config::credential_providers {
+
+using settings::detail::expected;
+
+std::vector<Provider> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
+    std::vector<Provider> out;
+    if (table.is_null()) return out;
+    const std::string top = "settings.credentialProviders";
+    if (!table.is_object())
+        throw ConfigError(origin("/settings/credentialProviders"), top, expected("an object", table));
+    if (table.size() > max_providers)
+        throw ConfigError(origin("/settings/credentialProviders"), top,
+                          fmt::format("{} providers, more than {} (kubelet takes 64, the ECR provider included)",
+                                      table.size(), max_providers));
+    for (const auto& [name, body] : table.items()) {
+        const std::string field = text::child_path(top, name);
+        const std::string pointer = "/settings/credentialProviders/" + name;
+        auto fail = [&](const std::string& key, const std::string& problem) {
+            throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
+                              key.empty() ? field : field + "." + key, problem);
+        };
+        if (name == builtin_name)
+            fail("", "is the provider eks-node configures itself for ECR: name yours differently");
+        if (std::string p = check::credential_provider_name(name); !p.empty()) fail("", p);
+        if (!body.is_object()) fail("", expected("an object", body));
+        Provider p;
+        p.name = name;
+        p.source = origin(pointer);
+        for (const auto& [key, value] : body.items()) {
+            if (key == "matchImages" || key == "args") {
+                if (!value.is_array()) fail(key, expected("a list of strings", value));
+                std::vector<std::string>& list = key == "args" ? p.args : p.match_images;
+                for (const json& v : value) {
+                    if (!v.is_string()) fail(key, expected("a list of strings", value));
+                    list.push_back(v.get<std::string>());
+                }
+            } else if (key == "defaultCacheDuration") {
+                settings::detail::duration_at(value, origin(pointer + "/" + key), field + "." + key);
+                // ours are Go durations as they are written ("90s", "5m"); seconds given as a number get their unit
+                p.default_cache_duration = value.is_string() ? value.get<std::string>() : value.dump() + "s";
+            } else if (key == "apiVersion") {
+                if (!value.is_string() || std::find(std::begin(api_versions), std::end(api_versions),
+                                                    value.get<std::string>()) == std::end(api_versions))
+                    fail(key, expected("one of credentialprovider.kubelet.k8s.io/v1, v1beta1, v1alpha1", value));
+                p.api_version = value.get<std::string>();
+            } else if (key == "env") {
+                if (!value.is_object()) fail(key, expected("an object", value));
+                for (const auto& [var, v] : value.items()) {
+                    if (std::string problem = check::env_name(var); !problem.empty()) fail(key + "." + var, problem);
+                    if (!v.is_string()) fail(key + "." + var, expected("a string", v));
+                    p.env.emplace_back(var, v.get<std::string>());
+                }
+            } else {
+                settings::detail::unknown_field(origin(pointer + "/" + key), field + "." + key,
+                                                "matchImages, defaultCacheDuration, apiVersion, args, env");
+            }
+        }
+        if (p.match_images.empty())
+            fail("matchImages", "is required: the images (registry host patterns) the provider gives credentials for");
+        for (const std::string& m : p.match_images)
+            if (m.empty() || check::has_control(m) || m.find(' ') != std::string::npos)
+                fail("matchImages", fmt::format("{} is not an image pattern", text::quote(m)));
+        out.push_back(std::move(p));
+    }
+    std::sort(out.begin(), out.end(), [](const Provider& a, const Provider& b) { return a.name < b.name; });
+    return out;
+}
+
+std::vector<Provider> of_config(const json& cfg) {
+    const json* table = path_in(cfg, {"settings", "credentialProviders"});
+    if (!table) return {};
+    return read(*table, text::origin_in_config(cfg));
+}
+
+std::string binary_problem(const Provider& p, const Paths& paths) {
+    return runtimes::executable_problem(fmt::format("{}/{}", path::credential_provider_bin_dir, p.name), paths);
+}
+
+}  // namespace eksnode::config::credential_providers

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/registries.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "config/checks.hpp"
+#include "config/settings.hpp"
+#include "config/sources.hpp"
+#include "config/text.hpp"
+#include "core/error.hpp"
+
+namespace eksnode::config::registries {
+
+using settings::detail::expected;
+
+namespace {
+
+using Origin = std::function<std::string(const std::string&)>;
+
+// Where one table of the merged settings is, to name it in errors.
+struct At {
+    std::string field;    // settings.registries.HOST[.mirrors[N]]
+    std::string pointer;  // /settings/registries/HOST[/mirrors/N]
+    const Origin& origin;
+
+    [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
+        throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key), key.empty() ? field : field + "." + key,
+                          problem);
+    }
+    std::string string(const json& body, const char* key) const {
+        const json* v = path_in(body, {key});
+        if (!v) return {};
+        if (!v->is_string()) fail(key, expected("a string", *v));
+        return v->get<std::string>();
+    }
+    bool boolean(const json& body, const char* key) const {
+        const json* v = path_in(body, {key});
+        if (!v) return false;
+        if (!v->is_boolean()) fail(key, expected("a boolean", *v));
+        return v->get<bool>();
+    }
+};
+
+// A private key as PEM armour around base64: it is checked by containerd's
+// TLS stack when used; here only what cannot be a key is refused (a pasted
+// certificate, a cut copy).
+std::string private_key_problem(std::string_view pem) {
+    std::string_view t = text::trim(pem);
+    const size_t begin = t.find("-----BEGIN ");
+    const size_t end = t.find("-----END ");
+    if (begin != 0 || end == std::string_view::npos ||
+        t.substr(0, t.find('\n')).find("PRIVATE KEY-----") == std::string_view::npos)
+        return "is not a PEM private key (-----BEGIN ... PRIVATE KEY-----)";
+    if (!t.ends_with("-----") || t.substr(end).find("PRIVATE KEY-----") == std::string_view::npos)
+        return "is a PEM private key cut short (no -----END ... PRIVATE KEY----- line)";
+    return {};
+}
+
+Tls read_tls(const json& body, const At& at) {
+    Tls t;
+    const std::string ca = at.string(body, "ca");
+    if (!ca.empty()) t.ca_pem = certificate_authority_pem(ca, at.origin(at.pointer + "/ca"), at.field + ".ca");
+    const std::string cert = at.string(body, "clientCertificate");
+    if (!cert.empty())
+        t.client_cert_pem = certificate_authority_pem(cert, at.origin(at.pointer + "/clientCertificate"),
+                                                      at.field + ".clientCertificate");
+    t.client_key_pem = at.string(body, "clientKey");
+    if (!t.client_key_pem.empty()) {
+        if (std::string p = private_key_problem(t.client_key_pem); !p.empty()) at.fail("clientKey", p);
+        if (t.client_key_pem.back() != '\n') t.client_key_pem += '\n';
+    }
+    if (t.client_cert_pem.empty() != t.client_key_pem.empty())
+        at.fail(t.client_key_pem.empty() ? "clientCertificate" : "clientKey",
+                "clientCertificate and clientKey go together: set both, or neither");
+    t.insecure = at.boolean(body, "insecure");
+    return t;
+}
+
+Mirror read_mirror(const json& body, const At& at) {
+    if (!body.is_object()) at.fail("", expected("an object", body));
+    for (const auto& [key, value] : body.items())
+        if (key != "endpoint" && key != "capabilities" && key != "overridePath" && key != "ca" &&
+            key != "clientCertificate" && key != "clientKey" && key != "insecure")
+            settings::detail::unknown_field(at.origin(at.pointer + "/" + key), at.field + "." + key,
+                                            "endpoint, capabilities, overridePath, ca, clientCertificate, "
+                                            "clientKey, insecure");
+    Mirror m;
+    m.endpoint = at.string(body, "endpoint");
+    if (m.endpoint.empty()) at.fail("endpoint", "is required: the mirror's URL (https://HOST[:PORT][/PATH])");
+    if (std::string p = check::http_url(m.endpoint); !p.empty()) at.fail("endpoint", p);
+    if (const json* caps = path_in(body, {"capabilities"})) {
+        if (!caps->is_array() || caps->empty()) at.fail("capabilities", expected("a non-empty list", *caps));
+        m.capabilities.clear();
+        for (const json& c : *caps) {
+            // containerd 1.7 and 2.x know these three (tests/data/containerd-hosts-toml.tsv); a
+            // fourth would fail the whole hosts.toml at the first pull, and containerd would
+            // fall back to the registry itself
+            if (c != "pull" && c != "resolve" && c != "push")
+                at.fail("capabilities", fmt::format("{} is not one of pull, resolve, push", text::describe(c)));
+            if (std::find(m.capabilities.begin(), m.capabilities.end(), c.get<std::string>()) == m.capabilities.end())
+                m.capabilities.push_back(c.get<std::string>());
+        }
+    }
+    m.override_path = at.boolean(body, "overridePath");
+    m.tls = read_tls(body, at);
+    return m;
+}
+
+// Plain HTTP is spelled out or refused: an http:// URL pasted by mistake
+// would send every pull, and its credentials, in clear.
+void require_insecure_for_http(const std::string& endpoint, const Tls& tls, const At& at, const char* key) {
+    if (text::lower(endpoint.substr(0, 7)) == "http://" && !tls.insecure)
+        at.fail(key,
+                fmt::format("{} is plain HTTP: set insecure = true beside it to allow that", text::quote(endpoint)));
+}
+
+}  // namespace
+
+std::string host_problem(std::string_view key) { return check::registry_host(key); }
+
+std::vector<Registry> read(const json& table, const Origin& origin) {
+    std::vector<Registry> out;
+    if (table.is_null()) return out;
+    if (!table.is_object())
+        throw ConfigError(origin("/settings/registries"), "settings.registries", expected("an object", table));
+    if (table.size() > max_registries)
+        throw ConfigError(origin("/settings/registries"), "settings.registries",
+                          fmt::format("{} registries, more than {}", table.size(), max_registries));
+    for (const auto& [host, body] : table.items()) {
+        const At at{text::child_path("settings.registries", host), "/settings/registries/" + host, origin};
+        if (std::string p = host_problem(host); !p.empty()) at.fail("", p);
+        if (!body.is_object()) at.fail("", expected("an object", body));
+        Registry r;
+        r.host = host;
+        r.source = origin(at.pointer);
+        r.tls = read_tls(body, at);
+        r.username = at.string(body, "username");
+        r.password = at.string(body, "password");
+        if (r.username.empty() != r.password.empty())
+            at.fail(r.username.empty() ? "password" : "username", "username and password go together: set both");
+        if (!r.username.empty() && host == "_default")
+            at.fail("username", "credentials name one registry: _default stands for every registry");
+        if (const json* ms = path_in(body, {"mirrors"})) {
+            if (!ms->is_array()) at.fail("mirrors", expected("a list", *ms));
+            if (ms->size() > max_mirrors)
+                at.fail("mirrors", fmt::format("{} mirrors, more than {}", ms->size(), max_mirrors));
+            for (size_t i = 0; i < ms->size(); ++i) {
+                const At mat{text::element_path(at.field + ".mirrors", i), fmt::format("{}/mirrors/{}", at.pointer, i),
+                             origin};
+                Mirror m = read_mirror((*ms)[i], mat);
+                require_insecure_for_http(m.endpoint, m.tls, mat, "endpoint");
+                r.mirrors.push_back(std::move(m));
+            }
+        }
+        for (const auto& [key, value] : body.items())
+            if (key != "ca" && key != "clientCertificate" && key != "clientKey" && key != "insecure" &&
+                key != "username" && key != "password" && key != "mirrors")
+                settings::detail::unknown_field(origin(at.pointer + "/" + key), at.field + "." + key,
+                                                "mirrors, ca, clientCertificate, clientKey, insecure, username, "
+                                                "password");
+        out.push_back(std::move(r));
+    }
+    // in host order, whatever order the sources merged them in
+    std::sort(out.begin(), out.end(), [](const Registry& a, const Registry& b) { return a.host < b.host; });
+    return out;
+}
+
+std::vector<Registry> of_config(const json& cfg) {
+    const json* table = path_in(cfg, {"settings", "registries"});
+    if (!table) return {};
+    return read(*table, text::origin_in_config(cfg));
+}
+
+std::string host_dir(const Registry& r) { return fmt::format("/etc/containerd/certs.d/{}", r.host); }
+
+}  // namespace eksnode::config::registries

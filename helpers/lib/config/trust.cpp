@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/trust.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "config/checks.hpp"
+#include "config/settings.hpp"
+#include "config/sources.hpp"
+#include "config/text.hpp"
+#include "core/error.hpp"
+
+namespace eksnode::config::trust {
+
+using settings::detail::expected;
+
+std::vector<Bundle> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
+    std::vector<Bundle> out;
+    if (table.is_null()) return out;
+    if (!table.is_object())
+        throw ConfigError(origin("/settings/trust"), "settings.trust", expected("an object", table));
+    if (table.size() > max_bundles)
+        throw ConfigError(origin("/settings/trust"), "settings.trust",
+                          fmt::format("{} bundles, more than {}", table.size(), max_bundles));
+    for (const auto& [name, body] : table.items()) {
+        const std::string field = text::child_path("settings.trust", name);
+        const std::string pointer = "/settings/trust/" + name;
+        auto fail = [&](const std::string& key, const std::string& problem) {
+            throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
+                              key.empty() ? field : field + "." + key, problem);
+        };
+        // the name is a file name in the store's directories
+        if (std::string p = check::runtime_handler_name(name); !p.empty()) fail("", p);
+        if (!body.is_object()) fail("", expected("an object", body));
+        Bundle b;
+        b.name = name;
+        b.source = origin(pointer);
+        for (const auto& [key, value] : body.items()) {
+            if (key == "certificates") {
+                if (!value.is_string()) fail(key, expected("a string", value));
+                // the cluster CA's check: strict DER of every certificate, normalized PEM out
+                b.pem =
+                    certificate_authority_pem(value.get<std::string>(), origin(pointer + "/" + key), field + "." + key);
+            } else if (key == "trusted") {
+                if (!value.is_boolean()) fail(key, expected("a boolean", value));
+                b.trusted = value.get<bool>();
+            } else {
+                settings::detail::unknown_field(origin(pointer + "/" + key), field + "." + key,
+                                                "certificates, trusted");
+            }
+        }
+        if (b.pem.empty()) fail("certificates", "is required: the PEM (or base64) certificates of the bundle");
+        out.push_back(std::move(b));
+    }
+    std::sort(out.begin(), out.end(), [](const Bundle& a, const Bundle& b) { return a.name < b.name; });
+    return out;
+}
+
+std::vector<Bundle> of_config(const json& cfg) {
+    const json* table = path_in(cfg, {"settings", "trust"});
+    if (!table) return {};
+    return read(*table, text::origin_in_config(cfg));
+}
+
+}  // namespace eksnode::config::trust

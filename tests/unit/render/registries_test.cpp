@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// settings.registries and settings.trust on re-runs: what restarts whom, what
+// is removed when a setting goes away, and the store's tool run only when a
+// file changed.
+#include <catch2/catch.hpp>
+
+#include "core/fsutil.hpp"
+#include "render/render.hpp"
+#include "test_support.hpp"
+
+using namespace eksnode;
+using namespace eksnode::render;
+using render_test::base_config;
+using render_test::TempDir;
+
+namespace {
+
+std::string pem(const std::string& name) {
+    return read_file(render_test::source_path("tests/data/certificates/" + name));
+}
+
+bool restarts(const StepResult& r, const std::string& unit) {
+    return std::any_of(r.restarts.begin(), r.restarts.end(), [&](const Restart& x) { return x.unit == unit; });
+}
+
+}  // namespace
+
+TEST_CASE("hosts.toml changes restart nothing: containerd reads it at each pull", "[render][registries]") {
+    TempDir root;
+    Paths paths(root.path);
+    json cfg = base_config();
+    REQUIRE_FALSE(render_containerd(cfg, paths).changed() == false);  // config.toml first written
+    cfg["settings"]["registries"]["docker.io"]["mirrors"] =
+        json::array({{{"endpoint", "https://mirror.example"}, {"ca", pem("registry-ca.pem")}}});
+    StepResult added = render_containerd(cfg, paths);
+    CHECK(fs::exists(root.path / "etc/containerd/certs.d/docker.io/hosts.toml"));
+    CHECK(fs::exists(root.path / "etc/containerd/certs.d/docker.io/eks-node-mirror-1-ca.crt"));
+    CHECK_FALSE(added.changed());  // written, but nothing containerd reads only at start
+    CHECK(render_containerd(cfg, paths).outputs.size() == added.outputs.size());
+    // the setting goes away: our files and the directory go too
+    cfg["settings"].erase("registries");
+    StepResult removed = render_containerd(cfg, paths);
+    CHECK_FALSE(removed.changed());
+    CHECK_FALSE(fs::exists(root.path / "etc/containerd/certs.d/docker.io"));
+}
+
+TEST_CASE("static credentials change config.toml: containerd restarts", "[render][registries]") {
+    TempDir root;
+    Paths paths(root.path);
+    json cfg = base_config();
+    render_containerd(cfg, paths);
+    cfg["settings"]["registries"]["r.example"] = {{"username", "u"}, {"password", "p-secret"}};
+    CHECK(render_containerd(cfg, paths).changed());
+    CHECK(read_file(root.path / "etc/containerd/config.toml").find("p-secret") != std::string::npos);
+}
+
+TEST_CASE("an image's own hosts.toml is never removed", "[render][registries]") {
+    TempDir root;
+    Paths paths(root.path);
+    write_file_atomic(root.path / "etc/containerd/certs.d/quay.io/hosts.toml", "server = \"https://quay.io\"\n", 0644);
+    render_containerd(base_config(), paths);
+    CHECK(fs::exists(root.path / "etc/containerd/certs.d/quay.io/hosts.toml"));
+}
+
+TEST_CASE("trust: the store's tool runs only when a bundle changed, and on removal", "[render][trust]") {
+    TempDir root;
+    Paths paths(root.path);
+    fs::create_directories(root.path / "etc/pki/ca-trust/source/anchors");
+    fs::create_directories(root.path / "etc/pki/ca-trust/source/blocklist");
+    std::vector<std::vector<std::string>> ran;
+    auto update = [&](const std::vector<std::string>& argv) { ran.push_back(argv); };
+    json cfg = base_config();
+    cfg["settings"]["trust"]["corp"] = {{"certificates", pem("bundle.pem")}};
+    cfg["settings"]["trust"]["old"] = {{"certificates", pem("registry-ca.pem")}, {"trusted", false}};
+    StepResult first;
+    render_trust(first, cfg, paths, update);
+    REQUIRE(ran.size() == 1);
+    CHECK(ran[0] == std::vector<std::string>{"update-ca-trust", "extract"});
+    CHECK(restarts(first, "containerd.service"));
+    CHECK(read_file(root.path / "etc/pki/ca-trust/source/anchors/eks-node-corp.pem") == pem("bundle.expected.pem"));
+    CHECK(fs::exists(root.path / "etc/pki/ca-trust/source/blocklist/eks-node-old.pem"));
+
+    StepResult again;
+    render_trust(again, cfg, paths, update);
+    CHECK(ran.size() == 1);
+    CHECK_FALSE(restarts(again, "containerd.service"));
+
+    cfg["settings"].erase("trust");
+    StepResult gone;
+    render_trust(gone, cfg, paths, update);
+    CHECK(ran.size() == 2);
+    CHECK_FALSE(fs::exists(root.path / "etc/pki/ca-trust/source/anchors/eks-node-corp.pem"));
+    CHECK_FALSE(fs::exists(root.path / "etc/pki/ca-trust/source/blocklist/eks-node-old.pem"));
+}
+
+TEST_CASE("trust on Debian: update-ca-certificates, and no distrust", "[render][trust]") {
+    TempDir root;
+    Paths paths(root.path);
+    fs::create_directories(root.path / "usr/local/share/ca-certificates");
+    std::vector<std::vector<std::string>> ran;
+    auto update = [&](const std::vector<std::string>& argv) { ran.push_back(argv); };
+    json cfg = base_config();
+    cfg["settings"]["trust"]["corp"] = {{"certificates", pem("bundle.pem")}};
+    StepResult r;
+    render_trust(r, cfg, paths, update);
+    REQUIRE(ran.size() == 1);
+    CHECK(ran[0] == std::vector<std::string>{"update-ca-certificates"});
+    CHECK(fs::exists(root.path / "usr/local/share/ca-certificates/eks-node-corp.crt"));
+    cfg["settings"]["trust"]["corp"]["trusted"] = false;
+    StepResult d;
+    CHECK_THROWS_WITH(render_trust(d, cfg, paths, update), Catch::Contains("settings.trust.corp.trusted"));
+}
