@@ -136,6 +136,7 @@ for unit in eks-node-imds eks-node-config eks-node-system eks-node-ca eks-node-k
     case $l:$unit in
       own:*) want+="$l=ok " ;;
       etc:eks-node-hosts) want+="$l=ok " ;;  # its policy: /etc/hosts, renamed into place
+      exec:eks-node-ca) want+="$l=ok " ;;  # settings.trust: the store's tool, run from /usr
       *) want+="$l=denied " ;;
     esac
   done
