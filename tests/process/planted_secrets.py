@@ -90,6 +90,10 @@ SURFACE_SECRETS = {
     "settings.credentialProviders env": "Pl4nted-Provider-Env-9f0a",
 }
 S = SURFACE_SECRETS
+# Planted by the process test alone (its 91-registries.toml, whose credential
+# provider needs a program the VM image does not have); VM 16-secrets does not
+# expect them on the node.
+PROCESS_ONLY = {"registry client key", "settings.registries password", "settings.credentialProviders env"}
 CLIENT_KEY = (harness.SOURCE_ROOT / "tests/data/certificates/registry-client.key").read_text()
 CONFIG_SECRETS = {"registry client key": CLIENT_KEY.splitlines()[1],
                   "proxy password": PROXY_PASSWORD, "proxy password after its first @": PROXY2_PASSWORD,
