@@ -151,6 +151,12 @@ std::vector<Registry> read(const json& table, const Origin& origin) {
                              origin};
                 Mirror m = read_mirror((*ms)[i], mat);
                 require_insecure_for_http(m.endpoint, m.tls, mat, "endpoint");
+                // hosts.toml has one [host."ENDPOINT"] table per mirror: a second
+                // would be a duplicate table, a file containerd cannot read
+                for (size_t j = 0; j < r.mirrors.size(); ++j)
+                    if (r.mirrors[j].endpoint == m.endpoint)
+                        mat.fail("endpoint", fmt::format("{} is mirrors[{}]'s endpoint too: name each mirror once",
+                                                         text::quote(m.endpoint), j));
                 r.mirrors.push_back(std::move(m));
             }
         }
