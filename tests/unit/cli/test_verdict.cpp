@@ -3,6 +3,8 @@
 // settings.onFailure read from the static fragments only.
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
@@ -15,9 +17,11 @@ json unit(std::string name, std::string state, json exit, json last_error) {
     return {{"unit", name}, {"state", state}, {"exitStatus", exit}, {"lastError", last_error}, {"result", "exit-code"}};
 }
 
-json report(json units, bool configured) {
+// A vector, not a json: a braced list of one unit would be that unit itself
+// under clang's reading of one-element initializer lists, not an array of it.
+json report(const std::vector<json>& units, bool configured) {
     return {{"configured", configured},
-            {"units", std::move(units)},
+            {"units", json(units)},
             {"chain", {{"firstStep", "eks-node-imds.service"}, {"seconds", configured ? json(1.5) : json(nullptr)}}}};
 }
 
