@@ -9,11 +9,12 @@ Layers, lowest first. A file may include its own module and any module of a
 lower layer, never one of its own layer or above:
 
     core                          files, logging, steps' common shape, systemd, HTTP/1.1
+                                  (IMDS's own) and libcurl's client (everyone else's)
     config  storage               the readers of configuration and of the machine
     imds  derive                  instance facts (read with config's settings), the
                                   numbers and names a node needs
     aws  render  generator        the clients and writers built on them
-    cri                           containerd's image service, over aws/'s transport
+    cri                           containerd's image service, kubelet's credential plugins
     steps                         one file per step binary (helpers/lib/steps/)
     cli                           the operator CLI
     main                          helpers/*/main.cpp, generators/main.cpp
@@ -23,7 +24,7 @@ Namespaces: a module's files declare their names in `eksnode::<module>`
 only files of that module (and the tests) may name. core is the exception by
 design: it is the vocabulary every module speaks (Error, Paths, json, atomic
 writes), declared in `eksnode` itself, with a few components in
-`eksnode::<component>` (log, sd, http, confine, outputs, dl).
+`eksnode::<component>` (log, sd, http, curl, confine, outputs, dl).
 """
 
 import collections

@@ -86,7 +86,7 @@ std::string one_line(std::string text) {
 
 // --- errors ----------------------------------------------------------------------
 
-ApiError parse_error(const HttpResponse& r) {
+ApiError parse_error(const curl::HttpResponse& r) {
     ApiError e;
     e.status = r.status;
     if (auto it = r.headers.find("x-amzn-errortype"); it != r.headers.end())
@@ -275,7 +275,7 @@ std::string Session::call(std::string_view service, const std::string& method, c
         if (method == "POST") sr.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
         sign(sr, creds, {ep.region, ep.service, amz_date(std::chrono::system_clock::now())});
 
-        HttpRequest hr;
+        curl::HttpRequest hr;
         hr.method = method;
         hr.url = ep.url + path;
         hr.headers = std::move(sr.headers);
@@ -286,9 +286,9 @@ std::string Session::call(std::string_view service, const std::string& method, c
         ++attempts;
         ++requests_;
         telemetry::count_request(ep.service, attempts > 1);
-        HttpResponse resp;
+        curl::HttpResponse resp;
         try {
-            resp = perform(hr);
+            resp = curl::perform(hr);
         } catch (const TempError& e) {
             last = e.what();
             give_up_if_no_attempt_left();

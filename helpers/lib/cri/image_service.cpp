@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "aws/http.hpp"
+#include "core/curl.hpp"
 #include "cri/protobuf.hpp"
 
 namespace eksnode::cri {
@@ -53,7 +53,7 @@ std::string printable(std::string_view v, std::string_view what) {
 // One unary call: the framed request out, the one message of the answer back.
 std::string call(const std::string& socket, std::string_view method, const std::string& request,
                  std::chrono::milliseconds timeout) {
-    aws::HttpRequest r;
+    curl::HttpRequest r;
     r.method = "POST";
     // The authority is not looked at over a unix socket; "localhost" as
     // kubelet's own gRPC client sends for a unix target.
@@ -70,9 +70,9 @@ std::string call(const std::string& socket, std::string_view method, const std::
     // than our own cut
     r.timeout = timeout + std::chrono::milliseconds{2000};
     r.body_cap = detail::max_message + 5;
-    aws::HttpResponse a;
+    curl::HttpResponse a;
     try {
-        a = aws::perform(r);
+        a = curl::perform(r);
     } catch (const TempError& e) {
         throw TempError(fmt::format("containerd's CRI socket {}: {}", socket, e.what()));
     }

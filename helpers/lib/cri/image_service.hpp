@@ -2,7 +2,7 @@
 // A client of the CRI image service (k8s.io/cri-api, runtime.v1.ImageService)
 // as containerd serves it on its unix socket: ImageStatus and PullImage, each
 // one unary gRPC call (grpc/grpc doc/PROTOCOL-HTTP2.md) over HTTP/2 with prior
-// knowledge, through the libcurl transport aws/http.hpp already loads. The
+// knowledge, through the libcurl client of core/curl.hpp. The
 // same calls kubelet makes to pull an image, so that containerd applies its
 // own registry configuration (hosts.toml, mirrors) and the image lands in
 // the k8s.io namespace where kubelet finds it.

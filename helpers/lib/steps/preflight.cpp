@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "aws/api.hpp"
-#include "aws/http.hpp"
+#include "core/curl.hpp"
 #include "aws/proxy.hpp"
 #include "config/settings.hpp"
 #include "core/backoff.hpp"
@@ -110,26 +110,26 @@ StepResult preflight(const StepOptions& opts) {
         const aws::ProxyChoice proxy = aws::choose_proxy(proxies, t.url);
         // proxy.why: "through the proxy of HTTPS_PROXY (...)", never its value
         const std::string via = proxy.url.empty() ? std::string() : " " + proxy.why;
-        aws::Reach r;
+        curl::Reach r;
         for (int attempt = 0;; ++attempt) {
             Clock::time_point now = Clock::now();
             milliseconds left = std::max(milliseconds{1}, std::chrono::duration_cast<milliseconds>(deadline - now));
-            r = aws::reach(t.url, proxy.url, t.ca_pem, left);
+            r = curl::reach(t.url, proxy.url, t.ca_pem, left);
             // warn: one attempt, so that kubelet waits no longer than it
             // takes; fail: the network gets the whole budget to come up
-            if (r.failed == aws::Stage::ok || !fail_closed) break;
+            if (r.failed == curl::Stage::ok || !fail_closed) break;
             std::optional<Clock::time_point> at =
                 next_attempt_at(Clock::now(), backoff_delay(attempt, milliseconds{200}, milliseconds{2000}, unit(rng)),
                                 deadline, milliseconds{500});
             if (!at) break;
             std::this_thread::sleep_until(*at);
         }
-        if (r.failed == aws::Stage::ok) {
+        if (r.failed == curl::Stage::ok) {
             log::info("{} at {} is reachable{}", t.what, t.url, via);
             continue;
         }
         failures.push_back(
-            fmt::format("{} at {} is unreachable{}: {}: {}", t.what, t.url, via, aws::stage_name(r.failed), r.detail));
+            fmt::format("{} at {} is unreachable{}: {}: {}", t.what, t.url, via, curl::stage_name(r.failed), r.detail));
     }
     if (failures.empty()) return {};
     if (fail_closed)

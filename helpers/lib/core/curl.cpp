@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "aws/http.hpp"
+#include "core/curl.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,7 +11,7 @@
 #include "core/dl.hpp"
 #include "core/error.hpp"
 
-namespace eksnode::aws {
+namespace eksnode::curl {
 
 namespace {
 
@@ -28,11 +28,11 @@ struct Curl {
     void (*slist_free_all)(curl_slist*);
 };
 
-EKSNODE_DLOPEN_NOTE("aws-api", "recommended", "HTTPS to the EC2 and EKS APIs, for values user data leaves out",
+EKSNODE_DLOPEN_NOTE("curl", "recommended", "HTTP(S): the EC2 and EKS APIs, gRPC to containerd, reachability checks",
                     "libcurl.so.4");
 
 const Curl& curl() {
-    return dl::load<Curl>("libcurl.so.4", "for the AWS API", "install libcurl4", [](const dl::Library& l, Curl& c) {
+    return dl::load<Curl>("libcurl.so.4", "for HTTP(S)", "install libcurl4", [](const dl::Library& l, Curl& c) {
         l.bind("curl_global_init", c.global_init);
         l.bind("curl_easy_init", c.easy_init);
         l.bind("curl_easy_setopt", c.easy_setopt);
@@ -296,4 +296,4 @@ Reach reach(const std::string& url, const std::string& proxy, const std::string&
     }
 }
 
-}  // namespace eksnode::aws
+}  // namespace eksnode::curl

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// HTTPS for the AWS APIs over libcurl, loaded with dlopen() on the first
-// request: linked normally, libcurl and its ~30 libraries cost every run of
-// eks-node-config about 5 ms of CPU and 7 MiB of RSS (measured, see
-// meson.build), and most runs make no API call at all.
+// The one HTTP client over libcurl: HTTPS to the AWS APIs (aws/), gRPC to
+// containerd (cri/), pre-flight's reachability checks and kubelet's health
+// check (steps/). In core/ so that none of them reaches into another's module
+// for it. libcurl is loaded with dlopen() on the first request: linked
+// normally, it and its ~30 libraries cost every run of eks-node-config about
+// 5 ms of CPU and 7 MiB of RSS (measured, see aws/meson.build), and most runs
+// make no request at all.
 //
 // Proxies: the caller decides (aws/proxy.hpp) and `proxy` says it; libcurl
-// reads no proxy variable of its own. IMDS never comes here (imds/ speaks its
-// own HTTP without any proxy).
+// reads no proxy variable of its own. IMDS never comes here: imds/ speaks its
+// own HTTP (core/http.hpp), without any proxy, because it runs first in every
+// boot and libcurl's loading would cost it the most.
 #pragma once
 
 #include <chrono>
@@ -17,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-namespace eksnode::aws {
+namespace eksnode::curl {
 
 struct HttpRequest {
     std::string method;   // "GET", "POST"
@@ -26,8 +30,7 @@ struct HttpRequest {
     std::string body;
     std::chrono::milliseconds timeout{10'000};
     std::string proxy;  // the proxy URL, "" for a direct connection
-    // Not AWS, the same transport: cri/ speaks gRPC to containerd with it.
-    // A unix socket to connect to instead of the URL's host ("" for TCP);
+    // cri/ speaks gRPC to containerd: a unix socket to connect to instead of the URL's host ("" for TCP);
     // HTTP/2 without upgrade (gRPC's "prior knowledge" on a cleartext
     // socket); the largest body taken; the User-Agent's comment.
     std::string unix_socket;
@@ -77,4 +80,4 @@ Reach reach(const std::string& url, const std::string& proxy, const std::string&
             std::chrono::milliseconds timeout);
 std::string_view stage_name(Stage s);  // "DNS", "proxy", "TCP", "TLS", "timeout", "connection"
 
-}  // namespace eksnode::aws
+}  // namespace eksnode::curl
