@@ -23,7 +23,7 @@ namespace {
 bool is_lower_alpha(char c) { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-using Check = std::string (*)(std::string_view);
+using value::Check;
 
 // A value IMDS serves but that is not what its path holds: bad instance data
 // (exit 6), named by its path. Asking again would get the same answer.
@@ -58,18 +58,10 @@ std::optional<std::string> scalar(const Fetched& values, std::string_view path, 
 // A newline-separated list (ipv6s, vpc-ipv4/6-cidr-blocks), each entry checked;
 // absent is empty.
 json list(const Fetched& values, std::string_view path, Check check) {
-    json out = json::array();
+    std::vector<std::string> out;
     const std::optional<std::string>* v = find(values, path);
-    if (!v || !*v) return out;
-    std::string_view rest = **v;
-    for (int line_no = 1; !rest.empty(); ++line_no) {
-        size_t nl = rest.find('\n');
-        std::string_view line = trim_line(rest.substr(0, nl));
-        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-        if (line.empty()) continue;
-        if (std::string problem = check(line); !problem.empty()) bad(path, fmt::format("line {}: {}", line_no, problem));
-        out.push_back(std::string(line));
-    }
+    if (!v || !*v) return json::array();
+    if (std::string problem = value::list(**v, check, out); !problem.empty()) bad(path, problem);
     return out;
 }
 

@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 #include "core/text.hpp"
 
 namespace eksnode::imds::value {
@@ -220,6 +222,18 @@ std::string command_word(std::string_view s) {
                   return u > 0x20 && u != 0x7f;
               });
     return ok ? "" : problem(s, "one word (no spaces, control characters or bytes that are not UTF-8)");
+}
+
+std::string list(std::string_view text, Check check, std::vector<std::string>& out) {
+    for (int line_no = 1; !text.empty(); ++line_no) {
+        size_t nl = text.find('\n');
+        std::string_view line = trim_line(text.substr(0, nl));
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        if (line.empty()) continue;
+        if (std::string problem = check(line); !problem.empty()) return fmt::format("line {}: {}", line_no, problem);
+        out.emplace_back(line);
+    }
+    return {};
 }
 
 }  // namespace eksnode::imds::value

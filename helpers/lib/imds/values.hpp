@@ -16,6 +16,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/text.hpp"
 
@@ -51,5 +52,11 @@ std::string base64(std::string_view s);             // [A-Za-z0-9+/] with = padd
 // no control character, valid UTF-8. Anything else would become a second
 // argument, or be dropped by systemd with the whole line.
 std::string command_word(std::string_view s);
+
+// A newline-separated IMDS list (ipv6s, local-ipv4s, the CIDR blocks): its
+// non-empty lines, trimmed, each checked by `check` (one of the above). The
+// problem ("line 2: ...") or "", with the entries in `out`.
+using Check = std::string (*)(std::string_view);
+std::string list(std::string_view text, Check check, std::vector<std::string>& out);
 
 }  // namespace eksnode::imds::value

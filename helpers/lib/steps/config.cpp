@@ -196,7 +196,8 @@ void require_cidr(const json& spec, config::ServiceCidrStrategy strategy, const 
                                             : "instance.json lists no VPC IPv4 CIDR (IMDS vpc-ipv4-cidr-blocks)"));
 }
 
-// config.json of a node, EKS or ECS: one shape, in this key order.
+// config.json of a node, EKS or ECS: one shape, in this key order; the
+// image build's (resolve_image_config) has no instance (null: no key).
 // "warnings" only when there are any, so that a configuration without one
 // reads as it did before there were warnings.
 json config_json(json& spec, json& settings, const json& instance, const derive::MachineFacts& machine, json derived,
@@ -205,7 +206,7 @@ json config_json(json& spec, json& settings, const json& instance, const derive:
     out["schemaVersion"] = 1;
     out["spec"] = std::move(spec);
     out["settings"] = std::move(settings);
-    out["instance"] = instance;
+    if (!instance.is_null()) out["instance"] = instance;
     out["machine"] = derive::machine_json(machine);
     out["derived"] = std::move(derived);
     if (!warnings.empty()) out["warnings"] = config::warnings_json(warnings);
@@ -340,15 +341,10 @@ json resolve_image_config(const Paths& paths) {
         throw ConfigError("the image's configuration (node.toml.d, nodeadm.d)", "settings.containerd.sandboxImage",
                           "not set: without a pause image cached in the image, its name depends on the region, "
                           "known only at boot (packer/provisioners/80-pause-image.sh caches it and sets this)");
-    derive::MachineFacts machine = derive::read_machine_facts(paths);
-    json out = json::object();
-    out["schemaVersion"] = 1;
-    out["spec"] = std::move(s.spec);
-    out["settings"] = std::move(s.settings);
-    out["machine"] = derive::machine_json(machine);
-    out["derived"] = {{"sandboxImage", *image}};
-    out["origins"] = {{"/derived/sandboxImage", setting_source(s.origins, pointer)}};
-    return out;
+    json derived = {{"sandboxImage", *image}};
+    const Origins origins{{"/derived/sandboxImage", setting_source(s.origins, pointer)}};
+    return config_json(s.spec, s.settings, json(nullptr), derive::read_machine_facts(paths), std::move(derived), {},
+                       origins);
 }
 
 namespace {
