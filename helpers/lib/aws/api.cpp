@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "aws/api.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <random>
 #include <thread>
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
+#include "config/environment.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
 #include "core/backoff.hpp"
@@ -36,8 +37,7 @@ std::string seconds_text(Clock::duration d) {
 
 pugi::xml_document parse_xml(std::string_view xml, std::string_view what) {
     pugi::xml_document doc;
-    if (!doc.load_buffer(xml.data(), xml.size()))
-        throw Error(fmt::format("{}: the answer is not XML", what));
+    if (!doc.load_buffer(xml.data(), xml.size())) throw Error(fmt::format("{}: the answer is not XML", what));
     return doc;
 }
 
@@ -121,17 +121,21 @@ ApiError parse_error(const curl::HttpResponse& r) {
 }
 
 ErrorClass classify(const ApiError& e) {
-    static const std::string_view throttling[] = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
-                                                  "TooManyRequestsException", "RequestThrottled",
-                                                  "RequestThrottledException", "SlowDown", "ServiceUnavailable",
-                                                  "ServiceUnavailableException", "InternalError", "InternalFailure",
-                                                  "ServerException", "Unavailable",
-                                                  // just-launched instance not yet visible (eventual consistency)
-                                                  "InvalidInstanceID.NotFound"};
-    static const std::string_view permission[] = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-                                                  "AuthFailure", "UnrecognizedClientException",
-                                                  "InvalidClientTokenId", "SignatureDoesNotMatch",
-                                                  "OptInRequired", "Blocked"};
+    static const std::string_view throttling[] = {
+        "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled",
+        "RequestThrottledException", "SlowDown", "ServiceUnavailable", "ServiceUnavailableException", "InternalError",
+        "InternalFailure", "ServerException", "Unavailable",
+        // just-launched instance not yet visible (eventual consistency)
+        "InvalidInstanceID.NotFound"};
+    static const std::string_view permission[] = {"AccessDenied",
+                                                  "AccessDeniedException",
+                                                  "UnauthorizedOperation",
+                                                  "AuthFailure",
+                                                  "UnrecognizedClientException",
+                                                  "InvalidClientTokenId",
+                                                  "SignatureDoesNotMatch",
+                                                  "OptInRequired",
+                                                  "Blocked"};
     static const std::string_view expired[] = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"};
     for (std::string_view c : expired)
         if (e.code == c) return ErrorClass::refresh_credentials;
@@ -218,8 +222,8 @@ void Session::start_clock() {
 
 milliseconds Session::backoff() {
     // Seeded per process: nodes booting together must not retry in lockstep.
-    static std::minstd_rand rng(static_cast<unsigned>(std::time(nullptr) ^ (::getpid() << 16) ^
-                                                      Clock::now().time_since_epoch().count()));
+    static std::minstd_rand rng(
+        static_cast<unsigned>(std::time(nullptr) ^ (::getpid() << 16) ^ Clock::now().time_since_epoch().count()));
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     return backoff_delay(failures_++, cfg_.options.initial_backoff, cfg_.options.max_backoff, unit(rng));
 }
@@ -262,17 +266,19 @@ std::string Session::call(std::string_view service, const std::string& method, c
     for (;;) {
         Clock::time_point now = Clock::now();
         if (now >= *deadline_)
-            throw TempError(fmt::format("{}: {} attempt{} in {}, last: {}; gave up at the deadline "
-                                        "(settings.aws.deadline {})",
-                                        where, attempts, attempts == 1 ? "" : "s", seconds_text(now - began),
-                                        last.empty() ? "none started" : last, seconds_text(cfg_.options.deadline)));
+            throw TempError(
+                fmt::format("{}: {} attempt{} in {}, last: {}; gave up at the deadline "
+                            "(settings.aws.deadline {})",
+                            where, attempts, attempts == 1 ? "" : "s", seconds_text(now - began),
+                            last.empty() ? "none started" : last, seconds_text(cfg_.options.deadline)));
         const Credentials& creds = creds_.get(false);
         SignableRequest sr;
         sr.method = method;
         sr.path = path;
         sr.body = body;
         sr.headers.emplace_back("Host", host);
-        if (method == "POST") sr.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+        if (method == "POST")
+            sr.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
         sign(sr, creds, {ep.region, ep.service, amz_date(std::chrono::system_clock::now())});
 
         curl::HttpRequest hr;
@@ -314,7 +320,8 @@ std::string Session::call(std::string_view service, const std::string& method, c
             continue;
         }
         if (resp.status >= 200 && resp.status < 300) {
-            if (attempts > 1) log::info("{} answered after {} attempts in {}", where, attempts, seconds_text(Clock::now() - began));
+            if (attempts > 1)
+                log::info("{} answered after {} attempts in {}", where, attempts, seconds_text(Clock::now() - began));
             return std::move(resp.body);
         }
         ApiError e = parse_error(resp);
@@ -334,10 +341,8 @@ std::string Session::call(std::string_view service, const std::string& method, c
                                                 "role {}, or change {}",
                                                 where, last, creds.source, why.action, why.field),
                                     fmt::format("{} was refused: {}", where, last));
-        case ErrorClass::not_found:
-            throw ConfigError(why.source, why.field, fmt::format("{}: {}", where, last));
-        case ErrorClass::fatal:
-            throw Error(fmt::format("{}: {}", where, last));
+        case ErrorClass::not_found: throw ConfigError(why.source, why.field, fmt::format("{}: {}", where, last));
+        case ErrorClass::fatal: throw Error(fmt::format("{}: {}", where, last));
         case ErrorClass::retry:
             give_up_if_no_attempt_left();
             // The next backoff would end past the deadline: report now.
@@ -350,23 +355,25 @@ std::string Session::call(std::string_view service, const std::string& method, c
 // --- the calls ----------------------------------------------------------------------
 
 std::string describe_private_dns_name(Session& s, const std::string& instance_id, const CallPurpose& why) {
-    std::string body = form_encode({{"Action", "DescribeInstances"}, {"Version", std::string(ec2_version)},
-                                    {"InstanceId.1", instance_id}});
+    std::string body = form_encode(
+        {{"Action", "DescribeInstances"}, {"Version", std::string(ec2_version)}, {"InstanceId.1", instance_id}});
     for (;;) {
         std::string name = parse_private_dns_name(s.call("ec2", "POST", "/", body, why));
         if (!name.empty()) return name;
         // EC2 fills it in shortly after launch; ask again rather than take another name.
         if (!s.wait_retry("EC2 DescribeInstances: PrivateDnsName of " + instance_id + " is still empty"))
-            throw TempError(fmt::format("EC2 DescribeInstances: PrivateDnsName of {} stayed empty until the "
-                                        "deadline (settings.aws.deadline); not falling back to another name "
-                                        "(settings.nodeNameStrategy = \"imds\" or \"instance-id\" chooses one)",
-                                        instance_id));
+            throw TempError(
+                fmt::format("EC2 DescribeInstances: PrivateDnsName of {} stayed empty until the "
+                            "deadline (settings.aws.deadline); not falling back to another name "
+                            "(settings.nodeNameStrategy = \"imds\" or \"instance-id\" chooses one)",
+                            instance_id));
     }
 }
 
 std::optional<derive::EniLimits> describe_eni_limits(Session& s, const std::string& instance_type,
                                                      const CallPurpose& why) {
-    std::string body = form_encode({{"Action", "DescribeInstanceTypes"}, {"Version", std::string(ec2_version)},
+    std::string body = form_encode({{"Action", "DescribeInstanceTypes"},
+                                    {"Version", std::string(ec2_version)},
                                     {"InstanceType.1", instance_type}});
     try {
         return parse_eni_limits(s.call("ec2", "POST", "/", body, why));
@@ -390,9 +397,10 @@ derive::ClusterDetails describe_cluster(Session& s, const std::string& name, con
         // A cluster still CREATING has no endpoint yet.
         std::string status = d.status.empty() ? "unknown" : imds::value::shown(d.status);
         if (!s.wait_retry(fmt::format("EKS DescribeCluster {}: status {}, endpoint or CA not yet there", name, status)))
-            throw TempError(fmt::format("EKS DescribeCluster {}: status {}, no endpoint, CA or service CIDR until "
-                                        "the deadline (settings.aws.deadline)",
-                                        name, status));
+            throw TempError(
+                fmt::format("EKS DescribeCluster {}: status {}, no endpoint, CA or service CIDR until "
+                            "the deadline (settings.aws.deadline)",
+                            name, status));
     }
 }
 
@@ -436,23 +444,23 @@ std::vector<Layer> layers(Getenv getenv, const json& spec) {
                        if (!v || !*v) return std::nullopt;
                        return std::string(v);
                    }});
-    const json* section = path_in(spec, {"instance", "environment", "default"});
-    out.push_back({"spec.instance.environment.default", [section](const char* name) -> std::optional<std::string> {
-                       if (!section || !section->is_object()) return std::nullopt;
-                       auto it = section->find(name);
-                       if (it == section->end() || !it->is_string() || it->get_ref<const std::string&>().empty())
-                           return std::nullopt;
-                       return it->get<std::string>();
+    // the default section: what a unit without a section of its own sees
+    out.push_back({"spec.instance.environment.default",
+                   [vars = config::environment::of_unit(spec, "")](const char* name) -> std::optional<std::string> {
+                       auto it = vars.find(name);
+                       if (it == vars.end() || it->second.value.empty()) return std::nullopt;
+                       return it->second.value;
                    }});
     return out;
 }
 
 // The first layer that sets either spelling; upper case first within one, as
 // Go's net/http reads them (nodeadm, kubelet, containerd).
-ProxyVariable proxy_variable(const std::vector<Layer>& from, const char* upper, const char* lower) {
+ProxyVariable proxy_variable(const std::vector<Layer>& from, const config::environment::ProxyName& p) {
     for (const Layer& l : from)
-        for (const char* name : {upper, lower})
-            if (std::optional<std::string> v = l.get(name)) return {*v, name, l.source};
+        for (std::string_view name : {p.upper, p.lower})
+            if (std::optional<std::string> v = l.get(std::string(name).c_str()))
+                return {*v, std::string(name), l.source};
     return {};
 }
 
@@ -461,10 +469,10 @@ ProxyVariable proxy_variable(const std::vector<Layer>& from, const char* upper, 
 ClientEnvironment client_environment(Getenv getenv, const json& spec) {
     const std::vector<Layer> from = layers(getenv, spec);
     ClientEnvironment env;
-    env.proxies.http = proxy_variable(from, "HTTP_PROXY", "http_proxy");
-    env.proxies.https = proxy_variable(from, "HTTPS_PROXY", "https_proxy");
-    env.proxies.all = proxy_variable(from, "ALL_PROXY", "all_proxy");
-    env.proxies.no_proxy = proxy_variable(from, "NO_PROXY", "no_proxy");
+    env.proxies.http = proxy_variable(from, config::environment::http_proxy);
+    env.proxies.https = proxy_variable(from, config::environment::https_proxy);
+    env.proxies.all = proxy_variable(from, config::environment::all_proxy);
+    env.proxies.no_proxy = proxy_variable(from, config::environment::no_proxy);
     for (std::string_view name : config::aws_env::names) {
         const std::string key(name);
         for (const Layer& l : from) {

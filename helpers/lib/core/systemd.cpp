@@ -245,8 +245,8 @@ std::string load_unit(std::string_view unit) {
     BusError err;
     sd_bus_message* reply = nullptr;
     std::string u(unit);
-    int r = a.call_method(bus(), manager_service, manager_path, manager_iface, "LoadUnit", &err.e, &reply, "s",
-                          u.c_str());
+    int r =
+        a.call_method(bus(), manager_service, manager_path, manager_iface, "LoadUnit", &err.e, &reply, "s", u.c_str());
     MessagePtr owned(reply);
     if (r < 0) throw Error(fmt::format("systemd LoadUnit {}: {}", unit, err.text(r)));
     const char* object = nullptr;

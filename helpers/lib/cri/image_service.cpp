@@ -183,7 +183,8 @@ std::string grpc_message(std::string_view encoded) {
     std::string out = percent_decode(encoded);
     if (out.size() > 512) out.resize(512);
     // a journal line stays one line; UTF-8 bytes (>= 0x80) pass
-    std::replace_if(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, '?');
+    std::replace_if(
+        out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, '?');
     return out;
 }
 

@@ -84,9 +84,11 @@ inline constexpr ProtoField status_image{"ImageStatusRequest", "image", 1, "Imag
 inline constexpr ProtoField status_response_image{"ImageStatusResponse", "image", 1, "Image"};
 inline constexpr ProtoField image_id{"Image", "id", 1, "string"};
 }  // namespace field
-inline constexpr std::array proto_fields{field::image_spec_image,    field::pull_image,   field::pull_auth,
-                                         field::auth_username,       field::auth_password, field::pull_response_image_ref,
-                                         field::status_image,        field::status_response_image, field::image_id};
+inline constexpr std::array proto_fields{field::image_spec_image, field::pull_image,
+                                         field::pull_auth,        field::auth_username,
+                                         field::auth_password,    field::pull_response_image_ref,
+                                         field::status_image,     field::status_response_image,
+                                         field::image_id};
 inline constexpr ProtoMethod pull_method{"ImageService", "PullImage", "PullImageRequest", "PullImageResponse"};
 inline constexpr ProtoMethod status_method{"ImageService", "ImageStatus", "ImageStatusRequest", "ImageStatusResponse"};
 inline constexpr std::array proto_methods{pull_method, status_method};

@@ -102,9 +102,8 @@ std::string region_from_az(std::string_view az) {
 std::string_view partition_for_region(std::string_view region) {
     // Longest prefixes first: "us-iso-" must not catch "us-isob-".
     static constexpr std::pair<std::string_view, std::string_view> by_prefix[] = {
-        {"us-isob-", "aws-iso-b"}, {"us-isof-", "aws-iso-f"}, {"eu-isoe-", "aws-iso-e"},
-        {"us-iso-", "aws-iso"},    {"us-gov-", "aws-us-gov"}, {"cn-", "aws-cn"},
-        {"eusc-", "aws-eusc"},
+        {"us-isob-", "aws-iso-b"}, {"us-isof-", "aws-iso-f"}, {"eu-isoe-", "aws-iso-e"}, {"us-iso-", "aws-iso"},
+        {"us-gov-", "aws-us-gov"}, {"cn-", "aws-cn"},         {"eusc-", "aws-eusc"},
     };
     for (auto [prefix, partition] : by_prefix)
         if (region.starts_with(prefix)) return partition;
@@ -113,10 +112,9 @@ std::string_view partition_for_region(std::string_view region) {
 
 std::string_view domain_for_partition(std::string_view partition) {
     static constexpr std::pair<std::string_view, std::string_view> domains[] = {
-        {"aws", "amazonaws.com"},         {"aws-cn", "amazonaws.com.cn"},
-        {"aws-us-gov", "amazonaws.com"},  {"aws-iso", "c2s.ic.gov"},
-        {"aws-iso-b", "sc2s.sgov.gov"},   {"aws-iso-e", "cloud.adc-e.uk"},
-        {"aws-iso-f", "csp.hci.ic.gov"},  {"aws-eusc", "amazonaws.eu"},
+        {"aws", "amazonaws.com"},        {"aws-cn", "amazonaws.com.cn"}, {"aws-us-gov", "amazonaws.com"},
+        {"aws-iso", "c2s.ic.gov"},       {"aws-iso-b", "sc2s.sgov.gov"}, {"aws-iso-e", "cloud.adc-e.uk"},
+        {"aws-iso-f", "csp.hci.ic.gov"}, {"aws-eusc", "amazonaws.eu"},
     };
     for (auto [name, domain] : domains)
         if (name == partition) return domain;
@@ -223,10 +221,18 @@ void check_instance(const json& instance, const std::string& source) {
     if (!instance.is_object()) throw ConfigError(source, "", "not a JSON object");
     using Check = std::string (*)(std::string_view);
     static constexpr std::pair<const char*, Check> strings[] = {
-        {"instanceId", v::instance_id},      {"instanceType", v::instance_type}, {"region", v::region},
-        {"availabilityZone", v::availability_zone}, {"architecture", v::architecture}, {"partition", v::partition},
-        {"domain", v::dns_name},             {"mac", v::mac},                    {"localIpv4", v::ipv4},
-        {"localHostname", v::dns_name},      {"hostname", v::dns_name},          {"outpostArn", v::outpost_arn},
+        {"instanceId", v::instance_id},
+        {"instanceType", v::instance_type},
+        {"region", v::region},
+        {"availabilityZone", v::availability_zone},
+        {"architecture", v::architecture},
+        {"partition", v::partition},
+        {"domain", v::dns_name},
+        {"mac", v::mac},
+        {"localIpv4", v::ipv4},
+        {"localHostname", v::dns_name},
+        {"hostname", v::dns_name},
+        {"outpostArn", v::outpost_arn},
     };
     static constexpr std::pair<const char*, Check> lists[] = {
         {"ipv6s", v::ipv6}, {"vpcIpv4CidrBlocks", v::ipv4_cidr}, {"vpcIpv6CidrBlocks", v::ipv6_cidr}};
@@ -247,10 +253,11 @@ void check_instance(const json& instance, const std::string& source) {
     if (auto it = instance.find("imdsEndpoint"); it != instance.end()) {
         std::string problem;
         if (!it->is_string() || !config::settings::imds_endpoint(it->get_ref<const std::string&>(), problem))
-            throw ConfigError(source, "imdsEndpoint",
-                              fmt::format("{} is not an IMDS endpoint{}{}",
-                                          it->is_string() ? v::shown(it->get_ref<const std::string&>()) : "a non-string",
-                                          problem.empty() ? "" : ": ", problem));
+            throw ConfigError(
+                source, "imdsEndpoint",
+                fmt::format("{} is not an IMDS endpoint{}{}",
+                            it->is_string() ? v::shown(it->get_ref<const std::string&>()) : "a non-string",
+                            problem.empty() ? "" : ": ", problem));
     }
 }
 

@@ -87,8 +87,9 @@ std::string shown(std::string_view s) { return json_quoted(s, shown_max, QuoteAs
 
 std::string dns_name(std::string_view s) {
     return is_dns_name(s) ? ""
-                          : problem(s, "a DNS name (RFC 1123: dot-separated labels of letters, digits and '-', "
-                                       "at most 63 characters each and 253 in all)");
+                          : problem(s,
+                                    "a DNS name (RFC 1123: dot-separated labels of letters, digits and '-', "
+                                    "at most 63 characters each and 253 in all)");
 }
 
 std::string instance_id(std::string_view s) {
@@ -184,8 +185,9 @@ std::string outpost_arn(std::string_view s) {
 }
 
 std::string iam_role(std::string_view s) {
-    bool ok = !s.empty() && s.size() <= 128 &&
-              all_of(s, [](char c) { return is_alnum(c) || std::string_view("+=,.@_-").find(c) != std::string_view::npos; });
+    bool ok = !s.empty() && s.size() <= 128 && all_of(s, [](char c) {
+        return is_alnum(c) || std::string_view("+=,.@_-").find(c) != std::string_view::npos;
+    });
     return ok ? "" : problem(s, "an IAM role name (letters, digits and +=,.@_-, at most 128)");
 }
 
@@ -218,9 +220,9 @@ std::string base64(std::string_view s) {
 
 std::string command_word(std::string_view s) {
     bool ok = !s.empty() && is_utf8_text(s) && all_of(s, [](char c) {
-                  auto u = static_cast<unsigned char>(c);
-                  return u > 0x20 && u != 0x7f;
-              });
+        auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u != 0x7f;
+    });
     return ok ? "" : problem(s, "one word (no spaces, control characters or bytes that are not UTF-8)");
 }
 

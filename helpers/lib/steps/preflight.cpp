@@ -11,10 +11,11 @@
 #include <fmt/format.h>
 
 #include "aws/api.hpp"
-#include "core/curl.hpp"
 #include "aws/proxy.hpp"
+#include "config/environment.hpp"
 #include "config/settings.hpp"
 #include "core/backoff.hpp"
+#include "core/curl.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "steps/steps.hpp"
@@ -43,18 +44,16 @@ struct Target {
 // then what eks-node-config's client reads (this unit's environment, then
 // the default section).
 aws::ProxySettings kubelet_proxies(const json& spec) {
+    namespace env = config::environment;
     aws::ProxySettings p =
         aws::client_environment([](const char* name) -> const char* { return std::getenv(name); }, spec).proxies;
-    const json* own = path_in(spec, {"instance", "environment", "kubelet"});
-    if (!own || !own->is_object()) return p;
-    for (auto [var, upper, lower] :
-         {std::tuple{&p.http, "HTTP_PROXY", "http_proxy"}, std::tuple{&p.https, "HTTPS_PROXY", "https_proxy"},
-          std::tuple{&p.all, "ALL_PROXY", "all_proxy"}, std::tuple{&p.no_proxy, "NO_PROXY", "no_proxy"}})
-        for (const char* name : {upper, lower})
-            if (auto it = own->find(name); it != own->end() && it->is_string() && !it->get<std::string>().empty()) {
-                *var = {it->get<std::string>(), name, "spec.instance.environment.kubelet"};
-                break;
-            }
+    const std::map<std::string, env::Value> vars = env::of_unit(spec, "kubelet");
+    for (auto [var, name] : {std::pair{&p.http, env::http_proxy}, std::pair{&p.https, env::https_proxy},
+                             std::pair{&p.all, env::all_proxy}, std::pair{&p.no_proxy, env::no_proxy}})
+        // default's are taken above already, under this unit's environment
+        if (const auto* found = env::proxy(vars, name);
+            found && found->second.origin != "spec.instance.environment.default")
+            *var = {found->second.value, found->first, found->second.origin};
     return p;
 }
 

@@ -10,8 +10,8 @@
 
 int main() {
     namespace d = eksnode::cri::detail;
-    eksnode::json out = {{"package", d::proto_package}, {"fields", eksnode::json::array()},
-                         {"methods", eksnode::json::array()}};
+    eksnode::json out = {
+        {"package", d::proto_package}, {"fields", eksnode::json::array()}, {"methods", eksnode::json::array()}};
     for (const d::ProtoField& f : d::proto_fields)
         out["fields"].push_back({{"message", f.message}, {"name", f.name}, {"number", f.number}, {"type", f.type}});
     for (const d::ProtoMethod& m : d::proto_methods)
