@@ -20,6 +20,7 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/outputs.hpp"
+#include "core/units.hpp"
 
 namespace eksnode::confine {
 
@@ -62,31 +63,29 @@ uint64_t handled_rights(int abi) {
     return r;
 }
 
-// Every step with an output in the registry, and its derived policy: built
-// once, so find_policy's pointers stay valid.
+// Every program that confines itself (units/steps.tsv, landlock), with the
+// policy its outputs give it: built once, so find_policy's pointers stay valid.
+// A step without outputs (eks-node-cloud-init reads and asks systemd for
+// restarts; pre-flight connects; eks-node-joined asks kubelet's health port)
+// gets no writable directory at all.
 const std::vector<std::pair<std::string_view, Policy>>& policies() {
     static const std::vector<std::pair<std::string_view, Policy>> all = [] {
         std::vector<std::pair<std::string_view, Policy>> out;
-        for (std::string_view step : outputs::steps()) out.emplace_back(step, derive_policy(step));
-        // eks-node-ca runs the distribution's trust store tool when
-        // settings.trust changed (update-ca-trust, update-ca-certificates):
-        // the host's programs, writing the store's extracted bundles
-        for (auto& [step, p] : out)
+        for (const units::Unit& u : units::all())
+            if (u.landlock) out.emplace_back(u.step, derive_policy(u.step));
+        for (auto& [step, p] : out) {
+            // eks-node-ca runs the distribution's trust store tool when
+            // settings.trust changed (update-ca-trust, update-ca-certificates):
+            // the host's programs, writing the store's extracted bundles
             if (step == "ca") {
                 p.writable.emplace_back("-/etc/pki/ca-trust/extracted");
                 p.writable.emplace_back("-/etc/ssl/certs");
                 p.system_executables = true;
             }
-        // eks-node-cloud-init writes no file at all: it reads and asks
-        // systemd for restarts. Confined with no writable directory.
-        out.emplace_back("cloud-init", Policy{});
-        // eks-node-preflight writes nothing either: it connects and logs.
-        out.emplace_back("preflight", Policy{});
-        // eks-node-joined: it asks kubelet's health port and logs.
-        out.emplace_back("joined", Policy{});
-        // eks-node-prepull writes nothing; it runs kubelet's credential
-        // provider plugins, which inherit this (core/confine.hpp, Policy).
-        out.emplace_back("prepull", Policy{{}, {"-" + std::string(path::credential_provider_bin_dir)}, true});
+            // eks-node-prepull writes nothing; it runs kubelet's credential
+            // provider plugins, which inherit this (core/confine.hpp, Policy).
+            if (step == "prepull") p = Policy{{}, {"-" + std::string(path::credential_provider_bin_dir)}, true};
+        }
         return out;
     }();
     return all;

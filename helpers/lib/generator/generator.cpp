@@ -82,6 +82,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/syntax.hpp"
+#include "core/units.hpp"
 #include "generator/generator_config.hpp"
 #include "storage/storage.hpp"
 
@@ -1017,14 +1018,14 @@ std::optional<Decision<bool>> decide_ecs(const Settings& s, const Paths& paths, 
     return std::nullopt;
 }
 
-// The steps only an EKS node runs (generator.hpp). Units outside eks-node still pull some in
+// The steps only an EKS node runs (units/steps.tsv). Units outside eks-node still pull some in
 // (containerd.service, which Docker starts, wants eks-node-containerd; an
 // enabled kubelet.service wants eks-node-kubelet): on an ECS node they are
 // skipped, not failed, so that no EKS step fails for want of a cluster and
 // sends the node to eks-node-failed.target.
 void add_ecs(GeneratorPlan& plan, const Decision<bool>& d) {
     add_wants(plan, "multi-user.target", "ecs-node.target");
-    for (std::string_view unit : eks_only_steps)
+    for (std::string_view unit : units::eks_only())
         add_file(plan, fmt::format("{}.d/50-ecs-node.conf", unit),
                  fmt::format("#\n"
                              "# An ECS container instance: {}.\n"
