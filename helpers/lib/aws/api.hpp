@@ -30,9 +30,9 @@
 
 #include "aws/credentials.hpp"
 #include "aws/endpoint.hpp"
-#include "core/curl.hpp"
 #include "aws/proxy.hpp"
 #include "config/aws_env.hpp"
+#include "core/curl.hpp"
 #include "core/jsonutil.hpp"
 #include "derive/derive.hpp"
 

@@ -24,8 +24,8 @@
 namespace eksnode::curl {
 
 struct HttpRequest {
-    std::string method;   // "GET", "POST"
-    std::string url;      // full URL, query included
+    std::string method;  // "GET", "POST"
+    std::string url;     // full URL, query included
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::chrono::milliseconds timeout{10'000};
