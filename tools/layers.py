@@ -14,7 +14,8 @@ lower layer, never one of its own layer or above:
     imds  derive                  instance facts (read with config's settings), the
                                   numbers and names a node needs
     aws  render  generator        the clients and writers built on them
-    cri                           containerd's image service, kubelet's credential plugins
+    cri  resolve                  containerd's image service, kubelet's credential
+                                  plugins; the resolver (config.json from every source)
     steps                         one file per step binary (helpers/lib/steps/)
     cli                           the operator CLI
     main                          helpers/*/main.cpp, generators/main.cpp
@@ -35,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "helpers/lib"
 
-LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["cri"], ["steps"], ["cli"],
+LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["cri", "resolve"], ["steps"], ["cli"],
           ["main"]]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 # namespace `X::detail` belongs to module X

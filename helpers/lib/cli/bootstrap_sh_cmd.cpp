@@ -27,7 +27,7 @@
 #include "core/fsutil.hpp"
 #include "core/step.hpp"
 #include "core/systemd.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 
 namespace eksnode::cli {
 
@@ -123,7 +123,7 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     // so eks-node-config will not see them again: warned of (or, with the
     // node's settings.strict, refused) here, as it would.
     if (std::any_of(fragments.begin(), fragments.end(), [](const config::Fragment& f) { return !f.unknown.empty(); }))
-        steps::log_warnings(
+        resolve::log_warnings(
             config::unknown_field_warnings(fragments, config::settings_with_user_data(opts.paths, fragments)));
     json doc = spec;
     if (!settings.empty()) doc["settings"] = settings;

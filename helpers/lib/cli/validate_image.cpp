@@ -34,7 +34,7 @@
 #include "derive/derive.hpp"
 #include "generator/generator.hpp"
 #include "render/render.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 #include "storage/storage.hpp"
 
 namespace eksnode::cli {
@@ -544,7 +544,7 @@ std::vector<CheckResult> validate_image(const Paths& paths) {
     ImageChecks c(paths);
     json cfg;
     try {
-        cfg = steps::resolve_image_sources(paths);
+        cfg = resolve::resolve_image_sources(paths);
     } catch (const Error& e) {
         c.add("the image's configuration (node.toml.d, nodeadm.d)", Outcome::failed, e.what());
         return std::move(c.results());

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// eks-node-config: gathers every configuration source in order, validates,
-// derives, and writes the single resolved truth (config.json). See
-// eks-node-config(8).
+// The resolver: every configuration source gathered in order (the image's
+// node.toml.d and nodeadm.d, user data in its formats, the admin's files),
+// validated, merged, completed from the instance, the machine and the EC2
+// and EKS APIs where needed, and derived into config.json, the single
+// resolved truth every later step reads. Below the steps: eks-node-config
+// writes what it returns; `eks-node config check|dump`, `render --image` and
+// `validate --image` call it too. See eks-node-config(8).
 #pragma once
 
 #include <optional>
@@ -13,9 +17,8 @@
 #include "core/paths.hpp"
 #include "core/step.hpp"
 #include "derive/derive.hpp"
-#include "steps/steps.hpp"
 
-namespace eksnode::steps {
+namespace eksnode::resolve {
 
 struct ResolveInput {
     Paths paths;
@@ -50,12 +53,7 @@ void log_warnings(const std::vector<config::Warning>& warnings);
 // lookups the configuration needs.
 json resolve_from_node(const StepOptions& opts);
 
-// The step (declared in steps.hpp with the others): resolve_from_node, then config.json (0600: it may hold proxy
-// credentials from instance.environment). Nothing is written unless the whole
-// configuration is valid; when the new config.json changes the generated
-// units, one daemon-reload.
-
-}  // namespace eksnode::steps
+}  // namespace eksnode::resolve
 
 // config.json, schemaVersion 1 (documented for users in eks-node-config(8)):
 // {
