@@ -151,8 +151,6 @@ std::vector<ContainerdDropin> dropins_over(const json* ours, bool containerd_1x,
 
 }  // namespace detail
 
-using detail::find;
-
 std::vector<ContainerdDropin> containerd_dropins(const json& cfg, const Paths& paths) {
     std::optional<json> ours;
     try {
