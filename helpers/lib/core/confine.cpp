@@ -82,6 +82,9 @@ const std::vector<std::pair<std::string_view, Policy>>& policies() {
         out.emplace_back("cloud-init", Policy{});
         // eks-node-preflight writes nothing either: it connects and logs.
         out.emplace_back("preflight", Policy{});
+        // eks-node-warm-pool asks IMDS and removes eks-node-imds's marker
+        // (path::warm_pool_marker) once the instance is InService.
+        out.emplace_back("warm-pool", Policy{{std::string(path::run_dir)}});
         // eks-node-joined: it asks kubelet's health port and logs.
         out.emplace_back("joined", Policy{});
         // eks-node-prepull writes nothing; it runs kubelet's credential
