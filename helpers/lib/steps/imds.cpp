@@ -4,6 +4,7 @@
 #include "steps/steps.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 

@@ -7,6 +7,7 @@
 // answer) until it leaves "Warmed:", removes the marker and starts
 // eks-node.target again: kubelet and what follows it start, and the steps,
 // active already, are not run again. See eks-node-warm-pool(8).
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
