@@ -3,7 +3,7 @@
 """Tier 3: eks-node-verdict fail-fast (what eks-node-fail-fast.service runs) for each
 settings.onFailure, from an admin's fragment under --root: after settings.onFailureDelay it
 prints the line the console shows and exits 0; off the host (--root, not under systemd) it
-starts no job, which VM scenario 35-fail-fast covers for poweroff. "none" does nothing.
+starts no job, which VM scenario 38b-fail-fast covers for poweroff. "none" does nothing.
 
 Usage: fail_fast.py HELPER_DIR"""
 

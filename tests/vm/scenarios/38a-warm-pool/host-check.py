@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Host side of 34-warm-pool: the serial console (what `aws ec2 get-console-output` shows) holds
+"""Host side of 38a-warm-pool: the serial console (what `aws ec2 get-console-output` shows) holds
 the warm pool's verdict line, then the join's, in that order."""
 
 import pathlib

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Host side of 35-fail-fast: the guest never reports (GUEST_POWERS_OFF=1); the serial console
+"""Host side of 38b-fail-fast: the guest never reports (GUEST_POWERS_OFF=1); the serial console
 (what `aws ec2 get-console-output` shows) is the evidence, in this order: the verdict line
 naming eks-node-config, exit 6, and the power-off to come; check.sh's checks, all passed; the
 power-off by eks-node-fail-fast; the kernel powering down. qemu exited by itself (its exit
