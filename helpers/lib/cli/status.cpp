@@ -290,9 +290,10 @@ int status_cmd(const std::vector<std::string>& args) {
                    str(w["targetLifecycleState"]), warm_pool_unit, imds::warm_pool_poll_interval.count());
     else if (!w["targetLifecycleState"].is_null())
         fmt::print("Auto Scaling: target lifecycle state {} at eks-node-imds's run\n", str(w["targetLifecycleState"]));
-    fmt::print("\n{}\n", !configured                          ? "node NOT configured"
-                          : r["warmPool"]["holdingKubelet"].get<bool>() ? "node configured, kubelet held back (warm pool)"
-                                                                       : "node configured");
+    fmt::print("\n{}\n", !configured ? "node NOT configured"
+                         : r["warmPool"]["holdingKubelet"].get<bool>()
+                             ? "node configured, kubelet held back (warm pool)"
+                             : "node configured");
     return configured ? EXIT_OK : EXIT_FAILURE_;
 }
 

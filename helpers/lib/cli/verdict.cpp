@@ -58,8 +58,8 @@ Verdict verdict_of(const json& report) {
             name, text_of(exit), one_line(why, max_reason_bytes), unit);
         return v;
     }
-    if (auto w = report.find("warmPool"); report.value("configured", false) && w != report.end() &&
-                                          w->value("holdingKubelet", false)) {
+    if (auto w = report.find("warmPool");
+        report.value("configured", false) && w != report.end() && w->value("holdingKubelet", false)) {
         v.line = fmt::format(
             "eks-node: node prepared in an Auto Scaling warm pool ({}): kubelet held back until the instance is "
             "InService (eks-node-warm-pool)",

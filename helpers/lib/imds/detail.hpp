@@ -48,11 +48,11 @@ struct MetadataPath {
 // Everything that needs no other answer first: requested concurrently as soon
 // as there is a token.
 inline constexpr MetadataPath first_round[] = {
-    {p::instance_id, true},      {p::instance_type, true}, {p::availability_zone, true},
-    {p::region, false},          {p::partition, false},    {p::domain, false},
-    {p::mac, true},              {p::local_ipv4, false},   {p::local_hostname, false},
-    {p::hostname, false},        {p::outpost_arn, false},  {p::identity_document, false},
-    {p::user_data, false},       {p::iam_roles, false},    {p::target_lifecycle_state, false},
+    {p::instance_id, true}, {p::instance_type, true}, {p::availability_zone, true},
+    {p::region, false},     {p::partition, false},    {p::domain, false},
+    {p::mac, true},         {p::local_ipv4, false},   {p::local_hostname, false},
+    {p::hostname, false},   {p::outpost_arn, false},  {p::identity_document, false},
+    {p::user_data, false},  {p::iam_roles, false},    {p::target_lifecycle_state, false},
 };
 
 // Leaves under meta-data/network/interfaces/macs/<mac>/, requested as soon as

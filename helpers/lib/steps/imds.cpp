@@ -51,9 +51,10 @@ StepResult imds(const StepOptions& opts) {
         state.is_string() ? std::optional<std::string>(state.get<std::string>()) : std::nullopt;
     fs::path marker = opts.paths.of(path::warm_pool_marker);
     if (imds::holds_kubelet(lifecycle))
-        log::info("target lifecycle state {}: in an Auto Scaling warm pool, kubelet held back until InService "
-                  "(eks-node-warm-pool)",
-                  *lifecycle);
+        log::info(
+            "target lifecycle state {}: in an Auto Scaling warm pool, kubelet held back until InService "
+            "(eks-node-warm-pool)",
+            *lifecycle);
     out.add(marker, imds::holds_kubelet(lifecycle)
                         ? write_file_atomic(marker, *lifecycle + "\n", outputs::of(path::warm_pool_marker).mode)
                         : remove_file(marker));

@@ -52,9 +52,10 @@ StepResult warm_pool(const StepOptions& opts) {
     io.deadline = std::min<std::chrono::milliseconds>(io.deadline, poll_deadline);
 
     const auto t0 = std::chrono::steady_clock::now();
-    log::info("in an Auto Scaling warm pool ({}): kubelet held back; asking IMDS every {}s until the instance "
-              "leaves the pool",
-              shown(last), imds::warm_pool_poll_interval.count());
+    log::info(
+        "in an Auto Scaling warm pool ({}): kubelet held back; asking IMDS every {}s until the instance "
+        "leaves the pool",
+        shown(last), imds::warm_pool_poll_interval.count());
     int failures = 0;
     for (;;) {
         std::error_code ec;
@@ -76,7 +77,8 @@ StepResult warm_pool(const StepOptions& opts) {
             std::this_thread::sleep_for(wait);
             continue;
         }
-        if (failures > 0) log::info("IMDS answers again after {} unanswered poll{}", failures, failures == 1 ? "" : "s");
+        if (failures > 0)
+            log::info("IMDS answers again after {} unanswered poll{}", failures, failures == 1 ? "" : "s");
         failures = 0;
         if (state != last) log::info("target lifecycle state: {}", shown(state));
         last = state;
@@ -91,9 +93,10 @@ StepResult warm_pool(const StepOptions& opts) {
     }
     if (sd::active_state("eks-node-failed.target") == "active") {
         // a step failed meanwhile: kubelet stays held back by the failure
-        log::warning("out of the warm pool ({}) after {}s, but a step failed: kubelet stays held back (eks-node "
-                     "status; systemctl start eks-node.target once it is fixed)",
-                     shown(last), waited.count());
+        log::warning(
+            "out of the warm pool ({}) after {}s, but a step failed: kubelet stays held back (eks-node "
+            "status; systemctl start eks-node.target once it is fixed)",
+            shown(last), waited.count());
         return out;
     }
     log::info("out of the warm pool ({}) after {}s: starting eks-node.target (kubelet)", shown(last), waited.count());

@@ -14,8 +14,8 @@ using namespace eksnode;
 using namespace std::chrono_literals;
 
 TEST_CASE("every Warmed: state holds kubelet back, nothing else does", "[warm-pool]") {
-    for (const char* s : {"Warmed:Running", "Warmed:Stopped", "Warmed:Hibernated", "Warmed:Terminated",
-                          "Warmed:Pending:Wait"}) {
+    for (const char* s :
+         {"Warmed:Running", "Warmed:Stopped", "Warmed:Hibernated", "Warmed:Terminated", "Warmed:Pending:Wait"}) {
         INFO(s);
         CHECK(imds::holds_kubelet(std::string(s)));
     }
