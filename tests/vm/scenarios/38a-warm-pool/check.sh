@@ -3,7 +3,7 @@
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # Warmed:Running: the chain prepares the node and kubelet is held back (the marker, kubelet's
 # condition), the boot settles and the verdict says so; eks-node-warm-pool polls IMDS. Then the
-# state turns InService: kubelet starts after the switch, from the waiter's one InService
+# state turns InService (the fake IMDS restarted on it): kubelet starts after the switch, from the waiter's one InService
 # answer, and no step runs again.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
@@ -51,8 +51,15 @@ before=$(systemctl show -P InvocationID $steps)
 polls_before=$(polls)
 # CLOCK_MONOTONIC, as systemd's *TimestampMonotonic
 switch_usec=$(python3 -c 'import time; print(int(time.monotonic() * 1e6))')
-check "the fake IMDS answers InService from now on" \
-  fake_faults eksvm-imds.service /run/eksvm-imds.faults "set:$state_path=InService"
+# the fake IMDS restarted on the same data but the state (guest/imds serves the directory
+# /run/eksvm-case-dir names, as for a boot group's sub-case); its request log goes on
+in_service() {
+  mkdir -p /run/eksvm-warm-pool &&
+    jq --arg p "$state_path" '.[$p] = "InService"' "$EKSVM_IN/scenario/imds.json" >/run/eksvm-warm-pool/imds.json &&
+    cp "$EKSVM_IN/scenario/user-data" /run/eksvm-warm-pool/ && echo /run/eksvm-warm-pool >/run/eksvm-case-dir &&
+    systemctl restart eksvm-imds.service
+}
+check "the fake IMDS answers InService from now on" in_service
 check "kubelet starts" eventually 120 systemctl is-active --quiet kubelet.service
 kubelet_usec=$(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service)
 check "kubelet started after the switch" bash -c "(( ${kubelet_usec:-0} > $switch_usec ))"
