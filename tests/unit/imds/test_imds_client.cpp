@@ -410,7 +410,8 @@ TEST_CASE("optional paths that IMDS lacks take their defaults", "[imds]") {
         "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",
         "mac": "0e:49:61:0f:c3:11", "ipv6s": ["2600:1f14::1", "2600:1f14::2"],
         "localHostname": "ip-172-16-34-43.ec2.internal", "vpcIpv4CidrBlocks": [], "vpcIpv6CidrBlocks": [],
-        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0", "iamRole": null})");
+        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0", "iamRole": null,
+        "targetLifecycleState": null})");
     e["imdsEndpoint"] = fake.endpoint();
     e["userData"] = false;
     CHECK(r.instance.dump() == e.dump());
