@@ -12,7 +12,11 @@ state_path=meta-data/autoscaling/target-lifecycle-state
 polls() { grep -c "^GET /latest/$state_path " /run/eksvm/out/imds-requests.log; }
 
 # --- in the warm pool
-check "the boot settled (the wait holds no job)" bash -c '[[ $EKSVM_SYSTEM_STATE == running ]]'
+# A starved guest may reach this before the chain did (the runner's 180 s guard): wait for the
+# target, a hang guard only, then the boot must settle with the waiter running (no job left)
+eventually 600 systemctl is-active --quiet eks-node.target
+check "the boot settles while kubelet is held back (no job left)" \
+  eventually 120 bash -c '[[ -z $(systemctl list-jobs --no-legend) && $(systemctl is-system-running) == running ]]'
 check "the marker holds Warmed:Running" bash -c '[[ $(cat /run/eks-node/warm-pool) == Warmed:Running ]]'
 check "instance.json says Warmed:Running" bash -c \
   '[[ $(python3 -c "import json; print(json.load(open(\"/run/eks-node/instance.json\"))[\"targetLifecycleState\"])") == Warmed:Running ]]'
@@ -55,7 +59,8 @@ switch_usec=$(python3 -c 'import time; print(int(time.monotonic() * 1e6))')
 # /run/eksvm-case-dir names, as for a boot group's sub-case); its request log goes on
 in_service() {
   mkdir -p /run/eksvm-warm-pool &&
-    jq --arg p "$state_path" '.[$p] = "InService"' "$EKSVM_IN/scenario/imds.json" >/run/eksvm-warm-pool/imds.json &&
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d[sys.argv[2]] = "InService"; print(json.dumps(d))' \
+      "$EKSVM_IN/scenario/imds.json" "$state_path" >/run/eksvm-warm-pool/imds.json &&
     cp "$EKSVM_IN/scenario/user-data" /run/eksvm-warm-pool/ && echo /run/eksvm-warm-pool >/run/eksvm-case-dir &&
     systemctl restart eksvm-imds.service
 }
