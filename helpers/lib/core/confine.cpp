@@ -85,6 +85,9 @@ const std::vector<std::pair<std::string_view, Policy>>& policies() {
             // eks-node-prepull writes nothing; it runs kubelet's credential
             // provider plugins, which inherit this (core/confine.hpp, Policy).
             if (step == "prepull") p = Policy{{}, {"-" + std::string(path::credential_provider_bin_dir)}, true};
+            // eks-node-warm-pool asks IMDS and removes eks-node-imds's marker
+            // (path::warm_pool_marker) once the instance is InService.
+            if (step == "warm-pool") p = Policy{{std::string(path::run_dir)}};
         }
         return out;
     }();

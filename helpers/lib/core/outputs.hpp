@@ -60,6 +60,8 @@ struct Output {
 inline constexpr Output all[] = {
     {.path = path::user_data, .mode = 0600, .format = Format::text, .step = "imds", .secret = true, .optional = true},
     {.path = path::instance_json, .mode = 0644, .format = Format::json, .step = "imds"},
+    // only in an Auto Scaling warm pool; eks-node-warm-pool removes it too
+    {.path = path::warm_pool_marker, .mode = 0644, .format = Format::text, .step = "imds", .optional = true},
     // may carry proxy URLs with credentials (spec.instance.environment)
     {.path = path::config_json, .mode = 0600, .format = Format::json, .step = "config", .secret = true},
     // spec.instance.environment.default, and one file per other section, named

@@ -17,6 +17,11 @@ inline constexpr std::string_view run_dir = "/run/eks-node";
 inline constexpr std::string_view instance_json = "/run/eks-node/instance.json";
 inline constexpr std::string_view user_data = "/run/eks-node/user-data";
 inline constexpr std::string_view config_json = "/run/eks-node/config.json";
+// Present while the instance is in an Auto Scaling warm pool (its target
+// lifecycle state, one line): kubelet's ConditionPathExists=! holds it back.
+// Written by eks-node-imds, removed by it or by eks-node-warm-pool once the
+// instance is InService (eks-node-warm-pool(8)).
+inline constexpr std::string_view warm_pool_marker = "/run/eks-node/warm-pool";
 inline constexpr std::string_view ca_crt = "/etc/kubernetes/pki/ca.crt";
 // NVIDIA's runc wrapper, which hands a container the GPUs it asks for; an
 // image that has it installed wants containers to run through it.

@@ -38,7 +38,10 @@ std::string_view stage_order(config::hooks::Stage stage) {
                "Requires=eks-node-joined.service\n"
                "After=eks-node-joined.service kubelet.service\n"
                "# after the target, so that neither it nor multi-user.target waits for the hook\n"
-               "After=eks-node.target\n";
+               "After=eks-node.target\n"
+               "# not while kubelet is held back in an Auto Scaling warm pool: a skipped\n"
+               "# eks-node-joined would not stop it (eks-node-warm-pool(8))\n"
+               "ConditionPathExists=!/run/eks-node/warm-pool\n";
     }
     return {};
 }

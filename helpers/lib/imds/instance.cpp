@@ -201,6 +201,9 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
             out["iamRole"] = std::string(first);
         }
     }
+    // null outside an Auto Scaling group (404): eks-node-warm-pool(8)
+    std::optional<std::string> lifecycle = scalar(values, p::target_lifecycle_state, false, v::lifecycle_state);
+    out["targetLifecycleState"] = lifecycle ? json(*lifecycle) : json(nullptr);
     out["imdsEndpoint"] = std::string(endpoint);
     const std::optional<std::string>* ud = find(values, p::user_data);
     out["userData"] = ud && ud->has_value();
@@ -250,6 +253,8 @@ void check_instance(const json& instance, const std::string& source) {
         for (size_t i = 0; i < it->size(); ++i) check((*it)[i], fmt::format("{}[{}]", key, i), type);
     }
     if (auto it = instance.find("iamRole"); it != instance.end() && !it->is_null()) check(*it, "iamRole", v::iam_role);
+    if (auto it = instance.find("targetLifecycleState"); it != instance.end() && !it->is_null())
+        check(*it, "targetLifecycleState", v::lifecycle_state);
     if (auto it = instance.find("imdsEndpoint"); it != instance.end()) {
         std::string problem;
         if (!it->is_string() || !config::settings::imds_endpoint(it->get_ref<const std::string&>(), problem))

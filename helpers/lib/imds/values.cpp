@@ -191,6 +191,14 @@ std::string iam_role(std::string_view s) {
     return ok ? "" : problem(s, "an IAM role name (letters, digits and +=,.@_-, at most 128)");
 }
 
+std::string lifecycle_state(std::string_view s) {
+    // "InService", "Warmed:Running": words of letters joined by single ':'
+    bool ok = !s.empty() && s.size() <= 64 && s.front() >= 'A' && s.front() <= 'Z' && s.back() != ':';
+    for (size_t i = 0; ok && i < s.size(); ++i)
+        ok = s[i] == ':' ? s[i - 1] != ':' : (is_alnum(s[i]) && !is_digit(s[i]));
+    return ok ? "" : problem(s, "an Auto Scaling lifecycle state (words of letters joined by ':', at most 64)");
+}
+
 std::string https_url(std::string_view s) {
     constexpr std::string_view scheme = "https://";
     bool ok = s.starts_with(scheme) && s.size() <= 2048;

@@ -44,6 +44,7 @@ std::string cidr(std::string_view s);               // IPv4 or IPv6 address "/" 
 std::string account_id(std::string_view s);         // 12 digits
 std::string outpost_arn(std::string_view s);        // arn:aws:outposts:<region>:<account>:outpost/op-<17 hex>
 std::string iam_role(std::string_view s);           // IAM role name: [A-Za-z0-9+=,.@_-], at most 128
+std::string lifecycle_state(std::string_view s);    // Auto Scaling's: "InService", "Warmed:Running"
 std::string https_url(std::string_view s);          // https://<DNS name or IPv4>[:port][/path], for EKS endpoints
 std::string base64(std::string_view s);             // [A-Za-z0-9+/] with = padding, as EKS sends the cluster CA
 

@@ -117,11 +117,14 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     std::vector<std::string_view> confined = outputs::steps();
     confined.emplace_back("cloud-init");
     confined.emplace_back("preflight");
+    // eks-node-warm-pool removes eks-node-imds's marker, in eks-node-imds's directory
+    confined.emplace_back("warm-pool");
     confined.emplace_back("joined");
     // eks-node-prepull writes nothing; it executes the credential provider plugins
     confined.emplace_back("prepull");
     CHECK(confine::step_names() == confined);
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
+    CHECK(confine::policy_of("warm-pool").writable == std::vector<std::string>{"/run/eks-node"});
     // settings.trust's store directories are the distribution's; its tool writes the extracted bundles
     CHECK(confine::policy_of("ca").writable ==
           std::vector<std::string>{"/etc/kubernetes/pki", "-/etc/pki/ca-trust/source/anchors",
