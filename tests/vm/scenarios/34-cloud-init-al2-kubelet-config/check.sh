@@ -16,7 +16,19 @@ has_edit() { # FILE: registryPullQPS 20 and registryBurst 40
   jq -e '.registryPullQPS == 20 and .registryBurst == 40' "$1" >/dev/null
 }
 
+# The restart after bootstrap.sh returns: the shim let kubelet start without waiting for
+# cloud-final, which waits for this script (before, the restart waited for cloud-final: a
+# deadlock, the boot never finished). The boot's own timeout bounds the wait.
 check "cloud-init ran the script to its end (cloud-final.service active)" systemctl is-active cloud-final.service
+check "the script's line after 'systemctl restart kubelet' ran" test -s /run/eksvm-user-script-done
+check "the shim: kubelet no longer waits for cloud-init, and it was running when bootstrap.sh returned" bash -c '
+  grep -qF "kubelet no longer waits for cloud-init to finish the script" /var/log/user-data.log &&
+  grep -qF "kubelet.service is running" /var/log/user-data.log'
+check "eks-node-cloud-init did not run (its queued start was stopped)" \
+  bash -c '[[ $(systemctl show -P ExecMainStartTimestampMonotonic eks-node-cloud-init.service) == 0 ]]'
+check "kubelet's last start (the script's restart) came before cloud-final ended" bash -c '
+  (( $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) <
+     $(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service) ))'
 check "the script's jq ran (no error in its log)" bash -c '! grep -qi "jq:\|command not found" /var/log/user-data.log'
 check "kubelet-config.json holds the edit" has_edit /etc/kubernetes/kubelet/kubelet-config.json
 check "kubelet's ExecStartPre= carried the edit into the drop-in" bash -c '
