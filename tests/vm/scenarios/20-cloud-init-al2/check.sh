@@ -21,8 +21,6 @@ check "the bootstrap.sh shim found the boot's flags applied" \
 check "the shim let kubelet start without waiting for cloud-final; eks-node-cloud-init did not run" bash -c '
   grep -qF "kubelet no longer waits for cloud-init to finish the script" /var/log/user-data.log &&
   [[ $(systemctl show -P ExecMainStartTimestampMonotonic eks-node-cloud-init.service) == 0 ]]'
-check "the shim found the drop-in newer than eks-node-containerd's run" grep -qF \
-  "/etc/containerd/config.d/90-debug.toml changed after eks-node-containerd.service started" /var/log/user-data.log
 check "the shim re-ran eks-node-containerd, which checked the drop-in and listed it in config.toml's header" bash -c '
   journalctl -b -u eks-node-containerd --no-pager -o cat |
     grep -qF "containerd imports /etc/containerd/config.d/90-debug.toml" &&
