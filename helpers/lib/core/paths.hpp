@@ -29,6 +29,13 @@ inline constexpr std::string_view nvidia_container_runtime = "/usr/bin/nvidia-co
 inline constexpr std::string_view kubelet_config = "/etc/kubernetes/kubelet/config.json";
 inline constexpr std::string_view kubelet_config_dir = "/etc/kubernetes/kubelet/config.json.d";
 inline constexpr std::string_view kubelet_user_dropin = "/etc/kubernetes/kubelet/config.json.d/40-user.conf";
+// AL2's file, which its guide tells users to edit with jq after bootstrap.sh
+// (eks-node-kubelet(8), "THE AL2 FILE"): kubelet's effective configuration,
+// the user's edits of it, and what the step last wrote there to tell them by.
+inline constexpr std::string_view kubelet_config_al2 = "/etc/kubernetes/kubelet/kubelet-config.json";
+inline constexpr std::string_view kubelet_edits_dropin =
+    "/etc/kubernetes/kubelet/config.json.d/90-kubelet-config-json.conf";
+inline constexpr std::string_view kubelet_config_al2_written = "/var/lib/eks-node/kubelet/kubelet-config.json";
 inline constexpr std::string_view kubelet_env = "/etc/eks/kubelet/environment";
 // settings.staticPods: kubelet's staticPodPath, this step's directory (set in
 // kubelet's config only when there is a pod), one NAME.yaml per pod (a pattern)

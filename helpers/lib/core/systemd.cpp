@@ -309,6 +309,20 @@ constexpr const char* unit_iface = "org.freedesktop.systemd1.Unit";
 
 }  // namespace
 
+bool has_job(std::string_view unit) {
+    const std::string path = load_unit(unit);
+    BusError err;
+    sd_bus_message* reply = nullptr;
+    int r = api().get_property(bus(), manager_service, path.c_str(), unit_iface, "Job", &err.e, &reply, "(uo)");
+    MessagePtr owned(reply);
+    if (r < 0) throw Error(fmt::format("systemd Job of {}: {}", unit, err.text(r)));
+    uint32_t id = 0;
+    const char* job = nullptr;
+    r = api().message_read(reply, "(uo)", &id, &job);
+    if (r < 0) throw Error(fmt::format("systemd Job of {}: bad reply: {}", unit, std::strerror(-r)));
+    return id != 0;
+}
+
 UnitStatus unit_status(std::string_view unit) {
     UnitObject o{std::string(unit), load_unit(unit)};
     UnitStatus s;

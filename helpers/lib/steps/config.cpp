@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "config/bootstrap_sh.hpp"
 #include "config/hooks.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
@@ -132,6 +133,17 @@ void order_kubelet_after_cloud_init(const Paths& paths, const json& cfg) {
         log::info(
             "cloud-init runs part(s) of the user data ({}); kubelet would wait for them (not a systemd "
             "service on the host: skipped)",
+            list);
+        return;
+    }
+    // AL2 user data has called /etc/eks/bootstrap.sh, whose shim restarted
+    // this step: kubelet starts now, as AL2's bootstrap.sh starts it, and
+    // the rest of the script may restart kubelet (queued now, that job would
+    // wait for the script that waits for it)
+    if (fs::exists(paths.of(config::bootstrap_sh::called_marker))) {
+        log::info(
+            "cloud-init runs part(s) of the user data ({}); the script has called /etc/eks/bootstrap.sh: "
+            "kubelet starts without waiting for the rest of it, as on AL2",
             list);
         return;
     }

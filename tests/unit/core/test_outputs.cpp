@@ -137,7 +137,7 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     // config.json.d is beneath /etc/kubernetes/kubelet: one rule for both
     CHECK(confine::policy_of("kubelet").writable ==
           std::vector<std::string>{"/etc/eks/image-credential-provider", "/etc/eks/kubelet", "/etc/kubernetes/kubelet",
-                                   "/etc/kubernetes/static-pods", "/var/lib/kubelet"});
+                                   "/etc/kubernetes/static-pods", "/var/lib/eks-node/kubelet", "/var/lib/kubelet"});
     // the service environment (a pattern's directory), the sysctl.d file and resolved's drop-in
     CHECK(confine::policy_of("system").writable ==
           std::vector<std::string>{"/run/eks-node/env", "/run/sysctl.d", "/run/systemd/resolved.conf.d"});
