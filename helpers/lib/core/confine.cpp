@@ -76,10 +76,12 @@ const std::vector<std::pair<std::string_view, Policy>>& policies() {
         for (auto& [step, p] : out) {
             // eks-node-ca runs the distribution's trust store tool when
             // settings.trust changed (update-ca-trust, update-ca-certificates):
-            // the host's programs, writing the store's extracted bundles
+            // the host's programs, writing the store's extracted bundles and
+            // their temporary files (TMPDIR, made here for its rule)
             if (step == "ca") {
                 p.writable.emplace_back("-/etc/pki/ca-trust/extracted");
                 p.writable.emplace_back("-/etc/ssl/certs");
+                p.writable.emplace_back(path::trust_tool_tmp);
                 p.system_executables = true;
             }
             // eks-node-prepull writes nothing; it runs kubelet's credential
@@ -94,8 +96,8 @@ const std::vector<std::pair<std::string_view, Policy>>& policies() {
     return all;
 }
 
-void add_rule(int ruleset, const std::string& dir, uint64_t rights) {
-    Fd d{::open(dir.c_str(), O_PATH | O_CLOEXEC | O_DIRECTORY)};
+void add_rule(int ruleset, const std::string& dir, uint64_t rights, int flags = O_DIRECTORY) {
+    Fd d{::open(dir.c_str(), O_PATH | O_CLOEXEC | flags)};
     if (d.fd < 0) throw Error(fmt::format("confinement: {}: {}", dir, std::strerror(errno)));
     PathBeneathAttr attr{rights, d.fd};
     if (::syscall(sys_add_rule, ruleset, rule_path_beneath, &attr, 0) != 0)
@@ -187,6 +189,11 @@ Applied apply(const Policy& policy, const Paths& paths) {
     add_rule(ruleset.fd, "/", fs_read_file | fs_read_dir);
     for (const std::string& dir : out.writable) add_rule(ruleset.fd, dir, handled & ~fs_execute);
     for (const std::string& dir : out.executable) add_rule(ruleset.fd, dir, fs_execute | fs_read_file | fs_read_dir);
+    // The host's programs are often shell scripts that send output to
+    // /dev/null (update-ca-certificates: `openssl rehash . > /dev/null`),
+    // which Landlock refuses like any file outside the writable directories.
+    if (policy.system_executables)
+        add_rule(ruleset.fd, "/dev/null", handled & (fs_write_file | fs_read_file | fs_truncate), 0);
     // Landlock requires it of an unprivileged caller; the unit sets it too.
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw Error(fmt::format("confinement: no_new_privs: {}", std::strerror(errno)));

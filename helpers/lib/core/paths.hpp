@@ -63,6 +63,10 @@ inline constexpr std::string_view trust_anchor = "/etc/pki/ca-trust/source/ancho
 inline constexpr std::string_view trust_blocklist = "/etc/pki/ca-trust/source/blocklist/eks-node-*.pem";
 inline constexpr std::string_view debian_trust_dir = "/usr/local/share/ca-certificates";
 inline constexpr std::string_view debian_trust_anchor = "/usr/local/share/ca-certificates/eks-node-*.crt";
+// the store's tool's TMPDIR: eks-node-ca's confinement lets it write nowhere
+// else outside the store (Debian's update-ca-certificates makes two files with
+// mktemp; /tmp would be refused)
+inline constexpr std::string_view trust_tool_tmp = "/run/eks-node/ca-tmp";
 inline constexpr std::string_view kubelet_version_txt = "/etc/eks/kubelet-version.txt";
 inline constexpr std::string_view containerd_version_txt = "/etc/eks/containerd-version.txt";
 inline constexpr std::string_view etc_hosts = "/etc/hosts";

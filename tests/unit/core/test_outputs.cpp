@@ -125,11 +125,12 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     CHECK(confine::step_names() == confined);
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
     CHECK(confine::policy_of("warm-pool").writable == std::vector<std::string>{"/run/eks-node"});
-    // settings.trust's store directories are the distribution's; its tool writes the extracted bundles
+    // settings.trust's store directories are the distribution's; its tool writes the extracted bundles,
+    // and its temporary files in a directory of the step's (update-ca-certificates' mktemp)
     CHECK(confine::policy_of("ca").writable ==
           std::vector<std::string>{"/etc/kubernetes/pki", "-/etc/pki/ca-trust/source/anchors",
                                    "-/etc/pki/ca-trust/source/blocklist", "-/usr/local/share/ca-certificates",
-                                   "-/etc/pki/ca-trust/extracted", "-/etc/ssl/certs"});
+                                   "-/etc/pki/ca-trust/extracted", "-/etc/ssl/certs", "/run/eks-node/ca-tmp"});
     CHECK(confine::policy_of("hosts").writable == std::vector<std::string>{"/etc"});
     // SOCI's directory is the package's
     CHECK(confine::policy_of("containerd").writable ==
