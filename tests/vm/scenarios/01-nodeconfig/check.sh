@@ -79,14 +79,14 @@ check "the steps logged to the journal with EKS_NODE_STEP" \
 # a step that exits before journald reads its entry still shows under
 # `journalctl -u` (OBJECT_SYSTEMD_UNIT=) and by its own name (SYSLOG_IDENTIFIER=);
 # eks-node-kubelet's entries from kubelet.service's ExecStartPre= (`harvest`)
-# are that unit's, not the step's
+# are that unit's, under its identifier (kubelet), not the step's
 for s in imds config containerd ca kubelet; do
   check "eks-node-$s's entries all found by journalctl -u and -t" bash -c "
     n=\$(journalctl -b EKS_NODE_STEP=$s --no-pager -o cat | wc -l)
     pre=\$(journalctl -b -u kubelet.service EKS_NODE_STEP=$s --no-pager -o cat | wc -l)
     (( n > pre )) &&
     [[ \$(journalctl -b -u eks-node-$s.service EKS_NODE_STEP=$s --no-pager -o cat | wc -l) == \$((n - pre)) ]] &&
-    [[ \$(journalctl -b -t eks-node-$s EKS_NODE_STEP=$s --no-pager -o cat | wc -l) == \$n ]]"
+    [[ \$(journalctl -b -t eks-node-$s EKS_NODE_STEP=$s --no-pager -o cat | wc -l) == \$((n - pre)) ]]"
 done
 check "no daemon-reload on a plain boot" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
 check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
