@@ -206,4 +206,17 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     return r;
 }
 
+std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& set) {
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+    for (const auto& [name, value] : set) {
+        auto same = [&](const std::string& kv) {
+            return kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=';
+        };
+        env.erase(std::remove_if(env.begin(), env.end(), same), env.end());
+        env.push_back(name + "=" + value);
+    }
+    return env;
+}
+
 }  // namespace eksnode

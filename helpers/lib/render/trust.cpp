@@ -19,8 +19,6 @@
 #include "render/detail.hpp"
 #include "render/render.hpp"
 
-extern char** environ;
-
 namespace eksnode::render {
 
 namespace {
@@ -96,10 +94,7 @@ void run_trust_update(const std::vector<std::string>& argv) {
     // (made by the confinement for its rule; here when there is none)
     std::error_code ec;
     fs::create_directories(path::trust_tool_tmp, ec);
-    std::vector<std::string> env{fmt::format("TMPDIR={}", path::trust_tool_tmp)};
-    for (char** e = environ; e && *e; ++e)
-        if (!std::string_view(*e).starts_with("TMPDIR=")) env.emplace_back(*e);
-    o.environment = std::move(env);
+    o.environment = environment_with({{"TMPDIR", std::string(path::trust_tool_tmp)}});
     ProcessResult p = run_process(argv, o);
     if (!p.succeeded())
         throw Error(fmt::format("{} failed{}: {}", argv.front(),

@@ -17,7 +17,6 @@
 #include "config/settings.hpp"
 #include "core/curl.hpp"
 #include "core/error.hpp"
-#include "core/fsutil.hpp"
 #include "core/http.hpp"
 #include "core/log.hpp"
 #include "render/render.hpp"
