@@ -32,6 +32,28 @@ check() {
   fi
 }
 
+# journalctl, read again when it skipped a journal file as "truncated": a rotation while it
+# opens the files makes sd-journal ignore the active file whole (systemd issue #40053, open
+# in 2026; systemd's own tests work around it with --sync/--rotate), and the runtime journal
+# (RuntimeMaxUse=64M, files of 8 MiB) rotates during the busier scenarios. A check then saw
+# no line of a step that logged it (31-fast-image-pull, CI of stop 46). Exported, so the
+# `bash -c` of a check uses it too; stdout through a file, so -o export's bytes stay whole.
+journalctl() {
+  local out err rc try
+  out=$(mktemp) err=$(mktemp)
+  for try in 1 2 3 4 5; do
+    command journalctl "$@" >"$out" 2>"$err"
+    rc=$?
+    grep -q 'is truncated, ignoring file' "$err" || break
+    ((try < 5)) && sleep 0.2
+  done
+  cat "$out"
+  cat "$err" >&2
+  rm -f "$out" "$err"
+  return "$rc"
+}
+export -f journalctl
+
 imds_get() {
   local token
   token=$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
