@@ -133,11 +133,14 @@ std::vector<Volume> volumes_from_config(const json& config, const SourceOf& sour
             if (auto [it, fresh] = target_owner.emplace(t, field); !fresh)
                 throw bad(tptr, field,
                           fmt::format("{} is mounted by {} already: one volume per directory", t, it->second));
-            for (const auto& [claim, by] : claims)
+            for (const auto& [claim, by] : claims) {
+                if (t == claim)
+                    throw bad(tptr, field, fmt::format("{} is taken by {} too: one owner per directory", t, by));
                 if (within(t, claim) || within(claim, t))
                     throw bad(tptr, field,
                               fmt::format("{} {} {}, which {} takes: one owner per directory", t,
-                                          t == claim ? "is" : (within(t, claim) ? "is inside" : "holds"), claim, by));
+                                          within(t, claim) ? "is inside" : "holds", claim, by));
+            }
             v.targets.push_back(t);
         }
 

@@ -153,9 +153,9 @@ TEST_CASE("volumes: one owner per directory, against instance.localStorage too",
     const json vol = json::array({containerd_volume});
     // RAID0 binds /var/lib/containerd onto the array
     CHECK_THAT(error_of(config_with({{"localStorage", {{"strategy", "RAID0"}}}, {"storage", {{"volumes", vol}}}})),
-               Catch::StartsWith("spec.instance.storage.volumes[0].mountTarget: /var/lib/containerd is "
-                                 "/var/lib/containerd, which spec.instance.localStorage.strategy RAID0 (its bind "
-                                 "mount; disabledMounts: Containerd keeps it off the array) takes"));
+               Catch::StartsWith("spec.instance.storage.volumes[0].mountTarget: /var/lib/containerd is taken by "
+                                 "spec.instance.localStorage.strategy RAID0 (its bind mount; disabledMounts: "
+                                 "Containerd keeps it off the array) too"));
     // ... unless disabledMounts keeps containerd off it (the e2e "coexist" case)
     CHECK(error_of(config_with({{"localStorage", {{"strategy", "RAID0"}, {"disabledMounts", {"Containerd"}}}},
                                 {"storage", {{"volumes", vol}}}})) == "");
