@@ -43,8 +43,9 @@ std::vector<std::string> stop_services_under_new_mounts(const generator::Generat
         {".service.d/50-eks-node-ebs-volumes.conf", "EBS volume"}};
     std::vector<std::string> stopped;
     for (const auto& [rel, file] : after.files) {
+        const std::string& name = rel;  // (clang 14 refuses a structured binding captured by a lambda)
         auto kind =
-            std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return rel.ends_with(k.first); });
+            std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return name.ends_with(k.first); });
         if (kind == std::end(kinds)) continue;
         const std::string_view suffix = kind->first;
         if (auto was = before.files.find(rel); was != before.files.end() && was->second == file) continue;

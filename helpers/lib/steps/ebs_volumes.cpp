@@ -15,7 +15,7 @@ const StepSpec ebs_volumes_spec{"ebs-volumes", "format and mount the EBS data vo
 // Under a root other than / it only plans and logs: no device is touched.
 StepResult ebs_volumes(const StepOptions& opts) {
     const json config = load_config_json(opts);
-    const std::string source = opts.config_path.empty() ? std::string(path::config_json) : opts.config_file().string();
+    std::string source = opts.config_path.empty() ? std::string(path::config_json) : opts.config_file().string();
     const std::vector<storage::Volume> volumes =
         storage::volumes_from_config(config, [&](const std::string&) { return source; });
     if (volumes.empty()) {
