@@ -110,23 +110,9 @@ void check_device(const Volume& v, const std::string& name, const Paths& paths) 
         if (sub.path().filename().string().rfind(name, 0) == 0 && fs::exists(sub.path() / "partition", ec))
             refuse(fmt::format("has partitions ({}); it is not a data volume", sub.path().filename().string()));
     const std::string dev = attr(sys / "dev").value_or("");
-    std::optional<std::string> info = read_file_if_exists(paths.of("/proc/self/mountinfo"));
-    for (std::string_view rest = info.value_or(""); !rest.empty();) {
-        size_t nl = rest.find('\n');
-        std::string_view line = rest.substr(0, nl);
-        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-        std::vector<std::string_view> f;
-        for (size_t i = 0; i < line.size() && f.size() < 5;) {
-            size_t j = line.find(' ', i);
-            if (j == std::string_view::npos) j = line.size();
-            f.push_back(line.substr(i, j - i));
-            i = j + 1;
-        }
-        if (f.size() < 5 || dev.empty() || f[2] != dev) continue;
-        // mountinfo escapes blanks as \040; our targets have none
-        if (std::find(v.targets.begin(), v.targets.end(), std::string(f[4])) == v.targets.end())
-            refuse(fmt::format("is mounted on {}", f[4]));
-    }
+    for (const detail::MountEntry& m : detail::read_mountinfo(paths))
+        if (!dev.empty() && m.dev == dev && std::find(v.targets.begin(), v.targets.end(), m.where) == v.targets.end())
+            refuse(fmt::format("is mounted on {}", m.where));
 }
 
 VolumeProbe probe(const Volume& v, const std::string& device) {
