@@ -19,6 +19,31 @@ check "the second volume holds ext4 with a file" bash -c '
   mkfs.ext4 -q -L snapshot '"$snap"' && d=$(mktemp -d) && mount '"$snap"' "$d" &&
   echo from-the-snapshot >"$d/data.txt" && umount "$d" && rmdir "$d"'
 check "the chain starts" run_chain
+
+# The refusals, the step's binary on a config of its own (--config=, one volume): a volume that
+# never appears is waited for 90 s, then exit 75 (temporary: systemd.exec(5)); that run goes on
+# in the background from here and is read at the end.
+foreign=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0aaaaaaaaaaaaaaaa_1
+missing=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0bbbbbbbbbbbbbbbb_1
+one_volume_config() { # NAME DEVICE TARGET [FSTYPE] -> /run/eksvm-ebs-NAME.json
+  python3 - "$@" <<'PY'
+import json, sys
+name, device, target = sys.argv[1:4]
+c = json.load(open("/run/eks-node/config.json"))
+v = {"device": device, "mountTarget": target}
+if len(sys.argv) > 4:
+    v["fsType"] = sys.argv[4]
+c["spec"]["instance"]["storage"] = {"volumes": [v]}
+json.dump(c, open("/run/eksvm-ebs-%s.json" % name, "w"))
+PY
+}
+one_volume_config missing "$missing" /srv/missing
+(
+  start=$SECONDS
+  /usr/libexec/eks-node/eks-node-ebs-volumes --config=/run/eksvm-ebs-missing.json >/run/eksvm-ebs-missing.log 2>&1
+  echo "$? $((SECONDS - start))" >/run/eksvm-ebs-missing.rc
+) &
+missing_pid=$!
 check "eks-node-config stopped the running containerd before the volume went over its state" bash -c '
   journalctl -b -u eks-node-config.service --no-pager -o cat |
     grep -Eq "containerd.service is (active|activating), and the EBS volume mounts go over its directories"'
@@ -43,6 +68,17 @@ check "the ext4 volume was mounted as it is (no Type=, not re-made)" \
   bash -c 'findmnt -n -o FSTYPE,LABEL /srv/data | grep -Eq "^ext4 +snapshot$" && grep -q from-the-snapshot /srv/data/data.txt'
 check "the second target shows the whole volume (a bind of the first)" grep -q from-the-snapshot /srv/also/data.txt
 check "the plain qemu NVMe disk is untouched" bash -c '! blkid -p /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_plain0'
+
+check "a third EBS volume holds swap (a file system eks-node did not make)" mkswap "$foreign"
+one_volume_config foreign "$foreign" /srv/foreign xfs
+check "a volume holding another file system is refused: exit 6 naming the field and what it holds, not formatted" \
+  bash -c 'out=$(/usr/libexec/eks-node/eks-node-ebs-volumes --config=/run/eksvm-ebs-foreign.json 2>&1); rc=$?
+    echo "exit $rc: $out"; test $rc = 6 && grep -q "spec.instance.storage.volumes\[0\]" <<<"$out" &&
+    grep -q "holds .*swap" <<<"$out" && test "$(blkid -p -o value -s TYPE '"$foreign"')" = swap'
+one_volume_config plain /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_plain0 /srv/plain
+check "a disk that is not EBS is refused: exit 6 naming its model" \
+  bash -c 'out=$(/usr/libexec/eks-node/eks-node-ebs-volumes --config=/run/eksvm-ebs-plain.json 2>&1); rc=$?
+    echo "exit $rc: $out"; test $rc = 6 && grep -q "volumes\[0\].device" <<<"$out" && grep -q "is not an EBS volume" <<<"$out"'
 check "the generator logged nothing at warning" \
   bash -c '! journalctl -b -t eks-node-generator -p warning --no-pager -o cat | grep .'
 
@@ -62,5 +98,10 @@ check "data written before the reboot is still there" grep -q marker /var/lib/co
 check "the volume was not formatted again" \
   bash -c 'test "$(journalctl -b -u eks-node-ebs-volumes --no-pager -o cat | grep -c "formatted xfs")" = 1'
 check "kubelet is active again" systemctl is-active kubelet.service
+wait "$missing_pid"
+check "a volume never attached: waited for 90 s, then exit 75 naming the field and the device" \
+  bash -c 'read -r rc secs </run/eksvm-ebs-missing.rc; out=$(cat /run/eksvm-ebs-missing.log)
+    echo "exit $rc after ${secs} s: $out"; test "$rc" = 75 && ((secs >= 90)) &&
+    grep -q "spec.instance.storage.volumes\[0\].device .*vol0bbbbbbbbbbbbbbbb_1: no such EBS volume attached after 90s" <<<"$out"'
 journalctl -b -u eks-node-ebs-volumes --no-pager -o short-monotonic | tail -n 20
 finish
