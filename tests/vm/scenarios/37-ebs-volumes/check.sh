@@ -61,8 +61,10 @@ check "list-dependencies eks-node.target shows the step and every mount" \
       grep -qF "$u" <<<"$deps" || { echo "missing $u"; echo "$deps"; exit 1; }; done'
 check "the blank volume got XFS labelled eks-node-ebs, on /var/lib/containerd" \
   bash -c 'udevadm settle; findmnt -n -o FSTYPE,LABEL /var/lib/containerd | grep -Eq "^xfs +eks-node-ebs$"'
-check "/var/lib/containerd is the blank volume" \
-  bash -c 'test "$(findmnt -n -o MAJ:MIN /var/lib/containerd)" = "$(lsblk -dno MAJ:MIN '"$blank"' | tr -d " ")"'
+check "/var/lib/containerd is the blank volume, mounted there once" \
+  bash -c 'm=$(findmnt -n -o MAJ:MIN,SOURCE,FSTYPE,LABEL --mountpoint /var/lib/containerd); d=$(lsblk -dno MAJ:MIN '"$blank"' | tr -d " ")
+    echo "mounted: $m"; echo "the blank volume: $d ($(readlink -f '"$blank"'))"
+    test "$(wc -l <<<"$m")" = 1 && test "${m%% *}" = "$d"'
 check "containerd's state is on the volume" test -s /var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db
 check "the ext4 volume was mounted as it is (no Type=, not re-made)" \
   bash -c 'findmnt -n -o FSTYPE,LABEL /srv/data | grep -Eq "^ext4 +snapshot$" && grep -q from-the-snapshot /srv/data/data.txt'
