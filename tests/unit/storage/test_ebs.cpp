@@ -158,9 +158,9 @@ TEST_CASE("volumes: one owner per directory, against instance.localStorage too",
                                  "Containerd keeps it off the array) too"));
     // ... unless disabledMounts keeps containerd off it (the e2e "coexist" case)
     CHECK(error_of(config_with({{"localStorage", {{"strategy", "RAID0"}, {"disabledMounts", {"Containerd"}}}},
-                                {"storage", {{"volumes", vol}}}})) == "");
+                                {"storage", {{"volumes", vol}}}})).empty());
     // Mount takes mountPath only; inside or above it is a conflict
-    CHECK(error_of(config_with({{"localStorage", {{"strategy", "Mount"}}}, {"storage", {{"volumes", vol}}}})) == "");
+    CHECK(error_of(config_with({{"localStorage", {{"strategy", "Mount"}}}, {"storage", {{"volumes", vol}}}})).empty());
     CHECK_THAT(error_of(config_with(
                    {{"localStorage", {{"strategy", "Mount"}}},
                     {"storage", {{"volumes", json::array({{{"device", "/dev/xvdb"}, {"mountTarget", "/mnt"}}})}}}})),
@@ -182,8 +182,8 @@ TEST_CASE("volumes: one owner per directory, against instance.localStorage too",
 TEST_CASE("the EBS name in the NVMe identify data, as ebsnvme-id reads it", "[storage][ebs]") {
     CHECK(ebs_name_from_identify(identify_with("sdf")) == "sdf");
     CHECK(ebs_name_from_identify(identify_with("/dev/xvdb", '\0')) == "/dev/xvdb");
-    CHECK(ebs_name_from_identify(identify_with("")) == "");
-    CHECK(ebs_name_from_identify(std::string(3000, 'x')) == "");  // too short: no vendor area
+    CHECK(ebs_name_from_identify(identify_with("")).empty());
+    CHECK(ebs_name_from_identify(std::string(3000, 'x')).empty());  // too short: no vendor area
     CHECK(ebs_name_matches("/dev/xvdb", "sdb"));
     CHECK(ebs_name_matches("/dev/sdb", "/dev/xvdb"));
     CHECK(ebs_name_matches("/dev/xvdb", "xvdb"));
@@ -219,10 +219,10 @@ TEST_CASE("the probe: blank is formatted, the asked type used, anything else ref
 TEST_CASE("paths are compared normalised", "[storage][ebs]") {
     CHECK(normalise_path("/var/lib/containerd/") == "/var/lib/containerd");
     CHECK(normalise_path("//var//lib") == "/var/lib");
-    CHECK(normalise_path("/") == "");
-    CHECK(normalise_path("relative") == "");
-    CHECK(normalise_path("/a/./b") == "");
-    CHECK(normalise_path("/a/../b") == "");
+    CHECK(normalise_path("/").empty());
+    CHECK(normalise_path("relative").empty());
+    CHECK(normalise_path("/a/./b").empty());
+    CHECK(normalise_path("/a/../b").empty());
     CHECK(normalise_path("/a/..b") == "/a/..b");
 }
 
