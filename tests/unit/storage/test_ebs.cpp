@@ -158,7 +158,8 @@ TEST_CASE("volumes: one owner per directory, against instance.localStorage too",
                                  "Containerd keeps it off the array) too"));
     // ... unless disabledMounts keeps containerd off it (the e2e "coexist" case)
     CHECK(error_of(config_with({{"localStorage", {{"strategy", "RAID0"}, {"disabledMounts", {"Containerd"}}}},
-                                {"storage", {{"volumes", vol}}}})).empty());
+                                {"storage", {{"volumes", vol}}}}))
+              .empty());
     // Mount takes mountPath only; inside or above it is a conflict
     CHECK(error_of(config_with({{"localStorage", {{"strategy", "Mount"}}}, {"storage", {{"volumes", vol}}}})).empty());
     CHECK_THAT(error_of(config_with(
