@@ -30,27 +30,17 @@ std::string mount_unit_body(const storage::Volume& v, size_t k) {
         type =
             "# fsType unset: the filesystem the volume holds (xfs or ext4; the step refuses\n"
             "# any other), as mount(8) finds it\n";
-    return fmt::format(
-        "#\n"
-        "# {}: {} on {}.\n"
-        "\n"
-        "[Unit]\n"
-        "Description=EKS node: EBS volume {} on {}\n"
-        "Documentation=man:eks-node-ebs-volumes(8)\n"
-        "SourcePath={}\n"
-        "{}"
-        "{}"
-        "\n"
-        "[Mount]\n"
-        "What={}\n"
-        "Where={}\n"
-        "{}"
-        "Options={}\n",
-        v.field(), comment(v.device), comment(v.targets[k]), syntax::unit::value(comment(v.device)),
-        syntax::unit::value(v.targets[k]), source_path(path::config_json),
-        late_mount_dependencies(
-            ebs_unit, fmt::format("the step finds the device, formats a blank one and links it as {}", v.link())),
-        deps, syntax::unit::path(what), syntax::unit::path(v.targets[k]), type, bind ? "bind" : "defaults,noatime");
+    return mount_unit(
+        {.head = fmt::format("{}: {} on {}.", v.field(), comment(v.device), comment(v.targets[k])),
+         .description = fmt::format("EKS node: EBS volume {} on {}", syntax::unit::value(comment(v.device)),
+                                    syntax::unit::value(v.targets[k])),
+         .step = ebs_unit,
+         .why = fmt::format("the step finds the device, formats a blank one and links it as {}", v.link()),
+         .extra = deps,
+         .what = what,
+         .where = v.targets[k],
+         .type = type,
+         .options = bind ? "bind" : "defaults,noatime"});
 }
 
 }  // namespace

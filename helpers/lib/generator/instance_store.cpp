@@ -23,29 +23,17 @@ std::string mount_unit_body(const storage::Mount& m, const std::string& reason) 
             "Before={}\n",
             syntax::unit::paths({m.what}), comment(m.where), fmt::join(m.before, " "));
     }
-    return fmt::format(
-        "#\n"
-        "# {}: {}.\n"
-        "\n"
-        "[Unit]\n"
-        "Description=EKS node: {}\n"
-        "Documentation=man:eks-node-instance-store(8)\n"
-        "SourcePath={}\n"
-        "{}"
-        "{}"
-        "\n"
-        "[Mount]\n"
-        "What={}\n"
-        "Where={}\n"
-        "Type={}\n"
-        "Options={}\n",
-        // a disk's serial, from the hardware, is in the description: shown escaped
-        comment(reason), comment(m.description), syntax::unit::value(comment(m.description)),
-        source_path(path::config_json),
-        late_mount_dependencies(instance_store_unit, fmt::format("the filesystem{} exists only once the step has run",
-                                                                 m.bind ? " (and the copied contents)" : "")),
-        deps, syntax::unit::path(m.what), syntax::unit::path(m.where), m.bind ? "none" : "xfs",
-        m.bind ? "bind" : "defaults,noatime");
+    // a disk's serial, from the hardware, is in the description: shown escaped
+    return mount_unit({.head = fmt::format("{}: {}.", comment(reason), comment(m.description)),
+                       .description = fmt::format("EKS node: {}", syntax::unit::value(comment(m.description))),
+                       .step = instance_store_unit,
+                       .why = fmt::format("the filesystem{} exists only once the step has run",
+                                          m.bind ? " (and the copied contents)" : ""),
+                       .extra = deps,
+                       .what = m.what,
+                       .where = m.where,
+                       .type = fmt::format("Type={}\n", m.bind ? "none" : "xfs"),
+                       .options = m.bind ? "bind" : "defaults,noatime"});
 }
 
 // spec.instance.localStorage: the step, the mounts it prepares, and the

@@ -58,4 +58,26 @@ std::string late_mount_dependencies(std::string_view step, std::string_view why)
         why, step, step);
 }
 
+std::string mount_unit(const MountUnit& m) {
+    const std::string_view name = m.step.substr(0, m.step.rfind('.'));
+    return fmt::format(
+        "#\n"
+        "# {}\n"
+        "\n"
+        "[Unit]\n"
+        "Description={}\n"
+        "Documentation=man:{}(8)\n"
+        "SourcePath={}\n"
+        "{}"
+        "{}"
+        "\n"
+        "[Mount]\n"
+        "What={}\n"
+        "Where={}\n"
+        "{}"
+        "Options={}\n",
+        m.head, m.description, name, source_path(path::config_json), late_mount_dependencies(m.step, m.why), m.extra,
+        syntax::unit::path(m.what), syntax::unit::path(m.where), m.type, m.options);
+}
+
 }  // namespace eksnode::generator::detail

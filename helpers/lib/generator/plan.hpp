@@ -61,6 +61,22 @@ void add_wants(GeneratorPlan& plan, std::string_view target, std::string_view un
 // volumes): no default dependencies, unmounted at shutdown, Requires= and
 // After= the step, `why` the comment above those two.
 std::string late_mount_dependencies(std::string_view step, std::string_view why);
+// A .mount unit of what `step` makes: the two files' one text. `head` is the
+// comment under the generator's header, `description` already escaped for a
+// unit value, `extra` more [Unit] lines, `type` the Type= line (or a comment
+// why there is none); what and where are escaped here.
+struct MountUnit {
+    std::string head;
+    std::string description;
+    std::string_view step;
+    std::string why;  // the comment above Requires=/After= the step
+    std::string extra;
+    std::string what;
+    std::string where;
+    std::string type;
+    std::string_view options;
+};
+std::string mount_unit(const MountUnit& m);
 
 // ---- the kernel command line and the settings (settings.cpp) ---------------
 
