@@ -28,6 +28,7 @@ extern const StepSpec joined_spec;
 extern const StepSpec prepull_spec;
 extern const StepSpec network_spec;
 extern const StepSpec ecs_spec;
+extern const StepSpec swap_spec;
 
 // Each step's work, as main() and `eks-node render` run it.
 StepResult imds(const StepOptions& opts);            // steps/imds.cpp
@@ -45,6 +46,7 @@ StepResult joined(const StepOptions& opts);          // steps/joined.cpp
 StepResult prepull(const StepOptions& opts);         // steps/prepull.cpp
 StepResult network(const StepOptions& opts);         // steps/network.cpp, one interface
 StepResult ecs(const StepOptions& opts);             // steps/ecs.cpp
+StepResult swap(const StepOptions& opts);            // steps/swap.cpp
 
 // eks-node-hook NAME: execv()s hook NAME's command (steps/hook.cpp); returns
 // only on failure, with the exit status (203 when the command cannot be

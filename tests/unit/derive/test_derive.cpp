@@ -408,3 +408,45 @@ TEST_CASE("missing instance facts are errors of instance.json", "[derive]") {
     run.instance.erase("availabilityZone");
     CHECK_THROWS_WITH(run(), "instance.json: availabilityZone is missing");
 }
+
+TEST_CASE("settings.swap: the file, its size and kubelet's swap behaviour, from kubelet 1.30 on", "[derive][swap]") {
+    Run none;
+    none.machine.kubelet_version = "1.31.2";
+    CHECK_FALSE(none().contains("swap"));
+
+    Run root = none;
+    root.settings["swap"] = {{"size", "4G"}};
+    json s = root()["swap"];
+    CHECK(s == json{{"file", "/var/lib/eks-node/swapfile"}, {"sizeMiB", 4096}, {"swapBehavior", "LimitedSwap"}});
+    CHECK_THAT(root.origins["/derived/swap"], Catch::Contains("kubelet 1.31.2"));
+
+    Run store = none;
+    store.settings["swap"] = {{"size", "512M"}, {"location", "instance-store"}, {"swapBehavior", "NoSwap"}};
+    store.spec["instance"]["localStorage"] = {{"strategy", "RAID0"}, {"mountPath", "/mnt/disks"}};
+    CHECK(store()["swap"] == json{{"file", "/mnt/disks/0/swapfile"}, {"sizeMiB", 512}, {"swapBehavior", "NoSwap"}});
+
+    // KEP-2400: NodeSwap off by default before 1.30, no NoSwap there: refused, saying why
+    Run old = root;
+    old.origins.clear();
+    old.machine.kubelet_version = "1.29.15";
+    CHECK_THAT(config_error(old, "settings.swap.size"),
+               Catch::Contains("kubelet 1.30 or later") && Catch::Contains("1.29.15") && Catch::Contains("KEP-2400"));
+    Run exact = root;
+    exact.origins.clear();
+    exact.machine.kubelet_version = "1.30.0";
+    CHECK(exact()["swap"]["sizeMiB"] == 4096);
+
+    Run no_size = none;
+    no_size.settings["swap"] = {{"location", "root"}};
+    CHECK_THAT(config_error(no_size, "settings.swap.size"), Catch::Contains("required"));
+
+    Run no_disks = none;
+    no_disks.settings["swap"] = {{"size", "1G"}, {"location", "instance-store"}};
+    CHECK_THAT(config_error(no_disks, "settings.swap.location"),
+               Catch::Contains("spec.instance.localStorage.strategy"));
+
+    Run fail_swap_on = root;
+    fail_swap_on.origins.clear();
+    fail_swap_on.spec["kubelet"]["config"]["failSwapOn"] = true;
+    CHECK_THAT(config_error(fail_swap_on, "spec.kubelet.config.failSwapOn"), Catch::Contains("refuses to start"));
+}

@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
+# settings.swap (issue 39 item 6): eks-node-swap makes /var/lib/eks-node/swapfile (64 MiB,
+# 0600, mkswap'ed), the generated .swap unit enables it before kubelet, kubelet's
+# configuration says failSwapOn false and swapBehavior NoSwap. Boot 1 loses power once the
+# swap is on (POWER_CUT); boot 2, on that disk, enables the same file again without making
+# it anew (its inode and mtime are boot 1's). Then, in boot 2, the setting is taken away:
+# the file is switched off and removed, and kubelet's configuration loses the swap keys.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
+source "$EKSVM_IN/check-lib.sh"
+
+file=/var/lib/eks-node/swapfile
+unit='var-lib-eks\x2dnode-swapfile.swap'
+kcfg=/etc/kubernetes/kubelet/config.json
+
+check "kubelet active" systemctl is-active kubelet.service
+check "/proc/swaps lists $file, 64 MiB" bash -c '
+  cat /proc/swaps; awk -v f="$1" "\$1 == f && \$3 == 65536 { ok = 1 } END { exit !ok }" /proc/swaps' _ "$file"
+check "the file is 0600 root, 64 MiB, mkswap'ed (label eks-node)" bash -c '
+  [[ $(stat -c "%a %U %s" "$1") == "600 root 67108864" ]] && blkid -p -o export "$1" | grep -qx "TYPE=swap" &&
+    blkid -p -o export "$1" | grep -qx "LABEL=eks-node"' _ "$file"
+check "the generated .swap unit is active and ordered before kubelet" bash -c '
+  systemctl is-active "$1" &&
+    systemctl show -p After kubelet.service --value | tr " " "\n" | grep -qxF "$1" &&
+    [[ $(systemctl show -p ActiveEnterTimestampMonotonic --value "$1") -le \
+       $(systemctl show -p ExecMainStartTimestampMonotonic --value kubelet.service) ]]' _ "$unit"
+check "kubelet's configuration: failSwapOn false, memorySwap.swapBehavior NoSwap" bash -c '
+  python3 -c "import json, sys
+k = json.load(open(sys.argv[1]))
+print(k.get(\"failSwapOn\"), k.get(\"memorySwap\"))
+sys.exit(0 if k.get(\"failSwapOn\") is False and k.get(\"memorySwap\") == {\"swapBehavior\": \"NoSwap\"} else 1)" "$1"' _ "$kcfg"
+
+if [[ $EKSVM_BOOT == 1 ]]; then
+  # shellcheck disable=SC2153 # EKSVM_OUT comes from the runner
+  stat -c '%i %Y' "$file" >"$EKSVM_OUT/swapfile.stat"
+else
+  check "boot 2: the same file, not made again (inode and mtime of boot 1)" bash -c '
+    [[ $(stat -c "%i %Y" "$1") == $(cat "$EKSVM_IN/boot1/artifacts/swapfile.stat") ]]' _ "$file"
+  check "boot 2: eks-node-swap wrote nothing" bash -c '
+    ! journalctl -b -u eks-node-swap.service -o cat | grep -q "swap file of"'
+
+  # the setting taken away, as an admin would: the fragment gone, the chain re-run
+  rm /etc/eks-node/node.toml.d/60-swap.toml
+  systemctl restart eks-node-config.service
+  systemctl restart eks-node-swap.service eks-node-kubelet.service
+  check "without the setting: the file is switched off and removed" bash -c '
+    ! grep -q "^$1 " /proc/swaps && [[ ! -e $1 ]] && ! systemctl is-active --quiet "$2"' _ "$file" "$unit"
+  check "without the setting: kubelet's configuration has no swap keys" bash -c '
+    python3 -c "import json, sys
+k = json.load(open(sys.argv[1]))
+sys.exit(1 if \"failSwapOn\" in k or \"memorySwap\" in k else 0)" "$1"' _ "$kcfg"
+fi
+finish
