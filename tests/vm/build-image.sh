@@ -20,7 +20,6 @@
 # Environment:
 #   EKS_NODE_VM_FLAVOUR bookworm (default) or sid
 #   EKS_NODE_VM_CACHE   cache directory (default /var/cache/eks-node-vm)
-#   EKS_NODE_VM_HARDENING  71-cis-hardening's profile: cis (default, as the AMI's) or none
 #   EKS_NODE_VM_MIRROR  Debian mirror (default: bookworm: the bookworm mirror apt uses on this
 #                       host; sid: http://deb.debian.org/debian)
 #   EKS_NODE_VM_BUILD_DIR, EKS_NODE_VM_DESTDIR
