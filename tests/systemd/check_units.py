@@ -199,6 +199,8 @@ MOUNT_NAMESPACE = ("ProtectSystem=", "ProtectHome=", "PrivateTmp=", "PrivateMoun
 
 SANDBOX = "eks-node-sandbox.conf"
 SANDBOX_LINK = "10-sandbox.conf"
+# the steps whose unit has a sandbox of its own (each unit says why)
+OWN_SANDBOX = ("eks-node-instance-store.service", "eks-node-swap.service")
 
 
 def confinement(root, unit_dir, steps):
@@ -207,8 +209,9 @@ def confinement(root, unit_dir, steps):
     shared_keys = {line.split("=", 1)[0] + "=" for line in shared.read_text().splitlines()
                    if "=" in line and not line.startswith("#")} if shared.is_file() else set()
     for unit in steps:
-        if unit == "eks-node-instance-store.service":
-            # mdadm and mkfs on raw disks: a sandbox of its own, not the shared one
+        if unit in OWN_SANDBOX:
+            # mdadm and mkfs on raw disks; swapoff(2) (CAP_SYS_ADMIN, @swap): a sandbox of
+            # its own, not the shared one
             check(not (unit_dir / f"{unit}.d" / SANDBOX_LINK).exists(), f"{unit} does not get {SANDBOX}")
             continue
         link = unit_dir / f"{unit}.d" / SANDBOX_LINK
