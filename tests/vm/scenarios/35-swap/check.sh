@@ -16,8 +16,9 @@ unit='var-lib-eks\x2dnode-swapfile.swap'
 kcfg=/etc/kubernetes/kubelet/config.json
 
 check "kubelet active" systemctl is-active kubelet.service
-check "/proc/swaps lists $file, 64 MiB" bash -c '
-  cat /proc/swaps; awk -v f="$1" "\$1 == f && \$3 == 65536 { ok = 1 } END { exit !ok }" /proc/swaps' _ "$file"
+# /proc/swaps counts the space after mkswap's header page: 64 MiB less 4 KiB
+check "/proc/swaps lists $file, 64 MiB (65532 KiB usable)" bash -c '
+  cat /proc/swaps; awk -v f="$1" "\$1 == f && \$3 == 65532 { ok = 1 } END { exit !ok }" /proc/swaps' _ "$file"
 check "the file is 0600 root, 64 MiB, mkswap'ed (label eks-node)" bash -c '
   [[ $(stat -c "%a %U %s" "$1") == "600 root 67108864" ]] && blkid -p -o export "$1" | grep -qx "TYPE=swap" &&
     blkid -p -o export "$1" | grep -qx "LABEL=eks-node"' _ "$file"
