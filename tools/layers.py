@@ -9,11 +9,13 @@ Layers, lowest first. A file may include its own module and any module of a
 lower layer, never one of its own layer or above:
 
     core                          files, logging, steps' common shape, systemd, HTTP/1.1
+                                  (IMDS's own) and libcurl's client (everyone else's)
     config  storage               the readers of configuration and of the machine
     imds  derive                  instance facts (read with config's settings), the
                                   numbers and names a node needs
     aws  render  generator        the clients and writers built on them
-    cri                           containerd's image service, over aws/'s transport
+    cri  resolve                  containerd's image service, kubelet's credential
+                                  plugins; the resolver (config.json from every source)
     steps                         one file per step binary (helpers/lib/steps/)
     cli                           the operator CLI
     main                          helpers/*/main.cpp, generators/main.cpp
@@ -23,7 +25,7 @@ Namespaces: a module's files declare their names in `eksnode::<module>`
 only files of that module (and the tests) may name. core is the exception by
 design: it is the vocabulary every module speaks (Error, Paths, json, atomic
 writes), declared in `eksnode` itself, with a few components in
-`eksnode::<component>` (log, sd, http, confine, outputs, dl).
+`eksnode::<component>` (log, sd, http, curl, confine, outputs, dl).
 """
 
 import collections
@@ -34,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "helpers/lib"
 
-LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["cri"], ["steps"], ["cli"],
+LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["cri", "resolve"], ["steps"], ["cli"],
           ["main"]]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 # namespace `X::detail` belongs to module X

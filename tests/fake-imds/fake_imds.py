@@ -46,6 +46,10 @@ class Faults:
         self.redirect_code = 0
         self.redirect_left = 0
         self.redirect_method = None  # None: every method
+        # set:PATH=VALUE, unset:PATH: what --set/--unset do, switchable by
+        # --fault-file and SIGHUP (a value that changes while a node runs:
+        # an Auto Scaling target lifecycle state); None: 404
+        self.overrides = {}
         for spec in specs:
             name, _, arg = spec.partition(":")
             try:
@@ -71,6 +75,11 @@ class Faults:
                     self.garbage_left = int(arg)
                 elif name in ("chunked", "no-length") and not arg:
                     self.framing = "chunked" if name == "chunked" else "close"
+                elif name == "set" and "=" in arg:
+                    key, _, value = arg.partition("=")
+                    self.overrides[key.strip("/")] = value
+                elif name == "unset" and arg:
+                    self.overrides[arg.strip("/")] = None
                 elif name == "dribble":
                     self.dribble = int(arg)
                     if self.dribble < 1:
@@ -363,6 +372,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(404, self.error_page(404), truncate=truncate)
         key = path[len("/latest/"):]
         data = self.state.data
+        if f.overrides:
+            data = dict(data)
+            for k, v in f.overrides.items():
+                if v is None:
+                    data.pop(k, None)
+                else:
+                    data[k] = v
         if key.strip("/") in data and not key.endswith("/"):
             return self.answer(200, render(data[key.strip("/")]), truncate=truncate)
         body = listing(data, key.strip("/"))
@@ -440,7 +456,7 @@ def main():
     ap = argparse.ArgumentParser(
         description="Fake EC2 instance metadata service (IMDSv2) with fault injection.",
         epilog="faults: down | late:SECONDS | status:CODE:N[:METHOD] | token-expire:N | slow:MS | truncate:N | "
-               "hangup:N | garbage:N | chunked | no-length | dribble:N | redirect:N[:CODE[:METHOD]] (see README.md)")
+               "hangup:N | garbage:N | chunked | no-length | dribble:N | redirect:N[:CODE[:METHOD]] | set:PATH=VALUE | unset:PATH (see README.md)")
     ap.add_argument("--data", help="JSON file: {\"meta-data/instance-id\": \"i-...\", ...}, paths under /latest/ "
                                    "(default: nothing, every path is 404)")
     ap.add_argument("--user-data", help="file served as /latest/user-data (else 404)")

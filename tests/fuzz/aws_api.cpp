@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     // An error answer, as EC2 sends it and as EKS does (the error type in a
     // header, here the body's first line).
-    aws::HttpResponse r{.status = 400, .body = std::string(body)};
+    eksnode::curl::HttpResponse r{.status = 400, .body = std::string(body)};
     aws::classify(aws::parse_error(r));
     r.status = 403;
     r.headers["x-amzn-errortype"] = std::string(body.substr(0, body.find('\n')));

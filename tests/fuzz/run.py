@@ -12,7 +12,8 @@
         corpus per target under OUT/corpus/ (seeded again from the tree each
         time), goes on after a finding (--seconds) and saves every finding
         under OUT/findings/TARGET/. Ends with a table: executions per second,
-        coverage (libFuzzer's cov: edges and ft: features), findings.
+        coverage (libFuzzer's cov: edges and ft: features), findings new in
+        this run.
 """
 
 import argparse
@@ -201,6 +202,8 @@ def long_one(name, args, out):
     corpus_dir = out / "corpus" / name
     findings = out / "findings" / name
     findings.mkdir(parents=True, exist_ok=True)
+    # a finding kept from an earlier run (fixed since, or not) is not this run's
+    earlier = {p.name for p in findings.iterdir()}
     with tempfile.TemporaryDirectory(prefix="fuzz-%s." % name) as work:
         seeds = Path(work) / "seeds"
         corpus.gather(name, seeds)
@@ -228,7 +231,7 @@ def long_one(name, args, out):
         m = re.search(r"INITED cov: (\d+) ft: (\d+)", replay.stdout)
         cov, ft = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
     eps = int(execs / wall) if wall else 0
-    found = sorted(p.name for p in findings.iterdir())
+    found = sorted(p.name for p in findings.iterdir() if p.name not in earlier)
     return name, r.returncode, eps, cov, ft, execs, found, log
 
 

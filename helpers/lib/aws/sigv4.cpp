@@ -20,7 +20,7 @@ namespace eksnode::aws {
 namespace {
 
 // libcrypto is loaded with dlopen() on the first signature, as libcurl is
-// (aws/http.cpp): linked, merely loading it cost every run of eks-node-config
+// (core/curl.cpp): linked, merely loading it cost every run of eks-node-config
 // ~1.4 MiB of RSS and ~0.9 ms of CPU (tests/bench/steps.py: 6.3 -> 7.8 MiB),
 // and most runs sign nothing. The headers give the types; the soname below
 // must match them.

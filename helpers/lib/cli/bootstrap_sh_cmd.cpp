@@ -12,9 +12,19 @@
 // admin's 90-* still beats it, exactly as for user data. The user data's other
 // configuration parts (NodeConfig, TOML) are kept in that file, before the
 // flags. Then the chain is re-run: eks-node-config, whose consumers follow.
-// Either way eks-node-containerd runs again, for the containerd drop-ins the
-// script may have written before its call.
+//
+// Either way the call is where kubelet starts, as on AL2, whose bootstrap.sh
+// ends with `systemctl start kubelet`: what eks-node-cloud-init would do
+// after the script (restart what the script has changed so far) is done
+// now, kubelet's start stops waiting for cloud-init (the queued
+// eks-node-cloud-init job is stopped, and eks-node-config queues it no more
+// on this boot), and the shim returns once kubelet's start has run. Else
+// kubelet's start would wait for cloud-final.service, which waits for the
+// script: a `systemctl restart kubelet` after the call, as AL2 user data
+// has (AWS's own kubelet-config.json idiom), would wait forever.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -27,18 +37,20 @@
 #include "core/fsutil.hpp"
 #include "core/step.hpp"
 #include "core/systemd.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
+#include "steps/cloud_init.hpp"
 
 namespace eksnode::cli {
 
 const char* const bootstrap_sh_help =
     "Usage: eks-node bootstrap-sh [--root=DIR] [--user-data=FILE] -- CLUSTER [BOOTSTRAP.SH FLAGS]\n"
     "\n"
-    "What /etc/eks/bootstrap.sh runs when AL2 user data calls it. If the boot already applied\n"
-    "these flags from the user data, it only re-runs eks-node-containerd.service (for drop-ins\n"
-    "the script wrote to /etc/containerd/config.d); else it writes them, with the user data's\n"
-    "other configuration, to /run/eks-node/node.toml.d/50-user-data.toml and restarts\n"
-    "eks-node-config.service (under systemd on the host).\n"
+    "What /etc/eks/bootstrap.sh runs when AL2 user data calls it. Unless the boot already\n"
+    "applied these flags from the user data, it writes them, with the user data's other\n"
+    "configuration, to /run/eks-node/node.toml.d/50-user-data.toml. Under systemd on the host\n"
+    "it then re-runs what the script changed (eks-node-config.service for new flags), lets\n"
+    "kubelet start without waiting for the rest of the script (as AL2's bootstrap.sh starts\n"
+    "kubelet) and returns once kubelet's start has run (at most 10 minutes).\n"
     "\n"
     "  --root=DIR         read and write under DIR (default /)\n"
     "  --user-data=FILE   the user data (default: the copy eks-node-imds saved)\n"
@@ -49,6 +61,8 @@ const char* const bootstrap_sh_help =
 namespace {
 
 constexpr std::string_view shim_source = "/etc/eks/bootstrap.sh (run by the user data script)";
+constexpr std::string_view cloud_init_unit = "eks-node-cloud-init.service";
+constexpr std::string_view kubelet_unit = "kubelet.service";
 
 std::string slot_path() {
     return fmt::format("{}/node.toml.d/{}.toml", config::config_dirs[1], config::user_data_slot);
@@ -67,17 +81,58 @@ bool applied_at_boot(const std::string& user_data, const std::string& label, con
     });
 }
 
-// The script may have written containerd drop-ins (/etc/containerd/config.d)
-// before calling bootstrap.sh, as AL2 user data does, after containerd
-// started. eks-node-containerd lists them in config.toml's header: re-run,
-// it changes config.toml, and so restarts containerd, only if they changed.
-void rerender_containerd(const Paths& paths) {
-    if (!sd::manages_host(paths)) return;
-    sd::restart_unit("eks-node-containerd.service");
-    fmt::print(
-        "eks-node: re-running eks-node-containerd.service for {}/*.toml (containerd restarts if they "
-        "changed)\n",
-        path::containerd_dropin_dir);
+// How long the shim waits for kubelet's start: the steps before it are
+// bounded by their units' timeouts; past this the script goes on anyway.
+constexpr std::chrono::minutes kubelet_start_wait{10};
+
+// The handover, under systemd on the host, in two halves around the write
+// of the flags. First what the script changed before its call (before the
+// shim's own write, which is no script's), as restart jobs queued while
+// kubelet's start still waits: it is ordered after each of them
+// (kubelet.service.d/10-eks-node.conf).
+void begin_handover(const Paths& paths) {
+    // Before eks-node-config runs again: it reads this to queue no
+    // eks-node-cloud-init job on this boot (steps/config.cpp)
+    write_file_atomic(paths.of(config::bootstrap_sh::called_marker),
+                      "/etc/eks/bootstrap.sh was called: kubelet does not wait for cloud-init on this boot\n", 0644);
+    steps::redo_what_scripts_changed(paths);
+}
+
+// Then kubelet's start: `rerun_config` when the flags are new. Returns the
+// exit status.
+int start_kubelet_now(bool rerun_config) {
+    if (rerun_config) {
+        // eks-node-config's consumers follow it (PartOf=); starting the target
+        // brings up whatever a refused boot never started
+        sd::restart_unit("eks-node-config.service");
+        sd::start_unit("eks-node.target");
+        fmt::print("eks-node: restarting eks-node-config.service and starting eks-node.target\n");
+    }
+    // A stop job replaces the queued start (nothing to stop: it never ran)
+    if (sd::active_state(cloud_init_unit) == "inactive" && sd::has_job(cloud_init_unit)) {
+        sd::stop_unit_and_wait(cloud_init_unit, std::chrono::seconds(10));
+        fmt::print("eks-node: kubelet no longer waits for cloud-init to finish the script (as on AL2)\n");
+    }
+    const auto deadline = std::chrono::steady_clock::now() + kubelet_start_wait;
+    while (sd::has_job(kubelet_unit)) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            fmt::print(
+                "eks-node: kubelet.service has not started after {} minutes; the script goes on (eks-node status "
+                "says what kubelet waits for)\n",
+                kubelet_start_wait.count());
+            return EXIT_OK;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::optional<std::string> state = sd::active_state(kubelet_unit);
+    if (state == "active") {
+        fmt::print("eks-node: kubelet.service is running\n");
+        return EXIT_OK;
+    }
+    // as AL2's bootstrap.sh fails when `systemctl start kubelet` does
+    fmt::print(stderr, "eks-node: kubelet.service is {}: see eks-node status and journalctl -u kubelet\n",
+               state.value_or("not installed"));
+    return EXIT_FAILURE_;
 }
 
 }  // namespace
@@ -105,8 +160,9 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     config::validate_fragment(from_flags);
     if (user_data && applied_at_boot(*user_data, label, from_flags)) {
         fmt::print("eks-node: these bootstrap.sh flags were applied at boot from the user data; nothing to do\n");
-        rerender_containerd(opts.paths);
-        return EXIT_OK;
+        if (!sd::manages_host(opts.paths)) return EXIT_OK;
+        begin_handover(opts.paths);
+        return start_kubelet_now(false);
     }
 
     fs::path slot = opts.paths.of(slot_path());
@@ -123,7 +179,7 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     // so eks-node-config will not see them again: warned of (or, with the
     // node's settings.strict, refused) here, as it would.
     if (std::any_of(fragments.begin(), fragments.end(), [](const config::Fragment& f) { return !f.unknown.empty(); }))
-        steps::log_warnings(
+        resolve::log_warnings(
             config::unknown_field_warnings(fragments, config::settings_with_user_data(opts.paths, fragments)));
     json doc = spec;
     if (!settings.empty()) doc["settings"] = settings;
@@ -135,23 +191,19 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     text += config::json_to_toml(doc, slot.string());
     validate_fragment(config::fragment_from_toml(text, slot.string()));  // reads back as meant
 
-    if (write_file_atomic(slot, text, 0600) == WriteResult::unchanged) {
-        fmt::print("eks-node: {} already holds these flags; nothing to do\n", slot_path());
+    const bool host = sd::manages_host(opts.paths);
+    if (host) begin_handover(opts.paths);
+    const bool written = write_file_atomic(slot, text, 0600) == WriteResult::written;
+    if (written) fmt::print("eks-node: wrote {}\n", slot_path());
+    else fmt::print("eks-node: {} already holds these flags; nothing to do\n", slot_path());
+    if (!host) {
+        if (written)
+            fmt::print(
+                "eks-node: not a systemd service on the host; apply with "
+                "`systemctl restart eks-node-config.service` (or eks-node render --root=DIR)\n");
         return EXIT_OK;
     }
-    fmt::print("eks-node: wrote {}\n", slot_path());
-    if (!sd::manages_host(opts.paths)) {
-        fmt::print(
-            "eks-node: not a systemd service on the host; apply with "
-            "`systemctl restart eks-node-config.service` (or eks-node render --root=DIR)\n");
-        return EXIT_OK;
-    }
-    // eks-node-config's consumers follow it (PartOf=); starting the target
-    // brings up whatever a refused boot never started.
-    sd::restart_unit("eks-node-config.service");
-    sd::start_unit("eks-node.target");
-    fmt::print("eks-node: restarting eks-node-config.service and starting eks-node.target\n");
-    return EXIT_OK;
+    return start_kubelet_now(written);
 }
 
 }  // namespace eksnode::cli

@@ -21,7 +21,7 @@
 #include "core/log.hpp"
 #include "core/step.hpp"
 #include "render/render.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::cli {
@@ -138,7 +138,7 @@ int config_check_sources(const std::vector<std::string>& sources) {
     // in the order eks-node-config takes: the strict error, or the warnings,
     // before the merged checks (an ignored "nmae" explains a missing name)
     const std::vector<config::Warning> warnings = config::unknown_field_warnings(all, settings);
-    steps::log_warnings(warnings);
+    resolve::log_warnings(warnings);
     config::validate_merged(spec, settings, origins);
     fmt::print("{}", valid_line(fmt::format(" ({} source{})", sources.size(), sources.size() == 1 ? "" : "s"),
                                 warnings.size()));
@@ -157,7 +157,7 @@ int config_cmd(const std::vector<std::string>& args) {
 
     if (args[0] == "check") {
         if (!opts.args.empty()) return config_check_sources(opts.args);
-        json cfg = steps::resolve_from_node(opts);
+        json cfg = resolve::resolve_from_node(opts);
         // on the node: what the configuration names must be there too
         render::check_runtime_handlers(cfg, opts.paths);
         render::check_credential_providers(cfg, opts.paths);
@@ -174,7 +174,7 @@ int config_cmd(const std::vector<std::string>& args) {
                 throw Error(fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew",
                                         p.string()));
         } else {
-            cfg = steps::resolve_from_node(opts);
+            cfg = resolve::resolve_from_node(opts);
         }
         // where values came from, and the fields no value came from (ignored)
         if (!origins) {
@@ -229,7 +229,7 @@ int runtime_class_cmd(const std::vector<std::string>& args) {
     });
     parse_common_options(rest, opts);
     auto text = read_file_if_exists(opts.config_file());
-    json cfg = text ? json::parse(*text, nullptr, false) : steps::resolve_from_node(opts);
+    json cfg = text ? json::parse(*text, nullptr, false) : resolve::resolve_from_node(opts);
     if (cfg.is_discarded())
         throw Error(fmt::format("{}: not valid JSON; `systemctl restart eks-node-config` writes it anew",
                                 opts.config_file().string()));

@@ -59,6 +59,8 @@ extern const StepSpec verdict_spec;
 StepResult verdict(const StepOptions& opts);
 inline constexpr std::string_view verdict_unit = "eks-node-verdict.service";
 inline constexpr std::string_view fail_fast_unit = "eks-node-fail-fast.service";
+// Polls IMDS while an Auto Scaling warm pool holds kubelet back (eks-node-warm-pool(8)).
+inline constexpr std::string_view warm_pool_unit = "eks-node-warm-pool.service";
 inline constexpr std::string_view prepull_unit_name = "eks-node-prepull.service";
 struct Verdict {
     bool failed = false;

@@ -151,7 +151,10 @@ int confinement_cmd(const std::vector<std::string>& args) {
         std::vector<std::string> exec;
         for (std::string_view e : p.executable)
             exec.push_back(e.starts_with('-') ? fmt::format("{} (if present)", e.substr(1)) : std::string(e));
-        if (p.system_executables) exec.emplace_back("/usr");
+        if (p.system_executables) {
+            exec.emplace_back("/usr");
+            dirs.emplace_back("/dev/null (the file alone)");
+        }
         fmt::print("eks-node-{:<11} writes beneath {}{}\n", s,
                    dirs.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(dirs, ", ")),
                    exec.empty() ? std::string() : fmt::format("; executes beneath {}", fmt::join(exec, ", ")));

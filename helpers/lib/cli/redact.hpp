@@ -84,4 +84,8 @@ private:
 // password are masked with it). `remember` gets each USERINFO and password.
 std::string redact_url_userinfo(std::string_view text, Redactor* remember = nullptr);
 
+// "--name=value" words whose name is a secret masked (kubelet flags, the
+// journal's FLAG: lines), each value remembered by `r`.
+std::string redact_flags(std::string s, Redactor& r);
+
 }  // namespace eksnode::cli

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/telemetry.hpp"
+#include "imds/imds.hpp"
 
 namespace eksnode::cli {
 
@@ -26,7 +27,8 @@ const char* const status_help =
     "exit status, the last error line its run logged and the requests a step made to IMDS\n"
     "and the AWS APIs (retries included); whether eks-node-failed.target is active (a failed\n"
     "step holds kubelet back); the time from the first step's start to kubelet's; and how\n"
-    "many NodeConfig fields eks-node-config ignored, as nodeadm would (config.json's warnings).\n"
+    "many NodeConfig fields eks-node-config ignored, as nodeadm would (config.json's warnings);\n"
+    "and the Auto Scaling target lifecycle state, with whether a warm pool holds kubelet back.\n"
     "\n"
     "  --json         print the same as JSON\n"
     "  --prometheus   print it as Prometheus metrics (what eks-node-telemetry(8) writes)\n"
@@ -134,6 +136,27 @@ json total_calls(const json& units) {
     return telemetry::to_json(out);
 }
 
+// The Auto Scaling warm pool (eks-node-warm-pool(8)): the target lifecycle
+// state eks-node-imds read, whether its marker holds kubelet back now, and
+// the waiter's state. Null fields for what cannot be read.
+json warm_pool_json(const Paths& paths) {
+    json w = json::object();
+    w["targetLifecycleState"] = nullptr;
+    try {
+        if (std::optional<std::string> text = read_file_if_exists(paths.of(path::instance_json))) {
+            json i = json::parse(*text, nullptr, false);
+            if (i.is_object() && i.contains("targetLifecycleState") && i["targetLifecycleState"].is_string())
+                w["targetLifecycleState"] = i["targetLifecycleState"];
+        }
+    } catch (const Error&) {
+        // not readable: the rest of the report still is
+    }
+    std::error_code ec;
+    w["holdingKubelet"] = fs::exists(paths.of(path::warm_pool_marker), ec);
+    w["waiter"] = step_state(sd::unit_status(warm_pool_unit));
+    return w;
+}
+
 }  // namespace
 
 json config_warning_count(const Paths& paths) {
@@ -203,6 +226,7 @@ json status_report(const Paths& paths) {
     out["chain"] = chain_json(units);
     out["calls"] = total_calls(out["units"]);
     out["configWarnings"] = config_warning_count(paths);
+    out["warmPool"] = warm_pool_json(paths);
     return out;
 }
 
@@ -261,7 +285,15 @@ int status_cmd(const std::vector<std::string>& args) {
             "configuration: {} NodeConfig field{} ignored, as nodeadm ignores {} (eks-node config dump "
             "--origins lists {})\n",
             w.get<size_t>(), w == 1 ? "" : "s", w == 1 ? "it" : "them", w == 1 ? "it" : "them");
-    fmt::print("\n{}\n", configured ? "node configured" : "node NOT configured");
+    if (const json& w = r["warmPool"]; w["holdingKubelet"].get<bool>())
+        fmt::print("warm pool: {}: kubelet held back until the instance is InService ({} polls IMDS every {}s)\n",
+                   str(w["targetLifecycleState"]), warm_pool_unit, imds::warm_pool_poll_interval.count());
+    else if (!w["targetLifecycleState"].is_null())
+        fmt::print("Auto Scaling: target lifecycle state {} at eks-node-imds's run\n", str(w["targetLifecycleState"]));
+    fmt::print("\n{}\n", !configured ? "node NOT configured"
+                         : r["warmPool"]["holdingKubelet"].get<bool>()
+                             ? "node configured, kubelet held back (warm pool)"
+                             : "node configured");
     return configured ? EXIT_OK : EXIT_FAILURE_;
 }
 

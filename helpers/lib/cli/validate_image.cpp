@@ -28,12 +28,13 @@
 #include "core/process.hpp"
 #include "core/syntax.hpp"
 #include "core/text.hpp"
+#include "core/units.hpp"
 #include "cri/archive.hpp"
 #include "cri/credentials.hpp"
 #include "derive/derive.hpp"
 #include "generator/generator.hpp"
 #include "render/render.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 #include "storage/storage.hpp"
 
 namespace eksnode::cli {
@@ -312,11 +313,11 @@ void check_units(ImageChecks& c, bool ecs) {
     // The other kind's units name what this kind of node does not have (an EKS image has
     // no Docker nor ECS agent; an ECS node skips the EKS steps, generator.hpp).
     auto other_kind = [&](const std::string& u) {
-        if (ecs) return u == "eks-node.target" || is_one_of(u, generator::eks_only_steps);
+        if (ecs) return u == "eks-node.target" || is_one_of(u, units::eks_only());
         return u == "ecs-node.target" || u == "eks-node-ecs.service";
     };
     std::vector<std::pair<std::string, std::string>> queue{{target, "the node's target"}};
-    for (std::string_view u : generator::units_started_on_demand)
+    for (std::string_view u : units::started_on_demand())
         if (!other_kind(std::string(u))) queue.emplace_back(u, "started on demand (eks-node-generator(8))");
     for (const std::string& u : units.ours())
         if (u != target && !other_kind(u)) queue.emplace_back(u, "eks-node's own unit");
@@ -543,7 +544,7 @@ std::vector<CheckResult> validate_image(const Paths& paths) {
     ImageChecks c(paths);
     json cfg;
     try {
-        cfg = steps::resolve_image_sources(paths);
+        cfg = resolve::resolve_image_sources(paths);
     } catch (const Error& e) {
         c.add("the image's configuration (node.toml.d, nodeadm.d)", Outcome::failed, e.what());
         return std::move(c.results());

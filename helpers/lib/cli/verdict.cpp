@@ -58,6 +58,14 @@ Verdict verdict_of(const json& report) {
             name, text_of(exit), one_line(why, max_reason_bytes), unit);
         return v;
     }
+    if (auto w = report.find("warmPool");
+        report.value("configured", false) && w != report.end() && w->value("holdingKubelet", false)) {
+        v.line = fmt::format(
+            "eks-node: node prepared in an Auto Scaling warm pool ({}): kubelet held back until the instance is "
+            "InService (eks-node-warm-pool)",
+            text_of(w->value("targetLifecycleState", json(nullptr))));
+        return v;
+    }
     if (report.value("configured", false)) {
         const json& c = report.at("chain");
         v.line = c.at("seconds").is_number()
@@ -89,8 +97,11 @@ StepResult verdict(const StepOptions& opts) {
         const FailFast f = fail_fast_settings(opts.paths);
         if (f.action == "none") return r;
         std::this_thread::sleep_for(f.delay);
-        log::warning("settings.onFailure = {}: the join cannot succeed, {} now", f.action,
-                     f.action == "reboot" ? "rebooting" : "powering off");
+        // stdout, as the verdict: the console says why the instance went
+        // down (StandardOutput=journal+console), and the journal holds it too
+        fmt::print("eks-node: settings.onFailure = {}: the join cannot succeed, {} now\n", f.action,
+                   f.action == "reboot" ? "rebooting" : "powering off");
+        std::fflush(stdout);
         if (sd::manages_host(opts.paths)) sd::start_unit(f.action + ".target", "replace-irreversibly");
         return r;
     }

@@ -23,6 +23,10 @@
 namespace eksnode::config::bootstrap_sh {
 
 inline constexpr std::string_view script_path = "/etc/eks/bootstrap.sh";
+// Written by the shim when it runs under systemd on the host: the script has
+// called bootstrap.sh on this boot, so kubelet no longer waits for cloud-init
+// and eks-node-config queues no eks-node-cloud-init job (steps/config.cpp).
+inline constexpr std::string_view called_marker = "/run/eks-node/bootstrap-sh-called";
 
 // One argument of the call. `unresolved` says why its value cannot be known
 // without running the script ("$(curl ...) is a command substitution"); the

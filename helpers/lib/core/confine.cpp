@@ -20,6 +20,7 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/outputs.hpp"
+#include "core/units.hpp"
 
 namespace eksnode::confine {
 
@@ -62,38 +63,41 @@ uint64_t handled_rights(int abi) {
     return r;
 }
 
-// Every step with an output in the registry, and its derived policy: built
-// once, so find_policy's pointers stay valid.
+// Every program that confines itself (units/steps.tsv, landlock), with the
+// policy its outputs give it: built once, so find_policy's pointers stay valid.
+// A step without outputs (eks-node-cloud-init reads and asks systemd for
+// restarts; pre-flight connects; eks-node-joined asks kubelet's health port)
+// gets no writable directory at all.
 const std::vector<std::pair<std::string_view, Policy>>& policies() {
     static const std::vector<std::pair<std::string_view, Policy>> all = [] {
         std::vector<std::pair<std::string_view, Policy>> out;
-        for (std::string_view step : outputs::steps()) out.emplace_back(step, derive_policy(step));
-        // eks-node-ca runs the distribution's trust store tool when
-        // settings.trust changed (update-ca-trust, update-ca-certificates):
-        // the host's programs, writing the store's extracted bundles
-        for (auto& [step, p] : out)
+        for (const units::Unit& u : units::all())
+            if (u.landlock) out.emplace_back(u.step, derive_policy(u.step));
+        for (auto& [step, p] : out) {
+            // eks-node-ca runs the distribution's trust store tool when
+            // settings.trust changed (update-ca-trust, update-ca-certificates):
+            // the host's programs, writing the store's extracted bundles and
+            // their temporary files (TMPDIR, made here for its rule)
             if (step == "ca") {
                 p.writable.emplace_back("-/etc/pki/ca-trust/extracted");
                 p.writable.emplace_back("-/etc/ssl/certs");
+                p.writable.emplace_back(path::trust_tool_tmp);
                 p.system_executables = true;
             }
-        // eks-node-cloud-init writes no file at all: it reads and asks
-        // systemd for restarts. Confined with no writable directory.
-        out.emplace_back("cloud-init", Policy{});
-        // eks-node-preflight writes nothing either: it connects and logs.
-        out.emplace_back("preflight", Policy{});
-        // eks-node-joined: it asks kubelet's health port and logs.
-        out.emplace_back("joined", Policy{});
-        // eks-node-prepull writes nothing; it runs kubelet's credential
-        // provider plugins, which inherit this (core/confine.hpp, Policy).
-        out.emplace_back("prepull", Policy{{}, {"-" + std::string(path::credential_provider_bin_dir)}, true});
+            // eks-node-prepull writes nothing; it runs kubelet's credential
+            // provider plugins, which inherit this (core/confine.hpp, Policy).
+            if (step == "prepull") p = Policy{{}, {"-" + std::string(path::credential_provider_bin_dir)}, true};
+            // eks-node-warm-pool asks IMDS and removes eks-node-imds's marker
+            // (path::warm_pool_marker) once the instance is InService.
+            if (step == "warm-pool") p = Policy{{std::string(path::run_dir)}};
+        }
         return out;
     }();
     return all;
 }
 
-void add_rule(int ruleset, const std::string& dir, uint64_t rights) {
-    Fd d{::open(dir.c_str(), O_PATH | O_CLOEXEC | O_DIRECTORY)};
+void add_rule(int ruleset, const std::string& dir, uint64_t rights, int flags = O_DIRECTORY) {
+    Fd d{::open(dir.c_str(), O_PATH | O_CLOEXEC | flags)};
     if (d.fd < 0) throw Error(fmt::format("confinement: {}: {}", dir, std::strerror(errno)));
     PathBeneathAttr attr{rights, d.fd};
     if (::syscall(sys_add_rule, ruleset, rule_path_beneath, &attr, 0) != 0)
@@ -185,6 +189,11 @@ Applied apply(const Policy& policy, const Paths& paths) {
     add_rule(ruleset.fd, "/", fs_read_file | fs_read_dir);
     for (const std::string& dir : out.writable) add_rule(ruleset.fd, dir, handled & ~fs_execute);
     for (const std::string& dir : out.executable) add_rule(ruleset.fd, dir, fs_execute | fs_read_file | fs_read_dir);
+    // The host's programs are often shell scripts that send output to
+    // /dev/null (update-ca-certificates: `openssl rehash . > /dev/null`),
+    // which Landlock refuses like any file outside the writable directories.
+    if (policy.system_executables)
+        add_rule(ruleset.fd, "/dev/null", handled & (fs_write_file | fs_read_file | fs_truncate), 0);
     // Landlock requires it of an unprivileged caller; the unit sets it too.
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw Error(fmt::format("confinement: no_new_privs: {}", std::strerror(errno)));

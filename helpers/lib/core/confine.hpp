@@ -38,7 +38,7 @@ struct Policy {
     // dynamic executable needs its interpreter or ld.so, which the kernel
     // opens for execution too (Landlock checks both). /usr holds only what
     // the packages installed, and a step with no writable directory cannot
-    // add to it.
+    // add to it. Such programs may also write /dev/null (the file alone).
     bool system_executables = false;
 };
 

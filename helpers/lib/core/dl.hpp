@@ -2,7 +2,7 @@
 // Shared libraries loaded on first use, with dlopen(), for what most runs of a
 // step never need: linked, each is loaded and relocated on every run whether
 // it is called or not (libcurl: +7.8 MiB RSS and +5.5 ms; libcrypto: +1.4 MiB
-// and +0.9 ms, tests/bench/steps.py). Users: aws/http.cpp (libcurl),
+// and +0.9 ms, tests/bench/steps.py). Users: core/curl.cpp (libcurl),
 // aws/sigv4.cpp (libcrypto), core/systemd.cpp (libsystemd).
 //
 // Each user keeps a struct of typed function pointers and fills it with

@@ -60,6 +60,8 @@ struct Output {
 inline constexpr Output all[] = {
     {.path = path::user_data, .mode = 0600, .format = Format::text, .step = "imds", .secret = true, .optional = true},
     {.path = path::instance_json, .mode = 0644, .format = Format::json, .step = "imds"},
+    // only in an Auto Scaling warm pool; eks-node-warm-pool removes it too
+    {.path = path::warm_pool_marker, .mode = 0644, .format = Format::text, .step = "imds", .optional = true},
     // may carry proxy URLs with credentials (spec.instance.environment)
     {.path = path::config_json, .mode = 0600, .format = Format::json, .step = "config", .secret = true},
     // spec.instance.environment.default, and one file per other section, named
@@ -87,6 +89,14 @@ inline constexpr Output all[] = {
     {.path = path::kubelet_config, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true},
     {.path = path::kubelet_user_dropin, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true,
      .optional = true},
+    // AL2's kubelet-config.json: the two above merged, with the user's edits
+    // of it, which live in the last drop-in; and the step's copy of what it
+    // wrote, to tell an edit from its own change. The same values: 0600
+    {.path = path::kubelet_edits_dropin, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true,
+     .optional = true},
+    {.path = path::kubelet_config_al2, .mode = 0600, .format = Format::json, .step = "kubelet", .secret = true},
+    {.path = path::kubelet_config_al2_written, .mode = 0600, .format = Format::json, .step = "kubelet",
+     .secret = true},
     // settings.credentialProviders.NAME.env may hold a provider's credential;
     // kubelet and eks-node-prepull (root) alone read it: 0600 always
     {.path = path::credential_provider_config, .mode = 0600, .format = Format::json, .step = "kubelet",

@@ -17,6 +17,11 @@ inline constexpr std::string_view run_dir = "/run/eks-node";
 inline constexpr std::string_view instance_json = "/run/eks-node/instance.json";
 inline constexpr std::string_view user_data = "/run/eks-node/user-data";
 inline constexpr std::string_view config_json = "/run/eks-node/config.json";
+// Present while the instance is in an Auto Scaling warm pool (its target
+// lifecycle state, one line): kubelet's ConditionPathExists=! holds it back.
+// Written by eks-node-imds, removed by it or by eks-node-warm-pool once the
+// instance is InService (eks-node-warm-pool(8)).
+inline constexpr std::string_view warm_pool_marker = "/run/eks-node/warm-pool";
 inline constexpr std::string_view ca_crt = "/etc/kubernetes/pki/ca.crt";
 // NVIDIA's runc wrapper, which hands a container the GPUs it asks for; an
 // image that has it installed wants containers to run through it.
@@ -24,6 +29,13 @@ inline constexpr std::string_view nvidia_container_runtime = "/usr/bin/nvidia-co
 inline constexpr std::string_view kubelet_config = "/etc/kubernetes/kubelet/config.json";
 inline constexpr std::string_view kubelet_config_dir = "/etc/kubernetes/kubelet/config.json.d";
 inline constexpr std::string_view kubelet_user_dropin = "/etc/kubernetes/kubelet/config.json.d/40-user.conf";
+// AL2's file, which its guide tells users to edit with jq after bootstrap.sh
+// (eks-node-kubelet(8), "THE AL2 FILE"): kubelet's effective configuration,
+// the user's edits of it, and what the step last wrote there to tell them by.
+inline constexpr std::string_view kubelet_config_al2 = "/etc/kubernetes/kubelet/kubelet-config.json";
+inline constexpr std::string_view kubelet_edits_dropin =
+    "/etc/kubernetes/kubelet/config.json.d/90-kubelet-config-json.conf";
+inline constexpr std::string_view kubelet_config_al2_written = "/var/lib/eks-node/kubelet/kubelet-config.json";
 inline constexpr std::string_view kubelet_env = "/etc/eks/kubelet/environment";
 // settings.staticPods: kubelet's staticPodPath, this step's directory (set in
 // kubelet's config only when there is a pod), one NAME.yaml per pod (a pattern)
@@ -51,6 +63,10 @@ inline constexpr std::string_view trust_anchor = "/etc/pki/ca-trust/source/ancho
 inline constexpr std::string_view trust_blocklist = "/etc/pki/ca-trust/source/blocklist/eks-node-*.pem";
 inline constexpr std::string_view debian_trust_dir = "/usr/local/share/ca-certificates";
 inline constexpr std::string_view debian_trust_anchor = "/usr/local/share/ca-certificates/eks-node-*.crt";
+// the store's tool's TMPDIR: eks-node-ca's confinement lets it write nowhere
+// else outside the store (Debian's update-ca-certificates makes two files with
+// mktemp; /tmp would be refused)
+inline constexpr std::string_view trust_tool_tmp = "/run/eks-node/ca-tmp";
 inline constexpr std::string_view kubelet_version_txt = "/etc/eks/kubelet-version.txt";
 inline constexpr std::string_view containerd_version_txt = "/etc/eks/containerd-version.txt";
 inline constexpr std::string_view etc_hosts = "/etc/hosts";

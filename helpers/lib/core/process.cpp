@@ -206,4 +206,20 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     return r;
 }
 
+std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& set) {
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+    for (const auto& var : set) {
+        // not a structured binding: clang 14 cannot capture one in the lambda
+        const std::string& name = var.first;
+        const std::string& value = var.second;
+        auto same = [&](const std::string& kv) {
+            return kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=';
+        };
+        env.erase(std::remove_if(env.begin(), env.end(), same), env.end());
+        env.push_back(name + "=" + value);
+    }
+    return env;
+}
+
 }  // namespace eksnode

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace eksnode {
@@ -56,6 +57,11 @@ struct ProcessResult {
 // reaped. An empty argv is not started (spawn_error EINVAL). Never throws for
 // the child's sake; only an allocation failure can.
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+// This process's environment ("NAME=value"), each of `set` (in order, a later
+// one winning) in place of the variable of its name: for
+// ProcessOptions::environment.
+std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& set);
 
 // waitpid() for one child, retried on EINTR; the wait status, or -1 with errno.
 int wait_for_child(pid_t pid);

@@ -245,8 +245,8 @@ std::string load_unit(std::string_view unit) {
     BusError err;
     sd_bus_message* reply = nullptr;
     std::string u(unit);
-    int r = a.call_method(bus(), manager_service, manager_path, manager_iface, "LoadUnit", &err.e, &reply, "s",
-                          u.c_str());
+    int r =
+        a.call_method(bus(), manager_service, manager_path, manager_iface, "LoadUnit", &err.e, &reply, "s", u.c_str());
     MessagePtr owned(reply);
     if (r < 0) throw Error(fmt::format("systemd LoadUnit {}: {}", unit, err.text(r)));
     const char* object = nullptr;
@@ -308,6 +308,20 @@ struct UnitObject {
 constexpr const char* unit_iface = "org.freedesktop.systemd1.Unit";
 
 }  // namespace
+
+bool has_job(std::string_view unit) {
+    const std::string path = load_unit(unit);
+    BusError err;
+    sd_bus_message* reply = nullptr;
+    int r = api().get_property(bus(), manager_service, path.c_str(), unit_iface, "Job", &err.e, &reply, "(uo)");
+    MessagePtr owned(reply);
+    if (r < 0) throw Error(fmt::format("systemd Job of {}: {}", unit, err.text(r)));
+    uint32_t id = 0;
+    const char* job = nullptr;
+    r = api().message_read(reply, "(uo)", &id, &job);
+    if (r < 0) throw Error(fmt::format("systemd Job of {}: bad reply: {}", unit, std::strerror(-r)));
+    return id != 0;
+}
 
 UnitStatus unit_status(std::string_view unit) {
     UnitObject o{std::string(unit), load_unit(unit)};
@@ -422,33 +436,9 @@ std::optional<std::string> run_field(std::string_view unit, std::string_view inv
 }
 
 std::optional<std::string> active_state(std::string_view unit) {
-    const SdBusApi& a = api();
-    BusError err;
-    sd_bus_message* reply = nullptr;
-    std::string u(unit);
-    // LoadUnit, not GetUnit: an inactive unit may have been garbage-collected
-    // and GetUnit would then call it unknown.
-    int r = a.call_method(bus(), manager_service, manager_path, manager_iface, "LoadUnit", &err.e, &reply, "s",
-                          u.c_str());
-    MessagePtr owned(reply);
-    if (r < 0) throw Error(fmt::format("systemd LoadUnit {}: {}", unit, err.text(r)));
-    const char* object = nullptr;
-    r = a.message_read(reply, "o", &object);
-    if (r < 0) throw Error(fmt::format("systemd LoadUnit {}: bad reply: {}", unit, std::strerror(-r)));
-    std::string path(object);
-
-    auto property = [&](const char* name) {
-        BusError perr;
-        char* value = nullptr;
-        int pr = a.get_property_string(bus(), manager_service, path.c_str(), "org.freedesktop.systemd1.Unit", name,
-                                       &perr.e, &value);
-        if (pr < 0) throw Error(fmt::format("systemd {} of {}: {}", name, unit, perr.text(pr)));
-        std::string s(value);
-        std::free(value);
-        return s;
-    };
-    if (property("LoadState") == "not-found") return std::nullopt;
-    return property("ActiveState");
+    UnitObject o{std::string(unit), load_unit(unit)};
+    if (o.string(unit_iface, "LoadState") == "not-found") return std::nullopt;
+    return o.string(unit_iface, "ActiveState");
 }
 
 }  // namespace eksnode::sd

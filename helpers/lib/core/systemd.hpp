@@ -54,6 +54,10 @@ void stop_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout
 // ExecStart= done): throws Error when it failed or had not ended by `timeout`.
 void restart_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout);
 
+// True while the unit has a job queued or running (a start waiting for the
+// units it is ordered after, say): Unit.Job is not (0, "/").
+bool has_job(std::string_view unit);
+
 // The unit's ActiveState ("active", "inactive", "failed", ...), or nullopt if
 // systemd does not know the unit.
 std::optional<std::string> active_state(std::string_view unit);

@@ -99,6 +99,10 @@ std::string json_quoted(std::string_view s, std::size_t max_bytes, QuoteAs as) {
     json j = std::string(s.substr(0, cut ? max_bytes : s.size()));
     // replace: a value cut inside a UTF-8 sequence, or binary junk, still prints
     std::string out = j.dump(-1, ' ', as == QuoteAs::ascii, json::error_handler_t::replace);
+    // JSON leaves DEL (0x7f) raw, but it is a control character all the
+    // same: a terminal or journal reader would act on it in a one-line message
+    for (std::size_t at = out.find('\x7f'); at != std::string::npos; at = out.find('\x7f', at))
+        out.replace(at, 1, "\\u007f");
     if (cut) out.insert(out.size() - 1, "...");
     return out;
 }

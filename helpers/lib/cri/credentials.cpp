@@ -9,8 +9,6 @@
 #include "core/error.hpp"
 #include "core/process.hpp"
 
-extern char** environ;
-
 namespace eksnode::cri {
 
 namespace {
@@ -291,21 +289,12 @@ Lookup lookup(const std::vector<Provider>& providers, const std::string& bin_dir
         std::vector<std::string> argv{bin_dir + "/" + p.name};
         argv.insert(argv.end(), p.args.begin(), p.args.end());
         // kubelet's: its own environment, then the provider's env entries
-        std::vector<std::string> env;
-        auto set = [&](std::string_view name, std::string_view value) {
-            auto same = [&](const std::string& kv) {
-                return kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=';
-            };
-            env.erase(std::remove_if(env.begin(), env.end(), same), env.end());
-            env.push_back(fmt::format("{}={}", name, value));
-        };
-        for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
-        for (const auto& [name, value] : service_env) set(name, value);
-        for (const auto& [name, value] : p.env) set(name, value);
+        EnvVars set = service_env;
+        set.insert(set.end(), p.env.begin(), p.env.end());
         ProcessOptions o;
         o.input =
             json{{"apiVersion", p.api_version}, {"kind", "CredentialProviderRequest"}, {"image", normalized}}.dump();
-        o.environment = std::move(env);
+        o.environment = environment_with(set);
         o.max_output = max_output;
         o.timeout = std::min(timeout, plugin_timeout);
         ProcessResult r = run_process(argv, o);

@@ -7,27 +7,15 @@
 
 #include <fmt/format.h>
 
-#include "aws/http.hpp"
+#include "core/curl.hpp"
+#include "core/text.hpp"
 #include "cri/protobuf.hpp"
 
 namespace eksnode::cri {
 
 namespace {
 
-// Field numbers of k8s.io/cri-api/pkg/apis/runtime/v1/api.proto.
-namespace field {
-constexpr uint32_t image_spec_image = 1;         // ImageSpec.image
-constexpr uint32_t pull_image = 1;               // PullImageRequest.image (ImageSpec)
-constexpr uint32_t pull_auth = 2;                // PullImageRequest.auth (AuthConfig)
-constexpr uint32_t auth_username = 1;            // AuthConfig.username
-constexpr uint32_t auth_password = 2;            // AuthConfig.password
-constexpr uint32_t pull_response_image_ref = 1;  // PullImageResponse.image_ref
-constexpr uint32_t status_image = 1;             // ImageStatusRequest.image (ImageSpec)
-constexpr uint32_t status_response_image = 1;    // ImageStatusResponse.image (Image)
-constexpr uint32_t image_id = 1;                 // Image.id
-}  // namespace field
-
-constexpr std::string_view service = "/runtime.v1.ImageService/";
+namespace field = detail::field;
 
 bool temporary(int status) {
     // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED
@@ -36,7 +24,7 @@ bool temporary(int status) {
 
 std::string image_spec(std::string_view image) {
     std::string spec;
-    protobuf::put_bytes(spec, field::image_spec_image, image);
+    protobuf::put_bytes(spec, field::image_spec_image.number, image);
     return spec;
 }
 
@@ -51,13 +39,13 @@ std::string printable(std::string_view v, std::string_view what) {
 }
 
 // One unary call: the framed request out, the one message of the answer back.
-std::string call(const std::string& socket, std::string_view method, const std::string& request,
+std::string call(const std::string& socket, const detail::ProtoMethod& method, const std::string& request,
                  std::chrono::milliseconds timeout) {
-    aws::HttpRequest r;
+    curl::HttpRequest r;
     r.method = "POST";
     // The authority is not looked at over a unix socket; "localhost" as
     // kubelet's own gRPC client sends for a unix target.
-    r.url = fmt::format("http://localhost{}{}", service, method);
+    r.url = fmt::format("http://localhost/{}.{}/{}", detail::proto_package, method.service, method.name);
     r.unix_socket = socket;
     r.http2_prior_knowledge = true;
     r.agent = "cri";
@@ -70,9 +58,9 @@ std::string call(const std::string& socket, std::string_view method, const std::
     // than our own cut
     r.timeout = timeout + std::chrono::milliseconds{2000};
     r.body_cap = detail::max_message + 5;
-    aws::HttpResponse a;
+    curl::HttpResponse a;
     try {
-        a = aws::perform(r);
+        a = curl::perform(r);
     } catch (const TempError& e) {
         throw TempError(fmt::format("containerd's CRI socket {}: {}", socket, e.what()));
     }
@@ -90,31 +78,31 @@ CallError::CallError(int status, std::string message)
 
 std::string pull_image(const std::string& socket, const std::string& image, const Auth& auth,
                        std::chrono::milliseconds timeout) {
-    return detail::pull_response(call(socket, "PullImage", detail::pull_request(image, auth), timeout));
+    return detail::pull_response(call(socket, detail::pull_method, detail::pull_request(image, auth), timeout));
 }
 
 std::optional<std::string> image_status(const std::string& socket, const std::string& image,
                                         std::chrono::milliseconds timeout) {
-    return detail::status_response(call(socket, "ImageStatus", detail::status_request(image), timeout));
+    return detail::status_response(call(socket, detail::status_method, detail::status_request(image), timeout));
 }
 
 namespace detail {
 
 std::string pull_request(std::string_view image, const Auth& auth) {
     std::string req;
-    protobuf::put_bytes(req, field::pull_image, image_spec(image));
+    protobuf::put_bytes(req, field::pull_image.number, image_spec(image));
     if (!auth.empty()) {
         std::string a;
-        if (!auth.username.empty()) protobuf::put_bytes(a, field::auth_username, auth.username);
-        if (!auth.password.empty()) protobuf::put_bytes(a, field::auth_password, auth.password);
-        protobuf::put_bytes(req, field::pull_auth, a);
+        if (!auth.username.empty()) protobuf::put_bytes(a, field::auth_username.number, auth.username);
+        if (!auth.password.empty()) protobuf::put_bytes(a, field::auth_password.number, auth.password);
+        protobuf::put_bytes(req, field::pull_auth.number, a);
     }
     return req;
 }
 
 std::string status_request(std::string_view image) {
     std::string req;
-    protobuf::put_bytes(req, field::status_image, image_spec(image));
+    protobuf::put_bytes(req, field::status_image.number, image_spec(image));
     return req;
 }
 
@@ -163,7 +151,7 @@ std::string pull_response(std::string_view message) {
     std::optional<std::string_view> ref;
     protobuf::Reader r(message);
     while (auto f = r.next())
-        if (f->number == field::pull_response_image_ref && f->wire == protobuf::Wire::len) ref = f->bytes;
+        if (f->number == field::pull_response_image_ref.number && f->wire == protobuf::Wire::len) ref = f->bytes;
     if (!ref) throw Error("CRI: PullImageResponse without image_ref");
     return printable(*ref, "PullImageResponse.image_ref");
 }
@@ -172,13 +160,13 @@ std::optional<std::string> status_response(std::string_view message) {
     std::optional<std::string_view> image;
     protobuf::Reader r(message);
     while (auto f = r.next())
-        if (f->number == field::status_response_image && f->wire == protobuf::Wire::len) image = f->bytes;
+        if (f->number == field::status_response_image.number && f->wire == protobuf::Wire::len) image = f->bytes;
     // containerd answers an absent image with an empty response (image nil)
     if (!image) return std::nullopt;
     std::optional<std::string_view> id;
     protobuf::Reader in(*image);
     while (auto f = in.next())
-        if (f->number == field::image_id && f->wire == protobuf::Wire::len) id = f->bytes;
+        if (f->number == field::image_id.number && f->wire == protobuf::Wire::len) id = f->bytes;
     if (!id || id->empty()) return std::nullopt;
     return printable(*id, "ImageStatusResponse.image.id");
 }
@@ -191,22 +179,12 @@ std::string grpc_timeout(std::chrono::milliseconds t) {
 }
 
 std::string grpc_message(std::string_view encoded) {
-    std::string out;
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    for (size_t i = 0; i < encoded.size() && out.size() < 512; ++i) {
-        char c = encoded[i];
-        if (c == '%' && i + 2 < encoded.size() && hex(encoded[i + 1]) >= 0 && hex(encoded[i + 2]) >= 0) {
-            c = static_cast<char>(hex(encoded[i + 1]) * 16 + hex(encoded[i + 2]));
-            i += 2;
-        }
-        // a journal line stays one line; UTF-8 bytes (>= 0x80) pass
-        out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
-    }
+    // the header is capped (core/curl.cpp); 512 bytes are plenty for a message
+    std::string out = percent_decode(encoded);
+    if (out.size() > 512) out.resize(512);
+    // a journal line stays one line; UTF-8 bytes (>= 0x80) pass
+    std::replace_if(
+        out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, '?');
     return out;
 }
 

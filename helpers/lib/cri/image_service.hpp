@@ -2,13 +2,15 @@
 // A client of the CRI image service (k8s.io/cri-api, runtime.v1.ImageService)
 // as containerd serves it on its unix socket: ImageStatus and PullImage, each
 // one unary gRPC call (grpc/grpc doc/PROTOCOL-HTTP2.md) over HTTP/2 with prior
-// knowledge, through the libcurl transport aws/http.hpp already loads. The
+// knowledge, through the libcurl client of core/curl.hpp. The
 // same calls kubelet makes to pull an image, so that containerd applies its
 // own registry configuration (hosts.toml, mirrors) and the image lands in
 // the k8s.io namespace where kubelet finds it.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,6 +60,38 @@ std::optional<std::string> image_status(const std::string& socket, const std::st
                                         std::chrono::milliseconds timeout);
 
 namespace detail {
+
+// What of api.proto (k8s.io/cri-api pkg/apis/runtime/v1) this client speaks:
+// each field it writes or reads, and its methods. One table, used by the
+// code and held to Debian's api.proto by tests/vm/cri_fields_test.py --client.
+struct ProtoField {
+    std::string_view message, name;
+    uint32_t number;
+    std::string_view type;
+};
+struct ProtoMethod {
+    std::string_view service, name, request, response;
+};
+inline constexpr std::string_view proto_package = "runtime.v1";
+namespace field {
+inline constexpr ProtoField image_spec_image{"ImageSpec", "image", 1, "string"};
+inline constexpr ProtoField pull_image{"PullImageRequest", "image", 1, "ImageSpec"};
+inline constexpr ProtoField pull_auth{"PullImageRequest", "auth", 2, "AuthConfig"};
+inline constexpr ProtoField auth_username{"AuthConfig", "username", 1, "string"};
+inline constexpr ProtoField auth_password{"AuthConfig", "password", 2, "string"};
+inline constexpr ProtoField pull_response_image_ref{"PullImageResponse", "image_ref", 1, "string"};
+inline constexpr ProtoField status_image{"ImageStatusRequest", "image", 1, "ImageSpec"};
+inline constexpr ProtoField status_response_image{"ImageStatusResponse", "image", 1, "Image"};
+inline constexpr ProtoField image_id{"Image", "id", 1, "string"};
+}  // namespace field
+inline constexpr std::array proto_fields{field::image_spec_image, field::pull_image,
+                                         field::pull_auth,        field::auth_username,
+                                         field::auth_password,    field::pull_response_image_ref,
+                                         field::status_image,     field::status_response_image,
+                                         field::image_id};
+inline constexpr ProtoMethod pull_method{"ImageService", "PullImage", "PullImageRequest", "PullImageResponse"};
+inline constexpr ProtoMethod status_method{"ImageService", "ImageStatus", "ImageStatusRequest", "ImageStatusResponse"};
+inline constexpr std::array proto_methods{pull_method, status_method};
 
 // Bounds on what containerd may answer: PullImageResponse and
 // ImageStatusResponse (without verbose info) are a few hundred bytes.

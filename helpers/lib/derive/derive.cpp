@@ -482,8 +482,9 @@ void derive_sandbox_image(const Config& cfg, const json& instance, const Machine
 // NodeSwap feature (KEP-2400): alpha from 1.22, beta from 1.28 but off by
 // default there and in 1.29 (whose behaviours were UnlimitedSwap and
 // LimitedSwap), beta on by default from 1.30 with NoSwap and LimitedSwap, GA
-// in 1.34. So from 1.30 on, where both behaviours this setting offers exist
-// and need no feature gate; refused before, saying why.
+// in 1.34 (kubelet's source, fact by fact: tests/data/kubelet-swap-compat.tsv).
+// So from 1.30 on, where both behaviours this setting offers exist and need
+// no feature gate; refused before, saying why.
 void derive_swap(const Config& cfg, const MachineFacts& m, Recorder& rec) {
     if (!cfg.at("/settings/swap")) return;
     constexpr std::string_view size_pointer = "/settings/swap/size";

@@ -10,15 +10,13 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include "config/environment.hpp"
 #include "core/log.hpp"
 #include "derive/internal.hpp"
 
 namespace eksnode::derive {
 
 namespace {
-
-constexpr const char* proxy_variables[] = {"HTTP_PROXY",  "http_proxy", "HTTPS_PROXY",
-                                           "https_proxy", "ALL_PROXY",  "all_proxy"};
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
@@ -87,10 +85,15 @@ std::optional<std::string> own(const json& section, const char* key) {
 }
 
 bool sets_proxy(const json& section) {
-    return std::any_of(std::begin(proxy_variables), std::end(proxy_variables), [&](const char* v) {
-        std::optional<std::string> value = own(section, v);
-        return value && !trim(*value).empty();
-    });
+    namespace env = config::environment;
+    for (const env::ProxyName& p : env::proxy_names) {
+        if (p.upper == env::no_proxy.upper) continue;  // a list of exceptions sets no proxy
+        for (std::string_view name : {p.upper, p.lower}) {
+            std::optional<std::string> value = own(section, std::string(name).c_str());
+            if (value && !trim(*value).empty()) return true;
+        }
+    }
+    return false;
 }
 
 std::string origin_of(const Origins& origins, const std::string& pointer) {

@@ -90,27 +90,8 @@ inline constexpr std::string_view hook_generator_dir = "/run/systemd/generator";
 // kernel modules (settings.runtimes.*.kernelModules) before it starts.
 std::string runtime_modules_dropin_path();
 
-// The steps only an EKS node runs: on an ECS node (settings.node = "ecs") the plan makes
-// each a no-op should another unit pull it in.
-inline constexpr std::string_view eks_only_steps[] = {
-    "eks-node-ca.service",        "eks-node-kubelet.service", "eks-node-containerd.service",
-    "eks-node-preflight.service", "eks-node-hosts.service",   "eks-node-cloud-init.service",
-    "eks-node-joined.service",    "eks-node-prepull.service", "eks-node-sandbox-image.service",
-};
-
-// eks-node's units that no target wants statically, each started by what the comment
-// says: they must be on an image all the same (`eks-node validate --image`).
-inline constexpr std::string_view units_started_on_demand[] = {
-    "eks-node-hosts.service",           // this plan (Outposts)
-    "eks-node-instance-store.service",  // this plan (instance.localStorage)
-    "eks-node-prepull.service",         // this plan (settings.prePull.images)
-    "eks-node-sandbox-image.service",   // this plan (a pause image not cached in the image)
-    "eks-node-joined.service",          // this plan (hooks of the after-join stage)
-    "eks-node-hook@.service",           // this plan (settings.hooks)
-    "eks-node-cloud-init.service",      // eks-node-config (user data scripts), as a job
-    "eks-node-network@.service",        // udev (90-eks-node-network.rules), per EC2 interface
-    "eks-node-fail-fast.service",       // eks-node-verdict (settings.onFailure), as a job
-};
+// The units only an EKS node runs, and those started on demand: units::eks_only()
+// and units::started_on_demand() (core/units.hpp, from units/steps.tsv).
 
 // A program a unit the plan may write runs (`eks-node validate --image` checks that an
 // image has each), and the unit.

@@ -13,7 +13,7 @@
 //   2. Every path of first_round, concurrently, with that token.
 //   3. The per-MAC paths, started the moment meta-data/mac answers (they need
 //      the MAC), so they overlap with the rest of round 2.
-// On a healthy IMDS that is 1 + 14 + 3 = 18 requests in three round trips.
+// On a healthy IMDS that is 1 + 15 + 3 = 19 requests in three round trips.
 //
 // Failures: a transport error, a timeout, 5xx, 429, a malformed or truncated
 // answer retries that one request after a full-jitter backoff; a 401 fetches
@@ -69,9 +69,7 @@ constexpr milliseconds final_attempt{100};
 constexpr std::string_view token_header = "X-aws-ec2-metadata-token";
 constexpr std::string_view ttl_header = "X-aws-ec2-metadata-token-ttl-seconds";
 
-std::string seconds(Clock::duration d) {
-    return fmt::format("{:.1f}s", std::chrono::duration<double>(d).count());
-}
+std::string seconds(Clock::duration d) { return fmt::format("{:.1f}s", std::chrono::duration<double>(d).count()); }
 
 std::string_view reason(int code) {
     switch (code) {
@@ -104,18 +102,18 @@ enum class Phase { connecting, sending, receiving };
 
 struct Transfer {
     Kind kind;
-    std::string path;         // under /latest/
-    size_t endpoint;          // index into ImdsOptions::endpoints
+    std::string path;  // under /latest/
+    size_t endpoint;   // index into ImdsOptions::endpoints
     bool required = false;
     size_t cap = metadata_cap;
-    std::string body;         // of the last complete answer
+    std::string body;  // of the last complete answer
     State state = State::waiting;
     Clock::time_point start_at{};
-    int attempts = 0;         // started
-    int failures = 0;         // retryable failures, drives the backoff
-    int token_gen = 0;        // token generation the last attempt carried
+    int attempts = 0;   // started
+    int failures = 0;   // retryable failures, drives the backoff
+    int token_gen = 0;  // token generation the last attempt carried
     bool retried_after_401 = false;
-    std::string last;         // what happened last, for the give-up message
+    std::string last;  // what happened last, for the give-up message
 
     // The attempt in flight, while state is running.
     int fd = -1;
@@ -178,7 +176,7 @@ private:
     std::string token_;
     int token_gen_ = 0;
     bool refreshing_ = false;
-    int outstanding_ = 0;     // GETs not yet done
+    int outstanding_ = 0;  // GETs not yet done
     int requests_ = 0;
     int retries_ = 0;
     std::string last_retry_;
@@ -288,8 +286,7 @@ void Fetcher::receive(Transfer& t) {
         if (result == http::ResponseParser::Result::more) continue;
         if (result == http::ResponseParser::Result::error) {
             if (response.too_big())
-                throw Error(fmt::format("IMDS at {}: {}: {}; refusing it", endpoint_of(t), t.path,
-                                        response.problem()));
+                throw Error(fmt::format("IMDS at {}: {}: {}; refusing it", endpoint_of(t), t.path, response.problem()));
             return fail(t, response.problem());
         }
         const int code = response.status();
@@ -406,8 +403,8 @@ void Fetcher::finish(Transfer& t, int code) {
 void Fetcher::accept_token(Transfer& t) {
     // The token goes into a header line of every request: nothing but
     // visible ASCII may pass.
-    bool printable = !t.body.empty() &&
-                     std::all_of(t.body.begin(), t.body.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    bool printable =
+        !t.body.empty() && std::all_of(t.body.begin(), t.body.end(), [](char c) { return c > 0x20 && c < 0x7f; });
     if (!printable)
         throw Error(fmt::format("IMDS at {}: {}: the session token is empty or not printable", endpoint_of(t), t.path));
     token_ = std::move(t.body);
@@ -436,17 +433,17 @@ void Fetcher::finish_race_token(Transfer& t, int code) {
         // The documented answer when the instance's metadata options say
         // HttpEndpoint=disabled: waiting does not help, and the other
         // endpoint belongs to the same switched-off service.
-        throw Error(fmt::format("IMDS at {} refused a session token ({}): the instance metadata service is "
-                                "turned off for this instance (aws ec2 modify-instance-metadata-options "
-                                "--http-endpoint enabled)",
-                                endpoint_of(t), http_text(code)));
+        throw Error(
+            fmt::format("IMDS at {} refused a session token ({}): the instance metadata service is "
+                        "turned off for this instance (aws ec2 modify-instance-metadata-options "
+                        "--http-endpoint enabled)",
+                        endpoint_of(t), http_text(code)));
     // Not an IMDSv2 endpoint (or a bug of ours, 400); another endpoint may do.
     t.last = http_text(code);
     t.state = State::done;
     next_in_race(t);
-    bool others = std::any_of(transfers_.begin(), transfers_.end(), [](const auto& o) {
-        return o->kind == Kind::race_token && o->state != State::done;
-    });
+    bool others = std::any_of(transfers_.begin(), transfers_.end(),
+                              [](const auto& o) { return o->kind == Kind::race_token && o->state != State::done; });
     if (!others) give_up_race();
 }
 
@@ -462,8 +459,8 @@ void Fetcher::finish_refresh_token(Transfer& t, int code) {
         return;
     }
     if (retryable_status(code)) return retry(t, http_text(code));
-    throw Error(fmt::format("IMDS at {}: {}: {} while renewing the session token", endpoint_of(t), t.path,
-                            http_text(code)));
+    throw Error(
+        fmt::format("IMDS at {}: {}: {} while renewing the session token", endpoint_of(t), t.path, http_text(code)));
 }
 
 void Fetcher::finish_get(Transfer& t, int code) {
@@ -562,8 +559,7 @@ void Fetcher::give_up_race() {
                               t->last.empty() ? "no answer" : t->last);
         all_refused &= t->last.starts_with("HTTP 4") && t->last != http_text(429);
     }
-    if (all_refused)
-        throw Error(fmt::format("no IMDSv2 session token from any endpoint: {}", detail));
+    if (all_refused) throw Error(fmt::format("no IMDSv2 session token from any endpoint: {}", detail));
     throw TempError(fmt::format(
         "IMDS unreachable: no session token after {} (deadline {}{}): {}", seconds(elapsed()), seconds(opts_.deadline),
         opts_.max_attempts > 0 ? fmt::format(", at most {} attempt{} each: {}", opts_.max_attempts,

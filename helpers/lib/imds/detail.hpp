@@ -32,6 +32,10 @@ inline constexpr std::string_view outpost_arn = "meta-data/outpost-arn";
 // the same round trip, so eks-node-config knows without asking IMDS again
 // whether AWS credentials can exist at all.
 inline constexpr std::string_view iam_roles = "meta-data/iam/security-credentials/";
+// The Auto Scaling group's target lifecycle state; 404 outside a group.
+// Asked in the same round trip: a node in a warm pool holds kubelet back
+// (eks-node-warm-pool(8)), and one more concurrent request costs no wait.
+inline constexpr std::string_view target_lifecycle_state = "meta-data/autoscaling/target-lifecycle-state";
 inline constexpr std::string_view identity_document = "dynamic/instance-identity/document";
 inline constexpr std::string_view user_data = "user-data";
 }  // namespace p
@@ -44,11 +48,11 @@ struct MetadataPath {
 // Everything that needs no other answer first: requested concurrently as soon
 // as there is a token.
 inline constexpr MetadataPath first_round[] = {
-    {p::instance_id, true},      {p::instance_type, true}, {p::availability_zone, true},
-    {p::region, false},          {p::partition, false},    {p::domain, false},
-    {p::mac, true},              {p::local_ipv4, false},   {p::local_hostname, false},
-    {p::hostname, false},        {p::outpost_arn, false},  {p::identity_document, false},
-    {p::user_data, false},       {p::iam_roles, false},
+    {p::instance_id, true}, {p::instance_type, true}, {p::availability_zone, true},
+    {p::region, false},     {p::partition, false},    {p::domain, false},
+    {p::mac, true},         {p::local_ipv4, false},   {p::local_hostname, false},
+    {p::hostname, false},   {p::outpost_arn, false},  {p::identity_document, false},
+    {p::user_data, false},  {p::iam_roles, false},    {p::target_lifecycle_state, false},
 };
 
 // Leaves under meta-data/network/interfaces/macs/<mac>/, requested as soon as

@@ -86,6 +86,30 @@ ImdsOptions imds_options(const json& settings, const std::string& endpoint_overr
 // (exit 6) naming `source` (the file) and the key.
 void check_instance(const json& instance, const std::string& source);
 
+// ---- Auto Scaling warm pools (eks-node-warm-pool(8); imds/autoscaling.cpp) ----
+
+// Whether a node holds kubelet back for this target lifecycle state
+// (instance.json's targetLifecycleState): every "Warmed:" state (Running,
+// Stopped, Hibernated, Terminated), where the instance is prepared but not
+// in service. Anything else starts kubelet: InService, Standby, Detached, and
+// no state at all (404: not in an Auto Scaling group).
+bool holds_kubelet(const std::optional<std::string>& target_lifecycle_state);
+
+// How often eks-node-warm-pool asks while IMDS answers (Bottlerocket's
+// warm-pool-wait asks as often), and the longest wait after polls IMDS did
+// not answer.
+inline constexpr std::chrono::seconds warm_pool_poll_interval{5};
+inline constexpr std::chrono::seconds warm_pool_max_backoff{60};
+
+// The wait before the next poll after `failures` polls in a row that got no
+// answer: the interval, doubled per failure, at most warm_pool_max_backoff.
+std::chrono::seconds warm_pool_next_poll(int failures);
+
+// The target lifecycle state now, std::nullopt for a 404, with fetch_paths'
+// token, retries and `opts.deadline`. Throws as fetch_paths does, and
+// ConfigError (exit 6) for a value that is not a lifecycle state.
+std::optional<std::string> fetch_target_lifecycle_state(const ImdsOptions& opts);
+
 }  // namespace eksnode::imds
 
 // instance.json (written by eks-node-imds to /run/eks-node/instance.json, 0644):
@@ -105,6 +129,7 @@ void check_instance(const json& instance, const std::string& source);
 //   "vpcIpv4CidrBlocks": ["172.16.0.0/16"],     // .../macs/<mac>/vpc-ipv4-cidr-blocks (absent -> [])
 //   "vpcIpv6CidrBlocks": ["2600:1f14::/56"],    // .../macs/<mac>/vpc-ipv6-cidr-blocks (absent -> [])
 //   "outpostArn": "arn:...",                    // meta-data/outpost-arn, only when served
+//   "targetLifecycleState": "Warmed:Running",   // meta-data/autoscaling/target-lifecycle-state, null outside a group
 //   "imdsEndpoint": "http://169.254.169.254",   // the endpoint that answered
 //   "userData": true                            // whether IMDS served user data
 // }

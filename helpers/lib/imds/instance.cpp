@@ -23,7 +23,7 @@ namespace {
 bool is_lower_alpha(char c) { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-using Check = std::string (*)(std::string_view);
+using value::Check;
 
 // A value IMDS serves but that is not what its path holds: bad instance data
 // (exit 6), named by its path. Asking again would get the same answer.
@@ -58,18 +58,10 @@ std::optional<std::string> scalar(const Fetched& values, std::string_view path, 
 // A newline-separated list (ipv6s, vpc-ipv4/6-cidr-blocks), each entry checked;
 // absent is empty.
 json list(const Fetched& values, std::string_view path, Check check) {
-    json out = json::array();
+    std::vector<std::string> out;
     const std::optional<std::string>* v = find(values, path);
-    if (!v || !*v) return out;
-    std::string_view rest = **v;
-    for (int line_no = 1; !rest.empty(); ++line_no) {
-        size_t nl = rest.find('\n');
-        std::string_view line = trim_line(rest.substr(0, nl));
-        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-        if (line.empty()) continue;
-        if (std::string problem = check(line); !problem.empty()) bad(path, fmt::format("line {}: {}", line_no, problem));
-        out.push_back(std::string(line));
-    }
+    if (!v || !*v) return json::array();
+    if (std::string problem = value::list(**v, check, out); !problem.empty()) bad(path, problem);
     return out;
 }
 
@@ -110,9 +102,8 @@ std::string region_from_az(std::string_view az) {
 std::string_view partition_for_region(std::string_view region) {
     // Longest prefixes first: "us-iso-" must not catch "us-isob-".
     static constexpr std::pair<std::string_view, std::string_view> by_prefix[] = {
-        {"us-isob-", "aws-iso-b"}, {"us-isof-", "aws-iso-f"}, {"eu-isoe-", "aws-iso-e"},
-        {"us-iso-", "aws-iso"},    {"us-gov-", "aws-us-gov"}, {"cn-", "aws-cn"},
-        {"eusc-", "aws-eusc"},
+        {"us-isob-", "aws-iso-b"}, {"us-isof-", "aws-iso-f"}, {"eu-isoe-", "aws-iso-e"}, {"us-iso-", "aws-iso"},
+        {"us-gov-", "aws-us-gov"}, {"cn-", "aws-cn"},         {"eusc-", "aws-eusc"},
     };
     for (auto [prefix, partition] : by_prefix)
         if (region.starts_with(prefix)) return partition;
@@ -121,10 +112,9 @@ std::string_view partition_for_region(std::string_view region) {
 
 std::string_view domain_for_partition(std::string_view partition) {
     static constexpr std::pair<std::string_view, std::string_view> domains[] = {
-        {"aws", "amazonaws.com"},         {"aws-cn", "amazonaws.com.cn"},
-        {"aws-us-gov", "amazonaws.com"},  {"aws-iso", "c2s.ic.gov"},
-        {"aws-iso-b", "sc2s.sgov.gov"},   {"aws-iso-e", "cloud.adc-e.uk"},
-        {"aws-iso-f", "csp.hci.ic.gov"},  {"aws-eusc", "amazonaws.eu"},
+        {"aws", "amazonaws.com"},        {"aws-cn", "amazonaws.com.cn"}, {"aws-us-gov", "amazonaws.com"},
+        {"aws-iso", "c2s.ic.gov"},       {"aws-iso-b", "sc2s.sgov.gov"}, {"aws-iso-e", "cloud.adc-e.uk"},
+        {"aws-iso-f", "csp.hci.ic.gov"}, {"aws-eusc", "amazonaws.eu"},
     };
     for (auto [name, domain] : domains)
         if (name == partition) return domain;
@@ -211,6 +201,9 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
             out["iamRole"] = std::string(first);
         }
     }
+    // null outside an Auto Scaling group (404): eks-node-warm-pool(8)
+    std::optional<std::string> lifecycle = scalar(values, p::target_lifecycle_state, false, v::lifecycle_state);
+    out["targetLifecycleState"] = lifecycle ? json(*lifecycle) : json(nullptr);
     out["imdsEndpoint"] = std::string(endpoint);
     const std::optional<std::string>* ud = find(values, p::user_data);
     out["userData"] = ud && ud->has_value();
@@ -231,10 +224,18 @@ void check_instance(const json& instance, const std::string& source) {
     if (!instance.is_object()) throw ConfigError(source, "", "not a JSON object");
     using Check = std::string (*)(std::string_view);
     static constexpr std::pair<const char*, Check> strings[] = {
-        {"instanceId", v::instance_id},      {"instanceType", v::instance_type}, {"region", v::region},
-        {"availabilityZone", v::availability_zone}, {"architecture", v::architecture}, {"partition", v::partition},
-        {"domain", v::dns_name},             {"mac", v::mac},                    {"localIpv4", v::ipv4},
-        {"localHostname", v::dns_name},      {"hostname", v::dns_name},          {"outpostArn", v::outpost_arn},
+        {"instanceId", v::instance_id},
+        {"instanceType", v::instance_type},
+        {"region", v::region},
+        {"availabilityZone", v::availability_zone},
+        {"architecture", v::architecture},
+        {"partition", v::partition},
+        {"domain", v::dns_name},
+        {"mac", v::mac},
+        {"localIpv4", v::ipv4},
+        {"localHostname", v::dns_name},
+        {"hostname", v::dns_name},
+        {"outpostArn", v::outpost_arn},
     };
     static constexpr std::pair<const char*, Check> lists[] = {
         {"ipv6s", v::ipv6}, {"vpcIpv4CidrBlocks", v::ipv4_cidr}, {"vpcIpv6CidrBlocks", v::ipv6_cidr}};
@@ -252,13 +253,16 @@ void check_instance(const json& instance, const std::string& source) {
         for (size_t i = 0; i < it->size(); ++i) check((*it)[i], fmt::format("{}[{}]", key, i), type);
     }
     if (auto it = instance.find("iamRole"); it != instance.end() && !it->is_null()) check(*it, "iamRole", v::iam_role);
+    if (auto it = instance.find("targetLifecycleState"); it != instance.end() && !it->is_null())
+        check(*it, "targetLifecycleState", v::lifecycle_state);
     if (auto it = instance.find("imdsEndpoint"); it != instance.end()) {
         std::string problem;
         if (!it->is_string() || !config::settings::imds_endpoint(it->get_ref<const std::string&>(), problem))
-            throw ConfigError(source, "imdsEndpoint",
-                              fmt::format("{} is not an IMDS endpoint{}{}",
-                                          it->is_string() ? v::shown(it->get_ref<const std::string&>()) : "a non-string",
-                                          problem.empty() ? "" : ": ", problem));
+            throw ConfigError(
+                source, "imdsEndpoint",
+                fmt::format("{} is not an IMDS endpoint{}{}",
+                            it->is_string() ? v::shown(it->get_ref<const std::string&>()) : "a non-string",
+                            problem.empty() ? "" : ": ", problem));
     }
 }
 

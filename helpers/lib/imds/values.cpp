@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 #include "core/text.hpp"
 
 namespace eksnode::imds::value {
@@ -85,8 +87,9 @@ std::string shown(std::string_view s) { return json_quoted(s, shown_max, QuoteAs
 
 std::string dns_name(std::string_view s) {
     return is_dns_name(s) ? ""
-                          : problem(s, "a DNS name (RFC 1123: dot-separated labels of letters, digits and '-', "
-                                       "at most 63 characters each and 253 in all)");
+                          : problem(s,
+                                    "a DNS name (RFC 1123: dot-separated labels of letters, digits and '-', "
+                                    "at most 63 characters each and 253 in all)");
 }
 
 std::string instance_id(std::string_view s) {
@@ -182,9 +185,18 @@ std::string outpost_arn(std::string_view s) {
 }
 
 std::string iam_role(std::string_view s) {
-    bool ok = !s.empty() && s.size() <= 128 &&
-              all_of(s, [](char c) { return is_alnum(c) || std::string_view("+=,.@_-").find(c) != std::string_view::npos; });
+    bool ok = !s.empty() && s.size() <= 128 && all_of(s, [](char c) {
+        return is_alnum(c) || std::string_view("+=,.@_-").find(c) != std::string_view::npos;
+    });
     return ok ? "" : problem(s, "an IAM role name (letters, digits and +=,.@_-, at most 128)");
+}
+
+std::string lifecycle_state(std::string_view s) {
+    // "InService", "Warmed:Running": words of letters joined by single ':'
+    bool ok = !s.empty() && s.size() <= 64 && s.front() >= 'A' && s.front() <= 'Z' && s.back() != ':';
+    for (size_t i = 0; ok && i < s.size(); ++i)
+        ok = s[i] == ':' ? s[i - 1] != ':' : (is_alnum(s[i]) && !is_digit(s[i]));
+    return ok ? "" : problem(s, "an Auto Scaling lifecycle state (words of letters joined by ':', at most 64)");
 }
 
 std::string https_url(std::string_view s) {
@@ -216,10 +228,22 @@ std::string base64(std::string_view s) {
 
 std::string command_word(std::string_view s) {
     bool ok = !s.empty() && is_utf8_text(s) && all_of(s, [](char c) {
-                  auto u = static_cast<unsigned char>(c);
-                  return u > 0x20 && u != 0x7f;
-              });
+        auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u != 0x7f;
+    });
     return ok ? "" : problem(s, "one word (no spaces, control characters or bytes that are not UTF-8)");
+}
+
+std::string list(std::string_view text, Check check, std::vector<std::string>& out) {
+    for (int line_no = 1; !text.empty(); ++line_no) {
+        size_t nl = text.find('\n');
+        std::string_view line = trim_line(text.substr(0, nl));
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        if (line.empty()) continue;
+        if (std::string problem = check(line); !problem.empty()) return fmt::format("line {}: {}", line_no, problem);
+        out.emplace_back(line);
+    }
+    return {};
 }
 
 }  // namespace eksnode::imds::value

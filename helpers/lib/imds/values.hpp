@@ -16,6 +16,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/text.hpp"
 
@@ -43,6 +44,7 @@ std::string cidr(std::string_view s);               // IPv4 or IPv6 address "/" 
 std::string account_id(std::string_view s);         // 12 digits
 std::string outpost_arn(std::string_view s);        // arn:aws:outposts:<region>:<account>:outpost/op-<17 hex>
 std::string iam_role(std::string_view s);           // IAM role name: [A-Za-z0-9+=,.@_-], at most 128
+std::string lifecycle_state(std::string_view s);    // Auto Scaling's: "InService", "Warmed:Running"
 std::string https_url(std::string_view s);          // https://<DNS name or IPv4>[:port][/path], for EKS endpoints
 std::string base64(std::string_view s);             // [A-Za-z0-9+/] with = padding, as EKS sends the cluster CA
 
@@ -51,5 +53,11 @@ std::string base64(std::string_view s);             // [A-Za-z0-9+/] with = padd
 // no control character, valid UTF-8. Anything else would become a second
 // argument, or be dropped by systemd with the whole line.
 std::string command_word(std::string_view s);
+
+// A newline-separated IMDS list (ipv6s, local-ipv4s, the CIDR blocks): its
+// non-empty lines, trimmed, each checked by `check` (one of the above). The
+// problem ("line 2: ...") or "", with the entries in `out`.
+using Check = std::string (*)(std::string_view);
+std::string list(std::string_view text, Check check, std::vector<std::string>& out);
 
 }  // namespace eksnode::imds::value

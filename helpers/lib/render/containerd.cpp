@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// eks-node-containerd: config.toml and the base OCI runtime spec, equivalent to
-// nodeadm/internal/containerd (config.template.toml for schema 2,
-// config2.template.toml for schema 3, base-runtime-spec.json, nvidia.go).
+// eks-node-containerd: config.toml, equivalent to nodeadm/internal/containerd
+// (config.template.toml for schema 2, config2.template.toml for schema 3,
+// nvidia.go), and the step's render. By decision, beside it: a user's
+// schema 2 TOML on containerd 2 (containerd_migrate.cpp), the drop-ins
+// containerd imports (containerd_dropins.cpp), the SOCI snapshotter
+// (containerd_soci.cpp), the base OCI runtime spec (containerd_spec.cpp).
 #include "render/containerd.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <optional>
 #include <system_error>
 
@@ -24,7 +21,6 @@
 #include "core/log.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
-#include "derive/derive.hpp"
 #include "render/detail.hpp"
 #include "render/render.hpp"
 
@@ -33,11 +29,6 @@ namespace eksnode::render {
 namespace detail {
 
 namespace {
-
-constexpr std::string_view containerd_socket = "/run/containerd/containerd.sock";
-constexpr std::string_view v2_cri = "io.containerd.grpc.v1.cri";
-constexpr std::string_view v3_images = "io.containerd.cri.v1.images";
-constexpr std::string_view v3_runtime = "io.containerd.cri.v1.runtime";
 
 struct Runtime {
     std::string_view name;
@@ -202,167 +193,6 @@ json schema3_config(const json& cfg) {
     return c;
 }
 
-// --- a schema 2 snippet on containerd 2 ---------------------------------------------
-
-std::string user_key(std::string_view plugin, std::string_view rest) {
-    return fmt::format("spec.containerd.config.plugins.\"{}\".{}", plugin, rest);
-}
-
-// Settings containerd 2 removed: kept, containerd would refuse to start (or
-// ignore them); migrated, they would mean something else. The user has to
-// say what they want in schema 3 terms.
-void refuse_removed(const json& cri) {
-    static constexpr std::pair<std::string_view, std::string_view> removed[] = {
-        {"/systemd_cgroup", "set SystemdCgroup in the runc runtime's options"},
-        {"/containerd/default_runtime",
-         "name a runtime in containerd.runtimes and set containerd.default_runtime_name"},
-        {"/containerd/untrusted_workload_runtime",
-         "define a runtime handler in containerd.runtimes and select it with a RuntimeClass"},
-    };
-    for (const auto& [pointer, instead] : removed) {
-        if (!find(cri, pointer)) continue;
-        std::string key(pointer.substr(1));
-        std::replace(key.begin(), key.end(), '/', '.');
-        throw ConfigError(
-            "config.json", user_key(v2_cri, key),
-            fmt::format("is a containerd configuration version 2 setting that containerd 2.0 removed: {}", instead));
-    }
-    const json* runtimes = find(cri, "/containerd/runtimes");
-    if (!runtimes || !runtimes->is_object()) return;
-    for (const auto& [name, rt] : runtimes->items()) {
-        const json* type = rt.is_object() ? find(rt, "/runtime_type") : nullptr;
-        if (type && (*type == "io.containerd.runtime.v1.linux" || *type == "io.containerd.runc.v1"))
-            throw ConfigError("config.json", user_key(v2_cri, fmt::format("containerd.runtimes.{}.runtime_type", name)),
-                              fmt::format("{} was removed in containerd 2.0: use io.containerd.runc.v2", type->dump()));
-    }
-}
-
-// Moves `key` of `from` (if there) to `to[as]`.
-void move_key(json& from, std::string_view key, json& to, std::string_view as) {
-    auto it = from.find(std::string(key));
-    if (it == from.end()) return;
-    to[std::string(as)] = std::move(*it);
-    from.erase(it);
-}
-
-// The user's schema 2 TOML in schema 3's places, as `containerd config
-// migrate` (and containerd 2 when it loads a version 2 file) splits the CRI
-// plugin: image settings to io.containerd.cri.v1.images, the CRI server's
-// own (streaming) settings stay in io.containerd.grpc.v1.cri, the rest is the
-// runtime's, io.containerd.cri.v1.runtime. Merged into our schema 3 file,
-// the user's values win over ours key by key, as in schema 3 TOML.
-json migrate_v2_snippet(json user, bool cni_bin_dirs) {
-    user.erase("version");
-    json* plugins = user.contains("plugins") && user["plugins"].is_object() ? &user["plugins"] : nullptr;
-    if (!plugins) return user;
-    // Schema 1's short plugin name, which schema 2 already renamed.
-    if (plugins->contains("cri")) {
-        if (plugins->contains(v2_cri))
-            throw ConfigError("config.json", "spec.containerd.config.plugins.cri",
-                              fmt::format("configures the CRI plugin a second time, beside \"{}\"", v2_cri));
-        (*plugins)[std::string(v2_cri)] = std::move((*plugins)["cri"]);
-        plugins->erase("cri");
-    }
-    auto it = plugins->find(std::string(v2_cri));
-    if (it == plugins->end()) return user;
-    if (!it->is_object())
-        throw ConfigError("config.json", fmt::format("spec.containerd.config.plugins.\"{}\"", v2_cri),
-                          "expected a table");
-    json cri = std::move(*it);
-    plugins->erase(it);
-    refuse_removed(cri);
-
-    json images = json::object();
-    json server = json::object();
-    json pinned = json::object();
-    move_key(cri, "sandbox_image", pinned, "sandbox");
-    if (!pinned.empty()) images["pinned_images"] = std::move(pinned);
-    for (const char* key : {"registry", "image_decryption", "max_concurrent_downloads", "image_pull_progress_timeout",
-                            "image_pull_with_sync_fs", "stats_collect_period"})
-        move_key(cri, key, images, key);
-    for (const char* key : {"disable_tcp_service", "stream_server_address", "stream_server_port", "stream_idle_timeout",
-                            "enable_tls_streaming", "x509_key_pair_streaming"})
-        move_key(cri, key, server, key);
-    if (cri.contains("containerd") && cri["containerd"].is_object()) {
-        json& ctd = cri["containerd"];
-        for (const char* key : {"snapshotter", "disable_snapshot_annotations", "discard_unpacked_layers"})
-            move_key(ctd, key, images, key);
-        // A runtime's sandbox_mode is its sandboxer in schema 3.
-        if (json* runtimes = ctd.contains("runtimes") ? &ctd["runtimes"] : nullptr; runtimes && runtimes->is_object())
-            for (auto& [name, rt] : runtimes->items()) {
-                if (!rt.is_object() || !rt.contains("sandbox_mode") || rt.contains("sandboxer")) continue;
-                rt["sandboxer"] = rt["sandbox_mode"];
-                rt.erase("sandbox_mode");
-            }
-        if (ctd.empty()) cri.erase("containerd");
-    }
-    // The CNI binary directory is a list from containerd 2.1 on (containerd
-    // 2.0 knows only bin_dir), in the key our file uses.
-    if (cni_bin_dirs && cri.contains("cni") && cri["cni"].is_object() && cri["cni"].contains("bin_dir")) {
-        json& cni = cri["cni"];
-        if (!cni.contains("bin_dirs")) cni["bin_dirs"] = json::array({cni["bin_dir"]});
-        cni.erase("bin_dir");
-    }
-    // What is left is the runtime plugin's.
-    if (!images.empty()) (*plugins)[std::string(v3_images)] = std::move(images);
-    if (!cri.empty()) (*plugins)[std::string(v3_runtime)] = std::move(cri);
-    if (!server.empty()) (*plugins)[std::string(v2_cri)] = std::move(server);
-    return user;
-}
-
-json mount(std::string_view destination, std::string_view type, std::string_view source, json options) {
-    json m = json::object();
-    m["destination"] = destination;
-    m["options"] = std::move(options);
-    m["source"] = source;
-    m["type"] = type;
-    return m;
-}
-
-// containerd's default Linux spec (`ctr oci spec`) with nodeadm's changes: no
-// inheritable capabilities, and RLIMIT_NOFILE raised to 65536/1048576.
-json default_base_runtime_spec() {
-    const json caps = json::array({"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
-                                   "CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
-                                   "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"});
-    json lnx = json::object();
-    lnx["maskedPaths"] =
-        json::array({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                     "/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats", "/sys/firmware"});
-    lnx["namespaces"] = json::array();
-    for (const char* ns : {"ipc", "mount", "network", "pid", "uts"}) lnx["namespaces"].push_back({{"type", ns}});
-    lnx["readonlyPaths"] = json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
-    lnx["resources"] = {{"devices", json::array({{{"access", "rwm"}, {"allow", false}}})}};
-
-    json mounts = json::array({
-        mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
-        mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
-        mount("/dev/pts", "devpts", "devpts",
-              {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
-        mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
-        mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
-    });
-
-    json process = json::object();
-    process["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
-    process["cwd"] = "/";
-    process["noNewPrivileges"] = true;
-    json nofile = json::object();
-    nofile["type"] = "RLIMIT_NOFILE";
-    nofile["soft"] = 65536;
-    nofile["hard"] = 1048576;
-    process["rlimits"] = json::array({std::move(nofile)});
-    process["user"] = {{"gid", 0}, {"uid", 0}};
-
-    json spec = json::object();
-    spec["linux"] = std::move(lnx);
-    spec["mounts"] = std::move(mounts);
-    spec["ociVersion"] = "1.1.0";
-    spec["process"] = std::move(process);
-    spec["root"] = {{"path", "rootfs"}};
-    return spec;
-}
-
 // The user's containerd.config may list imports of its own: they join ours
 // (a TOML array would replace it in the merge), so config.d is always read.
 void keep_dropin_import(json& c) {
@@ -374,127 +204,6 @@ void keep_dropin_import(json& c) {
     for (const json& i : imports)
         if (i != containerd_imports) out.push_back(i);
     imports = std::move(out);
-}
-
-// --- the drop-ins containerd imports -----------------------------------------------
-
-struct DropinText {
-    std::optional<std::string> text;  // nullopt: not read (`problem` says why)
-    std::string problem;
-    std::string fingerprint;
-};
-
-// A drop-in's bytes, without waiting on a FIFO or reading past the check's
-// limit: it is no file of ours, and a render step must not hang on one.
-DropinText read_dropin(const fs::path& p) {
-    DropinText r;
-    Fd f{::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
-    if (f.fd < 0) {
-        r.problem = fmt::format("cannot be opened ({}): not checked", std::strerror(errno));
-        return r;
-    }
-    struct stat st {};
-    if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        r.problem = "not a regular file: containerd will not start while it is there";
-        return r;
-    }
-    if (static_cast<uint64_t>(st.st_size) > dropin_check_bytes) {
-        r.problem = fmt::format("{} bytes, more than eks-node checks ({} MiB): not checked", st.st_size,
-                                dropin_check_bytes >> 20);
-        r.fingerprint = fmt::format("{}-bytes", st.st_size);
-        return r;
-    }
-    std::string text;
-    try {
-        text = read_at_most(f.fd, static_cast<size_t>(st.st_size) + 1);
-    } catch (const std::system_error& e) {
-        r.problem = fmt::format("cannot be read ({})", std::strerror(e.code().value()));
-        return r;
-    }
-    const size_t have = text.size();
-    if (have > dropin_check_bytes) {  // grew while being read
-        r.problem = fmt::format("more than eks-node checks ({} MiB): not checked", dropin_check_bytes >> 20);
-        r.fingerprint = "growing";
-        return r;
-    }
-    r.fingerprint = fnv1a64_hex(text);
-    r.text = std::move(text);
-    return r;
-}
-
-// containerd 1.x merges an imported file plugin by plugin: a [plugins."ID"]
-// (or [proxy_plugins.NAME]) table replaces config.toml's table of that name
-// whole. containerd 2 merges them key by key (containerd#9982).
-void check_replaced_tables(const toml::table& dropin, const json& ours, std::vector<std::string>& warnings) {
-    for (const char* section : {"plugins", "proxy_plugins"}) {
-        const toml::table* theirs = dropin[section].as_table();
-        auto mine = ours.find(section);
-        if (!theirs || mine == ours.end() || !mine->is_object()) continue;
-        for (const auto& [key, value] : *theirs) {
-            auto it = mine->find(std::string(key.str()));
-            if (it == mine->end() || !value.is_table()) continue;
-            std::vector<std::string> lost;
-            for (auto k = it->begin(); k != it->end(); ++k) lost.push_back(k.key());
-            std::sort(lost.begin(), lost.end());
-            warnings.push_back(fmt::format(
-                "[{}.\"{}\"] replaces config.toml's whole table of that name (containerd 1.x imports merge table "
-                "by table, not key by key): eks-node's {} there no longer apply; set single keys in "
-                "spec.containerd.config (eks-node merges those key by key) instead",
-                section, key.str(), fmt::join(lost, ", ")));
-        }
-    }
-}
-
-ContainerdDropin check_dropin(const std::string& node_path, const fs::path& file, const json* ours,
-                              bool containerd_1x) {
-    ContainerdDropin d{node_path, "", {}};
-    DropinText read = read_dropin(file);
-    d.fingerprint = read.fingerprint;
-    if (!read.text) {
-        d.warnings.push_back(read.problem);
-        return d;
-    }
-    toml::table doc;
-    try {
-        doc = config::parse_toml(*read.text, node_path);
-    } catch (const ConfigError& e) {
-        d.warnings.push_back(fmt::format("{}: containerd will not start while it is there", e.problem()));
-        return d;
-    }
-    if (!ours) return d;
-    const int64_t version = doc["version"].value_or(int64_t{0});
-    const int64_t our_version = ours->value("version", 0);
-    if (version > our_version)
-        d.warnings.push_back(
-            fmt::format("version {} is newer than config.toml's {}: containerd will not start "
-                        "while it is there",
-                        version, our_version));
-    if (containerd_1x) check_replaced_tables(doc, *ours, d.warnings);
-    return d;
-}
-
-// The drop-ins over `ours` (config.toml as data; nullptr when it cannot be
-// rendered: the files are then checked on their own).
-std::vector<ContainerdDropin> dropins_over(const json* ours, bool containerd_1x, const Paths& paths) {
-    std::vector<ContainerdDropin> out;
-    const std::string dir(path::containerd_dropin_dir);
-    std::error_code ec;
-    fs::directory_iterator it(paths.of(dir), ec);
-    if (ec) {
-        if (ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
-            out.push_back({dir, "", {fmt::format("cannot be listed ({}): its files are not checked", ec.message())}});
-        return out;
-    }
-    // containerd's glob *.toml; Go's filepath.Glob sorts what matches
-    std::vector<std::string> names;
-    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-        std::string name = it->path().filename().string();
-        if (name.ends_with(".toml")) names.push_back(std::move(name));
-    }
-    std::sort(names.begin(), names.end());
-    for (const std::string& name : names)
-        out.push_back(check_dropin(dir + "/" + name, paths.of(dir + "/" + name), ours, containerd_1x));
-    return out;
 }
 
 // Replaces `from` by `to` in every string value under `v`; whether any was.
@@ -561,74 +270,6 @@ std::string fnv1a64_hex(std::string_view bytes) {
     return fmt::format("{:016x}", h);
 }
 
-bool use_soci_snapshotter(const json& cfg) {
-    // eks-node-config decided (derive.cpp, derive_soci_snapshotter): the gate,
-    // the machine's size, the snapshotter installed.
-    return flag(cfg, "/derived/sociSnapshotter");
-}
-
-// Releases before 0.10 (Debian's 0.4.1, tested in the VM): no parallel pull
-// mode; a "containerd" content store they connect to when they start (10 s
-// without containerd's socket and they exit, while containerd starts after
-// the snapshotter); and the CRI image service they proxy for their keychain is
-// CRI v1alpha2 only, which kubelet 1.26+ does not speak. An unknown release
-// (no version recorded) is taken as current.
-bool soci_before_0_10(const json& cfg) {
-    const json* v = find(cfg, "/machine/sociSnapshotterVersion");
-    const std::string version = v && v->is_string() ? v->get<std::string>() : std::string();
-    return !version.empty() && derive::compare_versions(version, "0.10") < 0;
-}
-
-namespace {
-
-// The SOCI snapshotter's config.toml as data, for the release of machine.sociSnapshotterVersion.
-json soci_config_document(const json& cfg) {
-    json soci = json::object();
-    soci["debug"] = false;
-    if (soci_before_0_10(cfg)) {
-        // Its own content store (SOCI indexes and zTOCs), so that it starts
-        // before containerd; layers are pulled lazily where the registry has a
-        // SOCI index, else as containerd would. No keychain: kubelet's image
-        // requests cannot pass through it (CRI v1alpha2 only).
-        soci["content_store"] = {{"type", "soci"}};
-        return soci;
-    }
-    // The snapshotter learns registry credentials from the CRI image requests
-    // that pass through it on their way to containerd (kubelet's
-    // imageServiceEndpoint is its socket).
-    soci["cri_keychain"] = {{"enable_keychain", true}, {"image_service_path", containerd_socket}};
-    soci["content_store"] = {{"type", "containerd"}};
-    json pull = json::object();
-    pull["enable"] = true;
-    pull["concurrent_download_chunk_size"] = "16mb";
-    pull["discard_unpacked_layers"] = true;
-    pull["max_concurrent_downloads"] = -1;
-    pull["max_concurrent_downloads_per_image"] = 20;
-    pull["max_concurrent_unpacks"] = -1;
-    pull["max_concurrent_unpacks_per_image"] = 12;
-    // unpigz decompresses gzip layers on several cores.
-    pull["decompress_streams"] = {{"gzip", {{"path", "/usr/bin/unpigz"}, {"args", json::array({"-d", "-c"})}}}};
-    soci["pull_modes"] = {{"parallel_pull_unpack", std::move(pull)}};
-    return soci;
-}
-
-}  // namespace
-
-std::string soci_snapshotter_config(const json& cfg) {
-    std::string out = generated_header("eks-node-containerd", "spec.featureGates.FastImagePull");
-    if (soci_before_0_10(cfg))
-        out += fmt::format(
-            "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no credential proxy\n",
-            syntax::comment(need_string(cfg, "/machine/sociSnapshotterVersion")));
-    return out.append(config::json_to_toml(soci_config_document(cfg), path::soci_config));
-}
-
-json base_runtime_spec(const json& cfg) {
-    json spec = default_base_runtime_spec();
-    if (const json* user = non_empty_object(cfg, "/spec/containerd/baseRuntimeSpec")) deep_merge(spec, *user);
-    return spec;
-}
-
 }  // namespace detail
 
 namespace {
@@ -679,30 +320,6 @@ std::vector<std::string> containerd_cni_dirs(const json& cfg) {
                 if (d.is_string()) out.push_back(d.get<std::string>());
     }
     return out;
-}
-
-std::vector<std::string> soci_snapshotter_programs(const json& cfg) {
-    std::vector<std::string> out;
-    const json soci = detail::soci_config_document(cfg);
-    const json* modes = find(soci, "/pull_modes");
-    if (!modes || !modes->is_object()) return out;
-    for (const auto& [mode, m] : modes->items()) {
-        const json* streams = find(m, "/decompress_streams");
-        if (!streams || !streams->is_object()) continue;
-        for (const auto& [format, d] : streams->items())
-            if (const json* p = find(d, "/path"); p && p->is_string()) out.push_back(p->get<std::string>());
-    }
-    return out;
-}
-
-std::vector<ContainerdDropin> containerd_dropins(const json& cfg, const Paths& paths) {
-    std::optional<json> ours;
-    try {
-        ours = detail::containerd_config(cfg);
-    } catch (const Error&) {
-        ours.reset();  // config.json is broken: its own checks say so
-    }
-    return detail::dropins_over(ours ? &*ours : nullptr, ours && !detail::containerd_at_least(cfg, "2.0"), paths);
 }
 
 void check_runtime_handlers(const json& cfg, const Paths& paths) {

@@ -10,8 +10,16 @@
 
 #include "config/registries.hpp"
 #include "core/jsonutil.hpp"
+#include "core/paths.hpp"
+#include "render/render.hpp"
 
 namespace eksnode::render::detail {
+
+// containerd's socket and its CRI plugins' names: schema 2's one, schema 3's two.
+inline constexpr std::string_view containerd_socket = "/run/containerd/containerd.sock";
+inline constexpr std::string_view v2_cri = "io.containerd.grpc.v1.cri";
+inline constexpr std::string_view v3_images = "io.containerd.cri.v1.images";
+inline constexpr std::string_view v3_runtime = "io.containerd.cri.v1.runtime";
 
 // containerd's configuration schema: version 2 for containerd 1.x, version 3
 // for 2.x (which still loads version 2, migrating it in memory).
@@ -40,8 +48,21 @@ std::string soci_snapshotter_config(const json& cfg);
 bool soci_before_0_10(const json& cfg);
 
 // /etc/containerd/base-runtime-spec.json: nodeadm's default OCI spec with
-// spec.containerd.baseRuntimeSpec deep-merged over it.
+// spec.containerd.baseRuntimeSpec deep-merged over it (containerd_spec.cpp).
 json base_runtime_spec(const json& cfg);
+
+// The user's schema 2 TOML in schema 3's places (containerd_migrate.cpp);
+// `cni_bin_dirs`: containerd 2.1's list of CNI binary directories. Throws
+// ConfigError for a setting containerd 2 removed.
+json migrate_v2_snippet(json user, bool cni_bin_dirs);
+
+// The SOCI snapshotter's config.toml as data (containerd_soci.cpp).
+json soci_config_document(const json& cfg);
+
+// The drop-ins containerd imports over `ours` (config.toml as data; nullptr
+// when it cannot be rendered: the files are then checked on their own), each
+// with what will go wrong with it (containerd_dropins.cpp).
+std::vector<ContainerdDropin> dropins_over(const json* ours, bool containerd_1x, const Paths& paths);
 
 // settings.registries' hosts.toml for one registry, naming the TLS files
 // render_registries() wrote for each mirror (in order) and for the registry;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/environment.hpp"
 #include "config/runtimes.hpp"
 #include "config/settings.hpp"
 #include "core/error.hpp"
@@ -49,23 +50,17 @@ void line(std::string& out, std::string_view key, const std::string& value) {
 // not its own environment, to the agent's container: AWS's proxy guide for
 // ECS container instances sets them in both places, and so does this.
 void proxy_lines(std::string& out, const json& cfg) {
-    static constexpr std::string_view keys[] = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-                                                "http_proxy", "https_proxy", "no_proxy"};
-    const json* sections = find(cfg, "/spec/instance/environment");
-    if (!sections || !sections->is_object()) return;
-    std::map<std::string_view, std::string> vars;
-    auto take = [&](const json& section) {
-        if (!section.is_object()) return;
-        for (std::string_view k : keys)
-            if (auto v = section.find(k); v != section.end() && v->is_string()) vars[k] = v->get<std::string>();
-    };
-    if (auto d = sections->find("default"); d != sections->end()) take(*d);
-    for (const auto& [key, section] : sections->items())
-        if (key != "default" && config::check::service_section_unit(key) == "ecs") take(section);
-    if (vars.empty()) return;
-    out += "# The proxy of ecs.service (spec.instance.environment), for the agent's container\n";
-    for (std::string_view k : keys)
-        if (auto v = vars.find(k); v != vars.end()) line(out, k, v->second);
+    const json* spec = find(cfg, "/spec");
+    if (!spec) return;
+    const std::map<std::string, config::environment::Value> vars = config::environment::of_unit(*spec, "ecs");
+    std::string lines;
+    // Go's variables (the agent is Go), upper case spellings first
+    for (bool upper : {true, false})
+        for (const config::environment::ProxyName& p : config::environment::proxy_names)
+            if (auto v = vars.find(std::string(upper ? p.upper : p.lower)); p.go && v != vars.end())
+                line(lines, v->first, v->second.value);
+    if (lines.empty()) return;
+    out += "# The proxy of ecs.service (spec.instance.environment), for the agent's container\n" + lines;
 }
 
 std::string ecs_config_text(const json& cfg) {

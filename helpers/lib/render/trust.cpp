@@ -8,6 +8,7 @@
 // (containerd, kubelet, the credential providers) load the system roots once
 // per process: containerd is try-restarted, kubelet is this step's consumer.
 #include <algorithm>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -67,7 +68,20 @@ void render_trust(StepResult& r, const json& cfg, const Paths& paths, const Trus
     const std::vector<std::string> argv = store == TrustStore::p11_kit
                                               ? std::vector<std::string>{"update-ca-trust", "extract"}
                                               : std::vector<std::string>{"update-ca-certificates"};
-    update(argv);
+    try {
+        update(argv);
+    } catch (...) {
+        // The tool failed (or was killed at its deadline): the anchors written
+        // this run go again, so that the next run sees them as new and runs
+        // the tool once more, rather than "nothing changed" over a store that
+        // never took them. (A withdrawn anchor cannot be put back: its store
+        // entry stays until the tool next succeeds.)
+        for (const auto& [file, result] : mine.outputs) {
+            std::error_code ec;
+            if (result == WriteResult::written) fs::remove(file, ec);
+        }
+        throw;
+    }
     r.restart("containerd.service", "settings.trust changed the system trust store");
 }
 
@@ -75,6 +89,12 @@ void run_trust_update(const std::vector<std::string>& argv) {
     ProcessOptions o;
     o.stderr_to = ProcessOptions::Stderr::merge;
     o.timeout = std::chrono::seconds(60);
+    // its temporary files where this step's confinement lets it write
+    // (path::trust_tool_tmp), not in /tmp: update-ca-certificates fails there
+    // (made by the confinement for its rule; here when there is none)
+    std::error_code ec;
+    fs::create_directories(path::trust_tool_tmp, ec);
+    o.environment = environment_with({{"TMPDIR", std::string(path::trust_tool_tmp)}});
     ProcessResult p = run_process(argv, o);
     if (!p.succeeded())
         throw Error(fmt::format("{} failed{}: {}", argv.front(),

@@ -12,6 +12,7 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
+#include "steps/cloud_init.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {
@@ -99,20 +100,13 @@ bool restart_if_newer(std::string_view unit, const Newest& newest, std::string_v
 
 }  // namespace
 
-StepResult cloud_init(const StepOptions& opts) {
-    json cfg = load_config_json(opts);
-    if (!sd::manages_host(opts.paths)) {
-        log::info("not a systemd service on the host: nothing to wait for or report");
-        return {};
-    }
-    report_cloud_final(cfg);
-
+void redo_what_scripts_changed(const Paths& paths) {
     // eks-node-config's inputs besides user data: nodeadm's drop-ins and the
     // TOML fragments. Its restart re-runs every step that Requires= it, and
     // those restart containerd and kubelet only where an output changed.
-    auto newest_config = newest_of(opts.paths, {}, {{config::nodeadm_dropin_dir, ""}});
+    auto newest_config = newest_of(paths, {}, {{config::nodeadm_dropin_dir, ""}});
     for (std::string_view d : config::config_dirs) {
-        auto n = newest_in(opts.paths.of(std::string(d) + "/node.toml.d"), ".toml");
+        auto n = newest_in(paths.of(std::string(d) + "/node.toml.d"), ".toml");
         if (n.first > newest_config.first) newest_config = n;
     }
     restart_if_newer("eks-node-config.service", newest_config, " (and the steps after it)");
@@ -120,14 +114,24 @@ StepResult cloud_init(const StepOptions& opts) {
     // containerd reads these only at start. A script that edits config.toml
     // or the base spec keeps its edit: containerd restarts over it (a re-run
     // of eks-node-containerd would render the edit away).
-    auto edited = newest_of(opts.paths, {path::containerd_config, path::base_runtime_spec}, {});
-    if (restart_if_newer("containerd.service", edited, "")) return {};
+    auto edited = newest_of(paths, {path::containerd_config, path::base_runtime_spec}, {});
+    if (restart_if_newer("containerd.service", edited, "")) return;
     // A drop-in in config.d (AL2 user data writes them): eks-node-containerd
     // re-runs, checks it and lists its fingerprint in config.toml's header,
     // and that change of config.toml restarts containerd.
-    auto dropins = newest_of(opts.paths, {}, {{path::containerd_dropin_dir, ".toml"}});
+    auto dropins = newest_of(paths, {}, {{path::containerd_dropin_dir, ".toml"}});
     restart_if_newer("eks-node-containerd.service", dropins,
                      " (it checks the drop-in; its changed config.toml restarts containerd)");
+}
+
+StepResult cloud_init(const StepOptions& opts) {
+    json cfg = load_config_json(opts);
+    if (!sd::manages_host(opts.paths)) {
+        log::info("not a systemd service on the host: nothing to wait for or report");
+        return {};
+    }
+    report_cloud_final(cfg);
+    redo_what_scripts_changed(opts.paths);
     return {};
 }
 

@@ -2,7 +2,7 @@
 // eks-node-containerd: containerd's config.toml and base runtime spec.
 // See eks-node-containerd(8).
 #include "render/render.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {
@@ -17,7 +17,7 @@ StepResult containerd(const StepOptions& opts) { return render::render_container
 // renders the same bytes when user data changes nothing containerd reads, and
 // then does not restart it (eks-node-generator(8), EARLY CONTAINERD).
 StepResult containerd_image(const StepOptions& opts) {
-    return render::render_containerd(resolve_image_config(opts.paths), opts.paths);
+    return render::render_containerd(resolve::resolve_image_config(opts.paths), opts.paths);
 }
 
 }  // namespace eksnode::steps

@@ -4,6 +4,7 @@
 #include "steps/steps.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -43,6 +44,20 @@ StepResult imds(const StepOptions& opts) {
     // must find the file it describes.
     fs::path ud = opts.paths.of(path::user_data);
     out.add(ud, r.user_data ? write_file_atomic(ud, *r.user_data, outputs::of(path::user_data).mode) : remove_file(ud));
+    // The warm pool's marker before instance.json: kubelet's condition reads
+    // it, and a run that stops between the two leaves it as IMDS said.
+    const json& state = i.at("targetLifecycleState");
+    const std::optional<std::string> lifecycle =
+        state.is_string() ? std::optional<std::string>(state.get<std::string>()) : std::nullopt;
+    fs::path marker = opts.paths.of(path::warm_pool_marker);
+    if (imds::holds_kubelet(lifecycle))
+        log::info(
+            "target lifecycle state {}: in an Auto Scaling warm pool, kubelet held back until InService "
+            "(eks-node-warm-pool)",
+            *lifecycle);
+    out.add(marker, imds::holds_kubelet(lifecycle)
+                        ? write_file_atomic(marker, *lifecycle + "\n", outputs::of(path::warm_pool_marker).mode)
+                        : remove_file(marker));
     fs::path ij = opts.paths.of(path::instance_json);
     out.add(ij, write_file_atomic(ij, dump_pretty(r.instance), outputs::of(path::instance_json).mode));
     return out;

@@ -9,21 +9,14 @@
 // the node with the API server while starting, so "ok" there follows the
 // registration attempt. Node readiness itself (CNI up) is the cluster's view
 // and is not claimed here.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "config/settings.hpp"
+#include "core/curl.hpp"
 #include "core/error.hpp"
-#include "core/fsutil.hpp"
 #include "core/http.hpp"
 #include "core/log.hpp"
 #include "render/render.hpp"
@@ -47,8 +40,7 @@ constexpr milliseconds poll_interval{250};
 constexpr milliseconds request_timeout{2'000};
 
 struct Probe {
-    std::string url;  // "http://127.0.0.1:10248/healthz", for the messages
-    http::HttpEndpoint endpoint;
+    std::string url;  // "http://127.0.0.1:10248/healthz"
 };
 
 // Where kubelet listens, from the configuration it was given: the rendered
@@ -72,40 +64,35 @@ std::optional<Probe> probe_of(const json& cfg) {
     if (address == "::") address = "::1";
     std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
     std::string base = fmt::format("http://{}:{}", host, port);
+    // an IP literal, as kubelet takes it: the grammar of core/http.hpp's endpoints
     std::string problem;
-    std::optional<http::HttpEndpoint> ep = http::parse_endpoint(base, problem);
-    if (!ep)
+    if (!http::parse_endpoint(base, problem))
         throw ConfigError("config.json", "spec.kubelet.config.healthzBindAddress",
                           fmt::format("{}: {}", address, problem));
-    return Probe{base + "/healthz", *ep};
+    return Probe{base + "/healthz"};
 }
 
-// One GET /healthz. Returns "" when kubelet said ok, else what went wrong
-// ("connection refused", "HTTP 500: ...").
+// One GET /healthz, through the one HTTP client (core/curl.hpp): direct,
+// whatever proxy the environment names (kubelet's port is local). Returns ""
+// when kubelet said ok, else what went wrong ("Couldn't connect to server",
+// "HTTP 500: ...").
 std::string ask(const Probe& p) {
-    Fd s{::socket(p.endpoint.address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (s.fd < 0) return fmt::format("socket: {}", std::strerror(errno));
-    timeval tv{request_timeout.count() / 1000, (request_timeout.count() % 1000) * 1000};
-    ::setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&p.endpoint.address), p.endpoint.address_size) != 0)
-        return std::strerror(errno);
-    std::string request = http::format_request("GET", p.endpoint, "/healthz", "eks-node-joined", {});
-    if (::send(s.fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
-        return fmt::format("send: {}", std::strerror(errno));
-    http::ResponseParser parser(4096);
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
-        if (n < 0) return errno == EAGAIN ? std::string("no answer in time") : std::strerror(errno);
-        auto r = n == 0 ? parser.eof() : parser.feed(std::string_view(buf, static_cast<size_t>(n)));
-        if (r == http::ResponseParser::Result::error) return fmt::format("a bad answer ({})", parser.problem());
-        if (r == http::ResponseParser::Result::done) break;
+    curl::HttpRequest r;
+    r.method = "GET";
+    r.url = p.url;
+    r.timeout = request_timeout;
+    r.body_cap = 4096;  // "ok", or a short list of failed checks
+    r.agent = "joined";
+    curl::HttpResponse answer;
+    try {
+        answer = curl::perform(r);
+    } catch (const TempError& e) {
+        return e.what();
     }
-    std::string body = parser.body().substr(0, 200);
+    std::string body = answer.body.substr(0, 200);
     while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-    if (parser.status() == 200 && body == "ok") return {};
-    return fmt::format("HTTP {}: {}", parser.status(), body);
+    if (answer.status == 200 && body == "ok") return {};
+    return fmt::format("HTTP {}: {}", answer.status, body);
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ std::string mac_leaf(std::string_view mac, std::string_view leaf) {
 }
 
 // A single value, checked by `check`; nullopt when IMDS has none (404 or empty).
-using Check = std::string (*)(std::string_view);
+using Check = v::Check;
 std::optional<std::string> scalar(const Fetched& f, const std::string& path, Check check) {
     auto it = f.find(path);
     if (it == f.end() || !it->second) return std::nullopt;
@@ -69,16 +69,7 @@ std::vector<std::string> list(const Fetched& f, const std::string& path, Check c
     std::vector<std::string> out;
     auto it = f.find(path);
     if (it == f.end() || !it->second) return out;
-    std::string_view rest = *it->second;
-    for (int line_no = 1; !rest.empty(); ++line_no) {
-        size_t nl = rest.find('\n');
-        std::string_view line = trim_line(rest.substr(0, nl));
-        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-        if (line.empty()) continue;
-        if (std::string problem = check(line); !problem.empty())
-            bad(path, fmt::format("line {}: {}", line_no, problem));
-        out.emplace_back(line);
-    }
+    if (std::string problem = v::list(*it->second, check, out); !problem.empty()) bad(path, problem);
     return out;
 }
 

@@ -11,10 +11,11 @@
 #include <fmt/format.h>
 
 #include "aws/api.hpp"
-#include "aws/http.hpp"
 #include "aws/proxy.hpp"
+#include "config/environment.hpp"
 #include "config/settings.hpp"
 #include "core/backoff.hpp"
+#include "core/curl.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "steps/steps.hpp"
@@ -43,18 +44,16 @@ struct Target {
 // then what eks-node-config's client reads (this unit's environment, then
 // the default section).
 aws::ProxySettings kubelet_proxies(const json& spec) {
+    namespace env = config::environment;
     aws::ProxySettings p =
         aws::client_environment([](const char* name) -> const char* { return std::getenv(name); }, spec).proxies;
-    const json* own = path_in(spec, {"instance", "environment", "kubelet"});
-    if (!own || !own->is_object()) return p;
-    for (auto [var, upper, lower] :
-         {std::tuple{&p.http, "HTTP_PROXY", "http_proxy"}, std::tuple{&p.https, "HTTPS_PROXY", "https_proxy"},
-          std::tuple{&p.all, "ALL_PROXY", "all_proxy"}, std::tuple{&p.no_proxy, "NO_PROXY", "no_proxy"}})
-        for (const char* name : {upper, lower})
-            if (auto it = own->find(name); it != own->end() && it->is_string() && !it->get<std::string>().empty()) {
-                *var = {it->get<std::string>(), name, "spec.instance.environment.kubelet"};
-                break;
-            }
+    const std::map<std::string, env::Value> vars = env::of_unit(spec, "kubelet");
+    for (auto [var, name] : {std::pair{&p.http, env::http_proxy}, std::pair{&p.https, env::https_proxy},
+                             std::pair{&p.all, env::all_proxy}, std::pair{&p.no_proxy, env::no_proxy}})
+        // default's are taken above already, under this unit's environment
+        if (const auto* found = env::proxy(vars, name);
+            found && found->second.origin != "spec.instance.environment.default")
+            *var = {found->second.value, found->first, found->second.origin};
     return p;
 }
 
@@ -110,26 +109,26 @@ StepResult preflight(const StepOptions& opts) {
         const aws::ProxyChoice proxy = aws::choose_proxy(proxies, t.url);
         // proxy.why: "through the proxy of HTTPS_PROXY (...)", never its value
         const std::string via = proxy.url.empty() ? std::string() : " " + proxy.why;
-        aws::Reach r;
+        curl::Reach r;
         for (int attempt = 0;; ++attempt) {
             Clock::time_point now = Clock::now();
             milliseconds left = std::max(milliseconds{1}, std::chrono::duration_cast<milliseconds>(deadline - now));
-            r = aws::reach(t.url, proxy.url, t.ca_pem, left);
+            r = curl::reach(t.url, proxy.url, t.ca_pem, left);
             // warn: one attempt, so that kubelet waits no longer than it
             // takes; fail: the network gets the whole budget to come up
-            if (r.failed == aws::Stage::ok || !fail_closed) break;
+            if (r.failed == curl::Stage::ok || !fail_closed) break;
             std::optional<Clock::time_point> at =
                 next_attempt_at(Clock::now(), backoff_delay(attempt, milliseconds{200}, milliseconds{2000}, unit(rng)),
                                 deadline, milliseconds{500});
             if (!at) break;
             std::this_thread::sleep_until(*at);
         }
-        if (r.failed == aws::Stage::ok) {
+        if (r.failed == curl::Stage::ok) {
             log::info("{} at {} is reachable{}", t.what, t.url, via);
             continue;
         }
         failures.push_back(
-            fmt::format("{} at {} is unreachable{}: {}: {}", t.what, t.url, via, aws::stage_name(r.failed), r.detail));
+            fmt::format("{} at {} is unreachable{}: {}: {}", t.what, t.url, via, curl::stage_name(r.failed), r.detail));
     }
     if (failures.empty()) return {};
     if (fail_closed)

@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 
 #include "config/checks.hpp"
+#include "config/environment.hpp"
 #include "config/settings.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -62,23 +63,14 @@ std::vector<cri::Provider> providers(const Paths& paths) {
     }
 }
 
-// What kubelet's unit adds to a plugin's environment: spec.instance.environment's
-// default section, then kubelet's own (eks-node-system(8) writes them as
-// default.env and kubelet.env, which every service reads in that order), so
-// that a plugin reaches its token API through the proxy kubelet's plugin
+// What kubelet's unit adds to a plugin's environment (config/environment.hpp),
+// so that a plugin reaches its token API through the proxy kubelet's plugin
 // would. The steps' own units read neither file (eks-node-sandbox.conf).
 cri::EnvVars kubelet_environment(const json& cfg) {
     cri::EnvVars out;
-    const json* sections = path_in(cfg, {"spec", "instance", "environment"});
-    if (!sections || !sections->is_object()) return out;
-    auto add = [&](const json& vars) {
-        if (!vars.is_object()) return;
-        for (const auto& [name, value] : vars.items())
-            if (value.is_string()) out.emplace_back(name, value.get<std::string>());
-    };
-    if (auto d = sections->find("default"); d != sections->end()) add(*d);
-    for (const auto& [key, vars] : sections->items())
-        if (key != "default" && config::check::service_section_unit(key) == "kubelet") add(vars);
+    const json* spec = path_in(cfg, {"spec"});
+    if (!spec) return out;
+    for (auto& [name, v] : config::environment::of_unit(*spec, "kubelet")) out.emplace_back(name, v.value);
     return out;
 }
 

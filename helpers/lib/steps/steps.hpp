@@ -28,6 +28,7 @@ extern const StepSpec joined_spec;
 extern const StepSpec prepull_spec;
 extern const StepSpec network_spec;
 extern const StepSpec ecs_spec;
+extern const StepSpec warm_pool_spec;
 extern const StepSpec swap_spec;
 
 // Each step's work, as main() and `eks-node render` run it.
@@ -46,6 +47,7 @@ StepResult joined(const StepOptions& opts);          // steps/joined.cpp
 StepResult prepull(const StepOptions& opts);         // steps/prepull.cpp
 StepResult network(const StepOptions& opts);         // steps/network.cpp, one interface
 StepResult ecs(const StepOptions& opts);             // steps/ecs.cpp
+StepResult warm_pool(const StepOptions& opts);       // steps/warm_pool.cpp, polls until InService
 StepResult swap(const StepOptions& opts);            // steps/swap.cpp
 
 // eks-node-hook NAME: execv()s hook NAME's command (steps/hook.cpp); returns

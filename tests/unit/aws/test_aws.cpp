@@ -12,6 +12,7 @@
 
 using namespace eksnode;
 using namespace eksnode::aws;
+using eksnode::curl::HttpResponse;
 
 namespace {
 

@@ -458,6 +458,8 @@ TEST_CASE("validate checks every output file: present, mode, parseable", "[cli][
     put(path::containerd_config, "version = 2\n[plugins]\n", 0600);
     put(path::base_runtime_spec, "{}", 0600);
     put(path::kubeconfig, "apiVersion: v1\nkind: Config\n", 0600);
+    put(path::kubelet_config_al2, "{\"kind\": \"KubeletConfiguration\"}", 0600);
+    put(path::kubelet_config_al2_written, "{\"kind\": \"KubeletConfiguration\"}", 0600);
     for (const auto& c : cli::validate_files(p)) {
         INFO(c.name << ": " << c.detail);
         CHECK(c.outcome != Outcome::failed);

@@ -21,13 +21,13 @@
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
 #include "imds/imds.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
 using namespace eksnode::imds;
-using eksnode::steps::resolve_config;
-using eksnode::steps::ResolveInput;
+using eksnode::resolve::resolve_config;
+using eksnode::resolve::ResolveInput;
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
 #include "render/render.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -244,7 +244,7 @@ TEST_CASE("a NodeConfig written for nodeadm with yes/no/on/off works end to end"
     r.write("/sys/devices/system/cpu/online", "0-1\n");
     r.write("/etc/eks/kubelet-version.txt", "v1.31.0\n");
     // as base64, the way EC2 user data often arrives
-    json cfg = steps::resolve_config({r.paths(), test::conformance_instance(), test::base64(user_data)});
+    json cfg = resolve::resolve_config({r.paths(), test::conformance_instance(), test::base64(user_data)});
 
     const json& spec = cfg["spec"];
     CHECK(spec["cluster"]["enableOutpost"] == false);

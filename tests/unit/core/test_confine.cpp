@@ -93,7 +93,8 @@ void refuse_landlock() {
 TEST_CASE("every step but instance-store has a Landlock policy", "[core][confine]") {
     CHECK(confine::step_names() == std::vector<std::string_view>{"imds", "config", "system", "ca", "kubelet",
                                                                  "containerd", "hosts", "ecs", "network", "telemetry",
-                                                                 "cloud-init", "preflight", "joined", "prepull"});
+                                                                 "cloud-init", "preflight", "warm-pool", "joined",
+                                                                 "prepull"});
     // eks-node-cloud-init writes nothing: confined to no writable directory at all
     CHECK(confine::policy_of("cloud-init").writable.empty());
     CHECK(confine::find_policy("instance-store") == nullptr);

@@ -117,16 +117,20 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     std::vector<std::string_view> confined = outputs::steps();
     confined.emplace_back("cloud-init");
     confined.emplace_back("preflight");
+    // eks-node-warm-pool removes eks-node-imds's marker, in eks-node-imds's directory
+    confined.emplace_back("warm-pool");
     confined.emplace_back("joined");
     // eks-node-prepull writes nothing; it executes the credential provider plugins
     confined.emplace_back("prepull");
     CHECK(confine::step_names() == confined);
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
-    // settings.trust's store directories are the distribution's; its tool writes the extracted bundles
+    CHECK(confine::policy_of("warm-pool").writable == std::vector<std::string>{"/run/eks-node"});
+    // settings.trust's store directories are the distribution's; its tool writes the extracted bundles,
+    // and its temporary files in a directory of the step's (update-ca-certificates' mktemp)
     CHECK(confine::policy_of("ca").writable ==
           std::vector<std::string>{"/etc/kubernetes/pki", "-/etc/pki/ca-trust/source/anchors",
                                    "-/etc/pki/ca-trust/source/blocklist", "-/usr/local/share/ca-certificates",
-                                   "-/etc/pki/ca-trust/extracted", "-/etc/ssl/certs"});
+                                   "-/etc/pki/ca-trust/extracted", "-/etc/ssl/certs", "/run/eks-node/ca-tmp"});
     CHECK(confine::policy_of("hosts").writable == std::vector<std::string>{"/etc"});
     // SOCI's directory is the package's
     CHECK(confine::policy_of("containerd").writable ==
@@ -134,7 +138,7 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     // config.json.d is beneath /etc/kubernetes/kubelet: one rule for both
     CHECK(confine::policy_of("kubelet").writable ==
           std::vector<std::string>{"/etc/eks/image-credential-provider", "/etc/eks/kubelet", "/etc/kubernetes/kubelet",
-                                   "/etc/kubernetes/static-pods", "/var/lib/kubelet"});
+                                   "/etc/kubernetes/static-pods", "/var/lib/eks-node/kubelet", "/var/lib/kubelet"});
     // the service environment (a pattern's directory), the sysctl.d file and resolved's drop-in
     CHECK(confine::policy_of("system").writable ==
           std::vector<std::string>{"/run/eks-node/env", "/run/sysctl.d", "/run/systemd/resolved.conf.d"});

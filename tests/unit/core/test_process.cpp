@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -139,4 +140,19 @@ TEST_CASE("run_process gives the child exactly the environment asked for", "[cor
     ProcessResult r = run_process({"/usr/bin/env"}, o);
     CHECK(r.succeeded());
     CHECK(r.out == "ONLY=this\n");
+}
+
+TEST_CASE("environment_with: this process's environment, each set variable replaced", "[core][process]") {
+    ::setenv("EKS_NODE_TEST_ENV", "old", 1);
+    ::setenv("EKS_NODE_TEST_ENV_LONGER", "kept", 1);
+    const std::vector<std::string> env =
+        environment_with({{"EKS_NODE_TEST_ENV", "a"}, {"EKS_NODE_TEST_NEW", "b"}, {"EKS_NODE_TEST_ENV", "c"}});
+    ::unsetenv("EKS_NODE_TEST_ENV");
+    ::unsetenv("EKS_NODE_TEST_ENV_LONGER");
+    auto count = [&](const std::string& kv) { return std::count(env.begin(), env.end(), kv); };
+    CHECK(count("EKS_NODE_TEST_ENV=c") == 1);  // the later one wins, the old value gone
+    CHECK(count("EKS_NODE_TEST_ENV=a") == 0);
+    CHECK(count("EKS_NODE_TEST_ENV=old") == 0);
+    CHECK(count("EKS_NODE_TEST_ENV_LONGER=kept") == 1);  // a name it starts is another variable
+    CHECK(count("EKS_NODE_TEST_NEW=b") == 1);
 }

@@ -111,6 +111,7 @@ TEST_CASE("json_quoted: escaped, replaced, cut", "[core][text]") {
     CHECK(json_quoted("a\"b\n", 10) == "\"a\\\"b\\n\"");
     CHECK(json_quoted("caf\xc3\xa9", 10) == "\"caf\xc3\xa9\"");
     CHECK(json_quoted("caf\xc3\xa9", 10, QuoteAs::ascii) == "\"caf\\u00e9\"");
+    CHECK(json_quoted("a\177b", 10) == "\"a\\u007fb\"");     // DEL: a control character JSON leaves raw
     CHECK(json_quoted("a\xff", 10) == "\"a\xef\xbf\xbd\"");  // replaced by U+FFFD, never thrown
     CHECK(json_quoted("0123456789", 10) == "\"0123456789\"");
     CHECK(json_quoted("0123456789x", 10) == "\"0123456789...\"");

@@ -5,6 +5,11 @@
 
 #include "fixtures.hpp"
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "config/schema.hpp"
 #include "core/error.hpp"
 #include "derive/derive.hpp"
 
@@ -449,4 +454,75 @@ TEST_CASE("settings.swap: the file, its size and kubelet's swap behaviour, from 
     fail_swap_on.origins.clear();
     fail_swap_on.spec["kubelet"]["config"]["failSwapOn"] = true;
     CHECK_THAT(config_error(fail_swap_on, "spec.kubelet.config.failSwapOn"), Catch::Contains("refuses to start"));
+}
+
+// tests/data/kubelet-swap-compat.tsv: what kubelet's source says of swap, row by row,
+// against what settings.swap does (derive here; the rendered configuration through the
+// kubelet golden 19, which tests/golden renders).
+TEST_CASE("kubelet-swap-compat.tsv: settings.swap against kubelet's source", "[derive][swap]") {
+    std::ifstream in(test::source_path("tests/data/kubelet-swap-compat.tsv"));
+    REQUIRE(in);
+    const config::schema::Field* behaviour = config::schema::settings().member("swap");
+    REQUIRE(behaviour);
+    behaviour = behaviour->member("swapBehavior");
+    REQUIRE(behaviour);
+    const json rendered =
+        test::load_json("tests/golden/kubelet/19-swap-1.31/expected/etc/kubernetes/kubelet/config.json");
+    Run base;
+    base.settings["swap"] = {{"size", "1G"}};
+    int rows = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line.starts_with('#')) continue;
+        std::vector<std::string> col;
+        std::stringstream cells(line);
+        for (std::string c; std::getline(cells, c, '\t');) col.push_back(c);
+        REQUIRE(col.size() == 5);
+        const std::string& key = col[0];
+        const std::string& eks_node = col[2];
+        INFO(key << ": " << eks_node);
+        ++rows;
+        if (key.starts_with("kubelet ")) {
+            Run run = base;
+            run.machine.kubelet_version = key.substr(8) + ".0";
+            if (eks_node == "accepted") {
+                CHECK(run()["swap"]["sizeMiB"] == 1024);
+            } else {
+                REQUIRE(eks_node == "refused");
+                CHECK_THAT(config_error(run, "settings.swap.size"),
+                           Catch::Contains("kubelet 1.30 or later") && Catch::Contains(run.machine.kubelet_version));
+            }
+        } else if (key.starts_with("swapBehavior ") && key != "swapBehavior unset") {
+            const std::string name = key.substr(13);
+            const bool offered = std::find(behaviour->choices.begin(), behaviour->choices.end(), name) !=
+                                 behaviour->choices.end();
+            CHECK(offered == eks_node.starts_with("offered"));
+            if (offered) {
+                Run run = base;
+                run.machine.kubelet_version = "1.31.0";
+                run.settings["swap"]["swapBehavior"] = name;
+                CHECK(run()["swap"]["swapBehavior"] == name);
+            }
+            if (eks_node.ends_with("the default of settings.swap")) {
+                Run run = base;
+                run.machine.kubelet_version = "1.31.0";
+                CHECK(run()["swap"]["swapBehavior"] == name);
+            }
+        } else if (key == "swapBehavior unset") {
+            CHECK(rendered.at("/memorySwap/swapBehavior"_json_pointer) == "LimitedSwap");
+        } else if (key == "failSwapOn unset") {
+            CHECK(rendered.at("failSwapOn") == false);
+        } else if (key == "failSwapOn true") {
+            Run run = base;
+            run.machine.kubelet_version = "1.31.0";
+            run.spec["kubelet"]["config"]["failSwapOn"] = true;
+            CHECK_THAT(config_error(run, "spec.kubelet.config.failSwapOn"), Catch::Contains("refuses to start"));
+        } else if (key == "cgroup v1") {
+            CHECK(read_file(test::source_path("man/eks-node.toml.5.scd")).find("LimitedSwap needs cgroup v2") !=
+                  std::string::npos);
+        } else {
+            FAIL("a key this test does not know: " << key);
+        }
+    }
+    CHECK(rows >= 15);
 }

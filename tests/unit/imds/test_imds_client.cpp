@@ -36,8 +36,8 @@ imds::ImdsOptions options_for(const std::string& endpoint) {
     return o;
 }
 
-// token + 14 first-round paths + 3 per-MAC paths
-constexpr int minimal_requests = 18;
+// token + 15 first-round paths + 3 per-MAC paths
+constexpr int minimal_requests = 19;
 
 // instance.json byte for byte: the shared fixture with this run's endpoint and user-data flag.
 std::string expected_instance(const std::string& endpoint, bool user_data) {
@@ -75,7 +75,7 @@ mode_t mode_of(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("fetches the conformance instance in 18 requests on one token", "[imds]") {
+TEST_CASE("fetches the conformance instance in 19 requests on one token", "[imds]") {
     FakeImds fake;
     imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
@@ -410,7 +410,8 @@ TEST_CASE("optional paths that IMDS lacks take their defaults", "[imds]") {
         "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",
         "mac": "0e:49:61:0f:c3:11", "ipv6s": ["2600:1f14::1", "2600:1f14::2"],
         "localHostname": "ip-172-16-34-43.ec2.internal", "vpcIpv4CidrBlocks": [], "vpcIpv6CidrBlocks": [],
-        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0", "iamRole": null})");
+        "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0", "iamRole": null,
+        "targetLifecycleState": null})");
     e["imdsEndpoint"] = fake.endpoint();
     e["userData"] = false;
     CHECK(r.instance.dump() == e.dump());

@@ -168,7 +168,7 @@ TEST_CASE("instance.json from the bare minimum: every default is derived", "[imd
                           "availabilityZone":"cn-north-1b","partition":"aws-cn","domain":"amazonaws.com.cn",
                           "mac":"02:00:00:00:00:01","ipv6s":["2406:da00::1","2406:da00::2"],
                           "vpcIpv4CidrBlocks":[],"vpcIpv6CidrBlocks":[],
-                          "iamRole":null,"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
+                          "iamRole":null,"targetLifecycleState":null,"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
                           .dump());
 }
 

@@ -289,3 +289,15 @@ TEST_CASE("values are shown quoted, escaped and cut", "[imds][values]") {
     // nothing but printable ASCII leaves it, whatever came in
     for (char c : v::shown("\xc3\xa9\t\r\x7f\x01\xff")) CHECK((c >= 0x20 && c < 0x7f));
 }
+
+TEST_CASE("values: newline-separated lists (imds/instance.cpp and eks-node-network read them so)", "[imds][values]") {
+    std::vector<std::string> out;
+    CHECK(value::list("10.0.0.1\r\n\n 10.0.0.2 \n", value::ipv4, out).empty());
+    CHECK(out == std::vector<std::string>{"10.0.0.1", "10.0.0.2"});
+    out.clear();
+    CHECK(value::list("", value::ipv4, out).empty());
+    CHECK(out.empty());
+    // the first bad line is named by its number, blank lines counted
+    CHECK(value::list("10.0.0.1\n\n--node-ip=1.2.3.4\n", value::ipv4, out) ==
+          "line 3: \"--node-ip=1.2.3.4\" is not an IPv4 address");
+}

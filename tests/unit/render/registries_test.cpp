@@ -4,6 +4,7 @@
 // file changed.
 #include <catch2/catch.hpp>
 
+#include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "render/render.hpp"
 #include "test_support.hpp"
@@ -91,6 +92,28 @@ TEST_CASE("trust: the store's tool runs only when a bundle changed, and on remov
     CHECK(ran.size() == 2);
     CHECK_FALSE(fs::exists(root.path / "etc/pki/ca-trust/source/anchors/eks-node-corp.pem"));
     CHECK_FALSE(fs::exists(root.path / "etc/pki/ca-trust/source/blocklist/eks-node-old.pem"));
+}
+
+TEST_CASE("trust: a failed run of the store's tool leaves the next run to run it again", "[render][trust]") {
+    TempDir root;
+    Paths paths(root.path);
+    fs::create_directories(root.path / "usr/local/share/ca-certificates");
+    int runs = 0;
+    bool fail = true;
+    auto update = [&](const std::vector<std::string>&) {
+        ++runs;
+        if (fail) throw eksnode::Error("update-ca-certificates failed (exit -1)");
+    };
+    json cfg = base_config();
+    cfg["settings"]["trust"]["corp"] = {{"certificates", pem("bundle.pem")}};
+    StepResult first;
+    CHECK_THROWS_AS(render_trust(first, cfg, paths, update), eksnode::Error);
+    CHECK_FALSE(fs::exists(root.path / "usr/local/share/ca-certificates/eks-node-corp.crt"));
+    fail = false;
+    StepResult again;
+    render_trust(again, cfg, paths, update);
+    CHECK(runs == 2);
+    CHECK(fs::exists(root.path / "usr/local/share/ca-certificates/eks-node-corp.crt"));
 }
 
 TEST_CASE("trust on Debian: update-ca-certificates, and no distrust", "[render][trust]") {

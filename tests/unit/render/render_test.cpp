@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <fstream>
 
 #include "config/convert.hpp"
 #include "config/runtimes.hpp"
@@ -375,6 +376,149 @@ TEST_CASE("config dump --origins: who decided each kubelet key, in either mode",
           "(settings.kubelet.configMode = merge, over eks-node's in the drop-in 40-user.conf)");
     CHECK(o["/tlsCipherSuites"] == "eks-node (settings.kubelet.configMode = merge)");
     CHECK_FALSE(o.contains("/authentication/x509/clientCAFile"));
+}
+
+namespace {
+
+// AWS's AL2 guide (amazon-eks-ami doc/usage/al2.md, "Update the kubelet config file"):
+// jq ".registryPullQPS=20 | .registryBurst=40" over the file, written back.
+void jq_al2_guide_edit(const fs::path& root) {
+    const fs::path al2 = root / "etc/kubernetes/kubelet/kubelet-config.json";
+    nlohmann::json j = nlohmann::json::parse(read_file(al2));
+    j["registryPullQPS"] = 20;
+    j["registryBurst"] = 40;
+    std::ofstream(al2, std::ios::trunc) << j.dump(2) << "\n";
+}
+
+nlohmann::json read_data(const fs::path& p) { return nlohmann::json::parse(read_file(p)); }
+
+}  // namespace
+
+TEST_CASE("AL2's kubelet-config.json is kubelet's merged configuration", "[render][kubelet]") {
+    json cfg = base_config();
+    cfg["spec"]["kubelet"]["config"] = user_kubelet_config();
+    TempDir root;
+    render_kubelet(cfg, Paths(root.path));
+    const fs::path al2 = root.path / "etc/kubernetes/kubelet/kubelet-config.json";
+    CHECK(read_data(al2) == as_data(kubelet_effective_config(cfg)));
+    CHECK(mode_of(al2) == 0600);
+    CHECK_FALSE(fs::exists(root.path / "etc/kubernetes/kubelet/config.json.d/90-kubelet-config-json.conf"));
+}
+
+TEST_CASE("an edit of AL2's kubelet-config.json reaches kubelet and outlives re-renders", "[render][kubelet]") {
+    json cfg = base_config();
+    TempDir root;
+    Paths paths(root.path);
+    render_kubelet(cfg, paths);
+    jq_al2_guide_edit(root.path);
+
+    // kubelet.service's ExecStartPre= (`eks-node-kubelet harvest`) renders again
+    StepResult r = render_kubelet(cfg, paths);
+    CHECK(r.changed());
+    const fs::path config = root.path / "etc/kubernetes/kubelet/config.json";
+    const fs::path dropin = root.path / "etc/kubernetes/kubelet/config.json.d/90-kubelet-config-json.conf";
+    const fs::path al2 = root.path / "etc/kubernetes/kubelet/kubelet-config.json";
+    CHECK(read_data(config)["registryPullQPS"] == 20);
+    CHECK(read_data(config)["registryBurst"] == 40);
+    nlohmann::json d = read_data(dropin);
+    CHECK(d == nlohmann::json{{"apiVersion", "kubelet.config.k8s.io/v1beta1"},
+                              {"kind", "KubeletConfiguration"},
+                              {"registryPullQPS", 20},
+                              {"registryBurst", 40}});
+    CHECK(mode_of(dropin) == 0600);
+    CHECK(read_data(al2)["registryBurst"] == 40);
+
+    // a re-run of the chain: nothing changes, the edit stays
+    StepResult again = render_kubelet(cfg, paths);
+    CHECK_FALSE(again.changed());
+    CHECK(read_data(config)["registryPullQPS"] == 20);
+
+    // the step's own change (new user data) is not taken for an edit; the edit stays
+    const int max_pods = cfg["derived"]["maxPods"].get<int>() + 7;
+    cfg["derived"]["maxPods"] = max_pods;
+    render_kubelet(cfg, paths);
+    CHECK(read_data(config)["maxPods"] == max_pods);
+    CHECK(read_data(al2)["maxPods"] == max_pods);
+    CHECK_FALSE(read_data(dropin).contains("maxPods"));
+    CHECK(read_data(config)["registryBurst"] == 40);
+
+    // with spec.kubelet.config in 40-user.conf, the edit still wins (90 comes later)
+    cfg["spec"]["kubelet"]["config"] = json{{"registryBurst", 7}};
+    render_kubelet(cfg, paths);
+    CHECK(read_data(root.path / "etc/kubernetes/kubelet/config.json.d/40-user.conf")["registryBurst"] == 7);
+    CHECK(read_data(dropin)["registryBurst"] == 40);
+    CHECK(read_data(al2)["registryBurst"] == 40);
+
+    // removing the drop-in lets go of the edits
+    fs::remove(dropin);
+    cfg["spec"]["kubelet"].erase("config");
+    render_kubelet(cfg, paths);
+    CHECK_FALSE(read_data(config).contains("registryPullQPS"));
+    CHECK_FALSE(read_data(al2).contains("registryPullQPS"));
+}
+
+TEST_CASE("a kubelet render cut off between its AL2 writes is not taken for an edit", "[render][kubelet]") {
+    json a = base_config();
+    json b = base_config();
+    b["derived"]["maxPods"] = a["derived"]["maxPods"].get<int>() + 7;
+    TempDir root;
+    Paths paths(root.path);
+    const fs::path al2 = root.path / "etc/kubernetes/kubelet/kubelet-config.json";
+    const fs::path record = root.path / "var/lib/eks-node/kubelet/kubelet-config.json";
+    const fs::path replacing = root.path / "var/lib/eks-node/kubelet/.kubelet-config.json.replacing";
+    const fs::path dropin = root.path / "etc/kubernetes/kubelet/config.json.d/90-kubelet-config-json.conf";
+    render_kubelet(b, paths);
+    const std::string file_b = read_file(al2);
+    render_kubelet(a, paths);
+    const std::string file_a = read_file(al2);
+    // a move from A to B killed after it wrote the file and before the record:
+    // the file is B's, the record A's, and .replacing names both
+    std::ofstream(al2, std::ios::trunc) << file_b;
+    std::ofstream(replacing) << "[" << file_a << "," << file_b << "]";
+    for (const json* cfg : {&a, &b, &a}) {
+        render_kubelet(*cfg, paths);
+        CHECK_FALSE(fs::exists(dropin));
+        CHECK_FALSE(fs::exists(replacing));
+        // as text: the file is read unordered, config.json's type keeps key order (clang: an ambiguous ==)
+        CHECK(read_data(root.path / "etc/kubernetes/kubelet/config.json")["maxPods"].dump() ==
+              (*cfg)["derived"]["maxPods"].dump());
+        CHECK(read_file(record) == read_file(al2));
+    }
+}
+
+TEST_CASE("a key removed from AL2's kubelet-config.json is not carried", "[render][kubelet]") {
+    json cfg = base_config();
+    TempDir root;
+    Paths paths(root.path);
+    render_kubelet(cfg, paths);
+    const fs::path al2 = root.path / "etc/kubernetes/kubelet/kubelet-config.json";
+    nlohmann::json j = read_data(al2);
+    REQUIRE(j.contains("maxPods"));
+    j.erase("maxPods");
+    std::ofstream(al2, std::ios::trunc) << j.dump();
+    render_kubelet(cfg, paths);
+    CHECK(read_data(root.path / "etc/kubernetes/kubelet/config.json").contains("maxPods"));
+    CHECK(read_data(al2).contains("maxPods"));
+    CHECK_FALSE(fs::exists(root.path / "etc/kubernetes/kubelet/config.json.d/90-kubelet-config-json.conf"));
+}
+
+TEST_CASE("an AL2 kubelet-config.json that is no longer JSON is exit 6 naming it", "[render][kubelet]") {
+    json cfg = base_config();
+    TempDir root;
+    Paths paths(root.path);
+    render_kubelet(cfg, paths);
+    const fs::path config = root.path / "etc/kubernetes/kubelet/config.json";
+    const std::string before = read_file(config);
+    // what the guide's line leaves behind when jq is missing: echo "" > file
+    std::ofstream(root.path / "etc/kubernetes/kubelet/kubelet-config.json", std::ios::trunc) << "\n";
+    try {
+        render_kubelet(cfg, paths);
+        FAIL("rendered over a broken kubelet-config.json");
+    } catch (const ConfigError& e) {
+        CHECK(e.exit_code() == 6);
+        CHECK(std::string(e.what()).find("/etc/kubernetes/kubelet/kubelet-config.json") != std::string::npos);
+    }
+    CHECK(read_file(config) == before);
 }
 
 TEST_CASE("a missing config.json field is a configuration error naming it", "[render]") {

@@ -10,11 +10,11 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
-using eksnode::steps::resolve_config;
+using eksnode::resolve::resolve_config;
 
 namespace {
 

@@ -10,10 +10,10 @@
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
-#include "steps/config.hpp"
+#include "resolve/resolve.hpp"
 
 using namespace eksnode;
-using eksnode::steps::resolve_config;
+using eksnode::resolve::resolve_config;
 
 namespace {
 

@@ -395,8 +395,10 @@ fails_closed() {
   # the start above returns once the first step failed (eks-node-failed.target); the steps run
   # side by side, so the one checked here may still be running: wait for its end
   local i
+  # (or not started yet: a re-run restarts the steps, stop then start, so a
+  # queued job counts too)
   for ((i = 0; i < 600; i++)); do
-    [[ $(systemctl show -P ActiveState "$unit") == activating ]] || break
+    [[ $(systemctl show -P ActiveState "$unit") == activating || -n $(systemctl list-jobs --no-legend "$unit" 2>/dev/null) ]] || break
     sleep 0.1
   done
   run=$(unit_run "$unit") # STATE EXIT SECONDS

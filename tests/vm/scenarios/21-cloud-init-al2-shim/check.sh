@@ -16,6 +16,8 @@ check "eks-node-failed.target held kubelet back then" \
 check "cloud-init ran the script (cloud-final.service active)" systemctl is-active cloud-final.service
 check "the shim wrote the resolved flags and restarted the chain" \
   grep -q "restarting eks-node-config.service and starting eks-node.target" /var/log/user-data.log
+check "the shim returned once kubelet ran (as AL2's bootstrap.sh starts kubelet)" \
+  grep -qF "kubelet.service is running" /var/log/user-data.log
 check "the slot file holds the cluster name bash resolved" \
   grep -q 'name = "my-cluster"' /run/eks-node/node.toml.d/50-user-data.toml
 check "eks-node-config is active now" systemctl is-active eks-node-config.service

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/environment.hpp"
+
+#include "config/checks.hpp"
+
+namespace eksnode::config::environment {
+
+std::map<std::string, Value> of_unit(const json& spec, std::string_view unit) {
+    std::map<std::string, Value> out;
+    const json* sections = path_in(spec, {"instance", "environment"});
+    if (!sections || !sections->is_object()) return out;
+    auto take = [&](const std::string& key, const json& section) {
+        if (!section.is_object()) return;
+        for (const auto& [name, value] : section.items())
+            if (value.is_string()) out[name] = {value.get<std::string>(), "spec.instance.environment." + key};
+    };
+    // default first, the unit's own over it: the order the units read them
+    if (auto d = sections->find("default"); d != sections->end()) take("default", *d);
+    if (unit.empty()) return out;
+    for (const auto& [key, section] : sections->items())
+        if (key != "default" && check::service_section_unit(key) == unit) take(key, section);
+    return out;
+}
+
+const std::pair<const std::string, Value>* proxy(const std::map<std::string, Value>& vars, const ProxyName& name) {
+    for (std::string_view spelling : {name.upper, name.lower})
+        if (auto it = vars.find(std::string(spelling)); it != vars.end() && !it->second.value.empty()) return &*it;
+    return nullptr;
+}
+
+}  // namespace eksnode::config::environment

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+// eks-node-generator: instance.localStorage (eks-node-instance-store(8)):
+// the step, a mount unit per array or disk, and the consumers' RequiresMountsFor=.
+#include <fmt/format.h>
+
+#include "core/fsutil.hpp"
+#include "generator/plan.hpp"
+#include "storage/storage.hpp"
+
+namespace eksnode::generator::detail {
+
+namespace {
+
+constexpr std::string_view instance_store_unit = "eks-node-instance-store.service";
+
+std::string mount_unit_body(const storage::Mount& m, const std::string& reason) {
+    std::string deps;
+    if (m.bind) {
+        deps = fmt::format(
+            "# the directory it binds is on the array\n"
+            "RequiresMountsFor={}\n"
+            "# nothing may write to {} before it is in place\n"
+            "Before={}\n",
+            syntax::unit::paths({m.what}), comment(m.where), fmt::join(m.before, " "));
+    }
+    return fmt::format(
+        "#\n"
+        "# {}: {}.\n"
+        "\n"
+        "[Unit]\n"
+        "Description=EKS node: {}\n"
+        "Documentation=man:eks-node-instance-store(8)\n"
+        "SourcePath={}\n"
+        "# mounted late, after the step (which follows the network): the default\n"
+        "# Before=local-fs.target would be an ordering cycle\n"
+        "DefaultDependencies=no\n"
+        "Conflicts=umount.target\n"
+        "Before=umount.target\n"
+        "# the filesystem{} exists only once the step has run\n"
+        "Requires={}\n"
+        "After={}\n"
+        "{}"
+        "\n"
+        "[Mount]\n"
+        "What={}\n"
+        "Where={}\n"
+        "Type={}\n"
+        "Options={}\n",
+        // a disk's serial, from the hardware, is in the description: shown escaped
+        comment(reason), comment(m.description), syntax::unit::value(comment(m.description)),
+        source_path(path::config_json), m.bind ? " (and the copied contents)" : "", instance_store_unit,
+        instance_store_unit, deps, syntax::unit::path(m.what), syntax::unit::path(m.where), m.bind ? "none" : "xfs",
+        m.bind ? "bind" : "defaults,noatime");
+}
+
+// spec.instance.localStorage: the step, the mounts it prepares, and the
+// services that must not start without them. Everything lands in the plan,
+// so eks-node-config's before/after comparison (plan_from_disk()) sees it.
+}  // namespace
+
+void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* config) {
+    if (!config) return;
+    std::optional<storage::Settings> settings;
+    try {
+        settings = storage::settings_from_config(*config, path::config_json);
+    } catch (const std::exception& e) {
+        warn(plan, fmt::format("{}, ignoring", e.what()));
+        return;
+    }
+    if (!settings) return;
+    const std::string reason =
+        fmt::format("spec.instance.localStorage.strategy = \"{}\"", storage::strategy_name(settings->strategy));
+    storage::Discovery found;
+    try {
+        found = storage::discover(paths, settings->mount_path);
+    } catch (const std::exception& e) {
+        warn(plan, fmt::format("{}, ignoring {}", e.what(), reason));
+        return;
+    }
+    for (const auto& s : found.skipped)
+        plan.messages.push_back({Level::info, fmt::format("/dev/{}: {}, leaving it alone", s.name, s.why)});
+    if (found.disks.empty()) {
+        plan.messages.push_back({Level::info, fmt::format("{}, but no {} disks: nothing to set up", reason,
+                                                          storage::instance_store_model)});
+        return;
+    }
+    // The node's own target, and the service its disks hold back: kubelet,
+    // or Docker on an ECS container instance.
+    const bool ecs = settings->node == storage::Node::ecs;
+    const std::string target = ecs ? "ecs-node.target" : "eks-node.target";
+    const std::string primary(storage::primary_consumer(settings->node));
+    add_wants(plan, target, instance_store_unit);
+    std::optional<storage::Layout> layout;
+    try {
+        layout = storage::plan_layout(*settings, found.disks, path::config_json);
+    } catch (const std::exception& e) {
+        // The step fails on it with exit 6 and the same words; kubelet (Docker) waits for it.
+        warn(plan, fmt::format("{}; only eks-node-instance-store is pulled in, to fail", e.what()));
+    }
+    // The paths the mount units would name, checked before any is written: a
+    // half-written set of units must not be. (The step checks mountPath the
+    // same way, with exit 6, and What= is udev's escaped by-id name.)
+    for (const storage::Mount& m : layout ? layout->mounts : std::vector<storage::Mount>{}) {
+        std::string problem = syntax::unit::path_problem(m.what);
+        if (problem.empty()) problem = syntax::unit::path_problem(m.where);
+        if (problem.empty()) continue;
+        warn(plan, fmt::format("{}: a mount unit cannot name {} or {}: {}; only eks-node-instance-store is pulled "
+                               "in",
+                               reason, m.what, m.where, problem));
+        layout.reset();
+        break;
+    }
+    plan.messages.push_back(
+        {Level::debug, fmt::format("{}: pulling in {} ({} disks)", reason, instance_store_unit, found.disks.size())});
+
+    // consumer unit -> the paths it needs mounted
+    std::map<std::string, std::vector<std::string>> needs;
+    needs[primary];
+    if (layout) {
+        for (const storage::Mount& m : layout->mounts) {
+            std::string name = storage::escape_path(m.where) + ".mount";
+            add_file(plan, name, mount_unit_body(m, reason));
+            plan.files[target + ".wants/" + name] = {GeneratedFile::Kind::symlink, "../" + name};
+            if (m.bind)
+                for (const std::string& c : m.before) needs[c].push_back(m.where);
+            else if (layout->strategy == storage::Strategy::mount) needs[primary].push_back(m.where);
+        }
+    }
+    for (const auto& [unit, where] : needs) {
+        const bool is_primary = unit == primary;
+        std::string condition = is_primary ? fmt::format("after {} succeeded", instance_store_unit) : std::string();
+        if (!where.empty())
+            condition += fmt::format("{}{} mounted", is_primary ? "\n# and with " : "with ",
+                                     comment(fmt::format("{}", fmt::join(where, " "))));
+        std::string body = fmt::format(
+            "#\n"
+            "# {} ({} instance-store disks),\n"
+            "# so {} starts only {} (fail closed).\n"
+            "\n"
+            "[Unit]\n"
+            "Documentation=man:eks-node-instance-store(8)\n"
+            "SourcePath={}\n",
+            comment(reason), found.disks.size(), unit, condition, source_path(path::config_json));
+        if (is_primary && !ecs)
+            body += fmt::format(
+                "# Wants=, not Requires=: a failed step holds kubelet back through its\n"
+                "# OnFailure=eks-node-failed.target, without restarting kubelet on a re-run\n"
+                "Wants={}\nAfter={}\n",
+                instance_store_unit, instance_store_unit);
+        else if (is_primary)
+            body += fmt::format(
+                "# Wants=, not Requires=: a failed step holds the ECS agent back through its\n"
+                "# OnFailure=eks-node-failed.target (and Docker through the mounts, which\n"
+                "# Require= the step), without restarting Docker on a re-run\n"
+                "Wants={}\nAfter={}\n",
+                instance_store_unit, instance_store_unit);
+        if (!where.empty()) body += fmt::format("RequiresMountsFor={}\n", syntax::unit::paths(where));
+        add_file(plan, unit + ".d/50-eks-node-instance-store.conf", body);
+    }
+}
+
+}  // namespace eksnode::generator::detail

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+// eks-node-generator's plan primitives (plan.hpp).
+#include <fmt/format.h>
+
+#include "core/fsutil.hpp"
+#include "generator/plan.hpp"
+
+namespace eksnode::generator::detail {
+
+const json* member(const json* j, const char* key) {
+    if (!j || !j->is_object()) return nullptr;
+    auto it = j->find(key);
+    return it == j->end() ? nullptr : &*it;
+}
+
+// The path as seen on the node (SourcePath= and messages never show the test root).
+std::string node_path(const Paths& paths, const fs::path& p) {
+    if (paths.is_host()) return p.string();
+    return (fs::path("/") / p.lexically_relative(paths.root())).string();
+}
+
+// ---- output ----------------------------------------------------------------
+
+// Every value below reaches a unit file through core/syntax.hpp's writers:
+// comment() for the words of a comment, unit::value() and unit::path() for
+// settings. A file name, path or description can then add no line to a
+// drop-in (issue 34): input they cannot write is refused where it enters
+// (eks-node-config, exit 6) and ignored here with a warning.
+
+// SourcePath= for `source`: config.json, the kernel command line or a
+// fragment. A path systemd could not take back as written (an origin in a
+// config.json from before eks-node-config refused such names) names
+// config.json instead, where the value was read.
+std::string source_path(std::string_view source) {
+    if (syntax::unit::path_problem(source).empty()) return syntax::unit::path(source);
+    return syntax::unit::path(path::config_json);
+}
+
+void add_file(GeneratorPlan& plan, const std::string& rel, std::string_view body) {
+    plan.files[rel] = {GeneratedFile::Kind::file, std::string(header) + std::string(body)};
+}
+
+void add_wants(GeneratorPlan& plan, std::string_view target, std::string_view unit) {
+    plan.files[fmt::format("{}.wants/{}", target, unit)] = {GeneratedFile::Kind::symlink,
+                                                            fmt::format("{}/{}", unitdir, unit)};
+}
+
+}  // namespace eksnode::generator::detail

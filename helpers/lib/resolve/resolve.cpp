@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "resolve/resolve.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "aws/api.hpp"
+#include "config/fragments.hpp"
+#include "config/profiles.hpp"
+#include "config/sources.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/text.hpp"
+#include "derive/derive.hpp"
+#include "imds/imds.hpp"
+#include "imds/values.hpp"
+
+namespace eksnode::resolve {
+
+namespace {
+
+const std::string user_data_name = std::string(config::user_data_slot) + ".toml";
+
+// The user data slot: user data itself, or the admin's file of that name
+// (a mask hides user data).
+void user_data_fragments(const ResolveInput& in, const config::FragmentFile& slot, std::vector<config::Fragment>& out) {
+    if (!slot.path.empty() && config::is_mask(slot.path)) {
+        log::info("user data masked by {}, ignoring it", slot.path.string());
+    } else if (!slot.path.empty()) {
+        log::info("user data replaced by {}", slot.path.string());
+        out.push_back(config::fragment_from_toml(read_file(slot.path), slot.path.string()));
+    } else if (in.user_data) {
+        for (config::Fragment& frag : config::fragments_from_user_data(*in.user_data, in.user_data_label))
+            out.push_back(std::move(frag));
+    }
+}
+
+// nodeadm's /etc/eks/nodeadm.d/ NodeConfig files, after user data as nodeadm
+// merges them. Each is capped like user data: a file there is input we did
+// not write either.
+void nodeadm_fragments(const Paths& paths, std::vector<config::Fragment>& out) {
+    for (const fs::path& p : config::nodeadm_dropins(paths)) {
+        const std::string source = p.string();
+        log::info("NodeConfig drop-in {}", source);
+        for (config::Fragment& frag : config::fragments_from_nodeconfig(config::read_user_data_file(source), source))
+            out.push_back(std::move(frag));
+    }
+}
+
+// The fragments of every source, in merge order: TOML files sorted by name,
+// with user data in its slot (unless an admin hid or masked that slot), and
+// nodeadm's drop-ins right after it.
+std::vector<config::Fragment> collect_fragments(const ResolveInput& in) {
+    std::vector<config::FragmentFile> files = config::fragment_files(in.paths);
+    bool slot_taken =
+        std::any_of(files.begin(), files.end(), [](const config::FragmentFile& f) { return f.name == user_data_name; });
+    if (!slot_taken) {
+        files.push_back({user_data_name, {}});
+        std::stable_sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    }
+
+    std::vector<config::Fragment> out;
+    for (const config::FragmentFile& f : files) {
+        bool is_slot = f.name == user_data_name;
+        if (is_slot) {
+            user_data_fragments(in, f, out);
+            nodeadm_fragments(in.paths, out);
+        } else if (!config::is_mask(f.path)) {
+            out.push_back(config::fragment_from_toml(read_file(f.path), f.path.string()));
+        }
+    }
+    return out;
+}
+
+bool cluster_has(const json& spec, const char* key) {
+    const json* cluster = spec.contains("cluster") ? &spec["cluster"] : nullptr;
+    return cluster && cluster->contains(key) && (*cluster)[key].is_string() &&
+           !(*cluster)[key].get<std::string>().empty();
+}
+
+std::string setting_source(const Origins& origins, const char* pointer) {
+    auto it = origins.find(pointer);
+    return it != origins.end() ? it->second : "the default";
+}
+
+// spec.cluster.cidr by AL2 bootstrap.sh's rule, from the VPC CIDR blocks in
+// instance.json. The origin says the rule, the block that decided, and
+// `why` this rule rather than EKS (short: clusterDNS's origin repeats it);
+// the log line, a warning then, starts with `failure` when there is one (a
+// refused call, say). False when instance.json has no VPC CIDR to go by.
+bool cidr_from_vpc(json& spec, const json& instance, Origins& origins, config::ServiceCidrStrategy strategy,
+                   const std::string& why, const std::string& failure = {}) {
+    std::optional<derive::VpcServiceCidr> v = derive::service_cidr_from_instance(instance);
+    if (!v) return false;
+    spec["cluster"]["cidr"] = v->cidr;
+    std::string origin = fmt::format(
+        "EKS's default service CIDR for this VPC, AL2 bootstrap.sh's rule: {} (IMDS vpc-ipv4-cidr-blocks); "
+        "settings.serviceCidrStrategy = {} from {}, {}",
+        v->because, config::to_string(strategy), setting_source(origins, "/settings/serviceCidrStrategy"), why);
+    if (failure.empty()) log::info("spec.cluster.cidr={} ({})", v->cidr, origin);
+    else log::warning("{}; spec.cluster.cidr={} instead ({})", failure, v->cidr, origin);
+    origins["/spec/cluster/cidr"] = std::move(origin);
+    return true;
+}
+
+// Why an AWS call could not be made at all (no credentials, refused, EKS
+// unreachable until the deadline), or nullopt for an answer that says
+// something (no such cluster, a malformed answer).
+std::optional<std::string> unavailable(const Error& e) {
+    if (const auto* denied = dynamic_cast<const AccessDeniedError*>(&e)) return denied->refusal();
+    if (const auto* none = dynamic_cast<const NoCredentialsError*>(&e)) return none->problem();
+    if (dynamic_cast<const TempError*>(&e)) return std::string(e.what());
+    return std::nullopt;
+}
+
+// Fills spec.cluster's apiServerEndpoint, certificateAuthority and cidr from
+// EKS DescribeCluster when the name is known and any of them is not (the
+// CIDR only when settings.serviceCidrStrategy lets EKS tell it); values the
+// configuration sets win. Origins say "eks:DescribeCluster". With
+// describe-cluster-or-vpc, a call made for the CIDR alone that cannot be
+// made (refused, no credentials, EKS unreachable until the deadline), or an
+// answer without a CIDR, leaves it to AL2's rule (cidr_from_vpc).
+void fill_cluster_from_eks(json& spec, const json& settings, config::ServiceCidrStrategy strategy, const json& instance,
+                           Origins& origins, const derive::ApiLookups& api) {
+    static constexpr const char* keys[] = {"apiServerEndpoint", "certificateAuthority", "cidr"};
+    if (!cluster_has(spec, "name")) return;
+    const bool or_vpc = strategy == config::ServiceCidrStrategy::describe_cluster_or_vpc;
+    bool missing = !cluster_has(spec, keys[0]) || !cluster_has(spec, keys[1]);
+    if (strategy != config::ServiceCidrStrategy::vpc) missing |= !cluster_has(spec, keys[2]);
+    // Outposts local clusters are not described by the EKS API in the region.
+    if (!missing || (spec["cluster"].contains("enableOutpost") && spec["cluster"]["enableOutpost"] == true)) return;
+    std::string name = spec["cluster"]["name"].get<std::string>();
+    // Only the CIDR is asked for, and AL2's rule can answer instead.
+    const bool can_fall_back = or_vpc && cluster_has(spec, keys[0]) && cluster_has(spec, keys[1]) &&
+                               derive::service_cidr_from_instance(instance).has_value();
+    derive::ClusterDetails d;
+    try {
+        d = api.describe_cluster(name, origins);
+    } catch (const Error& e) {
+        if (std::optional<std::string> why = unavailable(e); why && can_fall_back) {
+            cidr_from_vpc(spec, instance, origins, strategy, "as eks:DescribeCluster could not be asked",
+                          fmt::format("eks:DescribeCluster {} could not be asked: {}", name, *why));
+            return;
+        }
+        if (!dynamic_cast<const ConfigError*>(&e)) throw;
+        // The configuration's gap comes first: name the missing field, then
+        // why EKS could not fill it (no credentials, no permission, no such cluster).
+        try {
+            config::validate_merged(spec, settings, origins);
+        } catch (const ConfigError& gap) {
+            throw ConfigError(gap.source(), gap.field(),
+                              fmt::format("{}; eks:DescribeCluster could not supply it: {}", gap.problem(), e.what()));
+        }
+        throw;
+    }
+    const std::string values[] = {d.endpoint, d.certificate_authority, d.cidr};
+    for (size_t i = 0; i < 3; ++i) {
+        if (cluster_has(spec, keys[i])) continue;
+        if (i == 2 && values[i].empty()) {
+            // An ACTIVE cluster whose answer has no service CIDR.
+            if (or_vpc && cidr_from_vpc(spec, instance, origins, strategy, "as eks:DescribeCluster gave none",
+                                        fmt::format("eks:DescribeCluster {}: the answer has no service CIDR", name)))
+                continue;
+            if (strategy == config::ServiceCidrStrategy::vpc) continue;  // require_cidr() says why
+            throw ConfigError(
+                "eks:DescribeCluster", "spec.cluster.cidr",
+                fmt::format("the answer for cluster {} has no service CIDR; set spec.cluster.cidr", name));
+        }
+        spec["cluster"][keys[i]] = values[i];
+        origins[std::string("/spec/cluster/") + keys[i]] = "eks:DescribeCluster";
+        log::info("spec.cluster.{}={} (eks:DescribeCluster {})", keys[i],
+                  i == 1 ? std::string("<certificate authority>") : values[i], name);
+    }
+}
+
+// With a strategy that derives the CIDR on the node, no CIDR now means there
+// was nothing to derive it from: say so, rather than "required".
+void require_cidr(const json& spec, config::ServiceCidrStrategy strategy, const json& instance,
+                  const Origins& origins) {
+    if (cluster_has(spec, "cidr") || strategy == config::ServiceCidrStrategy::describe_cluster) return;
+    bool vpc_known = derive::service_cidr_from_instance(instance).has_value();
+    throw ConfigError(setting_source(origins, "/settings/serviceCidrStrategy"), "spec.cluster.cidr",
+                      fmt::format("not set, and settings.serviceCidrStrategy = {} cannot derive it: {}",
+                                  config::to_string(strategy),
+                                  vpc_known ? "eks:DescribeCluster was not asked for it"
+                                            : "instance.json lists no VPC IPv4 CIDR (IMDS vpc-ipv4-cidr-blocks)"));
+}
+
+// config.json of a node, EKS or ECS: one shape, in this key order; the
+// image build's (resolve_image_config) has no instance (null: no key).
+// "warnings" only when there are any, so that a configuration without one
+// reads as it did before there were warnings.
+json config_json(json& spec, json& settings, const json& instance, const derive::MachineFacts& machine, json derived,
+                 const std::vector<config::Warning>& warnings, const Origins& origins) {
+    json out = json::object();
+    out["schemaVersion"] = 1;
+    out["spec"] = std::move(spec);
+    out["settings"] = std::move(settings);
+    if (!instance.is_null()) out["instance"] = instance;
+    out["machine"] = derive::machine_json(machine);
+    out["derived"] = std::move(derived);
+    if (!warnings.empty()) out["warnings"] = config::warnings_json(warnings);
+    json o = json::object();
+    for (const auto& [k, v] : origins) o[k] = v;
+    out["origins"] = std::move(o);
+    return out;
+}
+
+// An ECS container instance: no EKS cluster to describe, no kubelet values
+// to derive. config.json keeps the same shape (the steps that serve both
+// kinds read spec.instance and settings), with derived empty.
+json resolve_ecs(const ResolveInput& in, json& spec, json& settings, const std::vector<config::Warning>& warnings,
+                 Origins& origins) {
+    config::validate_ecs_merged(spec, settings, origins);
+    derive::MachineFacts machine = derive::read_machine_facts(in.paths);
+    for (auto& [k, v] : machine.origins) origins[k] = v;
+    // IMDS and the instance's own addresses stay off the proxy here too.
+    derive::complete_no_proxy(spec, in.instance, origins, derive::ProxyNode::ecs);
+    log::info("settings.node = \"ecs\": an ECS container instance, no EKS cluster resolved");
+    return config_json(spec, settings, in.instance, machine, json::object(), warnings, origins);
+}
+
+}  // namespace
+
+void log_warnings(const std::vector<config::Warning>& warnings) {
+    // a document of ten thousand stray keys must not flood the journal
+    constexpr size_t logged = 64;
+    for (size_t i = 0; i < warnings.size() && i < logged; ++i)
+        log::emit(log::Level::warning, warnings[i].text(), {}, log::id::config_field_ignored);
+    if (warnings.size() > logged)
+        log::warning("{} more NodeConfig fields ignored: {} lists them all (eks-node config dump --origins)",
+                     warnings.size() - logged, path::config_json);
+}
+
+json resolve_config(const ResolveInput& in) {
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+    std::vector<config::Fragment> fragments = collect_fragments(in);
+    for (const config::Fragment& f : fragments) {
+        validate_fragment(f);
+        merge_fragment(spec, settings, f, origins);
+    }
+    // What the NodeConfig documents held that nodeadm would ignore: ignored,
+    // or refused with settings.strict, before anything is derived from the rest.
+    const std::vector<config::Warning> warnings = config::unknown_field_warnings(fragments, settings);
+    log_warnings(warnings);
+    // Under every source's values, so that any of them wins per key; checked
+    // with them below.
+    config::profiles::apply(spec, settings, origins);
+    if (config::node_kind(settings) == config::NodeKind::ecs) return resolve_ecs(in, spec, settings, warnings, origins);
+    // With the API at hand, a cluster name alone is enough (AL2's
+    // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
+    config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});
+
+    derive::MachineFacts machine = derive::read_machine_facts(in.paths);
+    for (auto& [k, v] : machine.origins) origins[k] = v;
+    const config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
+    if (!cluster_has(spec, "cidr") && strategy == config::ServiceCidrStrategy::vpc)
+        cidr_from_vpc(spec, in.instance, origins, strategy, "so eks:DescribeCluster is not asked");
+    derive::ApiLookups api = in.api ? in.api(spec, settings, in.instance, machine) : derive::ApiLookups{};
+    if (api.describe_cluster) {
+        fill_cluster_from_eks(spec, settings, strategy, in.instance, origins, api);
+    } else if (!cluster_has(spec, "cidr") && strategy == config::ServiceCidrStrategy::describe_cluster_or_vpc) {
+        cidr_from_vpc(spec, in.instance, origins, strategy, "resolved without the AWS API");
+    }
+    require_cidr(spec, strategy, in.instance, origins);
+    if (api.describe_cluster) config::validate_merged(spec, settings, origins);
+    // Once the cluster's endpoint and CIDR are known (derive/proxy.cpp).
+    derive::complete_no_proxy(spec, in.instance, origins);
+    json derived = derive::values(spec, settings, in.instance, machine, origins, api.ec2);
+    // What cloud-init will run of the user data (even where an admin's file
+    // hides the user data from eks-node: cloud-init reads it all the same).
+    // eks-node-config then orders kubelet after cloud-init's scripts.
+    if (in.user_data) {
+        std::vector<std::string> parts = config::cloud_init_parts(*in.user_data, in.user_data_label);
+        if (!parts.empty()) {
+            derived["cloudInitParts"] = parts;
+            origins["/derived/cloudInitParts"] = in.user_data_label;
+        }
+    }
+    if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
+
+    return config_json(spec, settings, in.instance, machine, std::move(derived), warnings, origins);
+}
+
+namespace {
+
+struct ImageSources {
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+};
+
+// The sources collect_fragments() reads with no user data: the TOML fragments (an
+// admin's 50-user-data.toml included) and nodeadm.d.
+ImageSources merge_image_sources(const Paths& paths) {
+    ImageSources s;
+    ResolveInput in;
+    in.paths = paths;
+    const std::vector<config::Fragment> fragments = collect_fragments(in);
+    for (const config::Fragment& f : fragments) {
+        validate_fragment(f);
+        merge_fragment(s.spec, s.settings, f, s.origins);
+    }
+    // the image's nodeadm.d files: what eks-node-config will say of them at boot
+    log_warnings(config::unknown_field_warnings(fragments, s.settings));
+    config::validate_settings(s.settings, s.origins);
+    return s;
+}
+
+}  // namespace
+
+json resolve_image_sources(const Paths& paths) {
+    ImageSources s = merge_image_sources(paths);
+    json out = json::object();
+    out["schemaVersion"] = 1;
+    out["spec"] = std::move(s.spec);
+    out["settings"] = std::move(s.settings);
+    out["machine"] = derive::machine_json(derive::read_machine_facts(paths));
+    json origins = json::object();
+    for (const auto& [pointer, origin] : s.origins) origins[pointer] = origin;
+    out["origins"] = std::move(origins);
+    return out;
+}
+
+json resolve_image_config(const Paths& paths) {
+    ImageSources s = merge_image_sources(paths);
+    constexpr const char* pointer = "/settings/containerd/sandboxImage";
+    const json* image = s.settings.contains("containerd") ? &s.settings["containerd"] : nullptr;
+    image = image && image->is_object() && image->contains("sandboxImage") ? &(*image)["sandboxImage"] : nullptr;
+    if (!image || !image->is_string())
+        throw ConfigError("the image's configuration (node.toml.d, nodeadm.d)", "settings.containerd.sandboxImage",
+                          "not set: without a pause image cached in the image, its name depends on the region, "
+                          "known only at boot (packer/provisioners/80-pause-image.sh caches it and sets this)");
+    json derived = {{"sandboxImage", *image}};
+    const Origins origins{{"/derived/sandboxImage", setting_source(s.origins, pointer)}};
+    return config_json(s.spec, s.settings, json(nullptr), derive::read_machine_facts(paths), std::move(derived), {},
+                       origins);
+}
+
+namespace {
+
+// The JSON pointer of the first key or string in `j` that is not UTF-8 text,
+// or nullopt. nlohmann's dump refuses such a string with an exception of its
+// own (type_error 316), so config.json is checked before it is written.
+std::optional<std::string> first_non_text(const json& j, const std::string& at) {
+    if (j.is_string()) return is_utf8_text(j.get_ref<const std::string&>()) ? std::nullopt : std::optional(at);
+    if (j.is_array()) {
+        for (size_t i = 0; i < j.size(); ++i)
+            if (auto bad = first_non_text(j[i], fmt::format("{}/{}", at, i))) return bad;
+    } else if (j.is_object()) {
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            std::string key = is_utf8_text(it.key()) ? it.key() : imds::value::shown(it.key());
+            if (key != it.key()) return at + "/" + key;
+            if (auto bad = first_non_text(*it, at + "/" + key)) return bad;
+        }
+    }
+    return std::nullopt;
+}
+
+// Every source checks its text where it reads it; this is the last look
+// before config.json is written, naming the value and who set it rather
+// than letting the JSON library's exception end the step.
+void check_text(const json& cfg) {
+    std::optional<std::string> bad = first_non_text(cfg, "");
+    if (!bad) return;
+    std::string source = "configuration";
+    if (const json* origins = cfg.contains("origins") ? &cfg["origins"] : nullptr) {
+        // the origin of the value, or of the nearest object above it
+        for (std::string p = *bad; !p.empty(); p = p.substr(0, p.rfind('/'))) {
+            if (auto it = origins->find(p); it != origins->end() && it->is_string()) {
+                source = it->get<std::string>();
+                break;
+            }
+        }
+    }
+    throw ConfigError(source, dotted(*bad), "is not valid UTF-8 text");
+}
+
+}  // namespace
+
+json resolve_from_node(const StepOptions& opts) {
+    ResolveInput in{opts.paths, json::object(), std::nullopt};
+    // EC2 and EKS lookups, made only when the configuration needs them.
+    in.api = aws::make_api_lookups;
+
+    fs::path instance_path = opts.paths.of(path::instance_json);
+    auto instance_text = read_file_if_exists(instance_path);
+    if (!instance_text)
+        throw Error(fmt::format("{}: missing; eks-node-imds writes it (systemctl status eks-node-imds)",
+                                instance_path.string()));
+    try {
+        in.instance = json::parse(*instance_text);
+    } catch (const json::exception& e) {
+        // parse_error, or out_of_range for a number such as 1e400.
+        throw Error(fmt::format("{}: not valid JSON: {}", instance_path.string(), e.what()));
+    }
+    // Every instance fact reaches config.json and kubelet's flags from here:
+    // checked again, as eks-node-imds checked it, whoever wrote the file.
+    imds::check_instance(in.instance, instance_path.string());
+
+    if (!opts.user_data_file.empty()) {
+        in.user_data = config::read_user_data_file(opts.user_data_file);
+        in.user_data_label = opts.user_data_file;  // errors then read "FILE (MIME part 2, …): field: …"
+    } else {
+        in.user_data = read_file_if_exists(opts.paths.of(path::user_data));
+    }
+    json cfg = resolve_config(in);
+    check_text(cfg);
+    return cfg;
+}
+
+}  // namespace eksnode::resolve

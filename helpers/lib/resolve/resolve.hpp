@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// The resolver: every configuration source gathered in order (the image's
+// node.toml.d and nodeadm.d, user data in its formats, the admin's files),
+// validated, merged, completed from the instance, the machine and the EC2
+// and EKS APIs where needed, and derived into config.json, the single
+// resolved truth every later step reads. Below the steps: eks-node-config
+// writes what it returns; `eks-node config check|dump`, `render --image` and
+// `validate --image` call it too. See eks-node-config(8).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/sources.hpp"
+#include "core/jsonutil.hpp"
+#include "core/paths.hpp"
+#include "core/step.hpp"
+#include "derive/derive.hpp"
+
+namespace eksnode::resolve {
+
+struct ResolveInput {
+    Paths paths;
+    json instance;                         // instance.json
+    std::optional<std::string> user_data;  // raw bytes, as IMDS served them
+    std::string user_data_label = "user data";
+    derive::ApiFactory api = {};  // empty: no AWS API (offline resolution, tests)
+};
+
+// Returns config.json. Throws ConfigError (exit 6) before anything is written.
+json resolve_config(const ResolveInput& in);
+
+// What the image fixes of the configuration, for `eks-node render --image`:
+// the static sources alone (node.toml.d, nodeadm.d; no user data, no IMDS,
+// no AWS API) and this machine's facts, with derived.sandboxImage from
+// settings.containerd.sandboxImage (a pause image cached in the image). Only
+// containerd's render reads it: the other steps need the instance. Throws
+// ConfigError when the sandbox image is not fixed by the image.
+json resolve_image_config(const Paths& paths);
+// The same without derived values: the image's static sources merged (spec, settings,
+// origins) and this machine's facts, whatever the pause image (`eks-node validate --image`).
+json resolve_image_sources(const Paths& paths);
+
+// One warning line per NodeConfig field ignored as nodeadm ignores it
+// (config::unknown_field_warnings()), with MESSAGE_ID=config_field_ignored;
+// past the first 64, one line saying how many more config.json lists.
+void log_warnings(const std::vector<config::Warning>& warnings);
+
+// The whole resolution on a node, for the step and `eks-node config
+// check|dump`: instance.json (checked again, whoever wrote it), user data
+// (--user-data=FILE, else the copy eks-node-imds saved), the EC2 and EKS
+// lookups the configuration needs.
+json resolve_from_node(const StepOptions& opts);
+
+}  // namespace eksnode::resolve
+
+// config.json, schemaVersion 1 (documented for users in eks-node-config(8)):
+// {
+//   "schemaVersion": 1,
+//   "spec": {                       // merged NodeConfig spec, NodeConfig field names
+//     "cluster": {"name", "apiServerEndpoint", "certificateAuthority" (base64, as given),
+//                 "cidr", "enableOutpost", "id"},
+//     "kubelet": {"config": {...}, "flags": ["--a=b", ...], "maxPodsExpression": "..."},
+//     "containerd": {"config": {...TOML as a JSON object...}, "baseRuntimeSpec": {...}},
+//     "instance": {"localStorage": {"strategy", "mountPath", "disabledMounts": [...]},
+//                  "environment": {"default": {..}, "kubelet": {..}, "containerd": {..}},
+//                  "network": {"nameservers": [...], "domains": [...]}},
+//     "featureGates": {"InstanceIdNodeName": true, "FastImagePull": false}
+//   },
+//   "settings": {...},              // eks-node's own knobs (eks-node.toml(5) [settings])
+//   "instance": {...},              // instance.json as eks-node-imds wrote it
+//   "machine": {"cpuMillicores", "memoryMiB", "kubeletVersion", "containerdVersion", "nvidiaGpu",
+//               "nvidiaContainerRuntime"},
+//   "derived": {
+//     "maxPods": 58,                // effective: kubelet.config.maxPods > expression > ENI table > fallback
+//     "kubeReserved": {"cpu": "70m", "ephemeral-storage": "1Gi", "memory": "893Mi"},
+//     "clusterDNS": ["10.100.0.10"], "ipFamily": "ipv4", "nodeIP": "172.16.34.43",
+//     "providerID": "aws:///us-west-2f/i-...", "nodeName": "ip-...ec2.internal",
+//     "sandboxImage": "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10",
+//     "caPEM": "-----BEGIN CERTIFICATE-----\n...", "apiServerHost": "example.com"
+//   },
+//   "warnings": [                  // only when there are: NodeConfig fields ignored as nodeadm ignores them
+//     {"source": "user data (MIME part 1, application/node.eks.aws)", "field": "spec.cluster.nmae",
+//      "nearest": "name", "message": "unknown field, ignored as nodeadm ignores it (nearest known field: name)"}
+//   ],
+//   "origins": {"/spec/cluster/name": "user data", "/derived/maxPods": "ENI table (m4.xlarge: 4 ENIs x 15 IPs)"}
+// }
