@@ -49,6 +49,7 @@ struct SdBusApi {
     decltype(&sd_bus_get_property_strv) get_property_strv;
     decltype(&sd_bus_get_property) get_property;
     decltype(&sd_bus_message_read_array) message_read_array;
+    decltype(&sd_bus_set_method_call_timeout) set_method_call_timeout;
 };
 
 // sd-journal, for `eks-node status`'s last error line; same library.
@@ -89,6 +90,7 @@ const SdBusApi& api() {
         l.bind("sd_bus_get_property_strv", a.get_property_strv);
         l.bind("sd_bus_get_property", a.get_property);
         l.bind("sd_bus_message_read_array", a.message_read_array);
+        l.bind("sd_bus_set_method_call_timeout", a.set_method_call_timeout);
     });
 }
 
@@ -143,9 +145,21 @@ BusPtr connect() {
     return BusPtr(raw);
 }
 
+// How long a call to the manager may take. sd-bus's default is 25 s, and a
+// daemon-reload (the manager re-runs every generator and reloads every
+// unit) took longer than that on a loaded VM-tier guest: eks-node-config
+// failed with "Connection timed out" while the reload went on. The units'
+// own TimeoutStartSec= (eks-node-config: 210 s) bounds the step instead.
+constexpr uint64_t manager_call_timeout_usec = 120ULL * 1000 * 1000;
+
 // One process, one connection, opened on first use.
 sd_bus* bus() {
-    static BusPtr b = connect();
+    static BusPtr b = [] {
+        BusPtr c = connect();
+        if (int r = api().set_method_call_timeout(c.get(), manager_call_timeout_usec); r < 0)
+            log::debug("sd_bus_set_method_call_timeout: {}", std::strerror(-r));
+        return c;
+    }();
     return b.get();
 }
 

@@ -494,8 +494,8 @@ TEST_CASE("kubelet-swap-compat.tsv: settings.swap against kubelet's source", "[d
             }
         } else if (key.starts_with("swapBehavior ") && key != "swapBehavior unset") {
             const std::string name = key.substr(13);
-            const bool offered = std::find(behaviour->choices.begin(), behaviour->choices.end(), name) !=
-                                 behaviour->choices.end();
+            const bool offered =
+                std::find(behaviour->choices.begin(), behaviour->choices.end(), name) != behaviour->choices.end();
             CHECK(offered == eks_node.starts_with("offered"));
             if (offered) {
                 Run run = base;
