@@ -42,7 +42,7 @@ if [[ $EKSVM_BOOT == 1 ]]; then
   stat -c '%i %Y' "$file" >"$EKSVM_OUT/swapfile.stat"
 else
   check "boot 2: the same file, not made again (inode and mtime of boot 1)" bash -c '
-    [[ $(stat -c "%i %Y" "$1") == $(cat "$EKSVM_IN/boot1/artifacts/swapfile.stat") ]]' _ "$file"
+    [[ $(stat -c "%i %Y" "$1") == $(cat "$EKSVM_IN/boot1/swapfile.stat") ]]' _ "$file"
   check "boot 2: eks-node-swap wrote nothing" bash -c '
     ! journalctl -b -u eks-node-swap.service -o cat | grep -q "swap file of"'
 
