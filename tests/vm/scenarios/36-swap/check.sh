@@ -44,8 +44,10 @@ else
   check "boot 2: the same file, not made again (inode and mtime of boot 1)" bash -c '
     [[ $(stat -c "%i %Y" "$1") == $(cat "$EKSVM_IN/boot1/swapfile.stat") ]]' _ "$file"
   check "boot 2: eks-node-swap wrote nothing" bash -c '
-    ! journalctl -b -u eks-node-swap.service -o cat | grep -q "swap file of"'
+    ! journalctl -b -u eks-node-swap.service -o cat | grep "swap file of [0-9]* MiB made"'
 
+  # the stub kubelet's CRI run ends before the re-run below restarts kubelet
+  check "boot 2: kubelet's CRI run is over" cri_ok
   # the setting taken away, as an admin would: the fragment gone, the chain re-run
   rm /etc/eks-node/node.toml.d/60-swap.toml
   systemctl restart eks-node-config.service
