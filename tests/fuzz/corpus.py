@@ -77,6 +77,11 @@ def nodeconfig_seeds():
     doc = (b"---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nmetadata:\n  a: &a " + b"x" * 64 +
            b"\n  b: &b [" + b", ".join([b"*a"] * 16) + b"]\n  c: [" + b", ".join([b"*b"] * 16) + b"]\n")
     seeds.append(doc * 8)
+    # EBS data volumes in both of nodeadm's shapes (instance.storage.volumes)
+    seeds.append(b"apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  instance:\n    storage:\n"
+                 b"      volumes:\n        - device: /dev/xvdb\n          mountTarget: /var/lib/containerd/\n"
+                 b"          fsType: xfs\n        - device: /dev/sdc\n          mountTargets: [/var/lib/kubelet, /data]\n"
+                 b"          fsType: ext4\n    localStorage:\n      strategy: RAID0\n      disabledMounts: [Containerd]\n")
     for raw in user_data_seeds():
         parts = mime_parts(raw)
         if not parts and not looks_like_script(raw) and not looks_like_toml(raw):

@@ -3,12 +3,14 @@
 // the YAML reader and its go-yaml scalar typing, the JSON reader, the
 // containerd TOML inside, every document's validation, and the fields it
 // does not know (ignored as nodeadm ignores them, or refused with
-// settings.strict).
+// settings.strict), and instance.storage.volumes' checks across entries
+// (storage::volumes_from_config(), what eks-node-config runs on the merge).
 #include <algorithm>
 
 #include "config/sources.hpp"
 #include "core/jsonutil.hpp"
 #include "fuzz.hpp"
+#include "storage/ebs.hpp"
 
 namespace {
 
@@ -28,6 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const eksnode::config::Fragment& f : fragments) {
             eksnode::config::validate_fragment(f);  // what is left holds no unknown field
             unknown += f.unknown.size();
+            const eksnode::json config = {{"spec", f.spec}, {"settings", f.settings}};
+            for (const eksnode::storage::Volume& v : eksnode::storage::volumes_from_config(
+                     config, [](const std::string&) { return std::string("fuzz"); })) {
+                // what becomes Where= and What= of mount units: normalised, absolute, never "/"
+                if (v.targets.empty() || v.device.rfind("/dev/", 0) != 0)
+                    fuzz::broken("a volume without device or target");
+                for (const std::string& t : v.targets)
+                    if (eksnode::storage::normalise_path(t) != t || t.empty()) fuzz::broken("a target not normalised");
+            }
         }
         const std::vector<eksnode::config::Warning> warnings =
             eksnode::config::unknown_field_warnings(fragments, eksnode::json::object());

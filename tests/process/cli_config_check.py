@@ -49,6 +49,11 @@ def rows():
     return out
 
 
+# A list element's fields that must be there for one field of it to be
+# valid alone: an EBS volume needs a device and a target.
+ELEMENTS = {"volumes": {"device": "/dev/xvdc", "mountTarget": "/var/lib/ebs-data"}}
+
+
 def with_field(base, path, value):
     """A copy of the document `base` with `path` ("spec.a.b[].c") set to `value`."""
     doc = copy.deepcopy(base)
@@ -59,9 +64,11 @@ def with_field(base, path, value):
         listed = key.endswith("[]")
         key = key[:-2] if listed else key
         if listed:
-            node = node.setdefault(key, [{}])[0]
+            node = node.setdefault(key, [copy.deepcopy(ELEMENTS.get(key, {}))])[0]
             if last:
                 raise ValueError("a list element is not a field: " + path)
+            if key in ELEMENTS and keys[i + 1] in ("mountTarget", "mountTargets"):
+                node.pop("mountTarget", None)  # one of the two shapes per entry
         elif last:
             node[key] = value
         else:

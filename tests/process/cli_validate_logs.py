@@ -399,6 +399,45 @@ def f6_cases(cli, root, tmp, tally):
     tally.case("collect-logs keeps the harmless values and the journal", problems)
 
 
+def rotation_cases(cli, root, tmp, tally):
+    """journalctl saying it skipped a file as truncated (journald rotated it during the open,
+    systemd issue #40053): collect-logs reads that section again, three reads at most."""
+    for name, skipped_reads in (("once", 1), ("always", 99)):
+        bin_dir = tmp / ("bin-rotation-" + name)
+        bin_dir.mkdir()
+        count = bin_dir / "reads"
+        (bin_dir / "journalctl").write_text(
+            "#!/bin/sh\n"
+            "case \"$*\" in *eks-node\\**) ;; *) echo \"other section\"; exit 0 ;; esac\n"
+            "n=$(($(/bin/cat %s 2>/dev/null || echo 0) + 1)); echo $n >%s\n"
+            "if [ $n -le %d ]; then echo 'Journal file /run/log/journal/m/system.journal is truncated, "
+            "ignoring file.' >&2; echo 'old entries only'; exit 0; fi\n"
+            "echo 'eks-node-config[7]: the newest entry'\n" % (count, count, skipped_reads))
+        (bin_dir / "journalctl").chmod(0o755)
+        out = tmp / ("rotation-%s.tar.gz" % name)
+        r = subprocess.run([str(cli), "collect-logs", "--root=%s" % root, "--output=%s" % out],
+                           capture_output=True, text=True, timeout=120, env=dict(os.environ, PATH=str(bin_dir)))
+        if r.returncode != 0 or not out.exists():
+            tally.case("collect-logs with journald rotating (%s)" % name, ["exit %d: %s" % (r.returncode, r.stderr)])
+            continue
+        with tarfile.open(out, "r:gz") as t:
+            members = {m.name.removeprefix("eks-node-logs/"): t.extractfile(m).read().decode()
+                       for m in t.getmembers() if m.isfile()}
+        journal, notes, reads = members.get("journal/eks-node.txt", ""), members.get("notes.txt", ""), count.read_text()
+        problems = []
+        if skipped_reads == 1:
+            if reads.strip() != "2" or "the newest entry" not in journal or "truncated" in journal:
+                problems.append("reads %s, journal %r" % (reads.strip(), journal))
+            if "skipped a journal file" in notes:
+                problems.append("a note for a read that came whole: %r" % notes)
+        else:
+            if reads.strip() != "3" or "truncated" not in journal:
+                problems.append("reads %s (want 3), journal %r (want the message kept)" % (reads.strip(), journal))
+            if "journal/eks-node.txt: journalctl skipped a journal file in 3 reads" not in notes:
+                problems.append("notes.txt does not say so: %r" % notes)
+        tally.case("collect-logs reads a journal again that journald rotated away (%s)" % name, problems)
+
+
 def main():
     cli = pathlib.Path(sys.argv[1]).resolve()
     tally = harness.Tally()
@@ -410,6 +449,7 @@ def main():
         collect_cases(cli, root, tmp, tally)
         shim_cases(cli, root, tmp, tally)
         f6_cases(cli, root, tmp, tally)
+        rotation_cases(cli, root, tmp, tally)
 
         for cmd in ["status", "validate", "collect-logs"]:
             r = harness.run_cli(cli, cmd, "--help")

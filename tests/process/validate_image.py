@@ -60,6 +60,7 @@ STUBS = {
     "usr/sbin/mdadm": "mdadm - v4.2 - 2021-12-30",
     "usr/sbin/mkfs.xfs": "mkfs.xfs version 6.1.0",
     "usr/sbin/xfs_admin": "xfs_admin version 6.1.0",
+    "usr/sbin/mkfs.ext4": "mke2fs 1.47.0 (5-Feb-2023)",
     "usr/sbin/blkid": "blkid from util-linux 2.38.1",
     "usr/bin/cp": "cp (GNU coreutils) 9.1",
     "etc/eks/image-credential-provider/ecr-credential-provider": "",
@@ -155,7 +156,7 @@ def main():
               "exit %d\n%s\n%s" % (r.returncode, shown(failed(checks) or checks), r.stderr[-500:]))
         names = " | ".join(c["check"] for c in checks)
         for want in ["kubelet", "containerd", "runc", "credential plugin", "ecr-credential-provider", "mdadm",
-                     "mkfs.xfs", "unpigz", "pause.tar", "/opt/cni/bin/loopback", "unit kubelet.service",
+                     "mkfs.xfs", "mkfs.ext4", "unpigz", "pause.tar", "/opt/cni/bin/loopback", "unit kubelet.service",
                      "unit eks-node.target", "eks-node-sandbox-image.service"]:
             check("the whole image: a check names %s" % want, want in names, names[:2000])
         check("--json: every program and unit check carries its path",

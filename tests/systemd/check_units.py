@@ -17,11 +17,12 @@ containerd.service (the node image's, which we do not ship), then:
   Type=oneshot, RemainAfterExit=yes, TimeoutStartSec=, Documentation=man:,
   OnFailure=eks-node-failed.target, and a comment right above every ordering
   or requirement line (the "why").
-- the confinement every step but eks-node-instance-store shares (eks-node(7),
+- the confinement every step but the three on raw devices and swap
+  (eks-node-instance-store, eks-node-ebs-volumes, eks-node-swap: OWN_SANDBOX) shares (eks-node(7),
   CONFINEMENT): written once, in eks-node-sandbox.conf, linked into each of
   those steps as the drop-in 10-sandbox.conf and repeated in no unit file;
   checked by name in what systemd applies, and that no step needs a mount
-  namespace (its file system is its own Landlock policy; what the two refuse
+  namespace (its file system is its own Landlock policy; what the three refuse
   together is probed in the VM tier).
 - the service environment (eks-node-system(8)): one top-level drop-in
   service.d/10-eks-node-environment.conf reads default.env, then %N.env, for
@@ -180,7 +181,11 @@ def why_comments(paths):
               "every ordering line has a why-comment", "\n".join(missing))
 
 
-# eks-node(7), CONFINEMENT: what every step but eks-node-instance-store carries.
+# The steps that make file systems, mount raw devices or switch swap (swapoff(2)
+# is CAP_SYS_ADMIN and @swap): a sandbox of their own, each unit says why.
+OWN_SANDBOX = ("eks-node-instance-store.service", "eks-node-ebs-volumes.service", "eks-node-swap.service")
+
+# eks-node(7), CONFINEMENT: what every step but OWN_SANDBOX's carries.
 # The file system is the step's own Landlock policy (tests/unit/core/test_confine.cpp,
 # and the VM tier's probe), so the Landlock calls must pass the system-call
 # filter (a deny list: they are in no group of systemd 252).
@@ -199,8 +204,6 @@ MOUNT_NAMESPACE = ("ProtectSystem=", "ProtectHome=", "PrivateTmp=", "PrivateMoun
 
 SANDBOX = "eks-node-sandbox.conf"
 SANDBOX_LINK = "10-sandbox.conf"
-# the steps whose unit has a sandbox of its own (each unit says why)
-OWN_SANDBOX = ("eks-node-instance-store.service", "eks-node-swap.service")
 
 
 def confinement(root, unit_dir, steps):
@@ -210,7 +213,7 @@ def confinement(root, unit_dir, steps):
                    if "=" in line and not line.startswith("#")} if shared.is_file() else set()
     for unit in steps:
         if unit in OWN_SANDBOX:
-            # mdadm and mkfs on raw disks; swapoff(2) (CAP_SYS_ADMIN, @swap): a sandbox of
+            # mdadm and mkfs on raw disks (instance store, EBS volumes); swapoff(2) (CAP_SYS_ADMIN, @swap): a sandbox of
             # its own, not the shared one
             check(not (unit_dir / f"{unit}.d" / SANDBOX_LINK).exists(), f"{unit} does not get {SANDBOX}")
             continue
@@ -245,7 +248,7 @@ def service_environment(root, unit_dir, steps):
     check(sorted([ENV_DROPIN, SANDBOX_LINK]) == [ENV_DROPIN, SANDBOX_LINK],
           f"{ENV_DROPIN} sorts before {SANDBOX_LINK}, so that the steps' reset comes after it")
     for unit in steps:
-        if unit == "eks-node-instance-store.service":
+        if unit in OWN_SANDBOX:
             continue
         lines = [line for line in effective(root, unit).splitlines() if line.startswith("EnvironmentFile=")]
         check(lines[-1:] == ["EnvironmentFile="], f"{unit} resets EnvironmentFile= (reads no service environment)",
@@ -299,7 +302,7 @@ def directives(text, name):
 
 def config_consumers(root, steps):
     consumers = [u for u in steps if u not in PRODUCERS]
-    check("eks-node-instance-store.service" in consumers and len(consumers) >= 5,
+    check(all(u in consumers for u in OWN_SANDBOX) and len(consumers) >= 5,
           f"{len(consumers)} steps read config.json: {' '.join(consumers)}")
     for unit in consumers:
         text = effective(root, unit)

@@ -43,21 +43,20 @@ inline std::string_view strip(std::string_view s) {
     return s;
 }
 
-// read_line(): a line ends at "\n", "\r", "\r\n" or a NUL byte.
+// read_line(): a line ends at "\n", "\r", "\r\n" or a NUL byte. Each line
+// is copied whole, not a character at a time: the fuzz targets read every
+// file they check through here, under ASan and coverage counters.
 inline std::vector<std::string> lines(std::string_view text) {
     std::vector<std::string> out;
-    std::string line;
+    size_t start = 0;
     for (size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
-        if (c == '\n' || c == '\r' || c == '\0') {
-            out.push_back(std::move(line));
-            line.clear();
-            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-        } else {
-            line += c;
-        }
+        if (c != '\n' && c != '\r' && c != '\0') continue;
+        out.emplace_back(text.substr(start, i - start));
+        if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+        start = i + 1;
     }
-    if (!line.empty()) out.push_back(std::move(line));
+    if (start < text.size()) out.emplace_back(text.substr(start));
     return out;
 }
 

@@ -140,6 +140,7 @@ int config_check_sources(const std::vector<std::string>& sources) {
     const std::vector<config::Warning> warnings = config::unknown_field_warnings(all, settings);
     resolve::log_warnings(warnings);
     config::validate_merged(spec, settings, origins);
+    resolve::check_volumes(spec, settings, origins);
     fmt::print("{}", valid_line(fmt::format(" ({} source{})", sources.size(), sources.size() == 1 ? "" : "s"),
                                 warnings.size()));
     for (const std::string& p : scripts) fmt::print("cloud-init runs {}: kubelet would start after it\n", p);

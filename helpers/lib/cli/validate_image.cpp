@@ -35,6 +35,7 @@
 #include "generator/generator.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
+#include "storage/ebs.hpp"
 #include "storage/storage.hpp"
 
 namespace eksnode::cli {
@@ -415,6 +416,12 @@ void check_instance_store(ImageChecks& c) {
     for (const storage::Tool& t : storage::tools)
         c.program("eks-node-instance-store's", std::string(t.name),
                   std::vector<std::string>{std::string(t.version_arg)});
+    // the ones eks-node-instance-store does not run already
+    for (const storage::Tool& t : storage::ebs_tools)
+        if (std::find_if(std::begin(storage::tools), std::end(storage::tools),
+                         [&](const storage::Tool& s) { return s.name == t.name; }) == std::end(storage::tools))
+            c.program("eks-node-ebs-volumes's", std::string(t.name),
+                      std::vector<std::string>{std::string(t.version_arg)});
 }
 
 void check_generated(ImageChecks& c) {

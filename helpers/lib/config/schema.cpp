@@ -7,6 +7,7 @@
 #include "config/hooks.hpp"
 #include "config/profiles.hpp"
 #include "config/settings.hpp"
+#include "config/text.hpp"
 
 namespace eksnode::config::schema {
 
@@ -100,6 +101,12 @@ Field containerd() {
                   });
 }
 
+// instance.storage.volumes[].fsType: nodeadm runs `mkfs -t` with any value
+// and takes "" as xfs; eks-node makes the two it documents.
+std::string ebs_fs_type(std::string_view s) {
+    return s.empty() || s == "xfs" || s == "ext4" ? "" : text::quote(s) + " is not one of xfs, ext4";
+}
+
 // Values of localStorage: nodeadm/internal/api/types.go (LocalStorageStrategy,
 // DisabledMount).
 Field instance() {
@@ -121,9 +128,27 @@ Field instance() {
                        list_of("nameservers", "DNS servers", string_field("", "an IP address", check::ip_address)),
                        list_of("domains", "DNS search domains", string_field("", "a domain", check::domain_name)),
                    }),
-            refuse("formatting and mounting EBS volumes is left to the image or cloud-init; eks-node prepares "
-                   "instance-store disks only (instance.localStorage)",
-                   object("storage", "EBS volumes to format and mount", {})),
+            // nodeadm's since amazon-eks-ami PR #2759 (tests/data/nodeadm-ebs-volumes.md);
+            // the checks across entries and against localStorage are
+            // storage::volumes_from_config()'s, which eks-node-config calls
+            object("storage", "EBS volumes to format and mount (eks-node-ebs-volumes(8))",
+                   {
+                       list_of("volumes", "EBS volumes, each formatted when blank and mounted before containerd",
+                               object("", "one volume",
+                                      {
+                                          string_field("device",
+                                                       "the volume's device: /dev/xvdb, /dev/sdf, "
+                                                       "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol...",
+                                                       check::absolute_path),
+                                          list_of("mountTargets", "directories the volume is mounted on",
+                                                  string_field("", "a directory", check::absolute_path)),
+                                          string_field("mountTarget", "the directory the volume is mounted on",
+                                                       check::absolute_path),
+                                          string_field("fsType",
+                                                       "filesystem made on a blank volume: xfs (the default) or ext4",
+                                                       ebs_fs_type),
+                                      })),
+                   }),
         });
 }
 

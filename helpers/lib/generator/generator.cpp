@@ -46,6 +46,11 @@
 //                                 soci-snapshotter). RAID10 with < 4 disks: only the step and the
 //                                 kubelet drop-in (the step fails with exit 6, kubelet never starts).
 //                                 No disks: nothing (logged at info).
+//   enabled, and config.json has  eks-node.target.wants/eks-node-ebs-volumes.service; per target NAME.mount
+//   spec.instance.storage.volumes (the first of a volume: /run/eks-node/ebs-volumes/N, a further one a bind
+//                                 of the first) + its .wants/ link; CONSUMER.service.d/50-eks-node-ebs-
+//                                 volumes.conf: RequiresMountsFor= every target (kubelet's: Wants=, After=
+//                                 the step). Volumes eks-node-config refuses: nothing, and a warning.
 //   enabled, and config.json has  containerd.service.d/50-eks-node-soci.conf: Requires=, After=
 //   derived.sociSnapshotter =     soci-snapshotter.service (containerd's CRI pulls through it), and,
 //   true (FastImagePull)          if /etc/eks/pause.tar exists, eks-node-pause-image.service (wanted by
@@ -204,7 +209,7 @@ std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* 
              std::string(path::config_json),
              {"kubelet.service"}});
     // Instance store needs more than a .wants/ link (mount units, drop-ins
-    // naming paths): add_instance_store() below.
+    // naming paths): add_instance_store() below; EBS volumes likewise, add_ebs_volumes().
     return out;
 }
 
@@ -287,6 +292,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
         // What an ECS node shares with an EKS one: the instance-store disks
         // (Docker's state on them) and the runtimes' kernel modules.
         add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
+        add_ebs_volumes(plan, s.config.is_null() ? nullptr : &s.config);
         add_runtime_modules(plan, s, paths, /*ecs=*/true);
         return plan;
     }
@@ -301,6 +307,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
     }
     for (std::string& w : warnings) warn(plan, std::move(w));
     add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
+    add_ebs_volumes(plan, s.config.is_null() ? nullptr : &s.config);
     add_swap(plan, s.config.is_null() ? nullptr : &s.config);
     add_hooks(plan, s, paths);
     add_soci(plan, paths, s.config.is_null() ? nullptr : &s.config);

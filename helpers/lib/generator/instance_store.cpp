@@ -31,14 +31,7 @@ std::string mount_unit_body(const storage::Mount& m, const std::string& reason) 
         "Description=EKS node: {}\n"
         "Documentation=man:eks-node-instance-store(8)\n"
         "SourcePath={}\n"
-        "# mounted late, after the step (which follows the network): the default\n"
-        "# Before=local-fs.target would be an ordering cycle\n"
-        "DefaultDependencies=no\n"
-        "Conflicts=umount.target\n"
-        "Before=umount.target\n"
-        "# the filesystem{} exists only once the step has run\n"
-        "Requires={}\n"
-        "After={}\n"
+        "{}"
         "{}"
         "\n"
         "[Mount]\n"
@@ -48,8 +41,10 @@ std::string mount_unit_body(const storage::Mount& m, const std::string& reason) 
         "Options={}\n",
         // a disk's serial, from the hardware, is in the description: shown escaped
         comment(reason), comment(m.description), syntax::unit::value(comment(m.description)),
-        source_path(path::config_json), m.bind ? " (and the copied contents)" : "", instance_store_unit,
-        instance_store_unit, deps, syntax::unit::path(m.what), syntax::unit::path(m.where), m.bind ? "none" : "xfs",
+        source_path(path::config_json),
+        late_mount_dependencies(instance_store_unit, fmt::format("the filesystem{} exists only once the step has run",
+                                                                 m.bind ? " (and the copied contents)" : "")),
+        deps, syntax::unit::path(m.what), syntax::unit::path(m.where), m.bind ? "none" : "xfs",
         m.bind ? "bind" : "defaults,noatime");
 }
 

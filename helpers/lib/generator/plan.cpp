@@ -45,4 +45,17 @@ void add_wants(GeneratorPlan& plan, std::string_view target, std::string_view un
                                                             fmt::format("{}/{}", unitdir, unit)};
 }
 
+std::string late_mount_dependencies(std::string_view step, std::string_view why) {
+    return fmt::format(
+        "# mounted late, after the step (which follows the network): the default\n"
+        "# Before=local-fs.target would be an ordering cycle\n"
+        "DefaultDependencies=no\n"
+        "Conflicts=umount.target\n"
+        "Before=umount.target\n"
+        "# {}\n"
+        "Requires={}\n"
+        "After={}\n",
+        why, step, step);
+}
+
 }  // namespace eksnode::generator::detail

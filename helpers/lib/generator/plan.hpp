@@ -57,6 +57,10 @@ using syntax::comment;
 // A file of the plan, with the generator's header; a .wants/ link to an installed unit.
 void add_file(GeneratorPlan& plan, const std::string& rel, std::string_view body);
 void add_wants(GeneratorPlan& plan, std::string_view target, std::string_view unit);
+// The [Unit] lines of a mount of what `step` makes (instance store, EBS
+// volumes): no default dependencies, unmounted at shutdown, Requires= and
+// After= the step, `why` the comment above those two.
+std::string late_mount_dependencies(std::string_view step, std::string_view why);
 
 // ---- the kernel command line and the settings (settings.cpp) ---------------
 
@@ -99,6 +103,8 @@ std::optional<Decision<Level>> decide_level(const CmdlineSettings& cl, const Set
 
 // instance.localStorage: the step, mount units and drop-ins (instance_store.cpp)
 void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* config);
+// instance.storage.volumes: the step, mount units and drop-ins (ebs_volumes.cpp)
+void add_ebs_volumes(GeneratorPlan& plan, const json* config);
 // settings.swap: the swap file's .swap unit, kubelet after it (swap.cpp)
 void add_swap(GeneratorPlan& plan, const json* config);
 // containerd at boot, or after eks-node-containerd (containerd.cpp)

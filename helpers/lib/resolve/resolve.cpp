@@ -17,6 +17,7 @@
 #include "derive/derive.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
+#include "storage/ebs.hpp"
 
 namespace eksnode::resolve {
 
@@ -215,6 +216,7 @@ json config_json(json& spec, json& settings, const json& instance, const derive:
 json resolve_ecs(const ResolveInput& in, json& spec, json& settings, const std::vector<config::Warning>& warnings,
                  Origins& origins) {
     config::validate_ecs_merged(spec, settings, origins);
+    check_volumes(spec, settings, origins);
     derive::MachineFacts machine = derive::read_machine_facts(in.paths);
     for (auto& [k, v] : machine.origins) origins[k] = v;
     // IMDS and the instance's own addresses stay off the proxy here too.
@@ -224,6 +226,18 @@ json resolve_ecs(const ResolveInput& in, json& spec, json& settings, const std::
 }
 
 }  // namespace
+
+void check_volumes(const json& spec, const json& settings, const Origins& origins) {
+    const json merged = {{"spec", spec}, {"settings", settings}};
+    storage::volumes_from_config(merged, [&](const std::string& pointer) {
+        if (auto it = origins.find(pointer); it != origins.end()) return it->second;
+        // an entry or a list: the source of its first leaf (lists are replaced
+        // whole when merged, so one source set them all)
+        auto it = origins.lower_bound(pointer + "/");
+        if (it != origins.end() && it->first.rfind(pointer + "/", 0) == 0) return it->second;
+        return std::string("configuration");
+    });
+}
 
 void log_warnings(const std::vector<config::Warning>& warnings) {
     // a document of ten thousand stray keys must not flood the journal
@@ -254,6 +268,7 @@ json resolve_config(const ResolveInput& in) {
     // With the API at hand, a cluster name alone is enough (AL2's
     // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
     config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});
+    check_volumes(spec, settings, origins);
 
     derive::MachineFacts machine = derive::read_machine_facts(in.paths);
     for (auto& [k, v] : machine.origins) origins[k] = v;

@@ -47,6 +47,11 @@ json resolve_image_sources(const Paths& paths);
 // past the first 64, one line saying how many more config.json lists.
 void log_warnings(const std::vector<config::Warning>& warnings);
 
+// spec.instance.storage.volumes checked across entries and against
+// instance.localStorage (storage::volumes_from_config()), errors naming the
+// source that set the field: exit 6 at eks-node-config and `config check`.
+void check_volumes(const json& spec, const json& settings, const Origins& origins);
+
 // The whole resolution on a node, for the step and `eks-node config
 // check|dump`: instance.json (checked again, whoever wrote it), user data
 // (--user-data=FILE, else the copy eks-node-imds saved), the EC2 and EKS

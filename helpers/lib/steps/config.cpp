@@ -37,18 +37,26 @@ namespace {
 // again after it, ordered after the mounts. Returns the units stopped.
 std::vector<std::string> stop_services_under_new_mounts(const generator::GeneratorPlan& before,
                                                         const generator::GeneratorPlan& after) {
-    constexpr std::string_view suffix = ".service.d/50-eks-node-instance-store.conf";
+    // the drop-ins that give a service mounts: instance store's and the EBS volumes'
+    constexpr std::pair<std::string_view, std::string_view> kinds[] = {
+        {".service.d/50-eks-node-instance-store.conf", "instance-store"},
+        {".service.d/50-eks-node-ebs-volumes.conf", "EBS volume"}};
     std::vector<std::string> stopped;
     for (const auto& [rel, file] : after.files) {
-        if (!rel.ends_with(suffix)) continue;
+        const std::string& name = rel;  // (clang 14 refuses a structured binding captured by a lambda)
+        auto kind =
+            std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return name.ends_with(k.first); });
+        if (kind == std::end(kinds)) continue;
+        const std::string_view suffix = kind->first;
         if (auto was = before.files.find(rel); was != before.files.end() && was->second == file) continue;
         std::string unit = rel.substr(0, rel.size() - suffix.size() + std::string_view(".service").size());
+        if (std::find(stopped.begin(), stopped.end(), unit) != stopped.end()) continue;
         std::optional<std::string> state = sd::active_state(unit);
         if (!state || (*state != "active" && *state != "activating" && *state != "reloading")) continue;
         log::info(
-            "{} is {}, and the instance-store mounts go over its directories: stopping it until they are "
+            "{} is {}, and the {} mounts go over its directories: stopping it until they are "
             "in place",
-            unit, *state);
+            unit, *state, kind->second);
         sd::stop_unit_and_wait(unit, std::chrono::seconds(90));
         stopped.push_back(std::move(unit));
     }

@@ -22,6 +22,7 @@ extern const StepSpec kubelet_spec;
 extern const StepSpec containerd_spec;
 extern const StepSpec hosts_spec;
 extern const StepSpec instance_store_spec;
+extern const StepSpec ebs_volumes_spec;
 extern const StepSpec cloud_init_spec;
 extern const StepSpec preflight_spec;
 extern const StepSpec joined_spec;
@@ -41,6 +42,7 @@ StepResult containerd(const StepOptions& opts);      // steps/containerd.cpp
 StepResult containerd_image(const StepOptions& opts);  // steps/containerd.cpp, `eks-node render --image`
 StepResult hosts(const StepOptions& opts);           // steps/hosts.cpp
 StepResult instance_store(const StepOptions& opts);  // steps/instance_store.cpp
+StepResult ebs_volumes(const StepOptions& opts);     // steps/ebs_volumes.cpp
 StepResult cloud_init(const StepOptions& opts);      // steps/cloud_init.cpp
 StepResult preflight(const StepOptions& opts);       // steps/preflight.cpp
 StepResult joined(const StepOptions& opts);          // steps/joined.cpp

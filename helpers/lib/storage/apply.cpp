@@ -33,6 +33,10 @@ std::string errno_text() { return std::strerror(errno); }
 
 std::string joined(const std::vector<std::string>& v, std::string_view sep = " ") { return fmt::format("{}", fmt::join(v, sep)); }
 
+}  // namespace
+
+namespace detail {
+
 // What a tool said, on one line: its lines joined, cut at 400 bytes. Not
 // just the first line: mkfs.xfs prints its warnings before the error.
 std::string first_line(const std::string& s) {
@@ -58,6 +62,13 @@ Command must_run(const std::vector<std::string>& argv) {
                                 first_line(c.err.empty() ? c.out : c.err)));
     return c;
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::first_line;
+using detail::must_run;
 
 // blkid -p: a low-level probe of the device itself, not blkid's cache, that
 // knows every filesystem, partition table, RAID and LVM signature libblkid
@@ -150,12 +161,14 @@ void ensure_array(const Layout& l, StepResult& result) {
     wait_for(std::string(array_device));
 }
 
+}  // namespace
+
 // udev probes a device again only on a uevent, and it does not watch md
 // devices for writes (60-block.rules lists nvme, sd, vd...): without one,
 // its database (findmnt's LABEL, /dev/disk/by-label) keeps the label it read
 // between mkfs and xfs_admin until the next boot. A failure here changes
 // nothing on the disk, so it is only a warning.
-void announce_change(const std::string& device) {
+void detail::announce_change(const std::string& device) {
     std::error_code ec;
     fs::path real = fs::canonical(device, ec);
     std::string uevent = "/sys/class/block/" + real.filename().string() + "/uevent";
@@ -164,6 +177,10 @@ void announce_change(const std::string& device) {
     if (f && std::fclose(f) != 0) ok = false;
     if (!ok) log::warning("{}: could not ask udev to read its new label ({}): {}", device, uevent, errno_text());
 }
+
+namespace {
+
+using detail::announce_change;
 
 // XFS on the device unless it has it already; never over another signature.
 void ensure_filesystem(const std::string& device, std::string_view use, StepResult& result) {
@@ -193,34 +210,12 @@ void ensure_filesystem(const std::string& device, std::string_view use, StepResu
     result.add(device, WriteResult::written);
 }
 
-// Unmounts and removes the temporary mount point on every path out.
-struct SeedMount {
-    std::string dir;
-    bool mounted = false;
-    ~SeedMount() {
-        if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
-        if (!dir.empty()) ::rmdir(dir.c_str());
-    }
-};
-
 // The first time a directory is bound, what it holds is copied onto the
 // array, so the bind mount does not hide it (kubelet's kubeconfig, an image
 // cache baked into the AMI). The copy goes to a temporary name and is renamed
 // into place: a crash leaves either nothing or the whole copy.
 void seed_binds(const Layout& l, StepResult& result) {
-    // Our own mount namespace, so the temporary mount is never seen outside
-    // this process and goes away with it, even if we are killed.
-    if (::unshare(CLONE_NEWNS) < 0) throw Error("unshare(CLONE_NEWNS): " + errno_text());
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
-        throw Error("making / a slave mount: " + errno_text());
-    SeedMount m;
-    std::string tmpl = std::string(path::run_dir) + "/instance-store.XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw Error(fmt::format("{}: mkdtemp: {}", tmpl, errno_text()));
-    m.dir = tmpl;
-    if (::mount(std::string(array_device).c_str(), m.dir.c_str(), "xfs", MS_NOATIME | MS_NOSUID | MS_NODEV,
-                nullptr) < 0)
-        throw Error(fmt::format("mounting {} on {}: {}", array_device, m.dir, errno_text()));
-    m.mounted = true;
+    detail::PrivateMount m(std::string(array_device), "xfs", "instance-store");
 
     std::error_code ec;
     for (const Bind& b : l.binds) {
@@ -241,14 +236,43 @@ void seed_binds(const Layout& l, StepResult& result) {
         fs::rename(stage, dst);
         result.add(l.array_mount + "/" + b.name, WriteResult::written);
     }
-    int fd = ::open(m.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    m.sync();
+}
+
+}  // namespace
+
+detail::PrivateMount::PrivateMount(const std::string& device, const std::string& type, std::string_view name) {
+    // Our own mount namespace (once per process), so the temporary mount is
+    // never seen outside this process and goes away with it, even if we are killed.
+    static bool unshared = false;
+    if (!unshared) {
+        if (::unshare(CLONE_NEWNS) < 0) throw Error("unshare(CLONE_NEWNS): " + errno_text());
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
+            throw Error("making / a slave mount: " + errno_text());
+        unshared = true;
+    }
+    std::string tmpl = fmt::format("{}/{}.XXXXXX", path::run_dir, name);
+    if (!::mkdtemp(tmpl.data())) throw Error(fmt::format("{}: mkdtemp: {}", tmpl, errno_text()));
+    dir = tmpl;
+    if (::mount(device.c_str(), dir.c_str(), type.c_str(), MS_NOATIME | MS_NOSUID | MS_NODEV, nullptr) < 0) {
+        std::string why = errno_text();
+        ::rmdir(dir.c_str());
+        throw Error(fmt::format("mounting {} on {}: {}", device, dir, why));
+    }
+}
+
+detail::PrivateMount::~PrivateMount() {
+    ::umount2(dir.c_str(), MNT_DETACH);
+    ::rmdir(dir.c_str());
+}
+
+void detail::PrivateMount::sync() const {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         ::syncfs(fd);
         ::close(fd);
     }
 }
-
-}  // namespace
 
 Command run_command(const std::vector<std::string>& argv) {
     // 1 MiB of each stream: mdadm and blkid say a few lines, and only the

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/step.hpp"
@@ -27,5 +28,27 @@ struct Command {
 // Runs argv (no shell; argv[0] looked up in PATH), stdin from /dev/null,
 // capturing stdout and stderr.
 Command run_command(const std::vector<std::string>& argv);
+
+// Shared by eks-node-instance-store and eks-node-ebs-volumes (ebs_apply.cpp).
+namespace detail {
+// A tool's output on one line (its lines joined with " / "), cut at 400 bytes.
+std::string first_line(const std::string& s);
+// Runs a tool that must succeed; the Error names the command and what it said.
+Command must_run(const std::vector<std::string>& argv);
+// A "change" uevent for the device, so udev's database (by-label, findmnt)
+// sees the label a tool just wrote; a failure is only a warning.
+void announce_change(const std::string& device);
+// A filesystem mounted on a new directory /run/eks-node/NAME.XXXXXX, in this
+// process's own mount namespace (entered on first use): never seen outside,
+// gone with the process; unmounted and removed on every path out.
+struct PrivateMount {
+    std::string dir;
+    PrivateMount(const std::string& device, const std::string& type, std::string_view name);
+    ~PrivateMount();
+    PrivateMount(const PrivateMount&) = delete;
+    PrivateMount& operator=(const PrivateMount&) = delete;
+    void sync() const;  // syncfs(): what was copied is on the disk before its label says "finished"
+};
+}  // namespace detail
 
 }  // namespace eksnode::storage

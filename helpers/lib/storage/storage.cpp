@@ -36,12 +36,6 @@ bool is_path_node(std::string_view name) {
     return name.find('n', c) != std::string_view::npos;
 }
 
-// One line of /proc/self/mountinfo: "36 35 98:0 /root /mount/point opts ... - type source opts".
-struct MountEntry {
-    std::string dev;
-    std::string where;
-};
-
 std::string unescape_octal(std::string_view s) {
     std::string out;
     for (size_t i = 0; i < s.size(); ++i) {
@@ -55,8 +49,10 @@ std::string unescape_octal(std::string_view s) {
     return out;
 }
 
-std::vector<MountEntry> read_mountinfo(const Paths& paths) {
-    std::vector<MountEntry> out;
+}  // namespace
+
+std::vector<detail::MountEntry> detail::read_mountinfo(const Paths& paths) {
+    std::vector<detail::MountEntry> out;
     std::optional<std::string> text;
     try {
         text = read_file_if_exists(paths.of("/proc/self/mountinfo"));
@@ -82,6 +78,11 @@ std::vector<MountEntry> read_mountinfo(const Paths& paths) {
     }
     return out;
 }
+
+namespace {
+
+using detail::MountEntry;
+using detail::read_mountinfo;
 
 bool under(std::string_view path, std::string_view dir) {
     if (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);

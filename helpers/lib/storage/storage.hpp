@@ -149,6 +149,17 @@ struct Probe {
 // array, LVM) is foreign. Throws Error on any other status.
 Probe classify_probe(int status, std::string_view output);
 
+namespace detail {
+// One line of /proc/self/mountinfo ("36 35 98:0 /root /mount/point opts ...
+// - type source opts"): the device number and the mount point, unescaped.
+struct MountEntry {
+    std::string dev;    // "259:1"
+    std::string where;  // "/var/lib/containerd"
+};
+// /proc/self/mountinfo under `paths`; empty when it cannot be read.
+std::vector<MountEntry> read_mountinfo(const Paths& paths);
+}  // namespace detail
+
 // systemd's unit name escaping for a path ("/mnt/k8s-disks/0" ->
 // "mnt-k8s\x2ddisks-0"), as `systemd-escape --path`.
 std::string escape_path(std::string_view path);

@@ -11,6 +11,7 @@
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "resolve/resolve.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -49,6 +50,7 @@ void run_config_step(const std::string& user_data) {
     }
     unknown_field_warnings(fragments, settings);  // the error settings.strict asks for
     validate_merged(spec, settings, origins);
+    resolve::check_volumes(spec, settings, origins);  // eks-node-config's checks across volumes
 }
 
 }  // namespace

@@ -117,3 +117,12 @@ TEST_CASE("a unit file reads as its settings, section by section", "[syntax]") {
     // a header without its closing bracket names no section a reader asks for
     CHECK((s[2].section == "[Install" && s[2].key == "WantedBy"));
 }
+
+TEST_CASE("the model of systemd splits lines as read_line() does", "[syntax]") {
+    using V = std::vector<std::string>;
+    // "\n", "\r", "\r\n" and NUL each end a line; an empty line is a line; text after the last break is one
+    CHECK(systemd_model::lines(std::string_view("a\nb\rc\r\nd\0e\n\nf", 13)) == V{"a", "b", "c", "d", "e", "", "f"});
+    CHECK(systemd_model::lines("\r\r\n\n") == V{"", "", ""});
+    CHECK(systemd_model::lines("x\n") == V{"x"});
+    CHECK(systemd_model::lines("").empty());
+}

@@ -8,7 +8,7 @@
 #   cri_ok                              the stub kubelet's CRI run passed (/run/stub-kubelet/cri.json)
 #   auth_ok                             the stub kubelet authenticated with a token of eks-node
 #                                       get-token (/run/stub-kubelet/auth.json)
-#   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store model), below
+#   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store or EBS model), below
 #   run_chain, store_to_mounts_seconds UNIT..., is_mount_from WHERE SOURCE   instance-store scenarios, below
 #   fake_faults UNIT FILE SPEC..., fails_closed ..., recovers NAME   fault scenarios, below
 _eksvm_passed=0
@@ -31,6 +31,28 @@ check() {
     sed 's/^/    /' <<<"$output"
   fi
 }
+
+# journalctl, read again when it skipped a journal file as "truncated": a rotation while it
+# opens the files makes sd-journal ignore the active file whole (systemd issue #40053, open
+# in 2026; systemd's own tests work around it with --sync/--rotate), and the runtime journal
+# (RuntimeMaxUse=64M, files of 8 MiB) rotates during the busier scenarios. A check then saw
+# no line of a step that logged it (31-fast-image-pull, CI of stop 46). Exported, so the
+# `bash -c` of a check uses it too; stdout through a file, so -o export's bytes stay whole.
+journalctl() {
+  local out err rc try
+  out=$(mktemp) err=$(mktemp)
+  for try in 1 2 3 4 5; do
+    command journalctl "$@" >"$out" 2>"$err"
+    rc=$?
+    grep -q 'is truncated, ignoring file' "$err" || break
+    ((try < 5)) && sleep 0.2
+  done
+  cat "$out"
+  cat "$err" >&2
+  rm -f "$out" "$err"
+  return "$rc"
+}
+export -f journalctl
 
 imds_get() {
   local token
@@ -212,7 +234,8 @@ finish() {
   ((_eksvm_failed == 0))
 }
 
-# nvmeof_setup: the scenario option NVMEOF="SERIAL:SIZE ..." as EC2 instance-store disks. qemu's
+# nvmeof_setup: the scenario option NVMEOF="SERIAL:SIZE[:ebs] ..." as EC2 instance-store disks
+# (or, with ":ebs", EBS volumes: nvmeof_model). qemu's
 # own NVMe disks always say model "QEMU NVMe Ctrl", so each disk is a file-backed namespace of
 # an in-guest NVMe-oF target (nvmet, TCP on 127.0.0.1:4420) whose subsystem reports model
 # "Amazon EC2 NVMe Instance Storage" and the serial, connected with `nvme connect`: the guest
@@ -239,14 +262,16 @@ nvmeof_setup() {
       echo 127.0.0.1 >"$port/addr_traddr" && echo tcp >"$port/addr_trtype" &&
       echo 4420 >"$port/addr_trsvcid" && echo ipv4 >"$port/addr_adrfam" || return 1
   fi
+  local model
   for spec in $NVMEOF; do
-    serial=${spec%%:*} size=${spec#*:}
+    serial=${spec%%:*} size=${spec#*:} model=$(nvmeof_model "$spec")
+    size=${size%%:*}
     nqn=nqn.2026-11.io.eksvm:$serial
     if [[ ! -d $cfs/subsystems/$nqn ]]; then
       [[ -f $dir/$serial.img ]] || truncate -s "$size" "$dir/$serial.img" || return 1
       mkdir "$cfs/subsystems/$nqn" &&
         echo 1 >"$cfs/subsystems/$nqn/attr_allow_any_host" &&
-        echo "Amazon EC2 NVMe Instance Storage" >"$cfs/subsystems/$nqn/attr_model" &&
+        echo "$model" >"$cfs/subsystems/$nqn/attr_model" &&
         echo "$serial" >"$cfs/subsystems/$nqn/attr_serial" &&
         mkdir "$cfs/subsystems/$nqn/namespaces/1" &&
         echo "$dir/$serial.img" >"$cfs/subsystems/$nqn/namespaces/1/device_path" &&
@@ -262,7 +287,8 @@ nvmeof_setup() {
   # guest once needed more than one settle).
   local link tries
   for spec in $NVMEOF; do
-    link=/dev/disk/by-id/nvme-Amazon_EC2_NVMe_Instance_Storage_${spec%%:*}_1
+    model=$(nvmeof_model "$spec")
+    link=/dev/disk/by-id/nvme-${model// /_}_${spec%%:*}_1
     for ((tries = 0; tries < 100; tries++)); do
       udevadm settle --timeout=5
       [[ -e $link ]] && break
@@ -270,6 +296,12 @@ nvmeof_setup() {
     done
     [[ -e $link ]] || { echo "nvmeof_setup: no by-id link for ${spec%%:*} after 10 s" >&2; return 1; }
   done
+}
+
+# nvmeof_model SERIAL:SIZE[:ebs]: the model the disk reports: EC2 instance store's, or with
+# ":ebs" an EBS volume's (its serial then the volume ID without its dash, as EC2 shows it).
+nvmeof_model() {
+  [[ $1 == *:ebs ]] && echo "Amazon Elastic Block Store" || echo "Amazon EC2 NVMe Instance Storage"
 }
 
 # nvmeof_disconnect: the disks go away (as at shutdown); nvmeof_setup brings them back.

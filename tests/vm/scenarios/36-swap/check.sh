@@ -50,8 +50,19 @@ else
   check "boot 2: kubelet's CRI run is over" cri_ok
   # the setting taken away, as an admin would: the fragment gone, the chain re-run
   rm /etc/eks-node/node.toml.d/60-swap.toml
+  # One restart: it re-runs eks-node-swap and eks-node-kubelet along their Requires=
+  # (eks-node(7), RE-RUNNING). systemctl returns when eks-node-config is done, and those
+  # two still run: a second restart of them now would kill them mid-run, a failure that
+  # holds kubelet back (it did, in this check's first form). Wait for the jobs instead.
   systemctl restart eks-node-config.service
-  systemctl restart eks-node-swap.service eks-node-kubelet.service
+  eventually 180 bash -c '[[ -z $(systemctl list-jobs --no-legend) ]]'
+  check "the re-run: eks-node-swap and eks-node-kubelet ran again and succeeded" bash -c '
+    for u in eks-node-swap eks-node-kubelet; do
+      [[ $(systemctl show -P ActiveState $u.service) == active ]] || { echo "$u not active"; exit 1; }
+    done
+    journalctl -b -u eks-node-swap.service -o cat | grep -q "swap file removed"'
+  check "the re-run: kubelet runs again (restarted on its changed configuration)" \
+    systemctl is-active --quiet kubelet.service
   check "without the setting: the file is switched off and removed" bash -c '
     ! grep -q "^$1 " /proc/swaps && [[ ! -e $1 ]] && ! systemctl is-active --quiet "$2"' _ "$file" "$unit"
   check "without the setting: kubelet's configuration has no swap keys" bash -c '
