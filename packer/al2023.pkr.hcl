@@ -67,6 +67,7 @@ source "amazon-ebs" "al2023" {
   tags = {
     Name              = local.ami_name
     eks-node-variant  = var.variant
+    hardening         = var.hardening
     kubernetes        = var.kubernetes_version
     kubelet           = var.kubelet_version
     containerd        = var.containerd_version
@@ -122,7 +123,7 @@ build {
       "EKS_SOCI_SNAPSHOTTER=${var.soci_snapshotter}",
       "EKS_AWS_CLI=${var.install_aws_cli}",
       "EKS_FIPS=${var.variant == "fips"}",
-      "EKS_HARDENING=${var.variant == "cis" ? "cis" : "none"}",
+      "EKS_HARDENING=${var.hardening}",
     ]
     inline = ["bash /tmp/provisioners/run.sh", "rm -rf /tmp/provisioners /tmp/eks-bin /tmp/eks-node-src.tar.gz"]
   }

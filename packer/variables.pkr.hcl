@@ -6,11 +6,21 @@
 
 variable "variant" {
   type        = string
-  description = "Image flavour: standard, nvidia, neuron, fips or cis (one var file each in variants/)."
+  description = "Image flavour: standard, nvidia, neuron or fips (one var file each in variants/)."
   default     = "standard"
   validation {
-    condition     = contains(["standard", "nvidia", "neuron", "fips", "cis"], var.variant)
-    error_message = "The variant must be one of standard, nvidia, neuron, fips, cis."
+    condition     = contains(["standard", "nvidia", "neuron", "fips"], var.variant)
+    error_message = "The variant must be one of standard, nvidia, neuron, fips."
+  }
+}
+
+variable "hardening" {
+  type        = string
+  description = "Hardening profile of 71-cis-hardening: cis (CIS Level 1, the default), stig (CIS plus STIG items; variants/stig, variants/fedramp) or none (opt out)."
+  default     = "cis"
+  validation {
+    condition     = contains(["cis", "stig", "none"], var.hardening)
+    error_message = "The hardening must be one of cis, stig, none."
   }
 }
 

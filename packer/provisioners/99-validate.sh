@@ -58,6 +58,21 @@ landlock_kernel() {
   return 1
 }
 check "the kernel has Landlock, enabled at boot" landlock_kernel
+case ${EKS_HARDENING:-cis} in
+  cis | stig)
+    # the hardening of 71-cis-hardening is on (the default); the booted image's controls are
+    # checked one by one in the VM tier (tests/vm/scenarios/35-cis-hardening)
+    check "CIS: unused filesystems and protocols cannot be loaded" grep -qx 'install cramfs /bin/false' /etc/modprobe.d/eks-node-cis.conf
+    check "CIS: kernel and network sysctls" grep -qx 'fs.suid_dumpable = 0' /etc/sysctl.d/60-eks-node-cis.conf
+    check "CIS: auditd is enabled with the CIS rules" \
+      bash -c 'systemctl is-enabled auditd.service && test -s /etc/audit/rules.d/60-eks-node-cis.rules'
+    check "CIS: auditd starts beside the boot, not before sysinit.target" \
+      bash -c 'test -f /etc/systemd/system/auditd.service &&
+        ! grep -q "^Before=.*sysinit\.target" /etc/systemd/system/auditd.service'
+    ;;&
+  stig) check "STIG: sysctls and audit rules" \
+    test -s /etc/sysctl.d/61-eks-node-stig.conf -a -s /etc/audit/rules.d/61-eks-node-stig.rules ;;
+esac
 check "kubelet.service is not enabled" test ! -e /etc/systemd/system/multi-user.target.wants/kubelet.service
 check "/etc/eks/release names the image" grep -q '^KUBELET_VERSION=v' /etc/eks/release
 if [[ -n ${EKS_RUNTIME_HANDLERS:-} ]]; then

@@ -74,6 +74,7 @@ check "packer validate arm64, gp2 root volume" \
 # The variable validations must bite.
 refuse "packer validate refuses kubelet_version=1.31 (no patch)" validate -var kubelet_version=1.31
 refuse "packer validate refuses variant=gpu" validate -var variant=gpu
+refuse "packer validate refuses hardening=pci (cis, stig or none)" validate -var hardening=pci
 refuse "packer validate refuses a pause image without a tag" \
   validate -var pause_image=602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause
 

@@ -17,12 +17,12 @@ containerd.service (the node image's, which we do not ship), then:
   Type=oneshot, RemainAfterExit=yes, TimeoutStartSec=, Documentation=man:,
   OnFailure=eks-node-failed.target, and a comment right above every ordering
   or requirement line (the "why").
-- the confinement every step but the two on raw devices (eks-node-instance-store,
-  eks-node-ebs-volumes: OWN_SANDBOX) shares (eks-node(7),
+- the confinement every step but the three on raw devices and swap
+  (eks-node-instance-store, eks-node-ebs-volumes, eks-node-swap: OWN_SANDBOX) shares (eks-node(7),
   CONFINEMENT): written once, in eks-node-sandbox.conf, linked into each of
   those steps as the drop-in 10-sandbox.conf and repeated in no unit file;
   checked by name in what systemd applies, and that no step needs a mount
-  namespace (its file system is its own Landlock policy; what the two refuse
+  namespace (its file system is its own Landlock policy; what the three refuse
   together is probed in the VM tier).
 - the service environment (eks-node-system(8)): one top-level drop-in
   service.d/10-eks-node-environment.conf reads default.env, then %N.env, for
@@ -181,8 +181,9 @@ def why_comments(paths):
               "every ordering line has a why-comment", "\n".join(missing))
 
 
-# The steps that make filesystems and mount on raw devices: a sandbox of their own.
-OWN_SANDBOX = ("eks-node-instance-store.service", "eks-node-ebs-volumes.service")
+# The steps that make file systems, mount raw devices or switch swap (swapoff(2)
+# is CAP_SYS_ADMIN and @swap): a sandbox of their own, each unit says why.
+OWN_SANDBOX = ("eks-node-instance-store.service", "eks-node-ebs-volumes.service", "eks-node-swap.service")
 
 # eks-node(7), CONFINEMENT: what every step but OWN_SANDBOX's carries.
 # The file system is the step's own Landlock policy (tests/unit/core/test_confine.cpp,
@@ -212,7 +213,8 @@ def confinement(root, unit_dir, steps):
                    if "=" in line and not line.startswith("#")} if shared.is_file() else set()
     for unit in steps:
         if unit in OWN_SANDBOX:
-            # mdadm and mkfs on raw disks: a sandbox of its own, not the shared one
+            # mdadm and mkfs on raw disks (instance store, EBS volumes); swapoff(2) (CAP_SYS_ADMIN, @swap): a sandbox of
+            # its own, not the shared one
             check(not (unit_dir / f"{unit}.d" / SANDBOX_LINK).exists(), f"{unit} does not get {SANDBOX}")
             continue
         link = unit_dir / f"{unit}.d" / SANDBOX_LINK

@@ -20,7 +20,7 @@ soci-snapshotter units). Then, for each case NN-name/expected/:
   a bad value, a missing program or man page fails);
 - every file is read as systemd reads it (systemd.syntax(7)): no line
   continues on the next (a trailing backslash), no section but [Unit],
-  [Service], [Mount] and [Install], no assignment outside one. verify says
+  [Service], [Mount], [Swap] and [Install], no assignment outside one. verify says
   nothing about either: systemd ignores a section named X-... silently, and a
   continuation only changes a value; both are how a value pasted raw into a
   drop-in takes the lines after it away (issue 34);
@@ -40,7 +40,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import check_units  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
-SECTIONS = {"Unit", "Service", "Mount", "Install"}
+SECTIONS = {"Unit", "Service", "Mount", "Swap", "Install"}
 # Units of the node image, not ours and not systemd's: stand-ins, as check_units.py's.
 IMAGE_UNITS = ("soci-snapshotter.service",)
 EXEC = re.compile(r'^Exec\w*=[-@:+!|]*"?([^" ]+)"?', re.M)

@@ -184,8 +184,11 @@ debootstrap_rootfs() {
 # chroot); the mounts go away with the namespace, nothing of /run reaches the image.
 # The EKS_* variables of packer/README.md, as this image sets them (run.sh's environment,
 # for provision_rootfs and validate_rootfs).
+# EKS_HARDENING: the AMI's default, CIS Level 1 (71-cis-hardening), so every scenario runs
+# on a hardened node; EKS_NODE_VM_HARDENING=none builds (and caches) the image without it.
+hardening=${EKS_NODE_VM_HARDENING:-cis}
 provision_env=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-  EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_KUBERNETES_VERSION=1.31
+  EKS_IMAGE_KIND=vm-test EKS_VARIANT=standard EKS_HARDENING="$hardening" EKS_KUBERNETES_VERSION=1.31
   EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
   EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub EKS_BINARY_SOURCE=/var/tmp/eks-bin
   EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_ADDON_IMAGE_ARCHIVES=/var/tmp/eks-addon-images
@@ -425,7 +428,7 @@ main() {
   local mirror key1 key2 stage1 base tmp tree
   mirror=$(find_mirror)
   key1=$( { echo "$suite $mirror"; packages; from_bookworm; declare -f debootstrap_rootfs; } | hash_of)
-  key2=$( { echo "$key1"; cat "${BASH_SOURCE[0]}";
+  key2=$( { echo "$key1 $hardening"; cat "${BASH_SOURCE[0]}";
             (cd "$here/guest" && sha256sum "${baked[@]}" crictl);
             (cd "$here/pause" && sha256sum pause.c oci-archive.py);
             (cd "$provisioners" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)

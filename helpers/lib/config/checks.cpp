@@ -222,6 +222,26 @@ std::string image_tag(std::string_view s) {
     return ok ? "" : text::quote(s) + " is not an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)";
 }
 
+long swap_size_mib(std::string_view s) {
+    if (s.size() < 2 || (s.back() != 'M' && s.back() != 'G') || s.front() < '1' || s.front() > '9') return 0;
+    constexpr long max_mib = 16L << 20;  // 16 TiB
+    long n = 0;
+    for (char c : s.substr(0, s.size() - 1)) {
+        if (c < '0' || c > '9') return 0;
+        n = n * 10 + (c - '0');
+        if (n > max_mib) return 0;
+    }
+    if (s.back() == 'G') n = n > max_mib / 1024 ? 0 : n * 1024;
+    return n;
+}
+
+std::string swap_size(std::string_view s) {
+    return swap_size_mib(s) > 0 ? ""
+                                : text::quote(s) +
+                                      " is not a swap size: a whole number of MiB or GiB such as \"512M\" or "
+                                      "\"4G\", from 1M to 16384G";
+}
+
 namespace {
 
 bool dns_label(std::string_view s) {

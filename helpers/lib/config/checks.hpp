@@ -24,6 +24,10 @@ std::string single_token(std::string_view s);           // non-empty, no whitesp
 std::string non_empty(std::string_view s);
 std::string aws_account_id(std::string_view s);         // 12 digits
 std::string image_tag(std::string_view s);              // an OCI tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+// settings.swap.size: a whole number of MiB or GiB ("512M", "4G"), from 1 MiB to 16 TiB
+// (swap_size_mib() gives the MiB).
+std::string swap_size(std::string_view s);
+long swap_size_mib(std::string_view s);  // 0 when swap_size() refuses s
 // A runtime handler's name as a RuntimeClass's `handler` takes it: a DNS label
 // ([a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63), which is also a safe containerd
 // table key.

@@ -444,6 +444,22 @@ const Field& settings() {
                     map_of("sysctls", "kernel parameters by dotted name, applied before kubelet starts",
                            profiles::sysctl_name_problem,
                            string_field("", "a value (a string or an integer)", nullptr))),
+            // A swap file (eks-node-swap(8)): derive/ checks it against the kubelet
+            // version and records derived.swap, which the generator turns into a
+            // .swap unit and the step into the file; kubelet's swap settings follow.
+            object("swap", "a swap file, made and enabled before kubelet starts, kubelet's swap settings to match",
+                   {
+                       string_field("size", "its size: MiB or GiB, such as \"512M\" or \"4G\" (required)",
+                                    check::swap_size),
+                       choice("location",
+                              "root (the default: on the root file system) or instance-store (on the "
+                              "instance-store array or first disk: needs spec.instance.localStorage)",
+                              {"root", "instance-store"}),
+                       choice("swapBehavior",
+                              "kubelet's memorySwap.swapBehavior: LimitedSwap (the default: Burstable pods may swap "
+                              "in proportion to their memory request) or NoSwap (only processes outside pods swap)",
+                              {"LimitedSwap", "NoSwap"}),
+                   }),
             // Pods kubelet runs from files (eks-node-kubelet(8), STATIC PODS):
             // each manifest is written to staticPodPath as NAME.yaml.
             map_of("staticPods", "static pods by name: each a Pod manifest (YAML), written to kubelet's staticPodPath",

@@ -94,6 +94,10 @@ inline constexpr std::string_view eni_network = "/run/systemd/network/70-eks-nod
 inline constexpr std::string_view network_fallback_dropin =
     "/run/systemd/network/80-eks-node-ec2.network.d/50-primary-only.conf";
 inline constexpr std::string_view eni_owner_dir = "/var/lib/eks-node/network";
+// settings.swap's file (eks-node-swap(8)): on the root file system, or this
+// name in the instance-store array's (or first disk's) mount, MOUNTPATH/0.
+inline constexpr std::string_view swap_file = "/var/lib/eks-node/swapfile";
+inline constexpr std::string_view swap_file_name = "swapfile";
 inline constexpr std::string_view eni_owner = "/var/lib/eks-node/network/*";
 inline constexpr std::string_view soci_config = "/etc/soci-snapshotter-grpc/config.toml";
 // The SOCI snapshotter (FastImagePull): its daemon, the version file the image

@@ -6,10 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "config/checks.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "derive/internal.hpp"
+#include "storage/storage.hpp"
 
 namespace eksnode::derive {
 
@@ -475,6 +477,47 @@ void derive_sandbox_image(const Config& cfg, const json& instance, const Machine
     rec.set("sandboxImage", c.image, origin);
 }
 
+// settings.swap (eks-node-swap(8)). kubelet refuses to start on a node with
+// swap on unless failSwapOn is false, and uses swap for pods only through the
+// NodeSwap feature (KEP-2400): alpha from 1.22, beta from 1.28 but off by
+// default there and in 1.29 (whose behaviours were UnlimitedSwap and
+// LimitedSwap), beta on by default from 1.30 with NoSwap and LimitedSwap, GA
+// in 1.34 (kubelet's source, fact by fact: tests/data/kubelet-swap-compat.tsv).
+// So from 1.30 on, where both behaviours this setting offers exist and need
+// no feature gate; refused before, saying why.
+void derive_swap(const Config& cfg, const MachineFacts& m, Recorder& rec) {
+    if (!cfg.at("/settings/swap")) return;
+    constexpr std::string_view size_pointer = "/settings/swap/size";
+    const std::string size = cfg.required_string(size_pointer);
+    const long mib = config::check::swap_size_mib(size);
+    if (mib <= 0) cfg.bad(size_pointer, config::check::swap_size(size));
+    if (compare_versions(m.kubelet_version, "1.30") < 0)
+        cfg.bad(size_pointer,
+                fmt::format("a swap file needs kubelet 1.30 or later, and this node's is {}: kubelet's NodeSwap "
+                            "(KEP-2400) was alpha before 1.28 and is off by default in 1.28 and 1.29, without "
+                            "NoSwap; kubelet would not start with swap on",
+                            m.kubelet_version));
+    if (cfg.boolean("/spec/kubelet/config/failSwapOn").value_or(false))
+        cfg.bad("/spec/kubelet/config/failSwapOn",
+                "true with settings.swap: kubelet refuses to start on a node with swap on");
+    const std::string location = cfg.string("/settings/swap/location").value_or("root");
+    std::string file(path::swap_file);
+    if (location == "instance-store") {
+        if (!cfg.at("/spec/instance/localStorage/strategy"))
+            cfg.bad("/settings/swap/location",
+                    "instance-store needs spec.instance.localStorage.strategy: without it no instance-store disk "
+                    "is mounted");
+        const std::string mount =
+            cfg.string("/spec/instance/localStorage/mountPath").value_or(std::string(storage::default_mount_path));
+        file = fmt::format("{}/0/{}", mount, path::swap_file_name);
+    }
+    const std::string behavior = cfg.string("/settings/swap/swapBehavior").value_or("LimitedSwap");
+    json swap = {{"file", file}, {"sizeMiB", mib}, {"swapBehavior", behavior}};
+    rec.set("swap", swap,
+            fmt::format("settings.swap ({}): {} MiB at {} ({}), kubelet {} with swapBehavior {}",
+                        cfg.source("/settings/swap"), mib, file, location, m.kubelet_version, behavior));
+}
+
 void derive_cluster_access(const Config& cfg, Recorder& rec) {
     constexpr std::string_view ca_pointer = "/spec/cluster/certificateAuthority";
     std::string pem = config::certificate_authority_pem(cfg.required_string(ca_pointer), cfg.source(ca_pointer),
@@ -526,6 +569,7 @@ json values(const json& spec, const json& settings, const json& instance, const 
     derive_node_name(cfg, instance, ec2, rec);
     derive_sandbox_image(cfg, instance, machine, rec);
     derive_soci_snapshotter(cfg, machine, rec);
+    derive_swap(cfg, machine, rec);
     derive_cluster_access(cfg, rec);
     return rec.take();
 }

@@ -308,6 +308,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
     for (std::string& w : warnings) warn(plan, std::move(w));
     add_instance_store(plan, paths, s.config.is_null() ? nullptr : &s.config);
     add_ebs_volumes(plan, s.config.is_null() ? nullptr : &s.config);
+    add_swap(plan, s.config.is_null() ? nullptr : &s.config);
     add_hooks(plan, s, paths);
     add_soci(plan, paths, s.config.is_null() ? nullptr : &s.config);
     add_runtime_modules(plan, s, paths, /*ecs=*/false);

@@ -121,6 +121,8 @@ std::optional<Decision<Level>> decide_level(const CmdlineSettings& cl, const Set
 void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* config);
 // instance.storage.volumes: the step, mount units and drop-ins (ebs_volumes.cpp)
 void add_ebs_volumes(GeneratorPlan& plan, const json* config);
+// settings.swap: the swap file's .swap unit, kubelet after it (swap.cpp)
+void add_swap(GeneratorPlan& plan, const json* config);
 // containerd at boot, or after eks-node-containerd (containerd.cpp)
 void add_containerd_order(GeneratorPlan& plan, const Paths& paths);
 // FastImagePull: containerd over the SOCI snapshotter (containerd.cpp)

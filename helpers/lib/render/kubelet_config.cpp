@@ -144,6 +144,14 @@ json eks_node_kubelet_config(const json& cfg) {
     // Only with a pod to run (settings.staticPods): kubelet then watches the
     // directory, which eks-node-kubelet owns; without, kubelet runs no file's pod.
     if (non_empty_object(cfg, "/settings/staticPods")) k["staticPodPath"] = path::static_pod_dir;
+    // settings.swap (eks-node-swap(8)): kubelet starts on a node with swap on
+    // only with failSwapOn false, and lets pods use it as swapBehavior says
+    // (KEP-2400; derive/ refused kubelets before 1.30). Without the setting,
+    // kubelet's defaults: failSwapOn true, as on every node without swap.
+    if (const json* swap = find(cfg, "/derived/swap"); swap && swap->is_object()) {
+        k["failSwapOn"] = false;
+        k["memorySwap"] = {{"swapBehavior", need_string(cfg, "/derived/swap/swapBehavior")}};
+    }
 
     return k;
 }
@@ -165,6 +173,8 @@ constexpr std::string_view filled_when_absent[] = {
     "/maxPods",
     "/kubeReserved",
     "/staticPodPath",  // only with settings.staticPods, which refuses a user's own
+    "/failSwapOn",     // only with settings.swap: kubelet's default (true) would not start
+    "/memorySwap",     // only with settings.swap
 };
 
 bool absent(const json& k, const json::json_pointer& p) { return !k.contains(p) || k.at(p).is_null(); }

@@ -30,6 +30,7 @@ extern const StepSpec prepull_spec;
 extern const StepSpec network_spec;
 extern const StepSpec ecs_spec;
 extern const StepSpec warm_pool_spec;
+extern const StepSpec swap_spec;
 
 // Each step's work, as main() and `eks-node render` run it.
 StepResult imds(const StepOptions& opts);            // steps/imds.cpp
@@ -49,6 +50,7 @@ StepResult prepull(const StepOptions& opts);         // steps/prepull.cpp
 StepResult network(const StepOptions& opts);         // steps/network.cpp, one interface
 StepResult ecs(const StepOptions& opts);             // steps/ecs.cpp
 StepResult warm_pool(const StepOptions& opts);       // steps/warm_pool.cpp, polls until InService
+StepResult swap(const StepOptions& opts);            // steps/swap.cpp
 
 // eks-node-hook NAME: execv()s hook NAME's command (steps/hook.cpp); returns
 // only on failure, with the exit status (203 when the command cannot be

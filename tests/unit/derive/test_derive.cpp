@@ -5,6 +5,11 @@
 
 #include "fixtures.hpp"
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "config/schema.hpp"
 #include "core/error.hpp"
 #include "derive/derive.hpp"
 
@@ -407,4 +412,117 @@ TEST_CASE("missing instance facts are errors of instance.json", "[derive]") {
     Run run;
     run.instance.erase("availabilityZone");
     CHECK_THROWS_WITH(run(), "instance.json: availabilityZone is missing");
+}
+
+TEST_CASE("settings.swap: the file, its size and kubelet's swap behaviour, from kubelet 1.30 on", "[derive][swap]") {
+    Run none;
+    none.machine.kubelet_version = "1.31.2";
+    CHECK_FALSE(none().contains("swap"));
+
+    Run root = none;
+    root.settings["swap"] = {{"size", "4G"}};
+    json s = root()["swap"];
+    CHECK(s == json{{"file", "/var/lib/eks-node/swapfile"}, {"sizeMiB", 4096}, {"swapBehavior", "LimitedSwap"}});
+    CHECK_THAT(root.origins["/derived/swap"], Catch::Contains("kubelet 1.31.2"));
+
+    Run store = none;
+    store.settings["swap"] = {{"size", "512M"}, {"location", "instance-store"}, {"swapBehavior", "NoSwap"}};
+    store.spec["instance"]["localStorage"] = {{"strategy", "RAID0"}, {"mountPath", "/mnt/disks"}};
+    CHECK(store()["swap"] == json{{"file", "/mnt/disks/0/swapfile"}, {"sizeMiB", 512}, {"swapBehavior", "NoSwap"}});
+
+    // KEP-2400: NodeSwap off by default before 1.30, no NoSwap there: refused, saying why
+    Run old = root;
+    old.origins.clear();
+    old.machine.kubelet_version = "1.29.15";
+    CHECK_THAT(config_error(old, "settings.swap.size"),
+               Catch::Contains("kubelet 1.30 or later") && Catch::Contains("1.29.15") && Catch::Contains("KEP-2400"));
+    Run exact = root;
+    exact.origins.clear();
+    exact.machine.kubelet_version = "1.30.0";
+    CHECK(exact()["swap"]["sizeMiB"] == 4096);
+
+    Run no_size = none;
+    no_size.settings["swap"] = {{"location", "root"}};
+    CHECK_THAT(config_error(no_size, "settings.swap.size"), Catch::Contains("required"));
+
+    Run no_disks = none;
+    no_disks.settings["swap"] = {{"size", "1G"}, {"location", "instance-store"}};
+    CHECK_THAT(config_error(no_disks, "settings.swap.location"),
+               Catch::Contains("spec.instance.localStorage.strategy"));
+
+    Run fail_swap_on = root;
+    fail_swap_on.origins.clear();
+    fail_swap_on.spec["kubelet"]["config"]["failSwapOn"] = true;
+    CHECK_THAT(config_error(fail_swap_on, "spec.kubelet.config.failSwapOn"), Catch::Contains("refuses to start"));
+}
+
+// tests/data/kubelet-swap-compat.tsv: what kubelet's source says of swap, row by row,
+// against what settings.swap does (derive here; the rendered configuration through the
+// kubelet golden 19, which tests/golden renders).
+TEST_CASE("kubelet-swap-compat.tsv: settings.swap against kubelet's source", "[derive][swap]") {
+    std::ifstream in(test::source_path("tests/data/kubelet-swap-compat.tsv"));
+    REQUIRE(in);
+    const config::schema::Field* behaviour = config::schema::settings().member("swap");
+    REQUIRE(behaviour);
+    behaviour = behaviour->member("swapBehavior");
+    REQUIRE(behaviour);
+    const json rendered =
+        test::load_json("tests/golden/kubelet/19-swap-1.31/expected/etc/kubernetes/kubelet/config.json");
+    Run base;
+    base.settings["swap"] = {{"size", "1G"}};
+    int rows = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line.starts_with('#')) continue;
+        std::vector<std::string> col;
+        std::stringstream cells(line);
+        for (std::string c; std::getline(cells, c, '\t');) col.push_back(c);
+        REQUIRE(col.size() == 5);
+        const std::string& key = col[0];
+        const std::string& eks_node = col[2];
+        INFO(key << ": " << eks_node);
+        ++rows;
+        if (key.starts_with("kubelet ")) {
+            Run run = base;
+            run.machine.kubelet_version = key.substr(8) + ".0";
+            if (eks_node == "accepted") {
+                CHECK(run()["swap"]["sizeMiB"] == 1024);
+            } else {
+                REQUIRE(eks_node == "refused");
+                CHECK_THAT(config_error(run, "settings.swap.size"),
+                           Catch::Contains("kubelet 1.30 or later") && Catch::Contains(run.machine.kubelet_version));
+            }
+        } else if (key.starts_with("swapBehavior ") && key != "swapBehavior unset") {
+            const std::string name = key.substr(13);
+            const bool offered =
+                std::find(behaviour->choices.begin(), behaviour->choices.end(), name) != behaviour->choices.end();
+            CHECK(offered == eks_node.starts_with("offered"));
+            if (offered) {
+                Run run = base;
+                run.machine.kubelet_version = "1.31.0";
+                run.settings["swap"]["swapBehavior"] = name;
+                CHECK(run()["swap"]["swapBehavior"] == name);
+            }
+            if (eks_node.ends_with("the default of settings.swap")) {
+                Run run = base;
+                run.machine.kubelet_version = "1.31.0";
+                CHECK(run()["swap"]["swapBehavior"] == name);
+            }
+        } else if (key == "swapBehavior unset") {
+            CHECK(rendered.at("/memorySwap/swapBehavior"_json_pointer) == "LimitedSwap");
+        } else if (key == "failSwapOn unset") {
+            CHECK(rendered.at("failSwapOn") == false);
+        } else if (key == "failSwapOn true") {
+            Run run = base;
+            run.machine.kubelet_version = "1.31.0";
+            run.spec["kubelet"]["config"]["failSwapOn"] = true;
+            CHECK_THAT(config_error(run, "spec.kubelet.config.failSwapOn"), Catch::Contains("refuses to start"));
+        } else if (key == "cgroup v1") {
+            CHECK(read_file(test::source_path("man/eks-node.toml.5.scd")).find("LimitedSwap needs cgroup v2") !=
+                  std::string::npos);
+        } else {
+            FAIL("a key this test does not know: " << key);
+        }
+    }
+    CHECK(rows >= 15);
 }
