@@ -91,18 +91,24 @@ systemctl enable auditd.service >/dev/null 2>&1 || true
 # CIS asks for auditd enabled and running (4.1.1.x), not for it to start
 # before other services. A drop-in cannot take an ordering back, so the unit
 # is copied to /etc/systemd/system with the edit its own comments describe
-# (the second Before= line, without sysinit.target); auditd still starts as
-# soon as the local file systems are there, in parallel with the rest.
+# (every Before= line without sysinit.target: audit 3's unit, AL2023's and
+# bookworm's, reads "Before=sysinit.target shutdown.target"; audit 4's, in
+# Debian's testing and unstable (the VM's second image), adds audit-rules.service, which then loads the rules
+# after auditd); auditd still starts as soon as the local file systems are
+# there, in parallel with the rest.
 audit_unit=
 for d in /usr/lib/systemd/system /lib/systemd/system; do
   [[ -f $d/auditd.service ]] && { audit_unit=$d/auditd.service; break; }
 done
 [[ -n $audit_unit ]] || die "the audit package installed no auditd.service"
-sed 's/^Before=sysinit\.target shutdown\.target$/Before=shutdown.target/' "$audit_unit" |
+grep -q '^Before=.*\<sysinit\.target\>' "$audit_unit" ||
+  die "$audit_unit: no Before= line names sysinit.target: its ordering changed, read it again"
+# (a line left as a bare "Before=" would reset the list: dropped)
+sed -E '/^Before=/{s/(=| )sysinit\.target( |$)/\1/; s/ +$//; /^Before=$/d}' "$audit_unit" |
   put 0644 /etc/systemd/system/auditd.service
-if ! grep -qx 'Before=shutdown.target' /etc/systemd/system/auditd.service ||
-  grep -q '^Before=.*sysinit\.target' /etc/systemd/system/auditd.service; then
-  die "$audit_unit: no 'Before=sysinit.target shutdown.target' line to take sysinit.target from"
+if grep -q '^Before=.*\<sysinit\.target\>' /etc/systemd/system/auditd.service ||
+  ! grep -q '^Before=.*\<shutdown\.target\>' /etc/systemd/system/auditd.service; then
+  die "$audit_unit: sysinit.target not taken out of its Before= lines (shutdown.target kept)"
 fi
 
 # 5.2.x: sshd (when present) without root login, forwarding or long idles.
