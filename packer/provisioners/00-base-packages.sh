@@ -4,7 +4,8 @@
 # why each): kubelet's and kube-proxy's helpers (iptables, conntrack, ethtool, socat), log
 # rotation, cloud-init (user data scripts) and systemd-resolved (instance.network), and
 # eks-node-instance-store's mdadm and mkfs.xfs, and jq (AL2's guide edits kubelet-config.json
-# with it in user data; AL2 AMIs had it). Plus the image's extra packages
+# with it in user data; AL2 AMIs had it), and the trust store's tool (settings.trust,
+# eks-node-ca). Plus the image's extra packages
 # (EKS_EXTRA_PACKAGES: the custom runtime hook, e.g. a runtime's own package), by the
 # distribution's own names.
 set -euo pipefail
@@ -12,7 +13,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 base=(iptables-nft conntrack-tools ethtool socat logrotate tar cloud-init systemd-resolved
-  mdadm xfsprogs jq)
+  mdadm xfsprogs jq ca-certificates)
 pkg_install "${base[@]}"
 # shellcheck disable=SC2206 # a space-separated list by contract
 extra=(${EKS_EXTRA_PACKAGES:-})

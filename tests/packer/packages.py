@@ -192,7 +192,7 @@ def main():
         ("an untagged test list entry", append("tests/vm/image-packages.txt", "strace\n"), "want NAME ROLE"),
         ("an unknown role", append("tests/vm/image-packages.txt", "strace debugging\n"), "want NAME ROLE"),
         ("a step installing a package the table lacks",
-         replace("packer/provisioners/00-base-packages.sh", "  mdadm xfsprogs jq)", "  mdadm xfsprogs jq nvme-cli)"),
+         replace("packer/provisioners/00-base-packages.sh", "  mdadm xfsprogs jq", "  mdadm xfsprogs jq nvme-cli"),
          "nvme-cli: not in packages.tsv"),
         ("a literal pkg_install the table lacks",
          append("packer/provisioners/52-sshd.sh", "pkg_install openssh-server\n"), "openssh-server: not in"),

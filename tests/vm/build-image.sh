@@ -5,9 +5,11 @@
 # generation) and sid (Debian unstable: containerd 2.x, runc 1.3, soci-snapshotter, systemd and
 # kernel of the day).
 #
-# Usage: [EKS_NODE_VM_FLAVOUR=bookworm|sid] tests/vm/build-image.sh
+# Usage: [EKS_NODE_VM_FLAVOUR=bookworm|sid] tests/vm/build-image.sh [--stage1]
 # Prints the image directory (rootfs.img, vmlinuz, initrd.img) as the last line of stdout;
-# progress goes to stderr.
+# progress goes to stderr. --stage1 stops after stage 1 (below), which needs no eks-node
+# build: tools/test.sh runs it beside the build, so that on a bare machine the debootstraps'
+# downloads and unpacking overlap the compile.
 #
 # Two cached stages per flavour, each keyed by a hash of exactly what goes into it, so editing a
 # guest unit does not redo the slow debootstrap:
@@ -447,6 +449,11 @@ main() {
     debootstrap_rootfs "$stage1.tmp/rootfs" "$mirror"
     touch "$stage1.tmp/done"
     mv "$stage1.tmp" "$stage1"
+  fi
+  if [[ ${1:-} == --stage1 ]]; then
+    log "stage 1 ready: $stage1"
+    echo "$stage1"
+    return
   fi
 
   log "stage 2: configure, validate and pack (key $key2)"

@@ -139,7 +139,7 @@ cp -a "$scenario" "$in/scenario"
   [[ -f $scenario/scenario.env ]] && cat "$scenario/scenario.env"
   echo "VM_INSTALL=$VM_INSTALL"
 } >"$in/scenario.env"
-cp "$here/guest/check-lib.sh" "$in/"
+cp "$here/guest/check-lib.sh" "$here/guest/registry.py" "$in/"
 if ((${#cases[@]})); then
   mkdir "$in/cases"
   for c in "${cases[@]}"; do

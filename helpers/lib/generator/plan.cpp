@@ -45,6 +45,10 @@ void add_wants(GeneratorPlan& plan, std::string_view target, std::string_view un
                                                             fmt::format("{}/{}", unitdir, unit)};
 }
 
+namespace {
+// The [Unit] lines of a mount of what `step` makes (instance store, EBS
+// volumes): no default dependencies, unmounted at shutdown, Requires= and
+// After= the step, `why` the comment above those two.
 std::string late_mount_dependencies(std::string_view step, std::string_view why) {
     return fmt::format(
         "# mounted late, after the step (which follows the network): the default\n"
@@ -57,6 +61,7 @@ std::string late_mount_dependencies(std::string_view step, std::string_view why)
         "After={}\n",
         why, step, step);
 }
+}  // namespace
 
 std::string mount_unit(const MountUnit& m) {
     const std::string_view name = m.step.substr(0, m.step.rfind('.'));

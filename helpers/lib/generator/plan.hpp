@@ -57,10 +57,6 @@ using syntax::comment;
 // A file of the plan, with the generator's header; a .wants/ link to an installed unit.
 void add_file(GeneratorPlan& plan, const std::string& rel, std::string_view body);
 void add_wants(GeneratorPlan& plan, std::string_view target, std::string_view unit);
-// The [Unit] lines of a mount of what `step` makes (instance store, EBS
-// volumes): no default dependencies, unmounted at shutdown, Requires= and
-// After= the step, `why` the comment above those two.
-std::string late_mount_dependencies(std::string_view step, std::string_view why);
 // A .mount unit of what `step` makes: the two files' one text. `head` is the
 // comment under the generator's header, `description` already escaped for a
 // unit value, `extra` more [Unit] lines, `type` the Type= line (or a comment

@@ -91,7 +91,7 @@ using TrustUpdate = std::function<void(const std::vector<std::string>& argv)>;
 // tool and containerd is asked to try-restart. Throws ConfigError (exit 6)
 // for a bundle the store cannot take (trusted = false on Debian; no store).
 void render_trust(StepResult& r, const json& cfg, const Paths& paths, const TrustUpdate& update);
-// The tool, for real: within a minute, or Error (exit 1) with its output.
+// The tool, for real: within four minutes, or Error (exit 1) with its output.
 void run_trust_update(const std::vector<std::string>& argv);
 
 // eks-node-kubelet: config.json, config.json.d/40-user.conf, kubelet flags

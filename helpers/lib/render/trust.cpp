@@ -88,7 +88,11 @@ void render_trust(StepResult& r, const json& cfg, const Paths& paths, const Trus
 void run_trust_update(const std::vector<std::string>& argv) {
     ProcessOptions o;
     o.stderr_to = ProcessOptions::Stderr::merge;
-    o.timeout = std::chrono::seconds(60);
+    // A bound, not an expectation: AL2023's update-ca-trust takes about a
+    // second, but Debian's update-ca-certificates forks sed per certificate
+    // and took over 60 s under emulation on a slow host (VM 34, a first boot
+    // beside nothing else), where a bound of 60 s failed the join.
+    o.timeout = std::chrono::seconds(240);
     // its temporary files where this step's confinement lets it write
     // (path::trust_tool_tmp), not in /tmp: update-ca-certificates fails there
     // (made by the confinement for its rule; here when there is none)

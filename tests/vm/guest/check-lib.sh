@@ -9,6 +9,7 @@
 #   auth_ok                             the stub kubelet authenticated with a token of eks-node
 #                                       get-token (/run/stub-kubelet/auth.json)
 #   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store or EBS model), below
+#   jobs_settled SECONDS                systemd has no job left (a re-run of the chain ended)
 #   run_chain, store_to_mounts_seconds UNIT..., is_mount_from WHERE SOURCE   instance-store scenarios, below
 #   fake_faults UNIT FILE SPEC..., fails_closed ..., recovers NAME   fault scenarios, below
 _eksvm_passed=0
@@ -71,6 +72,17 @@ eventually() {
     ((SECONDS >= end)) && return 1
     sleep 0.5
   done
+}
+
+# jobs_settled SECONDS: systemd has no job queued any more (a re-run of the chain, restarts
+# propagated along Requires= included, has ended), waiting at most SECONDS
+# (printing the queue when it did not empty)
+jobs_settled() {
+  # shellcheck disable=SC2016 # expands in the child bash, each try
+  eventually "$1" bash -c '[[ -z $(systemctl list-jobs --no-legend) ]]' && return 0
+  echo "jobs still queued after $1 s:" >&2
+  systemctl list-jobs --no-legend >&2
+  return 1
 }
 
 # cri_ok: the stub kubelet's CRI run (tests/vm/guest/cri.py) passed: waits up to 120 s for

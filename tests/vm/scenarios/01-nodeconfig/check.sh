@@ -175,15 +175,7 @@ check "kubelet-forward-policy ran before kubelet started" bash -c '
 
 # The steps enqueue consumer restarts without waiting for them, so `systemctl
 # restart` returns before they run: wait until systemd's job queue is empty.
-settle() {
-
-  for _ in $(seq 1 240); do
-    [[ -z $(systemctl list-jobs --no-legend) ]] && return 0
-    sleep 0.25
-  done
-  echo "jobs still queued after 60 s:"; systemctl list-jobs
-  return 1
-}
+settle() { jobs_settled 60; }
 invocation() { systemctl show -P InvocationID "$1"; }
 # seconds a command took, for the log
 timed() {

@@ -33,15 +33,7 @@ invocation() { systemctl show -P InvocationID "$1"; }
 # kubelet's environment, as the stub kubelet recorded it
 kubelet_var() { python3 -c 'import json, sys; print(json.load(open("/run/stub-kubelet/environ.json")).get(sys.argv[1], ""))' "$1"; }
 # the jobs a re-run queued (its restarts among them) have run
-drained() {
-  local i
-  for i in $(seq 150); do
-    [[ -z $(systemctl list-jobs --no-legend) ]] && return 0
-    sleep 0.2
-  done
-  echo "jobs still queued:" >&2
-  systemctl list-jobs --no-legend >&2
-}
+drained() { jobs_settled 30; }
 # the check commands run in a child bash
 export -f probe_var starts kubelet_var
 

@@ -3,9 +3,9 @@
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # settings.prePull.images (an admin fragment): eks-node-generator pulls in eks-node-prepull
 # once config.json lists images; it runs after kubelet started and pulls through containerd
-# 1.6's CRI image service from the registry stand-in on 127.0.0.1:5000 (files/), one journal
-# line per image; the image the registry lacks fails the unit alone, kubelet and the node
-# stay up. Runs inside the guest (see tests/vm/README.md).
+# 1.6's CRI image service from the registry stand-in on 127.0.0.1:5000 (guest/registry.py,
+# started by files/), one journal line per image; the image the registry lacks fails the
+# unit alone, kubelet and the node stay up. Runs inside the guest (see tests/vm/README.md).
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
@@ -34,7 +34,8 @@ check "the journal line carries EKS_NODE_IMAGE= and EKS_NODE_IMAGE_REF=" bash -c
 check "the image is in containerd's k8s.io namespace, where kubelet finds it" bash -c '
   ctr -n k8s.io images ls -q | grep -qx '"$good"''
 check "containerd fetched the manifest and both blobs from the stand-in" bash -c '
-  grep -c "^GET /v2/eks-node/prepull/blobs/sha256:" /run/eksvm-registry.log | grep -qx 2'
+  grep -cE "^5000 GET /v2/eks-node/prepull/blobs/sha256:[0-9a-f]{64} 200 auth=none$" /run/eksvm-registry.log |
+    grep -qx 2'
 check "the missing image: one failure line naming it and why" bash -c '
   journalctl -b -u eks-node-prepull.service --no-pager -o cat -p warning |
     grep -E "^failed to pull '"$missing"' after [0-9.]+ s: .*not found"'

@@ -55,7 +55,7 @@ else
   # two still run: a second restart of them now would kill them mid-run, a failure that
   # holds kubelet back (it did, in this check's first form). Wait for the jobs instead.
   systemctl restart eks-node-config.service
-  eventually 180 bash -c '[[ -z $(systemctl list-jobs --no-legend) ]]'
+  jobs_settled 180
   check "the re-run: eks-node-swap and eks-node-kubelet ran again and succeeded" bash -c '
     for u in eks-node-swap eks-node-kubelet; do
       [[ $(systemctl show -P ActiveState $u.service) == active ]] || { echo "$u not active"; exit 1; }
