@@ -365,6 +365,19 @@ CFG
     e2scrub_reap.service fstrim.timer mdcheck_start.timer mdcheck_continue.timer \
     mdmonitor-oneshot.timer mdmonitor.service systemd-networkd-wait-online.service \
     nvmf-autoconnect.service nvmefc-boot-connections.service
+
+  # The public roots but one deselected ('!' in /etc/ca-certificates.conf) and the store
+  # rebuilt: nothing in the guest reaches the internet, and Debian's update-ca-certificates
+  # forks sed per selected certificate, which took 70-111 s under TCG per settings.trust
+  # change in 34-private-registries (AL2023's update-ca-trust, p11-kit, takes about a
+  # second). One stays: with no certificate left to add, the tool keeps the old bundle
+  # instead of writing an empty one, and a withdrawn anchor would stay trusted. The tool,
+  # and eks-node-ca's use of it, are the distribution's as packaged.
+  if [[ -f $r/etc/ca-certificates.conf ]]; then
+    awk '/^[^!#]/ && kept++ { $0 = "!" $0 } { print }' "$r/etc/ca-certificates.conf" >"$r/etc/ca-certificates.conf.new"
+    mv "$r/etc/ca-certificates.conf.new" "$r/etc/ca-certificates.conf"
+    chroot "$r" update-ca-certificates --fresh >/dev/null
+  fi
 }
 
 # The eks-node to validate the image with, installed under DIR: the tree of
