@@ -49,7 +49,7 @@ phase lint
 wait "$images" || true
 phase 'VM images'
 if grep -q FAILED "$images_log"; then
-  tail -n 40 "$images_log"
+  tail -n 40 "$stage1_log" "$images_log" # stage 1 beside the build wrote only there
   status=1
 fi
 rm -f "$images_log" "$stage1_log" # the run leaves nothing outside the clone and the caches
