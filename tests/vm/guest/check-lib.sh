@@ -74,6 +74,10 @@ eventually() {
   done
 }
 
+# unit_ended UNIT: UNIT has run to its end, either way (active or failed), for a check that
+# waits with `eventually` for a unit nothing orders the check after
+unit_ended() { [[ $(systemctl show -P ActiveState "$1") =~ ^(active|failed)$ ]]; }
+
 # jobs_settled SECONDS: systemd has no job queued any more (a re-run of the chain, restarts
 # propagated along Requires= included, has ended), waiting at most SECONDS
 # (printing the queue when it did not empty)

@@ -14,8 +14,7 @@ good=127.0.0.1:5000/eks-node/prepull:v1
 missing=127.0.0.1:5000/eks-node/missing:v1
 
 # the boot settles with the pulls done: their job was part of the target's second start
-settled() { [[ $(systemctl show -P ActiveState eks-node-prepull.service) =~ ^(active|failed)$ ]]; }
-check "eks-node-prepull ran to its end" eventually 120 settled
+check "eks-node-prepull ran to its end" eventually 120 unit_ended eks-node-prepull.service
 check "the node joined: eks-node.target and kubelet active, eks-node-failed.target not" joined
 check "the generator wanted eks-node-prepull (config.json lists images), nothing requires it" bash -c '
   test -L /run/systemd/generator/eks-node.target.wants/eks-node-prepull.service &&

@@ -53,8 +53,7 @@ rerun_without() {
 export -f prepull_said log_since
 
 # --- the case's chain: trust + mirror + credentials ------------------------------------------
-settled() { [[ $(systemctl show -P ActiveState eks-node-prepull.service) =~ ^(active|failed)$ ]]; }
-check "eks-node-prepull ran to its end" eventually 180 settled
+check "eks-node-prepull ran to its end" eventually 180 unit_ended eks-node-prepull.service
 check "the node joined: eks-node.target and kubelet active, eks-node-failed.target not" joined
 check "files/ made the CA at this boot, and the fragment trusts it (settings.trust)" bash -c '
   openssl x509 -in $dir/ca.pem -noout -checkend 0 &&
