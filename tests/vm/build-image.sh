@@ -30,6 +30,12 @@
 #                       directory (default: <repo>/build if configured)
 set -euo pipefail
 
+# Commands in the image's root get no TMPDIR of the host's: a test run points it at a
+# directory of its own (tools/test.sh, CI), which the root does not have. The image's
+# update-ca-certificates failed on it (mktemp: No such file or directory), bare run of
+# 2026-11-26. The provisioners run under env -i (provision_env) already.
+chroot() { env -u TMPDIR /usr/sbin/chroot "$@"; }
+
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 provisioners=$(cd "$here/../../packer/provisioners" && pwd)
 cache=${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm}
@@ -148,7 +154,7 @@ debootstrap_rootfs() {
     unshare --mount --propagation private -- bash -c '
       r=$1 debs=$2
       mount -t proc proc "$r/proc" && mount --bind "$debs" "$r/var/cache/apt/archives" &&
-        exec chroot "$r" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
+        exec env -u TMPDIR chroot "$r" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
           DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends linux-image-amd64"' \
       bash "$rootfs" "$debs" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; die "installing sid's kernel failed"; }
     rm -rf "$rootfs/var/lib/apt/lists/"*
