@@ -69,10 +69,9 @@ if ((fuzz)); then
     exec nice -n 19 ninja -C build-fuzz' >build/fuzz-build.log 2>&1 &
   fuzz_build=$!
 fi
-# Every tier, two tests at a time, but the VM tier's boots one at a time (two
-# side by side gain nothing under TCG on two cores: README, "What the test
-# command costs"); a boot group's scenarios share one boot within this run
-# (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
+# Every tier, two tests at a time, the VM tier's boots too (each guest on one
+# host thread: tests/vm/run-scenario.sh); a boot group's scenarios share one
+# boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
 EKS_NODE_VM_RUN=$(date +%s%N)-$$ meson test -C build --print-errorlogs --num-processes 2 || status=$?
 phase 'meson test'
 logs=(build/meson-logs/testlog.json)

@@ -21,10 +21,10 @@
 # together with the project), and host-check.py (run on the host after the VM with the results
 # directory, for what only the host sees, e.g. console.log; its output is appended to
 # check.log, and it must exit 0 too). Options, with defaults:
-#   VM_MEMORY=2048 VM_CPUS=2   guest size
+#   VM_MEMORY=2048 VM_CPUS=    guest size; VM_CPUS: 2 under KVM, 1 under TCG (below)
 #   VM_FLAVOUR=bookworm        the image: bookworm (Debian 12) or sid (Debian unstable,
 #                              containerd 2.x); build-image.sh's EKS_NODE_VM_FLAVOUR
-#   VM_TIMEOUT=600             host-side limit for the whole boot, in seconds
+#   VM_TIMEOUT=900             host-side limit for the whole boot, in seconds
 #   VM_INSTALL=early           early: project installed before systemd starts (first boot as
 #                              on an AMI); late: by the runner into the running system
 #   VM_IMAGE_RENDER=1          1: the payload install names a cached pause image and runs
@@ -36,7 +36,7 @@
 #   SMBIOS_EC2=""              1: SMBIOS says EC2 (system UUID and serial ec2..., vendor
 #                              "Amazon EC2"), as cloud-init's platform check wants before it
 #                              uses IMDSv2 (token), which is all the fake IMDS answers
-#   IMDS, IMDS_ARGS            see guest/imds;  BOOT_TIMEOUT, CHECK_TIMEOUT, COLLECT: guest/runner
+#   IMDS, IMDS_ARGS            see guest/imds;  BOOT_TIMEOUT (300 here), CHECK_TIMEOUT, COLLECT: guest/runner
 #   NICS=0                     N virtio NICs on qemu user networking with restrict=on (nothing
 #                              leaves qemu; its DHCP answers), NIC i: MAC 0e:49:61:0f:c3:1i,
 #                              subnet 10.0.i.0/24 (address 10.0.i.15, gateway 10.0.i.2)
@@ -89,7 +89,7 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
   build_dir=$repo/build
 fi
 
-VM_MEMORY=2048 VM_CPUS=2 VM_TIMEOUT=600 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2='' GUEST_POWERS_OFF=0
+VM_MEMORY=2048 VM_CPUS='' VM_TIMEOUT=900 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2='' GUEST_POWERS_OFF=0
 VM_FLAVOUR=bookworm
 NICS=0
 # shellcheck source=/dev/null
@@ -100,7 +100,7 @@ VM_INSTALL=${install:-$VM_INSTALL}
 # of every boot option's value, as a case's scenario.env leaves them.
 boot_options() { # [SCENARIO_ENV]
   (
-    VM_MEMORY=2048 VM_CPUS=2 VM_INSTALL=early NVME='' NVMEOF='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
+    VM_MEMORY=2048 VM_CPUS='' VM_INSTALL=early NVME='' NVMEOF='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
     VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1
     # shellcheck source=/dev/null
     [[ -n ${1:-} && -f $1 ]] && source "$1"
@@ -134,8 +134,12 @@ trap cleanup EXIT
 in=$work/share/in
 mkdir -p "$in" "$work/share/out"
 cp -a "$scenario" "$in/scenario"
-# The guest reads the same options; the command line's overrides come last.
+# The guest reads the same options; the command line's overrides come last. First the
+# guest's boot guard for scenarios that set none: 300 s, not the runner's own 180, since two
+# single-threaded guests share the two cores (below): 16-secrets settled at 90 s beside
+# another boot, 58 s alone under multi-threaded TCG, and CI's machines have been 2-4x slower.
 {
+  echo "BOOT_TIMEOUT=300"
   [[ -f $scenario/scenario.env ]] && cat "$scenario/scenario.env"
   echo "VM_INSTALL=$VM_INSTALL"
 } >"$in/scenario.env"
@@ -203,14 +207,20 @@ qemu-img create -q -f qcow2 -b "$base/rootfs.img" -F raw "$work/root.qcow2"
 # Real KVM only with kvm_intel/kvm_amd: the /dev/kvm of some hosts cannot run stock kernels.
 if [[ -e /sys/module/kvm_intel || -e /sys/module/kvm_amd ]] && [[ -w /dev/kvm ]]; then
   accel=(-accel kvm -cpu host)
-elif [[ $VM_FLAVOUR == sid ]]; then
-  # One host thread for all vCPUs: under multi-threaded TCG (QEMU 7.2, bookworm's) the sid kernel
-  # (7.x) now and then oopses on an int3 its own text patching left behind ("Oops: int3" in
-  # dequeue_entities, CI 2026-11-24); a vCPU ran a stale translation of code another vCPU had
-  # just patched. Round-robin vCPUs cannot race so; bookworm's 6.1 kernel never showed it.
-  accel=(-accel "tcg,thread=single" -cpu max)
+  VM_CPUS=${VM_CPUS:-2}
 else
-  accel=(-accel "tcg,thread=multi" -cpu max)
+  # TCG: one host thread for the guest, one vCPU unless the scenario asks for more, so that
+  # two guests side by side each have a core (tests/meson.build runs two boots at a time).
+  # Measured 2026-11-26, 16-secrets then 17-environment-dns: 246 s one after the other
+  # under multi-threaded TCG with 2 vCPUs (128 and 117 s; qemu CPU 164 and 177 s), 173 s side
+  # by side single-threaded with 1 vCPU each (168 and 173 s; qemu CPU 147 and 171 s): a
+  # multi-threaded guest used 1.3 cores and left the rest idle. Single-threaded TCG is also
+  # the only kind the sid kernel (7.x) survives: under multi-threaded TCG (QEMU 7.2,
+  # bookworm's) it now and then oopsed on an int3 its own text patching left behind ("Oops:
+  # int3" in dequeue_entities, CI 2026-11-24), a vCPU running a stale translation of code
+  # another vCPU had just patched; round-robin vCPUs cannot race so.
+  accel=(-accel "tcg,thread=single" -cpu max)
+  VM_CPUS=${VM_CPUS:-1}
 fi
 
 disks=()
