@@ -184,6 +184,16 @@ StepResult config(const StepOptions& opts) {
     if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
     WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
     r.add(out, w);
+    // Which preflight unit runs (eks-node-preflight(8)): with policy "fail" the gate, ordered
+    // before kubelet; otherwise the report beside kubelet's start, which then waits for
+    // nothing that cannot hold it back. Their conditions read this marker when they start,
+    // after this step. A --config= run writes no node state: it leaves the marker alone.
+    if (generator_reads_it) {
+        fs::path gate = opts.paths.of(path::preflight_gate_marker);
+        r.add(gate, preflight_policy(cfg) == "fail"
+                        ? write_file_atomic(gate, "fail\n", outputs::of(path::preflight_gate_marker).mode)
+                        : remove_file(gate));
+    }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
     if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
     return r;
