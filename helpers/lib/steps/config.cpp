@@ -190,9 +190,16 @@ StepResult config(const StepOptions& opts) {
     // after this step. A --config= run writes no node state: it leaves the marker alone.
     if (generator_reads_it) {
         fs::path gate = opts.paths.of(path::preflight_gate_marker);
-        r.add(gate, preflight_policy(cfg) == "fail"
-                        ? write_file_atomic(gate, "fail\n", outputs::of(path::preflight_gate_marker).mode)
-                        : remove_file(gate));
+        const bool gated = preflight_policy(cfg) == "fail";
+        const WriteResult g =
+            gated ? write_file_atomic(gate, "fail\n", outputs::of(path::preflight_gate_marker).mode) : remove_file(gate);
+        r.add(gate, g);
+        // A re-run that switched the policy: the unit whose condition now holds gets a start job.
+        // This step's restart re-runs only the preflight unit that was active (restarts travel
+        // Requires= as try-restarts), and the other one was skipped, so inactive. At boot,
+        // eks-node.target's job for it is queued already and this one merges with it.
+        if (g == WriteResult::written && sd::manages_host(opts.paths))
+            sd::start_unit(gated ? "eks-node-preflight-gate.service" : "eks-node-preflight.service");
     }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
     if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
