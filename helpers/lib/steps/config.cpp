@@ -191,8 +191,8 @@ StepResult config(const StepOptions& opts) {
     if (generator_reads_it) {
         fs::path gate = opts.paths.of(path::preflight_gate_marker);
         const bool gated = preflight_policy(cfg) == "fail";
-        const WriteResult g =
-            gated ? write_file_atomic(gate, "fail\n", outputs::of(path::preflight_gate_marker).mode) : remove_file(gate);
+        const WriteResult g = gated ? write_file_atomic(gate, "fail\n", outputs::of(path::preflight_gate_marker).mode)
+                                    : remove_file(gate);
         r.add(gate, g);
         // A re-run that switched the policy: the unit whose condition now holds gets a start job.
         // This step's restart re-runs only the preflight unit that was active (restarts travel
