@@ -58,7 +58,7 @@ def test_chain(helpers):
             check("re-run %s exits 0" % s, r.returncode == 0, r.stderr)
         check("re-running every step rewrites nothing", snapshot(root) == first,
               str(set(snapshot(root).items()) ^ set(first.items()))[:500])
-        check("one imds run makes at most 19 requests (token + 18 paths, 3 round trips); config none", len(imds.requests()) - n <= 19,
+        check("one imds run makes at most 20 requests (token + 19 paths, 3 round trips); config none", len(imds.requests()) - n <= 20,
               "%d requests" % (len(imds.requests()) - n))
     harness.shutil.rmtree(root, ignore_errors=True)
 
