@@ -13,6 +13,11 @@ cd "$(dirname "$0")/.."
 
 fuzz=1
 [[ "${1:-}" == "--no-fuzz" ]] && fuzz=0
+# ccache (meson picks it up; the sanitizer build names it) hits across clones in other
+# directories: paths under the clone are hashed relative to it, and the working directory is
+# not hashed for -g builds (only the debug info's compilation directory then names the clone
+# that filled the cache). Each CI run and each bare run here is a fresh clone at a new path.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 
 # Where the time goes (the README's figures): each phase's end, seconds into the run
 phase() { echo "test.sh: $1 done at ${SECONDS} s"; }
