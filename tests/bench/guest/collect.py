@@ -95,6 +95,9 @@ def figures(units, start_unit, end_unit):
     return {"units": recs, "chain_us": end - start if start and end else None}
 
 
+READAHEAD_UNITS = ["eks-node-readahead.service", "ebs-initialize-bin@containerd.service",
+                   "ebs-initialize-bin@kubelet.service"]
+
 # What eks-node rendered for kubelet and containerd: join.py --whole-boot bakes these
 # into the image as the static configuration of a node that runs no bootstrapper.
 RENDERED = ["/etc/kubernetes/kubelet/config.json", "/etc/kubernetes/pki/ca.crt",
@@ -117,6 +120,17 @@ def whole_boot():
     for key, cmd in (("critical_chain", ["critical-chain", "kubelet.service"]), ("blame", ["blame"])):
         r = subprocess.run(["systemd-analyze", *cmd, "--no-pager"], capture_output=True, text=True)
         rec[key] = r.stdout + r.stderr
+    # what read the join's files ahead in this boot (join.py --readahead): eks-node-readahead,
+    # or the dd units of nodeadm's AMI; each unit that ran, and eks-node-readahead's last line
+    rec["readahead"] = {}
+    for unit in READAHEAD_UNITS:
+        s = show(unit)
+        if s["InactiveExitTimestampMonotonic"]:
+            rec["readahead"][unit] = {k: s[k] for k in ("InactiveExitTimestampMonotonic", "ExecMainStartTimestampMonotonic",
+                                                        "ExecMainExitTimestampMonotonic", "Result")}
+    r = subprocess.run(["journalctl", "-b", "-u", READAHEAD_UNITS[0], "-o", "cat", "--no-pager"],
+                       capture_output=True, text=True)
+    rec["readahead_line"] = next((line for line in reversed(r.stdout.splitlines()) if line.startswith("read ")), "")
     return rec
 
 
