@@ -145,7 +145,8 @@ void read_ld_so_conf(const Paths& paths, const std::string& file, int depth, std
 }  // namespace
 
 Files::Files(Paths paths, std::vector<std::string> program_path)
-    : paths_(std::move(paths)), program_path_(program_path.empty() ? service_path : std::move(program_path)) {
+    : paths_(std::move(paths)), program_path_(std::move(program_path)) {
+    if (program_path_.empty()) program_path_ = service_path;
     read_ld_so_conf(paths_, std::string(ld_so_conf), 0, library_dirs_);
     for (std::string_view d : default_library_dirs)
         if (std::find(library_dirs_.begin(), library_dirs_.end(), d) == library_dirs_.end())

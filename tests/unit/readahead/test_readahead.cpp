@@ -300,11 +300,11 @@ TEST_CASE("Files: links followed within the root, by their real path", "[readahe
     const ra::Files files(r.paths());
     CHECK(files.real_path("/lib/x86_64-linux-gnu/libc.so.6") == "/usr/lib/x86_64-linux-gnu/libc-2.36.so");
     CHECK(files.real_path("/lib64/ld-linux-x86-64.so.2") == "/usr/lib/x86_64-linux-gnu/ld.so");
-    CHECK(files.real_path("/lib/../etc/ld.so.conf") == "");  // /lib/.. is /usr: no /usr/etc
+    CHECK(files.real_path("/lib/../etc/ld.so.conf").empty());  // /lib/.. is /usr: no /usr/etc
     CHECK(files.real_path("/usr/lib/../../etc/ld.so.conf") == "/etc/ld.so.conf");
-    CHECK(files.real_path("/loop/a") == "");
-    CHECK(files.real_path("/nothing") == "");
-    CHECK(files.real_path("relative") == "");
+    CHECK(files.real_path("/loop/a").empty());
+    CHECK(files.real_path("/nothing").empty());
+    CHECK(files.real_path("relative").empty());
 }
 
 TEST_CASE("Files: a program's closure, breadth first, each file once", "[readahead]") {
