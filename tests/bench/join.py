@@ -363,13 +363,17 @@ def readahead_layer(files, mode):
             os.symlink("../ebs-initialize-bin@.service", wants / ("ebs-initialize-bin@%s.service" % binary))
 
 
-def vm_share(base, work, name, mode, throttle, extra_env=""):
+def vm_share(base, work, name, mode, throttle, extra_env="", whole=False):
     """A copy of the VM share `base` for one kind of boot: its read-ahead mode's layer and
-    the disk throttle in its scenario.env (run-scenario.sh reads it there)."""
+    the disk throttle in its scenario.env (run-scenario.sh reads it there); `whole`: the
+    guest records the whole boot's figures only (collect.py --whole)."""
     share = work / ("share-vm-" + name)
     shutil.rmtree(share, ignore_errors=True)
     shutil.copytree(base, share, symlinks=True)
     readahead_layer(share / "in/scenario/files", mode)
+    if whole:
+        (share / "in/scenario/check.sh").write_text(
+            '#!/bin/bash\nexec python3 ./collect.py "$EKSVM_OUT/boot.json" --whole\n')
     # no_timer_check: the kernel's check of the IO-APIC timer panics a TCG guest starved of
     # CPU by the machine's other work ("IO-APIC + timer doesn't work!" 0.06 s into a boot
     # here, 2026-11-27); VMs commonly skip it
@@ -463,13 +467,13 @@ def whole_boot(a, build, stage, image, work, fast_imds):
         report_whole("systemd-nspawn --boot, host speed", ours, floor, vm=False)
     if a.vm:
         vshare, vlayer = prepare("plain", stage, image, work, nspawn=False)
-        shares = {m: vm_share(vshare, work, m, m, a.throttle) for m in a.modes}
+        shares = {m: vm_share(vshare, work, m, m, a.throttle, whole=True) for m in a.modes}
         sshare = None
         if a.static == "yes":
             vstatic = static_layer(vlayer, rendered, work)
             sshare = vm_share(vshare, work, "static", "ours", a.throttle,
                               # the image's own containerd config, as the static node's: no eks-node render at boot
-                              extra_env="VM_IMAGE_RENDER=0\n")
+                              extra_env="VM_IMAGE_RENDER=0\n", whole=True)
             shutil.rmtree(sshare / "in/scenario/files")
             shutil.copytree(vstatic, sshare / "in/scenario/files", symlinks=True)
         vm_ours, vm_static = {m: [] for m in a.modes}, []

@@ -5,7 +5,7 @@ settled: records what systemd measured for the join chain of this boot, then sta
 the floor chain (the same shape, empty oneshots; see floor_units in join.py) and records it the
 same way. Writes one JSON document (see `record`) for tests/bench/join.py.
 
-Usage: collect.py OUT.json
+Usage: collect.py OUT.json [--whole]
 
 Then the chain once more, stopped and started as one transaction like the
 floors ("rerun": warm caches, a settled system), so the ratio can also be taken
@@ -145,8 +145,12 @@ def save_rendered(out):
 def main():
     out = sys.argv[1]
     whole = whole_boot()
-    if not subprocess.run(["systemctl", "show", "-P", "InactiveExitTimestampMonotonic", "eks-node-imds.service"],
-                          capture_output=True, text=True).stdout.strip().strip("0"):
+    # --whole (join.py --whole-boot's VM boots): the boot's own figures only, no floors and
+    # no re-run, which under TCG take minutes of a starved guest's CPU and report nothing
+    # the whole-boot report reads
+    whole_only = sys.argv[2:] == ["--whole"]
+    if whole_only or not subprocess.run(["systemctl", "show", "-P", "InactiveExitTimestampMonotonic",
+                                         "eks-node-imds.service"], capture_output=True, text=True).stdout.strip().strip("0"):
         # no eks-node in this boot (join.py --whole-boot's static node): nothing else to time
         with open(out, "w") as f:
             json.dump({"whole": whole}, f, indent=1)
