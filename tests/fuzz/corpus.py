@@ -183,16 +183,23 @@ def imds_json_files():
 
 
 def instance_seeds():
-    """Each fake IMDS instance in the target's format: "=== PATH" sections."""
+    """Each fake IMDS instance in the target's format: "=== PATH" sections, with the
+    listing of the interfaces' directories the fake serves (one "MAC/" a line)."""
     seeds = []
+    macs_dir = "meta-data/network/interfaces/macs/"
     for f in imds_json_files():
         data = json.loads(f.read_text())
         out = []
+        macs = set()
         for path, value in data.items():
             if path.startswith("_"):
                 continue
+            if path.startswith(macs_dir):
+                macs.add(path[len(macs_dir):].partition("/")[0] + "/")
             text = value if isinstance(value, str) else json.dumps(value)
             out.append("=== %s\n%s" % (path, text))
+        if macs:
+            out.append("=== %s\n%s" % (macs_dir, "\n".join(sorted(macs))))
         out.append("=== user-data !")
         seeds.append("\n".join(out).encode())
     return seeds
@@ -388,7 +395,7 @@ def readahead_seeds():
 def journal_calls_seeds():
     """What the steps log, and the shapes the unit tests read back."""
     seeds = [b"{}", b'{"imds":{"requests":9,"retries":1}}',
-             b'{"imds":{"requests":19,"retries":0},"ec2":{"requests":2,"retries":1},"eks":{"requests":1,"retries":0}}']
+             b'{"imds":{"requests":20,"retries":0},"ec2":{"requests":2,"retries":1},"eks":{"requests":1,"retries":0}}']
     for f in tree_files("tests/unit/core/test_telemetry.cpp"):
         seeds += re.findall(rb'R"\((\{.*?\})\)"', f.read_bytes())
     # issue 34: forged fields past the bounds (core/telemetry.hpp): 65 names,

@@ -17,7 +17,10 @@ tests/golden/network/NN-name/
   imds.json   the instance the fake IMDS serves (its macs/MAC/ leaves)
   node/       optional: files of the node before the run: sys/class/net/NAME/address
               (each interface), run/eks-node/config.json (off the host it stands in for "kubelet started": an ENI
-              seen now is the VPC CNI's), var/lib/eks-node/network/MAC (earlier decisions)
+              seen now is the VPC CNI's, unless run/eks-node/instance.json, older than config.json, lists it),
+              var/lib/eks-node/network/MAC (earlier decisions)
+  mtimes      optional: "SECONDS PATH" lines, the modification time (since the epoch) of a file of node/
+              after the copy (which of instance.json and config.json was written first)
   interfaces  the interfaces, one per line, each run as eks-node-network NAME in order
               (as udev starts their units); "NAME exit=N" expects that exit status
   expected/   what the runs add or change under the root
@@ -129,6 +132,11 @@ def network_case(case, helpers):
     root = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-root-"))
     if (case / "node").is_dir():
         shutil.copytree(case / "node", root, dirs_exist_ok=True, symlinks=True)
+    if (case / "mtimes").exists():
+        for line in (case / "mtimes").read_text().splitlines():
+            if line.strip():
+                seconds, rel = line.split(None, 1)
+                os.utime(root / rel, (int(seconds), int(seconds)))
     before = {rel: (root / rel).read_bytes() for rel in harness.tree(root)}
     problems = []
 

@@ -58,7 +58,7 @@ def test_chain(helpers):
             check("re-run %s exits 0" % s, r.returncode == 0, r.stderr)
         check("re-running every step rewrites nothing", snapshot(root) == first,
               str(set(snapshot(root).items()) ^ set(first.items()))[:500])
-        check("one imds run makes at most 19 requests (token + 18 paths, 3 round trips); config none", len(imds.requests()) - n <= 19,
+        check("one imds run makes at most 20 requests (token + 19 paths, 3 round trips); config none", len(imds.requests()) - n <= 20,
               "%d requests" % (len(imds.requests()) - n))
     harness.shutil.rmtree(root, ignore_errors=True)
 
@@ -175,6 +175,50 @@ def test_static_pods(helpers):
     harness.shutil.rmtree(root, ignore_errors=True)
 
 
+def test_preflight_gate(helpers):
+    """settings.preflight.policy decides which preflight unit runs (eks-node-preflight(8),
+    UNITS): eks-node-config writes /run/eks-node/preflight-gate under "fail" (the gate's
+    ConditionPathExists=, kubelet waits) and removes it under "warn" and without the
+    setting (the report beside kubelet's start); a re-run that keeps the policy touches
+    nothing; a --config= run leaves the node's marker alone."""
+    root = harness.make_root(kubelet_version="1.29.0")
+    cluster = (harness.SOURCE_ROOT / "tests/bad-input/101-toml-prepull-upper-case/user-data").read_text()
+    cluster = cluster[:cluster.index("[settings")]
+    marker = root / "run/eks-node/preflight-gate"
+    cases = (("fail", '[settings.preflight]\npolicy = "fail"\n', True),
+             ("fail again", '[settings.preflight]\npolicy = "fail"\n', True),
+             ("warn", '[settings.preflight]\npolicy = "warn"\n', False),
+             ("fail, back", '[settings.preflight]\npolicy = "fail"\n', True),
+             ("no setting", "", False))
+    before = None
+    for name, settings, gated in cases:
+        user_data = root / "user-data.toml"
+        user_data.write_text(cluster + settings)
+        with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=user_data) as imds:
+            for s in ("imds", "config"):
+                r = step(helpers, s, root, "--imds-endpoint=%s" % imds.endpoint)
+                check("preflight gate (%s): step %s exits 0" % (name, s), r.returncode == 0, r.stderr)
+        if gated:
+            check("preflight gate (%s): the marker holds fail, 0644" % name,
+                  marker.exists() and marker.read_text() == "fail\n" and stat.S_IMODE(os.stat(marker).st_mode) == 0o644)
+        else:
+            check("preflight gate (%s): no marker" % name, not marker.exists())
+        if name == "fail again":
+            check("preflight gate: a re-run under the same policy leaves the marker as it was",
+                  os.stat(marker).st_mtime_ns == before)
+        before = os.stat(marker).st_mtime_ns if marker.exists() else None
+    # --config=PATH: a resolved configuration elsewhere, not the node's state (in the step's
+    # one writable directory: its Landlock policy)
+    user_data = root / "user-data.toml"
+    user_data.write_text(cluster + '[settings.preflight]\npolicy = "fail"\n')
+    elsewhere = root / "run/eks-node/elsewhere.json"
+    r = step(helpers, "config", root, "--user-data=%s" % user_data, "--config=%s" % elsewhere)
+    check("preflight gate: a --config= run exits 0", r.returncode == 0, r.stderr)
+    check("preflight gate: a --config= run writes its file and no marker",
+          elsewhere.exists() and not marker.exists())
+    harness.shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     helpers = sys.argv[1]
     test_chain(helpers)
@@ -183,6 +227,7 @@ def main():
     test_usage(helpers)
     test_render_ecs(helpers)
     test_static_pods(helpers)
+    test_preflight_gate(helpers)
     return TALLY.finish()
 
 

@@ -153,7 +153,7 @@ def check_row(helpers, key, eks_node, tmp):
         r, requests = run_imds(helpers, root, "InService")
         gets = [q[1] for q in requests if q[0] == "GET"]
         check("first-round: the state asked once, beside the other first-round paths",
-              gets.count("/latest/" + STATE_PATH) == 1 and len(requests) == 19, requests)
+              gets.count("/latest/" + STATE_PATH) == 1 and len(requests) == 20, requests)
     elif key == "poll-interval":
         with_marker(root, "Warmed:Running")
         w = Waiter(helpers, root, [f"set:{STATE_PATH}=Warmed:Running"])

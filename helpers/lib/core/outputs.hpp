@@ -64,6 +64,8 @@ inline constexpr Output all[] = {
     {.path = path::warm_pool_marker, .mode = 0644, .format = Format::text, .step = "imds", .optional = true},
     // may carry proxy URLs with credentials (spec.instance.environment)
     {.path = path::config_json, .mode = 0600, .format = Format::json, .step = "config", .secret = true},
+    // only with settings.preflight.policy = "fail": which of the two preflight units runs
+    {.path = path::preflight_gate_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
     // spec.instance.environment.default, and one file per other section, named
     // after its unit: proxy URLs with credentials, typically
     {.path = path::default_env, .mode = 0600, .format = Format::env, .step = "system", .secret = true,

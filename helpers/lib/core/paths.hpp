@@ -22,6 +22,11 @@ inline constexpr std::string_view config_json = "/run/eks-node/config.json";
 // Written by eks-node-imds, removed by it or by eks-node-warm-pool once the
 // instance is InService (eks-node-warm-pool(8)).
 inline constexpr std::string_view warm_pool_marker = "/run/eks-node/warm-pool";
+// Present while settings.preflight.policy is "fail": eks-node-preflight-gate's
+// ConditionPathExists= runs the checks before kubelet; without it
+// eks-node-preflight's runs them beside kubelet's start (eks-node-preflight(8)).
+// Written and removed by eks-node-config.
+inline constexpr std::string_view preflight_gate_marker = "/run/eks-node/preflight-gate";
 inline constexpr std::string_view ca_crt = "/etc/kubernetes/pki/ca.crt";
 // NVIDIA's runc wrapper, which hands a container the GPUs it asks for; an
 // image that has it installed wants containers to run through it.

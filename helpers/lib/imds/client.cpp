@@ -13,7 +13,7 @@
 //   2. Every path of first_round, concurrently, with that token.
 //   3. The per-MAC paths, started the moment meta-data/mac answers (they need
 //      the MAC), so they overlap with the rest of round 2.
-// On a healthy IMDS that is 1 + 15 + 3 = 19 requests in three round trips.
+// On a healthy IMDS that is 1 + 16 + 3 = 20 requests in three round trips.
 //
 // Failures: a transport error, a timeout, 5xx, 429, a malformed or truncated
 // answer retries that one request after a full-jitter backoff; a 401 fetches

@@ -36,6 +36,12 @@ inline constexpr std::string_view iam_roles = "meta-data/iam/security-credential
 // Asked in the same round trip: a node in a warm pool holds kubelet back
 // (eks-node-warm-pool(8)), and one more concurrent request costs no wait.
 inline constexpr std::string_view target_lifecycle_state = "meta-data/autoscaling/target-lifecycle-state";
+// Every interface attached now, one directory a line ("0e:49:61:0f:c3:11/").
+// Asked in the same round trip: listed before kubelet starts, they are the
+// instance's own (attached at launch, or by an admin before the node
+// joined), which eks-node-network(8) hands to systemd-networkd even when
+// udev announces one only after kubelet started.
+inline constexpr std::string_view interface_macs = "meta-data/network/interfaces/macs/";
 inline constexpr std::string_view identity_document = "dynamic/instance-identity/document";
 inline constexpr std::string_view user_data = "user-data";
 }  // namespace p
@@ -48,11 +54,22 @@ struct MetadataPath {
 // Everything that needs no other answer first: requested concurrently as soon
 // as there is a token.
 inline constexpr MetadataPath first_round[] = {
-    {p::instance_id, true}, {p::instance_type, true}, {p::availability_zone, true},
-    {p::region, false},     {p::partition, false},    {p::domain, false},
-    {p::mac, true},         {p::local_ipv4, false},   {p::local_hostname, false},
-    {p::hostname, false},   {p::outpost_arn, false},  {p::identity_document, false},
-    {p::user_data, false},  {p::iam_roles, false},    {p::target_lifecycle_state, false},
+    {p::instance_id, true},
+    {p::instance_type, true},
+    {p::availability_zone, true},
+    {p::region, false},
+    {p::partition, false},
+    {p::domain, false},
+    {p::mac, true},
+    {p::local_ipv4, false},
+    {p::local_hostname, false},
+    {p::hostname, false},
+    {p::outpost_arn, false},
+    {p::identity_document, false},
+    {p::user_data, false},
+    {p::iam_roles, false},
+    {p::target_lifecycle_state, false},
+    {p::interface_macs, false},
 };
 
 // Leaves under meta-data/network/interfaces/macs/<mac>/, requested as soon as

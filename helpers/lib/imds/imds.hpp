@@ -122,6 +122,8 @@ std::optional<std::string> fetch_target_lifecycle_state(const ImdsOptions& opts)
 //   "partition": "aws",                         // meta-data/services/partition (else by region prefix: cn- aws-cn)
 //   "domain": "amazonaws.com",                  // meta-data/services/domain (default by partition)
 //   "mac": "0e:49:61:0f:c3:11",                 // meta-data/mac                    (required)
+//   "interfaceMacs": ["0e:49:61:0f:c3:11"],     // meta-data/network/interfaces/macs/ (absent -> []), every
+//                                               // interface attached when eks-node-imds ran (eks-node-network)
 //   "localIpv4": "172.16.34.43",                // meta-data/local-ipv4 (absent on IPv6-only)
 //   "ipv6s": ["2600:1f14::1"],                  // .../macs/<mac>/ipv6s (absent -> [])
 //   "localHostname": "ip-172-16-34-43.ec2.internal",  // meta-data/local-hostname

@@ -65,6 +65,16 @@ json list(const Fetched& values, std::string_view path, Check check) {
     return out;
 }
 
+// The interfaces attached now, by MAC (the listing of
+// meta-data/network/interfaces/macs/); absent is empty.
+json interface_macs(const Fetched& values) {
+    std::vector<std::string> out;
+    const std::optional<std::string>* v = find(values, p::interface_macs);
+    if (!v || !*v) return json::array();
+    if (std::string problem = value::mac_listing(**v, out); !problem.empty()) bad(p::interface_macs, problem);
+    return out;
+}
+
 }  // namespace
 
 std::string mac_path(std::string_view mac, std::string_view leaf) {
@@ -184,6 +194,7 @@ json assemble_instance(const Fetched& values, std::string_view endpoint) {
     out["partition"] = *partition;
     out["domain"] = *domain;
     out["mac"] = mac;
+    out["interfaceMacs"] = interface_macs(values);
     if (auto ip = scalar(values, p::local_ipv4, false, v::ipv4)) out["localIpv4"] = *ip;
     out["ipv6s"] = list(values, mac_path(mac, "ipv6s"), v::ipv6);
     if (auto name = scalar(values, p::local_hostname, false, v::dns_name)) out["localHostname"] = *name;
@@ -237,8 +248,10 @@ void check_instance(const json& instance, const std::string& source) {
         {"hostname", v::dns_name},
         {"outpostArn", v::outpost_arn},
     };
-    static constexpr std::pair<const char*, Check> lists[] = {
-        {"ipv6s", v::ipv6}, {"vpcIpv4CidrBlocks", v::ipv4_cidr}, {"vpcIpv6CidrBlocks", v::ipv6_cidr}};
+    static constexpr std::pair<const char*, Check> lists[] = {{"interfaceMacs", v::mac},
+                                                              {"ipv6s", v::ipv6},
+                                                              {"vpcIpv4CidrBlocks", v::ipv4_cidr},
+                                                              {"vpcIpv6CidrBlocks", v::ipv6_cidr}};
     auto check = [&](const json& value, const std::string& field, Check type) {
         if (!value.is_string()) throw ConfigError(source, field, "not a string");
         if (std::string problem = type(value.get_ref<const std::string&>()); !problem.empty())

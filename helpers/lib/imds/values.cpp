@@ -246,4 +246,22 @@ std::string list(std::string_view text, Check check, std::vector<std::string>& o
     return {};
 }
 
+namespace {
+
+// One line of the listing: a MAC, with or without the directory's '/'.
+std::string mac_directory(std::string_view s) {
+    std::string_view m = s.ends_with('/') ? s.substr(0, s.size() - 1) : s;
+    return mac(m).empty() ? "" : problem(s, "an interface's directory (a MAC address and '/')");
+}
+
+}  // namespace
+
+std::string mac_listing(std::string_view text, std::vector<std::string>& out) {
+    const size_t first = out.size();
+    std::string problem = list(text, mac_directory, out);
+    for (size_t i = first; i < out.size(); ++i)
+        if (out[i].ends_with('/')) out[i].pop_back();
+    return problem;
+}
+
 }  // namespace eksnode::imds::value

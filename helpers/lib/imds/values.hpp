@@ -60,4 +60,10 @@ std::string command_word(std::string_view s);
 using Check = std::string (*)(std::string_view);
 std::string list(std::string_view text, Check check, std::vector<std::string>& out);
 
+// The listing of meta-data/network/interfaces/macs/: one interface a line,
+// its MAC and the '/' IMDS ends a directory's name with
+// ("0e:49:61:0f:c3:11/"; a MAC without it passes too). The problem
+// ("line 2: ...") or "", with the MACs in `out` in IMDS's order.
+std::string mac_listing(std::string_view text, std::vector<std::string>& out);
+
 }  // namespace eksnode::imds::value

@@ -184,6 +184,23 @@ StepResult config(const StepOptions& opts) {
     if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
     WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
     r.add(out, w);
+    // Which preflight unit runs (eks-node-preflight(8)): with policy "fail" the gate, ordered
+    // before kubelet; otherwise the report beside kubelet's start, which then waits for
+    // nothing that cannot hold it back. Their conditions read this marker when they start,
+    // after this step. A --config= run writes no node state: it leaves the marker alone.
+    if (generator_reads_it) {
+        fs::path gate = opts.paths.of(path::preflight_gate_marker);
+        const bool gated = preflight_policy(cfg) == "fail";
+        const WriteResult g = gated ? write_file_atomic(gate, "fail\n", outputs::of(path::preflight_gate_marker).mode)
+                                    : remove_file(gate);
+        r.add(gate, g);
+        // A re-run that switched the policy: the unit whose condition now holds gets a start job.
+        // This step's restart re-runs only the preflight unit that was active (restarts travel
+        // Requires= as try-restarts), and the other one was skipped, so inactive. At boot,
+        // eks-node.target's job for it is queued already and this one merges with it.
+        if (g == WriteResult::written && sd::manages_host(opts.paths))
+            sd::start_unit(gated ? "eks-node-preflight-gate.service" : "eks-node-preflight.service");
+    }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
     if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
     return r;

@@ -3,7 +3,14 @@
 // or leave it to the VPC CNI. Run as eks-node-network@NAME.service, which
 // udev pulls in for every EC2 interface (network/90-eks-node-network.rules),
 // at boot and whenever an ENI is attached. See eks-node-network(8).
+#include "steps/network.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +38,9 @@ namespace {
 
 namespace v = imds::value;
 using Fetched = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+// instance.json is a few hundred bytes; a file this large is not eks-node-imds's.
+constexpr size_t instance_json_max = 1024 * 1024;
 
 // The kernel's interface name as udev passes it (%k): at most 15 bytes; only
 // the characters systemd's own naming policies produce, so that the name is
@@ -96,14 +106,32 @@ std::optional<render::EniOwner> recorded_owner(const fs::path& record, std::stri
     return std::nullopt;
 }
 
-// Whether kubelet has started in this boot, as systemd knows it (its start
-// timestamp is 0 until then). Off the host (--root, the golden tests) there is
-// no systemd to ask: config.json, which exists once the chain resolved the
-// node, stands in for it.
-bool kubelet_started(const StepOptions& opts) {
-    if (!opts.paths.is_host()) return fs::exists(opts.config_file());
+// Microseconds since the epoch, as systemd stamps a unit's start; a time
+// before the epoch (a file touched by hand) is the epoch.
+uint64_t realtime_usec(const timespec& t) {
+    if (t.tv_sec < 0) return 0;
+    return static_cast<uint64_t>(t.tv_sec) * 1'000'000 + static_cast<uint64_t>(t.tv_nsec) / 1000;
+}
+
+struct KubeletStart {
+    bool started = false;
+    uint64_t realtime_usec = 0;  // when, on CLOCK_REALTIME; 0 if not known
+};
+
+// Whether and when kubelet started in this boot, as systemd knows it (its
+// start timestamp is 0 until then). Its latest start: systemd keeps no
+// earlier one. Off the host (--root, the golden tests) there is no systemd to
+// ask: config.json, which exists once the chain resolved the node, stands in
+// for it, and its modification time for the start.
+KubeletStart kubelet_start(const StepOptions& opts) {
+    if (!opts.paths.is_host()) {
+        struct stat st {};
+        if (::stat(opts.config_file().c_str(), &st) != 0) return {};
+        return {true, realtime_usec(st.st_mtim)};
+    }
     try {
-        return sd::unit_status("kubelet.service").start_monotonic_usec != 0;
+        sd::UnitStatus s = sd::unit_status("kubelet.service");
+        return {s.start_monotonic_usec != 0, s.start_usec};
     } catch (const Error& e) {
         // the unit is After=dbus.service; a bus that does not answer yet is
         // worth asking again (exit 75: the unit restarts), not a decision
@@ -111,7 +139,98 @@ bool kubelet_started(const StepOptions& opts) {
     }
 }
 
+// Whether instance.json lists `mac` among the interfaces IMDS named, and was
+// written before kubelet started. eks-node-imds writes it early in the chain,
+// long before kubelet starts, and again only when a re-run's answers differ
+// (an unchanged file keeps its time): a re-run after the VPC CNI attached
+// ENIs lists them too, and its later time keeps them out. Its time and
+// kubelet's start are both CLOCK_REALTIME; a step of the clock between the
+// two (chrony at boot) that hides the order only loses this rule, and the
+// ENI falls to kubelet's start as before. Anything amiss with the file (none,
+// unreadable, not this instance's, no list) is the same: never a failure.
+bool listed_before_kubelet(const StepOptions& opts, std::string_view instance_id, std::string_view mac,
+                           uint64_t kubelet_start_usec) {
+    const fs::path file = opts.paths.of(path::instance_json);
+    // one open file for its time and its text: a re-run's rename in between
+    // cannot pair the old time with the new list
+    Fd f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (f.fd < 0) {
+        if (errno == ENOENT) log::debug("{}: none, so no list of the interfaces IMDS named", file.string());
+        else
+            log::warning("{}: cannot open: {}; deciding without its list of interfaces", file.string(),
+                         std::strerror(errno));
+        return false;
+    }
+    struct stat st {};
+    std::string text, problem;
+    try {
+        if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) throw Error("not a regular file");
+        text = read_at_most(f.fd, instance_json_max + 1);
+        if (text.size() > instance_json_max) throw Error(fmt::format("larger than {} KiB", instance_json_max >> 10));
+    } catch (const std::exception& e) {
+        log::warning("{}: {}; deciding without its list of interfaces", file.string(), e.what());
+        return false;
+    }
+    std::optional<std::vector<std::string>> macs = detail::interface_macs(text, instance_id, problem);
+    if (!macs) {
+        log::warning("{}: {}; deciding without its list of interfaces", file.string(), problem);
+        return false;
+    }
+    if (std::find(macs->begin(), macs->end(), mac) == macs->end()) return false;
+    if (!detail::written_before(st.st_mtim, kubelet_start_usec)) {
+        log::info(
+            "{} lists {}, but was written after kubelet started (eks-node-imds ran again): "
+            "not taken for an interface of the launch",
+            file.string(), mac);
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
+
+namespace detail {
+
+OwnerRule first_sight_owner(const FirstSight& sight) {
+    if (sight.primary) return {render::EniOwner::systemd, "the primary interface"};
+    if (!sight.kubelet_started) return {render::EniOwner::systemd, "attached before kubelet started"};
+    if (sight.listed_before_kubelet) return {render::EniOwner::systemd, "listed by IMDS before kubelet started"};
+    return {render::EniOwner::cni, "attached after kubelet started"};
+}
+
+std::optional<std::vector<std::string>> interface_macs(std::string_view text, std::string_view instance_id,
+                                                       std::string& problem) {
+    // Without exceptions: a number such as 1e400 is as unreadable as any
+    // other broken file.
+    json j = json::parse(text, nullptr, false);
+    if (!j.is_object()) {
+        problem = "not a JSON object";
+        return std::nullopt;
+    }
+    try {
+        imds::check_instance(j, "");
+    } catch (const ConfigError& e) {
+        problem = e.what();
+        return std::nullopt;
+    }
+    auto id = j.find("instanceId");
+    if (id == j.end() || !id->is_string() || id->get_ref<const std::string&>() != instance_id) {
+        problem = fmt::format("not this instance's ({})", instance_id);
+        return std::nullopt;
+    }
+    auto macs = j.find("interfaceMacs");
+    if (macs == j.end()) {
+        problem = "no interfaceMacs (written by an eks-node-imds that did not list the interfaces)";
+        return std::nullopt;
+    }
+    return macs->get<std::vector<std::string>>();
+}
+
+bool written_before(const timespec& mtime, uint64_t start_usec) {
+    return start_usec != 0 && realtime_usec(mtime) < start_usec;
+}
+
+}  // namespace detail
 
 StepResult network(const StepOptions& opts) {
     if (opts.args.size() != 1)
@@ -154,20 +273,23 @@ StepResult network(const StepOptions& opts) {
     // config.json": on a slow boot udev can announce an ENI of the launch
     // template after the chain resolved the node (CI, 2026-11-25), while
     // kubelet starts only after the whole chain.
+    // IMDS's list of the interfaces, in instance.json, written before
+    // kubelet started, still names a launch ENI udev announced late: the VPC
+    // CNI cannot have attached one before kubelet ran its pod.
     const fs::path record = opts.paths.of(fmt::format("{}/{}", path::eni_owner_dir, eni.mac));
     std::optional<render::EniOwner> owner = recorded_owner(record, *instance_id);
-    std::string why = "recorded at its first sight on this instance";
+    std::string_view why = "recorded at its first sight on this instance";
     if (!owner) {
-        if (eni.primary) {
-            owner = render::EniOwner::systemd;
-            why = "the primary interface";
-        } else if (kubelet_started(opts)) {
-            owner = render::EniOwner::cni;
-            why = "attached after kubelet started";
-        } else {
-            owner = render::EniOwner::systemd;
-            why = "attached before kubelet started";
+        detail::FirstSight sight{.primary = eni.primary};
+        if (!sight.primary) {
+            const KubeletStart kubelet = kubelet_start(opts);
+            sight.kubelet_started = kubelet.started;
+            if (kubelet.started)
+                sight.listed_before_kubelet = listed_before_kubelet(opts, *instance_id, eni.mac, kubelet.realtime_usec);
         }
+        const detail::OwnerRule rule = detail::first_sight_owner(sight);
+        owner = rule.owner;
+        why = rule.why;
     }
 
     if (*owner == render::EniOwner::systemd) {

@@ -81,10 +81,14 @@ std::vector<Target> targets(const json& cfg) {
 
 }  // namespace
 
+std::string preflight_policy(const json& cfg) {
+    const json* p = path_in(cfg, {"settings", "preflight", "policy"});
+    return p && p->is_string() ? p->get<std::string>() : "warn";
+}
+
 StepResult preflight(const StepOptions& opts) {
     const json cfg = load_config_json(opts);
-    const json* p = path_in(cfg, {"settings", "preflight", "policy"});
-    const std::string policy = p && p->is_string() ? p->get<std::string>() : "warn";
+    const std::string policy = preflight_policy(cfg);
     if (policy == "off") {
         log::info("{} = \"off\": no checks", policy_field);
         return {};

@@ -45,6 +45,9 @@ StepResult instance_store(const StepOptions& opts);  // steps/instance_store.cpp
 StepResult ebs_volumes(const StepOptions& opts);     // steps/ebs_volumes.cpp
 StepResult cloud_init(const StepOptions& opts);      // steps/cloud_init.cpp
 StepResult preflight(const StepOptions& opts);       // steps/preflight.cpp
+// settings.preflight.policy of a config.json: "warn" (the default), "fail" or "off"
+// (steps/preflight.cpp; eks-node-config writes the gate's marker by it)
+std::string preflight_policy(const json& cfg);
 StepResult joined(const StepOptions& opts);          // steps/joined.cpp
 StepResult prepull(const StepOptions& opts);         // steps/prepull.cpp
 StepResult network(const StepOptions& opts);         // steps/network.cpp, one interface

@@ -36,8 +36,8 @@ imds::ImdsOptions options_for(const std::string& endpoint) {
     return o;
 }
 
-// token + 15 first-round paths + 3 per-MAC paths
-constexpr int minimal_requests = 19;
+// token + 16 first-round paths + 3 per-MAC paths
+constexpr int minimal_requests = 20;
 
 // instance.json byte for byte: the shared fixture with this run's endpoint and user-data flag.
 std::string expected_instance(const std::string& endpoint, bool user_data) {
@@ -75,7 +75,7 @@ mode_t mode_of(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("fetches the conformance instance in 19 requests on one token", "[imds]") {
+TEST_CASE("fetches the conformance instance in 20 requests on one token", "[imds]") {
     FakeImds fake;
     imds::ImdsResult r = fetch_instance(options_for(fake.endpoint()));
     CHECK(dump_pretty(r.instance) == expected_instance(fake.endpoint(), false));
@@ -96,6 +96,8 @@ TEST_CASE("fetches the conformance instance in 19 requests on one token", "[imds
     CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/vpc-ipv6-cidr-blocks 404") == 1);
     CHECK(fake.count("GET /latest/meta-data/outpost-arn 404") == 1);
     CHECK(fake.count("GET /latest/meta-data/iam/security-credentials/ 404") == 1);
+    CHECK(fake.count("GET /latest/meta-data/network/interfaces/macs/ 200") == 1);
+    CHECK(r.instance["interfaceMacs"] == json::array({"0e:49:61:0f:c3:11"}));
 }
 
 TEST_CASE("user data is kept byte for byte when IMDS serves it", "[imds]") {
@@ -408,7 +410,8 @@ TEST_CASE("optional paths that IMDS lacks take their defaults", "[imds]") {
     json e = json::parse(R"({
         "instanceId": "i-1234567890abcdef0", "instanceType": "m4.xlarge", "region": "us-west-2",
         "availabilityZone": "us-west-2f", "partition": "aws", "domain": "amazonaws.com",
-        "mac": "0e:49:61:0f:c3:11", "ipv6s": ["2600:1f14::1", "2600:1f14::2"],
+        "mac": "0e:49:61:0f:c3:11", "interfaceMacs": ["0e:49:61:0f:c3:11"],
+        "ipv6s": ["2600:1f14::1", "2600:1f14::2"],
         "localHostname": "ip-172-16-34-43.ec2.internal", "vpcIpv4CidrBlocks": [], "vpcIpv6CidrBlocks": [],
         "outpostArn": "arn:aws:outposts:us-west-2:111122223333:outpost/op-0123456789abcdef0", "iamRole": null,
         "targetLifecycleState": null})");

@@ -166,7 +166,7 @@ TEST_CASE("instance.json from the bare minimum: every default is derived", "[imd
     json i = assemble_instance(v, "http://[fd00:ec2::254]");
     CHECK(i.dump() == json::parse(R"({"instanceId":"i-0abc1234","instanceType":"t3.small","region":"cn-north-1",
                           "availabilityZone":"cn-north-1b","partition":"aws-cn","domain":"amazonaws.com.cn",
-                          "mac":"02:00:00:00:00:01","ipv6s":["2406:da00::1","2406:da00::2"],
+                          "mac":"02:00:00:00:00:01","interfaceMacs":[],"ipv6s":["2406:da00::1","2406:da00::2"],
                           "vpcIpv4CidrBlocks":[],"vpcIpv6CidrBlocks":[],
                           "iamRole":null,"targetLifecycleState":null,"imdsEndpoint":"http://[fd00:ec2::254]","userData":false})")
                           .dump());
@@ -233,6 +233,9 @@ TEST_CASE("instance.json: every IMDS value is checked by its type, exit 6 naming
         {"meta-data/local-ipv4", nul_ip, "\"10.0.0.1\\u0000--register-node=false\" is not an IPv4 address"},
         {"meta-data/outpost-arn", "arn:aws:outposts:us-west-2:1:outpost/op-1", "is not an Outpost ARN"},
         {"meta-data/iam/security-credentials/", "role name", "\"role name\" is not an IAM role name"},
+        {"meta-data/network/interfaces/macs/", "02:00:00:00:00:01/\n../../etc/\n",
+         "line 2: \"../../etc/\" is not an interface's directory (a MAC address and '/')"},
+        {"meta-data/network/interfaces/macs/", "02:00:00:00:00:01 --x/", "is not an interface's directory"},
         {mac_dir + "ipv6s", "2600::1\n--node-ip=1.2.3.4\n", "line 2: \"--node-ip=1.2.3.4\" is not an IPv6 address"},
         {mac_dir + "vpc-ipv4-cidr-blocks", "10.0.0.0/33", "line 1: \"10.0.0.0/33\" is not an IPv4 CIDR"},
         {mac_dir + "vpc-ipv6-cidr-blocks", "2600:1f14::/56\n10.0.0.0/16",
@@ -286,11 +289,13 @@ TEST_CASE("instance.json: what IMDS serves right passes whole", "[imds][values]"
     v[mac_dir + "ipv6s"] = "2406:da00::1\n";
     v[mac_dir + "vpc-ipv4-cidr-blocks"] = "10.0.0.0/16\n10.1.0.0/16";
     v[mac_dir + "vpc-ipv6-cidr-blocks"] = "2406:da00:ff00::/56\n";
+    v["meta-data/network/interfaces/macs/"] = "02:00:00:00:00:01/\n02:00:00:00:00:02/";
     v["dynamic/instance-identity/document"] = R"({"region":"cn-north-1","architecture":"arm64","accountId":"111122223333"})";
     json i = assemble_instance(v, "http://169.254.169.254");
     CHECK(i["localHostname"] == "ip-10-0-0-1.cn-north-1.compute.internal");
     CHECK(i["vpcIpv4CidrBlocks"] == json::array({"10.0.0.0/16", "10.1.0.0/16"}));
     CHECK(i["vpcIpv6CidrBlocks"] == json::array({"2406:da00:ff00::/56"}));
+    CHECK(i["interfaceMacs"] == json::array({"02:00:00:00:00:01", "02:00:00:00:00:02"}));
     CHECK(i["iamRole"] == "eks-node-role");
     CHECK(i["architecture"] == "arm64");
     // and eks-node-config's second look at the file agrees
@@ -319,6 +324,8 @@ TEST_CASE("instance.json as eks-node-config reads it is checked again", "[imds][
     CHECK_THAT(refused("localHostname", "a --register-node=false"), Catch::Contains("not a DNS name"));
     CHECK_THAT(refused("ipv6s", json::array({"--node-ip=1.2.3.4"})), Catch::Contains("ipv6s[0]"));
     CHECK_THAT(refused("ipv6s", "2600::1"), Catch::Contains("not a list"));
+    CHECK_THAT(refused("interfaceMacs", json::array({"02:00:00:00:00:01/"})),
+               Catch::Contains("interfaceMacs[0]: \"02:00:00:00:00:01/\" is not a MAC address"));
     CHECK_THAT(refused("localIpv4", 10), Catch::Contains("not a string"));
     CHECK_THAT(refused("iamRole", "a/b"), Catch::Contains("not an IAM role name"));
     CHECK_THAT(refused("imdsEndpoint", "http://imds.example"), Catch::Contains("not an IMDS endpoint"));

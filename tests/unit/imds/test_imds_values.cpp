@@ -301,3 +301,25 @@ TEST_CASE("values: newline-separated lists (imds/instance.cpp and eks-node-netwo
     CHECK(value::list("10.0.0.1\n\n--node-ip=1.2.3.4\n", value::ipv4, out) ==
           "line 3: \"--node-ip=1.2.3.4\" is not an IPv4 address");
 }
+
+TEST_CASE("values: the listing of the interfaces' directories (instance.json's interfaceMacs)", "[imds][values]") {
+    std::vector<std::string> out;
+    // as IMDS serves it: one directory a line, no newline after the last
+    CHECK(value::mac_listing("0e:49:61:0f:c3:11/\n0e:49:61:0f:c3:22/", out).empty());
+    CHECK(out == std::vector<std::string>{"0e:49:61:0f:c3:11", "0e:49:61:0f:c3:22"});
+    // line ends, blank lines and a MAC without its '/' pass; IMDS's order is kept
+    out.clear();
+    CHECK(value::mac_listing("0e:49:61:0f:c3:33/\r\n\n0e:49:61:0f:c3:11\n", out).empty());
+    CHECK(out == std::vector<std::string>{"0e:49:61:0f:c3:33", "0e:49:61:0f:c3:11"});
+    out.clear();
+    CHECK(value::mac_listing("", out).empty());
+    CHECK(out.empty());
+    // anything else is named by its line, as served
+    for (std::string_view bad :
+         {"0e:49:61:0f:c3:11//", "../0e:49:61:0f:c3:11/", "0e:49:61:0f:c3/", "/", "ipv6s", "0e:49:61:0f:c3:11/ x"}) {
+        INFO(bad);
+        out.clear();
+        CHECK(value::mac_listing(std::string("0e:49:61:0f:c3:11/\n") + std::string(bad), out) ==
+              "line 2: " + value::shown(bad) + " is not an interface's directory (a MAC address and '/')");
+    }
+}

@@ -39,19 +39,19 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)')
 check "eks-node-telemetry's peak RSS (${telemetry_rss:-?} KiB) is far below its 256M bound" \
   test "${telemetry_rss:-999999}" -lt 65536
 # eks-node-preflight(8): example.com does not resolve in the VM (no DNS server), so the
-# default policy warns once, naming the stage, and kubelet starts after the verdict
+# default policy warns once, naming the stage, beside kubelet's start (UNITS)
 check "eks-node-preflight warned once: the API server's name does not resolve" bash -c '
   n=$(journalctl -b -u eks-node-preflight.service -p warning --no-pager -o cat |
     grep -c "the API server at https://example.com is unreachable: DNS: .*settings.preflight.policy = \"warn\"")
   [[ $n == 1 ]] && systemctl is-active eks-node-preflight.service'
-check "kubelet started after eks-node-preflight's verdict" bash -c '
-  a=$(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service)
-  b=$(systemctl show -P ExecMainExitTimestampMonotonic eks-node-preflight.service)
-  echo "kubelet at ${a}us, preflight done at ${b}us"; ((b > 0 && a > b))'
+check "kubelet waited for no report: ordered after the gate alone, which its condition skipped" bash -c '
+  after=$(systemctl show -P After kubelet.service)
+  grep -qw eks-node-preflight-gate.service <<<"$after" && ! grep -qw eks-node-preflight.service <<<"$after" &&
+    [[ $(systemctl show -P ConditionResult eks-node-preflight-gate.service) == no && ! -e /run/eks-node/preflight-gate ]]'
 check "list-dependencies shows every step, containerd and kubelet" \
   bash -c 'deps=$(systemctl list-dependencies --plain --no-legend eks-node.target)
     for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-preflight \
-      eks-node-telemetry containerd kubelet; do
+      eks-node-preflight-gate eks-node-telemetry containerd kubelet; do
       grep -q "$u.service" <<<"$deps" || { echo "missing $u"; exit 1; }; done'
 check "containerd runs with the image's cached sandbox image" \
   bash -c 'ctr --address /run/containerd/containerd.sock plugins ls >/dev/null &&
@@ -249,4 +249,29 @@ check "... eks-node.target active again" systemctl is-active eks-node.target
 check "... eks-node-failed.target stopped" bash -c '! systemctl is-active --quiet eks-node-failed.target'
 check "... kubelet is a new invocation with the admin's value" bash -c "
   [[ \$(systemctl show -P InvocationID kubelet.service) != $kubelet1 ]] && grep -q '\"maxPods\": 42' /etc/kubernetes/kubelet/config.json"
+
+# 5. settings.preflight.policy = "fail" (eks-node-preflight-gate(8)): the gate runs the checks
+# before kubelet and holds it back (the API server's name does not resolve here)
+printf '[settings.preflight]\npolicy = "fail"\ntimeout = "2s"\n' >/etc/eks-node/node.toml.d/92-preflight-fail.toml
+timed systemctl restart eks-node-config.service
+settle
+check "policy fail: eks-node-config left the gate's marker" bash -c '[[ $(cat /run/eks-node/preflight-gate) == fail ]]'
+check "... the gate ran and failed with exit 75, naming the endpoint and the stage" bash -c '
+  [[ $(systemctl is-active eks-node-preflight-gate.service) == failed &&
+    $(systemctl show -P ExecMainStatus eks-node-preflight-gate.service) == 75 ]] &&
+    journalctl -b -u eks-node-preflight-gate.service -p err --no-pager -o cat |
+    grep -q "the API server at https://example.com is unreachable: DNS: .*kubelet held back"'
+check "... the report unit was skipped by its condition" \
+  bash -c '[[ $(systemctl show -P ConditionResult eks-node-preflight.service) == no ]]'
+check "... kubelet is stopped, eks-node-failed.target active" \
+  bash -c '! systemctl is-active --quiet kubelet.service && systemctl is-active --quiet eks-node-failed.target'
+rm /etc/eks-node/node.toml.d/92-preflight-fail.toml
+timed systemctl restart eks-node-config.service
+timed systemctl start eks-node.target
+settle
+check "back to warn: no marker, the gate skipped, the report ran and warned" bash -c '
+  [[ ! -e /run/eks-node/preflight-gate && $(systemctl show -P ConditionResult eks-node-preflight-gate.service) == no &&
+    $(systemctl is-active eks-node-preflight.service) == active ]]'
+check "... kubelet active again, eks-node-failed.target stopped" \
+  bash -c 'systemctl is-active --quiet kubelet.service && ! systemctl is-active --quiet eks-node-failed.target'
 finish
