@@ -10,7 +10,7 @@ lower layer, never one of its own layer or above:
 
     core                          files, logging, steps' common shape, systemd, HTTP/1.1
                                   (IMDS's own) and libcurl's client (everyone else's)
-    config  storage               the readers of configuration and of the machine
+    config  storage  readahead    the readers of configuration and of the machine
     imds  derive                  instance facts (read with config's settings), the
                                   numbers and names a node needs
     aws  render  generator        the clients and writers built on them
@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "helpers/lib"
 
-LAYERS = [["core"], ["config", "storage"], ["imds", "derive"], ["aws", "render", "generator"], ["cri", "resolve"], ["steps"], ["cli"],
+LAYERS = [["core"], ["config", "storage", "readahead"], ["imds", "derive"], ["aws", "render", "generator"], ["cri", "resolve"], ["steps"], ["cli"],
           ["main"]]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 # namespace `X::detail` belongs to module X

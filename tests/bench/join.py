@@ -10,7 +10,8 @@ ordering edges, started in the same boots. See tests/bench/README.md.
 Usage: tests/bench/join.py [--build-dir DIR] [-n 10] [--scenario NAME]... [--vm]
                            [--steps-n 10] [--override KEY=VALUE]... [--imds fast|python]
                            [--image-render yes|no] [--json FILE] [--keep]
-       tests/bench/join.py --whole-boot [-n 10] [--vm [--vm-n 1]]
+       tests/bench/join.py --whole-boot [-n 10] [--vm [--vm-n 1] [--throttle [MIB_S,IOPS]]
+                           [--readahead MODE[,MODE...]] [--static yes|no]]
 
 Needs root (overlay mount, nspawn) and systemd-nspawn (package systemd-container).
 The image comes from tests/vm/build-image.sh (EKS_NODE_VM_CACHE is honoured); it is
@@ -40,6 +41,28 @@ SCENARIOS = ["plain", "merges", "mime", "toml", "instance-store"]
 SKIPPED = {"instance-store": "no instance-store disks under nspawn: the generator adds no "
                              "eks-node-instance-store (the VM tier's scenarios 10-13 cover it)"}
 EDGE_KEYS = ("Requires", "Wants", "After", "Before", "BindsTo", "Requisite")
+# --throttle: the root disk of a qemu boot read as an EBS volume restored from a snapshot,
+# whose blocks come from S3 at their first read (README.md, "A lazily loaded disk"): read
+# MiB/s and read IOPS, an I/O of up to 256 KiB counted as one, as EBS counts an SSD
+# volume's
+THROTTLE_DEFAULT = "64,400"
+THROTTLE_IO_SIZE = 256 * 1024
+# --readahead: what reads the join's files before the join does (README.md)
+READAHEAD_MODES = ("none", "dd", "ours")
+# --readahead dd: nodeadm's AL2023 AMI's answer to the same lazily loaded volume, one
+# instance per binary after basic.target, written here as our own unit from that shape
+DD_UNIT = """# tests/bench/join.py --readahead dd: what nodeadm's AL2023 AMI does about its lazily
+# loaded root volume, ebs-initialize-bin@containerd and @kubelet: each binary read once
+# to /dev/null with dd, after basic.target. Our own text of that shape, in the scenario's
+# layer only: never part of eks-node.
+[Unit]
+Description=join benchmark: read /usr/bin/%i once, as nodeadm's AMI does
+After=basic.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/dd if=/usr/bin/%i of=/dev/null bs=1M status=none
+"""
 # our own scratch: the unpacked image (reused per image key) and per-run work dirs
 WORK = pathlib.Path(os.environ.get("TMPDIR", "/var/tmp")) / "eks-node-bench"
 
@@ -298,6 +321,68 @@ def static_layer(layer, rendered, work):
     return static
 
 
+def throttle_setting(spec):
+    """--throttle MIB_S,IOPS as run-scenario.sh's VM_DISK_THROTTLE."""
+    try:
+        mib, iops = (int(x) for x in spec.split(","))
+        if mib <= 0 or iops <= 0:
+            raise ValueError
+    except ValueError:
+        raise SystemExit("join: --throttle %s: want MIB_S,IOPS, both positive numbers" % spec)
+    return "bps-read=%d,iops-read=%d,iops-size=%d" % (mib << 20, iops, THROTTLE_IO_SIZE)
+
+
+def readahead_modes(spec):
+    modes = []
+    for m in spec.split(","):
+        if m not in READAHEAD_MODES:
+            raise SystemExit("join: --readahead %s: each mode one of %s" % (spec, ", ".join(READAHEAD_MODES)))
+        if m not in modes:
+            modes.append(m)
+    return modes
+
+
+def readahead_layer(files, mode):
+    """The scenario layer's part of --readahead MODE, never the product's. ours: the image
+    as the VM tier installs it (its payload install writes the list, the generator pulls in
+    eks-node-readahead). none: the list masked the product's own way, an admin's
+    /etc/eks-node/readahead.list linked to /dev/null. dd: that, and nodeadm's two dd units
+    (DD_UNIT) wanted by multi-user.target."""
+    if mode == "ours":
+        return
+    etc = files / "etc/eks-node"
+    etc.mkdir(parents=True, exist_ok=True)
+    os.symlink("/dev/null", etc / "readahead.list")
+    if mode == "dd":
+        unitdir = files / "etc/systemd/system"
+        unitdir.mkdir(parents=True, exist_ok=True)
+        (unitdir / "ebs-initialize-bin@.service").write_text(DD_UNIT)
+        wants = unitdir / "multi-user.target.wants"
+        wants.mkdir(exist_ok=True)
+        for binary in ("containerd", "kubelet"):
+            os.symlink("../ebs-initialize-bin@.service", wants / ("ebs-initialize-bin@%s.service" % binary))
+
+
+def vm_share(base, work, name, mode, throttle, extra_env="", whole=False):
+    """A copy of the VM share `base` for one kind of boot: its read-ahead mode's layer and
+    the disk throttle in its scenario.env (run-scenario.sh reads it there); `whole`: the
+    guest records the whole boot's figures only (collect.py --whole)."""
+    share = work / ("share-vm-" + name)
+    shutil.rmtree(share, ignore_errors=True)
+    shutil.copytree(base, share, symlinks=True)
+    readahead_layer(share / "in/scenario/files", mode)
+    if whole:
+        (share / "in/scenario/check.sh").write_text(
+            '#!/bin/bash\nexec python3 ./collect.py "$EKSVM_OUT/boot.json" --whole\n')
+    # no_timer_check: the kernel's check of the IO-APIC timer panics a TCG guest starved of
+    # CPU by the machine's other work ("IO-APIC + timer doesn't work!" 0.06 s into a boot
+    # here, 2026-11-27); VMs commonly skip it
+    env = ("VM_INSTALL=early\nKERNEL_CMDLINE=no_timer_check\n" + extra_env +
+           ("VM_DISK_THROTTLE=%s\n" % throttle if throttle else ""))
+    (share / "in/scenario/scenario.env").write_text(env)
+    return share
+
+
 def whole_figures(rec, vm):
     """ms from the boot's start (the kernel's in a VM, PID 1's in a container) to
     kubelet's process start, and to containerd ready."""
@@ -330,14 +415,49 @@ def report_whole(label, ours, static, vm):
         print("\n".join(recs[0]["whole"]["blame"].splitlines()[:12]))
 
 
+def readahead_figures(rec):
+    """ms from the kernel's start: the read-ahead's start and end (eks-node-readahead's
+    process, or the first dd's start and the last dd's end), and what it said it read."""
+    units = rec["whole"].get("readahead") or {}
+    starts = [u["ExecMainStartTimestampMonotonic"] for u in units.values() if u.get("ExecMainStartTimestampMonotonic")]
+    ends = [u["ExecMainExitTimestampMonotonic"] for u in units.values() if u.get("ExecMainExitTimestampMonotonic")]
+    return (ms(min(starts)) if starts else None, ms(max(ends)) if ends and len(ends) == len(starts) else None,
+            rec["whole"].get("readahead_line", ""))
+
+
+def report_readahead(modes, boots, throttle):
+    """--readahead with --whole-boot --vm: kernel start -> kubelet's process start per mode,
+    medians and ranges over the rounds, and each mode's difference from the first, per round."""
+    print("\n== whole boot by read-ahead: qemu VM (TCG unless KVM): EMULATED, %d round(s), modes interleaved; "
+          "root disk %s" % (len(boots[modes[0]]), "throttled (%s)" % throttle if throttle else "not throttled"))
+    print("%-44s %22s" % ("ms from the kernel's start (median min max)", ""))
+    first = [whole_figures(r, True)["kubelet_exec_us"] for r in boots[modes[0]]]
+    for mode in modes:
+        f = [whole_figures(r, True) for r in boots[mode]]
+        ra = [readahead_figures(r) for r in boots[mode]]
+        print("%-44s %22s" % ("readahead %s: kubelet started" % mode, mmm(x["kubelet_exec_us"] for x in f)))
+        print("%-44s %22s" % ("  containerd ready", mmm(x["containerd_active_us"] for x in f)))
+        if mode != "none":
+            print("%-44s %22s" % ("  read-ahead started", mmm(x[0] for x in ra)))
+            print("%-44s %22s" % ("  read-ahead ended", mmm(x[1] for x in ra)))
+        for line in sorted({x[2] for x in ra if x[2]})[:1]:
+            print("  eks-node-readahead: " + line)
+        if mode != modes[0]:
+            diffs = [x["kubelet_exec_us"] - y for x, y in zip(f, first) if x["kubelet_exec_us"] is not None and y is not None]
+            print("%-44s %22s   (per round)" % ("  kubelet: difference from %s" % modes[0], mmm(diffs)))
+
+
 def whole_boot(a, build, stage, image, work, fast_imds):
     """--whole-boot: boot start -> kubelet, eks-node against no bootstrapper."""
     share, layer = prepare("plain", stage, image, work, fast_imds=fast_imds,
                            render_from=build if a.image_render == "yes" else None)
-    boot(share, layer, stage, image, work)
     rendered = work / "rendered"
-    shutil.copytree(share / "out/artifacts/rendered", rendered)
-    static = static_layer(layer, rendered, work)
+    # the files eks-node renders, for the floor's image: from one boot under nspawn, which
+    # only a floor needs
+    if a.n > 0 or (a.vm and a.static == "yes"):
+        boot(share, layer, stage, image, work)
+        shutil.copytree(share / "out/artifacts/rendered", rendered)
+        static = static_layer(layer, rendered, work)
     ours, floor = [], []
     for i in range(a.n):
         ours.append(boot(share, layer, stage, image, work))
@@ -347,19 +467,32 @@ def whole_boot(a, build, stage, image, work, fast_imds):
         report_whole("systemd-nspawn --boot, host speed", ours, floor, vm=False)
     if a.vm:
         vshare, vlayer = prepare("plain", stage, image, work, nspawn=False)
-        vstatic = static_layer(vlayer, rendered, work)
-        sshare = work / "share-plain-vm-static"
-        shutil.copytree(vshare, sshare, symlinks=True)
-        shutil.rmtree(sshare / "in/scenario/files")
-        shutil.copytree(vstatic, sshare / "in/scenario/files", symlinks=True)
-        # the image's own containerd config, as the static node's: no eks-node render at boot
-        (sshare / "in/scenario/scenario.env").write_text("VM_INSTALL=early\nVM_IMAGE_RENDER=0\n")
-        vm_ours, vm_static = [], []
+        shares = {m: vm_share(vshare, work, m, m, a.throttle, whole=True) for m in a.modes}
+        sshare = None
+        if a.static == "yes":
+            vstatic = static_layer(vlayer, rendered, work)
+            sshare = vm_share(vshare, work, "static", "ours", a.throttle,
+                              # the image's own containerd config, as the static node's: no eks-node render at boot
+                              extra_env="VM_IMAGE_RENDER=0\n", whole=True)
+            shutil.rmtree(sshare / "in/scenario/files")
+            shutil.copytree(vstatic, sshare / "in/scenario/files", symlinks=True)
+        vm_ours, vm_static = {m: [] for m in a.modes}, []
         for i in range(a.vm_n):
-            vm_ours.append(vm_boot(vshare, work, build))
-            vm_static.append(vm_boot(sshare, work, build))
-        report_whole("qemu VM (TCG unless KVM): EMULATED", vm_ours, vm_static, vm=True)
-        return {"nspawn": {"eks-node": ours, "static": floor}, "vm": {"eks-node": vm_ours, "static": vm_static}}
+            # one boot of each mode, then the floor, round after round: the machine's drift
+            # spreads over all of them alike
+            for m in a.modes:
+                vm_ours[m].append(vm_boot(shares[m], work, build))
+            if sshare:
+                vm_static.append(vm_boot(sshare, work, build))
+            log("whole boot, VM: round %d/%d" % (i + 1, a.vm_n))
+        label = "qemu VM (TCG unless KVM): EMULATED" + (", root disk throttled (%s)" % a.throttle if a.throttle else "")
+        if vm_static:
+            for m in a.modes:
+                report_whole("%s, readahead %s" % (label, m), vm_ours[m], vm_static, vm=True)
+        if len(a.modes) > 1 or a.throttle:
+            report_readahead(a.modes, vm_ours, a.throttle)
+        return {"nspawn": {"eks-node": ours, "static": floor},
+                "vm": {"throttle": a.throttle, "readahead": vm_ours, "static": vm_static}}
     return {"nspawn": {"eks-node": ours, "static": floor}}
 
 
@@ -524,10 +657,23 @@ def main():
                     help="instead: boot start -> kubelet's process start, eks-node (plain) against the same image "
                          "with eks-node disabled and kubelet on the files eks-node rendered, -n pairs "
                          "interleaved (with --vm: also --vm-n qemu pairs)")
-    ap.add_argument("--vm-n", type=int, default=1, help="qemu boot pairs for --whole-boot --vm (default 1)")
+    ap.add_argument("--vm-n", type=int, default=1, help="qemu boot rounds for --whole-boot --vm (default 1)")
+    ap.add_argument("--throttle", nargs="?", const=THROTTLE_DEFAULT, metavar="MIB_S,IOPS",
+                    help="--vm: read the guest's root disk as an EBS volume restored from a snapshot "
+                         "(qemu block throttling, default %s MiB/s and read IOPS; README.md, \"A lazily loaded "
+                         "disk\"), the guest's page cache emptied after the payload's install" % THROTTLE_DEFAULT)
+    ap.add_argument("--readahead", default="ours", metavar="MODE[,MODE...]",
+                    help="--vm: what reads the join's files ahead: none (the list masked), dd (nodeadm's AMI: "
+                         "containerd and kubelet read with dd after basic.target), ours (eks-node-readahead; "
+                         "the default); several, comma-separated: each booted in turn every round "
+                         "(--whole-boot), and compared")
+    ap.add_argument("--static", choices=["yes", "no"], default="yes",
+                    help="--whole-boot --vm: also boot the image with no bootstrapper every round (default yes)")
     ap.add_argument("--json", help="write every boot's raw record here")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
+    a.modes = readahead_modes(a.readahead)
+    a.throttle = throttle_setting(a.throttle) if a.throttle else None
     if os.geteuid():
         raise SystemExit("join: needs root (overlay mount, systemd-nspawn)")
     if not shutil.which("systemd-nspawn"):
@@ -577,7 +723,8 @@ def main():
             raw[name] = {"boots": boots, "host": host}
             report(name, boots, host, "systemd-nspawn --boot, host speed, %s fake IMDS" % a.imds)
         if a.vm:
-            share, _ = prepare("plain", stage, image, work, nspawn=False)
+            base, _ = prepare("plain", stage, image, work, nspawn=False)
+            share = vm_share(base, work, "plain", a.modes[0], a.throttle)
             rec = vm_boot(share, work, build)
             raw["vm-plain"] = {"boots": [rec]}
             report("plain", [rec], None, "qemu VM (TCG unless KVM): EMULATED, ~16x slower than host")

@@ -338,6 +338,60 @@ def unit_reader_seeds():
     return seeds + writer_seeds()
 
 
+def small_elf(interp=b"/lib64/ld-linux-x86-64.so.2", needed=(b"libc.so.6",), runpath=b"$ORIGIN/../lib",
+              dlopen=b'[{"feature":"curl","soname":["libcurl.so.4"]}]'):
+    """An ELF-64 little-endian object as the loader reads it (readahead/elf.cpp): PT_LOAD,
+    PT_INTERP, PT_DYNAMIC (DT_NEEDED, DT_RUNPATH, DT_STRTAB, DT_STRSZ) and a .note.dlopen
+    in a PT_NOTE, laid out as tests/unit/readahead/test_readahead.cpp's make_elf does."""
+    import struct
+    base, phnum = 0x400000, 4
+    at = 64 + 56 * phnum
+    interp_at = at
+    at += len(interp) + 1
+    strtab, dyn = b"\0", []
+    for n in needed:
+        dyn.append((1, len(strtab)))
+        strtab += n + b"\0"
+    dyn.append((29, len(strtab)))
+    strtab += runpath + b"\0"
+    strtab_at = at
+    at = (at + len(strtab) + 7) // 8 * 8
+    dyn += [(5, base + strtab_at), (10, len(strtab)), (0, 0)]
+    dyn_at = at
+    at += 16 * len(dyn)
+    desc = dlopen + b"\0"
+    note = struct.pack("<III", 4, len(desc), 0x407c0c0a) + b"FDO\0" + desc
+    note += b"\0" * (-len(note) % 4)
+    note_at = at
+    at += len(note)
+    b = bytearray(at)
+    b[0:16] = b"\x7fELF\x02\x01\x01" + b"\0" * 9
+    struct.pack_into("<HHIQQQIHHH", b, 16, 3, 62, 1, 0, 64, 0, 0, 64, 56, phnum)
+    for i, (t, off, size) in enumerate([(1, 0, at), (3, interp_at, len(interp) + 1), (2, dyn_at, 16 * len(dyn)),
+                                        (4, note_at, len(note))]):
+        struct.pack_into("<IIQQQQQQ", b, 64 + 56 * i, t, 4, off, base + off, base + off, size, size, 8)
+    b[interp_at:interp_at + len(interp)] = interp
+    b[strtab_at:strtab_at + len(strtab)] = strtab
+    for i, (tag, val) in enumerate(dyn):
+        struct.pack_into("<QQ", b, dyn_at + 16 * i, tag, val)
+    b[note_at:note_at + len(note)] = note
+    return bytes(b)
+
+
+def readahead_seeds():
+    """Byte 0 even: a list of the join's files (the golden generator trees' and the shapes
+    an admin's copy may take); odd: an ELF object or a script, as readahead-list reads the
+    image's programs."""
+    lists = [f.read_bytes() for f in tree_files("tests/golden/generator/*/root/usr/lib/eks-node/readahead.list")]
+    lists += [b"# the join's files\n/usr/libexec/eks-node/eks-node-imds\n\n  /usr/bin/kubelet\t\n/usr/bin/kubelet\n",
+              b"relative\n/a/../b\n/a/./b\n/\x01\n/ok\r\n#\n/" + b"x" * 5000 + b"\n",
+              b"/usr/lib/x86_64-linux-gnu/libc.so.6"]
+    objects = [small_elf(), small_elf(interp=b"", needed=(), runpath=b"", dlopen=b"[]"),
+               small_elf(dlopen=b'[{"soname":["libcrypto.so.3","libcrypto.so.1.1"]},{"soname":7}]'),
+               b"#!/usr/bin/env -S python3 -u\n", b"#! /bin/sh\n"]
+    return [b"\x00" + t for t in lists] + [b"\x01" + o for o in objects]
+
+
 def journal_calls_seeds():
     """What the steps log, and the shapes the unit tests read back."""
     seeds = [b"{}", b'{"imds":{"requests":9,"retries":1}}',
@@ -451,6 +505,7 @@ GATHER = {
     "toml-writer": writer_seeds,
     "env-yaml-writer": writer_seeds,
     "get-token": get_token_seeds,
+    "readahead": readahead_seeds,
 }
 
 

@@ -518,6 +518,38 @@ def network_template(root, unit_dir, units):
     check(not holders, f"nothing requires {NETWORK_TEMPLATE}", " ".join(holders))
 
 
+# Not a chain step: it reads the join's files into the page cache from the first moment of
+# the boot (eks-node-readahead(8)), pulled into sysinit.target by the generator when the image
+# lists them. Nothing may wait for it: ordered only against shutdown, not a oneshot (its
+# start job ends when it runs, so not even the boot's end waits), no OnFailure=, required
+# and waited for by no unit; no MemoryMax= (the page cache it fills is charged to its cgroup,
+# and a bound would evict what it read), a numeric TasksMax=.
+READAHEAD = "eks-node-readahead.service"
+
+
+def readahead(root, unit_dir, units):
+    why_comments([unit_dir / READAHEAD])
+    text = effective(root, READAHEAD)
+    for want in ("Type=exec", "DefaultDependencies=no", "Documentation=man:eks-node-readahead(8)", "TimeoutStartSec=",
+                 "RuntimeMaxSec=", "StandardOutput=journal+console"):
+        check(re.search("^" + re.escape(want), text, re.M) is not None, f"{READAHEAD} has {want}")
+    check(not directives(text, "OnFailure"), f"{READAHEAD} has no OnFailure=: a failed read-ahead holds nothing back")
+    check(not directives(text, "After"), f"{READAHEAD} is ordered after nothing", " ".join(directives(text, "After")))
+    check(set(directives(text, "Before")) == {"shutdown.target"}, f"{READAHEAD} is ordered before shutdown.target only",
+          " ".join(directives(text, "Before")))
+    check(not directives(text, "MemoryMax") and not directives(text, "MemoryHigh"),
+          f"{READAHEAD} has no memory bound (the page cache it fills is charged to it)")
+    tasks = directives(text, "TasksMax")
+    check(tasks[-1:] and tasks[-1].isdigit(), f"{READAHEAD} has a numeric TasksMax=", " ".join(tasks))
+    waiting = [u for u in units + ["kubelet.service", "containerd.service"] if u != READAHEAD and READAHEAD in (
+        directives(effective(root, u), "After") + directives(effective(root, u), "Requires") +
+        directives(effective(root, u), "BindsTo") + directives(effective(root, u), "Requisite"))]
+    check(not waiting, f"no unit waits for or requires {READAHEAD}", " ".join(waiting))
+    linked = sorted(str(p.relative_to(unit_dir)) for p in unit_dir.glob("*.wants/" + READAHEAD))
+    check(not linked, f"nothing wants {READAHEAD} statically (the generator does, when the image lists files)",
+          " ".join(linked))
+
+
 def main():
     build_dir = pathlib.Path(sys.argv[1]).resolve()
     if not shutil.which("systemd-analyze") or not HOST_UNIT_DIR.is_dir():
@@ -536,18 +568,19 @@ def main():
         hook_template(root, unit_dir)
         network_template(root, unit_dir, units)
         chain = [u for u in steps
-                 if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH and u not in (FAIL_FAST, WARM_POOL)]
+                 if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH and u not in (FAIL_FAST, WARM_POOL, READAHEAD)]
         security(root, steps)
         contracts(root, unit_dir, chain, dropins)
         after_chain(root)
         fail_fast(root)
         warm_pool(root)
         off_join_path(root, unit_dir, units)
+        readahead(root, unit_dir, units)
         confinement(root, unit_dir, steps)
         service_environment(root, unit_dir, steps)
         restart_policy(root, chain)
         config_consumers(root, chain)
-        memory_bounds(root, steps)
+        memory_bounds(root, [u for u in steps if u != READAHEAD])
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if all(results) else 1

@@ -404,8 +404,9 @@ eks_node_tree() {
 
 # The image as a node boots it, checked by 99-validate (packer/provisioners) with nothing
 # skipped, which runs `eks-node validate --image`: every program, file and unit what eks-node
-# renders and its units name. eks-node is installed (the build under test, as run-scenario.sh
-# installs it at each boot), and the files of the test plumbing (image-packages*.txt) are
+# renders and its units name (95-readahead first lists the join's files, as on the AMI).
+# eks-node is installed (the build under test, as run-scenario.sh installs it at each
+# boot), and the files of the test plumbing (image-packages*.txt) are
 # hidden: the node must get what it needs from the provisioners, as on the AMI. All of it in
 # a throw-away overlay over the rootfs, in a mount namespace of its own: nothing reaches the
 # image. Not part of the cache key: a cached image was validated when it was built.
@@ -432,7 +433,7 @@ validate_rootfs() {
     mkdir -p "$m/var/tmp/eks-provision"
     cp -a "$provisioners/." "$m/var/tmp/eks-provision/"
     mount -t proc proc "$m/proc" && mount -t sysfs sysfs "$m/sys" && mount -t tmpfs -o mode=0755 tmpfs "$m/run"
-    exec chroot "$m" "$@" EKS_SKIP= bash /var/tmp/eks-provision/run.sh 99-validate' \
+    exec chroot "$m" "$@" EKS_SKIP= bash /var/tmp/eks-provision/run.sh 95-readahead 99-validate' \
     bash "$r" "$work" "$tree" "$provisioners" "${#hide[@]}" "${hide[@]}" "${provision_env[@]}" >&2
 }
 

@@ -46,6 +46,12 @@
 #                              clean reference; the second boots the frozen disk. check.sh runs in
 #                              both ($EKSVM_BOOT 1, 2); the second gets the first's result and
 #                              artifacts in $EKSVM_IN/boot1/; the first's results go to boot1/.
+#   VM_DISK_THROTTLE=""        the root disk read as a volume EBS restores from a snapshot loads
+#                              (tests/bench/README.md, "A lazily loaded disk"): qemu's block
+#                              throttling, "bps-read=BYTES,iops-read=N[,iops-size=BYTES]" (each
+#                              a -drive throttling.KEY=VALUE), and the guest's page cache emptied
+#                              once the payload is installed (guest/preinit), as nothing of an
+#                              instance's volume has been read at its first boot
 #   GUEST_POWERS_OFF=0         1: the guest is expected to power itself off before its check
 #                              reports (settings.onFailure): no result from the guest, and the
 #                              verdict is host-check.py's, from the serial console
@@ -90,7 +96,7 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
 fi
 
 VM_MEMORY=2048 VM_CPUS='' VM_TIMEOUT=900 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2='' GUEST_POWERS_OFF=0
-VM_FLAVOUR=bookworm
+VM_FLAVOUR=bookworm VM_DISK_THROTTLE=
 NICS=0
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
@@ -101,11 +107,11 @@ VM_INSTALL=${install:-$VM_INSTALL}
 boot_options() { # [SCENARIO_ENV]
   (
     VM_MEMORY=2048 VM_CPUS='' VM_INSTALL=early NVME='' NVMEOF='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
-    VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1
+    VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1 VM_DISK_THROTTLE=''
     # shellcheck source=/dev/null
     [[ -n ${1:-} && -f $1 ]] && source "$1"
     echo "$VM_MEMORY $VM_CPUS $VM_INSTALL [$NVME] [$NVMEOF] [$KERNEL_CMDLINE] [$POWER_CUT] [$SMBIOS_EC2]" \
-      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER"
+      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE]"
   )
 }
 for c in "${cases[@]}"; do
@@ -256,13 +262,23 @@ cmdline+=",ghash_clmulni_intel,sha512_ssse3,sha256_ssse3,sha1_ssse3,crc32_pclmul
 [[ $VM_INSTALL == early ]] && cmdline+=" init=/usr/lib/eksvm/preinit"
 cmdline+=" ${KERNEL_CMDLINE} ${extra}"
 
+# VM_DISK_THROTTLE: "bps-read=B,iops-read=N" -> ",throttling.bps-read=B,throttling.iops-read=N"
+root_throttle=''
+if [[ -n $VM_DISK_THROTTLE ]]; then
+  IFS=, read -ra throttle_keys <<<"$VM_DISK_THROTTLE"
+  for kv in "${throttle_keys[@]}"; do
+    [[ $kv =~ ^[a-z-]+=[0-9]+$ ]] || { log "VM_DISK_THROTTLE: \"$kv\" is not KEY=NUMBER"; usage; }
+    root_throttle+=",throttling.$kv"
+  done
+fi
+
 # -nodefaults and no -netdev (but NICS, below): the guest has no NIC at all, so nothing (in particular
 # 169.254.169.254) can leave the machine. -no-reboot turns the guest's poweroff, reboot or
 # panic into qemu exiting.
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot -display none
   -machine q35 "${accel[@]}" -smp "$VM_CPUS" -m "$VM_MEMORY"
   -kernel "$base/vmlinuz" -initrd "$base/initrd.img" -append "$cmdline"
-  -drive "if=none,id=root,file=$work/root.qcow2,format=qcow2,cache=unsafe"
+  -drive "if=none,id=root,file=$work/root.qcow2,format=qcow2,cache=unsafe$root_throttle"
   -device "virtio-blk-pci,drive=root"
   -fsdev "local,id=eksvm,path=$work/share,security_model=none"
   -device "virtio-9p-pci,fsdev=eksvm,mount_tag=eksvm"

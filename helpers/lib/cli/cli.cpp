@@ -46,6 +46,8 @@ constexpr const char* usage_text =
     "  validate [--image] [--root=DIR] [--json]\n"
     "                       check the node's files, kernel settings and services; one line each\n"
     "                       (--image: an image's programs, files and units, before it is published)\n"
+    "  readahead-list [--root=DIR] [--print]\n"
+    "                       for an image build: the files a join reads, for eks-node-readahead\n"
     "  confinement [STEP...] [--probe=STEP]\n"
     "                       what each step may write (Landlock), and a probe of it\n"
     "  collect-logs [--output=FILE]\n"
@@ -331,6 +333,7 @@ int cli_main(int argc, char** argv) {
             {"status", status_cmd, status_help},
             {"validate", validate_cmd, validate_help},
             {"confinement", confinement_cmd, confinement_help},
+            {"readahead-list", readahead_list_cmd, readahead_list_help},
             {"collect-logs", collect_logs_cmd, collect_logs_help},
             {"check-archive", check_archive_cmd, check_archive_help},
             {"get-token", get_token_cmd, get_token_help},

@@ -11,6 +11,7 @@
 #include "core/paths.hpp"
 #include "core/step.hpp"
 #include "core/systemd.hpp"
+#include "readahead/readahead.hpp"
 
 namespace eksnode::cli {
 
@@ -107,6 +108,15 @@ CheckResult containerd_current(const std::string& state, uint64_t start_usec, ui
 // --version (validate_image.cpp). Runs the image's programs: under a root that is not the
 // host's, by their path there.
 std::vector<CheckResult> validate_image(const Paths& paths);
+
+// `eks-node readahead-list [--root=DIR] [--print]`: the join's files, for
+// eks-node-readahead (readahead_list.cpp).
+int readahead_list_cmd(const std::vector<std::string>& args);
+extern const char* const readahead_list_help;
+// The files a join of the image under `paths` reads, in the order it reads them,
+// by what reads them (real paths on the node). Throws Error when the image's
+// configuration cannot be read.
+std::vector<readahead::Section> join_files(const Paths& paths);
 
 // `eks-node confinement [STEP...] | --probe=STEP|none`: the steps' Landlock policies.
 int confinement_cmd(const std::vector<std::string>& args);

@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/image_units.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -45,15 +46,6 @@ namespace {
 using Outcome = CheckResult::Outcome;
 using namespace std::chrono_literals;
 
-// systemd's PATH for services (systemd.exec(5), $PATH), which kubelet looks its
-// credential plugin up in and eks-node-instance-store its tools; /sbin and /bin too, for
-// systems that keep them apart from /usr.
-constexpr std::string_view service_path[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
-                                             "/usr/bin",        "/sbin",          "/bin"};
-// systemd's unit search path for the system manager (systemd.unit(5)), generators' aside:
-// an image has none of their output.
-constexpr std::string_view unit_dirs[] = {"/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-                                          "/usr/lib/systemd/system", "/lib/systemd/system"};
 // The programs known to print their version for --version and exit 0: run so, a program
 // that is there but cannot run (a missing library, the wrong architecture) fails its check.
 // Others are checked for being executable only: an unknown program's options are unknown.
@@ -202,109 +194,6 @@ private:
 };
 
 // ---- units ------------------------------------------------------------------------
-
-struct UnitFile {
-    std::map<std::string, std::vector<std::string>> deps;    // Wants= ... -> unit names
-    std::vector<std::pair<std::string, std::string>> execs;  // (ExecStart=, program)
-};
-
-// The settings of a unit file or drop-in that name other units or programs.
-void read_unit_text(const std::string& text, UnitFile& u) {
-    static constexpr std::string_view dep_keys[] = {"Wants",   "Requires",  "Requisite",
-                                                    "BindsTo", "OnFailure", "Upholds"};
-    static constexpr std::string_view exec_keys[] = {"ExecStart",    "ExecStartPre", "ExecStartPost", "ExecStop",
-                                                     "ExecStopPost", "ExecReload",   "ExecCondition"};
-    for (const syntax::unit::Setting& s : syntax::unit::read(text)) {
-        if (s.section == "Unit" && is_one_of(s.key, dep_keys)) {
-            std::istringstream words(s.value);
-            for (std::string w; words >> w;) u.deps[s.key].push_back(w);
-        } else if (s.section == "Service" && is_one_of(s.key, exec_keys)) {
-            // the first word, less systemd's prefixes (-@:+!|)
-            std::string_view v = s.value;
-            while (!v.empty() && std::string_view("-@:+!|").find(v.front()) != std::string_view::npos)
-                v.remove_prefix(1);
-            std::string program(v.substr(0, v.find_first_of(" \t")));
-            if (!program.empty()) u.execs.emplace_back(s.key, program);
-        }
-    }
-}
-
-class Units {
-public:
-    explicit Units(const Paths& paths) : paths_(paths) {}
-
-    // Where systemd finds `name` (an instance through its template); "" when nowhere,
-    // "masked" when a link to /dev/null shadows it.
-    std::string find(const std::string& name) const {
-        for (const std::string& candidate : candidates(name))
-            for (std::string_view dir : unit_dirs) {
-                std::string node = fmt::format("{}/{}", dir, candidate);
-                std::error_code ec;
-                fs::path file = paths_.of(node);
-                if (!fs::exists(fs::symlink_status(file, ec))) continue;
-                if (fs::is_symlink(file, ec)) {
-                    fs::path target = fs::read_symlink(file, ec);
-                    if (target == "/dev/null") return "masked";
-                }
-                if (fs::exists(file, ec)) return node;
-            }
-        return "";
-    }
-
-    // The unit file and every drop-in systemd reads for `name` (systemd.unit(5): NAME.d,
-    // the template's, the prefixes' "a-.service.d", the type's "service.d").
-    UnitFile read(const std::string& name, const std::string& file) const {
-        UnitFile u;
-        if (auto text = read_file_if_exists(paths_.of(file))) read_unit_text(*text, u);
-        for (const std::string& d : dropin_dirs(name))
-            for (std::string_view dir : unit_dirs) {
-                std::error_code ec;
-                std::vector<std::string> confs;
-                for (const auto& e : fs::directory_iterator(paths_.of(fmt::format("{}/{}", dir, d)), ec))
-                    if (e.path().extension() == ".conf") confs.push_back(e.path().string());
-                std::sort(confs.begin(), confs.end());
-                for (const std::string& c : confs)
-                    if (auto text = read_file_if_exists(c)) read_unit_text(*text, u);
-            }
-        return u;
-    }
-
-    // eks-node's own units installed here.
-    std::vector<std::string> ours() const {
-        std::set<std::string> names;
-        for (std::string_view dir : unit_dirs) {
-            std::error_code ec;
-            for (const auto& e : fs::directory_iterator(paths_.of(dir), ec)) {
-                std::string n = e.path().filename().string();
-                if ((n.starts_with("eks-node") || n == "ecs-node.target") &&
-                    (n.ends_with(".service") || n.ends_with(".target")) && !e.is_directory(ec))
-                    names.insert(n);
-            }
-        }
-        return {names.begin(), names.end()};
-    }
-
-private:
-    static std::vector<std::string> candidates(const std::string& name) {
-        std::vector<std::string> c{name};
-        size_t at = name.find('@'), dot = name.rfind('.');
-        if (at != std::string::npos && dot != std::string::npos && dot > at + 1)
-            c.push_back(name.substr(0, at + 1) + name.substr(dot));
-        return c;
-    }
-    static std::vector<std::string> dropin_dirs(const std::string& name) {
-        std::vector<std::string> d;
-        size_t dot = name.rfind('.');
-        if (dot == std::string::npos) return d;
-        const std::string type = name.substr(dot + 1), stem = name.substr(0, dot);
-        d.push_back(type + ".d");
-        for (size_t dash = stem.find('-'); dash != std::string::npos; dash = stem.find('-', dash + 1))
-            d.push_back(stem.substr(0, dash + 1) + "." + type + ".d");
-        for (const std::string& c : candidates(name)) d.push_back(c + ".d");
-        return d;
-    }
-    const Paths& paths_;
-};
 
 // The units that eks-node's units, the node's target first, want and require, each there;
 // and the programs each runs (Exec*=).
@@ -545,6 +434,68 @@ void check_cached_images(ImageChecks& c, const std::string& pause) {
     if (n == 0) c.add("cached images", Outcome::failed, "the list names none", list);
 }
 
+// The list of the join's files eks-node-readahead reads at boot (eks-node-readahead(8)):
+// every file it names is on the image (a missing one is a list gone stale: written before a
+// package changed), and every file the join reads is in it (a warning: a file left out is
+// still read, at the lazily loaded volume's pace). No list: a warning too.
+void check_readahead(ImageChecks& c) {
+    const readahead::ListFile list = readahead::find_list(c.paths());
+    const std::string name = "readahead list (eks-node-readahead)";
+    if (list.masked) {
+        c.add(name, Outcome::skipped, fmt::format("{} is a link to /dev/null: nothing is read ahead", list.path));
+        return;
+    }
+    if (list.path.empty()) {
+        c.add(name, Outcome::warning,
+              fmt::format("no {}: every file of the join is a first read of the volume at boot "
+                          "(`eks-node readahead-list` writes it; packer/provisioners/95-readahead.sh)",
+                          readahead::image_list),
+              std::string(readahead::image_list));
+        return;
+    }
+    readahead::List l;
+    try {
+        l = readahead::read_list(c.paths(), list.path);
+    } catch (const Error& e) {
+        c.add(name, Outcome::failed, e.what(), list.path);
+        return;
+    }
+    for (const std::string& w : l.warnings) c.add(name, Outcome::warning, w, list.path);
+    const readahead::Files files(c.paths());
+    std::set<std::string> listed;
+    std::uint64_t bytes = 0;
+    std::size_t missing = 0;
+    for (const std::string& f : l.files) {
+        const std::string real = files.real_path(f);
+        struct stat st {};
+        if (real.empty() || ::stat(c.paths().of(real).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            c.add(fmt::format("{}: {}", name, f), Outcome::failed,
+                  "listed, not on the image (the list is older than the image: `eks-node readahead-list`)", f);
+            ++missing;
+            continue;
+        }
+        listed.insert(real);
+        bytes += static_cast<std::uint64_t>(st.st_size);
+    }
+    c.add(name, missing ? Outcome::failed : Outcome::ok,
+          fmt::format("{}: {} files, {:.1f} MiB{}", list.path, l.files.size(),
+                      static_cast<double>(bytes) / (1024.0 * 1024.0),
+                      missing ? fmt::format(", {} of them missing", missing) : ""),
+          list.path);
+    std::vector<readahead::Section> join;
+    try {
+        join = join_files(c.paths());
+    } catch (const Error& e) {
+        c.add(name, Outcome::failed, fmt::format("the files of the join: {}", e.what()));
+        return;
+    }
+    for (const readahead::Section& s : join)
+        for (const std::string& f : s.files)
+            if (!listed.contains(f))
+                c.add(fmt::format("{}: {}", name, f), Outcome::warning,
+                      fmt::format("the join reads it ({}), the list does not name it", s.why), f);
+}
+
 }  // namespace
 
 std::vector<CheckResult> validate_image(const Paths& paths) {
@@ -579,6 +530,7 @@ std::vector<CheckResult> validate_image(const Paths& paths) {
     check_instance_store(c);
     check_generated(c);
     check_version_files(c, cfg);
+    check_readahead(c);
     return std::move(c.results());
 }
 

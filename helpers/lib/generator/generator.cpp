@@ -4,8 +4,8 @@
 // each lives in its own file beside this one (plan.hpp lists them): the
 // command line and settings (settings.cpp), the instance store
 // (instance_store.cpp), containerd's order and SOCI (containerd.cpp), hooks
-// (hooks.cpp), the runtimes' modules (runtimes.cpp); ECS and the optional
-// units here.
+// (hooks.cpp), the runtimes' modules (runtimes.cpp), the read-ahead
+// (readahead.cpp); ECS and the optional units here.
 //
 // Enabled? The first of these that says:
 //   1. eks-node.enable=BOOL on the kernel command line, the last valid one
@@ -31,6 +31,10 @@
 //   disabled                      eks-node-.service.d/50-disabled.conf: an always-false condition,
 //                                 so every eks-node-*.service is skipped (not failed)
 //   log level set                 eks-node-.service.d/50-log-level.conf: Environment=EKS_NODE_LOG_LEVEL=
+//   enabled (either kind), and    sysinit.target.wants/eks-node-readahead.service -> UNITDIR/...: the join's
+//   /usr/lib/eks-node/readahead.  files read into the page cache from the boot's first moment
+//   list or /etc/eks-node/        (eks-node-readahead(8)); /etc's a link to /dev/null: nothing
+//   readahead.list exists
 //   enabled, and config.json has  eks-node.target.wants/eks-node-hosts.service -> UNITDIR/eks-node-hosts.service
 //   spec.cluster.enableOutpost    kubelet.service.d/50-eks-node-hosts.conf: Wants=, After=
 //   = true (Outposts)             eks-node-hosts.service (kubelet fails closed without it)
@@ -284,6 +288,7 @@ GeneratorPlan plan_units(const Paths& paths, std::string_view cmdline, ConfigJso
             {Level::info, fmt::format("eks-node disabled by {}, its steps will be skipped", enable.why)});
         return plan;
     }
+    add_readahead(plan, paths);
     if (std::optional<Decision<bool>> ecs = decide_ecs(s, paths, plan); ecs && ecs->value) {
         add_ecs(plan, *ecs);
         plan.messages.push_back({Level::info, fmt::format("an ECS container instance ({}), pulling in "

@@ -127,5 +127,7 @@ void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config);
 void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths);
 // settings.runtimes' kernel modules, loaded before containerd (or docker) (runtimes.cpp)
 void add_runtime_modules(GeneratorPlan& plan, const Settings& s, const Paths& paths, bool ecs);
+// the join's files read ahead at boot when the image lists them (readahead.cpp)
+void add_readahead(GeneratorPlan& plan, const Paths& paths);
 
 }  // namespace eksnode::generator::detail

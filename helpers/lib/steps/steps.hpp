@@ -60,6 +60,11 @@ StepResult swap(const StepOptions& opts);            // steps/swap.cpp
 // executed, as systemd's own, 6 when its file is missing or not root's).
 int hook_main(int argc, char** argv);
 
+// eks-node-readahead [--list=PATH] [--jobs=N]: the list's files read into the
+// page cache (steps/readahead.cpp). Its own options, no configuration: it runs
+// before any step, from the list the image build wrote.
+int readahead_main(int argc, char** argv);
+
 // config.json as eks-node-config wrote it (--config=, else under --root).
 // Throws ConfigError (exit 6) when it is missing or not JSON: the steps after
 // eks-node-config cannot run without it.

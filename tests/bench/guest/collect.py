@@ -5,7 +5,7 @@ settled: records what systemd measured for the join chain of this boot, then sta
 the floor chain (the same shape, empty oneshots; see floor_units in join.py) and records it the
 same way. Writes one JSON document (see `record`) for tests/bench/join.py.
 
-Usage: collect.py OUT.json
+Usage: collect.py OUT.json [--whole]
 
 Then the chain once more, stopped and started as one transaction like the
 floors ("rerun": warm caches, a settled system), so the ratio can also be taken
@@ -95,6 +95,9 @@ def figures(units, start_unit, end_unit):
     return {"units": recs, "chain_us": end - start if start and end else None}
 
 
+READAHEAD_UNITS = ["eks-node-readahead.service", "ebs-initialize-bin@containerd.service",
+                   "ebs-initialize-bin@kubelet.service"]
+
 # What eks-node rendered for kubelet and containerd: join.py --whole-boot bakes these
 # into the image as the static configuration of a node that runs no bootstrapper.
 RENDERED = ["/etc/kubernetes/kubelet/config.json", "/etc/kubernetes/pki/ca.crt",
@@ -117,6 +120,17 @@ def whole_boot():
     for key, cmd in (("critical_chain", ["critical-chain", "kubelet.service"]), ("blame", ["blame"])):
         r = subprocess.run(["systemd-analyze", *cmd, "--no-pager"], capture_output=True, text=True)
         rec[key] = r.stdout + r.stderr
+    # what read the join's files ahead in this boot (join.py --readahead): eks-node-readahead,
+    # or the dd units of nodeadm's AMI; each unit that ran, and eks-node-readahead's last line
+    rec["readahead"] = {}
+    for unit in READAHEAD_UNITS:
+        s = show(unit)
+        if s["InactiveExitTimestampMonotonic"]:
+            rec["readahead"][unit] = {k: s[k] for k in ("InactiveExitTimestampMonotonic", "ExecMainStartTimestampMonotonic",
+                                                        "ExecMainExitTimestampMonotonic", "Result")}
+    r = subprocess.run(["journalctl", "-b", "-u", READAHEAD_UNITS[0], "-o", "cat", "--no-pager"],
+                       capture_output=True, text=True)
+    rec["readahead_line"] = next((line for line in reversed(r.stdout.splitlines()) if line.startswith("read ")), "")
     return rec
 
 
@@ -131,8 +145,12 @@ def save_rendered(out):
 def main():
     out = sys.argv[1]
     whole = whole_boot()
-    if not subprocess.run(["systemctl", "show", "-P", "InactiveExitTimestampMonotonic", "eks-node-imds.service"],
-                          capture_output=True, text=True).stdout.strip().strip("0"):
+    # --whole (join.py --whole-boot's VM boots): the boot's own figures only, no floors and
+    # no re-run, which under TCG take minutes of a starved guest's CPU and report nothing
+    # the whole-boot report reads
+    whole_only = sys.argv[2:] == ["--whole"]
+    if whole_only or not subprocess.run(["systemctl", "show", "-P", "InactiveExitTimestampMonotonic",
+                                         "eks-node-imds.service"], capture_output=True, text=True).stdout.strip().strip("0"):
         # no eks-node in this boot (join.py --whole-boot's static node): nothing else to time
         with open(out, "w") as f:
             json.dump({"whole": whole}, f, indent=1)

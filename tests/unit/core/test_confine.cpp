@@ -94,9 +94,11 @@ TEST_CASE("every step but instance-store has a Landlock policy", "[core][confine
     CHECK(confine::step_names() == std::vector<std::string_view>{"imds", "config", "system", "ca", "kubelet",
                                                                  "containerd", "hosts", "ecs", "network", "telemetry",
                                                                  "cloud-init", "preflight", "warm-pool", "joined",
-                                                                 "prepull"});
-    // eks-node-cloud-init writes nothing: confined to no writable directory at all
+                                                                 "prepull", "readahead"});
+    // eks-node-cloud-init and eks-node-readahead write nothing: confined to no writable directory at all
     CHECK(confine::policy_of("cloud-init").writable.empty());
+    CHECK(confine::policy_of("readahead").writable.empty());
+    CHECK(confine::policy_of("readahead").executable.empty());
     CHECK(confine::find_policy("instance-store") == nullptr);
     CHECK_THROWS_AS(confine::policy_of("instance-store"), Error);
     CHECK(confine::policy_of("config").writable == std::vector<std::string>{"/run/eks-node"});

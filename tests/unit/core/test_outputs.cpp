@@ -122,6 +122,8 @@ TEST_CASE("each step's Landlock policy is the directories of its outputs", "[cor
     confined.emplace_back("joined");
     // eks-node-prepull writes nothing; it executes the credential provider plugins
     confined.emplace_back("prepull");
+    // eks-node-readahead reads the join's files and writes nothing
+    confined.emplace_back("readahead");
     CHECK(confine::step_names() == confined);
     CHECK(confine::policy_of("imds").writable == std::vector<std::string>{"/run/eks-node"});
     CHECK(confine::policy_of("warm-pool").writable == std::vector<std::string>{"/run/eks-node"});
