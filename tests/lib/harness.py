@@ -269,6 +269,15 @@ def write(path, text):
     path.write_text(text)
 
 
+def meson_install(build_dir, root):
+    """The build's `meson install` into ROOT, as a package would lay it out (no rebuild:
+    meson test built it); exits the test with meson's output when that fails."""
+    r = subprocess.run(["meson", "install", "-C", str(build_dir), "--destdir", str(root), "--no-rebuild", "--quiet"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("meson install failed:\n%s%s" % (r.stdout, r.stderr))
+
+
 def tree(root):
     """Every file under root, relative, sorted."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink())

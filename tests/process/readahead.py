@@ -102,10 +102,7 @@ def merge_usr(root):
 
 def make_image(build_dir, tmp):
     root = tmp / "image"
-    r = subprocess.run(["meson", "install", "-C", str(build_dir), "--destdir", str(root), "--no-rebuild", "--quiet"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit("meson install failed:\n%s%s" % (r.stdout, r.stderr))
+    harness.meson_install(build_dir, root)
     merge_usr(root)
     shutil.copy2("/etc/ld.so.conf", root / "etc/ld.so.conf")
     if os.path.isdir("/etc/ld.so.conf.d"):

@@ -80,10 +80,7 @@ def unit(root, name, text, where="usr/lib/systemd/system"):
 
 def make_image(build_dir, tmp):
     root = tmp / "image"
-    r = subprocess.run(["meson", "install", "-C", str(build_dir), "--destdir", str(root), "--no-rebuild", "--quiet"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit("meson install failed:\n%s%s" % (r.stdout, r.stderr))
+    harness.meson_install(build_dir, root)
     for rel, version in STUBS.items():
         stub(root / rel, version)
     for p in CNI:
