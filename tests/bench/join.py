@@ -48,7 +48,12 @@ EDGE_KEYS = ("Requires", "Wants", "After", "Before", "BindsTo", "Requisite")
 THROTTLE_DEFAULT = "64,400"
 THROTTLE_IO_SIZE = 256 * 1024
 # --readahead: what reads the join's files before the join does (README.md)
-READAHEAD_MODES = ("none", "dd", "ours")
+READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join")
+# experiments on the list, with our reader (eks-node-readahead): ours-bins reads only the two
+# files dd reads; ours-join the image's list up to kubelet's start (without what the first pods
+# need: the shim, the runtimes, the pause archive, the CNI plugins). An admin's list in /etc.
+LIST_BINS = ("/usr/bin/containerd", "/usr/bin/kubelet")
+LIST_JOIN_END = "# the first pod sandbox"
 # --readahead dd: nodeadm's AL2023 AMI's answer to the same lazily loaded volume, one
 # instance per binary after basic.target, written here as our own unit from that shape
 DD_UNIT = """# tests/bench/join.py --readahead dd: what nodeadm's AL2023 AMI does about its lazily
@@ -352,6 +357,19 @@ def readahead_layer(files, mode):
         return
     etc = files / "etc/eks-node"
     etc.mkdir(parents=True, exist_ok=True)
+    if mode == "ours-bins":
+        (etc / "readahead.list").write_text("\n".join(LIST_BINS) + "\n")
+        return
+    if mode == "ours-join":
+        # the image's list is written in the guest at the payload's install (install-payload):
+        # a unit's drop-in cuts it there, before the step reads it
+        dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
+        dropin.mkdir(parents=True, exist_ok=True)
+        (dropin / "50-join-only.conf").write_text(
+            "[Service]\nExecStartPre=/bin/sh -c 'sed \"/^%s/,$d\" /usr/lib/eks-node/readahead.list "
+            ">/run/readahead-join.list'\nExecStart=\nExecStart=/usr/libexec/eks-node/eks-node-readahead "
+            "--list=/run/readahead-join.list\n" % LIST_JOIN_END)
+        return
     os.symlink("/dev/null", etc / "readahead.list")
     if mode == "dd":
         unitdir = files / "etc/systemd/system"
@@ -665,7 +683,8 @@ def main():
     ap.add_argument("--readahead", default="ours", metavar="MODE[,MODE...]",
                     help="--vm: what reads the join's files ahead: none (the list masked), dd (nodeadm's AMI: "
                          "containerd and kubelet read with dd after basic.target), ours (eks-node-readahead; "
-                         "the default); several, comma-separated: each booted in turn every round "
+                         "the default), ours-bins (ours reading dd's two files), ours-join (ours without what the "
+                         "first pods need); several, comma-separated: each booted in turn every round "
                          "(--whole-boot), and compared")
     ap.add_argument("--static", choices=["yes", "no"], default="yes",
                     help="--whole-boot --vm: also boot the image with no bootstrapper every round (default yes)")
