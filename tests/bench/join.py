@@ -366,7 +366,7 @@ def readahead_layer(files, mode):
         dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
         dropin.mkdir(parents=True, exist_ok=True)
         (dropin / "50-join-only.conf").write_text(
-            "[Service]\nExecStartPre=/bin/sh -c 'sed \"/^%s/,$d\" /usr/lib/eks-node/readahead.list "
+            "[Service]\nExecStartPre=/bin/sh -c 'sed -n \"/^%s/q;p\" /usr/lib/eks-node/readahead.list "
             ">/run/readahead-join.list'\nExecStart=\nExecStart=/usr/libexec/eks-node/eks-node-readahead "
             "--list=/run/readahead-join.list\n" % LIST_JOIN_END)
         return
