@@ -230,8 +230,11 @@ else
   # the SSE ones. Measured 2026-11-27, one after the other, qemu CPU seconds: a boot that
   # runs no step (05-disabled's settings) 54.7 and 56.8 with max, 46.5 and 43.6 with Nehalem
   # (45.1 and 43.8 with qemu64, which lacks SSE4.2 and POPCNT that some builds may assume);
-  # 16-secrets 113.2 with max, 100.2 with Nehalem; sid's boot 86.0 and 82.4.
-  accel=(-accel "tcg,thread=single" -cpu Nehalem)
+  # 16-secrets 113.2 with max, 100.2 with Nehalem; sid's boot 86.0 and 82.4. AES-NI and
+  # PCLMULQDQ back on (TCG runs them as helpers, far cheaper than software AES-GCM: TLS in
+  # 34-private-registries): 18-cloud-init-scripts, beside a test run, 194.3 s with max, 168.4
+  # with Nehalem, 160.6 with these two added, 219.4 with max again.
+  accel=(-accel "tcg,thread=single" -cpu Nehalem,+aes,+pclmulqdq)
   VM_CPUS=${VM_CPUS:-1}
 fi
 
