@@ -52,7 +52,8 @@ READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join")
 # experiments on the list, with our reader (eks-node-readahead): ours-bins reads only the two
 # files dd reads; ours-join the image's list up to kubelet's start (without what the first pods
 # need: the shim, the runtimes, the pause archive, the CNI plugins). An admin's list in /etc.
-LIST_BINS = ("/usr/bin/containerd", "/usr/bin/kubelet")
+# the binaries nodeadm's AMI reads with dd (DD_UNIT reads /usr/bin/%i), and ours-bins with our reader
+DD_BINARIES = ("containerd", "kubelet")
 LIST_JOIN_END = "# the first pod sandbox"
 # --readahead dd: nodeadm's AL2023 AMI's answer to the same lazily loaded volume, one
 # instance per binary after basic.target, written here as our own unit from that shape
@@ -358,7 +359,7 @@ def readahead_layer(files, mode):
     etc = files / "etc/eks-node"
     etc.mkdir(parents=True, exist_ok=True)
     if mode == "ours-bins":
-        (etc / "readahead.list").write_text("\n".join(LIST_BINS) + "\n")
+        (etc / "readahead.list").write_text("".join("/usr/bin/%s\n" % b for b in DD_BINARIES))
         return
     if mode == "ours-join":
         # the image's list is written in the guest at the payload's install (install-payload):
@@ -377,7 +378,7 @@ def readahead_layer(files, mode):
         (unitdir / "ebs-initialize-bin@.service").write_text(DD_UNIT)
         wants = unitdir / "multi-user.target.wants"
         wants.mkdir(exist_ok=True)
-        for binary in ("containerd", "kubelet"):
+        for binary in DD_BINARIES:
             os.symlink("../ebs-initialize-bin@.service", wants / ("ebs-initialize-bin@%s.service" % binary))
 
 
