@@ -10,7 +10,7 @@ ordering edges, started in the same boots. See tests/bench/README.md.
 Usage: tests/bench/join.py [--build-dir DIR] [-n 10] [--scenario NAME]... [--vm]
                            [--steps-n 10] [--override KEY=VALUE]... [--imds fast|python]
                            [--image-render yes|no] [--json FILE] [--keep]
-       tests/bench/join.py --whole-boot [-n 10] [--vm [--vm-n 1] [--throttle [MIB_S,IOPS]]
+       tests/bench/join.py --whole-boot [-n 10] [--vm [--vm-n 1] [--throttle [MIB_S,IOPS] | --lazy [MS[,KIB[,N]]]]
                            [--readahead MODE[,MODE...]] [--static yes|no]]
 
 Needs root (overlay mount, nspawn) and systemd-nspawn (package systemd-container).
@@ -20,10 +20,12 @@ debugfs (no loop device, no mount of the shared file)."""
 
 import argparse
 import atexit
+import contextlib
 import fcntl
 import json
 import os
 import pathlib
+import re
 import shutil
 import statistics
 import subprocess
@@ -46,9 +48,13 @@ EDGE_KEYS = ("Requires", "Wants", "After", "Before", "BindsTo", "Requisite")
 # MiB/s and read IOPS, an I/O of up to 256 KiB counted as one, as EBS counts an SSD
 # volume's
 THROTTLE_DEFAULT = "64,400"
+# --lazy: the same volume modelled by what it does rather than by a rate: each 512 KiB
+# block (the snapshot's block, EBS direct APIs) waits LATENCY_MS at its first read, up to
+# FETCHES blocks at a time (tests/bench/lazydisk.py; README.md, "A lazily loaded disk")
+LAZY_DEFAULT = "20,512,64"
 THROTTLE_IO_SIZE = 256 * 1024
 # --readahead: what reads the join's files before the join does (README.md)
-READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join")
+READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16")
 # experiments on the list, with our reader (eks-node-readahead): ours-bins reads only the two
 # files dd reads; ours-join the image's list up to kubelet's start (without what the first pods
 # need: the shim, the runtimes, the pause archive, the CNI plugins). An admin's list in /etc.
@@ -85,9 +91,14 @@ def run(cmd, **kw):
 # image: the VM tier's rootfs, unpacked once per image key into our own directory
 
 
-def rootfs():
-    base = pathlib.Path(run([str(REPO / "tests/vm/build-image.sh")], capture_output=True,
+def image_base():
+    """The VM tier's cached image directory (rootfs.img, kernel, initrd)."""
+    return pathlib.Path(run([str(REPO / "tests/vm/build-image.sh")], capture_output=True,
                             text=True).stdout.strip().splitlines()[-1])
+
+
+def rootfs():
+    base = image_base()
     target = WORK / ("rootfs-" + base.name)
     if (target / ".done").exists():
         return target
@@ -105,6 +116,58 @@ def rootfs():
     img.unlink()
     (target / ".done").touch()
     return target
+
+
+def wait_for(path, what, proc):
+    for _ in range(200):
+        if path.exists():
+            return
+        if proc.poll() is not None:
+            raise SystemExit("join: %s exited (%d) before it was ready" % (what, proc.returncode))
+        time.sleep(0.05)
+    raise SystemExit("join: %s not ready after 10 s" % what)
+
+
+@contextlib.contextmanager
+def lazy_root(work, spec):
+    """--lazy under nspawn: the VM image's rootfs.img as EBS serves a volume restored
+    from a snapshot, at the host's speed (no TCG), mounted read-only for one boot:
+    tests/bench/lazydisk.py serves it over NBD, nbdfuse (libnbd-bin) makes that a file,
+    a loop device a block device, ext4 a tree. All of it is new for each boot, so no
+    block is fetched and no page of it is cached when the boot starts. Yields the tree
+    and where lazydisk.py writes what was read and fetched."""
+    ms_, kib, fetches = (spec.split(",") + ["512", "64"])[:3]
+    d = work / "lazy"
+    shutil.rmtree(d, ignore_errors=True)
+    fuse, mnt = d / "fuse", d / "root"
+    fuse.mkdir(parents=True)
+    mnt.mkdir()
+    sock, stats, fpid = d / "nbd.sock", d / "lazydisk.json", d / "nbdfuse.pid"
+    server = subprocess.Popen([sys.executable, str(HERE / "lazydisk.py"), "--image", str(image_base() / "rootfs.img"),
+                               "--socket", str(sock), "--latency-ms", ms_, "--block-kib", kib,
+                               "--fetches", fetches, "--stats", str(stats)])
+    loop, nbdfuse = None, None
+    try:
+        wait_for(sock, "lazydisk.py", server)
+        # 16 connections, and a loop device doing direct I/O (asynchronous, not through a
+        # page cache of the file's): reads in flight reach lazydisk.py side by side, as a
+        # volume's reach EBS; with buffered I/O the loop device sends one at a time
+        nbdfuse = subprocess.Popen(["nbdfuse", "-C", "16", "-r", "-P", str(fpid), str(fuse / "disk"),
+                                    "--unix", str(sock)])
+        wait_for(fpid, "nbdfuse", nbdfuse)
+        loop = run(["losetup", "-r", "-f", "--show", "--direct-io=on", str(fuse / "disk")], capture_output=True,
+                   text=True).stdout.strip()
+        run(["mount", "-o", "ro,noload", loop, str(mnt)])
+        yield mnt, stats
+    finally:
+        subprocess.run(["umount", str(mnt)], stderr=subprocess.DEVNULL)
+        if loop:
+            subprocess.run(["losetup", "-d", loop])
+        if nbdfuse:
+            subprocess.run(["umount", str(fuse)], stderr=subprocess.DEVNULL)
+            nbdfuse.wait(timeout=30)
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def usrmerge(stage, image):
@@ -234,6 +297,15 @@ def prepare(scenario, stage, image, work, nspawn=True, overrides=(), fast_imds=N
             "[Service]\nExecStart=\nExecStart=/usr/lib/eks-node-bench/imds-lo\n"
             "# its readiness wait (ExecStartPost=) holds network.target: poll every 5 ms, not 0.2 s\n"
             "Environment=EKSVM_IMDS_POLL=0.005\n")
+        # the fake IMDS here has no instance profile (eks-node-config would then call EC2,
+        # which nothing answers under --private-network); kubelet's credential plugin signs
+        # its token with these (AWS's documentation example keys) from kubelet's
+        # environment instead, so a boot has a first token to time
+        (unitdir / "kubelet.service.d").mkdir()
+        (unitdir / "kubelet.service.d/90-bench-credentials.conf").write_text(
+            "# tests/bench/join.py: credentials for kubelet's credential plugin (no instance profile)\n"
+            "[Service]\nEnvironment=AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"
+            "Environment=AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
         (layer / "usr/lib/eks-node-bench").mkdir(parents=True)
         shutil.copy(HERE / "guest/imds-lo", layer / "usr/lib/eks-node-bench/imds-lo")
         if fast_imds:
@@ -245,7 +317,7 @@ PAUSE_FRAGMENT = ("# tests/bench/join.py, as the AMI build writes it: the cached
                   "[settings.containerd]\nsandboxImage = \"localhost/kubernetes/pause:3.10\"\n")
 
 
-def image_render(layer, stage, image, work, build):
+def image_render(layer, stage, image, work, build, readahead_list=False):
     """What the AMI build does once eks-node is in (packer/provisioners/80-pause-image.sh,
     tests/vm/guest/install-payload): name a cached pause image, then `eks-node render
     --image`, into the layer, so containerd starts at boot on eks-node's config.toml.
@@ -263,9 +335,16 @@ def image_render(layer, stage, image, work, build):
     try:
         run([str(build / "helpers/eks-node"), "render", "--image", "--root=%s" % merged],
             stdout=subprocess.DEVNULL)
+        if readahead_list:
+            run([str(build / "helpers/eks-node"), "readahead-list", "--root=%s" % merged],
+                stdout=subprocess.DEVNULL)
     finally:
         run(["umount", str(merged)])
-    shutil.copytree(upper / "etc/containerd", layer / "etc/containerd", dirs_exist_ok=True)
+    # a second render (readahead_list) finds the first's files in the layer: nothing new
+    if (upper / "etc/containerd").exists():
+        shutil.copytree(upper / "etc/containerd", layer / "etc/containerd", dirs_exist_ok=True)
+    if readahead_list:
+        shutil.copy(upper / "usr/lib/eks-node/readahead.list", layer / "usr/lib/eks-node/readahead.list")
 
 
 def boot(share, layer, stage, image, work, timeout=180, result=True):
@@ -338,6 +417,15 @@ def throttle_setting(spec):
     return "bps-read=%d,iops-read=%d,iops-size=%d" % (mib << 20, iops, THROTTLE_IO_SIZE)
 
 
+def lazy_setting(spec):
+    """--lazy LATENCY_MS[,BLOCK_KIB[,FETCHES]] as run-scenario.sh's VM_DISK_LAZY."""
+    parts = spec.split(",")
+    if not 1 <= len(parts) <= 3 or not all(x.isdigit() for x in parts) or 0 in map(int, parts[1:]):
+        raise SystemExit("join: --lazy %s: want LATENCY_MS[,BLOCK_KIB[,FETCHES]], whole numbers (a latency of 0: "
+                         "the same path, no wait)" % spec)
+    return spec
+
+
 def readahead_modes(spec):
     modes = []
     for m in spec.split(","):
@@ -361,6 +449,12 @@ def readahead_layer(files, mode):
     if mode == "ours-bins":
         (etc / "readahead.list").write_text("".join("/usr/bin/%s\n" % b for b in DD_BINARIES))
         return
+    if mode == "ours-j16":
+        dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
+        dropin.mkdir(parents=True, exist_ok=True)
+        (dropin / "50-jobs.conf").write_text(
+            "[Service]\nExecStart=\nExecStart=/usr/libexec/eks-node/eks-node-readahead --jobs=16\n")
+        return
     if mode == "ours-join":
         # the image's list is written in the guest at the payload's install (install-payload):
         # a unit's drop-in cuts it there, before the step reads it
@@ -382,9 +476,9 @@ def readahead_layer(files, mode):
             os.symlink("../ebs-initialize-bin@.service", wants / ("ebs-initialize-bin@%s.service" % binary))
 
 
-def vm_share(base, work, name, mode, throttle, extra_env="", whole=False):
+def vm_share(base, work, name, mode, disk, extra_env="", whole=False):
     """A copy of the VM share `base` for one kind of boot: its read-ahead mode's layer and
-    the disk throttle in its scenario.env (run-scenario.sh reads it there); `whole`: the
+    the disk's model (VM_DISK_THROTTLE or VM_DISK_LAZY) in its scenario.env (run-scenario.sh reads it there); `whole`: the
     guest records the whole boot's figures only (collect.py --whole)."""
     share = work / ("share-vm-" + name)
     shutil.rmtree(share, ignore_errors=True)
@@ -397,18 +491,18 @@ def vm_share(base, work, name, mode, throttle, extra_env="", whole=False):
     # CPU by the machine's other work ("IO-APIC + timer doesn't work!" 0.06 s into a boot
     # here, 2026-11-27); VMs commonly skip it
     env = ("VM_INSTALL=early\nKERNEL_CMDLINE=no_timer_check\n" + extra_env +
-           ("VM_DISK_THROTTLE=%s\n" % throttle if throttle else ""))
+           (disk + "\n" if disk else ""))
     (share / "in/scenario/scenario.env").write_text(env)
     return share
 
 
 def whole_figures(rec, vm):
     """ms from the boot's start (the kernel's in a VM, PID 1's in a container) to
-    kubelet's process start, and to containerd ready."""
+    kubelet's process start, to containerd ready, and to kubelet's first token."""
     w = rec["whole"]
     zero = 0 if vm else w["userspace_us"]
     return {k: (ms(w[k] - zero) if w.get(k) and w[k] >= zero else None)
-            for k in ("kubelet_exec_us", "containerd_active_us", "userspace_us")}
+            for k in ("kubelet_exec_us", "containerd_active_us", "userspace_us", "token_us")}
 
 
 def report_whole(label, ours, static, vm):
@@ -418,6 +512,7 @@ def report_whole(label, ours, static, vm):
         f = [whole_figures(r, vm) for r in recs]
         print("%-44s %22s" % (name + ": kubelet started", mmm(x["kubelet_exec_us"] for x in f)))
         print("%-44s %22s" % ("  containerd ready", mmm(x["containerd_active_us"] for x in f)))
+        print("%-44s %22s" % ("  first token minted", mmm(x["token_us"] for x in f)))
         if vm:
             print("%-44s %22s" % ("  systemd started (kernel + initrd)", mmm(x["userspace_us"] for x in f)))
     a = [whole_figures(r, vm)["kubelet_exec_us"] for r in ours]
@@ -434,36 +529,55 @@ def report_whole(label, ours, static, vm):
         print("\n".join(recs[0]["whole"]["blame"].splitlines()[:12]))
 
 
-def readahead_figures(rec):
-    """ms from the kernel's start: the read-ahead's start and end (eks-node-readahead's
-    process, or the first dd's start and the last dd's end), and what it said it read."""
+def readahead_figures(rec, vm=True):
+    """ms from the kernel's start (PID 1's under nspawn): the read-ahead's start and end
+    (eks-node-readahead's process, or the first dd's start and the last dd's end), and
+    what it said it read."""
     units = rec["whole"].get("readahead") or {}
+    zero = 0 if vm else rec["whole"]["userspace_us"]
     starts = [u["ExecMainStartTimestampMonotonic"] for u in units.values() if u.get("ExecMainStartTimestampMonotonic")]
     ends = [u["ExecMainExitTimestampMonotonic"] for u in units.values() if u.get("ExecMainExitTimestampMonotonic")]
-    return (ms(min(starts)) if starts else None, ms(max(ends)) if ends and len(ends) == len(starts) else None,
+    return (ms(min(starts) - zero) if starts else None,
+            ms(max(ends) - zero) if ends and len(ends) == len(starts) else None,
             rec["whole"].get("readahead_line", ""))
 
 
-def report_readahead(modes, boots, throttle):
+def report_readahead(modes, boots, disk, vm=True):
     """--readahead with --whole-boot --vm: kernel start -> kubelet's process start per mode,
     medians and ranges over the rounds, and each mode's difference from the first, per round."""
-    print("\n== whole boot by read-ahead: qemu VM (TCG unless KVM): EMULATED, %d round(s), modes interleaved; "
-          "root disk %s" % (len(boots[modes[0]]), "throttled (%s)" % throttle if throttle else "not throttled"))
-    print("%-44s %22s" % ("ms from the kernel's start (median min max)", ""))
-    first = [whole_figures(r, True)["kubelet_exec_us"] for r in boots[modes[0]]]
+    print("\n== whole boot by read-ahead: %s, %d round(s), modes interleaved; root disk %s" % (
+        "qemu VM (TCG unless KVM): EMULATED" if vm else "systemd-nspawn --boot, host speed",
+        len(boots[modes[0]]), disk or "plain"))
+    print("%-44s %22s" % ("ms from %s start (median min max)" % ("the kernel's" if vm else "PID 1's"), ""))
+    first = [whole_figures(r, vm)["kubelet_exec_us"] for r in boots[modes[0]]]
     for mode in modes:
-        f = [whole_figures(r, True) for r in boots[mode]]
-        ra = [readahead_figures(r) for r in boots[mode]]
+        f = [whole_figures(r, vm) for r in boots[mode]]
+        ra = [readahead_figures(r, vm) for r in boots[mode]]
         print("%-44s %22s" % ("readahead %s: kubelet started" % mode, mmm(x["kubelet_exec_us"] for x in f)))
+        # the VM tier's payload install runs between the kernel and systemd (guest/preinit):
+        # the harness's, not a node's
+        if vm:
+            print("%-44s %22s" % ("  kubelet, less the harness's install", mmm(
+                x["kubelet_exec_us"] - 1000 * r["install_s"] for x, r in zip(f, boots[mode]) if x["kubelet_exec_us"])))
         print("%-44s %22s" % ("  containerd ready", mmm(x["containerd_active_us"] for x in f)))
+        print("%-44s %22s" % ("  first token minted", mmm(x["token_us"] for x in f)))
         if mode != "none":
             print("%-44s %22s" % ("  read-ahead started", mmm(x[0] for x in ra)))
             print("%-44s %22s" % ("  read-ahead ended", mmm(x[1] for x in ra)))
+        lazy = [r.get("lazydisk") for r in boots[mode] if r.get("lazydisk")]
+        if lazy:
+            print("%-44s %22s" % ("  lazy disk: blocks fetched (of %d KiB)" % lazy[0]["block_kib"],
+                                  "%7d %6d %6d" % (statistics.median(x["fetched_blocks"] for x in lazy), min(x["fetched_blocks"] for x in lazy), max(x["fetched_blocks"] for x in lazy))))
         for line in sorted({x[2] for x in ra if x[2]})[:1]:
             print("  eks-node-readahead: " + line)
         if mode != modes[0]:
             diffs = [x["kubelet_exec_us"] - y for x, y in zip(f, first) if x["kubelet_exec_us"] is not None and y is not None]
             print("%-44s %22s   (per round)" % ("  kubelet: difference from %s" % modes[0], mmm(diffs)))
+            for key, what in (("kubelet_exec_us", "kubelet"), ("token_us", "first token")):
+                base = [whole_figures(r, vm)[key] for r in boots[modes[0]]]
+                ratios = [x[key] / y for x, y in zip(f, base) if x[key] and y]
+                print("%-44s %22s   (per round)" % ("  %s: ratio to %s" % (what, modes[0]), "%7.2f %6.2f %6.2f" % (
+                    statistics.median(ratios), min(ratios), max(ratios)) if ratios else "-"))
 
 
 def whole_boot(a, build, stage, image, work, fast_imds):
@@ -478,6 +592,8 @@ def whole_boot(a, build, stage, image, work, fast_imds):
         shutil.copytree(share / "out/artifacts/rendered", rendered)
         static = static_layer(layer, rendered, work)
     ours, floor = [], []
+    if a.lazy and a.n > 0:
+        return {"nspawn-lazy": whole_boot_lazy(a, build, share, layer, stage, image, work)}
     for i in range(a.n):
         ours.append(boot(share, layer, stage, image, work))
         floor.append(boot(share, static, stage, image, work))
@@ -486,11 +602,11 @@ def whole_boot(a, build, stage, image, work, fast_imds):
         report_whole("systemd-nspawn --boot, host speed", ours, floor, vm=False)
     if a.vm:
         vshare, vlayer = prepare("plain", stage, image, work, nspawn=False)
-        shares = {m: vm_share(vshare, work, m, m, a.throttle, whole=True) for m in a.modes}
+        shares = {m: vm_share(vshare, work, m, m, a.disk, whole=True) for m in a.modes}
         sshare = None
         if a.static == "yes":
             vstatic = static_layer(vlayer, rendered, work)
-            sshare = vm_share(vshare, work, "static", "ours", a.throttle,
+            sshare = vm_share(vshare, work, "static", "ours", a.disk,
                               # the image's own containerd config, as the static node's: no eks-node render at boot
                               extra_env="VM_IMAGE_RENDER=0\n", whole=True)
             shutil.rmtree(sshare / "in/scenario/files")
@@ -504,15 +620,38 @@ def whole_boot(a, build, stage, image, work, fast_imds):
             if sshare:
                 vm_static.append(vm_boot(sshare, work, build))
             log("whole boot, VM: round %d/%d" % (i + 1, a.vm_n))
-        label = "qemu VM (TCG unless KVM): EMULATED" + (", root disk throttled (%s)" % a.throttle if a.throttle else "")
+        label = "qemu VM (TCG unless KVM): EMULATED" + (", root disk %s" % a.disk if a.disk else "")
         if vm_static:
             for m in a.modes:
                 report_whole("%s, readahead %s" % (label, m), vm_ours[m], vm_static, vm=True)
-        if len(a.modes) > 1 or a.throttle:
-            report_readahead(a.modes, vm_ours, a.throttle)
+        if len(a.modes) > 1 or a.disk:
+            report_readahead(a.modes, vm_ours, a.disk)
         return {"nspawn": {"eks-node": ours, "static": floor},
-                "vm": {"throttle": a.throttle, "readahead": vm_ours, "static": vm_static}}
+                "vm": {"disk": a.disk, "readahead": vm_ours, "static": vm_static}}
     return {"nspawn": {"eks-node": ours, "static": floor}}
+
+
+def whole_boot_lazy(a, build, share, layer, stage, image, work):
+    """--whole-boot --lazy under nspawn: the read-ahead modes on a lazily loaded root at the
+    host's speed, each boot on a new lazy_root(), rounds interleaved. The image's part of
+    the root is lazy; the project's (stage) and the bench's layer are not."""
+    image_render(layer, stage, image, work, build, readahead_list=True)
+    layers = {}
+    for m in a.modes:
+        layers[m] = work / ("layer-ra-" + m)
+        shutil.rmtree(layers[m], ignore_errors=True)
+        shutil.copytree(layer, layers[m], symlinks=True)
+        readahead_layer(layers[m], m)
+    boots = {m: [] for m in a.modes}
+    for i in range(a.n):
+        for m in a.modes:
+            with lazy_root(work, a.lazy) as (lazy_image, stats):
+                rec = boot(share, layers[m], stage, lazy_image, work)
+            rec["lazydisk"] = json.loads(stats.read_text())
+            boots[m].append(rec)
+        log("whole boot, lazy root: round %d/%d" % (i + 1, a.n))
+    report_readahead(a.modes, boots, "VM_DISK_LAZY=" + a.lazy, vm=False)
+    return boots
 
 
 def vm_boot(share, work, build_dir):
@@ -522,7 +661,13 @@ def vm_boot(share, work, build_dir):
                         "--build-dir", str(build_dir), "--out", str(out)])
     if r.returncode:
         raise SystemExit("join: the VM run failed; see %s" % out)
-    return json.loads((out / "artifacts/boot.json").read_text())
+    rec = json.loads((out / "artifacts/boot.json").read_text())
+    m = re.search(r"install_seconds=([0-9.]+)", (out / "preinit.txt").read_text()) \
+        if (out / "preinit.txt").exists() else None
+    rec["install_s"] = float(m.group(1)) if m else 0.0
+    if (out / "lazydisk.json").exists():
+        rec["lazydisk"] = json.loads((out / "lazydisk.json").read_text())
+    return rec
 
 
 # ---------------------------------------------------------------------------
@@ -681,6 +826,10 @@ def main():
                     help="--vm: read the guest's root disk as an EBS volume restored from a snapshot "
                          "(qemu block throttling, default %s MiB/s and read IOPS; README.md, \"A lazily loaded "
                          "disk\"), the guest's page cache emptied after the payload's install" % THROTTLE_DEFAULT)
+    ap.add_argument("--lazy", nargs="?", const=LAZY_DEFAULT, metavar="LATENCY_MS[,BLOCK_KIB[,FETCHES]]",
+                    help="--vm: instead of --throttle, serve the root disk as EBS loads a volume restored from a "
+                         "snapshot: each block's first read waits LATENCY_MS, FETCHES blocks at a time "
+                         "(tests/bench/lazydisk.py; default %s)" % LAZY_DEFAULT)
     ap.add_argument("--readahead", default="ours", metavar="MODE[,MODE...]",
                     help="--vm: what reads the join's files ahead: none (the list masked), dd (nodeadm's AMI: "
                          "containerd and kubelet read with dd after basic.target), ours (eks-node-readahead; "
@@ -693,7 +842,10 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
     a.modes = readahead_modes(a.readahead)
-    a.throttle = throttle_setting(a.throttle) if a.throttle else None
+    if a.throttle and a.lazy:
+        raise SystemExit("join: --throttle or --lazy, not both")
+    a.disk = ("VM_DISK_THROTTLE=" + throttle_setting(a.throttle) if a.throttle else
+              "VM_DISK_LAZY=" + lazy_setting(a.lazy) if a.lazy else None)
     if os.geteuid():
         raise SystemExit("join: needs root (overlay mount, systemd-nspawn)")
     if not shutil.which("systemd-nspawn"):
@@ -744,7 +896,7 @@ def main():
             report(name, boots, host, "systemd-nspawn --boot, host speed, %s fake IMDS" % a.imds)
         if a.vm:
             base, _ = prepare("plain", stage, image, work, nspawn=False)
-            share = vm_share(base, work, "plain", a.modes[0], a.throttle)
+            share = vm_share(base, work, "plain", a.modes[0], a.disk)
             rec = vm_boot(share, work, build)
             raw["vm-plain"] = {"boots": [rec]}
             report("plain", [rec], None, "qemu VM (TCG unless KVM): EMULATED, ~16x slower than host")

@@ -52,6 +52,12 @@
 #                              a -drive throttling.KEY=VALUE), and the guest's page cache emptied
 #                              once the payload is installed (guest/preinit), as nothing of an
 #                              instance's volume has been read at its first boot
+#   VM_DISK_LAZY=""            the root disk as EBS loads a volume restored from a snapshot, block
+#                              by block at each block's first read (tests/bench/README.md, "A
+#                              lazily loaded disk"): "LATENCY_MS[,BLOCK_KIB[,FETCHES]]", the
+#                              overlay's backing file served by tests/bench/lazydisk.py over
+#                              NBD (its figures in the run's lazydisk.json); the guest's page
+#                              cache emptied as with VM_DISK_THROTTLE
 #   GUEST_POWERS_OFF=0         1: the guest is expected to power itself off before its check
 #                              reports (settings.onFailure): no result from the guest, and the
 #                              verdict is host-check.py's, from the serial console
@@ -96,7 +102,7 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
 fi
 
 VM_MEMORY=2048 VM_CPUS='' VM_TIMEOUT=900 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2='' GUEST_POWERS_OFF=0
-VM_FLAVOUR=bookworm VM_DISK_THROTTLE=
+VM_FLAVOUR=bookworm VM_DISK_THROTTLE= VM_DISK_LAZY=
 NICS=0
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
@@ -107,11 +113,11 @@ VM_INSTALL=${install:-$VM_INSTALL}
 boot_options() { # [SCENARIO_ENV]
   (
     VM_MEMORY=2048 VM_CPUS='' VM_INSTALL=early NVME='' NVMEOF='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
-    VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1 VM_DISK_THROTTLE=''
+    VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1 VM_DISK_THROTTLE='' VM_DISK_LAZY=''
     # shellcheck source=/dev/null
     [[ -n ${1:-} && -f $1 ]] && source "$1"
     echo "$VM_MEMORY $VM_CPUS $VM_INSTALL [$NVME] [$NVMEOF] [$KERNEL_CMDLINE] [$POWER_CUT] [$SMBIOS_EC2]" \
-      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE]"
+      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE] [$VM_DISK_LAZY]"
   )
 }
 for c in "${cases[@]}"; do
@@ -133,7 +139,10 @@ base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR EKS_NODE_VM_BUILD_DIR=$build_dir EKS_NODE
 [[ -f $base/rootfs.img ]] || { log "no $VM_FLAVOUR image"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/eks-node-vm.XXXXXX")
-cleanup() { if [[ -n $keep ]]; then log "kept $work"; else rm -rf "$work"; fi; }
+cleanup() {
+  [[ -n ${lazy_pid:-} ]] && kill "$lazy_pid" 2>/dev/null
+  if [[ -n $keep ]]; then log "kept $work"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 
 # The 9p share: in/ is what the guest reads, out/ what it writes back.
@@ -208,7 +217,22 @@ else
 fi
 
 # Per-run writable layer: the cached image is only ever read.
-qemu-img create -q -f qcow2 -b "$base/rootfs.img" -F raw "$work/root.qcow2"
+root_backing=$base/rootfs.img
+if [[ -n $VM_DISK_LAZY ]]; then
+  # VM_DISK_LAZY: the image read through lazydisk.py, which answers a block's first read
+  # after LATENCY_MS; the overlay's writes stay local, as an EBS volume's writes do not wait
+  IFS=, read -r lazy_ms lazy_kib lazy_fetches <<<"$VM_DISK_LAZY"
+  [[ $lazy_ms =~ ^[0-9]+$ && ${lazy_kib:-512} =~ ^[0-9]+$ && ${lazy_fetches:-64} =~ ^[0-9]+$ ]] ||
+    { log "VM_DISK_LAZY: \"$VM_DISK_LAZY\" is not LATENCY_MS[,BLOCK_KIB[,FETCHES]]"; usage; }
+  python3 "$repo/tests/bench/lazydisk.py" --image "$base/rootfs.img" --socket "$work/root.sock" \
+    --latency-ms "$lazy_ms" --block-kib "${lazy_kib:-512}" --fetches "${lazy_fetches:-64}" \
+    --forget-when "$work/share/out/preinit.txt" --stats "$work/lazydisk.json" &
+  lazy_pid=$!
+  for _ in {1..100}; do [[ -S $work/root.sock ]] && break; sleep 0.05; done
+  [[ -S $work/root.sock ]] || { log "VM_DISK_LAZY: lazydisk.py did not start"; exit 2; }
+  root_backing="nbd+unix:///?socket=$work/root.sock"
+fi
+qemu-img create -q -f qcow2 -b "$root_backing" -F raw "$work/root.qcow2"
 
 # Real KVM only with kvm_intel/kvm_amd: the /dev/kvm of some hosts cannot run stock kernels.
 if [[ -e /sys/module/kvm_intel || -e /sys/module/kvm_amd ]] && [[ -w /dev/kvm ]]; then
@@ -378,6 +402,11 @@ fi
 if [[ -z $boot1_reason ]]; then
   log "$name: booting${POWER_CUT:+ 2 of 2, the disk the power cut left} ($VM_FLAVOUR, ${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB${NVME:+, NVMe: $NVME})"
   (run_qemu) || qemu_rc=$?
+fi
+if [[ -n ${lazy_pid:-} ]]; then
+  kill -TERM "$lazy_pid" && wait "$lazy_pid" || true
+  lazy_pid=''
+  [[ -f $work/lazydisk.json ]] && cp "$work/lazydisk.json" "$work/share/out/"
 fi
 wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 cpu=$(awk '{ s += $1 } END { printf "%.1f", s }' "$work/qemu-cpu")

@@ -105,6 +105,22 @@ RENDERED = ["/etc/kubernetes/kubelet/config.json", "/etc/kubernetes/pki/ca.crt",
             "/etc/containerd/config.toml", "/etc/containerd/base-runtime-spec.json"]
 
 
+def first_token_us(wait_s=120):
+    """When kubelet had its first token from its credential plugin (eks-node get-token, or
+    the AWS CLI), CLOCK_MONOTONIC in µs as systemd's timestamps: the stub kubelet writes it
+    (token.json) once the plugin has answered, which may come after the checks start."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with open("/run/stub-kubelet/token.json") as f:
+                return int(json.load(f)["mintedMonotonicUs"])
+        except (OSError, ValueError, KeyError):
+            pass
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+
+
 def whole_boot():
     """Boot start -> kubelet's process start. CLOCK_MONOTONIC counts from the kernel's
     start in a VM and from the host's in a container, so both the kernel-relative time
@@ -116,7 +132,8 @@ def whole_boot():
         return int(v) if v.isdigit() else None
     rec = {"userspace_us": prop(None, "UserspaceTimestampMonotonic"),
            "kubelet_exec_us": prop("kubelet.service", "ExecMainStartTimestampMonotonic"),
-           "containerd_active_us": prop("containerd.service", "ActiveEnterTimestampMonotonic")}
+           "containerd_active_us": prop("containerd.service", "ActiveEnterTimestampMonotonic"),
+           "token_us": first_token_us()}
     for key, cmd in (("critical_chain", ["critical-chain", "kubelet.service"]), ("blame", ["blame"])):
         r = subprocess.run(["systemd-analyze", *cmd, "--no-pager"], capture_output=True, text=True)
         rec[key] = r.stdout + r.stderr
