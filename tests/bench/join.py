@@ -54,7 +54,7 @@ THROTTLE_DEFAULT = "64,400"
 LAZY_DEFAULT = "20,512,64"
 THROTTLE_IO_SIZE = 256 * 1024
 # --readahead: what reads the join's files before the join does (README.md)
-READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16")
+READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16", "ours-idle")
 # experiments on the list, with our reader (eks-node-readahead): ours-bins reads only the two
 # files dd reads; ours-join the image's list up to kubelet's start (without what the first pods
 # need: the shim, the runtimes, the pause archive, the CNI plugins). An admin's list in /etc.
@@ -135,7 +135,10 @@ def lazy_root(work, spec):
     tests/bench/lazydisk.py serves it over NBD, nbdfuse (libnbd-bin) makes that a file,
     a loop device a block device, ext4 a tree. All of it is new for each boot, so no
     block is fetched and no page of it is cached when the boot starts. Yields the tree
-    and where lazydisk.py writes what was read and fetched."""
+    and where lazydisk.py writes what was read and fetched. A latency of 0: the volume
+    once initialized, a plain disk: the loop device on rootfs.img itself, with direct I/O
+    (from the host's disk, not its page cache), and no server, whose CPU a node's volume
+    does not take from it."""
     ms_, kib, fetches = (spec.split(",") + ["512", "64"])[:3]
     d = work / "lazy"
     shutil.rmtree(d, ignore_errors=True)
@@ -143,6 +146,16 @@ def lazy_root(work, spec):
     fuse.mkdir(parents=True)
     mnt.mkdir()
     sock, stats, fpid = d / "nbd.sock", d / "lazydisk.json", d / "nbdfuse.pid"
+    if float(ms_) == 0:
+        loop = run(["losetup", "-r", "-f", "--show", "--direct-io=on", str(image_base() / "rootfs.img")],
+                   capture_output=True, text=True).stdout.strip()
+        try:
+            run(["mount", "-o", "ro,noload", loop, str(mnt)])
+            yield mnt, None
+        finally:
+            subprocess.run(["umount", str(mnt)], stderr=subprocess.DEVNULL)
+            subprocess.run(["losetup", "-d", loop])
+        return
     server = subprocess.Popen([sys.executable, str(HERE / "lazydisk.py"), "--image", str(image_base() / "rootfs.img"),
                                "--socket", str(sock), "--latency-ms", ms_, "--block-kib", kib,
                                "--fetches", fetches, "--stats", str(stats)])
@@ -449,6 +462,11 @@ def readahead_layer(files, mode):
     if mode == "ours-bins":
         (etc / "readahead.list").write_text("".join("/usr/bin/%s\n" % b for b in DD_BINARIES))
         return
+    if mode == "ours-idle":
+        dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
+        dropin.mkdir(parents=True, exist_ok=True)
+        (dropin / "50-idle.conf").write_text("[Service]\nCPUSchedulingPolicy=idle\nIOSchedulingClass=idle\n")
+        return
     if mode == "ours-j16":
         dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
         dropin.mkdir(parents=True, exist_ok=True)
@@ -647,7 +665,8 @@ def whole_boot_lazy(a, build, share, layer, stage, image, work):
         for m in a.modes:
             with lazy_root(work, a.lazy) as (lazy_image, stats):
                 rec = boot(share, layers[m], stage, lazy_image, work)
-            rec["lazydisk"] = json.loads(stats.read_text())
+            if stats:
+                rec["lazydisk"] = json.loads(stats.read_text())
             boots[m].append(rec)
         log("whole boot, lazy root: round %d/%d" % (i + 1, a.n))
     report_readahead(a.modes, boots, "VM_DISK_LAZY=" + a.lazy, vm=False)
@@ -827,9 +846,10 @@ def main():
                          "(qemu block throttling, default %s MiB/s and read IOPS; README.md, \"A lazily loaded "
                          "disk\"), the guest's page cache emptied after the payload's install" % THROTTLE_DEFAULT)
     ap.add_argument("--lazy", nargs="?", const=LAZY_DEFAULT, metavar="LATENCY_MS[,BLOCK_KIB[,FETCHES]]",
-                    help="--vm: instead of --throttle, serve the root disk as EBS loads a volume restored from a "
-                         "snapshot: each block's first read waits LATENCY_MS, FETCHES blocks at a time "
-                         "(tests/bench/lazydisk.py; default %s)" % LAZY_DEFAULT)
+                    help="--whole-boot: the root disk as EBS loads a volume restored from a snapshot, each "
+                         "block's first read waiting LATENCY_MS, FETCHES blocks at a time (tests/bench/lazydisk.py; "
+                         "default %s): with -n, under nspawn at the host's speed (0: the same image on a plain "
+                         "loop device), with --vm instead of --throttle" % LAZY_DEFAULT)
     ap.add_argument("--readahead", default="ours", metavar="MODE[,MODE...]",
                     help="--vm: what reads the join's files ahead: none (the list masked), dd (nodeadm's AMI: "
                          "containerd and kubelet read with dd after basic.target), ours (eks-node-readahead; "

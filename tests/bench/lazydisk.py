@@ -15,8 +15,8 @@ sees the latency of each of its blocks in turn, a reader with many requests in f
 sees it once per batch).
 
 The export is read-only: qemu writes to its qcow2 overlay, whose backing file this is
-(writes to an EBS volume do not wait for S3). --forget-when: once PATH exists, every
-block counts as not fetched again, once (the VM's preinit writes its report there just
+(writes to an EBS volume do not wait for S3). --forget-when: at the first read after PATH
+exists, every block counts as not fetched again, once (the VM's preinit writes its report there just
 before it empties the guest's page cache and hands over to systemd: what preinit itself
 read is not the boot's). --stats: on SIGTERM, what was read and fetched, as JSON.
 
@@ -56,6 +56,7 @@ class Volume:
         self.gate = asyncio.Semaphore(a.fetches)
         self.fetched = set()
         self.pending = {}  # block -> Future of its fetch
+        self.forget_when = a.forget_when
         self.stats = {"reads": 0, "read_bytes": 0, "fetched_blocks": 0, "waited_reads": 0,
                       "forgotten_blocks": None, "latency_ms": a.latency_ms,
                       "block_kib": a.block_kib, "fetches": a.fetches}
@@ -67,6 +68,11 @@ class Volume:
         self.stats["fetched_blocks"] += 1
 
     async def read(self, offset, length):
+        # checked at each read, not polled: no read after PATH appears finds a block
+        # fetched before it (a stat(2) is microseconds against a read's milliseconds)
+        if self.forget_when and os.path.exists(self.forget_when):
+            self.forget_when = None
+            self.forget()
         self.stats["reads"] += 1
         self.stats["read_bytes"] += length
         waits = []
@@ -150,12 +156,6 @@ async def serve(vol, reader, writer):
         writer.close()
 
 
-async def watch(vol, path):
-    while not os.path.exists(path):
-        await asyncio.sleep(0.02)
-    vol.forget()
-
-
 async def main(a):
     vol = Volume(a)
     loop = asyncio.get_running_loop()
@@ -163,8 +163,6 @@ async def main(a):
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: done.done() or done.set_result(None))
     server = await asyncio.start_unix_server(lambda r, w: serve(vol, r, w), path=a.socket)
-    if a.forget_when:
-        asyncio.ensure_future(watch(vol, a.forget_when))
     await done
     server.close()
     if a.stats:

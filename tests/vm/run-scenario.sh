@@ -102,7 +102,7 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
 fi
 
 VM_MEMORY=2048 VM_CPUS='' VM_TIMEOUT=900 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2='' GUEST_POWERS_OFF=0
-VM_FLAVOUR=bookworm VM_DISK_THROTTLE= VM_DISK_LAZY=
+VM_FLAVOUR=bookworm VM_DISK_THROTTLE='' VM_DISK_LAZY=''
 NICS=0
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
@@ -139,6 +139,7 @@ base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR EKS_NODE_VM_BUILD_DIR=$build_dir EKS_NODE
 [[ -f $base/rootfs.img ]] || { log "no $VM_FLAVOUR image"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/eks-node-vm.XXXXXX")
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   [[ -n ${lazy_pid:-} ]] && kill "$lazy_pid" 2>/dev/null
   if [[ -n $keep ]]; then log "kept $work"; else rm -rf "$work"; fi
@@ -404,7 +405,8 @@ if [[ -z $boot1_reason ]]; then
   (run_qemu) || qemu_rc=$?
 fi
 if [[ -n ${lazy_pid:-} ]]; then
-  kill -TERM "$lazy_pid" && wait "$lazy_pid" || true
+  kill -TERM "$lazy_pid" 2>/dev/null || true
+  wait "$lazy_pid" || true
   lazy_pid=''
   [[ -f $work/lazydisk.json ]] && cp "$work/lazydisk.json" "$work/share/out/"
 fi
