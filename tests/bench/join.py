@@ -128,6 +128,19 @@ def wait_for(path, what, proc):
     raise SystemExit("join: %s not ready after 10 s" % what)
 
 
+def loop_device(backing):
+    """A read-only loop device on `backing` with direct I/O, its read-ahead window the
+    kernel's default, 128 KiB, as a node's EBS NVMe device has it: the loop driver keeps a
+    device's window from one use to the next (a device once set up on a file of the host's
+    disk came back with 2,560 KiB), and the window decides how many of a program's first
+    reads wait in turn (kubelet's start on the lazy disk: 2.9 s with 128 KiB, 1.8 s with
+    2,560)."""
+    loop = run(["losetup", "-r", "-f", "--show", "--direct-io=on", str(backing)], capture_output=True,
+               text=True).stdout.strip()
+    pathlib.Path("/sys/block/%s/queue/read_ahead_kb" % os.path.basename(loop)).write_text("128\n")
+    return loop
+
+
 @contextlib.contextmanager
 def lazy_root(work, spec):
     """--lazy under nspawn: the VM image's rootfs.img as EBS serves a volume restored
@@ -147,8 +160,7 @@ def lazy_root(work, spec):
     mnt.mkdir()
     sock, stats, fpid = d / "nbd.sock", d / "lazydisk.json", d / "nbdfuse.pid"
     if float(ms_) == 0:
-        loop = run(["losetup", "-r", "-f", "--show", "--direct-io=on", str(image_base() / "rootfs.img")],
-                   capture_output=True, text=True).stdout.strip()
+        loop = loop_device(image_base() / "rootfs.img")
         try:
             run(["mount", "-o", "ro,noload", loop, str(mnt)])
             yield mnt, None
@@ -168,8 +180,7 @@ def lazy_root(work, spec):
         nbdfuse = subprocess.Popen(["nbdfuse", "-C", "16", "-r", "-P", str(fpid), str(fuse / "disk"),
                                     "--unix", str(sock)])
         wait_for(fpid, "nbdfuse", nbdfuse)
-        loop = run(["losetup", "-r", "-f", "--show", "--direct-io=on", str(fuse / "disk")], capture_output=True,
-                   text=True).stdout.strip()
+        loop = loop_device(fuse / "disk")
         run(["mount", "-o", "ro,noload", loop, str(mnt)])
         yield mnt, stats
     finally:
