@@ -142,7 +142,7 @@ def loop_device(backing):
 
 
 @contextlib.contextmanager
-def lazy_root(work, spec):
+def lazy_root(work, spec, rootfs_img):
     """--lazy under nspawn: the VM image's rootfs.img as EBS serves a volume restored
     from a snapshot, at the host's speed (no TCG), mounted read-only for one boot:
     tests/bench/lazydisk.py serves it over NBD, nbdfuse (libnbd-bin) makes that a file,
@@ -160,7 +160,7 @@ def lazy_root(work, spec):
     mnt.mkdir()
     sock, stats, fpid = d / "nbd.sock", d / "lazydisk.json", d / "nbdfuse.pid"
     if float(ms_) == 0:
-        loop = loop_device(image_base() / "rootfs.img")
+        loop = loop_device(rootfs_img)
         try:
             run(["mount", "-o", "ro,noload", loop, str(mnt)])
             yield mnt, None
@@ -168,7 +168,7 @@ def lazy_root(work, spec):
             subprocess.run(["umount", str(mnt)], stderr=subprocess.DEVNULL)
             subprocess.run(["losetup", "-d", loop])
         return
-    server = subprocess.Popen([sys.executable, str(HERE / "lazydisk.py"), "--image", str(image_base() / "rootfs.img"),
+    server = subprocess.Popen([sys.executable, str(HERE / "lazydisk.py"), "--image", str(rootfs_img),
                                "--socket", str(sock), "--latency-ms", ms_, "--block-kib", kib,
                                "--fetches", fetches, "--stats", str(stats)])
     loop, nbdfuse = None, None
@@ -672,9 +672,12 @@ def whole_boot_lazy(a, build, share, layer, stage, image, work):
         shutil.copytree(layer, layers[m], symlinks=True)
         readahead_layer(layers[m], m)
     boots = {m: [] for m in a.modes}
+    # the image once: a rebuild between two boots (a changed guest file) would give the
+    # rounds different images, each with its own placement of the files' blocks
+    rootfs_img = image_base() / "rootfs.img"
     for i in range(a.n):
         for m in a.modes:
-            with lazy_root(work, a.lazy) as (lazy_image, stats):
+            with lazy_root(work, a.lazy, rootfs_img) as (lazy_image, stats):
                 rec = boot(share, layers[m], stage, lazy_image, work)
             if stats:
                 rec["lazydisk"] = json.loads(stats.read_text())
@@ -881,6 +884,8 @@ def main():
         raise SystemExit("join: needs root (overlay mount, systemd-nspawn)")
     if not shutil.which("systemd-nspawn"):
         raise SystemExit("join: needs systemd-nspawn (apt-get install systemd-container)")
+    if a.lazy and a.n > 0 and float(a.lazy.split(",")[0]) > 0 and not shutil.which("nbdfuse"):
+        raise SystemExit("join: --lazy under nspawn needs nbdfuse (apt-get install libnbd-bin)")
     build = pathlib.Path(a.build_dir).resolve()
     fast_imds = build / "tests/bench/fast-imds" if a.imds == "fast" else None
     if fast_imds and not fast_imds.exists():
