@@ -259,7 +259,7 @@ else
   # PCLMULQDQ back on (TCG runs them as helpers, far cheaper than software AES-GCM: TLS in
   # 34-private-registries): 18-cloud-init-scripts, beside a test run, 194.3 s with max, 168.4
   # with Nehalem, 160.6 with these two added, 219.4 with max again.
-  accel=(-accel "tcg,thread=single" -cpu Nehalem,+aes,+pclmulqdq)
+  accel=(-accel "tcg,thread=single" -cpu "Nehalem,+aes,+pclmulqdq")
   VM_CPUS=${VM_CPUS:-1}
 fi
 
