@@ -54,7 +54,7 @@ THROTTLE_DEFAULT = "64,400"
 LAZY_DEFAULT = "20,512,64"
 THROTTLE_IO_SIZE = 256 * 1024
 # --readahead: what reads the join's files before the join does (README.md)
-READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16", "ours-idle")
+READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16")
 # experiments on the list, with our reader (eks-node-readahead): ours-bins reads only the two
 # files dd reads; ours-join the image's list up to kubelet's start (without what the first pods
 # need: the shim, the runtimes, the pause archive, the CNI plugins). An admin's list in /etc.
@@ -159,30 +159,24 @@ def lazy_root(work, spec, rootfs_img):
     fuse.mkdir(parents=True)
     mnt.mkdir()
     sock, stats, fpid = d / "nbd.sock", d / "lazydisk.json", d / "nbdfuse.pid"
-    if float(ms_) == 0:
-        loop = loop_device(rootfs_img)
-        try:
-            run(["mount", "-o", "ro,noload", loop, str(mnt)])
-            yield mnt, None
-        finally:
-            subprocess.run(["umount", str(mnt)], stderr=subprocess.DEVNULL)
-            subprocess.run(["losetup", "-d", loop])
-        return
-    server = subprocess.Popen([sys.executable, str(HERE / "lazydisk.py"), "--image", str(rootfs_img),
-                               "--socket", str(sock), "--latency-ms", ms_, "--block-kib", kib,
-                               "--fetches", fetches, "--stats", str(stats)])
-    loop, nbdfuse = None, None
+    server, nbdfuse, loop = None, None, None
     try:
-        wait_for(sock, "lazydisk.py", server)
-        # 16 connections, and a loop device doing direct I/O (asynchronous, not through a
-        # page cache of the file's): reads in flight reach lazydisk.py side by side, as a
-        # volume's reach EBS; with buffered I/O the loop device sends one at a time
-        nbdfuse = subprocess.Popen(["nbdfuse", "-C", "16", "-r", "-P", str(fpid), str(fuse / "disk"),
-                                    "--unix", str(sock)])
-        wait_for(fpid, "nbdfuse", nbdfuse)
-        loop = loop_device(fuse / "disk")
+        backing = rootfs_img
+        if float(ms_) > 0:
+            server = subprocess.Popen([sys.executable, str(HERE / "lazydisk.py"), "--image", str(rootfs_img),
+                                       "--socket", str(sock), "--latency-ms", ms_, "--block-kib", kib,
+                                       "--fetches", fetches, "--stats", str(stats)])
+            wait_for(sock, "lazydisk.py", server)
+            # 16 connections, and a loop device doing direct I/O (asynchronous, not through a
+            # page cache of the file's): reads in flight reach lazydisk.py side by side, as a
+            # volume's reach EBS; with buffered I/O the loop device sends one at a time
+            nbdfuse = subprocess.Popen(["nbdfuse", "-C", "16", "-r", "-P", str(fpid), str(fuse / "disk"),
+                                        "--unix", str(sock)])
+            wait_for(fpid, "nbdfuse", nbdfuse)
+            backing = fuse / "disk"
+        loop = loop_device(backing)
         run(["mount", "-o", "ro,noload", loop, str(mnt)])
-        yield mnt, stats
+        yield mnt, stats if server else None
     finally:
         subprocess.run(["umount", str(mnt)], stderr=subprocess.DEVNULL)
         if loop:
@@ -190,8 +184,9 @@ def lazy_root(work, spec, rootfs_img):
         if nbdfuse:
             subprocess.run(["umount", str(fuse)], stderr=subprocess.DEVNULL)
             nbdfuse.wait(timeout=30)
-        server.terminate()
-        server.wait(timeout=30)
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def usrmerge(stage, image):
@@ -473,13 +468,8 @@ def readahead_layer(files, mode):
     if mode == "ours-bins":
         (etc / "readahead.list").write_text("".join("/usr/bin/%s\n" % b for b in DD_BINARIES))
         return
-    if mode == "ours-idle":
-        dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
-        dropin.mkdir(parents=True, exist_ok=True)
-        (dropin / "50-idle.conf").write_text("[Service]\nCPUSchedulingPolicy=idle\nIOSchedulingClass=idle\n")
-        return
+    dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
     if mode == "ours-j16":
-        dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
         dropin.mkdir(parents=True, exist_ok=True)
         (dropin / "50-jobs.conf").write_text(
             "[Service]\nExecStart=\nExecStart=/usr/libexec/eks-node/eks-node-readahead --jobs=16\n")
@@ -487,7 +477,6 @@ def readahead_layer(files, mode):
     if mode == "ours-join":
         # the image's list is written in the guest at the payload's install (install-payload):
         # a unit's drop-in cuts it there, before the step reads it
-        dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
         dropin.mkdir(parents=True, exist_ok=True)
         (dropin / "50-join-only.conf").write_text(
             "[Service]\nExecStartPre=/bin/sh -c 'sed -n \"/^%s/q;p\" /usr/lib/eks-node/readahead.list "
@@ -549,8 +538,7 @@ def report_whole(label, ours, static, vm):
     diffs = [x - y for x, y in zip(a, b) if x is not None and y is not None]
     print("%-44s %22s   (per pair of boots)" % ("eks-node's cost: difference", mmm(diffs)))
     ratios = [x / y for x, y in zip(a, b) if x and y]
-    print("%-44s %22s" % ("ratio eks-node/no bootstrapper", "%7.2f %6.2f %6.2f" % (
-        statistics.median(ratios), min(ratios), max(ratios)) if ratios else "-"))
+    print("%-44s %22s" % ("ratio eks-node/no bootstrapper", mmm(ratios, "%7.2f %6.2f %6.2f")))
     for name, recs in (("eks-node", ours), ("no bootstrapper", static)):
         print("\n-- systemd-analyze critical-chain kubelet.service, first %s boot:" % name)
         print(recs[0]["whole"]["critical_chain"].split("\n\n", 1)[-1].rstrip())
@@ -578,7 +566,7 @@ def report_readahead(modes, boots, disk, vm=True):
         "qemu VM (TCG unless KVM): EMULATED" if vm else "systemd-nspawn --boot, host speed",
         len(boots[modes[0]]), disk or "plain"))
     print("%-44s %22s" % ("ms from %s start (median min max)" % ("the kernel's" if vm else "PID 1's"), ""))
-    first = [whole_figures(r, vm)["kubelet_exec_us"] for r in boots[modes[0]]]
+    first = [whole_figures(r, vm) for r in boots[modes[0]]]
     for mode in modes:
         f = [whole_figures(r, vm) for r in boots[mode]]
         ra = [readahead_figures(r, vm) for r in boots[mode]]
@@ -596,23 +584,25 @@ def report_readahead(modes, boots, disk, vm=True):
         lazy = [r.get("lazydisk") for r in boots[mode] if r.get("lazydisk")]
         if lazy:
             print("%-44s %22s" % ("  lazy disk: blocks fetched (of %d KiB)" % lazy[0]["block_kib"],
-                                  "%7d %6d %6d" % (statistics.median(x["fetched_blocks"] for x in lazy), min(x["fetched_blocks"] for x in lazy), max(x["fetched_blocks"] for x in lazy))))
+                                  mmm((x["fetched_blocks"] for x in lazy), "%7d %6d %6d")))
         for line in sorted({x[2] for x in ra if x[2]})[:1]:
             print("  eks-node-readahead: " + line)
         if mode != modes[0]:
-            diffs = [x["kubelet_exec_us"] - y for x, y in zip(f, first) if x["kubelet_exec_us"] is not None and y is not None]
+            diffs = [x["kubelet_exec_us"] - y["kubelet_exec_us"] for x, y in zip(f, first)
+                     if x["kubelet_exec_us"] is not None and y["kubelet_exec_us"] is not None]
             print("%-44s %22s   (per round)" % ("  kubelet: difference from %s" % modes[0], mmm(diffs)))
             for key, what in (("kubelet_exec_us", "kubelet"), ("token_us", "first token")):
-                base = [whole_figures(r, vm)[key] for r in boots[modes[0]]]
-                ratios = [x[key] / y for x, y in zip(f, base) if x[key] and y]
-                print("%-44s %22s   (per round)" % ("  %s: ratio to %s" % (what, modes[0]), "%7.2f %6.2f %6.2f" % (
-                    statistics.median(ratios), min(ratios), max(ratios)) if ratios else "-"))
+                ratios = [x[key] / y[key] for x, y in zip(f, first) if x[key] and y[key]]
+                print("%-44s %22s   (per round)" % ("  %s: ratio to %s" % (what, modes[0]),
+                                                    mmm(ratios, "%7.2f %6.2f %6.2f")))
 
 
 def whole_boot(a, build, stage, image, work, fast_imds):
     """--whole-boot: boot start -> kubelet, eks-node against no bootstrapper."""
     share, layer = prepare("plain", stage, image, work, fast_imds=fast_imds,
                            render_from=build if a.image_render == "yes" else None)
+    if a.lazy and a.n > 0:
+        return {"nspawn-lazy": whole_boot_lazy(a, build, share, layer, stage, image, work)}
     rendered = work / "rendered"
     # the files eks-node renders, for the floor's image: from one boot under nspawn, which
     # only a floor needs
@@ -621,8 +611,6 @@ def whole_boot(a, build, stage, image, work, fast_imds):
         shutil.copytree(share / "out/artifacts/rendered", rendered)
         static = static_layer(layer, rendered, work)
     ours, floor = [], []
-    if a.lazy and a.n > 0:
-        return {"nspawn-lazy": whole_boot_lazy(a, build, share, layer, stage, image, work)}
     for i in range(a.n):
         ours.append(boot(share, layer, stage, image, work))
         floor.append(boot(share, static, stage, image, work))
@@ -716,11 +704,11 @@ def span(rec, start, end):
     return ms(b - a) if a and b and b >= a else None
 
 
-def mmm(values):
+def mmm(values, fmt="%7.1f %6.1f %6.1f"):
     v = [x for x in values if x is not None]
     if not v:
         return "-"
-    return "%7.1f %6.1f %6.1f" % (statistics.median(v), min(v), max(v))
+    return fmt % (statistics.median(v), min(v), max(v))
 
 
 def report(name, boots, host, label):
