@@ -110,6 +110,16 @@ if grep -q '^Before=.*\<sysinit\.target\>' /etc/systemd/system/auditd.service ||
   ! grep -q '^Before=.*\<shutdown\.target\>' /etc/systemd/system/auditd.service; then
   die "$audit_unit: sysinit.target not taken out of its Before= lines (shutdown.target kept)"
 fi
+# Not in a container: there the kernel's audit is the host's (its netlink answers the initial
+# namespaces only), so auditd and audit 4's rule loader fail and leave the system degraded,
+# as under systemd-nspawn (the VM tier's container boots, tests/vm/README.md).
+for unit in auditd audit-rules; do
+  put 0644 "/etc/systemd/system/$unit.service.d/50-eks-node-container.conf" <<'CONF'
+# Installed by the eks-node image build (71-cis-hardening.sh): a container's audit is its host's.
+[Unit]
+ConditionVirtualization=!container
+CONF
+done
 
 # 5.2.x: sshd (when present) without root login, forwarding or long idles.
 if [[ -d /etc/ssh/sshd_config.d ]]; then

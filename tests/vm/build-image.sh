@@ -6,7 +6,8 @@
 # kernel of the day).
 #
 # Usage: [EKS_NODE_VM_FLAVOUR=bookworm|sid] tests/vm/build-image.sh [--stage1]
-# Prints the image directory (rootfs.img, vmlinuz, initrd.img) as the last line of stdout;
+# Prints the image directory (rootfs.img, vmlinuz, initrd.img, and tree/, the same files as a
+# directory for container boots) as the last line of stdout;
 # progress goes to stderr. --stage1 stops after stage 1 (below), which needs no eks-node
 # build: tools/test.sh runs it beside the build, so that on a bare machine the debootstraps'
 # downloads and unpacking overlap the compile.
@@ -491,6 +492,8 @@ main() {
   cp "$(readlink -f "$tmp/rootfs/initrd.img")" "$tmp/base/initrd.img"
   # The image straight from the directory: no loop device, no mount, no root-only kernel bits.
   mkfs.ext4 -q -F -L eksvm-root -d "$tmp/rootfs" "$tmp/base/rootfs.img" "$image_size" >&2
+  # ...and the directory itself, kept: systemd-nspawn boots it (VM_BOOT=nspawn, run-scenario.sh)
+  mv "$tmp/rootfs" "$tmp/base/tree"
   touch "$tmp/base/done"
   rm -rf "$base"
   mv "$tmp/base" "$base"

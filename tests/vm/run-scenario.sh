@@ -24,6 +24,9 @@
 #   VM_MEMORY=2048 VM_CPUS=    guest size; VM_CPUS: 2 under KVM, 1 under TCG (below)
 #   VM_FLAVOUR=bookworm        the image: bookworm (Debian 12) or sid (Debian unstable,
 #                              containerd 2.x); build-image.sh's EKS_NODE_VM_FLAVOUR
+#   VM_BOOT=qemu               qemu: the image as a VM (its own kernel, TCG unless KVM); nspawn:
+#                              the same image under systemd-nspawn at the host's speed, for what
+#                              needs no kernel, disks, NICs or firmware of its own (below)
 #   VM_TIMEOUT=900             host-side limit for the whole boot, in seconds
 #   VM_INSTALL=early           early: project installed before systemd starts (first boot as
 #                              on an AMI); late: by the runner into the running system
@@ -102,7 +105,7 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
 fi
 
 VM_MEMORY=2048 VM_CPUS='' VM_TIMEOUT=900 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2='' GUEST_POWERS_OFF=0
-VM_FLAVOUR=bookworm VM_DISK_THROTTLE='' VM_DISK_LAZY=''
+VM_FLAVOUR=bookworm VM_DISK_THROTTLE='' VM_DISK_LAZY='' VM_BOOT=qemu
 NICS=0
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
@@ -113,11 +116,11 @@ VM_INSTALL=${install:-$VM_INSTALL}
 boot_options() { # [SCENARIO_ENV]
   (
     VM_MEMORY=2048 VM_CPUS='' VM_INSTALL=early NVME='' NVMEOF='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
-    VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1 VM_DISK_THROTTLE='' VM_DISK_LAZY=''
+    VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1 VM_DISK_THROTTLE='' VM_DISK_LAZY='' VM_BOOT=qemu
     # shellcheck source=/dev/null
     [[ -n ${1:-} && -f $1 ]] && source "$1"
     echo "$VM_MEMORY $VM_CPUS $VM_INSTALL [$NVME] [$NVMEOF] [$KERNEL_CMDLINE] [$POWER_CUT] [$SMBIOS_EC2]" \
-      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE] [$VM_DISK_LAZY]"
+      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE] [$VM_DISK_LAZY] $VM_BOOT"
   )
 }
 for c in "${cases[@]}"; do
@@ -133,15 +136,27 @@ done
 [[ $VM_INSTALL == early || $VM_INSTALL == late ]] || { log "VM_INSTALL: early or late"; usage; }
 
 [[ $VM_FLAVOUR == bookworm || $VM_FLAVOUR == sid ]] || { log "VM_FLAVOUR: bookworm or sid"; usage; }
+[[ $VM_BOOT == qemu || $VM_BOOT == nspawn ]] || { log "VM_BOOT: qemu or nspawn"; usage; }
 # the build under test validates a newly built image (build-image.sh, validate_rootfs)
 base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR EKS_NODE_VM_BUILD_DIR=$build_dir EKS_NODE_VM_DESTDIR=$destdir \
   "$here/build-image.sh" | tail -n1)
 [[ -f $base/rootfs.img ]] || { log "no $VM_FLAVOUR image"; exit 1; }
 
+# own_cgroup NAME: moves the calling (sub)shell into a new child NAME of its cgroup v2 group
+own_cgroup() {
+  local mnt rel
+  mnt=$(findmnt -n -o TARGET -t cgroup2 | head -n1)
+  rel=$(sed -n 's/^0:://p' /proc/self/cgroup)
+  mkdir -p "$mnt${rel%/}/$1"
+  echo "$BASHPID" >"$mnt${rel%/}/$1/cgroup.procs"
+  echo "$mnt${rel%/}/$1" >"$work/cgroup"
+}
+
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/eks-node-vm.XXXXXX")
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   [[ -n ${lazy_pid:-} ]] && kill "$lazy_pid" 2>/dev/null
+  [[ -f $work/cgroup ]] && rmdir "$(cat "$work/cgroup")" 2>/dev/null
   if [[ -n $keep ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -215,6 +230,145 @@ if [[ -d $in/destdir ]]; then
   (cd "$in/destdir" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$in/manifest"
 else
   : >"$in/manifest"
+fi
+
+# After the boot, whichever ran it: the results to OUT, the host checks, the verdicts.
+finish_run() {
+  if [[ -n ${lazy_pid:-} ]]; then
+    kill -TERM "$lazy_pid" 2>/dev/null || true
+    wait "$lazy_pid" || true
+    lazy_pid=''
+    [[ -f $work/lazydisk.json ]] && cp "$work/lazydisk.json" "$work/share/out/"
+  fi
+  wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  cpu=$(awk '{ s += $1 } END { printf "%.1f", s }' "$work/qemu-cpu")
+
+  rm -rf "$out"
+  mkdir -p "$out"
+  cp -a "$work/share/out/." "$out/"
+  for f in console.log qemu.log; do
+    [[ -f $work/$f ]] && cp "$work/$f" "$out/"
+  done
+  if [[ -d $work/boot1 ]]; then
+    mkdir "$out/boot1"
+    cp -a "$work/boot1/out/." "$work/boot1/console.log" "$work/boot1/qemu.log" "$out/boot1/"
+  fi
+  printf '%s\n' "${boot_cmd[@]}" >"$out/$VM_BOOT-command.txt"
+
+  # judge RESULTS SCENARIO_DIR NO_RESULT: the host's part of a scenario (its host-check.py, on
+  # whatever the guest left, even after a failure), then its verdict, "pass" or "fail: REASON",
+  # in $verdict, $reason and RESULTS/verdict; NO_RESULT is the reason when the guest left none
+  judge() {
+    local res=$1 dir=$2 no_result=$3 host_rc=0
+    if [[ -f $dir/host-check.py ]]; then
+      {
+        echo "# host-check.py"
+        python3 "$dir/host-check.py" "$res"
+      } >>"$res/check.log" 2>&1 || host_rc=$?
+    fi
+    verdict=fail reason=
+    if [[ ! -f $res/result && $GUEST_POWERS_OFF == 1 && -f $dir/host-check.py ]]; then
+      # the guest powered itself off before its check could report (settings.onFailure):
+      # host-check.py, reading the console, is the whole verdict
+      if ((host_rc == 0)); then verdict=pass; else reason="host-check.py failed (exit $host_rc)"; fi
+    elif [[ ! -f $res/result ]]; then
+      reason=$no_result
+    elif ! grep -qx 'status=pass' "$res/result"; then
+      reason="check failed ($(grep '^check_exit=' "$res/result"))"
+    elif ((host_rc != 0)); then
+      reason="host-check.py failed (exit $host_rc)"
+    else
+      verdict=pass
+    fi
+    echo "$verdict${reason:+: $reason}" >"$res/verdict"
+  }
+
+  judge "$out" "$scenario" "no result from the guest ($VM_BOOT exit $qemu_rc; see console.log)"
+  if [[ -n $boot1_reason ]]; then
+    verdict=fail reason=$boot1_reason
+  elif ((qemu_rc == 124 || qemu_rc == 137)); then
+    verdict=fail reason="timed out after ${vm_timeout}s"
+  fi
+  echo "$verdict${reason:+: $reason}" >"$out/verdict"
+  printf 'boot=%s\nwall_seconds=%s\ncpu_seconds=%s\n' "$VM_BOOT" "$wall" "$cpu" >"$out/timing.txt"
+
+  # say NAME RESULTS HOW: the verdict's line (and the check's last lines on a failure)
+  status=0
+  say() {
+    if [[ $verdict == pass ]]; then
+      echo "vm: $1: PASS $3 (results in $2)"
+    else
+      echo "vm: $1: FAIL $3: $reason (results in $2)"
+      [[ -f $2/check.log ]] && tail -n 30 "$2/check.log" | sed 's/^/    /'
+      status=1
+    fi
+  }
+  say "$name" "$out" "in ${wall}s, $VM_BOOT CPU ${cpu}s"
+
+  # A boot group's further cases: each its own verdict, under cases/NAME/
+  for c in "${cases[@]}"; do
+    cout=$out/cases/$(basename "$c")
+    mkdir -p "$cout"
+    no_result="no result from the guest (the boot ended before this case: $VM_BOOT exit $qemu_rc; see $out/console.log)"
+    ((qemu_rc == 124 || qemu_rc == 137)) && no_result="timed out after ${vm_timeout}s before this case ended"
+    judge "$cout" "$c" "$no_result"
+    secs=$(sed -n 's/^reset_and_chain_seconds=//p; s/^check_seconds=//p' "$cout/result" 2>/dev/null |
+      awk '{ s += $1 } END { printf "%.1f", s }')
+    say "$(basename "$c")" "$cout" "in ${secs}s of $name's boot"
+  done
+  exit "$status"
+}
+
+# VM_BOOT=nspawn: the same image booted by systemd-nspawn at the host's speed, for a scenario
+# that needs no kernel of its own, no disks, NICs or firmware (tests/vm/README.md, "Container
+# boots"). Its writes go to a tmpfs over the image's tree (--volatile=overlay); containerd's
+# state to a directory of the host's, since overlayfs takes no overlayfs as its upper layer
+# (containerd's snapshots); the share at /run/eksvm, where the 9p mount would be; the
+# fake IMDS on lo of its own network namespace (guest/imds). KERNEL_CMDLINE is PID 1's
+# command line, where systemd, cloud-init and eks-node-generator read it in a container.
+if [[ $VM_BOOT == nspawn ]]; then
+  [[ -z $POWER_CUT$NVME${NVMEOF:-}$SMBIOS_EC2$VM_DISK_THROTTLE$VM_DISK_LAZY && $NICS == 0 ]] ||
+    { log "VM_BOOT=nspawn: no POWER_CUT, NVME, NVMEOF, NICS, SMBIOS_EC2 or disk model in a container"; exit 2; }
+  command -v systemd-nspawn >/dev/null || { log "VM_BOOT=nspawn needs systemd-nspawn (systemd-container)"; exit 2; }
+  tree=$base/tree
+  [[ -d $tree/usr ]] || { log "no image tree in $base (an image built before container boots: rebuild it)"; exit 1; }
+  # what the image build put there (the cached pause image, imported and pinned) comes along
+  cp -a "$tree/var/lib/containerd" "$work/containerd"
+  # runc through tests/vm/nspawn/runc, which says why
+  mkdir "$work/runc"
+  cp "$tree/usr/sbin/runc" "$work/runc/runc"
+  # The image's own host name, not nspawn's default (the machine name). System calls nspawn's
+  # default filter refuses and runc makes for every pod: keyctl (a session keyring per
+  # container) and bpf (its device filter on the container's cgroup).
+  boot_cmd=(systemd-nspawn --quiet --register=no --keep-unit --machine="eksvm-${name:0:40}"
+    --hostname="$(cat "$tree/etc/hostname")" --private-network --volatile=overlay
+    --console=read-only -D "$tree" --bind="$work/share:/run/eksvm"
+    --bind="$work/containerd:/var/lib/containerd" --bind-ro="$work/runc:/run/eksvm-nspawn"
+    --bind-ro="$here/nspawn/runc:/usr/sbin/runc" --system-call-filter="@keyring bpf")
+  # shellcheck disable=SC2206 # words, as the kernel's command line is split
+  if [[ $VM_INSTALL == early ]]; then
+    boot_cmd+=(/usr/lib/eksvm/preinit $KERNEL_CMDLINE $extra)
+  else
+    boot_cmd+=(--boot $KERNEL_CMDLINE $extra)
+  fi
+  vm_timeout=$((VM_TIMEOUT + 300 * ${#cases[@]}))
+  start=$(date +%s.%N)
+  qemu_rc=0 boot1_reason=''
+  log "$name: booting ($VM_FLAVOUR, systemd-nspawn at the host's speed)"
+  (
+    # a cgroup of its own: nspawn puts the container in a child of the caller's cgroup
+    # (--keep-unit), which two boots at once must not share
+    own_cgroup "eksvm-$$"
+    # cgroup v2 only inside, as on AL2023, whatever the host mounts
+    rc=0
+    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout --kill-after=10 "$vm_timeout" "${boot_cmd[@]}" \
+      </dev/null >"$work/console.log" 2>&1 || rc=$?
+    times >"$work/times"
+    awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f\n", $1 * 60 + $2 + $3 * 60 + $4 }' \
+      "$work/times" >"$work/qemu-cpu"
+    exit "$rc"
+  ) || qemu_rc=$?
+  finish_run
 fi
 
 # Per-run writable layer: the cached image is only ever read.
@@ -404,84 +558,5 @@ if [[ -z $boot1_reason ]]; then
   log "$name: booting${POWER_CUT:+ 2 of 2, the disk the power cut left} ($VM_FLAVOUR, ${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB${NVME:+, NVMe: $NVME})"
   (run_qemu) || qemu_rc=$?
 fi
-if [[ -n ${lazy_pid:-} ]]; then
-  kill -TERM "$lazy_pid" 2>/dev/null || true
-  wait "$lazy_pid" || true
-  lazy_pid=''
-  [[ -f $work/lazydisk.json ]] && cp "$work/lazydisk.json" "$work/share/out/"
-fi
-wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-cpu=$(awk '{ s += $1 } END { printf "%.1f", s }' "$work/qemu-cpu")
-
-rm -rf "$out"
-mkdir -p "$out"
-cp -a "$work/share/out/." "$out/"
-[[ -f $work/console.log ]] && cp "$work/console.log" "$work/qemu.log" "$out/"
-if [[ -d $work/boot1 ]]; then
-  mkdir "$out/boot1"
-  cp -a "$work/boot1/out/." "$work/boot1/console.log" "$work/boot1/qemu.log" "$out/boot1/"
-fi
-printf '%s\n' "${qemu[@]}" >"$out/qemu-command.txt"
-
-# judge RESULTS SCENARIO_DIR NO_RESULT: the host's part of a scenario (its host-check.py, on
-# whatever the guest left, even after a failure), then its verdict, "pass" or "fail: REASON",
-# in $verdict, $reason and RESULTS/verdict; NO_RESULT is the reason when the guest left none
-judge() {
-  local res=$1 dir=$2 no_result=$3 host_rc=0
-  if [[ -f $dir/host-check.py ]]; then
-    {
-      echo "# host-check.py"
-      python3 "$dir/host-check.py" "$res"
-    } >>"$res/check.log" 2>&1 || host_rc=$?
-  fi
-  verdict=fail reason=
-  if [[ ! -f $res/result && $GUEST_POWERS_OFF == 1 && -f $dir/host-check.py ]]; then
-    # the guest powered itself off before its check could report (settings.onFailure):
-    # host-check.py, reading the console, is the whole verdict
-    if ((host_rc == 0)); then verdict=pass; else reason="host-check.py failed (exit $host_rc)"; fi
-  elif [[ ! -f $res/result ]]; then
-    reason=$no_result
-  elif ! grep -qx 'status=pass' "$res/result"; then
-    reason="check failed ($(grep '^check_exit=' "$res/result"))"
-  elif ((host_rc != 0)); then
-    reason="host-check.py failed (exit $host_rc)"
-  else
-    verdict=pass
-  fi
-  echo "$verdict${reason:+: $reason}" >"$res/verdict"
-}
-
-judge "$out" "$scenario" "no result from the guest (qemu exit $qemu_rc; see console.log)"
-if [[ -n $boot1_reason ]]; then
-  verdict=fail reason=$boot1_reason
-elif ((qemu_rc == 124 || qemu_rc == 137)); then
-  verdict=fail reason="timed out after ${vm_timeout}s"
-fi
-echo "$verdict${reason:+: $reason}" >"$out/verdict"
-printf 'wall_seconds=%s\nqemu_cpu_seconds=%s\n' "$wall" "$cpu" >"$out/timing.txt"
-
-# say NAME RESULTS HOW: the verdict's line (and the check's last lines on a failure)
-status=0
-say() {
-  if [[ $verdict == pass ]]; then
-    echo "vm: $1: PASS $3 (results in $2)"
-  else
-    echo "vm: $1: FAIL $3: $reason (results in $2)"
-    [[ -f $2/check.log ]] && tail -n 30 "$2/check.log" | sed 's/^/    /'
-    status=1
-  fi
-}
-say "$name" "$out" "in ${wall}s, qemu CPU ${cpu}s"
-
-# A boot group's further cases: each its own verdict, under cases/NAME/
-for c in "${cases[@]}"; do
-  cout=$out/cases/$(basename "$c")
-  mkdir -p "$cout"
-  no_result="no result from the guest (the boot ended before this case: qemu exit $qemu_rc; see $out/console.log)"
-  ((qemu_rc == 124 || qemu_rc == 137)) && no_result="timed out after ${vm_timeout}s before this case ended"
-  judge "$cout" "$c" "$no_result"
-  secs=$(sed -n 's/^reset_and_chain_seconds=//p; s/^check_seconds=//p' "$cout/result" 2>/dev/null |
-    awk '{ s += $1 } END { printf "%.1f", s }')
-  say "$(basename "$c")" "$cout" "in ${secs}s of $name's boot"
-done
-exit "$status"
+boot_cmd=("${qemu[@]}")
+finish_run

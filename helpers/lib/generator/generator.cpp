@@ -81,6 +81,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -108,7 +109,7 @@ using namespace detail;
 namespace {
 
 void add_disabled(GeneratorPlan& plan, const Decision<bool>& d) {
-    std::string override_hint = d.source == cmdline_path ? "Boot without it to run the steps."
+    std::string override_hint = d.source == kernel_cmdline_source() ? "Boot without it to run the steps."
                                                          : "eks-node.enable=1 on the kernel command line overrides it.";
     add_file(plan, "eks-node-.service.d/50-disabled.conf",
              fmt::format("#\n"
@@ -170,7 +171,12 @@ void add_optional(GeneratorPlan& plan, const OptionalUnit& u) {
 std::string hook_dropin(std::string_view name) { return config::hooks::unit_name(name) + ".d/50-hook.conf"; }
 std::string hook_command_file(std::string_view name) { return config::hooks::unit_name(name) + ".d/hook.json"; }
 
-std::string read_kernel_cmdline(const Paths& paths) { return read_file(paths.of(cmdline_path)); }
+std::string read_kernel_cmdline(const Paths& paths) {
+    // PID 1's argv in a container: its words end in NULs, where the kernel's file has spaces
+    std::string text = read_file(paths.of(kernel_cmdline_source()));
+    std::replace(text.begin(), text.end(), '\0', ' ');
+    return text;
+}
 
 std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* config,
                                                 std::vector<std::string>& warnings) {

@@ -53,7 +53,8 @@ struct GeneratorPlan {
 // generator made at boot, before eks-node-config wrote it.
 enum class ConfigJson { read, ignore };
 
-// The kernel command line, proc/cmdline under the root. Throws Error naming
+// The kernel command line, proc/cmdline under the root (proc/1/cmdline in a
+// container, kernel_cmdline_source()). Throws Error naming
 // the file when it cannot be read (the generator warns and goes on without).
 std::string read_kernel_cmdline(const Paths& paths);
 

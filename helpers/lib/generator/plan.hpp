@@ -32,6 +32,13 @@ inline constexpr std::string_view hook_runner = EKS_NODE_HELPERDIR "/eks-node-ho
 inline constexpr std::string_view cli_program = "/usr/bin/eks-node";
 inline constexpr std::string_view ctr_program = "/usr/bin/ctr";
 inline constexpr std::string_view cmdline_path = "/proc/cmdline";
+// In a container the kernel's command line is the host's: systemd reads its
+// own switches from its argv there (proc_cmdline(), PID 1's /proc/1/cmdline),
+// and so do we, as systemd-nspawn passes the words after the image's init.
+inline constexpr std::string_view container_cmdline_path = "/proc/1/cmdline";
+// cmdline_path, or container_cmdline_path when systemd runs the generator in a
+// container ($SYSTEMD_VIRTUALIZATION = "container:...", systemd.generator(7)).
+std::string_view kernel_cmdline_source();
 
 inline void warn(GeneratorPlan& plan, std::string text) { plan.messages.push_back({Level::warning, std::move(text)}); }
 

@@ -2,6 +2,8 @@
 // eks-node-generator: what the kernel command line says (eks-node.enable=,
 // eks-node.log-level=), and eks-node's settings from config.json or else the
 // static fragments; whether eks-node is enabled and at which log level.
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "config/fragments.hpp"
@@ -75,8 +77,14 @@ std::string_view level_name(Level l) {
     return "info";
 }
 
+std::string_view kernel_cmdline_source() {
+    const char* virt = std::getenv("SYSTEMD_VIRTUALIZATION");
+    return virt && std::string_view(virt).starts_with("container:") ? container_cmdline_path : cmdline_path;
+}
+
 CmdlineSettings parse_cmdline(std::string_view cmdline, GeneratorPlan& plan) {
     CmdlineSettings out;
+    const std::string_view source = kernel_cmdline_source();
     for (const std::string& word : split_cmdline(cmdline)) {
         std::string_view w = word;
         size_t eq = w.find('=');
@@ -88,21 +96,21 @@ CmdlineSettings parse_cmdline(std::string_view cmdline, GeneratorPlan& plan) {
         if (same_key(key, "eks-node.enable")) {
             bool on = true;  // a bare boolean switch means yes, as systemd's do
             if (value && !parse_boolean(*value, on)) {
-                warn(plan, fmt::format("{}: {}: not a boolean, ignoring", cmdline_path, word));
+                warn(plan, fmt::format("{}: {}: not a boolean, ignoring", source, word));
                 continue;
             }
-            out.enable = Decision<bool>{on, std::string(cmdline_path), why};
+            out.enable = Decision<bool>{on, std::string(source), why};
         } else if (same_key(key, "eks-node.log-level")) {
             Level l;
             if (!value || !log::parse_level(*value, l)) {
                 warn(plan, fmt::format("{}: {}: not a log level (error, warning, notice, info, debug), ignoring",
-                                       cmdline_path, word));
+                                       source, word));
                 continue;
             }
-            out.level = Decision<Level>{l, std::string(cmdline_path), why};
+            out.level = Decision<Level>{l, std::string(source), why};
         } else if (same_key(key.substr(0, 9), "eks-node.")) {
             // A typo (eks-node.enabled=0) must not pass silently.
-            warn(plan, fmt::format("{}: {}: unknown eks-node switch, ignoring", cmdline_path, word));
+            warn(plan, fmt::format("{}: {}: unknown eks-node switch, ignoring", source, word));
         }
     }
     return out;

@@ -103,6 +103,26 @@ TEST_CASE("kernel command line switches are parsed as systemd parses them", "[ge
     CHECK(warned(p, "eks-node.enabled=1: unknown eks-node switch, ignoring"));
 }
 
+TEST_CASE("in a container the switches come from PID 1's command line, as systemd's do", "[generator]") {
+    TempRoot r;
+    r.write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz ro\n");  // the host's kernel: not this node's
+    r.write("/proc/1/cmdline", std::string("/lib/systemd/systemd\0eks-node.enable=0\0", 39));
+    SECTION("on a machine: the kernel's") {
+        ::unsetenv("SYSTEMD_VIRTUALIZATION");
+        CHECK(plan_from_disk(r.paths()).files.count(enabled_link) == 1);
+        ::setenv("SYSTEMD_VIRTUALIZATION", "vm:kvm", 1);
+        CHECK(plan_from_disk(r.paths()).files.count(enabled_link) == 1);
+    }
+    SECTION("under systemd-nspawn: PID 1's, and the drop-in names it") {
+        ::setenv("SYSTEMD_VIRTUALIZATION", "container:systemd-nspawn", 1);
+        GeneratorPlan p = plan_from_disk(r.paths());
+        REQUIRE(p.files.count(disabled_dropin) == 1);
+        CHECK_THAT(p.files.at(disabled_dropin).data, Catch::Contains("/proc/1/cmdline"));
+        CHECK(p.files.count(enabled_link) == 0);
+    }
+    ::unsetenv("SYSTEMD_VIRTUALIZATION");
+}
+
 TEST_CASE("config.json decides instead of the static fragments once it exists", "[generator]") {
     TempRoot r;
     r.write("/etc/eks-node/node.toml.d/10-off.toml", "[settings]\nenable = false\n");
