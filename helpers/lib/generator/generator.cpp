@@ -109,8 +109,9 @@ using namespace detail;
 namespace {
 
 void add_disabled(GeneratorPlan& plan, const Decision<bool>& d) {
-    std::string override_hint = d.source == kernel_cmdline_source() ? "Boot without it to run the steps."
-                                                         : "eks-node.enable=1 on the kernel command line overrides it.";
+    std::string override_hint = d.source == kernel_cmdline_source()
+                                    ? "Boot without it to run the steps."
+                                    : "eks-node.enable=1 on the kernel command line overrides it.";
     add_file(plan, "eks-node-.service.d/50-disabled.conf",
              fmt::format("#\n"
                          "# eks-node is disabled by {}.\n"
