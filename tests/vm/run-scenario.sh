@@ -332,6 +332,7 @@ if [[ $VM_BOOT == nspawn ]]; then
   [[ -z $POWER_CUT$NVME${NVMEOF:-}$SMBIOS_EC2$VM_DISK_THROTTLE$VM_DISK_LAZY && $NICS == 0 ]] ||
     { log "VM_BOOT=nspawn: no POWER_CUT, NVME, NVMEOF, NICS, SMBIOS_EC2 or disk model in a container"; exit 2; }
   command -v systemd-nspawn >/dev/null || { log "VM_BOOT=nspawn needs systemd-nspawn (systemd-container)"; exit 2; }
+  ((EUID == 0)) || { log "VM_BOOT=nspawn needs root (systemd-nspawn, a cgroup of its own)"; exit 2; }
   tree=$base/tree
   [[ -d $tree/usr ]] || { log "no image tree in $base (an image built before container boots: rebuild it)"; exit 1; }
   # what the image build put there (the cached pause image, imported and pinned) comes along

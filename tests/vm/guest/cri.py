@@ -14,8 +14,10 @@ SCHEMA, which holds exactly the fields used, with the numbers and types of the C
 (k8s.io/cri-api pkg/apis/runtime/v1/api.proto). tests/vm/cri_fields_test.py checks SCHEMA,
 ENUMS and METHODS against that file from Debian's golang-github-kubernetes-cri-api-dev.
 """
+import glob
 import os
 import shutil
+import signal
 import time
 import uuid
 
@@ -287,6 +289,29 @@ def cgroup_parent(driver, pod_uid):
     return f"/kubepods/besteffort/pod{pod_uid}"
 
 
+def wait_for_sigterm_handler(container_id, limit=10.0):
+    """Seconds until the container's first process catches SIGTERM, or None when it could not be
+    seen within `limit`. The pause is PID 1 of its own PID namespace, where a signal with no
+    handler is ignored: stopped before it has set its handlers (milliseconds after its start,
+    which a container boot at the host's speed reaches), it would be killed after the stop's
+    timeout with 137 instead of exiting 0. kubelet stops no container that early; this waits
+    as long as that takes, so the stop's check is about the runtime, not a race."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        for procs in glob.glob(f"/sys/fs/cgroup/**/*{container_id}*/cgroup.procs", recursive=True):
+            try:
+                with open(procs) as f:
+                    pids = f.read().split()
+                with open(f"/proc/{pids[0]}/status") as f:
+                    caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+            except (OSError, IndexError, StopIteration, ValueError):
+                continue
+            if caught & (1 << (signal.SIGTERM - 1)):
+                return round(time.monotonic() - start, 3)
+        time.sleep(0.02)
+    return None
+
+
 def pod_cycle(client, handler, image, driver, log, while_running=None):
     """One pod: sandbox with host network, the pause image as its container, then all removed.
     while_running(container_id), if given, runs while the container runs; what it returns is
@@ -328,6 +353,7 @@ def pod_cycle(client, handler, image, driver, log, while_running=None):
             raise CallFailed(f"ContainerStatus: state {status.get('state')}, not CONTAINER_RUNNING")
         if while_running:
             result["while_running"] = while_running(container_id)
+        result["sigterm_caught_after_s"] = wait_for_sigterm_handler(container_id)
         client.call("StopContainer", {"container_id": container_id, "timeout": 10})
         status = client.call("ContainerStatus", {"container_id": container_id})["status"] or {}
         result["state_stopped"], result["exit_code"] = status.get("state"), status.get("exit_code")
