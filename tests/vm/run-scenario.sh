@@ -327,10 +327,9 @@ finish_run() {
 # fake IMDS on lo of its own network namespace (guest/imds). KERNEL_CMDLINE is PID 1's
 # command line, where systemd, cloud-init and eks-node-generator read it in a container.
 if [[ $VM_BOOT == nspawn ]]; then
-  # (SMBIOS_EC2 is for cloud-init, which reads no DMI in a container: the host's is not the
-  # container's; without it, its EC2 data source takes the platform for another cloud's)
-  [[ -z $POWER_CUT$NVME${NVMEOF:-}$SMBIOS_EC2$VM_DISK_THROTTLE$VM_DISK_LAZY && $NICS == 0 ]] ||
-    { log "VM_BOOT=nspawn: no POWER_CUT, NVME, NVMEOF, NICS, SMBIOS_EC2 or disk model in a container"; exit 2; }
+  # (SMBIOS_EC2 there: /sys/hypervisor/uuid, guest/preinit)
+  [[ -z $POWER_CUT$NVME${NVMEOF:-}$VM_DISK_THROTTLE$VM_DISK_LAZY && $NICS == 0 ]] ||
+    { log "VM_BOOT=nspawn: no POWER_CUT, NVME, NVMEOF, NICS or disk model in a container"; exit 2; }
   command -v systemd-nspawn >/dev/null || { log "VM_BOOT=nspawn needs systemd-nspawn (systemd-container)"; exit 2; }
   ((EUID == 0)) || { log "VM_BOOT=nspawn needs root (systemd-nspawn, a cgroup of its own)"; exit 2; }
   tree=$base/tree
