@@ -58,21 +58,64 @@ if grep -q FAILED "$images_log"; then
   status=1
 fi
 rm -f "$images_log" "$stage1_log" # the run leaves nothing outside the clone and the caches
-# The sanitizer build compiles meanwhile, at the lowest priority: on the CPU
-# the VM guests leave idle while they wait, not instead of them. nice(1) alone
-# does not do that where the kernel groups tasks by session (autogroup, on in
-# Debian's kernels): meson starts each test in a session of its own, so a
-# guest's group and the test command's weighed the same, and niced compiles in
-# other sessions took half the CPU from a boot (29-ecs ran out of its 180 s:
-# qemu had 143 s of CPU in 270 s). So the build gets a session, its group niced.
-fuzz_build=
+# The sanitizer tier (below) runs beside the rest: its build first, compiled at the lowest
+# priority, on the CPU the VM guests leave idle while they wait, not instead of them. nice(1)
+# alone does not do that where the kernel groups tasks by session (autogroup, on in Debian's
+# kernels): meson starts each test in a session of its own, so a guest's group and the test
+# command's weighed the same, and niced compiles in other sessions took half the CPU from a
+# boot (29-ecs ran out of its 180 s: qemu had 143 s of CPU in 270 s). So the build gets a
+# session, its group niced. Its tests then start at once, each in a session of its own as
+# meson starts them, beside the VM tier's boots: the container boots' waits for a fault's
+# deadline (tests/vm/README.md) left a core idle that they now use, where they used to run
+# alone after the rest (run P: 297 s of 2,156). One at a time, so that two guests and one of
+# them share the two cores; their hang guards doubled for that. Their output is printed
+# once the rest ended.
+sanitizer=
 if ((fuzz)); then
   [[ -f build-fuzz/build.ninja ]] ||
     CC="ccache clang-14" CXX="ccache clang++-14" meson setup build-fuzz -Dfuzz=true \
       -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 >/dev/null
-  setsid --wait bash -c '[[ -w /proc/self/autogroup ]] && echo 19 >/proc/self/autogroup
-    exec nice -n 19 ninja -C build-fuzz' >build/fuzz-build.log 2>&1 &
-  fuzz_build=$!
+  (
+    # The sanitizer tier: the tests whose code paths no other sanitized test
+    # reaches, against the unit tests, steps and CLI built with ASan+UBSan (a
+    # report halts the process: the test fails), then each fuzz target's smoke.
+    # Landlock, the dlopen()ed libcurl and libcrypto and LeakSanitizer at exit
+    # all work there. Each suite here, and what only it reaches:
+    #   unit              the library, every module (the widest)
+    #   bad-input         eks-node-config on hostile user data, at its limits
+    #   process-chain     every step binary's main, in chain order, and re-runs
+    #   aws-lookups       libcurl and libcrypto (SigV4, XML) against a faulty fake AWS
+    #   imds-values       eks-node-imds's HTTP client on hostile metadata answers
+    #   prepull           the CRI client (gRPC framing, protobuf) on a fake containerd
+    #   joined            eks-node-joined's socket loop
+    #   secrets           collect-logs' tar writer and the redaction
+    #   cli-validate-logs validate and the journal reader
+    #   cli-confinement   the Landlock rule sets and their probe
+    #   get-token         eks-node get-token: the presign, KUBERNETES_EXEC_INFO, the role's
+    #                     document on the listing's IMDS session token
+    # Left to the GCC run, with the reason: conformance, max-pods, al2-golden and
+    # cli-user-data-file (the same parsers and renderers as unit, bad-input and
+    # process-chain, and the fuzz smokes of bootstrap-sh, nodeconfig and
+    # user-data), process-kill (SIGKILL timing, not memory: its writes are
+    # process-chain's), the VM tier (its own image), generator-golden (the
+    # generator's code is the unit tests' generator cases, and its golden cases
+    # run each under strace), and the checks that run no code of ours (packer,
+    # units, unit-docs, cli-completion). tests/fuzz/ubsan.supp lists the UBSan
+    # reports of defects found and not fixed yet.
+    if ! setsid --wait bash -c '[[ -w /proc/self/autogroup ]] && echo 19 >/proc/self/autogroup
+      exec nice -n 19 ninja -C build-fuzz' >build/fuzz-build.log 2>&1; then
+      tail -n 40 build/fuzz-build.log
+      exit 1
+    fi
+    sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
+      cli-confinement get-token)
+    mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
+    ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp \
+      meson test -C build-fuzz --print-errorlogs --num-processes 1 --timeout-multiplier 2 \
+      "${sanitized[@]}" "${smokes[@]}"
+  ) >build/sanitizer-tier.log 2>&1 &
+  sanitizer=$!
 fi
 # Every tier, two tests at a time, the VM tier's boots too (each guest on one
 # host thread: tests/vm/run-scenario.sh); a boot group's scenarios share one
@@ -82,42 +125,8 @@ phase 'meson test'
 logs=(build/meson-logs/testlog.json)
 
 if ((fuzz)); then
-  # The sanitizer tier: the tests whose code paths no other sanitized test
-  # reaches, against the unit tests, steps and CLI built with ASan+UBSan (a
-  # report halts the process: the test fails), then each fuzz target's smoke.
-  # Landlock, the dlopen()ed libcurl and libcrypto and LeakSanitizer at exit
-  # all work there. Each suite here, and what only it reaches:
-  #   unit              the library, every module (the widest)
-  #   bad-input         eks-node-config on hostile user data, at its limits
-  #   process-chain     every step binary's main, in chain order, and re-runs
-  #   aws-lookups       libcurl and libcrypto (SigV4, XML) against a faulty fake AWS
-  #   imds-values       eks-node-imds's HTTP client on hostile metadata answers
-  #   prepull           the CRI client (gRPC framing, protobuf) on a fake containerd
-  #   joined            eks-node-joined's socket loop
-  #   secrets           collect-logs' tar writer and the redaction
-  #   cli-validate-logs validate and the journal reader
-  #   cli-confinement   the Landlock rule sets and their probe
-  #   get-token         eks-node get-token: the presign, KUBERNETES_EXEC_INFO, the role's
-  #                     document on the listing's IMDS session token
-  # Left to the GCC run, with the reason: conformance, max-pods, al2-golden and
-  # cli-user-data-file (the same parsers and renderers as unit, bad-input and
-  # process-chain, and the fuzz smokes of bootstrap-sh, nodeconfig and
-  # user-data), process-kill (SIGKILL timing, not memory: its writes are
-  # process-chain's), the VM tier (its own image), generator-golden (the
-  # generator's code is the unit tests' generator cases, and its golden cases
-  # run each under strace), and the checks that run no code of ours (packer,
-  # units, unit-docs, cli-completion). tests/fuzz/ubsan.supp lists the UBSan
-  # reports of defects found and not fixed yet.
-  if ! wait "$fuzz_build"; then
-    tail -n 40 build/fuzz-build.log
-    status=1
-  fi
-  sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
-    cli-confinement get-token)
-  mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
-  ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp \
-    meson test -C build-fuzz --print-errorlogs --num-processes 2 "${sanitized[@]}" "${smokes[@]}" || status=$?
+  wait "$sanitizer" || status=1
+  cat build/sanitizer-tier.log
   logs+=(build-fuzz/meson-logs/testlog.json)
   phase 'sanitizer tier'
 fi
