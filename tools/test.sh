@@ -67,8 +67,9 @@ rm -f "$images_log" "$stage1_log" # the run leaves nothing outside the clone and
 # session, its group niced. Its tests then start at once, each in a session of its own as
 # meson starts them, beside the VM tier's boots: the container boots' waits for a fault's
 # deadline (tests/vm/README.md) left a core idle that they now use, where they used to run
-# alone after the rest (run P: 297 s of 2,156). One at a time, so that two guests and one of
-# them share the two cores; their hang guards doubled for that. Their output is printed
+# alone after the rest (run P: 297 s of 2,156). Two at a time, as alone: the niced build
+# ends late in the VM tier (run Q: at 1,600 s of 1,603), and one at a time left a core idle
+# after it; their hang guards doubled for the guests beside them. Their output is printed
 # once the rest ended.
 sanitizer=
 if ((fuzz)); then
@@ -112,7 +113,7 @@ if ((fuzz)); then
     mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
     ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
       UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp \
-      meson test -C build-fuzz --print-errorlogs --num-processes 1 --timeout-multiplier 2 \
+      meson test -C build-fuzz --print-errorlogs --num-processes 2 --timeout-multiplier 2 \
       "${sanitized[@]}" "${smokes[@]}"
   ) >build/sanitizer-tier.log 2>&1 &
   sanitizer=$!
