@@ -149,14 +149,18 @@ own_cgroup() {
   rel=$(sed -n 's/^0:://p' /proc/self/cgroup)
   mkdir -p "$mnt${rel%/}/$1"
   echo "$BASHPID" >"$mnt${rel%/}/$1/cgroup.procs"
-  echo "$mnt${rel%/}/$1" >"$work/cgroup"
+  echo "$mnt${rel%/}/$1" >>"$work/cgroups"
 }
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/eks-node-vm.XXXXXX")
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   [[ -n ${lazy_pid:-} ]] && kill "$lazy_pid" 2>/dev/null
-  [[ -f $work/cgroup ]] && rmdir "$(cat "$work/cgroup")" 2>/dev/null
+  # a container's cgroups outlive it (its systemd's tree, nspawn's payload and supervisor):
+  # removed bottom up, as nothing runs in them any more
+  if [[ -f $work/cgroups ]]; then
+    while read -r cg; do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done <"$work/cgroups"
+  fi
   if [[ -n $keep ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -326,14 +330,34 @@ finish_run() {
 # (containerd's snapshots); the share at /run/eksvm, where the 9p mount would be; the
 # fake IMDS on lo of its own network namespace (guest/imds). KERNEL_CMDLINE is PID 1's
 # command line, where systemd, cloud-init and eks-node-generator read it in a container.
+# (SMBIOS_EC2 there: /sys/hypervisor/uuid, guest/preinit)
+if [[ $VM_BOOT == nspawn ]] && [[ -n $POWER_CUT$NVME${NVMEOF:-}$VM_DISK_THROTTLE$VM_DISK_LAZY || $NICS != 0 ]]; then
+  log "VM_BOOT=nspawn: no POWER_CUT, NVME, NVMEOF, NICS or disk model in a container"
+  exit 2
+fi
+# Where systemd-nspawn cannot run a container (not root, no systemd-container, a machine that
+# is itself a container without what nspawn needs), the scenario boots as a VM instead, and
+# says so: its checks pass in either (each check that differs says how), only slower.
+tree=$base/tree
 if [[ $VM_BOOT == nspawn ]]; then
-  # (SMBIOS_EC2 there: /sys/hypervisor/uuid, guest/preinit)
-  [[ -z $POWER_CUT$NVME${NVMEOF:-}$VM_DISK_THROTTLE$VM_DISK_LAZY && $NICS == 0 ]] ||
-    { log "VM_BOOT=nspawn: no POWER_CUT, NVME, NVMEOF, NICS or disk model in a container"; exit 2; }
-  command -v systemd-nspawn >/dev/null || { log "VM_BOOT=nspawn needs systemd-nspawn (systemd-container)"; exit 2; }
-  ((EUID == 0)) || { log "VM_BOOT=nspawn needs root (systemd-nspawn, a cgroup of its own)"; exit 2; }
-  tree=$base/tree
-  [[ -d $tree/usr ]] || { log "no image tree in $base (an image built before container boots: rebuild it)"; exit 1; }
+  why=''
+  if ((EUID != 0)); then
+    why="not root"
+  elif ! command -v systemd-nspawn >/dev/null; then
+    why="no systemd-nspawn (package systemd-container)"
+  elif [[ ! -d $tree/usr ]]; then
+    why="no image tree in $base"
+  elif ! (own_cgroup "eksvm-probe-$$" && SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout 60 systemd-nspawn --quiet \
+    --register=no --keep-unit --private-network --volatile=overlay -D "$tree" /bin/true) \
+    >"$work/nspawn-probe.log" 2>&1; then
+    why="systemd-nspawn failed: $(tail -n1 "$work/nspawn-probe.log")"
+  fi
+  if [[ -n $why ]]; then
+    log "$name: no container boot here ($why): booting it as a VM"
+    VM_BOOT=qemu
+  fi
+fi
+if [[ $VM_BOOT == nspawn ]]; then
   # what the image build put there (the cached pause image, imported and pinned) comes along
   cp -a "$tree/var/lib/containerd" "$work/containerd"
   # runc through tests/vm/nspawn/runc, which says why
