@@ -142,6 +142,15 @@ base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR EKS_NODE_VM_BUILD_DIR=$build_dir EKS_NODE
   "$here/build-image.sh" | tail -n1)
 [[ -f $base/rootfs.img ]] || { log "no $VM_FLAVOUR image"; exit 1; }
 
+# record_cpu: the CPU time the calling subshell's children used (user + sys), one line added to
+# WORK/qemu-cpu per boot: next to wall time it tells whether a slow run was slow or just
+# starved by other work on the machine
+record_cpu() {
+  times >"$work/times" # not in a pipeline: that would run it in a subshell without children
+  awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f\n", $1 * 60 + $2 + $3 * 60 + $4 }' \
+    "$work/times" >>"$work/qemu-cpu"
+}
+
 # own_cgroup NAME: moves the calling (sub)shell into a new child NAME of its cgroup v2 group
 own_cgroup() {
   local mnt rel
@@ -339,6 +348,8 @@ fi
 # is itself a container without what nspawn needs), the scenario boots as a VM instead, and
 # says so: its checks pass in either (each check that differs says how), only slower.
 tree=$base/tree
+# One boot, bounded by VM_TIMEOUT, and 300 s more for each case of a boot group.
+vm_timeout=$((VM_TIMEOUT + 300 * ${#cases[@]}))
 if [[ $VM_BOOT == nspawn ]]; then
   why=''
   if ((EUID != 0)); then
@@ -377,7 +388,6 @@ if [[ $VM_BOOT == nspawn ]]; then
   else
     boot_cmd+=(--boot $KERNEL_CMDLINE $extra)
   fi
-  vm_timeout=$((VM_TIMEOUT + 300 * ${#cases[@]}))
   start=$(date +%s.%N)
   qemu_rc=0 boot1_reason=''
   log "$name: booting ($VM_FLAVOUR, systemd-nspawn at the host's speed)"
@@ -389,9 +399,7 @@ if [[ $VM_BOOT == nspawn ]]; then
     rc=0
     SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout --kill-after=10 "$vm_timeout" "${boot_cmd[@]}" \
       </dev/null >"$work/console.log" 2>&1 || rc=$?
-    times >"$work/times"
-    awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f\n", $1 * 60 + $2 + $3 * 60 + $4 }' \
-      "$work/times" >"$work/qemu-cpu"
+    record_cpu
     exit "$rc"
   ) || qemu_rc=$?
   finish_run
@@ -504,17 +512,11 @@ done
 # QMP: the host freezes the disk of a POWER_CUT scenario's first boot through it
 [[ -n $POWER_CUT ]] && qemu+=(-qmp "unix:$work/qmp.sock,server=on,wait=off")
 
-# One boot, bounded by VM_TIMEOUT, and 300 s more for each case of a boot group.
-vm_timeout=$((VM_TIMEOUT + 300 * ${#cases[@]}))
 # Run it in a subshell: `times` then counts qemu alone.
 run_qemu() {
   local rc=0
   timeout --kill-after=10 "$vm_timeout" "${qemu[@]}" 2>"$work/qemu.log" || rc=$?
-  # CPU time qemu used (this subshell's children, user + sys): next to wall time it tells
-  # whether a slow run was slow or just starved by other work on the machine.
-  times >"$work/times" # not in a pipeline: that would run it in a subshell without children
-  awk 'NR == 2 { gsub(/[ms]/, " "); printf "%.1f\n", $1 * 60 + $2 + $3 * 60 + $4 }' \
-    "$work/times" >>"$work/qemu-cpu"
+  record_cpu
   exit "$rc"
 }
 
