@@ -41,7 +41,9 @@ struct TempRoot {
     }
 };
 
-inline fs::path source_path(std::string_view rel) { return fs::path(EKS_NODE_SOURCE_ROOT) / rel; }
+// The source tree (source_root.cpp).
+fs::path source_root();
+inline fs::path source_path(std::string_view rel) { return source_root() / rel; }
 
 inline json load_json(std::string_view rel) { return json::parse(read_file(source_path(rel))); }
 

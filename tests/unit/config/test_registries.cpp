@@ -14,6 +14,7 @@
 #include "config/sources.hpp"
 #include "config/trust.hpp"
 #include "core/error.hpp"
+#include "fixtures.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -29,7 +30,7 @@ std::string error_of(const test::Fragments& fragments) {
 std::string error_of(const std::string& toml) { return error_of({{"/etc/eks-node/node.toml.d/50-r.toml", toml}}); }
 
 std::string fixture(const std::string& name) {
-    std::ifstream in(std::string(EKS_NODE_SOURCE_ROOT) + "/tests/data/certificates/" + name);
+    std::ifstream in(test::source_path("tests/data/certificates/" + name));
     std::stringstream s;
     s << in.rdbuf();
     return s.str();

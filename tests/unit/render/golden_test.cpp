@@ -23,6 +23,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/outputs.hpp"
+#include "fixtures.hpp"
 #include "render/render.hpp"
 #include "steps/steps.hpp"
 #include "test_support.hpp"
@@ -33,7 +34,7 @@ using namespace eksnode;
 using namespace eksnode::render;
 using render_test::TempDir;
 
-const fs::path golden_root = fs::path(EKS_NODE_SOURCE_ROOT) / "tests" / "golden";
+const fs::path golden_root = test::source_path("tests/golden");
 const std::string config_rel = "run/eks-node/config.json";
 
 struct FileState {
