@@ -19,8 +19,17 @@ fuzz=1
 # that filled the cache). Each CI run and each bare run here is a fresh clone at a new path.
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 
-# Where the time goes (the README's figures): each phase's end, seconds into the run
-phase() { echo "test.sh: $1 done at ${SECONDS} s"; }
+# Where the time goes (the README's figures): each phase's end, seconds into the run, and the
+# CPU time the machine left idle during it (all cores' idle and iowait, /proc/stat): what a
+# job beside that phase could still have had
+idle_ticks() { awk '/^cpu /{ print $5 + $6; exit }' /proc/stat; }
+hz=$(getconf CLK_TCK) idle_last=$(idle_ticks) phase_start=0
+phase() {
+  local idle
+  idle=$(idle_ticks)
+  echo "test.sh: $1 done at ${SECONDS} s ($(((idle - idle_last) / hz)) CPU-s idle in its $((SECONDS - phase_start)) s)"
+  idle_last=$idle phase_start=$SECONDS
+}
 deps=(--test)
 ((fuzz)) && deps+=(--fuzz)
 tools/deps.sh "${deps[@]}"
@@ -108,6 +117,7 @@ if ((fuzz)); then
       tail -n 40 build/fuzz-build.log
       exit 1
     fi
+    echo "test.sh: sanitizer build done at ${SECONDS} s"
     sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
       cli-confinement get-token)
     mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')

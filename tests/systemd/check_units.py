@@ -520,8 +520,9 @@ def network_template(root, unit_dir, units):
 
 # Not a chain step: it reads the join's files into the page cache from the first moment of
 # the boot (eks-node-readahead(8)), pulled into sysinit.target by the generator when the image
-# lists them. Nothing may wait for it: ordered only against shutdown, not a oneshot (its
-# start job ends when it runs, so not even the boot's end waits), no OnFailure=, required
+# lists them. Nothing may wait for it: ordered only against shutdown, Type=simple (its
+# start job ends at the fork, so not even the boot's end waits, nor a start timeout runs
+# while the exec waits for idle CPU), no OnFailure=, required
 # and waited for by no unit; no MemoryMax= (the page cache it fills is charged to its cgroup,
 # and a bound would evict what it read), a numeric TasksMax=.
 READAHEAD = "eks-node-readahead.service"
@@ -530,9 +531,10 @@ READAHEAD = "eks-node-readahead.service"
 def readahead(root, unit_dir, units):
     why_comments([unit_dir / READAHEAD])
     text = effective(root, READAHEAD)
-    for want in ("Type=exec", "DefaultDependencies=no", "Documentation=man:eks-node-readahead(8)", "TimeoutStartSec=",
+    for want in ("Type=simple", "DefaultDependencies=no", "Documentation=man:eks-node-readahead(8)",
                  "RuntimeMaxSec=", "StandardOutput=journal+console"):
         check(re.search("^" + re.escape(want), text, re.M) is not None, f"{READAHEAD} has {want}")
+    check(not directives(text, "TimeoutStartSec"), f"{READAHEAD} has no start timeout to run out while it waits for the CPU")
     check(not directives(text, "OnFailure"), f"{READAHEAD} has no OnFailure=: a failed read-ahead holds nothing back")
     check(not directives(text, "After"), f"{READAHEAD} is ordered after nothing", " ".join(directives(text, "After")))
     check(set(directives(text, "Before")) == {"shutdown.target"}, f"{READAHEAD} is ordered before shutdown.target only",

@@ -19,6 +19,7 @@
 // configuration's business: the CLI assembles it (cli/readahead_list.cpp).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -148,8 +149,15 @@ inline constexpr unsigned max_jobs = 64;
 // The size of one read: a file larger than this is shared among the threads.
 inline constexpr std::size_t chunk_bytes = 1u << 20;
 
+// How long the reads go on: a file not begun by then is left to the join, which by
+// then has read what it needed itself (a join takes seconds to a minute). On a boot
+// that keeps the CPU busy the reads, at the idle scheduling class, get little of it;
+// past this they would only compete with the first pods (eks-node-readahead(8)).
+inline constexpr std::chrono::seconds default_deadline{120};
+
 struct FileOutcome {
-    enum class Kind { read, missing, not_regular, failed };
+    // not_reached: the deadline came before the file was begun
+    enum class Kind { read, missing, not_regular, failed, not_reached };
     Kind kind = Kind::missing;
     std::uint64_t bytes = 0;  // read
     int error = 0;            // errno of a failed open or read
@@ -162,7 +170,9 @@ struct ReadReport {
 
 // Reads every file (node paths, under `paths`' root) once, start to end, into
 // the page cache, with at most `jobs` threads (1..max_jobs); a file that is
-// missing, not a regular file or fails to read is recorded and skipped.
-ReadReport read_ahead(const Paths& paths, const std::vector<std::string>& files, unsigned jobs);
+// missing, not a regular file or fails to read is recorded and skipped. No file
+// is begun after `deadline` (a file begun is read to its end).
+ReadReport read_ahead(const Paths& paths, const std::vector<std::string>& files, unsigned jobs,
+                      std::chrono::steady_clock::time_point deadline);
 
 }  // namespace eksnode::readahead

@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <deque>
 #include <memory>
@@ -54,8 +55,9 @@ struct Open {
 
 class Reader {
 public:
-    Reader(const Paths& paths, const std::vector<std::string>& files, ReadReport& report)
-        : paths_(paths), files_(files), report_(report) {}
+    Reader(const Paths& paths, const std::vector<std::string>& files, ReadReport& report,
+           std::chrono::steady_clock::time_point deadline)
+        : paths_(paths), files_(files), report_(report), deadline_(deadline) {}
 
     void work() {
         std::unique_ptr<char[]> buf(new char[chunk_bytes]);
@@ -71,6 +73,11 @@ public:
                     f = open_.front();
                     offset = f->next;
                     f->next += chunk_bytes;
+                } else if (next_file_ < files_.size() && std::chrono::steady_clock::now() >= deadline_) {
+                    // the rest is left to the join: recorded as not reached
+                    for (; next_file_ < files_.size(); ++next_file_)
+                        report_.files[next_file_].kind = FileOutcome::Kind::not_reached;
+                    return;
                 } else if (next_file_ < files_.size()) {
                     f = std::make_shared<Open>();
                     f->index = next_file_++;
@@ -154,6 +161,7 @@ private:
     const Paths& paths_;
     const std::vector<std::string>& files_;
     ReadReport& report_;
+    const std::chrono::steady_clock::time_point deadline_;
     std::mutex mutex_;
     std::deque<std::shared_ptr<Open>> open_;  // files with chunks left, in the list's order
     std::size_t next_file_ = 0;
@@ -161,12 +169,13 @@ private:
 
 }  // namespace
 
-ReadReport read_ahead(const Paths& paths, const std::vector<std::string>& files, unsigned jobs) {
+ReadReport read_ahead(const Paths& paths, const std::vector<std::string>& files, unsigned jobs,
+                      std::chrono::steady_clock::time_point deadline) {
     ReadReport report;
     report.files.resize(files.size());
     jobs = std::clamp(jobs, 1u, max_jobs);
     report.threads = static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(files.size(), 1)));
-    Reader reader(paths, files, report);
+    Reader reader(paths, files, report, deadline);
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < report.threads; ++i) threads.emplace_back([&reader] { reader.work(); });
     reader.work();

@@ -96,10 +96,11 @@ int readahead_main(int argc, char** argv) {
         for (const std::string& w : l.warnings) log::warning("{}", w);
 
         const auto t0 = std::chrono::steady_clock::now();
-        const readahead::ReadReport r = readahead::read_ahead(paths, l.files, jobs);
+        const readahead::ReadReport r =
+            readahead::read_ahead(paths, l.files, jobs, t0 + readahead::default_deadline);
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-        std::size_t read = 0, absent = 0, failed = 0;
+        std::size_t read = 0, absent = 0, failed = 0, late = 0;
         for (std::size_t i = 0; i < r.files.size(); ++i) {
             const readahead::FileOutcome& f = r.files[i];
             switch (f.kind) {
@@ -112,6 +113,7 @@ int readahead_main(int argc, char** argv) {
                 ++absent;
                 log::debug("{}: not a regular file, skipped", l.files[i]);
                 break;
+            case readahead::FileOutcome::Kind::not_reached: ++late; break;
             case readahead::FileOutcome::Kind::failed:
                 // the join reads it itself and meets the same error: said there, not failed here
                 ++failed;
@@ -120,10 +122,13 @@ int readahead_main(int argc, char** argv) {
             }
         }
         log::emit(log::Level::info,
-                  fmt::format("read {} file{} of {} ({:.1f} MiB) in {:.0f} ms, {} thread{}{}{}", read,
+                  fmt::format("read {} file{} of {} ({:.1f} MiB) in {:.0f} ms, {} thread{}{}{}{}", read,
                               read == 1 ? "" : "s", list, mib(r.bytes), ms, r.threads, r.threads == 1 ? "" : "s",
                               absent ? fmt::format("; {} not on this node", absent) : "",
-                              failed ? fmt::format("; {} could not be read", failed) : ""),
+                              failed ? fmt::format("; {} could not be read", failed) : "",
+                              late ? fmt::format("; {} not begun within {} s, left to the join", late,
+                                                 readahead::default_deadline.count())
+                                   : ""),
                   {}, log::id::step_done);
         return EXIT_OK;
     } catch (...) {

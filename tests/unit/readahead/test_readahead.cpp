@@ -341,6 +341,11 @@ TEST_CASE("Files: a script's interpreter, env's program looked up in the program
 
 // ---- the reader ----------------------------------------------------------------------
 
+namespace {
+// a deadline no test reaches
+std::chrono::steady_clock::time_point later() { return std::chrono::steady_clock::now() + std::chrono::hours(1); }
+}  // namespace
+
 TEST_CASE("read_ahead: every file read once, the missing and the irregular recorded", "[readahead]") {
     TempRoot r;
     r.write("/empty", "");
@@ -354,7 +359,7 @@ TEST_CASE("read_ahead: every file read once, the missing and the irregular recor
     using K = ra::FileOutcome::Kind;
     for (unsigned jobs : {1u, 3u, 8u}) {
         INFO("jobs " << jobs);
-        const ra::ReadReport rep = ra::read_ahead(r.paths(), list, jobs);
+        const ra::ReadReport rep = ra::read_ahead(r.paths(), list, jobs, later());
         REQUIRE(rep.files.size() == list.size());
         CHECK(rep.threads == std::min<unsigned>(jobs, list.size()));
         CHECK(rep.files[0].kind == K::read);
@@ -369,5 +374,22 @@ TEST_CASE("read_ahead: every file read once, the missing and the irregular recor
         CHECK(rep.files[6].kind == K::read);
         CHECK(rep.bytes == 10 + big.size() + 1);
     }
-    CHECK(ra::read_ahead(r.paths(), {}, 4).threads == 1);
+    CHECK(ra::read_ahead(r.paths(), {}, 4, later()).threads == 1);
+}
+
+TEST_CASE("read_ahead: no file begun after the deadline, each recorded as not reached", "[readahead]") {
+    TempRoot r;
+    r.write("/a", "aaaa");
+    r.write("/b", std::string(ra::chunk_bytes * 2, 'b'));
+    const std::vector<std::string> list{"/a", "/missing", "/b"};
+    for (unsigned jobs : {1u, 4u}) {
+        INFO("jobs " << jobs);
+        const ra::ReadReport rep = ra::read_ahead(r.paths(), list, jobs, std::chrono::steady_clock::now());
+        REQUIRE(rep.files.size() == list.size());
+        for (const ra::FileOutcome& f : rep.files) {
+            CHECK(f.kind == ra::FileOutcome::Kind::not_reached);
+            CHECK(f.bytes == 0);
+        }
+        CHECK(rep.bytes == 0);
+    }
 }
