@@ -73,14 +73,14 @@ rm -f "$images_log" "$stage1_log" # the run leaves nothing outside the clone and
 # kernels): meson starts each test in a session of its own, so a guest's group and the test
 # command's weighed the same, and niced compiles in other sessions took half the CPU from a
 # boot (29-ecs ran out of its 180 s: qemu had 143 s of CPU in 270 s). So the build gets a
-# session, its group niced. Its tests then start at once, each in a session of its own as
-# meson starts them, beside the VM tier's boots: the container boots' waits for a fault's
-# deadline (tests/vm/README.md) left a core idle that they now use, where they used to run
-# alone after the rest (run P: 297 s of 2,156). Two at a time, as alone: the niced build
-# ends late in the VM tier (run Q: at 1,600 s of 1,603), and one at a time left a core idle
-# after it; their hang guards doubled for the guests beside them. Their output is printed
-# once the rest ended.
+# session, its group niced. Its tests then start once the VM boots are over (below), each in
+# a session of its own as meson starts them, beside the container boots: those boots' waits
+# for a fault's deadline (tests/vm/README.md) left a core idle that they now use, where they
+# used to run alone after the rest (run P: 297 s of 2,156). Two at a time, as alone: one at
+# a time left a core idle after the rest; their hang guards doubled for the boots beside
+# them. Their output is printed once the rest ended.
 sanitizer=
+rm -f build/.main-tests-done
 if ((fuzz)); then
   [[ -f build-fuzz/build.ninja ]] ||
     CC="ccache clang-14" CXX="ccache clang++-14" meson setup build-fuzz -Dfuzz=true \
@@ -118,6 +118,22 @@ if ((fuzz)); then
       exit 1
     fi
     echo "test.sh: sanitizer build done at ${SECONDS} s"
+    # Its tests wait for the VM boots (the first tests of the run, tests/meson.build): a TCG
+    # guest takes a core of its own and has its boot guards, and two of them already keep both
+    # cores busy. Beside them (run T: a warm build ended at once) the guests lost 250 s of CPU
+    # to these tests, and the container boots after them left a core idle while they wait out
+    # a fault's deadline, which these tests can fill instead. So: once no qemu has run for
+    # 10 s, or once the main run's tests are over (no VM ran, or another user's qemu runs).
+    seen=0 quiet=0
+    while [[ ! -e build/.main-tests-done ]]; do
+      if pgrep -x qemu-system-x86 >/dev/null; then
+        seen=1 quiet=0
+      elif ((seen)) && ((++quiet >= 10)); then
+        break
+      fi
+      sleep 1
+    done
+    echo "test.sh: sanitizer tests start at ${SECONDS} s"
     sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
       cli-confinement get-token)
     mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
@@ -132,6 +148,7 @@ fi
 # host thread: tests/vm/run-scenario.sh); a boot group's scenarios share one
 # boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
 EKS_NODE_VM_RUN=$(date +%s%N)-$$ meson test -C build --print-errorlogs --num-processes 2 || status=$?
+touch build/.main-tests-done
 phase 'meson test'
 logs=(build/meson-logs/testlog.json)
 

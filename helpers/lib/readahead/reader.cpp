@@ -28,8 +28,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>

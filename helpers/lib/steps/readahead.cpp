@@ -96,8 +96,7 @@ int readahead_main(int argc, char** argv) {
         for (const std::string& w : l.warnings) log::warning("{}", w);
 
         const auto t0 = std::chrono::steady_clock::now();
-        const readahead::ReadReport r =
-            readahead::read_ahead(paths, l.files, jobs, t0 + readahead::default_deadline);
+        const readahead::ReadReport r = readahead::read_ahead(paths, l.files, jobs, t0 + readahead::default_deadline);
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
         std::size_t read = 0, absent = 0, failed = 0, late = 0;
