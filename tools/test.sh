@@ -43,32 +43,10 @@ stage1_log=$(mktemp "${TMPDIR:-/tmp}/eks-node-vm-stage1.XXXXXX")
 done) >"$stage1_log" 2>&1 &
 tools/build.sh >/dev/null
 phase build
-# The VM tier's guest images (tests/vm/build-image.sh; cached by content in
-# /var/cache/eks-node-vm, minutes when absent) are finished beside the lint: stage 2
-# comes after the build, as a new image is validated by the eks-node just built
-# (`meson install` of build/, `eks-node validate --image`); stage 1 started with the
-# build (above), and each flavour's lock makes this wait for it.
-images_log=$(mktemp "${TMPDIR:-/tmp}/eks-node-vm-images.XXXXXX")
-(for flavour in bookworm sid; do
-  EKS_NODE_VM_FLAVOUR=$flavour EKS_NODE_VM_BUILD_DIR=$PWD/build tests/vm/build-image.sh >/dev/null ||
-    echo "image $flavour: FAILED"
-done) >"$images_log" 2>&1 &
-images=$!
-status=0
-# clang-format on the changed lines, clang-tidy on the changed files
-# (tools/lint.sh says which base): a finding fails the run; the tests still
-# run, so one CI round shows both.
-tools/lint.sh || status=$?
-phase lint
-wait "$images" || true
-phase 'VM images'
-if grep -q FAILED "$images_log"; then
-  tail -n 40 "$stage1_log" "$images_log" # stage 1 beside the build wrote only there
-  status=1
-fi
-rm -f "$images_log" "$stage1_log" # the run leaves nothing outside the clone and the caches
-# The sanitizer tier (below) runs beside the rest: its build first, compiled at the lowest
-# priority, on the CPU the VM guests leave idle while they wait, not instead of them. nice(1)
+# The sanitizer tier (below) runs beside the rest: its build first, from the end of the GCC
+# build on, compiled at the lowest priority, on the CPU the image builds and the VM guests
+# leave idle, not instead of them (on a bare machine the images' stage 2 left 193 CPU-s idle
+# in its 207 s, run V, while this build waited for it). nice(1)
 # alone does not do that where the kernel groups tasks by session (autogroup, on in Debian's
 # kernels): meson starts each test in a session of its own, so a guest's group and the test
 # command's weighed the same, and niced compiles in other sessions took half the CPU from a
@@ -144,6 +122,30 @@ if ((fuzz)); then
   ) >build/sanitizer-tier.log 2>&1 &
   sanitizer=$!
 fi
+# The VM tier's guest images (tests/vm/build-image.sh; cached by content in
+# /var/cache/eks-node-vm, minutes when absent) are finished beside the lint: stage 2
+# comes after the build, as a new image is validated by the eks-node just built
+# (`meson install` of build/, `eks-node validate --image`); stage 1 started with the
+# build (above), and each flavour's lock makes this wait for it.
+images_log=$(mktemp "${TMPDIR:-/tmp}/eks-node-vm-images.XXXXXX")
+(for flavour in bookworm sid; do
+  EKS_NODE_VM_FLAVOUR=$flavour EKS_NODE_VM_BUILD_DIR=$PWD/build tests/vm/build-image.sh >/dev/null ||
+    echo "image $flavour: FAILED"
+done) >"$images_log" 2>&1 &
+images=$!
+status=0
+# clang-format on the changed lines, clang-tidy on the changed files
+# (tools/lint.sh says which base): a finding fails the run; the tests still
+# run, so one CI round shows both.
+tools/lint.sh || status=$?
+phase lint
+wait "$images" || true
+phase 'VM images'
+if grep -q FAILED "$images_log"; then
+  tail -n 40 "$stage1_log" "$images_log" # stage 1 beside the build wrote only there
+  status=1
+fi
+rm -f "$images_log" "$stage1_log" # the run leaves nothing outside the clone and the caches
 # Every tier, two tests at a time, the VM tier's boots too (each guest on one
 # host thread: tests/vm/run-scenario.sh); a boot group's scenarios share one
 # boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
