@@ -2,11 +2,12 @@
 // The source tree's path, compiled into this file alone. As a -D on every unit test file it
 // made each of them miss ccache in every fresh clone (CCACHE_BASEDIR rewrites paths in -I,
 // not in a macro's value): 40 compiles, about 2 minutes of a warm CI run's build and more in
-// the sanitizer build. This file is the one that misses now.
-#include "fixtures.hpp"
+// the sanitizer build. This file is the one that misses now, so it includes no more than it
+// needs (<filesystem>, not fixtures.hpp's JSON and logging), and fixtures.hpp declares it.
+#include <filesystem>
 
 namespace eksnode::test {
 
-fs::path source_root() { return fs::path(EKS_NODE_SOURCE_ROOT); }
+std::filesystem::path source_root() { return std::filesystem::path(EKS_NODE_SOURCE_ROOT); }
 
 }  // namespace eksnode::test
