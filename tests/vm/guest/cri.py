@@ -295,7 +295,11 @@ def wait_for_sigterm_handler(container_id, limit=10.0):
     handler is ignored: stopped before it has set its handlers (milliseconds after its start,
     which a container boot at the host's speed reaches), it would be killed after the stop's
     timeout with 137 instead of exiting 0. kubelet stops no container that early; this waits
-    as long as that takes, so the stop's check is about the runtime, not a race."""
+    as long as that takes, so the stop's check is about the runtime, not a race.
+    The process must be the pause itself, as its status names it: until runc's init has exec()ed
+    the entrypoint, which can be after StartContainer returned, the cgroup's first process is
+    that init, a Go program whose runtime catches SIGTERM, and exec() resets the handlers (run
+    Y, 2026-11-27, a loaded machine: "caught" after 1 ms, then killed with 137)."""
     start = time.monotonic()
     while time.monotonic() - start < limit:
         for procs in glob.glob(f"/sys/fs/cgroup/**/*{container_id}*/cgroup.procs", recursive=True):
@@ -303,10 +307,11 @@ def wait_for_sigterm_handler(container_id, limit=10.0):
                 with open(procs) as f:
                     pids = f.read().split()
                 with open(f"/proc/{pids[0]}/status") as f:
-                    caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
-            except (OSError, IndexError, StopIteration, ValueError):
+                    fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+                name, caught = fields["Name"], int(fields["SigCgt"], 16)
+            except (OSError, IndexError, KeyError, ValueError):
                 continue
-            if caught & (1 << (signal.SIGTERM - 1)):
+            if name == "pause" and caught & (1 << (signal.SIGTERM - 1)):
                 return round(time.monotonic() - start, 3)
         time.sleep(0.02)
     return None
