@@ -291,8 +291,13 @@ configure_rootfs() {
     >"$r/etc/systemd/journald.conf.d/eksvm.conf"
 
   # Initramfs: only what finds the root disk and the 9p share; the smaller it is the faster
-  # TCG unpacks it.
-  printf '%s\n' virtio_pci virtio_blk ext4 9p 9pnet_virtio >"$r/etc/initramfs-tools/modules"
+  # TCG unpacks it. And xfs, loaded there as on the node the image stands for: AL2023's root
+  # is XFS, so its kernel has xfs before userspace, where this image's ext4 root left it to the
+  # first mkfs.xfs or mount of a scenario's disks, after auditd had loaded the hardening's
+  # module rule (71-cis-hardening.sh: -S finit_module): the kernel then audits every tracefs
+  # file the module creates, 8,112 PATH records in one event (10-instance-store-raid0,
+  # 2026-11-27), which cost journald and auditd ~18 s of emulated CPU in each such boot.
+  printf '%s\n' virtio_pci virtio_blk ext4 9p 9pnet_virtio xfs >"$r/etc/initramfs-tools/modules"
   printf 'MODULES=list\nCOMPRESS=zstd\n' >"$r/etc/initramfs-tools/conf.d/eksvm.conf"
   # No mdadm in it either: the root is no RAID, and mdadm's hook force-loads raid456 (a 2 s
   # benchmark under TCG) and re-triggers udev. Non-executable hooks and boot scripts are
