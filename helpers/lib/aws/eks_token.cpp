@@ -15,7 +15,7 @@ namespace eksnode::aws {
 
 namespace {
 
-using Clock = std::chrono::system_clock;
+using WallClock = std::chrono::system_clock;
 
 bool host_label_chars(std::string_view s) {
     return !s.empty() && s.front() != '.' && s.front() != '-' && s.back() != '.' &&
@@ -40,7 +40,7 @@ std::string sts_host(std::string_view region, std::string_view domain) {
 }
 
 std::string presigned_get_caller_identity(const Credentials& c, std::string_view region, std::string_view host,
-                                          std::string_view cluster, Clock::time_point now) {
+                                          std::string_view cluster, WallClock::time_point now) {
     PresignRequest r;
     r.host = std::string(host);
     r.params = {{"Action", "GetCallerIdentity"}, {"Version", "2011-06-15"}};
@@ -70,8 +70,9 @@ std::string base64url(std::string_view bytes) {
 
 std::string token_from_url(std::string_view url) { return std::string(token_prefix) + base64url(url); }
 
-Clock::time_point token_expiration(Clock::time_point now, std::optional<Clock::time_point> credentials_expiry) {
-    Clock::time_point at = now + token_lifetime - expiration_margin;
+WallClock::time_point token_expiration(WallClock::time_point now,
+                                       std::optional<WallClock::time_point> credentials_expiry) {
+    WallClock::time_point at = now + token_lifetime - expiration_margin;
     // Temporary credentials that expire first take the token with them: STS
     // refuses a request signed with an expired session.
     if (credentials_expiry) at = std::min(at, *credentials_expiry - expiration_margin);
@@ -79,8 +80,8 @@ Clock::time_point token_expiration(Clock::time_point now, std::optional<Clock::t
     return std::chrono::floor<std::chrono::seconds>(at);
 }
 
-std::string rfc3339(Clock::time_point t) {
-    std::time_t tt = Clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
+std::string rfc3339(WallClock::time_point t) {
+    std::time_t tt = WallClock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
     std::tm tm{};
     gmtime_r(&tt, &tm);
     char buf[32];
@@ -109,7 +110,8 @@ ExecInfo parse_exec_info(const char* value) {
     return fallback(fmt::format("asks for apiVersion {}, which eks-node does not know", json_quoted(version, 64)));
 }
 
-std::string exec_credential_json(std::string_view api_version, std::string_view token, Clock::time_point expiration) {
+std::string exec_credential_json(std::string_view api_version, std::string_view token,
+                                 WallClock::time_point expiration) {
     // Written by hand in the AWS CLI's key order (nlohmann's object sorts
     // keys); the strings through the JSON writer.
     return fmt::format(R"({{"kind": "ExecCredential", "apiVersion": {}, "spec": {{}}, "status": )"

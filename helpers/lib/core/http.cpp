@@ -21,8 +21,6 @@ namespace {
 constexpr std::string_view scheme = "http://";
 constexpr uint16_t default_port = 80;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // RFC 9110 5.6.2: the characters a header field name may hold.

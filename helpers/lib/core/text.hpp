@@ -19,6 +19,10 @@ constexpr std::string_view trim_line(std::string_view s) {
     return s;
 }
 
+// An ASCII decimal digit, in any locale (std::isdigit's answer depends on it, and a
+// negative char is undefined behaviour there).
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 // The value of a hexadecimal digit, -1 for anything else.
 constexpr int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';

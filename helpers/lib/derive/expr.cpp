@@ -36,6 +36,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "derive/internal.hpp"
 
 namespace eksnode::derive::detail {
@@ -57,7 +58,7 @@ constexpr std::string_view type_name(Type t) { return t == Type::integer ? "int"
 struct Value {
     Type type = Type::integer;
     bool known = false;
-    std::int64_t v = 0;   // bools as 0 / 1
+    std::int64_t v = 0;  // bools as 0 / 1
 };
 
 Value unknown(Type t) { return {t, false, 0}; }
@@ -65,7 +66,6 @@ Value integer(std::int64_t v) { return {Type::integer, true, v}; }
 Value boolean(bool b) { return {Type::boolean, true, b ? 1 : 0}; }
 
 bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
 
 class Evaluator {
@@ -240,8 +240,8 @@ private:
         std::string_view name = text_.substr(at, pos_ - at);
         skip_space();
         if (peek() == '(')
-            fail(at, fmt::format("function calls such as {}() are not supported (write min/max as `a < b ? a : b`)",
-                                 name));
+            fail(at,
+                 fmt::format("function calls such as {}() are not supported (write min/max as `a < b ? a : b`)", name));
         if (peek() == '.' || peek() == '[')
             fail(at, fmt::format("field and index access on {} are not supported", name));
         if (name == "true") return boolean(true);
@@ -291,9 +291,7 @@ private:
         return integer(r);
     }
 
-    static std::string division_by_zero(char op) {
-        return op == '/' ? "division by zero" : "remainder by zero";
-    }
+    static std::string division_by_zero(char op) { return op == '/' ? "division by zero" : "remainder by zero"; }
 
     static bool compare(std::string_view op, std::int64_t a, std::int64_t b) {
         if (op == "==") return a == b;

@@ -9,10 +9,10 @@
 // counts the host's CPUs (std::thread::hardware_concurrency()), because
 // reserved CPU cannot be computed without a count and an assumed constant
 // would be no better. The origin says so; a golden test provides the file.
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <thread>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -28,8 +28,6 @@ namespace eksnode::derive {
 namespace detail {
 
 namespace {
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Parses a non-negative decimal of at most 9 digits (no overflow possible in int).
 std::optional<int> parse_small_uint(std::string_view s) {
@@ -52,7 +50,7 @@ std::optional<int> parse_cpu_list(std::string_view text) {
         std::size_t comma = text.find(',');
         std::string_view item = text.substr(0, comma);
         text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-        if (comma != std::string_view::npos && text.empty()) return std::nullopt;   // trailing comma
+        if (comma != std::string_view::npos && text.empty()) return std::nullopt;  // trailing comma
         std::size_t dash = item.find('-');
         std::optional<int> first = parse_small_uint(item.substr(0, dash));
         std::optional<int> last = dash == std::string_view::npos ? first : parse_small_uint(item.substr(dash + 1));
@@ -104,7 +102,7 @@ std::optional<std::string> parse_version(std::string_view text) {
             ok = part.has_value() && n < 3;
             if (ok) parts[n++] = *part;
             number = dot == std::string_view::npos ? std::string_view{} : number.substr(dot + 1);
-            if (ok && dot != std::string_view::npos && number.empty()) ok = false;   // "1.29."
+            if (ok && dot != std::string_view::npos && number.empty()) ok = false;  // "1.29."
         }
         // A bare "1" is a count, not a version: demand at least MAJOR.MINOR.
         if (ok && n >= 2) return fmt::format("{}.{}.{}", parts[0], parts[1], parts[2]);
@@ -200,8 +198,7 @@ std::string read_version(const Paths& paths, std::string_view component, std::st
 
 void read_versions(const Paths& paths, MachineFacts& m) {
     std::string origin;
-    m.kubelet_version =
-        read_version(paths, "kubelet", path::kubelet_version_txt, assumed_kubelet_version, origin);
+    m.kubelet_version = read_version(paths, "kubelet", path::kubelet_version_txt, assumed_kubelet_version, origin);
     m.origins["/machine/kubeletVersion"] = origin;
     m.containerd_version =
         read_version(paths, "containerd", path::containerd_version_txt, assumed_containerd_version, origin);
@@ -219,10 +216,10 @@ void detect_nvidia(const Paths& paths, MachineFacts& m) {
     }
     m.nvidia_gpu = !gpus.empty();
     // Directory order is arbitrary; name the first device by address so the origin is stable.
-    m.origins["/machine/nvidiaGpu"] =
-        gpus.empty() ? fmt::format("no PCI device of vendor 0x10de under {}", dir.string())
-                     : fmt::format("{} PCI device(s) of vendor 0x10de, first {}", gpus.size(),
-                                   std::min_element(gpus.begin(), gpus.end())->string());
+    m.origins["/machine/nvidiaGpu"] = gpus.empty()
+                                          ? fmt::format("no PCI device of vendor 0x10de under {}", dir.string())
+                                          : fmt::format("{} PCI device(s) of vendor 0x10de, first {}", gpus.size(),
+                                                        std::min_element(gpus.begin(), gpus.end())->string());
 }
 
 // Which runtime binaries the image installed: a handler is configured only
@@ -257,9 +254,8 @@ void detect_fips(const Paths& paths, MachineFacts& m) {
     constexpr std::string_view file = "/proc/sys/crypto/fips_enabled";
     std::optional<std::string> text = read_file_if_exists(paths.of(file));
     m.fips_enabled = text && (*text == "1" || *text == "1\n");
-    m.origins["/machine/fipsEnabled"] =
-        text ? fmt::format("{} is {}", where(paths, file), m.fips_enabled ? 1 : 0)
-             : fmt::format("{} is missing", where(paths, file));
+    m.origins["/machine/fipsEnabled"] = text ? fmt::format("{} is {}", where(paths, file), m.fips_enabled ? 1 : 0)
+                                             : fmt::format("{} is missing", where(paths, file));
 }
 
 }  // namespace

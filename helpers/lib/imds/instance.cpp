@@ -21,7 +21,6 @@ namespace eksnode::imds::detail {
 namespace {
 
 bool is_lower_alpha(char c) { return c >= 'a' && c <= 'z'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 using value::Check;
 
