@@ -123,6 +123,7 @@ run_subcases() {
     rc=${PIPESTATUS[0]}
     ((rc == 124)) && subcase_say "sub-case $name: check.sh timed out"
     subcase_say "sub-case $name: check.sh exited $rc"
+    cpu_profile "$cout/cpu-profile.txt" # the boot's so far: subtract the case before's
     journalctl -b -o export >"$cout/journal.export" 2>/dev/null
     journalctl -b -o short-precise --no-pager >"$cout/journal.txt" 2>/dev/null
     local path COLLECT=''
