@@ -32,9 +32,20 @@ check "the NodeConfig drop-in the script wrote reached kubelet's flags" \
   grep -q -- "written-by=user-script" /run/stub-kubelet/argv.json
 check "eks-node-cloud-init restarted eks-node-config for the new drop-in" \
   bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat | grep -F "/etc/eks/nodeadm.d"'
-check "eks-node-cloud-init re-ran eks-node-containerd for the config.d drop-in the script wrote" \
-  bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat |
-    grep -F "/etc/containerd/config.d/50-debug.toml changed after eks-node-containerd.service started"'
+# The script also wrote a NodeConfig drop-in, so eks-node-cloud-init restarts eks-node-config
+# first, and that restart re-runs eks-node-containerd (it Requires= eks-node-config). Whether
+# that re-run has started when eks-node-cloud-init then looks at config.d decides whether it
+# restarts eks-node-containerd itself (and says so) or finds it newer than the drop-in: a
+# container boot at the host's speed saw either (run of 2026-11-27). Either way it ran after
+# the script, which is what this checks.
+check "eks-node-containerd ran again after the script wrote its config.d drop-in (re-run by eks-node-cloud-init)" \
+  bash -c 'f=$(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service)
+    s=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-containerd.service)
+    echo "cloud-final exited at $f us, eks-node-containerd last started at $s us"
+    log=$(journalctl -b -u eks-node-cloud-init --no-pager -o cat)
+    (( f > 0 && s >= f )) && {
+      grep -F "/etc/containerd/config.d/50-debug.toml changed after eks-node-containerd.service started" <<<"$log" ||
+        grep -F "restarting eks-node-config.service before kubelet starts (and the steps after it)" <<<"$log"; }'
 check "the re-run listed the drop-in in config.toml's header" \
   grep -qE "^#   /etc/containerd/config.d/50-debug.toml [0-9a-f]{16}$" /etc/containerd/config.toml
 check "the running containerd applied the drop-in (it logs at debug level), restarted before kubelet" bash -c '
