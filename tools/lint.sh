@@ -83,22 +83,24 @@ if [[ "$what" == all ]]; then
     echo "lint: clang-tidy needs build/ (its compile_commands.json and dependency records): run tools/build.sh first" >&2
     exit 2
   fi
-  # ninja -t deps: per object, the source (first line) then every header the
-  # compiler read, relative to build/. A source is linted when it or one of
-  # them changed since $base.
-  mapfile -t changed < <(git diff --name-only "$base" -- "${dirs[@]}"; git ls-files --others --exclude-standard -- "${dirs[@]}")
-  mapfile -t sources < <(ninja -C build -t deps | awk -v all="${EKS_NODE_LINT_TIDY:-changed}" -v list="${changed[*]}" '
-    BEGIN { n = split(list, c, " "); for (i = 1; i <= n; i++) want["../" c[i]] = 1 }
-    /^[^ ]/ { src = ""; next }
-    /^    / { f = $1; if (src == "") src = f
-              if (src ~ /^\.\.\/(helpers|generators|tests)\// && (all == "all" || f in want)) print substr(src, 4) }' | sort -u)
-  # A source checked clean before with exactly these inputs (tools/tidy-keys.py
-  # says which: clang-tidy's version, .clang-tidy, the compile command, the
-  # content of every file its compilation read) is not checked again: a warm
-  # machine re-lints only what changed since its last clean run.
+  # Which sources (tools/tidy-keys.py): each under helpers/ generators/ tests/ whose
+  # compilation read a changed file (ninja's dependency records in build/), "KEY SOURCE" when
+  # clang-tidy must check it, "= SOURCE" when it was checked clean before with exactly these
+  # inputs (clang-tidy's version, .clang-tidy, the compile command, the content of every file
+  # its compilation read): a warm machine re-lints only what changed since its last clean run.
+  # It also writes build/lint/compile_commands.json, one command per source where build/
+  # merged four into one object (a unity build).
   cache=${EKS_NODE_LINT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eks-node-lint}
   mkdir -p "$cache"
-  mapfile -t todo < <(printf '%s\n' "${sources[@]}" | tools/tidy-keys.py "$cache" "$(clang-tidy-14 --version)")
+  # (a failure of it stops the run here, set -e: never "nothing to check")
+  picked=$({ git diff --name-only "$base" -- "${dirs[@]}"; git ls-files --others --exclude-standard -- "${dirs[@]}"; } |
+    tools/tidy-keys.py "$cache" "$(clang-tidy-14 --version)" "${EKS_NODE_LINT_TIDY:-changed}")
+  selected=() sources=() todo=()
+  [[ -n "$picked" ]] && mapfile -t selected <<<"$picked"
+  for line in "${selected[@]}"; do
+    sources+=("${line#* }")
+    [[ "$line" == "= "* ]] || todo+=("$line")
+  done
   cached=$((${#sources[@]} - ${#todo[@]}))
   # shellcheck disable=SC2016 # $1, $2 and $CACHE expand in the sh -c below, on purpose
   if ((${#sources[@]} == 0)); then
@@ -109,7 +111,7 @@ if [[ "$what" == all ]]; then
   # and xargs then 123; a clean check records its key. Two at a time: the
   # machines have two cores.
   elif printf '%s\n' "${todo[@]}" | CACHE=$cache xargs -P 2 -L 1 sh -c \
-    'clang-tidy-14 -p build --quiet "$2" && { [ "$1" = - ] || : >"$CACHE/$1"; }' lint-tidy >build/clang-tidy.log 2>&1; then
+    'clang-tidy-14 -p build/lint --quiet "$2" && { [ "$1" = - ] || : >"$CACHE/$1"; }' lint-tidy >build/clang-tidy.log 2>&1; then
     echo "lint: clang-tidy: no findings in ${#sources[@]} files (${#todo[@]} checked, $cached clean before with the same inputs)"
   else
     grep -E '(warning|error): ' build/clang-tidy.log | sed 's/\x1b\[[0-9;]*m//; s/\x1b\[[0-9;]*m//g' | sort -u >&2 || true
