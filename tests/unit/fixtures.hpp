@@ -41,6 +41,13 @@ struct TempRoot {
     }
 };
 
+// `s` n times over: inputs at and past a parser's limits.
+inline std::string repeat(std::string_view s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+}
+
 // The source tree (source_root.cpp).
 fs::path source_root();
 inline fs::path source_path(std::string_view rel) { return source_root() / rel; }

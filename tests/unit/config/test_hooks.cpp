@@ -19,7 +19,7 @@ using namespace eksnode::config;
 
 namespace {
 
-std::string error_of(const test::Fragments& fragments) { return test::settings_error(fragments); }
+std::string hooks_error_of(const test::Fragments& fragments) { return test::settings_error(fragments); }
 
 // systemd's unquoting of one ExecStart= word (extract_first_word with
 // EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE) and its specifier and $ expansion, for
@@ -78,32 +78,32 @@ TEST_CASE("an admin's fragment changes one key of an image's hook", "[config][ho
 
 TEST_CASE("bad hooks are exit 6 naming the hook, the key and the source", "[config][hooks]") {
     // only the merged table must have a command: the admin's fragment alone is fine
-    CHECK(error_of({{"admin.toml", "[settings.hooks.x]\nessential = false\n"}}) ==
+    CHECK(hooks_error_of({{"admin.toml", "[settings.hooks.x]\nessential = false\n"}}) ==
           "admin.toml: settings.hooks.x.command: required: the program to run and its arguments");
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"true\"]\n"}}) ==
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"true\"]\n"}}) ==
           "u: settings.hooks.x.command[0]: \"true\" is not an absolute path (hooks run without a shell: name the "
           "program by its path)");
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = []\n"}}) ==
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = []\n"}}) ==
           "u: settings.hooks.x.command: required: the program to run and its arguments");
-    CHECK(error_of({{"u", "[settings.hooks.\"a b\"]\ncommand = [\"/bin/true\"]\n"}})
+    CHECK(hooks_error_of({{"u", "[settings.hooks.\"a b\"]\ncommand = [\"/bin/true\"]\n"}})
               .find("settings.hooks.a b: \"a b\" is not a hook name") != std::string::npos);
-    CHECK(error_of({{"u", "[settings.hooks.\"x@y\"]\ncommand = [\"/bin/true\"]\n"}}).find("is not a hook name") !=
+    CHECK(hooks_error_of({{"u", "[settings.hooks.\"x@y\"]\ncommand = [\"/bin/true\"]\n"}}).find("is not a hook name") !=
           std::string::npos);
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/echo\", \"a\\nb\"]\n"}}) ==
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/echo\", \"a\\nb\"]\n"}}) ==
           "u: settings.hooks.x.command[1]: a word with a control character");
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nstage = \"later\"\n"}})
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nstage = \"later\"\n"}})
               .find("settings.hooks.x.stage: \"later\" is not one of before-containerd, before-kubelet, after-join") !=
           std::string::npos);
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ntimeout = \"1.5s\"\n"}})
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ntimeout = \"1.5s\"\n"}})
               .find("settings.hooks.x.timeout: expected a duration") != std::string::npos);
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nessential = \"yes\"\n"}})
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nessential = \"yes\"\n"}})
               .find("settings.hooks.x.essential: expected a boolean") != std::string::npos);
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nuser = \"nobody\"\n"}})
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nuser = \"nobody\"\n"}})
               .find("settings.hooks.x.user: unknown field") != std::string::npos);
     std::string many;
     for (size_t i = 0; i <= hooks::max_hooks; ++i)
         many += fmt::format("[settings.hooks.h{}]\ncommand = [\"/bin/true\"]\n", i);
-    CHECK(error_of({{"u", many}}) ==
+    CHECK(hooks_error_of({{"u", many}}) ==
           fmt::format("u: settings.hooks: {} hooks, more than {}", hooks::max_hooks + 1, hooks::max_hooks));
 }
 
@@ -116,13 +116,13 @@ TEST_CASE("a hook's environment: variable names, values never quoted in errors",
     std::vector<hooks::Hook> h = hooks::read(s["hooks"], [](const std::string&) { return std::string("u"); });
     REQUIRE(h.size() == 1);
     CHECK(h[0].environment == std::map<std::string, std::string>{{"AGENT_TOKEN", "tok-123"}, {"B", ""}});
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nenvironment = { \"1X\" = \"v\" }\n"}})
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nenvironment = { \"1X\" = \"v\" }\n"}})
               .find("\"1X\" is not an environment variable name") != std::string::npos);
-    std::string bad = error_of(
+    std::string bad = hooks_error_of(
         {{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nenvironment = { T = \"sec\\nret-PLANTED\" }\n"}});
     CHECK(bad.find("settings.hooks.x.environment.T") != std::string::npos);
     CHECK(bad.find("PLANTED") == std::string::npos);
-    CHECK(error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nenvironment = { T = 1 }\n"}})
+    CHECK(hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\nenvironment = { T = 1 }\n"}})
               .find("settings.hooks.x.environment.T") != std::string::npos);
 }
 
@@ -165,7 +165,7 @@ TEST_CASE("the ExecStart= line gives systemd back the words as written", "[confi
 // hold is refused where the hook is declared (exit 6), not mangled later.
 TEST_CASE("a hook's description must be one line systemd reads back as written", "[config][hooks][syntax]") {
     auto with_description = [](const std::string& toml_string) {
-        return error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ndescription = " + toml_string + "\n"}});
+        return hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ndescription = " + toml_string + "\n"}});
     };
     // a trailing backslash would join the next line of the drop-in to it
     CHECK_THAT(with_description("'C:\\'"),

@@ -84,7 +84,7 @@ Verdict generator_step(const Paths& p) {
     return std::nullopt;
 }
 
-struct Case {
+struct SettingsCase {
     std::vector<std::string> fragments;
     Verdict expected;  // what every step reading them must say
 };
@@ -133,8 +133,8 @@ const std::vector<std::pair<std::string, Grammar>> durations = {
     {"1e400", not_toml},
 };
 
-std::vector<Case> cases() {
-    std::vector<Case> out;
+std::vector<SettingsCase> cases() {
+    std::vector<SettingsCase> out;
     for (const auto& [value, grammar] : durations) {
         for (std::string table : {"imds", "aws"}) {
             for (std::string key : {"deadline", "requestTimeout"}) {
@@ -186,7 +186,7 @@ std::vector<Case> cases() {
 }  // namespace
 
 TEST_CASE("every step accepts or refuses a [settings] fragment alike", "[settings]") {
-    for (const Case& c : cases()) {
+    for (const SettingsCase& c : cases()) {
         TempRoot r;
         setup_root(r, c.fragments);
         INFO("fragments: " << fmt::format("{}", fmt::join(c.fragments, "---\n")));

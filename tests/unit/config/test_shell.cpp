@@ -6,9 +6,11 @@
 
 #include "config/shell.hpp"
 #include "core/error.hpp"
+#include "fixtures.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using eksnode::test::repeat;
 
 namespace {
 
@@ -31,19 +33,13 @@ std::vector<std::string> words_of(std::string_view script) {
 }
 
 // The error reading a script gives: "field: problem".
-std::string error_of(std::string_view script) {
+std::string shell_error_of(std::string_view script) {
     try {
         read(script);
     } catch (const ConfigError& e) {
         return e.field() + ": " + e.problem();
     }
     return "no error";
-}
-
-std::string repeat(std::string_view s, int n) {
-    std::string out;
-    for (int i = 0; i < n; ++i) out += s;
-    return out;
 }
 
 }  // namespace
@@ -164,7 +160,7 @@ TEST_CASE("syntax the reader cannot read past is an error naming the line", "[co
         {"exec > >(tee /var/log/x", ": line 3: unterminated >(...)"},
     }));
     INFO(c.script);
-    CHECK(error_of("#!/bin/bash\n" + c.script + "\n") == c.error);
+    CHECK(shell_error_of("#!/bin/bash\n" + c.script + "\n") == c.error);
     try {
         read("#!/bin/bash\n" + c.script + "\n");
     } catch (const ConfigError& e) {
@@ -241,14 +237,14 @@ TEST_CASE("a script's expansions are capped: 1 MiB a value, 4 MiB in all", "[con
     const std::string in_all = "expansions and here-documents make more than 4 MiB in all";
     const std::string call = "/usr/local/bin/join-node c --extra \"--labels=$A\"\n";
     // 512 KiB, then "A=" and 1 MiB on line 18
-    CHECK(error_of(a_256k + repeat("A=$A$A\n", 26) + call) == ": line 18: " + one_value);
-    CHECK(error_of(a_256k + "echo $A$A$A$A$A\n" + call) == ": line 17: " + one_value);
-    CHECK(error_of(a_256k + "cat > /f <<EOF\n$A$A$A$A$A\nEOF\n" + call) == ": line 17: " + one_value);
+    CHECK(shell_error_of(a_256k + repeat("A=$A$A\n", 26) + call) == ": line 18: " + one_value);
+    CHECK(shell_error_of(a_256k + "echo $A$A$A$A$A\n" + call) == ": line 17: " + one_value);
+    CHECK(shell_error_of(a_256k + "cat > /f <<EOF\n$A$A$A$A$A\nEOF\n" + call) == ": line 17: " + one_value);
     // 15 more expansions of A exceed 4 MiB with the 512 KiB made by the doubling
-    CHECK(error_of(a_256k + repeat("B=$A$A$A\n", 5) + call) == ": line 21: " + in_all);
-    CHECK(error_of(a_256k + repeat("echo ${A:-x}\n", 15) + call) == ": line 31: " + in_all);
+    CHECK(shell_error_of(a_256k + repeat("B=$A$A$A\n", 5) + call) == ": line 21: " + in_all);
+    CHECK(shell_error_of(a_256k + repeat("echo ${A:-x}\n", 15) + call) == ": line 31: " + in_all);
     // each file tee writes is a copy of the here-document
-    CHECK(error_of(a_256k + "tee" + repeat(" /f", 20) + " <<EOF\n$A\nEOF\n" + call) == ": line 17: " + in_all);
+    CHECK(shell_error_of(a_256k + "tee" + repeat(" /f", 20) + " <<EOF\n$A\nEOF\n" + call) == ": line 17: " + in_all);
     // appending here-documents grows one file past what one may hold
     config::shell::Script appended =
         read(a_256k + repeat("cat <<EOF >> /etc/c.toml\n$A\nEOF\n", 5) + "/usr/local/bin/join-node\n");

@@ -4,18 +4,14 @@
 #include "config/sources.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
+#include "fixtures.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using eksnode::test::repeat;
 
 namespace {
-
-std::string repeat(std::string_view s, int n) {
-    std::string out;
-    for (int i = 0; i < n; ++i) out += s;
-    return out;
-}
 
 // What fragment_from_toml says of `text`: "field: problem", or "(accepted)".
 std::string problem_of(const std::string& text) {

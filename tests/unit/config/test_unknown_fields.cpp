@@ -43,7 +43,7 @@ std::string as_yaml(const json& doc) {
     return out;
 }
 
-struct Case {
+struct UnknownFieldCase {
     std::string pointer;  // where the unknown key goes
     std::string field;    // as the warning names it
     std::string nearest;  // the known name nearest to it
@@ -53,7 +53,7 @@ struct Case {
 
 TEST_CASE("an unknown NodeConfig field at any level is dropped, the rest kept, in YAML and JSON",
           "[config][unknown-fields]") {
-    const std::vector<Case> cases = {
+    const std::vector<UnknownFieldCase> cases = {
         {"/specs", "specs", "spec"},
         {"/spec/clusters", "spec.clusters", "cluster"},
         {"/spec/cluster/nmae", "spec.cluster.nmae", "name"},
@@ -66,7 +66,7 @@ TEST_CASE("an unknown NodeConfig field at any level is dropped, the rest kept, i
         {"/spec/featureGates/InstanceIDNodeName", "spec.featureGates.InstanceIDNodeName", "InstanceIdNodeName"},
         {"/spec/featureGates/SomeFutureGate", "spec.featureGates.SomeFutureGate", "InstanceIdNodeName"},
     };
-    for (const Case& c : cases) {
+    for (const UnknownFieldCase& c : cases) {
         // a feature gate's value is a boolean, whatever its name (nodeadm's map[Feature]bool)
         const json value = c.pointer.starts_with("/spec/featureGates/") ? json(true) : json(std::string(secret));
         json doc = with(complete(), c.pointer, value);

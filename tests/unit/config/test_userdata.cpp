@@ -33,7 +33,7 @@ Summary summarize(const std::vector<config::Fragment>& fragments) {
 
 json cluster_named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
 
-struct Case {
+struct UserDataCase {
     std::string name;
     std::string user_data;
     Summary expected;
@@ -59,7 +59,7 @@ TEST_CASE("user data formats without configuration yield no fragments", "[config
 
 TEST_CASE("user data is sniffed: YAML, JSON and TOML", "[config][userdata]") {
     json spec = cluster_named("c");
-    auto c = GENERATE_REF(values<Case>({
+    auto c = GENERATE_REF(values<UserDataCase>({
         {"YAML NodeConfig", nodeconfig("c"), {{"user data", spec}}},
         {"YAML starting with ---", "---\n" + nodeconfig("c"), {{"user data", spec}}},
         {"YAML with a byte order mark", "\xEF\xBB\xBF" + nodeconfig("c"), {{"user data", spec}}},
@@ -77,7 +77,7 @@ TEST_CASE("user data is sniffed: YAML, JSON and TOML", "[config][userdata]") {
 
 TEST_CASE("MIME multipart user data", "[config][userdata]") {
     const std::string head = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n";
-    auto c = GENERATE_REF(values<Case>({
+    auto c = GENERATE_REF(values<UserDataCase>({
         {"two NodeConfig parts, in order",
          head + "--BOUNDARY\nContent-Type: application/node.eks.aws\n\n" + nodeconfig("one") +
              "\n--BOUNDARY\nContent-Type: application/node.eks.aws\n\n" + nodeconfig("two") + "\n--BOUNDARY--\n",

@@ -48,13 +48,13 @@ std::string problem_of(std::string_view config_lines) {
     return "(no error)";
 }
 
-struct Case {
+struct Yaml11Case {
     std::string yaml;
     json value;
 };
 
-void check_values(const std::vector<Case>& cases) {
-    for (const Case& c : cases) {
+void check_values(const std::vector<Yaml11Case>& cases) {
+    for (const Yaml11Case& c : cases) {
         INFO(c.yaml);
         json got = value_of(c.yaml);
         CHECK(got == c.value);

@@ -8,6 +8,7 @@
 #include "config/sources.hpp"
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
+#include "plan_fixtures.hpp"
 #include "systemd_model.hpp"
 
 using namespace eksnode;
@@ -16,6 +17,7 @@ using namespace eksnode::generator;
 namespace {
 
 using test::TempRoot;
+using test::warned;
 
 // The file name of issue 34: its lines, pasted into a drop-in, would end the
 // [Unit] section, add an ExecStartPre= and hide the rest of the file in a
@@ -36,12 +38,6 @@ void check_reads_back(const GeneratorPlan& p) {
         for (const std::string& s : u.sections) CHECK((s == "Unit" || s == "Service" || s == "Mount"));
         for (const systemd_model::Assignment& a : u.assignments) CHECK(a.key != "ExecStartPre");
     }
-}
-
-bool warned(const GeneratorPlan& p, std::string_view fragment) {
-    for (const auto& m : p.messages)
-        if (m.level == log::Level::warning && m.text.find(fragment) != std::string::npos) return true;
-    return false;
 }
 
 // config.json as eks-node-config writes it, with `origin` as the source of every leaf.

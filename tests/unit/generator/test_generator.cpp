@@ -8,6 +8,7 @@
 #include "config/sources.hpp"
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
+#include "plan_fixtures.hpp"
 
 using namespace eksnode;
 using namespace eksnode::generator;
@@ -15,6 +16,7 @@ using namespace eksnode::generator;
 namespace {
 
 using test::TempRoot;
+using test::warned;
 
 const char* const enabled_link = "multi-user.target.wants/eks-node.target";
 const char* const disabled_dropin = "eks-node-.service.d/50-disabled.conf";
@@ -32,12 +34,6 @@ bool writing_changes_units(const TempRoot& r, const std::string& text) {
     GeneratorPlan before = plan_from_disk(r.paths());
     if (!text.empty()) r.write(path::config_json, text);
     return !before.same_units(plan_from_disk(r.paths()));
-}
-
-bool warned(const GeneratorPlan& p, std::string_view fragment) {
-    for (const auto& m : p.messages)
-        if (m.level == log::Level::warning && m.text.find(fragment) != std::string::npos) return true;
-    return false;
 }
 
 }  // namespace

@@ -24,21 +24,21 @@ using test::TempRoot;
 
 const std::string user_data = "user data (MIME part 1, application/node.eks.aws)";
 
-json config_with(const json& instance, const json& settings = json::object()) {
+json ebs_config_with(const json& instance, const json& settings = json::object()) {
     return {{"schemaVersion", 1},
             {"spec", {{"cluster", {{"name", "c"}}}, {"instance", instance}}},
             {"settings", settings},
             {"origins", json::object()}};
 }
 
-json volumes_config(const json& volumes) { return config_with({{"storage", {{"volumes", volumes}}}}); }
+json volumes_config(const json& volumes) { return ebs_config_with({{"storage", {{"volumes", volumes}}}}); }
 
 std::vector<Volume> read(const json& config) {
     return volumes_from_config(config, [](const std::string& pointer) { return user_data + " at " + pointer; });
 }
 
 // The ConfigError reading `config` gives ("" if none), as "field: problem".
-std::string error_of(const json& config, std::string* source = nullptr) {
+std::string ebs_error_of(const json& config, std::string* source = nullptr) {
     try {
         read(config);
     } catch (const ConfigError& e) {
@@ -96,8 +96,8 @@ TEST_CASE("volumes: both of nodeadm's shapes, normalised targets, xfs by default
     CHECK(v[1].fs_type_set);
     CHECK(v[2].fs_type == "xfs");
     CHECK_FALSE(v[2].fs_type_set);
-    CHECK(read(config_with(json::object())).empty());
-    CHECK(read(config_with({{"storage", json::object()}})).empty());
+    CHECK(read(ebs_config_with(json::object())).empty());
+    CHECK(read(ebs_config_with({{"storage", json::object()}})).empty());
     CHECK(read(volumes_config(json::array())).empty());
 }
 
@@ -141,40 +141,40 @@ TEST_CASE("volumes: each bad input is one ConfigError naming the field and its s
     for (const Case& c : cases) {
         INFO(c.volumes.dump());
         std::string source;
-        std::string e = error_of(volumes_config(c.volumes), &source);
+        std::string e = ebs_error_of(volumes_config(c.volumes), &source);
         CHECK_THAT(e, Catch::StartsWith(c.error));
         CHECK_THAT(source, Catch::StartsWith(user_data + " at /spec/instance/storage"));
     }
-    std::string e = error_of(config_with({{"storage", "x"}}));
+    std::string e = ebs_error_of(ebs_config_with({{"storage", "x"}}));
     CHECK(e == "spec.instance.storage: \"x\" is not an object");
 }
 
 TEST_CASE("volumes: one owner per directory, against instance.localStorage too", "[storage][ebs]") {
     const json vol = json::array({containerd_volume});
     // RAID0 binds /var/lib/containerd onto the array
-    CHECK_THAT(error_of(config_with({{"localStorage", {{"strategy", "RAID0"}}}, {"storage", {{"volumes", vol}}}})),
+    CHECK_THAT(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "RAID0"}}}, {"storage", {{"volumes", vol}}}})),
                Catch::StartsWith("spec.instance.storage.volumes[0].mountTarget: /var/lib/containerd is taken by "
                                  "spec.instance.localStorage.strategy RAID0 (its bind mount; disabledMounts: "
                                  "Containerd keeps it off the array) too"));
     // ... unless disabledMounts keeps containerd off it (the e2e "coexist" case)
-    CHECK(error_of(config_with({{"localStorage", {{"strategy", "RAID0"}, {"disabledMounts", {"Containerd"}}}},
+    CHECK(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "RAID0"}, {"disabledMounts", {"Containerd"}}}},
                                 {"storage", {{"volumes", vol}}}}))
               .empty());
     // Mount takes mountPath only; inside or above it is a conflict
-    CHECK(error_of(config_with({{"localStorage", {{"strategy", "Mount"}}}, {"storage", {{"volumes", vol}}}})).empty());
-    CHECK_THAT(error_of(config_with(
+    CHECK(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "Mount"}}}, {"storage", {{"volumes", vol}}}})).empty());
+    CHECK_THAT(ebs_error_of(ebs_config_with(
                    {{"localStorage", {{"strategy", "Mount"}}},
                     {"storage", {{"volumes", json::array({{{"device", "/dev/xvdb"}, {"mountTarget", "/mnt"}}})}}}})),
                Catch::Contains("/mnt holds /mnt/k8s-disks, which spec.instance.localStorage.mountPath takes"));
     // RAID always binds kubelet's directory; a volume inside it is refused
     CHECK_THAT(
-        error_of(config_with(
+        ebs_error_of(ebs_config_with(
             {{"localStorage", {{"strategy", "RAID10"}}},
              {"storage",
               {{"volumes", json::array({{{"device", "/dev/xvdb"}, {"mountTarget", "/var/lib/kubelet/pods"}}})}}}})),
         Catch::Contains("is inside /var/lib/kubelet"));
     // two volumes on one target
-    CHECK_THAT(error_of(volumes_config(json::array(
+    CHECK_THAT(ebs_error_of(volumes_config(json::array(
                    {containerd_volume, {{"device", "/dev/xvdc"}, {"mountTargets", {"/var/lib/containerd/"}}}}))),
                Catch::StartsWith("spec.instance.storage.volumes[1].mountTargets[0]: /var/lib/containerd is mounted by "
                                  "spec.instance.storage.volumes[0].mountTarget already"));
@@ -290,25 +290,25 @@ TEST_CASE("nodeadm's EBS volume behaviours, row by row", "[storage][ebs][nodeadm
         {"3",
          [&] {
              CHECK(read(one).at(0).targets == std::vector<std::string>{"/var/lib/containerd"});
-             CHECK_THAT(error_of(volumes_config(
+             CHECK_THAT(ebs_error_of(volumes_config(
                             json::array({{{"device", "/dev/xvdb"}, {"mountTarget", "/a"}, {"mountTargets", {"/a"}}}}))),
                         Catch::Contains("sets both mountTarget and mountTargets"));
          }},
         {"4", [&] { CHECK(read(one).at(0).fs_type == "xfs"); }},
         {"5",
          [&] {
-             CHECK_THAT(error_of(volumes_config(
+             CHECK_THAT(ebs_error_of(volumes_config(
                             json::array({{{"device", "/dev/xvdb"}, {"mountTarget", "/a"}, {"fsType", "vfat"}}}))),
                         Catch::StartsWith("spec.instance.storage.volumes[0].fsType:"));
          }},
         {"6",
          [&] {
-             auto p = plan(config_with(json::object()));
+             auto p = plan(ebs_config_with(json::object()));
              CHECK(p.files.count("eks-node.target.wants/eks-node-ebs-volumes.service") == 0);
          }},
         {"7",
          [&] {
-             CHECK_THAT(error_of(volumes_config(json::array(
+             CHECK_THAT(ebs_error_of(volumes_config(json::array(
                             {containerd_volume, {{"device", "/dev/xvdc"}, {"mountTarget", "/var/lib/containerd/"}}}))),
                         Catch::Contains("spec.instance.storage.volumes[0].mountTarget already"));
          }},
@@ -363,7 +363,7 @@ TEST_CASE("nodeadm's EBS volume behaviours, row by row", "[storage][ebs][nodeadm
          }},
         {"17a",
          [&] {
-             CHECK_THAT(error_of(config_with({{"localStorage", {{"strategy", "RAID0"}}},
+             CHECK_THAT(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "RAID0"}}},
                                               {"storage", {{"volumes", json::array({containerd_volume})}}}})),
                         Catch::Contains("spec.instance.localStorage.strategy RAID0"));
          }},

@@ -17,7 +17,7 @@ using test::TempRoot;
 
 // sysfs pads the model to 40 characters and the serial to 20.
 const std::string ec2_model = "Amazon EC2 NVMe Instance Storage        ";
-const std::string ebs_model = "Amazon Elastic Block Store              ";
+const std::string ebs_disk_model = "Amazon Elastic Block Store              ";
 
 struct FakeSys {
     TempRoot r;
@@ -51,7 +51,7 @@ std::vector<std::string> names(const Discovery& d) {
     return out;
 }
 
-json config_with(const json& local_storage) {
+json storage_config_with(const json& local_storage) {
     return json{{"schemaVersion", 1}, {"spec", {{"instance", {{"localStorage", local_storage}}}}}};
 }
 
@@ -67,7 +67,7 @@ std::vector<Disk> some_disks(int n) {
 
 TEST_CASE("discovery takes instance-store namespaces only, ordered by serial", "[storage]") {
     FakeSys s;
-    s.disk("nvme0n1", ebs_model, "vol0123456789abcdef0", "259:0");  // the root EBS volume
+    s.disk("nvme0n1", ebs_disk_model, "vol0123456789abcdef0", "259:0");  // the root EBS volume
     s.disk("nvme2n1", ec2_model, "AWS22B1C5D6E0F5A1E01", "259:2");
     s.disk("nvme1n1", ec2_model, "AWS9F8E7D6C5B4A3A2B1", "259:1");
     s.disk("nvme3n1", "QEMU NVMe Ctrl", "plain0", "259:3");          // a plain qemu disk
@@ -142,22 +142,22 @@ TEST_CASE("discovery of a machine without NVMe finds nothing; without /sys/block
 
 TEST_CASE("settings: strategy, mountPath and disabledMounts from config.json", "[storage]") {
     CHECK_FALSE(settings_from_config(json{{"schemaVersion", 1}}, "config.json"));
-    CHECK_FALSE(settings_from_config(config_with(json::object()), "config.json"));
-    auto s = settings_from_config(config_with({{"strategy", "RAID10"}}), "config.json");
+    CHECK_FALSE(settings_from_config(storage_config_with(json::object()), "config.json"));
+    auto s = settings_from_config(storage_config_with({{"strategy", "RAID10"}}), "config.json");
     REQUIRE(s);
     CHECK(s->strategy == Strategy::raid10);
     CHECK(s->mount_path == "/mnt/k8s-disks");
     s = settings_from_config(
-        config_with({{"strategy", "Mount"}, {"mountPath", "/local/"}, {"disabledMounts", {"PodLogs"}}}), "c");
+        storage_config_with({{"strategy", "Mount"}, {"mountPath", "/local/"}, {"disabledMounts", {"PodLogs"}}}), "c");
     REQUIRE(s);
     CHECK(s->strategy == Strategy::mount);
     CHECK(s->mount_path == "/local");
     CHECK(s->disabled_mounts == std::vector<std::string>{"PodLogs"});
-    CHECK_THROWS_WITH(settings_from_config(config_with({{"strategy", "RAID5"}}), "config.json"),
+    CHECK_THROWS_WITH(settings_from_config(storage_config_with({{"strategy", "RAID5"}}), "config.json"),
                       "config.json: spec.instance.localStorage.strategy: \"RAID5\" is not one of RAID0, RAID10, Mount");
-    CHECK_THROWS_AS(settings_from_config(config_with({{"strategy", "RAID0"}, {"mountPath", "rel"}}), "c"),
+    CHECK_THROWS_AS(settings_from_config(storage_config_with({{"strategy", "RAID0"}, {"mountPath", "rel"}}), "c"),
                     ConfigError);
-    CHECK_THROWS_AS(settings_from_config(config_with({{"strategy", "RAID0"}, {"disabledMounts", {"Kubelet"}}}), "c"),
+    CHECK_THROWS_AS(settings_from_config(storage_config_with({{"strategy", "RAID0"}, {"disabledMounts", {"Kubelet"}}}), "c"),
                     ConfigError);
 }
 
@@ -180,7 +180,7 @@ TEST_CASE("RAID layout: the array at mountPath/0, then the bind mounts not disab
 }
 
 TEST_CASE("an ECS container instance's array holds Docker's state, and PodLogs or SOCI change nothing", "[storage]") {
-    json cfg = config_with({{"strategy", "RAID0"}, {"disabledMounts", {"PodLogs", "SOCI"}}});
+    json cfg = storage_config_with({{"strategy", "RAID0"}, {"disabledMounts", {"PodLogs", "SOCI"}}});
     cfg["settings"] = {{"node", "ecs"}};
     auto s = settings_from_config(cfg, "config.json");
     REQUIRE(s);
