@@ -32,6 +32,7 @@
 #include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 namespace eksnode::config::bootstrap_sh {
 
@@ -213,7 +214,7 @@ private:
             if (value(docker_only))
                 log::warning("{}: ignored: it configures dockerd, and eks-node runs containerd", field_of(docker_only));
         if (auto v = value("--aws-api-retry-attempts")) {
-            if (v->empty() || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
+            if (v->empty() || !std::all_of(v->begin(), v->end(), is_digit))
                 throw ConfigError(source_, field_of("--aws-api-retry-attempts"),
                                   fmt::format("{} is not a number of attempts", text::quote(*v)));
             log::info(
@@ -286,8 +287,7 @@ private:
         for (const std::string& fl : flags) {
             if (!fl.starts_with("--max-pods=")) continue;
             std::string n = fl.substr(std::string_view("--max-pods=").size());
-            if (n.empty() || n.size() > 6 ||
-                !std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            if (n.empty() || n.size() > 6 || !std::all_of(n.begin(), n.end(), is_digit))
                 throw ConfigError(source_, field_of("--kubelet-extra-args"),
                                   fmt::format("--max-pods={} is not a number of pods", n));
             max_pods = std::stol(n);

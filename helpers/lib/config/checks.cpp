@@ -15,6 +15,7 @@
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace eksnode::config::check {
 
@@ -26,7 +27,7 @@ bool has_control(std::string_view s) {
 
 namespace {
 
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c); }
 
 bool only(std::string_view s, bool (*allowed)(char)) {
     for (char c : s)
@@ -198,8 +199,7 @@ std::string service_section_unit(std::string_view s) {
 }
 
 std::string env_name(std::string_view s) {
-    bool ok = !s.empty() && !(s.front() >= '0' && s.front() <= '9') &&
-              only(s, [](char c) { return is_alnum(c) || c == '_'; });
+    bool ok = !s.empty() && !is_digit(s.front()) && only(s, [](char c) { return is_alnum(c) || c == '_'; });
     return ok ? "" : text::quote(s) + " is not an environment variable name";
 }
 
@@ -211,7 +211,7 @@ std::string single_token(std::string_view s) {
 std::string non_empty(std::string_view s) { return s.empty() ? "must not be empty" : ""; }
 
 std::string aws_account_id(std::string_view s) {
-    bool ok = s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool ok = s.size() == 12 && std::all_of(s.begin(), s.end(), is_digit);
     return ok ? "" : text::quote(s) + " is not a 12-digit AWS account ID";
 }
 
@@ -245,7 +245,7 @@ std::string swap_size(std::string_view s) {
 namespace {
 
 bool dns_label(std::string_view s) {
-    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c); };
     return !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
            std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
 }
@@ -342,7 +342,7 @@ std::string image_reference(std::string_view s) {
     for (char c : s)
         if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
             return bad("a space, a control character or a byte that is not ASCII");
-    auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c); };
     auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
     std::string_view name = s, tag, digest;
     if (size_t at = s.find('@'); at != s.npos) {
@@ -372,8 +372,7 @@ std::string image_reference(std::string_view s) {
             if (size_t colon = first.find(':'); colon != first.npos) {
                 host = first.substr(0, colon);
                 port = first.substr(colon + 1);
-                if (port.empty() || port.size() > 5 ||
-                    !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit))
                     return bad("the registry's port is not a number");
             }
             for (size_t start = 0;;) {

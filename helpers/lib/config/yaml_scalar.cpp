@@ -64,14 +64,14 @@ enum class Hint { string, word, dot, number };
 Hint hint_of(std::string_view s) {
     if (s.empty()) return Hint::word;
     char c = s[0];
-    if (c == '+' || c == '-' || (c >= '0' && c <= '9')) return Hint::number;
+    if (c == '+' || c == '-' || is_digit(c)) return Hint::number;
     if (c == '.') return Hint::dot;
     if (std::string_view("yYnNtTfFoO~").find(c) != std::string_view::npos) return Hint::word;
     return Hint::string;
 }
 
 int digit_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
+    if (is_digit(c)) return c - '0';
     if (c >= 'a' && c <= 'z') return c - 'a' + 10;
     if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
     return 99;
@@ -116,7 +116,7 @@ std::optional<int64_t> go_parse_int(std::string_view s, int base) {
 
 size_t digits_at(std::string_view s, size_t pos) {
     size_t n = 0;
-    while (pos + n < s.size() && s[pos + n] >= '0' && s[pos + n] <= '9') ++n;
+    while (pos + n < s.size() && is_digit(s[pos + n])) ++n;
     return n;
 }
 
