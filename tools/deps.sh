@@ -15,8 +15,8 @@ build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-jso
 test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
   systemd-container valgrind strace clang-format-14 clang-tidy-14 openssl python3-grpcio awscli)
 # The sanitizer and fuzz build (tests/fuzz/README.md): clang with libFuzzer
-# and the sanitizer runtimes, llvm-symbolizer for the reports' stacks.
-fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
+# and the sanitizer runtimes, llvm-symbolizer for the reports' stacks, lld as its linker.
+fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14 lld-14)
 
 #   tools/deps.sh [--test] [--fuzz]
 want=("${build_pkgs[@]}")
