@@ -165,7 +165,8 @@ TEST_CASE("the ExecStart= line gives systemd back the words as written", "[confi
 // hold is refused where the hook is declared (exit 6), not mangled later.
 TEST_CASE("a hook's description must be one line systemd reads back as written", "[config][hooks][syntax]") {
     auto with_description = [](const std::string& toml_string) {
-        return hooks_error_of({{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ndescription = " + toml_string + "\n"}});
+        return hooks_error_of(
+            {{"u", "[settings.hooks.x]\ncommand = [\"/bin/true\"]\ndescription = " + toml_string + "\n"}});
     };
     // a trailing backslash would join the next line of the drop-in to it
     CHECK_THAT(with_description("'C:\\'"),

@@ -27,7 +27,9 @@ std::string registries_error_of(const test::Fragments& fragments) {
     return e == "accepted" ? "no error" : e;
 }
 
-std::string registries_error_of(const std::string& toml) { return registries_error_of({{"/etc/eks-node/node.toml.d/50-r.toml", toml}}); }
+std::string registries_error_of(const std::string& toml) {
+    return registries_error_of({{"/etc/eks-node/node.toml.d/50-r.toml", toml}});
+}
 
 std::string fixture(const std::string& name) {
     std::ifstream in(test::source_path("tests/data/certificates/" + name));
@@ -69,28 +71,31 @@ TEST_CASE("a registry with mirrors, its CA and a client certificate is read in h
 }
 
 TEST_CASE("bad registries are exit 6 naming the registry, the key and the source", "[config][registries]") {
-    CHECK_THAT(registries_error_of("[[settings.registries.\"docker.io\".mirrors]]\nendpoint = \"http://10.0.0.5:5000\"\n"),
-               Catch::Contains("settings.registries.docker.io.mirrors[0].endpoint") &&
-                   Catch::Contains("plain HTTP: set insecure = true") && Catch::Contains("50-r.toml"));
+    CHECK_THAT(
+        registries_error_of("[[settings.registries.\"docker.io\".mirrors]]\nendpoint = \"http://10.0.0.5:5000\"\n"),
+        Catch::Contains("settings.registries.docker.io.mirrors[0].endpoint") &&
+            Catch::Contains("plain HTTP: set insecure = true") && Catch::Contains("50-r.toml"));
     CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\nca = \"not a certificate\"\n"),
                Catch::Contains("settings.registries.r.example.ca"));
     CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\nclientCertificate = " +
-                        toml_literal(fixture("registry-client.pem")) + "\n"),
+                                   toml_literal(fixture("registry-client.pem")) + "\n"),
                Catch::Contains("clientCertificate and clientKey go together"));
-    CHECK_THAT(
-        registries_error_of("[settings.registries.\"r.example\"]\nclientKey = " + toml_literal(fixture("registry-client.pem")) +
-                 "\nclientCertificate = " + toml_literal(fixture("registry-client.pem")) + "\n"),
-        Catch::Contains("settings.registries.r.example.clientKey") && Catch::Contains("is not a PEM private key"));
+    CHECK_THAT(registries_error_of(
+                   "[settings.registries.\"r.example\"]\nclientKey = " + toml_literal(fixture("registry-client.pem")) +
+                   "\nclientCertificate = " + toml_literal(fixture("registry-client.pem")) + "\n"),
+               Catch::Contains("settings.registries.r.example.clientKey") &&
+                   Catch::Contains("is not a PEM private key"));
     CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\npassword = \"x\"\n"),
                Catch::Contains("username and password go together"));
     CHECK_THAT(registries_error_of("[[settings.registries.\"r.example\".mirrors]]\nendpoint = \"https://m\"\n"
-                        "capabilities = [\"referrers\"]\n"),
+                                   "capabilities = [\"referrers\"]\n"),
                Catch::Contains("capabilities"));
     CHECK_THAT(registries_error_of("[settings.registries.\"../etc\"]\ninsecure = true\n"),
                Catch::Contains("is not a registry host"));
     CHECK_THAT(registries_error_of("[settings.registries.\".hidden\"]\ninsecure = true\n"),
                Catch::Contains("is not a registry host"));
-    CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\nmirror = []\n"), Catch::Contains("unknown field"));
+    CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\nmirror = []\n"),
+               Catch::Contains("unknown field"));
     // a secret is never quoted back
     CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\npassword = \"s3cret-never-shown\"\n"),
                !Catch::Contains("s3cret-never-shown"));
@@ -122,7 +127,8 @@ TEST_CASE("credential providers: defaults, versions and what kubelet would refus
                Catch::Contains("settings.credentialProviders.p.apiVersion"));
     CHECK_THAT(registries_error_of("[settings.credentialProviders.\"a/b\"]\nmatchImages = [\"x\"]\n"),
                Catch::Contains("is not a program name"));
-    CHECK_THAT(registries_error_of("[settings.credentialProviders.p]\nmatchImages = [\"x\"]\ndefaultCacheDuration = \"1m30s\"\n"),
+    CHECK_THAT(registries_error_of(
+                   "[settings.credentialProviders.p]\nmatchImages = [\"x\"]\ndefaultCacheDuration = \"1m30s\"\n"),
                Catch::Contains("settings.credentialProviders.p.defaultCacheDuration"));
 }
 
@@ -144,5 +150,6 @@ TEST_CASE("trust bundles: checked as the cluster CA is, distrust spelled out", "
                Catch::Contains("settings.trust.corp.certificates"));
     CHECK_THAT(registries_error_of("[settings.trust.corp]\ntrusted = true\n"),
                Catch::Contains("settings.trust.corp.certificates") && Catch::Contains("is required"));
-    CHECK_THAT(registries_error_of("[settings.trust.\"Bad_Name\"]\ncertificates = \"x\"\n"), Catch::Contains("settings.trust"));
+    CHECK_THAT(registries_error_of("[settings.trust.\"Bad_Name\"]\ncertificates = \"x\"\n"),
+               Catch::Contains("settings.trust"));
 }

@@ -152,16 +152,18 @@ TEST_CASE("volumes: each bad input is one ConfigError naming the field and its s
 TEST_CASE("volumes: one owner per directory, against instance.localStorage too", "[storage][ebs]") {
     const json vol = json::array({containerd_volume});
     // RAID0 binds /var/lib/containerd onto the array
-    CHECK_THAT(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "RAID0"}}}, {"storage", {{"volumes", vol}}}})),
-               Catch::StartsWith("spec.instance.storage.volumes[0].mountTarget: /var/lib/containerd is taken by "
-                                 "spec.instance.localStorage.strategy RAID0 (its bind mount; disabledMounts: "
-                                 "Containerd keeps it off the array) too"));
+    CHECK_THAT(
+        ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "RAID0"}}}, {"storage", {{"volumes", vol}}}})),
+        Catch::StartsWith("spec.instance.storage.volumes[0].mountTarget: /var/lib/containerd is taken by "
+                          "spec.instance.localStorage.strategy RAID0 (its bind mount; disabledMounts: "
+                          "Containerd keeps it off the array) too"));
     // ... unless disabledMounts keeps containerd off it (the e2e "coexist" case)
     CHECK(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "RAID0"}, {"disabledMounts", {"Containerd"}}}},
-                                {"storage", {{"volumes", vol}}}}))
+                                        {"storage", {{"volumes", vol}}}}))
               .empty());
     // Mount takes mountPath only; inside or above it is a conflict
-    CHECK(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "Mount"}}}, {"storage", {{"volumes", vol}}}})).empty());
+    CHECK(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "Mount"}}}, {"storage", {{"volumes", vol}}}}))
+              .empty());
     CHECK_THAT(ebs_error_of(ebs_config_with(
                    {{"localStorage", {{"strategy", "Mount"}}},
                     {"storage", {{"volumes", json::array({{{"device", "/dev/xvdb"}, {"mountTarget", "/mnt"}}})}}}})),
@@ -364,7 +366,7 @@ TEST_CASE("nodeadm's EBS volume behaviours, row by row", "[storage][ebs][nodeadm
         {"17a",
          [&] {
              CHECK_THAT(ebs_error_of(ebs_config_with({{"localStorage", {{"strategy", "RAID0"}}},
-                                              {"storage", {{"volumes", json::array({containerd_volume})}}}})),
+                                                      {"storage", {{"volumes", json::array({containerd_volume})}}}})),
                         Catch::Contains("spec.instance.localStorage.strategy RAID0"));
          }},
         {"18",

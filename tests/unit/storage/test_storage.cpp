@@ -157,8 +157,9 @@ TEST_CASE("settings: strategy, mountPath and disabledMounts from config.json", "
                       "config.json: spec.instance.localStorage.strategy: \"RAID5\" is not one of RAID0, RAID10, Mount");
     CHECK_THROWS_AS(settings_from_config(storage_config_with({{"strategy", "RAID0"}, {"mountPath", "rel"}}), "c"),
                     ConfigError);
-    CHECK_THROWS_AS(settings_from_config(storage_config_with({{"strategy", "RAID0"}, {"disabledMounts", {"Kubelet"}}}), "c"),
-                    ConfigError);
+    CHECK_THROWS_AS(
+        settings_from_config(storage_config_with({{"strategy", "RAID0"}, {"disabledMounts", {"Kubelet"}}}), "c"),
+        ConfigError);
 }
 
 TEST_CASE("RAID layout: the array at mountPath/0, then the bind mounts not disabled", "[storage]") {
