@@ -111,7 +111,7 @@ if [[ "$what" == all ]]; then
   # and xargs then 123; a clean check records its key. Two at a time: the
   # machines have two cores.
   elif printf '%s\n' "${todo[@]}" | CACHE=$cache xargs -P 2 -L 1 sh -c \
-    'clang-tidy-14 -p build/lint --quiet "$2" && { [ "$1" = - ] || : >"$CACHE/$1"; }' lint-tidy >build/clang-tidy.log 2>&1; then
+    'clang-tidy-14 -p build/lint --quiet "$2" && : >"$CACHE/$1"' lint-tidy >build/clang-tidy.log 2>&1; then
     echo "lint: clang-tidy: no findings in ${#sources[@]} files (${#todo[@]} checked, $cached clean before with the same inputs)"
   else
     grep -E '(warning|error): ' build/clang-tidy.log | sed 's/\x1b\[[0-9;]*m//; s/\x1b\[[0-9;]*m//g' | sort -u >&2 || true

@@ -65,13 +65,11 @@ phase build
 sanitizer=
 rm -f build/.main-tests-done
 if ((fuzz)); then
-  # A unity build (meson merges each target's sources, four to an object; the unit test files
-  # stay one each, tests/meson.build): the headers (nlohmann/json, fmt, the standard library)
+  # A unity build, as build/ is (tools/build.sh; meson merges each target's sources, four to an
+  # object, the unit test files too): the headers (nlohmann/json, fmt, the standard library)
   # are parsed, and their templates instantiated and instrumented, once per four files. The
   # libraries from nothing, one job, no ccache (2026-11-27): libeksnode 508 CPU-s in 95
-  # objects, 316 in 24; libeksnode-aws 42, 21; all six libraries 497 CPU-s. build/ stays one
-  # object per file: tools/lint.sh reads its compile commands and dependency records per
-  # source, and it proves each file compiles alone.
+  # objects, 316 in 24; libeksnode-aws 42, 21; all six libraries 497 CPU-s.
   # Linked by lld (CXX_LD): an ASan binary of a helper links in 0.25 CPU-s against GNU ld's
   # 0.95, and the build links ~60 of them (2026-11-28). build/ keeps the default linker,
   # the one the AMI's build uses (packer/provisioners/30-eks-node.sh).

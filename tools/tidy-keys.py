@@ -76,7 +76,7 @@ def per_source():
             continue
         if UNITY.search(entry["file"]):
             parts = members(entry["file"])
-            headers = [norm(p) for p in read[1:] if norm(p) not in parts]
+            headers = [p for p in map(norm, read[1:]) if p not in parts]
             for src in parts:
                 # the member in the unity source's place; -o, -MD and -MF are left as they
                 # are: clang-tidy writes nothing
