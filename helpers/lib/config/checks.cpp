@@ -27,8 +27,6 @@ bool has_control(std::string_view s) {
 
 namespace {
 
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c); }
-
 bool only(std::string_view s, bool (*allowed)(char)) {
     for (char c : s)
         if (!allowed(c)) return false;
@@ -245,9 +243,8 @@ std::string swap_size(std::string_view s) {
 namespace {
 
 bool dns_label(std::string_view s) {
-    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c); };
-    return !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
-           std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+    return !s.empty() && s.size() <= 63 && is_lower_alnum(s.front()) && is_lower_alnum(s.back()) &&
+           std::all_of(s.begin(), s.end(), [](char c) { return is_lower_alnum(c) || c == '-'; });
 }
 
 }  // namespace
@@ -342,7 +339,6 @@ std::string image_reference(std::string_view s) {
     for (char c : s)
         if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
             return bad("a space, a control character or a byte that is not ASCII");
-    auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c); };
     auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
     std::string_view name = s, tag, digest;
     if (size_t at = s.find('@'); at != s.npos) {
@@ -352,7 +348,7 @@ std::string image_reference(std::string_view s) {
         std::string_view alg = digest.substr(0, colon), value = colon == digest.npos ? "" : digest.substr(colon + 1);
         if (alg.empty() ||
             !std::all_of(alg.begin(), alg.end(),
-                         [&](char c) { return lower_alnum(c) || c == '+' || c == '.' || c == '_' || c == '-'; }) ||
+                         [&](char c) { return is_lower_alnum(c) || c == '+' || c == '.' || c == '_' || c == '-'; }) ||
             value.size() < 32 || !std::all_of(value.begin(), value.end(), hex))
             return bad("the digest is not ALGORITHM:HEX (sha256:<64 hex digits>)");
     }
@@ -393,11 +389,11 @@ std::string image_reference(std::string_view s) {
     for (size_t start = 0;;) {
         size_t slash = path.find('/', start);
         std::string_view c = path.substr(start, slash == path.npos ? path.npos : slash - start);
-        if (c.empty() || !lower_alnum(c.front()) || !lower_alnum(c.back())) return bad(component);
+        if (c.empty() || !is_lower_alnum(c.front()) || !is_lower_alnum(c.back())) return bad(component);
         for (size_t i = 0; i < c.size(); ++i) {
-            if (lower_alnum(c[i])) continue;
+            if (is_lower_alnum(c[i])) continue;
             size_t j = i;
-            while (j < c.size() && !lower_alnum(c[j])) ++j;
+            while (j < c.size() && !is_lower_alnum(c[j])) ++j;
             std::string_view sep = c.substr(i, j - i);
             bool dashes = std::all_of(sep.begin(), sep.end(), [](char x) { return x == '-'; });
             if (sep != "." && sep != "_" && sep != "__" && !dashes) return bad(component);

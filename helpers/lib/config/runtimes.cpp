@@ -15,6 +15,7 @@
 #include "core/fsutil.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
+#include "core/text.hpp"
 
 namespace eksnode::config::runtimes {
 
@@ -163,8 +164,6 @@ std::string executable_problem(std::string_view binary, const Paths& paths) {
 
 namespace {
 
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-
 // A label's name part, or a label value: at most 63 bytes of [-A-Za-z0-9_.],
 // starting and ending with a letter or digit (Kubernetes' qualified name rules).
 bool is_label_name(std::string_view s) {
@@ -178,9 +177,8 @@ bool is_dns_subdomain(std::string_view s) {
     for (size_t start = 0;;) {
         size_t dot = s.find('.', start);
         std::string_view part = s.substr(start, dot == s.npos ? s.npos : dot - start);
-        auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-        if (part.empty() || !lower_alnum(part.front()) || !lower_alnum(part.back())) return false;
-        if (!std::all_of(part.begin(), part.end(), [&](char c) { return lower_alnum(c) || c == '-'; })) return false;
+        if (part.empty() || !is_lower_alnum(part.front()) || !is_lower_alnum(part.back())) return false;
+        if (!std::all_of(part.begin(), part.end(), [](char c) { return is_lower_alnum(c) || c == '-'; })) return false;
         if (dot == s.npos) return true;
         start = dot + 1;
     }

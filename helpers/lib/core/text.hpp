@@ -22,6 +22,10 @@ constexpr std::string_view trim_line(std::string_view s) {
 // An ASCII decimal digit, in any locale (std::isdigit's answer depends on it, and a
 // negative char is undefined behaviour there).
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+// ASCII letters and digits, for the same reasons (names in Kubernetes', DNS's and AWS's rules)
+constexpr bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+constexpr bool is_lower_alnum(char c) { return is_lower(c) || is_digit(c); }
+constexpr bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
 
 // The value of a hexadecimal digit, -1 for anything else.
 constexpr int hex_value(char c) {

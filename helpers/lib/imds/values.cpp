@@ -15,8 +15,6 @@ namespace {
 
 constexpr size_t shown_max = 64;
 
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_alnum(char c) { return is_lower(c) || is_digit(c) || (c >= 'A' && c <= 'Z'); }
 bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 bool is_hex(char c) { return is_lower_hex(c) || (c >= 'A' && c <= 'F'); }
 
