@@ -6,7 +6,7 @@
 # kernel of the day).
 #
 # Usage: [EKS_NODE_VM_FLAVOUR=bookworm|sid] tests/vm/build-image.sh [--stage1]
-# Prints the image directory (rootfs.img, vmlinuz, initrd.img, and tree/, the same files as a
+# Prints the image directory (rootfs.img, vmlinux, initrd.img, and tree/, the same files as a
 # directory for container boots) as the last line of stdout;
 # progress goes to stderr. --stage1 stops after stage 1 (below), which needs no eks-node
 # build: tools/test.sh runs it beside the build, so that on a bare machine the debootstraps'
@@ -65,7 +65,7 @@ die() { log "error: $*"; exit 1; }
 
 install_host_packages() {
   local p missing=()
-  for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs gcc libc6-dev; do
+  for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs gcc libc6-dev zstd; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
       missing+=("$p")
   done
@@ -290,23 +290,6 @@ configure_rootfs() {
   printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=64M\n' \
     >"$r/etc/systemd/journald.conf.d/eksvm.conf"
 
-  # Initramfs: only what finds the root disk and the 9p share; the smaller it is the faster
-  # TCG unpacks it. And xfs, loaded there as on the node the image stands for: AL2023's root
-  # is XFS, so its kernel has xfs before userspace, where this image's ext4 root left it to the
-  # first mkfs.xfs or mount of a scenario's disks, after auditd had loaded the hardening's
-  # module rule (71-cis-hardening.sh: -S finit_module): the kernel then audits every tracefs
-  # file the module creates, 8,112 PATH records in one event (10-instance-store-raid0,
-  # 2026-11-27), which cost journald and auditd ~18 s of emulated CPU in each such boot.
-  printf '%s\n' virtio_pci virtio_blk ext4 9p 9pnet_virtio xfs >"$r/etc/initramfs-tools/modules"
-  printf 'MODULES=list\nCOMPRESS=zstd\n' >"$r/etc/initramfs-tools/conf.d/eksvm.conf"
-  # No mdadm in it either: the root is no RAID, and mdadm's hook force-loads raid456 (a 2 s
-  # benchmark under TCG) and re-triggers udev. Non-executable hooks and boot scripts are
-  # skipped, and /etc/initramfs-tools/scripts/ overrides the packaged scripts of that name.
-  [[ ! -e $r/usr/share/initramfs-tools/hooks/mdadm ]] || chmod -x "$r/usr/share/initramfs-tools/hooks/mdadm"
-  install -D -m 0644 /dev/null "$r/etc/initramfs-tools/scripts/local-block/mdadm"
-  install -D -m 0644 /dev/null "$r/etc/initramfs-tools/scripts/local-bottom/mdadm"
-  chroot "$r" update-initramfs -u -k all >&2
-
   # Test plumbing: runner, fake IMDS, early payload install (the stub kubelet and its unit
   # came through provision_rootfs).
   install -D -m 0755 -t "$r/usr/lib/eksvm" \
@@ -364,7 +347,9 @@ CFG
   # Boot time under TCG is ~16x host time: mask what a sealed, single-shot test VM never
   # needs (no logins, no timers that outlive a 1-minute boot, no fsck of a throwaway overlay,
   # no kernel modules for hardware it does not have; loop and dm_mod still load on first use
-  # of /dev/loop-control and /dev/mapper/control). configfs stays: nvmet needs it.
+  # of /dev/loop-control and /dev/mapper/control). configfs stays: nvmet needs it. Sid's
+  # xfsprogs starts a self-healing monitor for every mounted XFS (xfs_healer_start, new in
+  # 6.18; AL2023's xfsprogs has none): 15 s of a 29-ecs boot's blame under TCG.
   systemctl --root="$r" --quiet mask \
     getty.target console-getty.service systemd-firstboot.service \
     systemd-logind.service systemd-user-sessions.service systemd-update-utmp.service \
@@ -376,7 +361,8 @@ CFG
     apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer logrotate.timer \
     e2scrub_reap.service fstrim.timer mdcheck_start.timer mdcheck_continue.timer \
     mdmonitor-oneshot.timer mdmonitor.service systemd-networkd-wait-online.service \
-    nvmf-autoconnect.service nvmefc-boot-connections.service
+    nvmf-autoconnect.service nvmefc-boot-connections.service \
+    xfs_healer_start.service xfs_scrub_all.timer
 
   # The public roots but one deselected ('!' in /etc/ca-certificates.conf) and the store
   # rebuilt: nothing in the guest reaches the internet, and Debian's update-ca-certificates
@@ -443,6 +429,28 @@ validate_rootfs() {
     bash "$r" "$work" "$tree" "$provisioners" "${#hide[@]}" "${hide[@]}" "${provision_env[@]}" >&2
 }
 
+# make_boot TREE DIR: what qemu boots, DIR/vmlinux and DIR/initrd.img (tests/vm/boot/: the
+# kernel entered as PVH, not through its decompressor, and an initramfs of our own, not the
+# distribution's: under TCG they cost ~9 s of emulated CPU less a bookworm boot, ~13 s a sid
+# one). The initramfs loads what finds the root disk and the 9p share, and xfs: loaded there
+# as on the node the image stands for (AL2023's root is XFS, so its kernel has xfs before
+# userspace), where this image's ext4 root left it to the first mkfs.xfs or mount of a
+# scenario's disks, after auditd had loaded the hardening's module rule (71-cis-hardening.sh:
+# -S finit_module): the kernel then audits every tracefs file the module creates, 8,112 PATH
+# records in one event (10-instance-store-raid0, 2026-11-27), which cost journald and auditd
+# ~18 s of emulated CPU in each such boot. crc32c_generic: ext4 asks the crypto API for crc32c
+# when it mounts a root with metadata checksums, and this initramfs has no modprobe to load
+# it then (sid's kernel has it built in).
+make_boot() {
+  local tree=$1 dir=$2 kver
+  kver=$(basename "$(readlink -f "$tree/vmlinuz")")
+  kver=${kver#vmlinuz-}
+  gcc -static -Os -s -Wall -Wextra -Werror -o "$dir/init" "$here/boot/init.c"
+  python3 "$here/boot/make-boot.py" "$tree" "$kver" "$dir/init" "$dir" \
+    virtio_pci virtio_blk 'crc32c_generic?' ext4 9p 9pnet_virtio xfs
+  rm "$dir/init"
+}
+
 hash_of() { sha256sum | cut -c1-16; }
 
 main() {
@@ -459,6 +467,7 @@ main() {
   key2=$( { echo "$key1 $hardening"; cat "${BASH_SOURCE[0]}";
             (cd "$here/guest" && sha256sum "${baked[@]}" crictl);
             (cd "$here/pause" && sha256sum pause.c oci-archive.py);
+            (cd "$here/boot" && sha256sum init.c make-boot.py);
             (cd "$provisioners" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)
   stage1=$cache/stage1-$flavour-$key1
   base=$cache/base-$flavour-$key2
@@ -493,8 +502,7 @@ main() {
   log "validated: 99-validate and eks-node validate --image passed, test plumbing hidden"
 
   mkdir "$tmp/base"
-  cp "$(readlink -f "$tmp/rootfs/vmlinuz")" "$tmp/base/vmlinuz"
-  cp "$(readlink -f "$tmp/rootfs/initrd.img")" "$tmp/base/initrd.img"
+  make_boot "$tmp/rootfs" "$tmp/base"
   # The image straight from the directory: no loop device, no mount, no root-only kernel bits.
   mkfs.ext4 -q -F -L eksvm-root -d "$tmp/rootfs" "$tmp/base/rootfs.img" "$image_size" >&2
   # ...and the directory itself, kept: systemd-nspawn boots it (VM_BOOT=nspawn, run-scenario.sh)

@@ -488,12 +488,14 @@ if [[ -n $VM_DISK_THROTTLE ]]; then
   done
 fi
 
+# The kernel as an ELF, entered through its PVH note, and the tier's own initramfs: both made
+# at image build (build-image.sh make_boot, tests/vm/boot/).
 # -nodefaults and no -netdev (but NICS, below): the guest has no NIC at all, so nothing (in particular
 # 169.254.169.254) can leave the machine. -no-reboot turns the guest's poweroff, reboot or
 # panic into qemu exiting.
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot -display none
   -machine q35 "${accel[@]}" -smp "$VM_CPUS" -m "$VM_MEMORY"
-  -kernel "$base/vmlinuz" -initrd "$base/initrd.img" -append "$cmdline"
+  -kernel "$base/vmlinux" -initrd "$base/initrd.img" -append "$cmdline"
   -drive "if=none,id=root,file=$work/root.qcow2,format=qcow2,cache=unsafe$root_throttle"
   -device "virtio-blk-pci,drive=root"
   -fsdev "local,id=eksvm,path=$work/share,security_model=none"

@@ -18,6 +18,14 @@ source "$EKSVM_IN/check-lib.sh"
 } | tee "${EKSVM_OUT:?}/versions.txt"
 
 check "boot finished cleanly (state: $EKSVM_SYSTEM_STATE)" test "$EKSVM_SYSTEM_STATE" = running
+# The image stamped /etc and /var after its last package (packer/provisioners/96-update-done):
+# systemd's update units found nothing to redo at this first boot (bookworm has none; sid's
+# systemd has them, and the payload install left /usr's time alone, guest/install-payload)
+check "the update units were skipped at first boot (96-update-done's stamps)" bash -c '
+  out=$(systemctl show -p Id -p ConditionResult -p ActiveEnterTimestampMonotonic \
+    ldconfig.service systemd-journal-catalog-update.service systemd-update-done.service)
+  echo "$out"
+  [[ $(grep -c "^ConditionResult=no$" <<<"$out") == 3 && $(grep -c "^ActiveEnterTimestampMonotonic=0$" <<<"$out") == 3 ]]'
 check "the generator pulled in ecs-node.target, not eks-node.target" bash -c '
   test -L /run/systemd/generator/multi-user.target.wants/ecs-node.target &&
     ! test -e /run/systemd/generator/multi-user.target.wants/eks-node.target'
