@@ -29,34 +29,32 @@ static int fail(const char* what, const char* arg) {
     return 1;
 }
 
-/* The value of KEY= on the command line, copied into OUT; 0 if absent. Values hold no
- * spaces or quotes here (run-scenario.sh writes the line). */
-static int cmdline_value(const char* cmdline, const char* key, char* out, size_t size) {
+/* The word of the command line that is KEY or begins with KEY=, and its length; NULL if
+ * none. Words hold no spaces or quotes here (run-scenario.sh writes the line). */
+static const char* cmdline_word(const char* cmdline, const char* key, size_t* len) {
     size_t klen = strlen(key);
     for (const char* p = cmdline; *p;) {
         while (*p == ' ' || *p == '\n') p++;
-        const char* end = p + strcspn(p, " \n");
-        if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-            size_t n = (size_t)(end - p) - klen - 1;
-            if (n >= size) n = size - 1;
-            memcpy(out, p + klen + 1, n);
-            out[n] = '\0';
-            return 1;
+        size_t n = strcspn(p, " \n");
+        if (n >= klen && strncmp(p, key, klen) == 0 && (n == klen || p[klen] == '=')) {
+            *len = n;
+            return p;
         }
-        p = end;
+        p += n;
     }
-    return 0;
+    return NULL;
 }
 
-static int has_word(const char* cmdline, const char* word) {
-    size_t len = strlen(word);
-    for (const char* p = cmdline; *p;) {
-        while (*p == ' ' || *p == '\n') p++;
-        const char* end = p + strcspn(p, " \n");
-        if ((size_t)(end - p) == len && strncmp(p, word, len) == 0) return 1;
-        p = end;
-    }
-    return 0;
+/* The value of KEY= copied into OUT (cut to fit); 0 if absent. */
+static int cmdline_value(const char* cmdline, const char* key, char* out, size_t size) {
+    size_t n, klen = strlen(key);
+    const char* word = cmdline_word(cmdline, key, &n);
+    if (!word || n == klen) return 0;
+    n -= klen + 1;
+    if (n >= size) n = size - 1;
+    memcpy(out, word + klen + 1, n);
+    out[n] = '\0';
+    return 1;
 }
 
 static int load_modules(void) {
@@ -92,7 +90,9 @@ int main(int argc, char** argv) {
         return fail("no root= on the kernel command line", NULL);
     }
     cmdline_value(cmdline, "init", init, sizeof init);
-    unsigned long flags = has_word(cmdline, "rw") ? 0 : MS_RDONLY;
+    size_t n;
+    const char* rw = cmdline_word(cmdline, "rw", &n);
+    unsigned long flags = rw && n == 2 ? 0 : MS_RDONLY;
 
     if (load_modules() != 0) return 1;
 

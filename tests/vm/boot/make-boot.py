@@ -27,6 +27,21 @@ def die(msg):
     sys.exit(f"make-boot: {msg}")
 
 
+XZ, ZSTD, GZIP = b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"\x1f\x8b"
+
+
+def decompress(data):
+    """DATA unpacked by its magic (xz, zstd or gzip: the kernel's payload, a module file);
+    DATA itself when it is none of them. xz and gzip stop at their stream's end."""
+    if data.startswith(XZ):
+        return lzma.LZMADecompressor().decompress(data)
+    if data.startswith(ZSTD):
+        return subprocess.run(["zstd", "-dcq"], input=data, capture_output=True, check=True).stdout
+    if data.startswith(GZIP):
+        return zlib.decompressobj(wbits=31).decompress(data)
+    return data
+
+
 def kernel_elf(bzimage):
     # The x86 boot protocol's setup header: the protected-mode code starts after
     # (setup_sects + 1) sectors; payload_offset/payload_length locate the compressed kernel in it.
@@ -36,14 +51,10 @@ def kernel_elf(bzimage):
     offset, length = struct.unpack_from("<II", bzimage, 0x248)
     start = (setup_sects + 1) * 512 + offset
     payload = bzimage[start:start + length]
-    if payload.startswith(b"\xfd7zXZ\x00"):
-        elf = lzma.LZMADecompressor().decompress(payload)  # stops at the stream's end
-    elif payload.startswith(b"\x28\xb5\x2f\xfd"):
-        # the build appends the uncompressed size (4 bytes), which zstd reads as garbage
-        elf = subprocess.run(["zstd", "-dcq"], input=payload[:-4], capture_output=True, check=True).stdout
-    elif payload.startswith(b"\x1f\x8b"):
-        elf = zlib.decompressobj(wbits=31).decompress(payload)  # stops at the stream's end
-    else:
+    if payload.startswith(ZSTD):
+        payload = payload[:-4]  # the build appends the uncompressed size, which zstd reads as garbage
+    elf = decompress(payload)
+    if elf is payload:
         die(f"vmlinuz: payload compressed with something unknown ({payload[:4].hex()})")
     if not elf.startswith(b"\x7fELF"):
         die("vmlinuz: its payload is no ELF")
@@ -106,7 +117,7 @@ def module_files(tree, kver, wanted):
             if optional:
                 continue
             die(f"module {name}: not in {moddir}")
-        if path in builtin or path.split(".ko")[0] + ".ko" in builtin:
+        if path in builtin:
             continue
         visit(path)
     return moddir, order
@@ -114,14 +125,7 @@ def module_files(tree, kver, wanted):
 
 def read_module(path):
     with open(path, "rb") as f:
-        data = f.read()
-    if path.endswith(".xz"):
-        return lzma.decompress(data)
-    if path.endswith(".zst"):
-        return subprocess.run(["zstd", "-dcq"], input=data, capture_output=True, check=True).stdout
-    if path.endswith(".gz"):
-        return zlib.decompress(data, wbits=31)
-    return data
+        return decompress(f.read())
 
 
 def cpio(entries):
