@@ -9,10 +9,19 @@
 # these suites may carry an expired Valid-Until, hence the option. Idempotent:
 # a second run with both binaries in the cache asks the network nothing.
 #
+# Two tests of one run call this at once (containerd-real and containerd-real-registries):
+# the cache is taken under an exclusive lock (flock on CACHE/.lock) for the whole fetch, so
+# the second waits and then finds the binaries; without it, on a new machine, the second lost
+# apt's lock on the lists and failed (tests/cache_lock_test.py).
+#
 #   tests/containerd-real/fetch.sh [CACHE]   prints "SUITE BINARY" per suite
 set -euo pipefail
 cache=${1:-${EKS_NODE_CONTAINERD_CACHE:-/var/cache/eks-node-containerd}}
 suites=(sid trixie)
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
 
 have_all() {
   for s in "${suites[@]}"; do [[ -x $cache/$s/usr/bin/containerd ]] || return 1; done

@@ -63,17 +63,32 @@ image_size=4G
 log() { printf 'build-image: [%ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-install_host_packages() {
-  local p missing=()
-  for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs gcc libc6-dev zstd; do
-    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
-      missing+=("$p")
+host_packages=(qemu-system-x86 qemu-utils debootstrap e2fsprogs gcc libc6-dev zstd)
+missing_host_packages() {
+  local p
+  for p in "${host_packages[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
   done
-  ((${#missing[@]} == 0)) && return 0
-  log "installing host packages: ${missing[*]}"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >&2
+}
+
+install_host_packages() {
+  local missing
+  missing=$(missing_host_packages)
+  [[ -z $missing ]] && return 0
+  # Both flavours' builds may get here at once (tools/test.sh's stage 1 beside the images):
+  # apt's own locks make the second apt-get fail at once, so the host's install is taken under
+  # a lock of ours, and what is missing asked again once it is held.
+  mkdir -p "$cache"
+  exec 8>"$cache/.lock-host-packages"
+  flock 8
+  missing=$(missing_host_packages)
+  if [[ -n $missing ]]; then
+    log "installing host packages: ${missing//$'\n'/ }"
+    apt-get update -qq >&2
+    # shellcheck disable=SC2086 # one package a word
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+  fi
+  exec 8>&-
 }
 
 # The bookworm mirror apt already uses here (deb822 .sources or one-line .list); sid's is

@@ -6,7 +6,7 @@ api.proto (k8s.io/cri-api pkg/apis/runtime/v1) from Debian's
 golang-github-kubernetes-cri-api-dev (suite sid; bookworm has no such package).
 
 The .deb comes from deb.debian.org with a private apt configuration (its own sources.list,
-lists and archive cache under CACHE, default /var/cache/eks-node-cri-api; /etc/apt is never
+lists and archive cache under CACHE, default $EKS_NODE_CRI_API_CACHE or /var/cache/eks-node-cri-api; /etc/apt is never
 read for sources nor written); Acquire::Check-Valid-Until=false because the mirror's sid
 Release may be past its Valid-Until. Once the .deb is in CACHE no network is used. No
 network and no cached .deb: a failure, not a skip (CI reaches Debian's archive, as it
@@ -15,8 +15,10 @@ must to install anything).
 With --client EXE (tests/unit/cri/client_table.cpp), eks-node's own CRI client is checked
 instead: the fields and methods cri/image_service.hpp speaks, as EXE prints them.
 
-Usage: cri_fields_test.py [--client EXE] [CACHE]"""
+Usage: cri_fields_test.py [--client EXE] [CACHE]
+       cri_fields_test.py --fetch-only CACHE   (prints the .deb's path; tests/cache_lock_test.py)"""
 import collections
+import fcntl
 import glob
 import json
 import os
@@ -35,25 +37,40 @@ PROTO = "usr/share/gocode/src/k8s.io/cri-api/pkg/apis/runtime/v1/api.proto"
 
 
 def fetch(cache):
-    """Path of the package's .deb in cache, downloaded once."""
-    debs = sorted(glob.glob(os.path.join(cache, f"{PACKAGE}_*.deb")))
-    if debs:
-        return debs[-1]
-    for d in ("etc", "lists/partial", "cache/archives/partial"):
-        os.makedirs(os.path.join(cache, d), exist_ok=True)
-    sources = os.path.join(cache, "etc", "sources.list")
-    with open(sources, "w", encoding="utf-8") as f:
-        f.write("deb http://deb.debian.org/debian sid main\n")
-    opts = ["-q", "-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
-            "-o", f"Dir::State::Lists={cache}/lists", "-o", f"Dir::Cache={cache}/cache",
-            "-o", "Acquire::Check-Valid-Until=false", "-o", "APT::Sandbox::User=root"]
-    subprocess.run(["apt-get", *opts, "update"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", *opts, "download", PACKAGE], check=True, cwd=cache,
-                   stdout=subprocess.DEVNULL)
-    debs = sorted(glob.glob(os.path.join(cache, f"{PACKAGE}_*.deb")))
-    if not debs:
-        raise RuntimeError(f"apt-get download {PACKAGE} left no .deb in {cache}")
-    return debs[-1]
+    """Path of the package's .deb in cache, downloaded once.
+
+    Two tests of one run fetch into the same cache (vm-cri-fields and cri-client-fields start
+    a second apart): without a lock the second lost apt's lock on the lists and failed at once
+    on a new machine. So the cache is taken under an exclusive lock for the whole fetch, and a
+    waiter finds the .deb the first one left. The .deb is downloaded into a directory of its
+    own and renamed into the cache, so a fetch killed mid-way leaves no partial .deb that a
+    later run would take for the package."""
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, ".lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        debs = sorted(glob.glob(os.path.join(cache, f"{PACKAGE}_*.deb")))
+        if debs:
+            return debs[-1]
+        for d in ("etc", "lists/partial", "cache/archives/partial", "download"):
+            os.makedirs(os.path.join(cache, d), exist_ok=True)
+        sources = os.path.join(cache, "etc", "sources.list")
+        with open(sources, "w", encoding="utf-8") as f:
+            f.write("deb http://deb.debian.org/debian sid main\n")
+        opts = ["-q", "-o", f"Dir::Etc::SourceList={sources}", "-o", "Dir::Etc::SourceParts=/dev/null",
+                "-o", f"Dir::State::Lists={cache}/lists", "-o", f"Dir::Cache={cache}/cache",
+                "-o", "Acquire::Check-Valid-Until=false", "-o", "APT::Sandbox::User=root"]
+        download = os.path.join(cache, "download")
+        for stale in glob.glob(os.path.join(download, "*")):
+            os.remove(stale)
+        subprocess.run(["apt-get", *opts, "update"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", *opts, "download", PACKAGE], check=True, cwd=download,
+                       stdout=subprocess.DEVNULL)
+        got = sorted(glob.glob(os.path.join(download, f"{PACKAGE}_*.deb")))
+        if not got:
+            raise RuntimeError(f"apt-get download {PACKAGE} left no .deb in {download}")
+        deb = os.path.join(cache, os.path.basename(got[-1]))
+        os.rename(got[-1], deb)
+        return deb
 
 
 def norm(t):
@@ -126,9 +143,12 @@ def client_tables(exe):
 def main():
     args = sys.argv[1:]
     client = None
+    if args[:1] == ["--fetch-only"]:
+        print(fetch(args[1]))
+        return 0
     if args[:1] == ["--client"]:
         client, args = args[1], args[2:]
-    cache = args[0] if args else "/var/cache/eks-node-cri-api"
+    cache = args[0] if args else os.environ.get("EKS_NODE_CRI_API_CACHE", "/var/cache/eks-node-cri-api")
     try:
         deb = fetch(cache)
     except (OSError, subprocess.CalledProcessError, RuntimeError) as e:
