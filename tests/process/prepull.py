@@ -111,8 +111,11 @@ class FakeCri:
     each image's fate chosen by `behaviour` (present, ok, notfound,
     unavailable, slow); records every request decoded."""
 
-    def __init__(self, socket_path, behaviour):
+    def __init__(self, socket_path, behaviour, not_ready=0):
         self.behaviour = behaviour
+        # the first `not_ready` calls are answered as containerd answers while its CRI plugin
+        # initialises (after a restart): a plain Go error, which gRPC sends as UNKNOWN
+        self.not_ready = not_ready
         self.calls = []
         self.lock = threading.Lock()
         handler = grpc.method_handlers_generic_handler("runtime.v1.ImageService", {
@@ -135,6 +138,10 @@ class FakeCri:
             self.calls.append({"method": method, "image": image, "auth": auth, "fields": sorted(f),
                                # grpc-timeout, as grpcio turned it into the call's deadline
                                "left": context.time_remaining()})
+            initialising = self.not_ready > 0
+            self.not_ready -= initialising
+        if initialising:
+            context.abort(grpc.StatusCode.UNKNOWN, "server is not initialized yet")
         return image
 
     def status(self, request, context):
@@ -148,6 +155,8 @@ class FakeCri:
         fate = self.behaviour.get(image, "ok")
         if fate == "notfound":
             context.abort(grpc.StatusCode.NOT_FOUND, f"failed to resolve reference \"{image}\": not found")
+        if fate == "restarted" and len(self.pulls()) == 1:
+            context.abort(grpc.StatusCode.UNKNOWN, "server is not initialized yet")
         if fate == "unavailable":
             context.abort(grpc.StatusCode.UNAVAILABLE, "registry unavailable")
         if fate == "slow":
@@ -293,14 +302,57 @@ def main():
     check("a slow pull fails at settings.prePull.timeout (exit 75, the line naming the image)",
           code == 75 and lines(out, "failed to pull quay.io/slow/app:1 after"), out)
 
-    # no containerd
+    # no containerd, for all of the image's budget
     root, _ = fresh_root()
     roots.append(root)
-    node(root, ["registry.test:5000/team/app:3"])
+    node(root, ["registry.test:5000/team/app:3"], timeout="1s")
     code, out, _ = run(helpers, root)
-    check("no containerd socket: exit 75 with a clear line",
-          code == 75 and "containerd's CRI socket" in out and "is missing: is containerd running?" in out,
-          out)
+    check("no containerd socket: waited for it within settings.prePull.timeout, then exit 75 with a clear line",
+          code == 75 and "containerd's CRI socket" in out and "is missing: is containerd running?" in out
+          and len(lines(out, "containerd's CRI is not ready for registry.test:5000/team/app:3")) == 1
+          and "still so after" in out, out)
+
+    # containerd restarted just before the step (eks-node-ca for settings.trust): its CRI
+    # answers "not initialized" to the first calls, then serves
+    root, sock = fresh_root()
+    roots.append(root)
+    cri = FakeCri(sock, {}, not_ready=3)
+    node(root, ["quay.io/team/app:2"])
+    code, out, _ = run(helpers, root)
+    cri.close()
+    check("containerd's CRI not initialised yet: the step waits (one line saying so), then pulls: exit 0",
+          code == 0 and [c["image"] for c in cri.pulls()] == ["quay.io/team/app:2"]
+          and len(lines(out, "containerd's CRI is not ready for quay.io/team/app:2")) == 1
+          and "server is not initialized yet" in out and len(lines(out, "pulled quay.io/team/app:2 (sha256:")) == 1,
+          out + str(cri.calls))
+    # restarted between ImageStatus and PullImage (the run that found this: 0.05 s after)
+    root, sock = fresh_root()
+    roots.append(root)
+    cri = FakeCri(sock, {"quay.io/team/app:3": "restarted"})
+    node(root, ["quay.io/team/app:3"])
+    code, out, _ = run(helpers, root)
+    cri.close()
+    check("containerd restarted between ImageStatus and PullImage: the pull asked again, exit 0",
+          code == 0 and len(cri.pulls()) == 2 and len(lines(out, "pulled quay.io/team/app:3 (sha256:")) == 1, out)
+    # the socket appears only after the step started (containerd still starting)
+    root, sock = fresh_root()
+    roots.append(root)
+    node(root, ["quay.io/team/app:4"])
+    step = subprocess.Popen([os.path.join(helpers, "eks-node-prepull"), f"--root={root}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, EKS_NODE_LOG_TARGET="console", EKS_NODE_LOG_LEVEL="debug"))
+    first = ""
+    while "not ready" not in first:  # the step's line saying it waits for the socket (or its end)
+        line = step.stdout.readline()
+        if not line:
+            break
+        first += line
+    cri = FakeCri(sock, {})
+    rest, _ = step.communicate(timeout=120)
+    cri.close()
+    check("containerd's socket appears while the step waits: pulled, exit 0",
+          step.returncode == 0 and "is missing" in first and "not ready" in first
+          and len(lines(rest, "pulled quay.io/team/app:4 (sha256:")) == 1, first + rest)
 
     # nothing to do; bad settings
     root, sock = fresh_root()

@@ -8,7 +8,10 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <exception>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -17,6 +20,7 @@
 #include "config/checks.hpp"
 #include "config/environment.hpp"
 #include "config/settings.hpp"
+#include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -83,20 +87,68 @@ struct Puller {
 };
 
 Puller puller(const StepOptions& opts, const json& cfg) {
-    // Said once, before any image: without containerd every pull would fail
-    // the same way. Temporary (75): containerd may be restarting.
     Puller p;
     p.socket = opts.paths.of(cri::containerd_socket).string();
-    struct stat st {};
-    if (::stat(p.socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
-        throw TempError(
-            fmt::format("containerd's CRI socket {} is missing: is containerd running? "
-                        "(systemctl status containerd.service); no image pulled",
-                        p.socket));
     p.plugins = providers(opts.paths);
     p.service_env = kubelet_environment(cfg);
     p.bin_dir = opts.paths.of(path::credential_provider_bin_dir).string();
     return p;
+}
+
+// containerd's CRI is not serving yet: its socket is missing (containerd stopped, or not yet
+// listening) or refuses, or containerd answers before its CRI plugin has initialised. That
+// is what a restart looks like from here (eks-node-ca restarts containerd for
+// settings.trust; an admin's `systemctl restart containerd`): a pull 0.05 s after such a
+// restart got `Unknown (2): server is not initialized yet`, and the image was never pulled.
+bool not_ready(const std::exception& e) {
+    if (const auto* call = dynamic_cast<const cri::CallError*>(&e)) {
+        // UNAVAILABLE from ImageStatus is the server's own (it asks no registry); containerd's
+        // "not initialized" is a plain error, which gRPC sends as UNKNOWN
+        return call->status() == 14 ||
+               (call->status() == 2 && call->reason().find("not initialized") != std::string::npos);
+    }
+    return dynamic_cast<const TempError*>(&e) != nullptr;  // the socket: missing, refused, cut
+}
+
+// Runs call() until containerd's CRI answers it, retrying with backoff while it is not
+// ready (not_ready) until `deadline`; then what the call threw, with the wait said. The
+// journal says once that the step waits, for what and until when, so a stuck containerd is
+// visible in `journalctl -fu` before the deadline. Any other answer, a refusal included,
+// returns or throws at once.
+template <class Call>
+auto when_ready(const Puller& p, const std::string& what, Clock::time_point deadline, Call call) {
+    static std::minstd_rand rng{std::random_device{}()};
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const Clock::time_point start = Clock::now();
+    for (int attempt = 0;; ++attempt) {
+        std::exception_ptr failed;
+        std::string why;
+        try {
+            struct stat st {};
+            if (::stat(p.socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+                throw TempError(
+                    fmt::format("containerd's CRI socket {} is missing: is containerd running? "
+                                "(systemctl status containerd.service)",
+                                p.socket));
+            return call();
+        } catch (const std::exception& e) {
+            if (!not_ready(e)) throw;
+            failed = std::current_exception();
+            why = e.what();
+        }
+        const std::optional<Clock::time_point> at =
+            next_attempt_at(Clock::now(), backoff_delay(attempt, milliseconds{100}, milliseconds{2000}, unit(rng)),
+                            deadline, milliseconds{200});
+        if (!at) {
+            // a first attempt that used the whole budget (a pull that ran out of time) was no wait
+            if (attempt == 0) std::rethrow_exception(failed);
+            throw TempError(fmt::format("{}; still so after {:.1f} s of waiting for it", why, seconds_since(start)));
+        }
+        if (attempt == 0)
+            log::info("containerd's CRI is not ready for {} ({}): waiting for it, at most {:.0f} s", what, why,
+                      std::chrono::duration<double>(deadline - Clock::now()).count());
+        std::this_thread::sleep_until(*at);
+    }
 }
 
 // One image, kubelet's IfNotPresent: an image containerd has (from an earlier boot, or
@@ -104,8 +156,13 @@ Puller puller(const StepOptions& opts, const json& cfg) {
 void pull_if_absent(const Puller& p, const std::string& image, milliseconds timeout) {
     const Clock::time_point start = Clock::now();
     const std::vector<log::Field> fields{{"EKS_NODE_IMAGE", image}};
-    if (std::optional<std::string> id = cri::image_status(p.socket, image, std::min(status_timeout, timeout))) {
-        log::emit(log::Level::info, fmt::format("{} is present already ({})", image, *id), {}, {}, fields);
+    // The first call for each image waits for containerd's CRI to answer (bounded by the
+    // image's budget): ImageStatus asks no registry, so what it meets is containerd's own state.
+    const Clock::time_point deadline = start + timeout;
+    const std::optional<std::string> present = when_ready(
+        p, image, deadline, [&] { return cri::image_status(p.socket, image, std::min(status_timeout, timeout)); });
+    if (present) {
+        log::emit(log::Level::info, fmt::format("{} is present already ({})", image, *present), {}, {}, fields);
         return;
     }
     const cri::Lookup creds = cri::lookup(p.plugins, p.bin_dir, image, timeout, p.service_env);
@@ -114,7 +171,16 @@ void pull_if_absent(const Puller& p, const std::string& image, milliseconds time
     // what is left of this image's budget after its plugin ran
     const milliseconds left =
         std::max(milliseconds{1000}, timeout - std::chrono::duration_cast<milliseconds>(Clock::now() - start));
-    const std::string ref = cri::pull_image(p.socket, image, creds.auth, left);
+    // containerd may restart between the two calls; the pull itself is not retried for
+    // anything else (a registry's UNAVAILABLE is the step's exit 75, and systemd's to retry)
+    const std::string ref = when_ready(p, image, Clock::now() + left, [&] {
+        try {
+            return cri::pull_image(p.socket, image, creds.auth, left);
+        } catch (const cri::CallError& e) {
+            if (e.status() == 14) throw Error(e.what(), e.exit_code());  // not a wait: the registry's answer
+            throw;
+        }
+    });
     const std::string how = creds.auth.empty() ? std::string("without credentials")
                                                : fmt::format("with credentials from {}", creds.provider);
     std::vector<log::Field> done = fields;
