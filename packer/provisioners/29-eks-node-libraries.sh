@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # The shared libraries the eks-node binaries link (meson.build's dependencies; libsystemd,
-# dlopen()ed, is the base image's), as packages of their own. On the AMI, 30-eks-node builds
+# dlopen()ed, is the base image's), as packages of their own. toml++, fmt and pugixml are
+# compiled into the binaries (meson.build says why: AL2023 packages none of them). On the AMI, 30-eks-node builds
 # eks-node against the -devel packages and 90-cleanup removes those: a library dnf had
 # installed only as a -devel package's dependency would go with it (dnf removes what no
 # installed package requires any more, and eks-node is no package), leaving binaries that
@@ -11,7 +12,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-libs=(libcurl libcrypto libyaml fmt tomlplusplus pugixml zlib)
+libs=(libcurl libcrypto libyaml zlib)
 pkg_install "${libs[@]}"
 if [[ $(pkg_manager) == dnf ]]; then
   for l in "${libs[@]}"; do

@@ -200,7 +200,7 @@ def main():
          "standard.pkrvars.hcl extra_packages: %s: not one of" % PLANTED),
         ("today's recipe without its known-missing list",
          lambda copy: (copy / DATA / "known-missing.tsv").write_text(""),
-         "packages.tsv fmt: fmt: not one of"),
+         "packages.tsv scdoc: scdoc: not one of"),
         ("a known-missing name the recipe does not ask for",
          append(DATA + "/known-missing.tsv", "%s\t59\tnowhere\tplanted\n" % PLANTED),
          "known-missing.tsv: %s: stale, the recipe no longer" % PLANTED),
