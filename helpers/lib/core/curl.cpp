@@ -199,7 +199,11 @@ HttpResponse perform(const HttpRequest& r) {
     c.easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_status);
     c.easy_cleanup(h);
     c.slist_free_all(headers);
-    if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", r.body_cap));
+    // Temporary, like a cut connection: a proxy's or a middlebox's page in
+    // place of the API's answer may be gone on the next try, and a plain
+    // Error (exit 1) kept settings.onFailure from ever acting on it. The
+    // caller names the API, the endpoint and the proxy.
+    if (sink.too_big) throw TempError(fmt::format("the answer is larger than {} bytes; refusing it", r.body_cap));
     if (sink.headers_too_big)
         throw TempError(fmt::format("the answer's headers are larger than {} bytes; refusing it", header_cap));
     if (sink.connect_refused) {
