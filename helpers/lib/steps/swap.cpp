@@ -189,6 +189,7 @@ WriteResult make_swap_file(const Paths& paths, const std::string& file, long mib
                                     dir.string()));
     }
     switch_off(paths, file);
+    check_confined(p);
     fs::create_directories(dir);
     std::string tmp = (dir / fmt::format(".{}{}XXXXXX", p.filename().string(), temp_file_marker)).string();
     Fd fd(::mkstemp(tmp.data()));
