@@ -19,6 +19,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/outputs.hpp"
 #include "core/step.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
@@ -302,6 +303,12 @@ int render_cmd(const std::vector<std::string>& args) {
                    r.changed() ? "changed" : "unchanged");
         for (const auto& [p, w] : r.outputs)
             log::debug("  {} {}", w == WriteResult::written ? "wrote" : "kept ", p.string());
+        // The imds step saved IMDS's user data as the node's copy; with
+        // --user-data=FILE the render used FILE's instead, and that copy is
+        // what `config check --root=DIR`, `bootstrap-sh` and collect-logs
+        // read afterwards: it must be the user data this render used.
+        if (step.run == steps::imds && opts.user_data_text)
+            write_file_atomic(opts.paths.of(path::user_data), *opts.user_data_text, outputs::of(path::user_data).mode);
         if (step.run == steps::config) {
             const json settings = steps::load_config_json(opts).value("settings", json::object());
             kind = config::node_kind(settings) == config::NodeKind::ecs ? NodeKinds::ecs : NodeKinds::eks;

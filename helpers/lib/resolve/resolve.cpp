@@ -417,7 +417,7 @@ json resolve_from_node(const StepOptions& opts) {
     imds::check_instance(in.instance, instance_path.string());
 
     if (!opts.user_data_file.empty()) {
-        in.user_data = config::read_user_data_file(opts.user_data_file);
+        in.user_data = opts.user_data_text ? *opts.user_data_text : config::read_user_data_file(opts.user_data_file);
         in.user_data_label = opts.user_data_file;  // errors then read "FILE (MIME part 2, …): field: …"
     } else {
         in.user_data = read_file_if_exists(opts.paths.of(path::user_data));
