@@ -8,7 +8,7 @@ read: `eks-node render` exits 6 with one error line naming the file and what
 it is; the generator, which ignores static settings it cannot use, says so
 and writes its units. A fragment of exactly the bound (1 MiB) is still read.
 
-The CLI runs under a 1 GiB address-space limit (not under ASan, whose shadow
+The CLI and the generator run under a 1 GiB address-space limit (not under ASan, whose shadow
 memory needs more): without the fix, /dev/zero ends in an allocation failure
 instead of 7.9 GB. A FIFO without the fix never returns; the 60 s of
 harness.run_cli is a hang guard, not a budget.
@@ -52,7 +52,7 @@ def generate(generator, root):
     env = dict(os.environ, EKS_NODE_ROOT=str(root), EKS_NODE_LOG_TARGET="console")
     try:
         return subprocess.run([generator, str(out), str(out), str(out)], capture_output=True, text=True, env=env,
-                              timeout=60)
+                              timeout=60, preexec_fn=limited(generator))
     except subprocess.TimeoutExpired:
         return None
 
