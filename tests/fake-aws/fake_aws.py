@@ -49,6 +49,7 @@ class Faults:
         self.empty_dns_left = 0
         self.rate = 0.0  # requests per second above which to throttle (fleet check)
         self.cluster_creating_left = 0
+        self.huge_left = 0  # 200 answers of 4 MiB + 1 byte, one over eks-node's cap
         for spec in specs:
             name, _, arg = spec.partition(":")
             try:
@@ -67,6 +68,8 @@ class Faults:
                     self.empty_dns_left = int(arg)
                 elif name == "rate":
                     self.rate = float(arg)
+                elif name == "huge":
+                    self.huge_left = int(arg)
                 elif name == "creating":
                     self.cluster_creating_left = int(arg)
                 else:
@@ -324,6 +327,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.error(service, 400, "Throttling", "Rate exceeded")
             st.record("%s 429 %s throttled" % (action, sig))
             return self.error(service, 429, "ThrottlingException", "Rate exceeded")
+        if st.take("huge_left"):
+            st.record("%s 200 %s huge" % (action, sig))
+            return self.send(200, b" " * ((4 << 20) + 1), "text/xml" if service == "ec2" else "application/json")
         if st.take("status_left"):
             st.record("%s %d %s fault" % (action, st.faults.status_code, sig))
             return self.error(service, st.faults.status_code, "InternalError", "An internal error has occurred")
@@ -438,7 +444,7 @@ def main():
     p.add_argument("--instance-type", action="append", default=[], metavar="TYPE:ENIS:IPS")
     p.add_argument("--cluster", action="append", default=[], metavar="NAME,ENDPOINT,CA_BASE64,CIDR")
     p.add_argument("--fault", action="append", default=[],
-                   help="throttle:N[:ACTION], status:CODE:N, deny[:ACTION], slow:MS, empty-dns:N, creating:N, "
+                   help="throttle:N[:ACTION], status:CODE:N, deny[:ACTION], slow:MS, empty-dns:N, creating:N, huge:N, "
                         "rate:PER_SECOND")
     p.add_argument("--fault-file", metavar="FILE",
                    help="more faults, one per line; SIGHUP re-reads FILE, replaces the faults and writes FILE.applied")

@@ -9,6 +9,7 @@
 
 #include "config/sources.hpp"
 #include "core/jsonutil.hpp"
+#include "core/log.hpp"
 #include "fuzz.hpp"
 #include "storage/ebs.hpp"
 
@@ -18,6 +19,18 @@ namespace {
 // quoted when it is not a plain name (config/text.hpp key_in_path).
 bool one_line(const std::string& s) {
     return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// ... and its log line is one line to a viewer that breaks lines the Unicode
+// way, in their order: no U+2028/U+2029 and no bidi control reaches it raw
+// (core/text.hpp one_line; issue 58).
+bool one_log_line(const std::string& warning) {
+    const std::string line = eksnode::log::message_text(warning);
+    if (!one_line(line)) return false;
+    for (std::string_view c : {"\u2028", "\u2029", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
+                               "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"})
+        if (line.find(c) != std::string::npos) return false;
+    return true;
 }
 
 }  // namespace
@@ -45,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (warnings.size() != unknown) fuzz::broken("one warning per unknown field");
         for (const eksnode::config::Warning& w : warnings)
             if (!one_line(w.text())) fuzz::broken("a warning is one line");
+            else if (!one_log_line(w.text())) fuzz::broken("a warning's log line is one line, in order");
         eksnode::dump_pretty(eksnode::config::warnings_json(warnings));  // config.json's strict UTF-8
         if (unknown == 0) return;
         try {

@@ -99,6 +99,21 @@ def test_give_up(helpers):
             env = aws.env()
         r = n.config(env)  # the fake is gone: connection refused
         check("endpoint down: exit 75", r.returncode == 75, "%d %s" % (r.returncode, r.stderr))
+    # issue 58: an answer over the 4 MiB cap is temporary (a proxy's page may be gone next time), exit 75
+    # at the deadline naming the API and the endpoint; before, exit 1 naming neither
+    with Node(helpers, toml=deadline) as n, harness.FakeAws(["--fault", "huge:100000"]) as aws:
+        r = n.config(aws.env())
+        errors = [line for line in r.stderr.splitlines() if "error:" in line]
+        check("answers over 4 MiB until the deadline: exit 75", r.returncode == 75, "%d %s" % (r.returncode, r.stderr))
+        check("answers over 4 MiB: one error naming the API, the endpoint and the cap",
+              len(errors) == 1 and "ec2:DescribeInstances at %s" % aws.endpoint in errors[0]
+              and "larger than 4194304 bytes" in errors[0], r.stderr)
+        check("answers over 4 MiB: no config.json", n.config_json() is None)
+    with Node(helpers) as n, harness.FakeAws(["--fault", "huge:1"]) as aws:
+        r = n.config(aws.env())
+        check("one answer over 4 MiB, then a good one: exit 0 after 2 requests",
+              r.returncode == 0 and actions(aws) == ["DescribeInstances", "DescribeInstances"],
+              "%d %s %s" % (r.returncode, r.stderr, aws.requests()))
     with Node(helpers, toml=deadline) as n, harness.FakeAws(["--fault", "empty-dns:100000"]) as aws:
         r = n.config(aws.env())
         check("PrivateDnsName empty until the deadline: exit 75, no other name",

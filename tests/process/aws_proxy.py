@@ -327,6 +327,23 @@ def test_max_attempts(helpers):
                   "%d %s" % (r.returncode, r.stderr))
 
 
+def test_huge_answer(helpers):
+    # issue 58: an answer over 4 MiB through a proxy exits 75 naming the API, the endpoint and the proxy
+    # (its variable and where it was set, never its value); before, exit 1 naming none of them
+    with harness.FakeProxy() as proxy, harness.FakeAws(["--fault", "huge:100000"], bind=AWS_HOST) as aws:
+        ud = user_data({"default": {"HTTP_PROXY": proxy.endpoint, "AWS_MAX_ATTEMPTS": "2"}})
+        with Node(helpers, ud) as n:
+            r = n.config(aws.env())
+            errors = [line for line in r.stderr.splitlines() if "error:" in line]
+            check("answers over 4 MiB through a proxy: exit 75 after 2 requests",
+                  r.returncode == 75 and len(aws.requests()) == 2, "%d %s %s" % (r.returncode, r.stderr,
+                                                                                aws.requests()))
+            check("answers over 4 MiB through a proxy: the error names the API, endpoint, proxy and cap",
+                  len(errors) == 1 and "ec2:DescribeInstances at %s" % aws.endpoint in errors[0]
+                  and "through the proxy of HTTP_PROXY (spec.instance.environment.default)" in errors[0]
+                  and "larger than 4194304 bytes" in errors[0], r.stderr)
+
+
 def test_metadata_disabled(helpers):
     doc = json.dumps({"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC",
                       "AccessKeyId": harness.FakeAws.ACCESS_KEY, "SecretAccessKey": IMDS_SECRET, "Token": TOKEN,
@@ -356,6 +373,7 @@ def main():
     test_proxy_password(helpers)
     test_proxy_big_refusal(helpers)
     test_max_attempts(helpers)
+    test_huge_answer(helpers)
     test_metadata_disabled(helpers)
     return TALLY.finish()
 

@@ -9,7 +9,9 @@ Usage: cli_user_data_file.py EKS_NODE_CLI
 checking its size: `yes | eks-node config check /dev/stdin` grew until it was
 killed. Each is fed a pipe that never ends and must exit 6 within seconds,
 naming the file and the limit; a regular file one byte over the limit is
-refused the same way, and one of exactly 1 MiB is read."""
+refused the same way, and one of exactly 1 MiB is read. And the user data
+`render --user-data=FILE` used is the node's copy afterwards, which
+`config check --root=DIR` checks."""
 
 import pathlib
 import subprocess
@@ -83,6 +85,28 @@ def main():
                     "exit %s: %r" % (status, err))
         status, err = run(cli, ["config", "check", str(over)], endless_stdin=False)
         tally.case("config check of 1 MiB and a byte (TOML)", refused(status, err, str(over)))
+
+        # issue 58: render --user-data=FILE left IMDS's user data in DIR/run/eks-node/user-data,
+        # so `config check --root=DIR` checked other user data than the render used. IMDS here
+        # serves user data that does not parse; FILE is good.
+        bad = pathlib.Path(d) / "imds-user-data"
+        bad.write_text("[settings\n")
+        good = pathlib.Path(d) / "good.yaml"
+        good.write_text(NODECONFIG.read_text())
+        root = harness.make_root()
+        with harness.FakeImds(harness.CONFORMANCE_INSTANCE, user_data=bad) as imds:
+            status, err = run(cli, ["render", "--root=%s" % root, "--imds-endpoint=%s" % imds.endpoint,
+                                    "--user-data=%s" % good], endless_stdin=False)
+        tally.check("render --user-data=FILE over IMDS's bad user data: exit 0", status == 0,
+                    "exit %s: %r" % (status, err[-400:]))
+        copy = root / "run/eks-node/user-data"
+        tally.check("... the node's copy of the user data is FILE's",
+                    copy.exists() and copy.read_bytes() == good.read_bytes(),
+                    copy.exists() and copy.read_bytes()[:80])
+        status, err = run(cli, ["config", "check", "--root=%s" % root], endless_stdin=False)
+        tally.check("... and config check --root=DIR checks what render used: exit 0", status == 0,
+                    "exit %s: %r" % (status, err[-400:]))
+        harness.shutil.rmtree(root, ignore_errors=True)
     return tally.finish()
 
 

@@ -284,7 +284,10 @@ def imds_cases(cli, check):
     profile = {"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC", "AccessKeyId": KEY,
                "SecretAccessKey": SECRET, "Token": SESSION, "Expiration": "2099-01-01T00:00:00Z"}
     extra = ["--set", "meta-data/iam/security-credentials/%s=%s" % (ROLE, json.dumps(profile))]
+    expired = dict(profile, Expiration="2020-01-01T00:00:00Z")
+    expired_extra = ["--set", "meta-data/iam/security-credentials/%s=%s" % (ROLE, json.dumps(expired))]
     with harness.FakeImds(harness.CONFORMANCE_INSTANCE, extra=extra) as imds, \
+            harness.FakeImds(harness.CONFORMANCE_INSTANCE, extra=expired_extra) as expired_imds, \
             harness.FakeAws(["--access-key", KEY, "--secret-key", SECRET, "--token", SESSION]) as sts:
         instance = {"region": "us-west-2", "domain": "amazonaws.com", "imdsEndpoint": imds.endpoint, "iamRole": ROLE}
         root = imds_root(instance)
@@ -302,6 +305,20 @@ def imds_cases(cli, check):
             check("IMDS: the fake STS accepts the token signed with the instance profile's credentials",
                   identity is not None, why)
             check("IMDS: no secret on stderr", not any(s in r.stderr for s in (SECRET, SESSION)), r.stderr)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        # issue 58: an instance profile whose Expiration has passed is fetched once more, then refused
+        # (exit 75 naming the expiration), never signed with
+        root = imds_root(dict(instance, imdsEndpoint=expired_imds.endpoint))
+        try:
+            before = len(expired_imds.requests())
+            r = get_token(cli, ["--cluster-name", "my-cluster", "--root=%s" % root], clean_env())
+            reqs = expired_imds.requests()[before:]
+            one_line_failure(check, "expired instance profile credentials", r, 75,
+                             "expired at 2020-01-01T00:00:00Z")
+            check("expired instance profile credentials: the document fetched twice, nothing signed",
+                  [q[1] for q in reqs if q[0] == "GET"] == ["/latest/meta-data/iam/security-credentials/%s" % ROLE] * 2,
+                  reqs)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         # no instance.json: the listing, then the document, on one token

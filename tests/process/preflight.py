@@ -173,6 +173,20 @@ def main():
     check("settings.preflight.timeout over 5m: exit 6 naming it",
           code == 6 and "settings.preflight.timeout" in err, err)
 
+    # issue 58: a proxy that takes the TCP connection and the CONNECT, then says nothing, was
+    # reported as "no TCP connection": now what happened, naming the proxy and the time allowed
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshakes; nothing is ever accepted or answered
+    silent_port = silent.getsockname()[1]
+    env = {"default": {"HTTPS_PROXY": f"http://u:secret-pw@127.0.0.1:{silent_port}"}}
+    code, err, took = run(helpers, config(d, url, "ca.crt", {"timeout": "1s"}, environment=env))
+    check("a proxy that accepts and never answers: connected to it, no answer to the CONNECT within 1 s",
+          code == 0 and f"proxy: connected to the proxy at 127.0.0.1:{silent_port}, no answer to the tunnel "
+          "request (CONNECT) within 1 s" in err and "no TCP connection" not in err, f"exit {code}: {err}")
+    check("... its password never shown", "secret-pw" not in err, err)
+    silent.close()
+
     with harness.FakeProxy() as proxy:
         env = {"default": {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}"}}
         code, err, _ = run(helpers, config(d, url, "ca.crt", environment=env))

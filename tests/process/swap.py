@@ -6,10 +6,13 @@
   (SWAPSPACE2) and label eks-node; a second run writes nothing (same inode);
 - a file of the wrong size or without the signature is made again;
 - instance-store location without a file system mounted there: exit 1 naming it;
-- the setting gone: the file is removed; a run with nothing to do writes nothing.
+- the setting gone: the file is removed; a run with nothing to do writes nothing;
+- no room (issue 58), the file system described by statvfs_shim: a size over the whole file
+  system less its margin exits 6 naming settings.swap.size and the sizes, one over what is free
+  exits 1 naming the sizes; either before a block is taken, no file or temporary file left.
 (switching an active file off needs the host's /proc/swaps: the VM scenario 36-swap.)
 
-Usage: swap.py HELPER_DIR"""
+Usage: swap.py HELPER_DIR STATVFS_SHIM"""
 
 import json
 import os
@@ -26,15 +29,20 @@ check = TALLY.check
 FILE = "var/lib/eks-node/swapfile"
 
 
-def run(helper, root, derived_swap, spec=None):
-    cfg = {"schemaVersion": 1, "spec": spec or {}, "settings": {}}
+def run(helper, root, derived_swap, spec=None, statvfs=None, shim=None):
+    cfg = {"schemaVersion": 1, "spec": spec or {}, "settings": {},
+           "origins": {"/settings/swap/size": "/etc/eks-node/node.toml.d/60-swap.toml"}}
     if derived_swap:
         cfg["derived"] = {"swap": derived_swap}
     (root / "run/eks-node").mkdir(parents=True, exist_ok=True)
     (root / "run/eks-node/config.json").write_text(json.dumps(cfg))
     (root / "proc").mkdir(exist_ok=True)
     (root / "proc/swaps").write_text("Filename\tType\tSize\tUsed\tPriority\n")
-    return subprocess.run([str(helper), f"--root={root}"], capture_output=True, text=True, timeout=60)
+    env = dict(os.environ)
+    if statvfs:
+        # ASan wants to come first; the shim only wraps fstatvfs
+        env.update(LD_PRELOAD=str(shim), EKS_NODE_TEST_STATVFS=statvfs, ASAN_OPTIONS="verify_asan_link_order=0")
+    return subprocess.run([str(helper), f"--root={root}"], capture_output=True, text=True, timeout=60, env=env)
 
 
 def signature(path):
@@ -45,6 +53,7 @@ def signature(path):
 
 def main():
     helper = pathlib.Path(sys.argv[1]) / "eks-node-swap"
+    shim = pathlib.Path(sys.argv[2]).resolve()
     with tempfile.TemporaryDirectory() as t:
         root = pathlib.Path(t)
         want = {"file": "/" + FILE, "sizeMiB": 2, "swapBehavior": "LimitedSwap"}
@@ -83,7 +92,36 @@ def main():
         check("the setting gone: the file removed", r.returncode == 0 and not p.exists(), r.stderr)
         r = run(helper, root, None)
         check("... and nothing to do the next time", r.returncode == 0 and "nothing changed" in r.stderr, r.stderr)
+    no_room(helper, shim)
     return TALLY.finish()
+
+
+def no_room(helper, shim):
+    with tempfile.TemporaryDirectory() as t:
+        root = pathlib.Path(t)
+        p = root / FILE
+        # 256 MiB in all: 200 MiB and the 64 MiB kept free do not fit whatever is free
+        r = run(helper, root, {"file": "/" + FILE, "sizeMiB": 200, "swapBehavior": "LimitedSwap"},
+                statvfs="256:250", shim=shim)
+        check("larger than the file system less its margin: exit 6", r.returncode == 6,
+              f"{r.returncode} {r.stderr}")
+        check("... naming the source, settings.swap.size and the sizes",
+              "/etc/eks-node/node.toml.d/60-swap.toml: settings.swap.size: a swap file of 200 MiB does not fit" in
+              r.stderr and "256 MiB" in r.stderr and "at most 192 MiB" in r.stderr, r.stderr)
+        check("... no file, no temporary file", not p.parent.exists() or list(p.parent.iterdir()) == [],
+              p.parent.exists() and list(p.parent.iterdir()))
+        # 10 GiB, 100 MiB free: 8 MiB and 512 MiB (1/20) kept free do not fit now
+        r = run(helper, root, {"file": "/" + FILE, "sizeMiB": 8, "swapBehavior": "LimitedSwap"},
+                statvfs="10240:100", shim=shim)
+        check("more than is free less the margin: exit 1", r.returncode == 1, f"{r.returncode} {r.stderr}")
+        check("... naming the file and the sizes",
+              f"{p}: a swap file of 8 MiB needs 520 MiB free there (512 MiB kept free), 100 MiB are" in r.stderr,
+              r.stderr)
+        check("... no file, no temporary file", not p.parent.exists() or list(p.parent.iterdir()) == [],
+              p.parent.exists() and list(p.parent.iterdir()))
+        r = run(helper, root, {"file": "/" + FILE, "sizeMiB": 8, "swapBehavior": "LimitedSwap"},
+                statvfs="10240:600", shim=shim)
+        check("room for it and the margin: made", r.returncode == 0 and p.stat().st_size == 8 << 20, r.stderr)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/outputs.hpp"
 #include "core/step.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
@@ -267,6 +268,7 @@ int render_cmd(const std::vector<std::string>& args) {
         if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
         if (!opts.imds_endpoint.empty() || !opts.user_data_file.empty() || !opts.config_path.empty())
             throw UsageError("render --image reads no instance, user data or config.json: only --root and --log-level");
+        if (!opts.paths.is_host()) confine_writes_to(opts.paths.root());
         StepResult r = steps::containerd_image(opts);
         for (const auto& [p, w] : r.outputs)
             fmt::print("{} {}\n", w == WriteResult::written ? "wrote" : "kept ", p.string());
@@ -274,6 +276,13 @@ int render_cmd(const std::vector<std::string>& args) {
     }
     if (opts.paths.is_host()) throw UsageError("render: --root=DIR is required (render never writes to the host)");
     if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
+    // DIR's own symlinks (an image's /etc/eks -> /tmp/x) must not carry a write out of DIR
+    confine_writes_to(opts.paths.root());
+
+    // --user-data=FILE: read once, up front (it may be a pipe, and a bad
+    // FILE is refused before any step writes), for the config step and for
+    // the copy below.
+    if (!opts.user_data_file.empty()) opts.user_data_text = config::read_user_data_file(opts.user_data_file);
 
     // The node's kind is known once the config step has written config.json:
     // an ECS container instance's render runs ecs-node.target's steps, as
@@ -294,6 +303,12 @@ int render_cmd(const std::vector<std::string>& args) {
                    r.changed() ? "changed" : "unchanged");
         for (const auto& [p, w] : r.outputs)
             log::debug("  {} {}", w == WriteResult::written ? "wrote" : "kept ", p.string());
+        // The imds step saved IMDS's user data as the node's copy; with
+        // --user-data=FILE the render used FILE's instead, and that copy is
+        // what `config check --root=DIR`, `bootstrap-sh` and collect-logs
+        // read afterwards: it must be the user data this render used.
+        if (step.run == steps::imds && opts.user_data_text)
+            write_file_atomic(opts.paths.of(path::user_data), *opts.user_data_text, outputs::of(path::user_data).mode);
         if (step.run == steps::config) {
             const json settings = steps::load_config_json(opts).value("settings", json::object());
             kind = config::node_kind(settings) == config::NodeKind::ecs ? NodeKinds::ecs : NodeKinds::eks;

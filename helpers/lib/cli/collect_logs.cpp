@@ -18,6 +18,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/redact.hpp"
+#include "config/fragments.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/outputs.hpp"
@@ -335,7 +336,7 @@ void Collection::fragments(Kind kind) {
                 continue;
             }
             try {
-                add(name, read_file(p), kind);
+                add(name, config::read_fragment_file(p), kind);
             } catch (const std::exception& ex) {
                 note(name, ex.what());
             }

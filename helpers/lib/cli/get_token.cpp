@@ -185,7 +185,23 @@ aws::Credentials credentials(const Options& o, json instance, const std::string&
     }
     aws::CredentialProvider provider(env, std::move(get), setup.profile);
     try {
-        return provider.get();
+        // STS refuses a token signed with credentials past their Expiration,
+        // and kubelet would hold on to it for 14 minutes: IMDS renews them
+        // well before they expire, so one more fetch is asked for, and
+        // credentials still expired are refused as temporary (exit 75).
+        auto expired = [](const aws::Credentials& c) { return c.expiration && *c.expiration <= now(); };
+        // a copy: get() itself renews credentials near their expiry, each call a fetch
+        const aws::Credentials first = provider.get();
+        if (!expired(first)) return first;
+        log::debug("the credentials from {} expired at {}: fetching them again", first.source,
+                   aws::rfc3339(*first.expiration));
+        const aws::Credentials& again = provider.get(true);
+        if (expired(again))
+            throw TempError(
+                fmt::format("get-token: the credentials from {} expired at {}, and so did those "
+                            "fetched again: no token signed with them",
+                            again.source, aws::rfc3339(*again.expiration)));
+        return again;
     } catch (const NoCredentialsError& e) {
         throw ConfigError("eks-node get-token", "AWS credentials",
                           fmt::format("none to sign the token with: {}", e.what()));

@@ -6,13 +6,18 @@
 // than its own work.
 #include "config/fragments.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <system_error>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "config/sources.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -42,6 +47,48 @@ void check_file_name(const fs::path& p) {
 }
 
 }  // namespace
+
+std::string read_fragment_file(const fs::path& p) {
+    const std::string source = p.string();
+    auto not_regular = [&](mode_t mode) {
+        std::error_code ec;
+        const char* what = S_ISFIFO(mode)   ? "a FIFO"
+                           : S_ISCHR(mode)  ? "a character device"
+                           : S_ISBLK(mode)  ? "a block device"
+                           : S_ISSOCK(mode) ? "a socket"
+                           : S_ISDIR(mode)  ? "a directory"
+                                            : "an unknown kind of file";
+        return ConfigError(source, "",
+                           fmt::format("{}{}, not a regular file: a fragment is read only from a regular file (or "
+                                       "a symlink to one)",
+                                       what, fs::is_symlink(p, ec) ? " behind a symlink" : ""));
+    };
+    // stat() first: a device is refused without being opened (opening some
+    // acts, /dev/watchdog arms the watchdog).
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) {
+        if (errno == ENOENT) throw ConfigError(source, "", "no such file (a symlink to nothing?)");
+        throw Error(fmt::format("{}: cannot be read: {}", source, std::strerror(errno)));
+    }
+    if (!S_ISREG(st.st_mode)) throw not_regular(st.st_mode);
+    // O_NONBLOCK: should the name turn into a FIFO in between, open() does not wait for a writer.
+    Fd f{::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
+    if (f.fd < 0) throw Error(fmt::format("{}: cannot open: {}", source, std::strerror(errno)));
+    if (::fstat(f.fd, &st) != 0) throw Error(fmt::format("{}: cannot be read: {}", source, std::strerror(errno)));
+    if (!S_ISREG(st.st_mode)) throw not_regular(st.st_mode);
+    // one byte past the bound tells there is more without reading on
+    std::string text;
+    try {
+        text = read_at_most(f.fd, limits::user_data_bytes + 1);
+    } catch (const std::system_error& e) {
+        throw Error(fmt::format("{}: read failed: {}", source, std::strerror(e.code().value())));
+    }
+    if (text.size() > limits::user_data_bytes)
+        throw ConfigError(source, "",
+                          fmt::format("larger than {} MiB, the bound of any configuration file: not read",
+                                      limits::user_data_bytes >> 20));
+    return text;
+}
 
 bool is_mask(const fs::path& p) {
     std::error_code ec;
@@ -90,7 +137,7 @@ json static_settings_table(const Paths& paths, std::string_view table) {
     for (const FragmentFile& f : fragment_files(paths)) {
         if (f.name == slot || is_mask(f.path)) continue;
         const std::string source = f.path.string();
-        toml::table doc = parse_toml(read_file(f.path), source);
+        toml::table doc = parse_toml(read_fragment_file(f.path), source);
         const toml::node* section = doc.at_path(field).node();
         if (!section) continue;
         if (!section->is_table()) throw ConfigError(source, field, "must be a table");

@@ -42,6 +42,16 @@ inline constexpr std::string_view nodeadm_dropin_dir = "/etc/eks/nodeadm.d";
 // ConfigError for a name as fragment_files() does.
 std::vector<fs::path> nodeadm_dropins(const Paths& paths);
 
+// The text of a node.toml.d fragment: a regular file, or a symlink to one, of
+// at most limits::user_data_bytes (1 MiB, the bound of user data and of
+// nodeadm.d's files). Anything else is refused before a byte is read, as a
+// ConfigError naming the file: a symlink to /dev/zero would be read without
+// end, a FIFO would block the read (and the boot) forever, a device could act
+// on being opened. Opened with O_NONBLOCK and checked again with fstat(), so
+// a file swapped for a FIFO after the first check does not block either.
+// Throws Error for an I/O error.
+std::string read_fragment_file(const fs::path& p);
+
 // systemd's rule: a drop-in that is a symlink to /dev/null, or empty, masks
 // every lower-priority file of the same name.
 bool is_mask(const fs::path& p);

@@ -92,7 +92,7 @@ json static_settings(const Paths& paths) {
     Origins origins;
     for (const FragmentFile& f : fragment_files(paths)) {
         if (f.name == slot || is_mask(f.path)) continue;
-        Fragment frag = fragment_from_toml(read_file(f.path), f.path.string());
+        Fragment frag = fragment_from_toml(read_fragment_file(f.path), f.path.string());
         validate_fragment(frag);
         merge_fragment(spec, settings, frag, origins);
     }
@@ -113,7 +113,7 @@ json settings_with_user_data(const Paths& paths, const std::vector<Fragment>& us
         if (!placed && f.name >= slot) place();
         // an admin's file in the slot hides the user data from eks-node-config
         if (f.name == slot || is_mask(f.path)) continue;
-        Fragment frag = fragment_from_toml(read_file(f.path), f.path.string());
+        Fragment frag = fragment_from_toml(read_fragment_file(f.path), f.path.string());
         validate_fragment(frag);
         merge_fragment(spec, settings, frag, origins);
     }

@@ -283,6 +283,15 @@ void check_environment_sections(const json& spec, const Origins& origins) {
 // staticPodPath set to it: a staticPodPath (or --pod-manifest-path) of the
 // user's own would win, and kubelet would run none of them. Refused, naming
 // both, rather than one of them silently ignored.
+// settings.staticPods' bound: a node's own agents (a log shipper, a proxy, a
+// monitoring agent or two) are a handful; every static pod takes one of
+// maxPods (110 at most for most types, 8 or 4 on the smallest) from the
+// node's workload, and each is a manifest kubelet watches and a mirror pod it
+// posts. 64 is far above any such use and the same as settings.prePull's
+// images and the credential providers. A bound, so that a source cannot
+// have eks-node write thousands of files.
+constexpr size_t max_static_pods = 64;
+
 void check_static_pod_path(const json& spec, const json& settings, const Origins& origins) {
     const json* pods = path_in(settings, {"staticPods"});
     if (!pods || !pods->is_object() || pods->empty()) return;
@@ -324,6 +333,12 @@ void validate_settings(const json& settings, const Origins& origins) {
     };
     if (auto h = settings.find("hooks"); h != settings.end())
         hooks::read(*h, [&](const std::string& pointer) { return origin_of(origins, pointer); });
+    // Counted on the merged table: each source may add a few.
+    if (auto p = settings.find("staticPods"); p != settings.end() && p->is_object() && p->size() > max_static_pods)
+        throw ConfigError(origin("/settings/staticPods"), "settings.staticPods",
+                          fmt::format("{} static pods, more than {}: each is a file kubelet watches and a pod of "
+                                      "maxPods taken from the node's workload",
+                                      p->size(), max_static_pods));
     // A handler's keys may come from several sources too (an image's handler
     // made the default by user data): the rules between keys and handlers
     // hold for the merged table, an error naming the source of the key (or

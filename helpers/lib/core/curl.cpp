@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 #include <curl/curl.h>
@@ -66,7 +67,29 @@ struct Sink {
     long status = 0;           // of the answer whose headers came last
     long connect_refused = 0;  // the CONNECT's status when not 2xx
     size_t header_bytes = 0;
+    bool request_sent = false;  // reach(): a request (the CONNECT) went out, so TCP connected
 };
+
+// libcurl's debug stream, for one fact: a request's headers went out (for
+// reach() through a proxy, the CONNECT), so the TCP connection was made.
+// Nothing of it is kept: those headers carry the proxy's credentials.
+int on_debug(CURL*, curl_infotype type, char*, size_t, void* user) {
+    if (type == CURLINFO_HEADER_OUT) static_cast<Sink*>(user)->request_sent = true;
+    return 0;
+}
+
+// A time budget in seconds to a tenth, as said ("1", "2.5"): the budget
+// reach() gets is what is left of the step's, a millisecond or so short.
+std::string seconds_text(long ms) { return fmt::format("{:g}", std::round(static_cast<double>(ms) / 100) / 10); }
+
+// The proxy's host and port as the error line may show them: no scheme, no
+// user or password, no path.
+std::string proxy_host_port(std::string_view proxy) {
+    if (size_t scheme = proxy.find("://"); scheme != proxy.npos) proxy.remove_prefix(scheme + 3);
+    proxy = proxy.substr(0, proxy.find_first_of("/?#"));
+    if (size_t at = proxy.rfind('@'); at != proxy.npos) proxy.remove_prefix(at + 1);
+    return std::string(proxy);
+}
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
     auto* sink = static_cast<Sink*>(user);
@@ -199,7 +222,11 @@ HttpResponse perform(const HttpRequest& r) {
     c.easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_status);
     c.easy_cleanup(h);
     c.slist_free_all(headers);
-    if (sink.too_big) throw Error(fmt::format("the answer is larger than {} bytes; refusing it", r.body_cap));
+    // Temporary, like a cut connection: a proxy's or a middlebox's page in
+    // place of the API's answer may be gone on the next try, and a plain
+    // Error (exit 1) kept settings.onFailure from ever acting on it. The
+    // caller names the API, the endpoint and the proxy.
+    if (sink.too_big) throw TempError(fmt::format("the answer is larger than {} bytes; refusing it", r.body_cap));
     if (sink.headers_too_big)
         throw TempError(fmt::format("the answer's headers are larger than {} bytes; refusing it", header_cap));
     if (sink.connect_refused) {
@@ -258,6 +285,13 @@ Reach reach(const std::string& url, const std::string& proxy, const std::string&
     sink.connect_pending = !proxy.empty();
     c.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     c.easy_setopt(h, CURLOPT_HEADERDATA, &sink);
+    // whether the proxy took the connection and then said nothing: libcurl's
+    // connect time stays 0 until the tunnel is up (on_debug says why verbose)
+    if (!proxy.empty()) {
+        c.easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+        c.easy_setopt(h, CURLOPT_DEBUGDATA, &sink);
+        c.easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    }
     CURLcode rc = c.easy_perform(h);
     long connect_status = 0;
     c.easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_status);
@@ -279,6 +313,14 @@ Reach reach(const std::string& url, const std::string& proxy, const std::string&
     case CURLE_COULDNT_CONNECT:
         return proxy.empty() ? Reach{Stage::tcp, text} : Reach{Stage::proxy, "no connection to the proxy: " + text};
     case CURLE_OPERATION_TIMEDOUT:
+        // the proxy accepted TCP and the CONNECT, then answered nothing: not "no TCP connection"
+        if (!proxy.empty() && sink.request_sent && sink.connect_pending)
+            return {Stage::proxy, fmt::format("connected to the proxy at {}, no answer to the tunnel request "
+                                              "(CONNECT) within {} s ({})",
+                                              proxy_host_port(proxy), seconds_text(timeout_ms), text)};
+        if (!proxy.empty() && !sink.request_sent)
+            return {Stage::timeout, fmt::format("no TCP connection to the proxy at {} within {} s ({})",
+                                                proxy_host_port(proxy), seconds_text(timeout_ms), text)};
         return {Stage::timeout,
                 fmt::format("{} ({})", connected > 0 ? "no TLS handshake in time" : "no TCP connection in time", text)};
     case CURLE_PEER_FAILED_VERIFICATION:

@@ -58,7 +58,8 @@ struct HttpResponse {
 // is judged by its status line and headers (its body is never read), the
 // body of any other answer that is not a 2xx is cut at 64 KiB, headers at
 // 64 KiB. Throws TempError for a transport failure (no route, DNS,
-// TLS handshake, timeout): the caller decides about retrying. Throws Error
+// TLS handshake, timeout) and for an answer over r.body_cap: the caller
+// decides about retrying, and names what it asked whom. Throws Error
 // when libcurl cannot be loaded. Never logs: headers carry the signature.
 HttpResponse perform(const HttpRequest& r);
 

@@ -34,6 +34,39 @@ void write_all(int fd, std::string_view data, const fs::path& p) {
 
 }  // namespace
 
+namespace {
+
+fs::path g_write_root;  // canonical; empty: writes anywhere (the host)
+
+}  // namespace
+
+void confine_writes_to(const fs::path& root) {
+    if (root.empty()) {
+        g_write_root.clear();
+        return;
+    }
+    std::error_code ec;
+    fs::path c = fs::canonical(root, ec);
+    g_write_root = ec ? fs::absolute(root).lexically_normal() : c;
+}
+
+void check_confined(const fs::path& p) {
+    if (g_write_root.empty()) return;
+    // The directory as the kernel will resolve it for the write: every
+    // existing component through its symlinks, the rest (made by the write)
+    // as written. A component that does not resolve is left to the write,
+    // which reports its own error.
+    std::error_code ec;
+    const fs::path dir = fs::weakly_canonical(fs::absolute(p).parent_path(), ec);
+    if (ec) return;
+    auto [in_root, in_dir] = std::mismatch(g_write_root.begin(), g_write_root.end(), dir.begin(), dir.end());
+    if (in_root == g_write_root.end()) return;
+    throw ConfigError(p.string(), "",
+                      fmt::format("its directory resolves to {}, outside the root {} (a symlink under the root "
+                                  "points out of it): not written",
+                                  dir.string(), g_write_root.string()));
+}
+
 std::string read_at_most(int fd, size_t limit) {
     std::string out(limit, '\0');
     size_t have = 0;
@@ -115,6 +148,7 @@ WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t m
     // A step killed between mkstemp and rename (SIGKILL, OOM, power loss)
     // leaves its temp file; the next write of the same output clears it,
     // whether or not the output itself changes.
+    check_confined(p);
     remove_stale_temp_files(p);
 
     struct stat st {};
@@ -152,6 +186,7 @@ WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t m
 }
 
 WriteResult remove_file(const fs::path& p) {
+    check_confined(p);
     remove_stale_temp_files(p);
     // Absent is done, even where the directory cannot be written (a drop-in's
     // ProtectSystem=strict answers unlink with EROFS before looking).

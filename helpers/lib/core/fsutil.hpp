@@ -37,6 +37,19 @@ std::string read_file(const fs::path& p);
 // Like read_file, but an absent file is std::nullopt (other errors still throw).
 std::optional<std::string> read_file_if_exists(const fs::path& p);
 
+// Confines every later write of this process (write_file_atomic, remove_file,
+// and the writers that call check_confined) to `root`: `eks-node render
+// --root=DIR` and a step run with --root=DIR write a node's tree, and a
+// symlink in it (DIR/etc/eks -> /tmp/elsewhere, an image's absolute link)
+// must not carry a write out of DIR. Not called for the host's own root; an
+// empty `root` lifts the confinement.
+void confine_writes_to(const fs::path& root);
+
+// Throws ConfigError naming `p` when its directory, every symlink in it
+// followed, is not inside the root confine_writes_to() named (nothing is
+// written then). No-op without one.
+void check_confined(const fs::path& p);
+
 enum class WriteResult { unchanged, written };
 
 // Writes `data` to `p` atomically: temp file in the same directory, fsync,

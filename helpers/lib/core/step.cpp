@@ -178,6 +178,7 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
     try {
         StepOptions opts;
         parse_common_options(args, opts);
+        if (!opts.paths.is_host()) confine_writes_to(opts.paths.root());
         confine::confine_step(spec.name, opts.paths);
         StepResult r = fn(opts);
         log::emit(log::Level::info, r.changed() ? "done, outputs changed" : "done, nothing changed", {},

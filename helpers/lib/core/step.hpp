@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,9 @@ struct StepOptions {
     std::string config_path;                    // --config=PATH (default /run/eks-node/config.json under root)
     std::string imds_endpoint;                  // --imds-endpoint=URL (default: the link-local endpoints)
     std::string user_data_file;                 // --user-data=FILE (config: instead of the IMDS copy)
+    // FILE's text once read (`eks-node render` reads it once: it may be a pipe), still named by
+    // user_data_file in errors; unset: the config step reads user_data_file itself
+    std::optional<std::string> user_data_text;
     std::vector<std::string> args;              // positional arguments
 
     fs::path config_file() const;               // config_path re-rooted, or the default

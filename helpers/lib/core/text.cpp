@@ -53,6 +53,25 @@ bool is_utf8_text(std::string_view s) {
     return true;
 }
 
+namespace {
+
+// U+2028 and U+2029 end a line in viewers that follow Unicode's line
+// breaking (JavaScript-based log viewers, some terminals' copy); the bidi
+// controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) reorder
+// what follows them on the line. Either lets a value show as another line's
+// text or hide its own, as a raw newline would: they are escaped with the
+// other controls. `ch` is one whole UTF-8 character.
+bool is_line_or_bidi_control(std::string_view ch) {
+    if (ch == "\xd8\x9c") return true;  // U+061C ARABIC LETTER MARK
+    if (ch.size() != 3 || static_cast<unsigned char>(ch[0]) != 0xe2) return false;
+    const auto b1 = static_cast<unsigned char>(ch[1]), b2 = static_cast<unsigned char>(ch[2]);
+    if (b1 == 0x80) return b2 == 0x8e || b2 == 0x8f || (b2 >= 0xa8 && b2 <= 0xae);  // U+200E/F, U+2028..U+202E
+    if (b1 == 0x81) return b2 >= 0xa6 && b2 <= 0xa9;                                // U+2066..U+2069
+    return false;
+}
+
+}  // namespace
+
 std::string one_line(std::string_view s, std::size_t max_bytes) {
     static constexpr std::string_view ellipsis = "...";
     static constexpr char digits[] = "0123456789abcdef";
@@ -64,7 +83,7 @@ std::string one_line(std::string_view s, std::size_t max_bytes) {
         auto c = static_cast<unsigned char>(s[i]);
         // C1 controls (U+0080..U+009F) are CSI and friends on some terminals
         bool c1 = len == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0;
-        if ((len == 1 && c >= 0x20 && c != 0x7f) || (len > 1 && !c1)) {
+        if ((len == 1 && c >= 0x20 && c != 0x7f) || (len > 1 && !c1 && !is_line_or_bidi_control(s.substr(i, len)))) {
             out.append(s.data() + i, len);
         } else if (c == '\n') {
             out += "\\n";

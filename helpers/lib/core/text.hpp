@@ -72,9 +72,11 @@ enum class QuoteAs { utf8, ascii };
 std::string json_quoted(std::string_view s, std::size_t max_bytes, QuoteAs as = QuoteAs::utf8);
 
 // `s` made safe to print as one line of a log or a terminal: control
-// characters (C0, DEL, C1) and bytes that are not UTF-8 shown as C escapes
-// ("\n", "\t", "\x1b"), so a value cannot start a line of its own or steer
-// the terminal; cut at a character boundary so that the result, with the
+// characters (C0, DEL, C1), the Unicode line and paragraph separators
+// (U+2028, U+2029), the bidi controls (U+061C, U+200E, U+200F,
+// U+202A..U+202E, U+2066..U+2069) and bytes that are not UTF-8 shown as C
+// escapes ("\n", "\t", "\x1b", "\xe2\x80\xa8"), so a value cannot start a
+// line of its own, reorder the line or steer the terminal; cut at a character boundary so that the result, with the
 // "..." that marks the cut, is at most `max_bytes` bytes (at least 3).
 std::string one_line(std::string_view s, std::size_t max_bytes);
 

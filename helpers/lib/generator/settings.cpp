@@ -128,8 +128,8 @@ std::vector<StaticFragment> static_fragments(const Paths& paths) {
     for (const config::FragmentFile& f : files) {
         if (f.name == slot) continue;  // config::static_settings() skips the user data slot too
         try {
-            out.push_back(
-                {node_path(paths, f.path), config::fragment_from_toml(read_file(f.path), f.path.string()).settings});
+            out.push_back({node_path(paths, f.path),
+                           config::fragment_from_toml(config::read_fragment_file(f.path), f.path.string()).settings});
         } catch (const std::exception&) {
             // config::static_settings() already parsed it; a race with an edit only costs the name.
         }

@@ -93,6 +93,7 @@ std::optional<json> read_object(const Paths& paths, std::string_view absolute) {
 constexpr std::string_view al2_replacing = "/var/lib/eks-node/kubelet/.kubelet-config.json.replacing";
 
 void write_replacing(const fs::path& p, std::string_view text) {
+    check_confined(p);
     fs::create_directories(p.parent_path());
     Fd f{::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)};
     bool ok = f.fd >= 0;

@@ -32,7 +32,7 @@ void user_data_fragments(const ResolveInput& in, const config::FragmentFile& slo
         log::info("user data masked by {}, ignoring it", slot.path.string());
     } else if (!slot.path.empty()) {
         log::info("user data replaced by {}", slot.path.string());
-        out.push_back(config::fragment_from_toml(read_file(slot.path), slot.path.string()));
+        out.push_back(config::fragment_from_toml(config::read_fragment_file(slot.path), slot.path.string()));
     } else if (in.user_data) {
         for (config::Fragment& frag : config::fragments_from_user_data(*in.user_data, in.user_data_label))
             out.push_back(std::move(frag));
@@ -70,7 +70,7 @@ std::vector<config::Fragment> collect_fragments(const ResolveInput& in) {
             user_data_fragments(in, f, out);
             nodeadm_fragments(in.paths, out);
         } else if (!config::is_mask(f.path)) {
-            out.push_back(config::fragment_from_toml(read_file(f.path), f.path.string()));
+            out.push_back(config::fragment_from_toml(config::read_fragment_file(f.path), f.path.string()));
         }
     }
     return out;
@@ -417,7 +417,7 @@ json resolve_from_node(const StepOptions& opts) {
     imds::check_instance(in.instance, instance_path.string());
 
     if (!opts.user_data_file.empty()) {
-        in.user_data = config::read_user_data_file(opts.user_data_file);
+        in.user_data = opts.user_data_text ? *opts.user_data_text : config::read_user_data_file(opts.user_data_file);
         in.user_data_label = opts.user_data_file;  // errors then read "FILE (MIME part 2, …): field: …"
     } else {
         in.user_data = read_file_if_exists(opts.paths.of(path::user_data));

@@ -9,9 +9,11 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/swap.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -104,6 +106,42 @@ bool is_ready(const fs::path& p, std::uint64_t bytes) {
     return std::string_view(magic, sizeof magic) == swap_magic;
 }
 
+// What the file system keeps free beside a swap file: 64 MiB or 1/20 of
+// it, whichever is more, on top of what it reserves for root (statvfs's
+// f_bavail leaves that out already). A node whose root file system is full
+// fails in ways far from the swap file: journald, containerd's snapshots,
+// kubelet's image GC; the swap file is the one write here that can fill it.
+std::uint64_t free_margin(std::uint64_t fs_bytes) { return std::max<std::uint64_t>(64u << 20, fs_bytes / 20); }
+
+// Refuses, before a block is taken, a size the file system cannot hold with
+// its margin free: without fallocate the zeros were written until the file
+// system was full (and ext4's fallocate can take blocks before it fails with
+// ENOSPC). A size over the whole file system is the configuration's fault
+// (ConfigError naming settings.swap.size, exit 6); one over what is free now
+// is the node's state (Error, exit 1): waiting does not free the space, so it
+// is not temporary, and settings.onFailure should act on it. `old_bytes`: the
+// blocks of the file this one replaces, freed by the rename.
+void check_room(int fd, const fs::path& p, std::uint64_t bytes, std::uint64_t old_bytes, const std::string& source) {
+    struct statvfs v {};
+    if (::fstatvfs(fd, &v) != 0) throw Error(fmt::format("{}: statvfs: {}", p.string(), errno_text(errno)));
+    const std::uint64_t unit = v.f_frsize ? v.f_frsize : v.f_bsize;
+    const std::uint64_t total = static_cast<std::uint64_t>(v.f_blocks) * unit;
+    const std::uint64_t avail = static_cast<std::uint64_t>(v.f_bavail) * unit + old_bytes;
+    const std::uint64_t margin = free_margin(total);
+    const std::string dir = p.parent_path().string();
+    if (bytes + margin > total)
+        throw ConfigError(source, "settings.swap.size",
+                          fmt::format("a swap file of {} MiB does not fit on the file system of {} ({} MiB, of which "
+                                      "{} MiB stay free): choose at most {} MiB",
+                                      bytes >> 20, dir, total >> 20, margin >> 20,
+                                      total > margin ? (total - margin) >> 20 : 0));
+    if (bytes + margin > avail)
+        throw Error(
+            fmt::format("{}: a swap file of {} MiB needs {} MiB free there ({} MiB kept free), {} MiB are: "
+                        "not made",
+                        p.string(), bytes >> 20, (bytes + margin) >> 20, margin >> 20, avail >> 20));
+}
+
 // Blocks for the whole size, with no hole (swapon refuses holes): fallocate
 // where the file system has it for swap files (ext4, XFS; btrfs with NOCOW
 // set before the first block), else zeros written out, as dd would.
@@ -135,7 +173,8 @@ void allocate(int fd, const fs::path& p, std::uint64_t bytes) {
 
 // The file, made beside its final name and renamed into place once mkswap
 // has succeeded: a cut-off run leaves no file the .swap unit would enable.
-WriteResult make_swap_file(const Paths& paths, const std::string& file, long mib, bool on_instance_store) {
+WriteResult make_swap_file(const Paths& paths, const std::string& file, long mib, bool on_instance_store,
+                           const std::string& source) {
     const fs::path p = paths.of(file);
     const std::uint64_t bytes = static_cast<std::uint64_t>(mib) << 20;
     remove_stale_temp_files(p);
@@ -150,12 +189,17 @@ WriteResult make_swap_file(const Paths& paths, const std::string& file, long mib
                                     dir.string()));
     }
     switch_off(paths, file);
+    check_confined(p);
     fs::create_directories(dir);
     std::string tmp = (dir / fmt::format(".{}{}XXXXXX", p.filename().string(), temp_file_marker)).string();
     Fd fd(::mkstemp(tmp.data()));
     if (fd.get() < 0) throw Error(fmt::format("{}: cannot create a file: {}", dir.string(), errno_text(errno)));
     try {
         if (::fchmod(fd.get(), 0600) != 0) throw Error(fmt::format("{}: chmod: {}", tmp, errno_text(errno)));
+        struct stat old {};
+        const std::uint64_t old_bytes =
+            ::lstat(p.c_str(), &old) == 0 && S_ISREG(old.st_mode) ? static_cast<std::uint64_t>(old.st_blocks) * 512 : 0;
+        check_room(fd.get(), p, bytes, old_bytes, source);
         allocate(fd.get(), p, bytes);
         if (::fsync(fd.get()) != 0) throw Error(fmt::format("{}: fsync: {}", tmp, errno_text(errno)));
         ProcessResult r = run_process({"mkswap", "--label", "eks-node", tmp});
@@ -207,7 +251,11 @@ StepResult swap(const StepOptions& opts) {
         wanted = s->at("file").get<std::string>();
         const long mib = s->at("sizeMiB").get<long>();
         const bool on_instance_store = wanted != path::swap_file;
-        r.add(opts.paths.of(wanted), make_swap_file(opts.paths, wanted, mib, on_instance_store));
+        // the file that set settings.swap.size, as config.json's origins recorded it
+        std::string source(path::config_json);
+        if (const json* o = path_in(cfg, {"origins", "/settings/swap/size"}); o && o->is_string())
+            source = o->get<std::string>();
+        r.add(opts.paths.of(wanted), make_swap_file(opts.paths, wanted, mib, on_instance_store, source));
     }
     for (const std::string& f : candidate_files(cfg))
         if (f != wanted) r.add(opts.paths.of(f), remove_swap_file(opts.paths, f));

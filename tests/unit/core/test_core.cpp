@@ -57,6 +57,36 @@ TEST_CASE("atomic write creates parents, sets the mode and reports changes", "[c
     CHECK_THROWS_AS(read_file(f), Error);
 }
 
+TEST_CASE("writes confined to a root: a symlink in it that leads out is refused", "[core][fs]") {
+    // issue 58: `render --root=DIR` followed DIR/etc/eks -> /elsewhere (absolute) and wrote there
+    test::TempRoot root, elsewhere;
+    fs::create_directories(root.dir / "node/etc");
+    fs::create_symlink(elsewhere.dir, root.dir / "node/etc/eks");  // absolute, out of the root
+    fs::create_symlink("../..", root.dir / "node/etc/up");         // relative, out of the root
+    fs::create_directories(root.dir / "node/var/lib");
+    fs::create_symlink(root.dir / "node/var/lib", root.dir / "node/etc/in");  // stays inside
+    confine_writes_to(root.dir / "node");
+    struct Lift {
+        ~Lift() { confine_writes_to({}); }
+    } lift;
+    CHECK_THROWS_AS(write_file_atomic(root.dir / "node/etc/eks/x.conf", "x", 0644), ConfigError);
+    CHECK_THROWS_AS(write_file_atomic(root.dir / "node/etc/eks/new/dir/x.conf", "x", 0644), ConfigError);
+    CHECK_THROWS_AS(write_file_atomic(root.dir / "node/etc/up/x.conf", "x", 0644), ConfigError);
+    CHECK_THROWS_AS(remove_file(root.dir / "node/etc/eks/x.conf"), ConfigError);
+    CHECK(fs::is_empty(elsewhere.dir));
+    CHECK_FALSE(fs::exists(root.dir / "x.conf"));
+    try {
+        write_file_atomic(root.dir / "node/etc/eks/x.conf", "x", 0644);
+    } catch (const ConfigError& e) {
+        CHECK(std::string(e.what()).find("outside the root") != std::string::npos);
+        CHECK(std::string(e.what()).find("node/etc/eks/x.conf") != std::string::npos);
+    }
+    // inside the root, through a symlink that stays in it, and in directories not there yet
+    CHECK(write_file_atomic(root.dir / "node/etc/in/x.conf", "x", 0644) == WriteResult::written);
+    CHECK(read_file(root.dir / "node/var/lib/x.conf") == "x");
+    CHECK(write_file_atomic(root.dir / "node/run/new/x", "x", 0644) == WriteResult::written);
+}
+
 TEST_CASE("a write removes the temp files a killed write of the same output left, and nothing else",
           "[core][fs]") {
     test::TempRoot root;

@@ -37,6 +37,11 @@ TEST_CASE("log lines: one line per message, control characters escaped, 1 KiB", 
     CHECK(std::count(forged.begin(), forged.end(), '\n') == 1);
     // ESC cannot steer the console that shows the line
     CHECK(log::format_line("config", Level::warning, "x\x1b[2Jy") == "config: warning: x\\x1b[2Jy\n");
+    // issue 58: U+2028/U+2029 break the line in a viewer that follows Unicode, and the bidi
+    // controls reorder it; both are escaped like C0, on stderr and in the journal's MESSAGE
+    CHECK(log::format_line("config", Level::error, "a\u2028error: forged") ==
+          "config: error: a\\xe2\\x80\\xa8error: forged\n");
+    CHECK(log::message_text("a\u2029b\u202ec\u2066d") == "a\\xe2\\x80\\xa9b\\xe2\\x80\\xaec\\xe2\\x81\\xa6d");
     // one error line once reached 295 KB: the message is cut to 1 KiB, "..." in the middle
     std::string text = log::message_text(std::string(295 * 1000, 'a'));
     CHECK(text.size() == log::max_message_bytes);

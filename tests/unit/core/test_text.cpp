@@ -128,6 +128,19 @@ TEST_CASE("one_line: control characters escaped, one line, bounded with an ellip
                    "2J",
                    64) == "csi\\xc2\\x9b2J");               // C1 CSI, U+009B
     CHECK(one_line("bad\xff\xc3", 64) == "bad\\xff\\xc3");  // not UTF-8
+    // line and paragraph separators and every bidi control, each byte escaped; their
+    // neighbours (U+2027, U+2030, U+2065, U+206A, U+200D, U+061B) stay as they are
+    for (std::string_view control : {"\u2028", "\u2029", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066",
+                                     "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"}) {
+        std::string shown = one_line(std::string("a") + std::string(control) + "b", 64);
+        CAPTURE(shown);
+        CHECK(shown.size() == 2 + 4 * control.size());
+        CHECK(shown.find(control) == std::string::npos);
+        CHECK(shown.starts_with("a\\x"));
+    }
+    for (std::string_view kept : {"\u2027", "\u2030", "\u2065", "\u206a", "\u200d", "\u061b"})
+        CHECK(one_line(kept, 64) == kept);
+    CHECK(one_line("\u2028", 64) == "\\xe2\\x80\\xa8");
     // exactly the bound: whole; one byte more: cut, "..." included in the bound
     CHECK(one_line("0123456789", 10) == "0123456789");
     CHECK(one_line("0123456789x", 10) == "0123456...");
