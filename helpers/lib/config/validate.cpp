@@ -203,6 +203,22 @@ void check_kubelet_max_pods(const json& spec, const Origins& origins) {
                           fmt::format("{} is not an integer from 1 to {}", text::describe(*v), max));
 }
 
+// settings.swap against the settings it needs (eks-node-swap(8)), as
+// derive_swap() refuses them at eks-node-config: so that `config check`
+// with files alone refuses them too. (The kubelet version it needs is the
+// node's: derive_swap() alone, and `config check` on the node.)
+void check_swap(const json& spec, const json& settings, const Origins& origins) {
+    if (!path_in(settings, {"swap"})) return;
+    if (const json* f = path_in(spec, {"kubelet", "config", "failSwapOn"}); f && f->is_boolean() && f->get<bool>())
+        throw ConfigError(origin_of(origins, "/spec/kubelet/config/failSwapOn"), "spec.kubelet.config.failSwapOn",
+                          "true with settings.swap: kubelet refuses to start on a node with swap on");
+    const json* location = path_in(settings, {"swap", "location"});
+    if (location && *location == "instance-store" && !path_in(spec, {"instance", "localStorage", "strategy"}))
+        throw ConfigError(origin_of(origins, "/settings/swap/location"), "settings.swap.location",
+                          "instance-store needs spec.instance.localStorage.strategy: without it no instance-store "
+                          "disk is mounted");
+}
+
 // Where kubelet's health endpoint listens, as eks-node-joined probes it
 // (steps/joined.cpp, which refuses the same with exit 6 after kubelet
 // started): a port, 0 for none, and an IP address.
@@ -405,6 +421,7 @@ void validate_merged(const json& spec, const json& settings, const Origins& orig
     check_static_pod_path(spec, settings, origins);
     check_kubelet_max_pods(spec, origins);
     check_kubelet_healthz(spec, origins);
+    check_swap(spec, settings, origins);
     check_kubelet_config_mode(spec, settings, origins);
     check_aws_environment(spec, origins);
     check_environment_sections(spec, origins);
