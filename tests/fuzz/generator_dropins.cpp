@@ -6,9 +6,11 @@
 // (tests/unit/systemd_model.hpp) without a problem, a section beyond [Unit]
 // [Service] [Mount], or a continued line; each hook drop-in gives back the
 // hook's description, command and source, and an essential hook keeps its
-// OnFailure=. The plan is never an exception: the generator must not fail.
+// OnFailure=; no planned file name is longer than 255 bytes. The plan is
+// never an exception: the generator must not fail.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -140,6 +142,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     json cfg = {{"schemaVersion", 1}, {"spec", spec}, {"settings", settings}, {"origins", origins}};
     std::ofstream(root() / "run/eks-node/config.json", std::ios::trunc) << cfg.dump();
     GeneratorPlan plan = generator::plan_units(Paths(root()), cmdline);
+    // every name it plans can be written (NAME_MAX, systemd's unit name limit):
+    // one that cannot failed the write, and systemd then dropped the mount
+    // from RequiresMountsFor= without a word (issue 58)
+    for (const auto& [rel, entry] : plan.files)
+        for (size_t at = 0; at < rel.size();) {
+            const size_t end = std::min(rel.find('/', at), rel.size());
+            if (end - at > 255) fuzz::broken("a planned file name longer than 255 bytes");
+            at = end + 1;
+        }
     for (const auto& [rel, entry] : plan.files)
         // a hook's hook.json is JSON for eks-node-hook: check_hook reads it back
         if (entry.kind == GeneratedFile::Kind::file && !rel.ends_with(".json")) check_file(rel, entry.data);

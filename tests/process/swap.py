@@ -6,6 +6,7 @@
   (SWAPSPACE2) and label eks-node; a second run writes nothing (same inode);
 - a file of the wrong size or without the signature is made again;
 - instance-store location without a file system mounted there: exit 1 naming it;
+- a file whose .swap unit name would be over 255 bytes: exit 6, nothing made or removed;
 - the setting gone: the file is removed; a run with nothing to do writes nothing;
 - no room (issue 58), the file system described by statvfs_shim: a size over the whole file
   system less its margin exits 6 naming settings.swap.size and the sizes, one over what is free
@@ -87,6 +88,15 @@ def main():
         check("instance-store, nothing mounted there: exit 1 naming the directory",
               r.returncode == 1 and "no instance-store file system is mounted" in r.stderr
               and not (root / "mnt/k8s-disks/0/swapfile").exists(), f"{r.returncode} {r.stderr}")
+
+        # issue 58: a file whose .swap unit the generator cannot name (over 255 bytes) got no
+        # unit and kubelet ran without swap: refused before anything is made or removed
+        long_dir = "mnt/" + "\u30c7" * 40 + "/" + "\u30c7" * 40
+        (root / long_dir / "0").mkdir(parents=True)
+        r = run(helper, root, dict(store, file="/%s/0/swapfile" % long_dir))
+        check("a file whose .swap unit cannot be named: exit 6 naming derived.swap.file, nothing touched",
+              r.returncode == 6 and "derived.swap.file" in r.stderr and "over the 255" in r.stderr
+              and not (root / long_dir / "0/swapfile").exists() and p.exists(), f"{r.returncode} {r.stderr}")
 
         r = run(helper, root, None)
         check("the setting gone: the file removed", r.returncode == 0 and not p.exists(), r.stderr)

@@ -21,6 +21,7 @@
 #include "core/log.hpp"
 #include "core/outputs.hpp"
 #include "core/step.hpp"
+#include "derive/derive.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
 #include "steps/steps.hpp"
@@ -111,6 +112,15 @@ bool wants_help(const std::vector<std::string>& args) {
 // "configuration valid", and how many NodeConfig fields it ignored (each
 // logged above, on stderr, as the step logs it): a check that passes with
 // warnings still exits 0, as the node would still join.
+// What the steps check against the node (its programs, containerd's
+// version, its trust store) and refuse with exit 6 before writing anything.
+void node_checks(const json& cfg, const Paths& paths) {
+    render::check_runtime_handlers(cfg, paths);
+    render::check_credential_providers(cfg, paths);
+    render::check_registries(cfg);
+    render::check_trust(cfg, paths);
+}
+
 std::string valid_line(std::string_view what, size_t warnings) {
     if (warnings == 0) return fmt::format("configuration valid{}\n", what);
     return fmt::format(
@@ -120,7 +130,7 @@ std::string valid_line(std::string_view what, size_t warnings) {
         warnings == 1 ? "it" : "them");
 }
 
-int config_check_sources(const std::vector<std::string>& sources) {
+int config_check_sources(const std::vector<std::string>& sources, const Paths& node) {
     json spec = json::object(), settings = json::object();
     Origins origins;
     std::vector<std::string> scripts;  // the parts cloud-init runs
@@ -144,6 +154,18 @@ int config_check_sources(const std::vector<std::string>& sources) {
     resolve::log_warnings(warnings);
     config::validate_merged(spec, settings, origins);
     resolve::check_volumes(spec, settings, origins);
+    // With --root=DIR, what depends on the node too, as its steps would
+    // refuse it: containerd's version, the trust store. Without it they
+    // cannot be known here (this is not the node), and are not checked.
+    if (!node.is_host()) {
+        json cfg = {{"spec", spec},
+                    {"settings", settings},
+                    {"machine", derive::machine_json(derive::read_machine_facts(node))}};
+        json o = json::object();
+        for (const auto& [k, v] : origins) o[k] = v;
+        cfg["origins"] = std::move(o);
+        node_checks(cfg, node);
+    }
     fmt::print("{}", valid_line(fmt::format(" ({} source{})", sources.size(), sources.size() == 1 ? "" : "s"),
                                 warnings.size()));
     for (const std::string& p : scripts) fmt::print("cloud-init runs {}: kubelet would start after it\n", p);
@@ -160,11 +182,10 @@ int config_cmd(const std::vector<std::string>& args) {
     parse_common_options(rest, opts);
 
     if (args[0] == "check") {
-        if (!opts.args.empty()) return config_check_sources(opts.args);
+        if (!opts.args.empty()) return config_check_sources(opts.args, opts.paths);
         json cfg = resolve::resolve_from_node(opts);
         // on the node: what the configuration names must be there too
-        render::check_runtime_handlers(cfg, opts.paths);
-        render::check_credential_providers(cfg, opts.paths);
+        node_checks(cfg, opts.paths);
         fmt::print("{}", valid_line("", cfg.contains("warnings") ? cfg["warnings"].size() : 0));
         return EXIT_OK;
     }

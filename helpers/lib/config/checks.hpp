@@ -53,6 +53,22 @@ std::string registry_host(std::string_view s);
 // A kubelet credential provider's name: its program's file name in kubelet's
 // --image-credential-provider-bin-dir ([A-Za-z0-9][A-Za-z0-9._-]*, at most 64).
 std::string credential_provider_name(std::string_view s);
+// A kubelet credential provider's matchImages pattern (match_images.cpp):
+// what kubelet's URL check takes (HOST[:PORT][/PATH], the port digits, no
+// control character), each host label a glob Go's path.Match reads, at most
+// max_match_image_bytes; and nothing the credential reader would compare
+// otherwise than kubelet (a scheme, ? # @ %, bytes outside ASCII). The
+// rules: tests/data/match-images.tsv.
+std::string match_image(std::string_view s);
+inline constexpr size_t max_match_image_bytes = 512;
+namespace glob {
+// One element of a glob at p[i] (not '*'): its end, or npos if malformed
+// (Go's ErrBadPattern); `c` matched sets `hit`. `?` any byte, `[...]` a
+// class with ranges and `^` negation, `\` an escape, else the byte itself.
+size_t element(std::string_view p, size_t i, char c, bool& hit);
+// Whether the whole glob is well formed, as Go checks all of it.
+bool well_formed(std::string_view p);
+}  // namespace glob
 
 // settings.ecs (eks-node-ecs(8)). Each value ends up on one line of
 // /etc/ecs/ecs.config, which the agent reads as KEY=VALUE lines: none may

@@ -70,9 +70,10 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
         }
         if (p.match_images.empty())
             fail("matchImages", "is required: the images (registry host patterns) the provider gives credentials for");
+        // as kubelet and eks-node-prepull's reader (cri::parse_provider_config) check it:
+        // one they refuse would drop the provider (kubelet: the whole file)
         for (const std::string& m : p.match_images)
-            if (m.empty() || check::has_control(m) || m.find(' ') != std::string::npos)
-                fail("matchImages", fmt::format("{} is not an image pattern", text::quote(m)));
+            if (std::string problem = check::match_image(m); !problem.empty()) fail("matchImages", problem);
         out.push_back(std::move(p));
     }
     std::sort(out.begin(), out.end(), [](const Provider& a, const Provider& b) { return a.name < b.name; });

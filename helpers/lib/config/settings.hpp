@@ -85,6 +85,9 @@ struct PrePullSettings {
 // fits the unit's TimeoutStartSec= (1 h) a few times over.
 inline constexpr size_t max_pre_pull_images = 64;
 inline constexpr std::chrono::milliseconds max_pre_pull_timeout{30 * 60'000};
+// settings.preflight.timeout: under eks-node-preflight.service's 330 s, so
+// that the verdict is the step's. eks-node-config refuses more, as the step does.
+inline constexpr std::chrono::milliseconds max_preflight_timeout{5 * 60'000};
 
 // The JSON of [settings.prePull] (null: absent). Throws ConfigError(source,
 // "settings.prePull[.<key>]", problem): a bad reference, a duplicate, more

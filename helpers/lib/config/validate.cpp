@@ -203,6 +203,43 @@ void check_kubelet_max_pods(const json& spec, const Origins& origins) {
                           fmt::format("{} is not an integer from 1 to {}", text::describe(*v), max));
 }
 
+// settings.swap against the settings it needs (eks-node-swap(8)), as
+// derive_swap() refuses them at eks-node-config: so that `config check`
+// with files alone refuses them too. (The kubelet version it needs is the
+// node's: derive_swap() alone, and `config check` on the node.)
+void check_swap(const json& spec, const json& settings, const Origins& origins) {
+    if (!path_in(settings, {"swap"})) return;
+    if (const json* f = path_in(spec, {"kubelet", "config", "failSwapOn"}); f && f->is_boolean() && f->get<bool>())
+        throw ConfigError(origin_of(origins, "/spec/kubelet/config/failSwapOn"), "spec.kubelet.config.failSwapOn",
+                          "true with settings.swap: kubelet refuses to start on a node with swap on");
+    const json* location = path_in(settings, {"swap", "location"});
+    if (location && *location == "instance-store" && !path_in(spec, {"instance", "localStorage", "strategy"}))
+        throw ConfigError(origin_of(origins, "/settings/swap/location"), "settings.swap.location",
+                          "instance-store needs spec.instance.localStorage.strategy: without it no instance-store "
+                          "disk is mounted");
+}
+
+// Where kubelet's health endpoint listens, as eks-node-joined probes it
+// (steps/joined.cpp, which refuses the same with exit 6 after kubelet
+// started): a port, 0 for none, and an IP address.
+void check_kubelet_healthz(const json& spec, const Origins& origins) {
+    const json* c = path_in(spec, {"kubelet", "config"});
+    if (!c || !c->is_object()) return;
+    if (auto p = c->find("healthzPort"); p != c->end() && !p->is_null())
+        if (!p->is_number_integer() || p->get<int64_t>() < 0 || p->get<int64_t>() > 65535)
+            throw ConfigError(origin_of(origins, "/spec/kubelet/config/healthzPort"), "spec.kubelet.config.healthzPort",
+                              fmt::format("{} is not a port (0 to 65535; 0: none)", text::describe(*p)));
+    if (auto a = c->find("healthzBindAddress"); a != c->end() && !a->is_null()) {
+        std::string problem = a->is_string() ? (a->get_ref<const std::string&>().empty()
+                                                    ? std::string()
+                                                    : check::ip_address(a->get_ref<const std::string&>()))
+                                             : fmt::format("{} is not a string", text::describe(*a));
+        if (!problem.empty())
+            throw ConfigError(origin_of(origins, "/spec/kubelet/config/healthzBindAddress"),
+                              "spec.kubelet.config.healthzBindAddress", problem);
+    }
+}
+
 // settings.kubelet.configMode = "replace" makes spec.kubelet.config the whole
 // KubeletConfiguration (render/kubelet_config.cpp): there must be one, of the
 // one type kubelet reads, and what eks-node set up for kubelet (containerd's
@@ -349,6 +386,13 @@ void validate_settings(const json& settings, const Origins& origins) {
     if (auto r = settings.find("registries"); r != settings.end()) registries::read(*r, origin);
     if (auto c = settings.find("credentialProviders"); c != settings.end()) credential_providers::read(*c, origin);
     if (auto t = settings.find("trust"); t != settings.end()) trust::read(*t, origin);
+    // eks-node-preflight's bound, refused here as the step refuses it
+    if (const json* t = path_in(settings, {"preflight", "timeout"})) {
+        std::string problem;
+        if (auto d = settings::parse_duration(*t, problem); d && *d > settings::max_preflight_timeout)
+            throw ConfigError(origin_of(origins, "/settings/preflight/timeout"), "settings.preflight.timeout",
+                              "at most 5m: the unit allows 330 s");
+    }
     auto imds = settings.find("imds");
     if (imds == settings.end()) return;
     // Each key was read with its fragment (validate_fragment()); the merged
@@ -391,6 +435,8 @@ void validate_merged(const json& spec, const json& settings, const Origins& orig
     validate_settings(settings, origins);
     check_static_pod_path(spec, settings, origins);
     check_kubelet_max_pods(spec, origins);
+    check_kubelet_healthz(spec, origins);
+    check_swap(spec, settings, origins);
     check_kubelet_config_mode(spec, settings, origins);
     check_aws_environment(spec, origins);
     check_environment_sections(spec, origins);

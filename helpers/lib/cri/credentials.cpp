@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "config/checks.hpp"
 #include "core/error.hpp"
 #include "core/process.hpp"
 
@@ -19,61 +20,6 @@ constexpr size_t max_output = 1 << 20;
 // own budget may cut it shorter
 constexpr std::chrono::milliseconds plugin_timeout{60'000};
 
-// One element of a glob at p[i] (not '*'): its end, or npos if malformed;
-// `c` matched sets `hit`. `?` any byte, `[...]` a class with ranges and `^`
-// negation, `\` an escape, else the byte itself.
-size_t element(std::string_view p, size_t i, char c, bool& hit) {
-    if (p[i] == '?') {
-        hit = true;
-        return i + 1;
-    }
-    if (p[i] == '\\') {
-        if (++i >= p.size()) return std::string_view::npos;
-        hit = p[i] == c;
-        return i + 1;
-    }
-    if (p[i] != '[') {
-        hit = p[i] == c;
-        return i + 1;
-    }
-    ++i;
-    const bool negate = i < p.size() && p[i] == '^';
-    if (negate) ++i;
-    bool matched = false;
-    for (bool first = true;; first = false) {
-        if (i >= p.size()) return std::string_view::npos;  // unterminated class
-        if (p[i] == ']' && !first) break;
-        char lo = p[i];
-        if (lo == '\\' && ++i >= p.size()) return std::string_view::npos;
-        lo = p[i++];
-        char hi = lo;
-        if (i + 1 < p.size() && p[i] == '-' && p[i + 1] != ']') {
-            hi = p[i + 1];
-            if (hi == '\\' && (i += 1) + 1 >= p.size()) return std::string_view::npos;
-            hi = p[i + 1];
-            i += 2;
-        }
-        if (lo <= c && c <= hi) matched = true;
-    }
-    hit = matched != negate;
-    return i + 1;
-}
-
-// Whether the whole pattern is well formed (checked once, up front, as Go
-// reports ErrBadPattern for any malformed part, matched or not).
-bool well_formed(std::string_view p) {
-    for (size_t i = 0; i < p.size();) {
-        if (p[i] == '*') {
-            ++i;
-            continue;
-        }
-        bool hit = false;
-        i = element(p, i, '\0', hit);
-        if (i == std::string_view::npos) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 namespace detail {
@@ -86,7 +32,8 @@ namespace detail {
 // mismatch the text resumes one byte further under it. At most
 // (pattern + 1) * (label + 1) elements are compared; `steps` counts them.
 bool glob(std::string_view p, std::string_view s, size_t& steps) {
-    if (!well_formed(p)) return false;
+    using config::check::glob::element;
+    if (!config::check::glob::well_formed(p)) return false;
     size_t pi = 0, si = 0;
     size_t star_p = std::string_view::npos, star_s = 0;  // after the last '*', and where its run ends
     while (si < s.size()) {
@@ -207,11 +154,10 @@ std::vector<Provider> parse_provider_config(std::string_view text, const std::st
             throw ConfigError(source, where + ".name", "not a file name");
         pr.match_images = strings_at(p, "matchImages", source, where);
         if (pr.match_images.empty()) throw ConfigError(source, where + ".matchImages", "empty");
+        // kubelet's URL check and ours, the one eks-node-config's (config::check::match_image)
         for (size_t j = 0; j < pr.match_images.size(); ++j)
-            if (pr.match_images[j].size() > max_pattern_bytes)
-                throw ConfigError(
-                    source, fmt::format("{}.matchImages[{}]", where, j),
-                    fmt::format("a pattern of {} bytes, longer than {}", pr.match_images[j].size(), max_pattern_bytes));
+            if (std::string problem = config::check::match_image(pr.match_images[j]); !problem.empty())
+                throw ConfigError(source, fmt::format("{}.matchImages[{}]", where, j), problem);
         pr.api_version = string_at(p, "apiVersion");
         if (!pr.api_version.starts_with("credentialprovider.kubelet.k8s.io/"))
             throw ConfigError(source, where + ".apiVersion", "not a credentialprovider.kubelet.k8s.io version");

@@ -43,6 +43,27 @@ std::string mount_unit_body(const storage::Volume& v, size_t k) {
          .options = bind ? "bind" : "defaults,noatime"});
 }
 
+// The step and the primary consumer's wait for it, without mount units:
+// the step refuses what could not be planned, and its failure holds the
+// consumer back (OnFailure=eks-node-failed.target).
+void add_ebs_step_only(GeneratorPlan& plan, const json* config) {
+    const json* node = member(member(config, "settings"), "node");
+    const bool ecs = node && *node == "ecs";
+    add_wants(plan, ecs ? "ecs-node.target" : "eks-node.target", ebs_unit);
+    const std::string primary(storage::primary_consumer(ecs ? storage::Node::ecs : storage::Node::eks));
+    add_file(plan, primary + ".d/50-eks-node-ebs-volumes.conf",
+             fmt::format("#\n"
+                         "# spec.instance.storage.volumes could not be planned: {} starts only\n"
+                         "# after {} succeeded, which refuses it (fail closed).\n"
+                         "\n"
+                         "[Unit]\n"
+                         "Documentation=man:eks-node-ebs-volumes(8)\n"
+                         "SourcePath={}\n"
+                         "Wants={}\n"
+                         "After={}\n",
+                         primary, ebs_unit, source_path(path::config_json), ebs_unit, ebs_unit));
+}
+
 }  // namespace
 
 void add_ebs_volumes(GeneratorPlan& plan, const json* config) {
@@ -52,15 +73,30 @@ void add_ebs_volumes(GeneratorPlan& plan, const json* config) {
         volumes =
             storage::volumes_from_config(*config, [](const std::string&) { return std::string(path::config_json); });
     } catch (const std::exception& e) {
-        // eks-node-config refuses it with exit 6; a config.json it did not
-        // write is ignored here, as every bad input is
-        warn(plan, fmt::format("{}, ignoring", e.what()));
+        // eks-node-config refuses it with exit 6. A config.json it did not
+        // write (or an older one's rules) fails closed: the step alone is
+        // pulled in, refuses the same volumes with exit 6, and holds kubelet
+        // back, rather than kubelet and containerd starting on the root
+        // disk without the mounts.
+        warn(plan, fmt::format("{}; only {} is pulled in, to fail", e.what(), ebs_unit));
+        add_ebs_step_only(plan, config);
         return;
     }
     if (volumes.empty()) return;
     const json* node = member(member(config, "settings"), "node");
     const bool ecs = node && *node == "ecs";
     const std::string target = ecs ? "ecs-node.target" : "eks-node.target";
+    // Belt and braces: volumes_from_config() refuses a target whose unit
+    // could not be written; should one get here all the same, no unit is
+    // written (a failed write would leave the others without it) and the
+    // step, which reads the same rules, fails the join.
+    for (const storage::Volume& v : volumes)
+        for (const std::string& t : v.targets)
+            if (std::string problem = storage::unit_name_problem(t, ".mount"); !problem.empty()) {
+                warn(plan, fmt::format("{}: {}; only {} is pulled in, to fail", v.field(), problem, ebs_unit));
+                add_ebs_step_only(plan, config);
+                return;
+            }
     add_wants(plan, target, ebs_unit);
 
     std::vector<std::string> targets;

@@ -54,7 +54,9 @@
 //   spec.instance.storage.volumes (the first of a volume: /run/eks-node/ebs-volumes/N, a further one a bind
 //                                 of the first) + its .wants/ link; CONSUMER.service.d/50-eks-node-ebs-
 //                                 volumes.conf: RequiresMountsFor= every target (kubelet's: Wants=, After=
-//                                 the step). Volumes eks-node-config refuses: nothing, and a warning.
+//                                 the step). Volumes eks-node-config refuses (a target the OS owns, a
+//                                 mount unit name over 255 bytes...): no mount unit, only the step and
+//                                 kubelet's Wants=, After= it; the step refuses them (fail closed).
 //   enabled, and config.json has  containerd.service.d/50-eks-node-soci.conf: Requires=, After=
 //   derived.sociSnapshotter =     soci-snapshotter.service (containerd's CRI pulls through it), and,
 //   true (FastImagePull)          if /etc/eks/pause.tar exists, eks-node-pause-image.service (wanted by
@@ -74,7 +76,9 @@
 //   a value a unit-file writer refuses (core/syntax.hpp)     -> that hook is not generated; a mount's
 //                                                               path: no mount units, only the step;
 //                                                               a source path it refuses -> SourcePath=config.json
-//   a bad spec.instance.localStorage in config.json  -> no instance-store units
+//   a bad spec.instance.localStorage in config.json  -> no mount units, only the step and the
+//                                                       consumer's wait for it: the step refuses it
+//                                                       with exit 6 (fail closed)
 //   /sys/block cannot be listed                      -> no instance-store units
 // Only a wrong number of arguments is an error (exit 1), as for systemd's generators.
 #include "generator/generator.hpp"

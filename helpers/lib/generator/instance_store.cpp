@@ -47,7 +47,27 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
     try {
         settings = storage::settings_from_config(*config, path::config_json);
     } catch (const std::exception& e) {
-        warn(plan, fmt::format("{}, ignoring", e.what()));
+        // eks-node-config refuses it with exit 6. A config.json it did not
+        // write fails closed: the step alone is pulled in, refuses the same
+        // settings with exit 6 and holds the node's runtime back, rather
+        // than it starting on the root disk without the mounts.
+        warn(plan, fmt::format("{}; only {} is pulled in, to fail", e.what(), instance_store_unit));
+        const json* node = member(member(config, "settings"), "node");
+        const bool ecs = node && *node == "ecs";
+        const std::string primary(storage::primary_consumer(ecs ? storage::Node::ecs : storage::Node::eks));
+        add_wants(plan, ecs ? "ecs-node.target" : "eks-node.target", instance_store_unit);
+        add_file(plan, primary + ".d/50-eks-node-instance-store.conf",
+                 fmt::format("#\n"
+                             "# spec.instance.localStorage could not be planned: {} starts only\n"
+                             "# after {} succeeded, which refuses it (fail closed).\n"
+                             "\n"
+                             "[Unit]\n"
+                             "Documentation=man:eks-node-instance-store(8)\n"
+                             "SourcePath={}\n"
+                             "Wants={}\n"
+                             "After={}\n",
+                             primary, instance_store_unit, source_path(path::config_json), instance_store_unit,
+                             instance_store_unit));
         return;
     }
     if (!settings) return;
@@ -86,6 +106,9 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
     for (const storage::Mount& m : layout ? layout->mounts : std::vector<storage::Mount>{}) {
         std::string problem = syntax::unit::path_problem(m.what);
         if (problem.empty()) problem = syntax::unit::path_problem(m.where);
+        // settings_from_config() refuses a mountPath whose units' names are too long;
+        // should one get here, a failed write must not leave the others without it
+        if (problem.empty()) problem = storage::unit_name_problem(m.where, ".mount");
         if (problem.empty()) continue;
         warn(plan, fmt::format("{}: a mount unit cannot name {} or {}: {}; only eks-node-instance-store is pulled "
                                "in",

@@ -31,8 +31,14 @@ void add_swap(GeneratorPlan& plan, const json* config) {
         return;
     }
     const std::string& where = file->get_ref<const std::string&>();
-    if (std::string problem = syntax::unit::path_problem(where); !problem.empty()) {
-        warn(plan, fmt::format("{}: derived.swap.file: {}, ignoring", path::config_json, problem));
+    std::string problem = syntax::unit::path_problem(where);
+    if (problem.empty()) problem = storage::unit_name_problem(where, ".swap");
+    if (!problem.empty()) {
+        // eks-node-swap, which every boot runs (eks-node.target), refuses the
+        // same file with exit 6 and holds kubelet back: kubelet never starts
+        // with failSwapOn = false and no swap unit
+        warn(plan, fmt::format("{}: derived.swap.file: {}; no swap unit, eks-node-swap fails on it", path::config_json,
+                               problem));
         return;
     }
     const std::string name = storage::escape_path(where) + ".swap";

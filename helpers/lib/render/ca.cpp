@@ -16,6 +16,9 @@ StepResult render_ca(const json& cfg, const Paths& paths) {
     // writes whatever bytes it was given, also 0644.
     std::string pem = need_string(cfg, "/derived/caPEM");
     if (!pem.empty() && pem.back() != '\n') pem += '\n';
+    // settings.trust refused by this node's store refuses the step before
+    // its first write: no ca.crt of a run that then fails
+    check_trust(cfg, paths);
     StepResult result;
     put(result, paths, path::ca_crt, pem);
     // the tool only on the node itself; a render into a tree says what it would run

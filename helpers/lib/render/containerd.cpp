@@ -342,6 +342,8 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     using namespace render::detail;
     StepResult r;
     check_runtime_handlers(cfg, paths);
+    // before config.toml is written: a refusal leaves nothing half-written
+    check_registries(cfg);
     // A handler's module not in the kernel yet: one that user data declared,
     // after containerd started at boot. containerd's restart pulls in the
     // modprobe@ instances its drop-in names (eks-node-config reloaded systemd

@@ -54,6 +54,10 @@ std::string tls_keys(const TlsFiles& f, bool insecure, std::string_view indent) 
     return out;
 }
 
+constexpr const char* default_needs_containerd_2 =
+    "without mirrors needs containerd 2: containerd 1.7 cannot read a hosts.toml without a [host] table, and "
+    "_default names no host to write one for";
+
 // Whether the hosts.toml at `file` is ours (written by render_registries).
 bool ours(const fs::path& file) {
     std::optional<std::string> text;
@@ -81,9 +85,7 @@ std::string hosts_toml(const Registry& reg, const std::vector<TlsFiles>& mirrors
         // containerd 1.7 refuses a hosts.toml without a [host] table ("invalid `host` tree",
         // getSortedHosts) and then ignores it: the registry itself is its one host table
         if (reg.host == "_default")
-            throw ConfigError(reg.source, "settings.registries._default",
-                              "without mirrors needs containerd 2: containerd 1.7 cannot read a hosts.toml "
-                              "without a [host] table, and _default names no host to write one for");
+            throw ConfigError(reg.source, "settings.registries._default", default_needs_containerd_2);
         const std::string server = reg.host == "docker.io" ? "registry-1.docker.io" : reg.host;
         out += fmt::format("\n[host.{}]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n",
                            toml_string("https://" + server));
@@ -104,7 +106,16 @@ std::string hosts_toml(const Registry& reg, const std::vector<TlsFiles>& mirrors
 
 }  // namespace detail
 
+void check_registries(const json& cfg) {
+    const std::vector<Registry> regs = config::registries::of_config(cfg);
+    if (regs.empty() || detail::containerd_at_least(cfg, "2.0")) return;
+    for (const Registry& reg : regs)
+        if (reg.host == "_default" && reg.mirrors.empty())
+            throw ConfigError(reg.source, "settings.registries._default", default_needs_containerd_2);
+}
+
 void render_registries(StepResult& r, const json& cfg, const Paths& paths) {
+    check_registries(cfg);
     const std::vector<Registry> regs = config::registries::of_config(cfg);
     std::vector<std::string> wanted;  // node paths of every file written
     for (const Registry& reg : regs) {

@@ -91,6 +91,10 @@ using TrustUpdate = std::function<void(const std::vector<std::string>& argv)>;
 // tool and containerd is asked to try-restart. Throws ConfigError (exit 6)
 // for a bundle the store cannot take (trusted = false on Debian; no store).
 void render_trust(StepResult& r, const json& cfg, const Paths& paths, const TrustUpdate& update);
+// settings.trust against the store under `paths`, the same ConfigError
+// render_trust() would throw, with nothing written: eks-node-ca calls it
+// before its first write (ca.crt), `eks-node config check` on the node too.
+void check_trust(const json& cfg, const Paths& paths);
 // The tool, for real: within four minutes, or Error (exit 1) with its output.
 void run_trust_update(const std::vector<std::string>& argv);
 
@@ -122,6 +126,11 @@ StepResult render_containerd(const json& cfg, const Paths& paths);
 // hosts.toml without eks-node's header is never touched). containerd reads
 // them at each pull: their changes restart nothing (StepResult::read_per_use).
 void render_registries(StepResult& r, const json& cfg, const Paths& paths);
+// settings.registries against this node's containerd (machine.containerdVersion):
+// throws the ConfigError render_registries() would (_default without mirrors
+// needs containerd 2), with nothing written. render_containerd() calls it
+// before its first write; `eks-node config check` on the node too.
+void check_registries(const json& cfg);
 // settings.runtimes against the machine under `paths`: each handler's binary
 // an executable file, each kernel module loadable (when the running kernel's
 // release can be read there). Throws ConfigError (exit 6) naming the handler,

@@ -38,15 +38,15 @@ TrustStore trust_store(const Paths& paths) {
     return TrustStore::none;
 }
 
-void render_trust(StepResult& r, const json& cfg, const Paths& paths, const TrustUpdate& update) {
-    const std::vector<config::trust::Bundle> bundles = config::trust::of_config(cfg);
-    const TrustStore store = trust_store(paths);
-    std::vector<std::string> wanted;
-    StepResult mine;
+namespace {
+
+// Each bundle's file pattern in `store`, all decided before any is written:
+// a bundle the store cannot take refuses the whole table, nothing half-written.
+std::vector<std::string_view> trust_patterns(const std::vector<config::trust::Bundle>& bundles, TrustStore store) {
+    std::vector<std::string_view> out;
     for (const config::trust::Bundle& b : bundles) {
-        std::string_view pattern;
-        if (store == TrustStore::p11_kit) pattern = b.trusted ? path::trust_anchor : path::trust_blocklist;
-        else if (store == TrustStore::debian && b.trusted) pattern = path::debian_trust_anchor;
+        if (store == TrustStore::p11_kit) out.push_back(b.trusted ? path::trust_anchor : path::trust_blocklist);
+        else if (store == TrustStore::debian && b.trusted) out.push_back(path::debian_trust_anchor);
         else if (store == TrustStore::debian)
             throw ConfigError(b.source, fmt::format("settings.trust.{}.trusted", b.name),
                               "false needs a blocklist, which Debian's update-ca-certificates does not have (AL2023's "
@@ -55,7 +55,25 @@ void render_trust(StepResult& r, const json& cfg, const Paths& paths, const Trus
             throw ConfigError(b.source, fmt::format("settings.trust.{}", b.name),
                               fmt::format("this node has no trust store eks-node knows ({} or {})",
                                           path::trust_anchors_dir, path::debian_trust_dir));
-        const std::string file = file_in(pattern, b.name);
+    }
+    return out;
+}
+
+}  // namespace
+
+void check_trust(const json& cfg, const Paths& paths) {
+    trust_patterns(config::trust::of_config(cfg), trust_store(paths));
+}
+
+void render_trust(StepResult& r, const json& cfg, const Paths& paths, const TrustUpdate& update) {
+    const std::vector<config::trust::Bundle> bundles = config::trust::of_config(cfg);
+    const TrustStore store = trust_store(paths);
+    const std::vector<std::string_view> pattern_of = trust_patterns(bundles, store);
+    std::vector<std::string> wanted;
+    StepResult mine;
+    for (size_t i = 0; i < bundles.size(); ++i) {
+        const config::trust::Bundle& b = bundles[i];
+        const std::string file = file_in(pattern_of[i], b.name);
         detail::put(mine, paths, file, b.pem);
         wanted.push_back(file);
     }

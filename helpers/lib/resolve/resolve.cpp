@@ -229,6 +229,12 @@ json resolve_ecs(const ResolveInput& in, json& spec, json& settings, const std::
 
 void check_volumes(const json& spec, const json& settings, const Origins& origins) {
     const json merged = {{"spec", spec}, {"settings", settings}};
+    // instance.localStorage as the generator and eks-node-instance-store read
+    // it (its mount units' directories and names), so that what they would
+    // refuse is refused here, before config.json is written
+    auto mount_path = origins.find("/spec/instance/localStorage/mountPath");
+    storage::settings_from_config(merged,
+                                  mount_path != origins.end() ? mount_path->second : std::string("configuration"));
     storage::volumes_from_config(merged, [&](const std::string& pointer) {
         if (auto it = origins.find(pointer); it != origins.end()) return it->second;
         // an entry or a list: the source of its first leaf (lists are replaced

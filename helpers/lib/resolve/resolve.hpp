@@ -48,8 +48,10 @@ json resolve_image_sources(const Paths& paths);
 void log_warnings(const std::vector<config::Warning>& warnings);
 
 // spec.instance.storage.volumes checked across entries and against
-// instance.localStorage (storage::volumes_from_config()), errors naming the
-// source that set the field: exit 6 at eks-node-config and `config check`.
+// instance.localStorage (storage::volumes_from_config()), and
+// instance.localStorage itself (storage::settings_from_config(): its mount
+// units' directories and names), errors naming the source that set the
+// field: exit 6 at eks-node-config and `config check`.
 void check_volumes(const json& spec, const json& settings, const Origins& origins);
 
 // The whole resolution on a node, for the step and `eks-node config

@@ -30,7 +30,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds default_timeout{10'000};
-constexpr milliseconds max_timeout{300'000};
 constexpr const char* policy_field = "settings.preflight.policy";
 
 struct Target {
@@ -99,7 +98,7 @@ StepResult preflight(const StepOptions& opts) {
         std::optional<milliseconds> d = config::settings::parse_duration(*t, problem);
         if (!d) throw ConfigError("config.json", "settings.preflight.timeout", problem);
         // under the unit's TimeoutStartSec=, so that the verdict is this step's
-        if (*d > max_timeout)
+        if (*d > config::settings::max_preflight_timeout)
             throw ConfigError("config.json", "settings.preflight.timeout", "at most 5m: the unit allows 330 s");
         timeout = *d;
     }

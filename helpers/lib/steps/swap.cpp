@@ -26,6 +26,7 @@
 #include "core/log.hpp"
 #include "core/paths.hpp"
 #include "core/process.hpp"
+#include "core/syntax.hpp"
 #include "steps/steps.hpp"
 #include "storage/storage.hpp"
 
@@ -249,6 +250,15 @@ StepResult swap(const StepOptions& opts) {
     std::string wanted;
     if (const json* s = path_in(cfg, {"derived", "swap"}); s && s->is_object()) {
         wanted = s->at("file").get<std::string>();
+        // the generator writes NAME.swap for it: a file it could not name is
+        // refused before anything is made, as eks-node-config refuses it
+        // (the failure holds kubelet back; without it kubelet would run with
+        // failSwapOn = false and no swap)
+        std::string problem = syntax::unit::path_problem(wanted);
+        if (problem.empty()) problem = storage::unit_name_problem(wanted, ".swap");
+        if (!problem.empty())
+            throw ConfigError(opts.config_path.empty() ? std::string(path::config_json) : opts.config_file().string(),
+                              "derived.swap.file", problem);
         const long mib = s->at("sizeMiB").get<long>();
         const bool on_instance_store = wanted != path::swap_file;
         // the file that set settings.swap.size, as config.json's origins recorded it

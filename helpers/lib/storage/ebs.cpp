@@ -130,6 +130,9 @@ std::vector<Volume> volumes_from_config(const json& config, const SourceOf& sour
             // What= and Where= of mount units and a RequiresMountsFor= list: no blank
             if (t.empty() || !syntax::unit::path_problem(t).empty() || t.find(' ') != std::string::npos)
                 throw bad(tptr, field, fmt::format("{} is not an absolute directory other than /", value->dump()));
+            // the generator writes a NAME.mount for it, which mounts it over whatever is there
+            if (std::string problem = mount_point_problem(t); !problem.empty()) throw bad(tptr, field, problem);
+            if (std::string problem = unit_name_problem(t, ".mount"); !problem.empty()) throw bad(tptr, field, problem);
             if (auto [it, fresh] = target_owner.emplace(t, field); !fresh)
                 throw bad(tptr, field,
                           fmt::format("{} is mounted by {} already: one volume per directory", t, it->second));

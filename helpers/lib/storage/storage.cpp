@@ -11,6 +11,7 @@
 #include "core/fsutil.hpp"
 #include "core/syntax.hpp"
 #include "core/text.hpp"
+#include "storage/ebs.hpp"
 
 namespace eksnode::storage {
 
@@ -248,6 +249,23 @@ std::optional<Settings> settings_from_config(const json& config, std::string_vie
         while (p.size() > 1 && p.back() == '/') p.pop_back();
         s.mount_path = p;
     }
+    // The directories the generator writes mount units for (plan_layout()):
+    // MOUNTPATH/0 for an array, MOUNTPATH/1..N for disks; the swap file of
+    // settings.swap.location = instance-store is MOUNTPATH/0/swapfile.
+    const std::string first = normalise_path(s.mount_path) + "/" + (s.strategy == Strategy::mount ? "1" : "0");
+    const std::string longest =
+        s.strategy == Strategy::mount ? fmt::format("{}/{}", normalise_path(s.mount_path), max_disk_number) : first;
+    auto refuse = [&](const std::string& problem) {
+        return ConfigError(src, "spec.instance.localStorage.mountPath",
+                           fmt::format("{}: {}", json(s.mount_path).dump(), problem));
+    };
+    if (std::string problem = mount_point_problem(first); !problem.empty()) throw refuse(problem);
+    if (std::string problem = unit_name_problem(longest, ".mount"); !problem.empty()) throw refuse(problem);
+    if (const json* loc = path_in(config, {"settings", "swap", "location"}); loc && *loc == "instance-store")
+        if (std::string problem =
+                unit_name_problem(normalise_path(s.mount_path) + "/0/" + std::string(path::swap_file_name), ".swap");
+            !problem.empty())
+            throw refuse("with settings.swap.location = \"instance-store\" the swap file " + problem);
     if (ls.contains("disabledMounts")) {
         const json& dm = ls["disabledMounts"];
         if (!dm.is_array()) throw bad("spec.instance.localStorage.disabledMounts", dm, "a list");
@@ -345,6 +363,36 @@ std::string escape_path(std::string_view path) {
         else out += fmt::format("\\x{:02x}", u);
     }
     return out;
+}
+
+std::string unit_name_problem(std::string_view path, std::string_view suffix) {
+    const std::string name = escape_path(path) + std::string(suffix);
+    if (name.size() <= max_unit_name) return {};
+    return fmt::format(
+        "{} needs the systemd unit name {}..., {} bytes: over the {} a unit name may have (systemd-escape --path: "
+        "each byte outside A-Z a-z 0-9 : _ . takes four), so the unit could not be written and nothing would be "
+        "mounted there; use a shorter path",
+        json(std::string(path)).dump(), name.substr(0, 40), name.size(), max_unit_name);
+}
+
+std::string mount_point_problem(std::string_view path) {
+    // below these, too: mounting over any part of them breaks the OS or eks-node
+    static constexpr std::string_view trees[] = {
+        "/proc", "/sys",   "/dev",   "/boot",   "/etc",          "/usr",         "/bin",      "/sbin",
+        "/lib",  "/lib32", "/lib64", "/libx32", "/run/eks-node", "/run/systemd", "/run/udev", "/var/lib/eks-node"};
+    // only these: what lives directly in them is in use, their subdirectories are anyone's
+    static constexpr std::string_view exact[] = {"/", "/run", "/var", "/var/lib"};
+    for (std::string_view e : exact)
+        if (path == e || (e == "/" && path.empty()))
+            return fmt::format("{} is in use by the running system: a mount there would hide it",
+                               json(std::string(e)).dump());
+    for (std::string_view t : trees)
+        if (under(path, t))
+            return fmt::format(
+                "{} is {}{}, which the running system (or eks-node) owns: a mount there would hide "
+                "or break it",
+                json(std::string(path)).dump(), path == t ? "" : "inside ", json(std::string(t)).dump());
+    return {};
 }
 
 }  // namespace eksnode::storage

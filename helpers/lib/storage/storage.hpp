@@ -164,4 +164,29 @@ std::vector<MountEntry> read_mountinfo(const Paths& paths);
 // "mnt-k8s\x2ddisks-0"), as `systemd-escape --path`.
 std::string escape_path(std::string_view path);
 
+// The longest unit name systemd takes (UNIT_NAME_MAX less its NUL), which is
+// also the longest file name (NAME_MAX): the generator writes the unit under it.
+inline constexpr size_t max_unit_name = 255;
+// Why the unit systemd needs for `path` (escape_path(path) + suffix, ".mount"
+// or ".swap") cannot be written, or "". A name over max_unit_name fails the
+// generator's write ("File name too long"), and systemd then drops the path
+// from every RequiresMountsFor= without a word: the mount would silently not
+// happen. Each byte outside [A-Za-z0-9:_.] takes four ("\xNN").
+std::string unit_name_problem(std::string_view path, std::string_view suffix);
+
+// Why eks-node must not mount a filesystem on the directory `path`
+// (normalised, as normalise_path() gives it), or "": an API file system
+// (/proc, /sys, /dev) or the OS's own trees (/etc, /usr, /boot, /bin, /sbin,
+// /lib*) and anything below them, eks-node's and systemd's runtime state
+// (/run/eks-node, /run/systemd) and eks-node's state (/var/lib/eks-node);
+// /run, /var and /var/lib themselves, whose live content a mount would hide.
+// Directories below /run, /var, /var/lib (such as /var/lib/containerd),
+// /mnt, /data, /srv, /opt, /home stay allowed.
+std::string mount_point_problem(std::string_view path);
+
+// The highest disk number a Mount strategy names (MOUNTPATH/N): no instance
+// type has more instance-store disks (24 at most in 2026), and two digits is
+// the longest unit name such a mount can have.
+inline constexpr unsigned max_disk_number = 99;
+
 }  // namespace eksnode::storage

@@ -140,7 +140,7 @@ TEST_CASE("a CredentialProviderConfig kubelet would refuse is refused", "[cri][c
     CHECK_THROWS_WITH(cri::parse_provider_config(with(R"({"name": "p", "matchImages": ["x.io", ")" + long_pattern +
                                                       R"("], "apiVersion": "credentialprovider.kubelet.k8s.io/v1"})"),
                                                  "f"),
-                      Catch::Contains("providers[0].matchImages[1]: a pattern of 513 bytes, longer than 512"));
+                      Catch::Contains("providers[0].matchImages[1]: \"" + long_pattern.substr(0, 8)));
 }
 
 TEST_CASE("a CredentialProviderResponse: the most specific matching key's credentials", "[cri][credentials]") {

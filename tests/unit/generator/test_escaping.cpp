@@ -136,11 +136,13 @@ TEST_CASE("an instance-store mount path with a '%' is written for systemd, a tab
         REQUIRE(u.values("Mount", "Where").size() == 1);
         CHECK(systemd_model::without_specifiers(u.values("Mount", "Where")[0]) == "/mnt/100%n/1");
     }
-    SECTION("a tab: eks-node-config refuses it, the generator ignores it") {
+    SECTION("a tab: eks-node-config refuses it; the generator writes no mount, only the step, which refuses it") {
         r.write(path::config_json, config("/mnt/a\tb"));
         GeneratorPlan p = plan_units(r.paths(), "");
         check_reads_back(p);
         CHECK(warned(p, "spec.instance.localStorage.mountPath"));
-        CHECK(p.files.count("eks-node.target.wants/eks-node-instance-store.service") == 0);
+        // fail closed (issue 58): the step fails the join, kubelet waits for it
+        CHECK(p.files.count("eks-node.target.wants/eks-node-instance-store.service") == 1);
+        for (const auto& [name, f] : p.files) CHECK_FALSE(name.ends_with(".mount"));
     }
 }

@@ -133,3 +133,39 @@ TEST_CASE("trust on Debian: update-ca-certificates, and no distrust", "[render][
     StepResult d;
     CHECK_THROWS_WITH(render_trust(d, cfg, paths, update), Catch::Contains("settings.trust.corp.trusted"));
 }
+
+// Issue 58, item 8: what the node refuses is refused before the step's first
+// write, so a refused run leaves nothing half-written (ca.crt without the
+// bundles, config.toml without hosts.toml).
+TEST_CASE("trust: a bundle the store cannot take refuses eks-node-ca before ca.crt", "[render][trust]") {
+    TempDir root;
+    Paths paths(root.path);
+    fs::create_directories(root.path / "usr/local/share/ca-certificates");  // Debian's store
+    json cfg = base_config();
+    cfg["settings"]["trust"]["a-corp"] = {{"certificates", pem("bundle.pem")}};
+    cfg["settings"]["trust"]["old"] = {{"certificates", pem("registry-ca.pem")}, {"trusted", false}};
+    CHECK_THROWS_WITH(check_trust(cfg, paths), Catch::Contains("settings.trust.old.trusted"));
+    CHECK_THROWS_AS(render_ca(cfg, paths), ConfigError);
+    CHECK_FALSE(fs::exists(root.path / "etc/kubernetes/pki/ca.crt"));
+    CHECK(fs::is_empty(root.path / "usr/local/share/ca-certificates"));
+    // no store at all
+    TempDir bare;
+    cfg["settings"]["trust"].erase("old");
+    CHECK_THROWS_WITH(check_trust(cfg, Paths(bare.path)), Catch::Contains("no trust store eks-node knows"));
+    CHECK_THROWS_AS(render_ca(cfg, Paths(bare.path)), ConfigError);
+    CHECK_FALSE(fs::exists(bare.path / "etc/kubernetes/pki/ca.crt"));
+}
+
+TEST_CASE("registries: _default without mirrors on containerd 1.7 refuses before config.toml", "[render][registries]") {
+    TempDir root;
+    Paths paths(root.path);
+    json cfg = base_config();
+    cfg["machine"]["containerdVersion"] = "1.7.27";
+    cfg["settings"]["registries"]["_default"] = {{"insecure", true}};
+    CHECK_THROWS_WITH(check_registries(cfg), Catch::Contains("settings.registries._default"));
+    CHECK_THROWS_AS(render_containerd(cfg, paths), ConfigError);
+    CHECK_FALSE(fs::exists(root.path / "etc/containerd/config.toml"));
+    CHECK_FALSE(fs::exists(root.path / "etc/containerd/certs.d"));
+    cfg["machine"]["containerdVersion"] = "2.1.4";
+    CHECK_NOTHROW(check_registries(cfg));
+}

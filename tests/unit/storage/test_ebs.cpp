@@ -383,3 +383,101 @@ TEST_CASE("nodeadm's EBS volume behaviours, row by row", "[storage][ebs][nodeadm
         checks[r]();
     }
 }
+
+// Issue 58, items 2 and 3: a target whose mount unit systemd cannot name
+// (the generator's write failed with "File name too long", nothing was
+// mounted, containerd and kubelet ran on the root disk), and a target over
+// the OS's own trees (proc.mount, etc.mount...), both refused where the
+// volumes are read: config check, eks-node-config, the step, the generator.
+TEST_CASE("volumes: a target systemd cannot name or that the OS owns is refused", "[storage][ebs]") {
+    // 72 bytes of Japanese: each byte is "\xNN" in the unit name, 288 bytes and more
+    const std::string japanese = "/データ/コンテナ/イメージ/キャッシュ/ボリューム/一";
+    REQUIRE(escape_path(japanese).size() + 6 > max_unit_name);
+    auto target = [](const std::string& t) {
+        return volumes_config(json::array({{{"device", "/dev/xvdb"}, {"mountTarget", t}}}));
+    };
+    CHECK_THAT(ebs_error_of(target(japanese)), Catch::StartsWith("spec.instance.storage.volumes[0].mountTarget: ") &&
+                                                   Catch::Contains("over the 255 a unit name may have"));
+    // the longest name that fits is taken: 249 bytes and ".mount"
+    CHECK(ebs_error_of(target("/" + std::string(249, 'a'))).empty());
+    CHECK_THAT(ebs_error_of(target("/" + std::string(250, 'a'))), Catch::Contains("256 bytes"));
+    for (const char* t : {"/proc",
+                          "/sys/fs/x",
+                          "/dev",
+                          "/dev/shm",
+                          "/run",
+                          "/run/eks-node",
+                          "/run/eks-node/x",
+                          "/etc",
+                          "/etc/kubernetes",
+                          "/usr",
+                          "/usr/local",
+                          "/boot",
+                          "/bin",
+                          "/sbin",
+                          "/lib",
+                          "/lib64",
+                          "/var",
+                          "/var/lib",
+                          "/var/lib/eks-node",
+                          "/run/systemd/x"}) {
+        INFO(t);
+        CHECK_THAT(ebs_error_of(target(t)), Catch::StartsWith("spec.instance.storage.volumes[0].mountTarget: ") &&
+                                                Catch::Contains("a mount there would"));
+    }
+    for (const char* t : {"/var/lib/containerd", "/var/lib/kubelet", "/mnt/data", "/data", "/srv/x", "/opt/app",
+                          "/var/log/pods", "/run/data", "/home/x", "/var/lib/etcd", "/procfs", "/devices"}) {
+        INFO(t);
+        CHECK(ebs_error_of(target(t)).empty());
+    }
+}
+
+TEST_CASE("the generator: volumes it cannot plan pull in the step alone, to fail", "[storage][ebs][generator]") {
+    // a config.json eks-node-config did not write: no mount unit, no silent
+    // skip; the step refuses the same volumes and kubelet waits for it
+    auto p =
+        plan(volumes_config(json::array({{{"device", "/dev/xvdb"}, {"mountTarget", "/" + std::string(300, 'a')}}})));
+    CHECK(p.files.count("eks-node.target.wants/eks-node-ebs-volumes.service") == 1);
+    CHECK_THAT(file(p, "kubelet.service.d/50-eks-node-ebs-volumes.conf"),
+               Catch::Contains("Wants=eks-node-ebs-volumes.service\nAfter=eks-node-ebs-volumes.service\n"));
+    for (const auto& [name, f] : p.files) {
+        INFO(name);
+        CHECK_FALSE(name.ends_with(".mount"));
+        for (size_t at = 0; at < name.size();) {  // every name the generator writes fits
+            size_t end = name.find('/', at);
+            if (end == std::string::npos) end = name.size();
+            CHECK(end - at <= max_unit_name);
+            at = end + 1;
+        }
+    }
+    bool warned = false;
+    for (const auto& m : p.messages)
+        warned |= m.text.find("only eks-node-ebs-volumes.service is pulled in") != std::string::npos;
+    CHECK(warned);
+    p = plan(volumes_config(json::array({{{"device", "/dev/xvdb"}, {"mountTarget", "/etc"}}})));
+    CHECK(p.files.count("etc.mount") == 0);
+    CHECK(p.files.count("eks-node.target.wants/eks-node-ebs-volumes.service") == 1);
+}
+
+TEST_CASE("the generator: instance.localStorage it cannot plan pulls in the step alone, to fail",
+          "[storage][generator]") {
+    // before: "..., ignoring" and nothing, so kubelet ran on the root disk
+    for (const char* mount_path : {"/etc/disks", "/データ/コンテナ/イメージ/キャッシュ/ボリューム/一"}) {
+        INFO(mount_path);
+        auto p = plan(ebs_config_with({{"localStorage", {{"strategy", "RAID0"}, {"mountPath", mount_path}}}}));
+        CHECK(p.files.count("eks-node.target.wants/eks-node-instance-store.service") == 1);
+        CHECK_THAT(file(p, "kubelet.service.d/50-eks-node-instance-store.conf"),
+                   Catch::Contains("Wants=eks-node-instance-store.service\nAfter=eks-node-instance-store.service\n"));
+        for (const auto& [name, f] : p.files) CHECK_FALSE(name.ends_with(".mount"));
+    }
+}
+
+TEST_CASE("the generator: a swap file whose unit systemd cannot name gets no unit", "[storage][generator]") {
+    json c = ebs_config_with(json::object());
+    c["derived"] = {{"swap", {{"file", "/" + std::string(260, 'a') + "/0/swapfile"}, {"sizeMiB", 512}}}};
+    auto p = plan(c);
+    for (const auto& [name, f] : p.files) CHECK_FALSE(name.ends_with(".swap"));
+    bool warned = false;
+    for (const auto& m : p.messages) warned |= m.text.find("eks-node-swap fails on it") != std::string::npos;
+    CHECK(warned);
+}

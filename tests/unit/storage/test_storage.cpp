@@ -256,3 +256,40 @@ TEST_CASE("unit names escape paths as systemd-escape --path does", "[storage]") 
     CHECK(escape_path("/.hidden") == "\\x2ehidden");
     CHECK(escape_path("/") == "-");
 }
+
+// Issue 58, items 2 and 3 for instance.localStorage: the mount units'
+// directories (MOUNTPATH/0, MOUNTPATH/1..N) and names, and the swap file's
+// .swap unit on the array, refused with the field before anything is planned.
+TEST_CASE("settings: a mountPath whose units systemd cannot name, or inside the OS, is refused", "[storage]") {
+    auto error_of = [](const json& cfg) {
+        try {
+            settings_from_config(cfg, "user data");
+        } catch (const ConfigError& e) {
+            return e.field() + ": " + e.problem();
+        }
+        return std::string();
+    };
+    const std::string japanese = "/データ/コンテナ/イメージ/キャッシュ/ボリューム/一";
+    for (const char* strategy : {"RAID0", "Mount"}) {
+        INFO(strategy);
+        CHECK_THAT(error_of(storage_config_with({{"strategy", strategy}, {"mountPath", japanese}})),
+                   Catch::StartsWith("spec.instance.localStorage.mountPath: ") &&
+                       Catch::Contains("over the 255 a unit name may have"));
+        CHECK_THAT(error_of(storage_config_with({{"strategy", strategy}, {"mountPath", "/etc/disks"}})),
+                   Catch::StartsWith("spec.instance.localStorage.mountPath: ") && Catch::Contains("\"/etc\""));
+        CHECK(error_of(storage_config_with({{"strategy", strategy}, {"mountPath", "/mnt/disks"}})).empty());
+    }
+    // 247 bytes after the "/": RAID's MOUNTPATH/0.mount is 255 bytes and fits,
+    // Mount's MOUNTPATH/99.mount is 256 and does not
+    const std::string p247 = "/" + std::string(247, 'a');
+    CHECK(error_of(storage_config_with({{"strategy", "RAID0"}, {"mountPath", p247}})).empty());
+    CHECK_THAT(error_of(storage_config_with({{"strategy", "Mount"}, {"mountPath", p247}})),
+               Catch::Contains("over the 255"));
+    // the swap file on the array: MOUNTPATH/0/swapfile.swap
+    json cfg = storage_config_with({{"strategy", "RAID0"}, {"mountPath", p247}});
+    cfg["settings"] = {{"swap", {{"size", "1G"}, {"location", "instance-store"}}}};
+    CHECK_THAT(error_of(cfg), Catch::StartsWith("spec.instance.localStorage.mountPath: ") &&
+                                  Catch::Contains("settings.swap.location = \"instance-store\" the swap file"));
+    cfg["settings"]["swap"]["location"] = "root";
+    CHECK(error_of(cfg).empty());
+}
