@@ -96,7 +96,8 @@ TEST_CASE("json keeps ordered_json's meaning of a duplicate key", "[core][json]"
     auto [it, inserted] = j.emplace("3", "new");
     CHECK_FALSE(inserted);
     CHECK(*it == 3);
-    j.insert(json{{"4", "new"}, {"20", 20}}.begin(), json{{"4", "new"}, {"20", 20}}.end());
+    const json more = {{"4", "new"}, {"20", 20}};
+    j.insert(more.begin(), more.end());
     CHECK(j["4"] == 4);
     CHECK(j["20"] == 20);
     CHECK(j.size() == 21);
