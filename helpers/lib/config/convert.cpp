@@ -328,8 +328,8 @@ json json_document(std::string_view text, const std::string& source, ReadBudget&
         if (opens && depth >= limits::nesting_depth)
             throw ConfigError(source, "",
                               fmt::format("invalid JSON: nested deeper than {} levels", limits::nesting_depth));
-        // the same bound as YAML's: the merge and the renderers handle
-        // objects with linear lookups, so values cost time quadratically
+        // the same bound as YAML's and TOML's: each value is read again by
+        // every step that reads config.json
         if ((opens || event == json::parse_event_t::value) && ++budget.values > limits::document_values)
             throw ConfigError(source, "", fmt::format("more than {} values in {}", limits::document_values, scope));
         return true;
@@ -346,13 +346,13 @@ json json_document(std::string_view text, const std::string& source, ReadBudget&
     }
 }
 
-void parse_containerd_config(json& spec, const std::string& source) {
+void parse_containerd_config(json& spec, const std::string& source, ReadBudget* budget) {
     if (!spec.is_object() || !spec.contains("containerd") || !spec["containerd"].is_object()) return;
     json& containerd = spec["containerd"];
     auto config = containerd.find("config");
     if (config == containerd.end() || !config->is_string()) return;
     const std::string field = "spec.containerd.config";
-    *config = toml_to_json(parse_toml(config->get_ref<const std::string&>(), source, field), source, field);
+    *config = toml_to_json(parse_toml(config->get_ref<const std::string&>(), source, field), source, field, budget);
 }
 
 }  // namespace eksnode::config

@@ -34,7 +34,8 @@ json json_document(std::string_view text, const std::string& source, ReadBudget&
 
 // A NodeConfig carries spec.containerd.config as TOML text (eks-node.toml may
 // too); fragments hold it parsed, as an object, so it merges key by key.
-// Replaces the string in `spec`; errors name spec.containerd.config.
-void parse_containerd_config(json& spec, const std::string& source);
+// Replaces the string in `spec`; errors name spec.containerd.config. Its
+// values are charged to `budget`, the source's, where there is one.
+void parse_containerd_config(json& spec, const std::string& source, ReadBudget* budget = nullptr);
 
 }  // namespace eksnode::config

@@ -125,7 +125,7 @@ std::string_view kind_of(const json& doc) {
     return "a number";
 }
 
-Fragment fragment_from_document(json doc, const std::string& source) {
+Fragment fragment_from_document(json doc, const std::string& source, ReadBudget& budget) {
     if (!doc.is_object())
         throw ConfigError(source, "", fmt::format("a NodeConfig must be a mapping, got {}", kind_of(doc)));
     require_type_meta(doc, "apiVersion", api_version, source);
@@ -141,7 +141,7 @@ Fragment fragment_from_document(json doc, const std::string& source) {
     // before the nulls go: "nmae:" with nothing after it is a typo all the same
     drop_unknowns(f.spec, schema::spec(), "spec", source, f.unknown);
     drop_nulls(f.spec, schema::spec());
-    parse_containerd_config(f.spec, source);
+    parse_containerd_config(f.spec, source, &budget);
     return f;
 }
 
@@ -204,7 +204,7 @@ std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std
     std::vector<Fragment> out;
     for (size_t i = 0; i < docs.size(); ++i) {
         std::string label = docs.size() == 1 ? source : text::qualify(source, fmt::format("document {}", i + 1));
-        out.push_back(fragment_from_document(std::move(docs[i]), label));
+        out.push_back(fragment_from_document(std::move(docs[i]), label, budget));
     }
     return out;
 }

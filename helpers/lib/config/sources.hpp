@@ -49,7 +49,7 @@ inline constexpr int encoding_layers = 4;                  // nested base64/gzip
 inline constexpr int mime_parts = 64;                      // parts across the whole message
 inline constexpr int mime_depth = 4;                       // nested multipart levels
 inline constexpr int nesting_depth = 64;                   // nested mappings/lists in one YAML, JSON or TOML document
-inline constexpr size_t document_values = 10000;           // values in one source's YAML or JSON, aliases expanded
+inline constexpr size_t document_values = 10000;           // values in a source's YAML, JSON or TOML, aliases expanded
 inline constexpr size_t document_bytes = 8u << 20;         // scalar text in one source's YAML, aliases expanded: 8 MiB
 inline constexpr size_t script_value_bytes = user_data_bytes;  // AL2 script: one word, variable or here-document, expanded
 inline constexpr size_t script_expansion_bytes = 4u << 20;     // AL2 script: all its expansions and here-document copies
@@ -111,8 +111,10 @@ std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source, ReadBudget& budget);
 
 // One eks-node TOML document: the NodeConfig spec's fields at the top level
-// ([cluster], [kubelet], ...) plus [settings].
+// ([cluster], [kubelet], ...) plus [settings]. Its values (with those of a
+// TOML spec.containerd.config) are charged to `budget`, or to one of its own.
 Fragment fragment_from_toml(std::string_view text, const std::string& source);
+Fragment fragment_from_toml(std::string_view text, const std::string& source, ReadBudget& budget);
 
 // Types, enums and syntax of every field a fragment sets; an unknown field
 // is an error (eks-node's TOML refuses keys it does not know; a NodeConfig's

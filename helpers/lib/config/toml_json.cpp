@@ -237,9 +237,16 @@ struct Where {
 
 class TomlToJson {
 public:
-    TomlToJson(const std::string& source, const std::string& base) : source_(source), base_(base) {}
+    TomlToJson(const std::string& source, const std::string& base, ReadBudget* budget)
+        : source_(source), base_(base), budget_(budget) {}
 
     json convert(const toml::node& node, const Where* at, int depth) {
+        // Values are counted as the YAML and JSON readers count them: a source
+        // of many values costs every reader of config.json time (issue 58: a
+        // [kubelet.config] of 80,000 keys in 242 KB of user data).
+        if (budget_ && ++budget_->values > limits::document_values)
+            throw ConfigError(source_, path(at),
+                              fmt::format("more than {} values in {}", limits::document_values, scope()));
         return node.visit([&](const auto& v) -> json {
             using T = std::decay_t<decltype(v)>;
             if constexpr (toml::is_table<T> || toml::is_array<T>) {
@@ -279,14 +286,21 @@ public:
 private:
     std::string path(const Where* at) const { return at ? at->path(base_) : base_; }
 
+    std::string scope() const {
+        if (budget_->documents <= 1) return "one document";
+        if (budget_->source == source_) return fmt::format("{} documents", budget_->documents);
+        return fmt::format("{} documents of {}", budget_->documents, budget_->source);
+    }
+
     const std::string& source_;
     const std::string& base_;
+    ReadBudget* budget_;
 };
 
 }  // namespace
 
-json toml_to_json(const toml::node& node, const std::string& source, const std::string& path) {
-    return TomlToJson(source, path).convert(node, nullptr, 0);
+json toml_to_json(const toml::node& node, const std::string& source, const std::string& path, ReadBudget* budget) {
+    return TomlToJson(source, path, budget).convert(node, nullptr, 0);
 }
 
 }  // namespace eksnode::config

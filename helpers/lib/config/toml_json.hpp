@@ -17,6 +17,8 @@
 
 namespace eksnode::config {
 
+struct ReadBudget;  // config/sources.hpp
+
 // A TOML document, nested at most limits::nesting_depth deep (each part of a
 // dotted key or table header a level). `field` is where the text sits inside
 // a larger document (e.g. "spec.containerd.config"), empty for a whole file.
@@ -25,8 +27,11 @@ toml::table parse_toml(std::string_view text, const std::string& source, const s
 
 // TOML as JSON: tables become objects, arrays lists, dates and times their
 // RFC 3339 text. `path` is the node's field path, for errors. A node nested
-// deeper than limits::nesting_depth below `node` is an error.
-json toml_to_json(const toml::node& node, const std::string& source, const std::string& path);
+// deeper than limits::nesting_depth below `node` is an error. With `budget`,
+// each value (table, array, scalar) is charged to it, and more than
+// limits::document_values in the source is an error, as for YAML and JSON.
+json toml_to_json(const toml::node& node, const std::string& source, const std::string& path,
+                  ReadBudget* budget = nullptr);
 
 // `doc` (a JSON object) as a TOML document: keys sorted, every table under its
 // full dotted header, no indentation, so equal data always gives equal bytes.

@@ -7,16 +7,20 @@
 namespace eksnode::config {
 
 Fragment fragment_from_toml(std::string_view text, const std::string& source) {
+    ReadBudget budget{source};
+    return fragment_from_toml(text, source, budget);
+}
+
+Fragment fragment_from_toml(std::string_view text, const std::string& source, ReadBudget& budget) {
     Fragment f{source};
+    ++budget.documents;
     // Everything but [settings] is spec; validate_fragment names unknown keys.
     for (const auto& [key, node] : parse_toml(text, source)) {
         std::string name(key.str());
-        if (name == "settings")
-            f.settings = toml_to_json(node, source, "settings");
-        else
-            f.spec[name] = toml_to_json(node, source, "spec." + name);
+        if (name == "settings") f.settings = toml_to_json(node, source, "settings", &budget);
+        else f.spec[name] = toml_to_json(node, source, "spec." + name, &budget);
     }
-    parse_containerd_config(f.spec, source);
+    parse_containerd_config(f.spec, source, &budget);
     return f;
 }
 

@@ -181,12 +181,17 @@ std::vector<Fragment> fragments_from_document(std::string_view doc, const std::s
     require_text(doc, source);
     if (head.front() == '{' || head.substr(0, 3) == "---" || has_nodeconfig_key(doc))
         return fragments_from_nodeconfig(doc, source, budget);
+    const ReadBudget before = budget;
     try {
-        return {fragment_from_toml(doc, source)};
+        return {fragment_from_toml(doc, source, budget)};
     } catch (const ConfigError&) {
         // Neither TOML nor clearly a NodeConfig: a YAML mapping is a NodeConfig
         // missing its apiVersion, and saying so helps more than a TOML error.
-        if (is_yaml_mapping(doc)) return fragments_from_nodeconfig(doc, source, budget);
+        // (What the TOML reading charged is not the YAML's.)
+        if (is_yaml_mapping(doc)) {
+            budget = before;
+            return fragments_from_nodeconfig(doc, source, budget);
+        }
         throw;
     }
 }
@@ -217,7 +222,8 @@ public:
         if (!parse_) return;
         if (e.media_type == nodeconfig_media_type)
             return append(fragments_from_nodeconfig(config_text(e, source), source, budget_));
-        if (e.media_type == toml_media_type) return append({fragment_from_toml(config_text(e, source), source)});
+        if (e.media_type == toml_media_type)
+            return append({fragment_from_toml(config_text(e, source), source, budget_)});
         if (e.media_type == "text/x-shellscript")
             return append(fragments_from_script(mime::decode_body(e, source), source, scripts_));
         log::debug("{}: no configuration in this part, ignored", source);

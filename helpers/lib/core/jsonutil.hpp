@@ -9,11 +9,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/ordered_index.hpp"
+
 namespace eksnode {
 
-// ordered_json keeps keys in insertion order, so files read the way we wrote them
-// (kind and apiVersion first) and user documents keep their own order.
-using json = nlohmann::ordered_json;
+// Objects keep keys in insertion order, so files read the way we wrote them
+// (kind and apiVersion first) and user documents keep their own order: what
+// nlohmann::ordered_json gives, byte for byte, but with hashed lookup
+// (core/ordered_index.hpp; ordered_json's linear lookup made an object of n
+// keys cost n^2 to parse and merge, issue 58).
+using json = nlohmann::basic_json<ordered_index>;
 // JSON pointer (e.g. "/spec/cluster/name") -> human label of the source that set it.
 using Origins = std::map<std::string, std::string>;
 
