@@ -34,7 +34,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
-from packages import logical_lines, read_table  # noqa: E402  (the recipe's one table reader)
+from packages import append, logical_lines, read_table  # noqa: E402  (the recipe's one table reader)
 
 DATA = "tests/data/al2023"
 MARKER = re.compile(r"\[not in AL2023: ([^\]]+)\]\s*$")
@@ -157,13 +157,6 @@ def planted(repo, edit):
         shutil.copytree(repo / DATA, copy / DATA)
         edit(copy)
         return check(copy)[0]
-
-
-def append(rel, text):
-    def edit(copy):
-        with open(copy / rel, "a") as f:
-            f.write(text)
-    return edit
 
 
 def mark_row(rel, logical, text):

@@ -216,6 +216,17 @@ def fresh_root():
     return root, str(root / "run/containerd/containerd.sock")
 
 
+def attempt(helpers, roots, behaviour, images, not_ready=0, timeout=None):
+    """One run of the step on a fresh root against a fake CRI: (exit code, output, the fake)."""
+    root, sock = fresh_root()
+    roots.append(root)
+    cri = FakeCri(sock, behaviour, not_ready)
+    node(root, images, timeout=timeout)
+    code, out, _ = run(helpers, root)
+    cri.close()
+    return code, out, cri
+
+
 def main():
     helpers = sys.argv[1]
     roots = []
@@ -254,12 +265,7 @@ def main():
           not any(f in out for f in forms), out)
 
     # a failing plugin: a warning, then an anonymous pull
-    root, sock = fresh_root()
-    roots.append(root)
-    cri = FakeCri(sock, {})
-    node(root, ["broken.test/app:1"])
-    code, out, _ = run(helpers, root)
-    cri.close()
+    code, out, cri = attempt(helpers, roots, {}, ["broken.test/app:1"])
     check("a failing plugin: warned, pulled without credentials, exit 0",
           code == 0 and lines(out, "credential provider: broken-provider exited with status 1: broken: no instance role")
           and [c["auth"] for c in cri.pulls()] == [None], out)
@@ -282,21 +288,11 @@ def main():
           len(lines(out, f"1 of 2 images not pulled: {missing} (kubelet is not affected)")) == 1, out)
 
     # temporary failures only: exit 75
-    root, sock = fresh_root()
-    roots.append(root)
-    cri = FakeCri(sock, {"quay.io/x/y:1": "unavailable"})
-    node(root, ["quay.io/x/y:1"])
-    code, out, _ = run(helpers, root)
-    cri.close()
+    code, out, cri = attempt(helpers, roots, {"quay.io/x/y:1": "unavailable"}, ["quay.io/x/y:1"])
     check("Unavailable only: exit 75", code == 75 and "Unavailable (14): registry unavailable" in out, out)
 
     # a pull slower than settings.prePull.timeout
-    root, sock = fresh_root()
-    roots.append(root)
-    cri = FakeCri(sock, {"quay.io/slow/app:1": "slow"})
-    node(root, ["quay.io/slow/app:1"], timeout="1s")
-    code, out, _ = run(helpers, root)
-    cri.close()
+    code, out, cri = attempt(helpers, roots, {"quay.io/slow/app:1": "slow"}, ["quay.io/slow/app:1"], timeout="1s")
     # no wall-clock bound (load makes it flaky): exit 75 and the line saying the pull ran out
     # of settings.prePull.timeout; the fake never answers, so only that timeout can end it
     check("a slow pull fails at settings.prePull.timeout (exit 75, the line naming the image)",
@@ -314,24 +310,14 @@ def main():
 
     # containerd restarted just before the step (eks-node-ca for settings.trust): its CRI
     # answers "not initialized" to the first calls, then serves
-    root, sock = fresh_root()
-    roots.append(root)
-    cri = FakeCri(sock, {}, not_ready=3)
-    node(root, ["quay.io/team/app:2"])
-    code, out, _ = run(helpers, root)
-    cri.close()
+    code, out, cri = attempt(helpers, roots, {}, ["quay.io/team/app:2"], not_ready=3)
     check("containerd's CRI not initialised yet: the step waits (one line saying so), then pulls: exit 0",
           code == 0 and [c["image"] for c in cri.pulls()] == ["quay.io/team/app:2"]
           and len(lines(out, "containerd's CRI is not ready for quay.io/team/app:2")) == 1
           and "server is not initialized yet" in out and len(lines(out, "pulled quay.io/team/app:2 (sha256:")) == 1,
           out + str(cri.calls))
     # restarted between ImageStatus and PullImage (the run that found this: 0.05 s after)
-    root, sock = fresh_root()
-    roots.append(root)
-    cri = FakeCri(sock, {"quay.io/team/app:3": "restarted"})
-    node(root, ["quay.io/team/app:3"])
-    code, out, _ = run(helpers, root)
-    cri.close()
+    code, out, cri = attempt(helpers, roots, {"quay.io/team/app:3": "restarted"}, ["quay.io/team/app:3"])
     check("containerd restarted between ImageStatus and PullImage: the pull asked again, exit 0",
           code == 0 and len(cri.pulls()) == 2 and len(lines(out, "pulled quay.io/team/app:3 (sha256:")) == 1, out)
     # the socket appears only after the step started (containerd still starting)
