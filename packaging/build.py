@@ -18,8 +18,8 @@ package is read back with its own tools and compared with the manifest: any diff
 Everything comes from `meson install --destdir` (the staging tree): nothing is listed or moved
 by hand, so a file meson installs is in all three packages or the build fails.
 
-Test hooks (tests/packaging/packages.py): EKS_NODE_PACKAGE_PLANT=FORMAT (deb, rpm or tar) adds
-a file to that format's staging only, which the comparison must catch;
+Test hooks (tests/packaging/packages.py): EKS_NODE_PACKAGE_PLANT=FORMAT[,FORMAT...] (deb, rpm,
+tar) adds a file to each named format's staging only, which the comparison must catch in each;
 EKS_NODE_PACKAGE_ANY_UNITDIR=1 packages a build with systemd.pc's unit directory (Debian's
 /lib/systemd/system), as the test does in a default build: those packages are not for use.
 """
@@ -173,7 +173,7 @@ def copy_tree(src, dst):
 
 def plant(tree, fmt):
     """The test's planted mismatch: one file in one format's staging only."""
-    if os.environ.get("EKS_NODE_PACKAGE_PLANT") == fmt:
+    if fmt in os.environ.get("EKS_NODE_PACKAGE_PLANT", "").split(","):
         p = tree / "usr/share/eks-node-planted"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("planted in the %s staging only\n" % fmt)
@@ -313,6 +313,7 @@ def main():
     ap.add_argument("outdir", type=pathlib.Path)
     args = ap.parse_args()
     build = args.build_dir.resolve()
+    arch = args.arch
     meta = tomllib.loads((HERE / "eks-node.toml").read_text())
     shared = set(meta["directories"]["shared"])
 

@@ -11,7 +11,7 @@ packaging/build.py from this build directory, for this machine's architecture:
 - the scriptlets are there (deb postinst, prerm, postrm; rpm %post, %preun, %postun) and
   parse (sh -n, and shellcheck where installed);
 - tools/elf-check.py passes on the rpm's unpacked files;
-- a file planted in one format's staging fails the build, naming it;
+- a file planted in one format's staging fails the build, naming it (each format);
 - the .deb installed, reinstalled and removed with `dpkg --root` in a throwaway root, and the
   .rpm with `rpm --root` (each with a copy of sh, systemctl, systemd-tmpfiles and journalctl,
   and a kubelet.service standing for kubelet's): the first install presets exactly the
@@ -298,11 +298,15 @@ def main():
         tally.check("tools/elf-check.py --arch %s passes on the unpacked rpm" % arch,
                     r.returncode == 0 and e.returncode == 0, r.stderr + e.stdout + e.stderr)
 
-        # a planted file in one format's staging only fails the build, named
-        for fmt in ("deb", "rpm", "tar"):
-            r = build(build_dir, arch, tmp / ("planted-" + fmt), plant=fmt)
-            tally.check("planted: a file in the %s staging only fails, named" % fmt,
-                        r.returncode != 0 and "eks-node-planted" in r.stderr, r.stdout + r.stderr)
+        # a file planted in each format's staging, not in the tree the manifest is made from:
+        # the build fails, naming the file in each package (one build for the three: each
+        # package is compared with the manifest on its own)
+        r = build(build_dir, arch, tmp / "planted", plant="deb,rpm,tar")
+        for label, p in (("deb", deb), ("rpm", rpm), ("tarball", tar)):
+            named = [line for line in r.stderr.splitlines()
+                     if line.startswith(p.name + ":") and "/usr/share/eks-node-planted" in line]
+            tally.check("planted: a file in the %s's staging only fails the build, named" % label,
+                        r.returncode != 0 and len(named) == 1, r.stdout + r.stderr)
 
         # installs into throwaway roots
         catalog_text = (SOURCE_ROOT / "catalog/eks-node.catalog").read_text()
