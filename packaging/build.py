@@ -396,7 +396,7 @@ def main():
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
-        fail("the packages differ from the manifest %s (%d problems)" % (mfile.name, len(problems)))
+        fail("the packages differ from the manifest %s: %d difference%s" % (mfile.name, len(problems), "" if len(problems) == 1 else "s"))
     for f in (deb, rpm, tar, mfile):
         print(f)
 
