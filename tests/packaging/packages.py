@@ -17,8 +17,14 @@ packaging/build.py from this build directory, for this machine's architecture:
   and a kubelet.service standing for kubelet's): the first install presets exactly the
   preset's units (kubelet.service disabled, nothing enabled), an upgrade keeps the admin's
   choice, the catalog is built and emptied of eks-node's entries on removal, the tmpfiles
-  directories made. No systemd runs in the root: the reloads, stops, sysctl and udev parts
-  are skipped there as on any image build, and are not tested here.
+  directories made. No systemd runs in those roots, so the reloads, stops, sysctl and udev
+  parts are skipped there, as on any image build;
+- so the same three steps again in a root that looks booted (/run/systemd/system), its
+  systemctl, systemd-tmpfiles, journalctl, udevadm and systemd-sysctl stubs that write down
+  their arguments: the install's, the upgrade's and the removal's calls, in order, are
+  exactly what a running system should see (a reload, the preset on the first install only,
+  our services stopped on removal, not the targets). What the real tools then do on a booted
+  host (a real daemon-reload, stop, sysctl write) is not run here: the host is not a node.
 
 Usage: packages.py BUILD_DIR EKS_NODE_CLI ARCH"""
 
@@ -200,6 +206,75 @@ def left_behind(root, pkg):
     return sorted(p for p, (k, _, _, _) in contents.listing(pkg).items()
                   if k != "d" and ((root / p.lstrip("/")).exists() or (root / p.lstrip("/")).is_symlink()))
 
+# The tools the scriptlets call on a running system, as stubs that write their arguments to
+# /calls: a root with /run/systemd/system looks like a booted system to the scriptlets, and
+# what they would do there (reload, stop, sysctl, udev) is seen without doing it to the host.
+STUBS = ["/usr/bin/systemctl", "/usr/bin/systemd-tmpfiles", "/usr/bin/journalctl", "/usr/bin/udevadm",
+         "/usr/lib/systemd/systemd-sysctl"]
+
+
+def make_recording_root(path):
+    for d in ("usr/bin", "usr/lib/systemd", "var/lib/dpkg/info", "var/lib/dpkg/updates",
+              "var/lib/dpkg/triggers", "run/systemd/system", "tmp", "dev", "etc"):
+        (path / d).mkdir(parents=True, exist_ok=True)
+    for link in ("bin", "sbin", "lib", "lib64"):
+        (path / link).symlink_to("usr/" + link)
+    (path / "usr/sbin").mkdir()
+    (path / "usr/lib64").mkdir()
+    (path / "var/lib/dpkg/status").write_text("")
+    os.mknod(path / "dev/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    copy_program(path, "/bin/sh")
+    for stub in STUBS:
+        f = path / stub.lstrip("/")
+        f.write_text('#!/bin/sh\necho "%s $*" >> /calls\n' % os.path.basename(stub))
+        f.chmod(0o755)
+
+
+def calls(root):
+    f = root / "calls"
+    lines = f.read_text().splitlines() if f.exists() else []
+    f.write_text("")
+    return lines
+
+
+def record_cycle(tally, kind, pkg, tmp, manifest):
+    """Install, upgrade and remove in a root that looks booted, the tools stubs: the calls."""
+    root = tmp / ("recording-" + kind)
+    make_recording_root(root)
+    paths = [line.split("\t") for line in manifest]
+    services = sorted(p.rsplit("/", 1)[1].replace("@.", "@*.") for p, k, _, _ in paths
+                      if k == "f" and p.startswith("/usr/lib/systemd/system/") and p.endswith(".service")
+                      and p.count("/") == 5)
+    sysctl = sorted(p.rsplit("/", 1)[1] for p, k, _, _ in paths if p.startswith("/usr/lib/sysctl.d/"))
+    tmpfiles = sorted(p.rsplit("/", 1)[1] for p, k, _, _ in paths if p.startswith("/usr/lib/tmpfiles.d/"))
+    if kind == "deb":
+        base = ["dpkg", "--root=%s" % root, "--force-depends"]
+        install, upgrade, remove = base + ["-i", str(pkg)], base + ["-i", str(pkg)], base + ["-r", META["name"]]
+    else:
+        sh(["rpm", "--root", str(root), "--initdb"])
+        base = ["rpm", "--root", str(root), "--nodeps", "--nosignature"]
+        install, upgrade, remove = base + ["-i", str(pkg)], base + ["-U", "--replacepkgs", str(pkg)], \
+            base + ["-e", META["name"]]
+    on_install = ["systemctl daemon-reload", "systemctl --no-reload preset kubelet.service",
+                  "systemd-tmpfiles --create " + " ".join(tmpfiles)] + \
+                 ["systemd-sysctl " + s for s in sysctl] + ["udevadm control --reload", "journalctl --update-catalog"]
+    # an upgrade: the old version's post-removal script (a reload, the catalog), then the new
+    # one's post-install script without the preset (dpkg: postrm upgrade, postinst configure;
+    # rpm: %post 2, %preun 1, %postun 1)
+    after_removal = ["systemctl daemon-reload", "journalctl --update-catalog"]
+    on_upgrade = [c for c in on_install if "preset" not in c]
+    on_upgrade = after_removal + on_upgrade if kind == "deb" else on_upgrade + after_removal
+    on_remove = ["systemctl stop " + " ".join(services), "systemctl daemon-reload",
+                 "udevadm control --reload", "journalctl --update-catalog"]
+    for what, cmd, want in (("install", install, on_install), ("upgrade", upgrade, on_upgrade),
+                            ("removal", remove, on_remove)):
+        r = sh(cmd)
+        got = calls(root)
+        tally.check("%s on a running system: the %s's calls are %s" % (kind, what, "; ".join(
+            w if len(w) < 60 else w[:57] + "..." for w in want)), r.returncode == 0 and got == want,
+            "got %s\n%s" % (got, r.stdout + r.stderr))
+
+
 
 def parses(f):
     """sh -n's and shellcheck's problems with script f (shellcheck where installed: the lint's)."""
@@ -328,6 +403,7 @@ def main():
         tmpfiles_dirs = re.findall(r"^d (/(?!run/)\S+)", (SOURCE_ROOT / "units/eks-node.tmpfiles").read_text(), re.M)
         for kind, pkg in (("deb", deb), ("rpm", rpm)):
             install_cycle(tally, kind, pkg, tmp, catalog_ids, tmpfiles_dirs)
+            record_cycle(tally, kind, pkg, tmp, manifest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(tally.finish())
