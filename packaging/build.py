@@ -101,11 +101,13 @@ def manifest_lines(entries, shared):
 
 def unit_facts(stage):
     """What the scriptlets act on, from what the install put into the staging tree."""
-    unitdir = stage / UNIT_DIR.lstrip("/")
-    units = sorted(p.name for p in unitdir.iterdir() if p.is_file() and not p.is_symlink()
-                   and p.name.endswith(UNIT_SUFFIXES)) if unitdir.is_dir() else []
+    # /lib/systemd/system too: a build the test packages with systemd.pc's directory
+    unitfiles = {p.name: p for d in (UNIT_DIR, "/lib/systemd/system") if (stage / d.lstrip("/")).is_dir()
+                 for p in (stage / d.lstrip("/")).iterdir()
+                 if p.is_file() and not p.is_symlink() and p.name.endswith(UNIT_SUFFIXES)}
+    units = sorted(unitfiles)
     install = [u for u in units if "@." not in u and
-               re.search(r"^\[Install\]", (unitdir / u).read_text(), re.M)]
+               re.search(r"^\[Install\]", unitfiles[u].read_text(), re.M)]
     # services only (preun.sh says why); a template's instances by a pattern systemctl expands
     stop = [u.replace("@.", "@*.") for u in units if u.endswith(".service")]
     preset = []

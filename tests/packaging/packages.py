@@ -243,8 +243,9 @@ def record_cycle(tally, kind, pkg, tmp, manifest):
     make_recording_root(root)
     paths = [line.split("\t") for line in manifest]
     services = sorted(p.rsplit("/", 1)[1].replace("@.", "@*.") for p, k, _, _ in paths
-                      if k == "f" and p.startswith("/usr/lib/systemd/system/") and p.endswith(".service")
-                      and p.count("/") == 5)
+                      if k == "f" and p.endswith(".service") and p.rsplit("/", 1)[0] in
+                      ("/usr/lib/systemd/system", "/lib/systemd/system"))
+    assert services, "no services in the manifest"
     sysctl = sorted(p.rsplit("/", 1)[1] for p, k, _, _ in paths if p.startswith("/usr/lib/sysctl.d/"))
     tmpfiles = sorted(p.rsplit("/", 1)[1] for p, k, _, _ in paths if p.startswith("/usr/lib/tmpfiles.d/"))
     if kind == "deb":
