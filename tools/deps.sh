@@ -12,8 +12,9 @@ build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-jso
 # python3-grpcio: the fake CRI image service of the prepull test.
 # awscli: `aws eks get-token`, the get-token test's oracle and benchmark baseline
 # (it brings python3-awscrt, the AWS CRT signer the test compares with too).
+# rpm: rpmbuild, rpm and rpm2archive for the packages test (packaging/build.py builds the .rpm).
 test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
-  systemd-container valgrind strace clang-format-14 clang-tidy-14 openssl python3-grpcio awscli)
+  systemd-container valgrind strace clang-format-14 clang-tidy-14 openssl python3-grpcio awscli rpm)
 # The sanitizer and fuzz build (tests/fuzz/README.md): clang with libFuzzer
 # and the sanitizer runtimes, llvm-symbolizer for the reports' stacks, lld as its linker.
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14 lld-14)

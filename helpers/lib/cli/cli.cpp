@@ -21,6 +21,7 @@
 #include "core/log.hpp"
 #include "core/outputs.hpp"
 #include "core/step.hpp"
+#include "core/version.hpp"
 #include "derive/derive.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
@@ -349,7 +350,7 @@ int cli_main(int argc, char** argv) {
         return args.empty() ? EXIT_USAGE : EXIT_OK;
     }
     if (args[0] == "version" || args[0] == "--version") {
-        fmt::print("eks-node {}\n", EKS_NODE_VERSION);
+        fmt::print("eks-node {}\n", ::eksnode::version);
         return EXIT_OK;
     }
     std::string cmd = args[0];

@@ -11,6 +11,7 @@
 
 #include "core/dl.hpp"
 #include "core/error.hpp"
+#include "core/version.hpp"
 
 namespace eksnode::curl {
 
@@ -198,7 +199,7 @@ HttpResponse perform(const HttpRequest& r) {
     long timeout_ms = static_cast<long>(std::max<long long>(1, r.timeout.count()));
     set_common(c, h, r.url, r.proxy, timeout_ms, std::min(timeout_ms, 5000L), error);
     c.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    const std::string agent = "eks-node/" EKS_NODE_VERSION " (" + r.agent + ")";
+    const std::string agent = std::string("eks-node/") + ::eksnode::version + " (" + r.agent + ")";
     c.easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
     if (!r.unix_socket.empty()) c.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, r.unix_socket.c_str());
     if (r.http2_prior_knowledge)

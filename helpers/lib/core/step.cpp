@@ -14,6 +14,7 @@
 #include "core/log.hpp"
 #include "core/systemd.hpp"
 #include "core/telemetry.hpp"
+#include "core/version.hpp"
 
 namespace eksnode {
 
@@ -171,7 +172,7 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
             return EXIT_OK;
         }
         if (a == "--version") {
-            fmt::print("eks-node {}\n", EKS_NODE_VERSION);
+            fmt::print("eks-node {}\n", ::eksnode::version);
             return EXIT_OK;
         }
     }

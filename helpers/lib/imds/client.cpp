@@ -42,6 +42,7 @@
 #include "core/http.hpp"
 #include "core/log.hpp"
 #include "core/telemetry.hpp"
+#include "core/version.hpp"
 #include "imds/detail.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
@@ -188,7 +189,7 @@ Fetcher::Fetcher(const ImdsOptions& opts, std::vector<std::string> paths, Follow
     : opts_(opts),
       paths_(std::move(paths)),
       then_(std::move(then)),
-      user_agent_(fmt::format("eks-node/{} (imds)", EKS_NODE_VERSION)),
+      user_agent_(fmt::format("eks-node/{} (imds)", ::eksnode::version)),
       ttl_(std::to_string(opts.token_ttl_seconds)) {
     if (opts_.endpoints.empty()) throw Error("no IMDS endpoint configured");
     for (const std::string& url : opts_.endpoints) {

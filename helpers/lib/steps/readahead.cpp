@@ -14,6 +14,7 @@
 #include "core/confine.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/version.hpp"
 #include "readahead/readahead.hpp"
 #include "steps/steps.hpp"
 
@@ -62,7 +63,7 @@ int readahead_main(int argc, char** argv) {
                 return EXIT_OK;
             }
             if (a == "--version") {
-                fmt::print("eks-node {}\n", EKS_NODE_VERSION);
+                fmt::print("eks-node {}\n", ::eksnode::version);
                 return EXIT_OK;
             }
             if (a.starts_with("--root=")) paths = Paths(std::string(a.substr(7)));
