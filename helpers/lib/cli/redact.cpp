@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
+#include "core/toml.hpp"
 
 namespace eksnode::cli {
 

@@ -3,7 +3,6 @@
 // TOML documents walked key by key (secret keys and tables masked, hooks'
 // commands, environments), containerd's rendered config.toml, environment
 // files. The decisions (which key or value is a secret) are redact.cpp's.
-#include <toml++/toml.h>
 
 #include <sstream>
 
@@ -14,6 +13,7 @@
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
+#include "core/toml.hpp"
 
 namespace eksnode::cli {
 

@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "cli/commands.hpp"
 #include "config/convert.hpp"
@@ -19,6 +18,7 @@
 #include "core/fsutil.hpp"
 #include "core/outputs.hpp"
 #include "core/text.hpp"
+#include "core/toml.hpp"
 #include "render/render.hpp"
 
 namespace eksnode::cli {

@@ -7,13 +7,13 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 #include <yaml.h>
 
 #include "config/sources.hpp"
 #include "config/text.hpp"
 #include "config/yaml_scalar.hpp"
 #include "core/error.hpp"
+#include "core/toml.hpp"
 
 // YAML is read with libyaml's event parser rather than yaml-cpp's node tree.
 // Debian 12's yaml-cpp 0.7.0 never returns from LoadAll on some two-byte

@@ -15,13 +15,13 @@
 #include <system_error>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "config/sources.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/text.hpp"
+#include "core/toml.hpp"
 
 namespace eksnode::config {
 

@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "core/error.hpp"
+#include "core/toml.hpp"
 
 namespace eksnode::config {
 

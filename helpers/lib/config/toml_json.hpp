@@ -11,9 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include <toml++/toml.h>
-
 #include "core/jsonutil.hpp"
+#include "core/toml.hpp"
 
 namespace eksnode::config {
 
