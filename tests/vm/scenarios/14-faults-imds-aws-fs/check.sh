@@ -128,7 +128,11 @@ rm -f /etc/containerd/config.toml /etc/kubernetes/pki/ca.crt /etc/kubernetes/kub
 mount --bind /etc /etc && mount -o remount,bind,ro /etc
 check "etc-readonly: /etc is read-only" bash -c '! touch /etc/eksvm-probe 2>/dev/null'
 fails_closed etc-readonly eks-node-containerd.service 1 0 "Read-only file system"
-umount /etc
+# lazily: a step still running after the failure (the verdict, telemetry) may hold a file of
+# the read-only /etc open, and a plain umount then fails with EBUSY and leaves the fault in
+# place for the recovery below (seen once under load, 2026-11-28); detached, the next steps
+# see the writable /etc at once
+umount -l /etc
 recovers etc-readonly
 check "etc-readonly: ... and wrote the files it could not before" \
   test -s /etc/containerd/config.toml -a -s /etc/kubernetes/pki/ca.crt -a -s /etc/kubernetes/kubelet/config.json
