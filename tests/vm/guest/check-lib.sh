@@ -6,6 +6,8 @@
 #   finish                              the cri and auth checks where kubelet started, summary
 #                                       line; exit 1 if any check failed
 #   cri_ok                              the stub kubelet's CRI run passed (/run/stub-kubelet/cri.json)
+#   cri_pods HANDLER...                 ... and ran a pod with each runtime handler named
+#   stub_record NAME                    the running stub kubelet's record NAME, copied for reading
 #   auth_ok                             the stub kubelet authenticated with a token of eks-node
 #                                       get-token (/run/stub-kubelet/auth.json)
 #   nvmeof_setup, nvmeof_disconnect     the scenario's NVMEOF disks (EC2 instance-store or EBS model), below
@@ -92,16 +94,45 @@ jobs_settled() {
   return 1
 }
 
+# stub_record NAME: the stub kubelet's record /run/stub-kubelet/NAME, as written by the kubelet
+# that runs now, copied to /run/eksvm-stub/NAME for the caller to read. systemd calls a
+# restarted kubelet active at its fork, and the new process removes its predecessor's records
+# only once Python has started: a record counts only with kubelet.service's MainPID in it (or
+# with no kubelet running, the last one's), and is read from a copy, which no later restart
+# removes under the reader.
+stub_record() {
+  local pid dir=${EKSVM_STUB_COPIES:-/run/eksvm-stub}
+  pid=$(systemctl show -P MainPID kubelet.service)
+  mkdir -p "$dir"
+  cp "${EKSVM_STUB_STATE:-/run/stub-kubelet}/$1" "$dir/.$1" 2>/dev/null || return 1
+  if [[ $pid != 0 ]] && ! grep -qE "^  \"pid\": $pid,?\$" "$dir/.$1"; then
+    return 1
+  fi
+  mv "$dir/.$1" "$dir/$1"
+}
+
+# cri_pods HANDLER...: the running kubelet's CRI run ran a pod with each HANDLER ('' for the
+# default) and with no other, in that order
+cri_pods() {
+  eventually 120 stub_record cri.json || { echo "no cri.json of the running kubelet within 120 s"; return 1; }
+  python3 - "$@" <<'PY'
+import json, sys
+r = json.load(open("/run/eksvm-stub/cri.json"))
+print(r.get("runtime_handlers"), [(p["handler"], p["ok"]) for p in r.get("pods", [])])
+sys.exit(0 if [p["handler"] for p in r.get("pods", []) if p["ok"]] == sys.argv[1:] else 1)
+PY
+}
+
 # cri_ok: the stub kubelet's CRI run (tests/vm/guest/cri.py) passed: waits up to 120 s for
-# /run/stub-kubelet/cri.json, prints what ran (versions, conditions, each call's time) and
+# /run/stub-kubelet/cri.json of the running kubelet (stub_record), prints what ran (versions, conditions, each call's time) and
 # fails unless every call and every runtime handler's pod passed.
 cri_ok() {
-  eventually 120 test -s /run/stub-kubelet/cri.json || {
-    echo "no /run/stub-kubelet/cri.json within 120 s"
+  eventually 120 stub_record cri.json || {
+    echo "no /run/stub-kubelet/cri.json of the running kubelet within 120 s"
     journalctl -b -u kubelet.service --no-pager -o cat | tail -n 20
     return 1
   }
-  python3 - /run/stub-kubelet/cri.json <<'PY'
+  python3 - /run/eksvm-stub/cri.json <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 v = r.get("version") or {}
@@ -131,9 +162,9 @@ imds_json() {
 # auth_settled: the stub kubelet's authentication has a verdict: accepted, or refused three
 # times (it retries as kubelet does, without end: three refusals say what more would)
 auth_settled() {
-  [[ -s /run/stub-kubelet/auth.json ]] && python3 -c '
+  stub_record auth.json && python3 -c '
 import json, sys
-r = json.load(open("/run/stub-kubelet/auth.json"))
+r = json.load(open("/run/eksvm-stub/auth.json"))
 sys.exit(0 if r.get("ok") or r.get("attempts", 0) >= 3 else 1)'
 }
 
@@ -160,7 +191,7 @@ auth_ok() {
     journalctl -b -u kubelet.service --no-pager -o cat | tail -n 20
     return 1
   }
-  python3 - /run/stub-kubelet/auth.json /run/eks-node/config.json "$(imds_json)" "$(readlink -f "$(command -v eks-node)")" <<'PY'
+  python3 - /run/eksvm-stub/auth.json /run/eks-node/config.json "$(imds_json)" "$(readlink -f "$(command -v eks-node)")" <<'PY'
 import datetime, json, os, sys
 auth, config, imds, eks_node = sys.argv[1:]
 r = json.load(open(auth))

@@ -89,7 +89,7 @@ check "stub kubelet drove containerd over CRI with the pinned pause image, no ne
 # (files/etc/eksvm/cluster-id)
 smoke_auth() {
   eventually 120 auth_settled || { cat /run/stub-kubelet/auth.json; return 1; }
-  python3 - /run/stub-kubelet/auth.json <<'PY'
+  python3 - /run/eksvm-stub/auth.json <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 extra = {k: v[0] for k, v in (((r.get("review") or {}).get("userInfo") or {}).get("extra") or {}).items()}

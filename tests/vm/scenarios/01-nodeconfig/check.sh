@@ -23,7 +23,7 @@ check "kubelet is active" systemctl is-active kubelet.service
 # kubelet's credential plugin asks IMDS too (not a step): its requests, which the stub kubelet
 # counted (auth.json) once it has run, are left out
 eventually 120 auth_settled
-imds_plugin=$(python3 -c 'import json; print(json.load(open("/run/stub-kubelet/auth.json"))["imdsRequestsByPlugin"])' 2>/dev/null || echo 0)
+imds_plugin=$(python3 -c 'import json; print(json.load(open("/run/eksvm-stub/auth.json"))["imdsRequestsByPlugin"])' 2>/dev/null || echo 0)
 imds_served=$(($(wc -l </run/eksvm/out/imds-requests.log) - imds_plugin))
 imds_tokens=$(grep -c "^PUT /latest/api/token " /run/eksvm/out/imds-requests.log)
 check "eks-node-telemetry wrote the boot's metrics, Prometheus's parser reads them" telemetry_ok 1

@@ -60,10 +60,5 @@ check "the admin fragment's runtime handler is in the config containerd runs" \
   grep -q 'runtimes.eksvm-runc' /run/eksvm-config-dump.toml
 check "the pause image is cached and pinned (80-pause-image at image build)" bash -c '
   ctr -n k8s.io images ls | grep -E "^localhost/kubernetes/pause:latest .*io.cri-containerd.pinned=pinned"'
-check "the stub kubelet ran a pod with the named handler too" bash -c '
-  eventually() { local end=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS >= end)) && return 1; sleep 0.5; done; }
-  eventually 120 test -s /run/stub-kubelet/cri.json &&
-  python3 -c "import json; r = json.load(open(\"/run/stub-kubelet/cri.json\"));
-print([(p[\"handler\"], p[\"ok\"]) for p in r.get(\"pods\", [])]);
-assert [p[\"handler\"] for p in r[\"pods\"] if p[\"ok\"]] == [\"\", \"eksvm-runc\"]"'
+check "the stub kubelet ran a pod with the named handler too" cri_pods "" eksvm-runc
 finish
