@@ -22,8 +22,12 @@ pkg_install docker ecs-init
 # Off until ecs-node.target starts them, as kubelet is on an EKS node: Docker must not start
 # before eks-node-ecs has written its daemon.json, nor the agent before ecs.config, and
 # neither where eks-node is switched off (eks-node.enable=0) or failed (eks-node-failed.target
-# conflicts with ecs.service). disable works on the unit files, with systemd running or not.
-systemctl disable --quiet docker.service docker.socket ecs.service
+# conflicts with ecs.service). disable works on the unit files, with systemd running or not;
+# it fails on a unit that is not there, and a package without docker.socket needs none off.
+for unit in docker.service docker.socket ecs.service; do
+  [[ -e /usr/lib/systemd/system/$unit || -e /lib/systemd/system/$unit ]] || continue
+  systemctl disable --quiet "$unit"
+done
 
 printf '%s\n' \
   '# Installed by the eks-node image build (the ecs variant): an ECS container instance.' \

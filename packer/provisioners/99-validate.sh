@@ -114,7 +114,8 @@ else
     grep -q '^net.ipv4.ip_local_reserved_ports = .*61678' /usr/lib/sysctl.d/67-eks-node-reserved-ports.conf
 fi
 if [[ ${EKS_VARIANT:-standard} == ecs ]]; then
-  check "ECS: Docker and the ECS agent's unit" bash -c 'command -v docker && systemctl cat ecs.service'
+  check "ECS: Docker and the ECS agent's unit" \
+    bash -c 'command -v docker && test -e /usr/lib/systemd/system/ecs.service'
   check "ECS: the image is an ECS container instance (settings.node)" \
     grep -qx 'node = "ecs"' /usr/lib/eks-node/node.toml.d/10-ecs.toml
   check "ECS: Docker is not enabled (ecs-node.target starts it)" \
