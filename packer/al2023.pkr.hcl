@@ -126,6 +126,7 @@ build {
       "EKS_CACHE_ADDON_IMAGES=${var.cache_addon_images}",
       "EKS_SOCI_SNAPSHOTTER=${var.soci_snapshotter}",
       "EKS_AWS_CLI=${var.install_aws_cli}",
+      "EKS_CRICTL=${var.install_crictl}",
       "EKS_FIPS=${var.variant == "fips"}",
       "EKS_HARDENING=${var.hardening}",
     ]

@@ -132,6 +132,12 @@ variable "cache_addon_images" {
   default     = true
 }
 
+variable "install_crictl" {
+  type        = bool
+  description = "Install crictl (27-crictl) from the binary source, bin/linux/ARCH/crictl with its .sha256, and /etc/crictl.yaml. AL2023 packages no cri-tools and amazon-eks-ami's AL2023 recipe installs no crictl, so the default is false: set it where your binary source carries a cri-tools release's crictl."
+  default     = false
+}
+
 variable "install_aws_cli" {
   type        = bool
   description = "Keep the AWS CLI in the AMI, for a kubeconfig whose credential plugin is `aws eks get-token`. The build installs it for itself where it fetches from S3 or ECR, and removes it again unless this is true."

@@ -11,9 +11,15 @@
 # the binary source like kubelet (bin/linux/ARCH/crictl, a cri-tools release's crictl, checked
 # against its .sha256); the VM test image stages a stand-in that speaks the CRI to the real
 # containerd (tests/vm/guest/crictl).
+#
+# Only with EKS_CRICTL=true (install_crictl, default false): the node needs no crictl, and the
+# binary source a builder points at (EKS's own among them) may carry none, which would stop
+# the build here.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+
+[[ ${EKS_CRICTL:-false} == true ]] || skip "EKS_CRICTL is not true (install_crictl)"
 
 tmp=$(mktemp -d)
 fetch crictl "$tmp/crictl"

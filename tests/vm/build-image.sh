@@ -217,7 +217,7 @@ provision_env=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
   EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
   EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub EKS_BINARY_SOURCE=/var/tmp/eks-bin
   EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_ADDON_IMAGE_ARCHIVES=/var/tmp/eks-addon-images
-  EKS_SOCI_SNAPSHOTTER="$soci")
+  EKS_SOCI_SNAPSHOTTER="$soci" EKS_CRICTL=true)
 
 provision_rootfs() {
   local r=$1 bin arch=amd64 cni_version
