@@ -3,7 +3,8 @@
 # test image (tests/vm/build-image.sh) runs the same scripts on Debian.
 #
 #   packer init .    (Packer >= 1.7: installs the amazon plugin, plugins.pkr.hcl)
-#   packer build -var-file=variants/standard.pkrvars.hcl .
+#   packer build -var-file=variants/standard.pkrvars.hcl -var eks_node_package=OUT/eks-node-VERSION-1.x86_64.rpm .
+#                    (OUT: packaging/build.py's output directory; packer/README.md)
 
 locals {
   timestamp     = formatdate("YYYYMMDDhhmmss", timestamp())
@@ -15,6 +16,7 @@ locals {
   # A file provisioner cannot be switched off: with the bucket in use it uploads the small
   # provisioners/files/ directory to the same scratch place instead, where nothing reads it.
   binary_upload    = var.binary_local_path != "" ? var.binary_local_path : "${path.root}/provisioners/files"
+  eks_node_package = "/tmp/${basename(var.eks_node_package)}"
   runtime_handlers = join(" ", [for h in var.runtime_handlers : "${h.name}=${h.runtime_type}=${h.binary_name}"])
 }
 
@@ -86,9 +88,11 @@ build {
     destination = "/tmp"
   }
 
+  # eks-node: the package built from the commit, installed by 30-eks-node with dnf (its
+  # scriptlets, its dependencies); its own name, which says its version, kept
   provisioner "file" {
-    source      = var.eks_node_source
-    destination = "/tmp/eks-node-src.tar.gz"
+    source      = var.eks_node_package
+    destination = local.eks_node_package
   }
 
   provisioner "file" {
@@ -111,7 +115,7 @@ build {
       "EKS_EFA_VERSION=${var.efa_version}",
       "EKS_BINARY_SOURCE=${local.binary_source}",
       "EKS_BINARY_REGION=${var.binary_bucket_region}",
-      "EKS_NODE_SOURCE=/tmp/eks-node-src.tar.gz",
+      "EKS_NODE_PACKAGE=${local.eks_node_package}",
       "EKS_EXTRA_PACKAGES=${join(" ", var.extra_packages)}",
       "EKS_EXTRA_KERNEL_MODULES=${join(" ", var.extra_kernel_modules)}",
       "EKS_RUNTIME_HANDLERS=${local.runtime_handlers}",
@@ -122,9 +126,10 @@ build {
       "EKS_CACHE_ADDON_IMAGES=${var.cache_addon_images}",
       "EKS_SOCI_SNAPSHOTTER=${var.soci_snapshotter}",
       "EKS_AWS_CLI=${var.install_aws_cli}",
+      "EKS_CRICTL=${var.install_crictl}",
       "EKS_FIPS=${var.variant == "fips"}",
       "EKS_HARDENING=${var.hardening}",
     ]
-    inline = ["bash /tmp/provisioners/run.sh", "rm -rf /tmp/provisioners /tmp/eks-bin /tmp/eks-node-src.tar.gz"]
+    inline = ["bash /tmp/provisioners/run.sh", "rm -rf /tmp/provisioners /tmp/eks-bin ${local.eks_node_package}"]
   }
 }

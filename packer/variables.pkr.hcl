@@ -6,11 +6,11 @@
 
 variable "variant" {
   type        = string
-  description = "Image flavour: standard, nvidia, neuron or fips (one var file each in variants/)."
+  description = "Image flavour: standard, nvidia, neuron, fips or ecs (one var file each in variants/)."
   default     = "standard"
   validation {
-    condition     = contains(["standard", "nvidia", "neuron", "fips"], var.variant)
-    error_message = "The variant must be one of standard, nvidia, neuron, fips."
+    condition     = contains(["standard", "nvidia", "neuron", "fips", "ecs"], var.variant)
+    error_message = "The variant must be one of standard, nvidia, neuron, fips, ecs."
   }
 }
 
@@ -132,6 +132,12 @@ variable "cache_addon_images" {
   default     = true
 }
 
+variable "install_crictl" {
+  type        = bool
+  description = "Install crictl (27-crictl) from the binary source, bin/linux/ARCH/crictl with its .sha256, and /etc/crictl.yaml. AL2023 packages no cri-tools and amazon-eks-ami's AL2023 recipe installs no crictl, so the default is false: set it where your binary source carries a cri-tools release's crictl."
+  default     = false
+}
+
 variable "install_aws_cli" {
   type        = bool
   description = "Keep the AWS CLI in the AMI, for a kubeconfig whose credential plugin is `aws eks get-token`. The build installs it for itself where it fetches from S3 or ECR, and removes it again unless this is true."
@@ -199,10 +205,27 @@ variable "binary_local_path" {
   default     = ""
 }
 
-variable "eks_node_source" {
+# --- eks-node itself --------------------------------------------------------------
+
+# No default: an AMI is built from one commit's package, named on purpose. Nothing is compiled
+# on the image, so without it there is no eks-node to install.
+variable "eks_node_package" {
   type        = string
-  description = "eks-node source on the machine running Packer: a `git archive` tarball, built and meson-installed on the builder."
-  default     = "eks-node-src.tar.gz"
+  description = "The eks-node .rpm built from the commit (packaging/build.py BUILD_DIR ARCH OUTDIR: OUTDIR/eks-node-VERSION-1.ARCH.rpm, ARCH x86_64 or aarch64 as arch) on the machine running Packer; uploaded and installed with dnf by 30-eks-node."
+  default     = ""
+  validation {
+    condition     = var.eks_node_package != ""
+    error_message = "The eks_node_package is not set: build the package first (packaging/build.py BUILD_DIR x86_64 OUTDIR) and pass -var eks_node_package=OUTDIR/eks-node-VERSION-1.x86_64.rpm; the AMI installs it, nothing is compiled on the image."
+  }
+  validation {
+    condition     = regex_replace(var.eks_node_package, "^(.+[.]rpm)?$", "") == ""
+    error_message = "The eks_node_package must be an .rpm (packaging/build.py's eks-node-VERSION-1.ARCH.rpm): AL2023 installs it with dnf, which runs its scriptlets and resolves its dependencies; a .deb or the tarball does not install there."
+  }
+  validation {
+    # the conditional, unlike &&, evaluates one side only: fileexists("") is an error
+    condition     = var.eks_node_package == "" ? true : fileexists(var.eks_node_package)
+    error_message = "The eks_node_package names no file: build it first with packaging/build.py (packer/README.md, Building an AMI)."
+  }
 }
 
 # --- The AMI and where it is built -----------------------------------------------

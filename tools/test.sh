@@ -72,7 +72,7 @@ if ((fuzz)); then
   # objects, 316 in 24; libeksnode-aws 42, 21; all six libraries 497 CPU-s.
   # Linked by lld (CXX_LD): an ASan binary of a helper links in 0.25 CPU-s against GNU ld's
   # 0.95, and the build links ~60 of them (2026-11-28). build/ keeps the default linker,
-  # the one the AMI's build uses (packer/provisioners/30-eks-node.sh).
+  # the one the packages are built with (packaging/README.md), which the AMI installs.
   [[ -f build-fuzz/build.ninja ]] ||
     CC="ccache clang-14" CXX="ccache clang++-14" CC_LD=lld CXX_LD=lld meson setup build-fuzz -Dfuzz=true --unity on \
       -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 >/dev/null

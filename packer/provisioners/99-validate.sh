@@ -83,6 +83,10 @@ if listed 30-eks-node; then
   log "eks-node not installed by this build (EKS_SKIP): not checked"
 else
   check "eks-node is installed" /usr/bin/eks-node --version
+  # what the package manager installed with it (packaging/eks-node.toml; packages.tsv, "eks-node")
+  for p in $(pkg_of_step eks-node); do
+    check "eks-node's dependency $p ($(pkg_name "$p"))" pkg_installed "$p"
+  done
   check "eks-node's generator is installed" test -x /usr/lib/systemd/system-generators/eks-node-generator
   if [[ ${EKS_CACHE_PAUSE_IMAGE:-true} == true ]]; then
     # the check eks-node-pause-image.service runs at boot agrees with the build's
@@ -108,6 +112,14 @@ else
     grep -qx 'MACAddressPolicy=none' /usr/lib/systemd/network/99-default.link.d/50-eks-node.conf
   check "ports of host-network add-ons reserved" \
     grep -q '^net.ipv4.ip_local_reserved_ports = .*61678' /usr/lib/sysctl.d/67-eks-node-reserved-ports.conf
+fi
+if [[ ${EKS_VARIANT:-standard} == ecs ]]; then
+  check "ECS: Docker and the ECS agent's unit" \
+    bash -c 'command -v docker && test -e /usr/lib/systemd/system/ecs.service'
+  check "ECS: the image is an ECS container instance (settings.node)" \
+    grep -qx 'node = "ecs"' /usr/lib/eks-node/node.toml.d/10-ecs.toml
+  check "ECS: Docker is not enabled (ecs-node.target starts it)" \
+    bash -c '! systemctl is-enabled --quiet docker.service'
 fi
 ((failed == 0)) || die "the image is incomplete (see 'not ok' above)"
 log "image validated"

@@ -137,6 +137,25 @@ pkg_install_native() {
   esac
 }
 
+# pkg_install_file FILE -- a package file (not a repository's) through the package manager,
+# so that its dependencies come from the repositories and its scriptlets run, as they do for
+# any package: an .rpm where dnf is, a .deb where apt is. The other format is refused, not
+# unpacked by hand: its scriptlets and dependencies would be skipped without a word.
+pkg_install_file() {
+  local file=$1
+  [[ -f $file ]] || die "$file: no such package file"
+  case $(pkg_manager):$file in
+    dnf:*.rpm) dnf install -y -q "$file" ;;
+    # apt takes a file only by a path it cannot mistake for a package name
+    apt:*.deb)
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$(realpath "$file")"
+      ;;
+    dnf:*) die "$file: not an .rpm, and dnf installs this image's packages" ;;
+    apt:*) die "$file: not a .deb, and apt installs this image's packages" ;;
+  esac
+}
+
 pkg_remove() {
   local name p
   for name in "$@"; do

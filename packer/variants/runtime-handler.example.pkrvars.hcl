@@ -6,7 +6,12 @@
 # module before containerd starts, and prints the RuntimeClass for the
 # cluster (eks-node runtime-class). Pods select it with runtimeClassName: krun.
 # Combine with a variant: -var-file=variants/standard.pkrvars.hcl -var-file=THIS.
-extra_packages        = ["kontain-krun"]
+#
+# The runtime's own files are the image builder's to add: AL2023 packages no
+# krun (nor any OCI runtime but runc), so there is no package name to put in
+# extra_packages here. Where a runtime has one in AL2023's repositories, name
+# it there (extra_packages = ["NAME"]); without the binary on the image the
+# build stops at `eks-node render --image`, naming the handler.
 runtime_handlers_toml = <<-EOT
   [settings.runtimes.krun]
   binary = "/opt/kontain/bin/krun"

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """Every package name the AMI recipe asks AL2023's dnf for is one AL2023 has (issue 59).
 
-The names come from three places: packages.tsv's al2023 column (what pkg_install and
+The names come from four places: packages.tsv's al2023 column (what pkg_install and
 pkg_remove turn a logical name into on dnf), the literal words a provisioner passes to
-`dnf install` / `dnf module install` itself, and the extra_packages lists of the Packer
-variants (EKS_EXTRA_PACKAGES, installed by their dnf names). Each must be
+`dnf install` / `dnf module install` itself, the extra_packages lists of the Packer
+variants (EKS_EXTRA_PACKAGES, installed by their dnf names), and the eks-node .rpm's
+dependencies (packaging/eks-node.toml's rpm list, which dnf resolves when 30-eks-node installs
+the package). Each must be
 
 - in AL2023's package list, tests/data/al2023/packages.txt (generated from AL2023's support
   statements by tools/al2023-packages.py) or additions.tsv beside it (later packages, each
@@ -19,14 +21,14 @@ variants (EKS_EXTRA_PACKAGES, installed by their dnf names). Each must be
 The lists cannot rot: a known-missing name the recipe no longer asks for, or that AL2023's
 lists now hold, fails as stale; so does an addition packages.txt now has, and a marker on a
 name AL2023 has after all. Then each rule is shown to bite on a copy with one planted mistake
-(a made-up name in each of the three places, a stale line of each list, and today's recipe
-without its known-missing list).
+(a made-up name in each of the four places, a stale line of each list).
 
 Usage: al2023_names.py REPO"""
 
 import pathlib
 import re
 import shutil
+import tomllib
 import sys
 import tempfile
 
@@ -34,7 +36,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
-from packages import append, logical_lines, read_table  # noqa: E402  (the recipe's one table reader)
+from packages import append, logical_lines, read_table, replace  # noqa: E402  (the recipe's one table reader)
 
 DATA = "tests/data/al2023"
 MARKER = re.compile(r"\[not in AL2023: ([^\]]+)\]\s*$")
@@ -116,6 +118,10 @@ def check(repo):
     for hcl in sorted((repo / "packer").rglob("*.hcl")):
         wanted += [(w, n, marked.get(n)) for w, n in variant_packages(hcl)]
 
+    toml = repo / "packaging/eks-node.toml"
+    wanted += [("packaging/eks-node.toml rpm dependency", n, marked.get(n))
+               for n in tomllib.loads(toml.read_text())["depends"]["rpm"]]
+
     asked = set()
     for where, name, how in wanted:
         asked.add(name)
@@ -155,6 +161,7 @@ def planted(repo, edit):
         copy = pathlib.Path(tmp)
         shutil.copytree(repo / "packer", copy / "packer")
         shutil.copytree(repo / DATA, copy / DATA)
+        shutil.copytree(repo / "packaging", copy / "packaging", ignore=shutil.ignore_patterns("__pycache__"))
         edit(copy)
         return check(copy)[0]
 
@@ -191,9 +198,12 @@ def main():
         ("a made-up name in a variant's extra_packages",
          append("packer/variants/standard.pkrvars.hcl", 'extra_packages = ["%s"]\n' % PLANTED),
          "standard.pkrvars.hcl extra_packages: %s: not one of" % PLANTED),
-        ("today's recipe without its known-missing list",
-         lambda copy: (copy / DATA / "known-missing.tsv").write_text(""),
-         "packages.tsv scdoc: scdoc: not one of"),
+        ("a made-up name among the eks-node package's rpm dependencies",
+         replace("packaging/eks-node.toml", '"zlib", "systemd"', '"zlib", "%s", "systemd"' % PLANTED),
+         "packaging/eks-node.toml rpm dependency: %s: not one of" % PLANTED),
+        ("a -devel package AL2023 lacks, as the compile on the image had asked for",
+         append(tsv, "fmt-devel\t30-eks-node\tfmt-devel\tlibfmt-dev\tlibfmt-dev\tplanted\n"),
+         "packages.tsv fmt-devel: fmt-devel: not one of"),
         ("a known-missing name the recipe does not ask for",
          append(DATA + "/known-missing.tsv", "%s\t59\tnowhere\tplanted\n" % PLANTED),
          "known-missing.tsv: %s: stale, the recipe no longer" % PLANTED),

@@ -49,8 +49,11 @@ trap 'rm -rf "$work"' EXIT
 cp -r "$packer_dir/variables.pkr.hcl" "$packer_dir/provisioners" "$work/"
 awk '/^  metadata_options \{/ { skip = 1 } skip && /^  \}/ { skip = 0; next }
      !skip && !/^  imds_support / { print }' "$packer_dir/al2023.pkr.hcl" >"$work/al2023.pkr.hcl"
-# validate checks that file provisioners' sources exist
-echo "stand-in for git archive output" >"$work/eks-node-src.tar.gz"
+# validate checks that file provisioners' sources exist, and eks_node_package's validation
+# that it names a file: a stand-in for packaging/build.py's .rpm
+package=eks-node-0.1.0-1.x86_64.rpm
+echo "stand-in for packaging/build.py's .rpm" >"$work/$package"
+echo "stand-in for packaging/build.py's tarball" >"$work/eks-node-0.1.0-linux-x86_64.tar.gz"
 
 check "IMDSv2 is required on the build instance" \
   grep -Eq '^ +http_tokens += "required"$' "$packer_dir/al2023.pkr.hcl"
@@ -62,9 +65,22 @@ check "required_plugins is in plugins.pkr.hcl alone" \
   bash -c "grep -l required_plugins '$packer_dir'/*.pkr.hcl | grep -qx '$packer_dir/plugins.pkr.hcl'"
 
 # shellcheck disable=SC2317 # called through check and refuse
-validate() {
-  (cd "$work" && AWS_ACCESS_KEY_ID=none AWS_SECRET_ACCESS_KEY=none \
-    unshare --net packer validate -var eks_node_source=eks-node-src.tar.gz "$@" .)
+validate_bare() {
+  (cd "$work" && AWS_ACCESS_KEY_ID=none AWS_SECRET_ACCESS_KEY=none unshare --net packer validate "$@" .)
+}
+# shellcheck disable=SC2317
+validate() { validate_bare -var eks_node_package="$package" "$@"; }
+# refuse_saying WHAT TEXT CMD...: passes when CMD fails and its output says TEXT (the reason)
+refuse_saying() {
+  local what=$1 text=$2 out
+  shift 2
+  if out=$("$@" 2>&1); then
+    not_ok "$what" "accepted: $out"
+  elif [[ $out != *"$text"* ]]; then
+    not_ok "$what" "refused, but without \"$text\": $out"
+  else
+    ok "$what"
+  fi
 }
 for v in "$packer_dir"/variants/*.pkrvars.hcl; do
   check "packer validate variants/$(basename "$v")" validate -var-file="$v"
@@ -78,6 +94,15 @@ refuse "packer validate refuses hardening=pci (cis, stig or none)" validate -var
 refuse "packer validate refuses a pause image without a tag" \
   validate -var pause_image=602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause
 
+# The AMI installs the package built from the commit: never an image without it, never
+# anything else in its place (the reason in the refusal's message).
+std=-var-file="$packer_dir/variants/standard.pkrvars.hcl"
+refuse_saying "packer validate refuses a build without eks_node_package, saying how to build it" \
+  "The eks_node_package is not set: build the package first" validate_bare "$std"
+refuse_saying "packer validate refuses an eks_node_package that names no file" \
+  "The eks_node_package names no file" validate_bare "$std" -var eks_node_package=eks-node-9.9.9-1.x86_64.rpm
+refuse_saying "packer validate refuses the tarball as eks_node_package (AL2023 installs an .rpm)" \
+  "The eks_node_package must be an .rpm" validate_bare "$std" -var eks_node_package=eks-node-0.1.0-linux-x86_64.tar.gz
 refuse "packer validate refuses a runtime handler whose binary is not an absolute path" \
   validate -var 'runtime_handlers=[{name = "krun", runtime_type = "io.containerd.runc.v2", binary_name = "krun"}]'
 # The example's handlers are eks-node configuration: `eks-node config check` takes them

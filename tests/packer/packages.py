@@ -9,6 +9,11 @@
 - every package a step names (pkg_install, pkg_remove, pkg_installed, build_only: literal
   words and the literal arrays it passes) is a row of the table, and the row names that
   step (pkg_installed: any step); every row of a step is named by that step;
+- the rows of step "eks-node" are the eks-node package's dependencies
+  (packaging/eks-node.toml: rpm by the AL2023 column, deb by the bookworm one), and each of
+  those is such a row or a "base" one (or the C and C++ runtimes): what the package manager
+  installs with the package is what the table says a node gets, and what the VM test image
+  (which installs no package) is built with;
 - image-packages*.txt: NAME ROLE a line, ROLE one of the roles tests/vm/README.md
   describes, NAME no package of the table's column for that flavour: what a node needs
   belongs to a provisioner, or the VM tier would pass where the AMI lacks it.
@@ -24,6 +29,7 @@ import re
 import shutil
 import sys
 import tempfile
+import tomllib
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
@@ -31,6 +37,13 @@ import harness  # noqa: E402
 ROLES = {"fake-imds", "fake-aws", "stub-kubelet", "checks", "nvmeof", "binary-source", "vm-boot", "stand-in"}
 FLAVOURS = {"image-packages.txt": 3, "image-packages-sid.txt": 4}  # packages.tsv column (0-based)
 COMMANDS = ("pkg_install", "pkg_remove", "pkg_installed", "build_only")
+# Steps that are no script: the base image's packages, and the eks-node package's dependencies
+# (30-eks-node installs the package; the package manager brings these).
+PSEUDO_STEPS = ("base", "eks-node")
+# packages.tsv column (0-based) of each format's dependency names in packaging/eks-node.toml
+DEPENDS = {"rpm": 2, "deb": 3}
+# The C and C++ runtimes: in every image, before any step; the table has no row of them.
+RUNTIMES = {"rpm": {"glibc", "libstdc++"}, "deb": {"libc6", "libstdc++6"}}
 
 
 def read_table(path):
@@ -109,7 +122,7 @@ def check_recipe(repo):
     steps = {p.stem for p in prov.glob("[0-9][0-9]-*.sh")}
     for name, cols in rows.items():
         for s in cols[1].split(","):
-            if s != "base" and s not in steps:
+            if s not in PSEUDO_STEPS and s not in steps:
                 problems.append("packages.tsv: %s: no step %s in packer/provisioners" % (name, s))
     named = {}  # step -> logical names it installs or removes
     for script in sorted(prov.glob("[0-9][0-9]-*.sh")):
@@ -125,8 +138,20 @@ def check_recipe(repo):
                     problems.append("%s: %s %s: packages.tsv gives it to %s" % (script.name, cmd, name, rows[name][1]))
     for name, cols in rows.items():
         for s in cols[1].split(","):
-            if s != "base" and name not in named.get(s, set()):
+            if s not in PSEUDO_STEPS and name not in named.get(s, set()):
                 problems.append("packages.tsv: %s: step %s does not install or remove it" % (name, s))
+    depends = tomllib.loads((repo / "packaging/eks-node.toml").read_text())["depends"]
+    for fmt, col in DEPENDS.items():
+        wanted = set(depends[fmt])
+        of_step = {cols[col]: name for name, cols in rows.items() if "eks-node" in cols[1].split(",")}
+        of_base = {cols[col] for cols in rows.values() if "base" in cols[1].split(",")}
+        for dep_name, name in sorted(of_step.items()):
+            if dep_name not in wanted:
+                problems.append("packages.tsv: %s: step eks-node, but %s is not among the %s dependencies of "
+                                "packaging/eks-node.toml" % (name, dep_name, fmt))
+        for dep in sorted(wanted - set(of_step) - of_base - RUNTIMES[fmt]):
+            problems.append("packaging/eks-node.toml: %s dependency %s: no row of packages.tsv gives it "
+                            "(step eks-node, or base)" % (fmt, dep))
     readme = (repo / "tests/vm/README.md").read_text()
     for role in sorted(ROLES):
         if "`%s`" % role not in readme:
@@ -158,6 +183,8 @@ def planted(repo, edit):
         copy = pathlib.Path(tmp)
         shutil.copytree(repo / "packer/provisioners", copy / "packer/provisioners")
         shutil.copytree(repo / "tests/vm", copy / "tests/vm", ignore=shutil.ignore_patterns("scenarios", "guest"))
+        (copy / "packaging").mkdir()
+        shutil.copy(repo / "packaging/eks-node.toml", copy / "packaging")
         edit(copy)
         return check_recipe(copy)
 
@@ -203,6 +230,12 @@ def main():
          "does not install or remove it"),
         ("a row of no step", append("packer/provisioners/packages.tsv",
                                     "strace\t42-nothing\tstrace\tstrace\tstrace\tdebugging\n"), "no step 42-nothing"),
+        ("a dependency of the package the table lacks",
+         replace("packaging/eks-node.toml", '"zlib", "systemd"', '"zlib", "pcre2", "systemd"'),
+         "rpm dependency pcre2: no row"),
+        ("a row of step eks-node the package does not depend on",
+         append("packer/provisioners/packages.tsv", "strace\teks-node\tstrace\tstrace\tstrace\tdebugging\n"),
+         "strace is not among the rpm dependencies"),
         ("a row without tabs", append("packer/provisioners/packages.tsv", "strace base strace strace strace x\n"),
          "want 6"),
     ]

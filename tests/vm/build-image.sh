@@ -123,7 +123,8 @@ find_mirror() {
 # the build under test at every boot; 01-aws-cli, as the kubeconfig names `eks-node
 # get-token` (settings.credentialPlugin's default) and the binary source is local, so neither
 # the node nor the build needs the AWS CLI (the AMI's default too: install_aws_cli). Their
-# packages are not in the image either.
+# packages are not in the image either; the eks-node package's dependencies are (packages.tsv's
+# rows of step "eks-node": no step of that name is skipped), as the harness's install needs them.
 skipped_steps="30-eks-node 01-aws-cli"
 
 # What a node needs, as the provisioners install it on the AMI: packages.tsv's column for this
@@ -216,7 +217,7 @@ provision_env=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
   EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
   EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub EKS_BINARY_SOURCE=/var/tmp/eks-bin
   EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_ADDON_IMAGE_ARCHIVES=/var/tmp/eks-addon-images
-  EKS_SOCI_SNAPSHOTTER="$soci")
+  EKS_SOCI_SNAPSHOTTER="$soci" EKS_CRICTL=true)
 
 provision_rootfs() {
   local r=$1 bin arch=amd64 cni_version
@@ -225,8 +226,8 @@ provision_rootfs() {
   cp -a "$provisioners/." "$r/var/tmp/eks-provision/"
 
   install -m 0755 "$here/guest/kubelet" "$bin/kubelet"
-  # crictl: Debian has no cri-tools package (27-crictl fetches it from here on Debian); the
-  # stand-in speaks the CRI to the real containerd with the stub kubelet's encoder
+  # crictl: no distribution packages it (27-crictl fetches it from the binary source, here as
+  # on the AMI); the stand-in speaks the CRI to the real containerd with the stub kubelet's encoder
   install -m 0755 "$here/guest/crictl" "$bin/crictl"
   printf '#!/bin/sh\necho "stub ecr-credential-provider: the VM test image has no ECR access" >&2\nexit 1\n' \
     >"$bin/ecr-credential-provider"
