@@ -4,8 +4,6 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
-#include <ctime>
-#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -54,11 +52,7 @@ void Session::start_clock() {
 }
 
 milliseconds Session::backoff() {
-    // Seeded per process: nodes booting together must not retry in lockstep.
-    static std::minstd_rand rng(
-        static_cast<unsigned>(std::time(nullptr) ^ (::getpid() << 16) ^ Clock::now().time_since_epoch().count()));
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
-    return backoff_delay(failures_++, cfg_.options.initial_backoff, cfg_.options.max_backoff, unit(rng));
+    return backoff_delay(failures_++, cfg_.options.initial_backoff, cfg_.options.max_backoff, jitter_unit());
 }
 
 bool Session::wait_retry(const std::string& why_text) {

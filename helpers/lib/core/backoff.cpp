@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/backoff.hpp"
 
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
+#include <random>
 
 namespace eksnode {
 
@@ -16,6 +22,18 @@ std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds i
     // floor(unit * (ceiling + 1)) is uniform over 0..ceiling for unit in [0, 1).
     long long d = static_cast<long long>(unit * static_cast<double>(ceiling + 1));
     return std::chrono::milliseconds{std::min(d, ceiling)};
+}
+
+double jitter_unit() {
+    thread_local std::minstd_rand rng = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        const auto seed = static_cast<uint64_t>(ts.tv_nsec) ^ (static_cast<uint64_t>(ts.tv_sec) << 20) ^
+                          (static_cast<uint64_t>(::getpid()) << 40) ^ static_cast<uint64_t>(pthread_self());
+        // minstd_rand's state must not be 0 (mod 2^31-1); seed() maps 0 to 1 itself
+        return std::minstd_rand(static_cast<std::minstd_rand::result_type>(seed ^ (seed >> 32)));
+    }();
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
 std::optional<std::chrono::steady_clock::time_point> next_attempt_at(std::chrono::steady_clock::time_point now,

@@ -15,6 +15,12 @@ namespace eksnode {
 std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds initial,
                                         std::chrono::milliseconds max_backoff, double unit);
 
+// A number in [0, 1) for backoff_delay's `unit`, from one generator per thread seeded by
+// the clock, the pid and the thread: jitter needs no cryptographic randomness, and
+// getrandom() (std::random_device) may block this early in boot, before the kernel's pool
+// is ready. Nodes booting together differ in clock nanoseconds and pid.
+double jitter_unit();
+
 // When to start the next attempt after a failure at `now`, `delay` being the
 // drawn backoff. A backoff that would end past the deadline is cut short so
 // that one last attempt, given `last_attempt` to run, still fits: the budget

@@ -26,9 +26,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include <poll.h>
@@ -182,7 +180,6 @@ private:
     int retries_ = 0;
     std::string last_retry_;
     d::Fetched values_;
-    std::minstd_rand rng_;
 };
 
 Fetcher::Fetcher(const ImdsOptions& opts, std::vector<std::string> paths, FollowUp then)
@@ -198,11 +195,6 @@ Fetcher::Fetcher(const ImdsOptions& opts, std::vector<std::string> paths, Follow
         if (!ep) throw Error(fmt::format("IMDS endpoint {} {}", url, problem));
         endpoints_.push_back(std::move(*ep));
     }
-    // Jitter needs no cryptographic randomness, and getrandom() may block this
-    // early in boot; the clock and pid differ between nodes booting together.
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    rng_.seed(static_cast<std::minstd_rand::result_type>(ts.tv_nsec ^ (ts.tv_sec << 20) ^ ::getpid()));
 }
 
 Transfer& Fetcher::add(Kind kind, std::string path, size_t endpoint) {
@@ -515,8 +507,7 @@ void Fetcher::finish_get(Transfer& t, int code) {
 void Fetcher::retry(Transfer& t, std::string what) {
     if (t.kind == Kind::race_token) next_in_race(t);
     ++t.failures;
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
-    milliseconds delay = backoff_delay(t.failures - 1, opts_.initial_backoff, opts_.max_backoff, unit(rng_));
+    milliseconds delay = backoff_delay(t.failures - 1, opts_.initial_backoff, opts_.max_backoff, jitter_unit());
     Clock::time_point now = Clock::now();
     t.last = std::move(what);
     // Cut short before the deadline, so one last attempt still fits (core/backoff.hpp).

@@ -5,7 +5,6 @@
 // comes from ECR, the registry and the ECR API. See eks-node-preflight(8).
 #include <chrono>
 #include <cstdlib>
-#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -105,8 +104,6 @@ StepResult preflight(const StepOptions& opts) {
     const bool fail_closed = policy == "fail";
     const aws::ProxySettings proxies = kubelet_proxies(cfg.contains("spec") ? cfg["spec"] : json::object());
     const Clock::time_point deadline = Clock::now() + timeout;
-    std::mt19937 rng{std::random_device{}()};
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
     std::vector<std::string> failures;
     for (const Target& t : targets(cfg)) {
         const aws::ProxyChoice proxy = aws::choose_proxy(proxies, t.url);
@@ -121,7 +118,7 @@ StepResult preflight(const StepOptions& opts) {
             // takes; fail: the network gets the whole budget to come up
             if (r.failed == curl::Stage::ok || !fail_closed) break;
             std::optional<Clock::time_point> at =
-                next_attempt_at(Clock::now(), backoff_delay(attempt, milliseconds{200}, milliseconds{2000}, unit(rng)),
+                next_attempt_at(Clock::now(), backoff_delay(attempt, milliseconds{200}, milliseconds{2000}, jitter_unit()),
                                 deadline, milliseconds{500});
             if (!at) break;
             std::this_thread::sleep_until(*at);

@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <exception>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -117,8 +116,6 @@ bool not_ready(const std::exception& e) {
 // returns or throws at once.
 template <class Call>
 auto when_ready(const Puller& p, const std::string& what, Clock::time_point deadline, Call call) {
-    static std::minstd_rand rng{std::random_device{}()};
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
     const Clock::time_point start = Clock::now();
     for (int attempt = 0;; ++attempt) {
         std::exception_ptr failed;
@@ -137,7 +134,7 @@ auto when_ready(const Puller& p, const std::string& what, Clock::time_point dead
             why = e.what();
         }
         const std::optional<Clock::time_point> at =
-            next_attempt_at(Clock::now(), backoff_delay(attempt, milliseconds{100}, milliseconds{2000}, unit(rng)),
+            next_attempt_at(Clock::now(), backoff_delay(attempt, milliseconds{100}, milliseconds{2000}, jitter_unit()),
                             deadline, milliseconds{200});
         if (!at) {
             // a first attempt that used the whole budget (a pull that ran out of time) was no wait

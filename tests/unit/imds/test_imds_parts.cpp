@@ -2,8 +2,11 @@
 // The IMDS client's pure parts: backoff, options, derivations, validation.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <random>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "core/backoff.hpp"
 #include "core/error.hpp"
@@ -31,6 +34,24 @@ TEST_CASE("backoff: full jitter below a doubling ceiling capped at max", "[imds]
     // Out-of-range randomness is clamped, never scaled past the ceiling.
     CHECK(backoff_delay(0, initial, cap, 7.0) == milliseconds{50});
     CHECK(backoff_delay(0, initial, cap, -1.0) == milliseconds{0});
+}
+
+TEST_CASE("jitter_unit: in [0, 1), spread, and its own per thread", "[backoff]") {
+    // Spread over the whole range: each tenth gets some of 2,000 draws (a constant, or a
+    // generator stuck at its seed, would fill one).
+    std::array<int, 10> tenths{};
+    for (int i = 0; i < 2000; ++i) {
+        const double u = jitter_unit();
+        REQUIRE(u >= 0.0);
+        REQUIRE(u < 1.0);
+        ++tenths[static_cast<size_t>(u * 10)];
+    }
+    for (int n : tenths) CHECK(n > 100);
+    // Another thread's generator is seeded apart: its first draws are not this thread's.
+    std::vector<double> mine, theirs;
+    std::thread([&] { for (int i = 0; i < 4; ++i) theirs.push_back(jitter_unit()); }).join();
+    for (int i = 0; i < 4; ++i) mine.push_back(jitter_unit());
+    CHECK(mine != theirs);
 }
 
 TEST_CASE("backoff: delays are spread, not identical", "[imds][backoff]") {
