@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// derive() end to end on the conformance instance (shared/conformance/instance/imds.json
-// in instance.json shape), then one rule at a time.
+// derive() end to end on one instance's metadata (fixtures.hpp, in instance.json shape), then
+// one rule at a time.
 #include <catch2/catch.hpp>
 
 #include "fixtures.hpp"
