@@ -13,5 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -f build/build.ninja ]] || meson setup build -Dwerror=true --unity on >/dev/null
+# ninja's own reconfigure (after a meson.build change) writes the unity sources anew, with
+# absolute paths: reconfigure first, then make them relative, then build
+ninja -C build build.ninja >/dev/null
 tools/unity-relative.py build >/dev/null
 ninja -C build
