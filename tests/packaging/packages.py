@@ -267,9 +267,10 @@ def record_cycle(tally, kind, pkg, tmp, manifest):
         install, upgrade, remove = base + ["-i", str(pkg)], base + ["-i", str(pkg)], base + ["-r", META["name"]]
     else:
         sh(["rpm", "--root", str(root), "--initdb"])
-        base = ["rpm", "--root", str(root), "--nodeps", "--nosignature", *FOREIGN["rpm"]]
-        install, upgrade, remove = base + ["-i", str(pkg)], base + ["-U", "--replacepkgs", str(pkg)], \
-            base + ["-e", META["name"]]
+        base = ["rpm", "--root", str(root), "--nodeps", "--nosignature"]
+        # rpm takes --ignorearch on an install only
+        install, upgrade, remove = base + FOREIGN["rpm"] + ["-i", str(pkg)], \
+            base + FOREIGN["rpm"] + ["-U", "--replacepkgs", str(pkg)], base + ["-e", META["name"]]
     on_install = ["systemctl daemon-reload", "systemctl --no-reload preset kubelet.service",
                   "systemd-tmpfiles --create " + " ".join(tmpfiles)] + \
                  ["systemd-sysctl " + s for s in sysctl] + ["udevadm control --reload", "journalctl --update-catalog"]
