@@ -375,7 +375,7 @@ def main():
                 return "/usr" + path if path.startswith("/lib/systemd/") else path
             theirs = {usr(p) for p in json.loads(sh(["meson", "introspect", "--installed", peer]).stdout).values()}
             ours = {usr(p) for p in installed.values()}
-            tally.check("the same files as %s's build installs (%d)" % (peer, len(theirs)), ours == theirs,
+            tally.check("the same files as the build in %s installs (%d)" % (peer, len(theirs)), ours == theirs,
                         "only here: %s; only there: %s" % (sorted(ours - theirs), sorted(theirs - ours)))
         modes = {line.split("\t")[0]: line.split("\t")[2] for line in manifest}
         bad = [p for p, m in modes.items() if p.startswith("/usr/libexec/eks-node/") and m != "0755"]
