@@ -7,8 +7,8 @@
 # tests under qemu-user and its packages (build-aarch64/, tests/README.md).
 # Installs its own dependencies on a fresh Debian 12 machine.
 #
-#   tools/test.sh              both builds
-#   tools/test.sh --no-fuzz    the GCC build only
+#   tools/test.sh              the three builds
+#   tools/test.sh --no-fuzz    the GCC builds only (x86_64 and aarch64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
