@@ -254,7 +254,9 @@ def build_rpm(meta, stage, work, out, version, arch, facts, entries, shared, con
         "Summary: %s" % meta["summary"],
         "License: %s" % meta["license"],
         "Group: %s" % meta["group"],
-        "BuildArch: %s" % arch,
+        # no BuildArch: rpmbuild refuses one this host cannot build for ("No compatible
+        # architectures found for build": aarch64 on x86_64), where --target (below) names the
+        # package's architecture for any, and nothing is compiled here
     ]
     if meta["url"]:
         spec.append("URL: %s" % meta["url"])

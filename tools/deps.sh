@@ -15,6 +15,13 @@ build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-jso
 # rpm: rpmbuild, rpm and rpm2archive for the packages test (packaging/build.py builds the .rpm).
 test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
   systemd-container valgrind strace clang-format-14 clang-tidy-14 openssl python3-grpcio awscli rpm)
+# The aarch64 build (tools/build-aarch64.sh, tests/README.md "aarch64"): Debian's cross
+# compilers, the arm64 builds of the libraries the build links or reads headers of (multiarch:
+# dpkg --add-architecture arm64 below; nlohmann-json3-dev and catch2 serve both architectures as
+# they are), and qemu-user, which runs the aarch64 unit and golden tests without binfmt_misc.
+cross_pkgs=(crossbuild-essential-arm64 qemu-user libsystemd-dev:arm64 libcurl4-openssl-dev:arm64
+  libssl-dev:arm64 libyaml-dev:arm64 zlib1g-dev:arm64 libpugixml-dev:arm64 libfmt-dev:arm64
+  libtomlplusplus-dev:arm64)
 # The sanitizer and fuzz build (tests/fuzz/README.md): clang with libFuzzer
 # and the sanitizer runtimes, llvm-symbolizer for the reports' stacks, lld as its linker.
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14 lld-14)
@@ -23,7 +30,7 @@ fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14 lld-14)
 want=("${build_pkgs[@]}")
 for arg in "$@"; do
   case "$arg" in
-    --test) want+=("${test_pkgs[@]}") ;;
+    --test) want+=("${test_pkgs[@]}" "${cross_pkgs[@]}") ;;
     --fuzz) want+=("${fuzz_pkgs[@]}") ;;
   esac
 done
@@ -35,6 +42,10 @@ done
 if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # apt knows arm64 packages only once dpkg does
+  if [[ " ${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -3,11 +3,12 @@
 # Runs every test tier that fits here: unit and golden (Catch2), process-level
 # (fake IMDS, conformance samples, bad-input corpus, the chain of step binaries),
 # then the sanitizer tier and the fuzz smoke in a clang ASan+UBSan build
-# (build-fuzz/, tests/fuzz/README.md).
+# (build-fuzz/, tests/fuzz/README.md), and the aarch64 build's unit and golden
+# tests under qemu-user and its packages (build-aarch64/, tests/README.md).
 # Installs its own dependencies on a fresh Debian 12 machine.
 #
-#   tools/test.sh              both builds
-#   tools/test.sh --no-fuzz    the GCC build only
+#   tools/test.sh              the three builds
+#   tools/test.sh --no-fuzz    the GCC builds only (x86_64 and aarch64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +65,28 @@ phase build
 # them. Their output is printed once the rest ended.
 sanitizer=
 rm -f build/.main-tests-done
+# Returns once the VM boots are over: once no qemu-system has run for 10 s, or once the main
+# run's tests are over (no VM ran, or another user's qemu runs). A TCG guest takes a core of its
+# own and has its boot guards, and two of them already keep both cores busy. The sanitizer
+# tests beside them (run T: a warm build ended at once) took 250 s of CPU from the guests, and
+# the container boots after them left a core idle while they wait out a fault's deadline,
+# which the tests of the background builds (the sanitizer's, aarch64's) can fill instead.
+after_vm_boots() {
+  local seen=0 quiet=0
+  while [[ ! -e build/.main-tests-done ]]; do
+    if pgrep -x qemu-system-x86 >/dev/null; then
+      seen=1 quiet=0
+    elif ((seen)) && ((++quiet >= 10)); then
+      break
+    fi
+    sleep 1
+  done
+}
+# Runs "$@" in a session of its own, its group niced to 19 (the sanitizer build says why)
+niced_session() {
+  setsid --wait bash -c '[[ -w /proc/self/autogroup ]] && echo 19 >/proc/self/autogroup
+    exec nice -n 19 "$@"' niced "$@"
+}
 if ((fuzz)); then
   # A unity build, as build/ is (tools/build.sh; meson merges each target's sources, four to an
   # object, the unit test files too): the headers (nlohmann/json, fmt, the standard library)
@@ -108,27 +131,13 @@ if ((fuzz)); then
     # run each under strace), and the checks that run no code of ours (packer,
     # units, unit-docs, cli-completion). tests/fuzz/ubsan.supp lists the UBSan
     # reports of defects found and not fixed yet.
-    if ! setsid --wait bash -c '[[ -w /proc/self/autogroup ]] && echo 19 >/proc/self/autogroup
-      exec nice -n 19 ninja -C build-fuzz' >build/fuzz-build.log 2>&1; then
+    if ! niced_session ninja -C build-fuzz >build/fuzz-build.log 2>&1; then
       tail -n 40 build/fuzz-build.log
       exit 1
     fi
     echo "test.sh: sanitizer build done at ${SECONDS} s"
-    # Its tests wait for the VM boots (the first tests of the run, tests/meson.build): a TCG
-    # guest takes a core of its own and has its boot guards, and two of them already keep both
-    # cores busy. Beside them (run T: a warm build ended at once) the guests lost 250 s of CPU
-    # to these tests, and the container boots after them left a core idle while they wait out
-    # a fault's deadline, which these tests can fill instead. So: once no qemu has run for
-    # 10 s, or once the main run's tests are over (no VM ran, or another user's qemu runs).
-    seen=0 quiet=0
-    while [[ ! -e build/.main-tests-done ]]; do
-      if pgrep -x qemu-system-x86 >/dev/null; then
-        seen=1 quiet=0
-      elif ((seen)) && ((++quiet >= 10)); then
-        break
-      fi
-      sleep 1
-    done
+    # Its tests wait for the VM boots (the first tests of the run, tests/meson.build)
+    after_vm_boots
     echo "test.sh: sanitizer tests start at ${SECONDS} s"
     sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
       cli-confinement get-token)
@@ -140,6 +149,35 @@ if ((fuzz)); then
   ) >build/sanitizer-tier.log 2>&1 &
   sanitizer=$!
 fi
+# aarch64, proven and not only compiled (issue 59): the cross build (tools/build-aarch64.sh:
+# the package's programs and the unit tests, GCC -O3 as build/), beside the rest as the
+# sanitizer build is, in a niced session; then, once the VM boots are over, its tests under
+# qemu-user (meson's exe_wrapper, tools/cross/aarch64-linux-gnu.ini):
+#   unit               the library, every module, as aarch64 code
+#   steps-golden       eks-node-imds, -config, -instance-store, -network on their golden trees
+#   al2-golden         eks-node render and bootstrap-sh on AL2 user data
+#   generator-golden   eks-node-generator's trees (its system call budget is x86_64's: under
+#                      qemu strace would count qemu's calls)
+#   elf-check-build    the binaries against AL2023's aarch64 table (tests/data/al2023/abi.tsv)
+#   packages           the .deb, .rpm and tarball for aarch64: the same checks as x86_64's, and
+#                      the same files as build/ installs (EKS_NODE_PACKAGE_PEER)
+# Left to the x86_64 run: the process tests (fake IMDS, fake AWS, kills, Landlock...), which
+# exercise the same code paths as the unit tests through the same mains, at a multiple of
+# their time under emulation, and the VM tier, whose guests are x86_64.
+rm -f build-aarch64/meson-logs/testlog.json # a failed build's run counts no earlier run's tests
+(
+  if ! niced_session tools/build-aarch64.sh >build/aarch64-build.log 2>&1; then
+    tail -n 40 build/aarch64-build.log
+    exit 1
+  fi
+  echo "test.sh: aarch64 build done at ${SECONDS} s"
+  after_vm_boots
+  echo "test.sh: aarch64 tests start at ${SECONDS} s"
+  # --no-rebuild: the build above made what these tests need, and only that
+  EKS_NODE_PACKAGE_PEER=$PWD/build meson test -C build-aarch64 --no-rebuild --print-errorlogs --num-processes 2 \
+    --timeout-multiplier 4 unit steps-golden al2-golden generator-golden elf-check-build packages
+) >build/aarch64-tier.log 2>&1 &
+aarch64=$!
 # The VM tier's guest images (tests/vm/build-image.sh; cached by content in
 # /var/cache/eks-node-vm, minutes when absent) are finished beside the lint: stage 2
 # comes after the build, as a new image is validated by the eks-node just built
@@ -178,6 +216,10 @@ if ((fuzz)); then
   logs+=(build-fuzz/meson-logs/testlog.json)
   phase 'sanitizer tier'
 fi
+wait "$aarch64" || status=1
+cat build/aarch64-tier.log
+[[ -f build-aarch64/meson-logs/testlog.json ]] && logs+=(build-aarch64/meson-logs/testlog.json)
+phase 'aarch64 tier'
 
 # One closing line CI can read: the cases inside every meson test (Catch2 test
 # cases, the Python runners' checks), summed from meson's own logs.

@@ -3,7 +3,11 @@
 """Golden trees for the steps that are not renderers: imds, config and
 instance-store (the renderers' are tests/unit/render/golden_test.cpp).
 
-Usage: steps.py HELPERS_DIR STEP...     (HELPERS_DIR holds the eks-node-* binaries)
+Usage: steps.py PROGRAM...     (each eks-node-STEP, all in one directory: config's cases run
+                               eks-node-imds from there first)
+
+The programs are named, not their directory, so that meson runs the test of a cross build
+with its exe_wrapper in MESON_EXE_WRAPPER (tests/lib/harness.py, wrapper()).
 
 tests/golden/imds/NN-name/
   imds.json   optional: the instance the fake IMDS serves (default: the conformance one)
@@ -48,7 +52,7 @@ REGENERATE = os.environ.get("EKS_NODE_REGENERATE") == "1"
 
 
 def run(helpers, step, root, *args):
-    return subprocess.run([str(helpers / ("eks-node-" + step)), "--root=%s" % root, *args],
+    return subprocess.run(harness.wrapper() + [str(helpers / ("eks-node-" + step)), "--root=%s" % root, *args],
                           capture_output=True, text=True, timeout=60)
 
 
@@ -170,9 +174,10 @@ CASES = {"imds": imds_case, "network": network_case, "config": config_case, "ins
 
 
 def main():
-    helpers = pathlib.Path(sys.argv[1])
+    programs = [pathlib.Path(a) for a in sys.argv[1:]]
+    helpers = programs[0].parent
     tally = harness.Tally()
-    for step in sys.argv[2:]:
+    for step in (p.name.removeprefix("eks-node-") for p in programs):
         cases = sorted(p for p in (HERE / step).iterdir() if p.is_dir())
         tally.at_least(len(cases), 2, "%s cases" % step)
         for case in cases:

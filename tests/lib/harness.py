@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -303,8 +304,15 @@ def compare_expected(expected, got):
     return problems
 
 
+def wrapper():
+    """The command a cross build's programs run under (the aarch64 build's qemu-user): meson
+    test puts its cross file's exe_wrapper in MESON_EXE_WRAPPER for a test whose arguments name
+    a cross-built program. Empty in a native build."""
+    return shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
+
+
 def run_cli(cli, *args, timeout=60):
-    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(wrapper() + [str(cli), *args], capture_output=True, text=True, timeout=timeout)
 
 
 def parse_as_data(path):

@@ -26,11 +26,21 @@ packaging/build.py from this build directory, for this machine's architecture:
   our services stopped on removal, not the targets). What the real tools then do on a booted
   host (a real daemon-reload, stop, sysctl write) is not run here: the host is not a node.
 
+A cross build's packages (aarch64, build-aarch64/ of tools/test.sh) get the same checks: its
+eks-node runs under meson's exe_wrapper (MESON_EXE_WRAPPER: qemu-user), dpkg and rpm install
+it into the throwaway roots despite its architecture (--force-architecture, --ignorearch; the
+scriptlets are shell, run by the host's sh copied into the root). With
+EKS_NODE_PACKAGE_PEER=BUILD_DIR, another architecture's build (tools/test.sh: build/), the
+manifest's paths must also be the ones that build installs (meson introspect --installed),
+/lib/systemd read as /usr/lib/systemd where that build has systemd.pc's unit directory: the
+same files for both architectures.
+
 Usage: packages.py BUILD_DIR EKS_NODE_CLI ARCH"""
 
 import json
 import os
 import pathlib
+import platform
 import re
 import shutil
 import stat
@@ -56,6 +66,9 @@ KUBELET_UNIT = "[Unit]\nDescription=stands for kubelet's own unit\n[Service]\nEx
                "[Install]\nWantedBy=multi-user.target\n"
 SYSTEM_CATALOG_ID = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 KUBELET_LINK = "etc/systemd/system/multi-user.target.wants/kubelet.service"
+# dpkg's and rpm's options for a package of another architecture than the host's (main sets
+# them for a cross build's packages): the roots are throwaway, nothing of it runs but the shell
+FOREIGN = {"deb": [], "rpm": []}
 
 
 def sh(cmd, **kw):
@@ -145,13 +158,14 @@ def install_cycle(tally, kind, pkg, tmp, catalog_ids, tmpfiles_dirs):
     if kind == "deb":
         # --force-depends: the root has none of the Depends; --force-script-chrootless is not
         # used: the scriptlets run chrooted, as in a real install
-        install = ["dpkg", "--root=%s" % root, "--force-depends", "--force-not-root", "-i", str(pkg)]
+        install = ["dpkg", "--root=%s" % root, "--force-depends", "--force-not-root", *FOREIGN["deb"], "-i", str(pkg)]
         remove = ["dpkg", "--root=%s" % root, "--force-depends", "-r", META["name"]]
         purge = ["dpkg", "--root=%s" % root, "--force-depends", "--purge", META["name"]]
     else:
         sh(["rpm", "--root", str(root), "--initdb"])
-        install = ["rpm", "--root", str(root), "--nodeps", "--nosignature", "-i", str(pkg)]
-        reinstall = ["rpm", "--root", str(root), "--nodeps", "--nosignature", "-U", "--replacepkgs", str(pkg)]
+        install = ["rpm", "--root", str(root), "--nodeps", "--nosignature", *FOREIGN["rpm"], "-i", str(pkg)]
+        reinstall = ["rpm", "--root", str(root), "--nodeps", "--nosignature", *FOREIGN["rpm"], "-U", "--replacepkgs",
+                     str(pkg)]
         remove = ["rpm", "--root", str(root), "--nodeps", "-e", META["name"]]
         purge = None
     # /proc in the root, as a real install has it (systemd-tmpfiles refuses to run without),
@@ -249,13 +263,14 @@ def record_cycle(tally, kind, pkg, tmp, manifest):
     sysctl = sorted(p.rsplit("/", 1)[1] for p, k, _, _ in paths if p.startswith("/usr/lib/sysctl.d/"))
     tmpfiles = sorted(p.rsplit("/", 1)[1] for p, k, _, _ in paths if p.startswith("/usr/lib/tmpfiles.d/"))
     if kind == "deb":
-        base = ["dpkg", "--root=%s" % root, "--force-depends"]
+        base = ["dpkg", "--root=%s" % root, "--force-depends", *FOREIGN["deb"]]
         install, upgrade, remove = base + ["-i", str(pkg)], base + ["-i", str(pkg)], base + ["-r", META["name"]]
     else:
         sh(["rpm", "--root", str(root), "--initdb"])
         base = ["rpm", "--root", str(root), "--nodeps", "--nosignature"]
-        install, upgrade, remove = base + ["-i", str(pkg)], base + ["-U", "--replacepkgs", str(pkg)], \
-            base + ["-e", META["name"]]
+        # rpm takes --ignorearch on an install only
+        install, upgrade, remove = base + FOREIGN["rpm"] + ["-i", str(pkg)], \
+            base + FOREIGN["rpm"] + ["-U", "--replacepkgs", str(pkg)], base + ["-e", META["name"]]
     on_install = ["systemctl daemon-reload", "systemctl --no-reload preset kubelet.service",
                   "systemd-tmpfiles --create " + " ".join(tmpfiles)] + \
                  ["systemd-sysctl " + s for s in sysctl] + ["udevadm control --reload", "journalctl --update-catalog"]
@@ -310,6 +325,8 @@ def scriptlets(tally, deb, rpm, tmp):
 def main():
     build_dir, cli, arch = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     tally = harness.Tally()
+    if arch != platform.machine():
+        FOREIGN.update(deb=["--force-architecture"], rpm=["--ignorearch"])
     layout = package_layout(build_dir)
     if not layout:
         print("note: this build's unit directory is systemd.pc's, not /usr/lib/systemd/system: the"
@@ -321,7 +338,7 @@ def main():
         tally.check("build.py builds the three packages", r.returncode == 0, r.stdout + r.stderr)
         if r.returncode != 0:
             sys.exit(tally.finish())
-        version = sh([cli, "--version"]).stdout.split()[-1]
+        version = sh(harness.wrapper() + [cli, "--version"]).stdout.split()[-1]
         name = META["name"]
         deb = out / ("%s_%s_%s.deb" % (name, version, DEB_ARCH[arch]))
         rpm = out / ("%s-%s-1.%s.rpm" % (name, version, arch))
@@ -352,6 +369,14 @@ def main():
             stray = sorted(p for p in paths if p.startswith("/lib/") or p.startswith("/lib64/"))
             tally.check("nothing under /lib: the units in /usr/lib/systemd/system", not stray and any(
                 p.startswith("/usr/lib/systemd/system/eks-node") for p in paths), stray)
+        peer = os.environ.get("EKS_NODE_PACKAGE_PEER")
+        if peer:
+            def usr(path):
+                return "/usr" + path if path.startswith("/lib/systemd/") else path
+            theirs = {usr(p) for p in json.loads(sh(["meson", "introspect", "--installed", peer]).stdout).values()}
+            ours = {usr(p) for p in installed.values()}
+            tally.check("the same files as the build in %s installs (%d)" % (peer, len(theirs)), ours == theirs,
+                        "only here: %s; only there: %s" % (sorted(ours - theirs), sorted(theirs - ours)))
         modes = {line.split("\t")[0]: line.split("\t")[2] for line in manifest}
         bad = [p for p, m in modes.items() if p.startswith("/usr/libexec/eks-node/") and m != "0755"]
         tally.check("the step binaries are 0755", not bad and any(p.startswith("/usr/libexec/eks-node/") for p in modes), bad)
