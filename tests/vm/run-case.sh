@@ -3,7 +3,9 @@
 # One scenario of the VM tier as one meson test (suite vm, tests/meson.build), so that a
 # failure names its scenario and `meson test -C BUILD --suite vm NAME` re-runs it.
 #
-# Usage: tests/vm/run-case.sh --build-dir DIR SCENARIO_NAME
+# Usage: tests/vm/run-case.sh --build-dir DIR [--package FILE] SCENARIO_NAME
+#   --package FILE   the build's .deb (meson's vm-package target), else run-scenario.sh
+#                    packages DIR itself
 #
 # A scenario of a boot group (tests/vm/groups) shares its group's boot: the first of the
 # group's tests to run boots it (tests/vm/run-scenario.sh FIRST --case CASE...) under the
@@ -17,10 +19,11 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-build_dir='' name=''
+build_dir='' name='' package_args=()
 while (($#)); do
   case $1 in
     --build-dir) build_dir=${2?}; shift ;;
+    --package) package_args=(--package "${2?}"); shift ;;
     -*) echo "run-case: unknown option $1" >&2; exit 2 ;;
     *) name=$1 ;;
   esac
@@ -56,7 +59,8 @@ else
   case_args=()
   for m in "${members[@]:1}"; do case_args+=(--case "$here/scenarios/$m"); done
   rm -f "$out/run"
-  "$here/run-scenario.sh" "$here/scenarios/${members[0]}" "${case_args[@]}" --build-dir "$build_dir" --out "$out"
+  "$here/run-scenario.sh" "$here/scenarios/${members[0]}" "${case_args[@]}" --build-dir "$build_dir" \
+    "${package_args[@]}" --out "$out"
   [[ -n $run ]] && echo "$run" >"$out/run"
 fi
 touch "$dir/reported" 2>/dev/null
