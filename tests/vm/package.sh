@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # The .deb the VM tier boots: packaging/build.py's .deb of BUILD_DIR, the package a user
-# installs (its files, scriptlets and presets), at a fixed path (meson's custom target
-# `vm-package` in tests/meson.build, and run-scenario.sh by hand).
+# installs (its files, scriptlets and presets), at a fixed path (run-case.sh, once per run of
+# the test command, and run-scenario.sh by hand).
 #
 # Usage: tests/vm/package.sh BUILD_DIR OUT.deb
 #

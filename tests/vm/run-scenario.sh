@@ -235,7 +235,7 @@ if [[ -n $no_project ]]; then
   log "booting without the project"
 else
   # The package a user installs (guest/install-payload installs it with dpkg): the meson
-  # test's (the custom target vm-package, rebuilt at every run of the tier), or this build's
+  # test's (run-case.sh packages the build once per run), or this build's
   mkdir "$in/package"
   if [[ -n $package ]]; then
     cp "$package" "$in/package/eks-node.deb"
