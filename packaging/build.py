@@ -3,7 +3,7 @@
 """Builds eks-node's .rpm, .deb and tarball for one architecture from a meson build directory
 (packaging/README.md).
 
-  packaging/build.py BUILD_DIR ARCH OUTDIR        ARCH: x86_64 or aarch64
+  packaging/build.py [--formats deb,rpm,tar] BUILD_DIR ARCH OUTDIR     ARCH: x86_64 or aarch64
 
 BUILD_DIR is built already (ninja) and configured for the packages' layout
 (-Dsystemdunitdir=/usr/lib/systemd/system -Dsystemdgeneratordir=/usr/lib/systemd/system-generators);
@@ -14,6 +14,9 @@ its binaries are ARCH's (a cross build's for aarch64). Writes to OUTDIR:
   eks-node-VERSION-ARCH.manifest      every path the packages install, with its type and mode
 VERSION is the build's (BUILD_DIR/eks-node-version, what `eks-node --version` prints). Each
 package is read back with its own tools and compared with the manifest: any difference fails.
+--formats builds only the named ones (and the manifest): the VM tier boots the .deb of every
+test run (tests/vm/README.md) and needs neither rpmbuild's nor the tarball's seconds.
+--compression xz|gzip|none: the .deb's and .rpm's payload (default xz).
 
 Everything comes from `meson install --destdir` (the staging tree): nothing is listed or moved
 by hand, so a file meson installs is in all three packages or the build fails.
@@ -46,7 +49,16 @@ GENERATOR_DIR = "/usr/lib/systemd/system-generators"
 # no '-' without a revision) take as it is: tools/version.py writes no other.
 VERSION = re.compile(r"[0-9][0-9A-Za-z.+~]*")
 HOOKS = ("post", "preun", "postun")
-FAST = os.environ.get("EKS_NODE_PACKAGE_FAST") == "1"
+# The .deb's and .rpm's payload compression (--compression): xz for what is shipped; gzip -1
+# (EKS_NODE_PACKAGE_FAST=1, or --compression gzip) for packages a test throws away; none for
+# the VM tier's, which its emulated guest would otherwise spend seconds of every boot
+# decompressing (tests/vm/README.md).
+COMPRESSION = {
+    "xz": (["-Zxz"], "w6.xzdio"),
+    "gzip": (["-Zgzip", "-z1"], "w1.gzdio"),
+    "none": (["-Znone"], "w.ufdio"),
+}
+compression = "gzip" if os.environ.get("EKS_NODE_PACKAGE_FAST") == "1" else "xz"
 UNIT_SUFFIXES = (".service", ".target", ".socket", ".timer", ".path", ".mount")
 
 
@@ -225,7 +237,7 @@ def build_deb(meta, stage, work, out, version, arch, facts, config_files):
         if (debian / f).exists():
             (debian / f).chmod(0o644)
     deb = out / ("%s_%s_%s.deb" % (meta["name"], version, DEB_ARCH[arch]))
-    run(["dpkg-deb", "--root-owner-group"] + (["-Zgzip", "-z1"] if FAST else ["-Zxz"]) +
+    run(["dpkg-deb", "--root-owner-group"] + COMPRESSION[compression][0] +
         ["--build", str(root), str(deb)])
     return deb
 
@@ -288,7 +300,7 @@ def build_rpm(meta, stage, work, out, version, arch, facts, entries, shared, con
          "--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
          "--define", "debug_package %{nil}",
          "--define", "__os_install_post %{nil}",
-         "--define", "_binary_payload %s" % ("w1.gzdio" if FAST else "w6.xzdio"),
+         "--define", "_binary_payload %s" % COMPRESSION[compression][1],
          # no /usr/lib/.build-id links: the other formats have none, and Debian's and
          # AL2023's debuginfo packages are not built from this package anyway
          "--define", "_build_id_links none",
@@ -319,7 +331,16 @@ def main():
     ap.add_argument("build_dir", type=pathlib.Path)
     ap.add_argument("arch", choices=sorted(DEB_ARCH))
     ap.add_argument("outdir", type=pathlib.Path)
+    ap.add_argument("--formats", default="deb,rpm,tar",
+                    help="comma-separated: deb, rpm, tar (default: all three)")
+    ap.add_argument("--compression", choices=sorted(COMPRESSION),
+                    help="the .deb's and .rpm's payload (default: xz; gzip with EKS_NODE_PACKAGE_FAST=1)")
     args = ap.parse_args()
+    global compression
+    compression = args.compression or compression
+    formats = args.formats.split(",")
+    if not formats or any(f not in ("deb", "rpm", "tar") for f in formats):
+        fail("--formats %r: a comma-separated list of deb, rpm and tar" % args.formats)
     build = args.build_dir.resolve()
     arch = args.arch
     meta = tomllib.loads((HERE / "eks-node.toml").read_text())
@@ -384,15 +405,20 @@ def main():
         mfile = out / ("%s-%s-%s.manifest" % (meta["name"], version, arch))
         mfile.write_text("\n".join(manifest) + "\n")
 
-        deb = build_deb(meta, stage, work, out, version, arch, facts, config_files)
-        rpm = build_rpm(meta, stage, work, out, version, arch, facts, entries, shared, config_files)
-        tar = build_tar(meta, stage, work, out, version, arch, epoch)
+        built = []
+        if "deb" in formats:
+            built.append(build_deb(meta, stage, work, out, version, arch, facts, config_files))
+        if "rpm" in formats:
+            built.append(build_rpm(meta, stage, work, out, version, arch, facts, entries, shared,
+                                   config_files))
+        if "tar" in formats:
+            built.append(build_tar(meta, stage, work, out, version, arch, epoch))
 
     # each package as its own tools read it, against the manifest
     sys.path.insert(0, str(HERE))
     import contents
     problems = []
-    for pkg in (deb, rpm, tar):
+    for pkg in built:
         got = contents.manifest(pkg, shared)
         problems += contents.compare(manifest, got, pkg.name)
         problems += ["%s: %s is owned by %s, not root:root" % (pkg.name, p, o)
@@ -401,7 +427,7 @@ def main():
         for p in problems:
             print(p, file=sys.stderr)
         fail("the packages differ from the manifest %s: %d difference%s" % (mfile.name, len(problems), "" if len(problems) == 1 else "s"))
-    for f in (deb, rpm, tar, mfile):
+    for f in built + [mfile]:
         print(f)
 
 

@@ -12,7 +12,19 @@
 # relative paths (tools/unity-relative.py), so ccache hits in a clone at another path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -f build/build.ninja ]] || meson setup build -Dwerror=true --unity on >/dev/null
+# The packages' layout (packaging/README.md): the units and the generator in /usr/lib, not
+# where Debian 12's systemd.pc says (/lib). The VM tier boots the .deb of this build
+# (tests/vm/README.md), which packaging/build.py builds only from a build laid out as the
+# packages are; the same directories on merged-/usr Debian, the only ones on AL2023.
+layout=(-Dsystemdunitdir=/usr/lib/systemd/system -Dsystemdgeneratordir=/usr/lib/systemd/system-generators)
+if [[ ! -f build/build.ninja ]]; then
+  meson setup build -Dwerror=true --unity on "${layout[@]}" >/dev/null
+elif ! grep -q '"name": "systemdgeneratordir", "value": "/usr/lib/systemd/system-generators"' \
+  build/meson-info/intro-buildoptions.json; then
+  # a build configured before: a reconfigure, and the generator's library recompiled (it names
+  # the unit directory)
+  meson configure build "${layout[@]}" >/dev/null
+fi
 # ninja's own reconfigure (after a meson.build change) writes the unity sources anew, with
 # absolute paths: reconfigure first, then make them relative, then build
 ninja -C build build.ninja >/dev/null

@@ -413,8 +413,8 @@ eks_node_tree() {
 # The image as a node boots it, checked by 99-validate (packer/provisioners) with nothing
 # skipped, which runs `eks-node validate --image`: every program, file and unit what eks-node
 # renders and its units name (95-readahead first lists the join's files, as on the AMI).
-# eks-node is installed (the build under test, as run-scenario.sh installs it at each
-# boot), and the files of the test plumbing (image-packages*.txt) are
+# eks-node is installed (the build under test's `meson install` tree: the files its .deb,
+# which each boot installs, holds), and the files of the test plumbing (image-packages*.txt) are
 # hidden: the node must get what it needs from the provisioners, as on the AMI. All of it in
 # a throw-away overlay over the rootfs, in a mount namespace of its own: nothing reaches the
 # image. Not part of the cache key: a cached image was validated when it was built.

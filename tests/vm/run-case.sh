@@ -5,6 +5,12 @@
 #
 # Usage: tests/vm/run-case.sh --build-dir DIR SCENARIO_NAME
 #
+# Every boot installs the build's .deb (tests/vm/package.sh, tests/vm/README.md): the first
+# test of a run packages DIR under a lock, the others take its package; without a run, each
+# packages it anew (about 3 s). Not a meson target: meson builds every test's prerequisites by
+# default, and a package that cannot be built (no scdoc for its man pages, binaries
+# tools/elf-check.py refuses) would then fail the build, not the VM tests alone.
+#
 # A scenario of a boot group (tests/vm/groups) shares its group's boot: the first of the
 # group's tests to run boots it (tests/vm/run-scenario.sh FIRST --case CASE...) under the
 # group's lock; the others wait for that lock and report their own case from its results.
@@ -47,6 +53,22 @@ out=$results/$group
 if [[ $name == "${members[0]}" ]]; then dir=$out; else dir=$out/cases/$name; fi
 run=${EKS_NODE_VM_RUN:-}
 
+# The run's package, made once per run (above)
+package=$results/package/eks-node.deb
+exec 8>"$results/package.lock"
+flock 8
+if [[ -z $run || ! -f $package || ! -f $results/package/run || $(cat "$results/package/run") != "$run" ]]; then
+  mkdir -p "$results/package"
+  rm -f "$results/package/run"
+  if ! "$here/package.sh" "$build_dir" "$package"; then
+    echo "vm: $name: FAIL: the build's .deb could not be made (tests/vm/package.sh $build_dir)"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  [[ -n $run ]] && echo "$run" >"$results/package/run"
+fi
+exec 8>&-
+
 exec 9>"$results/$group.lock"
 flock 9
 if [[ -n $run && ${#members[@]} -gt 1 && -f $out/run && $(cat "$out/run") == "$run" && -f $dir/verdict &&
@@ -56,7 +78,8 @@ else
   case_args=()
   for m in "${members[@]:1}"; do case_args+=(--case "$here/scenarios/$m"); done
   rm -f "$out/run"
-  "$here/run-scenario.sh" "$here/scenarios/${members[0]}" "${case_args[@]}" --build-dir "$build_dir" --out "$out"
+  "$here/run-scenario.sh" "$here/scenarios/${members[0]}" "${case_args[@]}" --build-dir "$build_dir" \
+    --package "$package" --out "$out"
   [[ -n $run ]] && echo "$run" >"$out/run"
 fi
 touch "$dir/reported" 2>/dev/null

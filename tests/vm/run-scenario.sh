@@ -4,9 +4,9 @@
 #
 # Usage: tests/vm/run-scenario.sh SCENARIO_DIR [options]
 #   --kernel-cmdline-extra ARGS  appended to the guest kernel command line
-#   --build-dir DIR    `meson install` this build into the VM (default: $EKS_NODE_VM_BUILD_DIR,
-#                      else <repo>/build when it holds a configured build)
-#   --destdir DIR      install this already staged `meson install --destdir` tree instead
+#   --build-dir DIR    install this build's .deb into the VM (tests/vm/package.sh; default:
+#                      $EKS_NODE_VM_BUILD_DIR, else <repo>/build when it holds a configured build)
+#   --package FILE     install this .deb (tests/vm/package.sh's) instead of packaging the build
 #   --no-project       boot without the project
 #   --install early|late  override the scenario's VM_INSTALL (below)
 #   --out DIR          results (default: ${EKS_NODE_VM_OUT:-/tmp/eks-node-vm/CHECKOUT}/SCENARIO, tests/vm/out-root.sh)
@@ -30,6 +30,9 @@
 #   VM_TIMEOUT=900             host-side limit for the whole boot, in seconds
 #   VM_INSTALL=early           early: project installed before systemd starts (first boot as
 #                              on an AMI); late: by the runner into the running system
+#   VM_PACKAGE=run             run: the boot installs the run's .deb; older: an older build of
+#                              it (tests/vm/older-package.sh), which check.sh upgrades to the
+#                              run's, $EKSVM_IN/package/eks-node.deb (39-package-upgrade)
 #   VM_IMAGE_RENDER=1          1: the payload install names a cached pause image and runs
 #                              `eks-node render --image`, as the AMI build does (guest/install-payload)
 #   NVME="SERIAL:SIZE ..."     emulated NVMe disks, sparse files (e.g. "vol0:1G vol1:1G")
@@ -73,13 +76,13 @@ repo=$(cd "$here/../.." && pwd)
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2; exit 2; }
 log() { printf 'vm: %s\n' "$*" >&2; }
 
-scenario='' extra='' build_dir=${EKS_NODE_VM_BUILD_DIR:-} destdir='' no_project='' out='' keep=''
+scenario='' extra='' build_dir=${EKS_NODE_VM_BUILD_DIR:-} package='' no_project='' out='' keep=''
 install='' cases=()
 while (($#)); do
   case $1 in
     --kernel-cmdline-extra) extra=${2?}; shift ;;
     --build-dir) build_dir=${2?}; shift ;;
-    --destdir) destdir=${2?}; shift ;;
+    --package) package=$(realpath "${2?}"); shift ;;
     --no-project) no_project=1 ;;
     --install) install=${2?}; shift ;;
     --out) out=${2?}; shift ;;
@@ -105,7 +108,7 @@ if [[ -z $build_dir && -f $repo/build/build.ninja ]]; then
 fi
 
 VM_MEMORY=2048 VM_CPUS='' VM_TIMEOUT=900 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2='' GUEST_POWERS_OFF=0
-VM_FLAVOUR=bookworm VM_DISK_THROTTLE='' VM_DISK_LAZY='' VM_BOOT=qemu
+VM_FLAVOUR=bookworm VM_DISK_THROTTLE='' VM_DISK_LAZY='' VM_BOOT=qemu VM_PACKAGE=run
 NICS=0
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
@@ -117,10 +120,11 @@ boot_options() { # [SCENARIO_ENV]
   (
     VM_MEMORY=2048 VM_CPUS='' VM_INSTALL=early NVME='' NVMEOF='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
     VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1 VM_DISK_THROTTLE='' VM_DISK_LAZY='' VM_BOOT=qemu
+    VM_PACKAGE=run
     # shellcheck source=/dev/null
     [[ -n ${1:-} && -f $1 ]] && source "$1"
     echo "$VM_MEMORY $VM_CPUS $VM_INSTALL [$NVME] [$NVMEOF] [$KERNEL_CMDLINE] [$POWER_CUT] [$SMBIOS_EC2]" \
-      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE] [$VM_DISK_LAZY] $VM_BOOT"
+      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE] [$VM_DISK_LAZY] $VM_BOOT $VM_PACKAGE"
   )
 }
 for c in "${cases[@]}"; do
@@ -134,11 +138,12 @@ for c in "${cases[@]}"; do
 done
 [[ ${#cases[@]} == 0 || -z $POWER_CUT ]] || { log "a POWER_CUT scenario boots twice: it cannot have --case"; exit 2; }
 [[ $VM_INSTALL == early || $VM_INSTALL == late ]] || { log "VM_INSTALL: early or late"; usage; }
+[[ $VM_PACKAGE == run || $VM_PACKAGE == older ]] || { log "VM_PACKAGE: run or older"; usage; }
 
 [[ $VM_FLAVOUR == bookworm || $VM_FLAVOUR == sid ]] || { log "VM_FLAVOUR: bookworm or sid"; usage; }
 [[ $VM_BOOT == qemu || $VM_BOOT == nspawn ]] || { log "VM_BOOT: qemu or nspawn"; usage; }
 # the build under test validates a newly built image (build-image.sh, validate_rootfs)
-base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR EKS_NODE_VM_BUILD_DIR=$build_dir EKS_NODE_VM_DESTDIR=$destdir \
+base=$(EKS_NODE_VM_FLAVOUR=$VM_FLAVOUR EKS_NODE_VM_BUILD_DIR=$build_dir \
   "$here/build-image.sh" | tail -n1)
 [[ -f $base/rootfs.img ]] || { log "no $VM_FLAVOUR image"; exit 1; }
 
@@ -228,19 +233,28 @@ with_instance_profile "$in/scenario"
 for c in "${cases[@]}"; do with_instance_profile "$in/cases/$(basename "$c")"; done
 if [[ -n $no_project ]]; then
   log "booting without the project"
-elif [[ -n $destdir ]]; then
-  mkdir "$in/destdir"
-  cp -a "$destdir/." "$in/destdir/"
-elif [[ -n $build_dir ]]; then
-  log "meson install -C $build_dir"
-  meson install -C "$build_dir" --destdir "$in/destdir" --quiet >&2
 else
-  log "no build directory (configure $repo/build or pass --build-dir/--destdir/--no-project)"
-  exit 2
+  # The package a user installs (guest/install-payload installs it with dpkg): the meson
+  # test's (run-case.sh packages the build once per run), or this build's
+  mkdir "$in/package"
+  if [[ -n $package ]]; then
+    cp "$package" "$in/package/eks-node.deb"
+  elif [[ -n $build_dir ]]; then
+    log "packaging $build_dir (tests/vm/package.sh)"
+    "$here/package.sh" "$build_dir" "$in/package/eks-node.deb"
+  else
+    log "no build directory (configure $repo/build or pass --build-dir/--package/--no-project)"
+    exit 2
+  fi
+  # the older build the boot installs instead, which the scenario upgrades (VM_PACKAGE=older)
+  if [[ $VM_PACKAGE == older ]]; then
+    "$here/older-package.sh" "$in/package/eks-node.deb" "$in/package/eks-node-older.deb"
+  fi
 fi
-# What was installed, so a check can prove the project arrived (see 00-smoke).
-if [[ -d $in/destdir ]]; then
-  (cd "$in/destdir" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$in/manifest"
+# What the run's package installs, so a check can prove the project arrived (see 00-smoke).
+if [[ -f $in/package/eks-node.deb ]]; then
+  dpkg-deb --fsys-tarfile "$in/package/eks-node.deb" | tar -t | sed -n 's|^\./|/|; /[^/]$/p' |
+    LC_ALL=C sort >"$in/manifest"
 else
   : >"$in/manifest"
 fi

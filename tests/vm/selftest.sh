@@ -5,7 +5,7 @@
 #   late   installed by the runner + daemon-reload; must pass
 #   fail   a deliberately failing check (eksvm.selftest=fail); must be reported as failed,
 #          for that reason and no other
-# Usage: tests/vm/selftest.sh [run-scenario.sh options, e.g. --destdir DIR | --no-project]
+# Usage: tests/vm/selftest.sh [run-scenario.sh options, e.g. --package FILE | --no-project]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

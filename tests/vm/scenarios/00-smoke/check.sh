@@ -43,10 +43,16 @@ installed() {
   while read -r f; do
     [[ -e $f || -L $f ]] || { echo "missing: $f"; missing=1; }
   done <"$EKSVM_IN/manifest"
-  echo "$(wc -l <"$EKSVM_IN/manifest") files in the project's install tree"
+  echo "$(wc -l <"$EKSVM_IN/manifest") files in the run's package"
   return "$missing"
 }
-check "every file of the project's meson install is on /" installed
+check "every file of the run's .deb is on /" installed
+# installed by dpkg, its scriptlets run (guest/install-payload), where the run has a project
+if [[ -f $EKSVM_IN/package/eks-node.deb ]]; then
+  check "dpkg: the run's eks-node installed and configured" grep -qx \
+    "install ok installed $(dpkg-deb --field "$EKSVM_IN/package/eks-node.deb" Version)" \
+    <(dpkg-query -W -f='${Status} ${Version}\n' eks-node)
+fi
 
 # A missing runtime library means image-packages.txt lacks a package.
 libraries_resolve() {
