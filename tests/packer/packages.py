@@ -205,6 +205,14 @@ def replace(rel, old, new):
     return edit
 
 
+def check_planted(tally, mistakes, run):
+    """Each (what, edit, expect) of mistakes: the problems run(edit) finds in a copy with that
+    mistake planted must name it (expect, a part of one problem's text)."""
+    for what, edit, expect in mistakes:
+        found = run(edit)
+        tally.check("planted: %s fails, naming it" % what, any(expect in p for p in found), "\n".join(found) or "passed")
+
+
 def main():
     repo = pathlib.Path(sys.argv[1]).resolve()
     tally = harness.Tally()
@@ -239,9 +247,7 @@ def main():
         ("a row without tabs", append("packer/provisioners/packages.tsv", "strace base strace strace strace x\n"),
          "want 6"),
     ]
-    for what, edit, expect in mistakes:
-        found = planted(repo, edit)
-        tally.check("planted: %s fails, naming it" % what, any(expect in p for p in found), "\n".join(found) or "passed")
+    check_planted(tally, mistakes, lambda edit: planted(repo, edit))
     sys.exit(tally.finish())
 
 
