@@ -13,6 +13,8 @@ PAGE is each page man/meson.build builds (eks-node-kubelet.8, eks-node.7, ...).
   --generated (every file below an expected/ directory) is a page in PAGE.
   Links to other projects' pages (man:systemd.unit(5)) and URLs are
   reported, not checked.
+- Every units/*.service and units/*.target is named in the overview page,
+  man/eks-node.7.scd (an admin reads there which units make a node).
 
 One line per file; the last line is "N passed, M failed". Exits 1 on failure."""
 
@@ -118,6 +120,16 @@ def main():
             links = documentation_links(path.read_text(encoding="utf-8"))
             extra = f" (not ours, not checked: {' '.join(notes)})" if notes else ""
             print(f"ok   {label}: {' '.join(links) or 'no Documentation='}{extra}")
+    overview_page = root / "man" / "eks-node.7.scd"
+    overview = overview_page.read_text(encoding="utf-8")
+    for path, required in files:
+        if not required:
+            continue
+        if re.search(r"(?<![\w-])" + re.escape(path.name) + r"(?![\w-])", overview):
+            passed += 1
+        else:
+            failed += 1
+            print(f"FAIL {path.relative_to(root)}: not named in {overview_page.relative_to(root)}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
