@@ -5,7 +5,7 @@ instance/imds.json, through `eks-node render`, must give files equal (as
 parsed data) to the case's expected/ tree. Every case runs twice: the
 NodeConfig as a file source (--user-data=FILE) and as IMDS user data.
 
-Intended differences from nodeadm (README, "eks-node and nodeadm") that
+Intended differences from nodeadm (docs/differences-from-nodeadm.md) that
 change a file of the samples are listed in DIFFERENCES, each with the
 setting that gives nodeadm's file back: a case runs with eks-node's defaults
 against expected/ with the difference applied, and with the image fragment

@@ -3,7 +3,7 @@
 // addresses a node must reach directly are added to NO_PROXY and no_proxy,
 // after whatever the user listed. nodeadm writes the user's values as given,
 // so a node whose user data forgets IMDS or the cluster endpoint sends them to
-// the proxy (a documented difference, README "Differences from nodeadm").
+// the proxy (a documented difference, docs/differences-from-nodeadm.md).
 #include <algorithm>
 #include <optional>
 

@@ -125,7 +125,7 @@ TEST_CASE("kubeconfig with settings.credentialPlugin = aws-cli equals conformanc
 TEST_CASE("kubeconfig runs eks-node get-token by default: conformance case 03 but for the exec command",
           "[render][kubelet]") {
     // nodeadm's kubeconfig runs `aws eks get-token`, which the AMI does not
-    // ship (README, the differences from nodeadm); the rest is nodeadm's
+    // ship (docs/differences-from-nodeadm.md); the rest is nodeadm's
     nlohmann::json want = yaml_as_data(conformance("03-kubeconfig/expected/var/lib/kubelet/kubeconfig"));
     nlohmann::json& exec = want["users"][0]["user"]["exec"];
     exec["command"] = EKS_NODE_CLI;
