@@ -3,7 +3,7 @@
 """Per-step cost of the step executables at host speed: each step run N times
 in chain order against the loopback fake IMDS and a temporary root; reports
 median wall, mean CPU (user+sys) and peak RSS per step, and wall and CPU in
-total. Not a timed test: a measurement for the README and issue notes.
+total. Not a timed test: a measurement for docs/performance.md and issue notes.
 
 How each number is taken, and why:
 
