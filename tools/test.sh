@@ -20,7 +20,7 @@ fuzz=1
 # that filled the cache). Each CI run and each bare run here is a fresh clone at a new path.
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 
-# Where the time goes (the README's figures): each phase's end, seconds into the run, and the
+# Where the time goes (the figures of docs/test-cost.md): each phase's end, seconds into the run, and the
 # CPU time the machine left idle during it (all cores' idle and iowait, /proc/stat): what a
 # job beside that phase could still have had
 idle_ticks() { awk '/^cpu /{ print $5 + $6; exit }' /proc/stat; }
