@@ -15,7 +15,8 @@ more than 15 minutes ago (or ahead) gets 403 RequestExpired.
 A request whose signature botocore does not reproduce gets 403
 SignatureDoesNotMatch, as AWS answers (for a presigned URL, from its query:
 credential scope, date, signed headers, security token). --no-verify skips the check (the VM
-guest has no botocore). See README.md for the faults."""
+guest has no botocore). The faults: --help (--fault); how the VM tier uses them:
+tests/vm/README.md, "Fault scenarios"."""
 
 import argparse
 import json
