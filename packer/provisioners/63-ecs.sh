@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# ECS variant: an Amazon ECS container instance instead of an EKS node (README.md, "An ECS
-# container instance"). Docker runs the tasks, ecs-init brings the ECS agent's unit
+# ECS variant: an Amazon ECS container instance instead of an EKS node (docs/configuration.md,
+# "An ECS container instance"). Docker runs the tasks, ecs-init brings the ECS agent's unit
 # (ecs.service), both AL2023 packages; the image default settings.node = "ecs" makes
 # eks-node-generator pull in ecs-node.target instead of eks-node.target, which runs
 # eks-node-ecs (ecs.config, Docker's default runtime) and then Docker and the agent. The rest
