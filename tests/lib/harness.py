@@ -311,8 +311,9 @@ def wrapper():
     return shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 
 
-def run_cli(cli, *args, timeout=60):
-    return subprocess.run(wrapper() + [str(cli), *args], capture_output=True, text=True, timeout=timeout)
+def run_cli(cli, *args, timeout=60, input=None):
+    return subprocess.run(wrapper() + [str(cli), *args], capture_output=True, text=True, timeout=timeout,
+                          input=input)
 
 
 def parse_as_data(path):

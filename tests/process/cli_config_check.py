@@ -156,6 +156,149 @@ def mime(*parts):
     return out + "--B--\n"
 
 
+def noted(cli, files, fields):
+    """Problems unless `config check FILES` exits 0 with one note naming
+    `fields` and eks:DescribeCluster, as eks-node-config fills them at boot."""
+    r, errors = run(cli, *files)
+    problems = []
+    if r.returncode != 0 or errors:
+        problems.append("exit %d, want 0: %r" % (r.returncode, r.stderr[-600:]))
+    notes = [line for line in r.stdout.splitlines() if line.startswith("note: ")]
+    if len(notes) != 1:
+        return problems + ["want one note, got %r" % r.stdout]
+    head = "note: %s: not set by any source; " % ", ".join("spec.cluster." + f for f in fields)
+    if not notes[0].startswith(head) or "eks:DescribeCluster" not in notes[0]:
+        problems.append("want the note to start with %r and name eks:DescribeCluster: %r" % (head, notes[0]))
+    return problems
+
+
+def boot_lookup_cases(cli, tally, put, base, toml):
+    """What the node fills from EKS DescribeCluster is a note, not an error;
+    where the node would refuse it (an Outposts local cluster), an error."""
+    f = put("al2.sh", "#!/bin/bash\nset -e\n/etc/eks/bootstrap.sh my-cluster\n")
+    tally.case("AL2 `bootstrap.sh my-cluster` is valid, endpoint, CA and CIDR noted as looked up at boot",
+               noted(cli, [f], ["apiServerEndpoint", "certificateAuthority", "cidr"]))
+    name_only = {"apiVersion": base["apiVersion"], "kind": "NodeConfig", "spec": {"cluster": {"name": "c"}}}
+    f = put("name-only.yaml", yaml.safe_dump(name_only))
+    tally.case("a NodeConfig with only cluster.name is valid, with the note",
+               noted(cli, [f], ["apiServerEndpoint", "certificateAuthority", "cidr"]))
+    no_cidr = copy.deepcopy(base)
+    del no_cidr["spec"]["cluster"]["cidr"]
+    tally.case("only the CIDR missing: noted alone",
+               noted(cli, [put("no-cidr.yaml", yaml.safe_dump(no_cidr))], ["cidr"]))
+    vpc = put("vpc.toml", toml.replace('cidr = "%s"\n' % base["spec"]["cluster"]["cidr"], "")
+              + "[settings]\nserviceCidrStrategy = \"vpc\"\n")
+    r, errors = run(cli, vpc)
+    problems = [] if r.returncode == 0 and not errors else ["exit %d: %r" % (r.returncode, r.stderr)]
+    if "note: spec.cluster.cidr: not set by any source; eks-node-config derives it at boot from the instance's VPC" \
+            not in r.stdout or "DescribeCluster" in r.stdout:
+        problems.append("want the VPC note and no DescribeCluster: %r" % r.stdout)
+    tally.case("serviceCidrStrategy = vpc: the CIDR noted as the VPC's, EKS not asked", problems)
+    outpost = copy.deepcopy(name_only)
+    outpost["spec"]["cluster"].update({"enableOutpost": True, "id": "0123abcd-0000-1111-2222-333344445555"})
+    f = put("outpost.yaml", yaml.safe_dump(outpost))
+    tally.case("an Outposts local cluster named alone is refused, as the node refuses it",
+               refused(cli, [f], str(f), "spec.cluster.apiServerEndpoint",
+                       "required, but no source sets it (EKS DescribeCluster does not describe an Outposts"))
+    nothing = put("empty.yaml", yaml.safe_dump({"apiVersion": base["apiVersion"], "kind": "NodeConfig",
+                                                  "spec": {"kubelet": {"flags": ["--v=2"]}}}))
+    tally.case("no cluster name at all is still an error",
+               refused(cli, [nothing], str(nothing), "spec.cluster.name", "required, but no source sets it"))
+
+
+def every_error_cases(cli, tally, put, base, good_yaml):
+    """Every error of the input, not the first: each field of a document,
+    each source; one line each, then the count."""
+    two = with_field(with_field(base, "spec.cluster.cidr", "10.100.0.0/33"),
+                     "spec.instance.localStorage.strategy", "bogus")
+    f = put("two-bad.yaml", yaml.safe_dump(two))
+    r, errors = run(cli, f)
+    fields = sorted(e.split("error: ", 1)[1].split(": ")[1] for e in errors if "errors: the configuration" not in e)
+    problems = [] if r.returncode == 6 else ["exit %d, want 6" % r.returncode]
+    if fields != ["spec.cluster.cidr", "spec.instance.localStorage.strategy"]:
+        problems.append("want both fields named, got %r" % r.stderr)
+    tally.case("a document with two bad fields: both named", problems)
+    toml_two = put("two-bad.toml", '[cluster]\nname = "c"\ncidr = "x"\n[settings]\nstrict = "yes"\n')
+    hybrid = put("hybrid.yaml", yaml.safe_dump({"apiVersion": base["apiVersion"], "kind": "NodeConfig",
+                                                  "spec": {"hybrid": {"ssm": {"activationCode": "c"}}}}))
+    r, errors = run(cli, toml_two, good_yaml, hybrid)
+    named = sorted("%s %s" % tuple(e.split("error: ", 1)[1].split(": ")[:2]) for e in errors
+                   if "errors: the configuration" not in e)
+    want = sorted(["%s spec.cluster.cidr" % toml_two, "%s settings.strict" % toml_two, "%s spec.hybrid" % hybrid])
+    problems = [] if r.returncode == 6 else ["exit %d, want 6" % r.returncode]
+    if named != want:
+        problems.append("want %r, got %r" % (want, r.stderr))
+    if not r.stderr.rstrip().endswith("3 errors: the configuration is not valid"):
+        problems.append("want the count last: %r" % r.stderr)
+    if r.stdout:
+        problems.append("stdout should be empty: %r" % r.stdout)
+    tally.case("three errors in two of three sources: each named with its source, then the count", problems)
+
+
+def option_cases(cli, tally, put, base, good_yaml, d):
+    """--json, --strict, - for standard input, --root=DIR's fragments."""
+    name_only = put("name-only.json", json.dumps(
+        {"apiVersion": base["apiVersion"], "kind": "NodeConfig", "spec": {"cluster": {"name": "c"}}}))
+    r = harness.run_cli(cli, "config", "check", "--json", str(name_only))
+    problems = [] if r.returncode == 0 and not r.stderr else ["exit %d: %r" % (r.returncode, r.stderr)]
+    try:
+        out = json.loads(r.stdout)
+        if out.get("valid") is not True or out.get("errors") != [] or len(out.get("notes", [])) != 1 \
+                or out.get("sources") != [str(name_only)]:
+            problems.append("unexpected answer %r" % out)
+    except ValueError:
+        problems.append("not JSON: %r" % r.stdout)
+    tally.case("--json of a valid source: valid, no errors, the note", problems)
+    bad = put("bad.yaml", yaml.safe_dump(with_field(with_field(base, "spec.cluster.cidr", "x"),
+                                                      "spec.hybrid", {"ssm": {"activationCode": "c"}})))
+    r = harness.run_cli(cli, "config", "check", "--json", str(bad))
+    problems = [] if r.returncode == 6 and not r.stderr else ["exit %d: %r" % (r.returncode, r.stderr)]
+    try:
+        out = json.loads(r.stdout)
+        fields = sorted(e["field"] for e in out.get("errors", []))
+        if out.get("valid") is not False or fields != ["spec.cluster.cidr", "spec.hybrid"] or \
+                any(e["source"] != str(bad) for e in out["errors"]):
+            problems.append("unexpected answer %r" % out)
+    except (ValueError, KeyError, TypeError):
+        problems.append("not the JSON wanted: %r" % r.stdout)
+    tally.case("--json of a bad source: exit 6, every error with source and field", problems)
+
+    typo = put("typo-strict.yaml", yaml.safe_dump(with_field(base, "spec.cluster.nmae", "x")))
+    r = harness.run_cli(cli, "config", "check", "--strict", str(typo))
+    problems = [] if r.returncode == 6 else ["exit %d, want 6" % r.returncode]
+    if "%s: spec.cluster.nmae: unknown field (nearest known field: name)" % typo not in r.stderr:
+        problems.append("want the field and its nearest name: %r" % r.stderr)
+    tally.case("--strict refuses an unknown NodeConfig field", problems)
+
+    r = harness.run_cli(cli, "config", "check", "-", input=good_yaml.read_text())
+    problems = [] if r.returncode == 0 and r.stdout == "configuration valid (1 source)\n" else \
+        ["exit %d: %r %r" % (r.returncode, r.stdout, r.stderr)]
+    bad_stdin = harness.run_cli(cli, "config", "check", "-", input="spec: [\n")
+    if bad_stdin.returncode != 6 or "standard input" not in bad_stdin.stderr:
+        problems.append("bad standard input: exit %d, %r" % (bad_stdin.returncode, bad_stdin.stderr))
+    tally.case("- reads standard input, named so in errors", problems)
+
+    # --root=DIR: the sources take the user data's slot among DIR's fragments
+    root = d / "root"
+    admin = root / "etc/eks-node/node.toml.d"
+    admin.mkdir(parents=True, exist_ok=True)
+    harness.write(admin / "90-admin.toml", "[settings]\nstrict = \"yes\"\n")
+    r = harness.run_cli(cli, "config", "check", "--root=%s" % root, str(good_yaml))
+    problems = [] if r.returncode == 6 else ["exit %d, want 6: %r" % (r.returncode, r.stderr)]
+    if "%s: settings.strict" % (admin / "90-admin.toml") not in r.stderr:
+        problems.append("want DIR's broken fragment named: %r" % r.stderr)
+    tally.case("--root=DIR reads DIR's fragments: a broken one is an error", problems)
+    harness.write(admin / "90-admin.toml", '[cluster]\ncidr = "10.200.0.0/16"\n')
+    harness.write(admin / "10-image.toml", '[cluster]\ncidr = "not-a-cidr"\n')
+    r = harness.run_cli(cli, "config", "check", "--root=%s" % root, str(good_yaml))
+    problems = [] if r.returncode == 6 else ["exit %d, want 6 (10-image.toml is read too)" % r.returncode]
+    (admin / "10-image.toml").unlink()
+    r2 = harness.run_cli(cli, "config", "check", "--root=%s" % root, "--json", str(good_yaml))
+    if r2.returncode != 0:
+        problems.append("a good root: exit %d: %r" % (r2.returncode, r2.stderr))
+    tally.case("--root=DIR: every fragment of DIR in its order", problems)
+
+
 def main():
     cli = sys.argv[1]
     tally = harness.Tally()
@@ -246,9 +389,18 @@ def main():
                                          ("%s (MIME part 1, %s)" % (typos, NODECONFIG_PART), "spec.kubelet.flag",
                                           "flags")]))
         f = put("typo.toml", toml + "nmae = \"x\"\n")
-        tally.case("eks-node's TOML refuses a key it does not know, strict or not",
-                   refused(cli, [f], str(f), "spec.cluster.nmae", "unknown field (known fields: name,",
-                           forbidden=None))
+        tally.case("eks-node's TOML refuses a key it does not know, strict or not, naming the nearest",
+                   refused(cli, [f], str(f), "spec.cluster.nmae",
+                           "unknown field (nearest known field: name; known fields: name,", forbidden=None))
+        f = put("typo-settings.toml", toml + "[settings]\nnodeNameStrategi = \"imds\"\n")
+        tally.case("... in a section of many keys, the nearest and where they are listed, not all of them",
+                   refused(cli, [f], str(f), "settings.nodeNameStrategi",
+                           "unknown field (nearest known field: nodeNameStrategy; eks-node.toml(5), FIELDS, "
+                           "lists the ", forbidden="serviceCidrStrategy"))
+
+        boot_lookup_cases(cli, tally, put, base, toml)
+        every_error_cases(cli, tally, put, base, good_yaml)
+        option_cases(cli, tally, put, base, good_yaml, d)
 
         # sources that are not there
         missing = d / "missing.yaml"

@@ -51,7 +51,8 @@ SECTIONS = ["journal/eks-node.txt", "journal/containerd.txt", "journal/kubelet.t
             "files/var/lib/kubelet/kubeconfig", "files/etc/containerd/config.toml",
             "files/run/eks-node/env/default.env", "system/sysctl.txt", "system/mounts.txt", "system/lsblk.txt",
             "network/addresses.txt", "network/routes.txt", "network/nftables.txt", "network/iptables.txt",
-            "system/dmesg.txt", "status.json", "notes.txt"]
+            "system/dmesg.txt", "status.json", "notes.txt", "journal/previous-boot.txt", "logs/cloud-init.log",
+            "logs/cloud-init-output.log", "logs/aws-routed-eni/ipamd.log", "logs/aws-routed-eni/plugin.log"]
 
 
 # F6: what a suffix list missed, and passwords that broke the URL pattern.
@@ -205,6 +206,14 @@ def collect_cases(cli, root, tmp, tally):
     # a kubeconfig token, as a bootstrap-token kubeconfig would have one
     kc = root / "var/lib/kubelet/kubeconfig"
     kc.write_text(kc.read_text() + "# token: PLANTED-KUBECONFIG-TOKEN\n  token: PLANTED-KUBECONFIG-TOKEN\n")
+    # cloud-init's logs and the VPC CNI's, each with secrets a script or a plugin may print
+    logs = {"var/log/cloud-init.log": "2026-11-28 cloud-init[1]: running modules for final\n",
+            "var/log/cloud-init-output.log": "+ curl http://bob:PLANTED-IP-PASSWORD@10.0.0.1:3128/x\n"
+                                             "+ export AWS_ACCESS_KEY_ID=AKIAPLANTEDEXAMPLE01\n",
+            "var/log/aws-routed-eni/ipamd.log": '{"msg":"Successfully assigned IP 10.0.1.7"}\n',
+            "var/log/aws-routed-eni/plugin.log": "proxy http://bob:PLANTED-IP-PASSWORD@10.0.0.1:3128\n"}
+    for name, text in logs.items():
+        harness.write(root / name, text)
     out = tmp / "logs.tar.gz"
     env = dict(os.environ, PATH=str(fake_tools(tmp)))
     r = subprocess.run([str(cli), "collect-logs", "--root=%s" % root, "--output=%s" % out],
@@ -247,6 +256,14 @@ def collect_cases(cli, root, tmp, tally):
         problems.append("dmesg's error output not kept")
     if "nvme0n1 disk 80G" not in members.get("eks-node-logs/system/lsblk.txt", ""):
         problems.append("lsblk's output not kept")
+    if "running modules for final" not in members.get("eks-node-logs/logs/cloud-init.log", ""):
+        problems.append("cloud-init.log not kept")
+    if "Successfully assigned IP 10.0.1.7" not in members.get("eks-node-logs/logs/aws-routed-eni/ipamd.log", ""):
+        problems.append("the VPC CNI's ipamd.log not kept")
+    if "+ curl http://" not in members.get("eks-node-logs/logs/cloud-init-output.log", ""):
+        problems.append("cloud-init-output.log not kept, redacted")
+    if "journal/previous-boot.txt: journalctl: not installed" not in notes:
+        problems.append("the previous boot's journal not attempted: %r" % notes)
     tally.case("collect-logs notes what is missing or failed", problems)
 
     problems = []
@@ -408,7 +425,8 @@ def rotation_cases(cli, root, tmp, tally):
         count = bin_dir / "reads"
         (bin_dir / "journalctl").write_text(
             "#!/bin/sh\n"
-            "case \"$*\" in *eks-node\\**) ;; *) echo \"other section\"; exit 0 ;; esac\n"
+            "case \"$*\" in *' -1 '*) echo \"previous boot\"; exit 0 ;; *eks-node\\**) ;; "
+            "*) echo \"other section\"; exit 0 ;; esac\n"
             "n=$(($(/bin/cat %s 2>/dev/null || echo 0) + 1)); echo $n >%s\n"
             "if [ $n -le %d ]; then echo 'Journal file /run/log/journal/m/system.journal is truncated, "
             "ignoring file.' >&2; echo 'old entries only'; exit 0; fi\n"

@@ -48,7 +48,10 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 Session::Session(SessionConfig cfg, CredentialProvider creds) : cfg_(std::move(cfg)), creds_(std::move(creds)) {}
 
 void Session::start_clock() {
-    if (!deadline_) deadline_ = Clock::now() + cfg_.options.deadline;
+    if (deadline_) return;
+    const Clock::time_point now = Clock::now();
+    deadline_ = now + cfg_.options.deadline;
+    notice_ = WaitNotice(now, *deadline_);
 }
 
 milliseconds Session::backoff() {
@@ -64,6 +67,7 @@ bool Session::wait_retry(const std::string& why_text) {
         next_attempt_at(now, backoff(), *deadline_, std::min(cfg_.options.request_timeout, milliseconds{500}));
     if (!at) return false;
     log::debug("AWS API: {}; retry in {} ms", why_text, std::chrono::duration_cast<milliseconds>(*at - now).count());
+    notice_.retrying(now, "the AWS API", why_text);
     std::this_thread::sleep_until(*at);
     return true;
 }

@@ -32,6 +32,7 @@
 #include "aws/endpoint.hpp"
 #include "aws/proxy.hpp"
 #include "config/aws_env.hpp"
+#include "core/backoff.hpp"
 #include "core/curl.hpp"
 #include "core/jsonutil.hpp"
 #include "derive/derive.hpp"
@@ -113,6 +114,7 @@ private:
     SessionConfig cfg_;
     CredentialProvider creds_;
     std::optional<std::chrono::steady_clock::time_point> deadline_;
+    WaitNotice notice_;  // a retrying wait past 2 s, said at warning level
     int requests_ = 0;
     int failures_ = 0;
 };

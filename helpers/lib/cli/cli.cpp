@@ -82,10 +82,16 @@ constexpr const char* render_help =
     "  --log-level=LEVEL     error, warning, notice, info or debug\n";
 
 constexpr const char* config_help =
-    "Usage: eks-node config check [SOURCE...] | eks-node config dump [--origins] [--show-secrets] [--root=DIR]\n"
+    "Usage: eks-node config check [--json] [--strict] [--root=DIR] [SOURCE...]\n"
+    "       eks-node config dump [--origins] [--show-secrets] [--root=DIR]\n"
     "\n"
     "  check [SOURCE...]   validate configuration sources: files as user data (NodeConfig, MIME,\n"
-    "                      TOML, AL2 bootstrap.sh scripts), else this node's; exit 0 or 6\n"
+    "                      TOML, AL2 bootstrap.sh scripts; - for standard input), else this node's;\n"
+    "                      every error, then exit 0 or 6. Cluster fields EKS DescribeCluster fills\n"
+    "                      at boot are a note, not an error. With --root=DIR, the sources take the\n"
+    "                      user data's place among DIR's node.toml.d and nodeadm.d files\n"
+    "  --json              check's answer as one JSON object (valid, errors, warnings, notes)\n"
+    "  --strict            unknown NodeConfig fields are errors (as settings.strict = true)\n"
     "  dump                print config.json (resolving it if absent); --origins adds where each\n"
     "                      value came from and the NodeConfig fields ignored (warnings); secrets\n"
     "                      are masked as collect-logs masks them\n"
@@ -108,11 +114,6 @@ bool wants_help(const std::vector<std::string>& args) {
     return std::any_of(args.begin(), end, [](const std::string& a) { return a == "--help" || a == "-h"; });
 }
 
-// `config check` with explicit sources: each file is user data as it would be
-// given to an instance (NodeConfig YAML/JSON, MIME, TOML, base64/gzip).
-// "configuration valid", and how many NodeConfig fields it ignored (each
-// logged above, on stderr, as the step logs it): a check that passes with
-// warnings still exits 0, as the node would still join.
 // What the steps check against the node (its programs, containerd's
 // version, its trust store) and refuse with exit 6 before writing anything.
 void node_checks(const json& cfg, const Paths& paths) {
@@ -131,46 +132,122 @@ std::string valid_line(std::string_view what, size_t warnings) {
         warnings == 1 ? "it" : "them");
 }
 
-int config_check_sources(const std::vector<std::string>& sources, const Paths& node) {
-    json spec = json::object(), settings = json::object();
-    Origins origins;
-    std::vector<std::string> scripts;  // the parts cloud-init runs
-    std::vector<config::Fragment> all;
-    for (const std::string& s : sources) {
-        std::string raw = config::read_user_data_file(s);
-        std::vector<config::Fragment> frags = s.ends_with(".toml")
-                                                  ? std::vector<config::Fragment>{config::fragment_from_toml(raw, s)}
-                                                  : config::fragments_from_user_data(raw, s);
-        for (config::Fragment& f : frags) {
-            validate_fragment(f);
-            merge_fragment(spec, settings, f, origins);
-            all.push_back(std::move(f));
-        }
-        if (!s.ends_with(".toml"))
-            for (std::string& p : config::cloud_init_parts(raw, s)) scripts.push_back(std::move(p));
+// The error lines of `config check`, each as the step would log it.
+void log_errors(const config::ConfigErrors& errors) {
+    for (const ConfigError& e : errors) log::emit(log::Level::error, e.what(), {}, log::id::config_invalid);
+}
+
+json errors_json(const config::ConfigErrors& errors) {
+    json out = json::array();
+    for (const ConfigError& e : errors)
+        out.push_back({{"source", e.source()}, {"field", e.field()}, {"problem", e.problem()}});
+    return out;
+}
+
+struct CheckFlags {
+    bool json = false, strict = false;
+};
+
+// `config check --json`: one object, whatever the outcome (the exit status
+// says it too).
+void print_check_json(const json& sources, const config::ConfigErrors& errors, const json& warnings,
+                      const std::vector<std::string>& notes, const std::vector<std::string>& scripts) {
+    json out = {{"valid", errors.empty()}, {"sources", sources},  {"errors", errors_json(errors)},
+                {"warnings", warnings},    {"notes", notes},      {"cloudInitParts", scripts}};
+    fmt::print("{}\n", dump_pretty(out, 2));
+}
+
+// `config check` of this node (or --root=DIR's): the whole resolution, AWS
+// lookups included, as eks-node-config makes it.
+int config_check_node(const StepOptions& opts, CheckFlags flags) {
+    config::ConfigErrors errors;
+    json warnings = json::array();
+    try {
+        json cfg = resolve::resolve_from_node(opts);
+        // on the node: what the configuration names must be there too
+        node_checks(cfg, opts.paths);
+        if (cfg.contains("warnings")) warnings = cfg["warnings"];
+    } catch (const ConfigError& e) {
+        errors.push_back(e);
     }
-    // in the order eks-node-config takes: the strict error, or the warnings,
-    // before the merged checks (an ignored "nmae" explains a missing name)
-    const std::vector<config::Warning> warnings = config::unknown_field_warnings(all, settings);
-    resolve::log_warnings(warnings);
-    config::validate_merged(spec, settings, origins);
-    resolve::check_volumes(spec, settings, origins);
+    if (flags.strict) {
+        for (const json& w : warnings)
+            errors.emplace_back(w.value("source", ""), w.value("field", ""),
+                                fmt::format("unknown field (nearest known field: {}), refused by --strict as "
+                                            "settings.strict = true refuses it",
+                                            w.value("nearest", "")));
+        warnings = json::array();
+    }
+    const int code = errors.empty() ? EXIT_OK : EXIT_CONFIG;
+    if (flags.json) {
+        print_check_json(json::array({"this node"}), errors, warnings, {}, {});
+        return code;
+    }
+    if (!errors.empty()) {
+        log_errors(errors);
+        return code;
+    }
+    fmt::print("{}", valid_line("", warnings.size()));
+    return code;
+}
+
+// `config check` with explicit sources: each file is user data as it would be
+// given to an instance (NodeConfig YAML/JSON, MIME, TOML, base64/gzip).
+// "configuration valid", and how many NodeConfig fields it ignored (each
+// logged above, on stderr, as the step logs it): a check that passes with
+// warnings still exits 0, as the node would still join.
+int config_check_sources(const std::vector<std::string>& sources, const Paths& node, CheckFlags flags) {
+    resolve::CheckInput in;
+    in.paths = node;
+    // with --root=DIR, the user data takes its slot among DIR's fragments, as
+    // on that node; without, the sources alone (this is not the node)
+    in.root_fragments = !node.is_host();
+    in.strict = flags.strict;
+    config::ConfigErrors unread;
+    for (const std::string& s : sources) {
+        const bool stdin_ = s == "-";
+        try {
+            in.user_data.push_back({stdin_ ? "standard input" : s, config::read_user_data_file(stdin_ ? "/dev/stdin" : s),
+                                    !stdin_ && s.ends_with(".toml")});
+        } catch (const ConfigError& e) {
+            unread.push_back(e);
+        }
+    }
+    resolve::CheckResult r = resolve::check_sources(in, std::move(unread));
     // With --root=DIR, what depends on the node too, as its steps would
     // refuse it: containerd's version, the trust store. Without it they
     // cannot be known here (this is not the node), and are not checked.
-    if (!node.is_host()) {
-        json cfg = {{"spec", spec},
-                    {"settings", settings},
+    if (r.errors.empty() && !node.is_host()) {
+        json cfg = {{"spec", r.spec},
+                    {"settings", r.settings},
                     {"machine", derive::machine_json(derive::read_machine_facts(node))}};
         json o = json::object();
-        for (const auto& [k, v] : origins) o[k] = v;
+        for (const auto& [k, v] : r.origins) o[k] = v;
         cfg["origins"] = std::move(o);
-        node_checks(cfg, node);
+        try {
+            node_checks(cfg, node);
+        } catch (const ConfigError& e) {
+            r.errors.push_back(e);
+        }
+    }
+    const int code = r.errors.empty() ? EXIT_OK : EXIT_CONFIG;
+    if (flags.json) {
+        print_check_json(sources, r.errors, config::warnings_json(r.warnings), r.notes, r.scripts);
+        return code;
+    }
+    // in the order eks-node-config logs them: the warnings (an ignored
+    // "nmae" explains a missing name), then the errors
+    resolve::log_warnings(r.warnings);
+    if (!r.errors.empty()) {
+        log_errors(r.errors);
+        if (r.errors.size() > 1) log::error("{} errors: the configuration is not valid", r.errors.size());
+        return code;
     }
     fmt::print("{}", valid_line(fmt::format(" ({} source{})", sources.size(), sources.size() == 1 ? "" : "s"),
-                                warnings.size()));
-    for (const std::string& p : scripts) fmt::print("cloud-init runs {}: kubelet would start after it\n", p);
-    return EXIT_OK;
+                                r.warnings.size()));
+    for (const std::string& n : r.notes) fmt::print("note: {}\n", n);
+    for (const std::string& p : r.scripts) fmt::print("cloud-init runs {}: kubelet would start after it\n", p);
+    return code;
 }
 
 int config_cmd(const std::vector<std::string>& args) {
@@ -178,17 +255,21 @@ int config_cmd(const std::vector<std::string>& args) {
     StepOptions opts;
     std::vector<std::string> rest(args.begin() + 1, args.end());
     bool origins = false, show_secrets = false;
+    CheckFlags check;
     std::erase_if(rest, [&](const std::string& a) { return a == "--origins" && (origins = true); });
     std::erase_if(rest, [&](const std::string& a) { return a == "--show-secrets" && (show_secrets = true); });
+    if (args[0] == "check") {
+        std::erase_if(rest, [&](const std::string& a) { return a == "--json" && (check.json = true); });
+        std::erase_if(rest, [&](const std::string& a) { return a == "--strict" && (check.strict = true); });
+    }
     parse_common_options(rest, opts);
 
     if (args[0] == "check") {
-        if (!opts.args.empty()) return config_check_sources(opts.args, opts.paths);
-        json cfg = resolve::resolve_from_node(opts);
-        // on the node: what the configuration names must be there too
-        node_checks(cfg, opts.paths);
-        fmt::print("{}", valid_line("", cfg.contains("warnings") ? cfg["warnings"].size() : 0));
-        return EXIT_OK;
+        // --json: the answer is the object on stdout; only what is not the
+        // configuration's fault (an unreadable file, IMDS down) is logged
+        if (check.json) log::set_level(log::Level::error);
+        if (!opts.args.empty()) return config_check_sources(opts.args, opts.paths, check);
+        return config_check_node(opts, check);
     }
     if (args[0] == "dump") {
         fs::path p = opts.config_file();

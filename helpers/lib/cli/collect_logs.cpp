@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <optional>
 
 #include <fmt/format.h>
@@ -30,7 +31,8 @@ const char* const collect_logs_help =
     "Usage: eks-node collect-logs [--output=FILE] [--root=DIR]\n"
     "\n"
     "Writes a tar.gz for a bug report: the journal of eks-node's units, containerd and\n"
-    "kubelet; the files the steps rendered, with secrets redacted (every environment value\n"
+    "kubelet, this boot's and the previous one's; cloud-init's logs and the VPC CNI's\n"
+    "(/var/log/aws-routed-eni), their last 64 MiB each; the files the steps rendered, with secrets redacted (every environment value\n"
     "but the known-harmless ones, tokens, keys, passwords, credentials in URLs, AWS keys,\n"
     "and each of them wherever else it appears; the user data is left out); sysctls, mounts, block\n"
     "devices, addresses, routes, nftables and iptables rules, dmesg; and `eks-node status\n"
@@ -50,6 +52,9 @@ constexpr std::string_view top = "eks-node-logs";
 // A journal can be hundreds of MiB; past this the archive could not be built
 // in memory anyway, so the rest is dropped and the section says so.
 constexpr std::size_t max_command_output = std::size_t{1} << 30;
+// A log file's newest part is the one a bug report needs; the rest of a
+// long-lived node's log would only make the archive too large to attach.
+constexpr std::size_t max_log_bytes = std::size_t{64} << 20;
 
 void octal(char* field, size_t width, uint64_t value) {
     // width-1 digits and a NUL, as ustar wants
@@ -133,7 +138,9 @@ struct Item {
 enum class Source {
     rendered_files,  // the files the steps rendered, each redacted by its format (files/...)
     fragments,       // the node.toml.d fragments, as TOML (files/...)
-    journal,         // journalctl for this boot with the section's matches
+    journal,         // journalctl with the section's matches (the boot among them)
+    log_file,        // a log file under --root, its newest max_log_bytes
+    log_dir,         // each regular file of a directory under --root, as log_file
     command,         // a tool's stdout and stderr
     file,            // a file under --root (/proc)
     status,          // what `eks-node status --json` prints
@@ -155,10 +162,19 @@ const std::vector<Section>& sections() {
         {"files", Source::fragments, {}, Kind::toml},
         // the journal of this boot: our units, the generator, containerd, kubelet
         // (-u and -t together would AND their matches: the generator gets its own file)
-        {"journal/eks-node.txt", Source::journal, {"-u", "eks-node*"}, Kind::text},
-        {"journal/generator.txt", Source::journal, {"-t", "eks-node-generator"}, Kind::text},
-        {"journal/containerd.txt", Source::journal, {"-u", "containerd.service"}, Kind::text},
-        {"journal/kubelet.txt", Source::journal, {"-u", "kubelet.service"}, Kind::text},
+        {"journal/eks-node.txt", Source::journal, {"-b", "-u", "eks-node*"}, Kind::text},
+        {"journal/generator.txt", Source::journal, {"-b", "-t", "eks-node-generator"}, Kind::text},
+        {"journal/containerd.txt", Source::journal, {"-b", "-u", "containerd.service"}, Kind::text},
+        {"journal/kubelet.txt", Source::journal, {"-b", "-u", "kubelet.service"}, Kind::text},
+        // a node that rebooted (a kernel update, a failed join retried) shows
+        // why in the boot before; without a persistent journal, a note
+        {"journal/previous-boot.txt", Source::journal,
+         {"-b", "-1", "-u", "eks-node*", "-u", "containerd.service", "-u", "kubelet.service"}, Kind::text},
+        // what ran the user data's scripts, and the VPC CNI that gives pods
+        // their addresses (a node that joined but stays NotReady)
+        {"logs/cloud-init.log", Source::log_file, {"/var/log/cloud-init.log"}, Kind::text},
+        {"logs/cloud-init-output.log", Source::log_file, {"/var/log/cloud-init-output.log"}, Kind::text},
+        {"logs/aws-routed-eni", Source::log_dir, {"/var/log/aws-routed-eni"}, Kind::text},
         // the kernel's and the network's state
         {"system/sysctl.txt", Source::command, {"sysctl", "-a"}, Kind::text},
         {"system/mounts.txt", Source::file, {"/proc/self/mountinfo"}, Kind::text},
@@ -179,6 +195,27 @@ const std::vector<Section>& sections() {
     return table;
 }
 
+// The last `max` bytes of a file, from a line's start where one begins in
+// them, "[cut: ...]" first; nullopt when the file does not exist.
+std::optional<std::string> read_tail(const fs::path& p, std::size_t max) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+        std::error_code ec;
+        if (!fs::exists(fs::symlink_status(p, ec))) return std::nullopt;
+        throw Error(fmt::format("{}: {}", p.string(), std::strerror(errno)));
+    }
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
+    const std::size_t from = size > max ? size - max : 0;
+    in.seekg(static_cast<std::streamoff>(from));
+    std::string text(size - from, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (from == 0) return text;
+    if (std::size_t nl = text.find('\n'); nl != std::string::npos) text.erase(0, nl + 1);
+    return fmt::format("[cut: the first {} bytes left out]\n", size - text.size()) + text;
+}
+
 // The archive's members as they are gathered, and the notes on what is missing.
 class Collection {
 public:
@@ -189,12 +226,14 @@ public:
         case Source::rendered_files: return rendered_files();
         case Source::fragments: return fragments(*s.redact);
         case Source::journal: {
-            std::vector<std::string> argv{"journalctl", "--no-pager", "-b", "-o", "short-precise"};
+            std::vector<std::string> argv{"journalctl", "--no-pager", "-o", "short-precise"};
             argv.insert(argv.end(), s.what.begin(), s.what.end());
             return command(s.name, argv, *s.redact, Reread::on_rotation);
         }
         case Source::command: return command(s.name, s.what, *s.redact);
         case Source::file: return file(s.name, s.what.at(0), *s.redact);
+        case Source::log_file: return log_file(s.name, s.what.at(0), *s.redact);
+        case Source::log_dir: return log_dir(s.name, s.what.at(0), *s.redact);
         case Source::status: return status(s.name, *s.redact);
         }
     }
@@ -267,6 +306,30 @@ private:
         } catch (const std::exception& e) {
             missing(name, e.what());
         }
+    }
+    void log_file(const std::string& name, std::string_view p, Kind kind) {
+        try {
+            std::optional<std::string> text = read_tail(paths.of(p), max_log_bytes);
+            if (!text) return missing(name, fmt::format("{} not present", p));
+            add(name, std::move(*text), kind);
+        } catch (const std::exception& e) {
+            missing(name, e.what());
+        }
+    }
+    // each file its own member, in name order; rotated logs (ipamd.log.1) too
+    void log_dir(const std::string& name, std::string_view p, Kind kind) {
+        const fs::path dir = paths.of(p);
+        std::error_code ec;
+        if (!fs::is_directory(fs::symlink_status(dir, ec))) return missing(name + "/", fmt::format("{} not present", p));
+        std::vector<fs::path> files;
+        for (const fs::directory_entry& e : fs::directory_iterator(dir, ec))
+            if (e.is_regular_file(ec) && !e.is_symlink(ec)) files.push_back(e.path());
+        if (ec) return missing(name + "/", fmt::format("{}: {}", p, ec.message()));
+        std::sort(files.begin(), files.end());
+        if (files.empty()) note(name + "/", fmt::format("{} is empty", p));
+        for (const fs::path& f : files)
+            log_file(fmt::format("{}/{}", name, f.filename().string()), fmt::format("{}/{}", p, f.filename().string()),
+                     kind);
     }
     void status(const std::string& name, Kind kind) {
         try {

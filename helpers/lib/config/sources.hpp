@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/jsonutil.hpp"
 
 namespace eksnode::config {
@@ -119,8 +120,10 @@ Fragment fragment_from_toml(std::string_view text, const std::string& source, Re
 // Types, enums and syntax of every field a fragment sets; an unknown field
 // is an error (eks-node's TOML refuses keys it does not know; a NodeConfig's
 // unknown fields never get here: its front end drops them, see
-// UnknownField). Throws ConfigError.
-void validate_fragment(const Fragment& f);
+// UnknownField). Throws ConfigError; with `all`, adds each field's error
+// there instead and goes on (`eks-node config check` reports every one).
+using ConfigErrors = std::vector<ConfigError>;
+void validate_fragment(const Fragment& f, ConfigErrors* all = nullptr);
 
 // One unknown NodeConfig field that was ignored, as the journal, config.json
 // ("warnings"), `eks-node config check` and `config dump --origins` show it.
@@ -182,9 +185,9 @@ void validate_settings(const json& settings, const Origins& origins);
 // enableOutpost) and validate_settings(). cidr is not required when
 // settings.serviceCidrStrategy derives it from the VPC on the node.
 // Throws ConfigError naming the field and the sources that set (or were
-// consulted for) it.
+// consulted for) it; with `all`, adds each check's error there instead.
 void validate_merged(const json& spec, const json& settings, const Origins& origins,
-                     const Requirements& required = {});
+                     const Requirements& required = {}, ConfigErrors* all = nullptr);
 
 // settings.node: which target the node runs (eks-node.target or
 // ecs-node.target). Of a merged [settings] table that passed validate_fragment().

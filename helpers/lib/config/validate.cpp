@@ -32,7 +32,20 @@ using schema::Kind;
 
 class Validator {
 public:
-    explicit Validator(const std::string& source) : source_(source) {}
+    // With `all`, each field's error is added there and the walk goes on to
+    // the next field (`eks-node config check`); without, the first throws.
+    Validator(const std::string& source, ConfigErrors* all) : source_(source), all_(all) {}
+
+    // f() once, its ConfigError kept in all_ when there is one
+    template <class F>
+    void each(F&& f) const {
+        if (!all_) return f();
+        try {
+            f();
+        } catch (const ConfigError& e) {
+            all_->push_back(e);
+        }
+    }
 
     void value(const json& v, const Field& f, const std::string& path) const {
         if (!f.refused.empty()) {
@@ -92,19 +105,31 @@ private:
         expect(v.is_object(), v, f, path);
         for (const auto& [key, child] : v.items()) {
             std::string child_path = text::child_path(path, key);
-            const Field* member = f.member(key);
-            if (!member) fail(child_path, unknown_field(f));
-            value(child, *member, child_path);
+            each([&] {
+                const Field* member = f.member(key);
+                if (!member) fail(child_path, unknown_field(f, key, path));
+                value(child, *member, child_path);
+            });
         }
     }
 
     // The names it suggests are those a value may be given to: a refused
     // field is known (its own error says why), but no help with a typo.
-    static std::string unknown_field(const Field& f) {
+    // Past a handful, the list is a wall to read for the one name meant:
+    // the nearest, and where they are all listed.
+    static std::string unknown_field(const Field& f, const std::string& key, const std::string& path) {
         std::vector<std::string> names;
         for (const Field& m : f.members)
             if (m.refused.empty()) names.push_back(m.name);
-        if (f.unknown_what.empty()) return fmt::format("unknown field (known fields: {})", fmt::join(names, ", "));
+        if (f.unknown_what.empty()) {
+            constexpr size_t listed = 8;
+            const std::string nearest = text::nearest(key, names);
+            if (names.size() <= listed)
+                return fmt::format("unknown field (nearest known field: {}; known fields: {})", nearest,
+                                   fmt::join(names, ", "));
+            return fmt::format("unknown field (nearest known field: {}; eks-node.toml(5), FIELDS, lists the {} of {})",
+                               nearest, names.size(), path);
+        }
         return fmt::format("{} ({}): {}", f.unknown_what, fmt::join(names, ", "), f.unknown_why);
     }
 
@@ -112,14 +137,16 @@ private:
         expect(v.is_object(), v, f, path);
         for (const auto& [key, child] : v.items()) {
             std::string child_path = text::child_path(path, key);
-            if (std::string problem = f.check(key); !problem.empty()) fail(child_path, problem);
-            value(child, f.element(), child_path);
+            each([&] {
+                if (std::string problem = f.check(key); !problem.empty()) fail(child_path, problem);
+                value(child, f.element(), child_path);
+            });
         }
     }
 
     void list(const json& v, const Field& f, const std::string& path) const {
         expect(v.is_array(), v, f, path);
-        for (size_t i = 0; i < v.size(); ++i) value(v[i], f.element(), text::element_path(path, i));
+        for (size_t i = 0; i < v.size(); ++i) each([&] { value(v[i], f.element(), text::element_path(path, i)); });
     }
 
     void string(const json& v, const Field& f, const std::string& path) const {
@@ -142,6 +169,7 @@ private:
     }
 
     const std::string& source_;
+    ConfigErrors* all_;
 };
 
 // For a required field nobody set, every source is a suspect.
@@ -353,10 +381,10 @@ void check_static_pod_path(const json& spec, const json& settings, const Origins
 
 }  // namespace
 
-void validate_fragment(const Fragment& f) {
-    Validator check(f.source);
-    check.value(f.spec, schema::spec(), "spec");
-    check.value(f.settings, schema::settings(), "settings");
+void validate_fragment(const Fragment& f, ConfigErrors* all) {
+    Validator check(f.source, all);
+    check.each([&] { check.value(f.spec, schema::spec(), "spec"); });
+    check.each([&] { check.value(f.settings, schema::settings(), "settings"); });
 }
 
 void validate_settings(const json& settings, const Origins& origins) {
@@ -430,16 +458,26 @@ void validate_ecs_merged(const json& spec, const json& settings, const Origins& 
     check_environment_sections(spec, origins);
 }
 
-void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required) {
-    require_cluster_fields(spec, settings, origins, required);
-    validate_settings(settings, origins);
-    check_static_pod_path(spec, settings, origins);
-    check_kubelet_max_pods(spec, origins);
-    check_kubelet_healthz(spec, origins);
-    check_swap(spec, settings, origins);
-    check_kubelet_config_mode(spec, settings, origins);
-    check_aws_environment(spec, origins);
-    check_environment_sections(spec, origins);
+void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required,
+                     ConfigErrors* all) {
+    // each check stands alone: with `all`, one's error does not hide the next's
+    auto each = [all](auto&& check) {
+        if (!all) return check();
+        try {
+            check();
+        } catch (const ConfigError& e) {
+            all->push_back(e);
+        }
+    };
+    each([&] { require_cluster_fields(spec, settings, origins, required); });
+    each([&] { validate_settings(settings, origins); });
+    each([&] { check_static_pod_path(spec, settings, origins); });
+    each([&] { check_kubelet_max_pods(spec, origins); });
+    each([&] { check_kubelet_healthz(spec, origins); });
+    each([&] { check_swap(spec, settings, origins); });
+    each([&] { check_kubelet_config_mode(spec, settings, origins); });
+    each([&] { check_aws_environment(spec, origins); });
+    each([&] { check_environment_sections(spec, origins); });
 }
 
 }  // namespace eksnode::config

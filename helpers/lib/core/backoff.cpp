@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <random>
 
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+
 namespace eksnode {
 
 std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds initial,
@@ -43,6 +47,20 @@ std::optional<std::chrono::steady_clock::time_point> next_attempt_at(std::chrono
     const std::chrono::steady_clock::time_point last_start = deadline - last_attempt;
     if (now >= last_start) return std::nullopt;
     return std::min(now + delay, last_start);
+}
+
+std::optional<std::string> WaitNotice::due(Clock::time_point now, std::string_view what, std::string_view last) {
+    if (now - start_ < quiet_for) return std::nullopt;
+    if (any_said_ && now - said_ < repeat_every) return std::nullopt;
+    any_said_ = true;
+    said_ = now;
+    auto secs = [this](Clock::time_point t) { return std::chrono::duration<double>(t - start_).count(); };
+    return fmt::format("still waiting for {}: {:.1f} s so far, giving up at {:.1f} s (last: {})", what, secs(now),
+                       secs(deadline_), last.empty() ? "no answer yet" : last);
+}
+
+void WaitNotice::retrying(Clock::time_point now, std::string_view what, std::string_view last) {
+    if (std::optional<std::string> line = due(now, what, last)) log::warning("{}", *line);
 }
 
 }  // namespace eksnode

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace eksnode {
 
@@ -31,5 +33,33 @@ std::optional<std::chrono::steady_clock::time_point> next_attempt_at(std::chrono
                                                                      std::chrono::milliseconds delay,
                                                                      std::chrono::steady_clock::time_point deadline,
                                                                      std::chrono::milliseconds last_attempt);
+
+// Says that a retrying wait goes on, so that a hang shows where people look
+// (`journalctl -fu eks-node-config` on a node, the terminal of `eks-node
+// render`), which the retries' own lines at debug level never reached. Quiet
+// for the first quiet_for: a retry or two then is the normal cost of a
+// network coming up. Then one line at the first retry past it, and again at
+// most every repeat_every, each naming what is waited for, how long so far,
+// when the wait gives up and the last failure. One per wait (one per IMDS
+// fetch, per AWS session), not per request, so parallel retries say it once.
+class WaitNotice {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::chrono::seconds quiet_for{2}, repeat_every{10};
+
+    WaitNotice() = default;
+    WaitNotice(Clock::time_point start, Clock::time_point deadline) : start_(start), deadline_(deadline) {}
+
+    // At a retry at `now`: the line to log, or nullopt when none is due.
+    // "still waiting for WHAT: 4.2 s so far, giving up at 120.0 s (last: LAST)"
+    std::optional<std::string> due(Clock::time_point now, std::string_view what, std::string_view last);
+    // The same, logged as a warning when due.
+    void retrying(Clock::time_point now, std::string_view what, std::string_view last);
+
+private:
+    Clock::time_point start_{}, deadline_{};
+    Clock::time_point said_{};  // when the last line was due; start_ before any
+    bool any_said_ = false;
+};
 
 }  // namespace eksnode

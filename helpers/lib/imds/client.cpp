@@ -179,6 +179,7 @@ private:
     int requests_ = 0;
     int retries_ = 0;
     std::string last_retry_;
+    WaitNotice notice_;
     d::Fetched values_;
 };
 
@@ -336,6 +337,7 @@ d::Fetched Fetcher::run_paths() {
 void Fetcher::drive() {
     start_ = Clock::now();
     deadline_ = start_ + opts_.deadline;
+    notice_ = WaitNotice(start_, deadline_);
     for (size_t i = 0; i < opts_.endpoints.size(); ++i)
         add(Kind::race_token, std::string(d::p::token), i).start_at = start_ + opts_.stagger * static_cast<int>(i);
 
@@ -537,6 +539,7 @@ void Fetcher::retry(Transfer& t, std::string what) {
     t.start_at = *at;
     log::debug("IMDS at {}: {}: {}; retry {} in {} ms", endpoint_of(t), t.path, t.last, t.failures,
                std::chrono::duration_cast<milliseconds>(t.start_at - now).count());
+    notice_.retrying(now, fmt::format("IMDS at {} ({})", endpoint_of(t), t.path), t.last);
 }
 
 void Fetcher::give_up_race() {

@@ -54,6 +54,36 @@ void log_warnings(const std::vector<config::Warning>& warnings);
 // field: exit 6 at eks-node-config and `config check`.
 void check_volumes(const json& spec, const json& settings, const Origins& origins);
 
+// `eks-node config check SOURCE...`: what eks-node-config would make of user
+// data before a node is launched with it, short of the instance and the AWS
+// API. Every error is kept, not the first: each source's parse error, each
+// field a fragment gets wrong, then (when the fragments are valid) each
+// check of the merged whole. What the node would look up at boot instead
+// (eks:DescribeCluster for a cluster named alone, the VPC's CIDR) is a note,
+// not an error; where the node would refuse it (an Outposts cluster), an error.
+struct CheckInput {
+    Paths paths;  // with root_fragments: the root whose node.toml.d and nodeadm.d surround the user data
+    bool root_fragments = false;
+    struct Source {
+        std::string label;  // as errors name it: the file's path, "standard input"
+        std::string raw;    // user data, or a TOML fragment when toml
+        bool toml = false;
+    };
+    std::vector<Source> user_data;  // in the user data slot, merged in this order
+    bool strict = false;            // unknown NodeConfig fields are errors, as with settings.strict = true
+};
+struct CheckResult {
+    config::ConfigErrors errors;  // empty: the configuration is valid
+    std::vector<config::Warning> warnings;
+    std::vector<std::string> notes;    // what eks-node-config leaves to the boot, one line each
+    std::vector<std::string> scripts;  // the user data's parts cloud-init runs
+    json spec = json::object(), settings = json::object();
+    Origins origins;
+};
+// `unread`: the errors of sources that could not be read, which count as a
+// source's errors (no check of the merged whole without them).
+CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread = {});
+
 // The whole resolution on a node, for the step and `eks-node config
 // check|dump`: instance.json (checked again, whoever wrote it), user data
 // (--user-data=FILE, else the copy eks-node-imds saved), the EC2 and EKS

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -91,10 +92,13 @@ Probe probe(const std::string& device) {
 }
 
 void wait_for(const std::string& path) {
-    auto deadline = std::chrono::steady_clock::now() + link_timeout;
+    const auto start = std::chrono::steady_clock::now(), deadline = start + link_timeout;
+    WaitNotice notice(start, deadline);
     std::error_code ec;
     while (!fs::exists(path, ec)) {
-        if (std::chrono::steady_clock::now() > deadline)
+        const auto now = std::chrono::steady_clock::now();
+        notice.retrying(now, path, "udev has not made it yet");
+        if (now > deadline)
             throw Error(fmt::format("{}: did not appear within {}s (is udev running?)", path, link_timeout.count()));
         std::this_thread::sleep_for(50ms);
     }

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -175,10 +176,13 @@ StepResult apply_volumes(const std::vector<Volume>& volumes, const Paths& paths)
     StepResult result;
     for (const Volume& v : volumes) {
         std::string name;
-        const auto deadline = std::chrono::steady_clock::now() + device_timeout;
+        const auto start = std::chrono::steady_clock::now(), deadline = start + device_timeout;
+        WaitNotice notice(start, deadline);
         bool told = false;
         while ((name = find_device(v, paths)).empty()) {
-            if (std::chrono::steady_clock::now() > deadline)
+            const auto now = std::chrono::steady_clock::now();
+            notice.retrying(now, fmt::format("{} ({})", v.device, v.field()), "not attached yet");
+            if (now > deadline)
                 throw TempError(
                     fmt::format("{}.device {}: no such EBS volume attached after {}s (is it attached, "
                                 "under this device name?)",

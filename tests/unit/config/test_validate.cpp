@@ -291,10 +291,16 @@ TEST_CASE("feature gates are known names with boolean values", "[config][validat
 // validate_fragment() on a spec as eks-node's TOML gives it
 TEST_CASE("unknown fields are errors at every level", "[config][validate]") {
     CHECK_THAT(problem(at("/clusters", json::object())),
-               Catch::StartsWith("spec.clusters: unknown field (known fields: cluster, kubelet,"));
+               Catch::StartsWith("spec.clusters: unknown field (nearest known field: cluster; known fields: cluster, "
+                                 "kubelet,"));
     CHECK(problem(at("/cluster/nmae", "x")) ==
-          "spec.cluster.nmae: unknown field (known fields: name, apiServerEndpoint, certificateAuthority, cidr, "
-          "enableOutpost, id)");
+          "spec.cluster.nmae: unknown field (nearest known field: name; known fields: name, apiServerEndpoint, "
+          "certificateAuthority, cidr, enableOutpost, id)");
+    // a section of many keys: the nearest, and where they are all listed
+    CHECK_THAT(problem(json::object(), {{"nodeNameStrategi", "imds"}}),
+               Catch::StartsWith("settings.nodeNameStrategi: unknown field (nearest known field: nodeNameStrategy; "
+                                 "eks-node.toml(5), FIELDS, lists the ") &&
+                   Catch::EndsWith(" of settings)"));
     CHECK_THAT(problem(json::object(), {{"imds", {{"timeout", 5}}}}),
                Catch::StartsWith("settings.imds.timeout: unknown field"));
     CHECK(problem(at("/kubelet/config/anything/goes", json::array())).empty());

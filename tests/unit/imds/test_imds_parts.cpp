@@ -85,6 +85,26 @@ TEST_CASE("backoff: one past the deadline is cut short while a last attempt fits
     CHECK_FALSE(next_attempt_at(t0 + milliseconds{9000}, milliseconds{0}, deadline, last));
 }
 
+TEST_CASE("a retrying wait past 2 s is said, then at most every 10 s", "[imds]") {
+    using namespace std::chrono;
+    using Clock = steady_clock;
+    const Clock::time_point t0{}, deadline = t0 + seconds{120};
+    WaitNotice n(t0, deadline);
+    // the first retries of a network coming up: nothing
+    CHECK_FALSE(n.due(t0 + milliseconds{300}, "IMDS", "connection refused"));
+    CHECK_FALSE(n.due(t0 + milliseconds{1999}, "IMDS", "connection refused"));
+    // past 2 s: what, how long, until when, the last failure
+    std::optional<std::string> line = n.due(t0 + milliseconds{2100}, "IMDS at http://169.254.169.254", "timeout");
+    REQUIRE(line);
+    CHECK(*line == "still waiting for IMDS at http://169.254.169.254: 2.1 s so far, giving up at 120.0 s (last: timeout)");
+    // retries close together say it once
+    CHECK_FALSE(n.due(t0 + milliseconds{2500}, "IMDS", "timeout"));
+    CHECK_FALSE(n.due(t0 + milliseconds{12000}, "IMDS", "timeout"));
+    line = n.due(t0 + milliseconds{12100}, "IMDS", "");
+    REQUIRE(line);
+    CHECK(*line == "still waiting for IMDS: 12.1 s so far, giving up at 120.0 s (last: no answer yet)");
+}
+
 TEST_CASE("region from availability zone", "[imds]") {
     CHECK(region_from_az("us-west-2f") == "us-west-2");
     CHECK(region_from_az("cn-north-1a") == "cn-north-1");
