@@ -45,7 +45,7 @@ CASES = [
     ("eks-node validate --", "--image --root= --json --help"),
     ("eks-node collect-logs --o", "--output="),
     ("eks-node check-archive --a", "--arch="),
-    ("eks-node render --r", "--root="),
+    ("eks-node render --r", "--root= --region="),
     ("eks-node nosuch --", ""),
 ]
 

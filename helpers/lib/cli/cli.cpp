@@ -23,6 +23,7 @@
 #include "core/step.hpp"
 #include "core/version.hpp"
 #include "derive/derive.hpp"
+#include "imds/imds.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
 #include "steps/steps.hpp"
@@ -66,6 +67,7 @@ constexpr const char* usage_text =
 
 constexpr const char* render_help =
     "Usage: eks-node render --root=DIR [--imds-endpoint=URL] [--user-data=FILE] [--log-level=LEVEL]\n"
+    "       eks-node render --root=DIR --instance-type=TYPE --region=REGION [--user-data=FILE] [INSTANCE...]\n"
     "       eks-node render --image [--root=DIR] [--log-level=LEVEL]\n"
     "\n"
     "Runs every step of the boot chain in-process (imds, config, system, ca, kubelet, containerd, hosts),\n"
@@ -75,6 +77,11 @@ constexpr const char* render_help =
     "the image fixes (node.toml.d, nodeadm.d, this machine; no user data, no network), so that containerd\n"
     "starts at boot in parallel with eks-node's steps. Needs settings.containerd.sandboxImage (a cached\n"
     "pause image); writes to the host unless --root is given.\n"
+    "\n"
+    "Offline, with --instance-type and --region: no IMDS and no AWS API. The instance is made up\n"
+    "from the flags (INSTANCE: --availability-zone=AZ, --private-ipv4=IP, --vpc-cidr=CIDR,\n"
+    "--instance-id=ID, --mac=MAC, --hostname=NAME, each with a default); what a node would ask\n"
+    "EKS DescribeCluster for (endpoint, CA, service CIDR) must be in the user data. Needs no root.\n"
     "\n"
     "  --root=DIR            the node's root (required without --image: render never writes to the host)\n"
     "  --imds-endpoint=URL   instance metadata endpoint\n"
@@ -361,12 +368,38 @@ double cpu_ms() {
     return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
+// `render`'s offline flags: the instance made up instead of asking IMDS.
+// True when any was given (then --instance-type and --region are required).
+bool take_offline_flags(std::vector<std::string>& rest, imds::OfflineFacts& f) {
+    const std::pair<std::string_view, std::string*> flags[] = {
+        {"--instance-type=", &f.instance_type},   {"--region=", &f.region},
+        {"--availability-zone=", &f.availability_zone}, {"--private-ipv4=", &f.private_ipv4},
+        {"--vpc-cidr=", &f.vpc_cidr},             {"--instance-id=", &f.instance_id},
+        {"--mac=", &f.mac},                       {"--hostname=", &f.hostname},
+    };
+    bool any = false;
+    std::erase_if(rest, [&](const std::string& a) {
+        for (const auto& [flag, value] : flags)
+            if (a.starts_with(flag)) {
+                *value = a.substr(flag.size());
+                return any = true;
+            }
+        return false;
+    });
+    return any;
+}
+
 int render_cmd(const std::vector<std::string>& args) {
     StepOptions opts;
     std::vector<std::string> rest = args;
     bool image = false;
     std::erase_if(rest, [&](const std::string& a) { return a == "--image" && (image = true); });
+    imds::OfflineFacts offline;
+    const bool is_offline = take_offline_flags(rest, offline);
     parse_common_options(rest, opts);
+    if (is_offline && (image || !opts.imds_endpoint.empty()))
+        throw UsageError("render: --instance-type and the other instance flags make up the instance offline: "
+                         "not with --imds-endpoint or --image");
     if (image) {
         if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
         if (!opts.imds_endpoint.empty() || !opts.user_data_file.empty() || !opts.config_path.empty())
@@ -386,6 +419,14 @@ int render_cmd(const std::vector<std::string>& args) {
     // FILE is refused before any step writes), for the config step and for
     // the copy below.
     if (!opts.user_data_file.empty()) opts.user_data_text = config::read_user_data_file(opts.user_data_file);
+    if (is_offline) {
+        offline.user_data = opts.user_data_text;
+        opts.offline_instance = imds::offline_instance(offline).instance;
+        const json& i = *opts.offline_instance;
+        fmt::print("offline: instance {} ({}, {}, {}, VPC {}) made up from the flags; no IMDS, no AWS API\n",
+                   i.value("instanceId", ""), i.value("instanceType", ""), i.value("availabilityZone", ""),
+                   i.value("localIpv4", ""), i["vpcIpv4CidrBlocks"].empty() ? "" : i["vpcIpv4CidrBlocks"][0].get<std::string>());
+    }
 
     // The node's kind is known once the config step has written config.json:
     // an ECS container instance's render runs ecs-node.target's steps, as

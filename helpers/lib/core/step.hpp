@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/fsutil.hpp"
+#include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 
 namespace eksnode {
@@ -23,6 +24,9 @@ struct StepOptions {
     // user_data_file in errors; unset: the config step reads user_data_file itself
     std::optional<std::string> user_data_text;
     std::vector<std::string> args;              // positional arguments
+    // `eks-node render` offline: instance.json made up from flags, which the imds
+    // step writes instead of asking IMDS, and a config step that asks no AWS API
+    std::optional<json> offline_instance;
 
     fs::path config_file() const;               // config_path re-rooted, or the default
 };

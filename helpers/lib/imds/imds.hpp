@@ -71,6 +71,23 @@ std::map<std::string, std::optional<std::string>, std::less<>> fetch_paths(const
 // "amazonaws.com", "amazonaws.com.cn" for cn-*, "c2s.ic.gov" for us-iso-*, ...
 std::string_view default_domain(std::string_view region);
 
+// The instance `eks-node render` makes up offline, from flags, when there
+// is no IMDS to ask (a laptop, a CI job): what a node would be given.
+// Empty strings take the defaults: availability zone REGION + "a", private
+// IPv4 10.0.0.10, VPC 10.0.0.0/16, instance id i-00000000000000000, MAC
+// 02:00:00:00:00:01, local hostname EC2's default for the address
+// (ip-10-0-0-10.REGION.compute.internal; ec2.internal in us-east-1).
+struct OfflineFacts {
+    std::string instance_type, region;  // required
+    std::string availability_zone, private_ipv4, vpc_cidr, instance_id, mac, hostname;
+    std::optional<std::string> user_data;
+};
+// instance.json from them, through the same assembly and checks as IMDS's
+// answers; no imdsEndpoint (nothing may ask IMDS). Throws UsageError naming
+// the flag (--instance-type, --region, ...) whose value is not one IMDS
+// could serve.
+ImdsResult offline_instance(const OfflineFacts& facts);
+
 // Options from `settings.imds` (static TOML) and an --imds-endpoint override.
 // `settings` is the merged [settings] table (static_settings()); its "imds"
 // table is read by settings::read_imds() (config/settings.hpp), the reader

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // instance.json from the raw IMDS answers: validation, defaults, derivations.
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <utility>
@@ -276,6 +277,51 @@ void check_instance(const json& instance, const std::string& source) {
                             it->is_string() ? v::shown(it->get_ref<const std::string&>()) : "a non-string",
                             problem.empty() ? "" : ": ", problem));
     }
+}
+
+ImdsResult offline_instance(const OfflineFacts& facts) {
+    namespace v = value;
+    using detail::Fetched;
+    auto given = [](const std::string& value, std::string fallback) { return value.empty() ? fallback : value; };
+    const std::string ip = given(facts.private_ipv4, "10.0.0.10");
+    std::string dashed = ip;
+    std::replace(dashed.begin(), dashed.end(), '.', '-');
+    const std::string domain = facts.region == "us-east-1" ? "ec2.internal" : facts.region + ".compute.internal";
+    const std::string mac = given(facts.mac, "02:00:00:00:00:01");
+    struct Flag {
+        const char* name;
+        std::string value;
+        std::string (*check)(std::string_view);
+        std::string_view path;
+    };
+    const Flag flags[] = {
+        {"--instance-type", facts.instance_type, v::instance_type, detail::p::instance_type},
+        {"--region", facts.region, v::region, detail::p::region},
+        {"--availability-zone", given(facts.availability_zone, facts.region + "a"), v::availability_zone,
+         detail::p::availability_zone},
+        {"--private-ipv4", ip, v::ipv4, detail::p::local_ipv4},
+        {"--instance-id", given(facts.instance_id, "i-00000000000000000"), v::instance_id, detail::p::instance_id},
+        {"--mac", mac, v::mac, detail::p::mac},
+        {"--hostname", given(facts.hostname, "ip-" + dashed + "." + domain), v::dns_name, detail::p::local_hostname},
+    };
+    Fetched values;
+    for (const Flag& f : flags) {
+        if (f.value.empty()) throw UsageError(fmt::format("render offline: {} is required", f.name));
+        if (std::string problem = f.check(f.value); !problem.empty())
+            throw UsageError(fmt::format("render offline: {}: {}", f.name, problem));
+        values[std::string(f.path)] = f.value;
+    }
+    const std::string vpc = given(facts.vpc_cidr, "10.0.0.0/16");
+    if (std::string problem = v::ipv4_cidr(vpc); !problem.empty())
+        throw UsageError(fmt::format("render offline: --vpc-cidr: {}", problem));
+    values[detail::mac_path(mac, "vpc-ipv4-cidr-blocks")] = vpc;
+    values[std::string(detail::p::interface_macs)] = mac + "/";
+    if (facts.user_data) values[std::string(detail::p::user_data)] = *facts.user_data;
+    ImdsResult r;
+    r.instance = detail::assemble_instance(values, "");
+    r.instance.erase("imdsEndpoint");
+    r.user_data = facts.user_data;
+    return r;
 }
 
 }  // namespace eksnode::imds

@@ -285,7 +285,18 @@ json resolve_config(const ResolveInput& in) {
     if (config::node_kind(settings) == config::NodeKind::ecs) return resolve_ecs(in, spec, settings, warnings, origins);
     // With the API at hand, a cluster name alone is enough (AL2's
     // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
-    config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});
+    try {
+        config::validate_merged(spec, settings, origins, config::Requirements{.cluster_coordinates = !in.api});
+    } catch (const ConfigError& e) {
+        // what a node would ask EKS for is a value an offline render must be given
+        static const std::string coordinates[] = {"spec.cluster.apiServerEndpoint", "spec.cluster.certificateAuthority",
+                                                  "spec.cluster.cidr"};
+        if (!in.offline || std::find(std::begin(coordinates), std::end(coordinates), e.field()) == std::end(coordinates))
+            throw;
+        throw ConfigError(e.source(), e.field(),
+                          e.problem() + "; a node would ask eks:DescribeCluster for it, an offline render asks no AWS "
+                                        "API: set it in the user data or a node.toml.d fragment");
+    }
     check_volumes(spec, settings, origins);
 
     derive::MachineFacts machine = derive::read_machine_facts(in.paths);
@@ -521,8 +532,10 @@ void check_text(const json& cfg) {
 
 json resolve_from_node(const StepOptions& opts) {
     ResolveInput in{opts.paths, json::object(), std::nullopt};
-    // EC2 and EKS lookups, made only when the configuration needs them.
-    in.api = aws::make_api_lookups;
+    // EC2 and EKS lookups, made only when the configuration needs them; an
+    // offline render makes none
+    if (!opts.offline_instance) in.api = aws::make_api_lookups;
+    in.offline = opts.offline_instance.has_value();
 
     fs::path instance_path = opts.paths.of(path::instance_json);
     auto instance_text = read_file_if_exists(instance_path);

@@ -26,6 +26,7 @@ struct ResolveInput {
     std::optional<std::string> user_data;  // raw bytes, as IMDS served them
     std::string user_data_label = "user data";
     derive::ApiFactory api = {};  // empty: no AWS API (offline resolution, tests)
+    bool offline = false;         // `eks-node render` offline: errors say what to pass instead of the API
 };
 
 // Returns config.json. Throws ConfigError (exit 6) before anything is written.

@@ -31,7 +31,13 @@ StepResult imds(const StepOptions& opts) {
     imds::ImdsOptions io = imds::imds_options(settings, opts.imds_endpoint);
 
     auto t0 = std::chrono::steady_clock::now();
-    imds::ImdsResult r = fetch_instance(io);
+    imds::ImdsResult r;
+    if (opts.offline_instance) {
+        r.instance = *opts.offline_instance;
+        r.user_data = opts.user_data_text;
+    } else {
+        r = fetch_instance(io);
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
 
     const json& i = r.instance;
