@@ -194,9 +194,13 @@ check "eks-node.target is not active" bash -c '! systemctl is-active --quiet eks
 check "the error names the file" bash -c '
   journalctl -b -u eks-node-config.service -p err --no-pager -o cat | grep -q "91-broken.toml"'
 rm /etc/eks-node/node.toml.d/91-broken.toml
-timed systemctl start eks-node.target
+# the admin re-runs the step they fixed, and nothing else: its success, while the
+# node is held back, starts eks-node.target again (core/step.cpp, rejoin_if_held_back)
+timed systemctl restart eks-node-config.service
 settle
-check "after the fix, start eks-node.target brings kubelet back" systemctl is-active kubelet.service
+check "after the fix, a restart of eks-node-config alone brings kubelet back" systemctl is-active kubelet.service
+check "... and said why" bash -c '
+  journalctl -b -u eks-node-config.service --no-pager -o cat | grep -q "eks-node-failed.target is active since before this run, which succeeded: starting eks-node.target again"'
 check "... eks-node.target active again" systemctl is-active eks-node.target
 check "... eks-node-failed.target stopped" bash -c '! systemctl is-active --quiet eks-node-failed.target'
 check "... kubelet is a new invocation with the admin's value" bash -c "
@@ -226,4 +230,48 @@ check "back to warn: no marker, the gate skipped, the report ran and warned" bas
     $(systemctl is-active eks-node-preflight.service) == active ]]'
 check "... kubelet active again, eks-node-failed.target stopped" \
   bash -c 'systemctl is-active --quiet kubelet.service && ! systemctl is-active --quiet eks-node-failed.target'
+
+# 6. an admin's re-runs in overlap (eks-node(7), RE-RUNNING). The kubelet step is slowed
+# by 3 s so that the second restart meets its propagated run while it runs: a run
+# stopped by a newer run of the same step is superseded (SuccessExitStatus=SIGTERM),
+# not failed, and kubelet stays up.
+all_steps_active() {
+  local u
+  for u in eks-node-imds eks-node-config eks-node-system eks-node-ca eks-node-kubelet eks-node-containerd; do
+    systemctl is-active --quiet "$u.service" || return 1
+  done
+}
+mkdir -p /run/systemd/system/eks-node-kubelet.service.d
+printf '[Service]\nExecStart=\nExecStart=/bin/sh -c "sleep 3; exec /usr/libexec/eks-node/eks-node-kubelet"\n' \
+  >/run/systemd/system/eks-node-kubelet.service.d/99-slow.conf
+systemctl daemon-reload
+held0=$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target)
+timed systemctl restart eks-node-config.service
+running=$(systemctl show -P ActiveState eks-node-kubelet.service)
+timed systemctl restart eks-node-kubelet.service
+settle
+check "restart config, then the kubelet step while its propagated run runs ($running): none failed" \
+  bash -c '! systemctl is-active --quiet eks-node-failed.target && [[ $(systemctl show -P Result eks-node-kubelet.service) == success ]]'
+check "... the first run was stopped mid-way, not failed: eks-node-failed.target never started" \
+  bash -c "[[ $running == activating && \$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target) == $held0 ]]"
+check "... kubelet is running, every step active" bash -c "systemctl is-active --quiet kubelet.service && $(declare -f all_steps_active); all_steps_active"
+# restart imds, then config while the propagated run of config waits or runs
+held1=$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target)
+systemctl restart --no-block eks-node-imds.service
+timed systemctl restart eks-node-config.service
+settle
+check "restart imds then config: none failed (eks-node-failed.target never started), kubelet running" \
+  bash -c "[[ \$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target) == $held1 ]] && systemctl is-active --quiet kubelet.service"
+rm /run/systemd/system/eks-node-kubelet.service.d/99-slow.conf
+systemctl daemon-reload
+# a failing fragment, then the fixed one, each a restart of eks-node-config alone
+printf 'maxPods = [\n' >/etc/eks-node/node.toml.d/93-broken.toml
+timed systemctl restart eks-node-config.service
+settle
+check "a failing fragment: held back" bash -c '! systemctl is-active --quiet kubelet.service && systemctl is-active --quiet eks-node-failed.target'
+rm /etc/eks-node/node.toml.d/93-broken.toml
+timed systemctl restart eks-node-config.service
+settle
+check "... the fixed one: kubelet running, every step active, eks-node.target active" \
+  bash -c "systemctl is-active --quiet kubelet.service && systemctl is-active --quiet eks-node.target && $(declare -f all_steps_active); all_steps_active"
 finish
