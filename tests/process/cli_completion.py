@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Bash completion for eks-node (completions/eks-node): sources the script in
+"""Bash completion for eks-node (generated into the build's completions/eks-node): sources the script in
 bash, calls its function for partial command lines as bash would (COMP_WORDS,
 COMP_CWORD), and compares COMPREPLY, as a set, with what each line should offer:
 the hand-written cases below, and for every command of helpers/lib/cli/options.tsv

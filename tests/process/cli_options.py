@@ -56,6 +56,9 @@ def main():
                         re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(opt), man), man[:300])
             checked += 1
     tally.at_least(checked, 30, "options of the table")
+    r = harness.run_cli(cli, "help")
+    for name in sorted(n for n in table if " " not in n):
+        tally.check("eks-node help lists %s" % name, re.search(r"^  %s\b" % re.escape(name), r.stdout, re.M), r.stdout)
 
     # --opt=V and --opt V: the same answer
     with tempfile.TemporaryDirectory() as root:

@@ -65,6 +65,7 @@ constexpr const char* usage_text =
     "  help                 show this help\n"
     "  version              show the version\n"
     "\n"
+    "An option's value follows \"=\" or a space: --root=DIR or --root DIR.\n"
     "\"eks-node COMMAND --help\" describes each command. See eks-node(1).\n";
 
 constexpr const char* render_help =
