@@ -307,9 +307,12 @@ def fish(commands, steps):
     for c in top:
         out.append(f"complete -c eks-node -n 'not __fish_seen_subcommand_from {names}' -a {c['name']} "
                    f"-d {fq(c['help'])}")
+    # an argument's words (files only where it names files: -F), and an option's value (-x: one
+    # is required, no files unless -F)
     values = {"dir": "-a '(__fish_complete_directories)'", "file": "-F", "level": f"-a '{LEVELS}'",
               "step": f"-a '{steps}'", "step-or-none": f"-a '{steps} none'",
               "handler": "-a '(eks-node runtime-class 2>/dev/null | sed -n \"s/^handler: //p\")'", "none": ""}
+    option_values = {k: ("-r " if k == "file" else "-x ") + v for k, v in values.items()}
     for c in commands:
         if c["hidden"] or c["name"] in ("help", "version"):
             continue
@@ -331,7 +334,7 @@ def fish(commands, steps):
         for o in c["options"]:
             line = f"complete -c eks-node -n '{cond}' -l {o['name'][2:]}"
             if o["value"]:
-                line += " -r " + values[o["complete"]]
+                line += " " + option_values[o["complete"]]
             out.append(line.rstrip() + f" -d {fq(o['help'])}")
     return "\n".join(out) + "\n"
 

@@ -4,12 +4,15 @@
 bash, calls its function for partial command lines as bash would (COMP_WORDS,
 COMP_CWORD), and compares COMPREPLY, as a set, with what each line should offer:
 the hand-written cases below, and for every command of helpers/lib/cli/options.tsv
-exactly its options (and --help), as the table has them.
+exactly its options (and --help), as the table has them. Beside it, the zsh and
+fish scripts the same generator makes: both parse (zsh -n, fish -n), and fish
+offers each command's options of the table (where zsh and fish are installed).
 
 Usage: cli_completion.py [COMPLETION_SCRIPT]
 """
 
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -105,6 +108,24 @@ def main():
                     "offered %s, want %s" % (sorted(got), sorted(want)))
         derived += 1
     tally.at_least(derived, 12, "commands of the table")
+
+    zsh_script, fish_script = SCRIPT.parent / "_eks-node", SCRIPT.parent / "eks-node.fish"
+    for shell, script in (("zsh", zsh_script), ("fish", fish_script)):
+        if not shutil.which(shell):
+            print("skip %s: not installed" % shell)
+            continue
+        r = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True, timeout=30)
+        tally.check("%s -n %s: it parses" % (shell, script.name), r.returncode == 0, r.stderr)
+    if shutil.which("fish"):
+        for name, c in sorted(table.items()):
+            if c["complete"] == "subcommand":
+                continue
+            want = {o for o in c["options"]} | {"--help"}
+            r = subprocess.run(["fish", "--no-config", "-c", "source %s; complete -C 'eks-node %s --'" %
+                                (fish_script, name)], capture_output=True, text=True, timeout=30)
+            got = {line.split("\t")[0] for line in r.stdout.splitlines()}
+            tally.check("fish: complete 'eks-node %s --': the table's options" % name, got == want,
+                        "offered %s, want %s %s" % (sorted(got), sorted(want), r.stderr))
     tally.at_least(len(CASES), 15, "completion cases")
     return tally.finish()
 

@@ -4,13 +4,15 @@
 the table is in its command's --help and in eks-node(1)'s COMMANDS; "--opt=V" and
 "--opt V" are the same; an unknown option or command is one line with a "did you mean",
 the usage line and where help is, exit 2, not the whole help; a flag refuses "=V";
-`confinement` takes a step's unit name.
+`confinement` takes a step's unit name; tools/gen-cli-options.py refuses a malformed
+table, naming the line.
 
 Usage: cli_options.py EKS_NODE_CLI
 """
 
 import pathlib
 import re
+import subprocess
 import sys
 import tempfile
 
@@ -114,6 +116,24 @@ def main():
         r = harness.run_cli(cli, "confinement", unit)
         tally.check("confinement %s: the step imds" % unit,
                     r.returncode == 0 and want.returncode == 0 and r.stdout == want.stdout, r.stderr)
+    # the generator refuses a malformed table, naming the file and line
+    good = cli_table.TABLE.read_text()
+    with tempfile.TemporaryDirectory() as tmp:
+        for what, text, want in (
+                ("an option before its command", "nosuch\t--x\t-\t-\tnone\thelp\n", "before the command"),
+                ("five columns", "status\t--x\t-\t-\tnone\n", "5 columns"),
+                ("an option twice", "status\t--json\t-\t-\tnone\thelp\n", "twice"),
+                ("a flag with a value kind", "status\t--x\t-\t-\tdir\thelp\n", "no value to complete"),
+                ("--help in the table", "status\t--help\t-\t-\tnone\thelp\n", "every command takes --help"),
+                ("an unknown kind", "status\t--x\tV\t-\tcolour\thelp\n", "complete one of")):
+            table = pathlib.Path(tmp) / "options.tsv"
+            table.write_text(good + text)
+            line = len((good + text).splitlines())
+            r = subprocess.run([sys.executable, str(harness.SOURCE_ROOT / "tools" / "gen-cli-options.py"), "--table",
+                                str(table), "--cpp", str(pathlib.Path(tmp) / "out.cpp")],
+                               capture_output=True, text=True, timeout=30)
+            tally.check("gen-cli-options.py refuses %s, naming line %d" % (what, line),
+                        r.returncode != 0 and "%s:%d:" % (table, line) in r.stderr and want in r.stderr, r.stderr)
     return tally.finish()
 
 
