@@ -327,7 +327,8 @@ int runtime_class_cmd(const std::vector<std::string>& args) {
     for (const std::string& kv : parsed.values("--node-selector")) {
         size_t eq = kv.find('=');
         if (eq == 0 || eq == std::string::npos)
-            throw UsageError(fmt::format("runtime-class: --node-selector {} is not KEY=VALUE", config::text::quote(kv)));
+            throw UsageError(
+                fmt::format("runtime-class: --node-selector {} is not KEY=VALUE", config::text::quote(kv)));
         // printed into YAML the admin applies: only what the API server
         // takes as a label, so that no key or value can add YAML of its own
         const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
@@ -481,17 +482,16 @@ int cli_main(int argc, char** argv) {
         // one line, "eks-node CMD: what is wrong", then how to use CMD in
         // short (its --help says the rest)
         const std::string msg = e.what();
-        std::string line = usage_of.empty()                                              ? "eks-node: " + msg
-                           : msg.starts_with(cmd + ":") || msg.starts_with(cmd + " ") ? "eks-node " + msg
-                                                                                       : fmt::format("eks-node {}: {}", cmd, msg);
+        std::string line = usage_of.empty() ? "eks-node: " + msg
+                           : msg.starts_with(cmd + ":") || msg.starts_with(cmd + " ")
+                               ? "eks-node " + msg
+                               : fmt::format("eks-node {}: {}", cmd, msg);
         std::fputs((one_line(line, 4096) + "\n").c_str(), stderr);
         // get-token's caller is kubelet, which logs each line of the
         // plugin's stderr: the error line alone says what is wrong.
         if (cmd == "get-token") return EXIT_USAGE;
-        if (usage_of.empty())
-            std::fputs("Try 'eks-node --help'.\n", stderr);
-        else
-            std::fputs(fmt::format("{}\nTry 'eks-node {} --help'.\n", usage_line(usage_of), usage_of).c_str(), stderr);
+        if (usage_of.empty()) std::fputs("Try 'eks-node --help'.\n", stderr);
+        else std::fputs(fmt::format("{}\nTry 'eks-node {} --help'.\n", usage_line(usage_of), usage_of).c_str(), stderr);
         return EXIT_USAGE;
     } catch (...) {
         return report_exception("eks-node");

@@ -446,8 +446,7 @@ std::string Collection::archive() {
 
 int collect_logs_cmd(const std::vector<std::string>& args) {
     const ParsedOptions parsed = parse_options("collect-logs", args);
-    if (!parsed.args.empty())
-        throw UsageError(fmt::format("collect-logs: unexpected argument \"{}\"", parsed.args[0]));
+    if (!parsed.args.empty()) throw UsageError(fmt::format("collect-logs: unexpected argument \"{}\"", parsed.args[0]));
     const Paths paths(parsed.value("--root").value_or("/"));
     std::string output = parsed.value("--output").value_or("");
     if (output.empty()) {

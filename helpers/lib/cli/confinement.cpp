@@ -140,7 +140,8 @@ int confinement_cmd(const std::vector<std::string>& args) {
         // the step's name, or its unit's ("eks-node-imds", "eks-node-imds.service")
         const std::string name = step_of_unit(a);
         if (!confine::find_policy(name))
-            throw UsageError(fmt::format("confinement: no step \"{}\" (steps: {})", a, fmt::join(confine::step_names(), ", ")));
+            throw UsageError(
+                fmt::format("confinement: no step \"{}\" (steps: {})", a, fmt::join(confine::step_names(), ", ")));
         names.push_back(name);
     }
     std::vector<std::string_view> steps(names.begin(), names.end());

@@ -70,8 +70,8 @@ Options parse(const std::vector<std::string>& args) {
     const ParsedOptions p = parse_options("get-token", args);
     if (!p.args.empty()) throw UsageError(fmt::format("get-token: unexpected argument \"{}\"", p.args[0]));
     Options o;
-    for (const auto& [name, slot] : {std::pair{"--cluster-name", &o.cluster_name}, std::pair{"--cluster-id", &o.cluster_id},
-                                     std::pair{"--region", &o.region}})
+    for (const auto& [name, slot] : {std::pair{"--cluster-name", &o.cluster_name},
+                                     std::pair{"--cluster-id", &o.cluster_id}, std::pair{"--region", &o.region}})
         if (std::optional<std::string> v = p.value(name)) {
             if (v->empty()) throw UsageError(fmt::format("get-token: {} is empty", name));
             *slot = *v;

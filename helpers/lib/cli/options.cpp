@@ -113,8 +113,7 @@ ParsedOptions parse_options(std::string_view command, const std::vector<std::str
                                              name, o->value));
             value = args[++i];
         }
-        if (!o->repeatable && out.has(name))
-            throw UsageError(fmt::format("{}: {} given twice", command, name));
+        if (!o->repeatable && out.has(name)) throw UsageError(fmt::format("{}: {} given twice", command, name));
         out.given.emplace_back(name, std::move(value));
     }
     return out;
@@ -122,14 +121,10 @@ ParsedOptions parse_options(std::string_view command, const std::vector<std::str
 
 void apply_common(const ParsedOptions& parsed, StepOptions& out) {
     for (const auto& [name, val] : parsed.given) {
-        if (name == "--root")
-            out.paths = Paths(val);
-        else if (name == "--config")
-            out.config_path = val;
-        else if (name == "--imds-endpoint")
-            out.imds_endpoint = val;
-        else if (name == "--user-data")
-            out.user_data_file = val;
+        if (name == "--root") out.paths = Paths(val);
+        else if (name == "--config") out.config_path = val;
+        else if (name == "--imds-endpoint") out.imds_endpoint = val;
+        else if (name == "--user-data") out.user_data_file = val;
         else if (name == "--log-level") {
             log::Level l;
             if (!log::parse_level(val, l)) throw UsageError(fmt::format("--log-level: unknown level \"{}\"", val));

@@ -24,8 +24,8 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "cli/options.hpp"
 #include "cli/image_units.hpp"
+#include "cli/options.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"

@@ -45,7 +45,8 @@ TEST_CASE("options: --opt=V and --opt V alike, flags alone, -- ends them", "[cli
 TEST_CASE("options: one wording for each usage error, with the nearest option", "[cli][options]") {
     CHECK(usage_error_of("render", {"--rot=/x"}) == "render: unknown option --rot (did you mean --root?)");
     CHECK(usage_error_of("render", {"--offline"}) == "render: unknown option --offline");
-    CHECK(usage_error_of("config dump", {"--origin"}) == "config dump: unknown option --origin (did you mean --origins?)");
+    CHECK(usage_error_of("config dump", {"--origin"}) ==
+          "config dump: unknown option --origin (did you mean --origins?)");
     CHECK(usage_error_of("status", {"-j"}) == "status: unknown option -j");
     CHECK(usage_error_of("status", {"--json=1"}) == "status: --json takes no value");
     CHECK(usage_error_of("max-pods", {"--vcpus"}) == "max-pods: --vcpus needs a value (--vcpus N or --vcpus=N)");
