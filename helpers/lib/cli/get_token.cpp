@@ -172,7 +172,7 @@ aws::Credentials credentials(const Options& o, json instance, const std::string&
         // credentials still expired are refused as temporary (exit 75).
         auto expired = [](const aws::Credentials& c) { return c.expiration && *c.expiration <= now(); };
         // a copy: get() itself renews credentials near their expiry, each call a fetch
-        const aws::Credentials first = provider.get();
+        aws::Credentials first = provider.get();  // not const: returned by move
         if (!expired(first)) return first;
         log::debug("the credentials from {} expired at {}: fetching them again", first.source,
                    aws::rfc3339(*first.expiration));
