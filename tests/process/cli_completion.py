@@ -1,18 +1,24 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Bash completion for eks-node (completions/eks-node): sources the script in
+"""Bash completion for eks-node (generated into the build's completions/eks-node): sources the script in
 bash, calls its function for partial command lines as bash would (COMP_WORDS,
-COMP_CWORD), and compares COMPREPLY, as a set, with what each line should offer.
+COMP_CWORD), and compares COMPREPLY, as a set, with what each line should offer:
+the hand-written cases below, and for every command of helpers/lib/cli/options.tsv
+exactly its options (and --help), as the table has them. Beside it, the zsh and
+fish scripts the same generator makes: both parse (zsh -n, fish -n), and fish
+offers each command's options of the table (tools/deps.sh --test installs both).
 
 Usage: cli_completion.py [COMPLETION_SCRIPT]
 """
 
 import pathlib
+import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
+import cli_table  # noqa: E402
 
 SCRIPT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else harness.SOURCE_ROOT / "completions" / "eks-node"
 
@@ -24,10 +30,11 @@ CASES = [
     ("eks-node readahead-list --", "--root= --print --help"),
     ("eks-node confinement --probe=r", "readahead"),
     ("eks-node g", "get-token"),
-    ("eks-node get-token --c", "--cluster-name --cluster-id"),
+    ("eks-node get-token --c", "--cluster-name= --cluster-id="),
     ("eks-node get-token --cluster-name ", ""),  # a value: nothing to offer
     ("eks-node get-token --region ", ""),
-    ("eks-node get-token --cluster-name c --r", "--region --root="),
+    ("eks-node get-token --cluster-name c --r", "--region= --root="),
+    ("eks-node get-token --cluster-name=c --r", "--region= --root="),
     ("eks-node runtime-class --n", "--node-selector="),
     ("eks-node co", "config collect-logs confinement"),
     ("eks-node confinement c", "config ca containerd cloud-init"),
@@ -38,14 +45,22 @@ CASES = [
     ("eks-node config ", "check dump"),
     ("eks-node config d", "dump"),
     ("eks-node config dump --", "--origins --show-secrets --root= --help"),
-    ("eks-node max-pods --inst", "--instance-type --instance-type-from-imds"),
+    ("eks-node max-pods --inst", "--instance-type= --instance-type-from-imds"),
     ("eks-node max-pods --instance-type ", ""),  # a value: nothing to offer
     ("eks-node max-pods --instance-type m5.large --cni-p", "--cni-prefix-delegation-enabled"),
-    ("eks-node status --", "--json --help"),
+    ("eks-node status --", "--json --prometheus --help"),
     ("eks-node validate --", "--image --root= --json --help"),
     ("eks-node collect-logs --o", "--output="),
     ("eks-node check-archive --a", "--arch="),
     ("eks-node render --r", "--root= --region="),
+    ("eks-node render --i", "--imds-endpoint= --image --instance-type= --instance-id="),
+    ("eks-node render --log-level ", "error warning notice info debug"),  # --opt VALUE
+    ("eks-node render --log-level=d", "debug"),
+    ("eks-node confinement --probe h", "hosts"),
+    ("eks-node confinement --probe no", "none"),
+    ("eks-node collect-logs --r", "--root="),
+    ("eks-node config check --r", "--root="),
+    ("eks-node config --root /x ", "check dump"),  # a value is not the subcommand
     ("eks-node nosuch --", ""),
 ]
 
@@ -78,6 +93,40 @@ def main():
         if got != set(want.split()):
             problems.append("offered %s, want %s" % (sorted(got), sorted(want.split())))
         tally.case("complete %r" % line, problems)
+    # every command's options, as the table has them: a value option waits for its "="
+    table = cli_table.visible()
+    r, got = complete("eks-node ")
+    tally.check("complete 'eks-node ': the table's commands", got == set(table) - {n for n in table if " " in n} |
+                {"help", "version"}, sorted(got))
+    derived = 0
+    for name, c in sorted(table.items()):
+        if c["complete"] == "subcommand":
+            continue
+        want = {o + ("=" if v else "") for o, v in c["options"].items()} | {"--help"}
+        r, got = complete("eks-node %s --" % name)
+        tally.check("complete 'eks-node %s --': the table's options" % name, got == want,
+                    "offered %s, want %s" % (sorted(got), sorted(want)))
+        derived += 1
+    tally.at_least(derived, 12, "commands of the table")
+
+    zsh_script, fish_script = SCRIPT.parent / "_eks-node", SCRIPT.parent / "eks-node.fish"
+    # tools/deps.sh --test installs both: a missing one is a failure, not a skip
+    for shell, script in (("zsh", zsh_script), ("fish", fish_script)):
+        if not shutil.which(shell):
+            tally.check("%s is installed (tools/deps.sh --test)" % shell, False)
+            continue
+        r = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True, timeout=30)
+        tally.check("%s -n %s: it parses" % (shell, script.name), r.returncode == 0, r.stderr)
+    if shutil.which("fish"):
+        for name, c in sorted(table.items()):
+            if c["complete"] == "subcommand":
+                continue
+            want = {o for o in c["options"]} | {"--help"}
+            r = subprocess.run(["fish", "--no-config", "-c", "source %s; complete -C 'eks-node %s --'" %
+                                (fish_script, name)], capture_output=True, text=True, timeout=30)
+            got = {line.split("\t")[0] for line in r.stdout.splitlines()}
+            tally.check("fish: complete 'eks-node %s --': the table's options" % name, got == want,
+                        "offered %s, want %s %s" % (sorted(got), sorted(want), r.stderr))
     tally.at_least(len(CASES), 15, "completion cases")
     return tally.finish()
 

@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "config/bootstrap_sh.hpp"
 #include "config/fragments.hpp"
 #include "config/sources.hpp"
@@ -141,9 +142,10 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     auto dashdash = std::find(args.begin(), args.end(), "--");
     if (dashdash == args.end()) throw UsageError("bootstrap-sh: bootstrap.sh's arguments go after \"--\"");
     StepOptions opts;
-    parse_common_options({args.begin(), dashdash}, opts);
-    if (!opts.args.empty())
-        throw UsageError(fmt::format("bootstrap-sh: unexpected argument \"{}\" before --", opts.args[0]));
+    const ParsedOptions parsed = parse_options("bootstrap-sh", {args.begin(), dashdash});
+    apply_common(parsed, opts);
+    if (!parsed.args.empty())
+        throw UsageError(fmt::format("bootstrap-sh: unexpected argument \"{}\" before --", parsed.args[0]));
     std::vector<std::string> flags(dashdash + 1, args.end());
 
     std::string label = opts.user_data_file.empty() ? "user data" : opts.user_data_file;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "cri/archive.hpp"
@@ -26,13 +27,9 @@ const char* const check_archive_help =
     "problem) otherwise, 2 on usage errors. See eks-node(1).\n";
 
 int check_archive_cmd(const std::vector<std::string>& args) {
-    std::string arch = cri::host_goarch();
-    std::vector<std::string> files;
-    for (const std::string& a : args) {
-        if (a.starts_with("--arch=")) arch = a.substr(7);
-        else if (a.starts_with("-") && a != "-") throw UsageError(fmt::format("check-archive: unknown option {}", a));
-        else files.push_back(a);
-    }
+    const ParsedOptions parsed = parse_options("check-archive", args);
+    const std::string arch = parsed.value("--arch").value_or(cri::host_goarch());
+    const std::vector<std::string>& files = parsed.args;
     if (files.empty()) throw UsageError("check-archive: name at least one archive");
     for (const std::string& f : files) {
         std::ifstream in(f, std::ios::binary);

@@ -12,6 +12,7 @@
 
 #include "cli/chain.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "cli/redact.hpp"
 #include "config/runtimes.hpp"
 #include "config/sources.hpp"
@@ -21,6 +22,7 @@
 #include "core/log.hpp"
 #include "core/outputs.hpp"
 #include "core/step.hpp"
+#include "core/text.hpp"
 #include "core/version.hpp"
 #include "derive/derive.hpp"
 #include "imds/imds.hpp"
@@ -46,7 +48,8 @@ constexpr const char* usage_text =
     "                       the RuntimeClass manifests of the node's runtime handlers (settings.runtimes)\n"
     "  max-pods (--instance-type TYPE | --instance-type-from-imds) [--cni-...] [--json]\n"
     "                       the recommended maxPods, as AL2's max-pods-calculator.sh computes it\n"
-    "  status [--json]      every step of eks-node.target: state, times, exit status, last error\n"
+    "  status [--json | --prometheus]\n"
+    "                       every step of eks-node.target: state, times, exit status, last error\n"
     "  validate [--image] [--root=DIR] [--json]\n"
     "                       check the node's files, kernel settings and services; one line each\n"
     "                       (--image: an image's programs, files and units, before it is published)\n"
@@ -54,7 +57,7 @@ constexpr const char* usage_text =
     "                       for an image build: the files a join reads, for eks-node-readahead\n"
     "  confinement [STEP...] [--probe=STEP]\n"
     "                       what each step may write (Landlock), and a probe of it\n"
-    "  collect-logs [--output=FILE]\n"
+    "  collect-logs [--output=FILE] [--root=DIR]\n"
     "                       a tar.gz of journals, rendered files (redacted) and system state\n"
     "  check-archive [--arch=GOARCH] FILE...\n"
     "                       an image archive (e.g. /etc/eks/pause.tar) whole, every blob's digest checked\n"
@@ -63,6 +66,7 @@ constexpr const char* usage_text =
     "  help                 show this help\n"
     "  version              show the version\n"
     "\n"
+    "An option's value follows \"=\" or a space: --root=DIR or --root DIR.\n"
     "\"eks-node COMMAND --help\" describes each command. See eks-node(1).\n";
 
 constexpr const char* render_help =
@@ -86,7 +90,8 @@ constexpr const char* render_help =
     "  --root=DIR            the node's root (required without --image: render never writes to the host)\n"
     "  --imds-endpoint=URL   instance metadata endpoint\n"
     "  --user-data=FILE      user data instead of IMDS's\n"
-    "  --log-level=LEVEL     error, warning, notice, info or debug\n";
+    "  --log-level=LEVEL     error, warning, notice, info or debug\n"
+    "  --image               for an image build: containerd's files from what the image fixes (above)\n";
 
 constexpr const char* config_help =
     "Usage: eks-node config check [--json] [--strict] [--root=DIR] [SOURCE...]\n"
@@ -259,17 +264,19 @@ int config_check_sources(const std::vector<std::string>& sources, const Paths& n
 
 int config_cmd(const std::vector<std::string>& args) {
     if (args.empty()) throw UsageError("config: expected \"check\" or \"dump\"");
-    StepOptions opts;
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    bool origins = false, show_secrets = false;
-    CheckFlags check;
-    std::erase_if(rest, [&](const std::string& a) { return a == "--origins" && (origins = true); });
-    std::erase_if(rest, [&](const std::string& a) { return a == "--show-secrets" && (show_secrets = true); });
-    if (args[0] == "check") {
-        std::erase_if(rest, [&](const std::string& a) { return a == "--json" && (check.json = true); });
-        std::erase_if(rest, [&](const std::string& a) { return a == "--strict" && (check.strict = true); });
+    if (args[0] != "check" && args[0] != "dump") {
+        const std::string near = near_name(args[0], {"check", "dump"});
+        throw UsageError(fmt::format("config: unknown subcommand {}{}", config::text::quote(args[0]),
+                                     near.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", near)));
     }
-    parse_common_options(rest, opts);
+    const ParsedOptions parsed = parse_options("config " + args[0], {args.begin() + 1, args.end()});
+    StepOptions opts;
+    apply_common(parsed, opts);
+    opts.args = parsed.args;
+    const bool origins = parsed.has("--origins"), show_secrets = parsed.has("--show-secrets");
+    CheckFlags check{.json = parsed.has("--json"), .strict = parsed.has("--strict")};
+    if (args[0] == "dump" && !opts.args.empty())
+        throw UsageError(fmt::format("config dump: unexpected argument {}", config::text::quote(opts.args[0])));
 
     if (args[0] == "check") {
         // --json: the answer is the object on stdout; only what is not the
@@ -319,16 +326,16 @@ int config_cmd(const std::vector<std::string>& args) {
 // The RuntimeClasses of the node's handlers: what the cluster admin applies
 // so that pods can name a handler (runtimeClassName).
 int runtime_class_cmd(const std::vector<std::string>& args) {
+    const ParsedOptions parsed = parse_options("runtime-class", args);
     StepOptions opts;
-    std::vector<std::string> rest = args;
+    apply_common(parsed, opts);
+    opts.args = parsed.args;
     json selector = json::object();
-    std::erase_if(rest, [&](const std::string& a) {
-        constexpr std::string_view flag = "--node-selector=";
-        if (!a.starts_with(flag)) return false;
-        std::string kv = a.substr(flag.size());
+    for (const std::string& kv : parsed.values("--node-selector")) {
         size_t eq = kv.find('=');
         if (eq == 0 || eq == std::string::npos)
-            throw UsageError(fmt::format("runtime-class: {} is not --node-selector=KEY=VALUE", a));
+            throw UsageError(
+                fmt::format("runtime-class: --node-selector {} is not KEY=VALUE", config::text::quote(kv)));
         // printed into YAML the admin applies: only what the API server
         // takes as a label, so that no key or value can add YAML of its own
         const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
@@ -339,9 +346,7 @@ int runtime_class_cmd(const std::vector<std::string>& args) {
             throw UsageError(fmt::format("runtime-class: --node-selector {} value {}: {}", config::text::quote(key),
                                          config::text::quote(value), problem));
         selector[key] = value;
-        return true;
-    });
-    parse_common_options(rest, opts);
+    }
     auto text = read_file_if_exists(opts.config_file());
     json cfg = text ? json::parse(*text, nullptr, false) : resolve::resolve_from_node(opts);
     if (cfg.is_discarded())
@@ -370,37 +375,33 @@ double cpu_ms() {
 
 // `render`'s offline flags: the instance made up instead of asking IMDS.
 // True when any was given (then --instance-type and --region are required).
-bool take_offline_flags(std::vector<std::string>& rest, imds::OfflineFacts& f) {
+bool offline_flags(const ParsedOptions& parsed, imds::OfflineFacts& f) {
     const std::pair<std::string_view, std::string*> flags[] = {
-        {"--instance-type=", &f.instance_type},   {"--region=", &f.region},
-        {"--availability-zone=", &f.availability_zone}, {"--private-ipv4=", &f.private_ipv4},
-        {"--vpc-cidr=", &f.vpc_cidr},             {"--instance-id=", &f.instance_id},
-        {"--mac=", &f.mac},                       {"--hostname=", &f.hostname},
+        {"--instance-type", &f.instance_type},         {"--region", &f.region},
+        {"--availability-zone", &f.availability_zone}, {"--private-ipv4", &f.private_ipv4},
+        {"--vpc-cidr", &f.vpc_cidr},                   {"--instance-id", &f.instance_id},
+        {"--mac", &f.mac},                             {"--hostname", &f.hostname},
     };
     bool any = false;
-    std::erase_if(rest, [&](const std::string& a) {
-        for (const auto& [flag, value] : flags)
-            if (a.starts_with(flag)) {
-                *value = a.substr(flag.size());
-                return any = true;
-            }
-        return false;
-    });
+    for (const auto& [flag, value] : flags)
+        if (std::optional<std::string> v = parsed.value(flag)) {
+            *value = *v;
+            any = true;
+        }
     return any;
 }
 
 int render_cmd(const std::vector<std::string>& args) {
+    const ParsedOptions parsed = parse_options("render", args);
     StepOptions opts;
-    std::vector<std::string> rest = args;
-    bool image = false;
-    std::erase_if(rest, [&](const std::string& a) { return a == "--image" && (image = true); });
+    apply_common(parsed, opts);
+    opts.args = parsed.args;
     imds::OfflineFacts offline;
-    const bool is_offline = take_offline_flags(rest, offline);
-    parse_common_options(rest, opts);
-    if (is_offline && (image || !opts.imds_endpoint.empty()))
+    const bool is_offline = offline_flags(parsed, offline);
+    if (is_offline && (parsed.has("--image") || !opts.imds_endpoint.empty()))
         throw UsageError("render: --instance-type and the other instance flags make up the instance offline: "
                          "not with --imds-endpoint or --image");
-    if (image) {
+    if (parsed.has("--image")) {
         if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
         if (!opts.imds_endpoint.empty() || !opts.user_data_file.empty() || !opts.config_path.empty())
             throw UsageError("render --image reads no instance, user data or config.json: only --root and --log-level");
@@ -477,7 +478,7 @@ int cli_main(int argc, char** argv) {
     }
     std::string cmd = args[0];
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    const char* help = usage_text;   // shown after a usage error
+    std::string usage_of;  // the command (or "config check") whose usage line a usage error shows
     try {
         struct Command {
             const char* name;
@@ -501,20 +502,37 @@ int cli_main(int argc, char** argv) {
         };
         for (const Command& c : commands) {
             if (cmd != c.name) continue;
-            help = c.help;
+            usage_of = cmd;
+            if (cmd == "config" && !rest.empty() && find_command("config " + rest[0])) usage_of += " " + rest[0];
             if (wants_help(rest)) {
                 std::fputs(c.help, stdout);
                 return EXIT_OK;
             }
             return c.run(rest);
         }
-        throw UsageError(fmt::format("unknown command \"{}\" (see eks-node help)", cmd));
-    } catch (...) {
-        int code = report_exception("eks-node");
+        std::vector<std::string> known;
+        for (const CommandSpec& c : command_specs())
+            if (!c.hidden && c.name.find(' ') == std::string_view::npos) known.emplace_back(c.name);
+        const std::string near = near_name(cmd, known);
+        throw UsageError(fmt::format("unknown command {}{}", config::text::quote(cmd),
+                                     near.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", near)));
+    } catch (const UsageError& e) {
+        // one line, "eks-node CMD: what is wrong", then how to use CMD in
+        // short (its --help says the rest)
+        const std::string msg = e.what();
+        std::string line = usage_of.empty() ? "eks-node: " + msg
+                           : msg.starts_with(cmd + ":") || msg.starts_with(cmd + " ")
+                               ? "eks-node " + msg
+                               : fmt::format("eks-node {}: {}", cmd, msg);
+        std::fputs((one_line(line, 4096) + "\n").c_str(), stderr);
         // get-token's caller is kubelet, which logs each line of the
         // plugin's stderr: the error line alone says what is wrong.
-        if (code == EXIT_USAGE && cmd != "get-token") std::fputs(help, stderr);
-        return code;
+        if (cmd == "get-token") return EXIT_USAGE;
+        if (usage_of.empty()) std::fputs("Try 'eks-node --help'.\n", stderr);
+        else std::fputs(fmt::format("{}\nTry 'eks-node {} --help'.\n", usage_line(usage_of), usage_of).c_str(), stderr);
+        return EXIT_USAGE;
+    } catch (...) {
+        return report_exception("eks-node");
     }
 }
 

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "cli/redact.hpp"
 #include "config/fragments.hpp"
 #include "core/error.hpp"
@@ -444,16 +445,10 @@ std::string Collection::archive() {
 }  // namespace
 
 int collect_logs_cmd(const std::vector<std::string>& args) {
-    Paths paths;
-    std::string output;
-    for (const std::string& a : args) {
-        if (a.starts_with("--output="))
-            output = a.substr(9);
-        else if (a.starts_with("--root="))
-            paths = Paths(a.substr(7));
-        else
-            throw UsageError(fmt::format("collect-logs: unexpected argument \"{}\"", a));
-    }
+    const ParsedOptions parsed = parse_options("collect-logs", args);
+    if (!parsed.args.empty()) throw UsageError(fmt::format("collect-logs: unexpected argument \"{}\"", parsed.args[0]));
+    const Paths paths(parsed.value("--root").value_or("/"));
+    std::string output = parsed.value("--output").value_or("");
     if (output.empty()) {
         char host[256] = "node";
         gethostname(host, sizeof host - 1);

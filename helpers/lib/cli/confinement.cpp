@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "core/confine.hpp"
 #include "core/error.hpp"
 #include "core/process.hpp"
@@ -129,16 +130,21 @@ int probe(const std::string& step) {
 }  // namespace
 
 int confinement_cmd(const std::vector<std::string>& args) {
-    std::vector<std::string_view> steps;
-    for (const std::string& a : args) {
-        if (a.starts_with("--probe=")) {
-            if (args.size() != 1) throw UsageError("--probe takes no other arguments");
-            return probe(a.substr(8));
-        }
-        if (a.starts_with("-")) throw UsageError(fmt::format("unknown option {}", a));
-        if (!confine::find_policy(a)) throw UsageError(fmt::format("no step \"{}\" (steps: {})", a, fmt::join(confine::step_names(), ", ")));
-        steps.push_back(a);
+    const ParsedOptions parsed = parse_options("confinement", args);
+    if (std::optional<std::string> step = parsed.value("--probe")) {
+        if (!parsed.args.empty()) throw UsageError("confinement: --probe takes no other arguments");
+        return probe(*step == "none" ? *step : step_of_unit(*step));
     }
+    std::vector<std::string> names;
+    for (const std::string& a : parsed.args) {
+        // the step's name, or its unit's ("eks-node-imds", "eks-node-imds.service")
+        const std::string name = step_of_unit(a);
+        if (!confine::find_policy(name))
+            throw UsageError(
+                fmt::format("confinement: no step \"{}\" (steps: {})", a, fmt::join(confine::step_names(), ", ")));
+        names.push_back(name);
+    }
+    std::vector<std::string_view> steps(names.begin(), names.end());
     if (steps.empty()) steps = confine::step_names();
     int abi = confine::landlock_abi();
     fmt::print("Landlock: {}\n", abi > 0 ? fmt::format("ABI {}, enforced by every step below", abi)

@@ -18,6 +18,7 @@
 #include "aws/credentials.hpp"
 #include "aws/eks_token.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "config/checks.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -60,42 +61,22 @@ struct Options {
 };
 
 Options parse(const std::vector<std::string>& args) {
+    // the AWS CLI's options of get-token we do not take: refused by name
+    for (const std::string& a : args)
+        if (a == "--role-arn" || a.starts_with("--role-arn="))
+            throw UsageError(
+                "get-token: --role-arn is not supported: the token is signed with the node's own "
+                "credentials");
+    const ParsedOptions p = parse_options("get-token", args);
+    if (!p.args.empty()) throw UsageError(fmt::format("get-token: unexpected argument \"{}\"", p.args[0]));
     Options o;
-    std::vector<std::string> common;
-    for (size_t i = 0; i < args.size(); ++i) {
-        std::string a = args[i];
-        std::optional<std::string> value;
-        if (size_t eq = a.find('='); a.starts_with("--") && eq != std::string::npos) {
-            value = a.substr(eq + 1);
-            a = a.substr(0, eq);
+    for (const auto& [name, slot] : {std::pair{"--cluster-name", &o.cluster_name},
+                                     std::pair{"--cluster-id", &o.cluster_id}, std::pair{"--region", &o.region}})
+        if (std::optional<std::string> v = p.value(name)) {
+            if (v->empty()) throw UsageError(fmt::format("get-token: {} is empty", name));
+            *slot = *v;
         }
-        std::string* slot = a == "--cluster-name" ? &o.cluster_name
-                            : a == "--cluster-id" ? &o.cluster_id
-                            : a == "--region"     ? &o.region
-                                                  : nullptr;
-        if (!slot) {
-            // the AWS CLI's options of get-token we do not take: refused by name
-            if (a == "--role-arn")
-                throw UsageError(
-                    "get-token: --role-arn is not supported: the token is signed with the node's own "
-                    "credentials");
-            if (!a.starts_with("--")) throw UsageError(fmt::format("get-token: unexpected argument \"{}\"", a));
-            common.push_back(args[i]);
-            continue;
-        }
-        // "--region us-west-2", as the AWS CLI takes it, or "--region=us-west-2"
-        if (!value) {
-            if (i + 1 == args.size()) throw UsageError(fmt::format("get-token: {} needs a value", a));
-            value = args[++i];
-        }
-        if (value->empty()) throw UsageError(fmt::format("get-token: {} is empty", a));
-        *slot = *value;
-    }
-    parse_common_options(common, o.common);
-    if (!o.common.args.empty())
-        throw UsageError(fmt::format("get-token: unexpected argument \"{}\"", o.common.args[0]));
-    if (!o.common.config_path.empty() || !o.common.user_data_file.empty())
-        throw UsageError("get-token reads no configuration sources: only --root, --imds-endpoint and --log-level");
+    apply_common(p, o.common);
     if (o.cluster_name.empty() == o.cluster_id.empty())
         throw UsageError(o.cluster_name.empty() ? "get-token: --cluster-name NAME or --cluster-id ID is required"
                                                 : "get-token: --cluster-name and --cluster-id exclude each other");
@@ -191,7 +172,7 @@ aws::Credentials credentials(const Options& o, json instance, const std::string&
         // credentials still expired are refused as temporary (exit 75).
         auto expired = [](const aws::Credentials& c) { return c.expiration && *c.expiration <= now(); };
         // a copy: get() itself renews credentials near their expiry, each call a fetch
-        const aws::Credentials first = provider.get();
+        aws::Credentials first = provider.get();  // not const: returned by move
         if (!expired(first)) return first;
         log::debug("the credentials from {} expired at {}: fetching them again", first.source,
                    aws::rfc3339(*first.expiration));

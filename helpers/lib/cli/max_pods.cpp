@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/paths.hpp"
@@ -69,48 +70,20 @@ int positive_int(const std::string& option, const std::string& v) {
 }
 
 Options parse(const std::vector<std::string>& args) {
+    const ParsedOptions p = parse_options("max-pods", args);
+    if (!p.args.empty()) throw UsageError(fmt::format("max-pods: unexpected argument \"{}\"", p.args[0]));
     Options o;
-    for (size_t i = 0; i < args.size(); ++i) {
-        std::string a = args[i];
-        std::optional<std::string> inline_value;
-        if (size_t eq = a.find('='); a.starts_with("--") && eq != std::string::npos) {
-            inline_value = a.substr(eq + 1);
-            a = a.substr(0, eq);
-        }
-        // the calculator takes "--flag value"; "--flag=value" works too
-        auto value = [&]() -> std::string {
-            if (inline_value) return *inline_value;
-            if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", a));
-            return args[++i];
-        };
-        auto no_value = [&] {
-            if (inline_value) throw UsageError(fmt::format("{} takes no value", a));
-        };
-        if (a == "--instance-type")
-            o.instance_type = value();
-        else if (a == "--instance-type-from-imds")
-            no_value(), o.from_imds = true;
-        else if (a == "--imds-endpoint")
-            o.imds_endpoint = value();
-        else if (a == "--cni-version")
-            o.cni_version = value();
-        else if (a == "--cni-prefix-delegation-enabled")
-            no_value(), o.prefix_delegation = true;
-        else if (a == "--cni-custom-networking-enabled")
-            no_value(), o.custom_networking = true;
-        else if (a == "--cni-max-eni")
-            o.max_enis = positive_int(a, value());
-        else if (a == "--show-max-allowed")
-            no_value(), o.show_max_allowed = true;
-        else if (a == "--vcpus")
-            o.vcpus = positive_int(a, value());
-        else if (a == "--root")
-            o.paths = Paths(value());
-        else if (a == "--json")
-            no_value(), o.json_output = true;
-        else
-            throw UsageError(fmt::format("max-pods: unknown option \"{}\"", args[i]));
-    }
+    o.instance_type = p.value("--instance-type").value_or("");
+    o.from_imds = p.has("--instance-type-from-imds");
+    o.imds_endpoint = p.value("--imds-endpoint").value_or("");
+    o.cni_version = p.value("--cni-version");
+    o.prefix_delegation = p.has("--cni-prefix-delegation-enabled");
+    o.custom_networking = p.has("--cni-custom-networking-enabled");
+    if (auto v = p.value("--cni-max-eni")) o.max_enis = positive_int("--cni-max-eni", *v);
+    o.show_max_allowed = p.has("--show-max-allowed");
+    if (auto v = p.value("--vcpus")) o.vcpus = positive_int("--vcpus", *v);
+    if (auto v = p.value("--root")) o.paths = Paths(*v);
+    o.json_output = p.has("--json");
     if (o.from_imds == !o.instance_type.empty())
         throw UsageError("max-pods: give exactly one of --instance-type TYPE and --instance-type-from-imds");
     return o;

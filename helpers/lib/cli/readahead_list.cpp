@@ -25,6 +25,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/image_units.hpp"
+#include "cli/options.hpp"
 #include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -230,13 +231,11 @@ std::vector<readahead::Section> join_files(const Paths& paths) {
 }
 
 int readahead_list_cmd(const std::vector<std::string>& args) {
-    Paths paths;
-    bool print = false;
-    for (const std::string& a : args) {
-        if (a == "--print") print = true;
-        else if (a.starts_with("--root=")) paths = Paths(a.substr(7));
-        else throw UsageError(fmt::format("readahead-list: unexpected argument \"{}\"", a));
-    }
+    const ParsedOptions parsed = parse_options("readahead-list", args);
+    if (!parsed.args.empty())
+        throw UsageError(fmt::format("readahead-list: unexpected argument \"{}\"", parsed.args[0]));
+    const Paths paths(parsed.value("--root").value_or("/"));
+    const bool print = parsed.has("--print");
     const std::vector<readahead::Section> sections = join_files(paths);
     const std::string text = readahead::format_list(sections);
     if (print) {

@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/telemetry.hpp"
@@ -231,14 +232,9 @@ json status_report(const Paths& paths) {
 }
 
 int status_cmd(const std::vector<std::string>& args) {
-    bool as_json = false, as_prometheus = false;
-    for (const std::string& a : args) {
-        if (a == "--json")
-            as_json = true;
-        else if (a == "--prometheus") as_prometheus = true;
-        else
-            throw UsageError(fmt::format("status: unexpected argument \"{}\"", a));
-    }
+    const ParsedOptions parsed = parse_options("status", args);
+    if (!parsed.args.empty()) throw UsageError(fmt::format("status: unexpected argument \"{}\"", parsed.args[0]));
+    const bool as_json = parsed.has("--json"), as_prometheus = parsed.has("--prometheus");
     if (as_json && as_prometheus)
         throw UsageError("status: --json and --prometheus are two different outputs: pick one");
     json r = status_report();

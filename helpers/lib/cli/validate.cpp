@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "config/convert.hpp"
 #include "config/runtimes.hpp"
 #include "core/error.hpp"
@@ -273,17 +274,10 @@ std::vector<CheckResult> validate_files(const Paths& paths) {
 }
 
 int validate_cmd(const std::vector<std::string>& args) {
-    Paths paths;
-    bool as_json = false, image = false;
-    for (const std::string& a : args) {
-        if (a == "--json")
-            as_json = true;
-        else if (a == "--image") image = true;
-        else if (a.starts_with("--root="))
-            paths = Paths(a.substr(7));
-        else
-            throw UsageError(fmt::format("validate: unexpected argument \"{}\"", a));
-    }
+    const ParsedOptions parsed = parse_options("validate", args);
+    if (!parsed.args.empty()) throw UsageError(fmt::format("validate: unexpected argument \"{}\"", parsed.args[0]));
+    const Paths paths(parsed.value("--root").value_or("/"));
+    const bool as_json = parsed.has("--json"), image = parsed.has("--image");
     std::vector<CheckResult> checks;
     if (image) {
         checks = validate_image(paths);
