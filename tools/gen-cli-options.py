@@ -15,6 +15,8 @@ import argparse
 import re
 import sys
 
+from tsvtable import TableError, rows as table_rows
+
 COLUMNS = ["command", "option", "value", "flags", "complete", "help"]
 COMMAND_RE = re.compile(r"^[a-z][a-z-]*( [a-z][a-z-]*)?$")
 OPTION_RE = re.compile(r"^--[a-z][a-z0-9-]*$")
@@ -23,51 +25,40 @@ OPTION_COMPLETE = {"dir", "file", "level", "step", "step-or-none", "none"}
 LEVELS = "error warning notice info debug"
 
 
-class TableError(Exception):
-    pass
-
-
 def read(path):
     """[{name, args, hidden, complete, help, options: [{name, value, repeatable, complete, help}]}]"""
     commands = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line or line.startswith("#"):
-                continue
-            fields = line.split("\t")
-            if len(fields) != len(COLUMNS):
-                raise TableError(f"{path}:{lineno}: {len(fields)} columns, expected {len(COLUMNS)} ({', '.join(COLUMNS)})")
-            cmd, opt, value, flags, complete, text = fields
-            if not COMMAND_RE.match(cmd):
-                raise TableError(f"{path}:{lineno}: command {cmd!r} is not a lower-case name")
-            if not text or '"' in text or "\\" in text:
-                raise TableError(f"{path}:{lineno}: help is empty or holds a quote or backslash")
-            if opt == "-":
-                if cmd in commands:
-                    raise TableError(f"{path}:{lineno}: command {cmd!r} twice")
-                if flags not in ("-", "hidden") or complete not in COMMAND_COMPLETE:
-                    raise TableError(f"{path}:{lineno}: a command's flags are - or hidden, its complete one of "
-                                     f"{sorted(COMMAND_COMPLETE)}")
-                if " " in cmd and cmd.split(" ")[0] not in commands:
-                    raise TableError(f"{path}:{lineno}: subcommand {cmd!r} before its command")
-                commands[cmd] = {"name": cmd, "args": "" if value == "-" else value, "hidden": flags == "hidden",
-                                 "complete": complete, "help": text, "options": []}
-                continue
-            if cmd not in commands:
-                raise TableError(f"{path}:{lineno}: option of {cmd!r} before the command's own row")
-            if not OPTION_RE.match(opt) or opt == "--help":
-                raise TableError(f"{path}:{lineno}: option {opt!r} is not --lower-case (every command takes --help)")
-            if any(o["name"] == opt for o in commands[cmd]["options"]):
-                raise TableError(f"{path}:{lineno}: {cmd} {opt} twice")
-            if flags not in ("-", "repeatable") or complete not in OPTION_COMPLETE:
-                raise TableError(f"{path}:{lineno}: an option's flags are - or repeatable, its complete one of "
-                                 f"{sorted(OPTION_COMPLETE)}")
-            if value == "-" and complete != "none":
-                raise TableError(f"{path}:{lineno}: a flag has no value to complete")
-            commands[cmd]["options"].append({"name": opt, "value": "" if value == "-" else value,
-                                             "repeatable": flags == "repeatable", "complete": complete,
-                                             "help": text})
+    for lineno, fields in table_rows(path, COLUMNS):
+        cmd, opt, value, flags, complete, text = fields
+        if not COMMAND_RE.match(cmd):
+            raise TableError(f"{path}:{lineno}: command {cmd!r} is not a lower-case name")
+        if not text or '"' in text or "\\" in text:
+            raise TableError(f"{path}:{lineno}: help is empty or holds a quote or backslash")
+        if opt == "-":
+            if cmd in commands:
+                raise TableError(f"{path}:{lineno}: command {cmd!r} twice")
+            if flags not in ("-", "hidden") or complete not in COMMAND_COMPLETE:
+                raise TableError(f"{path}:{lineno}: a command's flags are - or hidden, its complete one of "
+                                 f"{sorted(COMMAND_COMPLETE)}")
+            if " " in cmd and cmd.split(" ")[0] not in commands:
+                raise TableError(f"{path}:{lineno}: subcommand {cmd!r} before its command")
+            commands[cmd] = {"name": cmd, "args": "" if value == "-" else value, "hidden": flags == "hidden",
+                             "complete": complete, "help": text, "options": []}
+            continue
+        if cmd not in commands:
+            raise TableError(f"{path}:{lineno}: option of {cmd!r} before the command's own row")
+        if not OPTION_RE.match(opt) or opt == "--help":
+            raise TableError(f"{path}:{lineno}: option {opt!r} is not --lower-case (every command takes --help)")
+        if any(o["name"] == opt for o in commands[cmd]["options"]):
+            raise TableError(f"{path}:{lineno}: {cmd} {opt} twice")
+        if flags not in ("-", "repeatable") or complete not in OPTION_COMPLETE:
+            raise TableError(f"{path}:{lineno}: an option's flags are - or repeatable, its complete one of "
+                             f"{sorted(OPTION_COMPLETE)}")
+        if value == "-" and complete != "none":
+            raise TableError(f"{path}:{lineno}: a flag has no value to complete")
+        commands[cmd]["options"].append({"name": opt, "value": "" if value == "-" else value,
+                                         "repeatable": flags == "repeatable", "complete": complete,
+                                         "help": text})
     for c in commands.values():
         if c["complete"] == "subcommand" and not any(n.startswith(c["name"] + " ") for n in commands):
             raise TableError(f"{path}: {c['name']} completes subcommands but has none")

@@ -13,6 +13,8 @@ import argparse
 import re
 import sys
 
+from tsvtable import TableError, rows as table_rows
+
 COLUMNS = ["unit", "program", "main", "library", "kinds", "chain", "start", "sandbox", "landlock"]
 UNIT_RE = re.compile(r"^eks-node-[a-z][a-z-]*@?\.service$")
 PROGRAM_RE = re.compile(r"^eks-node-[a-z][a-z-]*$")
@@ -20,36 +22,25 @@ VOCABULARY = {"library": {"steps", "cli"}, "kinds": {"both", "eks", "ecs"},
               "start": {"target", "plan", "job", "udev"}, "sandbox": {"yes", "no"}, "landlock": {"yes", "no", "-"}}
 
 
-class TableError(Exception):
-    pass
-
-
 def read(path):
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line or line.startswith("#"):
-                continue
-            fields = line.split("\t")
-            if len(fields) != len(COLUMNS):
-                raise TableError(f"{path}:{lineno}: {len(fields)} columns, expected {len(COLUMNS)} ({', '.join(COLUMNS)})")
-            row = dict(zip(COLUMNS, fields), lineno=lineno)
-            if not UNIT_RE.match(row["unit"]):
-                raise TableError(f"{path}:{lineno}: unit {row['unit']!r} is not eks-node-NAME.service")
-            if not PROGRAM_RE.match(row["program"]):
-                raise TableError(f"{path}:{lineno}: program {row['program']!r} is not eks-node-NAME")
-            for col, words in VOCABULARY.items():
-                if row[col] not in words:
-                    raise TableError(f"{path}:{lineno}: {col} {row[col]!r} is not one of {', '.join(sorted(words))}")
-            if row["main"] != "-" and row["program"] != "eks-node-" + row["main"]:
-                raise TableError(f"{path}:{lineno}: helpers/{row['main']}/main.cpp builds eks-node-{row['main']}, "
-                                 f"not {row['program']}")
-            if (row["main"] == "-") != (row["landlock"] == "-"):
-                raise TableError(f"{path}:{lineno}: landlock is '-' exactly when main is (a program's own row says)")
-            if row["chain"] != "-" and not row["chain"].isdigit():
-                raise TableError(f"{path}:{lineno}: chain {row['chain']!r} is not a number or -")
-            rows.append(row)
+    for lineno, fields in table_rows(path, COLUMNS):
+        row = dict(zip(COLUMNS, fields), lineno=lineno)
+        if not UNIT_RE.match(row["unit"]):
+            raise TableError(f"{path}:{lineno}: unit {row['unit']!r} is not eks-node-NAME.service")
+        if not PROGRAM_RE.match(row["program"]):
+            raise TableError(f"{path}:{lineno}: program {row['program']!r} is not eks-node-NAME")
+        for col, words in VOCABULARY.items():
+            if row[col] not in words:
+                raise TableError(f"{path}:{lineno}: {col} {row[col]!r} is not one of {', '.join(sorted(words))}")
+        if row["main"] != "-" and row["program"] != "eks-node-" + row["main"]:
+            raise TableError(f"{path}:{lineno}: helpers/{row['main']}/main.cpp builds eks-node-{row['main']}, "
+                             f"not {row['program']}")
+        if (row["main"] == "-") != (row["landlock"] == "-"):
+            raise TableError(f"{path}:{lineno}: landlock is '-' exactly when main is (a program's own row says)")
+        if row["chain"] != "-" and not row["chain"].isdigit():
+            raise TableError(f"{path}:{lineno}: chain {row['chain']!r} is not a number or -")
+        rows.append(row)
     units = [r["unit"] for r in rows]
     if len(set(units)) != len(units):
         raise TableError(f"{path}: a unit is listed twice")

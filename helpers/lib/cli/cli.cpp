@@ -164,8 +164,8 @@ struct CheckFlags {
 // says it too).
 void print_check_json(const json& sources, const config::ConfigErrors& errors, const json& warnings,
                       const std::vector<std::string>& notes, const std::vector<std::string>& scripts) {
-    json out = {{"valid", errors.empty()}, {"sources", sources},  {"errors", errors_json(errors)},
-                {"warnings", warnings},    {"notes", notes},      {"cloudInitParts", scripts}};
+    json out = {{"valid", errors.empty()}, {"sources", sources}, {"errors", errors_json(errors)},
+                {"warnings", warnings},    {"notes", notes},     {"cloudInitParts", scripts}};
     fmt::print("{}\n", dump_pretty(out, 2));
 }
 
@@ -219,7 +219,8 @@ int config_check_sources(const std::vector<std::string>& sources, const Paths& n
     for (const std::string& s : sources) {
         const bool stdin_ = s == "-";
         try {
-            in.user_data.push_back({stdin_ ? "standard input" : s, config::read_user_data_file(stdin_ ? "/dev/stdin" : s),
+            in.user_data.push_back({stdin_ ? "standard input" : s,
+                                    config::read_user_data_file(stdin_ ? "/dev/stdin" : s),
                                     !stdin_ && s.ends_with(".toml")});
         } catch (const ConfigError& e) {
             unread.push_back(e);
@@ -377,10 +378,14 @@ double cpu_ms() {
 // True when any was given (then --instance-type and --region are required).
 bool offline_flags(const ParsedOptions& parsed, imds::OfflineFacts& f) {
     const std::pair<std::string_view, std::string*> flags[] = {
-        {"--instance-type", &f.instance_type},         {"--region", &f.region},
-        {"--availability-zone", &f.availability_zone}, {"--private-ipv4", &f.private_ipv4},
-        {"--vpc-cidr", &f.vpc_cidr},                   {"--instance-id", &f.instance_id},
-        {"--mac", &f.mac},                             {"--hostname", &f.hostname},
+        {"--instance-type", &f.instance_type},
+        {"--region", &f.region},
+        {"--availability-zone", &f.availability_zone},
+        {"--private-ipv4", &f.private_ipv4},
+        {"--vpc-cidr", &f.vpc_cidr},
+        {"--instance-id", &f.instance_id},
+        {"--mac", &f.mac},
+        {"--hostname", &f.hostname},
     };
     bool any = false;
     for (const auto& [flag, value] : flags)
@@ -399,8 +404,9 @@ int render_cmd(const std::vector<std::string>& args) {
     imds::OfflineFacts offline;
     const bool is_offline = offline_flags(parsed, offline);
     if (is_offline && (parsed.has("--image") || !opts.imds_endpoint.empty()))
-        throw UsageError("render: --instance-type and the other instance flags make up the instance offline: "
-                         "not with --imds-endpoint or --image");
+        throw UsageError(
+            "render: --instance-type and the other instance flags make up the instance offline: "
+            "not with --imds-endpoint or --image");
     if (parsed.has("--image")) {
         if (!opts.args.empty()) throw UsageError(fmt::format("render: unexpected argument \"{}\"", opts.args[0]));
         if (!opts.imds_endpoint.empty() || !opts.user_data_file.empty() || !opts.config_path.empty())
@@ -426,7 +432,8 @@ int render_cmd(const std::vector<std::string>& args) {
         const json& i = *opts.offline_instance;
         fmt::print("offline: instance {} ({}, {}, {}, VPC {}) made up from the flags; no IMDS, no AWS API\n",
                    i.value("instanceId", ""), i.value("instanceType", ""), i.value("availabilityZone", ""),
-                   i.value("localIpv4", ""), i["vpcIpv4CidrBlocks"].empty() ? "" : i["vpcIpv4CidrBlocks"][0].get<std::string>());
+                   i.value("localIpv4", ""),
+                   i["vpcIpv4CidrBlocks"].empty() ? "" : i["vpcIpv4CidrBlocks"][0].get<std::string>());
     }
 
     // The node's kind is known once the config step has written config.json:

@@ -169,8 +169,10 @@ const std::vector<Section>& sections() {
         {"journal/kubelet.txt", Source::journal, {"-b", "-u", "kubelet.service"}, Kind::text},
         // a node that rebooted (a kernel update, a failed join retried) shows
         // why in the boot before; without a persistent journal, a note
-        {"journal/previous-boot.txt", Source::journal,
-         {"-b", "-1", "-u", "eks-node*", "-u", "containerd.service", "-u", "kubelet.service"}, Kind::text},
+        {"journal/previous-boot.txt",
+         Source::journal,
+         {"-b", "-1", "-u", "eks-node*", "-u", "containerd.service", "-u", "kubelet.service"},
+         Kind::text},
         // what ran the user data's scripts, and the VPC CNI that gives pods
         // their addresses (a node that joined but stays NotReady)
         {"logs/cloud-init.log", Source::log_file, {"/var/log/cloud-init.log"}, Kind::text},
@@ -180,7 +182,9 @@ const std::vector<Section>& sections() {
         {"system/sysctl.txt", Source::command, {"sysctl", "-a"}, Kind::text},
         {"system/mounts.txt", Source::file, {"/proc/self/mountinfo"}, Kind::text},
         {"system/modules.txt", Source::file, {"/proc/modules"}, Kind::text},
-        {"system/lsblk.txt", Source::command, {"lsblk", "-a", "-o", "NAME,TYPE,SIZE,FSTYPE,LABEL,MOUNTPOINTS"},
+        {"system/lsblk.txt",
+         Source::command,
+         {"lsblk", "-a", "-o", "NAME,TYPE,SIZE,FSTYPE,LABEL,MOUNTPOINTS"},
          Kind::text},
         {"network/addresses.txt", Source::command, {"ip", "-d", "address", "show"}, Kind::text},
         {"network/routes.txt", Source::command, {"ip", "route", "show", "table", "all"}, Kind::text},
@@ -321,7 +325,8 @@ private:
     void log_dir(const std::string& name, std::string_view p, Kind kind) {
         const fs::path dir = paths.of(p);
         std::error_code ec;
-        if (!fs::is_directory(fs::symlink_status(dir, ec))) return missing(name + "/", fmt::format("{} not present", p));
+        if (!fs::is_directory(fs::symlink_status(dir, ec)))
+            return missing(name + "/", fmt::format("{} not present", p));
         std::vector<fs::path> files;
         for (const fs::directory_entry& e : fs::directory_iterator(dir, ec))
             if (e.is_regular_file(ec) && !e.is_symlink(ec)) files.push_back(e.path());

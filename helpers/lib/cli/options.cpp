@@ -14,21 +14,6 @@ namespace eksnode::cli {
 
 namespace {
 
-size_t distance(std::string_view a, std::string_view b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            size_t above = row[j];
-            row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
 const OptionSpec* find_option(const CommandSpec& c, std::string_view name) {
     for (const OptionSpec& o : c.options)
         if (o.name == name) return &o;
@@ -48,7 +33,7 @@ std::string near_name(std::string_view name, const std::vector<std::string>& kno
     if (best.empty()) return best;
     // a third of the name's letters wrong, at least 2: "--rot", "--jsno"; not "--x"
     const size_t limit = std::max<size_t>(2, name.size() / 3);
-    return distance(name.substr(0, 64), best) <= limit ? best : std::string();
+    return config::text::edit_distance(name.substr(0, 64), best) <= limit ? best : std::string();
 }
 
 std::string usage_line(std::string_view command) {

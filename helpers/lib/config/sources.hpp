@@ -186,8 +186,8 @@ void validate_settings(const json& settings, const Origins& origins);
 // settings.serviceCidrStrategy derives it from the VPC on the node.
 // Throws ConfigError naming the field and the sources that set (or were
 // consulted for) it; with `all`, adds each check's error there instead.
-void validate_merged(const json& spec, const json& settings, const Origins& origins,
-                     const Requirements& required = {}, ConfigErrors* all = nullptr);
+void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required = {},
+                     ConfigErrors* all = nullptr);
 
 // settings.node: which target the node runs (eks-node.target or
 // ecs-node.target). Of a merged [settings] table that passed validate_fragment().

@@ -59,28 +59,31 @@ std::string key_in_path(std::string_view key) {
     return plain ? std::string(key) : quote(key);
 }
 
+size_t edit_distance(std::string_view a, std::string_view b) {
+    // Levenshtein, one row at a time: row[j] is the distance between the
+    // first i bytes of a and the first j of b
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t above = row[j];
+            row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
 std::string nearest(std::string_view name, const std::vector<std::string>& known) {
     const std::string a = lower(name.substr(0, name_max));
     std::string best;
     size_t best_distance = SIZE_MAX;
-    std::vector<size_t> row;
     for (const std::string& candidate : known) {
-        const std::string b = lower(candidate);
-        // Levenshtein, one row at a time: row[j] is the distance between
-        // the first i bytes of a and the first j of b
-        row.resize(b.size() + 1);
-        for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-        for (size_t i = 1; i <= a.size(); ++i) {
-            size_t diagonal = row[0];
-            row[0] = i;
-            for (size_t j = 1; j <= b.size(); ++j) {
-                size_t above = row[j];
-                row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-                diagonal = above;
-            }
-        }
-        if (row[b.size()] < best_distance) {
-            best_distance = row[b.size()];
+        const size_t d = edit_distance(a, lower(candidate));
+        if (d < best_distance) {
+            best_distance = d;
             best = candidate;
         }
     }

@@ -39,6 +39,8 @@ std::string key_in_path(std::string_view key);
 // a longer key meant cannot be guessed any better, and a key of a megabyte
 // must not cost megabytes of work per known name.
 std::string nearest(std::string_view name, const std::vector<std::string>& known);
+// The edit distance nearest() goes by, byte for byte (letter case counts).
+size_t edit_distance(std::string_view a, std::string_view b);
 
 // "user data" + "document 2" -> "user data (document 2)";
 // "user data (MIME part 2, x)" + "document 2" -> "user data (MIME part 2, x, document 2)".

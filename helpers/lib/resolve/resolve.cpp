@@ -291,11 +291,13 @@ json resolve_config(const ResolveInput& in) {
         // what a node would ask EKS for is a value an offline render must be given
         static const std::string coordinates[] = {"spec.cluster.apiServerEndpoint", "spec.cluster.certificateAuthority",
                                                   "spec.cluster.cidr"};
-        if (!in.offline || std::find(std::begin(coordinates), std::end(coordinates), e.field()) == std::end(coordinates))
+        if (!in.offline ||
+            std::find(std::begin(coordinates), std::end(coordinates), e.field()) == std::end(coordinates))
             throw;
         throw ConfigError(e.source(), e.field(),
-                          e.problem() + "; a node would ask eks:DescribeCluster for it, an offline render asks no AWS "
-                                        "API: set it in the user data or a node.toml.d fragment");
+                          e.problem() +
+                              "; a node would ask eks:DescribeCluster for it, an offline render asks no AWS "
+                              "API: set it in the user data or a node.toml.d fragment");
     }
     check_volumes(spec, settings, origins);
 
@@ -352,7 +354,8 @@ void boot_lookups(CheckResult& r) {
     const config::ServiceCidrStrategy strategy = config::service_cidr_strategy(r.settings);
     std::vector<std::string> asked;
     for (const char* key : {"apiServerEndpoint", "certificateAuthority", "cidr"})
-        if (!cluster_has(r.spec, key) && (std::string_view(key) != "cidr" || strategy != config::ServiceCidrStrategy::vpc))
+        if (!cluster_has(r.spec, key) &&
+            (std::string_view(key) != "cidr" || strategy != config::ServiceCidrStrategy::vpc))
             asked.push_back(fmt::format("spec.cluster.{}", key));
     const json& cluster = r.spec["cluster"];
     if (!asked.empty() && cluster.value("enableOutpost", false) == true) {
@@ -362,7 +365,8 @@ void boot_lookups(CheckResult& r) {
         for (const ConfigError& e : node)
             if (std::find(asked.begin(), asked.end(), e.field()) != asked.end())
                 r.errors.emplace_back(e.source(), e.field(),
-                                      e.problem() + " (EKS DescribeCluster does not describe an Outposts local cluster)");
+                                      e.problem() +
+                                          " (EKS DescribeCluster does not describe an Outposts local cluster)");
         return;
     }
     const std::string name = cluster["name"].get<std::string>();
@@ -372,8 +376,9 @@ void boot_lookups(CheckResult& r) {
             "instance's role needs eks:DescribeCluster)",
             fmt::join(asked, ", "), name);
         if (asked.back() == "spec.cluster.cidr" && strategy == config::ServiceCidrStrategy::describe_cluster_or_vpc)
-            note += "; if EKS cannot be asked, the CIDR by AL2's rule from the VPC's CIDR "
-                    "(settings.serviceCidrStrategy = describe-cluster-or-vpc)";
+            note +=
+                "; if EKS cannot be asked, the CIDR by AL2's rule from the VPC's CIDR "
+                "(settings.serviceCidrStrategy = describe-cluster-or-vpc)";
         r.notes.push_back(std::move(note));
     }
     if (!cluster_has(r.spec, "cidr") && strategy == config::ServiceCidrStrategy::vpc)
@@ -395,7 +400,8 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
                     out.push_back(config::fragment_from_toml(s.raw, s.label));
                     return;
                 }
-                for (config::Fragment& f : config::fragments_from_user_data(s.raw, s.label)) out.push_back(std::move(f));
+                for (config::Fragment& f : config::fragments_from_user_data(s.raw, s.label))
+                    out.push_back(std::move(f));
                 for (std::string& part : config::cloud_init_parts(s.raw, s.label)) r.scripts.push_back(std::move(part));
             });
         }

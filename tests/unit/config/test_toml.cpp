@@ -143,8 +143,9 @@ TEST_CASE("TOML errors give the line and column", "[config][toml]") {
 
 TEST_CASE("unknown TOML tables are unknown spec fields", "[config][toml]") {
     config::Fragment f = fragment_from_toml("[clsuter]\nname = \"x\"\n", "t");
-    CHECK_THROWS_WITH(validate_fragment(f),
-                      Catch::StartsWith("t: spec.clsuter: unknown field (nearest known field: cluster; known fields: cluster,"));
+    CHECK_THROWS_WITH(
+        validate_fragment(f),
+        Catch::StartsWith("t: spec.clsuter: unknown field (nearest known field: cluster; known fields: cluster,"));
     config::Fragment s = fragment_from_toml("[settings]\nloglevel = \"debug\"\n", "t");
     CHECK_THROWS_WITH(validate_fragment(s), Catch::StartsWith("t: settings.loglevel: unknown field"));
 }

@@ -236,7 +236,7 @@ TEST_CASE("a key that is not a name is quoted in the path, and cut short", "[con
 TEST_CASE("eks-node's own TOML still refuses a key it does not know", "[config][unknown-fields]") {
     CHECK_THROWS_WITH(validate_fragment(fragment_from_toml("[cluster]\nnmae = \"x\"\n", "90-x.toml")),
                       Catch::StartsWith("90-x.toml: spec.cluster.nmae: unknown field (nearest known field: name; known "
-                                                        "fields: name,"));
+                                        "fields: name,"));
     CHECK_THROWS_WITH(validate_fragment(fragment_from_toml("[featureGates]\nSomeFutureGate = true\n", "90-x.toml")),
                       Catch::StartsWith("90-x.toml: spec.featureGates.SomeFutureGate: not a feature gate eks-node "
                                         "knows (InstanceIdNodeName, FastImagePull): eks-node's TOML refuses"));

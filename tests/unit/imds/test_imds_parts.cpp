@@ -96,7 +96,8 @@ TEST_CASE("a retrying wait past 2 s is said, then at most every 10 s", "[imds]")
     // past 2 s: what, how long, until when, the last failure
     std::optional<std::string> line = n.due(t0 + milliseconds{2100}, "IMDS at http://169.254.169.254", "timeout");
     REQUIRE(line);
-    CHECK(*line == "still waiting for IMDS at http://169.254.169.254: 2.1 s so far, giving up at 120.0 s (last: timeout)");
+    CHECK(*line ==
+          "still waiting for IMDS at http://169.254.169.254: 2.1 s so far, giving up at 120.0 s (last: timeout)");
     // retries close together say it once
     CHECK_FALSE(n.due(t0 + milliseconds{2500}, "IMDS", "timeout"));
     CHECK_FALSE(n.due(t0 + milliseconds{12000}, "IMDS", "timeout"));
