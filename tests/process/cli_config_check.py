@@ -278,6 +278,13 @@ def option_cases(cli, tally, put, base, good_yaml, d):
         problems.append("bad standard input: exit %d, %r" % (bad_stdin.returncode, bad_stdin.stderr))
     tally.case("- reads standard input, named so in errors", problems)
 
+    # errors that name the fix: a tab where YAML wants spaces
+    tab = put("tab.yaml", "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n\tcluster:\n    name: x\n")
+    r = harness.run_cli(cli, "config", "check", str(tab))
+    tally.check("a tab in YAML: exit 6, saying it is a tab and YAML indents with spaces",
+                r.returncode == 6 and "line 4, column 1" in r.stderr and
+                "it is a tab: YAML indents with spaces only" in r.stderr, r.stderr)
+
     # --root=DIR: the sources take the user data's slot among DIR's fragments
     root = d / "root"
     admin = root / "etc/eks-node/node.toml.d"

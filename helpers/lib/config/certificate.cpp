@@ -396,7 +396,10 @@ std::vector<std::string> certificates(std::string_view value) {
     try {
         return certificates_from_der(bytes);
     } catch (const Problem& p) {
-        throw Problem{"decodes to neither PEM text nor DER certificates: " + p.text};
+        // what an admin can act on first, the parser's detail after it
+        throw Problem{"is base64 of neither PEM text nor a DER certificate (set it to the certificateAuthority "
+                      "`aws eks describe-cluster` gives, or leave it out for eks:DescribeCluster to fill): " +
+                      p.text};
     }
 }
 

@@ -31,7 +31,7 @@ namespace {
 // One libyaml parser over a string; next() yields the events in order.
 class Events {
 public:
-    Events(std::string_view text, const std::string& source) : source_(source) {
+    Events(std::string_view text, const std::string& source) : source_(source), text_(text) {
         if (!yaml_parser_initialize(&parser_)) throw std::bad_alloc();
         yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
     }
@@ -61,12 +61,17 @@ private:
         if (parser_.context)
             problem = fmt::format("{} ({} at line {}, column {})", problem, parser_.context,
                                   parser_.context_mark.line + 1, parser_.context_mark.column + 1);
+        // libyaml's words for a tab where YAML wants spaces say nothing of
+        // tabs; the fix is to say it
+        if (parser_.problem_mark.index < text_.size() && text_[parser_.problem_mark.index] == '\t')
+            problem += "; it is a tab: YAML indents with spaces only";
         throw ConfigError(source_, "",
                           fmt::format("invalid YAML at line {}, column {}: {}", parser_.problem_mark.line + 1,
                                       parser_.problem_mark.column + 1, problem));
     }
 
     const std::string& source_;
+    std::string_view text_;
     yaml_parser_t parser_{};
     yaml_event_t event_{};
     bool have_event_ = false;

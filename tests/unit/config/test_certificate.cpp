@@ -52,7 +52,9 @@ std::string pem_of(std::string_view der) {
 std::string ca_der() { return der_of(test::ca_pem); }
 
 constexpr std::string_view not_a_certificate = "certificate 1 is not a valid X.509 certificate";
-constexpr std::string_view from_der = "decodes to neither PEM text nor DER certificates: ";
+constexpr std::string_view from_der =
+    "is base64 of neither PEM text nor a DER certificate (set it to the certificateAuthority `aws eks "
+    "describe-cluster` gives, or leave it out for eks:DescribeCluster to fill): ";
 
 }  // namespace
 

@@ -153,7 +153,9 @@ TEST_CASE("the certificate authority must hold X.509 certificates", "[config][va
     };
     auto c = GENERATE_REF(values<Case>({
         {"Y2VydGlmaWNhdGVBdXRob3JpdHk=",  // base64 of "certificateAuthority", nodeadm's test value
-         "decodes to neither PEM text nor DER certificates: certificate 1 is not a valid X.509 certificate"},
+         "is base64 of neither PEM text nor a DER certificate (set it to the certificateAuthority `aws eks "
+         "describe-cluster` gives, or leave it out for eks:DescribeCluster to fill): certificate 1 is not a valid "
+         "X.509 certificate"},
         {"not base64!", "is neither base64 nor PEM text"},
         {"QUJDR", "invalid base64: 5 characters do not form whole groups (truncated?)"},
         {"", "is empty"},
