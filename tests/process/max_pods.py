@@ -136,6 +136,7 @@ def main():
 
     for args, code, text in (
         (["--instance-type", "m99.huge"], 6, "not in eks-node's ENI table"),
+        (["--instance-type", "m5.lrge"], 6, "(did you mean m5.large?)"),
         ([], 2, "exactly one of"),
         (["--instance-type", "m5.large", "--instance-type-from-imds"], 2, "exactly one of"),
         (["--instance-type", "c5.metal"], 2, "pass --vcpus"),

@@ -159,9 +159,12 @@ int max_pods_cmd(const std::vector<std::string>& args) {
     Options o = parse(args);
     std::string type = o.from_imds ? instance_type_from_imds(o) : o.instance_type;
     std::optional<derive::EniLimits> limits = derive::eni_limits(type);
-    if (!limits)
+    if (!limits) {
+        const std::string near = near_name(type, derive::known_instance_types());
         throw ConfigError("eks-node max-pods", "--instance-type",
-                          fmt::format("\"{}\" is not in eks-node's ENI table (data/instance-info.jsonl)", type));
+                          fmt::format("\"{}\" is not in eks-node's ENI table (data/instance-info.jsonl){}", type,
+                                      near.empty() ? "" : fmt::format(" (did you mean {}?)", near)));
+    }
 
     bool cni_prefixes = !o.cni_version || cni_supports_prefixes(*o.cni_version);
     bool prefixes = o.prefix_delegation && cni_prefixes && derive::supports_prefix_delegation(type);

@@ -94,6 +94,7 @@ json values(const json& spec, const json& settings, const json& instance, const 
 
 // The maths, exposed for tests and `eks-node max-pods`.
 std::optional<EniLimits> eni_limits(std::string_view instance_type);   // embedded table
+std::vector<std::string> known_instance_types();                       // the embedded table's, sorted
 // ENIs * (IPs - 1) + 2, or ENIs * ((IPs - 1) * 16) + 2 with prefix delegation;
 // custom networking leaves one ENI fewer for pods. No ceiling applied.
 int max_pods_from_enis(EniLimits l, bool prefix_delegation, bool custom_networking);

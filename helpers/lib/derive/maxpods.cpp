@@ -53,6 +53,12 @@ std::optional<EniLimits> eni_limits(std::string_view instance_type) {
     return EniLimits{it->default_max_enis, it->ipv4_addresses_per_eni};
 }
 
+std::vector<std::string> known_instance_types() {
+    std::vector<std::string> out;
+    for (const tables::InstanceEni& row : tables::instance_eni) out.emplace_back(row.instance_type);
+    return out;
+}
+
 int max_pods_from_enis(EniLimits l, bool prefix_delegation, bool custom_networking) {
     int enis = std::max(0, l.enis - (custom_networking ? 1 : 0));
     int slots_per_eni = std::max(0, l.ips_per_eni - 1);
