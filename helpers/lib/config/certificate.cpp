@@ -397,9 +397,10 @@ std::vector<std::string> certificates(std::string_view value) {
         return certificates_from_der(bytes);
     } catch (const Problem& p) {
         // what an admin can act on first, the parser's detail after it
-        throw Problem{"is base64 of neither PEM text nor a DER certificate (set it to the certificateAuthority "
-                      "`aws eks describe-cluster` gives, or leave it out for eks:DescribeCluster to fill): " +
-                      p.text};
+        throw Problem{
+            "is base64 of neither PEM text nor a DER certificate (set it to the certificateAuthority "
+            "`aws eks describe-cluster` gives, or leave it out for eks:DescribeCluster to fill): " +
+            p.text};
     }
 }
 

@@ -103,7 +103,10 @@ private:
 
     void object(const json& v, const Field& f, const std::string& path) const {
         expect(v.is_object(), v, f, path);
-        for (const auto& [key, child] : v.items()) {
+        // not a structured binding: clang 14 cannot capture one in the lambda
+        for (const auto& item : v.items()) {
+            const std::string& key = item.key();
+            const json& child = item.value();
             std::string child_path = text::child_path(path, key);
             each([&] {
                 const Field* member = f.member(key);
@@ -135,7 +138,9 @@ private:
 
     void map(const json& v, const Field& f, const std::string& path) const {
         expect(v.is_object(), v, f, path);
-        for (const auto& [key, child] : v.items()) {
+        for (const auto& item : v.items()) {
+            const std::string& key = item.key();
+            const json& child = item.value();
             std::string child_path = text::child_path(path, key);
             each([&] {
                 if (std::string problem = f.check(key); !problem.empty()) fail(child_path, problem);

@@ -2,11 +2,11 @@
 #include "core/backoff.hpp"
 
 #include <pthread.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <ctime>
 #include <random>
 
 #include <fmt/format.h>

@@ -3,10 +3,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <optional>
-
-#include <time.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -282,7 +282,7 @@ void check_instance(const json& instance, const std::string& source) {
 ImdsResult offline_instance(const OfflineFacts& facts) {
     namespace v = value;
     using detail::Fetched;
-    auto given = [](const std::string& value, std::string fallback) { return value.empty() ? fallback : value; };
+    auto given = [](const std::string& value, const std::string& fallback) { return value.empty() ? fallback : value; };
     const std::string ip = given(facts.private_ipv4, "10.0.0.10");
     std::string dashed = ip;
     std::replace(dashed.begin(), dashed.end(), '.', '-');

@@ -382,7 +382,7 @@ void boot_lookups(CheckResult& r) {
         r.notes.push_back(std::move(note));
     }
     if (!cluster_has(r.spec, "cidr") && strategy == config::ServiceCidrStrategy::vpc)
-        r.notes.push_back(
+        r.notes.emplace_back(
             "spec.cluster.cidr: not set by any source; eks-node-config derives it at boot from the instance's VPC CIDR "
             "(IMDS vpc-ipv4-cidr-blocks), AL2's rule (settings.serviceCidrStrategy = vpc)");
 }
