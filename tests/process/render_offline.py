@@ -39,6 +39,24 @@ def as_user():
     return [shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
+def reachable_by_others(path):
+    """Whether every directory down to `path` lets other users through (o+x)."""
+    path = pathlib.Path(path).resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+def scratch():
+    """A directory the unprivileged user can reach: under TMPDIR when every
+    directory down to it lets others through, else under /tmp (a clean run's
+    TMPDIR sits in a 0700 directory, as a CI checkout under /root does)."""
+    base = tempfile.gettempdir()
+    if os.geteuid() == 0 and not reachable_by_others(base):
+        base = "/tmp"
+    d = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-offline-", dir=base))
+    os.chmod(d, 0o755)
+    return d
+
+
 def render(cli, root, user_data, *flags, env=None):
     return subprocess.run(as_user() + harness.wrapper() + [str(cli), "render", "--root=%s" % root,
                                                            "--user-data=%s" % user_data, *flags],
@@ -46,11 +64,14 @@ def render(cli, root, user_data, *flags, env=None):
 
 
 def main():
-    cli = pathlib.Path(sys.argv[1]).resolve()
     tally = harness.Tally()
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="eksnode-offline-"))
-    os.chmod(tmp, 0o755)
+    tmp = scratch()
     try:
+        # the program itself where the unprivileged user can run it (the build
+        # directory may sit in a 0700 checkout); it links only system libraries
+        cli = tmp / "eks-node"
+        shutil.copy(pathlib.Path(sys.argv[1]).resolve(), cli)
+        os.chmod(cli, 0o755)
         ud = tmp / "user-data.yaml"
         shutil.copy(NODECONFIG, ud)
         name_only = tmp / "name-only.yaml"
