@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <ctime>
 #include <exception>
 #include <optional>
 
@@ -161,42 +160,7 @@ int report_exception(std::string_view step) {
     }
 }
 
-// An admin's re-run that succeeds while the node is held back starts the
-// node's target again, so that a fixed input brings kubelet back without a
-// second command (eks-node(7), RE-RUNNING): every step that is not active runs,
-// and kubelet starts once they all succeed; one that fails holds it back again.
-// Only a re-run (the unit went inactive before in this boot: systemd's
-// InactiveEnterTimestamp is 0 until then) started after the node was held
-// back: at boot, a step that succeeds beside a failed one must not retry it.
-// Queued without waiting: this run is part of the start it asks for.
-void rejoin_if_held_back(const StepSpec& spec, const StepOptions& opts, uint64_t started_monotonic_usec) {
-    constexpr std::string_view failed = "eks-node-failed.target";
-    if (!sd::manages_host(opts.paths) || std::string_view(spec.name).find('@') != std::string_view::npos) return;
-    try {
-        if (sd::active_state(failed) != "active") return;
-        const std::string self = fmt::format("eks-node-{}.service", spec.name);
-        if (sd::unit_timestamp(self, "InactiveEnterTimestampMonotonic") == 0) return;
-        if (sd::unit_timestamp(failed, "ActiveEnterTimestampMonotonic") >= started_monotonic_usec) return;
-        // the node's kind, as eks-node-config resolved it
-        std::string target = "eks-node.target";
-        if (auto text = read_file_if_exists(opts.config_file())) {
-            json cfg = json::parse(*text, nullptr, false);
-            if (cfg.is_object() && cfg.contains("settings") && cfg["settings"].is_object() &&
-                cfg["settings"].value("node", "") == "ecs")
-                target = "ecs-node.target";
-        }
-        if (sd::has_job(target)) return;
-        log::info("{} is active since before this run, which succeeded: starting {} again", failed, target);
-        sd::start_unit(target);
-    } catch (const std::exception& e) {
-        log::warning("could not start the node's target again ({}): systemctl start eks-node.target", e.what());
-    }
-}
-
 int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
-    timespec began{};
-    clock_gettime(CLOCK_MONOTONIC, &began);
-    const uint64_t began_usec = static_cast<uint64_t>(began.tv_sec) * 1'000'000 + began.tv_nsec / 1000;
     log::Level lvl = log::Level::info;
     if (const char* env = std::getenv("EKS_NODE_LOG_LEVEL")) log::parse_level(env, lvl);
     log::init(spec.name, lvl);
@@ -221,7 +185,6 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
         log::emit(log::Level::info, r.changed() ? "done, outputs changed" : "done, nothing changed", {},
                   log::id::step_done, run_fields());
         restart_consumers(spec, opts, r);
-        rejoin_if_held_back(spec, opts, began_usec);
         return EXIT_OK;
     } catch (...) {
         return report_exception(spec.name);

@@ -370,11 +370,6 @@ UnitStatus unit_status(std::string_view unit) {
     return s;
 }
 
-uint64_t unit_timestamp(std::string_view unit, const char* property) {
-    UnitObject o{std::string(unit), load_unit(unit)};
-    return o.trivial<uint64_t>(unit_iface, property, 't');
-}
-
 std::vector<std::string> unit_dependencies(std::string_view unit, std::string_view property) {
     UnitObject o{std::string(unit), load_unit(unit)};
     return o.strv(unit_iface, std::string(property).c_str());

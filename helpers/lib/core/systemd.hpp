@@ -80,10 +80,6 @@ struct UnitStatus {
 };
 UnitStatus unit_status(std::string_view unit);
 
-// One CLOCK_MONOTONIC timestamp property of a unit, e.g.
-// "InactiveEnterTimestampMonotonic"; 0 when it never happened.
-uint64_t unit_timestamp(std::string_view unit, const char* property);
-
 // A dependency list of a unit as systemd resolved it, including what
 // generators, .wants/ links and default dependencies added: property "Wants"
 // (e.g. eks-node.target: every step, containerd, kubelet), "After", "Before".
