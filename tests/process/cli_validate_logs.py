@@ -185,9 +185,9 @@ def validate_cases(cli, root, tally):
     broken("a missing CA", "/etc/kubernetes/pki/ca.crt", lambda p: p.unlink(), "missing")
 
 
-def fake_tools(tmp):
+def fake_tools(tmp, name="bin"):
     """A PATH with ip, sysctl, lsblk and a failing dmesg; no journalctl, nft, iptables-save."""
-    bin_dir = tmp / "bin"
+    bin_dir = tmp / name
     bin_dir.mkdir()
     tools = {
         "ip": 'echo "ip $*: 2: eth0 proxy http://bob:PLANTED-IP-PASSWORD@10.0.0.1:3128 AKIAPLANTEDEXAMPLE01"',
@@ -212,6 +212,16 @@ def collect_cases(cli, root, tmp, tally):
                                              "+ export AWS_ACCESS_KEY_ID=AKIAPLANTEDEXAMPLE01\n",
             "var/log/aws-routed-eni/ipamd.log": '{"msg":"Successfully assigned IP 10.0.1.7"}\n',
             "var/log/aws-routed-eni/plugin.log": "proxy http://bob:PLANTED-IP-PASSWORD@10.0.0.1:3128\n"}
+    # first without the VPC CNI's directory: its section says so in a file, and the
+    # archive stays one GNU tar reads whole (a member named "dir/" would not be)
+    out0 = tmp / "logs-no-cni.tar.gz"
+    r0 = subprocess.run([str(cli), "collect-logs", "--root=%s" % root, "--output=%s" % out0], capture_output=True,
+                        text=True, timeout=120, env=dict(os.environ, PATH=str(fake_tools(tmp, "bin0"))))
+    listing = subprocess.run(["tar", "-tzf", str(out0)], capture_output=True, text=True)
+    tally.case("collect-logs without /var/log/aws-routed-eni: a whole archive, the section a file saying so",
+               [] if r0.returncode == 0 and listing.returncode == 0 and
+               "eks-node-logs/logs/aws-routed-eni/not-collected.txt" in listing.stdout.splitlines()
+               else ["exit %d, tar %d: %s %s" % (r0.returncode, listing.returncode, listing.stderr, r0.stderr[-300:])])
     for name, text in logs.items():
         harness.write(root / name, text)
     out = tmp / "logs.tar.gz"

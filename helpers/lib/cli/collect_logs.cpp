@@ -323,14 +323,15 @@ private:
     }
     // each file its own member, in name order; rotated logs (ipamd.log.1) too
     void log_dir(const std::string& name, std::string_view p, Kind kind) {
+        // a member, not a directory: tar reads a name ending in "/" as one
         const fs::path dir = paths.of(p);
         std::error_code ec;
         if (!fs::is_directory(fs::symlink_status(dir, ec)))
-            return missing(name + "/", fmt::format("{} not present", p));
+            return missing(name + "/not-collected.txt", fmt::format("{} not present", p));
         std::vector<fs::path> files;
         for (const fs::directory_entry& e : fs::directory_iterator(dir, ec))
             if (e.is_regular_file(ec) && !e.is_symlink(ec)) files.push_back(e.path());
-        if (ec) return missing(name + "/", fmt::format("{}: {}", p, ec.message()));
+        if (ec) return missing(name + "/not-collected.txt", fmt::format("{}: {}", p, ec.message()));
         std::sort(files.begin(), files.end());
         if (files.empty()) note(name + "/", fmt::format("{} is empty", p));
         for (const fs::path& f : files)
