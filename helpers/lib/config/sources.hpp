@@ -123,6 +123,22 @@ Fragment fragment_from_toml(std::string_view text, const std::string& source, Re
 // UnknownField). Throws ConfigError; with `all`, adds each field's error
 // there instead and goes on (`eks-node config check` reports every one).
 using ConfigErrors = std::vector<ConfigError>;
+// f(); with `all`, a ConfigError it throws is added there instead of thrown
+// (false then), so that one check's error does not hide the next one's.
+template <class F>
+bool keep_error(ConfigErrors* all, F&& f) {
+    if (!all) {
+        f();
+        return true;
+    }
+    try {
+        f();
+        return true;
+    } catch (const ConfigError& e) {
+        all->push_back(e);
+        return false;
+    }
+}
 void validate_fragment(const Fragment& f, ConfigErrors* all = nullptr);
 
 // One unknown NodeConfig field that was ignored, as the journal, config.json

@@ -39,12 +39,7 @@ public:
     // f() once, its ConfigError kept in all_ when there is one
     template <class F>
     void each(F&& f) const {
-        if (!all_) return f();
-        try {
-            f();
-        } catch (const ConfigError& e) {
-            all_->push_back(e);
-        }
+        keep_error(all_, std::forward<F>(f));
     }
 
     void value(const json& v, const Field& f, const std::string& path) const {
@@ -466,14 +461,7 @@ void validate_ecs_merged(const json& spec, const json& settings, const Origins& 
 void validate_merged(const json& spec, const json& settings, const Origins& origins, const Requirements& required,
                      ConfigErrors* all) {
     // each check stands alone: with `all`, one's error does not hide the next's
-    auto each = [all](auto&& check) {
-        if (!all) return check();
-        try {
-            check();
-        } catch (const ConfigError& e) {
-            all->push_back(e);
-        }
-    };
+    auto each = [all](auto&& check) { keep_error(all, check); };
     each([&] { require_cluster_fields(spec, settings, origins, required); });
     each([&] { validate_settings(settings, origins); });
     each([&] { check_static_pod_path(spec, settings, origins); });

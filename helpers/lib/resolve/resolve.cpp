@@ -334,18 +334,6 @@ json resolve_config(const ResolveInput& in) {
 
 namespace {
 
-// f(), a ConfigError it throws kept in `errors`: false then.
-template <class F>
-bool keep_error(config::ConfigErrors& errors, F&& f) {
-    try {
-        f();
-        return true;
-    } catch (const ConfigError& e) {
-        errors.push_back(e);
-        return false;
-    }
-}
-
 // What resolve_config() would ask EKS for at boot, as a note; or, for an
 // Outposts local cluster, which DescribeCluster does not describe, the error
 // the node would give.
@@ -395,7 +383,7 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
     // each source alone: a broken one does not hide the next one's errors
     auto user_data = [&](std::vector<config::Fragment>& out) {
         for (const CheckInput::Source& s : in.user_data) {
-            keep_error(r.errors, [&] {
+            config::keep_error(&r.errors, [&] {
                 if (s.toml) {
                     out.push_back(config::fragment_from_toml(s.raw, s.label));
                     return;
@@ -407,7 +395,7 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
         }
     };
     std::vector<config::Fragment> fragments;
-    if (in.root_fragments) keep_error(r.errors, [&] { fragments = collect_fragments(in.paths, user_data); });
+    if (in.root_fragments) config::keep_error(&r.errors, [&] { fragments = collect_fragments(in.paths, user_data); });
     else user_data(fragments);
 
     for (const config::Fragment& f : fragments) {
@@ -417,7 +405,7 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
     }
     // the checks of the merged whole need every fragment in it
     if (!r.errors.empty()) return r;
-    keep_error(r.errors, [&] { r.warnings = config::unknown_field_warnings(fragments, r.settings); });
+    config::keep_error(&r.errors, [&] { r.warnings = config::unknown_field_warnings(fragments, r.settings); });
     if (in.strict) {
         for (const config::Warning& w : r.warnings)
             r.errors.emplace_back(w.source, w.field,
@@ -427,16 +415,16 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
         r.warnings.clear();
     }
     if (!r.errors.empty()) return r;
-    if (!keep_error(r.errors, [&] { config::profiles::apply(r.spec, r.settings, r.origins); })) return r;
+    if (!config::keep_error(&r.errors, [&] { config::profiles::apply(r.spec, r.settings, r.origins); })) return r;
     if (config::node_kind(r.settings) == config::NodeKind::ecs) {
-        keep_error(r.errors, [&] { config::validate_ecs_merged(r.spec, r.settings, r.origins); });
-        keep_error(r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
+        config::keep_error(&r.errors, [&] { config::validate_ecs_merged(r.spec, r.settings, r.origins); });
+        config::keep_error(&r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
         return r;
     }
     // as eks-node-config with the AWS API at hand (it always has it on a node)
     config::validate_merged(r.spec, r.settings, r.origins, config::Requirements{.cluster_coordinates = false},
                             &r.errors);
-    keep_error(r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
+    config::keep_error(&r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
     if (r.errors.empty()) boot_lookups(r);
     return r;
 }
