@@ -6,13 +6,15 @@
 #   clang-format  .clang-format, on the lines changed since the base below
 #                 only: the tree predates the file (~960 of its lines differ),
 #                 and a change should not have to reformat code it did not touch.
-#   clang-tidy    .clang-tidy, on every source file whose compilation read a
-#                 changed file: a changed .cpp, and each .cpp that includes a
-#                 changed header (from ninja's dependency records in build/, so
-#                 tools/build.sh must have run). Not the whole tree: its 110
-#                 files take 4-8 s of CPU each (nlohmann-json, fmt and toml++
-#                 in every one), ~13 CPU-minutes, twice CI's 3-minute budget
-#                 on two cores. EKS_NODE_LINT_TIDY=all runs them all anyway.
+#   clang-tidy    .clang-tidy, on each changed .cpp and, for each changed
+#                 header, one .cpp that includes it (its own, else the first
+#                 by name; from ninja's dependency records in build/, so
+#                 tools/build.sh must have run), where clang-tidy reports the
+#                 header's findings (tools/tidy-keys.py says what that leaves
+#                 out). Not the whole tree: its 110 files take 4-8 s of CPU
+#                 each (nlohmann-json, fmt and toml++ in every one), ~13
+#                 CPU-minutes. EKS_NODE_LINT_TIDY=includers checks every .cpp
+#                 that includes a changed header, =all the whole tree.
 #                 A file checked clean before with the same inputs is skipped
 #                 (tools/tidy-keys.py; cache: $EKS_NODE_LINT_CACHE, else
 #                 ~/.cache/eks-node-lint).

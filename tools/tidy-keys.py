@@ -2,12 +2,22 @@
 # SPDX-License-Identifier: Apache-2.0
 """Says which sources tools/lint.sh gives clang-tidy, and writes the compile commands it reads.
 
-  git diff --name-only BASE | tools/tidy-keys.py CACHE_DIR TIDY_VERSION_TEXT [all]
+  git diff --name-only BASE | tools/tidy-keys.py CACHE_DIR TIDY_VERSION_TEXT [changed|includers|all]
 
-stdin: the files changed since the base (paths from the top of the tree). A source under
-helpers/, generators/ or tests/ is selected when its compilation read a changed file (the
-source itself, or a header it includes: ninja's dependency records in build/), or every one
-with "all". Prints one line per selected source: "KEY SOURCE" when clang-tidy must check it,
+stdin: the files changed since the base (paths from the top of the tree). Which sources under
+helpers/, generators/ or tests/ are selected:
+  changed (the default)  each changed source, and for each changed header one source whose
+                         compilation reads it (ninja's dependency records in build/): the
+                         header's own (foo.hpp: foo.cpp beside it), else the first by name.
+                         clang-tidy reports a header's findings in whichever source includes it
+                         (.clang-tidy's HeaderFilterRegex), so one suffices for the header's
+                         code; what it leaves out is a finding a header change causes in an
+                         unchanged includer's own code, which is rare and shows when that
+                         source next changes (or with "includers"). A change to a header that
+                         ~100 sources include (core/step.hpp) no longer costs 100 checks of
+                         4-8 CPU-s each (555 s of a bare run's lint, 2026-11-28).
+  includers              every source whose compilation read a changed file
+  all                    every source Prints one line per selected source: "KEY SOURCE" when clang-tidy must check it,
 "= SOURCE" when it was checked clean before with exactly these inputs (the cache: a file
 named KEY in CACHE_DIR, which lint.sh adds once a check passes; a finding is never cached,
 so it shows on every run until fixed). KEY is a SHA-256 of everything the check reads:
@@ -109,7 +119,10 @@ def own_reads(entry):
 
 def main():
     cache, version = sys.argv[1], sys.argv[2]
-    everything = len(sys.argv) > 3 and sys.argv[3] == "all"
+    mode = sys.argv[3] if len(sys.argv) > 3 else "changed"
+    if mode not in ("changed", "includers", "all"):
+        sys.exit("tidy-keys.py: unknown selection %r (changed, includers or all)" % mode)
+    everything = mode == "all"
     changed = {os.path.normpath(line.strip()) for line in sys.stdin if line.strip()}
     sources = per_source()
     os.makedirs(os.path.join(BUILD, "lint"), exist_ok=True)
@@ -119,12 +132,37 @@ def main():
     os.replace(db + ".tmp", db)
     with open(".clang-tidy", "rb") as f:
         config = f.read()
+    reads = {}  # a merged member's own reads, asked once
+
+    def read_by(src):
+        entry, read, merged = sources[src]
+        if merged and src not in reads:
+            reads[src] = own_reads(entry)
+        return reads.get(src, read)
+
+    picked = set()
+    if mode == "changed":
+        picked = {src for src in sources if src in changed and LINTED.match(src)}
+        for header in sorted(h for h in changed if h not in sources):
+            stem = os.path.splitext(header)[0]
+            readers = sorted((src for src in sources if LINTED.match(src) and header in sources[src][1]),
+                             key=lambda s: (os.path.splitext(s)[0] != stem, s))
+            for src in readers:  # the object's records may name a header only a sibling member reads
+                if header in read_by(src):
+                    picked.add(src)
+                    break
     for src in sorted(sources):
         entry, read, merged = sources[src]
-        if not LINTED.match(src) or not (everything or changed.intersection(read)):
+        if not LINTED.match(src):
             continue
-        if merged:
-            read = own_reads(entry)
+        if mode == "changed":
+            if src not in picked:
+                continue
+            read = read_by(src)
+        elif not (everything or changed.intersection(read)):
+            continue
+        elif merged:
+            read = read_by(src)
             if not (everything or changed.intersection(read)):
                 continue
         h = hashlib.sha256()

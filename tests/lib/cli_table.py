@@ -22,6 +22,17 @@ def commands(path=TABLE):
     return out
 
 
+def option_help(path=TABLE):
+    """{("render", "--root"): "the node's root (...)"}: each option's help as the table has it."""
+    out = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            cmd, opt, _value, _flags, _complete, help_text = line.split("\t")
+            if opt != "-":
+                out[(cmd, opt)] = help_text
+    return out
+
+
 def visible():
     """The commands `eks-node help` and the completions list (not hidden ones; "config check" is one)."""
     return {name: c for name, c in commands().items() if not c["hidden"] and name not in ("help", "version")}

@@ -5,8 +5,11 @@ bash, calls its function for partial command lines as bash would (COMP_WORDS,
 COMP_CWORD), and compares COMPREPLY, as a set, with what each line should offer:
 the hand-written cases below, and for every command of helpers/lib/cli/options.tsv
 exactly its options (and --help), as the table has them. Beside it, the zsh and
-fish scripts the same generator makes: both parse (zsh -n, fish -n), and fish
-offers each command's options of the table (tools/deps.sh --test installs both).
+fish scripts the same generator makes: both parse (zsh -n, fish -n); fish offers
+each command's options of the table; zsh, driven as a user at a terminal pressing
+Tab (zsh_complete.zsh: zpty, compinit, compadd's matches), offers the commands,
+each command's options of the table, the subcommands and the values of a kind
+(tools/deps.sh --test installs both).
 
 Usage: cli_completion.py [COMPLETION_SCRIPT]
 """
@@ -127,6 +130,35 @@ def main():
             got = {line.split("\t")[0] for line in r.stdout.splitlines()}
             tally.check("fish: complete 'eks-node %s --': the table's options" % name, got == want,
                         "offered %s, want %s %s" % (sorted(got), sorted(want), r.stderr))
+    if shutil.which("zsh"):
+        zsh_cases = {"eks-node ": {n for n, c in cli_table.visible().items() if " " not in n} | {"help", "version"},
+                     "eks-node config ": {"check", "dump"},
+                     "eks-node render --log-level=": {"error", "warning", "notice", "info", "debug"}}
+        for name, c in sorted(table.items()):
+            if c["complete"] != "subcommand":
+                zsh_cases["eks-node %s --" % name] = set(c["options"]) | {"--help"}
+        lines = list(zsh_cases)
+        r = subprocess.run(["zsh", "-f", str(pathlib.Path(__file__).with_name("zsh_complete.zsh")),
+                            str(zsh_script.parent), *lines], capture_output=True, text=True, timeout=120)
+        offered, current = {}, None
+        for out in r.stdout.splitlines():
+            if out.startswith("== "):
+                current = out[3:]
+                offered[current] = set()
+            elif current is not None:
+                offered[current].add(out)
+        for line in lines:
+            got = offered.get(line)
+            tally.check("zsh: Tab after '%s' offers %s" % (line, " ".join(sorted(zsh_cases[line])) or "nothing"),
+                        got == zsh_cases[line], "offered %s %s" % (sorted(got) if got is not None else None,
+                                                                  r.stderr[-300:]))
+        # the step names come from the build (units/steps.tsv): at least these, and "none"
+        r = subprocess.run(["zsh", "-f", str(pathlib.Path(__file__).with_name("zsh_complete.zsh")),
+                            str(zsh_script.parent), "eks-node confinement --probe="],
+                           capture_output=True, text=True, timeout=60)
+        got = set(r.stdout.splitlines()[1:])
+        tally.check("zsh: Tab after --probe= offers the steps and none", {"imds", "config", "kubelet", "none"} <= got,
+                    sorted(got))
     tally.at_least(len(CASES), 15, "completion cases")
     return tally.finish()
 

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """eks-node's one option grammar (helpers/lib/cli/options.tsv, issue 60): every option of
-the table is in its command's --help and in eks-node(1)'s COMMANDS; "--opt=V" and
+the table is in its command's --help as the table has it (its value and its help, which
+the program makes from the table), no option line of --help is not in the table, and
+every option is in eks-node(1)'s COMMANDS; "--opt=V" and
 "--opt V" are the same; an unknown option or command is one line with a "did you mean",
 the usage line and where help is, exit 2, not the whole help; a flag refuses "=V";
 `confinement` takes a step's unit name; tools/gen-cli-options.py refuses a malformed
@@ -45,14 +47,28 @@ def main():
     table = cli_table.visible()
 
     # the table against --help and the man page
+    helps = cli_table.option_help()
     checked = 0
     for name, c in sorted(table.items()):
         r = harness.run_cli(cli, *name.split(" "), "--help")
         man = man_blocks(name)
         tally.check("%s --help: exit 0" % name, r.returncode == 0, r.stderr)
         tally.check("eks-node(1) has a COMMANDS entry for %s" % name, man != "" or c["complete"] == "subcommand")
-        for opt in c["options"]:
-            tally.check("%s --help names %s" % (name, opt), re.search(r"%s\b(?!-)" % re.escape(opt), r.stdout),
+        # an option line: "  --opt=VALUE   help..." (wrapped), or the option alone on
+        # its line when it is long; the help's words follow in order
+        words = re.sub(r"\s+", " ", r.stdout)
+        listed = set(re.findall(r"^  (--[\w-]+)", r.stdout, re.M))
+        # "config" (and "config check --help") lists every subcommand's options
+        top = name.split(" ")[0]
+        want = {"--help"} | {o for n, sub in table.items() if n == top or n.startswith(top + " ")
+                             for o in sub["options"]}
+        tally.check("%s --help: its option lines are the table's" % name, listed == want,
+                    "listed %s, table %s" % (sorted(listed), sorted(want)))
+        for opt, value in c["options"].items():
+            head = "%s=%s" % (opt, value) if value else opt
+            text = re.sub(r"\s+", " ", helps[(name, opt)])
+            tally.check("%s --help: %s with the table's help" % (name, opt),
+                        re.search(r"(?:^| )%s(?: \(repeatable\))? %s" % (re.escape(head), re.escape(text)), words),
                         r.stdout)
             tally.check("eks-node(1) COMMANDS: %s names %s" % (name, opt),
                         re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(opt), man), man[:300])

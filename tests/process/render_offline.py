@@ -15,6 +15,11 @@ Usage: render_offline.py EKS_NODE_CLI
   eks-node-config call ec2:DescribeInstances: offline it must not.
 - User data with only the cluster name: exit 6 naming the field, saying a
   node would ask eks:DescribeCluster and what to set instead; no request.
+- The machine: its vCPUs from the size name (m5.large: 2) when DIR has no CPU
+  list, never the laptop's; --vcpus and --memory (16Gi, MiB) instead, which
+  change kubelet's CPU reservation as on a node of that size; a type whose
+  name does not say (m5.metal) needs --vcpus, and a size that is not one is
+  refused, each exit 2 naming the flag.
 - A flag value IMDS could not serve (--region=moon), and the instance flags
   with --imds-endpoint: exit 2 naming the flag."""
 
@@ -109,6 +114,9 @@ def main():
                       "etc/containerd/config.toml"):
                 if not (root / f).is_file():
                     problems.append("%s not written" % f)
+            machine = cfg.get("machine", {})
+            if r.returncode == 0 and (machine.get("cpuMillicores"), machine.get("memoryMiB")) != (2000, 0):
+                problems.append("machine %r, want m5.large's 2 vCPUs from its size name and no memory" % machine)
             if "no IMDS, no AWS API" not in r.stdout:
                 problems.append("stdout does not say it is offline: %r" % r.stdout)
             if aws.requests():
@@ -124,6 +132,38 @@ def main():
                 problems.append("AWS asked: %r" % aws.requests())
             tally.case("offline render of a cluster name alone: exit 6, naming what a node would ask EKS for",
                        problems)
+
+            # kubelet's CPU reservation follows the vCPUs (6 % of the first, 1 % of the
+            # second, 0.5 % of the next two, 0.25 % of the rest): 2 -> 70m, 48 -> 190m
+            def reserved_cpu(node):
+                kc = json.loads((node / "etc/kubernetes/kubelet/config.json").read_text())
+                return kc.get("kubeReserved", {}).get("cpu")
+            big = node_root("node-big")
+            r = render(cli, big, ud, "--instance-type=m5.large", "--region=eu-west-1", "--vcpus", "48",
+                       "--memory=192Gi", env=env)
+            machine = json.loads((big / "run/eks-node/config.json").read_text()).get("machine", {}) \
+                if r.returncode == 0 else {}
+            tally.case("--vcpus=48 --memory=192Gi: the machine as given, kubelet reserves 190m CPU (70m for 2)", [p for p in (
+                r.returncode != 0 and "exit %d: %s" % (r.returncode, r.stderr[-800:]),
+                r.returncode == 0 and (machine.get("cpuMillicores"), machine.get("memoryMiB")) != (48000, 196608)
+                and "machine %r" % machine,
+                r.returncode == 0 and (reserved_cpu(big), reserved_cpu(root)) != ("190m", "70m")
+                and "kubeReserved.cpu %r and %r" % (reserved_cpu(big), reserved_cpu(root))) if p])
+            r = render(cli, node_root("node-mib"), ud, "--instance-type=m5.large", "--region=eu-west-1",
+                       "--memory=8192", env=env)
+            tally.check("--memory=8192 is MiB", r.returncode == 0 and json.loads(
+                (tmp / "node-mib/run/eks-node/config.json").read_text())["machine"]["memoryMiB"] == 8192,
+                        "%d %r" % (r.returncode, r.stderr[-400:]))
+            if aws.requests():
+                tally.check("no AWS request with the machine's flags", False, repr(aws.requests()))
+
+        for i, (flags, want, what) in enumerate((
+                (["--instance-type=m5.metal"], "--vcpus", "a size name that does not say its vCPUs (m5.metal)"),
+                (["--instance-type=m5.large", "--memory=lots"], "--memory", "a memory size that is not one"),
+                (["--instance-type=m5.large", "--vcpus=0"], "--vcpus", "zero vCPUs"))):
+            r = render(cli, node_root("node-bad%d" % i), ud, *flags, "--region=eu-west-1")
+            tally.check("%s: exit 2 naming %s" % (what, want), r.returncode == 2 and want in r.stderr,
+                        "%d %r" % (r.returncode, r.stderr[-400:]))
 
         r = render(cli, node_root("node3"), ud, "--instance-type=m5.large", "--region=moon")
         tally.check("a region IMDS could not serve: exit 2 naming --region",

@@ -53,9 +53,7 @@ const char* const bootstrap_sh_help =
     "kubelet start without waiting for the rest of the script (as AL2's bootstrap.sh starts\n"
     "kubelet) and returns once kubelet's start has run (at most 10 minutes).\n"
     "\n"
-    "  --root=DIR         read and write under DIR (default /)\n"
-    "  --user-data=FILE   the user data (default: the copy eks-node-imds saved)\n"
-    "  --help             show this help\n"
+    "@OPTIONS@\n"
     "\n"
     "See eks-node-config(8), AL2 BOOTSTRAP.SH USER DATA.\n";
 

@@ -20,8 +20,7 @@ const char* const check_archive_help =
     "content: the tar whole, and every blob its index reaches present with the size and SHA-256 digest\n"
     "its descriptor names. Prints one line per archive: its images, blobs and bytes.\n"
     "\n"
-    "  --arch=GOARCH   the platform whose manifests must be there (default: this machine's)\n"
-    "  --help          show this help\n"
+    "@OPTIONS@\n"
     "\n"
     "Exit status: 0 when every archive is whole, 1 (one error line naming the archive and the first\n"
     "problem) otherwise, 2 on usage errors. See eks-node(1).\n";

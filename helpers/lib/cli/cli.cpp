@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/cli.hpp"
 
+#include <sys/resource.h>
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <sys/resource.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -34,37 +35,12 @@ namespace eksnode::cli {
 
 namespace {
 
-constexpr const char* usage_text =
+// `eks-node --help`: the commands come from the table (commands_help()).
+constexpr std::string_view usage_head =
     "Usage: eks-node COMMAND [OPTIONS]\n"
     "\n"
-    "Commands:\n"
-    "  render --root=DIR [--imds-endpoint=URL] [--user-data=FILE]\n"
-    "                       run the whole chain in-process, reading and writing under DIR\n"
-    "  config check [SOURCE...]\n"
-    "                       validate configuration sources (default: this node's); exit 0 or 6\n"
-    "  config dump [--origins] [--show-secrets] [--root=DIR]\n"
-    "                       print the resolved configuration (config.json)\n"
-    "  runtime-class [NAME...] [--node-selector=KEY=VALUE...] [--root=DIR]\n"
-    "                       the RuntimeClass manifests of the node's runtime handlers (settings.runtimes)\n"
-    "  max-pods (--instance-type TYPE | --instance-type-from-imds) [--cni-...] [--json]\n"
-    "                       the recommended maxPods, as AL2's max-pods-calculator.sh computes it\n"
-    "  status [--json | --prometheus]\n"
-    "                       every step of eks-node.target: state, times, exit status, last error\n"
-    "  validate [--image] [--root=DIR] [--json]\n"
-    "                       check the node's files, kernel settings and services; one line each\n"
-    "                       (--image: an image's programs, files and units, before it is published)\n"
-    "  readahead-list [--root=DIR] [--print]\n"
-    "                       for an image build: the files a join reads, for eks-node-readahead\n"
-    "  confinement [STEP...] [--probe=STEP]\n"
-    "                       what each step may write (Landlock), and a probe of it\n"
-    "  collect-logs [--output=FILE] [--root=DIR]\n"
-    "                       a tar.gz of journals, rendered files (redacted) and system state\n"
-    "  check-archive [--arch=GOARCH] FILE...\n"
-    "                       an image archive (e.g. /etc/eks/pause.tar) whole, every blob's digest checked\n"
-    "  get-token (--cluster-name NAME | --cluster-id ID) [--region REGION]\n"
-    "                       kubelet's credential plugin: an ExecCredential with the token EKS accepts\n"
-    "  help                 show this help\n"
-    "  version              show the version\n"
+    "Commands:\n";
+constexpr std::string_view usage_tail =
     "\n"
     "An option's value follows \"=\" or a space: --root=DIR or --root DIR.\n"
     "\"eks-node COMMAND --help\" describes each command. See eks-node(1).\n";
@@ -83,32 +59,25 @@ constexpr const char* render_help =
     "pause image); writes to the host unless --root is given.\n"
     "\n"
     "Offline, with --instance-type and --region: no IMDS and no AWS API. The instance is made up\n"
-    "from the flags (INSTANCE: --availability-zone=AZ, --private-ipv4=IP, --vpc-cidr=CIDR,\n"
-    "--instance-id=ID, --mac=MAC, --hostname=NAME, each with a default); what a node would ask\n"
-    "EKS DescribeCluster for (endpoint, CA, service CIDR) must be in the user data. Needs no root.\n"
+    "from the flags (INSTANCE: the offline options below, each with a default); what a node would\n"
+    "ask EKS DescribeCluster for (endpoint, CA, service CIDR) must be in the user data. Needs no root.\n"
     "\n"
-    "  --root=DIR            the node's root (required without --image: render never writes to the host)\n"
-    "  --imds-endpoint=URL   instance metadata endpoint\n"
-    "  --user-data=FILE      user data instead of IMDS's\n"
-    "  --log-level=LEVEL     error, warning, notice, info or debug\n"
-    "  --image               for an image build: containerd's files from what the image fixes (above)\n";
+    "@OPTIONS@\n";
 
 constexpr const char* config_help =
     "Usage: eks-node config check [--json] [--strict] [--root=DIR] [SOURCE...]\n"
     "       eks-node config dump [--origins] [--show-secrets] [--root=DIR]\n"
     "\n"
-    "  check [SOURCE...]   validate configuration sources: files as user data (NodeConfig, MIME,\n"
-    "                      TOML, AL2 bootstrap.sh scripts; - for standard input), else this node's;\n"
-    "                      every error, then exit 0 or 6. Cluster fields EKS DescribeCluster fills\n"
-    "                      at boot are a note, not an error. With --root=DIR, the sources take the\n"
-    "                      user data's place among DIR's node.toml.d and nodeadm.d files\n"
-    "  --json              check's answer as one JSON object (valid, errors, warnings, notes)\n"
-    "  --strict            unknown NodeConfig fields are errors (as settings.strict = true)\n"
-    "  dump                print config.json (resolving it if absent); --origins adds where each\n"
-    "                      value came from and the NodeConfig fields ignored (warnings); secrets\n"
-    "                      are masked as collect-logs masks them\n"
-    "                      (environment values, URL credentials) unless --show-secrets\n"
-    "  --root=DIR          read the node under DIR\n";
+    "check validates configuration sources: files as user data (NodeConfig, MIME, TOML, AL2\n"
+    "bootstrap.sh scripts; - for standard input), else this node's; every error, then exit 0 or 6.\n"
+    "Cluster fields EKS DescribeCluster fills at boot are a note, not an error. With --root=DIR,\n"
+    "the sources take the user data's place among DIR's node.toml.d and nodeadm.d files.\n"
+    "\n"
+    "dump prints config.json (resolving it if absent); --origins adds where each value came from\n"
+    "and the NodeConfig fields ignored (warnings); secrets are masked as collect-logs masks them\n"
+    "(environment values, URL credentials) unless --show-secrets.\n"
+    "\n"
+    "@OPTIONS@\n";
 
 constexpr const char* runtime_class_help =
     "Usage: eks-node runtime-class [NAME...] [--node-selector=KEY=VALUE...] [--root=DIR]\n"
@@ -117,8 +86,7 @@ constexpr const char* runtime_class_help =
     "NAME), as YAML documents for `kubectl apply -f -`: its name and handler are the handler's name.\n"
     "Reads config.json (resolving the configuration if absent); exit 6 for a NAME not configured.\n"
     "\n"
-    "  --node-selector=KEY=VALUE  schedule the class's pods on nodes with this label (repeatable)\n"
-    "  --root=DIR                 read the node under DIR\n";
+    "@OPTIONS@\n";
 
 // `eks-node COMMAND --help`: the arguments before "--" ask for help.
 bool wants_help(const std::vector<std::string>& args) {
@@ -387,13 +355,45 @@ bool offline_flags(const ParsedOptions& parsed, imds::OfflineFacts& f) {
         {"--mac", &f.mac},
         {"--hostname", &f.hostname},
     };
-    bool any = false;
+    // the machine's flags make it offline too (and need the two required ones)
+    bool any = parsed.has("--vcpus") || parsed.has("--memory");
     for (const auto& [flag, value] : flags)
         if (std::optional<std::string> v = parsed.value(flag)) {
             *value = *v;
             any = true;
         }
     return any;
+}
+
+// --memory=SIZE: MiB, alone or with Mi or Gi (a Kubernetes quantity's binary
+// suffixes, as kubelet's reservations are written).
+long memory_mib_option(const std::string& value) {
+    std::string_view v = value;
+    long factor = 1;
+    if (v.ends_with("Gi")) factor = 1024, v.remove_suffix(2);
+    else if (v.ends_with("Mi")) v.remove_suffix(2);
+    long n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 1 || n > (1L << 40) / factor)
+        throw UsageError(
+            fmt::format("--memory: \"{}\" is not a size such as 16Gi or 16384 (MiB)", one_line(value, 80)));
+    return n * factor;
+}
+
+// An offline render's vCPUs: --vcpus, else DIR's own CPU list when it has one
+// (an image's root), else the size name; never the laptop's CPUs.
+void offline_machine(const ParsedOptions& parsed, const imds::OfflineFacts& facts, StepOptions& opts) {
+    if (auto v = parsed.value("--vcpus")) {
+        opts.offline_vcpus = positive_int_option("--vcpus", *v);
+        opts.offline_vcpus_origin = "--vcpus";
+    } else if (!fs::exists(opts.paths.of("/sys/devices/system/cpu/online"))) {
+        opts.offline_vcpus = derive::vcpus_from_size(facts.instance_type);
+        if (!opts.offline_vcpus)
+            throw UsageError(fmt::format("render offline: the size name of {} does not say its vCPUs: pass --vcpus=N",
+                                         facts.instance_type));
+        opts.offline_vcpus_origin = fmt::format("the size name of {}", facts.instance_type);
+    }
+    if (auto v = parsed.value("--memory")) opts.offline_memory_mib = memory_mib_option(*v);
 }
 
 int render_cmd(const std::vector<std::string>& args) {
@@ -429,6 +429,7 @@ int render_cmd(const std::vector<std::string>& args) {
     if (is_offline) {
         offline.user_data = opts.user_data_text;
         opts.offline_instance = imds::offline_instance(offline).instance;
+        offline_machine(parsed, offline, opts);
         const json& i = *opts.offline_instance;
         fmt::print("offline: instance {} ({}, {}, {}, VPC {}) made up from the flags; no IMDS, no AWS API\n",
                    i.value("instanceId", ""), i.value("instanceType", ""), i.value("availabilityZone", ""),
@@ -476,7 +477,8 @@ int cli_main(int argc, char** argv) {
     log::init("eks-node", lvl);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-        std::fputs(usage_text, args.empty() ? stderr : stdout);
+        const std::string usage = fmt::format("{}{}{}", usage_head, commands_help(), usage_tail);
+        std::fputs(usage.c_str(), args.empty() ? stderr : stdout);
         return args.empty() ? EXIT_USAGE : EXIT_OK;
     }
     if (args[0] == "version" || args[0] == "--version") {
@@ -512,7 +514,7 @@ int cli_main(int argc, char** argv) {
             usage_of = cmd;
             if (cmd == "config" && !rest.empty() && find_command("config " + rest[0])) usage_of += " " + rest[0];
             if (wants_help(rest)) {
-                std::fputs(c.help, stdout);
+                std::fputs(command_help(c.name, c.help).c_str(), stdout);
                 return EXIT_OK;
             }
             return c.run(rest);

@@ -40,9 +40,7 @@ const char* const collect_logs_help =
     "--json`. One progress line per section on stderr; a missing tool or file becomes a note\n"
     "in the archive (notes.txt), not a failure.\n"
     "\n"
-    "  --output=FILE  the archive (default: eks-node-logs-HOST-YYYYmmddTHHMMSS.tar.gz here)\n"
-    "  --root=DIR     read the rendered files and /proc under DIR\n"
-    "  --help         show this help\n"
+    "@OPTIONS@\n"
     "\n"
     "The archive is created with mode 0600. See eks-node(1).\n";
 

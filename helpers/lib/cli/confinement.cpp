@@ -32,10 +32,7 @@ const char* const confinement_help =
     "Lists the directories each step may write beneath (its Landlock policy; it\n"
     "executes nothing) and whether this kernel enforces it.\n"
     "\n"
-    "  --probe=STEP   apply STEP's policy to this process, try what a confined step must\n"
-    "                 not do, and print label=ok|denied for each; with \"none\", the same\n"
-    "                 tries unconfined. Run it under the step's unit settings\n"
-    "                 (systemd-run -p ...) to see the whole confinement. Changes nothing.\n"
+    "@OPTIONS@\n"
     "\n"
     "See eks-node(7), CONFINEMENT.\n";
 

@@ -28,20 +28,7 @@ const char* const max_pods_help =
     "\n"
     "The recommended maxPods for an instance type, as AL2's max-pods-calculator.sh computes it.\n"
     "\n"
-    "  --instance-type TYPE              e.g. m5.large\n"
-    "  --instance-type-from-imds         this instance's type, from IMDS\n"
-    "  --imds-endpoint=URL               IMDS base URL (default: the link-local endpoints)\n"
-    "  --cni-version VERSION             VPC CNI version; prefix delegation needs 1.9.0 or later\n"
-    "                                    (default: a version that supports it)\n"
-    "  --cni-prefix-delegation-enabled   the VPC CNI assigns /28 prefixes\n"
-    "  --cni-custom-networking-enabled   the primary ENI hosts no pods\n"
-    "  --cni-max-eni N                   use at most N ENIs\n"
-    "  --show-max-allowed                the raw number, without the 110/250 cap\n"
-    "  --vcpus N                         vCPUs of the type, for the cap (default: from the size\n"
-    "                                    name, or this machine's CPUs with --instance-type-from-imds)\n"
-    "  --root=DIR                        read this machine's CPUs under DIR\n"
-    "  --json                            print the inputs and the result as JSON\n"
-    "  --help                            show this help\n"
+    "@OPTIONS@\n"
     "\n"
     "Prints the number alone, so $(eks-node max-pods ...) works in scripts. See eks-node(1).\n";
 
@@ -61,14 +48,6 @@ struct Options {
     bool json_output = false;
 };
 
-int positive_int(const std::string& option, const std::string& v) {
-    int n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || end != v.data() + v.size() || n < 1)
-        throw UsageError(fmt::format("{}: \"{}\" is not a positive number", option, v));
-    return n;
-}
-
 Options parse(const std::vector<std::string>& args) {
     const ParsedOptions p = parse_options("max-pods", args);
     if (!p.args.empty()) throw UsageError(fmt::format("max-pods: unexpected argument \"{}\"", p.args[0]));
@@ -79,9 +58,9 @@ Options parse(const std::vector<std::string>& args) {
     o.cni_version = p.value("--cni-version");
     o.prefix_delegation = p.has("--cni-prefix-delegation-enabled");
     o.custom_networking = p.has("--cni-custom-networking-enabled");
-    if (auto v = p.value("--cni-max-eni")) o.max_enis = positive_int("--cni-max-eni", *v);
+    if (auto v = p.value("--cni-max-eni")) o.max_enis = positive_int_option("--cni-max-eni", *v);
     o.show_max_allowed = p.has("--show-max-allowed");
-    if (auto v = p.value("--vcpus")) o.vcpus = positive_int("--vcpus", *v);
+    if (auto v = p.value("--vcpus")) o.vcpus = positive_int_option("--vcpus", *v);
     if (auto v = p.value("--root")) o.paths = Paths(*v);
     o.json_output = p.has("--json");
     if (o.from_imds == !o.instance_type.empty())
@@ -99,28 +78,6 @@ bool cni_supports_prefixes(const std::string& version) {
         std::from_chars(p + 1, v.data() + v.size(), minor).ec != std::errc())
         throw UsageError(fmt::format("--cni-version: \"{}\" is not a version such as 1.9.0", version));
     return major > 1 || (major == 1 && minor >= 9);
-}
-
-// vCPUs from EC2's size names: large 2, xlarge 4, NxLarge 4N, metal-Nxl 4N,
-// medium and smaller 2 or fewer. This decides only the 110/250 cap (over or
-// under 30 vCPUs), which it gets right for every size named so; plain .metal
-// says nothing and needs --vcpus.
-std::optional<int> vcpus_from_size(std::string_view instance_type) {
-    std::string_view size = instance_type.substr(instance_type.find('.') + 1);
-    for (std::string_view small : {"nano", "micro", "small", "medium", "large"})
-        if (size == small) return 2;
-    if (size == "xlarge") return 4;
-    std::string_view count = size;
-    if (size.ends_with("xlarge"))
-        count.remove_suffix(6);
-    else if (size.starts_with("metal-") && size.ends_with("xl"))
-        count = size.substr(6, size.size() - 8);
-    else
-        return std::nullopt;
-    int n = 0;
-    auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
-    if (ec != std::errc() || p != count.data() + count.size() || n < 1) return std::nullopt;
-    return 4 * n;
 }
 
 // This machine's CPUs: sys/devices/system/cpu/online ("0-3,6").
@@ -175,7 +132,7 @@ int max_pods_cmd(const std::vector<std::string>& args) {
     std::optional<int> vcpus = o.vcpus;
     std::string vcpus_origin = "--vcpus";
     if (!vcpus && o.from_imds) vcpus = online_cpus(o.paths), vcpus_origin = "online CPUs of this machine";
-    if (!vcpus) vcpus = vcpus_from_size(type), vcpus_origin = "size name";
+    if (!vcpus) vcpus = derive::vcpus_from_size(type), vcpus_origin = "size name";
     std::optional<int> ceiling;
     int value = max_allowed;
     if (!o.show_max_allowed) {

@@ -2,6 +2,7 @@
 #include "cli/options.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -20,7 +21,101 @@ const OptionSpec* find_option(const CommandSpec& c, std::string_view name) {
     return nullptr;
 }
 
+// Words of `text` in lines of at most `width` (a longer word alone), each
+// after `indent`, the first after `first` instead.
+std::string wrap(std::string_view text, size_t width, std::string_view first, std::string_view indent) {
+    std::string out(first), line;
+    size_t start = 0;
+    auto flush = [&](bool last) {
+        out += line;
+        if (!last) out += "\n" + std::string(indent);
+        line.clear();
+    };
+    while (start < text.size()) {
+        size_t end = text.find(' ', start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view word = text.substr(start, end - start);
+        start = end + 1;
+        if (word.empty()) continue;
+        if (!line.empty() && indent.size() + line.size() + 1 + word.size() > width) flush(false);
+        if (!line.empty()) line += ' ';
+        line += word;
+    }
+    flush(true);
+    return out + "\n";
+}
+
+constexpr size_t help_width = 96;
+
+// "--root=DIR" or "--json"
+std::string option_words(const OptionSpec& o) {
+    return o.value.empty() ? std::string(o.name) : fmt::format("{}={}", o.name, o.value);
+}
+
+std::string options_block(std::span<const OptionSpec> options, bool with_help) {
+    static constexpr OptionSpec help_option{"--help", "", false, "show this help"};
+    std::vector<const OptionSpec*> all;
+    for (const OptionSpec& o : options) all.push_back(&o);
+    if (with_help) all.push_back(&help_option);
+    size_t col = 0;
+    for (const OptionSpec* o : all) col = std::max(col, option_words(*o).size());
+    col = std::min<size_t>(col, 30) + 5;  // two before, at least three after
+    std::string out;
+    for (const OptionSpec* o : all) {
+        std::string head = "  " + option_words(*o);
+        if (o->repeatable) head += " (repeatable)";
+        if (head.size() + 1 > col) {
+            out += head + "\n";
+            head.clear();
+        }
+        head.resize(col, ' ');
+        out += wrap(o->help, help_width, head, std::string(col, ' '));
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string command_help(std::string_view command, std::string_view text) {
+    const size_t at = text.find(options_marker);
+    if (at == std::string_view::npos || (at > 0 && text[at - 1] != '\n'))
+        throw Error(fmt::format("{}: its help has no line {}", command, options_marker.substr(0, 9)));
+    const CommandSpec* c = find_command(command);
+    if (!c) throw Error(fmt::format("{}: not in the table of commands (options.tsv)", command));
+    std::string out(text.substr(0, at));
+    out += options_block(c->options, true);
+    // a command's subcommands ("config check"), each with its options
+    const std::string prefix = std::string(command) + " ";
+    for (const CommandSpec& sub : command_specs()) {
+        if (!sub.name.starts_with(prefix) || sub.options.empty()) continue;
+        out += fmt::format("\n{}{}:\n", sub.name, sub.args.empty() ? "" : fmt::format(" {}", sub.args));
+        out += options_block(sub.options, false);
+    }
+    out += text.substr(at + options_marker.size());
+    return out;
+}
+
+std::string commands_help() {
+    std::string out;
+    const auto specs = command_specs();
+    for (const CommandSpec& c : specs) {
+        // "config" is its subcommands' rows
+        const std::string prefix = std::string(c.name) + " ";
+        if (c.hidden ||
+            std::any_of(specs.begin(), specs.end(), [&](const CommandSpec& s) { return s.name.starts_with(prefix); }))
+            continue;
+        std::string head = fmt::format("  {}", c.name);
+        for (const OptionSpec& o : c.options) head += fmt::format(" [{}]", option_words(o));
+        if (!c.args.empty()) head += fmt::format(" {}", c.args);
+        // the options in short on the command's line while they fit, else [OPTIONS]
+        if (head.size() > help_width)
+            head = fmt::format("  {}{}{}", c.name, c.options.empty() ? "" : " [OPTIONS]",
+                               c.args.empty() ? "" : fmt::format(" {}", c.args));
+        out += head + "\n";
+        out += wrap(c.help, help_width, std::string(23, ' '), std::string(23, ' '));
+    }
+    return out;
+}
 
 const CommandSpec* find_command(std::string_view name) {
     for (const CommandSpec& c : command_specs())
@@ -102,6 +197,14 @@ ParsedOptions parse_options(std::string_view command, const std::vector<std::str
         out.given.emplace_back(name, std::move(value));
     }
     return out;
+}
+
+int positive_int_option(std::string_view option, const std::string& value) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n < 1)
+        throw UsageError(fmt::format("{}: \"{}\" is not a positive number", option, one_line(value, 80)));
+    return n;
 }
 
 void apply_common(const ParsedOptions& parsed, StepOptions& out) {

@@ -39,6 +39,18 @@ std::string near_name(std::string_view name, const std::vector<std::string>& kno
 // "Usage: eks-node CMD [OPTIONS] ARGS": the line a usage error prints.
 std::string usage_line(std::string_view command);
 
+// `eks-node COMMAND --help`: `text` (its usage lines, what it does, exit status,
+// written with the command) with its line "@OPTIONS@" replaced by the options as
+// the table has them, one each with its value and help (wrapped), --help last;
+// "config" adds each subcommand's options under its name. Throws Error for a
+// command not in the table or a text without that line (a build-time mistake,
+// which the cli-options test runs into).
+inline constexpr std::string_view options_marker = "@OPTIONS@\n";
+std::string command_help(std::string_view command, std::string_view text);
+// `eks-node --help`'s list of commands: each visible command of the table with
+// its options in short and its help, as the table has them.
+std::string commands_help();
+
 struct ParsedOptions {
     std::vector<std::pair<std::string, std::string>> given;  // ("--root", "/x"), in order; "" for a flag
     std::vector<std::string> args;                           // the rest, after "--" too
@@ -52,6 +64,9 @@ struct ParsedOptions {
 // argument. Throws UsageError "CMD: unknown option --X (did you mean --Y?)", or
 // for a flag given a value, a value missing, an option given twice.
 ParsedOptions parse_options(std::string_view command, const std::vector<std::string>& args);
+
+// An option's value as a number of at least 1; UsageError naming the option otherwise.
+int positive_int_option(std::string_view option, const std::string& value);
 
 // --root, --config, --imds-endpoint, --user-data and --log-level given into `out`.
 void apply_common(const ParsedOptions& parsed, StepOptions& out);

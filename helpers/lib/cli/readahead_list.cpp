@@ -47,8 +47,7 @@ const char* const readahead_list_help =
     "eks-node-readahead reads into the page cache at boot. Reads the image's configuration\n"
     "(node.toml.d, nodeadm.d), no instance. Run it once everything the node runs is installed.\n"
     "\n"
-    "  --root=DIR   the image's root (default /)\n"
-    "  --print      print the list instead of writing it\n"
+    "@OPTIONS@\n"
     "\n"
     "See eks-node-readahead(8).\n";
 

@@ -31,9 +31,7 @@ const char* const status_help =
     "many NodeConfig fields eks-node-config ignored, as nodeadm would (config.json's warnings);\n"
     "and the Auto Scaling target lifecycle state, with whether a warm pool holds kubelet back.\n"
     "\n"
-    "  --json         print the same as JSON\n"
-    "  --prometheus   print it as Prometheus metrics (what eks-node-telemetry(8) writes)\n"
-    "  --help         show this help\n"
+    "@OPTIONS@\n"
     "\n"
     "Exit status: 0 when the node is configured (eks-node.target active, no step failed),\n"
     "1 otherwise or when systemd cannot be reached. See eks-node(1).\n";
@@ -176,10 +174,13 @@ json config_warning_count(const Paths& paths) {
 
 std::string step_state(const sd::UnitStatus& u) {
     if (u.load_state == "not-found") return "not found";
+    // systemd evaluated the conditions at the last start and one was false:
+    // skipped, not failed, even where systemd still says "failed" from a run
+    // before (a skipped start leaves the unit's state as it was): the step
+    // did not run since, and starting it again would skip it again
+    if (u.condition_usec && !u.condition_result) return "skipped by condition";
     if (u.active_state == "failed") return "failed";
     if (u.active_state == "active") return "active";
-    // systemd evaluated the conditions and one was false: skipped, not failed
-    if (u.condition_usec && !u.condition_result) return "skipped by condition";
     if (u.active_state == "inactive" && !u.start_usec) return "not run";
     return u.active_state;
 }

@@ -41,10 +41,7 @@ const char* const validate_help =
     "mdadm and mkfs.xfs, the pause image's archive (or a pause image it can pull), the units\n"
     "eks-node's units want and require. Reads the image's configuration, no instance.\n"
     "\n"
-    "  --image      check the image instead of a node (runs the image's programs)\n"
-    "  --root=DIR   check the files under DIR; the kernel and systemd checks are skipped\n"
-    "  --json       print the checks as JSON\n"
-    "  --help       show this help\n"
+    "@OPTIONS@\n"
     "\n"
     "Exit status: 0 when no check failed, 1 otherwise. See eks-node(1).\n";
 

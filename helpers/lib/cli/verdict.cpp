@@ -107,7 +107,16 @@ StepResult verdict(const StepOptions& opts) {
     }
     Verdict v = verdict_of(status_report(opts.paths));
     if (v.failed && v.cannot_heal) {
-        const FailFast f = fail_fast_settings(opts.paths);
+        // the settings are read from the same fragments that may be what
+        // failed (a broken node.toml.d file): the verdict is written anyway,
+        // with no action, which is the default
+        FailFast f;
+        try {
+            f = fail_fast_settings(opts.paths);
+        } catch (const ConfigError& e) {
+            log::warning("settings.onFailure not read, so no action: {}", e.what());
+            f.action = "none";
+        }
         if (f.action != "none") {
             v.line += fmt::format("; settings.onFailure: {} in {}s", f.action == "reboot" ? "reboot" : "power off",
                                   std::chrono::duration_cast<std::chrono::seconds>(f.delay).count());

@@ -60,7 +60,7 @@ std::optional<std::string> WaitNotice::due(Clock::time_point now, std::string_vi
 }
 
 void WaitNotice::retrying(Clock::time_point now, std::string_view what, std::string_view last) {
-    if (std::optional<std::string> line = due(now, what, last)) log::warning("{}", *line);
+    if (std::optional<std::string> line = due(now, what, last)) log::progress(*line);
 }
 
 }  // namespace eksnode

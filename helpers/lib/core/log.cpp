@@ -150,6 +150,19 @@ std::string format_line(std::string_view step, Level lvl, std::string_view messa
     return fmt::format("{}{}{}{}\n", step, step.empty() ? "" : ": ", prefix(lvl), message_text(message));
 }
 
+void progress(std::string_view message) {
+    if (Level::warning > g_level) return;
+    if (g_journal < 0) g_journal = stderr_is_journal() ? 1 : 0;
+    if (g_journal != 1) {
+        emit(Level::warning, message);
+        return;
+    }
+    // one write, one line: journald takes "<N>" as the line's priority (SyslogLevelPrefix=)
+    const std::string line =
+        fmt::format("<{}>{}\n", static_cast<int>(Level::warning), one_line(message, max_message_bytes));
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
 void emit(Level lvl, std::string_view message, std::string_view path, std::string_view message_id,
           std::span<const Field> fields) {
     if (lvl > g_level) return;

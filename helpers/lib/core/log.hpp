@@ -32,6 +32,15 @@ struct Field {
 void emit(Level lvl, std::string_view message, std::string_view path = {}, std::string_view message_id = {},
           std::span<const Field> fields = {});
 
+// A warning that shows a wait while it lasts (core/backoff.hpp, WaitNotice): in
+// a service whose output is the journal, a line on the unit's output stream
+// (priority warning by its "<4>" prefix), not a native entry, so that the
+// journal holds it once and journald also forwards it to the console, as the
+// steps' StandardOutput=journal+console asks: a boot that hangs says what it
+// waits for on the serial console (`aws ec2 get-console-output`), before any
+// verdict. Elsewhere the same as warning().
+void progress(std::string_view message);
+
 template <typename... A>
 void info(fmt::format_string<A...> f, A&&... a) {
     if (level() >= Level::info) emit(Level::info, fmt::format(f, std::forward<A>(a)...));

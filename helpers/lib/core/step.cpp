@@ -140,7 +140,67 @@ std::vector<log::Field> run_fields() {
     return {{telemetry::calls_field, telemetry::to_json(telemetry::calls()).dump()}};
 }
 
+// The node's target, as eks-node-config resolved the node's kind.
+std::string node_target(const StepOptions& opts) {
+    if (auto text = read_file_if_exists(opts.config_file())) {
+        json cfg = json::parse(*text, nullptr, false);
+        if (cfg.is_object() && cfg.contains("settings") && cfg["settings"].is_object() &&
+            cfg["settings"].value("node", "") == "ecs")
+            return "ecs-node.target";
+    }
+    return "eks-node.target";
+}
+
 }  // namespace
+
+std::optional<std::string> rejoin_blocker(const std::vector<StepState>& steps) {
+    for (const StepState& s : steps)
+        if (s.active_state == "failed" && s.condition_result && s.holds_back) return s.unit;
+    return std::nullopt;
+}
+
+// An admin's re-run that succeeds while the node is held back starts the
+// node's target again once no step of it is failed, so that the fixed step
+// alone brings kubelet back (eks-node(7), RE-RUNNING). Only then: starting the
+// target runs every step that is not active, and a failed one would fail again
+// and hold the node back again, at every other step's success (a loop, seen
+// when the rule was "any success"). A step still running is not a blocker:
+// kubelet is ordered after it, and its failure stops kubelet's start job. At
+// boot the step that failed is failed, so nothing is started either. Queued
+// without waiting: this run is part of the start it asks for.
+void rejoin_if_held_back(const StepSpec& spec, const StepOptions& opts) {
+    constexpr std::string_view failed = "eks-node-failed.target";
+    // a step per device (network@) is not what an admin re-runs to fix an input
+    if (!sd::manages_host(opts.paths) || std::string_view(spec.name).find('@') != std::string_view::npos) return;
+    try {
+        if (sd::active_state(failed) != "active") return;
+        // only a step whose failure holds the node back: not the verdict or
+        // the telemetry, which run after the chain and fix nothing
+        const std::vector<std::string> own =
+            sd::unit_dependencies(fmt::format("eks-node-{}.service", spec.name), "OnFailure");
+        if (std::find(own.begin(), own.end(), failed) == own.end()) return;
+        const std::string target = node_target(opts);
+        std::vector<StepState> steps;
+        for (const std::string& unit : sd::unit_wants(target))
+            if (unit.starts_with("eks-node-"))
+                // only a failed one can block: its condition is asked of it alone
+                if (std::optional<std::string> state = sd::active_state(unit); state && *state == "failed") {
+                    const std::vector<std::string> on_failure = sd::unit_dependencies(unit, "OnFailure");
+                    steps.push_back({unit, *state, sd::unit_status(unit).condition_result,
+                                     std::find(on_failure.begin(), on_failure.end(), failed) != on_failure.end()});
+                }
+        if (auto blocker = rejoin_blocker(steps)) {
+            log::info("{} holds the node back and {} is still failed: restart it, or run systemctl start {}", failed,
+                      *blocker, target);
+            return;
+        }
+        if (sd::has_job(target)) return;
+        log::info("{} held the node back and no step of {} is failed now: starting {} again", failed, target, target);
+        sd::start_unit(target);
+    } catch (const std::exception& e) {
+        log::warning("could not start the node's target again ({}): systemctl start eks-node.target", e.what());
+    }
+}
 
 int report_exception(std::string_view step) {
     // the run's last entry carries its network counts, as a success's does
@@ -185,6 +245,7 @@ int run_step(int argc, char** argv, const StepSpec& spec, const StepFn& fn) {
         log::emit(log::Level::info, r.changed() ? "done, outputs changed" : "done, nothing changed", {},
                   log::id::step_done, run_fields());
         restart_consumers(spec, opts, r);
+        rejoin_if_held_back(spec, opts);
         return EXIT_OK;
     } catch (...) {
         return report_exception(spec.name);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/fsutil.hpp"
@@ -27,6 +28,11 @@ struct StepOptions {
     // `eks-node render` offline: instance.json made up from flags, which the imds
     // step writes instead of asking IMDS, and a config step that asks no AWS API
     std::optional<json> offline_instance;
+    // ... and its vCPUs and memory (MiB) instead of DIR's or the host's, each with
+    // where it came from (--vcpus, --memory, the size name)
+    std::optional<int> offline_vcpus;
+    std::string offline_vcpus_origin;
+    std::optional<long> offline_memory_mib;
 
     fs::path config_file() const;               // config_path re-rooted, or the default
 };
@@ -92,6 +98,22 @@ void restart_consumers(const StepSpec& spec, const StepOptions& opts, const Step
 // or failed (perhaps on them). Not inactive: it has not started yet, or an
 // admin stopped it.
 bool restart_applies(std::string_view state);
+
+// A step as the rejoin after a re-run sees it (rejoin_blocker).
+struct StepState {
+    std::string unit;
+    std::string active_state;      // ActiveState
+    bool condition_result = true;  // ConditionResult: its last start was not skipped
+    bool holds_back = true;        // its OnFailure= starts eks-node-failed.target (a step, not the verdict)
+};
+// Of the node's steps, the first that keeps a held-back node from starting its
+// target again after a re-run succeeded: a failed one whose last start ran and
+// whose failure holds the node back (starting the target would run it again,
+// and it would fail again; the verdict and telemetry units fail without holding
+// anything back: no OnFailure=). One whose
+// last start was skipped by its condition stays "failed" in systemd from an
+// earlier run but would be skipped again: no blocker. nullopt: none, start it.
+std::optional<std::string> rejoin_blocker(const std::vector<StepState>& steps);
 
 // Maps the current exception to an exit code and logs it once. For use in catch(...).
 int report_exception(std::string_view step);

@@ -45,7 +45,24 @@ inline constexpr std::string_view assumed_containerd_version = "1.7.0";
 // later release still reads.
 inline constexpr std::string_view assumed_soci_version = "0.4.1";
 
-MachineFacts read_machine_facts(const Paths& paths);
+// What an offline render (`eks-node render --instance-type`) knows of the
+// machine instead of reading it: its vCPUs and memory, with where each came
+// from ("--vcpus", "the size name of m5.xlarge"). A value set here is not read
+// from DIR or the host.
+struct MachineOverride {
+    std::optional<int> cpus;
+    std::string cpus_origin;
+    std::optional<long> memory_mib;
+    std::string memory_origin;
+};
+
+MachineFacts read_machine_facts(const Paths& paths, const MachineOverride& given = {});
+
+// vCPUs from EC2's size names: large 2, xlarge 4, NxLarge 4N, metal-Nxl 4N,
+// medium and smaller 2 or fewer; nullopt for what the name does not say
+// (plain .metal). Right for every size named so where it decides anything:
+// max-pods' 110/250 cap (over or under 30 vCPUs), an offline render's CPUs.
+std::optional<int> vcpus_from_size(std::string_view instance_type);
 json machine_json(const MachineFacts& m);   // config.json "machine"
 
 // ENI limits of an instance type: the basis of max pods.

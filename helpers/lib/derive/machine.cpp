@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <thread>
 
 #include <fmt/format.h>
@@ -260,10 +261,20 @@ void detect_fips(const Paths& paths, MachineFacts& m) {
 
 }  // namespace
 
-MachineFacts read_machine_facts(const Paths& paths) {
+MachineFacts read_machine_facts(const Paths& paths, const MachineOverride& given) {
     MachineFacts m;
-    read_cpus(paths, m);
-    read_memory(paths, m);
+    if (given.cpus) {
+        m.cpu_millicores = *given.cpus * 1000;
+        m.origins["/machine/cpuMillicores"] = fmt::format("{} CPUs ({})", *given.cpus, given.cpus_origin);
+    } else {
+        read_cpus(paths, m);
+    }
+    if (given.memory_mib) {
+        m.memory_mib = *given.memory_mib;
+        m.origins["/machine/memoryMiB"] = given.memory_origin;
+    } else {
+        read_memory(paths, m);
+    }
     read_versions(paths, m);
     detect_nvidia(paths, m);
     detect_runtimes(paths, m);
@@ -275,6 +286,21 @@ MachineFacts read_machine_facts(const Paths& paths) {
         m.cpu_millicores / 1000, m.memory_mib, m.kubelet_version, m.containerd_version, m.nvidia_gpu ? "yes" : "no",
         m.nvidia_runtime ? "installed" : "not installed", m.fips_enabled ? "on" : "off");
     return m;
+}
+
+std::optional<int> vcpus_from_size(std::string_view instance_type) {
+    std::string_view size = instance_type.substr(instance_type.find('.') + 1);
+    for (std::string_view small : {"nano", "micro", "small", "medium", "large"})
+        if (size == small) return 2;
+    if (size == "xlarge") return 4;
+    std::string_view count = size;
+    if (size.ends_with("xlarge")) count.remove_suffix(6);
+    else if (size.starts_with("metal-") && size.ends_with("xl")) count = size.substr(6, size.size() - 8);
+    else return std::nullopt;
+    int n = 0;
+    auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+    if (ec != std::errc() || p != count.data() + count.size() || n < 1) return std::nullopt;
+    return 4 * n;
 }
 
 json machine_json(const MachineFacts& m) {

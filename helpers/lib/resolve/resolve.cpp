@@ -229,7 +229,7 @@ json resolve_ecs(const ResolveInput& in, json& spec, json& settings, const std::
                  Origins& origins) {
     config::validate_ecs_merged(spec, settings, origins);
     check_volumes(spec, settings, origins);
-    derive::MachineFacts machine = derive::read_machine_facts(in.paths);
+    derive::MachineFacts machine = derive::read_machine_facts(in.paths, in.machine);
     for (auto& [k, v] : machine.origins) origins[k] = v;
     // IMDS and the instance's own addresses stay off the proxy here too.
     derive::complete_no_proxy(spec, in.instance, origins, derive::ProxyNode::ecs);
@@ -301,7 +301,7 @@ json resolve_config(const ResolveInput& in) {
     }
     check_volumes(spec, settings, origins);
 
-    derive::MachineFacts machine = derive::read_machine_facts(in.paths);
+    derive::MachineFacts machine = derive::read_machine_facts(in.paths, in.machine);
     for (auto& [k, v] : machine.origins) origins[k] = v;
     const config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
     if (!cluster_has(spec, "cidr") && strategy == config::ServiceCidrStrategy::vpc)
@@ -530,6 +530,12 @@ json resolve_from_node(const StepOptions& opts) {
     // offline render makes none
     if (!opts.offline_instance) in.api = aws::make_api_lookups;
     in.offline = opts.offline_instance.has_value();
+    in.machine.cpus = opts.offline_vcpus;
+    in.machine.cpus_origin = opts.offline_vcpus_origin;
+    if (opts.offline_memory_mib) {
+        in.machine.memory_mib = opts.offline_memory_mib;
+        in.machine.memory_origin = fmt::format("--memory ({} MiB)", *opts.offline_memory_mib);
+    }
 
     fs::path instance_path = opts.paths.of(path::instance_json);
     auto instance_text = read_file_if_exists(instance_path);

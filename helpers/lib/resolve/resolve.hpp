@@ -27,6 +27,7 @@ struct ResolveInput {
     std::string user_data_label = "user data";
     derive::ApiFactory api = {};  // empty: no AWS API (offline resolution, tests)
     bool offline = false;         // `eks-node render` offline: errors say what to pass instead of the API
+    derive::MachineOverride machine = {};  // offline: vCPUs and memory given, not read
 };
 
 // Returns config.json. Throws ConfigError (exit 6) before anything is written.

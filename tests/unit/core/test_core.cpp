@@ -192,6 +192,24 @@ TEST_CASE("a changed file restarts a consumer that may run on the old one, not o
     for (const char* s : {"inactive", "deactivating", "maintenance", ""}) CHECK_FALSE(restart_applies(s));
 }
 
+TEST_CASE("a held-back node starts again only when no step is failed", "[core][step]") {
+    using States = std::vector<StepState>;
+    // a running step is no obstacle: kubelet is ordered after it
+    CHECK_FALSE(rejoin_blocker(States{{"eks-node-imds.service", "active", true},
+                                      {"eks-node-config.service", "activating", true},
+                                      {"eks-node-kubelet.service", "inactive", true}}));
+    CHECK_FALSE(rejoin_blocker(States{}));
+    // a failed one would run again and fail again: the first is named
+    CHECK(rejoin_blocker(States{{"eks-node-imds.service", "active", true},
+                                {"eks-node-containerd.service", "failed", true},
+                                {"eks-node-config.service", "failed", true}}) == "eks-node-containerd.service");
+    // failed in an earlier run, skipped by its condition since: it would be skipped again
+    CHECK_FALSE(rejoin_blocker(
+        States{{"eks-node-preflight-gate.service", "failed", false}, {"eks-node-config.service", "active", true}}));
+    // the verdict failed: it holds nothing back (no OnFailure=)
+    CHECK_FALSE(rejoin_blocker(States{{"eks-node-verdict.service", "failed", true, false}}));
+}
+
 TEST_CASE("deep merge: objects merge, arrays and scalars replace", "[core][json]") {
     json dst = json::parse(R"({"a":{"b":1,"c":[1,2]},"d":"x"})");
     deep_merge(dst, json::parse(R"({"a":{"c":[3],"e":true},"d":{"f":1}})"));

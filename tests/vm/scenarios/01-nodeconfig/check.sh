@@ -260,14 +260,24 @@ check "restart imds then config: none failed (eks-node-failed.target never start
   bash -c "[[ \$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target) == $held1 ]] && systemctl is-active --quiet kubelet.service"
 rm /run/systemd/system/eks-node-kubelet.service.d/99-slow.conf
 systemctl daemon-reload
-# a failing fragment, then the fixed one (restart eks-node-config, then start eks-node.target)
+# a failing fragment, then the fixed one: restarting the fixed step alone brings kubelet back
+# (eks-node(7), RE-RUNNING); 26-runtime-handler-crun checks that it does not while another
+# step is still failed
 printf 'maxPods = [\n' >/etc/eks-node/node.toml.d/93-broken.toml
 timed systemctl restart eks-node-config.service
 settle
 check "a failing fragment: held back" bash -c '! systemctl is-active --quiet kubelet.service && systemctl is-active --quiet eks-node-failed.target'
+check "... the verdict is on the console all the same (it reads the broken fragment too)" bash -c '
+  [[ $(systemctl is-active eks-node-verdict.service) != failed ]] &&
+  journalctl -b -u eks-node-verdict.service --no-pager -o cat | grep "NOT joined" | tail -n1 | grep -q 93-broken.toml'
 rm /etc/eks-node/node.toml.d/93-broken.toml
-timed systemctl start eks-node.target
+mark=$(journal_mark)
+timed systemctl restart eks-node-config.service
 settle
-check "... the fixed one, then start eks-node.target: kubelet running, every step active, eks-node.target active" \
+check "... the fixed one, restarting eks-node-config alone: kubelet running, every step active, eks-node.target active" \
   bash -c "systemctl is-active --quiet kubelet.service && systemctl is-active --quiet eks-node.target && $(declare -f all_steps_active); all_steps_active"
+check "... started by eks-node-config's success, eks-node-failed.target stopped" bash -c "
+  ! systemctl is-active --quiet eks-node-failed.target &&
+  journalctl -b --since='$mark' -u eks-node-config.service --no-pager -o cat |
+    grep -q 'no step of eks-node.target is failed now: starting eks-node.target again'"
 finish

@@ -138,6 +138,14 @@ mark=$(journal_mark)
 systemctl restart eks-node-config.service >/dev/null 2>&1
 fails_closed "missing runtime binary" eks-node-containerd.service 6 0 \
   "^containerd: /etc/eks-node/node.toml.d/90-vendor.toml: settings.runtimes.vendor.binary: /opt/vendor/bin/containerd-shim-vendor-v1 does not exist on this node$" "$mark"
+# the steps that succeeded beside it do not start the node again while it is failed (a rule
+# that did, on any re-run's success, re-ran this step in a loop: eks-node(7), RE-RUNNING)
+jobs_settled 120
+check "held back for good: eks-node-containerd ran once after the restart, no step started eks-node.target again" bash -c "
+  n=\$(journalctl -b --since='$mark' --no-pager -o cat _PID=1 | grep -c 'Starting eks-node-containerd.service')
+  echo \"eks-node-containerd started \$n times\"
+  ((n == 1)) && ! journalctl -b --since='$mark' --no-pager -o cat | grep -q 'starting eks-node.target again' &&
+    ! systemctl is-active --quiet kubelet.service && systemctl is-active --quiet eks-node-failed.target"
 check "config.toml was not rewritten (names no vendor handler), containerd not restarted on it" bash -c "
   [[ \$(sha256sum /etc/containerd/config.toml) == '$config_before' ]] && ! grep -q vendor /etc/containerd/config.toml &&
   [[ \$(systemctl show -P MainPID containerd.service) == $containerd_pid ]]"
