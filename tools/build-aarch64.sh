@@ -4,7 +4,7 @@
 # package ships and the unit tests, nothing else (tests/README.md, "aarch64"). Run by
 # tools/test.sh, which then runs its tests under qemu-user and packages it.
 #
-# As build/ (tools/build.sh): GCC at the project's default level (-O3, the level the x86_64
+# As build/ (tools/build.sh): GCC at the project's default level (-O2, the level the x86_64
 # package is built at), warnings as errors, a unity build whose sources name their members by
 # relative paths (tools/unity-relative.py) so ccache hits in a clone at another path. The unit
 # directories are the packages' (packaging/README.md): this tree is packaged as it is built.

@@ -150,7 +150,7 @@ if ((fuzz)); then
   sanitizer=$!
 fi
 # aarch64, proven and not only compiled (issue 59): the cross build (tools/build-aarch64.sh:
-# the package's programs and the unit tests, GCC -O3 as build/), beside the rest as the
+# the package's programs and the unit tests, GCC -O2 as build/), beside the rest as the
 # sanitizer build is, in a niced session; then, once the VM boots are over, its tests under
 # qemu-user (meson's exe_wrapper, tools/cross/aarch64-linux-gnu.ini):
 #   unit               the library, every module, as aarch64 code
