@@ -151,7 +151,15 @@ def registries_seeds():
 
 
 def bootstrap_sh_seeds():
-    seeds = []
+    # bootstrap.sh's variables exported to the call, and eksctl's --max-pods
+    # edit of the file before it (eks-node-config(8), AL2 BOOTSTRAP.SH USER DATA)
+    seeds = [
+        b"#!/bin/bash\nset -a\nexport USE_MAX_PODS=false\nexport KUBELET_EXTRA_ARGS=\"--max-pods=109 -v 2\"\n"
+        b"declare -x CONTAINER_RUNTIME=containerd\nIP_FAMILY=ipv4\nunset IP_FAMILY\n"
+        b"LOCAL_DISKS=raid0 env DNS_CLUSTER_IP=10.100.0.10 /etc/eks/bootstrap.sh c\n",
+        b"#!/bin/sh\nsed -i 's/KUBELET_EXTRA_ARGS=$2/KUBELET_EXTRA_ARGS=\"$2 --max-pods=58\"/' /etc/eks/bootstrap.sh\n"
+        b"echo x >> /etc/eks/bootstrap.sh\n/etc/eks/bootstrap.sh c --kubelet-extra-args --v=2\n",
+    ]
     for raw in user_data_seeds():
         if looks_like_script(raw):
             seeds.append(raw)

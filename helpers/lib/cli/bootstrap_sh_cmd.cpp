@@ -22,6 +22,8 @@
 // kubelet's start would wait for cloud-final.service, which waits for the
 // script: a `systemctl restart kubelet` after the call, as AL2 user data
 // has (AWS's own kubelet-config.json idiom), would wait forever.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -156,7 +158,14 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
         if (!content) why = fmt::format("{} does not exist", p);
         return content;
     };
-    config::Fragment from_flags = config::bootstrap_sh::fragment_from_args(flags, std::string(shim_source), node_file);
+    // What the script exported to it and its edits of this file map as the
+    // boot's static reading mapped them (config/bootstrap_sh.hpp)
+    config::bootstrap_sh::Inputs inputs = config::bootstrap_sh::inputs_from_environment(environ);
+    std::vector<config::Fragment> fragments;
+    if (user_data)
+        fragments = config::bootstrap_sh::fragments_from_user_data_without_scripts(*user_data, label, &inputs.edits);
+    config::Fragment from_flags =
+        config::bootstrap_sh::fragment_from_args(flags, std::string(shim_source), node_file, inputs);
     config::validate_fragment(from_flags);
     if (user_data && applied_at_boot(*user_data, label, from_flags)) {
         fmt::print("eks-node: these bootstrap.sh flags were applied at boot from the user data; nothing to do\n");
@@ -166,8 +175,6 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     }
 
     fs::path slot = opts.paths.of(slot_path());
-    std::vector<config::Fragment> fragments;
-    if (user_data) fragments = config::bootstrap_sh::fragments_from_user_data_without_scripts(*user_data, label);
     fragments.push_back(std::move(from_flags));
     json spec = json::object(), settings = json::object();
     Origins origins;

@@ -20,7 +20,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <climits>
 #include <map>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -75,6 +77,47 @@ const FlagSpec* find_flag(std::string_view name) {
 
 std::string field_of(std::string_view flag) { return fmt::format("bootstrap.sh {}", flag); }
 
+// The variables bootstrap.sh reads from its environment and the flag each
+// stands for (tests/data/bootstrap-sh-environment.tsv has the lines): the
+// flag loop assigns the same variable, and a ${VAR:-default} after it keeps
+// what is there, so a flag beats the variable and an empty value is unset.
+struct EnvSpec {
+    std::string_view name;
+    std::string_view flag;  // empty: no flag sets it
+};
+
+constexpr EnvSpec env_specs[] = {
+    {"USE_MAX_PODS", "--use-max-pods"},
+    {"B64_CLUSTER_CA", "--b64-cluster-ca"},
+    {"APISERVER_ENDPOINT", "--apiserver-endpoint"},
+    {"KUBELET_EXTRA_ARGS", "--kubelet-extra-args"},
+    {"ENABLE_DOCKER_BRIDGE", "--enable-docker-bridge"},
+    {"API_RETRY_ATTEMPTS", "--aws-api-retry-attempts"},
+    {"DOCKER_CONFIG_JSON", "--docker-config-json"},
+    {"CONTAINERD_CONFIG_FILE", "--containerd-config-file"},
+    {"PAUSE_CONTAINER_ACCOUNT", "--pause-container-account"},
+    {"PAUSE_CONTAINER_VERSION", "--pause-container-version"},
+    {"DNS_CLUSTER_IP", "--dns-cluster-ip"},
+    {"CONTAINER_RUNTIME", "--container-runtime"},
+    {"IP_FAMILY", "--ip-family"},
+    {"SERVICE_IPV4_CIDR", "--service-ipv4-cidr"},
+    {"SERVICE_IPV6_CIDR", "--service-ipv6-cidr"},
+    {"ENABLE_LOCAL_OUTPOST", "--enable-local-outpost"},
+    {"CLUSTER_ID", "--cluster-id"},
+    {"MOUNT_BPF_FS", "--mount-bpf-fs"},
+    {"LOCAL_DISKS", "--local-disks"},
+    // ${PAUSE_CONTAINER_IMAGE:-$ECR_URI/eks/pause}, then ":$PAUSE_CONTAINER_VERSION"
+    {"PAUSE_CONTAINER_IMAGE", ""},
+    // ${IS_LOCAL_OUTPOST_DETECTED:-false} stands for --enable-local-outpost
+    // when that is not given and DescribeCluster, which sets it, is not called
+    {"IS_LOCAL_OUTPOST_DETECTED", ""},
+};
+
+// bootstrap.sh's default pause tag at the commit the table was read at
+// (PAUSE_CONTAINER_VERSION="${PAUSE_CONTAINER_VERSION:-3.5}"), used with
+// PAUSE_CONTAINER_IMAGE as it used it; eks-node's own default is pauseTag's.
+constexpr std::string_view al2_pause_tag = "3.5";
+
 // The EKS default service CIDRs (used when the cluster was created without
 // one), keyed by their DNS address.
 std::optional<std::string> default_service_cidr(std::string_view dns_ip) {
@@ -100,7 +143,7 @@ bool is_ipv4(std::string_view ip) {
 // expands an unbraced $VAR in ExecStart= that way; quotes are not special),
 // "--flag value" joined to "--flag=value" (the same to kubelet's flag parser),
 // and -v, kubelet's one shorthand, written as --v.
-std::vector<std::string> kubelet_flags(std::string_view extra, const std::string& source) {
+std::vector<std::string> kubelet_flags(std::string_view extra, const std::string& source, const std::string& field) {
     std::vector<std::string> words, flags;
     for (size_t pos = 0; pos < extra.size();) {
         while (pos < extra.size() && text::is_space(extra[pos])) ++pos;
@@ -117,13 +160,12 @@ std::vector<std::string> kubelet_flags(std::string_view extra, const std::string
             flags.back() += "=" + w;
         } else {
             throw ConfigError(
-                source, field_of("--kubelet-extra-args"),
+                source, field,
                 fmt::format("{} is not a kubelet flag (expected --name or --name=value)", text::quote(w)));
         }
     }
     for (const std::string& f : flags)
-        if (std::string problem = check::kubelet_flag(f); !problem.empty())
-            throw ConfigError(source, field_of("--kubelet-extra-args"), problem);
+        if (std::string problem = check::kubelet_flag(f); !problem.empty()) throw ConfigError(source, field, problem);
     return flags;
 }
 
@@ -131,8 +173,10 @@ class Mapper {
 public:
     Mapper(const std::string& source, const FileReader& read) : source_(source), read_(read) {}
 
-    Fragment map(const std::vector<Arg>& args) {
+    Fragment map(const std::vector<Arg>& args, const Inputs& inputs) {
         collect(args);
+        from_environment(inputs.environment);
+        apply_edits(inputs.edits);
         Fragment f{source_};
         if (positional_.empty())
             throw ConfigError(source_, "bootstrap.sh CLUSTER", "the cluster name (first argument) is missing");
@@ -145,12 +189,78 @@ public:
         map_network(f);
         map_kubelet(f);
         map_outposts_and_disks(f);
-        map_pause_image(f);
+        map_pause_image(f, inputs.environment);
         if (auto v = value("--containerd-config-file")) map_containerd_file(f, *v);
         return f;
     }
 
 private:
+    // The variables of bootstrap.sh's environment, each where its flag is
+    // missing, as bootstrap.sh takes them.
+    void from_environment(const std::map<std::string, Variable>& env) {
+        for (const EnvSpec& spec : env_specs) {
+            auto it = env.find(std::string(spec.name));
+            if (it == env.end() || spec.flag.empty()) continue;
+            const Variable& v = it->second;
+            std::string name(spec.name), flag(spec.flag);
+            const std::string where = env_field(name, v);
+            if (flags_.count(flag)) {
+                if (v.unresolved.empty() && v.value != flags_[flag])
+                    log::info("{}: {} ignored: the call's {} beats it, as in bootstrap.sh", source_, where, flag);
+                continue;
+            }
+            // Refused as an unresolved flag argument is (collect()): only the
+            // script's run knows what the call is given, so the boot cannot
+            // apply it; the shim, which has the real environment, then writes
+            // it (cli/bootstrap_sh_cmd.cpp).
+            if (!v.unresolved.empty()) throw ConfigError(source_, where, fmt::format("{} {}", name, v.unresolved));
+            if (v.value.empty()) continue;  // ${VAR:-default}: empty is unset
+            if (find_flag(flag)->takes == Takes::boolean && v.value != "true" && v.value != "false")
+                throw ConfigError(source_, where, fmt::format("{} is not true or false", text::quote(v.value)));
+            flags_[flag] = v.value;
+            fields_[flag] = where;
+        }
+        // IS_LOCAL_OUTPOST_DETECTED decides only when DescribeCluster is not
+        // called (endpoint and CA given) and --enable-local-outpost is not
+        if (auto it = env.find("IS_LOCAL_OUTPOST_DETECTED");
+            it != env.end() && !flags_.count("--enable-local-outpost") && value("--apiserver-endpoint") &&
+            value("--b64-cluster-ca")) {
+            const Variable& v = it->second;
+            const std::string where = env_field(it->first, v);
+            if (!v.unresolved.empty()) throw ConfigError(source_, where, fmt::format("{} {}", it->first, v.unresolved));
+            if (!v.value.empty()) {
+                if (v.value != "true" && v.value != "false")
+                    throw ConfigError(source_, where, fmt::format("{} is not true or false", text::quote(v.value)));
+                flags_["--enable-local-outpost"] = v.value;
+                fields_["--enable-local-outpost"] = where;
+            }
+        }
+    }
+
+    static std::string env_field(const std::string& name, const Variable& v) {
+        return v.where.empty() ? fmt::format("{} in bootstrap.sh's environment", name)
+                               : fmt::format("{} in bootstrap.sh's environment ({})", name, v.where);
+    }
+
+    void apply_edits(const Edits& edits) {
+        const std::string extra = "--kubelet-extra-args";
+        // eksctl's edit changes the flag loop's line, which runs only for the flag
+        if (!edits.after_flag.empty() && flags_.count(extra) && !fields_.count(extra))
+            flags_[extra] += edits.after_flag;
+        else if (!edits.after_flag.empty())
+            log::warning(
+                "{}: the user data's edit of {} adds{} to the --kubelet-extra-args flag's value, and the call passes "
+                "no --kubelet-extra-args: no effect, as on AL2",
+                source_, script_path, edits.after_flag);
+        if (!edits.after_value.empty()) flags_[extra] += edits.after_value;
+    }
+
+    // How errors name a flag: as the flag, or as the variable it came from.
+    std::string field(std::string_view flag) const {
+        auto it = fields_.find(std::string(flag));
+        return it == fields_.end() ? field_of(flag) : it->second;
+    }
+
     void collect(const std::vector<Arg>& args) {
         for (size_t i = 0; i < args.size(); ++i) {
             const Arg& a = args[i];
@@ -193,8 +303,8 @@ private:
     }
 
     std::string checked(const std::string& v, std::string_view flag, std::string (*check)(std::string_view)) const {
-        std::string field = flag.starts_with("--") ? field_of(flag) : std::string(flag);
-        if (std::string problem = check(v); !problem.empty()) throw ConfigError(source_, field, problem);
+        std::string where = flag.starts_with("--") ? field(flag) : std::string(flag);
+        if (std::string problem = check(v); !problem.empty()) throw ConfigError(source_, where, problem);
         return v;
     }
 
@@ -202,7 +312,7 @@ private:
         constexpr std::string_view no_docker =
             "dockerd is not supported: eks-node runs containerd (Kubernetes removed dockershim in 1.24)";
         if (auto v = value("--container-runtime"); v && *v != "containerd")
-            throw ConfigError(source_, field_of("--container-runtime"),
+            throw ConfigError(source_, field("--container-runtime"),
                               *v == "dockerd"
                                   ? std::string(no_docker)
                                   : fmt::format("{} is not supported; only containerd is", text::quote(*v)));
@@ -212,10 +322,10 @@ private:
         // shown: a docker config.json can hold registry credentials.
         for (std::string_view docker_only : {"--docker-config-json", "--enable-docker-bridge"})
             if (value(docker_only))
-                log::warning("{}: ignored: it configures dockerd, and eks-node runs containerd", field_of(docker_only));
+                log::warning("{}: ignored: it configures dockerd, and eks-node runs containerd", field(docker_only));
         if (auto v = value("--aws-api-retry-attempts")) {
             if (v->empty() || !std::all_of(v->begin(), v->end(), is_digit))
-                throw ConfigError(source_, field_of("--aws-api-retry-attempts"),
+                throw ConfigError(source_, field("--aws-api-retry-attempts"),
                                   fmt::format("{} is not a number of attempts", text::quote(*v)));
             log::info(
                 "{}: bootstrap.sh --aws-api-retry-attempts {} accepted; eks-node's AWS calls retry with "
@@ -229,11 +339,11 @@ private:
     void map_network(Fragment& f) const {
         std::string family = text::lower(value("--ip-family").value_or(""));
         if (!family.empty() && family != "ipv4" && family != "ipv6")
-            throw ConfigError(source_, field_of("--ip-family"),
+            throw ConfigError(source_, field("--ip-family"),
                               fmt::format("{} is not ipv4 or ipv6", text::quote(*value("--ip-family"))));
         auto v6 = value("--service-ipv6-cidr");
         if (v6 && family == "ipv4")
-            throw ConfigError(source_, field_of("--service-ipv6-cidr"), "given with --ip-family ipv4");
+            throw ConfigError(source_, field("--service-ipv6-cidr"), "given with --ip-family ipv4");
         if (v6) family = "ipv6";
         auto dns = value("--dns-cluster-ip");
         if (dns) checked(*dns, "--dns-cluster-ip", check::ip_address);
@@ -242,7 +352,7 @@ private:
         if (family == "ipv6") {
             bool coordinates = value("--apiserver-endpoint") && value("--b64-cluster-ca");
             if (!v6 && coordinates)
-                throw ConfigError(source_, field_of("--service-ipv6-cidr"),
+                throw ConfigError(source_, field("--service-ipv6-cidr"),
                                   "required with --ip-family ipv6 when --apiserver-endpoint and --b64-cluster-ca are "
                                   "given (as bootstrap.sh requires)");
             if (v6) cluster["cidr"] = checked(*v6, "--service-ipv6-cidr", check::cidr);
@@ -259,7 +369,7 @@ private:
             // for clusterDNS and the IP family alone, so the EKS default CIDR
             // of that address, else the /24 around it, gives the same node.
             if (!is_ipv4(*dns))
-                throw ConfigError(source_, field_of("--dns-cluster-ip"),
+                throw ConfigError(source_, field("--dns-cluster-ip"),
                                   "an IPv6 address needs --ip-family ipv6 and --service-ipv6-cidr");
             cluster["cidr"] = default_service_cidr(*dns).value_or(enclosing_slash24(*dns));
         } else {
@@ -277,7 +387,7 @@ private:
 
     void map_kubelet(Fragment& f) const {
         std::vector<std::string> flags;
-        if (auto v = value("--kubelet-extra-args")) flags = kubelet_flags(*v, source_);
+        if (auto v = value("--kubelet-extra-args")) flags = kubelet_flags(*v, source_, field("--kubelet-extra-args"));
         if (!flags.empty()) f.spec["kubelet"]["flags"] = flags;
         if (value("--use-max-pods") != "false") return;
         // bootstrap.sh then leaves maxPods to kubelet: its --max-pods flag if
@@ -288,7 +398,7 @@ private:
             if (!fl.starts_with("--max-pods=")) continue;
             std::string n = fl.substr(std::string_view("--max-pods=").size());
             if (n.empty() || n.size() > 6 || !std::all_of(n.begin(), n.end(), is_digit))
-                throw ConfigError(source_, field_of("--kubelet-extra-args"),
+                throw ConfigError(source_, field("--kubelet-extra-args"),
                                   fmt::format("--max-pods={} is not a number of pods", n));
             max_pods = std::stol(n);
         }
@@ -297,11 +407,23 @@ private:
 
     // The registry host stays the region's (derived later, when the region is
     // known); only the account and the tag come from the flags.
-    void map_pause_image(Fragment& f) const {
+    void map_pause_image(Fragment& f, const std::map<std::string, Variable>& env) const {
         if (auto v = value("--pause-container-account"))
             f.settings["containerd"]["pauseAccount"] = checked(*v, "--pause-container-account", check::aws_account_id);
         if (auto v = value("--pause-container-version"))
             f.settings["containerd"]["pauseTag"] = checked(*v, "--pause-container-version", check::image_tag);
+        // No flag sets the whole repository; bootstrap.sh adds the tag to it
+        auto it = env.find("PAUSE_CONTAINER_IMAGE");
+        if (it == env.end()) return;
+        const std::string where = env_field(it->first, it->second);
+        if (!it->second.unresolved.empty())
+            throw ConfigError(source_, where, fmt::format("{} {}", it->first, it->second.unresolved));
+        if (it->second.value.empty()) return;
+        std::string image = fmt::format("{}:{}", it->second.value,
+                                        value("--pause-container-version").value_or(std::string(al2_pause_tag)));
+        if (std::string problem = check::image_reference(image); !problem.empty())
+            throw ConfigError(source_, where, problem);
+        f.settings["containerd"]["sandboxImage"] = image;
     }
 
     void map_outposts_and_disks(Fragment& f) const {
@@ -312,7 +434,7 @@ private:
                 {"raid0", "RAID0"}, {"raid10", "RAID10"}, {"mount", "Mount"}};
             auto it = strategies.find(text::lower(*v));
             if (it == strategies.end())
-                throw ConfigError(source_, field_of("--local-disks"),
+                throw ConfigError(source_, field("--local-disks"),
                                   fmt::format("{} is not raid0, raid10 or mount", text::quote(*v)));
             f.spec["instance"]["localStorage"]["strategy"] = it->second;
         }
@@ -323,16 +445,16 @@ private:
     // the settings eks-node needs (sandbox image, cgroup driver) stay unless
     // the file sets them.
     void map_containerd_file(Fragment& f, const std::string& path) const {
-        std::string field = field_of("--containerd-config-file");
+        const std::string where = field("--containerd-config-file");
         checked(path, "--containerd-config-file", check::absolute_path);
         std::string why;
         std::optional<std::string> content = read_(path, why);
-        if (!content) throw ConfigError(source_, field, why);
+        if (!content) throw ConfigError(source_, where, why);
         f.spec["containerd"]["config"] = *content;
         try {
             parse_containerd_config(f.spec, source_);
         } catch (const ConfigError& e) {
-            throw ConfigError(source_, field, fmt::format("{}: {}", path, e.problem()));
+            throw ConfigError(source_, where, fmt::format("{}: {}", path, e.problem()));
         }
     }
 
@@ -340,23 +462,198 @@ private:
     const FileReader& read_;
     std::vector<std::string> positional_;
     std::map<std::string, std::string> flags_;
+    std::map<std::string, std::string> fields_;  // flags whose value came from the environment: the variable
 };
+
+// eksctl's edit for a managed node group's maxPodsPerNode, and the like: sed
+// -i putting " --max-pods=N" into one of bootstrap.sh's KUBELET_EXTRA_ARGS
+// assignments. The text added, and whether after the flag's value (eksctl's
+// pattern KUBELET_EXTRA_ARGS=$2 is the flag loop's line) or after the value
+// whichever way it came (the ${KUBELET_EXTRA_ARGS:-} line after the loop).
+struct MaxPodsEdit {
+    std::string added;
+    bool after_flag;
+};
+
+// A sed address or replacement as the text it stands for here: without a
+// leading ^ and without backslashes (the -E form escapes { and }).
+std::string plain(std::string_view s) {
+    if (s.starts_with("^")) s.remove_prefix(1);
+    std::string out;
+    for (size_t k = 0; k < s.size(); ++k) {
+        if (s[k] == '\\' && k + 1 < s.size()) ++k;
+        out.push_back(s[k]);
+    }
+    return out;
+}
+
+std::optional<MaxPodsEdit> max_pods_edit(const shell::Mention& m) {
+    const std::vector<shell::Word>& w = m.words;
+    if (w.empty() || w[0].value != "sed" || !m.redirects.empty()) return std::nullopt;
+    bool in_place = false, file = false;
+    std::optional<std::string> script;
+    for (size_t k = 1; k < w.size(); ++k) {
+        const std::string& t = w[k].value;
+        if (!w[k].unresolved.empty() || file) return std::nullopt;
+        if (t == "-i" || t == "--in-place") in_place = true;
+        else if (t == "-E" || t == "-r" || t == "--regexp-extended") continue;
+        else if (t == "-e" && !script && k + 1 < w.size()) script = w[++k].value;
+        else if (!t.starts_with("-") && !script) script = t;
+        else if (t == script_path && script) file = true;
+        else return std::nullopt;
+    }
+    if (!in_place || !file || !script || !script->starts_with("s/")) return std::nullopt;
+    // s/PATTERN/REPLACEMENT/ with an optional g; neither part holds a /
+    std::string_view body = std::string_view(*script).substr(2);
+    size_t mid = body.find('/'), end = mid == body.npos ? body.npos : body.find('/', mid + 1);
+    if (end == body.npos || (!body.substr(end + 1).empty() && body.substr(end + 1) != "g")) return std::nullopt;
+    const std::string pattern = plain(body.substr(0, mid)), replacement = plain(body.substr(mid + 1, end - mid - 1));
+    auto max_pods = [](std::string_view added) {
+        constexpr std::string_view flag = " --max-pods=";
+        std::string_view n = added.substr(std::min(flag.size(), added.size()));
+        return added.starts_with(flag) && !n.empty() && n.size() <= 6 && std::all_of(n.begin(), n.end(), is_digit);
+    };
+    const std::string flag_line = "KUBELET_EXTRA_ARGS=$2", quoted = "KUBELET_EXTRA_ARGS=\"$2";
+    if (pattern == flag_line && replacement.starts_with(quoted) && replacement.ends_with("\"")) {
+        std::string added = replacement.substr(quoted.size(), replacement.size() - quoted.size() - 1);
+        if (max_pods(added)) return MaxPodsEdit{added, true};
+    }
+    const std::string value_line = "KUBELET_EXTRA_ARGS=\"${KUBELET_EXTRA_ARGS:-}";
+    if (pattern == value_line && replacement.starts_with(value_line)) {
+        std::string added = replacement.substr(value_line.size());
+        if (max_pods(added)) return MaxPodsEdit{added, false};
+    }
+    return std::nullopt;
+}
+
+enum class Use { reads, writes, unknown };
+
+// What a command naming bootstrap.sh does to it, by what it is.
+Use use_of(const shell::Mention& m) {
+    for (const std::string& op : m.redirects)
+        if (op != "<" && op != "<<<" && op != "<&") return Use::writes;
+    if (m.words.empty()) return Use::reads;
+    if (!m.words[0].unresolved.empty()) return Use::unknown;
+    std::string_view name = m.words[0].value;
+    name.remove_prefix(std::min(name.size(), name.rfind('/') + 1));
+    const std::vector<shell::Word>& w = m.words;
+    auto operand_at = [&](size_t k) { return k < w.size() && w[k].unresolved.empty() && w[k].value == m.path; };
+    static const std::set<std::string_view> readers = {
+        "cat",      "chmod",    "chown", "chgrp", "grep",     "egrep",  "fgrep",     "head",      "tail",
+        "less",     "more",     "ls",    "stat",  "test",     "[",      "[[",        "file",      "md5sum",
+        "wc",       "sha1sum",  "cmp",   "diff",  "echo",     "printf", "sha256sum", "sha512sum", "cksum",
+        "readlink", "realpath", "touch", "awk",   "basename", "dirname"};
+    static const std::set<std::string_view> writers = {"tee", "mv", "rm", "unlink", "truncate", "shred", "patch"};
+    if (writers.count(name)) return Use::writes;
+    if (name == "sed" || name == "perl") {
+        for (size_t k = 1; k < w.size(); ++k) {
+            std::string_view t = w[k].value;
+            if (t.starts_with("--in-place") || (t.starts_with("-") && !t.starts_with("--") && t.find('i') != t.npos))
+                return Use::writes;
+        }
+        return Use::reads;
+    }
+    if (name == "cp" || name == "install" || name == "ln" || name == "rsync")
+        return operand_at(w.size() - 1) ? Use::writes : Use::reads;
+    // the option naming the output file, alone or ending a cluster ("-sSo")
+    auto names_output = [&](size_t k, char letter, std::string_view long_name) {
+        std::string_view before = k > 0 ? std::string_view(w[k - 1].value) : "";
+        return operand_at(k) && (before == long_name ||
+                                 (before.starts_with("-") && !before.starts_with("--") && before.ends_with(letter)));
+    };
+    for (size_t k = 1; k < w.size(); ++k) {
+        std::string_view t = w[k].value;
+        bool output =
+            (name == "dd" && t == "of=" + m.path) ||
+            (name == "curl" && (t == "--output=" + m.path || names_output(k, 'o', "--output"))) ||
+            (name == "wget" && (t == "--output-document=" + m.path || names_output(k, 'O', "--output-document")));
+        if (output) return Use::writes;
+    }
+    if (name == "dd" || name == "curl" || name == "wget" || readers.count(name)) return Use::reads;
+    return Use::unknown;
+}
+
+const shell::Watch& watch() {
+    static const shell::Watch w{environment_names(), {std::string(script_path)}};
+    return w;
+}
+
+// The script's edits of bootstrap.sh: eksctl's --max-pods edit before the
+// call (in this script, or in an earlier one when `called` is false) joins
+// `edits`; every other write is logged unless `quiet`.
+void take_edits(Edits& edits, const shell::Script& s, const std::string& label, bool called, bool quiet) {
+    const int call_seq = s.calls.empty() ? INT_MAX : s.calls.front().seq;
+    for (const shell::Mention& m : s.mentions) {
+        const bool late = called || m.seq > call_seq;
+        if (std::optional<MaxPodsEdit> e = max_pods_edit(m); e && !late) {
+            if (!quiet)
+                log::info(
+                    "{} edits {} on line {} to add{} to KUBELET_EXTRA_ARGS (eksctl's maxPodsPerNode): applied "
+                    "as that kubelet flag",
+                    label, script_path, m.line, e->added);
+            // Each run of the sed puts its text right after the line's
+            // start, before what an earlier run put there
+            std::string& into = e->after_flag ? edits.after_flag : edits.after_value;
+            into = e->added + into;
+            continue;
+        }
+        if (quiet) continue;
+        switch (use_of(m)) {
+        case Use::reads: break;
+        case Use::writes:
+            log::warning("{} edits {} on line {}: eks-node does not run that file; the edit has no effect", label,
+                         script_path, m.line);
+            break;
+        case Use::unknown:
+            log::warning(
+                "{} runs {} on {} on line {}: eks-node does not run that file; if this edits it, the edit has no "
+                "effect",
+                label, m.words[0].raw, script_path, m.line);
+            break;
+        }
+    }
+}
 
 }  // namespace
 
-Fragment fragment_from_args(const std::vector<Arg>& args, const std::string& source, const FileReader& read_file) {
-    return Mapper(source, read_file).map(args);
+const std::vector<std::string>& environment_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const EnvSpec& e : env_specs) out.emplace_back(e.name);
+        return out;
+    }();
+    return names;
+}
+
+Inputs inputs_from_environment(const char* const* envp) {
+    Inputs in;
+    const std::vector<std::string>& names = environment_names();
+    for (; envp && *envp; ++envp) {
+        std::string_view entry(*envp);
+        size_t eq = entry.find('=');
+        if (eq == entry.npos) continue;
+        std::string name(entry.substr(0, eq));
+        if (std::find(names.begin(), names.end(), name) != names.end())
+            in.environment[name] = {std::string(entry.substr(eq + 1)), "", ""};
+    }
+    return in;
+}
+
+Fragment fragment_from_args(const std::vector<Arg>& args, const std::string& source, const FileReader& read_file,
+                            const Inputs& inputs) {
+    return Mapper(source, read_file).map(args, inputs);
 }
 
 Fragment fragment_from_args(const std::vector<std::string>& args, const std::string& source,
-                            const FileReader& read_file) {
+                            const FileReader& read_file, const Inputs& inputs) {
     std::vector<Arg> as;
     for (const std::string& a : args) as.push_back({a, "", a});
-    return fragment_from_args(as, source, read_file);
+    return fragment_from_args(as, source, read_file, inputs);
 }
 
-std::optional<Fragment> fragment_from_script(std::string_view script, const std::string& label) {
-    shell::Script read = shell::read(script, script_path, label);
+std::optional<Fragment> Scripts::read(std::string_view script, const std::string& label) {
+    shell::Script read = shell::read(script, script_path, label, watch());
+    take_edits(edits_, read, label, called_, false);
     if (read.calls.empty()) return std::nullopt;
     // bootstrap.sh joins the node; a second call would change what the first
     // configured, and which one wins depends on control flow not followed
@@ -367,15 +664,51 @@ std::optional<Fragment> fragment_from_script(std::string_view script, const std:
                           fmt::format("calls {} {} times (lines {}); eks-node reads exactly one call", script_path,
                                       read.calls.size(), fmt::join(lines, ", ")));
     }
+    called_ = true;
     shell::Call& call = read.calls.front();
     std::string source = text::qualify(label, fmt::format("bootstrap.sh, line {}", call.line));
     FileReader files = [&](const std::string& path, std::string& why) {
         return shell::file_before(read, call, path, why);
     };
+    std::set<std::string> flags_given;
+    for (const shell::Word& w : call.args)
+        if (w.unresolved.empty() && w.value.starts_with("--")) flags_given.insert(w.value.substr(0, w.value.find('=')));
+    Inputs inputs{{}, edits_};
+    for (auto& [name, v] : call.variables) {
+        if (v.absent.empty()) {
+            inputs.environment[name] = {std::move(v.value), std::move(v.unresolved), fmt::format("line {}", v.line)};
+            continue;
+        }
+        // As on AL2, bootstrap.sh does not see it; said, since the script
+        // meant something by it, unless the call passes the flag anyway
+        // (AWS's templates set B64_CLUSTER_CA=... to pass it as the flag)
+        const EnvSpec* spec = nullptr;
+        for (const EnvSpec& e : env_specs)
+            if (e.name == name) spec = &e;
+        if (spec && !spec->flag.empty() && flags_given.count(std::string(spec->flag))) continue;
+        log::warning(
+            "{}: {} is set on line {} but does not reach bootstrap.sh's environment ({}): not applied, as "
+            "on AL2",
+            source, name, v.line, v.absent);
+    }
     std::vector<Arg> args;
     args.reserve(call.args.size());
     for (shell::Word& w : call.args) args.push_back({std::move(w.value), std::move(w.unresolved), std::move(w.raw)});
-    return fragment_from_args(args, source, files);
+    return fragment_from_args(args, source, files, inputs);
+}
+
+void Scripts::read_edits(std::string_view script, const std::string& label) {
+    try {
+        shell::Script read = shell::read(script, script_path, label, watch());
+        take_edits(edits_, read, label, called_, true);
+        called_ = called_ || !read.calls.empty();
+    } catch (const ConfigError&) {
+        // the shell ran it all the same; what it did to bootstrap.sh is not known here
+    }
+}
+
+std::optional<Fragment> fragment_from_script(std::string_view script, const std::string& label) {
+    return Scripts().read(script, label);
 }
 
 bool is_bootstrap_fragment(const Fragment& f) { return f.source.find("bootstrap.sh, line ") != std::string::npos; }

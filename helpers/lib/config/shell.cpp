@@ -25,12 +25,12 @@ constexpr std::string_view command_substitution = "is a command substitution, wh
 
 class ScriptReader {
 public:
-    ScriptReader(std::string_view script, std::string_view command, const std::string& label)
-        : s_(script), command_(command), label_(label) {}
+    ScriptReader(std::string_view script, std::string_view command, const std::string& label, const Watch& watch)
+        : s_(script), command_(command), label_(label), watch_(watch) {}
 
     Script read() {
         while (i_ < s_.size()) read_line();
-        return {std::move(calls_), std::move(writes_)};
+        return {std::move(calls_), std::move(writes_), std::move(mentions_)};
     }
 
 private:
@@ -45,6 +45,10 @@ private:
         std::vector<Command> cmds;
         Command cmd;
         bool leading = true;  // every word of cmd so far is an assignment
+        // What cmd's leading assignments replaced: they last only for the
+        // command they prefix (the command's environment), and stay only
+        // when the command is nothing but assignments.
+        std::vector<Saved> saved;
         auto finish = [&] {
             if (!cmd.words.empty() || !cmd.redirects.empty()) {
                 cmd.seq = ++seq_;
@@ -53,6 +57,7 @@ private:
             }
             cmd = Command{};
             leading = true;
+            saved.clear();
         };
         while (true) {
             skip_blanks();
@@ -90,11 +95,15 @@ private:
                 continue;
             if (is_assignment(w)) {
                 // the shell does not split an assignment's value; a leading one
-                // takes effect for the words after it
-                if (leading) assign(w);
+                // takes effect for the assignments after it
+                if (leading) {
+                    save(saved, w);
+                    assign(w, cmd.line);
+                }
                 cmd.words.push_back(std::move(w));
                 continue;
             }
+            if (leading) restore(saved);
             for (RawWord& field : split(w)) {
                 cmd.words.push_back(std::move(field));
                 leading = false;
@@ -391,12 +400,136 @@ private:
         return out;
     }
 
-    void assign(const RawWord& w) {
+    static std::string name_of(const RawWord& w) { return w.text.substr(0, w.text.find('=')); }
+
+    void assign(const RawWord& w, int line) {
         size_t eq = w.text.find('=');
         std::string name = w.text.substr(0, eq);
-        if (w.unresolved.empty()) vars_[name] = {w.text.substr(eq + 1), ""};
+        if (w.unresolved.empty()) vars_[name] = {w.text.substr(eq + 1), "", line};
         else  // a later assignment replaces it: only the value at the call matters
-            vars_[name] = {"", fmt::format("is set on line {}: {}", line_, w.unresolved)};
+            vars_[name] = {"", fmt::format("is set on line {}: {}", line, w.unresolved), line};
+        if (allexport_) exported_.insert(name);  // set -a
+    }
+
+    struct Saved {
+        std::string name;
+        std::optional<Var> var;
+        bool exported;
+    };
+
+    void save(std::vector<Saved>& saved, const RawWord& w) {
+        std::string name = name_of(w);
+        for (const Saved& s : saved)
+            if (s.name == name) return;  // A=1 A=2 cmd: the value before the first
+        auto it = vars_.find(name);
+        saved.push_back(
+            {name, it == vars_.end() ? std::nullopt : std::optional(it->second), exported_.count(name) > 0});
+    }
+
+    void restore(std::vector<Saved>& saved) {
+        for (Saved& s : saved) {
+            if (s.var) vars_[s.name] = std::move(*s.var);
+            else vars_.erase(s.name);
+            if (!s.exported) exported_.erase(s.name);
+        }
+        saved.clear();
+    }
+
+    static bool is_name(std::string_view s) {
+        return !s.empty() && is_name_start(s[0]) && std::all_of(s.begin(), s.end(), is_name_char);
+    }
+
+    // export, declare, typeset, local, readonly at ws[k]: assignments, and the
+    // export attribute (export NAME, export -n NAME, declare -x, declare +x).
+    void declare(const std::vector<RawWord>& ws, size_t k, int line) {
+        const bool is_export = ws[k].text == "export";
+        int exporting = is_export ? 1 : 0;  // 1 export, -1 unexport, 0 leave
+        for (size_t a = k + 1; a < ws.size(); ++a) {
+            const RawWord& w = ws[a];
+            if (!w.unresolved.empty() && !is_assignment(w)) continue;  // an assignment's value may be unknown
+            std::string_view t = w.text;
+            if (!is_assignment(w) && t.size() > 1 && (t[0] == '-' || t[0] == '+') && t != "--") {
+                if (is_export && t[0] == '-' && t.find('n') != t.npos) exporting = -1;
+                if (!is_export && ws[k].text != "readonly" && t.find('x') != t.npos) exporting = t[0] == '-' ? 1 : -1;
+                continue;
+            }
+            std::string name = is_assignment(w) ? name_of(w) : std::string(t);
+            if (is_assignment(w)) assign(w, line);
+            else if (!is_name(name)) continue;
+            if (exporting == 1) exported_.insert(name);
+            else if (exporting == -1) exported_.erase(name);
+        }
+    }
+
+    // set -a / set -o allexport (and + to end it); the rest of set's options
+    // change nothing read here.
+    void set_options(const std::vector<RawWord>& ws, size_t k) {
+        for (size_t a = k + 1; a < ws.size(); ++a) {
+            std::string_view t = ws[a].text;
+            if (!ws[a].unresolved.empty() || t.size() < 2 || (t[0] != '-' && t[0] != '+') || t == "--") return;
+            const bool on = t[0] == '-';
+            if (t.substr(1) == "o") {
+                if (a + 1 < ws.size() && ws[a + 1].text == "allexport") allexport_ = on;
+                ++a;
+            } else if (t.find('a') != t.npos) {
+                allexport_ = on;
+            }
+        }
+    }
+
+    // What happens to the environment between the script and the command,
+    // in order: an assignment (ws index) joins it, a reset empties it.
+    struct EnvStep {
+        size_t assignment = std::string::npos;
+        std::string reset;  // why the environment is emptied
+    };
+
+    // The watched variables as the command at `line` sees them.
+    std::map<std::string, Variable> environment(const std::vector<RawWord>& ws, const std::vector<EnvStep>& steps,
+                                                int line) {
+        std::map<std::string, Variable> out;
+        for (const std::string& name : watch_.variables) {
+            if (auto it = vars_.find(name); it != vars_.end())
+                out[name] = {it->second.value, it->second.unresolved, it->second.line,
+                             exported_.count(name) ? "" : "not exported"};
+        }
+        for (const EnvStep& step : steps) {
+            if (step.assignment == std::string::npos) {
+                for (auto& [name, v] : out)
+                    if (v.absent.empty()) v.absent = step.reset;
+                continue;
+            }
+            const RawWord& w = ws[step.assignment];
+            std::string name = name_of(w);
+            if (std::find(watch_.variables.begin(), watch_.variables.end(), name) == watch_.variables.end()) continue;
+            std::string value = w.unresolved.empty() ? w.text.substr(name.size() + 1) : "";
+            std::string why = w.unresolved.empty() ? "" : fmt::format("is set on line {}: {}", line, w.unresolved);
+            out[name] = {std::move(value), std::move(why), line, ""};
+        }
+        for (const auto& [name, v] : out) expanding(0, v.value.size(), line);
+        return out;
+    }
+
+    // A command naming a watched path, from ws[k] (its name) on.
+    void mention(const Command& cmd, size_t k) {
+        for (const std::string& path : watch_.paths) {
+            const std::string suffix = "=" + path;
+            bool named = false;
+            for (size_t a = k; a < cmd.words.size(); ++a) {
+                const RawWord& w = cmd.words[a];
+                if (w.unresolved.empty() && (w.text == path || w.text.ends_with(suffix))) named = true;
+            }
+            Mention m{cmd.line, cmd.seq, path, {}, {}};
+            for (const Redirect& r : cmd.redirects)
+                if (r.target.unresolved.empty() && r.target.text == path) m.redirects.push_back(r.op);
+            if (!named && m.redirects.empty()) continue;
+            for (size_t a = k; a < cmd.words.size(); ++a) {
+                const RawWord& w = cmd.words[a];
+                expanding(0, w.text.size(), cmd.line);
+                m.words.push_back({w.text, w.unresolved, w.raw});
+            }
+            mentions_.push_back(std::move(m));
+        }
     }
 
     void run(const Command& cmd) {
@@ -411,20 +544,44 @@ private:
         auto resolved_is = [&](size_t at, const std::set<std::string>& names) {
             return at < ws.size() && ws[at].unresolved.empty() && !ws[at].quoted && names.count(ws[at].text);
         };
-        while (k < ws.size() && (is_assignment(ws[k]) || resolved_is(k, prefixes))) ++k;
-        if (resolved_is(k, declarations)) {
-            for (size_t a = k + 1; a < ws.size(); ++a)
-                if (is_assignment(ws[a])) assign(ws[a]);
+        std::vector<EnvStep> steps;
+        for (; k < ws.size(); ++k) {
+            if (is_assignment(ws[k])) steps.push_back({k, ""});
+            else if (!resolved_is(k, prefixes)) break;
+            // sudo's env_reset (the default, and AL2's sudoers): only
+            // assignments given to sudo itself reach the command
+            else if (ws[k].text == "sudo") steps.push_back({std::string::npos, "sudo resets the environment"});
+        }
+        if (k == ws.size()) {
+            // only assignments after a prefix ("then A=1"): they stay, as
+            // leading ones do (assigning a leading one again changes nothing)
+            for (const EnvStep& step : steps)
+                if (step.assignment != std::string::npos) assign(ws[step.assignment], cmd.line);
             return;
         }
-        if (resolved_is(k, shells)) {
-            ++k;
-            while (k < ws.size() && ws[k].unresolved.empty() && ws[k].text.starts_with("-")) ++k;
+        if (resolved_is(k, declarations)) return declare(ws, k, cmd.line);
+        if (resolved_is(k, {"unset"})) {
+            for (size_t a = k + 1; a < ws.size(); ++a)
+                if (ws[a].unresolved.empty() && is_name(ws[a].text)) {
+                    vars_.erase(ws[a].text);
+                    exported_.erase(ws[a].text);
+                }
+            return;
         }
-        if (k >= ws.size() || !ws[k].unresolved.empty() || ws[k].text != command_) return;
-        Call call{cmd.line, 0, {}};
+        if (resolved_is(k, {"set"})) return set_options(ws, k);
+        if (resolved_is(k, shells)) {
+            const bool env = ws[k].text == "env" || ws[k].text == "/usr/bin/env";
+            ++k;
+            for (; k < ws.size() && ws[k].unresolved.empty() && ws[k].text.starts_with("-"); ++k)
+                if (env && (ws[k].text == "-" || ws[k].text == "-i" || ws[k].text == "--ignore-environment"))
+                    steps.push_back({std::string::npos, "env -i empties the environment"});
+            for (; env && k < ws.size() && is_assignment(ws[k]); ++k) steps.push_back({k, ""});
+        }
+        if (k >= ws.size() || !ws[k].unresolved.empty() || ws[k].text != command_) return mention(cmd, k);
+        Call call{cmd.line, 0, {}, {}};
         for (size_t a = k + 1; a < ws.size(); ++a) call.args.push_back({ws[a].text, ws[a].unresolved, ws[a].raw});
         call.seq = seq_;
+        call.variables = environment(ws, steps, cmd.line);
         calls_.push_back(std::move(call));
     }
 
@@ -532,20 +689,24 @@ private:
     std::string_view s_;
     std::string_view command_;
     const std::string& label_;
+    const Watch& watch_;
     size_t i_ = 0;
     int line_ = 1;
     int seq_ = 0;
     std::map<std::string, Var> vars_;
+    std::set<std::string> exported_;  // names with the export attribute, set or not
+    bool allexport_ = false;          // set -a
     size_t expanded_ = 0;  // bytes made by expansions and here-document copies
     std::vector<Pending> pending_;
     std::vector<FileWrite> writes_;
     std::vector<Call> calls_;
+    std::vector<Mention> mentions_;
 };
 
 }  // namespace
 
-Script read(std::string_view text, std::string_view command, const std::string& label) {
-    return ScriptReader(text, command, label).read();
+Script read(std::string_view text, std::string_view command, const std::string& label, const Watch& watch) {
+    return ScriptReader(text, command, label, watch).read();
 }
 
 std::optional<std::string> file_before(const Script& script, const Call& call, const std::string& path,

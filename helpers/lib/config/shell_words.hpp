@@ -15,6 +15,7 @@ namespace eksnode::config::shell::detail {
 struct Var {
     std::string value;
     std::string unresolved;
+    int line = 0;  // of its last assignment
 };
 
 // A word as read: its text after quote removal and expansion, which characters

@@ -157,12 +157,16 @@ void require_text(std::string_view doc, const std::string& source) {
     if (!is_utf8_text(doc)) throw ConfigError(source, "", "binary data that is neither gzip, base64 nor UTF-8 text");
 }
 
-// A shell script yields the fragment of its bootstrap.sh call, if it has one.
-std::vector<Fragment> fragments_from_script(std::string_view script, const std::string& source, bool scripts) {
+// A shell script yields the fragment of its bootstrap.sh call, if it has one;
+// without `scripts`, only its edits of bootstrap.sh are noted in `state`.
+std::vector<Fragment> fragments_from_script(std::string_view script, const std::string& source, bool scripts,
+                                            bootstrap_sh::Scripts& state) {
     std::optional<Fragment> f;
     if (scripts) {
         require_text(script, source);
-        f = bootstrap_sh::fragment_from_script(script, source);
+        f = state.read(script, source);
+    } else {
+        state.read_edits(script, source);
     }
     if (!f) log::debug("{}: script without a call of {}, no configuration in it", source, bootstrap_sh::script_path);
     return f ? std::vector<Fragment>{std::move(*f)} : std::vector<Fragment>{};
@@ -170,10 +174,10 @@ std::vector<Fragment> fragments_from_script(std::string_view script, const std::
 
 // A document without MIME headers: sniff its format.
 std::vector<Fragment> fragments_from_document(std::string_view doc, const std::string& source, bool scripts,
-                                              ReadBudget& budget) {
+                                              ReadBudget& budget, bootstrap_sh::Scripts& state) {
     std::string_view head = text::trim_left(doc);
     if (head.empty()) return {};
-    if (head.substr(0, 2) == "#!") return fragments_from_script(doc, source, scripts);
+    if (head.substr(0, 2) == "#!") return fragments_from_script(doc, source, scripts, state);
     if (is_cloud_init_format(head)) {
         log::debug("{}: {} document, no configuration in it", source, head.substr(0, head.find_first_of(" \r\n")));
         return {};
@@ -200,6 +204,7 @@ std::vector<Fragment> fragments_from_document(std::string_view doc, const std::s
 struct UserData {
     std::vector<Fragment> fragments;
     std::vector<std::string> cloud_init_parts;
+    bootstrap_sh::Edits edits;  // what its scripts do to /etc/eks/bootstrap.sh
 };
 
 // Walks a MIME message, numbering parts like IMAP does (RFC 3501 6.4.5):
@@ -225,11 +230,11 @@ public:
         if (e.media_type == toml_media_type)
             return append({fragment_from_toml(config_text(e, source), source, budget_)});
         if (e.media_type == "text/x-shellscript")
-            return append(fragments_from_script(mime::decode_body(e, source), source, scripts_));
+            return append(fragments_from_script(mime::decode_body(e, source), source, scripts_, scripts_state_));
         log::debug("{}: no configuration in this part, ignored", source);
     }
 
-    UserData take() { return {std::move(fragments_), std::move(cloud_init_)}; }
+    UserData take() { return {std::move(fragments_), std::move(cloud_init_), scripts_state_.edits()}; }
 
 private:
     void multipart(const mime::Entity& e, const std::string& number, const std::string& source, int depth) {
@@ -266,6 +271,7 @@ private:
     std::vector<std::string> cloud_init_;
     int parts_seen_ = 0;
     ReadBudget budget_;  // one for the whole message: its parts share the caps
+    bootstrap_sh::Scripts scripts_state_;  // an edit of bootstrap.sh in one part reaches a later part's call
 };
 
 // parse: read the configuration parts (else only find what cloud-init runs).
@@ -283,7 +289,9 @@ UserData walk_user_data(std::string_view raw, std::string_view label, bool scrip
         UserData out;
         if (!cloud_init_kind_of_text(doc).empty()) out.cloud_init_parts.push_back(source);
         ReadBudget budget{source};
-        if (parse) out.fragments = fragments_from_document(doc, source, scripts, budget);
+        bootstrap_sh::Scripts state;
+        if (parse) out.fragments = fragments_from_document(doc, source, scripts, budget, state);
+        out.edits = state.edits();
         return out;
     }
 
@@ -344,8 +352,10 @@ std::vector<std::string> cloud_init_parts(std::string_view raw, std::string_view
 }
 
 std::vector<Fragment> bootstrap_sh::fragments_from_user_data_without_scripts(std::string_view raw,
-                                                                            std::string_view label) {
-    return walk_user_data(raw, label, false, true).fragments;
+                                                                             std::string_view label, Edits* edits) {
+    UserData read = walk_user_data(raw, label, false, true);
+    if (edits) *edits = read.edits;
+    return std::move(read.fragments);
 }
 
 }  // namespace eksnode::config

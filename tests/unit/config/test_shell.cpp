@@ -273,3 +273,82 @@ TEST_CASE("long scripts are read in time linear in their length", "[config][shel
         CHECK(words_of(script) == std::vector<std::string>{"c"});
     }
 }
+
+namespace {
+
+// The watched variables as the script's one call sees them: "NAME=value"
+// for those in its environment, "NAME absent: why" for the others.
+std::vector<std::string> environment_of(std::string_view script) {
+    config::shell::Watch watch{{"A", "B", "C"}, {}};
+    config::shell::Script s = config::shell::read(script, command, "user data", watch);
+    REQUIRE(s.calls.size() == 1);
+    std::vector<std::string> out;
+    for (const auto& [name, v] : s.calls.front().variables)
+        out.push_back(v.absent.empty() ? name + "=" + (v.unresolved.empty() ? v.value : "?")
+                                       : name + " absent: " + v.absent);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("which variables reach the command's environment", "[config][shell][environment]") {
+    struct Case {
+        std::string script;
+        std::vector<std::string> environment;
+    };
+    const std::string call = "/usr/local/bin/join-node x\n";
+    auto c = GENERATE_REF(values<Case>({
+        {"export A=1\nB=2\n" + call, {"A=1", "B absent: not exported"}},
+        {"A=1\nexport A\nA=3\n" + call, {"A=3"}},
+        {"export A\nA=4\n" + call, {"A=4"}},
+        {"declare -x A=1; typeset -rx B=2; declare C=3\n" + call, {"A=1", "B=2", "C absent: not exported"}},
+        {"export A=1 B=2\nexport -n A\ndeclare +x B\n" + call, {"A absent: not exported", "B absent: not exported"}},
+        {"set -a\nA=1\nset +a\nB=2\n" + call, {"A=1", "B absent: not exported"}},
+        {"set -o allexport\nA=1\n" + call, {"A=1"}},
+        {"export A=1 B=2\nunset A\n" + call, {"B=2"}},
+        {"export A=$(curl -s x)\n" + call, {"A=?"}},
+        // a NAME=value before a command is in that command's environment only
+        {"A=1 B=$A true\n" + call, {}},
+        {"A=old\nA=new C=3 " + call, {"A=new", "C=3"}},
+        // sudo resets the environment; what is given to sudo itself stays
+        {"export A=1\nsudo B=2 " + call, {"A absent: sudo resets the environment", "B=2"}},
+        {"export A=1\nenv -i B=2 " + call, {"A absent: env -i empties the environment", "B=2"}},
+        {"export A=1\nenv B=2 " + call, {"A=1", "B=2"}},
+    }));
+    INFO(c.script);
+    CHECK(environment_of("#!/bin/bash\n" + c.script) == c.environment);
+}
+
+TEST_CASE("an assignment before a command lasts for that command only", "[config][shell][environment]") {
+    // as the shell runs it: A is "old" again after the first command, and the
+    // command's own words expand the value from before it
+    CHECK(words_of("#!/bin/bash\nA=old\nA=new true\n/usr/local/bin/join-node $A\n") == std::vector<std::string>{"old"});
+    CHECK(words_of("#!/bin/bash\nA=old\nA=new /usr/local/bin/join-node $A\n") == std::vector<std::string>{"old"});
+    CHECK(words_of("#!/bin/bash\nA=1 B=2\n/usr/local/bin/join-node $A $B\n") == std::vector<std::string>{"1", "2"});
+    CHECK(words_of("#!/bin/bash\nif true; then A=1; fi\n/usr/local/bin/join-node $A\n") ==
+          std::vector<std::string>{"1"});
+    // a prefixed assignment of an unset variable leaves it unset
+    config::shell::Script s = read("#!/bin/bash\nU=1 true\n/usr/local/bin/join-node $U\n");
+    REQUIRE(s.calls.size() == 1);
+    CHECK_THAT(s.calls.front().args.at(0).unresolved, Catch::Contains("$U is not set by the script"));
+}
+
+TEST_CASE("commands naming a watched path are reported with their words", "[config][shell][environment]") {
+    const std::string path = "/etc/watched.sh";
+    config::shell::Watch watch{{}, {path}};
+    config::shell::Script s = config::shell::read(
+        "#!/bin/bash\nF=/etc/watched.sh\nsudo sed -i 's/a/b/' \"$F\"\necho hi > $F\ndd if=/dev/zero of=/etc/watched.sh\n"
+        "/etc/watched.sh x\ncat /etc/other\n",
+        command, "user data", watch);
+    REQUIRE(s.mentions.size() == 4);
+    CHECK(s.mentions[0].line == 3);
+    CHECK(s.mentions[0].words.size() == 4);
+    CHECK(s.mentions[0].words[0].value == "sed");
+    CHECK(s.mentions[0].words[2].value == "s/a/b/");
+    CHECK(s.mentions[1].words.at(0).value == "echo");
+    CHECK(s.mentions[1].redirects == std::vector<std::string>{">"});
+    CHECK(s.mentions[2].words.at(2).value == "of=/etc/watched.sh");
+    CHECK(s.mentions[3].words.at(0).value == path);  // run, where another command is looked for
+    // the path run as the command looked for is a call, not a mention
+    CHECK(config::shell::read("#!/bin/sh\n/etc/watched.sh x\n", path, "user data", watch).mentions.empty());
+}
