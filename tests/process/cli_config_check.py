@@ -18,6 +18,9 @@ Usage: cli_config_check.py EKS_NODE_CLI
   naming the file, the field and the nearest known name, and the count on
   stdout; with settings.strict = true (a TOML source) it is exit 6, an
   "unknown field" naming the known ones.
+- A kubelet.config key the kubelet does not know is a warning naming the
+  field and the nearest one or the minor that added it (exit 0), refused
+  with --strict; with --root=DIR, against DIR's kubelet.
 - A file that does not exist, or is a directory, exits 6 with one line
   naming it."""
 
@@ -304,6 +307,49 @@ def option_cases(cli, tally, put, base, good_yaml, d):
     if r2.returncode != 0:
         problems.append("a good root: exit %d: %r" % (r2.returncode, r2.stderr))
     tally.case("--root=DIR: every fragment of DIR in its order", problems)
+    kubelet_field_cases(cli, tally, put, base, d)
+
+
+def kubelet_field_cases(cli, tally, put, base, d):
+    """kubelet.config keys the kubelet does not know: passed through with a warning (exit 0),
+    refused with --strict; against DIR's kubelet with --root=DIR, else against every minor."""
+    typo = put("kubelet-typo.yaml", yaml.safe_dump(with_field(base, "spec.kubelet.config",
+                                                              {"maxPods": 20, "evictionHardd": {}})))
+    r = harness.run_cli(cli, "config", "check", str(typo))
+    want = "%s: spec.kubelet.config.evictionHardd: not a field of any kubelet from 1." % typo
+    problems = [] if r.returncode == 0 else ["exit %d, want 0" % r.returncode]
+    if want not in r.stderr or "did you mean evictionHard?" not in r.stderr:
+        problems.append("want a warning starting %r, naming evictionHard: %r" % (want, r.stderr))
+    if not r.stdout.startswith("configuration valid (1 source); 1 kubelet.config field the kubelet does not "
+                               "know, passed to it all the same"):
+        problems.append("stdout: %r" % r.stdout)
+    tally.case("a kubelet.config typo: a warning with the nearest field, exit 0", problems)
+    r = harness.run_cli(cli, "config", "check", "--strict", str(typo))
+    problems = [] if r.returncode == 6 else ["exit %d, want 6" % r.returncode]
+    if "error: %s: spec.kubelet.config.evictionHardd: " % typo not in r.stderr or \
+            "--strict, as settings.strict = true, refuses a field the node's kubelet does not know" not in r.stderr:
+        problems.append("want the field refused by --strict: %r" % r.stderr)
+    tally.case("--strict refuses a kubelet.config typo, naming field and source", problems)
+
+    newer = put("kubelet-newer.yaml", yaml.safe_dump(with_field(base, "spec.kubelet.config",
+                                                               {"crashLoopBackOff": {}})))
+    root = d / "kubelet-root"
+    harness.write(root / "etc/eks/kubelet-version.txt", "v1.31.4-eks-1\n")
+    r = harness.run_cli(cli, "config", "check", "--root=%s" % root, "--json", str(newer))
+    problems = [] if r.returncode == 0 else ["exit %d, want 0: %r" % (r.returncode, r.stderr)]
+    try:
+        warnings = json.loads(r.stdout)["warnings"]
+        if [(w.get("kind"), w.get("field"), w.get("message")) for w in warnings] != [
+                ("kubeletField", "spec.kubelet.config.crashLoopBackOff",
+                 "a kubelet 1.32 field; this node's kubelet is 1.31")]:
+            problems.append("warnings: %r" % warnings)
+    except (ValueError, KeyError):
+        problems.append("not the JSON wanted: %r" % r.stdout)
+    harness.write(root / "etc/eks/kubelet-version.txt", "v1.32.0\n")
+    r = harness.run_cli(cli, "config", "check", "--root=%s" % root, "--json", str(newer))
+    if r.returncode != 0 or json.loads(r.stdout or "{}").get("warnings") != []:
+        problems.append("a 1.32 kubelet has it: %r" % r.stdout)
+    tally.case("--root=DIR: kubelet.config against DIR's kubelet minor", problems)
 
 
 def main():

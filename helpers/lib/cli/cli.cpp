@@ -103,13 +103,29 @@ void node_checks(const json& cfg, const Paths& paths) {
     render::check_trust(cfg, paths);
 }
 
-std::string valid_line(std::string_view what, size_t warnings) {
-    if (warnings == 0) return fmt::format("configuration valid{}\n", what);
-    return fmt::format(
-        "configuration valid{}; {} NodeConfig field{} ignored, as nodeadm ignores {} (see the "
-        "warning{} above; settings.strict = true refuses {})\n",
-        what, warnings, warnings == 1 ? "" : "s", warnings == 1 ? "it" : "them", warnings == 1 ? "" : "s",
-        warnings == 1 ? "it" : "them");
+// `kubelet_fields`: of the warnings, those of kubelet.config keys the
+// kubelet does not know (passed through, not ignored).
+std::string valid_line(std::string_view what, size_t warnings, size_t kubelet_fields = 0) {
+    const size_t ignored = warnings - kubelet_fields;
+    std::string line = fmt::format("configuration valid{}", what);
+    if (ignored > 0)
+        line += fmt::format(
+            "; {} NodeConfig field{} ignored, as nodeadm ignores {} (see the warning{} above; settings.strict = "
+            "true refuses {})",
+            ignored, ignored == 1 ? "" : "s", ignored == 1 ? "it" : "them", ignored == 1 ? "" : "s",
+            ignored == 1 ? "it" : "them");
+    if (kubelet_fields > 0)
+        line += fmt::format(
+            "; {} kubelet.config field{} the kubelet does not know, passed to it all the same (see the "
+            "warning{} above; settings.strict = true refuses {})",
+            kubelet_fields, kubelet_fields == 1 ? "" : "s", kubelet_fields == 1 ? "" : "s",
+            kubelet_fields == 1 ? "it" : "them");
+    return line + "\n";
+}
+
+size_t kubelet_field_count(const std::vector<config::Warning>& warnings) {
+    return std::count_if(warnings.begin(), warnings.end(),
+                         [](const config::Warning& w) { return w.kind == config::Warning::Kind::kubelet_field; });
 }
 
 // The error lines of `config check`, each as the step would log it.
@@ -152,10 +168,15 @@ int config_check_node(const StepOptions& opts, CheckFlags flags) {
     }
     if (flags.strict) {
         for (const json& w : warnings)
-            errors.emplace_back(w.value("source", ""), w.value("field", ""),
-                                fmt::format("unknown field (nearest known field: {}), refused by --strict as "
-                                            "settings.strict = true refuses it",
-                                            w.value("nearest", "")));
+            errors.emplace_back(
+                w.value("source", ""), w.value("field", ""),
+                config::warning_kind(w) == config::Warning::Kind::kubelet_field
+                    ? fmt::format("{}; --strict, as settings.strict = true, refuses a field the node's kubelet does "
+                                  "not know",
+                                  w.value("message", ""))
+                    : fmt::format("unknown field (nearest known field: {}), refused by --strict as "
+                                  "settings.strict = true refuses it",
+                                  w.value("nearest", "")));
         warnings = json::array();
     }
     const int code = errors.empty() ? EXIT_OK : EXIT_CONFIG;
@@ -167,7 +188,10 @@ int config_check_node(const StepOptions& opts, CheckFlags flags) {
         log_errors(errors);
         return code;
     }
-    fmt::print("{}", valid_line("", warnings.size()));
+    const size_t kubelet_fields = std::count_if(warnings.begin(), warnings.end(), [](const json& w) {
+        return config::warning_kind(w) == config::Warning::Kind::kubelet_field;
+    });
+    fmt::print("{}", valid_line("", warnings.size(), kubelet_fields));
     return code;
 }
 
@@ -183,6 +207,12 @@ int config_check_sources(const std::vector<std::string>& sources, const Paths& n
     // on that node; without, the sources alone (this is not the node)
     in.root_fragments = !node.is_host();
     in.strict = flags.strict;
+    // with --root=DIR, that node's kubelet, which its kubelet.config is checked against
+    std::optional<derive::MachineFacts> machine;
+    if (!node.is_host()) {
+        machine = derive::read_machine_facts(node);
+        in.kubelet_version = resolve::checked_kubelet_version(*machine);
+    }
     config::ConfigErrors unread;
     for (const std::string& s : sources) {
         const bool stdin_ = s == "-";
@@ -199,9 +229,7 @@ int config_check_sources(const std::vector<std::string>& sources, const Paths& n
     // refuse it: containerd's version, the trust store. Without it they
     // cannot be known here (this is not the node), and are not checked.
     if (r.errors.empty() && !node.is_host()) {
-        json cfg = {{"spec", r.spec},
-                    {"settings", r.settings},
-                    {"machine", derive::machine_json(derive::read_machine_facts(node))}};
+        json cfg = {{"spec", r.spec}, {"settings", r.settings}, {"machine", derive::machine_json(*machine)}};
         json o = json::object();
         for (const auto& [k, v] : r.origins) o[k] = v;
         cfg["origins"] = std::move(o);
@@ -225,7 +253,7 @@ int config_check_sources(const std::vector<std::string>& sources, const Paths& n
         return code;
     }
     fmt::print("{}", valid_line(fmt::format(" ({} source{})", sources.size(), sources.size() == 1 ? "" : "s"),
-                                r.warnings.size()));
+                                r.warnings.size(), kubelet_field_count(r.warnings)));
     for (const std::string& n : r.notes) fmt::print("note: {}\n", n);
     for (const std::string& p : r.scripts) fmt::print("cloud-init runs {}: kubelet would start after it\n", p);
     return code;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/sources.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 #include "core/step.hpp"
@@ -39,10 +40,11 @@ std::string step_state(const sd::UnitStatus& u);
 // counts the NodeConfig fields eks-node-config ignored (config.json's
 // "warnings" under `paths`), null without a readable config.json.
 json status_report(const Paths& paths = Paths());
-// config.json's warnings (NodeConfig fields ignored as nodeadm ignores them)
-// counted, under `paths`; null when there is no config.json to count them in
-// (the config step has not run, or failed) or it cannot be read.
-json config_warning_count(const Paths& paths);
+// config.json's warnings of one kind (NodeConfig fields ignored as nodeadm
+// ignores them, or kubelet.config keys the node's kubelet lacks) counted,
+// under `paths`; null when there is no config.json to count them in (the
+// config step has not run, or failed) or it cannot be read.
+json config_warning_count(const Paths& paths, config::Warning::Kind kind);
 // That report as Prometheus metrics, text exposition format 0.0.4
 // (`status --prometheus`; the names are documented in eks-node-telemetry(8)).
 std::string prometheus_text(const json& report);

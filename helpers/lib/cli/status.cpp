@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/telemetry.hpp"
@@ -28,7 +29,8 @@ const char* const status_help =
     "exit status, the last error line its run logged and the requests a step made to IMDS\n"
     "and the AWS APIs (retries included); whether eks-node-failed.target is active (a failed\n"
     "step holds kubelet back); the time from the first step's start to kubelet's; and how\n"
-    "many NodeConfig fields eks-node-config ignored, as nodeadm would (config.json's warnings);\n"
+    "many NodeConfig fields eks-node-config ignored, as nodeadm would, and how many kubelet.config\n"
+    "fields the node's kubelet does not know (config.json's warnings);\n"
     "and the Auto Scaling target lifecycle state, with whether a warm pool holds kubelet back.\n"
     "\n"
     "@OPTIONS@\n"
@@ -158,7 +160,9 @@ json warm_pool_json(const Paths& paths) {
 
 }  // namespace
 
-json config_warning_count(const Paths& paths) {
+// config.json's warnings of one kind (config::warning_kind()): null when
+// there is no config.json to count in.
+json config_warning_count(const Paths& paths, config::Warning::Kind kind) {
     std::optional<std::string> text;
     try {
         text = read_file_if_exists(paths.of(path::config_json));
@@ -169,7 +173,8 @@ json config_warning_count(const Paths& paths) {
     json cfg = json::parse(*text, nullptr, false);
     if (!cfg.is_object()) return nullptr;
     auto w = cfg.find("warnings");
-    return w != cfg.end() && w->is_array() ? w->size() : 0;
+    if (w == cfg.end() || !w->is_array()) return 0;
+    return std::count_if(w->begin(), w->end(), [&](const json& one) { return config::warning_kind(one) == kind; });
 }
 
 std::string step_state(const sd::UnitStatus& u) {
@@ -227,7 +232,8 @@ json status_report(const Paths& paths) {
     for (const auto& u : units) out["units"].push_back(unit_json(u, true));
     out["chain"] = chain_json(units);
     out["calls"] = total_calls(out["units"]);
-    out["configWarnings"] = config_warning_count(paths);
+    out["configWarnings"] = config_warning_count(paths, config::Warning::Kind::ignored);
+    out["kubeletFieldWarnings"] = config_warning_count(paths, config::Warning::Kind::kubelet_field);
     out["warmPool"] = warm_pool_json(paths);
     return out;
 }
@@ -282,6 +288,11 @@ int status_cmd(const std::vector<std::string>& args) {
             "configuration: {} NodeConfig field{} ignored, as nodeadm ignores {} (eks-node config dump "
             "--origins lists {})\n",
             w.get<size_t>(), w == 1 ? "" : "s", w == 1 ? "it" : "them", w == 1 ? "it" : "them");
+    if (const json& w = r["kubeletFieldWarnings"]; w.is_number() && w.get<size_t>() > 0)
+        fmt::print(
+            "configuration: {} kubelet.config field{} this node's kubelet does not know (eks-node config dump "
+            "--origins lists {})\n",
+            w.get<size_t>(), w == 1 ? "" : "s", w == 1 ? "it" : "them");
     if (const json& w = r["warmPool"]; w["holdingKubelet"].get<bool>())
         fmt::print("warm pool: {}: kubelet held back until the instance is InService ({} polls IMDS every {}s)\n",
                    str(w["targetLifecycleState"]), warm_pool_unit, imds::warm_pool_poll_interval.count());

@@ -184,9 +184,15 @@ json warnings_json(const std::vector<Warning>& warnings) {
         j["field"] = w.field;
         j["nearest"] = w.nearest;
         j["message"] = w.problem;
+        if (w.kind == Warning::Kind::kubelet_field) j["kind"] = "kubeletField";
         out.push_back(std::move(j));
     }
     return out;
+}
+
+Warning::Kind warning_kind(const json& warning) {
+    auto it = warning.find("kind");
+    return it != warning.end() && *it == "kubeletField" ? Warning::Kind::kubelet_field : Warning::Kind::ignored;
 }
 
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source) {

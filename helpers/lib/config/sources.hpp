@@ -141,14 +141,21 @@ bool keep_error(ConfigErrors* all, F&& f) {
 }
 void validate_fragment(const Fragment& f, ConfigErrors* all = nullptr);
 
-// One unknown NodeConfig field that was ignored, as the journal, config.json
-// ("warnings"), `eks-node config check` and `config dump --origins` show it.
-// It names the field, never its value (a value may be a secret).
+// One unknown NodeConfig field that was ignored, or one key of
+// spec.kubelet.config the node's kubelet does not know (passed through all
+// the same), as the journal, config.json ("warnings"), `eks-node config
+// check` and `config dump --origins` show it. It names the field, never its
+// value (a value may be a secret).
 struct Warning {
+    enum class Kind {
+        ignored,       // a NodeConfig field dropped as nodeadm drops it (unknown_field_warnings())
+        kubelet_field  // kept in spec.kubelet.config, unknown to the kubelet (resolve's check)
+    };
     std::string source;        // the fragment's source, as errors name it
     std::string field;         // "spec.cluster.nmae"
-    std::string nearest;       // "name"
+    std::string nearest;       // "name"; "" when no known name is near
     std::string problem;       // "unknown field, ignored as nodeadm ignores it (nearest known field: name)"
+    Kind kind = Kind::ignored;
     std::string text() const;  // "SOURCE: FIELD: PROBLEM", one line like an error's
 };
 
@@ -163,8 +170,11 @@ bool strict(const json& settings);
 std::vector<Warning> unknown_field_warnings(const std::vector<Fragment>& fragments, const json& settings);
 
 // config.json's "warnings": one object per warning (source, field, nearest,
-// message).
+// message; "kind": "kubeletField" for a kubelet field's, none for an ignored
+// field's, as before there were two kinds).
 json warnings_json(const std::vector<Warning>& warnings);
+// The kind a warnings_json() object says.
+Warning::Kind warning_kind(const json& warning);
 
 // Later wins; spec.kubelet.flags appends; objects (kubelet.config,
 // containerd.config, containerd.baseRuntimeSpec, featureGates, environment)

@@ -84,6 +84,7 @@ inline constexpr std::string_view config_invalid = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e
 inline constexpr std::string_view imds_unreachable = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a04";
 inline constexpr std::string_view file_written = "5b0e7c1f3a7d4e7c9a1f0d2b6c4e8a05";
 inline constexpr std::string_view config_field_ignored = "ac2312c344e1497895fe9d872012559c";
+inline constexpr std::string_view kubelet_field_unknown = "366eb0952c9d4fb2a473793b213180ca";
 }  // namespace id
 
 }  // namespace eksnode::log

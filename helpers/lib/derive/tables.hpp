@@ -38,4 +38,18 @@ extern const std::span<const PauseFallback> pause_fallback;
 // data/xen-instance-families.txt, sorted.
 extern const std::span<const std::string_view> xen_instance_families;
 
+// data/kubelet-config-fields.tsv: the KubeletConfiguration fields of each
+// kubelet minor from `oldest` to `newest`, sorted by path ("authentication",
+// "authentication.x509.clientCAFile", "reservedMemory[].numaNode").
+struct KubeletField {
+    std::string_view path;
+    std::uint8_t first_minor;  // the oldest minor that has it (`oldest`: that one or an older one)
+    std::uint8_t last_minor;   // the newest minor that has it; 0: every minor to `newest`, and after
+};
+extern const std::span<const KubeletField> kubelet_config_fields;
+struct KubeletMinors {
+    std::uint8_t oldest, newest;
+};
+extern const KubeletMinors kubelet_config_minors;
+
 }  // namespace eksnode::derive::tables

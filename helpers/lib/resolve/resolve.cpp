@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "derive/derive.hpp"
+#include "derive/kubelet_fields.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
 #include "storage/ebs.hpp"
@@ -261,10 +262,54 @@ void log_warnings(const std::vector<config::Warning>& warnings) {
     // a document of ten thousand stray keys must not flood the journal
     constexpr size_t logged = 64;
     for (size_t i = 0; i < warnings.size() && i < logged; ++i)
-        log::emit(log::Level::warning, warnings[i].text(), {}, log::id::config_field_ignored);
+        log::emit(log::Level::warning, warnings[i].text(), {},
+                  warnings[i].kind == config::Warning::Kind::kubelet_field ? log::id::kubelet_field_unknown
+                                                                           : log::id::config_field_ignored);
     if (warnings.size() > logged)
         log::warning("{} more NodeConfig fields ignored: {} lists them all (eks-node config dump --origins)",
                      warnings.size() - logged, path::config_json);
+}
+
+std::optional<std::string> checked_kubelet_version(const derive::MachineFacts& machine) {
+    auto origin = machine.origins.find("/machine/kubeletVersion");
+    if (machine.kubelet_version.empty() || (origin != machine.origins.end() && origin->second.starts_with("assumed")))
+        return std::nullopt;
+    return machine.kubelet_version;
+}
+
+std::vector<config::Warning> kubelet_field_warnings(const json& spec, const Origins& origins,
+                                                    const std::optional<std::string>& kubelet_version,
+                                                    std::string_view refused_by, config::ConfigErrors* all,
+                                                    std::vector<std::string>* notes) {
+    const json* kubelet = spec.contains("kubelet") ? &spec["kubelet"] : nullptr;
+    if (!kubelet || !kubelet->is_object() || !kubelet->contains("config")) return {};
+    // the key's own source, else (a table) that of its first leaf: one key's
+    // leaves may come from several sources, and the first names one that set it
+    auto source_of = [&](const std::string& pointer) {
+        if (auto it = origins.find(pointer); it != origins.end()) return it->second;
+        auto it = origins.lower_bound(pointer + "/");
+        if (it != origins.end() && it->first.starts_with(pointer + "/")) return it->second;
+        return std::string("configuration");
+    };
+    std::vector<config::Warning> out;
+    for (derive::KubeletFieldProblem& p : derive::kubelet_field_problems((*kubelet)["config"], kubelet_version)) {
+        std::string source = source_of(p.pointer);
+        if (p.note) {
+            if (notes) notes->push_back(fmt::format("{}: {}", p.field, p.problem));
+            continue;
+        }
+        if (!refused_by.empty()) {
+            config::keep_error(all, [&] {
+                throw ConfigError(
+                    source, p.field,
+                    fmt::format("{}; {} refuses a field the node's kubelet does not know", p.problem, refused_by));
+            });
+            continue;
+        }
+        out.push_back({std::move(source), std::move(p.field), std::move(p.nearest), std::move(p.problem),
+                       config::Warning::Kind::kubelet_field});
+    }
+    return out;
 }
 
 json resolve_config(const ResolveInput& in) {
@@ -277,7 +322,7 @@ json resolve_config(const ResolveInput& in) {
     }
     // What the NodeConfig documents held that nodeadm would ignore: ignored,
     // or refused with settings.strict, before anything is derived from the rest.
-    const std::vector<config::Warning> warnings = config::unknown_field_warnings(fragments, settings);
+    std::vector<config::Warning> warnings = config::unknown_field_warnings(fragments, settings);
     log_warnings(warnings);
     // Under every source's values, so that any of them wins per key; checked
     // with them below.
@@ -303,6 +348,15 @@ json resolve_config(const ResolveInput& in) {
 
     derive::MachineFacts machine = derive::read_machine_facts(in.paths, in.machine);
     for (auto& [k, v] : machine.origins) origins[k] = v;
+    // kubelet.config against the kubelet that will read it, now that it is known
+    std::vector<std::string> kubelet_notes;
+    std::vector<config::Warning> kubelet_warnings =
+        kubelet_field_warnings(spec, origins, checked_kubelet_version(machine),
+                               config::strict(settings) ? "settings.strict = true" : "", nullptr, &kubelet_notes);
+    for (const std::string& n : kubelet_notes)
+        log::info("{} (the kubelet version is not known: checked against every minor eks-node knows)", n);
+    log_warnings(kubelet_warnings);
+    warnings.insert(warnings.end(), kubelet_warnings.begin(), kubelet_warnings.end());
     const config::ServiceCidrStrategy strategy = config::service_cidr_strategy(settings);
     if (!cluster_has(spec, "cidr") && strategy == config::ServiceCidrStrategy::vpc)
         cidr_from_vpc(spec, in.instance, origins, strategy, "so eks:DescribeCluster is not asked");
@@ -425,6 +479,12 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
     config::validate_merged(r.spec, r.settings, r.origins, config::Requirements{.cluster_coordinates = false},
                             &r.errors);
     config::keep_error(&r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
+    const std::string_view refused_by = in.strict                    ? "--strict, as settings.strict = true,"
+                                        : config::strict(r.settings) ? "settings.strict = true"
+                                                                     : "";
+    for (config::Warning& w :
+         kubelet_field_warnings(r.spec, r.origins, in.kubelet_version, refused_by, &r.errors, &r.notes))
+        r.warnings.push_back(std::move(w));
     if (r.errors.empty()) boot_lookups(r);
     return r;
 }

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/sources.hpp"
@@ -45,9 +46,31 @@ json resolve_image_config(const Paths& paths);
 json resolve_image_sources(const Paths& paths);
 
 // One warning line per NodeConfig field ignored as nodeadm ignores it
-// (config::unknown_field_warnings()), with MESSAGE_ID=config_field_ignored;
-// past the first 64, one line saying how many more config.json lists.
+// (config::unknown_field_warnings()), with MESSAGE_ID=config_field_ignored,
+// and per kubelet.config key the kubelet does not know
+// (kubelet_field_warnings()), with MESSAGE_ID=kubelet_field_unknown; past
+// the first 64, one line saying how many more config.json lists.
 void log_warnings(const std::vector<config::Warning>& warnings);
+
+// The kubelet version spec.kubelet.config is checked against: the
+// machine's, nullopt when it is only assumed (no version file, and the step
+// runs no `kubelet --version`): a guess is not a kubelet to hold a field
+// against.
+std::optional<std::string> checked_kubelet_version(const derive::MachineFacts& machine);
+
+// Each key of the merged spec.kubelet.config that the kubelet of
+// `kubelet_version` does not know (derive::kubelet_field_problems(), to the
+// depth data/kubelet-config-fields.tsv goes), named with the source that set
+// it, as a warning of Kind::kubelet_field: the key is passed through to
+// kubelet all the same, as nodeadm passes it. With `refused_by` (why strict:
+// "settings.strict = true", "--strict"), each is a ConfigError instead,
+// thrown, or with `all` added there. With no version, the keys only some
+// kubelet minors know are `notes` (one line each), not warnings.
+std::vector<config::Warning> kubelet_field_warnings(const json& spec, const Origins& origins,
+                                                    const std::optional<std::string>& kubelet_version,
+                                                    std::string_view refused_by = {},
+                                                    config::ConfigErrors* all = nullptr,
+                                                    std::vector<std::string>* notes = nullptr);
 
 // spec.instance.storage.volumes checked across entries and against
 // instance.localStorage (storage::volumes_from_config()), and
@@ -73,6 +96,9 @@ struct CheckInput {
     };
     std::vector<Source> user_data;  // in the user data slot, merged in this order
     bool strict = false;            // unknown NodeConfig fields are errors, as with settings.strict = true
+    // the node's kubelet (`config check --root=DIR`), which spec.kubelet.config
+    // is checked against; nullopt away from a node: against every minor eks-node knows
+    std::optional<std::string> kubelet_version;
 };
 struct CheckResult {
     config::ConfigErrors errors;  // empty: the configuration is valid

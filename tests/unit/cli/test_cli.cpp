@@ -485,16 +485,19 @@ TEST_CASE("validate checks every output file: present, mode, parseable", "[cli][
     CHECK(outcome(path::user_data).detail == "mode 0644, want 0600");
 }
 
-TEST_CASE("status counts config.json's warnings: the NodeConfig fields ignored", "[cli][status]") {
+TEST_CASE("status counts config.json's warnings of each kind", "[cli][status]") {
+    using Kind = config::Warning::Kind;
     test::TempRoot r;
-    CHECK(config_warning_count(r.paths()).is_null());  // no config.json: nothing resolved to count in
+    CHECK(config_warning_count(r.paths(), Kind::ignored).is_null());  // no config.json: nothing to count in
     r.write("/run/eks-node/config.json", R"({"schemaVersion": 1, "spec": {}})");
-    CHECK(config_warning_count(r.paths()) == 0);
+    CHECK(config_warning_count(r.paths(), Kind::ignored) == 0);
     r.write("/run/eks-node/config.json",
-            R"({"schemaVersion": 1, "warnings": [{"field": "spec.cluster.nmae"}, {"field": "specs"}]})");
-    CHECK(config_warning_count(r.paths()) == 2);
+            R"({"schemaVersion": 1, "warnings": [{"field": "spec.cluster.nmae"}, {"field": "specs"},
+                {"field": "spec.kubelet.config.evictionHardd", "kind": "kubeletField"}]})");
+    CHECK(config_warning_count(r.paths(), Kind::ignored) == 2);
+    CHECK(config_warning_count(r.paths(), Kind::kubelet_field) == 1);
     r.write("/run/eks-node/config.json", "{not json");
-    CHECK(config_warning_count(r.paths()).is_null());
+    CHECK(config_warning_count(r.paths(), Kind::kubelet_field).is_null());
 }
 
 TEST_CASE("collect-logs and config dump mask registry credentials, client keys and provider environments",
