@@ -25,6 +25,9 @@ GENERATOR = ROOT / "tools" / "kubelet-fields.py"
 TABLE_PATH = ROOT / "data" / "kubelet-config-fields.tsv"
 TABLE = TABLE_PATH.read_text(encoding="utf-8")
 
+sys.path.insert(0, str(ROOT / "tests" / "lib"))
+import harness  # noqa: E402
+
 spec = importlib.util.spec_from_file_location("kubelet_fields", GENERATOR)
 kubelet_fields = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(kubelet_fields)
@@ -103,12 +106,8 @@ GO_V3 = GO_V2.replace("\tOldField *bool `json:\"oldField,omitempty\"`\n", "")
 
 
 def main():
-    failed = 0
-
-    def check(what, ok, detail=""):
-        nonlocal failed
-        print(f"{'ok' if ok else 'not ok'} - {what}" + ("" if ok else f"\n    {detail}"))
-        failed += not ok
+    tally = harness.Tally()
+    check = tally.check
 
     # the tree's table: well-formed, sorted, in range (gen-tables.py's checks), every row compiled
     rows = [line for line in TABLE.splitlines() if line and not line.startswith("#")][1:]
@@ -185,8 +184,7 @@ def main():
                            capture_output=True, text=True)
         check(f"the table is what tools/kubelet-fields.py makes of {kubelet_repo}", r.returncode == 0,
               r.stdout + r.stderr)
-    print(f"checks: {failed} failed")
-    return 1 if failed else 0
+    return tally.finish()
 
 
 if __name__ == "__main__":
