@@ -3,10 +3,10 @@
 // ignores them, in user data (YAML, JSON, MIME) and /etc/eks/nodeadm.d, each
 // recorded in config.json's "warnings"; refused with settings.strict from
 // any TOML source.
-#include <filesystem>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "../config/support.hpp"
 #include "config/fragments.hpp"
