@@ -63,7 +63,7 @@ struct Walk {
     // A name near enough to `key` to be what was meant: one edit in three
     // (two at least), letter case aside; "" when none is that near.
     std::string near_name(std::string_view key, std::string_view prefix) const {
-        const std::string best = config::text::nearest(key, names_at(prefix));
+        std::string best = config::text::nearest(key, names_at(prefix));
         if (best.empty()) return best;
         const size_t d = config::text::edit_distance(lower(key), lower(best));
         return d <= std::max<size_t>(2, key.size() / 3) ? best : std::string();
