@@ -188,10 +188,8 @@ int config_check_node(const StepOptions& opts, CheckFlags flags) {
         log_errors(errors);
         return code;
     }
-    const size_t kubelet_fields = std::count_if(warnings.begin(), warnings.end(), [](const json& w) {
-        return config::warning_kind(w) == config::Warning::Kind::kubelet_field;
-    });
-    fmt::print("{}", valid_line("", warnings.size(), kubelet_fields));
+    fmt::print("{}",
+               valid_line("", warnings.size(), config::warning_count(warnings, config::Warning::Kind::kubelet_field)));
     return code;
 }
 

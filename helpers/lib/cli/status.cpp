@@ -174,7 +174,7 @@ json config_warning_count(const Paths& paths, config::Warning::Kind kind) {
     if (!cfg.is_object()) return nullptr;
     auto w = cfg.find("warnings");
     if (w == cfg.end() || !w->is_array()) return 0;
-    return std::count_if(w->begin(), w->end(), [&](const json& one) { return config::warning_kind(one) == kind; });
+    return config::warning_count(*w, kind);
 }
 
 std::string step_state(const sd::UnitStatus& u) {

@@ -77,6 +77,11 @@ const FlagSpec* find_flag(std::string_view name) {
 
 std::string field_of(std::string_view flag) { return fmt::format("bootstrap.sh {}", flag); }
 
+// N of --max-pods=N as the mapping takes it: digits, at most six of them.
+bool is_pod_count(std::string_view n) {
+    return !n.empty() && n.size() <= 6 && std::all_of(n.begin(), n.end(), is_digit);
+}
+
 // The variables bootstrap.sh reads from its environment and the flag each
 // stands for (tests/data/bootstrap-sh-environment.tsv has the lines): the
 // flag loop assigns the same variable, and a ${VAR:-default} after it keeps
@@ -209,14 +214,7 @@ private:
                     log::info("{}: {} ignored: the call's {} beats it, as in bootstrap.sh", source_, where, flag);
                 continue;
             }
-            // Refused as an unresolved flag argument is (collect()): only the
-            // script's run knows what the call is given, so the boot cannot
-            // apply it; the shim, which has the real environment, then writes
-            // it (cli/bootstrap_sh_cmd.cpp).
-            if (!v.unresolved.empty()) throw ConfigError(source_, where, fmt::format("{} {}", name, v.unresolved));
-            if (v.value.empty()) continue;  // ${VAR:-default}: empty is unset
-            if (find_flag(flag)->takes == Takes::boolean && v.value != "true" && v.value != "false")
-                throw ConfigError(source_, where, fmt::format("{} is not true or false", text::quote(v.value)));
+            if (env_value(name, v, find_flag(flag)->takes == Takes::boolean).empty()) continue;
             flags_[flag] = v.value;
             fields_[flag] = where;
         }
@@ -226,15 +224,25 @@ private:
             it != env.end() && !flags_.count("--enable-local-outpost") && value("--apiserver-endpoint") &&
             value("--b64-cluster-ca")) {
             const Variable& v = it->second;
-            const std::string where = env_field(it->first, v);
-            if (!v.unresolved.empty()) throw ConfigError(source_, where, fmt::format("{} {}", it->first, v.unresolved));
-            if (!v.value.empty()) {
-                if (v.value != "true" && v.value != "false")
-                    throw ConfigError(source_, where, fmt::format("{} is not true or false", text::quote(v.value)));
+            if (!env_value(it->first, v, true).empty()) {
                 flags_["--enable-local-outpost"] = v.value;
-                fields_["--enable-local-outpost"] = where;
+                fields_["--enable-local-outpost"] = env_field(it->first, v);
             }
         }
+    }
+
+    // A variable's value as bootstrap.sh takes it; "" for an empty one, which
+    // ${VAR:-default} takes as unset. Refused as an unresolved flag argument
+    // is (collect()): only the script's run knows what the call is given, so
+    // the boot cannot apply it; the shim, which has the real environment,
+    // then writes it (cli/bootstrap_sh_cmd.cpp). A boolean is true or false.
+    const std::string& env_value(const std::string& name, const Variable& v, bool boolean) const {
+        if (!v.unresolved.empty())
+            throw ConfigError(source_, env_field(name, v), fmt::format("{} {}", name, v.unresolved));
+        if (boolean && !v.value.empty() && v.value != "true" && v.value != "false")
+            throw ConfigError(source_, env_field(name, v),
+                              fmt::format("{} is not true or false", text::quote(v.value)));
+        return v.value;
     }
 
     static std::string env_field(const std::string& name, const Variable& v) {
@@ -397,7 +405,7 @@ private:
         for (const std::string& fl : flags) {
             if (!fl.starts_with("--max-pods=")) continue;
             std::string n = fl.substr(std::string_view("--max-pods=").size());
-            if (n.empty() || n.size() > 6 || !std::all_of(n.begin(), n.end(), is_digit))
+            if (!is_pod_count(n))
                 throw ConfigError(source_, field("--kubelet-extra-args"),
                                   fmt::format("--max-pods={} is not a number of pods", n));
             max_pods = std::stol(n);
@@ -414,15 +422,11 @@ private:
             f.settings["containerd"]["pauseTag"] = checked(*v, "--pause-container-version", check::image_tag);
         // No flag sets the whole repository; bootstrap.sh adds the tag to it
         auto it = env.find("PAUSE_CONTAINER_IMAGE");
-        if (it == env.end()) return;
-        const std::string where = env_field(it->first, it->second);
-        if (!it->second.unresolved.empty())
-            throw ConfigError(source_, where, fmt::format("{} {}", it->first, it->second.unresolved));
-        if (it->second.value.empty()) return;
+        if (it == env.end() || env_value(it->first, it->second, false).empty()) return;
         std::string image = fmt::format("{}:{}", it->second.value,
                                         value("--pause-container-version").value_or(std::string(al2_pause_tag)));
         if (std::string problem = check::image_reference(image); !problem.empty())
-            throw ConfigError(source_, where, problem);
+            throw ConfigError(source_, env_field(it->first, it->second), problem);
         f.settings["containerd"]["sandboxImage"] = image;
     }
 
@@ -511,7 +515,7 @@ std::optional<MaxPodsEdit> max_pods_edit(const shell::Mention& m) {
     auto max_pods = [](std::string_view added) {
         constexpr std::string_view flag = " --max-pods=";
         std::string_view n = added.substr(std::min(flag.size(), added.size()));
-        return added.starts_with(flag) && !n.empty() && n.size() <= 6 && std::all_of(n.begin(), n.end(), is_digit);
+        return added.starts_with(flag) && is_pod_count(n);
     };
     const std::string flag_line = "KUBELET_EXTRA_ARGS=$2", quoted = "KUBELET_EXTRA_ARGS=\"$2";
     if (pattern == flag_line && replacement.starts_with(quoted) && replacement.ends_with("\"")) {

@@ -195,6 +195,10 @@ Warning::Kind warning_kind(const json& warning) {
     return it != warning.end() && *it == "kubeletField" ? Warning::Kind::kubelet_field : Warning::Kind::ignored;
 }
 
+size_t warning_count(const json& warnings, Warning::Kind kind) {
+    return std::count_if(warnings.begin(), warnings.end(), [&](const json& w) { return warning_kind(w) == kind; });
+}
+
 std::vector<Fragment> fragments_from_nodeconfig(std::string_view text, const std::string& source) {
     ReadBudget budget{source};
     return fragments_from_nodeconfig(text, source, budget);

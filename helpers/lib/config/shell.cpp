@@ -403,9 +403,8 @@ private:
     static std::string name_of(const RawWord& w) { return w.text.substr(0, w.text.find('=')); }
 
     void assign(const RawWord& w, int line) {
-        size_t eq = w.text.find('=');
-        std::string name = w.text.substr(0, eq);
-        if (w.unresolved.empty()) vars_[name] = {w.text.substr(eq + 1), "", line};
+        std::string name = name_of(w);
+        if (w.unresolved.empty()) vars_[name] = {w.text.substr(name.size() + 1), "", line};
         else  // a later assignment replaces it: only the value at the call matters
             vars_[name] = {"", fmt::format("is set on line {}: {}", line, w.unresolved), line};
         if (allexport_) exported_.insert(name);  // set -a

@@ -175,6 +175,8 @@ std::vector<Warning> unknown_field_warnings(const std::vector<Fragment>& fragmen
 json warnings_json(const std::vector<Warning>& warnings);
 // The kind a warnings_json() object says.
 Warning::Kind warning_kind(const json& warning);
+// How many objects of a warnings_json() array are of `kind`.
+size_t warning_count(const json& warnings, Warning::Kind kind);
 
 // Later wins; spec.kubelet.flags appends; objects (kubelet.config,
 // containerd.config, containerd.baseRuntimeSpec, featureGates, environment)
