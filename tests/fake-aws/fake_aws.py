@@ -4,7 +4,9 @@
 SigV4 signature with botocore (an implementation independent of ours) and
 serves canned answers, with fault injection.
 
-EC2 (Query API, POST / form body): DescribeInstances, DescribeInstanceTypes.
+EC2 (Query API, POST / form body): DescribeInstances, DescribeInstanceTypes,
+DescribeNetworkInterfaces (the --eni ENIs, by the filters mac-address and
+attachment.instance-id, with their tags).
 EKS (REST JSON): GET /clusters/NAME (DescribeCluster).
 STS: GET /?Action=GetCallerIdentity&...&X-Amz-Signature=... (a presigned URL, as
 the EKS authenticator sends the one in kubelet's token, with the x-k8s-aws-id
@@ -51,6 +53,7 @@ class Faults:
         self.rate = 0.0  # requests per second above which to throttle (fleet check)
         self.cluster_creating_left = 0
         self.huge_left = 0  # 200 answers of 4 MiB + 1 byte, one over eks-node's cap
+        self.untagged_left = 0  # DescribeNetworkInterfaces answers that list ENIs without tags (tags lag)
         for spec in specs:
             name, _, arg = spec.partition(":")
             try:
@@ -73,6 +76,8 @@ class Faults:
                     self.huge_left = int(arg)
                 elif name == "creating":
                     self.cluster_creating_left = int(arg)
+                elif name == "untagged":
+                    self.untagged_left = int(arg)
                 else:
                     raise ValueError
             except ValueError:
@@ -103,6 +108,10 @@ class State:
         for c in args.cluster:
             name, endpoint, ca, cidr = c.split(",", 3)
             self.clusters[name] = (endpoint, ca, cidr)
+        self.enis = {}  # MAC -> (ENI ID, {tag: value}), all attached to --instance-id
+        for e in args.eni:
+            mac, eni_id, *tags = e.split(",")
+            self.enis[mac.lower()] = (eni_id, dict(t.split("=", 1) for t in tags))
         self.verifier = None if args.no_verify else Verifier(args)
 
     def record(self, line):
@@ -388,6 +397,34 @@ class Handler(BaseHTTPRequestHandler):
                '</requestId><instanceTypeSet>%s</instanceTypeSet></DescribeInstanceTypesResponse>' % (EC2_NS, item))
         self.send(200, xml.encode(), "text/xml;charset=UTF-8")
 
+    def do_describe_networkinterfaces(self, form, path, sig, action):
+        # Filter.N.Name / Filter.N.Value.M, as the Query API spells filters
+        filters = {}
+        for k, v in form.items():
+            m = re.fullmatch(r"Filter\.(\d+)\.Name", k)
+            if m:
+                filters[v] = {form[x] for x in form if x.startswith("Filter.%s.Value." % m.group(1))}
+        macs = filters.get("mac-address")
+        owners = filters.get("attachment.instance-id")
+        untagged = self.state.take("untagged_left")
+        items = ""
+        for mac, (eni_id, tags) in sorted(self.state.enis.items()):
+            if macs is not None and mac not in macs:
+                continue
+            if owners is not None and self.state.args.instance_id not in owners:
+                continue
+            tag_xml = "" if untagged else "".join(
+                "<item><key>%s</key><value>%s</value></item>" % (k, v) for k, v in sorted(tags.items()))
+            items += ("<item><networkInterfaceId>%s</networkInterfaceId><macAddress>%s</macAddress><attachment>"
+                      "<instanceId>%s</instanceId></attachment><tagSet>%s</tagSet></item>"
+                      % (eni_id, mac, self.state.args.instance_id, tag_xml))
+        self.state.record("%s 200 %s %s%s" % (action, sig, ",".join(sorted(macs or ["*"])),
+                                              " untagged" if untagged else ""))
+        xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<DescribeNetworkInterfacesResponse xmlns="%s"><requestId>'
+               'fake</requestId><networkInterfaceSet>%s</networkInterfaceSet></DescribeNetworkInterfacesResponse>'
+               % (EC2_NS, items))
+        self.send(200, xml.encode(), "text/xml;charset=UTF-8")
+
     def wants_json(self):
         return "application/json" in self.headers.get("Accept", "")
 
@@ -444,9 +481,11 @@ def main():
     p.add_argument("--private-dns-name", default="ip-172-16-34-43.us-west-2.compute.internal")
     p.add_argument("--instance-type", action="append", default=[], metavar="TYPE:ENIS:IPS")
     p.add_argument("--cluster", action="append", default=[], metavar="NAME,ENDPOINT,CA_BASE64,CIDR")
+    p.add_argument("--eni", action="append", default=[], metavar="MAC,ENI_ID[,KEY=VALUE...]",
+                   help="an ENI attached to --instance-id, with its tags")
     p.add_argument("--fault", action="append", default=[],
                    help="throttle:N[:ACTION], status:CODE:N, deny[:ACTION], slow:MS, empty-dns:N, creating:N, huge:N, "
-                        "rate:PER_SECOND")
+                        "rate:PER_SECOND, untagged:N")
     p.add_argument("--fault-file", metavar="FILE",
                    help="more faults, one per line; SIGHUP re-reads FILE, replaces the faults and writes FILE.applied")
     p.add_argument("--no-verify", action="store_true", help="do not check signatures (no botocore)")

@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     namespace aws = eksnode::aws;
     fuzz::refused_only_as<Error>([&] { aws::parse_private_dns_name(body); });
     fuzz::refused_only_as<Error>([&] { aws::parse_eni_limits(body); });
+    fuzz::refused_only_as<Error>([&] { aws::parse_eni_tags(body); });
     fuzz::refused_only_as<Error>([&] { aws::parse_cluster(body); });
     fuzz::refused_only_as<Error>([&] { aws::parse_instance_profile(body, "fuzz-role"); });
 

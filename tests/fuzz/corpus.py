@@ -286,6 +286,7 @@ def aws_seeds():
         proc, port = free_port_server(
             [sys.executable, str(ROOT / "tests/fake-aws/fake_aws.py"), "--no-verify", "--port", "0",
              "--port-file", str(port_file), "--instance-type", "x9.fuzz:4:15",
+             "--eni", "0e:49:61:0f:c3:13,eni-0a1b2c3d4e5f60713,node.k8s.amazonaws.com/no_manage=true,Name=db",
              "--cluster", "fuzz,https://fuzz.example.com,%s,10.100.0.0/16" % ca,
              "--cluster", "fuzz6,https://fuzz6.example.com,%s,fd00::/108" % ca,
              "--fault", "deny:DescribeCluster"],
@@ -302,6 +303,8 @@ def aws_seeds():
                     return e.read()
 
             bodies += [call("POST", "/", {"Action": "DescribeInstances", "InstanceId.1": "i-1234567890abcdef0"}),
+                       call("POST", "/", {"Action": "DescribeNetworkInterfaces", "Filter.1.Name": "mac-address",
+                                          "Filter.1.Value.1": "0e:49:61:0f:c3:13"}),
                        call("POST", "/", {"Action": "DescribeInstances", "InstanceId.1": "i-0"}),
                        call("POST", "/", {"Action": "DescribeInstanceTypes", "InstanceType.1": "x9.fuzz"}),
                        call("POST", "/", {"Action": "DescribeInstanceTypes", "InstanceType.1": "x9.none"}),

@@ -417,11 +417,11 @@ def main():
         later = put("later.yaml", refusal)
         tally.case("a refused field in the second source names that source",
                    refused(cli, [good_yaml, later], str(later), "spec.hybrid", "EKS Hybrid Nodes"))
+        f = put("hybrid.toml", toml + "[hybrid]\nenableCredentialsFile = true\n")
+        tally.case("a refused field in TOML",
+                   refused(cli, [f], str(f), "spec.hybrid", "not supported by eks-node"))
         f = put("gate.toml", toml + "[featureGates]\nOSManagedNoManageENIs = true\n")
-        tally.case("a refused feature gate in TOML",
-                   refused(cli, [f], str(f), "spec.featureGates.OSManagedNoManageENIs", "not supported by eks-node"))
-        f = put("gate-off.yaml", yaml.safe_dump(with_field(base, "spec.featureGates.OSManagedNoManageENIs", False)))
-        tally.case("a refused feature gate turned off asks for nothing", accepted(cli, f))
+        tally.case("the OSManagedNoManageENIs gate in TOML", accepted(cli, f))
 
         # not nodeadm's either: ignored as nodeadm ignores it, named with the
         # nearest known name; refused with settings.strict

@@ -46,6 +46,10 @@
 #   NICS=0                     N virtio NICs on qemu user networking with restrict=on (nothing
 #                              leaves qemu; its DHCP answers), NIC i: MAC 0e:49:61:0f:c3:1i,
 #                              subnet 10.0.i.0/24 (address 10.0.i.15, gateway 10.0.i.2)
+#   NICS_HOTPLUG=0             N more such NICs, attached while the guest runs, as an ENI is
+#                              attached to a running instance: the guest asks (check-lib.sh's
+#                              hotplug_nics), the host adds them through QMP. They follow the
+#                              NICS in number (MAC, subnet), each in its own PCIe slot.
 #   POWER_CUT=""               1: two boots of one disk. The first loses power at the point where
 #                              a unit of the scenario runs guest/power-cut: the host freezes the
 #                              disk there (what a power cut leaves), and that boot runs on as the
@@ -109,7 +113,7 @@ fi
 
 VM_MEMORY=2048 VM_CPUS='' VM_TIMEOUT=900 VM_INSTALL=early NVME='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2='' GUEST_POWERS_OFF=0
 VM_FLAVOUR=bookworm VM_DISK_THROTTLE='' VM_DISK_LAZY='' VM_BOOT=qemu VM_PACKAGE=run
-NICS=0
+NICS=0 NICS_HOTPLUG=0
 # shellcheck source=/dev/null
 [[ -f $scenario/scenario.env ]] && source "$scenario/scenario.env"
 VM_INSTALL=${install:-$VM_INSTALL}
@@ -119,12 +123,12 @@ VM_INSTALL=${install:-$VM_INSTALL}
 boot_options() { # [SCENARIO_ENV]
   (
     VM_MEMORY=2048 VM_CPUS='' VM_INSTALL=early NVME='' NVMEOF='' KERNEL_CMDLINE='' POWER_CUT='' SMBIOS_EC2=''
-    VM_FLAVOUR=bookworm NICS=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1 VM_DISK_THROTTLE='' VM_DISK_LAZY='' VM_BOOT=qemu
-    VM_PACKAGE=run
+    VM_FLAVOUR=bookworm NICS=0 NICS_HOTPLUG=0 IMDS=on IMDS_ARGS='' VM_IMAGE_RENDER=1 VM_DISK_THROTTLE='' VM_DISK_LAZY=''
+    VM_BOOT=qemu VM_PACKAGE=run
     # shellcheck source=/dev/null
     [[ -n ${1:-} && -f $1 ]] && source "$1"
     echo "$VM_MEMORY $VM_CPUS $VM_INSTALL [$NVME] [$NVMEOF] [$KERNEL_CMDLINE] [$POWER_CUT] [$SMBIOS_EC2]" \
-      "$VM_FLAVOUR $NICS $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE] [$VM_DISK_LAZY] $VM_BOOT $VM_PACKAGE"
+      "$VM_FLAVOUR $NICS $NICS_HOTPLUG $IMDS [$IMDS_ARGS] $VM_IMAGE_RENDER [$VM_DISK_THROTTLE] [$VM_DISK_LAZY] $VM_BOOT $VM_PACKAGE"
   )
 }
 for c in "${cases[@]}"; do
@@ -354,8 +358,8 @@ finish_run() {
 # fake IMDS on lo of its own network namespace (guest/imds). KERNEL_CMDLINE is PID 1's
 # command line, where systemd, cloud-init and eks-node-generator read it in a container.
 # (SMBIOS_EC2 there: /sys/hypervisor/uuid, guest/preinit)
-if [[ $VM_BOOT == nspawn ]] && [[ -n $POWER_CUT$NVME${NVMEOF:-}$VM_DISK_THROTTLE$VM_DISK_LAZY || $NICS != 0 ]]; then
-  log "VM_BOOT=nspawn: no POWER_CUT, NVME, NVMEOF, NICS or disk model in a container"
+if [[ $VM_BOOT == nspawn ]] && [[ -n $POWER_CUT$NVME${NVMEOF:-}$VM_DISK_THROTTLE$VM_DISK_LAZY || $NICS != 0 || $NICS_HOTPLUG != 0 ]]; then
+  log "VM_BOOT=nspawn: no POWER_CUT, NVME, NVMEOF, NICS, NICS_HOTPLUG or disk model in a container"
   exit 2
 fi
 # Where systemd-nspawn cannot run a container (not root, no systemd-container, a machine that
@@ -525,8 +529,15 @@ for ((i = 1; i <= NICS; i++)); do
   qemu+=(-netdev "user,id=nic$i,restrict=on,net=10.0.$i.0/24"
     -device "virtio-net-pci,netdev=nic$i,mac=0e:49:61:0f:c3:1$i")
 done
-# QMP: the host freezes the disk of a POWER_CUT scenario's first boot through it
-[[ -n $POWER_CUT ]] && qemu+=(-qmp "unix:$work/qmp.sock,server=on,wait=off")
+# NICS_HOTPLUG: an empty PCIe slot each (q35's root bus takes no hot-plugged device)
+for ((i = NICS + 1; i <= NICS + NICS_HOTPLUG; i++)); do
+  qemu+=(-device "pcie-root-port,id=hotplug$i,chassis=$i,slot=$i")
+done
+# QMP: the host freezes the disk of a POWER_CUT scenario's first boot through it, and attaches
+# the NICS_HOTPLUG NICs
+if [[ -n $POWER_CUT ]] || ((NICS_HOTPLUG)); then
+  qemu+=(-qmp "unix:$work/qmp.sock,server=on,wait=off")
+fi
 
 # Run it in a subshell: `times` then counts qemu alone.
 run_qemu() {
@@ -575,6 +586,27 @@ power_cut() {
   touch "$in/power-cut.released"
 }
 
+# NICS_HOTPLUG: once the guest asks (hotplug.request in its results), attach the NICs, as EC2
+# attaches an ENI to a running instance, and say so in $in/hotplug.done (or why not).
+hotplug_nics() {
+  until [[ -e $work/share/out/hotplug.request ]]; do
+    kill -0 "$qemu_pid" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  local i result=attached
+  for ((i = NICS + 1; i <= NICS + NICS_HOTPLUG; i++)); do
+    if ! qmp "{\"execute\": \"netdev_add\", \"arguments\": {\"type\": \"user\", \"id\": \"nic$i\",
+          \"restrict\": true, \"net\": \"10.0.$i.0/24\"}}" ||
+      ! qmp "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-pci\", \"id\": \"dev$i\",
+          \"bus\": \"hotplug$i\", \"netdev\": \"nic$i\", \"mac\": \"0e:49:61:0f:c3:1$i\"}}"; then
+      result="failed at NIC $i"
+      break
+    fi
+  done
+  log "$name: NICS_HOTPLUG: $result"
+  echo "$result" >"$in/hotplug.done"
+}
+
 start=$(date +%s.%N)
 qemu_rc=0 boot1_reason=''
 : >"$work/qemu-cpu"
@@ -600,7 +632,16 @@ if [[ -n $POWER_CUT ]]; then
 fi
 if [[ -z $boot1_reason ]]; then
   log "$name: booting${POWER_CUT:+ 2 of 2, the disk the power cut left} ($VM_FLAVOUR, ${accel[*]}, $VM_CPUS vCPU, ${VM_MEMORY} MiB${NVME:+, NVMe: $NVME})"
-  (run_qemu) || qemu_rc=$?
+  if ((NICS_HOTPLUG)); then
+    (run_qemu) &
+    qemu_pid=$!
+    hotplug_nics &
+    hotplug_pid=$!
+    wait "$qemu_pid" || qemu_rc=$?
+    wait "$hotplug_pid" || true
+  else
+    (run_qemu) || qemu_rc=$?
+  fi
 fi
 boot_cmd=("${qemu[@]}")
 finish_run

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The answers of EC2 and EKS read (aws/api.hpp): an error document (XML or
 // JSON) into its code and class, DescribeInstances' private DNS name,
-// DescribeInstanceTypes' ENI limits, DescribeCluster's cluster. Input we do
+// DescribeInstanceTypes' ENI limits, DescribeCluster's cluster,
+// DescribeNetworkInterfaces' tags of one ENI. Input we do
 // not control: fuzzed by tests/fuzz/aws_api.cpp.
 #include <algorithm>
 #include <cstdlib>
@@ -154,6 +155,23 @@ std::optional<derive::EniLimits> parse_eni_limits(std::string_view xml) {
             l.enis = positive_int(card.child("maximumNetworkInterfaces"), "maximumNetworkInterfaces");
     if (l.enis == 0) l.enis = positive_int(net.child("maximumNetworkInterfaces"), "maximumNetworkInterfaces");
     return l;
+}
+
+EniTags parse_eni_tags(std::string_view xml) {
+    pugi::xml_document doc = parse_xml(xml, "EC2 DescribeNetworkInterfaces");
+    pugi::xml_node set = find(doc, "networkInterfaceSet");
+    if (!set) throw Error("EC2 DescribeNetworkInterfaces: the answer has no networkInterfaceSet");
+    EniTags t;
+    pugi::xml_node eni = set.child("item");
+    if (!eni) return t;
+    t.listed = true;
+    for (pugi::xml_node tag : eni.child("tagSet").children("item")) {
+        std::string_view key = tag.child("key").text().as_string();
+        // Compared as the VPC CNI compares them: exactly, case included.
+        if (key == no_manage_tag) t.no_manage = tag.child("value").text().as_string();
+        else if (key == cni_instance_tag) t.cni_created = true;
+    }
+    return t;
 }
 
 derive::ClusterDetails parse_cluster(std::string_view text) {

@@ -215,6 +215,16 @@ std::optional<derive::EniLimits> describe_eni_limits(Session& s, const std::stri
     }
 }
 
+EniTags describe_eni_tags(Session& s, const std::string& mac, const std::string& instance_id, const CallPurpose& why) {
+    std::string body = form_encode({{"Action", "DescribeNetworkInterfaces"},
+                                    {"Version", std::string(ec2_version)},
+                                    {"Filter.1.Name", "mac-address"},
+                                    {"Filter.1.Value.1", mac},
+                                    {"Filter.2.Name", "attachment.instance-id"},
+                                    {"Filter.2.Value.1", instance_id}});
+    return parse_eni_tags(s.call("ec2", "POST", "/", body, why));
+}
+
 derive::ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why) {
     // EKS cluster names: letters, digits, '-' and '_' (validated before; a
     // path segment must not carry anything else).
@@ -403,22 +413,31 @@ ClientSetup client_setup(const json& spec, const json& settings, const json& ins
     return setup;
 }
 
-derive::ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance,
-                                    const derive::MachineFacts& machine) {
-    ClientSetup setup = client_setup(spec, settings, instance, machine,
-                                     [](const char* name) -> const char* { return std::getenv(name); });
+namespace {
+
+const char* process_getenv(const char* name) { return std::getenv(name); }
+
+// The client of a setup: credentials from the environment, else the
+// instance profile through the IMDS endpoint that served instance.json.
+std::unique_ptr<Session> make_session(const ClientSetup& setup) {
     ImdsGet imds_get;
     if (setup.imds)
         imds_get = [io = *setup.imds](std::vector<std::string> paths, imds::FollowUp then) {
             return fetch_paths(io, std::move(paths), std::move(then));
         };
+    return std::make_unique<Session>(setup.session,
+                                     CredentialProvider(setup.session.getenv, std::move(imds_get), setup.profile));
+}
 
+}  // namespace
+
+derive::ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance,
+                                    const derive::MachineFacts& machine) {
     auto shared = std::make_shared<Shared>();
     shared->instance_id = instance.contains("instanceId") && instance["instanceId"].is_string()
                               ? instance["instanceId"].get<std::string>()
                               : std::string();
-    shared->session =
-        std::make_unique<Session>(setup.session, CredentialProvider(setup.session.getenv, imds_get, setup.profile));
+    shared->session = make_session(client_setup(spec, settings, instance, machine, process_getenv));
 
     derive::ApiLookups api;
     api.ec2.private_dns_name = [shared]() -> std::optional<std::string> {
@@ -439,6 +458,20 @@ derive::ApiLookups make_api_lookups(const json& spec, const json& settings, cons
     };
     api.requests = [shared] { return shared->session->requests(); };
     return api;
+}
+
+std::unique_ptr<Session> session_from_config(const json& cfg, std::optional<std::chrono::milliseconds> deadline) {
+    static const json none = json::object();
+    auto part = [&](const char* key) -> const json& {
+        auto it = cfg.find(key);
+        return it != cfg.end() && it->is_object() ? *it : none;
+    };
+    derive::MachineFacts machine;
+    if (const json* fips = path_in(part("machine"), {"fipsEnabled"}); fips && fips->is_boolean())
+        machine.fips_enabled = fips->get<bool>();
+    ClientSetup setup = client_setup(part("spec"), part("settings"), part("instance"), machine, process_getenv);
+    if (deadline) setup.session.options.deadline = *deadline;
+    return make_session(setup);
 }
 
 }  // namespace eksnode::aws

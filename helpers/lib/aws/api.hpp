@@ -7,7 +7,9 @@
 //   EKS DescribeCluster        -> endpoint, CA and service CIDR from the name alone
 //                                 (the CIDR may be empty for an ACTIVE cluster
 //                                 whose answer has none)
-// Each is made only when needed, at most once per run.
+// Each is made only when needed, at most once per run. And one call of
+// eks-node-network (featureGates.OSManagedNoManageENIs):
+//   EC2 DescribeNetworkInterfaces -> the tags of the ENI an interface is
 //
 // Errors: throttling (Throttling, RequestLimitExceeded, ...), 5xx, transport
 // failures and eventual-consistency answers are retried with full-jitter
@@ -78,6 +80,19 @@ std::optional<derive::EniLimits> parse_eni_limits(std::string_view xml);
 // endpoint, certificateAuthority.data and the service CIDR of a DescribeCluster answer.
 derive::ClusterDetails parse_cluster(std::string_view json_text);
 
+// What the tags of an ENI say of its owner. The VPC CNI leaves an ENI tagged
+// node.k8s.amazonaws.com/no_manage alone, and tags every ENI it creates with
+// node.k8s.amazonaws.com/instance_id.
+inline constexpr std::string_view no_manage_tag = "node.k8s.amazonaws.com/no_manage";
+inline constexpr std::string_view cni_instance_tag = "node.k8s.amazonaws.com/instance_id";
+struct EniTags {
+    bool listed = false;                   // the answer lists the ENI
+    std::optional<std::string> no_manage;  // no_manage_tag's value, if tagged
+    bool cni_created = false;              // tagged cni_instance_tag
+};
+// The first ENI of a DescribeNetworkInterfaces answer (the filters leave one).
+EniTags parse_eni_tags(std::string_view xml);
+
 // Who asks, and what for: names the setting in a permission error.
 struct CallPurpose {
     std::string action;   // "ec2:DescribeInstances"
@@ -125,6 +140,11 @@ std::string describe_private_dns_name(Session& s, const std::string& instance_id
 std::optional<derive::EniLimits> describe_eni_limits(Session& s, const std::string& instance_type,
                                                      const CallPurpose& why);
 derive::ClusterDetails describe_cluster(Session& s, const std::string& name, const CallPurpose& why);
+// EC2 DescribeNetworkInterfaces of the ENI with `mac` attached to
+// `instance_id` (a MAC can be reused by another instance of the account),
+// asked once: EC2 may list a new ENI or its tags a moment late, which the
+// caller decides about.
+EniTags describe_eni_tags(Session& s, const std::string& mac, const std::string& instance_id, const CallPurpose& why);
 
 // The variables the client reads besides credentials and endpoints: the proxy
 // variables (aws/proxy.hpp) and the AWS SDKs' retry and IMDS ones
@@ -157,5 +177,11 @@ ClientSetup client_setup(const json& spec, const json& settings, const json& ins
 // machine facts, proxies and SDK variables as client_environment() reads them.
 derive::ApiLookups make_api_lookups(const json& spec, const json& settings, const json& instance,
                                     const derive::MachineFacts& machine);
+
+// A client for a step after eks-node-config, built as make_api_lookups builds
+// its own, from config.json (its spec, settings, instance and machine) and
+// this process's environment. `deadline`, if set, replaces settings.aws.deadline.
+std::unique_ptr<Session> session_from_config(const json& cfg,
+                                             std::optional<std::chrono::milliseconds> deadline = std::nullopt);
 
 }  // namespace eksnode::aws

@@ -159,20 +159,18 @@ Field instance() {
 // unknown gate is dropped likewise, with a warning naming the nearest known
 // gate (config/nodeconfig.cpp), an error with settings.strict; eks-node's
 // own TOML refuses it, as it refuses any key it does not know.
-// OSManagedNoManageENIs turned on is refused until eks-node implements it
-// (it needs EC2 DescribeNetworkInterfaces and systemd-networkd units for
-// hot-plugged ENIs): accepting it would silently ignore what the user asked
-// for. Turned off it asks for nothing, as its default does.
+// OSManagedNoManageENIs: eks-node-network asks EC2 for the tags of an ENI
+// attached after kubelet started (eks-node-network(8), WHO OWNS AN INTERFACE).
 Field feature_gates() {
-    Field f =
-        object("featureGates", "optional behaviour, off unless set to true",
-               {
-                   boolean("InstanceIdNodeName", "name the node after its EC2 instance ID"),
-                   boolean("FastImagePull", "pull image layers in parallel (more CPU, memory and EBS I/O)"),
-                   refuse("configuring ENIs tagged node.k8s.amazonaws.com/no_manage=true with systemd-networkd is not "
-                          "implemented; false (the default) is accepted",
-                          boolean("OSManagedNoManageENIs", "let the OS configure ENIs the VPC CNI must not manage")),
-               });
+    Field f = object(
+        "featureGates", "optional behaviour, off unless set to true",
+        {
+            boolean("InstanceIdNodeName", "name the node after its EC2 instance ID"),
+            boolean("FastImagePull", "pull image layers in parallel (more CPU, memory and EBS I/O)"),
+            boolean("OSManagedNoManageENIs",
+                    "configure ENIs tagged node.k8s.amazonaws.com/no_manage=true that are attached after kubelet "
+                    "started with systemd-networkd (needs ec2:DescribeNetworkInterfaces)"),
+        });
     f.unknown_what = "not a feature gate eks-node knows";
     f.unknown_why =
         "eks-node's TOML refuses names it does not know (in a NodeConfig, an unknown gate is ignored with "

@@ -10,14 +10,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "aws/api.hpp"
 #include "config/fragments.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -187,9 +190,83 @@ bool listed_before_kubelet(const StepOptions& opts, std::string_view instance_id
     return true;
 }
 
+// Whether the interface is up (IFF_UP in its sysfs flags): something other
+// than systemd-networkd (the VPC CNI, an admin) brought it up, and nodeadm
+// leaves such a link to whoever did.
+bool link_up(const StepOptions& opts, const std::string& name) {
+    const std::string file = fmt::format("/sys/class/net/{}/flags", name);
+    std::optional<std::string> text = read_file_if_exists(opts.paths.of(file));
+    if (!text) throw Error(fmt::format("{}: no such interface", name));
+    unsigned long flags = 0;
+    try {
+        flags = std::stoul(std::string(trim_line(*text)), nullptr, 16);
+    } catch (const std::exception&) {
+        throw Error(fmt::format("{}: {} is not the kernel's flags", file, v::shown(trim_line(*text))));
+    }
+    return (flags & 0x1) != 0;  // IFF_UP
+}
+
+// config.json, for featureGates.OSManagedNoManageENIs: none (an admin
+// removed /run/eks-node) or unreadable is the gate off, the rules before it
+// standing, as before the gate existed: never a failure of its own.
+json config_for_gate(const StepOptions& opts) {
+    try {
+        return load_config_json(opts);
+    } catch (const Error& e) {
+        log::warning("{}; featureGates.OSManagedNoManageENIs taken as off", e.what());
+        return json::object();
+    }
+}
+
+bool gate_on(const json& cfg) {
+    const json* on = path_in(cfg, {"spec", "featureGates", "OSManagedNoManageENIs"});
+    return on && on->is_boolean() && on->get<bool>();
+}
+
+// Below the unit's TimeoutStartSec=150s: the step reports a pending answer
+// (exit 75) and systemd starts it again, rather than systemd killing it.
+constexpr std::chrono::milliseconds tag_deadline{100'000};
+
+// featureGates.OSManagedNoManageENIs for an ENI the first-sight rules gave
+// the VPC CNI: its link still down, EC2's tags decide (detail::tagged_owner),
+// asked again with backoff while EC2 has not decided.
+detail::OwnerRule no_manage_owner(const StepOptions& opts, const json& cfg, const render::Eni& eni,
+                                  const std::string& instance_id) {
+    const detail::OwnerRule up{render::EniOwner::cni, "attached after kubelet started, and up already"};
+    if (link_up(opts, eni.name)) return up;
+    std::unique_ptr<aws::Session> session = aws::session_from_config(cfg, tag_deadline);
+    const aws::CallPurpose why{"ec2:DescribeNetworkInterfaces", "spec.featureGates.OSManagedNoManageENIs",
+                               "the feature gate, for an ENI attached after kubelet started"};
+    for (;;) {
+        std::optional<detail::OwnerRule> rule =
+            detail::tagged_owner(aws::describe_eni_tags(*session, eni.mac, instance_id, why));
+        // The VPC CNI may have brought the link up while EC2 answered.
+        if (link_up(opts, eni.name)) return up;
+        if (rule) return *rule;
+        const std::string pending =
+            fmt::format("EC2 DescribeNetworkInterfaces: {} ({}) of {} has no {} or {} tag yet", eni.mac, eni.name,
+                        instance_id, aws::no_manage_tag, aws::cni_instance_tag);
+        if (!session->wait_retry(pending)) throw TempError(pending + "; asked again when the unit restarts");
+    }
+}
+
 }  // namespace
 
 namespace detail {
+
+std::optional<OwnerRule> tagged_owner(const aws::EniTags& tags) {
+    if (!tags.listed) return std::nullopt;
+    // The VPC CNI compares the value exactly: only "true" opts out.
+    if (tags.no_manage == "true")
+        return OwnerRule{render::EniOwner::systemd, fmt::format("tagged {}=true", aws::no_manage_tag)};
+    if (tags.no_manage)
+        return OwnerRule{render::EniOwner::cni, fmt::format("tagged {}={} (only \"true\" opts out of the VPC CNI)",
+                                                            aws::no_manage_tag, v::shown(*tags.no_manage))};
+    if (tags.cni_created)
+        return OwnerRule{render::EniOwner::cni,
+                         fmt::format("created by the VPC CNI (tagged {})", aws::cni_instance_tag)};
+    return std::nullopt;
+}
 
 OwnerRule first_sight_owner(const FirstSight& sight) {
     if (sight.primary) return {render::EniOwner::systemd, "the primary interface"};
@@ -278,7 +355,7 @@ StepResult network(const StepOptions& opts) {
     // CNI cannot have attached one before kubelet ran its pod.
     const fs::path record = opts.paths.of(fmt::format("{}/{}", path::eni_owner_dir, eni.mac));
     std::optional<render::EniOwner> owner = recorded_owner(record, *instance_id);
-    std::string_view why = "recorded at its first sight on this instance";
+    std::string why = "recorded at its first sight on this instance";
     if (!owner) {
         detail::FirstSight sight{.primary = eni.primary};
         if (!sight.primary) {
@@ -287,9 +364,15 @@ StepResult network(const StepOptions& opts) {
             if (kubelet.started)
                 sight.listed_before_kubelet = listed_before_kubelet(opts, *instance_id, eni.mac, kubelet.realtime_usec);
         }
-        const detail::OwnerRule rule = detail::first_sight_owner(sight);
+        detail::OwnerRule rule = detail::first_sight_owner(sight);
+        // The CNI's by the rules above: the gate may give it back to
+        // systemd-networkd. config.json exists once kubelet started.
+        if (rule.owner == render::EniOwner::cni) {
+            const json cfg = config_for_gate(opts);
+            if (gate_on(cfg)) rule = no_manage_owner(opts, cfg, eni, *instance_id);
+        }
         owner = rule.owner;
-        why = rule.why;
+        why = std::move(rule.why);
     }
 
     if (*owner == render::EniOwner::systemd) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "aws/api.hpp"
 #include "render/network.hpp"
 #include "steps/steps.hpp"
 
@@ -29,13 +30,19 @@ struct FirstSight {
 
 struct OwnerRule {
     render::EniOwner owner;
-    std::string_view why;  // the rule, as the log line names it
+    std::string why;  // the rule, as the log line names it
 };
 
 // The primary and every ENI seen before kubelet started are
 // systemd-networkd's, and so is one IMDS listed before kubelet started; the
 // rest are the VPC CNI's, which attaches ENIs only once kubelet runs its pod.
 OwnerRule first_sight_owner(const FirstSight& sight);
+
+// featureGates.OSManagedNoManageENIs, for an ENI first seen after kubelet
+// started with its link down: what EC2's tags of it decide. nullopt while EC2
+// does not list it, or lists it with neither tag (tags can follow an attach):
+// asked again.
+std::optional<OwnerRule> tagged_owner(const aws::EniTags& tags);
 
 // The MACs that instance.json's `text` lists (interfaceMacs) when it is this
 // instance's (`instance_id`) and passes eks-node-config's checks

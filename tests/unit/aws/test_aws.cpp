@@ -240,6 +240,43 @@ TEST_CASE("malformed AWS answers map to our errors, never the JSON library's", "
                       Catch::Contains("the credentials document is not JSON"));
 }
 
+TEST_CASE("EC2 answers: an ENI's tags (DescribeNetworkInterfaces)", "[aws]") {
+    auto answer = [](const std::string& items) {
+        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DescribeNetworkInterfacesResponse "
+               "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><networkInterfaceSet>" +
+               items + "</networkInterfaceSet></DescribeNetworkInterfacesResponse>";
+    };
+    auto eni = [](const std::string& tags) {
+        return "<item><networkInterfaceId>eni-0a1b2c3d4e5f60713</networkInterfaceId><macAddress>0e:49:61:0f:c3:13"
+               "</macAddress><tagSet>" +
+               tags + "</tagSet></item>";
+    };
+    auto tag = [](const std::string& k, const std::string& v) {
+        return "<item><key>" + k + "</key><value>" + v + "</value></item>";
+    };
+    EniTags t = parse_eni_tags(answer(""));
+    CHECK_FALSE(t.listed);
+    t = parse_eni_tags(answer(eni("")));
+    CHECK(t.listed);
+    CHECK_FALSE(t.no_manage);
+    CHECK_FALSE(t.cni_created);
+    t = parse_eni_tags(answer(eni(tag("Name", "db") + tag("node.k8s.amazonaws.com/no_manage", "true"))));
+    CHECK(t.no_manage == "true");
+    CHECK_FALSE(t.cni_created);
+    t = parse_eni_tags(answer(eni(tag("node.k8s.amazonaws.com/instance_id", "i-1234567890abcdef0") +
+                                  tag("cluster.k8s.amazonaws.com/name", "my-cluster"))));
+    CHECK(t.cni_created);
+    CHECK_FALSE(t.no_manage);
+    // keys compare exactly, as the VPC CNI compares them
+    t = parse_eni_tags(answer(eni(tag("Node.K8s.Amazonaws.Com/No_Manage", "true"))));
+    CHECK_FALSE(t.no_manage);
+    // an empty value is a value
+    t = parse_eni_tags(answer(eni("<item><key>node.k8s.amazonaws.com/no_manage</key><value/></item>")));
+    CHECK(t.no_manage == "");
+    CHECK_THROWS_AS(parse_eni_tags("<DescribeNetworkInterfacesResponse/>"), Error);
+    CHECK_THROWS_AS(parse_eni_tags("not xml <"), Error);
+}
+
 TEST_CASE("EC2 PrivateDnsName passes the DNS name check IMDS local-hostname passes", "[aws][values]") {
     auto answer_with = [](const std::string& name) {
         return "<DescribeInstancesResponse><reservationSet><item><instancesSet><item><privateDnsName>" + name +

@@ -147,7 +147,7 @@ TEST_CASE("every field of nodeadm's NodeConfig is accepted or refused with a rea
         CHECK_THAT(e->problem(), Catch::Contains("eks-node"));
     }
     CHECK(count.size() == 4);  // each kind of handling is there, and no other
-    CHECK(count["refused"] >= 12);
+    CHECK(count["refused"] >= 11);
 }
 
 TEST_CASE("the nodeadm field table and the schema agree", "[config][nodeadm-fields]") {
@@ -204,14 +204,10 @@ TEST_CASE("a refused field says why, and its zero value asks for nothing", "[con
     CHECK(problem("spec.cluster.region", "us-west-2") ==
           "spec.cluster.region: not supported by eks-node: an EKS Hybrid Nodes setting; eks-node joins EC2 "
           "instances, whose region comes from instance metadata");
-    CHECK(problem("spec.featureGates.OSManagedNoManageENIs", true) ==
-          "spec.featureGates.OSManagedNoManageENIs: not supported by eks-node: configuring ENIs tagged "
-          "node.k8s.amazonaws.com/no_manage=true with systemd-networkd is not implemented; false (the default) is "
-          "accepted");
-    // a value of another type is refused all the same, not reported as a type error
-    CHECK_THAT(problem("spec.featureGates.OSManagedNoManageENIs", "yes"),
-               Catch::StartsWith("spec.featureGates.OSManagedNoManageENIs: not supported by eks-node"));
-
+    // implemented (eks-node-network(8)): accepted, as a boolean
+    CHECK(problem("spec.featureGates.OSManagedNoManageENIs", true).empty());
+    CHECK(problem("spec.featureGates.OSManagedNoManageENIs", "yes") ==
+          "spec.featureGates.OSManagedNoManageENIs: expected a boolean, got \"yes\"");
     CHECK(problem("spec.featureGates.OSManagedNoManageENIs", false).empty());
     CHECK(problem("spec.cluster.region", "").empty());
     CHECK(problem("spec.hybrid", json::object()).empty());
@@ -229,9 +225,10 @@ TEST_CASE("an unknown feature gate is ignored as nodeadm ignores it; settings.st
     REQUIRE(w.size() == 1);
     CHECK(w[0].field == "spec.featureGates.InstanceIDNodeName");
     CHECK(w[0].nearest == "InstanceIdNodeName");
-    CHECK_THROWS_WITH(unknown_field_warnings(fragments, {{"strict", true}}),
-                      "nc.json: spec.featureGates.InstanceIDNodeName: not a feature gate eks-node knows "
-                      "(InstanceIdNodeName, FastImagePull); settings.strict = true refuses what nodeadm would ignore");
+    CHECK_THROWS_WITH(
+        unknown_field_warnings(fragments, {{"strict", true}}),
+        "nc.json: spec.featureGates.InstanceIDNodeName: not a feature gate eks-node knows "
+        "(InstanceIdNodeName, FastImagePull, OSManagedNoManageENIs); settings.strict = true refuses what nodeadm would ignore");
     // elsewhere an unknown field likewise, its strict error naming the fields that may be set
     fragments = fragments_from_nodeconfig(document("spec.cluster.nmae", "x"), "nc.json");
     CHECK_THROWS_WITH(unknown_field_warnings(fragments, {{"strict", true}}),
@@ -252,7 +249,7 @@ TEST_CASE("eks-node's TOML refuses the same fields", "[config][nodeadm-fields]")
     };
     CHECK_THAT(toml_problem("[hybrid.ssm]\nactivationId = \"id\"\n"),
                Catch::StartsWith("spec.hybrid: not supported by eks-node: EKS Hybrid Nodes"));
-    CHECK_THAT(toml_problem("[featureGates]\nOSManagedNoManageENIs = true\n"),
-               Catch::StartsWith("spec.featureGates.OSManagedNoManageENIs: not supported by eks-node"));
-    CHECK(toml_problem("[featureGates]\nOSManagedNoManageENIs = false\n").empty());
+    CHECK_THAT(toml_problem("[cluster]\nregion = \"us-west-2\"\n"),
+               Catch::StartsWith("spec.cluster.region: not supported by eks-node: an EKS Hybrid Nodes setting"));
+    CHECK(toml_problem("[featureGates]\nOSManagedNoManageENIs = true\n").empty());
 }

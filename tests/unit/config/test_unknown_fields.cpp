@@ -131,7 +131,7 @@ TEST_CASE("the warning and the strict error say what is known there", "[config][
           "ignores it (nearest known gate: InstanceIdNodeName)");
     CHECK(only(gate, strict_settings) ==
           "nc.json: spec.featureGates.InstanceIDNodeName: not a feature gate eks-node knows (InstanceIdNodeName, "
-          "FastImagePull); settings.strict = true refuses what nodeadm would ignore");
+          "FastImagePull, OSManagedNoManageENIs); settings.strict = true refuses what nodeadm would ignore");
     json top = with(complete(), "/specs", json::object());
     CHECK(only(top, strict_settings) ==
           "nc.json: specs: unknown field (known fields: apiVersion, kind, metadata, spec); settings.strict = true "
@@ -237,9 +237,10 @@ TEST_CASE("eks-node's own TOML still refuses a key it does not know", "[config][
     CHECK_THROWS_WITH(validate_fragment(fragment_from_toml("[cluster]\nnmae = \"x\"\n", "90-x.toml")),
                       Catch::StartsWith("90-x.toml: spec.cluster.nmae: unknown field (nearest known field: name; known "
                                         "fields: name,"));
-    CHECK_THROWS_WITH(validate_fragment(fragment_from_toml("[featureGates]\nSomeFutureGate = true\n", "90-x.toml")),
-                      Catch::StartsWith("90-x.toml: spec.featureGates.SomeFutureGate: not a feature gate eks-node "
-                                        "knows (InstanceIdNodeName, FastImagePull): eks-node's TOML refuses"));
+    CHECK_THROWS_WITH(
+        validate_fragment(fragment_from_toml("[featureGates]\nSomeFutureGate = true\n", "90-x.toml")),
+        Catch::StartsWith("90-x.toml: spec.featureGates.SomeFutureGate: not a feature gate eks-node "
+                          "knows (InstanceIdNodeName, FastImagePull, OSManagedNoManageENIs): eks-node's TOML refuses"));
     CHECK(fragment_from_toml("[cluster]\nname = \"x\"\n", "90-x.toml").unknown.empty());
 }
 

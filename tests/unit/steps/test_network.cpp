@@ -17,6 +17,7 @@ using eksnode::render::EniOwner;
 using eksnode::steps::detail::first_sight_owner;
 using eksnode::steps::detail::FirstSight;
 using eksnode::steps::detail::interface_macs;
+using eksnode::steps::detail::tagged_owner;
 using eksnode::steps::detail::written_before;
 
 TEST_CASE("network: the first sight's rules, in their order", "[steps][network]") {
@@ -42,6 +43,37 @@ TEST_CASE("network: the first sight's rules, in their order", "[steps][network]"
         CHECK(rule.owner == c.owner);
         CHECK(rule.why == c.why);
     }
+}
+
+TEST_CASE("network: OSManagedNoManageENIs, what EC2's tags decide", "[steps][network]") {
+    auto tags = [](bool listed, std::optional<std::string> no_manage, bool cni_created) {
+        aws::EniTags t;
+        t.listed = listed;
+        t.no_manage = std::move(no_manage);
+        t.cni_created = cni_created;
+        return t;
+    };
+    // not listed yet, or listed with neither tag: asked again
+    CHECK_FALSE(tagged_owner(tags(false, std::nullopt, false)));
+    CHECK_FALSE(tagged_owner(tags(false, "true", false)));  // nothing counts of an ENI not listed
+    CHECK_FALSE(tagged_owner(tags(true, std::nullopt, false)));
+    // exactly "true" opts out of the VPC CNI, whatever else is tagged
+    auto r = tagged_owner(tags(true, "true", true));
+    REQUIRE(r);
+    CHECK(r->owner == EniOwner::systemd);
+    CHECK(r->why == "tagged node.k8s.amazonaws.com/no_manage=true");
+    for (const char* other : {"True", "TRUE", "false", "", "yes", "1"}) {
+        INFO(other);
+        r = tagged_owner(tags(true, other, false));
+        REQUIRE(r);
+        CHECK(r->owner == EniOwner::cni);
+        CHECK_THAT(r->why, Catch::Contains("only \"true\" opts out"));
+    }
+    // the VPC CNI's own ENI, without waiting for its link
+    r = tagged_owner(tags(true, std::nullopt, true));
+    REQUIRE(r);
+    CHECK(r->owner == EniOwner::cni);
+    CHECK(r->why == "created by the VPC CNI (tagged node.k8s.amazonaws.com/instance_id)");
 }
 
 TEST_CASE("network: instance.json's list of the interfaces, if it is this instance's", "[steps][network]") {

@@ -125,7 +125,7 @@ TEST_CASE("settings.strict from the image, an admin or the user data's TOML refu
           "[resolve][unknown-fields]") {
     const std::string typo = test::nodeconfig_yaml("  featureGates:\n    FastImagePul: true\n");
     const std::string refused =
-        "spec.featureGates.FastImagePul: not a feature gate eks-node knows (InstanceIdNodeName, FastImagePull); "
+        "spec.featureGates.FastImagePul: not a feature gate eks-node knows (InstanceIdNodeName, FastImagePull, OSManagedNoManageENIs); "
         "settings.strict = true refuses what nodeadm would ignore";
     SECTION("the image's fragment") {
         TempRoot r;

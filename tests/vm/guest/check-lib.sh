@@ -14,6 +14,7 @@
 #   jobs_settled SECONDS                systemd has no job left (a re-run of the chain ended)
 #   run_chain, store_to_mounts_seconds UNIT..., is_mount_from WHERE SOURCE   instance-store scenarios, below
 #   fake_faults UNIT FILE SPEC..., fails_closed ..., recovers NAME   fault scenarios, below
+#   hotplug_nics                        the scenario's NICS_HOTPLUG NICs attached by the host (below)
 _eksvm_passed=0
 _eksvm_failed=0
 # Which boot this is: 1, or 2 for the second boot of a POWER_CUT scenario (run-scenario.sh).
@@ -393,6 +394,23 @@ store_to_mounts_seconds() {
 
 is_mount_from() { # WHERE SOURCE-SUBSTRING
   findmnt -n -o SOURCE --mountpoint "$1" | grep -q -- "$2"
+}
+
+# hotplug_nics: asks the host (run-scenario.sh) to attach the scenario's NICS_HOTPLUG NICs,
+# as EC2 attaches an ENI to a running instance, and waits (at most 120 s) for its answer.
+hotplug_nics() {
+  local i
+  touch /run/eksvm/out/hotplug.request
+  for ((i = 0; i < 1200; i++)); do
+    if [[ -s $EKSVM_IN/hotplug.done ]]; then
+      grep -qx attached "$EKSVM_IN/hotplug.done" && return 0
+      cat "$EKSVM_IN/hotplug.done" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "hotplug_nics: the host did not answer" >&2
+  return 1
 }
 
 # fake_faults UNIT FILE [SPEC...]: from its next request on, the fake that UNIT runs with
