@@ -7,10 +7,12 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
@@ -53,6 +55,34 @@ fs::path source_root();
 inline fs::path source_path(std::string_view rel) { return source_root() / rel; }
 
 inline json load_json(std::string_view rel) { return json::parse(read_file(source_path(rel))); }
+
+// The rows of a compatibility table under tests/ (tab-separated; # comments
+// and blank lines skipped; the first row, its header, left out), each split
+// into its columns. A row with another number of columns than `columns` is a
+// broken table: std::runtime_error naming the line.
+inline std::vector<std::vector<std::string>> tsv_rows(std::string_view rel, size_t columns) {
+    std::istringstream in(read_file(source_path(rel)));
+    std::vector<std::vector<std::string>> rows;
+    bool header = true;
+    int number = 0;
+    for (std::string line; std::getline(in, line);) {
+        ++number;
+        if (line.empty() || line[0] == '#') continue;
+        std::vector<std::string> cols;
+        for (size_t pos = 0;;) {
+            size_t tab = line.find('\t', pos);
+            cols.push_back(line.substr(pos, tab - pos));
+            if (tab == std::string::npos) break;
+            pos = tab + 1;
+        }
+        if (cols.size() != columns)
+            throw std::runtime_error(std::string(rel) + ":" + std::to_string(number) + ": " +
+                                     std::to_string(cols.size()) + " columns, not " + std::to_string(columns));
+        if (header) header = false;
+        else rows.push_back(std::move(cols));
+    }
+    return rows;
+}
 
 // What `fn` logs at `level` and above: the text of stderr, where log lines
 // go outside the journal, while it ran.

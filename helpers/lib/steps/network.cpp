@@ -246,6 +246,9 @@ detail::OwnerRule no_manage_owner(const StepOptions& opts, const json& cfg, cons
         const std::string pending =
             fmt::format("EC2 DescribeNetworkInterfaces: {} ({}) of {} has no {} or {} tag yet", eni.mac, eni.name,
                         instance_id, aws::no_manage_tag, aws::cni_instance_tag);
+        // said each time (the backoff grows to 10 s): an ENI
+        // waiting for its tags is the one thing an admin watches here
+        log::info("{}; asking again", pending);
         if (!session->wait_retry(pending)) throw TempError(pending + "; asked again when the unit restarts");
     }
 }

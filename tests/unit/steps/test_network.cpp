@@ -76,6 +76,32 @@ TEST_CASE("network: OSManagedNoManageENIs, what EC2's tags decide", "[steps][net
     CHECK(r->why == "created by the VPC CNI (tagged node.k8s.amazonaws.com/instance_id)");
 }
 
+TEST_CASE("network: OSManagedNoManageENIs against nodeadm (tests/data/os-managed-enis-compat.tsv)",
+          "[steps][network]") {
+    int rows = 0, differ = 0;
+    for (const std::vector<std::string>& f : test::tsv_rows("tests/data/os-managed-enis-compat.tsv", 7)) {
+        INFO(f[0] << " " << f[1] << " " << f[2] << ": " << f[5]);
+        aws::EniTags t;
+        t.listed = f[0] == "yes";
+        if (f[1] != "-") t.no_manage = f[1];
+        t.cni_created = f[2] == "yes";
+        std::optional<steps::detail::OwnerRule> r = tagged_owner(t);
+        const std::string ours = !r ? "pending" : r->owner == EniOwner::systemd ? "systemd" : "cni";
+        CHECK(ours == f[4]);
+        CHECK(!f[5].empty());
+        // a difference from nodeadm is a decision, said in the row
+        if (f[3] != f[4]) {
+            ++differ;
+            CHECK(f[6] != "-");
+        } else {
+            CHECK(f[6] == "-");
+        }
+        ++rows;
+    }
+    CHECK(rows == 8);
+    CHECK(differ == 1);
+}
+
 TEST_CASE("network: instance.json's list of the interfaces, if it is this instance's", "[steps][network]") {
     const std::string id = "i-1234567890abcdef0";
     json i = test::conformance_instance();
