@@ -4,6 +4,8 @@
 
 - derived.swap: the file is made, 0600, the size asked, mkswap's signature
   (SWAPSPACE2) and label eks-node; a second run writes nothing (same inode);
+- an instance-store file's record (what the generator reads to start the step), and the
+  file it names removed with the setting, wherever the mount path was;
 - a file of the wrong size or without the signature is made again;
 - instance-store location without a file system mounted there: exit 1 naming it;
 - a file whose .swap unit name would be over 255 bytes: exit 6, nothing made or removed;
@@ -88,6 +90,9 @@ def main():
         check("instance-store, nothing mounted there: exit 1 naming the directory",
               r.returncode == 1 and "no instance-store file system is mounted" in r.stderr
               and not (root / "mnt/k8s-disks/0/swapfile").exists(), f"{r.returncode} {r.stderr}")
+        record = root / "var/lib/eks-node/swapfile.instance-store"
+        check("... its record written first, so that the next boot starts the step to clean up",
+              record.exists() and record.read_text() == "/mnt/k8s-disks/0/swapfile\n")
 
         # issue 58: a file whose .swap unit the generator cannot name (over 255 bytes) got no
         # unit and kubelet ran without swap: refused before anything is made or removed
@@ -98,8 +103,15 @@ def main():
               r.returncode == 6 and "derived.swap.file" in r.stderr and "over the 255" in r.stderr
               and not (root / long_dir / "0/swapfile").exists() and p.exists(), f"{r.returncode} {r.stderr}")
 
+        # a file made under an earlier mount path, which only the record still names
+        old = root / "mnt/earlier/0/swapfile"
+        old.parent.mkdir(parents=True)
+        old.write_bytes(b"x")
+        record.write_text("/mnt/earlier/0/swapfile\n")
         r = run(helper, root, None)
         check("the setting gone: the file removed", r.returncode == 0 and not p.exists(), r.stderr)
+        check("... and the instance-store file the record names, then the record",
+              not old.exists() and not record.exists(), r.stderr)
         r = run(helper, root, None)
         check("... and nothing to do the next time", r.returncode == 0 and "nothing changed" in r.stderr, r.stderr)
     no_room(helper, shim)

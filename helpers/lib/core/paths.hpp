@@ -103,6 +103,11 @@ inline constexpr std::string_view eni_owner_dir = "/var/lib/eks-node/network";
 // name in the instance-store array's (or first disk's) mount, MOUNTPATH/0.
 inline constexpr std::string_view swap_file = "/var/lib/eks-node/swapfile";
 inline constexpr std::string_view swap_file_name = "swapfile";
+// The instance-store swap file eks-node-swap made, one line: what it removes when
+// the configuration no longer wants it (wherever the mount path was), and what
+// tells the generator, before the instance store is mounted, that the step has
+// work at this boot.
+inline constexpr std::string_view swap_record = "/var/lib/eks-node/swapfile.instance-store";
 inline constexpr std::string_view eni_owner = "/var/lib/eks-node/network/*";
 inline constexpr std::string_view soci_config = "/etc/soci-snapshotter-grpc/config.toml";
 // The SOCI snapshotter (FastImagePull): its daemon, the version file the image

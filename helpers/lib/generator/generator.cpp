@@ -185,8 +185,27 @@ std::string read_kernel_cmdline(const Paths& paths) {
 
 std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* config,
                                                 std::vector<std::string>& warnings) {
-    (void)paths;  // for optional units decided by the hardware
     std::vector<OptionalUnit> out;
+    // settings.swap's file to make, or a file of an earlier configuration to
+    // remove: the root's, or the instance-store one its record names (the
+    // instance store is not mounted yet). Else eks-node-swap has nothing to
+    // do and is not started (it was the first of a boot's units in
+    // systemd-analyze blame without swap, 78 ms for nothing).
+    const json* swap = member(member(config, "derived"), "swap");
+    std::error_code ec;
+    if (swap && swap->is_object())
+        out.push_back(
+            {"eks-node-swap.service", "settings.swap asks for a swap file", std::string(path::config_json), {}});
+    else if (fs::exists(paths.of(path::swap_file), ec))
+        out.push_back({"eks-node-swap.service",
+                       "a swap file of an earlier configuration is there to remove",
+                       std::string(path::swap_file),
+                       {}});
+    else if (fs::exists(paths.of(path::swap_record), ec))
+        out.push_back({"eks-node-swap.service",
+                       "an instance-store swap file of an earlier configuration is recorded",
+                       std::string(path::swap_record),
+                       {}});
     const json* outpost = member(member(member(config, "spec"), "cluster"), "enableOutpost");
     if (outpost && !outpost->is_boolean())
         warnings.push_back(fmt::format("{}: spec.cluster.enableOutpost: {} is not a boolean, ignoring",

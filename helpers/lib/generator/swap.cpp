@@ -18,8 +18,8 @@ constexpr std::string_view swap_step_unit = "eks-node-swap.service";
 // derived.swap (eks-node-swap(8)): a .swap unit for the file, as systemd's
 // fstab-generator writes one for a swap line, so systemd does the swapon,
 // shows it (systemctl status, swap.target) and switches it off at shutdown;
-// kubelet ordered after it. The file is made by eks-node-swap, which runs on
-// every boot (eks-node.target) and also removes a file no longer wanted, so
+// kubelet ordered after it. The file is made by eks-node-swap, pulled in
+// when there is something to make or remove (wanted_optional_units), so
 // nothing but the unit and the orderings is generated here. Only from
 // config.json: the unit appears with eks-node-config's daemon-reload.
 void add_swap(GeneratorPlan& plan, const json* config) {
@@ -34,7 +34,7 @@ void add_swap(GeneratorPlan& plan, const json* config) {
     std::string problem = syntax::unit::path_problem(where);
     if (problem.empty()) problem = storage::unit_name_problem(where, ".swap");
     if (!problem.empty()) {
-        // eks-node-swap, which every boot runs (eks-node.target), refuses the
+        // eks-node-swap, pulled in for derived.swap all the same, refuses the
         // same file with exit 6 and holds kubelet back: kubelet never starts
         // with failSwapOn = false and no swap unit
         warn(plan, fmt::format("{}: derived.swap.file: {}; no swap unit, eks-node-swap fails on it", path::config_json,

@@ -27,6 +27,8 @@
 #include "core/paths.hpp"
 #include "core/process.hpp"
 #include "core/syntax.hpp"
+#include "core/text.hpp"
+#include "imds/values.hpp"
 #include "steps/steps.hpp"
 #include "storage/storage.hpp"
 
@@ -231,14 +233,27 @@ WriteResult remove_swap_file(const Paths& paths, const std::string& file) {
     return WriteResult::written;
 }
 
-// Where settings.swap may have put a file: the root's, and the instance-store one
-// of this configuration's mount path.
-std::vector<std::string> candidate_files(const json& cfg) {
+// The instance-store file the record names ("" for none, or a line that is
+// not an absolute path: an admin's edit, passed over with a warning).
+std::string recorded_file(const Paths& paths) {
+    std::optional<std::string> text = read_file_if_exists(paths.of(path::swap_record));
+    if (!text) return "";
+    std::string file(trim_line(*text));
+    if (file.starts_with('/') && file.find('\n') == std::string::npos) return file;
+    log::warning("{}: {} is not a file's path, ignoring", path::swap_record, imds::value::shown(file));
+    return "";
+}
+
+// Where settings.swap may have put a file: the root's, the instance-store one
+// of this configuration's mount path, and the one the record names (made
+// under an earlier mount path).
+std::vector<std::string> candidate_files(const json& cfg, const std::string& recorded) {
     std::vector<std::string> files{std::string(path::swap_file)};
     std::string mount(storage::default_mount_path);
     if (const json* m = path_in(cfg, {"spec", "instance", "localStorage", "mountPath"}); m && m->is_string())
         mount = m->get<std::string>();
     files.push_back(fmt::format("{}/0/{}", mount, path::swap_file_name));
+    if (!recorded.empty() && std::find(files.begin(), files.end(), recorded) == files.end()) files.push_back(recorded);
     return files;
 }
 
@@ -265,10 +280,20 @@ StepResult swap(const StepOptions& opts) {
         std::string source(path::config_json);
         if (const json* o = path_in(cfg, {"origins", "/settings/swap/size"}); o && o->is_string())
             source = o->get<std::string>();
+        // recorded before the file is made: a run cut off in between leaves
+        // a record of a file that is not there, which costs the next boot
+        // one run of this step and nothing else
+        if (on_instance_store)
+            r.add(opts.paths.of(path::swap_record),
+                  write_file_atomic(opts.paths.of(path::swap_record), wanted + "\n", 0644));
         r.add(opts.paths.of(wanted), make_swap_file(opts.paths, wanted, mib, on_instance_store, source));
     }
-    for (const std::string& f : candidate_files(cfg))
+    const std::string recorded = recorded_file(opts.paths);
+    for (const std::string& f : candidate_files(cfg, recorded))
         if (f != wanted) r.add(opts.paths.of(f), remove_swap_file(opts.paths, f));
+    // Last, once its file is gone: the record of a file no longer wanted.
+    if ((wanted.empty() || wanted == path::swap_file) && fs::exists(opts.paths.of(path::swap_record)))
+        r.add(opts.paths.of(path::swap_record), remove_file(opts.paths.of(path::swap_record)));
     if (wanted.empty()) log::info("no settings.swap: no swap file");
     return r;
 }
