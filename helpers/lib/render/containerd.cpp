@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-containerd: config.toml, equivalent to nodeadm/internal/containerd
 // (config.template.toml for schema 2, config2.template.toml for schema 3,
-// nvidia.go), and the step's render. By decision, beside it: a user's
-// schema 2 TOML on containerd 2 (containerd_migrate.cpp), the drop-ins
+// nvidia.go; schema 4, for containerd 2.3, which nodeadm does not write, is
+// schema 3 with the server's settings in their plugins), and the step's
+// render. By decision, beside it: a user's older schema TOML on a newer
+// containerd (containerd_migrate.cpp), the drop-ins
 // containerd imports (containerd_dropins.cpp), the SOCI snapshotter
 // (containerd_soci.cpp), the base OCI runtime spec (containerd_spec.cpp).
 #include "render/containerd.hpp"
@@ -98,10 +100,10 @@ void add_runtimes(const json& cfg, json& ctd) {
 std::optional<int> user_schema(const json& user) {
     if (user.contains("version")) {
         const json& v = user["version"];
-        if (v != 2 && v != 3)
+        if (v != 2 && v != 3 && v != 4)
             throw ConfigError(
                 "config.json", "spec.containerd.config.version",
-                fmt::format("{} is not a containerd configuration version eks-node writes (2 or 3)", v.dump()));
+                fmt::format("{} is not a containerd configuration version eks-node writes (2, 3 or 4)", v.dump()));
         return v.get<int>();
     }
     const json* plugins = user.contains("plugins") ? &user["plugins"] : nullptr;
@@ -111,13 +113,16 @@ std::optional<int> user_schema(const json& user) {
     return std::nullopt;
 }
 
+// Version 4's socket is its grpc plugin's (added by schema3_config); the
+// ttrpc socket, derived from it before version 4, is then the ttrpc plugin's
+// default, the same path (plugins/server/ttrpc/plugin.go).
 json top_level(int version) {
     json c = json::object();
     c["version"] = version;
     c["imports"] = json::array({containerd_imports});
     c["root"] = "/var/lib/containerd";
     c["state"] = "/run/containerd";
-    c["grpc"] = {{"address", containerd_socket}};
+    if (version < 4) c["grpc"] = {{"address", containerd_socket}};
     return c;
 }
 
@@ -136,7 +141,8 @@ void add_soci(json& c, json& snapshotter_owner) {
 // and settings.registries' static credentials as registry.configs.HOST.auth,
 // which the CRI image service uses for a pull whose request brings none (the
 // sandbox image, eks-node-prepull without a matching provider, kubelet
-// without one). Deprecated in containerd 2 and read until 2.3
+// without one). Deprecated in containerd 2, still read by 2.3, whose
+// deprecation notice moved its removal to 2.4
 // (tests/data/registries-compat.tsv); config.toml is 0600 and redacted.
 json registry_table(const json& cfg) {
     json registry = {{"config_path", "/etc/containerd/certs.d:/etc/docker/certs.d"}};
@@ -166,13 +172,15 @@ json schema2_config(const json& cfg) {
     return c;
 }
 
-json schema3_config(const json& cfg) {
+// Schema 3, and schema 4, which moved nothing of the CRI's.
+json schema3_config(const json& cfg, int version) {
     json images = json::object();
     images["discard_unpacked_layers"] = true;
     images["pinned_images"] = {{"sandbox", need_string(cfg, "/derived/sandboxImage")}};
     images["registry"] = registry_table(cfg);
 
     json runtime = json::object();
+    // containerd 2.3 still reads it, and warns of its removal when false.
     runtime["enable_cdi"] = kubelet_at_least(cfg, "1.32");
     json ctd = json::object();
     add_runtimes(cfg, ctd);
@@ -184,11 +192,12 @@ json schema3_config(const json& cfg) {
         runtime["cni"] = {{"bin_dirs", json::array({"/opt/cni/bin"})}, {"conf_dir", "/etc/cni/net.d"}};
     else runtime["cni"] = {{"bin_dir", "/opt/cni/bin"}, {"conf_dir", "/etc/cni/net.d"}};
 
-    json c = top_level(3);
+    json c = top_level(version);
     if (use_soci_snapshotter(cfg)) add_soci(c, images);
     json plugins = json::object();
     plugins[v3_images] = std::move(images);
     plugins[v3_runtime] = std::move(runtime);
+    if (version >= 4) plugins[v4_grpc] = {{"address", containerd_socket}};
     c["plugins"] = std::move(plugins);
     return c;
 }
@@ -204,6 +213,18 @@ void keep_dropin_import(json& c) {
     for (const json& i : imports)
         if (i != containerd_imports) out.push_back(i);
     imports = std::move(out);
+}
+
+// containerd 2.3 migrates the top-level server settings of a version 2 or 3
+// file only: in a version 4 one it decodes and never reads them, so the
+// socket or debug address written there would silently not be the one used.
+void refuse_unread_server_keys(const json& user) {
+    const std::vector<LegacyServerKey> keys = legacy_server_keys(user);
+    if (keys.empty()) return;
+    throw ConfigError("config.json", "spec.containerd.config." + keys.front().key,
+                      fmt::format("containerd 2.3 does not read it in a version 4 configuration: set it in "
+                                  "plugins.\"{}\" (or write the TOML as version 3, which eks-node moves there)",
+                                  keys.front().plugin));
 }
 
 // Replaces `from` by `to` in every string value under `v`; whether any was.
@@ -226,6 +247,16 @@ bool replace_in_strings(json& v, std::string_view from, std::string_view to) {
 ConfigSchema containerd_schema(const json& cfg) {
     const json* user = non_empty_object(cfg, "/spec/containerd/config");
     const std::optional<int> wanted = user ? user_schema(*user) : std::nullopt;
+    // Before 2.3 containerd refuses to start on a version 4 file
+    // (ValidateVersion: "expected containerd config version equal to or less
+    // than `3`, got `4`", what containerd 2.1.9 says), and its settings in
+    // the server plugins' tables would go unread there.
+    if (wanted == 4 && !containerd_at_least(cfg, "2.3"))
+        throw ConfigError("config.json", "spec.containerd.config.version",
+                          fmt::format("4 is containerd 2.3's configuration version, but containerd {} reads up to "
+                                      "version {} and would not start on it",
+                                      need_string(cfg, "/machine/containerdVersion"),
+                                      containerd_at_least(cfg, "2.0") ? 3 : 2));
     if (!containerd_at_least(cfg, "2.0")) {
         if (wanted == 3)
             throw ConfigError("config.json", "spec.containerd.config",
@@ -234,20 +265,29 @@ ConfigSchema containerd_schema(const json& cfg) {
                                           need_string(cfg, "/machine/containerdVersion")));
         return ConfigSchema::v2;
     }
-    // containerd 2 reads schema 3; a user's schema 2 TOML is moved into its
-    // schema 3 places (migrate_v2_snippet) and merged into ours.
-    return ConfigSchema::v3;
+    // containerd 2 reads schema 3 (2.3: 4); a user's older schema TOML is
+    // moved into the newer one's places (containerd_migrate.cpp) and merged
+    // into ours.
+    return containerd_at_least(cfg, "2.3") ? ConfigSchema::v4 : ConfigSchema::v3;
 }
 
 json containerd_config(const json& cfg) {
     const ConfigSchema schema = containerd_schema(cfg);
-    json c = schema == ConfigSchema::v2 ? schema2_config(cfg) : schema3_config(cfg);
+    json c = schema == ConfigSchema::v2 ? schema2_config(cfg) : schema3_config(cfg, schema == ConfigSchema::v4 ? 4 : 3);
     // Merged here rather than through containerd's `imports`, which replaces
     // whole tables instead of merging them.
     if (const json* user = non_empty_object(cfg, "/spec/containerd/config")) {
-        if (schema == ConfigSchema::v3 && user_schema(*user) == 2)
+        const std::optional<int> wanted = user_schema(*user);
+        if (schema == ConfigSchema::v4 && wanted != 4) {
+            deep_merge(c, migrate_to_v4_snippet(*user, wanted == 2));
+        } else if (schema == ConfigSchema::v4) {
+            refuse_unread_server_keys(*user);
+            deep_merge(c, *user);
+        } else if (schema == ConfigSchema::v3 && wanted == 2) {
             deep_merge(c, migrate_v2_snippet(*user, containerd_at_least(cfg, "2.1")));
-        else deep_merge(c, *user);
+        } else {
+            deep_merge(c, *user);
+        }
         keep_dropin_import(c);
         // AWS told AL2 users to start from AL2's own containerd template,
         // whose sandbox_image is the placeholder bootstrap.sh replaced with

@@ -20,10 +20,19 @@ inline constexpr std::string_view containerd_socket = "/run/containerd/container
 inline constexpr std::string_view v2_cri = "io.containerd.grpc.v1.cri";
 inline constexpr std::string_view v3_images = "io.containerd.cri.v1.images";
 inline constexpr std::string_view v3_runtime = "io.containerd.cri.v1.runtime";
+// containerd 2.3's server plugins: in version 4 they hold what versions 2 and
+// 3 set in the top-level grpc, ttrpc, debug and metrics tables.
+inline constexpr std::string_view v4_grpc = "io.containerd.server.v1.grpc";
+inline constexpr std::string_view v4_grpc_tcp = "io.containerd.server.v1.grpc-tcp";
+inline constexpr std::string_view v4_ttrpc = "io.containerd.server.v1.ttrpc";
+inline constexpr std::string_view v4_debug = "io.containerd.server.v1.debug";
+inline constexpr std::string_view v4_metrics = "io.containerd.server.v1.metrics";
+inline constexpr std::string_view v4_grpc_prometheus = "io.containerd.metrics.v1.grpc-prometheus";
 
 // containerd's configuration schema: version 2 for containerd 1.x, version 3
-// for 2.x (which still loads version 2, migrating it in memory).
-enum class ConfigSchema { v2, v3 };
+// for 2.0 to 2.2, version 4 from 2.3 (each loads the older versions,
+// migrating them in memory; none loads a newer one).
+enum class ConfigSchema { v2, v3, v4 };
 ConfigSchema containerd_schema(const json& cfg);
 
 // nodeadm's config.toml for this node as data, with spec.containerd.config
@@ -55,6 +64,20 @@ json base_runtime_spec(const json& cfg);
 // `cni_bin_dirs`: containerd 2.1's list of CNI binary directories. Throws
 // ConfigError for a setting containerd 2 removed.
 json migrate_v2_snippet(json user, bool cni_bin_dirs);
+
+// The user's schema 2 or 3 TOML (or one that names no version) in schema 4's
+// places, for containerd 2.3 (containerd_migrate.cpp). Throws ConfigError as
+// migrate_v2_snippet does.
+json migrate_to_v4_snippet(json user, bool from_v2);
+
+// The server settings of a TOML document (as JSON) that containerd 2.3
+// leaves unread in a version 4 file, each with the plugin table that holds
+// it there: dotted key, then where it goes.
+struct LegacyServerKey {
+    std::string key;
+    std::string_view plugin;
+};
+std::vector<LegacyServerKey> legacy_server_keys(const json& doc);
 
 // The SOCI snapshotter's config.toml as data (containerd_soci.cpp).
 json soci_config_document(const json& cfg);

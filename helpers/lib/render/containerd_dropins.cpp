@@ -119,6 +119,14 @@ ContainerdDropin check_dropin(const std::string& node_path, const fs::path& file
             fmt::format("version {} is newer than config.toml's {}: containerd will not start "
                         "while it is there",
                         version, our_version));
+    // containerd 2.3 migrates an older drop-in's server settings into their
+    // plugins, file by file, but reads a version 4 one as it stands.
+    if (version >= 4 && our_version >= 4)
+        for (const LegacyServerKey& k : legacy_server_keys(config::toml_to_json(doc, node_path, "")))
+            d.warnings.push_back(
+                fmt::format("{} is not read by containerd in a version 4 file: set it in "
+                            "[plugins.\"{}\"] instead",
+                            k.key, k.plugin));
     if (containerd_1x) check_replaced_tables(doc, *ours, d.warnings);
     return d;
 }

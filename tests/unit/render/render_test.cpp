@@ -583,6 +583,28 @@ TEST_CASE("containerd schema follows the containerd version and the user's TOML"
     CHECK(containerd_schema(c20) == ConfigSchema::v3);
     c20["spec"]["containerd"]["config"]["version"] = 1;
     CHECK_THROWS_AS(containerd_schema(c20), ConfigError);
+
+    // containerd 2.3 reads version 4, and whatever the user wrote is moved there.
+    json c23 = with_version(base_config(), "1.34.1", "2.3.0");
+    CHECK(containerd_schema(c23) == ConfigSchema::v4);
+    for (int v : {2, 3, 4}) {
+        c23["spec"]["containerd"]["config"] = {{"version", v}};
+        CHECK(containerd_schema(c23) == ConfigSchema::v4);
+        CHECK(containerd_config(c23)["version"] == 4);
+    }
+    // Version 4 before 2.3: containerd would not start.
+    for (const char* older : {"2.2.1", "2.1.9", "1.7.27"}) {
+        json c = with_version(base_config(), "1.33.0", older);
+        c["spec"]["containerd"]["config"] = {{"version", 4}};
+        try {
+            containerd_schema(c);
+            FAIL("version 4 taken for containerd " << older);
+        } catch (const ConfigError& e) {
+            CHECK(e.field() == "spec.containerd.config.version");
+            CHECK_THAT(e.problem(), Catch::Contains("containerd 2.3's configuration version") &&
+                                        Catch::Contains(std::string("containerd ") + older));
+        }
+    }
 }
 
 TEST_CASE("the CNI binary directory key follows containerd's minor version", "[render][containerd]") {
