@@ -232,8 +232,8 @@ constexpr std::chrono::milliseconds tag_deadline{100'000};
 // asked again with backoff while EC2 has not decided.
 detail::OwnerRule no_manage_owner(const StepOptions& opts, const json& cfg, const render::Eni& eni,
                                   const std::string& instance_id) {
-    const detail::OwnerRule up{render::EniOwner::cni, "attached after kubelet started, and up already"};
-    if (link_up(opts, eni.name)) return up;
+    auto up = [] { return detail::OwnerRule{render::EniOwner::cni, "attached after kubelet started, and up already"}; };
+    if (link_up(opts, eni.name)) return up();
     std::unique_ptr<aws::Session> session = aws::session_from_config(cfg, tag_deadline);
     const aws::CallPurpose why{"ec2:DescribeNetworkInterfaces", "spec.featureGates.OSManagedNoManageENIs",
                                "the feature gate, for an ENI attached after kubelet started"};
@@ -241,7 +241,7 @@ detail::OwnerRule no_manage_owner(const StepOptions& opts, const json& cfg, cons
         std::optional<detail::OwnerRule> rule =
             detail::tagged_owner(aws::describe_eni_tags(*session, eni.mac, instance_id, why));
         // The VPC CNI may have brought the link up while EC2 answered.
-        if (link_up(opts, eni.name)) return up;
+        if (link_up(opts, eni.name)) return up();
         if (rule) return *rule;
         const std::string pending =
             fmt::format("EC2 DescribeNetworkInterfaces: {} ({}) of {} has no {} or {} tag yet", eni.mac, eni.name,

@@ -112,6 +112,10 @@ assert want <= names, want - names
 j = tarfile.open(\"/tmp/x.tgz\").extractfile(\"eks-node-logs/journal/eks-node.txt\").read().decode()
 assert \"eks-node-config\" in j, j[:500]"'
 systemd-analyze critical-chain kubelet.service || true
+# a step with nothing to do is not started (issue 63 item 5): no settings.swap, no file
+check "no swap configured: eks-node-swap was not started at all" bash -c '
+  [[ $(systemctl show -P InactiveExitTimestampMonotonic eks-node-swap.service) == 0 ]] &&
+    ! systemctl show -P WantedBy eks-node-swap.service | grep -q eks-node.target'
 
 # the AMI's FORWARD policy runs in its own unit, before kubelet, off the join path
 check "kubelet-forward-policy ran before kubelet started" bash -c '
