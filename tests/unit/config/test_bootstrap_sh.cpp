@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -308,8 +307,6 @@ struct EnvRow {
 };
 
 std::vector<EnvRow> environment_table() {
-    std::ifstream in(test::source_path("tests/data/bootstrap-sh-environment.tsv"));
-    REQUIRE(in);
     const std::string ca = test::ca_base64(), ca2 = test::base64(test::ca_pem + test::ca_pem);
     auto fill = [&](std::string s) {
         for (auto [key, value] : {std::pair<std::string, std::string>{"@CA@", ca}, {"@CA2@", ca2}})
@@ -317,16 +314,7 @@ std::vector<EnvRow> environment_table() {
         return s;
     };
     std::vector<EnvRow> rows;
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line.starts_with("#") || line.starts_with("variable\t")) continue;
-        std::vector<std::string> cols;
-        for (size_t pos = 0;;) {
-            size_t tab = line.find('\t', pos);
-            cols.push_back(line.substr(pos, tab - pos));
-            if (tab == std::string::npos) break;
-            pos = tab + 1;
-        }
-        REQUIRE(cols.size() == 9);
+    for (const std::vector<std::string>& cols : test::tsv_rows("tests/data/bootstrap-sh-environment.tsv", 9)) {
         EnvRow r{cols[0], cols[3], fill(cols[4]), fill(cols[5]), cols[6], {}};
         std::istringstream with(cols[7] == "-" ? "" : fill(cols[7]));
         for (std::string w; with >> w;) r.with.push_back(w);
