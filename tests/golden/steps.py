@@ -26,7 +26,11 @@ tests/golden/network/NN-name/
   mtimes      optional: "SECONDS PATH" lines, the modification time (since the epoch) of a file of node/
               after the copy (which of instance.json and config.json was written first)
   interfaces  the interfaces, one per line, each run as eks-node-network NAME in order
-              (as udev starts their units); "NAME exit=N" expects that exit status
+              (as udev starts their units); "NAME exit=N" expects that exit status, "exit=N,M"
+              N from the first run and M from the second
+  ec2         optional: tests/fake-aws/fake_aws.py options (--eni ..., --fault ...): a fake EC2,
+              with credentials in the environment (featureGates.OSManagedNoManageENIs)
+  expected-ec2.log  with ec2: its request log of the first run (the second asks nothing)
   expected/   what the runs add or change under the root
 tests/golden/instance-store/NN-name/
   root/       a node: sys/ (its disks), run/eks-node/config.json
@@ -37,6 +41,7 @@ the temporary root ROOT. EKS_NODE_REGENERATE=1 rewrites expected/ (and
 expected.log); review the diff like code.
 """
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -51,9 +56,9 @@ import harness  # noqa: E402
 REGENERATE = os.environ.get("EKS_NODE_REGENERATE") == "1"
 
 
-def run(helpers, step, root, *args):
+def run(helpers, step, root, *args, env=None):
     return subprocess.run(harness.wrapper() + [str(helpers / ("eks-node-" + step)), "--root=%s" % root, *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=env)
 
 
 def normalised(text, root, endpoint):
@@ -144,24 +149,45 @@ def network_case(case, helpers):
     before = {rel: (root / rel).read_bytes() for rel in harness.tree(root)}
     problems = []
 
-    def run_all():
-        with harness.FakeImds(case / "imds.json") as imds:
+    ec2_args = (case / "ec2").read_text().split() if (case / "ec2").exists() else None
+    ec2_log = []
+
+    def run_all(round_):
+        with contextlib.ExitStack() as stack:
+            imds = stack.enter_context(harness.FakeImds(case / "imds.json"))
+            env = None
+            if ec2_args is not None:
+                aws = stack.enter_context(harness.FakeAws(ec2_args))
+                env = aws.env()
             for line in (case / "interfaces").read_text().split("\n"):
                 if not line.strip():
                     continue
+                # "NAME exit=N" or "NAME exit=N,M": the first run's status, then the second's
                 name, _, want = line.partition(" exit=")
-                r = run(helpers, "network", root, "--imds-endpoint=%s" % imds.endpoint, name.strip())
-                if r.returncode != int(want or 0):
-                    problems.append("eks-node-network %s exited %d, want %s: %s" % (name, r.returncode, want or 0,
-                                                                                    r.stderr.strip()))
+                wants = [int(w) for w in want.split(",")] if want else [0]
+                want_now = wants[min(round_, len(wants) - 1)]
+                r = run(helpers, "network", root, "--imds-endpoint=%s" % imds.endpoint, name.strip(), env=env)
+                if r.returncode != want_now:
+                    problems.append("eks-node-network %s exited %d, want %d (run %d): %s" % (
+                        name, r.returncode, want_now, round_ + 1, r.stderr.strip()))
+            if ec2_args is not None:
+                ec2_log.append([" ".join(x) for x in aws.requests()])
 
-    run_all()
+    run_all(0)
     changed = [rel for rel in harness.tree(root) if (root / rel).read_bytes() != before.get(rel)]
     got = files_under(root, changed)
     problems += harness.compare_expected(case / "expected", got)
     # every run again: the same bytes, no file touched
     stamps = {rel: (root / rel).stat().st_mtime_ns for rel in changed}
-    run_all()
+    run_all(1)
+    # featureGates.OSManagedNoManageENIs: what EC2 was asked (ACTION STATUS SIGNATURE MACS),
+    # in the first run; the second decides from the record and asks nothing
+    if ec2_args is not None:
+        want = [x for x in (case / "expected-ec2.log").read_text().split("\n") if x]
+        if ec2_log[0] != want:
+            problems.append("EC2 requests %s, want %s" % (ec2_log[0], want))
+        if ec2_log[1]:
+            problems.append("the second run asked EC2 again: %s" % ec2_log[1])
     if {rel: (root / rel).stat().st_mtime_ns for rel in harness.tree(root) if rel in stamps} != stamps:
         problems.append("a second run rewrote a file")
     if sorted(harness.tree(root)) != sorted(set(before) | set(changed)):

@@ -357,6 +357,7 @@ StepResult network(const StepOptions& opts) {
     // kubelet started, still names a launch ENI udev announced late: the VPC
     // CNI cannot have attached one before kubelet ran its pod.
     const fs::path record = opts.paths.of(fmt::format("{}/{}", path::eni_owner_dir, eni.mac));
+    std::optional<ConfigError> denied;  // the gate's EC2 call refused: failed once the files are written
     std::optional<render::EniOwner> owner = recorded_owner(record, *instance_id);
     std::string why = "recorded at its first sight on this instance";
     if (!owner) {
@@ -372,7 +373,22 @@ StepResult network(const StepOptions& opts) {
         // systemd-networkd. config.json exists once kubelet started.
         if (rule.owner == render::EniOwner::cni) {
             const json cfg = config_for_gate(opts);
-            if (gate_on(cfg)) rule = no_manage_owner(opts, cfg, eni, *instance_id);
+            if (gate_on(cfg)) {
+                try {
+                    rule = no_manage_owner(opts, cfg, eni, *instance_id);
+                } catch (const AccessDeniedError& e) {
+                    // Left to the VPC CNI as without the gate, and recorded so
+                    // below: after a reboot the ENI is present at boot, and
+                    // with no record it would be systemd-networkd's, though
+                    // the CNI may own it. Then the step fails, naming the call.
+                    rule.why = "attached after kubelet started; EC2 refused the gate's question";
+                    denied.emplace(e.source(), e.field(),
+                                   fmt::format("{}; {} is left to the VPC CNI, as without the gate (recorded in {}: "
+                                               "remove that file and restart eks-node-network@{}.service once the "
+                                               "role allows the call)",
+                                               e.problem(), eni.name, record.string(), eni.name));
+                }
+            }
         }
         owner = rule.owner;
         why = std::move(rule.why);
@@ -433,6 +449,7 @@ StepResult network(const StepOptions& opts) {
     } else if (changed) {
         log::debug("not on the host under systemd: no systemd-networkd reload");
     }
+    if (denied) throw *denied;
     return out;
 }
 
