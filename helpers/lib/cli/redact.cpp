@@ -429,6 +429,10 @@ void Redactor::remember(std::string_view secret) {
     // a secret written percent-encoded (a URL's userinfo) is also searched
     // for decoded, in every form
     if (std::string d = percent_decode(secret); d != secret) remember(d);
+    // a value masked whole that holds a URL with credentials: a log line may
+    // show that URL's userinfo or password alone (a client naming its proxy),
+    // so they are searched for too, as a harmless name's are
+    if (secret.find("://") != std::string_view::npos) (void)redact_url_userinfo(secret, this);
     // base64 at each of the three byte alignments the secret can have inside
     // a longer encoded text: only the characters that depend on it alone
     for (bool url : {false, true}) {

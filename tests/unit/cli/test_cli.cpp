@@ -193,6 +193,21 @@ TEST_CASE("collect-logs masks every environment value but the harmless ones", "[
           "Environment=\"GITHUB_PAT=REDACTED\" NO_PROXY=.internal HTTPS_PROXY=http://REDACTED@proxy:3128\n");
 }
 
+TEST_CASE("collect-logs: a URL's password inside a value masked whole is scrubbed alone too", "[cli][collect-logs]") {
+    // a variable the redactor does not know as harmless: masked whole in the environment
+    // file, and its URL's password searched for where a log line shows it alone
+    cli::Redactor r;
+    CHECK(r.environment_file("MIRROR_URL=http://dave:PLANTEDftp-pw-0123@ftp.internal:21\n"
+                             "UPSTREAM=\"https://carol:PLANTED%2Fupstream-pw@up.internal/x\"\n") ==
+          "MIRROR_URL=REDACTED\nUPSTREAM=REDACTED\n");
+    const std::string journal =
+        "containerd: ftp proxy login dave:PLANTEDftp-pw-0123 refused\n"
+        "curl: password PLANTEDftp-pw-0123, upstream PLANTED/upstream-pw\n";
+    const std::string out = r.scrub(journal);
+    CHECK_FALSE(contains(out, "PLANTED"));
+    CHECK(contains(out, "refused"));
+}
+
 TEST_CASE("collect-logs masks URL credentials whatever they hold", "[cli][collect-logs]") {
     for (const std::string& password :
          {quote_password, encoded_password, std::string("p\"w@x"), std::string("a/b@c"), std::string("::@@''")}) {
