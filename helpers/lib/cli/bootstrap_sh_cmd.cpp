@@ -62,7 +62,6 @@ const char* const bootstrap_sh_help =
 namespace {
 
 constexpr std::string_view shim_source = "/etc/eks/bootstrap.sh (run by the user data script)";
-constexpr std::string_view cloud_init_unit = "eks-node-cloud-init.service";
 constexpr std::string_view kubelet_unit = "kubelet.service";
 
 std::string slot_path() {

@@ -16,6 +16,10 @@
 
 namespace eksnode::cli {
 
+// The unit AL2's bootstrap.sh shim stands in for (eks-node-cloud-init(8)): bootstrap-sh stops
+// its pending start, status reports it apart from the join's steps
+inline constexpr std::string_view cloud_init_unit = "eks-node-cloud-init.service";
+
 // `eks-node max-pods`: the AL2 max-pods-calculator.sh, same options, same numbers.
 int max_pods_cmd(const std::vector<std::string>& args);
 extern const char* const max_pods_help;

@@ -49,12 +49,12 @@ using Clock = std::chrono::system_clock;
 // its own, and runs it again at the next one.
 constexpr std::chrono::milliseconds imds_deadline{10'000};
 
-struct Options {
+struct GetTokenOptions {
     std::string cluster_name, cluster_id, region;
     StepOptions common;
 };
 
-Options parse(const std::vector<std::string>& args) {
+GetTokenOptions parse_get_token(const std::vector<std::string>& args) {
     // the AWS CLI's options of get-token we do not take: refused by name
     for (const std::string& a : args)
         if (a == "--role-arn" || a.starts_with("--role-arn="))
@@ -63,7 +63,7 @@ Options parse(const std::vector<std::string>& args) {
                 "credentials");
     const ParsedOptions p = parse_options("get-token", args);
     if (!p.args.empty()) throw UsageError(fmt::format("get-token: unexpected argument \"{}\"", p.args[0]));
-    Options o;
+    GetTokenOptions o;
     for (const auto& [name, slot] : {std::pair{"--cluster-name", &o.cluster_name},
                                      std::pair{"--cluster-id", &o.cluster_id}, std::pair{"--region", &o.region}})
         if (std::optional<std::string> v = p.value(name)) {
@@ -109,7 +109,7 @@ const char* env(const char* name) { return std::getenv(name); }
 
 // The region, in the AWS CLI's order: the option, AWS_REGION,
 // AWS_DEFAULT_REGION; then this instance's.
-std::string region_of(const Options& o, const json& instance, const fs::path& instance_file) {
+std::string region_of(const GetTokenOptions& o, const json& instance, const fs::path& instance_file) {
     std::string region = o.region, from = "--region";
     for (const char* var : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
         if (!region.empty()) break;
@@ -130,7 +130,7 @@ std::string region_of(const Options& o, const json& instance, const fs::path& in
 // client eks-node-config's EC2 and EKS calls use (aws::client_setup: the
 // endpoint that served instance.json, settings.imds, the SDKs' IMDS
 // variables), with a deadline of its own.
-aws::Credentials credentials(const Options& o, json instance, const std::string& region, const std::string& domain) {
+aws::Credentials credentials(const GetTokenOptions& o, json instance, const std::string& region, const std::string& domain) {
     if (std::optional<aws::Credentials> c = aws::environment_credentials(env)) return *c;
     // settings.imds and the SDKs' variables in spec.instance.environment.default
     const json config = read_run_file(o.common.config_file());
@@ -186,7 +186,7 @@ aws::Credentials credentials(const Options& o, json instance, const std::string&
 }  // namespace
 
 int get_token_cmd(const std::vector<std::string>& args) {
-    const Options o = parse(args);
+    const GetTokenOptions o = parse_get_token(args);
     const bool by_id = !o.cluster_id.empty();
     const std::string& cluster = by_id ? o.cluster_id : o.cluster_name;
     // The value is signed as a header: one word of printable ASCII.

@@ -34,7 +34,7 @@ const char* const max_pods_help =
 
 namespace {
 
-struct Options {
+struct MaxPodsOptions {
     std::string instance_type;
     bool from_imds = false;
     std::string imds_endpoint;
@@ -48,10 +48,10 @@ struct Options {
     bool json_output = false;
 };
 
-Options parse(const std::vector<std::string>& args) {
+MaxPodsOptions parse_max_pods(const std::vector<std::string>& args) {
     const ParsedOptions p = parse_options("max-pods", args);
     if (!p.args.empty()) throw UsageError(fmt::format("max-pods: unexpected argument \"{}\"", p.args[0]));
-    Options o;
+    MaxPodsOptions o;
     o.instance_type = p.value("--instance-type").value_or("");
     o.from_imds = p.has("--instance-type-from-imds");
     o.imds_endpoint = p.value("--imds-endpoint").value_or("");
@@ -103,7 +103,7 @@ std::optional<int> online_cpus(const Paths& paths) {
     return count > 0 ? std::optional(count) : std::nullopt;
 }
 
-std::string instance_type_from_imds(const Options& o) {
+std::string instance_type_from_imds(const MaxPodsOptions& o) {
     imds::ImdsOptions imds = imds::imds_options(json::object(), o.imds_endpoint);
     imds.deadline = std::chrono::seconds(10);  // the calculator's curl -m 10
     imds::ImdsResult r = fetch_instance(imds);
@@ -113,7 +113,7 @@ std::string instance_type_from_imds(const Options& o) {
 }  // namespace
 
 int max_pods_cmd(const std::vector<std::string>& args) {
-    Options o = parse(args);
+    MaxPodsOptions o = parse_max_pods(args);
     std::string type = o.from_imds ? instance_type_from_imds(o) : o.instance_type;
     std::optional<derive::EniLimits> limits = derive::eni_limits(type);
     if (!limits) {

@@ -42,7 +42,6 @@ namespace {
 
 constexpr std::string_view target = "eks-node.target";
 constexpr std::string_view failed_target = "eks-node-failed.target";
-constexpr std::string_view cloud_init_unit = "eks-node-cloud-init.service";
 constexpr std::string_view prepull_unit = "eks-node-prepull.service";
 constexpr std::string_view cloud_final = "cloud-final.service";
 

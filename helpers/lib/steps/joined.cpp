@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // Below the unit's TimeoutStartSec= (330 s), so the step's own line says why.
-constexpr milliseconds default_timeout{300'000};
+constexpr milliseconds joined_timeout{300'000};
 // kubelet binds its health port within a second or two of starting; a poll
 // this often adds at most that much to the after-join hooks, at the cost of a
 // refused connect() per poll.
@@ -99,7 +99,7 @@ std::string ask(const Probe& p) {
 
 StepResult joined(const StepOptions& opts) {
     json cfg = load_config_json(opts);
-    milliseconds timeout = default_timeout;
+    milliseconds timeout = joined_timeout;
     if (const char* t = std::getenv("EKS_NODE_JOINED_TIMEOUT")) {
         // For tests and admins (a drop-in's Environment=), with the settings' grammar.
         std::string problem;

@@ -28,7 +28,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr milliseconds default_timeout{10'000};
+constexpr milliseconds preflight_timeout{10'000};
 constexpr const char* policy_field = "settings.preflight.policy";
 
 struct Target {
@@ -91,7 +91,7 @@ StepResult preflight(const StepOptions& opts) {
         log::info("{} = \"off\": no checks", policy_field);
         return {};
     }
-    milliseconds timeout = default_timeout;
+    milliseconds timeout = preflight_timeout;
     if (const json* t = path_in(cfg, {"settings", "preflight", "timeout"})) {
         std::string problem;
         std::optional<milliseconds> d = config::settings::parse_duration(*t, problem);

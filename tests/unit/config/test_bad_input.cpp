@@ -20,16 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 std::map<std::string, std::string> read_expect(const fs::path& p) {
     std::map<std::string, std::string> out;
-    std::istringstream in(slurp(p));
+    std::istringstream in(read_file(p));
     for (std::string line; std::getline(in, line);) {
         size_t colon = line.find(':');
         REQUIRE(colon != std::string::npos);
@@ -69,7 +62,7 @@ TEST_CASE("every bad-input case is refused with the expected source and field", 
         REQUIRE(expect.count("field") == 1);
         REQUIRE(expect.size() == 2 + expect.count("message"));
         try {
-            run_config_step(slurp(dir / "user-data"));
+            run_config_step(read_file(dir / "user-data"));
             FAIL_CHECK("accepted");
         } catch (const ConfigError& e) {
             INFO(e.what());

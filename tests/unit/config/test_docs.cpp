@@ -25,7 +25,7 @@ using namespace eksnode::derive;
 
 namespace {
 
-std::string man_page() {
+std::string toml_man_page() {
     std::ifstream in(test::source_path("man/eks-node.toml.5.scd"));
     REQUIRE(in);
     std::stringstream s;
@@ -163,7 +163,7 @@ std::vector<std::string> code_blocks(const std::vector<std::string>& lines) {
 }  // namespace
 
 TEST_CASE("eks-node.toml(5) documents every schema field, and only those", "[config][docs]") {
-    const std::string page = man_page();
+    const std::string page = toml_man_page();
     std::map<std::string, Term> documented = documented_fields(page);
     std::map<std::string, const config::schema::Field*> fields = schema_fields();
     REQUIRE(fields.size() > 40);
@@ -191,7 +191,7 @@ TEST_CASE("eks-node.toml(5) documents every schema field, and only those", "[con
 }
 
 TEST_CASE("eks-node.toml(5) states the limits, names and numbers the code uses", "[config][docs]") {
-    const std::string page = man_page();
+    const std::string page = toml_man_page();
     // with whitespace collapsed: a number and its unit may sit on two lines
     const std::string lim = normalized(joined(section(page, "LIMITS")));
     CHECK(contains(lim, fmt::format("over {} MiB", config::limits::user_data_bytes >> 20)));
@@ -220,7 +220,7 @@ TEST_CASE("eks-node.toml(5) states the limits, names and numbers the code uses",
 TEST_CASE("eks-node.toml(5)'s examples are valid configuration", "[config][docs]") {
     const std::string placeholder_ca = "LS0tLS1CRUdJTi...LS0tCg==";
     int checked = 0;
-    for (std::string block : code_blocks(section(man_page(), "EXAMPLES"))) {
+    for (std::string block : code_blocks(section(toml_man_page(), "EXAMPLES"))) {
         INFO(block);
         if (block.starts_with("ln -s")) continue;  // shell commands
         for (size_t at; (at = block.find(placeholder_ca)) != std::string::npos;)

@@ -34,7 +34,7 @@ std::string gzip_of_zeros(size_t size) {
     return out;
 }
 
-std::string problem_of(const std::function<void()>& fn) {
+std::string encoding_problem(const std::function<void()>& fn) {
     try {
         fn();
     } catch (const ConfigError& e) {
@@ -72,7 +72,7 @@ TEST_CASE("base64 decoding reports what is wrong", "[config][encoding]") {
         {"aGk=aGk=", "invalid base64: data after '=' padding at offset 4"},
         {"aGk\x01", "invalid base64: unexpected byte 0x01 at offset 3"},
     }));
-    CHECK(problem_of([&] { base64_decode(c.in, "t"); }) == c.problem);
+    CHECK(encoding_problem([&] { base64_decode(c.in, "t"); }) == c.problem);
 }
 
 TEST_CASE("base64 encoding follows RFC 4648 and round-trips every byte", "[config][encoding]") {
@@ -112,11 +112,11 @@ TEST_CASE("gunzip decodes one or several members", "[config][encoding]") {
 
 TEST_CASE("gunzip rejects truncated and corrupt data", "[config][encoding]") {
     std::string gz = test::gzip("some configuration text that compresses");
-    CHECK(problem_of([&] { gunzip(gz.substr(0, gz.size() - 6), "t"); }) == "truncated gzip data");
+    CHECK(encoding_problem([&] { gunzip(gz.substr(0, gz.size() - 6), "t"); }) == "truncated gzip data");
     std::string corrupt = gz;
     corrupt[12] = static_cast<char>(corrupt[12] ^ 0xff);
-    CHECK_THAT(problem_of([&] { gunzip(corrupt, "t"); }), Catch::StartsWith("corrupt gzip data: "));
-    CHECK_THAT(problem_of([&] { gunzip(gz + "junk", "t"); }), Catch::StartsWith("corrupt gzip data: "));
+    CHECK_THAT(encoding_problem([&] { gunzip(corrupt, "t"); }), Catch::StartsWith("corrupt gzip data: "));
+    CHECK_THAT(encoding_problem([&] { gunzip(gz + "junk", "t"); }), Catch::StartsWith("corrupt gzip data: "));
 }
 
 TEST_CASE("a gzip bomb is refused quickly, without inflating it", "[config][encoding]") {
@@ -142,19 +142,19 @@ TEST_CASE("encoding layers peel in any order, up to the limit", "[config][encodi
         CHECK(fragments[0].spec["cluster"]["name"] == "layers");
     }
     std::string five = test::gzip(test::base64(test::gzip(test::base64(test::gzip(toml)))));
-    CHECK(problem_of([&] { fragments_from_user_data(five); }) == "more than 4 nested base64/gzip layers");
+    CHECK(encoding_problem([&] { fragments_from_user_data(five); }) == "more than 4 nested base64/gzip layers");
 }
 
 TEST_CASE("user data beyond 1 MiB is refused before decoding", "[config][encoding]") {
     std::string big(config::limits::user_data_bytes + 1, '#');
-    CHECK_THAT(problem_of([&] { fragments_from_user_data(big); }), Catch::Contains("beyond the 1 MiB limit"));
+    CHECK_THAT(encoding_problem([&] { fragments_from_user_data(big); }), Catch::Contains("beyond the 1 MiB limit"));
 }
 
 TEST_CASE("binary data that is no known encoding is an error", "[config][encoding]") {
-    CHECK(problem_of([&] { fragments_from_user_data(std::string("\x00\x01\x02\xff", 4)); }) ==
+    CHECK(encoding_problem([&] { fragments_from_user_data(std::string("\x00\x01\x02\xff", 4)); }) ==
           "binary data that is neither gzip, base64 nor UTF-8 text");
     // base64 of junk: decodes, then is binary
-    CHECK(problem_of([&] { fragments_from_user_data(test::base64(std::string("\xff\xfe\x00junk", 7))); }) ==
+    CHECK(encoding_problem([&] { fragments_from_user_data(test::base64(std::string("\xff\xfe\x00junk", 7))); }) ==
           "binary data that is neither gzip, base64 nor UTF-8 text");
 }
 

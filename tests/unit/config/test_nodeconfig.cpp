@@ -15,13 +15,6 @@ using namespace eksnode::config;
 
 namespace {
 
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // The spec of a one-document NodeConfig whose spec holds `yaml`.
 json spec_of(std::string_view yaml) {
     auto fragments = fragments_from_nodeconfig(
@@ -30,7 +23,7 @@ json spec_of(std::string_view yaml) {
     return fragments[0].spec;
 }
 
-std::string problem_of(std::string_view text) {
+std::string nodeconfig_problem(std::string_view text) {
     try {
         fragments_from_nodeconfig(text, "t");
     } catch (const ConfigError& e) {
@@ -49,7 +42,7 @@ TEST_CASE("conformance NodeConfigs read the same as YAML and as JSON", "[config]
     REQUIRE(samples.size() >= 4);
     for (const auto& sample : samples) {
         INFO(sample);
-        auto from_yaml = fragments_from_nodeconfig(slurp(sample), "yaml");
+        auto from_yaml = fragments_from_nodeconfig(read_file(sample), "yaml");
         REQUIRE(from_yaml.size() == 1);
         json as_json = {{"apiVersion", "node.eks.aws/v1alpha1"}, {"kind", "NodeConfig"}, {"spec", from_yaml[0].spec}};
         auto from_json = fragments_from_nodeconfig(as_json.dump(2), "json");
@@ -62,8 +55,8 @@ TEST_CASE("conformance NodeConfigs read the same as YAML and as JSON", "[config]
 
 TEST_CASE("kubelet.config as inline JSON and as a YAML mapping give the same JSON", "[config][nodeconfig]") {
     const auto dir = test::conformance_root();
-    auto inline_json = fragments_from_nodeconfig(slurp(dir / "01-kubelet-config-json/nodeconfig.yaml"), "01");
-    auto yaml_mapping = fragments_from_nodeconfig(slurp(dir / "02-kubelet-config-yaml/nodeconfig.yaml"), "02");
+    auto inline_json = fragments_from_nodeconfig(read_file(dir / "01-kubelet-config-json/nodeconfig.yaml"), "01");
+    auto yaml_mapping = fragments_from_nodeconfig(read_file(dir / "02-kubelet-config-yaml/nodeconfig.yaml"), "02");
     REQUIRE(inline_json.size() == 1);
     REQUIRE(yaml_mapping.size() == 1);
     json expected = json::parse(R"({"logging": {"verbosity": 5}, "clusterDNS": ["0.0.0.0", "1.1.1.1"]})");
@@ -73,12 +66,12 @@ TEST_CASE("kubelet.config as inline JSON and as a YAML mapping give the same JSO
 }
 
 TEST_CASE("YAML values JSON cannot hold are errors", "[config][nodeconfig]") {
-    CHECK(problem_of(
+    CHECK(nodeconfig_problem(
               "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: .inf\n") ==
           "spec.kubelet.config.x: infinite and NaN numbers have no JSON form");
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: "
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: "
                      "1\n      x: 2\n") == "spec.kubelet.config.x: duplicate key");
-    CHECK(problem_of(
+    CHECK(nodeconfig_problem(
               "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      [a]: 1\n") ==
           "spec.kubelet.config: mapping keys must be scalars");
 }
@@ -92,14 +85,14 @@ TEST_CASE("alias expansion and deep nesting are bounded", "[config][nodeconfig]"
         bomb +=
             fmt::format("      {0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", level, prev);
     }
-    CHECK(problem_of(bomb) == "spec.kubelet.config.d[7]: more than 10000 values in one document (alias expansion?)");
+    CHECK(nodeconfig_problem(bomb) == "spec.kubelet.config.d[7]: more than 10000 values in one document (alias expansion?)");
 
     std::string deep_json = R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": )" +
                             std::string(100, '[') + std::string(100, ']') + "}";
-    CHECK(problem_of(deep_json) == ": invalid JSON: nested deeper than 64 levels");
+    CHECK(nodeconfig_problem(deep_json) == ": invalid JSON: nested deeper than 64 levels");
     std::string deep_yaml = "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: " + std::string(80, '[') +
                             std::string(80, ']') + "\n";
-    CHECK_THAT(problem_of(deep_yaml), Catch::EndsWith("nested deeper than 64 levels"));
+    CHECK_THAT(nodeconfig_problem(deep_yaml), Catch::EndsWith("nested deeper than 64 levels"));
 }
 
 TEST_CASE("anchors and aliases read as go-yaml reads them, and cost what they stand for", "[config][nodeconfig]") {
@@ -107,29 +100,29 @@ TEST_CASE("anchors and aliases read as go-yaml reads them, and cost what they st
     CHECK(spec_of("  kubelet:\n    config:\n      a: &v {x: 1}\n      b: *v\n      &k c: 2\n      d: {*k : 3}\n")["kubelet"]
                  ["config"] == json::parse(R"({"a":{"x":1},"b":{"x":1},"c":2,"d":{"c":3}})"));
     // ... but a key given through its alias is still given twice
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
                      "      &k c: 2\n      *k : 3\n") == "spec.kubelet.config.c: duplicate key");
     // "<<" merges aliased mappings; of a list, the first wins; later keys win over merged ones
     CHECK(spec_of("  kubelet:\n    config:\n      a: &a {p: 1, q: 1}\n      b: &b {q: 2, r: 2}\n"
                   "      m: {<<: [*b, *a], r: 3}\n")["kubelet"]["config"]["m"] ==
           json::parse(R"({"p":1,"q":2,"r":3})"));
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
                      "      a: &s text\n      m: {<<: *s}\n") ==
           "spec.kubelet.config.m.<<: map merge requires map or sequence of maps as the value");
     // an alias before its anchor, or of a mapping as a key, is refused
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
                      "      a: *later\n      b: &later 1\n") ==
           "spec.kubelet.config.a: alias *later refers to no anchor defined before it");
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
                      "      a: &m {x: 1}\n      *m : 1\n") == "spec.kubelet.config: mapping keys must be scalars");
     // anchors belong to their document
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: &s {}\n---\n"
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: &s {}\n---\n"
                      "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: *s\n") ==
           "spec: alias *s refers to no anchor defined before it");
     // bytes, not only values: one long string aliased a few times is refused
     // before it is copied (the anchor's stored copy counts as well)
     std::string big(3u << 20, 'x');
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    flags: [&a " + big +
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    flags: [&a " + big +
                      ", *a, *a]\n") == "spec.kubelet.flags[2]: more than 8 MiB of text in one document (alias expansion?)");
     CHECK(spec_of("  kubelet:\n    flags: [&a " + big + ", *a]\n")["kubelet"]["flags"].size() == 2);
 }
@@ -154,7 +147,7 @@ TEST_CASE("a YAML stream shares one alias budget across its documents", "[config
     // documents stood for 2 GB while the cap was per document
     std::string stream;
     for (int i = 0; i < 270; ++i) stream += three_mib_document();
-    CHECK(problem_of(stream) == "metadata.c[19]: more than 8 MiB of text in 3 documents (alias expansion?)");
+    CHECK(nodeconfig_problem(stream) == "metadata.c[19]: more than 8 MiB of text in 3 documents (alias expansion?)");
 
     // values too: 4,000 per document is under the 10,000 cap, three are not
     std::string many;
@@ -163,7 +156,7 @@ TEST_CASE("a YAML stream shares one alias budget across its documents", "[config
         for (int j = 0; j < 4000; ++j) many += j ? ",0" : "0";
         many += "]}\n";
     }
-    CHECK_THAT(problem_of(many), Catch::EndsWith("more than 10000 values in 3 documents"));
+    CHECK_THAT(nodeconfig_problem(many), Catch::EndsWith("more than 10000 values in 3 documents"));
 }
 
 TEST_CASE("the parts of one user data share one alias budget", "[config][userdata][bad-input]") {
@@ -182,33 +175,33 @@ TEST_CASE("the parts of one user data share one alias budget", "[config][userdat
 
 TEST_CASE("YAML syntax errors name the line and column, and come at once", "[config][nodeconfig]") {
     // inputs that made Debian 12's yaml-cpp 0.7 allocate without end
-    CHECK_THAT(problem_of("---\n,\n"), Catch::StartsWith(": invalid YAML at line 2, column 1: "));
-    CHECK_THAT(problem_of(","), Catch::StartsWith(": invalid YAML at line 1, column 1: "));
-    CHECK_THAT(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: {\n"),
+    CHECK_THAT(nodeconfig_problem("---\n,\n"), Catch::StartsWith(": invalid YAML at line 2, column 1: "));
+    CHECK_THAT(nodeconfig_problem(","), Catch::StartsWith(": invalid YAML at line 1, column 1: "));
+    CHECK_THAT(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: {\n"),
                Catch::StartsWith(": invalid YAML at line 4, column 1: "));
     // not UTF-8: a byte offset, as libyaml has no line for it
-    CHECK_THAT(problem_of("apiVersion: \xff\n"), Catch::StartsWith(": invalid YAML at byte 12: "));
+    CHECK_THAT(nodeconfig_problem("apiVersion: \xff\n"), Catch::StartsWith(": invalid YAML at byte 12: "));
 }
 
 TEST_CASE("apiVersion and kind are checked", "[config][nodeconfig]") {
-    CHECK(problem_of("apiVersion: node.eks.aws/v1beta1\nkind: NodeConfig\n") ==
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1beta1\nkind: NodeConfig\n") ==
           "apiVersion: \"node.eks.aws/v1beta1\" is not supported (expected \"node.eks.aws/v1alpha1\")");
-    CHECK(problem_of("kind: NodeConfig\n") == "apiVersion: missing (expected \"node.eks.aws/v1alpha1\")");
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: Pod\n") ==
+    CHECK(nodeconfig_problem("kind: NodeConfig\n") == "apiVersion: missing (expected \"node.eks.aws/v1alpha1\")");
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: Pod\n") ==
           "kind: \"Pod\" is not supported (expected \"NodeConfig\")");
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\n") == "kind: missing (expected \"NodeConfig\")");
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\n") == "kind: missing (expected \"NodeConfig\")");
     // a key nodeadm does not know either is ignored, as nodeadm ignores it
     // (test_unknown_fields.cpp)
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspecs: {}\n") == "(no error)");
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: [1]\n") ==
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspecs: {}\n") == "(no error)");
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: [1]\n") ==
           "spec: expected an object, got a list");
-    CHECK(problem_of("- apiVersion: node.eks.aws/v1alpha1\n") == ": a NodeConfig must be a mapping, got a list");
+    CHECK(nodeconfig_problem("- apiVersion: node.eks.aws/v1alpha1\n") == ": a NodeConfig must be a mapping, got a list");
     // issue 34: what is not a NodeConfig is named by its kind, its text never
     // quoted (a symlink to /etc/passwd had its first lines in the error)
-    CHECK(problem_of("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/false\n") ==
+    CHECK(nodeconfig_problem("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/false\n") ==
           ": a NodeConfig must be a mapping, got a string");
-    CHECK(problem_of("42\n") == ": a NodeConfig must be a mapping, got a number");
-    CHECK(problem_of("---\n---\n") == ": holds no NodeConfig document");
+    CHECK(nodeconfig_problem("42\n") == ": a NodeConfig must be a mapping, got a number");
+    CHECK(nodeconfig_problem("---\n---\n") == ": holds no NodeConfig document");
 }
 
 TEST_CASE("metadata and status are ignored", "[config][nodeconfig]") {
@@ -247,7 +240,7 @@ TEST_CASE("containerd.config TOML text becomes an object", "[config][nodeconfig]
 }
 
 TEST_CASE("containerd.config TOML errors name the field and the TOML position", "[config][nodeconfig]") {
-    CHECK(problem_of("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  containerd:\n    config: |\n"
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  containerd:\n    config: |\n"
                      "      version = 2\n      [plugins\n") ==
           "spec.containerd.config: invalid TOML at line 2, column 9: Error while parsing table header: expected ']', "
           "saw '\\n'");

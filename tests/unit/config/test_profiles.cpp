@@ -21,7 +21,7 @@ using namespace eksnode::config;
 
 namespace {
 
-std::string problem_of(const json& sysctls) {
+std::string sysctls_problem(const json& sysctls) {
     try {
         profiles::read_sysctls(sysctls, "src");
     } catch (const ConfigError& e) {
@@ -32,7 +32,7 @@ std::string problem_of(const json& sysctls) {
 
 // Every "name = value" line of a profile's table in WORKLOAD PROFILES,
 // scdoc escapes removed.
-std::string man_page() {
+std::string profiles_man_page() {
     std::ifstream in(test::source_path("man/eks-node.toml.5.scd"));
     REQUIRE(in);
     std::stringstream s;
@@ -92,7 +92,7 @@ TEST_CASE("no profile, or the default one, changes nothing", "[config][profiles]
 }
 
 TEST_CASE("every profile is valid configuration, documented value by value", "[config][profiles]") {
-    const std::string page = man_page();
+    const std::string page = profiles_man_page();
     for (std::string_view name : profiles::names) {
         INFO(name);
         CHECK(page.find(fmt::format("\n*{}*", name)) != std::string::npos);
@@ -124,17 +124,17 @@ TEST_CASE("sysctl names are dotted kernel parameter names", "[config][profiles]"
 }
 
 TEST_CASE("sysctl values are integers or one line of text", "[config][profiles]") {
-    CHECK(problem_of({{"kernel.pid_max", 4194304}}).empty());
-    CHECK(problem_of({{"kernel.panic", -1}}).empty());
-    CHECK(problem_of({{"net.ipv4.tcp_rmem", "4096 87380 6291456"}}).empty());
-    CHECK(problem_of({{"kernel.pid_max", true}}) ==
+    CHECK(sysctls_problem({{"kernel.pid_max", 4194304}}).empty());
+    CHECK(sysctls_problem({{"kernel.panic", -1}}).empty());
+    CHECK(sysctls_problem({{"net.ipv4.tcp_rmem", "4096 87380 6291456"}}).empty());
+    CHECK(sysctls_problem({{"kernel.pid_max", true}}) ==
           "settings.sysctls.kernel.pid_max: expected a string or an "
           "integer, got true");
-    CHECK(problem_of({{"kernel.pid_max", 1.5}}).starts_with("settings.sysctls.kernel.pid_max: expected a string"));
-    CHECK(problem_of({{"kernel.pid_max", ""}}).ends_with("at most 4096 bytes"));
-    CHECK(problem_of({{"kernel.pid_max", "1\n2"}}).ends_with("at most 4096 bytes"));
-    CHECK(problem_of({{"kernel.pid_max", " 1"}}).ends_with("at most 4096 bytes"));
-    CHECK(problem_of({{"kernel.pid_max", std::string(4097, '1')}}).ends_with("at most 4096 bytes"));
-    CHECK(problem_of({{"kernel/pid_max", 1}}).starts_with("settings.sysctls.kernel/pid_max: must be a dotted"));
-    CHECK(problem_of(json::array()) == "settings.sysctls: expected an object, got a list");
+    CHECK(sysctls_problem({{"kernel.pid_max", 1.5}}).starts_with("settings.sysctls.kernel.pid_max: expected a string"));
+    CHECK(sysctls_problem({{"kernel.pid_max", ""}}).ends_with("at most 4096 bytes"));
+    CHECK(sysctls_problem({{"kernel.pid_max", "1\n2"}}).ends_with("at most 4096 bytes"));
+    CHECK(sysctls_problem({{"kernel.pid_max", " 1"}}).ends_with("at most 4096 bytes"));
+    CHECK(sysctls_problem({{"kernel.pid_max", std::string(4097, '1')}}).ends_with("at most 4096 bytes"));
+    CHECK(sysctls_problem({{"kernel/pid_max", 1}}).starts_with("settings.sysctls.kernel/pid_max: must be a dotted"));
+    CHECK(sysctls_problem(json::array()) == "settings.sysctls: expected an object, got a list");
 }

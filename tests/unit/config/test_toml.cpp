@@ -14,7 +14,7 @@ using eksnode::test::repeat;
 namespace {
 
 // What fragment_from_toml says of `text`: "field: problem", or "(accepted)".
-std::string problem_of(const std::string& text) {
+std::string toml_problem(const std::string& text) {
     try {
         fragment_from_toml(text, "t");
     } catch (const ConfigError& e) {
@@ -153,31 +153,31 @@ TEST_CASE("unknown TOML tables are unknown spec fields", "[config][toml]") {
 // The root table is one level, each part of a key or header after the first
 // one more, each array and inline table one more: 64 in all, as for JSON.
 TEST_CASE("TOML nested up to 64 levels is read, deeper is refused before toml++ sees it", "[config][toml]") {
-    CHECK(problem_of(dotted(64) + " = 1\n") == "(accepted)");
-    CHECK(problem_of(dotted(65) + " = 1\n") == too_deep);
-    CHECK(problem_of("[" + dotted(63) + "]\nx = 1\n") == "(accepted)");
-    CHECK(problem_of("[" + dotted(64) + "]\nx = 1\n") == too_deep);
-    CHECK(problem_of("[[" + dotted(62) + "]]\nx = 1\n") == "(accepted)");
-    CHECK(problem_of("[[" + dotted(63) + "]]\nx = 1\n") == too_deep);
+    CHECK(toml_problem(dotted(64) + " = 1\n") == "(accepted)");
+    CHECK(toml_problem(dotted(65) + " = 1\n") == too_deep);
+    CHECK(toml_problem("[" + dotted(63) + "]\nx = 1\n") == "(accepted)");
+    CHECK(toml_problem("[" + dotted(64) + "]\nx = 1\n") == too_deep);
+    CHECK(toml_problem("[[" + dotted(62) + "]]\nx = 1\n") == "(accepted)");
+    CHECK(toml_problem("[[" + dotted(63) + "]]\nx = 1\n") == too_deep);
     // a header's tables and the key under it add up
-    CHECK(problem_of("[" + dotted(32) + "]\n" + dotted(32) + " = 1\n") == "(accepted)");
-    CHECK(problem_of("[" + dotted(32) + "]\n" + dotted(33) + " = 1\n") ==
+    CHECK(toml_problem("[" + dotted(32) + "]\n" + dotted(32) + " = 1\n") == "(accepted)");
+    CHECK(toml_problem("[" + dotted(32) + "]\n" + dotted(33) + " = 1\n") ==
           ": invalid TOML at line 2: nested deeper than 64 levels");
     // arrays and inline tables, and dotted keys inside inline tables
-    CHECK(problem_of("x = " + repeat("[", 63) + "1" + repeat("]", 63) + "\n") == "(accepted)");
-    CHECK(problem_of("x = " + repeat("[", 64) + "1" + repeat("]", 64) + "\n") == too_deep);
-    CHECK(problem_of("x = " + repeat("{a = ", 63) + "1" + repeat("}", 63) + "\n") == "(accepted)");
-    CHECK(problem_of("x = " + repeat("{a = ", 64) + "1" + repeat("}", 64) + "\n") == too_deep);
-    CHECK(problem_of("x = {b = 1, " + dotted(63) + " = 1}\n") == "(accepted)");
-    CHECK(problem_of("x = {b = 1, " + dotted(64) + " = 1}\n") == too_deep);
-    CHECK(problem_of("x = [{b = 1}, {" + dotted(62) + " = 1}]\n") == "(accepted)");
-    CHECK(problem_of("x = [{b = 1}, {" + dotted(63) + " = 1}]\n") == too_deep);
-    CHECK(problem_of("x = [\n  1, # [[[\n  " + repeat("[", 63) + repeat("]", 63) + "\n]\n") ==
+    CHECK(toml_problem("x = " + repeat("[", 63) + "1" + repeat("]", 63) + "\n") == "(accepted)");
+    CHECK(toml_problem("x = " + repeat("[", 64) + "1" + repeat("]", 64) + "\n") == too_deep);
+    CHECK(toml_problem("x = " + repeat("{a = ", 63) + "1" + repeat("}", 63) + "\n") == "(accepted)");
+    CHECK(toml_problem("x = " + repeat("{a = ", 64) + "1" + repeat("}", 64) + "\n") == too_deep);
+    CHECK(toml_problem("x = {b = 1, " + dotted(63) + " = 1}\n") == "(accepted)");
+    CHECK(toml_problem("x = {b = 1, " + dotted(64) + " = 1}\n") == too_deep);
+    CHECK(toml_problem("x = [{b = 1}, {" + dotted(62) + " = 1}]\n") == "(accepted)");
+    CHECK(toml_problem("x = [{b = 1}, {" + dotted(63) + " = 1}]\n") == too_deep);
+    CHECK(toml_problem("x = [\n  1, # [[[\n  " + repeat("[", 63) + repeat("]", 63) + "\n]\n") ==
           ": invalid TOML at line 3: nested deeper than 64 levels");
     // tens of thousands of levels (a 168-byte gzip'd user data) crashed eks-node-config
-    CHECK(problem_of(dotted(40000) + " = 1\n") == too_deep);
-    CHECK(problem_of("[" + dotted(40000) + "]\n") == too_deep);
-    CHECK(problem_of("x = " + repeat("{a.a = ", 40000) + "1\n") == too_deep);
+    CHECK(toml_problem(dotted(40000) + " = 1\n") == too_deep);
+    CHECK(toml_problem("[" + dotted(40000) + "]\n") == too_deep);
+    CHECK(toml_problem("x = " + repeat("{a.a = ", 40000) + "1\n") == too_deep);
 }
 
 TEST_CASE("dots and brackets in TOML strings and comments are no nesting", "[config][toml]") {
@@ -197,12 +197,12 @@ TEST_CASE("dots and brackets in TOML strings and comments are no nesting", "[con
     };
     for (const std::string& text : texts) {
         INFO(text);
-        CHECK(problem_of(text) == "(accepted)");
+        CHECK(toml_problem(text) == "(accepted)");
     }
 }
 
 TEST_CASE("spec.containerd.config nested too deep names the field", "[config][toml]") {
-    CHECK(problem_of("[containerd]\nconfig = '''\n" + dotted(65) + " = 1\n'''\n") ==
+    CHECK(toml_problem("[containerd]\nconfig = '''\n" + dotted(65) + " = 1\n'''\n") ==
           "spec.containerd.config: invalid TOML at line 1: nested deeper than 64 levels");
     try {
         fragments_from_nodeconfig(
@@ -221,7 +221,7 @@ TEST_CASE("spec.containerd.config nested too deep names the field", "[config][to
 TEST_CASE("TOML arrays of tables nested past the limit are refused when converted", "[config][toml]") {
     std::string text;
     for (int level = 1; level <= 40; ++level) text += "[[" + dotted(level) + "]]\n";
-    CHECK(problem_of(text) == "spec.a" + repeat("[0].a", 32) + ": nested deeper than 64 levels");
+    CHECK(toml_problem(text) == "spec.a" + repeat("[0].a", 32) + ": nested deeper than 64 levels");
 }
 
 TEST_CASE("JSON becomes TOML deterministically, or an error names the value", "[config][toml]") {
@@ -287,6 +287,6 @@ TEST_CASE("non-ASCII characters toml++'s whitespace table misses are no whitespa
         CAPTURE(ch);
         const std::string text = std::string("[cluster]\nname = \"\"\"\\\n") + ch + "x\"\"\"\n";
         CHECK(fragment_from_toml(text, "t").spec.at("cluster").at("name") == std::string(ch) + "x");
-        CHECK(problem_of(std::string("[clu") + ch + "ster]\n").find("invalid TOML at line 1") != std::string::npos);
+        CHECK(toml_problem(std::string("[clu") + ch + "ster]\n").find("invalid TOML at line 1") != std::string::npos);
     }
 }

@@ -39,7 +39,7 @@ std::string key_of(std::string_view yaml) {
     return config.begin().key();
 }
 
-std::string problem_of(std::string_view config_lines) {
+std::string yaml11_problem(std::string_view config_lines) {
     try {
         spec_of("  kubelet:\n    config:\n" + std::string(config_lines));
     } catch (const ConfigError& e) {
@@ -135,19 +135,19 @@ TEST_CASE("explicit tags ask for a type", "[config][nodeconfig][yaml11]") {
         {"! 5", "5"}, {"!custom yes", "yes"}, {"!!timestamp 2001-12-14", "2001-12-14"},
         {"!!binary aGVsbG8=", "hello"},
     });
-    CHECK(problem_of("      x: !!int yes\n") == "spec.kubelet.config.x: cannot decode !!bool `yes` as a !!int");
-    CHECK(problem_of("      x: !!bool 1\n") == "spec.kubelet.config.x: cannot decode !!int `1` as a !!bool");
-    CHECK(problem_of("      x: !!null x\n") == "spec.kubelet.config.x: cannot decode !!str `x` as a !!null");
-    CHECK(problem_of("      x: !!float 18446744073709551615\n") ==
+    CHECK(yaml11_problem("      x: !!int yes\n") == "spec.kubelet.config.x: cannot decode !!bool `yes` as a !!int");
+    CHECK(yaml11_problem("      x: !!bool 1\n") == "spec.kubelet.config.x: cannot decode !!int `1` as a !!bool");
+    CHECK(yaml11_problem("      x: !!null x\n") == "spec.kubelet.config.x: cannot decode !!str `x` as a !!null");
+    CHECK(yaml11_problem("      x: !!float 18446744073709551615\n") ==
           "spec.kubelet.config.x: cannot decode !!int `18446744073709551615` as a !!float");
-    CHECK(problem_of("      x: !!binary /w==\n") ==
+    CHECK(yaml11_problem("      x: !!binary /w==\n") ==
           "spec.kubelet.config.x: !!binary data is not UTF-8 text, which JSON cannot carry");
 }
 
 TEST_CASE("infinities and NaN resolve but have no JSON form", "[config][nodeconfig][yaml11]") {
     for (const char* v : {".inf", ".Inf", ".INF", "+.inf", "-.inf", "-.INF", ".nan", ".NaN", ".NAN"}) {
         INFO(v);
-        CHECK(problem_of(fmt::format("      x: {}\n", v)) ==
+        CHECK(yaml11_problem(fmt::format("      x: {}\n", v)) ==
               "spec.kubelet.config.x: infinite and NaN numbers have no JSON form");
     }
 }
@@ -173,13 +173,13 @@ TEST_CASE("mapping keys resolve too and become strings as sigs.k8s.io/yaml makes
         INFO(c.yaml);
         CHECK(key_of(c.yaml) == c.key);
     }
-    CHECK(problem_of("      ~: 1\n") == "spec.kubelet.config: a null mapping key has no JSON form");
-    CHECK(problem_of("      null: 1\n") == "spec.kubelet.config: a null mapping key has no JSON form");
-    CHECK(problem_of("      9223372036854775808: 1\n") ==
+    CHECK(yaml11_problem("      ~: 1\n") == "spec.kubelet.config: a null mapping key has no JSON form");
+    CHECK(yaml11_problem("      null: 1\n") == "spec.kubelet.config: a null mapping key has no JSON form");
+    CHECK(yaml11_problem("      9223372036854775808: 1\n") ==
           "spec.kubelet.config: mapping key 9223372036854775808 is beyond int64, which nodeadm's YAML decoder "
           "refuses too");
     // two spellings of one key are still one key given twice
-    CHECK(problem_of("      yes: 1\n      true: 2\n") == "spec.kubelet.config.true: duplicate key");
+    CHECK(yaml11_problem("      yes: 1\n      true: 2\n") == "spec.kubelet.config.true: duplicate key");
 }
 
 TEST_CASE("<< merges mappings where it stands, as go-yaml v2 does", "[config][nodeconfig][yaml11]") {
@@ -200,9 +200,9 @@ TEST_CASE("<< merges mappings where it stands, as go-yaml v2 does", "[config][no
     CHECK(config["inline"] == json::parse(R"({"d": true})"));
     CHECK(config["quoted"] == json::parse(R"({"<<": 1})"));
     CHECK(config["tagged"] == json::parse(R"({"b": 3, "c": 4})"));
-    CHECK(problem_of("      x: {<<: 1}\n") ==
+    CHECK(yaml11_problem("      x: {<<: 1}\n") ==
           "spec.kubelet.config.x.<<: map merge requires map or sequence of maps as the value");
-    CHECK(problem_of("      x: {<<: [{a: 1}, 2]}\n") ==
+    CHECK(yaml11_problem("      x: {<<: [{a: 1}, 2]}\n") ==
           "spec.kubelet.config.x.<<: map merge requires map or sequence of maps as the value");
 }
 

@@ -58,7 +58,7 @@ uint16_t port_of(const HttpEndpoint& ep) {
     return ntohs(reinterpret_cast<const sockaddr_in6*>(&ep.address)->sin6_port);
 }
 
-std::string problem_of(std::string_view url) {
+std::string endpoint_problem(std::string_view url) {
     std::string problem;
     return parse_endpoint(url, problem) ? std::string("(accepted)") : problem;
 }
@@ -258,20 +258,20 @@ TEST_CASE("http: endpoints are IP literals with an optional port and path", "[im
     CHECK(prefixed->base_path == "/imds/v2");
     CHECK(prefixed->host == "127.0.0.1:9");
 
-    CHECK_THAT(problem_of("http://localhost:8080"), Catch::Contains("names the host \"localhost\""));
-    CHECK_THAT(problem_of("http://instance-data.ec2.internal"), Catch::Contains("instead of an IP address"));
-    CHECK_THAT(problem_of("http://169.254.169"), Catch::Contains("instead of an IP address"));
-    CHECK_THAT(problem_of("http://::1"), Catch::Contains("without brackets"));
-    CHECK_THAT(problem_of("http://[::1"), Catch::Contains("without ']'"));
-    CHECK_THAT(problem_of("http://[::1]80"), Catch::Contains(":PORT"));
-    CHECK_THAT(problem_of("http://[fe80::1%eth0]"), Catch::Contains("not an IPv6 address"));
-    CHECK_THAT(problem_of("http://[169.254.169.254]"), Catch::Contains("not an IPv6 address"));
+    CHECK_THAT(endpoint_problem("http://localhost:8080"), Catch::Contains("names the host \"localhost\""));
+    CHECK_THAT(endpoint_problem("http://instance-data.ec2.internal"), Catch::Contains("instead of an IP address"));
+    CHECK_THAT(endpoint_problem("http://169.254.169"), Catch::Contains("instead of an IP address"));
+    CHECK_THAT(endpoint_problem("http://::1"), Catch::Contains("without brackets"));
+    CHECK_THAT(endpoint_problem("http://[::1"), Catch::Contains("without ']'"));
+    CHECK_THAT(endpoint_problem("http://[::1]80"), Catch::Contains(":PORT"));
+    CHECK_THAT(endpoint_problem("http://[fe80::1%eth0]"), Catch::Contains("not an IPv6 address"));
+    CHECK_THAT(endpoint_problem("http://[169.254.169.254]"), Catch::Contains("not an IPv6 address"));
     for (const char* port : {"0", "65536", "", "http", "+80", "-1"}) {
         INFO(port);
-        CHECK_THAT(problem_of(std::string("http://127.0.0.1:") + port), Catch::Contains("bad port"));
+        CHECK_THAT(endpoint_problem(std::string("http://127.0.0.1:") + port), Catch::Contains("bad port"));
     }
-    CHECK_THAT(problem_of("http://:80"), Catch::Contains("names no host"));
-    CHECK_THAT(problem_of("https://169.254.169.254"), Catch::Contains("http://"));
+    CHECK_THAT(endpoint_problem("http://:80"), Catch::Contains("names no host"));
+    CHECK_THAT(endpoint_problem("https://169.254.169.254"), Catch::Contains("http://"));
 }
 
 TEST_CASE("http: a host name in the settings or on the command line is refused, naming it", "[imds][http]") {
