@@ -88,11 +88,11 @@ niced_session() {
     exec nice -n 19 "$@"' niced "$@"
 }
 if ((fuzz)); then
-  # A unity build, as build/ is (tools/build.sh; meson merges each target's sources, four to an
-  # object, the unit test files too): the headers (nlohmann/json, fmt, the standard library)
-  # are parsed, and their templates instantiated and instrumented, once per four files. The
-  # libraries from nothing, one job, no ccache (2026-11-27): libeksnode 508 CPU-s in 95
-  # objects, 316 in 24; libeksnode-aws 42, 21; all six libraries 497 CPU-s.
+  # A unity build, as build/ is (tools/build.sh; meson merges each target's sources, sixteen
+  # to an object, the unit test files too): the headers (nlohmann/json, fmt, the standard
+  # library) are parsed, and their templates instantiated and instrumented, once per sixteen
+  # files. This build from nothing, two jobs, no ccache (2026-11-29): 1,768 CPU-s at four to
+  # an object, 1,149 at sixteen.
   # Linked by lld (CXX_LD): an ASan binary of a helper links in 0.25 CPU-s against GNU ld's
   # 0.95, and the build links ~60 of them (2026-11-28). build/ keeps the default linker,
   # the one the packages are built with (packaging/README.md), which the AMI installs.

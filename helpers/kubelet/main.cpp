@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-kubelet: kubelet's configuration, kubeconfig and flags.
 // See eks-node-kubelet(8).
-#include "steps/steps.hpp"
+#include "steps/entries.hpp"
 
 int main(int argc, char** argv) {
-    return eksnode::run_step(argc, argv, eksnode::steps::kubelet_spec, eksnode::steps::kubelet);
+    return eksnode::steps::step_main(argc, argv, eksnode::steps::kubelet_spec, eksnode::steps::kubelet);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-preflight: the API server reachable before kubelet starts.
 // See eks-node-preflight(8).
-#include "steps/steps.hpp"
+#include "steps/entries.hpp"
 
 int main(int argc, char** argv) {
-    return eksnode::run_step(argc, argv, eksnode::steps::preflight_spec, eksnode::steps::preflight);
+    return eksnode::steps::step_main(argc, argv, eksnode::steps::preflight_spec, eksnode::steps::preflight);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-swap: settings.swap's swap file, made or removed. See eks-node-swap(8).
-#include "steps/steps.hpp"
+#include "steps/entries.hpp"
 
 int main(int argc, char** argv) {
-    return eksnode::run_step(argc, argv, eksnode::steps::swap_spec, eksnode::steps::swap);
+    return eksnode::steps::step_main(argc, argv, eksnode::steps::swap_spec, eksnode::steps::swap);
 }

@@ -130,7 +130,8 @@ std::string region_of(const GetTokenOptions& o, const json& instance, const fs::
 // client eks-node-config's EC2 and EKS calls use (aws::client_setup: the
 // endpoint that served instance.json, settings.imds, the SDKs' IMDS
 // variables), with a deadline of its own.
-aws::Credentials credentials(const GetTokenOptions& o, json instance, const std::string& region, const std::string& domain) {
+aws::Credentials credentials(const GetTokenOptions& o, json instance, const std::string& region,
+                             const std::string& domain) {
     if (std::optional<aws::Credentials> c = aws::environment_credentials(env)) return *c;
     // settings.imds and the SDKs' variables in spec.instance.environment.default
     const json config = read_run_file(o.common.config_file());

@@ -13,6 +13,7 @@
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
+#include "core/step_fwd.hpp"
 
 namespace eksnode {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// config.json, the hand-off from eks-node-config to every later step.
+// config.json, the hand-off from eks-node-config to every later step; a step program's main().
 #include "steps/steps.hpp"
 
 #include <fmt/format.h>
@@ -8,6 +8,8 @@
 #include "core/fsutil.hpp"
 
 namespace eksnode::steps {
+
+int step_main(int argc, char** argv, const StepSpec& spec, StepEntry fn) { return run_step(argc, argv, spec, fn); }
 
 json load_config_json(const StepOptions& opts) {
     const fs::path file = opts.config_file();

@@ -8,6 +8,7 @@
 
 #include "config/sources.hpp"
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -69,8 +70,9 @@ TEST_CASE("YAML values JSON cannot hold are errors", "[config][nodeconfig]") {
     CHECK(nodeconfig_problem(
               "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: .inf\n") ==
           "spec.kubelet.config.x: infinite and NaN numbers have no JSON form");
-    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: "
-                     "1\n      x: 2\n") == "spec.kubelet.config.x: duplicate key");
+    CHECK(nodeconfig_problem(
+              "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      x: "
+              "1\n      x: 2\n") == "spec.kubelet.config.x: duplicate key");
     CHECK(nodeconfig_problem(
               "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      [a]: 1\n") ==
           "spec.kubelet.config: mapping keys must be scalars");
@@ -85,7 +87,8 @@ TEST_CASE("alias expansion and deep nesting are bounded", "[config][nodeconfig]"
         bomb +=
             fmt::format("      {0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", level, prev);
     }
-    CHECK(nodeconfig_problem(bomb) == "spec.kubelet.config.d[7]: more than 10000 values in one document (alias expansion?)");
+    CHECK(nodeconfig_problem(bomb) ==
+          "spec.kubelet.config.d[7]: more than 10000 values in one document (alias expansion?)");
 
     std::string deep_json = R"({"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": )" +
                             std::string(100, '[') + std::string(100, ']') + "}";
@@ -101,29 +104,31 @@ TEST_CASE("anchors and aliases read as go-yaml reads them, and cost what they st
                  ["config"] == json::parse(R"({"a":{"x":1},"b":{"x":1},"c":2,"d":{"c":3}})"));
     // ... but a key given through its alias is still given twice
     CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
-                     "      &k c: 2\n      *k : 3\n") == "spec.kubelet.config.c: duplicate key");
+                             "      &k c: 2\n      *k : 3\n") == "spec.kubelet.config.c: duplicate key");
     // "<<" merges aliased mappings; of a list, the first wins; later keys win over merged ones
     CHECK(spec_of("  kubelet:\n    config:\n      a: &a {p: 1, q: 1}\n      b: &b {q: 2, r: 2}\n"
                   "      m: {<<: [*b, *a], r: 3}\n")["kubelet"]["config"]["m"] ==
           json::parse(R"({"p":1,"q":2,"r":3})"));
     CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
-                     "      a: &s text\n      m: {<<: *s}\n") ==
+                             "      a: &s text\n      m: {<<: *s}\n") ==
           "spec.kubelet.config.m.<<: map merge requires map or sequence of maps as the value");
     // an alias before its anchor, or of a mapping as a key, is refused
     CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
-                     "      a: *later\n      b: &later 1\n") ==
+                             "      a: *later\n      b: &later 1\n") ==
           "spec.kubelet.config.a: alias *later refers to no anchor defined before it");
     CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
-                     "      a: &m {x: 1}\n      *m : 1\n") == "spec.kubelet.config: mapping keys must be scalars");
+                             "      a: &m {x: 1}\n      *m : 1\n") ==
+          "spec.kubelet.config: mapping keys must be scalars");
     // anchors belong to their document
     CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: &s {}\n---\n"
-                     "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: *s\n") ==
+                             "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: *s\n") ==
           "spec: alias *s refers to no anchor defined before it");
     // bytes, not only values: one long string aliased a few times is refused
     // before it is copied (the anchor's stored copy counts as well)
     std::string big(3u << 20, 'x');
-    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    flags: [&a " + big +
-                     ", *a, *a]\n") == "spec.kubelet.flags[2]: more than 8 MiB of text in one document (alias expansion?)");
+    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    flags: [&a " +
+                             big + ", *a, *a]\n") ==
+          "spec.kubelet.flags[2]: more than 8 MiB of text in one document (alias expansion?)");
     CHECK(spec_of("  kubelet:\n    flags: [&a " + big + ", *a]\n")["kubelet"]["flags"].size() == 2);
 }
 
@@ -195,7 +200,8 @@ TEST_CASE("apiVersion and kind are checked", "[config][nodeconfig]") {
     CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspecs: {}\n") == "(no error)");
     CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec: [1]\n") ==
           "spec: expected an object, got a list");
-    CHECK(nodeconfig_problem("- apiVersion: node.eks.aws/v1alpha1\n") == ": a NodeConfig must be a mapping, got a list");
+    CHECK(nodeconfig_problem("- apiVersion: node.eks.aws/v1alpha1\n") ==
+          ": a NodeConfig must be a mapping, got a list");
     // issue 34: what is not a NodeConfig is named by its kind, its text never
     // quoted (a symlink to /etc/passwd had its first lines in the error)
     CHECK(nodeconfig_problem("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/false\n") ==
@@ -240,8 +246,9 @@ TEST_CASE("containerd.config TOML text becomes an object", "[config][nodeconfig]
 }
 
 TEST_CASE("containerd.config TOML errors name the field and the TOML position", "[config][nodeconfig]") {
-    CHECK(nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  containerd:\n    config: |\n"
-                     "      version = 2\n      [plugins\n") ==
-          "spec.containerd.config: invalid TOML at line 2, column 9: Error while parsing table header: expected ']', "
-          "saw '\\n'");
+    CHECK(
+        nodeconfig_problem("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  containerd:\n    config: |\n"
+                           "      version = 2\n      [plugins\n") ==
+        "spec.containerd.config: invalid TOML at line 2, column 9: Error while parsing table header: expected ']', "
+        "saw '\\n'");
 }
