@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // What a step program's main() needs: each step's spec and function, declared over types it
 // names only (core/step_fwd.hpp). A main includes this file alone, so its few lines
-// compile without nlohmann/json, fmt or the standard library's containers: 21 mains, each
+// compile without nlohmann/json, fmt or the standard library's containers: 19 mains, each
 // compiled in three builds (tools/test.sh), took 3.4 CPU-s apiece through steps/steps.hpp.
 // steps/steps.hpp includes this file, so the definitions in steps/ are checked against these
 // declarations.
