@@ -16,8 +16,9 @@
 
 namespace eksnode::cli {
 
-// The unit AL2's bootstrap.sh shim stands in for (eks-node-cloud-init(8)): bootstrap-sh stops
-// its pending start, status reports it apart from the join's steps
+// The unit that holds kubelet until cloud-init has run the user data's scripts
+// (eks-node-cloud-init(8)): bootstrap-sh drops its queued start, status reports it apart from
+// the join's steps
 inline constexpr std::string_view cloud_init_unit = "eks-node-cloud-init.service";
 
 // `eks-node max-pods`: the AL2 max-pods-calculator.sh, same options, same numbers.
