@@ -35,7 +35,7 @@ deps=(--test)
 ((fuzz)) && deps+=(--fuzz)
 tools/deps.sh "${deps[@]}"
 phase dependencies
-# Stage 1 of the VM images (debootstrap: downloads and unpacking, no eks-node needed) beside
+# Stage 1 of the VM images (mmdebstrap: downloads and unpacking, no eks-node needed) beside
 # the build, niced below it: on a bare machine it took 5 of the images' 6 minutes, after the
 # build. Its failures show again in the full image build below, which redoes what is missing.
 # One flavour after the other. Both at once (run B, 2026-11-27, bare) ended the images 100 s

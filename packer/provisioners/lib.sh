@@ -56,7 +56,7 @@ pkg_name() {
     '!/^#/ && $1 == n { print $c; found = 1; exit } END { exit !found }' "$packages_table") ||
     die "$logical: not in $(basename "$packages_table") (every package a step installs or removes is named there)"
   [[ $name == - ]] && return 0
-  name=${name%%+*}        # "a+b": b only completes a's dependencies for debootstrap
+  name=${name%%+*}        # "a+b": b only completes a's dependencies (packages.tsv)
   name=${name#bookworm:}  # bookworm's package in the sid image: installed like any other
   # shellcheck disable=SC2016 # the table's literal text, replaced by the running kernel's release
   echo "${name//'$(uname -r)'/$(uname -r)}"
@@ -93,7 +93,7 @@ pkg_version() {
 # pkg_install LOGICAL[=VERSION]... -- installs what is missing. A VERSION is a prefix
 # ("1.7" matches 1.7.20): an installed package of another version is a build error, not
 # something to silently replace. Packages that are already there cost no network (the VM
-# test image has them from debootstrap). One the distribution has no name for is an error.
+# test image has them from its stage 1). One the distribution has no name for is an error.
 pkg_install() {
   local spec name ver p want=()
   for spec in "$@"; do

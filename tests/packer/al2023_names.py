@@ -103,7 +103,7 @@ def check(repo):
     marked = {}
     for logical, cols in rows.items():
         mark = MARKER.search(cols[5])
-        # one name (the "a+b" of the Debian columns is debootstrap's; gcc-c++ has a + of its
+        # one name (the "a+b" of the Debian columns is two packages; gcc-c++ has a + of its
         # own); the running kernel's release is a version, not part of the package's name
         name = cols[2].replace("-$(uname -r)", "")
         if name == "-":

@@ -59,7 +59,7 @@ def package_names(repo):
     out = []
     for logical, cols in rows.items():
         for col in cols[2:5]:
-            # "a+b" is two packages (debootstrap's); the + of g++ and gcc-c++ is part of the name
+            # "a+b" is two packages (packages.tsv); the + of g++ and gcc-c++ is part of the name
             for name in re.split(r"\+(?=[a-z0-9])", col):
                 name = name.split(":")[-1].replace("-$(uname -r)", "")
                 if name != "-":

@@ -112,4 +112,12 @@ int FakeImds::count(std::string_view prefix) const {
     return n;
 }
 
+bool FakeImds::logged(std::string_view prefix) const {
+    for (int i = 0; i < 1000; ++i) {
+        if (count(prefix) > 0) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    return false;
+}
+
 }  // namespace eksnode::test

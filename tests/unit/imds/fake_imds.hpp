@@ -27,6 +27,10 @@ public:
     std::vector<std::string> log() const;
     // Log lines that start with `prefix` ("GET ", "PUT /latest/api/token 200").
     int count(std::string_view prefix) const;
+    // Waits until a log line starts with `prefix`, at most ten seconds (a hang guard, not a
+    // budget): a request the client gave up on is logged whenever the fake's handler gets to
+    // it, which on a loaded machine can be after the client has returned. True once there.
+    bool logged(std::string_view prefix) const;
     const fs::path& dir() const { return dir_; }
 
 private:

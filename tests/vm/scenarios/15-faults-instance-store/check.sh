@@ -47,8 +47,6 @@ check "disk-write-errors: ... kubelet's kubeconfig is on the array" test -s /mnt
 # --- mdadm --create fails: another process holds disk B open exclusively (O_EXCL) ---------
 # First the instance as after a stop and start: everything stopped, blank disks (the
 # filesystem's signature wiped too: a new array over the same disks would show it again).
-# (after the stub kubelet's CRI run, whose pod would otherwise keep a shim on the array)
-check "disk-write-errors: ... kubelet's CRI run is over, its pod removed" cri_ok
 systemctl stop kubelet.service containerd.service "${binds[@]}" "$array_mount" eks-node-instance-store.service
 wipefs -q -a /dev/md/eks-node
 mdadm --stop /dev/md/eks-node >/dev/null 2>&1

@@ -46,8 +46,6 @@ else
   check "boot 2: eks-node-swap wrote nothing" bash -c '
     ! journalctl -b -u eks-node-swap.service -o cat | grep "swap file of [0-9]* MiB made"'
 
-  # the stub kubelet's CRI run ends before the re-run below restarts kubelet
-  check "boot 2: kubelet's CRI run is over" cri_ok
   # the setting taken away, as an admin would: the fragment gone, the chain re-run
   rm /etc/eks-node/node.toml.d/60-swap.toml
   # One restart: it re-runs eks-node-swap and eks-node-kubelet along their Requires=

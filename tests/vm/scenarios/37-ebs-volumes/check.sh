@@ -88,7 +88,6 @@ check "a re-run changes nothing" \
   bash -c '/usr/libexec/eks-node/eks-node-ebs-volumes 2>&1 | tee /dev/stderr | grep -q "done, nothing changed"'
 
 echo marker >/var/lib/containerd/kept-across-reboot
-check "kubelet's CRI run is over, its pod removed" cri_ok
 check "everything stops" bash -c 'systemctl stop kubelet.service containerd.service &&
   systemctl stop '"${mounts[*]}"' && systemctl stop eks-node-ebs-volumes.service'
 check "the volumes go away and come back" bash -c 'source "$EKSVM_IN/check-lib.sh"; NVMEOF="'"$NVMEOF"'";
