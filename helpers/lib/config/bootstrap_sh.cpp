@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -214,7 +215,7 @@ private:
                     log::info("{}: {} ignored: the call's {} beats it, as in bootstrap.sh", source_, where, flag);
                 continue;
             }
-            if (env_value(name, v, find_flag(flag)->takes == Takes::boolean).empty()) continue;
+            if (!env_value(name, v, find_flag(flag)->takes == Takes::boolean)) continue;
             flags_[flag] = v.value;
             fields_[flag] = where;
         }
@@ -224,24 +225,34 @@ private:
             it != env.end() && !flags_.count("--enable-local-outpost") && value("--apiserver-endpoint") &&
             value("--b64-cluster-ca")) {
             const Variable& v = it->second;
-            if (!env_value(it->first, v, true).empty()) {
+            if (env_value(it->first, v, true)) {
                 flags_["--enable-local-outpost"] = v.value;
                 fields_["--enable-local-outpost"] = env_field(it->first, v);
             }
         }
     }
 
-    // A variable's value as bootstrap.sh takes it; "" for an empty one, which
-    // ${VAR:-default} takes as unset. Refused as an unresolved flag argument
-    // is (collect()): only the script's run knows what the call is given, so
-    // the boot cannot apply it; the shim, which has the real environment,
-    // then writes it (cli/bootstrap_sh_cmd.cpp). A boolean is true or false.
-    const std::string& env_value(const std::string& name, const Variable& v, bool boolean) const {
-        if (!v.unresolved.empty())
-            throw ConfigError(source_, env_field(name, v), fmt::format("{} {}", name, v.unresolved));
+    // A variable's value as bootstrap.sh takes it, or nullopt where the boot
+    // has none: an empty value (${VAR:-default} takes it as unset), or one only
+    // the script's run can tell ($(...)). That one is warned naming the
+    // variable and left out, not refused: kubelet waits for the script's call
+    // anyway, and the shim, which has the real environment, then applies it
+    // (cli/bootstrap_sh_cmd.cpp: its flags differ from the boot's, so it
+    // writes them and re-runs the configuration). A refusal here would fail
+    // the boot (settings.onFailure acts on it) before the script has run. An
+    // unresolved flag argument is still refused (collect()): the call itself
+    // is what the boot reads. A boolean is true or false.
+    std::optional<std::string> env_value(const std::string& name, const Variable& v, bool boolean) const {
+        if (!v.unresolved.empty()) {
+            log::warning("{}: {}: {} {}: not applied at boot; /etc/eks/bootstrap.sh applies the value when "
+                         "cloud-init runs the script",
+                         source_, env_field(name, v), name, v.unresolved);
+            return std::nullopt;
+        }
         if (boolean && !v.value.empty() && v.value != "true" && v.value != "false")
             throw ConfigError(source_, env_field(name, v),
                               fmt::format("{} is not true or false", text::quote(v.value)));
+        if (v.value.empty()) return std::nullopt;
         return v.value;
     }
 
@@ -422,7 +433,7 @@ private:
             f.settings["containerd"]["pauseTag"] = checked(*v, "--pause-container-version", check::image_tag);
         // No flag sets the whole repository; bootstrap.sh adds the tag to it
         auto it = env.find("PAUSE_CONTAINER_IMAGE");
-        if (it == env.end() || env_value(it->first, it->second, false).empty()) return;
+        if (it == env.end() || !env_value(it->first, it->second, false)) return;
         std::string image = fmt::format("{}:{}", it->second.value,
                                         value("--pause-container-version").value_or(std::string(al2_pause_tag)));
         if (std::string problem = check::image_reference(image); !problem.empty())
