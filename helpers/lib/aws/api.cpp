@@ -276,10 +276,26 @@ struct Layer {
     std::string source;
     // The value of a variable, if set and not empty.
     std::function<std::optional<std::string>(const char*)> get;
+    // a unit's own section (client_environment's `unit`): its proxies count, the SDK
+    // variables are eks-node's own client's and come from the layers below
+    bool unit_section = false;
 };
 
-std::vector<Layer> layers(Getenv getenv, const json& spec) {
+std::vector<Layer> layers(Getenv getenv, const json& spec, std::string_view unit) {
     std::vector<Layer> out;
+    // the unit's own section first, as its unit reads UNIT.env after default.env
+    if (!unit.empty()) {
+        std::map<std::string, config::environment::Value> own = config::environment::of_unit(spec, unit);
+        std::erase_if(own, [](const auto& kv) { return kv.second.origin == "spec.instance.environment.default"; });
+        if (!own.empty())
+            out.push_back({own.begin()->second.origin,
+                           [own](const char* name) -> std::optional<std::string> {
+                               auto it = own.find(name);
+                               if (it == own.end() || it->second.value.empty()) return std::nullopt;
+                               return it->second.value;
+                           },
+                           true});
+    }
     out.push_back({"environment", [getenv](const char* name) -> std::optional<std::string> {
                        const char* v = getenv ? getenv(name) : nullptr;
                        if (!v || !*v) return std::nullopt;
@@ -307,16 +323,15 @@ ProxyVariable proxy_variable(const std::vector<Layer>& from, const config::envir
 
 }  // namespace
 
-ClientEnvironment client_environment(Getenv getenv, const json& spec) {
-    const std::vector<Layer> from = layers(getenv, spec);
+ClientEnvironment client_environment(Getenv getenv, const json& spec, std::string_view unit) {
+    const std::vector<Layer> from = layers(getenv, spec, unit);
     ClientEnvironment env;
-    env.proxies.http = proxy_variable(from, config::environment::http_proxy);
-    env.proxies.https = proxy_variable(from, config::environment::https_proxy);
-    env.proxies.all = proxy_variable(from, config::environment::all_proxy);
-    env.proxies.no_proxy = proxy_variable(from, config::environment::no_proxy);
+    for (const config::environment::ProxyName& name : config::environment::proxy_names)
+        env.proxies.of(name) = proxy_variable(from, name);
     for (std::string_view name : config::aws_env::names) {
         const std::string key(name);
         for (const Layer& l : from) {
+            if (l.unit_section) continue;
             std::optional<std::string> v = l.get(key.c_str());
             if (!v) continue;
             // Validation checked the configuration's value already, naming its
@@ -375,7 +390,7 @@ ClientSetup client_setup(const json& spec, const json& settings, const json& ins
     // endpoint), the VPC's CIDRs always.
     cfg.proxies = env.proxies;
     if (cfg.proxies.any_proxy()) {
-        ProxyVariable& np = cfg.proxies.no_proxy;
+        ProxyVariable& np = cfg.proxies.no_proxy();
         np.value = derive::complete_no_proxy_list(np.value, derive::no_proxy_additions(spec, instance));
         np.source = np.name.empty() ? "eks-node NO_PROXY completion" : np.source + ", completed by eks-node";
         if (np.name.empty()) np.name = "NO_PROXY";

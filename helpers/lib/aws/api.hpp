@@ -148,16 +148,19 @@ EniTags describe_eni_tags(Session& s, const std::string& mac, const std::string&
 
 // The variables the client reads besides credentials and endpoints: the proxy
 // variables (aws/proxy.hpp) and the AWS SDKs' retry and IMDS ones
-// (config/aws_env.hpp). Each from the first of: this process's environment
-// (an admin's drop-in on eks-node-config.service), then
-// spec.instance.environment.default (user data). Throws ConfigError (exit 6)
-// for an SDK variable the SDKs would refuse, naming it and where it was set.
+// (config/aws_env.hpp). Each from the first of: `unit`'s own section of
+// spec.instance.environment when one is named ("kubelet": what its client
+// reads, pre-flight's question), this process's environment (an admin's
+// drop-in on eks-node-config.service), then spec.instance.environment.default
+// (user data); the unit's section counts for the proxies only, the SDK variables
+// being eks-node's own client's. The one place these layers are composed. Throws ConfigError
+// (exit 6) for an SDK variable the SDKs would refuse, naming it and where it was set.
 struct ClientEnvironment {
     ProxySettings proxies;  // NO_PROXY as found, not completed
     config::aws_env::Values sdk;
     std::map<std::string, std::string, std::less<>> sdk_sources;  // "AWS_MAX_ATTEMPTS" -> "environment"
 };
-ClientEnvironment client_environment(Getenv getenv, const json& spec);
+ClientEnvironment client_environment(Getenv getenv, const json& spec, std::string_view unit = {});
 
 // Everything make_api_lookups builds its client from, exposed for tests.
 struct ClientSetup {

@@ -136,9 +136,9 @@ bool no_proxy_matches(std::string_view list, std::string_view host_text, std::st
 
 const ProxyVariable& proxy_variable_for(const ProxySettings& p, std::string_view url) {
     const std::string scheme = split_url(url).scheme;
-    if (scheme == "https" && p.https.set()) return p.https;
-    if (scheme == "http" && p.http.set()) return p.http;
-    return p.all;
+    if (scheme == "https" && p.https().set()) return p.https();
+    if (scheme == "http" && p.http().set()) return p.http();
+    return p.all();
 }
 
 ProxyChoice choose_proxy(const ProxySettings& p, std::string_view url) {
@@ -148,11 +148,11 @@ ProxyChoice choose_proxy(const ProxySettings& p, std::string_view url) {
     if (!v) {
         if (!p.any_proxy()) return {"", "directly (no proxy variable is set)"};
         return {"", fmt::format("directly (no proxy variable for {}: {} only)", u.scheme,
-                                p.https.set() ? described(p.https) : described(p.http))};
+                                p.https().set() ? described(p.https()) : described(p.http()))};
     }
     std::string entry;
-    if (p.no_proxy.set() && no_proxy_matches(p.no_proxy.value, u.host, &entry))
-        return {"", fmt::format("directly: {} lists {}", described(p.no_proxy), entry)};
+    if (p.no_proxy().set() && no_proxy_matches(p.no_proxy().value, u.host, &entry))
+        return {"", fmt::format("directly: {} lists {}", described(p.no_proxy()), entry)};
     return {v->value, "through the proxy of " + described(*v)};
 }
 

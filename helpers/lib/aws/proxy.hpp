@@ -25,8 +25,12 @@
 // value in a message, only the variable's name and where it was set.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "config/environment.hpp"
 
 namespace eksnode::aws {
 
@@ -39,9 +43,30 @@ struct ProxyVariable {
     bool set() const { return !value.empty(); }
 };
 
+// One ProxyVariable per row of config::environment::proxy_names, in its order: every
+// client that composes them (eks-node-config's AWS client, pre-flight) fills them by walking
+// that table, so a proxy variable is a row there and, if it changes the choice, a rule in
+// choose_proxy, nothing else.
 struct ProxySettings {
-    ProxyVariable http, https, all, no_proxy;
-    bool any_proxy() const { return http.set() || https.set() || all.set(); }
+    std::array<ProxyVariable, config::environment::proxy_names.size()> vars;
+
+    static constexpr std::size_t index_of(const config::environment::ProxyName& name) {
+        for (std::size_t i = 0; i < config::environment::proxy_names.size(); ++i)
+            if (config::environment::proxy_names[i].upper == name.upper) return i;
+        return config::environment::proxy_names.size();  // not a row: at() throws
+    }
+    ProxyVariable& of(const config::environment::ProxyName& name) { return vars.at(index_of(name)); }
+    const ProxyVariable& of(const config::environment::ProxyName& name) const { return vars.at(index_of(name)); }
+
+    ProxyVariable& http() { return of(config::environment::http_proxy); }
+    ProxyVariable& https() { return of(config::environment::https_proxy); }
+    ProxyVariable& all() { return of(config::environment::all_proxy); }
+    ProxyVariable& no_proxy() { return of(config::environment::no_proxy); }
+    const ProxyVariable& http() const { return of(config::environment::http_proxy); }
+    const ProxyVariable& https() const { return of(config::environment::https_proxy); }
+    const ProxyVariable& all() const { return of(config::environment::all_proxy); }
+    const ProxyVariable& no_proxy() const { return of(config::environment::no_proxy); }
+    bool any_proxy() const { return http().set() || https().set() || all().set(); }
 };
 
 struct ProxyChoice {

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "config/environment.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
@@ -290,13 +291,11 @@ std::string redact_environment_line(std::string_view line, size_t start, Redacto
 bool harmless_environment_name(std::string_view name) {
     // The values an operator needs to read a node's behaviour and that carry
     // no credential of their own (URL userinfo is masked separately); the
-    // last two are eks-node's own, in /etc/eks/kubelet/environment.
-    static constexpr std::string_view harmless[] = {"http_proxy",
-                                                    "https_proxy",
-                                                    "no_proxy",
-                                                    "all_proxy",
-                                                    "ftp_proxy",
-                                                    "aws_region",
+    // last two are eks-node's own, in /etc/eks/kubelet/environment. The proxy
+    // variables are those eks-node's clients read, from their one table
+    // (config/environment.hpp): a proxy URL shows its host, its userinfo masked.
+    // One no client of eks-node reads (FTP_PROXY) is masked whole, as any value.
+    static constexpr std::string_view harmless[] = {"aws_region",
                                                     "aws_default_region",
                                                     "aws_sts_regional_endpoints",
                                                     "aws_use_fips_endpoint",
@@ -326,6 +325,8 @@ bool harmless_environment_name(std::string_view name) {
                                                     "nodeadm_kubelet_args",
                                                     "kubelet_config_dropin_dir_alpha"};
     std::string n = lower(name);
+    for (const config::environment::ProxyName& p : config::environment::proxy_names)
+        if (n == p.lower) return true;
     // AWS_ENDPOINT_URL_<SERVICE>: per-service endpoints, the same kind of value
     if (n.starts_with("aws_endpoint_url_")) return true;
     return std::find(std::begin(harmless), std::end(harmless), n) != std::end(harmless);

@@ -11,7 +11,6 @@
 
 #include "aws/api.hpp"
 #include "aws/proxy.hpp"
-#include "config/environment.hpp"
 #include "config/settings.hpp"
 #include "core/backoff.hpp"
 #include "core/curl.hpp"
@@ -42,17 +41,8 @@ struct Target {
 // then what eks-node-config's client reads (this unit's environment, then
 // the default section).
 aws::ProxySettings kubelet_proxies(const json& spec) {
-    namespace env = config::environment;
-    aws::ProxySettings p =
-        aws::client_environment([](const char* name) -> const char* { return std::getenv(name); }, spec).proxies;
-    const std::map<std::string, env::Value> vars = env::of_unit(spec, "kubelet");
-    for (auto [var, name] : {std::pair{&p.http, env::http_proxy}, std::pair{&p.https, env::https_proxy},
-                             std::pair{&p.all, env::all_proxy}, std::pair{&p.no_proxy, env::no_proxy}})
-        // default's are taken above already, under this unit's environment
-        if (const auto* found = env::proxy(vars, name);
-            found && found->second.origin != "spec.instance.environment.default")
-            *var = {found->second.value, found->first, found->second.origin};
-    return p;
+    return aws::client_environment([](const char* name) -> const char* { return std::getenv(name); }, spec, "kubelet")
+        .proxies;
 }
 
 std::vector<Target> targets(const json& cfg) {

@@ -41,8 +41,8 @@ json instance() {
 
 TEST_CASE("proxy by the scheme of the request: HTTPS_PROXY for https, HTTP_PROXY for http", "[aws][proxy]") {
     ProxySettings p;
-    p.http = var("http://plain-proxy:3128", "HTTP_PROXY");
-    p.https = var("http://tls-proxy:3128", "HTTPS_PROXY", "spec.instance.environment.default");
+    p.http() = var("http://plain-proxy:3128", "HTTP_PROXY");
+    p.https() = var("http://tls-proxy:3128", "HTTPS_PROXY", "spec.instance.environment.default");
     CHECK(choose_proxy(p, "https://ec2.us-west-2.amazonaws.com").url == "http://tls-proxy:3128");
     CHECK(choose_proxy(p, "http://127.0.0.1:8080").url == "http://plain-proxy:3128");
     CHECK(choose_proxy(p, "HTTPS://EC2.us-west-2.amazonaws.com/").url == "http://tls-proxy:3128");
@@ -51,18 +51,18 @@ TEST_CASE("proxy by the scheme of the request: HTTPS_PROXY for https, HTTP_PROXY
 
     SECTION("the other scheme's variable is never used") {
         ProxySettings only_https;
-        only_https.https = var("http://tls-proxy:3128", "HTTPS_PROXY");
+        only_https.https() = var("http://tls-proxy:3128", "HTTPS_PROXY");
         ProxyChoice direct = choose_proxy(only_https, "http://127.0.0.1:8080");
         CHECK(direct.url.empty());
         CHECK(direct.why == "directly (no proxy variable for http: HTTPS_PROXY (environment) only)");
         ProxySettings only_http;
-        only_http.http = var("http://plain-proxy:3128", "http_proxy");
+        only_http.http() = var("http://plain-proxy:3128", "http_proxy");
         CHECK(choose_proxy(only_http, "https://ec2.us-west-2.amazonaws.com").url.empty());
     }
     SECTION("ALL_PROXY when the scheme's own is unset, as curl does") {
         ProxySettings all;
-        all.all = var("socks5h://fallback:1080", "ALL_PROXY");
-        all.https = var("http://tls-proxy:3128", "HTTPS_PROXY");
+        all.all() = var("socks5h://fallback:1080", "ALL_PROXY");
+        all.https() = var("http://tls-proxy:3128", "HTTPS_PROXY");
         CHECK(choose_proxy(all, "http://127.0.0.1:8080").url == "socks5h://fallback:1080");
         CHECK(choose_proxy(all, "https://ec2.us-west-2.amazonaws.com").url == "http://tls-proxy:3128");
     }
@@ -72,8 +72,8 @@ TEST_CASE("proxy by the scheme of the request: HTTPS_PROXY for https, HTTP_PROXY
         CHECK(none.why == "directly (no proxy variable is set)");
     }
     SECTION("NO_PROXY wins over every proxy variable, and says which entry") {
-        p.all = var("http://fallback:3128", "ALL_PROXY");
-        p.no_proxy = var("localhost, .amazonaws.com", "NO_PROXY", "spec.instance.environment.default");
+        p.all() = var("http://fallback:3128", "ALL_PROXY");
+        p.no_proxy() = var("localhost, .amazonaws.com", "NO_PROXY", "spec.instance.environment.default");
         ProxyChoice d = choose_proxy(p, "https://ec2.us-west-2.amazonaws.com");
         CHECK(d.url.empty());
         CHECK(d.why == "directly: NO_PROXY (spec.instance.environment.default) lists .amazonaws.com");
@@ -82,8 +82,8 @@ TEST_CASE("proxy by the scheme of the request: HTTPS_PROXY for https, HTTP_PROXY
 
 TEST_CASE("a proxy URL's password never reaches the explanation", "[aws][proxy]") {
     ProxySettings p;
-    p.https = var("http://alice:s3cr%40t@proxy:3128", "HTTPS_PROXY");
-    p.no_proxy = var("169.254.169.254", "NO_PROXY");
+    p.https() = var("http://alice:s3cr%40t@proxy:3128", "HTTPS_PROXY");
+    p.no_proxy() = var("169.254.169.254", "NO_PROXY");
     ProxyChoice c = choose_proxy(p, "https://ec2.us-west-2.amazonaws.com");
     CHECK(c.url == "http://alice:s3cr%40t@proxy:3128");
     CHECK(c.why.find("s3cr") == std::string::npos);
@@ -157,29 +157,44 @@ TEST_CASE("the client's variables: the process environment first, then spec.inst
                                    {"AWS_MAX_ATTEMPTS", "4"}});
     SECTION("user data alone") {
         ClientEnvironment env = client_environment(test::fake_getenv, spec);
-        CHECK(env.proxies.https.value == "http://user-data-proxy:3128");
-        CHECK(env.proxies.https.source == "spec.instance.environment.default");
-        CHECK(env.proxies.http.name == "http_proxy");
-        CHECK(env.proxies.no_proxy.value == ".internal");
+        CHECK(env.proxies.https().value == "http://user-data-proxy:3128");
+        CHECK(env.proxies.https().source == "spec.instance.environment.default");
+        CHECK(env.proxies.http().name == "http_proxy");
+        CHECK(env.proxies.no_proxy().value == ".internal");
         CHECK(env.sdk.max_attempts == 4);
         CHECK(env.sdk_sources["AWS_MAX_ATTEMPTS"] == "spec.instance.environment.default");
     }
     SECTION("an admin's drop-in wins, variable by variable, in either spelling") {
         test::fake_env = {{"https_proxy", "http://admin-proxy:3128"}, {"AWS_MAX_ATTEMPTS", "1"}};
         ClientEnvironment env = client_environment(test::fake_getenv, spec);
-        CHECK(env.proxies.https.value == "http://admin-proxy:3128");
-        CHECK(env.proxies.https.name == "https_proxy");
-        CHECK(env.proxies.https.source == "environment");
-        CHECK(env.proxies.http.value == "http://user-data-plain:3128");  // not overridden
-        CHECK(env.proxies.no_proxy.value == ".internal");
+        CHECK(env.proxies.https().value == "http://admin-proxy:3128");
+        CHECK(env.proxies.https().name == "https_proxy");
+        CHECK(env.proxies.https().source == "environment");
+        CHECK(env.proxies.http().value == "http://user-data-plain:3128");  // not overridden
+        CHECK(env.proxies.no_proxy().value == ".internal");
         CHECK(env.sdk.max_attempts == 1);
         CHECK(env.sdk_sources["AWS_MAX_ATTEMPTS"] == "environment");
     }
     SECTION("upper case first within one source; empty is unset") {
         test::fake_env = {{"HTTPS_PROXY", "http://upper:1"}, {"https_proxy", "http://lower:2"}, {"NO_PROXY", ""}};
         ClientEnvironment env = client_environment(test::fake_getenv, spec);
-        CHECK(env.proxies.https.value == "http://upper:1");
-        CHECK(env.proxies.no_proxy.value == ".internal");
+        CHECK(env.proxies.https().value == "http://upper:1");
+        CHECK(env.proxies.no_proxy().value == ".internal");
+    }
+    SECTION("a unit's own section first, for its proxies only (pre-flight asks for kubelet's)") {
+        spec["instance"]["environment"]["kubelet"] = {{"https_proxy", "http://kubelet-proxy:3128"},
+                                                      {"AWS_MAX_ATTEMPTS", "9"},
+                                                      {"AWS_RETRY_MODE", "not checked here"}};
+        test::fake_env = {{"HTTPS_PROXY", "http://admin-proxy:3128"}, {"NO_PROXY", ".admin"}};
+        ClientEnvironment env = client_environment(test::fake_getenv, spec, "kubelet");
+        CHECK(env.proxies.https().value == "http://kubelet-proxy:3128");
+        CHECK(env.proxies.https().name == "https_proxy");
+        CHECK(env.proxies.https().source == "spec.instance.environment.kubelet");
+        CHECK(env.proxies.no_proxy().value == ".admin");                   // the unit sets none
+        CHECK(env.proxies.http().value == "http://user-data-plain:3128");  // default's
+        CHECK(env.sdk.max_attempts == 4);                                  // eks-node's own client's
+        // eks-node-config's own client (no unit) never sees kubelet's section
+        CHECK(client_environment(test::fake_getenv, spec).proxies.https().value == "http://admin-proxy:3128");
     }
     SECTION("a bad SDK variable in the environment is exit 6 naming it") {
         test::fake_env = {{"AWS_RETRY_MODE", "fast"}};
@@ -199,7 +214,7 @@ TEST_CASE("the client's NO_PROXY is completed as the node's, when a proxy is set
     derive::MachineFacts machine;
     ClientSetup s = client_setup(spec_with_default({{"HTTPS_PROXY", "http://p:3128"}, {"NO_PROXY", ".internal"}}),
                                  json::object(), instance(), machine, test::fake_getenv);
-    const ProxyVariable& np = s.session.proxies.no_proxy;
+    const ProxyVariable& np = s.session.proxies.no_proxy();
     CHECK(np.value ==
           ".internal,169.254.169.254,fd00:ec2::254,localhost,127.0.0.1,::1,172.16.0.0/16,10.100.0.0/16,"
           "abc.gr7.us-west-2.eks.amazonaws.com");
@@ -211,7 +226,7 @@ TEST_CASE("the client's NO_PROXY is completed as the node's, when a proxy is set
     SECTION("no proxy: NO_PROXY as given") {
         ClientSetup none = client_setup(spec_with_default({{"NO_PROXY", ".internal"}}), json::object(), instance(),
                                         machine, test::fake_getenv);
-        CHECK(none.session.proxies.no_proxy.value == ".internal");
+        CHECK(none.session.proxies.no_proxy().value == ".internal");
     }
 }
 
