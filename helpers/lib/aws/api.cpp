@@ -281,20 +281,27 @@ struct Layer {
     bool unit_section = false;
 };
 
+// A layer over variables of spec.instance.environment (config::environment::of_unit's)
+Layer section_layer(std::string source, std::map<std::string, config::environment::Value> vars, bool unit_section) {
+    return {std::move(source),
+            [vars = std::move(vars)](const char* name) -> std::optional<std::string> {
+                auto it = vars.find(name);
+                if (it == vars.end() || it->second.value.empty()) return std::nullopt;
+                return it->second.value;
+            },
+            unit_section};
+}
+
 std::vector<Layer> layers(Getenv getenv, const json& spec, std::string_view unit) {
     std::vector<Layer> out;
     // the unit's own section first, as its unit reads UNIT.env after default.env
     if (!unit.empty()) {
         std::map<std::string, config::environment::Value> own = config::environment::of_unit(spec, unit);
         std::erase_if(own, [](const auto& kv) { return kv.second.origin == "spec.instance.environment.default"; });
-        if (!own.empty())
-            out.push_back({own.begin()->second.origin,
-                           [own](const char* name) -> std::optional<std::string> {
-                               auto it = own.find(name);
-                               if (it == own.end() || it->second.value.empty()) return std::nullopt;
-                               return it->second.value;
-                           },
-                           true});
+        if (!own.empty()) {
+            std::string origin = own.begin()->second.origin;
+            out.push_back(section_layer(std::move(origin), std::move(own), true));
+        }
     }
     out.push_back({"environment", [getenv](const char* name) -> std::optional<std::string> {
                        const char* v = getenv ? getenv(name) : nullptr;
@@ -302,12 +309,7 @@ std::vector<Layer> layers(Getenv getenv, const json& spec, std::string_view unit
                        return std::string(v);
                    }});
     // the default section: what a unit without a section of its own sees
-    out.push_back({"spec.instance.environment.default",
-                   [vars = config::environment::of_unit(spec, "")](const char* name) -> std::optional<std::string> {
-                       auto it = vars.find(name);
-                       if (it == vars.end() || it->second.value.empty()) return std::nullopt;
-                       return it->second.value;
-                   }});
+    out.push_back(section_layer("spec.instance.environment.default", config::environment::of_unit(spec, ""), false));
     return out;
 }
 

@@ -22,10 +22,4 @@ std::map<std::string, Value> of_unit(const json& spec, std::string_view unit) {
     return out;
 }
 
-const std::pair<const std::string, Value>* proxy(const std::map<std::string, Value>& vars, const ProxyName& name) {
-    for (std::string_view spelling : {name.upper, name.lower})
-        if (auto it = vars.find(std::string(spelling)); it != vars.end() && !it->second.value.empty()) return &*it;
-    return nullptr;
-}
-
 }  // namespace eksnode::config::environment

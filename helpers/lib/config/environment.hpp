@@ -40,9 +40,4 @@ struct Value {
 // clients take it. A value that is not a string is skipped (validation names it).
 std::map<std::string, Value> of_unit(const json& spec, std::string_view unit);
 
-// The first variable of `vars` set (not empty) in either spelling of `name`,
-// upper case first as Go's net/http reads them (its entry: spelling, value);
-// nullptr when neither is.
-const std::pair<const std::string, Value>* proxy(const std::map<std::string, Value>& vars, const ProxyName& name);
-
 }  // namespace eksnode::config::environment

@@ -196,6 +196,18 @@ TEST_CASE("the client's variables: the process environment first, then spec.inst
         // eks-node-config's own client (no unit) never sees kubelet's section
         CHECK(client_environment(test::fake_getenv, spec).proxies.https().value == "http://admin-proxy:3128");
     }
+    SECTION("within a unit's section, upper case first as Go reads them; an empty one is unset") {
+        test::fake_env = {{"HTTPS_PROXY", "http://admin-proxy:3128"}};
+        spec["instance"]["environment"]["kubelet"] = {{"https_proxy", "http://lower"}, {"HTTPS_PROXY", ""}};
+        ProxySettings p = client_environment(test::fake_getenv, spec, "kubelet").proxies;
+        CHECK(p.https().name == "https_proxy");
+        CHECK(p.https().value == "http://lower");
+        spec["instance"]["environment"]["kubelet"]["HTTPS_PROXY"] = "http://upper";
+        p = client_environment(test::fake_getenv, spec, "kubelet").proxies;
+        CHECK(p.https().name == "HTTPS_PROXY");
+        CHECK(p.http().source == "spec.instance.environment.default");  // the section sets none
+        CHECK_FALSE(p.all().set());                                     // set nowhere: none
+    }
     SECTION("a bad SDK variable in the environment is exit 6 naming it") {
         test::fake_env = {{"AWS_RETRY_MODE", "fast"}};
         try {

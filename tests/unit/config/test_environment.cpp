@@ -23,14 +23,3 @@ TEST_CASE("environment: default, then the unit's own section over it", "[config]
     CHECK(env::of_unit(spec, "").at("HTTPS_PROXY").value == "http://d:3128");
     CHECK(env::of_unit(json::object(), "kubelet").empty());
 }
-
-TEST_CASE("environment: proxies, upper case first as Go reads them", "[config][environment]") {
-    std::map<std::string, env::Value> vars{{"https_proxy", {"http://lower", "x"}}, {"HTTPS_PROXY", {"", "y"}}};
-    // an empty upper-case value is unset: the lower-case spelling counts
-    const auto* found = env::proxy(vars, env::https_proxy);
-    REQUIRE(found);
-    CHECK(found->first == "https_proxy");
-    vars["HTTPS_PROXY"].value = "http://upper";
-    CHECK(env::proxy(vars, env::https_proxy)->first == "HTTPS_PROXY");
-    CHECK(env::proxy(vars, env::http_proxy) == nullptr);
-}
