@@ -162,7 +162,10 @@ async def main(a):
     done = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: done.done() or done.set_result(None))
-    server = await asyncio.start_unix_server(lambda r, w: serve(vol, r, w), path=a.socket)
+    # Listening before the path appears: a client that waits for the path (lazydisk_test.py,
+    # join.py) and connected between bind() and listen() was refused (2026-11-29, once under load)
+    server = await asyncio.start_unix_server(lambda r, w: serve(vol, r, w), path=a.socket + ".tmp")
+    os.replace(a.socket + ".tmp", a.socket)
     await done
     server.close()
     if a.stats:

@@ -23,6 +23,7 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 BLOCK = 64 * 1024
 failures = 0
+servers = []  # killed at exit: a failed check's traceback must not leave one holding meson's pipe
 
 
 def check(ok, what):
@@ -92,6 +93,7 @@ def serve(d, image, extra=()):
             p.unlink()
     proc = subprocess.Popen([sys.executable, str(HERE / "lazydisk.py"), "--image", str(image), "--socket", str(sock),
                              "--latency-ms", "1", "--block-kib", str(BLOCK // 1024), "--stats", str(stats), *extra])
+    servers.append(proc)
     for _ in range(400):
         if sock.exists():
             break
@@ -158,4 +160,9 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        for p in servers:
+            if p.poll() is None:
+                p.kill()
