@@ -3,7 +3,7 @@
 // tools/layers.py checks).
 //
 // Why a header of our own: toml++ 3.3 (Debian 12's, compiled into our objects
-// header-only, meson.build) and 3.4 classify a code point as horizontal
+// from its headers, meson.build) and 3.4 classify a code point as horizontal
 // whitespace with a generated table whose lookup ends in TOML_UNREACHABLE for
 // most non-ASCII characters it does not list (U+00A1..U+0499 but U+00A0, and
 // U+2FEE..U+33E7 but U+3000): `[é]` or a multi-line string's line-ending
@@ -17,6 +17,7 @@
 #pragma once
 
 #include <toml++/impl/preprocessor.h>
+#include <cstdint>  // the generated file uses it and, read first here, includes nothing
 
 #pragma push_macro("TOML_UNREACHABLE")
 #undef TOML_UNREACHABLE
