@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "config/aws_env.hpp"
 #include "config/environment.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
@@ -295,16 +296,16 @@ bool harmless_environment_name(std::string_view name) {
     // variables are those eks-node's clients read, from their one table
     // (config/environment.hpp): a proxy URL shows its host, its userinfo masked.
     // One no client of eks-node reads (FTP_PROXY) is masked whole, as any value.
+    // The AWS SDK variables eks-node's own client reads (numbers and switches)
+    // come from that client's table (config/aws_env.hpp); the aws_ names listed
+    // here are the SDKs' region, endpoint and CA settings.
     static constexpr std::string_view harmless[] = {"aws_region",
                                                     "aws_default_region",
                                                     "aws_sts_regional_endpoints",
                                                     "aws_use_fips_endpoint",
                                                     "aws_use_dualstack_endpoint",
                                                     "aws_endpoint_url",
-                                                    "aws_retry_mode",
-                                                    "aws_max_attempts",
                                                     "aws_ca_bundle",
-                                                    "aws_ec2_metadata_disabled",
                                                     "aws_ec2_metadata_service_endpoint",
                                                     "aws_ec2_metadata_service_endpoint_mode",
                                                     "aws_ec2_metadata_v1_disabled",
@@ -327,6 +328,8 @@ bool harmless_environment_name(std::string_view name) {
     std::string n = lower(name);
     for (const config::environment::ProxyName& p : config::environment::proxy_names)
         if (n == p.lower) return true;
+    for (std::string_view sdk : config::aws_env::names)
+        if (n == lower(sdk)) return true;
     // AWS_ENDPOINT_URL_<SERVICE>: per-service endpoints, the same kind of value
     if (n.starts_with("aws_endpoint_url_")) return true;
     return std::find(std::begin(harmless), std::end(harmless), n) != std::end(harmless);

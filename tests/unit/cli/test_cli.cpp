@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/redact.hpp"
+#include "config/aws_env.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
@@ -191,6 +192,18 @@ TEST_CASE("collect-logs masks every environment value but the harmless ones", "[
     CHECK(d.text("Environment=\"GITHUB_PAT=ghp_PLANTED0123\" NO_PROXY=.internal HTTPS_PROXY=http://u:" +
                  quote_password + "@proxy:3128\n") ==
           "Environment=\"GITHUB_PAT=REDACTED\" NO_PROXY=.internal HTTPS_PROXY=http://REDACTED@proxy:3128\n");
+}
+
+TEST_CASE("collect-logs shows the AWS SDK variables eks-node's client reads, from that client's table",
+          "[cli][collect-logs]") {
+    // one table (config/aws_env.hpp) for the client, its validation and the redactor
+    for (std::string_view name : config::aws_env::names) {
+        CAPTURE(name);
+        CHECK(cli::harmless_environment_name(name));
+    }
+    cli::Redactor r;
+    CHECK(r.environment_file("AWS_METADATA_SERVICE_TIMEOUT=7\nAWS_SECRET_ACCESS_KEY=PLANTEDsecret\n") ==
+          "AWS_METADATA_SERVICE_TIMEOUT=7\nAWS_SECRET_ACCESS_KEY=REDACTED\n");
 }
 
 TEST_CASE("collect-logs: a URL's password inside a value masked whole is scrubbed alone too", "[cli][collect-logs]") {
