@@ -43,7 +43,9 @@ phase dependencies
 # fills the CPU the images leave idle, then had less of it before the VM tier: its tail after
 # the main tests grew (486 s against run Y's 341). The run does about 6,500 CPU-s of work with
 # no core idle: its order moves the time around, only less work saves it.
-stage1_log=$(mktemp "${TMPDIR:-/tmp}/eks-node-vm-stage1.XXXXXX")
+# Both image logs stay in build/ (each step's seconds: where a bare run's image time went)
+mkdir -p build
+stage1_log=build/vm-images-stage1.log
 (for flavour in bookworm sid; do
   EKS_NODE_VM_FLAVOUR=$flavour nice -n 10 tests/vm/build-image.sh --stage1 >/dev/null || true
 done) >"$stage1_log" 2>&1 &
@@ -183,7 +185,7 @@ aarch64=$!
 # comes after the build, as a new image is validated by the eks-node just built
 # (`meson install` of build/, `eks-node validate --image`); stage 1 started with the
 # build (above), and each flavour's lock makes this wait for it.
-images_log=$(mktemp "${TMPDIR:-/tmp}/eks-node-vm-images.XXXXXX")
+images_log=build/vm-images.log
 (for flavour in bookworm sid; do
   EKS_NODE_VM_FLAVOUR=$flavour EKS_NODE_VM_BUILD_DIR=$PWD/build tests/vm/build-image.sh >/dev/null ||
     echo "image $flavour: FAILED"
@@ -201,7 +203,6 @@ if grep -q FAILED "$images_log"; then
   tail -n 40 "$stage1_log" "$images_log" # stage 1 beside the build wrote only there
   status=1
 fi
-rm -f "$images_log" "$stage1_log" # the run leaves nothing outside the clone and the caches
 # Every tier, two tests at a time, the VM tier's boots too (each guest on one
 # host thread: tests/vm/run-scenario.sh); a boot group's scenarios share one
 # boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
