@@ -3,7 +3,7 @@
 # VM 34-private-registries' inputs, made in the guest at test time:
 #
 #   registries-setup.sh setup      a CA and a server certificate for registry.eksvm.test and
-#                                  mirror.eksvm.test (openssl, now), a password for the mirror's
+#                                  mirror.eksvm.test (registry.py certs, now), a password for the mirror's
 #                                  basic auth, both names on 127.0.0.1 in /etc/hosts, and the
 #                                  node.toml fragment with everything (eksvm-private-setup.service,
 #                                  before eks-node-config)
@@ -63,14 +63,8 @@ write_fragment() {
 
 setup() {
   rm -rf "$dir"
-  mkdir -m 0700 "$dir"
+  python3 /run/eksvm/in/registry.py certs "$dir" registry.eksvm.test mirror.eksvm.test
   cd "$dir"
-  local key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-  openssl req -x509 "${key[@]}" -keyout ca.key -out ca.pem -days 2 -subj "/CN=eksvm registries CA" 2>/dev/null
-  openssl req -new "${key[@]}" -keyout server.key -out server.csr -subj "/CN=registry.eksvm.test" 2>/dev/null
-  printf 'subjectAltName=DNS:registry.eksvm.test,DNS:mirror.eksvm.test\n' >server.ext
-  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-    -extfile server.ext 2>/dev/null
   (
     umask 077
     printf 'puller:%s\n' "$(openssl rand -hex 16)" >basic-auth
