@@ -197,6 +197,9 @@ cp -a "$scenario" "$in/scenario"
   echo "VM_INSTALL=$VM_INSTALL"
 } >"$in/scenario.env"
 cp "$here/guest/check-lib.sh" "$here/guest/registry.py" "$in/"
+# The registry stand-ins' CA and certificate (31, 34), made here at the host's speed: openssl
+# in a TCG guest took 31 s of 31-fast-image-pull's boot (run R, 2026-11-29)
+python3 "$here/guest/registry.py" certs "$in/registry-tls" registry.eksvm.test mirror.eksvm.test soci.eksvm.test
 if ((${#cases[@]})); then
   mkdir "$in/cases"
   for c in "${cases[@]}"; do

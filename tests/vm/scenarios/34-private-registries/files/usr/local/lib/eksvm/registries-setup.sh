@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # VM 34-private-registries' inputs, made in the guest at test time:
 #
-#   registries-setup.sh setup      a CA and a server certificate for registry.eksvm.test and
-#                                  mirror.eksvm.test (registry.py certs, now), a password for the mirror's
+#   registries-setup.sh setup      the run's CA and server certificate for registry.eksvm.test and
+#                                  mirror.eksvm.test (made on the host: run-scenario.sh), a password for the mirror's
 #                                  basic auth, both names on 127.0.0.1 in /etc/hosts, and the
 #                                  node.toml fragment with everything (eksvm-private-setup.service,
 #                                  before eks-node-config)
@@ -63,7 +63,8 @@ write_fragment() {
 
 setup() {
   rm -rf "$dir"
-  python3 /run/eksvm/in/registry.py certs "$dir" registry.eksvm.test mirror.eksvm.test
+  mkdir -m 0700 "$dir"
+  cp /run/eksvm/in/registry-tls/{ca.pem,server.pem,server.key} "$dir/"
   cd "$dir"
   (
     umask 077
