@@ -35,19 +35,20 @@ containerd speaks plain HTTP to a loopback address unless a hosts.toml says othe
 
 import argparse
 import base64
-import os
-import subprocess
-import sys
-import threading
-import uuid
 import gzip
 import hashlib
 import hmac
 import http.server
 import io
 import json
+import os
 import ssl
+import subprocess
+import sys
 import tarfile
+import threading
+import urllib.parse
+import uuid
 
 TAG = "v1"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
@@ -178,11 +179,7 @@ class Registry(http.server.BaseHTTPRequestHandler):
 
     def referrers(self, subject):
         """OCI 1.1's referrers list: an index of the pushed manifests whose subject is SUBJECT."""
-        want = None
-        query = self.path.partition("?")[2]
-        for part in query.split("&"):
-            if part.startswith("artifactType="):
-                want = part[len("artifactType="):].replace("%2F", "/").replace("%2B", "+")
+        want = urllib.parse.parse_qs(self.path.partition("?")[2]).get("artifactType", [None])[0]
         found = []
         with self.lock:
             for d, (mtype, body) in sorted(self.manifests.items()):
@@ -259,10 +256,10 @@ class Registry(http.server.BaseHTTPRequestHandler):
         return self.error(404, "NAME_UNKNOWN")
 
     def finish_upload(self, upload, query):
-        want = [p[len("digest="):] for p in query.split("&") if p.startswith("digest=")]
+        want = urllib.parse.parse_qs(query).get("digest", [None])[0]
         with self.lock:
             data = self.uploads.pop(upload)
-            if not want or want[0].replace("%3A", ":") != digest(data):
+            if want != digest(data):
                 return self.error(400, "DIGEST_INVALID")
             self.blobs[digest(data)] = data
         return self.answer(201, b"", headers=[("Location", "/v2/%s/blobs/%s" % (self.repo, digest(data))),

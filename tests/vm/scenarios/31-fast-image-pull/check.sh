@@ -141,10 +141,10 @@ sys.exit(0 if labels.get("containerd.io/snapshot/remote") == "remote snapshot" a
 }
 check "... the snapshotter's own state marks the image's layer a remote snapshot" remote_snapshot
 fuse_root() { awk '$9 == "fuse.rawBridge" && $5 ~ "^/var/lib/soci-snapshotter-grpc/snapshotter/snapshots/[0-9]+/fs$" { print $5 }' /proc/self/mountinfo | head -n 1; }
-check "... mounted by FUSE (fuse.rawBridge), not unpacked" bash -c "$(declare -f fuse_root); r=\$(fuse_root); [[ -n \$r ]] && ls -l \$r"
+fuse_mounted() { local r; r=$(fuse_root); [[ -n $r ]] && ls -l "$r"; }
+check "... mounted by FUSE (fuse.rawBridge), not unpacked" fuse_mounted
 check "... no whole GET of the layer since the index was pushed" bash -c '
   ! tail -n +'"$((pushed + 1))"' '"$reg_log"' | grep -E "^5001 GET /v2/eksvm/soci/blobs/'"$layer"' 200 "'
-before=$(wc -l <"$reg_log")
 lazy_read() {
   local root
   root=$(fuse_root)
@@ -156,12 +156,13 @@ sys.exit(0 if open(sys.argv[1], "rb").read(64) == want else 1)
 PY
 }
 check "64 bytes read from the layer are the registry's bytes" lazy_read
-check "... fetched by range: one span of the ${layer_size}-byte layer, not all of it" bash -c '
-  ranges=$(tail -n +'"$((before + 1))"' '"$reg_log"' | grep -E "^5001 GET /v2/eksvm/soci/blobs/'"$layer"' 206 .* range=[0-9]+-[0-9]+$")
-  echo "$ranges"; [[ -n $ranges ]] || exit 1
-  while read -r line; do
-    r=${line##*range=}; (( ${r#*-} - ${r%-*} + 1 < '"$layer_size"' )) || exit 1
-  done <<<"$ranges"'
+# Counted from the push, not from the read: the snapshotter may fetch the span the read needs
+# before it (it did once, 2026-11-29); what matters is that what it fetched is less than the layer
+check "... fetched by range since the index was pushed: spans of the ${layer_size}-byte layer, not all of it" bash -c '
+  ranges=$(tail -n +'"$((pushed + 1))"' '"$reg_log"' | grep -E "^5001 GET /v2/eksvm/soci/blobs/'"$layer"' 206 .* range=[0-9]+-[0-9]+$")
+  echo "$ranges"; total=0
+  while read -r line; do r=${line##*range=}; total=$((total + ${r#*-} - ${r%-*} + 1)); done <<<"$ranges"
+  echo "bytes fetched: $total"; (( total > 2 && total < '"$layer_size"' ))'
 
 # A cached archive cut short, as the sid image build once shipped one (issue 33: 200,192 of
 # 311,296 bytes, in the middle of a blob): refused by name in eks-node-pause-image.service;
