@@ -18,7 +18,8 @@ lower layer, never one of its own layer or above:
                                   plugins; the resolver (config.json from every source)
     steps                         one file per step binary (helpers/lib/steps/)
     cli                           the operator CLI
-    main                          helpers/*/main.cpp, generators/main.cpp
+    main                          helpers/cli/main.cpp, helpers/step-main.cpp.in (each step
+                                  program's main, made from units/steps.tsv), generators/main.cpp
 
 Namespaces: a module's files declare their names in `eksnode::<module>`
 (`eksnode::render::ca`), with its inside in `eksnode::<module>::detail`, which
@@ -56,7 +57,8 @@ def sources():
         for f in sorted(d.iterdir()):
             if f.suffix in (".cpp", ".hpp"):
                 yield d.name, f
-    for f in sorted(list((ROOT / "helpers").glob("*/main.cpp")) + list((ROOT / "generators").glob("*.cpp"))):
+    mains = list((ROOT / "helpers").glob("*/main.cpp")) + list((ROOT / "helpers").glob("*-main.cpp.in"))
+    for f in sorted(mains + list((ROOT / "generators").glob("*.cpp"))):
         yield "main", f
 
 

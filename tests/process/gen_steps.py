@@ -12,16 +12,17 @@ import tempfile
 ROOT = pathlib.Path(sys.argv[1])
 GEN = ROOT / "tools" / "gen-steps.py"
 TABLE = (ROOT / "units" / "steps.tsv").read_text(encoding="utf-8")
-ROW = "eks-node-imds.service\teks-node-imds\timds\tsteps\tboth\t1\ttarget\tyes\tyes"
+ROW = "eks-node-imds.service\teks-node-imds\tstep\tsteps\tboth\t1\ttarget\tyes\tyes"
 
 
 def run(text):
     with tempfile.TemporaryDirectory() as d:
-        src, out = pathlib.Path(d) / "steps.tsv", pathlib.Path(d) / "out.cpp"
+        src, out, hdr = (pathlib.Path(d) / n for n in ("steps.tsv", "out.cpp", "entries.hpp"))
         src.write_text(text, encoding="utf-8")
-        r = subprocess.run([sys.executable, str(GEN), "--steps", str(src), "--output", str(out)],
+        r = subprocess.run([sys.executable, str(GEN), "--steps", str(src), "--output", str(out), "--entries", str(hdr)],
                            stderr=subprocess.PIPE, text=True)
-        return r.returncode, r.stderr, out.read_text() if out.exists() else ""
+        read = lambda f: f.read_text() if f.exists() else ""  # noqa: E731
+        return r.returncode, r.stderr, read(out), read(hdr)
 
 
 def main():
@@ -33,20 +34,34 @@ def main():
         failed += not ok
 
     assert ROW in TABLE, "the imds row this test mutates"
-    rc, err, out = run(TABLE)
-    rows = [line for line in TABLE.splitlines() if line and not line.startswith("#")]
+    rc, err, out, hdr = run(TABLE)
+    rows = [line.split("\t") for line in TABLE.splitlines() if line and not line.startswith("#")]
     check(f"the tree's table compiles, {len(rows)} rows", rc == 0 and out.count("Start::") == len(rows), err)
+    # steps/entries.hpp: each steps row with entry step declares its spec and function, each
+    # with entry main its own main(); the chain's functions in the chain column's order
+    entries = [r for r in rows if r[2] != "-"]  # a row whose program is another row's declares nothing
+    for unit, program, entry, library, _, chain, *_ in entries:
+        name = program.removeprefix("eks-node-").replace("-", "_")
+        want = {"step": [f"extern const StepSpec {name}_spec;", f"StepResult {name}(const StepOptions& opts);"],
+                "main": [f"int {name}_main(int argc, char** argv);"]}.get(entry, []) if library == "steps" else []
+        check(f"entries.hpp declares {unit}'s entry ({entry}, {library})",
+              all(w in hdr for w in want) and (want or f" {name}_spec;" not in hdr), hdr)
+    chain = [r[1].removeprefix("eks-node-") for r in sorted((r for r in rows if r[5] != "-"), key=lambda r: int(r[5]))]
+    listed = [line.split('"')[1] for line in hdr.split("chain_functions[] = {")[-1].split("};")[0].splitlines()
+              if '"' in line]
+    check(f"entries.hpp lists the chain in order: {' '.join(chain)}", listed == chain, listed)
     cases = {
         "a missing column": ROW.rsplit("\t", 1)[0],
         "a kind that is not eks, ecs or both": ROW.replace("\tboth\t", "\tall\t"),
-        "a program its main does not build": ROW.replace("\timds\tsteps", "\tconfig\tsteps"),
+        "an entry that is not step, main or -": ROW.replace("\tstep\tsteps", "\tmain.cpp\tsteps"),
+        "a step of the chain with its own main()": ROW.replace("\tstep\tsteps", "\tmain\tsteps"),
         "a gap in the chain": ROW.replace("\t1\t", "\t9\t"),
         "a unit named twice": ROW + "\n" + ROW,
     }
     for what, row in cases.items():
-        rc, err, _ = run(TABLE.replace(ROW, row))
+        rc, err, _, _ = run(TABLE.replace(ROW, row))
         check(f"refused: {what}", rc != 0 and "steps.tsv" in err, f"rc {rc}: {err.strip()}")
-    print(f"checks: {len(cases) + 1 - failed} passed, {failed} failed")
+    print(f"checks: {len(cases) + len(entries) + 2 - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 

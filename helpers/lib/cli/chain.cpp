@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "steps/steps.hpp"
@@ -13,15 +12,6 @@ namespace eksnode::cli {
 
 namespace {
 
-using Run = StepResult (*)(const StepOptions&);
-
-// The function of each step the table places in the chain: the one thing
-// the table cannot say (core/ is below the steps).
-constexpr std::pair<std::string_view, Run> functions[] = {
-    {"imds", steps::imds},       {"config", steps::config},         {"system", steps::system}, {"ca", steps::ca},
-    {"kubelet", steps::kubelet}, {"containerd", steps::containerd}, {"hosts", steps::hosts},   {"ecs", steps::ecs},
-};
-
 std::vector<ChainStep> ordered() {
     std::vector<const units::Unit*> rows;
     for (const units::Unit& u : units::all())
@@ -29,12 +19,12 @@ std::vector<ChainStep> ordered() {
     std::sort(rows.begin(), rows.end(), [](const units::Unit* a, const units::Unit* b) { return a->chain < b->chain; });
     std::vector<ChainStep> out;
     for (const units::Unit* u : rows) {
-        auto f =
-            std::find_if(std::begin(functions), std::end(functions), [&](const auto& p) { return p.first == u->step; });
-        // units/steps.tsv and this list disagree: a build that cannot render
-        if (f == std::end(functions))
+        // steps/entries.hpp's list is generated from the same table (tools/gen-steps.py)
+        auto f = std::find_if(std::begin(steps::chain_functions), std::end(steps::chain_functions),
+                              [&](const steps::ChainFunction& c) { return c.step == u->step; });
+        if (f == std::end(steps::chain_functions))
             throw std::logic_error("units/steps.tsv places " + std::string(u->step) + " in the chain: no function");
-        out.push_back({u->step, f->second, u->kinds});
+        out.push_back({u->step, f->run, u->kinds});
     }
     return out;
 }

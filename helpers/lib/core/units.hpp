@@ -23,7 +23,7 @@ enum class Library { steps, cli };
 struct Unit {
     std::string_view unit;     // "eks-node-imds.service", "eks-node-network@.service"
     std::string_view program;  // what ExecStart= runs from /usr/libexec/eks-node
-    std::string_view step;     // helpers/STEP/main.cpp builds the program; "" when another row does
+    std::string_view step;     // the program's name without eks-node-; "" when another row builds it
     Library library;
     Kinds kinds;
     int chain;  // its place in `eks-node render`'s chain, 1..; 0 when not there

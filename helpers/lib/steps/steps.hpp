@@ -10,9 +10,14 @@
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 #include "core/step.hpp"
+// Each step's spec and function, generated from units/steps.tsv (tools/gen-steps.py)
 #include "steps/entries.hpp"
 
 namespace eksnode::steps {
+
+// containerd's files from what the image fixes alone, as `eks-node render --image` writes
+// them at image build (steps/containerd.cpp)
+StepResult containerd_image(const StepOptions& opts);
 
 // settings.preflight.policy of a config.json: "warn" (the default), "fail" or "off"
 // (steps/preflight.cpp; eks-node-config writes the gate's marker by it)

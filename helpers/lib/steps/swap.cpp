@@ -42,20 +42,6 @@ namespace {
 
 constexpr std::string_view swap_magic = "SWAPSPACE2";  // the last 10 bytes of mkswap's first page
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 std::string errno_text(int e) { return std::strerror(e); }
 
 // /proc/swaps' names (octal escapes for blanks, as the kernel writes them).
@@ -101,9 +87,9 @@ bool is_ready(const fs::path& p, std::uint64_t bytes) {
     if (static_cast<std::uint64_t>(st.st_size) != bytes || (st.st_mode & 07777) != 0600) return false;
     const long page = ::sysconf(_SC_PAGESIZE);
     Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return false;
+    if (fd.fd < 0) return false;
     char magic[10];
-    if (::pread(fd.get(), magic, sizeof magic, page - static_cast<long>(sizeof magic)) !=
+    if (::pread(fd.fd, magic, sizeof magic, page - static_cast<long>(sizeof magic)) !=
         static_cast<ssize_t>(sizeof magic))
         return false;
     return std::string_view(magic, sizeof magic) == swap_magic;
@@ -196,19 +182,19 @@ WriteResult make_swap_file(const Paths& paths, const std::string& file, long mib
     fs::create_directories(dir);
     std::string tmp = (dir / fmt::format(".{}{}XXXXXX", p.filename().string(), temp_file_marker)).string();
     Fd fd(::mkstemp(tmp.data()));
-    if (fd.get() < 0) throw Error(fmt::format("{}: cannot create a file: {}", dir.string(), errno_text(errno)));
+    if (fd.fd < 0) throw Error(fmt::format("{}: cannot create a file: {}", dir.string(), errno_text(errno)));
     try {
-        if (::fchmod(fd.get(), 0600) != 0) throw Error(fmt::format("{}: chmod: {}", tmp, errno_text(errno)));
+        if (::fchmod(fd.fd, 0600) != 0) throw Error(fmt::format("{}: chmod: {}", tmp, errno_text(errno)));
         struct stat old {};
         const std::uint64_t old_bytes =
             ::lstat(p.c_str(), &old) == 0 && S_ISREG(old.st_mode) ? static_cast<std::uint64_t>(old.st_blocks) * 512 : 0;
-        check_room(fd.get(), p, bytes, old_bytes, source);
-        allocate(fd.get(), p, bytes);
-        if (::fsync(fd.get()) != 0) throw Error(fmt::format("{}: fsync: {}", tmp, errno_text(errno)));
+        check_room(fd.fd, p, bytes, old_bytes, source);
+        allocate(fd.fd, p, bytes);
+        if (::fsync(fd.fd) != 0) throw Error(fmt::format("{}: fsync: {}", tmp, errno_text(errno)));
         ProcessResult r = run_process({"mkswap", "--label", "eks-node", tmp});
         if (!r.succeeded())
             throw Error(fmt::format("mkswap {}: {}", tmp, r.started ? r.err : errno_text(r.spawn_error)));
-        if (::fsync(fd.get()) != 0) throw Error(fmt::format("{}: fsync: {}", tmp, errno_text(errno)));
+        if (::fsync(fd.fd) != 0) throw Error(fmt::format("{}: fsync: {}", tmp, errno_text(errno)));
         if (::rename(tmp.c_str(), p.c_str()) != 0)
             throw Error(fmt::format("{}: rename: {}", p.string(), errno_text(errno)));
     } catch (...) {
@@ -216,7 +202,7 @@ WriteResult make_swap_file(const Paths& paths, const std::string& file, long mib
         throw;
     }
     Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dfd.get() >= 0) ::fsync(dfd.get());
+    if (dfd.fd >= 0) ::fsync(dfd.fd);
     log::info("{}: swap file of {} MiB made (0600, mkswap)", file, mib);
     return WriteResult::written;
 }

@@ -46,8 +46,7 @@ TEST_CASE("units/steps.tsv lists every eks-node service under units/, and only t
     CHECK(rows.size() == units::all().size());  // no unit twice
 }
 
-TEST_CASE("each row's program is its unit's ExecStart=, built from its main, with its page", "[core][units]") {
-    std::set<std::string> mains;
+TEST_CASE("each row's program is its unit's ExecStart=, built from its step's file, with its page", "[core][units]") {
     for (const units::Unit& u : units::all()) {
         INFO(u.unit);
         const std::string text = read(test::source_path("units") / u.unit);
@@ -58,16 +57,18 @@ TEST_CASE("each row's program is its unit's ExecStart=, built from its main, wit
         CHECK(fs::exists(test::source_path("man") / (page_of(u.unit) + ".8.scd")));
         if (!u.step.empty()) {
             CHECK(u.program == "eks-node-" + std::string(u.step));
-            CHECK(fs::exists(test::source_path("helpers") / std::string(u.step) / "main.cpp"));
-            mains.insert(std::string(u.step));
+            // helpers/lib/steps/meson.build and helpers/meson.build find the step's code by its name
+            std::string file(u.step);
+            std::replace(file.begin(), file.end(), '-', '_');
+            const char* library = u.library == units::Library::steps ? "steps" : "cli";
+            CHECK(fs::exists(test::source_path("helpers/lib") / library / (file + ".cpp")));
         }
         // a unit of the shared sandbox has no other 10-sandbox.conf
         CHECK_FALSE(fs::exists(test::source_path("units") / (std::string(u.unit) + ".d") / "10-sandbox.conf"));
     }
-    // every helpers/NAME/main.cpp but the CLI's is a row's
+    // the steps' mains are made from the table (helpers/step-main.cpp.in): no hand-written one
     for (const auto& e : fs::directory_iterator(test::source_path("helpers")))
-        if (fs::exists(e.path() / "main.cpp") && e.path().filename() != "cli")
-            CHECK(mains.count(e.path().filename().string()) == 1);
+        if (e.is_directory()) CHECK((e.path().filename() == "cli" || e.path().filename() == "lib"));
 }
 
 TEST_CASE("the chain, the confinement and the generator's lists read the table", "[core][units]") {
