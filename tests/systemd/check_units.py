@@ -361,6 +361,10 @@ AFTER_CHAIN = ("eks-node-telemetry.service", "eks-node-verdict.service")
 
 
 def after_chain(root):
+    # every step of the join: each of our units ordered before eks-node.target
+    unit_dir = next(p for p in (root / "lib/systemd/system", root / "usr/lib/systemd/system") if p.is_dir())
+    steps = sorted(p.name for p in unit_dir.glob("eks-node-*.service")
+                   if "eks-node.target" in directives(effective(root, p.name), "Before"))
     for unit in AFTER_CHAIN:
         text = effective(root, unit)
         for want in ("Type=oneshot", "TimeoutStartSec=", "Documentation=man:", "StandardOutput=journal+console"):
@@ -373,6 +377,12 @@ def after_chain(root):
               f"{unit} is ordered after eks-node.target and eks-node-failed.target", " ".join(after))
         for target in ("eks-node.target", "eks-node-failed.target"):
             check(unit in directives(effective(root, target), "Wants"), f"{target} wants {unit}")
+        # ...and after every step of the join, so that after a failure it reads them ended, not
+        # still running: a new step's unit is held to it here (ebs-volumes, swap and
+        # sandbox-image were missing until 2026-11-29)
+        missing = [s for s in steps if s not in after]
+        check(len(steps) >= 10 and not missing, f"{unit} is ordered after the join's {len(steps)} steps",
+              "missing: " + " ".join(missing))
 
 
 # Started by eks-node-verdict alone, on a failure waiting cannot heal, when
