@@ -360,11 +360,9 @@ def memory_bounds(root, steps):
 AFTER_CHAIN = ("eks-node-telemetry.service", "eks-node-verdict.service")
 
 
-def after_chain(root):
-    # every step of the join: each of our units ordered before eks-node.target
-    unit_dir = next(p for p in (root / "lib/systemd/system", root / "usr/lib/systemd/system") if p.is_dir())
-    steps = sorted(p.name for p in unit_dir.glob("eks-node-*.service")
-                   if "eks-node.target" in directives(effective(root, p.name), "Before"))
+def after_chain(root, step_units):
+    # every step of the join: each of our step units ordered before eks-node.target
+    steps = sorted(u for u in step_units if "eks-node.target" in directives(effective(root, u), "Before"))
     for unit in AFTER_CHAIN:
         text = effective(root, unit)
         for want in ("Type=oneshot", "TimeoutStartSec=", "Documentation=man:", "StandardOutput=journal+console"):
@@ -583,7 +581,7 @@ def main():
                  if u not in AFTER_CHAIN and u not in OFF_JOIN_PATH and u not in (FAIL_FAST, WARM_POOL, READAHEAD)]
         security(root, steps)
         contracts(root, unit_dir, chain, dropins)
-        after_chain(root)
+        after_chain(root, steps)
         fail_fast(root)
         warm_pool(root)
         off_join_path(root, unit_dir, units)

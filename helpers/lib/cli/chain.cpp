@@ -12,19 +12,16 @@ namespace eksnode::cli {
 
 namespace {
 
+// steps/entries.hpp's list is generated from units/steps.tsv in its chain order
+// (tools/gen-steps.py); the node kinds each step runs for come from the same table.
 std::vector<ChainStep> ordered() {
-    std::vector<const units::Unit*> rows;
-    for (const units::Unit& u : units::all())
-        if (u.chain > 0) rows.push_back(&u);
-    std::sort(rows.begin(), rows.end(), [](const units::Unit* a, const units::Unit* b) { return a->chain < b->chain; });
     std::vector<ChainStep> out;
-    for (const units::Unit* u : rows) {
-        // steps/entries.hpp's list is generated from the same table (tools/gen-steps.py)
-        auto f = std::find_if(std::begin(steps::chain_functions), std::end(steps::chain_functions),
-                              [&](const steps::ChainFunction& c) { return c.step == u->step; });
-        if (f == std::end(steps::chain_functions))
-            throw std::logic_error("units/steps.tsv places " + std::string(u->step) + " in the chain: no function");
-        out.push_back({u->step, f->run, u->kinds});
+    for (const steps::ChainFunction& c : steps::chain_functions) {
+        auto u = std::find_if(units::all().begin(), units::all().end(),
+                              [&](const units::Unit& row) { return row.chain > 0 && row.step == c.step; });
+        if (u == units::all().end())  // two outputs of one generator run disagree: a broken build
+            throw std::logic_error("steps/entries.hpp names " + std::string(c.step) + ": not in units/steps.tsv");
+        out.push_back({u->step, c.run, u->kinds});
     }
     return out;
 }
