@@ -29,7 +29,7 @@ ARN. Nothing secret is logged or answered: no token, signature, secret key, sess
 access key id (16-secrets plants the key id as a secret no file may hold).
 
 Used in the VM guest (socket-activated, tests/vm/guest/eksvm-eks-auth.service) and imported by
-the host test tests/vm/eks_auth_test.py. Needs python3-botocore for the STS side only.
+the host test tests/plumbing/eks_auth.py. Needs python3-botocore for the STS side only.
 """
 
 import argparse

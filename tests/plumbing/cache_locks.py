@@ -91,7 +91,7 @@ def main():
             binary.chmod(0o755)
 
     cases = [
-        ("cri-api", ["python3", str(src / "tests/vm/cri_fields_test.py"), "--fetch-only"], fill_cri,
+        ("cri-api", ["python3", str(src / "tests/plumbing/cri_fields.py"), "--fetch-only"], fill_cri,
          lambda cache: str(cache / f"{CRI_PACKAGE}_1.0-1_all.deb")),
         ("containerd", ["bash", str(src / "tests/containerd-real/fetch.sh")], fill_containerd,
          lambda cache: f"sid {cache}/sid/usr/bin/containerd"),

@@ -63,7 +63,7 @@ namespace detail {
 
 // What of api.proto (k8s.io/cri-api pkg/apis/runtime/v1) this client speaks:
 // each field it writes or reads, and its methods. One table, used by the
-// code and held to Debian's api.proto by tests/vm/cri_fields_test.py --client.
+// code and held to Debian's api.proto by tests/plumbing/cri_fields.py --client.
 struct ProtoField {
     std::string_view message, name;
     uint32_t number;

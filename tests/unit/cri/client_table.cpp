@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Prints the CRI client's view of api.proto (cri/image_service.hpp
-// detail::proto_*) as JSON, for tests/vm/cri_fields_test.py --client, which
+// detail::proto_*) as JSON, for tests/plumbing/cri_fields.py --client, which
 // holds it to the api.proto Debian ships. Not a unit test: api.proto is
 // fetched by the Python side.
 #include <cstdio>

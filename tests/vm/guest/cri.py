@@ -11,7 +11,7 @@ answer (or gRPC error) and its time is recorded.
 
 gRPC with python3-grpcio's raw-bytes calls; the messages are encoded and decoded here from
 SCHEMA, which holds exactly the fields used, with the numbers and types of the CRI API
-(k8s.io/cri-api pkg/apis/runtime/v1/api.proto). tests/vm/cri_fields_test.py checks SCHEMA,
+(k8s.io/cri-api pkg/apis/runtime/v1/api.proto). tests/plumbing/cri_fields.py checks SCHEMA,
 ENUMS and METHODS against that file from Debian's golang-github-kubernetes-cri-api-dev.
 """
 import glob

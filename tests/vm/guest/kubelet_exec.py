@@ -21,7 +21,7 @@ the token presented to an API server.
   each request it cannot send (CredentialError).
 
 Python standard library and python3-yaml (kubeconfigs are YAML), so that it runs in the guest
-and in the host test tests/vm/eks_auth_test.py.
+and in the host test tests/plumbing/eks_auth.py.
 """
 
 import datetime

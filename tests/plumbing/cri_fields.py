@@ -15,8 +15,8 @@ must to install anything).
 With --client EXE (tests/unit/cri/client_table.cpp), eks-node's own CRI client is checked
 instead: the fields and methods cri/image_service.hpp speaks, as EXE prints them.
 
-Usage: cri_fields_test.py [--client EXE] [CACHE]
-       cri_fields_test.py --fetch-only CACHE   (prints the .deb's path; tests/cache_lock_test.py)"""
+Usage: cri_fields.py [--client EXE] [CACHE]
+       cri_fields.py --fetch-only CACHE   (prints the .deb's path; tests/plumbing/cache_locks.py)"""
 import collections
 import fcntl
 import glob
@@ -29,7 +29,7 @@ import sys
 import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "guest"))
+sys.path.insert(0, str(HERE.parent / "vm" / "guest"))
 import cri  # noqa: E402
 
 PACKAGE = "golang-github-kubernetes-cri-api-dev"

@@ -15,7 +15,7 @@
 Both fakes run in this process on loopback ports; "expired" is a token signed 16 minutes ago
 (botocore's clock frozen there, get-token's EKS_NODE_TEST_NOW), never a wait.
 
-Usage: eks_auth_test.py [EKS_NODE]"""
+Usage: eks_auth.py [EKS_NODE]"""
 
 import base64
 import contextlib
@@ -32,7 +32,7 @@ import urllib.parse
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "fake-aws"))
-sys.path.insert(0, str(HERE / "guest"))
+sys.path.insert(0, str(HERE.parent / "vm" / "guest"))
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 import fake_eks_auth as fea  # noqa: E402
 import harness  # noqa: E402
@@ -404,7 +404,7 @@ def test_stub_client():
 
 AWSCLI_LIKE = r"""
 sys.path.insert(0, %(here)r)
-import eks_auth_test as t
+import eks_auth as t
 print(json.dumps({"kind": "ExecCredential", "apiVersion": info["apiVersion"], "spec": {},
                   "status": {"expirationTimestamp": "2099-01-01T00:00:00Z",
                              "token": t.botocore_token(cluster=sys.argv[sys.argv.index("--cluster-name") + 1])}}))
