@@ -10,7 +10,7 @@
 #
 # Where it comes from:
 #   EKS_PAUSE_IMAGE_ARCHIVE=PATH  an OCI image layout archive on this machine,
-#                                 imported (the VM test image: tests/vm/pause/,
+#                                 imported (the VM test image: tests/pause/,
 #                                 built by tests/vm/build-image.sh; no network)
 #   EKS_PAUSE_IMAGE=REF           otherwise: pulled from ECR with the builder's
 #                                 instance profile (the AMI build)

@@ -476,12 +476,12 @@ def credential_provider_seeds():
 
 def image_archive_seeds():
     """The pause image's archive as the VM image's build packs it
-    (tests/vm/pause/oci-archive.py), around a small binary so that it fits
+    (tests/pause/oci-archive.py), around a small binary so that it fits
     max_len, and that archive cut short in the middle of a blob."""
     with tempfile.TemporaryDirectory(prefix="eksnode-fuzz-archive-") as d:
         binary, out = Path(d) / "pause", Path(d) / "pause.tar"
         binary.write_bytes(b"\x7fELF" + bytes(range(64)))
-        subprocess.run([sys.executable, str(ROOT / "tests/vm/pause/oci-archive.py"), "--binary", str(binary),
+        subprocess.run([sys.executable, str(ROOT / "tests/pause/oci-archive.py"), "--binary", str(binary),
                         "--name", "localhost/kubernetes/pause:latest", "--out", str(out)],
                        check=True, capture_output=True)
         data = out.read_bytes()

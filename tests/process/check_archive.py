@@ -7,7 +7,7 @@ by archive, against the image build's own checker
 independent reading of the same format). Both must take the whole archive and
 refuse every damaged one:
 
-- the archive as the VM image's build makes it (tests/vm/pause/oci-archive.py),
+- the archive as the VM image's build makes it (tests/pause/oci-archive.py),
   and one with a second platform's manifest named in an index but not exported
   (what `ctr images export` leaves of a multi-platform image);
 - cut short at every 4 KiB boundary and inside the last block, as the sid image's
@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parents[1] / "lib"))
 import harness  # noqa: E402
 
 ROOT = HERE.parents[2]
-PACKER = ROOT / "tests" / "vm" / "pause" / "oci-archive.py"
+PACKER = ROOT / "tests" / "pause" / "oci-archive.py"
 ORACLE = ROOT / "packer" / "provisioners" / "files" / "check-oci-archive"
 TALLY = harness.Tally()
 check = TALLY.check

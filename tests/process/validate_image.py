@@ -4,7 +4,7 @@
 (meson install --destdir), the image's units as the provisioners install them
 (packer/provisioners/files), a containerd unit, and every program the checks run, as stubs
 that answer --version (the CNI plugins the CNI spec's VERSION command), the cached pause
-image's archive as the image build makes it (tests/vm/pause/oci-archive.py), the version
+image's archive as the image build makes it (tests/pause/oci-archive.py), the version
 files, the SOCI snapshotter at 0.11.1.
 
 - the whole image: exit 0, every line ok (or skipped, saying why);
@@ -104,7 +104,7 @@ def make_image(build_dir, tmp):
                   '[settings.containerd]\nsandboxImage = "localhost/kubernetes/pause:latest"\n')
     binary = tmp / "pause"
     binary.write_bytes(b"\x7fELF" + random.Random(1).randbytes(20000))
-    subprocess.run([sys.executable, str(ROOT / "tests/vm/pause/oci-archive.py"), "--binary", str(binary),
+    subprocess.run([sys.executable, str(ROOT / "tests/pause/oci-archive.py"), "--binary", str(binary),
                     "--arch", "amd64", "--name", "localhost/kubernetes/pause:latest",
                     "--out", str(root / "etc/eks/pause.tar")], check=True, capture_output=True)
     # the images the build cached (80-pause-image): their list, and the manifests in

@@ -16,7 +16,7 @@
 # guest unit does not redo the slow bootstrap:
 #   stage1-FLAVOUR-KEY/  bootstrapped rootfs      (packages list, mirror, bootstrap_rootfs's text)
 #   base-FLAVOUR-KEY/    configured, bootable image (stage 1 + this script + the guest/ files it
-#                        bakes + pause/ + packer/provisioners/, the image-time steps shared with
+#                        bakes + tests/pause/ + packer/provisioners/, the image-time steps shared with
 #                        the AMI build)
 # The project itself is never baked in: run-scenario.sh overlays it per run.
 #
@@ -39,6 +39,8 @@ chroot() { env -u TMPDIR /usr/sbin/chroot "$@"; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 provisioners=$(cd "$here/../../packer/provisioners" && pwd)
+# our pause image (tests/pause/: pause.c and the OCI archive packer the process tests use too)
+pause=$(cd "$here/../pause" && pwd)
 cache=${EKS_NODE_VM_CACHE:-/var/cache/eks-node-vm}
 flavour=${EKS_NODE_VM_FLAVOUR:-bookworm}
 # package_list: the test plumbing; the node's packages are packages.tsv's column for the flavour
@@ -198,7 +200,7 @@ bootstrap_rootfs() {
 # item: kubelet is guest/kubelet (a stub), crictl guest/crictl (a stand-in over the CRI: Debian
 # packages none), ecr-credential-provider a stub that always fails,
 # the CNI plugins tarball is repacked from Debian's containernetworking-plugins, the pause
-# image is our own (pause/: a static pause(2) binary packed as an OCI archive here, which
+# image is our own (tests/pause/: a static pause(2) binary packed as an OCI archive here, which
 # 80-pause-image imports instead of pulling). Skipped: skipped_steps (above).
 #
 # The steps run in a mount namespace of their own with /proc, /sys and a tmpfs /run mounted
@@ -237,8 +239,8 @@ provision_rootfs() {
 
   # The pause image: deterministic bytes, so the same pause.c gives the same image digest.
   mkdir -p "$r/var/tmp/eks-pause"
-  gcc -static -Os -s -Wall -Wextra -Werror -o "$r/var/tmp/eks-pause/pause" "$here/pause/pause.c"
-  python3 "$here/pause/oci-archive.py" --binary "$r/var/tmp/eks-pause/pause" --arch "$arch" \
+  gcc -static -Os -s -Wall -Wextra -Werror -o "$r/var/tmp/eks-pause/pause" "$pause/pause.c"
+  python3 "$pause/oci-archive.py" --binary "$r/var/tmp/eks-pause/pause" --arch "$arch" \
     --name localhost/kubernetes/pause:latest --out "$r/var/tmp/eks-pause/pause.oci.tar" |
     sed 's/^/build-image: pause image manifest /' >&2
 
@@ -258,7 +260,7 @@ provision_rootfs() {
     602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1 \
     602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.20.4-eksbuild.1 \
     602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.20.4-eksbuild.1; do
-    python3 "$here/pause/oci-archive.py" --binary "$r/var/tmp/eks-pause/pause" --arch "$arch" \
+    python3 "$pause/oci-archive.py" --binary "$r/var/tmp/eks-pause/pause" --arch "$arch" \
       --name "$ref" --out "$r/var/tmp/eks-addon-images/$((n++)).tar" >/dev/null
   done
 
@@ -479,7 +481,7 @@ main() {
   key1=$( { echo "$suite $mirror"; packages; from_bookworm; declare -f bootstrap_rootfs; } | hash_of)
   key2=$( { echo "$key1 $hardening"; cat "${BASH_SOURCE[0]}";
             (cd "$here/guest" && sha256sum "${baked[@]}" crictl);
-            (cd "$here/pause" && sha256sum pause.c oci-archive.py);
+            (cd "$pause" && sha256sum pause.c oci-archive.py);
             (cd "$here/boot" && sha256sum init.c make-boot.py);
             (cd "$provisioners" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)
   stage1=$cache/stage1-$flavour-$key1
