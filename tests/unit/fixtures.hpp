@@ -56,6 +56,11 @@ inline fs::path source_path(std::string_view rel) { return source_root() / rel; 
 
 inline json load_json(std::string_view rel) { return json::parse(read_file(source_path(rel))); }
 
+// A certificate or key of tests/data/certificates/ (their README says how each was made)
+inline std::string certificate_fixture(std::string_view name) {
+    return read_file(source_path("tests/data/certificates/" + std::string(name)));
+}
+
 // The rows of a compatibility table under tests/ (tab-separated; # comments
 // and blank lines skipped; the first row, its header, left out), each split
 // into its columns. A row with another number of columns than `columns` is a

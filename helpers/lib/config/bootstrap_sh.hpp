@@ -120,4 +120,13 @@ bool is_bootstrap_fragment(const Fragment& f);
 std::vector<Fragment> fragments_from_user_data_without_scripts(std::string_view raw, std::string_view label,
                                                                Edits* edits = nullptr);
 
+namespace detail {
+
+// N of --max-pods=N as the mapping takes it: digits, at most six of them.
+bool is_pod_count(std::string_view n);
+// The flag bootstrap.sh's variable NAME stands for, empty for none (or no such variable).
+std::string_view flag_of_variable(std::string_view name);
+
+}  // namespace detail
+
 }  // namespace eksnode::config::bootstrap_sh

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The static shell reader (config/shell.hpp): reads POSIX shell just far
 // enough to find the runs of one command and the here-documents written to
-// files, line by line, each line's here-document bodies after it.
+// files, line by line, each line's here-document bodies after it. What the
+// words mean (expansions, assignments, the calls): shell_expand.cpp.
 #include "config/shell.hpp"
+#include "config/shell_reader.hpp"
 #include "config/shell_words.hpp"
 
 #include <algorithm>
@@ -17,692 +19,290 @@
 
 namespace eksnode::config::shell {
 
-namespace {
+namespace detail {
 
-using namespace detail;
+Script ScriptReader::read() {
+    while (i_ < s_.size()) read_line();
+    return {std::move(calls_), std::move(writes_), std::move(mentions_)};
+}
 
-constexpr std::string_view command_substitution = "is a command substitution, which eks-node does not run";
+void ScriptReader::syntax(const std::string& problem) const {
+    throw ConfigError(label_, "", fmt::format("line {}: {}", line_, problem));
+}
 
-class ScriptReader {
-public:
-    ScriptReader(std::string_view script, std::string_view command, const std::string& label, const Watch& watch)
-        : s_(script), command_(command), label_(label), watch_(watch) {}
-
-    Script read() {
-        while (i_ < s_.size()) read_line();
-        return {std::move(calls_), std::move(writes_), std::move(mentions_)};
-    }
-
-private:
-    [[noreturn]] void syntax(const std::string& problem) const {
-        throw ConfigError(label_, "", fmt::format("line {}: {}", line_, problem));
-    }
-
-    char at(size_t k) const { return k < s_.size() ? s_[k] : '\0'; }
-
-    // One line of commands, then the bodies of its here-documents.
-    void read_line() {
-        std::vector<Command> cmds;
-        Command cmd;
-        bool leading = true;  // every word of cmd so far is an assignment
-        // What cmd's leading assignments replaced: they last only for the
-        // command they prefix (the command's environment), and stay only
-        // when the command is nothing but assignments.
-        std::vector<Saved> saved;
-        auto finish = [&] {
-            if (!cmd.words.empty() || !cmd.redirects.empty()) {
-                cmd.seq = ++seq_;
-                run(cmd);
-                cmds.push_back(std::move(cmd));
-            }
-            cmd = Command{};
-            leading = true;
-            saved.clear();
-        };
-        while (true) {
-            skip_blanks();
-            char c = at(i_);
-            if (i_ >= s_.size()) break;
-            if (c == '\n') {
-                ++i_;
-                ++line_;
-                break;
-            }
-            if (c == '#') {
-                while (i_ < s_.size() && s_[i_] != '\n') ++i_;
-                continue;
-            }
-            if (cmd.words.empty() && cmd.redirects.empty()) cmd.line = line_;
-            if ((c == '<' || c == '>') && at(i_ + 1) == '(') {
-                cmd.words.push_back(read_process_substitution());
-                leading = false;
-                continue;
-            }
-            if ((c == '&' && at(i_ + 1) == '>') || c == '<' || c == '>') {
-                read_redirect(cmd);
-                continue;
-            }
-            if (c == ';' || c == '&' || c == '|' || c == '(' || c == ')') {
-                ++i_;
-                if ((c == ';' || c == '&' || c == '|') && at(i_) == c) ++i_;
-                finish();
-                continue;
-            }
-            RawWord w = read_word();
-            // "2>file": the digits name a file descriptor
-            if (!w.quoted && !w.text.empty() && (at(i_) == '<' || at(i_) == '>') &&
-                std::all_of(w.raw.begin(), w.raw.end(), [](char d) { return d >= '0' && d <= '9'; }))
-                continue;
-            if (is_assignment(w)) {
-                // the shell does not split an assignment's value; a leading one
-                // takes effect for the assignments after it
-                if (leading) {
-                    save(saved, w);
-                    assign(w, cmd.line);
-                }
-                cmd.words.push_back(std::move(w));
-                continue;
-            }
-            if (leading) restore(saved);
-            for (RawWord& field : split(w)) {
-                cmd.words.push_back(std::move(field));
-                leading = false;
-            }
+// One line of commands, then the bodies of its here-documents.
+void ScriptReader::read_line() {
+    std::vector<Command> cmds;
+    Command cmd;
+    bool leading = true;  // every word of cmd so far is an assignment
+    // What cmd's leading assignments replaced: they last only for the
+    // command they prefix (the command's environment), and stay only
+    // when the command is nothing but assignments.
+    std::vector<Saved> saved;
+    auto finish = [&] {
+        if (!cmd.words.empty() || !cmd.redirects.empty()) {
+            cmd.seq = ++seq_;
+            run(cmd);
+            cmds.push_back(std::move(cmd));
         }
-        finish();
-        read_heredoc_bodies(cmds);
-        for (const Command& done : cmds) record_file_write(done);
-    }
-
-    void skip_blanks() {
-        while (i_ < s_.size()) {
-            if (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r') {
-                ++i_;
-            } else if (s_[i_] == '\\' && at(i_ + 1) == '\n') {
-                i_ += 2;
-                ++line_;
-            } else {
-                break;
-            }
-        }
-    }
-
-    void read_redirect(Command& cmd) {
-        static constexpr std::string_view ops[] = {"<<-", "<<<", "&>>", "<<", "<&", "<>",
-                                                   ">>",  ">&",  ">|",  "&>", "<",  ">"};
-        Redirect r;
-        for (std::string_view op : ops)
-            if (s_.substr(i_, op.size()) == op) {
-                r.op = op;
-                break;
-            }
-        i_ += r.op.size();
-        skip_blanks();
-        if ((at(i_) == '<' || at(i_) == '>') && at(i_ + 1) == '(') {
-            r.target = read_process_substitution();
-            cmd.redirects.push_back(std::move(r));
-            return;
-        }
-        if (i_ >= s_.size() || s_[i_] == '\n' || (is_meta(s_[i_]) && s_[i_] != ' '))
-            syntax(fmt::format("{} without a target", r.op));
-        r.target = read_word();
-        if (r.op == "<<" || r.op == "<<-")
-            pending_.push_back({cmd.redirects.size(), r.target.text, r.op == "<<-", !r.target.quoted});
-        cmd.redirects.push_back(std::move(r));
-    }
-
-    // "<(list)" or ">(list)" at i_ (bash): a /dev/fd/N path, known only when
-    // the script runs. AWS's documented user-data logging line redirects to
-    // one: exec > >(tee /var/log/user-data.log|logger -t user-data -s 2>/dev/console) 2>&1
-    RawWord read_process_substitution() {
-        RawWord w;
-        const size_t start = i_++;
-        skip_parens(s_[start] == '<' ? "<(...)" : ">(...)");
-        w.raw = std::string(s_.substr(start, i_ - start));
-        w.solid = true;
-        w.fail(fmt::format("{}(...) is a process substitution, known only when the script runs", s_[start]));
-        return w;
-    }
-
-    RawWord read_word() {
-        RawWord w;
-        size_t start = i_;
-        while (i_ < s_.size()) {
-            char c = s_[i_];
-            if (is_meta(c) || c == '\r') break;
-            if (c == '\\') {
-                if (at(i_ + 1) == '\n') {
-                    i_ += 2;
-                    ++line_;
-                    continue;
-                }
-                if (i_ + 1 < s_.size()) w.add(s_[i_ + 1], false);
-                w.solid = w.quoted = true;
-                i_ += 2;
-            } else if (c == '\'') {
-                size_t end = s_.find('\'', i_ + 1);
-                if (end == std::string_view::npos) syntax("unterminated single quote");
-                for (size_t k = i_ + 1; k < end; ++k) {
-                    if (s_[k] == '\n') ++line_;
-                    w.add(s_[k], false);
-                }
-                w.solid = w.quoted = true;
-                i_ = end + 1;
-            } else if (c == '"') {
-                read_double_quoted(w);
-            } else if (c == '$') {
-                expand(w, false);
-            } else if (c == '`') {
-                skip_backticks();
-                w.solid = true;
-                w.fail(fmt::format("`...` {}", command_substitution));
-            } else {
-                w.add(c, false);
-                w.solid = true;
-                ++i_;
-            }
-        }
-        w.raw = std::string(s_.substr(start, i_ - start));
-        return w;
-    }
-
-    void read_double_quoted(RawWord& w) {
-        w.solid = w.quoted = true;
-        ++i_;
-        while (true) {
-            if (i_ >= s_.size()) syntax("unterminated double quote");
-            char c = s_[i_];
-            if (c == '"') {
-                ++i_;
-                return;
-            }
-            if (c == '\\') {
-                char n = at(i_ + 1);
-                if (n == '\n') {
-                    ++line_;
-                } else if (n == '$' || n == '`' || n == '"' || n == '\\') {
-                    w.add(n, false);
-                } else {
-                    w.add('\\', false);
-                    ++i_;
-                    continue;
-                }
-                i_ += 2;
-            } else if (c == '$') {
-                expand(w, true);
-            } else if (c == '`') {
-                skip_backticks();
-                w.fail(fmt::format("`...` {}", command_substitution));
-            } else {
-                if (c == '\n') ++line_;
-                w.add(c, false);
-                ++i_;
-            }
-        }
-    }
-
-    void skip_backticks() {
-        for (size_t k = i_ + 1; k < s_.size(); ++k) {
-            if (s_[k] == '\\') {
-                ++k;
-            } else if (s_[k] == '\n') {
-                ++line_;
-            } else if (s_[k] == '`') {
-                i_ = k + 1;
-                return;
-            }
-        }
-        syntax("unterminated `...`");
-    }
-
-    // From the "(" at i_ to its matching ")", quotes respected.
-    void skip_parens(std::string_view what = "$(...)") {
-        int depth = 0;
-        for (; i_ < s_.size(); ++i_) {
-            char c = s_[i_];
-            if (c == '\n') ++line_;
-            if (c == '\\') {
-                ++i_;
-            } else if (c == '\'') {
-                size_t end = s_.find('\'', i_ + 1);
-                if (end == std::string_view::npos) break;
-                line_ += static_cast<int>(std::count(s_.begin() + i_, s_.begin() + end, '\n'));
-                i_ = end;
-            } else if (c == '(') {
-                ++depth;
-            } else if (c == ')' && --depth == 0) {
-                ++i_;
-                return;
-            }
-        }
-        syntax(fmt::format("unterminated {}", what));
-    }
-
-    // At a '$'.
-    void expand(RawWord& w, bool quoted) {
-        char n = at(i_ + 1);
-        w.solid = w.solid || quoted;
-        if (n == '(') {
-            bool arithmetic = at(i_ + 2) == '(';
-            ++i_;
-            skip_parens();
-            w.solid = true;
-            w.fail(arithmetic ? "$((...)) is arithmetic, which eks-node does not evaluate"
-                              : fmt::format("$(...) {}", command_substitution));
-            return;
-        }
-        if (n == '{') {
-            size_t end = s_.find('}', i_ + 2);
-            if (end == std::string_view::npos) syntax("unterminated ${...}");
-            std::string_view inner = s_.substr(i_ + 2, end - i_ - 2);
-            i_ = end + 1;
-            size_t k = 0;
-            while (k < inner.size() && is_name_char(inner[k])) ++k;
-            std::string name(inner.substr(0, k));
-            std::string_view op = inner.substr(k);
-            if (name.empty() || !is_name_start(name[0])) {
-                w.fail(fmt::format("${{{}}} is a positional or special parameter, known only when the script runs",
-                                   inner));
-                return;
-            }
-            if (op.empty()) return substitute(w, name, quoted, std::nullopt);
-            bool colon = op.starts_with(":-");
-            if (colon || op.starts_with("-")) {
-                std::string_view word = op.substr(colon ? 2 : 1);
-                if (word.find_first_of("$`\"'\\") != std::string_view::npos) {
-                    w.fail(fmt::format("${{{}}} has a default eks-node does not evaluate", inner));
-                    return;
-                }
-                return substitute(w, name, quoted, std::pair(std::string(word), colon));
-            }
-            w.fail(fmt::format("${{{}}} uses an operator eks-node does not evaluate", inner));
-            return;
-        }
-        if (is_name_start(n)) {
-            size_t k = i_ + 1;
-            while (k < s_.size() && is_name_char(s_[k])) ++k;
-            std::string name(s_.substr(i_ + 1, k - i_ - 1));
-            i_ = k;
-            return substitute(w, name, quoted, std::nullopt);
-        }
-        if (n != '\0' && std::string_view("0123456789@*#?$!-").find(n) != std::string_view::npos) {
-            w.fail(fmt::format("${} is a positional or special parameter, known only when the script runs", n));
-            i_ += 2;
-            return;
-        }
-        w.add('$', false);
-        w.solid = true;
-        ++i_;
-    }
-
-    // `fallback`: the word of ${NAME-word} (second: ":-", also for an empty value).
-    void substitute(RawWord& w, const std::string& name, bool quoted,
-                    const std::optional<std::pair<std::string, bool>>& fallback) {
-        auto it = vars_.find(name);
-        bool use_fallback =
-            fallback &&
-            (it == vars_.end() || (fallback->second && it->second.unresolved.empty() && it->second.value.empty()));
-        if (use_fallback) {
-            expanding(w.text.size(), fallback->first.size(), line_);
-            for (char c : fallback->first) w.add(c, !quoted);
-            w.solid = true;
-            return;
-        }
-        if (it == vars_.end()) return w.fail(fmt::format("${} is not set by the script before this line", name));
-        if (!it->second.unresolved.empty()) return w.fail(fmt::format("${} {}", name, it->second.unresolved));
-        expanding(w.text.size(), it->second.value.size(), line_);
-        for (char c : it->second.value) w.add(c, !quoted);
-    }
-
-    // Expansion makes much text of little: ten lines of A=$A$A make A a
-    // thousand times longer. So one word, variable or here-document may
-    // grow to limits::script_value_bytes, and all expansions and copies of
-    // here-documents together to limits::script_expansion_bytes. Called
-    // before `added` bytes join `size` bytes, on `line` of the script.
-    void expanding(size_t size, size_t added, int line) {
-        if (size + added > limits::script_value_bytes)
-            throw ConfigError(label_, "",
-                              fmt::format("line {}: a word, variable or here-document expands to more than {} MiB",
-                                          line, limits::script_value_bytes >> 20));
-        expanded_ += added;
-        if (expanded_ > limits::script_expansion_bytes)
-            throw ConfigError(label_, "",
-                              fmt::format("line {}: expansions and here-documents make more than {} MiB in all", line,
-                                          limits::script_expansion_bytes >> 20));
-    }
-
-    std::vector<RawWord> split(const RawWord& w) {
-        if (!w.unresolved.empty()) return {w};
-        std::vector<RawWord> out;
-        RawWord cur;
-        bool have = false;
-        for (size_t k = 0; k < w.text.size(); ++k) {
-            char c = w.text[k];
-            if (w.splittable[k] && (c == ' ' || c == '\t' || c == '\n')) {
-                if (have) out.push_back(std::move(cur));
-                cur = RawWord{};
-                have = false;
-                continue;
-            }
-            cur.add(c, false);
-            have = true;
-        }
-        if (have) out.push_back(std::move(cur));
-        if (out.empty() && w.solid) out.emplace_back();
-        for (RawWord& f : out) {
-            f.quoted = w.quoted;
-            f.solid = true;
-        }
-        // The raw text serves messages about unresolved words, which are
-        // never split; a copy in each of thousands of fields of a long word
-        // would cost the square of its length.
-        if (out.size() == 1) out.front().raw = w.raw;
-        return out;
-    }
-
-    static std::string name_of(const RawWord& w) { return w.text.substr(0, w.text.find('=')); }
-
-    void assign(const RawWord& w, int line) {
-        std::string name = name_of(w);
-        if (w.unresolved.empty()) vars_[name] = {w.text.substr(name.size() + 1), "", line};
-        else  // a later assignment replaces it: only the value at the call matters
-            vars_[name] = {"", fmt::format("is set on line {}: {}", line, w.unresolved), line};
-        if (allexport_) exported_.insert(name);  // set -a
-    }
-
-    struct Saved {
-        std::string name;
-        std::optional<Var> var;
-        bool exported;
-    };
-
-    void save(std::vector<Saved>& saved, const RawWord& w) {
-        std::string name = name_of(w);
-        for (const Saved& s : saved)
-            if (s.name == name) return;  // A=1 A=2 cmd: the value before the first
-        auto it = vars_.find(name);
-        saved.push_back(
-            {name, it == vars_.end() ? std::nullopt : std::optional(it->second), exported_.count(name) > 0});
-    }
-
-    void restore(std::vector<Saved>& saved) {
-        for (Saved& s : saved) {
-            if (s.var) vars_[s.name] = std::move(*s.var);
-            else vars_.erase(s.name);
-            if (!s.exported) exported_.erase(s.name);
-        }
+        cmd = Command{};
+        leading = true;
         saved.clear();
-    }
-
-    static bool is_name(std::string_view s) {
-        return !s.empty() && is_name_start(s[0]) && std::all_of(s.begin(), s.end(), is_name_char);
-    }
-
-    // export, declare, typeset, local, readonly at ws[k]: assignments, and the
-    // export attribute (export NAME, export -n NAME, declare -x, declare +x).
-    void declare(const std::vector<RawWord>& ws, size_t k, int line) {
-        const bool is_export = ws[k].text == "export";
-        int exporting = is_export ? 1 : 0;  // 1 export, -1 unexport, 0 leave
-        for (size_t a = k + 1; a < ws.size(); ++a) {
-            const RawWord& w = ws[a];
-            if (!w.unresolved.empty() && !is_assignment(w)) continue;  // an assignment's value may be unknown
-            std::string_view t = w.text;
-            if (!is_assignment(w) && t.size() > 1 && (t[0] == '-' || t[0] == '+') && t != "--") {
-                if (is_export && t[0] == '-' && t.find('n') != t.npos) exporting = -1;
-                if (!is_export && ws[k].text != "readonly" && t.find('x') != t.npos) exporting = t[0] == '-' ? 1 : -1;
-                continue;
-            }
-            std::string name = is_assignment(w) ? name_of(w) : std::string(t);
-            if (is_assignment(w)) assign(w, line);
-            else if (!is_name(name)) continue;
-            if (exporting == 1) exported_.insert(name);
-            else if (exporting == -1) exported_.erase(name);
-        }
-    }
-
-    // set -a / set -o allexport (and + to end it); the rest of set's options
-    // change nothing read here.
-    void set_options(const std::vector<RawWord>& ws, size_t k) {
-        for (size_t a = k + 1; a < ws.size(); ++a) {
-            std::string_view t = ws[a].text;
-            if (!ws[a].unresolved.empty() || t.size() < 2 || (t[0] != '-' && t[0] != '+') || t == "--") return;
-            const bool on = t[0] == '-';
-            if (t.substr(1) == "o") {
-                if (a + 1 < ws.size() && ws[a + 1].text == "allexport") allexport_ = on;
-                ++a;
-            } else if (t.find('a') != t.npos) {
-                allexport_ = on;
-            }
-        }
-    }
-
-    // What happens to the environment between the script and the command,
-    // in order: an assignment (ws index) joins it, a reset empties it.
-    struct EnvStep {
-        size_t assignment = std::string::npos;
-        std::string reset;  // why the environment is emptied
     };
-
-    // The watched variables as the command at `line` sees them.
-    std::map<std::string, Variable> environment(const std::vector<RawWord>& ws, const std::vector<EnvStep>& steps,
-                                                int line) {
-        std::map<std::string, Variable> out;
-        for (const std::string& name : watch_.variables) {
-            if (auto it = vars_.find(name); it != vars_.end())
-                out[name] = {it->second.value, it->second.unresolved, it->second.line,
-                             exported_.count(name) ? "" : "not exported"};
+    while (true) {
+        skip_blanks();
+        char c = at(i_);
+        if (i_ >= s_.size()) break;
+        if (c == '\n') {
+            ++i_;
+            ++line_;
+            break;
         }
-        for (const EnvStep& step : steps) {
-            if (step.assignment == std::string::npos) {
-                for (auto& [name, v] : out)
-                    if (v.absent.empty()) v.absent = step.reset;
-                continue;
+        if (c == '#') {
+            while (i_ < s_.size() && s_[i_] != '\n') ++i_;
+            continue;
+        }
+        if (cmd.words.empty() && cmd.redirects.empty()) cmd.line = line_;
+        if ((c == '<' || c == '>') && at(i_ + 1) == '(') {
+            cmd.words.push_back(read_process_substitution());
+            leading = false;
+            continue;
+        }
+        if ((c == '&' && at(i_ + 1) == '>') || c == '<' || c == '>') {
+            read_redirect(cmd);
+            continue;
+        }
+        if (c == ';' || c == '&' || c == '|' || c == '(' || c == ')') {
+            ++i_;
+            if ((c == ';' || c == '&' || c == '|') && at(i_) == c) ++i_;
+            finish();
+            continue;
+        }
+        RawWord w = read_word();
+        // "2>file": the digits name a file descriptor
+        if (!w.quoted && !w.text.empty() && (at(i_) == '<' || at(i_) == '>') &&
+            std::all_of(w.raw.begin(), w.raw.end(), [](char d) { return d >= '0' && d <= '9'; }))
+            continue;
+        if (is_assignment(w)) {
+            // the shell does not split an assignment's value; a leading one
+            // takes effect for the assignments after it
+            if (leading) {
+                save(saved, w);
+                assign(w, cmd.line);
             }
-            const RawWord& w = ws[step.assignment];
-            std::string name = name_of(w);
-            if (std::find(watch_.variables.begin(), watch_.variables.end(), name) == watch_.variables.end()) continue;
-            std::string value = w.unresolved.empty() ? w.text.substr(name.size() + 1) : "";
-            std::string why = w.unresolved.empty() ? "" : fmt::format("is set on line {}: {}", line, w.unresolved);
-            out[name] = {std::move(value), std::move(why), line, ""};
+            cmd.words.push_back(std::move(w));
+            continue;
         }
-        for (const auto& [name, v] : out) expanding(0, v.value.size(), line);
-        return out;
+        if (leading) restore(saved);
+        for (RawWord& field : split(w)) {
+            cmd.words.push_back(std::move(field));
+            leading = false;
+        }
     }
+    finish();
+    read_heredoc_bodies(cmds);
+    for (const Command& done : cmds) record_file_write(done);
+}
 
-    // A command naming a watched path, from ws[k] (its name) on.
-    void mention(const Command& cmd, size_t k) {
-        for (const std::string& path : watch_.paths) {
-            const std::string suffix = "=" + path;
-            bool named = false;
-            for (size_t a = k; a < cmd.words.size(); ++a) {
-                const RawWord& w = cmd.words[a];
-                if (w.unresolved.empty() && (w.text == path || w.text.ends_with(suffix))) named = true;
-            }
-            Mention m{cmd.line, cmd.seq, path, {}, {}};
-            for (const Redirect& r : cmd.redirects)
-                if (r.target.unresolved.empty() && r.target.text == path) m.redirects.push_back(r.op);
-            if (!named && m.redirects.empty()) continue;
-            for (size_t a = k; a < cmd.words.size(); ++a) {
-                const RawWord& w = cmd.words[a];
-                expanding(0, w.text.size(), cmd.line);
-                m.words.push_back({w.text, w.unresolved, w.raw});
-            }
-            mentions_.push_back(std::move(m));
+void ScriptReader::skip_blanks() {
+    while (i_ < s_.size()) {
+        if (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r') {
+            ++i_;
+        } else if (s_[i_] == '\\' && at(i_ + 1) == '\n') {
+            i_ += 2;
+            ++line_;
+        } else {
+            break;
         }
     }
+}
 
-    void run(const Command& cmd) {
-        static const std::set<std::string> prefixes = {"if",    "then",    "do",    "else", "elif", "while",
-                                                       "until", "!",       "{",     "}",    "time", "exec",
-                                                       "sudo",  "command", "nohup", "fi",   "done", "esac"};
-        static const std::set<std::string> declarations = {"export", "readonly", "declare", "typeset", "local"};
-        static const std::set<std::string> shells = {"bash",         "sh",  "/bin/bash", "/bin/sh", "/usr/bin/bash",
-                                                     "/usr/bin/env", "env", "source",    "."};
-        size_t k = 0;
-        const auto& ws = cmd.words;
-        auto resolved_is = [&](size_t at, const std::set<std::string>& names) {
-            return at < ws.size() && ws[at].unresolved.empty() && !ws[at].quoted && names.count(ws[at].text);
-        };
-        std::vector<EnvStep> steps;
-        for (; k < ws.size(); ++k) {
-            if (is_assignment(ws[k])) steps.push_back({k, ""});
-            else if (!resolved_is(k, prefixes)) break;
-            // sudo's env_reset (the default, and AL2's sudoers): only
-            // assignments given to sudo itself reach the command
-            else if (ws[k].text == "sudo") steps.push_back({std::string::npos, "sudo resets the environment"});
+void ScriptReader::read_redirect(Command& cmd) {
+    static constexpr std::string_view ops[] = {"<<-", "<<<", "&>>", "<<", "<&", "<>",
+                                               ">>",  ">&",  ">|",  "&>", "<",  ">"};
+    Redirect r;
+    for (std::string_view op : ops)
+        if (s_.substr(i_, op.size()) == op) {
+            r.op = op;
+            break;
         }
-        if (k == ws.size()) {
-            // only assignments after a prefix ("then A=1"): they stay, as
-            // leading ones do (assigning a leading one again changes nothing)
-            for (const EnvStep& step : steps)
-                if (step.assignment != std::string::npos) assign(ws[step.assignment], cmd.line);
-            return;
-        }
-        if (resolved_is(k, declarations)) return declare(ws, k, cmd.line);
-        if (resolved_is(k, {"unset"})) {
-            for (size_t a = k + 1; a < ws.size(); ++a)
-                if (ws[a].unresolved.empty() && is_name(ws[a].text)) {
-                    vars_.erase(ws[a].text);
-                    exported_.erase(ws[a].text);
-                }
-            return;
-        }
-        if (resolved_is(k, {"set"})) return set_options(ws, k);
-        if (resolved_is(k, shells)) {
-            const bool env = ws[k].text == "env" || ws[k].text == "/usr/bin/env";
-            ++k;
-            for (; k < ws.size() && ws[k].unresolved.empty() && ws[k].text.starts_with("-"); ++k)
-                if (env && (ws[k].text == "-" || ws[k].text == "-i" || ws[k].text == "--ignore-environment"))
-                    steps.push_back({std::string::npos, "env -i empties the environment"});
-            for (; env && k < ws.size() && is_assignment(ws[k]); ++k) steps.push_back({k, ""});
-        }
-        if (k >= ws.size() || !ws[k].unresolved.empty() || ws[k].text != command_) return mention(cmd, k);
-        Call call{cmd.line, 0, {}, {}};
-        for (size_t a = k + 1; a < ws.size(); ++a) call.args.push_back({ws[a].text, ws[a].unresolved, ws[a].raw});
-        call.seq = seq_;
-        call.variables = environment(ws, steps, cmd.line);
-        calls_.push_back(std::move(call));
+    i_ += r.op.size();
+    skip_blanks();
+    if ((at(i_) == '<' || at(i_) == '>') && at(i_ + 1) == '(') {
+        r.target = read_process_substitution();
+        cmd.redirects.push_back(std::move(r));
+        return;
     }
+    if (i_ >= s_.size() || s_[i_] == '\n' || (is_meta(s_[i_]) && s_[i_] != ' '))
+        syntax(fmt::format("{} without a target", r.op));
+    r.target = read_word();
+    if (r.op == "<<" || r.op == "<<-")
+        pending_.push_back({cmd.redirects.size(), r.target.text, r.op == "<<-", !r.target.quoted});
+    cmd.redirects.push_back(std::move(r));
+}
 
-    struct Pending {
-        size_t redirect;
-        std::string delimiter;
-        bool strip_tabs;
-        bool expand;
-    };
+// "<(list)" or ">(list)" at i_ (bash): a /dev/fd/N path, known only when
+// the script runs. AWS's documented user-data logging line redirects to
+// one: exec > >(tee /var/log/user-data.log|logger -t user-data -s 2>/dev/console) 2>&1
+RawWord ScriptReader::read_process_substitution() {
+    RawWord w;
+    const size_t start = i_++;
+    skip_parens(s_[start] == '<' ? "<(...)" : ">(...)");
+    w.raw = std::string(s_.substr(start, i_ - start));
+    w.solid = true;
+    w.fail(fmt::format("{}(...) is a process substitution, known only when the script runs", s_[start]));
+    return w;
+}
 
-    void read_heredoc_bodies(std::vector<Command>& cmds) {
-        // bodies follow the line in the order the here-documents appear in it
-        std::vector<size_t> heredocs;  // per command, counted once
-        for (const Command& c : cmds)
-            heredocs.push_back(std::count_if(c.redirects.begin(), c.redirects.end(),
-                                             [](const Redirect& r) { return r.op == "<<" || r.op == "<<-"; }));
-        size_t next_cmd = 0, seen_in_cmd = 0;
-        for (Pending& p : pending_) {
-            while (next_cmd < cmds.size() && seen_in_cmd >= heredocs[next_cmd]) {
-                ++next_cmd;
-                seen_in_cmd = 0;
-            }
-            std::string body;
-            while (i_ < s_.size()) {
-                size_t nl = s_.find('\n', i_);
-                std::string_view line = s_.substr(i_, (nl == std::string_view::npos ? s_.size() : nl) - i_);
-                i_ = nl == std::string_view::npos ? s_.size() : nl + 1;
+RawWord ScriptReader::read_word() {
+    RawWord w;
+    size_t start = i_;
+    while (i_ < s_.size()) {
+        char c = s_[i_];
+        if (is_meta(c) || c == '\r') break;
+        if (c == '\\') {
+            if (at(i_ + 1) == '\n') {
+                i_ += 2;
                 ++line_;
-                if (p.strip_tabs) line.remove_prefix(std::min(line.find_first_not_of('\t'), line.size()));
-                if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-                if (line == p.delimiter) break;
-                body.append(line).push_back('\n');
+                continue;
             }
-            if (next_cmd < cmds.size()) {
-                Redirect& r = cmds[next_cmd].redirects[p.redirect];
-                r.body = p.expand ? expand_body(body, r.body_unresolved, cmds[next_cmd].line) : body;
-                ++seen_in_cmd;
+            if (i_ + 1 < s_.size()) w.add(s_[i_ + 1], false);
+            w.solid = w.quoted = true;
+            i_ += 2;
+        } else if (c == '\'') {
+            size_t end = s_.find('\'', i_ + 1);
+            if (end == std::string_view::npos) syntax("unterminated single quote");
+            for (size_t k = i_ + 1; k < end; ++k) {
+                if (s_[k] == '\n') ++line_;
+                w.add(s_[k], false);
             }
+            w.solid = w.quoted = true;
+            i_ = end + 1;
+        } else if (c == '"') {
+            read_double_quoted(w);
+        } else if (c == '$') {
+            expand(w, false);
+        } else if (c == '`') {
+            skip_backticks();
+            w.solid = true;
+            w.fail(fmt::format("`...` {}", command_substitution));
+        } else {
+            w.add(c, false);
+            w.solid = true;
+            ++i_;
         }
-        pending_.clear();
     }
+    w.raw = std::string(s_.substr(start, i_ - start));
+    return w;
+}
 
-    // An unquoted here-document delimiter: $NAME, ${NAME} and \ escapes.
-    std::string expand_body(std::string_view body, std::string& unresolved, int line) {
-        std::string out;
-        for (size_t k = 0; k < body.size(); ++k) {
-            char c = body[k];
-            if (c == '\\' && k + 1 < body.size() &&
-                std::string_view("$`\\\n").find(body[k + 1]) != std::string_view::npos) {
-                if (body[k + 1] != '\n') out.push_back(body[k + 1]);
-                ++k;
-            } else if (c == '`' || (c == '$' && k + 1 < body.size() && body[k + 1] == '(')) {
-                unresolved = fmt::format("has a command substitution, which eks-node does not run");
-                return {};
-            } else if (c == '$' && k + 1 < body.size() && (is_name_start(body[k + 1]) || body[k + 1] == '{')) {
-                bool braced = body[k + 1] == '{';
-                size_t start = k + (braced ? 2 : 1), end = start;
-                while (end < body.size() && is_name_char(body[end])) ++end;
-                if (braced && (end >= body.size() || body[end] != '}')) {
-                    unresolved = "has a ${...} form eks-node does not evaluate";
-                    return {};
-                }
-                std::string name(body.substr(start, end - start));
-                auto it = vars_.find(name);
-                if (it == vars_.end() || !it->second.unresolved.empty()) {
-                    unresolved = fmt::format("uses ${}, which is not known without running the script", name);
-                    return {};
-                }
-                expanding(out.size(), it->second.value.size(), line);
-                out += it->second.value;
-                k = braced ? end : end - 1;
+void ScriptReader::read_double_quoted(RawWord& w) {
+    w.solid = w.quoted = true;
+    ++i_;
+    while (true) {
+        if (i_ >= s_.size()) syntax("unterminated double quote");
+        char c = s_[i_];
+        if (c == '"') {
+            ++i_;
+            return;
+        }
+        if (c == '\\') {
+            char n = at(i_ + 1);
+            if (n == '\n') {
+                ++line_;
+            } else if (n == '$' || n == '`' || n == '"' || n == '\\') {
+                w.add(n, false);
             } else {
-                out.push_back(c);
+                w.add('\\', false);
+                ++i_;
+                continue;
             }
-        }
-        return out;
-    }
-
-    // cat > PATH <<EOF / cat <<EOF >> PATH / tee [-a] PATH <<EOF
-    void record_file_write(const Command& cmd) {
-        const Redirect* doc = nullptr;
-        for (const Redirect& r : cmd.redirects)
-            if (r.op == "<<" || r.op == "<<-") doc = &r;
-        if (!doc || cmd.words.empty() || !cmd.words[0].unresolved.empty()) return;
-        auto write = [&](const RawWord& target, bool append) {
-            if (!target.unresolved.empty()) return;
-            expanding(0, doc->body.size(), cmd.line);  // `tee a b c <<EOF` copies the body thrice
-            writes_.push_back({cmd.seq, target.text, doc->body, doc->body_unresolved, append});
-        };
-        const std::string& name = cmd.words[0].text;
-        if (name == "cat") {
-            for (const Redirect& r : cmd.redirects)
-                if (r.op == ">" || r.op == ">>" || r.op == ">|") write(r.target, r.op == ">>");
-        } else if (name == "tee" || name == "sudo") {
-            bool append = false;
-            for (size_t a = 1; a < cmd.words.size(); ++a) {
-                const std::string& t = cmd.words[a].text;
-                if (t == "tee") continue;
-                if (t == "-a" || t == "--append") append = true;
-                else if (!t.starts_with("-")) write(cmd.words[a], append);
-            }
+            i_ += 2;
+        } else if (c == '$') {
+            expand(w, true);
+        } else if (c == '`') {
+            skip_backticks();
+            w.fail(fmt::format("`...` {}", command_substitution));
+        } else {
+            if (c == '\n') ++line_;
+            w.add(c, false);
+            ++i_;
         }
     }
+}
 
-    std::string_view s_;
-    std::string_view command_;
-    const std::string& label_;
-    const Watch& watch_;
-    size_t i_ = 0;
-    int line_ = 1;
-    int seq_ = 0;
-    std::map<std::string, Var> vars_;
-    std::set<std::string> exported_;  // names with the export attribute, set or not
-    bool allexport_ = false;          // set -a
-    size_t expanded_ = 0;  // bytes made by expansions and here-document copies
-    std::vector<Pending> pending_;
-    std::vector<FileWrite> writes_;
-    std::vector<Call> calls_;
-    std::vector<Mention> mentions_;
-};
+void ScriptReader::skip_backticks() {
+    for (size_t k = i_ + 1; k < s_.size(); ++k) {
+        if (s_[k] == '\\') {
+            ++k;
+        } else if (s_[k] == '\n') {
+            ++line_;
+        } else if (s_[k] == '`') {
+            i_ = k + 1;
+            return;
+        }
+    }
+    syntax("unterminated `...`");
+}
 
-}  // namespace
+// From the "(" at i_ to its matching ")", quotes respected.
+void ScriptReader::skip_parens(std::string_view what) {
+    int depth = 0;
+    for (; i_ < s_.size(); ++i_) {
+        char c = s_[i_];
+        if (c == '\n') ++line_;
+        if (c == '\\') {
+            ++i_;
+        } else if (c == '\'') {
+            size_t end = s_.find('\'', i_ + 1);
+            if (end == std::string_view::npos) break;
+            line_ += static_cast<int>(std::count(s_.begin() + i_, s_.begin() + end, '\n'));
+            i_ = end;
+        } else if (c == '(') {
+            ++depth;
+        } else if (c == ')' && --depth == 0) {
+            ++i_;
+            return;
+        }
+    }
+    syntax(fmt::format("unterminated {}", what));
+}
+
+void ScriptReader::read_heredoc_bodies(std::vector<Command>& cmds) {
+    // bodies follow the line in the order the here-documents appear in it
+    std::vector<size_t> heredocs;  // per command, counted once
+    for (const Command& c : cmds)
+        heredocs.push_back(std::count_if(c.redirects.begin(), c.redirects.end(),
+                                         [](const Redirect& r) { return r.op == "<<" || r.op == "<<-"; }));
+    size_t next_cmd = 0, seen_in_cmd = 0;
+    for (Pending& p : pending_) {
+        while (next_cmd < cmds.size() && seen_in_cmd >= heredocs[next_cmd]) {
+            ++next_cmd;
+            seen_in_cmd = 0;
+        }
+        std::string body;
+        while (i_ < s_.size()) {
+            size_t nl = s_.find('\n', i_);
+            std::string_view line = s_.substr(i_, (nl == std::string_view::npos ? s_.size() : nl) - i_);
+            i_ = nl == std::string_view::npos ? s_.size() : nl + 1;
+            ++line_;
+            if (p.strip_tabs) line.remove_prefix(std::min(line.find_first_not_of('\t'), line.size()));
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            if (line == p.delimiter) break;
+            body.append(line).push_back('\n');
+        }
+        if (next_cmd < cmds.size()) {
+            Redirect& r = cmds[next_cmd].redirects[p.redirect];
+            r.body = p.expand ? expand_body(body, r.body_unresolved, cmds[next_cmd].line) : body;
+            ++seen_in_cmd;
+        }
+    }
+    pending_.clear();
+}
+
+}  // namespace detail
+
+using detail::ScriptReader;
 
 Script read(std::string_view text, std::string_view command, const std::string& label, const Watch& watch) {
     return ScriptReader(text, command, label, watch).read();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "resolve/resolve.hpp"
+#include "resolve/collect.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -25,80 +26,9 @@ namespace eksnode::resolve {
 
 namespace {
 
-const std::string user_data_name = std::string(config::user_data_slot) + ".toml";
-
-// What fills the user data slot when no admin's file takes it.
-using SlotFill = std::function<void(std::vector<config::Fragment>&)>;
-
-// The user data slot: user data itself, or the admin's file of that name
-// (a mask hides user data).
-void user_data_fragments(const SlotFill& user_data, const config::FragmentFile& slot,
-                         std::vector<config::Fragment>& out) {
-    if (!slot.path.empty() && config::is_mask(slot.path)) {
-        log::info("user data masked by {}, ignoring it", slot.path.string());
-    } else if (!slot.path.empty()) {
-        log::info("user data replaced by {}", slot.path.string());
-        out.push_back(config::fragment_from_toml(config::read_fragment_file(slot.path), slot.path.string()));
-    } else {
-        user_data(out);
-    }
-}
-
-// nodeadm's /etc/eks/nodeadm.d/ NodeConfig files, after user data as nodeadm
-// merges them. Each is capped like user data: a file there is input we did
-// not write either.
-void nodeadm_fragments(const Paths& paths, std::vector<config::Fragment>& out) {
-    for (const fs::path& p : config::nodeadm_dropins(paths)) {
-        const std::string source = p.string();
-        log::info("NodeConfig drop-in {}", source);
-        for (config::Fragment& frag : config::fragments_from_nodeconfig(config::read_user_data_file(source), source))
-            out.push_back(std::move(frag));
-    }
-}
-
-// The fragments of every source, in merge order: TOML files sorted by name,
-// with user data in its slot (unless an admin hid or masked that slot), and
-// nodeadm's drop-ins right after it.
-std::vector<config::Fragment> collect_fragments(const Paths& paths, const SlotFill& user_data) {
-    std::vector<config::FragmentFile> files = config::fragment_files(paths);
-    bool slot_taken =
-        std::any_of(files.begin(), files.end(), [](const config::FragmentFile& f) { return f.name == user_data_name; });
-    if (!slot_taken) {
-        files.push_back({user_data_name, {}});
-        std::stable_sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.name < b.name; });
-    }
-
-    std::vector<config::Fragment> out;
-    for (const config::FragmentFile& f : files) {
-        bool is_slot = f.name == user_data_name;
-        if (is_slot) {
-            user_data_fragments(user_data, f, out);
-            nodeadm_fragments(paths, out);
-        } else if (!config::is_mask(f.path)) {
-            out.push_back(config::fragment_from_toml(config::read_fragment_file(f.path), f.path.string()));
-        }
-    }
-    return out;
-}
-
-std::vector<config::Fragment> collect_fragments(const ResolveInput& in) {
-    return collect_fragments(in.paths, [&](std::vector<config::Fragment>& out) {
-        if (!in.user_data) return;
-        for (config::Fragment& frag : config::fragments_from_user_data(*in.user_data, in.user_data_label))
-            out.push_back(std::move(frag));
-    });
-}
-
-bool cluster_has(const json& spec, const char* key) {
-    const json* cluster = spec.contains("cluster") ? &spec["cluster"] : nullptr;
-    return cluster && cluster->contains(key) && (*cluster)[key].is_string() &&
-           !(*cluster)[key].get<std::string>().empty();
-}
-
-std::string setting_source(const Origins& origins, const char* pointer) {
-    auto it = origins.find(pointer);
-    return it != origins.end() ? it->second : "the default";
-}
+using detail::cluster_has;
+using detail::collect_fragments;
+using detail::setting_source;
 
 // spec.cluster.cidr by AL2 bootstrap.sh's rule, from the VPC CIDR blocks in
 // instance.json. The origin says the rule, the block that decided, and
@@ -384,109 +314,6 @@ json resolve_config(const ResolveInput& in) {
     if (api.requests && api.requests() > 0) log::info("AWS API: {} request(s) made", api.requests());
 
     return config_json(spec, settings, in.instance, machine, std::move(derived), warnings, origins);
-}
-
-namespace {
-
-// What resolve_config() would ask EKS for at boot, as a note; or, for an
-// Outposts local cluster, which DescribeCluster does not describe, the error
-// the node would give.
-void boot_lookups(CheckResult& r) {
-    if (!cluster_has(r.spec, "name")) return;  // validate_merged() has said so
-    const config::ServiceCidrStrategy strategy = config::service_cidr_strategy(r.settings);
-    std::vector<std::string> asked;
-    for (const char* key : {"apiServerEndpoint", "certificateAuthority", "cidr"})
-        if (!cluster_has(r.spec, key) &&
-            (std::string_view(key) != "cidr" || strategy != config::ServiceCidrStrategy::vpc))
-            asked.push_back(fmt::format("spec.cluster.{}", key));
-    const json& cluster = r.spec["cluster"];
-    if (!asked.empty() && cluster.value("enableOutpost", false) == true) {
-        // the node's second validate_merged(), after fill_cluster_from_eks() asked nothing
-        config::ConfigErrors node;
-        config::validate_merged(r.spec, r.settings, r.origins, {}, &node);
-        for (const ConfigError& e : node)
-            if (std::find(asked.begin(), asked.end(), e.field()) != asked.end())
-                r.errors.emplace_back(e.source(), e.field(),
-                                      e.problem() +
-                                          " (EKS DescribeCluster does not describe an Outposts local cluster)");
-        return;
-    }
-    const std::string name = cluster["name"].get<std::string>();
-    if (!asked.empty()) {
-        std::string note = fmt::format(
-            "{}: not set by any source; eks-node-config asks eks:DescribeCluster for cluster {} at boot (the "
-            "instance's role needs eks:DescribeCluster)",
-            fmt::join(asked, ", "), name);
-        if (asked.back() == "spec.cluster.cidr" && strategy == config::ServiceCidrStrategy::describe_cluster_or_vpc)
-            note +=
-                "; if EKS cannot be asked, the CIDR by AL2's rule from the VPC's CIDR "
-                "(settings.serviceCidrStrategy = describe-cluster-or-vpc)";
-        r.notes.push_back(std::move(note));
-    }
-    if (!cluster_has(r.spec, "cidr") && strategy == config::ServiceCidrStrategy::vpc)
-        r.notes.emplace_back(
-            "spec.cluster.cidr: not set by any source; eks-node-config derives it at boot from the instance's VPC CIDR "
-            "(IMDS vpc-ipv4-cidr-blocks), AL2's rule (settings.serviceCidrStrategy = vpc)");
-}
-
-}  // namespace
-
-CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
-    CheckResult r;
-    r.errors = std::move(unread);
-    // each source alone: a broken one does not hide the next one's errors
-    auto user_data = [&](std::vector<config::Fragment>& out) {
-        for (const CheckInput::Source& s : in.user_data) {
-            config::keep_error(&r.errors, [&] {
-                if (s.toml) {
-                    out.push_back(config::fragment_from_toml(s.raw, s.label));
-                    return;
-                }
-                for (config::Fragment& f : config::fragments_from_user_data(s.raw, s.label))
-                    out.push_back(std::move(f));
-                for (std::string& part : config::cloud_init_parts(s.raw, s.label)) r.scripts.push_back(std::move(part));
-            });
-        }
-    };
-    std::vector<config::Fragment> fragments;
-    if (in.root_fragments) config::keep_error(&r.errors, [&] { fragments = collect_fragments(in.paths, user_data); });
-    else user_data(fragments);
-
-    for (const config::Fragment& f : fragments) {
-        const size_t before = r.errors.size();
-        config::validate_fragment(f, &r.errors);
-        if (r.errors.size() == before) merge_fragment(r.spec, r.settings, f, r.origins);
-    }
-    // the checks of the merged whole need every fragment in it
-    if (!r.errors.empty()) return r;
-    config::keep_error(&r.errors, [&] { r.warnings = config::unknown_field_warnings(fragments, r.settings); });
-    if (in.strict) {
-        for (const config::Warning& w : r.warnings)
-            r.errors.emplace_back(w.source, w.field,
-                                  fmt::format("unknown field (nearest known field: {}), refused by --strict as "
-                                              "settings.strict = true refuses it",
-                                              w.nearest));
-        r.warnings.clear();
-    }
-    if (!r.errors.empty()) return r;
-    if (!config::keep_error(&r.errors, [&] { config::profiles::apply(r.spec, r.settings, r.origins); })) return r;
-    if (config::node_kind(r.settings) == config::NodeKind::ecs) {
-        config::keep_error(&r.errors, [&] { config::validate_ecs_merged(r.spec, r.settings, r.origins); });
-        config::keep_error(&r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
-        return r;
-    }
-    // as eks-node-config with the AWS API at hand (it always has it on a node)
-    config::validate_merged(r.spec, r.settings, r.origins, config::Requirements{.cluster_coordinates = false},
-                            &r.errors);
-    config::keep_error(&r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
-    const std::string_view refused_by = in.strict                    ? "--strict, as settings.strict = true,"
-                                        : config::strict(r.settings) ? "settings.strict = true"
-                                                                     : "";
-    for (config::Warning& w :
-         kubelet_field_warnings(r.spec, r.origins, in.kubelet_version, refused_by, &r.errors, &r.notes))
-        r.warnings.push_back(std::move(w));
-    if (r.errors.empty()) boot_lookups(r);
-    return r;
 }
 
 namespace {

@@ -14,10 +14,6 @@ using namespace eksnode::config;
 
 namespace {
 
-std::string fixture(std::string_view name) {
-    return read_file(test::source_path("tests/data/certificates/" + std::string(name)));
-}
-
 // The DER inside every CERTIFICATE block of `pem`, concatenated.
 std::string der_of(std::string_view pem) {
     std::string der;
@@ -61,7 +57,8 @@ constexpr std::string_view from_der =
 TEST_CASE("a CA bundle comes out byte for byte as OpenSSL wrote it", "[config][certificate]") {
     // bundle.expected.pem is `openssl x509` of each certificate: what
     // PEM_write_bio_X509 wrote when this check was OpenSSL's d2i_X509.
-    std::string bundle = fixture("bundle.pem"), expected = fixture("bundle.expected.pem");
+    std::string bundle = test::certificate_fixture("bundle.pem"),
+                expected = test::certificate_fixture("bundle.expected.pem");
     REQUIRE(expected.starts_with("-----BEGIN CERTIFICATE-----\nMIIDMjCCAhqgAwIBAgIUPcSBc9X4ce2cZuCX"));
     std::string crlf;
     for (char ch : bundle) crlf += ch == '\n' ? std::string("\r\n") : std::string(1, ch);

@@ -4,8 +4,6 @@
 // fragment's types, then the merged table's rules between keys).
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,20 +29,14 @@ std::string registries_error_of(const std::string& toml) {
     return registries_error_of({{"/etc/eks-node/node.toml.d/50-r.toml", toml}});
 }
 
-std::string fixture(const std::string& name) {
-    std::ifstream in(test::source_path("tests/data/certificates/" + name));
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 std::string toml_literal(const std::string& s) { return "'''\n" + s + "'''"; }
 
 }  // namespace
 
 TEST_CASE("a registry with mirrors, its CA and a client certificate is read in host order", "[config][registries]") {
-    const std::string ca = fixture("registry-ca.pem"), cert = fixture("registry-client.pem"),
-                      key = fixture("registry-client.key");
+    const std::string ca = test::certificate_fixture("registry-ca.pem"),
+                      cert = test::certificate_fixture("registry-client.pem"),
+                      key = test::certificate_fixture("registry-client.key");
     Origins origins;
     json s = test::merged_settings(
         {{"/usr/lib/eks-node/node.toml.d/10-image.toml",
@@ -78,13 +70,13 @@ TEST_CASE("bad registries are exit 6 naming the registry, the key and the source
     CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\nca = \"not a certificate\"\n"),
                Catch::Contains("settings.registries.r.example.ca"));
     CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\nclientCertificate = " +
-                                   toml_literal(fixture("registry-client.pem")) + "\n"),
+                                   toml_literal(test::certificate_fixture("registry-client.pem")) + "\n"),
                Catch::Contains("clientCertificate and clientKey go together"));
-    CHECK_THAT(registries_error_of(
-                   "[settings.registries.\"r.example\"]\nclientKey = " + toml_literal(fixture("registry-client.pem")) +
-                   "\nclientCertificate = " + toml_literal(fixture("registry-client.pem")) + "\n"),
-               Catch::Contains("settings.registries.r.example.clientKey") &&
-                   Catch::Contains("is not a PEM private key"));
+    CHECK_THAT(
+        registries_error_of("[settings.registries.\"r.example\"]\nclientKey = " +
+                            toml_literal(test::certificate_fixture("registry-client.pem")) + "\nclientCertificate = " +
+                            toml_literal(test::certificate_fixture("registry-client.pem")) + "\n"),
+        Catch::Contains("settings.registries.r.example.clientKey") && Catch::Contains("is not a PEM private key"));
     CHECK_THAT(registries_error_of("[settings.registries.\"r.example\"]\npassword = \"x\"\n"),
                Catch::Contains("username and password go together"));
     CHECK_THAT(registries_error_of("[[settings.registries.\"r.example\".mirrors]]\nendpoint = \"https://m\"\n"
@@ -134,16 +126,17 @@ TEST_CASE("credential providers: defaults, versions and what kubelet would refus
 
 TEST_CASE("trust bundles: checked as the cluster CA is, distrust spelled out", "[config][trust]") {
     Origins origins;
-    json s = test::merged_settings({{"/etc/eks-node/node.toml.d/50-t.toml",
-                                     "[settings.trust.corp]\ncertificates = " + toml_literal(fixture("bundle.pem")) +
-                                         "\n[settings.trust.old]\ntrusted = false\ncertificates = " +
-                                         toml_literal(fixture("registry-ca.pem")) + "\n"}},
-                                   origins);
+    json s = test::merged_settings(
+        {{"/etc/eks-node/node.toml.d/50-t.toml",
+          "[settings.trust.corp]\ncertificates = " + toml_literal(test::certificate_fixture("bundle.pem")) +
+              "\n[settings.trust.old]\ntrusted = false\ncertificates = " +
+              toml_literal(test::certificate_fixture("registry-ca.pem")) + "\n"}},
+        origins);
     auto bs = trust::read(s["trust"], [](const std::string&) { return "src"; });
     REQUIRE(bs.size() == 2);
     CHECK(bs[0].name == "corp");
     CHECK(bs[0].trusted);
-    CHECK(bs[0].pem == fixture("bundle.expected.pem"));
+    CHECK(bs[0].pem == test::certificate_fixture("bundle.expected.pem"));
     CHECK_FALSE(bs[1].trusted);
 
     CHECK_THAT(registries_error_of("[settings.trust.corp]\ncertificates = \"-----BEGIN PRIVATE KEY-----\\nAAAA\\n\"\n"),

@@ -39,7 +39,7 @@ struct Rendered {
     std::string refused;  // "": rendered
 };
 
-Rendered render(const json& cfg) {
+Rendered render_config_toml(const json& cfg) {
     try {
         return {eksnode::render::detail::containerd_config(cfg), ""};
     } catch (const ConfigError& e) {
@@ -81,7 +81,7 @@ TEST_CASE("containerd-config-v4.tsv: each behaviour as the table says", "[render
             input.erase(d);
         }
         eksnode::deep_merge(cfg, input);
-        const Rendered r = dropin.empty() ? render(cfg) : Rendered{};
+        const Rendered r = dropin.empty() ? render_config_toml(cfg) : Rendered{};
         const std::string warnings = dropin.empty() ? "" : dropin_warnings(cfg, dropin);
         for (const std::string& expect : split(cols[2], " && ")) {
             CAPTURE(expect);

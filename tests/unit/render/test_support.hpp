@@ -2,6 +2,10 @@
 // Shared by the render tests: a temporary node root and the golden fixtures.
 #pragma once
 
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -27,5 +31,20 @@ using eksnode::test::load_json;
 // config.json of the conformance instance (m4.xlarge, 2 CPUs, kubelet 1.29,
 // containerd 1.7) without kubelet.config: the base the unit tests vary.
 inline eksnode::json base_config() { return load_json("tests/golden/ca/01-cluster-ca/input/config.json"); }
+
+// cfg with the machine's kubelet and containerd versions set: the renderers' switches
+inline eksnode::json with_version(eksnode::json cfg, const std::string& kubelet,
+                                  const std::string& containerd = "1.7.27") {
+    cfg["machine"]["kubeletVersion"] = kubelet;
+    cfg["machine"]["containerdVersion"] = containerd;
+    return cfg;
+}
+
+// A written file's permission bits
+inline mode_t mode_of(const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
 
 }  // namespace render_test

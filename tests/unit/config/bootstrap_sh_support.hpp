@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared by the bootstrap.sh tests (test_bootstrap_sh.cpp, test_bootstrap_sh_env.cpp): a
+// cluster endpoint, a script's mapped spec and a spec naming a cluster.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/bootstrap_sh.hpp"
+#include "core/jsonutil.hpp"
+
+namespace eksnode::test {
+
+inline const std::string cluster_endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
+
+// The spec a script's call maps to. Its settings hold at most where the
+// service CIDR comes from (the flags without one say how bootstrap.sh found
+// it); the tests of the pause image and the CIDR strategy check them.
+inline json script_spec(std::string_view script) {
+    std::optional<config::Fragment> f = config::bootstrap_sh::fragment_from_script(script, "user data");
+    REQUIRE(f);
+    json rest = f->settings;
+    rest.erase("serviceCidrStrategy");
+    CHECK(rest == json::object());
+    return f->spec;
+}
+
+inline json cluster_named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
+
+}  // namespace eksnode::test
