@@ -10,7 +10,7 @@ source "$EKSVM_IN/check-lib.sh"
 check "eks-node-config.service failed" bash -c '[[ $(systemctl is-active eks-node-config.service) == failed ]]'
 check "it exited 6" bash -c '[[ $(systemctl show -P ExecMainStatus eks-node-config.service) == 6 ]]'
 check "one error line naming source, field and value" bash -c '
-  lines=$(journalctl -b -u eks-node-config.service -p err --no-pager -o cat | grep -c "user data: spec.cluster.cidr: \"10.100.0.0/33\"")
+  lines=$(journal -b -u eks-node-config.service -p err --no-pager -o cat | grep -c "user data: spec.cluster.cidr: \"10.100.0.0/33\"")
   [[ $lines == 1 ]]'
 check "kubelet was not started" bash -c '! systemctl is-active --quiet kubelet.service && [[ ! -e /run/stub-kubelet ]]'
 check "eks-node-failed.target is active (fail closed)" systemctl is-active eks-node-failed.target
@@ -32,7 +32,7 @@ check "eks-node-telemetry wrote the failed boot's metrics: eks-node-config, exit
 # The verdict on the serial console (StandardOutput=journal+console: the journal
 # holds the same line): the step, its exit status, its one error line, where to look.
 check "eks-node-verdict: one line naming eks-node-config, exit 6, the error and where to look" bash -c '
-  line=$(journalctl -b -u eks-node-verdict.service -o cat | grep "^eks-node: " | tail -n 1); echo "$line"
+  line=$(journal -b -u eks-node-verdict.service -o cat | grep "^eks-node: " | tail -n 1); echo "$line"
   [[ $line == "eks-node: node NOT joined: eks-node-config.service failed (exit status 6): "*"spec.cluster.cidr: \"10.100.0.0/33\" is not a CIDR; see journalctl -b -u eks-node-config and eks-node status" ]]'
 # An admin re-running the chain quickly: systemd's default start limit
 # (5 starts in 10 s) must not refuse eks-node-failed.target's or the step's

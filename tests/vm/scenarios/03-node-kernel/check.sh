@@ -26,7 +26,7 @@ echo "$control" | tr '\n' ' '; echo
 check "unconfined, the probe gets through all 10" test "$(grep -c '=ok$' <<<"$control")" = 10
 check "this kernel has Landlock" bash -c 'eks-node confinement | grep -q "^Landlock: ABI [1-9]"'
 check "no step of this boot ran without Landlock" \
-  bash -c 'j=$(journalctl -b --no-pager -o cat -u "eks-node-*")
+  bash -c 'j=$(journal -b --no-pager -o cat -u "eks-node-*")
   grep -q "^done, " <<<"$j" && ! grep -q "has no Landlock" <<<"$j"'
 # The settings the steps share come from one drop-in (eks-node-sandbox.conf,
 # linked as 10-sandbox.conf): systemd must have loaded it for each of these

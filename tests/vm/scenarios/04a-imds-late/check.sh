@@ -11,12 +11,12 @@ check "eks-node.target is active" systemctl is-active eks-node.target
 check "kubelet is active" systemctl is-active kubelet.service
 check "instance.json was written" test -s /run/eks-node/instance.json
 check "eks-node-imds retried until IMDS answered" \
-  bash -c 'journalctl -b -u eks-node-imds.service --no-pager -o cat | grep -q "answered after [0-9]* retries"'
+  bash -c 'journal -b -u eks-node-imds.service --no-pager -o cat | grep -q "answered after [0-9]* retries"'
 # the wait, while it lasted: "still waiting for IMDS ..." as warnings on the unit's output
 # stream, each once (not also a native entry), which journald forwards to the console
 # (host-check.py finds them there)
 check "eks-node-imds said it was still waiting for IMDS, at warning, on its stream, each line once" bash -c '
-  journalctl -b -u eks-node-imds.service --no-pager -o json --output-fields=MESSAGE,PRIORITY,_TRANSPORT |
+  journal -b -u eks-node-imds.service --no-pager -o json --output-fields=MESSAGE,PRIORITY,_TRANSPORT |
     python3 -c "
 import json, sys
 lines = [json.loads(l) for l in sys.stdin]

@@ -14,8 +14,8 @@ check "it exited 75" bash -c '[[ $(systemctl show -P ExecMainStatus eks-node-imd
 # it ended on its own, on its 15 s deadline, not killed by systemd's start timeout.
 check "it gave up on its own at the 15 s deadline, not killed by systemd" bash -c '
   [[ $(systemctl show -P Result eks-node-imds.service) == exit-code ]] &&
-    journalctl -b -u eks-node-imds.service -p err --no-pager -o cat | grep -q "(deadline 15.0s)"'
+    journal -b -u eks-node-imds.service -p err --no-pager -o cat | grep -q "(deadline 15.0s)"'
 check "one error line saying IMDS is unreachable" bash -c '
-  [[ $(journalctl -b -u eks-node-imds.service -p err --no-pager -o cat | grep -c "IMDS unreachable") == 1 ]]'
+  [[ $(journal -b -u eks-node-imds.service -p err --no-pager -o cat | grep -c "IMDS unreachable") == 1 ]]'
 check "kubelet was not started" bash -c '! systemctl is-active --quiet kubelet.service && [[ ! -e /run/stub-kubelet ]]'
 finish

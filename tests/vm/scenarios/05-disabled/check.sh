@@ -18,6 +18,6 @@ if [[ -f /run/systemd/container ]]; then
   check "the generator's drop-in names PID 1's command line" \
     grep -qx "SourcePath=/proc/1/cmdline" /run/systemd/generator/eks-node-.service.d/50-disabled.conf
 else
-  check "the generator said so" bash -c 'journalctl -b -t eks-node-generator --no-pager -o cat | grep -qi disabled'
+  check "the generator said so" bash -c 'journal -b -t eks-node-generator --no-pager -o cat | grep -qi disabled'
 fi
 finish

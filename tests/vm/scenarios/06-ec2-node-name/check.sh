@@ -19,16 +19,16 @@ check "exactly one DescribeInstances, its signature checked by botocore" \
   bash -c 'test "$(grep -c "^DescribeInstances 200 sig-ok" /run/eksvm-fake-aws.log)" = 1 &&
     test "$(wc -l </run/eksvm-fake-aws.log)" = 1'
 check "credentials came from the instance profile" \
-  bash -c 'journalctl -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "nodeName=" &&
-    ! journalctl -b --no-pager -o cat | grep -q "vm/fake/secret\|FAKEvmSESSIONtoken"'
+  bash -c 'journal -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "nodeName=" &&
+    ! journal -b --no-pager -o cat | grep -q "vm/fake/secret\|FAKEvmSESSIONtoken"'
 # containerd early (eks-node-generator(8), EARLY CONTAINERD): it started at boot on the
 # image's config.toml, and this user data changes nothing containerd reads
 check "containerd is not ordered after eks-node-containerd (config.toml is eks-node's)" \
   test ! -e /run/systemd/generator/containerd.service.d/50-eks-node-after-render.conf
 check "eks-node-containerd rendered what containerd started on: nothing changed" bash -c '
-  journalctl -b -u eks-node-containerd.service --no-pager -o cat | grep -q "done, nothing changed"'
+  journal -b -u eks-node-containerd.service --no-pager -o cat | grep -q "done, nothing changed"'
 check "no step asked for a restart of containerd" bash -c '
-  ! journalctl -b -t eks-node-containerd -t eks-node-system -t eks-node-config --no-pager -o cat |
+  ! journal -b -t eks-node-containerd -t eks-node-system -t eks-node-config --no-pager -o cat |
     grep "restarting containerd\|stopping it"'
 if [[ ${EKSVM_SUBCASE:-0} == 1 ]]; then
   # a re-run in a boot group (tests/vm/groups) on the files containerd already runs on

@@ -8,9 +8,9 @@ set -uo pipefail
 source "$EKSVM_IN/check-lib.sh"
 
 check "eks-node-config asked for the reload" bash -c '
-  journalctl -b -u eks-node-config.service --no-pager -o cat | grep -q "reloading systemd once"'
+  journal -b -u eks-node-config.service --no-pager -o cat | grep -q "reloading systemd once"'
 check "exactly one daemon-reload this boot" bash -c '
-  n=$(journalctl -b _PID=1 --no-pager -o cat | grep -c "^Reloading"); echo "reloads: $n"; [[ $n == 1 ]]'
+  n=$(journal -b _PID=1 --no-pager -o cat | grep -c "^Reloading"); echo "reloads: $n"; [[ $n == 1 ]]'
 check "the generator now pulls in eks-node-hosts" \
   test -L /run/systemd/generator/eks-node.target.wants/eks-node-hosts.service
 check "eks-node-hosts.service ran and is active" systemctl is-active eks-node-hosts.service

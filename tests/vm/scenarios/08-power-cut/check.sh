@@ -41,7 +41,7 @@ no_stray_temps() {
 }
 step_said() { # STEP WORDS: eks-node-STEP logged "done, WORDS" in this boot
   # by EKS_NODE_STEP=, not -u: journald misses the unit of an entry whose sender has exited
-  journalctl -b "EKS_NODE_STEP=$1" --no-pager -o cat | grep -q "^done, $2"
+  journal -b "EKS_NODE_STEP=$1" --no-pager -o cat | grep -q "^done, $2"
 }
 
 # cni-cache-reset's run ended before containerd's and kubelet's main processes started

@@ -7,21 +7,22 @@
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
-# shellcheck source=/dev/null # the run's options (NVMEOF), as the runner wrote them
-source "$EKSVM_IN/scenario.env"
+# shellcheck source=/dev/null # this case's options (NVMEOF): a sub-case of the `disks` group runs
+# in the first case's boot, whose options $EKSVM_IN holds
+source ./scenario.env
 
 
 check "two EC2 instance-store disks are connected" nvmeof_setup
 check "the chain starts" run_chain
 check "eks-node-config triggered the one daemon-reload for the new units" bash -c '
-  journalctl -b -u eks-node-config.service --no-pager -o cat | grep -q "reloading systemd once"'
+  journal -b -u eks-node-config.service --no-pager -o cat | grep -q "reloading systemd once"'
 binds=(var-lib-kubelet.mount var-lib-containerd.mount var-log-pods.mount)
 for u in eks-node-instance-store.service 'mnt-k8s\x2ddisks-0.mount' "${binds[@]}" containerd.service kubelet.service; do
   check "$u is active" systemctl is-active "$u"
 done
 # containerd ran before eks-node knew of the array (it starts at boot, on the image's file)
 check "eks-node-config stopped the running containerd before the mounts went over its state" bash -c '
-  journalctl -b -u eks-node-config.service --no-pager -o cat |
+  journal -b -u eks-node-config.service --no-pager -o cat |
     grep -Eq "containerd.service is (active|activating), and the instance-store mounts go over its directories"'
 check "containerd started again after /var/lib/containerd was mounted" \
   after_start containerd.service var-lib-containerd.mount
@@ -43,7 +44,7 @@ check "containerd's state is on the array" test -s /mnt/k8s-disks/0/containerd/i
 check "eks-node-kubelet wrote the kubeconfig onto the array" test -s /mnt/k8s-disks/0/kubelet/kubeconfig
 check "what /var/lib/kubelet held before is still there" test -s /var/lib/kubelet/from-the-image
 check "the generator logged nothing at warning" \
-  bash -c '! journalctl -b -t eks-node-generator -p warning --no-pager -o cat | grep .'
+  bash -c '! journal -b -t eks-node-generator -p warning --no-pager -o cat | grep .'
 secs=$(store_to_mounts_seconds "${binds[@]}")
 echo "timing: eks-node-instance-store start -> bind mounts active: ${secs}s (2 disks, RAID0)"
 echo "raid0-2-disks ${secs}" >"$EKSVM_OUT/timing.txt"
@@ -68,10 +69,10 @@ check "the chain starts again" bash -c 'systemctl daemon-reload && systemctl sta
 # (udev's incremental assembly usually has it running before the step looks)
 check "the array was re-assembled, not re-created" \
   bash -c 'systemctl is-active "mnt-k8s\\x2ddisks-0.mount" &&
-    test "$(journalctl -b -u eks-node-instance-store --no-pager -o cat | grep -c "created /dev/md/eks-node")" = 1'
+    test "$(journal -b -u eks-node-instance-store --no-pager -o cat | grep -c "created /dev/md/eks-node")" = 1'
 check "data written before the reboot is still there" grep -q marker /var/lib/containerd/kept-across-reboot
 check "XFS was not re-made" \
-  bash -c 'test "$(journalctl -b -u eks-node-instance-store --no-pager -o cat | grep -c "made an XFS")" = 1'
+  bash -c 'test "$(journal -b -u eks-node-instance-store --no-pager -o cat | grep -c "made an XFS")" = 1'
 check "kubelet is active again" systemctl is-active kubelet.service
-journalctl -b -u eks-node-instance-store --no-pager -o short-monotonic | tail -n 20
+journal -b -u eks-node-instance-store --no-pager -o short-monotonic | tail -n 20
 finish

@@ -6,8 +6,9 @@
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
-# shellcheck source=/dev/null # the run's options (NVMEOF), as the runner wrote them
-source "$EKSVM_IN/scenario.env"
+# shellcheck source=/dev/null # this case's options (NVMEOF): a sub-case of the `disks` group runs
+# in the first case's boot, whose options $EKSVM_IN holds
+source ./scenario.env
 
 check "four EC2 instance-store disks are connected" nvmeof_setup
 check "the chain starts" run_chain
@@ -31,5 +32,5 @@ echo "timing: eks-node-instance-store start -> bind mounts active: ${secs}s (4 d
 echo "raid10-4-disks ${secs}" >"$EKSVM_OUT/timing.txt"
 check "a re-run changes nothing" \
   bash -c '/usr/libexec/eks-node/eks-node-instance-store 2>&1 | tee /dev/stderr | grep -q "done, nothing changed"'
-journalctl -b -u eks-node-instance-store --no-pager -o short-monotonic | tail -n 20
+journal -b -u eks-node-instance-store --no-pager -o short-monotonic | tail -n 20
 finish

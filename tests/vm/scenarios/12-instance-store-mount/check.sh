@@ -5,8 +5,9 @@
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
-# shellcheck source=/dev/null # the run's options (NVMEOF), as the runner wrote them
-source "$EKSVM_IN/scenario.env"
+# shellcheck source=/dev/null # this case's options (NVMEOF): a sub-case of the `disks` group runs
+# in the first case's boot, whose options $EKSVM_IN holds
+source ./scenario.env
 
 check "two EC2 instance-store disks are connected" nvmeof_setup
 check "the chain starts" run_chain

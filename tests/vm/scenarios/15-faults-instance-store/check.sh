@@ -11,8 +11,9 @@
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
-# shellcheck source=/dev/null # the run's options (NVMEOF), as the runner wrote them
-source "$EKSVM_IN/scenario.env"
+# shellcheck source=/dev/null # this case's options (NVMEOF): a sub-case of the `disks` group runs
+# in the first case's boot, whose options $EKSVM_IN holds
+source ./scenario.env
 
 store=/var/lib/eksvm-nvmeof # where nvmeof_setup keeps the disks' backing files
 disk_a=/dev/disk/by-id/nvme-Amazon_EC2_NVMe_Instance_Storage_AWSINST0000000000A1_1
@@ -68,5 +69,5 @@ recovers mdadm-busy
 check "mdadm-busy: ... the array, its XFS and the bind mounts are active" mounted
 check "mdadm-busy: ... the array is RAID0 of both disks" \
   bash -c 'test "$(mdadm --detail /dev/md/eks-node | grep -c "active sync")" = 2'
-journalctl -b -u eks-node-instance-store --no-pager -o short-monotonic | tail -n 30
+journal -b -u eks-node-instance-store --no-pager -o short-monotonic | tail -n 30
 finish

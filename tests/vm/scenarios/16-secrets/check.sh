@@ -18,7 +18,7 @@ check "EKS DescribeCluster and EC2 DescribeInstances were signed with the plante
   bash -c 'grep -q "^DescribeCluster 200 sig-ok" /run/eksvm-fake-aws.log &&
     grep -q "^DescribeInstances 200 sig-ok" /run/eksvm-fake-aws.log && ! grep -v " sig-ok" /run/eksvm-fake-aws.log'
 check "the steps logged at debug (eks-node.log-level=debug)" \
-  bash -c 'journalctl -b -p debug..debug EKS_NODE_STEP=imds -o cat | grep -q .'
+  bash -c 'journal -b -p debug..debug EKS_NODE_STEP=imds -o cat | grep -q .'
 check "kubelet runs with the proxy of instance.environment (the secret is live)" \
   bash -c 'grep -q "\"HTTPS_PROXY\": \"http://user:" /run/stub-kubelet/environ.json'
 for f in /run/eks-node/user-data /run/eks-node/config.json /var/lib/kubelet/kubeconfig \
@@ -70,7 +70,7 @@ check "config check through the proxy failed" test "$(wc -l <"$out/config-check-
 printf '# a bootstrap token\n    token: Pl4nted-Kubeconfig-Bearer-Token-5e6f\n' >>/var/lib/kubelet/kubeconfig
 check "collect-logs writes its archive" eks-node collect-logs --output="$out/collect-logs.tar.gz"
 # every field of every entry of this boot, all priorities
-journalctl -b -o verbose --all --no-pager >"$out/journal-verbose.txt" 2>&1
+journal -b -o verbose --all --no-pager >"$out/journal-verbose.txt" 2>&1
 
 # Core dumps: the image has no systemd-coredump; a crashing step would show as a unit result,
 # a core file (kernel.core_pattern is "core": in the service's working directory, /) or the
@@ -81,5 +81,5 @@ check "no eks-node unit was killed by a signal or dumped core" bash -c '
 check "no core dump: none in coredumpctl (if installed), no core file, no kernel report" bash -c '
   ! { command -v coredumpctl >/dev/null && coredumpctl list --no-pager -q 2>/dev/null | grep -q .; } &&
     ! find / /var/lib/systemd/coredump -xdev -maxdepth 1 -name "core*" -type f 2>/dev/null | grep . &&
-    ! journalctl -b -k --no-pager -o cat | grep -E "segfault at|traps:"'
+    ! journal -b -k --no-pager -o cat | grep -E "segfault at|traps:"'
 finish

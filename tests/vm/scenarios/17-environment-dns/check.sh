@@ -42,7 +42,7 @@ check "eks-node-system.service is active" systemctl is-active eks-node-system.se
 check "eks-node.target wants eks-node-system" \
   bash -c 'systemctl list-dependencies --plain --no-legend eks-node.target | grep -q eks-node-system.service'
 check "kubelet is active" systemctl is-active kubelet.service
-check "no daemon-reload" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
+check "no daemon-reload" bash -c '! journal -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
 
 # --- the service environment -------------------------------------------------------------
 check "the files: default.env and one per section, 0600" bash -c '
@@ -79,8 +79,8 @@ check "early unit: started before eks-node-system without its section" \
   bash -c '[[ -f /run/eksvm-envprobe/eksvm-envearly.1 && -z $(probe_var eksvm-envearly EARLY_VALUE 1) ]]'
 check "early unit: restarted by eks-node-system into its section (same boot)" \
   bash -c '[[ $(starts eksvm-envearly) == 2 && $(probe_var eksvm-envearly EARLY_VALUE 2) == first ]]'
-check "early unit: the step said why" eventually 10 bash -c '
-  journalctl -b EKS_NODE_STEP=system --no-pager -o cat |
+check "early unit: the step said why" eventually 60 bash -c '
+  journal -b EKS_NODE_STEP=system --no-pager -o cat |
     grep -q "changed: restarting eksvm-envearly.service ("'
 check "eks-node's own steps read no service environment (10-sandbox.conf resets EnvironmentFile=)" \
   bash -c '[[ -z $(systemctl show -P EnvironmentFiles eks-node-config.service) &&
@@ -94,8 +94,8 @@ check "resolvectl dns: the configured name servers" \
   bash -c 'resolvectl dns | grep -q "^Global: 10.0.0.2 fd00:ec2::253"'
 check "resolvectl domain: the configured search domains" \
   bash -c 'resolvectl domain | grep -q "^Global: corp.example.com ec2.internal"'
-check "systemd-resolved was restarted by eks-node-system" eventually 10 bash -c '
-  journalctl -b EKS_NODE_STEP=system --no-pager -o cat |
+check "systemd-resolved was restarted by eks-node-system" eventually 60 bash -c '
+  journal -b EKS_NODE_STEP=system --no-pager -o cat |
     grep -q "40-eks.conf changed: restarting systemd-resolved.service ("'
 check "kubelet started after systemd-resolved's restart finished" bash -c '
   s=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-system.service)
@@ -124,7 +124,7 @@ printf '[instance.environment.eksvm-envearly]\nEARLY_VALUE = "second"\n' >/etc/e
 systemctl restart eks-node-config.service
 drained
 check "a changed section restarts exactly its unit" \
-  eventually 10 bash -c '[[ $(probe_var eksvm-envearly EARLY_VALUE) == second ]]'
+  eventually 60 bash -c '[[ $(probe_var eksvm-envearly EARLY_VALUE) == second ]]'
 check "... kubelet, containerd and resolved kept their invocations" bash -c "
   [[ \$(systemctl show -P InvocationID kubelet.service) == $kubelet0 &&
      \$(systemctl show -P InvocationID containerd.service) == $containerd0 &&
@@ -135,13 +135,13 @@ early1=$(starts eksvm-envearly)
 systemctl restart eks-node-config.service
 drained
 check "a changed search domain restarts systemd-resolved" \
-  eventually 10 bash -c '[[ $(systemctl show -P InvocationID systemd-resolved.service) != '"$resolved0"' ]] &&
+  eventually 60 bash -c '[[ $(systemctl show -P InvocationID systemd-resolved.service) != '"$resolved0"' ]] &&
     resolvectl domain | grep -qx "Global: corp.example.com"'
 check "... and nothing else" bash -c "
   [[ \$(systemctl show -P InvocationID kubelet.service) == $kubelet0 &&
      \$(systemctl show -P InvocationID containerd.service) == $containerd0 &&
      \$(find /run/eksvm-envprobe -maxdepth 1 -name 'eksvm-envearly.*' | wc -l) == $early1 ]]"
-check "still no daemon-reload" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
+check "still no daemon-reload" bash -c '! journal -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
 check "eks-node.target still active" systemctl is-active eks-node.target
 
 # DNS settings but no systemd-resolved running: fail closed (exit 1, one error line), then recover
@@ -150,8 +150,8 @@ systemctl restart eks-node-system.service
 drained
 check "resolved stopped: eks-node-system failed with exit 1" bash -c '
   [[ $(systemctl is-active eks-node-system.service) == failed && $(systemctl show -P ExecMainStatus eks-node-system.service) == 1 ]]'
-check "... saying why" eventually 10 bash -c '
-  journalctl -b EKS_NODE_STEP=system -p err --no-pager -o cat | tail -1 |
+check "... saying why" eventually 60 bash -c '
+  journal -b EKS_NODE_STEP=system -p err --no-pager -o cat | tail -1 |
     grep -q "but systemd-resolved.service is inactive, so nothing on this node applies them"'
 check "... kubelet is stopped (fail closed)" bash -c '! systemctl is-active --quiet kubelet.service'
 check "... eks-node-failed.target is active" systemctl is-active eks-node-failed.target

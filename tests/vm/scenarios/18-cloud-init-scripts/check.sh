@@ -14,7 +14,7 @@ check "cloud-init ran both scripts; the second failed, so cloud-final.service fa
     grep -q "failing on purpose" /var/log/cloud-init-output.log' 
 check "the user script ran to its end" test -s /run/eksvm-user-script-done
 check "eks-node-config found both script parts" \
-  bash -c 'journalctl -b -u eks-node-config --no-pager -o cat | grep -F "cloud-init runs part(s) of the user data (user data (MIME part 2, text/x-shellscript); user data (MIME part 3, text/x-shellscript)): kubelet starts after them"'
+  bash -c 'journal -b -u eks-node-config --no-pager -o cat | grep -F "cloud-init runs part(s) of the user data (user data (MIME part 2, text/x-shellscript); user data (MIME part 3, text/x-shellscript)): kubelet starts after them"'
 check "eks-node-cloud-init.service ran and is active" systemctl is-active eks-node-cloud-init.service
 check "eks-node-cloud-init started after cloud-final finished" bash -c '
   f=$(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service)
@@ -31,7 +31,7 @@ check "kubelet read the drop-in the script wrote" \
 check "the NodeConfig drop-in the script wrote reached kubelet's flags" \
   grep -q -- "written-by=user-script" /run/stub-kubelet/argv.json
 check "eks-node-cloud-init restarted eks-node-config for the new drop-in" \
-  bash -c 'journalctl -b -u eks-node-cloud-init --no-pager -o cat | grep -F "/etc/eks/nodeadm.d"'
+  bash -c 'journal -b -u eks-node-cloud-init --no-pager -o cat | grep -F "/etc/eks/nodeadm.d"'
 # The script also wrote a NodeConfig drop-in, so eks-node-cloud-init restarts eks-node-config
 # first, and that restart re-runs eks-node-containerd (it Requires= eks-node-config). Whether
 # that re-run has started when eks-node-cloud-init then looks at config.d decides whether it
@@ -42,20 +42,20 @@ check "eks-node-containerd ran again after the script wrote its config.d drop-in
   bash -c 'f=$(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service)
     s=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-containerd.service)
     echo "cloud-final exited at $f us, eks-node-containerd last started at $s us"
-    log=$(journalctl -b -u eks-node-cloud-init --no-pager -o cat)
+    log=$(journal -b -u eks-node-cloud-init --no-pager -o cat)
     (( f > 0 && s >= f )) && {
       grep -F "/etc/containerd/config.d/50-debug.toml changed after eks-node-containerd.service started" <<<"$log" ||
         grep -F "restarting eks-node-config.service before kubelet starts (and the steps after it)" <<<"$log"; }'
 check "the re-run listed the drop-in in config.toml's header" \
   grep -qE "^#   /etc/containerd/config.d/50-debug.toml [0-9a-f]{16}$" /etc/containerd/config.toml
 check "the running containerd applied the drop-in (it logs at debug level), restarted before kubelet" bash -c '
-  journalctl -b -u containerd --no-pager -o cat | grep -q "level=debug" &&
+  journal -b -u containerd --no-pager -o cat | grep -q "level=debug" &&
   (( $(systemctl show -P ExecMainStartTimestampMonotonic containerd.service) <=
      $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) ))'
 check "eks-node-cloud-init reported the failed script with cloud-final's unit and exit (a warning)" \
-  bash -c 'journalctl -b -u eks-node-cloud-init -p warning --no-pager -o cat |
+  bash -c 'journal -b -u eks-node-cloud-init -p warning --no-pager -o cat |
     grep -F "cloud-final.service failed (exit-code, exit status 1): a script failed, kubelet starts anyway"'
-check "no daemon-reload" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
+check "no daemon-reload" bash -c '! journal -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
 check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
 check "eks-node status says configured, lists eks-node-cloud-init active and cloud-final failed (exit 1)" \
   bash -c 'out=$(eks-node status) || { echo "$out"; exit 1; }

@@ -18,7 +18,7 @@ check "kubelet's start job was not ordered after cloud-final" \
 # for the record (not a check: which of the two ends first is a race under TCG)
 echo "kubelet started at $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) us," \
   "cloud-final exited at $(systemctl show -P ExecMainExitTimestampMonotonic cloud-final.service) us (monotonic)"
-check "no daemon-reload" bash -c '! journalctl -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
+check "no daemon-reload" bash -c '! journal -b _PID=1 --no-pager -o cat | grep -q "^Reloading"'
 check "eks-node status says configured, without eks-node-cloud-init" \
   bash -c 'out=$(eks-node status) || { echo "$out"; exit 1; }; ! grep -q "eks-node-cloud-init" <<<"$out"'
 systemd-analyze critical-chain kubelet.service | tee "$EKSVM_OUT/critical-chain-kubelet.txt" || true

@@ -13,7 +13,7 @@ source "$EKSVM_IN/check-lib.sh"
 
 check "eks-node-config read the call at boot (not failed)" \
   bash -c '[[ $(systemctl show -P NRestarts eks-node-config.service) == 0 ]] &&
-    ! journalctl -b -u eks-node-config -p err --no-pager -o cat | grep -q .'
+    ! journal -b -u eks-node-config -p err --no-pager -o cat | grep -q .'
 check "cloud-init ran the script (cloud-final.service active)" systemctl is-active cloud-final.service
 check "the logging line worked under real bash" grep -q "bootstrap.sh\|nothing to do" /var/log/user-data.log
 check "the bootstrap.sh shim found the boot's flags applied" \
@@ -22,7 +22,7 @@ check "the shim let kubelet start without waiting for cloud-final; eks-node-clou
   grep -qF "kubelet no longer waits for cloud-init to finish the script" /var/log/user-data.log &&
   [[ $(systemctl show -P ExecMainStartTimestampMonotonic eks-node-cloud-init.service) == 0 ]]'
 check "the shim re-ran eks-node-containerd, which checked the drop-in and listed it in config.toml's header" bash -c '
-  journalctl -b -u eks-node-containerd --no-pager -o cat |
+  journal -b -u eks-node-containerd --no-pager -o cat |
     grep -qF "containerd imports /etc/containerd/config.d/90-debug.toml" &&
   grep -qE "^#   /etc/containerd/config.d/90-debug.toml [0-9a-f]{16}$" /etc/containerd/config.toml'
 check "containerd was restarted after the drop-in was written" bash -c '
@@ -30,7 +30,7 @@ check "containerd was restarted after the drop-in was written" bash -c '
      $(stat -c %Y /etc/containerd/config.d/90-debug.toml) ))'
 check "the running containerd applied the imported drop-in (it logs at debug level)" bash -c '
   containerd config dump | sed -n "/^\[debug\]/,/^\[/p" | grep -qx "  level = \"debug\"" &&
-  journalctl -b -u containerd --no-pager -o cat | grep -q "level=debug"'
+  journal -b -u containerd --no-pager -o cat | grep -q "level=debug"'
 check "kubelet is active, started after containerd's restart, before bootstrap.sh returned" bash -c '
   systemctl is-active --quiet kubelet.service &&
   (( $(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) >=

@@ -10,9 +10,9 @@ set -uo pipefail
 source "$EKSVM_IN/check-lib.sh"
 
 check "eks-node-config refused the script at boot, naming the command substitution" \
-  bash -c 'journalctl -b -u eks-node-config -p err --no-pager -o cat | grep -F "command substitution"'
+  bash -c 'journal -b -u eks-node-config -p err --no-pager -o cat | grep -F "command substitution"'
 check "eks-node-failed.target held kubelet back then" \
-  bash -c 'journalctl -b _PID=1 --no-pager -o cat | grep -q "Reached target eks-node-failed.target"'
+  bash -c 'journal -b _PID=1 --no-pager -o cat | grep -q "Reached target eks-node-failed.target"'
 check "cloud-init ran the script (cloud-final.service active)" systemctl is-active cloud-final.service
 check "the shim wrote the resolved flags and restarted the chain" \
   grep -q "restarting eks-node-config.service and starting eks-node.target" /var/log/user-data.log

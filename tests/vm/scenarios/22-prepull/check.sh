@@ -25,23 +25,23 @@ check "eks-node.target did not wait for it" bash -c '
   p=$(systemctl show -P ExecMainExitTimestampMonotonic eks-node-prepull.service)
   echo "target at ${t}us, prepull done at ${p}us"; ((t > 0 && t < p))'
 check "one journal line for the pulled image, with its image ref and seconds" bash -c '
-  n=$(journalctl -b -u eks-node-prepull.service --no-pager -o cat |
+  n=$(journal -b -u eks-node-prepull.service --no-pager -o cat |
     grep -cE "^pulled '"$good"' \(sha256:[0-9a-f]{64}\) in [0-9.]+ s, without credentials$")
   [[ $n == 1 ]]'
 check "the journal line carries EKS_NODE_IMAGE= and EKS_NODE_IMAGE_REF=" bash -c '
-  journalctl -b EKS_NODE_IMAGE='"$good"' -o json --no-pager | grep -q "\"EKS_NODE_IMAGE_REF\":\"sha256:"'
+  journal -b EKS_NODE_IMAGE='"$good"' -o json --no-pager | grep -q "\"EKS_NODE_IMAGE_REF\":\"sha256:"'
 check "the image is in containerd's k8s.io namespace, where kubelet finds it" bash -c '
   ctr -n k8s.io images ls -q | grep -qx '"$good"''
 check "containerd fetched the manifest and both blobs from the stand-in" bash -c '
   grep -cE "^5000 GET /v2/eks-node/prepull/blobs/sha256:[0-9a-f]{64} 200 auth=none$" /run/eksvm-registry.log |
     grep -qx 2'
 check "the missing image: one failure line naming it and why" bash -c '
-  journalctl -b -u eks-node-prepull.service --no-pager -o cat -p warning |
+  journal -b -u eks-node-prepull.service --no-pager -o cat -p warning |
     grep -E "^failed to pull '"$missing"' after [0-9.]+ s: .*not found"'
 check "the unit failed with exit status 1, and only it" bash -c '
   [[ $(systemctl show -P Result eks-node-prepull.service) == exit-code &&
      $(systemctl show -P ExecMainStatus eks-node-prepull.service) == 1 ]] &&
-  journalctl -b -u eks-node-prepull.service --no-pager -o cat -p err |
+  journal -b -u eks-node-prepull.service --no-pager -o cat -p err |
     grep -qx "1 of 2 images not pulled: '"$missing"' (kubelet is not affected)"'
 check "kubelet is still active; eks-node status still says configured" bash -c '
   systemctl is-active kubelet.service && eks-node status >/dev/null'
@@ -55,8 +55,8 @@ sys.exit(0 if u[\"eks-node-prepull.service\"][\"state\"] == \"failed\" else 1)"'
 mark=$(journal_mark)
 systemctl restart eks-node-prepull.service >/dev/null 2>&1
 check "a restart finds the image present and pulls nothing again" bash -c '
-  journalctl -b -u eks-node-prepull.service --since "'"$mark"'" --no-pager -o cat |
+  journal -b -u eks-node-prepull.service --since "'"$mark"'" --no-pager -o cat |
     grep -E "^'"$good"' is present already \(sha256:[0-9a-f]{64}\)$"'
 # shellcheck disable=SC2153 # EKSVM_OUT comes from the runner
-journalctl -b -u eks-node-prepull.service --no-pager -o short-precise >"$EKSVM_OUT/prepull-journal.txt"
+journal -b -u eks-node-prepull.service --no-pager -o short-precise >"$EKSVM_OUT/prepull-journal.txt"
 finish

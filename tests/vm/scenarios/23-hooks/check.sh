@@ -28,8 +28,8 @@ for h in $hooks; do
     systemctl list-dependencies --plain --no-legend eks-node.target | grep -qF 'eks-node-hook@$h.service'"
 done
 check "the admin's hooks were generated at boot, the user data's after one daemon-reload" bash -c '
-  n=$(journalctl -b _PID=1 --no-pager -o cat | grep -c "^Reloading"); echo "reloads: $n"; [[ $n == 1 ]] &&
-  journalctl -b -u eks-node-config.service --no-pager -o cat | grep -q "reloading systemd once"'
+  n=$(journal -b _PID=1 --no-pager -o cat | grep -c "^Reloading"); echo "reloads: $n"; [[ $n == 1 ]] &&
+  journal -b -u eks-node-config.service --no-pager -o cat | grep -q "reloading systemd once"'
 check "a hook's ExecStart= runs eks-node-hook NAME; its words are in hook.json, 0600, not in the unit" bash -c '
   systemctl cat eks-node-hook@from-user-data.service |
     grep -qx "ExecStart=\"/usr/libexec/eks-node/eks-node-hook\" \"from-user-data\"" &&
@@ -43,7 +43,7 @@ check "early exited before containerd's last start" before eks-node-hook@early.s
 check "ud-early (from user data) exited before containerd's last start" \
   before eks-node-hook@ud-early.service containerd.service
 check "the admin's before-containerd hook, known at boot, restarted nothing" bash -c '
-  ! journalctl -b -u eks-node-config.service --no-pager -o cat | grep -F "eks-node-hook@early.service runs before"'
+  ! journal -b -u eks-node-config.service --no-pager -o cat | grep -F "eks-node-hook@early.service runs before"'
 check "% reached the command as written (date +%s%N ran)" grep -qE '^[0-9]{19}$' /run/hooks/early.ran
 # before-kubelet
 check "pre-kubelet ran with the rendered files and containerd up, kubelet not yet started" \
@@ -62,7 +62,7 @@ check "from-user-data exited before kubelet started" before eks-node-hook@from-u
 # after-join
 check "eks-node-joined saw kubelet answer /healthz" bash -c '
   systemctl is-active --quiet eks-node-joined.service &&
-  journalctl -b -u eks-node-joined.service --no-pager -o cat | grep -q "answered http://127.0.0.1:10248/healthz with ok"'
+  journal -b -u eks-node-joined.service --no-pager -o cat | grep -q "answered http://127.0.0.1:10248/healthz with ok"'
 check "after ran once kubelet was running and had answered /healthz" bash -c '
   grep -qx active /run/hooks/after.kubelet && grep -qx /healthz /run/hooks/after.healthz'
 check "after started after eks-node-joined" before eks-node-joined.service eks-node-hook@after.service
@@ -95,7 +95,7 @@ eventually 30 systemctl is-failed --quiet eks-node-hook@must-pass.service
 check "must-pass failed with its exit status 3" bash -c '
   [[ $(systemctl show -P ExecMainStatus eks-node-hook@must-pass.service) == 3 ]]'
 check "its journal names the cause" bash -c "
-  journalctl --since='$mark' -u eks-node-hook@must-pass.service --no-pager -o cat | grep -q 'the required agent is missing'"
+  journal --since='$mark' -u eks-node-hook@must-pass.service --no-pager -o cat | grep -q 'the required agent is missing'"
 check "kubelet was never started, eks-node-failed.target is active" held_back
 check "eks-node status says not configured, naming the hook" bash -c '
   out=$(eks-node status); rc=$?; echo "$out" | grep -q "eks-node-hook@must-pass.service.*failed" && ((rc != 0))'

@@ -64,7 +64,7 @@ mark=$(date '+%Y-%m-%d %H:%M:%S')
 sleep 1
 check "a re-run succeeds" systemctl restart "eks-node-network@$s.service"
 check "a re-run changes nothing and reloads nothing" bash -c "
-  j=\$(journalctl -u eks-node-network@$s.service --since '$mark' --no-pager -o cat); echo \"\$j\"
+  j=\$(journal -u eks-node-network@$s.service --since '$mark' --no-pager -o cat); echo \"\$j\"
   grep -q 'done, nothing changed' <<<\"\$j\" && ! grep -q 'systemd-networkd reloaded' <<<\"\$j\" &&
   [[ \$(stat -c %Y /run/systemd/network/70-eks-node-$s.network) == $before ]]"
 check "no step failed" bash -c '! systemctl --failed --no-legend | grep -q .'
@@ -101,13 +101,13 @@ check "$c's file leaves it to the CNI, and networkd does" bash -c "
   networkctl list --no-legend --no-pager $c | grep -qw unmanaged"
 check "$c has no address of ours" bash -c "! ip -4 -o addr show dev $c | grep -q inet"
 check "each decision names the tag that made it" bash -c "
-  journalctl -u eks-node-network@$t.service -o cat --no-pager | grep -F 'tagged node.k8s.amazonaws.com/no_manage=true' &&
-  journalctl -u eks-node-network@$c.service -o cat --no-pager | grep -F 'created by the VPC CNI'"
+  journal -u eks-node-network@$t.service -o cat --no-pager | grep -F 'tagged node.k8s.amazonaws.com/no_manage=true' &&
+  journal -u eks-node-network@$c.service -o cat --no-pager | grep -F 'created by the VPC CNI'"
 check "EC2 was asked again while it listed the ENIs without tags" bash -c "
   cat /run/eksvm-fake-aws.log
   test \$(grep -c '^DescribeNetworkInterfaces 200 sig-ok .* untagged\$' /run/eksvm-fake-aws.log) = 2 &&
   grep -q '^DescribeNetworkInterfaces 200 sig-ok [0-9a-f:]*\$' /run/eksvm-fake-aws.log &&
-  journalctl -u 'eks-node-network@*' -o cat --no-pager | grep -F 'tag yet'"
+  journal -u 'eks-node-network@*' -o cat --no-pager | grep -F 'tag yet'"
 check "EC2 was asked of the attached ENIs only" bash -c "
   ! grep -E '^DescribeNetworkInterfaces .* 0e:49:61:0f:c3:1[12]' /run/eksvm-fake-aws.log"
 check "still no step failed" bash -c '! systemctl --failed --no-legend | grep -q .'

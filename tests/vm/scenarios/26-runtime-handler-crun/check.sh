@@ -41,13 +41,13 @@ check "modprobe@vhost_vsock and modprobe@vhost_net succeeded (their modprobe exi
 # its transport: the messages of early boot reach the journal through kmsg, without the unit
 # fields `journalctl -u` matches.
 pid1_mono() { # first|last TEXT
-  journalctl -b -o short-monotonic --no-pager --no-hostname |
+  journal -b -o short-monotonic --no-pager --no-hostname |
     grep -F "systemd[1]: $2" | { if [[ $1 == first ]]; then head -n1; else tail -n1; fi; } |
     sed -E 's/^\[ *([0-9]+)\.([0-9]{6})\].*/\1\2/'
 }
 check "the image's module: modprobe@vhost_vsock loaded it (its condition, not already loaded, held) and finished before containerd first started" bash -c "
   $(declare -f pid1_mono)
-  journalctl -b -o short-monotonic --no-pager --no-hostname | grep -F 'systemd[1]: ' | grep -m1 -F 'modprobe@vhost_vsock.service' |
+  journal -b -o short-monotonic --no-pager --no-hostname | grep -F 'systemd[1]: ' | grep -m1 -F 'modprobe@vhost_vsock.service' |
     tee -a '$EKSVM_OUT/evidence.txt' | grep -qF 'systemd[1]: Starting modprobe@vhost_vsock.service'
   ok=\$?
   m=\$(pid1_mono first 'Finished modprobe@vhost_vsock.service'); c=\$(pid1_mono first 'Starting containerd.service')
@@ -142,9 +142,9 @@ fails_closed "missing runtime binary" eks-node-containerd.service 6 0 \
 # that did, on any re-run's success, re-ran this step in a loop: eks-node(7), RE-RUNNING)
 jobs_settled 120
 check "held back for good: eks-node-containerd ran once after the restart, no step started eks-node.target again" bash -c "
-  n=\$(journalctl -b --since='$mark' --no-pager -o cat _PID=1 | grep -c 'Starting eks-node-containerd.service')
+  n=\$(journal -b --since='$mark' --no-pager -o cat _PID=1 | grep -c 'Starting eks-node-containerd.service')
   echo \"eks-node-containerd started \$n times\"
-  ((n == 1)) && ! journalctl -b --since='$mark' --no-pager -o cat | grep -q 'starting eks-node.target again' &&
+  ((n == 1)) && ! journal -b --since='$mark' --no-pager -o cat | grep -q 'starting eks-node.target again' &&
     ! systemctl is-active --quiet kubelet.service && systemctl is-active --quiet eks-node-failed.target"
 check "config.toml was not rewritten (names no vendor handler), containerd not restarted on it" bash -c "
   [[ \$(sha256sum /etc/containerd/config.toml) == '$config_before' ]] && ! grep -q vendor /etc/containerd/config.toml &&

@@ -57,7 +57,7 @@ assert o[\"/spec/kubelet/config/podPidsLimit\"].startswith(\"user data\"), o
 
 # --- applied by systemd-sysctl, before kubelet -------------------------------------------------
 check "eks-node-system restarted systemd-sysctl and waited for it" bash -c '
-  journalctl -b -u eks-node-system.service --no-pager -o cat | grep -q "^'"$conf"' applied by systemd-sysctl.service"'
+  journal -b -u eks-node-system.service --no-pager -o cat | grep -q "^'"$conf"' applied by systemd-sysctl.service"'
 check "systemd-sysctl ran again after eks-node-config, and ended before kubelet started" bash -c '
   s=$(systemctl show -P ActiveEnterTimestampMonotonic systemd-sysctl.service)
   c=$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-config.service)

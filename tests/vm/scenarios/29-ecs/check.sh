@@ -109,7 +109,7 @@ rerun_idempotent() {
     echo "docker.service was restarted"
     return 1
   }
-  ! journalctl -b --since "$mark" -u eks-node-ecs.service -o cat | grep "^wrote "
+  ! journal -b --since "$mark" -u eks-node-ecs.service -o cat | grep "^wrote "
 }
 check "eks-node-ecs re-run writes nothing and restarts nothing" rerun_idempotent
 finish

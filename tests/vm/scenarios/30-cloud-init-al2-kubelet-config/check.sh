@@ -32,7 +32,7 @@ check "kubelet's last start (the script's restart) came before cloud-final ended
 check "the script's jq ran (no error in its log)" bash -c '! grep -qi "jq:\|command not found" /var/log/user-data.log'
 check "kubelet-config.json holds the edit" has_edit /etc/kubernetes/kubelet/kubelet-config.json
 check "kubelet's ExecStartPre= carried the edit into the drop-in" bash -c '
-  journalctl -b -u kubelet --no-pager -o cat | grep -qF "registryPullQPS was edited; carried to '"$dropin"'"'
+  journal -b -u kubelet --no-pager -o cat | grep -qF "registryPullQPS was edited; carried to '"$dropin"'"'
 check "config.json and the drop-in hold it" bash -c 'has_edit() { jq -e ".registryPullQPS == 20 and .registryBurst == 40" "$1" >/dev/null; }
   has_edit /etc/kubernetes/kubelet/config.json && has_edit '"$dropin"
 check "the running kubelet started on the edit" eventually 60 has_edit "$state"

@@ -34,7 +34,7 @@ check "the generator made containerd require the snapshotter, and a unit of its 
   test -L /run/systemd/generator/containerd.service.wants/eks-node-pause-image.service'
 check "eks-node-pause-image.service ran after containerd, its check found the archive whole" bash -c '
   systemctl is-active eks-node-pause-image.service &&
-  journalctl -b -u eks-node-pause-image.service -o cat | grep "^/etc/eks/pause.tar: whole: localhost/kubernetes/pause:latest"'
+  journal -b -u eks-node-pause-image.service -o cat | grep "^/etc/eks/pause.tar: whole: localhost/kubernetes/pause:latest"'
 check "soci-snapshotter.service is active (Type=notify: it said READY) and serves its socket" bash -c "
   systemctl is-active soci-snapshotter.service && [[ \$(systemctl show -P Type soci-snapshotter.service) == notify ]] &&
   test -S $soci_socket"
@@ -106,7 +106,7 @@ config = json.load(urllib.request.urlopen(
 print(m["layers"][0]["digest"], m["layers"][0]["size"], config["rootfs"]["diff_ids"][0])')
 read -r layer layer_size chain <<<"$layer"
 check "at boot, with no SOCI index yet: eks-node-prepull pulled $ref whole" bash -c '
-  journalctl -b -u eks-node-prepull.service -o cat | grep -F "pulled '"$ref"'" &&
+  journal -b -u eks-node-prepull.service -o cat | grep -F "pulled '"$ref"'" &&
   grep -E "^5001 GET /v2/eksvm/soci/blobs/'"$layer"' 200 " '"$reg_log"
 check "soci create: a zTOC for the layer (its blobs fetched again: the CRI discards them once unpacked)" bash -c '
   ctr -n k8s.io content fetch '"$ref"' >/dev/null &&
@@ -128,10 +128,10 @@ pushed=$(wc -l <"$reg_log")
 mark=$(journal_mark)
 check "eks-node-prepull pulls $ref again" bash -c '
   systemctl restart eks-node-prepull.service &&
-  journalctl --since "'"$mark"'" -u eks-node-prepull.service -o cat | grep -F "pulled '"$ref"'"'
+  journal --since "'"$mark"'" -u eks-node-prepull.service -o cat | grep -F "pulled '"$ref"'"'
 check "... the snapshotter found the index by the referrers API and prepared the layer remote" bash -c '
   tail -n +'"$((pushed + 1))"' '"$reg_log"' | grep -E "^5001 GET /v2/eksvm/soci/referrers/[^ ]* 200 " &&
-  journalctl --since "'"$mark"'" -u soci-snapshotter.service -o cat | grep "remote snapshot successfully prepared"'
+  journal --since "'"$mark"'" -u soci-snapshotter.service -o cat | grep "remote snapshot successfully prepared"'
 remote_snapshot() {
   ctr -n k8s.io snapshots --snapshotter soci info "$chain" | tee /dev/stderr | python3 -c '
 import json, sys
@@ -176,11 +176,11 @@ systemctl restart containerd.service # PartOf=: the import runs again with it
 pause_unit_failed() { [[ $(systemctl show -P ActiveState eks-node-pause-image.service) == failed ]]; }
 check "a cut-short pause archive: eks-node-pause-image.service failed" eventually 60 pause_unit_failed
 check "... with one line naming the archive and saying it is cut short, before ctr saw it" bash -c '
-  j=$(journalctl --since "'"$mark"'" -u eks-node-pause-image.service -o cat); echo "$j"
+  j=$(journal --since "'"$mark"'" -u eks-node-pause-image.service -o cat); echo "$j"
   test "$(grep -c "/etc/eks/pause.tar: cut short: " <<<"$j")" = 1 && ! grep -q "ctr: " <<<"$j"'
 check "... and containerd.service stays active, started once for that restart" bash -c '
   systemctl is-active containerd.service &&
-  test "$(journalctl --since "'"$mark"'" -u containerd.service MESSAGE_ID=39f53479d3a045ac8e11786248231fbf -o cat | wc -l)" = 1'
+  test "$(journal --since "'"$mark"'" -u containerd.service MESSAGE_ID=39f53479d3a045ac8e11786248231fbf -o cat | wc -l)" = 1'
 cp /run/eksvm-pause.tar.whole /etc/eks/pause.tar
 check "the archive put back: eks-node-pause-image.service imports it again" systemctl restart eks-node-pause-image.service
 finish

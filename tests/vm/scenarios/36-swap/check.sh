@@ -44,7 +44,7 @@ else
   check "boot 2: the same file, not made again (inode and mtime of boot 1)" bash -c '
     [[ $(stat -c "%i %Y" "$1") == $(cat "$EKSVM_IN/boot1/swapfile.stat") ]]' _ "$file"
   check "boot 2: eks-node-swap wrote nothing" bash -c '
-    ! journalctl -b -u eks-node-swap.service -o cat | grep "swap file of [0-9]* MiB made"'
+    ! journal -b -u eks-node-swap.service -o cat | grep "swap file of [0-9]* MiB made"'
 
   # the setting taken away, as an admin would: the fragment gone, the chain re-run
   rm /etc/eks-node/node.toml.d/60-swap.toml
@@ -58,7 +58,7 @@ else
     for u in eks-node-swap eks-node-kubelet; do
       [[ $(systemctl show -P ActiveState $u.service) == active ]] || { echo "$u not active"; exit 1; }
     done
-    journalctl -b -u eks-node-swap.service -o cat | grep -q "swap file removed"'
+    journal -b -u eks-node-swap.service -o cat | grep -q "swap file removed"'
   check "the re-run: kubelet runs again (restarted on its changed configuration)" \
     systemctl is-active --quiet kubelet.service
   check "without the setting: the file is switched off and removed" bash -c '

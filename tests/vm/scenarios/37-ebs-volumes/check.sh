@@ -8,8 +8,9 @@
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
-# shellcheck source=/dev/null # the run's options (NVMEOF), as the runner wrote them
-source "$EKSVM_IN/scenario.env"
+# shellcheck source=/dev/null # this case's options (NVMEOF): a sub-case of the `disks` group runs
+# in the first case's boot, whose options $EKSVM_IN holds
+source ./scenario.env
 
 blank=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0_1
 snap=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0fedcba9876543210_1
@@ -45,7 +46,7 @@ one_volume_config missing "$missing" /srv/missing
 ) &
 missing_pid=$!
 check "eks-node-config stopped the running containerd before the volume went over its state" bash -c '
-  journalctl -b -u eks-node-config.service --no-pager -o cat |
+  journal -b -u eks-node-config.service --no-pager -o cat |
     grep -Eq "containerd.service is (active|activating), and the EBS volume mounts go over its directories"'
 mounts=(var-lib-containerd.mount srv-data.mount srv-also.mount)
 for u in eks-node-ebs-volumes.service "${mounts[@]}" containerd.service kubelet.service; do
@@ -80,7 +81,7 @@ check "a disk that is not EBS is refused: exit 6 naming its model" \
   bash -c 'out=$(/usr/libexec/eks-node/eks-node-ebs-volumes --config=/run/eksvm-ebs-plain.json 2>&1); rc=$?
     echo "exit $rc: $out"; test $rc = 6 && grep -q "volumes\[0\].device" <<<"$out" && grep -q "is not an EBS volume" <<<"$out"'
 check "the generator logged nothing at warning" \
-  bash -c '! journalctl -b -t eks-node-generator -p warning --no-pager -o cat | grep .'
+  bash -c '! journal -b -t eks-node-generator -p warning --no-pager -o cat | grep .'
 
 # Re-run with everything in place: nothing changes (the binary: `systemctl restart` would also
 # restart the mounts that Require= the step).
@@ -95,12 +96,12 @@ check "the volumes go away and come back" bash -c 'source "$EKSVM_IN/check-lib.s
 check "the chain starts again" bash -c 'systemctl daemon-reload && systemctl start eks-node.target'
 check "data written before the reboot is still there" grep -q marker /var/lib/containerd/kept-across-reboot
 check "the volume was not formatted again" \
-  bash -c 'test "$(journalctl -b -u eks-node-ebs-volumes --no-pager -o cat | grep -c "formatted xfs")" = 1'
+  bash -c 'test "$(journal -b -u eks-node-ebs-volumes --no-pager -o cat | grep -c "formatted xfs")" = 1'
 check "kubelet is active again" systemctl is-active kubelet.service
 wait "$missing_pid"
 check "a volume never attached: waited for 90 s, then exit 75 naming the field and the device" \
   bash -c 'read -r rc secs </run/eksvm-ebs-missing.rc; out=$(cat /run/eksvm-ebs-missing.log)
     echo "exit $rc after ${secs} s: $out"; test "$rc" = 75 && ((secs >= 90)) &&
     grep -q "spec.instance.storage.volumes\[0\].device .*vol0bbbbbbbbbbbbbbbb_1: no such EBS volume attached after 90s" <<<"$out"'
-journalctl -b -u eks-node-ebs-volumes --no-pager -o short-monotonic | tail -n 20
+journal -b -u eks-node-ebs-volumes --no-pager -o short-monotonic | tail -n 20
 finish

@@ -31,7 +31,7 @@ check "kubelet skipped by its condition, never started" bash -c \
    ! systemctl is-active --quiet kubelet.service'
 check "eks-node-warm-pool is running" bash -c '[[ $(systemctl show -P SubState eks-node-warm-pool.service) == running ]]'
 check "the verdict line says prepared in the warm pool" bash -c '
-  line=$(journalctl -b -u eks-node-verdict.service -o cat | grep "^eks-node: " | tail -n 1); echo "$line"
+  line=$(journal -b -u eks-node-verdict.service -o cat | grep "^eks-node: " | tail -n 1); echo "$line"
   [[ $line == "eks-node: node prepared in an Auto Scaling warm pool (Warmed:Running): kubelet held back until the instance is InService (eks-node-warm-pool)" ]]'
 check "eks-node status shows the warm pool" bash -c '
   out=$(eks-node status); echo "$out"
@@ -82,9 +82,9 @@ check "the marker is gone, the waiter done (exit 0)" bash -c '
 # shellcheck disable=SC2086 # a word list
 check "no step ran again" bash -c "[[ \"\$(systemctl show -P InvocationID $steps)\" == '$before' ]]"
 check "the waiter said so" bash -c \
-  'journalctl -b -u eks-node-warm-pool.service -o cat | grep -q "^out of the warm pool (InService) after [0-9]*s: starting eks-node.target (kubelet)$"'
+  'journal -b -u eks-node-warm-pool.service -o cat | grep -q "^out of the warm pool (InService) after [0-9]*s: starting eks-node.target (kubelet)$"'
 check "a second verdict line: kubelet started" eventually 60 bash -c '
-  journalctl -b -u eks-node-verdict.service -o cat | grep "^eks-node: " | tail -n 1 | grep -q "^eks-node: node configured: kubelet started"'
+  journal -b -u eks-node-verdict.service -o cat | grep "^eks-node: " | tail -n 1 | grep -q "^eks-node: node configured: kubelet started"'
 check "eks-node status: node configured" bash -c 'eks-node status | grep -q "^node configured$"'
 # a figure, not a bound (no timed assertion): switch to kubelet's start
 echo "timing: InService to kubelet start: $(( (${kubelet_usec:-0} - switch_usec) / 1000 )) ms (poll interval 5 s)"

@@ -101,7 +101,7 @@ check "the upgrade restarted nothing: kubelet and eks-node-config kept their inv
 check "the node is still joined" joined
 check "the journal catalog has eks-node's entries" \
   bash -c 'id=$(grep -m1 -o "^-- [0-9a-f]\{32\}" /usr/lib/systemd/catalog/eks-node.catalog | cut -c4-)
-    [[ -n $id ]] && journalctl --list-catalog --no-pager | grep -q "^$id"'
+    [[ -n $id ]] && journal --list-catalog --no-pager | grep -q "^$id"'
 systemctl disable kubelet.service 2>/dev/null
 
 # 3. The chain again, on the upgraded package: the admin's new value reaches kubelet, and the

@@ -10,11 +10,11 @@ set -uo pipefail
 source "$EKSVM_IN/check-lib.sh"
 
 check "eks-node-config warned at boot, naming the variable and its line" bash -c '
-  journalctl -b -u eks-node-config -p warning --no-pager -o cat |
+  journal -b -u eks-node-config -p warning --no-pager -o cat |
     grep -F "KUBELET_EXTRA_ARGS in bootstrap.sh'"'"'s environment (line 7): KUBELET_EXTRA_ARGS is set on line 7: \$(...) is a command substitution"'
 check "... and refused nothing (no error, eks-node-failed.target never reached)" bash -c '
-  ! journalctl -b -u eks-node-config -p err --no-pager -o cat | grep . &&
-  ! journalctl -b _PID=1 --no-pager -o cat | grep -q "Reached target eks-node-failed.target"'
+  ! journal -b -u eks-node-config -p err --no-pager -o cat | grep . &&
+  ! journal -b _PID=1 --no-pager -o cat | grep -q "Reached target eks-node-failed.target"'
 check "cloud-init ran the script (cloud-final.service active)" systemctl is-active cloud-final.service
 # (the script's output: cloud-init's log of it, as this script logs nowhere else)
 check "the shim applied what the boot could not and restarted the chain" \
