@@ -77,7 +77,6 @@ const FlagSpec* find_flag(std::string_view name) {
 
 std::string field_of(std::string_view flag) { return fmt::format("bootstrap.sh {}", flag); }
 
-
 // The variables bootstrap.sh reads from its environment and the flag each
 // stands for (tests/data/bootstrap-sh-environment.tsv has the lines): the
 // flag loop assigns the same variable, and a ${VAR:-default} after it keeps

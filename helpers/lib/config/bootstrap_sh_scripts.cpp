@@ -205,7 +205,8 @@ std::optional<Fragment> Scripts::read(std::string_view script, const std::string
         // As on AL2, bootstrap.sh does not see it; said, since the script
         // meant something by it, unless the call passes the flag anyway
         // (AWS's templates set B64_CLUSTER_CA=... to pass it as the flag)
-        if (std::string_view flag = detail::flag_of_variable(name); !flag.empty() && flags_given.count(std::string(flag)))
+        if (std::string_view flag = detail::flag_of_variable(name);
+            !flag.empty() && flags_given.count(std::string(flag)))
             continue;
         log::warning(
             "{}: {} is set on line {} but does not reach bootstrap.sh's environment ({}): not applied, as "

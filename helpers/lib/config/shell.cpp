@@ -118,8 +118,7 @@ void ScriptReader::skip_blanks() {
 }
 
 void ScriptReader::read_redirect(Command& cmd) {
-    static constexpr std::string_view ops[] = {"<<-", "<<<", "&>>", "<<", "<&", "<>",
-                                               ">>",  ">&",  ">|",  "&>", "<",  ">"};
+    static constexpr std::string_view ops[] = {"<<-", "<<<", "&>>", "<<", "<&", "<>", ">>", ">&", ">|", "&>", "<", ">"};
     Redirect r;
     for (std::string_view op : ops)
         if (s_.substr(i_, op.size()) == op) {

@@ -41,8 +41,7 @@ void ScriptReader::expand(RawWord& w, bool quoted) {
         std::string name(inner.substr(0, k));
         std::string_view op = inner.substr(k);
         if (name.empty() || !is_name_start(name[0])) {
-            w.fail(fmt::format("${{{}}} is a positional or special parameter, known only when the script runs",
-                               inner));
+            w.fail(fmt::format("${{{}}} is a positional or special parameter, known only when the script runs", inner));
             return;
         }
         if (op.empty()) return substitute(w, name, quoted, std::nullopt);
@@ -76,11 +75,11 @@ void ScriptReader::expand(RawWord& w, bool quoted) {
 }
 
 // `fallback`: the word of ${NAME-word} (second: ":-", also for an empty value).
-void ScriptReader::substitute(RawWord& w, const std::string& name, bool quoted, const std::optional<std::pair<std::string, bool>>& fallback) {
+void ScriptReader::substitute(RawWord& w, const std::string& name, bool quoted,
+                              const std::optional<std::pair<std::string, bool>>& fallback) {
     auto it = vars_.find(name);
-    bool use_fallback =
-        fallback &&
-        (it == vars_.end() || (fallback->second && it->second.unresolved.empty() && it->second.value.empty()));
+    bool use_fallback = fallback && (it == vars_.end() ||
+                                     (fallback->second && it->second.unresolved.empty() && it->second.value.empty()));
     if (use_fallback) {
         expanding(w.text.size(), fallback->first.size(), line_);
         for (char c : fallback->first) w.add(c, !quoted);
@@ -101,8 +100,8 @@ void ScriptReader::substitute(RawWord& w, const std::string& name, bool quoted, 
 void ScriptReader::expanding(size_t size, size_t added, int line) {
     if (size + added > limits::script_value_bytes)
         throw ConfigError(label_, "",
-                          fmt::format("line {}: a word, variable or here-document expands to more than {} MiB",
-                                      line, limits::script_value_bytes >> 20));
+                          fmt::format("line {}: a word, variable or here-document expands to more than {} MiB", line,
+                                      limits::script_value_bytes >> 20));
     expanded_ += added;
     if (expanded_ > limits::script_expansion_bytes)
         throw ConfigError(label_, "",
@@ -152,8 +151,7 @@ void ScriptReader::save(std::vector<Saved>& saved, const RawWord& w) {
     for (const Saved& s : saved)
         if (s.name == name) return;  // A=1 A=2 cmd: the value before the first
     auto it = vars_.find(name);
-    saved.push_back(
-        {name, it == vars_.end() ? std::nullopt : std::optional(it->second), exported_.count(name) > 0});
+    saved.push_back({name, it == vars_.end() ? std::nullopt : std::optional(it->second), exported_.count(name) > 0});
 }
 
 void ScriptReader::restore(std::vector<Saved>& saved) {
@@ -208,7 +206,8 @@ void ScriptReader::set_options(const std::vector<RawWord>& ws, size_t k) {
 }
 
 // The watched variables as the command at `line` sees them.
-std::map<std::string, Variable> ScriptReader::environment(const std::vector<RawWord>& ws, const std::vector<EnvStep>& steps, int line) {
+std::map<std::string, Variable> ScriptReader::environment(const std::vector<RawWord>& ws,
+                                                          const std::vector<EnvStep>& steps, int line) {
     std::map<std::string, Variable> out;
     for (const std::string& name : watch_.variables) {
         if (auto it = vars_.find(name); it != vars_.end())

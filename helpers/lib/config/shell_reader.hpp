@@ -58,7 +58,8 @@ private:
     void expand(RawWord& w, bool quoted);
 
     // `fallback`: the word of ${NAME-word} (second: ":-", also for an empty value).
-    void substitute(RawWord& w, const std::string& name, bool quoted, const std::optional<std::pair<std::string, bool>>& fallback);
+    void substitute(RawWord& w, const std::string& name, bool quoted,
+                    const std::optional<std::pair<std::string, bool>>& fallback);
 
     // Expansion makes much text of little: ten lines of A=$A$A make A a
     // thousand times longer. So one word, variable or here-document may
@@ -101,7 +102,8 @@ private:
     };
 
     // The watched variables as the command at `line` sees them.
-    std::map<std::string, Variable> environment(const std::vector<RawWord>& ws, const std::vector<EnvStep>& steps, int line);
+    std::map<std::string, Variable> environment(const std::vector<RawWord>& ws, const std::vector<EnvStep>& steps,
+                                                int line);
 
     // A command naming a watched path, from ws[k] (its name) on.
     void mention(const Command& cmd, size_t k);
@@ -133,7 +135,7 @@ private:
     std::map<std::string, Var> vars_;
     std::set<std::string> exported_;  // names with the export attribute, set or not
     bool allexport_ = false;          // set -a
-    size_t expanded_ = 0;  // bytes made by expansions and here-document copies
+    size_t expanded_ = 0;             // bytes made by expansions and here-document copies
     std::vector<Pending> pending_;
     std::vector<FileWrite> writes_;
     std::vector<Call> calls_;

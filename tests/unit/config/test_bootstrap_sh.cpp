@@ -8,11 +8,11 @@
 #include <map>
 #include <sstream>
 
+#include "bootstrap_sh_support.hpp"
 #include "config/bootstrap_sh.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "fixtures.hpp"
-#include "bootstrap_sh_support.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
@@ -71,10 +71,12 @@ TEST_CASE("a script's call maps as the shim's arguments do", "[config][bootstrap
         "\nK8S_CLUSTER_DNS_IP=10.100.0.10\n/etc/eks/bootstrap.sh prod --b64-cluster-ca $B64_CLUSTER_CA "
         "--apiserver-endpoint $API_SERVER_URL --dns-cluster-ip $K8S_CLUSTER_DNS_IP "
         "--kubelet-extra-args '--node-labels=env=prod,team=a -v 2'\n";
-    json expected = {
-        {"cluster",
-         {{"name", "prod"}, {"apiServerEndpoint", cluster_endpoint}, {"certificateAuthority", ca}, {"cidr", "10.100.0.0/16"}}},
-        {"kubelet", {{"flags", {"--node-labels=env=prod,team=a", "--v=2"}}}}};
+    json expected = {{"cluster",
+                      {{"name", "prod"},
+                       {"apiServerEndpoint", cluster_endpoint},
+                       {"certificateAuthority", ca},
+                       {"cidr", "10.100.0.0/16"}}},
+                     {"kubelet", {{"flags", {"--node-labels=env=prod,team=a", "--v=2"}}}}};
     CHECK(script_spec(script) == expected);
     CHECK(spec_of_args({"prod", "--b64-cluster-ca", ca, "--apiserver-endpoint", cluster_endpoint, "--dns-cluster-ip",
                         "10.100.0.10", "--kubelet-extra-args", "--node-labels=env=prod,team=a -v 2"}) == expected);
@@ -139,26 +141,27 @@ TEST_CASE("without a service CIDR or DNS address, the CIDR comes the way bootstr
     const std::string ca = test::ca_base64();
     // endpoint and CA given: bootstrap.sh never called EKS, it read the VPC's CIDRs from IMDS
     CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", cluster_endpoint}) == "vpc");
-    CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", cluster_endpoint, "--ip-family", "ipv4"}) ==
-          "vpc");
+    CHECK(strategy_of_args(
+              {"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", cluster_endpoint, "--ip-family", "ipv4"}) == "vpc");
     // either missing: it called DescribeCluster and used its CIDR, else the VPC's
     CHECK(strategy_of_args({"c"}) == "describe-cluster-or-vpc");
     CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca}) == "describe-cluster-or-vpc");
     CHECK(strategy_of_args({"c", "--apiserver-endpoint", cluster_endpoint}) == "describe-cluster-or-vpc");
     // a CIDR or a DNS address given: the CIDR is known, no strategy
-    CHECK(strategy_of_args(
-              {"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", cluster_endpoint, "--service-ipv4-cidr", "10.50.0.0/16"})
+    CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", cluster_endpoint,
+                            "--service-ipv4-cidr", "10.50.0.0/16"})
               .empty());
-    CHECK(strategy_of_args(
-              {"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", cluster_endpoint, "--dns-cluster-ip", "10.100.0.10"})
+    CHECK(strategy_of_args({"c", "--b64-cluster-ca", ca, "--apiserver-endpoint", cluster_endpoint, "--dns-cluster-ip",
+                            "10.100.0.10"})
               .empty());
     // IPv6: bootstrap.sh never derived from the VPC (the CIDR is required, or comes from DescribeCluster)
     CHECK(strategy_of_args({"c", "--ip-family", "ipv6"}).empty());
     CHECK(strategy_of_args({"c", "--service-ipv6-cidr", "fd30:1c53:5f8a::/108"}).empty());
     // and a script's call says the same as the shim's arguments
-    std::optional<config::Fragment> f = config::bootstrap_sh::fragment_from_script(
-        "#!/bin/bash\n/etc/eks/bootstrap.sh c --b64-cluster-ca " + ca + " --apiserver-endpoint " + cluster_endpoint + "\n",
-        "user data");
+    std::optional<config::Fragment> f =
+        config::bootstrap_sh::fragment_from_script("#!/bin/bash\n/etc/eks/bootstrap.sh c --b64-cluster-ca " + ca +
+                                                       " --apiserver-endpoint " + cluster_endpoint + "\n",
+                                                   "user data");
     REQUIRE(f);
     CHECK(f->settings == json{{"serviceCidrStrategy", "vpc"}});
     CHECK_FALSE(f->spec["cluster"].contains("cidr"));
@@ -210,8 +213,8 @@ TEST_CASE("docker-era flags are ignored with a warning, as AL2 did under contain
 
 TEST_CASE("AWS's user-data logging line does not stop the reading", "[config][bootstrap-sh]") {
     CHECK(script_spec("#!/bin/bash\nset -ex\n"
-                  "exec > >(tee /var/log/user-data.log|logger -t user-data -s 2>/dev/console) 2>&1\n"
-                  "/etc/eks/bootstrap.sh c\n") == cluster_named("c"));
+                      "exec > >(tee /var/log/user-data.log|logger -t user-data -s 2>/dev/console) 2>&1\n"
+                      "/etc/eks/bootstrap.sh c\n") == cluster_named("c"));
 }
 
 TEST_CASE("bootstrap.sh calls eks-node refuses, naming the flag", "[config][bootstrap-sh]") {

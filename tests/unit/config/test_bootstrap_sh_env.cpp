@@ -8,16 +8,15 @@
 #include <map>
 #include <sstream>
 
+#include "bootstrap_sh_support.hpp"
 #include "config/bootstrap_sh.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "fixtures.hpp"
-#include "bootstrap_sh_support.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
-using eksnode::test::cluster_endpoint;
 using eksnode::test::cluster_named;
 using eksnode::test::script_spec;
 
@@ -163,9 +162,8 @@ TEST_CASE("every variable bootstrap.sh reads from its environment maps as its fl
         });
         CHECK(computed == script_json("", r.with));
         CHECK_THAT(logged, Catch::Contains(r.variable + " in bootstrap.sh's environment (line " +
-                                           std::to_string(prelude_line()) + "): " + r.variable +
-                                           " is set on line " + std::to_string(prelude_line()) +
-                                           ": $(...) is a command substitution"));
+                                           std::to_string(prelude_line()) + "): " + r.variable + " is set on line " +
+                                           std::to_string(prelude_line()) + ": $(...) is a command substitution"));
         CHECK_THAT(logged, Catch::Contains("not applied at boot; /etc/eks/bootstrap.sh applies the value"));
     }
     // the samples and others tell the flag from the variable in most rows
@@ -188,8 +186,9 @@ TEST_CASE("the issue's script: exported USE_MAX_PODS and KUBELET_EXTRA_ARGS appl
     // warning naming the variable, its line and why, and nothing of it at boot
     json computed;
     std::string logged = test::logged_at(log::Level::warning, [&] {
-        computed = script_spec("#!/bin/bash\nexport USE_MAX_PODS=false\nexport KUBELET_EXTRA_ARGS=\"$(cat /tmp/args)\"\n"
-                           "/etc/eks/bootstrap.sh c\n");
+        computed = script_spec(
+            "#!/bin/bash\nexport USE_MAX_PODS=false\nexport KUBELET_EXTRA_ARGS=\"$(cat /tmp/args)\"\n"
+            "/etc/eks/bootstrap.sh c\n");
     });
     CHECK_THAT(logged, Catch::Contains("KUBELET_EXTRA_ARGS in bootstrap.sh's environment (line 3): KUBELET_EXTRA_ARGS "
                                        "is set on line 3: $(...) is a command substitution"));
@@ -198,7 +197,7 @@ TEST_CASE("the issue's script: exported USE_MAX_PODS and KUBELET_EXTRA_ARGS appl
     CHECK(computed["kubelet"]["config"]["maxPods"] == 110);  // USE_MAX_PODS=false, no --max-pods
     // ... unless the call's flag makes it irrelevant
     CHECK(script_spec("#!/bin/bash\nexport KUBELET_EXTRA_ARGS=\"$(cat /tmp/args)\"\n/etc/eks/bootstrap.sh c "
-                  "--kubelet-extra-args --v=2\n")["kubelet"]["flags"] == json::array({"--v=2"}));
+                      "--kubelet-extra-args --v=2\n")["kubelet"]["flags"] == json::array({"--v=2"}));
 }
 
 TEST_CASE("PAUSE_CONTAINER_IMAGE is the pause repository, tagged as bootstrap.sh tags it",
@@ -215,7 +214,8 @@ TEST_CASE("PAUSE_CONTAINER_IMAGE is the pause repository, tagged as bootstrap.sh
 TEST_CASE("IS_LOCAL_OUTPOST_DETECTED counts only where bootstrap.sh does not call DescribeCluster",
           "[config][bootstrap-sh][environment]") {
     // without the endpoint and the CA, DescribeCluster's branch sets it first
-    CHECK(script_spec("#!/bin/bash\nexport IS_LOCAL_OUTPOST_DETECTED=true\n/etc/eks/bootstrap.sh c\n") == cluster_named("c"));
+    CHECK(script_spec("#!/bin/bash\nexport IS_LOCAL_OUTPOST_DETECTED=true\n/etc/eks/bootstrap.sh c\n") ==
+          cluster_named("c"));
 }
 
 namespace {
@@ -281,9 +281,9 @@ TEST_CASE("the reported -E form of the edit adds --max-pods to KUBELET_EXTRA_ARG
     CHECK(spec["kubelet"]["config"]["maxPods"] == 42);
     CHECK(spec["kubelet"]["flags"] == json::array({"--max-pods=42"}));
     // after the variable's value, however it came
-    CHECK(
-        script_spec("#!/bin/bash\n" + edit + "/etc/eks/bootstrap.sh c --kubelet-extra-args --v=2\n")["kubelet"]["flags"] ==
-        json::array({"--v=2", "--max-pods=42"}));
+    CHECK(script_spec("#!/bin/bash\n" + edit +
+                      "/etc/eks/bootstrap.sh c --kubelet-extra-args --v=2\n")["kubelet"]["flags"] ==
+          json::array({"--v=2", "--max-pods=42"}));
 }
 
 TEST_CASE("other writes to bootstrap.sh are warned of, reads are not", "[config][bootstrap-sh][edits]") {

@@ -14,6 +14,7 @@
 #include "core/fsutil.hpp"
 #include "render/containerd.hpp"
 #include "render/detail.hpp"
+#include "render/kubelet.hpp"
 #include "render/render.hpp"
 #include "render/render_config.hpp"
 #include "steps/steps.hpp"
@@ -26,7 +27,6 @@ using namespace eksnode::render::detail;
 using render_test::base_config;
 using render_test::TempDir;
 using render_test::with_version;
-
 
 TEST_CASE("containerd schema follows the containerd version and the user's TOML", "[render][containerd]") {
     json v3_plugins = json::parse(R"({"plugins": {"io.containerd.cri.v1.images": {"snapshotter": "overlayfs"}}})");

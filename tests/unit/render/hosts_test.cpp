@@ -20,9 +20,8 @@ using namespace eksnode::config;
 using namespace eksnode::render;
 using namespace eksnode::render::detail;
 using render_test::base_config;
-using render_test::TempDir;
 using render_test::mode_of;
-
+using render_test::TempDir;
 
 namespace {
 
@@ -45,8 +44,9 @@ TEST_CASE("our /etc/hosts block is replaced in place and the rest kept byte for 
     const std::string after = "10.9.9.9  kept # comment\n";
     const std::string old_block = hosts_block("api.example.com", {"10.0.0.9"});
     const std::string new_block = hosts_block("api.example.com", {"10.0.0.2", "fd00::1", "10.0.0.1", "10.0.0.2"});
-    CHECK(new_block == "# BEGIN eks-node (Outposts API server)\n10.0.0.1\tapi.example.com\n"
-                       "10.0.0.2\tapi.example.com\nfd00::1\tapi.example.com\n# END eks-node\n");
+    CHECK(new_block ==
+          "# BEGIN eks-node (Outposts API server)\n10.0.0.1\tapi.example.com\n"
+          "10.0.0.2\tapi.example.com\nfd00::1\tapi.example.com\n# END eks-node\n");
     CHECK(with_hosts_block(before + old_block + after, new_block, "hosts") == before + new_block + after);
     CHECK(with_hosts_block(before + old_block + after, "", "hosts") == before + after);
     CHECK(with_hosts_block("no newline", new_block, "hosts") == "no newline\n" + new_block);
@@ -97,13 +97,13 @@ TEST_CASE("an unresolvable API server is a temporary failure unless a block exis
 
 TEST_CASE("addresses are read from a DNS answer, past CNAMEs and compressed names", "[render][hosts]") {
     const std::vector<unsigned char> msg = {
-        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 0,                        // header: 1 question, 3 answers
-        3, 'a', 'p', 'i', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,  // api.example.com
-        0, 1, 0, 1,                                                               // A, IN
-        0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 5, 2, 'l', 'b', 0xc0, 16,          // CNAME lb.example.com
-        0xc0, 45, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 1, 10,                   // lb: A 10.0.1.10
-        0xc0, 45, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16,                               // lb: AAAA fd00:ec2::10
-        0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0x12, 0x34, 0x81, 0x80, 0, 1,   0,   3,   0,   0,   0,   0,  // header: 1 question, 3 answers
+        3,    'a',  'p',  'i',  7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,  'c', 'o', 'm',  0,   // api.example.com
+        0,    1,    0,    1,                                                                   // A, IN
+        0xc0, 12,   0,    5,    0, 1,   0,   0,   0,   60,  0,   5,   2,  'l', 'b', 0xc0, 16,  // CNAME lb.example.com
+        0xc0, 45,   0,    1,    0, 1,   0,   0,   0,   60,  0,   4,   10, 0,   1,   10,        // lb: A 10.0.1.10
+        0xc0, 45,   0,    28,   0, 1,   0,   0,   0,   60,  0,   16,                           // lb: AAAA fd00:ec2::10
+        0xfd, 0,    0x0e, 0xc2, 0, 0,   0,   0,   0,   0,   0,   0,   0,  0,   0,   0x10,
     };
     CHECK(addresses_in_dns_answer(msg.data(), msg.size()) == std::vector<std::string>{"10.0.1.10", "fd00:ec2::10"});
     // Cut inside the AAAA record: what came before it still counts.

@@ -32,8 +32,8 @@ using namespace eksnode::config;
 using namespace eksnode::render;
 using namespace eksnode::render::detail;
 using render_test::base_config;
-using render_test::TempDir;
 using render_test::mode_of;
+using render_test::TempDir;
 using render_test::with_version;
 
 namespace {
@@ -95,7 +95,6 @@ struct DropinNode {
 };
 
 }  // namespace
-
 
 // ---- equivalence with the conformance samples (nodeadm's output) ----------
 
