@@ -212,6 +212,11 @@ def leaks(text, names=ALL_SECRETS):
     return found
 
 
+def describe(found):
+    """leaks()'s findings as one line: "SECRET (FORM), ..."."""
+    return ", ".join("%s (%s)" % f for f in found)
+
+
 def self_test(check):
     """The search finds every secret in each form, wherever it sits in a longer text."""
     missed = []

@@ -49,12 +49,8 @@ import harness  # noqa: E402
 from planted import (  # noqa: E402
     CASE, STEPS, ROLE, IMDS_TOKEN, KEY_ID, SECRET_KEY, SESSION_TOKEN, NEVER_WRITTEN, PROXY_URL,
     KUBECONFIG_TOKEN, S, CONFIG_SECRETS, ALL_SECRETS, USER_DATA, REGISTRIES_TOML, SITE_TOML,
-    SECRET_FILES, NOT_WRITTEN_HERE, leaks, self_test
+    SECRET_FILES, NOT_WRITTEN_HERE, describe, leaks, self_test
 )
-
-
-def describe(found):
-    return ", ".join("%s (%s)" % f for f in found)
 
 
 def run(argv, env, timeout=60):

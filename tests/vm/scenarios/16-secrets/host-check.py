@@ -12,17 +12,15 @@ containerd's and known (CONTAINERD_CONFIG_LINE): its own dump of its configurati
 the registry headers, and nothing else.
 """
 
-import importlib.util
 import pathlib
 import stat
 import sys
 import tarfile
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
-# by path, under another name: "secrets" would shadow the standard library's module
-_spec = importlib.util.spec_from_file_location("planted_secrets", REPO / "tests" / "process" / "planted_secrets.py")
-planted = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(planted)
+# the secrets tests/process/planted_secrets.py plants, and their search (tests/process/planted.py)
+sys.path[:0] = [str(REPO / "tests" / "process"), str(REPO / "tests" / "lib")]
+import planted  # noqa: E402
 
 passed = failed = 0
 
