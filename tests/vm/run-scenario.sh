@@ -39,7 +39,7 @@
 #                              `eks-node render --image`, as the AMI build does (guest/install-payload)
 #   NVME="SERIAL:SIZE ..."     emulated NVMe disks, sparse files (e.g. "vol0:1G vol1:1G")
 #   NVMEOF="SERIAL:SIZE[:ebs] ..."   EC2 instance-store disks (exact model; ":ebs": an EBS volume's), made in the guest by
-#                              check.sh's nvmeof_setup (guest/check-lib.sh)
+#                              check.sh's nvmeof_setup (guest/check-hw.sh)
 #   KERNEL_CMDLINE=""          extra kernel arguments
 #   SMBIOS_EC2=""              1: SMBIOS says EC2 (system UUID and serial ec2..., vendor
 #                              "Amazon EC2"), as cloud-init's platform check wants before it
