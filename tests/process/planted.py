@@ -8,7 +8,7 @@ import base64
 import json
 import urllib.parse
 
-import harness  # tests/lib, on the path planted_secrets.py set
+import harness  # tests/lib, on the path its importer set (planted_secrets.py, 16-secrets' host check)
 
 
 CASE = harness.SOURCE_ROOT / "tests" / "conformance" / "01-kubelet-config-json"

@@ -3,6 +3,7 @@
 // the source tree, and the conformance instance as eks-node-imds writes it.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -55,6 +56,13 @@ fs::path source_root();
 inline fs::path source_path(std::string_view rel) { return source_root() / rel; }
 
 inline json load_json(std::string_view rel) { return json::parse(read_file(source_path(rel))); }
+
+// A file's permission bits; a file that is not there is an error, not mode 0
+inline mode_t mode_of(const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) throw std::runtime_error("mode_of: cannot stat " + p.string());
+    return st.st_mode & 07777;
+}
 
 // A certificate or key of tests/data/certificates/ (their README says how each was made)
 inline std::string certificate_fixture(std::string_view name) {

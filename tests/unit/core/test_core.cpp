@@ -18,13 +18,7 @@
 
 using namespace eksnode;
 
-namespace {
-mode_t mode_of(const fs::path& p) {
-    struct stat st {};
-    ::stat(p.c_str(), &st);
-    return st.st_mode & 07777;
-}
-}  // namespace
+using eksnode::test::mode_of;
 
 TEST_CASE("paths are re-rooted under --root", "[core][paths]") {
     CHECK(Paths().of("/etc/hosts") == "/etc/hosts");

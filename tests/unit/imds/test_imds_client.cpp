@@ -20,6 +20,7 @@
 using namespace eksnode;
 using namespace eksnode::imds;
 using eksnode::test::FakeImds;
+using eksnode::test::mode_of;
 using std::chrono::milliseconds;
 
 namespace {
@@ -66,12 +67,6 @@ public:
 private:
     std::map<std::string, std::optional<std::string>> saved_;
 };
-
-mode_t mode_of(const fs::path& p) {
-    struct stat st {};
-    ::stat(p.c_str(), &st);
-    return st.st_mode & 07777;
-}
 
 }  // namespace
 

@@ -2,10 +2,6 @@
 // Shared by the render tests: a temporary node root and the golden fixtures.
 #pragma once
 
-#include <catch2/catch.hpp>
-
-#include <sys/stat.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -40,11 +36,6 @@ inline eksnode::json with_version(eksnode::json cfg, const std::string& kubelet,
     return cfg;
 }
 
-// A written file's permission bits
-inline mode_t mode_of(const fs::path& p) {
-    struct stat st {};
-    REQUIRE(::stat(p.c_str(), &st) == 0);
-    return st.st_mode & 07777;
-}
+using eksnode::test::mode_of;
 
 }  // namespace render_test
