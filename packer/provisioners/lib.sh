@@ -58,6 +58,7 @@ pkg_name() {
   [[ $name == - ]] && return 0
   name=${name%%+*}        # "a+b": b only completes a's dependencies (packages.tsv)
   name=${name#bookworm:}  # bookworm's package in the sid image: installed like any other
+  name=${name%/*}          # "NAME/SUITE": that suite's package (the sid image's kernel), installed like any other
   # shellcheck disable=SC2016 # the table's literal text, replaced by the running kernel's release
   echo "${name//'$(uname -r)'/$(uname -r)}"
 }

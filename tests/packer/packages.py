@@ -160,7 +160,7 @@ def check_recipe(repo):
         node = set()
         for cols in rows.values():
             for n in cols[col].split("+"):
-                node.add(n.split(":")[-1])
+                node.add(n.split(":")[-1].split("/")[0])  # "bookworm:NAME", "NAME/SUITE": NAME
         node.discard("-")
         path = repo / "tests/vm" / listname
         for n, line in enumerate(path.read_text().splitlines(), 1):

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Build a base image of the VM test tier, or reuse the cached one. Two flavours, built by the
 # same provisioners: bookworm (Debian 12: systemd 252, containerd 1.6, runc 1.1, as AL2023's
-# generation) and sid (Debian unstable: containerd 2.x, runc 1.3, soci-snapshotter, systemd and
-# kernel of the day).
+# generation) and sid (Debian unstable: containerd 2.x, runc 1.3, soci-snapshotter, systemd of
+# the day, on Debian 13's kernel 6.12: packages.tsv says why).
 #
 # Usage: [EKS_NODE_VM_FLAVOUR=bookworm|sid] tests/vm/build-image.sh [--stage1]
 # Prints the image directory (rootfs.img, vmlinux, initrd.img, and tree/, the same files as a
@@ -147,6 +147,8 @@ from_bookworm() {
 # The test plumbing (image-packages*.txt: NAME ROLE a line).
 plumbing() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$package_list" | awk '{ print $1 }'; }
 packages() { { node_packages; plumbing; } | paste -sd, -; }
+# The suites other than the flavour's that names "NAME/SUITE" ask for, one a line
+other_suites() { node_packages | awk -F/ 'NF == 2 { print $2 }' | sort -u; }
 
 # Stage 1: the slow part (minutes). Its text is part of its cache key, so edit freely.
 # mmdebstrap, not debootstrap: apt resolves the packages (virtual ones and alternatives too:
@@ -157,19 +159,24 @@ packages() { { node_packages; plumbing; } | paste -sd, -; }
 # CPU-s (263 s). usr-is-merged: the merged /usr the tree already has, as debootstrap
 # chose; apt's first alternative, usrmerge, would convert it and bring perl along.
 bootstrap_rootfs() {
-  local rootfs=$1 mirror=$2 debs=$cache/debs log=$cache/bootstrap-$suite.log
+  local rootfs=$1 mirror=$2 debs=$cache/debs log=$cache/bootstrap-$suite.log other other_archives=()
   [[ $suite == bookworm ]] || debs=$cache/debs-$suite
   mkdir -p "$debs" "$rootfs"
+  # A second suite's archive gives what is asked from it by name (NAME/SUITE) and what only
+  # it has (the kernel image the metapackage names): the flavour's suite is apt's default
+  # release, so a stable update newer than sid's version is not taken instead of sid's
+  for other in $(other_suites); do other_archives+=("deb $mirror $other main"); done
   # The .debs of earlier builds in, the new ones out again: a rebuild after a package-list
   # change downloads only the delta. The mirror's sid Release may be past its Valid-Until.
   # shellcheck disable=SC2016 # $1 is the hooks' (mmdebstrap runs each with the tree's path)
   if ! mmdebstrap --variant=minbase --components=main --include="$(packages),usr-is-merged" \
-    --aptopt='Acquire::Check-Valid-Until "false"' --dpkgopt=force-unsafe-io \
+    --aptopt='Acquire::Check-Valid-Until "false"' --aptopt="APT::Default-Release \"$suite\"" \
+    --dpkgopt=force-unsafe-io \
     --skip=download/empty --setup-hook="mkdir -p \"\$1/var/cache/apt/archives\"" \
     --setup-hook="sync-in $debs /var/cache/apt/archives" \
     --customize-hook="sync-out /var/cache/apt/archives $debs" \
     --customize-hook='rm -f "$1/etc/dpkg/dpkg.cfg.d/99mmdebstrap" "$1/etc/apt/apt.conf.d/99mmdebstrap"' \
-    "$suite" "$rootfs" "$mirror" >"$log" 2>&1; then
+    "$suite" "$rootfs" "$mirror" "${other_archives[@]}" >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "mmdebstrap failed (log: $log)"
   fi
