@@ -3,9 +3,10 @@
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # The sid image (VM_FLAVOUR=sid): eks-node's whole chain on containerd 2.1, runc 1.3, systemd
 # 262 and Debian 13's kernel 6.12. containerd runs the schema 3 config.toml eks-node wrote
-# (every key we wrote is in `containerd config dump` with our value), and the stub kubelet drove it over CRI
-# (finish's cri check) with the default runtime handler and a named one an admin fragment adds
-# (which only the running daemon's config can have: `containerd config dump` reads the file).
+# (every key we wrote is in `containerd config dump` with our value), and the stub kubelet
+# drove it over CRI (finish's cri check) with the default runtime handler and a named one an
+# admin fragment adds (which only the running daemon's config can have: `containerd config
+# dump` reads the file).
 # Runs inside the guest (see tests/vm/README.md).
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
