@@ -412,7 +412,10 @@ eks_node_tree() {
   fi
   [[ -z $build && -f $here/../../build/build.ninja ]] && build=$(cd "$here/../../build" && pwd)
   [[ -n $build ]] || die "no eks-node to validate the image with: configure <repo>/build, or set EKS_NODE_VM_BUILD_DIR or EKS_NODE_VM_DESTDIR"
-  meson install -C "$build" --destdir "$dir" --quiet >&2 || die "meson install -C $build failed"
+  # one install from a build at a time: both flavours' builds (two VM tests' first boots) can
+  # get here at once, and each install rebuilds a stale build first: two links of one library
+  # at once broke one of them (2026-11-30)
+  flock "$build" meson install -C "$build" --destdir "$dir" --quiet >&2 || die "meson install -C $build failed"
   echo "$dir"
 }
 
