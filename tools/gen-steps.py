@@ -18,12 +18,14 @@ import sys
 
 from tsvtable import TableError, rows as table_rows
 
-COLUMNS = ["unit", "program", "entry", "library", "kinds", "chain", "start", "sandbox", "landlock"]
+COLUMNS = ["unit", "program", "entry", "library", "kinds", "chain", "start", "sandbox", "landlock", "order"]
 UNIT_RE = re.compile(r"^eks-node-[a-z][a-z-]*@?\.service$")
 PROGRAM_RE = re.compile(r"^eks-node-[a-z][a-z-]*$")
 PREFIX = "eks-node-"
+ORDER = {"prepare": "prepare", "check": "check", "after": "after", "report": "report", "-": "none"}
 VOCABULARY = {"entry": {"step", "main", "-"}, "library": {"steps", "cli"}, "kinds": {"both", "eks", "ecs"},
-              "start": {"target", "plan", "job", "udev"}, "sandbox": {"yes", "no"}, "landlock": {"yes", "no", "-"}}
+              "start": {"target", "plan", "job", "udev"}, "sandbox": {"yes", "no"}, "landlock": {"yes", "no", "-"},
+              "order": {"prepare", "check", "after", "report", "-"}}
 
 
 def read(path):
@@ -41,6 +43,10 @@ def read(path):
             raise TableError(f"{path}:{lineno}: landlock is '-' exactly when entry is (a program's own row says)")
         if row["chain"] != "-" and (row["entry"] != "step" or row["library"] != "steps"):
             raise TableError(f"{path}:{lineno}: a step of the chain is a steps library's step function (entry step)")
+        if "@" in row["unit"] and row["order"] != "-":
+            raise TableError(f"{path}:{lineno}: order of a template is '-' (no unit orders itself after all its instances)")
+        if row["order"] == "report" and row["start"] not in ("target", "job"):
+            raise TableError(f"{path}:{lineno}: a report is started by the targets or by a job")
         row["step"] = "" if row["entry"] == "-" else row["program"][len(PREFIX):]
         if row["chain"] != "-" and not row["chain"].isdigit():
             raise TableError(f"{path}:{lineno}: chain {row['chain']!r} is not a number or -")
@@ -68,7 +74,7 @@ def render(rows):
         chain = 0 if r["chain"] == "-" else int(r["chain"])
         out.append(f'    {{"{r["unit"]}", "{r["program"]}", "{r["step"]}", Library::{r["library"]}, Kinds::{r["kinds"]}, '
                    f'{chain}, Start::{r["start"]}, {str(r["sandbox"] == "yes").lower()}, '
-                   f'{str(r["landlock"] == "yes").lower()}}},')
+                   f'{str(r["landlock"] == "yes").lower()}, Order::{ORDER[r["order"]]}}},')
     out += ["};", "", "}  // namespace", "", "std::span<const Unit> all() { return table; }", "",
             "}  // namespace eksnode::units", ""]
     return "\n".join(out)

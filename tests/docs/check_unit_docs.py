@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Checks that every Documentation= of our units names a man page we build.
 
-Usage: check_unit_docs.py --units=DIR --dropins=DIR [--generated=DIR]... PAGE...
+Usage: check_unit_docs.py --units=DIR --dropins=DIR [--generated=DIR]... [--overview=FILE] PAGE...
 
 PAGE is each page man/meson.build builds (eks-node-kubelet.8, eks-node.7, ...).
 - Every units/*.service and units/*.target has a Documentation=, and it
@@ -14,7 +14,8 @@ PAGE is each page man/meson.build builds (eks-node-kubelet.8, eks-node.7, ...).
   Links to other projects' pages (man:systemd.unit(5)) and URLs are
   reported, not checked.
 - Every units/*.service and units/*.target is named in the overview page,
-  man/eks-node.7.scd (an admin reads there which units make a node).
+  eks-node(7) (an admin reads there which units make a node): --overview, the
+  build's man/eks-node.7.scd, whose synopsis lists the units of units/steps.tsv.
 
 One line per file; the last line is "N passed, M failed". Exits 1 on failure."""
 
@@ -89,6 +90,7 @@ def main():
     ap.add_argument("--units", type=pathlib.Path, required=True)
     ap.add_argument("--dropins", type=pathlib.Path, required=True)
     ap.add_argument("--generated", type=pathlib.Path, action="append", default=[])
+    ap.add_argument("--overview")
     ap.add_argument("pages", nargs="+")
     args = ap.parse_args()
     pages = set(args.pages)
@@ -120,7 +122,7 @@ def main():
             links = documentation_links(path.read_text(encoding="utf-8"))
             extra = f" (not ours, not checked: {' '.join(notes)})" if notes else ""
             print(f"ok   {label}: {' '.join(links) or 'no Documentation='}{extra}")
-    overview_page = root / "man" / "eks-node.7.scd"
+    overview_page = pathlib.Path(args.overview) if args.overview else root / "man" / "eks-node.7.scd"
     overview = overview_page.read_text(encoding="utf-8")
     for path, required in files:
         if not required:
@@ -129,7 +131,7 @@ def main():
             passed += 1
         else:
             failed += 1
-            print(f"FAIL {path.relative_to(root)}: not named in {overview_page.relative_to(root)}")
+            print(f"FAIL {path.relative_to(root)}: not named in {overview_page}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -206,7 +206,12 @@ def check_row(helpers, key, eks_node, tmp):
               "\nConditionPathExists=/run/eks-node/warm-pool\n" in u, u)
         check("wait-unit: kubelet skipped while the marker is there",
               "\nConditionPathExists=!/run/eks-node/warm-pool\n" in kubelet, kubelet)
-        check("wait-unit: eks-node.target wants it", "Wants=eks-node-warm-pool.service" in unit("eks-node.target"))
+        # the build links the target's wants from units/steps.tsv (tests/systemd/check_units.py
+        # reads the installed links): an EKS node's target, not an ECS one's
+        row = next(line.split("\t") for line in unit("steps.tsv").splitlines()
+                   if line.startswith("eks-node-warm-pool.service\t"))
+        check("wait-unit: eks-node.target wants it, ecs-node.target not (steps.tsv: kinds eks, start target)",
+              row[4] == "eks" and row[6] == "target", row)
     elif key == "in-service-start":
         with_marker(root, "Warmed:Running")
         w = Waiter(helpers, root, [f"set:{STATE_PATH}=Warmed:Running"])

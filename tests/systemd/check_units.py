@@ -40,14 +40,13 @@ containerd.service (the node image's, which we do not ship), then:
   cannot start when eks-node-config failed: Requires= (or BindsTo=), or, where
   a restart must not propagate (eks-node-instance-store), Wants= and an
   ExecStartPre= `systemctl is-active eks-node-config.service`.
-- every step bounds its memory and tasks (MemoryMax=, TasksMax=) with a
-  comment that gives the measurement the bound came from; MemoryMax= also
-  turns on the unit's memory accounting (systemd 252 does so for any unit
-  with a memory limit, whatever DefaultMemoryAccounting= says).
+- every step bounds its memory and tasks (MemoryMax=, TasksMax=) with a comment
+  that gives the measurement the bound came from; MemoryMax= also turns on its
+  memory accounting (systemd 252: whatever DefaultMemoryAccounting= says).
 
-Every check of a unit's settings reads what systemd applies: the unit file
-and its drop-ins, as `systemd-analyze cat-config` prints them (the text
-`systemctl cat` shows an admin), never the unit file alone.
+Every check of a unit's settings reads what systemd applies: the unit file and
+its drop-ins as `systemd-analyze cat-config` prints them (what `systemctl cat`
+shows), and its .wants/ links; never the unit file alone.
 
 Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 """
@@ -118,11 +117,12 @@ def stage_stubs(root):
 
 
 def effective(root, unit):
-    """The unit file and its drop-ins as systemd reads them, in order."""
+    """The unit file and drop-ins as systemd reads them, then its .wants/ links as Wants=."""
     r = run(["systemd-analyze", "cat-config", f"--root={root}", "--no-pager", f"systemd/system/{unit}"])
     if r.returncode != 0:
         sys.exit(f"systemd-analyze cat-config {unit} failed:\n{r.stdout}{r.stderr}")
-    return r.stdout
+    links = sorted({f.name for d in ("usr/lib", "lib", "etc") for f in (root / d / "systemd/system" / f"{unit}.wants").glob("*")})
+    return r.stdout + "".join(f"\n# {unit}.wants/\nWants={name}\n" for name in links)
 
 
 def our_units(unit_dir):

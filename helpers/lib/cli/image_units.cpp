@@ -84,6 +84,19 @@ std::string Units::find(const std::string& name) const {
 UnitFile Units::read(const std::string& name, const std::string& file) const {
     UnitFile u;
     if (auto text = read_file_if_exists(paths_.of(file))) read_unit_text(*text, u);
+    // NAME.wants/ and NAME.requires/ (and the template's): each link's name is a
+    // Wants= or Requires= of the unit, as systemd reads them; eks-node's targets
+    // want their steps this way (units/meson.build)
+    for (const auto& [suffix, key] : {std::pair{".wants", "Wants"}, std::pair{".requires", "Requires"}})
+        for (const std::string& c : candidates(name))
+            for (std::string_view dir : unit_dirs) {
+                std::error_code ec;
+                std::vector<std::string> links;
+                for (const auto& e : fs::directory_iterator(paths_.of(fmt::format("{}/{}{}", dir, c, suffix)), ec))
+                    links.push_back(e.path().filename().string());
+                std::sort(links.begin(), links.end());
+                for (std::string& l : links) u.deps[key].push_back(std::move(l));
+            }
     for (const std::string& d : dropin_dirs(name))
         for (std::string_view dir : unit_dirs) {
             std::error_code ec;

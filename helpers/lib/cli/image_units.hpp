@@ -43,7 +43,8 @@ public:
     // "masked" when a link to /dev/null shadows it.
     std::string find(const std::string& name) const;
     // The unit file and every drop-in systemd reads for `name` (systemd.unit(5): NAME.d,
-    // the template's, the prefixes' "a-.service.d", the type's "service.d").
+    // the template's, the prefixes' "a-.service.d", the type's "service.d"), and the
+    // links in its .wants/ and .requires/ directories.
     UnitFile read(const std::string& name, const std::string& file) const;
     // eks-node's own units installed here.
     std::vector<std::string> ours() const;

@@ -19,6 +19,10 @@ enum class Kinds { both, eks, ecs };
 // unit queues, a udev rule (per device).
 enum class Start { target, plan, job, udev };
 enum class Library { steps, cli };
+// Its place around kubelet's start (steps.tsv's order column): prepares the
+// node before it, checks before it, runs after it, reports on the join, or
+// none of these (a template, or a unit beside the join).
+enum class Order { prepare, check, after, report, none };
 
 struct Unit {
     std::string_view unit;     // "eks-node-imds.service", "eks-node-network@.service"
@@ -30,6 +34,7 @@ struct Unit {
     Start start;
     bool sandbox;   // the steps' shared sandbox (10-sandbox.conf)
     bool landlock;  // the program confines itself (core/confine.hpp); false for a program's second unit
+    Order order;
 };
 
 // Every row, in the table's order.

@@ -123,11 +123,12 @@ void add_ebs_volumes(GeneratorPlan& plan, const json* config) {
             volumes.size(), unit, comment(fmt::format("{}", fmt::join(targets, " "))), source_path(path::config_json));
         if (unit == primary)
             body += fmt::format(
-                "# Wants=, not Requires=: a failed step holds {} back through its\n"
-                "# OnFailure=eks-node-failed.target (and the mounts, which Require= it),\n"
-                "# without restarting it on a re-run\n"
-                "Wants={}\nAfter={}\n",
-                unit, ebs_unit, ebs_unit);
+                "# After= alone: the node's target starts the step; a failed one holds {}\n"
+                "# back through its OnFailure=eks-node-failed.target and the mounts\n"
+                "# (Requisite= on the step). Neither a re-run restarts it nor its start\n"
+                "# re-runs the step (eks-node-generator(8), FAILED STEPS)\n"
+                "After={}\n",
+                unit, ebs_unit);
         body += fmt::format("RequiresMountsFor={}\n", syntax::unit::paths(targets));
         add_file(plan, unit + ".d/50-eks-node-ebs-volumes.conf", body);
     }

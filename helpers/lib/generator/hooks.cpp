@@ -5,6 +5,7 @@
 
 #include "config/hooks.hpp"
 #include "core/fsutil.hpp"
+#include "core/units.hpp"
 #include "generator/plan.hpp"
 
 namespace eksnode::generator::detail {
@@ -15,8 +16,23 @@ namespace {
 
 constexpr std::string_view joined_unit = "eks-node-joined.service";
 
+// The steps that prepare the node (units/steps.tsv's order column), as After=
+// lines of a readable width: what a before-kubelet hook waits for.
+std::string after_prepare_steps() {
+    std::string out, line;
+    for (const units::Unit& u : units::all()) {
+        if (u.order != units::Order::prepare) continue;
+        if (!line.empty() && line.size() + 1 + u.unit.size() > 100) {
+            out += line + "\n";
+            line.clear();
+        }
+        line += line.empty() ? fmt::format("After={}", u.unit) : fmt::format(" {}", u.unit);
+    }
+    return line.empty() ? out : out + line + "\n";
+}
+
 // What each stage's drop-in says about order, with the reason for each line.
-std::string_view stage_order(config::hooks::Stage stage) {
+std::string stage_order(config::hooks::Stage stage) {
     using config::hooks::Stage;
     switch (stage) {
     case Stage::before_containerd:
@@ -25,11 +41,12 @@ std::string_view stage_order(config::hooks::Stage stage) {
                "# containerd starts at boot, in parallel with the steps\n"
                "Before=containerd.service kubelet.service\n";
     case Stage::before_kubelet:
-        return "# stage = \"before-kubelet\": after the steps have written the node's files and\n"
-               "# containerd runs on them, so the command sees the node as kubelet will\n"
-               "After=eks-node-config.service eks-node-system.service eks-node-ca.service\n"
-               "After=eks-node-kubelet.service eks-node-containerd.service containerd.service\n"
-               "After=eks-node-hosts.service eks-node-instance-store.service eks-node-cloud-init.service\n"
+        return "# stage = \"before-kubelet\": after the steps that prepare the node have\n"
+               "# written its files and containerd runs on them, so the command sees the\n"
+               "# node as kubelet will; not after the pre-flight checks, which the command\n"
+               "# may be what makes pass (units/steps.tsv's order column)\n" +
+               after_prepare_steps() +
+               "After=containerd.service\n"
                "# kubelet waits for it\n"
                "Before=kubelet.service\n";
     case Stage::after_join:

@@ -149,17 +149,20 @@ void add_instance_store(GeneratorPlan& plan, const Paths& paths, const json* con
             comment(reason), found.disks.size(), unit, condition, source_path(path::config_json));
         if (is_primary && !ecs)
             body += fmt::format(
-                "# Wants=, not Requires=: a failed step holds kubelet back through its\n"
-                "# OnFailure=eks-node-failed.target, without restarting kubelet on a re-run\n"
-                "Wants={}\nAfter={}\n",
-                instance_store_unit, instance_store_unit);
+                "# After= alone: the node's target starts the step, and a failed one holds\n"
+                "# kubelet back through its OnFailure=eks-node-failed.target; neither a re-run\n"
+                "# restarts kubelet nor a start of kubelet re-runs the step\n"
+                "# (eks-node-generator(8), FAILED STEPS)\n"
+                "After={}\n",
+                instance_store_unit);
         else if (is_primary)
             body += fmt::format(
-                "# Wants=, not Requires=: a failed step holds the ECS agent back through its\n"
-                "# OnFailure=eks-node-failed.target (and Docker through the mounts, which\n"
-                "# Require= the step), without restarting Docker on a re-run\n"
-                "Wants={}\nAfter={}\n",
-                instance_store_unit, instance_store_unit);
+                "# After= alone: the node's target starts the step; a failed one holds the\n"
+                "# ECS agent back through its OnFailure=eks-node-failed.target, and Docker\n"
+                "# through the mounts (Requisite= on the step). A start of Docker (a client of\n"
+                "# its socket) never re-runs the step (eks-node-generator(8), FAILED STEPS)\n"
+                "After={}\n",
+                instance_store_unit);
         if (!where.empty()) body += fmt::format("RequiresMountsFor={}\n", syntax::unit::paths(where));
         add_file(plan, unit + ".d/50-eks-node-instance-store.conf", body);
     }

@@ -56,8 +56,12 @@ std::string late_mount_dependencies(std::string_view step, std::string_view why)
         "DefaultDependencies=no\n"
         "Conflicts=umount.target\n"
         "Before=umount.target\n"
-        "# {}\n"
-        "Requires={}\n"
+        "# {}.\n"
+        "# Requisite=, not Requires=: a start of this unit (a consumer's, such as a\n"
+        "# socket-activated Docker's) never starts the step, so a failed step is not\n"
+        "# re-run each time something asks; the target and an admin's start re-run\n"
+        "# it (eks-node-generator(8), FAILED STEPS)\n"
+        "Requisite={}\n"
         "After={}\n",
         why, step, step);
 }

@@ -4,7 +4,8 @@
 # eks-node-instance-store when the tools it runs fail, the nearest real way: mkfs.xfs on
 # instance-store disks whose writes fail (the backing store of the NVMe-oF disks is a full
 # tmpfs: every write past it is an I/O error, as on a failing disk), then mdadm --create
-# with one disk held open exclusively by another process. Each fails closed: exit status 1
+# with one disk held open exclusively by another process. Each fails closed (and a mount's
+# start does not run the failed step again): exit status 1
 # (eks-node-instance-store(8): "a tool failed"), one error line naming the tool, kubelet never
 # started, eks-node-failed.target active; and once the fault is gone, `systemctl start
 # eks-node.target` joins.
@@ -36,6 +37,14 @@ fails_closed disk-write-errors eks-node-instance-store.service 1 0 \
   "mkfs\.xfs.*(Input/output error|I/O error|write failed)" "$mark"
 check "disk-write-errors: the kernel saw the write errors" bash -c 'dmesg | grep -Eiq "I/O error"'
 check "disk-write-errors: nothing is mounted from the disks" nothing_mounted
+# A consumer's start checks the step, never runs it (the mounts' Requisite=; eks-node-generator(8),
+# FAILED STEPS): with Requires= each start of a mount, e.g. by a socket-activated Docker, ran the
+# failed step (mdadm, mkfs.xfs) again, every two seconds while a client waited.
+run_before=$(systemctl show -P InvocationID eks-node-instance-store.service)
+check "disk-write-errors: starting a mount fails at once and does not run the failed step again" bash -c '
+  ! systemctl start var-lib-containerd.mount 2>/dev/null &&
+    [[ $(systemctl show -P InvocationID eks-node-instance-store.service) == '"$run_before"' ]] &&
+    [[ $(systemctl show -P ActiveState eks-node-instance-store.service) == failed ]]'
 mount -o remount,size=1500m "$store"
 # The failed mkfs.xfs left a half-made XFS on the array; it is labelled eks-node-mk (the label
 # becomes eks-node only once mkfs succeeded), so the next run makes it again rather than

@@ -6,7 +6,8 @@
 # from the array and docker.service held back until it is; the default runtime's kernel module
 # loaded by modprobe@ before Docker; a container run under crun with its state on the array;
 # a stand-in ECS agent started on the rendered ecs.config, stopped by eks-node-failed.target
-# when eks-node-ecs refuses a module this kernel lacks (exit 6), and started again once fixed.
+# when eks-node-ecs refuses a module this kernel lacks (exit 6), and started again once fixed;
+# a client of Docker's socket never re-runs a failed eks-node-instance-store.
 # Runs inside the guest (see tests/vm/README.md).
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
@@ -121,4 +122,31 @@ rm /etc/eks-node/node.toml.d/90-bad-module.toml
 check "fixed: the chain re-run (eks-node-config, then ecs-node.target) starts the agent again" bash -c '
   systemctl restart eks-node-config.service && systemctl start ecs-node.target &&
     systemctl is-active ecs.service eks-node-ecs.service && ! systemctl is-active --quiet eks-node-failed.target'
+
+# A client of Docker's socket does not re-run a failed eks-node-instance-store (eks-node-generator(8),
+# FAILED STEPS). Docker stopped with its mounts, the step made to fail (a runtime drop-in standing
+# in for a fault of its tools: 15-faults-instance-store makes the real ones), then `docker info`:
+# the socket starts Docker, whose mounts check the step (Requisite=) rather than start it. With
+# Requires= (and kubelet's and Docker's Wants=) the step ran again about every two seconds while
+# the client waited, and the client hung.
+fail_dropin=/run/systemd/system/eks-node-instance-store.service.d/90-eksvm-fail.conf
+systemctl stop ecs.service docker.service docker.socket var-lib-docker.mount var-lib-containerd.mount \
+  'mnt-k8s\x2ddisks-0.mount'
+mkdir -p "${fail_dropin%/*}"
+printf '[Service]\nExecStartPre=/bin/false\n' >"$fail_dropin"
+systemctl daemon-reload
+systemctl restart eks-node-instance-store.service 2>/dev/null
+step_run=$(systemctl show -P InvocationID eks-node-instance-store.service)
+systemctl start docker.socket
+check "socket: with the step failed, docker info fails at once (Docker not started)" bash -c '
+  ! timeout 60 docker info >/dev/null 2>&1 && ! systemctl is-active --quiet docker.service'
+check "socket: ... and the failed step did not run again" bash -c '
+  [[ $(systemctl show -P InvocationID eks-node-instance-store.service) == '"$step_run"' &&
+    $(systemctl show -P ActiveState eks-node-instance-store.service) == failed ]]'
+rm "$fail_dropin"
+systemctl daemon-reload
+check "socket: fixed, starting ecs-node.target runs the step, Docker (socket too) and the agent" bash -c '
+  systemctl start ecs-node.target &&
+    systemctl is-active eks-node-instance-store.service docker.socket docker.service ecs.service &&
+    timeout 60 docker info >/dev/null'
 finish
