@@ -12,7 +12,7 @@ import tempfile
 ROOT = pathlib.Path(sys.argv[1])
 GEN = ROOT / "tools" / "gen-steps.py"
 TABLE = (ROOT / "units" / "steps.tsv").read_text(encoding="utf-8")
-ROW = "eks-node-imds.service\teks-node-imds\tstep\tsteps\tboth\t1\ttarget\tyes\tyes"
+ROW = "eks-node-imds.service\teks-node-imds\tstep\tsteps\tboth\t1\ttarget\tyes\tyes\tprepare"
 
 
 def run(text):
@@ -57,11 +57,17 @@ def main():
         "a step of the chain with its own main()": ROW.replace("\tstep\tsteps", "\tmain\tsteps"),
         "a gap in the chain": ROW.replace("\t1\t", "\t9\t"),
         "a unit named twice": ROW + "\n" + ROW,
+        "an order that is not prepare, check, after, report or -": ROW.replace("\tprepare", "\tbefore"),
     }
+    template = next(line for line in TABLE.splitlines() if line.startswith("eks-node-network@.service\t"))
+    bad_template = template.rsplit("\t", 1)[0] + "\tprepare"
     for what, row in cases.items():
         rc, err, _, _ = run(TABLE.replace(ROW, row))
         check(f"refused: {what}", rc != 0 and "steps.tsv" in err, f"rc {rc}: {err.strip()}")
-    print(f"checks: {len(cases) + len(entries) + 2 - failed} passed, {failed} failed")
+    rc, err, _, _ = run(TABLE.replace(template, bad_template))
+    check("refused: a template with an order (nothing orders itself after all its instances)",
+          rc != 0 and "template" in err, f"rc {rc}: {err.strip()}")
+    print(f"checks: {len(cases) + len(entries) + 3 - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
