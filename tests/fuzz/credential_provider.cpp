@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // What a credential provider plugin prints, and the config naming the plugins
-// (cri/credentials.cpp): a third-party program's output, and a file on the
+// (cri/registry_credentials.cpp): a third-party program's output, and a file on the
 // node. Input: a matchImages pattern line, an image line, then the document,
 // read as a CredentialProviderResponse and as a CredentialProviderConfig.
 // Refusals: Error (ConfigError for the config). Properties: matching never
@@ -8,7 +8,7 @@
 // holds no glob class or escape.
 #include <string>
 
-#include "cri/credentials.hpp"
+#include "cri/registry_credentials.hpp"
 #include "fuzz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

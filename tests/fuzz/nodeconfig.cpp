@@ -16,7 +16,7 @@
 namespace {
 
 // A warning is one line, whatever key the document holds: the key is shown
-// quoted when it is not a plain name (config/text.hpp key_in_path).
+// quoted when it is not a plain name (config/field_text.hpp key_in_path).
 bool one_line(const std::string& s) {
     return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }

@@ -7,63 +7,12 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/opensslv.h>
-#include <openssl/sha.h>
-
-#include "core/dl.hpp"
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::aws {
 
 namespace {
-
-// libcrypto is loaded with dlopen() on the first signature, as libcurl is
-// (core/curl.cpp): linked, merely loading it cost every run of eks-node-config
-// ~1.4 MiB of RSS and ~0.9 ms of CPU (tests/bench/steps.py: 6.3 -> 7.8 MiB),
-// and most runs sign nothing. The headers give the types; the soname below
-// must match them.
-static_assert(OPENSSL_VERSION_MAJOR == 3, "sigv4.cpp loads libcrypto.so.3: update the soname with the headers");
-
-// The libcrypto calls we use, resolved once.
-struct Crypto {
-    decltype(&::HMAC) hmac;
-    decltype(&::EVP_sha256) evp_sha256;
-    decltype(&::SHA256) sha256;
-    decltype(&::EVP_MD_CTX_new) md_ctx_new;
-    decltype(&::EVP_MD_CTX_free) md_ctx_free;
-    decltype(&::EVP_DigestInit_ex) digest_init;
-    decltype(&::EVP_DigestUpdate) digest_update;
-    decltype(&::EVP_DigestFinal_ex) digest_final;
-};
-
-EKSNODE_DLOPEN_NOTE("aws-sigv4", "recommended", "SigV4 signatures (HMAC-SHA256) of the EC2 and EKS API requests",
-                    "libcrypto.so.3");
-
-const Crypto& crypto() {
-    return dl::load<Crypto>("libcrypto.so.3", "to sign AWS requests", "install libssl3",
-                            [](const dl::Library& l, Crypto& c) {
-        l.bind("HMAC", c.hmac);
-        l.bind("EVP_sha256", c.evp_sha256);
-        l.bind("SHA256", c.sha256);
-        l.bind("EVP_MD_CTX_new", c.md_ctx_new);
-        l.bind("EVP_MD_CTX_free", c.md_ctx_free);
-        l.bind("EVP_DigestInit_ex", c.digest_init);
-        l.bind("EVP_DigestUpdate", c.digest_update);
-        l.bind("EVP_DigestFinal_ex", c.digest_final);
-    });
-}
-
-std::string hmac(std::string_view key, std::string_view data) {
-    const Crypto& c = crypto();
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!c.hmac(c.evp_sha256(), key.data(), static_cast<int>(key.size()),
-              reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n))
-        throw Error("SigV4: HMAC-SHA256 failed (OpenSSL)");
-    return std::string(reinterpret_cast<char*>(out), n);
-}
 
 bool unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
@@ -153,34 +102,6 @@ std::string amz_date(std::chrono::system_clock::time_point t) {
     return buf;
 }
 
-std::string sha256_hex(std::string_view data) {
-    unsigned char out[SHA256_DIGEST_LENGTH];
-    crypto().sha256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-    return hex_encode({reinterpret_cast<const char*>(out), sizeof out});
-}
-
-Sha256::Sha256() : ctx_(crypto().md_ctx_new()) {
-    if (!ctx_ || !crypto().digest_init(static_cast<EVP_MD_CTX*>(ctx_), crypto().evp_sha256(), nullptr)) {
-        if (ctx_) crypto().md_ctx_free(static_cast<EVP_MD_CTX*>(ctx_));
-        throw Error("SHA-256: cannot start a digest (OpenSSL)");
-    }
-}
-
-Sha256::~Sha256() { crypto().md_ctx_free(static_cast<EVP_MD_CTX*>(ctx_)); }
-
-void Sha256::update(std::string_view data) {
-    if (!crypto().digest_update(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()))
-        throw Error("SHA-256: digest update failed (OpenSSL)");
-}
-
-std::string Sha256::hex() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!crypto().digest_final(static_cast<EVP_MD_CTX*>(ctx_), out, &n))
-        throw Error("SHA-256: digest failed (OpenSSL)");
-    return hex_encode({reinterpret_cast<const char*>(out), n});
-}
-
 std::string uri_encode(std::string_view s, bool keep_slash) {
     std::string out;
     for (unsigned char c : s) {
@@ -208,19 +129,20 @@ std::string canonical_request(const SignableRequest& r, std::string* signed_head
     }
     if (signed_headers) *signed_headers = names;
     return fmt::format("{}\n{}\n{}\n{}\n{}\n{}", r.method, uri_encode(normalize_path(r.path), true),
-                       canonical_query(r.query), lines, names, sha256_hex(r.body));
+                       canonical_query(r.query), lines, names, crypto::sha256_hex(r.body));
 }
 
 std::string string_to_sign(const SigningScope& scope, std::string_view canonical) {
-    return fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", scope.amz_date, scope_text(scope), sha256_hex(canonical));
+    return fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", scope.amz_date, scope_text(scope),
+                       crypto::sha256_hex(canonical));
 }
 
 std::string signature(std::string_view secret, const SigningScope& scope, std::string_view sts) {
-    std::string key = hmac("AWS4" + std::string(secret), scope.amz_date.substr(0, 8));
-    key = hmac(key, scope.region);
-    key = hmac(key, scope.service);
-    key = hmac(key, "aws4_request");
-    std::string sig = hmac(key, sts);
+    std::string key = crypto::hmac_sha256("AWS4" + std::string(secret), scope.amz_date.substr(0, 8));
+    key = crypto::hmac_sha256(key, scope.region);
+    key = crypto::hmac_sha256(key, scope.service);
+    key = crypto::hmac_sha256(key, "aws4_request");
+    std::string sig = crypto::hmac_sha256(key, sts);
     return hex_encode(sig);
 }
 

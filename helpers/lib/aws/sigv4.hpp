@@ -42,21 +42,7 @@ struct SigningScope {
 
 // "20150830T123600Z"
 std::string amz_date(std::chrono::system_clock::time_point t);
-std::string sha256_hex(std::string_view data);
 
-// SHA-256 of data fed in pieces (an image archive's blobs, read a chunk at a
-// time), on the same dlopen()ed libcrypto.
-class Sha256 {
-public:
-    Sha256();
-    ~Sha256();
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
-    void update(std::string_view data);
-    std::string hex();  // the digest, lower-case hex; once
-private:
-    void* ctx_;  // EVP_MD_CTX
-};
 // RFC 3986 percent-encoding of everything but the unreserved characters
 // (and '/', when `keep_slash`), upper-case hex, as SigV4 wants it.
 std::string uri_encode(std::string_view s, bool keep_slash);

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "config/text.hpp"
+#include "config/field_text.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"

@@ -30,7 +30,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/units.hpp"
-#include "cri/credentials.hpp"
+#include "cri/registry_credentials.hpp"
 #include "derive/derive.hpp"
 #include "readahead/readahead.hpp"
 #include "render/render.hpp"

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/redact.hpp"
-#include "config/text.hpp"
+#include "config/field_text.hpp"
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"

@@ -31,7 +31,7 @@
 #include "core/text.hpp"
 #include "core/units.hpp"
 #include "cri/archive.hpp"
-#include "cri/credentials.hpp"
+#include "cri/registry_credentials.hpp"
 #include "derive/derive.hpp"
 #include "generator/generator.hpp"
 #include "render/render.hpp"

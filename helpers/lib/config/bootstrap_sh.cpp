@@ -29,7 +29,7 @@
 #include "config/checks.hpp"
 #include "config/convert.hpp"
 #include "config/defaults.hpp"
-#include "config/text.hpp"
+#include "config/field_text.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"

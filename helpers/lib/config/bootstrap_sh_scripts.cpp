@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #include "config/bootstrap_sh.hpp"
+#include "config/field_text.hpp"
 #include "config/shell.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 

@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 #include <yaml.h>
 
+#include "config/field_text.hpp"
 #include "config/sources.hpp"
-#include "config/text.hpp"
 #include "config/yaml_scalar.hpp"
 #include "core/error.hpp"
 #include "core/toml.hpp"

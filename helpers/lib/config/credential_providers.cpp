@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/field_text.hpp"
 #include "config/runtimes.hpp"
 #include "config/settings.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::config::credential_providers {

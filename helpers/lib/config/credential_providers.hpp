@@ -20,7 +20,7 @@ namespace eksnode::config::credential_providers {
 
 // The provider eks-node defines itself: a table of the same name would replace it.
 inline constexpr std::string_view builtin_name = "ecr-credential-provider";
-// kubelet refuses a CredentialProviderConfig of more (cri/credentials.hpp reads the same).
+// kubelet refuses a CredentialProviderConfig of more (cri/registry_credentials.hpp reads the same).
 inline constexpr size_t max_providers = 63;  // the ECR provider is the 64th
 
 // The CredentialProviderRequest/Response versions kubelet speaks (v1 from 1.27, GA).

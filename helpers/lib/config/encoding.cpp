@@ -11,8 +11,8 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include "config/field_text.hpp"
 #include "config/sources.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::config {

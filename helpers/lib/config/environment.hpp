@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // spec.instance.environment as a unit sees it. eks-node-system writes the
 // `default` section to default.env and each service's own section to
-// UNIT.env, and every service reads them in that order (render/system.cpp),
+// UNIT.env, and every service reads them in that order (render/system_files.cpp),
 // so a unit's variables are default's with its own section's over them. One
 // function answers that for every consumer: eks-node-prepull (the credential
 // plugins' environment), pre-flight and eks-node-config's AWS client (their

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/field_text.hpp"
 #include "config/settings.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 #include "core/syntax.hpp"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // A kubelet credential provider's matchImages pattern, as kubelet reads it
-// and as eks-node's own reader (cri/credentials.cpp, eks-node-prepull)
+// and as eks-node's own reader (cri/registry_credentials.cpp, eks-node-prepull)
 // matches it. The rules, one row each with an example, are
 // tests/data/match-images.tsv, which the unit tests walk through
 // `config check`'s reader and the credential reader alike.

@@ -6,9 +6,9 @@
 #include <fmt/ranges.h>
 
 #include "config/convert.hpp"
+#include "config/field_text.hpp"
 #include "config/schema.hpp"
 #include "config/sources.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::config {

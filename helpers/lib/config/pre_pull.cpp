@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/field_text.hpp"
 #include "config/settings.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::config::settings {

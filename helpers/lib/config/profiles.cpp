@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "config/text.hpp"
+#include "config/field_text.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::config::profiles {

@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "config/field_text.hpp"
 #include "config/settings.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/paths.hpp"

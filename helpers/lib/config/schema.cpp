@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/field_text.hpp"
 #include "config/hooks.hpp"
 #include "config/profiles.hpp"
 #include "config/settings.hpp"
-#include "config/text.hpp"
 
 namespace eksnode::config::schema {
 

@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "config/toml_json.hpp"
+#include "config/field_text.hpp"
 #include "config/sources.hpp"
-#include "config/text.hpp"
+#include "config/toml_json.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::config {

@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "config/checks.hpp"
+#include "config/field_text.hpp"
 #include "config/settings.hpp"
 #include "config/sources.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 
 namespace eksnode::config::trust {

@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "config/field_text.hpp"
 #include "config/sources.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "aws/sigv4.hpp"
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 #include "core/text.hpp"
@@ -183,7 +183,7 @@ struct Walker {
         if (e.size != size)
             fail(name, fmt::format("{}: blob {} has {} bytes, its descriptor says {}", where, digest, e.size, size));
         if (checked.insert(digest).second) {
-            aws::Sha256 sha;
+            crypto::Sha256 sha;
             in.clear();
             in.seekg(static_cast<std::streamoff>(e.offset));
             char buf[65536];

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "config/text.hpp"
+#include "config/field_text.hpp"
 
 namespace eksnode::derive {
 

@@ -165,7 +165,7 @@ void complete_no_proxy(json& spec, const json& instance, Origins& origins, Proxy
     if (!proxied) return;
 
     const std::vector<NoProxyEntry> additions = no_proxy_additions(spec, instance, node);
-    // default first: every other section inherits its values (render/system.cpp writes
+    // default first: every other section inherits its values (render/system_files.cpp writes
     // default.env and UNIT.env, and each unit reads them in that order).
     if (!environment->contains("default")) (*environment)["default"] = json::object();
     // Then each section that lists its own, as it overrides default's, and

@@ -5,8 +5,8 @@
 #include <fmt/ranges.h>
 
 #include "core/log.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 

@@ -23,8 +23,8 @@
 #include "core/log.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 

@@ -19,8 +19,8 @@
 #include "core/fsutil.hpp"
 #include "core/paths.hpp"
 #include "render/containerd.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 

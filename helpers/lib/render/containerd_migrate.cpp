@@ -10,7 +10,7 @@
 
 #include "core/error.hpp"
 #include "render/containerd.hpp"
-#include "render/detail.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render::detail {
 

@@ -8,7 +8,7 @@
 #include "core/syntax.hpp"
 #include "derive/derive.hpp"
 #include "render/containerd.hpp"
-#include "render/detail.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 

@@ -3,7 +3,7 @@
 // default OCI runtime spec (base-runtime-spec.json) with the user's
 // spec.containerd.baseRuntimeSpec over it.
 #include "render/containerd.hpp"
-#include "render/detail.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render::detail {
 

@@ -17,8 +17,8 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 

@@ -16,9 +16,9 @@
 #include "core/log.hpp"
 #include "core/outputs.hpp"
 #include "core/paths.hpp"
-#include "render/detail.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 

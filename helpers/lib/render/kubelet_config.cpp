@@ -7,9 +7,9 @@
 
 #include "core/paths.hpp"
 #include "render/containerd.hpp"
-#include "render/detail.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render::detail {
 

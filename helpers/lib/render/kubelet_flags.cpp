@@ -11,9 +11,9 @@
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
 #include "imds/values.hpp"
-#include "render/detail.hpp"
 #include "render/kubelet.hpp"
 #include "render/render_config.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render::detail {
 

@@ -9,15 +9,15 @@
 
 #include <fmt/format.h>
 
+#include "config/field_text.hpp"
 #include "config/registries.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/syntax.hpp"
 #include "render/containerd.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 

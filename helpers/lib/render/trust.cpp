@@ -16,8 +16,8 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 

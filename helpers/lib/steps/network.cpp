@@ -30,7 +30,7 @@
 #include "core/text.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
-#include "render/network.hpp"
+#include "render/networkd.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "aws/api.hpp"
-#include "render/network.hpp"
+#include "render/networkd.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps::detail {

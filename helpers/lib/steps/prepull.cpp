@@ -23,8 +23,8 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
-#include "cri/credentials.hpp"
 #include "cri/image_service.hpp"
+#include "cri/registry_credentials.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {

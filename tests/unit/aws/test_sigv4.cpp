@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "aws/sigv4.hpp"
+#include "core/crypto.hpp"
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 #include "fixtures.hpp"
@@ -75,7 +76,7 @@ TEST_CASE("SigV4 sign() adds the date, the session token and the Authorization h
 
 TEST_CASE("SigV4 helpers: date format, hashing, encoding", "[aws][sigv4]") {
     CHECK(amz_date(std::chrono::system_clock::from_time_t(1440938160)) == "20150830T123600Z");
-    CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(crypto::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     CHECK(uri_encode("a b/c~d*", false) == "a%20b%2Fc~d%2A");
     CHECK(uri_encode("/clusters/my cluster", true) == "/clusters/my%20cluster");
 }

@@ -3,8 +3,8 @@
 
 #include <zlib.h>
 
+#include "config/field_text.hpp"
 #include "config/sources.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "support.hpp"

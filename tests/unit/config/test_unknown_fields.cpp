@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "config/field_text.hpp"
 #include "config/sources.hpp"
-#include "config/text.hpp"
 #include "core/error.hpp"
 #include "support.hpp"
 

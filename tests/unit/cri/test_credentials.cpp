@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "cri/credentials.hpp"
+#include "cri/registry_credentials.hpp"
 #include "fixtures.hpp"
 
 using namespace eksnode;

@@ -11,7 +11,7 @@
 #include "config/credential_providers.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
-#include "cri/credentials.hpp"
+#include "cri/registry_credentials.hpp"
 #include "fixtures.hpp"
 
 using namespace eksnode;

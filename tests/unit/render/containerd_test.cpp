@@ -13,10 +13,10 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "render/containerd.hpp"
-#include "render/detail.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
 #include "render/render_config.hpp"
+#include "render/shared.hpp"
 #include "steps/steps.hpp"
 #include "test_support.hpp"
 

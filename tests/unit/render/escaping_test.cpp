@@ -6,9 +6,9 @@
 
 #include "config/toml_json.hpp"
 #include "core/fsutil.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
-#include "render/system.hpp"
+#include "render/shared.hpp"
+#include "render/system_files.hpp"
 #include "test_support.hpp"
 
 using namespace eksnode;

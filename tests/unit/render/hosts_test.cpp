@@ -8,10 +8,10 @@
 #include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
-#include "render/detail.hpp"
 #include "render/hosts.hpp"
 #include "render/render.hpp"
 #include "render/render_config.hpp"
+#include "render/shared.hpp"
 #include "steps/steps.hpp"
 #include "test_support.hpp"
 

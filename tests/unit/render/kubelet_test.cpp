@@ -19,11 +19,11 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "render/containerd.hpp"
-#include "render/detail.hpp"
 #include "render/hosts.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
 #include "render/render_config.hpp"
+#include "render/shared.hpp"
 #include "steps/steps.hpp"
 #include "test_support.hpp"
 

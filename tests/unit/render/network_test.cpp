@@ -4,7 +4,7 @@
 // whole files are golden trees (tests/golden/network/).
 #include <catch2/catch.hpp>
 
-#include "render/network.hpp"
+#include "render/networkd.hpp"
 
 using namespace eksnode::render;
 

@@ -7,9 +7,9 @@
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
-#include "render/system.hpp"
+#include "render/shared.hpp"
+#include "render/system_files.hpp"
 #include "test_support.hpp"
 
 using namespace eksnode;

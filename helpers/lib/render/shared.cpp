@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "render/detail.hpp"
+#include "render/shared.hpp"
 
 #include <sys/stat.h>
 

@@ -4,10 +4,10 @@
 // it in the step's result. Internal to helpers/lib/render/ and its tests.
 #pragma once
 
+#include <sys/types.h>
 #include <map>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "core/jsonutil.hpp"
 #include "core/outputs.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "config/text.hpp"
+#include "config/field_text.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cri/credentials.hpp"
+#include "cri/registry_credentials.hpp"
 
 #include <algorithm>
 #include <cstring>

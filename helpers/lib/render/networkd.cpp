@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// systemd-networkd files for EC2 network interfaces: see render/network.hpp.
-#include "render/network.hpp"
+// systemd-networkd files for EC2 network interfaces: see render/networkd.hpp.
+#include "render/networkd.hpp"
 
 #include <fmt/format.h>
 

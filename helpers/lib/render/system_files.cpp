@@ -12,7 +12,7 @@
 // /run/eks-node/env/, which the static top-level drop-in
 // service.d/10-eks-node-environment.conf has every service read at its start
 // (default.env, then %N.env): no reload, and any unit can have a section.
-#include "render/system.hpp"
+#include "render/system_files.hpp"
 
 #include <set>
 
@@ -24,8 +24,8 @@
 #include "core/outputs.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
-#include "render/detail.hpp"
 #include "render/render.hpp"
+#include "render/shared.hpp"
 
 namespace eksnode::render {
 
