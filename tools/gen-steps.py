@@ -10,6 +10,7 @@ build naming the file and line, because a silent skip would leave a step
 out of the chain, the generator or the confinement.
 
 Usage: gen-steps.py --steps units/steps.tsv [--output units_table.cpp] [--entries entries.hpp]
+                   [--page eks-node.7.scd OUT] (the page with its synopsis of units)
 """
 
 import argparse
@@ -115,14 +116,31 @@ def render_entries(rows):
     return "\n".join(out)
 
 
+MARK = "@STEP_UNITS@"
+
+
+def render_page(rows, page):
+    """A man page's text with its @STEP_UNITS@ replaced by every unit of the table, one per
+    line (scdoc joins a paragraph's lines): eks-node(7)'s synopsis."""
+    if page.count(MARK) != 1:
+        raise TableError(f"the page holds {MARK} {page.count(MARK)} times, not once")
+    return page.replace(MARK, ",\n".join(f"*{r['unit']}*" for r in rows))
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--steps", required=True)
     p.add_argument("--output")
     p.add_argument("--entries")
+    p.add_argument("--page", nargs=2, metavar=("IN", "OUT"))
     args = p.parse_args(argv)
     try:
         rows = read(args.steps)
+        if args.page:
+            with open(args.page[0], encoding="utf-8") as f:
+                page = render_page(rows, f.read())
+            with open(args.page[1], "w", encoding="utf-8") as f:
+                f.write(page)
     except TableError as e:
         print(f"gen-steps.py: {e}", file=sys.stderr)
         return 1

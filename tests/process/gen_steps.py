@@ -67,7 +67,21 @@ def main():
     rc, err, _, _ = run(TABLE.replace(template, bad_template))
     check("refused: a template with an order (nothing orders itself after all its instances)",
           rc != 0 and "template" in err, f"rc {rc}: {err.strip()}")
-    print(f"checks: {len(cases) + len(entries) + 3 - failed} passed, {failed} failed")
+    # --page: eks-node(7)'s synopsis is every unit of the table, and a page without the mark is refused
+    with tempfile.TemporaryDirectory() as d:
+        page, out = pathlib.Path(d) / "in.scd", pathlib.Path(d) / "out.scd"
+        page.write_text("# SYNOPSIS\n\n@STEP_UNITS@,\n*ecs-node.target*\n", encoding="utf-8")
+        tsv = pathlib.Path(d) / "steps.tsv"
+        tsv.write_text(TABLE, encoding="utf-8")
+        cmd = [sys.executable, str(GEN), "--steps", str(tsv), "--page", str(page), str(out)]
+        r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+        listed = [line.strip("*,") for line in out.read_text().splitlines()[2:-1]] if out.exists() else []
+        check("--page lists every unit of the table in the synopsis", r.returncode == 0 and
+              listed == [row[0] for row in rows], listed)
+        page.write_text("# SYNOPSIS\n", encoding="utf-8")
+        r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+        check("--page refuses a page without @STEP_UNITS@", r.returncode != 0 and "@STEP_UNITS@" in r.stderr, r.stderr)
+    print(f"checks: {len(cases) + len(entries) + 5 - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
