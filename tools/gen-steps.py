@@ -23,7 +23,6 @@ COLUMNS = ["unit", "program", "entry", "library", "kinds", "chain", "start", "sa
 UNIT_RE = re.compile(r"^eks-node-[a-z][a-z-]*@?\.service$")
 PROGRAM_RE = re.compile(r"^eks-node-[a-z][a-z-]*$")
 PREFIX = "eks-node-"
-ORDER = {"prepare": "prepare", "check": "check", "after": "after", "report": "report", "-": "none"}
 VOCABULARY = {"entry": {"step", "main", "-"}, "library": {"steps", "cli"}, "kinds": {"both", "eks", "ecs"},
               "start": {"target", "plan", "job", "udev"}, "sandbox": {"yes", "no"}, "landlock": {"yes", "no", "-"},
               "order": {"prepare", "check", "after", "report", "-"}}
@@ -75,7 +74,7 @@ def render(rows):
         chain = 0 if r["chain"] == "-" else int(r["chain"])
         out.append(f'    {{"{r["unit"]}", "{r["program"]}", "{r["step"]}", Library::{r["library"]}, Kinds::{r["kinds"]}, '
                    f'{chain}, Start::{r["start"]}, {str(r["sandbox"] == "yes").lower()}, '
-                   f'{str(r["landlock"] == "yes").lower()}, Order::{ORDER[r["order"]]}}},')
+                   f'{str(r["landlock"] == "yes").lower()}, Order::{"none" if r["order"] == "-" else r["order"]}}},')
     out += ["};", "", "}  // namespace", "", "std::span<const Unit> all() { return table; }", "",
             "}  // namespace eksnode::units", ""]
     return "\n".join(out)
