@@ -54,101 +54,16 @@ import os
 import pathlib
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
-# Exposure ("Overall exposure level", 0 = locked down, 10 = unprotected) each
-# step may reach. The render steps measure 2.5; eks-node-imds, -config and
-# -hosts need the network and measure 3.4. `security` credits only systemd's
-# own settings: the file-system protection the steps get from Landlock instead
-# of a mount namespace (ProtectSystem=, ProtectKernelTunables=, ...) counts
-# as missing here, and is checked by the VM tier's probe instead.
-MAX_EXPOSURE = 3.5
-
-HOST_UNIT_DIR = pathlib.Path("/lib/systemd/system")
-ORDERING = re.compile(r"^(After|Before|Requires|Wants|Requisite|BindsTo|PartOf|Conflicts|OnFailure)=")
-
-results = []
-
-
-def check(ok, what, detail=""):
-    results.append(ok)
-    print(("ok - " if ok else "not ok - ") + what)
-    if detail and not ok:
-        for line in detail.rstrip().splitlines():
-            print("    " + line)
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
-
-
-def stage(build_dir, root):
-    r = run(["meson", "install", "-C", str(build_dir), "--destdir", str(root), "--no-rebuild", "--quiet"])
-    if r.returncode != 0:
-        sys.exit(f"meson install failed:\n{r.stdout}{r.stderr}")
-    unit_dir = next(p for p in (root / "lib/systemd/system", root / "usr/lib/systemd/system") if p.is_dir())
-    # systemd's own units (sysinit.target, network.target, ...) so that the
-    # default dependencies resolve inside the root; ours win on a name clash.
-    for src in HOST_UNIT_DIR.iterdir():
-        dst = unit_dir / src.name
-        if dst.exists() or src.is_dir() or src.is_symlink():
-            continue
-        shutil.copy(src, dst)
-    stage_stubs(root)
-    return unit_dir
-
-
-def stage_stubs(root):
-    """Stand-ins in the root's /etc/systemd/system for the node image's units."""
-    stubs = root / "etc/systemd/system"
-    stubs.mkdir(parents=True, exist_ok=True)
-    # what an ExecStartPre= runs must exist in the root for `verify`
-    systemctl = shutil.which("systemctl")
-    if systemctl:
-        (root / "usr/bin").mkdir(parents=True, exist_ok=True)
-        if not (root / "usr/bin/systemctl").exists():
-            shutil.copy(systemctl, root / "usr/bin/systemctl")
-    for name in ("kubelet.service", "containerd.service", "docker.service"):
-        (stubs / name).write_text(
-            "[Unit]\nDescription=stand-in for the node image's unit\n"
-            "[Service]\nExecStart=/usr/bin/eks-node --version\n")
-
-
-def effective(root, unit):
-    """The unit file and drop-ins as systemd reads them, then its .wants/ links as Wants=."""
-    r = run(["systemd-analyze", "cat-config", f"--root={root}", "--no-pager", f"systemd/system/{unit}"])
-    if r.returncode != 0:
-        sys.exit(f"systemd-analyze cat-config {unit} failed:\n{r.stdout}{r.stderr}")
-    links = sorted({f.name for d in ("usr/lib", "lib", "etc") for f in (root / d / "systemd/system" / f"{unit}.wants").glob("*")})
-    return r.stdout + "".join(f"\n# {unit}.wants/\nWants={name}\n" for name in links)
-
-
-def our_units(unit_dir):
-    return sorted(p.name for p in unit_dir.iterdir()
-                  if p.name.startswith(("eks-node", "ecs-node")) and p.suffix in (".service", ".target")
-                  and p.is_file())
-
-
-def verify(root, units):
-    env = dict(os.environ, MANPATH=str(root / "usr/share/man"), SYSTEMD_LOG_COLOR="0")
-    for unit in units:
-        r = run(["systemd-analyze", "verify", f"--root={root}", "--man=yes", unit], env=env, cwd=root)
-        out = (r.stdout + r.stderr).strip()
-        check(r.returncode == 0 and not out, f"systemd-analyze verify {unit}", out)
-
-
-def security(root, steps, limit=MAX_EXPOSURE):
-    for unit in steps:
-        r = run(["systemd-analyze", "security", "--offline=true", f"--root={root}", "--no-pager", unit], cwd=root)
-        m = re.search(r"Overall exposure level for \S+: ([\d.]+) (\S+)", r.stdout)
-        if not m:
-            check(False, f"systemd-analyze security {unit}", r.stdout + r.stderr)
-            continue
-        level = float(m.group(1))
-        print(f"# exposure {unit}: {level} {m.group(2)}")
-        check(level <= limit, f"{unit} exposure {level} <= {limit}", r.stdout)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from unitlib import (  # noqa: E402
+    results, check, stage, effective, our_units, verify, security, why_comments, directives,
+    HOST_UNIT_DIR, OWN_SANDBOX, CONFINEMENT, MOUNT_NAMESPACE, SANDBOX, SANDBOX_LINK)
+from step_units import (  # noqa: E402
+    FAIL_FAST, WARM_POOL, OFF_JOIN_PATH, HOOK_TEMPLATE, NETWORK_TEMPLATE, READAHEAD, fail_fast,
+    warm_pool, off_join_path, hook_template, network_template, readahead)
 
 
 def contracts(root, unit_dir, steps, dropin_files):
@@ -164,46 +79,6 @@ def contracts(root, unit_dir, steps, dropin_files):
     why_comments([unit_dir / u for u in steps] + dropin_files)
 
 
-def why_comments(paths):
-    for path in paths:
-        lines = path.read_text().splitlines()
-        missing = []
-        for i, line in enumerate(lines):
-            if not ORDERING.match(line):
-                continue
-            # the comment may sit above a run of related lines
-            j = i - 1
-            while j >= 0 and ORDERING.match(lines[j]):
-                j -= 1
-            if j < 0 or not lines[j].startswith("#"):
-                missing.append(line)
-        check(not missing, f"{path.name if path.suffix != '.conf' else path.parent.name + '/' + path.name}: "
-              "every ordering line has a why-comment", "\n".join(missing))
-
-
-# The steps that make file systems, mount raw devices or switch swap (swapoff(2)
-# is CAP_SYS_ADMIN and @swap): a sandbox of their own, each unit says why.
-OWN_SANDBOX = ("eks-node-instance-store.service", "eks-node-ebs-volumes.service", "eks-node-swap.service")
-
-# eks-node(7), CONFINEMENT: what every step but OWN_SANDBOX's carries.
-# The file system is the step's own Landlock policy (tests/unit/core/test_confine.cpp,
-# and the VM tier's probe), so the Landlock calls must pass the system-call
-# filter (a deny list: they are in no group of systemd 252).
-CONFINEMENT = ("NoNewPrivileges=yes", "DevicePolicy=closed", "ProtectClock=yes", "ProtectHostname=yes",
-               "RestrictNamespaces=yes", "RestrictRealtime=yes", "RestrictSUIDSGID=yes",
-               "LockPersonality=yes", "MemoryDenyWriteExecute=yes", "SystemCallArchitectures=native",
-               "SystemCallFilter=~@clock @cpu-emulation @debug @module @mount @obsolete @pkey @privileged @raw-io "
-               "@reboot @resources @swap syslog\n", "CapabilityBoundingSet=\n")
-# Each costs a step's start a mount namespace (~7 ms on systemd 252, on the
-# join path); Landlock does their job.
-MOUNT_NAMESPACE = ("ProtectSystem=", "ProtectHome=", "PrivateTmp=", "PrivateMounts=", "ReadOnlyPaths=",
-                   "ReadWritePaths=", "InaccessiblePaths=", "ProtectKernelTunables=", "ProtectKernelModules=",
-                   "ProtectKernelLogs=", "ProtectControlGroups=", "PrivateDevices=", "TemporaryFileSystem=",
-                   "BindPaths=", "BindReadOnlyPaths=", "ProtectProc=", "ProcSubset=")
-
-
-SANDBOX = "eks-node-sandbox.conf"
-SANDBOX_LINK = "10-sandbox.conf"
 
 
 def confinement(root, unit_dir, steps):
@@ -291,13 +166,6 @@ PRODUCERS = ("eks-node-imds.service", "eks-node-config.service")
 CONFIG = "eks-node-config.service"
 
 
-def directives(text, name):
-    """The values of every `name=` line, words split (After=a b -> [a, b])."""
-    out = []
-    for line in text.splitlines():
-        if line.startswith(name + "="):
-            out.extend(line[len(name) + 1:].split())
-    return out
 
 
 def config_consumers(root, steps):
@@ -382,182 +250,6 @@ def after_chain(root, step_units):
         check(len(steps) >= 10 and not missing, f"{unit} is ordered after the join's {len(steps)} steps",
               "missing: " + " ".join(missing))
 
-
-# Started by eks-node-verdict alone, on a failure waiting cannot heal, when
-# settings.onFailure asks (eks-node-fail-fast(8)): stopped with the failed
-# target, so that starting the chain again calls the power-off off.
-FAIL_FAST = "eks-node-fail-fast.service"
-
-
-def fail_fast(root):
-    text = effective(root, FAIL_FAST)
-    check("eks-node-failed.target" in directives(text, "PartOf"), f"{FAIL_FAST} is PartOf=eks-node-failed.target")
-    check(not directives(text, "OnFailure"), f"{FAIL_FAST} has no OnFailure=")
-    check(re.search("^TimeoutStartSec=infinity", text, re.M) is not None,
-          f"{FAIL_FAST} has TimeoutStartSec=infinity: the delay is its job")
-    for target in ("eks-node.target", "eks-node-failed.target"):
-        check(FAIL_FAST not in directives(effective(root, target), "Wants"), f"{target} does not want {FAIL_FAST}")
-
-
-# Not a chain step: it waits, for days maybe, while an Auto Scaling warm pool
-# holds kubelet back (eks-node-warm-pool(8)). A running process, not a start
-# job the target would wait for; ordered after the chain it restarts.
-WARM_POOL = "eks-node-warm-pool.service"
-WARM_POOL_MARKER = "/run/eks-node/warm-pool"
-
-
-def warm_pool(root):
-    text = effective(root, WARM_POOL)
-    for want in ("Type=simple", "RemainAfterExit=yes", "Documentation=man:eks-node-warm-pool(8)",
-                 "StartLimitIntervalSec=0", "StandardOutput=journal+console"):
-        check(re.search("^" + re.escape(want), text, re.M) is not None, f"{WARM_POOL} has {want}")
-    check(directives(text, "ConditionPathExists") == [WARM_POOL_MARKER], f"{WARM_POOL} runs only with the marker")
-    check("eks-node.target" in directives(text, "After"), f"{WARM_POOL} is ordered after eks-node.target")
-    check(directives(text, "OnFailure") == ["eks-node-failed.target"], f"{WARM_POOL} fails closed")
-    check(WARM_POOL in directives(effective(root, "eks-node.target"), "Wants"), f"eks-node.target wants {WARM_POOL}")
-    check(WARM_POOL in directives(effective(root, "eks-node-failed.target"), "Conflicts"),
-          f"eks-node-failed.target stops {WARM_POOL}")
-    for unit in ("kubelet.service", "eks-node-joined.service"):
-        check("!" + WARM_POOL_MARKER in directives(effective(root, unit), "ConditionPathExists"),
-              f"{unit} is skipped while the marker holds it back")
-
-
-# Steps off the join path: they run after kubelet has started and hold nothing
-# back (no OnFailure=, nothing Requires= them); eks-node-generator(8) pulls
-# them in only when the configuration asks, so the target does not want them.
-OFF_JOIN_PATH = ("eks-node-prepull.service", "eks-node-joined.service")
-
-
-def off_join_path(root, unit_dir, units):
-    why_comments([unit_dir / u for u in OFF_JOIN_PATH])
-    for unit in OFF_JOIN_PATH:
-        text = effective(root, unit)
-        for want in ("Type=oneshot", "RemainAfterExit=yes", "TimeoutStartSec=", "Documentation=man:",
-                     "StartLimitIntervalSec=0", "StandardOutput=journal+console"):
-            check(re.search("^" + re.escape(want), text, re.M) is not None, f"{unit} has {want}")
-        check(not directives(text, "OnFailure"), f"{unit} has no OnFailure=: its failure holds nothing back")
-        after = directives(text, "After")
-        for other in ("kubelet.service", "eks-node.target"):
-            check(other in after, f"{unit} is ordered after {other} (never delays kubelet or the boot)",
-                  " ".join(after))
-        check(not set(directives(text, "Before")) & {"kubelet.service", "eks-node.target"},
-              f"{unit} is ordered before neither kubelet nor eks-node.target")
-        check(unit not in directives(effective(root, "eks-node.target"), "Wants"),
-              f"eks-node.target does not want {unit} statically (the generator does)")
-        holders = [u for u in units + ["kubelet.service", "containerd.service"]
-                   if unit in directives(effective(root, u), "Requires") + directives(effective(root, u), "BindsTo")]
-        check(not holders, f"nothing requires {unit}", " ".join(holders))
-
-
-# Not a step: the template of settings.hooks' units (eks-node-hook(8)). Its
-# instances run the admin's or the user data's command, with the node's
-# environment and without the steps' sandbox; the generator gives each one its
-# command, order, timeout and OnFailure= in a drop-in.
-HOOK_TEMPLATE = "eks-node-hook@.service"
-HOOK_GOLDEN = ("25-hooks-static", "26-hooks-config-json")
-
-
-def hook_template(root, unit_dir):
-    text = (unit_dir / HOOK_TEMPLATE).read_text()
-    for want in ("Type=oneshot", "RemainAfterExit=yes", "Documentation=man:eks-node-hook(8)",
-                 "StartLimitIntervalSec=0", "StandardOutput=journal+console"):
-        check(re.search("^" + re.escape(want), text, re.M) is not None, f"{HOOK_TEMPLATE} has {want}")
-    # an instance nobody declared has no command: systemd refuses to start it
-    check(not directives(text, "ExecStart"), f"{HOOK_TEMPLATE} has no ExecStart= (each hook's drop-in gives it)")
-    check(not (unit_dir / f"{HOOK_TEMPLATE}.d" / SANDBOX_LINK).exists(),
-          f"{HOOK_TEMPLATE} does not get the steps' sandbox (a hook does what its author needs)")
-    lines = [line for line in effective(root, "eks-node-hook@x.service").splitlines()
-             if line.startswith("EnvironmentFile=")]
-    check(lines[-1:] != ["EnvironmentFile="], f"{HOOK_TEMPLATE} keeps the node's environment (proxies)",
-          "\n".join(lines))
-    # the generator's drop-ins (the golden trees) make instances systemd accepts
-    here = pathlib.Path(__file__).resolve().parent.parent / "golden" / "generator"
-    for case in HOOK_GOLDEN:
-        for conf in sorted((here / case / "expected").glob("eks-node-hook@*.service.d/50-hook.conf")):
-            unit = conf.parent.name[:-2]
-            dest = root / "etc/systemd/system" / conf.parent.name
-            dest.mkdir(parents=True, exist_ok=True)
-            shutil.copy(conf, dest / conf.name)
-            # every hook runs eks-node-hook, installed in the root; its command
-            # is in hook.json beside the drop-in, which systemd does not read
-            program = re.search(r'^ExecStart="([^"]+)"', conf.read_text(), re.M).group(1)
-            check(program.endswith("/eks-node-hook") and (root / program.lstrip("/")).is_file(),
-                  f"{unit} runs the installed eks-node-hook", program)
-            verify(root, [unit])
-
-
-# Not a chain step: one instance per EC2 interface (eks-node-network(8)),
-# pulled in by udev, required by nothing, retried by systemd while IMDS does
-# not list a new ENI yet; the steps' sandbox plus CAP_NET_ADMIN (for
-# systemd-networkd's Reload) from a drop-in sorted after it.
-NETWORK_TEMPLATE = "eks-node-network@.service"
-NETWORK_INSTANCE = "eks-node-network@ens6.service"
-# The networked steps' 3.4, and 0.2 for CAP_NET_ADMIN (nothing else: no
-# IPAddressAllow= either, since settings.imds.endpoint may name any address)
-NETWORK_MAX_EXPOSURE = 3.6
-
-
-def network_template(root, unit_dir, units):
-    why_comments([unit_dir / NETWORK_TEMPLATE, unit_dir / f"{NETWORK_TEMPLATE}.d" / "20-net-admin.conf"])
-    verify(root, [NETWORK_INSTANCE])
-    security(root, [NETWORK_INSTANCE], NETWORK_MAX_EXPOSURE)
-    # the template's file and drop-ins (systemd-analyze cat-config resolves no instance)
-    text = effective(root, NETWORK_TEMPLATE)
-    for want in ("Type=oneshot", "RemainAfterExit=yes", "TimeoutStartSec=", "Documentation=man:eks-node-network(8)",
-                 "StartLimitIntervalSec=0", "StandardOutput=journal+console", "Restart=on-failure",
-                 "RestartPreventExitStatus=2 6", "MemoryMax=", "TasksMax=",
-                 "BindsTo=sys-subsystem-net-devices-%i.device"):
-        check(re.search("^" + re.escape(want), text, re.M) is not None, f"{NETWORK_TEMPLATE} has {want}")
-    check(not directives(text, "OnFailure"), f"{NETWORK_TEMPLATE} has no OnFailure=: a failed interface holds "
-          "no join back")
-    link = unit_dir / f"{NETWORK_TEMPLATE}.d" / SANDBOX_LINK
-    check(link.is_symlink() and os.readlink(link) == f"../{SANDBOX}", f"{NETWORK_TEMPLATE}.d/{SANDBOX_LINK} "
-          f"is a link to the one {SANDBOX}")
-    missing = [w.strip() for w in CONFINEMENT[:-1] if not re.search("^" + re.escape(w), text, re.M)]
-    check(not missing, f"{NETWORK_TEMPLATE} has the steps' confinement", "missing: " + ", ".join(missing))
-    caps = directives(text, "CapabilityBoundingSet")
-    check(caps[-1:] == ["CAP_NET_ADMIN"], f"{NETWORK_TEMPLATE}: CAP_NET_ADMIN only, after the sandbox's reset",
-          " ".join(caps))
-    mounts = [w for w in MOUNT_NAMESPACE if re.search("^" + re.escape(w), text, re.M)]
-    check(not mounts, f"{NETWORK_TEMPLATE} needs no mount namespace", "found: " + ", ".join(mounts))
-    holders = [u for u in units + ["kubelet.service", "containerd.service"]
-               if u != NETWORK_TEMPLATE and any(d.startswith("eks-node-network@")
-                                                for d in directives(effective(root, u), "Requires"))]
-    check(not holders, f"nothing requires {NETWORK_TEMPLATE}", " ".join(holders))
-
-
-# Not a chain step: it reads the join's files into the page cache from the first moment of
-# the boot (eks-node-readahead(8)), pulled into sysinit.target by the generator when the image
-# lists them. Nothing may wait for it: ordered only against shutdown, Type=simple (its
-# start job ends at the fork, so not even the boot's end waits, nor a start timeout runs
-# while the exec waits for idle CPU), no OnFailure=, required
-# and waited for by no unit; no MemoryMax= (the page cache it fills is charged to its cgroup,
-# and a bound would evict what it read), a numeric TasksMax=.
-READAHEAD = "eks-node-readahead.service"
-
-
-def readahead(root, unit_dir, units):
-    why_comments([unit_dir / READAHEAD])
-    text = effective(root, READAHEAD)
-    for want in ("Type=simple", "DefaultDependencies=no", "Documentation=man:eks-node-readahead(8)",
-                 "RuntimeMaxSec=", "StandardOutput=journal+console"):
-        check(re.search("^" + re.escape(want), text, re.M) is not None, f"{READAHEAD} has {want}")
-    check(not directives(text, "TimeoutStartSec"), f"{READAHEAD} has no start timeout to run out while it waits for the CPU")
-    check(not directives(text, "OnFailure"), f"{READAHEAD} has no OnFailure=: a failed read-ahead holds nothing back")
-    check(not directives(text, "After"), f"{READAHEAD} is ordered after nothing", " ".join(directives(text, "After")))
-    check(set(directives(text, "Before")) == {"shutdown.target"}, f"{READAHEAD} is ordered before shutdown.target only",
-          " ".join(directives(text, "Before")))
-    check(not directives(text, "MemoryMax") and not directives(text, "MemoryHigh"),
-          f"{READAHEAD} has no memory bound (the page cache it fills is charged to it)")
-    tasks = directives(text, "TasksMax")
-    check(tasks[-1:] and tasks[-1].isdigit(), f"{READAHEAD} has a numeric TasksMax=", " ".join(tasks))
-    waiting = [u for u in units + ["kubelet.service", "containerd.service"] if u != READAHEAD and READAHEAD in (
-        directives(effective(root, u), "After") + directives(effective(root, u), "Requires") +
-        directives(effective(root, u), "BindsTo") + directives(effective(root, u), "Requisite"))]
-    check(not waiting, f"no unit waits for or requires {READAHEAD}", " ".join(waiting))
-    linked = sorted(str(p.relative_to(unit_dir)) for p in unit_dir.glob("*.wants/" + READAHEAD))
-    check(not linked, f"nothing wants {READAHEAD} statically (the generator does, when the image lists files)",
-          " ".join(linked))
 
 
 def main():

@@ -42,7 +42,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import check_units  # noqa: E402
+import unitlib  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 SECTIONS = {"Unit", "Service", "Mount", "Swap", "Install"}
@@ -54,9 +54,9 @@ MAN_REF = re.compile(r"\bman:([^\s()]+)\((\w+)\)")
 # the man pages the cases' units name, checked once after the last case
 REFS = set()
 
-# one TAP-like reporter with check_units.py
-check = check_units.check
-results = check_units.results
+# one TAP-like reporter with check_units.py (unitlib.py)
+check = unitlib.check
+results = unitlib.results
 
 
 def read_as_systemd(text):
@@ -137,7 +137,7 @@ def check_case(root, unit_dir, case):
     etc = root / "etc/systemd/system"
     shutil.rmtree(etc)
     etc.mkdir(parents=True)
-    check_units.stage_stubs(root)
+    unitlib.stage_stubs(root)
     for name in IMAGE_UNITS:
         (etc / name).write_text("[Unit]\nDescription=stand-in for the node image's unit\n"
                                 "[Service]\nExecStart=/usr/bin/eks-node --version\n")
@@ -173,12 +173,12 @@ def check_case(root, unit_dir, case):
 def main():
     build_dir = pathlib.Path(sys.argv[1]).resolve()
     golden = pathlib.Path(sys.argv[2]).resolve() if len(sys.argv) > 2 else HERE.parent / "golden" / "generator"
-    if not shutil.which("systemd-analyze") or not check_units.HOST_UNIT_DIR.is_dir():
+    if not shutil.which("systemd-analyze") or not unitlib.HOST_UNIT_DIR.is_dir():
         print("systemd-analyze or the host's units missing; skipped")
         return 77
     with tempfile.TemporaryDirectory(prefix="eks-node-generated.") as tmp:
         root = pathlib.Path(tmp)
-        unit_dir = check_units.stage(build_dir, root)
+        unit_dir = unitlib.stage(build_dir, root)
         cases = sorted(p for p in golden.iterdir() if p.is_dir() and p.name[:2].isdigit())
         for case in cases:
             check_case(root, unit_dir, case)
