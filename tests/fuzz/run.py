@@ -35,8 +35,8 @@ import corpus  # noqa: E402
 # dictionary (dict/NAME.dict, plus the schema's field names for the
 # configuration front ends). With -seed=1 a smoke's mutations are the same in
 # every run: it checks a change against a fixed set of inputs, and new inputs
-# come from the long runs. So a smoke is kept to ~5-12 s on the 2-core CI
-# machine with another target beside it (the fifteen that took 14-48 s in
+# come from the long runs. So a smoke is kept to ~5-22 CPU-s on the 2-core CI
+# machine (the fifteen that took 14-48 s beside another target in
 # run H, docs/test-cost.md, run half as many executions since 2026-11-30).
 TARGETS = {
     "user-data": {"runs": 3000, "max_len": 65536, "dict": "user-data", "schema": True},
