@@ -75,7 +75,6 @@ struct Reply {
     std::string body;
     Headers headers;
     bool truncate = false;  // promise more than is sent, then close
-    bool close = false;     // close once sent
 };
 
 std::string_view reason(int code);

@@ -11,12 +11,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <iostream>
 #include <set>
 #include <unordered_map>
 
@@ -230,6 +230,7 @@ public:
             int n = epoll_wait(ep_, events, 64, timeout_ms());
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+            dropped_.clear();
             for (int i = 0; i < n; ++i) event(events[i].data.fd, events[i].events);
             double now = monotonic();
             for (auto it = waiting_.begin(); it != waiting_.end();) {
@@ -259,7 +260,8 @@ private:
             if (!next || t < *next) next = t;
         }
         if (!next) return -1;
-        return static_cast<int>(std::max(0.0, std::ceil((*next - monotonic()) * 1000.0)));
+        // at most a week (an int of milliseconds): late:S and slow:MS take any number
+        return static_cast<int>(std::clamp(std::ceil((*next - monotonic()) * 1000.0), 0.0, 604800000.0));
     }
 
     void event(int fd, uint32_t events) {
@@ -276,8 +278,11 @@ private:
             }
             return;
         }
+        // A connection closed by an earlier event of this round: its events are stale, and
+        // its number may be a new connection's already, whose own events come next round.
+        if (dropped_.contains(fd)) return;
         auto it = conns_.find(fd);
-        if (it == conns_.end()) return;  // closed by an earlier event of this round
+        if (it == conns_.end()) return;
         Connection& c = it->second;
         // A reset or failed socket gets nothing more (and would be reported again and again)
         if (events & (EPOLLHUP | EPOLLERR)) return drop(fd);
@@ -347,6 +352,7 @@ private:
 
     void drop(int fd) {
         close(fd);  // also takes it out of the epoll set
+        dropped_.insert(fd);
         conns_.erase(fd);
         waiting_.erase(fd);
     }
@@ -383,6 +389,7 @@ private:
     std::optional<double> listen_at_;
     std::unordered_map<int, Connection> conns_;
     std::set<int> waiting_;  // connections with a wait_until still to come
+    std::set<int> dropped_;  // connections closed since the last epoll_wait
 };
 
 }  // namespace

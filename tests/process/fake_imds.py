@@ -40,10 +40,13 @@ def ask(conn, method, path, headers=None):
     return r.status, r.read(), r
 
 
-def raw(port, request, limit=1 << 20):
-    """Sends `request` on a fresh connection and reads until the server closes it: (bytes, pieces)."""
+def raw(port, request, limit=1 << 20, half_close=False):
+    """Sends `request` on a fresh connection (half_close: then shuts its sending side) and reads
+    until the server closes it: (bytes, pieces)."""
     with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
         s.sendall(request)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
         out, pieces = b"", 0
         while len(out) < limit:
             try:
@@ -128,6 +131,9 @@ def answers(tmp):
         check("one kept-alive connection for all %d requests" % len(cases), c.sock is sock)
         got = raw(imds.port, get_request(ID))[0]
         check("Connection: close is honoured", got.endswith(DATA["meta-data/instance-id"].encode()), got[-80:])
+        got = raw(imds.port, get_request(ID, close=False) * 2, half_close=True)[0]
+        check("a client done sending gets both its answers, then the connection closes",
+              got.count(b"HTTP/1.1 200 OK\r\n") == 2, got[-80:])
         check("the port file holds the port, one line",
               pathlib.Path(imds.dir, "port").read_text() == "%d\n" % imds.port)
         imds.proc.send_signal(signal.SIGTERM)
