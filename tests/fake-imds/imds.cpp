@@ -102,6 +102,8 @@ long parse_ttl(std::string_view s) {
     return negative ? -v : v;
 }
 
+// A counted fault (status:, redirect:) that applies to `r`, of its method if it names one,
+// uses up one of its N.
 bool counts(long& left, const std::string& method, const Request& r) {
     if (left <= 0 || (!method.empty() && method != r.method)) return false;
     --left;
