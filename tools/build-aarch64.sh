@@ -18,12 +18,13 @@ cd "$(dirname "$0")/.."
 # writes the unity sources anew, with absolute paths, which unity-relative.py then rewrites
 ninja -C build-aarch64 build.ninja >/dev/null
 tools/unity-relative.py build-aarch64 >/dev/null
-# The installed targets (binaries, man pages) and unit-tests: the benchmarks' programs and the
-# x86_64-only tests' helpers (cri-client-table, the statvfs shim) are left out, as nothing
-# runs them here
+# The installed targets (binaries, man pages), unit-tests and the fake IMDS they and the golden
+# tests start (a build-machine program: tests/fake-imds/meson.build): the benchmarks' programs
+# and the x86_64-only tests' helpers (cri-client-table, the statvfs shim) are left out, as
+# nothing runs them here
 mapfile -t targets < <(meson introspect --targets build-aarch64 | /usr/bin/python3 -c '
 import json, os, sys
 for t in json.load(sys.stdin):
-    if t["installed"] or t["name"] in ("unit-tests", "eks-node-version"):
+    if t["installed"] or t["name"] in ("unit-tests", "eks-node-version", "fake-imds"):
         print(os.path.relpath(t["filename"][0], "build-aarch64"))')
 ninja -C build-aarch64 "${targets[@]}"

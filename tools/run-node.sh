@@ -39,7 +39,7 @@ echo "0-1" >"$root/sys/devices/system/cpu/online"
 
 work=$(mktemp -d)
 trap 'kill "$imds_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-/usr/bin/python3 tests/fake-imds/fake_imds.py --data tests/conformance/instance/imds.json \
+build/tests/fake-imds/fake-imds --data tests/conformance/instance/imds.json \
   --user-data examples/user-data.mime --port 0 --port-file "$work/port" --log "$work/requests.log" &
 imds_pid=$!
 for _ in $(seq 200); do [[ -s "$work/port" ]] && break; sleep 0.02; done

@@ -12,8 +12,8 @@ no config files and IMDS disabled), in a network namespace of their own when
 CPU (user + system, from wait4()'s rusage of the process and its children),
 wall (fork to reaped) and peak RSS (GNU time's %M), for N calls each, one of each in turn;
 then `eks-node get-token` with the instance profile's credentials from the
-loopback fake IMDS (tests/fake-imds, a Python server: its answers' latency is
-in the wall figure, not in the CPU), which is how kubelet runs it on a node,
+loopback fake IMDS (tests/fake-imds: its answers' latency is in the wall
+figure, not in the CPU), which is how kubelet runs it on a node,
 and /bin/true, the floor of any fork and exec. Prints medians (min-max) and
 the ratios CLI / eks-node from the same run; the goal is eks-node at most
 1/50 of the CLI's CPU.

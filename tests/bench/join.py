@@ -8,7 +8,7 @@ daemon-reloads, next to the floor: the same units as empty oneshots with the sam
 ordering edges, started in the same boots. See tests/bench/README.md.
 
 Usage: tests/bench/join.py [--build-dir DIR] [-n 10] [--scenario NAME]... [--vm]
-                           [--steps-n 10] [--override KEY=VALUE]... [--imds fast|python]
+                           [--steps-n 10] [--override KEY=VALUE]...
                            [--image-render yes|no] [--json FILE] [--keep]
        tests/bench/join.py --whole-boot [-n 10] [--vm [--vm-n 1] [--throttle [MIB_S,IOPS] | --lazy [MS[,KIB[,N]]]]
                            [--readahead MODE[,MODE...]] [--static yes|no]]
@@ -250,9 +250,9 @@ def report_readahead(modes, boots, disk, vm=True):
                                                     mmm(ratios, "%7.2f %6.2f %6.2f")))
 
 
-def whole_boot(a, build, stage, image, work, fast_imds):
+def whole_boot(a, build, stage, image, work, fake_imds):
     """--whole-boot: boot start -> kubelet, eks-node against no bootstrapper."""
-    share, layer = prepare("plain", stage, image, work, fast_imds=fast_imds,
+    share, layer = prepare("plain", stage, image, work, fake_imds,
                            render_from=build if a.image_render == "yes" else None)
     if a.lazy and a.n > 0:
         return {"nspawn-lazy": whole_boot_lazy(a, build, share, layer, stage, image, work)}
@@ -271,7 +271,7 @@ def whole_boot(a, build, stage, image, work, fast_imds):
     if ours:
         report_whole("systemd-nspawn --boot, host speed", ours, floor, vm=False)
     if a.vm:
-        vshare, vlayer = prepare("plain", stage, image, work, nspawn=False)
+        vshare, vlayer = prepare("plain", stage, image, work, fake_imds, nspawn=False)
         shares = {m: vm_share(vshare, work, m, m, a.disk, whole=True) for m in a.modes}
         sshare = None
         if a.static == "yes":
@@ -484,9 +484,6 @@ def main():
                     help="experiment: add this [Service] setting to every step and its floor twin")
     ap.add_argument("--sandbox-cost", action="store_true",
                     help="instead: one boot running guest/sandbox-cost.sh (what each sandboxing setting costs)")
-    ap.add_argument("--imds", choices=["fast", "python"], default="fast",
-                    help="the guest's fake IMDS: BUILD/tests/bench/fast-imds, answering in microseconds as EC2's "
-                         "does (default), or tests/fake-imds/fake_imds.py (~3 ms a round trip)")
     ap.add_argument("--image-render", choices=["yes", "no"], default="yes",
                     help="name a cached pause image and run `eks-node render --image` into the image, as the "
                          "AMI build does (default; containerd starts at boot), or not (containerd starts after "
@@ -528,10 +525,10 @@ def main():
     if a.lazy and a.n > 0 and float(a.lazy.split(",")[0]) > 0 and not shutil.which("nbdfuse"):
         raise SystemExit("join: --lazy under nspawn needs nbdfuse (apt-get install libnbd-bin)")
     build = pathlib.Path(a.build_dir).resolve()
-    fast_imds = build / "tests/bench/fast-imds" if a.imds == "fast" else None
-    if fast_imds and not fast_imds.exists():
-        raise SystemExit("join: no %s: build it (ninja -C %s tests/bench/fast-imds) or use --imds python"
-                         % (fast_imds, build))
+    # the guest's IMDS, answering in microseconds as EC2's does
+    fake_imds = build / "tests/fake-imds/fake-imds"
+    if not fake_imds.exists():
+        raise SystemExit("join: no %s: build it (ninja -C %s tests/fake-imds/fake-imds)" % (fake_imds, build))
     image = rootfs()
     work = pathlib.Path(tempfile.mkdtemp(prefix="eks-node-bench.", dir=WORK))
     stage = work / "stage"
@@ -541,7 +538,7 @@ def main():
     cgroup2_before = cgroup2_options()
     atexit.register(restore_cgroup2, cgroup2_before)
     if a.sandbox_cost:
-        share, layer = prepare("plain", stage, image, work, fast_imds=fast_imds)
+        share, layer = prepare("plain", stage, image, work, fake_imds)
         shutil.copy(HERE / "guest/sandbox-cost.sh", share / "in/scenario/check.sh")
         boot(share, layer, stage, image, work, result=False)
         print("setting                                  ExecMainStart -> exit of an empty oneshot, ms (7 runs, sorted)")
@@ -550,7 +547,7 @@ def main():
         return
     if a.whole_boot:
         try:
-            raw["whole"] = whole_boot(a, build, stage, image, work, fast_imds)
+            raw["whole"] = whole_boot(a, build, stage, image, work, fake_imds)
         finally:
             if a.json:
                 pathlib.Path(a.json).write_text(json.dumps(raw, indent=1))
@@ -559,7 +556,7 @@ def main():
         return
     try:
         for name in (a.scenario or SCENARIOS) if a.n > 0 else []:
-            share, layer = prepare(name, stage, image, work, overrides=a.override or (), fast_imds=fast_imds,
+            share, layer = prepare(name, stage, image, work, fake_imds, overrides=a.override or (),
                                    render_from=build if a.image_render == "yes" else None)
             boots = []
             for i in range(a.n):
@@ -570,9 +567,9 @@ def main():
             if a.steps_n:
                 host = steps.measure(build / "helpers", a.steps_n, HERE / "scenarios" / name / "user-data")
             raw[name] = {"boots": boots, "host": host}
-            report(name, boots, host, "systemd-nspawn --boot, host speed, %s fake IMDS" % a.imds)
+            report(name, boots, host, "systemd-nspawn --boot, host speed")
         if a.vm:
-            base, _ = prepare("plain", stage, image, work, nspawn=False)
+            base, _ = prepare("plain", stage, image, work, fake_imds, nspawn=False)
             share = vm_share(base, work, "plain", a.modes[0], a.disk)
             rec = vm_boot(share, work, build)
             raw["vm-plain"] = {"boots": [rec]}

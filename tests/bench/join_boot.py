@@ -223,11 +223,11 @@ def floor_units(stage, image, prefix="bfloor-", sandbox=True):
 # one scenario = N boots
 
 
-def prepare(scenario, stage, image, work, nspawn=True, overrides=(), fast_imds=None, render_from=None):
-    """The VM tier's share layout (in/ read by the guest's fake IMDS and runner)
-    plus a files/ layer with the floor units (and, under nspawn, the fake IMDS on
-    lo: guest/imds-lo, which runs fast_imds, the built tests/bench/fast-imds,
-    when given); returns (share, layer)."""
+def prepare(scenario, stage, image, work, fake_imds, nspawn=True, overrides=(), render_from=None):
+    """The VM tier's share layout (in/ read by the guest's fake IMDS and runner,
+    fake_imds the build's tests/fake-imds/fake-imds) plus a files/ layer with the
+    floor units (and, under nspawn, the fake IMDS on lo: guest/imds-lo); returns
+    (share, layer)."""
     share = work / ("share-" + scenario + ("" if nspawn else "-vm"))
     sc = share / "in/scenario"
     sc.mkdir(parents=True)
@@ -238,7 +238,7 @@ def prepare(scenario, stage, image, work, nspawn=True, overrides=(), fast_imds=N
     (sc / "check.sh").chmod(0o755)
     (share / "in/scenario.env").write_text("VM_INSTALL=early\n")
     (sc / "scenario.env").write_text("VM_INSTALL=early\n")
-    shutil.copy(REPO / "tests/fake-imds/fake_imds.py", share / "in/fake_imds.py")
+    shutil.copy(fake_imds, share / "in/fake-imds")
     layer = sc / "files"
     unitdir = layer / "etc/systemd/system"
     unitdir.mkdir(parents=True)
@@ -274,8 +274,6 @@ def prepare(scenario, stage, image, work, nspawn=True, overrides=(), fast_imds=N
             "Environment=AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
         (layer / "usr/lib/eks-node-bench").mkdir(parents=True)
         shutil.copy(HERE / "guest/imds-lo", layer / "usr/lib/eks-node-bench/imds-lo")
-        if fast_imds:
-            shutil.copy(fast_imds, layer / "usr/lib/eks-node-bench/fast-imds")
     return share, layer
 
 

@@ -239,13 +239,14 @@ def raw_exchange(port, request):
 
 
 def imds_http_seeds():
-    """Raw answers of tests/fake-imds, byte for byte; the first byte of each
-    seed is the target's split choice."""
+    """Raw answers of tests/fake-imds (the build's fake-imds: meson's test setup names it,
+    else build/'s), byte for byte; the first byte of each seed is the target's split choice."""
     data = ROOT / "tests/conformance/instance/imds.json"
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
+        fake_imds = os.environ.get("EKS_NODE_FAKE_IMDS") or str(ROOT / "build/tests/fake-imds/fake-imds")
         proc, port = free_port_server(
-            [sys.executable, str(ROOT / "tests/fake-imds/fake_imds.py"), "--data", str(data),
+            [fake_imds, "--data", str(data),
              "--user-data", str(ROOT / "examples/user-data.mime"), "--port", "0", "--port-file", str(port_file)],
             port_file)
         try:

@@ -17,7 +17,9 @@ import tomllib
 import yaml
 
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
-FAKE_IMDS = SOURCE_ROOT / "tests" / "fake-imds" / "fake_imds.py"
+# The build's fake IMDS: meson's test setup names the running build's (tests/meson.build),
+# a script run by hand finds build/'s
+FAKE_IMDS = pathlib.Path(os.environ.get("EKS_NODE_FAKE_IMDS") or SOURCE_ROOT / "build/tests/fake-imds/fake-imds")
 FAKE_AWS = SOURCE_ROOT / "tests" / "fake-aws" / "fake_aws.py"
 FAKE_PROXY = SOURCE_ROOT / "tests" / "fake-proxy" / "fake_proxy.py"
 CONFORMANCE_INSTANCE = SOURCE_ROOT / "tests" / "conformance" / "instance" / "imds.json"
@@ -34,7 +36,7 @@ class _FakeServer:
         open(self.log, "w").close()
         self.proc = subprocess.Popen(cmd + ["--port", "0", "--port-file", port_file, "--log", self.log],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(wait_steps):  # 10 ms each, for the interpreter to start listening
+        for _ in range(wait_steps):  # 10 ms each, for the server to start listening
             if os.path.exists(port_file) and open(port_file).read().strip():
                 break
             if self.proc.poll() is not None:
@@ -66,10 +68,10 @@ class _FakeServer:
 
 
 class FakeImds(_FakeServer):
-    """Runs tests/fake-imds/fake_imds.py."""
+    """Runs the build's tests/fake-imds/fake-imds."""
 
     def __init__(self, data, user_data=None, extra=(), bind=None):
-        cmd = [sys.executable, str(FAKE_IMDS), "--data", str(data), *extra]
+        cmd = [str(FAKE_IMDS), "--data", str(data), *extra]
         if user_data is not None:
             cmd += ["--user-data", str(user_data)]
         if bind:

@@ -203,10 +203,13 @@ if ((${#cases[@]})); then
 fi
 echo 1 >"$in/boot"
 [[ -n $POWER_CUT ]] && cp "$here/guest/power-cut" "$in/"
-# The fake IMDS of the process tests serves the VM too.
-cp "$repo/tests/fake-imds/fake_imds.py" "$in/"
-# ...and its C++ twin from the build, where there is one (guest/imds says when it serves)
-[[ -n $build_dir && -x $build_dir/tests/bench/fast-imds ]] && cp "$build_dir/tests/bench/fast-imds" "$in/"
+# The fake IMDS of the process tests serves the VM too (guest/imds), from the build
+if [[ -n $build_dir && -x $build_dir/tests/fake-imds/fake-imds ]]; then
+  cp "$build_dir/tests/fake-imds/fake-imds" "$in/"
+elif [[ ${IMDS:-on} != off ]]; then
+  log "no fake IMDS: build ${build_dir:-$repo/build} (tools/build.sh) or pass --build-dir"
+  exit 2
+fi
 cp "$repo/tests/fake-aws/fake_aws.py" "$in/"
 # ...and the cluster side of kubelet's authentication (guest/eksvm-eks-auth.service)
 cp "$repo/tests/fake-aws/fake_eks_auth.py" "$in/"

@@ -25,11 +25,6 @@ namespace eksnode::test {
 
 namespace {
 
-// The system interpreter: the fake needs nothing beyond the standard library,
-// and a pyenv python3 first on PATH would only add startup time.
-constexpr const char* python = "/usr/bin/python3";
-
-
 }  // namespace
 
 fs::path conformance_instance_json() { return test::source_path("tests/conformance/instance/imds.json"); }
@@ -53,22 +48,19 @@ FakeImds::FakeImds(std::vector<std::string> args, const std::string& bind) {
 
     bool has_data = false;
     for (const auto& a : args) has_data |= a.starts_with("--data=");
-    std::vector<std::string> argv = {python,
-                                     test::source_path("tests/fake-imds/fake_imds.py").string(),
-                                     "--port=0",
-                                     "--port-file=" + (dir_ / "port").string(),
-                                     "--log=" + (dir_ / "log").string(),
-                                     "--bind=" + bind};
+    std::string program = fake_imds_program().string();
+    std::vector<std::string> argv = {program, "--port=0", "--port-file=" + (dir_ / "port").string(),
+                                     "--log=" + (dir_ / "log").string(), "--bind=" + bind};
     if (!has_data) argv.push_back("--data=" + conformance_instance_json().string());
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
-    if (int rc = ::posix_spawn(&pid_, python, nullptr, nullptr, cargv.data(), environ); rc != 0)
+    if (int rc = ::posix_spawn(&pid_, program.c_str(), nullptr, nullptr, cargv.data(), environ); rc != 0)
         throw std::runtime_error(std::string("cannot start the fake IMDS: ") + std::strerror(rc));
 
-    // The fake writes its port file (atomically) once its socket is bound;
-    // poll for it, since the interpreter's start-up time is all we wait for.
+    // The fake writes its port file (atomically) once it listens (with down or late: once
+    // bound); poll for it, as its start-up is all we wait for.
     using namespace std::chrono;
     auto give_up = steady_clock::now() + seconds(10);
     for (;;) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Runs tests/fake-imds/fake_imds.py on a loopback port for one test.
+// Runs the build's tests/fake-imds/fake-imds on a loopback port for one test.
 #pragma once
 
 #include <string>
@@ -14,7 +14,7 @@ namespace eksnode::test {
 
 class FakeImds {
 public:
-    // `args` go to fake_imds.py after --port --port-file --log --bind; without
+    // `args` go to fake-imds after --port --port-file --log --bind; without
     // --data=FILE it serves tests/conformance/instance/imds.json.
     explicit FakeImds(std::vector<std::string> args = {}, const std::string& bind = "127.0.0.1");
     ~FakeImds();
@@ -38,6 +38,9 @@ private:
     fs::path dir_;
     std::string endpoint_;
 };
+
+// The build's fake IMDS program (tests/unit/source_root.cpp).
+fs::path fake_imds_program();
 
 // The conformance instance, which the fake serves unless told otherwise.
 fs::path conformance_instance_json();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The IMDS client against tests/fake-imds/fake_imds.py, fault by fault.
+// The IMDS client against tests/fake-imds (the build's fake-imds), fault by fault.
 #include <catch2/catch.hpp>
 
 #include "fixtures.hpp"

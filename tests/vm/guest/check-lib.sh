@@ -298,9 +298,10 @@ finish() {
 }
 
 # fake_faults UNIT FILE [SPEC...]: from its next request on, the fake that UNIT runs with
-# --fault-file FILE (tests/fake-imds/fake_imds.py or tests/fake-aws/fake_aws.py) injects exactly
+# --fault-file FILE (tests/fake-imds's fake-imds or tests/fake-aws/fake_aws.py) injects exactly
 # SPEC... (none: it is healthy again), its counters started afresh. The fake re-reads FILE on
-# SIGHUP and confirms in FILE.applied: no restart, so no python start-up (seconds under TCG).
+# SIGHUP and confirms in FILE.applied: no restart (fake_aws.py's python start-up: seconds under
+# TCG).
 fake_faults() {
   local unit=$1 file=$2 i
   shift 2
