@@ -9,9 +9,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "config/schema.hpp"
 #include "core/error.hpp"
 #include "derive/derive.hpp"
+#include "input/schema.hpp"
 
 using namespace eksnode;
 using namespace eksnode::derive;
@@ -462,7 +462,7 @@ TEST_CASE("settings.swap: the file, its size and kubelet's swap behaviour, from 
 TEST_CASE("kubelet-swap-compat.tsv: settings.swap against kubelet's source", "[derive][swap]") {
     std::ifstream in(test::source_path("tests/data/kubelet-swap-compat.tsv"));
     REQUIRE(in);
-    const config::schema::Field* behaviour = config::schema::settings().member("swap");
+    const input::schema::Field* behaviour = input::schema::settings().member("swap");
     REQUIRE(behaviour);
     behaviour = behaviour->member("swapBehavior");
     REQUIRE(behaviour);
