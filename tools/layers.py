@@ -10,7 +10,17 @@ lower layer, never one of its own layer or above:
 
     core                          files, logging, steps' common shape, systemd, HTTP/1.1
                                   (IMDS's own) and libcurl's client (everyone else's)
-    config  storage  readahead    the readers of configuration and of the machine
+    format                        the formats configuration comes in: YAML scalars,
+                                  TOML and JSON, MIME, base64 and gzip, shell words
+                                  and expansion, PEM certificates, syntax checks of
+                                  values; what reading untrusted text may cost
+    input                         what each source says, as fragments: user data
+                                  (MIME parts, bootstrap.sh calls), NodeConfig, TOML
+                                  files; the settings' readers and the field table
+                                  (schema) they and NodeConfig are read by
+    config  storage  readahead    the model (validation, merge, runtimes, registries,
+                                  credential providers, trust); the readers of the
+                                  machine
     imds  derive                  instance facts (read with config's settings), the
                                   numbers and names a node needs
     aws  render  generator        the clients and writers built on them
@@ -37,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "helpers/lib"
 
-LAYERS = [["core"], ["config", "storage", "readahead"], ["imds", "derive"], ["aws", "render", "generator"], ["cri", "resolve"], ["steps"], ["cli"],
+LAYERS = [["core"], ["format"], ["input"], ["config", "storage", "readahead"], ["imds", "derive"], ["aws", "render", "generator"], ["cri", "resolve"], ["steps"], ["cli"],
           ["main"]]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 # namespace `X::detail` belongs to module X

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The cluster CA check two ways, in one process each: eks-node's DER reader
-// (config/certificate.cpp) and OpenSSL 3 (PEM_read_bio_X509, what the check
+// (format/certificate.cpp) and OpenSSL 3 (PEM_read_bio_X509, what the check
 // would be with libcrypto). Prints the first call (OpenSSL's includes its
 // initialisation), the mean of the next N calls and the peak RSS.
 //
@@ -17,7 +17,7 @@
 #include <openssl/x509.h>
 #include <sys/resource.h>
 
-#include "config/sources.hpp"
+#include "format/certificate.hpp"
 
 namespace {
 
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     int turn = 0;
     auto once = [&] {
         const std::string& pem = texts[turn++ % 2];
-        return how == "openssl" ? with_openssl(pem) : eksnode::config::certificate_authority_pem(pem, "bench").size();
+        return how == "openssl" ? with_openssl(pem) : eksnode::format::certificate_authority_pem(pem, "bench").size();
     };
 
     using clock = std::chrono::steady_clock;

@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "config/bootstrap_sh.hpp"
 #include "fuzz.hpp"
+#include "input/bootstrap_sh.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view script = fuzz::text(data, size);
     fuzz::refused_only_as<eksnode::ConfigError>(
-        [&] { eksnode::config::bootstrap_sh::fragment_from_script(script, "user data"); });
+        [&] { eksnode::input::bootstrap_sh::fragment_from_script(script, "user data"); });
 
     std::vector<std::string> args;
     for (size_t start = 0; start <= script.size();) {
@@ -26,6 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return std::nullopt;
     };
     fuzz::refused_only_as<eksnode::ConfigError>(
-        [&] { eksnode::config::bootstrap_sh::fragment_from_args(args, "bootstrap.sh", no_files); });
+        [&] { eksnode::input::bootstrap_sh::fragment_from_args(args, "bootstrap.sh", no_files); });
     return 0;
 }

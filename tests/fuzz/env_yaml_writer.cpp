@@ -3,15 +3,15 @@
 // yaml::string) with a comment() line after each: what they accept reads
 // back as itself, through systemd's EnvironmentFile= reader
 // (tests/unit/systemd_model.hpp) and libyaml as eks-node reads YAML
-// (config::yaml_documents), and the comment takes no line after it.
+// (format::yaml_documents), and the comment takes no line after it.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <string>
 
 #include "../unit/systemd_model.hpp"
-#include "config/convert.hpp"
 #include "core/syntax.hpp"
 #include "core/text.hpp"
+#include "format/convert.hpp"
 #include "fuzz.hpp"
 
 namespace syntax = eksnode::syntax;
@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
         std::string doc = "# " + syntax::comment(note) + "\nkey: " + syntax::yaml::string(value) + "\n# " +
                           syntax::comment(note) + "\nnext: 1\n";
-        std::vector<eksnode::json> back = eksnode::config::yaml_documents(doc, "fuzz");
+        std::vector<eksnode::json> back = eksnode::format::yaml_documents(doc, "fuzz");
         if (back.size() != 1 || back[0] != eksnode::json{{"key", value}, {"next", 1}}) {
             std::fprintf(stderr, "%s\n", doc.c_str());
             fuzz::broken("a YAML string read back differently");

@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "../unit/systemd_model.hpp"
-#include "config/hooks.hpp"
 #include "core/paths.hpp"
 #include "fuzz.hpp"
 #include "generator/generator.hpp"
+#include "input/hooks.hpp"
 
 namespace {
 
@@ -100,7 +100,7 @@ void check_hook(const GeneratorPlan& p, const Expected& h) {
         fuzz::broken("a hook's ExecStart= is not eks-node-hook NAME");
     auto file = p.files.find(generator::hook_command_file(h.name));
     if (file == p.files.end()) fuzz::broken("a hook drop-in without its hook.json");
-    if (config::hooks::parse_command_file(file->second.data, "hook.json").argv != h.command)
+    if (input::hooks::parse_command_file(file->second.data, "hook.json").argv != h.command)
         fuzz::broken("a hook's command read back as other words");
     std::string source = one("Unit", "SourcePath");
     if (source != h.origin && source != "/run/eks-node/config.json")

@@ -17,8 +17,8 @@
 
 #include "aws/credentials.hpp"
 #include "aws/eks_token.hpp"
-#include "config/checks.hpp"
 #include "core/jsonutil.hpp"
+#include "format/checks.hpp"
 #include "fuzz.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     // the arguments, checked as get-token checks them
     const bool region_ok = eksnode::imds::value::region(region).empty();
-    const bool cluster_ok = eksnode::config::check::single_token(cluster).empty() && printable_ascii(cluster);
+    const bool cluster_ok = eksnode::format::check::single_token(cluster).empty() && printable_ascii(cluster);
     std::string host = "sts.us-west-2.amazonaws.com";
     if (region_ok) {
         const std::string_view domain = eksnode::imds::default_domain(region);

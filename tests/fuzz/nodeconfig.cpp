@@ -7,16 +7,17 @@
 // (storage::volumes_from_config(), what eks-node-config runs on the merge).
 #include <algorithm>
 
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/jsonutil.hpp"
 #include "core/log.hpp"
 #include "fuzz.hpp"
+#include "input/sources.hpp"
 #include "storage/ebs.hpp"
 
 namespace {
 
 // A warning is one line, whatever key the document holds: the key is shown
-// quoted when it is not a plain name (config/field_text.hpp key_in_path).
+// quoted when it is not a plain name (format/field_text.hpp key_in_path).
 bool one_line(const std::string& s) {
     return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
@@ -37,10 +38,10 @@ bool one_log_line(const std::string& warning) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::refused_only_as<eksnode::ConfigError>([&] {
-        const std::vector<eksnode::config::Fragment> fragments =
-            eksnode::config::fragments_from_nodeconfig(fuzz::text(data, size), "fuzz");
+        const std::vector<eksnode::input::Fragment> fragments =
+            eksnode::input::fragments_from_nodeconfig(fuzz::text(data, size), "fuzz");
         size_t unknown = 0;
-        for (const eksnode::config::Fragment& f : fragments) {
+        for (const eksnode::input::Fragment& f : fragments) {
             eksnode::config::validate_fragment(f);  // what is left holds no unknown field
             unknown += f.unknown.size();
             const eksnode::json config = {{"spec", f.spec}, {"settings", f.settings}};
@@ -53,16 +54,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     if (eksnode::storage::normalise_path(t) != t || t.empty()) fuzz::broken("a target not normalised");
             }
         }
-        const std::vector<eksnode::config::Warning> warnings =
-            eksnode::config::unknown_field_warnings(fragments, eksnode::json::object());
+        const std::vector<eksnode::input::Warning> warnings =
+            eksnode::input::unknown_field_warnings(fragments, eksnode::json::object());
         if (warnings.size() != unknown) fuzz::broken("one warning per unknown field");
-        for (const eksnode::config::Warning& w : warnings)
+        for (const eksnode::input::Warning& w : warnings)
             if (!one_line(w.text())) fuzz::broken("a warning is one line");
             else if (!one_log_line(w.text())) fuzz::broken("a warning's log line is one line, in order");
-        eksnode::dump_pretty(eksnode::config::warnings_json(warnings));  // config.json's strict UTF-8
+        eksnode::dump_pretty(eksnode::input::warnings_json(warnings));  // config.json's strict UTF-8
         if (unknown == 0) return;
         try {
-            eksnode::config::unknown_field_warnings(fragments, {{"strict", true}});
+            eksnode::input::unknown_field_warnings(fragments, {{"strict", true}});
         } catch (const eksnode::ConfigError&) {
             return;
         }

@@ -8,11 +8,13 @@
 #include <string>
 
 #include "config/credential_providers.hpp"
+#include "config/merge.hpp"
 #include "config/registries.hpp"
-#include "config/sources.hpp"
-#include "config/toml_json.hpp"
 #include "config/trust.hpp"
+#include "config/validate.hpp"
+#include "format/toml_json.hpp"
 #include "fuzz.hpp"
+#include "input/sources.hpp"
 #include "render/containerd.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -20,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     text += fuzz::text(data, size);
     using namespace eksnode;
     fuzz::refused_only_as<ConfigError>([&] {
-        config::Fragment f = config::fragment_from_toml(text, "/etc/eks-node/node.toml.d/90-fuzz.toml");
+        input::Fragment f = input::fragment_from_toml(text, "/etc/eks-node/node.toml.d/90-fuzz.toml");
         config::validate_fragment(f);
         json spec = {{"cluster", {{"name", "fuzz"}}}}, settings = json::object();
         Origins origins;
@@ -48,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     continue;  // _default without mirrors on containerd 1.x
                 }
                 try {
-                    config::parse_toml(toml, "hosts.toml");
+                    format::parse_toml(toml, "hosts.toml");
                 } catch (const ConfigError&) {
                     fuzz::broken("a rendered hosts.toml is not TOML");
                 }

@@ -81,8 +81,8 @@ def sanitizer_env():
 
 
 def schema_words():
-    """Field names and enum values of config/schema.cpp, as dictionary entries."""
-    text = (HERE.parents[1] / "helpers/lib/config/schema.cpp").read_text()
+    """Field names and enum values of input/schema.cpp, as dictionary entries."""
+    text = (HERE.parents[1] / "helpers/lib/input/schema.cpp").read_text()
     return sorted(set(re.findall(r'"([A-Za-z][A-Za-z0-9_.-]{1,40})"', text)))
 
 

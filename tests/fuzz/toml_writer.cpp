@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// config::json_to_toml, the TOML writer of config.toml, soci's config and the
+// format::json_to_toml, the TOML writer of config.toml, soci's config and the
 // CLI's fragments, with a comment() line above it as config.toml's header
 // has: a document built from the input (keys and strings of any bytes,
 // integers, floats, booleans, arrays, nested tables) is either refused
@@ -10,8 +10,8 @@
 #include <cmath>
 #include <string>
 
-#include "config/toml_json.hpp"
 #include "core/syntax.hpp"
+#include "format/toml_json.hpp"
 #include "fuzz.hpp"
 
 namespace {
@@ -61,14 +61,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     json doc = table(in, 0);
     std::string toml;
     try {
-        toml = eksnode::config::json_to_toml(doc, "fuzz");
+        toml = eksnode::format::json_to_toml(doc, "fuzz");
     } catch (const eksnode::Error&) {
         return 0;  // a key or value the writer refuses, by name
     }
     const std::string file = "# " + eksnode::syntax::comment(note) + "\n" + toml;
     json back;
     try {
-        back = eksnode::config::toml_to_json(eksnode::config::parse_toml(file, "fuzz"), "fuzz", "");
+        back = eksnode::format::toml_to_json(eksnode::format::parse_toml(file, "fuzz"), "fuzz", "");
     } catch (const eksnode::ConfigError& e) {
         std::fprintf(stderr, "%s\n%s\n", e.what(), file.c_str());
         fuzz::broken("written TOML does not parse");

@@ -19,6 +19,7 @@
 #include "core/jsonutil.hpp"
 #include "core/log.hpp"
 #include "core/paths.hpp"
+#include "core/table.hpp"
 
 namespace eksnode::test {
 
@@ -71,29 +72,13 @@ inline std::string certificate_fixture(std::string_view name) {
 
 // The rows of a compatibility table under tests/ (tab-separated; # comments
 // and blank lines skipped; the first row, its header, left out), each split
-// into its columns. A row with another number of columns than `columns` is a
-// broken table: std::runtime_error naming the line.
+// into its columns (core/table.hpp). A row with another number of columns than
+// `columns` is a broken table: an Error naming the line.
 inline std::vector<std::vector<std::string>> tsv_rows(std::string_view rel, size_t columns) {
-    std::istringstream in(read_file(source_path(rel)));
+    const std::string text = read_file(source_path(rel));
     std::vector<std::vector<std::string>> rows;
-    bool header = true;
-    int number = 0;
-    for (std::string line; std::getline(in, line);) {
-        ++number;
-        if (line.empty() || line[0] == '#') continue;
-        std::vector<std::string> cols;
-        for (size_t pos = 0;;) {
-            size_t tab = line.find('\t', pos);
-            cols.push_back(line.substr(pos, tab - pos));
-            if (tab == std::string::npos) break;
-            pos = tab + 1;
-        }
-        if (cols.size() != columns)
-            throw std::runtime_error(std::string(rel) + ":" + std::to_string(number) + ": " +
-                                     std::to_string(cols.size()) + " columns, not " + std::to_string(columns));
-        if (header) header = false;
-        else rows.push_back(std::move(cols));
-    }
+    for (table::Row& row : table::rows(text, rel, columns)) rows.push_back(std::move(row.cells));
+    if (!rows.empty()) rows.erase(rows.begin());  // the header
     return rows;
 }
 

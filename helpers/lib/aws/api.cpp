@@ -9,14 +9,14 @@
 #include <fmt/format.h>
 
 #include "config/environment.hpp"
-#include "config/settings.hpp"
-#include "config/sources.hpp"
 #include "core/backoff.hpp"
 #include "core/error.hpp"
+#include "core/jsonutil.hpp"
 #include "core/log.hpp"
 #include "core/telemetry.hpp"
 #include "core/text.hpp"
 #include "imds/values.hpp"
+#include "input/settings.hpp"
 
 namespace eksnode::aws {
 
@@ -330,7 +330,7 @@ ClientEnvironment client_environment(Getenv getenv, const json& spec, std::strin
     ClientEnvironment env;
     for (const config::environment::ProxyName& name : config::environment::proxy_names)
         env.proxies.of(name) = proxy_variable(from, name);
-    for (std::string_view name : config::aws_env::names) {
+    for (std::string_view name : input::aws_env::names) {
         const std::string key(name);
         for (const Layer& l : from) {
             if (l.unit_section) continue;
@@ -339,7 +339,7 @@ ClientEnvironment client_environment(Getenv getenv, const json& spec, std::strin
             // Validation checked the configuration's value already, naming its
             // origin; the process environment is checked here.
             const std::string field = l.source == "environment" ? key : l.source + "." + key;
-            config::aws_env::read(name, *v, env.sdk, l.source == "environment" ? l.source : "configuration", field);
+            input::aws_env::read(name, *v, env.sdk, l.source == "environment" ? l.source : "configuration", field);
             env.sdk_sources[key] = l.source;
             break;
         }
@@ -360,9 +360,9 @@ ClientSetup client_setup(const json& spec, const json& settings, const json& ins
         return fmt::format("{}={} ({})", name, value, env.sdk_sources[std::string(name)]);
     };
 
-    // The reader validation used (config/settings.hpp): it cannot refuse here what passed there.
+    // The reader validation used (input/settings.hpp): it cannot refuse here what passed there.
     const json* aws = path_in(settings, {"aws"});
-    config::settings::AwsSettings s = config::settings::read_aws(aws ? *aws : json(), "merged configuration");
+    input::settings::AwsSettings s = input::settings::read_aws(aws ? *aws : json(), "merged configuration");
     if (s.deadline) cfg.options.deadline = *s.deadline;
     if (s.request_timeout) cfg.options.request_timeout = *s.request_timeout;
     // eks-node's own TOML wins over the SDKs' variable: it is meant for this
@@ -384,7 +384,7 @@ ClientSetup client_setup(const json& spec, const json& settings, const json& ins
     // throttling until settings.aws.deadline (eks-node-config(8), AWS SDK VARIABLES).
     if (env.sdk.retry_mode)
         log::debug("{}: eks-node retries alike in every mode, until settings.aws.deadline",
-                   shown("AWS_RETRY_MODE", config::aws_env::mode_name(*env.sdk.retry_mode)));
+                   shown("AWS_RETRY_MODE", input::aws_env::mode_name(*env.sdk.retry_mode)));
 
     // Proxies. NO_PROXY gets what the node's services get (derive/proxy.cpp),
     // from what is known before the first call: the cluster's endpoint and

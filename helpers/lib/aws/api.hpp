@@ -33,11 +33,11 @@
 #include "aws/credentials.hpp"
 #include "aws/endpoint.hpp"
 #include "aws/proxy.hpp"
-#include "config/aws_env.hpp"
 #include "core/backoff.hpp"
 #include "core/curl.hpp"
 #include "core/jsonutil.hpp"
 #include "derive/derive.hpp"
+#include "input/aws_env.hpp"
 
 namespace eksnode::aws {
 
@@ -148,7 +148,7 @@ EniTags describe_eni_tags(Session& s, const std::string& mac, const std::string&
 
 // The variables the client reads besides credentials and endpoints: the proxy
 // variables (aws/proxy.hpp) and the AWS SDKs' retry and IMDS ones
-// (config/aws_env.hpp). Each from the first of: `unit`'s own section of
+// (input/aws_env.hpp). Each from the first of: `unit`'s own section of
 // spec.instance.environment when one is named ("kubelet": what its client
 // reads, pre-flight's question), this process's environment (an admin's
 // drop-in on eks-node-config.service), then spec.instance.environment.default
@@ -157,7 +157,7 @@ EniTags describe_eni_tags(Session& s, const std::string& mac, const std::string&
 // (exit 6) for an SDK variable the SDKs would refuse, naming it and where it was set.
 struct ClientEnvironment {
     ProxySettings proxies;  // NO_PROXY as found, not completed
-    config::aws_env::Values sdk;
+    input::aws_env::Values sdk;
     std::map<std::string, std::string, std::less<>> sdk_sources;  // "AWS_MAX_ATTEMPTS" -> "environment"
 };
 ClientEnvironment client_environment(Getenv getenv, const json& spec, std::string_view unit = {});

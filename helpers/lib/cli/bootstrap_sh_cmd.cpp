@@ -32,14 +32,16 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "config/bootstrap_sh.hpp"
-#include "config/fragments.hpp"
-#include "config/sources.hpp"
-#include "config/toml_json.hpp"
+#include "config/merge.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/step.hpp"
 #include "core/systemd.hpp"
+#include "format/toml_json.hpp"
+#include "input/bootstrap_sh.hpp"
+#include "input/fragments.hpp"
+#include "input/sources.hpp"
 #include "resolve/resolve.hpp"
 #include "steps/cloud_init.hpp"
 
@@ -64,20 +66,18 @@ namespace {
 constexpr std::string_view shim_source = "/etc/eks/bootstrap.sh (run by the user data script)";
 constexpr std::string_view kubelet_unit = "kubelet.service";
 
-std::string slot_path() {
-    return fmt::format("{}/node.toml.d/{}.toml", config::config_dirs[1], config::user_data_slot);
-}
+std::string slot_path() { return fmt::format("{}/node.toml.d/{}.toml", input::config_dirs[1], input::user_data_slot); }
 
 // Did eks-node-config read the same call from the user data?
-bool applied_at_boot(const std::string& user_data, const std::string& label, const config::Fragment& flags) {
-    std::vector<config::Fragment> fragments;
+bool applied_at_boot(const std::string& user_data, const std::string& label, const input::Fragment& flags) {
+    std::vector<input::Fragment> fragments;
     try {
-        fragments = config::fragments_from_user_data(user_data, label);
+        fragments = input::fragments_from_user_data(user_data, label);
     } catch (const ConfigError&) {
         return false;  // the boot refused the user data; these flags are news
     }
-    return std::any_of(fragments.begin(), fragments.end(), [&](const config::Fragment& f) {
-        return config::bootstrap_sh::is_bootstrap_fragment(f) && f.spec == flags.spec && f.settings == flags.settings;
+    return std::any_of(fragments.begin(), fragments.end(), [&](const input::Fragment& f) {
+        return input::bootstrap_sh::is_bootstrap_fragment(f) && f.spec == flags.spec && f.settings == flags.settings;
     });
 }
 
@@ -93,7 +93,7 @@ constexpr std::chrono::minutes kubelet_start_wait{10};
 void begin_handover(const Paths& paths) {
     // Before eks-node-config runs again: it reads this to queue no
     // eks-node-cloud-init job on this boot (steps/config.cpp)
-    write_file_atomic(paths.of(config::bootstrap_sh::called_marker),
+    write_file_atomic(paths.of(input::bootstrap_sh::called_marker),
                       "/etc/eks/bootstrap.sh was called: kubelet does not wait for cloud-init on this boot\n", 0644);
     steps::redo_what_scripts_changed(paths);
 }
@@ -150,21 +150,21 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     std::string label = opts.user_data_file.empty() ? "user data" : opts.user_data_file;
     std::optional<std::string> user_data = opts.user_data_file.empty()
                                                ? read_file_if_exists(opts.paths.of(path::user_data))
-                                               : std::optional(config::read_user_data_file(opts.user_data_file));
+                                               : std::optional(input::read_user_data_file(opts.user_data_file));
 
-    config::bootstrap_sh::FileReader node_file = [&](const std::string& p, std::string& why) {
+    input::bootstrap_sh::FileReader node_file = [&](const std::string& p, std::string& why) {
         std::optional<std::string> content = read_file_if_exists(opts.paths.of(p));
         if (!content) why = fmt::format("{} does not exist", p);
         return content;
     };
     // What the script exported to it and its edits of this file map as the
-    // boot's static reading mapped them (config/bootstrap_sh.hpp)
-    config::bootstrap_sh::Inputs inputs = config::bootstrap_sh::inputs_from_environment(environ);
-    std::vector<config::Fragment> fragments;
+    // boot's static reading mapped them (input/bootstrap_sh.hpp)
+    input::bootstrap_sh::Inputs inputs = input::bootstrap_sh::inputs_from_environment(environ);
+    std::vector<input::Fragment> fragments;
     if (user_data)
-        fragments = config::bootstrap_sh::fragments_from_user_data_without_scripts(*user_data, label, &inputs.edits);
-    config::Fragment from_flags =
-        config::bootstrap_sh::fragment_from_args(flags, std::string(shim_source), node_file, inputs);
+        fragments = input::bootstrap_sh::fragments_from_user_data_without_scripts(*user_data, label, &inputs.edits);
+    input::Fragment from_flags =
+        input::bootstrap_sh::fragment_from_args(flags, std::string(shim_source), node_file, inputs);
     config::validate_fragment(from_flags);
     if (user_data && applied_at_boot(*user_data, label, from_flags)) {
         fmt::print("eks-node: these bootstrap.sh flags were applied at boot from the user data; nothing to do\n");
@@ -177,25 +177,25 @@ int bootstrap_sh_cmd(const std::vector<std::string>& args) {
     fragments.push_back(std::move(from_flags));
     json spec = json::object(), settings = json::object();
     Origins origins;
-    for (const config::Fragment& f : fragments) {
-        validate_fragment(f);
-        merge_fragment(spec, settings, f, origins);
+    for (const input::Fragment& f : fragments) {
+        config::validate_fragment(f);
+        config::merge_fragment(spec, settings, f, origins);
     }
     // The NodeConfig parts' unknown fields are not in the slot this writes,
     // so eks-node-config will not see them again: warned of (or, with the
     // node's settings.strict, refused) here, as it would.
-    if (std::any_of(fragments.begin(), fragments.end(), [](const config::Fragment& f) { return !f.unknown.empty(); }))
+    if (std::any_of(fragments.begin(), fragments.end(), [](const input::Fragment& f) { return !f.unknown.empty(); }))
         resolve::log_warnings(
-            config::unknown_field_warnings(fragments, config::settings_with_user_data(opts.paths, fragments)));
+            input::unknown_field_warnings(fragments, config::settings_with_user_data(opts.paths, fragments)));
     json doc = spec;
     if (!settings.empty()) doc["settings"] = settings;
     std::string text = fmt::format(
         "# Written by `eks-node bootstrap-sh` when the user data script ran {}:\n"
         "# the user data's configuration with the flags as the shell resolved them.\n"
         "# It takes the user data's slot (eks-node.toml(5)); delete it to go back to the user data.\n",
-        config::bootstrap_sh::script_path);
-    text += config::json_to_toml(doc, slot.string());
-    validate_fragment(config::fragment_from_toml(text, slot.string()));  // reads back as meant
+        input::bootstrap_sh::script_path);
+    text += format::json_to_toml(doc, slot.string());
+    config::validate_fragment(input::fragment_from_toml(text, slot.string()));  // reads back as meant
 
     const bool host = sd::manages_host(opts.paths);
     if (host) begin_handover(opts.paths);

@@ -15,9 +15,8 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/redact.hpp"
-#include "config/field_text.hpp"
 #include "config/runtimes.hpp"
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -26,7 +25,9 @@
 #include "core/text.hpp"
 #include "core/version.hpp"
 #include "derive/derive.hpp"
+#include "format/field_text.hpp"
 #include "imds/imds.hpp"
+#include "input/sources.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
 #include "steps/steps.hpp"
@@ -123,9 +124,9 @@ std::string valid_line(std::string_view what, size_t warnings, size_t kubelet_fi
     return line + "\n";
 }
 
-size_t kubelet_field_count(const std::vector<config::Warning>& warnings) {
+size_t kubelet_field_count(const std::vector<input::Warning>& warnings) {
     return std::count_if(warnings.begin(), warnings.end(),
-                         [](const config::Warning& w) { return w.kind == config::Warning::Kind::kubelet_field; });
+                         [](const input::Warning& w) { return w.kind == input::Warning::Kind::kubelet_field; });
 }
 
 // The error lines of `config check`, each as the step would log it.
@@ -170,7 +171,7 @@ int config_check_node(const StepOptions& opts, CheckFlags flags) {
         for (const json& w : warnings)
             errors.emplace_back(
                 w.value("source", ""), w.value("field", ""),
-                config::warning_kind(w) == config::Warning::Kind::kubelet_field
+                input::warning_kind(w) == input::Warning::Kind::kubelet_field
                     ? fmt::format("{}; --strict, as settings.strict = true, refuses a field the node's kubelet does "
                                   "not know",
                                   w.value("message", ""))
@@ -189,7 +190,7 @@ int config_check_node(const StepOptions& opts, CheckFlags flags) {
         return code;
     }
     fmt::print("{}",
-               valid_line("", warnings.size(), config::warning_count(warnings, config::Warning::Kind::kubelet_field)));
+               valid_line("", warnings.size(), input::warning_count(warnings, input::Warning::Kind::kubelet_field)));
     return code;
 }
 
@@ -216,7 +217,7 @@ int config_check_sources(const std::vector<std::string>& sources, const Paths& n
         const bool stdin_ = s == "-";
         try {
             in.user_data.push_back({stdin_ ? "standard input" : s,
-                                    config::read_user_data_file(stdin_ ? "/dev/stdin" : s),
+                                    input::read_user_data_file(stdin_ ? "/dev/stdin" : s),
                                     !stdin_ && s.ends_with(".toml")});
         } catch (const ConfigError& e) {
             unread.push_back(e);
@@ -239,7 +240,7 @@ int config_check_sources(const std::vector<std::string>& sources, const Paths& n
     }
     const int code = r.errors.empty() ? EXIT_OK : EXIT_CONFIG;
     if (flags.json) {
-        print_check_json(sources, r.errors, config::warnings_json(r.warnings), r.notes, r.scripts);
+        print_check_json(sources, r.errors, input::warnings_json(r.warnings), r.notes, r.scripts);
         return code;
     }
     // in the order eks-node-config logs them: the warnings (an ignored
@@ -261,7 +262,7 @@ int config_cmd(const std::vector<std::string>& args) {
     if (args.empty()) throw UsageError("config: expected \"check\" or \"dump\"");
     if (args[0] != "check" && args[0] != "dump") {
         const std::string near = near_name(args[0], {"check", "dump"});
-        throw UsageError(fmt::format("config: unknown subcommand {}{}", config::text::quote(args[0]),
+        throw UsageError(fmt::format("config: unknown subcommand {}{}", format::text::quote(args[0]),
                                      near.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", near)));
     }
     const ParsedOptions parsed = parse_options("config " + args[0], {args.begin() + 1, args.end()});
@@ -271,7 +272,7 @@ int config_cmd(const std::vector<std::string>& args) {
     const bool origins = parsed.has("--origins"), show_secrets = parsed.has("--show-secrets");
     CheckFlags check{.json = parsed.has("--json"), .strict = parsed.has("--strict")};
     if (args[0] == "dump" && !opts.args.empty())
-        throw UsageError(fmt::format("config dump: unexpected argument {}", config::text::quote(opts.args[0])));
+        throw UsageError(fmt::format("config dump: unexpected argument {}", format::text::quote(opts.args[0])));
 
     if (args[0] == "check") {
         // --json: the answer is the object on stdout; only what is not the
@@ -330,16 +331,16 @@ int runtime_class_cmd(const std::vector<std::string>& args) {
         size_t eq = kv.find('=');
         if (eq == 0 || eq == std::string::npos)
             throw UsageError(
-                fmt::format("runtime-class: --node-selector {} is not KEY=VALUE", config::text::quote(kv)));
+                fmt::format("runtime-class: --node-selector {} is not KEY=VALUE", format::text::quote(kv)));
         // printed into YAML the admin applies: only what the API server
         // takes as a label, so that no key or value can add YAML of its own
         const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
         if (std::string problem = config::runtimes::label_key_problem(key); !problem.empty())
             throw UsageError(
-                fmt::format("runtime-class: --node-selector key {}: {}", config::text::quote(key), problem));
+                fmt::format("runtime-class: --node-selector key {}: {}", format::text::quote(key), problem));
         if (std::string problem = config::runtimes::label_value_problem(value); !problem.empty())
-            throw UsageError(fmt::format("runtime-class: --node-selector {} value {}: {}", config::text::quote(key),
-                                         config::text::quote(value), problem));
+            throw UsageError(fmt::format("runtime-class: --node-selector {} value {}: {}", format::text::quote(key),
+                                         format::text::quote(value), problem));
         selector[key] = value;
     }
     auto text = read_file_if_exists(opts.config_file());
@@ -350,7 +351,7 @@ int runtime_class_cmd(const std::vector<std::string>& args) {
     const std::vector<config::runtimes::Handler> handlers = config::runtimes::of_config(cfg);
     for (const std::string& name : opts.args)
         if (std::none_of(handlers.begin(), handlers.end(), [&](const auto& h) { return h.name == name; }))
-            throw ConfigError(opts.config_file().string(), config::text::child_path("settings.runtimes", name),
+            throw ConfigError(opts.config_file().string(), format::text::child_path("settings.runtimes", name),
                               "no such runtime handler on this node");
     std::string out;
     for (const config::runtimes::Handler& h : handlers) {
@@ -451,7 +452,7 @@ int render_cmd(const std::vector<std::string>& args) {
     // --user-data=FILE: read once, up front (it may be a pipe, and a bad
     // FILE is refused before any step writes), for the config step and for
     // the copy below.
-    if (!opts.user_data_file.empty()) opts.user_data_text = config::read_user_data_file(opts.user_data_file);
+    if (!opts.user_data_file.empty()) opts.user_data_text = input::read_user_data_file(opts.user_data_file);
     if (is_offline) {
         offline.user_data = opts.user_data_text;
         opts.offline_instance = imds::offline_instance(offline).instance;
@@ -549,7 +550,7 @@ int cli_main(int argc, char** argv) {
         for (const CommandSpec& c : command_specs())
             if (!c.hidden && c.name.find(' ') == std::string_view::npos) known.emplace_back(c.name);
         const std::string near = near_name(cmd, known);
-        throw UsageError(fmt::format("unknown command {}{}", config::text::quote(cmd),
+        throw UsageError(fmt::format("unknown command {}{}", format::text::quote(cmd),
                                      near.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", near)));
     } catch (const UsageError& e) {
         // one line, "eks-node CMD: what is wrong", then how to use CMD in

@@ -20,11 +20,11 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/redact.hpp"
-#include "config/fragments.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/outputs.hpp"
 #include "core/process.hpp"
+#include "input/fragments.hpp"
 
 namespace eksnode::cli {
 
@@ -404,7 +404,7 @@ void Collection::fragments(Kind kind) {
                 continue;
             }
             try {
-                add(name, config::read_fragment_file(p), kind);
+                add(name, input::read_fragment_file(p), kind);
             } catch (const std::exception& ex) {
                 note(name, ex.what());
             }

@@ -7,11 +7,11 @@
 #include <string_view>
 #include <vector>
 
-#include "config/sources.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 #include "core/step.hpp"
 #include "core/systemd.hpp"
+#include "input/sources.hpp"
 #include "readahead/readahead.hpp"
 
 namespace eksnode::cli {
@@ -49,7 +49,7 @@ json status_report(const Paths& paths = Paths());
 // ignores them, or kubelet.config keys the node's kubelet lacks) counted,
 // under `paths`; null when there is no config.json to count them in (the
 // config step has not run, or failed) or it cannot be read.
-json config_warning_count(const Paths& paths, config::Warning::Kind kind);
+json config_warning_count(const Paths& paths, input::Warning::Kind kind);
 // That report as Prometheus metrics, text exposition format 0.0.4
 // (`status --prometheus`; the names are documented in eks-node-telemetry(8)).
 std::string prometheus_text(const json& report);

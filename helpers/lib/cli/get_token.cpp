@@ -19,11 +19,11 @@
 #include "aws/eks_token.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "config/checks.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/step.hpp"
+#include "format/checks.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
 
@@ -191,7 +191,7 @@ int get_token_cmd(const std::vector<std::string>& args) {
     const bool by_id = !o.cluster_id.empty();
     const std::string& cluster = by_id ? o.cluster_id : o.cluster_name;
     // The value is signed as a header: one word of printable ASCII.
-    std::string problem = by_id ? config::check::single_token(cluster) : config::check::cluster_name(cluster);
+    std::string problem = by_id ? format::check::single_token(cluster) : format::check::cluster_name(cluster);
     if (problem.empty() && !std::all_of(cluster.begin(), cluster.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
         problem = imds::value::shown(cluster) + " is not printable ASCII";
     if (!problem.empty())

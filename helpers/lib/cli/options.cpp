@@ -6,10 +6,10 @@
 
 #include <fmt/format.h>
 
-#include "config/field_text.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
+#include "format/field_text.hpp"
 
 namespace eksnode::cli {
 
@@ -124,11 +124,11 @@ const CommandSpec* find_command(std::string_view name) {
 }
 
 std::string near_name(std::string_view name, const std::vector<std::string>& known) {
-    std::string best = config::text::nearest(name, known);
+    std::string best = format::text::nearest(name, known);
     if (best.empty()) return best;
     // a third of the name's letters wrong, at least 2: "--rot", "--jsno"; not "--x"
     const size_t limit = std::max<size_t>(2, name.size() / 3);
-    return config::text::edit_distance(name.substr(0, 64), best) <= limit ? best : std::string();
+    return format::text::edit_distance(name.substr(0, 64), best) <= limit ? best : std::string();
 }
 
 std::string usage_line(std::string_view command) {

@@ -26,7 +26,7 @@
 #include "cli/commands.hpp"
 #include "cli/image_units.hpp"
 #include "cli/options.hpp"
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/units.hpp"

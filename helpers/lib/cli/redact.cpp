@@ -9,12 +9,12 @@
 
 #include <fmt/format.h>
 
-#include "config/aws_env.hpp"
 #include "config/environment.hpp"
-#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 #include "core/toml.hpp"
+#include "format/toml_json.hpp"
+#include "input/aws_env.hpp"
 
 namespace eksnode::cli {
 
@@ -297,7 +297,7 @@ bool harmless_environment_name(std::string_view name) {
     // (config/environment.hpp): a proxy URL shows its host, its userinfo masked.
     // One no client of eks-node reads (FTP_PROXY) is masked whole, as any value.
     // The AWS SDK variables eks-node's own client reads (numbers and switches)
-    // come from that client's table (config/aws_env.hpp); the aws_ names listed
+    // come from that client's table (input/aws_env.hpp); the aws_ names listed
     // here are the SDKs' region, endpoint and CA settings.
     static constexpr std::string_view harmless[] = {"aws_region",
                                                     "aws_default_region",
@@ -328,7 +328,7 @@ bool harmless_environment_name(std::string_view name) {
     std::string n = lower(name);
     for (const config::environment::ProxyName& p : config::environment::proxy_names)
         if (n == p.lower) return true;
-    for (std::string_view sdk : config::aws_env::names)
+    for (std::string_view sdk : input::aws_env::names)
         if (n == lower(sdk)) return true;
     // AWS_ENDPOINT_URL_<SERVICE>: per-service endpoints, the same kind of value
     if (n.starts_with("aws_endpoint_url_")) return true;

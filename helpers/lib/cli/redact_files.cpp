@@ -9,11 +9,11 @@
 #include <fmt/format.h>
 
 #include "cli/redact.hpp"
-#include "config/field_text.hpp"
-#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 #include "core/toml.hpp"
+#include "format/field_text.hpp"
+#include "format/toml_json.hpp"
 
 namespace eksnode::cli {
 
@@ -30,7 +30,7 @@ std::string environment_value(Redactor& r, std::string_view name, std::string_vi
         return std::string(redacted);
     }
     std::string kept = redact_url_userinfo(value, &r);
-    if (config::text::lower(name) == config::text::lower(flags_variable)) kept = redact_flags(std::move(kept), r);
+    if (format::text::lower(name) == format::text::lower(flags_variable)) kept = redact_flags(std::move(kept), r);
     return kept;
 }
 
@@ -172,7 +172,7 @@ std::string Redactor::toml_text(std::string_view text) {
         throw Error(fmt::format("not valid TOML (line {})", e.source().begin.line));
     }
     walk(j, *this, "");
-    return config::json_to_toml(j, "collect-logs");
+    return format::json_to_toml(j, "collect-logs");
 }
 
 std::string Redactor::rendered_toml(std::string_view t) {

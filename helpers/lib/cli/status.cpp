@@ -12,11 +12,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/telemetry.hpp"
 #include "imds/imds.hpp"
+#include "input/sources.hpp"
 
 namespace eksnode::cli {
 
@@ -159,9 +159,9 @@ json warm_pool_json(const Paths& paths) {
 
 }  // namespace
 
-// config.json's warnings of one kind (config::warning_kind()): null when
+// config.json's warnings of one kind (input::warning_kind()): null when
 // there is no config.json to count in.
-json config_warning_count(const Paths& paths, config::Warning::Kind kind) {
+json config_warning_count(const Paths& paths, input::Warning::Kind kind) {
     std::optional<std::string> text;
     try {
         text = read_file_if_exists(paths.of(path::config_json));
@@ -173,7 +173,7 @@ json config_warning_count(const Paths& paths, config::Warning::Kind kind) {
     if (!cfg.is_object()) return nullptr;
     auto w = cfg.find("warnings");
     if (w == cfg.end() || !w->is_array()) return 0;
-    return config::warning_count(*w, kind);
+    return input::warning_count(*w, kind);
 }
 
 std::string step_state(const sd::UnitStatus& u) {
@@ -231,8 +231,8 @@ json status_report(const Paths& paths) {
     for (const auto& u : units) out["units"].push_back(unit_json(u, true));
     out["chain"] = chain_json(units);
     out["calls"] = total_calls(out["units"]);
-    out["configWarnings"] = config_warning_count(paths, config::Warning::Kind::ignored);
-    out["kubeletFieldWarnings"] = config_warning_count(paths, config::Warning::Kind::kubelet_field);
+    out["configWarnings"] = config_warning_count(paths, input::Warning::Kind::ignored);
+    out["kubeletFieldWarnings"] = config_warning_count(paths, input::Warning::Kind::kubelet_field);
     out["warmPool"] = warm_pool_json(paths);
     return out;
 }

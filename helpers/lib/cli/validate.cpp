@@ -13,13 +13,13 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "config/convert.hpp"
 #include "config/runtimes.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/outputs.hpp"
 #include "core/text.hpp"
 #include "core/toml.hpp"
+#include "format/convert.hpp"
 #include "render/render.hpp"
 
 namespace eksnode::cli {
@@ -60,11 +60,11 @@ void parse_as(Format format, const std::string& text) {
         }
         case Format::toml: {
             // through parse_toml, which refuses nesting that would overflow toml++'s stack
-            toml::table parsed = config::parse_toml(text, "");
+            toml::table parsed = format::parse_toml(text, "");
             break;
         }
         case Format::yaml: {
-            if (!config::is_yaml_mapping(text)) throw Error("not a YAML mapping");
+            if (!format::is_yaml_mapping(text)) throw Error("not a YAML mapping");
             break;
         }
         case Format::pem:

@@ -23,11 +23,12 @@
 
 #include "cli/commands.hpp"
 #include "cli/image_units.hpp"
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/process.hpp"
 #include "core/syntax.hpp"
+#include "core/table.hpp"
 #include "core/text.hpp"
 #include "core/units.hpp"
 #include "cri/archive.hpp"
@@ -412,11 +413,10 @@ void check_cached_images(ImageChecks& c, const std::string& pause) {
         return;
     }
     size_t n = 0;
-    for (std::string_view rest = *text; !rest.empty();) {
-        size_t nl = rest.find('\n');
-        std::string_view line = trim_line(rest.substr(0, nl));
-        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-        if (line.empty() || line.front() == '#') continue;
+    // the digest is whatever follows the first tab, spaces around it left out: the row's
+    // text, not its cells, so a stray second tab still reads as the one before did
+    for (const table::Row& row : table::rows(*text)) {
+        std::string_view line = trim_line(row.text);
         ++n;
         size_t tab = line.find('\t');
         const std::string ref(line.substr(0, tab));

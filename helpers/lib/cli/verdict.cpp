@@ -13,12 +13,13 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "config/fragments.hpp"
-#include "config/settings.hpp"
+#include "config/merge.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
 #include "core/text.hpp"
+#include "input/fragments.hpp"
+#include "input/settings.hpp"
 
 namespace eksnode::cli {
 
@@ -84,7 +85,7 @@ FailFast fail_fast_settings(const Paths& paths) {
     if (auto a = s.find("onFailure"); a != s.end() && a->is_string()) f.action = a->get<std::string>();
     if (auto d = s.find("onFailureDelay"); d != s.end()) {
         std::string problem;
-        if (auto ms = config::settings::parse_duration(*d, problem)) f.delay = *ms;
+        if (auto ms = input::settings::parse_duration(*d, problem)) f.delay = *ms;
     }
     return f;
 }

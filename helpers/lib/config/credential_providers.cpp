@@ -5,15 +5,15 @@
 
 #include <fmt/format.h>
 
-#include "config/checks.hpp"
-#include "config/field_text.hpp"
 #include "config/runtimes.hpp"
-#include "config/settings.hpp"
 #include "core/error.hpp"
+#include "format/checks.hpp"
+#include "format/field_text.hpp"
+#include "input/settings.hpp"
 
 namespace eksnode::config::credential_providers {
 
-using settings::detail::expected;
+using input::settings::detail::expected;
 
 std::vector<Provider> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
     std::vector<Provider> out;
@@ -26,7 +26,7 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
                           fmt::format("{} providers, more than {} (kubelet takes 64, the ECR provider included)",
                                       table.size(), max_providers));
     for (const auto& [name, body] : table.items()) {
-        const std::string field = text::child_path(top, name);
+        const std::string field = format::text::child_path(top, name);
         const std::string pointer = "/settings/credentialProviders/" + name;
         auto fail = [&](const std::string& key, const std::string& problem) {
             throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
@@ -34,7 +34,7 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
         };
         if (name == builtin_name)
             fail("", "is the provider eks-node configures itself for ECR: name yours differently");
-        if (std::string p = check::credential_provider_name(name); !p.empty()) fail("", p);
+        if (std::string p = format::check::credential_provider_name(name); !p.empty()) fail("", p);
         if (!body.is_object()) fail("", expected("an object", body));
         Provider p;
         p.name = name;
@@ -48,7 +48,7 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
                     list.push_back(v.get<std::string>());
                 }
             } else if (key == "defaultCacheDuration") {
-                settings::detail::duration_at(value, origin(pointer + "/" + key), field + "." + key);
+                input::settings::detail::duration_at(value, origin(pointer + "/" + key), field + "." + key);
                 // ours are Go durations as they are written ("90s", "5m"); seconds given as a number get their unit
                 p.default_cache_duration = value.is_string() ? value.get<std::string>() : value.dump() + "s";
             } else if (key == "apiVersion") {
@@ -59,13 +59,14 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
             } else if (key == "env") {
                 if (!value.is_object()) fail(key, expected("an object", value));
                 for (const auto& [var, v] : value.items()) {
-                    if (std::string problem = check::env_name(var); !problem.empty()) fail(key + "." + var, problem);
+                    if (std::string problem = format::check::env_name(var); !problem.empty())
+                        fail(key + "." + var, problem);
                     if (!v.is_string()) fail(key + "." + var, expected("a string", v));
                     p.env.emplace_back(var, v.get<std::string>());
                 }
             } else {
-                settings::detail::unknown_field(origin(pointer + "/" + key), field + "." + key,
-                                                "matchImages, defaultCacheDuration, apiVersion, args, env");
+                input::settings::detail::unknown_field(origin(pointer + "/" + key), field + "." + key,
+                                                       "matchImages, defaultCacheDuration, apiVersion, args, env");
             }
         }
         if (p.match_images.empty())
@@ -73,7 +74,7 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
         // as kubelet and eks-node-prepull's reader (cri::parse_provider_config) check it:
         // one they refuse would drop the provider (kubelet: the whole file)
         for (const std::string& m : p.match_images)
-            if (std::string problem = check::match_image(m); !problem.empty()) fail("matchImages", problem);
+            if (std::string problem = format::check::match_image(m); !problem.empty()) fail("matchImages", problem);
         out.push_back(std::move(p));
     }
     std::sort(out.begin(), out.end(), [](const Provider& a, const Provider& b) { return a.name < b.name; });
@@ -83,7 +84,7 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
 std::vector<Provider> of_config(const json& cfg) {
     const json* table = path_in(cfg, {"settings", "credentialProviders"});
     if (!table) return {};
-    return read(*table, text::origin_in_config(cfg));
+    return read(*table, format::text::origin_in_config(cfg));
 }
 
 std::string binary_problem(const Provider& p, const Paths& paths) {

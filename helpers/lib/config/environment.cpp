@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/environment.hpp"
 
-#include "config/checks.hpp"
+#include "format/checks.hpp"
 
 namespace eksnode::config::environment {
 
@@ -18,7 +18,7 @@ std::map<std::string, Value> of_unit(const json& spec, std::string_view unit) {
     if (auto d = sections->find("default"); d != sections->end()) take("default", *d);
     if (unit.empty()) return out;
     for (const auto& [key, section] : sections->items())
-        if (key != "default" && check::service_section_unit(key) == unit) take(key, section);
+        if (key != "default" && format::check::service_section_unit(key) == unit) take(key, section);
     return out;
 }
 

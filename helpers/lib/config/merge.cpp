@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Merging fragments in order, recording which source set every value.
+#include "config/merge.hpp"
+
 #include <fmt/format.h>
 
-#include "config/fragments.hpp"
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/fsutil.hpp"
+#include "input/fragments.hpp"
+#include "input/sources.hpp"
 
 namespace eksnode::config {
 
@@ -81,18 +84,18 @@ void merge_value(json& dst, const json& src, const std::string& pointer, const s
 
 }  // namespace
 
-void merge_fragment(json& spec, json& settings, const Fragment& f, Origins& origins) {
+void merge_fragment(json& spec, json& settings, const input::Fragment& f, Origins& origins) {
     merge_value(spec, f.spec, "/spec", f.source, origins);
     merge_value(settings, f.settings, "/settings", f.source, origins);
 }
 
 json static_settings(const Paths& paths) {
-    const std::string slot = std::string(user_data_slot) + ".toml";
+    const std::string slot = std::string(input::user_data_slot) + ".toml";
     json spec = json::object(), settings = json::object();
     Origins origins;
-    for (const FragmentFile& f : fragment_files(paths)) {
-        if (f.name == slot || is_mask(f.path)) continue;
-        Fragment frag = fragment_from_toml(read_fragment_file(f.path), f.path.string());
+    for (const input::FragmentFile& f : input::fragment_files(paths)) {
+        if (f.name == slot || input::is_mask(f.path)) continue;
+        input::Fragment frag = input::fragment_from_toml(input::read_fragment_file(f.path), f.path.string());
         validate_fragment(frag);
         merge_fragment(spec, settings, frag, origins);
     }
@@ -100,20 +103,20 @@ json static_settings(const Paths& paths) {
     return settings;
 }
 
-json settings_with_user_data(const Paths& paths, const std::vector<Fragment>& user_data) {
-    const std::string slot = std::string(user_data_slot) + ".toml";
+json settings_with_user_data(const Paths& paths, const std::vector<input::Fragment>& user_data) {
+    const std::string slot = std::string(input::user_data_slot) + ".toml";
     json spec = json::object(), settings = json::object();
     Origins origins;
     bool placed = false;
     auto place = [&] {
-        for (const Fragment& f : user_data) merge_fragment(spec, settings, f, origins);
+        for (const input::Fragment& f : user_data) merge_fragment(spec, settings, f, origins);
         placed = true;
     };
-    for (const FragmentFile& f : fragment_files(paths)) {  // sorted by name
+    for (const input::FragmentFile& f : input::fragment_files(paths)) {  // sorted by name
         if (!placed && f.name >= slot) place();
         // an admin's file in the slot hides the user data from eks-node-config
-        if (f.name == slot || is_mask(f.path)) continue;
-        Fragment frag = fragment_from_toml(read_fragment_file(f.path), f.path.string());
+        if (f.name == slot || input::is_mask(f.path)) continue;
+        input::Fragment frag = input::fragment_from_toml(input::read_fragment_file(f.path), f.path.string());
         validate_fragment(frag);
         merge_fragment(spec, settings, frag, origins);
     }

@@ -5,15 +5,15 @@
 
 #include <fmt/format.h>
 
-#include "config/checks.hpp"
-#include "config/field_text.hpp"
-#include "config/settings.hpp"
-#include "config/sources.hpp"
 #include "core/error.hpp"
+#include "format/certificate.hpp"
+#include "format/checks.hpp"
+#include "format/field_text.hpp"
+#include "input/settings.hpp"
 
 namespace eksnode::config::registries {
 
-using settings::detail::expected;
+using input::settings::detail::expected;
 
 namespace {
 
@@ -47,7 +47,7 @@ struct At {
 // TLS stack when used; here only what cannot be a key is refused (a pasted
 // certificate, a cut copy).
 std::string private_key_problem(std::string_view pem) {
-    std::string_view t = text::trim(pem);
+    std::string_view t = format::text::trim(pem);
     const size_t begin = t.find("-----BEGIN ");
     const size_t end = t.find("-----END ");
     if (begin != 0 || end == std::string_view::npos ||
@@ -61,11 +61,11 @@ std::string private_key_problem(std::string_view pem) {
 Tls read_tls(const json& body, const At& at) {
     Tls t;
     const std::string ca = at.string(body, "ca");
-    if (!ca.empty()) t.ca_pem = certificate_authority_pem(ca, at.origin(at.pointer + "/ca"), at.field + ".ca");
+    if (!ca.empty()) t.ca_pem = format::certificate_authority_pem(ca, at.origin(at.pointer + "/ca"), at.field + ".ca");
     const std::string cert = at.string(body, "clientCertificate");
     if (!cert.empty())
-        t.client_cert_pem = certificate_authority_pem(cert, at.origin(at.pointer + "/clientCertificate"),
-                                                      at.field + ".clientCertificate");
+        t.client_cert_pem = format::certificate_authority_pem(cert, at.origin(at.pointer + "/clientCertificate"),
+                                                              at.field + ".clientCertificate");
     t.client_key_pem = at.string(body, "clientKey");
     if (!t.client_key_pem.empty()) {
         if (std::string p = private_key_problem(t.client_key_pem); !p.empty()) at.fail("clientKey", p);
@@ -83,13 +83,13 @@ Mirror read_mirror(const json& body, const At& at) {
     for (const auto& [key, value] : body.items())
         if (key != "endpoint" && key != "capabilities" && key != "overridePath" && key != "ca" &&
             key != "clientCertificate" && key != "clientKey" && key != "insecure")
-            settings::detail::unknown_field(at.origin(at.pointer + "/" + key), at.field + "." + key,
-                                            "endpoint, capabilities, overridePath, ca, clientCertificate, "
-                                            "clientKey, insecure");
+            input::settings::detail::unknown_field(at.origin(at.pointer + "/" + key), at.field + "." + key,
+                                                   "endpoint, capabilities, overridePath, ca, clientCertificate, "
+                                                   "clientKey, insecure");
     Mirror m;
     m.endpoint = at.string(body, "endpoint");
     if (m.endpoint.empty()) at.fail("endpoint", "is required: the mirror's URL (https://HOST[:PORT][/PATH])");
-    if (std::string p = check::http_url(m.endpoint); !p.empty()) at.fail("endpoint", p);
+    if (std::string p = format::check::http_url(m.endpoint); !p.empty()) at.fail("endpoint", p);
     if (const json* caps = path_in(body, {"capabilities"})) {
         if (!caps->is_array() || caps->empty()) at.fail("capabilities", expected("a non-empty list", *caps));
         m.capabilities.clear();
@@ -98,7 +98,7 @@ Mirror read_mirror(const json& body, const At& at) {
             // fourth would fail the whole hosts.toml at the first pull, and containerd would
             // fall back to the registry itself
             if (c != "pull" && c != "resolve" && c != "push")
-                at.fail("capabilities", fmt::format("{} is not one of pull, resolve, push", text::describe(c)));
+                at.fail("capabilities", fmt::format("{} is not one of pull, resolve, push", format::text::describe(c)));
             if (std::find(m.capabilities.begin(), m.capabilities.end(), c.get<std::string>()) == m.capabilities.end())
                 m.capabilities.push_back(c.get<std::string>());
         }
@@ -111,14 +111,14 @@ Mirror read_mirror(const json& body, const At& at) {
 // Plain HTTP is spelled out or refused: an http:// URL pasted by mistake
 // would send every pull, and its credentials, in clear.
 void require_insecure_for_http(const std::string& endpoint, const Tls& tls, const At& at, const char* key) {
-    if (text::lower(endpoint.substr(0, 7)) == "http://" && !tls.insecure)
-        at.fail(key,
-                fmt::format("{} is plain HTTP: set insecure = true beside it to allow that", text::quote(endpoint)));
+    if (format::text::lower(endpoint.substr(0, 7)) == "http://" && !tls.insecure)
+        at.fail(key, fmt::format("{} is plain HTTP: set insecure = true beside it to allow that",
+                                 format::text::quote(endpoint)));
 }
 
 }  // namespace
 
-std::string host_problem(std::string_view key) { return check::registry_host(key); }
+std::string host_problem(std::string_view key) { return format::check::registry_host(key); }
 
 std::vector<Registry> read(const json& table, const Origin& origin) {
     std::vector<Registry> out;
@@ -129,7 +129,7 @@ std::vector<Registry> read(const json& table, const Origin& origin) {
         throw ConfigError(origin("/settings/registries"), "settings.registries",
                           fmt::format("{} registries, more than {}", table.size(), max_registries));
     for (const auto& [host, body] : table.items()) {
-        const At at{text::child_path("settings.registries", host), "/settings/registries/" + host, origin};
+        const At at{format::text::child_path("settings.registries", host), "/settings/registries/" + host, origin};
         if (std::string p = host_problem(host); !p.empty()) at.fail("", p);
         if (!body.is_object()) at.fail("", expected("an object", body));
         Registry r;
@@ -147,8 +147,8 @@ std::vector<Registry> read(const json& table, const Origin& origin) {
             if (ms->size() > max_mirrors)
                 at.fail("mirrors", fmt::format("{} mirrors, more than {}", ms->size(), max_mirrors));
             for (size_t i = 0; i < ms->size(); ++i) {
-                const At mat{text::element_path(at.field + ".mirrors", i), fmt::format("{}/mirrors/{}", at.pointer, i),
-                             origin};
+                const At mat{format::text::element_path(at.field + ".mirrors", i),
+                             fmt::format("{}/mirrors/{}", at.pointer, i), origin};
                 Mirror m = read_mirror((*ms)[i], mat);
                 require_insecure_for_http(m.endpoint, m.tls, mat, "endpoint");
                 // hosts.toml has one [host."ENDPOINT"] table per mirror: a second
@@ -156,16 +156,16 @@ std::vector<Registry> read(const json& table, const Origin& origin) {
                 for (size_t j = 0; j < r.mirrors.size(); ++j)
                     if (r.mirrors[j].endpoint == m.endpoint)
                         mat.fail("endpoint", fmt::format("{} is mirrors[{}]'s endpoint too: name each mirror once",
-                                                         text::quote(m.endpoint), j));
+                                                         format::text::quote(m.endpoint), j));
                 r.mirrors.push_back(std::move(m));
             }
         }
         for (const auto& [key, value] : body.items())
             if (key != "ca" && key != "clientCertificate" && key != "clientKey" && key != "insecure" &&
                 key != "username" && key != "password" && key != "mirrors")
-                settings::detail::unknown_field(origin(at.pointer + "/" + key), at.field + "." + key,
-                                                "mirrors, ca, clientCertificate, clientKey, insecure, username, "
-                                                "password");
+                input::settings::detail::unknown_field(origin(at.pointer + "/" + key), at.field + "." + key,
+                                                       "mirrors, ca, clientCertificate, clientKey, insecure, username, "
+                                                       "password");
         out.push_back(std::move(r));
     }
     // in host order, whatever order the sources merged them in
@@ -176,7 +176,7 @@ std::vector<Registry> read(const json& table, const Origin& origin) {
 std::vector<Registry> of_config(const json& cfg) {
     const json* table = path_in(cfg, {"settings", "registries"});
     if (!table) return {};
-    return read(*table, text::origin_in_config(cfg));
+    return read(*table, format::text::origin_in_config(cfg));
 }
 
 std::string host_dir(const Registry& r) { return fmt::format("/etc/containerd/certs.d/{}", r.host); }

@@ -9,17 +9,17 @@
 
 #include <fmt/format.h>
 
-#include "config/field_text.hpp"
-#include "config/settings.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
 #include "core/text.hpp"
+#include "format/field_text.hpp"
+#include "input/settings.hpp"
 
 namespace eksnode::config::runtimes {
 
-using settings::detail::expected;
+using input::settings::detail::expected;
 
 std::vector<Handler> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
     std::vector<Handler> out;
@@ -31,7 +31,7 @@ std::vector<Handler> read(const json& table, const std::function<std::string(con
                           fmt::format("{} runtime handlers, more than {}", table.size(), max_handlers));
     std::string default_name;
     for (const auto& [name, body] : table.items()) {
-        const std::string field = text::child_path("settings.runtimes", name);
+        const std::string field = format::text::child_path("settings.runtimes", name);
         const std::string pointer = "/settings/runtimes/" + name;
         auto fail = [&](const std::string& key, const std::string& problem) {
             throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
@@ -64,7 +64,7 @@ std::vector<Handler> read(const json& table, const std::function<std::string(con
             fail("binary", "is required: the OCI runtime (io.containerd.runc.v2) or the shim the handler runs");
         if (h.type != runc_v2 && !(h.type.starts_with("io.containerd.") && h.type.size() > 14))
             fail("type", fmt::format("{} is not a containerd runtime type ({}, or a shim's io.containerd.NAME.vN)",
-                                     text::quote(h.type), runc_v2));
+                                     format::text::quote(h.type), runc_v2));
         if (h.type == runc_v2 && h.options.contains("BinaryName"))
             fail("options.BinaryName", "is what binary sets: set binary only");
         if (h.is_default) {
@@ -84,7 +84,7 @@ std::vector<Handler> read(const json& table, const std::function<std::string(con
 std::vector<Handler> of_config(const json& cfg) {
     const json* table = path_in(cfg, {"settings", "runtimes"});
     if (!table) return {};
-    return read(*table, text::origin_in_config(cfg));
+    return read(*table, format::text::origin_in_config(cfg));
 }
 
 std::string module_name(std::string_view name) {
@@ -130,8 +130,8 @@ ModuleCheck check_module(std::string_view name, const Paths& paths) {
         }
         if (text && lists_module(*text, kname)) return r;
     }
-    r.problem = fmt::format("{} is neither loaded nor built into kernel {}, nor in {}/modules.dep", text::quote(name),
-                            *release, dir);
+    r.problem = fmt::format("{} is neither loaded nor built into kernel {}, nor in {}/modules.dep",
+                            format::text::quote(name), *release, dir);
     return r;
 }
 

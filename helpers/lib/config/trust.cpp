@@ -5,15 +5,15 @@
 
 #include <fmt/format.h>
 
-#include "config/checks.hpp"
-#include "config/field_text.hpp"
-#include "config/settings.hpp"
-#include "config/sources.hpp"
 #include "core/error.hpp"
+#include "format/certificate.hpp"
+#include "format/checks.hpp"
+#include "format/field_text.hpp"
+#include "input/settings.hpp"
 
 namespace eksnode::config::trust {
 
-using settings::detail::expected;
+using input::settings::detail::expected;
 
 std::vector<Bundle> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
     std::vector<Bundle> out;
@@ -24,14 +24,14 @@ std::vector<Bundle> read(const json& table, const std::function<std::string(cons
         throw ConfigError(origin("/settings/trust"), "settings.trust",
                           fmt::format("{} bundles, more than {}", table.size(), max_bundles));
     for (const auto& [name, body] : table.items()) {
-        const std::string field = text::child_path("settings.trust", name);
+        const std::string field = format::text::child_path("settings.trust", name);
         const std::string pointer = "/settings/trust/" + name;
         auto fail = [&](const std::string& key, const std::string& problem) {
             throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
                               key.empty() ? field : field + "." + key, problem);
         };
         // the name is a file name in the store's directories
-        if (std::string p = check::runtime_handler_name(name); !p.empty()) fail("", p);
+        if (std::string p = format::check::runtime_handler_name(name); !p.empty()) fail("", p);
         if (!body.is_object()) fail("", expected("an object", body));
         Bundle b;
         b.name = name;
@@ -40,14 +40,14 @@ std::vector<Bundle> read(const json& table, const std::function<std::string(cons
             if (key == "certificates") {
                 if (!value.is_string()) fail(key, expected("a string", value));
                 // the cluster CA's check: strict DER of every certificate, normalized PEM out
-                b.pem =
-                    certificate_authority_pem(value.get<std::string>(), origin(pointer + "/" + key), field + "." + key);
+                b.pem = format::certificate_authority_pem(value.get<std::string>(), origin(pointer + "/" + key),
+                                                          field + "." + key);
             } else if (key == "trusted") {
                 if (!value.is_boolean()) fail(key, expected("a boolean", value));
                 b.trusted = value.get<bool>();
             } else {
-                settings::detail::unknown_field(origin(pointer + "/" + key), field + "." + key,
-                                                "certificates, trusted");
+                input::settings::detail::unknown_field(origin(pointer + "/" + key), field + "." + key,
+                                                       "certificates, trusted");
             }
         }
         if (b.pem.empty()) fail("certificates", "is required: the PEM (or base64) certificates of the bundle");
@@ -60,7 +60,7 @@ std::vector<Bundle> read(const json& table, const std::function<std::string(cons
 std::vector<Bundle> of_config(const json& cfg) {
     const json* table = path_in(cfg, {"settings", "trust"});
     if (!table) return {};
-    return read(*table, text::origin_in_config(cfg));
+    return read(*table, format::text::origin_in_config(cfg));
 }
 
 }  // namespace eksnode::config::trust

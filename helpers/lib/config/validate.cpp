@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Validation against the field table (config/schema.hpp), per fragment and of
+// Validation against the field table (input/schema.hpp), per fragment and of
 // the merged whole.
+#include "config/validate.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -8,27 +10,27 @@
 
 #include <fmt/format.h>
 
-#include "config/aws_env.hpp"
-#include "config/checks.hpp"
 #include "config/credential_providers.hpp"
-#include "config/field_text.hpp"
-#include "config/hooks.hpp"
 #include "config/registries.hpp"
 #include "config/runtimes.hpp"
-#include "config/schema.hpp"
-#include "config/settings.hpp"
-#include "config/sources.hpp"
-#include "config/toml_json.hpp"
 #include "config/trust.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
+#include "format/checks.hpp"
+#include "format/field_text.hpp"
+#include "format/toml_json.hpp"
+#include "input/aws_env.hpp"
+#include "input/hooks.hpp"
+#include "input/schema.hpp"
+#include "input/settings.hpp"
+#include "input/sources.hpp"
 
 namespace eksnode::config {
 
 namespace {
 
-using schema::Field;
-using schema::Kind;
+using input::schema::Field;
+using input::schema::Kind;
 
 class Validator {
 public:
@@ -45,7 +47,7 @@ public:
     void value(const json& v, const Field& f, const std::string& path) const {
         if (!f.refused.empty()) {
             // its zero value (false, "", {}) asks for nothing eks-node would not do
-            if (std::string why = schema::refusal(f, v); !why.empty()) fail(path, why);
+            if (std::string why = input::schema::refusal(f, v); !why.empty()) fail(path, why);
             return;
         }
         if (f.read) return f.read(v, source_);
@@ -63,7 +65,7 @@ public:
 
 private:
     void expect(bool ok, const json& v, const Field& f, const std::string& path) const {
-        if (!ok) fail(path, fmt::format("expected {}, got {}", schema::expected(f), text::describe(v)));
+        if (!ok) fail(path, fmt::format("expected {}, got {}", input::schema::expected(f), format::text::describe(v)));
     }
 
     [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
@@ -78,22 +80,22 @@ private:
     // that the error stays one line.
     void free_keys(const json& v, const std::string& path) const {
         if (v.is_array()) {
-            for (size_t i = 0; i < v.size(); ++i) free_keys(v[i], text::element_path(path, i));
+            for (size_t i = 0; i < v.size(); ++i) free_keys(v[i], format::text::element_path(path, i));
             return;
         }
         if (!v.is_object()) return;
         for (const auto& [key, child] : v.items()) {
-            if (!toml_writable_key(key))
-                fail(text::child_path(path, text::quote(key)),
+            if (!format::toml_writable_key(key))
+                fail(format::text::child_path(path, format::text::quote(key)),
                      "a key with a control character (a newline, a tab...) or an apostrophe, which config.toml's "
                      "writer leaves unquoted");
-            free_keys(child, text::child_path(path, key));
+            free_keys(child, format::text::child_path(path, key));
         }
     }
 
     void duration(const json& v, const std::string& path) const {
         std::string problem;
-        if (!settings::parse_duration(v, problem)) fail(path, problem);
+        if (!input::settings::parse_duration(v, problem)) fail(path, problem);
     }
 
     void object(const json& v, const Field& f, const std::string& path) const {
@@ -102,7 +104,7 @@ private:
         for (const auto& item : v.items()) {
             const std::string& key = item.key();
             const json& child = item.value();
-            std::string child_path = text::child_path(path, key);
+            std::string child_path = format::text::child_path(path, key);
             each([&] {
                 const Field* member = f.member(key);
                 if (!member) fail(child_path, unknown_field(f, key, path));
@@ -121,7 +123,7 @@ private:
             if (m.refused.empty()) names.push_back(m.name);
         if (f.unknown_what.empty()) {
             constexpr size_t listed = 8;
-            const std::string nearest = text::nearest(key, names);
+            const std::string nearest = format::text::nearest(key, names);
             if (names.size() <= listed)
                 return fmt::format("unknown field (nearest known field: {}; known fields: {})", nearest,
                                    fmt::join(names, ", "));
@@ -136,7 +138,7 @@ private:
         for (const auto& item : v.items()) {
             const std::string& key = item.key();
             const json& child = item.value();
-            std::string child_path = text::child_path(path, key);
+            std::string child_path = format::text::child_path(path, key);
             each([&] {
                 if (std::string problem = f.check(key); !problem.empty()) fail(child_path, problem);
                 value(child, f.element(), child_path);
@@ -146,14 +148,15 @@ private:
 
     void list(const json& v, const Field& f, const std::string& path) const {
         expect(v.is_array(), v, f, path);
-        for (size_t i = 0; i < v.size(); ++i) each([&] { value(v[i], f.element(), text::element_path(path, i)); });
+        for (size_t i = 0; i < v.size(); ++i)
+            each([&] { value(v[i], f.element(), format::text::element_path(path, i)); });
     }
 
     void string(const json& v, const Field& f, const std::string& path) const {
         expect(v.is_string(), v, f, path);
         const std::string& s = v.get_ref<const std::string&>();
         if (!f.choices.empty() && std::find(f.choices.begin(), f.choices.end(), s) == f.choices.end())
-            fail(path, fmt::format("{} is not {}", text::quote(s), schema::expected(f)));
+            fail(path, fmt::format("{} is not {}", format::text::quote(s), input::schema::expected(f)));
         if (f.check)
             if (std::string problem = f.check(s); !problem.empty()) fail(path, problem);
     }
@@ -228,7 +231,7 @@ void check_kubelet_max_pods(const json& spec, const Origins& origins) {
               (v->is_number_unsigned() && v->get<unsigned long long>() >= 1 && v->get<unsigned long long>() <= max);
     if (!ok)
         throw ConfigError(origin_of(origins, "/spec/kubelet/config/maxPods"), "spec.kubelet.config.maxPods",
-                          fmt::format("{} is not an integer from 1 to {}", text::describe(*v), max));
+                          fmt::format("{} is not an integer from 1 to {}", format::text::describe(*v), max));
 }
 
 // settings.swap against the settings it needs (eks-node-swap(8)), as
@@ -256,12 +259,12 @@ void check_kubelet_healthz(const json& spec, const Origins& origins) {
     if (auto p = c->find("healthzPort"); p != c->end() && !p->is_null())
         if (!p->is_number_integer() || p->get<int64_t>() < 0 || p->get<int64_t>() > 65535)
             throw ConfigError(origin_of(origins, "/spec/kubelet/config/healthzPort"), "spec.kubelet.config.healthzPort",
-                              fmt::format("{} is not a port (0 to 65535; 0: none)", text::describe(*p)));
+                              fmt::format("{} is not a port (0 to 65535; 0: none)", format::text::describe(*p)));
     if (auto a = c->find("healthzBindAddress"); a != c->end() && !a->is_null()) {
         std::string problem = a->is_string() ? (a->get_ref<const std::string&>().empty()
                                                     ? std::string()
-                                                    : check::ip_address(a->get_ref<const std::string&>()))
-                                             : fmt::format("{} is not a string", text::describe(*a));
+                                                    : format::check::ip_address(a->get_ref<const std::string&>()))
+                                             : fmt::format("{} is not a string", format::text::describe(*a));
         if (!problem.empty())
             throw ConfigError(origin_of(origins, "/spec/kubelet/config/healthzBindAddress"),
                               "spec.kubelet.config.healthzBindAddress", problem);
@@ -286,7 +289,7 @@ void check_kubelet_config_mode(const json& spec, const json& settings, const Ori
         throw ConfigError(origin_of(origins, fmt::format("/spec/kubelet/config/{}", key)),
                           fmt::format("spec.kubelet.config.{}", key),
                           fmt::format("{} with settings.kubelet.configMode = replace: must be \"{}\" ({})",
-                                      text::describe(*v), want, why));
+                                      format::text::describe(*v), want, why));
     };
     refuse_unless("kind", "KubeletConfiguration", "the one document kubelet's --config reads");
     refuse_unless("apiVersion", "kubelet.config.k8s.io/v1beta1", "the version eks-node writes and checks");
@@ -300,23 +303,23 @@ void check_kubelet_config_mode(const json& spec, const json& settings, const Ori
         if (table && !table->is_null() && !table->is_object())
             throw ConfigError(origin_of(origins, "/spec/kubelet/config/authentication"),
                               fmt::format("spec.kubelet.config.{}", field),
-                              fmt::format("{} is not a table", text::describe(*table)));
+                              fmt::format("{} is not a table", format::text::describe(*table)));
 }
 
 // The AWS SDK variables of the node's environment, which eks-node-config's
-// own AWS client reads too (config/aws_env.hpp): checked by the client's
+// own AWS client reads too (input/aws_env.hpp): checked by the client's
 // reader, whether or not this run makes an API call.
 void check_aws_environment(const json& spec, const Origins& origins) {
     const json* section = path_in(spec, {"instance", "environment", "default"});
     if (!section || !section->is_object()) return;
-    aws_env::Values ignored;
-    for (std::string_view name : aws_env::names) {
+    input::aws_env::Values ignored;
+    for (std::string_view name : input::aws_env::names) {
         auto v = section->find(name);
         if (v == section->end() || !v->is_string()) continue;
         std::string key(name);
-        aws_env::read(name, v->get_ref<const std::string&>(), ignored,
-                      origin_of(origins, "/spec/instance/environment/default/" + key),
-                      "spec.instance.environment.default." + key);
+        input::aws_env::read(name, v->get_ref<const std::string&>(), ignored,
+                             origin_of(origins, "/spec/instance/environment/default/" + key),
+                             "spec.instance.environment.default." + key);
     }
 }
 
@@ -329,7 +332,7 @@ void check_environment_sections(const json& spec, const Origins& origins) {
     if (!sections || !sections->is_object()) return;
     std::map<std::string, std::string> first_key;  // unit -> the section that named it first
     for (const auto& [key, vars] : sections->items()) {
-        std::string unit = check::service_section_unit(key);
+        std::string unit = format::check::service_section_unit(key);
         auto [it, fresh] = first_key.emplace(unit, key);
         if (fresh) continue;
         // the source of the section: the origin of any of its variables
@@ -337,7 +340,7 @@ void check_environment_sections(const json& spec, const Origins& origins) {
         auto origin = origins.lower_bound(pointer);
         bool known = origin != origins.end() && origin->first.starts_with(pointer);
         throw ConfigError(known ? origin->second : sources_consulted(origins),
-                          text::child_path("spec.instance.environment", key),
+                          format::text::child_path("spec.instance.environment", key),
                           fmt::format("names the same unit as spec.instance.environment.{} ({}.service): use one "
                                       "section for it",
                                       it->second, unit));
@@ -365,7 +368,7 @@ void check_static_pod_path(const json& spec, const json& settings, const Origins
         throw ConfigError(origin_of(origins, "/spec/kubelet/config/staticPodPath"), "spec.kubelet.config.staticPodPath",
                           fmt::format("cannot be set together with settings.staticPods ({}): eks-node sets it to its "
                                       "directory of static pods",
-                                      text::child_path("settings.staticPods", first)));
+                                      format::text::child_path("settings.staticPods", first)));
     const json* flags = path_in(spec, {"kubelet", "flags"});
     if (!flags || !flags->is_array()) return;
     for (const json& f : *flags) {
@@ -375,16 +378,17 @@ void check_static_pod_path(const json& spec, const json& settings, const Origins
             throw ConfigError(origin_of(origins, "/spec/kubelet/flags"), "spec.kubelet.flags",
                               fmt::format("{} cannot be given together with settings.staticPods ({}): eks-node sets "
                                           "staticPodPath to its directory of static pods",
-                                          text::quote(s), text::child_path("settings.staticPods", first)));
+                                          format::text::quote(s),
+                                          format::text::child_path("settings.staticPods", first)));
     }
 }
 
 }  // namespace
 
-void validate_fragment(const Fragment& f, ConfigErrors* all) {
+void validate_fragment(const input::Fragment& f, ConfigErrors* all) {
     Validator check(f.source, all);
-    check.each([&] { check.value(f.spec, schema::spec(), "spec"); });
-    check.each([&] { check.value(f.settings, schema::settings(), "settings"); });
+    check.each([&] { check.value(f.spec, input::schema::spec(), "spec"); });
+    check.each([&] { check.value(f.settings, input::schema::settings(), "settings"); });
 }
 
 void validate_settings(const json& settings, const Origins& origins) {
@@ -397,7 +401,7 @@ void validate_settings(const json& settings, const Origins& origins) {
         return sources_consulted(origins);
     };
     if (auto h = settings.find("hooks"); h != settings.end())
-        hooks::read(*h, [&](const std::string& pointer) { return origin_of(origins, pointer); });
+        input::hooks::read(*h, [&](const std::string& pointer) { return origin_of(origins, pointer); });
     // Counted on the merged table: each source may add a few.
     if (auto p = settings.find("staticPods"); p != settings.end() && p->is_object() && p->size() > max_static_pods)
         throw ConfigError(origin("/settings/staticPods"), "settings.staticPods",
@@ -417,7 +421,7 @@ void validate_settings(const json& settings, const Origins& origins) {
     // eks-node-preflight's bound, refused here as the step refuses it
     if (const json* t = path_in(settings, {"preflight", "timeout"})) {
         std::string problem;
-        if (auto d = settings::parse_duration(*t, problem); d && *d > settings::max_preflight_timeout)
+        if (auto d = input::settings::parse_duration(*t, problem); d && *d > input::settings::max_preflight_timeout)
             throw ConfigError(origin_of(origins, "/settings/preflight/timeout"), "settings.preflight.timeout",
                               "at most 5m: the unit allows 330 s");
     }
@@ -426,7 +430,8 @@ void validate_settings(const json& settings, const Origins& origins) {
     // Each key was read with its fragment (validate_fragment()); the merged
     // table adds the rule between keys, whose error names where
     // requestTimeout was set. eks-node-imds calls the same reader.
-    settings::read_imds(*imds, origin_of(origins, "/settings/imds/requestTimeout"), settings::Table::merged);
+    input::settings::read_imds(*imds, origin_of(origins, "/settings/imds/requestTimeout"),
+                               input::settings::Table::merged);
 }
 
 ServiceCidrStrategy service_cidr_strategy(const json& settings) {

@@ -2,7 +2,7 @@
 // The HTTP/1.1 that IMDS needs, and nothing more: endpoints that are IP
 // literals, requests of a few headers, and a response parser that is a pure
 // function of the bytes fed to it (unit-tested on its own, split anywhere).
-// The I/O lives in imds/client.cpp; config/settings.cpp reads endpoints with
+// The I/O lives in imds/client.cpp; input/settings.cpp reads endpoints with
 // parse_endpoint, so [settings.imds] endpoint has one grammar. In core/, below
 // both.
 //

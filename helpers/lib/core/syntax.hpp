@@ -11,7 +11,7 @@
 // it back unchanged, or throws Unwritable saying why it cannot. The *_problem
 // functions say the same ahead of time, for the checks that refuse such
 // input where it enters (exit 6, naming the source). TOML values are written
-// by config::json_to_toml (toml++), which quotes them; its comments come from
+// by format::json_to_toml (toml++), which quotes them; its comments come from
 // comment() here.
 #pragma once
 

@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "config/checks.hpp"
 #include "core/error.hpp"
 #include "core/process.hpp"
+#include "format/checks.hpp"
 
 namespace eksnode::cri {
 
@@ -32,8 +32,8 @@ namespace detail {
 // mismatch the text resumes one byte further under it. At most
 // (pattern + 1) * (label + 1) elements are compared; `steps` counts them.
 bool glob(std::string_view p, std::string_view s, size_t& steps) {
-    using config::check::glob::element;
-    if (!config::check::glob::well_formed(p)) return false;
+    using format::check::glob::element;
+    if (!format::check::glob::well_formed(p)) return false;
     size_t pi = 0, si = 0;
     size_t star_p = std::string_view::npos, star_s = 0;  // after the last '*', and where its run ends
     while (si < s.size()) {
@@ -154,9 +154,9 @@ std::vector<Provider> parse_provider_config(std::string_view text, const std::st
             throw ConfigError(source, where + ".name", "not a file name");
         pr.match_images = strings_at(p, "matchImages", source, where);
         if (pr.match_images.empty()) throw ConfigError(source, where + ".matchImages", "empty");
-        // kubelet's URL check and ours, the one eks-node-config's (config::check::match_image)
+        // kubelet's URL check and ours, the one eks-node-config's (format::check::match_image)
         for (size_t j = 0; j < pr.match_images.size(); ++j)
-            if (std::string problem = config::check::match_image(pr.match_images[j]); !problem.empty())
+            if (std::string problem = format::check::match_image(pr.match_images[j]); !problem.empty())
                 throw ConfigError(source, fmt::format("{}.matchImages[{}]", where, j), problem);
         pr.api_version = string_at(p, "apiVersion");
         if (!pr.api_version.starts_with("credentialprovider.kubelet.k8s.io/"))

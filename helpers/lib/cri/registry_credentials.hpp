@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "config/checks.hpp"
 #include "core/jsonutil.hpp"
 #include "cri/image_service.hpp"
+#include "format/checks.hpp"
 
 namespace eksnode::cri {
 
@@ -33,7 +33,7 @@ struct Provider {
 // (exit 6) for a document kubelet would refuse too: a provider without a
 // name or matchImages, a name with a '/', more than 64 providers, a
 // matchImages pattern kubelet's URL check refuses; or beyond ours: a pattern
-// config::check::match_image() refuses (longer than max_pattern_bytes, a
+// format::check::match_image() refuses (longer than max_pattern_bytes, a
 // malformed glob that would never match, ...: tests/data/match-images.tsv).
 std::vector<Provider> parse_provider_config(std::string_view text, const std::string& source);
 
@@ -49,7 +49,7 @@ bool image_matches(std::string_view pattern, std::string_view image);
 // The longest matchImages pattern parse_provider_config accepts: a host name
 // (253) with a port and a path prefix. The matcher is linear in it; the cap
 // keeps what a provider config can make it do small and stated.
-inline constexpr size_t max_pattern_bytes = config::check::max_match_image_bytes;
+inline constexpr size_t max_pattern_bytes = format::check::max_match_image_bytes;
 
 namespace detail {
 // One host label against one label of a pattern (Go's path.Match); `steps`

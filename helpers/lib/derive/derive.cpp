@@ -6,11 +6,11 @@
 
 #include <fmt/format.h>
 
-#include "config/checks.hpp"
-#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "derive/internal.hpp"
+#include "format/certificate.hpp"
+#include "format/checks.hpp"
 #include "storage/storage.hpp"
 
 namespace eksnode::derive {
@@ -489,8 +489,8 @@ void derive_swap(const Config& cfg, const MachineFacts& m, Recorder& rec) {
     if (!cfg.at("/settings/swap")) return;
     constexpr std::string_view size_pointer = "/settings/swap/size";
     const std::string size = cfg.required_string(size_pointer);
-    const long mib = config::check::swap_size_mib(size);
-    if (mib <= 0) cfg.bad(size_pointer, config::check::swap_size(size));
+    const long mib = format::check::swap_size_mib(size);
+    if (mib <= 0) cfg.bad(size_pointer, format::check::swap_size(size));
     if (compare_versions(m.kubelet_version, "1.30") < 0)
         cfg.bad(size_pointer,
                 fmt::format("a swap file needs kubelet 1.30 or later, and this node's is {}: kubelet's NodeSwap "
@@ -520,7 +520,7 @@ void derive_swap(const Config& cfg, const MachineFacts& m, Recorder& rec) {
 
 void derive_cluster_access(const Config& cfg, Recorder& rec) {
     constexpr std::string_view ca_pointer = "/spec/cluster/certificateAuthority";
-    std::string pem = config::certificate_authority_pem(cfg.required_string(ca_pointer), cfg.source(ca_pointer),
+    std::string pem = format::certificate_authority_pem(cfg.required_string(ca_pointer), cfg.source(ca_pointer),
                                                         "spec.cluster.certificateAuthority");
     std::size_t certs = 0;
     for (std::size_t at = pem.find("-----BEGIN CERTIFICATE-----"); at != std::string::npos;

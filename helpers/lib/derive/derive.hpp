@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "config/defaults.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
+#include "input/defaults.hpp"
 
 namespace eksnode::derive {
 
@@ -140,7 +140,7 @@ MaxPodsValue max_pods_for(std::string_view instance_type, EniLimits limits, cons
 inline constexpr long max_pods_limit = 30000;
 // nodeadm's DefaultMaxPods (kubelet's own default) for an instance type no
 // table or API knows, unless settings.maxPods.default says otherwise.
-inline constexpr int fallback_max_pods = config::defaults::kubelet_max_pods;
+inline constexpr int fallback_max_pods = input::defaults::kubelet_max_pods;
 
 int cpu_millicores_to_reserve(int cpu_millicores);
 int memory_mib_to_reserve(int max_pods);

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "config/field_text.hpp"
+#include "format/field_text.hpp"
 
 namespace eksnode::derive {
 
@@ -63,9 +63,9 @@ struct Walk {
     // A name near enough to `key` to be what was meant: one edit in three
     // (two at least), letter case aside; "" when none is that near.
     std::string near_name(std::string_view key, std::string_view prefix) const {
-        std::string best = config::text::nearest(key, names_at(prefix));
+        std::string best = format::text::nearest(key, names_at(prefix));
         if (best.empty()) return best;
-        const size_t d = config::text::edit_distance(lower(key), lower(best));
+        const size_t d = format::text::edit_distance(lower(key), lower(best));
         return d <= std::max<size_t>(2, key.size() / 3) ? best : std::string();
     }
 
@@ -111,7 +111,7 @@ struct Walk {
     void object(const json& value, const std::string& prefix, const std::string& field, const std::string& pointer) {
         for (const auto& [key, child] : value.items()) {
             const std::string path = prefix + key;
-            const std::string child_field = config::text::child_path(field, key);
+            const std::string child_field = format::text::child_path(field, key);
             const std::string child_pointer = (json::json_pointer(pointer) / key).to_string();
             const KubeletField* f = row(path);
             if (!f) {
@@ -135,7 +135,7 @@ struct Walk {
         } else if (value.is_array() && has_below(path + "[].")) {
             for (size_t i = 0; i < value.size(); ++i)
                 if (value[i].is_object())
-                    object(value[i], path + "[].", config::text::element_path(field, i),
+                    object(value[i], path + "[].", format::text::element_path(field, i),
                            fmt::format("{}/{}", pointer, i));
         }
     }

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// Cluster DNS address and IP family from the service CIDR (config/defaults.cpp
+// Cluster DNS address and IP family from the service CIDR (input/defaults.cpp
 // reads CIDRs, and says how eks-node differs from nodeadm there); AL2's
 // service CIDR from the VPC; host of an URL.
 #include <arpa/inet.h>
 
 #include <fmt/format.h>
 
-#include "config/defaults.hpp"
 #include "derive/internal.hpp"
+#include "input/defaults.hpp"
 
 namespace eksnode::derive {
 
 // One CIDR reader, below both config (the bootstrap.sh flags) and derive.
-std::string cluster_dns_from_cidr(std::string_view cidr) { return config::defaults::cluster_dns(cidr); }
+std::string cluster_dns_from_cidr(std::string_view cidr) { return input::defaults::cluster_dns(cidr); }
 
 namespace {
 
@@ -49,7 +49,7 @@ std::optional<VpcServiceCidr> service_cidr_from_instance(const json& instance) {
 namespace detail {
 
 IpFamily cidr_family(std::string_view cidr) {
-    return config::defaults::cidr_is_ipv6(cidr) ? IpFamily::ipv6 : IpFamily::ipv4;
+    return input::defaults::cidr_is_ipv6(cidr) ? IpFamily::ipv6 : IpFamily::ipv4;
 }
 
 std::string url_host(std::string_view url) {

@@ -94,16 +94,16 @@
 
 #include <fmt/format.h>
 
-#include "config/fragments.hpp"
-#include "config/hooks.hpp"
 #include "config/runtimes.hpp"
-#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/jsonutil.hpp"
 #include "core/syntax.hpp"
 #include "core/units.hpp"
 #include "generator/generator_config.hpp"
 #include "generator/plan.hpp"
+#include "input/fragments.hpp"
+#include "input/hooks.hpp"
 #include "storage/storage.hpp"
 
 namespace eksnode::generator {
@@ -173,8 +173,8 @@ void add_optional(GeneratorPlan& plan, const OptionalUnit& u) {
 
 }  // namespace
 
-std::string hook_dropin(std::string_view name) { return config::hooks::unit_name(name) + ".d/50-hook.conf"; }
-std::string hook_command_file(std::string_view name) { return config::hooks::unit_name(name) + ".d/hook.json"; }
+std::string hook_dropin(std::string_view name) { return input::hooks::unit_name(name) + ".d/50-hook.conf"; }
+std::string hook_command_file(std::string_view name) { return input::hooks::unit_name(name) + ".d/hook.json"; }
 
 std::string read_kernel_cmdline(const Paths& paths) {
     // PID 1's argv in a container: its words end in NULs, where the kernel's file has spaces

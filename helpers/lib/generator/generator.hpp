@@ -80,7 +80,7 @@ std::vector<OptionalUnit> wanted_optional_units(const Paths& paths, const json* 
 // Where the plan puts the drop-in of hook NAME (settings.hooks):
 // "eks-node-hook@NAME.service.d/50-hook.conf".
 std::string hook_dropin(std::string_view name);
-// And the hook's command and environment (config::hooks::command_file_text),
+// And the hook's command and environment (input::hooks::command_file_text),
 // 0600 beside the drop-in: "eks-node-hook@NAME.service.d/hook.json". systemd
 // reads only *.conf there; eks-node-hook NAME reads this, under
 // /run/systemd/generator (hook_generator_dir).

@@ -3,10 +3,10 @@
 // ordered at its stage of the join (eks-node-hook(8)).
 #include <fmt/format.h>
 
-#include "config/hooks.hpp"
 #include "core/fsutil.hpp"
 #include "core/units.hpp"
 #include "generator/plan.hpp"
+#include "input/hooks.hpp"
 
 namespace eksnode::generator::detail {
 
@@ -32,8 +32,8 @@ std::string after_prepare_steps() {
 }
 
 // What each stage's drop-in says about order, with the reason for each line.
-std::string stage_order(config::hooks::Stage stage) {
-    using config::hooks::Stage;
+std::string stage_order(input::hooks::Stage stage) {
+    using input::hooks::Stage;
     switch (stage) {
     case Stage::before_containerd:
         return "# stage = \"before-containerd\": containerd starts after it, and so does\n"
@@ -63,9 +63,9 @@ std::string stage_order(config::hooks::Stage stage) {
     return {};
 }
 
-void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::string& source, const std::string& where) {
-    using config::hooks::Stage;
-    const std::string unit = config::hooks::unit_name(h.name);
+void add_hook(GeneratorPlan& plan, const input::hooks::Hook& h, const std::string& source, const std::string& where) {
+    using input::hooks::Stage;
+    const std::string unit = input::hooks::unit_name(h.name);
     std::string failure = !h.essential ? "# essential = false: a failure is logged, and the join goes on\n"
                           : h.stage == Stage::after_join
                               ? "# essential: a failure stops kubelet (eks-node-failed.target), as a failed\n"
@@ -94,13 +94,13 @@ void add_hook(GeneratorPlan& plan, const config::hooks::Hook& h, const std::stri
                          stage_order(h.stage), failure,
                          h.timeout.count() % 1000 ? fmt::format("{}ms", h.timeout.count())
                                                   : fmt::format("{}s", h.timeout.count() / 1000),
-                         config::hooks::exec_line({std::string(hook_runner), h.name})));
+                         input::hooks::exec_line({std::string(hook_runner), h.name})));
     // After the drop-in, which a writer may refuse: no link to a hook without one.
     // A template instance's .wants/ link points at the template, as systemctl enable makes it.
     plan.files["eks-node.target.wants/" + unit] = {GeneratedFile::Kind::symlink,
                                                    fmt::format("{}/eks-node-hook@.service", unitdir)};
     if (h.stage == Stage::after_join) add_wants(plan, "eks-node.target", joined_unit);
-    plan.files[hook_command_file(h.name)] = {GeneratedFile::Kind::file, config::hooks::command_file_text(h), 0600};
+    plan.files[hook_command_file(h.name)] = {GeneratedFile::Kind::file, input::hooks::command_file_text(h), 0600};
 }
 
 }  // namespace
@@ -112,16 +112,16 @@ void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
     std::vector<StaticFragment> fragments;
     if (!s.from_config_json) fragments = static_fragments(paths);
     std::string table_source = s.from_config_json ? std::string(path::config_json) : last_setter(fragments, {"hooks"});
-    std::vector<config::hooks::Hook> hooks;
+    std::vector<input::hooks::Hook> hooks;
     try {
-        hooks = config::hooks::read(*table, [&](const std::string&) { return table_source; });
+        hooks = input::hooks::read(*table, [&](const std::string&) { return table_source; });
     } catch (const std::exception& e) {
         // eks-node-config refuses the same table with exit 6 (or, for a static
         // fragment, `eks-node config check` says so): no hook runs half declared.
         warn(plan, fmt::format("{}, ignoring every hook", e.what()));
         return;
     }
-    for (const config::hooks::Hook& h : hooks) {
+    for (const input::hooks::Hook& h : hooks) {
         // SourcePath= is where the hook's command was declared, whether the
         // generator reads it from config.json (its origins) or, at boot, from
         // the static fragments: so a hook of the image or an admin generates
@@ -153,7 +153,7 @@ void add_hooks(GeneratorPlan& plan, const Settings& s, const Paths& paths) {
         }
         plan.messages.push_back(
             {Level::debug, fmt::format("settings.hooks.{} ({}): pulling in {}", h.name,
-                                       config::hooks::stage_name(h.stage), config::hooks::unit_name(h.name))});
+                                       input::hooks::stage_name(h.stage), input::hooks::unit_name(h.name))});
     }
 }
 

@@ -6,10 +6,11 @@
 
 #include <fmt/format.h>
 
-#include "config/fragments.hpp"
-#include "config/sources.hpp"
+#include "config/merge.hpp"
 #include "core/fsutil.hpp"
 #include "generator/plan.hpp"
+#include "input/fragments.hpp"
+#include "input/sources.hpp"
 
 namespace eksnode::generator::detail {
 
@@ -117,19 +118,19 @@ CmdlineSettings parse_cmdline(std::string_view cmdline, GeneratorPlan& plan) {
 }
 
 std::vector<StaticFragment> static_fragments(const Paths& paths) {
-    const std::string slot = std::string(config::user_data_slot) + ".toml";
+    const std::string slot = std::string(input::user_data_slot) + ".toml";
     std::vector<StaticFragment> out;
-    std::vector<config::FragmentFile> files;
+    std::vector<input::FragmentFile> files;
     try {
-        files = config::fragment_files(paths);
+        files = input::fragment_files(paths);
     } catch (const std::exception&) {
         return out;  // config::static_settings() refused the same names, and the generator ignored it
     }
-    for (const config::FragmentFile& f : files) {
+    for (const input::FragmentFile& f : files) {
         if (f.name == slot) continue;  // config::static_settings() skips the user data slot too
         try {
             out.push_back({node_path(paths, f.path),
-                           config::fragment_from_toml(config::read_fragment_file(f.path), f.path.string()).settings});
+                           input::fragment_from_toml(input::read_fragment_file(f.path), f.path.string()).settings});
         } catch (const std::exception&) {
             // config::static_settings() already parsed it; a race with an edit only costs the name.
         }

@@ -90,7 +90,7 @@ ImdsResult offline_instance(const OfflineFacts& facts);
 
 // Options from `settings.imds` (static TOML) and an --imds-endpoint override.
 // `settings` is the merged [settings] table (static_settings()); its "imds"
-// table is read by settings::read_imds() (config/settings.hpp), the reader
+// table is read by settings::read_imds() (input/settings.hpp), the reader
 // eks-node-config validates with, grammar in eks-node.toml(5). Bad values
 // throw ConfigError (exit 6); a bad override throws UsageError (exit 2). The
 // override wins and is the only endpoint tried.

@@ -9,13 +9,13 @@
 
 #include <fmt/format.h>
 
-#include "config/settings.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "imds/detail.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
+#include "input/settings.hpp"
 
 namespace eksnode::imds::detail {
 
@@ -270,7 +270,7 @@ void check_instance(const json& instance, const std::string& source) {
         check(*it, "targetLifecycleState", v::lifecycle_state);
     if (auto it = instance.find("imdsEndpoint"); it != instance.end()) {
         std::string problem;
-        if (!it->is_string() || !config::settings::imds_endpoint(it->get_ref<const std::string&>(), problem))
+        if (!it->is_string() || !input::settings::imds_endpoint(it->get_ref<const std::string&>(), problem))
             throw ConfigError(
                 source, "imdsEndpoint",
                 fmt::format("{} is not an IMDS endpoint{}{}",

@@ -17,12 +17,12 @@
 
 #include "config/registries.hpp"
 #include "config/runtimes.hpp"
-#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
+#include "format/toml_json.hpp"
 #include "render/render.hpp"
 #include "render/shared.hpp"
 
@@ -421,7 +421,7 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
     toml += fmt::format("# containerd loads {} over this file (imports), in name order; {}\n", containerd_imports,
                         listed.empty() ? "none when rendered" : "when rendered:");
     toml += listed;
-    toml.append(config::json_to_toml(rendered, path::containerd_config));
+    toml.append(format::json_to_toml(rendered, path::containerd_config));
     put(r, paths, path::containerd_config, toml);
     put(r, paths, path::base_runtime_spec, dump_pretty(base_runtime_spec(cfg)));
     // Written only while in use and never removed: the SOCI package may ship

@@ -14,10 +14,10 @@
 
 #include <fmt/format.h>
 
-#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/paths.hpp"
+#include "format/toml_json.hpp"
 #include "render/containerd.hpp"
 #include "render/render.hpp"
 #include "render/shared.hpp"
@@ -106,7 +106,7 @@ ContainerdDropin check_dropin(const std::string& node_path, const fs::path& file
     }
     toml::table doc;
     try {
-        doc = config::parse_toml(*read.text, node_path);
+        doc = format::parse_toml(*read.text, node_path);
     } catch (const ConfigError& e) {
         d.warnings.push_back(fmt::format("{}: containerd will not start while it is there", e.problem()));
         return d;
@@ -122,7 +122,7 @@ ContainerdDropin check_dropin(const std::string& node_path, const fs::path& file
     // containerd 2.3 migrates an older drop-in's server settings into their
     // plugins, file by file, but reads a version 4 one as it stands.
     if (version >= 4 && our_version >= 4)
-        for (const LegacyServerKey& k : legacy_server_keys(config::toml_to_json(doc, node_path, "")))
+        for (const LegacyServerKey& k : legacy_server_keys(format::toml_to_json(doc, node_path, "")))
             d.warnings.push_back(
                 fmt::format("{} is not read by containerd in a version 4 file: set it in "
                             "[plugins.\"{}\"] instead",

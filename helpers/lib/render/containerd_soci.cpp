@@ -3,10 +3,10 @@
 // as eks-node-config decided it) and its config.toml, for the release installed.
 #include <fmt/format.h>
 
-#include "config/toml_json.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
 #include "derive/derive.hpp"
+#include "format/toml_json.hpp"
 #include "render/containerd.hpp"
 #include "render/shared.hpp"
 
@@ -69,7 +69,7 @@ std::string soci_snapshotter_config(const json& cfg) {
         out += fmt::format(
             "# soci-snapshotter {} (before 0.10): no parallel pull mode, its own content store, no credential proxy\n",
             syntax::comment(need_string(cfg, "/machine/sociSnapshotterVersion")));
-    return out.append(config::json_to_toml(soci_config_document(cfg), path::soci_config));
+    return out.append(format::json_to_toml(soci_config_document(cfg), path::soci_config));
 }
 
 }  // namespace detail

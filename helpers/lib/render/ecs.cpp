@@ -5,13 +5,13 @@
 
 #include <fmt/format.h>
 
-#include "config/checks.hpp"
 #include "config/environment.hpp"
 #include "config/runtimes.hpp"
-#include "config/settings.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "format/checks.hpp"
+#include "input/settings.hpp"
 #include "render/render.hpp"
 #include "render/shared.hpp"
 
@@ -80,7 +80,7 @@ std::string ecs_config_text(const json& cfg) {
         line(out, "ECS_AVAILABLE_LOGGING_DRIVERS", v->dump());
     if (auto v = ecs->find("containerStopTimeout"); v != ecs->end()) {
         std::string problem;
-        auto ms = config::settings::parse_duration(*v, problem);
+        auto ms = input::settings::parse_duration(*v, problem);
         if (!ms) throw ConfigError("config.json", "settings.ecs.containerStopTimeout", problem);
         // a Go duration, as the agent parses it
         line(out, "ECS_CONTAINER_STOP_TIMEOUT",

@@ -9,12 +9,12 @@
 
 #include <fmt/format.h>
 
-#include "config/field_text.hpp"
 #include "config/registries.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/syntax.hpp"
+#include "format/field_text.hpp"
 #include "render/containerd.hpp"
 #include "render/render.hpp"
 #include "render/shared.hpp"
@@ -80,7 +80,7 @@ std::string hosts_toml(const Registry& reg, const std::vector<TlsFiles>& mirrors
         "# {} ({}).\n"
         "# containerd reads this file, and the files it names, at each pull: the mirrors\n"
         "# in this order, then the registry itself (no server key: containerd's default).\n",
-        syntax::comment(config::text::child_path("settings.registries", reg.host)), syntax::comment(reg.source));
+        syntax::comment(format::text::child_path("settings.registries", reg.host)), syntax::comment(reg.source));
     if (containerd_1x && reg.mirrors.empty()) {
         // containerd 1.7 refuses a hosts.toml without a [host] table ("invalid `host` tree",
         // getSortedHosts) and then ignores it: the registry itself is its one host table

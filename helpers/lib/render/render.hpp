@@ -165,7 +165,7 @@ struct ContainerdDropin {
 };
 // The files containerd's glob matches (names ending in .toml, sorted byte by
 // byte as Go's filepath.Glob sorts them), each read at most
-// dropin_check_bytes (1 MiB) and checked: TOML (config::parse_toml, the project's
+// dropin_check_bytes (1 MiB) and checked: TOML (format::parse_toml, the project's
 // nesting limit), a version containerd accepts beside config.toml's, and on
 // containerd 1.x, which replaces a whole plugin's table with an imported
 // one, the plugin tables config.toml sets too. Never throws for a file:

@@ -18,12 +18,12 @@
 
 #include <fmt/format.h>
 
-#include "config/checks.hpp"
-#include "config/profiles.hpp"
 #include "core/error.hpp"
 #include "core/outputs.hpp"
 #include "core/paths.hpp"
 #include "core/syntax.hpp"
+#include "format/checks.hpp"
+#include "input/profiles.hpp"
 #include "render/render.hpp"
 #include "render/shared.hpp"
 
@@ -62,13 +62,13 @@ ServiceEnvironment service_environment(const json& cfg) {
     for (auto it = sections->begin(); it != sections->end(); ++it) {
         const std::string& key = it.key();
         const std::string field = fmt::format("spec.instance.environment.{}", key);
-        if (std::string problem = config::check::service_section(key); !problem.empty())
+        if (std::string problem = format::check::service_section(key); !problem.empty())
             throw ConfigError("config.json", field, problem);
         if (key == "default") {
             env.defaults = section_vars(*it, field);
             continue;
         }
-        EnvSection s{key, config::check::service_section_unit(key), section_vars(*it, field)};
+        EnvSection s{key, format::check::service_section_unit(key), section_vars(*it, field)};
         if (auto [at, fresh] = seen.emplace(s.unit, key); !fresh)
             throw ConfigError("config.json", field,
                               fmt::format("names the same unit as spec.instance.environment.{}", at->second));
@@ -95,8 +95,8 @@ std::optional<std::string> resolved_dropin(const json& cfg) {
         }
         return out;
     };
-    std::string dns = joined("/spec/instance/network/nameservers", config::check::ip_address);
-    std::string domains = joined("/spec/instance/network/domains", config::check::domain_name);
+    std::string dns = joined("/spec/instance/network/nameservers", format::check::ip_address);
+    std::string domains = joined("/spec/instance/network/domains", format::check::domain_name);
     if (dns.empty() && domains.empty()) return std::nullopt;
 
     std::string out = generated_header(writer, "spec.instance.network");
@@ -115,10 +115,10 @@ std::optional<std::string> sysctl_conf(const json& cfg) {
     // In name order (a JSON object's): one origin comment, then the value.
     for (auto it = table->begin(); it != table->end(); ++it) {
         const std::string field = fmt::format("settings.sysctls.{}", it.key());
-        if (std::string problem = config::profiles::sysctl_name_problem(it.key()); !problem.empty())
+        if (std::string problem = input::profiles::sysctl_name_problem(it.key()); !problem.empty())
             throw ConfigError("config.json", field, problem);
         std::string problem;
-        std::string value = config::profiles::sysctl_value(*it, problem);
+        std::string value = input::profiles::sysctl_value(*it, problem);
         if (!problem.empty()) throw ConfigError("config.json", field, problem);
         std::string origin = "configuration";
         if (origins && origins->is_object())

@@ -28,7 +28,7 @@ struct ServiceEnvironment {
 
 // spec.instance.environment, checked again as a last line of defence (a
 // config.json not written by eks-node-config): section names as
-// config::check::service_section, two sections for one unit, variable names
+// format::check::service_section, two sections for one unit, variable names
 // systemd accepts, string values without NUL. Throws ConfigError naming the field.
 ServiceEnvironment service_environment(const json& cfg);
 

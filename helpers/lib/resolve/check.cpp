@@ -7,11 +7,13 @@
 
 #include <fmt/format.h>
 
-#include "config/fragments.hpp"
-#include "config/profiles.hpp"
-#include "config/sources.hpp"
+#include "config/merge.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "derive/kubelet_fields.hpp"
+#include "input/fragments.hpp"
+#include "input/profiles.hpp"
+#include "input/sources.hpp"
 #include "resolve/collect.hpp"
 #include "resolve/resolve.hpp"
 
@@ -69,33 +71,32 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
     CheckResult r;
     r.errors = std::move(unread);
     // each source alone: a broken one does not hide the next one's errors
-    auto user_data = [&](std::vector<config::Fragment>& out) {
+    auto user_data = [&](std::vector<input::Fragment>& out) {
         for (const CheckInput::Source& s : in.user_data) {
             config::keep_error(&r.errors, [&] {
                 if (s.toml) {
-                    out.push_back(config::fragment_from_toml(s.raw, s.label));
+                    out.push_back(input::fragment_from_toml(s.raw, s.label));
                     return;
                 }
-                for (config::Fragment& f : config::fragments_from_user_data(s.raw, s.label))
-                    out.push_back(std::move(f));
-                for (std::string& part : config::cloud_init_parts(s.raw, s.label)) r.scripts.push_back(std::move(part));
+                for (input::Fragment& f : input::fragments_from_user_data(s.raw, s.label)) out.push_back(std::move(f));
+                for (std::string& part : input::cloud_init_parts(s.raw, s.label)) r.scripts.push_back(std::move(part));
             });
         }
     };
-    std::vector<config::Fragment> fragments;
+    std::vector<input::Fragment> fragments;
     if (in.root_fragments) config::keep_error(&r.errors, [&] { fragments = collect_fragments(in.paths, user_data); });
     else user_data(fragments);
 
-    for (const config::Fragment& f : fragments) {
+    for (const input::Fragment& f : fragments) {
         const size_t before = r.errors.size();
         config::validate_fragment(f, &r.errors);
-        if (r.errors.size() == before) merge_fragment(r.spec, r.settings, f, r.origins);
+        if (r.errors.size() == before) config::merge_fragment(r.spec, r.settings, f, r.origins);
     }
     // the checks of the merged whole need every fragment in it
     if (!r.errors.empty()) return r;
-    config::keep_error(&r.errors, [&] { r.warnings = config::unknown_field_warnings(fragments, r.settings); });
+    config::keep_error(&r.errors, [&] { r.warnings = input::unknown_field_warnings(fragments, r.settings); });
     if (in.strict) {
-        for (const config::Warning& w : r.warnings)
+        for (const input::Warning& w : r.warnings)
             r.errors.emplace_back(w.source, w.field,
                                   fmt::format("unknown field (nearest known field: {}), refused by --strict as "
                                               "settings.strict = true refuses it",
@@ -103,7 +104,7 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
         r.warnings.clear();
     }
     if (!r.errors.empty()) return r;
-    if (!config::keep_error(&r.errors, [&] { config::profiles::apply(r.spec, r.settings, r.origins); })) return r;
+    if (!config::keep_error(&r.errors, [&] { input::profiles::apply(r.spec, r.settings, r.origins); })) return r;
     if (config::node_kind(r.settings) == config::NodeKind::ecs) {
         config::keep_error(&r.errors, [&] { config::validate_ecs_merged(r.spec, r.settings, r.origins); });
         config::keep_error(&r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
@@ -113,10 +114,10 @@ CheckResult check_sources(const CheckInput& in, config::ConfigErrors unread) {
     config::validate_merged(r.spec, r.settings, r.origins, config::Requirements{.cluster_coordinates = false},
                             &r.errors);
     config::keep_error(&r.errors, [&] { check_volumes(r.spec, r.settings, r.origins); });
-    const std::string_view refused_by = in.strict                    ? "--strict, as settings.strict = true,"
-                                        : config::strict(r.settings) ? "settings.strict = true"
-                                                                     : "";
-    for (config::Warning& w :
+    const std::string_view refused_by = in.strict                   ? "--strict, as settings.strict = true,"
+                                        : input::strict(r.settings) ? "settings.strict = true"
+                                                                    : "";
+    for (input::Warning& w :
          kubelet_field_warnings(r.spec, r.origins, in.kubelet_version, refused_by, &r.errors, &r.notes))
         r.warnings.push_back(std::move(w));
     if (r.errors.empty()) boot_lookups(r);

@@ -5,25 +5,25 @@
 
 #include <algorithm>
 
-#include "config/fragments.hpp"
-#include "config/sources.hpp"
 #include "core/log.hpp"
+#include "input/fragments.hpp"
+#include "input/sources.hpp"
 
 namespace eksnode::resolve::detail {
 
 namespace {
 
-const std::string user_data_name = std::string(config::user_data_slot) + ".toml";
+const std::string user_data_name = std::string(input::user_data_slot) + ".toml";
 
 // The user data slot: user data itself, or the admin's file of that name
 // (a mask hides user data).
-void user_data_fragments(const SlotFill& user_data, const config::FragmentFile& slot,
-                         std::vector<config::Fragment>& out) {
-    if (!slot.path.empty() && config::is_mask(slot.path)) {
+void user_data_fragments(const SlotFill& user_data, const input::FragmentFile& slot,
+                         std::vector<input::Fragment>& out) {
+    if (!slot.path.empty() && input::is_mask(slot.path)) {
         log::info("user data masked by {}, ignoring it", slot.path.string());
     } else if (!slot.path.empty()) {
         log::info("user data replaced by {}", slot.path.string());
-        out.push_back(config::fragment_from_toml(config::read_fragment_file(slot.path), slot.path.string()));
+        out.push_back(input::fragment_from_toml(input::read_fragment_file(slot.path), slot.path.string()));
     } else {
         user_data(out);
     }
@@ -32,11 +32,11 @@ void user_data_fragments(const SlotFill& user_data, const config::FragmentFile& 
 // nodeadm's /etc/eks/nodeadm.d/ NodeConfig files, after user data as nodeadm
 // merges them. Each is capped like user data: a file there is input we did
 // not write either.
-void nodeadm_fragments(const Paths& paths, std::vector<config::Fragment>& out) {
-    for (const fs::path& p : config::nodeadm_dropins(paths)) {
+void nodeadm_fragments(const Paths& paths, std::vector<input::Fragment>& out) {
+    for (const fs::path& p : input::nodeadm_dropins(paths)) {
         const std::string source = p.string();
         log::info("NodeConfig drop-in {}", source);
-        for (config::Fragment& frag : config::fragments_from_nodeconfig(config::read_user_data_file(source), source))
+        for (input::Fragment& frag : input::fragments_from_nodeconfig(input::read_user_data_file(source), source))
             out.push_back(std::move(frag));
     }
 }
@@ -46,32 +46,32 @@ void nodeadm_fragments(const Paths& paths, std::vector<config::Fragment>& out) {
 // The fragments of every source, in merge order: TOML files sorted by name,
 // with user data in its slot (unless an admin hid or masked that slot), and
 // nodeadm's drop-ins right after it.
-std::vector<config::Fragment> collect_fragments(const Paths& paths, const SlotFill& user_data) {
-    std::vector<config::FragmentFile> files = config::fragment_files(paths);
+std::vector<input::Fragment> collect_fragments(const Paths& paths, const SlotFill& user_data) {
+    std::vector<input::FragmentFile> files = input::fragment_files(paths);
     bool slot_taken =
-        std::any_of(files.begin(), files.end(), [](const config::FragmentFile& f) { return f.name == user_data_name; });
+        std::any_of(files.begin(), files.end(), [](const input::FragmentFile& f) { return f.name == user_data_name; });
     if (!slot_taken) {
         files.push_back({user_data_name, {}});
         std::stable_sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.name < b.name; });
     }
 
-    std::vector<config::Fragment> out;
-    for (const config::FragmentFile& f : files) {
+    std::vector<input::Fragment> out;
+    for (const input::FragmentFile& f : files) {
         bool is_slot = f.name == user_data_name;
         if (is_slot) {
             user_data_fragments(user_data, f, out);
             nodeadm_fragments(paths, out);
-        } else if (!config::is_mask(f.path)) {
-            out.push_back(config::fragment_from_toml(config::read_fragment_file(f.path), f.path.string()));
+        } else if (!input::is_mask(f.path)) {
+            out.push_back(input::fragment_from_toml(input::read_fragment_file(f.path), f.path.string()));
         }
     }
     return out;
 }
 
-std::vector<config::Fragment> collect_fragments(const ResolveInput& in) {
-    return collect_fragments(in.paths, [&](std::vector<config::Fragment>& out) {
+std::vector<input::Fragment> collect_fragments(const ResolveInput& in) {
+    return collect_fragments(in.paths, [&](std::vector<input::Fragment>& out) {
         if (!in.user_data) return;
-        for (config::Fragment& frag : config::fragments_from_user_data(*in.user_data, in.user_data_label))
+        for (input::Fragment& frag : input::fragments_from_user_data(*in.user_data, in.user_data_label))
             out.push_back(std::move(frag));
     });
 }

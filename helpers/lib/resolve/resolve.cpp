@@ -9,9 +9,8 @@
 #include <fmt/format.h>
 
 #include "aws/api.hpp"
-#include "config/fragments.hpp"
-#include "config/profiles.hpp"
-#include "config/sources.hpp"
+#include "config/merge.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -20,6 +19,9 @@
 #include "derive/kubelet_fields.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
+#include "input/fragments.hpp"
+#include "input/profiles.hpp"
+#include "input/sources.hpp"
 #include "storage/ebs.hpp"
 
 namespace eksnode::resolve {
@@ -138,7 +140,7 @@ void require_cidr(const json& spec, config::ServiceCidrStrategy strategy, const 
 // "warnings" only when there are any, so that a configuration without one
 // reads as it did before there were warnings.
 json config_json(json& spec, json& settings, const json& instance, const derive::MachineFacts& machine, json derived,
-                 const std::vector<config::Warning>& warnings, const Origins& origins) {
+                 const std::vector<input::Warning>& warnings, const Origins& origins) {
     json out = json::object();
     out["schemaVersion"] = 1;
     out["spec"] = std::move(spec);
@@ -146,7 +148,7 @@ json config_json(json& spec, json& settings, const json& instance, const derive:
     if (!instance.is_null()) out["instance"] = instance;
     out["machine"] = derive::machine_json(machine);
     out["derived"] = std::move(derived);
-    if (!warnings.empty()) out["warnings"] = config::warnings_json(warnings);
+    if (!warnings.empty()) out["warnings"] = input::warnings_json(warnings);
     json o = json::object();
     for (const auto& [k, v] : origins) o[k] = v;
     out["origins"] = std::move(o);
@@ -156,7 +158,7 @@ json config_json(json& spec, json& settings, const json& instance, const derive:
 // An ECS container instance: no EKS cluster to describe, no kubelet values
 // to derive. config.json keeps the same shape (the steps that serve both
 // kinds read spec.instance and settings), with derived empty.
-json resolve_ecs(const ResolveInput& in, json& spec, json& settings, const std::vector<config::Warning>& warnings,
+json resolve_ecs(const ResolveInput& in, json& spec, json& settings, const std::vector<input::Warning>& warnings,
                  Origins& origins) {
     config::validate_ecs_merged(spec, settings, origins);
     check_volumes(spec, settings, origins);
@@ -188,13 +190,13 @@ void check_volumes(const json& spec, const json& settings, const Origins& origin
     });
 }
 
-void log_warnings(const std::vector<config::Warning>& warnings) {
+void log_warnings(const std::vector<input::Warning>& warnings) {
     // a document of ten thousand stray keys must not flood the journal
     constexpr size_t logged = 64;
     for (size_t i = 0; i < warnings.size() && i < logged; ++i)
         log::emit(log::Level::warning, warnings[i].text(), {},
-                  warnings[i].kind == config::Warning::Kind::kubelet_field ? log::id::kubelet_field_unknown
-                                                                           : log::id::config_field_ignored);
+                  warnings[i].kind == input::Warning::Kind::kubelet_field ? log::id::kubelet_field_unknown
+                                                                          : log::id::config_field_ignored);
     if (warnings.size() > logged)
         log::warning("{} more NodeConfig fields ignored: {} lists them all (eks-node config dump --origins)",
                      warnings.size() - logged, path::config_json);
@@ -207,10 +209,10 @@ std::optional<std::string> checked_kubelet_version(const derive::MachineFacts& m
     return machine.kubelet_version;
 }
 
-std::vector<config::Warning> kubelet_field_warnings(const json& spec, const Origins& origins,
-                                                    const std::optional<std::string>& kubelet_version,
-                                                    std::string_view refused_by, config::ConfigErrors* all,
-                                                    std::vector<std::string>* notes) {
+std::vector<input::Warning> kubelet_field_warnings(const json& spec, const Origins& origins,
+                                                   const std::optional<std::string>& kubelet_version,
+                                                   std::string_view refused_by, config::ConfigErrors* all,
+                                                   std::vector<std::string>* notes) {
     const json* kubelet = spec.contains("kubelet") ? &spec["kubelet"] : nullptr;
     if (!kubelet || !kubelet->is_object() || !kubelet->contains("config")) return {};
     // the key's own source, else (a table) that of its first leaf: one key's
@@ -221,7 +223,7 @@ std::vector<config::Warning> kubelet_field_warnings(const json& spec, const Orig
         if (it != origins.end() && it->first.starts_with(pointer + "/")) return it->second;
         return std::string("configuration");
     };
-    std::vector<config::Warning> out;
+    std::vector<input::Warning> out;
     for (derive::KubeletFieldProblem& p : derive::kubelet_field_problems((*kubelet)["config"], kubelet_version)) {
         std::string source = source_of(p.pointer);
         if (p.note) {
@@ -237,7 +239,7 @@ std::vector<config::Warning> kubelet_field_warnings(const json& spec, const Orig
             continue;
         }
         out.push_back({std::move(source), std::move(p.field), std::move(p.nearest), std::move(p.problem),
-                       config::Warning::Kind::kubelet_field});
+                       input::Warning::Kind::kubelet_field});
     }
     return out;
 }
@@ -245,18 +247,18 @@ std::vector<config::Warning> kubelet_field_warnings(const json& spec, const Orig
 json resolve_config(const ResolveInput& in) {
     json spec = json::object(), settings = json::object();
     Origins origins;
-    std::vector<config::Fragment> fragments = collect_fragments(in);
-    for (const config::Fragment& f : fragments) {
-        validate_fragment(f);
-        merge_fragment(spec, settings, f, origins);
+    std::vector<input::Fragment> fragments = collect_fragments(in);
+    for (const input::Fragment& f : fragments) {
+        config::validate_fragment(f);
+        config::merge_fragment(spec, settings, f, origins);
     }
     // What the NodeConfig documents held that nodeadm would ignore: ignored,
     // or refused with settings.strict, before anything is derived from the rest.
-    std::vector<config::Warning> warnings = config::unknown_field_warnings(fragments, settings);
+    std::vector<input::Warning> warnings = input::unknown_field_warnings(fragments, settings);
     log_warnings(warnings);
     // Under every source's values, so that any of them wins per key; checked
     // with them below.
-    config::profiles::apply(spec, settings, origins);
+    input::profiles::apply(spec, settings, origins);
     if (config::node_kind(settings) == config::NodeKind::ecs) return resolve_ecs(in, spec, settings, warnings, origins);
     // With the API at hand, a cluster name alone is enough (AL2's
     // `bootstrap.sh my-cluster`): EKS DescribeCluster fills in the rest.
@@ -280,9 +282,9 @@ json resolve_config(const ResolveInput& in) {
     for (auto& [k, v] : machine.origins) origins[k] = v;
     // kubelet.config against the kubelet that will read it, now that it is known
     std::vector<std::string> kubelet_notes;
-    std::vector<config::Warning> kubelet_warnings =
+    std::vector<input::Warning> kubelet_warnings =
         kubelet_field_warnings(spec, origins, checked_kubelet_version(machine),
-                               config::strict(settings) ? "settings.strict = true" : "", nullptr, &kubelet_notes);
+                               input::strict(settings) ? "settings.strict = true" : "", nullptr, &kubelet_notes);
     for (const std::string& n : kubelet_notes)
         log::info("{} (the kubelet version is not known: checked against every minor eks-node knows)", n);
     log_warnings(kubelet_warnings);
@@ -305,7 +307,7 @@ json resolve_config(const ResolveInput& in) {
     // hides the user data from eks-node: cloud-init reads it all the same).
     // eks-node-config then orders kubelet after cloud-init's scripts.
     if (in.user_data) {
-        std::vector<std::string> parts = config::cloud_init_parts(*in.user_data, in.user_data_label);
+        std::vector<std::string> parts = input::cloud_init_parts(*in.user_data, in.user_data_label);
         if (!parts.empty()) {
             derived["cloudInitParts"] = parts;
             origins["/derived/cloudInitParts"] = in.user_data_label;
@@ -329,13 +331,13 @@ ImageSources merge_image_sources(const Paths& paths) {
     ImageSources s;
     ResolveInput in;
     in.paths = paths;
-    const std::vector<config::Fragment> fragments = collect_fragments(in);
-    for (const config::Fragment& f : fragments) {
-        validate_fragment(f);
-        merge_fragment(s.spec, s.settings, f, s.origins);
+    const std::vector<input::Fragment> fragments = collect_fragments(in);
+    for (const input::Fragment& f : fragments) {
+        config::validate_fragment(f);
+        config::merge_fragment(s.spec, s.settings, f, s.origins);
     }
     // the image's nodeadm.d files: what eks-node-config will say of them at boot
-    log_warnings(config::unknown_field_warnings(fragments, s.settings));
+    log_warnings(input::unknown_field_warnings(fragments, s.settings));
     config::validate_settings(s.settings, s.origins);
     return s;
 }
@@ -440,7 +442,7 @@ json resolve_from_node(const StepOptions& opts) {
     imds::check_instance(in.instance, instance_path.string());
 
     if (!opts.user_data_file.empty()) {
-        in.user_data = opts.user_data_text ? *opts.user_data_text : config::read_user_data_file(opts.user_data_file);
+        in.user_data = opts.user_data_text ? *opts.user_data_text : input::read_user_data_file(opts.user_data_file);
         in.user_data_label = opts.user_data_file;  // errors then read "FILE (MIME part 2, …): field: …"
     } else {
         in.user_data = read_file_if_exists(opts.paths.of(path::user_data));

@@ -13,11 +13,12 @@
 #include <string_view>
 #include <vector>
 
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
 #include "core/step.hpp"
 #include "derive/derive.hpp"
+#include "input/sources.hpp"
 
 namespace eksnode::resolve {
 
@@ -46,11 +47,11 @@ json resolve_image_config(const Paths& paths);
 json resolve_image_sources(const Paths& paths);
 
 // One warning line per NodeConfig field ignored as nodeadm ignores it
-// (config::unknown_field_warnings()), with MESSAGE_ID=config_field_ignored,
+// (input::unknown_field_warnings()), with MESSAGE_ID=config_field_ignored,
 // and per kubelet.config key the kubelet does not know
 // (kubelet_field_warnings()), with MESSAGE_ID=kubelet_field_unknown; past
 // the first 64, one line saying how many more config.json lists.
-void log_warnings(const std::vector<config::Warning>& warnings);
+void log_warnings(const std::vector<input::Warning>& warnings);
 
 // The kubelet version spec.kubelet.config is checked against: the
 // machine's, nullopt when it is only assumed (no version file, and the step
@@ -66,11 +67,11 @@ std::optional<std::string> checked_kubelet_version(const derive::MachineFacts& m
 // "settings.strict = true", "--strict"), each is a ConfigError instead,
 // thrown, or with `all` added there. With no version, the keys only some
 // kubelet minors know are `notes` (one line each), not warnings.
-std::vector<config::Warning> kubelet_field_warnings(const json& spec, const Origins& origins,
-                                                    const std::optional<std::string>& kubelet_version,
-                                                    std::string_view refused_by = {},
-                                                    config::ConfigErrors* all = nullptr,
-                                                    std::vector<std::string>* notes = nullptr);
+std::vector<input::Warning> kubelet_field_warnings(const json& spec, const Origins& origins,
+                                                   const std::optional<std::string>& kubelet_version,
+                                                   std::string_view refused_by = {},
+                                                   config::ConfigErrors* all = nullptr,
+                                                   std::vector<std::string>* notes = nullptr);
 
 // spec.instance.storage.volumes checked across entries and against
 // instance.localStorage (storage::volumes_from_config()), and
@@ -102,7 +103,7 @@ struct CheckInput {
 };
 struct CheckResult {
     config::ConfigErrors errors;  // empty: the configuration is valid
-    std::vector<config::Warning> warnings;
+    std::vector<input::Warning> warnings;
     std::vector<std::string> notes;    // what eks-node-config leaves to the boot, one line each
     std::vector<std::string> scripts;  // the user data's parts cloud-init runs
     json spec = json::object(), settings = json::object();

@@ -8,10 +8,10 @@
 
 #include <fmt/format.h>
 
-#include "config/fragments.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
+#include "input/fragments.hpp"
 #include "steps/cloud_init.hpp"
 #include "steps/steps.hpp"
 
@@ -104,8 +104,8 @@ void redo_what_scripts_changed(const Paths& paths) {
     // eks-node-config's inputs besides user data: nodeadm's drop-ins and the
     // TOML fragments. Its restart re-runs every step that Requires= it, and
     // those restart containerd and kubelet only where an output changed.
-    auto newest_config = newest_of(paths, {}, {{config::nodeadm_dropin_dir, ""}});
-    for (std::string_view d : config::config_dirs) {
+    auto newest_config = newest_of(paths, {}, {{input::nodeadm_dropin_dir, ""}});
+    for (std::string_view d : input::config_dirs) {
         auto n = newest_in(paths.of(std::string(d) + "/node.toml.d"), ".toml");
         if (n.first > newest_config.first) newest_config = n;
     }

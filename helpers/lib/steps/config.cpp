@@ -10,15 +10,15 @@
 
 #include <fmt/format.h>
 
-#include "config/bootstrap_sh.hpp"
-#include "config/hooks.hpp"
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/outputs.hpp"
 #include "core/systemd.hpp"
 #include "generator/generator.hpp"
+#include "input/bootstrap_sh.hpp"
+#include "input/hooks.hpp"
 #include "resolve/resolve.hpp"
 #include "steps/steps.hpp"
 
@@ -73,9 +73,9 @@ void restart_containerd_after_new_hooks(const generator::GeneratorPlan& before, 
     const json* table = path_in(cfg, {"settings", "hooks"});
     if (!table) return;
     // validated with the rest of config.json (validate_merged): read for the stages
-    for (const config::hooks::Hook& h :
-         config::hooks::read(*table, [](const std::string&) { return std::string(path::config_json); })) {
-        if (h.stage != config::hooks::Stage::before_containerd) continue;
+    for (const input::hooks::Hook& h :
+         input::hooks::read(*table, [](const std::string&) { return std::string(path::config_json); })) {
+        if (h.stage != input::hooks::Stage::before_containerd) continue;
         // new, or changed: its drop-in (order, timeout) or its command file
         auto changed = [&](const std::string& rel) {
             auto was = before.files.find(rel), now = after.files.find(rel);
@@ -85,7 +85,7 @@ void restart_containerd_after_new_hooks(const generator::GeneratorPlan& before, 
         std::optional<std::string> state = sd::active_state("containerd.service");
         if (!state || (*state != "active" && *state != "activating" && *state != "reloading")) return;
         log::info("{} runs before containerd, which is {} already: restarting containerd after it",
-                  config::hooks::unit_name(h.name), *state);
+                  input::hooks::unit_name(h.name), *state);
         sd::restart_unit("containerd.service");
         return;
     }
@@ -148,7 +148,7 @@ void order_kubelet_after_cloud_init(const Paths& paths, const json& cfg) {
     // this step: kubelet starts now, as AL2's bootstrap.sh starts it, and
     // the rest of the script may restart kubelet (queued now, that job would
     // wait for the script that waits for it)
-    if (fs::exists(paths.of(config::bootstrap_sh::called_marker))) {
+    if (fs::exists(paths.of(input::bootstrap_sh::called_marker))) {
         log::info(
             "cloud-init runs part(s) of the user data ({}); the script has called /etc/eks/bootstrap.sh: "
             "kubelet starts without waiting for the rest of it, as on AL2",

@@ -17,11 +17,11 @@
 
 #include <fmt/format.h>
 
-#include "config/hooks.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "generator/generator.hpp"
+#include "input/hooks.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {
@@ -81,11 +81,11 @@ int hook_main(int argc, char** argv) {
             else name = a;
         }
         if (name.empty()) throw UsageError("expected the hook's NAME (usage: eks-node-hook [--root=DIR] NAME)");
-        if (std::string problem = config::hooks::name_problem(name); !problem.empty()) throw UsageError(problem);
+        if (std::string problem = input::hooks::name_problem(name); !problem.empty()) throw UsageError(problem);
 
         const fs::path file =
             paths.of(fmt::format("{}/{}", generator::hook_generator_dir, generator::hook_command_file(name)));
-        config::hooks::Command c = config::hooks::parse_command_file(read_command_file(file), file.string());
+        input::hooks::Command c = input::hooks::parse_command_file(read_command_file(file), file.string());
         for (const auto& [var, value] : c.environment)
             if (::setenv(var.c_str(), value.c_str(), 1) != 0)
                 throw Error(

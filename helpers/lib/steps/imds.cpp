@@ -8,12 +8,12 @@
 
 #include <fmt/format.h>
 
-#include "config/fragments.hpp"
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 #include "core/log.hpp"
 #include "core/outputs.hpp"
 #include "imds/imds.hpp"
+#include "input/fragments.hpp"
 
 namespace eksnode::steps {
 
@@ -27,7 +27,7 @@ const StepSpec imds_spec{"imds", "fetch instance metadata and user data"};
 // Throws TempError (exit 75) when IMDS stays unreachable until the deadline.
 StepResult imds(const StepOptions& opts) {
     // Only [settings.imds]: the rest of the static configuration is eks-node-config's to check.
-    json settings = {{"imds", config::static_settings_table(opts.paths, "imds")}};
+    json settings = {{"imds", input::static_settings_table(opts.paths, "imds")}};
     imds::ImdsOptions io = imds::imds_options(settings, opts.imds_endpoint);
 
     auto t0 = std::chrono::steady_clock::now();

@@ -14,11 +14,11 @@
 
 #include <fmt/format.h>
 
-#include "config/settings.hpp"
 #include "core/curl.hpp"
 #include "core/error.hpp"
 #include "core/http.hpp"
 #include "core/log.hpp"
+#include "input/settings.hpp"
 #include "render/render.hpp"
 #include "steps/steps.hpp"
 
@@ -103,7 +103,7 @@ StepResult joined(const StepOptions& opts) {
     if (const char* t = std::getenv("EKS_NODE_JOINED_TIMEOUT")) {
         // For tests and admins (a drop-in's Environment=), with the settings' grammar.
         std::string problem;
-        auto d = config::settings::parse_duration(json(t), problem);
+        auto d = input::settings::parse_duration(json(t), problem);
         if (!d) throw ConfigError("EKS_NODE_JOINED_TIMEOUT", "", problem);
         timeout = *d;
     }

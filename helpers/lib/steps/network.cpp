@@ -21,7 +21,6 @@
 #include <fmt/format.h>
 
 #include "aws/api.hpp"
-#include "config/fragments.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -30,6 +29,7 @@
 #include "core/text.hpp"
 #include "imds/imds.hpp"
 #include "imds/values.hpp"
+#include "input/fragments.hpp"
 #include "render/networkd.hpp"
 #include "steps/steps.hpp"
 
@@ -329,7 +329,7 @@ StepResult network(const StepOptions& opts) {
     if (std::string problem = v::mac(eni.mac); !problem.empty())
         throw Error(fmt::format("{}: {}", address_file, problem));
 
-    json settings = {{"imds", config::static_settings_table(opts.paths, "imds")}};
+    json settings = {{"imds", input::static_settings_table(opts.paths, "imds")}};
     imds::ImdsOptions io = imds::imds_options(settings, opts.imds_endpoint);
     static constexpr std::string_view leaves[] = {
         "device-number",          "network-card", "interface-id",           "local-ipv4s",

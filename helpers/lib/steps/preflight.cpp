@@ -11,11 +11,11 @@
 
 #include "aws/api.hpp"
 #include "aws/proxy.hpp"
-#include "config/settings.hpp"
 #include "core/backoff.hpp"
 #include "core/curl.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "input/settings.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {
@@ -84,10 +84,10 @@ StepResult preflight(const StepOptions& opts) {
     milliseconds timeout = preflight_timeout;
     if (const json* t = path_in(cfg, {"settings", "preflight", "timeout"})) {
         std::string problem;
-        std::optional<milliseconds> d = config::settings::parse_duration(*t, problem);
+        std::optional<milliseconds> d = input::settings::parse_duration(*t, problem);
         if (!d) throw ConfigError("config.json", "settings.preflight.timeout", problem);
         // under the unit's TimeoutStartSec=, so that the verdict is this step's
-        if (*d > config::settings::max_preflight_timeout)
+        if (*d > input::settings::max_preflight_timeout)
             throw ConfigError("config.json", "settings.preflight.timeout", "at most 5m: the unit allows 330 s");
         timeout = *d;
     }

@@ -16,15 +16,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "config/checks.hpp"
 #include "config/environment.hpp"
-#include "config/settings.hpp"
 #include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "cri/image_service.hpp"
 #include "cri/registry_credentials.hpp"
+#include "format/checks.hpp"
+#include "input/settings.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {
@@ -217,7 +217,7 @@ StepResult sandbox_image(const StepOptions& opts, const json& cfg, milliseconds 
 StepResult prepull(const StepOptions& opts) {
     const json cfg = load_config_json(opts);
     const json* table = path_in(cfg, {"settings", "prePull"});
-    const config::settings::PrePullSettings s = config::settings::read_pre_pull(table ? *table : json(), "config.json");
+    const input::settings::PrePullSettings s = input::settings::read_pre_pull(table ? *table : json(), "config.json");
     if (opts.args.size() == 1 && opts.args[0] == "sandbox-image") return sandbox_image(opts, cfg, s.timeout);
     if (!opts.args.empty())
         throw UsageError(fmt::format("unexpected argument \"{}\" (only sandbox-image)", opts.args[0]));

@@ -13,13 +13,13 @@
 
 #include <fmt/format.h>
 
-#include "config/fragments.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
 #include "core/text.hpp"
 #include "imds/imds.hpp"
+#include "input/fragments.hpp"
 #include "steps/steps.hpp"
 
 namespace eksnode::steps {
@@ -47,7 +47,7 @@ StepResult warm_pool(const StepOptions& opts) {
     }
     std::optional<std::string> last = std::string(trim_line(*text));
 
-    json settings = {{"imds", config::static_settings_table(opts.paths, "imds")}};
+    json settings = {{"imds", input::static_settings_table(opts.paths, "imds")}};
     imds::ImdsOptions io = imds::imds_options(settings, opts.imds_endpoint);
     io.deadline = std::min<std::chrono::milliseconds>(io.deadline, poll_deadline);
 

@@ -8,10 +8,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/redact.hpp"
-#include "config/aws_env.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
+#include "input/aws_env.hpp"
 
 using namespace eksnode;
 using namespace eksnode::cli;
@@ -196,8 +196,8 @@ TEST_CASE("collect-logs masks every environment value but the harmless ones", "[
 
 TEST_CASE("collect-logs shows the AWS SDK variables eks-node's client reads, from that client's table",
           "[cli][collect-logs]") {
-    // one table (config/aws_env.hpp) for the client, its validation and the redactor
-    for (std::string_view name : config::aws_env::names) {
+    // one table (input/aws_env.hpp) for the client, its validation and the redactor
+    for (std::string_view name : input::aws_env::names) {
         CAPTURE(name);
         CHECK(cli::harmless_environment_name(name));
     }
@@ -514,7 +514,7 @@ TEST_CASE("validate checks every output file: present, mode, parseable", "[cli][
 }
 
 TEST_CASE("status counts config.json's warnings of each kind", "[cli][status]") {
-    using Kind = config::Warning::Kind;
+    using Kind = input::Warning::Kind;
     test::TempRoot r;
     CHECK(config_warning_count(r.paths(), Kind::ignored).is_null());  // no config.json: nothing to count in
     r.write("/run/eks-node/config.json", R"({"schemaVersion": 1, "spec": {}})");

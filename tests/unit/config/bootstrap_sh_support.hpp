@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "config/bootstrap_sh.hpp"
 #include "core/jsonutil.hpp"
+#include "input/bootstrap_sh.hpp"
 
 namespace eksnode::test {
 
@@ -20,7 +20,7 @@ inline const std::string cluster_endpoint = "https://ABCD.gr7.us-west-2.eks.amaz
 // service CIDR comes from (the flags without one say how bootstrap.sh found
 // it); the tests of the pause image and the CIDR strategy check them.
 inline json script_spec(std::string_view script) {
-    std::optional<config::Fragment> f = config::bootstrap_sh::fragment_from_script(script, "user data");
+    std::optional<input::Fragment> f = input::bootstrap_sh::fragment_from_script(script, "user data");
     REQUIRE(f);
     json rest = f->settings;
     rest.erase("serviceCidrStrategy");

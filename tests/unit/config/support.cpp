@@ -3,9 +3,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "config/sources.hpp"
+#include "config/merge.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "format/encoding.hpp"
+#include "input/sources.hpp"
 
 #include <zlib.h>
 
@@ -28,7 +31,7 @@ BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIFGgQR0srUK+pw5tdX7j
 
 std::string ca_base64() { return base64(ca_pem); }
 
-std::string base64(std::string_view bytes) { return config::base64_encode(bytes); }
+std::string base64(std::string_view bytes) { return format::base64_encode(bytes); }
 
 std::string gzip(std::string_view bytes) {
     z_stream zs{};
@@ -76,7 +79,7 @@ std::filesystem::path conformance_root() { return source_path("tests/conformance
 json merged_settings(const Fragments& fragments, Origins& origins) {
     json spec = json::object(), settings = json::object();
     for (const auto& [source, text] : fragments) {
-        config::Fragment f = config::fragment_from_toml(text, source);
+        input::Fragment f = input::fragment_from_toml(text, source);
         config::validate_fragment(f);
         config::merge_fragment(spec, settings, f, origins);
     }

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/sources.hpp"
+#include "core/jsonutil.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-// The AWS SDK variables eks-node-config's client honours (config/aws_env.hpp):
+// The AWS SDK variables eks-node-config's client honours (input/aws_env.hpp):
 // one grammar, as the SDKs accept them, and validation of the node's
 // environment naming the variable and where it was set.
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
 
-#include "config/aws_env.hpp"
-#include "config/sources.hpp"
+#include "config/merge.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
+#include "input/aws_env.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 
 namespace {
 

@@ -8,14 +8,18 @@
 #include <map>
 #include <sstream>
 
-#include "config/sources.hpp"
+#include "config/merge.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "input/sources.hpp"
 #include "resolve/resolve.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 namespace fs = std::filesystem;
 
 namespace {
@@ -36,8 +40,8 @@ std::map<std::string, std::string> read_expect(const fs::path& p) {
 void run_config_step(const std::string& user_data) {
     json spec = json::object(), settings = json::object();
     Origins origins;
-    const std::vector<config::Fragment> fragments = fragments_from_user_data(user_data);
-    for (const config::Fragment& f : fragments) {
+    const std::vector<input::Fragment> fragments = fragments_from_user_data(user_data);
+    for (const input::Fragment& f : fragments) {
         validate_fragment(f);
         merge_fragment(spec, settings, f, origins);
     }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// AL2 user data: the mapping of bootstrap.sh's flags (config/bootstrap_sh.hpp),
+// AL2 user data: the mapping of bootstrap.sh's flags (input/bootstrap_sh.hpp),
 // from the shim's arguments and from a script's call. How scripts are read is
 // test_shell.cpp's.
 #include <catch2/catch.hpp>
@@ -9,26 +9,29 @@
 #include <sstream>
 
 #include "bootstrap_sh_support.hpp"
-#include "config/bootstrap_sh.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "fixtures.hpp"
+#include "input/bootstrap_sh.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 using eksnode::test::cluster_endpoint;
 using eksnode::test::cluster_named;
 using eksnode::test::script_spec;
 
 namespace {
 
-config::Fragment fragment_of_args(const std::vector<std::string>& args) {
-    config::bootstrap_sh::FileReader none = [](const std::string&, std::string& why) -> std::optional<std::string> {
+input::Fragment fragment_of_args(const std::vector<std::string>& args) {
+    input::bootstrap_sh::FileReader none = [](const std::string&, std::string& why) -> std::optional<std::string> {
         why = "no files here";
         return std::nullopt;
     };
-    return config::bootstrap_sh::fragment_from_args(args, "test", none);
+    return input::bootstrap_sh::fragment_from_args(args, "test", none);
 }
 
 json spec_of_args(const std::vector<std::string>& args) { return fragment_of_args(args).spec; }
@@ -41,7 +44,7 @@ std::string strategy_of_args(const std::vector<std::string>& args) {
 // The error a script gives: "field: problem".
 std::string error_of(std::string_view script) {
     try {
-        config::bootstrap_sh::fragment_from_script(script, "user data");
+        input::bootstrap_sh::fragment_from_script(script, "user data");
     } catch (const ConfigError& e) {
         return e.field() + ": " + e.problem();
     }
@@ -60,7 +63,7 @@ TEST_CASE("scripts without a bootstrap.sh call yield nothing", "[config][bootstr
          {"#!/bin/bash\necho hi\n", "#!/bin/sh\n# /etc/eks/bootstrap.sh c\n",
           "#!/bin/sh\necho /etc/eks/bootstrap.sh c\n", "#!/bin/sh\ncat <<EOF\n/etc/eks/bootstrap.sh c\nEOF\n"}) {
         INFO(s);
-        CHECK_FALSE(config::bootstrap_sh::fragment_from_script(s, "user data"));
+        CHECK_FALSE(input::bootstrap_sh::fragment_from_script(s, "user data"));
     }
 }
 
@@ -121,10 +124,10 @@ TEST_CASE("every AL2 flag maps onto the model", "[config][bootstrap-sh]") {
         CHECK(spec_of_args({"c", "--local-disks", "mount"})["instance"]["localStorage"]["strategy"] == "Mount");
     }
     SECTION("the pause image's account and tag become settings") {
-        config::bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
+        input::bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
             return std::nullopt;
         };
-        config::Fragment f = config::bootstrap_sh::fragment_from_args(
+        input::Fragment f = input::bootstrap_sh::fragment_from_args(
             {"c", "--pause-container-account", "123456789012", "--pause-container-version", "3.9"}, "test", none);
         CHECK(f.spec == cluster_named("c"));
         CHECK(f.settings == json{{"serviceCidrStrategy", "describe-cluster-or-vpc"},
@@ -158,10 +161,10 @@ TEST_CASE("without a service CIDR or DNS address, the CIDR comes the way bootstr
     CHECK(strategy_of_args({"c", "--ip-family", "ipv6"}).empty());
     CHECK(strategy_of_args({"c", "--service-ipv6-cidr", "fd30:1c53:5f8a::/108"}).empty());
     // and a script's call says the same as the shim's arguments
-    std::optional<config::Fragment> f =
-        config::bootstrap_sh::fragment_from_script("#!/bin/bash\n/etc/eks/bootstrap.sh c --b64-cluster-ca " + ca +
-                                                       " --apiserver-endpoint " + cluster_endpoint + "\n",
-                                                   "user data");
+    std::optional<input::Fragment> f =
+        input::bootstrap_sh::fragment_from_script("#!/bin/bash\n/etc/eks/bootstrap.sh c --b64-cluster-ca " + ca +
+                                                      " --apiserver-endpoint " + cluster_endpoint + "\n",
+                                                  "user data");
     REQUIRE(f);
     CHECK(f->settings == json{{"serviceCidrStrategy", "vpc"}});
     CHECK_FALSE(f->spec["cluster"].contains("cidr"));
@@ -270,21 +273,21 @@ TEST_CASE("bootstrap.sh calls eks-node refuses, naming the flag", "[config][boot
 TEST_CASE("user data dispatches scripts and text/x-shellscript parts to bootstrap.sh",
           "[config][bootstrap-sh][userdata]") {
     std::string script = "#!/bin/bash\nset -e\n/etc/eks/bootstrap.sh my-cluster\n";
-    std::vector<config::Fragment> alone = fragments_from_user_data(script);
+    std::vector<input::Fragment> alone = fragments_from_user_data(script);
     REQUIRE(alone.size() == 1);
     CHECK(alone[0].source == "user data (bootstrap.sh, line 3)");
     CHECK(alone[0].spec == cluster_named("my-cluster"));
-    CHECK(config::bootstrap_sh::is_bootstrap_fragment(alone[0]));
-    CHECK(config::bootstrap_sh::fragments_from_user_data_without_scripts(script, "user data").empty());
+    CHECK(input::bootstrap_sh::is_bootstrap_fragment(alone[0]));
+    CHECK(input::bootstrap_sh::fragments_from_user_data_without_scripts(script, "user data").empty());
 
     std::string mime =
         "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"//\"\n\n--//\n"
         "Content-Type: text/x-shellscript; charset=\"us-ascii\"\n\n" +
         script + "\n--//\nContent-Type: application/vnd.eks-node+toml\n\n[cluster]\ncidr = \"10.100.0.0/16\"\n--//--\n";
-    std::vector<config::Fragment> parts = fragments_from_user_data(mime);
+    std::vector<input::Fragment> parts = fragments_from_user_data(mime);
     REQUIRE(parts.size() == 2);
     CHECK(parts[0].source == "user data (MIME part 1, text/x-shellscript, bootstrap.sh, line 3)");
     CHECK(parts[0].spec == cluster_named("my-cluster"));
-    CHECK_FALSE(config::bootstrap_sh::is_bootstrap_fragment(parts[1]));
-    CHECK(config::bootstrap_sh::fragments_from_user_data_without_scripts(mime, "user data").size() == 1);
+    CHECK_FALSE(input::bootstrap_sh::is_bootstrap_fragment(parts[1]));
+    CHECK(input::bootstrap_sh::fragments_from_user_data_without_scripts(mime, "user data").size() == 1);
 }

@@ -9,14 +9,17 @@
 #include <sstream>
 
 #include "bootstrap_sh_support.hpp"
-#include "config/bootstrap_sh.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "fixtures.hpp"
+#include "input/bootstrap_sh.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 using eksnode::test::cluster_named;
 using eksnode::test::script_spec;
 
@@ -52,15 +55,15 @@ const std::map<std::string, std::string> containerd_files = {
     {"/etc/containerd/other.toml", "[plugins.\"io.containerd.grpc.v1.cri\".registry]\nconfig_path = \"/b\"\n"},
 };
 
-json as_json(const config::Fragment& f) { return {{"spec", f.spec}, {"settings", f.settings}}; }
+json as_json(const input::Fragment& f) { return {{"spec", f.spec}, {"settings", f.settings}}; }
 
 // The fragment of a script: `prelude`, then the call with `args` after the cluster name.
-config::Fragment script_fragment(const std::string& prelude, const std::vector<std::string>& args) {
+input::Fragment script_fragment(const std::string& prelude, const std::vector<std::string>& args) {
     std::string script = "#!/bin/bash\n";
     for (const auto& [path, content] : containerd_files) script += "cat > " + path + " <<'EOF'\n" + content + "EOF\n";
     script += prelude + "/etc/eks/bootstrap.sh c";
     for (const std::string& a : args) script += " '" + a + "'";
-    std::optional<config::Fragment> f = config::bootstrap_sh::fragment_from_script(script + "\n", "user data");
+    std::optional<input::Fragment> f = input::bootstrap_sh::fragment_from_script(script + "\n", "user data");
     REQUIRE(f);
     return *f;
 }
@@ -79,8 +82,7 @@ json script_json(const std::string& prelude, const std::vector<std::string>& arg
 
 // The shim's fragment with `name`=`value` in its environment.
 json shim_json(const std::vector<std::string>& args, const std::string& name, const std::string& value) {
-    config::bootstrap_sh::FileReader node = [](const std::string& path,
-                                               std::string& why) -> std::optional<std::string> {
+    input::bootstrap_sh::FileReader node = [](const std::string& path, std::string& why) -> std::optional<std::string> {
         auto it = containerd_files.find(path);
         if (it != containerd_files.end()) return it->second;
         why = "not on this node";
@@ -90,8 +92,8 @@ json shim_json(const std::vector<std::string>& args, const std::string& name, co
     const char* envp[] = {"PATH=/usr/bin", entry.c_str(), nullptr};
     std::vector<std::string> all = {"c"};
     all.insert(all.end(), args.begin(), args.end());
-    return as_json(config::bootstrap_sh::fragment_from_args(all, "shim", node,
-                                                            config::bootstrap_sh::inputs_from_environment(envp)));
+    return as_json(
+        input::bootstrap_sh::fragment_from_args(all, "shim", node, input::bootstrap_sh::inputs_from_environment(envp)));
 }
 
 std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
@@ -121,7 +123,7 @@ TEST_CASE("every variable bootstrap.sh reads from its environment maps as its fl
     // every name the front end reads has a row, and no row is left over
     std::vector<std::string> names;
     for (const EnvRow& r : rows) names.push_back(r.variable);
-    CHECK(names == config::bootstrap_sh::environment_names());
+    CHECK(names == input::bootstrap_sh::environment_names());
     size_t flag_wins_shown = 0;
     for (const EnvRow& r : rows) {
         INFO(r.variable << "=" << r.sample);
@@ -203,10 +205,10 @@ TEST_CASE("the issue's script: exported USE_MAX_PODS and KUBELET_EXTRA_ARGS appl
 TEST_CASE("PAUSE_CONTAINER_IMAGE is the pause repository, tagged as bootstrap.sh tags it",
           "[config][bootstrap-sh][environment]") {
     const std::string repo = "123456789012.dkr.ecr.us-west-2.amazonaws.com/eks/pause";
-    config::Fragment f = script_fragment("export PAUSE_CONTAINER_IMAGE=" + repo + "\n", {});
+    input::Fragment f = script_fragment("export PAUSE_CONTAINER_IMAGE=" + repo + "\n", {});
     CHECK(f.settings["containerd"]["sandboxImage"] == repo + ":3.5");
     config::validate_fragment(f);
-    config::Fragment tagged =
+    input::Fragment tagged =
         script_fragment("export PAUSE_CONTAINER_IMAGE=" + repo + "\n", {"--pause-container-version", "3.9"});
     CHECK(tagged.settings["containerd"]["sandboxImage"] == repo + ":3.9");
 }
@@ -233,7 +235,7 @@ const std::string eksctl_edit =
 
 // What the boot reads of the user data: its one fragment's spec.
 json user_data_spec(const std::string& user_data) {
-    std::vector<config::Fragment> fs = fragments_from_user_data(user_data);
+    std::vector<input::Fragment> fs = fragments_from_user_data(user_data);
     REQUIRE(fs.size() == 1);
     return fs[0].spec;
 }
@@ -245,16 +247,16 @@ TEST_CASE("eksctl's --max-pods edit of bootstrap.sh applies to the call after it
     json spec = user_data_spec(two_parts(eksctl_edit, call));
     CHECK(spec["kubelet"]["flags"] == json::array({"--node-labels=a=b", "--max-pods=58"}));
     // the shim finds the same edit in the user data, and maps the call the same
-    config::bootstrap_sh::Edits edits;
-    CHECK(config::bootstrap_sh::fragments_from_user_data_without_scripts(two_parts(eksctl_edit, call), "user data",
-                                                                         &edits)
-              .empty());
+    input::bootstrap_sh::Edits edits;
+    CHECK(
+        input::bootstrap_sh::fragments_from_user_data_without_scripts(two_parts(eksctl_edit, call), "user data", &edits)
+            .empty());
     CHECK(edits.after_flag == " --max-pods=58");
-    config::bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
+    input::bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
         return std::nullopt;
     };
-    CHECK(config::bootstrap_sh::fragment_from_args({"c", "--kubelet-extra-args", "--node-labels=a=b"}, "shim", none,
-                                                   {{}, edits})
+    CHECK(input::bootstrap_sh::fragment_from_args({"c", "--kubelet-extra-args", "--node-labels=a=b"}, "shim", none,
+                                                  {{}, edits})
               .spec == spec);
     // with USE_MAX_PODS=false, it is the node's maxPods
     json counted = user_data_spec(two_parts(
@@ -324,12 +326,12 @@ TEST_CASE("the shim takes bootstrap.sh's variables from its process environment"
           "[config][bootstrap-sh][environment]") {
     const char* envp[] = {"PATH=/usr/bin", "USE_MAX_PODS=false", "KUBELET_EXTRA_ARGS=--max-pods=20",
                           "NOT_AN_ENTRY",  "HOME=/root",         nullptr};
-    config::bootstrap_sh::Inputs in = config::bootstrap_sh::inputs_from_environment(envp);
+    input::bootstrap_sh::Inputs in = input::bootstrap_sh::inputs_from_environment(envp);
     REQUIRE(in.environment.size() == 2);
     CHECK(in.environment["USE_MAX_PODS"].value == "false");
     CHECK(in.environment["KUBELET_EXTRA_ARGS"].value == "--max-pods=20");
-    config::bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
+    input::bootstrap_sh::FileReader none = [](const std::string&, std::string&) -> std::optional<std::string> {
         return std::nullopt;
     };
-    CHECK(config::bootstrap_sh::fragment_from_args({"c"}, "shim", none, in).spec["kubelet"]["config"]["maxPods"] == 20);
+    CHECK(input::bootstrap_sh::fragment_from_args({"c"}, "shim", none, in).spec["kubelet"]["config"]["maxPods"] == 20);
 }

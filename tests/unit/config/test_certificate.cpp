@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// The cluster CA check (helpers/lib/config/certificate.cpp): real certificates
+// The cluster CA check (helpers/lib/format/certificate.cpp): real certificates
 // come out as the PEM OpenSSL wrote for them, and what cannot be a certificate
 // is refused with where and what. Fixtures: tests/data/certificates/README.md.
 #include <catch2/catch.hpp>
 
-#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "format/certificate.hpp"
+#include "format/encoding.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
-using namespace eksnode::config;
+using namespace eksnode::format;
 
 namespace {
 

@@ -11,16 +11,21 @@
 
 #include <fmt/format.h>
 
-#include "config/fragments.hpp"
-#include "config/schema.hpp"
-#include "config/sources.hpp"
+#include "config/merge.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "derive/derive.hpp"
 #include "fixtures.hpp"
+#include "format/limits.hpp"
+#include "input/fragments.hpp"
+#include "input/schema.hpp"
+#include "input/sources.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 using namespace eksnode::derive;
 
 namespace {
@@ -94,30 +99,30 @@ std::map<std::string, Term> documented_fields(const std::string& page) {
 }
 
 // The type as FIELDS writes it.
-std::string type_word(const config::schema::Field& f) {
+std::string type_word(const input::schema::Field& f) {
     switch (f.kind) {
-    case config::schema::Kind::object:
-    case config::schema::Kind::map: return "table";
-    case config::schema::Kind::free_object: return "free-form table";
-    case config::schema::Kind::list: return "array";
-    case config::schema::Kind::string:
+    case input::schema::Kind::object:
+    case input::schema::Kind::map: return "table";
+    case input::schema::Kind::free_object: return "free-form table";
+    case input::schema::Kind::list: return "array";
+    case input::schema::Kind::string:
         return f.choices.empty() ? "string" : fmt::format("one of {}", fmt::join(f.choices, ", "));
-    case config::schema::Kind::boolean: return "boolean";
-    case config::schema::Kind::integer: return "integer";
-    case config::schema::Kind::duration: return "duration";
+    case input::schema::Kind::boolean: return "boolean";
+    case input::schema::Kind::integer: return "integer";
+    case input::schema::Kind::duration: return "duration";
     }
     return "?";
 }
 
 // Every field as eks-node.toml writes it: the spec's fields at the top level.
-std::map<std::string, const config::schema::Field*> schema_fields() {
-    std::map<std::string, const config::schema::Field*> out;
-    config::schema::for_each_field(config::schema::spec(), "spec",
-                                   [&](const std::string& path, const config::schema::Field& f) {
-                                       if (path != "spec") out[path.substr(5)] = &f;
-                                   });
-    config::schema::for_each_field(config::schema::settings(), "settings",
-                                   [&](const std::string& path, const config::schema::Field& f) { out[path] = &f; });
+std::map<std::string, const input::schema::Field*> schema_fields() {
+    std::map<std::string, const input::schema::Field*> out;
+    input::schema::for_each_field(input::schema::spec(), "spec",
+                                  [&](const std::string& path, const input::schema::Field& f) {
+                                      if (path != "spec") out[path.substr(5)] = &f;
+                                  });
+    input::schema::for_each_field(input::schema::settings(), "settings",
+                                  [&](const std::string& path, const input::schema::Field& f) { out[path] = &f; });
     return out;
 }
 
@@ -165,7 +170,7 @@ std::vector<std::string> code_blocks(const std::vector<std::string>& lines) {
 TEST_CASE("eks-node.toml(5) documents every schema field, and only those", "[config][docs]") {
     const std::string page = toml_man_page();
     std::map<std::string, Term> documented = documented_fields(page);
-    std::map<std::string, const config::schema::Field*> fields = schema_fields();
+    std::map<std::string, const input::schema::Field*> fields = schema_fields();
     REQUIRE(fields.size() > 40);
 
     for (const auto& [path, field] : fields) {
@@ -179,7 +184,7 @@ TEST_CASE("eks-node.toml(5) documents every schema field, and only those", "[con
         // every setting a source may leave out says what happens then; a
         // nodeadm field eks-node refuses says so
         bool element = path.ends_with("[]") || path.ends_with(".*");
-        bool container = field->kind == config::schema::Kind::object || field->kind == config::schema::Kind::map;
+        bool container = field->kind == input::schema::Kind::object || field->kind == input::schema::Kind::map;
         if (!field->refused.empty()) CHECK(contains(t.annotation, "refused"));
         else if (!element && !container)
             CHECK((contains(t.annotation, "default") || contains(t.annotation, "required")));
@@ -194,16 +199,16 @@ TEST_CASE("eks-node.toml(5) states the limits, names and numbers the code uses",
     const std::string page = toml_man_page();
     // with whitespace collapsed: a number and its unit may sit on two lines
     const std::string lim = normalized(joined(section(page, "LIMITS")));
-    CHECK(contains(lim, fmt::format("over {} MiB", config::limits::user_data_bytes >> 20)));
-    CHECK(contains(lim, fmt::format("more than {} MiB", config::limits::decompressed_bytes >> 20)));
-    CHECK(contains(lim, fmt::format("more than {} nested base64/gzip layers", config::limits::encoding_layers)));
-    CHECK(contains(lim, fmt::format("more than {} MIME parts", config::limits::mime_parts)));
-    CHECK(contains(lim, fmt::format("multiparts nested more than {} levels", config::limits::mime_depth)));
-    CHECK(contains(lim, fmt::format("document nested more than {} levels", config::limits::nesting_depth)));
-    CHECK(contains(lim, fmt::format("more than {} values", config::limits::document_values)));
+    CHECK(contains(lim, fmt::format("over {} MiB", format::limits::user_data_bytes >> 20)));
+    CHECK(contains(lim, fmt::format("more than {} MiB", format::limits::decompressed_bytes >> 20)));
+    CHECK(contains(lim, fmt::format("more than {} nested base64/gzip layers", format::limits::encoding_layers)));
+    CHECK(contains(lim, fmt::format("more than {} MIME parts", format::limits::mime_parts)));
+    CHECK(contains(lim, fmt::format("multiparts nested more than {} levels", format::limits::mime_depth)));
+    CHECK(contains(lim, fmt::format("document nested more than {} levels", format::limits::nesting_depth)));
+    CHECK(contains(lim, fmt::format("more than {} values", format::limits::document_values)));
     CHECK(contains(lim, "a YAML, JSON or TOML document"));
-    CHECK(contains(lim, fmt::format("longer than {} MiB", config::limits::script_value_bytes >> 20)));
-    CHECK(contains(lim, fmt::format("more than {} MiB in all", config::limits::script_expansion_bytes >> 20)));
+    CHECK(contains(lim, fmt::format("longer than {} MiB", format::limits::script_value_bytes >> 20)));
+    CHECK(contains(lim, fmt::format("more than {} MiB in all", format::limits::script_expansion_bytes >> 20)));
 
     const std::string all = normalized(page);
     CHECK(contains(all, toml_media_type));
@@ -227,9 +232,9 @@ TEST_CASE("eks-node.toml(5)'s examples are valid configuration", "[config][docs]
             block.replace(at, placeholder_ca.size(), test::ca_base64());
         json spec = json::object(), settings = json::object();
         Origins origins;
-        std::vector<config::Fragment> fragments = fragments_from_user_data(block, "example");
+        std::vector<input::Fragment> fragments = fragments_from_user_data(block, "example");
         CHECK_FALSE(fragments.empty());
-        for (const config::Fragment& f : fragments) {
+        for (const input::Fragment& f : fragments) {
             CHECK_NOTHROW(validate_fragment(f));
             merge_fragment(spec, settings, f, origins);
         }

@@ -3,14 +3,17 @@
 
 #include <zlib.h>
 
-#include "config/field_text.hpp"
-#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "format/encoding.hpp"
+#include "format/field_text.hpp"
+#include "format/limits.hpp"
+#include "input/sources.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
-using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 
 namespace {
 
@@ -121,7 +124,7 @@ TEST_CASE("gunzip rejects truncated and corrupt data", "[config][encoding]") {
 
 TEST_CASE("a gzip bomb is refused quickly, without inflating it", "[config][encoding]") {
     std::string bomb = gzip_of_zeros(100u << 20);
-    REQUIRE(bomb.size() < config::limits::user_data_bytes);  // the raw cap does not catch it: the inflate cap must
+    REQUIRE(bomb.size() < format::limits::user_data_bytes);  // the raw cap does not catch it: the inflate cap must
     // No clock (it fails under load): the message says where inflating stopped.
     try {
         fragments_from_user_data(bomb);
@@ -146,7 +149,7 @@ TEST_CASE("encoding layers peel in any order, up to the limit", "[config][encodi
 }
 
 TEST_CASE("user data beyond 1 MiB is refused before decoding", "[config][encoding]") {
-    std::string big(config::limits::user_data_bytes + 1, '#');
+    std::string big(format::limits::user_data_bytes + 1, '#');
     CHECK_THAT(encoding_problem([&] { fragments_from_user_data(big); }), Catch::Contains("beyond the 1 MiB limit"));
 }
 

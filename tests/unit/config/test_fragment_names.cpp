@@ -4,10 +4,10 @@
 // refused where it is found, naming the file (issue 34, item 5).
 #include <catch2/catch.hpp>
 
-#include "config/fragments.hpp"
-#include "config/sources.hpp"
+#include "config/merge.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "input/fragments.hpp"
 
 using namespace eksnode;
 
@@ -15,7 +15,7 @@ namespace {
 
 std::string refusal(const test::TempRoot& r) {
     try {
-        config::fragment_files(r.paths());
+        input::fragment_files(r.paths());
     } catch (const ConfigError& e) {
         CHECK(e.exit_code() == EXIT_CONFIG);
         return e.what();
@@ -35,7 +35,7 @@ TEST_CASE("a fragment name with a control character or not UTF-8 is refused", "[
                                    Catch::Contains("file name"));
         // the whole static configuration with it: eks-node-config and eks-node-imds exit 6
         CHECK_THROWS_AS(config::static_settings(r.paths()), ConfigError);
-        CHECK_THROWS_AS(config::static_settings_table(r.paths(), "imds"), ConfigError);
+        CHECK_THROWS_AS(input::static_settings_table(r.paths(), "imds"), ConfigError);
     }
     SECTION("an escape character") {
         r.write("/usr/lib/eks-node/node.toml.d/20-\x1b[31m.toml", "");
@@ -58,6 +58,6 @@ TEST_CASE("a fragment name with a control character or not UTF-8 is refused", "[
 TEST_CASE("a nodeadm drop-in name with a control character is refused", "[config][syntax]") {
     test::TempRoot r;
     r.write("/etc/eks/nodeadm.d/10-a\nb.yaml", "");
-    CHECK_THROWS_WITH(config::nodeadm_dropins(r.paths()),
+    CHECK_THROWS_WITH(input::nodeadm_dropins(r.paths()),
                       Catch::Contains("10-a\nb.yaml") && Catch::Contains("file name"));
 }

@@ -9,13 +9,13 @@
 
 #include <fmt/format.h>
 
-#include "config/hooks.hpp"
-#include "config/sources.hpp"
 #include "core/error.hpp"
+#include "core/jsonutil.hpp"
+#include "input/hooks.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
-using namespace eksnode::config;
+using namespace eksnode::input;
 
 namespace {
 

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
-#include "config/sources.hpp"
+#include "config/merge.hpp"
+#include "config/validate.hpp"
+#include "input/sources.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 
 namespace {
 
@@ -14,13 +18,13 @@ struct Merged {
     json settings = json::object();
     Origins origins;
 
-    Merged& add(const config::Fragment& f) {
+    Merged& add(const input::Fragment& f) {
         merge_fragment(spec, settings, f, origins);
         return *this;
     }
 };
 
-config::Fragment fragment(std::string source, std::string_view spec, std::string_view settings = "{}") {
+input::Fragment fragment(std::string source, std::string_view spec, std::string_view settings = "{}") {
     return {std::move(source), json::parse(spec), json::parse(settings)};
 }
 
@@ -36,7 +40,7 @@ TEST_CASE("kubelet flags append across MIME parts, in order", "[config][merge]")
         "--node-labels=c=d]\n"
         "--B--\n";
     Merged m;
-    for (const config::Fragment& f : fragments_from_user_data(ud)) {
+    for (const input::Fragment& f : fragments_from_user_data(ud)) {
         validate_fragment(f);
         m.add(f);
     }

@@ -9,14 +9,16 @@
 #include <set>
 #include <sstream>
 
-#include "config/schema.hpp"
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "input/schema.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 
 namespace {
 
@@ -95,15 +97,15 @@ std::vector<std::string> unknown_of(const std::string& text) {
 
 // The member `key` of `f`, or nullptr; a list of objects ("volumes[]") is
 // stepped through to its element's members.
-const config::schema::Field* member_of(const config::schema::Field* f, const std::string& key) {
-    if (f->kind == config::schema::Kind::list && !f->members.empty()) f = &f->element();
+const input::schema::Field* member_of(const input::schema::Field* f, const std::string& key) {
+    if (f->kind == input::schema::Kind::list && !f->members.empty()) f = &f->element();
     return f->member(key);
 }
 
 // Whether the schema knows `path`, or a section above it that it refuses whole.
 bool known_to_schema(const std::string& path) {
     if (!path.starts_with("spec.")) return true;  // apiVersion, kind, metadata, status
-    const config::schema::Field* f = &config::schema::spec();
+    const input::schema::Field* f = &input::schema::spec();
     std::istringstream keys(replace_all(path.substr(5), "[]", ""));
     for (std::string key; std::getline(keys, key, '.');) {
         f = member_of(f, key);
@@ -154,32 +156,32 @@ TEST_CASE("the nodeadm field table and the schema agree", "[config][nodeadm-fiel
     std::vector<Row> table = rows();
     // every field eks-node knows, the sections it refuses whole included,
     // has a row (on it or below it), refused in the table iff in the schema
-    config::schema::for_each_field(config::schema::spec(), "spec",
-                                   [&](const std::string& path, const config::schema::Field& f) {
-                                       if (path.ends_with(".*") || path.ends_with("[]")) return;
-                                       if (path.find(".*.") != std::string::npos) return;
-                                       bool section = f.kind == config::schema::Kind::object && !f.members.empty();
-                                       if (section) return;
-                                       INFO(path);
-                                       int found = 0;
-                                       for (const Row& r : table) {
-                                           if (!names(path, r.path)) continue;
-                                           ++found;
-                                           CHECK((r.handling == "refused") == !f.refused.empty());
-                                       }
-                                       CHECK(found >= 1);
-                                   });
+    input::schema::for_each_field(input::schema::spec(), "spec",
+                                  [&](const std::string& path, const input::schema::Field& f) {
+                                      if (path.ends_with(".*") || path.ends_with("[]")) return;
+                                      if (path.find(".*.") != std::string::npos) return;
+                                      bool section = f.kind == input::schema::Kind::object && !f.members.empty();
+                                      if (section) return;
+                                      INFO(path);
+                                      int found = 0;
+                                      for (const Row& r : table) {
+                                          if (!names(path, r.path)) continue;
+                                          ++found;
+                                          CHECK((r.handling == "refused") == !f.refused.empty());
+                                      }
+                                      CHECK(found >= 1);
+                                  });
     // and every row is a field the schema knows, or lies below a field it
     // refuses whole, or is a feature gate it does not know (ignored, as
     // nodeadm ignores it)
     for (const Row& r : table) {
         if (!r.path.starts_with("spec.")) continue;
         INFO(r.path);
-        const config::schema::Field* f = &config::schema::spec();
+        const input::schema::Field* f = &input::schema::spec();
         std::istringstream keys(replace_all(r.path.substr(5), "[]", ""));
         bool refused = false, unknown = false;
         for (std::string key; !refused && std::getline(keys, key, '.');) {
-            const config::schema::Field* m = member_of(f, key);
+            const input::schema::Field* m = member_of(f, key);
             if (!m) {
                 CHECK(f->name == "featureGates");
                 unknown = true;

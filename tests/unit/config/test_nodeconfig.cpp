@@ -6,13 +6,15 @@
 
 #include <fmt/format.h>
 
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 
 namespace {
 

@@ -10,14 +10,16 @@
 
 #include <fmt/format.h>
 
-#include "config/profiles.hpp"
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "input/profiles.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 
 namespace {
 

@@ -9,9 +9,9 @@
 
 #include "config/credential_providers.hpp"
 #include "config/registries.hpp"
-#include "config/sources.hpp"
 #include "config/trust.hpp"
 #include "core/error.hpp"
+#include "core/jsonutil.hpp"
 #include "fixtures.hpp"
 #include "support.hpp"
 

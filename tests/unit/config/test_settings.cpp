@@ -15,16 +15,18 @@
 #include <vector>
 
 #include "aws/api.hpp"
-#include "config/fragments.hpp"
-#include "config/settings.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
 #include "imds/imds.hpp"
+#include "input/fragments.hpp"
+#include "input/settings.hpp"
 #include "resolve/resolve.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 using namespace eksnode::imds;
 using eksnode::resolve::resolve_config;
 using eksnode::resolve::ResolveInput;

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// The static shell reader (config/shell.hpp): words, quotes, variables,
+// The static shell reader (format/shell.hpp): words, quotes, variables,
 // here-documents, and the limits that keep expansion from eating the node.
 // The command looked for is a made-up one: the reader must not care which.
 #include <catch2/catch.hpp>
 
-#include "config/shell.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "format/shell.hpp"
 
 using namespace eksnode;
-using namespace eksnode::config;
+using namespace eksnode::format;
 using eksnode::test::repeat;
 
 namespace {
@@ -17,14 +17,14 @@ namespace {
 constexpr std::string_view command = "/usr/local/bin/join-node";
 const std::string endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
 
-config::shell::Script read(std::string_view script) { return config::shell::read(script, command, "user data"); }
+format::shell::Script read(std::string_view script) { return format::shell::read(script, command, "user data"); }
 
 // The words of the script's one call, every one of them resolved.
 std::vector<std::string> words_of(std::string_view script) {
-    config::shell::Script s = read(script);
+    format::shell::Script s = read(script);
     REQUIRE(s.calls.size() == 1);
     std::vector<std::string> words;
-    for (const config::shell::Word& w : s.calls.front().args) {
+    for (const format::shell::Word& w : s.calls.front().args) {
         INFO(w.raw);
         CHECK(w.unresolved.empty());
         words.push_back(w.value);
@@ -87,7 +87,7 @@ TEST_CASE("the command is found after prefixes and assignments, and only as a co
         INFO(script);
         CHECK(read(script).calls.empty());
     }
-    config::shell::Script twice =
+    format::shell::Script twice =
         read("#!/bin/sh\n/usr/local/bin/join-node a\necho\n/usr/local/bin/join-node b; true\n");
     REQUIRE(twice.calls.size() == 2);
     CHECK(twice.calls[0].line == 2);
@@ -136,10 +136,10 @@ TEST_CASE("a word that needs the script run says why", "[config][shell]") {
         {"/usr/local/bin/join-node <(cat /tmp/ca)", "<(cat /tmp/ca)", "<(...) is a process substitution"},
     }));
     INFO(c.script);
-    config::shell::Script s = read("#!/bin/bash\n" + c.script + "\n");
+    format::shell::Script s = read("#!/bin/bash\n" + c.script + "\n");
     REQUIRE(s.calls.size() == 1);
     REQUIRE(s.calls.front().args.size() == 1);
-    const config::shell::Word& w = s.calls.front().args.front();
+    const format::shell::Word& w = s.calls.front().args.front();
     CHECK(w.raw == c.raw);
     CHECK_THAT(w.unresolved, Catch::StartsWith(c.why));
 }
@@ -185,9 +185,9 @@ TEST_CASE("files written from here-documents before a call", "[config][shell]") 
     const std::string call = "/usr/local/bin/join-node c\n";
     const std::string expected = "[registry]\nconfig_path = \"/etc/containerd/certs.d\"\n";
     auto content_of = [](const std::string& script, const std::string& path, std::string& why) {
-        config::shell::Script s = read(script);
+        format::shell::Script s = read(script);
         REQUIRE(s.calls.size() == 1);
-        return config::shell::file_before(s, s.calls.front(), path, why);
+        return format::shell::file_before(s, s.calls.front(), path, why);
     };
     auto body = GENERATE_REF(values<std::string>({
         "cat > /etc/c.toml <<'EOF'\n[registry]\nconfig_path = \"/etc/containerd/certs.d\"\nEOF\n",
@@ -211,15 +211,15 @@ TEST_CASE("files written from here-documents before a call", "[config][shell]") 
 }
 
 TEST_CASE("a here-document's expansion is kept literal when quoted, refused when it needs running", "[config][shell]") {
-    config::shell::Script s = read(
+    format::shell::Script s = read(
         "#!/bin/bash\ncat > /quoted <<'EOF'\n$HOME `x`\nEOF\ncat > /run <<EOF\n$(date)\nEOF\n"
         "cat > /unset <<EOF\n$NOPE\nEOF\n/usr/local/bin/join-node\n");
     REQUIRE(s.calls.size() == 1);
     std::string why;
-    CHECK(config::shell::file_before(s, s.calls.front(), "/quoted", why) == "$HOME `x`\n");
-    CHECK_FALSE(config::shell::file_before(s, s.calls.front(), "/run", why));
+    CHECK(format::shell::file_before(s, s.calls.front(), "/quoted", why) == "$HOME `x`\n");
+    CHECK_FALSE(format::shell::file_before(s, s.calls.front(), "/run", why));
     CHECK(why == "the here-document writing /run has a command substitution, which eks-node does not run");
-    CHECK_FALSE(config::shell::file_before(s, s.calls.front(), "/unset", why));
+    CHECK_FALSE(format::shell::file_before(s, s.calls.front(), "/unset", why));
     CHECK(why == "the here-document writing /unset uses $NOPE, which is not known without running the script");
 }
 
@@ -246,11 +246,11 @@ TEST_CASE("a script's expansions are capped: 1 MiB a value, 4 MiB in all", "[con
     // each file tee writes is a copy of the here-document
     CHECK(shell_error_of(a_256k + "tee" + repeat(" /f", 20) + " <<EOF\n$A\nEOF\n" + call) == ": line 17: " + in_all);
     // appending here-documents grows one file past what one may hold
-    config::shell::Script appended =
+    format::shell::Script appended =
         read(a_256k + repeat("cat <<EOF >> /etc/c.toml\n$A\nEOF\n", 5) + "/usr/local/bin/join-node\n");
     REQUIRE(appended.calls.size() == 1);
     std::string why;
-    CHECK_FALSE(config::shell::file_before(appended, appended.calls.front(), "/etc/c.toml", why));
+    CHECK_FALSE(format::shell::file_before(appended, appended.calls.front(), "/etc/c.toml", why));
     CHECK(why == "the here-documents writing /etc/c.toml make more than 1 MiB");
     // within the limits all is as before: 256 KiB in 4 places and a 512 KiB value
     CHECK(words_of(a_256k + "B=$A$A\nC=$A\necho $A\n/usr/local/bin/join-node c\n") == std::vector<std::string>{"c"});
@@ -279,8 +279,8 @@ namespace {
 // The watched variables as the script's one call sees them: "NAME=value"
 // for those in its environment, "NAME absent: why" for the others.
 std::vector<std::string> environment_of(std::string_view script) {
-    config::shell::Watch watch{{"A", "B", "C"}, {}};
-    config::shell::Script s = config::shell::read(script, command, "user data", watch);
+    format::shell::Watch watch{{"A", "B", "C"}, {}};
+    format::shell::Script s = format::shell::read(script, command, "user data", watch);
     REQUIRE(s.calls.size() == 1);
     std::vector<std::string> out;
     for (const auto& [name, v] : s.calls.front().variables)
@@ -328,15 +328,15 @@ TEST_CASE("an assignment before a command lasts for that command only", "[config
     CHECK(words_of("#!/bin/bash\nif true; then A=1; fi\n/usr/local/bin/join-node $A\n") ==
           std::vector<std::string>{"1"});
     // a prefixed assignment of an unset variable leaves it unset
-    config::shell::Script s = read("#!/bin/bash\nU=1 true\n/usr/local/bin/join-node $U\n");
+    format::shell::Script s = read("#!/bin/bash\nU=1 true\n/usr/local/bin/join-node $U\n");
     REQUIRE(s.calls.size() == 1);
     CHECK_THAT(s.calls.front().args.at(0).unresolved, Catch::Contains("$U is not set by the script"));
 }
 
 TEST_CASE("commands naming a watched path are reported with their words", "[config][shell][environment]") {
     const std::string path = "/etc/watched.sh";
-    config::shell::Watch watch{{}, {path}};
-    config::shell::Script s = config::shell::read(
+    format::shell::Watch watch{{}, {path}};
+    format::shell::Script s = format::shell::read(
         "#!/bin/bash\nF=/etc/watched.sh\nsudo sed -i 's/a/b/' \"$F\"\necho hi > $F\ndd if=/dev/zero of=/etc/watched.sh\n"
         "/etc/watched.sh x\ncat /etc/other\n",
         command, "user data", watch);
@@ -350,5 +350,5 @@ TEST_CASE("commands naming a watched path are reported with their words", "[conf
     CHECK(s.mentions[2].words.at(2).value == "of=/etc/watched.sh");
     CHECK(s.mentions[3].words.at(0).value == path);  // run, where another command is looked for
     // the path run as the command looked for is a call, not a mention
-    CHECK(config::shell::read("#!/bin/sh\n/etc/watched.sh x\n", path, "user data", watch).mentions.empty());
+    CHECK(format::shell::read("#!/bin/sh\n/etc/watched.sh x\n", path, "user data", watch).mentions.empty());
 }

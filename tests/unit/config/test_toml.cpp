@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
-#include "config/sources.hpp"
-#include "config/toml_json.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "format/toml_json.hpp"
+#include "input/sources.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 using eksnode::test::repeat;
 
 namespace {
@@ -34,7 +37,7 @@ const std::string too_deep = ": invalid TOML at line 1: nested deeper than 64 le
 }  // namespace
 
 TEST_CASE("eks-node.toml maps to the NodeConfig spec and [settings]", "[config][toml]") {
-    config::Fragment f = fragment_from_toml(R"(
+    input::Fragment f = fragment_from_toml(R"(
 [cluster]
 name = "my-cluster"
 apiServerEndpoint = "https://example.com"
@@ -79,7 +82,7 @@ requestTimeout = 5
 [settings.maxPods]
 default = 110
 )",
-                                            "/etc/eks-node/node.toml.d/10-image.toml");
+                                           "/etc/eks-node/node.toml.d/10-image.toml");
     CHECK(f.source == "/etc/eks-node/node.toml.d/10-image.toml");
     CHECK(f.spec == json::parse(R"({
         "cluster": {"apiServerEndpoint": "https://example.com", "cidr": "10.100.0.0/16", "enableOutpost": false,
@@ -100,14 +103,14 @@ default = 110
 }
 
 TEST_CASE("containerd.config may be TOML text in eks-node.toml too", "[config][toml]") {
-    config::Fragment table = fragment_from_toml("[containerd.config]\nversion = 2\n", "t");
-    config::Fragment text = fragment_from_toml("[containerd]\nconfig = '''\nversion = 2\n'''\n", "t");
+    input::Fragment table = fragment_from_toml("[containerd.config]\nversion = 2\n", "t");
+    input::Fragment text = fragment_from_toml("[containerd]\nconfig = '''\nversion = 2\n'''\n", "t");
     CHECK(table.spec == text.spec);
     CHECK(text.spec["containerd"]["config"]["version"] == 2);
 }
 
 TEST_CASE("TOML values become JSON values", "[config][toml]") {
-    config::Fragment f = fragment_from_toml(R"(
+    input::Fragment f = fragment_from_toml(R"(
 [kubelet.config]
 int = -3
 float = 2.5
@@ -119,7 +122,7 @@ local = 2026-11-21T07:32:00
 list = [[1, 2], ["a"]]
 tables = [{ a = 1 }, { b = 2 }]
 )",
-                                            "t");
+                                           "t");
     CHECK(f.spec["kubelet"]["config"] == json::parse(R"({
         "bool": false, "date": "2026-11-21", "datetime": "2026-11-21T07:32:00Z", "float": 2.5, "int": -3,
         "list": [[1, 2], ["a"]], "local": "2026-11-21T07:32:00", "tables": [{"a": 1}, {"b": 2}], "time": "07:32:00"})"));
@@ -142,11 +145,11 @@ TEST_CASE("TOML errors give the line and column", "[config][toml]") {
 }
 
 TEST_CASE("unknown TOML tables are unknown spec fields", "[config][toml]") {
-    config::Fragment f = fragment_from_toml("[clsuter]\nname = \"x\"\n", "t");
+    input::Fragment f = fragment_from_toml("[clsuter]\nname = \"x\"\n", "t");
     CHECK_THROWS_WITH(
         validate_fragment(f),
         Catch::StartsWith("t: spec.clsuter: unknown field (nearest known field: cluster; known fields: cluster,"));
-    config::Fragment s = fragment_from_toml("[settings]\nloglevel = \"debug\"\n", "t");
+    input::Fragment s = fragment_from_toml("[settings]\nloglevel = \"debug\"\n", "t");
     CHECK_THROWS_WITH(validate_fragment(s), Catch::StartsWith("t: settings.loglevel: unknown field"));
 }
 

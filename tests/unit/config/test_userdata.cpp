@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
-#include "config/sources.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "input/sources.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
-using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 
 namespace {
 
@@ -25,9 +26,9 @@ std::string nodeconfig(std::string_view name) {
 // What a decoded fragment says, compactly: source -> spec.
 using Summary = std::vector<std::pair<std::string, json>>;
 
-Summary summarize(const std::vector<config::Fragment>& fragments) {
+Summary summarize(const std::vector<input::Fragment>& fragments) {
     Summary out;
-    for (const config::Fragment& f : fragments) out.emplace_back(f.source, f.spec);
+    for (const input::Fragment& f : fragments) out.emplace_back(f.source, f.spec);
     return out;
 }
 

@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
-#include "config/schema.hpp"
-#include "config/settings.hpp"
-#include "config/sources.hpp"
+#include "config/validate.hpp"
 #include "core/error.hpp"
+#include "format/certificate.hpp"
+#include "format/encoding.hpp"
+#include "input/schema.hpp"
+#include "input/settings.hpp"
+#include "input/sources.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 
 namespace {
 
 // "field: problem" of the first error in a fragment, or "" when it validates.
 std::string problem(const json& spec, const json& settings = json::object()) {
-    config::Fragment f{"src", spec, settings};
+    input::Fragment f{"src", spec, settings};
     try {
         validate_fragment(f);
     } catch (const ConfigError& e) {
@@ -31,13 +36,13 @@ json at(std::string_view pointer, json value) {
 }
 
 // A value of the wrong type for every kind of field.
-json wrong_value(const config::schema::Field& f) {
+json wrong_value(const input::schema::Field& f) {
     switch (f.kind) {
-    case config::schema::Kind::string: return 5;
-    case config::schema::Kind::boolean: return "yes";
-    case config::schema::Kind::integer: return "5";
-    case config::schema::Kind::duration: return true;
-    case config::schema::Kind::list: return "x";
+    case input::schema::Kind::string: return 5;
+    case input::schema::Kind::boolean: return "yes";
+    case input::schema::Kind::integer: return "5";
+    case input::schema::Kind::duration: return true;
+    case input::schema::Kind::list: return "x";
     default: return json::array({1});
     }
 }
@@ -63,8 +68,8 @@ std::pair<json, std::string> document_at(const std::string& path, const json& va
 
 TEST_CASE("every field in the table rejects a value of the wrong type", "[config][validate]") {
     size_t checked = 0;
-    for (const config::schema::Field* root : {&config::schema::spec(), &config::schema::settings()}) {
-        config::schema::for_each_field(*root, root->name, [&](const std::string& path, const config::schema::Field& f) {
+    for (const input::schema::Field* root : {&input::schema::spec(), &input::schema::settings()}) {
+        input::schema::for_each_field(*root, root->name, [&](const std::string& path, const input::schema::Field& f) {
             if (path == root->name) return;
             // a string or an integer, under a checked name: test_profiles.cpp
             if (path == "settings.sysctls.*") return;
@@ -72,10 +77,10 @@ TEST_CASE("every field in the table rejects a value of the wrong type", "[config
             auto [doc, error_path] = document_at(path, wrong);
             INFO(path << " = " << wrong.dump());
             // a field eks-node refuses says so whatever the value (test_nodeadm_fields.cpp)
-            std::string expected = !f.refused.empty() ? error_path + ": " + config::schema::refusal(f, wrong)
-                                                      : error_path + ": expected " + config::schema::expected(f) +
+            std::string expected = !f.refused.empty() ? error_path + ": " + input::schema::refusal(f, wrong)
+                                                      : error_path + ": expected " + input::schema::expected(f) +
                                                             ", got " + (wrong.is_array() ? "a list" : wrong.dump());
-            std::string got = root == &config::schema::spec() ? problem(doc) : problem(json::object(), doc);
+            std::string got = root == &input::schema::spec() ? problem(doc) : problem(json::object(), doc);
             CHECK(got == expected);
             ++checked;
         });
@@ -310,7 +315,7 @@ TEST_CASE("unknown fields are errors at every level", "[config][validate]") {
 }
 
 namespace {
-// How every duration error explains the grammar (config/settings.cpp).
+// How every duration error explains the grammar (input/settings.cpp).
 const std::string duration_grammar = std::string(settings::duration_expected);
 }  // namespace
 

@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 // NodeConfig YAML is typed as nodeadm types it: go-yaml v2 (YAML 1.1) into
-// interface{}, then JSON via sigs.k8s.io/yaml (config/yaml_scalar.hpp).
+// interface{}, then JSON via sigs.k8s.io/yaml (format/yaml_scalar.hpp).
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
 
-#include "config/sources.hpp"
-#include "config/yaml_scalar.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
+#include "format/yaml_scalar.hpp"
+#include "input/sources.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
 #include "support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 using namespace eksnode::render;
 
 namespace {
@@ -214,7 +216,7 @@ TEST_CASE("JSON and TOML are not YAML: yes and 0755 mean nothing special there",
     REQUIRE(from_json.size() == 1);
     CHECK(from_json[0].spec["kubelet"]["config"]["a"] == "yes");
     CHECK(from_json[0].spec["kubelet"]["config"]["c"].is_number_float());
-    config::Fragment toml = fragment_from_toml("[kubelet.config]\na = \"yes\"\nb = 0o755\n", "toml");
+    input::Fragment toml = fragment_from_toml("[kubelet.config]\na = \"yes\"\nb = 0o755\n", "toml");
     CHECK(toml.spec["kubelet"]["config"]["a"] == "yes");
     CHECK(toml.spec["kubelet"]["config"]["b"] == 493);
 }
@@ -274,7 +276,7 @@ TEST_CASE("a NodeConfig written for nodeadm with yes/no/on/off works end to end"
 // text a string, which an integer field refuses), too small is 0.
 TEST_CASE("huge exponents saturate: too large stays text, too small is 0", "[config][yaml11]") {
     auto resolved = [](std::string_view text) {
-        return config::yaml_scalar::to_value(config::yaml_scalar::resolve(text, "?", "t", "x"), "t", "x");
+        return format::yaml_scalar::to_value(format::yaml_scalar::resolve(text, "?", "t", "x"), "t", "x");
     };
     for (std::string_view text : {"10e9223372036854775807", "1e9223372036854775807", "-1e9223372036854775807",
                                   ".1e9223372036854775807", "0.001e9223372036854775807",

@@ -85,7 +85,7 @@ TEST_CASE("json keeps ordered_json's meaning of a duplicate key", "[core][json]"
     CHECK(json::parse(big).dump() == nlohmann::ordered_json::parse(big).dump());
     CHECK(json::parse(big).size() == 40);
     CHECK(json::parse(big)["k5"] == "again");
-    // the parser with a callback (as config/convert.cpp's json_document reads user data)
+    // the parser with a callback (as format/convert.cpp's json_document reads user data)
     auto keep = [](int, json::parse_event_t, json&) { return true; };
     auto keep_ordered = [](int, nlohmann::ordered_json::parse_event_t, nlohmann::ordered_json&) { return true; };
     CHECK(json::parse(big, keep).dump() == nlohmann::ordered_json::parse(big, keep_ordered).dump());

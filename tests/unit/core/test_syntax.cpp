@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // core/syntax.hpp: each writer's output read back by the format's own rules
 // (systemd_model.hpp for unit and environment files, libyaml through
-// config::yaml_documents), and what each refuses.
+// format::yaml_documents), and what each refuses.
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
 
-#include "config/convert.hpp"
 #include "core/syntax.hpp"
+#include "format/convert.hpp"
 #include "systemd_model.hpp"
 
 using namespace eksnode;
@@ -24,7 +24,7 @@ TEST_CASE("a comment is one line whatever its text", "[syntax]") {
     // what YAML refuses even in a comment (found by fuzzing, env-yaml-writer)
     CHECK(syntax::comment("\xef\xbb\xbf \xef\xbf\xbe \xef\xbf\xbf") == "\\ufeff \\ufffe \\uffff");
     std::vector<json> docs =
-        config::yaml_documents("# " + syntax::comment("\xef\xbf\xbe\n\xe2\x80\xa8x: 1") + "\nk: 2\n", "test");
+        format::yaml_documents("# " + syntax::comment("\xef\xbf\xbe\n\xe2\x80\xa8x: 1") + "\nk: 2\n", "test");
     CHECK(docs == std::vector<json>{json{{"k", 2}}});
 }
 
@@ -90,7 +90,7 @@ TEST_CASE("a YAML string stays the string, whatever YAML would type or break", "
     for (std::string s : {"yes", "null", "0755", "1e3", "~", "- a", "a: b", "#c", "\"q\" \\ 'p'", "line\nbreak",
                           "\x7f del", "\xc2\x85 nel", "\xe2\x80\xa8 ls", "\xef\xbb\xbf bom", "tab\t", ""}) {
         INFO(s);
-        std::vector<json> docs = config::yaml_documents("k: " + syntax::yaml::string(s) + "\n", "test");
+        std::vector<json> docs = format::yaml_documents("k: " + syntax::yaml::string(s) + "\n", "test");
         REQUIRE(docs.size() == 1);
         CHECK(docs[0] == json{{"k", s}});
     }

@@ -6,11 +6,10 @@
 // refused passed the check and then dropped every provider at the pull.
 #include <catch2/catch.hpp>
 
-#include <sstream>
-
 #include "config/credential_providers.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/table.hpp"
 #include "cri/registry_credentials.hpp"
 #include "fixtures.hpp"
 
@@ -26,14 +25,9 @@ struct PatternRow {
 
 std::vector<PatternRow> pattern_rows() {
     std::vector<PatternRow> out;
-    std::istringstream in(read_file(test::source_path("tests/data/match-images.tsv")));
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line.front() == '#') continue;
-        const size_t a = line.find('\t'), b = line.find('\t', a + 1);
-        REQUIRE(b != std::string::npos);
-        out.push_back({json::parse(line.substr(0, a)).get<std::string>(), line.substr(a + 1, b - a - 1) == "yes",
-                       line.substr(b + 1)});
-    }
+    const std::string text = read_file(test::source_path("tests/data/match-images.tsv"));
+    for (const table::Row& row : table::rows(text, "tests/data/match-images.tsv", 3))
+        out.push_back({json::parse(row.cells[0]).get<std::string>(), row.cells[1] == "yes", row.cells[2]});
     return out;
 }
 

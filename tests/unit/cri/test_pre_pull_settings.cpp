@@ -3,14 +3,14 @@
 // eks-node-config and eks-node-prepull share.
 #include <catch2/catch.hpp>
 
-#include "config/checks.hpp"
-#include "config/settings.hpp"
 #include "core/confine.hpp"
 #include "core/error.hpp"
+#include "format/checks.hpp"
+#include "input/settings.hpp"
 
 using namespace eksnode;
-using config::check::image_reference;
-namespace settings = config::settings;
+using format::check::image_reference;
+namespace settings = input::settings;
 
 TEST_CASE("image references containerd's CRI takes", "[config][prepull]") {
     for (const char* ok :

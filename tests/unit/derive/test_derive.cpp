@@ -6,12 +6,11 @@
 #include "fixtures.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
-#include "config/schema.hpp"
 #include "core/error.hpp"
+#include "core/table.hpp"
 #include "derive/derive.hpp"
+#include "input/schema.hpp"
 
 using namespace eksnode;
 using namespace eksnode::derive;
@@ -460,9 +459,8 @@ TEST_CASE("settings.swap: the file, its size and kubelet's swap behaviour, from 
 // against what settings.swap does (derive here; the rendered configuration through the
 // kubelet golden 19, which tests/golden renders).
 TEST_CASE("kubelet-swap-compat.tsv: settings.swap against kubelet's source", "[derive][swap]") {
-    std::ifstream in(test::source_path("tests/data/kubelet-swap-compat.tsv"));
-    REQUIRE(in);
-    const config::schema::Field* behaviour = config::schema::settings().member("swap");
+    const std::string text = read_file(test::source_path("tests/data/kubelet-swap-compat.tsv"));
+    const input::schema::Field* behaviour = input::schema::settings().member("swap");
     REQUIRE(behaviour);
     behaviour = behaviour->member("swapBehavior");
     REQUIRE(behaviour);
@@ -471,13 +469,8 @@ TEST_CASE("kubelet-swap-compat.tsv: settings.swap against kubelet's source", "[d
     Run base;
     base.settings["swap"] = {{"size", "1G"}};
     int rows = 0;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line.starts_with('#')) continue;
-        std::vector<std::string> col;
-        std::stringstream cells(line);
-        for (std::string c; std::getline(cells, c, '\t');) col.push_back(c);
-        REQUIRE(col.size() == 5);
+    for (const eksnode::table::Row& row : eksnode::table::rows(text, "tests/data/kubelet-swap-compat.tsv", 5)) {
+        const std::vector<std::string>& col = row.cells;
         const std::string& key = col[0];
         const std::string& eks_node = col[2];
         INFO(key << ": " << eks_node);

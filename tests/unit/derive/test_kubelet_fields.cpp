@@ -4,10 +4,9 @@
 // kubelet with their minor, nested fields, and clients' real maps clean at every minor.
 #include <catch2/catch.hpp>
 
-#include <fstream>
-
 #include <fmt/format.h>
 
+#include "core/table.hpp"
 #include "derive/kubelet_fields.hpp"
 #include "derive/tables.hpp"
 #include "fixtures.hpp"
@@ -254,20 +253,11 @@ TEST_CASE("the compiled table: sorted, each once, minors within its range", "[de
 
 // tests/data/kubelet-fields-compat.tsv, row by row.
 TEST_CASE("kubelet-fields-compat.tsv: each case as the table says", "[derive][kubelet-fields]") {
-    std::ifstream in(test::source_path("tests/data/kubelet-fields-compat.tsv"));
-    REQUIRE(in);
+    const std::string text = eksnode::read_file(test::source_path("tests/data/kubelet-fields-compat.tsv"));
     size_t rows = 0;
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line.starts_with('#')) continue;
-        std::vector<std::string> cols;
-        for (size_t at = 0;;) {
-            const size_t tab = line.find('\t', at);
-            cols.push_back(line.substr(at, tab == std::string::npos ? std::string::npos : tab - at));
-            if (tab == std::string::npos) break;
-            at = tab + 1;
-        }
-        CAPTURE(line);
-        REQUIRE(cols.size() == 5);
+    for (const eksnode::table::Row& row : eksnode::table::rows(text, "tests/data/kubelet-fields-compat.tsv", 5)) {
+        const std::vector<std::string>& cols = row.cells;
+        CAPTURE(row.text);
         ++rows;
         const std::optional<std::string> version = cols[0] == "-" ? std::nullopt : std::optional<std::string>(cols[0]);
         const std::vector<KubeletFieldProblem> p = kubelet_field_problems(json::parse(cols[1]), version);

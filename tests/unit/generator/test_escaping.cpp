@@ -5,7 +5,7 @@
 // a drop-in (issue 34, item 5).
 #include <catch2/catch.hpp>
 
-#include "config/sources.hpp"
+#include "core/jsonutil.hpp"
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
 #include "plan_fixtures.hpp"

@@ -5,9 +5,10 @@
 // eks-node-config uses and the command-line parsing corners.
 #include <catch2/catch.hpp>
 
-#include "config/sources.hpp"
+#include "config/merge.hpp"
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
+#include "input/sources.hpp"
 #include "plan_fixtures.hpp"
 
 using namespace eksnode;
@@ -186,7 +187,7 @@ TEST_CASE("hooks: an image's or admin's hooks call for no reload; user data's do
         json spec = json::object(), settings = json::object();
         Origins origins;
         for (const auto& [source, text] : sources)
-            config::merge_fragment(spec, settings, config::fragment_from_toml(text, source), origins);
+            config::merge_fragment(spec, settings, input::fragment_from_toml(text, source), origins);
         json o = json::object();
         for (const auto& [pointer, source] : origins) o[pointer] = source;
         return json{{"schemaVersion", 1}, {"spec", spec}, {"settings", settings}, {"origins", o}}.dump();
@@ -228,7 +229,7 @@ TEST_CASE("runtime handlers' kernel modules: loaded by modprobe@ before containe
         json spec = json::object(), settings = json::object();
         Origins origins;
         for (const auto& [source, text] : sources)
-            config::merge_fragment(spec, settings, config::fragment_from_toml(text, source), origins);
+            config::merge_fragment(spec, settings, input::fragment_from_toml(text, source), origins);
         json o = json::object();
         for (const auto& [pointer, source] : origins) o[pointer] = source;
         return json{{"schemaVersion", 1}, {"spec", spec}, {"settings", settings}, {"origins", o}}.dump();

@@ -7,11 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/convert.hpp"
 #include "config/runtimes.hpp"
-#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "format/convert.hpp"
+#include "format/toml_json.hpp"
 #include "render/containerd.hpp"
 #include "render/kubelet.hpp"
 #include "render/render.hpp"
@@ -22,6 +22,7 @@
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
 using namespace eksnode::render;
 using namespace eksnode::render::detail;
 using render_test::base_config;
@@ -348,7 +349,7 @@ TEST_CASE("eks-node-containerd names each drop-in, lists it in config.toml and r
     CHECK_THAT(listed,
                Catch::Contains("when rendered:\n#   /etc/containerd/config.d/10-metrics.toml " +
                                fnv1a64_hex(read_file(root.path / "etc/containerd/config.d/10-metrics.toml")) + "\n"));
-    CHECK(config::parse_toml(listed, "config.toml")["imports"][0].value_or(std::string()) ==
+    CHECK(format::parse_toml(listed, "config.toml")["imports"][0].value_or(std::string()) ==
           "/etc/containerd/config.d/*.toml");
 
     // the same drop-ins: byte-identical, nothing changed

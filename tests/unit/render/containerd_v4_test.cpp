@@ -11,6 +11,7 @@
 #include "core/fsutil.hpp"
 #include "core/jsonutil.hpp"
 #include "core/paths.hpp"
+#include "core/table.hpp"
 #include "render/containerd.hpp"
 #include "render/render.hpp"
 #include "test_support.hpp"
@@ -63,14 +64,11 @@ std::string dropin_warnings(const json& cfg, const std::string& toml) {
 
 TEST_CASE("containerd-config-v4.tsv: each behaviour as the table says", "[render][containerd][containerd-v4]") {
     using namespace containerd_v4_test;
-    std::ifstream in(render_test::source_path("tests/data/containerd-config-v4.tsv"));
-    REQUIRE(in);
+    const std::string text = eksnode::read_file(render_test::source_path("tests/data/containerd-config-v4.tsv"));
     size_t rows = 0;
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line.starts_with('#')) continue;
-        CAPTURE(line);
-        const std::vector<std::string> cols = split(line, "\t");
-        REQUIRE(cols.size() == 5);
+    for (const eksnode::table::Row& row : eksnode::table::rows(text, "tests/data/containerd-config-v4.tsv", 5)) {
+        CAPTURE(row.text);
+        const std::vector<std::string>& cols = row.cells;
         REQUIRE_FALSE(cols[3].empty());  // every behaviour names containerd's source
         ++rows;
         json input = json::parse(cols[1]);

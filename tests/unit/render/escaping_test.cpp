@@ -4,8 +4,8 @@
 // sysctl.d (issue 34, item 5).
 #include <catch2/catch.hpp>
 
-#include "config/toml_json.hpp"
 #include "core/fsutil.hpp"
+#include "format/toml_json.hpp"
 #include "render/render.hpp"
 #include "render/shared.hpp"
 #include "render/system_files.hpp"
@@ -26,7 +26,7 @@ TEST_CASE("a config.d file name with a line break adds no key to config.toml", "
     render_containerd(base_config(), paths);
     const std::string text = read_file(root.path / "etc/containerd/config.toml");
     INFO(text);
-    toml::table doc = config::parse_toml(text, "config.toml");
+    toml::table doc = format::parse_toml(text, "config.toml");
     CHECK_FALSE(doc.contains("disabled_plugins"));
     // the name is still there to read, escaped
     CHECK_THAT(text, Catch::Contains("#   /etc/containerd/config.d/10-x\\ndisabled_plugins = "

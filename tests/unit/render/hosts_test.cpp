@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "format/toml_json.hpp"
 #include "render/hosts.hpp"
 #include "render/render.hpp"
 #include "render/render_config.hpp"
@@ -16,7 +16,7 @@
 #include "test_support.hpp"
 
 using namespace eksnode;
-using namespace eksnode::config;
+using namespace eksnode::format;
 using namespace eksnode::render;
 using namespace eksnode::render::detail;
 using render_test::base_config;

@@ -12,12 +12,12 @@
 #include <unistd.h>
 #include <fstream>
 
-#include "config/convert.hpp"
 #include "config/runtimes.hpp"
-#include "config/toml_json.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "format/convert.hpp"
+#include "format/toml_json.hpp"
 #include "render/containerd.hpp"
 #include "render/hosts.hpp"
 #include "render/kubelet.hpp"
@@ -29,6 +29,7 @@
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
 using namespace eksnode::render;
 using namespace eksnode::render::detail;
 using render_test::base_config;

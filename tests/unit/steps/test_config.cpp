@@ -5,15 +5,18 @@
 #include <cstdlib>
 
 #include "../config/support.hpp"
-#include "config/fragments.hpp"
-#include "config/sources.hpp"
+#include "config/merge.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
+#include "format/limits.hpp"
+#include "input/fragments.hpp"
 #include "resolve/resolve.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
+using namespace eksnode::format;
+using namespace eksnode::input;
 using eksnode::resolve::resolve_config;
 
 namespace {
@@ -162,7 +165,7 @@ TEST_CASE("static_settings_table: one settings table, layered, read with toml++ 
             FAIL("no error");
         } catch (const ConfigError& e) {
             CHECK_THAT(e.source(), Catch::Contains("95-broken.toml"));
-            // the same words eks-node-config and the generator use for it (config/toml_json.cpp)
+            // the same words eks-node-config and the generator use for it (format/toml_json.cpp)
             CHECK_THAT(e.problem(), Catch::StartsWith("invalid TOML at line 1, column"));
         }
     }

@@ -9,10 +9,11 @@
 #include <filesystem>
 
 #include "../config/support.hpp"
-#include "config/fragments.hpp"
-#include "config/sources.hpp"
+#include "config/merge.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
+#include "input/fragments.hpp"
+#include "input/sources.hpp"
 #include "resolve/resolve.hpp"
 
 using namespace eksnode;
@@ -173,13 +174,13 @@ TEST_CASE("an ECS node's config.json records the warnings too", "[resolve][unkno
 TEST_CASE("settings_with_user_data: the user data's fragments in the slot, between 10-* and 90-*",
           "[resolve][unknown-fields]") {
     TempRoot r;
-    const std::vector<config::Fragment> user_data = {config::fragment_from_toml("[settings]\nstrict = true\n", "ud")};
+    const std::vector<input::Fragment> user_data = {input::fragment_from_toml("[settings]\nstrict = true\n", "ud")};
     r.write("/usr/lib/eks-node/node.toml.d/10-image.toml", "[settings]\nstrict = false\nlogLevel = \"debug\"\n");
-    CHECK(config::strict(config::settings_with_user_data(r.paths(), user_data)));
+    CHECK(input::strict(config::settings_with_user_data(r.paths(), user_data)));
     CHECK(config::settings_with_user_data(r.paths(), user_data)["logLevel"] == "debug");
     r.write("/etc/eks-node/node.toml.d/90-admin.toml", "[settings]\nstrict = false\n");
-    CHECK_FALSE(config::strict(config::settings_with_user_data(r.paths(), user_data)));
-    CHECK(config::strict(config::settings_with_user_data(r.paths(), {})) == false);
+    CHECK_FALSE(input::strict(config::settings_with_user_data(r.paths(), user_data)));
+    CHECK(input::strict(config::settings_with_user_data(r.paths(), {})) == false);
 }
 
 // spec.kubelet.config's keys against the node's kubelet (resolve::kubelet_field_warnings,
@@ -291,7 +292,7 @@ TEST_CASE("config check: the sources' kubelet.config against a given kubelet, --
         resolve::CheckResult r = resolve::check_sources(in);
         CHECK(r.errors.empty());
         REQUIRE(r.warnings.size() == 1);
-        CHECK(r.warnings[0].kind == config::Warning::Kind::kubelet_field);
+        CHECK(r.warnings[0].kind == input::Warning::Kind::kubelet_field);
         CHECK(r.warnings[0].text() ==
               "ud.yaml: spec.kubelet.config.authentication.webhook.cacheTTl: not a field of any kubelet from 1.29 to "
               "1.36: did you mean cacheTTL?");
