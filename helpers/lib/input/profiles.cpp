@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Workload profiles and settings.sysctls. Every value below has its reason in
 // eks-node.toml(5), WORKLOAD PROFILES; a change here changes that page too
-// (tests/unit/config/test_profiles.cpp holds them together).
+// (tests/unit/input/test_profiles.cpp holds them together).
 #include "input/profiles.hpp"
 
 #include <algorithm>

@@ -37,4 +37,14 @@ json merged_settings(const Fragments& fragments, Origins& origins);
 // The ConfigError merged_settings() throws (checked to be exit 6), or "accepted".
 std::string settings_error(const Fragments& fragments);  // the conformance samples (tests/conformance)
 
+// s with every `from` replaced by `to`
+inline std::string replace_all(std::string s, std::string_view from, std::string_view to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+    return s;
+}
+
+// A spec that names a cluster and nothing else
+inline json cluster_named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
+
 }  // namespace eksnode::test

@@ -19,6 +19,7 @@ using namespace eksnode;
 using namespace eksnode::config;
 using namespace eksnode::format;
 using namespace eksnode::input;
+using eksnode::test::replace_all;
 
 namespace {
 
@@ -31,12 +32,6 @@ struct Row {
 std::string unquoted(std::string cell) {
     if (cell.size() >= 2 && cell.front() == '`' && cell.back() == '`') return cell.substr(1, cell.size() - 2);
     return cell;
-}
-
-std::string replace_all(std::string s, std::string_view from, std::string_view to) {
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
-    return s;
 }
 
 // The rows of the table: lines "| `path` | handling | `sample` | why |".
@@ -78,7 +73,7 @@ std::string document(const std::string& path, const json& value) {
 }
 
 // The error validating one NodeConfig gives, or nullopt.
-std::optional<ConfigError> error_of(const std::string& text, const std::string& source = "nc.json") {
+std::optional<ConfigError> field_error_of(const std::string& text, const std::string& source = "nc.json") {
     try {
         for (const Fragment& f : fragments_from_nodeconfig(text, source)) validate_fragment(f);
     } catch (const ConfigError& e) {
@@ -130,7 +125,7 @@ TEST_CASE("every field of nodeadm's NodeConfig is accepted or refused with a rea
     for (const Row& r : table) {
         INFO(r.path << " = " << r.sample.dump());
         ++count[r.handling];
-        std::optional<ConfigError> e = error_of(document(r.path, r.sample));
+        std::optional<ConfigError> e = field_error_of(document(r.path, r.sample));
         if (r.handling == "accepted" || r.handling == "differs" || r.handling == "ignored") {
             if (e) FAIL_CHECK(e->what());
             // a field eks-node knows is never taken for an unknown one; one
@@ -197,7 +192,7 @@ TEST_CASE("the nodeadm field table and the schema agree", "[config][nodeadm-fiel
 
 TEST_CASE("a refused field says why, and its zero value asks for nothing", "[config][nodeadm-fields]") {
     auto problem = [](const std::string& path, const json& value) {
-        std::optional<ConfigError> e = error_of(document(path, value));
+        std::optional<ConfigError> e = field_error_of(document(path, value));
         return e ? e->field() + ": " + e->problem() : std::string();
     };
     CHECK(problem("spec.hybrid.ssm.activationId", "id") ==
@@ -215,13 +210,13 @@ TEST_CASE("a refused field says why, and its zero value asks for nothing", "[con
     CHECK(problem("spec.hybrid", json::object()).empty());
     CHECK(problem("spec.instance.storage", json::object()).empty());
     // YAML's "not set" is not set here either
-    CHECK_FALSE(error_of(test::nodeconfig_yaml("  hybrid:\n"), "nc.yaml").has_value());
+    CHECK_FALSE(field_error_of(test::nodeconfig_yaml("  hybrid:\n"), "nc.yaml").has_value());
 }
 
 TEST_CASE("an unknown feature gate is ignored as nodeadm ignores it; settings.strict refuses it",
           "[config][nodeadm-fields]") {
     const std::string text = document("spec.featureGates.InstanceIDNodeName", true);
-    CHECK_FALSE(error_of(text).has_value());
+    CHECK_FALSE(field_error_of(text).has_value());
     std::vector<Fragment> fragments = fragments_from_nodeconfig(text, "nc.json");
     std::vector<Warning> w = unknown_field_warnings(fragments, json::object());
     REQUIRE(w.size() == 1);

@@ -14,6 +14,7 @@ using namespace eksnode;
 using namespace eksnode::config;
 using namespace eksnode::format;
 using namespace eksnode::input;
+using eksnode::test::replace_all;
 
 namespace {
 
@@ -45,12 +46,6 @@ json wrong_value(const input::schema::Field& f) {
     case input::schema::Kind::list: return "x";
     default: return json::array({1});
     }
-}
-
-std::string replace_all(std::string s, std::string_view from, std::string_view to) {
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
-    return s;
 }
 
 // The document that sets the table path `path` ("spec.a.b[].c", map keys "*")

@@ -157,7 +157,7 @@ TEST_CASE("imds options from settings and --imds-endpoint", "[imds][options]") {
         CHECK(o.deadline == milliseconds{120'000});
         CHECK(o.request_timeout == milliseconds{500});
         CHECK(imds_options(json::parse(R"({"imds":{"deadline":30}})"), "").deadline == milliseconds{30'000});
-        // the grammar itself: tests/unit/config/test_settings.cpp
+        // the grammar itself: tests/unit/input/test_settings.cpp
     }
     SECTION("an endpoint setting is the only endpoint; the override beats it") {
         json s = json::parse(R"({"imds":{"endpoint":"http://10.0.0.1:8080/","endpointMode":"ipv6"}})");

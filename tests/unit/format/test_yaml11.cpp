@@ -12,7 +12,7 @@
 #include "input/sources.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
-#include "support.hpp"
+#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;

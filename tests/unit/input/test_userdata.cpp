@@ -4,11 +4,12 @@
 #include "core/error.hpp"
 #include "fixtures.hpp"
 #include "input/sources.hpp"
-#include "support.hpp"
+#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::format;
 using namespace eksnode::input;
+using eksnode::test::cluster_named;
 
 namespace {
 
@@ -31,8 +32,6 @@ Summary summarize(const std::vector<input::Fragment>& fragments) {
     for (const input::Fragment& f : fragments) out.emplace_back(f.source, f.spec);
     return out;
 }
-
-json cluster_named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
 
 struct UserDataCase {
     std::string name;

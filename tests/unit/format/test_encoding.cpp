@@ -9,7 +9,7 @@
 #include "format/field_text.hpp"
 #include "format/limits.hpp"
 #include "input/sources.hpp"
-#include "support.hpp"
+#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::format;

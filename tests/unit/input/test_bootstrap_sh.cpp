@@ -14,7 +14,7 @@
 #include "core/log.hpp"
 #include "fixtures.hpp"
 #include "input/bootstrap_sh.hpp"
-#include "support.hpp"
+#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;

@@ -17,11 +17,11 @@ namespace {
 constexpr std::string_view command = "/usr/local/bin/join-node";
 const std::string endpoint = "https://ABCD.gr7.us-west-2.eks.amazonaws.com";
 
-format::shell::Script read(std::string_view script) { return format::shell::read(script, command, "user data"); }
+format::shell::Script read_script(std::string_view script) { return format::shell::read(script, command, "user data"); }
 
 // The words of the script's one call, every one of them resolved.
 std::vector<std::string> words_of(std::string_view script) {
-    format::shell::Script s = read(script);
+    format::shell::Script s = read_script(script);
     REQUIRE(s.calls.size() == 1);
     std::vector<std::string> words;
     for (const format::shell::Word& w : s.calls.front().args) {
@@ -35,7 +35,7 @@ std::vector<std::string> words_of(std::string_view script) {
 // The error reading a script gives: "field: problem".
 std::string shell_error_of(std::string_view script) {
     try {
-        read(script);
+        read_script(script);
     } catch (const ConfigError& e) {
         return e.field() + ": " + e.problem();
     }
@@ -70,7 +70,7 @@ TEST_CASE("shell words: quotes, escapes, continuations, comments, CRLF", "[confi
     }));
     INFO(c.script);
     CHECK(words_of(c.script) == c.words);
-    CHECK(read(c.script).calls.front().line == c.line);
+    CHECK(read_script(c.script).calls.front().line == c.line);
 }
 
 TEST_CASE("the command is found after prefixes and assignments, and only as a command", "[config][shell]") {
@@ -85,10 +85,10 @@ TEST_CASE("the command is found after prefixes and assignments, and only as a co
           "#!/bin/sh\necho /usr/local/bin/join-node c\n", "#!/bin/sh\ncat <<EOF\n/usr/local/bin/join-node c\nEOF\n",
           "#!/bin/sh\n/usr/local/bin/join-node.sh c\n", "#!/bin/sh\n/etc/eks/bootstrap.sh c\n"}) {
         INFO(script);
-        CHECK(read(script).calls.empty());
+        CHECK(read_script(script).calls.empty());
     }
     format::shell::Script twice =
-        read("#!/bin/sh\n/usr/local/bin/join-node a\necho\n/usr/local/bin/join-node b; true\n");
+        read_script("#!/bin/sh\n/usr/local/bin/join-node a\necho\n/usr/local/bin/join-node b; true\n");
     REQUIRE(twice.calls.size() == 2);
     CHECK(twice.calls[0].line == 2);
     CHECK(twice.calls[1].line == 4);
@@ -136,7 +136,7 @@ TEST_CASE("a word that needs the script run says why", "[config][shell]") {
         {"/usr/local/bin/join-node <(cat /tmp/ca)", "<(cat /tmp/ca)", "<(...) is a process substitution"},
     }));
     INFO(c.script);
-    format::shell::Script s = read("#!/bin/bash\n" + c.script + "\n");
+    format::shell::Script s = read_script("#!/bin/bash\n" + c.script + "\n");
     REQUIRE(s.calls.size() == 1);
     REQUIRE(s.calls.front().args.size() == 1);
     const format::shell::Word& w = s.calls.front().args.front();
@@ -162,7 +162,7 @@ TEST_CASE("syntax the reader cannot read past is an error naming the line", "[co
     INFO(c.script);
     CHECK(shell_error_of("#!/bin/bash\n" + c.script + "\n") == c.error);
     try {
-        read("#!/bin/bash\n" + c.script + "\n");
+        read_script("#!/bin/bash\n" + c.script + "\n");
     } catch (const ConfigError& e) {
         CHECK(e.source() == "user data");
     }
@@ -185,7 +185,7 @@ TEST_CASE("files written from here-documents before a call", "[config][shell]") 
     const std::string call = "/usr/local/bin/join-node c\n";
     const std::string expected = "[registry]\nconfig_path = \"/etc/containerd/certs.d\"\n";
     auto content_of = [](const std::string& script, const std::string& path, std::string& why) {
-        format::shell::Script s = read(script);
+        format::shell::Script s = read_script(script);
         REQUIRE(s.calls.size() == 1);
         return format::shell::file_before(s, s.calls.front(), path, why);
     };
@@ -211,7 +211,7 @@ TEST_CASE("files written from here-documents before a call", "[config][shell]") 
 }
 
 TEST_CASE("a here-document's expansion is kept literal when quoted, refused when it needs running", "[config][shell]") {
-    format::shell::Script s = read(
+    format::shell::Script s = read_script(
         "#!/bin/bash\ncat > /quoted <<'EOF'\n$HOME `x`\nEOF\ncat > /run <<EOF\n$(date)\nEOF\n"
         "cat > /unset <<EOF\n$NOPE\nEOF\n/usr/local/bin/join-node\n");
     REQUIRE(s.calls.size() == 1);
@@ -247,7 +247,7 @@ TEST_CASE("a script's expansions are capped: 1 MiB a value, 4 MiB in all", "[con
     CHECK(shell_error_of(a_256k + "tee" + repeat(" /f", 20) + " <<EOF\n$A\nEOF\n" + call) == ": line 17: " + in_all);
     // appending here-documents grows one file past what one may hold
     format::shell::Script appended =
-        read(a_256k + repeat("cat <<EOF >> /etc/c.toml\n$A\nEOF\n", 5) + "/usr/local/bin/join-node\n");
+        read_script(a_256k + repeat("cat <<EOF >> /etc/c.toml\n$A\nEOF\n", 5) + "/usr/local/bin/join-node\n");
     REQUIRE(appended.calls.size() == 1);
     std::string why;
     CHECK_FALSE(format::shell::file_before(appended, appended.calls.front(), "/etc/c.toml", why));
@@ -328,7 +328,7 @@ TEST_CASE("an assignment before a command lasts for that command only", "[config
     CHECK(words_of("#!/bin/bash\nif true; then A=1; fi\n/usr/local/bin/join-node $A\n") ==
           std::vector<std::string>{"1"});
     // a prefixed assignment of an unset variable leaves it unset
-    format::shell::Script s = read("#!/bin/bash\nU=1 true\n/usr/local/bin/join-node $U\n");
+    format::shell::Script s = read_script("#!/bin/bash\nU=1 true\n/usr/local/bin/join-node $U\n");
     REQUIRE(s.calls.size() == 1);
     CHECK_THAT(s.calls.front().args.at(0).unresolved, Catch::Contains("$U is not set by the script"));
 }

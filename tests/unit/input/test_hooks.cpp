@@ -12,7 +12,7 @@
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 #include "input/hooks.hpp"
-#include "support.hpp"
+#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::input;

@@ -10,7 +10,7 @@
 #include "config/validate.hpp"
 #include "core/error.hpp"
 #include "input/aws_env.hpp"
-#include "support.hpp"
+#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;

@@ -14,7 +14,7 @@
 #include "core/error.hpp"
 #include "fixtures.hpp"
 #include "input/profiles.hpp"
-#include "support.hpp"
+#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;

@@ -8,7 +8,7 @@
 #include "fixtures.hpp"
 #include "format/certificate.hpp"
 #include "format/encoding.hpp"
-#include "support.hpp"
+#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::format;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared by the bootstrap.sh tests (test_bootstrap_sh.cpp, test_bootstrap_sh_env.cpp): a
-// cluster endpoint, a script's mapped spec and a spec naming a cluster.
+// cluster endpoint and a script's mapped spec.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -27,7 +27,5 @@ inline json script_spec(std::string_view script) {
     CHECK(rest == json::object());
     return f->spec;
 }
-
-inline json cluster_named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
 
 }  // namespace eksnode::test
