@@ -4,11 +4,11 @@
 // is refused with where and what. Fixtures: tests/data/certificates/README.md.
 #include <catch2/catch.hpp>
 
+#include "config/support.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
 #include "format/certificate.hpp"
 #include "format/encoding.hpp"
-#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::format;
@@ -120,8 +120,7 @@ TEST_CASE("DER that cannot be a certificate is refused with where and why", "[co
         {"indefinite length", with(1, 0x80), "certificate: indefinite length at byte 1 (BER, not DER)"},
         {"length not in shortest form", std::string("\x30\x83\x00", 3) + der.substr(2),
          "certificate: length at byte 1 is not in DER's shortest form"},
-        {"signatureValue with 8 unused bits", with(317, 0x08),
-         "signatureValue: malformed BIT STRING at byte 315"},
+        {"signatureValue with 8 unused bits", with(317, 0x08), "signatureValue: malformed BIT STRING at byte 315"},
         {"an RSA public key (PKCS #1)", std::string("\x30\x0a\x02\x03\x00\xc3\x55\x02\x03\x01\x00\x01", 12),
          "tbsCertificate: expected SEQUENCE at byte 2, found INTEGER"},
         {"a public key (SubjectPublicKeyInfo)", der.substr(127, 91),
@@ -132,8 +131,8 @@ TEST_CASE("DER that cannot be a certificate is refused with where and why", "[co
     }));
     DYNAMIC_SECTION(c.name) {
         // base64 of DER, and the same bytes as a PEM block
-        CHECK(problem(base64_encode(c.der)) == std::string(from_der) + std::string(not_a_certificate) + " (" +
-                                                   c.problem + ")");
+        CHECK(problem(base64_encode(c.der)) ==
+              std::string(from_der) + std::string(not_a_certificate) + " (" + c.problem + ")");
         CHECK(problem(pem_of(c.der)) == std::string(not_a_certificate) + " (" + c.problem + ")");
     }
 }
@@ -143,9 +142,8 @@ TEST_CASE("nothing may follow a certificate inside it or inside its PEM block", 
     // Two bytes (a NULL) inside the outer SEQUENCE: its length 0x0181 -> 0x0183.
     std::string inside = der + std::string("\x05\x00", 2);
     inside[3] = '\x83';
-    CHECK(problem(base64_encode(inside)) ==
-          std::string(from_der) + std::string(not_a_certificate) +
-              " (certificate: unexpected NULL at byte 389 (after signatureValue))");
+    CHECK(problem(base64_encode(inside)) == std::string(from_der) + std::string(not_a_certificate) +
+                                                " (certificate: unexpected NULL at byte 389 (after signatureValue))");
     // After it, in the same PEM block: a second certificate would be lost.
     CHECK(problem(pem_of(der + std::string("\x05\x00", 2))) ==
           "certificate 1 has trailing data (2 bytes after its end at byte 389)");

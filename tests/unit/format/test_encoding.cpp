@@ -3,13 +3,13 @@
 
 #include <zlib.h>
 
+#include "config/support.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "format/encoding.hpp"
 #include "format/field_text.hpp"
 #include "format/limits.hpp"
 #include "input/sources.hpp"
-#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::format;
@@ -163,7 +163,8 @@ TEST_CASE("binary data that is no known encoding is an error", "[config][encodin
 
 TEST_CASE("text is strict UTF-8: what JSON can carry", "[config][encoding]") {
     CHECK(is_utf8_text("plain ascii"));
-    CHECK(is_utf8_text("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"));  // é, €, an emoji, U+10FFFF
+    CHECK(
+        is_utf8_text("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"));  // é, €, an emoji, U+10FFFF
     CHECK_FALSE(is_utf8_text(std::string("a\0b", 3)));
     CHECK_FALSE(is_utf8_text("\xc0\xaf"));          // overlong '/'
     CHECK_FALSE(is_utf8_text("\xc1\xbf"));          // overlong
@@ -172,8 +173,8 @@ TEST_CASE("text is strict UTF-8: what JSON can carry", "[config][encoding]") {
     CHECK_FALSE(is_utf8_text("\xf0\x80\x80\xaf"));  // overlong 4-byte
     CHECK_FALSE(is_utf8_text("\xf4\x90\x80\x80"));  // U+110000
     CHECK_FALSE(is_utf8_text("\xf5\x80\x80\x80"));
-    CHECK_FALSE(is_utf8_text("\xe2\x82"));          // cut short
-    CHECK_FALSE(is_utf8_text("\x80"));              // a continuation byte alone
+    CHECK_FALSE(is_utf8_text("\xe2\x82"));  // cut short
+    CHECK_FALSE(is_utf8_text("\x80"));      // a continuation byte alone
     // every string is_utf8_text accepts, JSON's strict writer accepts too
     for (const char* s : {"\xc3\xa9", "\xef\xbf\xbd", "\xf0\x90\x80\x80"}) {
         REQUIRE(is_utf8_text(s));

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "config/support.hpp"
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "fixtures.hpp"
@@ -12,7 +13,6 @@
 #include "input/sources.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
-#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;
@@ -68,73 +68,177 @@ void check_values(const std::vector<Yaml11Case>& cases) {
 
 TEST_CASE("YAML 1.1 booleans and nulls resolve as go-yaml v2 resolves them", "[config][nodeconfig][yaml11]") {
     check_values({
-        {"y", true}, {"Y", true}, {"yes", true}, {"Yes", true}, {"YES", true},
-        {"true", true}, {"True", true}, {"TRUE", true}, {"on", true}, {"On", true}, {"ON", true},
-        {"n", false}, {"N", false}, {"no", false}, {"No", false}, {"NO", false},
-        {"false", false}, {"False", false}, {"FALSE", false}, {"off", false}, {"Off", false}, {"OFF", false},
+        {"y", true},
+        {"Y", true},
+        {"yes", true},
+        {"Yes", true},
+        {"YES", true},
+        {"true", true},
+        {"True", true},
+        {"TRUE", true},
+        {"on", true},
+        {"On", true},
+        {"ON", true},
+        {"n", false},
+        {"N", false},
+        {"no", false},
+        {"No", false},
+        {"NO", false},
+        {"false", false},
+        {"False", false},
+        {"FALSE", false},
+        {"off", false},
+        {"Off", false},
+        {"OFF", false},
         // only those spellings
-        {"yES", "yES"}, {"oN", "oN"}, {"tRUE", "tRUE"}, {"nO", "nO"}, {"yes please", "yes please"},
-        {"~", nullptr}, {"null", nullptr}, {"Null", nullptr}, {"NULL", nullptr}, {"", nullptr},
-        {"nULL", "nULL"}, {"nil", "nil"}, {"None", "None"},
+        {"yES", "yES"},
+        {"oN", "oN"},
+        {"tRUE", "tRUE"},
+        {"nO", "nO"},
+        {"yes please", "yes please"},
+        {"~", nullptr},
+        {"null", nullptr},
+        {"Null", nullptr},
+        {"NULL", nullptr},
+        {"", nullptr},
+        {"nULL", "nULL"},
+        {"nil", "nil"},
+        {"None", "None"},
     });
 }
 
 TEST_CASE("quoted and block scalars and !!str stay strings", "[config][nodeconfig][yaml11]") {
     check_values({
-        {"\"yes\"", "yes"}, {"'no'", "no"}, {"\"on\"", "on"}, {"'off'", "off"}, {"\"true\"", "true"},
-        {"'0755'", "0755"}, {"\"1e3\"", "1e3"}, {"\"null\"", "null"}, {"'~'", "~"}, {"''", ""},
-        {"!!str yes", "yes"}, {"!!str 0x1F", "0x1F"}, {"!!str", ""},
-        {"|\n        yes\n", "yes\n"}, {">\n        on\n", "on\n"},
+        {"\"yes\"", "yes"},
+        {"'no'", "no"},
+        {"\"on\"", "on"},
+        {"'off'", "off"},
+        {"\"true\"", "true"},
+        {"'0755'", "0755"},
+        {"\"1e3\"", "1e3"},
+        {"\"null\"", "null"},
+        {"'~'", "~"},
+        {"''", ""},
+        {"!!str yes", "yes"},
+        {"!!str 0x1F", "0x1F"},
+        {"!!str", ""},
+        {"|\n        yes\n", "yes\n"},
+        {">\n        on\n", "on\n"},
     });
 }
 
 TEST_CASE("YAML 1.1 integers: Go's ParseInt with base prefixes, underscores dropped", "[config][nodeconfig][yaml11]") {
     check_values({
-        {"110", 110}, {"-5", -5}, {"+7", 7}, {"0", 0}, {"-0", 0}, {"00", 0},
-        {"0x1F", 31}, {"0X1f", 31}, {"-0x1F", -31}, {"+0x1F", 31},
-        {"0o17", 15}, {"0O17", 15}, {"-0o17", -15},
-        {"0755", 493}, {"-0755", -493}, {"0_755", 493},  // YAML 1.1 octal
-        {"0b101", 5}, {"0B101", 5}, {"-0b101", -5}, {"0b+1", 1},
-        {"1_000", 1000}, {"1__0_", 10}, {"0x_1F", 31}, {"-_1", -1}, {"_1", "_1"},
+        {"110", 110},
+        {"-5", -5},
+        {"+7", 7},
+        {"0", 0},
+        {"-0", 0},
+        {"00", 0},
+        {"0x1F", 31},
+        {"0X1f", 31},
+        {"-0x1F", -31},
+        {"+0x1F", 31},
+        {"0o17", 15},
+        {"0O17", 15},
+        {"-0o17", -15},
+        {"0755", 493},
+        {"-0755", -493},
+        {"0_755", 493},  // YAML 1.1 octal
+        {"0b101", 5},
+        {"0B101", 5},
+        {"-0b101", -5},
+        {"0b+1", 1},
+        {"1_000", 1000},
+        {"1__0_", 10},
+        {"0x_1F", 31},
+        {"-_1", -1},
+        {"_1", "_1"},
         {"9223372036854775807", 9223372036854775807LL},
         {"-9223372036854775808", std::numeric_limits<int64_t>::min()},
         {"9223372036854775808", 9223372036854775808ULL},
         {"18446744073709551615", 18446744073709551615ULL},
         {"0xFFFFFFFFFFFFFFFF", 18446744073709551615ULL},
         {"0x10000000000000000", "0x10000000000000000"},  // no float form: a string
-        {"08", 8}, {"0999", 999},                      // not octal, so floats, and integral ones
-        {"0x", "0x"}, {"0b", "0b"}, {"0b2", "0b2"}, {"0xG", "0xG"}, {"1-2", "1-2"},
+        {"08", 8},
+        {"0999", 999},  // not octal, so floats, and integral ones
+        {"0x", "0x"},
+        {"0b", "0b"},
+        {"0b2", "0b2"},
+        {"0xG", "0xG"},
+        {"1-2", "1-2"},
     });
 }
 
 TEST_CASE("YAML 1.1 floats, written to JSON as encoding/json writes them", "[config][nodeconfig][yaml11]") {
     check_values({
-        {"1.5", 1.5}, {".5", 0.5}, {"-.5", -0.5}, {"+.5", 0.5}, {"-2.5E-1", -0.25}, {"1.29", 1.29},
-        {"0.1", 0.1}, {"1_0.5", 10.5}, {".5e1", 5}, {"1.5e300", 1.5e300},
+        {"1.5", 1.5},
+        {".5", 0.5},
+        {"-.5", -0.5},
+        {"+.5", 0.5},
+        {"-2.5E-1", -0.25},
+        {"1.29", 1.29},
+        {"0.1", 0.1},
+        {"1_0.5", 10.5},
+        {".5e1", 5},
+        {"1.5e300", 1.5e300},
         // an integral float is written without fraction or exponent below 1e21
-        {"1.0", 1}, {"1.", 1}, {"1e3", 1000}, {"1E3", 1000}, {"1e+3", 1000}, {"-1e3", -1000},
-        {"1e18", 1000000000000000000LL}, {"-0.0", 0}, {"1e-999", 0},
-        {"18446744073709551616", 18446744073709551616.0}, {"1e20", 1e20}, {"1e21", 1e21},
+        {"1.0", 1},
+        {"1.", 1},
+        {"1e3", 1000},
+        {"1E3", 1000},
+        {"1e+3", 1000},
+        {"-1e3", -1000},
+        {"1e18", 1000000000000000000LL},
+        {"-0.0", 0},
+        {"1e-999", 0},
+        {"18446744073709551616", 18446744073709551616.0},
+        {"1e20", 1e20},
+        {"1e21", 1e21},
         // not floats
-        {".5_0", ".5_0"}, {"1e999", "1e999"}, {"1e", "1e"}, {"e3", "e3"}, {".", "."}, {"1.2.3", "1.2.3"},
-        {"0x1p3", "0x1p3"}, {"inf", "inf"}, {"+inf", "+inf"}, {"nan", "nan"}, {"-.nan", "-.nan"},
-        {".nAn", ".nAn"}, {"0.0.0.0", "0.0.0.0"}, {"10.100.0.0/16", "10.100.0.0/16"}, {"v1.29", "v1.29"},
+        {".5_0", ".5_0"},
+        {"1e999", "1e999"},
+        {"1e", "1e"},
+        {"e3", "e3"},
+        {".", "."},
+        {"1.2.3", "1.2.3"},
+        {"0x1p3", "0x1p3"},
+        {"inf", "inf"},
+        {"+inf", "+inf"},
+        {"nan", "nan"},
+        {"-.nan", "-.nan"},
+        {".nAn", ".nAn"},
+        {"0.0.0.0", "0.0.0.0"},
+        {"10.100.0.0/16", "10.100.0.0/16"},
+        {"v1.29", "v1.29"},
     });
 }
 
 TEST_CASE("base 60 and timestamps stay strings, as in go-yaml v2", "[config][nodeconfig][yaml11]") {
     check_values({
-        {"1:20", "1:20"}, {"190:20:30", "190:20:30"}, {"-1:20", "-1:20"},
-        {"2001-12-14", "2001-12-14"}, {"2001-12-14t21:59:43.10-05:00", "2001-12-14t21:59:43.10-05:00"},
-        {"2001-12-14 21:59:43.10", "2001-12-14 21:59:43.10"}, {"<<", "<<"},
+        {"1:20", "1:20"},
+        {"190:20:30", "190:20:30"},
+        {"-1:20", "-1:20"},
+        {"2001-12-14", "2001-12-14"},
+        {"2001-12-14t21:59:43.10-05:00", "2001-12-14t21:59:43.10-05:00"},
+        {"2001-12-14 21:59:43.10", "2001-12-14 21:59:43.10"},
+        {"<<", "<<"},
     });
 }
 
 TEST_CASE("explicit tags ask for a type", "[config][nodeconfig][yaml11]") {
     check_values({
-        {"!!int \"5\"", 5}, {"!!int 0x10", 16}, {"!!float 1", 1}, {"!!float 1.5", 1.5},
-        {"!!bool \"yes\"", true}, {"!!bool off", false}, {"!!null \"\"", nullptr}, {"!!null ~", nullptr},
-        {"! 5", "5"}, {"!custom yes", "yes"}, {"!!timestamp 2001-12-14", "2001-12-14"},
+        {"!!int \"5\"", 5},
+        {"!!int 0x10", 16},
+        {"!!float 1", 1},
+        {"!!float 1.5", 1.5},
+        {"!!bool \"yes\"", true},
+        {"!!bool off", false},
+        {"!!null \"\"", nullptr},
+        {"!!null ~", nullptr},
+        {"! 5", "5"},
+        {"!custom yes", "yes"},
+        {"!!timestamp 2001-12-14", "2001-12-14"},
         {"!!binary aGVsbG8=", "hello"},
     });
     CHECK(yaml11_problem("      x: !!int yes\n") == "spec.kubelet.config.x: cannot decode !!bool `yes` as a !!int");
@@ -197,7 +301,7 @@ TEST_CASE("<< merges mappings where it stands, as go-yaml v2 does", "[config][no
       tagged: {!!merge <<: *over}
 )")["kubelet"]["config"];
     CHECK(config["after"] == json::parse(R"({"a": 1, "b": 9})"));
-    CHECK(config["before"] == json::parse(R"({"b": 2, "a": 1})"));   // the merge came later
+    CHECK(config["before"] == json::parse(R"({"b": 2, "a": 1})"));        // the merge came later
     CHECK(config["list"] == json::parse(R"({"a": 1, "b": 3, "c": 4})"));  // the first mapping wins
     CHECK(config["inline"] == json::parse(R"({"d": true})"));
     CHECK(config["quoted"] == json::parse(R"({"<<": 1})"));
@@ -278,9 +382,9 @@ TEST_CASE("huge exponents saturate: too large stays text, too small is 0", "[con
     auto resolved = [](std::string_view text) {
         return format::yaml_scalar::to_value(format::yaml_scalar::resolve(text, "?", "t", "x"), "t", "x");
     };
-    for (std::string_view text : {"10e9223372036854775807", "1e9223372036854775807", "-1e9223372036854775807",
-                                  ".1e9223372036854775807", "0.001e9223372036854775807",
-                                  "1e99999999999999999999999", "1_0e9223372036854775807"}) {
+    for (std::string_view text :
+         {"10e9223372036854775807", "1e9223372036854775807", "-1e9223372036854775807", ".1e9223372036854775807",
+          "0.001e9223372036854775807", "1e99999999999999999999999", "1_0e9223372036854775807"}) {
         INFO(text);
         CHECK(resolved(text) == json(std::string(text)));
     }
@@ -299,10 +403,12 @@ TEST_CASE("huge exponents saturate: too large stays text, too small is 0", "[con
 // form at the edge of 64 bits, and one past it.
 TEST_CASE("integers at the edge of 64 bits, in every base", "[config][yaml11]") {
     check_values({
-        {"0xFFFF_FFFF_FFFF_FFFF", 18446744073709551615ULL}, {"0x1_0000_0000_0000_0000", "0x1_0000_0000_0000_0000"},
+        {"0xFFFF_FFFF_FFFF_FFFF", 18446744073709551615ULL},
+        {"0x1_0000_0000_0000_0000", "0x1_0000_0000_0000_0000"},
         {"-0x8000000000000000", std::numeric_limits<int64_t>::min()},
         {"-0x8000000000000001", "-0x8000000000000001"},
-        {"0o1777777777777777777777", 18446744073709551615ULL}, {"0o2000000000000000000000", "0o2000000000000000000000"},
+        {"0o1777777777777777777777", 18446744073709551615ULL},
+        {"0o2000000000000000000000", "0o2000000000000000000000"},
         {"01777777777777777777777", 18446744073709551615ULL},
         {"02000000000000000000000", 2e21},  // beyond uint64 a decimal float, as in Go
         {"0b" + std::string(64, '1'), 18446744073709551615ULL},
@@ -314,6 +420,7 @@ TEST_CASE("integers at the edge of 64 bits, in every base", "[config][yaml11]") 
         {"-9_223_372_036_854_775_809", -9223372036854775809.0},
         {"1" + std::string(400, '0'), "1" + std::string(400, '0')},  // beyond a double: text
         // base 60 is text in go-yaml v2, however large
-        {"1:20:30", "1:20:30"}, {"9223372036854775807:59:59", "9223372036854775807:59:59"},
+        {"1:20:30", "1:20:30"},
+        {"9223372036854775807:59:59", "9223372036854775807:59:59"},
     });
 }

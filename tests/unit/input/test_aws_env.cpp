@@ -7,10 +7,10 @@
 #include <fmt/format.h>
 
 #include "config/merge.hpp"
+#include "config/support.hpp"
 #include "config/validate.hpp"
 #include "core/error.hpp"
 #include "input/aws_env.hpp"
-#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;

@@ -9,12 +9,12 @@
 #include <sstream>
 
 #include "bootstrap_sh_support.hpp"
+#include "config/support.hpp"
 #include "config/validate.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "fixtures.hpp"
 #include "input/bootstrap_sh.hpp"
-#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;

@@ -9,10 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "config/support.hpp"
 #include "core/error.hpp"
 #include "core/jsonutil.hpp"
 #include "input/hooks.hpp"
-#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::input;

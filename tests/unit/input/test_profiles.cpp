@@ -10,11 +10,11 @@
 
 #include <fmt/format.h>
 
+#include "config/support.hpp"
 #include "config/validate.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
 #include "input/profiles.hpp"
-#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::config;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
+#include "config/support.hpp"
 #include "core/error.hpp"
 #include "fixtures.hpp"
 #include "input/sources.hpp"
-#include "config/support.hpp"
 
 using namespace eksnode;
 using namespace eksnode::format;
@@ -49,9 +49,8 @@ struct Failure {
 }  // namespace
 
 TEST_CASE("user data formats without configuration yield no fragments", "[config][userdata]") {
-    for (std::string_view ud :
-         {"", "   \n\n", "#!/bin/bash\nyum install -y jq\n", "#cloud-config\npackages: [jq]\n",
-          "#include\nhttps://example.com/x\n", "\xEF\xBB\xBF#!/bin/sh\necho hi\n"}) {
+    for (std::string_view ud : {"", "   \n\n", "#!/bin/bash\nyum install -y jq\n", "#cloud-config\npackages: [jq]\n",
+                                "#include\nhttps://example.com/x\n", "\xEF\xBB\xBF#!/bin/sh\necho hi\n"}) {
         INFO(ud);
         CHECK(fragments_from_user_data(ud).empty());
     }
