@@ -13,25 +13,18 @@
 
 namespace eksnode::config::credential_providers {
 
-using input::settings::detail::expected;
+using input::settings::expected;
 
 std::vector<Provider> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
     std::vector<Provider> out;
-    if (table.is_null()) return out;
-    const std::string top = "settings.credentialProviders";
-    if (!table.is_object())
-        throw ConfigError(origin("/settings/credentialProviders"), top, expected("an object", table));
-    if (table.size() > max_providers)
-        throw ConfigError(origin("/settings/credentialProviders"), top,
-                          fmt::format("{} providers, more than {} (kubelet takes 64, the ECR provider included)",
-                                      table.size(), max_providers));
-    for (const auto& [name, body] : table.items()) {
-        const std::string field = format::text::child_path(top, name);
-        const std::string pointer = "/settings/credentialProviders/" + name;
-        auto fail = [&](const std::string& key, const std::string& problem) {
-            throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
-                              key.empty() ? field : field + "." + key, problem);
-        };
+    for (const input::settings::Entry& e :
+         input::settings::entries(table, "credentialProviders", max_providers, "providers", origin,
+                                  " (kubelet takes 64, the ECR provider included)")) {
+        const std::string& name = e.name;
+        const json& body = e.body;
+        const std::string& field = e.field;
+        const std::string& pointer = e.pointer;
+        auto fail = [&](const std::string& key, const std::string& problem) { e.fail(key, problem); };
         if (name == builtin_name)
             fail("", "is the provider eks-node configures itself for ECR: name yours differently");
         if (std::string p = format::check::credential_provider_name(name); !p.empty()) fail("", p);
@@ -48,7 +41,7 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
                     list.push_back(v.get<std::string>());
                 }
             } else if (key == "defaultCacheDuration") {
-                input::settings::detail::duration_at(value, origin(pointer + "/" + key), field + "." + key);
+                input::settings::duration_at(value, origin(pointer + "/" + key), field + "." + key);
                 // ours are Go durations as they are written ("90s", "5m"); seconds given as a number get their unit
                 p.default_cache_duration = value.is_string() ? value.get<std::string>() : value.dump() + "s";
             } else if (key == "apiVersion") {
@@ -65,8 +58,8 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
                     p.env.emplace_back(var, v.get<std::string>());
                 }
             } else {
-                input::settings::detail::unknown_field(origin(pointer + "/" + key), field + "." + key,
-                                                       "matchImages, defaultCacheDuration, apiVersion, args, env");
+                input::settings::unknown_field(origin(pointer + "/" + key), field + "." + key,
+                                               "matchImages, defaultCacheDuration, apiVersion, args, env");
             }
         }
         if (p.match_images.empty())

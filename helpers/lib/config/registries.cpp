@@ -13,11 +13,11 @@
 
 namespace eksnode::config::registries {
 
-using input::settings::detail::expected;
+using input::settings::expected;
 
 namespace {
 
-using Origin = std::function<std::string(const std::string&)>;
+using input::settings::Origin;
 
 // Where one table of the merged settings is, to name it in errors.
 struct At {
@@ -83,9 +83,9 @@ Mirror read_mirror(const json& body, const At& at) {
     for (const auto& [key, value] : body.items())
         if (key != "endpoint" && key != "capabilities" && key != "overridePath" && key != "ca" &&
             key != "clientCertificate" && key != "clientKey" && key != "insecure")
-            input::settings::detail::unknown_field(at.origin(at.pointer + "/" + key), at.field + "." + key,
-                                                   "endpoint, capabilities, overridePath, ca, clientCertificate, "
-                                                   "clientKey, insecure");
+            input::settings::unknown_field(at.origin(at.pointer + "/" + key), at.field + "." + key,
+                                           "endpoint, capabilities, overridePath, ca, clientCertificate, "
+                                           "clientKey, insecure");
     Mirror m;
     m.endpoint = at.string(body, "endpoint");
     if (m.endpoint.empty()) at.fail("endpoint", "is required: the mirror's URL (https://HOST[:PORT][/PATH])");
@@ -122,14 +122,11 @@ std::string host_problem(std::string_view key) { return format::check::registry_
 
 std::vector<Registry> read(const json& table, const Origin& origin) {
     std::vector<Registry> out;
-    if (table.is_null()) return out;
-    if (!table.is_object())
-        throw ConfigError(origin("/settings/registries"), "settings.registries", expected("an object", table));
-    if (table.size() > max_registries)
-        throw ConfigError(origin("/settings/registries"), "settings.registries",
-                          fmt::format("{} registries, more than {}", table.size(), max_registries));
-    for (const auto& [host, body] : table.items()) {
-        const At at{format::text::child_path("settings.registries", host), "/settings/registries/" + host, origin};
+    for (const input::settings::Entry& e :
+         input::settings::entries(table, "registries", max_registries, "registries", origin)) {
+        const std::string& host = e.name;
+        const json& body = e.body;
+        const At at{e.field, e.pointer, origin};
         if (std::string p = host_problem(host); !p.empty()) at.fail("", p);
         if (!body.is_object()) at.fail("", expected("an object", body));
         Registry r;
@@ -163,9 +160,9 @@ std::vector<Registry> read(const json& table, const Origin& origin) {
         for (const auto& [key, value] : body.items())
             if (key != "ca" && key != "clientCertificate" && key != "clientKey" && key != "insecure" &&
                 key != "username" && key != "password" && key != "mirrors")
-                input::settings::detail::unknown_field(origin(at.pointer + "/" + key), at.field + "." + key,
-                                                       "mirrors, ca, clientCertificate, clientKey, insecure, username, "
-                                                       "password");
+                input::settings::unknown_field(origin(at.pointer + "/" + key), at.field + "." + key,
+                                               "mirrors, ca, clientCertificate, clientKey, insecure, username, "
+                                               "password");
         out.push_back(std::move(r));
     }
     // in host order, whatever order the sources merged them in

@@ -19,24 +19,17 @@
 
 namespace eksnode::config::runtimes {
 
-using input::settings::detail::expected;
+using input::settings::expected;
 
 std::vector<Handler> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
     std::vector<Handler> out;
-    if (table.is_null()) return out;
-    if (!table.is_object())
-        throw ConfigError(origin("/settings/runtimes"), "settings.runtimes", expected("an object", table));
-    if (table.size() > max_handlers)
-        throw ConfigError(origin("/settings/runtimes"), "settings.runtimes",
-                          fmt::format("{} runtime handlers, more than {}", table.size(), max_handlers));
     std::string default_name;
-    for (const auto& [name, body] : table.items()) {
-        const std::string field = format::text::child_path("settings.runtimes", name);
-        const std::string pointer = "/settings/runtimes/" + name;
-        auto fail = [&](const std::string& key, const std::string& problem) {
-            throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
-                              key.empty() ? field : field + "." + key, problem);
-        };
+    for (const input::settings::Entry& e :
+         input::settings::entries(table, "runtimes", max_handlers, "runtime handlers", origin)) {
+        const std::string& name = e.name;
+        const json& body = e.body;
+        const std::string& pointer = e.pointer;
+        auto fail = [&](const std::string& key, const std::string& problem) { e.fail(key, problem); };
         if (std::find(std::begin(builtin_names), std::end(builtin_names), name) != std::end(builtin_names))
             fail("",
                  "is a runtime handler eks-node defines itself (runc, or nvidia with NVIDIA's container "

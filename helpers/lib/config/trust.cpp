@@ -13,23 +13,16 @@
 
 namespace eksnode::config::trust {
 
-using input::settings::detail::expected;
+using input::settings::expected;
 
 std::vector<Bundle> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
     std::vector<Bundle> out;
-    if (table.is_null()) return out;
-    if (!table.is_object())
-        throw ConfigError(origin("/settings/trust"), "settings.trust", expected("an object", table));
-    if (table.size() > max_bundles)
-        throw ConfigError(origin("/settings/trust"), "settings.trust",
-                          fmt::format("{} bundles, more than {}", table.size(), max_bundles));
-    for (const auto& [name, body] : table.items()) {
-        const std::string field = format::text::child_path("settings.trust", name);
-        const std::string pointer = "/settings/trust/" + name;
-        auto fail = [&](const std::string& key, const std::string& problem) {
-            throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key),
-                              key.empty() ? field : field + "." + key, problem);
-        };
+    for (const input::settings::Entry& e : input::settings::entries(table, "trust", max_bundles, "bundles", origin)) {
+        const std::string& name = e.name;
+        const json& body = e.body;
+        const std::string& field = e.field;
+        const std::string& pointer = e.pointer;
+        auto fail = [&](const std::string& key, const std::string& problem) { e.fail(key, problem); };
         // the name is a file name in the store's directories
         if (std::string p = format::check::runtime_handler_name(name); !p.empty()) fail("", p);
         if (!body.is_object()) fail("", expected("an object", body));
@@ -46,8 +39,7 @@ std::vector<Bundle> read(const json& table, const std::function<std::string(cons
                 if (!value.is_boolean()) fail(key, expected("a boolean", value));
                 b.trusted = value.get<bool>();
             } else {
-                input::settings::detail::unknown_field(origin(pointer + "/" + key), field + "." + key,
-                                                       "certificates, trusted");
+                input::settings::unknown_field(origin(pointer + "/" + key), field + "." + key, "certificates, trusted");
             }
         }
         if (b.pem.empty()) fail("certificates", "is required: the PEM (or base64) certificates of the bundle");

@@ -15,7 +15,7 @@
 namespace eksnode::input::hooks {
 
 using format::check::has_control;
-using settings::detail::expected;
+using settings::expected;
 
 std::string_view stage_name(Stage s) { return stage_names[static_cast<size_t>(s)]; }
 
@@ -45,21 +45,14 @@ std::string word_problem(std::string_view word) {
 
 std::vector<Hook> read(const json& table, const std::function<std::string(const std::string&)>& origin) {
     std::vector<Hook> out;
-    if (table.is_null()) return out;
-    if (!table.is_object())
-        throw ConfigError(origin("/settings/hooks"), "settings.hooks", expected("an object", table));
-    if (table.size() > max_hooks)
-        throw ConfigError(origin("/settings/hooks"), "settings.hooks",
-                          fmt::format("{} hooks, more than {}", table.size(), max_hooks));
-    // nlohmann's objects iterate in key order: units in name order, every run alike.
-    for (const auto& [name, body] : table.items()) {
-        const std::string field = format::text::child_path("settings.hooks", name);
-        const std::string pointer = "/settings/hooks/" + name;
+    // in name order: units in name order, every run alike
+    for (const settings::Entry& e : settings::entries(table, "hooks", max_hooks, "hooks", origin)) {
+        const std::string& name = e.name;
+        const json& body = e.body;
         auto fail = [&](const std::string& key, const std::string& problem) {
-            std::string where = key.empty() ? field : field + "." + key;
             // the source that set this key, else any key of the hook
-            std::string p = key.empty() ? pointer + "/command" : pointer + "/" + key;
-            throw ConfigError(origin(p), where, problem);
+            throw ConfigError(origin(e.pointer + "/" + (key.empty() ? "command" : key)),
+                              key.empty() ? e.field : e.field + "." + key, problem);
         };
         if (std::string problem = name_problem(name); !problem.empty()) fail("", problem);
         if (!body.is_object()) fail("", expected("an object", body));

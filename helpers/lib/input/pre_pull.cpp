@@ -13,8 +13,6 @@
 
 namespace eksnode::input::settings {
 
-using detail::expected;
-
 PrePullSettings read_pre_pull(const json& table, const std::string& source) {
     PrePullSettings out;
     if (table.is_null()) return out;
@@ -38,11 +36,11 @@ PrePullSettings read_pre_pull(const json& table, const std::string& source) {
                 out.images.push_back(image);
             }
         } else if (key == "timeout") {
-            out.timeout = detail::duration_at(value, source, field);
+            out.timeout = duration_at(value, source, field);
             if (out.timeout > max_pre_pull_timeout)
                 throw ConfigError(source, field, "at most 30m: eks-node-prepull.service allows 1 h for the whole list");
         } else {
-            detail::unknown_field(source, field, "images, timeout");
+            unknown_field(source, field, "images, timeout");
         }
     }
     return out;

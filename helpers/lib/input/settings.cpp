@@ -22,8 +22,6 @@ constexpr int64_t max_ms = 24LL * 3600 * 1000;
 
 }  // namespace
 
-namespace detail {
-
 // The messages of the schema walk (config/validate.cpp), so that a bad
 // [settings.imds] reads the same from every step.
 std::string expected(std::string_view what, const json& value) {
@@ -41,11 +39,24 @@ milliseconds duration_at(const json& value, const std::string& source, const std
     return *d;
 }
 
-}  // namespace detail
+void Entry::fail(const std::string& key, const std::string& problem) const {
+    throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key), key.empty() ? field : field + "." + key,
+                      problem);
+}
 
-using detail::duration_at;
-using detail::expected;
-using detail::unknown_field;
+std::vector<Entry> entries(const json& table, std::string_view name, size_t max, std::string_view counted,
+                           const Origin& origin, std::string_view note) {
+    std::vector<Entry> out;
+    if (table.is_null()) return out;
+    const std::string top = "settings." + std::string(name);
+    const std::string pointer = "/settings/" + std::string(name);
+    if (!table.is_object()) throw ConfigError(origin(pointer), top, expected("an object", table));
+    if (table.size() > max)
+        throw ConfigError(origin(pointer), top, fmt::format("{} {}, more than {}{}", table.size(), counted, max, note));
+    for (const auto& [key, body] : table.items())
+        out.push_back(Entry{key, body, format::text::child_path(top, key), pointer + "/" + key, origin});
+    return out;
+}
 
 std::optional<milliseconds> parse_duration(const json& value, std::string& problem) {
     int64_t ms = 0;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,14 +68,37 @@ ImdsSettings read_imds(const json& table, const std::string& source, Table which
 // The JSON of [settings.aws] (null: absent). Throws as read_imds() does.
 AwsSettings read_aws(const json& table, const std::string& source);
 
-// The readers' common words (settings.cpp), for a table read in a file of
-// its own (pre_pull.cpp): "expected WHAT, got VALUE", an unknown key, a
+// The readers' common words (settings.cpp), for the tables read in files of
+// their own (pre_pull.cpp, hooks.cpp, and config/'s trust, runtimes, registries
+// and credential providers): "expected WHAT, got VALUE", an unknown key, a
 // duration at `field` (ConfigError(source, field, problem) when not one).
-namespace detail {
 std::string expected(std::string_view what, const json& value);
 [[noreturn]] void unknown_field(const std::string& source, const std::string& field, std::string_view known);
 std::chrono::milliseconds duration_at(const json& value, const std::string& source, const std::string& field);
-}  // namespace detail
+
+// The source that set a key of the merged settings, found by its JSON pointer.
+using Origin = std::function<std::string(const std::string&)>;
+
+// One entry of a table of named entries, settings.TABLE.NAME (hooks, trust
+// bundles, runtime handlers, registries, credential providers): the five are
+// opened by entries(), so that they refuse the same faults with the same words.
+struct Entry {
+    std::string name;
+    const json& body;
+    std::string field;    // settings.TABLE.NAME, as an error names it
+    std::string pointer;  // /settings/TABLE/NAME, as Origin finds its source
+    const Origin& origin;
+    // A ConfigError about `key` of the entry (empty: the entry itself), from
+    // the source that set it.
+    [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
+};
+
+// The entries of settings.TABLE (`table`, null when absent: none) in name
+// order: nlohmann's objects iterate sorted, so every run reads them alike.
+// Throws ConfigError about settings.TABLE when it is not an object, or holds
+// more than `max` entries ("N COUNTED, more than MAX", then `note`).
+std::vector<Entry> entries(const json& table, std::string_view name, size_t max, std::string_view counted,
+                           const Origin& origin, std::string_view note = "");
 
 // [settings.prePull]: images pulled after kubelet started (eks-node-prepull(8)).
 struct PrePullSettings {
