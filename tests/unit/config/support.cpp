@@ -98,4 +98,11 @@ std::string settings_error(const Fragments& fragments) {
     return "accepted";
 }
 
+json spec_of(std::string_view yaml) {
+    auto fragments = input::fragments_from_nodeconfig(
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n" + std::string(yaml), "t");
+    REQUIRE(fragments.size() == 1);
+    return fragments[0].spec;
+}
+
 }  // namespace eksnode::test

@@ -44,6 +44,9 @@ inline std::string replace_all(std::string s, std::string_view from, std::string
     return s;
 }
 
+// The spec of a one-document NodeConfig whose spec holds `yaml`
+json spec_of(std::string_view yaml);
+
 // A spec that names a cluster and nothing else
 inline json cluster_named(std::string_view name) { return {{"cluster", {{"name", name}}}}; }
 

@@ -15,16 +15,9 @@ using namespace eksnode;
 using namespace eksnode::config;
 using namespace eksnode::format;
 using namespace eksnode::input;
+using eksnode::test::spec_of;
 
 namespace {
-
-// The spec of a one-document NodeConfig whose spec holds `yaml`.
-json spec_of(std::string_view yaml) {
-    auto fragments = fragments_from_nodeconfig(
-        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n" + std::string(yaml), "t");
-    REQUIRE(fragments.size() == 1);
-    return fragments[0].spec;
-}
 
 std::string nodeconfig_problem(std::string_view text) {
     try {

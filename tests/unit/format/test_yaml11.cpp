@@ -18,16 +18,10 @@ using namespace eksnode;
 using namespace eksnode::config;
 using namespace eksnode::format;
 using namespace eksnode::input;
+using eksnode::test::spec_of;
 using namespace eksnode::render;
 
 namespace {
-
-json spec_of(std::string_view yaml) {
-    auto fragments = fragments_from_nodeconfig(
-        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n" + std::string(yaml), "t");
-    REQUIRE(fragments.size() == 1);
-    return fragments[0].spec;
-}
 
 // The JSON a YAML scalar becomes, written as the value of kubelet.config.x.
 json value_of(std::string_view yaml) {
