@@ -24,20 +24,19 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
         const json& body = e.body;
         const std::string& field = e.field;
         const std::string& pointer = e.pointer;
-        auto fail = [&](const std::string& key, const std::string& problem) { e.fail(key, problem); };
         if (name == builtin_name)
-            fail("", "is the provider eks-node configures itself for ECR: name yours differently");
-        if (std::string p = format::check::credential_provider_name(name); !p.empty()) fail("", p);
-        if (!body.is_object()) fail("", expected("an object", body));
+            e.fail("", "is the provider eks-node configures itself for ECR: name yours differently");
+        if (std::string p = format::check::credential_provider_name(name); !p.empty()) e.fail("", p);
+        if (!body.is_object()) e.fail("", expected("an object", body));
         Provider p;
         p.name = name;
         p.source = origin(pointer);
         for (const auto& [key, value] : body.items()) {
             if (key == "matchImages" || key == "args") {
-                if (!value.is_array()) fail(key, expected("a list of strings", value));
+                if (!value.is_array()) e.fail(key, expected("a list of strings", value));
                 std::vector<std::string>& list = key == "args" ? p.args : p.match_images;
                 for (const json& v : value) {
-                    if (!v.is_string()) fail(key, expected("a list of strings", value));
+                    if (!v.is_string()) e.fail(key, expected("a list of strings", value));
                     list.push_back(v.get<std::string>());
                 }
             } else if (key == "defaultCacheDuration") {
@@ -47,14 +46,14 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
             } else if (key == "apiVersion") {
                 if (!value.is_string() || std::find(std::begin(api_versions), std::end(api_versions),
                                                     value.get<std::string>()) == std::end(api_versions))
-                    fail(key, expected("one of credentialprovider.kubelet.k8s.io/v1, v1beta1, v1alpha1", value));
+                    e.fail(key, expected("one of credentialprovider.kubelet.k8s.io/v1, v1beta1, v1alpha1", value));
                 p.api_version = value.get<std::string>();
             } else if (key == "env") {
-                if (!value.is_object()) fail(key, expected("an object", value));
+                if (!value.is_object()) e.fail(key, expected("an object", value));
                 for (const auto& [var, v] : value.items()) {
                     if (std::string problem = format::check::env_name(var); !problem.empty())
-                        fail(key + "." + var, problem);
-                    if (!v.is_string()) fail(key + "." + var, expected("a string", v));
+                        e.fail(key + "." + var, problem);
+                    if (!v.is_string()) e.fail(key + "." + var, expected("a string", v));
                     p.env.emplace_back(var, v.get<std::string>());
                 }
             } else {
@@ -63,11 +62,12 @@ std::vector<Provider> read(const json& table, const std::function<std::string(co
             }
         }
         if (p.match_images.empty())
-            fail("matchImages", "is required: the images (registry host patterns) the provider gives credentials for");
+            e.fail("matchImages",
+                   "is required: the images (registry host patterns) the provider gives credentials for");
         // as kubelet and eks-node-prepull's reader (cri::parse_provider_config) check it:
         // one they refuse would drop the provider (kubelet: the whole file)
         for (const std::string& m : p.match_images)
-            if (std::string problem = format::check::match_image(m); !problem.empty()) fail("matchImages", problem);
+            if (std::string problem = format::check::match_image(m); !problem.empty()) e.fail("matchImages", problem);
         out.push_back(std::move(p));
     }
     std::sort(out.begin(), out.end(), [](const Provider& a, const Provider& b) { return a.name < b.name; });

@@ -19,16 +19,9 @@ namespace {
 
 using input::settings::Origin;
 
-// Where one table of the merged settings is, to name it in errors.
-struct At {
-    std::string field;    // settings.registries.HOST[.mirrors[N]]
-    std::string pointer;  // /settings/registries/HOST[/mirrors/N]
-    const Origin& origin;
-
-    [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
-        throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key), key.empty() ? field : field + "." + key,
-                          problem);
-    }
+// A registry's table or one of its mirrors (settings.registries.HOST[.mirrors[N]]), with the
+// readers of its typed keys.
+struct At : input::settings::Place {
     std::string string(const json& body, const char* key) const {
         const json* v = path_in(body, {key});
         if (!v) return {};
@@ -126,7 +119,7 @@ std::vector<Registry> read(const json& table, const Origin& origin) {
          input::settings::entries(table, "registries", max_registries, "registries", origin)) {
         const std::string& host = e.name;
         const json& body = e.body;
-        const At at{e.field, e.pointer, origin};
+        const At at{{e.field, e.pointer, origin}};
         if (std::string p = host_problem(host); !p.empty()) at.fail("", p);
         if (!body.is_object()) at.fail("", expected("an object", body));
         Registry r;
@@ -144,8 +137,8 @@ std::vector<Registry> read(const json& table, const Origin& origin) {
             if (ms->size() > max_mirrors)
                 at.fail("mirrors", fmt::format("{} mirrors, more than {}", ms->size(), max_mirrors));
             for (size_t i = 0; i < ms->size(); ++i) {
-                const At mat{format::text::element_path(at.field + ".mirrors", i),
-                             fmt::format("{}/mirrors/{}", at.pointer, i), origin};
+                const At mat{{format::text::element_path(at.field + ".mirrors", i),
+                              fmt::format("{}/mirrors/{}", at.pointer, i), origin}};
                 Mirror m = read_mirror((*ms)[i], mat);
                 require_insecure_for_http(m.endpoint, m.tls, mat, "endpoint");
                 // hosts.toml has one [host."ENDPOINT"] table per mirror: a second

@@ -29,12 +29,11 @@ std::vector<Handler> read(const json& table, const std::function<std::string(con
         const std::string& name = e.name;
         const json& body = e.body;
         const std::string& pointer = e.pointer;
-        auto fail = [&](const std::string& key, const std::string& problem) { e.fail(key, problem); };
         if (std::find(std::begin(builtin_names), std::end(builtin_names), name) != std::end(builtin_names))
-            fail("",
-                 "is a runtime handler eks-node defines itself (runc, or nvidia with NVIDIA's container "
-                 "runtime installed): name yours differently, or set its options in containerd.config");
-        if (!body.is_object()) fail("", expected("an object", body));
+            e.fail("",
+                   "is a runtime handler eks-node defines itself (runc, or nvidia with NVIDIA's container "
+                   "runtime installed): name yours differently, or set its options in containerd.config");
+        if (!body.is_object()) e.fail("", expected("an object", body));
         Handler h;
         h.name = name;
         // The field types were checked with each fragment (schema.cpp); what
@@ -54,16 +53,16 @@ std::vector<Handler> read(const json& table, const std::function<std::string(con
         h.binary_source = origin(pointer + "/binary");
         h.modules_source = origin(pointer + "/kernelModules");
         if (h.binary.empty())
-            fail("binary", "is required: the OCI runtime (io.containerd.runc.v2) or the shim the handler runs");
+            e.fail("binary", "is required: the OCI runtime (io.containerd.runc.v2) or the shim the handler runs");
         if (h.type != runc_v2 && !(h.type.starts_with("io.containerd.") && h.type.size() > 14))
-            fail("type", fmt::format("{} is not a containerd runtime type ({}, or a shim's io.containerd.NAME.vN)",
-                                     format::text::quote(h.type), runc_v2));
+            e.fail("type", fmt::format("{} is not a containerd runtime type ({}, or a shim's io.containerd.NAME.vN)",
+                                       format::text::quote(h.type), runc_v2));
         if (h.type == runc_v2 && h.options.contains("BinaryName"))
-            fail("options.BinaryName", "is what binary sets: set binary only");
+            e.fail("options.BinaryName", "is what binary sets: set binary only");
         if (h.is_default) {
             if (!default_name.empty())
-                fail("default",
-                     fmt::format("settings.runtimes.{} is the default already: at most one handler is", default_name));
+                e.fail("default", fmt::format("settings.runtimes.{} is the default already: at most one handler is",
+                                              default_name));
             default_name = name;
         }
         out.push_back(std::move(h));

@@ -22,27 +22,26 @@ std::vector<Bundle> read(const json& table, const std::function<std::string(cons
         const json& body = e.body;
         const std::string& field = e.field;
         const std::string& pointer = e.pointer;
-        auto fail = [&](const std::string& key, const std::string& problem) { e.fail(key, problem); };
         // the name is a file name in the store's directories
-        if (std::string p = format::check::runtime_handler_name(name); !p.empty()) fail("", p);
-        if (!body.is_object()) fail("", expected("an object", body));
+        if (std::string p = format::check::runtime_handler_name(name); !p.empty()) e.fail("", p);
+        if (!body.is_object()) e.fail("", expected("an object", body));
         Bundle b;
         b.name = name;
         b.source = origin(pointer);
         for (const auto& [key, value] : body.items()) {
             if (key == "certificates") {
-                if (!value.is_string()) fail(key, expected("a string", value));
+                if (!value.is_string()) e.fail(key, expected("a string", value));
                 // the cluster CA's check: strict DER of every certificate, normalized PEM out
                 b.pem = format::certificate_authority_pem(value.get<std::string>(), origin(pointer + "/" + key),
                                                           field + "." + key);
             } else if (key == "trusted") {
-                if (!value.is_boolean()) fail(key, expected("a boolean", value));
+                if (!value.is_boolean()) e.fail(key, expected("a boolean", value));
                 b.trusted = value.get<bool>();
             } else {
                 input::settings::unknown_field(origin(pointer + "/" + key), field + "." + key, "certificates, trusted");
             }
         }
-        if (b.pem.empty()) fail("certificates", "is required: the PEM (or base64) certificates of the bundle");
+        if (b.pem.empty()) e.fail("certificates", "is required: the PEM (or base64) certificates of the bundle");
         out.push_back(std::move(b));
     }
     std::sort(out.begin(), out.end(), [](const Bundle& a, const Bundle& b) { return a.name < b.name; });

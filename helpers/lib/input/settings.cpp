@@ -39,7 +39,7 @@ milliseconds duration_at(const json& value, const std::string& source, const std
     return *d;
 }
 
-void Entry::fail(const std::string& key, const std::string& problem) const {
+void Place::fail(const std::string& key, const std::string& problem) const {
     throw ConfigError(origin(key.empty() ? pointer : pointer + "/" + key), key.empty() ? field : field + "." + key,
                       problem);
 }
@@ -54,7 +54,7 @@ std::vector<Entry> entries(const json& table, std::string_view name, size_t max,
     if (table.size() > max)
         throw ConfigError(origin(pointer), top, fmt::format("{} {}, more than {}{}", table.size(), counted, max, note));
     for (const auto& [key, body] : table.items())
-        out.push_back(Entry{key, body, format::text::child_path(top, key), pointer + "/" + key, origin});
+        out.push_back(Entry{{format::text::child_path(top, key), pointer + "/" + key, origin}, key, body});
     return out;
 }
 

@@ -79,18 +79,22 @@ std::chrono::milliseconds duration_at(const json& value, const std::string& sour
 // The source that set a key of the merged settings, found by its JSON pointer.
 using Origin = std::function<std::string(const std::string&)>;
 
+// A table of the merged settings, as errors about it name it.
+struct Place {
+    std::string field;    // settings.TABLE.NAME[...], as an error names it
+    std::string pointer;  // /settings/TABLE/NAME[/...], as Origin finds its source
+    const Origin& origin;
+    // A ConfigError about `key` of the table (empty: the table itself), from
+    // the source that set it.
+    [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
+};
+
 // One entry of a table of named entries, settings.TABLE.NAME (hooks, trust
 // bundles, runtime handlers, registries, credential providers): the five are
 // opened by entries(), so that they refuse the same faults with the same words.
-struct Entry {
+struct Entry : Place {
     std::string name;
     const json& body;
-    std::string field;    // settings.TABLE.NAME, as an error names it
-    std::string pointer;  // /settings/TABLE/NAME, as Origin finds its source
-    const Origin& origin;
-    // A ConfigError about `key` of the entry (empty: the entry itself), from
-    // the source that set it.
-    [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
 };
 
 // The entries of settings.TABLE (`table`, null when absent: none) in name
