@@ -23,10 +23,6 @@ extern char** environ;
 
 namespace eksnode::test {
 
-namespace {
-
-}  // namespace
-
 fs::path conformance_instance_json() { return test::source_path("tests/conformance/instance/imds.json"); }
 
 bool have_ipv6_loopback() {

@@ -231,10 +231,11 @@ check "back to warn: no marker, the gate skipped, the report ran and warned" bas
 check "... kubelet active again, eks-node-failed.target stopped" \
   bash -c 'systemctl is-active --quiet kubelet.service && ! systemctl is-active --quiet eks-node-failed.target'
 
-# 6. an admin's re-runs in overlap (eks-node(7), RE-RUNNING). The kubelet step is slowed
-# by 3 s so that the second restart meets its propagated run while it runs: a run
-# stopped by a newer run of the same step is superseded (SuccessExitStatus=SIGTERM),
-# not failed, and kubelet stays up.
+# 6. an admin's re-runs in overlap (eks-node(7), RE-RUNNING). The kubelet step is held at a
+# gate (a file this check creates) so that the second restart meets its propagated run while
+# it runs, whatever the load: a run stopped by a newer run of the same step is superseded
+# (SuccessExitStatus=SIGTERM), not failed, and kubelet stays up. (A fixed sleep in the step
+# raced: under load the propagated run had not started yet when the check looked.)
 all_steps_active() {
   local u
   for u in eks-node-imds eks-node-config eks-node-system eks-node-ca eks-node-kubelet eks-node-containerd; do
@@ -242,18 +243,25 @@ all_steps_active() {
   done
 }
 mkdir -p /run/systemd/system/eks-node-kubelet.service.d
-printf '[Service]\nExecStart=\nExecStart=/bin/sh -c "sleep 3; exec /usr/libexec/eks-node/eks-node-kubelet"\n' \
+rm -f /run/eksvm-gate
+printf '[Service]\nExecStart=\nExecStart=/bin/sh -c "until [ -e /run/eksvm-gate ]; do sleep 0.1; done; exec /usr/libexec/eks-node/eks-node-kubelet"\n' \
   >/run/systemd/system/eks-node-kubelet.service.d/99-slow.conf
 systemctl daemon-reload
 held0=$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target)
 timed systemctl restart eks-node-config.service
+eventually 60 bash -c '[[ $(systemctl show -P ActiveState eks-node-kubelet.service) == activating ]]'
 running=$(systemctl show -P ActiveState eks-node-kubelet.service)
-timed systemctl restart eks-node-kubelet.service
+first=$(invocation eks-node-kubelet.service)
+systemctl restart --no-block eks-node-kubelet.service
+# the gate opens once the newer run has begun, so the first one cannot end on its own
+superseded=no
+eventually 60 bash -c "[[ \$(systemctl show -P InvocationID eks-node-kubelet.service) != $first ]]" && superseded=yes
+touch /run/eksvm-gate
 settle
 check "restart config, then the kubelet step while its propagated run runs ($running): none failed" \
   bash -c '! systemctl is-active --quiet eks-node-failed.target && [[ $(systemctl show -P Result eks-node-kubelet.service) == success ]]'
 check "... the first run was stopped mid-way, not failed: eks-node-failed.target never started" \
-  bash -c "[[ $running == activating && \$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target) == $held0 ]]"
+  bash -c "[[ $running == activating && $superseded == yes && \$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target) == $held0 ]]"
 check "... kubelet is running, every step active" bash -c "systemctl is-active --quiet kubelet.service && $(declare -f all_steps_active); all_steps_active"
 # restart imds, then config while the propagated run of config waits or runs
 held1=$(systemctl show -P ActiveEnterTimestampMonotonic eks-node-failed.target)
