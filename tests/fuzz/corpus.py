@@ -397,7 +397,11 @@ def readahead_seeds():
     lists = [f.read_bytes() for f in tree_files("tests/golden/generator/*/root/usr/lib/eks-node/readahead.list")]
     lists += [b"# the join's files\n/usr/libexec/eks-node/eks-node-imds\n\n  /usr/bin/kubelet\t\n/usr/bin/kubelet\n",
               b"relative\n/a/../b\n/a/./b\n/\x01\n/ok\r\n#\n/" + b"x" * 5000 + b"\n",
-              b"/usr/lib/x86_64-linux-gnu/libc.so.6"]
+              b"/usr/lib/x86_64-linux-gnu/libc.so.6",
+              # recordings (eks-node readahead-record): good, empty, refused
+              b"/usr/bin/kubelet\tsize=90000000 mtime=1732900000.123456789 ranges=0+2097152,4194304+131072\n"
+              b"/usr/bin/containerd\tsize=10 mtime=0.000000000 ranges=\n# not read by the recorded join: /x\n"
+              b"/a\tsize=10 mtime=1.000000000 ranges=0+4,2+4\n/b\tsize=1 size=1\n/c\tranges=0+1,\n"]
     objects = [small_elf(), small_elf(interp=b"", needed=(), runpath=b"", dlopen=b"[]"),
                small_elf(dlopen=b'[{"soname":["libcrypto.so.3","libcrypto.so.1.1"]},{"soname":7}]'),
                b"#!/usr/bin/env -S python3 -u\n", b"#! /bin/sh\n"]

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // The list eks-node-readahead reads at boot (readahead::parse_list): the image's, or an
 // admin's copy in /etc, any text. Never an exception; every path it gives is one a list
-// may hold, once, at most max_files of them, each warning one line; and the list
-// format_list() writes of them reads back as the same paths. Byte 0's low bit sends the
+// may hold, once, at most max_files of them, each warning one line; every recording
+// it keeps is one of a listed file that recording_problem() accepts and that
+// format_recorded() writes back as itself; the list format_list() writes of them
+// reads back as the same paths, and with_recordings() with the recordings read as
+// the same paths and recordings (those with nothing read left out). Byte 0's low bit sends the
 // rest to the ELF reader instead (readahead::parse_elf, what `eks-node readahead-list`
 // and validate --image read an image's programs with) and the script reader
 // (readahead::shebang): no exception, no read outside the bytes, names bounded.
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -29,6 +34,29 @@ void list(std::string_view text) {
         if (w.find('\n') != std::string::npos || w.size() > 4096) fuzz::broken("a warning not one bounded line");
     const ra::List again = ra::parse_list(ra::format_list({{"a comment", l.files}}), "again");
     if (again.files != l.files || !again.warnings.empty()) fuzz::broken("format_list does not read back as itself");
+    for (const auto& [path, r] : l.recorded) {
+        if (!seen.count(path)) fuzz::broken("a recording of a file not listed");
+        if (!ra::recording_problem(r).empty()) fuzz::broken("a recording accepted that recording_problem refuses");
+        const ra::List one = ra::parse_list("/f\t" + ra::format_recorded(r), "one");
+        if (one.recorded.size() != 1 || one.recorded.begin()->second != r)
+            fuzz::broken("format_recorded does not read back as itself");
+    }
+    if (l.files.size() == ra::max_files) return;  // files past the limit would come in again
+    const std::string recorded = ra::with_recordings(text, [&](const std::string& path) -> std::optional<ra::Recorded> {
+        const auto r = l.recorded.find(path);
+        return r == l.recorded.end() ? std::nullopt : std::optional<ra::Recorded>(r->second);
+    });
+    const ra::List back = ra::parse_list(recorded, "recorded");
+    std::vector<std::string> files;
+    std::map<std::string, ra::Recorded> kept;
+    for (const std::string& f : l.files) {
+        const auto r = l.recorded.find(f);
+        if (r != l.recorded.end() && r->second.ranges.empty()) continue;
+        files.push_back(f);
+        if (r != l.recorded.end()) kept.insert(*r);
+    }
+    if (back.files != files) fuzz::broken("with_recordings does not read back as the same files");
+    if (back.recorded != kept) fuzz::broken("with_recordings does not read back as the same recordings");
 }
 
 void elf(std::string_view bytes) {

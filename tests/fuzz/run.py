@@ -61,7 +61,7 @@ TARGETS = {
     "get-token": {"runs": 40000, "max_len": 4096, "dict": "get-token", "schema": False},
     "unit-reader": {"runs": 40000, "max_len": 2048, "dict": "unit-file", "schema": False},
     "registries": {"runs": 10000, "max_len": 8192, "dict": "toml", "schema": True},
-    "readahead": {"runs": 40000, "max_len": 8192, "dict": None, "schema": False},
+    "readahead": {"runs": 40000, "max_len": 8192, "dict": "readahead", "schema": False},
 }
 
 COMMON = ["-timeout=5", "-rss_limit_mb=2048", "-print_final_stats=1", "-print_funcs=0"]

@@ -28,9 +28,10 @@ SCRIPT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else harness.SOURCE_ROOT
 # command line up to the cursor (a trailing space starts a new, empty word) -> expected words
 CASES = [
     ("eks-node ", "render config runtime-class max-pods status validate collect-logs check-archive confinement "
-                  "readahead-list get-token help version"),
-    ("eks-node re", "render readahead-list"),
+                  "readahead-list readahead-record get-token help version"),
+    ("eks-node re", "render readahead-list readahead-record"),
     ("eks-node readahead-list --", "--root= --print --help"),
+    ("eks-node readahead-record --", "--root= --print --help"),
     ("eks-node confinement --probe=r", "readahead"),
     ("eks-node g", "get-token"),
     ("eks-node get-token --c", "--cluster-name= --cluster-id="),

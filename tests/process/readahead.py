@@ -16,6 +16,10 @@ host's ld.so.conf; a containerd, kubelet and CNI plugins that are copies of /usr
   is there to see); an admin's list in /etc hides the image's: a bad line is a warning
   naming it, a missing file a debug line only; a link to /dev/null masks it; no list at
   all is nothing to read; bad options are usage errors (exit 2);
+- `eks-node readahead-record --root`: sparse files stand in for what a join read: the
+  pages written are the recorded ranges, a file with none a comment; eks-node-readahead
+  then reads by the ranges, a file changed since whole (a notice naming it), a recording
+  that is none whole (a warning naming the line); no list is exit 6;
 - `eks-node validate --image`: the list's check ok; a listed file missing is a FAIL naming
   it; a file the join reads left out of the list is a warning naming it.
 
@@ -260,6 +264,59 @@ def test_reader(helpers, root):
           "kubelet-version.txt:1: v1.31.0: not an absolute path, ignoring" in r.stderr, r.stderr)
 
 
+def test_record(cli, helpers, root):
+    """readahead-record on this image: sparse files stand in for what a join read (only
+    their written pages are in the page cache, on any file system)."""
+    page = os.sysconf("SC_PAGESIZE")
+    probe, unread = "/usr/lib/eks-node/record-probe", "/usr/lib/eks-node/record-unread"
+    size = (1 << 21) + 100
+    with open(root / probe.lstrip("/"), "wb") as f:
+        f.truncate(size)
+        f.write(b"x" * page)
+        f.seek(1 << 20)
+        f.write(b"y" * page)
+    with open(root / unread.lstrip("/"), "wb") as f:
+        f.truncate(1 << 20)
+    text = (root / LIST).read_text()
+    (root / LIST).write_text(text + "\n# probes\n%s\n%s\n" % (probe, unread))
+    r = harness.run_cli(cli, "readahead-record", "--root=%s" % root)
+    m = re.search(r"^wrote .*readahead.list: (\d+) files recorded, [\d.]+ of their [\d.]+ MiB read by the join, "
+                  r"(\d+) not read at all$", r.stdout, re.M)
+    check("readahead-record: exit 0, says what it recorded", r.returncode == 0 and m and int(m.group(2)) >= 1,
+          r.stdout + r.stderr)
+    recorded = (root / LIST).read_text()
+    ns = os.stat(root / probe.lstrip("/")).st_mtime_ns
+    want = "%s\tsize=%d mtime=%d.%09d ranges=0+%d,%d+%d\n" % (probe, size, ns // 10**9, ns % 10**9, page, 1 << 20,
+                                                             page)
+    check("... the probe's line: its size, mtime and the two parts in the page cache", want in recorded,
+          [l for l in recorded.splitlines() if "probe" in l])
+    check("... a file the join did not read: a comment", "\n# not read by the recorded join: %s\n" % unread in recorded,
+          recorded[-300:])
+    check("... the comments kept", "\n# probes\n" in recorded and all(
+        l in recorded for l in text.splitlines() if l.startswith("#")))
+    r = readahead(helpers, root)
+    check("eks-node-readahead: the recorded files by their ranges", r.returncode == 0 and re.search(
+        r"read \d+ files of \S+ \([\d.]+ MiB, \d+ by their recorded ranges\)", r.stderr) and
+        "changed since" not in r.stderr, r.stderr)
+    os.utime(root / probe.lstrip("/"), ns=(ns, ns + 1000))
+    r = readahead(helpers, root)
+    check("... a file changed since its recording: read whole, said once", r.returncode == 0 and
+          "1 file changed since /usr/lib/eks-node/readahead.list was recorded, read whole: %s\n" % probe
+          in r.stderr, r.stderr)
+    (root / LIST).write_text(recorded.replace("\tsize=%d " % size, "\tsize=x "))
+    r = readahead(helpers, root)
+    check("... a recording that is none: a warning naming the line, the file read whole", r.returncode == 0 and
+          re.search(r"warning: /usr/lib/eks-node/readahead.list:\d+: %s: not a recording \(size: \"x\" is no number "
+                    r"of bytes\), reading the whole file" % probe, r.stderr), r.stderr)
+    (root / LIST).unlink()
+    r = harness.run_cli(cli, "readahead-record", "--root=%s" % root)
+    check("readahead-record without a list: exit 6, naming it and what writes it", r.returncode == 6 and
+          "/usr/lib/eks-node/readahead.list" in r.stderr and "readahead-list" in r.stderr, r.stderr)
+    (root / LIST).write_text(text)
+    for f in (probe, unread):
+        os.unlink(root / f.lstrip("/"))
+
+
 def test_validate(cli, root):
     def readahead_checks():
         r = subprocess.run([str(cli), "validate", "--image", "--root=%s" % root, "--json"], capture_output=True,
@@ -299,6 +356,7 @@ def main():
         root = make_image(build_dir, tmp)
         test_list(cli, root)
         test_reader(build_dir / "helpers", root)
+        test_record(cli, build_dir / "helpers", root)
         test_validate(cli, root)
     return TALLY.finish()
 

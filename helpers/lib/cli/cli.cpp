@@ -530,6 +530,7 @@ int cli_main(int argc, char** argv) {
             {"validate", validate_cmd, validate_help},
             {"confinement", confinement_cmd, confinement_help},
             {"readahead-list", readahead_list_cmd, readahead_list_help},
+            {"readahead-record", readahead_record_cmd, readahead_record_help},
             {"collect-logs", collect_logs_cmd, collect_logs_help},
             {"check-archive", check_archive_cmd, check_archive_help},
             {"get-token", get_token_cmd, get_token_help},

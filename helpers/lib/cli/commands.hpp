@@ -120,6 +120,10 @@ std::vector<CheckResult> validate_image(const Paths& paths);
 // eks-node-readahead (readahead_list.cpp).
 int readahead_list_cmd(const std::vector<std::string>& args);
 extern const char* const readahead_list_help;
+// `eks-node readahead-record [--root=DIR] [--print]`: what a recording boot's join
+// read of each file of the image's list, added to its line (readahead_record.cpp).
+int readahead_record_cmd(const std::vector<std::string>& args);
+extern const char* const readahead_record_help;
 // The files a join of the image under `paths` reads, in the order it reads them,
 // by what reads them (real paths on the node). Throws Error when the image's
 // configuration cannot be read.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <set>
 #include <system_error>
@@ -31,10 +32,100 @@ constexpr std::string_view header =
     "# The files a join reads, in the order it reads them: eks-node-readahead reads them\n"
     "# into the page cache at the start of the boot (eks-node-readahead(8)).\n"
     "# Written at image build by `eks-node readahead-list`, which writes it again.\n"
+    "# `eks-node readahead-record` adds to a line, after a tab, what a join read of the file.\n"
     "# To change it on a node, put an edited copy in /etc/eks-node/readahead.list\n"
     "# (a link to /dev/null there: nothing is read).\n";
 
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+
+// a whole decimal number, no sign, no blanks
+template <class T>
+bool number(std::string_view s, T& out) {
+    if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size();
+}
+
+// "SECONDS.NANOSECONDS", nine digits after the point
+bool mtime(std::string_view s, std::int64_t& out) {
+    const size_t dot = s.find('.');
+    std::int64_t sec = 0, nsec = 0;
+    if (dot == std::string_view::npos || s.size() - dot - 1 != 9 || !number(s.substr(0, dot), sec) ||
+        !number(s.substr(dot + 1), nsec) || sec > INT64_MAX / ns_per_s - 1)
+        return false;
+    out = sec * ns_per_s + nsec;
+    return true;
+}
+
+// The recording part of a line ("" and `out` set, else why it is none).
+std::string parse_recorded(std::string_view text, Recorded& out) {
+    bool size = false, time = false, ranges = false;
+    for (size_t pos = 0; pos <= text.size();) {
+        size_t end = text.find(' ', pos);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view word = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (word.empty()) continue;
+        const size_t eq = word.find('=');
+        const std::string_view key = word.substr(0, eq),
+                               value = eq == std::string_view::npos ? "" : word.substr(eq + 1);
+        if (eq == std::string_view::npos) return fmt::format("\"{}\" is no KEY=VALUE", one_line(word, 40));
+        if (key == "size" && !size) {
+            if (!number(value, out.size)) return fmt::format("size: \"{}\" is no number of bytes", one_line(value, 40));
+            size = true;
+        } else if (key == "mtime" && !time) {
+            if (!mtime(value, out.mtime_ns))
+                return fmt::format("mtime: \"{}\" is no SECONDS.NANOSECONDS", one_line(value, 40));
+            time = true;
+        } else if (key == "ranges" && !ranges) {
+            for (size_t at = 0; !value.empty();) {
+                const size_t comma = value.find(',', at);
+                const std::string_view r = value.substr(at, comma == std::string_view::npos ? comma : comma - at);
+                const size_t plus = r.find('+');
+                Range range;
+                if (plus == std::string_view::npos || !number(r.substr(0, plus), range.offset) ||
+                    !number(r.substr(plus + 1), range.length))
+                    return fmt::format("ranges: \"{}\" is no OFFSET+LENGTH", one_line(r, 60));
+                if (out.ranges.size() == max_ranges) return fmt::format("ranges: more than {}", max_ranges);
+                out.ranges.push_back(range);
+                if (comma == std::string_view::npos) break;
+                at = comma + 1;
+            }
+            ranges = true;
+        } else if (key == "size" || key == "mtime" || key == "ranges") {
+            return fmt::format("{} given twice", key);
+        } else {
+            return fmt::format("unknown key \"{}\"", one_line(key, 40));
+        }
+    }
+    if (!size || !time || !ranges) return fmt::format("{} missing", !size ? "size" : !time ? "mtime" : "ranges");
+    return recording_problem(out);
+}
+
 }  // namespace
+
+std::string recording_problem(const Recorded& r) {
+    if (r.mtime_ns < 0) return "mtime: before 1970";
+    if (r.ranges.size() > max_ranges) return fmt::format("ranges: more than {}", max_ranges);
+    std::uint64_t end = 0;
+    for (const Range& range : r.ranges) {
+        if (range.length == 0) return fmt::format("ranges: {}+0 is empty", range.offset);
+        if (range.offset < end)
+            return fmt::format("ranges: {}+{} not after the range before", range.offset, range.length);
+        if (range.offset > r.size || range.length > r.size - range.offset)
+            return fmt::format("ranges: {}+{} past the size, {}", range.offset, range.length, r.size);
+        end = range.offset + range.length;
+    }
+    return "";
+}
+
+std::string format_recorded(const Recorded& r) {
+    std::string out =
+        fmt::format("size={} mtime={}.{:09} ranges=", r.size, r.mtime_ns / ns_per_s, r.mtime_ns % ns_per_s);
+    for (size_t i = 0; i < r.ranges.size(); ++i)
+        out += fmt::format("{}{}+{}", i ? "," : "", r.ranges[i].offset, r.ranges[i].length);
+    return out;
+}
 
 std::string path_problem(std::string_view path) {
     if (path.empty() || path.front() != '/') return "not an absolute path";
@@ -63,6 +154,13 @@ List parse_list(std::string_view text, std::string_view source) {
         ++lineno;
         std::string_view line = trim_blanks(raw);
         if (line.empty() || line.front() == '#') continue;
+        std::string_view recording;
+        bool has_recording = false;
+        if (const size_t tab = line.find('\t'); tab != std::string_view::npos) {
+            recording = line.substr(tab + 1);
+            line = trim_blanks(line.substr(0, tab));
+            has_recording = true;
+        }
         if (std::string problem = path_problem(line); !problem.empty()) {
             out.warnings.push_back(
                 fmt::format("{}:{}: {}: {}, ignoring", source, lineno, one_line(line, 200), problem));
@@ -77,6 +175,30 @@ List parse_list(std::string_view text, std::string_view source) {
             continue;
         }
         out.files.emplace_back(line);
+        if (!has_recording) continue;
+        Recorded r;
+        if (std::string problem = parse_recorded(recording, r); !problem.empty())
+            out.warnings.push_back(fmt::format("{}:{}: {}: not a recording ({}), reading the whole file", source,
+                                               lineno, one_line(line, 200), problem));
+        else out.recorded.emplace(std::string(line), std::move(r));
+    }
+    return out;
+}
+
+std::string with_recordings(std::string_view text,
+                            const std::function<std::optional<Recorded>(const std::string&)>& of) {
+    std::string out;
+    for (size_t pos = 0; pos < text.size();) {
+        size_t nl = text.find('\n', pos);
+        std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        pos = nl == std::string_view::npos ? text.size() : nl + 1;
+        std::string_view line = trim_blanks(raw);
+        if (const size_t tab = line.find('\t'); tab != std::string_view::npos) line = trim_blanks(line.substr(0, tab));
+        std::optional<Recorded> r;
+        if (!line.empty() && line.front() != '#' && path_problem(line).empty()) r = of(std::string(line));
+        if (!r || !recording_problem(*r).empty()) out += fmt::format("{}\n", raw);
+        else if (r->ranges.empty()) out += fmt::format("# not read by the recorded join: {}\n", line);
+        else out += fmt::format("{}\t{}\n", line, format_recorded(*r));
     }
     return out;
 }

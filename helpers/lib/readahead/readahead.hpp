@@ -8,8 +8,14 @@
 // reads them while systemd is still starting its first units, so that
 // kubelet, containerd and the steps find them cached.
 //
+// A line of the list may also carry what a recording boot (a join with no
+// read-ahead) read of the file, and the file's size and modification time then:
+// the reader reads only those ranges while the file is still the one recorded,
+// the whole file when it has changed since (`eks-node readahead-record`).
+//
 // This module holds what needs nothing but the file system:
 //   the list: its text, parsed and written; which file a node reads (list.cpp);
+//   a recording: the parts of a file in the page cache (record.cpp);
 //   a program's files: itself, its ELF interpreter, the libraries of its
 //     DT_NEEDED entries and of its .note.dlopen (found as ld.so finds them:
 //     RUNPATH, ld.so.conf, the default directories), or a script's
@@ -22,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -43,16 +50,54 @@ inline constexpr std::size_t max_list_bytes = 1u << 20;
 inline constexpr std::size_t max_files = 16384;
 inline constexpr std::size_t max_path_bytes = 4096;
 
+// Bounds of a recording: ranges of one file, and the gap between two parts in
+// the page cache below which the recorder writes one range over both (a lazily
+// loaded volume fetches blocks of 512 KiB: a gap this small is mostly fetched
+// anyway, and one read costs less than two).
+inline constexpr std::size_t max_ranges = 65536;
+inline constexpr std::uint64_t record_gap_bytes = 64u << 10;
+
+struct Range {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    bool operator==(const Range&) const = default;
+};
+// What a recording boot read of a file, and which file that was: its size and
+// modification time (ns since the epoch) then. An image changed after its
+// recording (a package updated) has new times, and its file is read whole.
+struct Recorded {
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::vector<Range> ranges;  // ascending, disjoint, none empty, within size
+    bool operator==(const Recorded&) const = default;
+};
+
 struct List {
-    std::vector<std::string> files;     // absolute paths on the node, in the list's order, each once
-    std::vector<std::string> warnings;  // each line skipped, "SOURCE:LINE: why, ignoring"
+    std::vector<std::string> files;            // absolute paths on the node, in the list's order, each once
+    std::map<std::string, Recorded> recorded;  // the files whose line carries a recording
+    std::vector<std::string> warnings;         // each line skipped, "SOURCE:LINE: why, ignoring"
 };
 
 // The text of a list: one absolute path a line; blank lines and lines
 // starting with '#' are skipped, blanks around a path are dropped. A line
 // that is not a path a list may hold (path_problem) is skipped with a
-// warning, a repeated path silently (the first place counts). Never throws.
+// warning, a repeated path silently (the first place counts). After a tab, a
+// line may carry a recording: "size=N mtime=SECONDS.NANOSECONDS
+// ranges=OFFSET+LENGTH,..." (bytes); one that does not read as a recording
+// (recording_problem) is a warning, and the file is read whole. Never throws.
 List parse_list(std::string_view text, std::string_view source);
+
+// The recording part of a line (after the tab), and why `r` cannot be one ("" when it can).
+std::string format_recorded(const Recorded& r);
+std::string recording_problem(const Recorded& r);
+
+// The list's text with each file's recording: `of(path)` is what was read of
+// it (its line then carries it), an empty recording (the recorded join did not
+// read it: its line becomes a comment saying so) or nullopt (the line is kept
+// as it was: a file not on the image is the reader's to skip). Comments,
+// blanks and the order are kept; a recording a line had is replaced.
+std::string with_recordings(std::string_view text,
+                            const std::function<std::optional<Recorded>(const std::string&)>& of);
 
 // Why `path` cannot be a line of a list ("" when it can): not absolute, a
 // "." or ".." component (which would climb out of --root), a control
@@ -78,6 +123,14 @@ ListFile find_list(const Paths& paths);
 // The list at `node_path`, read and parsed. Throws ConfigError naming it when
 // it cannot be read or is larger than max_list_bytes.
 List read_list(const Paths& paths, std::string_view node_path);
+
+// ---- a recording ------------------------------------------------------------
+
+// The parts of the file at `node_path` that are in the page cache now
+// (mincore(2) of a mapping of it), in ranges merged across gaps below
+// record_gap_bytes, with its size and modification time; nullopt when it is no
+// regular file there. Mapping a file reads none of it.
+std::optional<Recorded> resident(const Paths& paths, std::string_view node_path);
 
 // ---- a program's files --------------------------------------------------------
 
@@ -158,7 +211,11 @@ inline constexpr std::chrono::seconds default_deadline{120};
 struct FileOutcome {
     // not_reached: the deadline came before the file was begun
     enum class Kind { read, missing, not_regular, failed, not_reached };
+    // what was read of a file: all of it (no recording), the recording's
+    // ranges, or all of it because it changed since its recording
+    enum class Part { whole, recorded, changed };
     Kind kind = Kind::missing;
+    Part part = Part::whole;
     std::uint64_t bytes = 0;  // read
     int error = 0;            // errno of a failed open or read
 };
@@ -168,11 +225,14 @@ struct ReadReport {
     unsigned threads = 0;
 };
 
-// Reads every file (node paths, under `paths`' root) once, start to end, into
-// the page cache, with at most `jobs` threads (1..max_jobs); a file that is
-// missing, not a regular file or fails to read is recorded and skipped. No file
-// is begun after `deadline` (a file begun is read to its end).
+// Reads every file (node paths, under `paths`' root) once into the page cache,
+// with at most `jobs` threads (1..max_jobs): the ranges of its recording when
+// it has one and is still the file recorded (size and modification time), else
+// start to end. A file that is missing, not a regular file or fails to read is
+// recorded and skipped. No file is begun after `deadline` (a file begun is read
+// to its end).
 ReadReport read_ahead(const Paths& paths, const std::vector<std::string>& files, unsigned jobs,
-                      std::chrono::steady_clock::time_point deadline);
+                      std::chrono::steady_clock::time_point deadline,
+                      const std::map<std::string, Recorded>& recorded = {});
 
 }  // namespace eksnode::readahead

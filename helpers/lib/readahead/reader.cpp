@@ -22,6 +22,12 @@
 // than a chunk is shared among the threads that come free, in order, so a
 // large binary (containerd, kubelet) is read with all of them rather than by
 // one thread while the others have nothing left to do.
+//
+// A file with a recording that still matches is read by its ranges only, each
+// cut into chunks the same way, with the kernel's read-ahead off for our reads
+// (POSIX_FADV_RANDOM): the recording holds what the recorded boot's reads
+// brought in, the kernel's read-ahead around them included, and no more should
+// come from the volume.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,8 +52,8 @@ namespace {
 struct Open {
     std::size_t index = 0;
     Fd fd;
-    std::uint64_t size = 0;
-    std::uint64_t next = 0;                   // the next chunk's offset (under the lock)
+    std::vector<Range> chunks;                // what is read, in pieces of at most chunk_bytes; at least one
+    std::size_t next = 0;                     // the next chunk's index (under the lock)
     std::atomic<std::uint64_t> remaining{1};  // chunks not read yet: the one to read the last records the file
     std::atomic<std::uint64_t> bytes{0};
     std::atomic<int> error{0};
@@ -55,24 +61,23 @@ struct Open {
 
 class Reader {
 public:
-    Reader(const Paths& paths, const std::vector<std::string>& files, ReadReport& report,
-           std::chrono::steady_clock::time_point deadline)
-        : paths_(paths), files_(files), report_(report), deadline_(deadline) {}
+    Reader(const Paths& paths, const std::vector<std::string>& files, const std::map<std::string, Recorded>& recorded,
+           ReadReport& report, std::chrono::steady_clock::time_point deadline)
+        : paths_(paths), files_(files), recorded_(recorded), report_(report), deadline_(deadline) {}
 
     void work() {
         std::unique_ptr<char[]> buf(new char[chunk_bytes]);
         for (;;) {
             std::shared_ptr<Open> f;
-            std::uint64_t offset = 0;
+            std::size_t chunk = 0;
             bool fresh = false;
             {
                 std::lock_guard<std::mutex> lock(mutex_);
                 // what is left of the files opened already, the earliest first
-                while (!open_.empty() && open_.front()->next >= open_.front()->size) open_.pop_front();
+                while (!open_.empty() && open_.front()->next >= open_.front()->chunks.size()) open_.pop_front();
                 if (!open_.empty()) {
                     f = open_.front();
-                    offset = f->next;
-                    f->next += chunk_bytes;
+                    chunk = f->next++;
                 } else if (next_file_ < files_.size() && std::chrono::steady_clock::now() >= deadline_) {
                     // the rest is left to the join: recorded as not reached
                     for (; next_file_ < files_.size(); ++next_file_)
@@ -88,9 +93,9 @@ public:
             }
             if (fresh) {
                 if (!start(*f)) continue;
-                if (f->size > chunk_bytes) offer(f);
+                if (f->chunks.size() > 1) offer(f);
             }
-            read_chunk(*f, offset, buf.get());
+            read_chunk(*f, f->chunks[chunk], buf.get());
             if (f->remaining.fetch_sub(1) == 1) finish(*f);
         }
     }
@@ -117,12 +122,32 @@ private:
             out.kind = FileOutcome::Kind::not_regular;
             return false;
         }
-        f.size = static_cast<std::uint64_t>(st.st_size);
-        f.remaining = std::max<std::uint64_t>(1, (f.size + chunk_bytes - 1) / chunk_bytes);
-        f.next = chunk_bytes;  // this thread reads the first chunk
-        // a larger window for the kernel's own read-ahead past each of our reads
-        ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+        const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+        const auto r = recorded_.find(files_[f.index]);
+        if (r == recorded_.end()) {
+            cut(f.chunks, {0, size});
+            // a larger window for the kernel's own read-ahead past each of our reads
+            ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        } else if (r->second.size == size && r->second.mtime_ns == mtime) {
+            out.part = FileOutcome::Part::recorded;
+            for (const Range& range : r->second.ranges) cut(f.chunks, range);
+            ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+        } else {
+            out.part = FileOutcome::Part::changed;
+            cut(f.chunks, {0, size});
+            ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        }
+        if (f.chunks.empty()) f.chunks.push_back({0, 0});
+        f.remaining = f.chunks.size();
+        f.next = 1;  // this thread reads the first chunk
         return true;
+    }
+
+    // `range` in chunks of at most chunk_bytes, after `chunks`
+    static void cut(std::vector<Range>& chunks, Range range) {
+        for (std::uint64_t at = range.offset; at < range.offset + range.length; at += chunk_bytes)
+            chunks.push_back({at, std::min<std::uint64_t>(chunk_bytes, range.offset + range.length - at)});
     }
 
     // The file's further chunks, for whichever thread comes free, at the file's
@@ -134,10 +159,10 @@ private:
         open_.insert(at, f);
     }
 
-    void read_chunk(Open& f, std::uint64_t offset, char* buf) {
+    void read_chunk(Open& f, Range chunk, char* buf) {
         if (f.error.load() != 0) return;
-        const std::uint64_t end = std::min(f.size, offset + chunk_bytes);
-        for (std::uint64_t at = offset; at < end;) {
+        const std::uint64_t end = chunk.offset + chunk.length;
+        for (std::uint64_t at = chunk.offset; at < end;) {
             ssize_t n = ::pread(f.fd.fd, buf, static_cast<std::size_t>(end - at), static_cast<off_t>(at));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) {
@@ -160,6 +185,7 @@ private:
 
     const Paths& paths_;
     const std::vector<std::string>& files_;
+    const std::map<std::string, Recorded>& recorded_;
     ReadReport& report_;
     const std::chrono::steady_clock::time_point deadline_;
     std::mutex mutex_;
@@ -170,12 +196,12 @@ private:
 }  // namespace
 
 ReadReport read_ahead(const Paths& paths, const std::vector<std::string>& files, unsigned jobs,
-                      std::chrono::steady_clock::time_point deadline) {
+                      std::chrono::steady_clock::time_point deadline, const std::map<std::string, Recorded>& recorded) {
     ReadReport report;
     report.files.resize(files.size());
     jobs = std::clamp(jobs, 1u, max_jobs);
     report.threads = static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(files.size(), 1)));
-    Reader reader(paths, files, report, deadline);
+    Reader reader(paths, files, recorded, report, deadline);
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < report.threads; ++i) threads.emplace_back([&reader] { reader.work(); });
     reader.work();

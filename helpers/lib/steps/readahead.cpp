@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/confine.hpp"
 #include "core/error.hpp"
@@ -97,12 +98,16 @@ int readahead_main(int argc, char** argv) {
         for (const std::string& w : l.warnings) log::warning("{}", w);
 
         const auto t0 = std::chrono::steady_clock::now();
-        const readahead::ReadReport r = readahead::read_ahead(paths, l.files, jobs, t0 + readahead::default_deadline);
+        const readahead::ReadReport r =
+            readahead::read_ahead(paths, l.files, jobs, t0 + readahead::default_deadline, l.recorded);
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-        std::size_t read = 0, absent = 0, failed = 0, late = 0;
+        std::size_t read = 0, absent = 0, failed = 0, late = 0, recorded = 0;
+        std::vector<std::string> changed;
         for (std::size_t i = 0; i < r.files.size(); ++i) {
             const readahead::FileOutcome& f = r.files[i];
+            if (f.part == readahead::FileOutcome::Part::recorded) ++recorded;
+            if (f.part == readahead::FileOutcome::Part::changed) changed.push_back(l.files[i]);
             switch (f.kind) {
             case readahead::FileOutcome::Kind::read: ++read; break;
             case readahead::FileOutcome::Kind::missing:
@@ -121,10 +126,22 @@ int readahead_main(int argc, char** argv) {
                 break;
             }
         }
+        // an image changed after its recording (a package updated on it): still read, whole,
+        // and said once, naming a few
+        if (!changed.empty())
+            log::emit(log::Level::notice,
+                      fmt::format("{} file{} changed since {} was recorded, read whole: {}{}", changed.size(),
+                                  changed.size() == 1 ? "" : "s", list,
+                                  fmt::join(changed.begin(),
+                                            changed.begin() +
+                                                static_cast<std::ptrdiff_t>(std::min<std::size_t>(changed.size(), 3)),
+                                            ", "),
+                                  changed.size() > 3 ? ", ..." : ""));
         log::emit(log::Level::info,
-                  fmt::format("read {} file{} of {} ({:.1f} MiB) in {:.0f} ms, {} thread{}{}{}{}", read,
-                              read == 1 ? "" : "s", list, mib(r.bytes), ms, r.threads, r.threads == 1 ? "" : "s",
-                              absent ? fmt::format("; {} not on this node", absent) : "",
+                  fmt::format("read {} file{} of {} ({:.1f} MiB{}) in {:.0f} ms, {} thread{}{}{}{}", read,
+                              read == 1 ? "" : "s", list, mib(r.bytes),
+                              recorded ? fmt::format(", {} by their recorded ranges", recorded) : "", ms, r.threads,
+                              r.threads == 1 ? "" : "s", absent ? fmt::format("; {} not on this node", absent) : "",
                               failed ? fmt::format("; {} could not be read", failed) : "",
                               late ? fmt::format("; {} not begun within {} s, left to the join", late,
                                                  readahead::default_deadline.count())

@@ -3,6 +3,7 @@
 // as the loader reads them, a program's files under a root, the reader.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "fixtures.hpp"
@@ -131,14 +134,94 @@ TEST_CASE("a list: paths in order, comments and blanks skipped, each path once",
 }
 
 TEST_CASE("a list: a line that is no path a list may hold is skipped with a warning naming it", "[readahead]") {
-    const ra::List l = ra::parse_list("usr/bin/kubelet\n/var/../etc/shadow\n/a/./b\n/tab\there\n/ok\n/x\r\n", "L");
+    const ra::List l =
+        ra::parse_list("usr/bin/kubelet\n/var/../etc/shadow\n/a/./b\n/x\x01y\n/ok\n/x\r\nrel\tsize=1\n", "L");
     CHECK(l.files == std::vector<std::string>{"/ok"});
-    REQUIRE(l.warnings.size() == 5);
+    REQUIRE(l.warnings.size() == 6);
     CHECK(l.warnings[0] == "L:1: usr/bin/kubelet: not an absolute path, ignoring");
     CHECK(l.warnings[1] == "L:2: /var/../etc/shadow: a \"..\" component in it, ignoring");
     CHECK(l.warnings[2] == "L:3: /a/./b: a \".\" component in it, ignoring");
-    CHECK(l.warnings[3].starts_with("L:4: /tab\\there: a control character"));
+    CHECK(l.warnings[3].starts_with("L:4: /x\\x01y: a control character"));
     CHECK(l.warnings[4].starts_with("L:6: /x\\r: a control character"));
+    CHECK(l.warnings[5] == "L:7: rel: not an absolute path, ignoring");
+}
+
+TEST_CASE("a list: a line's recording after a tab, its ranges by the file", "[readahead]") {
+    const ra::List l = ra::parse_list(
+        "/whole\n/a \tsize=10 mtime=1.000000005 ranges=0+4,6+4\n"
+        "/none\tranges= mtime=0.000000000  size=0\n/a\tsize=1 mtime=0.000000000 ranges=\n",
+        "L");
+    CHECK(l.files == std::vector<std::string>{"/whole", "/a", "/none"});
+    CHECK(l.warnings.empty());
+    REQUIRE(l.recorded.size() == 2);
+    CHECK(l.recorded.at("/a") == ra::Recorded{10, 1'000'000'005, {{0, 4}, {6, 4}}});
+    CHECK(l.recorded.at("/none") == ra::Recorded{0, 0, {}});
+}
+
+TEST_CASE("a list: a recording that does not read as one is a warning; the file is read whole", "[readahead]") {
+    const std::pair<const char*, const char*> bad[] = {
+        {"mtime=1.000000000 ranges=0+1", "size missing"},
+        {"size=10 ranges=0+1", "mtime missing"},
+        {"size=10 mtime=1.000000000", "ranges missing"},
+        {"size=x mtime=1.000000000 ranges=0+1", "size: \"x\" is no number of bytes"},
+        {"size=-1 mtime=1.000000000 ranges=0+1", "size: \"-1\" is no number of bytes"},
+        {"size=99999999999999999999 mtime=1.000000000 ranges=0+1", "size: \"99999999999999999999\" is no number"},
+        {"size=10 mtime=1.5 ranges=0+1", "mtime: \"1.5\" is no SECONDS.NANOSECONDS"},
+        {"size=10 mtime=1 ranges=0+1", "mtime: \"1\" is no SECONDS.NANOSECONDS"},
+        {"size=10 mtime=1.000000000 ranges=0+4,2+4", "ranges: 2+4 not after the range before"},
+        {"size=10 mtime=1.000000000 ranges=8+4", "ranges: 8+4 past the size, 10"},
+        {"size=10 mtime=1.000000000 ranges=3+0", "ranges: 3+0 is empty"},
+        {"size=10 mtime=1.000000000 ranges=0+4,", "ranges: \"\" is no OFFSET+LENGTH"},
+        {"size=10 mtime=1.000000000 ranges=0-4", "ranges: \"0-4\" is no OFFSET+LENGTH"},
+        {"size=10 size=10 mtime=1.000000000 ranges=0+1", "size given twice"},
+        {"size=10 mtime=1.000000000 ranges=0+1 owner=root", "unknown key \"owner\""},
+        {"size=10 mtime=1.000000000 ranges=0+1 junk", "\"junk\" is no KEY=VALUE"},
+    };
+    for (const auto& [recording, why] : bad) {
+        INFO(recording);
+        const ra::List l = ra::parse_list(fmt::format("/f\t{}\n", recording), "L");
+        CHECK(l.files == std::vector<std::string>{"/f"});
+        CHECK(l.recorded.empty());
+        REQUIRE(l.warnings.size() == 1);
+        CHECK_THAT(l.warnings[0], Catch::StartsWith("L:1: /f: not a recording (") && Catch::Contains(why) &&
+                                      Catch::EndsWith("), reading the whole file"));
+    }
+}
+
+TEST_CASE("format_recorded: read back as the same recording; recording_problem what may not be one", "[readahead]") {
+    const ra::Recorded r{123456789, 1'732'900'000'000'000'007, {{0, 4096}, {65536, 8192}, {123456000, 789}}};
+    CHECK(ra::recording_problem(r).empty());
+    const std::string line = ra::format_recorded(r);
+    CHECK(line == "size=123456789 mtime=1732900000.000000007 ranges=0+4096,65536+8192,123456000+789");
+    const ra::List l = ra::parse_list("/f\t" + line + "\n", "L");
+    CHECK(l.recorded.at("/f") == r);
+    CHECK(ra::recording_problem({10, -1, {}}) == "mtime: before 1970");
+    CHECK(ra::recording_problem({10, 0, {{0, 5}, {5, 5}}}).empty());
+    CHECK(ra::recording_problem({10, 0, {{0, 5}, {5, 6}}}) == "ranges: 5+6 past the size, 10");
+    CHECK(ra::recording_problem({UINT64_MAX, 0, {{UINT64_MAX - 1, 2}}}) ==
+          fmt::format("ranges: {}+2 past the size, {}", UINT64_MAX - 1, UINT64_MAX));
+}
+
+TEST_CASE("with_recordings: each path line with its recording, comments and order kept", "[readahead]") {
+    const std::string text =
+        "# header\n\n# section\n/read\n/unread\n/gone\n/old\tsize=1 mtime=0.000000000 ranges=0+1\n# end";
+    std::vector<std::string> asked;
+    const std::string out = ra::with_recordings(text, [&](const std::string& path) -> std::optional<ra::Recorded> {
+        asked.push_back(path);
+        if (path == "/read") return ra::Recorded{100, 5, {{0, 10}}};
+        if (path == "/unread") return ra::Recorded{100, 5, {}};
+        if (path == "/old") return ra::Recorded{200, 6, {{100, 100}}};
+        return std::nullopt;
+    });
+    CHECK(asked == std::vector<std::string>{"/read", "/unread", "/gone", "/old"});
+    CHECK(out ==
+          "# header\n\n# section\n/read\tsize=100 mtime=0.000000005 ranges=0+10\n"
+          "# not read by the recorded join: /unread\n/gone\n/old\tsize=200 mtime=0.000000006 ranges=100+100\n# end\n");
+    const ra::List l = ra::parse_list(out, "L");
+    CHECK(l.files == std::vector<std::string>{"/read", "/gone", "/old"});
+    CHECK(l.warnings.empty());
+    // a recording that may not be one keeps the line as it was
+    CHECK(ra::with_recordings("/f\n", [](const std::string&) { return ra::Recorded{1, 0, {{0, 2}}}; }) == "/f\n");
 }
 
 TEST_CASE("a list: more than max_files paths, the rest ignored with one warning", "[readahead]") {
@@ -392,4 +475,89 @@ TEST_CASE("read_ahead: no file begun after the deadline, each recorded as not re
         }
         CHECK(rep.bytes == 0);
     }
+}
+
+namespace {
+std::int64_t mtime_of(const TempRoot& r, std::string_view path) {
+    struct stat st {};
+    REQUIRE(::stat(r.paths().of(path).c_str(), &st) == 0);
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+}  // namespace
+
+TEST_CASE("read_ahead: a file still as recorded is read by its ranges, a changed one whole", "[readahead]") {
+    TempRoot r;
+    const std::uint64_t size = ra::chunk_bytes * 3 + 100;
+    r.write("/recorded", std::string(size, 'r'));
+    r.write("/resized", std::string(size, 's'));
+    r.write("/touched", std::string(size, 't'));
+    r.write("/plain", "plain");
+    r.write("/nothing", std::string(100, 'n'));
+    const std::vector<ra::Range> ranges{{10, 20}, {ra::chunk_bytes - 5, ra::chunk_bytes + 10}, {size - 1, 1}};
+    const std::map<std::string, ra::Recorded> recorded{
+        {"/recorded", {size, mtime_of(r, "/recorded"), ranges}},
+        {"/resized", {size + 1, mtime_of(r, "/resized"), ranges}},
+        {"/touched", {size, mtime_of(r, "/touched") + 1, ranges}},
+        {"/nothing", {100, mtime_of(r, "/nothing"), {}}},
+        {"/missing", {1, 0, {{0, 1}}}},
+    };
+    const std::vector<std::string> list{"/recorded", "/resized", "/touched", "/plain", "/nothing", "/missing"};
+    using P = ra::FileOutcome::Part;
+    for (unsigned jobs : {1u, 4u}) {
+        INFO("jobs " << jobs);
+        const ra::ReadReport rep = ra::read_ahead(r.paths(), list, jobs, later(), recorded);
+        REQUIRE(rep.files.size() == list.size());
+        CHECK(rep.files[0].part == P::recorded);
+        CHECK(rep.files[0].bytes == 20 + ra::chunk_bytes + 10 + 1);
+        CHECK(rep.files[1].part == P::changed);
+        CHECK(rep.files[1].bytes == size);
+        CHECK(rep.files[2].part == P::changed);
+        CHECK(rep.files[2].bytes == size);
+        CHECK(rep.files[3].part == P::whole);
+        CHECK(rep.files[3].bytes == 5);
+        CHECK(rep.files[4].part == P::recorded);
+        CHECK(rep.files[4].kind == ra::FileOutcome::Kind::read);
+        CHECK(rep.files[4].bytes == 0);
+        CHECK(rep.files[5].kind == ra::FileOutcome::Kind::missing);
+        CHECK(rep.bytes == 20 + ra::chunk_bytes + 10 + 1 + 2 * size + 5);
+    }
+}
+
+TEST_CASE("resident: the pages of a file in the page cache, in ranges merged across small gaps", "[readahead]") {
+    // A sparse file: only the pages written are in the page cache (a hole has no page
+    // until it is read), whether the file system is a disk's or tmpfs.
+    TempRoot r;
+    const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::uint64_t far = 5 * page + ra::record_gap_bytes;  // past the gap after the first range, twice over
+    const std::uint64_t size = far + page + page / 2;
+    const fs::path p = r.paths().of("/sparse");
+    {
+        Fd f{::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)};
+        REQUIRE(f.fd >= 0);
+        REQUIRE(::ftruncate(f.fd, static_cast<off_t>(size)) == 0);
+        const std::string one(page, 'x');
+        for (std::uint64_t at : {std::uint64_t{0}, page, far})
+            REQUIRE(::pwrite(f.fd, one.data(), one.size(), static_cast<off_t>(at)) == static_cast<ssize_t>(page));
+        REQUIRE(::pwrite(f.fd, one.data(), page / 2, static_cast<off_t>(far + page)) == static_cast<ssize_t>(page / 2));
+    }
+    const std::optional<ra::Recorded> rec = ra::resident(r.paths(), "/sparse");
+    REQUIRE(rec);
+    CHECK(rec->size == size);
+    CHECK(rec->mtime_ns == mtime_of(r, "/sparse"));
+    CHECK(rec->ranges == std::vector<ra::Range>{{0, 2 * page}, {far, size - far}});
+    CHECK(ra::recording_problem(*rec).empty());
+    {
+        // a page within the gap after the first range (a page or two of 4 KiB, as on
+        // every Linux AL2023 runs) joins it, the hole between included
+        Fd f{::open(p.c_str(), O_WRONLY | O_CLOEXEC)};
+        REQUIRE(::pwrite(f.fd, "y", 1, static_cast<off_t>(3 * page)) == 1);
+        const std::optional<ra::Recorded> again = ra::resident(r.paths(), "/sparse");
+        REQUIRE(again);
+        CHECK(again->ranges == std::vector<ra::Range>{{0, 4 * page}, {far, size - far}});
+    }
+    r.write("/empty", "");
+    CHECK(ra::resident(r.paths(), "/empty") == ra::Recorded{0, mtime_of(r, "/empty"), {}});
+    CHECK_FALSE(ra::resident(r.paths(), "/missing"));
+    r.write("/dir/x", "x");
+    CHECK_FALSE(ra::resident(r.paths(), "/dir"));
 }
