@@ -224,26 +224,5 @@ phase 'aarch64 tier'
 
 # One closing line CI can read: the cases inside every meson test (Catch2 test
 # cases, the Python runners' checks), summed from meson's own logs.
-/usr/bin/python3 - "${logs[@]}" <<'PY'
-import json, re, sys
-passed = failed = 0
-for log in sys.argv[1:]:
-    for line in open(log):
-        r = json.loads(line)
-        out = r.get("stdout") or ""
-        m = re.search(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)", out)
-        c = re.search(r"test cases: *(\d+) \| *(\d+) passed \| *(\d+) failed", out)
-        p = re.findall(r"^(\d+) passed, (\d+) failed(?:, \d+ skipped)?$", out, re.M)
-        if m:
-            passed += int(m.group(1))
-        elif c:
-            passed, failed = passed + int(c.group(2)), failed + int(c.group(3))
-        elif p:
-            passed, failed = passed + int(p[-1][0]), failed + int(p[-1][1])
-        elif r["result"] == "OK":
-            passed += 1
-        if r["result"] != "OK" and not (c or p):
-            failed += 1
-print("%d passed, %d failed" % (passed, failed))
-PY
+/usr/bin/python3 tools/test-counts.py total "${logs[@]}"
 exit "$status"
