@@ -51,10 +51,14 @@ THROTTLE_DEFAULT = "64,400"
 LAZY_DEFAULT = "20,512,64"
 THROTTLE_IO_SIZE = 256 * 1024
 # --readahead: what reads the join's files before the join does (README.md)
-READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16")
+READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16", "ours-rec", "ours-rec-j16")
 # experiments on the list, with our reader (eks-node-readahead): ours-bins reads only the two
 # files dd reads; ours-join the image's list up to kubelet's start (without what the first pods
 # need: the shim, the runtimes, the pause archive, the CNI plugins). An admin's list in /etc.
+# ours-rec (--whole-boot --lazy under nspawn): the image's list with the ranges a recording
+# boot read (eks-node readahead-record at the end of a boot with the list masked, the
+# recording boot on its own lazy root before the rounds), as an admin's list in /etc;
+# ours-rec-j16 that with 16 threads.
 # the binaries nodeadm's AMI reads with dd (DD_UNIT reads /usr/bin/%i), and ours-bins with our reader
 DD_BINARIES = ("containerd", "kubelet")
 LIST_JOIN_END = "# the first pod sandbox"
@@ -114,15 +118,15 @@ def readahead_layer(files, mode):
     eks-node-readahead). none: the list masked the product's own way, an admin's
     /etc/eks-node/readahead.list linked to /dev/null. dd: that, and nodeadm's two dd units
     (DD_UNIT) wanted by multi-user.target."""
-    if mode == "ours":
-        return
+    if mode in ("ours", "ours-rec"):
+        return  # ours-rec: whole_boot_lazy adds the recorded list
     etc = files / "etc/eks-node"
     etc.mkdir(parents=True, exist_ok=True)
     if mode == "ours-bins":
         (etc / "readahead.list").write_text("".join("/usr/bin/%s\n" % b for b in DD_BINARIES))
         return
     dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
-    if mode == "ours-j16":
+    if mode in ("ours-j16", "ours-rec-j16"):
         dropin.mkdir(parents=True, exist_ok=True)
         (dropin / "50-jobs.conf").write_text(
             "[Service]\nExecStart=\nExecStart=/usr/libexec/eks-node/eks-node-readahead --jobs=16\n")
@@ -238,6 +242,14 @@ def report_readahead(modes, boots, disk, vm=True):
         if lazy:
             print("%-44s %22s" % ("  lazy disk: blocks fetched (of %d KiB)" % lazy[0]["block_kib"],
                                   mmm((x["fetched_blocks"] for x in lazy), "%7d %6d %6d")))
+        none = [r.get("lazydisk") for r in boots.get("none", [])]
+        if lazy and mode != "none" and none and all(none):
+            # what the read-ahead fetched that a boot without it did not: the blocks of the
+            # list the join does not touch (per round, against the same round's none boot)
+            extra = [max(0, x["fetched_blocks"] - y["fetched_blocks"]) / x["fetched_blocks"]
+                     for x, y in zip(lazy, none) if x["fetched_blocks"]]
+            print("%-44s %22s   (per round)" % ("  blocks none's boot did not fetch, share", mmm(
+                extra, "%7.3f %6.3f %6.3f")))
         for line in sorted({x[2] for x in ra if x[2]})[:1]:
             print("  eks-node-readahead: " + line)
         if mode != modes[0]:
@@ -316,6 +328,13 @@ def whole_boot_lazy(a, build, share, layer, stage, image, work):
     # the image once: a rebuild between two boots (a changed guest file) would give the
     # rounds different images, each with its own placement of the files' blocks
     rootfs_img = image_base() / "rootfs.img"
+    recorded_modes = [m for m in a.modes if m.startswith("ours-rec")]
+    if recorded_modes:
+        recorded = record_boot(a, share, layer, stage, work, rootfs_img)
+        for m in recorded_modes:
+            etc = layers[m] / "etc/eks-node"
+            etc.mkdir(parents=True, exist_ok=True)
+            (etc / "readahead.list").write_text(recorded)
     for i in range(a.n):
         for m in a.modes:
             with lazy_root(work, a.lazy, rootfs_img) as (lazy_image, stats):
@@ -326,6 +345,29 @@ def whole_boot_lazy(a, build, share, layer, stage, image, work):
         log("whole boot, lazy root: round %d/%d" % (i + 1, a.n))
     report_readahead(a.modes, boots, "VM_DISK_LAZY=" + a.lazy, vm=False)
     return boots
+
+
+def record_boot(a, share, layer, stage, work, rootfs_img):
+    """ours-rec's list: one boot on a lazy root with the list masked (mode none), at whose
+    end `eks-node readahead-record --print` records what the boot read of the image's list
+    (the settled boot: kubelet started), before collect.py reads anything."""
+    rshare, rlayer = work / "share-record", work / "layer-ra-record"
+    for d in (rshare, rlayer):
+        shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(share, rshare, symlinks=True)
+    shutil.copytree(layer, rlayer, symlinks=True)
+    readahead_layer(rlayer, "none")
+    (rshare / "in/scenario/check.sh").write_text(
+        '#!/bin/bash\neks-node readahead-record --print >"$EKSVM_OUT/recorded.list" || exit 1\n'
+        'exec python3 ./collect.py "$EKSVM_OUT/boot.json"\n')
+    with lazy_root(work, a.lazy, rootfs_img) as (lazy_image, _):
+        boot(rshare, rlayer, stage, lazy_image, work)
+    text = (rshare / "out/artifacts/recorded.list").read_text()
+    lines = [l for l in text.splitlines() if l and not l.startswith("#")]
+    ranged = [l for l in lines if "\tsize=" in l]
+    log("recording boot: %d of %d listed files recorded, %d not read at all" % (
+        len(ranged), len(lines), text.count("# not read by the recorded join")))
+    return text
 
 
 def vm_boot(share, work, build_dir):
@@ -506,7 +548,8 @@ def main():
                     help="--vm: what reads the join's files ahead: none (the list masked), dd (nodeadm's AMI: "
                          "containerd and kubelet read with dd after basic.target), ours (eks-node-readahead; "
                          "the default), ours-bins (ours reading dd's two files), ours-join (ours without what the "
-                         "first pods need); several, comma-separated: each booted in turn every round "
+                         "first pods need), ours-rec (ours by the ranges a recording boot read; --lazy under "
+                         "nspawn); several, comma-separated: each booted in turn every round "
                          "(--whole-boot), and compared")
     ap.add_argument("--static", choices=["yes", "no"], default="yes",
                     help="--whole-boot --vm: also boot the image with no bootstrapper every round (default yes)")
