@@ -36,7 +36,18 @@ constexpr std::string_view header =
     "# To change it on a node, put an edited copy in /etc/eks-node/readahead.list\n"
     "# (a link to /dev/null there: nothing is read).\n";
 
-constexpr std::int64_t ns_per_s = 1'000'000'000;
+// A line of a list, its blanks dropped: the path part, and after a tab the
+// recording part, if any.
+struct Line {
+    std::string_view path;
+    std::optional<std::string_view> recording;
+};
+Line split_line(std::string_view raw) {
+    std::string_view line = trim_blanks(raw);
+    const size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) return {line, std::nullopt};
+    return {trim_blanks(line.substr(0, tab)), line.substr(tab + 1)};
+}
 
 // a whole decimal number, no sign, no blanks
 template <class T>
@@ -152,15 +163,8 @@ List parse_list(std::string_view text, std::string_view source) {
         std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
         ++lineno;
-        std::string_view line = trim_blanks(raw);
+        const auto [line, recording] = split_line(raw);
         if (line.empty() || line.front() == '#') continue;
-        std::string_view recording;
-        bool has_recording = false;
-        if (const size_t tab = line.find('\t'); tab != std::string_view::npos) {
-            recording = line.substr(tab + 1);
-            line = trim_blanks(line.substr(0, tab));
-            has_recording = true;
-        }
         if (std::string problem = path_problem(line); !problem.empty()) {
             out.warnings.push_back(
                 fmt::format("{}:{}: {}: {}, ignoring", source, lineno, one_line(line, 200), problem));
@@ -175,9 +179,9 @@ List parse_list(std::string_view text, std::string_view source) {
             continue;
         }
         out.files.emplace_back(line);
-        if (!has_recording) continue;
+        if (!recording) continue;
         Recorded r;
-        if (std::string problem = parse_recorded(recording, r); !problem.empty())
+        if (std::string problem = parse_recorded(*recording, r); !problem.empty())
             out.warnings.push_back(fmt::format("{}:{}: {}: not a recording ({}), reading the whole file", source,
                                                lineno, one_line(line, 200), problem));
         else out.recorded.emplace(std::string(line), std::move(r));
@@ -192,8 +196,7 @@ std::string with_recordings(std::string_view text,
         size_t nl = text.find('\n', pos);
         std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
-        std::string_view line = trim_blanks(raw);
-        if (const size_t tab = line.find('\t'); tab != std::string_view::npos) line = trim_blanks(line.substr(0, tab));
+        const std::string_view line = split_line(raw).path;
         std::optional<Recorded> r;
         if (!line.empty() && line.front() != '#' && path_problem(line).empty()) r = of(std::string(line));
         if (!r || !recording_problem(*r).empty()) out += fmt::format("{}\n", raw);

@@ -25,6 +25,8 @@
 // configuration's business: the CLI assembles it (cli/readahead_list.cpp).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -56,6 +58,8 @@ inline constexpr std::size_t max_path_bytes = 4096;
 // anyway, and one read costs less than two).
 inline constexpr std::size_t max_ranges = 65536;
 inline constexpr std::uint64_t record_gap_bytes = 64u << 10;
+
+inline constexpr std::int64_t ns_per_s = 1'000'000'000;
 
 struct Range {
     std::uint64_t offset = 0;
@@ -125,6 +129,13 @@ ListFile find_list(const Paths& paths);
 List read_list(const Paths& paths, std::string_view node_path);
 
 // ---- a recording ------------------------------------------------------------
+
+namespace detail {
+// A file's modification time as a recording holds it: ns since the epoch.
+inline std::int64_t mtime_ns(const struct stat& st) {
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * ns_per_s + st.st_mtim.tv_nsec;
+}
+}  // namespace detail
 
 // The parts of the file at `node_path` that are in the page cache now
 // (mincore(2) of a mapping of it), in ranges merged across gaps below

@@ -123,19 +123,16 @@ private:
             return false;
         }
         const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
-        const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
         const auto r = recorded_.find(files_[f.index]);
-        if (r == recorded_.end()) {
-            cut(f.chunks, {0, size});
-            // a larger window for the kernel's own read-ahead past each of our reads
-            ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        } else if (r->second.size == size && r->second.mtime_ns == mtime) {
-            out.part = FileOutcome::Part::recorded;
+        const bool by_ranges =
+            r != recorded_.end() && r->second.size == size && r->second.mtime_ns == detail::mtime_ns(st);
+        if (r != recorded_.end()) out.part = by_ranges ? FileOutcome::Part::recorded : FileOutcome::Part::changed;
+        if (by_ranges) {
             for (const Range& range : r->second.ranges) cut(f.chunks, range);
             ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
         } else {
-            out.part = FileOutcome::Part::changed;
             cut(f.chunks, {0, size});
+            // a larger window for the kernel's own read-ahead past each of our reads
             ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         }
         if (f.chunks.empty()) f.chunks.push_back({0, 0});

@@ -40,7 +40,9 @@ std::optional<Recorded> resident(const Paths& paths, std::string_view node_path)
     if (f.fd < 0 || ::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
     Recorded r;
     r.size = static_cast<std::uint64_t>(st.st_size);
-    r.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    r.mtime_ns = detail::mtime_ns(st);
+    // a time before 1970 a recording cannot hold (recording_problem): no recording, read whole
+    if (r.mtime_ns < 0) return std::nullopt;
     if (r.size == 0) return r;
     const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     const Mapping m(f.fd, static_cast<std::size_t>(r.size));

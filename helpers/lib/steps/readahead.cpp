@@ -102,12 +102,12 @@ int readahead_main(int argc, char** argv) {
             readahead::read_ahead(paths, l.files, jobs, t0 + readahead::default_deadline, l.recorded);
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-        std::size_t read = 0, absent = 0, failed = 0, late = 0, recorded = 0;
-        std::vector<std::string> changed;
+        std::size_t read = 0, absent = 0, failed = 0, late = 0, recorded = 0, changed = 0;
+        std::vector<std::string> changed_named;  // the first three, for the notice
         for (std::size_t i = 0; i < r.files.size(); ++i) {
             const readahead::FileOutcome& f = r.files[i];
             if (f.part == readahead::FileOutcome::Part::recorded) ++recorded;
-            if (f.part == readahead::FileOutcome::Part::changed) changed.push_back(l.files[i]);
+            if (f.part == readahead::FileOutcome::Part::changed && ++changed <= 3) changed_named.push_back(l.files[i]);
             switch (f.kind) {
             case readahead::FileOutcome::Kind::read: ++read; break;
             case readahead::FileOutcome::Kind::missing:
@@ -128,15 +128,10 @@ int readahead_main(int argc, char** argv) {
         }
         // an image changed after its recording (a package updated on it): still read, whole,
         // and said once, naming a few
-        if (!changed.empty())
-            log::emit(log::Level::notice,
-                      fmt::format("{} file{} changed since {} was recorded, read whole: {}{}", changed.size(),
-                                  changed.size() == 1 ? "" : "s", list,
-                                  fmt::join(changed.begin(),
-                                            changed.begin() +
-                                                static_cast<std::ptrdiff_t>(std::min<std::size_t>(changed.size(), 3)),
-                                            ", "),
-                                  changed.size() > 3 ? ", ..." : ""));
+        if (changed)
+            log::emit(log::Level::notice, fmt::format("{} file{} changed since {} was recorded, read whole: {}{}",
+                                                      changed, changed == 1 ? "" : "s", list,
+                                                      fmt::join(changed_named, ", "), changed > 3 ? ", ..." : ""));
         log::emit(log::Level::info,
                   fmt::format("read {} file{} of {} ({:.1f} MiB{}) in {:.0f} ms, {} thread{}{}{}{}", read,
                               read == 1 ? "" : "s", list, mib(r.bytes),

@@ -558,6 +558,11 @@ TEST_CASE("resident: the pages of a file in the page cache, in ranges merged acr
     r.write("/empty", "");
     CHECK(ra::resident(r.paths(), "/empty") == ra::Recorded{0, mtime_of(r, "/empty"), {}});
     CHECK_FALSE(ra::resident(r.paths(), "/missing"));
+    // a time before 1970, which a recording cannot hold: no recording (the file is read whole)
+    r.write("/old", "old");
+    const struct timespec before_1970[2] = {{-1, 0}, {-1, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, r.paths().of("/old").c_str(), before_1970, 0) == 0);
+    CHECK_FALSE(ra::resident(r.paths(), "/old"));
     r.write("/dir/x", "x");
     CHECK_FALSE(ra::resident(r.paths(), "/dir"));
 }
