@@ -19,7 +19,8 @@ host's ld.so.conf; a containerd, kubelet and CNI plugins that are copies of /usr
 - `eks-node readahead-record --root`: sparse files stand in for what a join read: the
   pages written are the recorded ranges, a file with none a comment; eks-node-readahead
   then reads by the ranges, a file changed since whole (a notice naming it), a recording
-  that is none whole (a warning naming the line); no list is exit 6;
+  that is none whole (a warning naming the line); readahead-list again keeps the
+  recordings of unchanged files and drops a changed file's; no list is exit 6;
 - `eks-node validate --image`: the list's check ok; a listed file missing is a FAIL naming
   it; a file the join reads left out of the list is a warning naming it.
 
@@ -308,6 +309,21 @@ def test_record(cli, helpers, root):
     check("... a recording that is none: a warning naming the line, the file read whole", r.returncode == 0 and
           re.search(r"warning: /usr/lib/eks-node/readahead.list:\d+: %s: not a recording \(size: \"x\" is no number "
                     r"of bytes\), reading the whole file" % probe, r.stderr), r.stderr)
+    # readahead-list again over the recorded list, as when a package is added after the recording
+    (root / LIST).write_text(recorded)
+    ranged = {l.split("\t")[0]: l for l in recorded.splitlines() if "\tsize=" in l and not l.startswith(probe)}
+    changed = sorted(ranged)[0]
+    st = os.stat(root / changed.lstrip("/"))
+    os.utime(root / changed.lstrip("/"), ns=(st.st_atime_ns, st.st_mtime_ns + 1000))
+    r = harness.run_cli(cli, "readahead-list", "--root=%s" % root)
+    relisted = (root / LIST).read_text().splitlines()
+    check("readahead-list over a recorded list: the unchanged files' recordings kept, the changed file's dropped",
+          r.returncode == 0 and len(ranged) >= 2 and "; %d recordings kept, 1 dropped" % (len(ranged) - 1) in r.stdout
+          and all(l in relisted for f, l in ranged.items() if f != changed) and changed in relisted,
+          r.stdout + r.stderr)
+    check("... and the probes, which the image's join does not read, are no longer listed",
+          not any(probe in l or unread in l for l in relisted), relisted[-5:])
+    os.utime(root / changed.lstrip("/"), ns=(st.st_atime_ns, st.st_mtime_ns))
     (root / LIST).unlink()
     r = harness.run_cli(cli, "readahead-record", "--root=%s" % root)
     check("readahead-record without a list: exit 6, naming it and what writes it", r.returncode == 6 and

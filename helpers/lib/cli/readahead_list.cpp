@@ -19,6 +19,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -229,6 +231,46 @@ std::vector<readahead::Section> join_files(const Paths& paths) {
     return b.take();
 }
 
+// The list written again (a package added to the image, the build's step re-run) keeps
+// what the list there recorded of each file that is still the file recorded: a
+// recording boot costs a boot, and a file it saw unchanged reads the same. A file
+// changed since loses its recording (read whole until the next recording); the
+// "not read by the recorded join" comments, which hold no size or time, are not kept.
+namespace {
+
+struct CarriedRecordings {
+    std::string text;
+    std::size_t kept = 0, dropped = 0;
+};
+
+CarriedRecordings carry_recordings(const Paths& paths, std::string text) {
+    CarriedRecordings out;
+    std::map<std::string, readahead::Recorded> before;
+    try {
+        before = readahead::read_list(paths, readahead::image_list).recorded;
+    } catch (const ConfigError&) {
+        // no list yet, or none a node could read: there is nothing to keep
+    }
+    if (before.empty()) {
+        out.text = std::move(text);
+        return out;
+    }
+    out.text = readahead::with_recordings(text, [&](const std::string& f) -> std::optional<readahead::Recorded> {
+        const auto r = before.find(f);
+        if (r == before.end()) return std::nullopt;
+        struct stat st {};
+        if (::stat(paths.of(f).c_str(), &st) != 0 || !readahead::still_recorded(r->second, st)) {
+            ++out.dropped;
+            return std::nullopt;
+        }
+        ++out.kept;
+        return r->second;
+    });
+    return out;
+}
+
+}  // namespace
+
 int readahead_list_cmd(const std::vector<std::string>& args) {
     const ParsedOptions parsed = parse_options("readahead-list", args);
     if (!parsed.args.empty())
@@ -236,7 +278,8 @@ int readahead_list_cmd(const std::vector<std::string>& args) {
     const Paths paths(parsed.value("--root").value_or("/"));
     const bool print = parsed.has("--print");
     const std::vector<readahead::Section> sections = join_files(paths);
-    const std::string text = readahead::format_list(sections);
+    const CarriedRecordings carried = carry_recordings(paths, readahead::format_list(sections));
+    const std::string& text = carried.text;
     if (print) {
         std::fputs(text.c_str(), stdout);
         return EXIT_OK;
@@ -250,8 +293,12 @@ int readahead_list_cmd(const std::vector<std::string>& args) {
     }
     const fs::path out = paths.of(readahead::image_list);
     const WriteResult w = write_file_atomic(out, text, 0644);
-    fmt::print("{} {}: {} files, {:.1f} MiB\n", w == WriteResult::written ? "wrote" : "kept ", out.string(), files,
-               static_cast<double>(bytes) / (1024.0 * 1024.0));
+    std::string recordings;
+    if (carried.kept > 0 || carried.dropped > 0)
+        recordings =
+            fmt::format("; {} recordings kept, {} dropped (their files changed since)", carried.kept, carried.dropped);
+    fmt::print("{} {}: {} files, {:.1f} MiB{}\n", w == WriteResult::written ? "wrote" : "kept ", out.string(), files,
+               static_cast<double>(bytes) / (1024.0 * 1024.0), recordings);
     return EXIT_OK;
 }
 

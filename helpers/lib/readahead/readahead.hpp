@@ -137,6 +137,12 @@ inline std::int64_t mtime_ns(const struct stat& st) {
 }
 }  // namespace detail
 
+// Whether the file `st` describes is still the one `r` was recorded of: the same
+// size and modification time. Only then do its ranges say what a join reads of it.
+inline bool still_recorded(const Recorded& r, const struct stat& st) {
+    return r.size == static_cast<std::uint64_t>(st.st_size) && r.mtime_ns == detail::mtime_ns(st);
+}
+
 // The parts of the file at `node_path` that are in the page cache now
 // (mincore(2) of a mapping of it), in ranges merged across gaps below
 // record_gap_bytes, with its size and modification time; nullopt when it is no

@@ -124,8 +124,7 @@ private:
         }
         const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
         const auto r = recorded_.find(files_[f.index]);
-        const bool by_ranges =
-            r != recorded_.end() && r->second.size == size && r->second.mtime_ns == detail::mtime_ns(st);
+        const bool by_ranges = r != recorded_.end() && still_recorded(r->second, st);
         if (r != recorded_.end()) out.part = by_ranges ? FileOutcome::Part::recorded : FileOutcome::Part::changed;
         if (by_ranges) {
             for (const Range& range : r->second.ranges) cut(f.chunks, range);
