@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # Configures (once) and builds eks-node into build/ with warnings as errors.
 #
-# A unity build: meson merges sixteen sources of a target into one object (unity_size, the
+# A unity build: meson merges 32 sources of a target into one object (unity_size, the
 # top-level meson.build), so the headers every source includes (nlohmann/json, fmt, toml++,
-# Catch2, the standard library) are parsed and their templates compiled once per 16 files.
+# Catch2, the standard library) are parsed and their templates compiled once per 32 files.
 # build/ from nothing, two jobs, no ccache (2026-11-29, the same tree): 1,000 CPU-s at four
-# to an object, 714 at sixteen; the sanitizer build 1,768 and 1,149 (tools/test.sh). What a
+# to an object, 714 at sixteen; the sanitizer build 1,768 and 1,149 (tools/test.sh). One job,
+# two trees side by side (2026-11-30): 553 CPU-s at sixteen, 474 at 32 (docs/test-cost.md).
+# The price is an edit's rebuild: one changed library file recompiles about 40 CPU-s of
+# object instead of 29. What a
 # unity build no longer proves, that each
 # file compiles alone, tools/lint.sh's clang-tidy proves for each changed file (it parses
 # each source on its own: tools/tidy-keys.py). The unity sources then name their members by

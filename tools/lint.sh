@@ -91,7 +91,7 @@ if [[ "$what" == all ]]; then
   # inputs (clang-tidy's version, .clang-tidy, the compile command, the content of every file
   # its compilation read): a warm machine re-lints only what changed since its last clean run.
   # It also writes build/lint/compile_commands.json, one command per source where build/
-  # merged sixteen into one object (a unity build).
+  # merged 32 into one object (a unity build).
   cache=${EKS_NODE_LINT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eks-node-lint}
   mkdir -p "$cache"
   # (a failure of it stops the run here, set -e: never "nothing to check")

@@ -90,9 +90,9 @@ niced_session() {
     exec nice -n 19 "$@"' niced "$@"
 }
 if ((fuzz)); then
-  # A unity build, as build/ is (tools/build.sh; meson merges each target's sources, sixteen
-  # to an object, the unit test files too): the headers (nlohmann/json, fmt, the standard
-  # library) are parsed, and their templates instantiated and instrumented, once per sixteen
+  # A unity build, as build/ is (tools/build.sh; meson merges each target's sources, 32 to
+  # an object, the unit test files too): the headers (nlohmann/json, fmt, the standard
+  # library) are parsed, and their templates instantiated and instrumented, once per 32
   # files. This build from nothing, two jobs, no ccache (2026-11-29): 1,768 CPU-s at four to
   # an object, 1,149 at sixteen.
   # Linked by lld (CXX_LD): an ASan binary of a helper links in 0.25 CPU-s against GNU ld's

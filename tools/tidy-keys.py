@@ -24,7 +24,7 @@ so it shows on every run until fixed). KEY is a SHA-256 of everything the check 
 clang-tidy's version, .clang-tidy, the compile command, and the content of the source and of
 every header its compilation read.
 
-build/ is a unity build (meson merges sixteen sources of a target into one object): its
+build/ is a unity build (meson merges 32 sources of a target into one object): its
 compile_commands.json and dependency records name the merged object, not its members. So a
 member gets its object's command with the member in the unity source's place, written to
 build/lint/compile_commands.json (clang-tidy -p build/lint), and the headers its object read:

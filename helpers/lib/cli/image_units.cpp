@@ -14,10 +14,6 @@ namespace eksnode::cli {
 
 namespace {
 
-bool is_one_of(std::string_view name, const auto& list) {
-    return std::find(std::begin(list), std::end(list), name) != std::end(list);
-}
-
 std::vector<std::string> candidates(const std::string& name) {
     std::vector<std::string> c{name};
     size_t at = name.find('@'), dot = name.rfind('.');

@@ -4,6 +4,8 @@
 // (internal to cli/).
 #pragma once
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <string>
 #include <string_view>
@@ -24,6 +26,11 @@ inline constexpr std::string_view service_path[] = {"/usr/local/sbin", "/usr/loc
 inline constexpr std::string_view unit_dirs[] = {"/etc/systemd/system", "/run/systemd/system",
                                                  "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
                                                  "/lib/systemd/system"};
+
+// Whether `name` is one of `list` (a unit's keys, unit or program names).
+bool is_one_of(std::string_view name, const auto& list) {
+    return std::find(std::begin(list), std::end(list), name) != std::end(list);
+}
 
 // The settings of a unit (file and drop-ins) that name other units or programs.
 struct UnitFile {

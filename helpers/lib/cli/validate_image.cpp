@@ -76,10 +76,6 @@ constexpr std::string_view example_domain = "amazonaws.com";
 constexpr std::string_view cached_images = "/etc/eks/cached-images.tsv";
 constexpr std::string_view containerd_blobs = "/var/lib/containerd/io.containerd.content.v1.content/blobs";
 
-bool is_one_of(std::string_view name, const auto& list) {
-    return std::find(std::begin(list), std::end(list), name) != std::end(list);
-}
-
 std::string basename_of(std::string_view p) {
     size_t slash = p.rfind('/');
     return std::string(slash == std::string_view::npos ? p : p.substr(slash + 1));

@@ -37,7 +37,7 @@ TEST_CASE("an origin with a line break adds no sysctl", "[render][system][syntax
     json cfg = base_config();
     cfg["settings"]["sysctls"] = {{"vm.max_map_count", 262144}};
     cfg["origins"]["/settings/sysctls/vm.max_map_count"] = "/etc/eks-node/node.toml.d/10-a\nkernel.panic = 0\n#.toml";
-    std::optional<std::string> conf = detail::sysctl_conf(cfg);
+    std::optional<std::string> conf = render::detail::sysctl_conf(cfg);
     REQUIRE(conf);
     INFO(*conf);
     // sysctl.d(5): every line not a comment is one assignment
@@ -53,7 +53,7 @@ TEST_CASE("an origin with a line break adds no sysctl", "[render][system][syntax
 }
 
 TEST_CASE("a generated file's header names its source on one comment line", "[render][syntax]") {
-    const std::string header = detail::generated_header("eks-node-x", "a\nb\\");
+    const std::string header = render::detail::generated_header("eks-node-x", "a\nb\\");
     CHECK(header.find("\nb") == std::string::npos);
     for (size_t at = 0; at < header.size();) {
         CHECK(header[at] == '#');
