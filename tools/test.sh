@@ -66,20 +66,28 @@ phase build
 # a time left a core idle after the rest; their hang guards doubled for the boots beside
 # them. Their output is printed once the rest ended.
 sanitizer=
-rm -f build/.main-tests-done
-# Returns once the VM boots are over: once no qemu-system has run for 10 s, or once the main
-# run's tests are over (no VM ran, or another user's qemu runs). A TCG guest takes a core of its
+rm -f build/.main-tests-done build/.vm-boots-over
+# Returns once the VM boots are over (build/.vm-boots-over, which one watcher writes from the
+# start of the main tests: below), or once the main run's tests are over (no VM ran, or
+# another user's qemu runs). The watcher, not each tier: a tier whose build ended after the
+# last boot saw no qemu at all and waited for the main tests' end (run F1: the sanitizer
+# tests started 275 s late, docs/test-cost.md). A TCG guest takes a core of its
 # own and has its boot guards, and two of them already keep both cores busy. The sanitizer
 # tests beside them (run T: a warm build ended at once) took 250 s of CPU from the guests, and
 # the container boots after them left a core idle while they wait out a fault's deadline,
 # which the tests of the background builds (the sanitizer's, aarch64's) can fill instead.
 after_vm_boots() {
+  while [[ ! -e build/.vm-boots-over && ! -e build/.main-tests-done ]]; do sleep 1; done
+}
+# The boots are over once a qemu-system has run and none has for 10 s
+watch_vm_boots() {
   local seen=0 quiet=0
   while [[ ! -e build/.main-tests-done ]]; do
     if pgrep -x qemu-system-x86 >/dev/null; then
       seen=1 quiet=0
     elif ((seen)) && ((++quiet >= 10)); then
-      break
+      touch build/.vm-boots-over
+      return
     fi
     sleep 1
   done
@@ -206,6 +214,7 @@ fi
 # Every tier, two tests at a time, the VM tier's boots too (each guest on one
 # host thread: tests/vm/run-scenario.sh); a boot group's scenarios share one
 # boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
+watch_vm_boots &
 EKS_NODE_VM_RUN=$(date +%s%N)-$$ meson test -C build --print-errorlogs --num-processes 2 || status=$?
 touch build/.main-tests-done
 phase 'meson test'
