@@ -185,6 +185,22 @@ def config_consumers(root, steps):
               "no Requires=/BindsTo= " + CONFIG + ", nor Wants= with ExecStartPre=systemctl is-active")
 
 
+# What pulls through containerd's CRI before kubelet starts waits for the steps whose
+# outputs its pull reads and that restart containerd for them: the proxy (system), the trust
+# store a registry is verified against (ca: eks-node-sandbox-image lacked it until
+# 2026-11-30), containerd's configuration. The pull then runs once, on the files it needs.
+CRI_PULLERS = ("eks-node-sandbox-image.service",)
+PULL_INPUTS = ("eks-node-config.service", "eks-node-system.service", "eks-node-ca.service",
+               "eks-node-containerd.service", "containerd.service")
+
+
+def cri_pullers(root):
+    for unit in CRI_PULLERS:
+        after = directives(effective(root, unit), "After")
+        missing = [u for u in PULL_INPUTS if u not in after]
+        check(not missing, f"{unit} is ordered after what its pull reads", "missing: " + " ".join(missing))
+
+
 SIZE = re.compile(r"^(\d+)([KMG])$")
 
 
@@ -282,6 +298,7 @@ def main():
         service_environment(root, unit_dir, steps)
         restart_policy(root, chain)
         config_consumers(root, chain)
+        cri_pullers(root)
         memory_bounds(root, [u for u in steps if u != READAHEAD])
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")

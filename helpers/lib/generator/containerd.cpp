@@ -138,6 +138,10 @@ void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config) {
                              "Requires=containerd.service\n"
                              "After=containerd.service\n"
                              "PartOf=containerd.service\n"
+                             "# and only once the steps that may restart containerd at boot are done: a\n"
+                             "# restart stops an import (PartOf=), and one stopped while it unpacked left\n"
+                             "# soci-snapshotter 0.4.1 hanging every later unpack and pull\n"
+                             "After={}\n"
                              "# kubelet's first pod sandbox unpacks it; a failure here is this unit's, and\n"
                              "# containerd keeps serving everything else\n"
                              "Before=kubelet.service\n"
@@ -150,8 +154,8 @@ void add_soci(GeneratorPlan& plan, const Paths& paths, const json* config) {
                              "# whole, every blob's digest as its index says, before ctr unpacks any of it\n"
                              "ExecStartPre={} check-archive {}\n"
                              "ExecStart={} --namespace k8s.io images import{} --snapshotter soci {}\n",
-                             source_path(path::config_json), cli_program, path::pause_archive, ctr_program,
-                             local ? " --local" : "", path::pause_archive));
+                             source_path(path::config_json), fmt::join(containerd_restarters, " "), cli_program,
+                             path::pause_archive, ctr_program, local ? " --local" : "", path::pause_archive));
         for (std::string_view wanted_by : {"containerd.service", "kubelet.service"})
             plan.files[fmt::format("{}.wants/{}", wanted_by, pause_image_unit)] = {
                 GeneratedFile::Kind::symlink, fmt::format("../{}", pause_image_unit)};

@@ -60,8 +60,9 @@
 //   enabled, and config.json has  containerd.service.d/50-eks-node-soci.conf: Requires=, After=
 //   derived.sociSnapshotter =     soci-snapshotter.service (containerd's CRI pulls through it), and,
 //   true (FastImagePull)          if /etc/eks/pause.tar exists, eks-node-pause-image.service (wanted by
-//                                 containerd and kubelet) checking that archive and importing the
-//                                 cached pause image into the snapshotter (pod sandboxes unpack there)
+//                                 containerd and kubelet, after the steps that may restart containerd)
+//                                 checking that archive and importing the cached pause image into the
+//                                 snapshotter (pod sandboxes unpack there)
 //   enabled, and /etc/containerd/ containerd.service.d/50-eks-node-after-render.conf: After=eks-node-containerd,
 //   config.toml is missing, or    and the same for eks-node-ca and eks-node-kubelet (they run while containerd
 //   not rendered by eks-node      starts). Else containerd starts at boot in parallel with the steps, on the

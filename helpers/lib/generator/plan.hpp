@@ -6,6 +6,7 @@
 // another's: they share only what is here.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,13 @@ struct Decision {
     std::string why;
 };
 inline constexpr std::string_view pause_image_unit = "eks-node-pause-image.service";
+// The steps that may restart containerd at boot: a hook before containerd
+// (config), the service environment (system), settings.trust (ca), its
+// configuration (containerd) and the scripts' edits (cloud-init). What talks to
+// containerd at boot waits for them, so that no restart cuts it short.
+inline constexpr std::array<std::string_view, 5> containerd_restarters = {
+    "eks-node-config.service", "eks-node-system.service", "eks-node-ca.service", "eks-node-containerd.service",
+    "eks-node-cloud-init.service"};
 
 // ---- primitives (plan.cpp) ------------------------------------------------
 

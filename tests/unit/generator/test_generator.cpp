@@ -3,11 +3,15 @@
 // config.json calls for a daemon-reload. The whole output is specified by the
 // golden trees in tests/golden/generator/; these cover the library calls
 // eks-node-config uses and the command-line parsing corners.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "config/merge.hpp"
+#include "core/units.hpp"
 #include "fixtures.hpp"
 #include "generator/generator.hpp"
+#include "generator/plan.hpp"
 #include "input/sources.hpp"
 #include "plan_fixtures.hpp"
 
@@ -260,4 +264,17 @@ TEST_CASE("runtime handlers' kernel modules: loaded by modprobe@ before containe
     plain.write("/proc/cmdline", "ro\n");
     plain.write("/usr/lib/eks-node/node.toml.d/20-crun.toml", "[settings.runtimes.crun]\nbinary = \"/usr/bin/crun\"\n");
     CHECK(plan_from_disk(plain.paths()).files.count(dropin) == 0);
+}
+
+TEST_CASE("the pause image's import waits only for steps that end before kubelet anyway", "[generator][soci]") {
+    // Each step that may restart containerd at boot is a row of the table that prepares the
+    // node, so eks-node-pause-image.service, ordered after them and before kubelet, waits
+    // for nothing kubelet did not wait for already.
+    for (std::string_view name : detail::containerd_restarters) {
+        INFO(name);
+        auto row = std::find_if(units::all().begin(), units::all().end(),
+                                [&](const units::Unit& u) { return u.unit == name; });
+        REQUIRE(row != units::all().end());
+        CHECK(row->order == units::Order::prepare);
+    }
 }
