@@ -10,14 +10,16 @@ import shutil
 from join_boot import boot, lazy_root, log
 
 # --readahead: what reads the join's files before the join does (README.md)
-READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16", "ours-rec", "ours-rec-j16")
+READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16", "ours-rec", "ours-rec-j16",
+                   "ours-rec-gen")
 # experiments on the list, with our reader (eks-node-readahead): ours-bins reads only the two
 # files dd reads; ours-join the image's list up to kubelet's start (without what the first pods
 # need: the shim, the runtimes, the pause archive, the CNI plugins). An admin's list in /etc.
 # ours-rec (--whole-boot --lazy under nspawn): the image's list with the ranges a recording
 # boot read (eks-node readahead-record at the end of a boot with the list masked, the
 # recording boot on its own lazy root before the rounds), as an admin's list in /etc;
-# ours-rec-j16 that with 16 threads.
+# ours-rec-j16 that with 16 threads. ours-rec-gen: the recorded list read from a generator
+# (GEN_SCRIPT), when systemd runs its generators, instead of from the unit (issue 63 item 2).
 # the binaries nodeadm's AMI reads with dd (DD_UNIT reads /usr/bin/%i), and ours-bins with our reader
 DD_BINARIES = ("containerd", "kubelet")
 LIST_JOIN_END = "# the first pod sandbox"
@@ -34,6 +36,16 @@ After=basic.target
 [Service]
 Type=oneshot
 ExecStart=/usr/bin/dd if=/usr/bin/%i of=/dev/null bs=1M status=none
+"""
+
+
+# --readahead ours-rec-gen: the reader started by a generator, detached, at the idle
+# classes the unit gives it; the unit masked so that the list is read once.
+GEN_SCRIPT = """#!/bin/sh
+# tests/bench/join.py --readahead ours-rec-gen: eks-node-readahead from a generator
+[ -e /run/eksbench-readahead-started ] && exit 0
+: >/run/eksbench-readahead-started
+setsid -f chrt --idle 0 ionice -c 3 /usr/libexec/eks-node/eks-node-readahead </dev/null >/dev/null 2>&1
 """
 
 
@@ -61,6 +73,15 @@ def readahead_layer(files, mode):
         (etc / "readahead.list").write_text("".join("/usr/bin/%s\n" % b for b in DD_BINARIES))
         return
     dropin = files / "etc/systemd/system/eks-node-readahead.service.d"
+    if mode == "ours-rec-gen":
+        gens = files / "etc/systemd/system-generators"
+        gens.mkdir(parents=True, exist_ok=True)
+        (gens / "eksbench-readahead").write_text(GEN_SCRIPT)
+        (gens / "eksbench-readahead").chmod(0o755)
+        unitdir = files / "etc/systemd/system"
+        unitdir.mkdir(parents=True, exist_ok=True)
+        os.symlink("/dev/null", unitdir / "eks-node-readahead.service")
+        return
     if mode in ("ours-j16", "ours-rec-j16"):
         dropin.mkdir(parents=True, exist_ok=True)
         (dropin / "50-jobs.conf").write_text(
