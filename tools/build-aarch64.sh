@@ -22,9 +22,5 @@ tools/unity-relative.py build-aarch64 >/dev/null
 # tests start (a build-machine program: tests/fake-imds/meson.build): the benchmarks' programs
 # and the x86_64-only tests' helpers (cri-client-table, the statvfs shim) are left out, as
 # nothing runs them here
-mapfile -t targets < <(meson introspect --targets build-aarch64 | /usr/bin/python3 -c '
-import json, os, sys
-for t in json.load(sys.stdin):
-    if t["installed"] or t["name"] in ("unit-tests", "eks-node-version", "fake-imds"):
-        print(os.path.relpath(t["filename"][0], "build-aarch64"))')
+mapfile -t targets < <(tools/targets.py build-aarch64 --installed --name unit-tests --name eks-node-version --name fake-imds)
 ninja -C build-aarch64 "${targets[@]}"

@@ -14,6 +14,11 @@
 # file compiles alone, tools/lint.sh's clang-tidy proves for each changed file (it parses
 # each source on its own: tools/tidy-keys.py). The unity sources then name their members by
 # relative paths (tools/unity-relative.py), so ccache hits in a clone at another path.
+#
+# Usage: tools/build.sh [--without-unit-tests]
+#   --without-unit-tests  every default target but the unit tests' program (tools/test.sh: the
+#                         test command runs the unit tests in the sanitizer and aarch64 builds,
+#                         not here; `meson test -C build unit` still builds and runs them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The packages' layout (packaging/README.md): the units and the generator in /usr/lib, not
@@ -33,4 +38,9 @@ fi
 # absolute paths: reconfigure first, then make them relative, then build
 ninja -C build build.ninja >/dev/null
 tools/unity-relative.py build >/dev/null
-ninja -C build
+if [[ ${1:-} == --without-unit-tests ]]; then
+  mapfile -t targets < <(tools/targets.py build --default --without unit-tests --without unit-source-root)
+  ninja -C build "${targets[@]}"
+else
+  ninja -C build
+fi

@@ -49,7 +49,17 @@ stage1_log=build/vm-images-stage1.log
 (for flavour in bookworm sid; do
   EKS_NODE_VM_FLAVOUR=$flavour nice -n 10 tests/vm/build-image.sh --stage1 >/dev/null || true
 done) >"$stage1_log" 2>&1 &
-tools/build.sh >/dev/null
+# The unit tests run in the sanitizer build (x86_64, clang) and the aarch64 build (GCC), not
+# here as well: a third compile of their objects (about 150 CPU-s from nothing) and a third
+# run would test no code of ours the other two do not (--no-fuzz keeps them here: no
+# sanitizer build then). `meson test -C build unit` builds and runs them on demand.
+main_run=()
+if ((fuzz)); then
+  tools/build.sh --without-unit-tests >/dev/null
+  main_run=(--no-suite unit)
+else
+  tools/build.sh >/dev/null
+fi
 phase build
 # The sanitizer tier (below) runs beside the rest: its build first, from the end of the GCC
 # build on, compiled at the lowest priority, on the CPU the image builds and the VM guests
@@ -141,7 +151,12 @@ if ((fuzz)); then
     # run each under strace), and the checks that run no code of ours (packer,
     # units, unit-docs, cli-completion). tests/fuzz/ubsan.supp lists the UBSan
     # reports of defects found and not fixed yet.
-    if ! niced_session ninja -C build-fuzz >build/fuzz-build.log 2>&1; then
+    sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
+      cli-confinement get-token)
+    # what those tests and the fuzz smokes start, and no more (no man page, no benchmark
+    # program, no test helper of the x86_64 GCC run): tools/targets.py
+    mapfile -t fuzz_targets < <(tools/targets.py build-fuzz "${sanitized[@]/#/--tests-of=}" --suite-of fuzz)
+    if ! niced_session ninja -C build-fuzz "${fuzz_targets[@]}" >build/fuzz-build.log 2>&1; then
       tail -n 40 build/fuzz-build.log
       exit 1
     fi
@@ -149,12 +164,10 @@ if ((fuzz)); then
     # Its tests wait for the VM boots (the first tests of the run, tests/meson.build)
     after_vm_boots
     echo "test.sh: sanitizer tests start at ${SECONDS} s"
-    sanitized=(unit bad-input process-chain aws-lookups imds-values prepull joined secrets cli-validate-logs
-      cli-confinement get-token)
     mapfile -t smokes < <(meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -o 'fuzz-[a-z-]*$')
     ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
       UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp \
-      meson test -C build-fuzz --print-errorlogs --num-processes 2 --timeout-multiplier 2 \
+      meson test -C build-fuzz --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 2 \
       "${sanitized[@]}" "${smokes[@]}"
   ) >build/sanitizer-tier.log 2>&1 &
   sanitizer=$!
@@ -215,7 +228,7 @@ fi
 # host thread: tests/vm/run-scenario.sh); a boot group's scenarios share one
 # boot within this run (EKS_NODE_VM_RUN, tests/vm/run-case.sh).
 watch_vm_boots &
-EKS_NODE_VM_RUN=$(date +%s%N)-$$ meson test -C build --print-errorlogs --num-processes 2 || status=$?
+EKS_NODE_VM_RUN=$(date +%s%N)-$$ meson test -C build --print-errorlogs --num-processes 2 "${main_run[@]}" || status=$?
 touch build/.main-tests-done
 phase 'meson test'
 logs=(build/meson-logs/testlog.json)

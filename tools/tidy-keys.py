@@ -96,6 +96,14 @@ def per_source():
         else:
             src = norm(read[0])
             out.setdefault(src, (entry, [norm(p) for p in read], False))
+    # A unity object configured and never built has no records: the unit tests' objects in
+    # the test command's build/ (tools/build.sh --without-unit-tests). Their members are still
+    # checked; what each reads is asked of the preprocessor when needed (read None: read_by)
+    for obj, entry in commands.items():
+        if UNITY.search(entry["file"]) and os.path.exists(os.path.join(BUILD, entry["file"])):
+            for src in members(entry["file"]):
+                argv = [os.path.relpath(src, BUILD) if a == entry["file"] else a for a in shlex.split(entry["command"])]
+                out.setdefault(src, (dict(entry, file=os.path.relpath(src, BUILD), command=shlex.join(argv)), None, True))
     return out
 
 
@@ -145,8 +153,10 @@ def main():
         picked = {src for src in sources if src in changed and LINTED.match(src)}
         for header in sorted(h for h in changed if h not in sources):
             stem = os.path.splitext(header)[0]
-            readers = sorted((src for src in sources if LINTED.match(src) and header in sources[src][1]),
-                             key=lambda s: (os.path.splitext(s)[0] != stem, s))
+            # the built sources first (their records say what they read), then the unbuilt ones
+            readers = sorted((src for src in sources
+                              if LINTED.match(src) and (sources[src][1] is None or header in sources[src][1])),
+                             key=lambda s: (sources[s][1] is None, os.path.splitext(s)[0] != stem, s))
             for src in readers:  # the object's records may name a header only a sibling member reads
                 if header in read_by(src):
                     picked.add(src)
@@ -159,6 +169,10 @@ def main():
             if src not in picked:
                 continue
             read = read_by(src)
+        elif read is None:
+            read = read_by(src)
+            if not (everything or changed.intersection(read)):
+                continue
         elif not (everything or changed.intersection(read)):
             continue
         elif merged:
