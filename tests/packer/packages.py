@@ -34,7 +34,7 @@ import tomllib
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lib"))
 import harness  # noqa: E402
 
-ROLES = {"fake-imds", "fake-aws", "stub-kubelet", "checks", "nvmeof", "binary-source", "vm-boot", "stand-in"}
+ROLES = {"fake-imds", "fake-aws", "stub-kubelet", "checks", "nvmeof", "binary-source", "stand-in"}
 FLAVOURS = {"image-packages.txt": 3, "image-packages-sid.txt": 4}  # packages.tsv column (0-based)
 COMMANDS = ("pkg_install", "pkg_remove", "pkg_installed", "build_only")
 # Steps that are no script: the base image's packages, and the eks-node package's dependencies
