@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs every test tier that fits here: unit and golden (Catch2), process-level
-# (fake IMDS, conformance samples, bad-input corpus, the chain of step binaries),
+# Runs every test tier that fits here: golden (Catch2), process-level (fake IMDS,
+# conformance samples, bad-input corpus, the chain of step binaries), the VM tier,
 # then the sanitizer tier and the fuzz smoke in a clang ASan+UBSan build
 # (build-fuzz/, tests/fuzz/README.md), and the aarch64 build's unit and golden
-# tests under qemu-user and its packages (build-aarch64/, tests/README.md).
+# tests under qemu-user and its packages (build-aarch64/, tests/README.md). The unit
+# tests run in those two builds (--no-fuzz: in build/ and build-aarch64/).
 # Installs its own dependencies on a fresh Debian 12 machine.
 #
 #   tools/test.sh              the three builds
