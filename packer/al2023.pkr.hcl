@@ -129,6 +129,7 @@ build {
       "EKS_CRICTL=${var.install_crictl}",
       "EKS_FIPS=${var.variant == "fips"}",
       "EKS_HARDENING=${var.hardening}",
+      "EKS_READAHEAD_RECORD=${var.readahead_record}",
     ]
     inline = ["bash /tmp/provisioners/run.sh", "rm -rf /tmp/provisioners /tmp/eks-bin ${local.eks_node_package}"]
   }

@@ -126,6 +126,12 @@ variable "cache_pause_image" {
   default     = true
 }
 
+variable "readahead_record" {
+  type        = bool
+  description = "Boot the finished image once in systemd-nspawn against a stand-in cluster and record which ranges of the join's files it reads (95-readahead), so that nodes read only those from the lazily loaded root volume (eks-node-readahead(8), RECORDING). false: nodes read the listed files whole."
+  default     = true
+}
+
 variable "cache_addon_images" {
   type        = bool
   description = "With cache_pause_image: also cache, pinned, the default and latest kube-proxy, amazon-k8s-cni and amazon-k8s-cni-init images of their EKS add-ons for kubernetes_version, from the pause image's registry (80-pause-image)."

@@ -67,6 +67,13 @@ def members(unity):
     return out
 
 
+def member_entry(entry, src):
+    """A unity object's compile command for one of its members: the member in the unity
+    source's place; -o, -MD and -MF are left as they are: clang-tidy writes nothing."""
+    argv = [os.path.relpath(src, BUILD) if a == entry["file"] else a for a in shlex.split(entry["command"])]
+    return dict(entry, file=os.path.relpath(src, BUILD), command=shlex.join(argv))
+
+
 def per_source():
     """source -> (compile command entry, the files its compilation read, from the top)."""
     commands = {e["output"]: e for e in json.load(open(os.path.join(BUILD, "compile_commands.json")))}
@@ -88,11 +95,7 @@ def per_source():
             parts = members(entry["file"])
             headers = [p for p in map(norm, read[1:]) if p not in parts]
             for src in parts:
-                # the member in the unity source's place; -o, -MD and -MF are left as they
-                # are: clang-tidy writes nothing
-                argv = [os.path.relpath(src, BUILD) if a == entry["file"] else a for a in shlex.split(entry["command"])]
-                member = dict(entry, file=os.path.relpath(src, BUILD), command=shlex.join(argv))
-                out.setdefault(src, (member, [src] + headers, True))
+                out.setdefault(src, (member_entry(entry, src), [src] + headers, True))
         else:
             src = norm(read[0])
             out.setdefault(src, (entry, [norm(p) for p in read], False))
@@ -102,8 +105,7 @@ def per_source():
     for obj, entry in commands.items():
         if UNITY.search(entry["file"]) and os.path.exists(os.path.join(BUILD, entry["file"])):
             for src in members(entry["file"]):
-                argv = [os.path.relpath(src, BUILD) if a == entry["file"] else a for a in shlex.split(entry["command"])]
-                out.setdefault(src, (dict(entry, file=os.path.relpath(src, BUILD), command=shlex.join(argv)), None, True))
+                out.setdefault(src, (member_entry(entry, src), None, True))
     return out
 
 
@@ -169,13 +171,9 @@ def main():
             if src not in picked:
                 continue
             read = read_by(src)
-        elif read is None:
-            read = read_by(src)
-            if not (everything or changed.intersection(read)):
-                continue
-        elif not (everything or changed.intersection(read)):
+        elif read is not None and not (everything or changed.intersection(read)):
             continue
-        elif merged:
+        elif merged:  # its object's records, or none (unbuilt): what it reads itself
             read = read_by(src)
             if not (everything or changed.intersection(read)):
                 continue

@@ -7,9 +7,17 @@
 # /usr/lib/eks-node/readahead.list from the image as it is now (the units, containerd,
 # kubelet, the credential plugins, the pause image, the CNI plugins, each program's
 # libraries), so it runs once everything a node runs is installed and the build's own
-# tools are gone; 99-validate checks the list against the image. The VM test image
-# installs eks-node at each boot (EKS_SKIP has 30-eks-node): its installer writes the list
-# then (tests/vm/guest/install-payload), and its validation runs this step.
+# tools are gone; 99-validate checks the list against the image.
+# Then the recording boot (EKS_READAHEAD_RECORD, default true; files/readahead-record-boot
+# says how): the finished image booted once in systemd-nspawn up to kubelet against a
+# stand-in cluster, and each listed file's line given the ranges that join read, so that a
+# node asks the volume for those ranges only. systemd-nspawn is installed for it and removed
+# again when the image did not have it. A recording that fails fails the build (the image
+# would be slower than the recipe says); EKS_READAHEAD_RECORD=false builds without one.
+# The VM test image installs eks-node at each boot (EKS_SKIP has 30-eks-node): its
+# installer writes the list then (tests/vm/guest/install-payload), its validation runs this
+# step without the recording, and tests/vm/build-image.sh runs the recording boot itself,
+# from the host, with the same files/readahead-record-boot.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,3 +26,15 @@ if [[ " ${EKS_SKIP:-} " == *" 30-eks-node "* ]]; then
   skip "eks-node is not installed here (EKS_SKIP): its installer runs eks-node readahead-list"
 fi
 log "$(eks-node readahead-list)"
+case ${EKS_READAHEAD_RECORD:-true} in
+  true) ;;
+  false) log "EKS_READAHEAD_RECORD=false: no recording boot; nodes read the listed files whole"; exit 0 ;;
+  *) die "EKS_READAHEAD_RECORD: true or false, not '$EKS_READAHEAD_RECORD'" ;;
+esac
+had_nspawn=true
+pkg_installed systemd-container || had_nspawn=false
+pkg_install systemd-container
+rc=0
+"$(dirname "$0")/files/readahead-record-boot" / || rc=$?
+[[ $had_nspawn == true ]] || pkg_remove systemd-container
+((rc == 0)) || die "the recording boot failed (above); EKS_READAHEAD_RECORD=false builds the image without one"

@@ -448,7 +448,8 @@ def main():
     ap.add_argument("--readahead", default="ours", metavar="MODE[,MODE...]",
                     help="--vm: what reads the join's files ahead: none (the list masked), dd (nodeadm's AMI: "
                          "containerd and kubelet read with dd after basic.target), ours (eks-node-readahead; "
-                         "the default), ours-bins (ours reading dd's two files), ours-join (ours without what the "
+                         "the default: the image's list, by the ranges its build recorded), ours-whole (the same "
+                         "list read whole), ours-bins (ours reading dd's two files), ours-join (ours without what the "
                          "first pods need), ours-rec (ours by the ranges a recording boot read; --lazy under "
                          "nspawn); several, comma-separated: each booted in turn every round "
                          "(--whole-boot), and compared")

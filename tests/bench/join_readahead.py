@@ -10,8 +10,12 @@ import shutil
 from join_boot import boot, lazy_root, log
 
 # --readahead: what reads the join's files before the join does (README.md)
-READAHEAD_MODES = ("none", "dd", "ours", "ours-bins", "ours-join", "ours-j16", "ours-rec", "ours-rec-j16",
-                   "ours-rec-gen")
+READAHEAD_MODES = ("none", "dd", "ours", "ours-whole", "ours-bins", "ours-join", "ours-j16", "ours-rec",
+                   "ours-rec-j16", "ours-rec-gen")
+# ours: the image's list as a node gets it, with the ranges the image build's recording boot
+# read (tests/vm/build-image.sh, record_rootfs); ours-whole: the same list without them, every
+# file read whole (what a list was before recordings, and is on an image built with
+# readahead_record = false).
 # experiments on the list, with our reader (eks-node-readahead): ours-bins reads only the two
 # files dd reads; ours-join the image's list up to kubelet's start (without what the first pods
 # need: the shim, the runtimes, the pause archive, the CNI plugins). An admin's list in /etc.
@@ -86,6 +90,15 @@ def readahead_layer(files, mode):
         dropin.mkdir(parents=True, exist_ok=True)
         (dropin / "50-jobs.conf").write_text(
             "[Service]\nExecStart=\nExecStart=/usr/libexec/eks-node/eks-node-readahead --jobs=16\n")
+        return
+    if mode == "ours-whole":
+        # the recordings cut off in a drop-in, as ours-join's cut (the list is written in the
+        # guest too): a file the recorded join did not read is listed again
+        dropin.mkdir(parents=True, exist_ok=True)
+        (dropin / "50-whole.conf").write_text(
+            "[Service]\nExecStartPre=/bin/sh -c 'sed -e \"s/\\t.*//\" -e \"s/^# not read by the recorded join: //\" "
+            "/usr/lib/eks-node/readahead.list >/run/readahead-whole.list'\nExecStart=\n"
+            "ExecStart=/usr/libexec/eks-node/eks-node-readahead --list=/run/readahead-whole.list\n")
         return
     if mode == "ours-join":
         # the image's list is written in the guest at the payload's install (install-payload):

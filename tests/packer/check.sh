@@ -119,6 +119,11 @@ fi
 for f in "$packer_dir"/provisioners/*.sh; do
   check "shellcheck provisioners/$(basename "$f")" shellcheck -x -P "$packer_dir/provisioners" "$f"
 done
+# the steps' bash programs in files/ (readahead-record-boot), by their first line
+for f in "$packer_dir"/provisioners/files/*; do
+  [[ $(head -n1 "$f") == '#!/bin/bash' ]] || continue
+  check "shellcheck provisioners/files/$(basename "$f")" shellcheck "$f"
+done
 for f in "$packer_dir"/provisioners/[0-9][0-9]-*.sh "$packer_dir/provisioners/run.sh"; do
   check "provisioners/$(basename "$f") runs under set -euo pipefail" grep -qx 'set -euo pipefail' "$f"
 done

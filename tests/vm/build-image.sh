@@ -29,6 +29,7 @@
 #                       the eks-node that validates a newly built image (validate_rootfs): a
 #                       `meson install --destdir` tree, else one installed from the build
 #                       directory (default: <repo>/build if configured)
+#   EKS_NODE_FAKE_IMDS  the recording boot's fake IMDS (record_rootfs; default: the build's)
 set -euo pipefail
 
 # Commands in the image's root get no TMPDIR of the host's: a test run points it at a
@@ -38,6 +39,8 @@ set -euo pipefail
 chroot() { env -u TMPDIR /usr/sbin/chroot "$@"; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=record-image.sh
+source "$here/record-image.sh"
 provisioners=$(cd "$here/../../packer/provisioners" && pwd)
 # our pause image (tests/pause/: pause.c and the OCI archive packer the process tests use too)
 pause=$(cd "$here/../pause" && pwd)
@@ -219,6 +222,8 @@ bootstrap_rootfs() {
 # chroot); the mounts go away with the namespace, nothing of /run reaches the image.
 # The EKS_* variables of packer/README.md, as this image sets them (run.sh's environment,
 # for provision_rootfs and validate_rootfs).
+# EKS_READAHEAD_RECORD=false: no systemd-nspawn boot in a chroot; record_rootfs runs the same
+# recording boot from the host once the image is validated.
 # EKS_HARDENING: the AMI's default, CIS Level 1 (71-cis-hardening), so every scenario runs
 # on a hardened node; EKS_NODE_VM_HARDENING=none builds (and caches) the image without it.
 hardening=${EKS_NODE_VM_HARDENING:-cis}
@@ -227,7 +232,7 @@ provision_env=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
   EKS_KUBELET_VERSION=1.31.0 EKS_CONTAINERD_VERSION="$containerd_version" EKS_RUNC_VERSION="$runc_version"
   EKS_ECR_CREDENTIAL_PROVIDER_VERSION=stub EKS_BINARY_SOURCE=/var/tmp/eks-bin
   EKS_PAUSE_IMAGE_ARCHIVE=/var/tmp/eks-pause/pause.oci.tar EKS_ADDON_IMAGE_ARCHIVES=/var/tmp/eks-addon-images
-  EKS_SOCI_SNAPSHOTTER="$soci" EKS_CRICTL=true)
+  EKS_SOCI_SNAPSHOTTER="$soci" EKS_CRICTL=true EKS_READAHEAD_RECORD=false)
 
 provision_rootfs() {
   local r=$1 bin arch=amd64 cni_version
@@ -508,7 +513,7 @@ main() {
   local mirror key1 key2 stage1 base tmp tree
   mirror=$(find_mirror)
   key1=$( { echo "$suite $mirror"; packages; from_bookworm; declare -f bootstrap_rootfs; } | hash_of)
-  key2=$( { echo "$key1 $hardening"; cat "${BASH_SOURCE[0]}";
+  key2=$( { echo "$key1 $hardening"; cat "${BASH_SOURCE[0]}" "$here/record-image.sh";
             (cd "$here/guest" && sha256sum "${baked[@]}" crictl);
             (cd "$pause" && sha256sum pause.c oci-archive.py);
             (cd "$here/boot" && sha256sum init.c make-boot.py);
@@ -544,6 +549,8 @@ main() {
   configure_rootfs "$tmp/rootfs"
   validate_rootfs "$tmp/rootfs" "$tmp/validate" "$tree" || die "the image failed its validation (the 'not ok' lines above)"
   log "validated: 99-validate and eks-node validate --image passed, test plumbing hidden"
+  record_rootfs "$tmp/rootfs" "$tmp/record" "$tree" "$(fake_imds)" || die "the read-ahead recording boot failed (above)"
+  log "recorded: the join's reads of the listed files, in the image's /usr/lib/eks-node/readahead.list"
 
   mkdir "$tmp/base"
   make_boot "$tmp/rootfs" "$tmp/base"

@@ -493,3 +493,22 @@ else:
     print(f"{unit} failed with {code}; {total} IMDS requests")
 PY
 }
+
+# readahead_recorded: eks-node-readahead read the image's list by the ranges the image build
+# recorded (tests/vm/build-image.sh, record_rootfs: packer/provisioners/files/
+# readahead-record-boot). The payload install lists again (`eks-node readahead-list`), keeping
+# each recording whose file is as recorded: at least the image's containerd and libc keep
+# theirs, every recorded line is a file the step read by its ranges (its line's count is the
+# list's), and none is "changed since" (a time or size the image build did not keep).
+readahead_recorded() {
+  local list=/usr/lib/eks-node/readahead.list n line
+  n=$(grep -cP '^/[^\t]+\tsize=[0-9]+ mtime=[0-9.]+ ranges=[0-9]' "$list")
+  if ! grep -qP '^/usr/bin/containerd\tsize=' "$list" || ! grep -qP '/libc\.so\.6\tsize=' "$list"; then
+    echo "containerd's or libc's line has no recording in $list"
+    return 1
+  fi
+  line=$(journal -b -u eks-node-readahead.service -o cat --no-pager | grep "^read [0-9]* files of ")
+  echo "$line; $n recorded lines in the list"
+  [[ $line == *", $n by their recorded ranges"* ]] || return 1
+  ! journal -b -u eks-node-readahead.service -o cat --no-pager | grep "changed since"
+}

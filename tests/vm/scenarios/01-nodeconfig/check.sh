@@ -17,6 +17,7 @@ done
 check "eks-node.target is active" systemctl is-active eks-node.target
 check "containerd is active" systemctl is-active containerd.service
 check "kubelet is active" systemctl is-active kubelet.service
+check "eks-node-readahead read the image build's recorded ranges (a container boot: the image's tree)" readahead_recorded
 # before any check asks the fake IMDS itself: what it served is what the steps asked, but
 # for the token race's losers (eks-node-telemetry(8)): a PUT to the second endpoint dropped
 # when the first answered is not counted, and the fake may or may not have answered it.

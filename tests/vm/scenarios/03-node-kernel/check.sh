@@ -13,6 +13,7 @@ source "$EKSVM_IN/check-lib.sh"
 
 check "eks-node.target is active" systemctl is-active eks-node.target
 check "kubelet is active" systemctl is-active kubelet.service
+check "eks-node-readahead read the image build's recorded ranges (a VM: the image's rootfs.img)" readahead_recorded
 check "eks-node validate exits 0" eks-node validate
 
 # The steps' confinement (eks-node(7), CONFINEMENT): the unit's settings
