@@ -120,6 +120,9 @@ def report_whole(label, ours, static, vm):
     print("%-44s %22s   (per pair of boots)" % ("eks-node's cost: difference", mmm(diffs)))
     ratios = [x / y for x, y in zip(a, b) if x and y]
     print("%-44s %22s" % ("ratio eks-node/no bootstrapper", mmm(ratios, "%7.2f %6.2f %6.2f")))
+    # every pair's ratio, smallest first: the distribution, not only its middle and ends
+    if ratios:
+        print("  per pair, sorted: " + " ".join("%.2f" % r for r in sorted(ratios)))
     for name, recs in (("eks-node", ours), ("no bootstrapper", static)):
         print("\n-- systemd-analyze critical-chain kubelet.service, first %s boot:" % name)
         print(recs[0]["whole"]["critical_chain"].split("\n\n", 1)[-1].rstrip())

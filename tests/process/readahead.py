@@ -291,8 +291,10 @@ def test_record(cli, helpers, root):
                                                              page)
     check("... the probe's line: its size, mtime and the two parts in the page cache", want in recorded,
           [l for l in recorded.splitlines() if "probe" in l])
-    check("... a file the join did not read: a comment", "\n# not read by the recorded join: %s\n" % unread in recorded,
-          recorded[-300:])
+    uns = os.stat(root / unread.lstrip("/")).st_mtime_ns
+    check("... a file the join did not read: its size and time, no range",
+          "\n%s\tsize=%d mtime=%d.%09d ranges=\n" % (unread, (root / unread.lstrip("/")).stat().st_size,
+                                                      uns // 10**9, uns % 10**9) in recorded, recorded[-300:])
     check("... the comments kept", "\n# probes\n" in recorded and all(
         l in recorded for l in text.splitlines() if l.startswith("#")))
     r = readahead(helpers, root)
@@ -311,7 +313,8 @@ def test_record(cli, helpers, root):
                     r"of bytes\), reading the whole file" % probe, r.stderr), r.stderr)
     # readahead-list again over the recorded list, as when a package is added after the recording
     (root / LIST).write_text(recorded)
-    ranged = {l.split("\t")[0]: l for l in recorded.splitlines() if "\tsize=" in l and not l.startswith(probe)}
+    ranged = {l.split("\t")[0]: l for l in recorded.splitlines()
+              if "\tsize=" in l and not l.startswith((probe + "\t", unread + "\t"))}
     changed = sorted(ranged)[0]
     st = os.stat(root / changed.lstrip("/"))
     os.utime(root / changed.lstrip("/"), ns=(st.st_atime_ns, st.st_mtime_ns + 1000))

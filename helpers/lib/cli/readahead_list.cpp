@@ -234,8 +234,8 @@ std::vector<readahead::Section> join_files(const Paths& paths) {
 // The list written again (a package added to the image, the build's step re-run) keeps
 // what the list there recorded of each file that is still the file recorded: a
 // recording boot costs a boot, and a file it saw unchanged reads the same. A file
-// changed since loses its recording (read whole until the next recording); the
-// "not read by the recorded join" comments, which hold no size or time, are not kept.
+// changed since loses its recording (read whole until the next recording). A file the
+// recorded join did not read has a recording with no range, kept the same way.
 namespace {
 
 struct CarriedRecordings {

@@ -9,7 +9,8 @@
 // what the join read, and mincore(2) says which pages (readahead::resident).
 // The list is read and written at the image's own path (/usr/lib), never
 // /etc's: the recording belongs to the image. A file the join did not read at
-// all becomes a comment; a file not on the image keeps its line.
+// all gets a recording with no range ("ranges="); a file not on the image keeps
+// its line.
 #include <cstdio>
 
 #include <fmt/format.h>

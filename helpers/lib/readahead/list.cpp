@@ -199,8 +199,10 @@ std::string with_recordings(std::string_view text,
         const std::string_view line = split_line(raw).path;
         std::optional<Recorded> r;
         if (!line.empty() && line.front() != '#' && path_problem(line).empty()) r = of(std::string(line));
+        // a file the join did not read keeps its line with no range ("ranges="): the reader
+        // reads nothing of it while it is unchanged, and a list written again keeps that too
+        // (a comment would hold no size or time to compare, and come back a whole file)
         if (!r || !recording_problem(*r).empty()) out += fmt::format("{}\n", raw);
-        else if (r->ranges.empty()) out += fmt::format("# not read by the recorded join: {}\n", line);
         else out += fmt::format("{}\t{}\n", line, format_recorded(*r));
     }
     return out;

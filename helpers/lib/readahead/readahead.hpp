@@ -96,8 +96,8 @@ std::string format_recorded(const Recorded& r);
 std::string recording_problem(const Recorded& r);
 
 // The list's text with each file's recording: `of(path)` is what was read of
-// it (its line then carries it), an empty recording (the recorded join did not
-// read it: its line becomes a comment saying so) or nullopt (the line is kept
+// it (its line then carries it; with no range when the recorded join did not
+// read it, so that nothing of it is read) or nullopt (the line is kept
 // as it was: a file not on the image is the reader's to skip). Comments,
 // blanks and the order are kept; a recording a line had is replaced.
 std::string with_recordings(std::string_view text,

@@ -216,10 +216,14 @@ TEST_CASE("with_recordings: each path line with its recording, comments and orde
     CHECK(asked == std::vector<std::string>{"/read", "/unread", "/gone", "/old"});
     CHECK(out ==
           "# header\n\n# section\n/read\tsize=100 mtime=0.000000005 ranges=0+10\n"
-          "# not read by the recorded join: /unread\n/gone\n/old\tsize=200 mtime=0.000000006 ranges=100+100\n# end\n");
+          "/unread\tsize=100 mtime=0.000000005 ranges=\n/gone\n/old\tsize=200 mtime=0.000000006 ranges=100+100\n# end\n");
     const ra::List l = ra::parse_list(out, "L");
-    CHECK(l.files == std::vector<std::string>{"/read", "/gone", "/old"});
+    CHECK(l.files == std::vector<std::string>{"/read", "/unread", "/gone", "/old"});
     CHECK(l.warnings.empty());
+    // a file the join did not read: a recording with no range, which reads nothing of it
+    REQUIRE(l.recorded.count("/unread") == 1);
+    CHECK(l.recorded.at("/unread").ranges.empty());
+    CHECK(l.recorded.at("/unread").size == 100);
     // a recording that may not be one keeps the line as it was
     CHECK(ra::with_recordings("/f\n", [](const std::string&) { return ra::Recorded{1, 0, {{0, 2}}}; }) == "/f\n");
 }
