@@ -52,7 +52,7 @@ LAZY_DEFAULT = "20,512,64"
 THROTTLE_IO_SIZE = 256 * 1024
 from join_boot import (WORK, boot, image_base, image_render, lazy_root, log, prepare, rootfs, run,  # noqa: E402
                        static_layer, usrmerge)
-from join_readahead import readahead_layer, readahead_modes, record_boot  # noqa: E402
+from join_readahead import INITRD_MODES, readahead_layer, readahead_modes, record_boot  # noqa: E402
 
 
 def throttle_setting(spec):
@@ -162,7 +162,7 @@ def report_readahead(modes, boots, disk, vm=True):
                 x["kubelet_exec_us"] - 1000 * r["install_s"] for x, r in zip(f, boots[mode]) if x["kubelet_exec_us"])))
         print("%-44s %22s" % ("  containerd ready", mmm(x["containerd_active_us"] for x in f)))
         print("%-44s %22s" % ("  first token minted", mmm(x["token_us"] for x in f)))
-        if mode != "none":
+        if mode != "none" and mode not in INITRD_MODES:
             print("%-44s %22s" % ("  read-ahead started", mmm(x[0] for x in ra)))
             print("%-44s %22s" % ("  read-ahead ended", mmm(x[1] for x in ra)))
         lazy = [r.get("lazydisk") for r in boots[mode] if r.get("lazydisk")]
@@ -179,6 +179,8 @@ def report_readahead(modes, boots, disk, vm=True):
                 extra, "%7.3f %6.3f %6.3f")))
         for line in sorted({x[2] for x in ra if x[2]})[:1]:
             print("  eks-node-readahead: " + line)
+        for line in sorted({l for r in boots[mode] for l in r.get("host_reader", [])})[:1]:
+            print("  eks-node-readahead, on the host from before PID 1: " + line)
         if mode != modes[0]:
             diffs = [x["kubelet_exec_us"] - y["kubelet_exec_us"] for x, y in zip(f, first)
                      if x["kubelet_exec_us"] is not None and y["kubelet_exec_us"] is not None]
@@ -262,10 +264,26 @@ def whole_boot_lazy(a, build, share, layer, stage, image, work):
             etc = layers[m] / "etc/eks-node"
             etc.mkdir(parents=True, exist_ok=True)
             (etc / "readahead.list").write_text(recorded)
+    # the initramfs model's lists, read from the host (INITRD_MODES)
+    host_lists = {}
+    if "ours-rec-initrd" in a.modes:
+        host_lists["ours-rec-initrd"] = work / "initrd-rec.list"
+        host_lists["ours-rec-initrd"].write_text(recorded)
+    if "ours-boot-initrd" in a.modes:
+        host_lists["ours-boot-initrd"] = work / "initrd-boot.list"
+        host_lists["ours-boot-initrd"].write_text(record_boot(a, share, layer, stage, work, rootfs_img,
+                                                              discover=True))
     for i in range(a.n):
         for m in a.modes:
             with lazy_root(work, a.lazy, rootfs_img) as (lazy_image, stats):
+                reader = None
+                if m in host_lists:
+                    reader = subprocess.Popen([str(build / "helpers/eks-node-readahead"), "--root=%s" % lazy_image,
+                                               "--list=%s" % host_lists[m], "--jobs=16"],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                 rec = boot(share, layers[m], stage, lazy_image, work)
+                if reader:
+                    rec["host_reader"] = reader.communicate(timeout=300)[1].strip().splitlines()[-1:]
             if stats:
                 rec["lazydisk"] = json.loads(stats.read_text())
             boots[m].append(rec)
@@ -454,7 +472,8 @@ def main():
                          "the default: the image's list, by the ranges its build recorded), ours-whole (the same "
                          "list read whole), ours-bins (ours reading dd's two files), ours-join (ours without what the "
                          "first pods need), ours-rec (ours by the ranges a recording boot read; --lazy under "
-                         "nspawn); several, comma-separated: each booted in turn every round "
+                         "nspawn), ours-rec-initrd and ours-boot-initrd (the reader started on the host before "
+                         "PID 1, as an initramfs would; the second with what systemd's own start reads); several, comma-separated: each booted in turn every round "
                          "(--whole-boot), and compared")
     ap.add_argument("--static", choices=["yes", "no"], default="yes",
                     help="--whole-boot --vm: also boot the image with no bootstrapper every round (default yes)")

@@ -11,7 +11,15 @@ from join_boot import boot, lazy_root, log
 
 # --readahead: what reads the join's files before the join does (README.md)
 READAHEAD_MODES = ("none", "dd", "ours", "ours-whole", "ours-bins", "ours-join", "ours-j16", "ours-rec",
-                   "ours-rec-j16", "ours-rec-gen")
+                   "ours-rec-j16", "ours-rec-gen", "ours-rec-initrd", "ours-boot-initrd")
+# The reader started before PID 1, as an initramfs would start it (issue 63 item 2), modelled
+# under nspawn: eks-node-readahead run on the host against the lazy root's mount just before
+# systemd-nspawn starts, 16 threads, the unit masked in the container (INITRD_MODES, run by
+# whole_boot_lazy). An initramfs that costs nothing: the upper bound of that start.
+# ours-rec-initrd reads ours-rec's recorded list; ours-boot-initrd that list with the files
+# systemd's own start read before it (the recording boot's page cache walked: every file of
+# the image with a page cached, the list's first), recorded the same way.
+INITRD_MODES = ("ours-rec-initrd", "ours-boot-initrd")
 # ours: the image's list as a node gets it, with the ranges the image build's recording boot
 # read (tests/vm/build-image.sh, record_rootfs); ours-whole: the same list without them, every
 # file read whole (what a list was before recordings, and is on an image built with
@@ -71,6 +79,11 @@ def readahead_layer(files, mode):
     (DD_UNIT) wanted by multi-user.target."""
     if mode in ("ours", "ours-rec"):
         return  # ours-rec: whole_boot_lazy adds the recorded list
+    if mode in INITRD_MODES:
+        unitdir = files / "etc/systemd/system"
+        unitdir.mkdir(parents=True, exist_ok=True)
+        os.symlink("/dev/null", unitdir / "eks-node-readahead.service")
+        return
     etc = files / "etc/eks-node"
     etc.mkdir(parents=True, exist_ok=True)
     if mode == "ours-bins":
@@ -120,18 +133,66 @@ def readahead_layer(files, mode):
             os.symlink("../ebs-initialize-bin@.service", wants / ("ebs-initialize-bin@%s.service" % binary))
 
 
-def record_boot(a, share, layer, stage, work, rootfs_img):
+# ours-boot-initrd's list: every regular file of the image with a page in the page cache
+# (mincore of a mapping: nothing read), the image's list's own after them, in the guest at the
+# end of the recording boot; what systemd's start read comes first in the list written.
+DISCOVER = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+libc.mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+text = open(sys.argv[1]).read()
+listed = {l.split("\t")[0] for l in text.splitlines() if l.startswith("/")}
+page = os.sysconf("SC_PAGE_SIZE")
+found = []
+for top in ("/usr", "/etc", "/var/lib", "/opt"):
+    for d, dirs, files in os.walk(top):
+        dirs[:] = [x for x in dirs if os.path.join(d, x) not in ("/var/lib/containerd", "/etc/eks-node")]
+        for f in files:
+            p = os.path.join(d, f)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            if not os.path.isfile(p) or os.path.islink(p) or st.st_size == 0 or p in listed:
+                continue
+            try:
+                fd = os.open(p, os.O_RDONLY | os.O_NOATIME)
+            except OSError:
+                continue
+            addr = libc.mmap(None, st.st_size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED: reads nothing
+            os.close(fd)
+            if addr in (None, ctypes.c_void_p(-1).value):
+                continue
+            vec = (ctypes.c_ubyte * ((st.st_size + page - 1) // page))()
+            if libc.mincore(addr, st.st_size, vec) == 0 and any(b & 1 for b in vec):
+                found.append(p)
+            libc.munmap(addr, st.st_size)
+sys.stdout.write("# the boot's own files (tests/bench, ours-boot-initrd)\n" + "".join(p + "\n" for p in found))
+sys.stdout.write(text)
+"""
+
+
+def record_boot(a, share, layer, stage, work, rootfs_img, discover=False):
     """ours-rec's list: one boot on a lazy root with the list masked (mode none), at whose
     end `eks-node readahead-record --print` records what the boot read of the image's list
-    (the settled boot: kubelet started), before collect.py reads anything."""
+    (the settled boot: kubelet started), before collect.py reads anything. discover: the
+    list first extended by every file of the image the boot read (DISCOVER)."""
     rshare, rlayer = work / "share-record", work / "layer-ra-record"
     for d in (rshare, rlayer):
         shutil.rmtree(d, ignore_errors=True)
     shutil.copytree(share, rshare, symlinks=True)
     shutil.copytree(layer, rlayer, symlinks=True)
     readahead_layer(rlayer, "none")
+    extend = ""
+    if discover:
+        (rshare / "in/scenario/discover.py").write_text(DISCOVER)
+        extend = ('python3 ./discover.py /usr/lib/eks-node/readahead.list >/run/discovered.list && '
+                  'cp /run/discovered.list /usr/lib/eks-node/readahead.list || exit 1\n')
     (rshare / "in/scenario/check.sh").write_text(
-        '#!/bin/bash\neks-node readahead-record --print >"$EKSVM_OUT/recorded.list" || exit 1\n'
+        '#!/bin/bash\n' + extend + 'eks-node readahead-record --print >"$EKSVM_OUT/recorded.list" || exit 1\n'
         'exec python3 ./collect.py "$EKSVM_OUT/boot.json"\n')
     with lazy_root(work, a.lazy, rootfs_img) as (lazy_image, _):
         boot(rshare, rlayer, stage, lazy_image, work)
