@@ -278,8 +278,10 @@ def whole_boot_lazy(a, build, share, layer, stage, image, work):
             with lazy_root(work, a.lazy, rootfs_img) as (lazy_image, stats):
                 reader = None
                 if m in host_lists:
+                    # --list= is a path under --root=: the list from outside it, by ..
                     reader = subprocess.Popen([str(build / "helpers/eks-node-readahead"), "--root=%s" % lazy_image,
-                                               "--list=%s" % host_lists[m], "--jobs=16"],
+                                               "--list=/%s" % os.path.relpath(host_lists[m], lazy_image),
+                                               "--jobs=16"],
                                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                 rec = boot(share, layers[m], stage, lazy_image, work)
                 if reader:
