@@ -36,10 +36,19 @@ void StepResult::restart(std::string unit, std::string why) {
     restarts.push_back({std::move(unit), std::move(why)});
 }
 
+void StepResult::start(std::string unit, std::string why) {
+    for (Restart& r : restarts)
+        if (r.unit == unit) {
+            if (!r.start) r = {std::move(unit), std::move(why), true};
+            return;
+        }
+    restarts.push_back({std::move(unit), std::move(why), true});
+}
+
 void StepResult::merge(const StepResult& other) {
     outputs.insert(outputs.end(), other.outputs.begin(), other.outputs.end());
     read_per_use.insert(read_per_use.end(), other.read_per_use.begin(), other.read_per_use.end());
-    for (const Restart& r : other.restarts) restart(r.unit, r.why);
+    for (const Restart& r : other.restarts) r.start ? start(r.unit, r.why) : restart(r.unit, r.why);
 }
 
 namespace {
@@ -89,9 +98,11 @@ void restart_consumers(const StepSpec& spec, const StepOptions& opts, const Step
     std::vector<Restart> units;
     if (result.changed())
         for (std::string_view unit : spec.consumers) units.push_back({std::string(unit), "outputs changed"});
-    for (const Restart& r : result.restarts)
-        if (std::none_of(units.begin(), units.end(), [&](const Restart& u) { return u.unit == r.unit; }))
-            units.push_back(r);
+    for (const Restart& r : result.restarts) {
+        auto same = std::find_if(units.begin(), units.end(), [&](const Restart& u) { return u.unit == r.unit; });
+        if (same == units.end()) units.push_back(r);
+        else if (r.start) *same = r;  // the start's reason: it also applies to a unit that is not running
+    }
     if (units.empty()) return;
     if (!sd::manages_host(opts.paths)) {
         std::vector<std::string> names;
@@ -109,7 +120,7 @@ void restart_consumers(const StepSpec& spec, const StepOptions& opts, const Step
                 log::info("{}: no {} on this node, nothing to restart", r.why, r.unit);
                 continue;
             }
-            if (!restart_applies(*state)) {
+            if (!r.start && !restart_applies(*state)) {
                 log::debug("{}: {} is {}, it reads the new files when it starts", r.why, r.unit, *state);
                 continue;
             }
@@ -119,7 +130,8 @@ void restart_consumers(const StepSpec& spec, const StepOptions& opts, const Step
             // still be activating now. The files were written before the
             // state was asked: whatever started before that is restarted.
             sd::restart_unit(r.unit);
-            log::info("{}: restarting {} ({} on the old files)", r.why, r.unit, *state);
+            if (restart_applies(*state)) log::info("{}: restarting {} ({} on the old files)", r.why, r.unit, *state);
+            else log::info("{}: starting {} ({})", r.why, r.unit, *state);
         } catch (const Error& e) {
             log::warning("{}; restart {} by hand to apply the new files", e.what(), r.unit);
         }

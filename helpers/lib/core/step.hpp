@@ -43,6 +43,9 @@ struct StepOptions {
 struct Restart {
     std::string unit;
     std::string why;
+    // Started even when it is not running (restart_applies() says no): a unit
+    // held back for this step's files (containerd, by eks-node-config).
+    bool start = false;
 };
 
 // What a step did: every output it manages, and whether any changed, so the
@@ -59,6 +62,8 @@ struct StepResult {
     bool changed() const;
     void add(const fs::path& p, WriteResult r) { outputs.emplace_back(p, r); }
     void restart(std::string unit, std::string why);  // once per unit: the first reason is kept
+    // The same, and started if it is not running; wins over a restart() of the unit.
+    void start(std::string unit, std::string why);
     void merge(const StepResult& other);
 };
 

@@ -215,6 +215,7 @@ void networkd_reload() {
 void start_unit(std::string_view unit, std::string_view mode) { unit_job("StartUnit", unit, mode); }
 void restart_unit(std::string_view unit, std::string_view mode) { unit_job("RestartUnit", unit, mode); }
 void try_restart_unit(std::string_view unit, std::string_view mode) { unit_job("TryRestartUnit", unit, mode); }
+void stop_unit(std::string_view unit, std::string_view mode) { unit_job("StopUnit", unit, mode); }
 
 void restart_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout) {
     const std::string before = unit_status(unit).invocation_id;

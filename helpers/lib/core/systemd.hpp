@@ -43,6 +43,8 @@ void start_unit(std::string_view unit, std::string_view mode = "replace");
 void restart_unit(std::string_view unit, std::string_view mode = "replace");
 // Restarts the unit only if it is running; a no-op for an inactive unit.
 void try_restart_unit(std::string_view unit, std::string_view mode = "replace");
+// Queues a stop job and returns (a queued start job of the unit is cancelled).
+void stop_unit(std::string_view unit, std::string_view mode = "replace");
 
 // Stops the unit and returns once it is inactive (or failed). Only for a unit
 // whose stop is not ordered after the calling step (its stop job would wait

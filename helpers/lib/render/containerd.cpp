@@ -378,12 +378,22 @@ void check_runtime_handlers(const json& cfg, const Paths& paths) {
     }
 }
 
-StepResult render_containerd(const json& cfg, const Paths& paths) {
+namespace {
+
+// What containerd reads when it starts, as this step writes it: config.toml
+// (with the drop-ins it imports named in its header) and the base runtime
+// spec; and whether a handler's kernel module is still to be loaded (only a
+// restart pulls in the modprobe@ instances). render_containerd() writes them;
+// eks-node-config compares them with the files containerd started on.
+struct StartInputs {
+    std::string config_toml;
+    std::string base_runtime_spec;
+    std::vector<std::string> modules_missing;  // "settings.runtimes.NAME: kernel module M is not loaded"
+};
+
+StartInputs start_inputs(const json& cfg, const Paths& paths) {
     using namespace render::detail;
-    StepResult r;
-    check_runtime_handlers(cfg, paths);
-    // before config.toml is written: a refusal leaves nothing half-written
-    check_registries(cfg);
+    StartInputs in;
     // A handler's module not in the kernel yet: one that user data declared,
     // after containerd started at boot. containerd's restart pulls in the
     // modprobe@ instances its drop-in names (eks-node-config reloaded systemd
@@ -394,8 +404,8 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
         for (const config::runtimes::Handler& h : config::runtimes::of_config(cfg))
             for (const std::string& m : h.kernel_modules)
                 if (!config::runtimes::module_loaded(m, paths))
-                    r.restart("containerd.service",
-                              fmt::format("settings.runtimes.{}: kernel module {} is not loaded", h.name, m));
+                    in.modules_missing.push_back(
+                        fmt::format("settings.runtimes.{}: kernel module {} is not loaded", h.name, m));
     const json rendered = containerd_config(cfg);
     if (flag(cfg, "/machine/nvidiaGpu") && !flag(cfg, "/machine/nvidiaContainerRuntime"))
         log::emit(log::Level::notice,
@@ -417,13 +427,53 @@ StepResult render_containerd(const json& cfg, const Paths& paths) {
             listed += fmt::format("#   {} {}\n", syntax::comment(d.path),
                                   d.fingerprint.empty() ? "unreadable" : d.fingerprint);
     }
-    std::string toml = generated_header("eks-node-containerd", path::config_json);
-    toml += fmt::format("# containerd loads {} over this file (imports), in name order; {}\n", containerd_imports,
-                        listed.empty() ? "none when rendered" : "when rendered:");
-    toml += listed;
-    toml.append(format::json_to_toml(rendered, path::containerd_config));
-    put(r, paths, path::containerd_config, toml);
-    put(r, paths, path::base_runtime_spec, dump_pretty(base_runtime_spec(cfg)));
+    in.config_toml = generated_header("eks-node-containerd", path::config_json);
+    in.config_toml += fmt::format("# containerd loads {} over this file (imports), in name order; {}\n",
+                                  containerd_imports, listed.empty() ? "none when rendered" : "when rendered:");
+    in.config_toml += listed;
+    in.config_toml.append(format::json_to_toml(rendered, path::containerd_config));
+    in.base_runtime_spec = dump_pretty(base_runtime_spec(cfg));
+    return in;
+}
+
+}  // namespace
+
+std::optional<std::string> containerd_restart_due(const json& cfg, const Paths& paths) {
+    // Quiet: eks-node-containerd logs the same lines when it renders.
+    const log::Level was = log::level();
+    log::set_level(log::Level::error);
+    std::optional<std::string> why;
+    try {
+        check_runtime_handlers(cfg, paths);
+        check_registries(cfg);
+        const StartInputs in = start_inputs(cfg, paths);
+        auto differs = [&](std::string_view file, const std::string& bytes) {
+            std::optional<std::string> now = read_file_if_exists(paths.of(file));
+            return !now || *now != bytes;
+        };
+        if (!in.modules_missing.empty()) why = in.modules_missing.front();
+        else if (differs(path::containerd_config, in.config_toml))
+            why = fmt::format("{} changes", path::containerd_config);
+        else if (differs(path::base_runtime_spec, in.base_runtime_spec))
+            why = fmt::format("{} changes", path::base_runtime_spec);
+    } catch (const std::exception&) {
+        // eks-node-containerd refuses the same input, naming the field: nothing is due before it
+        why.reset();
+    }
+    log::set_level(was);
+    return why;
+}
+
+StepResult render_containerd(const json& cfg, const Paths& paths) {
+    using namespace render::detail;
+    StepResult r;
+    check_runtime_handlers(cfg, paths);
+    // before config.toml is written: a refusal leaves nothing half-written
+    check_registries(cfg);
+    const StartInputs in = start_inputs(cfg, paths);
+    for (const std::string& why : in.modules_missing) r.restart("containerd.service", why);
+    put(r, paths, path::containerd_config, in.config_toml);
+    put(r, paths, path::base_runtime_spec, in.base_runtime_spec);
     // Written only while in use and never removed: the SOCI package may ship
     // its own, and containerd does not talk to the snapshotter without the
     // proxy plugin above.

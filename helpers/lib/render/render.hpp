@@ -120,6 +120,12 @@ json kubelet_config_origins(const json& cfg);
 // eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
 // SOCI snapshotter config (FastImagePull).
 StepResult render_containerd(const json& cfg, const Paths& paths);
+// Why render_containerd(cfg) would restart containerd, as the files under
+// `paths` are now: config.toml or the base runtime spec would change, or a
+// handler's kernel module is not loaded; nullopt when nothing would, or when
+// the step would refuse cfg (it names the field then). Logs nothing: for
+// eks-node-config, which holds containerd's early start back when it is due.
+std::optional<std::string> containerd_restart_due(const json& cfg, const Paths& paths);
 // Part of it: settings.registries as /etc/containerd/certs.d/HOST/hosts.toml
 // and the TLS files each names (eks-node-*.crt, client keys 0600); what an
 // earlier run wrote for a registry no longer configured is removed (a

@@ -19,6 +19,7 @@
 #include "generator/generator.hpp"
 #include "input/bootstrap_sh.hpp"
 #include "input/hooks.hpp"
+#include "render/render.hpp"
 #include "resolve/resolve.hpp"
 #include "steps/steps.hpp"
 
@@ -121,6 +122,36 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
     restart_containerd_after_new_hooks(before, after, cfg);
 }
 
+// containerd starts at boot, in parallel with the steps, on the files the
+// image (or the last boot) left. When this configuration changes what it
+// reads at its start, eks-node-containerd would restart it: a start stopped
+// half-way and begun again, beside the steps on the node's CPUs, with
+// kubelet waiting for the second. Held back instead: stopped here, right
+// after config.json is written, and started once by eks-node-containerd on
+// the new files. Only during the boot's join (kubelet's start job waits):
+// on a running node the step's restart stays the one change. Not when a unit
+// that requires containerd or is part of it waits to start (the SOCI pause
+// image's import): the stop would cancel that unit's start job.
+void hold_containerd_for_new_render(const Paths& paths, const json& cfg) {
+    const json* settings = cfg.contains("settings") ? &cfg["settings"] : nullptr;
+    if (settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs) return;
+    if (!sd::has_job("kubelet.service")) return;
+    std::optional<std::string> state = sd::active_state("containerd.service");
+    if (!state || (*state != "active" && *state != "activating")) return;
+    std::optional<std::string> why = render::containerd_restart_due(cfg, paths);
+    if (!why) return;
+    for (const char* property : {"RequiredBy", "BoundBy", "ConsistsOf"})
+        for (const std::string& unit : sd::unit_dependencies("containerd.service", property))
+            if (sd::has_job(unit)) {
+                log::debug("{}: containerd is restarted after eks-node-containerd, not held ({} waits to start)",
+                           *why, unit);
+                return;
+            }
+    log::info("{}: stopping containerd's early start ({}); eks-node-containerd starts it on the new files", *why,
+              *state);
+    sd::stop_unit("containerd.service");
+}
+
 bool contains(const std::vector<std::string>& list, std::string_view item) {
     return std::find(list.begin(), list.end(), item) != list.end();
 }
@@ -202,6 +233,8 @@ StepResult config(const StepOptions& opts) {
             sd::start_unit(gated ? "eks-node-preflight-gate.service" : "eks-node-preflight.service");
     }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
+    // After the reload, whose start of eks-node.target wants containerd again.
+    if (generator_reads_it && sd::manages_host(opts.paths)) hold_containerd_for_new_render(opts.paths, cfg);
     if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
     return r;
 }

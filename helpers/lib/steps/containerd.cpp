@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // eks-node-containerd: containerd's config.toml and base runtime spec.
 // See eks-node-containerd(8).
+#include "core/systemd.hpp"
 #include "render/render.hpp"
 #include "resolve/resolve.hpp"
 #include "steps/steps.hpp"
@@ -10,7 +11,22 @@ namespace eksnode::steps {
 // containerd.service reads these files only when it starts.
 const StepSpec containerd_spec{"containerd", "render containerd configuration", {"containerd.service"}};
 
-StepResult containerd(const StepOptions& opts) { return render::render_containerd(load_config_json(opts), opts.paths); }
+StepResult containerd(const StepOptions& opts) {
+    StepResult r = render::render_containerd(load_config_json(opts), opts.paths);
+    // At boot eks-node-config stops containerd's early start when these files
+    // were going to change under it (eks-node-config(8), CONTAINERD): started
+    // here, once, on the new files. The test is containerd's state, not a
+    // note left by that step: containerd down, with no start of its own
+    // queued, while kubelet's start waits for this step is containerd held
+    // back, whoever stopped it, and kubelet cannot run without it. On a
+    // running node (kubelet has no job) a stopped containerd stays stopped.
+    if (sd::manages_host(opts.paths) && sd::has_job("kubelet.service")) {
+        std::optional<std::string> state = sd::active_state("containerd.service");
+        if (state && (*state == "deactivating" || (*state == "inactive" && !sd::has_job("containerd.service"))))
+            r.start("containerd.service", "containerd is not running and kubelet's start waits for it");
+    }
+    return r;
+}
 
 // The same files from what the image fixes, written at image build so that
 // containerd can start at boot before eks-node-config has run: the step

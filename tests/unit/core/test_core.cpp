@@ -186,6 +186,26 @@ TEST_CASE("a changed file restarts a consumer that may run on the old one, not o
     for (const char* s : {"inactive", "deactivating", "maintenance", ""}) CHECK_FALSE(restart_applies(s));
 }
 
+TEST_CASE("a unit to start wins over a restart of the same unit, whichever came first", "[core][step]") {
+    StepResult r;
+    r.restart("containerd.service", "config.toml changed");
+    r.restart("containerd.service", "a second reason");  // once per unit, the first reason kept
+    REQUIRE(r.restarts.size() == 1);
+    CHECK_FALSE(r.restarts[0].start);
+    CHECK(r.restarts[0].why == "config.toml changed");
+    r.start("containerd.service", "held back");
+    REQUIRE(r.restarts.size() == 1);
+    CHECK(r.restarts[0].start);
+    CHECK(r.restarts[0].why == "held back");
+    r.restart("containerd.service", "later");  // does not turn the start back into a restart
+    CHECK(r.restarts[0].start);
+    StepResult merged;
+    merged.restart("containerd.service", "x");
+    merged.merge(r);
+    REQUIRE(merged.restarts.size() == 1);
+    CHECK(merged.restarts[0].start);
+}
+
 TEST_CASE("a held-back node starts again only when no step is failed", "[core][step]") {
     using States = std::vector<StepState>;
     // a running step is no obstacle: kubelet is ordered after it

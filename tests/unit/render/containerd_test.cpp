@@ -367,6 +367,50 @@ TEST_CASE("eks-node-containerd names each drop-in, lists it in config.toml and r
     CHECK_THAT(log, Catch::Contains("warning: /etc/containerd/config.d/20-broken.toml: invalid TOML at line 1"));
 }
 
+// eks-node-config holds containerd's early start back when this is set: it
+// must say what render_containerd() would then do, and log nothing.
+TEST_CASE("containerd_restart_due says whether the render would change containerd's start-time files",
+          "[render][containerd]") {
+    TempDir root;
+    const Paths paths(root.path);
+    json cfg = base_config();
+    const fs::path config_toml = root.path / "etc/containerd/config.toml";
+    // nothing on disk yet (an image without a render)
+    std::optional<std::string> due;
+    std::string log = test::logged_at(log::Level::debug, [&] { due = containerd_restart_due(cfg, paths); });
+    REQUIRE(due);
+    CHECK(*due == "/etc/containerd/config.toml changes");
+    CHECK(log.empty());
+    render_containerd(cfg, paths);
+    CHECK_FALSE(containerd_restart_due(cfg, paths));
+    // user data's containerd TOML: config.toml would change
+    json user = cfg;
+    user["spec"]["containerd"]["config"] = json::parse(R"({"plugins": {"x": {"y": 1}}})");
+    due = containerd_restart_due(user, paths);
+    REQUIRE(due);
+    CHECK(*due == "/etc/containerd/config.toml changes");
+    CHECK_FALSE(containerd_restart_due(cfg, paths));  // asked, nothing written
+    // a drop-in appeared: config.toml's header lists it
+    dropin(root, "10-metrics.toml", "version = 2\n[metrics]\naddress = \"127.0.0.1:1338\"\n");
+    CHECK(containerd_restart_due(cfg, paths));
+    render_containerd(cfg, paths);
+    CHECK_FALSE(containerd_restart_due(cfg, paths));
+    // the base runtime spec alone
+    write_file_atomic(root.path / "etc/containerd/base-runtime-spec.json", "{}\n", 0644);
+    due = containerd_restart_due(cfg, paths);
+    REQUIRE(due);
+    CHECK(*due == "/etc/containerd/base-runtime-spec.json changes");
+    // input the step refuses: nothing is due before the step names the field
+    json bad = cfg;
+    bad["spec"]["containerd"]["config"] =
+        json::parse(R"({"plugins": {"io.containerd.cri.v1.images": {"snapshotter": "overlayfs"}}})");
+    log = test::logged_at(log::Level::debug, [&] { due = containerd_restart_due(bad, paths); });
+    CHECK_FALSE(due);
+    CHECK(log.empty());
+    CHECK_THROWS_AS(render_containerd(bad, paths), ConfigError);
+    CHECK(fs::exists(config_toml));
+}
+
 // settings.runtimes (eks-node.toml(5), RUNTIME HANDLERS): a handler whose
 // binary is missing never reaches config.toml; eks-node-containerd exits 6
 // naming the handler, the file and where it was set.

@@ -61,14 +61,19 @@ check "containerd runs with the image's cached sandbox image" \
   bash -c 'ctr --address /run/containerd/containerd.sock plugins ls >/dev/null &&
     grep -q "sandbox_image = \"localhost/kubernetes/pause:latest\"" /etc/containerd/config.toml'
 # containerd early (eks-node-generator(8), EARLY CONTAINERD): it started at boot on the
-# image's config.toml; the user's containerd.config changes it, so eks-node-containerd
-# restarts containerd once, and kubelet starts only after that restart (a restart asked while
-# containerd is still activating re-runs its start job: one "Started" message, not two)
+# image's config.toml; the user's containerd.config changes it, so eks-node-config stops that
+# start as soon as it knows (eks-node-config(8), CONTAINERD) and eks-node-containerd starts
+# containerd once on the new file; kubelet starts only after that start
 check "containerd started at boot, before eks-node-config" bash -c '
   journal -b -o cat --no-pager MESSAGE_ID=7d4958e842da4a758f6c1cdc7b36dcc5 |
     grep -m1 -E "^Starting (containerd|eks-node-config)\.service" | grep -q "^Starting containerd"'
-check "eks-node-containerd restarted it because config.toml changed" bash -c '
-  journal -b -u eks-node-containerd.service --no-pager -o cat | grep -q "outputs changed: restarting containerd.service"'
+check "eks-node-config held containerd's early start back because config.toml changes" bash -c '
+  journal -b -u eks-node-config.service --no-pager -o cat |
+    grep -q "/etc/containerd/config.toml changes: stopping containerd.s early start"'
+check "eks-node-containerd started it once, on the new file (no restart)" bash -c '
+  j=$(journal -b -u eks-node-containerd.service --no-pager -o cat)
+  grep -q "kubelet.s start waits for it: starting containerd.service" <<<"$j" &&
+    ! grep -q "restarting containerd.service" <<<"$j"'
 check "the running containerd has the user's debug level" bash -c '
   id=$(systemctl show -P InvocationID containerd.service)
   journal -b _SYSTEMD_INVOCATION_ID="$id" --no-pager -o cat | grep -q "level=debug"'
