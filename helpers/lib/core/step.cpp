@@ -130,8 +130,8 @@ void restart_consumers(const StepSpec& spec, const StepOptions& opts, const Step
             // still be activating now. The files were written before the
             // state was asked: whatever started before that is restarted.
             sd::restart_unit(r.unit);
-            if (restart_applies(*state)) log::info("{}: restarting {} ({} on the old files)", r.why, r.unit, *state);
-            else log::info("{}: starting {} ({})", r.why, r.unit, *state);
+            if (r.start) log::info("{}: starting {} ({})", r.why, r.unit, *state);
+            else log::info("{}: restarting {} ({} on the old files)", r.why, r.unit, *state);
         } catch (const Error& e) {
             log::warning("{}; restart {} by hand to apply the new files", e.what(), r.unit);
         }

@@ -376,6 +376,15 @@ std::vector<std::string> unit_dependencies(std::string_view unit, std::string_vi
     return o.strv(unit_iface, std::string(property).c_str());
 }
 
+std::vector<std::string> units_stopped_with(std::string_view unit) {
+    UnitObject o{std::string(unit), load_unit(unit)};
+    std::vector<std::string> all;
+    for (const char* property : {"RequiredBy", "BoundBy", "ConsistsOf"})
+        for (std::string& u : o.strv(unit_iface, property))
+            if (std::find(all.begin(), all.end(), u) == all.end()) all.push_back(std::move(u));
+    return all;
+}
+
 std::vector<std::vector<std::string>> journal_match_groups(std::string_view unit, std::string_view invocation_id,
                                                            const std::vector<std::string>& any_of) {
     // Matches on one field are ORed, on different fields ANDed, and a

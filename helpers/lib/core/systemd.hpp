@@ -87,6 +87,10 @@ UnitStatus unit_status(std::string_view unit);
 // (e.g. eks-node.target: every step, containerd, kubelet), "After", "Before".
 std::vector<std::string> unit_dependencies(std::string_view unit, std::string_view property);
 inline std::vector<std::string> unit_wants(std::string_view unit) { return unit_dependencies(unit, "Wants"); }
+// The units a stop of `unit` stops too (RequiredBy=, BoundBy=, ConsistsOf=:
+// Requires=, BindsTo= and PartOf= point at it), whose queued start jobs the
+// stop would cancel; one LoadUnit for the three.
+std::vector<std::string> units_stopped_with(std::string_view unit);
 
 // The journal is read as journalctl -u reads it, and stricter: an entry
 // counts only when journald recorded uid 0 as its sender (_UID=0) and it

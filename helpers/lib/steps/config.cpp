@@ -135,18 +135,19 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
 void hold_containerd_for_new_render(const Paths& paths, const json& cfg) {
     const json* settings = cfg.contains("settings") ? &cfg["settings"] : nullptr;
     if (settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs) return;
+    // Asked first, as it asks nothing of PID 1 (busy starting the boot's units): a
+    // configuration that changes nothing containerd reads costs no round trip.
+    std::optional<std::string> why = render::containerd_restart_due(cfg, paths);
+    if (!why) return;
     if (!sd::has_job("kubelet.service")) return;
     std::optional<std::string> state = sd::active_state("containerd.service");
     if (!state || (*state != "active" && *state != "activating")) return;
-    std::optional<std::string> why = render::containerd_restart_due(cfg, paths);
-    if (!why) return;
-    for (const char* property : {"RequiredBy", "BoundBy", "ConsistsOf"})
-        for (const std::string& unit : sd::unit_dependencies("containerd.service", property))
-            if (sd::has_job(unit)) {
-                log::debug("{}: containerd is restarted after eks-node-containerd, not held ({} waits to start)",
-                           *why, unit);
-                return;
-            }
+    for (const std::string& unit : sd::units_stopped_with("containerd.service"))
+        if (sd::has_job(unit)) {
+            log::debug("{}: containerd is restarted after eks-node-containerd, not held ({} waits to start)", *why,
+                       unit);
+            return;
+        }
     log::info("{}: stopping containerd's early start ({}); eks-node-containerd starts it on the new files", *why,
               *state);
     sd::stop_unit("containerd.service");

@@ -18,11 +18,13 @@ StepResult containerd(const StepOptions& opts) {
     // here, once, on the new files. The test is containerd's state, not a
     // note left by that step: containerd down, with no start of its own
     // queued, while kubelet's start waits for this step is containerd held
-    // back, whoever stopped it, and kubelet cannot run without it. On a
-    // running node (kubelet has no job) a stopped containerd stays stopped.
+    // back, whoever stopped it, and kubelet cannot run without it ("failed":
+    // containerd 1.6 and 1.7 exit 1 when stopped before their start is done).
+    // On a running node (kubelet has no job) a stopped containerd stays stopped.
     if (sd::manages_host(opts.paths) && sd::has_job("kubelet.service")) {
         std::optional<std::string> state = sd::active_state("containerd.service");
-        if (state && (*state == "deactivating" || (*state == "inactive" && !sd::has_job("containerd.service"))))
+        if (state && (*state == "deactivating" || *state == "failed" ||
+                      (*state == "inactive" && !sd::has_job("containerd.service"))))
             r.start("containerd.service", "containerd is not running and kubelet's start waits for it");
     }
     return r;
