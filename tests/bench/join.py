@@ -257,10 +257,12 @@ def whole_boot_lazy(a, build, share, layer, stage, image, work):
     # the image once: a rebuild between two boots (a changed guest file) would give the
     # rounds different images, each with its own placement of the files' blocks
     rootfs_img = image_base() / "rootfs.img"
-    recorded_modes = [m for m in a.modes if m.startswith("ours-rec")]
-    if recorded_modes:
+    # a recording when any mode reads by it; the admin's list only where the unit reads it (the
+    # initramfs model's unit is masked: its list is the host reader's)
+    recorded = None
+    if any(m.startswith("ours-rec") for m in a.modes):
         recorded = record_boot(a, share, layer, stage, work, rootfs_img)
-        for m in recorded_modes:
+        for m in [m for m in a.modes if m.startswith("ours-rec") and m not in INITRD_MODES]:
             etc = layers[m] / "etc/eks-node"
             etc.mkdir(parents=True, exist_ok=True)
             (etc / "readahead.list").write_text(recorded)
@@ -494,8 +496,9 @@ def main():
     if a.lazy and a.n > 0 and float(a.lazy.split(",")[0]) > 0 and not shutil.which("nbdfuse"):
         raise SystemExit("join: --lazy under nspawn needs nbdfuse (apt-get install libnbd-bin)")
     build = pathlib.Path(a.build_dir).resolve()
-    # the guest's IMDS, answering in microseconds as EC2's does
-    fake_imds = build / "tests/fake-imds/fake-imds"
+    # the guest's IMDS, answering in microseconds as EC2's does; EKS_NODE_FAKE_IMDS as for
+    # tests/vm: another build's (an older commit's build, measured against this one, may have none)
+    fake_imds = pathlib.Path(os.environ.get("EKS_NODE_FAKE_IMDS") or build / "tests/fake-imds/fake-imds")
     if not fake_imds.exists():
         raise SystemExit("join: no %s: build it (ninja -C %s tests/fake-imds/fake-imds)" % (fake_imds, build))
     image = rootfs()
