@@ -52,6 +52,7 @@ LAZY_DEFAULT = "20,512,64"
 THROTTLE_IO_SIZE = 256 * 1024
 from join_boot import (WORK, boot, image_base, image_render, lazy_root, log, prepare, rootfs, run,  # noqa: E402
                        static_layer, usrmerge)
+import join_breakdown  # noqa: E402
 from join_readahead import INITRD_MODES, readahead_layer, readahead_modes, record_boot  # noqa: E402
 
 
@@ -123,6 +124,7 @@ def report_whole(label, ours, static, vm):
     # every pair's ratio, smallest first: the distribution, not only its middle and ends
     if ratios:
         print("  per pair, sorted: " + " ".join("%.2f" % r for r in sorted(ratios)))
+    join_breakdown.report(ours, static)
     for name, recs in (("eks-node", ours), ("no bootstrapper", static)):
         print("\n-- systemd-analyze critical-chain kubelet.service, first %s boot:" % name)
         print(recs[0]["whole"]["critical_chain"].split("\n\n", 1)[-1].rstrip())

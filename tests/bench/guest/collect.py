@@ -148,7 +148,39 @@ def whole_boot():
     r = subprocess.run(["journalctl", "-b", "-u", READAHEAD_UNITS[0], "-o", "cat", "--no-pager"],
                        capture_output=True, text=True)
     rec["readahead_line"] = next((line for line in reversed(r.stdout.splitlines()) if line.startswith("read ")), "")
+    rec["units"] = unit_times()
     return rec
+
+
+# what join.py's whole-boot breakdown walks: when each unit left "inactive", when its main
+# process was forked, when it was up, and what it is ordered after (its critical chain)
+UNIT_PROPS = ["Id", "InactiveExitTimestampMonotonic", "ExecMainStartTimestampMonotonic",
+              "ActiveEnterTimestampMonotonic", "InactiveEnterTimestampMonotonic", "After"]
+
+
+def unit_times():
+    """Every loaded service, target, socket, mount and device unit that started this boot:
+    {unit: {"start": us, "exec": us, "up": us, "after": [...]}}, CLOCK_MONOTONIC. One
+    `systemctl show` of them all (its records are separated by blank lines)."""
+    r = subprocess.run(["systemctl", "show", "-p", ",".join(UNIT_PROPS), "*.service", "*.target",
+                        "*.socket", "*.mount", "*.device", "*.slice", "*.path"],
+                       capture_output=True, text=True)
+    units = {}
+    for block in r.stdout.split("\n\n"):
+        raw = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        num = {p: int(raw[p]) if raw.get(p, "").isdigit() else 0 for p in UNIT_PROPS[1:5]}
+        # up: active; a oneshot without RemainAfterExit= is never active, its end is when it
+        # went inactive again after its start
+        up = num["ActiveEnterTimestampMonotonic"]
+        if not up and num["InactiveEnterTimestampMonotonic"] > num["InactiveExitTimestampMonotonic"] > 0:
+            up = num["InactiveEnterTimestampMonotonic"]
+        # never started this boot: left out
+        if not raw.get("Id") or not up:
+            continue
+        units[raw["Id"]] = {"start": num["InactiveExitTimestampMonotonic"],
+                            "exec": num["ExecMainStartTimestampMonotonic"],
+                            "up": up, "after": raw.get("After", "").split()}
+    return units
 
 
 def save_rendered(out):
