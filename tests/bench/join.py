@@ -430,16 +430,42 @@ def cgroup2_options():
     return None
 
 
+def set_cgroup2(options, check=True):
+    """Every cgroup2 mount applies its options to the one hierarchy: a mount of our own,
+    at once unmounted, sets them for the host's and every container's."""
+    with tempfile.TemporaryDirectory(prefix="eks-node-bench-cg2.") as d:
+        r = subprocess.run(["mount", "-t", "cgroup2", "-o", ",".join(sorted(options)) or "defaults", "cgroup2", d],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            if check:
+                raise SystemExit("join: mount -t cgroup2 -o %s: %s" % (",".join(sorted(options)), r.stderr.strip()))
+            return False
+        run(["umount", d])
+    return True
+
+
+def favor_dynmods(before):
+    """A node's image sets cgroup2's favordynmods at boot (cgroup-favordynmods.service): a
+    process's move into a new cgroup, at every unit start, then no longer waits for an RCU
+    grace period (6-30 ms). The unit skips containers (it would change the host's
+    hierarchy), so under nspawn the bench sets it on the host for its boots, and
+    restore_cgroup2 puts the host's options back. Without it every unit start in the
+    boots costs PID 1 those milliseconds, the boots with eks-node (more units before
+    kubelet) more than the others: measured 2026-12-01, docs/performance.md."""
+    if before is None or "favordynmods" in before:
+        return
+    if set_cgroup2(before | {"favordynmods"}, check=False):
+        log("cgroup2: favordynmods set for the boots, as the image's cgroup-favordynmods.service sets it on a node")
+    else:
+        log("cgroup2: this kernel has no favordynmods (Linux < 6.0): unit starts wait for RCU grace periods")
+
+
 def restore_cgroup2(before):
-    """The image sets favordynmods on cgroup2 at boot (cgroup-favordynmods.service).
-    Without user namespaces the container shares the host's one cgroup2 hierarchy,
-    so that flag outlives the boots: put the host's options back (every cgroup2
-    mount applies its options to the hierarchy)."""
+    """favor_dynmods changed the host's one cgroup2 hierarchy (no user namespaces: the
+    containers share it), so the flag would outlive the boots: put the host's options back."""
     if before is None or cgroup2_options() == before:
         return
-    with tempfile.TemporaryDirectory(prefix="eks-node-bench-cg2.") as d:
-        run(["mount", "-t", "cgroup2", "-o", ",".join(sorted(before)) or "defaults", "cgroup2", d])
-        run(["umount", d])
+    set_cgroup2(before)
     log("restored the host's cgroup2 options: %s" % (",".join(sorted(before)) or "(none)"))
 
 
@@ -452,6 +478,9 @@ def main():
     ap.add_argument("--steps-n", type=int, default=10, help="host runs per step for CPU/RSS (0: skip)")
     ap.add_argument("--override", action="append", metavar="KEY=VALUE",
                     help="experiment: add this [Service] setting to every step and its floor twin")
+    ap.add_argument("--no-favordynmods", action="store_true",
+                    help="leave the host's cgroup2 as it is (a node's image sets favordynmods at boot; "
+                         "without it every unit start waits for RCU grace periods)")
     ap.add_argument("--sandbox-cost", action="store_true",
                     help="instead: one boot running guest/sandbox-cost.sh (what each sandboxing setting costs)")
     ap.add_argument("--image-render", choices=["yes", "no"], default="yes",
@@ -511,6 +540,8 @@ def main():
     raw = {}
     cgroup2_before = cgroup2_options()
     atexit.register(restore_cgroup2, cgroup2_before)
+    if not a.no_favordynmods:
+        favor_dynmods(cgroup2_before)
     if a.sandbox_cost:
         share, layer = prepare("plain", stage, image, work, fake_imds)
         shutil.copy(HERE / "guest/sandbox-cost.sh", share / "in/scenario/check.sh")

@@ -105,6 +105,22 @@ def report(ours_recs, static_recs, out=print):
     for unit, ls in sorted(links.items(), key=lambda kv: statistics.median(l["up"] for l in kv[1])):
         out("%-40s %4d/%-4d waited %s ran %s" % ("    " + unit, len(ls), len(split),
                                               mmm(l["waited"] for l in ls), mmm(l["ran"] for l in ls)))
+    # what the eks-node boot ran that the other did not, ended before kubelet's fork: the
+    # CPU its cgroups took (the steps' programs and their sandboxes' setup; not PID 1's own
+    # work for them, which is init.scope's) on the CPUs containerd's start shares
+    extra = []
+    for a, b in pairs:
+        fork = critical_chain(a["units"])[-1]["up"]
+        extra.append({u: v.get("cpu", 0) for u, v in a["units"].items()
+                      if u not in b["units"] and v["start"] and v["up"] <= fork})
+    out("%-52s %22s" % ("  units only the eks-node boot ran before kubelet", mmm(len(e) * 1000 for e in extra)))
+    out("%-52s %22s" % ("  their CPU (cgroups' CPUUsageNSec)", mmm(sum(e.values()) for e in extra)))
+    cpu = {}
+    for e in extra:
+        for u, c in e.items():
+            cpu.setdefault(u, []).append(c)
+    for u, c in sorted(cpu.items(), key=lambda kv: -statistics.median(kv[1]))[:8]:
+        out("%-52s %22s" % ("    " + u, mmm(c)))
     # every unit up in both boots, by its up time's difference per pair (PID 1 to up): the
     # units the eks-node boot delays (CPU its steps take) or speeds up; the largest by median
     both = {}

@@ -155,12 +155,13 @@ def whole_boot():
 # what join.py's whole-boot breakdown walks: when each unit left "inactive", when its main
 # process was forked, when it was up, and what it is ordered after (its critical chain)
 UNIT_PROPS = ["Id", "InactiveExitTimestampMonotonic", "ExecMainStartTimestampMonotonic",
-              "ActiveEnterTimestampMonotonic", "InactiveEnterTimestampMonotonic", "After"]
+              "ActiveEnterTimestampMonotonic", "InactiveEnterTimestampMonotonic", "CPUUsageNSec", "After"]
 
 
 def unit_times():
     """Every loaded service, target, socket, mount and device unit that started this boot:
-    {unit: {"start": us, "exec": us, "up": us, "after": [...]}}, CLOCK_MONOTONIC. One
+    {unit: {"start": us, "exec": us, "up": us, "cpu": us, "after": [...]}}, CLOCK_MONOTONIC;
+    cpu: the unit's cgroup's CPU time so far (0 without accounting). One
     `systemctl show` of them all (its records are separated by blank lines)."""
     r = subprocess.run(["systemctl", "show", "-p", ",".join(UNIT_PROPS), "*.service", "*.target",
                         "*.socket", "*.mount", "*.device", "*.slice", "*.path"],
@@ -168,7 +169,7 @@ def unit_times():
     units = {}
     for block in r.stdout.split("\n\n"):
         raw = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        num = {p: int(raw[p]) if raw.get(p, "").isdigit() else 0 for p in UNIT_PROPS[1:5]}
+        num = {p: int(raw[p]) if raw.get(p, "").isdigit() else 0 for p in UNIT_PROPS[1:6]}
         # up: active; a oneshot without RemainAfterExit= is never active, its end is when it
         # went inactive again after its start
         up = num["ActiveEnterTimestampMonotonic"]
@@ -179,7 +180,7 @@ def unit_times():
             continue
         units[raw["Id"]] = {"start": num["InactiveExitTimestampMonotonic"],
                             "exec": num["ExecMainStartTimestampMonotonic"],
-                            "up": up, "after": raw.get("After", "").split()}
+                            "up": up, "cpu": num["CPUUsageNSec"] // 1000, "after": raw.get("After", "").split()}
     return units
 
 

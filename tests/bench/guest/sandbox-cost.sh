@@ -41,14 +41,22 @@ for v in "${variants[@]}"; do
   } >"/run/systemd/system/sbx-$i.service"
 done
 systemctl daemon-reload
+# and the CPU the unit's cgroup took (CPUUsageNSec, read before the stop removes the
+# cgroup): the forked child's setup and /bin/true, which a step's program adds its own to
+cpus=()
 for v in "${variants[@]}"; do
-  u=${name[$v]} spans=()
+  u=${name[$v]} spans=() cpu=()
   for _ in 1 2 3 4 5 6 7; do
     systemctl start "$u"
     a=$(systemctl show -P ExecMainStartTimestampMonotonic "$u")
     b=$(systemctl show -P ExecMainExitTimestampMonotonic "$u")
+    c=$(systemctl show -P CPUUsageNSec "$u")
     systemctl stop "$u"
     spans+=("$(awk -v d="$((b - a))" 'BEGIN { printf "%.1f", d / 1000 }')")
+    [[ $c =~ ^[0-9]+$ ]] && cpu+=("$(awk -v d="$c" 'BEGIN { printf "%.1f", d / 1e6 }')")
   done
   printf '%-40s %s\n' "$v" "$(printf '%s\n' "${spans[@]}" | sort -g | tr '\n' ' ')"
+  cpus+=("$(printf '%-40s %s' "$v" "$(printf '%s\n' "${cpu[@]}" | sort -g | tr '\n' ' ')")")
 done
+echo "cgroup CPU of the same starts, ms (7 runs, sorted)"
+printf '%s\n' "${cpus[@]}"
