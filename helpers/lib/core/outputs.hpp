@@ -66,6 +66,8 @@ inline constexpr Output all[] = {
     {.path = path::config_json, .mode = 0600, .format = Format::json, .step = "config", .secret = true},
     // only with settings.preflight.policy = "fail": which of the two preflight units runs
     {.path = path::preflight_gate_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
+    // only when eks-node-system has work (render::system_due): its unit's condition
+    {.path = path::system_due_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
     // spec.instance.environment.default, and one file per other section, named
     // after its unit: proxy URLs with credentials, typically
     {.path = path::default_env, .mode = 0600, .format = Format::env, .step = "system", .secret = true,

@@ -27,6 +27,9 @@ inline constexpr std::string_view warm_pool_marker = "/run/eks-node/warm-pool";
 // eks-node-preflight's runs them beside kubelet's start (eks-node-preflight(8)).
 // Written and removed by eks-node-config.
 inline constexpr std::string_view preflight_gate_marker = "/run/eks-node/preflight-gate";
+// eks-node-config's answer to whether eks-node-system has work (its reason, one
+// line), read by that unit's ConditionPathExists=
+inline constexpr std::string_view system_due_marker = "/run/eks-node/system-due";
 inline constexpr std::string_view ca_crt = "/etc/kubernetes/pki/ca.crt";
 // NVIDIA's runc wrapper, which hands a container the GPUs it asks for; an
 // image that has it installed wants containers to run through it.

@@ -157,6 +157,14 @@ bool sets_dns(const json& cfg);
 // render_system() wrote a new or changed sysctl.d file (path::sysctl_conf),
 // which systemd-sysctl has yet to apply.
 bool sysctls_changed(const StepResult& r);
+// Why eks-node-system has work under `paths`, or nullopt when it has none: the
+// configuration sets a service environment, name servers or search domains, or
+// sysctls, or a file of its from an earlier run is there to withdraw (all are under
+// /run, so at boot only the configuration counts). eks-node-config writes the
+// answer for the unit's ConditionPathExists= (path::system_due_marker), so a node
+// that asks for none of these starts no process for it. A configuration it would
+// refuse counts as work: eks-node-system reports it, naming the field.
+std::optional<std::string> system_due(const json& cfg, const Paths& paths);
 
 // What config.toml imports: AL2's drop-in directory, whose files (written by
 // the image, by user data scripts, by an admin) containerd itself loads at

@@ -214,6 +214,25 @@ bool sysctls_changed(const StepResult& r) {
 
 bool sets_dns(const json& cfg) { return resolved_dropin(cfg).has_value(); }
 
+std::optional<std::string> system_due(const json& cfg, const Paths& paths) {
+    try {
+        const ServiceEnvironment env = service_environment(cfg);
+        if (!env.defaults.empty()) return "spec.instance.environment.default sets variables";
+        for (const EnvSection& s : env.units)
+            if (!s.vars.empty()) return fmt::format("spec.instance.environment.{} sets variables", s.key);
+        if (resolved_dropin(cfg)) return "spec.instance.network sets name servers or search domains";
+        if (sysctl_conf(cfg)) return "settings.sysctls (or settings.profile) sets kernel parameters";
+    } catch (const std::exception&) {
+        return "the configuration's service environment, network or sysctls are refused: eks-node-system says why";
+    }
+    // a file from an earlier run (a re-run after a change): withdrawn by the step
+    for (const outputs::Output* o : outputs::of_step("system")) {
+        std::vector<std::string> present = outputs::present(*o, paths);
+        if (!present.empty()) return fmt::format("{} is there from an earlier run", present.front());
+    }
+    return std::nullopt;
+}
+
 StepResult render_system(const json& cfg, const Paths& paths) {
     StepResult r;
     render_environment(r, cfg, paths);

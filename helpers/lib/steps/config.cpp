@@ -204,6 +204,22 @@ void order_kubelet_after_cloud_init(const Paths& paths, const json& cfg) {
     sd::start_unit("eks-node-cloud-init.service");
 }
 
+// Whether eks-node-system has work (eks-node-system(8), WHEN IT RUNS): its unit's
+// condition reads this marker when it starts, after this step, so a node whose
+// configuration sets no service environment, DNS or sysctls forks no process for it
+// (a unit start costs 10-14 ms of CPU beside containerd's start on a 2-CPU node,
+// docs/performance.md). A re-run that gives it work starts it: this step's restart
+// reaches only an active eks-node-system, and a skipped one is inactive.
+void mark_system_due(const StepOptions& opts, const json& cfg, StepResult& r) {
+    fs::path marker = opts.paths.of(path::system_due_marker);
+    const std::optional<std::string> why = render::system_due(cfg, opts.paths);
+    const WriteResult w =
+        why ? write_file_atomic(marker, *why + "\n", outputs::of(path::system_due_marker).mode) : remove_file(marker);
+    r.add(marker, w);
+    if (!why) log::info("eks-node-system has nothing to do: no service environment, DNS or sysctls configured");
+    if (why && w == WriteResult::written && sd::manages_host(opts.paths)) sd::start_unit("eks-node-system.service");
+}
+
 }  // namespace
 
 StepResult config(const StepOptions& opts) {
@@ -232,6 +248,7 @@ StepResult config(const StepOptions& opts) {
         // eks-node.target's job for it is queued already and this one merges with it.
         if (g == WriteResult::written && sd::manages_host(opts.paths))
             sd::start_unit(gated ? "eks-node-preflight-gate.service" : "eks-node-preflight.service");
+        mark_system_due(opts, cfg, r);
     }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
     // After the reload, whose start of eks-node.target wants containerd again.

@@ -208,3 +208,34 @@ TEST_CASE("only the lines that have values, in the order nodeadm writes them", "
     CHECK(sets_dns(with_instance(R"({"network": {"domains": ["a.example"]}})")));
     CHECK_FALSE(sets_dns(base_config()));
 }
+
+TEST_CASE("system_due: work only for a configured environment, DNS or sysctls, or a file to withdraw",
+          "[render][system]") {
+    TempDir root;
+    const Paths paths(root.path);
+    // base_config() is a bare NodeConfig's: nothing for eks-node-system, whose unit then forks nothing
+    CHECK_FALSE(system_due(base_config(), paths));
+    // an empty section writes no file: still nothing
+    CHECK_FALSE(system_due(with_instance(R"({"environment": {"nothing": {}}})"), paths));
+    CHECK(system_due(with_instance(R"({"environment": {"default": {"A": "1"}}})"), paths).value() ==
+          "spec.instance.environment.default sets variables");
+    CHECK(system_due(with_instance(R"({"environment": {"foo": {"A": "1"}}})"), paths).value() ==
+          "spec.instance.environment.foo sets variables");
+    CHECK(system_due(with_instance(R"({"network": {"nameservers": ["10.0.0.2"]}})"), paths).value() ==
+          "spec.instance.network sets name servers or search domains");
+    json sysctls = base_config();
+    sysctls["settings"]["sysctls"] = {{"vm.max_map_count", 262144}};
+    CHECK(system_due(sysctls, paths).value().starts_with("settings.sysctls"));
+    // what eks-node-system would refuse is its to report, naming the field: due
+    CHECK(system_due(with_instance(R"({"environment": {"default": {"A B": "1"}}})"), paths).has_value());
+
+    // a run with work leaves files; the configuration without them still has work: withdrawing
+    render_system(with_instance(three_units), paths);
+    const std::optional<std::string> left = system_due(base_config(), paths);
+    REQUIRE(left);
+    CHECK(left->ends_with("is there from an earlier run"));
+    // that run withdraws them all; then there is nothing left to do
+    render_system(base_config(), paths);
+    CHECK(env_files(root).empty());
+    CHECK_FALSE(system_due(base_config(), paths));
+}

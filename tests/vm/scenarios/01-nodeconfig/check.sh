@@ -11,9 +11,20 @@ set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 
-for unit in eks-node-imds eks-node-config eks-node-system eks-node-ca eks-node-kubelet eks-node-containerd; do
+for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd; do
   check "$unit.service is active" systemctl is-active "$unit.service"
 done
+# this user data sets no service environment, DNS or sysctls: eks-node-config leaves no
+# marker and eks-node-system's condition skips it, no process started (eks-node-system(8),
+# WHEN IT RUNS); 17-environment-dns and 28-workload-profile are the runs with work
+system_skipped() {
+  local props
+  props=$(systemctl show -p ConditionResult -p ActiveState -p Result -p ExecMainPID -p InvocationID eks-node-system.service)
+  [[ $props == *"ConditionResult=no"* && $props == *"ActiveState=inactive"* && $props == *"Result=success"* &&
+    $props == *"ExecMainPID=0"* && ! -e /run/eks-node/system-due ]] || { echo "$props"; return 1; }
+  journal -b -u eks-node-config -o cat --no-pager | grep -q "eks-node-system has nothing to do"
+}
+check "eks-node-system skipped by its condition: nothing to do, no process" system_skipped
 check "eks-node.target is active" systemctl is-active eks-node.target
 check "containerd is active" systemctl is-active containerd.service
 check "kubelet is active" systemctl is-active kubelet.service
@@ -244,7 +255,7 @@ check "... kubelet active again, eks-node-failed.target stopped" \
 # raced: under load the propagated run had not started yet when the check looked.)
 all_steps_active() {
   local u
-  for u in eks-node-imds eks-node-config eks-node-system eks-node-ca eks-node-kubelet eks-node-containerd; do
+  for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd; do
     systemctl is-active --quiet "$u.service" || return 1
   done
 }
