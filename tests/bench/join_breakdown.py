@@ -55,8 +55,9 @@ def parting(chain, other):
 
 
 def pair(ours_boot, static_boot):
-    """One pair's difference, split: {"diff", "parting", "before", "after_ours",
-    "after_static", "links"} in µs; links: the eks-node boot's chain after the parting point."""
+    """One pair's difference, split: {"diff", "parting", "fork", "before", "after_ours",
+    "after_static", "links"} in µs; fork: kubelet's in the eks-node boot (its clock); links:
+    the eks-node boot's chain after the parting point."""
     a, b = ours_boot["units"], static_boot["units"]
     chain = critical_chain(a)
     p = parting(chain, b)
@@ -67,7 +68,7 @@ def pair(ours_boot, static_boot):
     za, zb = ours_boot["userspace_us"], static_boot["userspace_us"]
     names = [l["unit"] for l in chain]
     after = chain[names.index(p) + 1:] if p in names else chain
-    return {"diff": (ka - za) - (kb - zb), "parting": p or "PID 1",
+    return {"diff": (ka - za) - (kb - zb), "parting": p or "PID 1", "fork": ka,
             "before": (pa - za) - (pb - zb), "after_ours": ka - pa, "after_static": kb - pb,
             "links": after}
 
@@ -109,10 +110,9 @@ def report(ours_recs, static_recs, out=print):
     # CPU its cgroups took (the steps' programs and their sandboxes' setup; not PID 1's own
     # work for them, which is init.scope's) on the CPUs containerd's start shares
     extra = []
-    for a, b in pairs:
-        fork = critical_chain(a["units"])[-1]["up"]
+    for (a, b), s in zip(pairs, split):
         extra.append({u: v.get("cpu", 0) for u, v in a["units"].items()
-                      if u not in b["units"] and v["start"] and v["up"] <= fork})
+                      if u not in b["units"] and v["start"] and v["up"] <= s["fork"]})
     out("%-52s %22s" % ("  units only the eks-node boot ran before kubelet", mmm(len(e) * 1000 for e in extra)))
     out("%-52s %22s" % ("  their CPU (cgroups' CPUUsageNSec)", mmm(sum(e.values()) for e in extra)))
     cpu = {}
