@@ -204,20 +204,40 @@ void order_kubelet_after_cloud_init(const Paths& paths, const json& cfg) {
     sd::start_unit("eks-node-cloud-init.service");
 }
 
-// Whether eks-node-system has work (eks-node-system(8), WHEN IT RUNS): its unit's
-// condition reads this marker when it starts, after this step, so a node whose
-// configuration sets no service environment, DNS or sysctls forks no process for it
-// (a unit start costs 10-14 ms of CPU beside containerd's start on a 2-CPU node,
-// docs/performance.md). A re-run that gives it work starts it: this step's restart
-// reaches only an active eks-node-system, and a skipped one is inactive.
-void mark_system_due(const StepOptions& opts, const json& cfg, StepResult& r) {
-    fs::path marker = opts.paths.of(path::system_due_marker);
-    const std::optional<std::string> why = render::system_due(cfg, opts.paths);
+// A marker that a unit's ConditionPathExists= reads when the unit starts, after this step:
+// written with `content`, or removed when there is none. A re-run that changed it starts
+// `start_on_change` (none when empty): this step's restart reaches only the units that are
+// active (restarts travel Requires= as try-restarts), and one its condition skipped is
+// inactive. At boot, eks-node.target's job for that unit is queued already and this one
+// merges with it. A --config= run writes no node state and does not come here.
+void set_condition_marker(const StepOptions& opts, std::string_view marker_path,
+                          const std::optional<std::string>& content, std::string_view start_on_change, StepResult& r) {
+    fs::path marker = opts.paths.of(marker_path);
     const WriteResult w =
-        why ? write_file_atomic(marker, *why + "\n", outputs::of(path::system_due_marker).mode) : remove_file(marker);
+        content ? write_file_atomic(marker, *content, outputs::of(marker_path).mode) : remove_file(marker);
     r.add(marker, w);
+    if (w == WriteResult::written && !start_on_change.empty() && sd::manages_host(opts.paths))
+        sd::start_unit(start_on_change);
+}
+
+// Whether eks-node-system has work (eks-node-system(8), WHEN IT RUNS): a node whose
+// configuration sets no service environment, DNS or sysctls forks no process for it (a unit
+// start costs 10-14 ms of CPU beside containerd's start on a 2-CPU node, docs/performance.md).
+void mark_system_due(const StepOptions& opts, const json& cfg, StepResult& r) {
+    const std::optional<std::string> why = render::system_due(cfg, opts.paths);
+    set_condition_marker(opts, path::system_due_marker, why ? std::optional(*why + "\n") : std::nullopt,
+                         why ? "eks-node-system.service" : "", r);
     if (!why) log::info("eks-node-system has nothing to do: no service environment, DNS or sysctls configured");
-    if (why && w == WriteResult::written && sd::manages_host(opts.paths)) sd::start_unit("eks-node-system.service");
+}
+
+// Which preflight unit runs (eks-node-preflight(8)): with policy "fail" the gate, ordered
+// before kubelet; otherwise the report after kubelet's start, which then waits for nothing
+// that cannot hold it back. A re-run that switched the policy starts the unit whose
+// condition now holds.
+void mark_preflight_gate(const StepOptions& opts, const json& cfg, StepResult& r) {
+    const bool gated = preflight_policy(cfg) == "fail";
+    set_condition_marker(opts, path::preflight_gate_marker, gated ? std::optional<std::string>("fail\n") : std::nullopt,
+                         gated ? "eks-node-preflight-gate.service" : "eks-node-preflight.service", r);
 }
 
 }  // namespace
@@ -232,22 +252,8 @@ StepResult config(const StepOptions& opts) {
     if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
     WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
     r.add(out, w);
-    // Which preflight unit runs (eks-node-preflight(8)): with policy "fail" the gate, ordered
-    // before kubelet; otherwise the report beside kubelet's start, which then waits for
-    // nothing that cannot hold it back. Their conditions read this marker when they start,
-    // after this step. A --config= run writes no node state: it leaves the marker alone.
     if (generator_reads_it) {
-        fs::path gate = opts.paths.of(path::preflight_gate_marker);
-        const bool gated = preflight_policy(cfg) == "fail";
-        const WriteResult g = gated ? write_file_atomic(gate, "fail\n", outputs::of(path::preflight_gate_marker).mode)
-                                    : remove_file(gate);
-        r.add(gate, g);
-        // A re-run that switched the policy: the unit whose condition now holds gets a start job.
-        // This step's restart re-runs only the preflight unit that was active (restarts travel
-        // Requires= as try-restarts), and the other one was skipped, so inactive. At boot,
-        // eks-node.target's job for it is queued already and this one merges with it.
-        if (g == WriteResult::written && sd::manages_host(opts.paths))
-            sd::start_unit(gated ? "eks-node-preflight-gate.service" : "eks-node-preflight.service");
+        mark_preflight_gate(opts, cfg, r);
         mark_system_due(opts, cfg, r);
     }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);

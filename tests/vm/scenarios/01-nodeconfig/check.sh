@@ -54,7 +54,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)')
 check "eks-node-telemetry's peak RSS (${telemetry_rss:-?} KiB) is far below its 256M bound" \
   test "${telemetry_rss:-999999}" -lt 65536
 # eks-node-preflight(8): example.com does not resolve in the VM (no DNS server), so the
-# default policy warns once, naming the stage, beside kubelet's start (UNITS)
+# default policy warns once, naming the stage, after kubelet's start (UNITS)
 check "eks-node-preflight warned once: the API server's name does not resolve" bash -c '
   n=$(journal -b -u eks-node-preflight.service -p warning --no-pager -o cat |
     grep -c "the API server at https://example.com is unreachable: DNS: .*settings.preflight.policy = \"warn\"")
@@ -63,6 +63,14 @@ check "kubelet waited for no report: ordered after the gate alone, which its con
   after=$(systemctl show -P After kubelet.service)
   grep -qw eks-node-preflight-gate.service <<<"$after" && ! grep -qw eks-node-preflight.service <<<"$after" &&
     [[ $(systemctl show -P ConditionResult eks-node-preflight-gate.service) == no && ! -e /run/eks-node/preflight-gate ]]'
+# ...and it runs after kubelet's fork, so its CPU is not in containerd's and kubelet's start
+# (docs/performance.md): its unit orders it after kubelet.service (Type=simple), and its
+# process started no sooner than kubelet's did
+check "the report started after kubelet's fork" bash -c '
+  grep -qw kubelet.service <<<"$(systemctl show -P After eks-node-preflight.service)" &&
+    k=$(systemctl show -P ExecMainStartTimestampMonotonic kubelet.service) &&
+    p=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-preflight.service) &&
+    [[ $k -gt 0 && $p -ge $k ]]'
 check "list-dependencies shows every step, containerd and kubelet" \
   bash -c 'deps=$(systemctl list-dependencies --plain --no-legend eks-node.target)
     for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-preflight \
