@@ -53,6 +53,7 @@ THROTTLE_IO_SIZE = 256 * 1024
 from join_boot import (WORK, boot, image_base, image_render, lazy_root, log, prepare, rootfs, run,  # noqa: E402
                        static_layer, usrmerge)
 import join_breakdown  # noqa: E402
+from join_breakdown import mmm  # noqa: E402
 from join_readahead import INITRD_MODES, readahead_layer, readahead_modes, record_boot  # noqa: E402
 
 
@@ -325,13 +326,6 @@ def ms(us):
 def span(rec, start, end):
     a, b = rec.get(start), rec.get(end)
     return ms(b - a) if a and b and b >= a else None
-
-
-def mmm(values, fmt="%7.1f %6.1f %6.1f"):
-    v = [x for x in values if x is not None]
-    if not v:
-        return "-"
-    return fmt % (statistics.median(v), min(v), max(v))
 
 
 def report(name, boots, host, label):

@@ -73,9 +73,15 @@ def pair(ours_boot, static_boot):
             "links": after}
 
 
-def mmm(values):
-    v = sorted(x / 1000 for x in values)
-    return "%7.1f %6.1f %6.1f" % (statistics.median(v), v[0], v[-1]) if v else "%7s" % "-"
+def mmm(values, fmt="%7.1f %6.1f %6.1f", per=1):
+    """median min max of the values that are there (divided by `per`), or a dash; join.py's too"""
+    v = sorted(x / per for x in values if x is not None)
+    return fmt % (statistics.median(v), v[0], v[-1]) if v else "%7s" % "-"
+
+
+def mmm_ms(values):
+    """the same, of microseconds, in milliseconds"""
+    return mmm(values, per=1000)
 
 
 def report(ours_recs, static_recs, out=print):
@@ -92,10 +98,10 @@ def report(ours_recs, static_recs, out=print):
     for s in split:
         points[s["parting"]] = points.get(s["parting"], 0) + 1
     out("  parting point (pairs): " + ", ".join("%s (%d)" % kv for kv in sorted(points.items(), key=lambda kv: -kv[1])))
-    out("%-52s %22s" % ("  difference, kubelet's fork", mmm(s["diff"] for s in split)))
-    out("%-52s %22s" % ("  of it before the parting point (same units)", mmm(s["before"] for s in split)))
-    out("%-52s %22s" % ("  parting point -> kubelet, eks-node", mmm(s["after_ours"] for s in split)))
-    out("%-52s %22s" % ("  parting point -> kubelet, no bootstrapper", mmm(s["after_static"] for s in split)))
+    out("%-52s %22s" % ("  difference, kubelet's fork", mmm_ms(s["diff"] for s in split)))
+    out("%-52s %22s" % ("  of it before the parting point (same units)", mmm_ms(s["before"] for s in split)))
+    out("%-52s %22s" % ("  parting point -> kubelet, eks-node", mmm_ms(s["after_ours"] for s in split)))
+    out("%-52s %22s" % ("  parting point -> kubelet, no bootstrapper", mmm_ms(s["after_static"] for s in split)))
     # the eks-node boots' links after the parting point, by unit: how often on the chain,
     # what it waited for its start (its start job's queue, the gate's up -> its start) and ran
     links = {}
@@ -105,7 +111,7 @@ def report(ours_recs, static_recs, out=print):
     out("  eks-node boots, chain after the parting point: unit, on it in pairs, waited, ran")
     for unit, ls in sorted(links.items(), key=lambda kv: statistics.median(l["up"] for l in kv[1])):
         out("%-40s %4d/%-4d waited %s ran %s" % ("    " + unit, len(ls), len(split),
-                                              mmm(l["waited"] for l in ls), mmm(l["ran"] for l in ls)))
+                                              mmm_ms(l["waited"] for l in ls), mmm_ms(l["ran"] for l in ls)))
     # what the eks-node boot ran that the other did not, ended before kubelet's fork: the
     # CPU its cgroups took (the steps' programs and their sandboxes' setup; not PID 1's own
     # work for them, which is init.scope's) on the CPUs containerd's start shares
@@ -113,14 +119,14 @@ def report(ours_recs, static_recs, out=print):
     for (a, b), s in zip(pairs, split):
         extra.append({u: v.get("cpu", 0) for u, v in a["units"].items()
                       if u not in b["units"] and v["start"] and v["up"] <= s["fork"]})
-    out("%-52s %22s" % ("  units only the eks-node boot ran before kubelet", mmm(len(e) * 1000 for e in extra)))
-    out("%-52s %22s" % ("  their CPU (cgroups' CPUUsageNSec)", mmm(sum(e.values()) for e in extra)))
+    out("%-52s %22s" % ("  units only the eks-node boot ran before kubelet", mmm_ms(len(e) * 1000 for e in extra)))
+    out("%-52s %22s" % ("  their CPU (cgroups' CPUUsageNSec)", mmm_ms(sum(e.values()) for e in extra)))
     cpu = {}
     for e in extra:
         for u, c in e.items():
             cpu.setdefault(u, []).append(c)
     for u, c in sorted(cpu.items(), key=lambda kv: -statistics.median(kv[1]))[:8]:
-        out("%-52s %22s" % ("    " + u, mmm(c)))
+        out("%-52s %22s" % ("    " + u, mmm_ms(c)))
     # every unit up in both boots, by its up time's difference per pair (PID 1 to up): the
     # units the eks-node boot delays (CPU its steps take) or speeds up; the largest by median
     both = {}
@@ -132,4 +138,4 @@ def report(ours_recs, static_recs, out=print):
     common.sort(key=lambda t: -abs(t[0]))
     out("  units of both boots, up later with eks-node by (per pair), the 10 largest:")
     for _, u, d in common[:10]:
-        out("%-52s %22s" % ("    " + u, mmm(d)))
+        out("%-52s %22s" % ("    " + u, mmm_ms(d)))
