@@ -74,6 +74,7 @@ struct Verdict {
     bool failed = false;
     bool cannot_heal = false;  // exit status 6 (bad input) or 75 (its deadline passed)
     std::string line;          // the console line, one line
+    bool pass_ended = true;    // false while a warm pool holds kubelet back: the pass goes on at InService
 };
 // The verdict of a status_report(): the first failed step (in the order they
 // ran) with its exit status and last error line, or the chain's time.

@@ -15,7 +15,9 @@
 #include "cli/commands.hpp"
 #include "config/merge.hpp"
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/outputs.hpp"
 #include "core/systemd.hpp"
 #include "core/text.hpp"
 #include "input/fragments.hpp"
@@ -65,6 +67,7 @@ Verdict verdict_of(const json& report) {
             "eks-node: node prepared in an Auto Scaling warm pool ({}): kubelet held back until the instance is "
             "InService (eks-node-warm-pool)",
             text_of(w->value("targetLifecycleState", json(nullptr))));
+        v.pass_ended = false;
         return v;
     }
     if (report.value("configured", false)) {
@@ -128,6 +131,13 @@ StepResult verdict(const StepOptions& opts) {
     // serial console and in the journal, one line each
     fmt::print("{}\n", v.line);
     std::fflush(stdout);
+    // and in /run/eks-node/verdict, the last pass's: that one has ended, which
+    // eks-node-containerd's unit reads (its condition), and what it found. Not
+    // while a warm pool holds kubelet: the pass ends at InService, and the steps
+    // that had nothing to do then still have none.
+    if (v.pass_ended)
+        r.add(opts.paths.of(path::verdict_file), write_file_atomic(opts.paths.of(path::verdict_file), v.line + "\n",
+                                                                   outputs::of(path::verdict_file).mode));
     return r;
 }
 

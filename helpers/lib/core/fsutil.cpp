@@ -144,6 +144,15 @@ size_t remove_stale_temp_files(const fs::path& p) {
     return removed;
 }
 
+bool file_holds(const fs::path& p, std::string_view data, mode_t mode) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != mode ||
+        static_cast<size_t>(st.st_size) != data.size())
+        return false;
+    const std::optional<std::string> cur = read_file_if_exists(p);
+    return cur && *cur == data;
+}
+
 WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t mode) {
     // A step killed between mkstemp and rename (SIGKILL, OOM, power loss)
     // leaves its temp file; the next write of the same output clears it,
@@ -151,11 +160,7 @@ WriteResult write_file_atomic(const fs::path& p, std::string_view data, mode_t m
     check_confined(p);
     remove_stale_temp_files(p);
 
-    struct stat st {};
-    if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode &&
-        static_cast<size_t>(st.st_size) == data.size()) {
-        if (auto cur = read_file_if_exists(p); cur && *cur == data) return WriteResult::unchanged;
-    }
+    if (file_holds(p, data, mode)) return WriteResult::unchanged;
 
     const fs::path dir = p.parent_path();
     std::error_code ec;

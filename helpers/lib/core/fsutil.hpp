@@ -52,6 +52,10 @@ void check_confined(const fs::path& p);
 
 enum class WriteResult { unchanged, written };
 
+// Whether `p` is a regular file holding exactly `data` with `mode`: what
+// write_file_atomic() leaves alone, asked without writing (a dry run).
+bool file_holds(const fs::path& p, std::string_view data, mode_t mode);
+
 // Writes `data` to `p` atomically: temp file in the same directory, fsync,
 // fchmod(mode), rename over the target, fsync the directory. Parent
 // directories are created (0755). If the file already holds exactly `data`

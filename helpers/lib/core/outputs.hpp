@@ -68,6 +68,8 @@ inline constexpr Output all[] = {
     {.path = path::preflight_gate_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
     // only when eks-node-system has work (render::system_due): its unit's condition
     {.path = path::system_due_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
+    // only when eks-node-containerd has work at boot (render::containerd_due): its unit's condition
+    {.path = path::containerd_due_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
     // spec.instance.environment.default, and one file per other section, named
     // after its unit: proxy URLs with credentials, typically
     {.path = path::default_env, .mode = 0600, .format = Format::env, .step = "system", .secret = true,
@@ -152,6 +154,8 @@ inline constexpr Output all[] = {
     {.path = path::eni_owner, .mode = 0644, .format = Format::text, .step = "network", .optional = true},
     // after the boot (eks-node-telemetry(8)); absent until it has run
     {.path = path::telemetry_textfile, .mode = 0644, .format = Format::text, .step = "telemetry", .optional = true},
+    // the verdict line of the last pass (eks-node-verdict(8)); absent until one ended
+    {.path = path::verdict_file, .mode = 0644, .format = Format::text, .step = "verdict", .optional = true},
 };
 // clang-format on
 

@@ -30,6 +30,12 @@ inline constexpr std::string_view preflight_gate_marker = "/run/eks-node/preflig
 // eks-node-config's answer to whether eks-node-system has work (its reason, one
 // line), read by that unit's ConditionPathExists=
 inline constexpr std::string_view system_due_marker = "/run/eks-node/system-due";
+// The same for eks-node-containerd (render::containerd_due): at boot its unit
+// runs only when this is there, or once the boot's pass is over (verdict_file)
+inline constexpr std::string_view containerd_due_marker = "/run/eks-node/containerd-due";
+// eks-node-verdict's line of the last pass over the chain: its presence says a
+// pass has ended, which lifts the boot's skip of an idle eks-node-containerd
+inline constexpr std::string_view verdict_file = "/run/eks-node/verdict";
 inline constexpr std::string_view ca_crt = "/etc/kubernetes/pki/ca.crt";
 // NVIDIA's runc wrapper, which hands a container the GPUs it asks for; an
 // image that has it installed wants containers to run through it.

@@ -59,6 +59,10 @@ struct StepResult {
     // Outputs their consumer reads at each use (a registry's hosts.toml, read
     // by containerd at each pull): written or removed, they restart nothing.
     std::vector<fs::path> read_per_use;
+    // A render that writes nothing (render::detail::put() and withdraw()):
+    // outputs say what a run would change, for eks-node-config to tell
+    // whether a later step has work (render::containerd_due)
+    bool dry_run = false;
     bool changed() const;
     void add(const fs::path& p, WriteResult r) { outputs.emplace_back(p, r); }
     void restart(std::string unit, std::string why);  // once per unit: the first reason is kept

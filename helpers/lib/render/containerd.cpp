@@ -438,35 +438,41 @@ StartInputs start_inputs(const json& cfg, const Paths& paths) {
 
 }  // namespace
 
-std::optional<std::string> containerd_restart_due(const json& cfg, const Paths& paths) {
+ContainerdWork containerd_work(const json& cfg, const Paths& paths) {
     // Quiet: eks-node-containerd logs the same lines when it renders.
     const log::Level was = log::level();
     log::set_level(log::Level::error);
-    std::optional<std::string> why;
+    ContainerdWork work;
     try {
-        check_runtime_handlers(cfg, paths);
-        check_registries(cfg);
-        const StartInputs in = start_inputs(cfg, paths);
-        auto differs = [&](std::string_view file, const std::string& bytes) {
-            std::optional<std::string> now = read_file_if_exists(paths.of(file));
-            return !now || *now != bytes;
+        const StepResult r = render_containerd(cfg, paths, true);
+        auto changes = [&](std::string_view file) -> std::optional<std::string> {
+            for (const auto& [p, w] : r.outputs)
+                if (w == WriteResult::written && p == paths.of(file)) return fmt::format("{} changes", file);
+            return std::nullopt;
         };
-        if (!in.modules_missing.empty()) why = in.modules_missing.front();
-        else if (differs(path::containerd_config, in.config_toml))
-            why = fmt::format("{} changes", path::containerd_config);
-        else if (differs(path::base_runtime_spec, in.base_runtime_spec))
-            why = fmt::format("{} changes", path::base_runtime_spec);
+        // what containerd reads at its start: a restart's reasons, in this order
+        if (!r.restarts.empty()) work.restart = r.restarts.front().why;
+        else if (auto c = changes(path::containerd_config)) work.restart = c;
+        else work.restart = changes(path::base_runtime_spec);
+        work.due = work.restart;
+        // else any other file (the SOCI configuration, a registry's), named as on the node
+        for (const auto& [p, w] : r.outputs)
+            if (!work.due && w == WriteResult::written)
+                work.due = fmt::format(
+                    "{} changes", paths.is_host() ? p.string() : "/" + p.lexically_relative(paths.root()).string());
     } catch (const std::exception&) {
-        // eks-node-containerd refuses the same input, naming the field: nothing is due before it
-        why.reset();
+        // eks-node-containerd refuses the same input, naming the field: nothing
+        // to restart for, and its run is due to say so
+        work = {.due = "the configuration of containerd is refused: eks-node-containerd says why", .restart = {}};
     }
     log::set_level(was);
-    return why;
+    return work;
 }
 
-StepResult render_containerd(const json& cfg, const Paths& paths) {
+StepResult render_containerd(const json& cfg, const Paths& paths, bool dry_run) {
     using namespace render::detail;
     StepResult r;
+    r.dry_run = dry_run;
     check_runtime_handlers(cfg, paths);
     // before config.toml is written: a refusal leaves nothing half-written
     check_registries(cfg);

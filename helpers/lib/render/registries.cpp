@@ -156,7 +156,7 @@ void render_registries(StepResult& r, const json& cfg, const Paths& paths) {
     }
     // and the directories that left empty (a registry no longer configured)
     for (const fs::path& d : left)
-        if (std::error_code ec; fs::is_empty(d, ec)) fs::remove(d, ec);
+        if (std::error_code ec; !r.dry_run && fs::is_empty(d, ec)) fs::remove(d, ec);
 }
 
 }  // namespace eksnode::render

@@ -119,13 +119,25 @@ json kubelet_config_origins(const json& cfg);
 
 // eks-node-containerd: /etc/containerd/config.toml, base-runtime-spec.json,
 // SOCI snapshotter config (FastImagePull).
-StepResult render_containerd(const json& cfg, const Paths& paths);
-// Why render_containerd(cfg) would restart containerd, as the files under
-// `paths` are now: config.toml or the base runtime spec would change, or a
-// handler's kernel module is not loaded; nullopt when nothing would, or when
-// the step would refuse cfg (it names the field then). Logs nothing: for
-// eks-node-config, which holds containerd's early start back when it is due.
-std::optional<std::string> containerd_restart_due(const json& cfg, const Paths& paths);
+// With dry_run, nothing is written: the result's outputs say what would change.
+StepResult render_containerd(const json& cfg, const Paths& paths, bool dry_run = false);
+// What eks-node-containerd's run would do under `paths` as the files are now,
+// asked without writing or logging anything, for eks-node-config:
+struct ContainerdWork {
+    // Why the run has work (eks-node-containerd(8), WHEN IT RUNS), or nullopt
+    // when it would write, remove and restart nothing: one of its files would
+    // change (config.toml with the fingerprints of the drop-ins it imports, the
+    // base runtime spec, the SOCI configuration, a registry's files), a
+    // handler's kernel module is not loaded, or it would refuse cfg (it names
+    // the field then). The answer for the unit's ConditionPathExists=
+    // (path::containerd_due_marker).
+    std::optional<std::string> due;
+    // Why containerd would restart: config.toml or the base runtime spec would
+    // change, or a handler's kernel module is not loaded; nullopt on a refusal.
+    // eks-node-config holds containerd's early start back when it is set.
+    std::optional<std::string> restart;
+};
+ContainerdWork containerd_work(const json& cfg, const Paths& paths);
 // Part of it: settings.registries as /etc/containerd/certs.d/HOST/hosts.toml
 // and the TLS files each names (eks-node-*.crt, client keys 0600); what an
 // earlier run wrote for a registry no longer configured is removed (a

@@ -74,6 +74,10 @@ void put(StepResult& result, const Paths& paths, std::string_view absolute, std:
     // The administrator's mode on a system file we only add a block to.
     std::error_code ec;
     const mode_t mode = out.block_only && fs::exists(p, ec) ? mode_of(p) : out.mode;
+    if (result.dry_run) {
+        result.add(p, file_holds(p, data, mode) ? WriteResult::unchanged : WriteResult::written);
+        return;
+    }
     WriteResult r = write_file_atomic(p, data, mode);
     if (r == WriteResult::written)
         log::emit(log::Level::info, fmt::format("wrote {}", absolute), p.string(), log::id::file_written);
@@ -87,6 +91,11 @@ void withdraw(StepResult& result, const Paths& paths, std::string_view absolute)
     if (!out.optional)
         throw Error(fmt::format("{}: withdrawn, but the output registry says every node has it", absolute));
     fs::path p = paths.of(absolute);
+    if (result.dry_run) {
+        std::error_code ec;
+        result.add(p, fs::exists(fs::symlink_status(p, ec)) ? WriteResult::written : WriteResult::unchanged);
+        return;
+    }
     WriteResult r = remove_file(p);
     if (r == WriteResult::written)
         log::emit(log::Level::info, fmt::format("removed {}, no longer configured", absolute), p.string());

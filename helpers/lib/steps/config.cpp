@@ -29,6 +29,13 @@ const StepSpec config_spec{"config", "resolve the node configuration"};
 
 namespace {
 
+// settings.node = "ecs": the node kind user data cannot change (the generator's
+// plan picks the same one)
+bool ecs_node(const json& cfg) {
+    const json* settings = cfg.contains("settings") ? &cfg["settings"] : nullptr;
+    return settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs;
+}
+
 // containerd (and whatever else runs early) starts at boot, before this step
 // knew that instance-store mounts go over its state directory: a running
 // service would keep the directory it opened, hidden under the mount, and
@@ -114,9 +121,7 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
     sd::daemon_reload();
     // The node's own target: never eks-node.target on an ECS node, whose
     // kind user data cannot change (the generator's plan picks the same one).
-    const json* settings = cfg.contains("settings") ? &cfg["settings"] : nullptr;
-    const bool ecs = settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs;
-    sd::start_unit(ecs ? "ecs-node.target" : "eks-node.target");
+    sd::start_unit(ecs_node(cfg) ? "ecs-node.target" : "eks-node.target");
     // After the reload their start jobs are ordered after the new mounts.
     for (const std::string& unit : stopped) sd::start_unit(unit);
     restart_containerd_after_new_hooks(before, after, cfg);
@@ -132,12 +137,10 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
 // on a running node the step's restart stays the one change. Not when a unit
 // that requires containerd or is part of it waits to start (the SOCI pause
 // image's import): the stop would cancel that unit's start job.
-void hold_containerd_for_new_render(const Paths& paths, const json& cfg) {
-    const json* settings = cfg.contains("settings") ? &cfg["settings"] : nullptr;
-    if (settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs) return;
+void hold_containerd_for_new_render(const render::ContainerdWork& work) {
     // Asked first, as it asks nothing of PID 1 (busy starting the boot's units): a
     // configuration that changes nothing containerd reads costs no round trip.
-    std::optional<std::string> why = render::containerd_restart_due(cfg, paths);
+    const std::optional<std::string>& why = work.restart;
     if (!why) return;
     if (!sd::has_job("kubelet.service")) return;
     std::optional<std::string> state = sd::active_state("containerd.service");
@@ -230,6 +233,19 @@ void mark_system_due(const StepOptions& opts, const json& cfg, StepResult& r) {
     if (!why) log::info("eks-node-system has nothing to do: no service environment, DNS or sysctls configured");
 }
 
+// Whether eks-node-containerd has work (eks-node-containerd(8), WHEN IT RUNS): at boot,
+// a node whose configuration changes none of its files starts no process for it, and
+// kubelet does not wait for one. Its unit's condition also holds once a pass over the
+// chain has ended (path::verdict_file), so that a later start, an administrator's
+// restart after editing a drop-in, always runs it. Not asked of PID 1: whether
+// containerd runs is the step's business only when this step held it back, which
+// needs a restart reason, which makes the step due.
+void mark_containerd_due(const StepOptions& opts, const render::ContainerdWork& work, StepResult& r) {
+    set_condition_marker(opts, path::containerd_due_marker, work.due ? std::optional(*work.due + "\n") : std::nullopt,
+                         work.due ? "eks-node-containerd.service" : "", r);
+    if (!work.due) log::info("eks-node-containerd has nothing to do: containerd's files are current");
+}
+
 // Which preflight unit runs (eks-node-preflight(8)): with policy "fail" the gate, ordered
 // before kubelet; otherwise the report after kubelet's start, which then waits for nothing
 // that cannot hold it back. A re-run that switched the policy starts the unit whose
@@ -252,13 +268,18 @@ StepResult config(const StepOptions& opts) {
     if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
     WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
     r.add(out, w);
+    // eks-node-containerd's render, without writing: rendered once for both of its uses
+    std::optional<render::ContainerdWork> containerd;
+    if (generator_reads_it)
+        containerd = ecs_node(cfg) ? render::ContainerdWork{} : render::containerd_work(cfg, opts.paths);
     if (generator_reads_it) {
         mark_preflight_gate(opts, cfg, r);
         mark_system_due(opts, cfg, r);
+        mark_containerd_due(opts, *containerd, r);
     }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
     // After the reload, whose start of eks-node.target wants containerd again.
-    if (generator_reads_it && sd::manages_host(opts.paths)) hold_containerd_for_new_render(opts.paths, cfg);
+    if (containerd && sd::manages_host(opts.paths)) hold_containerd_for_new_render(*containerd);
     if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
     return r;
 }

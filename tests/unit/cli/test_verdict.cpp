@@ -90,3 +90,16 @@ TEST_CASE("settings.onFailure comes from the static fragments, none by default",
     root.write("/run/eks-node/node.toml.d/50-user-data.toml", "[settings]\nonFailure = \"reboot\"\n");
     CHECK(cli::fail_fast_settings(root.paths()).action == "none");
 }
+
+// eks-node-containerd's unit runs on every start once a pass has ended
+// (/run/eks-node/verdict); a warm pool's hold is no end: the steps that had
+// nothing to do at boot still have none at InService
+TEST_CASE("a pass ends with a join or a failure, not with a warm pool's hold", "[cli][verdict]") {
+    CHECK(cli::verdict_of(report({unit("eks-node-imds.service", "active", 0, nullptr)}, true)).pass_ended);
+    CHECK(cli::verdict_of(report({unit("eks-node-imds.service", "failed", 6, "x")}, false)).pass_ended);
+    json held = report({unit("eks-node-imds.service", "active", 0, nullptr)}, true);
+    held["warmPool"] = {{"holdingKubelet", true}, {"targetLifecycleState", "Warmed:Running"}};
+    cli::Verdict v = cli::verdict_of(held);
+    CHECK_THAT(v.line, Catch::Contains("warm pool"));
+    CHECK_FALSE(v.pass_ended);
+}

@@ -54,7 +54,7 @@ TEST_CASE("every step in the output registry is a real step", "[core][outputs]")
     for (const StepSpec* s :
          {&steps::imds_spec, &steps::config_spec, &steps::system_spec, &steps::ca_spec, &steps::kubelet_spec,
           &steps::containerd_spec, &steps::hosts_spec, &steps::instance_store_spec, &steps::network_spec,
-          &steps::ecs_spec, &cli::telemetry_spec})
+          &steps::ecs_spec, &cli::telemetry_spec, &cli::verdict_spec})
         real.insert(s->name);
     for (const outputs::Output& o : outputs::all) {
         INFO(o.path);

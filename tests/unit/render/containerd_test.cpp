@@ -367,45 +367,74 @@ TEST_CASE("eks-node-containerd names each drop-in, lists it in config.toml and r
     CHECK_THAT(log, Catch::Contains("warning: /etc/containerd/config.d/20-broken.toml: invalid TOML at line 1"));
 }
 
-// eks-node-config holds containerd's early start back when this is set: it
-// must say what render_containerd() would then do, and log nothing.
-TEST_CASE("containerd_restart_due says whether the render would change containerd's start-time files",
+// eks-node-config holds containerd's early start back when `restart` is set and
+// skips eks-node-containerd's unit when `due` is not: both must say what
+// render_containerd() would then do, and write and log nothing.
+TEST_CASE("containerd_work says whether the render would change containerd's files, and which",
           "[render][containerd]") {
     TempDir root;
     const Paths paths(root.path);
     json cfg = base_config();
     const fs::path config_toml = root.path / "etc/containerd/config.toml";
     // nothing on disk yet (an image without a render)
-    std::optional<std::string> due;
-    std::string log = test::logged_at(log::Level::debug, [&] { due = containerd_restart_due(cfg, paths); });
-    REQUIRE(due);
-    CHECK(*due == "/etc/containerd/config.toml changes");
+    ContainerdWork work;
+    std::string log = test::logged_at(log::Level::debug, [&] { work = containerd_work(cfg, paths); });
+    REQUIRE(work.restart);
+    CHECK(*work.restart == "/etc/containerd/config.toml changes");
+    CHECK(work.due == work.restart);
     CHECK(log.empty());
+    CHECK_FALSE(fs::exists(config_toml));  // a dry run
     render_containerd(cfg, paths);
-    CHECK_FALSE(containerd_restart_due(cfg, paths));
+    work = containerd_work(cfg, paths);
+    CHECK_FALSE(work.restart);
+    CHECK_FALSE(work.due);
     // user data's containerd TOML: config.toml would change
     json user = cfg;
     user["spec"]["containerd"]["config"] = json::parse(R"({"plugins": {"x": {"y": 1}}})");
-    due = containerd_restart_due(user, paths);
-    REQUIRE(due);
-    CHECK(*due == "/etc/containerd/config.toml changes");
-    CHECK_FALSE(containerd_restart_due(cfg, paths));  // asked, nothing written
+    work = containerd_work(user, paths);
+    REQUIRE(work.restart);
+    CHECK(*work.restart == "/etc/containerd/config.toml changes");
+    CHECK_FALSE(containerd_work(cfg, paths).due);  // asked, nothing written
     // a drop-in appeared: config.toml's header lists it
     dropin(root, "10-metrics.toml", "version = 2\n[metrics]\naddress = \"127.0.0.1:1338\"\n");
-    CHECK(containerd_restart_due(cfg, paths));
+    CHECK(containerd_work(cfg, paths).restart);
     render_containerd(cfg, paths);
-    CHECK_FALSE(containerd_restart_due(cfg, paths));
-    // the base runtime spec alone
-    write_file_atomic(root.path / "etc/containerd/base-runtime-spec.json", "{}\n", 0644);
-    due = containerd_restart_due(cfg, paths);
-    REQUIRE(due);
-    CHECK(*due == "/etc/containerd/base-runtime-spec.json changes");
-    // input the step refuses: nothing is due before the step names the field
+    CHECK_FALSE(containerd_work(cfg, paths).due);
+    // the base runtime spec alone, and its mode alone
+    const fs::path spec = root.path / "etc/containerd/base-runtime-spec.json";
+    const std::string spec_bytes = read_file(spec);
+    write_file_atomic(spec, "{}\n", 0644);
+    work = containerd_work(cfg, paths);
+    REQUIRE(work.restart);
+    CHECK(*work.restart == "/etc/containerd/base-runtime-spec.json changes");
+    write_file_atomic(spec, spec_bytes, 0644);  // the registry's mode is 0600
+    CHECK(containerd_work(cfg, paths).due);
+    render_containerd(cfg, paths);
+    CHECK_FALSE(containerd_work(cfg, paths).due);
+    // a registry's hosts.toml, read at each pull: work for the step, no restart
+    json mirrored = cfg;
+    mirrored["settings"]["registries"]["registry.example"]["mirrors"] =
+        json::array({{{"endpoint", "https://mirror.example"}}});
+    work = containerd_work(mirrored, paths);
+    CHECK_FALSE(work.restart);
+    REQUIRE(work.due);
+    CHECK(*work.due == "/etc/containerd/certs.d/registry.example/hosts.toml changes");
+    CHECK_FALSE(fs::exists(root.path / "etc/containerd/certs.d/registry.example"));
+    render_containerd(mirrored, paths);
+    CHECK_FALSE(containerd_work(mirrored, paths).due);
+    // ...and one no longer configured: its removal is work, and the dry run removes nothing
+    work = containerd_work(cfg, paths);
+    REQUIRE(work.due);
+    CHECK(*work.due == "/etc/containerd/certs.d/registry.example/hosts.toml changes");
+    CHECK(fs::exists(root.path / "etc/containerd/certs.d/registry.example/hosts.toml"));
+    // input the step refuses: nothing to restart for, and the step is due to name the field
     json bad = cfg;
     bad["spec"]["containerd"]["config"] =
         json::parse(R"({"plugins": {"io.containerd.cri.v1.images": {"snapshotter": "overlayfs"}}})");
-    log = test::logged_at(log::Level::debug, [&] { due = containerd_restart_due(bad, paths); });
-    CHECK_FALSE(due);
+    log = test::logged_at(log::Level::debug, [&] { work = containerd_work(bad, paths); });
+    CHECK_FALSE(work.restart);
+    REQUIRE(work.due);
+    CHECK_THAT(*work.due, Catch::Contains("refused"));
     CHECK(log.empty());
     CHECK_THROWS_AS(render_containerd(bad, paths), ConfigError);
     CHECK(fs::exists(config_toml));

@@ -410,6 +410,18 @@ docker_import_pause() {
 
 # containerd_started N: containerd.service started exactly N times this boot (systemd's
 # "Started" message, SD_MESSAGE_UNIT_STARTED)
+# eks-node-containerd(8), WHEN IT RUNS: eks-node-config found none of its files to change
+# (the image's render is this configuration's), so the unit's condition skipped it at boot:
+# no process started, no marker, and eks-node-config said why
+containerd_step_skipped() {
+  local u=eks-node-containerd.service
+  echo "ConditionResult=$(systemctl show -P ConditionResult $u)" \
+    "ExecMainStartTimestampMonotonic=$(systemctl show -P ExecMainStartTimestampMonotonic $u)"
+  [[ $(systemctl show -P ConditionResult $u) == no && $(systemctl show -P ExecMainStartTimestampMonotonic $u) == 0 &&
+    ! -e /run/eks-node/containerd-due ]] &&
+    journal -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "eks-node-containerd has nothing to do"
+}
+
 containerd_started() {
   local n
   n=$(journal -b -u containerd.service MESSAGE_ID=39f53479d3a045ac8e11786248231fbf --no-pager -o cat | wc -l)
