@@ -178,7 +178,8 @@ def floor_name(unit, prefix="bfloor-"):
 def floor_units(stage, image, prefix="bfloor-", sandbox=True):
     """{file name: text}: one empty oneshot per step, plus containerd and kubelet,
     with the ordering and requirement edges the installed units and drop-ins give
-    them (names inside the chain mapped to their floor twins). The steps keep
+    them (names inside the chain mapped to their floor twins) and the steps'
+    conditions (skipped where the step is, in the same boot). The steps keep
     their sandboxing, because its namespace setup is systemd's cost of running
     such a unit, not ours; ExecStart= becomes /bin/true and OnFailure= goes.
     With sandbox=False (prefix bbare-) the [Service] sandboxing goes too: the
@@ -196,6 +197,10 @@ def floor_units(stage, image, prefix="bfloor-", sandbox=True):
         for section, k, v in parse_unit(unitdir / name):
             if section == "Unit" and k in EDGE_KEYS:
                 unit.append("%s=%s" % (k, mapped(v)))
+            elif section == "Unit" and k.startswith("Condition"):
+                # the step's condition too (a marker of eks-node-config's, in the same boot):
+                # a step skipped for having nothing to do leaves no twin in the floor either
+                unit.append("%s=%s" % (k, v))
             elif section == "Service" and sandbox and not k.startswith(("Exec", "Restart", "Timeout", "Standard",
                                                               "EnvironmentFile", "Type", "RemainAfter")):
                 service.append("%s=%s" % (k, v))

@@ -135,9 +135,16 @@ StepResult verdict(const StepOptions& opts) {
     // eks-node-containerd's unit reads (its condition), and what it found. Not
     // while a warm pool holds kubelet: the pass ends at InService, and the steps
     // that had nothing to do then still have none.
-    if (v.pass_ended)
-        r.add(opts.paths.of(path::verdict_file), write_file_atomic(opts.paths.of(path::verdict_file), v.line + "\n",
-                                                                   outputs::of(path::verdict_file).mode));
+    // Best effort: the console line above is the verdict, and a full or read-only
+    // /run (a node in trouble) must not turn it into a failed unit.
+    if (v.pass_ended) {
+        const fs::path f = opts.paths.of(path::verdict_file);
+        try {
+            r.add(f, write_file_atomic(f, v.line + "\n", outputs::of(path::verdict_file).mode));
+        } catch (const std::exception& e) {
+            log::warning("{}", e.what());
+        }
+    }
     return r;
 }
 

@@ -109,7 +109,7 @@ void redo_what_scripts_changed(const Paths& paths) {
         auto n = newest_in(paths.of(std::string(d) + "/node.toml.d"), ".toml");
         if (n.first > newest_config.first) newest_config = n;
     }
-    restart_if_newer("eks-node-config.service", newest_config, " (and the steps after it)");
+    const bool config_again = restart_if_newer("eks-node-config.service", newest_config, " (and the steps after it)");
 
     // containerd reads these only at start. A script that edits config.toml
     // or the base spec keeps its edit: containerd restarts over it (a re-run
@@ -120,6 +120,16 @@ void redo_what_scripts_changed(const Paths& paths) {
     // re-runs, checks it and lists its fingerprint in config.toml's header,
     // and that change of config.toml restarts containerd.
     auto dropins = newest_of(paths, {}, {{path::containerd_dropin_dir, ".toml"}});
+    // Skipped at boot, as it had nothing to do when eks-node-config looked
+    // (eks-node-containerd(8), WHEN IT RUNS): its condition would skip a restart
+    // too. eks-node-config, which decides, looks again, now with the drop-in, and
+    // starts it (unless it is on its way again already).
+    if (!sd::unit_status("eks-node-containerd.service").start_usec) {
+        if (!config_again)
+            restart_if_newer("eks-node-config.service", dropins,
+                             " (eks-node-containerd, skipped with nothing to do, is due now)");
+        return;
+    }
     restart_if_newer("eks-node-containerd.service", dropins,
                      " (it checks the drop-in; its changed config.toml restarts containerd)");
 }

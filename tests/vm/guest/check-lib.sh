@@ -411,14 +411,18 @@ docker_import_pause() {
 # containerd_started N: containerd.service started exactly N times this boot (systemd's
 # "Started" message, SD_MESSAGE_UNIT_STARTED)
 # eks-node-containerd(8), WHEN IT RUNS: eks-node-config found none of its files to change
-# (the image's render is this configuration's), so the unit's condition skipped it at boot:
-# no process started, no marker, and eks-node-config said why
+# (the image's render is this configuration's), so the unit's condition skipped it: checked
+# after eks-node-config's last run, no process started since (a boot group's earlier case
+# may have run it before), no marker, and eks-node-config said why
 containerd_step_skipped() {
-  local u=eks-node-containerd.service
-  echo "ConditionResult=$(systemctl show -P ConditionResult $u)" \
-    "ExecMainStartTimestampMonotonic=$(systemctl show -P ExecMainStartTimestampMonotonic $u)"
-  [[ $(systemctl show -P ConditionResult $u) == no && $(systemctl show -P ExecMainStartTimestampMonotonic $u) == 0 &&
-    ! -e /run/eks-node/containerd-due ]] &&
+  local u=eks-node-containerd.service c t s
+  c=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-config.service)
+  t=$(systemctl show -P ConditionTimestampMonotonic $u)
+  s=$(systemctl show -P ExecMainStartTimestampMonotonic $u)
+  echo "eks-node-config started at ${c}us; $u: ConditionResult=$(systemctl show -P ConditionResult $u)" \
+    "checked at ${t}us, last started at ${s}us"
+  [[ $(systemctl show -P ConditionResult $u) == no ]] && ((c > 0 && t > c && s < c)) &&
+    [[ ! -e /run/eks-node/containerd-due ]] &&
     journal -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "eks-node-containerd has nothing to do"
 }
 

@@ -48,4 +48,18 @@ bounded_max_pods() {
     eks-node config dump --origins | grep -q "gave 58, lowered by settings.maxPods.reservedMemoryPercent = 25"
 }
 check "maxPods lowered until kubeReserved memory fits 25 % of MemTotal" bounded_max_pods
+# eks-node-containerd(8), WHEN IT RUNS: the boot's skip ends with the pass. eks-node-verdict
+# wrote its line, and an administrator's restart of the step now runs it (nothing changed:
+# no restart of containerd)
+check "the pass ended: eks-node-verdict wrote its line to /run/eks-node/verdict" \
+  eventually 60 grep -q "^eks-node: node configured" /run/eks-node/verdict
+check "systemctl restart eks-node-containerd runs it once the pass has ended" bash -c '
+  u=eks-node-containerd.service
+  before=$(systemctl show -P ExecMainStartTimestampMonotonic $u)
+  systemctl restart $u &&
+    [[ $(systemctl show -P ConditionResult $u) == yes ]] &&
+    (($(systemctl show -P ExecMainStartTimestampMonotonic $u) > before)) &&
+    journal -b _SYSTEMD_INVOCATION_ID="$(systemctl show -P InvocationID $u)" --no-pager -o cat |
+      grep -q "done, nothing changed"'
+check "...and containerd was not restarted for it" containerd_started "$((${EKSVM_SUBCASE:-0} == 1 ? 0 : 1))"
 finish

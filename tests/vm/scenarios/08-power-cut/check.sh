@@ -17,8 +17,9 @@ outputs() { eks-node validate 2>/dev/null | awk '$2 ~ /^\// { sub(/:$/, "", $2);
 fingerprints() {
   local p
   for p in $(outputs); do
-    if [[ $p == /var/lib/node_exporter/textfile_collector/eks-node.prom && -e $p ]]; then
-      # eks-node-telemetry(8)'s report of this boot: its times differ by design
+    if [[ ($p == /var/lib/node_exporter/textfile_collector/eks-node.prom || $p == /run/eks-node/verdict) && -e $p ]]; then
+      # eks-node-telemetry(8)'s report and eks-node-verdict(8)'s line of this boot: their
+      # times differ by design
       echo "$p $(stat -c %a "$p") (this boot's report)"
     elif [[ -e $p ]]; then
       echo "$p $(stat -c %a "$p") $(sha256sum <"$p" | cut -d' ' -f1)"
