@@ -68,7 +68,7 @@ inline constexpr Output all[] = {
     {.path = path::preflight_gate_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
     // only when eks-node-system has work (render::system_due): its unit's condition
     {.path = path::system_due_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
-    // only when eks-node-containerd has work at boot (render::containerd_due): its unit's condition
+    // only when eks-node-containerd has work at boot (render::containerd_work): its unit's condition
     {.path = path::containerd_due_marker, .mode = 0644, .format = Format::text, .step = "config", .optional = true},
     // spec.instance.environment.default, and one file per other section, named
     // after its unit: proxy URLs with credentials, typically

@@ -30,7 +30,7 @@ inline constexpr std::string_view preflight_gate_marker = "/run/eks-node/preflig
 // eks-node-config's answer to whether eks-node-system has work (its reason, one
 // line), read by that unit's ConditionPathExists=
 inline constexpr std::string_view system_due_marker = "/run/eks-node/system-due";
-// The same for eks-node-containerd (render::containerd_due): at boot its unit
+// The same for eks-node-containerd (render::containerd_work): at boot its unit
 // runs only when this is there, or once the boot's pass is over (verdict_file)
 inline constexpr std::string_view containerd_due_marker = "/run/eks-node/containerd-due";
 // eks-node-verdict's line of the last pass over the chain: its presence says a

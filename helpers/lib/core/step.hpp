@@ -61,7 +61,7 @@ struct StepResult {
     std::vector<fs::path> read_per_use;
     // A render that writes nothing (render::detail::put() and withdraw()):
     // outputs say what a run would change, for eks-node-config to tell
-    // whether a later step has work (render::containerd_due)
+    // whether a later step has work (render::containerd_work)
     bool dry_run = false;
     bool changed() const;
     void add(const fs::path& p, WriteResult r) { outputs.emplace_back(p, r); }

@@ -270,9 +270,8 @@ StepResult config(const StepOptions& opts) {
     r.add(out, w);
     // eks-node-containerd's render, without writing: rendered once for both of its uses
     std::optional<render::ContainerdWork> containerd;
-    if (generator_reads_it)
-        containerd = ecs_node(cfg) ? render::ContainerdWork{} : render::containerd_work(cfg, opts.paths);
     if (generator_reads_it) {
+        containerd = ecs_node(cfg) ? render::ContainerdWork{} : render::containerd_work(cfg, opts.paths);
         mark_preflight_gate(opts, cfg, r);
         mark_system_due(opts, cfg, r);
         mark_containerd_due(opts, *containerd, r);
