@@ -196,7 +196,7 @@ def report_readahead(modes, boots, disk, vm=True):
 
 def whole_boot(a, build, stage, image, work, fake_imds):
     """--whole-boot: boot start -> kubelet, eks-node against no bootstrapper."""
-    share, layer = prepare("plain", stage, image, work, fake_imds,
+    share, layer = prepare("plain", stage, image, work, fake_imds, overrides=a.override or (),
                            render_from=build if a.image_render == "yes" else None)
     if a.lazy and a.n > 0:
         return {"nspawn-lazy": whole_boot_lazy(a, build, share, layer, stage, image, work)}

@@ -503,7 +503,7 @@ std::vector<CheckResult> validate_image(const Paths& paths) {
         c.add("the image's configuration (node.toml.d, nodeadm.d)", Outcome::failed, e.what());
         return std::move(c.results());
     }
-    const bool ecs = config::node_kind(cfg.value("settings", json::object())) == config::NodeKind::ecs;
+    const bool ecs = config::config_node_kind(cfg) == config::NodeKind::ecs;
     check_units(c, ecs);
     if (!ecs) {
         check_credential_plugin(c, cfg);

@@ -457,6 +457,11 @@ NodeKind node_kind(const json& settings) {
     return it != settings.end() && *it == "ecs" ? NodeKind::ecs : NodeKind::eks;
 }
 
+NodeKind config_node_kind(const json& cfg) {
+    auto it = cfg.is_object() ? cfg.find("settings") : cfg.end();
+    return it != cfg.end() && it->is_object() ? node_kind(*it) : NodeKind::eks;
+}
+
 void validate_ecs_merged(const json& spec, const json& settings, const Origins& origins) {
     validate_settings(settings, origins);
     check_aws_environment(spec, origins);

@@ -73,6 +73,9 @@ void validate_merged(const json& spec, const json& settings, const Origins& orig
 // ecs-node.target). Of a merged [settings] table that passed validate_fragment().
 enum class NodeKind { eks, ecs };
 NodeKind node_kind(const json& settings);
+// node_kind() of a whole resolved configuration (config.json, or the image's
+// own sources resolved): its "settings", eks where it has none.
+NodeKind config_node_kind(const json& cfg);
 
 // validate_merged() for an ECS container instance (settings.node = "ecs"):
 // the settings and the environment, and none of the EKS cluster's fields.

@@ -10,4 +10,9 @@ fs::path Paths::of(std::string_view absolute) const {
     return root_ / rel;
 }
 
+std::string Paths::on_node(const fs::path& p) const {
+    if (is_host()) return p.string();
+    return (fs::path("/") / p.lexically_relative(root_)).string();
+}
+
 }  // namespace eksnode

@@ -141,6 +141,9 @@ public:
     fs::path of(std::string_view absolute) const;
     const fs::path& root() const noexcept { return root_; }
     bool is_host() const noexcept { return root_.empty() || root_ == "/"; }
+    // of()'s inverse: "<root>/etc/x" -> "/etc/x", the path as the node names it
+    // (for messages and unit files, which never show a test root)
+    std::string on_node(const fs::path& p) const;
 
 private:
     fs::path root_;

@@ -13,12 +13,6 @@ const json* member(const json* j, const char* key) {
     return it == j->end() ? nullptr : &*it;
 }
 
-// The path as seen on the node (SourcePath= and messages never show the test root).
-std::string node_path(const Paths& paths, const fs::path& p) {
-    if (paths.is_host()) return p.string();
-    return (fs::path("/") / p.lexically_relative(paths.root())).string();
-}
-
 // ---- output ----------------------------------------------------------------
 
 // Every value below reaches a unit file through core/syntax.hpp's writers:

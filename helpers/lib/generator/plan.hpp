@@ -63,8 +63,6 @@ inline constexpr std::array<std::string_view, 5> containerd_restarters = {
 
 // A member of an object, nullptr when `j` is not one or lacks it.
 const json* member(const json* j, const char* key);
-// The path as seen on the node (SourcePath= and messages never show the test root).
-std::string node_path(const Paths& paths, const fs::path& p);
 // SourcePath= for `source`: config.json, the kernel command line or a
 // fragment; config.json when systemd could not take `source` back as written.
 std::string source_path(std::string_view source);

@@ -129,7 +129,7 @@ std::vector<StaticFragment> static_fragments(const Paths& paths) {
     for (const input::FragmentFile& f : files) {
         if (f.name == slot) continue;  // config::static_settings() skips the user data slot too
         try {
-            out.push_back({node_path(paths, f.path),
+            out.push_back({paths.on_node(f.path),
                            input::fragment_from_toml(input::read_fragment_file(f.path), f.path.string()).settings});
         } catch (const std::exception&) {
             // config::static_settings() already parsed it; a race with an edit only costs the name.

@@ -457,9 +457,7 @@ ContainerdWork containerd_work(const json& cfg, const Paths& paths) {
         work.due = work.restart;
         // else any other file (the SOCI configuration, a registry's), named as on the node
         for (const auto& [p, w] : r.outputs)
-            if (!work.due && w == WriteResult::written)
-                work.due = fmt::format(
-                    "{} changes", paths.is_host() ? p.string() : "/" + p.lexically_relative(paths.root()).string());
+            if (!work.due && w == WriteResult::written) work.due = fmt::format("{} changes", paths.on_node(p));
     } catch (const std::exception&) {
         // eks-node-containerd refuses the same input, naming the field: nothing
         // to restart for, and its run is due to say so

@@ -31,10 +31,7 @@ namespace {
 
 // settings.node = "ecs": the node kind user data cannot change (the generator's
 // plan picks the same one)
-bool ecs_node(const json& cfg) {
-    const json* settings = cfg.contains("settings") ? &cfg["settings"] : nullptr;
-    return settings && settings->is_object() && config::node_kind(*settings) == config::NodeKind::ecs;
-}
+bool ecs_node(const json& cfg) { return config::config_node_kind(cfg) == config::NodeKind::ecs; }
 
 // containerd (and whatever else runs early) starts at boot, before this step
 // knew that instance-store mounts go over its state directory: a running

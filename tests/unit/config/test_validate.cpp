@@ -425,3 +425,12 @@ TEST_CASE("an IMDS request may not outlast the IMDS deadline", "[config][validat
                       "/etc/eks-node/node.toml.d/90-admin.toml: settings.imds.requestTimeout: "
                       "\"2m\" is longer than settings.imds.deadline (\"90s\")");
 }
+
+TEST_CASE("the node kind of a whole configuration is its settings' node", "[config][validate]") {
+    CHECK(config_node_kind(json::parse(R"({"settings": {"node": "ecs"}})")) == NodeKind::ecs);
+    CHECK(config_node_kind(json::parse(R"({"settings": {"node": "eks"}})")) == NodeKind::eks);
+    // no settings, settings of the wrong type, or no object at all: an EKS node
+    CHECK(config_node_kind(json::parse(R"({"spec": {}})")) == NodeKind::eks);
+    CHECK(config_node_kind(json::parse(R"({"settings": "ecs"})")) == NodeKind::eks);
+    CHECK(config_node_kind(json::array()) == NodeKind::eks);
+}

@@ -25,6 +25,10 @@ TEST_CASE("paths are re-rooted under --root", "[core][paths]") {
     CHECK(Paths("/").of("/etc/hosts") == "/etc/hosts");
     CHECK(Paths("/tmp/n").of("/etc/hosts") == "/tmp/n/etc/hosts");
     CHECK(Paths("/tmp/n").of(path::config_json) == "/tmp/n/run/eks-node/config.json");
+    // on_node() takes of()'s result back to the node's name for it
+    CHECK(Paths("/tmp/n").on_node(Paths("/tmp/n").of("/etc/hosts")) == "/etc/hosts");
+    CHECK(Paths("/tmp/n/").on_node("/tmp/n/etc/containerd/config.toml") == "/etc/containerd/config.toml");
+    CHECK(Paths("/").on_node("/etc/hosts") == "/etc/hosts");
 }
 
 TEST_CASE("atomic write creates parents, sets the mode and reports changes", "[core][fs]") {
