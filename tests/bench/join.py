@@ -471,7 +471,8 @@ def main():
     ap.add_argument("--vm", action="store_true", help="also one qemu boot of the plain scenario")
     ap.add_argument("--steps-n", type=int, default=10, help="host runs per step for CPU/RSS (0: skip)")
     ap.add_argument("--override", action="append", metavar="KEY=VALUE",
-                    help="experiment: add this [Service] setting to every step and its floor twin")
+                    help="experiment: add this [Service] setting to every step and its floor twin "
+                         "(UNIT:KEY=VALUE: to that step alone)")
     ap.add_argument("--no-favordynmods", action="store_true",
                     help="leave the host's cgroup2 as it is (a node's image sets favordynmods at boot; "
                          "without it every unit start waits for RCU grace periods)")

@@ -251,11 +251,16 @@ def prepare(scenario, stage, image, work, fake_imds, nspawn=True, overrides=(), 
     if overrides:
         # --override: an experiment on every step and its sandboxed floor twin
         # alike, e.g. ProtectKernelTunables=no, to see what one setting costs
-        body = "# tests/bench/join.py --override\n[Service]\n" + "".join(o + "\n" for o in overrides)
+        # (UNIT:KEY=VALUE: that step alone, no floor twin)
+        every = [o for o in overrides if ":" not in o.split("=", 1)[0]]
         for step in (stage / "usr/lib/systemd/system").glob("eks-node-*.service"):
-            (unitdir / (step.name + ".d")).mkdir()
-            (unitdir / (step.name + ".d") / "90-bench-override.conf").write_text(body)
-        floors = {n: t + "".join(o + "\n" for o in overrides) if not n.startswith("bfloor-rt-") else t
+            mine = every + [o.split(":", 1)[1] for o in overrides
+                            if ":" in o.split("=", 1)[0] and o.split(":", 1)[0] == step.name]
+            if mine:
+                (unitdir / (step.name + ".d")).mkdir()
+                (unitdir / (step.name + ".d") / "90-bench-override.conf").write_text(
+                    "# tests/bench/join.py --override\n[Service]\n" + "".join(o + "\n" for o in mine))
+        floors = {n: t + "".join(o + "\n" for o in every) if not n.startswith("bfloor-rt-") else t
                   for n, t in floors.items()}
     for name, text in {**floors, **floor_units(stage, image, prefix="bbare-", sandbox=False)}.items():
         (unitdir / name).write_text(text)
