@@ -253,6 +253,10 @@ def prepare(scenario, stage, image, work, fake_imds, nspawn=True, overrides=(), 
         # alike, e.g. ProtectKernelTunables=no, to see what one setting costs
         # (UNIT:KEY=VALUE: that step alone, no floor twin)
         every = [o for o in overrides if ":" not in o.split("=", 1)[0]]
+        steps = {u.name for u in (stage / "usr/lib/systemd/system").glob("eks-node-*.service")}
+        for o in overrides:
+            if ":" in o.split("=", 1)[0] and o.split(":", 1)[0] not in steps:
+                raise SystemExit("--override %s: no step %s in the stage" % (o, o.split(":", 1)[0]))
         for step in (stage / "usr/lib/systemd/system").glob("eks-node-*.service"):
             mine = every + [o.split(":", 1)[1] for o in overrides
                             if ":" in o.split("=", 1)[0] and o.split(":", 1)[0] == step.name]
