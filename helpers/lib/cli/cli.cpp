@@ -489,10 +489,9 @@ int render_cmd(const std::vector<std::string>& args) {
         // read afterwards: it must be the user data this render used.
         if (step.run == steps::imds && opts.user_data_text)
             write_file_atomic(opts.paths.of(path::user_data), *opts.user_data_text, outputs::of(path::user_data).mode);
-        if (step.run == steps::config) {
-            const json settings = steps::load_config_json(opts).value("settings", json::object());
-            kind = config::node_kind(settings) == config::NodeKind::ecs ? NodeKinds::ecs : NodeKinds::eks;
-        }
+        if (step.run == steps::config)
+            kind = config::config_node_kind(steps::load_config_json(opts)) == config::NodeKind::ecs ? NodeKinds::ecs
+                                                                                                    : NodeKinds::eks;
     }
     return EXIT_OK;
 }
