@@ -44,8 +44,13 @@ struct Output {
     // a registry's hosts.toml and the files it names at each pull): a change
     // restarts nothing (StepResult::read_per_use).
     bool read_per_use = false;
+    // A step that writes it at boot ahead of `step`, from the same code: eks-node-config
+    // writes containerd's files when user data changes them during the boot's join, so
+    // that containerd's early start is restarted on them at once (eks-node-config(8),
+    // CONTAINERD). Its confinement grants the file's directory too.
+    std::string_view early_step = {};
 
-    bool written_by(std::string_view s) const { return step == s; }
+    bool written_by(std::string_view s) const { return step == s || (!early_step.empty() && early_step == s); }
     bool is_pattern() const { return path.find('*') != std::string_view::npos; }
     // `absolute` is this file, or one of this pattern's.
     bool matches(std::string_view absolute) const;
@@ -120,22 +125,24 @@ inline constexpr Output all[] = {
     // spec.containerd.config may hold registry credentials and headers
     // (registry.configs.*.auth, registry.headers), which containerd reads
     // only from here; containerd (root) alone reads it: 0600 always
-    {.path = path::containerd_config, .mode = 0600, .format = Format::toml, .step = "containerd", .secret = true},
+    {.path = path::containerd_config, .mode = 0600, .format = Format::toml, .step = "containerd", .secret = true,
+     .early_step = "config"},
     // spec.containerd.baseRuntimeSpec may set process.env, which a user may
     // fill with a credential for every container; containerd (root) alone
     // reads the file: 0600 always, as config.toml
-    {.path = path::base_runtime_spec, .mode = 0600, .format = Format::json, .step = "containerd", .secret = true},
+    {.path = path::base_runtime_spec, .mode = 0600, .format = Format::json, .step = "containerd", .secret = true,
+     .early_step = "config"},
     // settings.registries: one directory per registry under containerd's
     // config_path, ours when its hosts.toml carries our header; the TLS files
     // its hosts.toml names beside it, the client keys secret
     {.path = path::registry_hosts_toml, .mode = 0644, .format = Format::toml, .step = "containerd", .optional = true,
-     .read_per_use = true},
+     .read_per_use = true, .early_step = "config"},
     {.path = path::registry_certificate, .mode = 0644, .format = Format::pem, .step = "containerd", .optional = true,
-     .read_per_use = true},
+     .read_per_use = true, .early_step = "config"},
     {.path = path::registry_key, .mode = 0600, .format = Format::pem, .step = "containerd", .secret = true,
-     .optional = true, .read_per_use = true},
+     .optional = true, .read_per_use = true, .early_step = "config"},
     {.path = path::soci_config, .mode = 0644, .format = Format::toml, .step = "containerd", .optional = true,
-     .existing_dir = true},
+     .existing_dir = true, .early_step = "config"},
     // our block only on Outposts; a node without /etc/hosts is left without one
     {.path = path::etc_hosts, .mode = 0644, .format = Format::text, .step = "hosts", .optional = true,
      .block_only = true},

@@ -44,7 +44,8 @@ struct Restart {
     std::string unit;
     std::string why;
     // Started even when it is not running (restart_applies() says no): a unit
-    // held back for this step's files (containerd, by eks-node-config).
+    // kubelet cannot start without (containerd, after eks-node-containerd wrote
+    // its files during the boot's join).
     bool start = false;
 };
 

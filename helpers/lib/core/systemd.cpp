@@ -217,6 +217,16 @@ void restart_unit(std::string_view unit, std::string_view mode) { unit_job("Rest
 void try_restart_unit(std::string_view unit, std::string_view mode) { unit_job("TryRestartUnit", unit, mode); }
 void stop_unit(std::string_view unit, std::string_view mode) { unit_job("StopUnit", unit, mode); }
 
+void kill_unit(std::string_view unit, std::string_view whom, int signal) {
+    BusError err;
+    sd_bus_message* reply = nullptr;
+    std::string u(unit), w(whom);
+    int r = api().call_method(bus(), manager_service, manager_path, manager_iface, "KillUnit", &err.e, &reply, "ssi",
+                              u.c_str(), w.c_str(), signal);
+    MessagePtr owned(reply);
+    if (r < 0) throw Error(fmt::format("systemd KillUnit {}: {}", unit, err.text(r)));
+}
+
 void restart_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout) {
     const std::string before = unit_status(unit).invocation_id;
     unit_job("RestartUnit", unit, "replace");
@@ -238,6 +248,10 @@ void restart_unit_and_wait(std::string_view unit, std::chrono::milliseconds time
 
 void stop_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout) {
     unit_job("StopUnit", unit, "replace");
+    wait_for_run_end(unit, "", timeout);
+}
+
+void wait_for_run_end(std::string_view unit, std::string_view invocation, std::chrono::milliseconds timeout) {
     // Polled, not JobRemoved signals: a stop takes as long as the unit's own
     // ExecStop and signals, the poll costs a property read every 10 ms, and
     // it needs no bus match or event loop in a step that asks this once.
@@ -245,6 +259,7 @@ void stop_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout
     for (;;) {
         std::optional<std::string> state = active_state(unit);
         if (!state || *state == "inactive" || *state == "failed") return;
+        if (!invocation.empty() && unit_status(unit).invocation_id != invocation) return;
         if (std::chrono::steady_clock::now() >= deadline)
             throw Error(fmt::format("{} is still {} {} ms after it was asked to stop", unit, *state, timeout.count()));
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -45,12 +45,20 @@ void restart_unit(std::string_view unit, std::string_view mode = "replace");
 void try_restart_unit(std::string_view unit, std::string_view mode = "replace");
 // Queues a stop job and returns (a queued start job of the unit is cancelled).
 void stop_unit(std::string_view unit, std::string_view mode = "replace");
+// Sends `signal` to the unit's processes ("main": its main process alone, "all":
+// its cgroup), as `systemctl kill --kill-whom=WHOM --signal=SIGNAL`; throws Error
+// on a bus failure (a unit with no main process to signal among them).
+void kill_unit(std::string_view unit, std::string_view whom, int signal);
 
 // Stops the unit and returns once it is inactive (or failed). Only for a unit
 // whose stop is not ordered after the calling step (its stop job would wait
 // for the step); throws Error on a bus failure or when it is still not down
 // after `timeout`.
 void stop_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout);
+// The wait of stop_unit_and_wait() alone, for a stop already queued: returns
+// once the unit is inactive or failed (not "activating" in a Restart= holdoff),
+// or, given its InvocationID, once a newer run has begun; throws as it does.
+void wait_for_run_end(std::string_view unit, std::string_view invocation, std::chrono::milliseconds timeout);
 
 // Restarts `unit` and returns once its new run has ended (a oneshot's
 // ExecStart= done): throws Error when it failed or had not ended by `timeout`.

@@ -134,7 +134,8 @@ struct ContainerdWork {
     std::optional<std::string> due;
     // Why containerd would restart: config.toml or the base runtime spec would
     // change, or a handler's kernel module is not loaded; nullopt on a refusal.
-    // eks-node-config holds containerd's early start back when it is set.
+    // When it is set during the boot's join, eks-node-config writes the files itself and
+    // restarts containerd's early start on them (eks-node-config(8), CONTAINERD).
     std::optional<std::string> restart;
 };
 ContainerdWork containerd_work(const json& cfg, const Paths& paths);

@@ -5,6 +5,7 @@
 // changes the generated units, one daemon-reload. See eks-node-config(8).
 
 #include <algorithm>
+#include <csignal>
 #include <map>
 #include <system_error>
 
@@ -126,31 +127,77 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
 
 // containerd starts at boot, in parallel with the steps, on the files the
 // image (or the last boot) left. When this configuration changes what it
-// reads at its start, eks-node-containerd would restart it: a start stopped
-// half-way and begun again, beside the steps on the node's CPUs, with
-// kubelet waiting for the second. Held back instead: stopped here, right
-// after config.json is written, and started once by eks-node-containerd on
-// the new files. Only during the boot's join (kubelet's start job waits):
-// on a running node the step's restart stays the one change. Not when a unit
+// reads at its start, the start under way is wasted: waiting for
+// eks-node-containerd's own start and run before restarting it would put
+// both on kubelet's way (90-130 ms on a 2-CPU node, docs/performance.md).
+// During the boot's join this step, which knows the configuration first,
+// takes that over (takes_containerd_over(), then start_containerd()):
+// containerd's files written at once, with eks-node-containerd's code, and
+// the start under way stopped, its exit overlapping the rest of this run;
+// containerd started again on the new files at this run's end, after any
+// daemon-reload (a new runtime handler's modprobe@ instances are in
+// containerd's drop-in only then). eks-node-containerd then finds its files
+// current and is skipped. Only while kubelet's start job waits: on a running
+// node eks-node-containerd's restart stays the one change. Not when a unit
 // that requires containerd or is part of it waits to start (the SOCI pause
 // image's import): the stop would cancel that unit's start job.
-void hold_containerd_for_new_render(const render::ContainerdWork& work) {
+bool takes_containerd_over(const StepOptions& opts, const json& cfg, const render::ContainerdWork& work, StepResult& r,
+                           std::string& early_containerd) {
     // Asked first, as it asks nothing of PID 1 (busy starting the boot's units): a
     // configuration that changes nothing containerd reads costs no round trip.
     const std::optional<std::string>& why = work.restart;
-    if (!why) return;
-    if (!sd::has_job("kubelet.service")) return;
+    if (!why || !sd::manages_host(opts.paths)) return false;
+    if (!sd::has_job("kubelet.service")) return false;
     std::optional<std::string> state = sd::active_state("containerd.service");
-    if (!state || (*state != "active" && *state != "activating")) return;
+    if (!state || (*state != "active" && *state != "activating")) return false;
     for (const std::string& unit : sd::units_stopped_with("containerd.service"))
         if (sd::has_job(unit)) {
-            log::debug("{}: containerd is restarted after eks-node-containerd, not held ({} waits to start)", *why,
-                       unit);
-            return;
+            log::debug("{}: containerd is restarted after eks-node-containerd ({} waits to start)", *why, unit);
+            return false;
         }
-    log::info("{}: stopping containerd's early start ({}); eks-node-containerd starts it on the new files", *why,
+    log::info("{}: writing containerd's files now, and stopping its early start ({}) to start it on them", *why,
               *state);
+    early_containerd = sd::unit_status("containerd.service").invocation_id;
+    // Its outputs only: containerd's restart (a handler's module to load) is
+    // start_containerd()'s, once, not a restart of what it started.
+    const StepResult files = render::render_containerd(cfg, opts.paths);
+    r.outputs.insert(r.outputs.end(), files.outputs.begin(), files.outputs.end());
+    r.read_per_use.insert(r.read_per_use.end(), files.read_per_use.begin(), files.read_per_use.end());
+    // Not waited for; a start queued meanwhile (eks-node.target's after a
+    // daemon-reload) cancels the stop job and waits for the exit. The stop job
+    // first, so that containerd's start job is cancelled, not failed. Then
+    // SIGKILL to its main process: containerd still starting took 40-60 ms to
+    // act on the stop's SIGTERM in half the boots measured, on kubelet's way
+    // (docs/performance.md), and this start serves nothing yet (kubelet has
+    // not started, no container runs; containerd's metadata store, bbolt, is
+    // crash-safe). "failed" then, with result "signal".
     sd::stop_unit("containerd.service");
+    try {
+        sd::kill_unit("containerd.service", "main", SIGKILL);
+    } catch (const Error& e) {
+        // no main process yet (its ExecStartPre= runs): the stop's SIGTERM is enough
+        log::debug("{}", e.what());
+    }
+    return true;
+}
+
+// The start after takes_containerd_over(), once the stopped run (its
+// InvocationID) has ended: a start queued while containerd still counts as
+// starting (SIGKILL sent, its exit not yet seen by PID 1) would merge into
+// that start and end at once, and kubelet would start without containerd;
+// and the stop's job must have run first, or the SIGKILL's exit enters
+// containerd's Restart= holdoff, which a start waits out. A newer run begun
+// meanwhile (eks-node.target's start after a daemon-reload) is on the new
+// files already: the start merges into it.
+void start_containerd(const std::string& why, const std::string& early_containerd) {
+    try {
+        sd::wait_for_run_end("containerd.service", early_containerd, std::chrono::seconds(30));
+        log::info("{}: starting containerd.service on the new files", why);
+        sd::start_unit("containerd.service");
+    } catch (const Error& e) {
+        // as a consumer's restart: the files are written, the admin can start it
+        log::warning("{}; start containerd.service by hand", e.what());
+    }
 }
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {
@@ -231,12 +278,11 @@ void mark_system_due(const StepOptions& opts, const json& cfg, StepResult& r) {
 }
 
 // Whether eks-node-containerd has work (eks-node-containerd(8), WHEN IT RUNS): at boot,
-// a node whose configuration changes none of its files starts no process for it, and
-// kubelet does not wait for one. Its unit's condition also holds once a pass over the
-// chain has ended (path::verdict_file), so that a later start, an administrator's
-// restart after editing a drop-in, always runs it. Not asked of PID 1: whether
-// containerd runs is the step's business only when this step held it back, which
-// needs a restart reason, which makes the step due.
+// a node whose configuration changes none of its files, or whose files this step has
+// just written (takes_containerd_over), starts no process for it, and kubelet does
+// not wait for one. Its unit's condition also holds once a pass over the chain has
+// ended (path::verdict_file), so that a later start, an administrator's restart after
+// editing a drop-in, always runs it.
 void mark_containerd_due(const StepOptions& opts, const render::ContainerdWork& work, StepResult& r) {
     set_condition_marker(opts, path::containerd_due_marker, work.due ? std::optional(*work.due + "\n") : std::nullopt,
                          work.due ? "eks-node-containerd.service" : "", r);
@@ -263,19 +309,25 @@ StepResult config(const StepOptions& opts) {
     bool generator_reads_it = opts.config_path.empty();
     std::optional<generator::GeneratorPlan> before;
     if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
-    WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
-    r.add(out, w);
-    // eks-node-containerd's render, without writing: rendered once for both of its uses
+    // eks-node-containerd's render, without writing: rendered once for its uses here
     std::optional<render::ContainerdWork> containerd;
+    bool containerd_taken_over = false;
+    std::string early_containerd;  // its InvocationID
     if (generator_reads_it) {
         containerd = ecs_node(cfg) ? render::ContainerdWork{} : render::containerd_work(cfg, opts.paths);
+        // first: the stop of containerd's early start then overlaps the rest of this run
+        containerd_taken_over = takes_containerd_over(opts, cfg, *containerd, r, early_containerd);
+        if (containerd_taken_over) containerd->due.reset();  // its files are current now
+    }
+    WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
+    r.add(out, w);
+    if (generator_reads_it) {
         mark_preflight_gate(opts, cfg, r);
         mark_system_due(opts, cfg, r);
         mark_containerd_due(opts, *containerd, r);
     }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
-    // After the reload, whose start of eks-node.target wants containerd again.
-    if (containerd && sd::manages_host(opts.paths)) hold_containerd_for_new_render(*containerd);
+    if (containerd_taken_over) start_containerd(*containerd->restart, early_containerd);
     if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
     return r;
 }

@@ -13,14 +13,11 @@ const StepSpec containerd_spec{"containerd", "render containerd configuration", 
 
 StepResult containerd(const StepOptions& opts) {
     StepResult r = render::render_containerd(load_config_json(opts), opts.paths);
-    // At boot eks-node-config stops containerd's early start when these files
-    // were going to change under it (eks-node-config(8), CONTAINERD): started
-    // here, once, on the new files. The test is containerd's state, not a
-    // note left by that step: containerd down, with no start of its own
-    // queued, while kubelet's start waits for this step is containerd held
-    // back, whoever stopped it, and kubelet cannot run without it ("failed":
-    // containerd 1.6 and 1.7 exit 1 when stopped before their start is done).
-    // On a running node (kubelet has no job) a stopped containerd stays stopped.
+    // containerd down, with no start of its own queued, while kubelet's start
+    // waits for this step: whoever stopped it (an administrator, a start that
+    // failed), kubelet cannot run without it ("failed": containerd 1.6 and 1.7
+    // exit 1 when stopped before their start is done). On a running node
+    // (kubelet has no job) a stopped containerd stays stopped.
     if (sd::manages_host(opts.paths) && sd::has_job("kubelet.service")) {
         std::optional<std::string> state = sd::active_state("containerd.service");
         if (state && (*state == "deactivating" || *state == "failed" ||

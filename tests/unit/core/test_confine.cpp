@@ -113,7 +113,12 @@ TEST_CASE("every step but instance-store has a Landlock policy", "[core][confine
     CHECK(confine::policy_of("readahead").executable.empty());
     CHECK(confine::find_policy("instance-store") == nullptr);
     CHECK_THROWS_AS(confine::policy_of("instance-store"), Error);
-    CHECK(confine::policy_of("config").writable == std::vector<std::string>{"/run/eks-node"});
+    // eks-node-config: its own files, and containerd's, which it writes at boot when user data
+    // changes them (core/outputs.hpp, early_step); SOCI's directory only where the package made it
+    CHECK(confine::policy_of("config").writable ==
+          std::vector<std::string>{"/etc/containerd", "-/etc/soci-snapshotter-grpc", "/run/eks-node"});
+    CHECK(confine::policy_of("containerd").writable ==
+          std::vector<std::string>{"/etc/containerd", "-/etc/soci-snapshotter-grpc"});
 }
 
 TEST_CASE("a confined step writes only beneath its directories and executes nothing", "[core][confine]") {

@@ -367,7 +367,7 @@ TEST_CASE("eks-node-containerd names each drop-in, lists it in config.toml and r
     CHECK_THAT(log, Catch::Contains("warning: /etc/containerd/config.d/20-broken.toml: invalid TOML at line 1"));
 }
 
-// eks-node-config holds containerd's early start back when `restart` is set and
+// eks-node-config writes containerd's files itself at boot when `restart` is set and
 // skips eks-node-containerd's unit when `due` is not: both must say what
 // render_containerd() would then do, and write and log nothing.
 TEST_CASE("containerd_work says whether the render would change containerd's files, and which",

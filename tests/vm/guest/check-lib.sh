@@ -408,8 +408,6 @@ docker_import_pause() {
   return $rc
 }
 
-# containerd_started N: containerd.service started exactly N times this boot (systemd's
-# "Started" message, SD_MESSAGE_UNIT_STARTED)
 # eks-node-containerd(8), WHEN IT RUNS: eks-node-config found none of its files to change
 # (the image's render is this configuration's), so the unit's condition skipped it: checked
 # after eks-node-config's last run, no process started since (a boot group's earlier case
@@ -426,6 +424,22 @@ containerd_step_skipped() {
     journal -b EKS_NODE_STEP=config --no-pager -o cat | grep -q "eks-node-containerd has nothing to do"
 }
 
+# containerd_written_by_config WHY: eks-node-config(8), CONTAINERD: user data changed what
+# containerd reads at its start (WHY, the first reason), so eks-node-config wrote containerd's
+# files itself during the boot's join, stopped containerd's early start and started it again
+# on them, once: one start of containerd.service after eks-node-config's run began
+containerd_written_by_config() {
+  local j c s
+  j=$(journal -b -u eks-node-config.service --no-pager -o cat)
+  c=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-config.service)
+  s=$(systemctl show -P ExecMainStartTimestampMonotonic containerd.service)
+  echo "eks-node-config started at ${c}us, containerd's running process at ${s}us"
+  grep -F "$1: writing containerd's files now, and stopping its early start" <<<"$j" &&
+    grep -qF "$1: starting containerd.service on the new files" <<<"$j" && ((c > 0 && s > c))
+}
+
+# containerd_started N: containerd.service started exactly N times this boot (systemd's
+# "Started" message, SD_MESSAGE_UNIT_STARTED)
 containerd_started() {
   local n
   n=$(journal -b -u containerd.service MESSAGE_ID=39f53479d3a045ac8e11786248231fbf --no-pager -o cat | wc -l)

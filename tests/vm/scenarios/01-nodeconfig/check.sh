@@ -11,7 +11,7 @@ set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../guest/check-lib.sh
 source "$EKSVM_IN/check-lib.sh"
 
-for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd; do
+for unit in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet; do
   check "$unit.service is active" systemctl is-active "$unit.service"
 done
 # this user data sets no service environment, DNS or sysctls: eks-node-config leaves no
@@ -80,19 +80,16 @@ check "containerd runs with the image's cached sandbox image" \
   bash -c 'ctr --address /run/containerd/containerd.sock plugins ls >/dev/null &&
     grep -q "sandbox_image = \"localhost/kubernetes/pause:latest\"" /etc/containerd/config.toml'
 # containerd early (eks-node-generator(8), EARLY CONTAINERD): it started at boot on the
-# image's config.toml; the user's containerd.config changes it, so eks-node-config stops that
-# start as soon as it knows (eks-node-config(8), CONTAINERD) and eks-node-containerd starts
-# containerd once on the new file; kubelet starts only after that start
+# image's config.toml; the user's containerd.config changes it, so eks-node-config, which
+# knows first, writes containerd's files itself and restarts that start on them at once
+# (eks-node-config(8), CONTAINERD); eks-node-containerd finds them current and is skipped;
+# kubelet starts only after containerd's restart
 check "containerd started at boot, before eks-node-config" bash -c '
   journal -b -o cat --no-pager MESSAGE_ID=7d4958e842da4a758f6c1cdc7b36dcc5 |
     grep -m1 -E "^Starting (containerd|eks-node-config)\.service" | grep -q "^Starting containerd"'
-check "eks-node-config held containerd's early start back because config.toml changes" bash -c '
-  journal -b -u eks-node-config.service --no-pager -o cat |
-    grep -q "/etc/containerd/config.toml changes: stopping containerd.s early start"'
-check "eks-node-containerd started it once, on the new file (no restart)" bash -c '
-  j=$(journal -b -u eks-node-containerd.service --no-pager -o cat)
-  grep -q "kubelet.s start waits for it: starting containerd.service" <<<"$j" &&
-    ! grep -q "restarting containerd.service" <<<"$j"'
+check "eks-node-config wrote containerd's files and restarted its early start because config.toml changes" \
+  containerd_written_by_config "/etc/containerd/config.toml changes"
+check "eks-node-containerd had nothing left to do: skipped by its condition, no process" containerd_step_skipped
 check "the running containerd has the user's debug level" bash -c '
   id=$(systemctl show -P InvocationID containerd.service)
   journal -b _SYSTEMD_INVOCATION_ID="$id" --no-pager -o cat | grep -q "level=debug"'
@@ -108,7 +105,7 @@ check "the steps logged to the journal with EKS_NODE_STEP" \
 # `journalctl -u` (OBJECT_SYSTEMD_UNIT=) and by its own name (SYSLOG_IDENTIFIER=);
 # eks-node-kubelet's entries from kubelet.service's ExecStartPre= (`harvest`)
 # are that unit's, under its identifier (kubelet), not the step's
-for s in imds config containerd ca kubelet; do
+for s in imds config ca kubelet; do
   check "eks-node-$s's entries all found by journal -u and -t" bash -c "
     n=\$(journal -b EKS_NODE_STEP=$s --no-pager -o cat | wc -l)
     pre=\$(journal -b -u kubelet.service EKS_NODE_STEP=$s --no-pager -o cat | wc -l)
@@ -120,9 +117,9 @@ check "no daemon-reload on a plain boot" bash -c '! journal -b _PID=1 --no-pager
 check "eks-node-failed.target not started" bash -c '! systemctl is-active --quiet eks-node-failed.target'
 check "eks-node status exits 0 and lists every step active" \
   bash -c 'out=$(eks-node status) || { echo "$out"; exit 1; }
-    for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd eks-node-preflight \
-      containerd kubelet; do
-      grep -Eq "^$u\.service +active " <<<"$out" || { echo "$u not active in:"; echo "$out"; exit 1; }; done'
+    for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-preflight containerd kubelet; do
+      grep -Eq "^$u\.service +active " <<<"$out" || { echo "$u not active in:"; echo "$out"; exit 1; }; done
+    grep -Eq "^eks-node-containerd\.service +skipped by condition" <<<"$out" || { echo "$out"; exit 1; }'
 check "eks-node status --json parses and says configured" \
   bash -c 'eks-node status --json | python3 -c "import json, sys; r = json.load(sys.stdin); assert r[\"configured\"], r
 assert {u[\"unit\"] for u in r[\"units\"]} >= {\"eks-node-config.service\", \"kubelet.service\"}, r
@@ -263,7 +260,7 @@ check "... kubelet active again, eks-node-failed.target stopped" \
 # raced: under load the propagated run had not started yet when the check looked.)
 all_steps_active() {
   local u
-  for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet eks-node-containerd; do
+  for u in eks-node-imds eks-node-config eks-node-ca eks-node-kubelet; do
     systemctl is-active --quiet "$u.service" || return 1
   done
 }

@@ -3,8 +3,9 @@
 # shellcheck disable=SC2016 # code passed to `bash -c` in single quotes expands in the guest, on purpose
 # AL2 user data with real cloud-init: the static reader skips the logging line and follows
 # the call; the script drops a containerd config.d file after containerd started, and
-# the bootstrap.sh shim it then calls re-runs eks-node-containerd, which restarts
-# containerd before kubelet; and, as AL2's bootstrap.sh starts kubelet, kubelet starts then,
+# the bootstrap.sh shim it then calls re-runs eks-node-config, which (kubelet's start still
+# waiting) writes containerd's files itself and restarts containerd before kubelet
+# (eks-node-config(8), CONTAINERD); and, as AL2's bootstrap.sh starts kubelet, kubelet starts then,
 # without waiting for the rest of the script (eks-node-cloud-init's queued start is stopped;
 # its own config.d path is scenario 18's). Runs inside the guest.
 set -uo pipefail
@@ -21,8 +22,8 @@ check "the bootstrap.sh shim found the boot's flags applied" \
 check "the shim let kubelet start without waiting for cloud-final; eks-node-cloud-init did not run" bash -c '
   grep -qF "kubelet no longer waits for cloud-init to finish the script" /var/log/user-data.log &&
   [[ $(systemctl show -P ExecMainStartTimestampMonotonic eks-node-cloud-init.service) == 0 ]]'
-check "the shim re-ran eks-node-containerd, which checked the drop-in and listed it in config.toml's header" bash -c '
-  journal -b -u eks-node-containerd --no-pager -o cat |
+check "the shim's re-run rendered containerd's files again: it checked the drop-in and listed it in config.toml's header" bash -c '
+  journal -b -u eks-node-config -u eks-node-containerd --no-pager -o cat |
     grep -qF "containerd imports /etc/containerd/config.d/90-debug.toml" &&
   grep -qE "^#   /etc/containerd/config.d/90-debug.toml [0-9a-f]{16}$" /etc/containerd/config.toml'
 check "containerd was restarted after the drop-in was written" bash -c '

@@ -40,7 +40,8 @@ check "eks-node-pause-image.service ran after containerd, its check found the ar
 # snapshotter hanging every later unpack and pull. It starts once, after them.
 check "... started once this boot, after the steps that restart containerd: none cut it short" bash -c '
   journal -b -u eks-node-pause-image.service MESSAGE_ID=7d4958e842da4a758f6c1cdc7b36dcc5 -o cat | tee /dev/stderr | wc -l | grep -qx 1 &&
-  test "$(journal -b -u eks-node-containerd.service -u eks-node-ca.service -o cat | grep -c "restarting containerd.service")" -ge 1'
+  test "$(journal -b -u eks-node-config.service -u eks-node-containerd.service -u eks-node-ca.service -o cat |
+    grep -cE "(restarting|: starting) containerd.service")" -ge 1'
 check "soci-snapshotter.service is active (Type=notify: it said READY) and serves its socket" bash -c "
   systemctl is-active soci-snapshotter.service && [[ \$(systemctl show -P Type soci-snapshotter.service) == notify ]] &&
   test -S $soci_socket"

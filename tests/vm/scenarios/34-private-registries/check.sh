@@ -61,9 +61,10 @@ check "files/ made the CA at this boot, and the fragment trusts it (settings.tru
 check "settings.trust: the CA is an anchor of Debian's store, and the store's bundle trusts the registries" \
   bash -c 'fp() { openssl x509 -in "$1" -noout -fingerprint -sha256; }
     [[ $(fp $anchor) == "$(fp $dir/ca.pem)" ]] && openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt $dir/server.pem'
-# At boot containerd may be down when eks-node-ca asks (eks-node-config stopped its early start
-# for the new config.toml, eks-node-containerd starts it): then no restart, and the start
-# eks-node-containerd queues reads the new store. Either way the running containerd began after
+# At boot eks-node-config restarts containerd's early start on the new config.toml
+# (eks-node-config(8), CONTAINERD) as eks-node-ca starts: eks-node-ca restarts containerd again
+# when that start may have read the old store, and when containerd is not running (stopped by
+# hand) the start that follows reads the new store. Either way the running containerd began after
 # the store was updated.
 check "eks-node-ca ran update-ca-certificates; containerd runs on the new store (restarted for it, or started after it)" bash -c '
   journal -b -u eks-node-ca.service -o cat | grep -qx "update-ca-certificates: system trust store updated" || exit 1
