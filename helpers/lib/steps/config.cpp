@@ -155,12 +155,19 @@ bool takes_containerd_over(const StepOptions& opts, const json& cfg, const rende
             log::debug("{}: containerd is restarted after eks-node-containerd ({} waits to start)", *why, unit);
             return false;
         }
-    log::info("{}: writing containerd's files now, and stopping its early start ({}) to start it on them", *why,
-              *state);
-    early_containerd = sd::unit_status("containerd.service").invocation_id;
     // Its outputs only: containerd's restart (a handler's module to load) is
-    // start_containerd()'s, once, not a restart of what it started.
-    const StepResult files = render::render_containerd(cfg, opts.paths);
+    // start_containerd()'s, once, not a restart of what it started. A file that
+    // cannot be written (a read-only /etc) is eks-node-containerd's failure, as
+    // without this: that step is still due, and its error names it.
+    StepResult files;
+    try {
+        files = render::render_containerd(cfg, opts.paths);
+    } catch (const std::exception& e) {
+        log::info("{}: containerd's files are left to eks-node-containerd ({})", *why, e.what());
+        return false;
+    }
+    log::info("{}: containerd's files written now; stopping its early start ({}) to start it on them", *why, *state);
+    early_containerd = sd::unit_status("containerd.service").invocation_id;
     r.outputs.insert(r.outputs.end(), files.outputs.begin(), files.outputs.end());
     r.read_per_use.insert(r.read_per_use.end(), files.read_per_use.begin(), files.read_per_use.end());
     // Not waited for; a start queued meanwhile (eks-node.target's after a

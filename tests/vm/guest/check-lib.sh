@@ -434,7 +434,7 @@ containerd_written_by_config() {
   c=$(systemctl show -P ExecMainStartTimestampMonotonic eks-node-config.service)
   s=$(systemctl show -P ExecMainStartTimestampMonotonic containerd.service)
   echo "eks-node-config started at ${c}us, containerd's running process at ${s}us"
-  grep -F "$1: writing containerd's files now, and stopping its early start" <<<"$j" &&
+  grep -F "$1: containerd's files written now; stopping its early start" <<<"$j" &&
     grep -qF "$1: starting containerd.service on the new files" <<<"$j" && ((c > 0 && s > c))
 }
 

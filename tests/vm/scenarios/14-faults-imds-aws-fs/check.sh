@@ -123,11 +123,16 @@ recovers run-full
 
 # A read-only /etc (a read-only bind mount over it) on a node whose /etc holds none of the
 # rendered files yet, as at first boot: every step that writes to /etc fails with exit 1.
+# eks-node-config, which writes containerd's files itself when it can during the join
+# (eks-node-config(8), CONTAINERD), leaves them to eks-node-containerd, which fails naming them.
 reset_node
 rm -f /etc/containerd/config.toml /etc/kubernetes/pki/ca.crt /etc/kubernetes/kubelet/config.json
 mount --bind /etc /etc && mount -o remount,bind,ro /etc
 check "etc-readonly: /etc is read-only" bash -c '! touch /etc/eksvm-probe 2>/dev/null'
 fails_closed etc-readonly eks-node-containerd.service 1 0 "Read-only file system"
+check "etc-readonly: eks-node-config left containerd's files to eks-node-containerd, and did not fail" bash -c '
+  [[ $(systemctl show -P Result eks-node-config.service) == success ]] &&
+  journal -b -u eks-node-config.service -o cat | grep -q "containerd.s files are left to eks-node-containerd (.*Read-only file system)"'
 # lazily: a step still running after the failure (the verdict, telemetry) may hold a file of
 # the read-only /etc open, and a plain umount then fails with EBUSY and leaves the fault in
 # place for the recovery below (seen once under load, 2026-11-28); detached, the next steps
