@@ -173,7 +173,7 @@ bool takes_containerd_over(const StepOptions& opts, const json& cfg, const rende
     // Not waited for; a start queued meanwhile (eks-node.target's after a
     // daemon-reload) cancels the stop job and waits for the exit. The stop job
     // first, so that containerd's start job is cancelled, not failed. Then
-    // SIGKILL to its main process: containerd still starting took 40-60 ms to
+    // SIGKILL to its main process: containerd still starting took 40-80 ms to
     // act on the stop's SIGTERM in half the boots measured, on kubelet's way
     // (docs/performance.md), and this start serves nothing yet (kubelet has
     // not started, no container runs; containerd's metadata store, bbolt, is
