@@ -228,7 +228,7 @@ void kill_unit(std::string_view unit, std::string_view whom, int signal) {
 }
 
 void restart_unit_and_wait(std::string_view unit, std::chrono::milliseconds timeout) {
-    const std::string before = unit_status(unit).invocation_id;
+    const std::string before = invocation_id(unit);
     unit_job("RestartUnit", unit, "replace");
     // A new run has a new InvocationID; polled as stop_unit_and_wait() is.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -259,7 +259,7 @@ void wait_for_run_end(std::string_view unit, std::string_view invocation, std::c
     for (;;) {
         std::optional<std::string> state = active_state(unit);
         if (!state || *state == "inactive" || *state == "failed") return;
-        if (!invocation.empty() && unit_status(unit).invocation_id != invocation) return;
+        if (!invocation.empty() && invocation_id(unit) != invocation) return;
         if (std::chrono::steady_clock::now() >= deadline)
             throw Error(fmt::format("{} is still {} {} ms after it was asked to stop", unit, *state, timeout.count()));
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -478,6 +478,11 @@ std::optional<std::string> active_state(std::string_view unit) {
     UnitObject o{std::string(unit), load_unit(unit)};
     if (o.string(unit_iface, "LoadState") == "not-found") return std::nullopt;
     return o.string(unit_iface, "ActiveState");
+}
+
+std::string invocation_id(std::string_view unit) {
+    UnitObject o{std::string(unit), load_unit(unit)};
+    return o.id128(unit_iface, "InvocationID");
 }
 
 }  // namespace eksnode::sd

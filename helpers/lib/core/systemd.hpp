@@ -72,6 +72,10 @@ bool has_job(std::string_view unit);
 // systemd does not know the unit.
 std::optional<std::string> active_state(std::string_view unit);
 
+// The unit's InvocationID (32 hex digits, "" if it never ran): one property
+// read, for the waits that tell one run from the next.
+std::string invocation_id(std::string_view unit);
+
 // What `eks-node status` shows of one unit, read over the bus (LoadUnit, then
 // its properties). Timestamps are CLOCK_REALTIME microseconds, 0 for "never".
 struct UnitStatus {

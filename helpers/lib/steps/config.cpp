@@ -141,19 +141,20 @@ void reload_if_units_change(const Paths& paths, const generator::GeneratorPlan& 
 // node eks-node-containerd's restart stays the one change. Not when a unit
 // that requires containerd or is part of it waits to start (the SOCI pause
 // image's import): the stop would cancel that unit's start job.
-bool takes_containerd_over(const StepOptions& opts, const json& cfg, const render::ContainerdWork& work, StepResult& r,
-                           std::string& early_containerd) {
+// Returns the stopped run's InvocationID when it took over, for start_containerd().
+std::optional<std::string> takes_containerd_over(const StepOptions& opts, const json& cfg,
+                                                 const render::ContainerdWork& work, StepResult& r) {
     // Asked first, as it asks nothing of PID 1 (busy starting the boot's units): a
     // configuration that changes nothing containerd reads costs no round trip.
     const std::optional<std::string>& why = work.restart;
-    if (!why || !sd::manages_host(opts.paths)) return false;
-    if (!sd::has_job("kubelet.service")) return false;
+    if (!why || !sd::manages_host(opts.paths)) return std::nullopt;
+    if (!sd::has_job("kubelet.service")) return std::nullopt;
     std::optional<std::string> state = sd::active_state("containerd.service");
-    if (!state || (*state != "active" && *state != "activating")) return false;
+    if (!state || (*state != "active" && *state != "activating")) return std::nullopt;
     for (const std::string& unit : sd::units_stopped_with("containerd.service"))
         if (sd::has_job(unit)) {
             log::debug("{}: containerd is restarted after eks-node-containerd ({} waits to start)", *why, unit);
-            return false;
+            return std::nullopt;
         }
     // Its outputs only: containerd's restart (a handler's module to load) is
     // start_containerd()'s, once, not a restart of what it started. A file that
@@ -164,12 +165,12 @@ bool takes_containerd_over(const StepOptions& opts, const json& cfg, const rende
         files = render::render_containerd(cfg, opts.paths);
     } catch (const std::exception& e) {
         log::info("{}: containerd's files are left to eks-node-containerd ({})", *why, e.what());
-        return false;
+        return std::nullopt;
     }
     log::info("{}: containerd's files written now; stopping its early start ({}) to start it on them", *why, *state);
-    early_containerd = sd::unit_status("containerd.service").invocation_id;
-    r.outputs.insert(r.outputs.end(), files.outputs.begin(), files.outputs.end());
-    r.read_per_use.insert(r.read_per_use.end(), files.read_per_use.begin(), files.read_per_use.end());
+    std::string early = sd::invocation_id("containerd.service");
+    files.restarts.clear();
+    r.merge(files);
     // Not waited for; a start queued meanwhile (eks-node.target's after a
     // daemon-reload) cancels the stop job and waits for the exit. The stop job
     // first, so that containerd's start job is cancelled, not failed. Then
@@ -185,7 +186,7 @@ bool takes_containerd_over(const StepOptions& opts, const json& cfg, const rende
         // no main process yet (its ExecStartPre= runs): the stop's SIGTERM is enough
         log::debug("{}", e.what());
     }
-    return true;
+    return early;
 }
 
 // The start after takes_containerd_over(), once the stopped run (its
@@ -318,13 +319,12 @@ StepResult config(const StepOptions& opts) {
     if (generator_reads_it) before = generator::plan_from_disk(opts.paths);
     // eks-node-containerd's render, without writing: rendered once for its uses here
     std::optional<render::ContainerdWork> containerd;
-    bool containerd_taken_over = false;
-    std::string early_containerd;  // its InvocationID
+    std::optional<std::string> early_containerd;  // the stopped run's InvocationID, when taken over
     if (generator_reads_it) {
         containerd = ecs_node(cfg) ? render::ContainerdWork{} : render::containerd_work(cfg, opts.paths);
         // first: the stop of containerd's early start then overlaps the rest of this run
-        containerd_taken_over = takes_containerd_over(opts, cfg, *containerd, r, early_containerd);
-        if (containerd_taken_over) containerd->due.reset();  // its files are current now
+        early_containerd = takes_containerd_over(opts, cfg, *containerd, r);
+        if (early_containerd) containerd->due.reset();  // its files are current now
     }
     WriteResult w = write_file_atomic(out, dump_pretty(cfg), outputs::of(path::config_json).mode);
     r.add(out, w);
@@ -334,7 +334,7 @@ StepResult config(const StepOptions& opts) {
         mark_containerd_due(opts, *containerd, r);
     }
     if (before && w == WriteResult::written) reload_if_units_change(opts.paths, *before, cfg);
-    if (containerd_taken_over) start_containerd(*containerd->restart, early_containerd);
+    if (early_containerd) start_containerd(*containerd->restart, *early_containerd);
     if (generator_reads_it) order_kubelet_after_cloud_init(opts.paths, cfg);
     return r;
 }
