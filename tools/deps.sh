@@ -14,9 +14,12 @@ build_pkgs=(meson ninja-build pkg-config g++ libsystemd-dev systemd nlohmann-jso
 # (it brings python3-awscrt, the AWS CRT signer the test compares with too).
 # rpm: rpmbuild, rpm and rpm2archive for the packages test (packaging/build.py builds the .rpm).
 # zsh, fish: the completion test parses the zsh and fish scripts and asks fish for completions.
+# dracut-core, zstd: vm-initramfs-readahead builds a systemd initramfs with the package's dracut
+# module, as the AMI's recipe does with AL2023's dracut (dracut-core is dracut without taking
+# over this host's own initramfs from initramfs-tools).
 test_pkgs=(python3 python3-yaml python3-botocore time packer shellcheck man-db
   systemd-container valgrind strace clang-format-14 clang-tidy-14 openssl python3-grpcio awscli rpm
-  zsh fish)
+  zsh fish dracut-core zstd)
 # The aarch64 build (tools/build-aarch64.sh, tests/README.md "aarch64"): Debian's cross
 # compilers, the arm64 builds of the libraries the build links or reads headers of (multiarch:
 # dpkg --add-architecture arm64 below; nlohmann-json3-dev and catch2 serve both architectures as

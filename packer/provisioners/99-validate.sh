@@ -112,6 +112,19 @@ else
     grep -qx 'MACAddressPolicy=none' /usr/lib/systemd/network/99-default.link.d/50-eks-node.conf
   check "ports of host-network add-ons reserved" \
     grep -q '^net.ipv4.ip_local_reserved_ports = .*61678' /usr/lib/sysctl.d/67-eks-node-reserved-ports.conf
+  # 95-readahead built every initramfs again where dracut builds them (AL2023)
+  initramfs_reads_ahead() {
+    local img found=0
+    for img in /boot/initramfs-*.img; do
+      [[ -e $img ]] || continue
+      lsinitrd "$img" | grep -q 'initrd.target.wants/eks-node-readahead.service' || return 1
+      found=1
+    done
+    ((found))
+  }
+  if command -v dracut >/dev/null; then
+    check "every initramfs starts eks-node-readahead (dracut module)" initramfs_reads_ahead
+  fi
 fi
 if [[ ${EKS_VARIANT:-standard} == ecs ]]; then
   check "ECS: Docker and the ECS agent's unit" \

@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# eks-node-readahead started from a dracut initramfs (eks-node-readahead(8), FROM THE
+# INITRAMFS), booted for real: the VM tier's bookworm image with the build's .deb unpacked
+# into a copy of its root, and an initramfs that Debian's dracut builds with systemd and the
+# package's own dracut module and dracut.conf.d setting (the AMI's 95-readahead does the same
+# with AL2023's dracut). The tier's other boots use its own small initramfs
+# (tests/vm/boot/), which has no systemd and runs no unit.
+#
+# Usage: tests/vm/initramfs-readahead.sh BUILD_DIR     (root; meson test vm-initramfs-readahead)
+#
+# What it checks, from the image and from the guest's own account (a unit of the test's
+# prints `systemctl show` and the unit's journal to the serial console, then powers off):
+# - the initramfs holds the module's unit, wanted by initrd.target;
+# - the boot went through that initramfs, and eks-node-readahead's run began in it, before
+#   the real root's systemd started (ExecMainStartTimestampMonotonic < UserspaceTimestamp);
+# - that one run carried on across the switch: it ended after the switch, with status 0 and
+#   its summary line in the journal (PID 1 sends SIGTERM to what is left at the switch; a
+#   run killed so ends with status 15, as this boot did before the unit's "@" argv[0]);
+# - the real root's generator pulled the unit into sysinit.target, and that start found the
+#   run going: one InvocationID and one "Started" line for the unit in the whole boot.
+# The read lasts ~18 s of emulated time here and the switch comes ~1.5 s after its start: the
+# order is the emulator's, ten times over, not a race.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+(($# == 1)) || { echo "usage: initramfs-readahead.sh BUILD_DIR" >&2; exit 2; }
+build_dir=$(cd "$1" && pwd)
+log() { echo "vm-initramfs: $*" >&2; }
+
+out=$build_dir/vm/initramfs-readahead
+rm -rf "$out"
+mkdir -p "$out"
+work=$(mktemp -d "${TMPDIR:-/tmp}/eks-node-vm-initramfs.XXXXXX")
+mnt=$work/root
+cleanup() {
+  mountpoint -q "$mnt" && umount "$mnt"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v dracut >/dev/null || { echo "not ok - dracut is installed (tools/deps.sh --test: dracut-core)"; echo "0 passed, 1 failed"; exit 1; }
+base=$(EKS_NODE_VM_BUILD_DIR=$build_dir "$here/build-image.sh" | tail -n1)
+kver=$(basename "$(ls -d "$base/tree/lib/modules/"*)")
+log "image $base, kernel $kver"
+
+"$here/package.sh" "$build_dir" "$work/eks-node.deb"
+dpkg-deb -x "$work/eks-node.deb" "$work/pkg"
+
+# dracut from the host (Debian 12's, systemd 252 as in the image), its modules with the
+# package's module beside them, the package's dracut.conf.d as the only configuration; the
+# kernel modules the image's kernel needs to mount its root, from the image
+cp -a /usr/lib/dracut "$work/dracut"
+cp -a "$work/pkg/usr/lib/dracut/modules.d/95eks-node-readahead" "$work/dracut/modules.d/"
+: >"$work/dracut.conf"
+dracutbasedir=$work/dracut dracut --conf "$work/dracut.conf" --confdir "$work/pkg/usr/lib/dracut/dracut.conf.d" \
+  --kver "$kver" --kmoddir "$base/tree/lib/modules/$kver" --no-hostonly --force --no-early-microcode \
+  --compress "zstd -1" -m "systemd systemd-initrd dracut-systemd base rootfs-block fs-lib udev-rules" \
+  --add-drivers "virtio_blk virtio_pci ext4" "$work/initrd.img" >"$out/dracut.log" 2>&1 ||
+  { tail -20 "$out/dracut.log" >&2; echo "not ok - dracut builds the initramfs"; echo "0 passed, 1 failed"; exit 1; }
+lsinitrd "$work/initrd.img" >"$out/lsinitrd.txt"
+
+# The root: a copy of the image's, the package's files on it (its maintainer scripts do
+# nothing this boot needs: the generator links what it links at every boot). eks-node.target
+# masked, so that no step waits for an IMDS this boot has not; containerd too, which has
+# nothing to do with it. A unit of the test's reports once eks-node-readahead is done.
+cp --sparse=always "$base/rootfs.img" "$work/root.img"
+mkdir "$mnt"
+mount -o loop "$work/root.img" "$mnt"
+tar -C "$work/pkg" -cf - . | tar -C "$mnt" -xf - --keep-directory-symlink
+for u in eks-node.target containerd.service eksvm-runner.service eksvm-imds.service; do
+  ln -sf /dev/null "$mnt/etc/systemd/system/$u"
+done
+cat >"$mnt/etc/systemd/system/initramfs-check.service" <<'EOF'
+[Unit]
+After=multi-user.target
+[Service]
+Type=oneshot
+StandardOutput=tty
+TTYPath=/dev/ttyS0
+ExecStart=/usr/local/sbin/initramfs-check
+[Install]
+WantedBy=multi-user.target
+EOF
+mkdir -p "$mnt/usr/local/sbin"
+cat >"$mnt/usr/local/sbin/initramfs-check" <<'EOF'
+#!/bin/bash
+# waits for the run to end (at most 5 min), then says what the host checks
+for ((i = 0; i < 1500; i++)); do
+  systemctl is-active -q eks-node-readahead.service || break
+  sleep 0.2
+done
+echo "CHECK-BEGIN"
+systemctl show eks-node-readahead.service -p ExecMainStartTimestampMonotonic \
+  -p ExecMainExitTimestampMonotonic -p ExecMainStatus -p Result -p InvocationID -p ActiveState
+systemctl show -p InitRDTimestampMonotonic -p UserspaceTimestampMonotonic
+echo "SysinitWants=$(systemctl show -p Wants --value sysinit.target)"
+journalctl -b -u eks-node-readahead.service -o export |
+  grep -a -E '^(_SYSTEMD_INVOCATION_ID|MESSAGE|_PID)=' | sed 's/^/J /'
+echo "CHECK-END"
+systemctl poweroff
+EOF
+chmod 755 "$mnt/usr/local/sbin/initramfs-check"
+ln -sf /etc/systemd/system/initramfs-check.service "$mnt/etc/systemd/system/multi-user.target.wants/"
+umount "$mnt"
+
+log "booting through dracut's initramfs (TCG)"
+rc=0
+timeout --kill-after=10 600 qemu-system-x86_64 -nodefaults -no-user-config -no-reboot -display none \
+  -machine q35 -accel tcg,thread=single -cpu Nehalem,+aes,+pclmulqdq -smp 1 -m 2048 \
+  -kernel "$base/vmlinux" -initrd "$work/initrd.img" \
+  -append "console=ttyS0,115200 root=/dev/vda ro panic=1 tsc=reliable clocksource=tsc mitigations=off rd.shell=0 rd.emergency=poweroff" \
+  -drive "if=none,id=root,file=$work/root.img,format=raw,cache=unsafe" -device virtio-blk-pci,drive=root \
+  -device virtio-rng-pci -serial "file:$out/console.log" 2>"$out/qemu.log" || rc=$?
+((rc == 0)) || log "qemu exited $rc"
+sed -n '/^CHECK-BEGIN/,/^CHECK-END/p' "$out/console.log" | tr -d '\r' >"$out/report.txt"
+
+python3 - "$out/lsinitrd.txt" "$out/report.txt" <<'EOF'
+import re, sys
+listing, report = (open(p, errors="replace").read() for p in sys.argv[1:3])
+ok = failed = 0
+def check(what, cond, detail=""):
+    global ok, failed
+    if cond:
+        ok += 1
+        print("ok - " + what)
+    else:
+        failed += 1
+        print("not ok - %s%s" % (what, (": " + detail) if detail else ""))
+check("the initramfs holds eks-node-readahead.service",
+      "usr/lib/systemd/system/eks-node-readahead.service" in listing)
+check("initrd.target wants it there", "initrd.target.wants/eks-node-readahead.service" in listing)
+check("the boot reached the test's report (CHECK-BEGIN on the console)", "CHECK-END" in report)
+props = dict(l.split("=", 1) for l in report.splitlines() if "=" in l and not l.startswith("J "))
+num = lambda k: int(props.get(k) or 0)
+check("the boot went through an initramfs (InitRDTimestamp set)", num("InitRDTimestampMonotonic") > 0)
+start, end, switch = (num("ExecMainStartTimestampMonotonic"), num("ExecMainExitTimestampMonotonic"),
+                      num("UserspaceTimestampMonotonic"))
+check("the run began in the initramfs, before the real root's systemd",
+      0 < start < switch, "start %d, real root's systemd %d" % (start, switch))
+check("the same run ended after the switch", end > switch, "end %d, switch %d" % (end, switch))
+check("it ended with status 0 and result success",
+      props.get("ExecMainStatus") == "0" and props.get("Result") == "success",
+      "status %s, result %s" % (props.get("ExecMainStatus"), props.get("Result")))
+check("the real root's generator pulled it into sysinit.target",
+      "eks-node-readahead.service" in props.get("SysinitWants", "").split())
+journal = [l[2:] for l in report.splitlines() if l.startswith("J ")]
+ids = {l.split("=", 1)[1] for l in journal if l.startswith("_SYSTEMD_INVOCATION_ID=")}
+check("one run in the whole boot (one InvocationID in the unit's journal)",
+      ids == {props.get("InvocationID")}, "journal %s, unit %s" % (sorted(ids), props.get("InvocationID")))
+started = [l for l in journal if l.startswith("MESSAGE=Started eks-node-readahead.service")]
+check("one start of the unit in the whole boot", len(started) == 1, "%d" % len(started))
+summary = [l for l in journal if re.match(r"MESSAGE=readahead: read [1-9]\d* files? of ", l)]
+check("its summary line (files read) is in the journal", len(summary) == 1, "%r" % summary)
+print("checks: %d passed, %d failed" % (ok, failed))
+print("%d passed, %d failed" % (ok, failed))
+sys.exit(1 if failed else 0)
+EOF
