@@ -27,5 +27,9 @@ depends() {
 
 install() {
     inst_simple "$moddir/eks-node-readahead.service" "$systemdsystemunitdir/eks-node-readahead.service"
-    $SYSTEMCTL -q --root "$initdir" add-wants initrd.target eks-node-readahead.service
+    # the link `systemctl add-wants initrd.target` makes, by hand: ln_r is in every dracut
+    # release (AL2023's is 055) and runs no systemctl against the image
+    mkdir -p "$initdir$systemdsystemunitdir/initrd.target.wants"
+    ln_r "$systemdsystemunitdir/eks-node-readahead.service" \
+        "$systemdsystemunitdir/initrd.target.wants/eks-node-readahead.service"
 }
