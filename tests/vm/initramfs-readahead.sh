@@ -84,16 +84,19 @@ mkdir -p "$mnt/etc/eks-node"
 for u in eks-node.target containerd.service eksvm-runner.service eksvm-imds.service; do
   ln -sf /dev/null "$mnt/etc/systemd/system/$u"
 done
+# Early in the real root's boot (all it needs is journald), so that the boot ends with the run,
+# not after multi-user.target
 cat >"$mnt/etc/systemd/system/initramfs-check.service" <<'EOF'
 [Unit]
-After=multi-user.target
+DefaultDependencies=no
+After=systemd-journald.service
 [Service]
 Type=oneshot
 StandardOutput=tty
 TTYPath=/dev/ttyS0
 ExecStart=/usr/local/sbin/initramfs-check
 [Install]
-WantedBy=multi-user.target
+WantedBy=sysinit.target
 EOF
 mkdir -p "$mnt/usr/local/sbin"
 cat >"$mnt/usr/local/sbin/initramfs-check" <<'EOF'
@@ -111,10 +114,12 @@ echo "SysinitWants=$(systemctl show -p Wants --value sysinit.target)"
 journalctl -b -u eks-node-readahead.service -o export |
   grep -a -E '^(_SYSTEMD_INVOCATION_ID|OBJECT_SYSTEMD_INVOCATION_ID|INVOCATION_ID|MESSAGE|_PID)=' | sed 's/^/J /'
 echo "CHECK-END"
-systemctl poweroff
+# --force: straight to the power-off, without stopping the units of a throw-away boot one by one
+systemctl --force poweroff
 EOF
 chmod 755 "$mnt/usr/local/sbin/initramfs-check"
-ln -sf /etc/systemd/system/initramfs-check.service "$mnt/etc/systemd/system/multi-user.target.wants/"
+mkdir -p "$mnt/etc/systemd/system/sysinit.target.wants"
+ln -sf /etc/systemd/system/initramfs-check.service "$mnt/etc/systemd/system/sysinit.target.wants/"
 umount "$mnt"
 
 # One boot of the root above through the initramfs; EXTRA more kernel arguments, THROTTLE a
