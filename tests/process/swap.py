@@ -32,7 +32,14 @@ check = TALLY.check
 FILE = "var/lib/eks-node/swapfile"
 
 
-def run(helper, root, derived_swap, spec=None, statvfs=None, shim=None):
+# The file system every run sees unless a case describes another (statvfs_shim): 10 GiB, nearly
+# all free. The step keeps a share of the file system free (eks-node-swap(8)), so with the real
+# answer the first cases failed on a host whose disk was 90 % full (run M2, 2026-12-02).
+ROOMY = "10240:10000"
+SHIM = None  # the shim's path, from the command line
+
+
+def run(helper, root, derived_swap, spec=None, statvfs=ROOMY):
     cfg = {"schemaVersion": 1, "spec": spec or {}, "settings": {},
            "origins": {"/settings/swap/size": "/etc/eks-node/node.toml.d/60-swap.toml"}}
     if derived_swap:
@@ -44,7 +51,7 @@ def run(helper, root, derived_swap, spec=None, statvfs=None, shim=None):
     env = dict(os.environ)
     if statvfs:
         # ASan wants to come first; the shim only wraps fstatvfs
-        env.update(LD_PRELOAD=str(shim), EKS_NODE_TEST_STATVFS=statvfs, ASAN_OPTIONS="verify_asan_link_order=0")
+        env.update(LD_PRELOAD=str(SHIM), EKS_NODE_TEST_STATVFS=statvfs, ASAN_OPTIONS="verify_asan_link_order=0")
     return subprocess.run([str(helper), f"--root={root}"], capture_output=True, text=True, timeout=60, env=env)
 
 
@@ -56,7 +63,8 @@ def signature(path):
 
 def main():
     helper = pathlib.Path(sys.argv[1]) / "eks-node-swap"
-    shim = pathlib.Path(sys.argv[2]).resolve()
+    global SHIM
+    SHIM = pathlib.Path(sys.argv[2]).resolve()
     with tempfile.TemporaryDirectory() as t:
         root = pathlib.Path(t)
         want = {"file": "/" + FILE, "sizeMiB": 2, "swapBehavior": "LimitedSwap"}
@@ -114,17 +122,17 @@ def main():
               not old.exists() and not record.exists(), r.stderr)
         r = run(helper, root, None)
         check("... and nothing to do the next time", r.returncode == 0 and "nothing changed" in r.stderr, r.stderr)
-    no_room(helper, shim)
+    no_room(helper)
     return TALLY.finish()
 
 
-def no_room(helper, shim):
+def no_room(helper):
     with tempfile.TemporaryDirectory() as t:
         root = pathlib.Path(t)
         p = root / FILE
         # 256 MiB in all: 200 MiB and the 64 MiB kept free do not fit whatever is free
         r = run(helper, root, {"file": "/" + FILE, "sizeMiB": 200, "swapBehavior": "LimitedSwap"},
-                statvfs="256:250", shim=shim)
+                statvfs="256:250")
         check("larger than the file system less its margin: exit 6", r.returncode == 6,
               f"{r.returncode} {r.stderr}")
         check("... naming the source, settings.swap.size and the sizes",
@@ -134,7 +142,7 @@ def no_room(helper, shim):
               p.parent.exists() and list(p.parent.iterdir()))
         # 10 GiB, 100 MiB free: 8 MiB and 512 MiB (1/20) kept free do not fit now
         r = run(helper, root, {"file": "/" + FILE, "sizeMiB": 8, "swapBehavior": "LimitedSwap"},
-                statvfs="10240:100", shim=shim)
+                statvfs="10240:100")
         check("more than is free less the margin: exit 1", r.returncode == 1, f"{r.returncode} {r.stderr}")
         check("... naming the file and the sizes",
               f"{p}: a swap file of 8 MiB needs 520 MiB free there (512 MiB kept free), 100 MiB are" in r.stderr,
@@ -142,7 +150,7 @@ def no_room(helper, shim):
         check("... no file, no temporary file", not p.parent.exists() or list(p.parent.iterdir()) == [],
               p.parent.exists() and list(p.parent.iterdir()))
         r = run(helper, root, {"file": "/" + FILE, "sizeMiB": 8, "swapBehavior": "LimitedSwap"},
-                statvfs="10240:600", shim=shim)
+                statvfs="10240:600")
         check("room for it and the margin: made", r.returncode == 0 and p.stat().st_size == 8 << 20, r.stderr)
 
 
